@@ -1,0 +1,12 @@
+// Entry point of the box executable (bundled by esbuild into one CommonJS file, then made into a
+// single executable with Node's SEA support). Kept tiny so that start-up only loads what the
+// chosen command needs.
+import { runCli } from './cli/index';
+
+runCli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`box: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(125);
+  },
+);

@@ -1,0 +1,31 @@
+// Where box keeps its state. Persistent state lives under the storage root (images, container
+// records and their writable layers); runtime state that must not survive a reboot (locks,
+// extracted helper binaries, runtime status) lives under the runtime root.
+import * as path from 'node:path';
+
+export interface Roots {
+  /** persistent storage: /var/lib/box, --root, BOX_ROOT */
+  root: string;
+  /** runtime state: /run/box, --runroot, BOX_RUNROOT; defaults to <root>/run when only the root is overridden */
+  runroot: string;
+}
+
+export function resolveRoots(flags: { root?: string; runroot?: string }, env: NodeJS.ProcessEnv = process.env): Roots {
+  const root = path.resolve(flags.root ?? env.BOX_ROOT ?? '/var/lib/box');
+  const explicitRun = flags.runroot ?? env.BOX_RUNROOT;
+  const rootOverridden = flags.root !== undefined || env.BOX_ROOT !== undefined;
+  // A test that points --root at a temporary directory must not share /run/box with the user.
+  const runroot = path.resolve(explicitRun ?? (rootOverridden ? path.join(root, 'run') : '/run/box'));
+  return { root, runroot };
+}
+
+export const layout = {
+  blobs: (r: Roots) => path.join(r.root, 'blobs', 'sha256'),
+  layers: (r: Roots) => path.join(r.root, 'layers'),
+  repositories: (r: Roots) => path.join(r.root, 'repositories'),
+  containers: (r: Roots) => path.join(r.root, 'containers'),
+  names: (r: Roots) => path.join(r.root, 'names'),
+  tmp: (r: Roots) => path.join(r.root, 'tmp'),
+  cache: (r: Roots) => path.join(r.runroot, 'cache'),
+  runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
+};
