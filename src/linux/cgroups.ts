@@ -1,0 +1,311 @@
+// Container cgroups on both hierarchies. cgroup v1 (controllers mounted one per directory under
+// /sys/fs/cgroup, as on this machine) and cgroup v2 (one unified tree with cgroup.controllers, as
+// on most users' machines) are detected at run time. Limits are validated against what the host
+// offers before anything is created, so a refused limit leaves nothing behind.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BoxError, errnoCode } from '../errors';
+import { expandCpuList } from '../util/units';
+
+export interface CgroupLimits {
+  memory?: number;
+  /** memory plus swap, Docker's --memory-swap; -1 = unlimited */
+  memorySwap?: number;
+  memoryReservation?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+}
+
+export interface CgroupHost {
+  version: 1 | 2;
+  /** v1: controller name → its hierarchy's mount point; v2: every available controller → the unified mount */
+  mounts: Map<string, string>;
+  /** v2 only: the unified mount point */
+  unified?: string;
+}
+
+const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'freezer', 'devices', 'blkio'];
+const V2_WANTED = ['cpuset', 'cpu', 'io', 'memory', 'pids', 'hugetlb'];
+
+/**
+ * Finds the cgroup hierarchies. BOX_CGROUP_V2_MOUNT forces the v2 code path at the given cgroup2
+ * mount (tests use it on hosts whose controllers are bound to v1).
+ */
+export function detectCgroups(env: NodeJS.ProcessEnv = process.env): CgroupHost {
+  const forced = env.BOX_CGROUP_V2_MOUNT;
+  const base = '/sys/fs/cgroup';
+  if (forced || fs.existsSync(path.join(base, 'cgroup.controllers'))) {
+    const unified = forced ?? base;
+    const available = readWords(path.join(unified, 'cgroup.controllers'));
+    return { version: 2, unified, mounts: new Map(available.map((c) => [c, unified])) };
+  }
+  const mounts = new Map<string, string>();
+  for (const c of V1_CONTROLLERS) {
+    const dir = path.join(base, c);
+    if (fs.existsSync(path.join(dir, 'cgroup.procs'))) mounts.set(c, dir);
+  }
+  return { version: 1, mounts };
+}
+
+function readWords(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Docker's conversion from cpu.shares (2..262144) to cgroup v2's cpu.weight (1..10000). */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+}
+
+/** Refuses limits the host cannot enforce; returns warnings for those Docker merely warns about. */
+export function checkLimits(host: CgroupHost, limits: CgroupLimits): string[] {
+  const need = (controller: string, flag: string) => {
+    if (!host.mounts.has(controller)) {
+      throw new BoxError(`${flag} needs the ${controller} cgroup controller, which this host does not enable (cgroup v${host.version})`);
+    }
+  };
+  const warnings: string[] = [];
+  if (limits.memory !== undefined || limits.memoryReservation !== undefined) need('memory', '--memory');
+  if (limits.memorySwap !== undefined) need('memory', '--memory-swap');
+  if (limits.cpuQuota !== undefined || limits.cpuPeriod !== undefined || limits.cpuShares !== undefined) need('cpu', '--cpus/--cpu-quota/--cpu-shares');
+  if (limits.cpusetCpus !== undefined) {
+    need('cpuset', '--cpuset-cpus');
+    const online = expandCpuList(fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
+    const bad = expandCpuList(limits.cpusetCpus).filter((c) => !online.includes(c));
+    if (bad.length) throw new BoxError(`--cpuset-cpus ${limits.cpusetCpus}: CPUs ${bad.join(',')} are not available (online: ${online.join(',')})`);
+  }
+  if (limits.pidsLimit !== undefined) need('pids', '--pids-limit');
+  if (limits.memory !== undefined && limits.memory < 6 * 1024 * 1024) throw new BoxError('--memory: the minimum memory limit is 6m');
+  if (limits.memorySwap !== undefined && limits.memorySwap !== -1) {
+    if (limits.memory === undefined) throw new BoxError('--memory-swap needs --memory as well');
+    if (limits.memorySwap < limits.memory) throw new BoxError('--memory-swap must be at least as large as --memory (it is memory plus swap)');
+  }
+  if (limits.memoryReservation !== undefined && limits.memory !== undefined && limits.memoryReservation > limits.memory) {
+    throw new BoxError('--memory-reservation must be smaller than --memory');
+  }
+  if (limits.cpuPeriod !== undefined && (limits.cpuPeriod < 1000 || limits.cpuPeriod > 1000000)) {
+    throw new BoxError('--cpu-period must be between 1000 and 1000000 microseconds');
+  }
+  if (limits.cpuQuota !== undefined && limits.cpuQuota !== -1 && limits.cpuQuota < 1000) {
+    throw new BoxError('--cpu-quota must be at least 1000 microseconds');
+  }
+  if (limits.cpuShares !== undefined && limits.cpuShares !== 0 && (limits.cpuShares < 2 || limits.cpuShares > 262144)) {
+    throw new BoxError('--cpu-shares must be between 2 and 262144');
+  }
+  if (host.version === 1 && limits.memorySwap !== undefined && !fs.existsSync(path.join(host.mounts.get('memory')!, 'memory.memsw.limit_in_bytes'))) {
+    warnings.push('this kernel does not account swap: --memory-swap is ignored');
+  }
+  return warnings;
+}
+
+/** One container's cgroup: a directory per v1 hierarchy, or one directory in the v2 tree. */
+export class ContainerCgroup {
+  readonly dirs: string[];
+
+  constructor(
+    readonly host: CgroupHost,
+    readonly relPath: string, // e.g. "box/<id>"
+  ) {
+    const roots = host.version === 2 ? [host.unified!] : [...new Set(host.mounts.values())];
+    this.dirs = roots.map((r) => path.join(r, relPath));
+  }
+
+  /** cgroup.procs files the helper writes the container's pid into. */
+  procsFiles(): string[] {
+    return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  dirFor(controller: string): string | undefined {
+    const mount = this.host.mounts.get(controller);
+    return mount ? path.join(mount, this.relPath) : undefined;
+  }
+
+  /** Creates the cgroup and writes the limits; on any failure removes what it created. */
+  create(limits: CgroupLimits, privileged: boolean): void {
+    try {
+      if (this.host.version === 2) this.createV2(limits);
+      else this.createV1(limits, privileged);
+    } catch (err) {
+      this.remove();
+      if (err instanceof BoxError) throw err;
+      throw new BoxError(`cannot set up the container's cgroup: ${(err as Error).message}`);
+    }
+  }
+
+  private createV1(limits: CgroupLimits, privileged: boolean): void {
+    for (const [controller, mount] of this.host.mounts) {
+      // Create each level; cpuset children start empty and must inherit cpus/mems explicitly.
+      let dir = mount;
+      for (const part of this.relPath.split('/')) {
+        const parent = dir;
+        dir = path.join(dir, part);
+        if (mkdirIfMissing(dir) && controller === 'cpuset') {
+          for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+            const cur = fs.readFileSync(path.join(dir, f), 'utf8').trim();
+            if (!cur) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(parent, f), 'utf8').trim());
+          }
+        }
+      }
+    }
+    const w = (controller: string, file: string, value: string | number) => {
+      fs.writeFileSync(path.join(this.dirFor(controller)!, file), String(value));
+    };
+    if (limits.memory !== undefined) {
+      w('memory', 'memory.limit_in_bytes', limits.memory);
+      const memsw = path.join(this.dirFor('memory')!, 'memory.memsw.limit_in_bytes');
+      if (fs.existsSync(memsw)) {
+        const swap = limits.memorySwap ?? limits.memory * 2;
+        fs.writeFileSync(memsw, String(swap));
+      }
+    }
+    if (limits.memoryReservation !== undefined) w('memory', 'memory.soft_limit_in_bytes', limits.memoryReservation);
+    if (limits.cpuPeriod !== undefined) w('cpu', 'cpu.cfs_period_us', limits.cpuPeriod);
+    if (limits.cpuQuota !== undefined) w('cpu', 'cpu.cfs_quota_us', limits.cpuQuota);
+    if (limits.cpuShares) w('cpu', 'cpu.shares', limits.cpuShares);
+    if (limits.cpusetCpus !== undefined) w('cpuset', 'cpuset.cpus', limits.cpusetCpus);
+    if (limits.cpusetMems !== undefined) w('cpuset', 'cpuset.mems', limits.cpusetMems);
+    if (limits.pidsLimit !== undefined) w('pids', 'pids.max', limits.pidsLimit > 0 ? limits.pidsLimit : 'max');
+    if (this.host.mounts.has('devices')) {
+      // The device allowlist Docker applies: only the standard nodes and ptys can be opened.
+      if (privileged) w('devices', 'devices.allow', 'a *:* rwm');
+      else {
+        w('devices', 'devices.deny', 'a');
+        for (const rule of DEFAULT_DEVICE_RULES) w('devices', 'devices.allow', rule);
+      }
+    }
+  }
+
+  private createV2(limits: CgroupLimits): void {
+    const unified = this.host.unified!;
+    const wanted = V2_WANTED.filter((c) => this.host.mounts.has(c));
+    let dir = unified;
+    const parts = this.relPath.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      // Delegate controllers down to the container's level ("no internal processes" rule: only
+      // leaf cgroups hold processes, so enabling them on the parents is allowed).
+      enableControllers(dir, wanted);
+      dir = path.join(dir, parts[i]);
+      mkdirIfMissing(dir);
+    }
+    const w = (file: string, value: string | number) => fs.writeFileSync(path.join(dir, file), String(value));
+    if (limits.memory !== undefined) {
+      w('memory.max', limits.memory);
+      const swapFile = path.join(dir, 'memory.swap.max');
+      if (fs.existsSync(swapFile)) {
+        const total = limits.memorySwap ?? limits.memory * 2;
+        fs.writeFileSync(swapFile, total === -1 ? 'max' : String(total - limits.memory));
+      }
+    }
+    if (limits.memoryReservation !== undefined) w('memory.low', limits.memoryReservation);
+    if (limits.cpuQuota !== undefined || limits.cpuPeriod !== undefined) {
+      const quota = limits.cpuQuota === undefined || limits.cpuQuota === -1 ? 'max' : String(limits.cpuQuota);
+      w('cpu.max', `${quota} ${limits.cpuPeriod ?? 100000}`);
+    }
+    if (limits.cpuShares) w('cpu.weight', sharesToWeight(limits.cpuShares));
+    if (limits.cpusetCpus !== undefined) w('cpuset.cpus', limits.cpusetCpus);
+    if (limits.cpusetMems !== undefined) w('cpuset.mems', limits.cpusetMems);
+    if (limits.pidsLimit !== undefined) w('pids.max', limits.pidsLimit > 0 ? limits.pidsLimit : 'max');
+  }
+
+  /** True if the kernel's OOM killer killed a process of this cgroup. */
+  oomKilled(): boolean {
+    if (this.host.version === 2) return counter(path.join(this.dirs[0], 'memory.events'), 'oom_kill') > 0;
+    const mem = this.dirFor('memory');
+    return mem ? counter(path.join(mem, 'memory.oom_control'), 'oom_kill') > 0 : false;
+  }
+
+  pids(): number[] {
+    const pids = new Set<number>();
+    for (const f of this.procsFiles()) {
+      for (const w of readWords(f)) pids.add(Number(w));
+    }
+    return [...pids];
+  }
+
+  /**
+   * Kills whatever is left and removes the directories. Processes of a dead PID namespace can take
+   * a moment to leave the cgroup, so EBUSY is retried for a bounded time.
+   */
+  remove(): void {
+    const deadline = Date.now() + 5000;
+    for (const dir of this.dirs) {
+      for (;;) {
+        try {
+          fs.rmdirSync(dir);
+          break;
+        } catch (err) {
+          const code = errnoCode(err);
+          if (code === 'ENOENT') break;
+          if (code !== 'EBUSY' || Date.now() > deadline) throw err;
+          this.killAll();
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        }
+      }
+    }
+  }
+
+  killAll(): void {
+    if (this.host.version === 2) {
+      try {
+        fs.writeFileSync(path.join(this.dirs[0], 'cgroup.kill'), '1');
+        return;
+      } catch {
+        /* kernels before 5.14: fall back to signalling each pid */
+      }
+    }
+    for (const pid of this.pids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+const DEFAULT_DEVICE_RULES = [
+  'c *:* m',
+  'b *:* m',
+  'c 1:3 rwm', // null
+  'c 1:5 rwm', // zero
+  'c 1:7 rwm', // full
+  'c 1:8 rwm', // random
+  'c 1:9 rwm', // urandom
+  'c 5:0 rwm', // tty
+  'c 5:1 rwm', // console
+  'c 5:2 rwm', // ptmx
+  'c 136:* rwm', // pts
+  'c 10:200 rwm', // tun
+];
+
+function mkdirIfMissing(dir: string): boolean {
+  try {
+    fs.mkdirSync(dir);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+function enableControllers(dir: string, controllers: string[]): void {
+  const enabled = new Set(readWords(path.join(dir, 'cgroup.subtree_control')));
+  const missing = controllers.filter((c) => !enabled.has(c));
+  if (missing.length) fs.writeFileSync(path.join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+}
+
+function counter(file: string, key: string): number {
+  try {
+    const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(key + ' '));
+    return line ? Number(line.split(' ')[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
