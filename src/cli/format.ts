@@ -1,0 +1,31 @@
+// Table and value formatting shared by the listing commands.
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd() + '\n';
+  return line(headers) + rows.map(line).join('');
+}
+
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
+}
+
+export function timeAgo(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return 'N/A';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 2) return 'Less than a second ago';
+  if (s < 60) return `${s} seconds ago`;
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? 'About a minute ago' : `${m} minutes ago`;
+  const h = Math.round(m / 60);
+  if (h < 48) return h === 1 ? 'About an hour ago' : `${h} hours ago`;
+  const d = Math.round(h / 24);
+  if (d < 14) return `${d} days ago`;
+  return `${Math.round(d / 7)} weeks ago`;
+}

@@ -1,0 +1,35 @@
+// The per-container /etc/hostname, /etc/hosts and /etc/resolv.conf, written to the container's
+// directory on the host and bind-mounted into it (so they stay correct even with --read-only).
+import * as fs from 'node:fs';
+import { readFileIfExists, writeFileAtomic } from '../util/fs';
+import { ContainerConfig } from './model';
+
+export interface EtcFiles {
+  hostname: string;
+  hosts: string;
+  resolvConf: string;
+}
+
+const LOCALHOST = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+
+export function hostsFile(config: ContainerConfig): string {
+  if (config.network === 'host') return readFileIfExists('/etc/hosts') ?? LOCALHOST;
+  return LOCALHOST + `127.0.1.1\t${config.hostname}\n`;
+}
+
+/** The host's resolv.conf; loopback name servers are dropped in an own network namespace, where they cannot be reached. */
+export function resolvConf(config: ContainerConfig): string {
+  const host = readFileIfExists('/etc/resolv.conf') ?? '';
+  if (config.network === 'host') return host;
+  return host
+    .split('\n')
+    .filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l))
+    .join('\n');
+}
+
+export function writeEtcFiles(files: EtcFiles, config: ContainerConfig): void {
+  writeFileAtomic(files.hostname, config.hostname + '\n');
+  writeFileAtomic(files.hosts, hostsFile(config));
+  writeFileAtomic(files.resolvConf, resolvConf(config));
+  for (const f of Object.values(files)) fs.chmodSync(f, 0o644);
+}

@@ -1,0 +1,99 @@
+// Starts box-helper with a spec, follows its status events (native/PROTOCOL.md) and forwards the
+// signals box itself receives, so that `kill -TERM <box>` reaches the container's PID 1.
+import { spawn } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
+
+export interface HelperResult {
+  /** exit status of the helper: the container's code, 128+N, or 125/126/127 for a failed start */
+  exitCode: number;
+  pid?: number;
+  started: boolean;
+  error?: { stage: string; errno: number; text: string };
+  /** set when the helper itself died from a signal (it never does on its own) */
+  helperSignal?: NodeJS.Signals;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+export interface HelperOptions {
+  stdin: 'inherit' | 'ignore';
+  onPid?: (pid: number) => void;
+  onStarted?: () => void;
+}
+
+export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions): Promise<HelperResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(helperPath, ['run'], {
+      stdio: [opts.stdin, 'inherit', 'inherit', 'pipe', 'pipe'],
+      // Its own process group: terminal signals go to box, which forwards each exactly once.
+      detached: true,
+      env: {},
+    });
+    const result: HelperResult = { exitCode: 125, started: false };
+    const forward = (sig: NodeJS.Signals) => {
+      try {
+        child.kill(sig);
+      } catch {
+        /* already gone */
+      }
+    };
+    for (const sig of FORWARDED) process.on(sig, forward);
+    const stop = () => {
+      for (const sig of FORWARDED) process.off(sig, forward);
+    };
+
+    const specPipe = child.stdio[3] as Writable;
+    specPipe.on('error', () => {
+      /* the helper exited before reading everything; its status says why */
+    });
+    specPipe.end(spec);
+
+    let buffered = '';
+    const events = child.stdio[4] as Readable;
+    events.setEncoding('utf8');
+    events.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        handle(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    const handle = (line: string) => {
+      const [kind, a, b, ...rest] = line.split(' ');
+      if (kind === 'pid') {
+        result.pid = Number(a);
+        opts.onPid?.(result.pid);
+      } else if (kind === 'started') {
+        result.started = true;
+        opts.onStarted?.();
+      } else if (kind === 'error') {
+        result.error = { stage: a, errno: Number(b), text: rest.join(' ') };
+      }
+    };
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let eventsDone = false;
+    const finish = () => {
+      if (!exited || !eventsDone) return;
+      stop();
+      if (buffered) handle(buffered);
+      if (exited.signal) {
+        result.helperSignal = exited.signal;
+        result.exitCode = 125;
+      } else result.exitCode = exited.code ?? 125;
+      resolve(result);
+    };
+    events.on('close', () => {
+      eventsDone = true;
+      finish();
+    });
+    child.on('error', (err) => {
+      stop();
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      finish();
+    });
+  });
+}

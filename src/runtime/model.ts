@@ -1,0 +1,60 @@
+// The container as box records it: the fully resolved configuration it runs with, and its state.
+import { CgroupLimits } from '../linux/cgroups';
+
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export interface ContainerConfig {
+  image: { ref: string; id: string };
+  /** diff_ids of the image's layers, bottom first */
+  layers: string[];
+  hostname: string;
+  /** the final argv (entrypoint + command) */
+  args: string[];
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  user: { spec: string; uid: number; gid: number; additionalGids: number[] };
+  tty: boolean;
+  openStdin: boolean;
+  network: 'none' | 'host';
+  readOnly: boolean;
+  init: boolean;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  noNewPrivileges: boolean;
+  /** "default", "unconfined", or the path of a Docker-format profile (its content is in seccompProfile) */
+  seccomp: string;
+  seccompProfile?: string;
+  ulimits: Ulimit[];
+  limits: CgroupLimits;
+  labels: Record<string, string>;
+  stopSignal?: string;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid?: number;
+  exitCode?: number;
+  oomKilled?: boolean;
+  error?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface ContainerRecord {
+  version: 1;
+  id: string;
+  name: string;
+  created: string;
+  autoRemove: boolean;
+  config: ContainerConfig;
+  state: ContainerState;
+}

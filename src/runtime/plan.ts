@@ -1,0 +1,103 @@
+// Builds the helper spec for one container: namespaces, the root filesystem and the standard
+// mounts Docker users expect, masked paths, and the process attributes. Pure: it only describes.
+import { CgroupHost } from '../linux/cgroups';
+import { ContainerConfig } from './model';
+import { rlimitNumber } from './run-options';
+import { CLONE, HelperSpec, MS } from './spec';
+
+export interface ProcessSecurity {
+  caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  /** compiled BPF, or undefined for unconfined */
+  seccomp?: Buffer;
+}
+
+export interface PlanInput {
+  config: ContainerConfig;
+  /** overlay lower dirs, topmost first */
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+  rootfsDir: string;
+  /** host files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf */
+  etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  cgroupProcs: string[];
+  cgroupHost: CgroupHost;
+  security: ProcessSecurity;
+}
+
+// Docker's masked and read-only paths.
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+const S_IFCHR = 0o020000;
+const DEVICES: [string, number, number][] = [
+  ['/dev/null', 1, 3], ['/dev/zero', 1, 5], ['/dev/full', 1, 7], ['/dev/random', 1, 8], ['/dev/urandom', 1, 9], ['/dev/tty', 5, 0],
+];
+const DEV_LINKS: [string, string][] = [
+  ['/proc/self/fd', '/dev/fd'], ['/proc/self/fd/0', '/dev/stdin'], ['/proc/self/fd/1', '/dev/stdout'], ['/proc/self/fd/2', '/dev/stderr'],
+  ['/proc/kcore', '/dev/core'], ['pts/ptmx', '/dev/ptmx'],
+];
+
+export function overlayData(lowerDirs: string[], upperDir: string, workDir: string): string {
+  return `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir}`;
+}
+
+export function buildSpec(p: PlanInput): HelperSpec {
+  const c = p.config;
+  const spec = new HelperSpec();
+  const ownNet = c.network !== 'host';
+  spec.op('clone', CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | (ownNet ? CLONE.NEWNET : 0));
+  for (const f of p.cgroupProcs) spec.op('cgroup', f);
+  spec.op('cgroupns');
+  if (c.tty) spec.op('tty');
+  if (c.init) spec.op('init');
+
+  spec.op('hostname', c.hostname);
+  spec.op('propagation', MS.REC | MS.PRIVATE);
+  spec.op('rootfs', 'overlay', 'overlay', 0, overlayData(p.lowerDirs, p.upperDir, p.workDir), p.rootfsDir);
+  const nse = MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  spec.op('mount', 'proc', '/proc', 'proc', nse, '');
+  spec.op('mount', 'tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k');
+  for (const [path, major, minor] of DEVICES) spec.op('mknod', path, S_IFCHR | 0o666, major, minor);
+  for (const [target, link] of DEV_LINKS) spec.op('symlink', target, link);
+  spec.op('mount', 'devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5');
+  spec.op('mount', 'shm', '/dev/shm', 'tmpfs', nse, 'mode=1777,size=65536k');
+  spec.op('mount', 'mqueue', '/dev/mqueue', 'mqueue', nse, '');
+  const sysRo = c.privileged ? 0 : MS.RDONLY;
+  if (ownNet) spec.op('mount', 'sysfs', '/sys', 'sysfs', nse | sysRo, '');
+  else spec.op('mount', '/sys', '/sys', '', MS.BIND | MS.REC | nse | sysRo, ''); // sysfs can only be mounted in an own netns
+  if (p.cgroupHost.version === 2) {
+    spec.op('mount', 'cgroup', '/sys/fs/cgroup', 'cgroup2', nse | sysRo, '');
+  } else {
+    spec.op('mount', 'tmpfs', '/sys/fs/cgroup', 'tmpfs', nse, 'mode=755');
+    for (const controller of p.cgroupHost.mounts.keys()) {
+      spec.op('mount', 'cgroup', `/sys/fs/cgroup/${controller}`, 'cgroup', nse | sysRo, controller);
+    }
+  }
+  spec.op('mount', p.etcFiles.hostname, '/etc/hostname', '', MS.BIND, '');
+  spec.op('mount', p.etcFiles.hosts, '/etc/hosts', '', MS.BIND, '');
+  spec.op('mount', p.etcFiles.resolvConf, '/etc/resolv.conf', '', MS.BIND, '');
+  spec.op('pivot');
+  if (!c.privileged) {
+    for (const m of MASKED_PATHS) spec.op('mask', m);
+    for (const r of READONLY_PATHS) spec.op('readonly', r);
+  }
+  if (p.cgroupHost.version === 1) spec.op('remount', '/sys/fs/cgroup', nse | (c.privileged ? 0 : MS.RDONLY));
+  if (c.readOnly) spec.op('remount', '/', MS.BIND | MS.RDONLY);
+  if (ownNet) spec.op('loopback-up');
+
+  for (const u of c.ulimits) spec.op('rlimit', rlimitNumber(u.name), u.soft, u.hard);
+  if (c.noNewPrivileges) spec.op('no-new-privs');
+  spec.op('user', c.user.uid, c.user.gid);
+  spec.op('groups', ...c.user.additionalGids);
+  const k = p.security.caps;
+  spec.op('caps', k.bounding, k.effective, k.permitted, k.inheritable, k.ambient);
+  spec.op('cwd', c.workingDir);
+  spec.op('env', ...c.env);
+  if (p.security.seccomp) spec.op('seccomp', p.security.seccomp);
+  spec.op('args', ...c.args);
+  return spec;
+}

@@ -1,0 +1,228 @@
+// Turns `box run` flags (as typed) plus the image's configuration into the resolved container
+// configuration. Every check that can fail happens here, before any kernel object exists.
+import * as fs from 'node:fs';
+import { BoxError } from '../errors';
+import { ImageConfig } from '../image/config';
+import { CgroupLimits } from '../linux/cgroups';
+import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
+import { readImageFile } from './image-files';
+import { ContainerConfig, Ulimit } from './model';
+import { resolveUser } from './users';
+
+export interface RunFlags {
+  name?: string;
+  hostname?: string;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  entrypoint?: string;
+  tty: boolean;
+  interactive: boolean;
+  network?: string;
+  readOnly: boolean;
+  init: boolean;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  ulimit: string[];
+  memory?: string;
+  memorySwap?: string;
+  memoryReservation?: string;
+  cpus?: string;
+  cpuShares?: string;
+  cpuPeriod?: string;
+  cpuQuota?: string;
+  cpusetCpus?: string;
+  pidsLimit?: string;
+  label: string[];
+  rm: boolean;
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const RLIMITS: Record<string, number> = {
+  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
+};
+
+export function rlimitNumber(name: string): number {
+  return RLIMITS[name];
+}
+
+export function parseUlimit(value: string): Ulimit {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
+  if (!m || !(m[1] in RLIMITS)) {
+    throw new BoxError(`invalid --ulimit "${value}": expected NAME=SOFT[:HARD] with NAME one of ${Object.keys(RLIMITS).join(', ')}`);
+  }
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  if (soft !== -1 && hard !== -1 && soft > hard) throw new BoxError(`invalid --ulimit "${value}": the soft limit exceeds the hard limit`);
+  return { name: m[1], soft, hard };
+}
+
+/** `-e K=V`, `-e K` (taken from box's own environment if set), and --env-file lines. */
+export function collectEnv(flags: Pick<RunFlags, 'env' | 'envFile'>, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  const add = (entry: string, origin: string) => {
+    if (entry.startsWith('=') || entry === '') throw new BoxError(`invalid environment variable "${entry}" (${origin}): expected NAME=VALUE`);
+    if (entry.includes('=')) out.push(entry);
+    else if (hostEnv[entry] !== undefined) out.push(`${entry}=${hostEnv[entry]}`);
+  };
+  for (const file of flags.envFile) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      throw new BoxError(`cannot read --env-file "${file}": give a readable file of NAME=VALUE lines`);
+    }
+    text.split('\n').forEach((line, i) => {
+      const t = line.replace(/\r$/, '');
+      if (t.trim() === '' || t.trimStart().startsWith('#')) return;
+      add(t.replace(/^\s+/, ''), `${file}:${i + 1}`);
+    });
+  }
+  for (const e of flags.env) add(e, '-e');
+  return out;
+}
+
+/** Later entries replace earlier ones with the same name, keeping first-seen order. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>();
+  for (const list of lists) for (const e of list) {
+    const k = e.split('=', 1)[0];
+    map.delete(k);
+    map.set(k, e);
+  }
+  return [...map.values()];
+}
+
+export function parseLimits(flags: RunFlags): CgroupLimits {
+  const limits: CgroupLimits = {};
+  if (flags.memory !== undefined) limits.memory = parseBytes('--memory', flags.memory);
+  if (flags.memorySwap !== undefined) limits.memorySwap = flags.memorySwap === '-1' ? -1 : parseBytes('--memory-swap', flags.memorySwap);
+  if (flags.memoryReservation !== undefined) limits.memoryReservation = parseBytes('--memory-reservation', flags.memoryReservation);
+  if (flags.cpus !== undefined) {
+    if (flags.cpuQuota !== undefined || flags.cpuPeriod !== undefined) throw new BoxError('--cpus cannot be combined with --cpu-period/--cpu-quota: use one or the other');
+    const cpus = parseCpus('--cpus', flags.cpus);
+    limits.cpuPeriod = 100000;
+    limits.cpuQuota = Math.round(cpus * 100000);
+  }
+  if (flags.cpuPeriod !== undefined) limits.cpuPeriod = parseNonNegativeInt('--cpu-period', flags.cpuPeriod);
+  if (flags.cpuQuota !== undefined) limits.cpuQuota = parseInteger('--cpu-quota', flags.cpuQuota);
+  if (flags.cpuShares !== undefined) limits.cpuShares = parseNonNegativeInt('--cpu-shares', flags.cpuShares);
+  if (flags.cpusetCpus !== undefined) limits.cpusetCpus = parseCpuList('--cpuset-cpus', flags.cpusetCpus);
+  if (flags.pidsLimit !== undefined) limits.pidsLimit = parseInteger('--pids-limit', flags.pidsLimit);
+  return limits;
+}
+
+interface SecurityOpts {
+  noNewPrivileges: boolean;
+  seccomp: string;
+  seccompProfile?: string;
+}
+
+export function parseSecurityOpts(opts: string[]): SecurityOpts {
+  // box turns no_new_privs on by default: a setuid binary in an image cannot regain privileges.
+  const out: SecurityOpts = { noNewPrivileges: true, seccomp: 'default' };
+  for (const opt of opts) {
+    const [key, value] = opt.includes('=') ? [opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)] : opt.split(':', 2);
+    if (key === 'no-new-privileges') {
+      if (value === undefined || value === 'true') out.noNewPrivileges = true;
+      else if (value === 'false') out.noNewPrivileges = false;
+      else throw new BoxError(`invalid --security-opt "${opt}": no-new-privileges takes true or false`);
+    } else if (key === 'seccomp') {
+      if (!value) throw new BoxError(`invalid --security-opt "${opt}": use seccomp=unconfined or seccomp=PROFILE.json`);
+      if (value === 'unconfined') out.seccomp = 'unconfined';
+      else {
+        try {
+          out.seccompProfile = fs.readFileSync(value, 'utf8');
+        } catch {
+          throw new BoxError(`cannot read seccomp profile "${value}": give the path of a Docker-format JSON profile`);
+        }
+        out.seccomp = value;
+      }
+    } else if (key === 'label' || key === 'apparmor') {
+      // Accepted for compatibility: this host offers neither SELinux nor AppArmor confinement to box.
+    } else {
+      throw new BoxError(`invalid --security-opt "${opt}": box supports no-new-privileges, seccomp=unconfined and seccomp=PROFILE.json`);
+    }
+  }
+  return out;
+}
+
+function parseLabels(labels: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of labels) {
+    const i = l.indexOf('=');
+    out[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+  }
+  return out;
+}
+
+/** Docker's rules for combining --entrypoint, the command, and the image's Entrypoint/Cmd. */
+export function resolveArgs(image: ImageConfig['config'], entrypointFlag: string | undefined, command: string[]): { entrypoint: string[]; cmd: string[] } {
+  let entrypoint = image?.Entrypoint ?? [];
+  let cmd = command.length ? command : image?.Cmd ?? [];
+  if (entrypointFlag !== undefined) {
+    entrypoint = entrypointFlag === '' ? [] : [entrypointFlag];
+    if (!command.length) cmd = []; // a new entrypoint drops the image's Cmd, as in Docker
+  }
+  return { entrypoint, cmd };
+}
+
+export function resolveContainerConfig(
+  flags: RunFlags,
+  image: { ref: string; id: string; config: ImageConfig; lowerDirs: string[] },
+  command: string[],
+  id: string,
+): ContainerConfig {
+  const ic = image.config.config ?? {};
+  const { entrypoint, cmd } = resolveArgs(ic, flags.entrypoint, command);
+  const args = [...entrypoint, ...cmd];
+  if (!args.length) throw new BoxError('no command specified: give a command after the image name, or use an image with a Cmd or Entrypoint');
+  const network = flags.network ?? 'none';
+  if (network !== 'none' && network !== 'host') {
+    throw new BoxError(`network "${network}" is not available: use --network none or --network host`);
+  }
+  const userSpec = flags.user ?? ic.User ?? '';
+  const user = resolveUser(userSpec, readImageFile(image.lowerDirs, '/etc/passwd'), readImageFile(image.lowerDirs, '/etc/group'));
+  const security = parseSecurityOpts(flags.securityOpt);
+  const limits = parseLimits(flags);
+  const ulimits = flags.ulimit.map(parseUlimit);
+  const hostname = flags.hostname ?? id.slice(0, 12);
+  if (hostname && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(hostname)) {
+    throw new BoxError(`invalid hostname "${hostname}": use up to 63 letters, digits, '-' and '.'`);
+  }
+  const baseEnv = ic.Env ?? [];
+  const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
+  const env = mergeEnv(defaults, baseEnv, [`HOME=${user.home}`].filter(() => !baseEnv.some((e) => e.startsWith('HOME='))), flags.tty ? ['TERM=xterm'] : [], collectEnv(flags));
+  const workingDir = flags.workdir ?? (ic.WorkingDir || '/');
+  if (!workingDir.startsWith('/')) throw new BoxError(`invalid working directory "${workingDir}": it must be an absolute path`);
+  return {
+    image: { ref: image.ref, id: image.id },
+    layers: image.config.rootfs.diff_ids,
+    hostname,
+    args,
+    entrypoint,
+    cmd,
+    env,
+    workingDir,
+    user: { spec: userSpec, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    tty: flags.tty,
+    openStdin: flags.interactive,
+    network,
+    readOnly: flags.readOnly,
+    init: flags.init,
+    privileged: flags.privileged,
+    capAdd: flags.capAdd,
+    capDrop: flags.capDrop,
+    noNewPrivileges: security.noNewPrivileges,
+    seccomp: flags.privileged && !flags.securityOpt.some((o) => o.startsWith('seccomp')) ? 'unconfined' : security.seccomp,
+    seccompProfile: security.seccompProfile,
+    ulimits,
+    limits,
+    labels: { ...(ic.Labels ?? {}), ...parseLabels(flags.label) },
+    stopSignal: ic.StopSignal,
+  };
+}
