@@ -1,0 +1,141 @@
+// Shared helpers of the integration tests: run the real box binary against a temporary storage
+// root, build the busybox test image, and check that nothing was left behind.
+import { spawn, spawnSync, SpawnSyncOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+export const BOX = process.env.BOX_BIN ?? path.join(REPO, 'dist', 'box');
+
+export interface Result {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestRoot {
+  readonly dir: string;
+  constructor(prefix = 'box-test-') {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  }
+
+  get root(): string {
+    return path.join(this.dir, 'root');
+  }
+
+  args(args: string[]): string[] {
+    return ['--root', this.root, ...args];
+  }
+
+  box(args: string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv } = {}): Result {
+    const r = spawnSync(BOX, this.args(args), { encoding: 'utf8', timeout: 60_000, ...opts });
+    return { status: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  }
+
+  /** Starts box without waiting; for signal and streaming tests. */
+  start(args: string[], env?: NodeJS.ProcessEnv) {
+    return spawn(BOX, this.args(args), { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
+  }
+
+  /** Every container directory and record under this root. */
+  containerIds(): string[] {
+    try {
+      return fs.readdirSync(path.join(this.root, 'containers'));
+    } catch {
+      return [];
+    }
+  }
+
+  cleanup(): void {
+    const leftovers = mountsUnder(this.dir);
+    for (const m of leftovers.reverse()) spawnSync('umount', ['-l', m]);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Mount points on the host under dir (there must never be any: box mounts inside the container's namespace). */
+export function mountsUnder(dir: string): string[] {
+  return fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m) => m && (m === dir || m.startsWith(dir + '/')));
+}
+
+/** cgroup directories of a container on any hierarchy (v1 controllers and the v2 mount). */
+export function cgroupDirsOf(id: string): string[] {
+  const found: string[] = [];
+  for (const base of ['/sys/fs/cgroup', ...fs.readdirSync('/sys/fs/cgroup').map((d) => path.join('/sys/fs/cgroup', d))]) {
+    const p = path.join(base, 'box', id);
+    if (fs.existsSync(p)) found.push(p);
+  }
+  return found;
+}
+
+/** Asserts-friendly summary of what a root leaves on the host. */
+export function leftovers(t: TestRoot, ids: string[] = t.containerIds()): string[] {
+  const out: string[] = [];
+  for (const m of mountsUnder(t.dir)) out.push(`mount ${m}`);
+  for (const id of ids) for (const c of cgroupDirsOf(id)) out.push(`cgroup ${c}`);
+  return out;
+}
+
+let imageTar: string | undefined;
+
+/** A root filesystem tarball made from Debian's busybox-static, with users and groups for -u tests. */
+export function busyboxTarball(): string {
+  if (imageTar && fs.existsSync(imageTar)) return imageTar;
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
+  if (!busybox) throw new Error('busybox-static is not installed: .ci/run installs it (apt-get install busybox-static)');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-image-'));
+  const rootfs = path.join(work, 'rootfs');
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'home/app', 'proc', 'sys', 'dev', 'usr/bin', 'var']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
+  fs.copyFileSync(busybox, path.join(rootfs, 'bin/busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const a of applets) if (a !== 'busybox') fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  fs.writeFileSync(path.join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  fs.writeFileSync(path.join(rootfs, 'etc/group'), 'root:x:0:\napp:x:1000:\nvideo:x:44:app\nextra:x:2000:app,other\nnogroup:x:65534:\n');
+  fs.writeFileSync(path.join(rootfs, 'bin/not-executable'), '#!/bin/sh\necho should not run\n', { mode: 0o644 });
+  fs.chmodSync(path.join(rootfs, 'bin/not-executable'), 0o644);
+  const out = path.join(work, 'busybox.tar');
+  const r = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', out, '.'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
+  fs.rmSync(rootfs, { recursive: true, force: true });
+  imageTar = out;
+  return out;
+}
+
+/** Imports the busybox image into the root as `name` and returns the image id. */
+export function importBusybox(t: TestRoot, name = 'busybox:latest'): string {
+  const r = t.box(['import', busyboxTarball(), name, '--change', 'CMD ["sh"]']);
+  if (r.status !== 0) throw new Error(`box import failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Resolves when the stream has printed `text`. */
+export function waitForOutput(stream: NodeJS.ReadableStream, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer | string) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        stream.off('data', onData);
+        resolve(seen);
+      }
+    };
+    stream.on('data', onData);
+    stream.on('end', () => reject(new Error(`stream ended before "${text}"; saw: ${seen}`)));
+  });
+}
+
+export function exitOf(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Runs a command on a fresh pseudo-terminal of a given size, the way a user's terminal would, and
+reports what it printed as JSON: {"output", "status", "termiosRestored"}.
+
+--send-after TEXT --send BYTES      type BYTES once TEXT has appeared
+--resize-after TEXT --resize RxC    change the window size once TEXT appeared (the kernel signals SIGWINCH)
+The whole run is bounded by --timeout seconds."""
+import argparse, fcntl, json, os, pty, select, signal, struct, sys, termios, time
+
+p = argparse.ArgumentParser()
+p.add_argument('--rows', type=int, default=24)
+p.add_argument('--cols', type=int, default=80)
+p.add_argument('--send-after')
+p.add_argument('--send')
+p.add_argument('--resize-after')
+p.add_argument('--resize')
+p.add_argument('--timeout', type=float, default=20)
+p.add_argument('cmd', nargs=argparse.REMAINDER)
+a = p.parse_args()
+cmd = a.cmd[1:] if a.cmd and a.cmd[0] == '--' else a.cmd
+
+master, slave = pty.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', a.rows, a.cols, 0, 0))
+before = termios.tcgetattr(slave)
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(master)
+    os.execvp(cmd[0], cmd)
+
+out = b''
+sent = resized = False
+deadline = time.time() + a.timeout
+status = None
+while time.time() < deadline:
+    r, _, _ = select.select([master], [], [], 0.2)
+    if master in r:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            data = b''
+        if not data:
+            break
+        out += data
+    text = out.decode('utf-8', 'replace')
+    if a.send_after and not sent and a.send_after in text:
+        os.write(master, a.send.encode())
+        sent = True
+    if a.resize_after and not resized and a.resize_after in text:
+        rows, cols = (int(x) for x in a.resize.split('x'))
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
+        resized = True
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        status = st
+        # drain what is left
+        while True:
+            r, _, _ = select.select([master], [], [], 0.1)
+            if master not in r:
+                break
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        break
+if status is None:
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+after = termios.tcgetattr(slave)
+print(json.dumps({
+    'output': out.decode('utf-8', 'replace'),
+    'status': os.waitstatus_to_exitcode(status),
+    'termiosRestored': before == after,
+}))
