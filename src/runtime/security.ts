@@ -21,7 +21,11 @@ export function processSecurity(config: ContainerConfig): ProcessSecurity {
   }
   const caps = capSetsFor(mask, config.user.uid);
   let seccomp: Buffer | undefined;
-  if (config.seccomp === 'default') seccomp = compileDefaultProfile(mask);
-  else if (config.seccomp !== 'unconfined') seccomp = compileDockerProfile(config.seccompProfile ?? '', config.seccomp, mask);
+  try {
+    if (config.seccomp === 'default') seccomp = compileDefaultProfile(mask);
+    else if (config.seccomp !== 'unconfined') seccomp = compileDockerProfile(config.seccompProfile ?? '', config.seccomp, mask);
+  } catch (err) {
+    throw new BoxError((err as Error).message);
+  }
   return { caps, seccomp };
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `npm run demo`: builds a tiny image locally (one static program, no registry, no network) and
+# runs a container from it with the freshly built dist/box, in a temporary storage root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+  echo "demo: box creates namespaces and cgroups: run the demo as root" >&2
+  exit 1
+fi
+work=$(mktemp -d /tmp/box-demo.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export BOX_ROOT="$work/root"
+
+mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/dev"
+cc -static -Os -s -o "$work/rootfs/bin/hello" build/demo/hello.c
+tar --numeric-owner --owner=0 --group=0 -C "$work/rootfs" -czf "$work/demo.tar.gz" .
+
+echo "\$ box import demo.tar.gz demo --change 'CMD [\"/bin/hello\"]'"
+./dist/box import "$work/demo.tar.gz" demo --change 'CMD ["/bin/hello"]'
+echo "\$ box images"
+./dist/box images
+echo "\$ box run --rm --hostname demo --memory 64m --pids-limit 32 demo"
+./dist/box run --rm --hostname demo --memory 64m --pids-limit 32 demo
