@@ -1,0 +1,268 @@
+/* box-helper: the native half of box (see PROTOCOL.md). This file: re-exec from a sealed memfd,
+ * status and error reporting, the host-side ops and clone(). The rest:
+ *   spec.c    spec decoding and validation
+ *   mounts.c  child-side filesystem steps
+ *   child.c   the cloned child: pty, rlimits, credentials, capabilities, seccomp, execve
+ *   init.c    the built-in init (`init` op)
+ *   relay.c   the parent after clone: signals, pty relay, exit status
+ */
+#include "box-helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STATUS_FD 4
+#define SPEC_FD 3
+#define SEALED_ENV "_BOX_HELPER_SEALED"
+
+struct ctx C;
+static pid_t child_pid = -1;
+extern char **environ;
+
+int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	int r = write_all(fd, s, strlen(s));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* One line; control characters (a path may hold anything) become '?'. */
+static int vline(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, cap - 1, fmt, ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > cap - 2)
+		n = (int)cap - 2;
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
+	buf[n++] = '\n';
+	return n;
+}
+
+void status(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vline(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	write_all(STATUS_FD, buf, (size_t)n);
+}
+
+void die(const char *stage, int err, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (child_pid > 0) {
+		kill(child_pid, SIGKILL);
+		waitpid(child_pid, NULL, 0);
+	}
+	tty_restore();
+	status("error %s %d %s", stage, err, text);
+	exit(125);
+}
+
+/* Child side: "CODE STAGE ERRNO TEXT\n" on the error pipe, then _exit(CODE). */
+void cfail(const char *stage, int err, const char *fmt, ...)
+{
+	char text[1024], buf[1200];
+	int code = 125;
+	if (!strcmp(stage, "exec"))
+		code = (err == ENOENT || err == ENOTDIR) ? 127 : 126;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	for (char *p = text; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	int n = snprintf(buf, sizeof buf, "%d %s %d %s\n", code, stage, err, text);
+	if (n > (int)sizeof buf - 1)
+		n = (int)sizeof buf - 1;
+	write_all(C.err_wr, buf, (size_t)n);
+	_exit(code);
+}
+
+/* Run from a sealed anonymous copy of ourselves, so nothing can ever write to the binary the
+ * container's parent runs from (CVE-2019-5736 class). */
+static void reexec_sealed(char **argv)
+{
+	const char *s = getenv(SEALED_ENV);
+	if (s && !strcmp(s, "1")) {
+		unsetenv(SEALED_ENV);
+		return;
+	}
+	int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		die("reexec", errno, "open /proc/self/exe");
+	int mfd = memfd_create("box-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		die("reexec", errno, "memfd_create");
+	struct stat sb;
+	if (fstat(src, &sb))
+		die("reexec", errno, "stat /proc/self/exe");
+	for (off_t left = sb.st_size; left > 0;) {
+		ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("reexec", n < 0 ? errno : EIO, "copy /proc/self/exe");
+		left -= n;
+	}
+	close(src);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE))
+		die("reexec", errno, "seal memfd");
+	if (setenv(SEALED_ENV, "1", 1))
+		die("reexec", errno, "setenv");
+	fexecve(mfd, argv, environ);
+	die("reexec", errno, "execveat(memfd)");
+}
+
+static int read_last_cap(void)
+{
+	char buf[16] = { 0 };
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0)
+			return atoi(buf);
+	}
+	return 63; /* PR_CAPBSET_DROP of an unknown cap fails with EINVAL, which is ignored */
+}
+
+static void host_ops(void)
+{
+	const struct spec *sp = &C.spec;
+	const struct rec *r;
+	C.clone_flags = (r = spec_find(sp, "clone")) ? arg_u(r, 0) : 0;
+	C.cgroupns = spec_find(sp, "cgroupns") != NULL;
+	C.tty = spec_find(sp, "tty") != NULL;
+	C.init = spec_find(sp, "init") != NULL;
+	C.oom = spec_find(sp, "oom-score-adj");
+	C.nnp = spec_find(sp, "no-new-privs");
+	C.user = spec_find(sp, "user");
+	C.groups = spec_find(sp, "groups");
+	C.caps = spec_find(sp, "caps");
+	C.cwd = spec_find(sp, "cwd");
+	C.env = spec_find(sp, "env");
+	C.seccomp = spec_find(sp, "seccomp");
+	C.args = spec_find(sp, "args");
+	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
+	unsigned long allowed = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+				CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;
+	if (C.clone_flags & ~allowed)
+		die("spec", EINVAL, "clone: only namespace flags are allowed");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "run")) {
+		fprintf(stderr, "usage: box-helper run   (spec on fd 3, status on fd 4; see PROTOCOL.md)\n");
+		return 125;
+	}
+	reexec_sealed(argv);
+	fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+	spec_read(SPEC_FD, &C.spec);
+	/* nothing but fds 0-2 may reach the container */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	host_ops();
+	C.last_cap = read_last_cap();
+	C.parent_pid = getpid();
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe", errno, "pipe");
+	C.sync_rd = p[0], C.sync_wr = p[1];
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe", errno, "pipe");
+	C.err_rd = p[0], C.err_wr = p[1];
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe", errno, "pipe");
+	C.ist_rd = p[0], C.ist_wr = p[1];
+	C.sock[0] = C.sock[1] = -1;
+	if (C.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, C.sock))
+		die("tty", errno, "socketpair");
+
+	/* signals are taken from a signalfd in the parent; the child restores the mask before exec */
+	int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	sigemptyset(&C.fwd);
+	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+		sigaddset(&C.fwd, fwd[i]);
+	sigset_t block = C.fwd;
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &C.origmask);
+	signal(SIGTTOU, SIG_IGN); /* tcsetattr from a background job must not stop us */
+
+	pid_t pid = (pid_t)syscall(SYS_clone, C.clone_flags | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		die("clone", errno, "clone(0x%lx)", C.clone_flags);
+	if (pid == 0)
+		child_main();
+	child_pid = pid;
+	close(C.sync_rd);
+	close(C.err_wr);
+	close(C.ist_wr);
+	if (C.tty) {
+		close(C.sock[1]);
+	} else {
+		/* the container owns its stdio: a reader sees EOF when the container closes it */
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; nul >= 0 && fd < 3; fd++)
+			dup3(nul, fd, 0);
+		if (nul > 2)
+			close(nul);
+	}
+
+	char num[32];
+	snprintf(num, sizeof num, "%d", pid);
+	for (size_t i = 0; i < C.spec.nrecs; i++) {
+		const struct rec *r = &C.spec.recs[i];
+		if (!strcmp(r->op->name, "cgroup") && write_file(r->a[0].p, num))
+			die("cgroup", errno, "write %s", r->a[0].p);
+	}
+	status("pid %d", pid);
+	if (write_all(C.sync_wr, "G", 1))
+		die("sync", errno, "release the child");
+	/* C.sync_wr stays open: its hang-up tells the container the helper died */
+	parent_loop(pid);
+}

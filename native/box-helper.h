@@ -1,0 +1,96 @@
+/* box-helper: shared declarations. See PROTOCOL.md for the contract with the TypeScript side. */
+#ifndef BOX_HELPER_H
+#define BOX_HELPER_H
+
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- spec (spec.c) ---- */
+
+struct str {
+	char *p;       /* NUL-terminated copy */
+	uint32_t len;  /* length without the terminator */
+};
+
+enum op_kind { OP_HOST, OP_STEP, OP_ATTR };
+
+struct rec {
+	const struct opdef *op;
+	uint32_t argc;  /* number of arguments, op name excluded */
+	struct str *a;  /* a[0..argc-1] */
+};
+
+struct opdef {
+	const char *name;
+	const char *types; /* per argument: s string, b bytes, u unsigned, i signed (-1 ok); '*' repeats the last */
+	enum op_kind kind;
+	int single;        /* may appear at most once */
+};
+
+struct spec {
+	struct rec *recs;
+	size_t nrecs;
+};
+
+/* Reads and validates the whole spec from fd; on error prints an `error spec` line and exits 125. */
+void spec_read(int fd, struct spec *sp);
+/* Validated numbers (spec_read already checked the syntax). */
+uint64_t arg_u(const struct rec *r, unsigned i);
+int64_t arg_i(const struct rec *r, unsigned i);
+/* The last record with this op name, or NULL. */
+const struct rec *spec_find(const struct spec *sp, const char *name);
+
+/* ---- global state shared by parent, child and init ---- */
+
+struct ctx {
+	struct spec spec;
+	unsigned long clone_flags;
+	int tty, init, cgroupns;
+	const struct rec *oom, *nnp, *user, *groups, *caps, *cwd, *env, *seccomp, *args;
+	int last_cap;
+	pid_t parent_pid;     /* the helper, as seen by itself before clone */
+	int sync_rd, sync_wr; /* parent -> child go-ahead; parent keeps sync_wr open for life */
+	int err_rd, err_wr;   /* child -> parent "CODE STAGE ERRNO TEXT"; EOF on successful exec */
+	int sock[2];          /* tty: [0] parent, [1] child; carries the pty master */
+	int ist_rd, ist_wr;   /* init -> parent: the signal that killed the command */
+	sigset_t fwd;         /* signals the helper forwards */
+	sigset_t origmask;    /* signal mask at start, restored before exec */
+};
+
+extern struct ctx C;
+
+/* ---- status / errors (box-helper.c) ---- */
+void status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* parent side: writes `error STAGE ERRNO TEXT` and exits 125 */
+void die(const char *stage, int err, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+/* child side: reports through the error pipe and _exits 125/126/127 */
+void cfail(const char *stage, int err, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+
+/* ---- filesystem steps (mounts.c) ---- */
+extern int rootfd; /* where container paths are resolved; "/" after pivot */
+void fs_step(const struct rec *r);
+void make_cwd(const char *path, long uid, long gid);
+
+/* ---- network (net.c) ---- */
+void loopback_up(void);
+
+/* ---- child (child.c) ---- */
+void child_main(void) __attribute__((noreturn));
+void apply_creds(uint64_t mask);
+
+/* ---- init (init.c) ---- */
+void init_fork(void); /* returns in the command's process only */
+void init_run(pid_t cmd) __attribute__((noreturn));
+
+/* ---- parent loop (relay.c) ---- */
+void parent_loop(pid_t child) __attribute__((noreturn));
+void tty_restore(void);
+
+/* ---- small utils (box-helper.c) ---- */
+int write_all(int fd, const void *buf, size_t n);
+int write_file(const char *path, const char *s);
+
+#endif

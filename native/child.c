@@ -1,0 +1,287 @@
+/* box-helper: the cloned child. Order (PROTOCOL.md): go-ahead, cgroupns, child-side steps, pty,
+ * rlimits, bounding set, [init: fork], keepcaps, groups/gid/uid, capabilities, no-new-privs, cwd,
+ * seccomp, execve. */
+#include "box-helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <grp.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* The helper (our parent, or the init's parent) still alive? PR_SET_PDEATHSIG is armed, but a
+ * death that happened before it was (re-)armed is only visible as the hang-up of the sync pipe,
+ * whose write end only the helper holds. getppid() is 0 across a PID namespace, so it is only
+ * checked when the child shares the helper's PID namespace. */
+static void check_parent(void)
+{
+	struct pollfd p = { .fd = C.sync_rd, .events = POLLIN };
+	if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))
+		_exit(125);
+	if (!(C.clone_flags & CLONE_NEWPID) && !C.init && getppid() != C.parent_pid)
+		_exit(125);
+}
+
+static void setup_tty(void)
+{
+	int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		cfail("tty", errno, "open ptmx (is devpts mounted at /dev/pts?)");
+	int unlock = 0;
+	if (ioctl(m, TIOCSPTLCK, &unlock))
+		cfail("tty", errno, "unlockpt");
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (s < 0)
+		cfail("tty", errno, "open pty slave");
+	if (C.user && fchown(s, (uid_t)arg_u(C.user, 0), (gid_t)-1))
+		cfail("tty", errno, "chown pty slave");
+	if (setsid() < 0)
+		cfail("tty", errno, "setsid");
+	if (ioctl(s, TIOCSCTTY, 0))
+		cfail("tty", errno, "TIOCSCTTY");
+	for (int i = 0; i < 3; i++)
+		if (dup2(s, i) < 0)
+			cfail("tty", errno, "dup2");
+	if (s > 2)
+		close(s);
+	/* hand the master to the helper */
+	char byte = 'T';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &m, sizeof(int));
+	if (sendmsg(C.sock[1], &msg, 0) != 1)
+		cfail("tty", errno, "send pty master");
+	close(m);
+	close(C.sock[1]);
+}
+
+static void set_rlimits(void)
+{
+	for (size_t i = 0; i < C.spec.nrecs; i++) {
+		const struct rec *r = &C.spec.recs[i];
+		if (strcmp(r->op->name, "rlimit"))
+			continue;
+		int64_t soft = arg_i(r, 1), hard = arg_i(r, 2);
+		struct rlimit rl = {
+			.rlim_cur = soft < 0 ? RLIM_INFINITY : (rlim_t)soft,
+			.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard,
+		};
+		if (setrlimit((int)arg_u(r, 0), &rl))
+			cfail("rlimit", errno, "setrlimit %s", r->a[0].p);
+	}
+}
+
+static void drop_bounding(void)
+{
+	if (!C.caps)
+		return;
+	uint64_t keep = arg_u(C.caps, 0);
+	for (int cap = 0; cap <= C.last_cap; cap++)
+		if (cap >= 64 || !(keep & (1ULL << cap)))
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+				cfail("caps", errno, "drop capability %d from the bounding set", cap);
+}
+
+static void load_seccomp(void)
+{
+	struct sock_fprog prog = {
+		.len = (unsigned short)(C.seccomp->a[0].len / 8),
+		.filter = (struct sock_filter *)C.seccomp->a[0].p,
+	};
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		cfail("seccomp", errno, "load filter");
+}
+
+/* groups/gid/uid and capabilities. mask limits every capability set (the init keeps CAP_KILL). */
+void apply_creds(uint64_t mask)
+{
+	if (C.user || C.caps || mask != ~0ULL)
+		prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+	if (C.groups) {
+		gid_t *g = calloc(C.groups->argc + 1, sizeof *g);
+		for (uint32_t i = 0; g && i < C.groups->argc; i++)
+			g[i] = (gid_t)arg_u(C.groups, i);
+		if (!g || setgroups(C.groups->argc, g))
+			cfail("groups", errno, "setgroups");
+		free(g);
+	} else if (C.user && setgroups(0, NULL)) {
+		cfail("groups", errno, "setgroups");
+	}
+	if (C.user) {
+		uid_t u = (uid_t)arg_u(C.user, 0);
+		gid_t g = (gid_t)arg_u(C.user, 1);
+		if (setresgid(g, g, g))
+			cfail("user", errno, "setresgid %u", g);
+		if (setresuid(u, u, u))
+			cfail("user", errno, "setresuid %u", u);
+	}
+	/* credential changes clear the parent-death signal: re-arm, then close the race */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	check_parent();
+	if (C.caps || mask != ~0ULL) {
+		uint64_t eff = ~0ULL, perm = ~0ULL, inh = 0, amb = 0;
+		if (C.caps) {
+			eff = arg_u(C.caps, 1);
+			perm = arg_u(C.caps, 2);
+			inh = arg_u(C.caps, 3);
+			amb = arg_u(C.caps, 4);
+		} else if (C.user && arg_u(C.user, 0) != 0) {
+			eff = perm = 0;
+		}
+		eff &= mask, perm &= mask, inh &= mask, amb &= mask;
+		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+		struct __user_cap_data_struct d[2] = {
+			{ (uint32_t)eff, (uint32_t)perm, (uint32_t)inh },
+			{ (uint32_t)(eff >> 32), (uint32_t)(perm >> 32), (uint32_t)(inh >> 32) },
+		};
+		/* never ask for more than is still permitted (the bounding set may be smaller) */
+		struct __user_cap_data_struct cur[2];
+		if (syscall(SYS_capget, &h, cur) == 0)
+			for (int i = 0; i < 2; i++) {
+				d[i].permitted &= cur[i].permitted;
+				d[i].effective &= d[i].permitted;
+			}
+		if (syscall(SYS_capset, &h, d))
+			cfail("caps", errno, "capset");
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
+			cfail("caps", errno, "clear ambient capabilities");
+		for (int cap = 0; cap < 64 && cap <= C.last_cap; cap++)
+			if ((amb & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0))
+				cfail("caps", errno, "raise ambient capability %d", cap);
+	}
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+}
+
+static void exec_cmd(void) __attribute__((noreturn));
+static void exec_cmd(void)
+{
+	char **argv = calloc(C.args->argc + 1, sizeof *argv);
+	uint32_t nenv = C.env ? C.env->argc : 0;
+	char **envp = calloc(nenv + 1, sizeof *envp);
+	if (!argv || !envp)
+		cfail("exec", ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < C.args->argc; i++)
+		argv[i] = C.args->a[i].p;
+	const char *path = DEFAULT_PATH;
+	for (uint32_t i = 0; i < nenv; i++) {
+		envp[i] = C.env->a[i].p;
+		if (!strncmp(envp[i], "PATH=", 5))
+			path = envp[i] + 5;
+	}
+	const char *file = argv[0];
+	/* from here on only exec: restore what the helper changed, then the filter, then execve */
+	umask(022);
+	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
+	if (C.seccomp && C.nnp)
+		load_seccomp();
+	if (write(C.err_wr, "E", 1) < 0) { /* "about to exec": EOF right after it means started */
+	}
+	int err = ENOENT;
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		err = errno;
+	} else {
+		int eacces = 0;
+		size_t fl = strlen(file);
+		for (const char *p = path;; p++) {
+			const char *e = strchrnul(p, ':');
+			size_t dl = (size_t)(e - p);
+			char *buf = malloc(dl + fl + 3);
+			if (!buf)
+				cfail("exec", ENOMEM, "out of memory");
+			if (dl) {
+				memcpy(buf, p, dl);
+				buf[dl++] = '/';
+			}
+			memcpy(buf + dl, file, fl + 1);
+			execve(buf, argv, envp);
+			err = errno;
+			free(buf);
+			if (err == EACCES)
+				eacces = 1;
+			else if (err != ENOENT && err != ENOTDIR && err != ESTALE && err != ENODEV && err != ETIMEDOUT)
+				break;
+			if (!*e) {
+				err = eacces ? EACCES : ENOENT;
+				break;
+			}
+			p = e;
+		}
+	}
+	cfail("exec", err, "%s: %s", file, strerror(err));
+}
+
+void child_main(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	close(4); /* status fd: the helper's alone */
+	close(C.sync_wr);
+	close(C.err_rd);
+	close(C.ist_rd);
+	if (C.tty)
+		close(C.sock[0]);
+	char go;
+	if (read(C.sync_rd, &go, 1) != 1)
+		_exit(125); /* the helper failed or died before the go-ahead */
+	check_parent();
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	umask(0);
+	if (C.oom && write_file("/proc/self/oom_score_adj", C.oom->a[0].p))
+		cfail("oom-score-adj", errno, "write /proc/self/oom_score_adj");
+	if (C.cgroupns && unshare(CLONE_NEWCGROUP))
+		cfail("cgroupns", errno, "unshare(CLONE_NEWCGROUP)");
+	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		cfail("rootfs", errno, "open /");
+	for (size_t i = 0; i < C.spec.nrecs; i++)
+		if (C.spec.recs[i].op->kind == OP_STEP)
+			fs_step(&C.spec.recs[i]);
+	if (C.tty)
+		setup_tty();
+	set_rlimits();
+	drop_bounding();
+	if (C.init)
+		init_fork(); /* returns in the command's process only */
+	close(C.ist_wr);
+	long uid = C.user ? (long)arg_u(C.user, 0) : -1, gid = C.user ? (long)arg_u(C.user, 1) : -1;
+	if (C.cwd)
+		make_cwd(C.cwd->a[0].p, uid, gid);
+	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we still have it (runc does
+	 * the same); with no_new_privs it is loaded last, right before execve */
+	if (C.seccomp && !C.nnp)
+		load_seccomp();
+	apply_creds(~0ULL);
+	if (C.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		cfail("no-new-privs", errno, "prctl");
+	if (C.cwd && chdir(C.cwd->a[0].p))
+		cfail("cwd", errno, "chdir %s", C.cwd->a[0].p);
+	exec_cmd();
+}

@@ -1,0 +1,127 @@
+/* box-helper: the built-in init (`init` op). The cloned child, PID 1 of the container, has done
+ * every setup step up to the bounding set; it forks the command and stays as a tiny init:
+ * forwards signals to the command, reaps every zombie, exits with the command's status.
+ *
+ * What the init keeps: it runs with the container's bounding set, as the container's user and
+ * groups, with at most CAP_KILL (only if the command would have it after execve: lets a root init
+ * signal a command that dropped to another uid in place, like gosu), no_new_privs, not dumpable, and under the container's seccomp filter (like docker's tini,
+ * so a traced init could never be used to escape the filter). */
+#include "box-helper.h"
+
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static sigset_t init_set;
+
+static void nop(int sig)
+{
+	(void)sig;
+}
+
+/* Signals an init must not forward: synchronous faults, and the unblockable ones. */
+static int forwardable(int sig)
+{
+	switch (sig) {
+	case SIGKILL: case SIGSTOP: case SIGCHLD:
+	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS:
+		return 0;
+	}
+	return 1;
+}
+
+void init_fork(void)
+{
+	/* PID 1 ignores any signal whose handler is SIG_DFL, even blocked ones: install a real
+	 * handler, block, and take them with sigwaitinfo() */
+	sigemptyset(&init_set);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = nop;
+	for (int sig = 1; sig < SIGRTMIN; sig++)
+		if (forwardable(sig) || sig == SIGCHLD)
+			if (sigaction(sig, &sa, NULL) == 0)
+				sigaddset(&init_set, sig);
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		if (sigaction(sig, &sa, NULL) == 0)
+			sigaddset(&init_set, sig);
+	sigprocmask(SIG_BLOCK, &init_set, NULL);
+
+	pid_t pid = fork();
+	if (pid < 0)
+		cfail("init", errno, "fork");
+	if (pid == 0) {
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* own process group, and the terminal's foreground one: ^C reaches the command once */
+		setpgid(0, 0);
+		if (C.tty)
+			tcsetpgrp(0, getpid()); /* SIGTTOU is still blocked here */
+		return;
+	}
+	init_run(pid);
+}
+
+static void finish(int st) __attribute__((noreturn));
+static void finish(int st)
+{
+	if (WIFSIGNALED(st)) {
+		/* PID 1 of a namespace cannot kill itself: tell the helper which signal it was */
+		unsigned char s = (unsigned char)WTERMSIG(st);
+		if (write(C.ist_wr, &s, 1) < 0) {
+		}
+		_exit(128 + WTERMSIG(st));
+	}
+	_exit(WEXITSTATUS(st));
+}
+
+void init_run(pid_t cmd)
+{
+	/* CAP_KILL only, and only if the command itself keeps it across execve (a non-root command
+	 * keeps just its ambient set) */
+	uint64_t mask = 1ULL << CAP_KILL;
+	if (C.user && arg_u(C.user, 0) != 0)
+		mask &= C.caps ? arg_u(C.caps, 4) : 0;
+	apply_creds(mask);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		kill(cmd, SIGKILL);
+		cfail("init", errno, "no_new_privs");
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (C.seccomp) {
+		struct sock_fprog prog = {
+			.len = (unsigned short)(C.seccomp->a[0].len / 8),
+			.filter = (struct sock_filter *)C.seccomp->a[0].p,
+		};
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
+			kill(cmd, SIGKILL);
+			cfail("init", errno, "seccomp");
+		}
+	}
+	close(C.err_wr); /* the command's execve alone now decides when the helper sees EOF */
+	close(C.sync_rd);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&init_set, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(cmd, sig);
+			continue;
+		}
+		int st;
+		pid_t w;
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (w == cmd)
+				finish(st);
+	}
+}

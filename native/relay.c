@@ -1,0 +1,205 @@
+/* box-helper: the parent after clone. Waits for the exec (error pipe), forwards signals, relays
+ * the user's terminal to the container's pty, reaps the container and reports how it ended. */
+#include "box-helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static struct termios saved;
+static volatile sig_atomic_t raw_on;
+
+void tty_restore(void)
+{
+	if (raw_on) {
+		tcsetattr(0, TCSANOW, &saved);
+		raw_on = 0;
+	}
+}
+
+/* Fatal signals the helper does not forward: give the terminal back, then die of them. */
+static void fatal_sig(int sig)
+{
+	tty_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void restore_on_fatal(void)
+{
+	int sigs[] = { SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGABRT, SIGSEGV,
+		       SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGTRAP, SIGIO, SIGSTKFLT, SIGPWR };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], fatal_sig);
+}
+
+static void copy_winsize(int master)
+{
+	struct winsize ws;
+	if (master >= 0 && ioctl(0, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+static int recv_master(void)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	ssize_t n;
+	do
+		n = recvmsg(C.sock[0], &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	close(C.sock[0]);
+	struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		return -1; /* the child failed before it got there: the error pipe says why */
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
+/* Copies what is readable on `from` to `to`; returns -1 on EOF/EIO. */
+static int pump(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof buf);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0)
+		return -1;
+	write_all(to, buf, (size_t)n);
+	return 0;
+}
+
+void parent_loop(pid_t child)
+{
+	sigset_t set = C.fwd;
+	sigaddset(&set, SIGCHLD);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		die("signalfd", errno, "signalfd");
+	int master = -1, in = -1;
+	if (C.tty) {
+		master = recv_master();
+		if (master >= 0) {
+			in = 0;
+			copy_winsize(master);
+			if (tcgetattr(0, &saved) == 0) {
+				struct termios raw = saved;
+				cfmakeraw(&raw);
+				restore_on_fatal();
+				raw_on = 1;
+				tcsetattr(0, TCSANOW, &raw);
+			}
+		}
+	}
+	char err[1024];
+	size_t errlen = 0;
+	int errfd = C.err_rd, started = 0, st = 0, done = 0;
+	while (!done) {
+		struct pollfd p[4] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = errfd, .events = POLLIN },
+			{ .fd = master, .events = POLLIN },
+			{ .fd = in, .events = POLLIN },
+		};
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll", errno, "poll");
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGCHLD) {
+					if (waitpid(child, &st, WNOHANG) == child)
+						done = 1;
+				} else if (sig == SIGWINCH && C.tty) {
+					copy_winsize(master);
+				} else {
+					kill(child, sig);
+				}
+			}
+		}
+		if (p[1].revents) {
+			ssize_t n = read(errfd, err + errlen, sizeof err - 1 - errlen);
+			if (n > 0) {
+				errlen += (size_t)n;
+			} else if (n == 0 || errno != EINTR) {
+				close(errfd);
+				errfd = -1;
+				if (errlen == 1 && err[0] == 'E') {
+					started = 1;
+					status("started");
+				}
+			}
+		}
+		if (p[2].revents && pump(master, 1) < 0) {
+			close(master);
+			master = -1;
+			in = -1;
+		}
+		if (p[3].revents && pump(in, master) < 0)
+			in = -1; /* stdin closed: stop reading it, keep the output going */
+	}
+	/* the container is gone: collect the rest of its output and of the error pipe */
+	while (master >= 0) {
+		struct pollfd p = { .fd = master, .events = POLLIN };
+		if (poll(&p, 1, 200) <= 0 || pump(master, 1) < 0)
+			break;
+	}
+	while (errfd >= 0 && errlen < sizeof err - 1) {
+		struct pollfd p = { .fd = errfd, .events = POLLIN };
+		ssize_t n = poll(&p, 1, 1000) > 0 ? read(errfd, err + errlen, sizeof err - 1 - errlen) : 0;
+		if (n <= 0)
+			break;
+		errlen += (size_t)n;
+	}
+	tty_restore();
+	err[errlen] = 0;
+	char *msg = err[0] == 'E' ? err + 1 : err;
+	if (!started && *msg) {
+		/* "CODE STAGE ERRNO TEXT\n" */
+		char *sp = strchr(msg, ' '), *nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		int code = atoi(msg);
+		status("error %s", sp ? sp + 1 : "setup 0 malformed child error");
+		exit(code >= 125 && code <= 127 ? code : 125);
+	}
+	if (!started) {
+		if (WIFSIGNALED(st))
+			status("error setup %d killed by signal %d during setup", EINTR, WTERMSIG(st));
+		else
+			status("error setup %d exited with %d during setup", EIO, WEXITSTATUS(st));
+		exit(125);
+	}
+	if (WIFEXITED(st) && C.init && WEXITSTATUS(st) > 128) {
+		unsigned char s;
+		fcntl(C.ist_rd, F_SETFL, O_NONBLOCK);
+		if (read(C.ist_rd, &s, 1) == 1 && s == WEXITSTATUS(st) - 128) {
+			status("signal %d", s);
+			exit(128 + s);
+		}
+	}
+	if (WIFSIGNALED(st)) {
+		status("signal %d", WTERMSIG(st));
+		exit(128 + WTERMSIG(st));
+	}
+	status("exit %d", WEXITSTATUS(st));
+	exit(WEXITSTATUS(st));
+}

@@ -1,0 +1,227 @@
+/* box-helper: spec decoding and validation (PROTOCOL.md, "Spec encoding" and "Ops"). */
+#include "box-helper.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SPEC_MAX (64u << 20) /* refuse absurd specs */
+#define ARGC_MAX 65536u
+
+static const struct opdef OPS[] = {
+	/* host side */
+	{ "clone", "u", OP_HOST, 1 },
+	{ "cgroup", "s", OP_HOST, 0 },
+	{ "cgroupns", "", OP_HOST, 1 },
+	{ "tty", "", OP_HOST, 1 },
+	{ "init", "", OP_HOST, 1 },
+	{ "oom-score-adj", "i", OP_HOST, 1 },
+	/* child-side steps, in order */
+	{ "hostname", "s", OP_STEP, 0 },
+	{ "propagation", "u", OP_STEP, 0 },
+	{ "rootfs", "ssuss", OP_STEP, 1 },
+	{ "mount", "sssus", OP_STEP, 0 },
+	{ "mknod", "suuu", OP_STEP, 0 },
+	{ "symlink", "ss", OP_STEP, 0 },
+	{ "pivot", "", OP_STEP, 1 },
+	{ "mask", "s", OP_STEP, 0 },
+	{ "readonly", "s", OP_STEP, 0 },
+	{ "remount", "su", OP_STEP, 0 },
+	{ "sysctl", "ss", OP_STEP, 0 },
+	{ "loopback-up", "", OP_STEP, 1 },
+	/* process attributes */
+	{ "rlimit", "uii", OP_ATTR, 0 },
+	{ "no-new-privs", "", OP_ATTR, 1 },
+	{ "user", "uu", OP_ATTR, 1 },
+	{ "groups", "u*", OP_ATTR, 1 },
+	{ "caps", "uuuuu", OP_ATTR, 1 },
+	{ "cwd", "s", OP_ATTR, 1 },
+	{ "env", "s*", OP_ATTR, 1 },
+	{ "seccomp", "b", OP_ATTR, 1 },
+	{ "args", "ss*", OP_ATTR, 1 },
+};
+
+static void bad(const char *fmt, const char *a, const char *b) __attribute__((noreturn));
+static void bad(const char *fmt, const char *a, const char *b)
+{
+	char msg[256];
+	snprintf(msg, sizeof msg, fmt, a, b);
+	die("spec", EINVAL, "%s", msg);
+}
+
+static int parse_u(const char *s, uint64_t *v)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int parse_i(const char *s, int64_t *v)
+{
+	char *end;
+	if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+		return -1;
+	errno = 0;
+	long long x = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+uint64_t arg_u(const struct rec *r, unsigned i)
+{
+	uint64_t v = 0;
+	parse_u(r->a[i].p, &v);
+	return v;
+}
+
+int64_t arg_i(const struct rec *r, unsigned i)
+{
+	int64_t v = 0;
+	parse_i(r->a[i].p, &v);
+	return v;
+}
+
+const struct rec *spec_find(const struct spec *sp, const char *name)
+{
+	const struct rec *found = NULL;
+	for (size_t i = 0; i < sp->nrecs; i++)
+		if (!strcmp(sp->recs[i].op->name, name))
+			found = &sp->recs[i];
+	return found;
+}
+
+static char *read_all(int fd, size_t *n)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		die("spec", ENOMEM, "out of memory");
+	for (;;) {
+		if (len == cap) {
+			if (cap >= SPEC_MAX)
+				die("spec", EFBIG, "spec larger than %u bytes", SPEC_MAX);
+			cap *= 2;
+			if (!(buf = realloc(buf, cap)))
+				die("spec", ENOMEM, "out of memory");
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("spec", errno, "read spec from fd %d", fd);
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	*n = len;
+	return buf;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Checks one record's arguments against its op's type string. */
+static void check_args(const struct rec *r)
+{
+	const char *t = r->op->types;
+	size_t nt = strlen(t);
+	int rep = nt && t[nt - 1] == '*';
+	size_t fixed = rep ? nt - 2 : nt; /* args that must be present */
+	if (r->argc < fixed || (!rep && r->argc > nt))
+		bad("op %s: wrong number of arguments%s", r->op->name, "");
+	for (uint32_t i = 0; i < r->argc; i++) {
+		char ty = (rep && i >= nt - 2) ? t[nt - 2] : t[i];
+		const struct str *s = &r->a[i];
+		if (ty != 'b' && memchr(s->p, 0, s->len))
+			bad("op %s: argument contains a NUL byte%s", r->op->name, "");
+		uint64_t u;
+		int64_t v;
+		if (ty == 'u' && parse_u(s->p, &u))
+			bad("op %s: bad number %s", r->op->name, s->p);
+		if (ty == 'i' && parse_i(s->p, &v))
+			bad("op %s: bad number %s", r->op->name, s->p);
+	}
+}
+
+void spec_read(int fd, struct spec *sp)
+{
+	size_t n, off;
+	unsigned char *b = (unsigned char *)read_all(fd, &n);
+	close(fd);
+	if (n < 12 || memcmp(b, "BOXSPEC\0", 8))
+		bad("bad magic%s%s", "", "");
+	if (le32(b + 8) != 1) {
+		char v[16];
+		snprintf(v, sizeof v, "%u", le32(b + 8));
+		bad("unsupported version %s%s", v, "");
+	}
+	off = 12; /* magic 8 + version 4 */
+	size_t cap = 0;
+	sp->recs = NULL;
+	sp->nrecs = 0;
+	while (off < n) {
+		if (n - off < 4)
+			bad("truncated record%s%s", "", "");
+		uint32_t argc = le32(b + off);
+		off += 4;
+		if (argc < 1 || argc > ARGC_MAX)
+			bad("bad argc%s%s", "", "");
+		struct str *a = calloc(argc, sizeof *a);
+		if (!a)
+			die("spec", ENOMEM, "out of memory");
+		for (uint32_t i = 0; i < argc; i++) {
+			if (n - off < 4)
+				bad("truncated string length%s%s", "", "");
+			uint32_t len = le32(b + off);
+			off += 4;
+			if (len > n - off)
+				bad("truncated string%s%s", "", "");
+			if (!(a[i].p = malloc((size_t)len + 1)))
+				die("spec", ENOMEM, "out of memory");
+			memcpy(a[i].p, b + off, len);
+			a[i].p[len] = 0;
+			a[i].len = len;
+			off += len;
+		}
+		const struct opdef *op = NULL;
+		for (size_t k = 0; k < sizeof OPS / sizeof OPS[0]; k++)
+			if (strlen(OPS[k].name) == a[0].len && !memcmp(OPS[k].name, a[0].p, a[0].len))
+				op = &OPS[k];
+		if (!op) {
+			for (char *p = a[0].p; p < a[0].p + a[0].len; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = '?';
+			die("spec", EINVAL, "unknown op %s", a[0].p);
+		}
+		if (op->single && spec_find(sp, op->name))
+			bad("duplicate op %s%s", op->name, "");
+		if (sp->nrecs == cap) {
+			cap = cap ? cap * 2 : 32;
+			if (!(sp->recs = realloc(sp->recs, cap * sizeof *sp->recs)))
+				die("spec", ENOMEM, "out of memory");
+		}
+		struct rec *r = &sp->recs[sp->nrecs++];
+		r->op = op;
+		r->argc = argc - 1;
+		r->a = a + 1;
+		check_args(r);
+	}
+	free(b);
+	const struct rec *sc = spec_find(sp, "seccomp");
+	if (sc && (sc->a[0].len == 0 || sc->a[0].len % 8 || sc->a[0].len / 8 > 4096))
+		bad("seccomp program length must be a non-zero multiple of 8 (at most 4096 instructions)%s%s", "", "");
+	if (!spec_find(sp, "args"))
+		bad("missing op args%s%s", "", "");
+}
