@@ -141,18 +141,14 @@ export class ContainerCgroup {
 
   private createV1(limits: CgroupLimits, privileged: boolean): void {
     for (const [controller, mount] of this.host.mounts) {
-      // Create each level; cpuset children start empty and must inherit cpus/mems explicitly.
-      let dir = mount;
-      for (const part of this.relPath.split('/')) {
-        const parent = dir;
-        dir = path.join(dir, part);
-        if (mkdirIfMissing(dir) && controller === 'cpuset') {
-          for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-            const cur = fs.readFileSync(path.join(dir, f), 'utf8').trim();
-            if (!cur) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(parent, f), 'utf8').trim());
-          }
+      // cpuset children start empty and must inherit cpus/mems explicitly.
+      createLevels(mount, this.relPath, (dir, parent) => {
+        if (controller !== 'cpuset') return;
+        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+          const cur = fs.readFileSync(path.join(dir, f), 'utf8').trim();
+          if (!cur) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(parent, f), 'utf8').trim());
         }
-      }
+      });
     }
     const w = (controller: string, file: string, value: string | number) => {
       fs.writeFileSync(path.join(this.dirFor(controller)!, file), String(value));
@@ -185,15 +181,10 @@ export class ContainerCgroup {
   private createV2(limits: CgroupLimits): void {
     const unified = this.host.unified!;
     const wanted = V2_WANTED.filter((c) => this.host.mounts.has(c));
-    let dir = unified;
-    const parts = this.relPath.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      // Delegate controllers down to the container's level ("no internal processes" rule: only
-      // leaf cgroups hold processes, so enabling them on the parents is allowed).
-      enableControllers(dir, wanted);
-      dir = path.join(dir, parts[i]);
-      mkdirIfMissing(dir);
-    }
+    // Delegate controllers down to the container's level ("no internal processes" rule: only
+    // leaf cgroups hold processes, so enabling them on the parents is allowed).
+    createLevels(unified, this.relPath, undefined, (parent) => enableControllers(parent, wanted));
+    const dir = this.dirs[0];
     const w = (file: string, value: string | number) => fs.writeFileSync(path.join(dir, file), String(value));
     if (limits.memory !== undefined) {
       w('memory.max', limits.memory);
@@ -249,6 +240,21 @@ export class ContainerCgroup {
         }
       }
     }
+    this.removeEmptyParents();
+  }
+
+  /** Removes the shared parents (e.g. box/) once no container uses them; busy parents stay. */
+  private removeEmptyParents(): void {
+    const roots = this.host.version === 2 ? [this.host.unified!] : [...new Set(this.host.mounts.values())];
+    for (const root of roots) {
+      for (let rel = path.dirname(this.relPath); rel !== '.' && rel !== '/'; rel = path.dirname(rel)) {
+        try {
+          fs.rmdirSync(path.join(root, rel));
+        } catch {
+          break; // another container's cgroup is still in it, or it is gone already
+        }
+      }
+    }
   }
 
   killAll(): void {
@@ -284,6 +290,28 @@ const DEFAULT_DEVICE_RULES = [
   'c 136:* rwm', // pts
   'c 10:200 rwm', // tun
 ];
+
+/**
+ * Creates root/relPath level by level. `created(dir, parent)` runs for each level made here, and
+ * `before(parent)` before each mkdir. A parent removed concurrently by another container's cleanup
+ * (ENOENT) makes the walk start over.
+ */
+function createLevels(root: string, relPath: string, created?: (dir: string, parent: string) => void, before?: (parent: string) => void): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      let dir = root;
+      for (const part of relPath.split('/')) {
+        const parent = dir;
+        dir = path.join(dir, part);
+        before?.(parent);
+        if (mkdirIfMissing(dir)) created?.(dir, parent);
+      }
+      return;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || attempt >= 10) throw err;
+    }
+  }
+}
 
 function mkdirIfMissing(dir: string): boolean {
   try {

@@ -75,7 +75,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
     const oomKilled = cgroup.oomKilled();
     if (result.error) req.warn(describeStartError(result.error, record.config.args[0]));
     else if (result.helperSignal) req.warn(`the container's monitor was killed by ${result.helperSignal}; the container was stopped`);
-    if (oomKilled && exitCode === 137) req.warn(`container ${record.name} was killed by the OOM killer (memory limit ${config.limits.memory ?? 'none'} bytes)`);
+    if (oomKilled && exitCode === 137) req.warn(`container ${record.name} was killed by the OOM killer (memory limit ${describeBytes(config.limits.memory)})`);
     finish(containers, record, {
       status: result.error && !result.started ? 'created' : 'exited',
       exitCode,
@@ -98,6 +98,14 @@ export async function runForeground(req: RunRequest): Promise<number> {
 function finish(containers: ContainerStore, record: ContainerRecord, state: Partial<ContainerRecord['state']>): void {
   if (record.autoRemove) return;
   containers.setState(record, { ...state, pid: undefined, finishedAt: new Date().toISOString() });
+}
+
+function describeBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return 'none';
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }
 
 function describeStartError(error: { stage: string; errno: number; text: string }, command: string): string {

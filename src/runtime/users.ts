@@ -66,6 +66,7 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
     }
     if (gid > MAX_ID) throw new BoxError(`group id ${gid} is out of range`);
   }
-  const additionalGids = name ? [...new Set(groups.filter((g) => g.members.includes(name!) && g.gid !== gid).map((g) => g.gid))] : [];
+  // The primary group is listed among the supplementary groups too, as runc does.
+  const additionalGids = [...new Set([gid, ...(name ? groups.filter((g) => g.members.includes(name!)).map((g) => g.gid) : [])])];
   return { uid, gid, additionalGids, home: home || '/' };
 }

@@ -1,4 +1,5 @@
 // `box run` isolates a process the way `docker run` does: checked from inside real containers.
+import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBusybox, leftovers, TestRoot } from '../support/box';
 
@@ -52,9 +53,9 @@ describe('box run: isolation', () => {
 
   it('masks sensitive /proc and /sys paths and makes others read-only', () => {
     const r = run('busybox', 'sh', '-c', [
-      'wc -c < /proc/kcore',
-      'wc -c < /proc/keys',
-      'wc -c < /proc/timer_list',
+      'cat /proc/kcore 2>/dev/null | wc -c', // absent on some kernels: empty either way
+      'cat /proc/keys | wc -c',
+      'cat /proc/timer_list | wc -c',
       'ls /sys/firmware | wc -l',
       'echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo readonly',
       'echo x > /proc/sysrq-trigger 2>/dev/null && echo writable || echo readonly',
@@ -82,8 +83,9 @@ describe('box run: isolation', () => {
     expect(withNetAdmin & (1n << 12n)).toBe(1n << 12n);
     const noChown = BigInt('0x' + capEff('--cap-drop', 'chown'));
     expect(noChown & 1n).toBe(0n);
-    const lastCap = Number(require('node:fs').readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-    expect(BigInt('0x' + capEff('--privileged'))).toBe((1n << BigInt(lastCap + 1)) - 1n);
+    // Privileged means every capability box itself holds (a sandboxed host may bound even root).
+    const hostBounding = BigInt('0x' + /CapBnd:\s+([0-9a-f]+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]);
+    expect(BigInt('0x' + capEff('--privileged'))).toBe(hostBounding);
   });
 
   it('refuses an unknown capability with a one-line error', () => {
@@ -108,7 +110,6 @@ describe('box run: isolation', () => {
   });
 
   it('accepts a Docker-format seccomp profile', () => {
-    const fs = require('node:fs') as typeof import('node:fs');
     const profile = `${t.dir}/deny-mkdir.json`;
     fs.writeFileSync(profile, JSON.stringify({
       defaultAction: 'SCMP_ACT_ALLOW',
@@ -125,19 +126,17 @@ describe('box run: isolation', () => {
   });
 
   it('--network none gives only a loopback interface, and it is up', () => {
-    const r = run('busybox', 'sh', '-c', 'ls /sys/class/net | tr "\\n" " "; echo; cat /sys/class/net/lo/flags');
-    expect(r.stdout.trim().split('\n')).toEqual(['lo', '0x9']);
+    const r = run('busybox', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags');
+    expect(r.stdout.trim().split(/\s+/)).toEqual(['lo', '0x9']);
   });
 
   it('--network host shares the host\'s interfaces', () => {
-    const fs = require('node:fs') as typeof import('node:fs');
     const hostIfs = fs.readdirSync('/sys/class/net').sort();
     const r = run('--network', 'host', 'busybox', 'ls', '/sys/class/net');
     expect(r.stdout.trim().split(/\s+/).sort()).toEqual(hostIfs);
   });
 
   it('keeps IPC and UTS separate from the host', () => {
-    const fs = require('node:fs') as typeof import('node:fs');
     const r = run('busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; readlink /proc/self/ns/cgroup; readlink /proc/self/ns/mnt');
     const inside = r.stdout.trim().split('\n');
     const outside = ['ipc', 'uts', 'cgroup', 'mnt'].map((n) => fs.readlinkSync(`/proc/self/ns/${n}`));

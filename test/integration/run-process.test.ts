@@ -1,7 +1,7 @@
 // The container's process: command, user, environment, working directory and exit codes.
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importBusybox, leftovers, TestRoot } from '../support/box';
+import { busyboxTarball, importBusybox, leftovers, TestRoot } from '../support/box';
 
 describe('box run: the process', () => {
   let t: TestRoot;
@@ -9,7 +9,7 @@ describe('box run: the process', () => {
     t = new TestRoot();
     importBusybox(t);
     // An image whose config sets Entrypoint, Cmd, Env, WorkingDir and User.
-    const r = t.box(['import', require('../support/box').busyboxTarball(), 'configured:1',
+    const r = t.box(['import', busyboxTarball(), 'configured:1',
       '--change', 'ENTRYPOINT ["/bin/sh", "-c"]', '--change', 'CMD ["echo from-cmd $GREETING $(pwd) $(id -u)"]',
       '--change', 'ENV GREETING=hello', '--change', 'WORKDIR /tmp', '--change', 'USER app']);
     expect(r.status).toBe(0);

@@ -45,9 +45,9 @@ describe('run options', () => {
   it('resolves users from the image\'s passwd and group files', () => {
     const passwd = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n';
     const group = 'root:x:0:\napp:x:1000:\nvideo:x:44:app\n';
-    expect(resolveUser('app', passwd, group)).toEqual({ uid: 1000, gid: 1000, additionalGids: [44], home: '/home/app' });
+    expect(resolveUser('app', passwd, group)).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 44], home: '/home/app' });
     expect(resolveUser('1000:video', passwd, group)).toMatchObject({ uid: 1000, gid: 44 });
-    expect(resolveUser('5000', passwd, group)).toEqual({ uid: 5000, gid: 0, additionalGids: [], home: '/' });
+    expect(resolveUser('5000', passwd, group)).toEqual({ uid: 5000, gid: 0, additionalGids: [0], home: '/' });
     expect(resolveUser('', passwd, group)).toMatchObject({ uid: 0, gid: 0, home: '/root' });
     expect(() => resolveUser('nobody', passwd, group)).toThrow(/unable to find user nobody/);
     expect(() => resolveUser('app:nogroup', passwd, group)).toThrow(/unable to find group/);
