@@ -1,44 +1,61 @@
 // Container listing and removal (the full lifecycle comes with detached containers).
-import { Command, Option } from 'clipanion';
 import { BoxError } from '../errors';
+import { ContainerStore } from '../runtime/containers';
+import { ContainerRecord } from '../runtime/model';
+import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
 import { table, timeAgo } from './format';
 
-export class PsCommand extends Command {
-  static override paths = [['ps'], ['container', 'ls']];
-  static override usage = Command.Usage({ description: 'list containers' });
-  all = Option.Boolean('--all,-a', false, { description: 'show all containers, not only running ones' });
-  quiet = Option.Boolean('--quiet,-q', false, { description: 'only show ids' });
-  format = Option.String('--format', { description: 'json for machine-readable output' });
+function statusText(c: ContainerRecord): string {
+  if (c.state.status === 'exited') return `Exited (${c.state.exitCode})`;
+  return c.state.status === 'running' ? 'Up' : 'Created';
+}
 
-  override async execute(): Promise<number> {
-    const { ContainerStore } = await import('../runtime/containers');
-    const list = new ContainerStore(roots()).list().filter((c) => this.all || c.state.status === 'running');
-    if (this.quiet) {
+export const psCommand: CommandSpec = {
+  paths: [['ps'], ['container', 'ls'], ['container', 'list']],
+  summary: 'List containers.',
+  flags: [
+    { names: ['--all', '-a'], key: 'all', kind: 'bool', description: 'show all containers, not only running ones' },
+    { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only show ids' },
+    { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
+  ],
+  positionals: [],
+  async run(a) {
+    const list = new ContainerStore(roots()).list().filter((c) => bool(a, 'all') || c.state.status === 'running');
+    if (bool(a, 'quiet')) {
       process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
       return 0;
     }
-    if (this.format === 'json') {
-      for (const c of list) process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: c.state.status, ExitCode: c.state.exitCode }) + '\n');
+    if (str(a, 'format') === 'json') {
+      for (const c of list) {
+        process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: c.state.status, ExitCode: c.state.exitCode }) + '\n');
+      }
       return 0;
     }
-    const status = (c: (typeof list)[number]) => (c.state.status === 'exited' ? `Exited (${c.state.exitCode})` : c.state.status === 'running' ? 'Up' : 'Created');
-    const rows = list.map((c) => [c.id.slice(0, 12), c.config.image.ref, JSON.stringify(c.config.args.join(' ').slice(0, 30)), timeAgo(c.created), status(c), c.name]);
+    const rows = list.map((c) => [c.id.slice(0, 12), c.config.image.ref, JSON.stringify(c.config.args.join(' ').slice(0, 30)), timeAgo(c.created), statusText(c), c.name]);
     process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
     return 0;
+  },
+};
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-export class RmCommand extends Command {
-  static override paths = [['rm'], ['container', 'rm']];
-  static override usage = Command.Usage({ description: 'remove stopped containers' });
-  containers = Option.Rest({ required: 1, name: 'CONTAINER' });
-
-  override async execute(): Promise<number> {
-    const { ContainerStore } = await import('../runtime/containers');
+export const rmCommand: CommandSpec = {
+  paths: [['rm'], ['container', 'rm']],
+  summary: 'Remove stopped containers.',
+  flags: [],
+  positionals: [{ name: 'CONTAINER', rest: true }],
+  async run(a) {
     const store = new ContainerStore(roots());
     let code = 0;
-    for (const q of this.containers) {
+    for (const q of a.positionals) {
       const c = store.find(q);
       if (!c) {
         process.stderr.write(`box: no such container: ${q}\n`);
@@ -52,14 +69,5 @@ export class RmCommand extends Command {
       process.stdout.write(q + '\n');
     }
     return code;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+  },
+};

@@ -1,13 +1,27 @@
-// The command line: global options (--root, --runroot) come before the command, as with docker;
-// each command group lives in its own file. Parse errors become one line and exit code 125.
-import { Cli } from 'clipanion';
+// The command line: global options (--root, --runroot) come before the command, as with docker.
+// Only the module of the command being run is loaded (require inside the table), because every
+// millisecond of start-up is paid by every container start.
 import { BoxError } from '../errors';
 import { BOX_VERSION } from '../version';
-import { ImagesCommand, ImportCommand, RmiCommand } from './images';
-import { PsCommand, RmCommand } from './containers';
-import { RunCommand } from './run';
-import { InfoCommand, VersionCommand } from './system';
+import { CommandSpec, commandHelp, parseArgs } from './args';
 import { globals } from './context';
+
+interface Entry {
+  paths: string[][];
+  load: () => CommandSpec;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMANDS: Entry[] = [
+  { paths: [['run'], ['container', 'run']], load: () => require('./run').runCommand },
+  { paths: [['ps'], ['container', 'ls'], ['container', 'list']], load: () => require('./containers').psCommand },
+  { paths: [['rm'], ['container', 'rm']], load: () => require('./containers').rmCommand },
+  { paths: [['images'], ['image', 'ls'], ['image', 'list']], load: () => require('./images').imagesCommand },
+  { paths: [['import'], ['image', 'import']], load: () => require('./images').importCommand },
+  { paths: [['rmi'], ['image', 'rm']], load: () => require('./images').rmiCommand },
+  { paths: [['info'], ['system', 'info']], load: () => require('./system').infoCommand },
+  { paths: [['version']], load: () => require('./system').versionCommand },
+];
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--runroot']);
 
@@ -29,30 +43,62 @@ export function splitGlobals(argv: string[]): { root?: string; runroot?: string;
   return out;
 }
 
+function findCommand(argv: string[]): { entry: Entry; path: string[] } | undefined {
+  let best: { entry: Entry; path: string[] } | undefined;
+  for (const entry of COMMANDS) {
+    for (const p of entry.paths) {
+      if (p.every((w, i) => argv[i] === w) && (!best || p.length > best.path.length)) best = { entry, path: p };
+    }
+  }
+  return best;
+}
+
+function mainHelp(): string {
+  const rows = COMMANDS.map((c) => {
+    const spec = c.load();
+    return [c.paths[0].join(' '), spec.summary.replace(/\.$/, '')];
+  });
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return [
+    'Usage:  box [--root DIR] [--runroot DIR] COMMAND',
+    '',
+    `box ${BOX_VERSION}: run Linux containers from one executable, no daemon.`,
+    '',
+    'Commands:',
+    ...rows.map(([n, d]) => `  ${n.padEnd(w)}   ${d}`),
+    '',
+    'Global options (before the command):',
+    '  --root DIR      storage root (default /var/lib/box, or $BOX_ROOT)',
+    '  --runroot DIR   runtime root (default /run/box, or $BOX_RUNROOT)',
+    '',
+    "Run 'box COMMAND --help' for more on a command.",
+  ].join('\n') + '\n';
+}
+
 export async function runCli(argv: string[]): Promise<number> {
-  let command;
-  const cli = new Cli({ binaryLabel: 'box', binaryName: 'box', binaryVersion: BOX_VERSION, enableColors: false });
-  for (const c of [RunCommand, ImportCommand, ImagesCommand, RmiCommand, PsCommand, RmCommand, VersionCommand, InfoCommand]) cli.register(c);
   try {
     const g = splitGlobals(argv);
     globals.root = g.root;
     globals.runroot = g.runroot;
-    if (g.rest.length === 0 || g.rest[0] === '--help' || g.rest[0] === '-h' || g.rest[0] === 'help') {
-      process.stdout.write(cli.usage(null));
+    const rest = g.rest;
+    if (rest.length === 0 || ['--help', '-h', 'help'].includes(rest[0])) {
+      process.stdout.write(mainHelp());
       return 0;
     }
-    command = cli.process(g.rest);
-  } catch (err) {
-    process.stderr.write(`box: ${parseErrorLine(err)}\n`);
-    return 125;
-  }
-  command.context = { ...Cli.defaultContext };
-  if ((command as { help?: boolean }).help) {
-    process.stdout.write(cli.usage(command.constructor as never, { detailed: true }));
-    return 0;
-  }
-  try {
-    return (await command.validateAndExecute()) ?? 0;
+    if (rest[0] === '--version' || rest[0] === '-v') {
+      process.stdout.write(`box ${BOX_VERSION}\n`);
+      return 0;
+    }
+    const found = findCommand(rest);
+    if (!found) throw new BoxError(`unknown command "${rest[0]}" (see 'box --help')`);
+    const spec = found.entry.load();
+    const name = found.path.join(' ');
+    const args = parseArgs(spec, rest.slice(found.path.length), name);
+    if (args.flags.help) {
+      process.stdout.write(commandHelp(spec));
+      return 0;
+    }
+    return await spec.run(args);
   } catch (err) {
     if (err instanceof BoxError) {
       process.stderr.write(`box: ${err.message}\n`);
@@ -62,12 +108,3 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-function parseErrorLine(err: unknown): string {
-  if (err instanceof BoxError) return err.message;
-  const msg = err instanceof Error ? err.message : String(err);
-  const first = msg.split('\n').find((l) => l.trim()) ?? msg;
-  const unknown = /Unsupported option name \("?([^")]+)"?\)/.exec(msg);
-  if (unknown) return `unknown flag: ${unknown[1]} (see 'box COMMAND --help')`;
-  if (/Command not found/.test(msg)) return `unknown command: see 'box --help' for the commands`;
-  return `${first.replace(/^Error: /, '')} (see 'box COMMAND --help')`;
-}

@@ -1,87 +1,89 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
-import { Command, Option } from 'clipanion';
 import { BoxError } from '../errors';
+import { runForeground } from '../runtime/run';
+import { bool, CommandSpec, FlagSpec, list, str } from './args';
 import { roots } from './context';
 
-export class RunCommand extends Command {
-  static override paths = [['run'], ['container', 'run']];
-  static override usage = Command.Usage({
-    description: 'run a command in a new container',
-    details: 'Runs IMAGE with COMMAND (or the image\'s Entrypoint/Cmd) in the foreground, isolated in its own namespaces and cgroup, and exits with its exit code.',
-    examples: [['Run a shell', 'box run -it --rm busybox sh'], ['Limit memory and processes', 'box run --memory 64m --pids-limit 50 busybox sh -c "echo hi"']],
-  });
+const s = (names: string[], key: string, description: string, value = 'string'): FlagSpec => ({ names, key, kind: 'string', description, value });
+const b = (names: string[], key: string, description: string): FlagSpec => ({ names, key, kind: 'bool', description });
+const l = (names: string[], key: string, description: string, value = 'string'): FlagSpec => ({ names, key, kind: 'list', description, value });
 
-  name = Option.String('--name', { description: 'assign a name to the container' });
-  hostname = Option.String('--hostname,-h', { description: 'container host name' });
-  env = Option.Array('--env,-e', [], { description: 'set environment variables (NAME=VALUE, or NAME to pass box\'s own)' });
-  envFile = Option.Array('--env-file', [], { description: 'read environment variables from a file' });
-  workdir = Option.String('--workdir,-w', { description: 'working directory inside the container' });
-  user = Option.String('--user,-u', { description: 'user[:group], names or numbers' });
-  entrypoint = Option.String('--entrypoint', { description: 'override the image\'s entrypoint' });
-  tty = Option.Boolean('--tty,-t', false, { description: 'allocate a pseudo-terminal' });
-  interactive = Option.Boolean('--interactive,-i', false, { description: 'keep standard input open' });
-  network = Option.String('--network,--net', { description: 'none (default) or host' });
-  readOnly = Option.Boolean('--read-only', false, { description: 'mount the root filesystem read-only' });
-  init = Option.Boolean('--init', false, { description: 'run an init as PID 1 that forwards signals and reaps zombies' });
-  privileged = Option.Boolean('--privileged', false, { description: 'give the container all capabilities and no confinement' });
-  capAdd = Option.Array('--cap-add', [], { description: 'add Linux capabilities' });
-  capDrop = Option.Array('--cap-drop', [], { description: 'drop Linux capabilities' });
-  securityOpt = Option.Array('--security-opt', [], { description: 'no-new-privileges[=false], seccomp=unconfined|PROFILE.json' });
-  ulimit = Option.Array('--ulimit', [], { description: 'resource limit NAME=SOFT[:HARD]' });
-  memory = Option.String('--memory,-m', { description: 'memory limit (e.g. 256m)' });
-  memorySwap = Option.String('--memory-swap', { description: 'memory plus swap limit, -1 for unlimited swap' });
-  memoryReservation = Option.String('--memory-reservation', { description: 'memory soft limit' });
-  cpus = Option.String('--cpus', { description: 'number of CPUs (e.g. 1.5)' });
-  cpuShares = Option.String('--cpu-shares,-c', { description: 'CPU shares (relative weight)' });
-  cpuPeriod = Option.String('--cpu-period', { description: 'CFS period in microseconds' });
-  cpuQuota = Option.String('--cpu-quota', { description: 'CFS quota in microseconds' });
-  cpusetCpus = Option.String('--cpuset-cpus', { description: 'CPUs allowed (e.g. 0-1)' });
-  pidsLimit = Option.String('--pids-limit', { description: 'maximum number of processes (-1 for unlimited)' });
-  label = Option.Array('--label,-l', [], { description: 'set metadata labels' });
-  rm = Option.Boolean('--rm', false, { description: 'remove the container when it exits' });
-  detach = Option.Boolean('--detach,-d', false, { description: 'run in the background (not available yet)' });
+export const RUN_FLAGS: FlagSpec[] = [
+  s(['--name'], 'name', 'assign a name to the container'),
+  s(['--hostname', '-h'], 'hostname', 'container host name'),
+  l(['--env', '-e'], 'env', "set an environment variable (NAME=VALUE, or NAME to pass box's own)", 'NAME=VALUE'),
+  l(['--env-file'], 'envFile', 'read environment variables from a file', 'file'),
+  s(['--workdir', '-w'], 'workdir', 'working directory inside the container', 'dir'),
+  s(['--user', '-u'], 'user', 'user[:group], names or numbers', 'user'),
+  s(['--entrypoint'], 'entrypoint', "override the image's entrypoint", 'cmd'),
+  b(['--tty', '-t'], 'tty', 'allocate a pseudo-terminal'),
+  b(['--interactive', '-i'], 'interactive', 'keep standard input open'),
+  s(['--network', '--net'], 'network', 'none (default) or host', 'mode'),
+  b(['--read-only'], 'readOnly', 'mount the root filesystem read-only'),
+  b(['--init'], 'init', 'run an init as PID 1 that forwards signals and reaps zombies'),
+  b(['--privileged'], 'privileged', 'give the container all capabilities and no confinement'),
+  l(['--cap-add'], 'capAdd', 'add a Linux capability', 'cap'),
+  l(['--cap-drop'], 'capDrop', 'drop a Linux capability', 'cap'),
+  l(['--security-opt'], 'securityOpt', 'no-new-privileges[=false], seccomp=unconfined or seccomp=PROFILE.json', 'opt'),
+  l(['--ulimit'], 'ulimit', 'resource limit NAME=SOFT[:HARD]', 'limit'),
+  s(['--memory', '-m'], 'memory', 'memory limit (e.g. 256m)', 'bytes'),
+  s(['--memory-swap'], 'memorySwap', 'memory plus swap limit, -1 for unlimited swap', 'bytes'),
+  s(['--memory-reservation'], 'memoryReservation', 'memory soft limit', 'bytes'),
+  s(['--cpus'], 'cpus', 'number of CPUs (e.g. 1.5)', 'n'),
+  s(['--cpu-shares', '-c'], 'cpuShares', 'CPU shares (relative weight)', 'n'),
+  s(['--cpu-period'], 'cpuPeriod', 'CFS period in microseconds', 'us'),
+  s(['--cpu-quota'], 'cpuQuota', 'CFS quota in microseconds', 'us'),
+  s(['--cpuset-cpus'], 'cpusetCpus', 'CPUs allowed (e.g. 0-1)', 'list'),
+  s(['--pids-limit'], 'pidsLimit', 'maximum number of processes (-1 for unlimited)', 'n'),
+  l(['--label', '-l'], 'label', 'set a metadata label', 'KEY=VALUE'),
+  b(['--rm'], 'rm', 'remove the container when it exits'),
+  b(['--detach', '-d'], 'detach', 'run in the background (not available yet)'),
+];
 
-  image = Option.String({ name: 'IMAGE' });
-  command = Option.Proxy({ name: 'COMMAND' });
-
-  override async execute(): Promise<number> {
-    if (this.detach) throw new BoxError('--detach is not available yet: run the container in the foreground');
-    const { runForeground } = await import('../runtime/run');
+export const runCommand: CommandSpec = {
+  paths: [['run'], ['container', 'run']],
+  summary: 'Run a command in a new container, in the foreground, and exit with its exit code.',
+  flags: RUN_FLAGS,
+  positionals: [{ name: 'IMAGE' }],
+  stopAfterPositionals: true,
+  examples: ['box run -it --rm busybox sh', 'box run --rm --memory 64m --pids-limit 50 busybox echo hello'],
+  async run(a) {
+    if (bool(a, 'detach')) throw new BoxError('--detach is not available yet: run the container in the foreground');
     return runForeground({
       roots: roots(),
-      image: this.image,
-      command: this.command,
+      image: a.positionals[0],
+      command: a.rest,
       flags: {
-        name: this.name,
-        hostname: this.hostname,
-        env: this.env,
-        envFile: this.envFile,
-        workdir: this.workdir,
-        user: this.user,
-        entrypoint: this.entrypoint,
-        tty: this.tty,
-        interactive: this.interactive,
-        network: this.network,
-        readOnly: this.readOnly,
-        init: this.init,
-        privileged: this.privileged,
-        capAdd: this.capAdd,
-        capDrop: this.capDrop,
-        securityOpt: this.securityOpt,
-        ulimit: this.ulimit,
-        memory: this.memory,
-        memorySwap: this.memorySwap,
-        memoryReservation: this.memoryReservation,
-        cpus: this.cpus,
-        cpuShares: this.cpuShares,
-        cpuPeriod: this.cpuPeriod,
-        cpuQuota: this.cpuQuota,
-        cpusetCpus: this.cpusetCpus,
-        pidsLimit: this.pidsLimit,
-        label: this.label,
-        rm: this.rm,
+        name: str(a, 'name'),
+        hostname: str(a, 'hostname'),
+        env: list(a, 'env'),
+        envFile: list(a, 'envFile'),
+        workdir: str(a, 'workdir'),
+        user: str(a, 'user'),
+        entrypoint: str(a, 'entrypoint'),
+        tty: bool(a, 'tty'),
+        interactive: bool(a, 'interactive'),
+        network: str(a, 'network'),
+        readOnly: bool(a, 'readOnly'),
+        init: bool(a, 'init'),
+        privileged: bool(a, 'privileged'),
+        capAdd: list(a, 'capAdd'),
+        capDrop: list(a, 'capDrop'),
+        securityOpt: list(a, 'securityOpt'),
+        ulimit: list(a, 'ulimit'),
+        memory: str(a, 'memory'),
+        memorySwap: str(a, 'memorySwap'),
+        memoryReservation: str(a, 'memoryReservation'),
+        cpus: str(a, 'cpus'),
+        cpuShares: str(a, 'cpuShares'),
+        cpuPeriod: str(a, 'cpuPeriod'),
+        cpuQuota: str(a, 'cpuQuota'),
+        cpusetCpus: str(a, 'cpusetCpus'),
+        pidsLimit: str(a, 'pidsLimit'),
+        label: list(a, 'label'),
+        rm: bool(a, 'rm'),
       },
       warn: (msg) => process.stderr.write(`box: ${msg}\n`),
     });
-  }
-}
+  },
+};

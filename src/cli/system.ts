@@ -1,24 +1,25 @@
 // `box version` and `box info`: what box is and what this host offers it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { Command, Option } from 'clipanion';
 import { detectCgroups } from '../linux/cgroups';
 import { BOX_VERSION } from '../version';
 import { SPEC_VERSION } from '../runtime/spec';
+import { CommandSpec, str } from './args';
 import { roots } from './context';
 
-export class VersionCommand extends Command {
-  static override paths = [['version'], ['--version'], ['-v']];
-  static override usage = Command.Usage({ description: 'show the box version' });
-  format = Option.String('--format,-f', { description: 'json for machine-readable output' });
+const FORMAT = { names: ['--format', '-f'], key: 'format', kind: 'string' as const, value: 'json', description: 'json for machine-readable output' };
 
-  override async execute(): Promise<number> {
+export const versionCommand: CommandSpec = {
+  paths: [['version']],
+  summary: 'Show the box version.',
+  flags: [FORMAT],
+  positionals: [],
+  async run(a) {
     const v = { version: BOX_VERSION, node: process.versions.node, helperProtocol: SPEC_VERSION, os: 'linux', arch: process.arch };
-    if (this.format === 'json') process.stdout.write(JSON.stringify(v) + '\n');
-    else process.stdout.write(`box ${BOX_VERSION}\n`);
+    process.stdout.write(str(a, 'format') === 'json' ? JSON.stringify(v) + '\n' : `box ${BOX_VERSION}\n`);
     return 0;
-  }
-}
+  },
+};
 
 function fsSupported(name: string): boolean {
   try {
@@ -28,12 +29,12 @@ function fsSupported(name: string): boolean {
   }
 }
 
-export class InfoCommand extends Command {
-  static override paths = [['info'], ['system', 'info']];
-  static override usage = Command.Usage({ description: 'show what this host offers box: kernel, cgroups, overlay, seccomp, storage' });
-  format = Option.String('--format,-f', { description: 'json for machine-readable output' });
-
-  override async execute(): Promise<number> {
+export const infoCommand: CommandSpec = {
+  paths: [['info'], ['system', 'info']],
+  summary: 'Show what this host offers box: kernel, cgroups, overlay, seccomp, storage.',
+  flags: [FORMAT],
+  positionals: [],
+  async run(a) {
     const cg = detectCgroups();
     const r = roots();
     const seccomp = fs.existsSync('/proc/sys/kernel/seccomp/actions_avail');
@@ -52,7 +53,7 @@ export class InfoCommand extends Command {
       runtimeRoot: r.runroot,
       root: process.getuid?.() === 0,
     };
-    if (this.format === 'json') {
+    if (str(a, 'format') === 'json') {
       process.stdout.write(JSON.stringify(info, null, 2) + '\n');
       return 0;
     }
@@ -69,5 +70,5 @@ export class InfoCommand extends Command {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
-  }
-}
+  },
+};
