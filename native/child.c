@@ -238,6 +238,28 @@ static void exec_cmd(void)
 	cfail("exec", err, "%s: %s", file, strerror(err));
 }
 
+/* Blocks until the helper has moved us into the container's cgroups (the go-ahead byte), then
+ * enters a new cgroup namespace rooted there. Where the spec puts `await-cgroups`, the mount steps
+ * before it overlap with the helper's cgroup writes, which are slow on cgroup v1 (each attach waits
+ * for an RCU grace period). */
+static void await_cgroups(void)
+{
+	char go;
+	if (read(C.sync_rd, &go, 1) != 1)
+		_exit(125); /* the helper failed or died before the go-ahead */
+	check_parent();
+	/* cgroup v1: the child moves itself by writing "0" to each hierarchy's `tasks` file. The kernel
+	 * migrates a single thread that is the caller without taking the global threadgroup lock, which
+	 * a write of another process's pid to cgroup.procs takes (milliseconds per hierarchy). */
+	for (size_t i = 0; i < C.spec.nrecs; i++) {
+		const struct rec *r = &C.spec.recs[i];
+		if (!strcmp(r->op->name, "cgroup-join") && write_file(r->a[0].p, "0"))
+			cfail("cgroup-join", errno, "write %s", r->a[0].p);
+	}
+	if (C.cgroupns && unshare(CLONE_NEWCGROUP))
+		cfail("cgroupns", errno, "unshare(CLONE_NEWCGROUP)");
+}
+
 void child_main(void)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -247,23 +269,26 @@ void child_main(void)
 	close(C.ist_rd);
 	if (C.tty)
 		close(C.sock[0]);
-	char go;
-	if (read(C.sync_rd, &go, 1) != 1)
-		_exit(125); /* the helper failed or died before the go-ahead */
-	check_parent();
+	int await_step = spec_find(&C.spec, "await-cgroups") != NULL;
+	if (!await_step)
+		await_cgroups();
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	umask(0);
 	if (C.oom && write_file("/proc/self/oom_score_adj", C.oom->a[0].p))
 		cfail("oom-score-adj", errno, "write /proc/self/oom_score_adj");
-	if (C.cgroupns && unshare(CLONE_NEWCGROUP))
-		cfail("cgroupns", errno, "unshare(CLONE_NEWCGROUP)");
 	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		cfail("rootfs", errno, "open /");
-	for (size_t i = 0; i < C.spec.nrecs; i++)
-		if (C.spec.recs[i].op->kind == OP_STEP)
-			fs_step(&C.spec.recs[i]);
+	for (size_t i = 0; i < C.spec.nrecs; i++) {
+		const struct rec *r = &C.spec.recs[i];
+		if (r->op->kind != OP_STEP)
+			continue;
+		if (!strcmp(r->op->name, "await-cgroups"))
+			await_cgroups();
+		else
+			fs_step(r);
+	}
 	if (C.tty)
 		setup_tty();
 	set_rlimits();

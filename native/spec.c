@@ -14,6 +14,7 @@ static const struct opdef OPS[] = {
 	/* host side */
 	{ "clone", "u", OP_HOST, 1 },
 	{ "cgroup", "s", OP_HOST, 0 },
+	{ "cgroup-join", "s", OP_HOST, 0 },
 	{ "cgroupns", "", OP_HOST, 1 },
 	{ "tty", "", OP_HOST, 1 },
 	{ "init", "", OP_HOST, 1 },
@@ -31,6 +32,7 @@ static const struct opdef OPS[] = {
 	{ "remount", "su", OP_STEP, 0 },
 	{ "sysctl", "ss", OP_STEP, 0 },
 	{ "loopback-up", "", OP_STEP, 1 },
+	{ "await-cgroups", "", OP_STEP, 1 },
 	/* process attributes */
 	{ "rlimit", "uii", OP_ATTR, 0 },
 	{ "no-new-privs", "", OP_ATTR, 1 },

@@ -122,6 +122,15 @@ export class ContainerCgroup {
     return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
   }
 
+  /**
+   * How the container process enters this cgroup: on v1 it writes "0" to each hierarchy's `tasks`
+   * file itself (no global lock); on v2 the helper writes its pid to cgroup.procs.
+   */
+  joinFiles(): { selfTasks: string[]; procs: string[] } {
+    if (this.host.version === 1) return { selfTasks: this.dirs.map((d) => path.join(d, 'tasks')), procs: [] };
+    return { selfTasks: [], procs: this.procsFiles() };
+  }
+
   dirFor(controller: string): string | undefined {
     const mount = this.host.mounts.get(controller);
     return mount ? path.join(mount, this.relPath) : undefined;

@@ -20,7 +20,10 @@ export interface PlanInput {
   rootfsDir: string;
   /** host files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  /** cgroup v2: cgroup.procs files the helper writes the child's pid to */
   cgroupProcs: string[];
+  /** cgroup v1: tasks files the child writes itself into */
+  cgroupTasks: string[];
   cgroupHost: CgroupHost;
   security: ProcessSecurity;
 }
@@ -51,6 +54,7 @@ export function buildSpec(p: PlanInput): HelperSpec {
   const ownNet = c.network !== 'host';
   spec.op('clone', CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | (ownNet ? CLONE.NEWNET : 0));
   for (const f of p.cgroupProcs) spec.op('cgroup', f);
+  for (const f of p.cgroupTasks) spec.op('cgroup-join', f);
   spec.op('cgroupns');
   if (c.tty) spec.op('tty');
   if (c.init) spec.op('init');
@@ -69,6 +73,9 @@ export function buildSpec(p: PlanInput): HelperSpec {
   const sysRo = c.privileged ? 0 : MS.RDONLY;
   if (ownNet) spec.op('mount', 'sysfs', '/sys', 'sysfs', nse | sysRo, '');
   else spec.op('mount', '/sys', '/sys', '', MS.BIND | MS.REC | nse | sysRo, ''); // sysfs can only be mounted in an own netns
+  // Everything above overlaps with the helper moving the child into its cgroups (slow on v1);
+  // the cgroup filesystem below must be mounted inside the container's cgroup namespace.
+  spec.op('await-cgroups');
   if (p.cgroupHost.version === 2) {
     spec.op('mount', 'cgroup', '/sys/fs/cgroup', 'cgroup2', nse | sysRo, '');
   } else {

@@ -15,6 +15,7 @@ import { ContainerRecord } from './model';
 import { buildSpec } from './plan';
 import { resolveContainerConfig, RunFlags } from './run-options';
 import { processSecurity } from './security';
+import { mark } from '../util/trace';
 
 export interface RunRequest {
   roots: Roots;
@@ -31,21 +32,28 @@ export function requireRoot(): void {
 }
 
 export async function runForeground(req: RunRequest): Promise<number> {
+  mark('run: parsed');
   requireRoot();
   const images = new ImageStore(req.roots);
   const imageId = images.resolve(req.image);
   if (!imageId) throw new BoxError(`image "${req.image}" not found: import it first with \`box import FILE ${req.image}\``);
+  mark('image resolved');
   const image = images.get(imageId);
   const lowerDirs = images.lowerDirs(image.config);
+  mark('image config read');
   checkName(req.flags.name);
   const id = newContainerId();
   const config = resolveContainerConfig(req.flags, { ref: req.image, id: imageId, config: image.config, lowerDirs }, req.command, id);
+  mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
+  mark('cgroups detected');
   const security = processSecurity(config);
+  mark('security compiled');
   const helperPath = assetPath('box-helper', layout.cache(req.roots));
 
   // From here on, objects exist: unwind them on every path.
+  mark('helper located');
   const containers = new ContainerStore(req.roots);
   const record = containers.create(id, config, req.flags.name, req.flags.rm);
   const cgroup = new ContainerCgroup(cgroupHost, `box/${record.id}`);
@@ -55,7 +63,9 @@ export async function runForeground(req: RunRequest): Promise<number> {
     const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
     writeEtcFiles(files, record.config);
     for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
+    mark('container files written');
     cgroup.create(config.limits, config.privileged);
+    mark('cgroup created');
     const spec = buildSpec({
       config: record.config,
       lowerDirs,
@@ -63,14 +73,20 @@ export async function runForeground(req: RunRequest): Promise<number> {
       workDir: path.join(dir, 'work'),
       rootfsDir: path.join(dir, 'rootfs'),
       etcFiles: files,
-      cgroupProcs: cgroup.procsFiles(),
+      cgroupProcs: cgroup.joinFiles().procs,
+      cgroupTasks: cgroup.joinFiles().selfTasks,
       cgroupHost,
       security,
     });
     const result = await runHelper(helperPath, spec.encode(), {
       stdin: config.openStdin || config.tty ? 'inherit' : 'ignore',
-      onPid: (pid) => containers.setState(record, { status: 'running', pid, startedAt: new Date().toISOString() }),
+      onPid: (pid) => {
+        mark('container cloned');
+        containers.setState(record, { status: 'running', pid, startedAt: new Date().toISOString() });
+      },
+      onStarted: () => mark('command started'),
     });
+    mark('container exited');
     exitCode = result.exitCode;
     const oomKilled = cgroup.oomKilled();
     if (result.error) req.warn(describeStartError(result.error, record.config.args[0]));
@@ -90,6 +106,7 @@ export async function runForeground(req: RunRequest): Promise<number> {
       cgroup.remove();
     } finally {
       if (req.flags.rm) containers.remove(record);
+      mark('cleaned up');
     }
   }
   return exitCode;

@@ -20,7 +20,7 @@ describe('helper spec', () => {
   const input = {
     config, lowerDirs: ['/l2', '/l1'], upperDir: '/u', workDir: '/w', rootfsDir: '/r',
     etcFiles: { hostname: '/c/hostname', hosts: '/c/hosts', resolvConf: '/c/resolv.conf' },
-    cgroupProcs: ['/sys/fs/cgroup/memory/box/x/cgroup.procs'], cgroupHost: { version: 1 as const, mounts: new Map([['memory', '/sys/fs/cgroup/memory']]) },
+    cgroupProcs: [], cgroupTasks: ['/sys/fs/cgroup/memory/box/x/tasks'], cgroupHost: { version: 1 as const, mounts: new Map([['memory', '/sys/fs/cgroup/memory']]) },
     security: { caps: { bounding: 5n, effective: 5n, permitted: 5n, inheritable: 0n, ambient: 0n }, seccomp: Buffer.alloc(8) },
   };
 
