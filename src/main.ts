@@ -2,9 +2,15 @@
 // single executable with Node's SEA support). Kept tiny so that start-up only loads what the
 // chosen command needs.
 import { runCli } from './cli/index';
+import { flushTrace, mark } from './util/trace';
 
+mark('main');
 runCli(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    mark('exit');
+    flushTrace();
+    process.exit(code);
+  },
   (err: unknown) => {
     process.stderr.write(`box: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(125);

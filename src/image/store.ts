@@ -130,7 +130,7 @@ export class ImageStore {
         if (id) out.push([`${decodeName(n)}:${t}`, id]);
       }
     }
-    return out.sort((a, b) => a[0].localeCompare(b[0]));
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // not localeCompare: loading ICU costs ~8 ms
   }
 
   /** Resolve "name[:tag]", a full id or a unique id prefix (at least 4 hex digits) to an image id. */

@@ -39,7 +39,7 @@ export class ContainerStore {
     try {
       mkdirp(layout.containers(this.roots), 0o711);
       fs.mkdirSync(this.dir(id), { mode: 0o700 });
-      writeJsonAtomic(this.file(id, 'container.json'), record, 0o600);
+      writeJsonAtomic(this.file(id, 'container.json'), record, 0o600, false);
     } catch (err) {
       this.remove(record);
       throw err;
@@ -74,7 +74,7 @@ export class ContainerStore {
   }
 
   save(record: ContainerRecord): void {
-    writeJsonAtomic(this.file(record.id, 'container.json'), record, 0o600);
+    writeJsonAtomic(this.file(record.id, 'container.json'), record, 0o600, false);
   }
 
   setState(record: ContainerRecord, state: Partial<ContainerState>): void {
@@ -114,7 +114,7 @@ export class ContainerStore {
         /* removed concurrently or half-created: skip */
       }
     }
-    return out.sort((a, b) => b.created.localeCompare(a.created));
+    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
   /** Deletes the record, its files and its name. */

@@ -1,7 +1,7 @@
 // The per-container /etc/hostname, /etc/hosts and /etc/resolv.conf, written to the container's
 // directory on the host and bind-mounted into it (so they stay correct even with --read-only).
 import * as fs from 'node:fs';
-import { readFileIfExists, writeFileAtomic } from '../util/fs';
+import { readFileIfExists } from '../util/fs';
 import { ContainerConfig } from './model';
 
 export interface EtcFiles {
@@ -28,8 +28,8 @@ export function resolvConf(config: ContainerConfig): string {
 }
 
 export function writeEtcFiles(files: EtcFiles, config: ContainerConfig): void {
-  writeFileAtomic(files.hostname, config.hostname + '\n');
-  writeFileAtomic(files.hosts, hostsFile(config));
-  writeFileAtomic(files.resolvConf, resolvConf(config));
-  for (const f of Object.values(files)) fs.chmodSync(f, 0o644);
+  // Fresh files in the container's own new directory: plain writes, no temp-and-rename needed.
+  fs.writeFileSync(files.hostname, config.hostname + '\n', { mode: 0o644 });
+  fs.writeFileSync(files.hosts, hostsFile(config), { mode: 0o644 });
+  fs.writeFileSync(files.resolvConf, resolvConf(config), { mode: 0o644 });
 }

@@ -9,12 +9,17 @@ export function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `.tmp-${path.basename(file)}-${randomBytes(6).toString('hex')}`);
 }
 
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): void {
+/**
+ * Writes via a temp file and rename. `durable` also fsyncs before the rename: used for the image
+ * store; per-container files skip it (they describe processes that a host crash ends anyway, and
+ * an fsync per file is milliseconds on every container start).
+ */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644, durable = true): void {
   const tmp = tempNameFor(file);
   const fd = fs.openSync(tmp, 'wx', mode);
   try {
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
@@ -29,8 +34,8 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   }
 }
 
-export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
-  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode);
+export function writeJsonAtomic(file: string, value: unknown, mode = 0o644, durable = true): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode, durable);
 }
 
 export function readJson<T>(file: string): T {
