@@ -13,6 +13,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
     fileParallelism: false,
     projects: [
       {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, if any is missing (run as root).
+# Used by .ci/run and by the test setup, so `npm test` works on a fresh machine too.
+#   gcc libc6-dev   the static C helper (cc -static needs libc.a from libc6-dev)
+#   busybox-static  the root filesystem of test containers
+#   util-linux      setpriv, used by a test that runs box as an unprivileged user
+#   file            test/integration/binary.test.ts checks the helper is static and stripped
+#   python3         test/support/pty-driver.py drives `box run -t` through a real pseudo-terminal
+#   tar             builds the test images' root filesystem tarballs
+set -euo pipefail
+APT_PACKAGES=(gcc libc6-dev busybox-static util-linux file python3 tar)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "test-deps: missing Debian packages ${missing[*]}: install them as root" >&2
+  exit 1
+fi
+echo "test-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
