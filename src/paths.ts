@@ -26,6 +26,8 @@ export const layout = {
   containers: (r: Roots) => path.join(r.root, 'containers'),
   names: (r: Roots) => path.join(r.root, 'names'),
   tmp: (r: Roots) => path.join(r.root, 'tmp'),
-  cache: (r: Roots) => path.join(r.runroot, 'cache'),
+  // Under the storage root, not /run: many distributions mount /run noexec, and the helper and
+  // koffi's native module are executed / mapped from here.
+  cache: (r: Roots) => path.join(r.root, 'cache'),
   runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
 };

@@ -1,7 +1,11 @@
 // `box version` and `box info`: what box is and what this host offers it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { assetPath } from '../assets';
 import { detectCgroups } from '../linux/cgroups';
+import { setFfiCacheDir } from '../linux/ffi';
+import { statfs } from '../linux/statfs';
+import { layout } from '../paths';
 import { BOX_VERSION } from '../version';
 import { SPEC_VERSION } from '../runtime/spec';
 import { CommandSpec, str } from './args';
@@ -37,6 +41,11 @@ export const infoCommand: CommandSpec = {
   async run(a) {
     const cg = detectCgroups();
     const r = roots();
+    // Both come from the embedded assets: this also proves the executable is self-contained.
+    setFfiCacheDir(layout.cache(r));
+    const helper = assetPath('box-helper', layout.cache(r));
+    fs.mkdirSync(r.root, { recursive: true, mode: 0o711 });
+    const backing = statfs(r.root);
     const seccomp = fs.existsSync('/proc/sys/kernel/seccomp/actions_avail');
     const info = {
       version: BOX_VERSION,
@@ -50,6 +59,9 @@ export const infoCommand: CommandSpec = {
       overlay: fsSupported('overlay'),
       seccomp,
       storageRoot: r.root,
+      backingFilesystem: backing.type,
+      storageFreeBytes: backing.freeBytes,
+      helper,
       runtimeRoot: r.runroot,
       root: process.getuid?.() === 0,
     };
@@ -65,7 +77,8 @@ export const infoCommand: CommandSpec = {
       `Cgroup controllers: ${info.cgroupControllers.join(' ') || '(none)'}`,
       `Overlay:            ${info.overlay ? 'supported' : 'not supported'}`,
       `Seccomp:            ${info.seccomp ? 'supported' : 'not supported'}`,
-      `Storage root:       ${info.storageRoot}`,
+      `Storage root:       ${info.storageRoot} (${info.backingFilesystem}, ${(info.storageFreeBytes / 2 ** 30).toFixed(1)} GiB free)`,
+      `Helper:             ${info.helper}`,
       `Runtime root:       ${info.runtimeRoot}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');

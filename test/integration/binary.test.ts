@@ -96,5 +96,15 @@ describe('dist/box', () => {
 
   // When the CLI gets its hidden `box info` (which loads koffi and the helper from the embedded
   // assets), check it here on the copied binary.
-  test.todo('`box info` in the copied binary loads koffi and the helper from the embedded assets');
+  test('copied alone, `box info` loads koffi and extracts the helper from the embedded assets', () => {
+    const root = path.join(tmp, 'info-root');
+    const r = spawnSync('/usr/bin/env', ['-i', './box', '--root', root, 'info', '--format', 'json'], { cwd: path.dirname(copy), encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout) as { backingFilesystem: string; helper: string; cgroupVersion: number };
+    expect(info.backingFilesystem).toMatch(/^(ext4|xfs|btrfs|tmpfs|[a-z0-9]+|0x[0-9a-f]+)$/); // statfs(2) through koffi
+    expect(fs.statSync(info.helper).mode & 0o777).toBe(0o700);
+    expect(fs.readFileSync(info.helper).equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'box-helper')))).toBe(true);
+    expect([1, 2]).toContain(info.cgroupVersion);
+  });
 });
