@@ -9,9 +9,9 @@
 // so that any number of concurrent box processes can race on it safely. The digests of the
 // embedded assets are computed at build time and injected by esbuild (`__BOX_ASSET_DIGESTS__`), so
 // the fast path of assetPath() in the binary costs one lstat and never reads or hashes the asset.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomHex } from './util/random';
 
 export type AssetName = 'box-helper' | 'koffi.node';
 
@@ -74,7 +74,9 @@ export function readAsset(name: AssetName): Buffer {
 }
 
 function sha256(data: Buffer): string {
-  return crypto.createHash('sha256').update(data).digest('hex');
+  // Loaded here only: node:crypto costs start-up time, and the fast path never hashes.
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(data).digest('hex');
 }
 
 // Dev-mode digests are computed from the files themselves (they may be rebuilt under a running
@@ -130,7 +132,7 @@ export function assetPath(name: AssetName, cacheDir: string): string {
   }
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const mode = MODES[name];
-  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  const tmp = `${file}.tmp-${process.pid}-${randomHex(6)}`;
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode); // libuv adds O_CLOEXEC
   try {
     try {

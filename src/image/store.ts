@@ -4,7 +4,6 @@
 // single atomic rename and needs no global lock.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { BoxError, errnoCode } from '../errors';
 import { layout, Roots } from '../paths';
 import { mkdirp, readFileIfExists, tempNameFor, writeFileAtomic } from '../util/fs';
@@ -41,6 +40,7 @@ export class ImageStore {
 
   /** Store a blob under its digest; returns "sha256:<hex>". */
   putBlob(data: Buffer): string {
+    const { createHash } = require('node:crypto') as typeof import('node:crypto'); // only when storing
     const hex = createHash('sha256').update(data).digest('hex');
     const dir = layout.blobs(this.roots);
     mkdirp(dir);

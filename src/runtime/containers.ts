@@ -3,15 +3,15 @@
 // names/<name> -> <id>, so two concurrent commands can never both get the same name.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { BoxError, errnoCode } from '../errors';
 import { layout, Roots } from '../paths';
 import { mkdirp, readJson, readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { ContainerConfig, ContainerRecord, ContainerState } from './model';
 import { generateName, NAME_RE } from './names';
+import { randomHex } from '../util/random';
 
 export function newContainerId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
 
 export function checkName(name: string | undefined): void {

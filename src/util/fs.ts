@@ -2,11 +2,11 @@
 // half-written file because content is written to a unique temp name and renamed into place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { errnoCode } from '../errors';
+import { randomHex } from './random';
 
 export function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `.tmp-${path.basename(file)}-${randomBytes(6).toString('hex')}`);
+  return path.join(path.dirname(file), `.tmp-${path.basename(file)}-${randomHex(6)}`);
 }
 
 /**

@@ -39,7 +39,16 @@ export function median(xs) {
  * drift of the machine affects all of them alike. `contenders` is [{ name, run: (i) => ms }].
  */
 export function sideBySide(contenders, rounds, warmup = 3) {
-  for (let i = 0; i < warmup; i++) for (const c of contenders) c.run(-1 - i);
+  // A peer that cannot run here (e.g. a cgroup layout it refuses) is reported and left out.
+  contenders = contenders.filter((c) => {
+    try {
+      for (let i = 0; i < warmup; i++) c.run(-1 - i);
+      return true;
+    } catch (err) {
+      console.log(`  (${c.name} left out: ${String(err.message).split('\n')[0].slice(0, 160)})`);
+      return false;
+    }
+  });
   const samples = Object.fromEntries(contenders.map((c) => [c.name, []]));
   for (let i = 0; i < rounds; i++) for (const c of contenders) samples[c.name].push(c.run(i));
   return Object.fromEntries(contenders.map((c) => [c.name, { median: median(samples[c.name]), min: Math.min(...samples[c.name]), runs: rounds }]));
