@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,18 @@ static void setup_tty(void)
 		cfail("tty", errno, "open pty slave");
 	if (C.user && fchown(s, (uid_t)arg_u(C.user, 0), (gid_t)-1))
 		cfail("tty", errno, "chown pty slave");
+	/* /dev/console is the container's terminal too, as in Docker: bind the pty over it */
+	unsigned ptn;
+	char pts[32];
+	if (ioctl(m, TIOCGPTN, &ptn))
+		cfail("tty", errno, "TIOCGPTN");
+	snprintf(pts, sizeof pts, "/dev/pts/%u", ptn);
+	int cfd = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (cfd < 0)
+		cfail("tty", errno, "create /dev/console");
+	close(cfd);
+	if (mount(pts, "/dev/console", NULL, MS_BIND, NULL))
+		cfail("tty", errno, "bind %s over /dev/console", pts);
 	if (setsid() < 0)
 		cfail("tty", errno, "setsid");
 	if (ioctl(s, TIOCSCTTY, 0))

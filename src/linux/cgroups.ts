@@ -143,7 +143,7 @@ export class ContainerCgroup {
       else this.createV1(limits, privileged);
     } catch (err) {
       this.remove();
-      if (err instanceof BoxError) throw err;
+      if (err instanceof BoxError) throw new BoxError(`cannot set up the container's cgroup: ${err.message}`);
       throw new BoxError(`cannot set up the container's cgroup: ${(err as Error).message}`);
     }
   }
@@ -159,15 +159,13 @@ export class ContainerCgroup {
         }
       });
     }
-    const w = (controller: string, file: string, value: string | number) => {
-      fs.writeFileSync(path.join(this.dirFor(controller)!, file), String(value));
-    };
+    const w = (controller: string, file: string, value: string | number) => writeLimit(this.dirFor(controller)!, file, value);
     if (limits.memory !== undefined) {
       w('memory', 'memory.limit_in_bytes', limits.memory);
       const memsw = path.join(this.dirFor('memory')!, 'memory.memsw.limit_in_bytes');
       if (fs.existsSync(memsw)) {
         const swap = limits.memorySwap ?? limits.memory * 2;
-        fs.writeFileSync(memsw, String(swap));
+        writeLimit(path.dirname(memsw), path.basename(memsw), swap);
       }
     }
     if (limits.memoryReservation !== undefined) w('memory', 'memory.soft_limit_in_bytes', limits.memoryReservation);
@@ -194,13 +192,13 @@ export class ContainerCgroup {
     // leaf cgroups hold processes, so enabling them on the parents is allowed).
     createLevels(unified, this.relPath, undefined, (parent) => enableControllers(parent, wanted));
     const dir = this.dirs[0];
-    const w = (file: string, value: string | number) => fs.writeFileSync(path.join(dir, file), String(value));
+    const w = (file: string, value: string | number) => writeLimit(dir, file, value);
     if (limits.memory !== undefined) {
       w('memory.max', limits.memory);
       const swapFile = path.join(dir, 'memory.swap.max');
       if (fs.existsSync(swapFile)) {
         const total = limits.memorySwap ?? limits.memory * 2;
-        fs.writeFileSync(swapFile, total === -1 ? 'max' : String(total - limits.memory));
+        writeLimit(dir, 'memory.swap.max', total === -1 ? 'max' : total - limits.memory);
       }
     }
     if (limits.memoryReservation !== undefined) w('memory.low', limits.memoryReservation);
@@ -319,6 +317,15 @@ function createLevels(root: string, relPath: string, created?: (dir: string, par
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT' || attempt >= 10) throw err;
     }
+  }
+}
+
+/** Writes one cgroup file; a value the kernel refuses becomes an error naming file and value. */
+function writeLimit(dir: string, file: string, value: string | number): void {
+  try {
+    fs.writeFileSync(path.join(dir, file), String(value));
+  } catch (err) {
+    throw new BoxError(`the kernel refused ${file} = ${value} (${errnoCode(err) ?? (err as Error).message})`);
   }
 }
 

@@ -81,6 +81,43 @@ describe('box run: bad input and failures', () => {
     expect(t.box(['rm', 'victim']).status).toBe(0);
   });
 
+  it('a cgroup write the kernel refuses midway (quota above the parent\'s) removes every cgroup and file', () => {
+    // cgroup v1 refuses a child CFS quota larger than its parent's: give box's parent a small one.
+    const parent = '/sys/fs/cgroup/cpu/box';
+    if (!fs.existsSync('/sys/fs/cgroup/cpu/cgroup.procs')) return; // v1 only
+    const created = !fs.existsSync(parent);
+    if (created) fs.mkdirSync(parent);
+    try {
+      fs.writeFileSync(path.join(parent, 'cpu.cfs_quota_us'), '10000');
+      const before = t.containerIds();
+      const r = t.box(['run', '--rm', '--cpus', '1', 'busybox', 'true']);
+      expect(r.status).toBe(125);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/cgroup/);
+      expect(t.containerIds()).toEqual(before);
+      for (const c of fs.readdirSync('/sys/fs/cgroup')) {
+        const dir = path.join('/sys/fs/cgroup', c, 'box');
+        if (fs.existsSync(dir)) expect(fs.readdirSync(dir).filter((d) => /^[0-9a-f]{64}$/.test(d)), c).toEqual([]);
+      }
+    } finally {
+      if (fs.existsSync(parent)) {
+        fs.writeFileSync(path.join(parent, 'cpu.cfs_quota_us'), '-1');
+        if (created) fs.rmdirSync(parent);
+      }
+    }
+  });
+
+  it('a name is given to exactly one of many concurrent runs', async () => {
+    const runs = Array.from({ length: 8 }, () => t.start(['run', '--name', 'contested', 'busybox', 'true']));
+    const results = await Promise.all(runs.map(exitOf));
+    expect(results.filter((r) => r.code === 0)).toHaveLength(1);
+    for (const r of results.filter((x) => x.code !== 0)) {
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/name "contested" is already in use/);
+    }
+    expect(t.box(['rm', 'contested']).status).toBe(0);
+  });
+
   it('refuses to run without root', () => {
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BOX, '--root', '/tmp/box-nonroot-never-created', 'run', 'busybox', 'true'], { encoding: 'utf8' });
     expect(r.status).toBe(125);

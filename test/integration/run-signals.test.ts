@@ -59,11 +59,12 @@ describe('box run: signals, init and terminals', () => {
 
   it('-t gives a real terminal with the caller\'s size; Ctrl-C reaches the container; the terminal is restored', () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
-    const r = spawnSync('python3', [driver, '--rows', '33', '--cols', '101', '--send-after', 'ready', '--send', '\x03', '--', BOX, ...t.args(['run', '--rm', '-it', 'busybox', 'sh', '-c', 'tty; stty size; trap "echo got-INT; exit 5" INT; echo ready; while :; do sleep 0.05; done'])], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('python3', [driver, '--rows', '33', '--cols', '101', '--send-after', 'ready', '--send', '\x03', '--', BOX, ...t.args(['run', '--rm', '-it', 'busybox', 'sh', '-c', 'tty; stty size; [ /dev/console -ef "$(tty)" ] && echo console-is-tty; trap "echo got-INT; exit 5" INT; echo ready; while :; do sleep 0.05; done'])], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean };
     expect(out.output).toMatch(/\/dev\/pts\/\d+/);
     expect(out.output).toContain('33 101');
+    expect(out.output).toContain('console-is-tty');
     expect(out.output).toContain('got-INT');
     expect(out.status).toBe(5);
     expect(out.termiosRestored).toBe(true);
