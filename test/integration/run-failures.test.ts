@@ -2,19 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, cgroupDirsOf, exitOf, importBusybox, leftovers, TestRoot, waitForOutput } from '../support/box';
+import { describe, expect, it } from 'vitest';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, waitForOutput } from '../support/box';
 
 describe('box run: bad input and failures', () => {
-  let t: TestRoot;
-  beforeAll(() => {
-    t = new TestRoot();
-    importBusybox(t);
-  });
-  afterAll(() => {
-    expect(leftovers(t)).toEqual([]);
-    t.cleanup();
-  });
+  const t = busyboxRoot();
 
   const oneLine125 = (r: { status: number | null; stderr: string }) => {
     expect(r.status).toBe(125);
@@ -128,15 +120,7 @@ describe('box run: bad input and failures', () => {
 
 describe('box run: the cgroup v2 code path on a real cgroup2 mount', () => {
   const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => fs.existsSync(path.join(m, 'cgroup.controllers')))!;
-  let t: TestRoot;
-  beforeAll(() => {
-    t = new TestRoot();
-    importBusybox(t);
-  });
-  afterAll(() => {
-    expect(leftovers(t)).toEqual([]);
-    t.cleanup();
-  });
+  const t = busyboxRoot();
   const env = { ...process.env, BOX_CGROUP_V2_MOUNT: unified };
 
   it('places the container in its own v2 cgroup, seen as the root of its cgroup namespace, and removes it', () => {

@@ -1,20 +1,12 @@
 // `box run` isolates a process the way `docker run` does: checked from inside real containers.
 import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importBusybox, leftovers, TestRoot } from '../support/box';
+import { describe, expect, it } from 'vitest';
+import { busyboxRoot } from '../support/box';
 
 const DOCKER_DEFAULT_CAPEFF = '00000000a80425fb';
 
 describe('box run: isolation', () => {
-  let t: TestRoot;
-  beforeAll(() => {
-    t = new TestRoot();
-    importBusybox(t);
-  });
-  afterAll(() => {
-    expect(leftovers(t)).toEqual([]);
-    t.cleanup();
-  });
+  const t = busyboxRoot();
 
   const run = (...args: string[]) => t.box(['run', '--rm', ...args]);
 

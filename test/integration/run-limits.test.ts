@@ -1,22 +1,14 @@
 // Resource limits through cgroups, read back from inside the container (its cgroup namespace makes
 // its own cgroup the root it sees), and enforced for real: an OOM kill and a fork bomb stopped.
 import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupDirsOf, importBusybox, leftovers, TestRoot } from '../support/box';
+import { describe, expect, it } from 'vitest';
+import { busyboxRoot, cgroupDirsOf } from '../support/box';
 
 const V1 = !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 const file = (v1: string, v2: string) => (V1 ? v1 : v2);
 
 describe('box run: resource limits', () => {
-  let t: TestRoot;
-  beforeAll(() => {
-    t = new TestRoot();
-    importBusybox(t);
-  });
-  afterAll(() => {
-    expect(leftovers(t)).toEqual([]);
-    t.cleanup();
-  });
+  const t = busyboxRoot();
   const run = (...args: string[]) => t.box(['run', '--rm', ...args]);
   const read = (flags: string[], path: string) => run(...flags, 'busybox', 'cat', path);
 

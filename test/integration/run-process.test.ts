@@ -1,22 +1,16 @@
 // The container's process: command, user, environment, working directory and exit codes.
 import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxTarball, importBusybox, leftovers, TestRoot } from '../support/box';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { busyboxRoot, busyboxTarball } from '../support/box';
 
 describe('box run: the process', () => {
-  let t: TestRoot;
+  const t = busyboxRoot();
   beforeAll(() => {
-    t = new TestRoot();
-    importBusybox(t);
     // An image whose config sets Entrypoint, Cmd, Env, WorkingDir and User.
     const r = t.box(['import', busyboxTarball(), 'configured:1',
       '--change', 'ENTRYPOINT ["/bin/sh", "-c"]', '--change', 'CMD ["echo from-cmd $GREETING $(pwd) $(id -u)"]',
       '--change', 'ENV GREETING=hello', '--change', 'WORKDIR /tmp', '--change', 'USER app']);
     expect(r.status).toBe(0);
-  });
-  afterAll(() => {
-    expect(leftovers(t)).toEqual([]);
-    t.cleanup();
   });
   const run = (...args: string[]) => t.box(['run', '--rm', ...args]);
 

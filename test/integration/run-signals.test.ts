@@ -1,19 +1,11 @@
 // Signals, --init and zombies, and terminals: what PID 1 problems look like and how box handles them.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, exitOf, importBusybox, leftovers, REPO, TestRoot, waitForOutput } from '../support/box';
+import { describe, expect, it } from 'vitest';
+import { BOX, busyboxRoot, exitOf, REPO, waitForOutput } from '../support/box';
 
 describe('box run: signals, init and terminals', () => {
-  let t: TestRoot;
-  beforeAll(() => {
-    t = new TestRoot();
-    importBusybox(t);
-  });
-  afterAll(() => {
-    expect(leftovers(t)).toEqual([]);
-    t.cleanup();
-  });
+  const t = busyboxRoot();
 
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const) {
     it(`forwards ${sig} sent to box to the container's PID 1`, async () => {

@@ -4,6 +4,7 @@ import { spawn, spawnSync, SpawnSyncOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const BOX = process.env.BOX_BIN ?? path.join(REPO, 'dist', 'box');
@@ -138,4 +139,20 @@ export function exitOf(child: ReturnType<typeof spawn>): Promise<{ code: number 
   child.stdout?.on('data', (d) => (stdout += d));
   child.stderr?.on('data', (d) => (stderr += d));
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/**
+ * A temporary root for one test file with the busybox image imported, checked for leftovers
+ * (mounts, cgroups) and removed after the file's tests.
+ */
+export function busyboxRoot(): TestRoot {
+  const t = new TestRoot();
+  beforeAll(() => {
+    importBusybox(t);
+  });
+  afterAll(() => {
+    expect(leftovers(t)).toEqual([]);
+    t.cleanup();
+  });
+  return t;
 }
