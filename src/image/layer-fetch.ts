@@ -1,0 +1,80 @@
+// Storing one layer from a stream of its (possibly compressed) archive: compressed digest check,
+// decompression, unpacking and diff_id check in one pass, into a private work directory that
+// becomes the layer only when every check passed. Callers hold the layer's lock, so a layer is
+// written once however many pulls want it at the same time.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BoxError } from '../errors';
+import { layout } from '../paths';
+import { mkdirp } from '../util/fs';
+import { DigestMismatchError, VerifyingStream } from './blobs';
+import { decompressor, detectCompression, peek } from './compression';
+import { ImageStore } from './store';
+import { LayerUnpacker, UnpackResult } from './unpack';
+
+export interface StoreLayerOptions {
+  /** digest (and size) of the bytes as they arrive, checked before the layer is kept */
+  compressedDigest?: string;
+  compressedSize?: number;
+  /** the diff_id the image config announces; a different one is an error */
+  diffId?: string;
+  /** for messages: "layer sha256:abcd…" */
+  what: string;
+  /** bytes as they arrive (for progress) */
+  onBytes?: (n: number) => void;
+  signal?: AbortSignal;
+}
+
+const WORK_PREFIX = '.tmp-unpack-';
+
+/**
+ * A work directory for a layer: layers/.tmp-unpack-<key>-<random>/diff. With the layer's lock
+ * held, leftovers of the same key come from a process that died while unpacking: removed.
+ */
+function workDir(store: ImageStore, key: string): string {
+  const base = layout.layers(store.roots);
+  mkdirp(base);
+  const mine = `${WORK_PREFIX}${key}-`;
+  for (const d of fs.readdirSync(base)) if (d.startsWith(mine)) fs.rmSync(path.join(base, d), { recursive: true, force: true });
+  const dir = path.join(base, mine + randomBytes(6).toString('hex'));
+  fs.mkdirSync(path.join(dir, 'diff'), { recursive: true, mode: 0o755 });
+  return path.join(dir, 'diff');
+}
+
+export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
+  const key = (opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`).replace(/^sha256:/, '');
+  const work = workDir(store, key);
+  try {
+    const head = await peek(source, 4);
+    const streams: (Readable | Transform)[] = [source];
+    if (opts.onBytes) {
+      const cb = opts.onBytes;
+      streams.push(new Transform({ transform: (c: Buffer, _e, done) => (cb(c.length), done(null, c)) }));
+    }
+    if (opts.compressedDigest) streams.push(new VerifyingStream(opts.compressedDigest, opts.compressedSize, opts.what));
+    const d = decompressor(detectCompression(head), opts.what);
+    if (d) streams.push(d);
+    const unpacker = new LayerUnpacker(work);
+    try {
+      await pipeline([...streams, unpacker] as unknown as NodeJS.ReadWriteStream[], opts.signal ? { signal: opts.signal } : {});
+    } catch (err) {
+      if (err instanceof BoxError) throw err;
+      const e = err as Error & { code?: string };
+      if (e.name === 'AbortError') throw new BoxError(`${opts.what}: interrupted`);
+      if (e.code === 'Z_BUF_ERROR' || e.code === 'Z_DATA_ERROR' || /unexpected end of file/i.test(e.message)) {
+        throw new BoxError(`${opts.what}: the compressed data is truncated or corrupt (${e.message})`);
+      }
+      throw new BoxError(`${opts.what}: ${e.message}`);
+    }
+    const result = unpacker.result!;
+    if (opts.diffId && result.diffId !== opts.diffId) throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
+    store.commitLayer(work, result.diffId, result.size);
+    return result;
+  } catch (err) {
+    fs.rmSync(path.dirname(work), { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,167 @@
+// `box pull`: resolve the reference to a manifest (choosing this machine's platform from an
+// index), fetch and verify the config, then download the missing layers in parallel, each one
+// streamed through digest check, decompression, unpacking and diff_id check in a single pass.
+// Order of commits: layers (each atomic, under its lock), then manifest and config blobs, then
+// the tag. A pull stopped at any point leaves at most complete layers that no image uses yet
+// (the next pull reuses them), never a tag pointing at something missing.
+import { BoxError } from '../../errors';
+import { layout } from '../../paths';
+import { BlobStore, parseDigest, sha256Digest } from '../blobs';
+import { ImageConfig } from '../config';
+import { storeLayer } from '../layer-fetch';
+import { layerLock } from '../locks';
+import { parseImageRef } from '../reference';
+import { ImageStore } from '../store';
+import { Credentials } from './auth';
+import { RegistryClient } from './client';
+import { Descriptor, formatPlatform, ImageManifest, layerCompression, parseManifest, parsePlatform, selectPlatform } from './manifest';
+import { formatRemoteRef, parseRemoteRef, RemoteRef } from './reference';
+import { readBody } from './http';
+
+export type PullEvent =
+  | { type: 'resolved'; ref: string; digest: string; platform: string; layers: { digest: string; size: number }[] }
+  | { type: 'layer-exists'; digest: string }
+  | { type: 'layer-waiting'; digest: string }
+  | { type: 'layer-start'; digest: string; size: number }
+  | { type: 'layer-progress'; digest: string; bytes: number; size: number }
+  | { type: 'layer-done'; digest: string; size: number }
+  | { type: 'done'; id: string; digest: string };
+
+export interface PullOptions {
+  /** OS/ARCH[/VARIANT]; default: the running machine */
+  platform?: string;
+  /** false: http or unverified https (default true; loopback registries are always allowed http) */
+  tlsVerify?: boolean;
+  credentials?: Credentials;
+  /** layers downloaded at the same time (default 3, as Docker) */
+  concurrency?: number;
+  onEvent?: (e: PullEvent) => void;
+  signal?: AbortSignal;
+}
+
+const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
+
+/** Pulls `ref` into the store and tags it; resolves to the image id ("sha256:<config digest>"). */
+export async function pullImage(store: ImageStore, ref: string | RemoteRef, opts: PullOptions = {}): Promise<string> {
+  const r = typeof ref === 'string' ? parseRemoteRef(ref) : ref;
+  const name = formatRemoteRef(r);
+  const emit = opts.onEvent ?? (() => undefined);
+  const client = new RegistryClient(r.host, { tlsVerify: opts.tlsVerify, credentials: opts.credentials, signal: opts.signal });
+  const blobs = new BlobStore(layout.blobs(store.roots));
+  const want = parsePlatform(opts.platform);
+
+  // 1. The manifest, through an index when the reference names one.
+  const fetchManifest = async (reference: string, expected?: string) => {
+    const m = await client.getManifest(r.repository, reference, name);
+    const digest = sha256Digest(m.body);
+    if (expected && digest !== expected) throw new BoxError(`${name}: the registry sent a manifest with digest ${digest} for ${expected}`);
+    if (!expected && m.digestHeader && m.digestHeader.startsWith('sha256:') && m.digestHeader !== digest) {
+      throw new BoxError(`${name}: the manifest's digest ${digest} differs from the one the registry announces (${m.digestHeader})`);
+    }
+    return { ...m, digest, parsed: parseManifest(m.body, m.contentType, name) };
+  };
+  let top = await fetchManifest(r.digest ?? r.tag!, r.digest);
+  let manifestBody = top.body;
+  let manifestDigest = top.digest;
+  let manifest: ImageManifest;
+  if (top.parsed.kind === 'index') {
+    const pick = selectPlatform(top.parsed, want, name);
+    parseDigest(pick.digest);
+    top = await fetchManifest(pick.digest, pick.digest);
+    if (top.parsed.kind !== 'manifest') throw new BoxError(`${name}: the index for ${formatPlatform(want)} points at another index`);
+    manifestBody = top.body;
+    manifestDigest = top.digest;
+  }
+  manifest = top.parsed as ImageManifest;
+
+  // 2. The config: small, read whole and verified.
+  parseDigest(manifest.config.digest);
+  let configBytes: Buffer;
+  if (blobs.has(manifest.config.digest)) {
+    configBytes = blobs.read(manifest.config.digest);
+  } else {
+    const res = await client.getBlob(r.repository, manifest.config.digest, `${name}: config ${short(manifest.config.digest)}`);
+    configBytes = await readBody(res, 32 * 1024 * 1024);
+    const got = sha256Digest(configBytes);
+    if (got !== manifest.config.digest) throw new BoxError(`${name}: config ${manifest.config.digest} failed verification: its content has digest ${got}`);
+  }
+  let config: ImageConfig;
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  } catch {
+    throw new BoxError(`${name}: the image config is not valid JSON`);
+  }
+  const diffIds = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
+    throw new BoxError(`${name}: the config lists ${diffIds?.length ?? 0} layer diff_ids for ${manifest.layers.length} layers in the manifest`);
+  }
+  for (const d of [...diffIds, ...manifest.layers.map((l) => l.digest)]) parseDigest(d);
+  manifest.layers.forEach((l) => layerCompression(l, name));
+  emit({ type: 'resolved', ref: name, digest: manifestDigest, platform: formatPlatform(want), layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size })) });
+
+  // 3. Layers, in parallel; the first failure stops the others.
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort();
+  opts.signal?.addEventListener('abort', onOuterAbort);
+  const fetchOne = async (layer: Descriptor, diffId: string) => {
+    if (store.hasLayer(diffId)) return emit({ type: 'layer-exists', digest: layer.digest });
+    emit({ type: 'layer-waiting', digest: layer.digest });
+    const lock = await layerLock(store.roots, diffId);
+    try {
+      if (store.hasLayer(diffId)) return emit({ type: 'layer-exists', digest: layer.digest }); // another pull stored it
+      abort.signal.throwIfAborted();
+      const what = `${name}: layer ${short(layer.digest)}`;
+      const res = await client.getBlob(r.repository, layer.digest, what);
+      emit({ type: 'layer-start', digest: layer.digest, size: layer.size });
+      let bytes = 0;
+      await storeLayer(store, res.body, {
+        compressedDigest: layer.digest,
+        compressedSize: layer.size,
+        diffId,
+        what,
+        signal: abort.signal,
+        onBytes: (n) => {
+          bytes += n;
+          emit({ type: 'layer-progress', digest: layer.digest, bytes, size: layer.size });
+        },
+      });
+      emit({ type: 'layer-done', digest: layer.digest, size: layer.size });
+    } finally {
+      lock.release();
+    }
+  };
+  // The same layer may appear twice in one image: fetch each diff_id once.
+  const jobs = new Map<string, Descriptor>();
+  manifest.layers.forEach((l, i) => {
+    if (!jobs.has(diffIds[i])) jobs.set(diffIds[i], l);
+  });
+  const queue = [...jobs.entries()];
+  let firstError: unknown;
+  const worker = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      if (firstError) return;
+      try {
+        await fetchOne(job[1], job[0]);
+      } catch (err) {
+        if (!firstError) {
+          firstError = err;
+          abort.abort();
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 3, queue.length)) }, worker));
+  } finally {
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+  if (firstError) throw firstError;
+  if (opts.signal?.aborted) throw new BoxError(`${name}: interrupted`);
+
+  // 4. Blobs and tag: the image appears only now, complete.
+  blobs.put(manifestBody, manifestDigest);
+  const id = blobs.put(configBytes, manifest.config.digest);
+  if (r.tag) store.tag(parseImageRef(`${r.localName}:${r.tag}`), id);
+  emit({ type: 'done', id, digest: manifestDigest });
+  return id;
+}

@@ -1,0 +1,389 @@
+// Unpacks an image layer (an uncompressed tar stream) into a fresh, empty directory, computing its
+// diff_id (sha256 of the tar stream) in the same pass.
+//
+// Confinement: the layer directory is new and private to this unpack, so every file in it was
+// created by this code, and the unpacker keeps a model of the tree it made (path -> kind). A path
+// is written only if each of its parents is, in that model, a real directory this unpack created;
+// a parent that is a symlink (or any non-directory) is refused, never followed. Leaf files are
+// created with O_CREAT|O_EXCL|O_NOFOLLOW and directories with mkdir, which fail rather than follow
+// anything unexpected. Names are normalised: a leading "/" is stripped (as Docker does) and any
+// ".." component is refused. Hardlink targets go through the same checks and must be a
+// non-directory created earlier in this layer.
+//
+// Overlay conventions: ".wh.NAME" becomes a whiteout (a 0:0 character device) named NAME, and
+// ".wh..wh..opq" marks its directory opaque (trusted.overlay.opaque=y).
+//
+// Everything runs synchronously on the calling thread, entry by entry as the bytes arrive:
+// decompression runs on libuv's threads, and the file-system calls here are page-cache writes and
+// metadata updates, which cost less than handing each one to a thread.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash, Hash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BoxError, errnoCode } from '../errors';
+import { fsetxattr, futimens, lsetxattr, lutimens, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../linux/syscalls';
+import { TarEntry, TarReader, TarSink, TarTime } from './tar-reader';
+
+export class UnpackRefusedError extends BoxError {
+  constructor(
+    readonly entry: string,
+    readonly reason: string,
+  ) {
+    super(`refused tar entry "${entry}": ${reason}`);
+  }
+}
+
+export interface UnpackOptions {
+  /** Apply uid/gid from the archive (default: when running as root). */
+  preserveOwner?: boolean;
+  /** What to do with device nodes when mknod is not permitted: 'error' (default as root) or 'skip'. */
+  devices?: 'error' | 'skip';
+}
+
+export interface UnpackResult {
+  /** "sha256:<hex>" of the uncompressed tar stream */
+  diffId: string;
+  /** bytes of the uncompressed tar stream */
+  size: number;
+  entries: number;
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+const enum Kind {
+  Dir = 1,
+  File = 2,
+  Symlink = 3,
+  Other = 4,
+}
+
+interface DirMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: TarTime;
+  atime: TarTime;
+}
+
+const O_WRITE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW; // libuv adds O_CLOEXEC itself
+
+/**
+ * Normalises a member name to a path relative to the layer root ("" is the root itself), or
+ * throws for names that would leave it.
+ */
+export function normaliseEntryPath(name: string, what = name): string {
+  if (name.includes('\0')) throw new UnpackRefusedError(what, 'the name contains a NUL byte');
+  const parts: string[] = [];
+  for (const p of name.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') throw new UnpackRefusedError(what, 'the path contains ".." and would leave the layer directory');
+    parts.push(p);
+  }
+  return parts.join('/');
+}
+
+const parentOf = (rel: string) => {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+};
+
+/** The tar sink that writes entries below root. */
+class LayerWriter implements TarSink {
+  private readonly tree = new Map<string, Kind>([['', Kind.Dir]]);
+  private readonly dirs = new Map<string, DirMeta>();
+  private fd = -1;
+  private fdPath = '';
+  private readonly preserveOwner: boolean;
+  private readonly skipDevices: boolean;
+  private readonly myUid: number;
+  private readonly myGid: number;
+  private readonly rootSetgid: boolean;
+  entries = 0;
+  skipped: string[] = [];
+
+  constructor(
+    private readonly root: string,
+    opts: UnpackOptions,
+  ) {
+    this.myUid = process.geteuid?.() ?? 0;
+    this.myGid = process.getegid?.() ?? 0;
+    this.preserveOwner = opts.preserveOwner ?? this.myUid === 0;
+    this.skipDevices = (opts.devices ?? (this.myUid === 0 ? 'error' : 'skip')) === 'skip';
+    this.rootSetgid = (fs.statSync(root).mode & 0o2000) !== 0;
+  }
+
+  private abs(rel: string): string {
+    return rel === '' ? this.root : this.root + '/' + rel;
+  }
+
+  /** Makes sure rel's parent is a directory of this layer, creating missing ones (0755). */
+  private ensureParent(rel: string, entry: string): void {
+    const parent = parentOf(rel);
+    const kind = this.tree.get(parent);
+    if (kind === Kind.Dir) return;
+    if (kind === Kind.Symlink) throw new UnpackRefusedError(entry, `"${parent}" is a symlink in this layer and is not followed`);
+    if (kind !== undefined) throw new UnpackRefusedError(entry, `"${parent}" is not a directory`);
+    this.ensureParent(parent, entry);
+    fs.mkdirSync(this.abs(parent), 0o755);
+    this.tree.set(parent, Kind.Dir);
+  }
+
+  /** Removes whatever this layer has at rel, so a later entry replaces an earlier one. */
+  private clear(rel: string, keepDir: boolean): void {
+    const kind = this.tree.get(rel);
+    if (kind === undefined) return;
+    if (kind === Kind.Dir) {
+      if (keepDir) return;
+      if (rel === '') throw new UnpackRefusedError('/', 'the layer root cannot be replaced');
+      fs.rmSync(this.abs(rel), { recursive: true, force: true });
+      const prefix = rel + '/';
+      for (const k of this.tree.keys()) if (k.startsWith(prefix)) this.tree.delete(k);
+      for (const k of this.dirs.keys()) if (k === rel || k.startsWith(prefix)) this.dirs.delete(k);
+    } else {
+      fs.unlinkSync(this.abs(rel));
+    }
+    this.tree.delete(rel);
+  }
+
+  private chown(p: string, uid: number, gid: number, fd = -1): void {
+    if (!this.preserveOwner) return;
+    if (uid === this.myUid && gid === this.myGid && !this.rootSetgid) return; // created with these already
+    if (fd >= 0) fs.fchownSync(fd, uid, gid);
+    else fs.lchownSync(p, uid, gid);
+  }
+
+  private xattrs(e: TarEntry, p: string, fd = -1): void {
+    for (const [name, value] of e.xattrs) {
+      try {
+        if (fd >= 0) fsetxattr(fd, name, value);
+        else lsetxattr(p, name, value);
+      } catch (err) {
+        // Attributes a file system cannot hold (user.* on a symlink) are dropped, as tar does.
+        const code = errnoCode(err);
+        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || (code === 'EPERM' && !name.startsWith('security.'))) continue;
+        throw err;
+      }
+    }
+  }
+
+  entry(e: TarEntry): void {
+    this.entries++;
+    const rel = normaliseEntryPath(e.path, e.path);
+    const base = rel.slice(rel.lastIndexOf('/') + 1);
+
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      this.whiteout(e, rel, base);
+      return;
+    }
+    if (rel === '') {
+      if (e.type !== 'dir') throw new UnpackRefusedError(e.path, 'only a directory can describe the layer root');
+      this.dirs.set('', this.dirMeta(e));
+      this.xattrs(e, this.root);
+      return;
+    }
+    this.ensureParent(rel, e.path);
+    const p = this.abs(rel);
+    switch (e.type) {
+      case 'dir': {
+        this.clear(rel, true);
+        if (!this.tree.has(rel)) {
+          fs.mkdirSync(p, 0o700);
+          this.tree.set(rel, Kind.Dir);
+        }
+        this.dirs.set(rel, this.dirMeta(e));
+        this.xattrs(e, p);
+        return;
+      }
+      case 'file': {
+        this.clear(rel, false);
+        this.fd = fs.openSync(p, O_WRITE_NEW, 0o600);
+        this.fdPath = p;
+        this.tree.set(rel, Kind.File);
+        if (e.size === 0) this.endEntry(e);
+        return;
+      }
+      case 'symlink': {
+        this.clear(rel, false);
+        fs.symlinkSync(e.linkpath, p);
+        this.tree.set(rel, Kind.Symlink);
+        this.chown(p, e.uid, e.gid);
+        this.xattrs(e, p);
+        lutimens(p, e.atime ?? e.mtime, e.mtime);
+        return;
+      }
+      case 'hardlink': {
+        const target = normaliseEntryPath(e.linkpath, e.path);
+        const kind = this.tree.get(target);
+        if (kind === undefined) {
+          throw new UnpackRefusedError(e.path, `its hardlink target "${e.linkpath}" is not an earlier entry of this layer`);
+        }
+        if (kind === Kind.Dir) throw new UnpackRefusedError(e.path, `its hardlink target "${e.linkpath}" is a directory`);
+        if (target === rel) return; // a link to itself: nothing to do
+        this.clear(rel, false);
+        // link(2) does not follow a symlink target: the link is to the symlink itself.
+        fs.linkSync(this.abs(target), p);
+        this.tree.set(rel, kind);
+        return;
+      }
+      case 'char':
+      case 'block':
+      case 'fifo': {
+        this.clear(rel, false);
+        const type = e.type === 'char' ? S_IFCHR : e.type === 'block' ? S_IFBLK : S_IFIFO;
+        try {
+          mknod(p, type | (e.mode & 0o777), e.devmajor, e.devminor);
+        } catch (err) {
+          if (this.skipDevices && e.type !== 'fifo' && errnoCode(err) === 'EPERM') {
+            this.skipped.push(e.path);
+            return;
+          }
+          throw err;
+        }
+        this.tree.set(rel, Kind.Other);
+        this.chown(p, e.uid, e.gid);
+        fs.chmodSync(p, e.mode); // mknod applied the umask
+        this.xattrs(e, p);
+        lutimens(p, e.atime ?? e.mtime, e.mtime);
+        return;
+      }
+    }
+  }
+
+  private dirMeta(e: TarEntry): DirMeta {
+    return { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, atime: e.atime ?? e.mtime };
+  }
+
+  private whiteout(e: TarEntry, rel: string, base: string): void {
+    const dir = parentOf(rel);
+    if (dir !== '') {
+      this.ensureParent(rel, e.path);
+    }
+    if (base === OPAQUE) {
+      lsetxattr(this.abs(dir), 'trusted.overlay.opaque', Buffer.from('y'));
+      return;
+    }
+    if (base.startsWith('.wh..wh.')) return; // aufs metadata (.wh..wh.plnk, ...): not for overlay
+    const name = base.slice(WHITEOUT_PREFIX.length);
+    if (name === '' || name === '.' || name === '..') throw new UnpackRefusedError(e.path, 'invalid whiteout name');
+    const target = dir === '' ? name : `${dir}/${name}`;
+    this.clear(target, false);
+    const p = this.abs(target);
+    mknod(p, S_IFCHR | 0o000, 0, 0);
+    this.tree.set(target, Kind.Other);
+    this.chown(p, e.uid, e.gid);
+  }
+
+  data(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+  }
+
+  endEntry(e: TarEntry): void {
+    if (this.fd < 0 || e.type !== 'file') return;
+    const fd = this.fd;
+    this.fd = -1;
+    try {
+      this.chown(this.fdPath, e.uid, e.gid, fd);
+      // After chown, which clears setuid/setgid, and before the attributes (security.capability
+      // would be cleared by a chown, too).
+      fs.fchmodSync(fd, e.mode);
+      if (e.xattrs.size) this.xattrs(e, this.fdPath, fd);
+      futimens(fd, e.atime ?? e.mtime, e.mtime);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Directory modes, owners and times last, deepest first, once nothing is created inside them. */
+  finish(): void {
+    const rels = [...this.dirs.keys()].reverse();
+    for (const rel of rels) {
+      const m = this.dirs.get(rel)!;
+      const p = this.abs(rel);
+      if (this.preserveOwner) fs.lchownSync(p, m.uid, m.gid);
+      fs.chmodSync(p, m.mode);
+      lutimens(p, m.atime, m.mtime);
+    }
+  }
+
+  abort(): void {
+    if (this.fd >= 0) {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+/** A Writable taking an uncompressed tar stream; `result` resolves once it finished. */
+export class LayerUnpacker extends Writable {
+  private readonly hash: Hash = createHash('sha256');
+  private bytes = 0;
+  private readonly writer: LayerWriter;
+  private readonly reader: TarReader;
+  result?: UnpackResult;
+
+  constructor(dir: string, opts: UnpackOptions = {}) {
+    super({ highWaterMark: 1 << 20 });
+    this.writer = new LayerWriter(path.resolve(dir), opts);
+    this.reader = new TarReader(this.writer);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    try {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      this.reader.write(chunk);
+      cb();
+    } catch (err) {
+      this.writer.abort();
+      cb(err as Error);
+    }
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    try {
+      for (const { chunk } of chunks) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        this.reader.write(chunk);
+      }
+      cb();
+    } catch (err) {
+      this.writer.abort();
+      cb(err as Error);
+    }
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    try {
+      this.reader.end();
+      this.writer.finish();
+      this.result = { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
+      cb();
+    } catch (err) {
+      this.writer.abort();
+      cb(err as Error);
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.writer.abort();
+    cb(err);
+  }
+
+  /** Device entries skipped because mknod was not permitted (unprivileged unpacking). */
+  get skippedDevices(): string[] {
+    return this.writer.skipped;
+  }
+}
+
+/**
+ * Unpacks the uncompressed tar stream `source` into `dir`, which must exist and be empty. On
+ * failure the directory is left as it is: the caller discards it.
+ */
+export async function unpackLayer(source: Readable, dir: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
+  const u = new LayerUnpacker(dir, opts);
+  await pipeline(source, u);
+  return u.result!;
+}

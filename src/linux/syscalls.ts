@@ -1,0 +1,170 @@
+// File-system syscalls Node's fs module lacks, through koffi: mknod (devices, fifos, overlay
+// whiteouts), extended attributes and flock. Each binding is created on first use.
+import * as os from 'node:os';
+import { koffi, libc } from './ffi';
+
+/** An errno-carrying error shaped like Node's fs errors (err.code is "EPERM", ...). */
+export class SyscallError extends Error {
+  constructor(
+    readonly syscall: string,
+    readonly errno: number,
+    readonly path?: string,
+  ) {
+    const code = errnoName(errno);
+    super(`${syscall}${path !== undefined ? ` ${path}` : ''}: ${code} (${errno})`);
+    this.code = code;
+  }
+  readonly code: string;
+}
+
+function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(os.constants.errno)) if (value === errno) return name;
+  return `E${errno}`;
+}
+
+function fail(syscall: string, path?: string): never {
+  throw new SyscallError(syscall, koffi().errno(), path);
+}
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+/** The kernel's dev_t encoding (glibc's makedev). */
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+}
+
+type MknodFn = (path: string, mode: number, dev: bigint) => number;
+type SetxattrFn = (path: string, name: string, value: Buffer, size: number, flags: number) => number;
+type FsetxattrFn = (fd: number, name: string, value: Buffer, size: number, flags: number) => number;
+type GetxattrFn = (path: string, name: string, value: Buffer | null, size: number) => number | bigint;
+type ListxattrFn = (path: string, list: Buffer | null, size: number) => number | bigint;
+type UtimensatFn = (dirfd: number, path: string, times: Buffer, flags: number) => number;
+type FutimensFn = (fd: number, times: Buffer) => number;
+type FlockFn = ((fd: number, op: number) => number) & { async: (fd: number, op: number, cb: (err: unknown, res: number) => void) => void };
+
+let fns:
+  | {
+      mknod: MknodFn;
+      lsetxattr: SetxattrFn;
+      fsetxattr: FsetxattrFn;
+      lgetxattr: GetxattrFn;
+      llistxattr: ListxattrFn;
+      flock: FlockFn;
+      utimensat: UtimensatFn;
+      futimens: FutimensFn;
+    }
+  | undefined;
+
+function bindings() {
+  if (fns) return fns;
+  const lib = libc();
+  fns = {
+    mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)') as MknodFn,
+    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)') as SetxattrFn,
+    fsetxattr: lib.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)') as FsetxattrFn,
+    lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)') as GetxattrFn,
+    llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)') as ListxattrFn,
+    flock: lib.func('int flock(int fd, int op)') as FlockFn,
+    utimensat: lib.func('int utimensat(int dirfd, const char *path, const void *times, int flags)') as UtimensatFn,
+    futimens: lib.func('int futimens(int fd, const void *times)') as FutimensFn,
+  };
+  return fns;
+}
+
+/** mknod(2): mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO) and permission bits. */
+export function mknod(path: string, mode: number, major = 0, minor = 0): void {
+  if (bindings().mknod(path, mode, makedev(major, minor)) !== 0) fail('mknod', path);
+}
+
+/** lsetxattr(2): never follows a symlink at path. */
+export function lsetxattr(path: string, name: string, value: Buffer): void {
+  if (bindings().lsetxattr(path, name, value, value.length, 0) !== 0) fail(`lsetxattr ${name}`, path);
+}
+
+export function fsetxattr(fd: number, name: string, value: Buffer): void {
+  if (bindings().fsetxattr(fd, name, value, value.length, 0) !== 0) fail(`fsetxattr ${name}`);
+}
+
+/** lgetxattr(2); undefined when the attribute is absent. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const b = bindings();
+  const size = Number(b.lgetxattr(path, name, null, 0));
+  if (size < 0) {
+    const errno = koffi().errno();
+    if (errno === os.constants.errno.ENODATA) return undefined;
+    throw new SyscallError(`lgetxattr ${name}`, errno, path);
+  }
+  const buf = Buffer.alloc(size);
+  const got = Number(b.lgetxattr(path, name, buf, size));
+  if (got < 0) fail(`lgetxattr ${name}`, path);
+  return buf.subarray(0, got);
+}
+
+/** llistxattr(2): the names of a file's extended attributes (not following symlinks). */
+export function llistxattr(path: string): string[] {
+  const b = bindings();
+  const size = Number(b.llistxattr(path, null, 0));
+  if (size < 0) fail('llistxattr', path);
+  if (size === 0) return [];
+  const buf = Buffer.alloc(size);
+  const got = Number(b.llistxattr(path, buf, size));
+  if (got < 0) fail('llistxattr', path);
+  return buf.subarray(0, got).toString('latin1').split('\0').filter(Boolean);
+}
+
+/** A time with nanosecond precision (what file systems store; a JS number cannot hold it). */
+export interface Timespec {
+  sec: number;
+  nsec: number;
+}
+
+function timesBuffer(atime: Timespec, mtime: Timespec): Buffer {
+  const b = Buffer.allocUnsafe(32);
+  b.writeBigInt64LE(BigInt(atime.sec), 0);
+  b.writeBigInt64LE(BigInt(atime.nsec), 8);
+  b.writeBigInt64LE(BigInt(mtime.sec), 16);
+  b.writeBigInt64LE(BigInt(mtime.nsec), 24);
+  return b;
+}
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+
+/** utimensat(2) with AT_SYMLINK_NOFOLLOW: sets a symlink's own times, never its target's. */
+export function lutimens(path: string, atime: Timespec, mtime: Timespec): void {
+  if (bindings().utimensat(AT_FDCWD, path, timesBuffer(atime, mtime), AT_SYMLINK_NOFOLLOW) !== 0) fail('utimensat', path);
+}
+
+export function futimens(fd: number, atime: Timespec, mtime: Timespec): void {
+  if (bindings().futimens(fd, timesBuffer(atime, mtime)) !== 0) fail('futimens');
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(2), waiting on one of libuv's worker threads so the event loop keeps running. */
+export function flockAsync(fd: number, op: number): Promise<void> {
+  const f = bindings().flock;
+  return new Promise((resolve, reject) => {
+    f.async(fd, op, (err, res) => {
+      if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+      // errno is thread-local: the worker thread's value is not visible here.
+      if (res !== 0) return reject(new Error(`flock(${fd}, ${op}) failed`));
+      resolve();
+    });
+  });
+}
+
+/** flock(2) without blocking (LOCK_NB is added); false when another holder has it. */
+export function tryFlock(fd: number, op: number): boolean {
+  if (bindings().flock(fd, op | LOCK_NB) === 0) return true;
+  const errno = koffi().errno();
+  if (errno === os.constants.errno.EWOULDBLOCK) return false;
+  throw new SyscallError('flock', errno);
+}
