@@ -7,8 +7,12 @@
 #   file            test/integration/binary.test.ts checks the helper is static and stripped
 #   python3         test/support/pty-driver.py drives `box run -t` through a real pseudo-terminal
 #   tar             builds the test images' root filesystem tarballs
+#   docker-registry the reference OCI registry the pull tests run on 127.0.0.1
+#   skopeo umoci    build and push the test images to it
+#   apache2-utils   htpasswd, for the registry with basic auth
+#   openssl         the bearer-token test server's signing key
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev busybox-static util-linux file python3 tar)
+APT_PACKAGES=(gcc libc6-dev busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -18,6 +18,7 @@ const COMMANDS: Entry[] = [
   { paths: [['rm'], ['container', 'rm']], load: () => require('./containers').rmCommand },
   { paths: [['images'], ['image', 'ls'], ['image', 'list']], load: () => require('./images').imagesCommand },
   { paths: [['import'], ['image', 'import']], load: () => require('./images').importCommand },
+  { paths: [['pull'], ['image', 'pull']], load: () => require('./pull').pullCommandSpec },
   { paths: [['rmi'], ['image', 'rm']], load: () => require('./images').rmiCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system').infoCommand },
   { paths: [['version']], load: () => require('./system').versionCommand },

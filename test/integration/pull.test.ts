@@ -1,0 +1,488 @@
+// Pulling from Debian's docker-registry (the reference distribution registry) started on
+// 127.0.0.1: images built with umoci and pushed with skopeo, pulled by box's client and compared
+// by digest; basic auth (htpasswd) and the bearer-token flow with a token server written here;
+// corrupt and truncated layers; concurrent pulls of the same image.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { lgetxattr } from '../../src/linux/syscalls';
+import { BOX } from '../support/box';
+import { PullEvent, pullImage } from '../../src/image/registry/pull';
+import { ImageStore } from '../../src/image/store';
+import { Roots } from '../../src/paths';
+
+const tools = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl'];
+const missing = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+if (missing.length) throw new Error(`missing test tools: ${missing.join(', ')} (apt-get install docker-registry skopeo umoci apache2-utils openssl)`);
+
+let work: string;
+const registries: Registry[] = [];
+
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Registry {
+  port: number;
+  host: string;
+  dir: string;
+  proc: ChildProcess;
+}
+
+/** Starts docker-registry on 127.0.0.1 with storage under work; resolves once it listens. */
+async function startRegistry(name: string, authYaml = ''): Promise<Registry> {
+  const dir = path.join(work, name);
+  fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
+  const port = await freePort();
+  const config = path.join(dir, 'config.yml');
+  fs.writeFileSync(
+    config,
+    `version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${dir}/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${port}
+${authYaml}`,
+  );
+  const proc = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const reg: Registry = { port, host: `127.0.0.1:${port}`, dir, proc };
+  registries.push(reg);
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      if (log.includes(`listening on 127.0.0.1:${port}`)) {
+        proc.stderr!.off('data', onData);
+        proc.stdout!.off('data', onData);
+        proc.stderr!.resume();
+        proc.stdout!.resume();
+        resolve();
+      }
+    };
+    proc.stderr!.on('data', onData);
+    proc.stdout!.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`docker-registry exited (${code}): ${log}`)));
+  });
+  return reg;
+}
+
+function stopRegistry(r: Registry): Promise<void> {
+  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    r.proc.once('exit', () => resolve());
+    process.kill(r.proc.pid!, 'SIGTERM');
+  });
+}
+
+/** skopeo copy, without blocking this process: the token server below runs in it. */
+function push(src: string, dest: string, extra: string[] = []): Promise<void> {
+  return runAsync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', ...extra, src, `docker://${dest}`]);
+}
+
+function runAsync(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${out}`))));
+  });
+}
+
+/** skopeo inspect, run while the token server can answer. */
+async function skopeoInspect(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('skopeo', ['inspect', '--tls-verify=false', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`skopeo inspect ${args.join(' ')}: ${err}`))));
+  });
+}
+
+async function inspectRaw(ref: string, extra: string[] = []): Promise<{ config: { digest: string }; layers: { digest: string }[] }> {
+  return JSON.parse(await skopeoInspect(['--raw', ...extra, `docker://${ref}`]));
+}
+
+async function inspectConfig(ref: string, extra: string[] = []): Promise<{ rootfs: { diff_ids: string[] }; config: { Cmd: string[] } }> {
+  return JSON.parse(await skopeoInspect(['--config', ...extra, `docker://${ref}`]));
+}
+
+let storeCount = 0;
+function newStore(): ImageStore {
+  const base = path.join(work, `store-${storeCount++}`);
+  const roots: Roots = { root: path.join(base, 'root'), runroot: path.join(base, 'run') };
+  return new ImageStore(roots);
+}
+
+/** Every path under the store's persistent root with size and mode: "the store exactly as before". */
+function snapshot(store: ImageStore): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(d, n);
+      const st = fs.lstatSync(p);
+      out.push(`${path.relative(store.roots.root, p)} ${st.mode.toString(8)} ${st.isDirectory() ? '' : st.size}`);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(store.roots.root);
+  return out;
+}
+
+let layout: string;
+let reg: Registry;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-pull-'));
+  // An image in three layers: busybox and files; a deletion (a whiteout) and a new file; a config change.
+  layout = path.join(work, 'layout');
+  const bundle = path.join(work, 'bundle');
+  run('umoci', ['init', '--layout', layout]);
+  run('umoci', ['new', '--image', `${layout}:base`]);
+  run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
+  const rootfs = path.join(bundle, 'rootfs');
+  for (const d of ['bin', 'etc', 'data/keep', 'data/opaque', 'tmp']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin/busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  fs.symlinkSync('busybox', path.join(rootfs, 'bin/sh'));
+  fs.writeFileSync(path.join(rootfs, 'etc/hostname'), 'from-the-registry\n');
+  fs.writeFileSync(path.join(rootfs, 'data/keep/old'), 'deleted in the next layer');
+  fs.writeFileSync(path.join(rootfs, 'data/owned'), 'owned');
+  fs.chownSync(path.join(rootfs, 'data/owned'), 1234, 4321);
+  fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
+  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
+  fs.rmSync(path.join(rootfs, 'data/keep/old'));
+  fs.writeFileSync(path.join(rootfs, 'data/new'), 'added');
+  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v2`, bundle]);
+  run('umoci', ['config', '--image', `${layout}:v2`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/etc/hostname']);
+  fs.rmSync(bundle, { recursive: true, force: true });
+  reg = await startRegistry('plain');
+  await push(`oci:${layout}:v2`, `${reg.host}/test/img:v2`);
+  await push(`oci:${layout}:v2`, `${reg.host}/test/docker:v2`, ['--format', 'v2s2']);
+  await push(`oci:${layout}:v1`, `${reg.host}/test/img:v1`);
+});
+
+afterAll(async () => {
+  for (const r of registries) await stopRegistry(r);
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('pull from a registry without authentication', () => {
+  it('pulls an OCI image: id, layers and files match what the registry holds', async () => {
+    const store = newStore();
+    const ref = `${reg.host}/test/img:v2`;
+    const events: PullEvent[] = [];
+    const id = await pullImage(store, ref, { onEvent: (e) => events.push(e) });
+    const manifest = await inspectRaw(ref);
+    const config = await inspectConfig(ref);
+    expect(id).toBe(manifest.config.digest);
+    expect(store.resolve(ref)).toBe(id);
+    const rec = store.get(id);
+    expect(rec.tags).toEqual([ref]);
+    expect(rec.config.rootfs.diff_ids).toEqual(config.rootfs.diff_ids);
+    expect(rec.config.config?.Cmd).toEqual(['/bin/busybox', 'cat', '/etc/hostname']);
+    for (const d of config.rootfs.diff_ids) expect(store.hasLayer(d)).toBe(true);
+    const manifestDigest = (events.find((e) => e.type === 'done') as { digest: string }).digest;
+    expect(fs.existsSync(path.join(store.roots.root, 'blobs/sha256', manifestDigest.slice(7)))).toBe(true);
+    expect(events.filter((e) => e.type === 'layer-done').map((e) => (e as { digest: string }).digest).sort()).toEqual(manifest.layers.map((l) => l.digest).sort());
+
+    const [l1, l2] = config.rootfs.diff_ids.map((d) => store.layerDiff(d));
+    expect(fs.readFileSync(path.join(l1, 'etc/hostname'), 'utf8')).toBe('from-the-registry\n');
+    expect(fs.readlinkSync(path.join(l1, 'bin/sh'))).toBe('busybox');
+    expect(fs.statSync(path.join(l1, 'bin/busybox')).size).toBe(fs.statSync('/bin/busybox').size);
+    expect(fs.statSync(path.join(l1, 'tmp')).mode & 0o7777).toBe(0o1777);
+    expect([fs.statSync(path.join(l1, 'data/owned')).uid, fs.statSync(path.join(l1, 'data/owned')).gid]).toEqual([1234, 4321]);
+    // The deletion in the second layer is an overlay whiteout.
+    const wh = fs.lstatSync(path.join(l2, 'data/keep/old'));
+    expect(wh.isCharacterDevice() && wh.rdev === 0).toBe(true);
+    expect(fs.readFileSync(path.join(l2, 'data/new'), 'utf8')).toBe('added');
+    expect(lgetxattr(path.join(l2, 'data'), 'trusted.overlay.opaque')).toBeUndefined();
+    // No work directories are left.
+    expect(fs.readdirSync(path.join(store.roots.root, 'layers')).filter((d) => d.startsWith('.tmp'))).toEqual([]);
+  });
+
+  it('box pull -q prints the image id, and box run runs the pulled layers stacked by overlayfs', () => {
+    const root = path.join(work, 'cli-root');
+    const ref = `${reg.host}/test/img:v2`;
+    const pulled = spawnSync(BOX, ['--root', root, 'pull', '-q', ref], { encoding: 'utf8' });
+    expect(pulled.stderr).toBe('');
+    expect(pulled.status).toBe(0);
+    expect(pulled.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const ran = spawnSync(BOX, ['--root', root, 'run', '--rm', ref], { encoding: 'utf8' });
+    // The image's Cmd (cat /etc/hostname) ran; box mounts the container's own /etc/hostname over the image's.
+    expect(ran.stdout).toMatch(/^[0-9a-f]{12}\n$/);
+    const files = spawnSync(BOX, ['--root', root, 'run', '--rm', ref, '/bin/sh', '-c', 'ls /data/keep; cat /data/new'], { encoding: 'utf8' });
+    expect(files.stdout).toBe('added'); // the whiteout of the second layer hides data/keep/old
+  });
+
+  it('pulls Docker schema2 manifests too, and reuses layers it already has', async () => {
+    const store = newStore();
+    const id1 = await pullImage(store, `${reg.host}/test/img:v1`);
+    expect(id1).toBe((await inspectRaw(`${reg.host}/test/img:v1`)).config.digest);
+    const events: PullEvent[] = [];
+    const id2 = await pullImage(store, `${reg.host}/test/docker:v2`, { onEvent: (e) => events.push(e) });
+    expect(id2).toBe((await inspectRaw(`${reg.host}/test/docker:v2`)).config.digest);
+    // The first layer came with v1: only the second one is downloaded.
+    expect(events.filter((e) => e.type === 'layer-exists')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'layer-done')).toHaveLength(1);
+    // Pulling again downloads nothing.
+    const again: PullEvent[] = [];
+    expect(await pullImage(store, `${reg.host}/test/docker:v2`, { onEvent: (e) => again.push(e) })).toBe(id2);
+    expect(again.filter((e) => e.type === 'layer-start')).toEqual([]);
+  });
+
+  it('pulls by digest', async () => {
+    const store = newStore();
+    const raw = await skopeoInspect(['--raw', `docker://${reg.host}/test/img:v2`]);
+    const digest = 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex');
+    const id = await pullImage(store, `${reg.host}/test/img@${digest}`);
+    expect(id).toBe(JSON.parse(raw).config.digest);
+    expect(store.allTags()).toEqual([]); // a digest reference is not a tag
+  });
+
+  it('chooses the platform from an image index', async () => {
+    // An index naming v2's manifest linux/amd64 and v1's linux/arm64/v8.
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string>; digest: string; size: number; mediaType: string }[] };
+    const desc = (tag: string) => {
+      const m = index.manifests.find((x) => x.annotations['org.opencontainers.image.ref.name'] === tag)!;
+      return { mediaType: m.mediaType, digest: m.digest, size: m.size };
+    };
+    const multi = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { ...desc('v1'), platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+          { ...desc('v2'), platform: { os: 'linux', architecture: 'amd64' } },
+        ],
+      }),
+    );
+    const digest = 'sha256:' + crypto.createHash('sha256').update(multi).digest('hex');
+    fs.writeFileSync(path.join(layout, 'blobs/sha256', digest.slice(7)), multi);
+    index.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest, size: multi.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+    fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
+    await push(`oci:${layout}:multi`, `${reg.host}/test/multi:1`, ['--all']);
+
+    const store = newStore();
+    const amd = await pullImage(store, `${reg.host}/test/multi:1`, { platform: 'linux/amd64' });
+    expect(amd).toBe((await inspectRaw(`${reg.host}/test/img:v2`)).config.digest);
+    const arm = await pullImage(store, `${reg.host}/test/multi:1`, { platform: 'linux/arm64' });
+    expect(arm).toBe((await inspectRaw(`${reg.host}/test/img:v1`)).config.digest);
+    await expect(pullImage(store, `${reg.host}/test/multi:1`, { platform: 'linux/s390x' })).rejects.toThrow('no image for linux/s390x (the image has linux/arm64/v8, linux/amd64)');
+  });
+
+  it('two concurrent pulls of one image both succeed and write each layer once', async () => {
+    const store = newStore();
+    const starts: string[] = [];
+    const onEvent = (e: PullEvent) => {
+      if (e.type === 'layer-start') starts.push(e.digest);
+    };
+    const [a, b] = await Promise.all([pullImage(store, `${reg.host}/test/img:v2`, { onEvent }), pullImage(store, `${reg.host}/test/img:v2`, { onEvent })]);
+    expect(a).toBe(b);
+    expect(starts.sort()).toEqual((await inspectRaw(`${reg.host}/test/img:v2`)).layers.map((l) => l.digest).sort());
+  });
+
+  it('an interrupted pull leaves no image and no work directory, and the next pull completes', async () => {
+    const store = newStore();
+    const ref = `${reg.host}/test/img:v2`;
+    const manifest = await inspectRaw(ref);
+    const config = await inspectConfig(ref);
+    // What a pull killed while unpacking leaves behind: a work directory of a layer.
+    const stale = path.join(store.roots.root, 'layers', `.tmp-unpack-${config.rootfs.diff_ids[0].slice(7)}-deadbeef0000`);
+    fs.mkdirSync(path.join(stale, 'diff'), { recursive: true });
+    const abort = new AbortController();
+    const err = await pullImage(store, ref, {
+      signal: abort.signal,
+      concurrency: 1,
+      onEvent: (e) => {
+        if (e.type === 'layer-progress') abort.abort();
+      },
+    }).catch((e: Error) => e);
+    expect(String(err)).toContain('interrupted');
+    expect(store.list()).toEqual([]);
+    expect(store.allTags()).toEqual([]);
+    const id = await pullImage(store, ref);
+    expect(id).toBe(manifest.config.digest);
+    // The dead process's work directory went when the layer's lock was taken.
+    expect(fs.readdirSync(path.join(store.roots.root, 'layers')).filter((d) => d.startsWith('.tmp'))).toEqual([]);
+  });
+
+  it('reports unknown images and tags clearly', async () => {
+    const store = newStore();
+    await expect(pullImage(store, `${reg.host}/test/img:nope`)).rejects.toThrow(`${reg.host}/test/img:nope: not found: MANIFEST_UNKNOWN`);
+    await expect(pullImage(store, `${reg.host}/test/nothing:v1`)).rejects.toThrow(/not found/);
+    expect(snapshot(store)).toEqual([]);
+  });
+
+  it('a corrupt or truncated layer is an error and leaves the store exactly as before', async () => {
+    const store = newStore();
+    await pullImage(store, `${reg.host}/test/img:v1`);
+    const before = snapshot(store);
+    // Push a copy of v2 under another name, then damage its big layer in the registry's storage.
+    const manifest = await inspectRaw(`${reg.host}/test/img:v2`);
+    const big = manifest.layers[0].digest.slice(7);
+    const small = manifest.layers[1].digest.slice(7);
+    const data = (hex: string) => path.join(reg.dir, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    const original = fs.readFileSync(data(small));
+    const bigOriginal = fs.readFileSync(data(big));
+    try {
+      // The first layer is in the store already; damage the second one (same size, other bytes).
+      const corrupt = Buffer.from(original);
+      corrupt[corrupt.length - 9] ^= 0xff; // inside gzip's trailer: the bytes inflate, the digest is wrong
+      fs.writeFileSync(data(small), corrupt);
+      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(/layer 742e|failed verification|corrupt/);
+      expect(snapshot(store)).toEqual(before);
+      // Truncated: the registry announces the full size but sends less.
+      fs.writeFileSync(data(small), original.subarray(0, 60));
+      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(/truncated|corrupt|aborted|socket hang up/);
+      expect(snapshot(store)).toEqual(before);
+      // Corruption in the middle of a big layer, in a fresh store: nothing at all is kept.
+      const fresh = newStore();
+      const bigCorrupt = Buffer.from(bigOriginal);
+      bigCorrupt[Math.floor(bigCorrupt.length / 2)] ^= 0xff;
+      fs.writeFileSync(data(big), bigCorrupt);
+      fs.writeFileSync(data(small), original);
+      const err = await pullImage(fresh, `${reg.host}/test/img:v2`).catch((e: Error) => e);
+      expect(String(err)).toMatch(/layer [0-9a-f]{12}.*(corrupt|failed verification)/);
+      const leftover = snapshot(fresh).filter((l) => !/^(blobs|layers)(\/sha256)? /.test(l) && !/^(blobs|layers) /.test(l));
+      // Only the small layer, complete and verified, may have been stored; no image, no tag, no work dir.
+      expect(leftover.filter((l) => l.startsWith('repositories') || l.includes('.tmp'))).toEqual([]);
+      expect(fresh.list()).toEqual([]);
+    } finally {
+      fs.writeFileSync(data(small), original);
+      fs.writeFileSync(data(big), bigOriginal);
+    }
+    // And the next pull completes it.
+    const id = await pullImage(store, `${reg.host}/test/img:v2`);
+    expect(id).toBe(manifest.config.digest);
+  });
+});
+
+describe('pull with basic authentication (htpasswd)', () => {
+  let authReg: Registry;
+  beforeAll(async () => {
+    const htpasswd = path.join(work, 'htpasswd');
+    run('htpasswd', ['-Bbc', htpasswd, 'alice', 'wonderland']);
+    authReg = await startRegistry('basic', `auth:\n  htpasswd:\n    realm: box-test\n    path: ${htpasswd}\n`);
+    await push(`oci:${layout}:v2`, `${authReg.host}/private/img:v2`, ['--dest-creds', 'alice:wonderland']);
+  });
+
+  it('needs credentials, refuses wrong ones and pulls with the right ones', async () => {
+    const store = newStore();
+    await expect(pullImage(store, `${authReg.host}/private/img:v2`)).rejects.toThrow(`${authReg.host} requires a login (basic authentication)`);
+    await expect(pullImage(store, `${authReg.host}/private/img:v2`, { credentials: { username: 'alice', password: 'nope' } })).rejects.toThrow('the credentials of "alice" were refused');
+    expect(snapshot(store)).toEqual([]);
+    const id = await pullImage(store, `${authReg.host}/private/img:v2`, { credentials: { username: 'alice', password: 'wonderland' } });
+    expect(id).toBe((await inspectRaw(`${authReg.host}/private/img:v2`, ['--creds', 'alice:wonderland'])).config.digest);
+  });
+});
+
+describe('pull with bearer tokens (a token server written here)', () => {
+  let tokenReg: Registry;
+  let server: http.Server;
+  const requests: { scope: string[]; user?: string }[] = [];
+
+  beforeAll(async () => {
+    const dir = path.join(work, 'token');
+    fs.mkdirSync(dir);
+    run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=box-test-token', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+    const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'key.pem')));
+    const certDer = new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem'))).raw.toString('base64');
+    const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+
+    // Anonymous users may pull "public/*"; "bob:builder" may pull and push anything.
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const auth = req.headers.authorization;
+      let user: string | undefined;
+      if (auth?.startsWith('Basic ')) {
+        const [u, p] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
+        if (u !== 'bob' || p !== 'builder') {
+          res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+          return;
+        }
+        user = u;
+      }
+      const scopes = url.searchParams.getAll('scope');
+      requests.push({ scope: scopes, user });
+      const access = scopes.flatMap((s) => {
+        const [type, name, actions] = s.split(':');
+        const granted = actions.split(',').filter((a) => user === 'bob' || (a === 'pull' && name.startsWith('public/')));
+        return granted.length ? [{ type, name, actions: granted }] : [];
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certDer] }));
+      const claims = b64url(JSON.stringify({ iss: 'box-test-issuer', sub: user ?? '', aud: 'box-test-registry', exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access }));
+      const sig = crypto.sign('sha256', Buffer.from(`${header}.${claims}`), key);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${header}.${claims}.${b64url(sig)}`, expires_in: 300 }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const tport = (server.address() as net.AddressInfo).port;
+    tokenReg = await startRegistry(
+      'bearer',
+      `auth:\n  token:\n    realm: http://127.0.0.1:${tport}/token\n    service: box-test-registry\n    issuer: box-test-issuer\n    rootcertbundle: ${dir}/cert.pem\n`,
+    );
+    await push(`oci:${layout}:v2`, `${tokenReg.host}/public/img:v2`, ['--dest-creds', 'bob:builder']);
+    await push(`oci:${layout}:v1`, `${tokenReg.host}/secret/img:v1`, ['--dest-creds', 'bob:builder']);
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  });
+
+  it('gets an anonymous token for a public repository', async () => {
+    requests.length = 0;
+    const store = newStore();
+    const id = await pullImage(store, `${tokenReg.host}/public/img:v2`);
+    const mine = [...requests];
+    expect(id).toBe((await inspectRaw(`${tokenReg.host}/public/img:v2`, ['--creds', 'bob:builder'])).config.digest);
+    // One anonymous token for the whole pull: the client caches it per scope.
+    expect(mine).toEqual([{ scope: ['repository:public/img:pull'], user: undefined }]);
+  });
+
+  it('sends credentials to the token server and is refused without them', async () => {
+    const store = newStore();
+    await expect(pullImage(store, `${tokenReg.host}/secret/img:v1`)).rejects.toThrow(/authentication required|access denied/);
+    await expect(pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'wrong' } })).rejects.toThrow(/refused the credentials of "bob"/);
+    expect(snapshot(store)).toEqual([]);
+    requests.length = 0;
+    const id = await pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'builder' } });
+    const mine = [...requests];
+    expect(id).toBe((await inspectRaw(`${tokenReg.host}/secret/img:v1`, ['--creds', 'bob:builder'])).config.digest);
+    expect(mine).toEqual([{ scope: ['repository:secret/img:pull'], user: 'bob' }]);
+  });
+});
