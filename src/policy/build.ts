@@ -1,0 +1,105 @@
+// `box policy build SRC.ts|SRC.js -o OUT.wasm`: bundles a policy's source with esbuild into one
+// ES module and makes a component of it with componentize-js, against box's WIT world, with
+// every WASI feature disabled (so the component imports nothing). Needs esbuild and
+// componentize-js from node_modules: an authoring tool, not part of the single executable's
+// start path.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BoxError } from '../errors';
+import { randomHex } from '../util/random';
+import { WIT_WORLD } from './types';
+
+export type WasiFeature = 'stdio' | 'random' | 'clocks' | 'http' | 'fetch-event';
+export const ALL_WASI_FEATURES: readonly WasiFeature[] = ['stdio', 'random', 'clocks', 'http', 'fetch-event'];
+
+export interface BuildOptions {
+  /** the WIT text (default: policies/wit/policy.wit of this box) */
+  witText?: string;
+  /** world name in the WIT (default "policy") */
+  worldName?: string;
+  /**
+   * WASI features to leave enabled. Default none: box refuses components with imports, so this
+   * exists only to make such components on purpose (tests of that refusal).
+   */
+  enableFeatures?: WasiFeature[];
+}
+
+export interface BuildResult {
+  out: string;
+  size: number;
+  bundleBytes: number;
+  bundleMs: number;
+  componentizeMs: number;
+}
+
+/** policies/wit/policy.wit, from the sources (src/policy) or the bundle (dist/). */
+export function policyWitPath(): string {
+  const candidates = [path.resolve(__dirname, '..', '..', 'policies', 'wit', 'policy.wit'), path.resolve(__dirname, '..', 'policies', 'wit', 'policy.wit')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new BoxError(`box's WIT (policies/wit/policy.wit) is not available here (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+export function policyWitText(): string {
+  return fs.readFileSync(policyWitPath(), 'utf8');
+}
+
+/** Bundles a policy source (TypeScript or JavaScript) into one ES module. */
+export async function bundlePolicySource(src: string): Promise<string> {
+  if (!fs.existsSync(src)) throw new BoxError(`policy source ${src}: no such file`);
+  const esbuild = await import('esbuild');
+  let result;
+  try {
+    result = await esbuild.build({
+      entryPoints: [src],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      logLevel: 'silent',
+      // A policy runs with no host: nothing may be left to import at run time.
+      external: [],
+    });
+  } catch (err) {
+    const errors = (err as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> }).errors ?? [];
+    const shown = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join('\n  ');
+    throw new BoxError(`policy source ${src} does not bundle:\n  ${shown || (err as Error).message}`);
+  }
+  return result.outputFiles[0].text;
+}
+
+/** Builds a policy component from a source file; writes `out` atomically. */
+export async function buildPolicy(src: string, out: string, opts: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const code = await bundlePolicySource(src);
+  const bundleMs = performance.now() - t0;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policy-build-'));
+  try {
+    const entry = path.join(work, 'policy.js');
+    fs.writeFileSync(entry, code);
+    const enabled = new Set(opts.enableFeatures ?? []);
+    const { componentize } = await import('@bytecodealliance/componentize-js');
+    const t1 = performance.now();
+    let component: Uint8Array;
+    try {
+      ({ component } = await componentize({
+        sourcePath: entry,
+        witWorld: opts.witText ?? policyWitText(),
+        worldName: opts.worldName ?? WIT_WORLD,
+        disableFeatures: ALL_WASI_FEATURES.filter((f) => !enabled.has(f)),
+      }));
+    } catch (err) {
+      throw new BoxError(`componentize-js could not build ${src}: ${(err as Error).message}`);
+    }
+    const componentizeMs = performance.now() - t1;
+    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    const tmp = path.join(path.dirname(path.resolve(out)), `.tmp-${path.basename(out)}-${randomHex(4)}`);
+    fs.writeFileSync(tmp, component);
+    fs.renameSync(tmp, out);
+    return { out, size: component.length, bundleBytes: code.length, bundleMs, componentizeMs };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,129 @@
+// The logic of `box policy inspect|eval|test`, as functions for the CLI to call and print.
+import * as fs from 'node:fs';
+import { BoxError } from '../errors';
+import { loadPolicy, LoadOptions, Policy } from './engine';
+import { emptyRequest } from './request';
+import type { PolicyInfo, PolicyRequest, PolicyVerdict } from './types';
+
+export interface InspectResult {
+  file: string;
+  name: string;
+  size: number;
+  sha256: string;
+  world: string;
+  witVersion: string;
+  imports: string[];
+  exports: string[];
+  info: PolicyInfo;
+  timings: Policy['timings'];
+}
+
+export async function inspectPolicy(file: string, opts: LoadOptions): Promise<InspectResult> {
+  const p = await loadPolicy({ path: file }, opts);
+  return {
+    file,
+    name: p.name,
+    size: p.size,
+    sha256: p.digest,
+    world: p.exportName,
+    witVersion: p.witVersion,
+    imports: p.imports,
+    exports: p.exports.map(([n]) => n),
+    info: p.describe(),
+    timings: p.timings,
+  };
+}
+
+/**
+ * JSON request fragments use plain JSON numbers for 64-bit fields; they are merged over a
+ * complete default request (emptyRequest) and the fields the WIT types as u64/s64 become bigint.
+ */
+const BIGINT_FIELDS = new Set([
+  'memory', 'memorySwap', 'memoryReservation', 'cpuQuota', 'cpuPeriod', 'cpuShares', 'pidsLimit', 'soft', 'hard', 'memoryTotal', 'millicpus', 'pids',
+]);
+
+function merge(base: unknown, over: unknown, key = ''): unknown {
+  if (over === null || over === undefined) return base;
+  if (Array.isArray(over)) return over.map((v) => merge(undefined, v, key));
+  if (typeof over === 'object') {
+    const out: Record<string, unknown> = { ...((typeof base === 'object' && base) || {}) };
+    for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = merge(out[k], v, k);
+    return out;
+  }
+  if (BIGINT_FIELDS.has(key) && (typeof over === 'number' || typeof over === 'string')) return BigInt(over);
+  return over;
+}
+
+export function requestFromFragment(fragment: unknown): PolicyRequest {
+  return merge(emptyRequest(), fragment) as PolicyRequest;
+}
+
+/** JSON with bigint values written as numbers. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2);
+}
+
+export interface EvalResult {
+  verdict: PolicyVerdict;
+  failure?: { kind: string; message: string };
+  evaluateMs: number;
+  instantiateMs: number;
+}
+
+export async function evalPolicy(file: string, requestFile: string | undefined, args: Array<[string, string]>, opts: LoadOptions): Promise<EvalResult> {
+  const fragment = requestFile ? (JSON.parse(fs.readFileSync(requestFile, 'utf8')) as unknown) : {};
+  const req = requestFromFragment(fragment);
+  if (args.length) req.args = args;
+  const p = await loadPolicy({ path: file }, opts);
+  return p.evaluate(req);
+}
+
+export interface PolicyCase {
+  name: string;
+  request?: unknown;
+  args?: Array<[string, string]>;
+  expect: { decision: 'allow' | 'deny'; reasons?: string[]; reasonsMatch?: string[]; patch?: unknown };
+}
+
+export interface CaseResult {
+  name: string;
+  ok: boolean;
+  problems: string[];
+  verdict: PolicyVerdict;
+}
+
+/**
+ * Runs test cases against a policy. The cases file is JSON: `{ "cases": [ { "name", "request"
+ * (fragment), "args", "expect": { "decision", "reasons" (exact) | "reasonsMatch" (substrings),
+ * "patch" (fragment: every given field must match) } } ] }`.
+ */
+export async function testPolicy(file: string, casesFile: string, opts: LoadOptions): Promise<CaseResult[]> {
+  let doc: { cases?: PolicyCase[] };
+  try {
+    doc = JSON.parse(fs.readFileSync(casesFile, 'utf8')) as { cases?: PolicyCase[] };
+  } catch (err) {
+    throw new BoxError(`${casesFile}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(doc.cases)) throw new BoxError(`${casesFile}: no "cases" list`);
+  const p = await loadPolicy({ path: file }, opts);
+  return doc.cases.map((c) => {
+    const req = requestFromFragment(c.request ?? {});
+    if (c.args) req.args = c.args;
+    const { verdict, failure } = p.evaluate(req);
+    const problems: string[] = [];
+    if (failure) problems.push(`policy failed: ${failure.message}`);
+    if (verdict.decision !== c.expect.decision) problems.push(`decision ${verdict.decision}, expected ${c.expect.decision} (${verdict.reasons.join('; ')})`);
+    if (c.expect.reasons && toJson(verdict.reasons) !== toJson(c.expect.reasons)) problems.push(`reasons ${toJson(verdict.reasons)}, expected ${toJson(c.expect.reasons)}`);
+    for (const s of c.expect.reasonsMatch ?? []) if (!verdict.reasons.some((r) => r.includes(s))) problems.push(`no reason mentions ${JSON.stringify(s)}`);
+    if (c.expect.patch !== undefined) {
+      const want = JSON.parse(toJson(c.expect.patch)) as Record<string, unknown>;
+      const got = JSON.parse(toJson(verdict.patch ?? null)) as Record<string, unknown> | null;
+      const sub = (w: unknown, g: unknown): boolean =>
+        typeof w === 'object' && w !== null && !Array.isArray(w)
+          ? typeof g === 'object' && g !== null && Object.entries(w).every(([k, v]) => sub(v, (g as Record<string, unknown>)[k]))
+          : JSON.stringify(w) === JSON.stringify(g);
+      if (!sub(want, got)) problems.push(`patch ${toJson(verdict.patch)}, expected ${toJson(c.expect.patch)}`);
+    }
+    return { name: c.name, ok: problems.length === 0, problems, verdict };
+  });
+}

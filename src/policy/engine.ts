@@ -1,0 +1,433 @@
+// The policy engine: loads a component, checks it, and evaluates requests under a time and a
+// memory limit, fail-closed.
+//
+// Design (see src/policy/README.md for the measurements behind it):
+// - The evaluation runs in the box process itself, not in a worker thread. A Worker costs a new
+//   V8 isolate and Node environment on every CLI invocation (tens of milliseconds, more than the
+//   policy itself), and its resourceLimits only bound the JavaScript heap, not WebAssembly memory,
+//   which is where a policy allocates.
+// - Time limit: every entry into guest code (instantiation, describe, evaluate) runs inside
+//   vm's `timeout`, whose watchdog calls V8's TerminateExecution; V8 checks for it on every loop
+//   back-edge and function entry of WebAssembly code, so a policy looping forever is stopped at
+//   the limit and box continues. The instance is discarded afterwards.
+// - Memory limit: every memory a core module defines gets a maximum of the limit (binary rewrite,
+//   src/policy/binary.ts) before compilation, so memory.grow fails in the guest past the limit;
+//   the guest then traps, which box reports as the memory limit. The host-side copy of a verdict
+//   is bounded by that memory and by the time limit.
+// - Sandbox: a component with any import is refused, so guest code can reach nothing but the
+//   arguments box passes.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { BoxError } from '../errors';
+import { checkComponentBinary, limitCoreMemories, PolicyFormatError } from './binary';
+import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache';
+import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT, WIT_INTERFACE, WIT_PACKAGE, WIT_VERSION } from './types';
+
+export const DEFAULT_TIMEOUT_MS = 250;
+export const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
+
+export interface PolicyLimits {
+  /** wall-clock limit for one evaluation (also for instantiation), milliseconds */
+  timeoutMs: number;
+  /** maximum size of the policy's linear memory, bytes */
+  memoryBytes: number;
+}
+
+export interface LoadOptions {
+  /** directory of the transpile cache (e.g. `<storage root>/cache/policies`) */
+  cacheDir: string;
+  /** name shown in messages; default: the file name without .wasm */
+  name?: string;
+  limits?: Partial<PolicyLimits>;
+  /**
+   * The component's sha256 when the caller already knows it (built-in policies: computed at
+   * build time). On a cache hit the component itself is then never read or hashed.
+   */
+  knownDigest?: string;
+  /** apply the V8 flags that make loading large modules cheaper (default true; see tuneWasm) */
+  tuneV8?: boolean;
+}
+
+export type PolicySource = { path: string } | { bytes: Uint8Array; name: string };
+
+export type FailureKind = 'timeout' | 'memory' | 'trap' | 'invalid-verdict';
+
+export interface PolicyFailure {
+  kind: FailureKind;
+  message: string;
+}
+
+export interface Evaluation {
+  /** the verdict; for a failed policy a deny whose reason says why (fail-closed) */
+  verdict: PolicyVerdict;
+  /** set when the policy did not produce a verdict; the caller may turn it into a warning (--policy-failure=ignore) */
+  failure?: PolicyFailure;
+  /** the call into the policy (lowering the request, running it, lifting the verdict) */
+  evaluateMs: number;
+  /** instantiation done for this evaluation (0 when an instance was reused) */
+  instantiateMs: number;
+}
+
+export interface LoadTimings {
+  readMs: number;
+  /** 0 on a cache hit */
+  transpileMs: number;
+  compileMs: number;
+  cacheHit: boolean;
+}
+
+/** Why a policy cannot be used at all (bad file, wrong world, imports). */
+export class PolicyLoadError extends BoxError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PolicyLoadError';
+  }
+}
+
+const EXPORT_RE = new RegExp(`^${WIT_PACKAGE.replace(':', '\\:')}/${WIT_INTERFACE}@(\\d+)\\.(\\d+)\\.(\\d+)(?:[-+].*)?$`);
+
+/** Which export of the component is box's interface; throws a PolicyLoadError when none fits. */
+export function checkWorld(what: string, exports: Array<[string, string]>): string {
+  const names = exports.map(([n]) => n);
+  const [major, minor] = WIT_VERSION.split('.').map(Number);
+  const versions: string[] = [];
+  for (const name of names) {
+    const m = EXPORT_RE.exec(name);
+    if (!m) continue;
+    // WIT semver: 0.x versions are compatible within the same minor, 1.x+ within the same major.
+    if (Number(m[1]) === major && (major > 0 || Number(m[2]) === minor)) return name;
+    versions.push(`${m[1]}.${m[2]}.${m[3]}`);
+  }
+  if (versions.length) {
+    throw new PolicyLoadError(
+      `${what} targets ${WIT_PACKAGE}@${versions.join(', ')}, which this box does not support: it supports ${WIT_PACKAGE}@${WIT_VERSION} ` +
+        `(rebuild the policy against policies/wit of this box; see policies/wit/README.md)`,
+    );
+  }
+  const shown = names.filter((n) => n.includes(':') || n.includes('/'));
+  throw new PolicyLoadError(
+    `${what} does not export box's policy world (${WIT_EXPORT}); it exports ${shown.length ? shown.join(', ') : names.length ? names.join(', ') : 'nothing'}`,
+  );
+}
+
+/** Refuses components with imports: a policy gets no host capability at all. */
+export function checkImports(what: string, imports: string[]): void {
+  if (imports.length === 0) return;
+  throw new PolicyLoadError(
+    `${what} imports ${imports.join(', ')}: a policy must import nothing (no files, network, environment, clocks or ` +
+      `randomness); build it with every WASI feature disabled (\`box policy build\` does)`,
+  );
+}
+
+let tuned = false;
+/**
+ * V8 flags for loading big modules (the componentize-js engine is ~12 MB of code): validate and
+ * compile functions on first use instead of all up front, and stay on the baseline compiler
+ * (Liftoff) instead of spending the second core on optimising code a policy runs once. They only
+ * affect WebAssembly, which box uses for nothing else. Set before the first compilation.
+ */
+export function tuneWasm(): void {
+  if (tuned) return;
+  tuned = true;
+  v8.setFlagsFromString('--wasm-lazy-compilation');
+  v8.setFlagsFromString('--wasm-lazy-validation');
+  v8.setFlagsFromString('--liftoff-only');
+}
+
+// One context whose only purpose is to give guest calls a watchdog: vm's `timeout` applies to
+// whatever the script calls, including functions of this realm and WebAssembly code.
+const watchdogContext = vm.createContext({ __boxRun: undefined as undefined | (() => unknown) });
+const watchdogScript = new vm.Script('__boxRun()', { filename: 'box-policy-watchdog' });
+
+class TimeoutError extends Error {}
+
+function withTimeLimit<T>(timeoutMs: number, fn: () => T): T {
+  (watchdogContext as { __boxRun?: () => unknown }).__boxRun = fn;
+  try {
+    return watchdogScript.runInContext(watchdogContext, { timeout: Math.max(1, Math.round(timeoutMs)), breakOnSigint: false }) as T;
+  } catch (err) {
+    if (errCode(err) === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new TimeoutError(`exceeded its time limit of ${timeoutMs} ms`);
+    throw err;
+  } finally {
+    (watchdogContext as { __boxRun?: () => unknown }).__boxRun = undefined;
+  }
+}
+
+function errCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+type InstantiateFn = (
+  getCoreModule: (name: string) => WebAssembly.Module,
+  imports: Record<string, unknown>,
+  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
+) => unknown;
+
+interface Live {
+  admission: AdmissionExports;
+  memories: WebAssembly.Memory[];
+}
+
+export class Policy {
+  private live: Live | undefined;
+  private codeCacheWritten = false;
+
+  constructor(
+    readonly name: string,
+    /** the file it was loaded from, if any */
+    readonly file: string | undefined,
+    readonly digest: string,
+    readonly size: number,
+    /** the export implementing box's interface, e.g. box:policy/admission@0.1.0 */
+    readonly exportName: string,
+    readonly imports: string[],
+    readonly exports: Array<[string, string]>,
+    readonly limits: PolicyLimits,
+    readonly timings: LoadTimings,
+    private readonly entry: CacheEntry,
+    private readonly glue: vm.Script,
+    private readonly modules: Map<string, WebAssembly.Module>,
+  ) {}
+
+  get witVersion(): string {
+    return this.exportName.slice(this.exportName.indexOf('@') + 1);
+  }
+
+  private instantiate(): Live {
+    const memories: WebAssembly.Memory[] = [];
+    const factory = (this.glue.runInThisContext() as () => InstantiateFn)();
+    const result = withTimeLimit(this.limits.timeoutMs, () =>
+      factory(
+        (name) => {
+          const m = this.modules.get(name);
+          if (!m) throw new Error(`the glue asked for an unknown core module ${name}`);
+          return m;
+        },
+        {},
+        (module, imports) => {
+          const instance = new WebAssembly.Instance(module, imports ?? {});
+          for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+          return instance;
+        },
+      ),
+    );
+    if (result instanceof Promise) throw new Error('the glue instantiated asynchronously, which box does not support');
+    const exportsObj = result as Record<string, unknown>;
+    const admission = (exportsObj[this.exportName] ?? exportsObj[WIT_INTERFACE]) as AdmissionExports | undefined;
+    if (!admission || typeof admission.evaluate !== 'function' || typeof admission.describe !== 'function') {
+      throw new PolicyLoadError(`${this.name}: the component's ${this.exportName} export lacks evaluate or describe`);
+    }
+    if (!this.codeCacheWritten) {
+      this.codeCacheWritten = true;
+      const cached = (this.glue as vm.Script & { cachedDataRejected?: boolean }).cachedDataRejected;
+      if (cached !== false) addToEntry(this.entry.dir, 'glue.v8cache', this.glue.createCachedData());
+    }
+    return { admission, memories };
+  }
+
+  private classify(err: unknown, live: Live | undefined): PolicyFailure {
+    if (err instanceof TimeoutError) return { kind: 'timeout', message: err.message };
+    const message = errMessage(err);
+    const near = this.limits.memoryBytes - 16 * 1024 * 1024;
+    if (live && live.memories.some((m) => m.buffer.byteLength >= near)) {
+      return { kind: 'memory', message: `exceeded its memory limit of ${Math.round(this.limits.memoryBytes / 1048576)} MiB (${message})` };
+    }
+    if (err instanceof RangeError && /stack|memory|allocation/i.test(message)) return { kind: 'memory', message: `ran out of resources: ${message}` };
+    if (err instanceof WebAssembly.RuntimeError) {
+      const hint = /unreachable/.test(message) ? ' (a trap, or an exception the policy did not catch)' : '';
+      return { kind: 'trap', message: `trapped: ${message}${hint}` };
+    }
+    return { kind: 'trap', message: `failed: ${message}` };
+  }
+
+  /** Runs `fn` against a live instance, making one if needed; any failure discards the instance. */
+  private call<T>(fn: (a: AdmissionExports) => T): { value?: T; failure?: PolicyFailure; instantiateMs: number; callMs: number } {
+    let instantiateMs = 0;
+    let live = this.live;
+    try {
+      if (!live) {
+        const t = performance.now();
+        live = this.instantiate();
+        instantiateMs = performance.now() - t;
+        this.live = live;
+      }
+    } catch (err) {
+      this.live = undefined;
+      if (err instanceof PolicyLoadError) throw err;
+      return { failure: this.classify(err, undefined), instantiateMs, callMs: 0 };
+    }
+    const admission = live.admission;
+    const t = performance.now();
+    try {
+      const value = withTimeLimit(this.limits.timeoutMs, () => fn(admission));
+      return { value, instantiateMs, callMs: performance.now() - t };
+    } catch (err) {
+      this.live = undefined; // a trapped or terminated instance is never used again
+      return { failure: this.classify(err, live), instantiateMs, callMs: performance.now() - t };
+    }
+  }
+
+  /** The policy's self-description. Throws a PolicyLoadError if it fails. */
+  describe(): PolicyInfo {
+    const r = this.call((a) => a.describe());
+    if (r.failure) throw new PolicyLoadError(`${this.name}: describe ${r.failure.message}`);
+    return r.value as PolicyInfo;
+  }
+
+  /** Evaluates a request. Never throws for a misbehaving policy: it denies (fail-closed). */
+  evaluate(request: PolicyRequest): Evaluation {
+    const r = this.call((a) => a.evaluate(request));
+    let failure = r.failure;
+    let verdict: PolicyVerdict | undefined;
+    if (!failure) {
+      const problem = verdictProblem(r.value);
+      if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
+      else verdict = r.value as PolicyVerdict;
+    }
+    if (failure || !verdict) {
+      const f = failure as PolicyFailure;
+      return {
+        verdict: { decision: 'deny', reasons: [`policy ${this.name} ${f.message}`], warnings: [] },
+        failure: f,
+        evaluateMs: r.callMs,
+        instantiateMs: r.instantiateMs,
+      };
+    }
+    return { verdict, evaluateMs: r.callMs, instantiateMs: r.instantiateMs };
+  }
+
+  /** Drops the live instance (the next evaluation instantiates afresh). */
+  reset(): void {
+    this.live = undefined;
+  }
+}
+
+function verdictProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return 'not a record';
+  const r = v as Partial<PolicyVerdict>;
+  if (r.decision !== 'allow' && r.decision !== 'deny') return `decision ${String(r.decision)}`;
+  if (!Array.isArray(r.reasons) || !Array.isArray(r.warnings)) return 'reasons or warnings missing';
+  return undefined;
+}
+
+function describeSource(source: PolicySource, opts: LoadOptions): { name: string; what: string; file?: string } {
+  if ('path' in source) {
+    const name = opts.name ?? path.basename(source.path).replace(/\.wasm$/, '');
+    return { name, what: `policy ${source.path}`, file: source.path };
+  }
+  return { name: opts.name ?? source.name, what: `policy ${opts.name ?? source.name}` };
+}
+
+function readSource(source: PolicySource, what: string): Uint8Array {
+  if (!('path' in source)) return source.bytes;
+  try {
+    return fs.readFileSync(source.path);
+  } catch (err) {
+    throw new PolicyLoadError(`${what}: ${errCode(err) === 'ENOENT' ? 'no such file' : errMessage(err)}`);
+  }
+}
+
+/** Reads a cache entry's core modules, applies the memory limit and compiles them. */
+async function compileModules(entry: CacheEntry, memoryBytes: number, what: string): Promise<Map<string, WebAssembly.Module>> {
+  const pairs = await Promise.all(
+    entry.meta.coreModules.map(async (name) => {
+      const bytes = await fs.promises.readFile(path.join(entry.dir, name));
+      const limited = limitCoreMemories(bytes, memoryBytes, `${what} (${name})`);
+      return [name, await WebAssembly.compile(limited)] as const;
+    }),
+  );
+  return new Map(pairs);
+}
+
+function compileGlue(entry: CacheEntry, name: string): vm.Script {
+  const file = path.join(entry.dir, 'glue.js');
+  const code = fs.readFileSync(file, 'utf8');
+  if (sha256Hex(code) !== entry.meta.glueSha256) throw new PolicyLoadError(`the policy cache entry ${entry.dir} is corrupt (glue.js changed); remove it`);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(path.join(entry.dir, 'glue.v8cache'));
+  } catch {
+    cachedData = undefined;
+  }
+  return new vm.Script(code, { filename: `policy:${name}/glue.js`, cachedData });
+}
+
+/**
+ * Loads a policy: checks the binary, transpiles it (or takes it from the cache), checks that it
+ * exports box's world and imports nothing, and compiles it. Throws PolicyLoadError (a BoxError)
+ * with a message for the user when the file cannot be a policy.
+ */
+export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promise<Policy> {
+  const { name, what, file } = describeSource(source, opts);
+  const limits: PolicyLimits = {
+    timeoutMs: opts.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+  };
+  if (opts.tuneV8 !== false) tuneWasm();
+  const t0 = performance.now();
+  let bytes: Uint8Array | undefined;
+  let digest = opts.knownDigest;
+  let entry: CacheEntry | undefined;
+  if (digest) {
+    // Fast path for digests known in advance: a cache hit needs neither the bytes nor a hash.
+    const dir = entryDir(opts.cacheDir, digest);
+    if (fs.existsSync(path.join(dir, 'meta.json'))) entry = await transpiled(new Uint8Array(), digest, opts.cacheDir);
+  }
+  let size = 0;
+  if (!entry) {
+    bytes = readSource(source, what);
+    size = bytes.length;
+    try {
+      checkComponentBinary(bytes, what);
+    } catch (err) {
+      if (err instanceof PolicyFormatError) throw new PolicyLoadError(err.message);
+      throw err;
+    }
+    const actual = sha256Hex(bytes);
+    if (digest && digest !== actual) throw new PolicyLoadError(`${what}: its sha256 is ${actual}, expected ${digest}`);
+    digest = actual;
+  }
+  const readMs = performance.now() - t0;
+  const t1 = performance.now();
+  if (!entry) {
+    try {
+      entry = await transpiled(bytes as Uint8Array, digest as string, opts.cacheDir);
+    } catch (err) {
+      if (err instanceof BoxError) throw err;
+      throw new PolicyLoadError(`${what} is not a valid component: ${errMessage(err)}`);
+    }
+  }
+  const transpileMs = entry.created ? performance.now() - t1 : 0;
+  const exportName = checkWorld(what, entry.meta.exports);
+  checkImports(what, entry.meta.imports);
+  const t2 = performance.now();
+  let modules: Map<string, WebAssembly.Module>;
+  try {
+    modules = await compileModules(entry, limits.memoryBytes, what);
+  } catch (err) {
+    if (err instanceof PolicyFormatError) throw new PolicyLoadError(err.message);
+    throw new PolicyLoadError(`${what}: its code does not compile: ${errMessage(err)}`);
+  }
+  const glue = compileGlue(entry, name);
+  const compileMs = performance.now() - t2;
+  return new Policy(
+    name,
+    file,
+    digest as string,
+    size || (bytes?.length ?? 0),
+    exportName,
+    entry.meta.imports,
+    entry.meta.exports,
+    limits,
+    { readMs, transpileMs, compileMs, cacheHit: !entry.created },
+    entry,
+    glue,
+    modules,
+  );
+}

@@ -1,0 +1,56 @@
+// Ambient declarations for the ES-module-only packages the policy code uses. The project's
+// moduleResolution (node10) does not read package.json "exports", so TypeScript cannot see their
+// own declarations; these cover the parts box calls.
+declare module '@bytecodealliance/jco-transpile' {
+  export interface TranspileResult {
+    files: Record<string, Uint8Array>;
+    imports: string[];
+    exports: Array<[string, 'function' | 'instance']>;
+  }
+  export function transpileBytes(
+    component: Uint8Array,
+    opts?: {
+      name?: string;
+      instantiation?: 'async' | 'sync';
+      emitTypescriptDeclarations?: boolean;
+      minify?: boolean;
+      optimize?: boolean;
+    },
+  ): Promise<TranspileResult>;
+}
+
+declare module '@bytecodealliance/componentize-js' {
+  export function componentize(opts: {
+    sourcePath: string;
+    witWorld?: string;
+    witPath?: string;
+    worldName?: string;
+    disableFeatures?: Array<'stdio' | 'random' | 'clocks' | 'http' | 'fetch-event'>;
+    enableAot?: boolean;
+  }): Promise<{ component: Uint8Array; imports: unknown[] }>;
+}
+
+// The WebAssembly JS API as box uses it (the project's lib is ES2022 without the DOM types).
+declare namespace WebAssembly {
+  type ImportValue = unknown;
+  type Imports = Record<string, Record<string, ImportValue>>;
+  class Memory {
+    constructor(descriptor: { initial: number; maximum?: number });
+    readonly buffer: ArrayBuffer;
+    grow(delta: number): number;
+  }
+  class Instance {
+    constructor(module: Module, imports?: Imports);
+    readonly exports: Record<string, unknown>;
+  }
+  class RuntimeError extends Error {}
+  class CompileError extends Error {}
+  function compile(bytes: Uint8Array): Promise<Module>;
+  function validate(bytes: Uint8Array): boolean;
+}
+
+declare module '@bytecodealliance/jco-transpile/wasm-tools' {
+  /** WebAssembly text (core or component) to binary */
+  export function parse(wat: string): Promise<Uint8Array>;
+  export function componentWit(bytes: Uint8Array): Promise<string>;
+}

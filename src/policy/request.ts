@@ -1,0 +1,102 @@
+// The request box gives policies, made from a container's resolved configuration.
+import { capsToNames, resolveCapabilities } from '../linux/capabilities';
+import type { ContainerConfig } from '../runtime/model';
+import { BOX_VERSION } from '../version';
+import type { Committed, Pair, PolicyContainer, PolicyHost, PolicyRequest } from './types';
+
+export interface RequestContext {
+  name: string;
+  host: { cpus: number; memoryTotal: number; cgroupVersion: 1 | 2; storageRoot: string; runtimeRoot: string; committed: Committed };
+  caller: { uid: number; gid: number };
+  /** --policy-arg key=value, in order */
+  args: Pair[];
+}
+
+const big = (n: number | undefined): bigint | undefined => (n === undefined ? undefined : BigInt(n));
+
+/** The policy's view of a container configuration (box's model today: no mounts, ports, namespaces options yet). */
+export function policyContainer(name: string, c: ContainerConfig): PolicyContainer {
+  const caps = capsToNames(resolveCapabilities({ privileged: c.privileged, capAdd: c.capAdd, capDrop: c.capDrop }))
+    .map((n) => n.replace(/^CAP_/, ''))
+    .sort();
+  const l = c.limits;
+  return {
+    name,
+    hostname: c.hostname,
+    image: { reference: c.image.ref, id: c.image.id, digest: undefined, labels: [], env: [], entrypoint: [], cmd: [], user: '', workingDir: '', exposedPorts: [] },
+    args: [...c.args],
+    entrypoint: [...c.entrypoint],
+    cmd: [...c.cmd],
+    user: { spec: c.user.spec, uid: c.user.uid, gid: c.user.gid, additionalGids: [...c.user.additionalGids] },
+    workingDir: c.workingDir,
+    env: [...c.env],
+    labels: Object.entries(c.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    mounts: [],
+    resources: {
+      memory: big(l.memory),
+      memorySwap: big(l.memorySwap),
+      memoryReservation: big(l.memoryReservation),
+      cpuQuota: big(l.cpuQuota),
+      cpuPeriod: big(l.cpuPeriod),
+      cpuShares: big(l.cpuShares),
+      cpusetCpus: l.cpusetCpus,
+      cpusetMems: l.cpusetMems,
+      pidsLimit: big(l.pidsLimit),
+      ulimits: c.ulimits.map((u) => ({ name: u.name, soft: BigInt(u.soft), hard: BigInt(u.hard) })),
+    },
+    security: {
+      privileged: c.privileged,
+      capabilities: caps,
+      seccompProfile: c.seccomp,
+      noNewPrivileges: c.noNewPrivileges,
+      readOnlyRootfs: c.readOnly,
+    },
+    namespaces: { pid: { tag: 'private' }, ipc: { tag: 'private' }, uts: { tag: 'private' }, user: { tag: 'private' }, cgroup: { tag: 'private' } },
+    network: { mode: c.network === 'host' ? { tag: 'host' } : { tag: 'none' }, publishedPorts: [] },
+    restart: { condition: 'no', maximumRetries: 0 },
+    tty: c.tty,
+    init: c.init,
+  };
+}
+
+export function policyRequest(config: ContainerConfig, ctx: RequestContext): PolicyRequest {
+  const host: PolicyHost = { ...ctx.host, memoryTotal: BigInt(ctx.host.memoryTotal) };
+  return { container: policyContainer(ctx.name, config), host, caller: { ...ctx.caller }, args: ctx.args.map(([k, v]) => [k, v]), boxVersion: BOX_VERSION };
+}
+
+/** A request for tests and `box policy eval`: every field present, overridable in part. */
+export function emptyRequest(): PolicyRequest {
+  return {
+    container: {
+      name: 'example',
+      hostname: 'example',
+      image: { reference: 'docker.io/library/busybox:latest', id: 'sha256:' + '0'.repeat(64), digest: undefined, labels: [], env: [], entrypoint: [], cmd: ['sh'], user: '', workingDir: '', exposedPorts: [] },
+      args: ['sh'],
+      entrypoint: [],
+      cmd: ['sh'],
+      user: { spec: '', uid: 0, gid: 0, additionalGids: [] },
+      workingDir: '/',
+      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      labels: [],
+      mounts: [],
+      resources: { ulimits: [] },
+      security: { privileged: false, capabilities: [], seccompProfile: 'default', noNewPrivileges: false, readOnlyRootfs: false },
+      namespaces: { pid: { tag: 'private' }, ipc: { tag: 'private' }, uts: { tag: 'private' }, user: { tag: 'private' }, cgroup: { tag: 'private' } },
+      network: { mode: { tag: 'none' }, publishedPorts: [] },
+      restart: { condition: 'no', maximumRetries: 0 },
+      tty: false,
+      init: false,
+    },
+    host: {
+      cpus: 2,
+      memoryTotal: 4n << 30n,
+      cgroupVersion: 2,
+      committed: { containers: 0, memory: 0n, unlimitedMemory: 0, millicpus: 0n, unlimitedCpu: 0, pids: 0n },
+      storageRoot: '/var/lib/box',
+      runtimeRoot: '/run/box',
+    },
+    caller: { uid: 0, gid: 0 },
+    args: [],
+    boxVersion: BOX_VERSION,
+  };
+}
