@@ -5,6 +5,9 @@
  *   child.c   the cloned child: pty, rlimits, credentials, capabilities, seccomp, execve
  *   init.c    the built-in init (`init` op)
  *   relay.c   the parent after clone: signals, pty relay, exit status
+ *   monitor.c the monitor of a detached container: log, state file, on-exit callback
+ * `box-helper exec` (exec_main below) joins a running container's namespaces and forks the
+ * process it runs, which child.c sets up like the container's command.
  */
 #include "box-helper.h"
 
@@ -186,6 +189,12 @@ static void host_ops(void)
 	C.env = spec_find(sp, "env");
 	C.seccomp = spec_find(sp, "seccomp");
 	C.args = spec_find(sp, "args");
+	C.detach = spec_find(sp, "detach") != NULL;
+	C.log = spec_find(sp, "log");
+	C.state = spec_find(sp, "state");
+	C.on_exit = spec_find(sp, "on-exit");
+	if (C.log && (arg_u(C.log, 2) < 1 || arg_u(C.log, 2) > 1000))
+		die("spec", EINVAL, "log: MAX_FILES must be 1 to 1000");
 	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
 	unsigned long allowed = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 				CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;
@@ -193,22 +202,10 @@ static void host_ops(void)
 		die("spec", EINVAL, "clone: only namespace flags are allowed");
 }
 
-int main(int argc, char **argv)
+/* Blocks the forwarded signals (taken from a signalfd by the parent; the child restores the mask
+ * before exec) and makes the pipes shared by run and exec. */
+static void parent_setup(void)
 {
-	if (argc != 2 || strcmp(argv[1], "run")) {
-		fprintf(stderr, "usage: box-helper run   (spec on fd 3, status on fd 4; see PROTOCOL.md)\n");
-		return 125;
-	}
-	reexec_sealed(argv);
-	fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
-	signal(SIGPIPE, SIG_IGN);
-	spec_read(SPEC_FD, &C.spec);
-	/* nothing but fds 0-2 may reach the container */
-	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	host_ops();
-	C.last_cap = read_last_cap();
-	C.parent_pid = getpid();
-
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
 		die("pipe", errno, "pipe");
@@ -216,42 +213,144 @@ int main(int argc, char **argv)
 	if (pipe2(p, O_CLOEXEC))
 		die("pipe", errno, "pipe");
 	C.err_rd = p[0], C.err_wr = p[1];
-	if (pipe2(p, O_CLOEXEC))
-		die("pipe", errno, "pipe");
-	C.ist_rd = p[0], C.ist_wr = p[1];
-	C.sock[0] = C.sock[1] = -1;
 	if (C.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, C.sock))
 		die("tty", errno, "socketpair");
 
-	/* signals are taken from a signalfd in the parent; the child restores the mask before exec */
 	int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 	sigemptyset(&C.fwd);
 	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
 		sigaddset(&C.fwd, fwd[i]);
+	if (C.detach)
+		sigdelset(&C.fwd, SIGWINCH); /* no terminal */
 	sigset_t block = C.fwd;
 	sigaddset(&block, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &block, &C.origmask);
 	signal(SIGTTOU, SIG_IGN); /* tcsetattr from a background job must not stop us */
+}
+
+/* The parent right after clone/fork: without a tty, the child alone holds its stdio (a reader of
+ * its stdout sees EOF when the child closes it). */
+static void parent_after_fork(pid_t pid)
+{
+	child_pid = pid;
+	close(C.sync_rd);
+	close(C.err_wr);
+	if (C.ist_wr >= 0)
+		close(C.ist_wr);
+	if (C.tty) {
+		close(C.sock[1]);
+	} else {
+		for (int fd = 0; fd < 3; fd++)
+			dup2(C.devnull, fd);
+	}
+}
+
+/* `box-helper exec`: enter the namespaces of a running container, fork the process to run. */
+static void exec_main(void) __attribute__((noreturn));
+static void exec_main(void)
+{
+	const struct spec *sp = &C.spec;
+	pid_t target = (pid_t)arg_u(spec_find(sp, "join"), 0);
+	/* the cgroup files are host paths: open them before entering the mount namespace */
+	for (size_t i = 0; i < sp->nrecs; i++)
+		C.ncg += !strcmp(sp->recs[i].op->name, "cgroup-join");
+	if (C.ncg && !(C.cg_fds = calloc(C.ncg, sizeof *C.cg_fds)))
+		die("cgroup-join", ENOMEM, "out of memory");
+	for (size_t i = 0, k = 0; i < sp->nrecs; i++) {
+		const struct rec *r = &sp->recs[i];
+		if (strcmp(r->op->name, "cgroup-join"))
+			continue;
+		if ((C.cg_fds[k++] = open(r->a[0].p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			die("cgroup-join", errno, "open %s", r->a[0].p);
+	}
+	/* every namespace file first (they are /proc paths of the host), then setns, the mount
+	 * namespace last; a namespace the container shares with us is left alone */
+	static const struct {
+		const char *name;
+		int type;
+	} ns[] = {
+		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+		{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+	};
+	int fds[sizeof ns / sizeof ns[0]];
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		char path[64];
+		struct stat a, b;
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, ns[i].name);
+		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			die("join", errno, "open %s", path);
+		snprintf(path, sizeof path, "/proc/self/ns/%s", ns[i].name);
+		if (fstat(fds[i], &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], ns[i].type))
+			die("join", errno, "setns %s of %d", ns[i].name, (int)target);
+		close(fds[i]);
+	}
+	C.parent_pid = 0; /* the child may be in another PID namespace: getppid() says nothing */
+	parent_setup();
+	pid_t pid = fork(); /* into the joined PID namespace */
+	if (pid < 0)
+		die("fork", errno, "fork");
+	if (pid == 0)
+		exec_child_main();
+	parent_after_fork(pid);
+	status("pid %d", pid);
+	/* C.sync_wr stays open: its hang-up tells the child the helper died */
+	parent_loop(pid);
+}
+
+int main(int argc, char **argv)
+{
+	int mode = 0;
+	if (argc == 2 && !strcmp(argv[1], "run"))
+		mode = M_RUN;
+	else if (argc == 2 && !strcmp(argv[1], "exec"))
+		mode = M_EXEC;
+	if (!mode) {
+		fprintf(stderr, "usage: box-helper run|exec   (spec on fd 3, status on fd 4; see PROTOCOL.md)\n");
+		return 125;
+	}
+	reexec_sealed(argv);
+	fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
+	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = -1;
+	spec_read(SPEC_FD, &C.spec, mode);
+	/* nothing but fds 0-2 may reach the container */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* never one of fds 0-2, even if the caller left them closed */
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
+		die("open", errno, "/dev/null");
+	close(nul);
+	host_ops();
+	C.last_cap = read_last_cap();
+	if (mode == M_EXEC)
+		exec_main();
+	if (C.detach) {
+		detach_fork(); /* returns in the monitor */
+		monitor_stdio();
+	}
+	C.parent_pid = getpid();
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe", errno, "pipe");
+	C.ist_rd = p[0], C.ist_wr = p[1];
+	parent_setup();
 
 	pid_t pid = (pid_t)syscall(SYS_clone, C.clone_flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
 		die("clone", errno, "clone(0x%lx)", C.clone_flags);
 	if (pid == 0)
 		child_main();
-	child_pid = pid;
-	close(C.sync_rd);
-	close(C.err_wr);
-	close(C.ist_wr);
-	if (C.tty) {
-		close(C.sock[1]);
-	} else {
-		/* the container owns its stdio: a reader sees EOF when the container closes it */
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		for (int fd = 0; nul >= 0 && fd < 3; fd++)
-			dup3(nul, fd, 0);
-		if (nul > 2)
-			close(nul);
-	}
+	parent_after_fork(pid);
 
 	char num[32];
 	snprintf(num, sizeof num, "%d", pid);
@@ -261,8 +360,12 @@ int main(int argc, char **argv)
 			die("cgroup", errno, "write %s", r->a[0].p);
 	}
 	status("pid %d", pid);
+	if (C.detach)
+		monitor_state(pid);
 	if (write_all(C.sync_wr, "G", 1))
 		die("sync", errno, "release the child");
 	/* C.sync_wr stays open: its hang-up tells the container the helper died */
+	if (C.detach)
+		monitor_loop(pid);
 	parent_loop(pid);
 }

@@ -25,10 +25,14 @@ struct rec {
 
 struct opdef {
 	const char *name;
-	const char *types; /* per argument: s string, b bytes, u unsigned, i signed (-1 ok); '*' repeats the last */
+	const char *types; /* per argument: s string, b bytes, u unsigned, i signed (-1 ok), p absolute
+			    * path; '*' repeats the last */
 	enum op_kind kind;
 	int single;        /* may appear at most once */
+	int modes;         /* M_RUN, M_EXEC: the subcommands that accept it */
 };
+
+enum { M_RUN = 1, M_EXEC = 2 };
 
 struct spec {
 	struct rec *recs;
@@ -36,7 +40,7 @@ struct spec {
 };
 
 /* Reads and validates the whole spec from fd; on error prints an `error spec` line and exits 125. */
-void spec_read(int fd, struct spec *sp);
+void spec_read(int fd, struct spec *sp, int mode);
 /* Validated numbers (spec_read already checked the syntax). */
 uint64_t arg_u(const struct rec *r, unsigned i);
 int64_t arg_i(const struct rec *r, unsigned i);
@@ -58,6 +62,16 @@ struct ctx {
 	int ist_rd, ist_wr;   /* init -> parent: the signal that killed the command */
 	sigset_t fwd;         /* signals the helper forwards */
 	sigset_t origmask;    /* signal mask at start, restored before exec */
+	int devnull;          /* /dev/null of the host, opened at start (O_RDWR, close-on-exec) */
+	/* detach (monitor.c) */
+	int detach;
+	const struct rec *log, *state, *on_exit;
+	int detach_wr;        /* monitor -> original helper: 'S' once started; EOF otherwise */
+	int log_rd[2];        /* monitor's read ends of the container's stdout and stderr pipes */
+	/* exec */
+	int exec_mode;
+	int *cg_fds;          /* exec: the opened cgroup-join files, written "0" by the child */
+	size_t ncg;
 };
 
 extern struct ctx C;
@@ -79,6 +93,7 @@ void loopback_up(void);
 
 /* ---- child (child.c) ---- */
 void child_main(void) __attribute__((noreturn));
+void exec_child_main(void) __attribute__((noreturn));
 void apply_creds(uint64_t mask);
 
 /* ---- init (init.c) ---- */
@@ -88,6 +103,15 @@ void init_run(pid_t cmd) __attribute__((noreturn));
 /* ---- parent loop (relay.c) ---- */
 void parent_loop(pid_t child) __attribute__((noreturn));
 void tty_restore(void);
+/* After the child is gone: reports `error`/`exit`/`signal` on fd 4 and returns the helper's exit
+ * status. err/errlen: what the error pipe carried ("E" alone when the exec succeeded). */
+int child_outcome(int started, char *err, size_t errlen, int st);
+
+/* ---- detached monitor (monitor.c) ---- */
+void detach_fork(void);          /* returns in the monitor; the original helper exits in it */
+void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
+void monitor_state(pid_t child); /* first state file, before the go-ahead */
+void monitor_loop(pid_t child) __attribute__((noreturn));
 
 /* ---- small utils (box-helper.c) ---- */
 int write_all(int fd, const void *buf, size_t n);

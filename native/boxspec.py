@@ -3,6 +3,7 @@
 
   boxspec.py --json '[["op","arg",...],...]'        encode records as given
   boxspec.py --rootfs DIR --work TMP [opts] -- CMD...  a typical container spec (overlay rootfs)
+  boxspec.py --join PID [opts] -- CMD...               a `box-helper exec` spec for a running one
 
 Strings in --json may be {"hex": "..."} for raw bytes (seccomp programs).
 """
@@ -67,6 +68,24 @@ def container(a):
         recs.append(["tty"])
     if a.init:
         recs.append(["init"])
+    for c in a.cgroup:
+        recs.append(["cgroup", c])
+    if a.cgroupns:
+        recs.append(["cgroupns"])
+    if a.detach:
+        recs.append(["detach"])
+    if a.log:
+        recs.append(["log"] + a.log.rsplit(":", 2))
+    if a.state:
+        recs.append(["state", a.state])
+    if a.on_exit:
+        recs.append(["on-exit"] + a.on_exit)
+    return attrs(a, recs)
+
+
+def attrs(a, recs):
+    """The process attributes, shared by run and exec specs."""
+    recs.append(["rlimit", 7, 1024, 1024])  # RLIMIT_NOFILE
     if a.caps is not None:
         m = sum(1 << c for c in DEFAULT_CAPS) if a.caps == "default" else int(a.caps, 0)
         recs.append(["caps", m, m, m, 0, 0])
@@ -75,11 +94,6 @@ def container(a):
         recs.append(["groups"])
     if a.nnp:
         recs.append(["no-new-privs"])
-    for c in a.cgroup:
-        recs.append(["cgroup", c])
-    if a.cgroupns:
-        recs.append(["cgroupns"])
-    recs.append(["rlimit", 7, 1024, 1024])  # RLIMIT_NOFILE
     if a.cwd:
         recs.append(["cwd", a.cwd])
     recs.append(["env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "TERM=xterm"] + a.env)
@@ -88,6 +102,13 @@ def container(a):
     if a.seccomp:
         recs.insert(-1, ["seccomp", {"hex": a.seccomp}])
     return recs + [json.loads(x) for x in a.extra]
+
+
+def exec_spec(a):
+    recs = [["join", a.join]] + [["cgroup-join", c] for c in a.cgroup_join]
+    if a.tty:
+        recs.append(["tty"])
+    return attrs(a, recs)
 
 
 def main():
@@ -110,9 +131,15 @@ def main():
     p.add_argument("--cgroupns", action="store_true")
     p.add_argument("--seccomp", help="hex of a sock_filter array")
     p.add_argument("--extra", action="append", default=[], help="one JSON record appended")
+    p.add_argument("--detach", action="store_true")
+    p.add_argument("--log", help="FILE:MAX_BYTES:MAX_FILES")
+    p.add_argument("--state")
+    p.add_argument("--on-exit", action="append", default=[], help="one argument of the callback")
+    p.add_argument("--join", help="exec spec: PID of the container to enter")
+    p.add_argument("--cgroup-join", action="append", default=[])
     p.add_argument("cmd", nargs="*")
     a = p.parse_args()
-    recs = json.loads(a.json) if a.json else container(a)
+    recs = json.loads(a.json) if a.json else exec_spec(a) if a.join else container(a)
     sys.stdout.buffer.write(encode(recs))
 
 

@@ -1,6 +1,7 @@
 /* box-helper: the cloned child. Order (PROTOCOL.md): go-ahead, cgroupns, child-side steps, pty,
  * rlimits, bounding set, [init: fork], keepcaps, groups/gid/uid, capabilities, no-new-privs, cwd,
- * seccomp, execve. */
+ * seccomp, execve. Also the forked child of `box-helper exec` (exec_child_main), which shares
+ * everything from the pty on. */
 #include "box-helper.h"
 
 #include <errno.h>
@@ -29,17 +30,19 @@
 /* The helper (our parent, or the init's parent) still alive? PR_SET_PDEATHSIG is armed, but a
  * death that happened before it was (re-)armed is only visible as the hang-up of the sync pipe,
  * whose write end only the helper holds. getppid() is 0 across a PID namespace, so it is only
- * checked when the child shares the helper's PID namespace. */
+ * checked when the child shares the helper's PID namespace (`exec`: never, parent_pid is 0). */
 static void check_parent(void)
 {
 	struct pollfd p = { .fd = C.sync_rd, .events = POLLIN };
 	if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))
 		_exit(125);
-	if (!(C.clone_flags & CLONE_NEWPID) && !C.init && getppid() != C.parent_pid)
+	if (C.parent_pid && !(C.clone_flags & CLONE_NEWPID) && !C.init && getppid() != C.parent_pid)
 		_exit(125);
 }
 
-static void setup_tty(void)
+/* The pty of the container (run) or of the exec'd process (exec: console=0, /dev/console is the
+ * container's and stays as it is). */
+static void setup_tty(int console)
 {
 	int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0)
@@ -60,12 +63,14 @@ static void setup_tty(void)
 	if (ioctl(m, TIOCGPTN, &ptn))
 		cfail("tty", errno, "TIOCGPTN");
 	snprintf(pts, sizeof pts, "/dev/pts/%u", ptn);
-	int cfd = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (cfd < 0)
-		cfail("tty", errno, "create /dev/console");
-	close(cfd);
-	if (mount(pts, "/dev/console", NULL, MS_BIND, NULL))
-		cfail("tty", errno, "bind %s over /dev/console", pts);
+	if (console) {
+		int cfd = open("/dev/console", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (cfd < 0)
+			cfail("tty", errno, "create /dev/console");
+		close(cfd);
+		if (mount(pts, "/dev/console", NULL, MS_BIND, NULL))
+			cfail("tty", errno, "bind %s over /dev/console", pts);
+	}
 	if (setsid() < 0)
 		cfail("tty", errno, "setsid");
 	if (ioctl(s, TIOCSCTTY, 0))
@@ -273,6 +278,32 @@ static void await_cgroups(void)
 		cfail("cgroupns", errno, "unshare(CLONE_NEWCGROUP)");
 }
 
+/* Process attributes shared by `run` (before the init forks) and `exec`. */
+static void attrs_begin(void)
+{
+	set_rlimits();
+	drop_bounding();
+}
+
+/* The rest of the process attributes, then execve (PROTOCOL.md "Order inside the child"). */
+static void attrs_exec(void) __attribute__((noreturn));
+static void attrs_exec(void)
+{
+	long uid = C.user ? (long)arg_u(C.user, 0) : -1, gid = C.user ? (long)arg_u(C.user, 1) : -1;
+	if (C.cwd)
+		make_cwd(C.cwd->a[0].p, uid, gid);
+	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we still have it (runc does
+	 * the same); with no_new_privs it is loaded last, right before execve */
+	if (C.seccomp && !C.nnp)
+		load_seccomp();
+	apply_creds(~0ULL);
+	if (C.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		cfail("no-new-privs", errno, "prctl");
+	if (C.cwd && chdir(C.cwd->a[0].p))
+		cfail("cwd", errno, "chdir %s", C.cwd->a[0].p);
+	exec_cmd();
+}
+
 void child_main(void)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -282,6 +313,11 @@ void child_main(void)
 	close(C.ist_rd);
 	if (C.tty)
 		close(C.sock[0]);
+	if (C.detach_wr >= 0)
+		close(C.detach_wr);
+	for (int i = 0; i < 2; i++)
+		if (C.log_rd[i] >= 0)
+			close(C.log_rd[i]);
 	int await_step = spec_find(&C.spec, "await-cgroups") != NULL;
 	if (!await_step)
 		await_cgroups();
@@ -303,23 +339,45 @@ void child_main(void)
 			fs_step(r);
 	}
 	if (C.tty)
-		setup_tty();
-	set_rlimits();
-	drop_bounding();
+		setup_tty(1);
+	attrs_begin();
 	if (C.init)
 		init_fork(); /* returns in the command's process only */
 	close(C.ist_wr);
-	long uid = C.user ? (long)arg_u(C.user, 0) : -1, gid = C.user ? (long)arg_u(C.user, 1) : -1;
-	if (C.cwd)
-		make_cwd(C.cwd->a[0].p, uid, gid);
-	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we still have it (runc does
-	 * the same); with no_new_privs it is loaded last, right before execve */
-	if (C.seccomp && !C.nnp)
-		load_seccomp();
-	apply_creds(~0ULL);
-	if (C.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		cfail("no-new-privs", errno, "prctl");
-	if (C.cwd && chdir(C.cwd->a[0].p))
-		cfail("cwd", errno, "chdir %s", C.cwd->a[0].p);
-	exec_cmd();
+	attrs_exec();
+}
+
+/* `box-helper exec`: the forked child, in the container's namespaces (the helper joined them
+ * before it forked; its parent, the helper, stays outside the PID namespace). Same process
+ * attributes as `run`. */
+void exec_child_main(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	close(4);
+	close(C.sync_wr);
+	close(C.err_rd);
+	if (C.tty)
+		close(C.sock[0]);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	check_parent();
+	/* into the container's cgroups: the helper opened the files before it entered the mount
+	 * namespace; the kernel checks the opener's credentials and cgroup namespace */
+	size_t k = 0;
+	for (size_t i = 0; i < C.spec.nrecs && k < C.ncg; i++) {
+		const struct rec *r = &C.spec.recs[i];
+		if (strcmp(r->op->name, "cgroup-join"))
+			continue;
+		if (write(C.cg_fds[k], "0", 1) != 1)
+			cfail("cgroup-join", errno, "write %s", r->a[0].p);
+		close(C.cg_fds[k++]);
+	}
+	umask(0);
+	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		cfail("join", errno, "open /");
+	if (C.tty)
+		setup_tty(0);
+	attrs_begin();
+	attrs_exec();
 }

@@ -164,12 +164,22 @@ void parent_loop(pid_t child)
 	}
 	while (errfd >= 0 && errlen < sizeof err - 1) {
 		struct pollfd p = { .fd = errfd, .events = POLLIN };
-		ssize_t n = poll(&p, 1, 1000) > 0 ? read(errfd, err + errlen, sizeof err - 1 - errlen) : 0;
+		ssize_t n = poll(&p, 1, 1000) > 0 ? read(errfd, err + errlen, sizeof err - 1 - errlen) : -1;
+		if (n == 0 && errlen == 1 && err[0] == 'E') {
+			/* a command that exits at once: its exec's EOF and its exit came together */
+			started = 1;
+			status("started");
+		}
 		if (n <= 0)
 			break;
 		errlen += (size_t)n;
 	}
 	tty_restore();
+	exit(child_outcome(started, err, errlen, st));
+}
+
+int child_outcome(int started, char *err, size_t errlen, int st)
+{
 	err[errlen] = 0;
 	char *msg = err[0] == 'E' ? err + 1 : err;
 	if (!started && *msg) {
@@ -179,27 +189,27 @@ void parent_loop(pid_t child)
 			*nl = 0;
 		int code = atoi(msg);
 		status("error %s", sp ? sp + 1 : "setup 0 malformed child error");
-		exit(code >= 125 && code <= 127 ? code : 125);
+		return code >= 125 && code <= 127 ? code : 125;
 	}
 	if (!started) {
 		if (WIFSIGNALED(st))
 			status("error setup %d killed by signal %d during setup", EINTR, WTERMSIG(st));
 		else
 			status("error setup %d exited with %d during setup", EIO, WEXITSTATUS(st));
-		exit(125);
+		return 125;
 	}
 	if (WIFEXITED(st) && C.init && WEXITSTATUS(st) > 128) {
 		unsigned char s;
 		fcntl(C.ist_rd, F_SETFL, O_NONBLOCK);
 		if (read(C.ist_rd, &s, 1) == 1 && s == WEXITSTATUS(st) - 128) {
 			status("signal %d", s);
-			exit(128 + s);
+			return 128 + s;
 		}
 	}
 	if (WIFSIGNALED(st)) {
 		status("signal %d", WTERMSIG(st));
-		exit(128 + WTERMSIG(st));
+		return 128 + WTERMSIG(st);
 	}
 	status("exit %d", WEXITSTATUS(st));
-	exit(WEXITSTATUS(st));
+	return WEXITSTATUS(st);
 }

@@ -12,37 +12,44 @@
 
 static const struct opdef OPS[] = {
 	/* host side */
-	{ "clone", "u", OP_HOST, 1 },
-	{ "cgroup", "s", OP_HOST, 0 },
-	{ "cgroup-join", "s", OP_HOST, 0 },
-	{ "cgroupns", "", OP_HOST, 1 },
-	{ "tty", "", OP_HOST, 1 },
-	{ "init", "", OP_HOST, 1 },
-	{ "oom-score-adj", "i", OP_HOST, 1 },
+	{ "clone", "u", OP_HOST, 1, M_RUN },
+	{ "cgroup", "s", OP_HOST, 0, M_RUN },
+	{ "cgroup-join", "s", OP_HOST, 0, M_RUN | M_EXEC },
+	{ "cgroupns", "", OP_HOST, 1, M_RUN },
+	{ "tty", "", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "init", "", OP_HOST, 1, M_RUN },
+	{ "oom-score-adj", "i", OP_HOST, 1, M_RUN },
+	/* the monitor of a detached container */
+	{ "detach", "", OP_HOST, 1, M_RUN },
+	{ "log", "puu", OP_HOST, 1, M_RUN },
+	{ "state", "p", OP_HOST, 1, M_RUN },
+	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
+	/* exec */
+	{ "join", "u", OP_HOST, 1, M_EXEC },
 	/* child-side steps, in order */
-	{ "hostname", "s", OP_STEP, 0 },
-	{ "propagation", "u", OP_STEP, 0 },
-	{ "rootfs", "ssuss", OP_STEP, 1 },
-	{ "mount", "sssus", OP_STEP, 0 },
-	{ "mknod", "suuu", OP_STEP, 0 },
-	{ "symlink", "ss", OP_STEP, 0 },
-	{ "pivot", "", OP_STEP, 1 },
-	{ "mask", "s", OP_STEP, 0 },
-	{ "readonly", "s", OP_STEP, 0 },
-	{ "remount", "su", OP_STEP, 0 },
-	{ "sysctl", "ss", OP_STEP, 0 },
-	{ "loopback-up", "", OP_STEP, 1 },
-	{ "await-cgroups", "", OP_STEP, 1 },
+	{ "hostname", "s", OP_STEP, 0, M_RUN },
+	{ "propagation", "u", OP_STEP, 0, M_RUN },
+	{ "rootfs", "ssuss", OP_STEP, 1, M_RUN },
+	{ "mount", "sssus", OP_STEP, 0, M_RUN },
+	{ "mknod", "suuu", OP_STEP, 0, M_RUN },
+	{ "symlink", "ss", OP_STEP, 0, M_RUN },
+	{ "pivot", "", OP_STEP, 1, M_RUN },
+	{ "mask", "s", OP_STEP, 0, M_RUN },
+	{ "readonly", "s", OP_STEP, 0, M_RUN },
+	{ "remount", "su", OP_STEP, 0, M_RUN },
+	{ "sysctl", "ss", OP_STEP, 0, M_RUN },
+	{ "loopback-up", "", OP_STEP, 1, M_RUN },
+	{ "await-cgroups", "", OP_STEP, 1, M_RUN },
 	/* process attributes */
-	{ "rlimit", "uii", OP_ATTR, 0 },
-	{ "no-new-privs", "", OP_ATTR, 1 },
-	{ "user", "uu", OP_ATTR, 1 },
-	{ "groups", "u*", OP_ATTR, 1 },
-	{ "caps", "uuuuu", OP_ATTR, 1 },
-	{ "cwd", "s", OP_ATTR, 1 },
-	{ "env", "s*", OP_ATTR, 1 },
-	{ "seccomp", "b", OP_ATTR, 1 },
-	{ "args", "ss*", OP_ATTR, 1 },
+	{ "rlimit", "uii", OP_ATTR, 0, M_RUN | M_EXEC },
+	{ "no-new-privs", "", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "user", "uu", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "groups", "u*", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "caps", "uuuuu", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "cwd", "s", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "env", "s*", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "seccomp", "b", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
 };
 
 static void bad(const char *fmt, const char *a, const char *b) __attribute__((noreturn));
@@ -154,10 +161,12 @@ static void check_args(const struct rec *r)
 			bad("op %s: bad number %s", r->op->name, s->p);
 		if (ty == 'i' && parse_i(s->p, &v))
 			bad("op %s: bad number %s", r->op->name, s->p);
+		if (ty == 'p' && s->p[0] != '/')
+			bad("op %s: not an absolute path: %s", r->op->name, s->p);
 	}
 }
 
-void spec_read(int fd, struct spec *sp)
+void spec_read(int fd, struct spec *sp, int mode)
 {
 	size_t n, off;
 	unsigned char *b = (unsigned char *)read_all(fd, &n);
@@ -207,6 +216,8 @@ void spec_read(int fd, struct spec *sp)
 					*p = '?';
 			die("spec", EINVAL, "unknown op %s", a[0].p);
 		}
+		if (!(op->modes & mode))
+			bad("op %s is not valid for %s", op->name, mode == M_RUN ? "run" : "exec");
 		if (op->single && spec_find(sp, op->name))
 			bad("duplicate op %s%s", op->name, "");
 		if (sp->nrecs == cap) {
@@ -226,4 +237,14 @@ void spec_read(int fd, struct spec *sp)
 		bad("seccomp program length must be a non-zero multiple of 8 (at most 4096 instructions)%s%s", "", "");
 	if (!spec_find(sp, "args"))
 		bad("missing op args%s%s", "", "");
+	if (mode == M_EXEC && !spec_find(sp, "join"))
+		bad("missing op join%s%s", "", "");
+	if (!spec_find(sp, "detach")) {
+		static const char *const need[] = { "log", "state", "on-exit" };
+		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+			if (spec_find(sp, need[i]))
+				bad("op %s needs detach%s", need[i], "");
+	} else if (spec_find(sp, "tty")) {
+		bad("tty with detach is not supported%s%s", "", "");
+	}
 }

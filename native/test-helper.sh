@@ -12,6 +12,8 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	[ -n "${CG:-}" ] && rmdir "$CG" 2>/dev/null
+	# a container's cgroup can be removed once the kernel has reaped its last process
+	[ -n "${CGX:-}" ] && for _ in $(seq 100); do rmdir "$CGX" 2>/dev/null && break; sleep 0.05; done
 	# the test never mounts on the host; only unmount if something leaked (it is a failure anyway)
 	grep -q "$T" /proc/self/mounts && awk -v t="$T" '$2 ~ t {print $2}' /proc/self/mounts | sort -r | xargs -r -n1 umount -l
 	rm -rf "$T"
@@ -202,13 +204,18 @@ ttycase() { # NAME EXPECT-RC [boxspec options] -- CMD: drives the helper from a 
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
-	python3 "$HERE/boxspec.py" --rootfs $R --work $w --tty "$@" >$w/spec
-	timeout 20 python3 - "$HELPER" $w <<'EOF' >$w/out 2>&1
+	if [ -n "${TTYJOIN:-}" ]; then # `box-helper exec` into the running container TTYJOIN
+		python3 "$HERE/boxspec.py" --join $TTYJOIN --tty "$@" >$w/spec
+	else
+		python3 "$HERE/boxspec.py" --rootfs $R --work $w --tty "$@" >$w/spec
+	fi
+	timeout 20 python3 - "$HELPER" $w ${TTYJOIN:+exec} <<'EOF' >$w/out 2>&1
 import fcntl, os, pty, select, struct, sys, termios, time
 helper, w = sys.argv[1], sys.argv[2]
+sub = sys.argv[3] if len(sys.argv) > 3 else "run"
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv("/bin/sh", ["sh", "-c", 'stty -g >%s/before; %s run 3<%s/spec 4>%s/status; echo "rc=$?"; stty -g >%s/after' % (w, helper, w, w, w)])
+    os.execv("/bin/sh", ["sh", "-c", 'stty -g >%s/before; %s %s 3<%s/spec 4>%s/status; echo "rc=$?"; stty -g >%s/after' % (w, helper, sub, w, w, w)])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
 buf, sent = b"", 0
 while True:
@@ -236,6 +243,192 @@ $ST"
 ttycase "tty: pty in the container, stdin relayed, window size, exit 7" 7 -- sh -c 'tty; stty size; echo READY; read x; echo got=$x; stty size; exit 7'
 check "tty: /dev/pts/0, initial size 33 101, input, SIGWINCH -> 40 120" $(grep -q "^/dev/pts/0" <<<"$OUT" && grep -q "^33 101" <<<"$OUT" && grep -q "got=hello" <<<"$OUT" && grep -q "^40 120" <<<"$OUT"; echo $?) "$OUT"
 ttycase "tty+init: ^C reaches the command's process group once" 9 --init -- sh -c 'trap "echo INT; exit 9" INT; echo READY; read x; echo INTME; while :; do sleep 0.05; done'
+
+echo "# detached containers: the monitor"
+export BOXTEST_MARK=1 # must not reach the on-exit callback (its environment is PATH only)
+waitfor() { # CONDITION (shell code): polls it for up to 10 s
+	for _ in $(seq 200); do eval "$1" && return 0; sleep 0.05; done
+	return 1
+}
+statf() { sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f$2; } # PID FIELD: 1 state, 2 ppid, 4 sid
+alive() { # PID: exists and is not a zombie
+	local s
+	s=$(statf $1 1)
+	[ -n "$s" ] && [ "$s" != Z ]
+}
+# dstart [boxspec options] -- CMD: a detached container with a state file W/state; sets W, RC, ST,
+# MON (the monitor), CPID (the container), CATRC (124 if the caller's pipe never reached EOF)
+dstart() {
+	N=$((N + 1))
+	W=$T/c$N
+	mkdir -p $W/upper $W/work $W/mnt
+	python3 "$HERE/boxspec.py" --rootfs $R --work $W --detach --state $W/state "$@" >$W/spec || { echo "spec encoding failed"; exit 1; }
+	# fd 4, stdout and stderr are one pipe: `cat` ends only when every holder closed it
+	"$HELPER" run 3<$W/spec 4>&1 2>&1 </dev/null | timeout 10 cat >$W/status
+	RC=${PIPESTATUS[0]} CATRC=${PIPESTATUS[1]}
+	ST=$(cat $W/status)
+	MON=$(sed -n 's/^monitor //p' $W/status)
+	[ -n "$MON" ] && PIDS+=($MON)
+	CPID=$(sed -n 's/^pid //p' $W/state 2>/dev/null)
+	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n' "$RC" "$ST"
+	leakcheck
+}
+# jsonlog FILE...: checks every record (one JSON object a line, Docker's json-file keys, RFC3339
+# nanosecond UTC time) and prints STREAM:repr(log) per record; exit 1 on a malformed one
+jsonlog() {
+	python3 - "$@" <<'PY'
+import json, re, sys
+bad = 0
+for f in sys.argv[1:]:
+    data = open(f, "rb").read()
+    if data and not data.endswith(b"\n"): print("BAD no trailing newline", f); bad = 1
+    for line in data.split(b"\n")[:-1]:
+        try:
+            r = json.loads(line.decode("utf-8"))
+        except Exception as e:
+            print("BAD", e, line[:80]); bad = 1; continue
+        if sorted(r) != ["log", "stream", "time"] or r["stream"] not in ("stdout", "stderr") or \
+           not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", r["time"]):
+            print("BAD", r); bad = 1; continue
+        print("%s:%r" % (r["stream"], r["log"]))
+sys.exit(bad)
+PY
+}
+
+w=$T/c$((N + 1))
+dstart --log $w/log:0:1 -- sh -c 'trap "printf bye; exit 42" TERM; echo out1; echo err1 >&2; echo out2
+	printf "q\"b\\\\ \t\001\303\251\377\n"; echo err2 >&2; echo READY >&2; while :; do sleep 0.05; done'
+check "detach: helper exits 0 at once; fd 4 and stdio reach EOF; pid/started/monitor" $([ $RC = 0 ] && [ $CATRC = 0 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'monitor\ [0-9]+$ ]]; echo $?) "rc=$RC cat=$CATRC $ST"
+check "detach: monitor alive in its own session, parent of the running container" $(alive $MON && alive $CPID && [ "$(statf $CPID 2)" = $MON ] && [ "$(statf $MON 4)" = $MON ]; echo $?) "mon=$MON cpid=$CPID $(cat /proc/$CPID/status 2>&1 | grep PPid)"
+check "state file: monitor, pid, started" $([[ $(cat $W/state) =~ ^monitor\ $MON$'\n'pid\ $CPID$'\n'started\ [0-9]{19}$ ]]; echo $?) "$(cat $W/state)"
+waitfor "grep -q READY $W/log"
+kill -TERM $MON
+waitfor "grep -q ^exited $W/state"
+check "SIGTERM to the monitor reaches the container's trap: state exited 42" $(grep -Eqx "exited 42 [0-9]{19}" $W/state; echo $?) "$(cat $W/state)"
+LOG=$(jsonlog $W/log)
+check "log: well-formed JSON lines" $? "$LOG"
+check "log: stdout lines in order, escapes, UTF-8 kept, invalid byte U+FFFD, trailing partial line" $([ "$(grep ^stdout: <<<"$LOG")" = "stdout:'out1\n'
+stdout:'out2\n'
+stdout:'q\"b\\\\ \t\x01é�\n'
+stdout:'bye'" ]; echo $?) "$LOG"
+check "log: stderr lines in order" $([ "$(grep ^stderr: <<<"$LOG" | tr '\n' ' ')" = "stderr:'err1\n' stderr:'err2\n' stderr:'READY\n' " ]; echo $?) "$LOG"
+check "log: control characters as \\u00XX, UTF-8 as is" $(grep -q '\\u0001é\\ufffd\\n"' $W/log; echo $?) "$(cat $W/log)"
+waitfor "! alive $MON"
+check "without on-exit the monitor exits after the container" $?
+
+w=$T/c$((N + 1))
+dstart --log $w/log:0:1 -- sh -c 'head -c 40000 /dev/zero | tr "\0" a; echo; head -c 16383 /dev/zero | tr "\0" b; printf "\303\251\n"'
+waitfor "grep -q ^exited $W/state"
+LOG=$(jsonlog $W/log | python3 -c 'import sys, ast
+for l in sys.stdin:
+    s, v = l.rstrip("\n").split(":", 1); v = ast.literal_eval(v); print(s, len(v), repr(v[-1]))')
+check "log: a line over 16 KiB is split, never inside a UTF-8 sequence" $([ "$LOG" = "stdout 16384 'a'
+stdout 16384 'a'
+stdout 7233 '\n'
+stdout 16383 'b'
+stdout 2 '\n'" ]; echo $?) "$LOG"
+
+w=$T/c$((N + 1))
+dstart --log $w/log:1000:3 -- sh -c 'i=0; while [ $i -lt 60 ]; do echo line-$i; i=$((i + 1)); done'
+waitfor "grep -q ^exited $W/state"
+LOG=$(jsonlog $W/log.2 $W/log.1 $W/log)
+check "log rotation: FILE, FILE.1, FILE.2 at most MAX_BYTES each, oldest dropped, order kept" $([ $? = 0 ] && [ ! -e $W/log.3 ] && [ "$(stat -c %s $W/log $W/log.1 $W/log.2 | sort -n | tail -1)" -le 1000 ] &&
+	python3 -c 'import sys; n = [int(l.split("line-")[1][:-3]) for l in sys.stdin.read().split()]; sys.exit(not (n[-1] == 59 and n[0] > 0 and n == list(range(n[0], 60))))' <<<"$LOG"; echo $?) "$(ls -l $W/) $LOG"
+
+cat >$T/cb-done.sh <<'SH'
+#!/bin/sh
+# the fds the monitor passed (and this script): listed by a child, so no redirection of ours shows
+/bin/sh -c 'ls -l /proc/$PPID/fd >"$0"' "$2.fds"
+{ echo "args=$*"; cat "$1"; env | sed 's/^/env /'; sed -n 's/.* \([0-9]*\) -> /fd \1 /p' "$2.fds"; } >"$2.tmp"
+mv "$2.tmp" "$2"
+echo done
+SH
+cat >$T/cb-exec.sh <<'SH'
+#!/bin/sh
+printf 'exec /bin/sh -c "echo again $$ >\\"%s\\""\n' "$1"
+SH
+chmod +x $T/cb-done.sh $T/cb-exec.sh
+w=$T/c$((N + 1))
+dstart --on-exit $T/cb-done.sh --on-exit $w/state --on-exit "$w/cb out" -- sh -c 'exit 3'
+waitfor "[ -e '$W/cb out' ]"
+CB=$(cat "$W/cb out" 2>&1)
+check "on-exit: state says exited 3 before the callback runs" $(grep -Eqx "exited 3 [0-9]{19}" <<<"$CB"; echo $?) "$CB"
+check "on-exit: callback got its arguments" $(grep -qx "args=$W/state $W/cb out" <<<"$CB"; echo $?) "$CB"
+check "on-exit: environment is PATH only" $(grep -q "^env PATH=" <<<"$CB" && ! grep -q BOXTEST_MARK <<<"$CB"; echo $?) "$CB"
+check "on-exit: stdin/stderr /dev/null, stdout a pipe, no other pipe or socket" $(grep -qx "fd 0 /dev/null" <<<"$CB" && grep -qx "fd 2 /dev/null" <<<"$CB" && grep -q "^fd 1 pipe:" <<<"$CB" && [ "$(grep -cE 'pipe:|socket:' <<<"$CB")" = 1 ]; echo $?) "$CB"
+waitfor "! alive $MON"
+check "on-exit: \`done\` -> the monitor exits" $?
+
+w=$T/c$((N + 1))
+dstart --on-exit $T/cb-exec.sh --on-exit "$w/again file" -- true
+waitfor "[ -s '$W/again file' ]"
+check "on-exit: \`exec ARG...\` replaces the monitor (quoted args)" $([ "$(cat "$W/again file" 2>&1)" = "again $MON" ]; echo $?) "mon=$MON $(cat "$W/again file" 2>&1)"
+
+dstart -- sleep 1000
+kill -KILL $MON
+waitfor "! alive $CPID"
+check "monitor killed -> container killed" $? "cpid=$CPID"
+
+dstart -- nosuchcommand
+check "detach: exec error -> rc 127, error exec 2, then monitor PID" $([ $RC = 127 ] && [ $CATRC = 0 ] && [[ $ST == *$'\n'"error exec 2 "*$'\n'"monitor $MON" ]] && [[ $ST != *started* ]]; echo $?) "rc=$RC $ST"
+check "detach: failed start recorded as exited 127" $(grep -Eqx "exited 127 [0-9]{19}" $W/state; echo $?) "$(cat $W/state)"
+raw '[["detach"],["tty"],["args","true"]]'
+check "tty with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 tty with detach"* ]]; echo $?) "$ST"
+raw '[["log","/x","0","1"],["args","true"]]'
+check "log without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op log needs detach" ]]; echo $?) "$ST"
+raw '[["detach"],["state","rel/state"],["args","true"]]'
+check "relative state path refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op state: not an absolute path: rel/state" ]]; echo $?) "$ST"
+raw '[["join","1"],["args","true"]]'
+check "join is not valid for run" $([ $RC = 125 ] && [[ $ST == "error spec 22 op join is not valid for run" ]]; echo $?) "$ST"
+
+echo "# exec into a running container"
+python3 "$HERE/boxspec.py" --json '[["hostname","x"],["join","1"],["args","true"]]' >$T/xbad.spec
+"$HELPER" exec 3<$T/xbad.spec 4>$T/xbad.st; RC=$?
+check "exec: run-only ops refused" $([ $RC = 125 ] && [ "$(cat $T/xbad.st)" = "error spec 22 op hostname is not valid for exec" ]; echo $?) "$(cat $T/xbad.st)"
+CGX=
+if [ -d /sys/fs/cgroup/pids ]; then CGX=/sys/fs/cgroup/pids/box-helper-exec-$$; mkdir $CGX; fi
+dstart --hostname execbox ${CGX:+--cgroup $CGX/cgroup.procs} -- sleep 1000
+XMON=$MON EP=$CPID
+xrun() { # [boxspec exec options] -- CMD: `box-helper exec` into the container EP; sets RC OUT ST
+	N=$((N + 1))
+	python3 "$HERE/boxspec.py" --join $EP "$@" >$T/x$N.spec || { echo "spec encoding failed"; exit 1; }
+	timeout 20 "$HELPER" exec 3<$T/x$N.spec 4>$T/x$N.st >$T/x$N.out 2>&1 </dev/null
+	RC=$? OUT=$(cat $T/x$N.out) ST=$(cat $T/x$N.st)
+	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n  --\n%s\n' "$RC" "$OUT" "$ST"
+	leakcheck
+}
+xrun ${CGX:+--cgroup-join $CGX/tasks} -- sh -c 'hostname; tr "\0" " " </proc/1/cmdline; echo; echo pid=$$; grep " / " /proc/self/mounts; cat /etc/lower; cat /proc/self/cgroup'
+XP=$(sed -n 's/^pid //p' <<<"$ST")
+check "exec: started, exit 0" $([ $RC = 0 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'exit\ 0$ ]]; echo $?) "$RC $ST"
+check "exec: the container's uts namespace (hostname)" $(grep -qx execbox <<<"$OUT"; echo $?) "$OUT"
+check "exec: the container's pid namespace (/proc/1 is its command, own pid not the host's)" $(grep -qx "sleep 1000 " <<<"$OUT" && grep -Eqx "pid=[0-9]+" <<<"$OUT" && ! grep -qx "pid=$XP" <<<"$OUT"; echo $?) "host pid $XP: $OUT"
+check "exec: the container's mount namespace and root" $(grep -q "^overlay / overlay" <<<"$OUT" && grep -qx lower <<<"$OUT"; echo $?) "$OUT"
+[ -n "$CGX" ] && check "exec: cgroup-join moves it into the container's cgroup" $(grep -q ":pids:/box-helper-exec-$$\$" <<<"$OUT"; echo $?) "$OUT"
+xrun -- sh -c 'exit 7'
+check "exec: exit code passed through" $([ $RC = 7 ] && [[ $ST == *$'\n'"exit 7" ]]; echo $?) "$RC $ST"
+xrun -- nosuchcommand
+check "exec: missing command -> 127, error exec 2" $([ $RC = 127 ] && [[ $ST == *$'\n'"error exec 2 "* ]]; echo $?) "$RC $ST"
+xrun --caps default -- grep CapEff /proc/self/status
+check "exec: capabilities as requested" $(grep -q "CapEff:.00000000a80425fb" <<<"$OUT"; echo $?) "$OUT"
+xrun --caps default --user 1000:1000 --nnp --seccomp $BPF -- sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; id -u; mkdir /tmp/d 2>&1'
+check "exec: user, no caps, no_new_privs, seccomp filter" $(grep -q "CapEff:.0000000000000000" <<<"$OUT" && grep -q "NoNewPrivs:.1" <<<"$OUT" && grep -q "Seccomp:.2" <<<"$OUT" && grep -qx 1000 <<<"$OUT" && grep -q "Operation not permitted" <<<"$OUT"; echo $?) "$OUT"
+xrun -- true
+xrun -- ps -o pid,stat,comm
+check "exec: exec'd processes are reaped (no zombie under the container's PID 1)" $([ $RC = 0 ] && ! grep -Eq '^ *[0-9]+ +Z' <<<"$OUT" && grep -q ps <<<"$OUT"; echo $?) "$OUT"
+N=$((N + 1))
+python3 "$HERE/boxspec.py" --join $EP -- sh -c 'trap "exit 9" TERM; echo READY; while :; do sleep 0.05; done' >$T/x$N.spec
+"$HELPER" exec 3<$T/x$N.spec 4>$T/x$N.st >$T/x$N.out 2>&1 </dev/null &
+hp=$!; PIDS+=($hp)
+waitfor "grep -q READY $T/x$N.out"
+kill -TERM $hp; wait $hp; RC=$?
+check "exec: SIGTERM forwarded to the exec'd process" $([ $RC = 9 ]; echo $?) "rc=$RC $(cat $T/x$N.st)"
+TTYJOIN=$EP ttycase "exec: tty from the container's devpts, stdin relayed, window size, exit 5" 5 -- sh -c 'tty; stty size; echo READY; read x; echo got=$x; stty size; exit 5'
+check "exec: tty /dev/pts/0, size 33 101, input, SIGWINCH -> 40 120" $(grep -q "^/dev/pts/0" <<<"$OUT" && grep -q "^33 101" <<<"$OUT" && grep -q "got=hello" <<<"$OUT" && grep -q "^40 120" <<<"$OUT"; echo $?) "$OUT"
+kill -KILL $XMON
+waitfor "! alive $EP"
+check "exec: the container still dies with its monitor" $? "$EP"
+[ -n "$CGX" ] && waitfor "rmdir $CGX 2>/dev/null" && CGX=
+leakcheck
 
 echo
 echo "passed $PASS, failed $FAIL"

@@ -1,0 +1,548 @@
+/* box-helper: the monitor of a detached container (`detach`, `log`, `state`, `on-exit`; see
+ * PROTOCOL.md "Detached containers"). The helper forks before clone; the original process waits
+ * until the monitor says the container started (or the monitor exited) and exits, so the caller
+ * can return at once. The monitor, in a new session, clones the container and stays its parent:
+ * it forwards signals, writes the container's stdout/stderr to a JSON log, keeps a state file, and
+ * runs the on-exit callback when the container is gone. */
+#include "box-helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 16384 /* longer lines are split, as Docker's json-file does */
+#define CB_OUT_MAX 65536   /* what the monitor reads of the on-exit callback's output */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+extern char **environ;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the original helper ---- */
+
+#define STATUS_FD_NO 4
+
+/* Closes every fd >= 3 but those in keep[]. */
+static void close_except(int *keep, int n)
+{
+	for (int i = 1; i < n; i++) /* sort (3 elements) */
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned lo = 3;
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+void detach_fork(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		die("detach", errno, "pipe");
+	pid_t m = fork();
+	if (m < 0)
+		die("detach", errno, "fork");
+	if (m == 0) {
+		close(p[0]);
+		C.detach_wr = p[1];
+		setsid(); /* cannot fail: the fork is never a process group leader */
+		/* the monitor never execs (until a restart): drop whatever else the caller passed */
+		int keep[] = { STATUS_FD_NO, C.devnull, C.detach_wr };
+		close_except(keep, 3);
+		return;
+	}
+	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */
+	close(p[1]);
+	char b = 0;
+	ssize_t n;
+	do
+		n = read(p[0], &b, 1);
+	while (n < 0 && errno == EINTR);
+	int code = 0;
+	if (n != 1 || b != 'S') {
+		int st = 0;
+		pid_t w;
+		do
+			w = waitpid(m, &st, 0);
+		while (w < 0 && errno == EINTR);
+		if (w == m && WIFEXITED(st) && WEXITSTATUS(st) >= 125 && WEXITSTATUS(st) <= 127) {
+			code = WEXITSTATUS(st);
+		} else {
+			code = 125;
+			if (w == m && WIFSIGNALED(st))
+				status("error monitor %d the monitor was killed by signal %d", EINTR, WTERMSIG(st));
+			else
+				status("error monitor %d the monitor exited with %d", EIO, WEXITSTATUS(st));
+		}
+	}
+	status("monitor %d", m);
+	exit(code);
+}
+
+/* ---- log ---- */
+
+struct lstream {
+	const char *name;
+	size_t len;
+	unsigned char buf[LOG_LINE_MAX];
+};
+
+static struct lstream streams[2] = { { "stdout", 0, { 0 } }, { "stderr", 0, { 0 } } };
+static int logfd = -1;
+static uint64_t logsize, log_max, log_files;
+static const char *logpath;
+static char rec[LOG_LINE_MAX * 6 + 128]; /* worst case: every byte escaped as \uXXXX */
+
+static int log_open(int trunc)
+{
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0), 0640);
+	if (logfd < 0)
+		return -1;
+	struct stat sb;
+	logsize = fstat(logfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	return 0;
+}
+
+/* FILE -> FILE.1 -> ... -> FILE.(MAX_FILES-1) (renamed over: the oldest is dropped); with
+ * MAX_FILES 1 the file is truncated. */
+static void log_rotate(void)
+{
+	close(logfd);
+	logfd = -1;
+	if (log_files < 2) {
+		log_open(1);
+		return;
+	}
+	size_t n = strlen(logpath) + 24;
+	char *from = malloc(n), *to = malloc(n);
+	if (from && to)
+		for (uint64_t i = log_files - 1; i >= 1; i--) {
+			snprintf(to, n, "%s.%llu", logpath, (unsigned long long)i);
+			if (i == 1)
+				snprintf(from, n, "%s", logpath);
+			else
+				snprintf(from, n, "%s.%llu", logpath, (unsigned long long)(i - 1));
+			rename(from, to); /* ENOENT: not there yet */
+		}
+	free(from);
+	free(to);
+	log_open(0);
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, surrogates or > U+10FFFF),
+ * or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* One record: {"log":"...","stream":"stdout","time":"2026-11-23T12:00:00.123456789Z"}\n */
+static void log_emit(int s, const unsigned char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	memcpy(rec, "{\"log\":\"", 8);
+	o = 8;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c == '"' || c == '\\') {
+			rec[o++] = '\\';
+			rec[o++] = (char)c;
+		} else if (c == '\n') {
+			rec[o++] = '\\';
+			rec[o++] = 'n';
+		} else if (c == '\r') {
+			rec[o++] = '\\';
+			rec[o++] = 'r';
+		} else if (c == '\t') {
+			rec[o++] = '\\';
+			rec[o++] = 't';
+		} else if (c < 0x20) {
+			memcpy(rec + o, "\\u00", 4);
+			rec[o + 4] = hex[c >> 4];
+			rec[o + 5] = hex[c & 15];
+			o += 6;
+		} else if (c < 0x80) {
+			rec[o++] = (char)c;
+		} else {
+			size_t l = utf8_len(p + i, n - i);
+			if (l) {
+				memcpy(rec + o, p + i, l);
+				o += l;
+				i += l;
+				continue;
+			}
+			memcpy(rec + o, "\\ufffd", 6); /* an invalid byte, as Go's encoder does */
+			o += 6;
+		}
+		i++;
+	}
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	o += (size_t)snprintf(rec + o, sizeof rec - o,
+			      "\",\"stream\":\"%s\",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ\"}\n",
+			      streams[s].name, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			      tm.tm_min, tm.tm_sec, (long)ts.tv_nsec);
+	if (log_max && logsize > 0 && logsize + o > log_max)
+		log_rotate();
+	if (logfd < 0 && log_open(0))
+		return; /* the line is lost; the next one tries again */
+	if (write_all(logfd, rec, o) == 0)
+		logsize += o;
+}
+
+/* Reads what the pipe has; complete lines (with their '\n') become records, a full buffer
+ * without one is split (not inside a UTF-8 sequence). Returns -1 at EOF (the rest written). */
+static int log_read(int s, int fd)
+{
+	struct lstream *ls = &streams[s];
+	ssize_t n = read(fd, ls->buf + ls->len, sizeof ls->buf - ls->len);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		if (ls->len)
+			log_emit(s, ls->buf, ls->len);
+		ls->len = 0;
+		return -1;
+	}
+	ls->len += (size_t)n;
+	size_t start = 0;
+	unsigned char *nl;
+	while ((nl = memchr(ls->buf + start, '\n', ls->len - start))) {
+		size_t end = (size_t)(nl - ls->buf) + 1;
+		log_emit(s, ls->buf + start, end - start);
+		start = end;
+	}
+	if (start == 0 && ls->len == sizeof ls->buf) {
+		size_t cut = ls->len;
+		for (size_t k = 1; k <= 3; k++) {
+			unsigned char c = ls->buf[ls->len - k];
+			if ((c & 0xc0) == 0x80)
+				continue;
+			if (c >= 0xc0 && (size_t)(c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > k)
+				cut = ls->len - k;
+			break;
+		}
+		log_emit(s, ls->buf, cut);
+		start = cut;
+	}
+	memmove(ls->buf, ls->buf + start, ls->len - start);
+	ls->len -= start;
+	return 0;
+}
+
+/* ---- state ---- */
+
+static pid_t cpid;
+static int64_t started_ns = -1, exited_ns = -1;
+static int exit_code;
+
+/* FILE.tmp, then rename over FILE: a reader sees the old or the new content, never a mix. */
+static int state_write(void)
+{
+	if (!C.state)
+		return 0;
+	char buf[256], tmp[4200];
+	int n = snprintf(buf, sizeof buf, "monitor %d\n", (int)getpid());
+	if (cpid > 0)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "pid %d\n", (int)cpid);
+	if (started_ns >= 0)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "started %lld\n", (long long)started_ns);
+	if (exited_ns >= 0)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "exited %d %lld\n", exit_code, (long long)exited_ns);
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", C.state->a[0].p) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -1;
+	int r = write_all(fd, buf, (size_t)n);
+	int e = errno;
+	if (close(fd) && !r)
+		r = -1, e = errno;
+	if (!r && rename(tmp, C.state->a[0].p))
+		r = -1, e = errno;
+	if (r)
+		unlink(tmp);
+	errno = e;
+	return r;
+}
+
+/* ---- monitor ---- */
+
+void monitor_stdio(void)
+{
+	/* the caller's stdio is not the monitor's: the caller's pipes reach EOF once it started */
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(C.devnull, fd) < 0)
+			die("detach", errno, "dup2 /dev/null");
+	if (!C.log)
+		return;
+	for (int i = 0; i < 2; i++) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC))
+			die("log", errno, "pipe");
+		if (dup2(p[1], 1 + i) < 0)
+			die("log", errno, "dup2");
+		close(p[1]);
+		C.log_rd[i] = p[0];
+	}
+	logpath = C.log->a[0].p;
+	log_max = arg_u(C.log, 1);
+	log_files = arg_u(C.log, 2);
+	if (log_open(0))
+		die("log", errno, "open %s", logpath);
+}
+
+void monitor_state(pid_t child)
+{
+	cpid = child;
+	if (state_write())
+		die("state", errno, "write %s", C.state->a[0].p);
+}
+
+static void on_started(void)
+{
+	started_ns = now_ns();
+	state_write();
+	status("started");
+	/* the original helper writes `monitor PID` and exits; fd 4 and the pipe are its alone now */
+	if (write_all(C.detach_wr, "S", 1)) {
+	}
+	close(C.detach_wr);
+	C.detach_wr = -1;
+	dup3(C.devnull, 4, O_CLOEXEC); /* fd 4 stays taken: later status lines go nowhere */
+	if (chdir("/")) {
+	}
+}
+
+/* Splits the callback's `exec` line into words in place: blanks separate words, "..." groups (\"
+ * and \\ escaped inside), '...' groups literally, \X outside quotes is X. */
+static int split_words(char *s, char **argv, size_t max)
+{
+	size_t n = 0;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (n + 1 >= max)
+			return -1;
+		char *w = s, *o = s;
+		while (*s && *s != ' ' && *s != '\t') {
+			if (*s == '"') {
+				for (s++; *s && *s != '"'; *o++ = *s++)
+					if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+						s++;
+				if (*s++ != '"')
+					return -1;
+			} else if (*s == '\'') {
+				for (s++; *s && *s != '\'';)
+					*o++ = *s++;
+				if (*s++ != '\'')
+					return -1;
+			} else {
+				if (*s == '\\' && s[1])
+					s++;
+				*o++ = *s++;
+			}
+		}
+		char sep = *s;
+		*o = 0;
+		argv[n++] = w;
+		if (!sep)
+			break;
+		s++;
+	}
+	argv[n] = NULL;
+	return (int)n;
+}
+
+static void reset_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
+}
+
+/* Runs the on-exit callback and does what its first output line says. Returns to exit. */
+static void run_on_exit(void)
+{
+	/* ignored (and any pending one discarded) while the callback runs */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&C.fwd, sig))
+			signal(sig, SIG_IGN);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	uint32_t argc = C.on_exit->argc;
+	char **argv = calloc(argc + 1, sizeof *argv);
+	const char *path = getenv("PATH");
+	size_t plen = strlen(path ? path : DEFAULT_PATH) + 6;
+	char *penv = malloc(plen);
+	if (!argv || !penv)
+		return;
+	for (uint32_t i = 0; i < argc; i++)
+		argv[i] = C.on_exit->a[i].p;
+	snprintf(penv, plen, "PATH=%s", path ? path : DEFAULT_PATH);
+	char *envp[] = { penv, NULL };
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		reset_signals();
+		if (dup2(C.devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(C.devnull, 2) < 0)
+			_exit(127);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	static char out[CB_OUT_MAX + 1];
+	size_t len = 0;
+	for (;;) {
+		char sink[4096];
+		char *dst = len < CB_OUT_MAX ? out + len : sink;
+		size_t cap = len < CB_OUT_MAX ? CB_OUT_MAX - len : sizeof sink;
+		ssize_t n = read(p[0], dst, cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (dst != sink)
+			len += (size_t)n;
+	}
+	close(p[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	out[len] = 0;
+	char *nl = strchr(out, '\n');
+	if (nl)
+		*nl = 0;
+	if (strncmp(out, "exec", 4) || (out[4] != ' ' && out[4] != '\t'))
+		return; /* `done`, or anything else: the monitor's work is over */
+	size_t max = strlen(out) / 2 + 2;
+	char **nargv = calloc(max, sizeof *nargv);
+	if (!nargv || split_words(out + 5, nargv, max) < 1)
+		return;
+	/* a fresh process in our place (same pid, session, environment); fds 0-2 are /dev/null */
+	reset_signals();
+	execv(nargv[0], nargv);
+	_exit(127);
+}
+
+void monitor_loop(pid_t child)
+{
+	sigset_t set = C.fwd;
+	sigaddset(&set, SIGCHLD);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		die("signalfd", errno, "signalfd");
+	char err[1024];
+	size_t errlen = 0;
+	int errfd = C.err_rd, started = 0, st = 0, done = 0;
+	for (;;) {
+		if (done && errfd < 0 && C.log_rd[0] < 0 && C.log_rd[1] < 0)
+			break;
+		struct pollfd p[4] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = errfd, .events = POLLIN },
+			{ .fd = C.log_rd[0], .events = POLLIN },
+			{ .fd = C.log_rd[1], .events = POLLIN },
+		};
+		/* once the container is gone, its output is normally at EOF already (the kernel killed
+		 * the rest of its PID namespace); without a PID namespace a leftover process may hold
+		 * the pipes: stop waiting for it after a second of silence */
+		int r = poll(p, 4, done ? 1000 : -1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll", errno, "poll");
+		}
+		if (r == 0)
+			break;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si && !done) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGCHLD) {
+					if (waitpid(child, &st, WNOHANG) == child)
+						done = 1;
+				} else {
+					kill(child, sig);
+				}
+			}
+		}
+		if (p[1].revents) {
+			ssize_t n = read(errfd, err + errlen, sizeof err - 1 - errlen);
+			if (n > 0) {
+				errlen += (size_t)n;
+			} else if (n == 0 || errno != EINTR) {
+				close(errfd);
+				errfd = -1;
+				if (errlen == 1 && err[0] == 'E') {
+					started = 1;
+					on_started();
+				}
+			}
+		}
+		for (int i = 0; i < 2; i++)
+			if (p[2 + i].revents && log_read(i, C.log_rd[i]) < 0) {
+				close(C.log_rd[i]);
+				C.log_rd[i] = -1;
+			}
+	}
+	for (int i = 0; i < 2; i++)
+		if (C.log_rd[i] >= 0 && streams[i].len)
+			log_emit(i, streams[i].buf, streams[i].len);
+	close(sfd);
+	exit_code = child_outcome(started, err, errlen, st);
+	exited_ns = now_ns();
+	state_write();
+	if (started && C.on_exit)
+		run_on_exit();
+	exit(exit_code);
+}
