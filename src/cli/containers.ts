@@ -1,14 +1,18 @@
 // Container listing and removal (the full lifecycle comes with detached containers).
-import { BoxError } from '../errors';
 import { ContainerStore } from '../runtime/containers';
+import { refresh, removeContainer } from '../runtime/lifecycle';
 import { ContainerRecord } from '../runtime/model';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
 import { table, timeAgo } from './format';
 
+function since(iso: string | undefined): string {
+  return timeAgo(iso).replace(/ ago$/, '');
+}
+
 function statusText(c: ContainerRecord): string {
-  if (c.state.status === 'exited') return `Exited (${c.state.exitCode})`;
-  return c.state.status === 'running' ? 'Up' : 'Created';
+  if (c.state.status === 'exited') return `Exited (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
+  return c.state.status === 'running' ? `Up ${since(c.state.startedAt)}` : 'Created';
 }
 
 export const psCommand: CommandSpec = {
@@ -21,7 +25,9 @@ export const psCommand: CommandSpec = {
   ],
   positionals: [],
   async run(a) {
-    const list = new ContainerStore(roots()).list().filter((c) => bool(a, 'all') || c.state.status === 'running');
+    const store = new ContainerStore(roots());
+    const all = await Promise.all(store.list().map((c) => refresh(roots(), store, c)));
+    const list = all.filter((c) => bool(a, 'all') || c.state.status === 'running');
     if (bool(a, 'quiet')) {
       process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
       return 0;
@@ -38,19 +44,10 @@ export const psCommand: CommandSpec = {
   },
 };
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const rmCommand: CommandSpec = {
   paths: [['rm'], ['container', 'rm']],
-  summary: 'Remove stopped containers.',
-  flags: [],
+  summary: 'Remove containers (a running one only with --force, which kills it first).',
+  flags: [{ names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'kill and remove a running container' }],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
     const store = new ContainerStore(roots());
@@ -62,10 +59,7 @@ export const rmCommand: CommandSpec = {
         code = 1;
         continue;
       }
-      if (c.state.status === 'running' && c.state.pid && isAlive(c.state.pid)) {
-        throw new BoxError(`container ${q} is running: stop it first`);
-      }
-      store.remove(c);
+      await removeContainer(roots(), store, c, bool(a, 'force'));
       process.stdout.write(q + '\n');
     }
     return code;

@@ -9,6 +9,7 @@ import { globals } from './context';
 interface Entry {
   paths: string[][];
   load: () => CommandSpec;
+  hidden?: boolean;
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -16,6 +17,13 @@ const COMMANDS: Entry[] = [
   { paths: [['run'], ['container', 'run']], load: () => require('./run').runCommand },
   { paths: [['ps'], ['container', 'ls'], ['container', 'list']], load: () => require('./containers').psCommand },
   { paths: [['rm'], ['container', 'rm']], load: () => require('./containers').rmCommand },
+  { paths: [['stop'], ['container', 'stop']], load: () => require('./lifecycle').stopCommand },
+  { paths: [['kill'], ['container', 'kill']], load: () => require('./lifecycle').killCommand },
+  { paths: [['wait'], ['container', 'wait']], load: () => require('./lifecycle').waitCommand },
+  { paths: [['logs'], ['container', 'logs']], load: () => require('./lifecycle').logsCommand },
+  { paths: [['inspect'], ['container', 'inspect']], load: () => require('./lifecycle').inspectCommand },
+  { paths: [['exec'], ['container', 'exec']], load: () => require('./lifecycle').execCommand },
+  { paths: [['internal', 'exited']], load: () => require('./lifecycle').internalCommand, hidden: true },
   { paths: [['images'], ['image', 'ls'], ['image', 'list']], load: () => require('./images').imagesCommand },
   { paths: [['import'], ['image', 'import']], load: () => require('./images').importCommand },
   { paths: [['pull'], ['image', 'pull']], load: () => require('./pull').pullCommandSpec },
@@ -55,7 +63,7 @@ function findCommand(argv: string[]): { entry: Entry; path: string[] } | undefin
 }
 
 function mainHelp(): string {
-  const rows = COMMANDS.map((c) => {
+  const rows = COMMANDS.filter((c) => !c.hidden).map((c) => {
     const spec = c.load();
     return [c.paths[0].join(' '), spec.summary.replace(/\.$/, '')];
   });

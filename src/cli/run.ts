@@ -1,6 +1,8 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
 import { BoxError } from '../errors';
+import { LogOptions, runDetached } from '../runtime/detach';
 import { runForeground } from '../runtime/run';
+import { parseBytes, parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, FlagSpec, list, str } from './args';
 import { roots } from './context';
 
@@ -37,7 +39,8 @@ export const RUN_FLAGS: FlagSpec[] = [
   s(['--pids-limit'], 'pidsLimit', 'maximum number of processes (-1 for unlimited)', 'n'),
   l(['--label', '-l'], 'label', 'set a metadata label', 'KEY=VALUE'),
   b(['--rm'], 'rm', 'remove the container when it exits'),
-  b(['--detach', '-d'], 'detach', 'run in the background (not available yet)'),
+  b(['--detach', '-d'], 'detach', 'run in the background and print the container id'),
+  l(['--log-opt'], 'logOpt', 'log option for a detached container: max-size=SIZE, max-file=N', 'opt'),
 ];
 
 export const runCommand: CommandSpec = {
@@ -48,8 +51,7 @@ export const runCommand: CommandSpec = {
   stopAfterPositionals: true,
   examples: ['box run -it --rm busybox sh', 'box run --rm --memory 64m --pids-limit 50 busybox echo hello'],
   async run(a) {
-    if (bool(a, 'detach')) throw new BoxError('--detach is not available yet: run the container in the foreground');
-    return runForeground({
+    const req = {
       roots: roots(),
       image: a.positionals[0],
       command: a.rest,
@@ -83,7 +85,22 @@ export const runCommand: CommandSpec = {
         label: list(a, 'label'),
         rm: bool(a, 'rm'),
       },
-      warn: (msg) => process.stderr.write(`box: ${msg}\n`),
-    });
+      warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),
+    };
+    if (bool(a, 'detach')) return runDetached(req, parseLogOpts(list(a, 'logOpt')));
+    if (list(a, 'logOpt').length) throw new BoxError('--log-opt applies to detached containers (-d) only');
+    return runForeground(req);
   },
 };
+
+/** Docker's json-file options: max-size (default unlimited) and max-file (default 1). */
+export function parseLogOpts(opts: string[]): LogOptions {
+  const out: LogOptions = { maxSize: 0, maxFile: 1 };
+  for (const o of opts) {
+    const [k, v] = [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)];
+    if (k === 'max-size') out.maxSize = parseBytes('--log-opt max-size', v);
+    else if (k === 'max-file') out.maxFile = Math.max(1, parseNonNegativeInt('--log-opt max-file', v));
+    else throw new BoxError(`invalid --log-opt "${o}": box supports max-size=SIZE and max-file=N`);
+  }
+  return out;
+}

@@ -16,15 +16,21 @@ export interface HelperResult {
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 export interface HelperOptions {
+  /** `run` a new container (default) or `exec` in a running one */
+  mode?: 'run' | 'exec';
   stdin: 'inherit' | 'ignore';
+  /** `ignore` for a detached container: its output goes to the log, never to box's stdio */
+  output?: 'inherit' | 'ignore';
+  onMonitor?: (pid: number) => void;
   onPid?: (pid: number) => void;
   onStarted?: () => void;
 }
 
 export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(helperPath, ['run'], {
-      stdio: [opts.stdin, 'inherit', 'inherit', 'pipe', 'pipe'],
+    const out = opts.output ?? 'inherit';
+    const child = spawn(helperPath, [opts.mode ?? 'run'], {
+      stdio: [opts.stdin, out, out, 'pipe', 'pipe'],
       // Its own process group: terminal signals go to box, which forwards each exactly once.
       detached: true,
       env: {},
@@ -64,6 +70,8 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (kind === 'pid') {
         result.pid = Number(a);
         opts.onPid?.(result.pid);
+      } else if (kind === 'monitor') {
+        opts.onMonitor?.(Number(a));
       } else if (kind === 'started') {
         result.started = true;
         opts.onStarted?.();

@@ -42,6 +42,10 @@ export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';
 export interface ContainerState {
   status: ContainerStatus;
   pid?: number;
+  /** the box-helper process that watches a detached container */
+  monitorPid?: number;
+  /** set by stop/kill from the user: a restart policy does not restart it */
+  stoppedByUser?: boolean;
   exitCode?: number;
   oomKilled?: boolean;
   error?: string;

@@ -1,0 +1,120 @@
+// Creating a container: resolve and validate everything first (no kernel object exists until all
+// input is known to be good), then create its record, files and cgroup and describe it for the
+// helper. Whatever fails after the first object exists is unwound by the caller via `release`.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assetPath } from '../assets';
+import { BoxError } from '../errors';
+import { ImageStore } from '../image/store';
+import { CgroupHost, ContainerCgroup, checkLimits, detectCgroups } from '../linux/cgroups';
+import { layout, Roots } from '../paths';
+import { mark } from '../util/trace';
+import { checkName, ContainerStore, newContainerId } from './containers';
+import { EtcFiles, writeEtcFiles } from './etc-files';
+import { ContainerRecord } from './model';
+import { buildSpec } from './plan';
+import { HelperSpec } from './spec';
+import { resolveContainerConfig, RunFlags } from './run-options';
+import { processSecurity } from './security';
+
+export interface CreateRequest {
+  roots: Roots;
+  image: string;
+  command: string[];
+  flags: RunFlags;
+  warn: (msg: string) => void;
+}
+
+export interface Created {
+  containers: ContainerStore;
+  record: ContainerRecord;
+  cgroup: ContainerCgroup;
+  spec: HelperSpec;
+  helperPath: string;
+}
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new BoxError('box must run as root to create containers (rootless mode is not supported yet): use sudo');
+  }
+}
+
+export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
+  return new ContainerCgroup(host, `box/${id}`);
+}
+
+export function createContainer(req: CreateRequest): Created {
+  mark('run: parsed');
+  requireRoot();
+  const images = new ImageStore(req.roots);
+  const imageId = images.resolve(req.image);
+  if (!imageId) throw new BoxError(`image "${req.image}" not found: pull it or import it first (box pull / box import FILE ${req.image})`);
+  mark('image resolved');
+  const image = images.get(imageId);
+  const lowerDirs = images.lowerDirs(image.config);
+  mark('image config read');
+  checkName(req.flags.name);
+  const id = newContainerId();
+  const config = resolveContainerConfig(req.flags, { ref: req.image, id: imageId, config: image.config, lowerDirs }, req.command, id);
+  mark('config resolved');
+  const cgroupHost = detectCgroups();
+  for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
+  mark('cgroups detected');
+  const security = processSecurity(config);
+  mark('security compiled');
+  const helperPath = assetPath('box-helper', layout.cache(req.roots));
+  mark('helper located');
+
+  // From here on, objects exist: unwind them on every failure.
+  const containers = new ContainerStore(req.roots);
+  const record = containers.create(id, config, req.flags.name, req.flags.rm);
+  const cgroup = containerCgroup(cgroupHost, record.id);
+  try {
+    const dir = containers.dir(record.id);
+    const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
+    writeEtcFiles(files, record.config);
+    for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
+    mark('container files written');
+    cgroup.create(config.limits, config.privileged);
+    mark('cgroup created');
+    const spec = buildSpec({
+      config: record.config,
+      lowerDirs,
+      upperDir: path.join(dir, 'upper'),
+      workDir: path.join(dir, 'work'),
+      rootfsDir: path.join(dir, 'rootfs'),
+      etcFiles: files,
+      cgroupProcs: cgroup.joinFiles().procs,
+      cgroupTasks: cgroup.joinFiles().selfTasks,
+      cgroupHost,
+      security,
+    });
+    return { containers, record, cgroup, spec, helperPath };
+  } catch (err) {
+    release({ containers, record, cgroup });
+    throw err;
+  }
+}
+
+/** Releases what a container held: its cgroup always, its files and name with --rm. */
+export function release(c: Pick<Created, 'containers' | 'record' | 'cgroup'>): void {
+  try {
+    c.cgroup.remove();
+  } finally {
+    if (c.record.autoRemove) c.containers.remove(c.record);
+  }
+}
+
+export function describeBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return 'none';
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+export function describeStartError(error: { stage: string; errno: number; text: string }, command: string): string {
+  if (error.stage === 'exec' && error.errno === 2) return `${command}: executable file not found in $PATH`;
+  if (error.stage === 'exec' && error.errno === 13) return `${command}: permission denied: the file is not executable`;
+  return `cannot start the container (${error.stage}): ${error.text}`;
+}

@@ -1,0 +1,71 @@
+// `box inspect`: a container as Docker-shaped JSON, for tools and people used to docker inspect.
+import { capsToNames, resolveCapabilities } from '../linux/capabilities';
+import { ContainerStore } from './containers';
+import { ContainerRecord } from './model';
+import { logFile } from './monitor-state';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function inspectContainer(c: ContainerRecord, store: ContainerStore): Record<string, unknown> {
+  const cfg = c.config;
+  const st = c.state;
+  const l = cfg.limits;
+  return {
+    Id: c.id,
+    Created: c.created,
+    Path: cfg.args[0],
+    Args: cfg.args.slice(1),
+    State: {
+      Status: st.status,
+      Running: st.status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: st.oomKilled ?? false,
+      Dead: st.status === 'dead',
+      Pid: st.status === 'running' ? st.pid ?? 0 : 0,
+      ExitCode: st.exitCode ?? 0,
+      Error: st.error ?? '',
+      StartedAt: st.startedAt ?? ZERO_TIME,
+      FinishedAt: st.finishedAt ?? ZERO_TIME,
+    },
+    Image: cfg.image.id,
+    LogPath: logFile(store.dir(c.id)),
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    HostConfig: {
+      NetworkMode: cfg.network,
+      AutoRemove: c.autoRemove,
+      Privileged: cfg.privileged,
+      ReadonlyRootfs: cfg.readOnly,
+      Init: cfg.init,
+      CapAdd: cfg.capAdd,
+      CapDrop: cfg.capDrop,
+      SecurityOpt: [cfg.noNewPrivileges ? 'no-new-privileges' : undefined, cfg.seccomp !== 'default' ? `seccomp=${cfg.seccomp}` : undefined].filter(Boolean),
+      Memory: l.memory ?? 0,
+      MemorySwap: l.memorySwap ?? 0,
+      MemoryReservation: l.memoryReservation ?? 0,
+      NanoCpus: l.cpuQuota && l.cpuPeriod === 100000 ? l.cpuQuota * 10000 : 0,
+      CpuShares: l.cpuShares ?? 0,
+      CpuPeriod: l.cpuPeriod ?? 0,
+      CpuQuota: l.cpuQuota ?? 0,
+      CpusetCpus: l.cpusetCpus ?? '',
+      PidsLimit: l.pidsLimit ?? null,
+      Ulimits: cfg.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+    },
+    Config: {
+      Hostname: cfg.hostname,
+      User: cfg.user.spec,
+      Env: cfg.env,
+      Cmd: cfg.cmd,
+      Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null,
+      Image: cfg.image.ref,
+      WorkingDir: cfg.workingDir,
+      Labels: cfg.labels,
+      Tty: cfg.tty,
+      OpenStdin: cfg.openStdin,
+      StopSignal: cfg.stopSignal ?? 'SIGTERM',
+    },
+    EffectiveCaps: capsToNames(resolveCapabilities({ privileged: cfg.privileged, capAdd: cfg.capAdd, capDrop: cfg.capDrop })),
+    Mounts: [],
+  };
+}

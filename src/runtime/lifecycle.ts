@@ -1,0 +1,145 @@
+// The life of a detached container after it started: its end (reported by the monitor's callback
+// or found out later when the monitor died), stop, kill, wait and removal. Every state change of a
+// container happens under its lock, so the monitor's callback and a user's command never race.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BoxError } from '../errors';
+import { lockFile, Lock } from '../image/locks';
+import { detectCgroups } from '../linux/cgroups';
+import { Roots } from '../paths';
+import { ContainerStore } from './containers';
+import { containerCgroup } from './create';
+import { ContainerRecord } from './model';
+import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
+
+export function lockContainer(roots: Roots, id: string): Promise<Lock> {
+  return lockFile(path.join(roots.runroot, 'locks', 'containers', `${id}.lock`));
+}
+
+/**
+ * Records the container's end and releases what it held (its cgroup; with --rm, everything).
+ * Idempotent: whoever comes second finds nothing left to do. Call with the container's lock held.
+ */
+export function finalizeExit(roots: Roots, store: ContainerStore, record: ContainerRecord, exit: { code: number; at: string; error?: string }): void {
+  if (record.state.status !== 'running') return;
+  const cgroup = containerCgroup(detectCgroups(), record.id);
+  const oomKilled = cgroup.oomKilled();
+  cgroup.remove();
+  removeRuntimeDir(roots, record.id);
+  if (record.autoRemove) {
+    store.remove(record);
+    return;
+  }
+  store.setState(record, { status: 'exited', exitCode: exit.code, finishedAt: exit.at, oomKilled, pid: undefined, monitorPid: undefined, error: exit.error });
+}
+
+/** Brings a record up to date with reality: a running container whose monitor is gone has ended. */
+export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
+  if (record.state.status !== 'running' || isMonitorAlive(record.state.monitorPid) || !record.state.monitorPid) return record;
+  const lock = await lockContainer(roots, record.id);
+  try {
+    const current = store.get(record.id);
+    if (!current) return { ...record, state: { status: 'exited' } };
+    const st = readMonitorState(roots, record.id);
+    if (current.state.status === 'running' && !isMonitorAlive(current.state.monitorPid)) {
+      // The monitor died (killed, or the host lost /run): its container died with it.
+      finalizeExit(roots, store, current, st.exited ?? { code: 137, at: new Date().toISOString(), error: 'the container\'s monitor died' });
+    }
+    return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
+  } finally {
+    lock.release();
+  }
+}
+
+export function find(store: ContainerStore, query: string): ContainerRecord {
+  const c = store.find(query);
+  if (!c) throw new BoxError(`no such container: ${query}`);
+  return c;
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the monitor reports the container's exit, or the deadline passes. */
+async function waitForExit(roots: Roots, record: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (readMonitorState(roots, record.id).exited || !isMonitorAlive(record.state.monitorPid)) return true;
+    if (Date.now() >= deadline) return false;
+    await delay(10);
+  }
+}
+
+/** Waits until the record is no longer running (the monitor's callback finalised it). */
+export async function waitFinalized(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutMs = Infinity): Promise<ContainerRecord | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cur = store.get(record.id);
+    if (!cur) return undefined;
+    const fresh = await refresh(roots, store, cur);
+    if (fresh.state.status !== 'running') return fresh;
+    if (Date.now() >= deadline) return fresh;
+    await delay(10);
+  }
+}
+
+export function signalContainer(record: ContainerRecord, signal: NodeJS.Signals | number): void {
+  if (!record.state.pid) throw new BoxError(`container ${record.name} is not running`);
+  try {
+    process.kill(record.state.pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded. */
+export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
+  const fresh = await refresh(roots, store, record);
+  if (fresh.state.status !== 'running') return;
+  store.setState(fresh, { stoppedByUser: true });
+  const sig = (fresh.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals;
+  if (timeoutS > 0) {
+    signalContainer(fresh, normalizeSignal(sig));
+    if (await waitForExit(roots, fresh, timeoutS * 1000)) {
+      await waitFinalized(roots, store, fresh);
+      return;
+    }
+  }
+  signalContainer(fresh, 'SIGKILL');
+  await waitForExit(roots, fresh, 10_000);
+  await waitFinalized(roots, store, fresh);
+}
+
+const SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS']);
+
+/** "TERM", "SIGTERM", "15" → a signal process.kill accepts. */
+export function normalizeSignal(s: string): NodeJS.Signals | number {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > 64) throw new BoxError(`invalid signal ${s}`);
+    return n;
+  }
+  const name = (s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`) as NodeJS.Signals;
+  if (!SIGNALS.has(name)) throw new BoxError(`invalid signal "${s}": use a name like TERM or KILL, or a number`);
+  return name;
+}
+
+/** `rm`: refuses a running container unless force (then kills it first); removes files and name. */
+export async function removeContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, force: boolean): Promise<void> {
+  let fresh = await refresh(roots, store, record);
+  if (fresh.state.status === 'running') {
+    if (!force) throw new BoxError(`container ${record.name} is running: stop it first or use rm -f`);
+    await stopContainer(roots, store, fresh, 0);
+    fresh = store.get(record.id) ?? fresh;
+  }
+  if (store.get(record.id)) {
+    const lock = await lockContainer(roots, record.id);
+    try {
+      containerCgroup(detectCgroups(), record.id).remove();
+      removeRuntimeDir(roots, record.id);
+      store.remove(fresh);
+    } finally {
+      lock.release();
+    }
+  }
+  fs.rmSync(path.join(roots.runroot, 'locks', 'containers', `${record.id}.lock`), { force: true });
+}

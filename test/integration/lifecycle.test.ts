@@ -1,0 +1,181 @@
+// Detached containers: the native monitor, logs, stop/kill/wait/rm, and recovery when the
+// monitor or the runtime state is lost.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { busyboxRoot, cgroupDirsOf, TestRoot } from '../support/box';
+
+interface Inspect {
+  Id: string;
+  Name: string;
+  State: { Status: string; Running: boolean; Pid: number; ExitCode: number; OOMKilled: boolean };
+}
+
+function inspect(t: TestRoot, name: string): Inspect {
+  const r = t.box(['inspect', name]);
+  expect(r.stderr).toBe('');
+  return (JSON.parse(r.stdout) as Inspect[])[0];
+}
+
+function runDetached(t: TestRoot, ...args: string[]): string {
+  const r = t.box(['run', '-d', ...args]);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const id = r.stdout.trim();
+  expect(id).toMatch(/^[0-9a-f]{64}$/);
+  return id;
+}
+
+/** Polls a box command until its output satisfies `done` (bounded; no fixed sleeps). */
+function until(t: TestRoot, args: string[], done: (out: string) => boolean, tries = 500): string {
+  let out = '';
+  for (let i = 0; i < tries; i++) {
+    out = t.box(args).stdout;
+    if (done(out)) return out;
+  }
+  throw new Error(`box ${args.join(' ')} never satisfied the condition; last output: ${out}`);
+}
+
+const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+describe('detached containers', () => {
+  const t = busyboxRoot();
+
+  it('run -d returns the id while the container runs under a small native monitor', () => {
+    const id = runDetached(t, '--name', 'svc', 'busybox', 'sh', '-c', 'echo started; while :; do sleep 0.1; done');
+    const info = inspect(t, 'svc');
+    expect(info).toMatchObject({ Id: id, Name: '/svc', State: { Status: 'running', Running: true } });
+    const monitor = parentOf(info.State.Pid);
+    expect(fs.readlinkSync(`/proc/${monitor}/exe`)).toMatch(/box-helper/);
+    expect(rssKiB(monitor)).toBeLessThan(4096);
+    const ps = t.box(['ps']).stdout;
+    expect(ps).toMatch(/svc/);
+    expect(ps).toMatch(/Up /);
+    expect(until(t, ['logs', 'svc'], (o) => o.includes('started'))).toBe('started\n');
+    expect(t.box(['rm', '-f', 'svc']).status).toBe(0);
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(t.containerIds()).not.toContain(id);
+  });
+
+  it('logs keep stdout and stderr apart and in order, and -f ends when the container stops', () => {
+    runDetached(t, '--name', 'talker', 'busybox', 'sh', '-c', 'echo out1; echo err1 >&2; echo out2; printf partial');
+    const waited = t.box(['wait', 'talker']);
+    expect(waited.stdout).toBe('0\n');
+    const logs = t.box(['logs', 'talker']);
+    expect(logs.stdout).toBe('out1\nout2\npartial');
+    expect(logs.stderr).toBe('err1\n');
+    expect(t.box(['logs', '--tail', '1', 'talker']).stdout).toBe('partial');
+    expect(t.box(['logs', '-t', 'talker']).stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z out1\n/);
+    const follow = t.box(['logs', '-f', 'talker']);
+    expect(follow.stdout).toBe('out1\nout2\npartial');
+    t.box(['rm', 'talker']);
+  });
+
+  it('stop kills a shell PID 1 that ignores SIGTERM after the timeout (exit 137)', () => {
+    runDetached(t, '--name', 'stubborn', 'busybox', 'sh', '-c', 'echo up; while :; do sleep 0.1; done');
+    until(t, ['logs', 'stubborn'], (o) => o.includes('up'));
+    const start = Date.now();
+    expect(t.box(['stop', '-t', '1', 'stubborn']).status).toBe(0);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(1000);
+    expect(inspect(t, 'stubborn').State).toMatchObject({ Status: 'exited', ExitCode: 137 });
+    t.box(['rm', 'stubborn']);
+  });
+
+  it('stop lets a container that handles SIGTERM clean up, and its output is in the logs', () => {
+    runDetached(t, '--name', 'polite', 'busybox', 'sh', '-c', 'trap "echo cleaning up; exit 0" TERM; echo up; while :; do sleep 0.1; done');
+    until(t, ['logs', 'polite'], (o) => o.includes('up'));
+    expect(t.box(['stop', '-t', '30', 'polite']).status).toBe(0);
+    expect(inspect(t, 'polite').State).toMatchObject({ Status: 'exited', ExitCode: 0 });
+    expect(t.box(['logs', 'polite']).stdout).toBe('up\ncleaning up\n');
+    t.box(['rm', 'polite']);
+  });
+
+  it('kill sends a signal, wait prints the exit code, rm refuses a running container', () => {
+    runDetached(t, '--name', 'target', 'busybox', 'sh', '-c', 'trap "echo usr1; exit 3" USR1; echo up; while :; do sleep 0.1; done');
+    until(t, ['logs', 'target'], (o) => o.includes('up'));
+    const rm = t.box(['rm', 'target']);
+    expect(rm.status).toBe(125);
+    expect(rm.stderr).toMatch(/is running/);
+    expect(t.box(['kill', '-s', 'USR1', 'target']).status).toBe(0);
+    expect(t.box(['wait', 'target']).stdout).toBe('3\n');
+    expect(t.box(['logs', 'target']).stdout).toBe('up\nusr1\n');
+    t.box(['rm', 'target']);
+  });
+
+  it('--rm removes a detached container when it exits', () => {
+    const id = runDetached(t, '--rm', 'busybox', 'true');
+    until(t, ['ps', '-a', '-q'], (o) => !o.includes(id.slice(0, 12)));
+    expect(t.containerIds()).not.toContain(id);
+    expect(cgroupDirsOf(id)).toEqual([]);
+  });
+
+  it('a monitor killed with SIGKILL takes its container down, and box accounts for it', () => {
+    const id = runDetached(t, '--name', 'orphan', '--memory', '32m', 'busybox', 'sh', '-c', 'while :; do sleep 0.1; done');
+    const pid = inspect(t, 'orphan').State.Pid;
+    process.kill(parentOf(pid), 'SIGKILL');
+    const info = JSON.parse(until(t, ['inspect', 'orphan'], (o) => o.includes('"exited"')))[0] as Inspect;
+    expect(info.State.ExitCode).toBe(137);
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(fs.existsSync(`/proc/${pid}`) && !/^Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1])).toBe(false);
+    expect(t.box(['rm', 'orphan']).status).toBe(0);
+  });
+
+  it('after the runtime state is lost (monitors killed, runroot wiped) ps shows the truth and rm works', () => {
+    const id = runDetached(t, '--name', 'lost', 'busybox', 'sh', '-c', 'while :; do sleep 0.1; done');
+    const pid = inspect(t, 'lost').State.Pid;
+    process.kill(parentOf(pid), 'SIGKILL');
+    fs.rmSync(path.join(t.root, 'run'), { recursive: true, force: true });
+    const ps = until(t, ['ps', '-a', '--format', 'json'], (o) => o.includes('"exited"'));
+    expect(JSON.parse(ps.trim().split('\n').find((l) => l.includes('lost'))!)).toMatchObject({ State: 'exited' });
+    expect(t.box(['rm', 'lost']).status).toBe(0);
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(t.containerIds()).not.toContain(id);
+  });
+
+  it('refuses -d with -t and bad log options before creating anything', () => {
+    const before = t.containerIds();
+    expect(t.box(['run', '-d', '-t', 'busybox', 'sh']).status).toBe(125);
+    expect(t.box(['run', '-d', '--log-opt', 'max-size=lots', 'busybox', 'true']).status).toBe(125);
+    expect(t.containerIds()).toEqual(before);
+  });
+
+  it('exec joins the container: namespaces, cgroup, security, user, env; exit codes pass through', () => {
+    runDetached(t, '--name', 'host', '--hostname', 'inside', 'busybox', 'sh', '-c', 'echo up; while :; do sleep 0.1; done');
+    until(t, ['logs', 'host'], (o) => o.includes('up'));
+    const ex = (...args: string[]) => t.box(['exec', ...args]);
+    expect(ex('host', 'hostname').stdout).toBe('inside\n');
+    expect(ex('host', 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline').stdout).toMatch(/^sh -c echo up/);
+    const status = ex('host', 'grep', '-E', '^(CapEff|NoNewPrivs|Seccomp):', '/proc/self/status').stdout;
+    expect(status).toMatch(/CapEff:\s+00000000a80425fb/);
+    expect(status).toMatch(/NoNewPrivs:\s+1/);
+    expect(status).toMatch(/Seccomp:\s+2/);
+    expect(ex('-u', 'app', '-e', 'X=1', '-w', '/tmp', 'host', 'sh', '-c', 'echo $(id -u) $X $(pwd)').stdout).toBe('1000 1 /tmp\n');
+    expect(ex('host', 'sh', '-c', 'exit 5').status).toBe(5);
+    const missing = ex('host', 'nope');
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toMatch(/nope.*not found/);
+    expect(ex('-i', 'host', 'cat').status).toBe(0);
+    expect(t.box(['exec', '-i', 'host', 'tr', 'a-z', 'A-Z'], { input: 'piped\n' }).stdout).toBe('PIPED\n');
+    t.box(['rm', '-f', 'host']);
+  });
+
+  it('processes run by exec are reaped even when PID 1 never reaps', () => {
+    runDetached(t, '--name', 'noreap', 'busybox', 'sh', '-c', 'echo up; exec sleep 1000');
+    until(t, ['logs', 'noreap'], (o) => o.includes('up'));
+    for (let i = 0; i < 5; i++) expect(t.box(['exec', 'noreap', 'true']).status).toBe(0);
+    const ps = t.box(['exec', 'noreap', 'ps', '-o', 'stat,comm']).stdout;
+    expect(ps.split('\n').filter((l) => l.startsWith('Z'))).toEqual([]);
+    t.box(['rm', '-f', 'noreap']);
+  });
+
+  it('exec into a stopped or unknown container is a one-line error', () => {
+    runDetached(t, '--name', 'gone', 'busybox', 'true');
+    t.box(['wait', 'gone']);
+    const r = t.box(['exec', 'gone', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/not running/);
+    expect(t.box(['exec', 'nosuch', 'true']).stderr).toMatch(/no such container/);
+    t.box(['rm', 'gone']);
+  });
+});
