@@ -11,6 +11,7 @@ function since(iso: string | undefined): string {
 }
 
 function statusText(c: ContainerRecord): string {
+  if (c.state.restarting) return `Restarting (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
   if (c.state.status === 'exited') return `Exited (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
   return c.state.status === 'running' ? `Up ${since(c.state.startedAt)}` : 'Created';
 }
@@ -34,7 +35,7 @@ export const psCommand: CommandSpec = {
     }
     if (str(a, 'format') === 'json') {
       for (const c of list) {
-        process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: c.state.status, ExitCode: c.state.exitCode }) + '\n');
+        process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: c.state.status, ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false }) + '\n');
       }
       return 0;
     }

@@ -1,7 +1,9 @@
 // Commands on existing containers: stop, kill, wait, logs, inspect, and the monitor's callback.
 import { BoxError } from '../errors';
 import { ContainerStore } from '../runtime/containers';
-import { onContainerExited } from '../runtime/detach';
+import { assetPath } from '../assets';
+import { layout } from '../paths';
+import { onContainerExited, restartAfterBackoff } from '../runtime/detach';
 import { find, normalizeSignal, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { readFrom, readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
@@ -155,12 +157,15 @@ export const execCommand: CommandSpec = {
 };
 
 export const internalCommand: CommandSpec = {
-  paths: [['internal', 'exited']],
-  summary: "(internal) called by a container's monitor when the container has exited.",
+  paths: [['internal']],
+  summary: "(internal) called by a container's monitor when the container has exited, and after a restart back-off.",
   flags: [],
-  positionals: [{ name: 'ID' }],
+  positionals: [{ name: 'EVENT' }, { name: 'ID' }],
   async run(a) {
-    process.stdout.write((await onContainerExited(roots(), a.positionals[0])) + '\n');
+    const [event, id] = a.positionals;
+    if (event === 'restart') return restartAfterBackoff(roots(), id);
+    const helper = assetPath('box-helper', layout.cache(roots()));
+    process.stdout.write((await onContainerExited(roots(), id, helper)) + '\n');
     return 0;
   },
 };

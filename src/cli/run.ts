@@ -40,6 +40,8 @@ export const RUN_FLAGS: FlagSpec[] = [
   l(['--label', '-l'], 'label', 'set a metadata label', 'KEY=VALUE'),
   b(['--rm'], 'rm', 'remove the container when it exits'),
   b(['--detach', '-d'], 'detach', 'run in the background and print the container id'),
+  s(['--restart'], 'restart', 'restart policy of a detached container: no, on-failure[:N], always, unless-stopped', 'policy'),
+  s(['--restart-delay'], 'restartDelay', 'restart back-off: first delay, maximum, reset after (default 100ms,1m,10s)', 'base[,max[,reset]]'),
   l(['--log-opt'], 'logOpt', 'log option for a detached container: max-size=SIZE, max-file=N', 'opt'),
 ];
 
@@ -84,9 +86,16 @@ export const runCommand: CommandSpec = {
         pidsLimit: str(a, 'pidsLimit'),
         label: list(a, 'label'),
         rm: bool(a, 'rm'),
+        restart: str(a, 'restart'),
+        restartDelay: str(a, 'restartDelay'),
       },
       warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),
     };
+    const restart = str(a, 'restart');
+    if (restart !== undefined && restart !== 'no') {
+      if (bool(a, 'rm')) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
+      if (!bool(a, 'detach')) throw new BoxError('--restart applies to detached containers: add -d');
+    }
     if (bool(a, 'detach')) return runDetached(req, parseLogOpts(list(a, 'logOpt')));
     if (list(a, 'logOpt').length) throw new BoxError('--log-opt applies to detached containers (-d) only');
     return runForeground(req);

@@ -68,14 +68,38 @@ export function createContainer(req: CreateRequest): Created {
   // From here on, objects exist: unwind them on every failure.
   const containers = new ContainerStore(req.roots);
   const record = containers.create(id, config, req.flags.name, req.flags.rm);
+  return prepareStart(req.roots, containers, record, { lowerDirs, cgroupHost, security, helperPath });
+}
+
+/**
+ * Everything a start of an existing record needs: its files (kept across restarts, like its
+ * writable layer), a fresh cgroup and the helper spec. On failure the cgroup is released (and,
+ * with --rm, the record).
+ */
+export function prepareStart(
+  roots: Roots,
+  containers: ContainerStore,
+  record: ContainerRecord,
+  known?: { lowerDirs: string[]; cgroupHost: CgroupHost; security: ReturnType<typeof processSecurity>; helperPath: string },
+): Created {
+  const cgroupHost = known?.cgroupHost ?? detectCgroups();
   const cgroup = containerCgroup(cgroupHost, record.id);
   try {
+    let lowerDirs = known?.lowerDirs;
+    if (!lowerDirs) {
+      const images = new ImageStore(roots);
+      lowerDirs = record.config.layers.map((d) => images.layerDiff(d)).reverse();
+      const missing = lowerDirs.find((d) => !fs.existsSync(d));
+      if (missing) throw new BoxError(`the image of container ${record.name} is gone (layer ${missing} is missing): remove the container`);
+    }
+    const security = known?.security ?? processSecurity(record.config);
+    const helperPath = known?.helperPath ?? assetPath('box-helper', layout.cache(roots));
     const dir = containers.dir(record.id);
     const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
     writeEtcFiles(files, record.config);
-    for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
+    for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     mark('container files written');
-    cgroup.create(config.limits, config.privileged);
+    cgroup.create(record.config.limits, record.config.privileged);
     mark('cgroup created');
     const spec = buildSpec({
       config: record.config,

@@ -1,15 +1,18 @@
 // `box run -d`: the container is started with box-helper as its long-lived monitor (native, no
 // Node.js process per container). The monitor writes the container's output to its log and its
 // state to a file, and when the container exits it calls `box internal exited ID`, which
-// releases what the container held.
+// releases what the container held and applies the restart policy.
 import * as fs from 'node:fs';
 import { isSea } from '../assets';
 import { BoxError } from '../errors';
 import { Roots } from '../paths';
-import { createContainer, CreateRequest, describeStartError, release } from './create';
+import { ContainerStore } from './containers';
+import { createContainer, Created, CreateRequest, describeStartError, prepareStart, release } from './create';
 import { runHelper } from './helper';
 import { finalizeExit, lockContainer } from './lifecycle';
-import { logFile, monitorStateFile, runtimeDir } from './monitor-state';
+import { ContainerRecord } from './model';
+import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
+import { decideRestart } from './restart';
 
 export interface LogOptions {
   maxSize: number;
@@ -22,22 +25,25 @@ export function boxArgv(roots: Roots): string[] {
   return [...self, '--root', roots.root, '--runroot', roots.runroot];
 }
 
-export async function runDetached(req: CreateRequest, log: LogOptions): Promise<number> {
-  if (req.flags.tty || req.flags.interactive) throw new BoxError('-d cannot be combined with -t or -i yet: run detached without a terminal');
-  const c = createContainer(req);
+/**
+ * Starts a prepared container under its monitor and records it as running. Call with the
+ * container's lock held (the callback of a container that ends at once waits for it). On a
+ * failed start the container's cgroup and runtime files are released and the exit code returned.
+ */
+async function launch(roots: Roots, c: Created, warn: (m: string) => void, restartCount: number): Promise<{ code: number; started: boolean }> {
   const { containers, record } = c;
-  // The callback of a container that ends at once must not overtake our own state update.
-  const lock = await lockContainer(req.roots, record.id);
+  const log = record.config.log ?? { maxSize: 0, maxFile: 1 };
+  fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
+  fs.mkdirSync(runtimeDir(roots, record.id), { recursive: true, mode: 0o700 });
+  c.spec
+    .op('detach')
+    .op('log', logFile(containers.dir(record.id)), log.maxSize, log.maxFile)
+    .op('state', monitorStateFile(roots, record.id))
+    .op('on-exit', ...boxArgv(roots), 'internal', 'exited', record.id);
+  let monitorPid: number | undefined;
+  let pid: number | undefined;
   let started = false;
   try {
-    fs.mkdirSync(runtimeDir(req.roots, record.id), { recursive: true, mode: 0o700 });
-    c.spec
-      .op('detach')
-      .op('log', logFile(containers.dir(record.id)), log.maxSize, log.maxFile)
-      .op('state', monitorStateFile(req.roots, record.id))
-      .op('on-exit', ...boxArgv(req.roots), 'internal', 'exited', record.id);
-    let monitorPid: number | undefined;
-    let pid: number | undefined;
     const result = await runHelper(c.helperPath, c.spec.encode(), {
       stdin: 'ignore',
       output: 'ignore',
@@ -45,26 +51,41 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
       onMonitor: (p) => (monitorPid = p),
     });
     if (!result.started) {
-      if (result.error) req.warn(describeStartError(result.error, record.config.args[0]));
-      return result.exitCode === 0 ? 125 : result.exitCode;
+      if (result.error) warn(describeStartError(result.error, record.config.args[0]));
+      return { code: result.exitCode === 0 ? 125 : result.exitCode, started: false };
     }
     started = true;
-    containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString() });
-    process.stdout.write(record.id + '\n');
-    return 0;
+    containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, restartCount, exitCode: undefined, finishedAt: undefined });
+    return { code: 0, started: true };
   } finally {
     if (!started) {
-      fs.rmSync(runtimeDir(req.roots, record.id), { recursive: true, force: true });
+      fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
       release(c);
     }
+  }
+}
+
+export async function runDetached(req: CreateRequest, log: LogOptions): Promise<number> {
+  if (req.flags.tty || req.flags.interactive) throw new BoxError('-d cannot be combined with -t or -i yet: run detached without a terminal');
+  const c = createContainer(req);
+  c.record.config.log = log;
+  c.containers.save(c.record);
+  const lock = await lockContainer(req.roots, c.record.id);
+  try {
+    const { code, started } = await launch(req.roots, c, req.warn, 0);
+    if (started) process.stdout.write(c.record.id + '\n');
+    return code;
+  } finally {
     lock.release();
   }
 }
 
-/** `box internal exited ID`: the monitor's callback once the container has exited. */
-export async function onContainerExited(roots: Roots, id: string): Promise<string> {
-  const { ContainerStore } = await import('./containers');
-  const { readMonitorState } = await import('./monitor-state');
+/**
+ * `box internal exited ID`: the monitor's callback once the container has exited. Prints `done`,
+ * or, when the restart policy says so, `exec` of the helper's back-off that then runs
+ * `box internal restart ID` (native/PROTOCOL.md).
+ */
+export async function onContainerExited(roots: Roots, id: string, helperPath: string): Promise<string> {
   const store = new ContainerStore(roots);
   const lock = await lockContainer(roots, id);
   try {
@@ -72,7 +93,30 @@ export async function onContainerExited(roots: Roots, id: string): Promise<strin
     if (!record) return 'done';
     const st = readMonitorState(roots, id);
     finalizeExit(roots, store, record, st.exited ?? { code: 137, at: new Date().toISOString() });
-    return 'done';
+    const ended = store.get(id);
+    if (!ended) return 'done';
+    const decision = decideRestart(ended);
+    if (!decision.restart) return 'done';
+    // The monitor's pid lives on as the back-off process: stop and rm cancel through it.
+    store.setState(ended, { restarting: true, restartDelayMs: decision.delayMs, monitorPid: st.monitorPid });
+    const argv = [helperPath, 'delay', String(Math.round(decision.delayMs)), ...boxArgv(roots), 'internal', 'restart', id];
+    return `exec ${argv.map((a) => JSON.stringify(a)).join(' ')}`;
+  } finally {
+    lock.release();
+  }
+}
+
+/** `box internal restart ID`: the next attempt of a restarting container, after its back-off. */
+export async function restartAfterBackoff(roots: Roots, id: string): Promise<number> {
+  const store = new ContainerStore(roots);
+  const lock = await lockContainer(roots, id);
+  try {
+    const record: ContainerRecord | undefined = store.get(id);
+    if (!record || !record.state.restarting || record.state.stoppedByUser) return 0;
+    const c = prepareStart(roots, store, record);
+    const { started } = await launch(roots, c, () => undefined, (record.state.restartCount ?? 0) + 1);
+    if (!started) store.setState(record, { restarting: false, status: 'exited', exitCode: 125, error: 'restart failed' });
+    return 0;
   } finally {
     lock.release();
   }

@@ -91,9 +91,23 @@ export function signalContainer(record: ContainerRecord, signal: NodeJS.Signals 
   }
 }
 
+/** A container waiting out its restart back-off stays stopped: the pending attempt is cancelled. */
+async function cancelRestart(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<void> {
+  const lock = await lockContainer(roots, record.id);
+  try {
+    const cur = store.get(record.id);
+    if (!cur?.state.restarting) return;
+    if (isMonitorAlive(cur.state.monitorPid)) process.kill(cur.state.monitorPid!, 'SIGTERM');
+    store.setState(cur, { restarting: false, stoppedByUser: true, monitorPid: undefined });
+  } finally {
+    lock.release();
+  }
+}
+
 /** Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded. */
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
   const fresh = await refresh(roots, store, record);
+  if (fresh.state.restarting) return cancelRestart(roots, store, fresh);
   if (fresh.state.status !== 'running') return;
   store.setState(fresh, { stoppedByUser: true });
   const sig = (fresh.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals;
@@ -126,6 +140,10 @@ export function normalizeSignal(s: string): NodeJS.Signals | number {
 /** `rm`: refuses a running container unless force (then kills it first); removes files and name. */
 export async function removeContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, force: boolean): Promise<void> {
   let fresh = await refresh(roots, store, record);
+  if (fresh.state.restarting) {
+    if (!force) throw new BoxError(`container ${record.name} is restarting: stop it first or use rm -f`);
+    await cancelRestart(roots, store, fresh);
+  }
   if (fresh.state.status === 'running') {
     if (!force) throw new BoxError(`container ${record.name} is running: stop it first or use rm -f`);
     await stopContainer(roots, store, fresh, 0);

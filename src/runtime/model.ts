@@ -1,5 +1,6 @@
 // The container as box records it: the fully resolved configuration it runs with, and its state.
 import { CgroupLimits } from '../linux/cgroups';
+import type { RestartPolicy } from './restart';
 
 export interface Ulimit {
   name: string;
@@ -35,6 +36,9 @@ export interface ContainerConfig {
   limits: CgroupLimits;
   labels: Record<string, string>;
   stopSignal?: string;
+  restart?: RestartPolicy;
+  /** json-file log rotation of a detached container */
+  log?: { maxSize: number; maxFile: number };
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';
@@ -46,6 +50,11 @@ export interface ContainerState {
   monitorPid?: number;
   /** set by stop/kill from the user: a restart policy does not restart it */
   stoppedByUser?: boolean;
+  restartCount?: number;
+  /** the last back-off delay, doubled for the next restart */
+  restartDelayMs?: number;
+  /** waiting for the back-off before the next start */
+  restarting?: boolean;
   exitCode?: number;
   oomKilled?: boolean;
   error?: string;

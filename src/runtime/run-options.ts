@@ -7,6 +7,7 @@ import { CgroupLimits } from '../linux/cgroups';
 import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
 import { readImageFile } from './image-files';
 import { ContainerConfig, Ulimit } from './model';
+import { parseRestart } from './restart';
 import { resolveUser } from './users';
 
 export interface RunFlags {
@@ -38,6 +39,8 @@ export interface RunFlags {
   pidsLimit?: string;
   label: string[];
   rm: boolean;
+  restart?: string;
+  restartDelay?: string;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -223,6 +226,7 @@ export function resolveContainerConfig(
     ulimits,
     limits,
     labels: { ...(ic.Labels ?? {}), ...parseLabels(flags.label) },
+    restart: parseRestart(flags.restart, flags.restartDelay),
     stopSignal: ic.StopSignal,
   };
 }

@@ -178,4 +178,47 @@ describe('detached containers', () => {
     expect(t.box(['exec', 'nosuch', 'true']).stderr).toMatch(/no such container/);
     t.box(['rm', 'gone']);
   });
+
+  interface Restarts {
+    State: { Status: string; Restarting: boolean; ExitCode: number };
+    RestartCount: number;
+  }
+  const restarts = (name: string) => (JSON.parse(t.box(['inspect', name]).stdout) as Restarts[])[0];
+
+  it('on-failure:3 restarts exactly 3 times, with growing delays, then gives up', () => {
+    runDetached(t, '--name', 'flaky', '--restart', 'on-failure:3', '--restart-delay', '200ms,10s,10s', 'busybox', 'sh', '-c', 'echo start; exit 1');
+    until(t, ['inspect', 'flaky'], (o) => {
+      const r = (JSON.parse(o) as Restarts[])[0];
+      return r.RestartCount === 3 && r.State.Status === 'exited' && !r.State.Restarting;
+    }, 3000);
+    expect(restarts('flaky').State.ExitCode).toBe(1);
+    const starts = t.box(['logs', '-t', 'flaky']).stdout.trim().split('\n').map((l) => Date.parse(l.split(' ')[0]));
+    expect(starts).toHaveLength(4);
+    const gaps = starts.slice(1).map((s, i) => s - starts[i]);
+    expect(gaps[0]).toBeGreaterThanOrEqual(200); // 200 ms, then 400 ms, then 800 ms
+    expect(gaps[1]).toBeGreaterThan(gaps[0]);
+    expect(gaps[2]).toBeGreaterThan(gaps[1]);
+    t.box(['rm', 'flaky']);
+  });
+
+  it('always restarts after a crash but not after stop', () => {
+    runDetached(t, '--name', 'phoenix', '--restart', 'always', '--restart-delay', '100ms', 'busybox', 'sh', '-c', 'echo start; sleep 0.3; exit 2');
+    until(t, ['inspect', 'phoenix'], (o) => (JSON.parse(o) as Restarts[])[0].RestartCount >= 1, 3000);
+    expect(t.box(['stop', '-t', '1', 'phoenix']).status).toBe(0);
+    const after = restarts('phoenix');
+    expect(after.State).toMatchObject({ Status: 'exited', Restarting: false });
+    // Longer than the back-off it would have used (100 ms doubling): no attempt may follow a stop.
+    const deadline = Date.now() + 1500;
+    while (Date.now() < deadline) expect(restarts('phoenix').RestartCount).toBe(after.RestartCount);
+    expect(t.box(['ps', '-a']).stdout).toMatch(/phoenix/);
+    t.box(['rm', 'phoenix']);
+  });
+
+  it('refuses --restart with --rm or without -d, and a malformed policy', () => {
+    expect(t.box(['run', '-d', '--rm', '--restart', 'always', 'busybox', 'true']).stderr).toMatch(/conflicting options/);
+    expect(t.box(['run', '--restart', 'always', 'busybox', 'true']).stderr).toMatch(/add -d/);
+    const bad = t.box(['run', '-d', '--restart', 'sometimes', 'busybox', 'true']);
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toMatch(/invalid --restart/);
+  });
 });
