@@ -7,7 +7,7 @@ describe('box run: the process', () => {
   const t = busyboxRoot();
   beforeAll(() => {
     // An image whose config sets Entrypoint, Cmd, Env, WorkingDir and User.
-    const r = t.box(['import', busyboxTarball(), 'configured:1',
+    const r = t.box(['import', busyboxTarball(t.dir), 'configured:1',
       '--change', 'ENTRYPOINT ["/bin/sh", "-c"]', '--change', 'CMD ["echo from-cmd $GREETING $(pwd) $(id -u)"]',
       '--change', 'ENV GREETING=hello', '--change', 'WORKDIR /tmp', '--change', 'USER app']);
     expect(r.status).toBe(0);

@@ -83,15 +83,13 @@ export function leftovers(t: TestRoot, ids: string[] = t.containerIds()): string
   return out;
 }
 
-let imageTar: string | undefined;
-
-/** A root filesystem tarball made from Debian's busybox-static, with users and groups for -u tests. */
-export function busyboxTarball(): string {
-  if (imageTar && fs.existsSync(imageTar)) return imageTar;
+/** A root filesystem tarball made from Debian's busybox-static, with users and groups for -u tests, in `dir`. */
+export function busyboxTarball(dir: string): string {
+  const out = path.join(dir, 'busybox.tar');
+  if (fs.existsSync(out)) return out;
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
   if (!busybox) throw new Error('busybox-static is not installed: .ci/run installs it (apt-get install busybox-static)');
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-image-'));
-  const rootfs = path.join(work, 'rootfs');
+  const rootfs = path.join(dir, 'busybox-rootfs');
   for (const d of ['bin', 'etc', 'tmp', 'root', 'home/app', 'proc', 'sys', 'dev', 'usr/bin', 'var']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
   fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
   fs.copyFileSync(busybox, path.join(rootfs, 'bin/busybox'));
@@ -102,17 +100,15 @@ export function busyboxTarball(): string {
   fs.writeFileSync(path.join(rootfs, 'etc/group'), 'root:x:0:\napp:x:1000:\nvideo:x:44:app\nextra:x:2000:app,other\nnogroup:x:65534:\n');
   fs.writeFileSync(path.join(rootfs, 'bin/not-executable'), '#!/bin/sh\necho should not run\n', { mode: 0o644 });
   fs.chmodSync(path.join(rootfs, 'bin/not-executable'), 0o644);
-  const out = path.join(work, 'busybox.tar');
   const r = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', out, '.'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
   fs.rmSync(rootfs, { recursive: true, force: true });
-  imageTar = out;
   return out;
 }
 
 /** Imports the busybox image into the root as `name` and returns the image id. */
 export function importBusybox(t: TestRoot, name = 'busybox:latest'): string {
-  const r = t.box(['import', busyboxTarball(), name, '--change', 'CMD ["sh"]']);
+  const r = t.box(['import', busyboxTarball(t.dir), name, '--change', 'CMD ["sh"]']);
   if (r.status !== 0) throw new Error(`box import failed: ${r.stderr}`);
   return r.stdout.trim();
 }
