@@ -1,5 +1,7 @@
 // Container listing and removal (the full lifecycle comes with detached containers).
 import { ContainerStore } from '../runtime/containers';
+import { isPaused } from '../runtime/freezer';
+import { healthSuffix } from '../runtime/health';
 import { refresh, removeContainer } from '../runtime/lifecycle';
 import { ContainerRecord } from '../runtime/model';
 import { bool, CommandSpec, str } from './args';
@@ -13,7 +15,8 @@ function since(iso: string | undefined): string {
 function statusText(c: ContainerRecord): string {
   if (c.state.restarting) return `Restarting (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
   if (c.state.status === 'exited') return `Exited (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
-  return c.state.status === 'running' ? `Up ${since(c.state.startedAt)}` : 'Created';
+  if (c.state.status !== 'running') return 'Created';
+  return `Up ${since(c.state.startedAt)}${isPaused(c) ? ' (Paused)' : ''}${healthSuffix(c, roots())}`;
 }
 
 export const psCommand: CommandSpec = {

@@ -12,6 +12,7 @@ import { runHelper } from './helper';
 import { finalizeExit, lockContainer } from './lifecycle';
 import { ContainerRecord } from './model';
 import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
+import { healthSpecOps } from './health';
 import { decideRestart } from './restart';
 
 export interface LogOptions {
@@ -40,6 +41,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
     .op('log', logFile(containers.dir(record.id)), log.maxSize, log.maxFile)
     .op('state', monitorStateFile(roots, record.id))
     .op('on-exit', ...boxArgv(roots), 'internal', 'exited', record.id);
+  for (const [op, ...args] of healthSpecOps(record, roots)) c.spec.op(op, ...args);
   let monitorPid: number | undefined;
   let pid: number | undefined;
   let started = false;

@@ -1,12 +1,15 @@
 // `box inspect`: a container as Docker-shaped JSON, for tools and people used to docker inspect.
 import { capsToNames, resolveCapabilities } from '../linux/capabilities';
 import { ContainerStore } from './containers';
+import { isPaused } from './freezer';
+import { healthForInspect } from './health';
 import { ContainerRecord } from './model';
 import { logFile } from './monitor-state';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function inspectContainer(c: ContainerRecord, store: ContainerStore): Record<string, unknown> {
+  const health = healthForInspect(c, store.roots);
   const cfg = c.config;
   const st = c.state;
   const l = cfg.limits;
@@ -18,7 +21,7 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
     State: {
       Status: st.status,
       Running: st.status === 'running',
-      Paused: false,
+      Paused: isPaused(c),
       Restarting: st.restarting ?? false,
       OOMKilled: st.oomKilled ?? false,
       Dead: st.status === 'dead',
@@ -27,6 +30,7 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       Error: st.error ?? '',
       StartedAt: st.startedAt ?? ZERO_TIME,
       FinishedAt: st.finishedAt ?? ZERO_TIME,
+      ...(health ? { Health: health } : {}),
     },
     Image: cfg.image.id,
     LogPath: logFile(store.dir(c.id)),

@@ -9,6 +9,7 @@ import { detectCgroups } from '../linux/cgroups';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { containerCgroup } from './create';
+import { thaw } from './freezer';
 import { ContainerRecord } from './model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
@@ -110,6 +111,7 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
   if (fresh.state.restarting) return cancelRestart(roots, store, fresh);
   if (fresh.state.status !== 'running') return;
   store.setState(fresh, { stoppedByUser: true });
+  thaw(fresh); // a frozen process cannot handle the stop signal
   const sig = (fresh.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals;
   if (timeoutS > 0) {
     signalContainer(fresh, normalizeSignal(sig));

@@ -1,0 +1,52 @@
+// Container events: one JSON object per line, appended with O_APPEND by whichever process causes
+// the event (a box command, the monitor's callback, the native monitor for health), in Docker's
+// event shape. `box events` reads and follows the file. It lives under the runtime root: like
+// Docker's events, it describes this boot only.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Roots } from '../paths';
+import { ContainerRecord } from './model';
+
+export type EventAction =
+  | 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause'
+  | 'exec_start' | 'exec_die' | 'health_status' | 'rename' | 'update' | 'policy';
+
+export interface BoxEvent {
+  Type: 'container';
+  Action: string;
+  status: string;
+  id: string;
+  from: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: 'local';
+  time: number;
+  timeNano: number;
+}
+
+export function eventsFile(roots: Roots): string {
+  return path.join(roots.runroot, 'events.jsonl');
+}
+
+export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string | number> = {}): void {
+  const nowNs = BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
+  const attrs: Record<string, string> = { image: c.config.image.ref, name: c.name };
+  for (const [k, v] of Object.entries(attributes)) attrs[k] = String(v);
+  const ev: BoxEvent = {
+    Type: 'container',
+    Action: action,
+    status: action,
+    id: c.id,
+    from: c.config.image.ref,
+    Actor: { ID: c.id, Attributes: attrs },
+    scope: 'local',
+    time: Number(nowNs / 1000000000n),
+    timeNano: Number(nowNs),
+  };
+  try {
+    fs.mkdirSync(roots.runroot, { recursive: true, mode: 0o711 });
+    // One write(2) of a whole line with O_APPEND: concurrent writers never interleave within it.
+    fs.appendFileSync(eventsFile(roots), JSON.stringify(ev) + '\n', { mode: 0o600 });
+  } catch {
+    /* events are informational: never fail a container operation because of them */
+  }
+}
