@@ -4,9 +4,41 @@ import { isPaused } from '../runtime/freezer';
 import { healthSuffix } from '../runtime/health';
 import { refresh, removeContainer } from '../runtime/lifecycle';
 import { ContainerRecord } from '../runtime/model';
-import { bool, CommandSpec, str } from './args';
+import { BoxError } from '../errors';
+import { bool, CommandSpec, list as listOf, str } from './args';
 import { roots } from './context';
 import { table, timeAgo } from './format';
+
+function psStatus(c: ContainerRecord): string {
+  if (c.state.restarting) return 'restarting';
+  if (c.state.status === 'running' && isPaused(c)) return 'paused';
+  return c.state.status;
+}
+
+/** Docker's ps filters: values of one key are alternatives, different keys must all match. */
+export function parsePsFilters(filters: string[]): (c: ContainerRecord) => boolean {
+  const byKey = new Map<string, string[]>();
+  for (const f of filters) {
+    const i = f.indexOf('=');
+    const key = f.slice(0, i);
+    if (i < 1 || !['status', 'name', 'id', 'label', 'exited', 'ancestor'].includes(key)) {
+      throw new BoxError(`invalid --filter "${f}": use status=, name=, id=, label=, exited= or ancestor=`);
+    }
+    byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
+  }
+  return (c) =>
+    [...byKey].every(([key, values]) =>
+      values.some((v) => {
+        if (key === 'status') return psStatus(c) === v;
+        if (key === 'name') return c.name.includes(v);
+        if (key === 'id') return c.id.startsWith(v);
+        if (key === 'exited') return c.state.status === 'exited' && String(c.state.exitCode) === v;
+        if (key === 'ancestor') return c.config.image.ref === v || c.config.image.id === v || c.config.image.id.startsWith(`sha256:${v}`);
+        const eq = v.indexOf('=');
+        return eq < 0 ? v in c.config.labels : c.config.labels[v.slice(0, eq)] === v.slice(eq + 1);
+      }),
+    );
+}
 
 function since(iso: string | undefined): string {
   return timeAgo(iso).replace(/ ago$/, '');
@@ -26,12 +58,15 @@ export const psCommand: CommandSpec = {
     { names: ['--all', '-a'], key: 'all', kind: 'bool', description: 'show all containers, not only running ones' },
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only show ids' },
     { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
+    { names: ['--filter', '-f'], key: 'filter', kind: 'list', value: 'key=value', description: 'status=, name=, id=, label=KEY[=VALUE], exited=CODE, ancestor=IMAGE' },
   ],
   positionals: [],
   async run(a) {
     const store = new ContainerStore(roots());
+    const match = parsePsFilters(listOf(a, 'filter'));
     const all = await Promise.all(store.list().map((c) => refresh(roots(), store, c)));
-    const list = all.filter((c) => bool(a, 'all') || c.state.status === 'running');
+    const filtered = listOf(a, 'filter').length > 0;
+    const list = all.filter((c) => (bool(a, 'all') || filtered || c.state.status === 'running') && match(c));
     if (bool(a, 'quiet')) {
       process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
       return 0;

@@ -7,6 +7,7 @@ import { onContainerExited, restartAfterBackoff } from '../runtime/detach';
 import { find, normalizeSignal, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { readFrom, readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
+import { appendEvent } from '../runtime/events';
 import { inspectContainer } from '../runtime/inspect';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
@@ -44,6 +45,7 @@ export const killCommand: CommandSpec = {
       if (c.state.status !== 'running') throw new BoxError(`container ${q} is not running`);
       if (sig === 'SIGKILL' || sig === 9) s.setState(c, { stoppedByUser: true });
       signalContainer(c, sig);
+      appendEvent(roots(), 'kill', c, { signal: String(sig) });
       process.stdout.write(q + '\n');
     }
     return 0;

@@ -3,7 +3,8 @@ import { BoxError } from '../errors';
 import { LogOptions, runDetached } from '../runtime/detach';
 import { runForeground } from '../runtime/run';
 import { parseBytes, parseNonNegativeInt } from '../util/units';
-import { bool, CommandSpec, FlagSpec, list, str } from './args';
+import { CreateRequest } from '../runtime/create';
+import { bool, CommandSpec, FlagSpec, list, ParsedArgs, str } from './args';
 import { roots } from './context';
 
 const s = (names: string[], key: string, description: string, value = 'string'): FlagSpec => ({ names, key, kind: 'string', description, value });
@@ -53,44 +54,7 @@ export const runCommand: CommandSpec = {
   stopAfterPositionals: true,
   examples: ['box run -it --rm busybox sh', 'box run --rm --memory 64m --pids-limit 50 busybox echo hello'],
   async run(a) {
-    const req = {
-      roots: roots(),
-      image: a.positionals[0],
-      command: a.rest,
-      flags: {
-        name: str(a, 'name'),
-        hostname: str(a, 'hostname'),
-        env: list(a, 'env'),
-        envFile: list(a, 'envFile'),
-        workdir: str(a, 'workdir'),
-        user: str(a, 'user'),
-        entrypoint: str(a, 'entrypoint'),
-        tty: bool(a, 'tty'),
-        interactive: bool(a, 'interactive'),
-        network: str(a, 'network'),
-        readOnly: bool(a, 'readOnly'),
-        init: bool(a, 'init'),
-        privileged: bool(a, 'privileged'),
-        capAdd: list(a, 'capAdd'),
-        capDrop: list(a, 'capDrop'),
-        securityOpt: list(a, 'securityOpt'),
-        ulimit: list(a, 'ulimit'),
-        memory: str(a, 'memory'),
-        memorySwap: str(a, 'memorySwap'),
-        memoryReservation: str(a, 'memoryReservation'),
-        cpus: str(a, 'cpus'),
-        cpuShares: str(a, 'cpuShares'),
-        cpuPeriod: str(a, 'cpuPeriod'),
-        cpuQuota: str(a, 'cpuQuota'),
-        cpusetCpus: str(a, 'cpusetCpus'),
-        pidsLimit: str(a, 'pidsLimit'),
-        label: list(a, 'label'),
-        rm: bool(a, 'rm'),
-        restart: str(a, 'restart'),
-        restartDelay: str(a, 'restartDelay'),
-      },
-      warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),
-    };
+    const req = requestFrom(a);
     const restart = str(a, 'restart');
     if (restart !== undefined && restart !== 'no') {
       if (bool(a, 'rm')) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
@@ -101,6 +65,48 @@ export const runCommand: CommandSpec = {
     return runForeground(req);
   },
 };
+
+/** The creation request described by `run`/`create` flags (both take the same ones). */
+export function requestFrom(a: ParsedArgs): CreateRequest {
+  return {
+    roots: roots(),
+    image: a.positionals[0],
+    command: a.rest,
+    flags: {
+      name: str(a, 'name'),
+      hostname: str(a, 'hostname'),
+      env: list(a, 'env'),
+      envFile: list(a, 'envFile'),
+      workdir: str(a, 'workdir'),
+      user: str(a, 'user'),
+      entrypoint: str(a, 'entrypoint'),
+      tty: bool(a, 'tty'),
+      interactive: bool(a, 'interactive'),
+      network: str(a, 'network'),
+      readOnly: bool(a, 'readOnly'),
+      init: bool(a, 'init'),
+      privileged: bool(a, 'privileged'),
+      capAdd: list(a, 'capAdd'),
+      capDrop: list(a, 'capDrop'),
+      securityOpt: list(a, 'securityOpt'),
+      ulimit: list(a, 'ulimit'),
+      memory: str(a, 'memory'),
+      memorySwap: str(a, 'memorySwap'),
+      memoryReservation: str(a, 'memoryReservation'),
+      cpus: str(a, 'cpus'),
+      cpuShares: str(a, 'cpuShares'),
+      cpuPeriod: str(a, 'cpuPeriod'),
+      cpuQuota: str(a, 'cpuQuota'),
+      cpusetCpus: str(a, 'cpusetCpus'),
+      pidsLimit: str(a, 'pidsLimit'),
+      label: list(a, 'label'),
+      rm: bool(a, 'rm'),
+      restart: str(a, 'restart'),
+      restartDelay: str(a, 'restartDelay'),
+    },
+    warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),
+  };
+}
 
 /** Docker's json-file options: max-size (default unlimited) and max-file (default 1). */
 export function parseLogOpts(opts: string[]): LogOptions {

@@ -11,6 +11,7 @@ import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { EtcFiles, writeEtcFiles } from './etc-files';
+import { appendEvent } from './events';
 import { ContainerRecord } from './model';
 import { buildSpec } from './plan';
 import { HelperSpec } from './spec';
@@ -43,7 +44,8 @@ export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
   return new ContainerCgroup(host, `box/${id}`);
 }
 
-export function createContainer(req: CreateRequest): Created {
+/** Resolves, validates and records a new container; no kernel object exists yet. */
+export function createRecord(req: CreateRequest): { containers: ContainerStore; record: ContainerRecord; known: NonNullable<Parameters<typeof prepareStart>[3]> } {
   mark('run: parsed');
   requireRoot();
   const images = new ImageStore(req.roots);
@@ -65,10 +67,16 @@ export function createContainer(req: CreateRequest): Created {
   const helperPath = assetPath('box-helper', layout.cache(req.roots));
   mark('helper located');
 
-  // From here on, objects exist: unwind them on every failure.
   const containers = new ContainerStore(req.roots);
   const record = containers.create(id, config, req.flags.name, req.flags.rm);
-  return prepareStart(req.roots, containers, record, { lowerDirs, cgroupHost, security, helperPath });
+  appendEvent(req.roots, 'create', record);
+  return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
+}
+
+export function createContainer(req: CreateRequest): Created {
+  const { containers, record, known } = createRecord(req);
+  // From here on, objects exist: unwind them on every failure.
+  return prepareStart(req.roots, containers, record, known);
 }
 
 /**
@@ -125,7 +133,10 @@ export function release(c: Pick<Created, 'containers' | 'record' | 'cgroup'>): v
   try {
     c.cgroup.remove();
   } finally {
-    if (c.record.autoRemove) c.containers.remove(c.record);
+    if (c.record.autoRemove) {
+      c.containers.remove(c.record);
+      appendEvent(c.containers.roots, 'destroy', c.record);
+    }
   }
 }
 

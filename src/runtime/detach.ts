@@ -8,6 +8,7 @@ import { BoxError } from '../errors';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { createContainer, Created, CreateRequest, describeStartError, prepareStart, release } from './create';
+import { appendEvent } from './events';
 import { runHelper } from './helper';
 import { finalizeExit, lockContainer } from './lifecycle';
 import { ContainerRecord } from './model';
@@ -57,7 +58,9 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
       return { code: result.exitCode === 0 ? 125 : result.exitCode, started: false };
     }
     started = true;
-    containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, restartCount, exitCode: undefined, finishedAt: undefined });
+    containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, restartCount, exitCode: undefined, finishedAt: undefined, stoppedByUser: false, oomKilled: false, error: undefined });
+    if (restartCount > 0) appendEvent(roots, 'restart', record);
+    appendEvent(roots, 'start', record);
     return { code: 0, started: true };
   } finally {
     if (!started) {
@@ -77,6 +80,21 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
     const { code, started } = await launch(req.roots, c, req.warn, 0);
     if (started) process.stdout.write(c.record.id + '\n');
     return code;
+  } finally {
+    lock.release();
+  }
+}
+
+/** `box start`: starts a created or stopped container again, detached, under a new monitor. */
+export async function startExisting(roots: Roots, store: ContainerStore, record: ContainerRecord, warn: (m: string) => void): Promise<number> {
+  const lock = await lockContainer(roots, record.id);
+  try {
+    const cur = store.get(record.id);
+    if (!cur) throw new BoxError(`no such container: ${record.name}`);
+    if (cur.state.status === 'running') return 0;
+    if (cur.config.tty || cur.config.openStdin) throw new BoxError(`container ${cur.name} was created with -t or -i, which detached containers do not support yet`);
+    const c = prepareStart(roots, store, cur);
+    return (await launch(roots, c, warn, cur.state.restartCount ?? 0)).code;
   } finally {
     lock.release();
   }

@@ -8,6 +8,7 @@ import { detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { containerCgroup, describeStartError, requireRoot } from './create';
+import { appendEvent } from './events';
 import { runHelper } from './helper';
 import { find, refresh } from './lifecycle';
 import { readImageFile } from './image-files';
@@ -63,7 +64,9 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
   const result = await runHelper(assetPath('box-helper', layout.cache(req.roots)), spec.encode(), {
     mode: 'exec',
     stdin: req.interactive || req.tty ? 'inherit' : 'ignore',
+    onStarted: () => appendEvent(req.roots, 'exec_start', c, { execCommand: req.command.join(' ') }),
   });
+  if (result.started) appendEvent(req.roots, 'exec_die', c, { execCommand: req.command.join(' '), exitCode: result.exitCode });
   if (result.error) req.warn(describeStartError(result.error, req.command[0]));
   return result.exitCode;
 }

@@ -9,6 +9,7 @@ import { detectCgroups } from '../linux/cgroups';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { containerCgroup } from './create';
+import { appendEvent } from './events';
 import { thaw } from './freezer';
 import { ContainerRecord } from './model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
@@ -27,8 +28,11 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
   const oomKilled = cgroup.oomKilled();
   cgroup.remove();
   removeRuntimeDir(roots, record.id);
+  if (oomKilled) appendEvent(roots, 'oom', record);
+  appendEvent(roots, 'die', record, { exitCode: exit.code });
   if (record.autoRemove) {
     store.remove(record);
+    appendEvent(roots, 'destroy', record);
     return;
   }
   store.setState(record, { status: 'exited', exitCode: exit.code, finishedAt: exit.at, oomKilled, pid: undefined, monitorPid: undefined, error: exit.error });
@@ -115,14 +119,18 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
   const sig = (fresh.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals;
   if (timeoutS > 0) {
     signalContainer(fresh, normalizeSignal(sig));
+    appendEvent(roots, 'kill', fresh, { signal: String(sig) });
     if (await waitForExit(roots, fresh, timeoutS * 1000)) {
       await waitFinalized(roots, store, fresh);
+      appendEvent(roots, 'stop', fresh);
       return;
     }
   }
   signalContainer(fresh, 'SIGKILL');
+  appendEvent(roots, 'kill', fresh, { signal: 'SIGKILL' });
   await waitForExit(roots, fresh, 10_000);
   await waitFinalized(roots, store, fresh);
+  appendEvent(roots, 'stop', fresh);
 }
 
 const SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS']);
@@ -157,6 +165,7 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
       containerCgroup(detectCgroups(), record.id).remove();
       removeRuntimeDir(roots, record.id);
       store.remove(fresh);
+      appendEvent(roots, 'destroy', fresh);
     } finally {
       lock.release();
     }

@@ -3,6 +3,7 @@
 import { BoxError } from '../errors';
 import { mark } from '../util/trace';
 import { createContainer, CreateRequest, describeBytes, describeStartError, release } from './create';
+import { appendEvent } from './events';
 import { runHelper } from './helper';
 
 export { requireRoot } from './create';
@@ -19,6 +20,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
       onPid: (pid) => {
         mark('container cloned');
         containers.setState(record, { status: 'running', pid, startedAt: new Date().toISOString() });
+        appendEvent(req.roots, 'start', record);
       },
       onStarted: () => mark('command started'),
     });
@@ -27,6 +29,10 @@ export async function runForeground(req: CreateRequest): Promise<number> {
     const oomKilled = cgroup.oomKilled();
     if (result.error) req.warn(describeStartError(result.error, config.args[0]));
     else if (result.helperSignal) req.warn(`the container's monitor was killed by ${result.helperSignal}; the container was stopped`);
+    if (result.started) {
+      if (oomKilled) appendEvent(req.roots, 'oom', record);
+      appendEvent(req.roots, 'die', record, { exitCode });
+    }
     if (oomKilled && exitCode === 137) req.warn(`container ${record.name} was killed by the OOM killer (memory limit ${describeBytes(config.limits.memory)})`);
     if (!record.autoRemove) {
       containers.setState(record, {

@@ -1,0 +1,96 @@
+// `box events`: container events as they happen (and, with --since, from the past), Docker-style.
+import * as fs from 'node:fs';
+import { BoxError } from '../errors';
+import { BoxEvent, eventsFile } from '../runtime/events';
+import { parseTimeArg } from '../runtime/logs';
+import { CommandSpec, list, str } from './args';
+import { roots } from './context';
+
+type Filter = (e: BoxEvent) => boolean;
+
+export function parseEventFilters(filters: string[]): Filter {
+  const byKey = new Map<string, string[]>();
+  for (const f of filters) {
+    const i = f.indexOf('=');
+    const key = f.slice(0, i);
+    if (i < 1 || !['container', 'event', 'type', 'image', 'name', 'label'].includes(key)) {
+      throw new BoxError(`invalid --filter "${f}": use container=, event=, type=, image= or name=`);
+    }
+    byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
+  }
+  // Values of one key are alternatives; different keys must all match (Docker's rule).
+  return (e) =>
+    [...byKey].every(([key, values]) =>
+      values.some((v) => {
+        if (key === 'container') return e.id.startsWith(v) || e.Actor.Attributes.name === v;
+        if (key === 'event') return e.Action === v || e.Action.split(':')[0] === v;
+        if (key === 'type') return e.Type === v;
+        if (key === 'image') return e.from === v;
+        if (key === 'name') return e.Actor.Attributes.name === v;
+        return false;
+      }),
+    );
+}
+
+export function formatEvent(e: BoxEvent): string {
+  const when = new Date(Math.floor(e.timeNano / 1e6)).toISOString().replace(/\.(\d{3})Z$/, (_, ms) => `.${ms}${String(e.timeNano % 1e6).padStart(6, '0')}Z`);
+  const attrs = Object.entries(e.Actor.Attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(', ');
+  return `${when} ${e.Type} ${e.Action} ${e.id} (${attrs})`;
+}
+
+function readEvents(file: string, offset: number): { events: BoxEvent[]; offset: number } {
+  let text: Buffer;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size <= offset) return { events: [], offset };
+      text = Buffer.alloc(size - offset);
+      fs.readSync(fd, text, 0, text.length, offset);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return { events: [], offset };
+  }
+  const complete = text.lastIndexOf(0x0a) + 1;
+  const events = text
+    .subarray(0, complete)
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as BoxEvent);
+  return { events, offset: offset + complete };
+}
+
+export const eventsCommand: CommandSpec = {
+  paths: [['events'], ['system', 'events']],
+  summary: 'Show container events: past ones with --since, then new ones until --until or Ctrl-C.',
+  flags: [
+    { names: ['--since'], key: 'since', kind: 'string', value: 'time', description: 'show events since a time (RFC 3339, Unix seconds, or a duration like 10m)' },
+    { names: ['--until'], key: 'until', kind: 'string', value: 'time', description: 'stop at this time (without it, follow new events)' },
+    { names: ['--filter', '-f'], key: 'filter', kind: 'list', value: 'key=value', description: 'container=, event=, type=, image=, name=' },
+    { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
+  ],
+  positionals: [],
+  async run(a) {
+    const now = Date.now();
+    const since = str(a, 'since') === undefined ? now : parseTimeArg('--since', str(a, 'since')!, now);
+    const until = str(a, 'until') === undefined ? undefined : parseTimeArg('--until', str(a, 'until')!, now);
+    const match = parseEventFilters(list(a, 'filter'));
+    const json = str(a, 'format') === 'json';
+    const file = eventsFile(roots());
+    let offset = 0;
+    for (;;) {
+      const got = readEvents(file, offset);
+      offset = got.offset;
+      for (const e of got.events) {
+        const t = e.timeNano / 1e6;
+        if (t < since || (until !== undefined && t >= until) || !match(e)) continue;
+        process.stdout.write((json ? JSON.stringify(e) : formatEvent(e)) + '\n');
+      }
+      if (until !== undefined && Date.now() >= until) return 0;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  },
+};
