@@ -41,6 +41,7 @@ export interface RunFlags {
   rm: boolean;
   restart?: string;
   restartDelay?: string;
+  stopSignal?: string;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -51,6 +52,16 @@ const RLIMITS: Record<string, number> = {
 
 export function rlimitNumber(name: string): number {
   return RLIMITS[name];
+}
+
+/** A signal name or number as --stop-signal accepts it, normalised to SIGNAME when named. */
+export function checkSignalName(s: string): string {
+  if (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 64) return s;
+  const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+  if (!/^SIG(HUP|INT|QUIT|ILL|TRAP|ABRT|BUS|FPE|KILL|USR1|SEGV|USR2|PIPE|ALRM|TERM|CHLD|CONT|STOP|TSTP|TTIN|TTOU|URG|XCPU|XFSZ|VTALRM|PROF|WINCH|IO|PWR|SYS)$/.test(name)) {
+    throw new BoxError(`invalid --stop-signal "${s}": use a signal name like SIGTERM or a number`);
+  }
+  return name;
 }
 
 export function parseUlimit(value: string): Ulimit {
@@ -227,6 +238,6 @@ export function resolveContainerConfig(
     limits,
     labels: { ...(ic.Labels ?? {}), ...parseLabels(flags.label) },
     restart: parseRestart(flags.restart, flags.restartDelay),
-    stopSignal: ic.StopSignal,
+    stopSignal: flags.stopSignal !== undefined ? checkSignalName(flags.stopSignal) : ic.StopSignal,
   };
 }

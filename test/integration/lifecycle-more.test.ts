@@ -62,6 +62,49 @@ describe('container lifecycle commands', () => {
   });
 });
 
+describe('after a reboot', () => {
+  const t = busyboxRoot();
+  const state = (name: string) => JSON.parse(t.box(['inspect', name]).stdout)[0].State as { Status: string; Pid: number };
+  const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+
+  it('system boot starts always and unless-stopped containers, but not stopped or no-policy ones', () => {
+    const run = (name: string, policy: string) => expect(t.box(['run', '-d', '--name', name, '--restart', policy, 'busybox', 'sleep', '1000']).status).toBe(0);
+    run('b-always', 'always');
+    run('b-unless', 'unless-stopped');
+    run('b-unless-stopped', 'unless-stopped');
+    run('b-no', 'no');
+    expect(t.box(['stop', '-t', '0', 'b-unless-stopped']).status).toBe(0);
+    // A reboot: every monitor (and so every container) gone, the runtime root wiped.
+    for (const n of ['b-always', 'b-unless', 'b-no']) process.kill(parentOf(state(n).Pid), 'SIGKILL');
+    fs.rmSync(path.join(t.root, 'run'), { recursive: true, force: true });
+    const boot = t.box(['system', 'boot']);
+    expect(boot.status).toBe(0);
+    expect(boot.stdout.trim().split('\n').sort()).toEqual(['b-always', 'b-unless']);
+    expect(state('b-always').Status).toBe('running');
+    expect(state('b-unless').Status).toBe('running');
+    expect(state('b-unless-stopped').Status).toBe('exited');
+    expect(state('b-no').Status).toBe('exited');
+    expect(t.box(['rm', '-f', 'b-always', 'b-unless', 'b-unless-stopped', 'b-no']).status).toBe(0);
+  });
+
+  it('install-unit writes a systemd unit that runs box system boot', () => {
+    const out = path.join(t.dir, 'box.service');
+    expect(t.box(['system', 'install-unit', '-o', out]).status).toBe(0);
+    const unit = fs.readFileSync(out, 'utf8');
+    expect(unit).toContain(`ExecStart=${BOX} --root ${t.root} --runroot ${path.join(t.root, 'run')} system boot`);
+    expect(unit).toMatch(/WantedBy=multi-user.target/);
+  });
+
+  it('stop sends --stop-signal first', () => {
+    expect(t.box(['run', '-d', '--name', 'sig', '--stop-signal', 'USR1', 'busybox', 'sh', '-c', 'trap "echo got-usr1; exit 0" USR1; echo up; while :; do sleep 0.05; done']).status).toBe(0);
+    for (let i = 0; i < 200 && !t.box(['logs', 'sig']).stdout.includes('up'); i++);
+    expect(t.box(['stop', '-t', '5', 'sig']).status).toBe(0);
+    expect(t.box(['logs', 'sig']).stdout).toBe('up\ngot-usr1\n');
+    expect(t.box(['run', '--stop-signal', 'NOPE', 'busybox', 'true']).status).toBe(125);
+    t.box(['rm', 'sig']);
+  });
+});
+
 describe('many containers at once', () => {
   const t = busyboxRoot();
 
