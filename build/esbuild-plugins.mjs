@@ -61,7 +61,7 @@ export function koffiPlugin() {
 }
 
 /** esbuild options for a CommonJS bundle of `entry` as it goes into the binary. */
-export function bundleOptions({ entry, outfile, version, digests, write = true }) {
+export function bundleOptions({ entry, outfile, version, digests, defaultSeccomp, write = true }) {
   return {
     entryPoints: [entry],
     outfile,
@@ -81,6 +81,7 @@ export function bundleOptions({ entry, outfile, version, digests, write = true }
     define: {
       __BOX_VERSION__: JSON.stringify(version),
       ...(digests ? { __BOX_ASSET_DIGESTS__: JSON.stringify(digests) } : {}),
+      ...(defaultSeccomp ? { __BOX_DEFAULT_SECCOMP__: JSON.stringify(defaultSeccomp) } : {}),
     },
     plugins: [koffiPlugin()],
   };

@@ -1,10 +1,16 @@
 // The process security of a container: capability sets and the seccomp program, from its config.
 import { BoxError } from '../errors';
 import { capSetsFor, resolveCapabilities } from '../linux/capabilities';
-import { compileDefaultProfile, compileDockerProfile } from '../linux/seccomp';
 import { readFileIfExists } from '../util/fs';
 import { ContainerConfig } from './model';
 import { ProcessSecurity } from './plan';
+
+// Injected by build/build.mjs: the default profile compiled for Docker's default capabilities.
+declare const __BOX_DEFAULT_SECCOMP__: { mask: string; bpf: string } | undefined;
+const PRECOMPILED = typeof __BOX_DEFAULT_SECCOMP__ === 'object' ? __BOX_DEFAULT_SECCOMP__ : undefined;
+
+/** The seccomp module (syscall tables, compiler) is loaded only when a program must be compiled. */
+const seccomp = () => require('../linux/seccomp') as typeof import('../linux/seccomp');
 
 let lastCap: number | undefined;
 function hostLastCap(): number {
@@ -20,12 +26,13 @@ export function processSecurity(config: ContainerConfig): ProcessSecurity {
     throw new BoxError((err as Error).message);
   }
   const caps = capSetsFor(mask, config.user.uid);
-  let seccomp: Buffer | undefined;
+  let program: Buffer | undefined;
   try {
-    if (config.seccomp === 'default') seccomp = compileDefaultProfile(mask);
-    else if (config.seccomp !== 'unconfined') seccomp = compileDockerProfile(config.seccompProfile ?? '', config.seccomp, mask);
+    if (config.seccomp === 'default') {
+      program = PRECOMPILED && PRECOMPILED.mask === String(mask) ? Buffer.from(PRECOMPILED.bpf, 'base64') : seccomp().compileDefaultProfile(mask);
+    } else if (config.seccomp !== 'unconfined') program = seccomp().compileDockerProfile(config.seccompProfile ?? '', config.seccomp, mask);
   } catch (err) {
     throw new BoxError((err as Error).message);
   }
-  return { caps, seccomp };
+  return { caps, seccomp: program };
 }
