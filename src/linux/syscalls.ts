@@ -168,3 +168,97 @@ export function tryFlock(fd: number, op: number): boolean {
   if (errno === os.constants.errno.EWOULDBLOCK) return false;
   throw new SyscallError('flock', errno);
 }
+
+// --- Path resolution confined to a directory (box cp): openat2(2) and the *at calls that act on
+// one name inside an already-resolved directory fd, so no path is ever resolved twice.
+
+export const O_RDONLY = 0;
+export const O_WRONLY = 0o1;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+export const AT_SYMLINK_NOFOLLOW_FLAG = AT_SYMLINK_NOFOLLOW;
+
+const SYS_OPENAT2 = 437; // the same number on every architecture (unified syscall table)
+
+type SyscallFn = (nr: number, ...args: unknown[]) => number | bigint;
+type MkdiratFn = (dirfd: number, path: string, mode: number) => number;
+type SymlinkatFn = (target: string, dirfd: number, path: string) => number;
+type UnlinkatFn = (dirfd: number, path: string, flags: number) => number;
+type FchownatFn = (dirfd: number, path: string, uid: number, gid: number, flags: number) => number;
+type ReadlinkatFn = (dirfd: number, path: string, buf: Buffer, size: number) => number | bigint;
+
+let atFns:
+  | { syscall: SyscallFn; mkdirat: MkdiratFn; symlinkat: SymlinkatFn; unlinkat: UnlinkatFn; fchownat: FchownatFn; readlinkat: ReadlinkatFn }
+  | undefined;
+
+function atBindings() {
+  if (atFns) return atFns;
+  const lib = libc();
+  atFns = {
+    syscall: lib.func('long syscall(long number, ...)') as SyscallFn,
+    mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)') as MkdiratFn,
+    symlinkat: lib.func('int symlinkat(const char *target, int dirfd, const char *path)') as SymlinkatFn,
+    unlinkat: lib.func('int unlinkat(int dirfd, const char *path, int flags)') as UnlinkatFn,
+    fchownat: lib.func('int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)') as FchownatFn,
+    readlinkat: lib.func('intptr_t readlinkat(int dirfd, const char *path, _Out_ void *buf, size_t size)') as ReadlinkatFn,
+  };
+  return atFns;
+}
+
+/**
+ * openat2(2): opens `path` relative to `dirfd` with RESOLVE_* restrictions (e.g. RESOLVE_IN_ROOT:
+ * absolute symlinks and ".." are confined to dirfd). Returns the new fd (O_CLOEXEC is added).
+ */
+export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
+  how.writeBigUInt64LE(BigInt(mode), 8);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  const fd = Number(atBindings().syscall(SYS_OPENAT2, 'int', dirfd, 'str', path, 'void *', how, 'size_t', how.length));
+  if (fd < 0) fail('openat2', path);
+  return fd;
+}
+
+export function mkdirat(dirfd: number, name: string, mode: number): void {
+  if (atBindings().mkdirat(dirfd, name, mode) !== 0) fail('mkdirat', name);
+}
+
+export function symlinkat(target: string, dirfd: number, name: string): void {
+  if (atBindings().symlinkat(target, dirfd, name) !== 0) fail('symlinkat', name);
+}
+
+export function unlinkat(dirfd: number, name: string, flags = 0): void {
+  if (atBindings().unlinkat(dirfd, name, flags) !== 0) fail('unlinkat', name);
+}
+
+/** fchownat(2); with AT_SYMLINK_NOFOLLOW a symlink's own owner changes, never its target's. */
+export function fchownat(dirfd: number, name: string, uid: number, gid: number, flags: number): void {
+  if (atBindings().fchownat(dirfd, name, uid, gid, flags) !== 0) fail('fchownat', name);
+}
+
+/** readlinkat(2); name "" reads the symlink an O_PATH|O_NOFOLLOW fd refers to. */
+export function readlinkat(dirfd: number, name: string): string {
+  const buf = Buffer.alloc(4096);
+  const n = Number(atBindings().readlinkat(dirfd, name, buf, buf.length));
+  if (n < 0) fail('readlinkat', name);
+  return buf.subarray(0, n).toString('utf8');
+}
+
+/** utimensat(2) relative to a directory fd, never following a symlink at name. */
+export function utimensatNoFollow(dirfd: number, name: string, atime: Timespec, mtime: Timespec): void {
+  if (bindings().utimensat(dirfd, name, timesBuffer(atime, mtime), AT_SYMLINK_NOFOLLOW) !== 0) fail('utimensat', name);
+}
