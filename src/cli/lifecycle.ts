@@ -8,6 +8,7 @@ import { find, normalizeSignal, refresh, signalContainer, stopContainer, waitFin
 import { readFrom, readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { appendEvent } from '../runtime/events';
+import { thaw } from '../runtime/freezer';
 import { inspectContainer } from '../runtime/inspect';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
@@ -45,6 +46,7 @@ export const killCommand: CommandSpec = {
       if (c.state.status !== 'running') throw new BoxError(`container ${q} is not running`);
       if (sig === 'SIGKILL' || sig === 9) s.setState(c, { stoppedByUser: true });
       signalContainer(c, sig);
+      if (sig === 'SIGKILL' || sig === 9) thaw(c); // a frozen task dies only once thawed (cgroup v1)
       appendEvent(roots(), 'kill', c, { signal: String(sig) });
       process.stdout.write(q + '\n');
     }

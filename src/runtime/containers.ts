@@ -77,9 +77,15 @@ export class ContainerStore {
     writeJsonAtomic(this.file(record.id, 'container.json'), record, 0o600, false);
   }
 
+  /**
+   * Merges a state change into the record on disk (not into a possibly stale copy: a concurrent
+   * rename or update must survive) and updates the caller's copy to match.
+   */
   setState(record: ContainerRecord, state: Partial<ContainerState>): void {
-    record.state = { ...record.state, ...state };
-    this.save(record);
+    const current = this.get(record.id) ?? record;
+    current.state = { ...current.state, ...state };
+    this.save(current);
+    Object.assign(record, current);
   }
 
   get(id: string): ContainerRecord | undefined {

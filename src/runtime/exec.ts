@@ -9,6 +9,7 @@ import { layout, Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { containerCgroup, describeStartError, requireRoot } from './create';
 import { appendEvent } from './events';
+import { isPaused } from './freezer';
 import { runHelper } from './helper';
 import { find, refresh } from './lifecycle';
 import { readImageFile } from './image-files';
@@ -36,6 +37,8 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
   const store = new ContainerStore(req.roots);
   const c = await refresh(req.roots, store, find(store, req.container));
   if (c.state.status !== 'running' || !c.state.pid) throw new BoxError(`container ${req.container} is not running`);
+  // A process joining a frozen cgroup would hang, unkillable, until the container is unpaused.
+  if (isPaused(c)) throw new BoxError(`container ${req.container} is paused: unpause it before exec`);
   const cfg = c.config;
   let user = cfg.user;
   if (req.user !== undefined) {

@@ -1,6 +1,7 @@
 // Reads files of an image's merged filesystem (its layers stacked as overlayfs would) without
 // mounting anything, e.g. /etc/passwd for `-u name`. Symlinks are resolved inside the image, never
-// against the host, so a hostile image cannot make box read a host file.
+// against the host, so a hostile image cannot make box read a host file. (Opaque directories are
+// not consulted: that needs xattrs, and only decides which image file is read, never a host one.)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -26,18 +27,37 @@ export function resolveInLayers(layers: string[], file: string, hops = 0): strin
   return undefined;
 }
 
-function topmost(layers: string[], rel: string): string | undefined {
-  const dir = path.posix.dirname(rel);
-  const name = path.posix.basename(rel);
-  for (const layer of layers) {
-    const p = path.join(layer, rel);
+/**
+ * lstat of rel inside one layer, never through a symlink of that layer: a path whose parent is a
+ * symlink or a non-directory in this layer does not exist in it (overlayfs does not merge through
+ * it either). Without this, a lower layer's `a -> /` would make `a/etc/passwd` a host file.
+ */
+function lstatInLayer(layer: string, rel: string): fs.Stats | undefined {
+  const parts = rel.split('/').filter(Boolean);
+  let p = layer;
+  for (let i = 0; i < parts.length; i++) {
+    p = path.join(p, parts[i]);
+    let st: fs.Stats;
     try {
-      fs.lstatSync(p);
-      return p;
+      st = fs.lstatSync(p);
     } catch {
-      // A whiteout in this layer hides the name in every layer below.
-      if (fs.existsSync(path.join(layer, dir, `.wh.${name}`))) return undefined;
+      return undefined;
     }
+    if (i === parts.length - 1) return st;
+    if (!st.isDirectory()) return undefined;
+  }
+  return undefined;
+}
+
+// Unpacked layers keep deletions as overlay whiteouts: character devices 0:0.
+const isWhiteout = (st: fs.Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+function topmost(layers: string[], rel: string): string | undefined {
+  for (const layer of layers) {
+    const st = lstatInLayer(layer, rel);
+    if (!st) continue;
+    if (isWhiteout(st)) return undefined; // hides the name in every layer below
+    return path.join(layer, rel);
   }
   return undefined;
 }

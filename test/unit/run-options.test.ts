@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -61,7 +62,8 @@ describe('run options', () => {
     fs.mkdirSync(path.join(upper, 'etc'), { recursive: true });
     fs.writeFileSync(path.join(lower, 'etc', 'group'), 'lower-group');
     fs.writeFileSync(path.join(lower, 'etc', 'passwd'), 'lower-passwd');
-    fs.writeFileSync(path.join(upper, 'etc', '.wh.group'), '');
+    // A deletion in the upper layer, as the unpacker stores it: an overlay whiteout (char device 0:0).
+    expect(spawnSync('mknod', [path.join(upper, 'etc', 'group'), 'c', '0', '0']).status).toBe(0);
     fs.symlinkSync('/data/hostname', path.join(upper, 'etc', 'hostname')); // absolute: must resolve in the image
     fs.mkdirSync(path.join(lower, 'data'));
     fs.writeFileSync(path.join(lower, 'data', 'hostname'), 'image-hostname');
@@ -71,6 +73,11 @@ describe('run options', () => {
       expect(resolveInLayers([upper, lower], '/etc/hostname')).toBe(path.join(lower, 'data', 'hostname'));
       fs.symlinkSync('../../../../../../etc/shadow', path.join(upper, 'etc', 'shadow'));
       expect(resolveInLayers([upper, lower], '/etc/shadow')).toBeUndefined();
+      // A lower layer's symlink to / under a directory of the layer above must not lead to the host.
+      fs.mkdirSync(path.join(upper, 'a'));
+      fs.symlinkSync('/', path.join(lower, 'a'));
+      expect(resolveInLayers([upper, lower], '/a/etc/hostname')).toBeUndefined();
+      expect(resolveInLayers([upper, lower], '/a/etc/passwd')).toBeUndefined();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
