@@ -174,7 +174,7 @@ static int read_last_cap(void)
 	return 63; /* PR_CAPBSET_DROP of an unknown cap fails with EINVAL, which is ignored */
 }
 
-static void host_ops(void)
+void host_ops(void)
 {
 	const struct spec *sp = &C.spec;
 	const struct rec *r;
@@ -247,12 +247,12 @@ static void parent_after_fork(pid_t pid)
 	}
 }
 
-/* `box-helper exec`: enter the namespaces of a running container, fork the process to run. */
-static void exec_main(void) __attribute__((noreturn));
-static void exec_main(void)
+/* `box-helper exec`: enter the namespaces of a running container (target), fork the process to
+ * run. Also the health probe's helper, forked by a monitor (health.c), with C.spec its probe. */
+void exec_main(pid_t target)
 {
 	const struct spec *sp = &C.spec;
-	pid_t target = (pid_t)arg_u(spec_find(sp, "join"), 0);
+	child_pid = -1; /* a monitor's fork: die() must never kill the container */
 	/* the cgroup files are host paths: open them before entering the mount namespace */
 	for (size_t i = 0; i < sp->nrecs; i++)
 		C.ncg += !strcmp(sp->recs[i].op->name, "cgroup-join");
@@ -357,7 +357,7 @@ int main(int argc, char **argv)
 	host_ops();
 	C.last_cap = read_last_cap();
 	if (mode == M_EXEC)
-		exec_main();
+		exec_main((pid_t)arg_u(spec_find(&C.spec, "join"), 0));
 	if (C.detach) {
 		detach_fork(); /* returns in the monitor */
 		monitor_stdio();

@@ -32,7 +32,7 @@ struct opdef {
 	int modes;         /* M_RUN, M_EXEC: the subcommands that accept it */
 };
 
-enum { M_RUN = 1, M_EXEC = 2 };
+enum { M_RUN = 1, M_EXEC = 2, M_PROBE = 4 /* health-exec: exec ops without join and tty */ };
 
 struct spec {
 	struct rec *recs;
@@ -72,6 +72,9 @@ struct ctx {
 	int exec_mode;
 	int *cg_fds;          /* exec: the opened cgroup-join files, written "0" by the child */
 	size_t ncg;
+	/* health checks (health.c) */
+	struct spec probe_spec; /* the nested exec spec of `health-exec` */
+	int probe;              /* this exec is a health probe: its process gets its own group */
 };
 
 extern struct ctx C;
@@ -112,6 +115,21 @@ void detach_fork(void);          /* returns in the monitor; the original helper 
 void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
 void monitor_state(pid_t child); /* first state file, before the go-ahead */
 void monitor_loop(pid_t child) __attribute__((noreturn));
+
+/* ---- health checks (health.c), driven by monitor_loop ---- */
+struct pollfd;
+void health_init(void);             /* reads the health ops (no-op without `health`) */
+void health_started(pid_t child);   /* the container started: schedule the first probe */
+int health_poll_timeout(void);      /* ms until the next deadline, -1 for none */
+int health_fds(struct pollfd *p);   /* fills 2 pollfds (fd -1 when unused) */
+void health_io(struct pollfd *p);   /* after poll: the same 2 pollfds */
+void health_sigchld(void);          /* reaps a finished probe */
+void health_tick(void);             /* deadlines: start a probe, time one out, escalate a stop */
+void health_stop(void);             /* the container is gone: kill and reap a running probe */
+
+/* ---- box-helper.c ---- */
+void host_ops(void);                    /* C's fields from C.spec */
+void exec_main(pid_t target) __attribute__((noreturn)); /* join target, fork, run C.spec's args */
 
 /* ---- small utils (box-helper.c) ---- */
 int write_all(int fd, const void *buf, size_t n);

@@ -5,6 +5,10 @@
   boxspec.py --rootfs DIR --work TMP [opts] -- CMD...  a typical container spec (overlay rootfs)
   boxspec.py --join PID [opts] -- CMD...               a `box-helper exec` spec for a running one
 
+Health checks of a detached container: --health INTERVAL:START_INTERVAL:START_PERIOD:TIMEOUT:RETRIES:FILE
+(nanoseconds) with --health-cmd "SHELL CMD" (the nested exec spec: the container's attributes, args
+/bin/sh -c CMD), --health-event FILE and --health-on-failure ACTION:SIGNAL:GRACE_NS.
+
 Strings in --json may be {"hex": "..."} for raw bytes (seccomp programs).
 """
 import argparse, json, struct, sys
@@ -80,6 +84,18 @@ def container(a):
         recs.append(["state", a.state])
     if a.on_exit:
         recs.append(["on-exit"] + a.on_exit)
+    if a.health:
+        recs.append(["health"] + a.health.split(":", 5))
+        extra, a.extra = a.extra, []
+        probe = attrs(a, [])
+        a.extra = extra
+        probe[[r[0] for r in probe].index("args")] = ["args", "/bin/sh", "-c", a.health_cmd]
+        recs.append(["health-exec", {"hex": encode(probe).hex()}])
+    if a.health_event:
+        tpl = '{"Action":"health_status: {{status}}","time":{{time}},"timeNano":{{timeNano}}}'
+        recs.append(["health-event", a.health_event, tpl])
+    if a.health_on_failure:
+        recs.append(["health-on-failure"] + a.health_on_failure.split(":"))
     return attrs(a, recs)
 
 
@@ -98,7 +114,7 @@ def attrs(a, recs):
         recs.append(["cwd", a.cwd])
     recs.append(["env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "TERM=xterm"] + a.env)
     recs.append(["args"] + a.cmd)
-    recs = [[str(x) for x in r] for r in recs]
+    recs = [[x if isinstance(x, dict) else str(x) for x in r] for r in recs]
     if a.seccomp:
         recs.insert(-1, ["seccomp", {"hex": a.seccomp}])
     return recs + [json.loads(x) for x in a.extra]
@@ -137,6 +153,10 @@ def main():
     p.add_argument("--on-exit", action="append", default=[], help="one argument of the callback")
     p.add_argument("--join", help="exec spec: PID of the container to enter")
     p.add_argument("--cgroup-join", action="append", default=[])
+    p.add_argument("--health")
+    p.add_argument("--health-cmd", default="true")
+    p.add_argument("--health-event")
+    p.add_argument("--health-on-failure")
     p.add_argument("cmd", nargs="*")
     a = p.parse_args()
     recs = json.loads(a.json) if a.json else exec_spec(a) if a.join else container(a)

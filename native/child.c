@@ -379,5 +379,9 @@ void exec_child_main(void)
 	if (C.tty)
 		setup_tty(0);
 	attrs_begin();
+	/* a health probe: this process stays as its reaper (init.c), in the container's PID namespace,
+	 * so nothing the probe starts is left as a zombie under a PID 1 that never reaps */
+	if (C.probe)
+		init_fork(); /* returns in the command's process only */
 	attrs_exec();
 }

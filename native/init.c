@@ -53,10 +53,15 @@ void init_fork(void)
 		if (sigaction(sig, &sa, NULL) == 0)
 			sigaddset(&init_set, sig);
 	sigprocmask(SIG_BLOCK, &init_set, NULL);
+	/* a health probe's reaper is no PID 1: orphans of the probe come to it as a subreaper */
+	if (C.probe && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		cfail("init", errno, "PR_SET_CHILD_SUBREAPER");
 
 	pid_t pid = fork();
 	if (pid < 0)
 		cfail("init", errno, "fork");
+	if (pid > 0 && C.probe)
+		setpgid(pid, pid); /* before any signal from the monitor can ask to kill the group */
 	if (pid == 0) {
 		for (int sig = 1; sig < NSIG; sig++)
 			if (sig != SIGKILL && sig != SIGSTOP)
@@ -109,19 +114,31 @@ void init_run(pid_t cmd)
 	}
 	close(C.err_wr); /* the command's execve alone now decides when the helper sees EOF */
 	close(C.sync_rd);
+	int probe_st = 0, probe_done = 0;
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(&init_set, &si);
 		if (sig < 0)
 			continue;
 		if (sig != SIGCHLD) {
-			kill(cmd, sig);
+			/* a probe's helper forwards the monitor's SIGTERM at the timeout: kill the probe's
+			 * whole process group */
+			kill(C.probe ? -cmd : cmd, C.probe ? SIGKILL : sig);
 			continue;
 		}
 		int st;
 		pid_t w;
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-			if (w == cmd)
-				finish(st);
+			if (w == cmd) {
+				if (!C.probe)
+					finish(st);
+				/* the probe is done: what it left in its group goes too, and every child the
+				 * reaper has (the group, orphans) is reaped before it reports */
+				kill(-cmd, SIGKILL);
+				probe_st = st;
+				probe_done = 1;
+			}
+		if (probe_done && w < 0 && errno == ECHILD)
+			finish(probe_st);
 	}
 }

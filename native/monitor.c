@@ -355,6 +355,7 @@ static void on_started(void)
 	dup3(C.devnull, 4, O_CLOEXEC); /* fd 4 stays taken: later status lines go nowhere */
 	if (chdir("/")) {
 	}
+	health_started(cpid);
 }
 
 /* Splits the callback's `exec` line into words in place: blanks separate words, "..." groups (\"
@@ -484,33 +485,38 @@ void monitor_loop(pid_t child)
 	char err[1024];
 	size_t errlen = 0;
 	int errfd = C.err_rd, started = 0, st = 0, done = 0;
+	health_init();
 	for (;;) {
 		if (done && errfd < 0 && C.log_rd[0] < 0 && C.log_rd[1] < 0)
 			break;
-		struct pollfd p[4] = {
+		struct pollfd p[6] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = errfd, .events = POLLIN },
 			{ .fd = C.log_rd[0], .events = POLLIN },
 			{ .fd = C.log_rd[1], .events = POLLIN },
 		};
+		health_fds(p + 4);
 		/* once the container is gone, its output is normally at EOF already (the kernel killed
 		 * the rest of its PID namespace); without a PID namespace a leftover process may hold
 		 * the pipes: stop waiting for it after a second of silence */
-		int r = poll(p, 4, done ? 1000 : -1);
+		int r = poll(p, 6, done ? 1000 : health_poll_timeout());
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll", errno, "poll");
 		}
-		if (r == 0)
+		if (r == 0 && done)
 			break;
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof si) == sizeof si && !done) {
 				int sig = (int)si.ssi_signo;
 				if (sig == SIGCHLD) {
-					if (waitpid(child, &st, WNOHANG) == child)
+					health_sigchld();
+					if (waitpid(child, &st, WNOHANG) == child) {
 						done = 1;
+						health_stop();
+					}
 				} else {
 					kill(child, sig);
 				}
@@ -534,6 +540,10 @@ void monitor_loop(pid_t child)
 				close(C.log_rd[i]);
 				C.log_rd[i] = -1;
 			}
+		if (!done) {
+			health_io(p + 4);
+			health_tick();
+		}
 	}
 	for (int i = 0; i < 2; i++)
 		if (C.log_rd[i] >= 0 && streams[i].len)

@@ -24,6 +24,11 @@ static const struct opdef OPS[] = {
 	{ "log", "puu", OP_HOST, 1, M_RUN },
 	{ "state", "p", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
+	/* health checks, scheduled by the monitor (health.c) */
+	{ "health", "uuuuup", OP_HOST, 1, M_RUN },
+	{ "health-exec", "b", OP_HOST, 1, M_RUN },
+	{ "health-event", "ps", OP_HOST, 1, M_RUN },
+	{ "health-on-failure", "suu", OP_HOST, 1, M_RUN },
 	/* exec */
 	{ "join", "u", OP_HOST, 1, M_EXEC },
 	/* child-side steps, in order */
@@ -52,12 +57,15 @@ static const struct opdef OPS[] = {
 	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
 };
 
+/* "" for the spec itself, "health-exec: " while the probe's nested spec is parsed */
+static const char *where = "";
+
 static void bad(const char *fmt, const char *a, const char *b) __attribute__((noreturn));
 static void bad(const char *fmt, const char *a, const char *b)
 {
 	char msg[256];
 	snprintf(msg, sizeof msg, fmt, a, b);
-	die("spec", EINVAL, "%s", msg);
+	die("spec", EINVAL, "%s%s", where, msg);
 }
 
 static int parse_u(const char *s, uint64_t *v)
@@ -166,11 +174,26 @@ static void check_args(const struct rec *r)
 	}
 }
 
+static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mode);
+static void check_health(struct spec *sp);
+
 void spec_read(int fd, struct spec *sp, int mode)
 {
-	size_t n, off;
+	size_t n;
 	unsigned char *b = (unsigned char *)read_all(fd, &n);
 	close(fd);
+	spec_parse(b, n, sp, mode);
+	free(b);
+	if (mode == M_RUN)
+		check_health(sp);
+}
+
+/* Decodes and validates a spec held in memory (the caller keeps b). M_PROBE: the nested exec spec
+ * of `health-exec`, i.e. the ops of `exec` without `join` (the monitor joins its container) and
+ * without `tty`. */
+static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mode)
+{
+	size_t off;
 	if (n < 12 || memcmp(b, "BOXSPEC\0", 8))
 		bad("bad magic%s%s", "", "");
 	if (le32(b + 8) != 1) {
@@ -214,10 +237,11 @@ void spec_read(int fd, struct spec *sp, int mode)
 			for (char *p = a[0].p; p < a[0].p + a[0].len; p++)
 				if ((unsigned char)*p < 0x20 || *p == 0x7f)
 					*p = '?';
-			die("spec", EINVAL, "unknown op %s", a[0].p);
+			die("spec", EINVAL, "%sunknown op %s", where, a[0].p);
 		}
-		if (!(op->modes & mode))
-			bad("op %s is not valid for %s", op->name, mode == M_RUN ? "run" : "exec");
+		int m = mode == M_PROBE ? M_EXEC : mode;
+		if (!(op->modes & m) || (mode == M_PROBE && (!strcmp(op->name, "join") || !strcmp(op->name, "tty"))))
+			bad("op %s is not valid for %s", op->name, mode == M_RUN ? "run" : mode == M_EXEC ? "exec" : "a health check");
 		if (op->single && spec_find(sp, op->name))
 			bad("duplicate op %s%s", op->name, "");
 		if (sp->nrecs == cap) {
@@ -231,7 +255,6 @@ void spec_read(int fd, struct spec *sp, int mode)
 		r->a = a + 1;
 		check_args(r);
 	}
-	free(b);
 	const struct rec *sc = spec_find(sp, "seccomp");
 	if (sc && (sc->a[0].len == 0 || sc->a[0].len % 8 || sc->a[0].len / 8 > 4096))
 		bad("seccomp program length must be a non-zero multiple of 8 (at most 4096 instructions)%s%s", "", "");
@@ -239,12 +262,38 @@ void spec_read(int fd, struct spec *sp, int mode)
 		bad("missing op args%s%s", "", "");
 	if (mode == M_EXEC && !spec_find(sp, "join"))
 		bad("missing op join%s%s", "", "");
+	if (mode == M_PROBE)
+		return;
 	if (!spec_find(sp, "detach")) {
-		static const char *const need[] = { "log", "state", "on-exit" };
+		static const char *const need[] = { "log", "state", "on-exit", "health" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");
 	} else if (spec_find(sp, "tty")) {
 		bad("tty with detach is not supported%s%s", "", "");
 	}
+}
+
+/* `health` and its companions: all or nothing, and the nested exec spec of the probe is valid. */
+static void check_health(struct spec *sp)
+{
+	const struct rec *h = spec_find(sp, "health"), *x = spec_find(sp, "health-exec");
+	static const char *const need[] = { "health-exec", "health-event", "health-on-failure" };
+	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+		if (!h && spec_find(sp, need[i]))
+			bad("op %s needs health%s", need[i], "");
+	if (!h)
+		return;
+	if (!x)
+		bad("op health needs health-exec%s%s", "", "");
+	if (!arg_u(h, 0) || !arg_u(h, 1) || !arg_u(h, 3) || !arg_u(h, 4))
+		bad("op health: INTERVAL, START_INTERVAL, TIMEOUT and RETRIES must be positive%s%s", "", "");
+	const struct rec *f = spec_find(sp, "health-on-failure");
+	if (f && strcmp(f->a[0].p, "kill") && strcmp(f->a[0].p, "stop") && strcmp(f->a[0].p, "restart"))
+		bad("op health-on-failure: ACTION must be kill, stop or restart, not %s%s", f->a[0].p, "");
+	if (f && (arg_u(f, 1) < 1 || arg_u(f, 1) >= NSIG))
+		bad("op health-on-failure: bad signal %s%s", f->a[1].p, "");
+	where = "health-exec: ";
+	spec_parse((const unsigned char *)x->a[0].p, x->a[0].len, &C.probe_spec, M_PROBE);
+	where = "";
 }

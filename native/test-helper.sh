@@ -430,6 +430,84 @@ check "exec: the container still dies with its monitor" $? "$EP"
 [ -n "$CGX" ] && waitfor "rmdir $CGX 2>/dev/null" && CGX=
 leakcheck
 
+echo "# health checks scheduled by the monitor"
+raw '[["health","1","1","0","1","1","/h"],["health-exec",""],["args","true"]]'
+check "health without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health needs detach" ]]; echo $?) "$ST"
+raw '[["detach"],["health","1","1","0","1","1","/h"],["args","true"]]'
+check "health without health-exec refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health needs health-exec" ]]; echo $?) "$ST"
+python3 - >$T/probe-bad.hex <<'PY'
+import struct
+b = b"BOXSPEC\0" + struct.pack("<I", 1)
+for rec in (["join", "1"], ["args", "true"]):
+    b += struct.pack("<I", len(rec)) + b"".join(struct.pack("<I", len(x)) + x.encode() for x in rec)
+print(b.hex())
+PY
+raw '[["detach"],["health","1","1","0","1","1","/h"],["health-exec",{"hex":"'$(cat $T/probe-bad.hex)'"}],["args","true"]]'
+check "health-exec: join refused in the probe spec" $([ $RC = 125 ] && [[ $ST == "error spec 22 health-exec: op join is not valid for a health check" ]]; echo $?) "$ST"
+raw '[["detach"],["health","1","1","0","0","1","/h"],["health-exec",{"hex":"'$(python3 "$HERE/boxspec.py" --json '[["args","true"]]' | python3 -c 'import sys; print(sys.stdin.buffer.read().hex())')'"}],["args","true"]]'
+check "health: zero timeout refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health: "* ]]; echo $?) "$ST"
+# hstatus FILE: the `status` line of a health file
+hstatus() { sed -n 's/^status //p' "$1" 2>/dev/null; }
+# nsprocs PID: host pids of every process in PID's pid namespace but PID, with their state
+nsprocs() {
+	local ns p
+	ns=$(readlink /proc/$1/ns/pid)
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = $1 ] && continue
+		[ "$(readlink $p/ns/pid 2>/dev/null)" = "$ns" ] && echo "${p#/proc/} $(statf ${p#/proc/} 1)"
+	done
+}
+w=$T/c$((N + 1))
+dstart --caps default --user 1000:1000 --nnp --cwd /home/app --health 100000000:100000000:0:2000000000:2:$w/health --health-event $w/events \
+	--health-cmd 'id -u; grep -E "^(CapEff|NoNewPrivs):" /proc/self/status; test -f ok' \
+	-- sh -c 'touch ok; while [ ! -f /tmp/stop ]; do sleep 0.05; done; rm ok; exec sleep 1000'
+HW=$W HMON=$MON HC=$CPID
+check "health: monitor started, health file says starting or healthy" $([ $RC = 0 ] && [[ "$(hstatus $HW/health)" =~ ^(starting|healthy)$ ]]; echo $?) "$ST $(cat $HW/health 2>&1)"
+waitfor '[ "$(hstatus $HW/health)" = healthy ]'
+check "health: healthy after the first success" $? "$(cat $HW/health 2>&1)"
+check "health: the probe runs as the container's user with its caps and no_new_privs" $(grep -qx 1000 $HW/health && grep -q "CapEff:.0000000000000000" $HW/health && grep -q "NoNewPrivs:.1" $HW/health; echo $?) "$(cat $HW/health)"
+waitfor "[ \$(grep -c '^result ' $HW/health) = 5 ]"
+check "health: the last 5 results are kept" $? "$(grep '^result' $HW/health)"
+check "health: no probe zombie under a PID 1 that never reaps" $(! nsprocs $HC | grep -q ' Z$'; echo $?) "$(nsprocs $HC)"
+"$HELPER" exec 3< <(python3 "$HERE/boxspec.py" --join $HC -- touch /tmp/stop) 4>/dev/null >/dev/null 2>&1
+waitfor '[ "$(hstatus $HW/health)" = unhealthy ]'
+check "health: unhealthy after RETRIES consecutive failures" $([ $? = 0 ] && grep -qx "failing [0-9]*" $HW/health && grep -Eq "^result [0-9]{19} [0-9]{19} 1 " $HW/health; echo $?) "$(cat $HW/health)"
+check "health: health_status events appended on each change" $(python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert [e["Action"] for e in ev] == ["health_status: healthy", "health_status: unhealthy"], ev
+assert all(e["timeNano"] // 10**9 == e["time"] > 1.6e9 for e in ev), ev' $HW/events 2>&1 >/dev/null; echo $?) "$(cat $HW/events)"
+check "health: the container keeps running without an on-failure action" $(alive $HC; echo $?)
+kill -KILL $HMON
+waitfor "! alive $HC"
+w=$T/c$((N + 1))
+dstart --health 50000000:50000000:0:300000000:2:$w/health --health-cmd 'sleep 1000 & sleep 1000' -- sh -c 'exec sleep 1000'
+HW=$W HC=$CPID HMON=$MON
+waitfor '[ "$(hstatus $HW/health)" = unhealthy ]'
+check "health: timeout -> exit -1, 'Health check exceeded timeout (300ms)', unhealthy" $([ $? = 0 ] && grep -Eq "^result [0-9]{19} [0-9]{19} -1 " $HW/health && grep -q "^Health check exceeded timeout (300ms)$" $HW/health; echo $?) "$(cat $HW/health)"
+waitfor "! nsprocs $HC | grep -q ."
+check "health: the timed-out probe's process group is gone (nothing but PID 1 left)" $? "$(nsprocs $HC)"
+kill -KILL $HMON
+waitfor "! alive $HC"
+w=$T/c$((N + 1))
+dstart --health 50000000:50000000:0:2000000000:2:$w/health --health-on-failure kill:9:0 --health-cmd false -- sh -c 'exec sleep 1000'
+HW=$W HC=$CPID
+waitfor "grep -Eq '^exited 137 ' $HW/state"
+check "health-on-failure kill: SIGKILL once unhealthy, the action recorded" $([ $? = 0 ] && grep -Eq "^action kill [0-9]{19}$" $HW/health && [ "$(hstatus $HW/health)" = unhealthy ]; echo $?) "$(cat $HW/state $HW/health 2>&1)"
+w=$T/c$((N + 1))
+dstart --health 50000000:50000000:0:2000000000:1:$w/health --health-on-failure stop:15:200000000 --health-cmd false -- sh -c 'exec sleep 1000'
+HW=$W
+waitfor "grep -Eq '^exited 137 ' $HW/state"
+check "health-on-failure stop: SIGTERM (ignored by PID 1), SIGKILL after the grace" $([ $? = 0 ] && grep -q "^action stop " $HW/health; echo $?) "$(cat $HW/state $HW/health 2>&1)"
+w=$T/c$((N + 1))
+dstart --health 50000000:50000000:10000000000:2000000000:1:$w/health --health-cmd false -- sh -c 'exec sleep 1000'
+HW=$W HC=$CPID HMON=$MON
+waitfor "[ \$(grep -c '^result ' $HW/health) -ge 3 ]"
+check "health: failures in the start period do not count" $([ $? = 0 ] && [ "$(hstatus $HW/health)" = starting ] && grep -qx "failing 0" $HW/health; echo $?) "$(cat $HW/health)"
+kill -KILL $HMON
+waitfor "! alive $HC"
+leakcheck
+
 echo
 echo "passed $PASS, failed $FAIL"
 [ $FAIL = 0 ]

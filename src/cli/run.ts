@@ -1,6 +1,7 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
 import { BoxError } from '../errors';
 import { LogOptions, runDetached } from '../runtime/detach';
+import { HEALTH_FLAGS } from '../runtime/health';
 import { runForeground } from '../runtime/run';
 import { parseBytes, parseNonNegativeInt } from '../util/units';
 import { CreateRequest } from '../runtime/create';
@@ -40,6 +41,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   s(['--pids-limit'], 'pidsLimit', 'maximum number of processes (-1 for unlimited)', 'n'),
   l(['--label', '-l'], 'label', 'set a metadata label', 'KEY=VALUE'),
   b(['--rm'], 'rm', 'remove the container when it exits'),
+  ...HEALTH_FLAGS,
   b(['--detach', '-d'], 'detach', 'run in the background and print the container id'),
   s(['--stop-signal'], 'stopSignal', "signal that stop sends first (default: the image's, else SIGTERM)", 'signal'),
   s(['--restart'], 'restart', 'restart policy of a detached container: no, on-failure[:N], always, unless-stopped', 'policy'),
@@ -104,6 +106,7 @@ export function requestFrom(a: ParsedArgs): CreateRequest {
       rm: bool(a, 'rm'),
       restart: str(a, 'restart'),
       stopSignal: str(a, 'stopSignal'),
+      healthFlags: a.flags,
       restartDelay: str(a, 'restartDelay'),
     },
     warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),

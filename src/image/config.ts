@@ -9,6 +9,18 @@ export interface ImageRuntimeConfig {
   StopSignal?: string;
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object>;
+  Healthcheck?: ImageHealthcheck;
+}
+
+/** The image's HEALTHCHECK, as Docker stores it: Test is ["NONE"], ["CMD", arg...] or
+ * ["CMD-SHELL", command]; durations in nanoseconds, 0 = inherit/default. */
+export interface ImageHealthcheck {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
 export interface ImageConfig {

@@ -13,8 +13,8 @@ import { runHelper } from './helper';
 import { finalizeExit, lockContainer } from './lifecycle';
 import { ContainerRecord } from './model';
 import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
-import { healthSpecOps } from './health';
-import { decideRestart } from './restart';
+import { healthActionTaken, healthSpecOps } from './health';
+import { decideRestart, NO_RESTART } from './restart';
 
 export interface LogOptions {
   maxSize: number;
@@ -112,10 +112,16 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
     const record = store.get(id);
     if (!record) return 'done';
     const st = readMonitorState(roots, id);
+    const healthAction = healthActionTaken(roots, id); // before finalizeExit removes the runtime dir
     finalizeExit(roots, store, record, st.exited ?? { code: 137, at: new Date().toISOString() });
     const ended = store.get(id);
     if (!ended) return 'done';
-    const decision = decideRestart(ended);
+    let decision = decideRestart(ended);
+    // --health-on-failure: restart even without a restart policy; stop means stay stopped.
+    if (healthAction === 'restart' && !decision.restart && !ended.state.stoppedByUser && !ended.autoRemove) {
+      decision = { restart: true, delayMs: (ended.config.restart ?? NO_RESTART).baseMs };
+    }
+    if (healthAction === 'stop') decision = { restart: false, delayMs: 0 };
     if (!decision.restart) return 'done';
     // The monitor's pid lives on as the back-off process: stop and rm cancel through it.
     store.setState(ended, { restarting: true, restartDelayMs: decision.delayMs, monitorPid: st.monitorPid });

@@ -1,19 +1,302 @@
-// Health checks of detached containers (scheduled by the native monitor). Filled in by the health
-// check work; these are the hooks the rest of box calls.
-import { ContainerRecord } from './model';
-import { SpecArg } from './spec';
+// Health checks of detached containers, with Docker's semantics, scheduled by the native monitor
+// (native/PROTOCOL.md "Health checks"): box resolves the check (flags over the image's
+// HEALTHCHECK), hands the monitor the probe's exec spec (the container's user, capabilities,
+// seccomp, no_new_privs, env, cgroup: what `box exec` uses), and reads the health file the monitor
+// keeps for `inspect` and `ps`.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FlagSpec } from '../cli/args';
+import { BoxError } from '../errors';
+import { ImageRuntimeConfig } from '../image/config';
+import { detectCgroups } from '../linux/cgroups';
+import { Roots } from '../paths';
+import { containerCgroup } from './create';
+import { eventsFile } from './events';
+import { ContainerConfig, ContainerRecord } from './model';
+import { runtimeDir } from './monitor-state';
+import { rlimitNumber } from './run-options';
+import { processSecurity } from './security';
+import { HelperSpec, SpecArg } from './spec';
+
+/** The container's health check (ContainerConfig.healthcheck, typed here until model.ts has it). */
+export function healthOf(record: Pick<ContainerRecord, 'config'>): HealthConfig | undefined {
+  return (record.config as ContainerConfig & { healthcheck?: HealthConfig }).healthcheck;
+}
+
+export type HealthOnFailure = 'none' | 'kill' | 'restart' | 'stop';
+
+/** The resolved health check of a container; durations in nanoseconds (Docker's units). */
+export interface HealthConfig {
+  /** ['CMD-SHELL', cmd] or ['CMD', arg...] */
+  test: string[];
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  startInterval: number;
+  retries: number;
+  onFailure: HealthOnFailure;
+}
+
+const S = 1e9;
+export const HEALTH_DEFAULTS = { interval: 30 * S, timeout: 30 * S, startPeriod: 0, startInterval: 5 * S, retries: 3 };
+/** Docker's smallest non-zero duration of a health check option. */
+const MIN_DURATION = 1e6;
+/** How long `--health-on-failure stop` waits after the stop signal before SIGKILL. */
+const STOP_GRACE_NS = 10 * S;
+
+const str = (names: string[], key: string, description: string, value: string): FlagSpec => ({ names, key, kind: 'string', description, value });
+
+export const HEALTH_FLAGS: FlagSpec[] = [
+  str(['--health-cmd'], 'healthCmd', 'command to run to check health (run with /bin/sh -c in the container)', 'cmd'),
+  str(['--health-interval'], 'healthInterval', 'time between running the check (default 30s)', 'duration'),
+  str(['--health-timeout'], 'healthTimeout', 'maximum time to allow one check to run (default 30s)', 'duration'),
+  str(['--health-retries'], 'healthRetries', 'consecutive failures needed to report unhealthy (default 3)', 'n'),
+  str(['--health-start-period'], 'healthStartPeriod', 'start period for the container to initialize before failures count (default 0s)', 'duration'),
+  str(['--health-start-interval'], 'healthStartInterval', 'time between running the check during the start period (default 5s)', 'duration'),
+  { names: ['--no-healthcheck'], key: 'noHealthcheck', kind: 'bool', description: "disable any container-specified HEALTHCHECK" },
+  str(['--health-on-failure'], 'healthOnFailure', 'action when the container becomes unhealthy: none (default), kill, restart, stop', 'action'),
+];
+
+/** A Go duration (`1m30s`, `100ms`, `1.5s`) in nanoseconds. */
+export function parseGoDuration(flag: string, value: string): number {
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  const scale: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  let total = 0;
+  let end = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(value)) !== null) {
+    total += Number(m[1]) * scale[m[2]];
+    end = re.lastIndex;
+  }
+  if (value === '0') return 0;
+  if (!value || end !== value.length) throw new BoxError(`invalid value "${value}" for ${flag}: expected a duration like 30s, 1m30s or 100ms`);
+  return Math.round(total);
+}
+
+function durationFlag(flags: Record<string, unknown>, key: string, flag: string): number | undefined {
+  const v = flags[key];
+  if (v === undefined) return undefined;
+  const ns = parseGoDuration(flag, String(v));
+  if (ns !== 0 && ns < MIN_DURATION) throw new BoxError(`invalid value "${String(v)}" for ${flag}: it must be at least 1ms`);
+  return ns;
+}
+
+/** An image HEALTHCHECK's duration: a number of nanoseconds; 0 or absent means "inherit". */
+function imageDuration(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
+}
+
+/**
+ * The container's health check from `run`/`create` flags and the image's Healthcheck, Docker's
+ * way: --no-healthcheck (or a test of NONE) disables it; a flag overrides the image's field; a
+ * field left at zero takes the default. Undefined when the container has no health check.
+ */
+export function parseHealthFlags(flags: Record<string, unknown>, image: ImageRuntimeConfig): HealthConfig | undefined {
+  const given = HEALTH_FLAGS.filter((f) => f.key !== 'noHealthcheck' && flags[f.key] !== undefined);
+  const onFailureFlag = flags.healthOnFailure;
+  if (flags.noHealthcheck === true) {
+    const conflicting = given.filter((f) => f.key !== 'healthOnFailure' || onFailureFlag !== 'none');
+    if (conflicting.length) throw new BoxError(`--no-healthcheck conflicts with ${conflicting.map((f) => f.names[0]).join(', ')}`);
+    return undefined;
+  }
+  const onFailure = (onFailureFlag ?? 'none') as HealthOnFailure;
+  if (!['none', 'kill', 'restart', 'stop'].includes(onFailure)) {
+    throw new BoxError(`invalid --health-on-failure "${String(onFailureFlag)}": use none, kill, restart or stop`);
+  }
+  const interval = durationFlag(flags, 'healthInterval', '--health-interval');
+  const timeout = durationFlag(flags, 'healthTimeout', '--health-timeout');
+  const startPeriod = durationFlag(flags, 'healthStartPeriod', '--health-start-period');
+  const startInterval = durationFlag(flags, 'healthStartInterval', '--health-start-interval');
+  let retries: number | undefined;
+  if (flags.healthRetries !== undefined) {
+    const r = String(flags.healthRetries);
+    if (!/^\d+$/.test(r)) throw new BoxError(`invalid value "${r}" for --health-retries: expected a non-negative integer`);
+    retries = Number(r);
+  }
+  const ih = image.Healthcheck;
+  let test: string[] | undefined;
+  if (flags.healthCmd !== undefined) {
+    const cmd = String(flags.healthCmd);
+    test = cmd === '' ? undefined : ['CMD-SHELL', cmd];
+  }
+  if (!test && ih?.Test?.length) test = ih.Test;
+  if (!test || test[0] === 'NONE') {
+    if (given.some((f) => f.key !== 'healthOnFailure')) {
+      throw new BoxError('health check options need a health check: give --health-cmd, or use an image with a HEALTHCHECK');
+    }
+    if (onFailure !== 'none') throw new BoxError('--health-on-failure needs a health check: give --health-cmd, or use an image with a HEALTHCHECK');
+    return undefined;
+  }
+  if (test[0] === 'CMD-SHELL') {
+    if (test.length !== 2) throw new BoxError(`invalid image HEALTHCHECK ${JSON.stringify(test)}: CMD-SHELL takes one command string`);
+  } else if (test[0] === 'CMD') {
+    if (test.length < 2) throw new BoxError(`invalid image HEALTHCHECK ${JSON.stringify(test)}: CMD needs a command`);
+  } else if (test.length > 0) {
+    // Docker treats a test without a known first word as CMD-SHELL of the whole line
+    test = ['CMD-SHELL', test.join(' ')];
+  }
+  const pick = (flag: number | undefined, img: unknown, def: number) => (flag || imageDuration(img) || def);
+  return {
+    test,
+    interval: pick(interval, ih?.Interval, HEALTH_DEFAULTS.interval),
+    timeout: pick(timeout, ih?.Timeout, HEALTH_DEFAULTS.timeout),
+    startPeriod: pick(startPeriod, ih?.StartPeriod, HEALTH_DEFAULTS.startPeriod),
+    startInterval: pick(startInterval, ih?.StartInterval, HEALTH_DEFAULTS.startInterval),
+    retries: retries || (typeof ih?.Retries === 'number' && ih.Retries > 0 ? ih.Retries : HEALTH_DEFAULTS.retries),
+    onFailure,
+  };
+}
+
+export function healthFile(roots: { runroot: string }, id: string): string {
+  return path.join(runtimeDir(roots as Roots, id), 'health');
+}
+
+/** argv of the probe: CMD-SHELL runs with /bin/sh -c, CMD as given. */
+export function probeArgs(h: HealthConfig): string[] {
+  return h.test[0] === 'CMD-SHELL' ? ['/bin/sh', '-c', h.test[1]] : h.test.slice(1);
+}
+
+/** The probe's exec spec (PROTOCOL.md: `box-helper exec` ops without join and tty), as `box exec`. */
+export function probeSpec(record: ContainerRecord, cgroupJoin: string[]): HelperSpec {
+  const cfg = record.config;
+  const h = healthOf(record)!;
+  const security = processSecurity(cfg);
+  const spec = new HelperSpec();
+  for (const f of cgroupJoin) spec.op('cgroup-join', f);
+  for (const u of cfg.ulimits) spec.op('rlimit', rlimitNumber(u.name), u.soft, u.hard);
+  if (cfg.noNewPrivileges) spec.op('no-new-privs');
+  spec.op('user', cfg.user.uid, cfg.user.gid).op('groups', ...cfg.user.additionalGids);
+  const k = security.caps;
+  spec.op('caps', k.bounding, k.effective, k.permitted, k.inheritable, k.ambient);
+  spec.op('cwd', cfg.workingDir);
+  spec.op('env', ...cfg.env);
+  if (security.seccomp) spec.op('seccomp', security.seccomp);
+  spec.op('args', ...probeArgs(h));
+  return spec;
+}
+
+/** The `health_status` event line the monitor fills in (events.ts's shape; {{...}} placeholders). */
+export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' | 'config'>): string {
+  const action = 'health_status: {{status}}';
+  const ev = {
+    Type: 'container',
+    Action: action,
+    status: action,
+    id: record.id,
+    from: record.config.image.ref,
+    Actor: { ID: record.id, Attributes: { image: record.config.image.ref, name: record.name } },
+    scope: 'local',
+    time: '{{time}}',
+    timeNano: '{{timeNano}}',
+  };
+  return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
+}
+
+function signalNumber(name: string | undefined): number {
+  const n = (name ?? 'SIGTERM').toUpperCase();
+  if (/^\d+$/.test(n)) return Number(n);
+  const full = (n.startsWith('SIG') ? n : `SIG${n}`) as NodeJS.Signals;
+  return os.constants.signals[full] ?? os.constants.signals.SIGTERM;
+}
 
 /** Helper spec ops that make the monitor run the container's health check, if it has one. */
-export function healthSpecOps(_record: ContainerRecord, _roots: { root: string; runroot: string }): [string, ...SpecArg[]][] {
-  return [];
+export function healthSpecOps(record: ContainerRecord, roots: { root: string; runroot: string }): [string, ...SpecArg[]][] {
+  const h = healthOf(record);
+  if (!h) return [];
+  const cgroup = containerCgroup(detectCgroups(), record.id);
+  const join = cgroup.host.version === 1 ? cgroup.joinFiles().selfTasks : cgroup.procsFiles();
+  const ops: [string, ...SpecArg[]][] = [
+    ['health', h.interval, h.startInterval, h.startPeriod, h.timeout, h.retries, healthFile(roots, record.id)],
+    ['health-exec', probeSpec(record, join).encode()],
+    ['health-event', eventsFile(roots as Roots), healthEventTemplate(record)],
+  ];
+  if (h.onFailure === 'kill' || h.onFailure === 'restart') ops.push(['health-on-failure', h.onFailure, os.constants.signals.SIGKILL, 0]);
+  else if (h.onFailure === 'stop') ops.push(['health-on-failure', 'stop', signalNumber(record.config.stopSignal), STOP_GRACE_NS]);
+  return ops;
+}
+
+export interface HealthResult {
+  start: bigint;
+  end: bigint;
+  exitCode: number;
+  output: Buffer;
+}
+
+export interface HealthState {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  failingStreak: number;
+  /** the on-failure action the monitor took, if any */
+  action?: { name: string; at: bigint };
+  log: HealthResult[];
+}
+
+/** Parses the monitor's health file (PROTOCOL.md); undefined if missing or malformed. */
+export function parseHealthFile(data: Buffer): HealthState | undefined {
+  const st: HealthState = { status: 'starting', failingStreak: 0, log: [] };
+  let off = 0;
+  const line = (): string | undefined => {
+    if (off >= data.length) return undefined;
+    const nl = data.indexOf(0x0a, off);
+    if (nl < 0) return undefined;
+    const s = data.subarray(off, nl).toString('utf8');
+    off = nl + 1;
+    return s;
+  };
+  for (let l = line(); l !== undefined; l = line()) {
+    const w = l.split(' ');
+    if (w[0] === 'status' && (w[1] === 'starting' || w[1] === 'healthy' || w[1] === 'unhealthy')) st.status = w[1];
+    else if (w[0] === 'failing') st.failingStreak = Number(w[1]);
+    else if (w[0] === 'action') st.action = { name: w[1], at: BigInt(w[2]) };
+    else if (w[0] === 'result' && w.length === 5) {
+      const len = Number(w[4]);
+      if (off + len + 1 > data.length) return undefined;
+      st.log.push({ start: BigInt(w[1]), end: BigInt(w[2]), exitCode: Number(w[3]), output: data.subarray(off, off + len) });
+      off += len + 1;
+    } else return undefined;
+  }
+  return st;
+}
+
+export function readHealth(roots: { root: string; runroot: string }, id: string): HealthState | undefined {
+  try {
+    return parseHealthFile(fs.readFileSync(healthFile(roots, id)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Go's RFC 3339 with nanoseconds, as Docker prints health log times. */
+export function nanosToRfc3339(ns: bigint): string {
+  const ms = Number(ns / 1000000n);
+  const frac = (ns % 1000000000n).toString().padStart(9, '0');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${frac}Z`);
 }
 
 /** State.Health of `box inspect`, or undefined for a container without a health check. */
-export function healthForInspect(_record: ContainerRecord, _roots: { root: string; runroot: string }): Record<string, unknown> | undefined {
-  return undefined;
+export function healthForInspect(record: ContainerRecord, roots: { root: string; runroot: string }): Record<string, unknown> | undefined {
+  if (!healthOf(record)) return undefined;
+  const h = record.state.status === 'running' ? readHealth(roots, record.id) : undefined;
+  const st = h ?? { status: 'starting', failingStreak: 0, log: [] };
+  return {
+    Status: record.state.status === 'running' ? st.status : 'unhealthy',
+    FailingStreak: st.failingStreak,
+    Log: st.log.map((r) => ({ Start: nanosToRfc3339(r.start), End: nanosToRfc3339(r.end), ExitCode: r.exitCode, Output: r.output.toString('utf8') })),
+  };
 }
 
 /** " (healthy)", " (unhealthy)", " (health: starting)" or "" for `box ps`. */
-export function healthSuffix(_record: ContainerRecord, _roots: { root: string; runroot: string }): string {
-  return '';
+export function healthSuffix(record: ContainerRecord, roots: { root: string; runroot: string }): string {
+  if (!healthOf(record) || record.state.status !== 'running') return '';
+  const st = readHealth(roots, record.id)?.status ?? 'starting';
+  return st === 'starting' ? ' (health: starting)' : ` (${st})`;
+}
+
+/**
+ * The on-failure action the monitor took before the container exited ('kill', 'stop', 'restart'),
+ * read by the exit callback (the health file is still there then): 'restart' asks for a restart
+ * whatever the restart policy, 'stop' for none.
+ */
+export function healthActionTaken(roots: { root: string; runroot: string }, id: string): string | undefined {
+  return readHealth(roots, id)?.action?.name;
 }

@@ -1,5 +1,6 @@
 // The container as box records it: the fully resolved configuration it runs with, and its state.
 import { CgroupLimits } from '../linux/cgroups';
+import type { HealthConfig } from './health';
 import type { RestartPolicy } from './restart';
 
 export interface Ulimit {
@@ -39,6 +40,7 @@ export interface ContainerConfig {
   restart?: RestartPolicy;
   /** json-file log rotation of a detached container */
   log?: { maxSize: number; maxFile: number };
+  healthcheck?: HealthConfig;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';

@@ -7,6 +7,7 @@ import { CgroupLimits } from '../linux/cgroups';
 import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
 import { readImageFile } from './image-files';
 import { ContainerConfig, Ulimit } from './model';
+import { parseHealthFlags } from './health';
 import { parseRestart } from './restart';
 import { resolveUser } from './users';
 
@@ -42,6 +43,8 @@ export interface RunFlags {
   restart?: string;
   restartDelay?: string;
   stopSignal?: string;
+  /** the --health-* and --no-healthcheck flags as parsed (see health.ts) */
+  healthFlags?: Record<string, unknown>;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -238,6 +241,7 @@ export function resolveContainerConfig(
     limits,
     labels: { ...(ic.Labels ?? {}), ...parseLabels(flags.label) },
     restart: parseRestart(flags.restart, flags.restartDelay),
+    healthcheck: parseHealthFlags(flags.healthFlags ?? {}, ic),
     stopSignal: flags.stopSignal !== undefined ? checkSignalName(flags.stopSignal) : ic.StopSignal,
   };
 }
