@@ -150,7 +150,9 @@ export class ContainerCgroup {
 
   private createV1(limits: CgroupLimits, privileged: boolean): void {
     for (const [controller, mount] of this.host.mounts) {
-      // cpuset children start empty and must inherit cpus/mems explicitly.
+      // cpuset children start with empty cpus/mems and refuse tasks until they are filled. Every
+      // level is checked, not only the ones created here: a concurrent start may have created a
+      // parent it has not filled yet.
       createLevels(mount, this.relPath, (dir, parent) => {
         if (controller !== 'cpuset') return;
         for (const f of ['cpuset.cpus', 'cpuset.mems']) {
@@ -299,11 +301,11 @@ const DEFAULT_DEVICE_RULES = [
 ];
 
 /**
- * Creates root/relPath level by level. `created(dir, parent)` runs for each level made here, and
- * `before(parent)` before each mkdir. A parent removed concurrently by another container's cleanup
- * (ENOENT) makes the walk start over.
+ * Creates root/relPath level by level. `ensure(dir, parent)` runs for each level (new or already
+ * there), and `before(parent)` before each mkdir. A parent removed concurrently by another
+ * container's cleanup (ENOENT) makes the walk start over.
  */
-function createLevels(root: string, relPath: string, created?: (dir: string, parent: string) => void, before?: (parent: string) => void): void {
+function createLevels(root: string, relPath: string, ensure?: (dir: string, parent: string) => void, before?: (parent: string) => void): void {
   for (let attempt = 0; ; attempt++) {
     try {
       let dir = root;
@@ -311,7 +313,8 @@ function createLevels(root: string, relPath: string, created?: (dir: string, par
         const parent = dir;
         dir = path.join(dir, part);
         before?.(parent);
-        if (mkdirIfMissing(dir)) created?.(dir, parent);
+        mkdirIfMissing(dir);
+        ensure?.(dir, parent);
       }
       return;
     } catch (err) {

@@ -2,6 +2,7 @@
 // input is known to be good), then create its record, files and cgroup and describe it for the
 // helper. Whatever fails after the first object exists is unwound by the caller via `release`.
 import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
@@ -151,5 +152,6 @@ export function describeBytes(bytes: number | undefined): string {
 export function describeStartError(error: { stage: string; errno: number; text: string }, command: string): string {
   if (error.stage === 'exec' && error.errno === 2) return `${command}: executable file not found in $PATH`;
   if (error.stage === 'exec' && error.errno === 13) return `${command}: permission denied: the file is not executable`;
-  return `cannot start the container (${error.stage}): ${error.text}`;
+  const name = Object.entries(osConstants.errno).find(([, n]) => n === error.errno)?.[0];
+  return `cannot start the container (${error.stage}): ${error.text}${name ? ` (${name})` : ''}`;
 }

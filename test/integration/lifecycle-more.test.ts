@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BOX, busyboxRoot, cgroupDirsOf, exitOf, mountsUnder } from '../support/box';
 
 describe('container lifecycle commands', () => {
@@ -111,6 +111,10 @@ describe('many containers at once', () => {
   it('200 concurrent run -d all succeed, as do concurrent ps, stop and rm, and nothing is left', async () => {
     const n = Number(process.env.BOX_TEST_CONCURRENT ?? 200);
     const names = Array.from({ length: n }, (_, i) => `many-${i}`);
+    // Whatever happens below, no container of this test may outlive it.
+    onTestFinished(async () => {
+      await Promise.all(names.map((name) => exitOf(spawn(BOX, t.args(['rm', '-f', name]), { stdio: ['ignore', 'pipe', 'pipe'] }))));
+    });
     const runs = await Promise.all(names.map((name) => exitOf(spawn(BOX, t.args(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']), { stdio: ['ignore', 'pipe', 'pipe'] }))));
     expect(runs.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
     const ids = runs.map((r) => r.stdout.trim());
