@@ -4,7 +4,6 @@ import { parseChanges } from '../image/changes';
 import { importRootfs, openImportSource } from '../image/import';
 import { parseImageRef } from '../image/reference';
 import { ImageStore } from '../image/store';
-import { ContainerStore } from '../runtime/containers';
 import { bool, CommandSpec, list, str } from './args';
 import { roots } from './context';
 import { humanSize, table, timeAgo } from './format';
@@ -24,27 +23,71 @@ export const importCommand: CommandSpec = {
   },
 };
 
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+const repoOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'));
+
+/** Parses `--filter dangling=true|false` (the filter box supports); undefined when not given. */
+export function danglingFilter(filters: string[]): boolean | undefined {
+  let dangling: boolean | undefined;
+  for (const f of filters) {
+    const eq = f.indexOf('=');
+    const key = eq > 0 ? f.slice(0, eq) : f;
+    const value = eq > 0 ? f.slice(eq + 1) : '';
+    if (key !== 'dangling') throw new BoxError(`invalid filter "${f}": box supports dangling=true and dangling=false`);
+    if (value !== 'true' && value !== 'false') throw new BoxError(`invalid filter "${f}": dangling takes true or false`);
+    dangling = value === 'true';
+  }
+  return dangling;
+}
+
 export const imagesCommand: CommandSpec = {
   paths: [['images'], ['image', 'ls'], ['image', 'list']],
   summary: 'List images.',
   flags: [
+    { names: ['--all', '-a'], key: 'all', kind: 'bool', description: 'show all images (box keeps no intermediate images: the same as without -a)' },
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only show image ids' },
+    { names: ['--digests'], key: 'digests', kind: 'bool', description: 'show the registry digests' },
+    { names: ['--no-trunc'], key: 'noTrunc', kind: 'bool', description: 'show full image ids' },
+    { names: ['--filter', '-f'], key: 'filter', kind: 'list', value: 'dangling=true|false', description: 'dangling=true: only untagged images; dangling=false: only tagged ones' },
     { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
   ],
-  positionals: [],
+  positionals: [{ name: 'REPOSITORY[:TAG]', optional: true }],
   async run(a) {
-    const images = new ImageStore(roots()).list();
+    const dangling = danglingFilter(list(a, 'filter'));
+    let images = new ImageStore(roots()).list();
+    if (dangling !== undefined) images = images.filter((i) => (i.tags.length === 0) === dangling);
+    const want = a.positionals[0];
+    interface Row {
+      repo: string;
+      tag: string;
+      digest: string;
+      img: (typeof images)[number];
+    }
+    const rows: Row[] = [];
+    for (const img of images) {
+      const digestFor = (repo: string) => img.repoDigests.find((r) => r.slice(0, r.lastIndexOf('@')) === repo)?.slice(repo.length + 1) ?? '<none>';
+      if (img.tags.length === 0) {
+        const first = img.repoDigests[0];
+        rows.push({ repo: first ? first.slice(0, first.lastIndexOf('@')) : '<none>', tag: '<none>', digest: first ? first.slice(first.lastIndexOf('@') + 1) : '<none>', img });
+      }
+      for (const t of img.tags) rows.push({ repo: repoOf(t), tag: t.slice(t.lastIndexOf(':') + 1), digest: digestFor(repoOf(t)), img });
+    }
+    const shown = want ? rows.filter((r) => r.repo === want || `${r.repo}:${r.tag}` === want) : rows;
+    const id = (i: string) => (bool(a, 'noTrunc') ? i : shortId(i));
     if (bool(a, 'quiet')) {
-      process.stdout.write(images.map((i) => i.id.slice(7, 19) + '\n').join(''));
+      process.stdout.write([...new Set(shown.map((r) => id(r.img.id)))].map((i) => i + '\n').join(''));
       return 0;
     }
-    const rows = images.flatMap((img) => img.tags.map((t) => ({ repo: t.slice(0, t.lastIndexOf(':')), tag: t.slice(t.lastIndexOf(':') + 1), img })));
     if (str(a, 'format') === 'json') {
-      for (const { repo, tag, img } of rows) process.stdout.write(JSON.stringify({ Repository: repo, Tag: tag, ID: img.id, CreatedAt: img.created, Size: img.size }) + '\n');
+      for (const { repo, tag, digest, img } of shown) {
+        process.stdout.write(JSON.stringify({ Repository: repo, Tag: tag, Digest: digest, ID: img.id, CreatedAt: img.created, Size: img.size, Dangling: img.tags.length === 0 }) + '\n');
+      }
       return 0;
     }
-    const body = rows.map(({ repo, tag, img }) => [repo, tag, img.id.slice(7, 19), timeAgo(img.created), humanSize(img.size)]);
-    process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], body));
+    const digests = bool(a, 'digests');
+    const headers = ['REPOSITORY', 'TAG', ...(digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
+    const body = shown.map(({ repo, tag, digest, img }) => [repo, tag, ...(digests ? [digest] : []), id(img.id), timeAgo(img.created), humanSize(img.size)]);
+    process.stdout.write(table(headers, body));
     return 0;
   },
 };
@@ -52,41 +95,11 @@ export const imagesCommand: CommandSpec = {
 export const rmiCommand: CommandSpec = {
   paths: [['rmi'], ['image', 'rm']],
   summary: 'Remove images (refused while a container uses one, unless --force).',
-  flags: [{ names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'remove even if containers use the image' }],
+  flags: [{ names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'remove an image used by a stopped container, or with several tags, when given by id' }],
   positionals: [{ name: 'IMAGE', rest: true }],
   async run(a) {
-    const force = bool(a, 'force');
     const store = new ImageStore(roots());
-    const containers = new ContainerStore(roots()).list();
-    let code = 0;
-    for (const name of a.positionals) {
-      try {
-        const id = store.resolve(name);
-        if (!id) throw new BoxError(`no such image: ${name}`);
-        const img = store.get(id);
-        const users = containers.filter((c) => c.config.image.id === id);
-        if (users.length && !force) {
-          throw new BoxError(`image ${name} is used by container ${users[0].id.slice(0, 12)} (${users[0].name}): remove the container first or use -f`);
-        }
-        const byTag = img.tags.find((t) => t === name || t === `${name}:latest`);
-        if (!byTag && img.tags.length > 1 && !force) {
-          throw new BoxError(`image ${name} has several tags (${img.tags.join(', ')}): remove them by name or use -f`);
-        }
-        for (const t of byTag ? [byTag] : img.tags) {
-          store.untag(parseImageRef(t));
-          process.stdout.write(`Untagged: ${t}\n`);
-        }
-        if (store.get(id).tags.length === 0) {
-          if (!users.length) store.deleteImage(id);
-          store.pruneLayers(new Set(containers.flatMap((c) => c.config.layers.map((l) => l.replace(/^sha256:/, '')))));
-          process.stdout.write(`Deleted: ${id}\n`);
-        }
-      } catch (err) {
-        if (!(err instanceof BoxError)) throw err;
-        process.stderr.write(`box: ${err.message}\n`);
-        code = 1;
-      }
-    }
-    return code;
+    const { removeImages } = require('./image-commands') as typeof import('./image-commands');
+    return removeImages(store, a.positionals, bool(a, 'force'));
   },
 };

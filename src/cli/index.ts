@@ -44,6 +44,11 @@ const COMMANDS: Entry[] = [
   { paths: [['import'], ['image', 'import']], load: () => require('./images').importCommand },
   { paths: [['pull'], ['image', 'pull']], load: () => require('./pull').pullCommandSpec },
   { paths: [['rmi'], ['image', 'rm']], load: () => require('./images').rmiCommand },
+  { paths: [['tag'], ['image', 'tag']], load: () => require('./image-commands').tagCommand },
+  { paths: [['image', 'inspect']], load: () => require('./image-commands').imageInspectCommand },
+  { paths: [['history'], ['image', 'history']], load: () => require('./image-commands').historyCommand },
+  { paths: [['image', 'prune']], load: () => require('./image-commands').imagePruneCommand },
+  { paths: [['load'], ['image', 'load']], load: () => require('./image-commands').loadCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system').infoCommand },
   { paths: [['version']], load: () => require('./system').versionCommand },
 ];

@@ -6,10 +6,20 @@ import { Readable } from 'node:stream';
 import { BoxError } from '../errors';
 import { ImageConfig, ImageRuntimeConfig, goArch } from './config';
 import { storeLayer } from './layer-fetch';
+import { storeLock } from './locks';
 import { ImageRef } from './reference';
 import { ImageStore } from './store';
 
 export async function importRootfs(store: ImageStore, source: Readable, ref: ImageRef, change: ImageRuntimeConfig = {}): Promise<string> {
+  const gcLock = await storeLock(store.roots, 'shared');
+  try {
+    return await importLocked(store, source, ref, change);
+  } finally {
+    gcLock.release();
+  }
+}
+
+async function importLocked(store: ImageStore, source: Readable, ref: ImageRef, change: ImageRuntimeConfig): Promise<string> {
   let layer: { diffId: string; size: number };
   try {
     layer = await storeLayer(store, source, { what: 'import' });
@@ -27,6 +37,7 @@ export async function importRootfs(store: ImageStore, source: Readable, ref: Ima
     history: [{ created: now, created_by: 'box import', comment: 'Imported from tarball' }],
   };
   const id = store.putConfig(config);
+  store.registerImage(id);
   store.tag(ref, id);
   return id;
 }

@@ -3,7 +3,7 @@
 // next one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { flockAsync, LOCK_EX } from '../linux/syscalls';
+import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { mkdirp } from '../util/fs';
 
@@ -12,15 +12,32 @@ export interface Lock {
 }
 
 /** Waits for an exclusive lock on `file` (created if missing) without blocking the event loop. */
-export async function lockFile(file: string): Promise<Lock> {
+export async function lockFile(file: string, op: number = LOCK_EX): Promise<Lock> {
   mkdirp(path.dirname(file), 0o700);
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
-    await flockAsync(fd, LOCK_EX);
+    await flockAsync(fd, op);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
+  return heldLock(fd);
+}
+
+/** The lock on `file` if nobody holds it now; undefined otherwise. Never waits. */
+export function tryLockFile(file: string): Lock | undefined {
+  mkdirp(path.dirname(file), 0o700);
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  let ok = false;
+  try {
+    ok = tryFlock(fd, LOCK_EX);
+  } finally {
+    if (!ok) fs.closeSync(fd);
+  }
+  return ok ? heldLock(fd) : undefined;
+}
+
+function heldLock(fd: number): Lock {
   let held = true;
   return {
     release() {
@@ -33,5 +50,19 @@ export async function lockFile(file: string): Promise<Lock> {
 
 /** The lock serialising everything that writes the layer with this diff_id. */
 export function layerLock(roots: Roots, diffId: string): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'layers', diffId.replace(/^sha256:/, '') + '.lock'));
+  return lockFile(layerLockFile(roots, diffId));
+}
+
+export function layerLockFile(roots: Roots, key: string): string {
+  return path.join(roots.runroot, 'locks', 'layers', key.replace(/^sha256:/, '') + '.lock');
+}
+
+/**
+ * The image store's garbage-collection lock. Everything that adds to the store (pull, import,
+ * load, tag) holds it shared for its whole duration, so that what it wrote but has not yet
+ * referenced (a layer committed before the image's tag) is never collected; garbage collection
+ * (rmi, image prune) holds it exclusively, and then every ".tmp-" work file is a dead process's.
+ */
+export function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {
+  return lockFile(path.join(roots.runroot, 'locks', 'store.lock'), mode === 'shared' ? LOCK_SH : LOCK_EX);
 }

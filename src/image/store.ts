@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { layout, Roots } from '../paths';
-import { mkdirp, readFileIfExists, tempNameFor, writeFileAtomic } from '../util/fs';
+import { mkdirp, readFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { randomBytesSync } from '../util/random';
 import { ImageConfig } from './config';
 import { ImageRef, parseImageRef } from './reference';
 
@@ -16,6 +17,34 @@ export interface ImageRecord {
   tags: string[]; // "name:tag"
   created?: string;
   size: number;
+  /** "name@sha256:<manifest digest>" for images pulled or loaded with a manifest */
+  repoDigests: string[];
+  /** when box stored or last tagged the image */
+  added?: string;
+}
+
+/** What box records about an image besides its config (images/<hex>.json). */
+export interface ImageMeta {
+  repoDigests?: string[];
+  /** manifest blobs that belong to this image (kept by garbage collection while it exists) */
+  manifests?: string[];
+  /** compressed layer blobs kept in the blob store (from a load), reused by save */
+  layerBlobs?: string[];
+  added?: string;
+}
+
+/** The kernel copies overlay's mount options into one page: the whole option string must fit. */
+export const OVERLAY_DATA_LIMIT = 4096;
+/** Bytes of that page left for upperdir=, workdir= and the rest of the options. */
+export const OVERLAY_DATA_RESERVE = 512;
+const LINK_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const LINK_LEN = 8;
+
+function newLinkName(): string {
+  const b = randomBytesSync(LINK_LEN);
+  let s = '';
+  for (const x of b) s += LINK_ALPHABET[x % LINK_ALPHABET.length];
+  return s;
 }
 
 const hexOf = (digest: string) => digest.replace(/^sha256:/, '');
@@ -32,6 +61,90 @@ export class ImageStore {
   /** The directory holding a layer's files (an overlay lower dir). */
   layerDiff(diffId: string): string {
     return path.join(this.layerDir(diffId), 'diff');
+  }
+
+  /** <root>/l: short names (symlinks to layers/<hex>/diff), so many lower dirs fit overlay's option page. */
+  linksDir(): string {
+    return path.join(this.roots.root, 'l');
+  }
+
+  /**
+   * The short link name of a layer ("<root>/l/<name>"), created if the layer predates links. Two
+   * processes creating it at once agree: the layer's `link` file is created with link(2), which
+   * never replaces, and the loser removes its own symlink.
+   */
+  layerLink(diffId: string): string {
+    const linkFile = path.join(this.layerDir(diffId), 'link');
+    const existing = readFileIfExists(linkFile)?.trim();
+    if (existing) {
+      const p = path.join(this.linksDir(), existing);
+      try {
+        fs.lstatSync(p);
+        return p;
+      } catch {
+        /* the symlink was lost: make it again below */
+        this.makeLinkSymlink(existing, hexOf(diffId), true);
+        return p;
+      }
+    }
+    if (!this.hasLayer(diffId)) throw new BoxError(`layer ${diffId} is not in the store`);
+    const name = this.makeLinkSymlink(undefined, hexOf(diffId));
+    const tmp = tempNameFor(linkFile);
+    fs.writeFileSync(tmp, name + '\n', { mode: 0o644 });
+    try {
+      fs.linkSync(tmp, linkFile);
+    } catch (err) {
+      fs.rmSync(path.join(this.linksDir(), name), { force: true });
+      if (errnoCode(err) !== 'EEXIST') throw err;
+      return this.layerLink(diffId);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    return path.join(this.linksDir(), name);
+  }
+
+  /** Creates l/<name> -> ../layers/<hex>/diff with a fresh name (or the given one); returns the name. */
+  private makeLinkSymlink(name: string | undefined, hex: string, replace = false): string {
+    mkdirp(this.linksDir());
+    for (;;) {
+      const n = name ?? newLinkName();
+      try {
+        fs.symlinkSync(`../layers/${hex}/diff`, path.join(this.linksDir(), n));
+        return n;
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        if (name !== undefined) {
+          if (replace) return n;
+          throw err;
+        }
+      }
+    }
+  }
+
+  /**
+   * Lower dirs for overlayfs, topmost first, as short absolute paths (<root>/l/<name>, symlinks
+   * the kernel resolves at mount time), so that images of 128 and more layers fit in the single
+   * page of mount options. Throws a clear error when even the short names do not fit.
+   */
+  overlayLowerDirsFor(diffIds: string[]): string[] {
+    const dirs = diffIds.map((d) => this.layerLink(d)).reverse();
+    const len = 'lowerdir='.length + dirs.reduce((n, d) => n + d.length + 1, 0);
+    if (len > OVERLAY_DATA_LIMIT - OVERLAY_DATA_RESERVE) {
+      throw new BoxError(
+        `the image has ${diffIds.length} layers: their overlay lower dirs take ${len} bytes of the kernel's ${OVERLAY_DATA_LIMIT}-byte mount options; use a shorter --root (now ${this.roots.root}) or squash the image`,
+      );
+    }
+    return dirs;
+  }
+
+  /** overlayLowerDirsFor() of an image's layers. */
+  overlayLowerDirs(config: ImageConfig): string[] {
+    return this.overlayLowerDirsFor(config.rootfs.diff_ids);
+  }
+
+  /** Bytes of a layer's uncompressed tar (0 when unknown). */
+  layerSizeOf(diffId: string): number {
+    return Number(readFileIfExists(path.join(this.layerDir(diffId), 'size')) ?? 0);
   }
 
   hasLayer(diffId: string): boolean {
@@ -61,10 +174,14 @@ export class ImageStore {
       return;
     }
     writeFileAtomic(path.join(path.dirname(tmpDiffDir), 'size'), String(size));
+    // The short link exists (dangling) before the layer does, so a committed layer always has one.
+    const link = this.makeLinkSymlink(undefined, hexOf(diffId));
     try {
+      writeFileAtomic(path.join(path.dirname(tmpDiffDir), 'link'), link + '\n');
       fs.renameSync(path.dirname(tmpDiffDir), dest);
     } catch (err) {
       // Lost a race with an identical layer: theirs is as good as ours.
+      fs.rmSync(path.join(this.linksDir(), link), { force: true });
       fs.rmSync(path.dirname(tmpDiffDir), { recursive: true, force: true });
       if (!this.hasLayer(diffId)) throw err;
     }
@@ -170,31 +287,114 @@ export class ImageStore {
     }
   }
 
+  private metaFile(imageId: string): string {
+    return path.join(this.roots.root, 'images', hexOf(imageId) + '.json');
+  }
+
+  readMeta(imageId: string): ImageMeta {
+    return readJsonIfExists<ImageMeta>(this.metaFile(imageId)) ?? {};
+  }
+
+  /**
+   * Records an image (so it stays listed once untagged, as <none>) with what is known about
+   * where it came from; merges with an existing record. The config blob must be stored first.
+   */
+  registerImage(imageId: string, add: { repoDigest?: string; manifest?: string; layerBlobs?: string[] } = {}): void {
+    const file = this.metaFile(imageId);
+    mkdirp(path.dirname(file));
+    const m = this.readMeta(imageId);
+    const repoDigests = new Set(m.repoDigests ?? []);
+    const manifests = new Set(m.manifests ?? []);
+    if (add.repoDigest) {
+      // One digest per repository name, as Docker keeps it: the newest pull wins.
+      const name = add.repoDigest.slice(0, add.repoDigest.lastIndexOf('@'));
+      for (const r of repoDigests) if (r.slice(0, r.lastIndexOf('@')) === name) repoDigests.delete(r);
+      repoDigests.add(add.repoDigest);
+    }
+    if (add.manifest) manifests.add(add.manifest);
+    const layerBlobs = new Set([...(m.layerBlobs ?? []), ...(add.layerBlobs ?? [])]);
+    const meta: ImageMeta = { repoDigests: [...repoDigests].sort(), manifests: [...manifests].sort(), added: m.added ?? new Date().toISOString() };
+    if (layerBlobs.size) meta.layerBlobs = [...layerBlobs].sort();
+    writeJsonAtomic(file, meta);
+  }
+
+  hasImage(imageId: string): boolean {
+    return fs.existsSync(path.join(layout.blobs(this.roots), hexOf(imageId)));
+  }
+
   get(imageId: string): ImageRecord {
-    const config = JSON.parse(this.readBlob(imageId).toString('utf8')) as ImageConfig;
+    let config: ImageConfig;
+    try {
+      config = JSON.parse(this.readBlob(imageId).toString('utf8')) as ImageConfig;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new BoxError(`no such image: ${imageId}`);
+      throw err;
+    }
     const tags = this.allTags().filter(([, id]) => id === imageId).map(([r]) => r);
     const size = config.rootfs.diff_ids.reduce((sum, d) => sum + Number(readFileIfExists(path.join(this.layerDir(d), 'size')) ?? 0), 0);
-    return { id: imageId, config, tags, created: config.created, size };
+    const meta = this.readMeta(imageId);
+    return { id: imageId, config, tags, created: config.created, size, repoDigests: meta.repoDigests ?? [], added: meta.added };
   }
 
-  /** Every image id that is tagged (or, later, referenced by a manifest). */
+  /** Ids of every recorded image: tagged ones and untagged (dangling) ones. */
+  imageIds(): string[] {
+    const ids = new Set(this.allTags().map(([, id]) => id));
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(path.join(this.roots.root, 'images'));
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    for (const f of files) {
+      const m = /^([0-9a-f]{64})\.json$/.exec(f);
+      if (m && this.hasImage(m[1])) ids.add(`sha256:${m[1]}`);
+    }
+    return [...ids];
+  }
+
+  /** Every image (tagged or not), newest first. */
   list(): ImageRecord[] {
-    const ids = [...new Set(this.allTags().map(([, id]) => id))];
-    return ids.map((id) => this.get(id));
+    const out: ImageRecord[] = [];
+    for (const id of this.imageIds()) {
+      try {
+        out.push(this.get(id));
+      } catch {
+        /* removed concurrently */
+      }
+    }
+    return out.sort((a, b) => ((a.created ?? '') < (b.created ?? '') ? 1 : (a.created ?? '') > (b.created ?? '') ? -1 : 0));
   }
 
-  /** Lower dirs of an image, topmost first, as overlayfs wants them. */
+  /** Lower dirs of an image, topmost first (full layer paths; for reading files, not for mounting). */
   lowerDirs(config: ImageConfig): string[] {
     return config.rootfs.diff_ids.map((d) => this.layerDiff(d)).reverse();
   }
 
+  /** Forgets an image: its record and config blob (tags must be gone already; layers go with gc). */
   deleteImage(imageId: string): void {
+    fs.rmSync(this.metaFile(imageId), { force: true });
     fs.rmSync(path.join(layout.blobs(this.roots), hexOf(imageId)), { force: true });
   }
 
-  /** Remove layers that no tagged image and no listed extra user (containers) references. */
+  /** Removes a layer and its short link. The caller holds the layer's lock and knows nothing uses it. */
+  removeLayer(diffId: string): void {
+    const link = readFileIfExists(path.join(this.layerDir(diffId), 'link'))?.trim();
+    // Renamed away first: the layer disappears at once, never half-removed under its own name.
+    const base = layout.layers(this.roots);
+    const doomed = path.join(base, `.tmp-rm-${hexOf(diffId)}-${randomBytesSync(4).toString('hex')}`);
+    try {
+      fs.renameSync(this.layerDir(diffId), doomed);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    if (link) fs.rmSync(path.join(this.linksDir(), link), { force: true });
+    fs.rmSync(doomed, { recursive: true, force: true });
+  }
+
+  /** Remove layers that no image and no listed extra user (containers) references. */
   pruneLayers(inUse: Set<string>): number {
-    const referenced = new Set<string>(inUse);
+    const referenced = new Set<string>([...inUse].map(hexOf));
     for (const img of this.list()) for (const d of img.config.rootfs.diff_ids) referenced.add(hexOf(d));
     let removed = 0;
     let dirs: string[] = [];
@@ -204,8 +404,8 @@ export class ImageStore {
       return 0;
     }
     for (const d of dirs) {
-      if (d.startsWith('.tmp-') || referenced.has(d)) continue;
-      fs.rmSync(path.join(layout.layers(this.roots), d), { recursive: true, force: true });
+      if (d.startsWith('.tmp-') || referenced.has(d) || !/^[0-9a-f]{64}$/.test(d)) continue;
+      this.removeLayer(`sha256:${d}`);
       removed++;
     }
     return removed;

@@ -54,7 +54,8 @@ export function createRecord(req: CreateRequest): { containers: ContainerStore; 
   if (!imageId) throw new BoxError(`image "${req.image}" not found: pull it or import it first (box pull / box import FILE ${req.image})`);
   mark('image resolved');
   const image = images.get(imageId);
-  const lowerDirs = images.lowerDirs(image.config);
+  // Short per-layer links keep overlay's mount data within a page for images of many layers.
+  const lowerDirs = images.overlayLowerDirs(image.config);
   mark('image config read');
   checkName(req.flags.name);
   const id = newContainerId();
@@ -97,9 +98,11 @@ export function prepareStart(
     let lowerDirs = known?.lowerDirs;
     if (!lowerDirs) {
       const images = new ImageStore(roots);
-      lowerDirs = record.config.layers.map((d) => images.layerDiff(d)).reverse();
-      const missing = lowerDirs.find((d) => !fs.existsSync(d));
-      if (missing) throw new BoxError(`the image of container ${record.name} is gone (layer ${missing} is missing): remove the container`);
+      try {
+        lowerDirs = images.overlayLowerDirsFor(record.config.layers);
+      } catch (err) {
+        throw new BoxError(`the image of container ${record.name} is gone (${(err as Error).message}): remove the container`);
+      }
     }
     const security = known?.security ?? processSecurity(record.config);
     const helperPath = known?.helperPath ?? assetPath('box-helper', layout.cache(roots));

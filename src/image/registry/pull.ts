@@ -9,7 +9,7 @@ import { layout } from '../../paths';
 import { BlobStore, parseDigest, sha256Digest } from '../blobs';
 import { ImageConfig } from '../config';
 import { storeLayer } from '../layer-fetch';
-import { layerLock } from '../locks';
+import { layerLock, storeLock } from '../locks';
 import { parseImageRef } from '../reference';
 import { ImageStore } from '../store';
 import { Credentials } from './auth';
@@ -43,6 +43,16 @@ const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
 /** Pulls `ref` into the store and tags it; resolves to the image id ("sha256:<config digest>"). */
 export async function pullImage(store: ImageStore, ref: string | RemoteRef, opts: PullOptions = {}): Promise<string> {
+  // Held shared until the tag is written: garbage collection waits for it (see storeLock).
+  const gcLock = await storeLock(store.roots, 'shared');
+  try {
+    return await pullLocked(store, ref, opts);
+  } finally {
+    gcLock.release();
+  }
+}
+
+async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: PullOptions): Promise<string> {
   const r = typeof ref === 'string' ? parseRemoteRef(ref) : ref;
   const name = formatRemoteRef(r);
   const emit = opts.onEvent ?? (() => undefined);
@@ -161,6 +171,7 @@ export async function pullImage(store: ImageStore, ref: string | RemoteRef, opts
   // 4. Blobs and tag: the image appears only now, complete.
   blobs.put(manifestBody, manifestDigest);
   const id = blobs.put(configBytes, manifest.config.digest);
+  store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
   if (r.tag) store.tag(parseImageRef(`${r.localName}:${r.tag}`), id);
   emit({ type: 'done', id, digest: manifestDigest });
   return id;

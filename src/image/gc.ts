@@ -1,0 +1,146 @@
+// Garbage collection of the image store: layers no image and no container uses, blobs no image
+// refers to, short links of gone layers, and the ".tmp-" leftovers of processes that died while
+// writing. It runs under the store's exclusive lock (src/image/locks.ts): every pull, import,
+// load and tag holds that lock shared from its first write to its tag, so nothing it wrote can
+// look unreferenced, and no ".tmp-" file belongs to a live writer. A layer is also removed only
+// while its own layer lock is free, and the container records are read again right before
+// layers are removed, so a container created meanwhile keeps its layers.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errnoCode } from '../errors';
+import { layout } from '../paths';
+import { readFileIfExists } from '../util/fs';
+import { layerLockFile, storeLock, tryLockFile } from './locks';
+import { ImageStore } from './store';
+
+export interface GcResult {
+  layers: string[];
+  blobs: string[];
+  /** stale work files and directories removed */
+  temp: number;
+  /** bytes reclaimed (layer tar sizes and blob sizes) */
+  bytes: number;
+}
+
+export interface GcOptions {
+  /** diff_ids used by containers; read again right before layers are removed */
+  containerLayers: () => Iterable<string>;
+}
+
+const hexOf = (d: string) => d.replace(/^sha256:/, '');
+
+function readdir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Collects garbage; the caller must hold storeLock(roots, 'exclusive') (see withExclusiveStore). */
+export function collectGarbage(store: ImageStore, opts: GcOptions): GcResult {
+  const res: GcResult = { layers: [], blobs: [], temp: 0, bytes: 0 };
+  const root = store.roots.root;
+  const rmTemp = (p: string) => {
+    fs.rmSync(p, { recursive: true, force: true });
+    res.temp++;
+  };
+
+  // 1. Work files of dead writers.
+  const layersDir = layout.layers(store.roots);
+  for (const d of readdir(layersDir)) {
+    if (!d.startsWith('.tmp-')) continue;
+    // .tmp-unpack-<key>-<rand>: its writer held the layer lock of <key> while alive.
+    const m = /^\.tmp-unpack-(.+)-[0-9a-f]+$/.exec(d);
+    const lock = m ? tryLockFile(layerLockFile(store.roots, m[1])) : undefined;
+    if (m && !lock) continue;
+    try {
+      rmTemp(path.join(layersDir, d));
+    } finally {
+      lock?.release();
+    }
+  }
+  const blobsDir = layout.blobs(store.roots);
+  for (const f of readdir(blobsDir)) if (f.startsWith('.tmp-')) rmTemp(path.join(blobsDir, f));
+  const repos = layout.repositories(store.roots);
+  for (const n of readdir(repos)) {
+    if (n.startsWith('.tmp-')) rmTemp(path.join(repos, n));
+    else for (const t of readdir(path.join(repos, n))) if (t.startsWith('.tmp-')) rmTemp(path.join(repos, n, t));
+  }
+  const imagesDir = path.join(root, 'images');
+  for (const f of readdir(imagesDir)) {
+    if (f.startsWith('.tmp-')) rmTemp(path.join(imagesDir, f));
+    else if (/^[0-9a-f]{64}\.json$/.test(f) && !store.hasImage(f.slice(0, 64))) rmTemp(path.join(imagesDir, f));
+  }
+  for (const f of readdir(layout.tmp(store.roots))) rmTemp(path.join(layout.tmp(store.roots), f));
+
+  // 2. What the images use.
+  const images = store.list();
+  const usedBlobs = new Set<string>();
+  const usedLayers = new Set<string>();
+  for (const img of images) {
+    usedBlobs.add(hexOf(img.id));
+    for (const d of img.config.rootfs.diff_ids) usedLayers.add(hexOf(d));
+    const meta = store.readMeta(img.id);
+    for (const m of meta.manifests ?? []) usedBlobs.add(hexOf(m));
+    for (const b of meta.layerBlobs ?? []) usedBlobs.add(hexOf(b));
+  }
+
+  // 3. Blobs.
+  for (const f of readdir(blobsDir)) {
+    if (!/^[0-9a-f]{64}$/.test(f) || usedBlobs.has(f)) continue;
+    const p = path.join(blobsDir, f);
+    try {
+      res.bytes += fs.statSync(p).size;
+      fs.unlinkSync(p);
+      res.blobs.push(`sha256:${f}`);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+
+  // 4. Layers, with the containers' layers read now.
+  for (const d of opts.containerLayers()) usedLayers.add(hexOf(d));
+  for (const d of readdir(layersDir)) {
+    if (!/^[0-9a-f]{64}$/.test(d) || usedLayers.has(d)) continue;
+    const lock = tryLockFile(layerLockFile(store.roots, d));
+    if (!lock) continue; // being written right now
+    try {
+      res.bytes += Number(readFileIfExists(path.join(layersDir, d, 'size')) ?? 0);
+      store.removeLayer(`sha256:${d}`);
+      res.layers.push(`sha256:${d}`);
+    } finally {
+      lock.release();
+    }
+  }
+
+  // 5. Short links: dangling ones, and ones their layer does not name (a lost race).
+  const links = store.linksDir();
+  for (const name of readdir(links)) {
+    const p = path.join(links, name);
+    let target: string;
+    try {
+      target = fs.readlinkSync(p);
+    } catch {
+      continue;
+    }
+    const m = /^\.\.\/layers\/([0-9a-f]{64})\/diff$/.exec(target);
+    const owner = m ? readFileIfExists(path.join(layersDir, m[1], 'link'))?.trim() : undefined;
+    if (owner !== name) {
+      fs.rmSync(p, { force: true });
+      res.temp++;
+    }
+  }
+  return res;
+}
+
+/** Runs fn holding the store's exclusive (garbage-collection) lock. */
+export async function withExclusiveStore<T>(store: ImageStore, fn: () => T | Promise<T>): Promise<T> {
+  const lock = await storeLock(store.roots, 'exclusive');
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,203 @@
+// `box load`: docker-archive (docker save's manifest.json format, including the OCI layout that
+// Docker 25+ writes alongside it) and OCI image layout tarballs. The archive is read once, its
+// regular files extracted into a private work directory (names confined by the same rules as
+// layers; symlinks between layer files, as older docker save writes, resolved inside it), then
+// each image's config is verified by digest and its layers are unpacked with their diff_ids
+// checked, under the layer locks; tags are written last.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BoxError } from '../errors';
+import { layout } from '../paths';
+import { mkdirp } from '../util/fs';
+import { randomHex } from '../util/random';
+import { parseDigest, sha256Digest } from './blobs';
+import { ImageConfig } from './config';
+import { storeLayer } from './layer-fetch';
+import { layerLock, storeLock } from './locks';
+import { parseImageRef } from './reference';
+import { parseManifest, parsePlatform, selectPlatform } from './registry/manifest';
+import { ImageStore } from './store';
+import { TarEntry, TarReader, TarSink } from './tar-reader';
+import { normaliseEntryPath } from './unpack';
+
+export interface LoadedImage {
+  id: string;
+  tags: string[];
+}
+
+/** Extracts regular files (and records symlinks) of an archive below dir. */
+class ArchiveExtractor implements TarSink {
+  readonly files = new Set<string>();
+  readonly links = new Map<string, string>();
+  private fd = -1;
+  constructor(private readonly dir: string) {}
+  entry(e: TarEntry): void {
+    const rel = normaliseEntryPath(e.path);
+    if (rel === '') return;
+    if (e.type === 'symlink' || e.type === 'hardlink') {
+      const target = e.type === 'symlink' ? path.posix.join(path.posix.dirname(rel), e.linkpath) : e.linkpath;
+      this.links.set(rel, normaliseEntryPath(target, e.path));
+      return;
+    }
+    if (e.type !== 'file') return;
+    const p = path.join(this.dir, rel);
+    mkdirp(path.dirname(p));
+    if (this.files.has(rel)) fs.rmSync(p, { force: true });
+    this.fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    this.files.add(rel);
+    if (e.size === 0) this.endEntry();
+  }
+  data(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+  }
+  endEntry(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+  abort(): void {
+    this.endEntry();
+  }
+  /** The extracted file for an archive path, following the archive's own links (a few hops). */
+  resolve(name: string, what: string): string {
+    let rel = normaliseEntryPath(name, what);
+    for (let hops = 0; !this.files.has(rel); hops++) {
+      const next = this.links.get(rel);
+      if (next === undefined || hops > 8) throw new BoxError(`load: the archive has no file "${name}" (${what})`);
+      rel = next;
+    }
+    return path.join(this.dir, rel);
+  }
+}
+
+const readJson = <T>(file: string, what: string): T => {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    throw new BoxError(`load: ${what} is not valid JSON`);
+  }
+};
+
+async function storeImage(store: ImageStore, configFile: string, layerFiles: string[], expectedId?: string): Promise<string> {
+  const configBytes = fs.readFileSync(configFile);
+  const id = sha256Digest(configBytes);
+  if (expectedId && id !== expectedId) throw new BoxError(`load: config ${expectedId} failed verification: its content has digest ${id}`);
+  let config: ImageConfig;
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  } catch {
+    throw new BoxError(`load: the image config ${id} is not valid JSON`);
+  }
+  const diffIds = config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds) || diffIds.length !== layerFiles.length) {
+    throw new BoxError(`load: image ${id} lists ${diffIds?.length ?? 0} diff_ids for ${layerFiles.length} layers`);
+  }
+  for (const [i, d] of diffIds.entries()) {
+    parseDigest(d);
+    if (store.hasLayer(d)) continue;
+    const lock = await layerLock(store.roots, d);
+    try {
+      if (store.hasLayer(d)) continue;
+      await storeLayer(store, fs.createReadStream(layerFiles[i]), { diffId: d, what: `load: layer ${d.slice(7, 19)}` });
+    } finally {
+      lock.release();
+    }
+  }
+  const stored = store.putBlob(configBytes);
+  store.registerImage(stored);
+  return stored;
+}
+
+/** Docker's familiar form: docker.io/library/x:1 -> x:1, docker.io/org/x:1 -> org/x:1. */
+const familiar = (ref: string) => parseImageRef(ref.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '')).full;
+
+/** A tag from an OCI layout's annotations: a full reference, or none for a bare tag name. */
+function ociTag(annotations: Record<string, string> | undefined): string | undefined {
+  const full = annotations?.['io.containerd.image.name'];
+  const ref = annotations?.['org.opencontainers.image.ref.name'];
+  for (const c of [full, ref]) {
+    if (!c || !c.includes(':') && !c.includes('/')) continue;
+    try {
+      return familiar(c);
+    } catch {
+      /* not a reference */
+    }
+  }
+  return undefined;
+}
+
+/** Loads every image of the archive; returns them with the tags they got. */
+export async function loadArchive(store: ImageStore, source: Readable): Promise<LoadedImage[]> {
+  const gcLock = await storeLock(store.roots, 'shared');
+  const work = path.join(layout.tmp(store.roots), `load-${randomHex(8)}`);
+  mkdirp(work);
+  try {
+    const x = new ArchiveExtractor(work);
+    const reader = new TarReader(x);
+    try {
+      await pipeline(
+        source,
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            try {
+              reader.write(chunk);
+              cb();
+            } catch (err) {
+              cb(err as Error);
+            }
+          },
+          final(cb) {
+            try {
+              reader.end();
+              cb();
+            } catch (err) {
+              cb(err as Error);
+            }
+          },
+        }),
+      );
+    } catch (err) {
+      x.abort();
+      throw err instanceof BoxError ? new BoxError(`load: ${err.message}`) : new BoxError(`load: cannot read the archive: ${(err as Error).message}`);
+    }
+    const loaded: LoadedImage[] = [];
+    if (x.files.has('manifest.json')) {
+      // docker-archive (also what Docker 25+ writes: its manifest.json points into blobs/sha256).
+      const entries = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(path.join(work, 'manifest.json'), 'manifest.json');
+      if (!Array.isArray(entries)) throw new BoxError('load: manifest.json is not a list of images');
+      for (const e of entries) {
+        const id = await storeImage(store, x.resolve(e.Config, 'config'), e.Layers.map((l) => x.resolve(l, 'layer')));
+        const tags = (e.RepoTags ?? []).map(familiar);
+        for (const t of tags) store.tag(parseImageRef(t), id);
+        loaded.push({ id, tags });
+      }
+    } else if (x.files.has('index.json') && x.files.has('oci-layout')) {
+      const blob = (digest: string) => x.resolve(`blobs/sha256/${parseDigest(digest)}`, digest);
+      const index = readJson<{ manifests?: { digest: string; mediaType: string; annotations?: Record<string, string> }[] }>(path.join(work, 'index.json'), 'index.json');
+      for (const d of index.manifests ?? []) {
+        let body = fs.readFileSync(blob(d.digest));
+        if (sha256Digest(body) !== d.digest) throw new BoxError(`load: manifest ${d.digest} failed verification`);
+        let m = parseManifest(body, d.mediaType, `load: ${d.digest}`);
+        if (m.kind === 'index') {
+          const pick = selectPlatform(m, parsePlatform(), `load: ${d.digest}`);
+          body = fs.readFileSync(blob(pick.digest));
+          if (sha256Digest(body) !== pick.digest) throw new BoxError(`load: manifest ${pick.digest} failed verification`);
+          m = parseManifest(body, pick.mediaType, `load: ${pick.digest}`);
+          if (m.kind !== 'manifest') throw new BoxError(`load: ${pick.digest} is an index inside an index`);
+        }
+        const id = await storeImage(store, blob(m.config.digest), m.layers.map((l) => blob(l.digest)), m.config.digest);
+        const tag = ociTag(d.annotations);
+        if (tag) store.tag(parseImageRef(tag), id);
+        loaded.push({ id, tags: tag ? [tag] : [] });
+      }
+    } else {
+      throw new BoxError('load: the archive is neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json and oci-layout)');
+    }
+    return loaded;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+    gcLock.release();
+  }
+}

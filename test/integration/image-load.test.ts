@@ -1,0 +1,95 @@
+// box load of what skopeo writes: docker-archive and OCI layout tarballs (oci-archive), from a
+// layout umoci built; ids compared with skopeo's, images run; corrupt archives leave nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ImageStore } from '../../src/image/store';
+import { BOX, busyboxTarball, TestRoot } from '../support/box';
+import { run } from '../support/registry';
+
+const t = new TestRoot('box-load-');
+const store = () => new ImageStore({ root: t.root, runroot: path.join(t.root, 'run') });
+let layout: string;
+let configDigest: string;
+
+beforeAll(() => {
+  layout = path.join(t.dir, 'layout');
+  const bundle = path.join(t.dir, 'bundle');
+  run('umoci', ['init', '--layout', layout]);
+  run('umoci', ['new', '--image', `${layout}:base`]);
+  run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
+  run('tar', ['-C', path.join(bundle, 'rootfs'), '-xf', busyboxTarball(t.dir)]);
+  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
+  fs.writeFileSync(path.join(bundle, 'rootfs/hello'), 'loaded\n');
+  fs.rmSync(path.join(bundle, 'rootfs/bin/not-executable'));
+  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
+  run('umoci', ['config', '--image', `${layout}:v1`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/hello']);
+  configDigest = JSON.parse(run('skopeo', ['inspect', '--raw', `oci:${layout}:v1`])).config.digest;
+});
+
+afterAll(() => t.cleanup());
+
+const box = (args: string[], input?: Buffer) => {
+  const r = spawnSync(BOX, t.args(args), { encoding: 'utf8', input, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+describe('box load', () => {
+  it('loads a docker-archive written by skopeo, tagged as it says; the image runs', () => {
+    const file = path.join(t.dir, 'docker.tar');
+    run('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `docker-archive:${file}:load/img:1`]);
+    const r = box(['load', '-i', file]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('Loaded image: load/img:1\n');
+    expect(store().resolve('load/img:1')).toBe(configDigest);
+    const ran = box(['run', '--rm', 'load/img:1']);
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout).toBe('loaded\n');
+    // The deletion of the second layer is applied.
+    expect(box(['run', '--rm', 'load/img:1', '/bin/busybox', 'ls', '/bin/not-executable']).status).not.toBe(0);
+  });
+
+  it('loads an OCI archive from standard input; a full reference in ref.name becomes the tag, a bare one does not', () => {
+    const named = path.join(t.dir, 'named.tar');
+    run('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `oci-archive:${named}:load/oci:2`]);
+    const r = box(['load'], fs.readFileSync(named));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('Loaded image: load/oci:2\n');
+    expect(store().resolve('load/oci:2')).toBe(configDigest);
+    const bare = path.join(t.dir, 'bare.tar');
+    run('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `oci-archive:${bare}:v9`]);
+    expect(box(['load', '-i', bare]).stdout).toBe(`Loaded image ID: ${configDigest}\n`);
+    expect(box(['run', '--rm', 'load/oci:2']).stdout).toBe('loaded\n');
+  });
+
+  it('a corrupt layer or a foreign archive is an error and leaves the store as it was', () => {
+    const file = path.join(t.dir, 'docker.tar');
+    const x = path.join(t.dir, 'x');
+    fs.mkdirSync(x);
+    run('tar', ['-C', x, '-xf', file]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(x, 'manifest.json'), 'utf8'));
+    // Another layer content under the same diff_id: the config does not match it.
+    const top = path.join(x, manifest[0].Layers[1]);
+    fs.writeFileSync(top, Buffer.concat([fs.readFileSync(top).subarray(0, 1024), Buffer.alloc(1024)]));
+    manifest[0].RepoTags = ['bad:1'];
+    fs.writeFileSync(path.join(x, 'manifest.json'), JSON.stringify(manifest));
+    const fresh = new TestRoot('box-load2-');
+    try {
+      const bad = path.join(t.dir, 'bad.tar');
+      run('tar', ['-C', x, '-cf', bad, '.']);
+      const r = spawnSync(BOX, fresh.args(['load', '-i', bad]), { encoding: 'utf8' });
+      expect(r.status).toBe(125);
+      expect(r.stderr).toMatch(/load: layer [0-9a-f]{12}.*failed verification/);
+      expect(new ImageStore({ root: fresh.root, runroot: path.join(fresh.root, 'run') }).list()).toEqual([]);
+      expect(fs.readdirSync(path.join(fresh.root, 'tmp'))).toEqual([]);
+      const foreign = path.join(t.dir, 'foreign.tar');
+      run('tar', ['-C', t.dir, '-cf', foreign, 'bundle/config.json']);
+      const f = spawnSync(BOX, fresh.args(['load', '-i', foreign]), { encoding: 'utf8' });
+      expect(f.stderr).toMatch(/neither a docker-archive .* nor an OCI image layout/);
+      expect(spawnSync(BOX, fresh.args(['load', '-i', '/nonexistent']), { encoding: 'utf8' }).stderr).toBe('box: load: no such file: /nonexistent\n');
+    } finally {
+      fresh.cleanup();
+    }
+  });
+});

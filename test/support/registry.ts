@@ -1,0 +1,66 @@
+// Debian's docker-registry (the reference distribution registry) on 127.0.0.1 for tests: started
+// on a free port with storage under a test directory, stopped by its PID.
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+export interface Registry {
+  port: number;
+  host: string;
+  dir: string;
+  proc: ChildProcess;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts docker-registry with storage in dir; resolves once it listens. */
+export async function startRegistry(dir: string): Promise<Registry> {
+  fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
+  const port = await freePort();
+  const config = path.join(dir, 'config.yml');
+  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const proc = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const reg: Registry = { port, host: `127.0.0.1:${port}`, dir, proc };
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      if (log.includes(`listening on 127.0.0.1:${port}`)) {
+        proc.stderr!.off('data', onData);
+        proc.stdout!.off('data', onData);
+        proc.stderr!.resume();
+        proc.stdout!.resume();
+        resolve();
+      }
+    };
+    proc.stderr!.on('data', onData);
+    proc.stdout!.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`docker-registry exited (${code}): ${log}`)));
+  });
+  return reg;
+}
+
+export function stopRegistry(r: Registry): Promise<void> {
+  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    r.proc.once('exit', () => resolve());
+    process.kill(r.proc.pid!, 'SIGTERM');
+  });
+}
+
+/** Runs a program, failing with its output. */
+export function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
