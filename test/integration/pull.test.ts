@@ -3,7 +3,7 @@
 // by digest; basic auth (htpasswd) and the bearer-token flow with a token server written here;
 // corrupt and truncated layers; concurrent pulls of the same image.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
 import { BOX } from '../support/box';
+import { Registry, run, startRegistry as startSharedRegistry, stopRegistry } from '../support/registry';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
 import { ImageStore } from '../../src/image/store';
 import { Roots } from '../../src/paths';
@@ -23,80 +24,11 @@ if (missing.length) throw new Error(`missing test tools: ${missing.join(', ')} (
 let work: string;
 const registries: Registry[] = [];
 
-function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, timeout: 60_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Registry {
-  port: number;
-  host: string;
-  dir: string;
-  proc: ChildProcess;
-}
-
-/** Starts docker-registry on 127.0.0.1 with storage under work; resolves once it listens. */
+/** A registry on 127.0.0.1 with storage under work/NAME, stopped in afterAll. */
 async function startRegistry(name: string, authYaml = ''): Promise<Registry> {
-  const dir = path.join(work, name);
-  fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
-  const port = await freePort();
-  const config = path.join(dir, 'config.yml');
-  fs.writeFileSync(
-    config,
-    `version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: ${dir}/storage
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:${port}
-${authYaml}`,
-  );
-  const proc = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const reg: Registry = { port, host: `127.0.0.1:${port}`, dir, proc };
+  const reg = await startSharedRegistry(path.join(work, name), authYaml);
   registries.push(reg);
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    const onData = (d: Buffer) => {
-      log += d.toString();
-      if (log.includes(`listening on 127.0.0.1:${port}`)) {
-        proc.stderr!.off('data', onData);
-        proc.stdout!.off('data', onData);
-        proc.stderr!.resume();
-        proc.stdout!.resume();
-        resolve();
-      }
-    };
-    proc.stderr!.on('data', onData);
-    proc.stdout!.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`docker-registry exited (${code}): ${log}`)));
-  });
   return reg;
-}
-
-function stopRegistry(r: Registry): Promise<void> {
-  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    r.proc.once('exit', () => resolve());
-    process.kill(r.proc.pid!, 'SIGTERM');
-  });
 }
 
 /** skopeo copy, without blocking this process: the token server below runs in it. */
