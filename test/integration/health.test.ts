@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, TestRoot } from '../support/box';
+import { busyboxRoot, inspectOne, runDetached, TestRoot } from '../support/box';
 
 interface HealthLog {
   Start: string;
@@ -23,18 +23,8 @@ interface Inspect {
   RestartCount: number;
 }
 
-function inspect(t: TestRoot, name: string): Inspect {
-  const r = t.box(['inspect', name]);
-  expect(r.stderr).toBe('');
-  return (JSON.parse(r.stdout) as Inspect[])[0];
-}
+const inspect = (t: TestRoot, name: string) => inspectOne<Inspect>(t, name);
 
-function runDetached(t: TestRoot, ...args: string[]): string {
-  const r = t.box(['run', '-d', ...args]);
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout.trim();
-}
 
 /** Polls until `get` returns a value satisfying `done` (bounded; no fixed sleeps). */
 function until<T>(get: () => T, done: (v: T) => boolean, what: string, tries = 600): T {

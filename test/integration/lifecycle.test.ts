@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, cgroupDirsOf, TestRoot } from '../support/box';
+import { busyboxRoot, cgroupDirsOf, inspectOne, runDetached, TestRoot } from '../support/box';
 
 interface Inspect {
   Id: string;
@@ -11,20 +11,8 @@ interface Inspect {
   State: { Status: string; Running: boolean; Pid: number; ExitCode: number; OOMKilled: boolean };
 }
 
-function inspect(t: TestRoot, name: string): Inspect {
-  const r = t.box(['inspect', name]);
-  expect(r.stderr).toBe('');
-  return (JSON.parse(r.stdout) as Inspect[])[0];
-}
+const inspect = (t: TestRoot, name: string) => inspectOne<Inspect>(t, name);
 
-function runDetached(t: TestRoot, ...args: string[]): string {
-  const r = t.box(['run', '-d', ...args]);
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  const id = r.stdout.trim();
-  expect(id).toMatch(/^[0-9a-f]{64}$/);
-  return id;
-}
 
 /** Polls a box command until its output satisfies `done` (bounded; no fixed sleeps). */
 function until(t: TestRoot, args: string[], done: (out: string) => boolean, tries = 500): string {

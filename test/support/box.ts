@@ -152,3 +152,20 @@ export function busyboxRoot(): TestRoot {
   });
   return t;
 }
+
+/** `box inspect NAME` parsed, for one container. */
+export function inspectOne<T>(t: TestRoot, name: string): T {
+  const r = t.box(['inspect', name]);
+  expect(r.stderr).toBe('');
+  return (JSON.parse(r.stdout) as T[])[0];
+}
+
+/** `box run -d ARGS`, expected to succeed; returns the container id. */
+export function runDetached(t: TestRoot, ...args: string[]): string {
+  const r = t.box(['run', '-d', ...args]);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const id = r.stdout.trim();
+  expect(id).toMatch(/^[0-9a-f]{64}$/);
+  return id;
+}
