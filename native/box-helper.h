@@ -108,6 +108,7 @@ void parent_loop(pid_t child) __attribute__((noreturn));
 void tty_restore(void);
 /* After the child is gone: reports `error`/`exit`/`signal` on fd 4 and returns the helper's exit
  * status. err/errlen: what the error pipe carried ("E" alone when the exec succeeded). */
+int err_pipe_read(int *fd, char *err, size_t *len, size_t cap);
 int child_outcome(int started, char *err, size_t errlen, int st);
 
 /* ---- detached monitor (monitor.c) ---- */

@@ -522,18 +522,9 @@ void monitor_loop(pid_t child)
 				}
 			}
 		}
-		if (p[1].revents) {
-			ssize_t n = read(errfd, err + errlen, sizeof err - 1 - errlen);
-			if (n > 0) {
-				errlen += (size_t)n;
-			} else if (n == 0 || errno != EINTR) {
-				close(errfd);
-				errfd = -1;
-				if (errlen == 1 && err[0] == 'E') {
-					started = 1;
-					on_started();
-				}
-			}
+		if (p[1].revents && err_pipe_read(&errfd, err, &errlen, sizeof err)) {
+			started = 1;
+			on_started();
 		}
 		for (int i = 0; i < 2; i++)
 			if (p[2 + i].revents && log_read(i, C.log_rd[i]) < 0) {

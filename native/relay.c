@@ -135,18 +135,9 @@ void parent_loop(pid_t child)
 				}
 			}
 		}
-		if (p[1].revents) {
-			ssize_t n = read(errfd, err + errlen, sizeof err - 1 - errlen);
-			if (n > 0) {
-				errlen += (size_t)n;
-			} else if (n == 0 || errno != EINTR) {
-				close(errfd);
-				errfd = -1;
-				if (errlen == 1 && err[0] == 'E') {
-					started = 1;
-					status("started");
-				}
-			}
+		if (p[1].revents && err_pipe_read(&errfd, err, &errlen, sizeof err)) {
+			started = 1;
+			status("started");
 		}
 		if (p[2].revents && pump(master, 1) < 0) {
 			close(master);
@@ -176,6 +167,22 @@ void parent_loop(pid_t child)
 	}
 	tty_restore();
 	exit(child_outcome(started, err, errlen, st));
+}
+
+/* Reads the child's error pipe (see PROTOCOL.md: a lone 'E' before exec, then EOF on a successful
+ * execve; otherwise an error record). Returns 1 once it knows the command was started. */
+int err_pipe_read(int *fd, char *err, size_t *len, size_t cap)
+{
+	ssize_t n = read(*fd, err + *len, cap - 1 - *len);
+	if (n > 0) {
+		*len += (size_t)n;
+		return 0;
+	}
+	if (n < 0 && errno == EINTR)
+		return 0;
+	close(*fd);
+	*fd = -1;
+	return *len == 1 && err[0] == 'E';
 }
 
 int child_outcome(int started, char *err, size_t errlen, int st)
