@@ -23,11 +23,13 @@ function runDetached(t: TestRoot, args: string[], env?: NodeJS.ProcessEnv): stri
 }
 
 /** Polls fn until it returns a defined value (bounded; no fixed sleeps). */
-function until<T>(fn: () => T | undefined, what: string, tries = 2000): T {
-  for (let i = 0; i < tries; i++) {
+/** Polls fn until it returns a value; bounded in time (a loaded machine can be slow to start a container). */
+function until<T>(fn: () => T | undefined, what: string, timeoutMs = 15_000): T {
+  const deadline = Date.now() + timeoutMs;
+  do {
     const v = fn();
     if (v !== undefined) return v;
-  }
+  } while (Date.now() < deadline);
   throw new Error(`never happened: ${what}`);
 }
 
@@ -225,7 +227,7 @@ describe('diff and cp', () => {
 
   it('cp copies files and directories both ways with modes, owners as docker does, and -a', () => {
     runDetached(t, ['--name', 'files', 'busybox', 'sh', '-c', 'mkdir -p /data/sub; echo one > /data/a; echo two > /data/sub/b; chmod 0750 /data/sub; chown -R 1000:1000 /data; echo up; while :; do sleep 0.1; done']);
-    until(() => (t.box(['logs', 'files']).stdout.includes('up') ? true : undefined), 'the container to be ready', 200);
+    until(() => (t.box(['logs', 'files']).stdout.includes('up') ? true : undefined), 'the container to be ready', 20_000);
     // container → host: a directory, recursively
     const r = t.box(['cp', 'files:/data', path.join(host, 'data')]);
     expect(r.status).toBe(0);
@@ -255,7 +257,7 @@ describe('diff and cp', () => {
 
   it('cp never leaves a running container through symlinks or /proc magic links', () => {
     runDetached(t, ['--name', 'hostile', 'busybox', 'sh', '-c', 'echo container-shadow > /etc/shadow; ln -s / /escape; ln -s /../../../etc /dots; echo up; while :; do sleep 0.1; done']);
-    until(() => (t.box(['logs', 'hostile']).stdout.includes('up') ? true : undefined), 'the container to be ready', 200);
+    until(() => (t.box(['logs', 'hostile']).stdout.includes('up') ? true : undefined), 'the container to be ready', 20_000);
     const out = path.join(host, 'shadow');
     expect(t.box(['cp', 'hostile:/escape/etc/shadow', out]).status).toBe(0);
     expect(fs.readFileSync(out, 'utf8')).toBe('container-shadow\n');
