@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { busyboxRoot, exitOf, TestRoot, waitForOutput } from '../support/box';
 
 interface Inspect {
@@ -212,7 +212,11 @@ describe('rename, top, stats, update, port', () => {
 
 describe('diff and cp', () => {
   const t = busyboxRoot();
-  const host = fs.mkdtempSync(path.join(os.tmpdir(), 'box-cp-'));
+  let host = ''; // inside the test root, so it goes with it whatever happens
+  beforeAll(() => {
+    host = path.join(t.dir, 'cp-host');
+    fs.mkdirSync(host);
+  });
   const marker = path.join(os.tmpdir(), `box-cp-escape-${process.pid}`);
   const hostShadow = fs.readFileSync('/etc/shadow', 'utf8');
 

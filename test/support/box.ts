@@ -17,9 +17,13 @@ export interface Result {
 }
 
 export class TestRoot {
-  readonly dir: string;
-  constructor(prefix = 'box-test-') {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  private created: string | undefined;
+  constructor(private readonly prefix = 'box-test-') {}
+
+  /** Made on first use: a test file whose tests are all filtered out never creates (or leaks) it. */
+  get dir(): string {
+    this.created ??= fs.mkdtempSync(path.join(os.tmpdir(), this.prefix));
+    return this.created;
   }
 
   get root(): string {
@@ -50,6 +54,7 @@ export class TestRoot {
   }
 
   cleanup(): void {
+    if (!this.created) return;
     const leftovers = mountsUnder(this.dir);
     for (const m of leftovers.reverse()) spawnSync('umount', ['-l', m]);
     fs.rmSync(this.dir, { recursive: true, force: true });
