@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BOX, busyboxRoot, cgroupDirsOf, exitOf, mountsUnder } from '../support/box';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, mountsUnder, waitForOutput } from '../support/box';
 
 describe('container lifecycle commands', () => {
   const t = busyboxRoot();
@@ -25,10 +25,12 @@ describe('container lifecycle commands', () => {
   });
 
   it('attach streams new output until the container stops and passes its exit code', async () => {
-    expect(t.box(['run', '-d', '--name', 'chatty', 'busybox', 'sh', '-c', 'trap "echo bye; exit 4" TERM; echo up; while :; do sleep 0.05; done']).status).toBe(0);
+    expect(t.box(['run', '-d', '--name', 'chatty', 'busybox', 'sh', '-c', 'trap "echo bye; exit 4" TERM; while :; do echo tick; sleep 0.05; done']).status).toBe(0);
     const att = spawn(BOX, t.args(['attach', 'chatty']), { stdio: ['ignore', 'pipe', 'pipe'] });
     const done = exitOf(att);
-    // attach shows only output written after it attached; the stop's TERM makes some.
+    // attach shows only output written after it attached: a tick proves it is following before
+    // the stop's TERM makes the last words.
+    await waitForOutput(att.stdout!, 'tick');
     let stopped = false;
     for (let i = 0; i < 200 && !stopped; i++) stopped = t.box(['stop', 'chatty']).status === 0;
     const r = await done;
