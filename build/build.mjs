@@ -3,8 +3,10 @@
 //
 //   1. native helper   cc -static ... native/*.c        -> dist/assets/box-helper
 //   2. koffi's .node   node_modules/koffi/build/...      -> dist/assets/koffi.node
-//   3. bundle          esbuild src/main.ts (CommonJS)    -> dist/box.js
-//   4. executable      @yao-pkg/pkg SEA + the assets     -> dist/box
+//   3. transpiler      esbuild jco-transpile (CommonJS)  -> dist/assets/jco-transpile.js + its wasm
+//   4. policies        build/policies.mjs (clang, jco)   -> dist/assets/policy-<name>.wasm
+//   5. bundle          esbuild src/main.ts (CommonJS)    -> dist/box.js
+//   6. executable      @yao-pkg/pkg SEA + the assets     -> dist/box
 //
 // Every step is skipped when a digest of its inputs matches the one recorded for its output in
 // dist/.build/, so a second run takes well under a second. Outputs are written to temporary
@@ -21,7 +23,7 @@ import * as fs from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { bundleOptions, packageVersion, ROOT } from './esbuild-plugins.mjs';
+import { bundleOptions, JCO_WASM, jcoTranspilePlugin, packageVersion, ROOT } from './esbuild-plugins.mjs';
 
 const require = createRequire(path.join(ROOT, 'package.json'));
 const DIST = path.join(ROOT, 'dist');
@@ -129,9 +131,61 @@ function copyKoffi() {
   log(`koffi.node copied`);
 }
 
+// 3. jco-transpile, bundled on its own: box loads it only to transpile a policy it has not seen
+// (src/policy/transpiler.ts), so the CLI bundle that every command parses stays small.
+async function bundleTranspiler() {
+  const start = performance.now();
+  const out = path.join(ASSETS, 'jco-transpile.js');
+  const result = await esbuild.build({
+    stdin: { contents: "export { transpileBytes } from '@bytecodealliance/jco-transpile';", resolveDir: ROOT, loader: 'js' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+    plugins: [jcoTranspilePlugin()],
+  });
+  const externals = Object.values(result.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external && !isBuiltin(i.path));
+  if (externals.length) throw new BuildError(`the transpiler bundle requires non-built-in modules: ${externals.map((i) => i.path).join(', ')}`);
+  const vendor = path.join(ROOT, 'node_modules/@bytecodealliance/jco-transpile/vendor');
+  for (const file of JCO_WASM) {
+    const data = fs.readFileSync(path.join(vendor, file));
+    const dest = path.join(ASSETS, `jco-${file}`);
+    if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(data)) writeAtomic(dest, data);
+  }
+  const worker = fs.readFileSync(path.join(ROOT, 'node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.bundle.js'));
+  const workerOut = path.join(ASSETS, 'jco-worker-thread.mjs');
+  if (!fs.existsSync(workerOut) || !fs.readFileSync(workerOut).equals(worker)) writeAtomic(workerOut, worker);
+  const code = result.outputFiles[0].contents;
+  if (fs.existsSync(out) && fs.readFileSync(out).equals(code)) return log('jco-transpile.js up to date');
+  writeAtomic(out, code);
+  log(`jco-transpile.js ${code.length} bytes (${ms(start)})`);
+}
+
+// 4. The built-in policies (build/policies.mjs keeps its own stamps), copied in as assets.
+function buildPolicies() {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'build/policies.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new BuildError('the built-in policies did not build (see above)');
+  for (const name of BUILTIN_POLICIES) {
+    const data = fs.readFileSync(path.join(DIST, 'policies', `${name}.wasm`));
+    const dest = path.join(ASSETS, `policy-${name}.wasm`);
+    if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(data)) writeAtomic(dest, data);
+  }
+}
+
+const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'];
+
+/** Every file embedded in the executable, by asset name (src/assets.ts lists the same names). */
+function assetNames() {
+  return ['box-helper', 'koffi.node', 'jco-transpile.js', 'jco-worker-thread.mjs', ...JCO_WASM.map((f) => `jco-${f}`), ...BUILTIN_POLICIES.map((n) => `policy-${n}.wasm`)];
+}
+
 function assetDigests() {
   const digests = {};
-  for (const name of ['box-helper', 'koffi.node']) {
+  for (const name of assetNames()) {
     const data = fs.readFileSync(path.join(ASSETS, name));
     digests[name] = { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
   }
@@ -159,7 +213,7 @@ async function defaultSeccompProgram() {
   return mod.exports;
 }
 
-// 3. The bundle.
+// 5. The bundle.
 async function bundle(version, digests) {
   const start = performance.now();
   const out = path.join(DIST, 'box.js');
@@ -186,12 +240,12 @@ async function bundle(version, digests) {
   log(`box.js ${code.length} bytes (${ms(start)})`);
 }
 
-// 4. The single executable.
+// 6. The single executable.
 async function singleExecutable(version) {
   const start = performance.now();
   const out = path.join(DIST, 'box');
   const entry = path.join(DIST, 'box.js');
-  const assets = { 'box-helper': path.join(ASSETS, 'box-helper'), 'koffi.node': path.join(ASSETS, 'koffi.node') };
+  const assets = Object.fromEntries(assetNames().map((name) => [name, path.join(ASSETS, name)]));
   const seaConfig = { ...SEA_CONFIG, assets };
   const pkgVersion = JSON.parse(fs.readFileSync(require.resolve('@yao-pkg/pkg/package.json'), 'utf8')).version;
   const key = sha256(
@@ -269,6 +323,8 @@ async function main() {
   const version = packageVersion();
   buildHelper();
   copyKoffi();
+  await bundleTranspiler();
+  buildPolicies();
   const digests = assetDigests();
   await bundle(version, digests);
   await singleExecutable(version);

@@ -90,3 +90,56 @@ export function bundleOptions({ entry, outfile, version, digests, defaultSeccomp
 export function packageVersion() {
   return JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 }
+
+/** The core modules jco-transpile's vendored components load next to themselves. */
+export const JCO_WASM = [
+  'js-component-bindgen-component.core.wasm',
+  'js-component-bindgen-component.core2.wasm',
+  'wasm-tools.core.wasm',
+  'wasm-tools.core2.wasm',
+];
+
+/**
+ * Makes @bytecodealliance/jco-transpile bundleable into one CommonJS file that box loads only
+ * when it must transpile a policy (src/policy/transpiler.ts):
+ *   - its vendored components compile their core modules from files found via import.meta.url;
+ *     those reads become `__boxReadAsset("jco-<file>")`, a function box passes in (the files are
+ *     assets of the executable);
+ *   - preview2-shim's I/O worker thread is started from `__boxAssetFile("jco-worker-thread.mjs")`,
+ *     the path of that asset written out to disk;
+ *   - `oxc-minify` (a native module, used only with the minify option box never sets) is
+ *     replaced by a stub that throws.
+ */
+export function jcoTranspilePlugin() {
+  return {
+    name: 'box-jco-transpile',
+    setup(build) {
+      build.onResolve({ filter: /^oxc-minify$/ }, () => ({ path: 'oxc-minify', namespace: 'box-stub' }));
+      build.onLoad({ filter: /.*/, namespace: 'box-stub' }, () => ({
+        contents: 'export function minify() { throw new Error("minify is not available in box"); }',
+        loader: 'js',
+      }));
+      // preview2-shim runs its synchronous I/O in a worker thread loaded from a file next to it;
+      // box gives it the same file, an asset written out to the policy cache.
+      build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-io\.js$/ }, (args) => {
+        const src = readFileSync(args.path, 'utf8');
+        const re = /new URL\("\.\/worker-thread\.bundle\.js", import\.meta\.url\)/g;
+        const n = (src.match(re) ?? []).length;
+        if (n !== 1) return { errors: [{ text: `preview2-shim layout changed: ${args.path} has ${n} worker URLs; update build/esbuild-plugins.mjs` }] };
+        return { contents: src.replace(re, '__boxAssetFile("jco-worker-thread.mjs")'), loader: 'js', resolveDir: dirname(args.path) };
+      });
+      build.onLoad({ filter: /jco-transpile[\\/]vendor[\\/][^\\/]+\.js$/ }, (args) => {
+        let src = readFileSync(args.path, 'utf8');
+        const re = /fetchCompile\(new URL\('\.\/([\w.-]+\.wasm)', import\.meta\.url\)\)/g;
+        const found = [...src.matchAll(re)].map((m) => m[1]);
+        const unknown = found.filter((f) => !JCO_WASM.includes(f));
+        if (found.length === 0 || unknown.length) {
+          return { errors: [{ text: `jco-transpile layout changed: ${args.path} loads ${found.join(', ') || 'no core module'}; update build/esbuild-plugins.mjs` }] };
+        }
+        src = src.replace(re, (_m, file) => `WebAssembly.compile(__boxReadAsset(${JSON.stringify('jco-' + file)}))`);
+        if (src.includes('import.meta')) return { errors: [{ text: `${args.path} still uses import.meta after box's edits` }] };
+        return { contents: src, loader: 'js', resolveDir: dirname(args.path) };
+      });
+    },
+  };
+}

@@ -13,9 +13,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomHex } from './util/random';
 
-export type AssetName = 'box-helper' | 'koffi.node';
+export const ASSET_NAMES = [
+  'box-helper',
+  'koffi.node',
+  // jco-transpile bundled alone and its core modules (build/esbuild-plugins.mjs), for policies
+  'jco-transpile.js',
+  'jco-worker-thread.mjs',
+  'jco-js-component-bindgen-component.core.wasm',
+  'jco-js-component-bindgen-component.core2.wasm',
+  'jco-wasm-tools.core.wasm',
+  'jco-wasm-tools.core2.wasm',
+  // the built-in policies (policies/builtin)
+  'policy-baseline.wasm',
+  'policy-strict.wasm',
+  'policy-capacity.wasm',
+] as const;
 
-export const ASSET_NAMES: readonly AssetName[] = ['box-helper', 'koffi.node'];
+export type AssetName = (typeof ASSET_NAMES)[number];
 
 interface AssetDigest {
   sha256: string;
@@ -28,9 +42,19 @@ declare const __BOX_ASSET_DIGESTS__: Record<AssetName, AssetDigest> | undefined;
 const BUILD_DIGESTS: Record<AssetName, AssetDigest> | undefined =
   typeof __BOX_ASSET_DIGESTS__ === 'object' ? __BOX_ASSET_DIGESTS__ : undefined;
 
-const MODES: Record<AssetName, number> = { 'box-helper': 0o700, 'koffi.node': 0o600 };
+const modeOf = (name: AssetName): number => (name === 'box-helper' ? 0o700 : 0o600);
 
 let seaMode: boolean | undefined;
+
+/** True when running from the bundle (dist/box.js or the executable), not from the sources. */
+export function isBundled(): boolean {
+  return BUILD_DIGESTS !== undefined;
+}
+
+/** The build-time digest of an embedded asset (bundled only). */
+export function builtDigest(name: AssetName): AssetDigest | undefined {
+  return BUILD_DIGESTS?.[name];
+}
 
 /** True when running inside the single executable. */
 export function isSea(): boolean {
@@ -123,7 +147,9 @@ function usable(file: string, size: number): boolean {
 export function assetPath(name: AssetName, cacheDir: string): string {
   checkName(name);
   const { digest, data: known } = expectedDigest(name);
-  const file = path.join(cacheDir, `${name}-${digest.sha256.slice(0, 16)}`);
+  // An ES module keeps its extension last: Node decides how to load a file by it.
+  const ext = name.endsWith('.mjs') ? '.mjs' : '';
+  const file = path.join(cacheDir, `${name.slice(0, name.length - ext.length)}-${digest.sha256.slice(0, 16)}${ext}`);
   if (usable(file, digest.size)) return file;
 
   const data = known ?? readAsset(name);
@@ -131,7 +157,7 @@ export function assetPath(name: AssetName, cacheDir: string): string {
     throw new Error(`asset ${name} is corrupt: its digest does not match the one recorded at build time`);
   }
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-  const mode = MODES[name];
+  const mode = modeOf(name);
   const tmp = `${file}.tmp-${process.pid}-${randomHex(6)}`;
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode); // libuv adds O_CLOEXEC
   try {

@@ -49,6 +49,13 @@ const COMMANDS: Entry[] = [
   { paths: [['history'], ['image', 'history']], load: () => require('./image-commands').historyCommand },
   { paths: [['image', 'prune']], load: () => require('./image-commands').imagePruneCommand },
   { paths: [['load'], ['image', 'load']], load: () => require('./image-commands').loadCommand },
+  { paths: [['policy', 'build']], load: () => require('./policy').policyBuildCommand },
+  { paths: [['policy', 'test']], load: () => require('./policy').policyTestCommand },
+  { paths: [['policy', 'eval']], load: () => require('./policy').policyEvalCommand },
+  { paths: [['policy', 'inspect']], load: () => require('./policy').policyInspectCommand },
+  { paths: [['policy', 'export']], load: () => require('./policy').policyExportCommand },
+  { paths: [['policy', 'ls'], ['policy', 'list']], load: () => require('./policy').policyListCommand },
+  { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system').infoCommand },
   { paths: [['version']], load: () => require('./system').versionCommand },
 ];

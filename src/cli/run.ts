@@ -47,6 +47,11 @@ export const RUN_FLAGS: FlagSpec[] = [
   s(['--restart'], 'restart', 'restart policy of a detached container: no, on-failure[:N], always, unless-stopped', 'policy'),
   s(['--restart-delay'], 'restartDelay', 'restart back-off: first delay, maximum, reset after (default 100ms,1m,10s)', 'base[,max[,reset]]'),
   l(['--log-opt'], 'logOpt', 'log option for a detached container: max-size=SIZE, max-file=N', 'opt'),
+  l(['--policy'], 'policy', 'admission policy: a built-in (baseline, strict, capacity) or a .wasm component, optionally :warn or :audit', 'ref'),
+  l(['--policy-arg'], 'policyArg', 'argument for the policies', 'KEY=VALUE'),
+  s(['--policy-timeout'], 'policyTimeout', 'time limit of one policy evaluation (default 250ms)', 'duration'),
+  s(['--policy-failure'], 'policyFailure', 'deny (default): a failing policy refuses the start; ignore: it only warns', 'mode'),
+  b(['--no-default-policies'], 'noDefaultPolicies', 'skip the policies of /etc/box/policies.d, <root>/policies.d and $BOX_POLICY (root only)'),
 ];
 
 export const runCommand: CommandSpec = {
@@ -108,6 +113,13 @@ export function requestFrom(a: ParsedArgs): CreateRequest {
       stopSignal: str(a, 'stopSignal'),
       healthFlags: a.flags,
       restartDelay: str(a, 'restartDelay'),
+    },
+    admission: {
+      policies: list(a, 'policy'),
+      args: list(a, 'policyArg'),
+      timeout: str(a, 'policyTimeout'),
+      failure: str(a, 'policyFailure'),
+      noDefaults: bool(a, 'noDefaultPolicies'),
     },
     warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),
   };

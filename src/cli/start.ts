@@ -24,7 +24,7 @@ export const createCommand: CommandSpec = {
     const req = requestFrom(a);
     if (req.flags.tty || req.flags.interactive) throw new BoxError('create: -t and -i are not supported for started-later containers yet');
     const log = parseLogOpts(list(a, 'logOpt'));
-    const { containers, record } = createRecord(req);
+    const { containers, record } = await createRecord(req);
     record.config.log = log;
     containers.save(record);
     process.stdout.write(record.id + '\n');

@@ -5,7 +5,9 @@
 // start path.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BoxError } from '../errors';
 import { randomHex } from '../util/random';
 import { WIT_WORLD } from './types';
@@ -45,10 +47,53 @@ export function policyWitText(): string {
   return fs.readFileSync(policyWitPath(), 'utf8');
 }
 
+/**
+ * Where authoring tools are looked up: the policy's own project (its directory upwards), the
+ * current directory, then box's source tree. They are not part of the single executable.
+ */
+function toolBases(src: string): string[] {
+  return [path.resolve(path.dirname(src)) + '/', process.cwd() + '/', path.resolve(__dirname, '..', '..') + '/'];
+}
+
+/** The ES module entry of an installed package (its exports' import/default, else main). */
+function packageEntry(dir: string): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { exports?: unknown; module?: string; main?: string };
+  const pick = (e: unknown): string | undefined => {
+    if (typeof e === 'string') return e;
+    if (typeof e !== 'object' || e === null) return undefined;
+    const o = e as Record<string, unknown>;
+    if ('.' in o) return pick(o['.']);
+    for (const cond of ['import', 'node', 'default', 'require']) if (cond in o) return pick(o[cond]);
+    return undefined;
+  };
+  return path.join(dir, pick(pkg.exports) ?? pkg.module ?? pkg.main ?? 'index.js');
+}
+
+function resolveTool(pkg: string, src: string): string {
+  for (const base of toolBases(src)) {
+    for (let dir = base; ; dir = path.dirname(dir)) {
+      const candidate = path.join(dir, 'node_modules', pkg);
+      if (fs.existsSync(path.join(candidate, 'package.json'))) return packageEntry(candidate);
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+  throw new BoxError(`box policy build needs ${pkg}: install it in your policy's project (npm install --save-dev esbuild @bytecodealliance/componentize-js)`);
+}
+
+function authoringTool<T>(pkg: string, src: string): T {
+  const file = resolveTool(pkg, src);
+  return createRequire(file)(file) as T;
+}
+
+async function authoringImport<T>(pkg: string, src: string): Promise<T> {
+  // A file URL computed at run time, so the bundler leaves the import alone.
+  return (await import(pathToFileURL(resolveTool(pkg, src)).href)) as T;
+}
+
 /** Bundles a policy source (TypeScript or JavaScript) into one ES module. */
 export async function bundlePolicySource(src: string): Promise<string> {
   if (!fs.existsSync(src)) throw new BoxError(`policy source ${src}: no such file`);
-  const esbuild = await import('esbuild');
+  const esbuild = authoringTool<typeof import('esbuild')>('esbuild', src);
   let result;
   try {
     result = await esbuild.build({
@@ -80,7 +125,7 @@ export async function buildPolicy(src: string, out: string, opts: BuildOptions =
     const entry = path.join(work, 'policy.js');
     fs.writeFileSync(entry, code);
     const enabled = new Set(opts.enableFeatures ?? []);
-    const { componentize } = await import('@bytecodealliance/componentize-js');
+    const { componentize } = await authoringImport<typeof import('@bytecodealliance/componentize-js')>('@bytecodealliance/componentize-js', src);
     const t1 = performance.now();
     let component: Uint8Array;
     try {

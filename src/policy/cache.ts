@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
 import { randomHex } from '../util/random';
+import { loadTranspiler } from './transpiler';
 import { BOX_VERSION } from '../version';
 
 export interface CacheMeta {
@@ -91,9 +92,9 @@ export function setTranspilerForTests(t: Transpiler | undefined): void {
   transpilerOverride = t;
 }
 
-async function jcoTranspile(bytes: Uint8Array): ReturnType<Transpiler> {
+async function jcoTranspile(bytes: Uint8Array, cacheDir: string): ReturnType<Transpiler> {
   if (transpilerOverride) return transpilerOverride(bytes);
-  const jco = await import('@bytecodealliance/jco-transpile');
+  const jco = await loadTranspiler(path.join(cacheDir, 'tools'));
   const r = await jco.transpileBytes(bytes, {
     name: 'policy',
     instantiation: 'async',
@@ -107,7 +108,7 @@ async function jcoTranspile(bytes: Uint8Array): ReturnType<Transpiler> {
 async function build(bytes: Uint8Array, digest: string, cacheDir: string, dir: string): Promise<CacheEntry> {
   const start = performance.now();
   cacheStats.transpiles++;
-  const result = await jcoTranspile(bytes);
+  const result = await jcoTranspile(bytes, cacheDir);
   const transpileMs = performance.now() - start;
   const glueName = Object.keys(result.files).find((f) => f.endsWith('.js') && !f.includes('/'));
   if (!glueName) throw new Error('jco produced no JavaScript glue');

@@ -79,10 +79,10 @@ export async function evalPolicy(file: string, requestFile: string | undefined, 
 }
 
 export interface PolicyCase {
-  name: string;
+  name?: string;
   request?: unknown;
-  args?: Array<[string, string]>;
-  expect: { decision: 'allow' | 'deny'; reasons?: string[]; reasonsMatch?: string[]; patch?: unknown };
+  args?: Array<[string, string]> | Record<string, string>;
+  expect: { decision: 'allow' | 'deny'; reasons?: string[]; reasonsMatch?: string[]; warningsMatch?: string[]; patch?: unknown };
 }
 
 export interface CaseResult {
@@ -92,29 +92,37 @@ export interface CaseResult {
   verdict: PolicyVerdict;
 }
 
-/**
- * Runs test cases against a policy. The cases file is JSON: `{ "cases": [ { "name", "request"
- * (fragment), "args", "expect": { "decision", "reasons" (exact) | "reasonsMatch" (substrings),
- * "patch" (fragment: every given field must match) } } ] }`.
- */
-export async function testPolicy(file: string, casesFile: string, opts: LoadOptions): Promise<CaseResult[]> {
+/** Reads a cases file: YAML or JSON (`cases:` list, see runCases). */
+export function readCases(casesFile: string): PolicyCase[] {
   let doc: { cases?: PolicyCase[] };
   try {
-    doc = JSON.parse(fs.readFileSync(casesFile, 'utf8')) as { cases?: PolicyCase[] };
+    const text = fs.readFileSync(casesFile, 'utf8');
+    // JSON is YAML too, but JSON's own parser gives better messages for .json files.
+    doc = (/\.json$/i.test(casesFile) ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text)) as { cases?: PolicyCase[] };
   } catch (err) {
-    throw new BoxError(`${casesFile}: ${(err as Error).message}`);
+    throw new BoxError(`${casesFile}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (!Array.isArray(doc.cases)) throw new BoxError(`${casesFile}: no "cases" list`);
-  const p = await loadPolicy({ path: file }, opts);
-  return doc.cases.map((c) => {
+  if (!doc || !Array.isArray(doc.cases)) throw new BoxError(`${casesFile}: no "cases" list: see box policy test --help`);
+  return doc.cases;
+}
+
+/**
+ * Runs test cases against a policy. The cases file is YAML or JSON: `cases:` a list of `{ name,
+ * request (fragment), args ([[k, v]] or {k: v}), expect: { decision, reasons (exact) |
+ * reasonsMatch (substrings), warningsMatch, patch (fragment: every given field must match) } }`.
+ */
+export function runCases(p: Policy, cases: PolicyCase[]): CaseResult[] {
+  return cases.map((c, i) => {
+    const name = c.name ?? `case ${i + 1}`;
     const req = requestFromFragment(c.request ?? {});
-    if (c.args) req.args = c.args;
+    if (c.args) req.args = Array.isArray(c.args) ? c.args : Object.entries(c.args).map(([k, v]) => [k, String(v)]);
     const { verdict, failure } = p.evaluate(req);
     const problems: string[] = [];
     if (failure) problems.push(`policy failed: ${failure.message}`);
     if (verdict.decision !== c.expect.decision) problems.push(`decision ${verdict.decision}, expected ${c.expect.decision} (${verdict.reasons.join('; ')})`);
     if (c.expect.reasons && toJson(verdict.reasons) !== toJson(c.expect.reasons)) problems.push(`reasons ${toJson(verdict.reasons)}, expected ${toJson(c.expect.reasons)}`);
     for (const s of c.expect.reasonsMatch ?? []) if (!verdict.reasons.some((r) => r.includes(s))) problems.push(`no reason mentions ${JSON.stringify(s)}`);
+    for (const s of c.expect.warningsMatch ?? []) if (!verdict.warnings.some((r) => r.includes(s))) problems.push(`no warning mentions ${JSON.stringify(s)}`);
     if (c.expect.patch !== undefined) {
       const want = JSON.parse(toJson(c.expect.patch)) as Record<string, unknown>;
       const got = JSON.parse(toJson(verdict.patch ?? null)) as Record<string, unknown> | null;
@@ -124,6 +132,12 @@ export async function testPolicy(file: string, casesFile: string, opts: LoadOpti
           : JSON.stringify(w) === JSON.stringify(g);
       if (!sub(want, got)) problems.push(`patch ${toJson(verdict.patch)}, expected ${toJson(c.expect.patch)}`);
     }
-    return { name: c.name, ok: problems.length === 0, problems, verdict };
+    return { name, ok: problems.length === 0, problems, verdict };
   });
+}
+
+export async function testPolicy(file: string, casesFile: string, opts: LoadOptions): Promise<CaseResult[]> {
+  const cases = readCases(casesFile); // a bad cases file is reported before the policy is loaded
+  const p = await loadPolicy({ path: file }, opts);
+  return runCases(p, cases);
 }

@@ -50,7 +50,11 @@ export interface LoadOptions {
   tuneV8?: boolean;
 }
 
-export type PolicySource = { path: string } | { bytes: Uint8Array; name: string };
+export type PolicySource =
+  | { path: string }
+  | { bytes: Uint8Array; name: string }
+  /** bytes read only when needed (a built-in whose transpiled form is not cached yet) */
+  | { read: () => Uint8Array; name: string };
 
 export type FailureKind = 'timeout' | 'memory' | 'trap' | 'invalid-verdict';
 
@@ -325,7 +329,8 @@ function describeSource(source: PolicySource, opts: LoadOptions): { name: string
 }
 
 function readSource(source: PolicySource, what: string): Uint8Array {
-  if (!('path' in source)) return source.bytes;
+  if ('bytes' in source) return source.bytes;
+  if ('read' in source) return source.read();
   try {
     return fs.readFileSync(source.path);
   } catch (err) {

@@ -18,12 +18,16 @@ import { buildSpec } from './plan';
 import { HelperSpec } from './spec';
 import { resolveContainerConfig, RunFlags } from './run-options';
 import { processSecurity } from './security';
+import type { Admission, AdmissionFlags } from '../policy/admission';
+import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 
 export interface CreateRequest {
   roots: Roots;
   image: string;
   command: string[];
   flags: RunFlags;
+  /** --policy and friends; undefined: the default policies only */
+  admission?: AdmissionFlags;
   warn: (msg: string) => void;
 }
 
@@ -45,8 +49,23 @@ export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
   return new ContainerCgroup(host, `box/${id}`);
 }
 
-/** Resolves, validates and records a new container; no kernel object exists yet. */
-export function createRecord(req: CreateRequest): { containers: ContainerStore; record: ContainerRecord; known: NonNullable<Parameters<typeof prepareStart>[3]> } {
+/**
+ * The policies that decide on this start: the defaults (unless root passed
+ * --no-default-policies) and --policy ones. Cheap when there are none.
+ */
+function policiesFor(req: CreateRequest): PolicyRef[] {
+  const flags = req.admission ?? NO_ADMISSION_FLAGS;
+  if (flags.noDefaults && process.getuid?.() !== 0) throw new BoxError('--no-default-policies is for root only');
+  return [...(flags.noDefaults ? [] : defaultPolicies(req.roots)), ...flags.policies.map((p) => parsePolicyRef(p, '--policy'))];
+}
+
+const NO_ADMISSION_FLAGS: AdmissionFlags = { policies: [], args: [], noDefaults: false };
+
+/**
+ * Resolves, validates, admits (policies) and records a new container; no kernel object exists
+ * yet.
+ */
+export async function createRecord(req: CreateRequest): Promise<{ containers: ContainerStore; record: ContainerRecord; known: NonNullable<Parameters<typeof prepareStart>[3]> }> {
   mark('run: parsed');
   requireRoot();
   const images = new ImageStore(req.roots);
@@ -59,24 +78,40 @@ export function createRecord(req: CreateRequest): { containers: ContainerStore; 
   mark('image config read');
   checkName(req.flags.name);
   const id = newContainerId();
-  const config = resolveContainerConfig(req.flags, { ref: req.image, id: imageId, config: image.config, lowerDirs }, req.command, id);
+  let config = resolveContainerConfig(req.flags, { ref: req.image, id: imageId, config: image.config, lowerDirs }, req.command, id);
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
   mark('cgroups detected');
-  const security = processSecurity(config);
-  mark('security compiled');
-  const helperPath = assetPath('box-helper', layout.cache(req.roots));
-  mark('helper located');
+  const refs = policiesFor(req);
+  let admission: Admission | undefined;
+  if (refs.length) {
+    const { admit } = require('../policy/admission') as typeof import('../policy/admission'); // only when policies apply
+    admission = await admit({ roots: req.roots, id, name: req.flags.name ?? '', config, warn: req.warn }, refs, req.admission ?? NO_ADMISSION_FLAGS);
+    config = admission.config;
+    mark('policies decided');
+  }
+  try {
+    const security = processSecurity(config);
+    mark('security compiled');
+    const helperPath = assetPath('box-helper', layout.cache(req.roots));
+    mark('helper located');
 
-  const containers = new ContainerStore(req.roots);
-  const record = containers.create(id, config, req.flags.name, req.flags.rm);
-  appendEvent(req.roots, 'create', record);
-  return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
+    const containers = new ContainerStore(req.roots);
+    const record = containers.create(id, config, req.flags.name, req.flags.rm);
+    if (admission) {
+      record.admittedBy = admission.admittedBy;
+      containers.save(record);
+    }
+    appendEvent(req.roots, 'create', record);
+    return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
+  } finally {
+    admission?.release();
+  }
 }
 
-export function createContainer(req: CreateRequest): Created {
-  const { containers, record, known } = createRecord(req);
+export async function createContainer(req: CreateRequest): Promise<Created> {
+  const { containers, record, known } = await createRecord(req);
   // From here on, objects exist: unwind them on every failure.
   return prepareStart(req.roots, containers, record, known);
 }

@@ -72,7 +72,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
 
 export async function runDetached(req: CreateRequest, log: LogOptions): Promise<number> {
   if (req.flags.tty || req.flags.interactive) throw new BoxError('-d cannot be combined with -t or -i yet: run detached without a terminal');
-  const c = createContainer(req);
+  const c = await createContainer(req);
   c.record.config.log = log;
   c.containers.save(c.record);
   const lock = await lockContainer(req.roots, c.record.id);

@@ -36,6 +36,16 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
     LogPath: logFile(store.dir(c.id)),
     Name: `/${c.name}`,
     RestartCount: st.restartCount ?? 0,
+    // box's own: the admission policies that decided on this container, in order
+    Policies: (c.admittedBy ?? []).map((p) => ({
+      Name: p.name,
+      Source: p.source,
+      Digest: `sha256:${p.sha256}`,
+      Mode: p.mode,
+      Decision: p.decision,
+      Applied: p.applied,
+      Warnings: p.warnings,
+    })),
     HostConfig: {
       NetworkMode: cfg.network,
       RestartPolicy: { Name: cfg.restart?.name ?? 'no', MaximumRetryCount: cfg.restart?.maxRetries ?? 0 },

@@ -1,5 +1,6 @@
 // The container as box records it: the fully resolved configuration it runs with, and its state.
 import { CgroupLimits } from '../linux/cgroups';
+import type { AdmittedBy } from '../policy/admission';
 import type { HealthConfig } from './health';
 import type { RestartPolicy } from './restart';
 
@@ -72,4 +73,6 @@ export interface ContainerRecord {
   autoRemove: boolean;
   config: ContainerConfig;
   state: ContainerState;
+  /** the policies that decided on its creation, in order */
+  admittedBy?: AdmittedBy[];
 }

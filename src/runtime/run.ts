@@ -10,7 +10,7 @@ export { requireRoot } from './create';
 export type RunRequest = CreateRequest;
 
 export async function runForeground(req: CreateRequest): Promise<number> {
-  const c = createContainer(req);
+  const c = await createContainer(req);
   const { containers, record, cgroup } = c;
   const config = record.config;
   let exitCode = 125;

@@ -1,0 +1,25 @@
+// Opening a policy by reference: a built-in embedded in box, or a component file.
+import * as path from 'node:path';
+import { AssetName, builtDigest, readAsset } from '../assets';
+import { Roots } from '../paths';
+import { LoadOptions, loadPolicy, Policy } from './engine';
+import { BuiltinPolicy, isBuiltin } from './sources';
+
+export function policyCacheDir(roots: Roots): string {
+  return path.join(roots.root, 'cache', 'policies');
+}
+
+/** Loads a built-in or a file. */
+export function openPolicy(ref: string, roots: Roots, opts: Omit<LoadOptions, 'cacheDir'> = {}): Promise<Policy> {
+  const cacheDir = policyCacheDir(roots);
+  if (isBuiltin(ref)) {
+    const asset = `policy-${ref}.wasm` as AssetName;
+    return loadPolicy({ read: () => readAsset(asset), name: ref }, { ...opts, cacheDir, name: ref, knownDigest: builtDigest(asset)?.sha256 });
+  }
+  return loadPolicy({ path: ref }, { ...opts, cacheDir });
+}
+
+/** The component bytes of a built-in (box policy export). */
+export function builtinBytes(name: BuiltinPolicy): Buffer {
+  return readAsset(`policy-${name}.wasm` as AssetName);
+}

@@ -1,0 +1,102 @@
+// Which policies apply to a start, and where each one's component comes from.
+//
+// A policy reference is a built-in's name (baseline, strict, capacity: embedded in box) or the
+// path of a .wasm component, optionally followed by `:enforce`, `:warn` or `:audit`.
+// Defaults apply to every start unless root passes --no-default-policies:
+//   /etc/box/policies.d/ and <storage root>/policies.d/, read in file-name order:
+//     NAME.wasm   a policy, enforced, no arguments
+//     NAME.json   { "policy": "strict" | "/path/p.wasm", "mode": "warn", "args": { "k": "v" } }
+//   $BOX_POLICY   references separated by commas, as --policy takes them
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BoxError } from '../errors';
+import { Roots } from '../paths';
+import type { Pair } from './types';
+
+export const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'] as const;
+export type BuiltinPolicy = (typeof BUILTIN_POLICIES)[number];
+
+export type PolicyMode = 'enforce' | 'warn' | 'audit';
+const MODES: readonly PolicyMode[] = ['enforce', 'warn', 'audit'];
+
+export interface PolicyRef {
+  /** a built-in's name or a file path */
+  ref: string;
+  mode: PolicyMode;
+  /** arguments given with this policy (policies.d); --policy-arg values follow them */
+  args: Pair[];
+  /** where the reference came from, for messages: "--policy", "BOX_POLICY" or a file */
+  origin: string;
+}
+
+export const SYSTEM_POLICY_DIR = '/etc/box/policies.d';
+
+export function policyDirs(roots: Roots): string[] {
+  return [process.env.BOX_SYSTEM_POLICY_DIR ?? SYSTEM_POLICY_DIR, path.join(roots.root, 'policies.d')];
+}
+
+export function isBuiltin(ref: string): ref is BuiltinPolicy {
+  return (BUILTIN_POLICIES as readonly string[]).includes(ref);
+}
+
+/** "strict", "strict:warn", "./p.wasm:audit" → reference and mode. */
+export function parsePolicyRef(value: string, origin: string): PolicyRef {
+  let ref = value.trim();
+  let mode: PolicyMode = 'enforce';
+  const colon = ref.lastIndexOf(':');
+  if (colon > 0 && (MODES as readonly string[]).includes(ref.slice(colon + 1))) {
+    mode = ref.slice(colon + 1) as PolicyMode;
+    ref = ref.slice(0, colon);
+  }
+  if (ref === '') throw new BoxError(`${origin}: an empty policy reference: give a built-in name (${BUILTIN_POLICIES.join(', ')}) or a .wasm file`);
+  if (!isBuiltin(ref) && !ref.includes('/') && !ref.endsWith('.wasm')) {
+    throw new BoxError(`${origin} "${value}": no built-in policy of that name (built-ins: ${BUILTIN_POLICIES.join(', ')}); give a path to a .wasm file`);
+  }
+  return { ref: isBuiltin(ref) ? ref : path.resolve(ref), mode, args: [], origin };
+}
+
+function fromJsonFile(file: string): PolicyRef {
+  let doc: { policy?: unknown; mode?: unknown; args?: unknown };
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof doc;
+  } catch (err) {
+    throw new BoxError(`default policy ${file}: ${(err as Error).message}: fix or remove the file`);
+  }
+  if (typeof doc.policy !== 'string') throw new BoxError(`default policy ${file}: "policy" must name a built-in or a .wasm file`);
+  const policyRef = isBuiltin(doc.policy) ? doc.policy : path.resolve(path.dirname(file), doc.policy);
+  const ref = parsePolicyRef(policyRef, `default policy ${file}`);
+  if (doc.mode !== undefined) {
+    if (typeof doc.mode !== 'string' || !(MODES as readonly string[]).includes(doc.mode)) {
+      throw new BoxError(`default policy ${file}: "mode" must be one of ${MODES.join(', ')}`);
+    }
+    ref.mode = doc.mode as PolicyMode;
+  }
+  if (doc.args !== undefined) {
+    if (typeof doc.args !== 'object' || doc.args === null || Array.isArray(doc.args)) throw new BoxError(`default policy ${file}: "args" must be an object of strings`);
+    ref.args = Object.entries(doc.args).map(([k, v]) => [k, String(v)]);
+  }
+  ref.origin = file;
+  return ref;
+}
+
+/** The default policies: policies.d directories, then $BOX_POLICY. */
+export function defaultPolicies(roots: Roots): PolicyRef[] {
+  const refs: PolicyRef[] = [];
+  for (const dir of policyDirs(roots)) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir).sort();
+    } catch {
+      continue; // no such directory: no defaults from it
+    }
+    for (const name of names) {
+      const file = path.join(dir, name);
+      if (name.endsWith('.wasm')) refs.push({ ref: file, mode: 'enforce', args: [], origin: file });
+      else if (name.endsWith('.json')) refs.push(fromJsonFile(file));
+    }
+  }
+  for (const value of (process.env.BOX_POLICY ?? '').split(',')) {
+    if (value.trim()) refs.push(parsePolicyRef(value, 'BOX_POLICY'));
+  }
+  return refs;
+}
