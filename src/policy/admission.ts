@@ -119,6 +119,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   const timeoutMs = parsePolicyTimeout(flags.timeout);
   const failureMode = parseFailureMode(flags.failure);
   const policies: Policy[] = await Promise.all(refs.map((r) => openPolicy(r.ref, roots, { limits: { timeoutMs } })));
+  for (const p of policies) p.prepare(); // instantiation is the costly part: not under the lock
   const cgroups: CgroupHost = detectCgroups();
   const lock = await admissionLock(roots);
   try {
@@ -164,6 +165,9 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
           }
         }
         outcome = 'warned';
+      } else if (failure) {
+        denials.push(`policy ${policy.name} ${failure.message}: the start is refused (--policy-failure=ignore would let it go ahead)`);
+        outcome = 'denied';
       } else if (verdict.decision === 'deny') {
         for (const r of verdict.reasons.length ? verdict.reasons : ['(no reason given)']) denials.push(`denied by policy ${policy.name}: ${r}`);
         outcome = 'denied';

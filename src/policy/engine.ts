@@ -26,11 +26,17 @@ import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache
 import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT, WIT_INTERFACE, WIT_PACKAGE, WIT_VERSION } from './types';
 
 export const DEFAULT_TIMEOUT_MS = 250;
+export const DEFAULT_INSTANTIATE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
 
 export interface PolicyLimits {
   /** wall-clock limit for one evaluation (also for instantiation), milliseconds */
   timeoutMs: number;
+  /**
+   * wall-clock limit for instantiation (which runs the guest's start code): separate because a
+   * JS engine in a component takes tens of milliseconds to instantiate, far more on a loaded host
+   */
+  instantiateTimeoutMs: number;
   /** maximum size of the policy's linear memory, bytes */
   memoryBytes: number;
 }
@@ -181,6 +187,8 @@ interface Live {
 export class Policy {
   private live: Live | undefined;
   private codeCacheWritten = false;
+  private prepareFailure: PolicyFailure | undefined;
+  private preparedMs = 0;
 
   constructor(
     readonly name: string,
@@ -206,7 +214,7 @@ export class Policy {
   private instantiate(): Live {
     const memories: WebAssembly.Memory[] = [];
     const factory = (this.glue.runInThisContext() as () => InstantiateFn)();
-    const result = withTimeLimit(this.limits.timeoutMs, () =>
+    const result = withTimeLimit(this.limits.instantiateTimeoutMs, () =>
       factory(
         (name) => {
           const m = this.modules.get(name);
@@ -252,7 +260,14 @@ export class Policy {
 
   /** Runs `fn` against a live instance, making one if needed; any failure discards the instance. */
   private call<T>(fn: (a: AdmissionExports) => T): { value?: T; failure?: PolicyFailure; instantiateMs: number; callMs: number } {
-    let instantiateMs = 0;
+    // An instantiation done by prepare() is reported by the call it was done for.
+    let instantiateMs = this.preparedMs;
+    this.preparedMs = 0;
+    if (this.prepareFailure) {
+      const failure = this.prepareFailure;
+      this.prepareFailure = undefined;
+      return { failure, instantiateMs, callMs: 0 };
+    }
     let live = this.live;
     try {
       if (!live) {
@@ -275,6 +290,22 @@ export class Policy {
       this.live = undefined; // a trapped or terminated instance is never used again
       return { failure: this.classify(err, live), instantiateMs, callMs: performance.now() - t };
     }
+  }
+
+  /**
+   * Instantiates now (so that a caller can do it before taking a lock); a failure is kept for
+   * the next evaluation to report.
+   */
+  prepare(): void {
+    if (this.live) return;
+    const t = performance.now();
+    try {
+      this.live = this.instantiate();
+    } catch (err) {
+      if (err instanceof PolicyLoadError) throw err;
+      this.prepareFailure = this.classify(err, undefined); // reported by the next call
+    }
+    this.preparedMs = performance.now() - t;
   }
 
   /** The policy's self-description. Throws a PolicyLoadError if it fails. */
@@ -372,6 +403,7 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
   const { name, what, file } = describeSource(source, opts);
   const limits: PolicyLimits = {
     timeoutMs: opts.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    instantiateTimeoutMs: opts.limits?.instantiateTimeoutMs ?? DEFAULT_INSTANTIATE_TIMEOUT_MS,
     memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
   };
   if (opts.tuneV8 !== false) tuneWasm();

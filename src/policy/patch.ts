@@ -80,10 +80,8 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
     changes.push(`drop ${key}`);
   }
   if (patch.dropCapabilities.length && out.privileged) bad('it drops capabilities of a privileged container (deny it instead)');
-  for (const dest of patch.readOnlyMounts) {
-    // box has no bind mounts yet: a policy naming one asks for something that does not exist.
-    bad(`there is no mount at ${dest} to make read-only`);
-  }
+  // box has no bind mounts yet, so no destination named here can be writable: nothing to change
+  // (a policy may name paths defensively, e.g. every well-known data directory).
   if (patch.readOnlyRootfs && !out.readOnly) {
     out.readOnly = true;
     changes.push('read-only root filesystem');

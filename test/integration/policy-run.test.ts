@@ -1,0 +1,170 @@
+// Policies deciding real starts through the built binary: the built-ins, patches seen from inside
+// the container, modes, default policies, the audit log, hostile components, and many starts at
+// once against the capacity policy.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, inspectOne } from '../support/box';
+import { component, FIXTURES } from '../support/policy-components';
+
+const V1 = !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+const MEMORY_LIMIT = V1 ? '/sys/fs/cgroup/memory/memory.limit_in_bytes' : '/sys/fs/cgroup/memory.max';
+const PIDS_LIMIT = V1 ? '/sys/fs/cgroup/pids/pids.max' : '/sys/fs/cgroup/pids.max';
+
+interface Audit {
+  container: { id: string; name: string };
+  policy: { name: string; sha256: string; source: string };
+  mode: string;
+  decision: string;
+  outcome: string;
+  reasons: string[];
+  applied: string[];
+  durationMs: number;
+}
+
+describe('box run with policies', () => {
+  const t = busyboxRoot();
+  const audit = (): Audit[] => t.box(['policy', 'log', '--format', 'json']).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Audit);
+  let behaviours: string;
+
+  beforeAll(async () => {
+    behaviours = path.join(t.dir, 'behaviours.wasm'); // box names a file policy after its file
+    fs.copyFileSync(await component(path.join(FIXTURES, 'behaviours.ts')), behaviours);
+  }, 240_000);
+
+  it('a denied start prints every reason, exits 125 and creates nothing', () => {
+    const r = t.box(['run', '--rm', '--policy', 'baseline', '--privileged', '--network', 'host', 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain('box: denied by policy baseline: privileged containers are not allowed\n');
+    expect(r.stderr).toContain("box: denied by policy baseline: the host's network namespace is not allowed\n");
+    const denied = audit().at(-1)!;
+    expect(denied).toMatchObject({ decision: 'deny', outcome: 'denied', mode: 'enforce', policy: { name: 'baseline', source: 'builtin:baseline' } });
+    expect(denied.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(t.containerIds()).not.toContain(denied.container.id);
+    expect(cgroupDirsOf(denied.container.id)).toEqual([]);
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+  });
+
+  it("baseline's patch sets default limits that the container sees, and inspect shows who admitted it", () => {
+    const r = t.box(['run', '--name', 'patched', '--policy', 'baseline', '--policy-arg', 'default-memory=64m', 'busybox', 'cat', MEMORY_LIMIT, PIDS_LIMIT]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${64 * 1024 * 1024}\n4096\n`);
+    expect(r.stderr).toContain('box: policy baseline: no memory limit given: set to 64 MiB');
+    const c = inspectOne<{ Policies: Array<{ Name: string; Mode: string; Decision: string; Applied: string[]; Digest: string }> }>(t, 'patched');
+    expect(c.Policies).toEqual([expect.objectContaining({ Name: 'baseline', Mode: 'enforce', Decision: 'allow', Applied: [`memory=${64 * 1024 * 1024}`, 'pids-limit=4096'] })]);
+    expect(c.Policies[0].Digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // Given limits are left alone.
+    expect(t.box(['run', '--rm', '--policy', 'baseline', '--memory', '32m', '--pids-limit', '50', 'busybox', 'cat', MEMORY_LIMIT]).stdout).toBe(`${32 * 1024 * 1024}\n`);
+    t.box(['rm', 'patched']);
+  });
+
+  it('strict refuses what baseline allows and says what to change', () => {
+    const r = t.box(['run', '--rm', '--policy', 'strict', 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    const reasons = r.stderr.split('\n').filter((l) => l.startsWith('box: denied by policy strict: '));
+    expect(reasons.length).toBeGreaterThanOrEqual(3); // memory, cpu, pids, read-only, user...
+  });
+
+  it('warn mode prints what would be denied and starts; audit mode only records', () => {
+    const warned = t.box(['run', '--rm', '--policy', 'baseline:warn', '--cap-add', 'SYS_ADMIN', 'busybox', 'true']);
+    expect(warned.status).toBe(0);
+    expect(warned.stderr).toContain('box: policy baseline (warn) would deny the start: dangerous capabilities are not allowed: SYS_ADMIN');
+    const wouldPatch = t.box(['run', '--rm', '--policy', 'baseline:warn', 'busybox', 'true']);
+    expect(wouldPatch.stderr).toContain(`box: policy baseline (warn) would change: memory=${1024 ** 3}, pids-limit=4096`);
+    const audited = t.box(['run', '--rm', '--policy', 'baseline:audit', '--cap-add', 'SYS_ADMIN', 'busybox', 'cat', MEMORY_LIMIT]);
+    expect(audited.status).toBe(0);
+    expect(audited.stderr).toBe('');
+    expect(Number(audited.stdout)).toBeGreaterThan(1024 ** 3); // not patched
+    expect(audit().slice(-3).map((e) => [e.mode, e.decision, e.outcome])).toEqual([['warn', 'deny', 'warned'], ['warn', 'allow', 'warned'], ['audit', 'deny', 'recorded']]);
+  });
+
+  it('default policies apply to every start: policies.d files and BOX_POLICY, skipped by --no-default-policies', () => {
+    const dir = path.join(t.root, 'policies.d');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, '10-baseline.json'), JSON.stringify({ policy: 'baseline', args: { 'default-memory': '48m' } }));
+    try {
+      expect(t.box(['run', '--rm', 'busybox', 'cat', MEMORY_LIMIT]).stdout).toBe(`${48 * 1024 * 1024}\n`);
+      expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true']).status).toBe(125);
+      const skipped = t.box(['run', '--rm', '--no-default-policies', 'busybox', 'cat', MEMORY_LIMIT]);
+      expect(Number(skipped.stdout)).toBeGreaterThan(1024 ** 3);
+      expect(t.box(['policy', 'ls']).stdout).toMatch(/baseline\s+enforce\s+default \(.*10-baseline\.json\)/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const env = { ...process.env, BOX_POLICY: 'baseline' };
+    expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true'], { env }).stderr).toContain('denied by policy baseline');
+    expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true']).status).toBe(0);
+  });
+
+  it('a policy that loops is stopped at its time limit and refuses the start; --policy-failure=ignore lets it through with a warning', () => {
+    const started = Date.now();
+    const r = t.box(['run', '--rm', '--name', 'loop', '--policy', behaviours, '--policy-timeout', '200ms', 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe('box: policy behaviours exceeded its time limit of 200 ms: the start is refused (--policy-failure=ignore would let it go ahead)\n');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const ignored = t.box(['run', '--rm', '--name', 'loop', '--policy', behaviours, '--policy-timeout', '200ms', '--policy-failure', 'ignore', 'busybox', 'echo', 'ran']);
+    expect(ignored.status).toBe(0);
+    expect(ignored.stdout).toBe('ran\n');
+    expect(ignored.stderr).toMatch(/policy behaviours failed and --policy-failure=ignore lets the start go ahead: exceeded its time limit/);
+  });
+
+  it('a policy that throws or allocates without bound refuses the start with that reason', () => {
+    const thrown = t.box(['run', '--rm', '--name', 'throw', '--policy', behaviours, 'busybox', 'true']);
+    expect(thrown.status).toBe(125);
+    expect(thrown.stderr).toMatch(/^box: policy behaviours trapped: .*: the start is refused/);
+    const alloc = t.box(['run', '--rm', '--name', 'alloc', '--policy', behaviours, '--policy-timeout', '10s', 'busybox', 'true']);
+    expect(alloc.status).toBe(125);
+    expect(alloc.stderr).toMatch(/^box: policy behaviours (exceeded its memory limit|ran out of resources)/);
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+  });
+
+  it('a file that is not a policy component is refused with a clear error', () => {
+    const bad = path.join(t.dir, 'not-a-policy.wasm');
+    fs.writeFileSync(bad, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])); // an empty core module
+    const r = t.box(['run', '--rm', '--policy', bad, 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/core module|not a component/i);
+    expect(t.box(['run', '--rm', '--policy', path.join(t.dir, 'missing.wasm'), 'busybox', 'true']).stderr).toMatch(/no such file/);
+    expect(t.box(['run', '--rm', '--policy', 'nosuchbuiltin', 'busybox', 'true']).stderr).toMatch(/no built-in policy of that name/);
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+  });
+
+  it('a patch is applied in order and the next policy sees it', () => {
+    // behaviours' "patch" case sets a 64 MiB memory limit and drops NET_RAW; baseline then sees
+    // a memory limit and leaves it alone.
+    const r = t.box(['run', '--rm', '--name', 'patch', '--policy', behaviours, '--policy', 'baseline', 'busybox', 'sh', '-c', `cat ${MEMORY_LIMIT}; echo $POLICY; grep CapEff /proc/self/status`]);
+    expect(r.stderr).not.toContain('no memory limit given');
+    expect(r.status).toBe(0);
+    const [memory, env, capEff] = r.stdout.trim().split('\n');
+    expect(memory).toBe(String(64 * 1024 * 1024));
+    expect(env).toBe('behaviours');
+    expect(BigInt('0x' + capEff.split(/\s+/)[1]) & (1n << 13n)).toBe(0n); // CAP_NET_RAW
+  });
+
+  it('50 starts at once against the capacity policy: exactly those that fit are admitted', async () => {
+    // 2 cpus * cpu-share 1 = 2 cpus; each container asks 0.1: exactly 20 fit.
+    const cpus = Number(fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim().split(',').reduce((n, r) => {
+      const [a, b] = r.split('-').map(Number);
+      return n + (b === undefined ? 1 : b - a + 1);
+    }, 0));
+    const fit = cpus * 10;
+    const runs = Array.from({ length: 50 }, (_, i) =>
+      exitOf(spawn(BOX, t.args(['run', '-d', '--name', `cap-${i}`, '--cpus', '0.1', '--memory', '8m', '--policy', 'capacity', 'busybox', 'sleep', '300']), { stdio: ['ignore', 'pipe', 'pipe'] })),
+    );
+    const results = await Promise.all(runs);
+    try {
+      const admitted = results.filter((r) => r.code === 0);
+      const denied = results.filter((r) => r.code !== 0);
+      expect(admitted.length).toBe(Math.min(50, fit));
+      for (const d of denied) expect(d.stderr).toMatch(/denied by policy capacity: not enough cpu/);
+      // The transpile cache holds one entry for the policy, written once, and no temporaries.
+      const cache = fs.readdirSync(path.join(t.root, 'cache', 'policies')).filter((n) => n !== 'tools' && !n.endsWith('.lock'));
+      expect(cache.filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+    } finally {
+      const ids = t.box(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean);
+      if (ids.length) expect(t.box(['rm', '-f', ...ids]).status).toBe(0);
+    }
+  }, 180_000);
+});
