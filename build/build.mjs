@@ -23,6 +23,7 @@ import * as fs from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
+import { committedPolicyTypes } from './policy-types.mjs';
 import { bundleOptions, JCO_WASM, jcoTranspilePlugin, packageVersion, ROOT } from './esbuild-plugins.mjs';
 
 const require = createRequire(path.join(ROOT, 'package.json'));
@@ -218,10 +219,11 @@ async function bundle(version, digests) {
   const start = performance.now();
   const out = path.join(DIST, 'box.js');
   const defaultSeccomp = await defaultSeccompProgram();
+  const policyFiles = { wit: fs.readFileSync(path.join(ROOT, 'policies/wit/policy.wit'), 'utf8'), types: committedPolicyTypes() };
   let result;
   try {
     result = await esbuild.build(
-      { ...bundleOptions({ entry: path.join(ROOT, 'src/main.ts'), outfile: out, version, digests, defaultSeccomp, write: false }), metafile: true },
+      { ...bundleOptions({ entry: path.join(ROOT, 'src/main.ts'), outfile: out, version, digests, defaultSeccomp, policyFiles, write: false }), metafile: true },
     );
   } catch (err) {
     // esbuild has already printed the errors with their source locations.

@@ -61,7 +61,7 @@ export function koffiPlugin() {
 }
 
 /** esbuild options for a CommonJS bundle of `entry` as it goes into the binary. */
-export function bundleOptions({ entry, outfile, version, digests, defaultSeccomp, write = true }) {
+export function bundleOptions({ entry, outfile, version, digests, defaultSeccomp, policyFiles, write = true }) {
   return {
     entryPoints: [entry],
     outfile,
@@ -82,6 +82,8 @@ export function bundleOptions({ entry, outfile, version, digests, defaultSeccomp
       __BOX_VERSION__: JSON.stringify(version),
       ...(digests ? { __BOX_ASSET_DIGESTS__: JSON.stringify(digests) } : {}),
       ...(defaultSeccomp ? { __BOX_DEFAULT_SECCOMP__: JSON.stringify(defaultSeccomp) } : {}),
+      // box's WIT and the TypeScript types generated from it, for `box policy build|types`
+      ...(policyFiles ? { __BOX_POLICY_WIT__: JSON.stringify(policyFiles.wit), __BOX_POLICY_TYPES__: JSON.stringify(policyFiles.types) } : {}),
     },
     plugins: [koffiPlugin()],
   };

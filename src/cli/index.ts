@@ -56,6 +56,7 @@ const COMMANDS: Entry[] = [
   { paths: [['policy', 'export']], load: () => require('./policy').policyExportCommand },
   { paths: [['policy', 'ls'], ['policy', 'list']], load: () => require('./policy').policyListCommand },
   { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
+  { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system').infoCommand },
   { paths: [['version']], load: () => require('./system').versionCommand },
 ];

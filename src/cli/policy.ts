@@ -39,6 +39,24 @@ export const policyBuildCommand: CommandSpec = {
   },
 };
 
+export const policyTypesCommand: CommandSpec = {
+  paths: [['policy', 'types']],
+  summary: "Write box's WIT and the TypeScript types generated from it, for policy authors.",
+  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'dir', description: 'the directory to write (default box-policy-types)' }],
+  positionals: [],
+  async run(a) {
+    const { policyTypes, policyWitText } = await import('../policy/build');
+    const dir = path.resolve(str(a, 'output') ?? 'box-policy-types');
+    const files: Record<string, string> = { ...policyTypes(), 'wit/policy.wit': policyWitText() };
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), text);
+    }
+    process.stdout.write(`${Object.keys(files).sort().map((f) => path.join(dir, f)).join('\n')}\n`);
+    return 0;
+  },
+};
+
 export const policyInspectCommand: CommandSpec = {
   paths: [['policy', 'inspect']],
   summary: 'Show what a policy component is: world, version, imports, exports, size, digest, arguments.',

@@ -43,8 +43,29 @@ export function policyWitPath(): string {
   return found;
 }
 
+// Set by build/build.mjs in the bundle: the WIT and the generated types (relative path → text).
+declare const __BOX_POLICY_WIT__: string | undefined;
+declare const __BOX_POLICY_TYPES__: Record<string, string> | undefined;
+
 export function policyWitText(): string {
+  if (typeof __BOX_POLICY_WIT__ === 'string') return __BOX_POLICY_WIT__;
   return fs.readFileSync(policyWitPath(), 'utf8');
+}
+
+/** The TypeScript types for policy authors (policies/types), as relative path → text. */
+export function policyTypes(): Record<string, string> {
+  if (typeof __BOX_POLICY_TYPES__ === 'object') return __BOX_POLICY_TYPES__;
+  const dir = path.join(path.dirname(policyWitPath()), '..', 'types');
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 /**
@@ -85,9 +106,37 @@ function authoringTool<T>(pkg: string, src: string): T {
   return createRequire(file)(file) as T;
 }
 
-async function authoringImport<T>(pkg: string, src: string): Promise<T> {
-  // A file URL computed at run time, so the bundler leaves the import alone.
-  return (await import(pathToFileURL(resolveTool(pkg, src)).href)) as T;
+// componentize-js is an ES module with top-level await: it can only be import()ed, which the
+// single executable's main script cannot do. A worker thread can: it runs this module, written
+// into the build's temporary directory.
+// In a worker, process.stdout is not a file descriptor, and componentize-js hands it to
+// spawnSync as wizer's stdout: the worker gives wizer the process's own stdout instead.
+const COMPONENTIZE_WORKER = `
+import childProcess from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+const spawnSync = childProcess.spawnSync;
+childProcess.spawnSync = (cmd, args, opts) => {
+  const stdio = Array.isArray(opts?.stdio) ? opts.stdio.map((s) => (s === process.stdout ? 'inherit' : s)) : opts?.stdio;
+  return spawnSync(cmd, args, { ...opts, stdio });
+};
+syncBuiltinESMExports();
+const { componentize } = await import(workerData.url);
+const { component } = await componentize(workerData.options);
+parentPort.postMessage(component);
+`;
+
+function componentizeInWorker(work: string, url: string, options: Record<string, unknown>): Promise<Uint8Array> {
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const script = path.join(work, 'componentize.mjs');
+  fs.writeFileSync(script, COMPONENTIZE_WORKER);
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(script, { workerData: { url, options } });
+    let result: Uint8Array | undefined;
+    worker.on('message', (m: Uint8Array) => (result = m));
+    worker.on('error', reject);
+    worker.on('exit', (code) => (result ? resolve(result) : reject(new Error(`the componentize worker exited with code ${code}`))));
+  });
 }
 
 /** Bundles a policy source (TypeScript or JavaScript) into one ES module. */
@@ -125,16 +174,16 @@ export async function buildPolicy(src: string, out: string, opts: BuildOptions =
     const entry = path.join(work, 'policy.js');
     fs.writeFileSync(entry, code);
     const enabled = new Set(opts.enableFeatures ?? []);
-    const { componentize } = await authoringImport<typeof import('@bytecodealliance/componentize-js')>('@bytecodealliance/componentize-js', src);
+    const url = pathToFileURL(resolveTool('@bytecodealliance/componentize-js', src)).href;
     const t1 = performance.now();
     let component: Uint8Array;
     try {
-      ({ component } = await componentize({
+      component = await componentizeInWorker(work, url, {
         sourcePath: entry,
         witWorld: opts.witText ?? policyWitText(),
         worldName: opts.worldName ?? WIT_WORLD,
         disableFeatures: ALL_WASI_FEATURES.filter((f) => !enabled.has(f)),
-      }));
+      });
     } catch (err) {
       throw new BoxError(`componentize-js could not build ${src}: ${(err as Error).message}`);
     }

@@ -126,8 +126,11 @@ export function runCases(p: Policy, cases: PolicyCase[]): CaseResult[] {
     if (c.expect.patch !== undefined) {
       const want = JSON.parse(toJson(c.expect.patch)) as Record<string, unknown>;
       const got = JSON.parse(toJson(verdict.patch ?? null)) as Record<string, unknown> | null;
+      // Every field given must match; null matches an absent field.
       const sub = (w: unknown, g: unknown): boolean =>
-        typeof w === 'object' && w !== null && !Array.isArray(w)
+        w === null
+          ? g === null || g === undefined
+          : typeof w === 'object' && !Array.isArray(w)
           ? typeof g === 'object' && g !== null && Object.entries(w).every(([k, v]) => sub(v, (g as Record<string, unknown>)[k]))
           : JSON.stringify(w) === JSON.stringify(g);
       if (!sub(want, got)) problems.push(`patch ${toJson(verdict.patch)}, expected ${toJson(c.expect.patch)}`);

@@ -1,0 +1,91 @@
+// `box policy ...` through the built binary: building the TypeScript example, testing it against
+// its YAML cases, inspect, eval, export of a built-in, the types for authors, and the audit log.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, TestRoot } from '../support/box';
+
+const EXAMPLE = path.join(REPO, 'policies', 'examples', 'team-rules.ts');
+const CASES = path.join(REPO, 'policies', 'examples', 'team-rules.cases.yaml');
+
+describe('box policy', () => {
+  const t = new TestRoot();
+  let wasm: string;
+  afterAll(() => t.cleanup());
+
+  beforeAll(() => {
+    wasm = path.join(t.dir, 'team-rules.wasm');
+    const r = t.box(['policy', 'build', EXAMPLE, '-o', wasm], { timeout: 180_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 200_000);
+
+  it('builds the TypeScript example into a component that passes its YAML cases', () => {
+    const r = t.box(['policy', 'test', wasm, CASES]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^5 passed, 0 failed \(5 cases, policy team-rules sha256:[0-9a-f]{12}\)$/m);
+  });
+
+  it('reports a failing case like a test runner and exits 1', () => {
+    const cases = path.join(t.dir, 'wrong.cases.yaml');
+    fs.writeFileSync(cases, 'cases:\n  - name: expects the wrong thing\n    request: { container: { labels: [[owner, x]], image: { reference: "a:1" } } }\n    expect: { decision: deny }\n  - name: right\n    expect: { decision: deny, reasonsMatch: [not pinned] }\n');
+    const r = t.box(['policy', 'test', wasm, cases]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('FAIL  expects the wrong thing\n        decision allow, expected deny');
+    expect(r.stdout).toContain('ok    right');
+    expect(r.stdout).toContain('1 passed, 1 failed');
+    fs.writeFileSync(cases, 'cases: [\n');
+    const bad = t.box(['policy', 'test', wasm, cases]);
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toMatch(/^box: .*wrong\.cases\.yaml: /);
+  });
+
+  it('inspect shows the world, imports, digest and arguments', () => {
+    const r = t.box(['policy', 'inspect', '--format', 'json', wasm]);
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info).toMatchObject({ world: 'box:policy/admission@0.1.0', witVersion: '0.1.0', imports: [], info: { name: 'team-rules', version: '1.0.0' } });
+    expect(info.info.arguments.map((a: { name: string }) => a.name)).toEqual(['max-memory']);
+    expect(t.box(['policy', 'inspect', 'strict']).stdout).toMatch(/^Name:\s+strict /m);
+  });
+
+  it('eval prints the verdict for a request fragment and exits 0 for allow, 1 for deny', () => {
+    const req = path.join(t.dir, 'req.json');
+    fs.writeFileSync(req, JSON.stringify({ container: { image: { reference: 'web:2' }, labels: [['owner', 'me']] } }));
+    const allowed = t.box(['policy', 'eval', wasm, '--request', req, '--policy-arg', 'max-memory=64m']);
+    expect(allowed.status).toBe(0);
+    expect(JSON.parse(allowed.stdout)).toMatchObject({ decision: 'allow', patch: { limits: { memory: 64 * 1024 * 1024 } } });
+    const denied = t.box(['policy', 'eval', wasm]);
+    expect(denied.status).toBe(1);
+    expect(JSON.parse(denied.stdout).reasons).toContain('an owner label is required (--label owner=NAME)');
+  });
+
+  it('exports a built-in as a component file that loads as the same policy', () => {
+    const out = path.join(t.dir, 'strict.wasm');
+    expect(t.box(['policy', 'export', 'strict', '-o', out]).status).toBe(0);
+    const fromFile = JSON.parse(t.box(['policy', 'inspect', '--format', 'json', out]).stdout);
+    const builtin = JSON.parse(t.box(['policy', 'inspect', '--format', 'json', 'strict']).stdout);
+    expect(fromFile.sha256).toBe(builtin.sha256);
+    expect(fromFile.info.name).toBe('strict');
+    expect(t.box(['policy', 'export', 'nope']).status).toBe(125);
+  });
+
+  it('writes the WIT and the TypeScript types for authors', () => {
+    const dir = path.join(t.dir, 'types');
+    expect(t.box(['policy', 'types', '-o', dir]).status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'wit', 'policy.wit'), 'utf8')).toBe(fs.readFileSync(path.join(REPO, 'policies', 'wit', 'policy.wit'), 'utf8'));
+    expect(fs.readFileSync(path.join(dir, 'interfaces', 'box-policy-admission.d.ts'), 'utf8')).toContain('export function evaluate(request: Request): Verdict;');
+  });
+
+  it('refuses what is not a policy with a one-line error', () => {
+    const core = path.join(t.dir, 'core.wasm');
+    fs.writeFileSync(core, Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const truncated = path.join(t.dir, 'truncated.wasm');
+    fs.writeFileSync(truncated, fs.readFileSync(wasm).subarray(0, 5000));
+    for (const f of [core, truncated, path.join(t.dir, 'missing.wasm')]) {
+      const r = t.box(['policy', 'inspect', f]);
+      expect(r.status).toBe(125);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
