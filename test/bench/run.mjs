@@ -2,6 +2,7 @@
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
 import { benchDetached } from './detached.mjs';
+import { benchPolicies } from './policy.mjs';
 import { benchStartLatency } from './start-latency.mjs';
 
 if (process.getuid?.() !== 0) {
@@ -10,4 +11,5 @@ if (process.getuid?.() !== 0) {
 }
 const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
 benchStartLatency({ rounds });
+benchPolicies({ rounds });
 await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });

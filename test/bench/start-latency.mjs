@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { BOX, REPO, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 
 /** A root filesystem holding one static /bin/true. */
-function makeRootfs(dir) {
+export function makeRootfs(dir) {
   for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   const src = path.join(dir, '..', 'true.c');
   fs.writeFileSync(src, 'int main(void) { return 0; }\n');
