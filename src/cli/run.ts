@@ -47,6 +47,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   s(['--restart'], 'restart', 'restart policy of a detached container: no, on-failure[:N], always, unless-stopped', 'policy'),
   s(['--restart-delay'], 'restartDelay', 'restart back-off: first delay, maximum, reset after (default 100ms,1m,10s)', 'base[,max[,reset]]'),
   l(['--log-opt'], 'logOpt', 'log option for a detached container: max-size=SIZE, max-file=N', 'opt'),
+  s(['--pull'], 'pull', 'pull the image: missing (default: when it is not in the store), always, never', 'policy'),
   l(['--policy'], 'policy', 'admission policy: a built-in (baseline, strict, capacity) or a .wasm component, optionally :warn or :audit', 'ref'),
   l(['--policy-arg'], 'policyArg', 'argument for the policies', 'KEY=VALUE'),
   s(['--policy-timeout'], 'policyTimeout', 'time limit of one policy evaluation (default 250ms)', 'duration'),
@@ -63,6 +64,8 @@ export const runCommand: CommandSpec = {
   examples: ['box run -it --rm busybox sh', 'box run --rm --memory 64m --pids-limit 50 busybox echo hello'],
   async run(a) {
     const req = requestFrom(a);
+    const pulled = await pullFirst(req, str(a, 'pull'));
+    if (pulled !== 0) return pulled;
     const restart = str(a, 'restart');
     if (restart !== undefined && restart !== 'no') {
       if (bool(a, 'rm')) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
@@ -73,6 +76,22 @@ export const runCommand: CommandSpec = {
     return runForeground(req);
   },
 };
+
+/**
+ * `--pull missing|always|never`, as Docker: pulls the image before creating the container (the
+ * progress goes to stderr). Returns 0, or the exit status of a pull that did not complete.
+ */
+export async function pullFirst(req: CreateRequest, mode = 'missing'): Promise<number> {
+  if (mode !== 'missing' && mode !== 'always' && mode !== 'never') throw new BoxError(`invalid --pull "${mode}": use missing, always or never`);
+  if (mode === 'never') return 0;
+  const { ImageStore } = require('../image/store') as typeof import('../image/store');
+  if (mode === 'missing') {
+    if (new ImageStore(req.roots).resolve(req.image)) return 0;
+    process.stderr.write(`Unable to find image '${req.image}' locally\n`);
+  }
+  const { pullCommand } = require('./pull') as typeof import('./pull');
+  return pullCommand(req.roots, req.image, { out: process.stderr });
+}
 
 /** The creation request described by `run`/`create` flags (both take the same ones). */
 export function requestFrom(a: ParsedArgs): CreateRequest {

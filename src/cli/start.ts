@@ -10,7 +10,7 @@ import { logFile } from '../runtime/monitor-state';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
 import { roots } from './context';
-import { parseLogOpts, requestFrom, RUN_FLAGS } from './run';
+import { parseLogOpts, pullFirst, requestFrom, RUN_FLAGS } from './run';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
 
@@ -23,6 +23,8 @@ export const createCommand: CommandSpec = {
   async run(a) {
     const req = requestFrom(a);
     if (req.flags.tty || req.flags.interactive) throw new BoxError('create: -t and -i are not supported for started-later containers yet');
+    const pulled = await pullFirst(req, str(a, 'pull'));
+    if (pulled !== 0) return pulled;
     const log = parseLogOpts(list(a, 'logOpt'));
     const { containers, record } = await createRecord(req);
     record.config.log = log;

@@ -16,8 +16,9 @@ describe('box run: bad input and failures', () => {
 
   it('an unknown image, flag, network or command is one line and exit 125, creating nothing', () => {
     const before = t.containerIds();
-    oneLine125(t.box(['run', 'nosuchimage', 'true']));
-    expect(t.box(['run', 'nosuchimage', 'true']).stderr).toMatch(/image "nosuchimage" not found/);
+    // --pull never: the default would ask docker.io for it.
+    oneLine125(t.box(['run', '--pull', 'never', 'nosuchimage', 'true']));
+    expect(t.box(['run', '--pull', 'never', 'nosuchimage', 'true']).stderr).toMatch(/image "nosuchimage" not found/);
     oneLine125(t.box(['run', '--no-such-flag', 'busybox', 'true']));
     oneLine125(t.box(['run', '--network', 'bridge9', 'busybox', 'true']));
     oneLine125(t.box(['frobnicate']));
