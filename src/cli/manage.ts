@@ -1,5 +1,5 @@
 // Commands that manage existing containers: pause, unpause, rename, top, stats, update, port,
-// diff, cp. Errors about a container exit 1, as docker's do.
+// diff, cp. Errors exit 125, like every error of box itself.
 import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { ContainerStore } from '../runtime/containers';
@@ -12,22 +12,15 @@ import { table } from './format';
 
 const store = () => new ContainerStore(roots());
 
-/** find(), with docker's exit code 1 for an unknown container. */
-function lookup(s: ContainerStore, query: string): ContainerRecord {
-  try {
-    return find(s, query);
-  } catch (err) {
-    throw err instanceof BoxError ? new BoxError(err.message, 1) : err;
-  }
-}
+const lookup = (s: ContainerStore, query: string): ContainerRecord => find(s, query);
 
 async function running(r: Roots, s: ContainerStore, query: string): Promise<ContainerRecord> {
   const c = await refresh(r, s, lookup(s, query));
-  if (c.state.status !== 'running' || !c.state.pid) throw new BoxError(`container ${query} is not running`, 1);
+  if (c.state.status !== 'running' || !c.state.pid) throw new BoxError(`container ${query} is not running`);
   return c;
 }
 
-/** Runs fn for each container; reports each failure on stderr and exits 1 if any failed. */
+/** Runs fn for each container; reports each failure on stderr and exits 125 if any failed. */
 async function each(queries: string[], fn: (q: string) => Promise<void>): Promise<number> {
   let failed = false;
   for (const q of queries) {
@@ -39,7 +32,7 @@ async function each(queries: string[], fn: (q: string) => Promise<void>): Promis
       failed = true;
     }
   }
-  return failed ? 1 : 0;
+  return failed ? 125 : 0;
 }
 
 export const pauseCommand: CommandSpec = {
@@ -176,13 +169,9 @@ export const updateCommand: CommandSpec = {
     const keys = ['memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuShares', 'cpuPeriod', 'cpuQuota', 'cpusetCpus', 'pidsLimit'] as const;
     const given: Partial<Record<(typeof keys)[number], string>> = {};
     for (const k of keys) if (str(a, k) !== undefined) given[k] = str(a, k);
-    if (Object.keys(given).length === 0) throw new BoxError('you must provide one or more flags when using this command', 1);
+    if (Object.keys(given).length === 0) throw new BoxError('you must provide one or more flags when using this command');
     let change;
-    try {
-      change = parseLimits(given as Parameters<typeof parseLimits>[0]);
-    } catch (err) {
-      throw err instanceof BoxError ? new BoxError(err.message, 1) : err;
-    }
+    change = parseLimits(given as Parameters<typeof parseLimits>[0]);
     const s = store();
     return each(a.positionals, async (q) => {
       await updateContainer(roots(), s, lookup(s, q), change, (m) => process.stderr.write(`box: warning: ${m}\n`));
@@ -198,7 +187,7 @@ export const portCommand: CommandSpec = {
   positionals: [{ name: 'CONTAINER' }, { name: 'PRIVATE_PORT', optional: true }],
   async run(a) {
     lookup(store(), a.positionals[0]);
-    if (a.positionals[1] !== undefined) throw new BoxError(`no public port '${a.positionals[1]}' published for ${a.positionals[0]}`, 1);
+    if (a.positionals[1] !== undefined) throw new BoxError(`no public port '${a.positionals[1]}' published for ${a.positionals[0]}`);
     return 0;
   },
 };
@@ -234,9 +223,9 @@ export const cpCommand: CommandSpec = {
     const [srcArg, dstArg] = a.positionals;
     const srcC = splitContainerPath(srcArg);
     const dstC = splitContainerPath(dstArg);
-    if (srcC && dstC) throw new BoxError('copying between containers is not supported', 1);
-    if (!srcC && !dstC) throw new BoxError('one of SRC and DEST must be CONTAINER:PATH', 1);
-    if (srcArg === '-' || dstArg === '-') throw new BoxError('tar streams on standard input/output ("-") are not supported yet', 1);
+    if (srcC && dstC) throw new BoxError('copying between containers is not supported');
+    if (!srcC && !dstC) throw new BoxError('one of SRC and DEST must be CONTAINER:PATH');
+    if (srcArg === '-' || dstArg === '-') throw new BoxError('tar streams on standard input/output ("-") are not supported yet');
     const r = roots();
     const s = store();
     const side = (srcC ?? dstC)!;

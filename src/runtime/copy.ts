@@ -128,7 +128,7 @@ export class LayerTree implements Tree {
 
   readdir(p: string) {
     const f = this.find(p, true);
-    if (!f?.stat.isDirectory()) throw new BoxError(`${p}: not a directory`, 1);
+    if (!f?.stat.isDirectory()) throw new BoxError(`${p}: not a directory`);
     return this.stack.readdir(f);
   }
 
@@ -149,7 +149,7 @@ export class LayerTree implements Tree {
     const normalized = path.posix.normalize('/' + p);
     const parent = this.find(path.posix.dirname(normalized), true);
     if (!parent?.stat.isDirectory()) throw Object.assign(new Error(`${path.posix.dirname(normalized)}: no such directory`), { code: 'ENOENT' });
-    if (this.stack.rootFd(0) < 0) throw new BoxError('the container has no writable layer yet: start it once first', 1);
+    if (this.stack.rootFd(0) < 0) throw new BoxError('the container has no writable layer yet: start it once first');
     let cur = '.';
     for (const part of parent.rel === '.' ? [] : parent.rel.split('/')) {
       const next = cur === '.' ? part : `${cur}/${part}`;
@@ -164,7 +164,7 @@ export class LayerTree implements Tree {
         } finally {
           fs.closeSync(pfd);
         }
-      } else if (!up.isDirectory()) throw new BoxError(`/${next}: not a directory in the container's layer`, 1);
+      } else if (!up.isDirectory()) throw new BoxError(`/${next}: not a directory in the container's layer`);
       cur = next;
     }
     const fd = this.stack.open(0, cur, O_PATH | O_DIRECTORY);
@@ -239,7 +239,7 @@ class Copier {
         }
         utimensatNoFollow(pfd, name, atime, mtime);
       } else if (st.isFile()) {
-        if (clearName(pfd, name)) throw new BoxError(`cannot overwrite directory ${d} with a file`, 1);
+        if (clearName(pfd, name)) throw new BoxError(`cannot overwrite directory ${d} with a file`);
         const input = top && this.opts.followLink ? this.openFollowing(s) : this.src.openRead(s);
         try {
           const out = openat2(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, NAME_ONLY);
@@ -261,7 +261,7 @@ class Copier {
           fs.closeSync(input);
         }
       } else if (st.isSymbolicLink()) {
-        if (clearName(pfd, name)) throw new BoxError(`cannot overwrite directory ${d} with a symbolic link`, 1);
+        if (clearName(pfd, name)) throw new BoxError(`cannot overwrite directory ${d} with a symbolic link`);
         symlinkat(this.src.readlink(s), pfd, name);
         fchownat(pfd, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW_FLAG);
         utimensatNoFollow(pfd, name, atime, mtime);
@@ -281,7 +281,7 @@ class Copier {
       const target = this.src.readlink(s);
       s = target.startsWith('/') ? target : path.posix.join(path.posix.dirname(s), target);
     }
-    throw new BoxError(`too many levels of symbolic links: ${s}`, 1);
+    throw new BoxError(`too many levels of symbolic links: ${s}`);
   }
 }
 
@@ -293,9 +293,9 @@ class Copier {
  */
 export function copyPath(srcTree: Tree, src: string, dstTree: Tree, dst: string, opts: CopyOptions, names: { src: string; dst: string }): number {
   const st = opts.followLink ? srcTree.stat(src) : srcTree.lstat(src);
-  if (!st) throw new BoxError(`could not find the file ${names.src}`, 1);
+  if (!st) throw new BoxError(`could not find the file ${names.src}`);
   const srcDirSyntax = /\/\.?$/.test(src);
-  if (srcDirSyntax && !srcTree.stat(src)?.isDirectory()) throw new BoxError(`${names.src}: not a directory`, 1);
+  if (srcDirSyntax && !srcTree.stat(src)?.isDirectory()) throw new BoxError(`${names.src}: not a directory`);
   const contentsOnly = /\/\.$/.test(src);
   const srcNorm = path.posix.normalize('/' + src);
   const dstNorm = path.posix.normalize('/' + dst);
@@ -303,9 +303,9 @@ export function copyPath(srcTree: Tree, src: string, dstTree: Tree, dst: string,
   const copier = new Copier(srcTree, dstTree, opts);
   const isDir = st.isDirectory() || (srcDirSyntax && srcTree.stat(src)?.isDirectory());
   if (!dstSt) {
-    if (/\/$/.test(dst) && !isDir) throw new BoxError(`destination directory ${names.dst} does not exist`, 1);
+    if (/\/$/.test(dst) && !isDir) throw new BoxError(`destination directory ${names.dst} does not exist`);
     const parent = dstTree.stat(path.posix.dirname(dstNorm));
-    if (!parent?.isDirectory()) throw new BoxError(`the parent directory of ${names.dst} does not exist`, 1);
+    if (!parent?.isDirectory()) throw new BoxError(`the parent directory of ${names.dst} does not exist`);
     copier.copy(srcNorm, dstNorm, true);
   } else if (dstSt.isDirectory()) {
     if (isDir && contentsOnly) {
@@ -314,7 +314,7 @@ export function copyPath(srcTree: Tree, src: string, dstTree: Tree, dst: string,
       copier.copy(srcNorm, path.posix.join(dstNorm, path.posix.basename(srcNorm)), true);
     }
   } else {
-    if (isDir) throw new BoxError(`cannot copy a directory to a file: ${names.dst}`, 1);
+    if (isDir) throw new BoxError(`cannot copy a directory to a file: ${names.dst}`);
     copier.copy(srcNorm, dstNorm, true);
   }
   return copier.bytes;
@@ -334,8 +334,8 @@ export function splitContainerPath(arg: string): { container: string; path: stri
 export function describeCopyError(err: unknown, what: string): BoxError {
   if (err instanceof BoxError) return err;
   const code = errnoCode(err);
-  if (code === 'ENOENT') return new BoxError(`could not find the file ${what}`, 1);
-  if (code === 'ELOOP' || code === 'EXDEV') return new BoxError(`${what}: the path leads out of the container (through a symbolic link or mount), refused`, 1);
-  if (code === 'ENOTDIR') return new BoxError(`${what}: a path component is not a directory`, 1);
-  return new BoxError(`${what}: ${code ?? (err as Error).message}`, 1);
+  if (code === 'ENOENT') return new BoxError(`could not find the file ${what}`);
+  if (code === 'ELOOP' || code === 'EXDEV') return new BoxError(`${what}: the path leads out of the container (through a symbolic link or mount), refused`);
+  if (code === 'ENOTDIR') return new BoxError(`${what}: a path component is not a directory`);
+  return new BoxError(`${what}: ${code ?? (err as Error).message}`);
 }

@@ -136,7 +136,7 @@ export class LayerStack {
       if (!found) return undefined;
       const last = k === parts.length - 1;
       if (found.stat.isSymbolicLink() && (!last || followLast)) {
-        if (hops >= 40) throw new BoxError(`too many levels of symbolic links in ${p}`, 1);
+        if (hops >= 40) throw new BoxError(`too many levels of symbolic links in ${p}`);
         const target = this.readlink(found.layer, rel);
         const base = target.startsWith('/') ? target : `/${cur}/${target}`;
         return this.lookup([base, ...parts.slice(k + 1)].join('/'), followLast, hops + 1);

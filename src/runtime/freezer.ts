@@ -42,7 +42,7 @@ function writeFreezer(cgroup: ContainerCgroup, freeze: boolean): void {
   if (cgroup.host.version === 2) fs.writeFileSync(path.join(cgroup.dirs[0], 'cgroup.freeze'), freeze ? '1' : '0');
   else {
     const dir = cgroup.dirFor('freezer');
-    if (!dir) throw new BoxError('pausing needs the freezer cgroup controller, which this host does not mount', 1);
+    if (!dir) throw new BoxError('pausing needs the freezer cgroup controller, which this host does not mount');
     fs.writeFileSync(path.join(dir, 'freezer.state'), freeze ? 'FROZEN' : 'THAWED');
   }
 }
@@ -82,7 +82,7 @@ export async function freeze(cgroup: ContainerCgroup, timeoutMs = 10_000): Promi
     if (freezerState(cgroup) === 'frozen') return;
     if (Date.now() >= deadline) {
       writeFreezer(cgroup, false);
-      throw new BoxError('the container did not freeze in time (a process is stuck in the kernel): it was left running', 1);
+      throw new BoxError('the container did not freeze in time (a process is stuck in the kernel): it was left running');
     }
     await delay(Math.min(1 + i, 20));
   }
@@ -93,14 +93,14 @@ async function changeFreezer(roots: Roots, store: ContainerStore, record: Contai
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id) ?? { ...record, state: { status: 'exited' as const } };
-    if (cur.state.status !== 'running') throw new BoxError(`container ${cur.id.slice(0, 12)} is not running`, 1);
+    if (cur.state.status !== 'running') throw new BoxError(`container ${cur.id.slice(0, 12)} is not running`);
     const cgroup = cgroupOf(cur);
     const state = freezerState(cgroup);
     if (pause) {
-      if (state === 'frozen') throw new BoxError(`container ${cur.id.slice(0, 12)} is already paused`, 1);
+      if (state === 'frozen') throw new BoxError(`container ${cur.id.slice(0, 12)} is already paused`);
       await freeze(cgroup);
     } else {
-      if (state !== 'frozen' && state !== 'freezing') throw new BoxError(`container ${cur.id.slice(0, 12)} is not paused`, 1);
+      if (state !== 'frozen' && state !== 'freezing') throw new BoxError(`container ${cur.id.slice(0, 12)} is not paused`);
       writeFreezer(cgroup, false);
     }
     appendEvent(roots, pause ? 'pause' : 'unpause', cur);

@@ -27,7 +27,7 @@ export function claimName(roots: Roots, name: string, id: string): void {
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw err;
     const by = owner(roots, name) ?? 'another container';
-    throw new BoxError(`the container name "/${name}" is already in use by container "${by.slice(0, 12)}": remove it or choose another name`, 1);
+    throw new BoxError(`the container name "/${name}" is already in use by container "${by.slice(0, 12)}": remove it or choose another name`);
   }
 }
 
@@ -36,13 +36,13 @@ export async function renameContainer(roots: Roots, store: ContainerStore, recor
   try {
     checkName(wanted);
   } catch (err) {
-    throw new BoxError((err as Error).message, 1);
+    throw new BoxError((err as Error).message);
   }
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id);
-    if (!cur) throw new BoxError(`no such container: ${record.name}`, 1);
-    if (cur.name === wanted) throw new BoxError(`renaming a container to the name it already has (${wanted}) changes nothing`, 1);
+    if (!cur) throw new BoxError(`no such container: ${record.name}`);
+    if (cur.name === wanted) throw new BoxError(`renaming a container to the name it already has (${wanted}) changes nothing`);
     const oldName = cur.name;
     claimName(roots, wanted, cur.id);
     try {

@@ -16,7 +16,7 @@ import { ContainerRecord } from './model';
 export function mergeLimits(old: CgroupLimits, change: CgroupLimits): CgroupLimits {
   const merged: CgroupLimits = { ...old, ...change };
   if (change.memory !== undefined && change.memorySwap === undefined && old.memorySwap !== undefined && old.memorySwap !== -1 && change.memory > old.memorySwap) {
-    throw new BoxError('--memory is larger than the container\'s --memory-swap (memory plus swap): update --memory-swap at the same time', 1);
+    throw new BoxError('--memory is larger than the container\'s --memory-swap (memory plus swap): update --memory-swap at the same time');
   }
   if (change.cpuQuota !== undefined && change.cpuPeriod === undefined && old.cpuPeriod === undefined) merged.cpuPeriod = 100000;
   return merged;
@@ -27,7 +27,7 @@ function write(dir: string | undefined, file: string, value: string | number): v
   try {
     fs.writeFileSync(path.join(dir, file), String(value));
   } catch (err) {
-    throw new BoxError(`the kernel refused ${file} = ${value} (${errnoCode(err) ?? (err as Error).message})`, 1);
+    throw new BoxError(`the kernel refused ${file} = ${value} (${errnoCode(err) ?? (err as Error).message})`);
   }
 }
 
@@ -96,14 +96,9 @@ export async function updateContainer(roots: Roots, store: ContainerStore, recor
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id);
-    if (!cur) throw new BoxError(`no such container: ${record.name}`, 1);
+    if (!cur) throw new BoxError(`no such container: ${record.name}`);
     const merged = mergeLimits(cur.config.limits, change);
-    let warnings: string[];
-    try {
-      warnings = checkLimits(detectCgroups(), merged);
-    } catch (err) {
-      throw err instanceof BoxError ? new BoxError(err.message, 1) : err;
-    }
+    const warnings = checkLimits(detectCgroups(), merged);
     for (const w of warnings) warn(w);
     if (cur.state.status === 'running') writeLimitChanges(cur, merged, change);
     cur.config.limits = merged;

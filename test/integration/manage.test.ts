@@ -68,12 +68,12 @@ describe('pause and unpause', () => {
     expect(t.box(['ps']).stdout).toMatch(/\(Paused\)/);
     expectFrozen(t, id);
     const again = t.box(['pause', 'frozen']);
-    expect(again.status).toBe(1);
+    expect(again.status).toBe(125);
     expect(again.stderr).toMatch(/already paused/);
     expect(t.box(['unpause', 'frozen'])).toMatchObject({ status: 0, stdout: 'frozen\n' });
     expect(inspect(t, 'frozen').State.Paused).toBe(false);
     expectAdvancing(t, id);
-    expect(t.box(['unpause', 'frozen']).status).toBe(1);
+    expect(t.box(['unpause', 'frozen']).status).toBe(125);
     const events = fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8');
     expect(events).toMatch(/"Action":"pause"/);
     expect(events).toMatch(/"Action":"unpause"/);
@@ -82,9 +82,9 @@ describe('pause and unpause', () => {
     expect(t.box(['stop', '-t', '1', 'frozen']).status).toBe(0);
     expect(inspect(t, 'frozen').State).toMatchObject({ Status: 'exited', Paused: false, ExitCode: 137 });
     const stopped = t.box(['pause', 'frozen']);
-    expect(stopped.status).toBe(1);
+    expect(stopped.status).toBe(125);
     expect(stopped.stderr).toMatch(/not running/);
-    expect(t.box(['pause', 'nosuch']).status).toBe(1);
+    expect(t.box(['pause', 'nosuch']).status).toBe(125);
     expect(t.box(['rm', 'frozen']).status).toBe(0);
   });
 
@@ -117,11 +117,11 @@ describe('rename, top, stats, update, port', () => {
     expect(inspect(t, 'new')).toMatchObject({ Id: id, Name: '/new' });
     expect(t.box(['inspect', 'old']).status).not.toBe(0);
     const r = t.box(['rename', 'new', 'taken']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/already in use/);
     expect(inspect(t, 'new').Name).toBe('/new');
-    expect(t.box(['rename', 'new', 'bad/name']).status).toBe(1);
-    expect(t.box(['rename', 'nosuch', 'x']).status).toBe(1);
+    expect(t.box(['rename', 'new', 'bad/name']).status).toBe(125);
+    expect(t.box(['rename', 'nosuch', 'x']).status).toBe(125);
     // the old name is free again
     expect(t.box(['rename', 'taken', 'old']).status).toBe(0);
     expect(fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8')).toMatch(/"Action":"rename"/);
@@ -144,7 +144,7 @@ describe('rename, top, stats, update, port', () => {
     expect(sleeper.split(/\s+/)[2]).toBe(String(pid));
     t.box(['stop', '-t', '0', 'procs']);
     const stopped = t.box(['top', 'procs']);
-    expect(stopped.status).toBe(1);
+    expect(stopped.status).toBe(125);
     expect(stopped.stderr).toMatch(/not running/);
     t.box(['rm', 'procs']);
   });
@@ -190,10 +190,10 @@ describe('rename, top, stats, update, port', () => {
     expect(read('/sys/fs/cgroup/memory/memory.limit_in_bytes')).toBe(String(48 * 1024 * 1024));
     for (const bad of [['--memory', 'lots'], ['--cpu-shares', '1'], ['--memory', '1k'], ['--cpuset-cpus', '0-63']]) {
       const b = t.box(['update', ...bad, 'limited']);
-      expect(b.status, bad.join(' ')).toBe(1);
+      expect(b.status, bad.join(' ')).toBe(125);
       expect(b.stderr.trim().split('\n'), bad.join(' ')).toHaveLength(1);
     }
-    expect(t.box(['update', 'limited']).status).toBe(1);
+    expect(t.box(['update', 'limited']).status).toBe(125);
     expect(inspect(t, 'limited').HostConfig.Memory).toBe(48 * 1024 * 1024);
     t.box(['stop', '-t', '0', 'limited']);
     expect(t.box(['update', '--pids-limit', '30', 'limited']).status).toBe(0);
@@ -204,7 +204,7 @@ describe('rename, top, stats, update, port', () => {
   it('port prints nothing for a container without published ports', () => {
     runDetached(t, ['--name', 'noports', 'busybox', 'true']);
     expect(t.box(['port', 'noports'])).toMatchObject({ status: 0, stdout: '', stderr: '' });
-    expect(t.box(['port', 'nosuch']).status).toBe(1);
+    expect(t.box(['port', 'nosuch']).status).toBe(125);
     t.box(['wait', 'noports']);
     t.box(['rm', 'noports']);
   });
@@ -253,9 +253,9 @@ describe('diff and cp', () => {
     expect(t.box(['exec', 'files', 'cat', '/tmp/a', '/tmp/sub/b']).stdout).toBe('one\ntwo\n');
     // errors: a missing source, a directory onto a file
     const missing = t.box(['cp', 'files:/nope', host]);
-    expect(missing.status).toBe(1);
+    expect(missing.status).toBe(125);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    expect(t.box(['cp', path.join(host, 'data'), 'files:/tmp/script.sh']).status).toBe(1);
+    expect(t.box(['cp', path.join(host, 'data'), 'files:/tmp/script.sh']).status).toBe(125);
     t.box(['rm', '-f', 'files']);
   });
 
@@ -272,10 +272,10 @@ describe('diff and cp', () => {
     expect(fs.existsSync(marker)).toBe(false);
     expect(t.box(['exec', 'hostile', 'cat', marker]).stdout).toBe('secret\n');
     const magic = t.box(['cp', 'hostile:/proc/1/root/etc/hostname', out]);
-    expect(magic.status).toBe(1);
+    expect(magic.status).toBe(125);
     expect(magic.stderr).toMatch(/leads out of the container/);
     expect(magic.stderr.trim().split('\n')).toHaveLength(1);
-    expect(t.box(['cp', path.join(host, 'secret'), 'hostile:/proc/self/root/tmp/x']).status).toBe(1);
+    expect(t.box(['cp', path.join(host, 'secret'), 'hostile:/proc/self/root/tmp/x']).status).toBe(125);
     expect(fs.readFileSync('/etc/shadow', 'utf8')).toBe(hostShadow);
 
     // the same through the layers of the stopped container
