@@ -161,22 +161,8 @@ export class ContainerCgroup {
         }
       });
     }
+    this.writeLimits(limits);
     const w = (controller: string, file: string, value: string | number) => writeLimit(this.dirFor(controller)!, file, value);
-    if (limits.memory !== undefined) {
-      w('memory', 'memory.limit_in_bytes', limits.memory);
-      const memsw = path.join(this.dirFor('memory')!, 'memory.memsw.limit_in_bytes');
-      if (fs.existsSync(memsw)) {
-        const swap = limits.memorySwap ?? limits.memory * 2;
-        writeLimit(path.dirname(memsw), path.basename(memsw), swap);
-      }
-    }
-    if (limits.memoryReservation !== undefined) w('memory', 'memory.soft_limit_in_bytes', limits.memoryReservation);
-    if (limits.cpuPeriod !== undefined) w('cpu', 'cpu.cfs_period_us', limits.cpuPeriod);
-    if (limits.cpuQuota !== undefined) w('cpu', 'cpu.cfs_quota_us', limits.cpuQuota);
-    if (limits.cpuShares) w('cpu', 'cpu.shares', limits.cpuShares);
-    if (limits.cpusetCpus !== undefined) w('cpuset', 'cpuset.cpus', limits.cpusetCpus);
-    if (limits.cpusetMems !== undefined) w('cpuset', 'cpuset.mems', limits.cpusetMems);
-    if (limits.pidsLimit !== undefined) w('pids', 'pids.max', limits.pidsLimit > 0 ? limits.pidsLimit : 'max');
     if (this.host.mounts.has('devices')) {
       // The device allowlist Docker applies: only the standard nodes and ptys can be opened.
       if (privileged) w('devices', 'devices.allow', 'a *:* rwm');
@@ -193,25 +179,67 @@ export class ContainerCgroup {
     // Delegate controllers down to the container's level ("no internal processes" rule: only
     // leaf cgroups hold processes, so enabling them on the parents is allowed).
     createLevels(unified, this.relPath, undefined, (parent) => enableControllers(parent, wanted));
-    const dir = this.dirs[0];
-    const w = (file: string, value: string | number) => writeLimit(dir, file, value);
-    if (limits.memory !== undefined) {
-      w('memory.max', limits.memory);
-      const swapFile = path.join(dir, 'memory.swap.max');
-      if (fs.existsSync(swapFile)) {
-        const total = limits.memorySwap ?? limits.memory * 2;
-        writeLimit(dir, 'memory.swap.max', total === -1 ? 'max' : total - limits.memory);
+    this.writeLimits(limits);
+  }
+
+  /**
+   * Writes limits into the cgroup: at creation all of them, for `box update` the `changed` ones
+   * (with `limits` the merged result), in an order the kernel accepts.
+   */
+  writeLimits(limits: CgroupLimits, changed: CgroupLimits = limits): void {
+    const memChanged = changed.memory !== undefined || changed.memorySwap !== undefined;
+    const cpuChanged = changed.cpuQuota !== undefined || changed.cpuPeriod !== undefined;
+    const pidsMax = (n: number) => (n > 0 ? n : 'max');
+    if (this.host.version === 2) {
+      const dir = this.dirs[0];
+      const w = (file: string, value: string | number) => writeLimit(dir, file, value);
+      if (memChanged && limits.memory !== undefined) {
+        w('memory.max', limits.memory);
+        if (fs.existsSync(path.join(dir, 'memory.swap.max'))) {
+          const total = limits.memorySwap ?? limits.memory * 2;
+          w('memory.swap.max', total === -1 ? 'max' : total - limits.memory);
+        }
       }
+      if (changed.memoryReservation !== undefined) w('memory.low', changed.memoryReservation);
+      if (cpuChanged) {
+        const quota = limits.cpuQuota === undefined || limits.cpuQuota === -1 ? 'max' : String(limits.cpuQuota);
+        w('cpu.max', `${quota} ${limits.cpuPeriod ?? 100000}`);
+      }
+      if (changed.cpuShares) w('cpu.weight', sharesToWeight(changed.cpuShares));
+      if (changed.cpusetCpus !== undefined) w('cpuset.cpus', changed.cpusetCpus);
+      if (changed.cpusetMems !== undefined) w('cpuset.mems', changed.cpusetMems);
+      if (changed.pidsLimit !== undefined) w('pids.max', pidsMax(changed.pidsLimit));
+      return;
     }
-    if (limits.memoryReservation !== undefined) w('memory.low', limits.memoryReservation);
-    if (limits.cpuQuota !== undefined || limits.cpuPeriod !== undefined) {
-      const quota = limits.cpuQuota === undefined || limits.cpuQuota === -1 ? 'max' : String(limits.cpuQuota);
-      w('cpu.max', `${quota} ${limits.cpuPeriod ?? 100000}`);
+    const w = (controller: string, file: string, value: string | number) => {
+      const dir = this.dirFor(controller);
+      if (dir !== undefined) writeLimit(dir, file, value);
+    };
+    const mem = this.dirFor('memory');
+    if (memChanged && mem !== undefined && limits.memory !== undefined) {
+      const memsw = path.join(mem, 'memory.memsw.limit_in_bytes');
+      if (fs.existsSync(memsw)) {
+        const swap = limits.memorySwap ?? limits.memory * 2;
+        // memory may never exceed memory+swap: raise memsw first when growing, lower it last when shrinking.
+        const current = Number(fs.readFileSync(memsw, 'utf8').trim());
+        if (swap === -1 || limits.memory > current) {
+          w('memory', 'memory.memsw.limit_in_bytes', swap);
+          w('memory', 'memory.limit_in_bytes', limits.memory);
+        } else {
+          w('memory', 'memory.limit_in_bytes', limits.memory);
+          w('memory', 'memory.memsw.limit_in_bytes', swap);
+        }
+      } else w('memory', 'memory.limit_in_bytes', limits.memory);
     }
-    if (limits.cpuShares) w('cpu.weight', sharesToWeight(limits.cpuShares));
-    if (limits.cpusetCpus !== undefined) w('cpuset.cpus', limits.cpusetCpus);
-    if (limits.cpusetMems !== undefined) w('cpuset.mems', limits.cpusetMems);
-    if (limits.pidsLimit !== undefined) w('pids.max', limits.pidsLimit > 0 ? limits.pidsLimit : 'max');
+    if (changed.memoryReservation !== undefined) w('memory', 'memory.soft_limit_in_bytes', changed.memoryReservation);
+    if (cpuChanged) {
+      w('cpu', 'cpu.cfs_period_us', limits.cpuPeriod ?? 100000);
+      w('cpu', 'cpu.cfs_quota_us', limits.cpuQuota ?? -1);
+    }
+    if (changed.cpuShares) w('cpu', 'cpu.shares', changed.cpuShares);
+    if (changed.cpusetCpus !== undefined) w('cpuset', 'cpuset.cpus', changed.cpusetCpus);
+    if (changed.cpusetMems !== undefined) w('cpuset', 'cpuset.mems', changed.cpusetMems);
+    if (changed.pidsLimit !== undefined) w('pids', 'pids.max', pidsMax(changed.pidsLimit));
   }
 
   /** True if the kernel's OOM killer killed a process of this cgroup. */
