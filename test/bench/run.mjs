@@ -3,6 +3,7 @@
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
 import { benchDetached } from './detached.mjs';
 import { benchPolicies } from './policy.mjs';
+import { benchPull } from './pull.mjs';
 import { benchStartLatency } from './start-latency.mjs';
 
 if (process.getuid?.() !== 0) {
@@ -12,4 +13,5 @@ if (process.getuid?.() !== 0) {
 const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
 benchStartLatency({ rounds });
 benchPolicies({ rounds });
+await benchPull({ rounds });
 await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
