@@ -1,22 +1,24 @@
 #!/usr/bin/env node
-// Builds box's built-in policies, written in C (policies/builtin/), into components:
+// Builds box's built-in policies, written in C (policies/builtin/, see its README.md), into
+// components:
 //
-//   policies/builtin/{lib.c,jsnum.c,...,NAME.c} --clang, wasm32, freestanding--> core module
-//     --componentEmbed (the WIT world `policy`)--> --componentNew--> dist/policies/NAME.wasm
+//   policies/builtin/{lib.c,jsnum.c,...,NAME.c} --clang, wasm32, freestanding; wasm-ld--> core
+//     module --componentEmbed (the WIT world `policy`)--> --componentNew--> dist/policies/NAME.wasm
 //
-// A component is a few tens of KB and imports nothing. A policy is rebuilt only when the digest
-// of its inputs (its C sources and policy.h, the WIT, the compiler flags, jco-transpile's
-// version) differs from dist/.build/policy-NAME.stamp; BOX_BUILD_FORCE=1 rebuilds anyway. Also
-// writes dist/policies/manifest.json: { name: { sha256, size } } for embedding (the engine's
-// knownDigest fast path).
+// A component is ~30-40 KB and imports nothing. A policy is rebuilt only when the digest of its
+// inputs (its C sources and policy.h, the WIT, the compiler and linker flags, jco-transpile's
+// version) differs from dist/.build/policy-NAME.stamp; BOX_BUILD_FORCE=1 rebuilds anyway. The
+// toolchain's own version is not part of the digest, so that an up-to-date tree builds without
+// it. Also writes dist/policies/manifest.json: { name: { sha256, size } } for embedding (the
+// engine's knownDigest fast path).
 //
 // Needs clang (with the wasm32 target) and wasm-ld (LLVM's lld) only when something is rebuilt.
 // Missing, and running as root on Debian/Ubuntu, they are installed with apt-get; otherwise the
 // build stops saying how to install them.
 //
 //   node build/policies.mjs [NAME...]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,25 +103,64 @@ function needToolchain(log) {
 }
 
 function run(file, args, cwd) {
-  try {
-    execFileSync(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  } catch (err) {
-    const out = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim();
-    throw new Error(`${path.basename(file)} failed${out ? `:\n${out}` : ` (${err.message})`}`);
-  }
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolve();
+      const out = `${stdout ?? ''}${stderr ?? ''}`.trim();
+      reject(new Error(`${path.basename(file)} failed${out ? `:\n${out}` : ` (${err.message})`}`));
+    });
+  });
 }
 
-/** clang + wasm-ld: the core module of one policy. */
-function compileCore(name, tools, workDir) {
-  const objects = [];
-  for (const file of BUILTIN_SOURCES[name]) {
-    const obj = path.join(workDir, `${name}-${file.replace(/\.c$/, '.o')}`);
-    run(tools.clang, [...CFLAGS, '-c', path.join(SRC, file), '-o', obj], SRC);
-    objects.push(obj);
+/** Runs the jobs, at most `limit` at a time; rejects with the first failure. */
+async function inParallel(jobs, limit) {
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await jobs[next++]();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}
+
+/** clang: each C file (absolute paths) once, in parallel; policy.h's directory is on the include path. */
+async function compileObjects(files, tools, workDir) {
+  const unique = [...new Set(files)];
+  const objects = Object.fromEntries(unique.map((f, i) => [f, path.join(workDir, `${i}-${path.basename(f).replace(/\.c$/, '')}.o`)]));
+  const jobs = unique.map((f) => () => run(tools.clang, [...CFLAGS, '-I', SRC, '-c', f, '-o', objects[f]], workDir));
+  await inParallel(jobs, os.availableParallelism?.() ?? os.cpus().length);
+  return objects;
+}
+
+/** wasm-ld, then the WIT world embedded and the component made: the component's bytes. */
+async function linkComponent(objects, wit, tools, workDir) {
+  const core = path.join(workDir, `${randomUUID()}.core.wasm`);
+  await run(tools.wasmLd, [...LDFLAGS, ...objects, '-o', core], workDir);
+  const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
+  const embedded = await componentEmbed({ binary: fs.readFileSync(core), witSource: wit, world: 'policy', stringEncoding: 'utf8' });
+  return componentNew(embedded);
+}
+
+function writeAtomically(file, bytes) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Builds a policy component from C files the way the built-ins are built (policy.h on the include
+ * path; the sources must include lib.c, and jsnum.c if they use its functions). For tests and
+ * for policies written in C outside this directory.
+ */
+export async function buildComponent({ sources, out, log = () => {} }) {
+  const tools = needToolchain(log);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policies-'));
+  try {
+    const objects = await compileObjects(sources, tools, workDir);
+    const component = await linkComponent(sources.map((f) => objects[f]), fs.readFileSync(WIT, 'utf8'), tools, workDir);
+    writeAtomically(out, component);
+    return { out, size: component.length };
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
   }
-  const core = path.join(workDir, `${name}.core.wasm`);
-  run(tools.wasmLd, [...LDFLAGS, ...objects, '-o', core], workDir);
-  return fs.readFileSync(core);
 }
 
 /** The digest of everything that goes into a policy's component. */
@@ -140,40 +181,40 @@ export async function buildPolicies({ names = BUILTIN_POLICIES, outDir = path.jo
   const jcoVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@bytecodealliance/jco-transpile/package.json'), 'utf8')).version;
   const manifestFile = path.join(outDir, 'manifest.json');
   const manifest = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : {};
-  const built = [];
-  let workDir;
-  try {
-    for (const name of names) {
-      const out = path.join(outDir, `${name}.wasm`);
-      const key = inputKey(name, wit, jcoVersion);
-      const stampFile = path.join(stateDir, `policy-${name}.stamp`);
-      if (!force && fs.existsSync(out) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === key) {
-        log(`build: policy ${name} up to date\n`);
-      } else {
-        const start = performance.now();
-        const tools = needToolchain(log);
-        workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'box-policies-'));
-        const core = compileCore(name, tools, workDir);
-        const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
-        const embedded = await componentEmbed({ binary: core, witSource: wit, world: 'policy', stringEncoding: 'utf8' });
-        const component = await componentNew(embedded);
-        const tmp = `${out}.tmp-${process.pid}`;
-        fs.writeFileSync(tmp, component);
-        fs.renameSync(tmp, out);
-        fs.writeFileSync(stampFile, key);
-        built.push(name);
-        log(`build: policy ${name} ${(component.length / 1024).toFixed(1)} KiB (${Math.round(performance.now() - start)} ms)\n`);
+  const keys = Object.fromEntries(names.map((n) => [n, inputKey(n, wit, jcoVersion)]));
+  const stampFile = (name) => path.join(stateDir, `policy-${name}.stamp`);
+  const upToDate = (name) => {
+    const out = path.join(outDir, `${name}.wasm`);
+    return !force && fs.existsSync(out) && fs.existsSync(stampFile(name)) && fs.readFileSync(stampFile(name), 'utf8') === keys[name];
+  };
+  const stale = names.filter((n) => !upToDate(n));
+  for (const name of names) if (!stale.includes(name)) log(`build: policy ${name} up to date\n`);
+  if (stale.length) {
+    const start = performance.now();
+    const tools = needToolchain(log);
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policies-'));
+    try {
+      const sourcesOf = (name) => BUILTIN_SOURCES[name].map((f) => path.join(SRC, f));
+      const objects = await compileObjects(stale.flatMap(sourcesOf), tools, workDir); // lib.c and jsnum.c once
+      for (const name of stale) {
+        const component = await linkComponent(sourcesOf(name).map((f) => objects[f]), wit, tools, workDir);
+        writeAtomically(path.join(outDir, `${name}.wasm`), component);
+        fs.writeFileSync(stampFile(name), keys[name]);
+        log(`build: policy ${name} ${(component.length / 1024).toFixed(1)} KiB\n`);
       }
-      const bytes = fs.readFileSync(out);
-      manifest[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    } finally {
+      fs.rmSync(workDir, { recursive: true, force: true });
     }
-  } finally {
-    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    log(`build: policies built in ${Math.round(performance.now() - start)} ms\n`);
+  }
+  for (const name of names) {
+    const bytes = fs.readFileSync(path.join(outDir, `${name}.wasm`));
+    manifest[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
   }
   const tmp = `${manifestFile}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n');
   fs.renameSync(tmp, manifestFile);
-  return { manifest, built };
+  return { manifest, built: stale };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
