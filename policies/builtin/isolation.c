@@ -51,6 +51,8 @@ static str capability_key(str s)
 			continue;
 		}
 		uint32_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2, cp = c & (0x7f >> n);
+		if (i + n > s.len)
+			n = 1; /* cut short (not valid UTF-8): kept as is, matches nothing */
 		for (uint32_t k = 1; k < n; k++)
 			cp = cp << 6 | ((unsigned char)s.ptr[i + k] & 0x3f);
 		const char *upper = 0;

@@ -157,10 +157,16 @@ static bool js_space(uint32_t c)
 	       c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff;
 }
 
-/* The code point starting at s[i] (valid UTF-8, as the canonical ABI guarantees) and its length. */
-static uint32_t utf8_at(const char *s, uint32_t i, uint32_t *n)
+/* The code point starting at s[i] and its length (the canonical ABI guarantees valid UTF-8; a
+ * sequence cut short by the end counts as one byte, never read past it). */
+static uint32_t utf8_at(const char *s, uint32_t i, uint32_t len, uint32_t *n)
 {
 	const unsigned char *u = (const unsigned char *)s + i;
+	uint32_t need = u[0] < 0x80 ? 1 : u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 : 4;
+	if (i + need > len) {
+		*n = 1;
+		return 0xfffd;
+	}
 	if (u[0] < 0x80) {
 		*n = 1;
 		return u[0];
@@ -180,13 +186,13 @@ static uint32_t utf8_at(const char *s, uint32_t i, uint32_t *n)
 str str_trim(str s)
 {
 	uint32_t start = 0, end = s.len, n;
-	while (start < end && js_space(utf8_at(s.ptr, start, &n)))
+	while (start < end && js_space(utf8_at(s.ptr, start, end, &n)))
 		start += n;
 	while (end > start) {
 		uint32_t i = end - 1;
 		while (i > start && ((unsigned char)s.ptr[i] & 0xc0) == 0x80)
 			i--;
-		if (!js_space(utf8_at(s.ptr, i, &n)))
+		if (!js_space(utf8_at(s.ptr, i, end, &n)))
 			break;
 		end = i;
 	}
