@@ -1,23 +1,45 @@
 #!/usr/bin/env node
-// Builds box's built-in policies: policies/builtin/{baseline,strict,capacity}.ts ->
-// dist/policies/<name>.wasm, with src/policy/build.ts (the same code as `box policy build`),
-// one at a time (each is ~12 s of CPU). A policy is rebuilt only when the digest of its inputs
-// (its bundled source, the WIT, componentize-js's version) changed. Also writes
-// dist/policies/manifest.json: { name: { sha256, size } } for embedding (the engine's
-// knownDigest fast path).
+// Builds box's built-in policies, written in C (policies/builtin/, see its README.md), into
+// components:
+//
+//   policies/builtin/{lib.c,jsnum.c,...,NAME.c} --clang, wasm32, freestanding; wasm-ld--> core
+//     module --componentEmbed (the WIT world `policy`)--> --componentNew--> dist/policies/NAME.wasm
+//
+// A component is ~30-40 KB and imports nothing. A policy is rebuilt only when the digest of its
+// inputs (its C sources and policy.h, the WIT, the compiler and linker flags, jco-transpile's
+// version) differs from dist/.build/policy-NAME.stamp; BOX_BUILD_FORCE=1 rebuilds anyway. The
+// toolchain's own version is not part of the digest, so that an up-to-date tree builds without
+// it. Also writes dist/policies/manifest.json: { name: { sha256, size } } for embedding (the
+// engine's knownDigest fast path).
+//
+// Needs clang (with the wasm32 target) and wasm-ld (LLVM's lld) only when something is rebuilt.
+// Missing, and running as root on Debian/Ubuntu, they are installed with apt-get; otherwise the
+// build stops saying how to install them.
 //
 //   node build/policies.mjs [NAME...]
-import { createHash } from 'node:crypto';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import { ROOT } from './esbuild-plugins.mjs';
 
-const require = createRequire(path.join(ROOT, 'package.json'));
-const OUT = path.join(ROOT, 'dist', 'policies');
-const STATE = path.join(ROOT, 'dist', '.build');
-export const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'];
+const SRC = path.join(ROOT, 'policies', 'builtin');
+const WIT = path.join(ROOT, 'policies', 'wit', 'policy.wit');
+
+/** Each built-in policy and the C files it is made of (all include policy.h). */
+export const BUILTIN_SOURCES = {
+  baseline: ['lib.c', 'jsnum.c', 'isolation.c', 'baseline.c'],
+  strict: ['lib.c', 'jsnum.c', 'isolation.c', 'strict.c'],
+  capacity: ['lib.c', 'jsnum.c', 'capacity.c'],
+};
+export const BUILTIN_POLICIES = Object.keys(BUILTIN_SOURCES);
+
+// Freestanding: no libc (lib.c has the few functions the compiler calls), so nothing to import.
+const CFLAGS = ['--target=wasm32', '-O2', '-std=c11', '-ffreestanding', '-nostdlib', '-Wall', '-Wextra', '-Werror', '-fno-ident'];
+// The exports are marked export_name in lib.c; no start function; names and producers stripped.
+const LDFLAGS = ['--no-entry', '--strip-all', '--stack-first', '-z', 'stack-size=65536'];
 
 function sha256(...parts) {
   const h = createHash('sha256');
@@ -25,54 +47,180 @@ function sha256(...parts) {
   return h.digest('hex');
 }
 
-async function loadBuilder() {
-  // src/policy/build.ts is TypeScript: bundle it to a CommonJS module next to the state files.
-  const out = path.join(STATE, 'policy-build.cjs');
-  await esbuild.build({
-    entryPoints: [path.join(ROOT, 'src/policy/build.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile: out,
-    external: ['esbuild', '@bytecodealliance/*'],
-    logLevel: 'silent',
-  });
-  return require(out);
+function onPath(names) {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    for (const name of names) {
+      const file = path.join(dir || '.', name);
+      try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return file;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
 }
 
-async function main() {
-  fs.mkdirSync(OUT, { recursive: true });
-  fs.mkdirSync(STATE, { recursive: true });
-  const names = process.argv.slice(2).length ? process.argv.slice(2) : BUILTIN_POLICIES;
-  const builder = await loadBuilder();
-  const wit = fs.readFileSync(path.join(ROOT, 'policies/wit/policy.wit'), 'utf8');
-  const cjsVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@bytecodealliance/componentize-js/package.json'), 'utf8')).version;
-  const manifestFile = path.join(OUT, 'manifest.json');
+// Debian installs versioned names (clang-14, wasm-ld-14) and, with the `clang`/`lld` packages,
+// the plain ones.
+const VERSIONS = Array.from({ length: 12 }, (_, i) => 25 - i);
+function findToolchain() {
+  return {
+    clang: onPath(['clang', ...VERSIONS.map((v) => `clang-${v}`)]),
+    wasmLd: onPath(['wasm-ld', ...VERSIONS.map((v) => `wasm-ld-${v}`)]),
+  };
+}
+
+const INSTALL_HINT =
+  'install them (Debian/Ubuntu: `apt-get install clang lld`; Fedora: `dnf install clang lld`; Alpine: `apk add clang lld`)';
+
+function installWithApt(log) {
+  if (process.getuid?.() !== 0 || !fs.existsSync('/etc/debian_version') || !onPath(['apt-get'])) return false;
+  log('build: installing clang and lld with apt-get (they compile the built-in policies)\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'clang', 'lld'], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  let r = install();
+  if (r.status !== 0) {
+    // a fresh machine may have no package lists yet
+    spawnSync('apt-get', ['update', '-qq'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    r = install();
+  }
+  if (r.status !== 0) throw new Error(`apt-get install clang lld failed: ${(r.stderr || '').trim().split('\n').pop()}; ${INSTALL_HINT}`);
+  return true;
+}
+
+let toolchain;
+function needToolchain(log) {
+  if (toolchain) return toolchain;
+  let t = findToolchain();
+  if ((!t.clang || !t.wasmLd) && installWithApt(log)) t = findToolchain();
+  const missing = [!t.clang && 'clang', !t.wasmLd && 'wasm-ld (LLVM lld)'].filter(Boolean);
+  if (missing.length) throw new Error(`${missing.join(' and ')} not found: the built-in policies are C compiled to WebAssembly; ${INSTALL_HINT}`);
+  toolchain = t;
+  return t;
+}
+
+function run(file, args, cwd) {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolve();
+      const out = `${stdout ?? ''}${stderr ?? ''}`.trim();
+      reject(new Error(`${path.basename(file)} failed${out ? `:\n${out}` : ` (${err.message})`}`));
+    });
+  });
+}
+
+/** Runs the jobs, at most `limit` at a time; rejects with the first failure. */
+async function inParallel(jobs, limit) {
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await jobs[next++]();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}
+
+/** clang: each C file (absolute paths) once, in parallel; policy.h's directory is on the include path. */
+async function compileObjects(files, tools, workDir) {
+  const unique = [...new Set(files)];
+  const objects = Object.fromEntries(unique.map((f, i) => [f, path.join(workDir, `${i}-${path.basename(f).replace(/\.c$/, '')}.o`)]));
+  const jobs = unique.map((f) => () => run(tools.clang, [...CFLAGS, '-I', SRC, '-c', f, '-o', objects[f]], workDir));
+  await inParallel(jobs, os.availableParallelism?.() ?? os.cpus().length);
+  return objects;
+}
+
+/** wasm-ld, then the WIT world embedded and the component made: the component's bytes. */
+async function linkComponent(objects, wit, tools, workDir) {
+  const core = path.join(workDir, `${randomUUID()}.core.wasm`);
+  await run(tools.wasmLd, [...LDFLAGS, ...objects, '-o', core], workDir);
+  const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
+  const embedded = await componentEmbed({ binary: fs.readFileSync(core), witSource: wit, world: 'policy', stringEncoding: 'utf8' });
+  return componentNew(embedded);
+}
+
+function writeAtomically(file, bytes) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Builds a policy component from C files the way the built-ins are built (policy.h on the include
+ * path; the sources must include lib.c, and jsnum.c if they use its functions). For tests and
+ * for policies written in C outside this directory.
+ */
+export async function buildComponent({ sources, out, log = () => {} }) {
+  const tools = needToolchain(log);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policies-'));
+  try {
+    const objects = await compileObjects(sources, tools, workDir);
+    const component = await linkComponent(sources.map((f) => objects[f]), fs.readFileSync(WIT, 'utf8'), tools, workDir);
+    writeAtomically(out, component);
+    return { out, size: component.length };
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** The digest of everything that goes into a policy's component. */
+function inputKey(name, wit, jcoVersion) {
+  const files = [...BUILTIN_SOURCES[name], 'policy.h'].map((f) => `${f}\0${fs.readFileSync(path.join(SRC, f), 'utf8')}`);
+  return sha256(...files, wit, CFLAGS.join(' '), LDFLAGS.join(' '), jcoVersion);
+}
+
+/**
+ * Builds the named built-in policies into outDir (NAME.wasm plus manifest.json), keeping stamps
+ * in stateDir. Returns the manifest and what was done.
+ */
+export async function buildPolicies({ names = BUILTIN_POLICIES, outDir = path.join(ROOT, 'dist', 'policies'), stateDir = path.join(ROOT, 'dist', '.build'), force = process.env.BOX_BUILD_FORCE === '1', log = (s) => process.stdout.write(s) } = {}) {
+  for (const name of names) if (!BUILTIN_POLICIES.includes(name)) throw new Error(`unknown built-in policy ${name} (known: ${BUILTIN_POLICIES.join(', ')})`);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.mkdirSync(stateDir, { recursive: true });
+  const wit = fs.readFileSync(WIT, 'utf8');
+  const jcoVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@bytecodealliance/jco-transpile/package.json'), 'utf8')).version;
+  const manifestFile = path.join(outDir, 'manifest.json');
   const manifest = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : {};
-  for (const name of names) {
-    if (!BUILTIN_POLICIES.includes(name)) throw new Error(`unknown built-in policy ${name}`);
-    const src = path.join(ROOT, 'policies/builtin', `${name}.ts`);
-    const out = path.join(OUT, `${name}.wasm`);
-    const key = sha256(await builder.bundlePolicySource(src), wit, cjsVersion);
-    const stampFile = path.join(STATE, `policy-${name}.stamp`);
-    if (fs.existsSync(out) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === key) {
-      process.stdout.write(`build: policy ${name} up to date\n`);
-    } else {
-      const start = performance.now();
-      const r = await builder.buildPolicy(src, out, { witText: wit });
-      fs.writeFileSync(stampFile, key);
-      process.stdout.write(`build: policy ${name} ${(r.size / 1048576).toFixed(1)} MiB (${Math.round(performance.now() - start)} ms)\n`);
+  const keys = Object.fromEntries(names.map((n) => [n, inputKey(n, wit, jcoVersion)]));
+  const stampFile = (name) => path.join(stateDir, `policy-${name}.stamp`);
+  const upToDate = (name) => {
+    const out = path.join(outDir, `${name}.wasm`);
+    return !force && fs.existsSync(out) && fs.existsSync(stampFile(name)) && fs.readFileSync(stampFile(name), 'utf8') === keys[name];
+  };
+  const stale = names.filter((n) => !upToDate(n));
+  for (const name of names) if (!stale.includes(name)) log(`build: policy ${name} up to date\n`);
+  if (stale.length) {
+    const start = performance.now();
+    const tools = needToolchain(log);
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policies-'));
+    try {
+      const sourcesOf = (name) => BUILTIN_SOURCES[name].map((f) => path.join(SRC, f));
+      const objects = await compileObjects(stale.flatMap(sourcesOf), tools, workDir); // lib.c and jsnum.c once
+      for (const name of stale) {
+        const component = await linkComponent(sourcesOf(name).map((f) => objects[f]), wit, tools, workDir);
+        writeAtomically(path.join(outDir, `${name}.wasm`), component);
+        fs.writeFileSync(stampFile(name), keys[name]);
+        log(`build: policy ${name} ${(component.length / 1024).toFixed(1)} KiB\n`);
+      }
+    } finally {
+      fs.rmSync(workDir, { recursive: true, force: true });
     }
-    const bytes = fs.readFileSync(out);
+    log(`build: policies built in ${Math.round(performance.now() - start)} ms\n`);
+  }
+  for (const name of names) {
+    const bytes = fs.readFileSync(path.join(outDir, `${name}.wasm`));
     manifest[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
   }
   const tmp = `${manifestFile}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n');
   fs.renameSync(tmp, manifestFile);
+  return { manifest, built: stale };
 }
 
-main().catch((err) => {
-  process.stderr.write(`build: policies: ${err && err.message ? err.message : err}\n`);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const names = process.argv.slice(2);
+  buildPolicies(names.length ? { names } : {}).catch((err) => {
+    process.stderr.write(`build: policies: ${err && err.message ? err.message : err}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,102 @@
+/* box's built-in `strict` policy: baseline's denials (isolation.c), plus required resource
+ * limits within bounds, a non-root user, a network that is none or a bridge without privileged
+ * host ports, and images only from allowed registries. It corrects what can be corrected: the
+ * root filesystem and bind mounts are made read-only, no-new-privileges is set.
+ *
+ * Arguments: max-memory (default 2g), max-cpus (default: the host's cpus), max-pids (default
+ * 4096), registries (comma-separated registry hosts, default docker.io).
+ */
+#include "policy.h"
+
+void policy_describe(box_info *info)
+{
+	static box_argument args[4];
+	args[0] = (box_argument){ str_c("max-memory"), str_c("largest memory limit allowed (default 2g)") };
+	args[1] = (box_argument){ str_c("max-cpus"), str_c("largest cpu limit allowed (default: the host's cpus)") };
+	args[2] = (box_argument){ str_c("max-pids"), str_c("largest pids limit allowed (default 4096)") };
+	args[3] = (box_argument){ str_c("registries"), str_c("comma-separated registries images may come from (default docker.io)") };
+	info->name = str_c("strict");
+	info->version = str_c("0.1.0");
+	info->description = str_c("Baseline plus required limits within bounds, non-root user, read-only root filesystem and bind mounts, "
+				  "no privileged host ports, allowed registries only.");
+	info->arguments = (box_list_argument){ args, 4 };
+}
+
+void policy_evaluate(const box_request *req, box_verdict *v)
+{
+	const box_container *c = &req->container;
+	const box_resources *r = &c->resources;
+	strlist reasons = { 0 };
+	isolation_reasons(req, &reasons);
+	big max_memory = bytes_arg(req, "max-memory", big_u64(2ull << 30), &reasons);
+	double max_cpus = number_arg(req, "max-cpus", req->host.cpus, &reasons);
+	double max_pids = number_arg(req, "max-pids", 4096, &reasons);
+	opt_str given = arg(req, "registries");
+	box_list_string items = str_split(given.set ? given.val : str_c("docker.io"), ',');
+	strlist registries = { 0 };
+	for (uint32_t i = 0; i < items.len; i++) {
+		str item = str_trim(items.ptr[i]);
+		if (item.len)
+			list_add(&registries, item);
+	}
+
+	if (!r->memory.is_some)
+		say(&reasons, "a memory limit is required (--memory, at most %M)", max_memory);
+	else if (big_cmp(big_u64(r->memory.val), max_memory) > 0)
+		say(&reasons, "memory limit %M is above the maximum of %M", big_u64(r->memory.val), max_memory);
+	big cpu;
+	if (!millicpus(req, &cpu))
+		say(&reasons, "a cpu limit is required (--cpus, at most %g)", max_cpus);
+	else if (big_to_double(cpu) > max_cpus * 1000)
+		say(&reasons, "cpu limit %g is above the maximum of %g", big_to_double(cpu) / 1000, max_cpus);
+	if (!r->pids_limit.is_some || r->pids_limit.val <= 0)
+		say(&reasons, "a pids limit is required (--pids-limit, at most %g)", max_pids);
+	else if ((double)r->pids_limit.val > max_pids)
+		say(&reasons, "pids limit %d is above the maximum of %g", r->pids_limit.val, max_pids);
+	if (c->user.uid == 0)
+		say(&reasons, "containers must not run as root (use --user or an image with a non-root USER)");
+	if (c->network.mode.tag == BOX_NET_CONTAINER)
+		say(&reasons, "sharing another container's network is not allowed");
+	if (c->network.mode.tag == BOX_NET_BRIDGE) {
+		strlist low = { 0 };
+		for (uint32_t i = 0; i < c->network.published_ports.len; i++) {
+			uint16_t port = c->network.published_ports.ptr[i].host_port;
+			if (port > 0 && port < 1024)
+				list_add(&low, fmt("%u", (uint64_t)port));
+		}
+		if (low.len)
+			say(&reasons, "publishing privileged host ports is not allowed: %s", list_join(&low, ", "));
+	}
+	str registry = registry_of(c->image.reference);
+	if (!list_has(&registries, registry))
+		say(&reasons, "images from %s are not allowed (allowed: %s)", registry, list_join(&registries, ", "));
+	if (reasons.len) {
+		v->decision = BOX_DENY;
+		v->reasons = list_done(&reasons);
+		return;
+	}
+
+	strlist warnings = { 0 }, read_only = { 0 };
+	box_patch *patch = &v->patch.val;
+	bool patched = false;
+	if (!c->security.read_only_rootfs) {
+		patch->read_only_rootfs = patched = true;
+		say(&warnings, "root filesystem made read-only");
+	}
+	if (!c->security.no_new_privileges) {
+		patch->no_new_privileges = patched = true;
+		say(&warnings, "no-new-privileges set");
+	}
+	for (uint32_t i = 0; i < c->mounts.len; i++) {
+		const box_mount *m = &c->mounts.ptr[i];
+		if (m->kind == BOX_MOUNT_BIND && !m->read_only) {
+			list_add(&read_only, m->destination);
+			patched = true;
+			say(&warnings, "bind mount %s made read-only", m->destination);
+		}
+	}
+	patch->read_only_mounts = list_done(&read_only);
+	v->patch.is_some = patched;
+	v->decision = BOX_ALLOW;
+	v->warnings = list_done(&warnings);
+}
