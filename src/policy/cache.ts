@@ -80,7 +80,11 @@ export function glueToScript(esm: string): string {
     throw new Error(`jco produced glue box does not understand (${leftover ? leftover[0].slice(0, 80) : 'no instantiate function'})`);
   }
   text = text.replace(/^"use components";\s*/, '');
-  return `(function () {\n${text}\nreturn instantiate;\n})`;
+  // The glue tries WebAssembly.promising (JSPI) for each export and falls back when it throws; on
+  // a Node without JSPI every try builds a TypeError with a stack (~0.6 ms each). Throwing a
+  // plain value takes the same fallback for nothing.
+  text = text.replace(/\bWebAssembly\.promising\(/g, '(WebAssembly.promising ?? __boxNoPromising)(');
+  return `(function () {\nconst __boxNoPromising = () => { throw 0; };\n${text}\nreturn instantiate;\n})`;
 }
 
 type Transpiler = (bytes: Uint8Array) => Promise<{ files: Record<string, Uint8Array>; imports: string[]; exports: Array<[string, string]> }>;

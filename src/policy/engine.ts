@@ -235,11 +235,6 @@ export class Policy {
     if (!admission || typeof admission.evaluate !== 'function' || typeof admission.describe !== 'function') {
       throw new PolicyLoadError(`${this.name}: the component's ${this.exportName} export lacks evaluate or describe`);
     }
-    if (!this.codeCacheWritten) {
-      this.codeCacheWritten = true;
-      const cached = (this.glue as vm.Script & { cachedDataRejected?: boolean }).cachedDataRejected;
-      if (cached !== false) addToEntry(this.entry.dir, 'glue.v8cache', this.glue.createCachedData());
-    }
     return { admission, memories };
   }
 
@@ -256,6 +251,18 @@ export class Policy {
       return { kind: 'trap', message: `trapped: ${message}${hint}` };
     }
     return { kind: 'trap', message: `failed: ${message}` };
+  }
+
+  /**
+   * Saves V8's code cache of the glue once it has instantiated and made a call, so that the
+   * functions lowering a request and lifting a verdict are in it too (a cache written right after
+   * compiling holds only the top level): later processes skip compiling them.
+   */
+  private writeCodeCache(): void {
+    if (this.codeCacheWritten) return;
+    this.codeCacheWritten = true;
+    const rejected = (this.glue as vm.Script & { cachedDataRejected?: boolean }).cachedDataRejected;
+    if (rejected !== false) addToEntry(this.entry.dir, 'glue.v8cache', this.glue.createCachedData());
   }
 
   /** Runs `fn` against a live instance, making one if needed; any failure discards the instance. */
@@ -285,7 +292,9 @@ export class Policy {
     const t = performance.now();
     try {
       const value = withTimeLimit(this.limits.timeoutMs, () => fn(admission));
-      return { value, instantiateMs, callMs: performance.now() - t };
+      const callMs = performance.now() - t;
+      this.writeCodeCache();
+      return { value, instantiateMs, callMs };
     } catch (err) {
       this.live = undefined; // a trapped or terminated instance is never used again
       return { failure: this.classify(err, live), instantiateMs, callMs: performance.now() - t };
