@@ -13,6 +13,7 @@ import { mkdirp } from '../util/fs';
 import { DigestMismatchError, VerifyingStream } from './blobs';
 import { decompressor, detectCompression, peek } from './compression';
 import { ImageStore } from './store';
+import { TAR_SPLIT_FILE } from './tar-split';
 import { LayerUnpacker, UnpackResult } from './unpack';
 
 export interface StoreLayerOptions {
@@ -57,7 +58,7 @@ export async function storeLayer(store: ImageStore, source: Readable, opts: Stor
     if (opts.compressedDigest) streams.push(new VerifyingStream(opts.compressedDigest, opts.compressedSize, opts.what));
     const d = decompressor(detectCompression(head), opts.what);
     if (d) streams.push(d);
-    const unpacker = new LayerUnpacker(work);
+    const unpacker = new LayerUnpacker(work, { tarSplit: path.join(path.dirname(work), TAR_SPLIT_FILE) });
     try {
       await pipeline([...streams, unpacker] as unknown as NodeJS.ReadWriteStream[], opts.signal ? { signal: opts.signal } : {});
     } catch (err) {
