@@ -49,6 +49,8 @@ const COMMANDS: Entry[] = [
   { paths: [['history'], ['image', 'history']], load: () => require('./image-commands').historyCommand },
   { paths: [['image', 'prune']], load: () => require('./image-commands').imagePruneCommand },
   { paths: [['load'], ['image', 'load']], load: () => require('./image-commands').loadCommand },
+  { paths: [['save'], ['image', 'save']], load: () => require('./save').saveCommand },
+  { paths: [['export'], ['container', 'export']], load: () => require('./save').exportCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system').infoCommand },
   { paths: [['version']], load: () => require('./system').versionCommand },
 ];
