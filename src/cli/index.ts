@@ -51,6 +51,9 @@ const COMMANDS: Entry[] = [
   { paths: [['load'], ['image', 'load']], load: () => require('./image-commands').loadCommand },
   { paths: [['save'], ['image', 'save']], load: () => require('./save').saveCommand },
   { paths: [['export'], ['container', 'export']], load: () => require('./save').exportCommand },
+  { paths: [['push'], ['image', 'push']], load: () => require('./push').pushCommand },
+  { paths: [['login']], load: () => require('./push').loginCommand },
+  { paths: [['logout']], load: () => require('./push').logoutCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system').infoCommand },
   { paths: [['version']], load: () => require('./system').versionCommand },
 ];
