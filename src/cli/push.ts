@@ -69,10 +69,10 @@ export const pushCommand: CommandSpec = {
 function prompt(question: string, hidden: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stderr.write(question);
     let line = '';
     const wasRaw = stdin.isRaw;
-    if (hidden) stdin.setRawMode(true);
+    if (hidden) stdin.setRawMode(true); // before the prompt: whatever is typed after it is not echoed
+    process.stderr.write(question);
     stdin.setEncoding('utf8');
     const done = (err?: Error) => {
       stdin.off('data', onData);

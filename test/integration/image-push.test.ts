@@ -1,13 +1,15 @@
 // box push, login and logout against Debian's docker-registry on 127.0.0.1: a pushed image is
 // what skopeo reads back (same config digest and diff_ids) and pulls into a fresh root with the
 // same id and runs; login checks the credentials with the registry (htpasswd basic auth) before
-// storing them 0600 in a Docker config.json, which pull and push then use.
+// storing them 0600 in a Docker config.json, which pull and push then use; the same with bearer
+// tokens (test/support/token-server.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BOX, busyboxTarball, TestRoot } from '../support/box';
+import { BOX, busyboxTarball, REPO, TestRoot } from '../support/box';
 import { Registry, run, startRegistry, stopRegistry } from '../support/registry';
+import { startTokenServer, TokenServer } from '../support/token-server';
 
 const t = new TestRoot('box-push-');
 const registries: Registry[] = [];
@@ -54,6 +56,19 @@ afterAll(async () => {
   for (const r of registries) await stopRegistry(r);
   t.cleanup();
 });
+
+/** box, without blocking this process (the token server runs in it). */
+function boxAsync(root: TestRoot, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(BOX, root.args(args), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BOX_CONFIG: authFile, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+    p.stdin.end(opts.input ?? '');
+  });
+}
 
 const skopeoConfig = (ref: string, creds?: string) => JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), '--config', `docker://${ref}`]));
 const skopeoRaw = (ref: string, creds?: string) => JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), '--raw', `docker://${ref}`]));
@@ -169,5 +184,76 @@ describe('box login and logout (htpasswd basic auth)', () => {
     expect(r.status).toBe(125);
     expect(r.stderr).toBe('box: login: no terminal to ask for the credentials: give --username and --password-stdin\n');
     expect(box(t, ['login', '--password-stdin', locked.host], { input: 'x' }).stderr).toBe('box: login: --password-stdin needs --username\n');
+  });
+});
+
+describe('login and push with bearer tokens', () => {
+  let tokens: TokenServer;
+  let tokenReg: Registry;
+  let env: NodeJS.ProcessEnv;
+  let file: string;
+
+  beforeAll(async () => {
+    tokens = await startTokenServer(path.join(t.dir, 'token'));
+    tokenReg = await startRegistry(path.join(t.dir, 'reg-token'), tokens.authYaml);
+    registries.push(tokenReg);
+    file = path.join(t.dir, 'token-auth.json');
+    env = { BOX_CONFIG: file };
+  });
+
+  afterAll(async () => {
+    await tokens?.close();
+  });
+
+  it('login asks the token service with the credentials; push gets a pull,push token; pull uses the stored login', async () => {
+    const wrong = await boxAsync(t, ['login', '-u', 'bob', '--password-stdin', tokenReg.host], { input: 'wrong', env });
+    expect(wrong.status).toBe(125);
+    expect(wrong.stderr).toBe(`box: login to ${tokenReg.host}: the token service 127.0.0.1:${tokens.port} refused the credentials of "bob" (HTTP 401)\n`);
+    expect(fs.existsSync(file)).toBe(false);
+
+    tokens.requests.length = 0;
+    const ok = await boxAsync(t, ['login', '-u', 'bob', '--password-stdin', tokenReg.host], { input: 'builder\n', env });
+    expect(ok.stdout).toBe('Login Succeeded\n');
+    expect(tokens.requests).toEqual([{ scope: [], user: 'bob', account: 'bob' }]);
+
+    const ref = `${tokenReg.host}/secret/img:1`;
+    expect(box(t, ['tag', 'push/img:1', ref]).status).toBe(0);
+    tokens.requests.length = 0;
+    const pushed = await boxAsync(t, ['push', ref], { env });
+    expect(pushed.stderr).toBe('');
+    expect(pushed.status).toBe(0);
+    // One token for the whole push: the client caches it for the scope.
+    expect(tokens.requests).toEqual([{ scope: ['repository:secret/img:pull,push'], user: 'bob', account: 'bob' }]);
+
+    const fresh = new TestRoot('box-push4-');
+    try {
+      const pulled = await boxAsync(fresh, ['pull', '-q', ref], { env });
+      expect(pulled.stderr).toBe('');
+      expect(pulled.stdout.trim()).toBe(imageId);
+      const anonymous = await boxAsync(fresh, ['pull', '-q', ref], { env: { BOX_CONFIG: path.join(t.dir, 'none.json') } });
+      expect(anonymous.status).toBe(125);
+      expect(anonymous.stderr).toMatch(/authentication required|access denied/);
+    } finally {
+      fresh.cleanup();
+    }
+  });
+});
+
+describe('on a terminal', () => {
+  const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+
+  it('login asks for the password without echoing it', () => {
+    const file = path.join(t.dir, 'tty-auth.json');
+    const r = spawnSync('python3', [driver, '--send-after', 'Password: ', '--send', 'wonderland\r', '--', BOX, ...t.args(['login', '-u', 'alice', locked.host])], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, BOX_CONFIG: file },
+    });
+    const out = JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean };
+    expect(out.output).toContain('Login Succeeded');
+    expect(out.output).not.toContain('wonderland');
+    expect(out.status).toBe(0);
+    expect(out.termiosRestored).toBe(true);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).auths[locked.host].auth).toBe(Buffer.from('alice:wonderland').toString('base64'));
   });
 });

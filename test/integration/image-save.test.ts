@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BOX, busyboxTarball, TestRoot } from '../support/box';
+import { BOX, busyboxTarball, REPO, TestRoot } from '../support/box';
 import { run } from '../support/registry';
 
 const t = new TestRoot('box-save-');
@@ -167,5 +167,13 @@ describe('box save', () => {
     }
     expect(fs.readdirSync(out)).toEqual([]);
     expect(box(t, ['save']).stderr).toBe("box: \"box save\" needs at least one IMAGE (see 'box save --help')\n");
+  });
+
+  it('refuses to write an archive to a terminal', () => {
+    const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+    const r = spawnSync('python3', [driver, '--', BOX, ...t.args(['save', 'save/img:1'])], { encoding: 'utf8', timeout: 30_000 });
+    const out = JSON.parse(r.stdout) as { output: string; status: number };
+    expect(out.status).toBe(125);
+    expect(out.output).toBe('box: save: cowardly refusing to write an archive to a terminal: use -o FILE or redirect the output\r\n');
   });
 });

@@ -33,7 +33,7 @@ export class RegistryError extends BoxError {
 export class RegistryClient {
   private base?: string;
   private challenge?: Challenge;
-  private readonly tokens = new Map<string, string>();
+  private readonly tokens = new Map<string, Promise<string>>();
   private readonly insecure: boolean;
 
   constructor(
@@ -86,13 +86,15 @@ export class RegistryClient {
       return basicHeader(this.opts.credentials);
     }
     if (c.scheme === 'bearer') {
+      // The promise is cached, so requests running in parallel share one token request.
       const key = scope ?? '';
       let token = refresh ? undefined : this.tokens.get(key);
       if (!token) {
-        token = await fetchToken(c, scope ?? '', this.opts.credentials, this.tlsVerify);
+        token = fetchToken(c, scope ?? '', this.opts.credentials, this.tlsVerify);
         this.tokens.set(key, token);
+        token.catch(() => this.tokens.delete(key));
       }
-      return `Bearer ${token}`;
+      return `Bearer ${await token}`;
     }
     throw new RegistryError(`${this.host} asks for the unsupported authentication scheme "${c.scheme}"`);
   }
