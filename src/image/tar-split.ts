@@ -22,13 +22,17 @@ import { normaliseEntryPath } from './unpack';
 export const TAR_SPLIT_FILE = 'tar-split.gz';
 const FLUSH_AT = 1 << 20;
 
-/** Records a layer's tar stream (a TarSink fed alongside the unpacking one) into `file`. */
+/**
+ * Records a layer's tar stream (a TarSink fed alongside the unpacking one) into `file`. Records
+ * are built in one reused 1 MiB buffer, compressed as a gzip member whenever it fills: no
+ * allocation per entry, however many small files the layer has.
+ */
 export class TarSplitRecorder implements TarSink {
   private fd: number;
-  private parts: Buffer[] = [];
-  private partsLen = 0;
-  private rawParts: Buffer[] = [];
-  private rawLen = 0;
+  private readonly buf = Buffer.allocUnsafe(FLUSH_AT);
+  private len = 0;
+  /** offset in buf of the open 'R' record's header, or -1 */
+  private rawStart = -1;
   /** the current entry's data is in the layer directory (not copied here) */
   private external = false;
 
@@ -37,10 +41,19 @@ export class TarSplitRecorder implements TarSink {
   }
 
   raw(bytes: Buffer): void {
-    if (!bytes.length) return;
-    this.rawParts.push(Buffer.from(bytes)); // a view into the reader's chunk: copied
-    this.rawLen += bytes.length;
-    if (this.rawLen >= FLUSH_AT) this.flushRaw();
+    let off = 0;
+    while (off < bytes.length) {
+      if (this.rawStart < 0) {
+        if (this.buf.length - this.len < 6) this.flush();
+        this.rawStart = this.len;
+        this.len += 5;
+      }
+      const n = Math.min(this.buf.length - this.len, bytes.length - off);
+      bytes.copy(this.buf, this.len, off, off + n);
+      this.len += n;
+      off += n;
+      if (this.len === this.buf.length) this.flush();
+    }
   }
 
   entry(e: TarEntry): void {
@@ -49,14 +62,17 @@ export class TarSplitRecorder implements TarSink {
     // Whiteout markers become device nodes or attributes: their (unusual) data stays in the record.
     this.external = e.type === 'file' && e.size > 0 && !base.startsWith('.wh.');
     if (!this.external) return;
-    this.flushRaw();
+    this.closeRaw();
     const p = Buffer.from(rel, 'utf8');
-    const rec = Buffer.allocUnsafe(1 + 4 + p.length + 8);
+    const need = 1 + 4 + p.length + 8;
+    if (this.buf.length - this.len < need) this.flush();
+    const rec = need <= this.buf.length ? this.buf.subarray(this.len, this.len + need) : Buffer.allocUnsafe(need);
     rec[0] = 0x46; // 'F'
     rec.writeUInt32BE(p.length, 1);
     p.copy(rec, 5);
     rec.writeBigUInt64BE(BigInt(e.size), 5 + p.length);
-    this.push(rec);
+    if (need <= this.buf.length) this.len += need;
+    else this.writeMember(rec); // a path longer than the buffer: a member of its own
   }
 
   data(chunk: Buffer): void {
@@ -67,37 +83,28 @@ export class TarSplitRecorder implements TarSink {
     this.external = false;
   }
 
-  private flushRaw(): void {
-    if (!this.rawLen) return;
-    const head = Buffer.allocUnsafe(5);
-    head[0] = 0x52; // 'R'
-    head.writeUInt32BE(this.rawLen, 1);
-    this.push(head, ...this.rawParts);
-    this.rawParts = [];
-    this.rawLen = 0;
+  private closeRaw(): void {
+    if (this.rawStart < 0) return;
+    this.buf[this.rawStart] = 0x52; // 'R'
+    this.buf.writeUInt32BE(this.len - this.rawStart - 5, this.rawStart + 1);
+    this.rawStart = -1;
   }
 
-  private push(...bufs: Buffer[]): void {
-    for (const b of bufs) {
-      this.parts.push(b);
-      this.partsLen += b.length;
-    }
-    if (this.partsLen >= FLUSH_AT) this.flushMember();
+  private flush(): void {
+    this.closeRaw();
+    if (this.len) this.writeMember(this.buf.subarray(0, this.len));
+    this.len = 0;
   }
 
-  private flushMember(): void {
-    if (!this.partsLen) return;
-    const gz = gzipSync(Buffer.concat(this.parts, this.partsLen), { level: 1 });
-    this.parts = [];
-    this.partsLen = 0;
+  private writeMember(records: Buffer): void {
+    const gz = gzipSync(records, { level: 1 });
     let off = 0;
     while (off < gz.length) off += fs.writeSync(this.fd, gz, off, gz.length - off);
   }
 
   /** Writes what is left; the file is complete. */
   finish(): void {
-    this.flushRaw();
-    this.flushMember();
+    this.flush();
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.fd = -1;
@@ -129,6 +136,10 @@ async function* records(file: string): AsyncGenerator<{ raw: Buffer } | { path: 
         buf = buf.subarray(5);
       }
       if (need.kind === 0x52) {
+        if (need.len === 0) {
+          need = undefined;
+          continue;
+        }
         if (!buf.length) break;
         // Raw bytes are handed out as they arrive: a record may be larger than one chunk.
         const take = Math.min(need.len, buf.length);

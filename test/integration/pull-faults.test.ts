@@ -188,7 +188,7 @@ describe('a layer of many small files', () => {
     );
     // What the files add is bounded: the unpacker keeps a small record per path, tar-split
     // buffers at most ~1 MiB, and nothing holds whole files or the whole archive.
-    expect(imp.rssMiB - base.rssMiB).toBeLessThan(64);
+    expect(imp.rssMiB - base.rssMiB).toBeLessThan(40);
     expect(save.rssMiB - baseSave.rssMiB).toBeLessThan(32);
   });
 });
