@@ -1,10 +1,8 @@
 // `box pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] REF`: the command body, for
 // the CLI table to call. On a terminal, one progress line per layer (bytes, total, speed),
 // redrawn in place; otherwise plain lines as events happen; -q prints only the image id.
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { BoxError } from '../errors';
-import { credentialsFromFile, Credentials } from '../image/registry/auth';
+import { findCredentials } from '../image/registry/credentials';
 import { PullEvent, pullImage } from '../image/registry/pull';
 import { parseRemoteRef } from '../image/registry/reference';
 import { ImageStore } from '../image/store';
@@ -17,27 +15,9 @@ export interface PullCommandOptions {
   /** --tls-verify=false: http or unverified https */
   tlsVerify?: boolean;
   platform?: string;
-  /** credentials file (Docker config.json format); default: $BOX_AUTH_FILE, then ~/.docker/config.json */
+  /** credentials file (Docker config.json format); default: credentialsFile() */
   authFile?: string;
   out?: NodeJS.WriteStream;
-}
-
-/** Credential files searched, in order. */
-export function authFiles(explicit?: string): string[] {
-  if (explicit) return [explicit];
-  const files: string[] = [];
-  if (process.env.BOX_AUTH_FILE) files.push(process.env.BOX_AUTH_FILE);
-  const docker = process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker');
-  files.push(path.join(docker, 'config.json'));
-  return files;
-}
-
-function findCredentials(registry: string, explicit?: string): Credentials | undefined {
-  for (const f of authFiles(explicit)) {
-    const c = credentialsFromFile(f, registry);
-    if (c) return c;
-  }
-  return undefined;
 }
 
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);

@@ -13,6 +13,7 @@ import { mkdirp } from '../util/fs';
 import { DigestMismatchError, VerifyingStream } from './blobs';
 import { decompressor, detectCompression, peek } from './compression';
 import { ImageStore } from './store';
+import { TAR_SPLIT_FILE } from './tar-split';
 import { LayerUnpacker, UnpackResult } from './unpack';
 
 export interface StoreLayerOptions {
@@ -50,20 +51,31 @@ export async function storeLayer(store: ImageStore, source: Readable, opts: Stor
   try {
     const head = await peek(source, 4);
     const streams: (Readable | Transform)[] = [source];
-    if (opts.onBytes) {
-      const cb = opts.onBytes;
-      streams.push(new Transform({ transform: (c: Buffer, _e, done) => (cb(c.length), done(null, c)) }));
-    }
+    let received = 0;
+    const onBytes = opts.onBytes;
+    streams.push(
+      new Transform({
+        transform: (c: Buffer, _e, done) => {
+          received += c.length;
+          onBytes?.(c.length);
+          done(null, c);
+        },
+      }),
+    );
     if (opts.compressedDigest) streams.push(new VerifyingStream(opts.compressedDigest, opts.compressedSize, opts.what));
     const d = decompressor(detectCompression(head), opts.what);
     if (d) streams.push(d);
-    const unpacker = new LayerUnpacker(work);
+    const unpacker = new LayerUnpacker(work, { tarSplit: path.join(path.dirname(work), TAR_SPLIT_FILE) });
     try {
       await pipeline([...streams, unpacker] as unknown as NodeJS.ReadWriteStream[], opts.signal ? { signal: opts.signal } : {});
     } catch (err) {
       if (err instanceof BoxError) throw err;
       const e = err as Error & { code?: string };
       if (e.name === 'AbortError') throw new BoxError(`${opts.what}: interrupted`);
+      if (e.code === 'ECONNRESET' || e.message === 'aborted') {
+        const of = opts.compressedSize !== undefined ? ` of ${opts.compressedSize}` : '';
+        throw new BoxError(`${opts.what}: the connection was lost after ${received}${of} bytes`);
+      }
       if (e.code === 'Z_BUF_ERROR' || e.code === 'Z_DATA_ERROR' || /unexpected end of file/i.test(e.message)) {
         throw new BoxError(`${opts.what}: the compressed data is truncated or corrupt (${e.message})`);
       }

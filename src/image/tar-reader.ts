@@ -56,6 +56,12 @@ export interface TarSink {
   /** A piece of the current entry's data (a view into the caller's chunk: copy it to keep it). */
   data(chunk: Buffer): void;
   endEntry(e: TarEntry): void;
+  /**
+   * Every byte that is not an entry's data (headers, extended headers, padding, the end marker and
+   * whatever follows it), in stream order, interleaved with data(): together they are the stream.
+   * A view into the caller's chunk, as with data().
+   */
+  raw?(bytes: Buffer): void;
 }
 
 export class TarFormatError extends BoxError {}
@@ -220,6 +226,7 @@ export class TarReader {
             }
             const take = Math.min(BLOCK - this.partialLen, n - pos);
             chunk.copy(this.partial, this.partialLen, pos, pos + take);
+            this.sink.raw?.(chunk.subarray(pos, pos + take));
             this.partialLen += take;
             pos += take;
             if (this.partialLen < BLOCK) return;
@@ -227,6 +234,7 @@ export class TarReader {
             this.partial = null;
             this.header(block, 0);
           } else {
+            this.sink.raw?.(chunk.subarray(pos, pos + BLOCK));
             this.header(chunk, pos);
             pos += BLOCK;
           }
@@ -250,6 +258,7 @@ export class TarReader {
         case 'meta': {
           const take = Math.min(this.remain, n - pos);
           this.meta.push(Buffer.from(chunk.subarray(pos, pos + take)));
+          this.sink.raw?.(chunk.subarray(pos, pos + take));
           pos += take;
           this.offset += take;
           this.remain -= take;
@@ -261,6 +270,7 @@ export class TarReader {
         }
         case 'skip': {
           const take = Math.min(this.pad, n - pos);
+          this.sink.raw?.(chunk.subarray(pos, pos + take));
           pos += take;
           this.offset += take;
           this.pad -= take;
@@ -269,6 +279,7 @@ export class TarReader {
         }
         case 'eof':
           // Everything after the end marker (the second zero block, record padding) is ignored.
+          this.sink.raw?.(chunk.subarray(pos));
           this.offset += n - pos;
           return;
       }

@@ -24,6 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import { BoxError, errnoCode } from '../errors';
 import { fsetxattr, futimens, lsetxattr, lutimens, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../linux/syscalls';
 import { TarEntry, TarReader, TarSink, TarTime } from './tar-reader';
+import { TarSplitRecorder } from './tar-split';
 
 export class UnpackRefusedError extends BoxError {
   constructor(
@@ -39,6 +40,8 @@ export interface UnpackOptions {
   preserveOwner?: boolean;
   /** What to do with device nodes when mknod is not permitted: 'error' (default as root) or 'skip'. */
   devices?: 'error' | 'skip';
+  /** Record the tar stream's metadata in this (new) file, so the layer's tar can be reassembled (tar-split.ts). */
+  tarSplit?: string;
 }
 
 export interface UnpackResult {
@@ -275,6 +278,7 @@ class LayerWriter implements TarSink {
   }
 
   data(chunk: Buffer): void {
+    if (this.fd < 0) return; // the data of a whiteout marker (or of a skipped entry) is dropped
     let off = 0;
     while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
   }
@@ -321,12 +325,29 @@ export class LayerUnpacker extends Writable {
   private bytes = 0;
   private readonly writer: LayerWriter;
   private readonly reader: TarReader;
+  private readonly split?: TarSplitRecorder;
   result?: UnpackResult;
 
   constructor(dir: string, opts: UnpackOptions = {}) {
     super({ highWaterMark: 1 << 20 });
     this.writer = new LayerWriter(path.resolve(dir), opts);
-    this.reader = new TarReader(this.writer);
+    const split = opts.tarSplit ? new TarSplitRecorder(opts.tarSplit) : undefined;
+    this.split = split;
+    const w = this.writer;
+    const sink: TarSink = split
+      ? {
+          entry: (e) => (split.entry(e), w.entry(e)),
+          data: (c) => (split.data(c), w.data(c)),
+          endEntry: (e) => (split.endEntry(), w.endEntry(e)),
+          raw: (b) => split.raw(b),
+        }
+      : w;
+    this.reader = new TarReader(sink);
+  }
+
+  private abortAll(): void {
+    this.writer.abort();
+    this.split?.abort();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -336,7 +357,7 @@ export class LayerUnpacker extends Writable {
       this.reader.write(chunk);
       cb();
     } catch (err) {
-      this.writer.abort();
+      this.abortAll();
       cb(err as Error);
     }
   }
@@ -350,7 +371,7 @@ export class LayerUnpacker extends Writable {
       }
       cb();
     } catch (err) {
-      this.writer.abort();
+      this.abortAll();
       cb(err as Error);
     }
   }
@@ -359,16 +380,17 @@ export class LayerUnpacker extends Writable {
     try {
       this.reader.end();
       this.writer.finish();
+      this.split?.finish();
       this.result = { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
       cb();
     } catch (err) {
-      this.writer.abort();
+      this.abortAll();
       cb(err as Error);
     }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.writer.abort();
+    this.abortAll();
     cb(err);
   }
 

@@ -1,18 +1,17 @@
 // Pulling from Debian's docker-registry (the reference distribution registry) started on
 // 127.0.0.1: images built with umoci and pushed with skopeo, pulled by box's client and compared
-// by digest; basic auth (htpasswd) and the bearer-token flow with a token server written here;
+// by digest; basic auth (htpasswd) and the bearer-token flow (test/support/token-server.ts);
 // corrupt and truncated layers; concurrent pulls of the same image.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
 import { BOX } from '../support/box';
 import { Registry, run, startRegistry as startSharedRegistry, stopRegistry } from '../support/registry';
+import { startTokenServer, TokenServer } from '../support/token-server';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
 import { ImageStore } from '../../src/image/store';
 import { Roots } from '../../src/paths';
@@ -343,57 +342,21 @@ describe('pull with basic authentication (htpasswd)', () => {
   });
 });
 
-describe('pull with bearer tokens (a token server written here)', () => {
+describe('pull with bearer tokens (test/support/token-server.ts)', () => {
   let tokenReg: Registry;
-  let server: http.Server;
-  const requests: { scope: string[]; user?: string }[] = [];
+  let tokens: TokenServer;
+  let requests: TokenServer['requests'];
 
   beforeAll(async () => {
-    const dir = path.join(work, 'token');
-    fs.mkdirSync(dir);
-    run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=box-test-token', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
-    const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'key.pem')));
-    const certDer = new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem'))).raw.toString('base64');
-    const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-
-    // Anonymous users may pull "public/*"; "bob:builder" may pull and push anything.
-    server = http.createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const auth = req.headers.authorization;
-      let user: string | undefined;
-      if (auth?.startsWith('Basic ')) {
-        const [u, p] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
-        if (u !== 'bob' || p !== 'builder') {
-          res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
-          return;
-        }
-        user = u;
-      }
-      const scopes = url.searchParams.getAll('scope');
-      requests.push({ scope: scopes, user });
-      const access = scopes.flatMap((s) => {
-        const [type, name, actions] = s.split(':');
-        const granted = actions.split(',').filter((a) => user === 'bob' || (a === 'pull' && name.startsWith('public/')));
-        return granted.length ? [{ type, name, actions: granted }] : [];
-      });
-      const now = Math.floor(Date.now() / 1000);
-      const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certDer] }));
-      const claims = b64url(JSON.stringify({ iss: 'box-test-issuer', sub: user ?? '', aud: 'box-test-registry', exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access }));
-      const sig = crypto.sign('sha256', Buffer.from(`${header}.${claims}`), key);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${header}.${claims}.${b64url(sig)}`, expires_in: 300 }));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const tport = (server.address() as net.AddressInfo).port;
-    tokenReg = await startRegistry(
-      'bearer',
-      `auth:\n  token:\n    realm: http://127.0.0.1:${tport}/token\n    service: box-test-registry\n    issuer: box-test-issuer\n    rootcertbundle: ${dir}/cert.pem\n`,
-    );
+    tokens = await startTokenServer(path.join(work, 'token'));
+    requests = tokens.requests;
+    tokenReg = await startRegistry('bearer', tokens.authYaml);
     await push(`oci:${layout}:v2`, `${tokenReg.host}/public/img:v2`, ['--dest-creds', 'bob:builder']);
     await push(`oci:${layout}:v1`, `${tokenReg.host}/secret/img:v1`, ['--dest-creds', 'bob:builder']);
   });
 
   afterAll(async () => {
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await tokens?.close();
   });
 
   it('gets an anonymous token for a public repository', async () => {
@@ -415,6 +378,6 @@ describe('pull with bearer tokens (a token server written here)', () => {
     const id = await pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'builder' } });
     const mine = [...requests];
     expect(id).toBe((await inspectRaw(`${tokenReg.host}/secret/img:v1`, ['--creds', 'bob:builder'])).config.digest);
-    expect(mine).toEqual([{ scope: ['repository:secret/img:pull'], user: 'bob' }]);
+    expect(mine).toEqual([{ scope: ['repository:secret/img:pull'], user: 'bob', account: 'bob' }]);
   });
 });

@@ -43,6 +43,7 @@ export async function fetchToken(challenge: Challenge, scope: string | undefined
     throw new BoxError(`the registry's token service "${realm}" is not a valid URL`);
   }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+  if (creds) url.searchParams.set('account', creds.username);
   for (const s of (scope ?? challenge.params.scope ?? '').split(' ').filter(Boolean)) url.searchParams.append('scope', s);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (creds) headers.authorization = basicHeader(creds);

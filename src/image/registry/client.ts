@@ -1,6 +1,7 @@
 // A client for one registry (distribution API v2): picks http or https, answers authentication
 // challenges (anonymous or with credentials; Basic or Bearer tokens cached per scope) and fetches
 // manifests and blobs. Blob bodies are returned as streams for the caller to verify and consume.
+import { Readable } from 'node:stream';
 import { BoxError } from '../../errors';
 import { basicHeader, Challenge, Credentials, fetchToken, parseChallenge } from './auth';
 import { discard, httpRequest, HttpResponse, readBody } from './http';
@@ -32,7 +33,7 @@ export class RegistryError extends BoxError {
 export class RegistryClient {
   private base?: string;
   private challenge?: Challenge;
-  private readonly tokens = new Map<string, string>();
+  private readonly tokens = new Map<string, Promise<string>>();
   private readonly insecure: boolean;
 
   constructor(
@@ -76,7 +77,8 @@ export class RegistryClient {
     throw new RegistryError(`cannot reach the registry ${this.host}: ${msg}${hint}`);
   }
 
-  private async authHeader(scope: string, refresh: boolean): Promise<string | undefined> {
+  /** scope undefined: a token for no repository (what a login asks for). */
+  private async authHeader(scope: string | undefined, refresh: boolean): Promise<string | undefined> {
     const c = this.challenge;
     if (!c) return undefined;
     if (c.scheme === 'basic') {
@@ -84,25 +86,48 @@ export class RegistryClient {
       return basicHeader(this.opts.credentials);
     }
     if (c.scheme === 'bearer') {
-      let token = refresh ? undefined : this.tokens.get(scope);
+      // The promise is cached, so requests running in parallel share one token request.
+      const key = scope ?? '';
+      let token = refresh ? undefined : this.tokens.get(key);
       if (!token) {
-        token = await fetchToken(c, scope, this.opts.credentials, this.tlsVerify);
-        this.tokens.set(scope, token);
+        token = fetchToken(c, scope ?? '', this.opts.credentials, this.tlsVerify);
+        this.tokens.set(key, token);
+        token.catch(() => this.tokens.delete(key));
       }
-      return `Bearer ${token}`;
+      return `Bearer ${await token}`;
     }
     throw new RegistryError(`${this.host} asks for the unsupported authentication scheme "${c.scheme}"`);
   }
 
-  /** A request to the API with authentication, retried once after a fresh challenge. */
-  async request(path: string, repository: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET'): Promise<HttpResponse> {
+  /**
+   * Checks the credentials against the registry (GET /v2/ through the challenge): resolves when
+   * the registry accepts them (or needs none), fails with a clear message when it refuses them.
+   */
+  async checkLogin(): Promise<void> {
     const base = await this.probe();
-    const scope = `repository:${repository}:pull`;
+    if (!this.challenge) return;
+    const auth = await this.authHeader(undefined, false);
+    const res = await httpRequest(new URL('/v2/', base), { headers: auth ? { authorization: auth } : {}, tlsVerify: this.tlsVerify, signal: this.opts.signal });
+    if (res.status === 200) return discard(res);
+    throw await this.failure(res, `login to ${this.host}`);
+  }
+
+  /** A request to the API with authentication, retried once after a fresh challenge. */
+  async request(
+    path: string,
+    repository: string,
+    headers: Record<string, string> = {},
+    method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' = 'GET',
+    extra: { push?: boolean; body?: Buffer | (() => Readable) } = {},
+  ): Promise<HttpResponse> {
+    const base = await this.probe();
+    const scope = `repository:${repository}:${extra.push ? 'pull,push' : 'pull'}`;
     for (let attempt = 0; ; attempt++) {
       const auth = await this.authHeader(scope, attempt > 0);
       const res = await httpRequest(new URL(path, base), {
         method,
         headers: { ...headers, ...(auth ? { authorization: auth } : {}) },
+        body: extra.body,
         tlsVerify: this.tlsVerify,
         signal: this.opts.signal,
       });
@@ -115,7 +140,7 @@ export class RegistryClient {
     }
   }
 
-  private async failure(res: HttpResponse, what: string): Promise<RegistryError> {
+  async failure(res: HttpResponse, what: string): Promise<RegistryError> {
     let detail = '';
     try {
       const body = await readBody(res, 64 * 1024);

@@ -3,12 +3,14 @@
 // are not sent to another origin) and an idle timeout, with responses left as streams.
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { Readable } from 'node:stream';
 import { BoxError } from '../../errors';
 
 export interface HttpOptions {
   method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
-  body?: Buffer;
+  /** the request body: bytes, or a function giving a fresh stream of them (give content-length) */
+  body?: Buffer | (() => Readable);
   /** verify TLS certificates (default true) */
   tlsVerify?: boolean;
   /** fail when the connection stays silent this long (default 60 s) */
@@ -45,7 +47,13 @@ function once(url: URL, opts: HttpOptions, headers: Record<string, string>): Pro
     const idle = opts.idleTimeoutMs ?? 60_000;
     req.setTimeout(idle, () => req.destroy(new BoxError(`${url.host}: no response for ${Math.round(idle / 1000)} s`)));
     req.on('error', reject);
-    req.end(opts.body);
+    if (typeof opts.body === 'function') {
+      const src = opts.body();
+      src.on('error', (err) => req.destroy(err));
+      src.pipe(req);
+    } else {
+      req.end(opts.body);
+    }
   });
 }
 
