@@ -133,7 +133,7 @@ export function checkImports(what: string, imports: string[]): void {
 
 let tuned = false;
 /**
- * V8 flags for loading big modules (the componentize-js engine is ~12 MB of code): validate and
+ * V8 flags for loading big modules (a componentize-js policy is ~12 MB of code): validate and
  * compile functions on first use instead of all up front, and stay on the baseline compiler
  * (Liftoff) instead of spending the second core on optimising code a policy runs once. They only
  * affect WebAssembly, which box uses for nothing else. Set before the first compilation.

@@ -1,7 +1,7 @@
 // The box:policy@0.1.0 types (policies/wit/policy.wit) as JavaScript sees them through jco's
 // bindings: kebab-case names become camelCase, option<T> is T | undefined, u64/s64 are bigint,
 // enums are strings, variants are { tag, val }, tuples are arrays. These same types are what a
-// policy written in TypeScript receives (policies/builtin/*.ts import them).
+// policy written in TypeScript receives (authors get them generated from the WIT in policies/types).
 
 export const WIT_PACKAGE = 'box:policy';
 export const WIT_VERSION = '0.1.0';
