@@ -21,3 +21,9 @@ echo "\$ box images"
 ./dist/box images
 echo "\$ box run --rm --hostname demo --memory 64m --pids-limit 32 demo"
 ./dist/box run --rm --hostname demo --memory 64m --pids-limit 32 demo
+echo "\$ box run --rm --policy strict --privileged demo      # an admission policy refuses it"
+./dist/box run --rm --policy strict --privileged demo || echo "(exit $?: refused, nothing was created)"
+echo "\$ box run --rm --policy baseline demo                 # another one admits it, setting limits"
+./dist/box run --rm --policy baseline demo
+echo "\$ box policy log"
+./dist/box policy log

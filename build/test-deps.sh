@@ -2,6 +2,7 @@
 # Installs the Debian packages the build and the tests need, if any is missing (run as root).
 # Used by .ci/run and by the test setup, so `npm test` works on a fresh machine too.
 #   gcc libc6-dev   the static C helper (cc -static needs libc.a from libc6-dev)
+#   clang lld       the built-in policies, C compiled for wasm32 (build/policies.mjs)
 #   busybox-static  the root filesystem of test containers
 #   util-linux      setpriv, used by a test that runs box as an unprivileged user
 #   file            test/integration/binary.test.ts checks the helper is static and stripped
@@ -12,7 +13,7 @@
 #   apache2-utils   htpasswd, for the registry with basic auth
 #   openssl         the bearer-token test server's signing key
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -51,8 +51,12 @@ export interface AdmittedBy {
 export interface Admission {
   config: ContainerConfig;
   admittedBy: AdmittedBy[];
-  /** releases the admission lock: call once the container is recorded (or creating it failed) */
-  release(): void;
+  /**
+   * Writes the decisions to the audit log and the events (under the container's final name, when
+   * box generated one) and releases the admission lock: call once the container is recorded, or
+   * without a name when recording it failed. Idempotent.
+   */
+  finish(name?: string): void;
 }
 
 export function parsePolicyArgs(values: string[]): Pair[] {
@@ -206,13 +210,30 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         warnings: verdict.warnings,
       });
     }
-    appendAudit(roots, audit);
-    const actor: Pick<ContainerRecord, 'id' | 'name' | 'config'> = { id: subject.id, name: subject.name, config };
-    for (const a of audit) appendEvent(roots, 'policy', actor, { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome });
-    if (denials.length) throw new BoxError(denials.join('\nbox: '));
-    return { config, admittedBy, release: () => lock.release() };
+    let finished = false;
+    const finish = (name = subject.name): void => {
+      if (finished) return;
+      finished = true;
+      try {
+        record(roots, audit, { id: subject.id, name, config });
+      } finally {
+        lock.release();
+      }
+    };
+    if (denials.length) {
+      finish();
+      throw new BoxError(denials.join('\nbox: '));
+    }
+    return { config, admittedBy, finish };
   } catch (err) {
     lock.release();
     throw err;
   }
+}
+
+/** The decisions into the audit log and as `policy` events. */
+function record(roots: Roots, audit: AuditEntry[], actor: Pick<ContainerRecord, 'id' | 'name' | 'config'>): void {
+  for (const a of audit) a.container.name = actor.name;
+  appendAudit(roots, audit);
+  for (const a of audit) appendEvent(roots, 'policy', actor, { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome });
 }

@@ -102,11 +102,12 @@ export async function createRecord(req: CreateRequest): Promise<{ containers: Co
     if (admission) {
       record.admittedBy = admission.admittedBy;
       containers.save(record);
+      admission.finish(record.name);
     }
     appendEvent(req.roots, 'create', record);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
   } finally {
-    admission?.release();
+    admission?.finish();
   }
 }
 
