@@ -42,8 +42,10 @@ function compliant(edit: (r: PolicyRequest) => void = () => {}): PolicyRequest {
 const bind = (source: string, destination: string, readOnly = false): PolicyMount => ({ kind: 'bind', source, destination, readOnly, options: [] });
 
 describe('large requests', () => {
+  // Megabytes of request take the glue a while to lower on a loaded host: these check
+  // correctness, not speed, so they get a generous time limit.
   it('baseline: thousands of mounts, env entries, ulimits and capabilities, long strings', async () => {
-    const p = await load('baseline');
+    const p = await load('baseline', { timeoutMs: 10_000 });
     const long = 'x'.repeat(1000);
     const req = compliant((r) => {
       r.container.mounts = Array.from({ length: 3000 }, (_, i) => bind(`/etc/${long}/${i}`, `/m${i}`));
@@ -61,7 +63,7 @@ describe('large requests', () => {
   });
 
   it('strict: thousands of writable bind mounts are all made read-only', async () => {
-    const p = await load('strict');
+    const p = await load('strict', { timeoutMs: 10_000 });
     const dirs = Array.from({ length: 3000 }, (_, i) => `/data/${'d'.repeat(500)}/${i}`);
     const e = p.evaluate(compliant((r) => (r.container.mounts = dirs.map((d) => bind(`/home/me${d}`, d)))));
     expect(e.failure).toBeUndefined();
