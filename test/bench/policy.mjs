@@ -1,24 +1,19 @@
 // What a policy adds to a container start: `box run` without a policy and with the built-ins
 // baseline and strict, side by side, every start really evaluating its policy (box stores no
 // verdicts); and the first use of a policy (transpile + cache write) in a fresh storage root.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BOX, median, printTable, sideBySide, timeOnce } from './lib.mjs';
-import { makeRootfs } from './start-latency.mjs';
+import { importTrueImage } from './start-latency.mjs';
 
 const LIMITS = ['--memory', '64m', '--cpus', '0.5', '--pids-limit', '100', '--user', '1000:1000', '--network', 'none'];
 
 export function benchPolicies({ rounds }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-policy-'));
   try {
-    const rootfs = path.join(work, 'rootfs');
-    makeRootfs(rootfs);
-    const tar = path.join(work, 'rootfs.tar');
-    execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
-    const env = { ...process.env, BOX_ROOT: path.join(work, 'box-root') };
-    execFileSync(BOX, ['import', tar, 'bench:true'], { env, stdio: 'ignore' });
+    const env = importTrueImage(work);
     const run = (policy) => () => timeOnce([BOX, 'run', '--rm', ...LIMITS, ...policy, 'bench:true', '/bin/true'], { env });
     const results = sideBySide(
       [

@@ -25,15 +25,25 @@ function ociBundle(tool, bundle, rootfs) {
   fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(cfg));
 }
 
+/**
+ * The root filesystem of makeRootfs in work/rootfs, imported as `bench:true` into a storage root
+ * under work; returns the environment that points box at that root.
+ */
+export function importTrueImage(work) {
+  const rootfs = path.join(work, 'rootfs');
+  makeRootfs(rootfs);
+  const tar = path.join(work, 'rootfs.tar');
+  execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
+  const env = { ...process.env, BOX_ROOT: path.join(work, 'box-root') };
+  execFileSync(BOX, ['import', tar, 'bench:true'], { env, stdio: 'ignore' });
+  return env;
+}
+
 export function benchStartLatency({ rounds }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-'));
   try {
     const rootfs = path.join(work, 'rootfs');
-    makeRootfs(rootfs);
-    const tar = path.join(work, 'rootfs.tar');
-    execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
-    const env = { ...process.env, BOX_ROOT: path.join(work, 'box-root') };
-    execFileSync(BOX, ['import', tar, 'bench:true'], { env, stdio: 'ignore' });
+    const env = importTrueImage(work);
 
     const contenders = [
       { name: 'node -e 0', run: () => timeOnce([process.execPath, '-e', '0']) },
