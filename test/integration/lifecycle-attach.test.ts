@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BOX, busyboxRoot, exitOf, inspectOne, REPO, runDetached, TestRoot, waitForOutput } from '../support/box';
 
 interface State {
@@ -37,8 +37,11 @@ describe('interacting with detached containers', () => {
   const t = busyboxRoot();
   const state = (name: string) => inspectOne<State>(t, name).State;
   const logsOf = (name: string) => t.box(['logs', name]).stdout;
+  /** A failed test must not leave its container running (it may be waiting for input). */
+  const removeAfter = (name: string) => onTestFinished(() => void t.box(['rm', '-f', name]));
 
   it('exec -d starts a process and returns; it shows in top, exits, leaves no zombie, and its exit is an event', () => {
+    removeAfter('bg');
     runDetached(t, '--name', 'bg', 'busybox', 'sh', '-c', 'echo up; exec sleep 1000'); // a PID 1 that never reaps
     until('the container is up', () => logsOf('bg'), (o) => o.includes('up'));
     const since = new Date().toISOString();
@@ -60,10 +63,10 @@ describe('interacting with detached containers', () => {
     expect(bad.status).toBe(125);
     expect(bad.stderr).toMatch(/-d cannot be combined with -t or -i/);
     expect(t.box(['exec', '-d', 'bg', 'nope']).status).toBe(127);
-    t.box(['rm', '-f', 'bg']);
   });
 
   it('run -dit: the monitor holds the terminal; attach types into it, Ctrl-P Ctrl-Q detaches and the container keeps running', () => {
+    removeAfter('term');
     runDetached(t, '-dit', '--name', 'term', 'busybox', 'sh');
     const monitor = parentOf(state('term').Pid);
     expect(fs.readlinkSync(`/proc/${monitor}/exe`)).toMatch(/box-helper/);
@@ -83,10 +86,10 @@ describe('interacting with detached containers', () => {
     expect(second.termiosRestored).toBe(true);
     expect(state('term')).toMatchObject({ Status: 'exited', ExitCode: 3 });
     expect(t.box(['attach', '--detach-keys', 'ctrl-', 'term']).status).toBe(125);
-    t.box(['rm', 'term']);
   });
 
   it('start -ai of a container created with -it attaches before it runs: its first output is not missed', () => {
+    removeAfter('later-tty');
     expect(t.box(['create', '-it', '--name', 'later-tty', 'busybox', 'sh', '-c', 'echo hello-first; read x; echo got=$x; exit 7']).status).toBe(0);
     const r = onTerminal(t, ['--step', 'hello-first', 'abc\r'], ['start', '-ai', 'later-tty']);
     expect(r.output).toContain('hello-first');
@@ -94,10 +97,10 @@ describe('interacting with detached containers', () => {
     expect(r.status).toBe(7);
     expect(r.termiosRestored).toBe(true);
     expect(logsOf('later-tty')).toContain('got=abc\r\n');
-    t.box(['rm', 'later-tty']);
   });
 
   it('start -ai of a container created with -i gives it box\'s stdin, and its end (Docker\'s StdinOnce)', () => {
+    removeAfter('upper');
     expect(t.box(['create', '-i', '--name', 'upper', 'busybox', 'sh', '-c', 'echo start; tr a-z A-Z; echo end >&2; exit 4']).status).toBe(0);
     const r = t.box(['start', '-ai', 'upper'], { input: 'hello\nworld\n' });
     expect(r).toMatchObject({ status: 4, stdout: 'start\nHELLO\nWORLD\n', stderr: 'end\n' });
@@ -107,10 +110,10 @@ describe('interacting with detached containers', () => {
     expect(state('upper').Status).toBe('running');
     const again = t.box(['attach', 'upper'], { input: 'again\n' });
     expect(again).toMatchObject({ status: 4, stdout: 'AGAIN\n', stderr: 'end\n' });
-    t.box(['rm', 'upper']);
   });
 
   it('attach to a run -di container: input reaches it, and its stdin stays open for the next attach', async () => {
+    removeAfter('reader');
     runDetached(t, '-di', '--name', 'reader', 'busybox', 'sh', '-c', 'while read l; do echo got-$l; done; echo eof');
     for (const word of ['one', 'two']) {
       const att = spawn(BOX, t.args(['attach', 'reader']), { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -124,6 +127,5 @@ describe('interacting with detached containers', () => {
     }
     expect(logsOf('reader')).toBe('got-one\ngot-two\n');
     expect(t.box(['stop', '-t', '1', 'reader']).status).toBe(0);
-    t.box(['rm', 'reader']);
   });
 });
