@@ -588,6 +588,8 @@ void monitor_loop(pid_t child)
 			if (p[2 + i].fd >= 0 && p[2 + i].revents && src_read(i, C.log_rd[i]) < 0) {
 				close(C.log_rd[i]);
 				C.log_rd[i] = -1;
+				if (C.tty)
+					attach_target(-1, -1); /* the pty is gone: input is dropped from now on */
 			}
 		attach_io(p + 6);
 		if (!done) {

@@ -110,7 +110,7 @@ export interface AttachOptions {
 }
 
 /** Docker's detach sequence on the input: held back while it matches, sent on if it does not. */
-class DetachFilter {
+export class DetachFilter {
   private held = 0;
   constructor(private readonly keys: number[]) {}
 
