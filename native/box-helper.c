@@ -6,6 +6,8 @@
  *   init.c    the built-in init (`init` op)
  *   relay.c   the parent after clone: signals, pty relay, exit status
  *   monitor.c the monitor of a detached container: log, state file, on-exit callback
+ *   attach.c  the monitor's attach socket: output to clients, their input, window sizes
+ *   health.c  health checks scheduled by the monitor
  * `box-helper exec` (exec_main below) joins a running container's namespaces and forks the
  * process it runs, which child.c sets up like the container's command.
  */
@@ -62,6 +64,49 @@ int write_file(const char *path, const char *s)
 	close(fd);
 	errno = e;
 	return r;
+}
+
+int event_open(const char *file)
+{
+	return open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+void event_write(int fd, const char *tmpl, const char *key, const char *value)
+{
+	size_t cap = strlen(tmpl) * 2 + strlen(value) * 4 + 128;
+	char *buf = malloc(cap);
+	if (!buf)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long now = (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	size_t klen = strlen(key), o = 0;
+	const char *t = tmpl;
+	while (*t && o + 40 < cap) {
+		char num[32];
+		const char *sub = NULL;
+		size_t skip = 0;
+		if (klen && !strncmp(t, key, klen))
+			sub = value, skip = klen;
+		else if (!strncmp(t, "{{timeNano}}", 12))
+			snprintf(num, sizeof num, "%lld", now), sub = num, skip = 12;
+		else if (!strncmp(t, "{{time}}", 8))
+			snprintf(num, sizeof num, "%lld", now / 1000000000), sub = num, skip = 8;
+		if (sub) {
+			size_t l = strlen(sub);
+			if (o + l + 2 >= cap)
+				break;
+			memcpy(buf + o, sub, l);
+			o += l;
+			t += skip;
+		} else {
+			buf[o++] = *t++;
+		}
+	}
+	buf[o++] = '\n';
+	if (write(fd, buf, o) < 0) {
+	}
+	free(buf);
 }
 
 /* One line; control characters (a path may hold anything) become '?'. */
@@ -195,6 +240,9 @@ void host_ops(void)
 	C.log = spec_find(sp, "log");
 	C.state = spec_find(sp, "state");
 	C.on_exit = spec_find(sp, "on-exit");
+	C.attach = spec_find(sp, "attach");
+	C.stdin_op = spec_find(sp, "stdin") != NULL;
+	C.exit_event = spec_find(sp, "exit-event");
 	if (C.log && (arg_u(C.log, 2) < 1 || arg_u(C.log, 2) > 1000))
 		die("spec", EINVAL, "log: MAX_FILES must be 1 to 1000");
 	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
@@ -265,6 +313,9 @@ void exec_main(pid_t target)
 		if ((C.cg_fds[k++] = open(r->a[0].p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 			die("cgroup-join", errno, "open %s", r->a[0].p);
 	}
+	/* exec -d: the event file is a host path too */
+	if (C.exit_event && (C.exit_event_fd = event_open(C.exit_event->a[0].p)) < 0)
+		die("exit-event", errno, "open %s", C.exit_event->a[0].p);
 	/* every namespace file first (they are /proc paths of the host), then setns, the mount
 	 * namespace last; a namespace the container shares with us is left alone */
 	static const struct {
@@ -345,7 +396,7 @@ int main(int argc, char **argv)
 	fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
-	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = -1;
+	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
 	spec_read(SPEC_FD, &C.spec, mode);
 	/* nothing but fds 0-2 may reach the container */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -356,12 +407,13 @@ int main(int argc, char **argv)
 	close(nul);
 	host_ops();
 	C.last_cap = read_last_cap();
+	if (C.detach) {
+		detach_fork(); /* returns in the monitor (exec: the detached process's parent) */
+		monitor_stdio();
+		attach_listen();
+	}
 	if (mode == M_EXEC)
 		exec_main((pid_t)arg_u(spec_find(&C.spec, "join"), 0));
-	if (C.detach) {
-		detach_fork(); /* returns in the monitor */
-		monitor_stdio();
-	}
 	C.parent_pid = getpid();
 
 	int p[2];
@@ -385,8 +437,10 @@ int main(int argc, char **argv)
 			die("cgroup", errno, "write %s", r->a[0].p);
 	}
 	status("pid %d", pid);
-	if (C.detach)
+	if (C.detach) {
 		monitor_state(pid);
+		attach_wait();
+	}
 	if (write_all(C.sync_wr, "G", 1))
 		die("sync", errno, "release the child");
 	/* C.sync_wr stays open: its hang-up tells the container the helper died */

@@ -67,7 +67,13 @@ struct ctx {
 	int detach;
 	const struct rec *log, *state, *on_exit;
 	int detach_wr;        /* monitor -> original helper: 'S' once started; EOF otherwise */
-	int log_rd[2];        /* monitor's read ends of the container's stdout and stderr pipes */
+	int log_rd[2];        /* monitor's read ends of the container's stdout and stderr pipes; with
+			       * `tty`, [0] is the pty master and [1] unused */
+	const struct rec *attach, *exit_event;
+	int stdin_op;         /* `stdin`: attach clients write to the container's stdin */
+	int stdin_wr;         /* `stdin` without `tty`: the monitor's end of the container's stdin pipe */
+	int attach_fd;        /* `attach`: the listening socket */
+	int exit_event_fd;    /* `exit-event`: its FILE, opened before the join (a host path) */
 	/* exec */
 	int exec_mode;
 	int *cg_fds;          /* exec: the opened cgroup-join files, written "0" by the child */
@@ -106,6 +112,7 @@ void init_run(pid_t cmd) __attribute__((noreturn));
 /* ---- parent loop (relay.c) ---- */
 void parent_loop(pid_t child) __attribute__((noreturn));
 void tty_restore(void);
+int recv_master(void); /* the pty master the child sends over C.sock[0], or -1 */
 /* After the child is gone: reports `error`/`exit`/`signal` on fd 4 and returns the helper's exit
  * status. err/errlen: what the error pipe carried ("E" alone when the exec succeeded). */
 int err_pipe_read(int *fd, char *err, size_t *len, size_t cap);
@@ -116,9 +123,23 @@ void detach_fork(void);          /* returns in the monitor; the original helper 
 void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
 void monitor_state(pid_t child); /* first state file, before the go-ahead */
 void monitor_loop(pid_t child) __attribute__((noreturn));
+void detach_release(void);       /* started: the original helper may exit, fd 4 is /dev/null now */
+
+/* ---- attach socket of a detached container (attach.c), driven by monitor_loop ---- */
+struct pollfd;
+#define ATTACH_MAX_CLIENTS 8
+#define ATTACH_NFDS (2 + ATTACH_MAX_CLIENTS)
+void attach_listen(void);           /* `attach`: bind and listen, before clone (no-op without it) */
+void attach_wait(void);             /* before the go-ahead: wait for the first client (WAIT_MS) */
+void attach_target(int in, int win); /* where input goes (-1: dropped), the pty for window sizes */
+int attach_busy(void);              /* a client has not taken all of the last output yet */
+void attach_output(int stream, const unsigned char *p, size_t n); /* 1 stdout, 2 stderr */
+int attach_poll_timeout(void);      /* ms until a stalled client is dropped, -1 for none */
+void attach_fds(struct pollfd *p);  /* fills ATTACH_NFDS pollfds (fd -1 when unused) */
+void attach_io(struct pollfd *p);   /* after poll: the same pollfds */
+void attach_end(void);              /* the container is gone: last output, close everything */
 
 /* ---- health checks (health.c), driven by monitor_loop ---- */
-struct pollfd;
 void health_init(void);             /* reads the health ops (no-op without `health`) */
 void health_started(pid_t child);   /* the container started: schedule the first probe */
 int health_poll_timeout(void);      /* ms until the next deadline, -1 for none */
@@ -135,5 +156,9 @@ void exec_main(pid_t target) __attribute__((noreturn)); /* join target, fork, ru
 /* ---- small utils (box-helper.c) ---- */
 int write_all(int fd, const void *buf, size_t n);
 int write_file(const char *path, const char *s);
+/* Events: FILE opened O_APPEND (created 0600); TEMPLATE written as one line with one write(2),
+ * {{time}} and {{timeNano}} the UNIX time in seconds and nanoseconds, KEY (e.g. "{{status}}") VALUE. */
+int event_open(const char *file);
+void event_write(int fd, const char *tmpl, const char *key, const char *value);
 
 #endif

@@ -318,6 +318,11 @@ void child_main(void)
 	for (int i = 0; i < 2; i++)
 		if (C.log_rd[i] >= 0)
 			close(C.log_rd[i]);
+	/* the init never execs: nothing of the monitor's attach socket or input may stay with it */
+	if (C.stdin_wr >= 0)
+		close(C.stdin_wr);
+	if (C.attach_fd >= 0)
+		close(C.attach_fd);
 	int await_step = spec_find(&C.spec, "await-cgroups") != NULL;
 	if (!await_step)
 		await_cgroups();
@@ -354,6 +359,8 @@ void exec_child_main(void)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	close(4);
+	if (C.exit_event_fd >= 0)
+		close(C.exit_event_fd);
 	close(C.sync_wr);
 	close(C.err_rd);
 	if (C.tty)

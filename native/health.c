@@ -115,48 +115,14 @@ static void write_state(void)
 	free(buf);
 }
 
-/* One line of the `health-event` template, {{status}}, {{time}} and {{timeNano}} filled in,
- * appended with a single write (O_APPEND). */
+/* One line of the `health-event` template, {{status}}, {{time}} and {{timeNano}} filled in. */
 static void emit_event(void)
 {
-	if (!H.event)
-		return;
-	const char *t = H.event->a[1].p;
-	size_t cap = strlen(t) * 2 + 128;
-	char *buf = malloc(cap);
-	if (!buf)
-		return;
-	int64_t now = real_ns();
-	size_t o = 0;
-	while (*t && o + 40 < cap) {
-		char num[32];
-		const char *sub = NULL;
-		size_t skip = 0;
-		if (!strncmp(t, "{{status}}", 10))
-			sub = status_name[H.status], skip = 10;
-		else if (!strncmp(t, "{{timeNano}}", 12))
-			snprintf(num, sizeof num, "%lld", (long long)now), sub = num, skip = 12;
-		else if (!strncmp(t, "{{time}}", 8))
-			snprintf(num, sizeof num, "%lld", (long long)(now / 1000000000)), sub = num, skip = 8;
-		if (sub) {
-			size_t l = strlen(sub);
-			if (o + l + 2 >= cap)
-				break;
-			memcpy(buf + o, sub, l);
-			o += l;
-			t += skip;
-		} else {
-			buf[o++] = *t++;
-		}
-	}
-	buf[o++] = '\n';
-	int fd = open(H.event->a[0].p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = H.event ? event_open(H.event->a[0].p) : -1;
 	if (fd >= 0) {
-		if (write(fd, buf, o) < 0) {
-		}
+		event_write(fd, H.event->a[1].p, "{{status}}", status_name[H.status]);
 		close(fd);
 	}
-	free(buf);
 }
 
 void health_started(pid_t child)
@@ -191,7 +157,7 @@ static void probe_helper(int out, int st)
 	close(nul);
 	C.spec = C.probe_spec;
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
-	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = -1;
+	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
 	C.cg_fds = NULL;
 	C.ncg = 0;
 	C.probe = 1;

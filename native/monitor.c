@@ -178,6 +178,8 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 static void log_emit(int s, const unsigned char *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	if (!logpath)
+		return; /* no `log`: the output goes to attached clients only */
 	size_t o = 0;
 	memcpy(rec, "{\"log\":\"", 8);
 	o = 8;
@@ -231,43 +233,60 @@ static void log_emit(int s, const unsigned char *p, size_t n)
 		logsize += o;
 }
 
-/* Reads what the pipe has; complete lines (with their '\n') become records, a full buffer
- * without one is split (not inside a UTF-8 sequence). Returns -1 at EOF (the rest written). */
-static int log_read(int s, int fd)
+/* Appends output to the stream's line buffer: complete lines (with their '\n') become records, a
+ * full buffer without one is split (not inside a UTF-8 sequence). */
+static void log_feed(int s, const unsigned char *p, size_t n)
 {
 	struct lstream *ls = &streams[s];
-	ssize_t n = read(fd, ls->buf + ls->len, sizeof ls->buf - ls->len);
+	while (n) {
+		size_t take = n < sizeof ls->buf - ls->len ? n : sizeof ls->buf - ls->len;
+		memcpy(ls->buf + ls->len, p, take);
+		ls->len += take;
+		p += take;
+		n -= take;
+		size_t start = 0;
+		unsigned char *nl;
+		while ((nl = memchr(ls->buf + start, '\n', ls->len - start))) {
+			size_t end = (size_t)(nl - ls->buf) + 1;
+			log_emit(s, ls->buf + start, end - start);
+			start = end;
+		}
+		if (start == 0 && ls->len == sizeof ls->buf) {
+			size_t cut = ls->len;
+			for (size_t k = 1; k <= 3; k++) {
+				unsigned char c = ls->buf[ls->len - k];
+				if ((c & 0xc0) == 0x80)
+					continue;
+				if (c >= 0xc0 && (size_t)(c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > k)
+					cut = ls->len - k;
+				break;
+			}
+			log_emit(s, ls->buf, cut);
+			start = cut;
+		}
+		memmove(ls->buf, ls->buf + start, ls->len - start);
+		ls->len -= start;
+	}
+}
+
+/* Reads what a source has (stream s: a log pipe, or the pty master as stdout): into the log and to
+ * attached clients. Returns -1 at EOF (EIO from a pty master once the container's side is gone),
+ * the rest of a partial line written. */
+static int src_read(int s, int fd)
+{
+	static unsigned char in[LOG_LINE_MAX];
+	ssize_t n = read(fd, in, sizeof in);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0) {
-		if (ls->len)
-			log_emit(s, ls->buf, ls->len);
-		ls->len = 0;
+		if (streams[s].len)
+			log_emit(s, streams[s].buf, streams[s].len);
+		streams[s].len = 0;
 		return -1;
 	}
-	ls->len += (size_t)n;
-	size_t start = 0;
-	unsigned char *nl;
-	while ((nl = memchr(ls->buf + start, '\n', ls->len - start))) {
-		size_t end = (size_t)(nl - ls->buf) + 1;
-		log_emit(s, ls->buf + start, end - start);
-		start = end;
-	}
-	if (start == 0 && ls->len == sizeof ls->buf) {
-		size_t cut = ls->len;
-		for (size_t k = 1; k <= 3; k++) {
-			unsigned char c = ls->buf[ls->len - k];
-			if ((c & 0xc0) == 0x80)
-				continue;
-			if (c >= 0xc0 && (size_t)(c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > k)
-				cut = ls->len - k;
-			break;
-		}
-		log_emit(s, ls->buf, cut);
-		start = cut;
-	}
-	memmove(ls->buf, ls->buf + start, ls->len - start);
-	ls->len -= start;
+	if (logpath)
+		log_feed(s, in, (size_t)n);
+	attach_output(s + 1, in, (size_t)n);
 	return 0;
 }
 
@@ -317,7 +336,26 @@ void monitor_stdio(void)
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(C.devnull, fd) < 0)
 			die("detach", errno, "dup2 /dev/null");
-	if (!C.log)
+	if (C.stdin_op && !C.tty) {
+		/* the container's stdin: a pipe whose write end the monitor keeps for attach clients */
+		int p[2];
+		if (pipe2(p, O_CLOEXEC))
+			die("stdin", errno, "pipe");
+		if (dup2(p[0], 0) < 0)
+			die("stdin", errno, "dup2");
+		close(p[0]);
+		fcntl(p[1], F_SETFL, O_NONBLOCK);
+		C.stdin_wr = p[1];
+	}
+	if (C.log) {
+		logpath = C.log->a[0].p;
+		log_max = arg_u(C.log, 1);
+		log_files = arg_u(C.log, 2);
+		if (log_open(0))
+			die("log", errno, "open %s", logpath);
+	}
+	/* with `tty` the output comes from the pty master (monitor_loop) */
+	if (C.tty || (!C.log && !C.attach))
 		return;
 	for (int i = 0; i < 2; i++) {
 		int p[2];
@@ -328,11 +366,6 @@ void monitor_stdio(void)
 		close(p[1]);
 		C.log_rd[i] = p[0];
 	}
-	logpath = C.log->a[0].p;
-	log_max = arg_u(C.log, 1);
-	log_files = arg_u(C.log, 2);
-	if (log_open(0))
-		die("log", errno, "open %s", logpath);
 }
 
 void monitor_state(pid_t child)
@@ -342,11 +375,10 @@ void monitor_state(pid_t child)
 		die("state", errno, "write %s", C.state->a[0].p);
 }
 
-static void on_started(void)
+void detach_release(void)
 {
-	started_ns = now_ns();
-	state_write();
-	status("started");
+	if (C.detach_wr < 0)
+		return;
 	/* the original helper writes `monitor PID` and exits; fd 4 and the pipe are its alone now */
 	if (write_all(C.detach_wr, "S", 1)) {
 	}
@@ -355,6 +387,14 @@ static void on_started(void)
 	dup3(C.devnull, 4, O_CLOEXEC); /* fd 4 stays taken: later status lines go nowhere */
 	if (chdir("/")) {
 	}
+}
+
+static void on_started(void)
+{
+	started_ns = now_ns();
+	state_write();
+	status("started");
+	detach_release();
 	health_started(cpid);
 }
 
@@ -482,6 +522,18 @@ void monitor_loop(pid_t child)
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		die("signalfd", errno, "signalfd");
+	if (C.tty) {
+		/* the container's terminal: its output is the container's stdout, attach clients type
+		 * into it (with `stdin`) and set its window size */
+		int m = recv_master();
+		if (m >= 0) {
+			fcntl(m, F_SETFL, O_NONBLOCK);
+			C.log_rd[0] = m;
+			attach_target(C.stdin_op ? m : -1, m);
+		}
+	} else if (C.stdin_wr >= 0) {
+		attach_target(C.stdin_wr, -1);
+	}
 	char err[1024];
 	size_t errlen = 0;
 	int errfd = C.err_rd, started = 0, st = 0, done = 0;
@@ -489,17 +541,23 @@ void monitor_loop(pid_t child)
 	for (;;) {
 		if (done && errfd < 0 && C.log_rd[0] < 0 && C.log_rd[1] < 0)
 			break;
-		struct pollfd p[6] = {
+		/* output a client has not taken yet holds the container's output back */
+		int busy = attach_busy();
+		struct pollfd p[6 + ATTACH_NFDS] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = errfd, .events = POLLIN },
-			{ .fd = C.log_rd[0], .events = POLLIN },
-			{ .fd = C.log_rd[1], .events = POLLIN },
+			{ .fd = busy ? -1 : C.log_rd[0], .events = POLLIN },
+			{ .fd = busy ? -1 : C.log_rd[1], .events = POLLIN },
 		};
 		health_fds(p + 4);
+		attach_fds(p + 6);
 		/* once the container is gone, its output is normally at EOF already (the kernel killed
 		 * the rest of its PID namespace); without a PID namespace a leftover process may hold
 		 * the pipes: stop waiting for it after a second of silence */
-		int r = poll(p, 6, done ? 1000 : health_poll_timeout());
+		int timeout = health_poll_timeout(), at = attach_poll_timeout();
+		if (at >= 0 && (timeout < 0 || at < timeout))
+			timeout = at;
+		int r = poll(p, sizeof p / sizeof p[0], done ? 1000 : timeout);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -527,10 +585,13 @@ void monitor_loop(pid_t child)
 			on_started();
 		}
 		for (int i = 0; i < 2; i++)
-			if (p[2 + i].revents && log_read(i, C.log_rd[i]) < 0) {
+			if (p[2 + i].fd >= 0 && p[2 + i].revents && src_read(i, C.log_rd[i]) < 0) {
 				close(C.log_rd[i]);
 				C.log_rd[i] = -1;
+				if (C.tty)
+					attach_target(-1, -1); /* the pty is gone: input is dropped from now on */
 			}
+		attach_io(p + 6);
 		if (!done) {
 			health_io(p + 4);
 			health_tick();
@@ -539,6 +600,7 @@ void monitor_loop(pid_t child)
 	for (int i = 0; i < 2; i++)
 		if (C.log_rd[i] >= 0 && streams[i].len)
 			log_emit(i, streams[i].buf, streams[i].len);
+	attach_end();
 	close(sfd);
 	exit_code = child_outcome(started, err, errlen, st);
 	exited_ns = now_ns();

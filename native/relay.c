@@ -49,7 +49,7 @@ static void copy_winsize(int master)
 		ioctl(master, TIOCSWINSZ, &ws);
 }
 
-static int recv_master(void)
+int recv_master(void)
 {
 	char byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -138,6 +138,8 @@ void parent_loop(pid_t child)
 		if (p[1].revents && err_pipe_read(&errfd, err, &errlen, sizeof err)) {
 			started = 1;
 			status("started");
+			if (C.detach)
+				detach_release();
 		}
 		if (p[2].revents && pump(master, 1) < 0) {
 			close(master);
@@ -160,13 +162,22 @@ void parent_loop(pid_t child)
 			/* a command that exits at once: its exec's EOF and its exit came together */
 			started = 1;
 			status("started");
+			if (C.detach)
+				detach_release();
 		}
 		if (n <= 0)
 			break;
 		errlen += (size_t)n;
 	}
 	tty_restore();
-	exit(child_outcome(started, err, errlen, st));
+	int code = child_outcome(started, err, errlen, st);
+	if (started && C.exit_event_fd >= 0) {
+		/* a detached exec: nobody waits for this helper, the event records how it ended */
+		char num[16];
+		snprintf(num, sizeof num, "%d", code);
+		event_write(C.exit_event_fd, C.exit_event->a[1].p, "{{exitCode}}", num);
+	}
+	exit(code);
 }
 
 /* Reads the child's error pipe (see PROTOCOL.md: a lone 'E' before exec, then EOF on a successful

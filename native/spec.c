@@ -20,10 +20,13 @@ static const struct opdef OPS[] = {
 	{ "init", "", OP_HOST, 1, M_RUN },
 	{ "oom-score-adj", "i", OP_HOST, 1, M_RUN },
 	/* the monitor of a detached container */
-	{ "detach", "", OP_HOST, 1, M_RUN },
+	{ "detach", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "log", "puu", OP_HOST, 1, M_RUN },
 	{ "state", "p", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
+	{ "attach", "pu", OP_HOST, 1, M_RUN },
+	{ "stdin", "", OP_HOST, 1, M_RUN },
+	{ "exit-event", "ps", OP_HOST, 1, M_EXEC },
 	/* health checks, scheduled by the monitor (health.c) */
 	{ "health", "uuuuup", OP_HOST, 1, M_RUN },
 	{ "health-exec", "b", OP_HOST, 1, M_RUN },
@@ -265,13 +268,15 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	if (mode == M_PROBE)
 		return;
 	if (!spec_find(sp, "detach")) {
-		static const char *const need[] = { "log", "state", "on-exit", "health" };
+		static const char *const need[] = { "log", "state", "on-exit", "health", "attach", "stdin", "exit-event" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");
-	} else if (spec_find(sp, "tty")) {
-		bad("tty with detach is not supported%s%s", "", "");
+	} else if (mode == M_EXEC && spec_find(sp, "tty")) {
+		bad("tty with detach is not supported for exec%s%s", "", "");
 	}
+	if (spec_find(sp, "stdin") && !spec_find(sp, "attach"))
+		bad("op stdin needs attach%s%s", "", "");
 }
 
 /* `health` and its companions: all or nothing, and the nested exec spec of the probe is valid. */

@@ -256,6 +256,15 @@ alive() { # PID: exists and is not a zombie
 	s=$(statf $1 1)
 	[ -n "$s" ] && [ "$s" != Z ]
 }
+# nsprocs PID: host pids of every process in PID's pid namespace but PID, with their state
+nsprocs() {
+	local ns p
+	ns=$(readlink /proc/$1/ns/pid)
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = $1 ] && continue
+		[ "$(readlink $p/ns/pid 2>/dev/null)" = "$ns" ] && echo "${p#/proc/} $(statf ${p#/proc/} 1)"
+	done
+}
 # dstart [boxspec options] -- CMD: a detached container with a state file W/state; sets W, RC, ST,
 # MON (the monitor), CPID (the container), CATRC (124 if the caller's pipe never reached EOF)
 dstart() {
@@ -372,14 +381,100 @@ check "monitor killed -> container killed" $? "cpid=$CPID"
 dstart -- nosuchcommand
 check "detach: exec error -> rc 127, error exec 2, then monitor PID" $([ $RC = 127 ] && [ $CATRC = 0 ] && [[ $ST == *$'\n'"error exec 2 "*$'\n'"monitor $MON" ]] && [[ $ST != *started* ]]; echo $?) "rc=$RC $ST"
 check "detach: failed start recorded as exited 127" $(grep -Eqx "exited 127 [0-9]{19}" $W/state; echo $?) "$(cat $W/state)"
-raw '[["detach"],["tty"],["args","true"]]'
-check "tty with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 tty with detach"* ]]; echo $?) "$ST"
+python3 "$HERE/boxspec.py" --json '[["detach"],["tty"],["join","1"],["args","true"]]' >$T/xtty.spec
+"$HELPER" exec 3<$T/xtty.spec 4>$T/xtty.st; RC=$? ST=$(cat $T/xtty.st)
+check "exec: tty with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 tty with detach is not supported for exec" ]]; echo $?) "$ST"
+raw '[["detach"],["stdin"],["args","true"]]'
+check "stdin without attach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op stdin needs attach" ]]; echo $?) "$ST"
+raw '[["attach","/a","0"],["args","true"]]'
+check "attach without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op attach needs detach" ]]; echo $?) "$ST"
 raw '[["log","/x","0","1"],["args","true"]]'
 check "log without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op log needs detach" ]]; echo $?) "$ST"
 raw '[["detach"],["state","rel/state"],["args","true"]]'
 check "relative state path refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op state: not an absolute path: rel/state" ]]; echo $?) "$ST"
 raw '[["join","1"],["args","true"]]'
 check "join is not valid for run" $([ $RC = 125 ] && [[ $ST == "error spec 22 op join is not valid for run" ]]; echo $?) "$ST"
+
+echo "# detached containers: the attach socket"
+# attach.py SOCKET OUT [--wait-log FILE TEXT] [--resize RxC] [--send TEXT] [--close]: an attach
+# client; connects (waiting for the socket to exist), sends frames, writes every frame it receives to
+# OUT as TYPE:repr(payload) lines until the monitor closes the connection
+cat >$T/attach.py <<'PY'
+import os, socket, struct, sys, time
+sock, out, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+def opt(name, n=1):
+    if name not in args: return None
+    i = args.index(name); return args[i + 1:i + 1 + n]
+deadline = time.time() + 10
+wl = opt("--wait-log", 2)
+while wl and time.time() < deadline and not (os.path.exists(wl[0]) and wl[1] in open(wl[0]).read()): time.sleep(0.02)
+s = socket.socket(socket.AF_UNIX)
+while True:
+    try: s.connect(sock); break
+    except OSError:
+        if time.time() > deadline: raise
+        time.sleep(0.02)
+frame = lambda t, b: struct.pack(">B3xI", t, len(b)) + b
+if opt("--resize"):
+    r, c = (int(x) for x in opt("--resize")[0].split("x")); s.sendall(frame(3, struct.pack(">HH", r, c)))
+if opt("--send"): s.sendall(frame(0, opt("--send")[0].encode()))
+if "--close" in args: s.sendall(frame(4, b""))
+buf = b""
+s.settimeout(15)
+while True:
+    d = s.recv(65536)
+    if not d: break
+    buf += d
+with open(out, "w") as f:
+    while len(buf) >= 8:
+        t, n = struct.unpack(">B3xI", buf[:8]); f.write("%d:%r\n" % (t, buf[8:8 + n].decode())); buf = buf[8 + n:]
+    if buf: f.write("TRAILING %r\n" % buf)
+PY
+w=$T/c$((N + 1))
+dstart --tty --log $w/log:0:1 --extra '["attach","'$w'/attach","0"]' --extra '["stdin"]' -- sh -c 'tty; echo READY; read x; echo got=$x; stty size; exit 3'
+check "tty+detach: started, the socket listens (mode 0700)" $([ $RC = 0 ] && [ -S $W/attach ] && [ "$(stat -c %a $W/attach)" = 700 ]; echo $?) "rc=$RC $ST $(ls -l $W)"
+timeout 20 python3 $T/attach.py $W/attach $W/client --wait-log $W/log READY --resize 40x120 --send $'hello\r'
+CL=$(cat $W/client 2>&1)
+check "tty+detach: a client types into the pty and sets its size; output is one stream" $(grep -q "got=hello" <<<"$CL" && grep -q "40 120" <<<"$CL" && ! grep -qv '^1:' <<<"$CL"; echo $?) "$CL"
+waitfor "grep -Eq '^exited 3 ' $W/state"
+check "tty+detach: exit status recorded, socket removed" $([ $? = 0 ] && [ ! -e $W/attach ]; echo $?) "$(cat $W/state)"
+LOG=$(jsonlog $W/log)
+check "tty+detach: the log has the terminal's output as stdout (the echo of the input included)" $([ $? = 0 ] && grep -q "^stdout:'/dev/pts/0\\\\r\\\\n'" <<<"$LOG" && grep -q "^stdout:'hello\\\\r\\\\n'" <<<"$LOG" && grep -q "^stdout:'got=hello\\\\r\\\\n'" <<<"$LOG" && ! grep -q ^stderr <<<"$LOG"; echo $?) "$LOG"
+
+w=$T/c$((N + 1))
+timeout 20 python3 $T/attach.py $w/attach $w.client --send $'hello\n' --close &
+ap=$!
+dstart --init --log $w/log:0:1 --extra '["attach","'$w'/attach","10000"]' --extra '["stdin"]' -- sh -c 'echo start; tr a-z A-Z; echo err >&2; exit 4'
+wait $ap
+CL=$(cat $w.client 2>&1)
+check "stdin: the first client is waited for, gets all output, its input and end of input reach the container" $([ $RC = 0 ] && [ "$CL" = "1:'start\n'
+1:'HELLO\n'
+2:'err\n'" ]; echo $?) "rc=$RC $CL"
+waitfor "grep -Eq '^exited 4 ' $W/state"
+check "stdin: exit 4" $? "$(cat $W/state)"
+check "stdin: the log has both streams" $([ "$(jsonlog $W/log | tr '\n' ' ')" = "stdout:'start\n' stdout:'HELLO\n' stderr:'err\n' " ]; echo $?) "$(jsonlog $W/log)"
+
+echo "# exec -d: a detached process in a running container"
+dstart -- sh -c 'exec sleep 1000'
+DMON=$MON DC=$CPID
+N=$((N + 1))
+TPL='{"Action":"exec_die","exitCode":"{{exitCode}}","timeNano":{{timeNano}}}'
+python3 "$HERE/boxspec.py" --join $DC --extra '["detach"]' --extra '["exit-event","'$T/x$N.events'","'"${TPL//\"/\\\"}"'"]' -- sh -c 'sleep 0.3; exit 6' >$T/x$N.spec
+start=$(date +%s%N)
+"$HELPER" exec 3<$T/x$N.spec 4>&1 2>&1 </dev/null | timeout 10 cat >$T/x$N.st
+RC=${PIPESTATUS[0]} ST=$(cat $T/x$N.st)
+took=$((($(date +%s%N) - start) / 1000000))
+XM=$(sed -n 's/^monitor //p' <<<"$ST")
+check "exec -d: returns at once with pid/started/monitor, exit 0" $([ $RC = 0 ] && [ $took -lt 300 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'monitor\ [0-9]+$ ]] && alive $XM; echo $?) "rc=$RC ${took}ms $ST"
+waitfor "grep -q exec_die $T/x$N.events"
+check "exec -d: exit-event appended with the exit code" $([ $? = 0 ] && python3 -c 'import json,sys; e = json.loads(open(sys.argv[1]).read()); assert e["exitCode"] == "6" and e["timeNano"] > 1.6e18, e' $T/x$N.events; echo $?) "$(cat $T/x$N.events 2>&1)"
+waitfor "! alive $XM"
+check "exec -d: the helper is gone once its process exited" $? "$XM"
+waitfor "! nsprocs $DC | grep -q ."
+check "exec -d: no zombie under a PID 1 that never reaps" $? "$(nsprocs $DC)"
+kill -KILL $DMON
+waitfor "! alive $DC"
+leakcheck
 
 echo "# exec into a running container"
 python3 "$HERE/boxspec.py" --json '[["hostname","x"],["join","1"],["args","true"]]' >$T/xbad.spec
@@ -448,15 +543,6 @@ raw '[["detach"],["health","1","1","0","0","1","/h"],["health-exec",{"hex":"'$(p
 check "health: zero timeout refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health: "* ]]; echo $?) "$ST"
 # hstatus FILE: the `status` line of a health file
 hstatus() { sed -n 's/^status //p' "$1" 2>/dev/null; }
-# nsprocs PID: host pids of every process in PID's pid namespace but PID, with their state
-nsprocs() {
-	local ns p
-	ns=$(readlink /proc/$1/ns/pid)
-	for p in /proc/[0-9]*; do
-		[ "${p#/proc/}" = $1 ] && continue
-		[ "$(readlink $p/ns/pid 2>/dev/null)" = "$ns" ] && echo "${p#/proc/} $(statf ${p#/proc/} 1)"
-	done
-}
 w=$T/c$((N + 1))
 dstart --caps default --user 1000:1000 --nnp --cwd /home/app --health 100000000:100000000:0:2000000000:2:$w/health --health-event $w/events \
 	--health-cmd 'id -u; grep -E "^(CapEff|NoNewPrivs):" /proc/self/status; test -f ok' \

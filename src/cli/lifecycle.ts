@@ -134,6 +134,7 @@ export const execCommand: CommandSpec = {
   paths: [['exec'], ['container', 'exec']],
   summary: "Run a command in a running container, in all of its namespaces, cgroup and security settings.",
   flags: [
+    { names: ['--detach', '-d'], key: 'detach', kind: 'bool', description: 'run the command in the background (its output is discarded)' },
     { names: ['--interactive', '-i'], key: 'interactive', kind: 'bool', description: 'keep standard input open' },
     { names: ['--tty', '-t'], key: 'tty', kind: 'bool', description: 'allocate a pseudo-terminal' },
     { names: ['--user', '-u'], key: 'user', kind: 'string', value: 'user', description: 'user[:group] to run as' },
@@ -155,6 +156,7 @@ export const execCommand: CommandSpec = {
       envFile: list(a, 'envFile'),
       tty: bool(a, 'tty'),
       interactive: bool(a, 'interactive'),
+      detach: bool(a, 'detach'),
       warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),
     });
   },

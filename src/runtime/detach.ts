@@ -1,13 +1,16 @@
 // `box run -d`: the container is started with box-helper as its long-lived monitor (native, no
 // Node.js process per container). The monitor writes the container's output to its log and its
 // state to a file, and when the container exits it calls `box internal exited ID`, which
-// releases what the container held and applies the restart policy.
+// releases what the container held and applies the restart policy. For a container with -t or
+// -i it also holds the pty or the stdin pipe, and box attach reaches it through a socket.
 import * as fs from 'node:fs';
+import type { Socket } from 'node:net';
 import { isSea } from '../assets';
 import { BoxError } from '../errors';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { createContainer, Created, CreateRequest, describeStartError, prepareStart, release } from './create';
+import { ATTACH_WAIT_MS, attachSocketPath, connectAttach } from './attach';
 import { appendEvent } from './events';
 import { runHelper } from './helper';
 import { finalizeExit, lockContainer } from './lifecycle';
@@ -27,12 +30,21 @@ export function boxArgv(roots: Roots): string[] {
   return [...self, '--root', roots.root, '--runroot', roots.runroot];
 }
 
+interface Launched {
+  code: number;
+  started: boolean;
+  /** attachFirst: box's connection to the attach socket, made before the container ran */
+  socket?: Socket;
+}
+
 /**
  * Starts a prepared container under its monitor and records it as running. Call with the
  * container's lock held (the callback of a container that ends at once waits for it). On a
  * failed start the container's cgroup and runtime files are released and the exit code returned.
+ * attachFirst (start -a/-i of a container with -t or -i): the monitor waits for box to connect to
+ * its attach socket before the container runs, so none of its output is missed.
  */
-async function launch(roots: Roots, c: Created, warn: (m: string) => void, restartCount: number): Promise<{ code: number; started: boolean }> {
+async function launch(roots: Roots, c: Created, warn: (m: string) => void, restartCount: number, attachFirst = false): Promise<Launched> {
   const { containers, record } = c;
   const log = record.config.log ?? { maxSize: 0, maxFile: 1 };
   fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
@@ -42,18 +54,28 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
     .op('log', logFile(containers.dir(record.id)), log.maxSize, log.maxFile)
     .op('state', monitorStateFile(roots, record.id))
     .op('on-exit', ...boxArgv(roots), 'internal', 'exited', record.id);
+  const attachable = record.config.tty || record.config.openStdin;
+  const socketPath = attachSocketPath(roots, record.id);
+  if (attachable) c.spec.op('attach', socketPath, attachFirst ? ATTACH_WAIT_MS : 0);
+  if (record.config.openStdin) c.spec.op('stdin');
   for (const [op, ...args] of healthSpecOps(record, roots)) c.spec.op(op, ...args);
   let monitorPid: number | undefined;
   let pid: number | undefined;
   let started = false;
+  let connecting: Promise<Socket> | undefined;
   try {
     const result = await runHelper(c.helperPath, c.spec.encode(), {
       stdin: 'ignore',
       output: 'ignore',
-      onPid: (p) => (pid = p),
+      // The socket listens before the container is cloned, so it is there once its pid is known.
+      onPid: (p) => {
+        pid = p;
+        if (attachable && attachFirst) connecting = connectAttach(socketPath);
+      },
       onMonitor: (p) => (monitorPid = p),
     });
     if (!result.started) {
+      connecting?.then((s) => s.destroy(), () => undefined);
       if (result.error) warn(describeStartError(result.error, record.config.args[0]));
       return { code: result.exitCode === 0 ? 125 : result.exitCode, started: false };
     }
@@ -61,7 +83,11 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
     containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, restartCount, exitCode: undefined, finishedAt: undefined, stoppedByUser: false, oomKilled: false, error: undefined });
     if (restartCount > 0) appendEvent(roots, 'restart', record);
     appendEvent(roots, 'start', record);
-    return { code: 0, started: true };
+    const socket = await connecting?.catch((err: Error) => {
+      warn(`cannot attach to ${record.name}: ${err.message}`);
+      return undefined;
+    });
+    return { code: 0, started: true, socket };
   } finally {
     if (!started) {
       fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
@@ -71,7 +97,6 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
 }
 
 export async function runDetached(req: CreateRequest, log: LogOptions): Promise<number> {
-  if (req.flags.tty || req.flags.interactive) throw new BoxError('-d cannot be combined with -t or -i yet: run detached without a terminal');
   const c = await createContainer(req);
   c.record.config.log = log;
   c.containers.save(c.record);
@@ -87,14 +112,25 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
 
 /** `box start`: starts a created or stopped container again, detached, under a new monitor. */
 export async function startExisting(roots: Roots, store: ContainerStore, record: ContainerRecord, warn: (m: string) => void): Promise<number> {
+  return (await start(roots, store, record, warn, false)).code;
+}
+
+/**
+ * `box start -a/-i` of a container created with -t or -i: starts it with box already connected
+ * to its attach socket (the socket is undefined if the container was running already).
+ */
+export async function startAttached(roots: Roots, store: ContainerStore, record: ContainerRecord, warn: (m: string) => void): Promise<{ code: number; socket?: Socket }> {
+  return start(roots, store, record, warn, true);
+}
+
+async function start(roots: Roots, store: ContainerStore, record: ContainerRecord, warn: (m: string) => void, attachFirst: boolean): Promise<Launched> {
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id);
     if (!cur) throw new BoxError(`no such container: ${record.name}`);
-    if (cur.state.status === 'running') return 0;
-    if (cur.config.tty || cur.config.openStdin) throw new BoxError(`container ${cur.name} was created with -t or -i, which detached containers do not support yet`);
+    if (cur.state.status === 'running') return { code: 0, started: false };
     const c = prepareStart(roots, store, cur);
-    return (await launch(roots, c, warn, cur.state.restartCount ?? 0)).code;
+    return await launch(roots, c, warn, cur.state.restartCount ?? 0, attachFirst);
   } finally {
     lock.release();
   }

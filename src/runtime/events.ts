@@ -50,3 +50,15 @@ export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<
     /* events are informational: never fail a container operation because of them */
   }
 }
+
+/**
+ * The line of an event a native helper appends itself (native/PROTOCOL.md: `exit-event`), in
+ * appendEvent's shape: {{time}} and {{timeNano}} stand for the time, attribute values may hold
+ * the helper's other placeholders (e.g. {{exitCode}}).
+ */
+export function eventTemplate(action: EventAction, c: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string | number> = {}): string {
+  const attrs: Record<string, string> = { image: c.config.image.ref, name: c.name };
+  for (const [k, v] of Object.entries(attributes)) attrs[k] = String(v);
+  const ev = { Type: 'container', Action: action, status: action, id: c.id, from: c.config.image.ref, Actor: { ID: c.id, Attributes: attrs }, scope: 'local', time: '{{time}}', timeNano: '{{timeNano}}' };
+  return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
+}

@@ -1,6 +1,7 @@
 // `box exec`: a new process in a running container, joining all its namespaces, its cgroup and
 // its security settings (capabilities, seccomp, no_new_privs, user). box-helper stays the
-// process's parent, so it is reaped even when the container's PID 1 never reaps.
+// process's parent, so it is reaped even when the container's PID 1 never reaps. With -d the
+// helper stays so after box returned (in its own session) and records the exit as `exec_die`.
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { ImageStore } from '../image/store';
@@ -8,7 +9,7 @@ import { detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { containerCgroup, describeStartError, requireRoot } from './create';
-import { appendEvent } from './events';
+import { appendEvent, eventsFile, eventTemplate } from './events';
 import { isPaused } from './freezer';
 import { runHelper } from './helper';
 import { find, refresh } from './lifecycle';
@@ -28,12 +29,15 @@ export interface ExecRequest {
   envFile: string[];
   tty: boolean;
   interactive: boolean;
+  /** -d: start it and return; its output is discarded, as Docker does */
+  detach?: boolean;
   warn: (msg: string) => void;
 }
 
 export async function execInContainer(req: ExecRequest): Promise<number> {
   requireRoot();
   if (!req.command.length) throw new BoxError('exec needs a command to run in the container');
+  if (req.detach && (req.tty || req.interactive)) throw new BoxError('exec -d cannot be combined with -t or -i: a detached process has no terminal or input');
   const store = new ContainerStore(req.roots);
   const c = await refresh(req.roots, store, find(store, req.container));
   if (c.state.status !== 'running' || !c.state.pid) throw new BoxError(`container ${req.container} is not running`);
@@ -52,6 +56,8 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
   const join = cgroup.host.version === 1 ? cgroup.joinFiles().selfTasks : cgroup.procsFiles();
 
   const spec = new HelperSpec().op('join', c.state.pid);
+  const execCommand = req.command.join(' ');
+  if (req.detach) spec.op('detach').op('exit-event', eventsFile(req.roots), eventTemplate('exec_die', c, { execCommand, exitCode: '{{exitCode}}' }));
   for (const f of join) spec.op('cgroup-join', f);
   if (req.tty) spec.op('tty');
   for (const u of cfg.ulimits) spec.op('rlimit', rlimitNumber(u.name), u.soft, u.hard);
@@ -67,9 +73,11 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
   const result = await runHelper(assetPath('box-helper', layout.cache(req.roots)), spec.encode(), {
     mode: 'exec',
     stdin: req.interactive || req.tty ? 'inherit' : 'ignore',
-    onStarted: () => appendEvent(req.roots, 'exec_start', c, { execCommand: req.command.join(' ') }),
+    output: req.detach ? 'ignore' : 'inherit',
+    onStarted: () => appendEvent(req.roots, 'exec_start', c, { execCommand }),
   });
-  if (result.started) appendEvent(req.roots, 'exec_die', c, { execCommand: req.command.join(' '), exitCode: result.exitCode });
+  // A detached helper appends exec_die itself when the process exits.
+  if (result.started && !req.detach) appendEvent(req.roots, 'exec_die', c, { execCommand, exitCode: result.exitCode });
   if (result.error) req.warn(describeStartError(result.error, req.command[0]));
   return result.exitCode;
 }

@@ -24,6 +24,8 @@ export interface ContainerConfig {
   user: { spec: string; uid: number; gid: number; additionalGids: number[] };
   tty: boolean;
   openStdin: boolean;
+  /** Docker's StdinOnce (create -i): the container's stdin ends when an attached client's does */
+  stdinOnce?: boolean;
   network: 'none' | 'host';
   readOnly: boolean;
   init: boolean;

@@ -4,6 +4,9 @@ reports what it printed as JSON: {"output", "status", "termiosRestored"}.
 
 --send-after TEXT --send BYTES      type BYTES once TEXT has appeared
 --resize-after TEXT --resize RxC    change the window size once TEXT appeared (the kernel signals SIGWINCH)
+--step EXPECT BYTES                 (repeatable, in order) type BYTES once EXPECT has appeared after
+                                    the previous step's; EXPECT "@raw": once the command has put the
+                                    terminal in raw mode (no ICANON)
 The whole run is bounded by --timeout seconds."""
 import argparse, fcntl, json, os, pty, select, signal, struct, sys, termios, time
 
@@ -14,6 +17,7 @@ p.add_argument('--send-after')
 p.add_argument('--send')
 p.add_argument('--resize-after')
 p.add_argument('--resize')
+p.add_argument('--step', nargs=2, action='append', default=[], metavar=('EXPECT', 'BYTES'))
 p.add_argument('--timeout', type=float, default=20)
 p.add_argument('cmd', nargs=argparse.REMAINDER)
 a = p.parse_args()
@@ -33,6 +37,7 @@ if pid == 0:
 
 out = b''
 sent = resized = False
+steps_done, step_from = 0, 0
 deadline = time.time() + a.timeout
 status = None
 while time.time() < deadline:
@@ -49,6 +54,18 @@ while time.time() < deadline:
     if a.send_after and not sent and a.send_after in text:
         os.write(master, a.send.encode())
         sent = True
+    while steps_done < len(a.step):
+        expect, data = a.step[steps_done]
+        if expect == '@raw':
+            if termios.tcgetattr(slave)[3] & termios.ICANON:
+                break
+        else:
+            at = text.find(expect, step_from)
+            if at < 0:
+                break
+            step_from = at + len(expect)
+        os.write(master, data.encode())
+        steps_done += 1
     if a.resize_after and not resized and a.resize_after in text:
         rows, cols = (int(x) for x in a.resize.split('x'))
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
@@ -77,4 +94,5 @@ print(json.dumps({
     'output': out.decode('utf-8', 'replace'),
     'status': os.waitstatus_to_exitcode(status),
     'termiosRestored': before == after,
+    'steps': steps_done,
 }))
