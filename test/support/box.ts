@@ -55,6 +55,10 @@ export class TestRoot {
 
   cleanup(): void {
     if (!this.created) return;
+    // A test that failed midway may have left containers running: stop and remove them (their
+    // monitors by their recorded PIDs, through box) before the directory goes.
+    const ids = this.containerIds();
+    if (ids.length) this.box(['rm', '-f', ...ids]);
     const leftovers = mountsUnder(this.dir);
     for (const m of leftovers.reverse()) spawnSync('umount', ['-l', m]);
     fs.rmSync(this.dir, { recursive: true, force: true });
@@ -152,8 +156,11 @@ export function busyboxRoot(): TestRoot {
     importBusybox(t);
   });
   afterAll(() => {
-    expect(leftovers(t)).toEqual([]);
-    t.cleanup();
+    try {
+      expect(leftovers(t)).toEqual([]);
+    } finally {
+      t.cleanup();
+    }
   });
   return t;
 }
