@@ -6,7 +6,7 @@
 import { BoxError } from '../errors';
 import { sha256Digest } from './blobs';
 import { storeLock } from './locks';
-import { parseImageRef } from './reference';
+import { parseImageRef, qualifiedName } from './reference';
 import { MT } from './registry/manifest';
 import { ImageStore } from './store';
 import { hasTarSplit, layerTar } from './tar-split';
@@ -23,12 +23,6 @@ interface SavedImage {
   tags: string[];
 }
 
-/** Docker's fully qualified form of a local name: busybox:1 -> docker.io/library/busybox:1. */
-export function qualifiedName(full: string): string {
-  const first = full.split('/')[0];
-  if (full.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) return full;
-  return `docker.io/${full.includes('/') ? '' : 'library/'}${full}`;
-}
 
 /** The OCI image manifest of an image whose layers are its uncompressed tars. */
 export function ociManifest(config: Buffer, diffIds: string[], layerSize: (d: string) => number, layerMediaType = OCI_LAYER_TAR): Buffer {

@@ -11,7 +11,8 @@ import type { Decision, PolicyPatch } from './types';
 export interface AuditEntry {
   time: string;
   container: { id: string; name: string };
-  image: { reference: string; id: string };
+  /** the normalised reference policies saw, and the manifest digest when known */
+  image: { reference: string; id: string; digest?: string };
   policy: { name: string; source: string; sha256: string };
   mode: PolicyMode;
   decision: Decision;

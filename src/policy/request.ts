@@ -12,25 +12,40 @@ export interface RequestContext {
   args: Pair[];
 }
 
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0); // not localeCompare: no ICU at startup
+const sortedPairs = (o: Record<string, string>): Pair[] => Object.entries(o).sort(([a], [b]) => byCodeUnits(a, b));
+
 const big = (n: number | undefined): bigint | undefined => (n === undefined ? undefined : BigInt(n));
 
-/** The policy's view of a container configuration (box's model today: no mounts, ports, namespaces options yet). */
+/** The policy's view of a container configuration (box's model today: no mounts, published ports or namespace options yet). */
 export function policyContainer(name: string, c: ContainerConfig): PolicyContainer {
   const caps = capsToNames(resolveCapabilities({ privileged: c.privileged, capAdd: c.capAdd, capDrop: c.capDrop }))
     .map((n) => n.replace(/^CAP_/, ''))
     .sort();
   const l = c.limits;
+  const ic = c.image.config ?? {};
   return {
     name,
     hostname: c.hostname,
-    image: { reference: c.image.ref, id: c.image.id, digest: undefined, labels: [], env: [], entrypoint: [], cmd: [], user: '', workingDir: '', exposedPorts: [] },
+    image: {
+      reference: c.image.reference ?? c.image.ref,
+      id: c.image.id,
+      digest: c.image.digest,
+      labels: sortedPairs(ic.Labels ?? {}),
+      env: [...(ic.Env ?? [])],
+      entrypoint: [...(ic.Entrypoint ?? [])],
+      cmd: [...(ic.Cmd ?? [])],
+      user: ic.User ?? '',
+      workingDir: ic.WorkingDir ?? '',
+      exposedPorts: Object.keys(ic.ExposedPorts ?? {}).sort(byCodeUnits),
+    },
     args: [...c.args],
     entrypoint: [...c.entrypoint],
     cmd: [...c.cmd],
     user: { spec: c.user.spec, uid: c.user.uid, gid: c.user.gid, additionalGids: [...c.user.additionalGids] },
     workingDir: c.workingDir,
     env: [...c.env],
-    labels: Object.entries(c.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    labels: sortedPairs(c.labels),
     mounts: [],
     resources: {
       memory: big(l.memory),
@@ -53,7 +68,7 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
     },
     namespaces: { pid: { tag: 'private' }, ipc: { tag: 'private' }, uts: { tag: 'private' }, user: { tag: 'private' }, cgroup: { tag: 'private' } },
     network: { mode: c.network === 'host' ? { tag: 'host' } : { tag: 'none' }, publishedPorts: [] },
-    restart: { condition: 'no', maximumRetries: 0 },
+    restart: { condition: c.restart?.name ?? 'no', maximumRetries: c.restart?.maxRetries ?? 0 },
     tty: c.tty,
     init: c.init,
   };

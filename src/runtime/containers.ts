@@ -31,10 +31,14 @@ export class ContainerStore {
     return path.join(this.dir(id), name);
   }
 
-  /** Reserves the name and writes the record; throws before creating anything if the name is taken. */
-  create(id: string, config: ContainerConfig, requestedName: string | undefined, autoRemove: boolean): ContainerRecord {
+  /**
+   * Reserves the name and writes the record; throws before creating anything if the name is taken.
+   * A name box generated (`generated`) is taken again only in the unlikely case another container
+   * got it meanwhile: then another one is generated.
+   */
+  create(id: string, config: ContainerConfig, requestedName: string | undefined, autoRemove: boolean, generated = false): ContainerRecord {
     checkName(requestedName);
-    const name = this.reserveName(requestedName, id);
+    const name = this.reserveName(requestedName, id, generated);
     const record: ContainerRecord = { version: 1, id, name, created: new Date().toISOString(), autoRemove, config, state: { status: 'created' } };
     try {
       mkdirp(layout.containers(this.roots), 0o711);
@@ -47,16 +51,16 @@ export class ContainerStore {
     return record;
   }
 
-  private reserveName(requested: string | undefined, id: string): string {
+  private reserveName(requested: string | undefined, id: string, generated: boolean): string {
     mkdirp(layout.names(this.roots), 0o700);
     for (let attempt = 0; ; attempt++) {
-      const name = requested ?? generateName();
+      const name = (attempt === 0 ? requested : undefined) ?? generateName();
       try {
         fs.symlinkSync(id, path.join(layout.names(this.roots), name));
         return name;
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
-        if (requested !== undefined) {
+        if (requested !== undefined && !generated) {
           const owner = this.idForName(name) ?? 'another container';
           throw new BoxError(`the container name "${name}" is already in use by container "${owner.slice(0, 12)}": remove it or choose another name`);
         }

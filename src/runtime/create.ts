@@ -11,6 +11,7 @@ import { CgroupHost, ContainerCgroup, checkLimits, detectCgroups } from '../linu
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { checkName, ContainerStore, newContainerId } from './containers';
+import { generateName } from './names';
 import { EtcFiles, writeEtcFiles } from './etc-files';
 import { appendEvent } from './events';
 import { ContainerRecord } from './model';
@@ -78,7 +79,9 @@ export async function createRecord(req: CreateRequest): Promise<{ containers: Co
   mark('image config read');
   checkName(req.flags.name);
   const id = newContainerId();
-  let config = resolveContainerConfig(req.flags, { ref: req.image, id: imageId, config: image.config, lowerDirs }, req.command, id);
+  // Decided before admission, so that policies and the audit log see the name the container gets.
+  const name = req.flags.name ?? generateName();
+  let config = resolveContainerConfig(req.flags, { ref: req.image, id: imageId, config: image.config, tags: image.tags, repoDigests: image.repoDigests, lowerDirs }, req.command, id);
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
@@ -87,7 +90,7 @@ export async function createRecord(req: CreateRequest): Promise<{ containers: Co
   let admission: Admission | undefined;
   if (refs.length) {
     const { admit } = require('../policy/admission') as typeof import('../policy/admission'); // only when policies apply
-    admission = await admit({ roots: req.roots, id, name: req.flags.name ?? '', config, warn: req.warn }, refs, req.admission ?? NO_ADMISSION_FLAGS);
+    admission = await admit({ roots: req.roots, id, name, config, warn: req.warn }, refs, req.admission ?? NO_ADMISSION_FLAGS);
     config = admission.config;
     mark('policies decided');
   }
@@ -98,7 +101,7 @@ export async function createRecord(req: CreateRequest): Promise<{ containers: Co
     mark('helper located');
 
     const containers = new ContainerStore(req.roots);
-    const record = containers.create(id, config, req.flags.name, req.flags.rm);
+    const record = containers.create(id, config, name, req.flags.rm, req.flags.name === undefined);
     if (admission) {
       record.admittedBy = admission.admittedBy;
       containers.save(record);

@@ -75,6 +75,10 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null,
       Image: cfg.image.ref,
       WorkingDir: cfg.workingDir,
+      // from the image: box has no --expose or --volume yet (Docker omits an empty ExposedPorts)
+      ExposedPorts: cfg.image.config?.ExposedPorts,
+      Volumes: cfg.image.config?.Volumes ?? null,
+      // the image's labels with --label over them, resolved at create (run-options.ts)
       Labels: cfg.labels,
       Tty: cfg.tty,
       OpenStdin: cfg.openStdin,

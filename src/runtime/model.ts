@@ -1,4 +1,5 @@
 // The container as box records it: the fully resolved configuration it runs with, and its state.
+import type { ImageRuntimeConfig } from '../image/config';
 import { CgroupLimits } from '../linux/cgroups';
 import type { AdmittedBy } from '../policy/admission';
 import type { HealthConfig } from './health';
@@ -10,8 +11,21 @@ export interface Ulimit {
   hard: number;
 }
 
+/** The image a container is created from, as box resolved it. */
+export interface ContainerImage {
+  /** as the user gave it (a name or an id) */
+  ref: string;
+  id: string;
+  /** fully qualified, what policies see (src/image/reference.ts imageProvenance); absent in records of older box versions */
+  reference?: string;
+  /** the manifest digest it was pulled by, when known */
+  digest?: string;
+  /** the image's own configuration (labels, env, entrypoint, cmd, user, working dir, exposed ports, volumes...) */
+  config?: ImageRuntimeConfig;
+}
+
 export interface ContainerConfig {
-  image: { ref: string; id: string };
+  image: ContainerImage;
   /** diff_ids of the image's layers, bottom first */
   layers: string[];
   hostname: string;

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import { ImageConfig } from '../image/config';
+import { imageProvenance } from '../image/reference';
 import { CgroupLimits } from '../linux/cgroups';
 import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
 import { readImageFile } from './image-files';
@@ -190,7 +191,7 @@ export function resolveArgs(image: ImageConfig['config'], entrypointFlag: string
 
 export function resolveContainerConfig(
   flags: RunFlags,
-  image: { ref: string; id: string; config: ImageConfig; lowerDirs: string[] },
+  image: { ref: string; id: string; config: ImageConfig; lowerDirs: string[]; tags?: string[]; repoDigests?: string[] },
   command: string[],
   id: string,
 ): ContainerConfig {
@@ -217,7 +218,7 @@ export function resolveContainerConfig(
   const workingDir = flags.workdir ?? (ic.WorkingDir || '/');
   if (!workingDir.startsWith('/')) throw new BoxError(`invalid working directory "${workingDir}": it must be an absolute path`);
   return {
-    image: { ref: image.ref, id: image.id },
+    image: { ref: image.ref, id: image.id, ...imageProvenance(image.ref, { id: image.id, tags: image.tags ?? [], repoDigests: image.repoDigests ?? [] }), config: ic },
     layers: image.config.rootfs.diff_ids,
     hostname,
     args,

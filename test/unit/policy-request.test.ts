@@ -1,0 +1,123 @@
+// The request a policy gets is made from the resolved container configuration: every `box run`
+// flag and every part of the image's configuration that box knows reaches its field.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { imageProvenance } from '../../src/image/reference';
+import { policyRequest } from '../../src/policy/request';
+import { resolveContainerConfig, RunFlags } from '../../src/runtime/run-options';
+import { BOX_VERSION } from '../../src/version';
+
+const ID = 'sha256:' + 'c'.repeat(64);
+const DIGEST = 'sha256:' + 'd'.repeat(64);
+
+describe('the policy request', () => {
+  it('carries every flag and the image configuration', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policy-request-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'etc'));
+      fs.writeFileSync(path.join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
+      fs.writeFileSync(path.join(dir, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nvideo:x:44:app\n');
+      const envFile = path.join(dir, 'env');
+      fs.writeFileSync(envFile, 'FROM_FILE=1\n');
+      const flags: RunFlags = {
+        name: 'web', hostname: 'web-host', env: ['A=1'], envFile: [envFile], workdir: '/srv', user: 'app', entrypoint: '/bin/entry',
+        tty: true, interactive: true, network: 'host', readOnly: true, init: true, privileged: false, capAdd: ['NET_ADMIN'], capDrop: ['NET_RAW', 'MKNOD'],
+        securityOpt: ['no-new-privileges=false', 'seccomp=unconfined'], ulimit: ['nofile=1024:2048'], memory: '256m', memorySwap: '512m',
+        memoryReservation: '128m', cpuShares: '512', cpuPeriod: '50000', cpuQuota: '25000', cpusetCpus: '0', pidsLimit: '100',
+        label: ['team=a', 'tier=web'], rm: false, restart: 'on-failure:3', stopSignal: 'SIGINT',
+      };
+      const image = {
+        ref: 'registry.example.com:5000/team/app:1',
+        id: ID,
+        tags: ['registry.example.com:5000/team/app:1'],
+        repoDigests: [`registry.example.com:5000/team/app@${DIGEST}`],
+        lowerDirs: [dir],
+        config: {
+          architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' as const, diff_ids: [] },
+          config: {
+            User: 'nobody', Env: ['PATH=/bin', 'IMG=1'], Entrypoint: ['/init'], Cmd: ['serve'], WorkingDir: '/app',
+            Labels: { tier: 'image', maintainer: 'me' }, ExposedPorts: { '8080/tcp': {}, '53/udp': {} }, Volumes: { '/data': {} },
+          },
+        },
+      };
+      const config = resolveContainerConfig(flags, image, ['run', '--fast'], 'e'.repeat(64));
+      const host = { cpus: 2, memoryTotal: 4 * 2 ** 30, cgroupVersion: 1 as const, storageRoot: '/var/lib/box', runtimeRoot: '/run/box', committed: { containers: 1, memory: 1n, unlimitedMemory: 0, millicpus: 100n, unlimitedCpu: 0, pids: 5n } };
+      const req = policyRequest(config, { name: 'web', host, caller: { uid: 0, gid: 0 }, args: [['k', 'v']] });
+      expect(req.container).toEqual({
+        name: 'web',
+        hostname: 'web-host',
+        image: {
+          reference: 'registry.example.com:5000/team/app:1',
+          id: ID,
+          digest: DIGEST,
+          labels: [['maintainer', 'me'], ['tier', 'image']],
+          env: ['PATH=/bin', 'IMG=1'],
+          entrypoint: ['/init'],
+          cmd: ['serve'],
+          user: 'nobody',
+          workingDir: '/app',
+          exposedPorts: ['53/udp', '8080/tcp'],
+        },
+        args: ['/bin/entry', 'run', '--fast'],
+        entrypoint: ['/bin/entry'],
+        cmd: ['run', '--fast'],
+        user: { spec: 'app', uid: 1000, gid: 1000, additionalGids: [1000, 44] },
+        workingDir: '/srv',
+        env: ['HOSTNAME=web-host', 'PATH=/bin', 'IMG=1', 'HOME=/home/app', 'TERM=xterm', 'FROM_FILE=1', 'A=1'],
+        labels: [['maintainer', 'me'], ['team', 'a'], ['tier', 'web']],
+        mounts: [],
+        resources: {
+          memory: 256n << 20n,
+          memorySwap: 512n << 20n,
+          memoryReservation: 128n << 20n,
+          cpuQuota: 25000n,
+          cpuPeriod: 50000n,
+          cpuShares: 512n,
+          cpusetCpus: '0',
+          cpusetMems: undefined,
+          pidsLimit: 100n,
+          ulimits: [{ name: 'nofile', soft: 1024n, hard: 2048n }],
+        },
+        security: {
+          privileged: false,
+          capabilities: ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'NET_ADMIN', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT'],
+          seccompProfile: 'unconfined',
+          noNewPrivileges: false,
+          readOnlyRootfs: true,
+        },
+        namespaces: { pid: { tag: 'private' }, ipc: { tag: 'private' }, uts: { tag: 'private' }, user: { tag: 'private' }, cgroup: { tag: 'private' } },
+        network: { mode: { tag: 'host' }, publishedPorts: [] },
+        restart: { condition: 'on-failure', maximumRetries: 3 },
+        tty: true,
+        init: true,
+      });
+      expect(req.host).toEqual({ ...host, memoryTotal: 4n << 30n });
+      expect(req.caller).toEqual({ uid: 0, gid: 0 });
+      expect(req.args).toEqual([['k', 'v']]);
+      expect(req.boxVersion).toBe(BOX_VERSION);
+      // What inspect shows comes from the same configuration.
+      expect(config.image.config?.Volumes).toEqual({ '/data': {} });
+      expect(config.labels).toEqual({ tier: 'web', maintainer: 'me', team: 'a' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives the reference fully qualified, and for an image given by id its names or the id when the registry is unknown', () => {
+    const hub = { id: ID, tags: ['busybox:latest'], repoDigests: [`busybox@${DIGEST}`] };
+    expect(imageProvenance('busybox', hub)).toEqual({ reference: 'docker.io/library/busybox:latest', digest: DIGEST });
+    expect(imageProvenance(ID, hub)).toEqual({ reference: 'docker.io/library/busybox:latest', digest: DIGEST });
+    expect(imageProvenance('cccc', hub)).toEqual({ reference: 'docker.io/library/busybox:latest', digest: DIGEST });
+    const local = { id: ID, tags: ['127.0.0.1:5000/team/app:v1'], repoDigests: [`127.0.0.1:5000/team/app@${DIGEST}`] };
+    expect(imageProvenance(ID.slice(7, 19), local)).toEqual({ reference: '127.0.0.1:5000/team/app:v1', digest: DIGEST });
+    // Untagged, but pulled: the repository it was pulled from.
+    expect(imageProvenance(ID, { id: ID, tags: [], repoDigests: [`127.0.0.1:5000/team/app@${DIGEST}`] })).toEqual({ reference: `127.0.0.1:5000/team/app@${DIGEST}`, digest: DIGEST });
+    // No name at all, or names in two registries: the registry is unknown.
+    expect(imageProvenance(ID, { id: ID, tags: [], repoDigests: [] })).toEqual({ reference: ID });
+    expect(imageProvenance(ID, { id: ID, tags: ['busybox:latest', '127.0.0.1:5000/bb:1'], repoDigests: [] })).toEqual({ reference: ID });
+    // An imported image's own name, without a digest.
+    expect(imageProvenance('myapp:1.0', { id: ID, tags: ['myapp:1.0'], repoDigests: [] })).toEqual({ reference: 'docker.io/library/myapp:1.0', digest: undefined });
+  });
+});
