@@ -499,6 +499,8 @@ bool millicpus(const box_request *req, big *out)
 
 str registry_of(str reference)
 {
+	if (reference.len == 0 || str_starts(reference, str_c("sha256:")))
+		return (str){ 0 };
 	for (uint32_t i = 0; i < reference.len; i++) {
 		if (reference.ptr[i] != '/')
 			continue;

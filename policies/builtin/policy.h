@@ -466,7 +466,8 @@ bool within(str p, str dir);
 /* Thousandths of a cpu the container may use (rounded up); false = unlimited. Traps on a period of 0. */
 bool millicpus(const box_request *req, big *out);
 /* Registry host of an image reference (Docker's rules: the first component if it has a dot or a
- * port, or is localhost; else docker.io). */
+ * port, or is localhost; else docker.io). Empty when there is none to know: no reference, or an
+ * image id ("sha256:...", what box gives for an image without a name from a single registry). */
 str registry_of(str reference);
 
 /* Formats into a new string, printf-like with box's own conversions:

@@ -68,7 +68,10 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 			say(&reasons, "publishing privileged host ports is not allowed: %s", list_join(&low, ", "));
 	}
 	str registry = registry_of(c->image.reference);
-	if (!list_has(&registries, registry))
+	if (registry.len == 0)
+		say(&reasons, "the image's registry is unknown (%s has no name from a single registry): run it by a name from an allowed registry (%s)",
+		    c->image.reference.len ? c->image.reference : str_c("the image"), list_join(&registries, ", "));
+	else if (!list_has(&registries, registry))
 		say(&reasons, "images from %s are not allowed (allowed: %s)", registry, list_join(&registries, ", "));
 	if (reasons.len) {
 		v->decision = BOX_DENY;
