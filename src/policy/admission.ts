@@ -5,6 +5,8 @@
 // Starts are admitted one at a time per host (a lock under the runtime root, held from reading
 // what running containers have committed until the caller has recorded the new container), so
 // that many starts at once cannot all squeeze past a capacity policy on the same stale sums.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
@@ -20,7 +22,7 @@ import { DEFAULT_TIMEOUT_MS, Policy } from './engine';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
-import { PolicyMode, PolicyRef } from './sources';
+import { isBuiltin, PolicyMode, PolicyRef } from './sources';
 import type { Committed, Pair } from './types';
 
 export interface AdmissionFlags {
@@ -122,8 +124,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   const cliArgs = parsePolicyArgs(flags.args);
   const timeoutMs = parsePolicyTimeout(flags.timeout);
   const failureMode = parseFailureMode(flags.failure);
-  const policies: Policy[] = await Promise.all(refs.map((r) => openPolicy(r.ref, roots, { limits: { timeoutMs } })));
-  for (const p of policies) p.prepare(); // instantiation is the costly part: not under the lock
+  const policies = await openAll(subject, refs, timeoutMs);
   const cgroups: CgroupHost = detectCgroups();
   const lock = await admissionLock(roots);
   try {
@@ -148,7 +149,8 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         args: [...ref.args, ...cliArgs],
       });
       const ev = policy.evaluate(request);
-      const { verdict, failure } = ev;
+      const { verdict } = ev;
+      let failure: AuditEntry['failure'] = ev.failure;
       const label = `policy ${policy.name}${ref.mode === 'enforce' ? '' : ` (${ref.mode})`}`;
       let outcome: AuditEntry['outcome'];
       let applied: string[] = [];
@@ -177,20 +179,24 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         outcome = 'denied';
       } else {
         for (const w of verdict.warnings) warn(`${label}: ${w}`);
-        if (verdict.patch && !patchIsEmpty(verdict.patch)) {
-          const patched = applyPatch(config, verdict.patch, policy.name, cgroups);
-          config = patched.config;
-          applied = patched.changes;
-        }
         outcome = 'admitted';
+        if (verdict.patch && !patchIsEmpty(verdict.patch)) {
+          try {
+            const patched = applyPatch(config, verdict.patch, policy.name, cgroups);
+            config = patched.config;
+            applied = patched.changes;
+          } catch (err) {
+            if (!(err instanceof BoxError)) throw err;
+            denials.push(`${err.message}: the start is refused`);
+            failure = { kind: 'invalid-patch', message: err.message };
+            outcome = 'denied';
+          }
+        }
       }
       const durationMs = Math.round((ev.evaluateMs + ev.instantiateMs) * 1000) / 1000;
       audit.push({
-        time: new Date().toISOString(),
-        container: { id: subject.id, name: subject.name },
-        image: { reference: config.image.reference ?? config.image.ref, id: config.image.id, digest: config.image.digest },
+        ...auditBase(subject, config, ref),
         policy: { name: policy.name, source: policy.file ?? `builtin:${policy.name}`, sha256: policy.digest },
-        mode: ref.mode,
         decision: verdict.decision,
         outcome,
         reasons: verdict.reasons,
@@ -228,6 +234,60 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   } catch (err) {
     lock.release();
     throw err;
+  }
+}
+
+function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): Pick<AuditEntry, 'time' | 'container' | 'image' | 'mode'> {
+  return {
+    time: new Date().toISOString(),
+    container: { id: subject.id, name: subject.name },
+    image: { reference: config.image.reference ?? config.image.ref, id: config.image.id, digest: config.image.digest },
+    mode: ref.mode,
+  };
+}
+
+/**
+ * Loads and instantiates every policy (instantiation is the costly part: not under the lock). A
+ * policy that cannot be loaded refuses the start in every mode, and is recorded like a decision.
+ */
+async function openAll(subject: Subject, refs: PolicyRef[], timeoutMs: number): Promise<Policy[]> {
+  const opened = await Promise.allSettled(
+    refs.map(async (r) => {
+      const policy = await openPolicy(r.ref, subject.roots, { limits: { timeoutMs } });
+      policy.prepare();
+      return policy;
+    }),
+  );
+  const failed = opened.flatMap((o, i) => (o.status === 'rejected' ? [{ ref: refs[i], err: o.reason as unknown }] : []));
+  if (!failed.length) return opened.map((o) => (o as PromiseFulfilledResult<Policy>).value);
+  record(
+    subject.roots,
+    failed.map(({ ref, err }) => {
+      const message = err instanceof Error ? err.message : String(err);
+      return {
+        ...auditBase(subject, subject.config, ref),
+        policy: { name: isBuiltin(ref.ref) ? ref.ref : path.basename(ref.ref).replace(/\.wasm$/, ''), source: isBuiltin(ref.ref) ? `builtin:${ref.ref}` : ref.ref, sha256: fileDigest(ref.ref) },
+        decision: 'deny',
+        outcome: 'denied',
+        reasons: [message],
+        warnings: [],
+        applied: [],
+        failure: { kind: 'load', message },
+        durationMs: 0,
+      };
+    }),
+    subject,
+  );
+  throw failed[0].err;
+}
+
+/** The sha256 of a policy file that failed to load, when it can be read ('' otherwise). */
+function fileDigest(ref: string): string {
+  if (isBuiltin(ref)) return '';
+  try {
+    return createHash('sha256').update(fs.readFileSync(ref)).digest('hex');
+  } catch {
+    return '';
   }
 }
 

@@ -1,10 +1,14 @@
-// Applying a policy's patch to a container configuration, and re-validating the result with the
-// same rules box applies to flags: a patch can only make a container more confined or set limits,
-// and a patch that would produce an invalid configuration refuses the start.
+// Applying a policy's patch to a container configuration, and re-validating what it changed with
+// the checks box makes of the same values given as flags: cgroup limits (syntax of a cpu list,
+// minimums, ranges, combinations: checkLimits), ulimit names and soft <= hard, capability names,
+// environment variable names. A patch cannot grant anything: it sets limits, drops capabilities,
+// makes the root filesystem read-only, sets no-new-privileges, adds env/labels or disconnects the
+// network. A patch that fails a check refuses the start (the caller records why).
 import { BoxError } from '../errors';
 import { CgroupHost, CgroupLimits, checkLimits } from '../linux/cgroups';
 import { lookupCapName } from '../linux/capabilities';
 import { rlimitNumber } from '../runtime/run-options';
+import { parseCpuList } from '../util/units';
 import type { ContainerConfig, Ulimit } from '../runtime/model';
 import type { LimitsPatch, PolicyPatch } from './types';
 
@@ -50,13 +54,6 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
   const out: ContainerConfig = structuredClone(config);
   const changes: string[] = [];
   if (patch.limits) {
-    for (const [key, name] of LIMIT_FIELDS) {
-      const v = patch.limits[key];
-      if (v === undefined) continue;
-      const value = key === 'cpusetCpus' ? (v as string) : num(v as bigint);
-      (out.limits as Record<string, unknown>)[key] = value;
-      changes.push(`${name}=${value}`);
-    }
     for (const u of patch.limits.ulimits) {
       if (rlimitNumber(u.name) === undefined) bad(`unknown ulimit "${u.name}"`);
       const ulimit: Ulimit = { name: u.name, soft: Number(u.soft), hard: Number(u.hard) };
@@ -65,6 +62,13 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
       changes.push(`ulimit ${u.name}=${ulimit.soft}:${ulimit.hard}`);
     }
     try {
+      for (const [key, name] of LIMIT_FIELDS) {
+        const v = patch.limits[key];
+        if (v === undefined) continue;
+        const value = key === 'cpusetCpus' ? parseCpuList('cpuset-cpus', v as string) : num(v as bigint);
+        (out.limits as Record<string, unknown>)[key] = value;
+        changes.push(`${name}=${value}`);
+      }
       checkLimits(cgroups, out.limits);
     } catch (err) {
       if (err instanceof BoxError) bad(err.message.replace(/^--/, ''));

@@ -14,18 +14,28 @@ const PIDS_LIMIT = V1 ? '/sys/fs/cgroup/pids/pids.max' : '/sys/fs/cgroup/pids.ma
 
 interface Audit {
   container: { id: string; name: string };
+  image: { reference: string; id: string; digest?: string };
   policy: { name: string; sha256: string; source: string };
   mode: string;
   decision: string;
   outcome: string;
   reasons: string[];
   applied: string[];
+  failure?: { kind: string; message: string };
   durationMs: number;
+}
+
+interface PolicyEvent {
+  Action: string;
+  id: string;
+  Actor: { Attributes: Record<string, string> };
 }
 
 describe('box run with policies', () => {
   const t = busyboxRoot();
   const audit = (): Audit[] => t.box(['policy', 'log', '--format', 'json']).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Audit);
+  const policyEvents = (id: string): PolicyEvent[] =>
+    fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PolicyEvent).filter((e) => e.Action === 'policy' && e.id === id);
   let behaviours: string;
 
   beforeAll(async () => {
@@ -43,6 +53,22 @@ describe('box run with policies', () => {
     expect(denied.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(t.containerIds()).not.toContain(denied.container.id);
     expect(cgroupDirsOf(denied.container.id)).toEqual([]);
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+    // Logged under the name box would have given it, and the reference normalised.
+    expect(denied.container.name).toMatch(/^[a-z]+_[a-z]+_\d+$/);
+    expect(denied.image.reference).toBe('docker.io/library/busybox:latest');
+    expect(policyEvents(denied.container.id)).toEqual([expect.objectContaining({ Actor: expect.objectContaining({ Attributes: expect.objectContaining({ name: denied.container.name, policy: 'baseline', outcome: 'denied' }) }) })]);
+  });
+
+  it('a patch box refuses after re-validation refuses the start with the reason, is audited, and creates nothing', () => {
+    const r = t.box(['run', '--rm', '--name', 'bad-patch', '--policy', behaviours, 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe('box: policy behaviours returned an invalid patch: memory: the minimum memory limit is 6m: the start is refused\n');
+    const entry = audit().at(-1)!;
+    expect(entry).toMatchObject({ container: { name: 'bad-patch' }, decision: 'allow', outcome: 'denied', failure: { kind: 'invalid-patch' }, applied: [] });
+    expect(policyEvents(entry.container.id).map((e) => e.Actor.Attributes.outcome)).toEqual(['denied']);
+    expect(t.containerIds()).not.toContain(entry.container.id);
+    expect(cgroupDirsOf(entry.container.id)).toEqual([]);
     expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
   });
 
@@ -129,6 +155,13 @@ describe('box run with policies', () => {
     expect(t.box(['run', '--rm', '--policy', path.join(t.dir, 'missing.wasm'), 'busybox', 'true']).stderr).toMatch(/no such file/);
     expect(t.box(['run', '--rm', '--policy', 'nosuchbuiltin', 'busybox', 'true']).stderr).toMatch(/no built-in policy of that name/);
     expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+    // A policy that cannot be loaded is a decision like any other: audited, with an event.
+    const [notPolicy, missing] = audit().slice(-2);
+    expect(notPolicy).toMatchObject({ policy: { name: 'not-a-policy', source: bad }, outcome: 'denied', failure: { kind: 'load' } });
+    expect(notPolicy.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(notPolicy.reasons[0]).toMatch(/core module|not a component/i);
+    expect(missing).toMatchObject({ policy: { name: 'missing', sha256: '' }, outcome: 'denied', failure: { kind: 'load', message: expect.stringMatching(/no such file/) } });
+    expect(policyEvents(missing.container.id).map((e) => e.Actor.Attributes.outcome)).toEqual(['denied']);
   });
 
   it('a patch is applied in order and the next policy sees it', () => {
