@@ -205,6 +205,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         applied,
         failure,
         durationMs,
+        transpileMs: policy.timings.cacheHit ? undefined : Math.round(policy.timings.transpileMs),
       });
       admittedBy.push({
         name: policy.name,

@@ -26,6 +26,8 @@ export interface AuditEntry {
   failure?: { kind: string; message: string };
   /** evaluation, including instantiation when this process had to instantiate */
   durationMs: number;
+  /** set when this start transpiled the policy (its first use with this box version): how long that took */
+  transpileMs?: number;
 }
 
 export function auditFile(roots: Roots): string {

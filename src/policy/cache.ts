@@ -30,12 +30,14 @@ export interface CacheMeta {
   coreModules: string[];
   glueSha256: string;
   transpileMs: number;
+  /** the process that transpiled it, and when: how the entry was made (tests check it is made once) */
+  builtBy?: { pid: number; time: string };
 }
 
 export interface CacheEntry {
   dir: string;
   meta: CacheMeta;
-  /** true when this call transpiled the component (a cache miss) */
+  /** true when this call transpiled the component (a cache miss), even if another process's entry won */
   created: boolean;
 }
 
@@ -130,6 +132,7 @@ async function build(bytes: Uint8Array, digest: string, cacheDir: string, dir: s
     coreModules,
     glueSha256: sha256Hex(glue),
     transpileMs: Math.round(transpileMs),
+    builtBy: { pid: process.pid, time: new Date().toISOString() },
   };
   const tmp = path.join(cacheDir, `.tmp-${path.basename(dir)}-${process.pid}-${randomHex(4)}`);
   fs.mkdirSync(tmp, { mode: 0o755 });
@@ -144,7 +147,7 @@ async function build(bytes: Uint8Array, digest: string, cacheDir: string, dir: s
       if (errnoCode(err) !== 'ENOTEMPTY' && errnoCode(err) !== 'EEXIST') throw err;
       fs.rmSync(tmp, { recursive: true, force: true });
       const theirs = readMeta(dir);
-      if (theirs) return { dir, meta: theirs, created: false };
+      if (theirs) return { dir, meta: theirs, created: true }; // transpiled here all the same
       throw err;
     }
   } catch (err) {

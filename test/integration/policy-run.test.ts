@@ -23,6 +23,30 @@ interface Audit {
   applied: string[];
   failure?: { kind: string; message: string };
   durationMs: number;
+  transpileMs?: number;
+}
+
+/** Polls a condition (no fixed sleeps) until it holds or the time bound passes. */
+async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what} never happened`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Does process `pid` hold a flock(2) on `file` (from /proc/locks)? */
+function holdsFlock(pid: number, file: string): boolean {
+  let ino: number;
+  try {
+    ino = fs.statSync(file).ino;
+  } catch {
+    return false;
+  }
+  return fs.readFileSync('/proc/locks', 'utf8').split('\n').some((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[1] === 'FLOCK' && Number(f[4]) === pid && Number(f[5]?.split(':')[2]) === ino;
+  });
 }
 
 interface PolicyEvent {
@@ -135,6 +159,28 @@ describe('box run with policies', () => {
     expect(ignored.stderr).toMatch(/policy behaviours failed and --policy-failure=ignore lets the start go ahead: exceeded its time limit/);
   });
 
+  it('box stays responsive while another start is inside a spinning policy', async () => {
+    const lock = path.join(t.root, 'run', 'locks', 'admission.lock');
+    const child = spawn(BOX, t.args(['run', '--rm', '--name', 'loop', '--policy', behaviours, '--policy-timeout', '3s', 'busybox', 'true']), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const done = exitOf(child);
+    try {
+      // The admission lock is taken just before the policies run: from then on it loops.
+      await until('the looping start holding the admission lock', () => holdsFlock(child.pid!, lock), 30_000);
+      const started = Date.now();
+      const ps = t.box(['ps', '-a']);
+      expect(ps.status).toBe(0);
+      expect(ps.stderr).toBe('');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const policies = t.box(['policy', 'ls']);
+      expect(policies.status).toBe(0);
+      expect(holdsFlock(child.pid!, lock)).toBe(true); // the policy was spinning all along
+    } finally {
+      const r = await done;
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/exceeded its time limit of 3000 ms/);
+    }
+  }, 60_000);
+
   it('a policy that throws or allocates without bound refuses the start with that reason', () => {
     const thrown = t.box(['run', '--rm', '--name', 'throw', '--policy', behaviours, 'busybox', 'true']);
     expect(thrown.status).toBe(125);
@@ -183,18 +229,29 @@ describe('box run with policies', () => {
       return n + (b === undefined ? 1 : b - a + 1);
     }, 0));
     const fit = cpus * 10;
-    const runs = Array.from({ length: 50 }, (_, i) =>
-      exitOf(spawn(BOX, t.args(['run', '-d', '--name', `cap-${i}`, '--cpus', '0.1', '--memory', '8m', '--policy', 'capacity', 'busybox', 'sleep', '300']), { stdio: ['ignore', 'pipe', 'pipe'] })),
+    // No transpiled policy yet: the 50 race to make the cache entry.
+    const cacheDir = path.join(t.root, 'cache', 'policies');
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    const auditBefore = audit().length;
+    const children = Array.from({ length: 50 }, (_, i) =>
+      spawn(BOX, t.args(['run', '-d', '--name', `cap-${i}`, '--cpus', '0.1', '--memory', '8m', '--policy', 'capacity', 'busybox', 'sleep', '300']), { stdio: ['ignore', 'pipe', 'pipe'] }),
     );
-    const results = await Promise.all(runs);
+    const results = await Promise.all(children.map(exitOf));
     try {
       const admitted = results.filter((r) => r.code === 0);
       const denied = results.filter((r) => r.code !== 0);
       expect(admitted.length).toBe(Math.min(50, fit));
       for (const d of denied) expect(d.stderr).toMatch(/denied by policy capacity: not enough cpu/);
-      // The transpile cache holds one entry for the policy, written once, and no temporaries.
-      const cache = fs.readdirSync(path.join(t.root, 'cache', 'policies')).filter((n) => n !== 'tools' && !n.endsWith('.lock'));
+      // The transpile cache holds one entry, made by one of the 50; every start says whether it
+      // transpiled, and exactly one did (two writers would both say so), and no temporaries remain.
+      const decisions = audit().slice(auditBefore);
+      expect(decisions.length).toBe(50);
+      expect(decisions.filter((d) => d.transpileMs !== undefined).length).toBe(1);
+      const cache = fs.readdirSync(cacheDir).filter((n) => n !== 'tools' && !n.endsWith('.lock'));
       expect(cache.filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+      expect(cache).toHaveLength(1);
+      const meta = JSON.parse(fs.readFileSync(path.join(cacheDir, cache[0], 'meta.json'), 'utf8')) as { builtBy: { pid: number } };
+      expect(children.map((c) => c.pid)).toContain(meta.builtBy.pid);
     } finally {
       const ids = t.box(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean);
       if (ids.length) expect(t.box(['rm', '-f', ...ids]).status).toBe(0);
