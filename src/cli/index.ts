@@ -96,6 +96,17 @@ function findCommand(argv: string[]): { entry: Entry; path: string[] } | undefin
   return best;
 }
 
+/** The help of a command group ("policy": build, test, ...), or undefined when `word` names none. */
+function groupHelp(word: string): string | undefined {
+  const rows = COMMANDS.filter((c) => !c.hidden).flatMap((c) => {
+    const p = c.paths.find((q) => q.length === 2 && q[0] === word);
+    return p ? [[p[1], c.load().summary.replace(/\.$/, '')]] : [];
+  });
+  if (!rows.length) return undefined;
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return [`Usage:  box ${word} COMMAND`, '', 'Commands:', ...rows.map(([n, d]) => `  ${n.padEnd(w)}   ${d}`), '', `Run 'box ${word} COMMAND --help' for more on a command.`].join('\n') + '\n';
+}
+
 function mainHelp(): string {
   const rows = COMMANDS.filter((c) => !c.hidden).map((c) => {
     const spec = c.load();
@@ -133,7 +144,13 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     }
     const found = findCommand(rest);
-    if (!found) throw new BoxError(`unknown command "${rest[0]}" (see 'box --help')`);
+    if (!found) {
+      const group = groupHelp(rest[0]);
+      if (!group) throw new BoxError(`unknown command "${rest[0]}" (see 'box --help')`);
+      if (rest.length > 1 && !['--help', '-h', 'help'].includes(rest[1])) throw new BoxError(`unknown command "${rest[0]} ${rest[1]}" (see 'box ${rest[0]} --help')`);
+      process.stdout.write(group);
+      return 0;
+    }
     const spec = found.entry.load();
     const name = found.path.join(' ');
     const args = parseArgs(spec, rest.slice(found.path.length), name);

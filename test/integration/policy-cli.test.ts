@@ -68,6 +68,20 @@ describe('box policy', () => {
     expect(fromFile.sha256).toBe(builtin.sha256);
     expect(fromFile.info.name).toBe('strict');
     expect(t.box(['policy', 'export', 'nope']).status).toBe(125);
+    // The real size, also when the transpiled form comes from the cache (the second time).
+    for (let i = 0; i < 2; i++) expect(t.box(['policy', 'inspect', 'strict']).stdout).toContain(`\nSize:        ${fs.statSync(out).size} bytes\n`);
+  });
+
+  it('box policy --help lists the policy commands', () => {
+    for (const args of [['policy', '--help'], ['policy']]) {
+      const r = t.box(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^Usage:  box policy COMMAND\n/);
+      for (const sub of ['build', 'test', 'eval', 'inspect', 'export', 'ls', 'log', 'types']) expect(r.stdout).toMatch(new RegExp(`^  ${sub} +\\S`, 'm'));
+    }
+    const bad = t.box(['policy', 'nope']);
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toBe(`box: unknown command "policy nope" (see 'box policy --help')\n`);
   });
 
   it('writes the WIT and the TypeScript types for authors', () => {
