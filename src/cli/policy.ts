@@ -86,7 +86,7 @@ export const policyInspectCommand: CommandSpec = {
       `Description: ${info.description}`,
       `Source:      ${out.source}`,
       `Digest:      sha256:${p.digest}`,
-      `Size:        ${p.size ? `${p.size} bytes` : '(cached)'}`,
+      `Size:        ${p.size} bytes`,
       `Exports:     ${out.exports.join(', ')}`,
       `Imports:     ${out.imports.length ? out.imports.join(', ') : 'none'}`,
       'Arguments:',

@@ -52,6 +52,8 @@ export interface LoadOptions {
    * build time). On a cache hit the component itself is then never read or hashed.
    */
   knownDigest?: string;
+  /** its size in bytes, known with the digest (shown by `box policy inspect` on a cache hit) */
+  knownSize?: number;
   /** apply the V8 flags that make loading large modules cheaper (default true; see tuneWasm) */
   tuneV8?: boolean;
 }
@@ -485,7 +487,7 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
     name,
     file,
     digest as string,
-    size || (bytes?.length ?? 0),
+    size || (bytes?.length ?? opts.knownSize ?? 0),
     exportName,
     entry.meta.imports,
     entry.meta.exports,

@@ -14,7 +14,8 @@ export function openPolicy(ref: string, roots: Roots, opts: Omit<LoadOptions, 'c
   const cacheDir = policyCacheDir(roots);
   if (isBuiltin(ref)) {
     const asset = `policy-${ref}.wasm` as AssetName;
-    return loadPolicy({ read: () => readAsset(asset), name: ref }, { ...opts, cacheDir, name: ref, knownDigest: builtDigest(asset)?.sha256 });
+    const built = builtDigest(asset);
+    return loadPolicy({ read: () => readAsset(asset), name: ref }, { ...opts, cacheDir, name: ref, knownDigest: built?.sha256, knownSize: built?.size });
   }
   return loadPolicy({ path: ref }, { ...opts, cacheDir });
 }
