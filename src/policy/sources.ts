@@ -31,8 +31,12 @@ export interface PolicyRef {
 
 export const SYSTEM_POLICY_DIR = '/etc/box/policies.d';
 
+/**
+ * Where default policies live. The system directory is fixed (no environment variable moves it):
+ * the only way past an operator's defaults is --no-default-policies, which is root's and visible.
+ */
 export function policyDirs(roots: Roots): string[] {
-  return [process.env.BOX_SYSTEM_POLICY_DIR ?? SYSTEM_POLICY_DIR, path.join(roots.root, 'policies.d')];
+  return [SYSTEM_POLICY_DIR, path.join(roots.root, 'policies.d')];
 }
 
 export function isBuiltin(ref: string): ref is BuiltinPolicy {
