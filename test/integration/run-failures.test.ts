@@ -1,6 +1,7 @@
 // Bad input and failures midway leave nothing behind: no mount, cgroup or state.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, waitForOutput } from '../support/box';
@@ -111,11 +112,56 @@ describe('box run: bad input and failures', () => {
     expect(t.box(['rm', 'contested']).status).toBe(0);
   });
 
-  it('refuses to run without root', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BOX, '--root', '/tmp/box-nonroot-never-created', 'run', 'busybox', 'true'], { encoding: 'utf8' });
-    expect(r.status).toBe(125);
-    expect(r.stderr).toMatch(/root/);
-    expect(fs.existsSync('/tmp/box-nonroot-never-created')).toBe(false);
+  /** A loopback TCP listener standing in for a registry: counts the connections a pull would make. */
+  async function watchedRegistry(): Promise<{ ref: (name: string) => string; connections: () => number; close: () => Promise<void> }> {
+    let connections = 0;
+    const server = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    return { ref: (name) => `127.0.0.1:${port}/${name}`, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('refuses to run without root before anything else: no pull, no root directory', async () => {
+    const registry = await watchedRegistry();
+    try {
+      for (const cmd of ['run', 'create']) {
+        const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BOX, '--root', '/tmp/box-nonroot-never-created', cmd, '--memory', '12x', registry.ref('img')]);
+        const r = await exitOf(child);
+        expect(r.code).toBe(125);
+        expect(r.stderr).toBe('box: box must run as root to create containers (rootless mode is not supported yet): use sudo\n');
+      }
+      expect(registry.connections()).toBe(0);
+      expect(fs.existsSync('/tmp/box-nonroot-never-created')).toBe(false);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('a malformed value with a missing image reports the value: nothing pulled, nothing created', async () => {
+    const registry = await watchedRegistry();
+    const fresh = path.join(t.dir, 'fresh-root');
+    try {
+      const cases: [string[], string][] = [
+        [['--memory', '12x'], 'box: invalid value "12x" for --memory: expected a size like 512k, 256m or 1g\n'],
+        [['--cpus', '-1'], 'box: invalid value "-1" for --cpus: expected a positive number of CPUs like 0.5 or 2\n'],
+        [['--cap-add', 'NOPE'], 'box: unknown capability "NOPE": see capabilities(7) for names\n'],
+        [['--pull', 'sometimes'], 'box: invalid --pull "sometimes": use missing, always or never\n'],
+      ];
+      for (const cmd of ['run', 'create']) {
+        for (const [flags, error] of cases) {
+          const r = await exitOf(spawn(BOX, ['--root', fresh, cmd, ...flags, registry.ref('unknownimg')]));
+          expect(r.stderr, flags.join(' ')).toBe(error);
+          expect(r.code).toBe(125);
+        }
+      }
+      expect(registry.connections()).toBe(0);
+      expect(fs.existsSync(fresh)).toBe(false);
+    } finally {
+      await registry.close();
+    }
   });
 });
 
