@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { expandCpuList } from '../util/units';
+import { attachDeviceProgram } from './bpf';
+import { compileDeviceProgram, DEFAULT_DEVICE_RULES, v1RuleText } from './devices';
 
 export interface CgroupLimits {
   memory?: number;
@@ -139,7 +141,7 @@ export class ContainerCgroup {
   /** Creates the cgroup and writes the limits; on any failure removes what it created. */
   create(limits: CgroupLimits, privileged: boolean): void {
     try {
-      if (this.host.version === 2) this.createV2(limits);
+      if (this.host.version === 2) this.createV2(limits, privileged);
       else this.createV1(limits, privileged);
     } catch (err) {
       this.remove();
@@ -168,18 +170,26 @@ export class ContainerCgroup {
       if (privileged) w('devices', 'devices.allow', 'a *:* rwm');
       else {
         w('devices', 'devices.deny', 'a');
-        for (const rule of DEFAULT_DEVICE_RULES) w('devices', 'devices.allow', rule);
+        for (const rule of DEFAULT_DEVICE_RULES) w('devices', 'devices.allow', v1RuleText(rule));
       }
     }
   }
 
-  private createV2(limits: CgroupLimits): void {
+  private createV2(limits: CgroupLimits, privileged: boolean): void {
     const unified = this.host.unified!;
     const wanted = V2_WANTED.filter((c) => this.host.mounts.has(c));
     // Delegate controllers down to the container's level ("no internal processes" rule: only
     // leaf cgroups hold processes, so enabling them on the parents is allowed).
     createLevels(unified, this.relPath, undefined, (parent) => enableControllers(parent, wanted));
     this.writeLimits(limits);
+    // v2 has no devices files: the same allowlist as v1's, as a BPF program on the cgroup.
+    if (!privileged) {
+      try {
+        attachDeviceProgram(this.dirs[0], compileDeviceProgram(DEFAULT_DEVICE_RULES));
+      } catch (err) {
+        throw new BoxError(`cannot restrict the container's devices: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**
@@ -312,21 +322,6 @@ export class ContainerCgroup {
     }
   }
 }
-
-const DEFAULT_DEVICE_RULES = [
-  'c *:* m',
-  'b *:* m',
-  'c 1:3 rwm', // null
-  'c 1:5 rwm', // zero
-  'c 1:7 rwm', // full
-  'c 1:8 rwm', // random
-  'c 1:9 rwm', // urandom
-  'c 5:0 rwm', // tty
-  'c 5:1 rwm', // console
-  'c 5:2 rwm', // ptmx
-  'c 136:* rwm', // pts
-  'c 10:200 rwm', // tun
-];
 
 /**
  * Creates root/relPath level by level. `ensure(dir, parent)` runs for each level (new or already
