@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, waitForOutput } from '../support/box';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, snapshot, waitForOutput } from '../support/box';
 
 describe('box run: bad input and failures', () => {
   const t = busyboxRoot();
@@ -37,9 +37,11 @@ describe('box run: bad input and failures', () => {
 
   it('a start that fails inside the helper (missing command) leaves no cgroup, mount or --rm state', () => {
     const before = t.containerIds();
+    const host = snapshot(t);
     const r = t.box(['run', '--rm', '--memory', '32m', 'busybox', 'definitely-missing']);
     expect(r.status).toBe(127);
     expect(t.containerIds()).toEqual(before);
+    expect(leftovers(t, host)).toEqual([]);
   });
 
   it('a failing mount inside the helper (a file where a directory must be) is reported and cleaned up', () => {
@@ -53,14 +55,16 @@ describe('box run: bad input and failures', () => {
     expect(spawnSync('tar', ['-C', work, '-cf', tar, '.']).status).toBe(0);
     expect(t.box(['import', tar, 'bad-proc']).status).toBe(0);
     const before = t.containerIds();
+    const host = snapshot(t);
     const r = t.box(['run', '--rm', 'bad-proc', '/bin/sh', '-c', 'true']);
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/proc/);
     expect(t.containerIds()).toEqual(before);
-    expect(leftovers(t)).toEqual([]);
+    expect(leftovers(t, host)).toEqual([]);
   });
 
   it('killing the helper (the container\'s monitor) kills the container and releases everything', async () => {
+    const host = snapshot(t);
     const child = t.start(['run', '--name', 'victim', '--memory', '32m', 'busybox', 'sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
     const done = exitOf(child);
     await waitForOutput(child.stdout!, 'ready');
@@ -73,6 +77,7 @@ describe('box run: bad input and failures', () => {
     expect(r.stderr).toMatch(/killed/);
     expect(cgroupDirsOf(rec.id)).toEqual([]);
     expect(t.box(['rm', 'victim']).status).toBe(0);
+    expect(leftovers(t, host)).toEqual([]);
   });
 
   it('a cgroup write the kernel refuses midway (quota above the parent\'s) removes every cgroup and file', () => {
@@ -84,15 +89,13 @@ describe('box run: bad input and failures', () => {
     try {
       fs.writeFileSync(path.join(parent, 'cpu.cfs_quota_us'), '10000');
       const before = t.containerIds();
+      const host = snapshot(t);
       const r = t.box(['run', '--rm', '--cpus', '1', 'busybox', 'true']);
       expect(r.status).toBe(125);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/cgroup/);
       expect(t.containerIds()).toEqual(before);
-      for (const c of fs.readdirSync('/sys/fs/cgroup')) {
-        const dir = path.join('/sys/fs/cgroup', c, 'box');
-        if (fs.existsSync(dir)) expect(fs.readdirSync(dir).filter((d) => /^[0-9a-f]{64}$/.test(d)), c).toEqual([]);
-      }
+      expect(leftovers(t, host)).toEqual([]);
     } finally {
       if (fs.existsSync(parent)) {
         fs.writeFileSync(path.join(parent, 'cpu.cfs_quota_us'), '-1');
