@@ -107,6 +107,43 @@ export function checkLimits(host: CgroupHost, limits: CgroupLimits): string[] {
   return warnings;
 }
 
+function whatChanged(changed: CgroupLimits): { memChanged: boolean; cpuChanged: boolean } {
+  return {
+    memChanged: changed.memory !== undefined || changed.memorySwap !== undefined,
+    cpuChanged: changed.cpuQuota !== undefined || changed.cpuPeriod !== undefined,
+  };
+}
+
+const pidsMax = (n: number) => (n > 0 ? n : 'max');
+
+/**
+ * The cgroup v2 files and values for `limits` (at creation, `changed` is all of them; for
+ * `box update`, the flags given, with `limits` the merged result), in the order they are written.
+ * `swapAccounted`: the kernel offers memory.swap.max.
+ */
+export function v2LimitFiles(limits: CgroupLimits, changed: CgroupLimits, swapAccounted: boolean): [string, string | number][] {
+  const { memChanged, cpuChanged } = whatChanged(changed);
+  const out: [string, string | number][] = [];
+  if (memChanged && limits.memory !== undefined) {
+    out.push(['memory.max', limits.memory]);
+    if (swapAccounted) {
+      // v2 limits swap alone; Docker's --memory-swap is memory plus swap (default: twice --memory)
+      const total = limits.memorySwap ?? limits.memory * 2;
+      out.push(['memory.swap.max', total === -1 ? 'max' : total - limits.memory]);
+    }
+  }
+  if (changed.memoryReservation !== undefined) out.push(['memory.low', changed.memoryReservation]);
+  if (cpuChanged) {
+    const quota = limits.cpuQuota === undefined || limits.cpuQuota === -1 ? 'max' : String(limits.cpuQuota);
+    out.push(['cpu.max', `${quota} ${limits.cpuPeriod ?? 100000}`]);
+  }
+  if (changed.cpuShares) out.push(['cpu.weight', sharesToWeight(changed.cpuShares)]);
+  if (changed.cpusetCpus !== undefined) out.push(['cpuset.cpus', changed.cpusetCpus]);
+  if (changed.cpusetMems !== undefined) out.push(['cpuset.mems', changed.cpusetMems]);
+  if (changed.pidsLimit !== undefined) out.push(['pids.max', pidsMax(changed.pidsLimit)]);
+  return out;
+}
+
 /** One container's cgroup: a directory per v1 hierarchy, or one directory in the v2 tree. */
 export class ContainerCgroup {
   readonly dirs: string[];
@@ -197,30 +234,12 @@ export class ContainerCgroup {
    * (with `limits` the merged result), in an order the kernel accepts.
    */
   writeLimits(limits: CgroupLimits, changed: CgroupLimits = limits): void {
-    const memChanged = changed.memory !== undefined || changed.memorySwap !== undefined;
-    const cpuChanged = changed.cpuQuota !== undefined || changed.cpuPeriod !== undefined;
-    const pidsMax = (n: number) => (n > 0 ? n : 'max');
     if (this.host.version === 2) {
       const dir = this.dirs[0];
-      const w = (file: string, value: string | number) => writeLimit(dir, file, value);
-      if (memChanged && limits.memory !== undefined) {
-        w('memory.max', limits.memory);
-        if (fs.existsSync(path.join(dir, 'memory.swap.max'))) {
-          const total = limits.memorySwap ?? limits.memory * 2;
-          w('memory.swap.max', total === -1 ? 'max' : total - limits.memory);
-        }
-      }
-      if (changed.memoryReservation !== undefined) w('memory.low', changed.memoryReservation);
-      if (cpuChanged) {
-        const quota = limits.cpuQuota === undefined || limits.cpuQuota === -1 ? 'max' : String(limits.cpuQuota);
-        w('cpu.max', `${quota} ${limits.cpuPeriod ?? 100000}`);
-      }
-      if (changed.cpuShares) w('cpu.weight', sharesToWeight(changed.cpuShares));
-      if (changed.cpusetCpus !== undefined) w('cpuset.cpus', changed.cpusetCpus);
-      if (changed.cpusetMems !== undefined) w('cpuset.mems', changed.cpusetMems);
-      if (changed.pidsLimit !== undefined) w('pids.max', pidsMax(changed.pidsLimit));
+      for (const [file, value] of v2LimitFiles(limits, changed, fs.existsSync(path.join(dir, 'memory.swap.max')))) writeLimit(dir, file, value);
       return;
     }
+    const { memChanged, cpuChanged } = whatChanged(changed);
     const w = (controller: string, file: string, value: string | number) => {
       const dir = this.dirFor(controller);
       if (dir !== undefined) writeLimit(dir, file, value);
