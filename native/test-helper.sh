@@ -70,6 +70,10 @@ check "unknown op -> error spec 22, rc 125" $([ $RC = 125 ] && [ "$ST" = "error 
 printf 'NOTASPEC' >$T/badmagic
 "$HELPER" run 3<$T/badmagic 4>$T/badmagic.st; RC=$?
 check "bad magic -> rc 125" $([ $RC = 125 ] && grep -q '^error spec 22 bad magic' $T/badmagic.st; echo $?) "$RC $(cat $T/badmagic.st)"
+# a well-formed spec of a later version (2): refused as a whole, nothing run
+python3 "$HERE/boxspec.py" --json '[["args","sh","-c","echo ran"]]' | python3 -c 'import sys; b = bytearray(sys.stdin.buffer.read()); b[8:12] = (2).to_bytes(4, "little"); sys.stdout.buffer.write(b)' >$T/v2spec
+"$HELPER" run 3<$T/v2spec 4>$T/v2spec.st >$T/v2spec.out 2>&1; RC=$?
+check "spec version 2 -> rc 125, error spec 22 unsupported version 2" $([ $RC = 125 ] && [ "$(cat $T/v2spec.st)" = "error spec 22 unsupported version 2" ] && ! grep -q ran $T/v2spec.out; echo $?) "$RC $(cat $T/v2spec.st)"
 raw '[["mount","a","b"],["args","true"]]'
 check "wrong arg count rejected" $([ $RC = 125 ] && [[ $ST == "error spec 22 op mount: wrong number"* ]]; echo $?) "$ST"
 raw '[["rlimit","7","x","1"],["args","true"]]'

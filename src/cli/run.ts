@@ -4,7 +4,7 @@ import { LogOptions, runDetached } from '../runtime/detach';
 import { HEALTH_FLAGS } from '../runtime/health';
 import { runForeground } from '../runtime/run';
 import { parseBytes, parseNonNegativeInt } from '../util/units';
-import { CreateRequest } from '../runtime/create';
+import { checkRequest, CreateRequest } from '../runtime/create';
 import { bool, CommandSpec, FlagSpec, list, ParsedArgs, str } from './args';
 import { roots } from './context';
 
@@ -64,25 +64,33 @@ export const runCommand: CommandSpec = {
   examples: ['box run -it --rm busybox sh', 'box run --rm --memory 64m --pids-limit 50 busybox echo hello'],
   async run(a) {
     const req = requestFrom(a);
-    const pulled = await pullFirst(req, str(a, 'pull'));
-    if (pulled !== 0) return pulled;
+    checkRequest(req);
+    const pullMode = parsePullMode(str(a, 'pull'));
     const restart = str(a, 'restart');
     if (restart !== undefined && restart !== 'no') {
       if (bool(a, 'rm')) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
       if (!bool(a, 'detach')) throw new BoxError('--restart applies to detached containers: add -d');
     }
-    if (bool(a, 'detach')) return runDetached(req, parseLogOpts(list(a, 'logOpt')));
-    if (list(a, 'logOpt').length) throw new BoxError('--log-opt applies to detached containers (-d) only');
-    return runForeground(req);
+    const logOpts = parseLogOpts(list(a, 'logOpt'));
+    if (!bool(a, 'detach') && list(a, 'logOpt').length) throw new BoxError('--log-opt applies to detached containers (-d) only');
+    const pulled = await pullFirst(req, pullMode);
+    if (pulled !== 0) return pulled;
+    return bool(a, 'detach') ? runDetached(req, logOpts) : runForeground(req);
   },
 };
+
+export type PullMode = 'missing' | 'always' | 'never';
+
+export function parsePullMode(value = 'missing'): PullMode {
+  if (value !== 'missing' && value !== 'always' && value !== 'never') throw new BoxError(`invalid --pull "${value}": use missing, always or never`);
+  return value;
+}
 
 /**
  * `--pull missing|always|never`, as Docker: pulls the image before creating the container (the
  * progress goes to stderr). Returns 0, or the exit status of a pull that did not complete.
  */
-export async function pullFirst(req: CreateRequest, mode = 'missing'): Promise<number> {
-  if (mode !== 'missing' && mode !== 'always' && mode !== 'never') throw new BoxError(`invalid --pull "${mode}": use missing, always or never`);
+export async function pullFirst(req: CreateRequest, mode: PullMode): Promise<number> {
   if (mode === 'never') return 0;
   const { ImageStore } = require('../image/store') as typeof import('../image/store');
   if (mode === 'missing') {
@@ -93,7 +101,10 @@ export async function pullFirst(req: CreateRequest, mode = 'missing'): Promise<n
   return pullCommand(req.roots, req.image, { out: process.stderr });
 }
 
-/** The creation request described by `run`/`create` flags (both take the same ones). */
+/**
+ * The creation request described by `run`/`create` flags (both take the same ones). Callers check
+ * it (checkRequest) before pulling: root first, then every value.
+ */
 export function requestFrom(a: ParsedArgs): CreateRequest {
   return {
     roots: roots(),

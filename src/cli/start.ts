@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { BoxError } from '../errors';
 import { attachSession, attachSocketPath, connectAttach, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/attach';
 import { ContainerStore } from '../runtime/containers';
-import { createRecord } from '../runtime/create';
+import { checkRequest, createRecord } from '../runtime/create';
 import { startAttached, startExisting } from '../runtime/detach';
 import { find, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { ContainerRecord } from '../runtime/model';
@@ -13,7 +13,7 @@ import { logFile } from '../runtime/monitor-state';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
 import { roots } from './context';
-import { parseLogOpts, pullFirst, requestFrom, RUN_FLAGS } from './run';
+import { parseLogOpts, parsePullMode, pullFirst, requestFrom, RUN_FLAGS } from './run';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
 
@@ -25,9 +25,11 @@ export const createCommand: CommandSpec = {
   stopAfterPositionals: true,
   async run(a) {
     const req = requestFrom(a);
-    const pulled = await pullFirst(req, str(a, 'pull'));
-    if (pulled !== 0) return pulled;
+    checkRequest(req);
+    const pullMode = parsePullMode(str(a, 'pull'));
     const log = parseLogOpts(list(a, 'logOpt'));
+    const pulled = await pullFirst(req, pullMode);
+    if (pulled !== 0) return pulled;
     const { containers, record } = await createRecord(req);
     record.config.log = log;
     record.config.stdinOnce = req.flags.interactive; // as Docker's create -i: start -ai ends its input

@@ -49,6 +49,8 @@ export const infoCommand: CommandSpec = {
     const seccomp = fs.existsSync('/proc/sys/kernel/seccomp/actions_avail');
     const info = {
       version: BOX_VERSION,
+      node: process.versions.node,
+      helperProtocol: SPEC_VERSION,
       kernel: os.release(),
       os: 'linux',
       arch: process.arch,
@@ -70,7 +72,7 @@ export const infoCommand: CommandSpec = {
       return 0;
     }
     const lines = [
-      `Version:            ${info.version}`,
+      `Version:            ${info.version} (Node.js ${info.node}, helper protocol ${info.helperProtocol})`,
       `Kernel:             ${info.kernel} (${info.arch})`,
       `CPUs / Memory:      ${info.cpus} / ${(info.memTotal / 2 ** 30).toFixed(1)} GiB`,
       `Cgroup version:     ${info.cgroupVersion}`,

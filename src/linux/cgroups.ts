@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { expandCpuList } from '../util/units';
+import { attachDeviceProgram } from './bpf';
+import { compileDeviceProgram, DEFAULT_DEVICE_RULES, v1RuleText } from './devices';
 
 export interface CgroupLimits {
   memory?: number;
@@ -105,6 +107,43 @@ export function checkLimits(host: CgroupHost, limits: CgroupLimits): string[] {
   return warnings;
 }
 
+function whatChanged(changed: CgroupLimits): { memChanged: boolean; cpuChanged: boolean } {
+  return {
+    memChanged: changed.memory !== undefined || changed.memorySwap !== undefined,
+    cpuChanged: changed.cpuQuota !== undefined || changed.cpuPeriod !== undefined,
+  };
+}
+
+const pidsMax = (n: number) => (n > 0 ? n : 'max');
+
+/**
+ * The cgroup v2 files and values for `limits` (at creation, `changed` is all of them; for
+ * `box update`, the flags given, with `limits` the merged result), in the order they are written.
+ * `swapAccounted`: the kernel offers memory.swap.max.
+ */
+export function v2LimitFiles(limits: CgroupLimits, changed: CgroupLimits, swapAccounted: boolean): [string, string | number][] {
+  const { memChanged, cpuChanged } = whatChanged(changed);
+  const out: [string, string | number][] = [];
+  if (memChanged && limits.memory !== undefined) {
+    out.push(['memory.max', limits.memory]);
+    if (swapAccounted) {
+      // v2 limits swap alone; Docker's --memory-swap is memory plus swap (default: twice --memory)
+      const total = limits.memorySwap ?? limits.memory * 2;
+      out.push(['memory.swap.max', total === -1 ? 'max' : total - limits.memory]);
+    }
+  }
+  if (changed.memoryReservation !== undefined) out.push(['memory.low', changed.memoryReservation]);
+  if (cpuChanged) {
+    const quota = limits.cpuQuota === undefined || limits.cpuQuota === -1 ? 'max' : String(limits.cpuQuota);
+    out.push(['cpu.max', `${quota} ${limits.cpuPeriod ?? 100000}`]);
+  }
+  if (changed.cpuShares) out.push(['cpu.weight', sharesToWeight(changed.cpuShares)]);
+  if (changed.cpusetCpus !== undefined) out.push(['cpuset.cpus', changed.cpusetCpus]);
+  if (changed.cpusetMems !== undefined) out.push(['cpuset.mems', changed.cpusetMems]);
+  if (changed.pidsLimit !== undefined) out.push(['pids.max', pidsMax(changed.pidsLimit)]);
+  return out;
+}
+
 /** One container's cgroup: a directory per v1 hierarchy, or one directory in the v2 tree. */
 export class ContainerCgroup {
   readonly dirs: string[];
@@ -139,7 +178,7 @@ export class ContainerCgroup {
   /** Creates the cgroup and writes the limits; on any failure removes what it created. */
   create(limits: CgroupLimits, privileged: boolean): void {
     try {
-      if (this.host.version === 2) this.createV2(limits);
+      if (this.host.version === 2) this.createV2(limits, privileged);
       else this.createV1(limits, privileged);
     } catch (err) {
       this.remove();
@@ -168,18 +207,26 @@ export class ContainerCgroup {
       if (privileged) w('devices', 'devices.allow', 'a *:* rwm');
       else {
         w('devices', 'devices.deny', 'a');
-        for (const rule of DEFAULT_DEVICE_RULES) w('devices', 'devices.allow', rule);
+        for (const rule of DEFAULT_DEVICE_RULES) w('devices', 'devices.allow', v1RuleText(rule));
       }
     }
   }
 
-  private createV2(limits: CgroupLimits): void {
+  private createV2(limits: CgroupLimits, privileged: boolean): void {
     const unified = this.host.unified!;
     const wanted = V2_WANTED.filter((c) => this.host.mounts.has(c));
     // Delegate controllers down to the container's level ("no internal processes" rule: only
     // leaf cgroups hold processes, so enabling them on the parents is allowed).
     createLevels(unified, this.relPath, undefined, (parent) => enableControllers(parent, wanted));
     this.writeLimits(limits);
+    // v2 has no devices files: the same allowlist as v1's, as a BPF program on the cgroup.
+    if (!privileged) {
+      try {
+        attachDeviceProgram(this.dirs[0], compileDeviceProgram(DEFAULT_DEVICE_RULES));
+      } catch (err) {
+        throw new BoxError(`cannot restrict the container's devices: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**
@@ -187,30 +234,12 @@ export class ContainerCgroup {
    * (with `limits` the merged result), in an order the kernel accepts.
    */
   writeLimits(limits: CgroupLimits, changed: CgroupLimits = limits): void {
-    const memChanged = changed.memory !== undefined || changed.memorySwap !== undefined;
-    const cpuChanged = changed.cpuQuota !== undefined || changed.cpuPeriod !== undefined;
-    const pidsMax = (n: number) => (n > 0 ? n : 'max');
     if (this.host.version === 2) {
       const dir = this.dirs[0];
-      const w = (file: string, value: string | number) => writeLimit(dir, file, value);
-      if (memChanged && limits.memory !== undefined) {
-        w('memory.max', limits.memory);
-        if (fs.existsSync(path.join(dir, 'memory.swap.max'))) {
-          const total = limits.memorySwap ?? limits.memory * 2;
-          w('memory.swap.max', total === -1 ? 'max' : total - limits.memory);
-        }
-      }
-      if (changed.memoryReservation !== undefined) w('memory.low', changed.memoryReservation);
-      if (cpuChanged) {
-        const quota = limits.cpuQuota === undefined || limits.cpuQuota === -1 ? 'max' : String(limits.cpuQuota);
-        w('cpu.max', `${quota} ${limits.cpuPeriod ?? 100000}`);
-      }
-      if (changed.cpuShares) w('cpu.weight', sharesToWeight(changed.cpuShares));
-      if (changed.cpusetCpus !== undefined) w('cpuset.cpus', changed.cpusetCpus);
-      if (changed.cpusetMems !== undefined) w('cpuset.mems', changed.cpusetMems);
-      if (changed.pidsLimit !== undefined) w('pids.max', pidsMax(changed.pidsLimit));
+      for (const [file, value] of v2LimitFiles(limits, changed, fs.existsSync(path.join(dir, 'memory.swap.max')))) writeLimit(dir, file, value);
       return;
     }
+    const { memChanged, cpuChanged } = whatChanged(changed);
     const w = (controller: string, file: string, value: string | number) => {
       const dir = this.dirFor(controller);
       if (dir !== undefined) writeLimit(dir, file, value);
@@ -312,21 +341,6 @@ export class ContainerCgroup {
     }
   }
 }
-
-const DEFAULT_DEVICE_RULES = [
-  'c *:* m',
-  'b *:* m',
-  'c 1:3 rwm', // null
-  'c 1:5 rwm', // zero
-  'c 1:7 rwm', // full
-  'c 1:8 rwm', // random
-  'c 1:9 rwm', // urandom
-  'c 5:0 rwm', // tty
-  'c 5:1 rwm', // console
-  'c 5:2 rwm', // ptmx
-  'c 136:* rwm', // pts
-  'c 10:200 rwm', // tun
-];
 
 /**
  * Creates root/relPath level by level. `ensure(dir, parent)` runs for each level (new or already

@@ -17,8 +17,8 @@ import { appendEvent } from './events';
 import { ContainerRecord } from './model';
 import { buildSpec } from './plan';
 import { HelperSpec } from './spec';
-import { resolveContainerConfig, RunFlags } from './run-options';
-import { processSecurity } from './security';
+import { parseRunFlags, resolveContainerConfig, RunFlags } from './run-options';
+import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags } from '../policy/admission';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 
@@ -48,6 +48,20 @@ export function requireRoot(): void {
 
 export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
   return new ContainerCgroup(host, `box/${id}`);
+}
+
+/**
+ * Everything about a request that can be checked without its image, in this order: root, then
+ * every flag value and limit. `run` and `create` call it before the image is looked up or pulled,
+ * so bad input is reported as such and never costs a pull.
+ */
+export function checkRequest(req: CreateRequest): void {
+  requireRoot();
+  checkName(req.flags.name);
+  const { limits } = parseRunFlags(req.flags);
+  capabilityMask(req.flags);
+  checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
+  policiesFor(req);
 }
 
 /**

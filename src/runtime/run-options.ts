@@ -189,6 +189,52 @@ export function resolveArgs(image: ImageConfig['config'], entrypointFlag: string
   return { entrypoint, cmd };
 }
 
+/** What the flags say on their own, checked without the image (so before it is looked up or pulled). */
+export interface ParsedRunFlags {
+  network: 'none' | 'host';
+  security: SecurityOpts;
+  limits: CgroupLimits;
+  ulimits: Ulimit[];
+  /** -e and --env-file entries */
+  env: string[];
+  restart: ReturnType<typeof parseRestart>;
+  healthcheck: ReturnType<typeof parseHealthFlags>;
+  stopSignal?: string;
+}
+
+/**
+ * Parses and checks every flag whose meaning does not depend on the image. `image` gives the
+ * image's defaults for the health check; without it only the flags are checked.
+ */
+export function parseRunFlags(flags: RunFlags, image: ImageConfig['config'] = {}): ParsedRunFlags {
+  const network = flags.network ?? 'none';
+  if (network !== 'none' && network !== 'host') {
+    throw new BoxError(`network "${network}" is not available: use --network none or --network host`);
+  }
+  if (flags.hostname !== undefined) checkHostname(flags.hostname);
+  if (flags.workdir !== undefined) checkWorkingDir(flags.workdir);
+  return {
+    network,
+    security: parseSecurityOpts(flags.securityOpt),
+    limits: parseLimits(flags),
+    ulimits: flags.ulimit.map(parseUlimit),
+    env: collectEnv(flags),
+    restart: parseRestart(flags.restart, flags.restartDelay),
+    healthcheck: parseHealthFlags(flags.healthFlags ?? {}, image ?? {}),
+    stopSignal: flags.stopSignal !== undefined ? checkSignalName(flags.stopSignal) : undefined,
+  };
+}
+
+function checkHostname(hostname: string): void {
+  if (hostname && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(hostname)) {
+    throw new BoxError(`invalid hostname "${hostname}": use up to 63 letters, digits, '-' and '.'`);
+  }
+}
+
+function checkWorkingDir(dir: string): void {
+  if (!dir.startsWith('/')) throw new BoxError(`invalid working directory "${dir}": it must be an absolute path`);
+}
+
 export function resolveContainerConfig(
   flags: RunFlags,
   image: { ref: string; id: string; config: ImageConfig; lowerDirs: string[]; tags?: string[]; repoDigests?: string[] },
@@ -196,27 +242,18 @@ export function resolveContainerConfig(
   id: string,
 ): ContainerConfig {
   const ic = image.config.config ?? {};
+  const parsed = parseRunFlags(flags, ic);
   const { entrypoint, cmd } = resolveArgs(ic, flags.entrypoint, command);
   const args = [...entrypoint, ...cmd];
   if (!args.length) throw new BoxError('no command specified: give a command after the image name, or use an image with a Cmd or Entrypoint');
-  const network = flags.network ?? 'none';
-  if (network !== 'none' && network !== 'host') {
-    throw new BoxError(`network "${network}" is not available: use --network none or --network host`);
-  }
   const userSpec = flags.user ?? ic.User ?? '';
   const user = resolveUser(userSpec, readImageFile(image.lowerDirs, '/etc/passwd'), readImageFile(image.lowerDirs, '/etc/group'));
-  const security = parseSecurityOpts(flags.securityOpt);
-  const limits = parseLimits(flags);
-  const ulimits = flags.ulimit.map(parseUlimit);
   const hostname = flags.hostname ?? id.slice(0, 12);
-  if (hostname && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(hostname)) {
-    throw new BoxError(`invalid hostname "${hostname}": use up to 63 letters, digits, '-' and '.'`);
-  }
   const baseEnv = ic.Env ?? [];
   const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
-  const env = mergeEnv(defaults, baseEnv, [`HOME=${user.home}`].filter(() => !baseEnv.some((e) => e.startsWith('HOME='))), flags.tty ? ['TERM=xterm'] : [], collectEnv(flags));
+  const env = mergeEnv(defaults, baseEnv, [`HOME=${user.home}`].filter(() => !baseEnv.some((e) => e.startsWith('HOME='))), flags.tty ? ['TERM=xterm'] : [], parsed.env);
   const workingDir = flags.workdir ?? (ic.WorkingDir || '/');
-  if (!workingDir.startsWith('/')) throw new BoxError(`invalid working directory "${workingDir}": it must be an absolute path`);
+  checkWorkingDir(workingDir);
   return {
     image: { ref: image.ref, id: image.id, ...imageProvenance(image.ref, { id: image.id, tags: image.tags ?? [], repoDigests: image.repoDigests ?? [] }), config: ic },
     layers: image.config.rootfs.diff_ids,
@@ -229,20 +266,20 @@ export function resolveContainerConfig(
     user: { spec: userSpec, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     tty: flags.tty,
     openStdin: flags.interactive,
-    network,
+    network: parsed.network,
     readOnly: flags.readOnly,
     init: flags.init,
     privileged: flags.privileged,
     capAdd: flags.capAdd,
     capDrop: flags.capDrop,
-    noNewPrivileges: security.noNewPrivileges,
-    seccomp: flags.privileged && !flags.securityOpt.some((o) => o.startsWith('seccomp')) ? 'unconfined' : security.seccomp,
-    seccompProfile: security.seccompProfile,
-    ulimits,
-    limits,
+    noNewPrivileges: parsed.security.noNewPrivileges,
+    seccomp: flags.privileged && !flags.securityOpt.some((o) => o.startsWith('seccomp')) ? 'unconfined' : parsed.security.seccomp,
+    seccompProfile: parsed.security.seccompProfile,
+    ulimits: parsed.ulimits,
+    limits: parsed.limits,
     labels: { ...(ic.Labels ?? {}), ...parseLabels(flags.label) },
-    restart: parseRestart(flags.restart, flags.restartDelay),
-    healthcheck: parseHealthFlags(flags.healthFlags ?? {}, ic),
-    stopSignal: flags.stopSignal !== undefined ? checkSignalName(flags.stopSignal) : ic.StopSignal,
+    restart: parsed.restart,
+    healthcheck: parsed.healthcheck,
+    stopSignal: parsed.stopSignal ?? ic.StopSignal,
   };
 }

@@ -18,13 +18,17 @@ function hostLastCap(): number {
   return lastCap;
 }
 
-export function processSecurity(config: ContainerConfig): ProcessSecurity {
-  let mask: bigint;
+/** The capability mask of --privileged/--cap-add/--cap-drop; an unknown name is a BoxError. */
+export function capabilityMask(config: Pick<ContainerConfig, 'privileged' | 'capAdd' | 'capDrop'>): bigint {
   try {
-    mask = resolveCapabilities({ privileged: config.privileged, capAdd: config.capAdd, capDrop: config.capDrop, lastCap: hostLastCap() });
+    return resolveCapabilities({ privileged: config.privileged, capAdd: config.capAdd, capDrop: config.capDrop, lastCap: hostLastCap() });
   } catch (err) {
     throw new BoxError((err as Error).message);
   }
+}
+
+export function processSecurity(config: ContainerConfig): ProcessSecurity {
+  const mask = capabilityMask(config);
   const caps = capSetsFor(mask, config.user.uid);
   let program: Buffer | undefined;
   try {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SPEC_VERSION } from '../../src/runtime/spec';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -101,7 +102,9 @@ describe('dist/box', () => {
     const r = spawnSync('/usr/bin/env', ['-i', './box', '--root', root, 'info', '--format', 'json'], { cwd: path.dirname(copy), encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const info = JSON.parse(r.stdout) as { backingFilesystem: string; helper: string; cgroupVersion: number };
+    const info = JSON.parse(r.stdout) as { backingFilesystem: string; helper: string; cgroupVersion: number; node: string; helperProtocol: number };
+    expect(info.node).toBe(process.versions.node); // the local Node.js is what the executable embeds
+    expect(info.helperProtocol).toBe(SPEC_VERSION);
     expect(info.backingFilesystem).toMatch(/^(ext4|xfs|btrfs|tmpfs|[a-z0-9]+|0x[0-9a-f]+)$/); // statfs(2) through koffi
     expect(fs.statSync(info.helper).mode & 0o777).toBe(0o700);
     expect(fs.readFileSync(info.helper).equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'box-helper')))).toBe(true);

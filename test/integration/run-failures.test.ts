@@ -1,9 +1,10 @@
 // Bad input and failures midway leave nothing behind: no mount, cgroup or state.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, waitForOutput } from '../support/box';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, snapshot, waitForOutput } from '../support/box';
 
 describe('box run: bad input and failures', () => {
   const t = busyboxRoot();
@@ -36,9 +37,11 @@ describe('box run: bad input and failures', () => {
 
   it('a start that fails inside the helper (missing command) leaves no cgroup, mount or --rm state', () => {
     const before = t.containerIds();
+    const host = snapshot(t);
     const r = t.box(['run', '--rm', '--memory', '32m', 'busybox', 'definitely-missing']);
     expect(r.status).toBe(127);
     expect(t.containerIds()).toEqual(before);
+    expect(leftovers(t, host)).toEqual([]);
   });
 
   it('a failing mount inside the helper (a file where a directory must be) is reported and cleaned up', () => {
@@ -52,14 +55,16 @@ describe('box run: bad input and failures', () => {
     expect(spawnSync('tar', ['-C', work, '-cf', tar, '.']).status).toBe(0);
     expect(t.box(['import', tar, 'bad-proc']).status).toBe(0);
     const before = t.containerIds();
+    const host = snapshot(t);
     const r = t.box(['run', '--rm', 'bad-proc', '/bin/sh', '-c', 'true']);
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/proc/);
     expect(t.containerIds()).toEqual(before);
-    expect(leftovers(t)).toEqual([]);
+    expect(leftovers(t, host)).toEqual([]);
   });
 
   it('killing the helper (the container\'s monitor) kills the container and releases everything', async () => {
+    const host = snapshot(t);
     const child = t.start(['run', '--name', 'victim', '--memory', '32m', 'busybox', 'sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
     const done = exitOf(child);
     await waitForOutput(child.stdout!, 'ready');
@@ -72,6 +77,7 @@ describe('box run: bad input and failures', () => {
     expect(r.stderr).toMatch(/killed/);
     expect(cgroupDirsOf(rec.id)).toEqual([]);
     expect(t.box(['rm', 'victim']).status).toBe(0);
+    expect(leftovers(t, host)).toEqual([]);
   });
 
   it('a cgroup write the kernel refuses midway (quota above the parent\'s) removes every cgroup and file', () => {
@@ -83,15 +89,13 @@ describe('box run: bad input and failures', () => {
     try {
       fs.writeFileSync(path.join(parent, 'cpu.cfs_quota_us'), '10000');
       const before = t.containerIds();
+      const host = snapshot(t);
       const r = t.box(['run', '--rm', '--cpus', '1', 'busybox', 'true']);
       expect(r.status).toBe(125);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/cgroup/);
       expect(t.containerIds()).toEqual(before);
-      for (const c of fs.readdirSync('/sys/fs/cgroup')) {
-        const dir = path.join('/sys/fs/cgroup', c, 'box');
-        if (fs.existsSync(dir)) expect(fs.readdirSync(dir).filter((d) => /^[0-9a-f]{64}$/.test(d)), c).toEqual([]);
-      }
+      expect(leftovers(t, host)).toEqual([]);
     } finally {
       if (fs.existsSync(parent)) {
         fs.writeFileSync(path.join(parent, 'cpu.cfs_quota_us'), '-1');
@@ -111,11 +115,56 @@ describe('box run: bad input and failures', () => {
     expect(t.box(['rm', 'contested']).status).toBe(0);
   });
 
-  it('refuses to run without root', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BOX, '--root', '/tmp/box-nonroot-never-created', 'run', 'busybox', 'true'], { encoding: 'utf8' });
-    expect(r.status).toBe(125);
-    expect(r.stderr).toMatch(/root/);
-    expect(fs.existsSync('/tmp/box-nonroot-never-created')).toBe(false);
+  /** A loopback TCP listener standing in for a registry: counts the connections a pull would make. */
+  async function watchedRegistry(): Promise<{ ref: (name: string) => string; connections: () => number; close: () => Promise<void> }> {
+    let connections = 0;
+    const server = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    return { ref: (name) => `127.0.0.1:${port}/${name}`, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it('refuses to run without root before anything else: no pull, no root directory', async () => {
+    const registry = await watchedRegistry();
+    try {
+      for (const cmd of ['run', 'create']) {
+        const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BOX, '--root', '/tmp/box-nonroot-never-created', cmd, '--memory', '12x', registry.ref('img')]);
+        const r = await exitOf(child);
+        expect(r.code).toBe(125);
+        expect(r.stderr).toBe('box: box must run as root to create containers (rootless mode is not supported yet): use sudo\n');
+      }
+      expect(registry.connections()).toBe(0);
+      expect(fs.existsSync('/tmp/box-nonroot-never-created')).toBe(false);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('a malformed value with a missing image reports the value: nothing pulled, nothing created', async () => {
+    const registry = await watchedRegistry();
+    const fresh = path.join(t.dir, 'fresh-root');
+    try {
+      const cases: [string[], string][] = [
+        [['--memory', '12x'], 'box: invalid value "12x" for --memory: expected a size like 512k, 256m or 1g\n'],
+        [['--cpus', '-1'], 'box: invalid value "-1" for --cpus: expected a positive number of CPUs like 0.5 or 2\n'],
+        [['--cap-add', 'NOPE'], 'box: unknown capability "NOPE": see capabilities(7) for names\n'],
+        [['--pull', 'sometimes'], 'box: invalid --pull "sometimes": use missing, always or never\n'],
+      ];
+      for (const cmd of ['run', 'create']) {
+        for (const [flags, error] of cases) {
+          const r = await exitOf(spawn(BOX, ['--root', fresh, cmd, ...flags, registry.ref('unknownimg')]));
+          expect(r.stderr, flags.join(' ')).toBe(error);
+          expect(r.code).toBe(125);
+        }
+      }
+      expect(registry.connections()).toBe(0);
+      expect(fs.existsSync(fresh)).toBe(false);
+    } finally {
+      await registry.close();
+    }
   });
 });
 

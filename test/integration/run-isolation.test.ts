@@ -1,6 +1,7 @@
 // `box run` isolates a process the way `docker run` does: checked from inside real containers.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { MASKED_PATHS, READONLY_PATHS } from '../../src/runtime/plan';
 import { busyboxRoot } from '../support/box';
 
 const DOCKER_DEFAULT_CAPEFF = '00000000a80425fb';
@@ -54,6 +55,70 @@ describe('box run: isolation', () => {
     ].join('; '));
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['0', '0', '0', '0', 'readonly', 'readonly']);
+  });
+
+  /** The container's mount table by mount point (the topmost mount wins) and a stat of each path. */
+  const mountsAndStats = (flags: string[], paths: string[]) => {
+    const script = `cat /proc/self/mountinfo; echo ---; for p in ${paths.join(' ')}; do [ -e $p ] || continue; ` +
+      'echo "$p|$(stat -c %F $p)|$(stat -c %t:%T $p)|$( [ -d $p ] && ls -A $p | wc -l)"; done';
+    const r = run(...flags, 'busybox', 'sh', '-c', script);
+    expect(r.stderr).toBe('');
+    const [table, stats] = r.stdout.split('---\n');
+    const mounts = new Map<string, { root: string; opts: string[]; fstype: string }>();
+    for (const line of table.trim().split('\n')) {
+      const f = line.split(' ');
+      const sep = f.indexOf('-');
+      mounts.set(f[4], { root: f[3], opts: f[5].split(','), fstype: f[sep + 1] });
+    }
+    const stat = new Map(stats.trim().split('\n').filter(Boolean).map((l) => {
+      const [p, type, dev, entries] = l.split('|');
+      return [p, { type, dev, entries }] as const;
+    }));
+    return { mounts, stat };
+  };
+  const onHost = (paths: string[]) => paths.filter((p) => fs.existsSync(p));
+
+  it("masks every one of Docker's masked paths present on the host and mounts its read-only paths read-only", () => {
+    const masked = onHost(MASKED_PATHS);
+    const readOnly = onHost(READONLY_PATHS);
+    expect(masked).toEqual(expect.arrayContaining(['/proc/keys', '/proc/timer_list', '/sys/firmware']));
+    const { mounts, stat } = mountsAndStats([], [...masked, ...readOnly]);
+    for (const p of masked) {
+      const m = mounts.get(p);
+      expect(m, p).toBeDefined();
+      if (stat.get(p)?.type === 'directory') {
+        // an empty read-only tmpfs over the directory
+        expect({ p, fstype: m!.fstype, ro: m!.opts[0], entries: stat.get(p)!.entries }).toEqual({ p, fstype: 'tmpfs', ro: 'ro', entries: '0' });
+      } else {
+        // /dev/null bound over the file
+        expect({ p, type: stat.get(p)?.type, dev: stat.get(p)?.dev, root: m!.root }).toEqual({ p, type: 'character special file', dev: '1:3', root: '/null' });
+      }
+    }
+    for (const p of readOnly) {
+      expect(stat.has(p), p).toBe(true);
+      expect({ p, ro: mounts.get(p)?.opts[0] }).toEqual({ p, ro: 'ro' });
+    }
+  });
+
+  it('--privileged: no seccomp, a writable /sys and no masked or read-only paths', () => {
+    const paths = onHost([...MASKED_PATHS, ...READONLY_PATHS]);
+    const { mounts } = mountsAndStats(['--privileged'], paths);
+    expect(mounts.get('/sys')?.opts[0]).toBe('rw');
+    for (const p of paths) expect(mounts.has(p), p).toBe(false);
+    expect(run('--privileged', 'busybox', 'grep', '^Seccomp:', '/proc/self/status').stdout).toMatch(/^Seccomp:\s+0\n$/);
+    // and the default container, for contrast
+    expect(mountsAndStats([], []).mounts.get('/sys')?.opts[0]).toBe('ro');
+  });
+
+  it("gives the container its own /etc/resolv.conf: the host's, without loopback name servers in an own network namespace", () => {
+    const host = fs.readFileSync('/etc/resolv.conf', 'utf8');
+    const withoutLoopback = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l)).join('\n');
+    const r = run('busybox', 'sh', '-c', 'cat /etc/resolv.conf; echo "nameserver 192.0.2.1" >> /etc/resolv.conf && echo appended');
+    expect(r.stdout).toBe(withoutLoopback + 'appended\n');
+    expect(fs.readFileSync('/etc/resolv.conf', 'utf8')).toBe(host); // the container wrote to its own copy
+    const { mounts } = mountsAndStats([], []);
+    expect(mounts.has('/etc/resolv.conf')).toBe(true);
+    expect(run('--network', 'host', 'busybox', 'cat', '/etc/resolv.conf').stdout).toBe(host);
   });
 
   it('runs on an overlay root filesystem whose changes stay in the container', () => {

@@ -17,12 +17,23 @@ describe('box run: resource limits', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe(String(64 * 1024 * 1024));
     expect(read(['--memory', '64m', '--memory-reservation', '32m'], file('/sys/fs/cgroup/memory/memory.soft_limit_in_bytes', '/sys/fs/cgroup/memory.low')).stdout.trim()).toBe(String(32 * 1024 * 1024));
+    // memory+swap: --memory-swap as given, twice --memory when not given (Docker's default), -1 unlimited
+    const swapFile = file('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes', '/sys/fs/cgroup/memory.swap.max');
+    if (fs.existsSync(V1 ? '/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes' : '/sys/fs/cgroup/memory.swap.max')) {
+      const swap = (...flags: string[]) => read(['--memory', '64m', ...flags], swapFile).stdout.trim();
+      const mib = (n: number) => String(n * 1024 * 1024);
+      expect(swap('--memory-swap', '96m')).toBe(V1 ? mib(96) : mib(32));
+      expect(swap()).toBe(V1 ? mib(128) : mib(64));
+      expect(swap('--memory-swap', '-1')).toBe(V1 ? '9223372036854771712' : 'max');
+    }
   });
 
   it('sets the CPU quota from --cpus and from --cpu-period/--cpu-quota, and the shares', () => {
     if (V1) {
       expect(read(['--cpus', '0.5'], '/sys/fs/cgroup/cpu/cpu.cfs_quota_us').stdout.trim()).toBe('50000');
       expect(read(['--cpu-period', '50000', '--cpu-quota', '25000'], '/sys/fs/cgroup/cpu/cpu.cfs_period_us').stdout.trim()).toBe('50000');
+      expect(read(['--cpu-period', '50000', '--cpu-quota', '25000'], '/sys/fs/cgroup/cpu/cpu.cfs_quota_us').stdout.trim()).toBe('25000');
+      expect(read(['--cpu-quota', '30000'], '/sys/fs/cgroup/cpu/cpu.cfs_quota_us').stdout.trim()).toBe('30000');
       expect(read(['--cpu-shares', '512'], '/sys/fs/cgroup/cpu/cpu.shares').stdout.trim()).toBe('512');
     } else {
       expect(read(['--cpus', '0.5'], '/sys/fs/cgroup/cpu.max').stdout.trim()).toBe('50000 100000');

@@ -62,6 +62,21 @@ describe('box run: signals, init and terminals', () => {
     expect(out.termiosRestored).toBe(true);
   });
 
+  it('-it puts the caller\'s terminal in raw mode and what is typed reaches the container once', () => {
+    const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+    // '@raw': box has made the caller's terminal raw; only then is the line typed
+    const r = spawnSync('python3', [driver, '--step', '@raw', 'hello there\r', '--', BOX, ...t.args(['run', '--rm', '-it', 'busybox', 'sh', '-c', 'read x; echo "got=$x"'])], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean; steps: number; rawModes: Record<string, boolean> };
+    expect(out.steps).toBe(1);
+    // cfmakeraw's modes: no line editing, echo, signal keys or CR/LF translation on the caller's side
+    expect(out.rawModes).toEqual({ icanon: false, echo: false, isig: false, icrnl: false, opost: false });
+    // echoed once, by the container's terminal (the caller's no longer echoes), then read by the shell
+    expect(out.output).toBe('hello there\r\ngot=hello there\r\n');
+    expect(out.status).toBe(0);
+    expect(out.termiosRestored).toBe(true);
+  });
+
   it('-t propagates a window resize to the container', () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
     const r = spawnSync('python3', [driver, '--rows', '20', '--cols', '80', '--resize-after', 'ready', '--resize', '40x120', '--', BOX, ...t.args(['run', '--rm', '-t', 'busybox', 'sh', '-c', 'trap "stty size; exit 0" WINCH; echo ready; while :; do sleep 0.05; done'])], { encoding: 'utf8', timeout: 30_000 });

@@ -74,22 +74,102 @@ export function mountsUnder(dir: string): string[] {
     .filter((m) => m && (m === dir || m.startsWith(dir + '/')));
 }
 
-/** cgroup directories of a container on any hierarchy (v1 controllers and the v2 mount). */
-export function cgroupDirsOf(id: string): string[] {
-  const found: string[] = [];
-  for (const base of ['/sys/fs/cgroup', ...fs.readdirSync('/sys/fs/cgroup').map((d) => path.join('/sys/fs/cgroup', d))]) {
-    const p = path.join(base, 'box', id);
-    if (fs.existsSync(p)) found.push(p);
-  }
-  return found;
+/** Every cgroup hierarchy on the host: each v1 controller's mount and the unified (v2) one. */
+function cgroupHierarchies(): string[] {
+  const base = '/sys/fs/cgroup';
+  const all = [base, ...fs.readdirSync(base).map((d) => path.join(base, d))].filter((d) => fs.existsSync(path.join(d, 'cgroup.procs')));
+  return [...new Set(all.map((d) => fs.realpathSync(d)))];
 }
 
-/** Asserts-friendly summary of what a root leaves on the host. */
-export function leftovers(t: TestRoot, ids: string[] = t.containerIds()): string[] {
+/** cgroup directories of a container on any hierarchy (v1 controllers and the v2 mount). */
+export function cgroupDirsOf(id: string): string[] {
+  return cgroupHierarchies()
+    .map((h) => path.join(h, 'box', id))
+    .filter((p) => fs.existsSync(p));
+}
+
+/** Every container id this root ever created, from its event log: --rm and failed starts too. */
+function idsEverCreated(t: TestRoot): string[] {
+  const ids = new Set(t.containerIds());
+  try {
+    for (const line of fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8').split('\n')) {
+      if (line) ids.add((JSON.parse(line) as { id: string }).id);
+    }
+  } catch {
+    /* no events yet */
+  }
+  return [...ids];
+}
+
+interface RecordState {
+  status: string;
+  pid?: number;
+  monitorPid?: number;
+}
+
+function recordState(t: TestRoot, id: string): RecordState | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as { state: RecordState }).state;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes running box's helper extracted under this root (monitors and foreground helpers). */
+function helperProcesses(t: TestRoot): number[] {
+  const prefix = path.join(t.root, 'cache', 'box-helper');
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(prefix);
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a root holds on the host, attributed to it: mounts under its directory, cgroups (every v1
+ * controller and the unified hierarchy) of every container it ever created, its runtime
+ * container directories and its helper processes. Running containers legitimately hold their
+ * cgroups, runtime directory and helper; stopped ones keep only their runtime directory.
+ */
+function hostState(t: TestRoot): string[] {
   const out: string[] = [];
   for (const m of mountsUnder(t.dir)) out.push(`mount ${m}`);
-  for (const id of ids) for (const c of cgroupDirsOf(id)) out.push(`cgroup ${c}`);
+  const running = new Map<string, RecordState>();
+  for (const id of idsEverCreated(t)) {
+    const state = recordState(t, id);
+    if (state?.status === 'running' || state?.status === 'paused') running.set(id, state);
+    else for (const c of cgroupDirsOf(id)) out.push(`cgroup ${c}`);
+  }
+  const runContainers = path.join(t.root, 'run', 'containers');
+  for (const id of fs.existsSync(runContainers) ? fs.readdirSync(runContainers) : []) {
+    if (!fs.existsSync(path.join(t.root, 'containers', id))) out.push(`runroot dir of a removed container ${path.join(runContainers, id)}`);
+  }
+  const legitimate = new Set([...running.values()].flatMap((s) => [s.monitorPid, s.pid, s.pid !== undefined ? parentOf(s.pid) : undefined]));
+  for (const pid of helperProcesses(t)) if (!legitimate.has(pid)) out.push(`helper process ${pid}`);
   return out;
+}
+
+/** The host state of a root now, to compare with after a test (see leftovers). */
+export function snapshot(t: TestRoot): Set<string> {
+  return new Set(hostState(t));
+}
+
+/**
+ * What a root leaves on the host that it should not (see hostState), optionally only what
+ * appeared since `before` (a snapshot taken at the start of a test).
+ */
+export function leftovers(t: TestRoot, before: Set<string> = new Set()): string[] {
+  return hostState(t).filter((item) => !before.has(item));
 }
 
 /** A root filesystem tarball made from Debian's busybox-static, with users and groups for -u tests, in `dir`. */

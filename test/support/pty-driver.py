@@ -6,7 +6,8 @@ reports what it printed as JSON: {"output", "status", "termiosRestored"}.
 --resize-after TEXT --resize RxC    change the window size once TEXT appeared (the kernel signals SIGWINCH)
 --step EXPECT BYTES                 (repeatable, in order) type BYTES once EXPECT has appeared after
                                     the previous step's; EXPECT "@raw": once the command has put the
-                                    terminal in raw mode (no ICANON)
+                                    terminal in raw mode (no ICANON); the terminal's
+                                    modes at that moment are reported as "rawModes"
 The whole run is bounded by --timeout seconds."""
 import argparse, fcntl, json, os, pty, select, signal, struct, sys, termios, time
 
@@ -38,6 +39,7 @@ if pid == 0:
 out = b''
 sent = resized = False
 steps_done, step_from = 0, 0
+raw_modes = None
 deadline = time.time() + a.timeout
 status = None
 while time.time() < deadline:
@@ -57,8 +59,11 @@ while time.time() < deadline:
     while steps_done < len(a.step):
         expect, data = a.step[steps_done]
         if expect == '@raw':
-            if termios.tcgetattr(slave)[3] & termios.ICANON:
+            iflag, oflag, _, lflag = termios.tcgetattr(slave)[:4]
+            if lflag & termios.ICANON:
                 break
+            raw_modes = {'icanon': False, 'echo': bool(lflag & termios.ECHO), 'isig': bool(lflag & termios.ISIG),
+                         'icrnl': bool(iflag & termios.ICRNL), 'opost': bool(oflag & termios.OPOST)}
         else:
             at = text.find(expect, step_from)
             if at < 0:
@@ -95,4 +100,5 @@ print(json.dumps({
     'status': os.waitstatus_to_exitcode(status),
     'termiosRestored': before == after,
     'steps': steps_done,
+    'rawModes': raw_modes,
 }))

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildSpec, MASKED_PATHS } from '../../src/runtime/plan';
+import { buildSpec } from '../../src/runtime/plan';
 import { CLONE, decodeSpec, HelperSpec, MS } from '../../src/runtime/spec';
 import { ContainerConfig } from '../../src/runtime/model';
+
+// Docker's lists (moby oci/defaults.go, DefaultLinuxSpec: MaskedPaths and ReadonlyPaths), written
+// out here so that a change to box's own lists cannot pass unnoticed.
+const DOCKER_MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+const DOCKER_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 describe('helper spec', () => {
   it('encodes records as length-prefixed strings behind a versioned magic', () => {
@@ -29,7 +37,8 @@ describe('helper spec', () => {
     const find = (op: string) => recs.filter((r) => r[0] === op);
     expect(Number(find('clone')[0][1])).toBe(CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET);
     expect(find('rootfs')[0]).toEqual(['rootfs', 'overlay', 'overlay', '0', 'lowerdir=/l2:/l1,upperdir=/u,workdir=/w', '/r']);
-    expect(find('mask').map((r) => r[1])).toEqual(MASKED_PATHS);
+    expect(find('mask').map((r) => r[1])).toEqual(DOCKER_MASKED_PATHS);
+    expect(find('readonly').map((r) => r[1])).toEqual(DOCKER_READONLY_PATHS);
     expect(find('mount').map((r) => r[2])).toEqual(expect.arrayContaining(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/etc/hosts']));
     expect(find('rlimit')[0]).toEqual(['rlimit', '7', '10', '20']);
     expect(find('loopback-up')).toHaveLength(1);

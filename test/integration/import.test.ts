@@ -1,0 +1,35 @@
+// `box import`: a root filesystem tarball, plain, gzip-compressed or on standard input, is the
+// same one layer: its diffId is the digest of the uncompressed tar, whatever way it came in.
+import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BOX, busyboxTarball, TestRoot } from '../support/box';
+
+describe('box import', () => {
+  const t = new TestRoot('box-import-');
+  afterAll(() => t.cleanup());
+
+  const layersOf = (name: string): string[] => {
+    const r = t.box(['image', 'inspect', name]);
+    expect(r.stderr).toBe('');
+    return (JSON.parse(r.stdout) as { RootFS: { Layers: string[] } }[])[0].RootFS.Layers;
+  };
+
+  it('plain, .tar.gz and stdin give the same layer diffId: the digest of the uncompressed tar', () => {
+    const tar = busyboxTarball(t.dir);
+    const plain = fs.readFileSync(tar);
+    const gz = `${tar}.gz`;
+    fs.writeFileSync(gz, zlib.gzipSync(plain));
+    expect(t.box(['import', tar, 'plain']).status).toBe(0);
+    expect(t.box(['import', gz, 'gzipped']).status).toBe(0);
+    const fromStdin = spawnSync(BOX, t.args(['import', '-', 'piped']), { input: plain, encoding: 'utf8' });
+    expect(fromStdin.stderr).toBe('');
+    expect(fromStdin.status).toBe(0);
+    const gzStdin = spawnSync(BOX, t.args(['import', '-', 'piped-gz']), { input: fs.readFileSync(gz), encoding: 'utf8' });
+    expect(gzStdin.status).toBe(0);
+    const diffId = `sha256:${crypto.createHash('sha256').update(plain).digest('hex')}`;
+    for (const name of ['plain', 'gzipped', 'piped', 'piped-gz']) expect({ name, layers: layersOf(name) }).toEqual({ name, layers: [diffId] });
+  });
+});
