@@ -14,6 +14,7 @@ import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
 import { roots } from './context';
 import { parseLogOpts, pullFirst, requestFrom, RUN_FLAGS } from './run';
+import { tlsFlag } from './tls-flag';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
 
@@ -25,9 +26,9 @@ export const createCommand: CommandSpec = {
   stopAfterPositionals: true,
   async run(a) {
     const req = requestFrom(a);
-    const pulled = await pullFirst(req, str(a, 'pull'));
-    if (pulled !== 0) return pulled;
     const log = parseLogOpts(list(a, 'logOpt'));
+    const pulled = await pullFirst(req, str(a, 'pull'), tlsFlag(a));
+    if (pulled !== 0) return pulled;
     const { containers, record } = await createRecord(req);
     record.config.log = log;
     record.config.stdinOnce = req.flags.interactive; // as Docker's create -i: start -ai ends its input
