@@ -106,7 +106,7 @@ async function storeImage(store: ImageStore, configFile: string, layerFiles: str
     }
   }
   const stored = store.putBlob(configBytes);
-  store.registerImage(stored);
+  await store.registerImage(stored);
   return stored;
 }
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
-import { BOX } from '../support/box';
+import { BOX, exitOf } from '../support/box';
 import { Registry, run, startRegistry as startSharedRegistry, stopRegistry } from '../support/registry';
 import { startTokenServer, TokenServer } from '../support/token-server';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
@@ -64,6 +64,11 @@ async function inspectRaw(ref: string, extra: string[] = []): Promise<{ config: 
 
 async function inspectConfig(ref: string, extra: string[] = []): Promise<{ rootfs: { diff_ids: string[] }; config: { Cmd: string[] } }> {
   return JSON.parse(await skopeoInspect(['--config', ...extra, `docker://${ref}`]));
+}
+
+/** `box ARGS` without blocking this process. */
+function exitOfBox(args: string[]) {
+  return exitOf(spawn(BOX, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 let storeCount = 0;
@@ -246,6 +251,38 @@ describe('pull from a registry without authentication', () => {
     expect(a).toBe(b);
     expect(starts.sort()).toEqual((await inspectRaw(`${reg.host}/test/img:v2`)).layers.map((l) => l.digest).sort());
   });
+
+  it('concurrent pulls of one image under two names both end up in its record', async () => {
+    await push(`oci:${layout}:v2`, `${reg.host}/twin/a:v2`);
+    await push(`oci:${layout}:v2`, `${reg.host}/twin/b:v2`);
+    const root = path.join(work, 'twins-root');
+    const pulls = ['a', 'b'].map((n) => exitOfBox(['--root', root, 'pull', '-q', `${reg.host}/twin/${n}:v2`]));
+    const [a, b] = await Promise.all(pulls);
+    expect([a.code, b.code, a.stderr + b.stderr]).toEqual([0, 0, '']);
+    expect(a.stdout).toBe(b.stdout);
+    const digest = 'sha256:' + crypto.createHash('sha256').update(await skopeoInspect(['--raw', `docker://${reg.host}/twin/a:v2`])).digest('hex');
+    const [info] = JSON.parse(spawnSync(BOX, ['--root', root, 'image', 'inspect', a.stdout.trim()], { encoding: 'utf8' }).stdout) as { RepoDigests: string[]; RepoTags: string[] }[];
+    expect(info.RepoDigests).toEqual([`${reg.host}/twin/a@${digest}`, `${reg.host}/twin/b@${digest}`]);
+    expect(info.RepoTags.sort()).toEqual([`${reg.host}/twin/a:v2`, `${reg.host}/twin/b:v2`]);
+  });
+
+  it('registerImage from many processes at once loses no entry (its read-modify-write is serialised)', async () => {
+    const store = newStore();
+    const id = await pullImage(store, `${reg.host}/test/img:v1`);
+    const script = path.join(work, 'register-many.ts');
+    fs.writeFileSync(
+      script,
+      `import { ImageStore } from ${JSON.stringify(path.resolve(__dirname, '../../src/image/store'))};
+const [root, runroot, id, who] = process.argv.slice(2);
+const store = new ImageStore({ root, runroot });
+(async () => { for (let i = 0; i < 60; i++) await store.registerImage(id, { repoDigest: 'r/' + who + '-' + i + '@sha256:' + '0'.repeat(64) }); })();
+`,
+    );
+    const vn = path.resolve(__dirname, '../../node_modules/.bin/vite-node');
+    const results = await Promise.all(['p', 'q', 'r', 's'].map((who) => exitOf(spawn(vn, [script, store.roots.root, store.roots.runroot, id, who], { stdio: ['ignore', 'pipe', 'pipe'] }))));
+    for (const r of results) expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(store.get(id).repoDigests.filter((r) => r.startsWith('r/'))).toHaveLength(4 * 60);
+  }, 60_000);
 
   it('an interrupted pull leaves no image and no work directory, and the next pull completes', async () => {
     const store = newStore();

@@ -171,7 +171,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   // 4. Blobs and tag: the image appears only now, complete.
   blobs.put(manifestBody, manifestDigest);
   const id = blobs.put(configBytes, manifest.config.digest);
-  store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
+  await store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
   if (r.tag) store.tag(parseImageRef(`${r.localName}:${r.tag}`), id);
   emit({ type: 'done', id, digest: manifestDigest });
   return id;
