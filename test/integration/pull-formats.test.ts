@@ -189,3 +189,124 @@ describe('formats', () => {
     expect(storeSnapshot(root).filter((l) => !l.startsWith('run'))).toEqual([]);
   });
 });
+
+describe('TLS with a self-signed certificate', () => {
+  let tlsReg: Registry;
+  beforeAll(async () => {
+    const dir = path.join(t.dir, 'tls');
+    fs.mkdirSync(dir);
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+    tlsReg = await startRegistry(path.join(dir, 'reg'), '', { cert, key });
+    push(`oci:${layout}:amd`, `${tlsReg.host}/tls/img:1`);
+  });
+  afterAll(async () => {
+    if (tlsReg) await stopRegistry(tlsReg);
+  });
+
+  it('box pull refuses the certificate by default (no fall back to http) and pulls with --tls-verify=false', async () => {
+    const root = newRoot();
+    const ref = `${tlsReg.host}/tls/img:1`;
+    const refused = await box(root, ['pull', ref]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toBe(`box: the registry ${tlsReg.host} presented a certificate that cannot be verified (self-signed certificate): trust its CA, or use --tls-verify=false\n`);
+    expect(storeSnapshot(root).filter((l) => !l.startsWith('run'))).toEqual([]);
+    const pulled = await box(root, ['pull', '-q', '--tls-verify=false', ref]);
+    expect(pulled.stderr).toBe('');
+    expect(pulled.stdout.trim()).toBe(ids.amd);
+  });
+
+  it('box run and box create pass --tls-verify to the pull they start', async () => {
+    const ref = `${tlsReg.host}/tls/img:1`;
+    const root = newRoot();
+    const refused = await box(root, ['run', '--rm', ref]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/certificate that cannot be verified/);
+    const ran = await box(root, ['run', '--rm', '--tls-verify=false', ref]);
+    expect(ran.stdout).toBe('amd64\n');
+    const created = await box(newRoot(), ['create', '--tls-verify=false', ref]);
+    expect(created.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect((await box(root, ['run', '--tls-verify=maybe', ref])).stderr).toBe('box: invalid value "maybe" for --tls-verify: use true or false\n');
+  });
+});
+
+describe('progress', () => {
+  // Blobs larger than 64 KiB trickle through in 64 KiB steps every 40 ms, so downloads last long
+  // enough for the progress bars (and their speed) to be drawn.
+  let proxy: http.Server;
+  let slowHost: string;
+  beforeAll(async () => {
+    proxy = http.createServer((req, res) => {
+      const up = http.request({ host: '127.0.0.1', port: reg.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        if (!(req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && Number(ur.headers['content-length']) > 65536)) return ur.pipe(res);
+        const chunks: Buffer[] = [];
+        ur.on('data', (c: Buffer) => chunks.push(c));
+        ur.on('end', () => {
+          const body = Buffer.concat(chunks);
+          let off = 0;
+          const step = () => {
+            res.write(body.subarray(off, off + 65536));
+            off += 65536;
+            if (off < body.length) setTimeout(step, 40);
+            else res.end();
+          };
+          step();
+        });
+      });
+      up.on('error', () => res.socket?.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    slowHost = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    push(`oci:${layout}:amd`, `${reg.host}/fmt/amd:1`);
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => (proxy ? proxy.close(() => r()) : r()));
+  });
+
+  const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+  const onTerminal = async (args: string[]) => {
+    const r = await exitOf(spawn('python3', [driver, '--cols', '120', '--timeout', '60', '--', BOX, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as { output: string; status: number };
+  };
+  const layerDigests = () => (rawManifest(`${reg.host}/fmt/amd:1`).layers as { digest: string }[]).map((l) => l.digest.slice(7, 19));
+
+  it('on a terminal: one line per layer, redrawn with bytes, total and speed, then a summary', async () => {
+    const out = await onTerminal(['--root', newRoot(), 'pull', `${slowHost}/fmt/amd:1`]);
+    expect(out.status).toBe(0);
+    const layers = layerDigests();
+    expect(layers).toHaveLength(2);
+    // Lines are redrawn in place: after moving the cursor up, each line is cleared and written again.
+    const lines = out.output.split(/\r?\n/).map((l) => l.replace(/\x1b\[\d+A/g, '').replace(/^\r?\x1b\[2K/, ''));
+    const big = lines.filter((l) => l.startsWith(`${layers[1]}: Downloading [`));
+    expect(big.length).toBeGreaterThan(1);
+    expect(big.some((l) => /\] [\d.]+[kM]B\/[\d.]+MB [\d.]+[kM]B\/s$/.test(l))).toBe(true);
+    // The last frame: the header and one line per layer, all complete; then the summary.
+    const frames = out.output.split(/\x1b\[\d+A/);
+    const last = frames[frames.length - 1].split(/\r?\n/).map((l) => l.replace(/^\r?\x1b\[2K/, '')).filter(Boolean);
+    expect(last).toEqual([
+      `Pulling ${slowHost}/fmt/amd:1 (linux/amd64)`,
+      `${layers[0]}: Pull complete`,
+      `${layers[1]}: Pull complete`,
+      expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/),
+      `Status: image ${ids.amd.slice(7, 19)} for ${slowHost}/fmt/amd:1`,
+    ]);
+  });
+
+  it('not on a terminal: plain lines, one per event; -q (on a terminal too) prints only the id', async () => {
+    const root = newRoot();
+    const plain = await box(root, ['pull', `${slowHost}/fmt/amd:1`]);
+    const layers = layerDigests();
+    expect(plain.stderr).toBe('');
+    const lines = plain.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`Pulling ${slowHost}/fmt/amd:1 (linux/amd64, 2 layers)`);
+    expect(lines.filter((l) => /^[0-9a-f]{12}: Downloading [\d.]+k?M?B$/.test(l))).toHaveLength(2);
+    for (const l of layers) expect(lines).toContain(`${l}: Pull complete`);
+    expect(lines.slice(-2)).toEqual([expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/), `Status: image ${ids.amd.slice(7, 19)} for ${slowHost}/fmt/amd:1`]);
+    expect(plain.stdout).not.toContain('\x1b');
+    const quiet = await onTerminal(['--root', newRoot(), 'pull', '-q', `${slowHost}/fmt/amd:1`]);
+    expect(quiet.output).toBe(`${ids.amd}\r\n`);
+  });
+});
