@@ -6,7 +6,7 @@ import { LogOptions, runDetached } from '../runtime/detach';
 import { HEALTH_FLAGS } from '../runtime/health';
 import { runForeground } from '../runtime/run';
 import { parseBytes, parseNonNegativeInt } from '../util/units';
-import { CreateRequest } from '../runtime/create';
+import { CreateRequest, requireRoot } from '../runtime/create';
 import { bool, CommandSpec, FlagSpec, list, ParsedArgs, str } from './args';
 import { roots } from './context';
 import { TLS_FLAG, tlsFlag } from './tls-flag';
@@ -90,6 +90,7 @@ export const runCommand: CommandSpec = {
 export async function pullFirst(req: CreateRequest, mode = 'missing', tlsVerify?: boolean): Promise<number> {
   if (mode !== 'missing' && mode !== 'always' && mode !== 'never') throw new BoxError(`invalid --pull "${mode}": use missing, always or never`);
   if (mode === 'never') return 0;
+  requireRoot(); // before the lock file, which only root can create: the clear error first
   const lock = await storeLock(req.roots, 'shared');
   try {
     const status = await pullIfWanted(req, mode, tlsVerify);
