@@ -104,7 +104,7 @@ export const tagCommand: CommandSpec = {
     const lock = await storeLock(store.roots, 'shared');
     try {
       const id = mustResolve(store, a.positionals[0]);
-      store.registerImage(id);
+      await store.registerImage(id);
       store.tag(target, id);
     } finally {
       lock.release();

@@ -9,6 +9,7 @@ import { ImageStore } from '../image/store';
 import { Roots } from '../paths';
 import { CommandSpec, bool, str } from './args';
 import { roots } from './context';
+import { TLS_FLAG, tlsFlag } from './tls-flag';
 
 export interface PullCommandOptions {
   quiet?: boolean;
@@ -165,13 +166,11 @@ export const pullCommandSpec: CommandSpec = {
   flags: [
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'print only the image id' },
     { names: ['--platform'], key: 'platform', kind: 'string', value: 'os/arch[/variant]', description: 'platform to pick from a multi-platform image (default: this machine)' },
-    { names: ['--tls-verify'], key: 'tlsVerify', kind: 'string', value: 'bool', description: 'false: allow http and unverified https for this registry' },
+    TLS_FLAG,
   ],
   positionals: [{ name: 'NAME[:TAG|@DIGEST]' }],
   examples: ['box pull localhost:5000/team/app:1.0', 'box pull -q --tls-verify=false registry.local:5000/app'],
   async run(a) {
-    const tls = str(a, 'tlsVerify');
-    if (tls !== undefined && tls !== 'true' && tls !== 'false') throw new BoxError(`invalid value "${tls}" for --tls-verify: use true or false`);
-    return pullCommand(roots(), a.positionals[0], { quiet: bool(a, 'quiet'), platform: str(a, 'platform'), tlsVerify: tls === undefined ? undefined : tls === 'true' });
+    return pullCommand(roots(), a.positionals[0], { quiet: bool(a, 'quiet'), platform: str(a, 'platform'), tlsVerify: tlsFlag(a) });
   },
 };

@@ -2,17 +2,10 @@
 // them (kept in a Docker-compatible config.json: see src/image/registry/credentials.ts).
 import { BoxError } from '../errors';
 import type { Credentials } from '../image/registry/auth';
-import { bool, CommandSpec, ParsedArgs, str } from './args';
+import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
+import { TLS_FLAG, tlsFlag } from './tls-flag';
 
-function tlsFlag(a: ParsedArgs): boolean | undefined {
-  const tls = str(a, 'tlsVerify');
-  if (tls === undefined) return undefined;
-  if (tls !== 'true' && tls !== 'false') throw new BoxError(`invalid value "${tls}" for --tls-verify: use true or false`);
-  return tls === 'true';
-}
-
-const TLS_FLAG = { names: ['--tls-verify'], key: 'tlsVerify', kind: 'string' as const, value: 'bool', description: 'false: allow http and unverified https for this registry' };
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
 export const pushCommand: CommandSpec = {

@@ -1,5 +1,7 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
 import { BoxError } from '../errors';
+import { storeLock } from '../image/locks';
+import { ImageStore } from '../image/store';
 import { LogOptions, runDetached } from '../runtime/detach';
 import { HEALTH_FLAGS } from '../runtime/health';
 import { runForeground } from '../runtime/run';
@@ -7,6 +9,7 @@ import { parseBytes, parseNonNegativeInt } from '../util/units';
 import { checkRequest, CreateRequest } from '../runtime/create';
 import { bool, CommandSpec, FlagSpec, list, ParsedArgs, str } from './args';
 import { roots } from './context';
+import { TLS_FLAG, tlsFlag } from './tls-flag';
 
 const s = (names: string[], key: string, description: string, value = 'string'): FlagSpec => ({ names, key, kind: 'string', description, value });
 const b = (names: string[], key: string, description: string): FlagSpec => ({ names, key, kind: 'bool', description });
@@ -48,6 +51,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   s(['--restart-delay'], 'restartDelay', 'restart back-off: first delay, maximum, reset after (default 100ms,1m,10s)', 'base[,max[,reset]]'),
   l(['--log-opt'], 'logOpt', 'log option for a detached container: max-size=SIZE, max-file=N', 'opt'),
   s(['--pull'], 'pull', 'pull the image: missing (default: when it is not in the store), always, never', 'policy'),
+  TLS_FLAG,
   l(['--policy'], 'policy', 'admission policy: a built-in (baseline, strict, capacity) or a .wasm component, optionally :warn or :audit', 'ref'),
   l(['--policy-arg'], 'policyArg', 'argument for the policies', 'KEY=VALUE'),
   s(['--policy-timeout'], 'policyTimeout', 'time limit of one policy evaluation (default 250ms)', 'duration'),
@@ -71,11 +75,11 @@ export const runCommand: CommandSpec = {
       if (bool(a, 'rm')) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
       if (!bool(a, 'detach')) throw new BoxError('--restart applies to detached containers: add -d');
     }
-    const logOpts = parseLogOpts(list(a, 'logOpt'));
-    if (!bool(a, 'detach') && list(a, 'logOpt').length) throw new BoxError('--log-opt applies to detached containers (-d) only');
-    const pulled = await pullFirst(req, pullMode);
+    const log = bool(a, 'detach') ? parseLogOpts(list(a, 'logOpt')) : undefined;
+    if (!log && list(a, 'logOpt').length) throw new BoxError('--log-opt applies to detached containers (-d) only');
+    const pulled = await pullFirst(req, pullMode, tlsFlag(a));
     if (pulled !== 0) return pulled;
-    return bool(a, 'detach') ? runDetached(req, logOpts) : runForeground(req);
+    return log ? runDetached(req, log) : runForeground(req);
   },
 };
 
@@ -88,17 +92,29 @@ export function parsePullMode(value = 'missing'): PullMode {
 
 /**
  * `--pull missing|always|never`, as Docker: pulls the image before creating the container (the
- * progress goes to stderr). Returns 0, or the exit status of a pull that did not complete.
+ * progress goes to stderr). Returns 0, or the exit status of a pull that did not complete. On 0
+ * the store's lock is held shared in req.storeLock, from before the pull until createRecord has
+ * recorded the container, so garbage collection cannot remove the image in between.
  */
-export async function pullFirst(req: CreateRequest, mode: PullMode): Promise<number> {
+export async function pullFirst(req: CreateRequest, mode: PullMode, tlsVerify?: boolean): Promise<number> {
   if (mode === 'never') return 0;
-  const { ImageStore } = require('../image/store') as typeof import('../image/store');
+  const lock = await storeLock(req.roots, 'shared');
+  try {
+    const status = await pullIfWanted(req, mode, tlsVerify);
+    if (status === 0) req.storeLock = lock;
+    return status;
+  } finally {
+    if (req.storeLock !== lock) lock.release();
+  }
+}
+
+async function pullIfWanted(req: CreateRequest, mode: 'missing' | 'always', tlsVerify: boolean | undefined): Promise<number> {
   if (mode === 'missing') {
     if (new ImageStore(req.roots).resolve(req.image)) return 0;
     process.stderr.write(`Unable to find image '${req.image}' locally\n`);
   }
   const { pullCommand } = require('./pull') as typeof import('./pull');
-  return pullCommand(req.roots, req.image, { out: process.stderr });
+  return pullCommand(req.roots, req.image, { out: process.stderr, tlsVerify });
 }
 
 /**

@@ -14,6 +14,7 @@ import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
 import { roots } from './context';
 import { parseLogOpts, parsePullMode, pullFirst, requestFrom, RUN_FLAGS } from './run';
+import { tlsFlag } from './tls-flag';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
 
@@ -28,7 +29,7 @@ export const createCommand: CommandSpec = {
     checkRequest(req);
     const pullMode = parsePullMode(str(a, 'pull'));
     const log = parseLogOpts(list(a, 'logOpt'));
-    const pulled = await pullFirst(req, pullMode);
+    const pulled = await pullFirst(req, pullMode, tlsFlag(a));
     if (pulled !== 0) return pulled;
     const { containers, record } = await createRecord(req);
     record.config.log = log;

@@ -16,11 +16,23 @@ export function detectCompression(head: Buffer): Compression {
 export function decompressor(c: Compression, what: string): Transform | null {
   if (c === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
   if (c === 'zstd') {
-    const z = zlib as unknown as { createZstdDecompress?: () => Transform };
-    if (typeof z.createZstdDecompress === 'function') return z.createZstdDecompress();
-    throw new BoxError(`${what} is zstd-compressed, which needs Node.js 22.15 or later (this box runs on ${process.version})`);
+    const create = zstdDecompressor();
+    if (create) return create();
+    throw new BoxError(zstdUnsupported(what));
   }
   return null;
+}
+
+/** Node's zstd decompressor (Node.js 22.15 and later), if this runtime has one. */
+function zstdDecompressor(): (() => Transform) | undefined {
+  const z = zlib as unknown as { createZstdDecompress?: () => Transform };
+  return typeof z.createZstdDecompress === 'function' ? () => z.createZstdDecompress!() : undefined;
+}
+
+export const zstdSupported = (): boolean => zstdDecompressor() !== undefined;
+
+export function zstdUnsupported(what: string): string {
+  return `${what} is zstd-compressed, which this box cannot decompress (it is built on Node.js ${process.version}; zstd needs 22.15 or later): use the image with gzip layers (skopeo copy --dest-compress-format gzip)`;
 }
 
 /**

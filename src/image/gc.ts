@@ -2,7 +2,8 @@
 // refers to, short links of gone layers, and the ".tmp-" leftovers of processes that died while
 // writing. It runs under the store's exclusive lock (src/image/locks.ts): every pull, import,
 // load and tag holds that lock shared from its first write to its tag, so nothing it wrote can
-// look unreferenced, and no ".tmp-" file belongs to a live writer. A layer is also removed only
+// look unreferenced, and no ".tmp-" file belongs to a live writer; a container's creation holds
+// it from resolving the image until its record (which keeps the image) exists. A layer is also removed only
 // while its own layer lock is free, and the container records are read again right before
 // layers are removed, so a container created meanwhile keeps its layers.
 import * as fs from 'node:fs';

@@ -37,7 +37,7 @@ async function importLocked(store: ImageStore, source: Readable, ref: ImageRef, 
     history: [{ created: now, created_by: 'box import', comment: 'Imported from tarball' }],
   };
   const id = store.putConfig(config);
-  store.registerImage(id);
+  await store.registerImage(id);
   store.tag(ref, id);
   return id;
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BoxError } from '../errors';
+import { BoxError, errnoCode } from '../errors';
 import { layout } from '../paths';
 import { mkdirp } from '../util/fs';
 import { randomHex } from '../util/random';
@@ -105,9 +105,7 @@ async function storeImage(store: ImageStore, configFile: string, layerFiles: str
       lock.release();
     }
   }
-  const stored = store.putBlob(configBytes);
-  store.registerImage(stored);
-  return stored;
+  return store.putBlob(configBytes); // registered (and tagged) once every image of the archive is stored
 }
 
 /** Docker's familiar form: docker.io/library/x:1 -> x:1, docker.io/org/x:1 -> org/x:1. */
@@ -131,8 +129,7 @@ function ociTag(annotations: Record<string, string> | undefined): string | undef
 /** Loads every image of the archive; returns them with the tags they got. */
 export async function loadArchive(store: ImageStore, source: Readable): Promise<LoadedImage[]> {
   const gcLock = await storeLock(store.roots, 'shared');
-  const work = path.join(layout.tmp(store.roots), `load-${randomHex(8)}`);
-  mkdirp(work);
+  const work = makeWorkDir(store);
   try {
     const x = new ArchiveExtractor(work);
     const reader = new TarReader(x);
@@ -168,9 +165,8 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
       const entries = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(path.join(work, 'manifest.json'), 'manifest.json');
       if (!Array.isArray(entries)) throw new BoxError('load: manifest.json is not a list of images');
       for (const e of entries) {
-        const id = await storeImage(store, x.resolve(e.Config, 'config'), e.Layers.map((l) => x.resolve(l, 'layer')));
         const tags = (e.RepoTags ?? []).map(familiar);
-        for (const t of tags) store.tag(parseImageRef(t), id);
+        const id = await storeImage(store, x.resolve(e.Config, 'config'), e.Layers.map((l) => x.resolve(l, 'layer')));
         loaded.push({ id, tags });
       }
     } else if (x.files.has('index.json') && x.files.has('oci-layout')) {
@@ -187,17 +183,46 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
           m = parseManifest(body, pick.mediaType, `load: ${pick.digest}`);
           if (m.kind !== 'manifest') throw new BoxError(`load: ${pick.digest} is an index inside an index`);
         }
-        const id = await storeImage(store, blob(m.config.digest), m.layers.map((l) => blob(l.digest)), m.config.digest);
         const tag = ociTag(d.annotations);
-        if (tag) store.tag(parseImageRef(tag), id);
+        const id = await storeImage(store, blob(m.config.digest), m.layers.map((l) => blob(l.digest)), m.config.digest);
         loaded.push({ id, tags: tag ? [tag] : [] });
       }
     } else {
       throw new BoxError('load: the archive is neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json and oci-layout)');
     }
+    // All or nothing for the user: the images appear, with their tags, only once all are stored.
+    for (const img of loaded) await store.registerImage(img.id);
+    for (const img of loaded) for (const t of img.tags) store.tag(parseImageRef(t), img.id);
     return loaded;
   } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+    removeWorkDir(work);
     gcLock.release();
+  }
+}
+
+/**
+ * <root>/tmp/load-<random>, for the archive's files. Its parent goes again with the last work dir
+ * in it (see removeWorkDir), so a failed load leaves the store exactly as it was; a concurrent
+ * load that removes the parent between our mkdirs makes us try again.
+ */
+function makeWorkDir(store: ImageStore): string {
+  const work = path.join(layout.tmp(store.roots), `load-${randomHex(8)}`);
+  for (let attempt = 0; ; attempt++) {
+    mkdirp(path.dirname(work));
+    try {
+      fs.mkdirSync(work, 0o700);
+      return work;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || attempt >= 10) throw err;
+    }
+  }
+}
+
+function removeWorkDir(work: string): void {
+  fs.rmSync(work, { recursive: true, force: true });
+  try {
+    fs.rmdirSync(path.dirname(work));
+  } catch {
+    /* another process's work is in it, or it is gone already */
   }
 }

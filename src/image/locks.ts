@@ -60,7 +60,8 @@ export function layerLockFile(roots: Roots, key: string): string {
 /**
  * The image store's garbage-collection lock. Everything that adds to the store (pull, import,
  * load, tag) holds it shared for its whole duration, so that what it wrote but has not yet
- * referenced (a layer committed before the image's tag) is never collected; garbage collection
+ * referenced (a layer committed before the image's tag) is never collected, and so does the
+ * creation of a container from resolving its image to writing its record; garbage collection
  * (rmi, image prune) holds it exclusively, and then every ".tmp-" work file is a dead process's.
  */
 export function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {

@@ -9,6 +9,7 @@ import { layout, Roots } from '../paths';
 import { mkdirp, readFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
 import { randomBytesSync } from '../util/random';
 import { ImageConfig } from './config';
+import { lockFile } from './locks';
 import { ImageRef, parseImageRef } from './reference';
 
 export interface ImageRecord {
@@ -298,24 +299,31 @@ export class ImageStore {
   /**
    * Records an image (so it stays listed once untagged, as <none>) with what is known about
    * where it came from; merges with an existing record. The config blob must be stored first.
+   * The read-modify-write holds the image's own lock: two pulls of one image under different
+   * names both end up in its record.
    */
-  registerImage(imageId: string, add: { repoDigest?: string; manifest?: string; layerBlobs?: string[] } = {}): void {
+  async registerImage(imageId: string, add: { repoDigest?: string; manifest?: string; layerBlobs?: string[] } = {}): Promise<void> {
     const file = this.metaFile(imageId);
     mkdirp(path.dirname(file));
-    const m = this.readMeta(imageId);
-    const repoDigests = new Set(m.repoDigests ?? []);
-    const manifests = new Set(m.manifests ?? []);
-    if (add.repoDigest) {
-      // One digest per repository name, as Docker keeps it: the newest pull wins.
-      const name = add.repoDigest.slice(0, add.repoDigest.lastIndexOf('@'));
-      for (const r of repoDigests) if (r.slice(0, r.lastIndexOf('@')) === name) repoDigests.delete(r);
-      repoDigests.add(add.repoDigest);
+    const lock = await lockFile(path.join(this.roots.runroot, 'locks', 'images', hexOf(imageId) + '.lock'));
+    try {
+      const m = this.readMeta(imageId);
+      const repoDigests = new Set(m.repoDigests ?? []);
+      const manifests = new Set(m.manifests ?? []);
+      if (add.repoDigest) {
+        // One digest per repository name, as Docker keeps it: the newest pull wins.
+        const name = add.repoDigest.slice(0, add.repoDigest.lastIndexOf('@'));
+        for (const r of repoDigests) if (r.slice(0, r.lastIndexOf('@')) === name) repoDigests.delete(r);
+        repoDigests.add(add.repoDigest);
+      }
+      if (add.manifest) manifests.add(add.manifest);
+      const layerBlobs = new Set([...(m.layerBlobs ?? []), ...(add.layerBlobs ?? [])]);
+      const meta: ImageMeta = { repoDigests: [...repoDigests].sort(), manifests: [...manifests].sort(), added: m.added ?? new Date().toISOString() };
+      if (layerBlobs.size) meta.layerBlobs = [...layerBlobs].sort();
+      writeJsonAtomic(file, meta);
+    } finally {
+      lock.release();
     }
-    if (add.manifest) manifests.add(add.manifest);
-    const layerBlobs = new Set([...(m.layerBlobs ?? []), ...(add.layerBlobs ?? [])]);
-    const meta: ImageMeta = { repoDigests: [...repoDigests].sort(), manifests: [...manifests].sort(), added: m.added ?? new Date().toISOString() };
-    if (layerBlobs.size) meta.layerBlobs = [...layerBlobs].sort();
-    writeJsonAtomic(file, meta);
   }
 
   hasImage(imageId: string): boolean {

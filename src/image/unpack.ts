@@ -94,6 +94,8 @@ const parentOf = (rel: string) => {
 /** The tar sink that writes entries below root. */
 class LayerWriter implements TarSink {
   private readonly tree = new Map<string, Kind>([['', Kind.Dir]]);
+  /** directory -> the paths directly in it (keys of tree), so a directory is forgotten without a scan */
+  private readonly children = new Map<string, Set<string>>();
   private readonly dirs = new Map<string, DirMeta>();
   private fd = -1;
   private fdPath = '';
@@ -129,7 +131,7 @@ class LayerWriter implements TarSink {
     if (kind !== undefined) throw new UnpackRefusedError(entry, `"${parent}" is not a directory`);
     this.ensureParent(parent, entry);
     fs.mkdirSync(this.abs(parent), 0o755);
-    this.tree.set(parent, Kind.Dir);
+    this.put(parent, Kind.Dir);
   }
 
   /** Removes whatever this layer has at rel, so a later entry replaces an earlier one. */
@@ -140,13 +142,33 @@ class LayerWriter implements TarSink {
       if (keepDir) return;
       if (rel === '') throw new UnpackRefusedError('/', 'the layer root cannot be replaced');
       fs.rmSync(this.abs(rel), { recursive: true, force: true });
-      const prefix = rel + '/';
-      for (const k of this.tree.keys()) if (k.startsWith(prefix)) this.tree.delete(k);
-      for (const k of this.dirs.keys()) if (k === rel || k.startsWith(prefix)) this.dirs.delete(k);
     } else {
       fs.unlinkSync(this.abs(rel));
     }
+    this.forget(rel);
+  }
+
+  /** Records what this layer has at rel, and that its parent directory holds it. */
+  private put(rel: string, kind: Kind): void {
+    this.tree.set(rel, kind);
+    const parent = parentOf(rel);
+    let names = this.children.get(parent);
+    if (!names) this.children.set(parent, (names = new Set()));
+    names.add(rel);
+  }
+
+  /**
+   * Forgets rel and, for a directory, everything below it: work in proportion to what goes, so
+   * a layer that replaces a directory again and again is not quadratic in its size.
+   */
+  private forget(rel: string): void {
+    if (this.tree.get(rel) === Kind.Dir) {
+      for (const child of this.children.get(rel) ?? []) this.forget(child);
+      this.children.delete(rel);
+      this.dirs.delete(rel);
+    }
     this.tree.delete(rel);
+    this.children.get(parentOf(rel))?.delete(rel);
   }
 
   private chown(p: string, uid: number, gid: number, fd = -1): void {
@@ -192,7 +214,7 @@ class LayerWriter implements TarSink {
         this.clear(rel, true);
         if (!this.tree.has(rel)) {
           fs.mkdirSync(p, 0o700);
-          this.tree.set(rel, Kind.Dir);
+          this.put(rel, Kind.Dir);
         }
         this.dirs.set(rel, this.dirMeta(e));
         this.xattrs(e, p);
@@ -202,14 +224,14 @@ class LayerWriter implements TarSink {
         this.clear(rel, false);
         this.fd = fs.openSync(p, O_WRITE_NEW, 0o600);
         this.fdPath = p;
-        this.tree.set(rel, Kind.File);
+        this.put(rel, Kind.File);
         if (e.size === 0) this.endEntry(e);
         return;
       }
       case 'symlink': {
         this.clear(rel, false);
         fs.symlinkSync(e.linkpath, p);
-        this.tree.set(rel, Kind.Symlink);
+        this.put(rel, Kind.Symlink);
         this.chown(p, e.uid, e.gid);
         this.xattrs(e, p);
         lutimens(p, e.atime ?? e.mtime, e.mtime);
@@ -226,7 +248,7 @@ class LayerWriter implements TarSink {
         this.clear(rel, false);
         // link(2) does not follow a symlink target: the link is to the symlink itself.
         fs.linkSync(this.abs(target), p);
-        this.tree.set(rel, kind);
+        this.put(rel, kind);
         return;
       }
       case 'char':
@@ -237,13 +259,14 @@ class LayerWriter implements TarSink {
         try {
           mknod(p, type | (e.mode & 0o777), e.devmajor, e.devminor);
         } catch (err) {
-          if (this.skipDevices && e.type !== 'fifo' && errnoCode(err) === 'EPERM') {
+          if (e.type !== 'fifo' && errnoCode(err) === 'EPERM') {
+            if (!this.skipDevices) throw new UnpackRefusedError(e.path, 'creating a device node is not permitted here (no CAP_MKNOD)');
             this.skipped.push(e.path);
             return;
           }
           throw err;
         }
-        this.tree.set(rel, Kind.Other);
+        this.put(rel, Kind.Other);
         this.chown(p, e.uid, e.gid);
         fs.chmodSync(p, e.mode); // mknod applied the umask
         this.xattrs(e, p);
@@ -273,7 +296,7 @@ class LayerWriter implements TarSink {
     this.clear(target, false);
     const p = this.abs(target);
     mknod(p, S_IFCHR | 0o000, 0, 0);
-    this.tree.set(target, Kind.Other);
+    this.put(target, Kind.Other);
     this.chown(p, e.uid, e.gid);
   }
 

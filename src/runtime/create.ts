@@ -6,6 +6,7 @@ import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
+import { Lock, storeLock } from '../image/locks';
 import { ImageStore } from '../image/store';
 import { CgroupHost, ContainerCgroup, checkLimits, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
@@ -30,6 +31,11 @@ export interface CreateRequest {
   /** --policy and friends; undefined: the default policies only */
   admission?: AdmissionFlags;
   warn: (msg: string) => void;
+  /**
+   * The store's lock, held shared by the caller since it pulled the image (run --pull);
+   * createRecord releases it once the record exists.
+   */
+  storeLock?: Lock;
 }
 
 export interface Created {
@@ -83,6 +89,17 @@ const NO_ADMISSION_FLAGS: AdmissionFlags = { policies: [], args: [], noDefaults:
 export async function createRecord(req: CreateRequest): Promise<{ containers: ContainerStore; record: ContainerRecord; known: NonNullable<Parameters<typeof prepareStart>[3]> }> {
   mark('run: parsed');
   requireRoot();
+  // From resolving the image until the record that references it exists, garbage collection
+  // (rmi, image prune) must not take the image or its layers away: it waits for this lock.
+  const gcLock = req.storeLock ?? (await storeLock(req.roots, 'shared'));
+  try {
+    return await createRecordLocked(req);
+  } finally {
+    gcLock.release();
+  }
+}
+
+async function createRecordLocked(req: CreateRequest): ReturnType<typeof createRecord> {
   const images = new ImageStore(req.roots);
   const imageId = images.resolve(req.image);
   if (!imageId) throw new BoxError(`image "${req.image}" not found: pull it or import it first (box pull / box import FILE ${req.image})`);

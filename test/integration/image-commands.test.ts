@@ -61,7 +61,7 @@ describe('tag, image inspect, history', () => {
     expect(t.box(['tag', 'app:1', 'Bad Name']).status).toBe(125);
   });
 
-  it('history shows the config history newest first, with each layer size', () => {
+  it('history shows the config history newest first, with each layer size', async () => {
     const s = store();
     const base = s.get(s.resolve('app:1')!);
     const cfg = {
@@ -72,7 +72,7 @@ describe('tag, image inspect, history', () => {
       ],
     };
     const id = s.putConfig(cfg);
-    s.registerImage(id);
+    await s.registerImage(id);
     const out = ok(['history', id]).split('\n');
     expect(out[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
     expect(out[1]).toMatch(new RegExp(`^${id.slice(7, 19)}\\s+\\d+ (weeks|days) ago\\s+/bin/sh -c #\\(nop\\)  CMD \\["sh"\\]\\s+0B$`));
@@ -91,12 +91,12 @@ describe('tag, image inspect, history', () => {
 });
 
 describe('images, rmi and prune', () => {
-  it('images lists tags, dangling images as <none>, digests, and filters', () => {
+  it('images lists tags, dangling images as <none>, digests, and filters', async () => {
     const s = store();
     const old = s.resolve('app:1')!;
     // Importing another root filesystem as app:1 leaves the old image without that tag.
     const next = ok(['import', other, 'app:1']).trim();
-    s.registerImage(next, { repoDigest: `app@sha256:${'a'.repeat(64)}` });
+    await s.registerImage(next, { repoDigest: `app@sha256:${'a'.repeat(64)}` });
     const table = ok(['images', '--digests']).split('\n');
     expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s+CREATED\s+SIZE$/);
     expect(table.find((l) => l.startsWith('app ') && / 1 /.test(l))).toMatch(new RegExp(`^app\\s+1\\s+sha256:a{64}\\s+${next.slice(7, 19)}\\s`));

@@ -46,7 +46,7 @@ beforeAll(async () => {
   diffIds.push((await storeLayer(store, chunks(top), { what: 'top' })).diffId);
   config = { architecture: 'amd64', os: 'linux', created: new Date().toISOString(), config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } };
   id = store.putConfig(config);
-  store.registerImage(id);
+  await store.registerImage(id);
   store.tag(parseImageRef('many:130'), id);
 }, 120_000);
 

@@ -82,7 +82,7 @@ describe('box load', () => {
       expect(r.status).toBe(125);
       expect(r.stderr).toMatch(/load: layer [0-9a-f]{12}.*failed verification/);
       expect(new ImageStore({ root: fresh.root, runroot: path.join(fresh.root, 'run') }).list()).toEqual([]);
-      expect(fs.readdirSync(path.join(fresh.root, 'tmp'))).toEqual([]);
+      expect(fs.existsSync(path.join(fresh.root, 'tmp'))).toBe(false); // the work directory and its parent are gone
       const foreign = path.join(t.dir, 'foreign.tar');
       run('tar', ['-C', t.dir, '-cf', foreign, 'bundle/config.json']);
       const f = spawnSync(BOX, fresh.args(['load', '-i', foreign]), { encoding: 'utf8' });

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { BOX, busyboxTarball, TestRoot } from '../support/box';
+import { BOX, busyboxTarball, storeSnapshot, TestRoot } from '../support/box';
 import { Registry, run, startRegistry, stopRegistry } from '../support/registry';
 import { makeTar, HandEntry } from '../support/tar';
 
@@ -68,27 +68,6 @@ afterAll(async () => {
   t.cleanup();
 });
 
-/** Every path under the root with mode and size: "the store exactly as before". */
-function snapshot(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = path.join(d, n);
-      const st = fs.lstatSync(p);
-      out.push(`${path.relative(root, p)} ${st.mode.toString(8)} ${st.isDirectory() ? '' : st.size}`);
-      if (st.isDirectory() && p !== path.join(root, 'run')) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
-
 /** box, without blocking this process: the proxy runs in it. */
 function boxAsync(root: TestRoot, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -111,7 +90,7 @@ describe('a registry that drops the connection mid-layer', () => {
       // The store has v0, whose layer is v1's first: the state to keep.
       const v0 = await boxAsync(root, ['pull', '-q', `${proxyHost}/faults/img:v0`]);
       expect(v0.stderr).toBe('');
-      const before = snapshot(root.root);
+      const before = storeSnapshot(root.root);
 
       cut = big.digest;
       const ref = `${proxyHost}/faults/img:v1`;
@@ -120,7 +99,7 @@ describe('a registry that drops the connection mid-layer', () => {
       expect(r.status).toBe(125);
       expect(r.stdout).toContain(`${small.digest.slice(7, 19)}: Already exists`);
       expect(r.stderr).toMatch(new RegExp(`^box: ${proxyHost}/faults/img:v1: layer ${big.digest.slice(7, 19)}: the connection was lost after \\d+ of ${big.size} bytes\\n$`));
-      expect(snapshot(root.root)).toEqual(before);
+      expect(storeSnapshot(root.root)).toEqual(before);
 
       cut = undefined;
       const again = await boxAsync(root, ['pull', '-q', ref]);

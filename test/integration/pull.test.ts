@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
-import { BOX } from '../support/box';
+import { BOX, exitOf, storeSnapshot } from '../support/box';
 import { Registry, run, startRegistry as startSharedRegistry, stopRegistry } from '../support/registry';
 import { startTokenServer, TokenServer } from '../support/token-server';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
@@ -66,32 +66,16 @@ async function inspectConfig(ref: string, extra: string[] = []): Promise<{ rootf
   return JSON.parse(await skopeoInspect(['--config', ...extra, `docker://${ref}`]));
 }
 
+/** `box ARGS` without blocking this process. */
+function exitOfBox(args: string[]) {
+  return exitOf(spawn(BOX, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
 let storeCount = 0;
 function newStore(): ImageStore {
   const base = path.join(work, `store-${storeCount++}`);
   const roots: Roots = { root: path.join(base, 'root'), runroot: path.join(base, 'run') };
   return new ImageStore(roots);
-}
-
-/** Every path under the store's persistent root with size and mode: "the store exactly as before". */
-function snapshot(store: ImageStore): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = path.join(d, n);
-      const st = fs.lstatSync(p);
-      out.push(`${path.relative(store.roots.root, p)} ${st.mode.toString(8)} ${st.isDirectory() ? '' : st.size}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(store.roots.root);
-  return out;
 }
 
 let layout: string;
@@ -247,6 +231,38 @@ describe('pull from a registry without authentication', () => {
     expect(starts.sort()).toEqual((await inspectRaw(`${reg.host}/test/img:v2`)).layers.map((l) => l.digest).sort());
   });
 
+  it('concurrent pulls of one image under two names both end up in its record', async () => {
+    await push(`oci:${layout}:v2`, `${reg.host}/twin/a:v2`);
+    await push(`oci:${layout}:v2`, `${reg.host}/twin/b:v2`);
+    const root = path.join(work, 'twins-root');
+    const pulls = ['a', 'b'].map((n) => exitOfBox(['--root', root, 'pull', '-q', `${reg.host}/twin/${n}:v2`]));
+    const [a, b] = await Promise.all(pulls);
+    expect([a.code, b.code, a.stderr + b.stderr]).toEqual([0, 0, '']);
+    expect(a.stdout).toBe(b.stdout);
+    const digest = 'sha256:' + crypto.createHash('sha256').update(await skopeoInspect(['--raw', `docker://${reg.host}/twin/a:v2`])).digest('hex');
+    const [info] = JSON.parse(spawnSync(BOX, ['--root', root, 'image', 'inspect', a.stdout.trim()], { encoding: 'utf8' }).stdout) as { RepoDigests: string[]; RepoTags: string[] }[];
+    expect(info.RepoDigests).toEqual([`${reg.host}/twin/a@${digest}`, `${reg.host}/twin/b@${digest}`]);
+    expect(info.RepoTags.sort()).toEqual([`${reg.host}/twin/a:v2`, `${reg.host}/twin/b:v2`]);
+  });
+
+  it('registerImage from many processes at once loses no entry (its read-modify-write is serialised)', async () => {
+    const store = newStore();
+    const id = await pullImage(store, `${reg.host}/test/img:v1`);
+    const script = path.join(work, 'register-many.ts');
+    fs.writeFileSync(
+      script,
+      `import { ImageStore } from ${JSON.stringify(path.resolve(__dirname, '../../src/image/store'))};
+const [root, runroot, id, who] = process.argv.slice(2);
+const store = new ImageStore({ root, runroot });
+(async () => { for (let i = 0; i < 60; i++) await store.registerImage(id, { repoDigest: 'r/' + who + '-' + i + '@sha256:' + '0'.repeat(64) }); })();
+`,
+    );
+    const vn = path.resolve(__dirname, '../../node_modules/.bin/vite-node');
+    const results = await Promise.all(['p', 'q', 'r', 's'].map((who) => exitOf(spawn(vn, [script, store.roots.root, store.roots.runroot, id, who], { stdio: ['ignore', 'pipe', 'pipe'] }))));
+    for (const r of results) expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(store.get(id).repoDigests.filter((r) => r.startsWith('r/'))).toHaveLength(4 * 60);
+  }, 60_000);
+
   it('an interrupted pull leaves no image and no work directory, and the next pull completes', async () => {
     const store = newStore();
     const ref = `${reg.host}/test/img:v2`;
@@ -276,13 +292,13 @@ describe('pull from a registry without authentication', () => {
     const store = newStore();
     await expect(pullImage(store, `${reg.host}/test/img:nope`)).rejects.toThrow(`${reg.host}/test/img:nope: not found: MANIFEST_UNKNOWN`);
     await expect(pullImage(store, `${reg.host}/test/nothing:v1`)).rejects.toThrow(/not found/);
-    expect(snapshot(store)).toEqual([]);
+    expect(storeSnapshot(store.roots.root)).toEqual([]);
   });
 
   it('a corrupt or truncated layer is an error and leaves the store exactly as before', async () => {
     const store = newStore();
     await pullImage(store, `${reg.host}/test/img:v1`);
-    const before = snapshot(store);
+    const before = storeSnapshot(store.roots.root);
     // Push a copy of v2 under another name, then damage its big layer in the registry's storage.
     const manifest = await inspectRaw(`${reg.host}/test/img:v2`);
     const big = manifest.layers[0].digest.slice(7);
@@ -296,11 +312,11 @@ describe('pull from a registry without authentication', () => {
       corrupt[corrupt.length - 9] ^= 0xff; // inside gzip's trailer: the bytes inflate, the digest is wrong
       fs.writeFileSync(data(small), corrupt);
       await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(/layer 742e|failed verification|corrupt/);
-      expect(snapshot(store)).toEqual(before);
+      expect(storeSnapshot(store.roots.root)).toEqual(before);
       // Truncated: the registry announces the full size but sends less.
       fs.writeFileSync(data(small), original.subarray(0, 60));
       await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(/truncated|corrupt|aborted|socket hang up/);
-      expect(snapshot(store)).toEqual(before);
+      expect(storeSnapshot(store.roots.root)).toEqual(before);
       // Corruption in the middle of a big layer, in a fresh store: nothing at all is kept.
       const fresh = newStore();
       const bigCorrupt = Buffer.from(bigOriginal);
@@ -309,7 +325,7 @@ describe('pull from a registry without authentication', () => {
       fs.writeFileSync(data(small), original);
       const err = await pullImage(fresh, `${reg.host}/test/img:v2`).catch((e: Error) => e);
       expect(String(err)).toMatch(/layer [0-9a-f]{12}.*(corrupt|failed verification)/);
-      const leftover = snapshot(fresh).filter((l) => !/^(blobs|layers)(\/sha256)? /.test(l) && !/^(blobs|layers) /.test(l));
+      const leftover = storeSnapshot(fresh.roots.root).filter((l) => !/^(blobs|layers)(\/sha256)? /.test(l) && !/^(blobs|layers) /.test(l));
       // Only the small layer, complete and verified, may have been stored; no image, no tag, no work dir.
       expect(leftover.filter((l) => l.startsWith('repositories') || l.includes('.tmp'))).toEqual([]);
       expect(fresh.list()).toEqual([]);
@@ -336,7 +352,7 @@ describe('pull with basic authentication (htpasswd)', () => {
     const store = newStore();
     await expect(pullImage(store, `${authReg.host}/private/img:v2`)).rejects.toThrow(`${authReg.host} requires a login (basic authentication)`);
     await expect(pullImage(store, `${authReg.host}/private/img:v2`, { credentials: { username: 'alice', password: 'nope' } })).rejects.toThrow('the credentials of "alice" were refused');
-    expect(snapshot(store)).toEqual([]);
+    expect(storeSnapshot(store.roots.root)).toEqual([]);
     const id = await pullImage(store, `${authReg.host}/private/img:v2`, { credentials: { username: 'alice', password: 'wonderland' } });
     expect(id).toBe((await inspectRaw(`${authReg.host}/private/img:v2`, ['--creds', 'alice:wonderland'])).config.digest);
   });
@@ -373,7 +389,7 @@ describe('pull with bearer tokens (test/support/token-server.ts)', () => {
     const store = newStore();
     await expect(pullImage(store, `${tokenReg.host}/secret/img:v1`)).rejects.toThrow(/authentication required|access denied/);
     await expect(pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'wrong' } })).rejects.toThrow(/refused the credentials of "bob"/);
-    expect(snapshot(store)).toEqual([]);
+    expect(storeSnapshot(store.roots.root)).toEqual([]);
     requests.length = 0;
     const id = await pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'builder' } });
     const mine = [...requests];

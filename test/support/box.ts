@@ -245,6 +245,30 @@ export function busyboxRoot(): TestRoot {
   return t;
 }
 
+/**
+ * Every path under a storage root with its mode and size (the runtime dir `run` itself, not its
+ * lock files): equal snapshots mean "the store is exactly as before".
+ */
+export function storeSnapshot(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(d, n);
+      const st = fs.lstatSync(p);
+      out.push(`${path.relative(root, p)} ${st.mode.toString(8)} ${st.isDirectory() ? '' : st.size}`);
+      if (st.isDirectory() && p !== path.join(root, 'run')) walk(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
 /** `box inspect NAME` parsed, for one container. */
 export function inspectOne<T>(t: TestRoot, name: string): T {
   const r = t.box(['inspect', name]);

@@ -23,14 +23,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts docker-registry with storage in dir (plus optional `auth:` YAML); resolves once it listens. */
-export async function startRegistry(dir: string, authYaml = ''): Promise<Registry> {
+/**
+ * Starts docker-registry with storage in dir (plus optional `auth:` YAML, and TLS with the given
+ * certificate and key files); resolves once it listens.
+ */
+export async function startRegistry(dir: string, authYaml = '', tls?: { cert: string; key: string }): Promise<Registry> {
   fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
   const port = await freePort();
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`,
+    `version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${authYaml}`,
   );
   const proc = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const reg: Registry = { port, host: `127.0.0.1:${port}`, dir, proc };

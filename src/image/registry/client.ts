@@ -8,7 +8,10 @@ import { discard, httpRequest, HttpResponse, readBody } from './http';
 import { MANIFEST_ACCEPT } from './manifest';
 
 export interface RegistryClientOptions {
-  /** false: accept any certificate and fall back to plain http (also the default for loopback hosts) */
+  /**
+   * false: accept any certificate and fall back to plain http. Unset: certificates are verified,
+   * and a loopback registry may also answer in plain http.
+   */
   tlsVerify?: boolean;
   credentials?: Credentials;
   /** force a scheme instead of probing */
@@ -19,6 +22,12 @@ export interface RegistryClientOptions {
 function isLoopback(host: string): boolean {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+/** Node's codes for a certificate that failed verification (self-signed, unknown CA, wrong name, expired). */
+function isCertificateError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code);
 }
 
 export class RegistryError extends BoxError {
@@ -35,12 +44,14 @@ export class RegistryClient {
   private challenge?: Challenge;
   private readonly tokens = new Map<string, Promise<string>>();
   private readonly insecure: boolean;
+  private readonly plainHttp: boolean;
 
   constructor(
     readonly host: string,
     private readonly opts: RegistryClientOptions = {},
   ) {
-    this.insecure = opts.tlsVerify === false || (opts.tlsVerify === undefined && isLoopback(host));
+    this.insecure = opts.tlsVerify === false;
+    this.plainHttp = this.insecure || (opts.tlsVerify === undefined && isLoopback(host));
   }
 
   private get tlsVerify(): boolean {
@@ -50,7 +61,7 @@ export class RegistryClient {
   /** GET /v2/: decides the scheme and learns the authentication challenge. */
   private async probe(): Promise<string> {
     if (this.base) return this.base;
-    const schemes: ('https' | 'http')[] = this.opts.scheme ? [this.opts.scheme] : this.insecure ? ['https', 'http'] : ['https'];
+    const schemes: ('https' | 'http')[] = this.opts.scheme ? [this.opts.scheme] : this.plainHttp ? ['https', 'http'] : ['https'];
     let lastErr: unknown;
     for (const scheme of schemes) {
       const base = `${scheme}://${this.host}`;
@@ -58,6 +69,10 @@ export class RegistryClient {
       try {
         res = await httpRequest(new URL('/v2/', base), { tlsVerify: this.tlsVerify, signal: this.opts.signal, idleTimeoutMs: 30_000 });
       } catch (err) {
+        // A registry that speaks TLS with a certificate we cannot verify: never fall back to http.
+        if (isCertificateError(err)) {
+          throw new RegistryError(`the registry ${this.host} presented a certificate that cannot be verified (${(err as Error).message}): trust its CA, or use --tls-verify=false`);
+        }
         lastErr = err;
         continue;
       }
@@ -73,7 +88,7 @@ export class RegistryClient {
       return base;
     }
     const msg = lastErr instanceof Error ? lastErr.message : String(lastErr);
-    const hint = this.insecure ? '' : ' (for a registry without TLS, use --tls-verify=false)';
+    const hint = this.plainHttp ? '' : ' (for a registry without TLS, use --tls-verify=false)';
     throw new RegistryError(`cannot reach the registry ${this.host}: ${msg}${hint}`);
   }
 

@@ -90,16 +90,27 @@ export function formatPlatform(p: Platform): string {
 
 /** Picks the manifest for `want` from an index: os and architecture must match; variant too when both name one. */
 export function selectPlatform(index: ImageIndex, want: Platform, what: string): Descriptor {
-  const norm = (p: Platform) => ({ ...p, variant: p.variant ?? (p.architecture === 'arm64' ? 'v8' : undefined) });
-  const w = norm(want);
+  const w = normPlatform(want);
   const candidates = index.manifests.filter((d) => d.platform && d.platform.os === w.os && d.platform.architecture === w.architecture);
-  const exact = candidates.find((d) => norm(d.platform!).variant === w.variant);
-  const pick = exact ?? candidates.find((d) => !w.variant || !d.platform!.variant);
+  const exact = candidates.find((d) => normPlatform(d.platform!).variant === w.variant);
+  const pick = exact ?? candidates.find((d) => platformMatches(d.platform!, want));
   if (!pick) {
     const have = index.manifests.filter((d) => d.platform && d.platform.os !== 'unknown').map((d) => formatPlatform(d.platform!));
     throw new BoxError(`${what}: no image for ${formatPlatform(want)}${have.length ? ` (the image has ${[...new Set(have)].join(', ')})` : ''}`);
   }
   return pick;
+}
+
+/** arm64 without a variant is v8. */
+function normPlatform(p: Platform): Platform {
+  return { ...p, variant: p.variant ?? (p.architecture === 'arm64' ? 'v8' : undefined) };
+}
+
+/** Whether an image for `have` runs as `want`: same os and architecture, same variant when both name one. */
+export function platformMatches(have: Platform, want: Platform): boolean {
+  const h = normPlatform(have);
+  const w = normPlatform(want);
+  return h.os === w.os && h.architecture === w.architecture && (!h.variant || !w.variant || h.variant === w.variant);
 }
 
 export type LayerCompression = 'gzip' | 'zstd' | 'none';

@@ -7,6 +7,7 @@
 import { BoxError } from '../../errors';
 import { layout } from '../../paths';
 import { BlobStore, parseDigest, sha256Digest } from '../blobs';
+import { zstdSupported, zstdUnsupported } from '../compression';
 import { ImageConfig } from '../config';
 import { storeLayer } from '../layer-fetch';
 import { layerLock, storeLock } from '../locks';
@@ -14,7 +15,7 @@ import { parseImageRef } from '../reference';
 import { ImageStore } from '../store';
 import { Credentials } from './auth';
 import { RegistryClient } from './client';
-import { Descriptor, formatPlatform, ImageManifest, layerCompression, parseManifest, parsePlatform, selectPlatform } from './manifest';
+import { Descriptor, formatPlatform, ImageManifest, layerCompression, parseManifest, parsePlatform, platformMatches, selectPlatform } from './manifest';
 import { formatRemoteRef, parseRemoteRef, RemoteRef } from './reference';
 import { readBody } from './http';
 
@@ -74,6 +75,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   let manifestBody = top.body;
   let manifestDigest = top.digest;
   let manifest: ImageManifest;
+  const fromIndex = top.parsed.kind === 'index';
   if (top.parsed.kind === 'index') {
     const pick = selectPlatform(top.parsed, want, name);
     parseDigest(pick.digest);
@@ -106,7 +108,14 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     throw new BoxError(`${name}: the config lists ${diffIds?.length ?? 0} layer diff_ids for ${manifest.layers.length} layers in the manifest`);
   }
   for (const d of [...diffIds, ...manifest.layers.map((l) => l.digest)]) parseDigest(d);
-  manifest.layers.forEach((l) => layerCompression(l, name));
+  // An image of one platform: asked for another with --platform, it would not run here.
+  const have = { os: config.os, architecture: config.architecture, variant: (config as { variant?: string }).variant };
+  if (opts.platform && !fromIndex && !platformMatches(have, want)) {
+    throw new BoxError(`${name}: the image is for ${formatPlatform(have)}, not ${formatPlatform(want)} as --platform asks (it is not a multi-platform image)`);
+  }
+  // Refused before any download: a zstd layer this runtime cannot decompress.
+  const zstd = manifest.layers.find((l) => layerCompression(l, name) === 'zstd');
+  if (zstd && !zstdSupported()) throw new BoxError(zstdUnsupported(`${name}: layer ${short(zstd.digest)}`));
   emit({ type: 'resolved', ref: name, digest: manifestDigest, platform: formatPlatform(want), layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size })) });
 
   // 3. Layers, in parallel; the first failure stops the others.
@@ -171,7 +180,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   // 4. Blobs and tag: the image appears only now, complete.
   blobs.put(manifestBody, manifestDigest);
   const id = blobs.put(configBytes, manifest.config.digest);
-  store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
+  await store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
   if (r.tag) store.tag(parseImageRef(`${r.localName}:${r.tag}`), id);
   emit({ type: 'done', id, digest: manifestDigest });
   return id;

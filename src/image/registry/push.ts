@@ -148,7 +148,7 @@ export async function pushImage(store: ImageStore, ref: string, opts: PushOption
     if (announced && announced !== digest) throw new RegistryError(`${name}: the registry stored the manifest as ${announced}, box computed ${digest}`);
     // As after a pull: the image now has a digest in that repository.
     new BlobStore(layout.blobs(store.roots)).put(manifest, digest);
-    store.registerImage(id, { repoDigest: `${r.localName}@${digest}`, manifest: digest });
+    await store.registerImage(id, { repoDigest: `${r.localName}@${digest}`, manifest: digest });
     emit({ type: 'done', tag: r.tag!, digest, size: manifest.length });
     return { digest, size: manifest.length };
   } finally {

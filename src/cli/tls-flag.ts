@@ -1,0 +1,19 @@
+// `--tls-verify=true|false`, shared by the commands that talk to registries (pull, push, login,
+// and run/create for --pull). A file of its own: run must not load the registry client to parse it.
+import { BoxError } from '../errors';
+import { FlagSpec, ParsedArgs, str } from './args';
+
+export const TLS_FLAG: FlagSpec = {
+  names: ['--tls-verify'],
+  key: 'tlsVerify',
+  kind: 'string',
+  value: 'bool',
+  description: 'false: accept any certificate and plain http for this registry (loopback registries may always use plain http)',
+};
+
+export function tlsFlag(a: ParsedArgs): boolean | undefined {
+  const tls = str(a, 'tlsVerify');
+  if (tls === undefined) return undefined;
+  if (tls !== 'true' && tls !== 'false') throw new BoxError(`invalid value "${tls}" for --tls-verify: use true or false`);
+  return tls === 'true';
+}
