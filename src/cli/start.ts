@@ -5,6 +5,7 @@ import { BoxError } from '../errors';
 import { attachSession, attachSocketPath, connectAttach, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/attach';
 import { ContainerStore } from '../runtime/containers';
 import { createRecord } from '../runtime/create';
+import { appendEvent } from '../runtime/events';
 import { startAttached, startExisting } from '../runtime/detach';
 import { find, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { ContainerRecord } from '../runtime/model';
@@ -53,7 +54,7 @@ async function attachOutput(store: ContainerStore, id: string, from?: number): P
   let offset = from ?? logSize(store, c.id);
   const forward = (sig: NodeJS.Signals) => {
     const cur = store.get(c.id);
-    if (cur?.state.status === 'running') signalContainer(cur, sig);
+    if (cur?.state.status === 'running') signalContainer(r, cur, sig);
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -95,7 +96,7 @@ async function attachThrough(store: ContainerStore, c: ContainerRecord, sock: So
     detachKeys: keys,
     onSignal: (sig) => {
       const cur = store.get(c.id);
-      if (cur?.state.status === 'running') signalContainer(cur, sig);
+      if (cur?.state.status === 'running') signalContainer(roots(), cur, sig);
     },
   });
   if (how === 'detached') {
@@ -167,6 +168,7 @@ export const restartCommand: CommandSpec = {
       await stopContainer(roots(), store, find(store, q), timeout);
       const code = await startExisting(roots(), store, find(store, q), warn);
       if (code !== 0) return code;
+      appendEvent(roots(), 'restart', find(store, q));
       process.stdout.write(q + '\n');
     }
     return 0;
