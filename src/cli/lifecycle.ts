@@ -91,15 +91,15 @@ export const logsCommand: CommandSpec = {
       until: str(a, 'until') === undefined ? undefined : parseTimeArg('--until', str(a, 'until')!),
     };
     const ts = bool(a, 'timestamps');
-    let { entries, offset } = readLog(file);
+    let { entries, cursor } = readLog(file);
     printEntries(select(entries, query), ts);
     if (!bool(a, 'follow')) return 0;
     for (;;) {
       const fresh = await refresh(r, s, s.get(c.id) ?? c);
-      ({ entries, offset } = readFrom(file, offset));
+      ({ entries, cursor } = readFrom(file, cursor));
       printEntries(select(entries, { ...query, tail: undefined }), ts);
       if (fresh.state.status !== 'running') {
-        ({ entries } = readFrom(file, offset));
+        ({ entries } = readFrom(file, cursor));
         printEntries(select(entries, { ...query, tail: undefined }), ts);
         return 0;
       }

@@ -168,7 +168,7 @@ describe('detached containers', () => {
   });
 
   interface Restarts {
-    State: { Status: string; Restarting: boolean; ExitCode: number };
+    State: { Status: string; Running: boolean; Restarting: boolean; ExitCode: number };
     RestartCount: number;
   }
   const restarts = (name: string) => (JSON.parse(t.box(['inspect', name]).stdout) as Restarts[])[0];
