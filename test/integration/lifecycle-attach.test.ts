@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BOX, busyboxRoot, exitOf, inspectOne, nsProcesses, REPO, runDetached, TestRoot, waitForOutput } from '../support/box';
+import { BOX, busyboxRoot, exitOf, inspectOne, nsProcesses, REPO, runDetached, TestRoot, until, waitForOutput } from '../support/box';
 
 interface State {
   State: { Status: string; Running: boolean; Pid: number; ExitCode: number };
@@ -17,17 +17,6 @@ function onTerminal(t: TestRoot, driverArgs: string[], boxArgs: string[]) {
   const r = spawnSync('python3', [driver, '--timeout', '20', ...driverArgs, '--', BOX, ...t.args(boxArgs)], { encoding: 'utf8', timeout: 30_000 });
   expect(r.stderr).toBe('');
   return JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean; steps: number };
-}
-
-/** Polls until `done` holds (bounded in time; no fixed sleeps). */
-function until<T>(what: string, get: () => T, done: (v: T) => boolean, ms = 15_000): T {
-  const deadline = Date.now() + ms;
-  let v = get();
-  while (!done(v)) {
-    if (Date.now() > deadline) throw new Error(`${what} never happened; last: ${JSON.stringify(v)}`);
-    v = get();
-  }
-  return v;
 }
 
 const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);

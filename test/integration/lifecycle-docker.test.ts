@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { busyboxRoot, exitOf, inspectOne, runDetached, TestRoot, waitForOutput } from '../support/box';
+import { busyboxRoot, exitOf, inspectOne, runDetached, TestRoot, until, waitForOutput } from '../support/box';
 
 interface Inspect {
   Id: string;
@@ -15,17 +15,6 @@ interface Event {
   Action: string;
   id: string;
   Actor: { Attributes: Record<string, string> };
-}
-
-/** Polls until `done` holds (bounded in time; no fixed sleeps). */
-function until<T>(what: string, get: () => T, done: (v: T) => boolean, ms = 20_000): T {
-  const deadline = Date.now() + ms;
-  let v = get();
-  while (!done(v)) {
-    if (Date.now() > deadline) throw new Error(`${what} never happened; last: ${JSON.stringify(v)}`);
-    v = get();
-  }
-  return v;
 }
 
 describe('a detached container as Docker users see it', () => {

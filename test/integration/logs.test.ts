@@ -3,18 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, exitOf, runDetached, waitForOutput } from '../support/box';
-
-/** Polls until `done` holds (bounded in time; no fixed sleeps). */
-function until<T>(what: string, get: () => T, done: (v: T) => boolean, ms = 15_000): T {
-  const deadline = Date.now() + ms;
-  let v = get();
-  while (!done(v)) {
-    if (Date.now() > deadline) throw new Error(`${what} never happened; last: ${JSON.stringify(v)}`);
-    v = get();
-  }
-  return v;
-}
+import { busyboxRoot, exitOf, runDetached, until, waitForOutput } from '../support/box';
 
 const numbered = (out: string) => out.split('\n').filter(Boolean).map((l) => Number(/^line-(\d+)$/.exec(l)![1]));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -198,3 +198,14 @@ export function nsProcesses(pid: number): { pid: number; comm: string; state: st
   }
   return out;
 }
+
+/** Polls until `done` holds for what `get` returns, and returns that (bounded in time; no fixed sleeps). */
+export function until<T>(what: string, get: () => T, done: (v: T) => boolean, ms = 15_000): T {
+  const deadline = Date.now() + ms;
+  let v = get();
+  while (!done(v)) {
+    if (Date.now() > deadline) throw new Error(`${what} never happened; last: ${JSON.stringify(v)}`);
+    v = get();
+  }
+  return v;
+}
