@@ -346,6 +346,11 @@ void exec_main(pid_t target)
 		close(fds[i]);
 	}
 	C.parent_pid = 0; /* the child may be in another PID namespace: getppid() says nothing */
+	C.exec_mode = 1;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe", errno, "pipe");
+	C.ist_rd = p[0], C.ist_wr = p[1]; /* the reaper's report of the command's end (init.c) */
 	parent_setup();
 	pid_t pid = fork(); /* into the joined PID namespace */
 	if (pid < 0)

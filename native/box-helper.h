@@ -75,7 +75,7 @@ struct ctx {
 	int attach_fd;        /* `attach`: the listening socket */
 	int exit_event_fd;    /* `exit-event`: its FILE, opened before the join (a host path) */
 	/* exec */
-	int exec_mode;
+	int exec_mode;        /* box-helper exec: the command runs under a reaper (init.c) */
 	int *cg_fds;          /* exec: the opened cgroup-join files, written "0" by the child */
 	size_t ncg;
 	/* health checks (health.c) */

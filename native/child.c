@@ -363,6 +363,7 @@ void exec_child_main(void)
 		close(C.exit_event_fd);
 	close(C.sync_wr);
 	close(C.err_rd);
+	close(C.ist_rd);
 	if (C.tty)
 		close(C.sock[0]);
 	for (int sig = 1; sig < NSIG; sig++)
@@ -386,9 +387,9 @@ void exec_child_main(void)
 	if (C.tty)
 		setup_tty(0);
 	attrs_begin();
-	/* a health probe: this process stays as its reaper (init.c), in the container's PID namespace,
-	 * so nothing the probe starts is left as a zombie under a PID 1 that never reaps */
-	if (C.probe)
-		init_fork(); /* returns in the command's process only */
+	/* this process stays as the command's reaper (init.c), in the container's PID namespace, so
+	 * nothing the command leaves behind becomes a zombie under a PID 1 that never reaps */
+	init_fork(); /* returns in the command's process only */
+	close(C.ist_wr);
 	attrs_exec();
 }

@@ -53,8 +53,9 @@ void init_fork(void)
 		if (sigaction(sig, &sa, NULL) == 0)
 			sigaddset(&init_set, sig);
 	sigprocmask(SIG_BLOCK, &init_set, NULL);
-	/* a health probe's reaper is no PID 1: orphans of the probe come to it as a subreaper */
-	if (C.probe && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+	/* an exec's or a health probe's reaper is no PID 1: the process's orphans come to it as a
+	 * subreaper instead of to the container's PID 1, which may never reap them */
+	if (C.exec_mode && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 		cfail("init", errno, "PR_SET_CHILD_SUBREAPER");
 
 	pid_t pid = fork();
@@ -89,6 +90,16 @@ static void finish(int st)
 	_exit(WEXITSTATUS(st));
 }
 
+/* An exec's reaper: tell the helper how the command ended (its raw wait status) at once, so
+ * `box exec` returns while the reaper stays for the command's orphans. */
+static void report_exec(int st)
+{
+	if (write_all(C.ist_wr, &st, sizeof st)) {
+	}
+	close(C.ist_wr);
+	C.ist_wr = -1;
+}
+
 void init_run(pid_t cmd)
 {
 	/* CAP_KILL only, and only if the command itself keeps it across execve (a non-root command
@@ -114,13 +125,18 @@ void init_run(pid_t cmd)
 	}
 	close(C.err_wr); /* the command's execve alone now decides when the helper sees EOF */
 	close(C.sync_rd);
-	int probe_st = 0, probe_done = 0;
+	if (C.exec_mode && !C.probe)
+		for (int fd = 0; fd < 3; fd++)
+			close(fd); /* the exec's stdio is its command's: a reader sees EOF when it is done */
+	int cmd_st = 0, cmd_done = 0;
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(&init_set, &si);
 		if (sig < 0)
 			continue;
 		if (sig != SIGCHLD) {
+			if (cmd_done)
+				continue; /* its pid may already be another process's */
 			/* a probe's helper forwards the monitor's SIGTERM at the timeout: kill the probe's
 			 * whole process group */
 			kill(C.probe ? -cmd : cmd, C.probe ? SIGKILL : sig);
@@ -128,17 +144,21 @@ void init_run(pid_t cmd)
 		}
 		int st;
 		pid_t w;
-		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-			if (w == cmd) {
-				if (!C.probe)
-					finish(st);
-				/* the probe is done: what it left in its group goes too, and every child the
-				 * reaper has (the group, orphans) is reaped before it reports */
-				kill(-cmd, SIGKILL);
-				probe_st = st;
-				probe_done = 1;
-			}
-		if (probe_done && w < 0 && errno == ECHILD)
-			finish(probe_st);
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (w != cmd)
+				continue;
+			if (!C.exec_mode)
+				finish(st);
+			cmd_st = st;
+			cmd_done = 1;
+			if (C.probe)
+				kill(-cmd, SIGKILL); /* the probe is done: what it left in its group goes too */
+			else
+				report_exec(st);
+		}
+		/* an exec's or probe's reaper stays until it has reaped every child it has (the
+		 * command's group, orphans) */
+		if (cmd_done && w < 0 && errno == ECHILD)
+			finish(cmd_st);
 	}
 }

@@ -84,6 +84,17 @@ static int pump(int from, int to)
 	return 0;
 }
 
+/* The raw wait status the exec's reaper writes when its command ended; 1 once it has it. */
+static int reaper_report(int fd, int *st)
+{
+	int v;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (read(fd, &v, sizeof v) != sizeof v)
+		return 0;
+	*st = v;
+	return 1;
+}
+
 void parent_loop(pid_t child)
 {
 	sigset_t set = C.fwd;
@@ -108,15 +119,18 @@ void parent_loop(pid_t child)
 	}
 	char err[1024];
 	size_t errlen = 0;
-	int errfd = C.err_rd, started = 0, st = 0, done = 0;
-	while (!done) {
-		struct pollfd p[4] = {
+	int errfd = C.err_rd, started = 0, st = 0, done = 0, reported = 0;
+	/* an exec's reaper reports the command's end before it has reaped the command's orphans */
+	int reportfd = C.exec_mode && !C.probe ? C.ist_rd : -1;
+	while (!done && !reported) {
+		struct pollfd p[5] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = errfd, .events = POLLIN },
 			{ .fd = master, .events = POLLIN },
 			{ .fd = in, .events = POLLIN },
+			{ .fd = reportfd, .events = POLLIN },
 		};
-		if (poll(p, 4, -1) < 0) {
+		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll", errno, "poll");
@@ -148,7 +162,12 @@ void parent_loop(pid_t child)
 		}
 		if (p[3].revents && pump(in, master) < 0)
 			in = -1; /* stdin closed: stop reading it, keep the output going */
+		if (p[4].revents && !(reported = reaper_report(reportfd, &st)))
+			reportfd = -1; /* the reaper died without a report: its own status says it */
 	}
+	/* the reaper may have reported and exited at once: its report wins over its own status */
+	if (done && reportfd >= 0)
+		reaper_report(reportfd, &st);
 	/* the container is gone: collect the rest of its output and of the error pipe */
 	while (master >= 0) {
 		struct pollfd p = { .fd = master, .events = POLLIN };
@@ -176,6 +195,17 @@ void parent_loop(pid_t child)
 		char num[16];
 		snprintf(num, sizeof num, "%d", code);
 		event_write(C.exit_event_fd, C.exit_event->a[1].p, "{{exitCode}}", num);
+	}
+	if (!done) {
+		/* the exec's command is done, its orphans still run under the reaper: release the
+		 * caller (status fd and stdio) and stay until the reaper is gone, to reap it */
+		if (master >= 0)
+			close(master);
+		for (int fd = 0; fd <= 4; fd++)
+			if (fd != 3)
+				dup2(C.devnull, fd);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
 	}
 	exit(code);
 }

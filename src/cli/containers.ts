@@ -66,14 +66,15 @@ export const psCommand: CommandSpec = {
     const match = parsePsFilters(listOf(a, 'filter'));
     const all = await Promise.all(store.list().map((c) => refresh(roots(), store, c)));
     const filtered = listOf(a, 'filter').length > 0;
-    const list = all.filter((c) => (bool(a, 'all') || filtered || c.state.status === 'running') && match(c));
+    // as Docker's, plain ps lists restarting containers too
+    const list = all.filter((c) => (bool(a, 'all') || filtered || c.state.status === 'running' || c.state.restarting) && match(c));
     if (bool(a, 'quiet')) {
       process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
       return 0;
     }
     if (str(a, 'format') === 'json') {
       for (const c of list) {
-        process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: c.state.status, ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false }) + '\n');
+        process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: psStatus(c), Status: statusText(c), ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false }) + '\n');
       }
       return 0;
     }
@@ -86,7 +87,11 @@ export const psCommand: CommandSpec = {
 export const rmCommand: CommandSpec = {
   paths: [['rm'], ['container', 'rm']],
   summary: 'Remove containers (a running one only with --force, which kills it first).',
-  flags: [{ names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'kill and remove a running container' }],
+  flags: [
+    { names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'kill and remove a running container' },
+    // box has no volumes yet: a container's anonymous volumes would go with it; there is nothing more to remove
+    { names: ['--volumes', '-v'], key: 'volumes', kind: 'bool', description: "accepted for Docker's sake: box has no volumes yet, so there is nothing more to remove" },
+  ],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
     const store = new ContainerStore(roots());

@@ -14,7 +14,7 @@ export function parseEventFilters(filters: string[]): Filter {
     const i = f.indexOf('=');
     const key = f.slice(0, i);
     if (i < 1 || !['container', 'event', 'type', 'image', 'name', 'label'].includes(key)) {
-      throw new BoxError(`invalid --filter "${f}": use container=, event=, type=, image= or name=`);
+      throw new BoxError(`invalid --filter "${f}": use container=, event=, type=, image=, name= or label=KEY[=VALUE]`);
     }
     byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
   }
@@ -27,7 +27,9 @@ export function parseEventFilters(filters: string[]): Filter {
         if (key === 'type') return e.Type === v;
         if (key === 'image') return e.from === v;
         if (key === 'name') return e.Actor.Attributes.name === v;
-        return false;
+        // label=KEY or label=KEY=VALUE: the container's labels are among the attributes
+        const eq = v.indexOf('=');
+        return eq < 0 ? v in e.Actor.Attributes : e.Actor.Attributes[v.slice(0, eq)] === v.slice(eq + 1);
       }),
     );
 }
@@ -69,7 +71,7 @@ export const eventsCommand: CommandSpec = {
   flags: [
     { names: ['--since'], key: 'since', kind: 'string', value: 'time', description: 'show events since a time (RFC 3339, Unix seconds, or a duration like 10m)' },
     { names: ['--until'], key: 'until', kind: 'string', value: 'time', description: 'stop at this time (without it, follow new events)' },
-    { names: ['--filter', '-f'], key: 'filter', kind: 'list', value: 'key=value', description: 'container=, event=, type=, image=, name=' },
+    { names: ['--filter', '-f'], key: 'filter', kind: 'list', value: 'key=value', description: 'container=, event=, type=, image=, name=, label=KEY[=VALUE]' },
     { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
   ],
   positionals: [],

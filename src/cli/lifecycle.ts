@@ -1,14 +1,11 @@
 // Commands on existing containers: stop, kill, wait, logs, inspect, and the monitor's callback.
-import { BoxError } from '../errors';
 import { ContainerStore } from '../runtime/containers';
 import { assetPath } from '../assets';
 import { layout } from '../paths';
 import { onContainerExited, restartAfterBackoff } from '../runtime/detach';
-import { find, normalizeSignal, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
+import { find, killContainer, normalizeSignal, refresh, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { readFrom, readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
-import { appendEvent } from '../runtime/events';
-import { thaw } from '../runtime/freezer';
 import { inspectContainer } from '../runtime/inspect';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
@@ -42,12 +39,7 @@ export const killCommand: CommandSpec = {
     const sig = normalizeSignal(str(a, 'signal') ?? 'KILL');
     const s = store();
     for (const q of a.positionals) {
-      const c = await refresh(roots(), s, find(s, q));
-      if (c.state.status !== 'running') throw new BoxError(`container ${q} is not running`);
-      if (sig === 'SIGKILL' || sig === 9) s.setState(c, { stoppedByUser: true });
-      signalContainer(c, sig);
-      if (sig === 'SIGKILL' || sig === 9) thaw(c); // a frozen task dies only once thawed (cgroup v1)
-      appendEvent(roots(), 'kill', c, { signal: String(sig) });
+      await killContainer(roots(), s, find(s, q), sig);
       process.stdout.write(q + '\n');
     }
     return 0;
@@ -99,15 +91,15 @@ export const logsCommand: CommandSpec = {
       until: str(a, 'until') === undefined ? undefined : parseTimeArg('--until', str(a, 'until')!),
     };
     const ts = bool(a, 'timestamps');
-    let { entries, offset } = readLog(file);
+    let { entries, cursor } = readLog(file);
     printEntries(select(entries, query), ts);
     if (!bool(a, 'follow')) return 0;
     for (;;) {
       const fresh = await refresh(r, s, s.get(c.id) ?? c);
-      ({ entries, offset } = readFrom(file, offset));
+      ({ entries, cursor } = readFrom(file, cursor));
       printEntries(select(entries, { ...query, tail: undefined }), ts);
       if (fresh.state.status !== 'running') {
-        ({ entries } = readFrom(file, offset));
+        ({ entries } = readFrom(file, cursor));
         printEntries(select(entries, { ...query, tail: undefined }), ts);
         return 0;
       }

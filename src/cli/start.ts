@@ -1,14 +1,14 @@
 // create, start, restart and attach: a container's record exists independently of its runs.
-import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { BoxError } from '../errors';
 import { attachSession, attachSocketPath, connectAttach, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../runtime/attach';
 import { ContainerStore } from '../runtime/containers';
 import { checkRequest, createRecord } from '../runtime/create';
+import { appendEvent } from '../runtime/events';
 import { startAttached, startExisting } from '../runtime/detach';
 import { find, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { ContainerRecord } from '../runtime/model';
-import { readFrom, LogEntry } from '../runtime/logs';
+import { logEnd, LogCursor, readFrom, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
@@ -40,23 +40,15 @@ export const createCommand: CommandSpec = {
   },
 };
 
-function logSize(store: ContainerStore, id: string): number {
-  try {
-    return fs.statSync(logFile(store.dir(id))).size;
-  } catch {
-    return 0; // no output yet
-  }
-}
-
-/** Streams a container's output written after `offset` until it stops, forwarding SIGINT/SIGTERM to it. */
-async function attachOutput(store: ContainerStore, id: string, from?: number): Promise<number> {
+/** Streams a container's output written after the cursor until it stops, forwarding SIGINT/SIGTERM to it. */
+async function attachOutput(store: ContainerStore, id: string, from?: LogCursor): Promise<number> {
   const r = roots();
   const c = find(store, id);
   const file = logFile(store.dir(c.id));
-  let offset = from ?? logSize(store, c.id);
+  let cursor = from ?? logEnd(file);
   const forward = (sig: NodeJS.Signals) => {
     const cur = store.get(c.id);
-    if (cur?.state.status === 'running') signalContainer(cur, sig);
+    if (cur?.state.status === 'running') signalContainer(r, cur, sig);
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -64,11 +56,11 @@ async function attachOutput(store: ContainerStore, id: string, from?: number): P
   try {
     for (;;) {
       const fresh = await refresh(r, store, store.get(c.id) ?? c);
-      const got = readFrom(file, offset);
-      offset = got.offset;
+      const got = readFrom(file, cursor);
+      cursor = got.cursor;
       print(got.entries);
       if (fresh.state.status !== 'running') {
-        print(readFrom(file, offset).entries);
+        print(readFrom(file, cursor).entries);
         const done = await waitFinalized(r, store, fresh);
         return done?.state.exitCode ?? 0;
       }
@@ -98,7 +90,7 @@ async function attachThrough(store: ContainerStore, c: ContainerRecord, sock: So
     detachKeys: keys,
     onSignal: (sig) => {
       const cur = store.get(c.id);
-      if (cur?.state.status === 'running') signalContainer(cur, sig);
+      if (cur?.state.status === 'running') signalContainer(roots(), cur, sig);
     },
   });
   if (how === 'detached') {
@@ -133,7 +125,7 @@ export const startCommand: CommandSpec = {
         const sock = socket ?? (await connectRunning(store, c));
         return attachThrough(store, c, sock, bool(a, 'interactive'), detachKeys);
       }
-      const before = logSize(store, c.id); // a quick container may be done before we attach
+      const before = logEnd(logFile(store.dir(c.id))); // a quick container may be done before we attach
       const started = await startExisting(roots(), store, c, warn);
       if (started !== 0) {
         code = started;
@@ -170,6 +162,7 @@ export const restartCommand: CommandSpec = {
       await stopContainer(roots(), store, find(store, q), timeout);
       const code = await startExisting(roots(), store, find(store, q), warn);
       if (code !== 0) return code;
+      appendEvent(roots(), 'restart', find(store, q));
       process.stdout.write(q + '\n');
     }
     return 0;

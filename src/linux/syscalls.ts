@@ -262,3 +262,18 @@ export function readlinkat(dirfd: number, name: string): string {
 export function utimensatNoFollow(dirfd: number, name: string, atime: Timespec, mtime: Timespec): void {
   if (bindings().utimensat(dirfd, name, timesBuffer(atime, mtime), AT_SYMLINK_NOFOLLOW) !== 0) fail('utimensat', name);
 }
+
+const SYS_PIDFD_OPEN = 434; // unified syscall table
+const SYS_PIDFD_SEND_SIGNAL = 424;
+
+/** pidfd_open(2): a file descriptor that refers to this very process, never to a later holder of its pid. */
+export function pidfdOpen(pid: number): number {
+  const fd = Number(atBindings().syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', 0));
+  if (fd < 0) fail('pidfd_open', String(pid));
+  return fd;
+}
+
+/** pidfd_send_signal(2) with a signal number. */
+export function pidfdSendSignal(fd: number, signal: number): void {
+  if (Number(atBindings().syscall(SYS_PIDFD_SEND_SIGNAL, 'int', fd, 'int', signal, 'void *', null, 'unsigned int', 0)) !== 0) fail('pidfd_send_signal');
+}

@@ -5,11 +5,11 @@
 // -i it also holds the pty or the stdin pipe, and box attach reaches it through a socket.
 import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
-import { isSea } from '../assets';
 import { BoxError } from '../errors';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { createContainer, Created, CreateRequest, describeStartError, prepareStart, release } from './create';
+import { backoffArgv, boxArgv, endBackoff } from './backoff';
 import { ATTACH_WAIT_MS, attachSocketPath, connectAttach } from './attach';
 import { appendEvent } from './events';
 import { runHelper } from './helper';
@@ -22,12 +22,6 @@ import { decideRestart, NO_RESTART } from './restart';
 export interface LogOptions {
   maxSize: number;
   maxFile: number;
-}
-
-/** The command line that runs this very box (the single executable, or node + bundle in dev). */
-export function boxArgv(roots: Roots): string[] {
-  const self = isSea() ? [process.execPath] : [process.execPath, process.argv[1]];
-  return [...self, '--root', roots.root, '--runroot', roots.runroot];
 }
 
 interface Launched {
@@ -80,7 +74,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
       return { code: result.exitCode === 0 ? 125 : result.exitCode, started: false };
     }
     started = true;
-    containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, restartCount, exitCode: undefined, finishedAt: undefined, stoppedByUser: false, oomKilled: false, error: undefined });
+    containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, nextRestartAt: undefined, restartCount, exitCode: undefined, finishedAt: undefined, stoppedByUser: false, oomKilled: false, error: undefined });
     if (restartCount > 0) appendEvent(roots, 'restart', record);
     appendEvent(roots, 'start', record);
     const socket = await connecting?.catch((err: Error) => {
@@ -129,8 +123,10 @@ async function start(roots: Roots, store: ContainerStore, record: ContainerRecor
     const cur = store.get(record.id);
     if (!cur) throw new BoxError(`no such container: ${record.name}`);
     if (cur.state.status === 'running') return { code: 0, started: false };
+    // A start by the user replaces a pending restart attempt and, as Docker, resets the count.
+    if (cur.state.restarting) endBackoff(cur.state.monitorPid, cur.id);
     const c = prepareStart(roots, store, cur);
-    return await launch(roots, c, warn, cur.state.restartCount ?? 0, attachFirst);
+    return await launch(roots, c, warn, 0, attachFirst);
   } finally {
     lock.release();
   }
@@ -160,8 +156,10 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
     if (healthAction === 'stop') decision = { restart: false, delayMs: 0 };
     if (!decision.restart) return 'done';
     // The monitor's pid lives on as the back-off process: stop and rm cancel through it.
-    store.setState(ended, { restarting: true, restartDelayMs: decision.delayMs, monitorPid: st.monitorPid });
-    const argv = [helperPath, 'delay', String(Math.round(decision.delayMs)), ...boxArgv(roots), 'internal', 'restart', id];
+    // When it is due is recorded too: a back-off that gets killed is resumed for the time left.
+    const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
+    store.setState(ended, { restarting: true, restartDelayMs: decision.delayMs, nextRestartAt, monitorPid: st.monitorPid });
+    const argv = backoffArgv(roots, id, decision.delayMs, helperPath);
     return `exec ${argv.map((a) => JSON.stringify(a)).join(' ')}`;
   } finally {
     lock.release();
@@ -177,7 +175,7 @@ export async function restartAfterBackoff(roots: Roots, id: string): Promise<num
     if (!record || !record.state.restarting || record.state.stoppedByUser) return 0;
     const c = prepareStart(roots, store, record);
     const { started } = await launch(roots, c, () => undefined, (record.state.restartCount ?? 0) + 1);
-    if (!started) store.setState(record, { restarting: false, status: 'exited', exitCode: 125, error: 'restart failed' });
+    if (!started) store.setState(record, { restarting: false, nextRestartAt: undefined, status: 'exited', exitCode: 125, error: 'restart failed' });
     return 0;
   } finally {
     lock.release();

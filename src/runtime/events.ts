@@ -27,10 +27,16 @@ export function eventsFile(roots: Roots): string {
   return path.join(roots.runroot, 'events.jsonl');
 }
 
+/** An event's Actor.Attributes: as Docker, the container's labels, its image and name, then the event's own. */
+function eventAttributes(c: Pick<ContainerRecord, 'name' | 'config'>, attributes: Record<string, string | number>): Record<string, string> {
+  const attrs: Record<string, string> = { ...c.config.labels, image: c.config.image.ref, name: c.name };
+  for (const [k, v] of Object.entries(attributes)) attrs[k] = String(v);
+  return attrs;
+}
+
 export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string | number> = {}): void {
   const nowNs = BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
-  const attrs: Record<string, string> = { image: c.config.image.ref, name: c.name };
-  for (const [k, v] of Object.entries(attributes)) attrs[k] = String(v);
+  const attrs = eventAttributes(c, attributes);
   const ev: BoxEvent = {
     Type: 'container',
     Action: action,
@@ -57,8 +63,7 @@ export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<
  * the helper's other placeholders (e.g. {{exitCode}}).
  */
 export function eventTemplate(action: EventAction, c: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string | number> = {}): string {
-  const attrs: Record<string, string> = { image: c.config.image.ref, name: c.name };
-  for (const [k, v] of Object.entries(attributes)) attrs[k] = String(v);
+  const attrs = eventAttributes(c, attributes);
   const ev = { Type: 'container', Action: action, status: action, id: c.id, from: c.config.image.ref, Actor: { ID: c.id, Attributes: attrs }, scope: 'local', time: '{{time}}', timeNano: '{{timeNano}}' };
   return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
 }

@@ -1,7 +1,8 @@
 // `box exec`: a new process in a running container, joining all its namespaces, its cgroup and
-// its security settings (capabilities, seccomp, no_new_privs, user). box-helper stays the
-// process's parent, so it is reaped even when the container's PID 1 never reaps. With -d the
-// helper stays so after box returned (in its own session) and records the exit as `exec_die`.
+// its security settings (capabilities, seccomp, no_new_privs, user). The process runs under a
+// small reaper of box-helper's in the container, so neither it nor its orphans are left as zombies
+// when the container's PID 1 never reaps (native/PROTOCOL.md). With -d the helper stays after box
+// returned (in its own session) and records the exit as `exec_die`.
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { ImageStore } from '../image/store';

@@ -75,17 +75,29 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       } else if (kind === 'started') {
         result.started = true;
         opts.onStarted?.();
+      } else if (kind === 'exit' || kind === 'signal') {
+        outcome = kind === 'exit' ? Number(a) : 128 + Number(a);
       } else if (kind === 'error') {
         result.error = { stage: a, errno: Number(b), text: rest.join(' ') };
       }
     };
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let eventsDone = false;
+    // The command's end as the helper reported it: an exec's helper closes its status fd then, and
+    // stays until the reaper in the container has reaped the command's orphans (PROTOCOL.md).
+    let outcome: number | undefined;
+    let settled = false;
     const finish = () => {
-      if (!exited || !eventsDone) return;
-      stop();
+      if (!eventsDone) return;
       if (buffered) handle(buffered);
-      if (exited.signal) {
+      buffered = '';
+      if (settled || (!exited && (opts.mode !== 'exec' || outcome === undefined))) return;
+      settled = true;
+      stop();
+      if (!exited) {
+        child.unref();
+        result.exitCode = outcome!;
+      } else if (exited.signal) {
         result.helperSignal = exited.signal;
         result.exitCode = 125;
       } else result.exitCode = exited.code ?? 125;

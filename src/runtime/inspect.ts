@@ -13,15 +13,17 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
   const cfg = c.config;
   const st = c.state;
   const l = cfg.limits;
+  const paused = isPaused(c);
   return {
     Id: c.id,
     Created: c.created,
     Path: cfg.args[0],
     Args: cfg.args.slice(1),
     State: {
-      Status: st.status,
+      // Docker's: a frozen container is "paused", one waiting out its restart back-off "restarting"
+      Status: st.restarting ? 'restarting' : paused ? 'paused' : st.status,
       Running: st.status === 'running',
-      Paused: isPaused(c),
+      Paused: paused,
       Restarting: st.restarting ?? false,
       OOMKilled: st.oomKilled ?? false,
       Dead: st.status === 'dead',

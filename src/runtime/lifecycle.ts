@@ -2,11 +2,14 @@
 // or found out later when the monitor died), stop, kill, wait and removal. Every state change of a
 // container happens under its lock, so the monitor's callback and a user's command never race.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { lockFile, Lock } from '../image/locks';
 import { detectCgroups } from '../linux/cgroups';
+import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
 import { Roots } from '../paths';
+import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
 import { ContainerStore } from './containers';
 import { containerCgroup } from './create';
 import { appendEvent } from './events';
@@ -38,8 +41,13 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
   store.setState(record, { status: 'exited', exitCode: exit.code, finishedAt: exit.at, oomKilled, pid: undefined, monitorPid: undefined, error: exit.error });
 }
 
-/** Brings a record up to date with reality: a running container whose monitor is gone has ended. */
+/**
+ * Brings a record up to date with reality: a running container whose monitor is gone has ended; a
+ * container waiting to restart whose back-off process is gone gets a new back-off for the time
+ * that was left (the count is kept: the attempt is the same one).
+ */
 export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
+  if (record.state.restarting) return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
   if (record.state.status !== 'running' || isMonitorAlive(record.state.monitorPid) || !record.state.monitorPid) return record;
   const lock = await lockContainer(roots, record.id);
   try {
@@ -51,6 +59,20 @@ export async function refresh(roots: Roots, store: ContainerStore, record: Conta
       finalizeExit(roots, store, current, st.exited ?? { code: 137, at: new Date().toISOString(), error: 'the container\'s monitor died' });
     }
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
+  } finally {
+    lock.release();
+  }
+}
+
+async function resumeBackoff(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
+  const lock = await lockContainer(roots, record.id);
+  try {
+    const current = store.get(record.id);
+    if (!current?.state.restarting || isBackoffAlive(current.state.monitorPid, current.id)) return current ?? record;
+    const due = Date.parse(current.state.nextRestartAt ?? '');
+    const left = Number.isNaN(due) ? 0 : Math.max(0, due - Date.now());
+    store.setState(current, { monitorPid: startBackoff(roots, current.id, left) });
+    return store.get(current.id) ?? current;
   } finally {
     lock.release();
   }
@@ -87,23 +109,62 @@ export async function waitFinalized(roots: Roots, store: ContainerStore, record:
   }
 }
 
-export function signalContainer(record: ContainerRecord, signal: NodeJS.Signals | number): void {
-  if (!record.state.pid) throw new BoxError(`container ${record.name} is not running`);
+/**
+ * Sends a signal to the container's init, through a pidfd opened only while its monitor is alive
+ * and has not reported the exit, and checked to be the monitor's child: once the monitor reaped
+ * the init, the pid in the record may be another process's. False if the container is gone.
+ */
+export function signalContainer(roots: Roots, record: ContainerRecord, signal: NodeJS.Signals | number): boolean {
+  const { pid, monitorPid } = record.state;
+  if (!pid) throw new BoxError(`container ${record.name} is not running`);
+  if (!isMonitorAlive(monitorPid) || readMonitorState(roots, record.id).exited) return false;
+  let fd: number;
   try {
-    process.kill(record.state.pid, signal);
+    fd = pidfdOpen(pid);
+  } catch {
+    return false; // already reaped
+  }
+  try {
+    // a zombie's pid is not reused: while the monitor has not reaped it, its child is the init
+    if (parentPid(pid) !== monitorPid) return false;
+    pidfdSendSignal(fd, typeof signal === 'number' ? signal : os.constants.signals[signal]);
+    return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
-/** A container waiting out its restart back-off stays stopped: the pending attempt is cancelled. */
-async function cancelRestart(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<void> {
+function parentPid(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records that the user stopped the container (a restart policy then leaves it stopped), under its
+ * lock so the monitor's exit callback sees either the mark or none. A pending restart is
+ * cancelled (its back-off ended) instead. Returns the container if it is running, to be signalled.
+ */
+export async function markStoppedByUser(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord | undefined> {
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id);
-    if (!cur?.state.restarting) return;
-    if (isMonitorAlive(cur.state.monitorPid)) process.kill(cur.state.monitorPid!, 'SIGTERM');
-    store.setState(cur, { restarting: false, stoppedByUser: true, monitorPid: undefined });
+    if (!cur) return undefined;
+    if (cur.state.restarting) {
+      // the back-off, or the box it became, which then finds the container stopped
+      endBackoff(cur.state.monitorPid, cur.id);
+      store.setState(cur, { restarting: false, nextRestartAt: undefined, stoppedByUser: true, monitorPid: undefined });
+      return undefined;
+    }
+    if (cur.state.status !== 'running') return undefined;
+    store.setState(cur, { stoppedByUser: true });
+    return store.get(cur.id);
   } finally {
     lock.release();
   }
@@ -111,14 +172,12 @@ async function cancelRestart(roots: Roots, store: ContainerStore, record: Contai
 
 /** Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded. */
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
-  const fresh = await refresh(roots, store, record);
-  if (fresh.state.restarting) return cancelRestart(roots, store, fresh);
-  if (fresh.state.status !== 'running') return;
-  store.setState(fresh, { stoppedByUser: true });
+  const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record));
+  if (!fresh) return;
   thaw(fresh); // a frozen process cannot handle the stop signal
   const sig = (fresh.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals;
   if (timeoutS > 0) {
-    signalContainer(fresh, normalizeSignal(sig));
+    signalContainer(roots, fresh, normalizeSignal(sig));
     appendEvent(roots, 'kill', fresh, { signal: String(sig) });
     if (await waitForExit(roots, fresh, timeoutS * 1000)) {
       await waitFinalized(roots, store, fresh);
@@ -126,11 +185,23 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
       return;
     }
   }
-  signalContainer(fresh, 'SIGKILL');
+  signalContainer(roots, fresh, 'SIGKILL');
   appendEvent(roots, 'kill', fresh, { signal: 'SIGKILL' });
   await waitForExit(roots, fresh, 10_000);
   await waitFinalized(roots, store, fresh);
   appendEvent(roots, 'stop', fresh);
+}
+
+/** `kill`: a signal to the container's init; SIGKILL counts as the user stopping it. */
+export async function killContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, signal: NodeJS.Signals | number): Promise<void> {
+  const fresh = await refresh(roots, store, record);
+  const notRunning = new BoxError(`container ${record.name} is not running`);
+  if (fresh.state.status !== 'running') throw notRunning;
+  const kill = signal === 'SIGKILL' || signal === 9;
+  const target = kill ? await markStoppedByUser(roots, store, fresh) : fresh;
+  if (!target || !signalContainer(roots, target, signal)) throw notRunning;
+  if (kill) thaw(target); // a frozen task dies only once thawed (cgroup v1)
+  appendEvent(roots, 'kill', target, { signal: String(signal) });
 }
 
 const SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS']);
@@ -152,7 +223,8 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
   let fresh = await refresh(roots, store, record);
   if (fresh.state.restarting) {
     if (!force) throw new BoxError(`container ${record.name} is restarting: stop it first or use rm -f`);
-    await cancelRestart(roots, store, fresh);
+    await markStoppedByUser(roots, store, fresh);
+    fresh = store.get(record.id) ?? fresh;
   }
   if (fresh.state.status === 'running') {
     if (!force) throw new BoxError(`container ${record.name} is running: stop it first or use rm -f`);

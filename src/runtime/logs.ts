@@ -29,20 +29,81 @@ function parseLines(text: string): LogEntry[] {
   return out;
 }
 
-/** Every entry of the log and its rotated files, oldest first. */
-export function readLog(file: string): { entries: LogEntry[]; offset: number } {
+/**
+ * Where a reader of the log got to: the file it was reading (by inode, so a rotation that renamed
+ * it away is noticed) and the end of the last complete line it read.
+ */
+export interface LogCursor {
+  ino: number;
+  offset: number;
+}
+
+/** The rotated files FILE.N ... FILE.1 that exist, oldest first. */
+function rotatedFiles(file: string): string[] {
   const files: string[] = [];
   for (let i = 1; fs.existsSync(`${file}.${i}`); i++) files.unshift(`${file}.${i}`);
-  let entries: LogEntry[] = [];
-  for (const f of files) entries = entries.concat(parseLines(fs.readFileSync(f, 'utf8')));
-  let text = '';
+  return files;
+}
+
+function inodeOf(file: string): number | undefined {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.statSync(file).ino;
   } catch {
-    /* no output yet */
+    return undefined;
   }
-  const complete = text.lastIndexOf('\n') + 1;
-  return { entries: entries.concat(parseLines(text.slice(0, complete))), offset: Buffer.byteLength(text.slice(0, complete)) };
+}
+
+function openLog(file: string): number | undefined {
+  try {
+    return fs.openSync(file, 'r');
+  } catch {
+    return undefined; // no output yet, or rotated away this instant
+  }
+}
+
+/** The complete lines of an open log file after `offset`, and where they end. */
+function readComplete(fd: number, offset: number): { entries: LogEntry[]; offset: number } {
+  const size = fs.fstatSync(fd).size;
+  if (size <= offset) return { entries: [], offset };
+  const buf = Buffer.alloc(size - offset);
+  const n = fs.readSync(fd, buf, 0, buf.length, offset);
+  const complete = buf.subarray(0, n).lastIndexOf(0x0a) + 1;
+  return { entries: parseLines(buf.subarray(0, complete).toString('utf8')), offset: offset + complete };
+}
+
+function readFile(file: string, offset: number): LogEntry[] {
+  const fd = openLog(file);
+  if (fd === undefined) return [];
+  try {
+    return readComplete(fd, offset).entries;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Every entry of the log and its rotated files, oldest first, and where a follower goes on. */
+export function readLog(file: string): { entries: LogEntry[]; cursor: LogCursor } {
+  // The current file first: if it is rotated while the others are read, it is not read twice.
+  const fd = openLog(file);
+  const ino = fd === undefined ? 0 : fs.fstatSync(fd).ino;
+  const entries = rotatedFiles(file).filter((f) => inodeOf(f) !== ino).flatMap((f) => readFile(f, 0));
+  if (fd === undefined) return { entries, cursor: { ino, offset: 0 } };
+  try {
+    const got = readComplete(fd, 0);
+    return { entries: entries.concat(got.entries), cursor: { ino, offset: got.offset } };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Where the log ends now: a follower from here sees only what is written later. */
+export function logEnd(file: string): LogCursor {
+  try {
+    const st = fs.statSync(file);
+    return { ino: st.ino, offset: st.size };
+  } catch {
+    return { ino: 0, offset: 0 };
+  }
 }
 
 export function select(entries: LogEntry[], q: LogQuery): LogEntry[] {
@@ -54,22 +115,28 @@ export function select(entries: LogEntry[], q: LogQuery): LogEntry[] {
   return out;
 }
 
-/** New complete lines written to `file` after `offset`; a rotation restarts from the beginning. */
-export function readFrom(file: string, offset: number): { entries: LogEntry[]; offset: number } {
-  let size = 0;
+/**
+ * New complete lines written after the cursor. If the file was rotated meanwhile, the rest of the
+ * one the cursor was in (now FILE.1, or older) comes first, then any newer rotated ones, then the
+ * new FILE: nothing is lost unless it was rotated out of the last FILE.N before it was read.
+ */
+export function readFrom(file: string, cursor: LogCursor): { entries: LogEntry[]; cursor: LogCursor } {
+  const fd = openLog(file);
+  if (fd === undefined) return { entries: [], cursor };
   try {
-    size = fs.statSync(file).size;
-  } catch {
-    return { entries: [], offset: 0 };
-  }
-  if (size < offset) offset = 0; // rotated
-  if (size === offset) return { entries: [], offset };
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(size - offset);
-    fs.readSync(fd, buf, 0, buf.length, offset);
-    const complete = buf.lastIndexOf(0x0a) + 1;
-    return { entries: parseLines(buf.subarray(0, complete).toString('utf8')), offset: offset + complete };
+    const st = fs.fstatSync(fd);
+    let entries: LogEntry[] = [];
+    let offset = cursor.offset;
+    if (st.ino !== cursor.ino) {
+      const rotated = rotatedFiles(file);
+      const at = rotated.findIndex((f) => inodeOf(f) === cursor.ino);
+      if (at >= 0) entries = rotated.slice(at).flatMap((f, i) => readFile(f, i === 0 ? cursor.offset : 0));
+      offset = 0;
+    } else if (st.size < offset) {
+      offset = 0; // truncated (max-file 1)
+    }
+    const got = readComplete(fd, offset);
+    return { entries: entries.concat(got.entries), cursor: { ino: st.ino, offset: got.offset } };
   } finally {
     fs.closeSync(fd);
   }

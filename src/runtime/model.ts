@@ -74,6 +74,8 @@ export interface ContainerState {
   restartDelayMs?: number;
   /** waiting for the back-off before the next start */
   restarting?: boolean;
+  /** restarting: when the next attempt is due (ISO time) */
+  nextRestartAt?: string;
   exitCode?: number;
   oomKilled?: boolean;
   error?: string;

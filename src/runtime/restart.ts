@@ -1,8 +1,8 @@
 // Restart policies with Docker's rule: the delay starts at 100 ms and doubles up to 1 minute, and
 // goes back to the start once the container ran for 10 s; on-failure:N gives up after N restarts;
 // a container stopped by the user is not restarted. Base, cap and reset are configurable
-// (--restart-delay). The count and the next delay live in the container's record, so a crashed
-// monitor does not reset the back-off.
+// (--restart-delay). The count, the delay and when the next attempt is due live in the
+// container's record, so a crashed monitor or back-off does not reset it (lifecycle.ts resumes it).
 import { BoxError } from '../errors';
 import { parseDuration } from '../util/units';
 import { ContainerRecord } from './model';

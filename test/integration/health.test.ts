@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, inspectOne, runDetached, TestRoot } from '../support/box';
+import { busyboxRoot, inspectOne, nsProcesses, runDetached, TestRoot } from '../support/box';
 
 interface HealthLog {
   Start: string;
@@ -38,22 +38,6 @@ function until<T>(get: () => T, done: (v: T) => boolean, what: string, tries = 6
 }
 
 const health = (t: TestRoot, name: string) => inspect(t, name).State.Health;
-
-/** Host pids and states of the processes in PID's pid namespace other than PID itself. */
-function nsProcesses(pid: number): { pid: number; state: string }[] {
-  const ns = fs.readlinkSync(`/proc/${pid}/ns/pid`);
-  const out: { pid: number; state: string }[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === pid) continue;
-    try {
-      if (fs.readlinkSync(`/proc/${d}/ns/pid`) !== ns) continue;
-      out.push({ pid: Number(d), state: fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1][0] });
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 /**
  * Tags a copy of the busybox image with an image HEALTHCHECK as `name`. `box import --change` does

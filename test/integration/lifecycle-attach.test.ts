@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BOX, busyboxRoot, exitOf, inspectOne, REPO, runDetached, TestRoot, waitForOutput } from '../support/box';
+import { BOX, busyboxRoot, exitOf, inspectOne, nsProcesses, REPO, runDetached, TestRoot, until, waitForOutput } from '../support/box';
 
 interface State {
   State: { Status: string; Running: boolean; Pid: number; ExitCode: number };
@@ -17,17 +17,6 @@ function onTerminal(t: TestRoot, driverArgs: string[], boxArgs: string[]) {
   const r = spawnSync('python3', [driver, '--timeout', '20', ...driverArgs, '--', BOX, ...t.args(boxArgs)], { encoding: 'utf8', timeout: 30_000 });
   expect(r.stderr).toBe('');
   return JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean; steps: number };
-}
-
-/** Polls until `done` holds (bounded in time; no fixed sleeps). */
-function until<T>(what: string, get: () => T, done: (v: T) => boolean, ms = 15_000): T {
-  const deadline = Date.now() + ms;
-  let v = get();
-  while (!done(v)) {
-    if (Date.now() > deadline) throw new Error(`${what} never happened; last: ${JSON.stringify(v)}`);
-    v = get();
-  }
-  return v;
 }
 
 const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
@@ -63,6 +52,39 @@ describe('interacting with detached containers', () => {
     expect(bad.status).toBe(125);
     expect(bad.stderr).toMatch(/-d cannot be combined with -t or -i/);
     expect(t.box(['exec', '-d', 'bg', 'nope']).status).toBe(127);
+  });
+
+  it('exec: the orphans of exec\'d processes are reaped although PID 1 never reaps; exit codes pass through', () => {
+    removeAfter('orphans');
+    runDetached(t, '--name', 'orphans', 'busybox', 'sleep', '1000'); // a PID 1 that never reaps
+    const pid = state('orphans').Pid;
+    for (let i = 0; i < 4; i++) expect(t.box(['exec', 'orphans', 'sh', '-c', 'sleep 0.1 & exit 0'])).toMatchObject({ status: 0, stderr: '' });
+    expect(t.box(['exec', '-d', 'orphans', 'sh', '-c', 'sleep 0.1 & exit 0']).status).toBe(0);
+    expect(t.box(['exec', 'orphans', 'sh', '-c', 'sleep 0.1 & exit 7']).status).toBe(7);
+    expect(t.box(['exec', 'orphans', 'sh', '-c', 'kill -TERM $$']).status).toBe(143);
+    // box returns when the command ends, not when its orphans do; output is the command's
+    const started = Date.now();
+    const r = t.box(['exec', 'orphans', 'sh', '-c', 'sleep 1000 >/dev/null 2>&1 & echo $! >/tmp/orphan; echo out; exit 5']);
+    expect(r).toMatchObject({ status: 5, stdout: 'out\n', stderr: '' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(nsProcesses(pid).filter((p) => p.comm === 'sleep')).toHaveLength(1);
+    expect(t.box(['exec', 'orphans', 'sh', '-c', 'kill -KILL $(cat /tmp/orphan)']).status).toBe(0);
+    // every sleep ends, and with it its reaper: only PID 1 is left, and no zombie ever was
+    const left = until('the orphans and their reapers gone', () => nsProcesses(pid), (ps) => ps.length === 0 || ps.every((p) => p.state === 'Z'));
+    expect(left).toEqual([]);
+  });
+
+  it('exec -it runs on a terminal of its own in the container: input, window size, exit code, terminal restored', () => {
+    removeAfter('shell');
+    runDetached(t, '--name', 'shell', 'busybox', 'sleep', '1000');
+    const r = onTerminal(t, ['--rows', '33', '--cols', '77', '--step', '@raw', 'tty; stty size; read x; echo got-$x; exit 4\r', '--step', '33 77', 'typed\r'], ['exec', '-it', 'shell', 'sh']);
+    expect(r.steps).toBe(2);
+    expect(r.output).toMatch(/\/dev\/pts\/\d+\r\n33 77\r\n/);
+    expect(r.output).toContain('got-typed\r\n');
+    expect(r.status).toBe(4);
+    expect(r.termiosRestored).toBe(true);
+    const pid = state('shell').Pid;
+    until('the exec and its reaper gone', () => nsProcesses(pid), (ps) => ps.length === 0);
   });
 
   it('run -dit: the monitor holds the terminal; attach types into it, Ctrl-P Ctrl-Q detaches and the container keeps running', () => {

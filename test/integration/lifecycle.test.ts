@@ -2,8 +2,9 @@
 // monitor or the runtime state is lost.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, cgroupDirsOf, inspectOne, runDetached, TestRoot } from '../support/box';
+import { busyboxRoot, cgroupDirsOf, exitOf, inspectOne, runDetached, TestRoot, waitForOutput } from '../support/box';
 
 interface Inspect {
   Id: string;
@@ -167,7 +168,7 @@ describe('detached containers', () => {
   });
 
   interface Restarts {
-    State: { Status: string; Restarting: boolean; ExitCode: number };
+    State: { Status: string; Running: boolean; Restarting: boolean; ExitCode: number };
     RestartCount: number;
   }
   const restarts = (name: string) => (JSON.parse(t.box(['inspect', name]).stdout) as Restarts[])[0];
@@ -199,6 +200,89 @@ describe('detached containers', () => {
     while (Date.now() < deadline) expect(restarts('phoenix').RestartCount).toBe(after.RestartCount);
     expect(t.box(['ps', '-a']).stdout).toMatch(/phoenix/);
     t.box(['rm', 'phoenix']);
+  });
+
+  /** The container's record as box stores it (the back-off's pid is its monitorPid while restarting). */
+  const record = (id: string) => JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as { state: { monitorPid?: number; nextRestartAt?: string; restarting?: boolean } };
+  const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/^[ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]);
+
+  it('a killed back-off is resumed by the next box command for the time that was left; the count is kept', () => {
+    const id = runDetached(t, '--name', 'resume', '--restart', 'always', '--restart-delay', '2s', 'busybox', 'sh', '-c', 'exit 3');
+    until(t, ['inspect', 'resume'], (o) => (JSON.parse(o) as Restarts[])[0].State.Restarting);
+    const waiting = record(id).state;
+    expect(waiting.restarting).toBe(true);
+    const due = Date.parse(waiting.nextRestartAt!);
+    process.kill(waiting.monitorPid!, 'SIGKILL');
+    let tries = 0;
+    while (alive(waiting.monitorPid!) && tries++ < 1000) fs.readdirSync('/proc'); // reaped by the host's init
+    expect(t.box(['ps', '-a']).status).toBe(0);
+    const resumed = record(id).state;
+    expect(resumed.restarting).toBe(true);
+    expect(resumed.monitorPid).not.toBe(waiting.monitorPid);
+    expect(alive(resumed.monitorPid!)).toBe(true);
+    const r = until(t, ['inspect', 'resume'], (o) => (JSON.parse(o) as Restarts[])[0].RestartCount >= 1, 5000);
+    const after = (JSON.parse(r) as (Restarts & { State: { StartedAt: string } })[])[0];
+    expect(after.RestartCount).toBe(1);
+    // not before it was due (the time left, not a new full delay or none)
+    expect(Date.parse(after.State.StartedAt)).toBeGreaterThanOrEqual(due - 5);
+    expect(Date.parse(after.State.StartedAt)).toBeLessThan(due + 1500);
+    expect(t.box(['rm', '-f', 'resume']).status).toBe(0);
+  });
+
+  it('a stop that comes while a restart attempt is starting the container leaves it stopped', async () => {
+    const id = runDetached(t, '--name', 'racer', '--restart', 'always', '--restart-delay', '1s,1s', 'busybox', 'sh', '-c', 'trap "exit 1" TERM; sleep 1000 & wait');
+    const lockPath = path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
+    /** Holds the container's lock until the returned function is called. */
+    const holdLock = async () => {
+      const holder = spawn('python3', ['-c', 'import fcntl, sys; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.read()', lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const released = exitOf(holder);
+      await waitForOutput(holder.stdout!, 'locked');
+      return () => {
+        holder.stdin!.end();
+        return released;
+      };
+    };
+    // Hold the lock while the container waits out its back-off, so that the attempt, once the
+    // back-off is over, waits for it (if the attempt won the race to the lock, once more).
+    let release: (() => Promise<unknown>) | undefined;
+    for (let attempt = 0; attempt < 5 && !release; attempt++) {
+      until(t, ['inspect', 'racer'], (o) => (JSON.parse(o) as Restarts[])[0].State.Running);
+      expect(t.box(['kill', '-s', 'TERM', 'racer']).status).toBe(0); // not a stop by the user: it restarts
+      until(t, ['inspect', 'racer'], (o) => (JSON.parse(o) as Restarts[])[0].State.Restarting);
+      const unlock = await holdLock();
+      if (record(id).state.restarting) release = unlock;
+      else await unlock();
+    }
+    try {
+      const backoff = record(id).state.monitorPid!;
+      const waitingForLock = () => fs.readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.split(/\s+/).includes(String(backoff)));
+      const deadline = Date.now() + 10_000;
+      while (!waitingForLock() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(waitingForLock()).toBe(true);
+    } finally {
+      await release?.();
+    }
+    // the attempt gets the lock first and starts the container; stop then stops that one
+    expect(t.box(['stop', '-t', '1', 'racer']).status).toBe(0);
+    const after = restarts('racer');
+    expect(after.State).toMatchObject({ Status: 'exited', Restarting: false });
+    expect(after.RestartCount).toBeGreaterThanOrEqual(1);
+    expect(record(id).state.restarting).toBeFalsy();
+    t.box(['rm', 'racer']);
+  });
+
+  it('of two concurrent run -d with the same name one wins, the other gets a one-line error', async () => {
+    const runs = [0, 1].map(() => t.start(['run', '-d', '--name', 'same', 'busybox', 'sleep', '1000']));
+    const results = await Promise.all(runs.map(exitOf));
+    const won = results.filter((r) => r.code === 0);
+    expect(won).toHaveLength(1);
+    expect(won[0].stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    const lost = results.find((r) => r.code !== 0)!;
+    expect(lost.code).toBe(125);
+    expect(lost.stderr).toMatch(/^box: the container name "same" is already in use by container "[0-9a-f]{12}": remove it or choose another name\n$/);
+    expect(inspect(t, 'same').State.Running).toBe(true);
+    expect(t.box(['ps', '-aq']).stdout.trim().split('\n').filter(Boolean)).toHaveLength(1);
+    expect(t.box(['rm', '-f', 'same']).status).toBe(0);
   });
 
   it('refuses --restart with --rm or without -d, and a malformed policy', () => {

@@ -64,7 +64,7 @@ describe('pause and unpause', () => {
     onTestFinished(() => void t.box(['rm', '-f', 'frozen']));
     expectAdvancing(t, id);
     expect(t.box(['pause', 'frozen'])).toMatchObject({ status: 0, stdout: 'frozen\n' });
-    expect(inspect(t, 'frozen').State).toMatchObject({ Status: 'running', Paused: true });
+    expect(inspect(t, 'frozen').State).toMatchObject({ Status: 'paused', Running: true, Paused: true });
     expect(t.box(['ps']).stdout).toMatch(/\(Paused\)/);
     expectFrozen(t, id);
     const again = t.box(['pause', 'frozen']);

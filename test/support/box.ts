@@ -285,3 +285,31 @@ export function runDetached(t: TestRoot, ...args: string[]): string {
   expect(id).toMatch(/^[0-9a-f]{64}$/);
   return id;
 }
+
+/** Host pids, names and states of the processes in PID's pid namespace other than PID itself. */
+export function nsProcesses(pid: number): { pid: number; comm: string; state: string }[] {
+  const ns = fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  const out: { pid: number; comm: string; state: string }[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === pid) continue;
+    try {
+      if (fs.readlinkSync(`/proc/${d}/ns/pid`) !== ns) continue;
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      out.push({ pid: Number(d), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: stat.slice(stat.lastIndexOf(')') + 2)[0] });
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Polls until `done` holds for what `get` returns, and returns that (bounded in time; no fixed sleeps). */
+export function until<T>(what: string, get: () => T, done: (v: T) => boolean, ms = 15_000): T {
+  const deadline = Date.now() + ms;
+  let v = get();
+  while (!done(v)) {
+    if (Date.now() > deadline) throw new Error(`${what} never happened; last: ${JSON.stringify(v)}`);
+    v = get();
+  }
+  return v;
+}
