@@ -16,7 +16,9 @@ export async function lockFile(file: string, op: number = LOCK_EX): Promise<Lock
   mkdirp(path.dirname(file), 0o700);
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
-    await flockAsync(fd, op);
+    // Uncontended (the usual case), the lock is taken at once, without starting the thread pool
+    // that a waiting flock runs on.
+    if (!tryFlock(fd, op)) await flockAsync(fd, op);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
