@@ -10,6 +10,7 @@ import { checkRequest, CreateRequest } from '../runtime/create';
 import { bool, CommandSpec, FlagSpec, list, ParsedArgs, str } from './args';
 import { roots } from './context';
 import { TLS_FLAG, tlsFlag } from './tls-flag';
+import { writeStderr } from '../util/stderr';
 
 const s = (names: string[], key: string, description: string, value = 'string'): FlagSpec => ({ names, key, kind: 'string', description, value });
 const b = (names: string[], key: string, description: string): FlagSpec => ({ names, key, kind: 'bool', description });
@@ -167,7 +168,7 @@ export function requestFrom(a: ParsedArgs): CreateRequest {
       failure: str(a, 'policyFailure'),
       noDefaults: bool(a, 'noDefaultPolicies'),
     },
-    warn: (msg: string) => process.stderr.write(`box: ${msg}\n`),
+    warn: (msg: string) => writeStderr(`box: ${msg}\n`),
   };
 }
 

@@ -17,6 +17,7 @@ import { ContainerStore } from '../runtime/containers';
 import { appendEvent } from '../runtime/events';
 import type { ContainerConfig, ContainerRecord } from '../runtime/model';
 import { parseDuration } from '../util/units';
+import { mark } from '../util/trace';
 import { appendAudit, AuditEntry } from './audit';
 import { DEFAULT_TIMEOUT_MS, Policy } from './engine';
 import { openPolicy } from './open';
@@ -125,6 +126,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   const timeoutMs = parsePolicyTimeout(flags.timeout);
   const failureMode = parseFailureMode(flags.failure);
   const policies = await openAll(subject, refs, timeoutMs);
+  mark('policies loaded');
   const cgroups: CgroupHost = detectCgroups();
   const lock = await admissionLock(roots);
   try {

@@ -43,9 +43,11 @@ declare namespace WebAssembly {
     constructor(module: Module, imports?: Imports);
     readonly exports: Record<string, unknown>;
   }
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
   class RuntimeError extends Error {}
   class CompileError extends Error {}
-  function compile(bytes: Uint8Array): Promise<Module>;
   function validate(bytes: Uint8Array): boolean;
 }
 

@@ -36,10 +36,11 @@ export class ContainerStore {
    * A name box generated (`generated`) is taken again only in the unlikely case another container
    * got it meanwhile: then another one is generated.
    */
-  create(id: string, config: ContainerConfig, requestedName: string | undefined, autoRemove: boolean, generated = false): ContainerRecord {
+  create(id: string, config: ContainerConfig, requestedName: string | undefined, autoRemove: boolean, generated = false, admittedBy?: ContainerRecord['admittedBy']): ContainerRecord {
     checkName(requestedName);
     const name = this.reserveName(requestedName, id, generated);
     const record: ContainerRecord = { version: 1, id, name, created: new Date().toISOString(), autoRemove, config, state: { status: 'created' } };
+    if (admittedBy) record.admittedBy = admittedBy;
     try {
       mkdirp(layout.containers(this.roots), 0o711);
       fs.mkdirSync(this.dir(id), { mode: 0o700 });
