@@ -3,7 +3,8 @@ import { ContainerStore } from '../runtime/containers';
 import { assetPath } from '../assets';
 import { layout } from '../paths';
 import { onContainerExited, restartAfterBackoff } from '../runtime/detach';
-import { find, killContainer, normalizeSignal, refresh, stopContainer, waitFinalized } from '../runtime/lifecycle';
+import { parseSignal } from '../linux/signals';
+import { find, killContainer, refresh, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { readFrom, readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { inspectContainer } from '../runtime/inspect';
@@ -36,7 +37,7 @@ export const killCommand: CommandSpec = {
   flags: [{ names: ['--signal', '-s'], key: 'signal', kind: 'string', value: 'signal', description: 'signal to send (name or number)' }],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
-    const sig = normalizeSignal(str(a, 'signal') ?? 'KILL');
+    const sig = parseSignal(str(a, 'signal') ?? 'KILL', 'signal');
     const s = store();
     for (const q of a.positionals) {
       await killContainer(roots(), s, find(s, q), sig);

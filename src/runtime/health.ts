@@ -10,6 +10,7 @@ import { FlagSpec } from '../cli/args';
 import { BoxError } from '../errors';
 import { ImageRuntimeConfig } from '../image/config';
 import { detectCgroups } from '../linux/cgroups';
+import { parseSignal } from '../linux/signals';
 import { Roots } from '../paths';
 import { containerCgroup } from './create';
 import { eventsFile } from './events';
@@ -193,13 +194,6 @@ export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' 
   return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
 }
 
-function signalNumber(name: string | undefined): number {
-  const n = (name ?? 'SIGTERM').toUpperCase();
-  if (/^\d+$/.test(n)) return Number(n);
-  const full = (n.startsWith('SIG') ? n : `SIG${n}`) as NodeJS.Signals;
-  return os.constants.signals[full] ?? os.constants.signals.SIGTERM;
-}
-
 /** Helper spec ops that make the monitor run the container's health check, if it has one. */
 export function healthSpecOps(record: ContainerRecord, roots: { root: string; runroot: string }): [string, ...SpecArg[]][] {
   const h = healthOf(record);
@@ -212,7 +206,7 @@ export function healthSpecOps(record: ContainerRecord, roots: { root: string; ru
     ['health-event', eventsFile(roots as Roots), healthEventTemplate(record)],
   ];
   if (h.onFailure === 'kill' || h.onFailure === 'restart') ops.push(['health-on-failure', h.onFailure, os.constants.signals.SIGKILL, 0]);
-  else if (h.onFailure === 'stop') ops.push(['health-on-failure', 'stop', signalNumber(record.config.stopSignal), STOP_GRACE_NS]);
+  else if (h.onFailure === 'stop') ops.push(['health-on-failure', 'stop', parseSignal(record.config.stopSignal ?? 'SIGTERM', 'stop signal'), STOP_GRACE_NS]);
   return ops;
 }
 

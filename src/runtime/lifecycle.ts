@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { lockFile, Lock } from '../image/locks';
 import { detectCgroups } from '../linux/cgroups';
+import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
@@ -175,47 +176,33 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
   const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record));
   if (!fresh) return;
   thaw(fresh); // a frozen process cannot handle the stop signal
-  const sig = (fresh.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals;
+  const sig = parseSignal(fresh.config.stopSignal ?? 'SIGTERM', 'stop signal');
   if (timeoutS > 0) {
-    signalContainer(roots, fresh, normalizeSignal(sig));
-    appendEvent(roots, 'kill', fresh, { signal: String(sig) });
+    signalContainer(roots, fresh, sig);
+    appendEvent(roots, 'kill', fresh, { signal: String(sig) }); // a number, as Docker's
     if (await waitForExit(roots, fresh, timeoutS * 1000)) {
       await waitFinalized(roots, store, fresh);
       appendEvent(roots, 'stop', fresh);
       return;
     }
   }
-  signalContainer(roots, fresh, 'SIGKILL');
-  appendEvent(roots, 'kill', fresh, { signal: 'SIGKILL' });
+  signalContainer(roots, fresh, os.constants.signals.SIGKILL);
+  appendEvent(roots, 'kill', fresh, { signal: String(os.constants.signals.SIGKILL) });
   await waitForExit(roots, fresh, 10_000);
   await waitFinalized(roots, store, fresh);
   appendEvent(roots, 'stop', fresh);
 }
 
 /** `kill`: a signal to the container's init; SIGKILL counts as the user stopping it. */
-export async function killContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, signal: NodeJS.Signals | number): Promise<void> {
+export async function killContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, signal: number): Promise<void> {
   const fresh = await refresh(roots, store, record);
   const notRunning = new BoxError(`container ${record.name} is not running`);
   if (fresh.state.status !== 'running') throw notRunning;
-  const kill = signal === 'SIGKILL' || signal === 9;
+  const kill = signal === os.constants.signals.SIGKILL;
   const target = kill ? await markStoppedByUser(roots, store, fresh) : fresh;
   if (!target || !signalContainer(roots, target, signal)) throw notRunning;
   if (kill) thaw(target); // a frozen task dies only once thawed (cgroup v1)
   appendEvent(roots, 'kill', target, { signal: String(signal) });
-}
-
-const SIGNALS = new Set(['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS']);
-
-/** "TERM", "SIGTERM", "15" → a signal process.kill accepts. */
-export function normalizeSignal(s: string): NodeJS.Signals | number {
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    if (n < 1 || n > 64) throw new BoxError(`invalid signal ${s}`);
-    return n;
-  }
-  const name = (s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`) as NodeJS.Signals;
-  if (!SIGNALS.has(name)) throw new BoxError(`invalid signal "${s}": use a name like TERM or KILL, or a number`);
-  return name;
 }
 
 /** `rm`: refuses a running container unless force (then kills it first); removes files and name. */

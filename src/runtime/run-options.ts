@@ -5,6 +5,7 @@ import { BoxError } from '../errors';
 import { ImageConfig } from '../image/config';
 import { imageProvenance } from '../image/reference';
 import { CgroupLimits } from '../linux/cgroups';
+import { parseSignal } from '../linux/signals';
 import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
 import { readImageFile } from './image-files';
 import { ContainerConfig, Ulimit } from './model';
@@ -59,13 +60,11 @@ export function rlimitNumber(name: string): number {
 }
 
 /** A signal name or number as --stop-signal accepts it, normalised to SIGNAME when named. */
-export function checkSignalName(s: string): string {
-  if (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 64) return s;
-  const name = s.toUpperCase().startsWith('SIG') ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
-  if (!/^SIG(HUP|INT|QUIT|ILL|TRAP|ABRT|BUS|FPE|KILL|USR1|SEGV|USR2|PIPE|ALRM|TERM|CHLD|CONT|STOP|TSTP|TTIN|TTOU|URG|XCPU|XFSZ|VTALRM|PROF|WINCH|IO|PWR|SYS)$/.test(name)) {
-    throw new BoxError(`invalid --stop-signal "${s}": use a signal name like SIGTERM or a number`);
-  }
-  return name;
+/** A stop signal as box records it ("SIGTERM", "SIGRTMIN+3", "15"), once checked by parseSignal. */
+export function checkSignalName(s: string, what = '--stop-signal'): string {
+  parseSignal(s, what);
+  const t = s.trim().toUpperCase();
+  return /^\d+$/.test(t) || t.startsWith('SIG') ? t : `SIG${t}`;
 }
 
 export function parseUlimit(value: string): Ulimit {
@@ -280,6 +279,6 @@ export function resolveContainerConfig(
     labels: { ...(ic.Labels ?? {}), ...parseLabels(flags.label) },
     restart: parsed.restart,
     healthcheck: parsed.healthcheck,
-    stopSignal: parsed.stopSignal ?? ic.StopSignal,
+    stopSignal: parsed.stopSignal ?? (ic.StopSignal === undefined ? undefined : checkSignalName(ic.StopSignal, "image's StopSignal")),
   };
 }

@@ -25,6 +25,27 @@ describe('image config', () => {
     expect(t.box(['rm', 'img-sig', 'flag-sig']).status).toBe(0);
   });
 
+  it('a real-time StopSignal (as systemd images give) is sent by box stop; a StopSignal that is no signal refuses the start', () => {
+    expect(t.box(['import', busyboxTarball(t.dir), 'rt-stopper:1', '--change', 'STOPSIGNAL SIGRTMIN+3']).status).toBe(0);
+    // SIGRTMIN+3 is 37 with glibc's numbering, which busybox's trap takes as a number
+    const since = new Date(Date.now() - 1000).toISOString();
+    expect(t.box(['run', '-d', '--name', 'rt-sig', 'rt-stopper:1', 'sh', '-c', 'trap "echo got-rt; exit 0" 37; echo up; while :; do sleep 0.05; done']).status).toBe(0);
+    waitForLog('rt-sig', 'up');
+    expect(t.box(['stop', '-t', '5', 'rt-sig']).status).toBe(0);
+    expect(t.box(['logs', 'rt-sig']).stdout).toBe('up\ngot-rt\n');
+    const kills = t.box(['events', '--since', since, '--until', new Date(Date.now() + 1).toISOString(), '--format', 'json', '--filter', 'container=rt-sig', '--filter', 'event=kill']).stdout.trim().split('\n');
+    expect(kills.map((l) => (JSON.parse(l) as { Actor: { Attributes: { signal: string } } }).Actor.Attributes.signal)).toEqual(['37']);
+    expect(t.box(['rm', 'rt-sig']).status).toBe(0);
+
+    expect(t.box(['import', busyboxTarball(t.dir), 'bad-stopper:1', '--change', 'STOPSIGNAL SIGNOPE']).status).toBe(0);
+    const before = t.containerIds();
+    const r = t.box(['run', '--rm', 'bad-stopper:1', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/^box: invalid image's StopSignal "SIGNOPE": use a signal name/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(t.containerIds()).toEqual(before);
+  });
+
   it('box image inspect shows the Labels of the image config', () => {
     const imported = t.box(['import', busyboxTarball(t.dir), 'labelled:1', '--change', 'LABEL team=images', '--change', 'LABEL version="1.0" tier=base']);
     expect(imported.stderr).toBe('');
