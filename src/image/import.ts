@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { BoxError } from '../errors';
 import { ImageConfig, ImageRuntimeConfig, goArch } from './config';
-import { storeLayer } from './layer-fetch';
+import { PIECE_BYTES, storeLayer } from './layer-fetch';
 import { storeLock } from './locks';
 import { ImageRef } from './reference';
 import { ImageStore } from './store';
@@ -49,5 +49,5 @@ export function openImportSource(file: string): Readable {
   } catch {
     throw new BoxError(`import: cannot read "${file}": give a readable tar or tar.gz file, or - for standard input`);
   }
-  return fs.createReadStream(file);
+  return fs.createReadStream(file, { highWaterMark: PIECE_BYTES });
 }

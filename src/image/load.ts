@@ -14,7 +14,7 @@ import { mkdirp } from '../util/fs';
 import { randomHex } from '../util/random';
 import { parseDigest, sha256Digest } from './blobs';
 import { ImageConfig } from './config';
-import { storeLayer } from './layer-fetch';
+import { PIECE_BYTES, storeLayer } from './layer-fetch';
 import { layerLock, storeLock } from './locks';
 import { parseImageRef } from './reference';
 import { parseManifest, parsePlatform, selectPlatform } from './registry/manifest';
@@ -100,7 +100,7 @@ async function storeImage(store: ImageStore, configFile: string, layerFiles: str
     const lock = await layerLock(store.roots, d);
     try {
       if (store.hasLayer(d)) continue;
-      await storeLayer(store, fs.createReadStream(layerFiles[i]), { diffId: d, what: `load: layer ${d.slice(7, 19)}` });
+      await storeLayer(store, fs.createReadStream(layerFiles[i], { highWaterMark: PIECE_BYTES }), { diffId: d, what: `load: layer ${d.slice(7, 19)}` });
     } finally {
       lock.release();
     }
