@@ -152,7 +152,7 @@ function parentPid(pid: number): number | undefined {
  * lock so the monitor's exit callback sees either the mark or none. A pending restart is
  * cancelled (its back-off ended) instead. Returns the container if it is running, to be signalled.
  */
-export async function markStoppedByUser(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord | undefined> {
+export async function markStoppedByUser(roots: Roots, store: ContainerStore, record: ContainerRecord, onRestartCancelled?: () => void): Promise<ContainerRecord | undefined> {
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id);
@@ -161,6 +161,7 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
       // the back-off, or the box it became, which then finds the container stopped
       endBackoff(cur.state.monitorPid, cur.id);
       store.setState(cur, { restarting: false, nextRestartAt: undefined, stoppedByUser: true, monitorPid: undefined });
+      onRestartCancelled?.();
       return undefined;
     }
     if (cur.state.status !== 'running') return undefined;
@@ -173,7 +174,7 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
 
 /** Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded. */
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
-  const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record));
+  const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () => appendEvent(roots, 'stop', store.get(record.id) ?? record));
   if (!fresh) return;
   thaw(fresh); // a frozen process cannot handle the stop signal
   const sig = parseSignal(fresh.config.stopSignal ?? 'SIGTERM', 'stop signal');

@@ -93,6 +93,11 @@ describe('a detached container as Docker users see it', () => {
     expect(waiting.State).toMatchObject({ Status: 'restarting', Running: false, ExitCode: 4 });
     expect(t.box(['ps']).stdout).toMatch(/Restarting \(4\) .* looping\n/);
     expect(row('looping')).toMatchObject({ State: 'restarting', Status: expect.stringMatching(/^Restarting \(4\)/) });
+    // stopping it while it waits ends the back-off: it stays stopped, and says so in events
+    const since = new Date(Date.now() - 1).toISOString();
+    expect(t.box(['stop', 'looping']).status).toBe(0);
+    expect(inspect('looping').State).toMatchObject({ Status: 'exited', Restarting: false });
+    expect(actions(inspect('looping').Id, since)).toEqual(['stop']);
   });
 
   it('a detached container killed for memory: OOMKilled, an oom event and exit 137', () => {
