@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectOne, leftovers, TestRoot } from '../support/box';
 import { component, FIXTURES } from '../support/policy-components';
-import { Registry, run, startRegistry, stopRegistry } from '../support/registry';
+import { busyboxLayout, Registry, run, startRegistry, stopRegistry } from '../support/registry';
 
 describe('the image as policies see it', () => {
   const t = new TestRoot();
@@ -22,18 +22,12 @@ describe('the image as policies see it', () => {
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policy-image-'));
-    const layout = path.join(work, 'layout');
-    const bundle = path.join(work, 'bundle');
-    run('umoci', ['init', '--layout', layout]);
-    run('umoci', ['new', '--image', `${layout}:v1`]);
-    run('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
-    for (const dir of ['bin', 'srv']) fs.mkdirSync(path.join(bundle, 'rootfs', dir), { recursive: true });
-    fs.copyFileSync(['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!, path.join(bundle, 'rootfs', 'bin', 'busybox'));
-    fs.chmodSync(path.join(bundle, 'rootfs', 'bin', 'busybox'), 0o755);
-    for (const cmd of ['sh', 'true']) fs.symlinkSync('busybox', path.join(bundle, 'rootfs', 'bin', cmd));
-    run('umoci', ['repack', '--image', `${layout}:v1`, bundle]);
-    run('umoci', ['config', '--image', `${layout}:v1`, '--config.env', 'PATH=/bin', '--config.label', 'org.example.team=blue', '--config.label', 'tier=image',
-      '--config.exposedports', '8080/tcp', '--config.volume', '/data', '--config.cmd', 'true', '--config.workingdir', '/srv']);
+    const layout = busyboxLayout(work, {
+      applets: ['sh', 'true'],
+      dirs: ['srv'],
+      config: ['--config.env', 'PATH=/bin', '--config.label', 'org.example.team=blue', '--config.label', 'tier=image',
+        '--config.exposedports', '8080/tcp', '--config.volume', '/data', '--config.cmd', 'true', '--config.workingdir', '/srv'],
+    });
     reg = await startRegistry(path.join(work, 'registry'));
     ref = `${reg.host}/test/app:v1`;
     run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${ref}`]);

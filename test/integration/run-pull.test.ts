@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, Registry, run, startRegistry, stopRegistry } from '../support/registry';
+import { busyboxLayout, freePort, Registry, run, startRegistry, stopRegistry } from '../support/registry';
 import { TestRoot } from '../support/box';
 
 describe('box run --pull', () => {
@@ -15,18 +15,7 @@ describe('box run --pull', () => {
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-run-pull-'));
-    const layout = path.join(work, 'layout');
-    const bundle = path.join(work, 'bundle');
-    run('umoci', ['init', '--layout', layout]);
-    run('umoci', ['new', '--image', `${layout}:v1`]);
-    run('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
-    fs.mkdirSync(path.join(bundle, 'rootfs', 'bin'), { recursive: true });
-    fs.copyFileSync(['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!, path.join(bundle, 'rootfs', 'bin', 'busybox'));
-    fs.chmodSync(path.join(bundle, 'rootfs', 'bin', 'busybox'), 0o755);
-    fs.symlinkSync('busybox', path.join(bundle, 'rootfs', 'bin', 'sh'));
-    fs.symlinkSync('busybox', path.join(bundle, 'rootfs', 'bin', 'echo'));
-    run('umoci', ['repack', '--image', `${layout}:v1`, bundle]);
-    run('umoci', ['config', '--image', `${layout}:v1`, '--config.env', 'PATH=/bin']);
+    const layout = busyboxLayout(work, { applets: ['sh', 'echo'], config: ['--config.env', 'PATH=/bin'] });
     reg = await startRegistry(path.join(work, 'registry'));
     ref = `${reg.host}/test/bb:v1`;
     run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${ref}`]);

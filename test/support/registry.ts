@@ -70,3 +70,24 @@ export function run(cmd: string, args: string[], opts: { cwd?: string } = {}): s
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
+
+/**
+ * An OCI image layout in `work/layout` (tag v1), made by umoci: busybox at /bin/busybox, a link
+ * to it for each applet, the extra directories, then `umoci config` with configArgs. Returns the
+ * layout's path.
+ */
+export function busyboxLayout(work: string, opts: { applets: string[]; dirs?: string[]; config: string[] }): string {
+  const layout = path.join(work, 'layout');
+  const bundle = path.join(work, 'bundle');
+  run('umoci', ['init', '--layout', layout]);
+  run('umoci', ['new', '--image', `${layout}:v1`]);
+  run('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
+  const rootfs = path.join(bundle, 'rootfs');
+  for (const dir of ['bin', ...(opts.dirs ?? [])]) fs.mkdirSync(path.join(rootfs, dir), { recursive: true });
+  fs.copyFileSync(['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!, path.join(rootfs, 'bin', 'busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
+  for (const applet of opts.applets) fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
+  run('umoci', ['repack', '--image', `${layout}:v1`, bundle]);
+  run('umoci', ['config', '--image', `${layout}:v1`, ...opts.config]);
+  return layout;
+}
