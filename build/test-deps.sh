@@ -12,8 +12,9 @@
 #   skopeo umoci    build and push the test images to it
 #   apache2-utils   htpasswd, for the registry with basic auth
 #   openssl         the bearer-token test server's signing key
+#   strace          shows that a layer is flushed to disk before it is committed
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -9,6 +9,7 @@ import { layout, Roots } from '../paths';
 import { mkdirp, readFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
 import { randomBytesSync } from '../util/random';
 import { ImageConfig } from './config';
+import { syncfs } from '../linux/syscalls';
 import { lockFile } from './locks';
 import { ImageRef, parseImageRef } from './reference';
 
@@ -174,6 +175,11 @@ export class ImageStore {
       fs.rmSync(path.dirname(tmpDiffDir), { recursive: true, force: true });
       return;
     }
+    // The layer's files reach the disk before the rename commits it: a committed layer is never
+    // re-unpacked, so after a power loss it must not hold files that were never written (the
+    // zero-length files containerd and containers/storage users have met). One syncfs is far
+    // cheaper than an fsync per file.
+    syncfs(tmpDiffDir);
     writeFileAtomic(path.join(path.dirname(tmpDiffDir), 'size'), String(size));
     // The short link exists (dangling) before the layer does, so a committed layer always has one.
     const link = this.makeLinkSymlink(undefined, hexOf(diffId));

@@ -1,5 +1,6 @@
 // File-system syscalls Node's fs module lacks, through koffi: mknod (devices, fifos, overlay
-// whiteouts), extended attributes and flock. Each binding is created on first use.
+// whiteouts), extended attributes, flock and syncfs. Each binding is created on first use.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { koffi, libc } from './ffi';
 
@@ -56,6 +57,7 @@ let fns:
       flock: FlockFn;
       utimensat: UtimensatFn;
       futimens: FutimensFn;
+      syncfs: (fd: number) => number;
     }
   | undefined;
 
@@ -71,6 +73,7 @@ function bindings() {
     flock: lib.func('int flock(int fd, int op)') as FlockFn,
     utimensat: lib.func('int utimensat(int dirfd, const char *path, const void *times, int flags)') as UtimensatFn,
     futimens: lib.func('int futimens(int fd, const void *times)') as FutimensFn,
+    syncfs: lib.func('int syncfs(int fd)') as (fd: number) => number,
   };
   return fns;
 }
@@ -141,6 +144,16 @@ export function lutimens(path: string, atime: Timespec, mtime: Timespec): void {
 
 export function futimens(fd: number, atime: Timespec, mtime: Timespec): void {
   if (bindings().futimens(fd, timesBuffer(atime, mtime)) !== 0) fail('futimens');
+}
+
+/** syncfs(2): writes out every dirty page and inode of the file system that holds path. */
+export function syncfs(path: string): void {
+  const fd = fs.openSync(path, 'r');
+  try {
+    if (bindings().syncfs(fd) !== 0) fail('syncfs', path);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export const LOCK_SH = 1;
