@@ -10,13 +10,13 @@ import { FlagSpec } from '../cli/args';
 import { BoxError } from '../errors';
 import { ImageRuntimeConfig } from '../image/config';
 import { detectCgroups } from '../linux/cgroups';
+import { rlimitNumber } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { Roots } from '../paths';
 import { containerCgroup } from './create';
 import { eventsFile } from './events';
 import { ContainerConfig, ContainerRecord } from './model';
 import { runtimeDir } from './monitor-state';
-import { rlimitNumber } from './run-options';
 import { processSecurity } from './security';
 import { HelperSpec, SpecArg } from './spec';
 

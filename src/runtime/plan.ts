@@ -1,8 +1,8 @@
 // Builds the helper spec for one container: namespaces, the root filesystem and the standard
 // mounts Docker users expect, masked paths, and the process attributes. Pure: it only describes.
 import { CgroupHost } from '../linux/cgroups';
+import { rlimitNumber } from '../linux/rlimits';
 import { ContainerConfig } from './model';
-import { rlimitNumber } from './run-options';
 import { CLONE, HelperSpec, MS } from './spec';
 
 export interface ProcessSecurity {

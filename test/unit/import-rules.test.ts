@@ -20,16 +20,13 @@ const KNOWN_EDGES: string[] = [
   'policy/admission.ts -> runtime/events.ts',
   'policy/admission.ts -> runtime/model.ts',
   'policy/patch.ts -> runtime/model.ts',
-  'policy/patch.ts -> runtime/run-options.ts',
   'policy/request.ts -> runtime/model.ts',
   'runtime/freezer.ts -> runtime/lifecycle.ts',
   'runtime/health.ts -> cli/args.ts',
   'runtime/health.ts -> runtime/create.ts',
-  'runtime/health.ts -> runtime/run-options.ts',
   'runtime/model.ts -> policy/admission.ts',
   'runtime/model.ts -> runtime/health.ts',
   'runtime/model.ts -> runtime/restart.ts',
-  'runtime/plan.ts -> runtime/run-options.ts',
   'runtime/security.ts -> runtime/plan.ts',
 ];
 
