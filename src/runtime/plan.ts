@@ -3,13 +3,8 @@
 import { CgroupHost } from '../linux/cgroups';
 import { rlimitNumber } from '../linux/rlimits';
 import { ContainerConfig } from './model';
+import type { ProcessSecurity } from './security';
 import { CLONE, HelperSpec, MS } from './spec';
-
-export interface ProcessSecurity {
-  caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
-  /** compiled BPF, or undefined for unconfined */
-  seccomp?: Buffer;
-}
 
 export interface PlanInput {
   config: ContainerConfig;

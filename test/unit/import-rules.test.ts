@@ -27,7 +27,6 @@ const KNOWN_EDGES: string[] = [
   'runtime/model.ts -> policy/admission.ts',
   'runtime/model.ts -> runtime/health.ts',
   'runtime/model.ts -> runtime/restart.ts',
-  'runtime/security.ts -> runtime/plan.ts',
 ];
 
 type Graph = Map<string, Set<string>>;
