@@ -8,7 +8,7 @@ import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { Lock, storeLock } from '../image/locks';
 import { ImageStore } from '../image/store';
-import { CgroupHost, ContainerCgroup, checkLimits, detectCgroups } from '../linux/cgroups';
+import { CgroupHost, ContainerCgroup, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { checkName, ContainerStore, newContainerId } from './containers';
@@ -50,10 +50,6 @@ export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
     throw new BoxError('box must run as root to create containers (rootless mode is not supported yet): use sudo');
   }
-}
-
-export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
-  return new ContainerCgroup(host, `box/${id}`);
 }
 
 /**

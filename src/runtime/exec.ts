@@ -6,11 +6,11 @@
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { ImageStore } from '../image/store';
-import { detectCgroups } from '../linux/cgroups';
+import { containerCgroup, detectCgroups } from '../linux/cgroups';
 import { rlimitNumber } from '../linux/rlimits';
 import { layout, Roots } from '../paths';
 import { ContainerStore } from './containers';
-import { containerCgroup, describeStartError, requireRoot } from './create';
+import { describeStartError, requireRoot } from './create';
 import { appendEvent, eventsFile, eventTemplate } from './events';
 import { isPaused } from './freezer';
 import { runHelper } from './helper';

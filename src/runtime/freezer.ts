@@ -4,10 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { ContainerCgroup, detectCgroups } from '../linux/cgroups';
+import { ContainerCgroup, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
-import { containerCgroup } from './create';
 import { appendEvent } from './events';
 import { lockContainer, refresh } from './lifecycle';
 import { ContainerRecord } from './model';

@@ -22,7 +22,6 @@ const KNOWN_EDGES: string[] = [
   'policy/patch.ts -> runtime/model.ts',
   'policy/request.ts -> runtime/model.ts',
   'runtime/freezer.ts -> runtime/lifecycle.ts',
-  'runtime/health.ts -> runtime/create.ts',
   'runtime/model.ts -> policy/admission.ts',
   'runtime/model.ts -> runtime/health.ts',
   'runtime/model.ts -> runtime/restart.ts',
