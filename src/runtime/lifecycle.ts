@@ -7,13 +7,13 @@ import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { lockFile, Lock } from '../image/locks';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
+import { thaw } from '../linux/freezer';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
 import { ContainerStore } from './containers';
 import { appendEvent } from './events';
-import { thaw } from './freezer';
 import { ContainerRecord } from './model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
@@ -175,7 +175,7 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
   const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () => appendEvent(roots, 'stop', store.get(record.id) ?? record));
   if (!fresh) return;
-  thaw(fresh); // a frozen process cannot handle the stop signal
+  thaw(containerCgroup(detectCgroups(), fresh.id)); // a frozen process cannot handle the stop signal
   const sig = parseSignal(fresh.config.stopSignal ?? 'SIGTERM', 'stop signal');
   if (timeoutS > 0) {
     signalContainer(roots, fresh, sig);
@@ -201,7 +201,7 @@ export async function killContainer(roots: Roots, store: ContainerStore, record:
   const kill = signal === os.constants.signals.SIGKILL;
   const target = kill ? await markStoppedByUser(roots, store, fresh) : fresh;
   if (!target || !signalContainer(roots, target, signal)) throw notRunning;
-  if (kill) thaw(target); // a frozen task dies only once thawed (cgroup v1)
+  if (kill) thaw(containerCgroup(detectCgroups(), target.id)); // a frozen task dies only once thawed (cgroup v1)
   appendEvent(roots, 'kill', target, { signal: String(signal) });
 }
 
