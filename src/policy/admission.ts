@@ -15,7 +15,7 @@ import { detectCgroups, CgroupHost } from '../linux/cgroups';
 import { Roots } from '../paths';
 import { ContainerStore } from '../runtime/containers';
 import { appendEvent } from '../runtime/events';
-import type { ContainerConfig, ContainerRecord } from '../runtime/model';
+import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../runtime/model';
 import { parseDuration } from '../util/units';
 import { mark } from '../util/trace';
 import { appendAudit, AuditEntry } from './audit';
@@ -37,18 +37,6 @@ export interface AdmissionFlags {
   failure?: string;
   /** --no-default-policies */
   noDefaults: boolean;
-}
-
-/** What the container record keeps of each policy that decided on it (shown by inspect). */
-export interface AdmittedBy {
-  name: string;
-  source: string;
-  sha256: string;
-  mode: PolicyMode;
-  decision: 'allow' | 'deny' | 'failed';
-  /** the changes its patch made */
-  applied: string[];
-  warnings: string[];
 }
 
 export interface Admission {

@@ -13,7 +13,7 @@ import { rlimitNumber } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { Roots } from '../paths';
 import { eventsFile } from './events';
-import { ContainerConfig, ContainerRecord } from './model';
+import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from './model';
 import { runtimeDir } from './monitor-state';
 import { processSecurity } from './security';
 import { HelperSpec, SpecArg } from './spec';
@@ -21,20 +21,6 @@ import { HelperSpec, SpecArg } from './spec';
 /** The container's health check (ContainerConfig.healthcheck, typed here until model.ts has it). */
 export function healthOf(record: Pick<ContainerRecord, 'config'>): HealthConfig | undefined {
   return (record.config as ContainerConfig & { healthcheck?: HealthConfig }).healthcheck;
-}
-
-export type HealthOnFailure = 'none' | 'kill' | 'restart' | 'stop';
-
-/** The resolved health check of a container; durations in nanoseconds (Docker's units). */
-export interface HealthConfig {
-  /** ['CMD-SHELL', cmd] or ['CMD', arg...] */
-  test: string[];
-  interval: number;
-  timeout: number;
-  startPeriod: number;
-  startInterval: number;
-  retries: number;
-  onFailure: HealthOnFailure;
 }
 
 const S = 1e9;

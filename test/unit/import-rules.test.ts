@@ -20,9 +20,6 @@ const KNOWN_EDGES: string[] = [
   'policy/admission.ts -> runtime/model.ts',
   'policy/patch.ts -> runtime/model.ts',
   'policy/request.ts -> runtime/model.ts',
-  'runtime/model.ts -> policy/admission.ts',
-  'runtime/model.ts -> runtime/health.ts',
-  'runtime/model.ts -> runtime/restart.ts',
 ];
 
 type Graph = Map<string, Set<string>>;
