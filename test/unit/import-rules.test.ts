@@ -15,8 +15,6 @@ const SRC = path.resolve(__dirname, '..', '..', 'src');
 
 /** Edges that break a rule today and are being removed (issue 9); an edge that is gone must leave the list. */
 const KNOWN_EDGES: string[] = [
-  'policy/admission.ts -> runtime/containers.ts',
-  'policy/admission.ts -> runtime/events.ts',
   'policy/admission.ts -> runtime/model.ts',
   'policy/patch.ts -> runtime/model.ts',
   'policy/request.ts -> runtime/model.ts',
