@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { ContainerStore } from '../runtime/containers';
 import { find, refresh } from '../runtime/lifecycle';
-import { ContainerRecord } from '../runtime/model';
+import { ContainerRecord } from '../model';
 import { Roots } from '../paths';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';

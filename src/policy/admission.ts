@@ -13,7 +13,7 @@ import { BoxError } from '../errors';
 import { Lock, lockFile } from '../image/locks';
 import { detectCgroups, CgroupHost } from '../linux/cgroups';
 import { Roots } from '../paths';
-import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../runtime/model';
+import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../model';
 import { parseDuration } from '../util/units';
 import { mark } from '../util/trace';
 import { appendAudit, AuditEntry } from './audit';

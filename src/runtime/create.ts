@@ -16,7 +16,7 @@ import { generateName } from './names';
 import { EtcFiles, writeEtcFiles } from './etc-files';
 import { committedResources } from './committed';
 import { appendEvent } from './events';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { buildSpec } from './plan';
 import { HelperSpec } from './spec';
 import { parseRunFlags, resolveContainerConfig, RunFlags } from './run-options';

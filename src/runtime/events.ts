@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Roots } from '../paths';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 export type EventAction =
   | 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause'

@@ -7,7 +7,7 @@ import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { appendEvent } from './events';
 import { lockContainer, refresh } from './lifecycle';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 const cgroupOf = (record: ContainerRecord) => containerCgroup(detectCgroups(), record.id);
 

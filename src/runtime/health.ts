@@ -13,7 +13,7 @@ import { rlimitNumber } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { Roots } from '../paths';
 import { eventsFile } from './events';
-import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from './model';
+import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from '../model';
 import { runtimeDir } from './monitor-state';
 import { processSecurity } from './security';
 import { HelperSpec, SpecArg } from './spec';

@@ -14,7 +14,7 @@ import { Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
 import { ContainerStore } from './containers';
 import { appendEvent } from './events';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
 export function lockContainer(roots: Roots, id: string): Promise<Lock> {

@@ -2,7 +2,7 @@
 // mounts Docker users expect, masked paths, and the process attributes. Pure: it only describes.
 import { CgroupHost } from '../linux/cgroups';
 import { rlimitNumber } from '../linux/rlimits';
-import { ContainerConfig } from './model';
+import { ContainerConfig } from '../model';
 import type { ProcessSecurity } from './security';
 import { CLONE, HelperSpec, MS } from './spec';
 

@@ -5,7 +5,7 @@
 // container's record, so a crashed monitor or back-off does not reset it (lifecycle.ts resumes it).
 import { BoxError } from '../errors';
 import { parseDuration } from '../util/units';
-import { ContainerRecord, RestartName, RestartPolicy } from './model';
+import { ContainerRecord, RestartName, RestartPolicy } from '../model';
 
 export const NO_RESTART: RestartPolicy = { name: 'no', maxRetries: 0, baseMs: 100, maxMs: 60_000, resetMs: 10_000 };
 

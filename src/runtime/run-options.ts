@@ -9,7 +9,7 @@ import { isRlimitName, RLIMIT_NAMES } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
 import { readImageFile } from './image-files';
-import { ContainerConfig, Ulimit } from './model';
+import { ContainerConfig, Ulimit } from '../model';
 import { parseHealthFlags } from './health';
 import { parseRestart } from './restart';
 import { resolveUser } from './users';

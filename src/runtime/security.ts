@@ -2,7 +2,7 @@
 import { BoxError } from '../errors';
 import { capSetsFor, resolveCapabilities } from '../linux/capabilities';
 import { readFileIfExists } from '../util/fs';
-import { ContainerConfig } from './model';
+import { ContainerConfig } from '../model';
 
 // Injected by build/build.mjs: the default profile compiled for Docker's default capabilities.
 declare const __BOX_DEFAULT_SECCOMP__: { mask: string; bpf: string } | undefined;

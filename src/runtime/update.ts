@@ -7,7 +7,7 @@ import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { appendEvent } from './events';
 import { lockContainer, refresh } from './lifecycle';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 /** Applies an update to the current limits; refuses combinations Docker refuses. */
 export function mergeLimits(old: CgroupLimits, change: CgroupLimits): CgroupLimits {

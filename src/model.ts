@@ -1,7 +1,8 @@
 // The container as box records it: the fully resolved configuration it runs with, and its state.
-import type { ImageRuntimeConfig } from '../image/config';
-import { CgroupLimits } from '../linux/cgroups';
-import type { PolicyMode } from '../policy/sources';
+// Types only, shared by cli/, runtime/ and policy/, so it sits below all three.
+import type { ImageRuntimeConfig } from './image/config';
+import { CgroupLimits } from './linux/cgroups';
+import type { PolicyMode } from './policy/sources';
 
 export interface Ulimit {
   name: string;
