@@ -12,6 +12,7 @@ import { containerCgroup, detectCgroups } from '../linux/cgroups';
 import { rlimitNumber } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { Roots } from '../paths';
+import { parseDurationNs } from '../util/units';
 import { eventsFile } from './events';
 import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from '../model';
 import { runtimeDir } from './monitor-state';
@@ -41,27 +42,11 @@ const HEALTH_OPTIONS: Record<string, string> = {
   healthOnFailure: '--health-on-failure',
 };
 
-/** A Go duration (`1m30s`, `100ms`, `1.5s`) in nanoseconds. */
-export function parseGoDuration(flag: string, value: string): number {
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-  const scale: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let end = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(value)) !== null) {
-    total += Number(m[1]) * scale[m[2]];
-    end = re.lastIndex;
-  }
-  if (value === '0') return 0;
-  if (!value || end !== value.length) throw new BoxError(`invalid value "${value}" for ${flag}: expected a duration like 30s, 1m30s or 100ms`);
-  return Math.round(total);
-}
-
 function durationFlag(flags: Record<string, unknown>, key: string): number | undefined {
   const v = flags[key];
   const flag = HEALTH_OPTIONS[key];
   if (v === undefined) return undefined;
-  const ns = parseGoDuration(flag, String(v));
+  const ns = parseDurationNs(flag, String(v));
   if (ns !== 0 && ns < MIN_DURATION) throw new BoxError(`invalid value "${String(v)}" for ${flag}: it must be at least 1ms`);
   return ns;
 }
