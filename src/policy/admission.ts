@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { Lock, lockFile } from '../image/locks';
 import { detectCgroups, CgroupHost } from '../linux/cgroups';
-import { Roots } from '../paths';
+import { lockPaths, Roots } from '../paths';
 import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../model';
 import { parseDuration } from '../util/units';
 import { mark } from '../util/trace';
@@ -70,7 +70,7 @@ export function parseFailureMode(value: string | undefined): 'deny' | 'ignore' {
 }
 
 function admissionLock(roots: Roots): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'admission.lock'));
+  return lockFile(lockPaths.admission(roots));
 }
 
 /** The container a start would create, and what admission needs from the runtime. */

@@ -3,14 +3,13 @@
 // container happens under its lock, so the monitor's callback and a user's command never race.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { lockFile, Lock } from '../image/locks';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
 import { thaw } from '../linux/freezer';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
-import { Roots } from '../paths';
+import { lockPaths, Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
 import { ContainerStore } from './containers';
 import { appendEvent } from './events';
@@ -18,7 +17,7 @@ import { ContainerRecord } from '../model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
 export function lockContainer(roots: Roots, id: string): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'containers', `${id}.lock`));
+  return lockFile(lockPaths.container(roots, id));
 }
 
 /**
@@ -229,5 +228,5 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
       lock.release();
     }
   }
-  fs.rmSync(path.join(roots.runroot, 'locks', 'containers', `${record.id}.lock`), { force: true });
+  fs.rmSync(lockPaths.container(roots, record.id), { force: true });
 }
