@@ -20,7 +20,7 @@ import { parseImageRef } from './reference';
 import { parseManifest, parsePlatform, selectPlatform } from './registry/manifest';
 import { ImageStore } from './store';
 import { TarEntry, TarReader, TarSink } from './tar-reader';
-import { normaliseEntryPath } from './unpack';
+import { normaliseEntryPath } from './tar-entry-path';
 
 export interface LoadedImage {
   id: string;

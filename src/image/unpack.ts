@@ -24,16 +24,8 @@ import { pipeline } from 'node:stream/promises';
 import { BoxError, errnoCode } from '../errors';
 import { fsetxattr, futimens, lsetxattr, lutimens, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../linux/syscalls';
 import { TarEntry, TarReader, TarSink, TarTime } from './tar-reader';
+import { normaliseEntryPath, UnpackRefusedError } from './tar-entry-path';
 import { TarSplitRecorder } from './tar-split';
-
-export class UnpackRefusedError extends BoxError {
-  constructor(
-    readonly entry: string,
-    readonly reason: string,
-  ) {
-    super(`refused tar entry "${entry}": ${reason}`);
-  }
-}
 
 export interface UnpackOptions {
   /** Apply uid/gid from the archive (default: when running as root). */
@@ -70,21 +62,6 @@ interface DirMeta {
 }
 
 const O_WRITE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW; // libuv adds O_CLOEXEC itself
-
-/**
- * Normalises a member name to a path relative to the layer root ("" is the root itself), or
- * throws for names that would leave it.
- */
-export function normaliseEntryPath(name: string, what = name): string {
-  if (name.includes('\0')) throw new UnpackRefusedError(what, 'the name contains a NUL byte');
-  const parts: string[] = [];
-  for (const p of name.split('/')) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') throw new UnpackRefusedError(what, 'the path contains ".." and would leave the layer directory');
-    parts.push(p);
-  }
-  return parts.join('/');
-}
 
 const parentOf = (rel: string) => {
   const i = rel.lastIndexOf('/');

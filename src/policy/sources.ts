@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
-import { Roots } from '../paths';
+import { featurePaths, Roots } from '../paths';
 import type { Pair } from './types';
 
 export const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'] as const;
@@ -36,7 +36,7 @@ export const SYSTEM_POLICY_DIR = '/etc/box/policies.d';
  * the only way past an operator's defaults is --no-default-policies, which is root's and visible.
  */
 export function policyDirs(roots: Roots): string[] {
-  return [SYSTEM_POLICY_DIR, path.join(roots.root, 'policies.d')];
+  return [SYSTEM_POLICY_DIR, featurePaths.policies(roots)];
 }
 
 export function isBuiltin(ref: string): ref is BuiltinPolicy {

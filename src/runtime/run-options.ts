@@ -5,10 +5,11 @@ import { BoxError } from '../errors';
 import { ImageConfig } from '../image/config';
 import { imageProvenance } from '../image/reference';
 import { CgroupLimits } from '../linux/cgroups';
+import { isRlimitName, RLIMIT_NAMES } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
 import { readImageFile } from './image-files';
-import { ContainerConfig, Ulimit } from './model';
+import { ContainerConfig, Ulimit } from '../model';
 import { parseHealthFlags } from './health';
 import { parseRestart } from './restart';
 import { resolveUser } from './users';
@@ -51,14 +52,6 @@ export interface RunFlags {
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const RLIMITS: Record<string, number> = {
-  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
-};
-
-export function rlimitNumber(name: string): number {
-  return RLIMITS[name];
-}
-
 /** A signal name or number as --stop-signal accepts it, normalised to SIGNAME when named. */
 /** A stop signal as box records it ("SIGTERM", "SIGRTMIN+3", "15"), once checked by parseSignal. */
 export function checkSignalName(s: string, what = '--stop-signal'): string {
@@ -69,8 +62,8 @@ export function checkSignalName(s: string, what = '--stop-signal'): string {
 
 export function parseUlimit(value: string): Ulimit {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
-  if (!m || !(m[1] in RLIMITS)) {
-    throw new BoxError(`invalid --ulimit "${value}": expected NAME=SOFT[:HARD] with NAME one of ${Object.keys(RLIMITS).join(', ')}`);
+  if (!m || !isRlimitName(m[1])) {
+    throw new BoxError(`invalid --ulimit "${value}": expected NAME=SOFT[:HARD] with NAME one of ${RLIMIT_NAMES.join(', ')}`);
   }
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);

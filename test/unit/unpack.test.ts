@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { lgetxattr, llistxattr } from '../../src/linux/syscalls';
 import { TarReader } from '../../src/image/tar-reader';
-import { unpackLayer, UnpackRefusedError } from '../../src/image/unpack';
+import { UnpackRefusedError } from '../../src/image/tar-entry-path';
+import { unpackLayer } from '../../src/image/unpack';
 import { HandEntry, makeTar } from '../support/tar';
 
 const isRoot = process.getuid?.() === 0;
