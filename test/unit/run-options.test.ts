@@ -26,6 +26,10 @@ describe('run options', () => {
     expect(mergeEnv(['A=1', 'B=2'], ['A=3', 'C=4'])).toEqual(['B=2', 'A=3', 'C=4']);
     expect(collectEnv({ env: ['X=1', 'FROM_HOST', 'MISSING'], envFile: [] }, { FROM_HOST: 'h' })).toEqual(['X=1', 'FROM_HOST=h']);
     expect(() => collectEnv({ env: ['=bad'], envFile: [] })).toThrow(/NAME=VALUE/);
+    // An env file is a regular file read with a bound: /dev/zero is refused, not read without end.
+    expect(() => collectEnv({ env: [], envFile: ['/dev/zero'] })).toThrow(
+      'cannot read --env-file "/dev/zero" (a character device, not a regular file): give a readable file of NAME=VALUE lines',
+    );
   });
 
   it('parses limits and refuses contradictions', () => {
