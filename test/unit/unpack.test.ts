@@ -374,6 +374,63 @@ pipeline(Readable.from([tar]), u).then(
       expect(String(empty)).toContain('empty');
     });
 
+    it('a PAX number out of range (or not a number) is an error naming the entry; nothing of it is written', async () => {
+      const MAX = Number.MAX_SAFE_INTEGER;
+      const cases: [HandEntry, string][] = [
+        [{ path: 'f', data: 'x', pax: { size: '1e23' } }, `PAX size="1e23" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '-1' } }, `PAX size="-1" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '1.5' } }, `PAX size="1.5" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '9007199254740993' } }, `PAX size="9007199254740993" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '' } }, `PAX size="" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { uid: '4294967296' } }, 'PAX uid="4294967296" is not a whole number from 0 to 4294967294'],
+        [{ path: 'f', data: 'x', pax: { uid: '4294967295' } }, 'PAX uid="4294967295" is not a whole number from 0 to 4294967294'],
+        [{ path: 'f', data: 'x', pax: { gid: '0x10' } }, 'PAX gid="0x10" is not a whole number from 0 to 4294967294'],
+        [{ path: 'f', data: 'x', pax: { mtime: 'garbage\n' } }, 'PAX mtime="garbage\\n" is not a time in seconds within 2^53'],
+        [{ path: 'f', data: 'x', pax: { mtime: '1e23' } }, 'PAX mtime="1e23" is not a time in seconds within 2^53'],
+        [{ path: 'f', data: 'x', pax: { mtime: '99999999999999999999' } }, 'PAX mtime="99999999999999999999" is not a time in seconds within 2^53'],
+        [{ path: 'f', data: 'x', pax: { atime: 'yesterday' } }, 'PAX atime="yesterday" is not a time in seconds within 2^53'],
+        [{ path: 'd', type: 'char', pax: { 'SCHILY.devmajor': '4294967296' } }, 'PAX devmajor="4294967296" is not a whole number from 0 to 4294967295'],
+      ];
+      for (const [entry, message] of cases) {
+        const { err, dir } = await refused([entry]);
+        expect(err.message).toBe(`invalid tar entry "${entry.path}": ${message}`);
+        expect(walk(dir)).toEqual([]);
+      }
+      // The largest id is still one.
+      const { dir } = await unpack([{ path: 'f', data: 'x', pax: { uid: '4294967294', gid: '4294967294' } }]);
+      expect(fs.statSync(path.join(dir, 'f')).uid).toBe(4294967294);
+    });
+
+    it('a header number that is not octal, or a base-256 one out of range, is an error naming the entry', async () => {
+      /** A one-entry archive whose header field at `off` holds `bytes` (the checksum made right). */
+      const patched = (off: number, bytes: Buffer) => {
+        const tar = makeTar([{ path: 'f', data: 'x' }]);
+        bytes.copy(tar, off);
+        tar.fill(0x20, 148, 156);
+        let sum = 0;
+        for (let i = 0; i < 512; i++) sum += tar[i];
+        tar.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+        return tar;
+      };
+      const failure = (tar: Buffer) => unpackLayer(chunks(tar), freshDir()).then(() => 'unpacked', (e: Error) => e.message);
+      expect(await failure(patched(108, Buffer.from('12x4\0')))).toBe('invalid tar entry "f": the header\'s uid field is not an octal number');
+      expect(await failure(patched(100, Buffer.from('06z4\0')))).toBe('invalid tar entry "f": the header\'s mode field is not an octal number');
+      const base256 = (v: bigint, len: number) => {
+        const b = Buffer.alloc(len);
+        for (let i = len - 1; i >= 0; i--, v >>= 8n) b[i] = Number(v & 0xffn);
+        b[0] |= 0x80;
+        return b;
+      };
+      expect(await failure(patched(108, base256(2n ** 32n, 8)))).toBe('invalid tar entry "f": uid 4294967296 is not a whole number from 0 to 4294967294');
+      expect(await failure(patched(136, base256(2n ** 80n, 12)))).toMatch(/^invalid tar entry "f": mtime \S+ is not a time in seconds within 2\^53$/);
+      expect(await failure(patched(124, base256(2n ** 60n, 12)))).toBe('invalid tar archive: the size field in the header of "f" is not a number of bytes');
+      // A negative base-256 time (before 1970) is one.
+      const minusTwo = Buffer.alloc(12, 0xff);
+      minusTwo[11] = 0xfe;
+      const { dir } = await unpack(patched(136, minusTwo));
+      expect(fs.statSync(path.join(dir, 'f')).mtimeMs).toBe(-2000);
+    });
+
     it('an archive without the end-of-archive blocks is accepted (as GNU tar does)', async () => {
       const { dir } = await unpack(makeTar([{ path: 'a', data: 'a' }], { endMarker: false }));
       expect(walk(dir)).toEqual(['a']);
