@@ -1,8 +1,8 @@
 // Malicious layers end to end: OCI layouts written here with a `../` path, a write through a
-// symlink pointing out of the layer and a hardlink to a host file, pushed to Debian's
-// docker-registry with skopeo and pulled with box pull, and given to box load as an oci-archive.
-// Each is refused with an error naming the entry, nothing is written outside the layer, and the
-// store is exactly as before.
+// symlink pointing out of the layer, a hardlink to a host file and PAX numbers out of range,
+// pushed to Debian's docker-registry with skopeo and pulled with box pull, given to box load as an
+// oci-archive, and (the layer alone) to box import. Each is refused with an error naming the
+// entry, nothing is written outside the layer, and the store is exactly as before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -63,6 +63,21 @@ const cases: { name: string; entries: () => HandEntry[]; error: (entry: string) 
     entries: () => [{ path: 'passwd', type: 'hardlink', linkpath: '/etc/passwd' }],
     error: () => /refused tar entry "passwd": its hardlink target "\/etc\/passwd" is not an earlier entry of this layer/,
   },
+  {
+    name: 'a PAX size of 1e23',
+    entries: () => [{ path: 'ok', data: 'fine' }, { path: 'huge', data: 'x', pax: { size: '1e23' } }],
+    error: () => /invalid tar entry "huge": PAX size="1e23" is not a whole number from 0 to 9007199254740991/,
+  },
+  {
+    name: 'a PAX uid of 2^32',
+    entries: () => [{ path: 'owned', data: 'x', pax: { uid: '4294967296' } }],
+    error: () => /invalid tar entry "owned": PAX uid="4294967296" is not a whole number from 0 to 4294967294/,
+  },
+  {
+    name: 'a garbage PAX mtime',
+    entries: () => [{ path: 'dated', data: 'x', pax: { mtime: 'tomorrow' } }],
+    error: () => /invalid tar entry "dated": PAX mtime="tomorrow" is not a time in seconds within 2\^53/,
+  },
 ];
 
 beforeAll(async () => {
@@ -99,6 +114,18 @@ describe('malicious layers', () => {
     const before = storeSnapshot(t.root);
     const r = await box(['load', '-i', path.join(t.dir, `case${i}.tar`)]);
     expect(r.code).not.toBe(0);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    expect(r.stderr).toMatch(cases[i].error(''));
+    expect(storeSnapshot(t.root)).toEqual(before);
+    expect(fs.existsSync(target)).toBe(false);
+  });
+
+  it.each(cases.map((c, i) => [c.name, i] as const))('%s: box import refuses it naming the entry; the store is exactly as before', async (_name, i) => {
+    const before = storeSnapshot(t.root);
+    const layer = path.join(t.dir, `import-${i}.tar`);
+    fs.writeFileSync(layer, makeTar(cases[i].entries()));
+    const r = await box(['import', layer, `evil/import${i}:1`]);
+    expect(r.code).toBe(125);
     expect(r.stderr.split('\n')).toHaveLength(2);
     expect(r.stderr).toMatch(cases[i].error(''));
     expect(storeSnapshot(t.root)).toEqual(before);
