@@ -232,7 +232,13 @@ function parsePax(body: Buffer, into: PaxValues, entryName: () => string): void 
         if (key.startsWith('SCHILY.xattr.')) {
           into.xattrs.set(key.slice('SCHILY.xattr.'.length), Buffer.from(raw));
         } else if (key.startsWith('LIBARCHIVE.xattr.')) {
-          into.xattrs.set(decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(raw.toString('latin1'), 'base64'));
+          let name: string;
+          try {
+            name = decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length));
+          } catch {
+            throw new TarFormatError(`invalid tar archive: a malformed attribute name in the PAX header before "${entryName()}"`);
+          }
+          into.xattrs.set(name, Buffer.from(raw.toString('latin1'), 'base64'));
         } else if (key.startsWith('GNU.sparse.')) {
           into.sparse = true;
         }

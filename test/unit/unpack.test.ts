@@ -152,6 +152,30 @@ describe.skipIf(!isRoot)('unpackLayer', () => {
     expect(walk(dir)).toEqual(['etc', 'etc/passwd', 'gone-dir', 'var', 'var/lib', 'var/lib/new', 'x']);
   });
 
+  it("drops overlay's own attributes an image carries; a real .wh..wh..opq still makes its directory opaque", async () => {
+    const overlay = {
+      'SCHILY.xattr.trusted.overlay.redirect': '/etc',
+      'SCHILY.xattr.trusted.overlay.opaque': 'y',
+      'SCHILY.xattr.trusted.overlay.metacopy': '',
+      'SCHILY.xattr.user.overlay.redirect': '/etc',
+      'LIBARCHIVE.xattr.trusted%2Eoverlay%2Eorigin': Buffer.from('x').toString('base64'),
+      'SCHILY.xattr.user.kept': 'yes',
+    };
+    const { dir } = await unpack([
+      { path: './', type: 'dir', pax: overlay },
+      { path: 'redirected/', type: 'dir', pax: overlay },
+      { path: 'redirected/file', data: 'f', pax: overlay },
+      { path: 'link', type: 'symlink', linkpath: 'redirected', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/etc' } },
+      { path: 'opaque/', type: 'dir', pax: overlay },
+      { path: 'opaque/.wh..wh..opq', data: '' },
+    ]);
+    const names = (rel: string) => llistxattr(path.join(dir, rel)).sort();
+    for (const rel of ['', 'redirected', 'redirected/file']) expect(names(rel), rel).toEqual(['user.kept']);
+    expect(names('link')).toEqual([]);
+    expect(names('opaque')).toEqual(['trusted.overlay.opaque', 'user.kept']);
+    expect(lgetxattr(path.join(dir, 'opaque'), 'trusted.overlay.opaque')?.toString()).toBe('y');
+  });
+
   it('lets a later entry replace an earlier one, as tar does', async () => {
     const { dir } = await unpack([
       { path: 'a', data: 'first' },
@@ -396,6 +420,8 @@ pipeline(Readable.from([tar]), u).then(
         expect(err.message).toBe(`invalid tar entry "${entry.path}": ${message}`);
         expect(walk(dir)).toEqual([]);
       }
+      const { err } = await refused([{ path: 'f', data: 'x', pax: { 'LIBARCHIVE.xattr.user%ZZ': 'eA==' } }]);
+      expect(err.message).toBe('invalid tar archive: a malformed attribute name in the PAX header before "(next entry)"');
       // The largest id is still one.
       const { dir } = await unpack([{ path: 'f', data: 'x', pax: { uid: '4294967294', gid: '4294967294' } }]);
       expect(fs.statSync(path.join(dir, 'f')).uid).toBe(4294967294);
