@@ -73,6 +73,8 @@ export class TarFormatError extends BoxError {}
 
 const BLOCK = 512;
 const MAX_META = 16 * 1024 * 1024;
+/** Tools pad an archive to a record (GNU tar: 10 KiB); a megabyte after its end is no padding. */
+const MAX_TRAILING = 1 << 20;
 
 type State = 'header' | 'data' | 'meta' | 'skip' | 'eof';
 
@@ -263,6 +265,7 @@ export class TarReader {
   private current?: TarEntry;
   private offset = 0; // stream offset of the next byte, for messages
   private headers = 0;
+  private trailing = 0; // bytes after the end marker
   /** True once the end-of-archive marker (a zero block) has been read. */
   sawEnd = false;
 
@@ -333,7 +336,13 @@ export class TarReader {
           break;
         }
         case 'eof':
-          // Everything after the end marker (the second zero block, record padding) is ignored.
+          // Everything after the end marker (the second zero block, record padding) is ignored,
+          // up to a bound: /dev/zero, or gigabytes of zeros compressed to a few megabytes, would
+          // otherwise be read (and hashed) without end.
+          this.trailing += n - pos;
+          if (this.trailing > MAX_TRAILING) {
+            throw new TarFormatError(`invalid tar archive: more than ${MAX_TRAILING >> 20} MiB of data after the end-of-archive marker`);
+          }
           this.sink.raw?.(chunk.subarray(pos));
           this.offset += n - pos;
           return;

@@ -132,6 +132,16 @@ describe('malicious layers', () => {
     expect(fs.existsSync(target)).toBe(false);
   });
 
+  it('/dev/zero (an empty archive followed by zeros without end) is refused by import and load, not read forever', async () => {
+    const before = storeSnapshot(t.root);
+    for (const args of [['import', '/dev/zero', 'evil/zero:1'], ['load', '-i', '/dev/zero']]) {
+      const r = await box(args);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe(`box: ${args[0]}: invalid tar archive: more than 1 MiB of data after the end-of-archive marker\n`);
+      expect(storeSnapshot(t.root)).toEqual(before);
+    }
+  });
+
   it('a load of several images registers and tags none of them when one is refused; prune removes what the good one left', async () => {
     const before = storeSnapshot(t.root);
     const dir = path.join(t.dir, 'several');

@@ -457,6 +457,16 @@ pipeline(Readable.from([tar]), u).then(
       expect(fs.statSync(path.join(dir, 'f')).mtimeMs).toBe(-2000);
     });
 
+    it('padding after the end marker is kept up to 1 MiB; more (as from /dev/zero) is an error, not a read without end', async () => {
+      const padded = Buffer.concat([makeTar([{ path: 'a', data: 'a' }]), Buffer.alloc(1024 * 1024 - 512)]);
+      const { dir, res } = await unpack(padded);
+      expect(walk(dir)).toEqual(['a']);
+      expect(res.size).toBe(padded.length);
+      const endless = new Readable({ read() { this.push(Buffer.alloc(65536)); } });
+      const err = await unpackLayer(endless, freshDir()).catch((e: Error) => e);
+      expect(String(err)).toContain('invalid tar archive: more than 1 MiB of data after the end-of-archive marker');
+    });
+
     it('an archive without the end-of-archive blocks is accepted (as GNU tar does)', async () => {
       const { dir } = await unpack(makeTar([{ path: 'a', data: 'a' }], { endMarker: false }));
       expect(walk(dir)).toEqual(['a']);
