@@ -59,6 +59,15 @@ function readBounded(fd: number, maxBytes: number): Buffer | undefined {
 
 /** The bytes of a user's file, or a BoxError: `cannot read WHAT "FILE" (PROBLEM): HINT`. */
 export function readUserFile(file: string, o: UserFileOptions): Buffer {
+  return read(file, o, false)!;
+}
+
+/** readUserFile, or undefined when there is no such file (a missing optional file). */
+export function readUserFileIfExists(file: string, o: UserFileOptions): Buffer | undefined {
+  return read(file, o, true);
+}
+
+function read(file: string, o: UserFileOptions, missingOk: boolean): Buffer | undefined {
   const fail = (problem: string) => new BoxError(`cannot read ${o.what} "${file}" (${problem}): ${o.hint}`);
   const tooLarge = () => fail(`larger than ${formatLimit(o.maxBytes)}`);
   if (o.stdin && file === '-') {
@@ -76,6 +85,7 @@ export function readUserFile(file: string, o: UserFileOptions): Buffer {
     // O_NONBLOCK: opening a FIFO nobody writes to returns at once (and is refused below).
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   } catch (err) {
+    if (missingOk && errnoCode(err) === 'ENOENT') return undefined;
     throw fail(openProblem(err));
   }
   try {
