@@ -13,7 +13,7 @@ import { layout } from '../paths';
 import { mkdirp } from '../util/fs';
 import { randomHex } from '../util/random';
 import { parseDigest, sha256Digest } from './blobs';
-import { ImageConfig } from './config';
+import { parseImageConfig } from './config';
 import { PIECE_BYTES, storeLayer } from './layer-fetch';
 import { layerLock, storeLock } from './locks';
 import { parseImageRef } from './reference';
@@ -118,17 +118,9 @@ async function storeImage(store: ImageStore, configFile: string, layerFiles: str
   const configBytes = readMeta(configFile, 'an image config', CONFIG_MAX);
   const id = sha256Digest(configBytes);
   if (expectedId && id !== expectedId) throw new BoxError(`load: config ${expectedId} failed verification: its content has digest ${id}`);
-  let config: ImageConfig;
-  try {
-    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-  } catch {
-    throw new BoxError(`load: the image config ${id} is not valid JSON`);
-  }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new BoxError(`load: the image config ${id} is not a JSON object`);
-  const diffIds: unknown = config.rootfs?.diff_ids;
-  if (!isStringList(diffIds) || diffIds.length !== layerFiles.length) {
-    const listed = isStringList(diffIds) ? `${diffIds.length} diff_ids` : 'no list of diff_ids';
-    throw new BoxError(`load: image ${id} has ${listed} for ${layerFiles.length} layers`);
+  const diffIds = parseImageConfig(configBytes, `load: image ${id}`).rootfs.diff_ids;
+  if (diffIds.length !== layerFiles.length) {
+    throw new BoxError(`load: image ${id} lists ${diffIds.length} diff_ids for ${layerFiles.length} layers`);
   }
   for (const [i, d] of diffIds.entries()) {
     parseDigest(d);

@@ -124,8 +124,11 @@ describe('box load', () => {
     expect(docker('[{"Layers":[]}]')).toBe(`box: load: manifest.json entry 1: "Config" is not a file name: ${damaged}\n`);
     expect(docker('[{"Config":"c.json","Layers":"l.tar"}]')).toBe(`box: load: manifest.json entry 1: "Layers" is not a list of file names: ${damaged}\n`);
     expect(docker('[{"Config":"c.json","Layers":[],"RepoTags":[7]}]')).toBe(`box: load: manifest.json entry 1: "RepoTags" is not a list of tags: ${damaged}\n`);
-    expect(docker('[{"Config":"c.json","Layers":[]}]')).toBe(`box: load: image ${sha('{}')} has no list of diff_ids for 0 layers\n`);
-    expect(load({ 'manifest.json': '[{"Config":"c.json","Layers":[]}]', 'c.json': 'null' })).toBe(`box: load: the image config ${sha('null')} is not a JSON object\n`);
+    expect(docker('[{"Config":"c.json","Layers":[]}]')).toBe(`box: load: image ${sha('{}')}: the image config has no rootfs.diff_ids list\n`);
+    const withConfig = (config: string) => load({ 'manifest.json': '[{"Config":"c.json","Layers":[]}]', 'c.json': config });
+    expect(withConfig('null')).toBe(`box: load: image ${sha('null')}: the image config is not a JSON object\n`);
+    const envNotList = '{"rootfs":{"type":"layers","diff_ids":[]},"config":{"Env":"PATH=/bin"}}';
+    expect(withConfig(envNotList)).toBe(`box: load: image ${sha(envNotList)}: the image config field "config.Env" has the wrong type\n`);
 
     /** An OCI layout whose index points at `manifest`, whose config is `config`. */
     const oci = (index: string | ((manifest: string) => string), manifest = '{}', config = '{}') => {
@@ -144,6 +147,6 @@ describe('box load', () => {
     const layersNotList = JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'x', digest: sha('{}'), size: 2 }, layers: 'l' });
     expect(oci(pointTo, layersNotList)).toMatch(/^box: load: sha256:[0-9a-f]{64}: unsupported manifest \(media type ".*"\)\n$/);
     const noLayers = (config: string) => JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'x', digest: sha(config), size: config.length }, layers: [] });
-    expect(oci(pointTo, noLayers('[]'), '[]')).toBe(`box: load: the image config ${sha('[]')} is not a JSON object\n`);
+    expect(oci(pointTo, noLayers('[]'), '[]')).toBe(`box: load: image ${sha('[]')}: the image config is not a JSON object\n`);
   });
 });

@@ -21,14 +21,17 @@ let target: string;
 const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 const box = (args: string[]) => exitOf(spawn(BOX, t.args(args), { stdio: ['ignore', 'pipe', 'pipe'] }));
 
-/** An OCI image layout in dir: one image of one gzip layer per entry list, named by `names` (containerd's annotation) or tag "1". */
-function writeLayout(dir: string, images: HandEntry[][], names: string[] = []): void {
+/**
+ * An OCI image layout in dir: one image of one gzip layer per entry list, named by `names`
+ * (containerd's annotation) or tag "1", each with `runtime` as its config's "config".
+ */
+function writeLayout(dir: string, images: HandEntry[][], names: string[] = [], runtime: unknown = { Cmd: ['sh'] }): void {
   fs.mkdirSync(path.join(dir, 'blobs/sha256'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   const manifests = images.map((entries, i) => {
     const tar = makeTar(entries);
     const gz = zlib.gzipSync(tar);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }));
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: runtime, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }));
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -130,6 +133,22 @@ describe('malicious layers', () => {
     expect(r.stderr).toMatch(cases[i].error(''));
     expect(storeSnapshot(t.root)).toEqual(before);
     expect(fs.existsSync(target)).toBe(false);
+  });
+
+  it('an image config whose Env is no list: box pull and box load refuse it; the store is exactly as before', async () => {
+    const before = storeSnapshot(t.root);
+    const dir = path.join(t.dir, 'bad-config');
+    writeLayout(dir, [[{ path: 'f', data: 'x' }]], [], { Env: 'PATH=/bin' });
+    run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${dir}:1`, `docker://${reg.host}/evil/config:1`]);
+    const pulled = await box(['pull', `${reg.host}/evil/config:1`]);
+    expect(pulled.stderr).toBe(`box: ${reg.host}/evil/config:1: the image config field "config.Env" has the wrong type\n`);
+    expect(pulled.code).toBe(125);
+    const archive = path.join(t.dir, 'bad-config.tar');
+    run('tar', ['-C', dir, '-cf', archive, '.']);
+    const loaded = await box(['load', '-i', archive]);
+    expect(loaded.stderr).toMatch(/^box: load: image sha256:[0-9a-f]{64}: the image config field "config.Env" has the wrong type\n$/);
+    expect(loaded.code).toBe(125);
+    expect(storeSnapshot(t.root)).toEqual(before);
   });
 
   it('/dev/zero (an empty archive followed by zeros without end) is refused by import and load, not read forever', async () => {
