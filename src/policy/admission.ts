@@ -16,8 +16,9 @@ import { lockPaths, Roots } from '../paths';
 import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../model';
 import { parseDuration } from '../util/units';
 import { mark } from '../util/trace';
+import { readUserFile } from '../util/user-file';
 import { appendAudit, AuditEntry } from './audit';
-import { DEFAULT_TIMEOUT_MS, Policy } from './engine';
+import { DEFAULT_TIMEOUT_MS, Policy, POLICY_FILE_MAX } from './engine';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
@@ -259,7 +260,8 @@ async function openAll(subject: Subject, refs: PolicyRef[], timeoutMs: number): 
 function fileDigest(ref: string): string {
   if (isBuiltin(ref)) return '';
   try {
-    return createHash('sha256').update(fs.readFileSync(ref)).digest('hex');
+    const bytes = readUserFile(ref, { what: 'policy', maxBytes: POLICY_FILE_MAX, hint: '' });
+    return createHash('sha256').update(bytes).digest('hex');
   } catch {
     return '';
   }
