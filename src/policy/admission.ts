@@ -22,7 +22,7 @@ import { DEFAULT_TIMEOUT_MS, Policy, POLICY_FILE_MAX } from './engine';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
-import { isBuiltin, PolicyMode, PolicyRef } from './sources';
+import { isBuiltin, PolicyRef } from './sources';
 import type { Committed, Pair } from './types';
 
 export interface AdmissionFlags {
