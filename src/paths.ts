@@ -22,6 +22,9 @@ export function resolveRoots(flags: { root?: string; runroot?: string }, env: No
 export const layout = {
   blobs: (r: Roots) => path.join(r.root, 'blobs', 'sha256'),
   layers: (r: Roots) => path.join(r.root, 'layers'),
+  /** short symlinks to layers' diff dirs, for overlay's lowerdir= */
+  links: (r: Roots) => path.join(r.root, 'l'),
+  images: (r: Roots) => path.join(r.root, 'images'),
   repositories: (r: Roots) => path.join(r.root, 'repositories'),
   containers: (r: Roots) => path.join(r.root, 'containers'),
   names: (r: Roots) => path.join(r.root, 'names'),
@@ -30,4 +33,5 @@ export const layout = {
   // koffi's native module are executed / mapped from here.
   cache: (r: Roots) => path.join(r.root, 'cache'),
   runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
+  locks: (r: Roots) => path.join(r.runroot, 'locks'),
 };

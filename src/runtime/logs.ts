@@ -2,6 +2,7 @@
 // monitor (native/PROTOCOL.md), rotated into FILE.1, FILE.2, ... (oldest last).
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
+import { openNoFollow } from '../util/safe-open';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -55,8 +56,9 @@ function inodeOf(file: string): number | undefined {
 
 function openLog(file: string): number | undefined {
   try {
-    return fs.openSync(file, 'r');
-  } catch {
+    return openNoFollow(file, fs.constants.O_RDONLY);
+  } catch (err) {
+    if (err instanceof BoxError) throw err; // a symlink in place of the log
     return undefined; // no output yet, or rotated away this instant
   }
 }

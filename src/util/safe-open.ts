@@ -1,0 +1,160 @@
+// How box touches its own store without being turned against the host. A storage or runtime root
+// is trusted only if root owns it and nobody else can write it; older, looser stores are tightened
+// to root-only modes when first opened. Files in the store are opened without following a symlink
+// at their last component (O_NOFOLLOW), and directories the kernel is about to mount (a
+// container's upper and work dirs) are resolved with openat2 RESOLVE_NO_SYMLINKS beneath the root,
+// so a link planted in the store can never point box's writes at a host file or directory.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BoxError, errnoCode } from '../errors';
+import { layout, Roots } from '../paths';
+
+const { O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
+
+/** The refusal for a symlink found where box expects a file or directory of its own. */
+function linkInStore(file: string): BoxError {
+  return new BoxError(`${file} is a symbolic link where box keeps its own file: box never follows links in its store; remove it`);
+}
+
+/** open(2) with O_NOFOLLOW and an exact mode for a new file; a symlink at `file` is refused. */
+export function openNoFollow(file: string, flags: number, mode = 0o600): number {
+  try {
+    return fs.openSync(file, flags | O_NOFOLLOW, mode);
+  } catch (err) {
+    if (errnoCode(err) === 'ELOOP') throw linkInStore(file);
+    throw err;
+  }
+}
+
+/** The whole content of a store file, never read through a symlink. */
+export function readNoFollow(file: string): Buffer {
+  const fd = openNoFollow(file, O_RDONLY);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Appends `text` with one write(2) on an O_APPEND descriptor (concurrent writers never interleave
+ * within it), creating the file 0600; never through a symlink.
+ */
+export function appendNoFollow(file: string, text: string): void {
+  const fd = openNoFollow(file, O_WRONLY | O_APPEND | O_CREAT, 0o600);
+  try {
+    fs.writeSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Makes `dir` (a path inside `base`) a directory with `mode` if it is missing, and checks that no
+ * component between `base` and it is a symlink and that it is a directory: what is checked is
+ * what the kernel will mount. Loads koffi (openat2); used on the container start path only.
+ */
+export function plainDirBeneath(base: string, dir: string, mode: number): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sys = require('../linux/syscalls') as typeof import('../linux/syscalls');
+  const rel = path.relative(base, dir);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${dir} is not inside ${base}`);
+  const baseFd = fs.openSync(base, sys.O_PATH | sys.O_DIRECTORY);
+  try {
+    const parentFd = openDirBeneath(sys, baseFd, path.dirname(rel), dir);
+    try {
+      try {
+        sys.mkdirat(parentFd, path.basename(rel), mode);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      }
+      fs.closeSync(openDirBeneath(sys, parentFd, path.basename(rel), dir));
+    } finally {
+      fs.closeSync(parentFd);
+    }
+  } finally {
+    fs.closeSync(baseFd);
+  }
+}
+
+function openDirBeneath(sys: typeof import('../linux/syscalls'), dirFd: number, rel: string, what: string): number {
+  const resolve = sys.RESOLVE_BENEATH | sys.RESOLVE_NO_SYMLINKS | sys.RESOLVE_NO_MAGICLINKS;
+  try {
+    return sys.openat2(dirFd, rel, sys.O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW, 0, resolve);
+  } catch (err) {
+    if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'EXDEV') throw linkInStore(what);
+    if (errnoCode(err) === 'ENOTDIR') throw new BoxError(`${what} is not a directory: the container's files are damaged; remove the container`);
+    throw err;
+  }
+}
+
+// --- Trusting a root
+
+const checked = new Set<string>();
+
+/** Directories directly under the roots that box creates: tightened to 0700 when found looser. */
+function storeDirs(roots: Roots): string[] {
+  return [
+    path.dirname(layout.blobs(roots)), layout.blobs(roots), layout.layers(roots), layout.links(roots), layout.images(roots),
+    layout.repositories(roots), layout.containers(roots), layout.names(roots), layout.tmp(roots), layout.cache(roots),
+    layout.runContainers(roots), layout.locks(roots),
+  ];
+}
+
+/** Files directly under the roots that an older box created world-readable. */
+function storeFiles(roots: Roots): string[] {
+  return [path.join(roots.root, 'policy-audit.jsonl'), path.join(roots.runroot, 'events.jsonl')];
+}
+
+/**
+ * Refuses a root that exists and is not owned by root, or is writable by group or others (its
+ * owner, or anyone, could swap what box mounts and writes); tightens an older store (roots,
+ * their top-level directories and logs) to root-only modes. A missing root is left to be created
+ * (0700) by the first write. Cheap: a few lstat calls, once per process and pair of roots.
+ */
+export function trustRoots(roots: Roots): void {
+  const key = `${roots.root}\0${roots.runroot}`;
+  if (checked.has(key)) return;
+  trustRoot(roots.root, 'storage root', '--root');
+  trustRoot(roots.runroot, 'runtime root', '--runroot');
+  for (const dir of storeDirs(roots)) tighten(dir, 0o700, true);
+  for (const file of storeFiles(roots)) tighten(file, 0o600, false);
+  checked.add(key);
+}
+
+function trustRoot(dir: string, what: string, flag: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isDirectory()) throw new BoxError(`the ${what} ${dir} is not a directory: choose another ${flag}`);
+  if (st.uid !== 0) {
+    throw new BoxError(`the ${what} ${dir} is owned by uid ${st.uid}, not root: box trusts only a root-owned store; chown it to root or choose another ${flag}`);
+  }
+  const perm = st.mode & 0o7777;
+  if (perm & 0o022) {
+    const octal = perm.toString(8).padStart(4, '0');
+    throw new BoxError(`the ${what} ${dir} has mode ${octal}, writable by group or others: chmod 700 it or choose another ${flag}`);
+  }
+  if (perm & 0o077) fs.chmodSync(dir, 0o700);
+}
+
+/** chmod to `mode` when group or others have any access; a symlink or a missing entry is left alone. */
+function tighten(p: string, mode: number, dir: boolean): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  if ((dir ? st.isDirectory() : st.isFile()) && st.mode & 0o077) fs.chmodSync(p, mode);
+}
+
+/** Forgets which roots were checked (for unit tests that change a root between calls). */
+export function forgetTrustedRoots(): void {
+  checked.clear();
+}
