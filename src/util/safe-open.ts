@@ -80,7 +80,8 @@ export function plainDirBeneath(base: string, dir: string, mode: number): void {
 function openDirBeneath(sys: typeof import('../linux/syscalls'), dirFd: number, rel: string, what: string): number {
   const resolve = sys.RESOLVE_BENEATH | sys.RESOLVE_NO_SYMLINKS | sys.RESOLVE_NO_MAGICLINKS;
   try {
-    return sys.openat2(dirFd, rel, sys.O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW, 0, resolve);
+    // No O_NOFOLLOW: a symlink at the end must fail as one (ELOOP), not as a non-directory.
+    return sys.openat2(dirFd, rel, sys.O_PATH | sys.O_DIRECTORY, 0, resolve);
   } catch (err) {
     if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'EXDEV') throw linkInStore(what);
     if (errnoCode(err) === 'ENOTDIR') throw new BoxError(`${what} is not a directory: the container's files are damaged; remove the container`);

@@ -1,0 +1,250 @@
+// The store against a hostile local user (issue 18, items 2 and 4): nothing under the storage and
+// runtime roots is reachable by anyone but root, an older loose store is tightened by the next
+// command, a root that another user owns or can write is refused, and links planted in the store
+// are never followed by box's reads, writes or mounts.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BOX, busyboxRoot, busyboxTarball, runDetached, TestRoot } from '../support/box';
+
+/** Runs argv as uid/gid 65534 with no supplementary groups: an ordinary local user. */
+function asNobody(argv: string[]) {
+  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', ...argv], { encoding: 'utf8', timeout: 10_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The busybox tarball with a setuid-root copy of busybox added, as a hostile image would carry. */
+function tarballWithSetuid(dir: string): string {
+  const out = path.join(dir, 'busybox-suid.tar');
+  fs.copyFileSync(busyboxTarball(dir), out);
+  const staging = path.join(dir, 'suid-staging');
+  fs.mkdirSync(path.join(staging, 'bin'), { recursive: true });
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!;
+  fs.copyFileSync(busybox, path.join(staging, 'bin', 'suid-busybox'));
+  fs.chmodSync(path.join(staging, 'bin', 'suid-busybox'), 0o4755);
+  const r = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', staging, '-rf', out, './bin/suid-busybox'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
+  fs.rmSync(staging, { recursive: true });
+  return out;
+}
+
+const mode = (p: string) => fs.lstatSync(p).mode & 0o7777;
+
+/** Every path under dir (not below `diff` and `upper`: an image's and a container's own files). */
+function storeEntries(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const p = path.join(dir, name);
+    out.push(p);
+    if (fs.lstatSync(p).isDirectory() && name !== 'diff' && name !== 'upper') out.push(...storeEntries(p));
+  }
+  return out;
+}
+
+describe('the store is root-only', () => {
+  const t = busyboxRoot();
+  // The test's own directory (mkdtemp, 0700) must not be what keeps the user out: open it, as
+  // /var/lib is open, so that only the store's own modes are tested.
+  beforeAll(() => fs.chmodSync(t.dir, 0o755));
+
+  it('an unprivileged user reaches nothing: not the roots, an image config, a setuid binary or a writable dir of a layer', () => {
+    const imported = t.box(['import', tarballWithSetuid(t.dir), 'suid:1']);
+    expect(imported.stderr).toBe('');
+    const imageId = imported.stdout.trim().replace('sha256:', '');
+    const id = runDetached(t, '--name', 'quiet', 'suid:1', 'sh', '-c', 'echo secret; sleep 600');
+    const layers = fs.readdirSync(path.join(t.root, 'layers')).filter((d) => /^[0-9a-f]{64}$/.test(d));
+    const suid = layers.map((l) => path.join(t.root, 'layers', l, 'diff', 'bin', 'suid-busybox')).find((p) => fs.existsSync(p))!;
+    expect(mode(suid)).toBe(0o4755); // the layer does carry it: the attempts below are not vacuous
+    const worldWritable = path.join(path.dirname(path.dirname(suid)), 'tmp');
+    expect(mode(worldWritable)).toBe(0o1777);
+    const runroot = path.join(t.root, 'run');
+
+    for (const dir of [t.root, runroot]) {
+      expect(asNobody(['ls', dir]).status).not.toBe(0);
+      expect(asNobody(['sh', '-c', `cd ${dir}`]).status).not.toBe(0);
+    }
+    for (const file of [
+      path.join(t.root, 'blobs', 'sha256', imageId),
+      path.join(t.root, 'containers', id, 'container.log'),
+      path.join(t.root, 'containers', id, 'container.json'),
+      path.join(runroot, 'events.jsonl'),
+    ]) {
+      expect(fs.existsSync(file), file).toBe(true);
+      expect(asNobody(['cat', file]).status, file).not.toBe(0);
+    }
+    const ran = asNobody([suid, 'id', '-u']);
+    expect(ran.status).not.toBe(0);
+    expect(ran.stdout).toBe('');
+    expect(asNobody(['touch', path.join(worldWritable, 'planted')]).status).not.toBe(0);
+    expect(fs.existsSync(path.join(worldWritable, 'planted'))).toBe(false);
+
+    // What box made is root-only: 0700 directories, 0600 files. The exceptions are what a
+    // container's user reads through its mounts (its `/` and /etc files); the root-only
+    // directories above them keep everyone else out.
+    const exceptions = new Set(['diff', 'upper', 'hostname', 'hosts', 'resolv.conf']);
+    const loose = [t.root, ...storeEntries(t.root)]
+      .filter((p) => !fs.lstatSync(p).isSymbolicLink() && !exceptions.has(path.basename(p)) && mode(p) & 0o077)
+      .map((p) => `${path.relative(t.root, p)} ${mode(p).toString(8)}`);
+    expect(loose).toEqual([]);
+    t.box(['rm', '-f', 'quiet']);
+  });
+
+  it('a container running as a non-root user still sees its root, its /etc files and a writable /tmp', () => {
+    const r = t.box(['run', '--rm', '--user', '1000', 'busybox', 'sh', '-c', 'ls / >/dev/null && cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null && echo ok >/tmp/f && cat /tmp/f && id -u']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('ok\n1000\n');
+  });
+
+  it('a store made with loose modes, as older box made them, is tightened by the next command', () => {
+    const runroot = path.join(t.root, 'run');
+    const audit = path.join(t.root, 'policy-audit.jsonl');
+    fs.writeFileSync(audit, '');
+    const loose: [string, number][] = [
+      [t.root, 0o711], [path.join(t.root, 'layers'), 0o755], [path.join(t.root, 'blobs'), 0o755],
+      [path.join(t.root, 'blobs', 'sha256'), 0o755], [path.join(t.root, 'images'), 0o755], [path.join(t.root, 'l'), 0o755],
+      [path.join(t.root, 'repositories'), 0o755], [path.join(t.root, 'containers'), 0o711], [runroot, 0o711],
+      [path.join(runroot, 'events.jsonl'), 0o644], [audit, 0o644],
+    ];
+    for (const [p, m] of loose) fs.chmodSync(p, m);
+    expect(asNobody(['ls', path.join(t.root, 'layers')]).status).toBe(0); // open to all, as before
+    const ps = t.box(['ps', '-a']);
+    expect(ps.stderr).toBe('');
+    for (const [p, m] of loose) expect(`${p} ${mode(p).toString(8)}`).toBe(`${p} ${(m & 0o111 ? 0o700 : 0o600).toString(8)}`);
+    expect(asNobody(['ls', path.join(t.root, 'layers')]).status).not.toBe(0);
+    fs.rmSync(audit);
+  });
+});
+
+describe('a storage root is trusted only if root owns it', () => {
+  const t = new TestRoot();
+
+  it('refuses a root owned by another user and a root writable by others, naming the path and the owner or mode', () => {
+    try {
+      const owned = path.join(t.dir, 'owned');
+      fs.mkdirSync(owned, { mode: 0o700 });
+      fs.chownSync(owned, 65534, 65534);
+      const open = path.join(t.dir, 'open');
+      fs.mkdirSync(open);
+      fs.chmodSync(open, 0o777);
+      const fine = path.join(t.dir, 'fine');
+      fs.mkdirSync(fine, { mode: 0o700 });
+      const cases: [string[], string][] = [
+        [['--root', owned], `box: the storage root ${owned} is owned by uid 65534, not root: box trusts only a root-owned store; chown it to root or choose another --root\n`],
+        [['--root', open], `box: the storage root ${open} has mode 0777, writable by group or others: chmod 700 it or choose another --root\n`],
+        [['--root', fine, '--runroot', owned], `box: the runtime root ${owned} is owned by uid 65534, not root: box trusts only a root-owned store; chown it to root or choose another --runroot\n`],
+        [['--root', fine, '--runroot', open], `box: the runtime root ${open} has mode 0777, writable by group or others: chmod 700 it or choose another --runroot\n`],
+      ];
+      for (const [globals, error] of cases) {
+        for (const cmd of [['ps', '-a'], ['images'], ['run', '--rm', 'busybox', 'true']]) {
+          const r = spawnSync(BOX, [...globals, ...cmd], { encoding: 'utf8' });
+          expect(r.stderr, `${globals.join(' ')} ${cmd.join(' ')}`).toBe(error);
+          expect(r.status).toBe(125);
+        }
+      }
+      for (const dir of [owned, open, fine]) expect(fs.readdirSync(dir)).toEqual([]); // nothing written into them
+      expect(mode(open)).toBe(0o777); // refused, not silently fixed
+      const viaEnv = spawnSync(BOX, ['ps'], { encoding: 'utf8', env: { ...process.env, BOX_ROOT: owned } });
+      expect(viaEnv.status).toBe(125);
+      expect(viaEnv.stderr).toContain(`the storage root ${owned} is owned by uid 65534`);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
+describe('links planted in the store are not followed', () => {
+  const t = busyboxRoot();
+  const hostFile = () => {
+    const f = path.join(t.dir, `host-file-${Math.random().toString(36).slice(2)}`);
+    fs.writeFileSync(f, 'host data\n');
+    return f;
+  };
+  const unchanged = (f: string, before: fs.Stats) => {
+    const now = fs.statSync(f);
+    expect(fs.readFileSync(f, 'utf8')).toBe('host data\n');
+    expect([now.size, now.mtimeMs, now.mode]).toEqual([before.size, before.mtimeMs, before.mode]);
+  };
+
+  it('events.jsonl replaced by a symlink to a host file: the host file is untouched', () => {
+    const events = path.join(t.root, 'run', 'events.jsonl');
+    const target = hostFile();
+    const before = fs.statSync(target);
+    fs.rmSync(events, { force: true });
+    fs.symlinkSync(target, events);
+    const r = t.box(['run', '--rm', 'busybox', 'true']);
+    expect(r.status).toBe(0); // events are informational: the run goes ahead
+    unchanged(target, before);
+    expect(t.box(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1)]).stdout).toBe('');
+    fs.rmSync(events);
+  });
+
+  it('policy-audit.jsonl replaced by a symlink to a host file: refused, the host file is untouched', () => {
+    const audit = path.join(t.root, 'policy-audit.jsonl');
+    const target = hostFile();
+    const before = fs.statSync(target);
+    fs.rmSync(audit, { force: true });
+    fs.symlinkSync(target, audit);
+    const r = t.box(['run', '--rm', '--policy', 'baseline', 'busybox', 'true']);
+    expect(r.stderr.split('\n').slice(-2)).toEqual([`box: ${audit} is a symbolic link where box keeps its own file: box never follows links in its store; remove it`, '']);
+    expect(r.status).toBe(125);
+    unchanged(target, before);
+    const log = t.box(['policy', 'log']);
+    expect(log.stderr).toBe(`box: ${audit} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+    expect(log.stdout).toBe('');
+    fs.rmSync(audit);
+  });
+
+  it('a container record replaced by a symlink to a host file is not read or written through', () => {
+    const id = t.box(['create', '--name', 'rec', 'busybox', 'true']).stdout.trim();
+    const record = path.join(t.root, 'containers', id, 'container.json');
+    const target = hostFile();
+    fs.writeFileSync(target, fs.readFileSync(record)); // a valid record: only not following it can refuse it
+    const content = fs.readFileSync(target, 'utf8');
+    fs.rmSync(record);
+    fs.symlinkSync(target, record);
+    const before = fs.statSync(target);
+    for (const cmd of [['inspect', 'rec'], ['start', 'rec'], ['rename', 'rec', 'rec2']]) {
+      const r = t.box(cmd);
+      expect(r.stderr, cmd.join(' ')).toBe(`box: ${record} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+      expect(r.status).toBe(125);
+    }
+    expect(fs.readFileSync(target, 'utf8')).toBe(content);
+    expect(fs.statSync(target).mtimeMs).toBe(before.mtimeMs);
+    fs.rmSync(record);
+    fs.copyFileSync(target, record);
+    expect(t.box(['rm', 'rec']).status).toBe(0);
+  });
+
+  it("a container's upper dir replaced by a symlink to a host dir: start refuses and writes nothing there", () => {
+    const id = t.box(['create', '--name', 'up', 'busybox', 'sh', '-c', 'echo pwned > /pwned']).stdout.trim();
+    const upper = path.join(t.root, 'containers', id, 'upper');
+    const hostDir = path.join(t.dir, 'host-dir');
+    fs.mkdirSync(hostDir);
+    fs.rmSync(upper, { recursive: true, force: true });
+    fs.symlinkSync(hostDir, upper);
+    const r = t.box(['start', '-a', 'up']);
+    expect(r.stderr).toBe(`box: ${upper} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+    expect(r.status).toBe(125);
+    expect(fs.readdirSync(hostDir)).toEqual([]);
+    expect(fs.readlinkSync(upper)).toBe(hostDir);
+
+    // The container's whole directory swapped for a link to a copy elsewhere: refused as well.
+    const dir = path.join(t.root, 'containers', id);
+    fs.rmSync(upper);
+    fs.mkdirSync(upper);
+    const moved = path.join(t.dir, 'moved-container');
+    fs.renameSync(dir, moved);
+    fs.symlinkSync(moved, dir);
+    const names = () => fs.readdirSync(moved).sort();
+    const namesBefore = names();
+    const again = t.box(['start', '-a', 'up']);
+    expect(again.stderr).toBe(`box: ${dir} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+    expect(again.status).toBe(125);
+    expect(names()).toEqual(namesBefore);
+    expect(fs.readdirSync(path.join(moved, 'upper'))).toEqual([]);
+    fs.rmSync(dir);
+    fs.renameSync(moved, dir);
+    expect(t.box(['rm', 'up']).status).toBe(0);
+  });
+});
