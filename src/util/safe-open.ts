@@ -109,7 +109,8 @@ function storeFiles(roots: Roots): string[] {
 
 /**
  * Refuses a root that exists and is not owned by root, or is writable by group or others (its
- * owner, or anyone, could swap what box mounts and writes); tightens an older store (roots,
+ * owner, or anyone, could swap what box mounts and writes), or lies in a directory another user
+ * could rename it out of; tightens an older store (roots,
  * their top-level directories and logs) to root-only modes. A missing root is left to be created
  * (0700) by the first write. Cheap: a few lstat calls, once per process and pair of roots.
  */
@@ -128,8 +129,9 @@ function trustRoot(dir: string, what: string, flag: string): void {
   try {
     st = fs.statSync(dir);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return;
-    throw err;
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    trustAncestors(dir, dir, what, flag); // it will be made in them
+    return;
   }
   if (!st.isDirectory()) throw new BoxError(`the ${what} ${dir} is not a directory: choose another ${flag}`);
   if (st.uid !== 0) {
@@ -140,11 +142,42 @@ function trustRoot(dir: string, what: string, flag: string): void {
     const octal = perm.toString(8).padStart(4, '0');
     throw new BoxError(`the ${what} ${dir} has mode ${octal}, writable by group or others: chmod 700 it or choose another ${flag}`);
   }
-  if (perm & 0o077) fs.chmodSync(dir, 0o700);
+  // Whoever may rename entries of a directory above the root can swap the root itself: both the
+  // path given and the one it resolves to must lie in directories only root can change.
+  trustAncestors(dir, dir, what, flag);
+  const real = fs.realpathSync(dir);
+  if (real !== dir) trustAncestors(real, dir, what, flag);
+  if (perm & 0o077 && process.getuid?.() === 0) fs.chmodSync(dir, 0o700);
+}
+
+const S_ISVTX = 0o1000;
+
+/**
+ * The existing directories above `dir` are root's and writable by nobody else, or sticky (as
+ * /tmp: others cannot rename root's entries there).
+ */
+function trustAncestors(dir: string, shown: string, what: string, flag: string): void {
+  for (let p = path.dirname(dir); ; p = path.dirname(p)) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(p);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'EACCES') throw err;
+    }
+    if (st && st.uid !== 0) {
+      throw new BoxError(`the ${what} ${shown} is inside ${p}, owned by uid ${st.uid}: its owner could swap the store; choose another ${flag}`);
+    }
+    if (st && st.mode & 0o022 && !(st.mode & S_ISVTX)) {
+      const octal = (st.mode & 0o7777).toString(8).padStart(4, '0');
+      throw new BoxError(`the ${what} ${shown} is inside ${p}, mode ${octal}, writable by group or others: choose another ${flag}`);
+    }
+    if (p === path.dirname(p)) return;
+  }
 }
 
 /** chmod to `mode` when group or others have any access; a symlink or a missing entry is left alone. */
 function tighten(p: string, mode: number, dir: boolean): void {
+  if (process.getuid?.() !== 0) return; // only root can, and only root's commands use the store
   let st: fs.Stats;
   try {
     st = fs.lstatSync(p);

@@ -129,11 +129,20 @@ describe('a storage root is trusted only if root owns it', () => {
       fs.chmodSync(open, 0o777);
       const fine = path.join(t.dir, 'fine');
       fs.mkdirSync(fine, { mode: 0o700 });
+      // root's own directory, but in one another user owns: they could rename it away and put a
+      // link to any root-owned directory in its place
+      const inOwned = path.join(owned, 'root');
+      fs.mkdirSync(inOwned, { mode: 0o700 });
+      const linked = path.join(t.dir, 'linked');
+      fs.symlinkSync(inOwned, linked);
       const cases: [string[], string][] = [
         [['--root', owned], `box: the storage root ${owned} is owned by uid 65534, not root: box trusts only a root-owned store; chown it to root or choose another --root\n`],
         [['--root', open], `box: the storage root ${open} has mode 0777, writable by group or others: chmod 700 it or choose another --root\n`],
         [['--root', fine, '--runroot', owned], `box: the runtime root ${owned} is owned by uid 65534, not root: box trusts only a root-owned store; chown it to root or choose another --runroot\n`],
         [['--root', fine, '--runroot', open], `box: the runtime root ${open} has mode 0777, writable by group or others: chmod 700 it or choose another --runroot\n`],
+        [['--root', inOwned], `box: the storage root ${inOwned} is inside ${owned}, owned by uid 65534: its owner could swap the store; choose another --root\n`],
+        [['--root', linked], `box: the storage root ${linked} is inside ${owned}, owned by uid 65534: its owner could swap the store; choose another --root\n`],
+        [['--root', path.join(open, 'new')], `box: the storage root ${path.join(open, 'new')} is inside ${open}, mode 0777, writable by group or others: choose another --root\n`],
       ];
       for (const [globals, error] of cases) {
         for (const cmd of [['ps', '-a'], ['images'], ['run', '--rm', 'busybox', 'true']]) {
@@ -142,7 +151,7 @@ describe('a storage root is trusted only if root owns it', () => {
           expect(r.status).toBe(125);
         }
       }
-      for (const dir of [owned, open, fine]) expect(fs.readdirSync(dir)).toEqual([]); // nothing written into them
+      for (const dir of [inOwned, open, fine]) expect(fs.readdirSync(dir)).toEqual([]); // nothing written into them
       expect(mode(open)).toBe(0o777); // refused, not silently fixed
       const viaEnv = spawnSync(BOX, ['ps'], { encoding: 'utf8', env: { ...process.env, BOX_ROOT: owned } });
       expect(viaEnv.status).toBe(125);
