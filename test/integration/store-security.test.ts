@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, busyboxTarball, runDetached, TestRoot } from '../support/box';
+import { BOX, busyboxRoot, busyboxTarball, runDetached, TestRoot, until } from '../support/box';
 
 /** Runs argv as uid/gid 65534 with no supplementary groups: an ordinary local user. */
 function asNobody(argv: string[]) {
@@ -40,6 +40,18 @@ function storeEntries(dir: string): string[] {
     if (fs.lstatSync(p).isDirectory() && name !== 'diff' && name !== 'upper') out.push(...storeEntries(p));
   }
   return out;
+}
+
+/**
+ * What box made that group or others can reach: must be nothing but 0700 directories and 0600
+ * files. The exceptions are what a container's user reads through its mounts (its `/` and /etc
+ * files); the root-only directories above them keep everyone else out.
+ */
+function looseModes(root: string): string[] {
+  const exceptions = new Set(['diff', 'upper', 'hostname', 'hosts', 'resolv.conf']);
+  return [root, ...storeEntries(root)]
+    .filter((p) => !fs.lstatSync(p).isSymbolicLink() && !exceptions.has(path.basename(p)) && mode(p) & 0o077)
+    .map((p) => `${path.relative(root, p)} ${mode(p).toString(8)}`);
 }
 
 describe('the store is root-only', () => {
@@ -79,15 +91,22 @@ describe('the store is root-only', () => {
     expect(asNobody(['touch', path.join(worldWritable, 'planted')]).status).not.toBe(0);
     expect(fs.existsSync(path.join(worldWritable, 'planted'))).toBe(false);
 
-    // What box made is root-only: 0700 directories, 0600 files. The exceptions are what a
-    // container's user reads through its mounts (its `/` and /etc files); the root-only
-    // directories above them keep everyone else out.
-    const exceptions = new Set(['diff', 'upper', 'hostname', 'hosts', 'resolv.conf']);
-    const loose = [t.root, ...storeEntries(t.root)]
-      .filter((p) => !fs.lstatSync(p).isSymbolicLink() && !exceptions.has(path.basename(p)) && mode(p) & 0o077)
-      .map((p) => `${path.relative(t.root, p)} ${mode(p).toString(8)}`);
-    expect(loose).toEqual([]);
+    expect(looseModes(t.root)).toEqual([]);
     t.box(['rm', '-f', 'quiet']);
+  });
+
+  it('whatever the umask: a store made under umask 000 is as root-only', () => {
+    const fresh = new TestRoot();
+    try {
+      const sh = (args: string) => spawnSync('sh', ['-c', `umask 000; exec ${BOX} --root ${fresh.root} ${args}`], { encoding: 'utf8' });
+      expect(sh(`import ${busyboxTarball(t.dir)} bb:1`).status).toBe(0);
+      const run = sh('run -d --name u --health-cmd true --health-interval 1s bb:1 sh -c "echo out; sleep 600"');
+      expect(run.stderr).toBe('');
+      until('a log and a health status', () => sh('inspect u').stdout, (o) => /"Status": "healthy"/.test(o) && fs.existsSync(path.join(fresh.root, 'containers', run.stdout.trim(), 'container.log')));
+      expect(looseModes(fresh.root)).toEqual([]);
+    } finally {
+      fresh.cleanup();
+    }
   });
 
   it('a container running as a non-root user still sees its root, its /etc files and a writable /tmp', () => {
