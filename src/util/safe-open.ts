@@ -1,9 +1,9 @@
 // How box touches its own store without being turned against the host. A storage or runtime root
-// is trusted only if root owns it and nobody else can write it; older, looser stores are tightened
-// to root-only modes when first opened. Files in the store are opened without following a symlink
-// at their last component (O_NOFOLLOW), and directories the kernel is about to mount (a
-// container's upper and work dirs) are resolved with openat2 RESOLVE_NO_SYMLINKS beneath the root,
-// so a link planted in the store can never point box's writes at a host file or directory.
+// is trusted only if root owns it and nobody else can write it or the directories above it; older,
+// looser stores are tightened to root-only modes when first opened. Files in the store are opened
+// without following a symlink at their last component (O_NOFOLLOW), and directories the kernel is
+// about to mount (a container's dir, upper and work) are resolved with openat2 RESOLVE_NO_SYMLINKS
+// beneath the root, so a link planted in the store never points box's writes at the host.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
@@ -13,7 +13,9 @@ const { O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
 
 /** The refusal for a symlink found where box expects a file or directory of its own. */
 function linkInStore(file: string): BoxError {
-  return new BoxError(`${file} is a symbolic link where box keeps its own file: box never follows links in its store; remove it`);
+  return new BoxError(
+    `${file} is a symbolic link where box keeps its own file: box never follows links in its store; remove it`,
+  );
 }
 
 /** open(2) with O_NOFOLLOW and an exact mode for a new file; a symlink at `file` is refused. */
@@ -84,7 +86,9 @@ function openDirBeneath(sys: typeof import('../linux/syscalls'), dirFd: number, 
     return sys.openat2(dirFd, rel, sys.O_PATH | sys.O_DIRECTORY, 0, resolve);
   } catch (err) {
     if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'EXDEV') throw linkInStore(what);
-    if (errnoCode(err) === 'ENOTDIR') throw new BoxError(`${what} is not a directory: the container's files are damaged; remove the container`);
+    if (errnoCode(err) === 'ENOTDIR') {
+      throw new BoxError(`${what} is not a directory: the container's files are damaged; remove the container`);
+    }
     throw err;
   }
 }
@@ -96,9 +100,9 @@ const checked = new Set<string>();
 /** Directories directly under the roots that box creates: tightened to 0700 when found looser. */
 function storeDirs(roots: Roots): string[] {
   return [
-    path.dirname(layout.blobs(roots)), layout.blobs(roots), layout.layers(roots), layout.links(roots), layout.images(roots),
-    layout.repositories(roots), layout.containers(roots), layout.names(roots), layout.tmp(roots), layout.cache(roots),
-    layout.runContainers(roots), layout.locks(roots),
+    path.dirname(layout.blobs(roots)), layout.blobs(roots), layout.layers(roots), layout.links(roots),
+    layout.images(roots), layout.repositories(roots), layout.containers(roots), layout.names(roots),
+    layout.tmp(roots), layout.cache(roots), layout.runContainers(roots), layout.locks(roots),
   ];
 }
 
@@ -110,9 +114,9 @@ function storeFiles(roots: Roots): string[] {
 /**
  * Refuses a root that exists and is not owned by root, or is writable by group or others (its
  * owner, or anyone, could swap what box mounts and writes), or lies in a directory another user
- * could rename it out of; tightens an older store (roots,
- * their top-level directories and logs) to root-only modes. A missing root is left to be created
- * (0700) by the first write. Cheap: a few lstat calls, once per process and pair of roots.
+ * could rename it out of; tightens an older store (the roots, their top-level directories and
+ * logs) to root-only modes. A missing root is left to be created (0700) by the first write.
+ * Cheap: a few dozen stat calls, once per process and pair of roots; no walk of the store.
  */
 export function trustRoots(roots: Roots): void {
   const key = `${roots.root}\0${roots.runroot}`;
@@ -135,12 +139,14 @@ function trustRoot(dir: string, what: string, flag: string): void {
   }
   if (!st.isDirectory()) throw new BoxError(`the ${what} ${dir} is not a directory: choose another ${flag}`);
   if (st.uid !== 0) {
-    throw new BoxError(`the ${what} ${dir} is owned by uid ${st.uid}, not root: box trusts only a root-owned store; chown it to root or choose another ${flag}`);
+    const fix = `chown it to root or choose another ${flag}`;
+    const owner = `is owned by uid ${st.uid}, not root: box trusts only a root-owned store`;
+    throw new BoxError(`the ${what} ${dir} ${owner}; ${fix}`);
   }
   const perm = st.mode & 0o7777;
   if (perm & 0o022) {
-    const octal = perm.toString(8).padStart(4, '0');
-    throw new BoxError(`the ${what} ${dir} has mode ${octal}, writable by group or others: chmod 700 it or choose another ${flag}`);
+    const fix = `chmod 700 it or choose another ${flag}`;
+    throw new BoxError(`the ${what} ${dir} has mode ${octal(perm)}, writable by group or others: ${fix}`);
   }
   // Whoever may rename entries of a directory above the root can swap the root itself: both the
   // path given and the one it resolves to must lie in directories only root can change.
@@ -151,6 +157,7 @@ function trustRoot(dir: string, what: string, flag: string): void {
 }
 
 const S_ISVTX = 0o1000;
+const octal = (perm: number) => perm.toString(8).padStart(4, '0');
 
 /**
  * The existing directories above `dir` are root's and writable by nobody else, or sticky (as
@@ -164,12 +171,11 @@ function trustAncestors(dir: string, shown: string, what: string, flag: string):
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'EACCES') throw err;
     }
-    if (st && st.uid !== 0) {
-      throw new BoxError(`the ${what} ${shown} is inside ${p}, owned by uid ${st.uid}: its owner could swap the store; choose another ${flag}`);
-    }
+    const refuse = (why: string) =>
+      new BoxError(`the ${what} ${shown} is inside ${p}, ${why}, who could swap the store: choose another ${flag}`);
+    if (st && st.uid !== 0) throw refuse(`owned by uid ${st.uid}`);
     if (st && st.mode & 0o022 && !(st.mode & S_ISVTX)) {
-      const octal = (st.mode & 0o7777).toString(8).padStart(4, '0');
-      throw new BoxError(`the ${what} ${shown} is inside ${p}, mode ${octal}, writable by group or others: choose another ${flag}`);
+      throw refuse(`mode ${octal(st.mode & 0o7777)}, writable by group or others`);
     }
     if (p === path.dirname(p)) return;
   }
@@ -186,9 +192,4 @@ function tighten(p: string, mode: number, dir: boolean): void {
     throw err;
   }
   if ((dir ? st.isDirectory() : st.isFile()) && st.mode & 0o077) fs.chmodSync(p, mode);
-}
-
-/** Forgets which roots were checked (for unit tests that change a root between calls). */
-export function forgetTrustedRoots(): void {
-  checked.clear();
 }

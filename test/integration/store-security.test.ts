@@ -10,7 +10,8 @@ import { BOX, busyboxRoot, busyboxTarball, runDetached, TestRoot, until } from '
 
 /** Runs argv as uid/gid 65534 with no supplementary groups: an ordinary local user. */
 function asNobody(argv: string[]) {
-  const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', ...argv], { encoding: 'utf8', timeout: 10_000 });
+  const setpriv = ['--reuid', '65534', '--regid', '65534', '--clear-groups'];
+  const r = spawnSync('setpriv', [...setpriv, ...argv], { encoding: 'utf8', timeout: 10_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -23,13 +24,18 @@ function tarballWithSetuid(dir: string): string {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!;
   fs.copyFileSync(busybox, path.join(staging, 'bin', 'suid-busybox'));
   fs.chmodSync(path.join(staging, 'bin', 'suid-busybox'), 0o4755);
-  const r = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', staging, '-rf', out, './bin/suid-busybox'], { encoding: 'utf8' });
+  const tarArgs = ['--numeric-owner', '--owner=0', '--group=0', '-C', staging, '-rf', out, './bin/suid-busybox'];
+  const r = spawnSync('tar', tarArgs, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
   fs.rmSync(staging, { recursive: true });
   return out;
 }
 
 const mode = (p: string) => fs.lstatSync(p).mode & 0o7777;
+
+/** box's refusal of a symlink found in place of one of its own files or directories. */
+const linkRefused = (p: string) =>
+  `box: ${p} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`;
 
 /** Every path under dir (not below `diff` and `upper`: an image's and a container's own files). */
 function storeEntries(dir: string): string[] {
@@ -66,7 +72,9 @@ describe('the store is root-only', () => {
     const imageId = imported.stdout.trim().replace('sha256:', '');
     const id = runDetached(t, '--name', 'quiet', 'suid:1', 'sh', '-c', 'echo secret; sleep 600');
     const layers = fs.readdirSync(path.join(t.root, 'layers')).filter((d) => /^[0-9a-f]{64}$/.test(d));
-    const suid = layers.map((l) => path.join(t.root, 'layers', l, 'diff', 'bin', 'suid-busybox')).find((p) => fs.existsSync(p))!;
+    const suid = layers
+      .map((l) => path.join(t.root, 'layers', l, 'diff', 'bin', 'suid-busybox'))
+      .find((p) => fs.existsSync(p))!;
     expect(mode(suid)).toBe(0o4755); // the layer does carry it: the attempts below are not vacuous
     const worldWritable = path.join(path.dirname(path.dirname(suid)), 'tmp');
     expect(mode(worldWritable)).toBe(0o1777);
@@ -98,11 +106,13 @@ describe('the store is root-only', () => {
   it('whatever the umask: a store made under umask 000 is as root-only', () => {
     const fresh = new TestRoot();
     try {
-      const sh = (args: string) => spawnSync('sh', ['-c', `umask 000; exec ${BOX} --root ${fresh.root} ${args}`], { encoding: 'utf8' });
+      const sh = (args: string) =>
+        spawnSync('sh', ['-c', `umask 000; exec ${BOX} --root ${fresh.root} ${args}`], { encoding: 'utf8' });
       expect(sh(`import ${busyboxTarball(t.dir)} bb:1`).status).toBe(0);
       const run = sh('run -d --name u --health-cmd true --health-interval 1s bb:1 sh -c "echo out; sleep 600"');
       expect(run.stderr).toBe('');
-      until('a log and a health status', () => sh('inspect u').stdout, (o) => /"Status": "healthy"/.test(o) && fs.existsSync(path.join(fresh.root, 'containers', run.stdout.trim(), 'container.log')));
+      const log = path.join(fresh.root, 'containers', run.stdout.trim(), 'container.log');
+      until('a log and a health status', () => sh('inspect u').stdout, (o) => /"Status": "healthy"/.test(o) && fs.existsSync(log));
       expect(looseModes(fresh.root)).toEqual([]);
     } finally {
       fresh.cleanup();
@@ -110,7 +120,8 @@ describe('the store is root-only', () => {
   });
 
   it('a container running as a non-root user still sees its root, its /etc files and a writable /tmp', () => {
-    const r = t.box(['run', '--rm', '--user', '1000', 'busybox', 'sh', '-c', 'ls / >/dev/null && cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null && echo ok >/tmp/f && cat /tmp/f && id -u']);
+    const script = 'ls / >/dev/null && cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null && echo ok >/tmp/f && cat /tmp/f && id -u';
+    const r = t.box(['run', '--rm', '--user', '1000', 'busybox', 'sh', '-c', script]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('ok\n1000\n');
   });
@@ -129,7 +140,8 @@ describe('the store is root-only', () => {
     expect(asNobody(['ls', path.join(t.root, 'layers')]).status).toBe(0); // open to all, as before
     const ps = t.box(['ps', '-a']);
     expect(ps.stderr).toBe('');
-    for (const [p, m] of loose) expect(`${p} ${mode(p).toString(8)}`).toBe(`${p} ${(m & 0o111 ? 0o700 : 0o600).toString(8)}`);
+    const tight = (m: number) => (m & 0o111 ? 0o700 : 0o600).toString(8);
+    for (const [p, m] of loose) expect(`${p} ${mode(p).toString(8)}`).toBe(`${p} ${tight(m)}`);
     expect(asNobody(['ls', path.join(t.root, 'layers')]).status).not.toBe(0);
     fs.rmSync(audit);
   });
@@ -154,14 +166,22 @@ describe('a storage root is trusted only if root owns it', () => {
       fs.mkdirSync(inOwned, { mode: 0o700 });
       const linked = path.join(t.dir, 'linked');
       fs.symlinkSync(inOwned, linked);
+      const ownedBy = (what: string, dir: string, flag: string) =>
+        `box: the ${what} ${dir} is owned by uid 65534, not root: box trusts only a root-owned store; ` +
+        `chown it to root or choose another ${flag}\n`;
+      const openTo = (what: string, dir: string, flag: string) =>
+        `box: the ${what} ${dir} has mode 0777, writable by group or others: chmod 700 it or choose another ${flag}\n`;
+      const inside = (dir: string, why: string) =>
+        `box: the storage root ${dir} is inside ${why}, who could swap the store: choose another --root\n`;
+      const newInOpen = path.join(open, 'new');
       const cases: [string[], string][] = [
-        [['--root', owned], `box: the storage root ${owned} is owned by uid 65534, not root: box trusts only a root-owned store; chown it to root or choose another --root\n`],
-        [['--root', open], `box: the storage root ${open} has mode 0777, writable by group or others: chmod 700 it or choose another --root\n`],
-        [['--root', fine, '--runroot', owned], `box: the runtime root ${owned} is owned by uid 65534, not root: box trusts only a root-owned store; chown it to root or choose another --runroot\n`],
-        [['--root', fine, '--runroot', open], `box: the runtime root ${open} has mode 0777, writable by group or others: chmod 700 it or choose another --runroot\n`],
-        [['--root', inOwned], `box: the storage root ${inOwned} is inside ${owned}, owned by uid 65534: its owner could swap the store; choose another --root\n`],
-        [['--root', linked], `box: the storage root ${linked} is inside ${owned}, owned by uid 65534: its owner could swap the store; choose another --root\n`],
-        [['--root', path.join(open, 'new')], `box: the storage root ${path.join(open, 'new')} is inside ${open}, mode 0777, writable by group or others: choose another --root\n`],
+        [['--root', owned], ownedBy('storage root', owned, '--root')],
+        [['--root', open], openTo('storage root', open, '--root')],
+        [['--root', fine, '--runroot', owned], ownedBy('runtime root', owned, '--runroot')],
+        [['--root', fine, '--runroot', open], openTo('runtime root', open, '--runroot')],
+        [['--root', inOwned], inside(inOwned, `${owned}, owned by uid 65534`)],
+        [['--root', linked], inside(linked, `${owned}, owned by uid 65534`)],
+        [['--root', newInOpen], inside(newInOpen, `${open}, mode 0777, writable by group or others`)],
       ];
       for (const [globals, error] of cases) {
         for (const cmd of [['ps', '-a'], ['images'], ['run', '--rm', 'busybox', 'true']]) {
@@ -214,11 +234,11 @@ describe('links planted in the store are not followed', () => {
     fs.rmSync(audit, { force: true });
     fs.symlinkSync(target, audit);
     const r = t.box(['run', '--rm', '--policy', 'baseline', 'busybox', 'true']);
-    expect(r.stderr.split('\n').slice(-2)).toEqual([`box: ${audit} is a symbolic link where box keeps its own file: box never follows links in its store; remove it`, '']);
+    expect(r.stderr.split('\n').slice(-2)).toEqual([linkRefused(audit).trimEnd(), '']);
     expect(r.status).toBe(125);
     unchanged(target, before);
     const log = t.box(['policy', 'log']);
-    expect(log.stderr).toBe(`box: ${audit} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+    expect(log.stderr).toBe(linkRefused(audit));
     expect(log.stdout).toBe('');
     fs.rmSync(audit);
   });
@@ -234,7 +254,7 @@ describe('links planted in the store are not followed', () => {
     const before = fs.statSync(target);
     for (const cmd of [['inspect', 'rec'], ['start', 'rec'], ['rename', 'rec', 'rec2']]) {
       const r = t.box(cmd);
-      expect(r.stderr, cmd.join(' ')).toBe(`box: ${record} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+      expect(r.stderr, cmd.join(' ')).toBe(linkRefused(record));
       expect(r.status).toBe(125);
     }
     expect(fs.readFileSync(target, 'utf8')).toBe(content);
@@ -252,7 +272,7 @@ describe('links planted in the store are not followed', () => {
     fs.rmSync(upper, { recursive: true, force: true });
     fs.symlinkSync(hostDir, upper);
     const r = t.box(['start', '-a', 'up']);
-    expect(r.stderr).toBe(`box: ${upper} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+    expect(r.stderr).toBe(linkRefused(upper));
     expect(r.status).toBe(125);
     expect(fs.readdirSync(hostDir)).toEqual([]);
     expect(fs.readlinkSync(upper)).toBe(hostDir);
@@ -267,7 +287,7 @@ describe('links planted in the store are not followed', () => {
     const names = () => fs.readdirSync(moved).sort();
     const namesBefore = names();
     const again = t.box(['start', '-a', 'up']);
-    expect(again.stderr).toBe(`box: ${dir} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`);
+    expect(again.stderr).toBe(linkRefused(dir));
     expect(again.status).toBe(125);
     expect(names()).toEqual(namesBefore);
     expect(fs.readdirSync(path.join(moved, 'upper'))).toEqual([]);
