@@ -119,11 +119,18 @@ describe('the store is root-only', () => {
     }
   });
 
-  it('a container running as a non-root user still sees its root, its /etc files and a writable /tmp', () => {
+  it('a non-root user in a container (run, run --init, exec) still sees its root, its /etc files and a writable /tmp', () => {
     const script = 'ls / >/dev/null && cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null && echo ok >/tmp/f && cat /tmp/f && id -u';
-    const r = t.box(['run', '--rm', '--user', '1000', 'busybox', 'sh', '-c', script]);
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('ok\n1000\n');
+    for (const init of [[], ['--init']]) {
+      const r = t.box(['run', '--rm', ...init, '--user', '1000', 'busybox', 'sh', '-c', script]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('ok\n1000\n');
+    }
+    runDetached(t, '--name', 'as-root', 'busybox', 'sleep', '600');
+    const e = t.box(['exec', '--user', '1000', '-w', '/tmp', 'as-root', 'sh', '-c', script]);
+    expect(e.stderr).toBe('');
+    expect(e.stdout).toBe('ok\n1000\n');
+    t.box(['rm', '-f', 'as-root']);
   });
 
   it('a store made with loose modes, as older box made them, is tightened by the next command', () => {
