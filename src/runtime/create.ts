@@ -178,7 +178,9 @@ export function prepareStart(
     plainDirBeneath(roots.root, dir, 0o700);
     // upper is the root directory of the container's file system: 0755, or its non-root users
     // could not traverse `/`. work and the mount point are never seen from inside.
-    for (const [d, mode] of [['upper', 0o755], ['work', 0o700], ['rootfs', 0o700]] as const) plainDirBeneath(roots.root, path.join(dir, d), mode);
+    for (const [d, mode] of [['upper', 0o755], ['work', 0o700], ['rootfs', 0o700]] as const) {
+      plainDirBeneath(roots.root, path.join(dir, d), mode);
+    }
     const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
     writeEtcFiles(files, record.config);
     mark('container files written');
