@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
+import * as sys from '../linux/syscalls';
 import { layout, Roots } from '../paths';
 
 const { O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
@@ -57,20 +58,18 @@ export function appendNoFollow(file: string, text: string): void {
  * what the kernel will mount. Loads koffi (openat2); used on the container start path only.
  */
 export function plainDirBeneath(base: string, dir: string, mode: number): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const sys = require('../linux/syscalls') as typeof import('../linux/syscalls');
   const rel = path.relative(base, dir);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${dir} is not inside ${base}`);
   const baseFd = fs.openSync(base, sys.O_PATH | sys.O_DIRECTORY);
   try {
-    const parentFd = openDirBeneath(sys, baseFd, path.dirname(rel), dir);
+    const parentFd = openDirBeneath(baseFd, path.dirname(rel), dir);
     try {
       try {
         sys.mkdirat(parentFd, path.basename(rel), mode);
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
-      fs.closeSync(openDirBeneath(sys, parentFd, path.basename(rel), dir));
+      fs.closeSync(openDirBeneath(parentFd, path.basename(rel), dir));
     } finally {
       fs.closeSync(parentFd);
     }
@@ -79,7 +78,7 @@ export function plainDirBeneath(base: string, dir: string, mode: number): void {
   }
 }
 
-function openDirBeneath(sys: typeof import('../linux/syscalls'), dirFd: number, rel: string, what: string): number {
+function openDirBeneath(dirFd: number, rel: string, what: string): number {
   const resolve = sys.RESOLVE_BENEATH | sys.RESOLVE_NO_SYMLINKS | sys.RESOLVE_NO_MAGICLINKS;
   try {
     // No O_NOFOLLOW: a symlink at the end must fail as one (ELOOP), not as a non-directory.
