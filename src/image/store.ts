@@ -42,6 +42,11 @@ export const OVERLAY_DATA_LIMIT = 4096;
 export const OVERLAY_DATA_RESERVE = 512;
 const LINK_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const LINK_LEN = 8;
+/** A name box made (read back from a layer's `link` file, so checked: never a path). */
+const LINK_NAME_RE = /^[a-z0-9]+$/;
+
+/** What l/<name> of the layer <hex> points at. */
+const linkTarget = (hex: string) => `../layers/${hex}/diff`;
 
 function newLinkName(): string {
   const b = randomBytesSync(LINK_LEN);
@@ -81,14 +86,20 @@ export class ImageStore {
     const existing = readStoreFileIfExists(linkFile)?.trim();
     if (existing) {
       const p = path.join(this.linksDir(), existing);
+      let target: string | undefined;
       try {
-        fs.lstatSync(p);
-        return p;
-      } catch {
-        /* the symlink was lost: make it again below */
-        this.makeLinkSymlink(existing, hexOf(diffId), true);
+        if (LINK_NAME_RE.test(existing)) target = fs.readlinkSync(p);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        this.makeLinkSymlink(existing, hexOf(diffId), true); // the symlink was lost: made again
         return p;
       }
+      // The kernel follows it at mount time: it must be the link box made, to this layer only.
+      if (target !== linkTarget(hexOf(diffId))) {
+        const fix = 'remove the images that use it and pull them again';
+        throw new BoxError(`the short link ${p} of layer ${diffId} was changed: ${fix}`);
+      }
+      return p;
     }
     if (!this.hasLayer(diffId)) throw new BoxError(`layer ${diffId} is not in the store`);
     const name = this.makeLinkSymlink(undefined, hexOf(diffId));
@@ -112,7 +123,7 @@ export class ImageStore {
     for (;;) {
       const n = name ?? newLinkName();
       try {
-        fs.symlinkSync(`../layers/${hex}/diff`, path.join(this.linksDir(), n));
+        fs.symlinkSync(linkTarget(hex), path.join(this.linksDir(), n));
         return n;
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;

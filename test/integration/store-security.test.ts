@@ -271,6 +271,23 @@ describe('links planted in the store are not followed', () => {
     expect(t.box(['rm', 'rec']).status).toBe(0);
   });
 
+  it("a layer's short link (l/NAME, which the kernel follows at mount) pointed at a host dir: refused", () => {
+    const layer = fs.readdirSync(path.join(t.root, 'layers')).find((d) => /^[0-9a-f]{64}$/.test(d))!;
+    const link = path.join(t.root, 'l', fs.readFileSync(path.join(t.root, 'layers', layer, 'link'), 'utf8').trim());
+    const original = fs.readlinkSync(link);
+    const hostDir = path.join(t.dir, 'host-lower');
+    fs.mkdirSync(path.join(hostDir, 'bin'), { recursive: true });
+    fs.rmSync(link);
+    fs.symlinkSync(hostDir, link);
+    const r = t.box(['run', '--rm', 'busybox', 'true']);
+    const fix = 'remove the images that use it and pull them again';
+    expect(r.stderr).toBe(`box: the short link ${link} of layer sha256:${layer} was changed: ${fix}\n`);
+    expect(r.status).toBe(125);
+    fs.rmSync(link);
+    fs.symlinkSync(original, link);
+    expect(t.box(['run', '--rm', 'busybox', 'true']).status).toBe(0);
+  });
+
   it("a container's upper dir replaced by a symlink to a host dir: start refuses and writes nothing there", () => {
     const id = t.box(['create', '--name', 'up', 'busybox', 'sh', '-c', 'echo pwned > /pwned']).stdout.trim();
     const upper = path.join(t.root, 'containers', id, 'upper');
