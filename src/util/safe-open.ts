@@ -128,11 +128,8 @@ export function trustRoots(roots: Roots): void {
 }
 
 function trustRoot(dir: string, what: string, flag: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dir);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!st) {
     trustAncestors(dir, dir, what, flag); // it will be made in them
     return;
   }
@@ -150,7 +147,7 @@ function trustRoot(dir: string, what: string, flag: string): void {
   // Whoever may rename entries of a directory above the root can swap the root itself: both the
   // path given and the one it resolves to must lie in directories only root can change.
   trustAncestors(dir, dir, what, flag);
-  const real = fs.realpathSync(dir);
+  const real = fs.realpathSync.native(dir);
   if (real !== dir) trustAncestors(real, dir, what, flag);
   if (perm & 0o077 && process.getuid?.() === 0) fs.chmodSync(dir, 0o700);
 }
@@ -166,9 +163,9 @@ function trustAncestors(dir: string, shown: string, what: string, flag: string):
   for (let p = path.dirname(dir); ; p = path.dirname(p)) {
     let st: fs.Stats | undefined;
     try {
-      st = fs.statSync(p);
+      st = fs.statSync(p, { throwIfNoEntry: false });
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'EACCES') throw err;
+      if (errnoCode(err) !== 'EACCES') throw err;
     }
     const refuse = (why: string) =>
       new BoxError(`the ${what} ${shown} is inside ${p}, ${why}, who could swap the store: choose another ${flag}`);
@@ -183,12 +180,7 @@ function trustAncestors(dir: string, shown: string, what: string, flag: string):
 /** chmod to `mode` when group or others have any access; a symlink or a missing entry is left alone. */
 function tighten(p: string, mode: number, dir: boolean): void {
   if (process.getuid?.() !== 0) return; // only root can, and only root's commands use the store
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(p);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return;
-    throw err;
-  }
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  if (!st) return;
   if ((dir ? st.isDirectory() : st.isFile()) && st.mode & 0o077) fs.chmodSync(p, mode);
 }
