@@ -25,6 +25,10 @@ export function openNoFollow(file: string, flags: number, mode = 0o600): number 
     return fs.openSync(file, flags | O_NOFOLLOW, mode);
   } catch (err) {
     if (errnoCode(err) === 'ELOOP') throw linkInStore(file);
+    // O_PATH|O_NOFOLLOW opens the link itself, which O_DIRECTORY then refuses as ENOTDIR
+    if (errnoCode(err) === 'ENOTDIR' && fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw linkInStore(file);
+    }
     throw err;
   }
 }

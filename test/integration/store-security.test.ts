@@ -299,6 +299,16 @@ describe('links planted in the store are not followed', () => {
     expect(r.stderr).toBe(linkRefused(upper));
     expect(r.status).toBe(125);
     expect(fs.readdirSync(hostDir)).toEqual([]);
+    // Nor do the commands that read or write a stopped container's upper dir without mounting it.
+    fs.writeFileSync(path.join(t.dir, 'to-copy'), 'x');
+    const exported = path.join(t.dir, 'up.tar');
+    for (const cmd of [['diff', 'up'], ['export', '-o', exported, 'up'], ['cp', path.join(t.dir, 'to-copy'), 'up:/copied']]) {
+      const other = t.box(cmd);
+      expect(other.stderr, cmd.join(' ')).toBe(linkRefused(upper));
+      expect(other.status).toBe(125);
+    }
+    expect(fs.readdirSync(hostDir)).toEqual([]);
+    expect(fs.existsSync(exported)).toBe(false);
     expect(fs.readlinkSync(upper)).toBe(hostDir);
 
     // The container's whole directory swapped for a link to a copy elsewhere: refused as well.
