@@ -261,7 +261,9 @@ describe('links planted in the store are not followed', () => {
     const before = fs.statSync(target);
     for (const cmd of [['inspect', 'rec'], ['start', 'rec'], ['rename', 'rec', 'rec2']]) {
       const r = t.box(cmd);
-      expect(r.stderr, cmd.join(' ')).toBe(linkRefused(record));
+      // one line naming the record as a link (a damaged-record report may wrap it)
+      expect(r.stderr.split('\n').length, cmd.join(' ')).toBe(2);
+      expect(r.stderr, cmd.join(' ')).toContain(linkRefused(record).slice('box: '.length, -1));
       expect(r.status).toBe(125);
     }
     expect(fs.readFileSync(target, 'utf8')).toBe(content);
