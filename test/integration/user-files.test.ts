@@ -26,7 +26,8 @@ describe('files a user names to box policy', () => {
       t.box(['policy', 'eval', 'strict', '--request', fifo], { timeout: 20_000 }),
       `cannot read --request "${fifo}" (a FIFO, not a regular file): give a JSON request fragment`,
     );
-    const big = t.box(['policy', 'eval', 'strict', '--request', '-'], { input: ' '.repeat(4 * 1024 * 1024 + 1), timeout: 20_000 });
+    const input = ' '.repeat(4 * 1024 * 1024 + 1);
+    const big = t.box(['policy', 'eval', 'strict', '--request', '-'], { input, timeout: 20_000 });
     oneLine125(big, 'cannot read --request "-" (larger than 4 MiB): give a JSON request fragment');
     // Within the cap, standard input still works.
     const ok = t.box(['policy', 'eval', 'strict', '--request', '-'], { input: '{}', timeout: 20_000 });
@@ -57,7 +58,8 @@ describe('files a user names to box policy', () => {
     fs.rmSync(zero);
     const nul = path.join(dir, 'null.json');
     fs.writeFileSync(nul, '[null]');
-    oneLine125(t.box(['policy', 'ls'], { timeout: 20_000 }), `default policy ${nul}: expected a JSON object: fix or remove the file`);
+    const notObject = `default policy ${nul}: expected a JSON object: fix or remove the file`;
+    oneLine125(t.box(['policy', 'ls'], { timeout: 20_000 }), notObject);
     fs.rmSync(nul);
     expect(t.box(['policy', 'ls']).status).toBe(0);
   });
