@@ -258,7 +258,8 @@ function nodeWithoutEnvFileScan() {
     const text = Buffer.from(`${flag}\0`);
     const at = bytes.indexOf(text);
     if (at < 0 || bytes.indexOf(text, at + 1) >= 0) {
-      throw new BuildError(`${process.execPath}: expected the string "${flag}" exactly once, to disable node's --env-file scan`);
+      const why = `expected the string "${flag}" exactly once, to disable node's --env-file scan`;
+      throw new BuildError(`${process.execPath}: ${why}`);
     }
     bytes[at + 2] = 0x7e; // "--~nv-file"
   }

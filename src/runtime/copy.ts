@@ -248,7 +248,9 @@ class Copier {
           // FIFO or a device node in the file's place meanwhile, and box, outside the container's
           // device rules, would read it (a disk, /dev/zero) without end.
           const opened = fs.fstatSync(input);
-          if (!opened.isFile()) throw new BoxError(`cannot copy ${s}: it changed while being copied (no longer a regular file)`);
+          if (!opened.isFile()) {
+            throw new BoxError(`cannot copy ${s}: it changed while being copied (no longer a regular file)`);
+          }
           const out = openat2(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, NAME_ONLY);
           try {
             const buf = Buffer.allocUnsafe(1 << 16);

@@ -73,7 +73,7 @@ describe('files a user names to box', () => {
     fs.writeFileSync(envFile, `NODE_OPTIONS=--require ${preload}\n`);
     for (const flag of [['--env-file', envFile], [`--env-file=${envFile}`]]) {
       const r = t.box(['run', '--pull', 'never', ...flag, 'nosuchimage', 'true'], { timeout: 20_000 });
-      expect(r.stderr).toBe('box: image "nosuchimage" not found: pull it or import it first (box pull / box import FILE nosuchimage)\n');
+      expect(r.stderr).toMatch(/^box: image "nosuchimage" not found/);
       expect(fs.existsSync(marker)).toBe(false);
     }
     // And /dev/zero is refused by box rather than read by node without end.

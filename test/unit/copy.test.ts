@@ -41,7 +41,8 @@ describe.skipIf(process.getuid?.() !== 0)('copyPath against a source swapped whi
     const host = RootTree.host();
     const started = Date.now();
     try {
-      expect(() => copyPath(racingTree(() => fs.renameSync(swapped, src)), src, host, out, opts, { src, dst: out })).toThrow(
+      const racing = racingTree(() => fs.renameSync(swapped, src));
+      expect(() => copyPath(racing, src, host, out, opts, { src, dst: out })).toThrow(
         `cannot copy ${src}: it changed while being copied (no longer a regular file)`,
       );
     } finally {
