@@ -405,7 +405,8 @@ function readSource(source: PolicySource): Uint8Array {
   if ('bytes' in source) return source.bytes;
   if ('read' in source) return source.read();
   try {
-    return readUserFile(source.path, { what: 'policy', maxBytes: POLICY_FILE_MAX, hint: 'give a policy component (.wasm file)' });
+    const hint = 'give a policy component (.wasm file)';
+    return readUserFile(source.path, { what: 'policy', maxBytes: POLICY_FILE_MAX, hint });
   } catch (err) {
     throw new PolicyLoadError((err as Error).message);
   }
