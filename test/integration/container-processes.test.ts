@@ -115,4 +115,15 @@ describe('box processes in a container', () => {
     expect(Object.values(targets).filter((target) => !harmless(target))).toEqual([]);
     expect(t.box(['rm', '-f', id]).status).toBe(0);
   });
+
+  it('a health probe\'s reaper holds no host file or directory', () => {
+    const id = runDetached(t, '--cap-add', 'SYS_PTRACE', '--health-cmd', 'ls -l /proc/$PPID/fd', '--health-interval', '100ms', 'busybox', 'sleep', '1000');
+    type Health = { State: { Health?: { Log: { Output: string; ExitCode: number }[] } } };
+    const log = until('a probe ran', () => inspectOne<Health>(t, id).State.Health?.Log ?? [], (l) => l.length > 0)[0];
+    expect(log.ExitCode).toBe(0);
+    const targets = fdTargets(log.Output);
+    expect(Object.keys(targets).length).toBeGreaterThan(0);
+    expect(Object.values(targets).filter((target) => !harmless(target))).toEqual([]);
+    expect(t.box(['rm', '-f', id]).status).toBe(0);
+  });
 });
