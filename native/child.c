@@ -55,6 +55,11 @@ static void setup_tty(int console)
 	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (s < 0)
 		cfail("tty", errno, "open pty slave");
+	/* the caller's window size (fd 0 is still its terminal), before the command can ask: the
+	 * helper's copy after it received the master may come later */
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		ioctl(m, TIOCSWINSZ, &ws);
 	if (C.user && fchown(s, (uid_t)arg_u(C.user, 0), (gid_t)-1))
 		cfail("tty", errno, "chown pty slave");
 	/* /dev/console is the container's terminal too, as in Docker: bind the pty over it */
@@ -219,6 +224,8 @@ static void exec_cmd(void)
 	}
 	const char *file = argv[0];
 	/* from here on only exec: restore what the helper changed, then the filter, then execve */
+	close(rootfd); /* box's own fds: the error pipe alone stays, until execve closes it */
+	close(C.sync_rd);
 	umask(022);
 	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
 	if (C.seccomp && C.nnp)
