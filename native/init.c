@@ -127,8 +127,8 @@ void init_run(pid_t cmd)
 	/* The init and a reaper never exec: they keep only the pipe to the helper (C.ist_wr), so
 	 * nothing they hold is a host file or directory, even to a process in the container with
 	 * CAP_SYS_PTRACE. The command's execve alone now decides when the helper sees EOF; the stdio
-	 * is the command's (a reader sees EOF when it is done). A probe's reaper keeps its output
-	 * pipe and /dev/null: the monitor reads the probe's output until the reaper is gone. */
+	 * is the command's (a reader sees EOF when it is done). A probe's reaper keeps its fds 0-2 as
+	 * they were: /dev/null and the probe's output pipe to the monitor. */
 	close(C.err_wr);
 	close(C.sync_rd);
 	close(rootfd);

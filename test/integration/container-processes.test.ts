@@ -19,11 +19,13 @@ describe('box processes in a container', () => {
   beforeAll(() => {
     // The attacker: a static C program (test/support/ptrace-race.c) in an image of its own.
     const bin = path.join(t.dir, 'ptrace-race');
-    const cc = spawnSync('cc', ['-static', '-O2', '-o', bin, path.join(__dirname, '..', 'support', 'ptrace-race.c')], { encoding: 'utf8' });
+    const source = path.join(__dirname, '..', 'support', 'ptrace-race.c');
+    const cc = spawnSync('cc', ['-static', '-O2', '-o', bin, source], { encoding: 'utf8' });
     if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
     const tar = path.join(t.dir, 'race.tar');
     fs.copyFileSync(busyboxTarball(t.dir), tar);
-    const add = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', t.dir, '-rf', tar, './ptrace-race'], { encoding: 'utf8' });
+    const tarArgs = ['--numeric-owner', '--owner=0', '--group=0', '-C', t.dir, '-rf', tar, './ptrace-race'];
+    const add = spawnSync('tar', tarArgs, { encoding: 'utf8' });
     if (add.status !== 0) throw new Error(`tar failed: ${add.stderr}`);
     const imp = t.box(['import', tar, 'race:latest']);
     if (imp.status !== 0) throw new Error(`box import failed: ${imp.stderr}`);
@@ -49,7 +51,7 @@ describe('box processes in a container', () => {
   /** What box's own processes may hold: pipes to the helper, the pty, /dev/null. */
   const harmless = (target: string) => /^(pipe:\[\d+\]|\/dev\/null|\/dev\/pts\/\d+)$/.test(target);
 
-  it('a root process in the container never ptraces an exec\'d process before its execve, nor follows its descriptors', () => {
+  it('a root process in the container never ptraces an exec\'d process before execve, nor follows its fds', () => {
     runDetached(t, '--name', 'race', 'race', '/ptrace-race', '/tmp/stop');
     const logs = () => t.box(['logs', 'race']).stdout;
     until('the attacker polls', logs, (l) => l.includes('ready\n'));
@@ -76,14 +78,17 @@ describe('box processes in a container', () => {
   it('a stopped exec\'d process holds only fds 0-2, its reaper nothing of the host', async () => {
     const id = runDetached(t, '--cap-add', 'SYS_PTRACE', 'busybox', 'sleep', '1000');
     const pid = inspectOne<{ State: { Pid: number } }>(t, id).State.Pid;
-    const exec = spawn('bash', ['-c', `exec ${HOST_FD}<"$HOST_DIR"; exec "$@"`, 'bash', BOX, '--root', t.root, 'exec', id, 'sh', '-c', 'kill -STOP $$'], {
+    const boxExec = [BOX, '--root', t.root, 'exec', id, 'sh', '-c', 'kill -STOP $$'];
+    const exec = spawn('bash', ['-c', `exec ${HOST_FD}<"$HOST_DIR"; exec "$@"`, 'bash', ...boxExec], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, HOST_DIR: hostDir },
     });
     const done = exitOf(exec);
-    const stopped = until('the exec\'d sh stops itself', () => nsProcesses(pid), (ps) => ps.some((p) => p.comm === 'sh' && p.state === 'T'))
-      .find((p) => p.comm === 'sh')!.pid;
-    const fds = (p: number) => Object.fromEntries(fs.readdirSync(`/proc/${p}/fd`).map((fd) => [fd, fs.readlinkSync(`/proc/${p}/fd/${fd}`)]));
+    const isStoppedSh = (p: { comm: string; state: string }) => p.comm === 'sh' && p.state === 'T';
+    const stopped = until('the exec\'d sh stops itself', () => nsProcesses(pid), (ps) => ps.some(isStoppedSh))
+      .find(isStoppedSh)!.pid;
+    const fds = (p: number) =>
+      Object.fromEntries(fs.readdirSync(`/proc/${p}/fd`).map((fd) => [fd, fs.readlinkSync(`/proc/${p}/fd/${fd}`)]));
     expect(Object.keys(fds(stopped)).sort()).toEqual(['0', '1', '2']);
     const reaper = Number(fs.readFileSync(`/proc/${stopped}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
     expect(Object.values(fds(reaper)).filter((target) => !harmless(target))).toEqual([]);
@@ -117,7 +122,8 @@ describe('box processes in a container', () => {
   });
 
   it('a health probe\'s reaper holds no host file or directory', () => {
-    const id = runDetached(t, '--cap-add', 'SYS_PTRACE', '--health-cmd', 'ls -l /proc/$PPID/fd', '--health-interval', '100ms', 'busybox', 'sleep', '1000');
+    const probe = ['--health-cmd', 'ls -l /proc/$PPID/fd', '--health-interval', '100ms'];
+    const id = runDetached(t, '--cap-add', 'SYS_PTRACE', ...probe, 'busybox', 'sleep', '1000');
     type Health = { State: { Health?: { Log: { Output: string; ExitCode: number }[] } } };
     const log = until('a probe ran', () => inspectOne<Health>(t, id).State.Health?.Log ?? [], (l) => l.length > 0)[0];
     expect(log.ExitCode).toBe(0);
