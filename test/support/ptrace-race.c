@@ -9,7 +9,8 @@
  * A process is tried again on every pass until one of the two shows something, so the short window
  * between a process's last capability drop and its execve is raced, not sampled once.
  * Usage: ptrace-race STOPFILE. Prints `ready` once it polls, and when STOPFILE exists
- * `done SEEN` (how many new processes it saw) and exits 0. Built static by the test (cc -static). */
+ * `done SEEN` (how many new processes it saw) and waits to be killed. Built static by the test
+ * (cc -static). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdio.h>
@@ -119,5 +120,7 @@ int main(int argc, char **argv)
 			;
 	}
 	printf("done %ld\n", news);
-	return 0;
+	/* stay: as the container's PID 1, exiting would kill the exec that created STOPFILE */
+	for (;;)
+		pause();
 }
