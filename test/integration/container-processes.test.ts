@@ -1,7 +1,8 @@
 // The processes box starts in a container give a hostile process there nothing (issue 18, items 1
 // and 3): an exec'd process cannot be ptraced nor have its descriptors followed before its execve
 // (runc's CVE-2016-9962), and box's own processes that stay in the container (the `--init` PID 1,
-// an exec's reaper) hold no host file or directory, even for a container with CAP_SYS_PTRACE.
+// the reaper of an exec or of a health probe) hold no host file or directory, even for a container
+// with CAP_SYS_PTRACE.
 // The caller of box holds a host directory open (fd 201, not close-on-exec) as a shell would.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
