@@ -5,6 +5,7 @@ import { BoxError } from '../errors';
 import { readAudit } from '../policy/audit';
 import { builtinBytes } from '../policy/open';
 import { BUILTIN_POLICIES, defaultPolicies, isBuiltin } from '../policy/sources';
+import { printable, printableJson } from '../util/printable';
 import { bool, CommandSpec, FlagSpec, list, str } from './args';
 import { roots } from './context';
 
@@ -123,7 +124,7 @@ export const policyEvalCommand: CommandSpec = {
     if (args.length) req.args = args;
     const p = await open(a.positionals[0], a);
     const ev = p.evaluate(req);
-    process.stdout.write(toJson({ ...ev.verdict, failure: ev.failure, evaluateMs: ev.evaluateMs, instantiateMs: ev.instantiateMs }) + '\n');
+    process.stdout.write(printableJson(toJson({ ...ev.verdict, failure: ev.failure, evaluateMs: ev.evaluateMs, instantiateMs: ev.instantiateMs })) + '\n');
     return ev.verdict.decision === 'allow' ? 0 : 1;
   },
 };
@@ -142,7 +143,7 @@ export const policyTestCommand: CommandSpec = {
     let failed = 0;
     for (const r of results) {
       process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}\n`);
-      for (const problem of r.problems) process.stdout.write(`        ${problem}\n`);
+      for (const problem of r.problems) process.stdout.write(`        ${printable(problem)}\n`); // quotes the policy's reasons
       if (!r.ok) failed++;
     }
     process.stdout.write(`\n${results.length - failed} passed, ${failed} failed (${results.length} cases, policy ${p.name} sha256:${p.digest.slice(0, 12)})\n`);
@@ -201,14 +202,15 @@ export const policyLogCommand: CommandSpec = {
       entries = entries.slice(Math.max(0, entries.length - Number(tail)));
     }
     if (str(a, 'format') === 'json') {
-      process.stdout.write(entries.map((e) => JSON.stringify(e) + '\n').join(''));
+      process.stdout.write(entries.map((e) => printableJson(JSON.stringify(e)) + '\n').join(''));
       return 0;
     }
     for (const e of entries) {
       const who = e.container.name || e.container.id.slice(0, 12);
       const what = e.failure ? `failed (${e.failure.kind})` : e.decision;
       const detail = [...e.reasons, ...(e.applied.length ? [`applied: ${e.applied.join(', ')}`] : [])].join('; ');
-      process.stdout.write(`${e.time}  ${who}  ${e.image.reference}  ${e.policy.name} (${e.mode})  ${what} -> ${e.outcome}${detail ? `: ${detail}` : ''}  ${e.durationMs} ms\n`);
+      const line = `${e.time}  ${who}  ${e.image.reference}  ${e.policy.name} (${e.mode})  ${what} -> ${e.outcome}${detail ? `: ${detail}` : ''}  ${e.durationMs} ms`;
+      process.stdout.write(printable(line) + '\n'); // reasons are the policy's, names the record's
     }
     return 0;
   },

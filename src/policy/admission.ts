@@ -17,6 +17,7 @@ import { ContainerStore } from '../runtime/containers';
 import { appendEvent } from '../runtime/events';
 import type { ContainerConfig, ContainerRecord } from '../runtime/model';
 import { parseDuration } from '../util/units';
+import { printable } from '../util/printable';
 import { mark } from '../util/trace';
 import { appendAudit, AuditEntry } from './audit';
 import { DEFAULT_TIMEOUT_MS, Policy } from './engine';
@@ -121,7 +122,9 @@ interface Subject {
  * lock held, or throws a BoxError listing every reason of every enforced denial.
  */
 export async function admit(subject: Subject, refs: PolicyRef[], flags: AdmissionFlags): Promise<Admission> {
-  const { roots, warn } = subject;
+  const { roots } = subject;
+  // Reasons, warnings and failures are the policy's text: printed with control characters escaped.
+  const warn = (message: string): void => subject.warn(printable(message));
   const cliArgs = parsePolicyArgs(flags.args);
   const timeoutMs = parsePolicyTimeout(flags.timeout);
   const failureMode = parseFailureMode(flags.failure);
@@ -231,7 +234,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
     };
     if (denials.length) {
       finish();
-      throw new BoxError(denials.join('\nbox: '));
+      throw new BoxError(denials.map(printable).join('\nbox: '));
     }
     return { config, admittedBy, finish };
   } catch (err) {

@@ -1,7 +1,10 @@
 // The policy audit log: one JSON line per decision a policy made about a start, in every mode,
 // appended by the box command that asked (one write(2) of a whole line with O_APPEND, so
 // concurrent starts never interleave). It lives under the storage root: unlike events, an audit
-// trail must survive a reboot. `box policy log` reads it.
+// trail must survive a reboot. `box policy log` reads it. It is kept under AUDIT_MAX_BYTES: the
+// append that would pass it first renames the file to policy-audit.jsonl.1 (replacing the older
+// one), so the log and its predecessor hold at most twice that. Each entry is bounded too (the
+// engine caps reasons, warnings and patches).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Roots } from '../paths';
@@ -30,23 +33,48 @@ export interface AuditEntry {
   transpileMs?: number;
 }
 
+/** The size at which the audit log is rotated. */
+export const AUDIT_MAX_BYTES = 16 * 1024 * 1024;
+
 export function auditFile(roots: Roots): string {
   return path.join(roots.root, 'policy-audit.jsonl');
 }
 
+/** The previous audit log, kept after a rotation. */
+export function rotatedAuditFile(roots: Roots): string {
+  return auditFile(roots) + '.1';
+}
+
+/** Moves the log aside when `adding` more bytes would take it past AUDIT_MAX_BYTES. */
+function rotateIfFull(roots: Roots, adding: number, maxBytes: number): void {
+  let size: number;
+  try {
+    size = fs.statSync(auditFile(roots)).size;
+  } catch {
+    return; // no log yet
+  }
+  if (size > 0 && size + adding > maxBytes) fs.renameSync(auditFile(roots), rotatedAuditFile(roots));
+}
+
 const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
 
-export function appendAudit(roots: Roots, entries: AuditEntry[]): void {
+export function appendAudit(roots: Roots, entries: AuditEntry[], maxBytes = AUDIT_MAX_BYTES): void {
   if (!entries.length) return;
   fs.mkdirSync(roots.root, { recursive: true, mode: 0o711 });
   const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
+  rotateIfFull(roots, Buffer.byteLength(text), maxBytes);
   fs.appendFileSync(auditFile(roots), text, { mode: 0o600 });
 }
 
+/** The entries of the previous (rotated) log and of the current one, oldest first. */
 export function readAudit(roots: Roots): AuditEntry[] {
+  return [...readAuditFile(rotatedAuditFile(roots)), ...readAuditFile(auditFile(roots))];
+}
+
+function readAuditFile(file: string): AuditEntry[] {
   let text: string;
   try {
-    text = fs.readFileSync(auditFile(roots), 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch {
     return [];
   }

@@ -29,8 +29,9 @@ import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT,
 export const DEFAULT_TIMEOUT_MS = 250;
 /**
  * Start-up code (a core module's start function, the component's instantiation) gets this long,
- * or the evaluation limit when that is longer: a 12 MB componentize-js policy instantiates in
- * 60-90 ms, a C one in ~2 ms.
+ * or the evaluation limit when that is longer (on a host too busy to give it the CPU, at most
+ * three times that in wall time): a 12 MB componentize-js policy instantiates in 60-90 ms, a C
+ * one in ~2 ms.
  */
 export const DEFAULT_INSTANTIATE_TIMEOUT_MS = 1000;
 export const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
@@ -232,8 +233,8 @@ export class Policy {
   }
 
   /**
-   * Instantiates under the start-up limit, retried like a call (see call) when the watchdog
-   * stopped it while the process was starved of CPU.
+   * Instantiates under the start-up limit, retried once with twice the wall time (see call) when
+   * the watchdog stopped it while the process was starved of CPU: at most 3 times the limit.
    */
   private instantiate(): Live {
     const limitMs = this.limits.instantiateTimeoutMs;
@@ -245,7 +246,7 @@ export class Policy {
       } catch (err) {
         if (!(err instanceof TimeoutError)) throw err;
         const cpu = process.cpuUsage(cpuBefore);
-        if (attempt < CONTENTION_RETRIES && (cpu.user + cpu.system) / 1000 < limitMs * 0.8) {
+        if (attempt < 1 && (cpu.user + cpu.system) / 1000 < limitMs * 0.8) {
           wallMs *= 2;
           continue;
         }
@@ -391,10 +392,14 @@ export class Policy {
     if (!failure) {
       const problem = verdictProblem(r.value);
       if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
-      else verdict = r.value as PolicyVerdict;
+      else {
+        const v = r.value as PolicyVerdict;
+        verdict = { ...v, reasons: boundMessages(v.reasons, 'reasons'), warnings: boundMessages(v.warnings, 'warnings') };
+      }
     }
     if (failure || !verdict) {
       const f = failure as PolicyFailure;
+      f.message = boundMessages([f.message], 'reasons')[0]; // a trap's message can be the guest's
       return {
         verdict: { decision: 'deny', reasons: [`policy ${this.name} ${f.message}`], warnings: [] },
         failure: f,
@@ -411,12 +416,44 @@ export class Policy {
   }
 }
 
+/** What box keeps of a verdict's reasons and of its warnings (each list): printed and audited on every start. */
+export const MESSAGE_LIMITS = { count: 20, chars: 1024, totalChars: 8192 };
+/** The largest patch box takes (all its strings together, in characters). */
+export const PATCH_MAX_CHARS = 65536;
+
 function verdictProblem(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null) return 'not a record';
   const r = v as Partial<PolicyVerdict>;
   if (r.decision !== 'allow' && r.decision !== 'deny') return `decision ${String(r.decision)}`;
   if (!Array.isArray(r.reasons) || !Array.isArray(r.warnings)) return 'reasons or warnings missing';
+  if (r.patch) {
+    const p = r.patch;
+    const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...p.addEnv.flat(), ...p.addLabels.flat(), ...(p.limits?.ulimits ?? []).map((u) => u.name)];
+    const chars = strings.reduce((n, x) => n + x.length, 0) + (p.limits?.cpusetCpus?.length ?? 0);
+    if (chars > PATCH_MAX_CHARS) return `its patch holds ${chars} characters, more than box takes (${PATCH_MAX_CHARS})`;
+  }
   return undefined;
+}
+
+/**
+ * A list of reasons or warnings within MESSAGE_LIMITS: longer messages are cut and the rest of
+ * the list dropped past the count or total size, each time saying so in the list itself.
+ */
+export function boundMessages(list: string[], noun: 'reasons' | 'warnings'): string[] {
+  const out: string[] = [];
+  let total = 0;
+  for (const [i, message] of list.entries()) {
+    if (out.length === MESSAGE_LIMITS.count || total >= MESSAGE_LIMITS.totalChars) {
+      const chars = list.slice(i).reduce((n, m) => n + m.length, 0);
+      out.push(`(box dropped ${list.length - i} more ${noun}, ${chars} characters: at most ${MESSAGE_LIMITS.count} ${noun} of ${MESSAGE_LIMITS.totalChars} characters are kept)`);
+      break;
+    }
+    const room = Math.min(MESSAGE_LIMITS.chars, MESSAGE_LIMITS.totalChars - total);
+    const kept = message.length > room ? `${message.slice(0, room)}... (box cut ${message.length - room} characters)` : message;
+    total += Math.min(message.length, room);
+    out.push(kept);
+  }
+  return out;
 }
 
 function describeSource(source: PolicySource, opts: LoadOptions): { name: string; what: string; file?: string } {
