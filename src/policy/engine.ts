@@ -24,9 +24,10 @@ import * as vm from 'node:vm';
 import { BoxError } from '../errors';
 import { checkComponentBinary, limitCoreResources, PolicyFormatError } from './binary';
 import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache';
+import { DEFAULT_TIMEOUT_MS } from './flags';
 import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT, WIT_INTERFACE, WIT_PACKAGE, WIT_VERSION } from './types';
 
-export const DEFAULT_TIMEOUT_MS = 250;
+export { DEFAULT_TIMEOUT_MS } from './flags';
 /**
  * Start-up code (a core module's start function, the component's instantiation) gets this long,
  * or the evaluation limit when that is longer (on a host too busy to give it the CPU, at most
