@@ -16,11 +16,11 @@ import { Roots } from '../paths';
 import { ContainerStore } from '../runtime/containers';
 import { appendEvent } from '../runtime/events';
 import type { ContainerConfig, ContainerRecord } from '../runtime/model';
-import { parseDuration } from '../util/units';
 import { printable } from '../util/printable';
 import { mark } from '../util/trace';
 import { appendAudit, AuditEntry } from './audit';
-import { DEFAULT_TIMEOUT_MS, Policy } from './engine';
+import { Policy } from './engine';
+import { FailureMode, parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
@@ -50,6 +50,10 @@ export interface AdmittedBy {
   /** the changes its patch made */
   applied: string[];
   warnings: string[];
+  /** what it was run with, so that `box update` runs it again the same way (absent in older records) */
+  args?: Pair[];
+  timeoutMs?: number;
+  failureMode?: FailureMode;
 }
 
 export interface Admission {
@@ -63,26 +67,7 @@ export interface Admission {
   finish(name?: string): void;
 }
 
-export function parsePolicyArgs(values: string[]): Pair[] {
-  return values.map((v) => {
-    const eq = v.indexOf('=');
-    if (eq < 1) throw new BoxError(`invalid --policy-arg "${v}": expected KEY=VALUE`);
-    return [v.slice(0, eq), v.slice(eq + 1)];
-  });
-}
-
-export function parsePolicyTimeout(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_TIMEOUT_MS;
-  const ms = /^\d+$/.test(value) ? Number(value) : parseDuration('--policy-timeout', value);
-  if (!(ms >= 1 && ms <= 60_000)) throw new BoxError(`invalid --policy-timeout "${value}": give a duration between 1ms and 60s (e.g. 250ms)`);
-  return ms;
-}
-
-export function parseFailureMode(value: string | undefined): 'deny' | 'ignore' {
-  if (value === undefined || value === 'deny') return 'deny';
-  if (value === 'ignore') return 'ignore';
-  throw new BoxError(`invalid --policy-failure "${value}": use deny (the default: a failing policy refuses the start) or ignore`);
-}
+export { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 
 /** What the containers already recorded on this host (created, running or restarting) have reserved. */
 export function committedResources(roots: Roots, except: string): Committed {
@@ -115,6 +100,8 @@ interface Subject {
   name: string;
   config: ContainerConfig;
   warn: (msg: string) => void;
+  /** a new container (run/create), or `box update` of an existing one */
+  action?: 'create' | 'update';
 }
 
 /**
@@ -220,6 +207,9 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         decision: failure ? 'failed' : verdict.decision,
         applied,
         warnings: verdict.warnings,
+        args: request.args,
+        timeoutMs,
+        failureMode,
       });
     }
     let finished = false;
@@ -243,9 +233,10 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   }
 }
 
-function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): Pick<AuditEntry, 'time' | 'container' | 'image' | 'mode'> {
+function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): Pick<AuditEntry, 'time' | 'action' | 'container' | 'image' | 'mode'> {
   return {
     time: new Date().toISOString(),
+    ...(subject.action === 'update' ? { action: 'update' as const } : {}),
     container: { id: subject.id, name: subject.name },
     image: { reference: config.image.reference ?? config.image.ref, id: config.image.id, digest: config.image.digest },
     mode: ref.mode,
@@ -301,5 +292,27 @@ function fileDigest(ref: string): string {
 function record(roots: Roots, audit: AuditEntry[], actor: Pick<ContainerRecord, 'id' | 'name' | 'config'>): void {
   for (const a of audit) a.container.name = actor.name;
   appendAudit(roots, audit);
-  for (const a of audit) appendEvent(roots, 'policy', actor, { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome });
+  for (const a of audit) {
+    const attributes = { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome, ...(a.action ? { action: a.action } : {}) };
+    appendEvent(roots, 'policy', actor, attributes);
+  }
+}
+
+/**
+ * The policies that decide on `box update` of a container: those recorded when it was admitted,
+ * each with the arguments, time limit and failure mode it was run with then, followed by the
+ * default policies of today that are not among them (run as they would be for a new start).
+ */
+export function policiesForUpdate(admittedBy: AdmittedBy[], defaults: PolicyRef[]): { refs: PolicyRef[]; flags: AdmissionFlags } {
+  const refOf = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
+  const recorded: PolicyRef[] = admittedBy.map((p) => ({ ref: refOf(p.source), mode: p.mode, args: p.args ?? [], origin: 'the container\'s admission' }));
+  const known = new Set(recorded.map((r) => `${r.ref}:${r.mode}`));
+  const refs = [...recorded, ...defaults.filter((d) => !known.has(`${d.ref}:${d.mode}`))];
+  // The strictest of the recorded settings: the shortest time limit, and deny on failure if any was.
+  const timeoutMs = Math.min(...admittedBy.map((p) => p.timeoutMs ?? Infinity));
+  const ignore = admittedBy.length > 0 && admittedBy.every((p) => p.failureMode === 'ignore');
+  return {
+    refs,
+    flags: { policies: [], args: [], noDefaults: false, timeout: Number.isFinite(timeoutMs) ? String(timeoutMs) : undefined, failure: ignore ? 'ignore' : 'deny' },
+  };
 }

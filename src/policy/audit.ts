@@ -13,6 +13,8 @@ import type { Decision, PolicyPatch } from './types';
 
 export interface AuditEntry {
   time: string;
+  /** set for `box update` (a start is the default) */
+  action?: 'update';
   container: { id: string; name: string };
   /** the normalised reference policies saw, and the manifest digest when known */
   image: { reference: string; id: string; digest?: string };
