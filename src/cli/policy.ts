@@ -124,7 +124,8 @@ export const policyEvalCommand: CommandSpec = {
     if (args.length) req.args = args;
     const p = await open(a.positionals[0], a);
     const ev = p.evaluate(req);
-    process.stdout.write(printableJson(toJson({ ...ev.verdict, failure: ev.failure, evaluateMs: ev.evaluateMs, instantiateMs: ev.instantiateMs })) + '\n');
+    const shown = { ...ev.verdict, failure: ev.failure, evaluateMs: ev.evaluateMs, instantiateMs: ev.instantiateMs };
+    process.stdout.write(printableJson(toJson(shown)) + '\n');
     return ev.verdict.decision === 'allow' ? 0 : 1;
   },
 };
@@ -143,7 +144,8 @@ export const policyTestCommand: CommandSpec = {
     let failed = 0;
     for (const r of results) {
       process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}\n`);
-      for (const problem of r.problems) process.stdout.write(`        ${printable(problem)}\n`); // quotes the policy's reasons
+      // A problem quotes the policy's reasons.
+      for (const problem of r.problems) process.stdout.write(`        ${printable(problem)}\n`);
       if (!r.ok) failed++;
     }
     process.stdout.write(`\n${results.length - failed} passed, ${failed} failed (${results.length} cases, policy ${p.name} sha256:${p.digest.slice(0, 12)})\n`);
@@ -209,8 +211,9 @@ export const policyLogCommand: CommandSpec = {
       const who = e.container.name || e.container.id.slice(0, 12);
       const what = e.failure ? `failed (${e.failure.kind})` : e.decision;
       const detail = [...e.reasons, ...(e.applied.length ? [`applied: ${e.applied.join(', ')}`] : [])].join('; ');
-      const line = `${e.time}  ${who}  ${e.image.reference}  ${e.policy.name} (${e.mode})  ${what} -> ${e.outcome}${detail ? `: ${detail}` : ''}  ${e.durationMs} ms`;
-      process.stdout.write(printable(line) + '\n'); // reasons are the policy's, names the record's
+      const decided = `${e.policy.name} (${e.mode})  ${what} -> ${e.outcome}${detail ? `: ${detail}` : ''}`;
+      // Reasons are the policy's text, names the record's: printed escaped.
+      process.stdout.write(printable(`${e.time}  ${who}  ${e.image.reference}  ${decided}  ${e.durationMs} ms`) + '\n');
     }
     return 0;
   },

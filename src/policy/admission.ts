@@ -233,7 +233,9 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   }
 }
 
-function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): Pick<AuditEntry, 'time' | 'action' | 'container' | 'image' | 'mode'> {
+type AuditBase = Pick<AuditEntry, 'time' | 'action' | 'container' | 'image' | 'mode'>;
+
+function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): AuditBase {
   return {
     time: new Date().toISOString(),
     ...(subject.action === 'update' ? { action: 'update' as const } : {}),
@@ -293,7 +295,8 @@ function record(roots: Roots, audit: AuditEntry[], actor: Pick<ContainerRecord, 
   for (const a of audit) a.container.name = actor.name;
   appendAudit(roots, audit);
   for (const a of audit) {
-    const attributes = { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome, ...(a.action ? { action: a.action } : {}) };
+    const attributes = { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome };
+    if (a.action) Object.assign(attributes, { action: a.action });
     appendEvent(roots, 'policy', actor, attributes);
   }
 }
@@ -303,9 +306,13 @@ function record(roots: Roots, audit: AuditEntry[], actor: Pick<ContainerRecord, 
  * each with the arguments, time limit and failure mode it was run with then, followed by the
  * default policies of today that are not among them (run as they would be for a new start).
  */
-export function policiesForUpdate(admittedBy: AdmittedBy[], defaults: PolicyRef[]): { refs: PolicyRef[]; flags: AdmissionFlags } {
+export function policiesForUpdate(
+  admittedBy: AdmittedBy[],
+  defaults: PolicyRef[],
+): { refs: PolicyRef[]; flags: AdmissionFlags } {
   const refOf = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
-  const recorded: PolicyRef[] = admittedBy.map((p) => ({ ref: refOf(p.source), mode: p.mode, args: p.args ?? [], origin: 'the container\'s admission' }));
+  const origin = "the container's admission";
+  const recorded: PolicyRef[] = admittedBy.map((p) => ({ ref: refOf(p.source), mode: p.mode, args: p.args ?? [], origin }));
   const known = new Set(recorded.map((r) => `${r.ref}:${r.mode}`));
   const refs = [...recorded, ...defaults.filter((d) => !known.has(`${d.ref}:${d.mode}`))];
   // The strictest of the recorded settings: the shortest time limit, and deny on failure if any was.
@@ -313,6 +320,12 @@ export function policiesForUpdate(admittedBy: AdmittedBy[], defaults: PolicyRef[
   const ignore = admittedBy.length > 0 && admittedBy.every((p) => p.failureMode === 'ignore');
   return {
     refs,
-    flags: { policies: [], args: [], noDefaults: false, timeout: Number.isFinite(timeoutMs) ? String(timeoutMs) : undefined, failure: ignore ? 'ignore' : 'deny' },
+    flags: {
+      policies: [],
+      args: [],
+      noDefaults: false,
+      timeout: Number.isFinite(timeoutMs) ? String(timeoutMs) : undefined,
+      failure: ignore ? 'ignore' : 'deny',
+    },
   };
 }

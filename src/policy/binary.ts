@@ -139,7 +139,13 @@ interface Growable {
 }
 
 /** Parses the memory (id 5) or table (id 4) section of a core module into its limits. */
-function readGrowables(bytes: Uint8Array, sec: Section, kind: Growable['kind'], module: number, what: string): Growable[] {
+function readGrowables(
+  bytes: Uint8Array,
+  sec: Section,
+  kind: Growable['kind'],
+  module: number,
+  what: string,
+): Growable[] {
   const malformed = (): never => {
     throw new PolicyFormatError(`${what}: malformed ${kind} section`);
   };
@@ -151,12 +157,14 @@ function readGrowables(bytes: Uint8Array, sec: Section, kind: Growable['kind'], 
     if (kind === 'table') {
       refType = bytes[p++];
       if (refType !== 0x70 && refType !== 0x6f) {
-        throw new PolicyFormatError(`${what}: table ${i} has element type 0x${refType?.toString(16)} or an initialiser, which box does not run`);
+        const type = refType?.toString(16);
+        throw new PolicyFormatError(`${what}: table ${i} has element type 0x${type} or an initialiser, which box does not run`);
       }
     }
     const flags = bytes[p++];
     if (flags !== 0 && flags !== 1) {
-      throw new PolicyFormatError(`${what}: ${kind} ${i} is shared or 64-bit (limits flags 0x${flags?.toString(16)}), which box does not run`);
+      const hex = flags?.toString(16);
+      throw new PolicyFormatError(`${what}: ${kind} ${i} is shared or 64-bit (limits flags 0x${hex}), which box does not run`);
     }
     const min = readU32(bytes, p) ?? malformed();
     p = min.next;
@@ -166,7 +174,8 @@ function readGrowables(bytes: Uint8Array, sec: Section, kind: Growable['kind'], 
       p = declared.next;
       max = declared.value;
     }
-    out.push({ kind, module, index: i, refType, min: min.value, max, unit: kind === 'memory' ? WASM_PAGE : TABLE_ENTRY_BYTES });
+    const unit = kind === 'memory' ? WASM_PAGE : TABLE_ENTRY_BYTES;
+    out.push({ kind, module, index: i, refType, min: min.value, max, unit });
   }
   if (p !== sec.end) malformed();
   return out;
@@ -210,7 +219,8 @@ export function limitCoreResources(modules: Uint8Array[], maxBytes: number, what
     const entries = all.filter((g) => g.kind === 'table').reduce((n, g) => n + g.min, 0);
     const pages = all.filter((g) => g.kind === 'memory').reduce((n, g) => n + g.min, 0);
     throw new PolicyFormatError(
-      `${what}: its memories (${mib(pages * WASM_PAGE)}) and tables (${entries} entries, ${mib(entries * TABLE_ENTRY_BYTES)}) ` +
+      `${what}: its memories (${mib(pages * WASM_PAGE)}) and tables ` +
+        `(${entries} entries, ${mib(entries * TABLE_ENTRY_BYTES)}) ` +
         `need ${mib(initial)} before it runs, above the policy memory limit of ${mib(maxBytes)}`,
     );
   }
@@ -219,9 +229,10 @@ export function limitCoreResources(modules: Uint8Array[], maxBytes: number, what
   for (const g of all) g.max = Math.min(g.max ?? Infinity, g.min + Math.floor(share / g.unit));
   return modules.map((bytes, m) => {
     const p = parsed[m];
-    const replaced = [p.table && { sec: p.table, with: writeGrowables(4, p.tables) }, p.memory && { sec: p.memory, with: writeGrowables(5, p.memories) }]
-      .filter((r): r is { sec: Section; with: Buffer } => !!r)
-      .sort((a, b) => a.sec.start - b.sec.start);
+    const replaced: Array<{ sec: Section; with: Buffer }> = [];
+    if (p.table) replaced.push({ sec: p.table, with: writeGrowables(4, p.tables) });
+    if (p.memory) replaced.push({ sec: p.memory, with: writeGrowables(5, p.memories) });
+    replaced.sort((a, b) => a.sec.start - b.sec.start);
     if (!replaced.length) return bytes;
     const parts: Uint8Array[] = [];
     let at = 0;

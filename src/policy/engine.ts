@@ -395,7 +395,8 @@ export class Policy {
       if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
       else {
         const v = r.value as PolicyVerdict;
-        verdict = { ...v, reasons: boundMessages(v.reasons, 'reasons'), warnings: boundMessages(v.warnings, 'warnings') };
+        const reasons = boundMessages(v.reasons, 'reasons');
+        verdict = { ...v, reasons, warnings: boundMessages(v.warnings, 'warnings') };
       }
     }
     if (failure || !verdict) {
@@ -429,7 +430,8 @@ function verdictProblem(v: unknown): string | undefined {
   if (!Array.isArray(r.reasons) || !Array.isArray(r.warnings)) return 'reasons or warnings missing';
   if (r.patch) {
     const p = r.patch;
-    const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...p.addEnv.flat(), ...p.addLabels.flat(), ...(p.limits?.ulimits ?? []).map((u) => u.name)];
+    const ulimitNames = (p.limits?.ulimits ?? []).map((u) => u.name);
+    const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...p.addEnv.flat(), ...p.addLabels.flat(), ...ulimitNames];
     const chars = strings.reduce((n, x) => n + x.length, 0) + (p.limits?.cpusetCpus?.length ?? 0);
     if (chars > PATCH_MAX_CHARS) return `its patch holds ${chars} characters, more than box takes (${PATCH_MAX_CHARS})`;
   }
@@ -446,13 +448,14 @@ export function boundMessages(list: string[], noun: 'reasons' | 'warnings'): str
   for (const [i, message] of list.entries()) {
     if (out.length === MESSAGE_LIMITS.count || total >= MESSAGE_LIMITS.totalChars) {
       const chars = list.slice(i).reduce((n, m) => n + m.length, 0);
-      out.push(`(box dropped ${list.length - i} more ${noun}, ${chars} characters: at most ${MESSAGE_LIMITS.count} ${noun} of ${MESSAGE_LIMITS.totalChars} characters are kept)`);
+      const kept = `at most ${MESSAGE_LIMITS.count} ${noun} of ${MESSAGE_LIMITS.totalChars} characters are kept`;
+      out.push(`(box dropped ${list.length - i} more ${noun}, ${chars} characters: ${kept})`);
       break;
     }
     const room = Math.min(MESSAGE_LIMITS.chars, MESSAGE_LIMITS.totalChars - total);
-    const kept = message.length > room ? `${message.slice(0, room)}... (box cut ${message.length - room} characters)` : message;
+    const cut = message.length - room;
+    out.push(cut > 0 ? `${message.slice(0, room)}... (box cut ${cut} characters)` : message);
     total += Math.min(message.length, room);
-    out.push(kept);
   }
   return out;
 }
@@ -483,7 +486,8 @@ function readSource(source: PolicySource, what: string): Uint8Array {
  */
 function compileModules(entry: CacheEntry, memoryBytes: number, what: string): Map<string, WebAssembly.Module> {
   const names = entry.meta.coreModules;
-  const limited = limitCoreResources(names.map((name) => fs.readFileSync(path.join(entry.dir, name))), memoryBytes, what);
+  const bytes = names.map((name) => fs.readFileSync(path.join(entry.dir, name)));
+  const limited = limitCoreResources(bytes, memoryBytes, what);
   return new Map(names.map((name, i) => [name, new WebAssembly.Module(limited[i])] as const));
 }
 
@@ -509,7 +513,8 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
   const { name, what, file } = describeSource(source, opts);
   const limits: PolicyLimits = {
     timeoutMs: opts.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    instantiateTimeoutMs: opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
+    instantiateTimeoutMs:
+      opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
     memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
   };
   if (opts.tuneV8 !== false) tuneWasm();

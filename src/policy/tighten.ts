@@ -52,14 +52,17 @@ function cpuOf(l: CgroupLimits): { quota: bigint; period: bigint } | undefined {
   return { quota: BigInt(l.cpuQuota), period: l.cpuPeriod === undefined ? DEFAULT_CPU_PERIOD : BigInt(l.cpuPeriod) };
 }
 
-const cpuText = (c: { quota: bigint; period: bigint } | undefined): string =>
-  c ? `${c.quota}/${c.period} (${(Number(c.quota) / Number(c.period)).toFixed(3).replace(/\.?0+$/, '')} CPUs)` : 'unlimited';
+function cpuText(c: { quota: bigint; period: bigint } | undefined): string {
+  if (!c) return 'unlimited';
+  const cpus = (Number(c.quota) / Number(c.period)).toFixed(3).replace(/\.?0+$/, '');
+  return `${c.quota}/${c.period} (${cpus} CPUs)`;
+}
 
 function onlineCpus(): number[] {
   return expandCpuList(fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
 }
 
-/** The limits box runs with (and a container inherits when it asks for none), by ulimit name, from /proc/self/limits. */
+/** The limits box runs with (a container inherits them when it asks for none), by name, from /proc/self/limits. */
 export function inheritedUlimits(names: string[]): Map<string, { soft: bigint; hard: bigint }> {
   // /proc/self/limits lists the resources in RLIMIT_* order after a header line.
   const rows = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').slice(1);
@@ -87,21 +90,29 @@ export function loosenedLimits(before: ContainerConfig, after: ContainerConfig):
   compare('memory-swap', swapOf(b), swapOf(a));
   compare('memory-reservation', BigInt(b.memoryReservation ?? 0), BigInt(a.memoryReservation ?? 0));
   compare('pids-limit', pidsOf(b), pidsOf(a));
-  compare('cpu-shares', b.cpuShares ? BigInt(b.cpuShares) : DEFAULT_CPU_SHARES, a.cpuShares ? BigInt(a.cpuShares) : DEFAULT_CPU_SHARES);
+  const shares = (l: CgroupLimits): bigint => (l.cpuShares ? BigInt(l.cpuShares) : DEFAULT_CPU_SHARES);
+  compare('cpu-shares', shares(b), shares(a));
   const cb = cpuOf(b);
   const ca = cpuOf(a);
-  if (cb && (!ca || ca.quota * cb.period > cb.quota * ca.period)) out.push(`the CPU quota from ${cpuText(cb)} to ${cpuText(ca)}`);
+  // a larger share of a CPU: quota/period compared without division
+  if (cb && (!ca || ca.quota * cb.period > cb.quota * ca.period)) {
+    out.push(`the CPU quota from ${cpuText(cb)} to ${cpuText(ca)}`);
+  }
   if (a.cpusetCpus !== undefined && a.cpusetCpus !== b.cpusetCpus) {
     const allowed = b.cpusetCpus === undefined ? onlineCpus() : expandCpuList(b.cpusetCpus);
     const extra = expandCpuList(a.cpusetCpus).filter((c) => !allowed.includes(c));
-    if (extra.length) out.push(`cpuset-cpus from ${b.cpusetCpus ?? 'all'} to ${a.cpusetCpus} (adds CPUs ${extra.join(',')})`);
+    if (extra.length) {
+      out.push(`cpuset-cpus from ${b.cpusetCpus ?? 'all'} to ${a.cpusetCpus} (adds CPUs ${extra.join(',')})`);
+    }
   }
   const wasUlimit = new Map(before.ulimits.map((u) => [u.name, u] as const));
   const unset = after.ulimits.filter((u) => !wasUlimit.has(u.name)).map((u) => u.name);
   const inherited = unset.length ? inheritedUlimits(unset) : new Map<string, { soft: bigint; hard: bigint }>();
   for (const u of after.ulimits) {
     const prev: Ulimit | undefined = wasUlimit.get(u.name);
-    const was = prev ? { soft: limitOf(prev.soft), hard: limitOf(prev.hard) } : inherited.get(u.name) ?? { soft: UNLIMITED, hard: UNLIMITED };
+    const was = prev
+      ? { soft: limitOf(prev.soft), hard: limitOf(prev.hard) }
+      : (inherited.get(u.name) ?? { soft: UNLIMITED, hard: UNLIMITED });
     compare(`ulimit ${u.name} (soft)`, was.soft, limitOf(u.soft));
     compare(`ulimit ${u.name} (hard)`, was.hard, limitOf(u.hard));
   }

@@ -61,10 +61,16 @@ function changedLimits(before: CgroupLimits, after: CgroupLimits): CgroupLimits 
  * Runs the policies on the updated container (those that admitted it and today's defaults), as
  * a start would: a denial refuses the update, a patch tightens it. Undefined when none applies.
  */
-async function admitUpdate(roots: Roots, cur: ContainerRecord, limits: CgroupLimits, warn: (m: string) => void): Promise<Admission | undefined> {
+async function admitUpdate(
+  roots: Roots,
+  cur: ContainerRecord,
+  limits: CgroupLimits,
+  warn: (m: string) => void,
+): Promise<Admission | undefined> {
   const defaults = defaultPolicies(roots);
   if (!cur.admittedBy?.length && !defaults.length) return undefined;
-  const { admit, policiesForUpdate } = require('../policy/admission') as typeof import('../policy/admission'); // only when policies apply
+  // Loaded only when policies apply.
+  const { admit, policiesForUpdate } = require('../policy/admission') as typeof import('../policy/admission');
   const { refs, flags } = policiesForUpdate(cur.admittedBy ?? [], defaults);
   const config = { ...cur.config, limits };
   return admit({ roots, id: cur.id, name: cur.name, config, warn, action: 'update' }, refs, flags);
