@@ -79,9 +79,10 @@ export const policyInspectCommand: CommandSpec = {
       transpiledFromCache: p.timings.cacheHit,
     };
     if (str(a, 'format') === 'json') {
-      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      process.stdout.write(printableJson(JSON.stringify(out, null, 2)) + '\n');
       return 0;
     }
+    // The name, description and arguments are the policy's own text: printed escaped.
     const lines = [
       `Name:        ${info.name} ${info.version}`,
       `Description: ${info.description}`,
@@ -93,7 +94,7 @@ export const policyInspectCommand: CommandSpec = {
       'Arguments:',
       ...(info.arguments.length ? info.arguments.map((x) => `  ${x.name}: ${x.description}`) : ['  none']),
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(lines.map(printable).join('\n') + '\n');
     return 0;
   },
 };
