@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BOX, busyboxRoot, cgroupDirsOf, exitOf, inspectOne } from '../support/box';
-import { component, FIXTURES } from '../support/policy-components';
+import { component, coreComponent, FIXTURES } from '../support/policy-components';
 
 const V1 = !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 const MEMORY_LIMIT = V1 ? '/sys/fs/cgroup/memory/memory.limit_in_bytes' : '/sys/fs/cgroup/memory.max';
@@ -251,6 +251,22 @@ describe('box run with policies', () => {
       expect(r.stderr).toMatch(/exceeded its time limit of 3000 ms/);
     }
   }, 60_000);
+
+  it('a component whose start function loops refuses the start at the start-up limit, not 10 s later', async () => {
+    const spin = path.join(t.dir, 'spin.wasm');
+    fs.writeFileSync(spin, await coreComponent(`(module
+      (memory (export "memory") 1)
+      (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+      (func (export "box:policy/admission@0.1.0#describe") (result i32) unreachable)
+      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable)
+      (func $spin (loop $l (br $l))) (start $spin))`));
+    t.box(['run', '--rm', '--policy', spin, 'busybox', 'true']); // transpiles it: not what is measured
+    const started = Date.now();
+    const r = t.box(['run', '--rm', '--policy', spin, 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe('box: policy spin exceeded its start-up time limit of 1000 ms: the start is refused (--policy-failure=ignore would let it go ahead)\n');
+    expect(Date.now() - started).toBeLessThan(6000); // 1 s, one retry of 2 s when starved of CPU, box's own start
+  });
 
   it('a policy that throws or allocates without bound refuses the start with that reason', () => {
     const thrown = t.box(['run', '--rm', '--name', 'throw', '--policy', behaviours, 'busybox', 'true']);
