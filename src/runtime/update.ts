@@ -36,7 +36,7 @@ export async function updateContainer(roots: Roots, store: ContainerStore, recor
     const admission = await admitUpdate(roots, cur, merged, warn);
     try {
       const config = admission?.config ?? { ...cur.config, limits: merged };
-      const written = { ...change, ...changedLimits(cur.config.limits, config.limits) }; // a patch may set others
+      const written = limitsToWrite(cur.config.limits, config.limits, change);
       if (cur.state.status === 'running') containerCgroup(detectCgroups(), cur.id).writeLimits(config.limits, written);
       cur.config = config;
       store.save(cur);
@@ -50,10 +50,17 @@ export async function updateContainer(roots: Roots, store: ContainerStore, recor
   }
 }
 
-/** The limits whose value differs between `before` and `after`, with their new values. */
-function changedLimits(before: CgroupLimits, after: CgroupLimits): CgroupLimits {
+/**
+ * The limits to write to the cgroup, with their final values: those the flags changed and those a
+ * policy's patch changed (a patch may lower a value the flags gave, or set another limit).
+ */
+export function limitsToWrite(before: CgroupLimits, after: CgroupLimits, flags: CgroupLimits): CgroupLimits {
+  const was = before as Record<string, unknown>;
+  const now = after as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(after)) if ((before as Record<string, unknown>)[k] !== v) out[k] = v;
+  for (const k of new Set([...Object.keys(flags), ...Object.keys(now)])) {
+    if (k in flags || was[k] !== now[k]) out[k] = now[k];
+  }
   return out as CgroupLimits;
 }
 

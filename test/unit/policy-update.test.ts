@@ -1,8 +1,10 @@
 // Which policies decide on `box update`: those recorded at admission, run as they were then
-// (arguments, time limit, failure mode), and today's defaults that are not among them.
+// (arguments, time limit, failure mode), and today's defaults that are not among them; and what
+// is written to the cgroup once they patched it.
 import { describe, expect, it } from 'vitest';
 import { AdmittedBy, policiesForUpdate } from '../../src/policy/admission';
 import type { PolicyRef } from '../../src/policy/sources';
+import { limitsToWrite } from '../../src/runtime/update';
 
 const admitted = (over: Partial<AdmittedBy>): AdmittedBy => ({
   name: 'strict', source: 'builtin:strict', sha256: '', mode: 'enforce', decision: 'allow', applied: [], warnings: [], ...over,
@@ -32,5 +34,14 @@ describe('policiesForUpdate', () => {
     const old = policiesForUpdate([admitted({})], []);
     expect(old.refs[0].args).toEqual([]);
     expect(old.flags.timeout).toBeUndefined();
+  });
+});
+
+describe('limitsToWrite', () => {
+  it('writes the final values of what the flags and the patch changed', () => {
+    // flags asked pids 200 and memory 512m; a patch kept pids at 100 and set cpu-shares
+    const before = { pidsLimit: 100, memory: 256 << 20 };
+    const after = { pidsLimit: 100, memory: 512 << 20, cpuShares: 512 };
+    expect(limitsToWrite(before, after, { pidsLimit: 200, memory: 512 << 20 })).toEqual({ pidsLimit: 100, memory: 512 << 20, cpuShares: 512 });
   });
 });
