@@ -6,8 +6,7 @@
 // one), so the log and its predecessor hold at most twice that. Each entry is bounded too (the
 // engine caps reasons, warnings and patches).
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Roots } from '../paths';
+import { featurePaths, Roots } from '../paths';
 import type { PolicyMode } from './sources';
 import type { Decision, PolicyPatch } from './types';
 
@@ -39,7 +38,7 @@ export interface AuditEntry {
 export const AUDIT_MAX_BYTES = 16 * 1024 * 1024;
 
 export function auditFile(roots: Roots): string {
-  return path.join(roots.root, 'policy-audit.jsonl');
+  return featurePaths.policyAudit(roots);
 }
 
 /** The previous audit log, kept after a rotation. */

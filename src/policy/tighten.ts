@@ -13,8 +13,8 @@
 //   (unset: the limits box itself runs with, which the container would inherit).
 import * as fs from 'node:fs';
 import type { CgroupLimits } from '../linux/cgroups';
-import type { ContainerConfig, Ulimit } from '../runtime/model';
-import { rlimitNumber } from '../runtime/run-options';
+import { rlimitNumber } from '../linux/rlimits';
+import type { ContainerConfig, Ulimit } from '../model';
 import { expandCpuList } from '../util/units';
 
 const UNLIMITED = -1n;

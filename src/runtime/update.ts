@@ -4,13 +4,13 @@
 // The changed container is admitted again by the policies that admitted it and the defaults
 // (src/policy/admission.ts): they may refuse the update or tighten it with a patch.
 import { BoxError } from '../errors';
-import { CgroupLimits, checkLimits, detectCgroups } from '../linux/cgroups';
+import { CgroupLimits, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { Roots } from '../paths';
+import { committedResources } from './committed';
 import { ContainerStore } from './containers';
-import { containerCgroup } from './create';
 import { appendEvent } from './events';
 import { lockContainer, refresh } from './lifecycle';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import type { Admission } from '../policy/admission';
 import { defaultPolicies } from '../policy/sources';
 
@@ -80,5 +80,18 @@ async function admitUpdate(
   const { admit, policiesForUpdate } = require('../policy/admission') as typeof import('../policy/admission');
   const { refs, flags } = policiesForUpdate(cur.admittedBy ?? [], defaults);
   const config = { ...cur.config, limits };
-  return admit({ roots, id: cur.id, name: cur.name, config, warn, action: 'update' }, refs, flags);
+  return admit(
+    {
+      roots,
+      id: cur.id,
+      name: cur.name,
+      config,
+      warn,
+      action: 'update',
+      committed: () => committedResources(roots, cur.id),
+      event: (container, attributes) => appendEvent(roots, 'policy', container, attributes),
+    },
+    refs,
+    flags,
+  );
 }

@@ -2,7 +2,8 @@
 // (arguments, time limit, failure mode), and today's defaults that are not among them; and what
 // is written to the cgroup once they patched it.
 import { describe, expect, it } from 'vitest';
-import { AdmittedBy, policiesForUpdate } from '../../src/policy/admission';
+import type { AdmittedBy } from '../../src/model';
+import { policiesForUpdate } from '../../src/policy/admission';
 import type { PolicyRef } from '../../src/policy/sources';
 import { limitsToWrite } from '../../src/runtime/update';
 
