@@ -23,7 +23,7 @@ import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
 import { isBuiltin, PolicyRef } from './sources';
-import type { Committed, Pair } from './types';
+import type { Committed } from './types';
 
 export interface AdmissionFlags {
   /** --policy values */

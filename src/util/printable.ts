@@ -5,6 +5,7 @@
 // of such text uses these two functions.
 
 // C0, DEL, C1; bidirectional overrides and isolates; zero-width and line/paragraph separators.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this module's job
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };

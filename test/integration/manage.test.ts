@@ -238,9 +238,11 @@ describe('diff and cp', () => {
       return r.stdout.includes('sleep 1000') ? r : undefined;
     }, 'top to show sleep 1000', 200);
     expect(top.stdout).toContain('sh -c sleep 1000; true \\e]0;owned\\x07');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
     expect(top.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
     const diff = t.box(['diff', 'escapes']).stdout;
     expect(diff).toContain('A /tmp/\\e[2Jevil\n');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
     expect(diff).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
     expect(t.box(['rm', '-f', 'escapes']).status).toBe(0);
   });

@@ -177,6 +177,7 @@ describe('box run with policies', () => {
     expect(escaped.stderr).toBe('box: denied by policy behaviours: \\e[2J\\e[H\\rbox: admitted by policy strict\\n\\e]0;owned\\x07\\x00\n');
     const log = t.box(['policy', 'log', '--container', 'escapes']).stdout;
     expect(log).toContain('\\e[2J\\e[H\\rbox: admitted by policy strict\\n');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
     expect(log).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
   });
 
