@@ -49,6 +49,8 @@ export interface PolicyLimits {
   instantiateTimeoutMs: number;
   /** maximum size of the policy's linear memory, bytes */
   memoryBytes: number;
+  /** what is kept of a verdict's reasons and of its warnings (default MESSAGE_LIMITS) */
+  messages: MessageLimits;
 }
 
 export interface LoadOptions {
@@ -396,13 +398,14 @@ export class Policy {
       if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
       else {
         const v = r.value as PolicyVerdict;
-        const reasons = boundMessages(v.reasons, 'reasons');
-        verdict = { ...v, reasons, warnings: boundMessages(v.warnings, 'warnings') };
+        const reasons = boundMessages(v.reasons, 'reasons', this.limits.messages);
+        verdict = { ...v, reasons, warnings: boundMessages(v.warnings, 'warnings', this.limits.messages) };
       }
     }
     if (failure || !verdict) {
       const f = failure as PolicyFailure;
-      f.message = boundMessages([f.message], 'reasons')[0]; // a trap's message can be the guest's
+      // A trap's message can be the guest's text.
+      f.message = boundMessages([f.message], 'reasons', this.limits.messages)[0];
       return {
         verdict: { decision: 'deny', reasons: [`policy ${this.name} ${f.message}`], warnings: [] },
         failure: f,
@@ -420,7 +423,15 @@ export class Policy {
 }
 
 /** What box keeps of a verdict's reasons and of its warnings (each list): printed and audited on every start. */
-export const MESSAGE_LIMITS = { count: 20, chars: 1024, totalChars: 8192 };
+export interface MessageLimits {
+  /** messages kept */
+  count: number;
+  /** characters kept of one message */
+  chars: number;
+  /** characters kept of all of them */
+  totalChars: number;
+}
+export const MESSAGE_LIMITS: MessageLimits = { count: 20, chars: 1024, totalChars: 8192 };
 /** The largest patch box takes (all its strings together, in characters). */
 export const PATCH_MAX_CHARS = 65536;
 
@@ -432,7 +443,8 @@ function verdictProblem(v: unknown): string | undefined {
   if (r.patch) {
     const p = r.patch;
     const ulimitNames = (p.limits?.ulimits ?? []).map((u) => u.name);
-    const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...p.addEnv.flat(), ...p.addLabels.flat(), ...ulimitNames];
+    const pairs = [...p.addEnv.flat(), ...p.addLabels.flat()];
+    const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...pairs, ...ulimitNames];
     const chars = strings.reduce((n, x) => n + x.length, 0) + (p.limits?.cpusetCpus?.length ?? 0);
     if (chars > PATCH_MAX_CHARS) return `its patch holds ${chars} characters, more than box takes (${PATCH_MAX_CHARS})`;
   }
@@ -440,20 +452,20 @@ function verdictProblem(v: unknown): string | undefined {
 }
 
 /**
- * A list of reasons or warnings within MESSAGE_LIMITS: longer messages are cut and the rest of
+ * A list of reasons or warnings within the limits: longer messages are cut and the rest of
  * the list dropped past the count or total size, each time saying so in the list itself.
  */
-export function boundMessages(list: string[], noun: 'reasons' | 'warnings'): string[] {
+export function boundMessages(list: string[], noun: 'reasons' | 'warnings', limits = MESSAGE_LIMITS): string[] {
   const out: string[] = [];
   let total = 0;
   for (const [i, message] of list.entries()) {
-    if (out.length === MESSAGE_LIMITS.count || total >= MESSAGE_LIMITS.totalChars) {
+    if (out.length === limits.count || total >= limits.totalChars) {
       const chars = list.slice(i).reduce((n, m) => n + m.length, 0);
-      const kept = `at most ${MESSAGE_LIMITS.count} ${noun} of ${MESSAGE_LIMITS.totalChars} characters are kept`;
+      const kept = `at most ${limits.count} ${noun} of ${limits.totalChars} characters are kept`;
       out.push(`(box dropped ${list.length - i} more ${noun}, ${chars} characters: ${kept})`);
       break;
     }
-    const room = Math.min(MESSAGE_LIMITS.chars, MESSAGE_LIMITS.totalChars - total);
+    const room = Math.min(limits.chars, limits.totalChars - total);
     const cut = message.length - room;
     out.push(cut > 0 ? `${message.slice(0, room)}... (box cut ${cut} characters)` : message);
     total += Math.min(message.length, room);
@@ -520,6 +532,7 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
     instantiateTimeoutMs:
       opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
     memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+    messages: opts.limits?.messages ?? MESSAGE_LIMITS,
   };
   if (opts.tuneV8 !== false) tuneWasm();
   const t0 = nowMs();
