@@ -51,6 +51,8 @@ export interface PolicyLimits {
   memoryBytes: number;
   /** what is kept of a verdict's reasons and of its warnings (default MESSAGE_LIMITS) */
   messages: MessageLimits;
+  /** the largest patch taken, all its strings together, in characters (default PATCH_MAX_CHARS) */
+  patchChars: number;
 }
 
 export interface LoadOptions {
@@ -394,7 +396,7 @@ export class Policy {
     let failure = r.failure;
     let verdict: PolicyVerdict | undefined;
     if (!failure) {
-      const problem = verdictProblem(r.value);
+      const problem = verdictProblem(r.value, this.limits.patchChars);
       if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
       else {
         const v = r.value as PolicyVerdict;
@@ -432,10 +434,13 @@ export interface MessageLimits {
   totalChars: number;
 }
 export const MESSAGE_LIMITS: MessageLimits = { count: 20, chars: 1024, totalChars: 8192 };
-/** The largest patch box takes (all its strings together, in characters). */
-export const PATCH_MAX_CHARS = 65536;
+/**
+ * The largest patch box takes (all its strings together, in characters): a patch is audited and
+ * recorded with the container, and may grow with the request (a read-only mount per bind mount).
+ */
+export const PATCH_MAX_CHARS = 1 << 20;
 
-function verdictProblem(v: unknown): string | undefined {
+function verdictProblem(v: unknown, patchChars: number): string | undefined {
   if (typeof v !== 'object' || v === null) return 'not a record';
   const r = v as Partial<PolicyVerdict>;
   if (r.decision !== 'allow' && r.decision !== 'deny') return `decision ${String(r.decision)}`;
@@ -446,7 +451,7 @@ function verdictProblem(v: unknown): string | undefined {
     const pairs = [...p.addEnv.flat(), ...p.addLabels.flat()];
     const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...pairs, ...ulimitNames];
     const chars = strings.reduce((n, x) => n + x.length, 0) + (p.limits?.cpusetCpus?.length ?? 0);
-    if (chars > PATCH_MAX_CHARS) return `its patch holds ${chars} characters, more than box takes (${PATCH_MAX_CHARS})`;
+    if (chars > patchChars) return `its patch holds ${chars} characters, more than box takes (${patchChars})`;
   }
   return undefined;
 }
@@ -533,6 +538,7 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
       opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
     memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
     messages: opts.limits?.messages ?? MESSAGE_LIMITS,
+    patchChars: opts.limits?.patchChars ?? PATCH_MAX_CHARS,
   };
   if (opts.tuneV8 !== false) tuneWasm();
   const t0 = nowMs();

@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitCoreResources, TABLE_ENTRY_BYTES, WASM_PAGE } from '../../src/policy/binary';
 import { appendAudit, auditFile, AuditEntry, readAudit, rotatedAuditFile } from '../../src/policy/audit';
-import { boundMessages, DEFAULT_INSTANTIATE_TIMEOUT_MS, loadPolicy } from '../../src/policy/engine';
+import { boundMessages, DEFAULT_INSTANTIATE_TIMEOUT_MS, loadPolicy, PATCH_MAX_CHARS } from '../../src/policy/engine';
 import { emptyRequest } from '../../src/policy/request';
-import { coreComponent } from '../support/policy-components';
+import { component, coreComponent, FIXTURES } from '../support/policy-components';
 
 const EXPORTS = `
   (memory (export "memory") 1)
@@ -123,6 +123,16 @@ describe('reasons, warnings and the audit log are bounded', () => {
     expect(many[20]).toBe('(box dropped 5 more warnings, 15 characters: at most 20 warnings of 8192 characters are kept)');
     expect(boundMessages(['a', 'b'], 'reasons')).toEqual(['a', 'b']);
   });
+
+  it('refuses a patch larger than box takes', async () => {
+    const behaviours = await component(path.join(FIXTURES, 'behaviours.ts'));
+    const policy = await loadPolicy({ path: behaviours }, { name: 'behaviours', cacheDir: path.join(tmp, 'cache'), limits: { timeoutMs: 10_000 } });
+    const r = emptyRequest();
+    r.container.name = 'huge-patch';
+    const e = policy.evaluate(r);
+    expect(e.failure).toEqual({ kind: 'invalid-verdict', message: `returned an invalid verdict: its patch holds 1200002 characters, more than box takes (${PATCH_MAX_CHARS})` });
+    expect(e.verdict.decision).toBe('deny');
+  }, 240_000);
 
   it('rotates the audit log past its size, keeping the previous one for policy log', () => {
     const roots = { root: path.join(tmp, 'audit-root'), runroot: path.join(tmp, 'audit-run') };
