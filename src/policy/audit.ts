@@ -7,6 +7,8 @@
 // engine caps reasons, warnings and patches).
 import * as fs from 'node:fs';
 import { featurePaths, Roots } from '../paths';
+import { errnoCode } from '../errors';
+import { appendNoFollow, readNoFollow } from '../util/safe-open';
 import type { PolicyMode } from './sources';
 import type { Decision, PolicyPatch } from './types';
 
@@ -43,14 +45,14 @@ export function auditFile(roots: Roots): string {
 
 /** The previous audit log, kept after a rotation. */
 export function rotatedAuditFile(roots: Roots): string {
-  return auditFile(roots) + '.1';
+  return featurePaths.policyAuditRotated(roots);
 }
 
 /** Moves the log aside when `adding` more bytes would take it past AUDIT_MAX_BYTES. */
 function rotateIfFull(roots: Roots, adding: number, maxBytes: number): void {
   let size: number;
   try {
-    size = fs.statSync(auditFile(roots)).size;
+    size = fs.lstatSync(auditFile(roots)).size; // a link is not followed (appendNoFollow refuses it)
   } catch {
     return; // no log yet
   }
@@ -61,10 +63,10 @@ const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'big
 
 export function appendAudit(roots: Roots, entries: AuditEntry[], maxBytes = AUDIT_MAX_BYTES): void {
   if (!entries.length) return;
-  fs.mkdirSync(roots.root, { recursive: true, mode: 0o711 });
+  fs.mkdirSync(roots.root, { recursive: true, mode: 0o700 });
   const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
   rotateIfFull(roots, Buffer.byteLength(text), maxBytes);
-  fs.appendFileSync(auditFile(roots), text, { mode: 0o600 });
+  appendNoFollow(auditFile(roots), text);
 }
 
 /** The entries of the previous (rotated) log and of the current one, oldest first. */
@@ -75,9 +77,10 @@ export function readAudit(roots: Roots): AuditEntry[] {
 function readAuditFile(file: string): AuditEntry[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return [];
+    text = readNoFollow(file).toString('utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
   }
   const out: AuditEntry[] = [];
   for (const line of text.split('\n')) {
