@@ -13,8 +13,9 @@
 // - Memory limit: the memories and tables the core modules define get maxima that together fit
 //   the limit (binary rewrite, src/policy/binary.ts) before compilation, so memory.grow and
 //   table.grow fail in the guest past it; the guest then traps, which box reports as the memory
-//   limit. Initial sizes above it refuse the policy before anything is instantiated. The host-side copy of a verdict
-//   is bounded by that memory and by the time limit.
+//   limit. Initial sizes above it refuse the policy before anything is instantiated. The
+//   host-side copy of a verdict is bounded by that memory and by the time limit; what box keeps
+//   of it (reasons, warnings, patch) is capped again after (MESSAGE_LIMITS, PATCH_MAX_CHARS).
 // - Sandbox: a component with any import is refused, so guest code can reach nothing but the
 //   arguments box passes.
 import * as fs from 'node:fs';
@@ -424,7 +425,7 @@ export class Policy {
   }
 }
 
-/** What box keeps of a verdict's reasons and of its warnings (each list): printed and audited on every start. */
+/** What box keeps of a verdict's reasons and of its warnings (each list): they are printed and audited. */
 export interface MessageLimits {
   /** messages kept */
   count: number;
