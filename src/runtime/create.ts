@@ -22,6 +22,7 @@ import { HelperSpec } from './spec';
 import { parseRunFlags, resolveContainerConfig, RunFlags } from './run-options';
 import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
+import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 
 export interface CreateRequest {
@@ -65,6 +66,11 @@ export function checkRequest(req: CreateRequest): void {
   capabilityMask(req.flags);
   checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
   policiesFor(req);
+  // The admission flags are checked even when no policy applies (then they would do nothing).
+  const admission = req.admission ?? NO_ADMISSION_FLAGS;
+  parsePolicyArgs(admission.args);
+  parsePolicyTimeout(admission.timeout);
+  parseFailureMode(admission.failure);
 }
 
 /**
