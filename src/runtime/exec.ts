@@ -54,8 +54,7 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
   }
   if (req.workdir !== undefined && !req.workdir.startsWith('/')) throw new BoxError(`invalid working directory "${req.workdir}": it must be an absolute path`);
   const security = processSecurity({ ...cfg, user });
-  const cgroup = containerCgroup(detectCgroups(), c.id);
-  const join = cgroup.host.version === 1 ? cgroup.joinFiles().selfTasks : cgroup.procsFiles();
+  const join = containerCgroup(detectCgroups(), c.id).joinFiles();
 
   const spec = new HelperSpec().op('join', c.state.pid);
   const execCommand = req.command.join(' ');

@@ -168,8 +168,7 @@ export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' 
 export function healthSpecOps(record: ContainerRecord, roots: { root: string; runroot: string }): [string, ...SpecArg[]][] {
   const h = healthOf(record);
   if (!h) return [];
-  const cgroup = containerCgroup(detectCgroups(), record.id);
-  const join = cgroup.host.version === 1 ? cgroup.joinFiles().selfTasks : cgroup.procsFiles();
+  const join = containerCgroup(detectCgroups(), record.id).joinFiles();
   const ops: [string, ...SpecArg[]][] = [
     ['health', h.interval, h.startInterval, h.startPeriod, h.timeout, h.retries, healthFile(roots, record.id)],
     ['health-exec', probeSpec(record, join).encode()],
