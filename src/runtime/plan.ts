@@ -1,8 +1,8 @@
 // Builds the helper spec for one container: namespaces, the root filesystem and the standard
 // mounts Docker users expect, masked paths, and the process attributes. Pure: it only describes.
 import type { InitCgroup } from '../linux/cgroups';
-import { rlimitNumber } from '../linux/rlimits';
 import { ContainerConfig } from '../model';
+import { appendProcessOps, containerProcess } from './process-ops';
 import type { ProcessSecurity } from './security';
 import { CLONE, HelperSpec, MS } from './spec';
 
@@ -81,15 +81,7 @@ export function buildSpec(p: PlanInput): HelperSpec {
   if (c.readOnly) spec.op('remount', '/', MS.BIND | MS.RDONLY);
   if (ownNet) spec.op('loopback-up');
 
-  for (const u of c.ulimits) spec.op('rlimit', rlimitNumber(u.name), u.soft, u.hard);
-  if (c.noNewPrivileges) spec.op('no-new-privs');
-  spec.op('user', c.user.uid, c.user.gid);
-  spec.op('groups', ...c.user.additionalGids);
-  const k = p.security.caps;
-  spec.op('caps', k.bounding, k.effective, k.permitted, k.inheritable, k.ambient);
-  spec.op('cwd', c.workingDir);
-  spec.op('env', ...c.env);
-  if (p.security.seccomp) spec.op('seccomp', p.security.seccomp);
+  appendProcessOps(spec, containerProcess(c, p.security));
   spec.op('args', ...c.args);
   return spec;
 }
