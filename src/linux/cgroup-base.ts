@@ -4,14 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import type {
-  CgroupHost,
-  CgroupLimits,
-  CgroupManager,
-  CgroupStats,
-  FreezerState,
-  InitCgroup,
-} from './cgroup-manager';
+import type { CgroupHost, CgroupLimits, CgroupManager, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
 import { readWords } from './cgroup-files';
 
 export abstract class CgroupBase implements CgroupManager {

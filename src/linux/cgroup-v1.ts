@@ -26,7 +26,7 @@ export class CgroupV1 extends CgroupBase {
     super(host, relPath, [...new Set(host.mounts.values())]);
   }
 
-  /** Refuses nothing v2 accepts; warns when the kernel does not account swap. */
+  /** Docker's warning when the kernel does not account swap: --memory-swap is then not written. */
   static limitWarnings(host: CgroupHost, limits: CgroupLimits): string[] {
     const memory = host.mounts.get('memory');
     if (limits.memorySwap === undefined || memory === undefined) return [];

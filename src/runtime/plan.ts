@@ -68,7 +68,9 @@ export function buildSpec(p: PlanInput): HelperSpec {
   // Everything above overlaps with the helper moving the child into its cgroups (slow on v1);
   // the cgroup filesystem below must be mounted inside the container's cgroup namespace.
   spec.op('await-cgroups');
-  for (const m of p.cgroup.mounts) spec.op('mount', m.source, m.target, m.fstype, nse | (m.readOnly ? sysRo : 0), m.data);
+  for (const m of p.cgroup.mounts) {
+    spec.op('mount', m.source, m.target, m.fstype, nse | (m.readOnly ? sysRo : 0), m.data);
+  }
   spec.op('mount', p.etcFiles.hostname, '/etc/hostname', '', MS.BIND, '');
   spec.op('mount', p.etcFiles.hosts, '/etc/hosts', '', MS.BIND, '');
   spec.op('mount', p.etcFiles.resolvConf, '/etc/resolv.conf', '', MS.BIND, '');

@@ -10,7 +10,9 @@ import { CgroupHost, containerCgroup, detectCgroups } from '../../src/linux/cgro
 import { freeze, thaw } from '../../src/linux/freezer';
 import { cgroupDirsOf, exitOf } from '../support/box';
 
-const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => fs.existsSync(path.join(m, 'cgroup.controllers')))!;
+const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) =>
+  fs.existsSync(path.join(m, 'cgroup.controllers')),
+)!;
 const hosts: [string, CgroupHost][] = [
   [`the host's cgroups (v${detectCgroups({}).version})`, detectCgroups({})],
   [`cgroup v2 at ${unified}`, detectCgroups({ BOX_CGROUP_V2_MOUNT: unified })],

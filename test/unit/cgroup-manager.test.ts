@@ -48,7 +48,9 @@ describe("the container's view of the cgroup file system", () => {
 
   it('cgroup v2: the cgroup2 file system itself, read-only', () => {
     const { mounts, remountTop } = containerCgroup(V2, 'c2').initCgroup();
-    expect(mounts).toEqual([{ source: 'cgroup', target: '/sys/fs/cgroup', fstype: 'cgroup2', data: '', readOnly: true }]);
+    expect(mounts).toEqual([
+      { source: 'cgroup', target: '/sys/fs/cgroup', fstype: 'cgroup2', data: '', readOnly: true },
+    ]);
     expect(remountTop).toBe(false);
   });
 });
@@ -86,7 +88,14 @@ describe('counters, OOM and freezer files', () => {
     const at = (c: string) => [c, path.join(root, c)] as [string, string];
     const host: CgroupHost = { version: 1, mounts: new Map(['cpuacct', 'memory', 'blkio', 'pids', 'freezer'].map(at)) };
     const cg = containerCgroup(host, 'x');
-    expect(cg.stats()).toEqual({ cpuNs: 5000, memUsage: 700, memLimit: 64 * 2 ** 20, blkRead: 4096, blkWrite: 512, pids: 3 });
+    expect(cg.stats()).toEqual({
+      cpuNs: 5000,
+      memUsage: 700,
+      memLimit: 64 * 2 ** 20,
+      blkRead: 4096,
+      blkWrite: 512,
+      pids: 3,
+    });
     expect(cg.oomKilled()).toBe(true);
     expect(cg.freezerState()).toBe('freezing');
     cg.requestFreeze(true);
@@ -116,7 +125,14 @@ describe('counters, OOM and freezer files', () => {
       'box/x/cgroup.freeze': '1\n',
     });
     const cg = containerCgroup({ version: 2, unified: root, mounts: new Map() }, 'x');
-    expect(cg.stats()).toEqual({ cpuNs: 7000, memUsage: 1500, memLimit: undefined, blkRead: 101, blkWrite: 22, pids: 2 });
+    expect(cg.stats()).toEqual({
+      cpuNs: 7000,
+      memUsage: 1500,
+      memLimit: undefined,
+      blkRead: 101,
+      blkWrite: 22,
+      pids: 2,
+    });
     expect(cg.oomKilled()).toBe(false);
     expect(cg.freezerState()).toBe('freezing'); // asked (cgroup.freeze 1), not settled yet
     fs.writeFileSync(path.join(root, 'box/x/cgroup.events'), 'populated 1\nfrozen 1\n');

@@ -25,17 +25,49 @@ function attributeOps(spec: HelperSpec): string[][] {
 }
 
 const config: ContainerConfig = {
-  image: { ref: 'i', id: 'sha256:1' }, layers: [], hostname: 'h', args: ['sh'], entrypoint: [], cmd: ['sh'],
-  env: ['PATH=/bin', 'A=1'], workingDir: '/work', user: { spec: 'app', uid: 1000, gid: 100, additionalGids: [5, 27] },
-  tty: false, openStdin: false, network: 'none', readOnly: false, init: false, privileged: false, capAdd: [], capDrop: [],
-  noNewPrivileges: true, seccomp: 'default', limits: {}, labels: {},
-  ulimits: [{ name: 'nofile', soft: 10, hard: 20 }, { name: 'nproc', soft: 30, hard: 40 }],
+  image: { ref: 'i', id: 'sha256:1' },
+  layers: [],
+  hostname: 'h',
+  args: ['sh'],
+  entrypoint: [],
+  cmd: ['sh'],
+  env: ['PATH=/bin', 'A=1'],
+  workingDir: '/work',
+  user: { spec: 'app', uid: 1000, gid: 100, additionalGids: [5, 27] },
+  tty: false,
+  openStdin: false,
+  network: 'none',
+  readOnly: false,
+  init: false,
+  privileged: false,
+  capAdd: [],
+  capDrop: [],
+  noNewPrivileges: true,
+  seccomp: 'default',
+  limits: {},
+  labels: {},
+  ulimits: [
+    { name: 'nofile', soft: 10, hard: 20 },
+    { name: 'nproc', soft: 30, hard: 40 },
+  ],
   healthcheck: {
-    test: ['CMD', 'true'], interval: 1e9, timeout: 1e9, startPeriod: 0, startInterval: 1e9, retries: 1, onFailure: 'none',
+    test: ['CMD', 'true'],
+    interval: 1e9,
+    timeout: 1e9,
+    startPeriod: 0,
+    startInterval: 1e9,
+    retries: 1,
+    onFailure: 'none',
   },
 };
 const record: ContainerRecord = {
-  version: 1, id: 'c'.repeat(64), name: 'web', created: '', autoRemove: false, config, state: { status: 'running', pid: 42 },
+  version: 1,
+  id: 'c'.repeat(64),
+  name: 'web',
+  created: '',
+  autoRemove: false,
+  config,
+  state: { status: 'running', pid: 42 },
 };
 const security = {
   caps: { bounding: 0x3fn, effective: 0x1n, permitted: 0x3n, inheritable: 0n, ambient: 0n },
@@ -58,9 +90,14 @@ const EXPECTED = [
 
 describe('process attribute ops', () => {
   const run = buildSpec({
-    config, lowerDirs: ['/l'], upperDir: '/u', workDir: '/w', rootfsDir: '/r',
+    config,
+    lowerDirs: ['/l'],
+    upperDir: '/u',
+    workDir: '/w',
+    rootfsDir: '/r',
     etcFiles: { hostname: '/c/hostname', hosts: '/c/hosts', resolvConf: '/c/resolv.conf' },
-    cgroup: cgroup.initCgroup(), security,
+    cgroup: cgroup.initCgroup(),
+    security,
   });
   const exec = (detach: boolean, tty: boolean) =>
     execSpec({ roots, command: ['ls'], tty, detach }, record, containerProcess(config, security), cgroup.joinFiles());
@@ -81,7 +118,12 @@ describe('process attribute ops', () => {
     const ops = attributeOps(execSpec({ roots, command: ['ls'], tty: false }, record, attributes, []));
     const replaced = new Set(['user', 'groups', 'cwd', 'env']);
     expect(ops.filter((r) => !replaced.has(r[0]))).toEqual(EXPECTED.filter((r) => !replaced.has(r[0])));
-    expect(ops.filter((r) => replaced.has(r[0]))).toEqual([['user', '0', '0'], ['groups'], ['cwd', '/tmp'], ['env', 'PATH=/bin', 'A=2']]);
+    expect(ops.filter((r) => replaced.has(r[0]))).toEqual([
+      ['user', '0', '0'],
+      ['groups'],
+      ['cwd', '/tmp'],
+      ['env', 'PATH=/bin', 'A=2'],
+    ]);
   });
 
   it('unconfined: no seccomp op, and no no-new-privs unless asked', () => {
