@@ -7,7 +7,7 @@ import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { Lock, storeLock } from '../image/locks';
 import { ImageStore } from '../image/store';
-import { CgroupHost, ContainerCgroup, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
+import { CgroupHost, CgroupManager, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { plainDirBeneath } from '../util/safe-open';
@@ -43,7 +43,7 @@ export interface CreateRequest {
 export interface Created {
   containers: ContainerStore;
   record: ContainerRecord;
-  cgroup: ContainerCgroup;
+  cgroup: CgroupManager;
   spec: HelperSpec;
   helperPath: string;
 }
@@ -205,9 +205,7 @@ export function prepareStart(
       workDir: path.join(dir, 'work'),
       rootfsDir: path.join(dir, 'rootfs'),
       etcFiles: files,
-      cgroupProcs: cgroup.joinFiles().procs,
-      cgroupTasks: cgroup.joinFiles().selfTasks,
-      cgroupHost,
+      cgroup: cgroup.initCgroup(),
       security,
     });
     return { containers, record, cgroup, spec, helperPath };
