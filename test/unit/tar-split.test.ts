@@ -18,7 +18,8 @@ let n = 0;
 beforeAll(() => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'box-tarsplit-'));
 });
-afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+// Removing the layers' few thousand files takes seconds when the disk is busy: more than the default hook time.
+afterAll(() => fs.rmSync(base, { recursive: true, force: true }), 60_000);
 
 /** Unpacks tar (in pieces of `chunk` bytes) as a layer directory: <layer>/diff and <layer>/tar-split.gz. */
 async function store(tar: Buffer, chunk = 7919): Promise<{ layer: string; diffId: string }> {
