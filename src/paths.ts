@@ -2,6 +2,7 @@
 // records and their writable layers); runtime state that must not survive a reboot (locks,
 // extracted helper binaries, runtime status) lives under the runtime root.
 import * as path from 'node:path';
+import { BoxError } from './errors';
 
 export interface Roots {
   /** persistent storage: /var/lib/box, --root, BOX_ROOT */
@@ -30,4 +31,18 @@ export const layout = {
   // koffi's native module are executed / mapped from here.
   cache: (r: Roots) => path.join(r.root, 'cache'),
   runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
+  // A container's own paths are built only from an id checked here, never from a raw record field.
+  container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
+  runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
+  containerLocks: (r: Roots) => path.join(r.runroot, 'locks', 'containers'),
+  containerLock: (r: Roots, id: string) => path.join(r.runroot, 'locks', 'containers', `${checkedContainerId(id)}.lock`),
 };
+
+/** A container id: 64 lowercase hex digits, as box makes them. */
+export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
+
+/** `id` if it is a container id; anything else (`..`, a slash, a prefix) is refused before it can name a path. */
+export function checkedContainerId(id: string): string {
+  if (!CONTAINER_ID_RE.test(id)) throw new BoxError(`invalid container id "${id.slice(0, 80)}": a container id is 64 hex digits`);
+  return id;
+}

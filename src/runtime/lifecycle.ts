@@ -3,24 +3,21 @@
 // container happens under its lock, so the monitor's callback and a user's command never race.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { BoxError } from '../errors';
-import { lockFile, Lock } from '../image/locks';
 import { detectCgroups } from '../linux/cgroups';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
-import { ContainerStore } from './containers';
+import { lockContainer } from './container-lock';
+import { ContainerStore, DamagedContainer } from './containers';
 import { containerCgroup } from './create';
 import { appendEvent } from './events';
 import { thaw } from './freezer';
 import { ContainerRecord } from './model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
-export function lockContainer(roots: Roots, id: string): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'containers', `${id}.lock`));
-}
+export { lockContainer };
 
 /**
  * Records the container's end and releases what it held (its cgroup; with --rm, everything).
@@ -219,16 +216,36 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
     await stopContainer(roots, store, fresh, 0);
     fresh = store.get(record.id) ?? fresh;
   }
-  if (store.get(record.id)) {
-    const lock = await lockContainer(roots, record.id);
-    try {
-      containerCgroup(detectCgroups(), record.id).remove();
-      removeRuntimeDir(roots, record.id);
-      store.remove(fresh);
-      appendEvent(roots, 'destroy', fresh);
-    } finally {
-      lock.release();
-    }
+  const lock = await lockContainer(roots, record.id);
+  try {
+    const cur = store.get(record.id);
+    if (!cur) return; // removed meanwhile
+    // From here until the record goes, it is listed as removing, and rm -f finishes the job.
+    store.setState(cur, { status: 'removing' });
+    releaseKernelObjects(roots, cur.id);
+    store.remove(cur);
+    appendEvent(roots, 'destroy', cur);
+  } finally {
+    lock.release();
   }
-  fs.rmSync(path.join(roots.runroot, 'locks', 'containers', `${record.id}.lock`), { force: true });
+}
+
+/**
+ * `rm -f` of a container whose record is damaged: everything is released by its directory's id
+ * (its cgroup, which kills what still runs in it, and runtime files), then its names and files.
+ */
+export async function removeDamaged(roots: Roots, store: ContainerStore, damaged: DamagedContainer): Promise<void> {
+  const lock = await lockContainer(roots, damaged.id);
+  try {
+    releaseKernelObjects(roots, damaged.id);
+    store.remove({ id: damaged.id });
+    appendEvent(roots, 'destroy', { id: damaged.id, name: '', config: { image: { ref: '' }, labels: {} } as ContainerRecord['config'] });
+  } finally {
+    lock.release();
+  }
+}
+
+function releaseKernelObjects(roots: Roots, id: string): void {
+  containerCgroup(detectCgroups(), id).remove();
+  removeRuntimeDir(roots, id);
 }
