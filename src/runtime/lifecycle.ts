@@ -232,17 +232,38 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
 
 /**
  * `rm -f` of a container whose record is damaged: everything is released by its directory's id
- * (its cgroup, which kills what still runs in it, and runtime files), then its names and files.
+ * (its monitor, its cgroup, which kills what still runs in it, and runtime files), then its names
+ * and files.
  */
 export async function removeDamaged(roots: Roots, store: ContainerStore, damaged: DamagedContainer): Promise<void> {
   const lock = await lockContainer(roots, damaged.id);
   try {
+    // The monitor goes first: it would write into the runtime dir as the container dies.
+    await killMonitor(roots, damaged.id);
     releaseKernelObjects(roots, damaged.id);
     store.remove({ id: damaged.id });
     appendEvent(roots, 'destroy', { id: damaged.id, name: '', config: { image: { ref: '' }, labels: {} } as ContainerRecord['config'] });
   } finally {
     lock.release();
   }
+}
+
+/** Kills the monitor named by the container's runtime state, and waits (at most 5 s) until it is gone. */
+async function killMonitor(roots: Roots, id: string): Promise<void> {
+  const pid = readMonitorState(roots, id).monitorPid;
+  if (!pid || !isMonitorAlive(pid)) return;
+  try {
+    const fd = pidfdOpen(pid);
+    try {
+      if (isMonitorAlive(pid)) pidfdSendSignal(fd, os.constants.signals.SIGKILL); // still that monitor: the pidfd pins it
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return; // gone meanwhile
+  }
+  const deadline = Date.now() + 5000;
+  while (isMonitorAlive(pid) && Date.now() < deadline) await delay(10);
 }
 
 function releaseKernelObjects(roots: Roots, id: string): void {
