@@ -9,7 +9,7 @@ import { BoxError } from '../errors';
 import { Lock, storeLock } from '../image/locks';
 import { ImageStore } from '../image/store';
 import { CgroupHost, ContainerCgroup, checkLimits, detectCgroups } from '../linux/cgroups';
-import { layout, Roots } from '../paths';
+import { checkedContainerId, layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { generateName } from './names';
@@ -53,7 +53,7 @@ export function requireRoot(): void {
 }
 
 export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
-  return new ContainerCgroup(host, `box/${id}`);
+  return new ContainerCgroup(host, `box/${checkedContainerId(id)}`);
 }
 
 /**

@@ -124,10 +124,10 @@ describe('damaged records', () => {
 describe('a removal killed half-way', () => {
   const t = busyboxRoot();
 
-  /** A created container: its record, name and lock file. */
+  /** A created container that was worked on: its record, name and lock file. */
   const prepared = (name: string): string => {
     const id = created(t, name);
-    expect(fs.existsSync(lockFile(t, id))).toBe(true);
+    fs.closeSync(fs.openSync(lockFile(t, id), 'a'));
     return id;
   };
   const setStatus = (id: string, status: string) => {
@@ -186,7 +186,13 @@ describe('a removal killed half-way', () => {
 
   it('SIGKILL of rm -f at delays spread over its run: listed or gone, rm -f ends it, the name is free again', async () => {
     const before = snapshot(t);
-    const timed = runDetached(t, '--name', 'timed', 'busybox', 'sleep', '1000');
+    // thousands of files in its writable layer: deleting them takes a while, and kills land in it
+    const busy = (name: string) => {
+      const id = runDetached(t, '--name', name, 'busybox', 'sh', '-c', 'mkdir /many && cd /many && seq 2000 | xargs touch && echo ready && sleep 1000');
+      until('the files are written', () => t.box(['logs', id]).stdout, (o) => o.includes('ready'));
+      return id;
+    };
+    const timed = busy('timed');
     const started = Date.now();
     expect(t.box(['rm', '-f', timed]).status).toBe(0);
     const duration = Date.now() - started;
@@ -194,7 +200,7 @@ describe('a removal killed half-way', () => {
     const outcomes: string[] = [];
     for (let i = 0; i < rounds; i++) {
       const name = `killed-${i}`;
-      const id = runDetached(t, '--name', name, 'busybox', 'sleep', '1000');
+      const id = busy(name);
       const rm = t.start(['rm', '-f', id]);
       const done = exitOf(rm);
       // the fault injected: a kill at a chosen point of the rm, not a wait for anything
@@ -212,7 +218,7 @@ describe('a removal killed half-way', () => {
     expect(outcomes.filter((o) => o.startsWith('killed')).length, outcomes.join('; ')).toBeGreaterThan(rounds / 2);
     until('the monitors end', () => leftovers(t, before), (l) => l.length === 0);
     expectNothingUnlisted(t);
-  });
+  }, 180_000);
 });
 
 describe("the monitor's exit callback after rm -f", () => {
