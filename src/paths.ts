@@ -35,7 +35,8 @@ export const layout = {
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   containerLocks: (r: Roots) => path.join(r.runroot, 'locks', 'containers'),
-  containerLock: (r: Roots, id: string) => path.join(r.runroot, 'locks', 'containers', `${checkedContainerId(id)}.lock`),
+  containerLock: (r: Roots, id: string) =>
+    path.join(r.runroot, 'locks', 'containers', `${checkedContainerId(id)}.lock`),
 };
 
 /** A container id: 64 lowercase hex digits, as box makes them. */
@@ -43,6 +44,8 @@ export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
 
 /** `id` if it is a container id; anything else (`..`, a slash, a prefix) is refused before it can name a path. */
 export function checkedContainerId(id: string): string {
-  if (!CONTAINER_ID_RE.test(id)) throw new BoxError(`invalid container id "${id.slice(0, 80)}": a container id is 64 hex digits`);
+  if (!CONTAINER_ID_RE.test(id)) {
+    throw new BoxError(`invalid container id "${id.slice(0, 80)}": a container id is 64 hex digits`);
+  }
   return id;
 }

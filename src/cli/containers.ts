@@ -86,7 +86,8 @@ export const psCommand: CommandSpec = {
         process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: psStatus(c), Status: statusText(c), ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false }) + '\n');
       }
       for (const d of broken) {
-        process.stdout.write(JSON.stringify({ ID: d.id, Names: '', Image: '', Command: '', CreatedAt: '', State: 'damaged', Status: `Damaged: ${d.problem}`, Path: d.dir }) + '\n');
+        const row = { ID: d.id, Names: '', Image: '', Command: '', CreatedAt: '', State: 'damaged' };
+        process.stdout.write(JSON.stringify({ ...row, Status: `Damaged: ${d.problem}`, Path: d.dir }) + '\n');
       }
       return 0;
     }

@@ -41,7 +41,10 @@ export function isDamaged(c: ContainerRecord | DamagedContainer): c is DamagedCo
 /** A command met a damaged record: says what is wrong and how to get rid of it. */
 export class DamagedRecordError extends BoxError {
   constructor(readonly damaged: DamagedContainer) {
-    super(`the record of container ${damaged.id.slice(0, 12)} is damaged (${damaged.problem}; ${damaged.dir}): remove the container with box rm -f ${damaged.id}`);
+    super(
+      `the record of container ${damaged.id.slice(0, 12)} is damaged (${damaged.problem}; ${damaged.dir}): ` +
+        `remove the container with box rm -f ${damaged.id}`,
+    );
   }
 }
 
@@ -76,7 +79,8 @@ export class ContainerStore {
     let name: string | undefined;
     try {
       name = await this.reserveName(requestedName, id, generated);
-      const record: ContainerRecord = { version: 1, id, name, created: new Date().toISOString(), autoRemove, config, state: { status: 'created' } };
+      const created = new Date().toISOString();
+      const record: ContainerRecord = { version: 1, id, name, created, autoRemove, config, state: { status: 'created' } };
       if (admittedBy) record.admittedBy = admittedBy;
       mkdirp(layout.containers(this.roots), 0o711);
       fs.mkdirSync(staging, { mode: 0o700 });
@@ -126,7 +130,8 @@ export class ContainerStore {
     } catch (err) {
       if (!fs.existsSync(dir)) return undefined;
       const code = errnoCode(err);
-      return { id, dir, problem: code === 'ENOENT' ? 'container.json is missing' : `container.json cannot be read (${code ?? (err as Error).message})` };
+      const why = code ?? (err as Error).message;
+      return { id, dir, problem: code === 'ENOENT' ? 'container.json is missing' : `container.json cannot be read (${why})` };
     }
     const record = parseRecord(id, text);
     return typeof record === 'string' ? { id, dir, problem: record } : record;

@@ -242,7 +242,8 @@ export async function removeDamaged(roots: Roots, store: ContainerStore, damaged
     await killMonitor(roots, damaged.id);
     releaseKernelObjects(roots, damaged.id);
     store.remove({ id: damaged.id });
-    appendEvent(roots, 'destroy', { id: damaged.id, name: '', config: { image: { ref: '' }, labels: {} } as ContainerRecord['config'] });
+    const unknown = { image: { ref: '' }, labels: {} } as unknown as ContainerRecord['config'];
+    appendEvent(roots, 'destroy', { id: damaged.id, name: '', config: unknown });
   } finally {
     lock.release();
   }
@@ -255,7 +256,8 @@ async function killMonitor(roots: Roots, id: string): Promise<void> {
   try {
     const fd = pidfdOpen(pid);
     try {
-      if (isMonitorAlive(pid)) pidfdSendSignal(fd, os.constants.signals.SIGKILL); // still that monitor: the pidfd pins it
+      // still that monitor: from now on the pidfd names it, whatever pid the kernel gives later
+      if (isMonitorAlive(pid)) pidfdSendSignal(fd, os.constants.signals.SIGKILL);
     } finally {
       fs.closeSync(fd);
     }

@@ -41,7 +41,8 @@ export function idForName(roots: Roots, name: string): string | undefined {
 }
 
 export function nameInUseError(name: string, owner: string | undefined): BoxError {
-  return new BoxError(`the container name "${name}" is already in use by container "${(owner ?? 'another container').slice(0, 12)}": remove it or choose another name`);
+  const by = (owner ?? 'another container').slice(0, 12);
+  return new BoxError(`the container name "${name}" is already in use by container "${by}": remove it or choose another name`);
 }
 
 /**

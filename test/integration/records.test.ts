@@ -127,6 +127,7 @@ describe('a removal killed half-way', () => {
   /** A created container that was worked on: its record, name and lock file. */
   const prepared = (name: string): string => {
     const id = created(t, name);
+    fs.mkdirSync(path.dirname(lockFile(t, id)), { recursive: true });
     fs.closeSync(fs.openSync(lockFile(t, id), 'a'));
     return id;
   };
