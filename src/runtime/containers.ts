@@ -203,8 +203,8 @@ export class ContainerStore {
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
+    deleteLeftover(trash); // with the lock file still there, held: sweep() leaves the trash to us
     removeContainerLockFile(this.roots, c.id);
-    deleteLeftover(trash);
   }
 
   /**
@@ -222,12 +222,8 @@ export class ContainerStore {
     for (const entry of entries) {
       const id = entry.replace(/^\.(new|trash)-/, '');
       if (id === entry || !CONTAINER_ID_RE.test(id)) continue;
-      if (entry.startsWith(TRASH)) {
-        removeContainerLockFile(this.roots, id);
-        deleteLeftover(path.join(containers, entry));
-      } else {
-        this.removeIfGone(id, () => deleteLeftover(path.join(containers, entry)));
-      }
+      // a removal or creation still at work holds the lock: only a dead one's leftovers go
+      this.removeIfGone(id, () => deleteLeftover(path.join(containers, entry)));
     }
     let locks: string[] = [];
     try {
@@ -244,7 +240,7 @@ export class ContainerStore {
 
   /**
    * Under the container's lock, if nobody holds it and the container does not exist: what a dead
-   * creation left (`cleanUp`) and the lock file go.
+   * creation or removal left (`cleanUp`) and the lock file go.
    */
   private removeIfGone(id: string, cleanUp: () => void): void {
     const lock = tryLockExistingFile(layout.containerLock(this.roots, id));

@@ -125,7 +125,7 @@ describe('the container store', () => {
     const live = await store.create(OTHER, plainContainerConfig(), 'live', false);
     (await lockContainer(roots, live.id)).release();
     const containers = path.join(roots.root, 'containers');
-    const ids = ['1', '2', '3', '4'].map((d) => d.repeat(64));
+    const ids = ['1', '2', '3', '4', '5'].map((d) => d.repeat(64));
     // a removal killed after the rename to trash, and an older box's stale lock file
     fs.mkdirSync(path.join(containers, `.trash-${ids[0]}`, 'upper'), { recursive: true });
     for (const id of [ids[0], ids[1]]) (await lockNewContainer(roots, id)).release();
@@ -133,10 +133,14 @@ describe('the container store', () => {
     fs.mkdirSync(path.join(containers, `.new-${ids[2]}`));
     fs.mkdirSync(path.join(containers, `.new-${ids[3]}`));
     const alive = await lockNewContainer(roots, ids[3]);
+    // a removal still deleting its trash
+    fs.mkdirSync(path.join(containers, `.trash-${ids[4]}`));
+    const removing = await lockNewContainer(roots, ids[4]);
     store.sweep();
-    expect(fs.readdirSync(containers).sort()).toEqual([`.new-${ids[3]}`, live.id]);
-    expect(fs.readdirSync(layout.containerLocks(roots)).sort()).toEqual([`${ids[3]}.lock`, `${live.id}.lock`]);
+    expect(fs.readdirSync(containers).sort()).toEqual([`.new-${ids[3]}`, `.trash-${ids[4]}`, live.id]);
+    expect(fs.readdirSync(layout.containerLocks(roots)).sort()).toEqual([`${ids[3]}.lock`, `${ids[4]}.lock`, `${live.id}.lock`]);
     alive.release();
+    removing.release();
   });
 
   it('locking a container that is gone leaves no lock file, also when it was removed while waiting', async () => {
