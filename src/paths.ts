@@ -23,6 +23,9 @@ export function resolveRoots(flags: { root?: string; runroot?: string }, env: No
 export const layout = {
   blobs: (r: Roots) => path.join(r.root, 'blobs', 'sha256'),
   layers: (r: Roots) => path.join(r.root, 'layers'),
+  /** short symlinks to layers' diff dirs, for overlay's lowerdir= */
+  links: (r: Roots) => path.join(r.root, 'l'),
+  images: (r: Roots) => path.join(r.root, 'images'),
   repositories: (r: Roots) => path.join(r.root, 'repositories'),
   containers: (r: Roots) => path.join(r.root, 'containers'),
   names: (r: Roots) => path.join(r.root, 'names'),
@@ -34,9 +37,33 @@ export const layout = {
   // A container's own paths are built only from an id checked here, never from a raw record field.
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
-  containerLocks: (r: Roots) => path.join(r.runroot, 'locks', 'containers'),
-  containerLock: (r: Roots, id: string) =>
-    path.join(r.runroot, 'locks', 'containers', `${checkedContainerId(id)}.lock`),
+  locks: (r: Roots) => path.join(r.runroot, 'locks'),
+};
+
+/** Lock files (flock), all under layout.locks. */
+export const lockPaths = {
+  /** the image store's: held shared by what adds to the store, exclusively by garbage collection */
+  store: (r: Roots) => path.join(layout.locks(r), 'store.lock'),
+  /** starts are admitted one at a time per host */
+  admission: (r: Roots) => path.join(layout.locks(r), 'admission.lock'),
+  containers: (r: Roots) => path.join(layout.locks(r), 'containers'),
+  /** a container's: exists exactly as long as the container (runtime/container-lock.ts) */
+  container: (r: Roots, id: string) => path.join(layout.locks(r), 'containers', `${checkedContainerId(id)}.lock`),
+  /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
+  layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
+  image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+};
+
+/** Files and directories that belong to one feature each. */
+export const featurePaths = {
+  /** the event log `box events` reads */
+  events: (r: Roots) => path.join(r.runroot, 'events.jsonl'),
+  /** every policy decision, one JSON line each */
+  policyAudit: (r: Roots) => path.join(r.root, 'policy-audit.jsonl'),
+  /** the storage root's default policies (besides /etc/box/policies.d) */
+  policies: (r: Roots) => path.join(r.root, 'policies.d'),
+  /** transpiled policy components, by digest and box version */
+  policyCache: (r: Roots) => path.join(layout.cache(r), 'policies'),
 };
 
 /** A container id: 64 lowercase hex digits, as box makes them. */

@@ -4,7 +4,7 @@ import { ContainerStore, DamagedContainer, DamagedRecordError, isDamaged } from 
 import { isPaused } from '../runtime/freezer';
 import { healthSuffix } from '../runtime/health';
 import { refresh, removeContainer, removeDamaged } from '../runtime/lifecycle';
-import { ContainerRecord } from '../runtime/model';
+import { ContainerRecord } from '../model';
 import { BoxError } from '../errors';
 import { bool, CommandSpec, list as listOf, str } from './args';
 import { roots } from './context';

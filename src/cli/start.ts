@@ -7,7 +7,7 @@ import { checkRequest, createRecord } from '../runtime/create';
 import { appendEvent } from '../runtime/events';
 import { startAttached, startExisting } from '../runtime/detach';
 import { find, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
-import { ContainerRecord } from '../runtime/model';
+import { ContainerRecord } from '../model';
 import { logEnd, LogCursor, readFrom, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { parseNonNegativeInt } from '../util/units';

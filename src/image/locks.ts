@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
 import { errnoCode } from '../errors';
-import { Roots } from '../paths';
+import { lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
 
 export interface Lock {
@@ -113,7 +113,7 @@ export function layerLock(roots: Roots, diffId: string): Promise<Lock> {
 }
 
 export function layerLockFile(roots: Roots, key: string): string {
-  return path.join(roots.runroot, 'locks', 'layers', key.replace(/^sha256:/, '') + '.lock');
+  return lockPaths.layer(roots, key);
 }
 
 /**
@@ -124,5 +124,5 @@ export function layerLockFile(roots: Roots, key: string): string {
  * (rmi, image prune) holds it exclusively, and then every ".tmp-" work file is a dead process's.
  */
 export function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'store.lock'), mode === 'shared' ? LOCK_SH : LOCK_EX);
+  return lockFile(lockPaths.store(roots), mode === 'shared' ? LOCK_SH : LOCK_EX);
 }

@@ -7,9 +7,9 @@
 import { BoxError } from '../errors';
 import { CgroupHost, CgroupLimits, checkLimits } from '../linux/cgroups';
 import { lookupCapName } from '../linux/capabilities';
-import { rlimitNumber } from '../runtime/run-options';
+import { rlimitNumber } from '../linux/rlimits';
 import { parseCpuList } from '../util/units';
-import type { ContainerConfig, Ulimit } from '../runtime/model';
+import type { ContainerConfig, Ulimit } from '../model';
 import type { LimitsPatch, PolicyPatch } from './types';
 
 const num = (v: bigint | undefined): number | undefined => (v === undefined ? undefined : Number(v));

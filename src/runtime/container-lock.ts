@@ -5,7 +5,7 @@
 // A holder may delete the file, so locks are taken with lockDeletableFile.
 import * as fs from 'node:fs';
 import { Lock, lockDeletableFile } from '../image/locks';
-import { layout, Roots } from '../paths';
+import { layout, lockPaths, Roots } from '../paths';
 
 /** What a lock on a container that does not exist comes to: there is nothing to serialise. */
 const NOTHING_TO_LOCK: Lock = { release() {} };
@@ -15,7 +15,7 @@ const NOTHING_TO_LOCK: Lock = { release() {} };
  * is left behind and the caller, which reads the record under the lock, finds none.
  */
 export async function lockContainer(roots: Roots, id: string): Promise<Lock> {
-  const file = layout.containerLock(roots, id);
+  const file = lockPaths.container(roots, id);
   const exists = () => fs.existsSync(layout.container(roots, id));
   const lock = await lockDeletableFile(file, exists());
   if (!lock) return NOTHING_TO_LOCK;
@@ -26,10 +26,10 @@ export async function lockContainer(roots: Roots, id: string): Promise<Lock> {
 
 /** The lock a creation holds from reserving the name until the record is in place. */
 export async function lockNewContainer(roots: Roots, id: string): Promise<Lock> {
-  return (await lockDeletableFile(layout.containerLock(roots, id), true))!;
+  return (await lockDeletableFile(lockPaths.container(roots, id), true))!;
 }
 
 /** Deletes the lock file of a container that is gone; call with its lock held, or knowing nobody can hold it. */
 export function removeContainerLockFile(roots: Roots, id: string): void {
-  fs.rmSync(layout.containerLock(roots, id), { force: true });
+  fs.rmSync(lockPaths.container(roots, id), { force: true });
 }

@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { tryLockExistingFile } from '../image/locks';
-import { checkedContainerId, CONTAINER_ID_RE, layout, Roots } from '../paths';
+import { checkedContainerId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
 import { mkdirp, writeJsonAtomic } from '../util/fs';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
-import { ContainerConfig, ContainerRecord, ContainerState } from './model';
+import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
 import { claimName, generateName, idForName, NAME_RE, nameInUseError, namesOf, releaseName } from './names';
 import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
@@ -227,7 +227,7 @@ export class ContainerStore {
     }
     let locks: string[] = [];
     try {
-      locks = fs.readdirSync(layout.containerLocks(this.roots));
+      locks = fs.readdirSync(lockPaths.containers(this.roots));
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
@@ -243,7 +243,7 @@ export class ContainerStore {
    * creation or removal left (`cleanUp`) and the lock file go.
    */
   private removeIfGone(id: string, cleanUp: () => void): void {
-    const lock = tryLockExistingFile(layout.containerLock(this.roots, id));
+    const lock = tryLockExistingFile(lockPaths.container(this.roots, id));
     if (lock === 'busy') return; // a live creation, or a command working on the container
     try {
       if (fs.existsSync(this.dir(id))) return;

@@ -14,7 +14,7 @@ import { ATTACH_WAIT_MS, attachSocketPath, connectAttach } from './attach';
 import { appendEvent } from './events';
 import { runHelper } from './helper';
 import { finalizeExit, lockContainer } from './lifecycle';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
 import { healthActionTaken, healthSpecOps } from './health';
 import { decideRestart, NO_RESTART } from './restart';

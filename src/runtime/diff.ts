@@ -10,7 +10,7 @@ import { ImageStore } from '../image/store';
 import { lgetxattr, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat2, readlinkat, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 const STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 

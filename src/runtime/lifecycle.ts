@@ -4,17 +4,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BoxError } from '../errors';
-import { detectCgroups } from '../linux/cgroups';
+import { containerCgroup, detectCgroups } from '../linux/cgroups';
+import { thaw } from '../linux/freezer';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
 import { lockContainer } from './container-lock';
 import { ContainerStore, DamagedContainer } from './containers';
-import { containerCgroup } from './create';
 import { appendEvent } from './events';
-import { thaw } from './freezer';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
 export { lockContainer };
@@ -173,7 +172,7 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
   const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () => appendEvent(roots, 'stop', store.get(record.id) ?? record));
   if (!fresh) return;
-  thaw(fresh); // a frozen process cannot handle the stop signal
+  thaw(containerCgroup(detectCgroups(), fresh.id)); // a frozen process cannot handle the stop signal
   const sig = parseSignal(fresh.config.stopSignal ?? 'SIGTERM', 'stop signal');
   if (timeoutS > 0) {
     signalContainer(roots, fresh, sig);
@@ -199,7 +198,7 @@ export async function killContainer(roots: Roots, store: ContainerStore, record:
   const kill = signal === os.constants.signals.SIGKILL;
   const target = kill ? await markStoppedByUser(roots, store, fresh) : fresh;
   if (!target || !signalContainer(roots, target, signal)) throw notRunning;
-  if (kill) thaw(target); // a frozen task dies only once thawed (cgroup v1)
+  if (kill) thaw(containerCgroup(detectCgroups(), target.id)); // a frozen task dies only once thawed (cgroup v1)
   appendEvent(roots, 'kill', target, { signal: String(signal) });
 }
 

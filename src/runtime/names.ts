@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { lockFile, tryLockExistingFile } from '../image/locks';
-import { CONTAINER_ID_RE, layout, Roots } from '../paths';
+import { CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
 import { randomIndex } from '../util/random';
 import { mkdirp } from '../util/fs';
 
@@ -77,12 +77,12 @@ async function reclaimStaleName(roots: Roots, name: string): Promise<boolean> {
     if (owner === undefined) return true; // released meanwhile: try again
     if (CONTAINER_ID_RE.test(owner)) {
       if (fs.existsSync(layout.container(roots, owner))) return false;
-      const creation = tryLockExistingFile(layout.containerLock(roots, owner));
+      const creation = tryLockExistingFile(lockPaths.container(roots, owner));
       if (creation === 'busy') return false;
       if (creation !== 'absent') {
         // the creation may have finished just before we got its lock
         const created = fs.existsSync(layout.container(roots, owner));
-        if (!created) fs.rmSync(layout.containerLock(roots, owner), { force: true }); // ids are never reused
+        if (!created) fs.rmSync(lockPaths.container(roots, owner), { force: true }); // ids are never reused
         creation.release();
         if (created) return false;
       }

@@ -3,7 +3,7 @@
 // someone truncated, garbled or forged (a `null` where an object belongs, an id of `../../x`) is
 // reported as damaged, with the first problem found, instead of crashing a command or naming paths.
 import { CONTAINER_ID_RE } from '../paths';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { NAME_RE } from './names';
 
 /** Checks a value; returns a problem ("state.status: expected ...") or undefined. */

@@ -7,7 +7,7 @@ import { Roots } from '../paths';
 import { checkName, ContainerStore } from './containers';
 import { appendEvent } from './events';
 import { lockContainer } from './lifecycle';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { claimName, idForName, nameInUseError, releaseName } from './names';
 
 export async function renameContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, newName: string): Promise<ContainerRecord> {

@@ -1,7 +1,7 @@
 // A complete container configuration, as `box create` of a plain image would record it, for unit
 // tests of the container store (a record read back must pass its checks).
 import { resolveContainerConfig } from '../../src/runtime/run-options';
-import type { ContainerConfig } from '../../src/runtime/model';
+import type { ContainerConfig } from '../../src/model';
 
 export function plainContainerConfig(): ContainerConfig {
   return resolveContainerConfig(

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockDeletableFile, tryLockFile } from '../../src/image/locks';
-import { layout, Roots } from '../../src/paths';
+import { layout, lockPaths, Roots } from '../../src/paths';
 import { lockContainer, lockNewContainer } from '../../src/runtime/container-lock';
 import { ContainerStore, DamagedRecordError, isDamaged } from '../../src/runtime/containers';
 import { parseRecord } from '../../src/runtime/record-check';
@@ -65,7 +65,7 @@ describe('the container store', () => {
     fs.mkdirSync(path.join(roots.root, 'containers', id), { recursive: true });
     if (text !== undefined) fs.writeFileSync(path.join(roots.root, 'containers', id, 'container.json'), text);
   };
-  const lockFileOf = (id: string) => layout.containerLock(roots, id);
+  const lockFileOf = (id: string) => lockPaths.container(roots, id);
 
   it('lists damaged records apart, refuses to use them, and finds them by directory id for rm', async () => {
     const good = await store.create(OTHER, plainContainerConfig(), 'good', false);
@@ -87,7 +87,7 @@ describe('the container store', () => {
     fs.mkdirSync(path.join(roots.root, 'containers', 'not-an-id'), { recursive: true });
     expect(store.ids()).toEqual([]);
     expect(() => store.dir('../../../../some/dir')).toThrow(/invalid container id/);
-    expect(() => layout.containerLock(roots, '../x')).toThrow(/invalid container id/);
+    expect(() => lockPaths.container(roots, '../x')).toThrow(/invalid container id/);
     // a name that links somewhere else than to an id, and a name that is a path, find nothing
     fs.mkdirSync(layout.names(roots), { recursive: true });
     fs.symlinkSync('../../../../etc', path.join(layout.names(roots), 'evil'));
@@ -138,7 +138,7 @@ describe('the container store', () => {
     const removing = await lockNewContainer(roots, ids[4]);
     store.sweep();
     expect(fs.readdirSync(containers).sort()).toEqual([`.new-${ids[3]}`, `.trash-${ids[4]}`, live.id]);
-    expect(fs.readdirSync(layout.containerLocks(roots)).sort()).toEqual([`${ids[3]}.lock`, `${ids[4]}.lock`, `${live.id}.lock`]);
+    expect(fs.readdirSync(lockPaths.containers(roots)).sort()).toEqual([`${ids[3]}.lock`, `${ids[4]}.lock`, `${live.id}.lock`]);
     alive.release();
     removing.release();
   });
