@@ -46,6 +46,8 @@ export const lockPaths = {
   store: (r: Roots) => path.join(layout.locks(r), 'store.lock'),
   /** starts are admitted one at a time per host */
   admission: (r: Roots) => path.join(layout.locks(r), 'admission.lock'),
+  /** taken by a command that reclaims a container name whose creation died */
+  names: (r: Roots) => path.join(layout.locks(r), 'names.lock'),
   containers: (r: Roots) => path.join(layout.locks(r), 'containers'),
   /** a container's: exists exactly as long as the container (runtime/container-lock.ts) */
   container: (r: Roots, id: string) => path.join(layout.locks(r), 'containers', `${checkedContainerId(id)}.lock`),

@@ -71,7 +71,7 @@ export async function claimName(roots: Roots, name: string, id: string): Promise
  * the creation died.
  */
 async function reclaimStaleName(roots: Roots, name: string): Promise<boolean> {
-  const lock = await lockFile(path.join(roots.runroot, 'locks', 'names.lock'));
+  const lock = await lockFile(lockPaths.names(roots));
   try {
     const owner = linkOf(roots, name);
     if (owner === undefined) return true; // released meanwhile: try again
