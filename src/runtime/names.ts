@@ -74,8 +74,8 @@ async function reclaimStaleName(roots: Roots, name: string): Promise<boolean> {
   const lock = await lockFile(lockPaths.names(roots));
   try {
     const owner = linkOf(roots, name);
-    if (owner === undefined) return true; // released meanwhile: try again
-    if (CONTAINER_ID_RE.test(owner)) {
+    if (owner === undefined && !fs.existsSync(nameFile(roots, name)!)) return true; // released meanwhile: try again
+    if (owner !== undefined && CONTAINER_ID_RE.test(owner)) {
       if (fs.existsSync(layout.container(roots, owner))) return false;
       const creation = tryLockExistingFile(lockPaths.container(roots, owner));
       if (creation === 'busy') return false;
@@ -87,7 +87,8 @@ async function reclaimStaleName(roots: Roots, name: string): Promise<boolean> {
         if (created) return false;
       }
     }
-    fs.rmSync(nameFile(roots, name)!, { force: true });
+    // a dead creation's link, or something that is no link to an id (box made neither)
+    fs.rmSync(nameFile(roots, name)!, { recursive: true, force: true });
     return true;
   } finally {
     lock.release();

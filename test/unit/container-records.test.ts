@@ -119,6 +119,11 @@ describe('the container store', () => {
     expect((await store.create(OTHER, plainContainerConfig(), 'web', false)).name).toBe('web');
     expect(fs.readlinkSync(path.join(layout.names(roots), 'web'))).toBe(OTHER);
     expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+    // nor does an entry box never makes (a file, a link to no id) keep a name for ever
+    fs.writeFileSync(path.join(layout.names(roots), 'planted'), '');
+    fs.symlinkSync('../../../etc', path.join(layout.names(roots), 'linked'));
+    expect((await store.create('3'.repeat(64), plainContainerConfig(), 'planted', false)).name).toBe('planted');
+    expect((await store.create('4'.repeat(64), plainContainerConfig(), 'linked', false)).name).toBe('linked');
   });
 
   it('sweep finishes killed removals and creations, and removes lock files of containers that are gone', async () => {
