@@ -168,8 +168,7 @@ export const updateCommand: CommandSpec = {
     const given: Partial<Record<(typeof keys)[number], string>> = {};
     for (const k of keys) if (str(a, k) !== undefined) given[k] = str(a, k);
     if (Object.keys(given).length === 0) throw new BoxError('you must provide one or more flags when using this command');
-    let change;
-    change = parseLimits(given as Parameters<typeof parseLimits>[0]);
+    const change = parseLimits(given as Parameters<typeof parseLimits>[0]);
     const s = store();
     return each(a.positionals, async (q) => {
       await updateContainer(roots(), s, lookup(s, q), change, (m) => process.stderr.write(`box: warning: ${m}\n`));

@@ -52,7 +52,9 @@ async function attachOutput(store: ContainerStore, id: string, from?: LogCursor)
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  const print = (entries: LogEntry[]) => entries.forEach((e) => (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log));
+  const print = (entries: LogEntry[]) => {
+    for (const e of entries) (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log);
+  };
   try {
     for (;;) {
       const fresh = await refresh(r, store, store.get(c.id) ?? c);

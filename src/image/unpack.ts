@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { createHash, Hash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BoxError, errnoCode } from '../errors';
+import { errnoCode } from '../errors';
 import { fsetxattr, futimens, lsetxattr, lutimens, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../linux/syscalls';
 import { TarEntry, TarReader, TarSink, TarTime } from './tar-reader';
 import { normaliseEntryPath, UnpackRefusedError } from './tar-entry-path';
@@ -344,9 +344,18 @@ export class LayerUnpacker extends Writable {
     const w = this.writer;
     const sink: TarSink = split
       ? {
-          entry: (e) => (split.entry(e), w.entry(e)),
-          data: (c) => (split.data(c), w.data(c)),
-          endEntry: (e) => (split.endEntry(), w.endEntry(e)),
+          entry: (e) => {
+            split.entry(e);
+            w.entry(e);
+          },
+          data: (c) => {
+            split.data(c);
+            w.data(c);
+          },
+          endEntry: (e) => {
+            split.endEntry();
+            w.endEntry(e);
+          },
           raw: (b) => split.raw(b),
         }
       : w;

@@ -5,14 +5,15 @@ const RLIMITS: Record<string, number> = {
   memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
 };
 
-/** The RLIMIT_* number of a --ulimit name (undefined for a name the kernel has no limit for). */
+/** The RLIMIT_* number of a --ulimit name, checked before with isRlimitName (run flags, patches). */
 export function rlimitNumber(name: string): number {
+  if (!isRlimitName(name)) throw new Error(`no resource limit is named "${name}"`);
   return RLIMITS[name];
 }
 
-/** Does the kernel have a limit of this --ulimit name? */
+/** Does the kernel have a limit of this --ulimit name? (Own keys only: "constructor" is no limit.) */
 export function isRlimitName(name: string): boolean {
-  return name in RLIMITS;
+  return Object.hasOwn(RLIMITS, name);
 }
 
 export const RLIMIT_NAMES: readonly string[] = Object.keys(RLIMITS);

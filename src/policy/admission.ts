@@ -6,7 +6,6 @@
 // what running containers have committed until the caller has recorded the new container), so
 // that many starts at once cannot all squeeze past a capacity policy on the same stale sums.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
@@ -22,7 +21,7 @@ import { DEFAULT_TIMEOUT_MS, Policy, POLICY_FILE_MAX } from './engine';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
-import { isBuiltin, PolicyMode, PolicyRef } from './sources';
+import { isBuiltin, PolicyRef } from './sources';
 import type { Committed, Pair } from './types';
 
 export interface AdmissionFlags {

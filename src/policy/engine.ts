@@ -256,7 +256,7 @@ export class Policy {
     if (err instanceof TimeoutError) return { kind: 'timeout', message: err.message };
     const message = errMessage(err);
     const near = this.limits.memoryBytes - 16 * 1024 * 1024;
-    if (live && live.memories.some((m) => m.buffer.byteLength >= near)) {
+    if (live?.memories.some((m) => m.buffer.byteLength >= near)) {
       return { kind: 'memory', message: `exceeded its memory limit of ${Math.round(this.limits.memoryBytes / 1048576)} MiB (${message})` };
     }
     if (err instanceof RangeError && /stack|memory|allocation/i.test(message)) return { kind: 'memory', message: `ran out of resources: ${message}` };

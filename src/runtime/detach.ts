@@ -175,7 +175,7 @@ export async function restartAfterBackoff(roots: Roots, id: string): Promise<num
   const lock = await lockContainer(roots, id);
   try {
     const record: ContainerRecord | undefined = store.get(id);
-    if (!record || !record.state.restarting || record.state.stoppedByUser) return 0;
+    if (!record?.state.restarting || record.state.stoppedByUser) return 0;
     const c = prepareStart(roots, store, record);
     const { started } = await launch(roots, c, () => undefined, (record.state.restartCount ?? 0) + 1);
     if (!started) store.setState(record, { restarting: false, nextRestartAt: undefined, status: 'exited', exitCode: 125, error: 'restart failed' });

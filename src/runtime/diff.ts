@@ -225,7 +225,7 @@ export function containerChanges(upper: string, lowerDirs: string[]): [ChangeKin
           }
         }
         // A directory of the image counts as changed when something in it changed or its own mode or owner did.
-        const own = !before || !before.stat.isDirectory() || before.stat.mode !== st.mode || before.stat.uid !== st.uid || before.stat.gid !== st.gid;
+        const own = !before?.stat.isDirectory() || before.stat.mode !== st.mode || before.stat.uid !== st.uid || before.stat.gid !== st.gid;
         if (inside || own) {
           out.splice(at, 0, [before ? 'C' : 'A', shown]);
           any = true;

@@ -51,7 +51,16 @@ export function expandCpuList(list: string): number[] {
 }
 
 // Go's time.ParseDuration units (Docker parses every duration flag with it); µ is U+00B5, μ U+03BC.
-const DURATION_UNITS_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const DURATION_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  'µs': 1e3,
+  'μs': 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
 /** Go's time.Duration is an int64 of nanoseconds (about 292 years). */
 const MAX_DURATION_NS = 2 ** 63 - 1;
 

@@ -42,6 +42,7 @@ describe('run options', () => {
     expect(parseUlimit('nofile=1024:2048')).toEqual({ name: 'nofile', soft: 1024, hard: 2048 });
     expect(parseUlimit('core=-1')).toEqual({ name: 'core', soft: -1, hard: -1 });
     expect(() => parseUlimit('bogus=1')).toThrow(/NAME=SOFT/);
+    expect(() => parseUlimit('constructor=1')).toThrow(/NAME=SOFT/); // a key every object inherits
     expect(parseSecurityOpts([])).toEqual({ noNewPrivileges: true, seccomp: 'default' });
     expect(parseSecurityOpts(['no-new-privileges=false', 'seccomp=unconfined'])).toEqual({ noNewPrivileges: false, seccomp: 'unconfined' });
     expect(() => parseSecurityOpts(['apparmorx=1'])).toThrow(/security-opt/);
