@@ -209,29 +209,19 @@ export class ContainerStore {
 
   /**
    * Finishes what killed commands left behind: the trash of removals, the staging directories of
-   * creations that died, and lock files of containers that are gone.
+   * creations that died, and lock files of containers that are gone. Housekeeping: it never fails
+   * the command that does it (what it cannot do now, the next one tries again).
    */
   sweep(): void {
     const containers = layout.containers(this.roots);
-    let entries: string[] = [];
-    try {
-      entries = fs.readdirSync(containers);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
+    const entries = listDir(containers);
     for (const entry of entries) {
       const id = entry.replace(/^\.(new|trash)-/, '');
       if (id === entry || !CONTAINER_ID_RE.test(id)) continue;
       // a removal or creation still at work holds the lock: only a dead one's leftovers go
       this.removeIfGone(id, () => deleteLeftover(path.join(containers, entry)));
     }
-    let locks: string[] = [];
-    try {
-      locks = fs.readdirSync(lockPaths.containers(this.roots));
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-    }
-    for (const file of locks) {
+    for (const file of listDir(lockPaths.containers(this.roots))) {
       const id = file.replace(/\.lock$/, '');
       if (!CONTAINER_ID_RE.test(id) || fs.existsSync(this.dir(id)) || fs.existsSync(this.staging(id))) continue;
       this.removeIfGone(id, () => undefined);
@@ -243,15 +233,26 @@ export class ContainerStore {
    * creation or removal left (`cleanUp`) and the lock file go.
    */
   private removeIfGone(id: string, cleanUp: () => void): void {
-    const lock = tryLockExistingFile(lockPaths.container(this.roots, id));
-    if (lock === 'busy') return; // a live creation, or a command working on the container
+    let lock: ReturnType<typeof tryLockExistingFile> = 'busy';
     try {
+      lock = tryLockExistingFile(lockPaths.container(this.roots, id));
+      if (lock === 'busy') return; // a live creation, or a command working on the container
       if (fs.existsSync(this.dir(id))) return;
       cleanUp();
       removeContainerLockFile(this.roots, id);
+    } catch {
+      /* housekeeping: see sweep() */
     } finally {
-      if (lock !== 'absent') lock.release();
+      if (typeof lock !== 'string') lock.release();
     }
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return []; // none yet, or unreadable: scan() reports the latter
   }
 }
 
