@@ -222,6 +222,32 @@ describe('a removal killed half-way', () => {
   }, 180_000);
 });
 
+describe('a creation killed half-way', () => {
+  const t = busyboxRoot();
+
+  it('SIGKILL of create --name at spread delays: listed or gone, and the name can be had again', async () => {
+    const started = Date.now();
+    expect(t.box(['rm', created(t, 'timed')]).status).toBe(0);
+    const duration = Date.now() - started;
+    const rounds = 8;
+    for (let i = 0; i < rounds; i++) {
+      const name = `born-${i}`;
+      const create = t.start(['create', '--name', name, 'busybox', 'true']);
+      const done = exitOf(create);
+      // the fault injected: a kill at a chosen point of the create, not a wait for anything
+      await new Promise((r) => setTimeout(r, Math.round((duration * i) / (rounds - 1))));
+      create.kill('SIGKILL');
+      await done;
+      expectNothingUnlisted(t);
+      const row = psAll(t).find((r) => r.Names === name);
+      if (row) expect(t.box(['rm', '-f', row.ID]).status).toBe(0);
+      expect(t.box(['rm', created(t, name)]).status).toBe(0);
+    }
+    expectNothingUnlisted(t);
+    expect(fs.readdirSync(path.join(t.root, 'names'))).toEqual([]);
+  }, 120_000);
+});
+
 describe("the monitor's exit callback after rm -f", () => {
   const t = busyboxRoot();
 
