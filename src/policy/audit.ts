@@ -4,6 +4,8 @@
 // trail must survive a reboot. `box policy log` reads it.
 import * as fs from 'node:fs';
 import { featurePaths, Roots } from '../paths';
+import { errnoCode } from '../errors';
+import { appendNoFollow, readNoFollow } from '../util/safe-open';
 import type { PolicyMode } from './sources';
 import type { Decision, PolicyPatch } from './types';
 
@@ -37,17 +39,18 @@ const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'big
 
 export function appendAudit(roots: Roots, entries: AuditEntry[]): void {
   if (!entries.length) return;
-  fs.mkdirSync(roots.root, { recursive: true, mode: 0o711 });
+  fs.mkdirSync(roots.root, { recursive: true, mode: 0o700 });
   const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
-  fs.appendFileSync(auditFile(roots), text, { mode: 0o600 });
+  appendNoFollow(auditFile(roots), text);
 }
 
 export function readAudit(roots: Roots): AuditEntry[] {
   let text: string;
   try {
-    text = fs.readFileSync(auditFile(roots), 'utf8');
-  } catch {
-    return [];
+    text = readNoFollow(auditFile(roots)).toString('utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
   }
   const out: AuditEntry[] = [];
   for (const line of text.split('\n')) {

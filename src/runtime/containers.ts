@@ -11,6 +11,7 @@ import { BoxError, errnoCode } from '../errors';
 import { tryLockExistingFile } from '../image/locks';
 import { checkedContainerId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
 import { mkdirp, writeJsonAtomic } from '../util/fs';
+import { readNoFollow } from '../util/safe-open';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
 import { claimName, generateName, idForName, NAME_RE, nameInUseError, namesOf, releaseName } from './names';
@@ -82,7 +83,7 @@ export class ContainerStore {
       const created = new Date().toISOString();
       const record: ContainerRecord = { version: 1, id, name, created, autoRemove, config, state: { status: 'created' } };
       if (admittedBy) record.admittedBy = admittedBy;
-      mkdirp(layout.containers(this.roots), 0o711);
+      mkdirp(layout.containers(this.roots), 0o700);
       fs.mkdirSync(staging, { mode: 0o700 });
       writeJsonAtomic(path.join(staging, 'container.json'), record, 0o600, false);
       fs.renameSync(staging, this.dir(id));
@@ -124,14 +125,18 @@ export class ContainerStore {
   /** The record of container `id`, checked; undefined if there is no such container. */
   read(id: string): ContainerRecord | DamagedContainer | undefined {
     const dir = this.dir(id);
+    const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    // a link planted here would lead every command, rm's deletion included, out of the store
+    if (!st.isDirectory()) return { id, dir, problem: st.isSymbolicLink() ? 'the directory is a symbolic link' : 'not a directory' };
     let text: string;
     try {
-      text = fs.readFileSync(path.join(dir, 'container.json'), 'utf8');
+      text = readNoFollow(path.join(dir, 'container.json')).toString('utf8');
     } catch (err) {
-      if (!fs.existsSync(dir)) return undefined;
+      if (!fs.existsSync(dir)) return undefined; // removed meanwhile
       const code = errnoCode(err);
-      const why = code ?? (err as Error).message;
-      return { id, dir, problem: code === 'ENOENT' ? 'container.json is missing' : `container.json cannot be read (${why})` };
+      if (code === 'ENOENT') return { id, dir, problem: 'container.json is missing' };
+      return { id, dir, problem: err instanceof BoxError ? err.message : `container.json cannot be read (${code})` };
     }
     const record = parseRecord(id, text);
     return typeof record === 'string' ? { id, dir, problem: record } : record;

@@ -1,7 +1,6 @@
 // Creating a container: resolve and validate everything first (no kernel object exists until all
 // input is known to be good), then create its record, files and cgroup and describe it for the
 // helper. Whatever fails after the first object exists is unwound by the caller via `release`.
-import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
@@ -11,6 +10,7 @@ import { ImageStore } from '../image/store';
 import { CgroupHost, ContainerCgroup, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
+import { plainDirBeneath } from '../util/safe-open';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { generateName } from './names';
 import { EtcFiles, writeEtcFiles } from './etc-files';
@@ -179,9 +179,16 @@ export function prepareStart(
     const security = known?.security ?? processSecurity(record.config);
     const helperPath = known?.helperPath ?? assetPath('box-helper', layout.cache(roots));
     const dir = containers.dir(record.id);
+    // What is written and mounted must be the container's own directories, not links planted in
+    // the store: checked (and made) beneath the root with no symlink on the way, before any write.
+    plainDirBeneath(roots.root, dir, 0o700);
+    // upper is the root directory of the container's file system: 0755, or its non-root users
+    // could not traverse `/`. work and the mount point are never seen from inside.
+    for (const [d, mode] of [['upper', 0o755], ['work', 0o700], ['rootfs', 0o700]] as const) {
+      plainDirBeneath(roots.root, path.join(dir, d), mode);
+    }
     const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
     writeEtcFiles(files, record.config);
-    for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     mark('container files written');
     cgroup.create(record.config.limits, record.config.privileged);
     mark('cgroup created');

@@ -3,7 +3,6 @@
 // HEALTHCHECK), hands the monitor the probe's exec spec (the container's user, capabilities,
 // seccomp, no_new_privs, env, cgroup: what `box exec` uses), and reads the health file the monitor
 // keeps for `inspect` and `ps`.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
@@ -18,6 +17,7 @@ import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from 
 import { runtimeDir } from './monitor-state';
 import { processSecurity } from './security';
 import { HelperSpec, SpecArg } from './spec';
+import { readNoFollow } from '../util/safe-open';
 
 /** The container's health check (ContainerConfig.healthcheck, typed here until model.ts has it). */
 export function healthOf(record: Pick<ContainerRecord, 'config'>): HealthConfig | undefined {
@@ -224,7 +224,7 @@ export function parseHealthFile(data: Buffer): HealthState | undefined {
 
 export function readHealth(roots: { root: string; runroot: string }, id: string): HealthState | undefined {
   try {
-    return parseHealthFile(fs.readFileSync(healthFile(roots, id)));
+    return parseHealthFile(readNoFollow(healthFile(roots, id)));
   } catch {
     return undefined;
   }
