@@ -127,13 +127,13 @@ export class ContainerStore {
     const dir = this.dir(id);
     const st = fs.lstatSync(dir, { throwIfNoEntry: false });
     if (!st) return undefined;
-    // a link planted here would lead every command, rm's deletion included, out of the store
-    if (!st.isDirectory()) return { id, dir, problem: st.isSymbolicLink() ? 'the directory is a symbolic link' : 'not a directory' };
+    // (a link here is refused where it would be used: safe-open; rm deletes the link alone)
+    if (!st.isDirectory() && !st.isSymbolicLink()) return { id, dir, problem: 'not a directory' };
     let text: string;
     try {
       text = readNoFollow(path.join(dir, 'container.json')).toString('utf8');
     } catch (err) {
-      if (!fs.existsSync(dir)) return undefined; // removed meanwhile
+      if (!fs.lstatSync(dir, { throwIfNoEntry: false })) return undefined; // removed meanwhile
       const code = errnoCode(err);
       if (code === 'ENOENT') return { id, dir, problem: 'container.json is missing' };
       return { id, dir, problem: err instanceof BoxError ? err.message : `container.json cannot be read (${code})` };
