@@ -84,7 +84,8 @@ export interface ContainerConfig {
   healthcheck?: HealthConfig;
 }
 
-export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';
+/** `removing`: a removal began (and, if it is still listed, was killed): `rm -f` finishes it. */
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'removing';
 
 export interface ContainerState {
   status: ContainerStatus;

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
+import { errnoCode } from '../errors';
 import { lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
 import { openNoFollow } from '../util/safe-open';
@@ -38,6 +39,62 @@ export function tryLockFile(file: string): Lock | undefined {
     if (!ok) fs.closeSync(fd);
   }
   return ok ? heldLock(fd) : undefined;
+}
+
+/**
+ * Like lockFile, for a lock file that a holder may delete (a container's, once the container is
+ * gone): the lock counts only if the file locked is still the one at `file`, else it is taken
+ * again, so a deleted file's lock is never mistaken for the current one. Without `create`, only
+ * an existing file is locked: undefined when there is none.
+ */
+export async function lockDeletableFile(file: string, create: boolean): Promise<Lock | undefined> {
+  for (;;) {
+    if (create) mkdirp(path.dirname(file), 0o700);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0), 0o600);
+    } catch (err) {
+      if (!create && errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      if (!tryFlock(fd, LOCK_EX)) await flockAsync(fd, LOCK_EX);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    if (isFileAt(fd, file)) return heldLock(fd);
+    fs.closeSync(fd);
+  }
+}
+
+/** tryLockFile for a deletable lock file (see lockDeletableFile) that is never created: 'absent' when there is none. */
+export function tryLockExistingFile(file: string): Lock | 'busy' | 'absent' {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDWR);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return 'absent';
+      throw err;
+    }
+    if (!tryFlock(fd, LOCK_EX)) {
+      fs.closeSync(fd);
+      return 'busy';
+    }
+    if (isFileAt(fd, file)) return heldLock(fd);
+    fs.closeSync(fd);
+  }
+}
+
+function isFileAt(fd: number, file: string): boolean {
+  try {
+    const held = fs.fstatSync(fd);
+    const now = fs.statSync(file);
+    return held.ino === now.ino && held.dev === now.dev;
+  } catch {
+    return false;
+  }
 }
 
 function heldLock(fd: number): Lock {

@@ -144,7 +144,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     mark('helper located');
 
     const containers = new ContainerStore(req.roots);
-    const record = containers.create(id, config, name, req.flags.rm, req.flags.name === undefined, admission?.admittedBy);
+    const record = await containers.create(id, config, name, req.flags.rm, req.flags.name === undefined, admission?.admittedBy);
     admission?.finish(record.name);
     appendEvent(req.roots, 'create', record);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };

@@ -123,6 +123,9 @@ async function start(roots: Roots, store: ContainerStore, record: ContainerRecor
     const cur = store.get(record.id);
     if (!cur) throw new BoxError(`no such container: ${record.name}`);
     if (cur.state.status === 'running') return { code: 0, started: false };
+    if (cur.state.status === 'removing') {
+      throw new BoxError(`container ${cur.name} is being removed: finish it with box rm -f ${cur.name}`);
+    }
     // A start by the user replaces a pending restart attempt and, as Docker, resets the count.
     if (cur.state.restarting) endBackoff(cur.state.monitorPid, cur.id);
     const c = prepareStart(roots, store, cur);

@@ -4,21 +4,19 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BoxError } from '../errors';
-import { lockFile, Lock } from '../image/locks';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
 import { thaw } from '../linux/freezer';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
-import { lockPaths, Roots } from '../paths';
+import { Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
-import { ContainerStore } from './containers';
+import { lockContainer } from './container-lock';
+import { ContainerStore, DamagedContainer } from './containers';
 import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
-export function lockContainer(roots: Roots, id: string): Promise<Lock> {
-  return lockFile(lockPaths.container(roots, id));
-}
+export { lockContainer };
 
 /**
  * Records the container's end and releases what it held (its cgroup; with --rm, everything).
@@ -217,16 +215,59 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
     await stopContainer(roots, store, fresh, 0);
     fresh = store.get(record.id) ?? fresh;
   }
-  if (store.get(record.id)) {
-    const lock = await lockContainer(roots, record.id);
-    try {
-      containerCgroup(detectCgroups(), record.id).remove();
-      removeRuntimeDir(roots, record.id);
-      store.remove(fresh);
-      appendEvent(roots, 'destroy', fresh);
-    } finally {
-      lock.release();
-    }
+  const lock = await lockContainer(roots, record.id);
+  try {
+    const cur = store.get(record.id);
+    if (!cur) return; // removed meanwhile
+    // From here until the record goes, it is listed as removing, and rm -f finishes the job.
+    store.setState(cur, { status: 'removing' });
+    releaseKernelObjects(roots, cur.id);
+    store.remove(cur);
+    appendEvent(roots, 'destroy', cur);
+  } finally {
+    lock.release();
   }
-  fs.rmSync(lockPaths.container(roots, record.id), { force: true });
+}
+
+/**
+ * `rm -f` of a container whose record is damaged: everything is released by its directory's id
+ * (its monitor, its cgroup, which kills what still runs in it, and runtime files), then its names
+ * and files.
+ */
+export async function removeDamaged(roots: Roots, store: ContainerStore, damaged: DamagedContainer): Promise<void> {
+  const lock = await lockContainer(roots, damaged.id);
+  try {
+    // The monitor goes first: it would write into the runtime dir as the container dies.
+    await killMonitor(roots, damaged.id);
+    releaseKernelObjects(roots, damaged.id);
+    store.remove({ id: damaged.id });
+    const unknown = { image: { ref: '' }, labels: {} } as unknown as ContainerRecord['config'];
+    appendEvent(roots, 'destroy', { id: damaged.id, name: '', config: unknown });
+  } finally {
+    lock.release();
+  }
+}
+
+/** Kills the monitor named by the container's runtime state, and waits (at most 5 s) until it is gone. */
+async function killMonitor(roots: Roots, id: string): Promise<void> {
+  const pid = readMonitorState(roots, id).monitorPid;
+  if (!pid || !isMonitorAlive(pid)) return;
+  try {
+    const fd = pidfdOpen(pid);
+    try {
+      // still that monitor: from now on the pidfd names it, whatever pid the kernel gives later
+      if (isMonitorAlive(pid)) pidfdSendSignal(fd, os.constants.signals.SIGKILL);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return; // gone meanwhile
+  }
+  const deadline = Date.now() + 5000;
+  while (isMonitorAlive(pid) && Date.now() < deadline) await delay(10);
+}
+
+function releaseKernelObjects(roots: Roots, id: string): void {
+  containerCgroup(detectCgroups(), id).remove();
+  removeRuntimeDir(roots, id);
 }

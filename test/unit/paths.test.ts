@@ -42,7 +42,9 @@ describe('the on-disk layout', () => {
   it('puts every lock file under the runtime root', () => {
     expect(lockPaths.store(r)).toBe('/run/box/locks/store.lock');
     expect(lockPaths.admission(r)).toBe('/run/box/locks/admission.lock');
-    expect(lockPaths.container(r, 'abc')).toBe('/run/box/locks/containers/abc.lock');
+    expect(lockPaths.names(r)).toBe('/run/box/locks/names.lock');
+    expect(lockPaths.container(r, 'c'.repeat(64))).toBe(`/run/box/locks/containers/${'c'.repeat(64)}.lock`);
+    expect(() => lockPaths.container(r, '../../x')).toThrow('invalid container id "../../x": a container id is 64 hex digits');
     expect(lockPaths.layer(r, 'sha256:' + 'a'.repeat(64))).toBe(`/run/box/locks/layers/${'a'.repeat(64)}.lock`);
     expect(lockPaths.image(r, 'b'.repeat(64))).toBe(`/run/box/locks/images/${'b'.repeat(64)}.lock`);
   });
