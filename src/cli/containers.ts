@@ -64,7 +64,10 @@ export const psCommand: CommandSpec = {
   async run(a) {
     const store = new ContainerStore(roots());
     const match = parsePsFilters(listOf(a, 'filter'));
-    const all = await Promise.all(store.list().map((c) => refresh(roots(), store, c)));
+    const listed = store.list();
+    const refreshed = await Promise.all(listed.map((c) => refresh(roots(), store, c)));
+    // a --rm container whose end was found out just now is gone, not exited
+    const all = refreshed.filter((c, i) => c === listed[i] || store.get(c.id));
     const filtered = listOf(a, 'filter').length > 0;
     // as Docker's, plain ps lists restarting containers too
     const list = all.filter((c) => (bool(a, 'all') || filtered || c.state.status === 'running' || c.state.restarting) && match(c));

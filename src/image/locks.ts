@@ -1,8 +1,9 @@
-// Cross-process locks for the image store: flock(2) on a file under the runtime root. The kernel
-// releases a lock when its holder exits, however it exits, so a killed pull never blocks the
-// next one.
+// Cross-process locks: flock(2) on a file under the runtime root. The kernel releases a lock when
+// its holder exits, however it exits, so a killed pull never blocks the next one. A live holder
+// can still be stuck: waits that a user sits through are bounded (lockFileWithin, lockHolder).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errnoCode } from '../errors';
 import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { mkdirp } from '../util/fs';
@@ -37,6 +38,63 @@ export function tryLockFile(file: string): Lock | undefined {
     if (!ok) fs.closeSync(fd);
   }
   return ok ? heldLock(fd) : undefined;
+}
+
+/**
+ * The lock on `file`, waiting at most timeoutMs; undefined if it is still held then. It polls: a
+ * flock waiting on a worker thread cannot be called off, and would keep the process alive.
+ */
+export async function lockFileWithin(file: string, timeoutMs: number): Promise<Lock | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    const lock = tryLockFile(file);
+    if (lock || Date.now() >= deadline) return lock;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+/** True if a process holds a lock on `file` now; false if nobody does or the file is missing. */
+export function isLockHeld(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
+    throw err;
+  }
+  try {
+    // shared: two commands probing at once do not see each other as the holder
+    return !tryFlock(fd, LOCK_SH);
+  } finally {
+    fs.closeSync(fd); // releases the probe's own lock
+  }
+}
+
+/** The process holding a flock on `file` (pid and command line), from /proc/locks; for messages. */
+export function lockHolder(file: string): { pid: number; command: string } | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+  // /proc/locks names the file as MAJOR:MINOR:INODE (hex, hex, decimal); st.dev is glibc's dev_t
+  const major = Math.floor(st.dev / 256) & 0xfff;
+  const minor = (st.dev & 0xff) | (Math.floor(st.dev / 4096) & ~0xff);
+  const key = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] !== 'FLOCK' || f[5] !== key) continue; // "->" lines are waiters, not holders
+    const pid = Number(f[4]);
+    let command = '?';
+    try {
+      command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    } catch {
+      /* gone meanwhile */
+    }
+    return { pid, command: command.length > 100 ? command.slice(0, 97) + '...' : command };
+  }
+  return undefined;
 }
 
 function heldLock(fd: number): Lock {

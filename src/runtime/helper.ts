@@ -22,7 +22,8 @@ export interface HelperOptions {
   /** `ignore` for a detached container: its output goes to the log, never to box's stdio */
   output?: 'inherit' | 'ignore';
   onMonitor?: (pid: number) => void;
-  onPid?: (pid: number) => void;
+  /** the container's init was cloned; helperPid: the helper process, the init's parent */
+  onPid?: (pid: number, helperPid: number) => void;
   onStarted?: () => void;
 }
 
@@ -69,7 +70,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       const [kind, a, b, ...rest] = line.split(' ');
       if (kind === 'pid') {
         result.pid = Number(a);
-        opts.onPid?.(result.pid);
+        opts.onPid?.(result.pid, child.pid!);
       } else if (kind === 'monitor') {
         opts.onMonitor?.(Number(a));
       } else if (kind === 'started') {

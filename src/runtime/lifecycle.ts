@@ -1,11 +1,12 @@
 // The life of a detached container after it started: its end (reported by the monitor's callback
 // or found out later when the monitor died), stop, kill, wait and removal. Every state change of a
 // container happens under its lock, so the monitor's callback and a user's command never race.
+// Every wait here is bounded: past the bound box says what it waited for and how to recover.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
-import { lockFile, Lock } from '../image/locks';
+import { Lock, lockFileWithin, lockHolder } from '../image/locks';
 import { detectCgroups } from '../linux/cgroups';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
@@ -16,17 +17,33 @@ import { containerCgroup } from './create';
 import { appendEvent } from './events';
 import { thaw } from './freezer';
 import { ContainerRecord } from './model';
-import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
+import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
+import { isOwnerAlive, killHelper } from './owner';
 
-export function lockContainer(roots: Roots, id: string): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'containers', `${id}.lock`));
+/** How long a command waits for a container's lock, or for its end to be recorded, before it gives up. */
+export const CONTAINER_WAIT_MS = 10_000;
+
+/**
+ * The container's lock, waiting at most timeoutMs (its holders never keep it long: one that does is
+ * stuck, and is named in the error).
+ */
+export async function lockContainer(roots: Roots, id: string, timeoutMs = CONTAINER_WAIT_MS): Promise<Lock> {
+  const file = path.join(roots.runroot, 'locks', 'containers', `${id}.lock`);
+  const lock = await lockFileWithin(file, timeoutMs);
+  if (lock) return lock;
+  const holder = lockHolder(file);
+  const who = holder ? `process ${holder.pid} (${holder.command})` : 'another box command';
+  const end = holder ? `end it (kill ${holder.pid})` : 'end it';
+  throw new BoxError(`container ${id.slice(0, 12)} is busy: ${who} has held its lock for more than ${timeoutMs / 1000} s; wait for it or ${end}, then try again`);
 }
+
+type Exit = { code: number; at: string; error?: string };
 
 /**
  * Records the container's end and releases what it held (its cgroup; with --rm, everything).
  * Idempotent: whoever comes second finds nothing left to do. Call with the container's lock held.
  */
-export function finalizeExit(roots: Roots, store: ContainerStore, record: ContainerRecord, exit: { code: number; at: string; error?: string }): void {
+export function finalizeExit(roots: Roots, store: ContainerStore, record: ContainerRecord, exit: Exit): void {
   if (record.state.status !== 'running') return;
   const cgroup = containerCgroup(detectCgroups(), record.id);
   const oomKilled = cgroup.oomKilled();
@@ -39,30 +56,72 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
     appendEvent(roots, 'destroy', record);
     return;
   }
-  store.setState(record, { status: 'exited', exitCode: exit.code, finishedAt: exit.at, oomKilled, pid: undefined, monitorPid: undefined, error: exit.error });
+  const gone = { pid: undefined, monitorPid: undefined, ownerPid: undefined };
+  store.setState(record, { status: 'exited', exitCode: exit.code, finishedAt: exit.at, oomKilled, ...gone, error: exit.error });
 }
 
 /**
- * Brings a record up to date with reality: a running container whose monitor is gone has ended; a
+ * Brings a record up to date with reality: a running container that nobody answers for any more (its
+ * monitor died, or the foreground `box run` that owned it was killed) has ended; a start whose box was
+ * killed after the monitor had started the container is recorded from the monitor's state file; a
  * container waiting to restart whose back-off process is gone gets a new back-off for the time
  * that was left (the count is kept: the attempt is the same one).
  */
 export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   if (record.state.restarting) return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
-  if (record.state.status !== 'running' || isMonitorAlive(record.state.monitorPid) || !record.state.monitorPid) return record;
+  if (record.state.status !== 'running') return unrecordedStart(roots, record) ? settle(roots, store, record) : record;
+  return isOwnerAlive(roots, record) ? record : settle(roots, store, record);
+}
+
+/** refresh, under the container's lock: records an unrecorded start, finalises an orphan. */
+async function settle(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   const lock = await lockContainer(roots, record.id);
   try {
     const current = store.get(record.id);
     if (!current) return { ...record, state: { status: 'exited' } };
-    const st = readMonitorState(roots, record.id);
-    if (current.state.status === 'running' && !isMonitorAlive(current.state.monitorPid)) {
-      // The monitor died (killed, or the host lost /run): its container died with it.
-      finalizeExit(roots, store, current, st.exited ?? { code: 137, at: new Date().toISOString(), error: 'the container\'s monitor died' });
+    if (!current.state.restarting) {
+      const st = unrecordedStart(roots, current);
+      if (st) recordStart(roots, store, current, st);
     }
+    if (current.state.status === 'running' && !isOwnerAlive(roots, current)) finalizeExit(roots, store, current, orphanExit(roots, current));
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The monitor's state when it started this detached container but the record does not name it: the
+ * box or the helper that started it was killed before it recorded the monitor's pid (or the start).
+ */
+export function unrecordedStart(roots: Roots, record: ContainerRecord): MonitorState | undefined {
+  if (record.state.ownerPid !== undefined) return undefined; // foreground: no monitor, no state file
+  const st = readMonitorState(roots, record.id);
+  if (!st.monitorPid || !st.startedAt || (record.state.status === 'running' && st.monitorPid === record.state.monitorPid)) return undefined;
+  return isMonitorAlive(st.monitorPid) || st.exited ? st : undefined;
+}
+
+/** Makes the record name the monitor and container of an unrecorded start. Call with the lock held. */
+export function recordStart(roots: Roots, store: ContainerStore, record: ContainerRecord, st: MonitorState, extra: Partial<ContainerRecord['state']> = {}): void {
+  const announced = record.state.status === 'running';
+  const fresh = announced ? {} : { exitCode: undefined, finishedAt: undefined, error: undefined, oomKilled: false, stoppedByUser: false };
+  store.setState(record, { ...fresh, ...extra, status: 'running', pid: st.pid, monitorPid: st.monitorPid, startedAt: st.startedAt });
+  if (!announced) appendEvent(roots, 'start', record);
+}
+
+/** How a container ended whose end nobody recorded; a foreground one still running is stopped. */
+function orphanExit(roots: Roots, record: ContainerRecord): Exit {
+  const at = new Date().toISOString();
+  const st = readMonitorState(roots, record.id);
+  // The monitor died (killed, or the host lost /run): its container died with it.
+  if (record.state.ownerPid === undefined) return st.exited ?? { code: 137, at, error: "the container's monitor died" };
+  // The box run that owned it is gone, and with it the terminal or pipes the container's input and
+  // output belonged to: the container is stopped (killing its helper kills its init; finalizeExit
+  // then kills whatever is left in its cgroup).
+  const wasRunning = killHelper(record.state.monitorPid) || containerCgroup(detectCgroups(), record.id).pids().length > 0;
+  const owner = `box run (pid ${record.state.ownerPid}), which owned the container,`;
+  if (wasRunning) return { code: 137, at, error: `${owner} was killed: the container was stopped` };
+  return { code: 255, at, error: `${owner} was killed before it recorded the exit: the exit code is unknown` };
 }
 
 async function resumeBackoff(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
@@ -70,6 +129,15 @@ async function resumeBackoff(roots: Roots, store: ContainerStore, record: Contai
   try {
     const current = store.get(record.id);
     if (!current?.state.restarting || isBackoffAlive(current.state.monitorPid, current.id)) return current ?? record;
+    // the back-off's box was killed after the monitor of the next attempt had started it
+    const st = unrecordedStart(roots, current);
+    if (st) {
+      const restartCount = (current.state.restartCount ?? 0) + 1;
+      recordStart(roots, store, current, st, { restarting: false, nextRestartAt: undefined, restartCount });
+      appendEvent(roots, 'restart', current);
+      if (!isOwnerAlive(roots, current)) finalizeExit(roots, store, current, orphanExit(roots, current));
+      return store.get(current.id) ?? current;
+    }
     const due = Date.parse(current.state.nextRestartAt ?? '');
     const left = Number.isNaN(due) ? 0 : Math.max(0, due - Date.now());
     store.setState(current, { monitorPid: startBackoff(roots, current.id, left) });
@@ -97,7 +165,10 @@ async function waitForExit(roots: Roots, record: ContainerRecord, timeoutMs: num
   }
 }
 
-/** Waits until the record is no longer running (the monitor's callback finalised it). */
+/**
+ * Waits until the record is no longer running (the monitor's callback or the foreground box run
+ * finalised it, or refresh found that nobody will), or the deadline passes.
+ */
 export async function waitFinalized(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutMs = Infinity): Promise<ContainerRecord | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -172,7 +243,10 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
   }
 }
 
-/** Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded. */
+/**
+ * Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded, or
+ * fails saying who has not recorded it (box rm -f then removes the container all the same).
+ */
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
   const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () => appendEvent(roots, 'stop', store.get(record.id) ?? record));
   if (!fresh) return;
@@ -182,16 +256,25 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
     signalContainer(roots, fresh, sig);
     appendEvent(roots, 'kill', fresh, { signal: String(sig) }); // a number, as Docker's
     if (await waitForExit(roots, fresh, timeoutS * 1000)) {
-      await waitFinalized(roots, store, fresh);
+      await waitRecorded(roots, store, fresh);
       appendEvent(roots, 'stop', fresh);
       return;
     }
   }
   signalContainer(roots, fresh, os.constants.signals.SIGKILL);
   appendEvent(roots, 'kill', fresh, { signal: String(os.constants.signals.SIGKILL) });
-  await waitForExit(roots, fresh, 10_000);
-  await waitFinalized(roots, store, fresh);
+  await waitForExit(roots, fresh, CONTAINER_WAIT_MS);
+  await waitRecorded(roots, store, fresh);
   appendEvent(roots, 'stop', fresh);
+}
+
+/** Waits a bounded time for a stopped container's end to be recorded; past it, says who did not. */
+async function waitRecorded(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<void> {
+  const done = await waitFinalized(roots, store, record, CONTAINER_WAIT_MS);
+  if (done?.state.status !== 'running') return;
+  const { ownerPid, monitorPid } = done.state;
+  const who = ownerPid !== undefined ? `the box run that owns it (pid ${ownerPid})` : `its monitor (box-helper, pid ${monitorPid})`;
+  throw new BoxError(`container ${record.name} was killed, but ${who} has not recorded its end within ${CONTAINER_WAIT_MS / 1000} s: box rm -f ${record.name} removes it all the same`);
 }
 
 /** `kill`: a signal to the container's init; SIGKILL counts as the user stopping it. */
@@ -216,12 +299,21 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
   }
   if (fresh.state.status === 'running') {
     if (!force) throw new BoxError(`container ${record.name} is running: stop it first or use rm -f`);
-    await stopContainer(roots, store, fresh, 0);
+    try {
+      await stopContainer(roots, store, fresh, 0);
+    } catch (err) {
+      // nobody recorded its end in time: what is left of it is killed below
+      if (!(err instanceof BoxError) || !store.get(record.id)) throw err;
+    }
     fresh = store.get(record.id) ?? fresh;
   }
   if (store.get(record.id)) {
     const lock = await lockContainer(roots, record.id);
     try {
+      const current = store.get(record.id) ?? fresh;
+      // A monitor or helper still there cannot record anything once the record is gone: it goes
+      // too, then everything in the container's cgroups (cgroup.remove kills what is left).
+      if (current.state.status === 'running') killHelper(current.state.monitorPid);
       containerCgroup(detectCgroups(), record.id).remove();
       removeRuntimeDir(roots, record.id);
       store.remove(fresh);
