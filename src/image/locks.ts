@@ -45,12 +45,22 @@ export function tryLockFile(file: string): Lock | undefined {
  * flock waiting on a worker thread cannot be called off, and would keep the process alive.
  */
 export async function lockFileWithin(file: string, timeoutMs: number): Promise<Lock | undefined> {
+  mkdirp(path.dirname(file), 0o700);
+  // one descriptor for the whole wait: /proc/PID/fd shows what a waiting process waits for
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   const deadline = Date.now() + timeoutMs;
-  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-    const lock = tryLockFile(file);
-    if (lock || Date.now() >= deadline) return lock;
-    await new Promise((resolve) => setTimeout(resolve, pause));
+  try {
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      if (tryFlock(fd, LOCK_EX)) return heldLock(fd);
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
   }
+  fs.closeSync(fd);
+  return undefined;
 }
 
 /** True if a process holds a lock on `file` now; false if nobody does or the file is missing. */
