@@ -18,7 +18,7 @@ import { appendEvent } from './events';
 import { thaw } from './freezer';
 import { ContainerRecord } from './model';
 import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
-import { isOwnerAlive, killHelper } from './owner';
+import { isAbandoned, isOwnerAlive, killHelper } from './owner';
 
 /** How long a command waits for a container's lock, or for its end to be recorded, before it gives up. */
 export const CONTAINER_WAIT_MS = 10_000;
@@ -69,7 +69,7 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
  */
 export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   if (record.state.restarting) return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
-  if (record.state.status !== 'running') return unrecordedStart(roots, record) ? settle(roots, store, record) : record;
+  if (record.state.status !== 'running') return unrecordedStart(roots, record) || isAbandoned(roots, record) ? settle(roots, store, record) : record;
   return isOwnerAlive(roots, record) ? record : settle(roots, store, record);
 }
 
@@ -82,6 +82,7 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
     if (!current.state.restarting) {
       const st = unrecordedStart(roots, current);
       if (st) recordStart(roots, store, current, st);
+      else if (isAbandoned(roots, current)) releaseAbandoned(roots, store, current);
     }
     if (current.state.status === 'running' && !isOwnerAlive(roots, current)) finalizeExit(roots, store, current, orphanExit(roots, current));
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
@@ -107,6 +108,19 @@ export function recordStart(roots: Roots, store: ContainerStore, record: Contain
   const fresh = announced ? {} : { exitCode: undefined, finishedAt: undefined, error: undefined, oomKilled: false, stoppedByUser: false };
   store.setState(record, { ...fresh, ...extra, status: 'running', pid: st.pid, monitorPid: st.monitorPid, startedAt: st.startedAt });
   if (!announced) appendEvent(roots, 'start', record);
+}
+
+/**
+ * What a foreground box run killed before its container started (or after it recorded the end)
+ * left: its cgroup (killing anything the helper started meanwhile), runtime files, a --rm record.
+ */
+function releaseAbandoned(roots: Roots, store: ContainerStore, record: ContainerRecord): void {
+  containerCgroup(detectCgroups(), record.id).remove();
+  removeRuntimeDir(roots, record.id);
+  if (record.autoRemove) {
+    store.remove(record);
+    appendEvent(roots, 'destroy', record);
+  }
 }
 
 /** How a container ended whose end nobody recorded; a foreground one still running is stopped. */

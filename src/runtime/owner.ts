@@ -30,6 +30,15 @@ export function isOwnerAlive(roots: Roots, record: ContainerRecord): boolean {
   return isMonitorAlive(record.state.monitorPid);
 }
 
+/**
+ * True if a foreground `box run` owned this record and is gone without cleaning up: killed before
+ * the container started (its cgroup may exist, a --rm record is still there) or after it recorded
+ * the end. Running records are isOwnerAlive's.
+ */
+export function isAbandoned(roots: Roots, record: ContainerRecord): boolean {
+  return record.state.status !== 'running' && !record.state.restarting && fs.existsSync(ownerFile(roots, record.id)) && !isLockHeld(ownerFile(roots, record.id));
+}
+
 /** SIGKILL to a box-helper (checked through a pidfd, so a recycled pid is never hit); false if gone. */
 export function killHelper(pid: number | undefined): boolean {
   if (!pid) return false;

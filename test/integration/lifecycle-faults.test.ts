@@ -148,6 +148,23 @@ describe('a foreground box run killed after the start', () => {
     expect(boxWithin(t, ['rm', 'fg-ended']).status).toBe(0);
   });
 
+  it('with --rm, killed before its container started: the next command leaves nothing of it', async () => {
+    const before = snapshot(t);
+    for (let round = 0; round < 3; round++) {
+      const name = `fg-early-${round}`;
+      const box = t.start(['run', '--rm', '--name', name, 'busybox', 'sleep', '1000']);
+      const done = new Promise((resolve) => box.on('exit', resolve));
+      // the helper has just been spawned: the container is not started yet, or only just
+      until('the helper', () => childrenOf(box.pid!), (c) => c.length > 0, 30_000);
+      box.kill('SIGKILL');
+      await done;
+      expect(boxWithin(t, ['ps', '-a']).stdout).not.toContain(name);
+      expect(recordOf(t, name)).toBeUndefined();
+      // a helper that was setting the container up fails once its cgroup is gone
+      until('nothing left', () => leftovers(t, before), (l) => l.length === 0);
+    }
+  });
+
   it('box stop of a foreground container stops it, and its box run records the end', async () => {
     const { done } = runningForeground('fg-stop', 'busybox', 'sleep', '1000');
     const stop = boxWithin(t, ['stop', '-t', '1', 'fg-stop']);
