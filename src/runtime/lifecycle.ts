@@ -92,13 +92,16 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
 }
 
 /**
- * The monitor's state when it started this detached container but the record does not name it: the
- * box or the helper that started it was killed before it recorded the monitor's pid (or the start).
+ * The monitor's state when a monitor started (or is starting) this detached container but the
+ * record does not name it: the box or the helper that started it was killed before it recorded the
+ * monitor's pid (or the start). Left alone, box would start a second container in the same cgroup.
  */
 export function unrecordedStart(roots: Roots, record: ContainerRecord): MonitorState | undefined {
   if (record.state.ownerPid !== undefined) return undefined; // foreground: no monitor, no state file
   const st = readMonitorState(roots, record.id);
-  if (!st.monitorPid || !st.startedAt || (record.state.status === 'running' && st.monitorPid === record.state.monitorPid)) return undefined;
+  if (!st.monitorPid || (record.state.status === 'running' && st.monitorPid === record.state.monitorPid)) return undefined;
+  // A live monitor may still be setting the container up: if that fails, it exits and the record,
+  // finalised then, says how. One that ended left its exit (and its cgroup) to be recorded.
   return isMonitorAlive(st.monitorPid) || st.exited ? st : undefined;
 }
 
