@@ -39,6 +39,8 @@ export async function lockContainer(roots: Roots, id: string, timeoutMs = CONTAI
 
 type Exit = { code: number; at: string; error?: string };
 
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
  * Records the container's end and releases what it held (its cgroup; with --rm, everything).
  * Idempotent: whoever comes second finds nothing left to do. Call with the container's lock held.
@@ -84,7 +86,7 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
       if (st) recordStart(roots, store, current, st);
       else if (isAbandoned(roots, current)) releaseAbandoned(roots, store, current);
     }
-    if (current.state.status === 'running' && !isOwnerAlive(roots, current)) finalizeExit(roots, store, current, orphanExit(roots, current));
+    if (current.state.status === 'running' && !isOwnerAlive(roots, current)) finalizeExit(roots, store, current, await orphanExit(roots, current));
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
   } finally {
     lock.release();
@@ -127,19 +129,27 @@ function releaseAbandoned(roots: Roots, store: ContainerStore, record: Container
 }
 
 /** How a container ended whose end nobody recorded; a foreground one still running is stopped. */
-function orphanExit(roots: Roots, record: ContainerRecord): Exit {
+async function orphanExit(roots: Roots, record: ContainerRecord): Promise<Exit> {
   const at = new Date().toISOString();
   const st = readMonitorState(roots, record.id);
   // The monitor died (killed, or the host lost /run): its container died with it.
   if (record.state.ownerPid === undefined) return st.exited ?? { code: 137, at, error: "the container's monitor died" };
   // The box run that owned it is gone, and with it the terminal or pipes the container's input and
-  // output belonged to: the container is stopped (killing its helper kills its init; finalizeExit
-  // then kills whatever is left in its cgroup).
-  const wasRunning = killHelper(record.state.monitorPid) || containerCgroup(detectCgroups(), record.id).pids().length > 0;
+  // output belonged to: the container is stopped. Killed through its cgroup, its helper sees it end
+  // and restores a terminal it had put in raw mode; a helper still there after that is killed.
+  const cgroup = containerCgroup(detectCgroups(), record.id);
+  const wasRunning = cgroup.pids().length > 0;
+  cgroup.killAll();
+  const deadline = Date.now() + HELPER_EXIT_WAIT_MS;
+  while (isMonitorAlive(record.state.monitorPid) && Date.now() < deadline) await delay(10);
+  killHelper(record.state.monitorPid);
   const owner = `box run (pid ${record.state.ownerPid}), which owned the container,`;
   if (wasRunning) return { code: 137, at, error: `${owner} was killed: the container was stopped` };
   return { code: 255, at, error: `${owner} was killed before it recorded the exit: the exit code is unknown` };
 }
+
+/** How long a foreground container's helper gets to end once its container was killed. */
+const HELPER_EXIT_WAIT_MS = 2000;
 
 async function resumeBackoff(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   const lock = await lockContainer(roots, record.id);
@@ -152,7 +162,7 @@ async function resumeBackoff(roots: Roots, store: ContainerStore, record: Contai
       const restartCount = (current.state.restartCount ?? 0) + 1;
       recordStart(roots, store, current, st, { restarting: false, nextRestartAt: undefined, restartCount });
       appendEvent(roots, 'restart', current);
-      if (!isOwnerAlive(roots, current)) finalizeExit(roots, store, current, orphanExit(roots, current));
+      if (!isOwnerAlive(roots, current)) finalizeExit(roots, store, current, await orphanExit(roots, current));
       return store.get(current.id) ?? current;
     }
     const due = Date.parse(current.state.nextRestartAt ?? '');
@@ -169,8 +179,6 @@ export function find(store: ContainerStore, query: string): ContainerRecord {
   if (!c) throw new BoxError(`no such container: ${query}`);
   return c;
 }
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the monitor reports the container's exit, or the deadline passes. */
 async function waitForExit(roots: Roots, record: ContainerRecord, timeoutMs: number): Promise<boolean> {

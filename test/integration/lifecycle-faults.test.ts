@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { busyboxRoot, cgroupDirsOf, exitOf, inspectOne, leftovers, Result, runDetached, snapshot, TestRoot, until } from '../support/box';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, REPO, inspectOne, leftovers, Result, runDetached, snapshot, TestRoot, until } from '../support/box';
 
 interface RecordState {
   status: string;
@@ -183,6 +183,23 @@ describe('a foreground box run killed after the start', () => {
       // a helper that was setting the container up fails once its cgroup is gone
       until('nothing left', () => leftovers(t, before), (l) => l.length === 0);
     }
+  });
+
+  it('with -it: the container is stopped through its cgroup, so its helper restores the terminal', async () => {
+    const flag = path.join(t.dir, 'tty-done');
+    // the terminal's modes are compared once box is gone and the next command has run (the flag)
+    const script = `"$0" "$@"; while [ ! -e ${flag} ]; do sleep 0.05; done`;
+    const boxArgs = t.args(['run', '--rm', '-it', '--name', 'fg-tty', 'busybox', 'sh', '-c', 'echo ready; sleep 1000']);
+    const driver = spawn('python3', [path.join(REPO, 'test', 'support', 'pty-driver.py'), '--timeout', '60', '--', 'sh', '-c', script, BOX, ...boxArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const report = exitOf(driver);
+    const rec = until('fg-tty running', () => recordOf(t, 'fg-tty'), (r) => r?.state.status === 'running', 30_000);
+    kill(rec!.state.ownerPid!);
+    until('box gone', () => alive(rec!.state.ownerPid!), (a) => !a);
+    expect(boxWithin(t, ['ps', '-a']).stdout).not.toContain('fg-tty');
+    expect(alive(rec!.state.monitorPid!)).toBe(false);
+    fs.writeFileSync(flag, '');
+    const out = JSON.parse((await report).stdout) as { termiosRestored: boolean };
+    expect(out.termiosRestored).toBe(true);
   });
 
   it('box stop of a foreground container stops it, and its box run records the end', async () => {
