@@ -31,6 +31,9 @@ interface Launched {
   socket?: Socket;
 }
 
+/** How long a start waits for the helper to say whether the container started (it holds the lock meanwhile). */
+const START_ANSWER_MS = 30_000;
+
 /**
  * Starts a prepared container under its monitor and records it as running. Call with the
  * container's lock held (the callback of a container that ends at once waits for it). On a
@@ -67,6 +70,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
         if (attachable && attachFirst) connecting = connectAttach(socketPath);
       },
       onMonitor: (p) => (monitorPid = p),
+      answerWithinMs: START_ANSWER_MS,
     });
     if (!result.started) {
       connecting?.then((s) => s.destroy(), () => undefined);

@@ -330,6 +330,38 @@ describe('a helper or monitor killed while a detached container starts or runs',
     expect(leftovers(t, before)).toEqual([]);
   });
 
+  it('a monitor that never says how the start went: run -d gives up after 30 s, naming it, and leaves nothing', async () => {
+    const before = snapshot(t);
+    for (let round = 0; ; round++) {
+      expect(round).toBeLessThan(5);
+      const name = `mute-${round}`;
+      const box = t.start(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']);
+      const done = exitOf(box);
+      const helper = monitorForked(box.pid!);
+      const [monitor] = helper === undefined ? [] : childrenOf(helper);
+      if (monitor === undefined || !kill(monitor, 'SIGSTOP')) {
+        await done; // the start went by before the monitor was seen: another round
+        expect(boxWithin(t, ['rm', '-f', name]).status).toBe(0);
+        continue;
+      }
+      const started = Date.now();
+      const hang = new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), 45_000));
+      const r = await Promise.race([done, hang]);
+      if (r === 'hang') {
+        kill(monitor);
+        throw new Error('box run -d never returned');
+      }
+      expect(Date.now() - started).toBeLessThan(40_000);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe('box: cannot start the container (monitor): box-helper did not say within 30 s whether the container started (ETIMEDOUT)\n');
+      until('the monitor gone', () => alive(monitor), (a) => !a);
+      expect(recordOf(t, name)!.state.status).toBe('created');
+      expect(boxWithin(t, ['rm', name]).status).toBe(0);
+      break;
+    }
+    expect(leftovers(t, before)).toEqual([]);
+  });
+
   it('the monitor killed: every command returns, and rm -f releases everything', () => {
     const before = snapshot(t);
     const id = runDetached(t, '--name', 'monitor-killed', 'busybox', 'sleep', '1000');
