@@ -31,7 +31,7 @@ interface Launched {
   socket?: Socket;
 }
 
-/** How long a start waits for the helper to say whether the container started (it holds the lock meanwhile). */
+/** How long a start waits for the helper to say whether the container started (holding the lock). */
 const START_ANSWER_MS = 30_000;
 
 /**
@@ -75,7 +75,9 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
     if (!result.started) {
       connecting?.then((s) => s.destroy(), () => undefined);
       if (result.error) warn(describeStartError(result.error, record.config.args[0]));
-      else if (result.helperSignal) warn(`cannot start the container: box-helper was killed by ${result.helperSignal} before it started`);
+      else if (result.helperSignal) {
+        warn(`cannot start the container: box-helper was killed by ${result.helperSignal} before it started`);
+      }
       return { code: result.exitCode === 0 || result.helperSignal ? 125 : result.exitCode, started: false };
     }
     // Only the helper reports the monitor's pid: killed after the monitor had started the container,
@@ -165,7 +167,8 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
     if (!record) return 'done';
     const st = readMonitorState(roots, id);
     // the box that started it was killed before it recorded the start: record it, then its end
-    if (record.state.status !== 'running' && !record.state.restarting && unrecordedStart(roots, record)) recordStart(roots, store, record, st);
+    const unrecorded = record.state.status !== 'running' && !record.state.restarting && unrecordedStart(roots, record);
+    if (unrecorded) recordStart(roots, store, record, st);
     const healthAction = healthActionTaken(roots, id); // before finalizeExit removes the runtime dir
     finalizeExit(roots, store, record, st.exited ?? { code: 137, at: new Date().toISOString() });
     const ended = store.get(id);

@@ -128,8 +128,8 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         events.destroy();
         child.unref();
         if (!result.started) {
-          const s = opts.answerWithinMs! / 1000;
-          result.error ??= { stage: 'monitor', errno: os.constants.errno.ETIMEDOUT, text: `box-helper did not say within ${s} s whether the container started` };
+          const text = `box-helper did not say within ${opts.answerWithinMs! / 1000} s whether the container started`;
+          result.error ??= { stage: 'monitor', errno: os.constants.errno.ETIMEDOUT, text };
         }
         result.exitCode = result.started ? 0 : 125;
         resolve(result);

@@ -1,7 +1,8 @@
-// The life of a detached container after it started: its end (reported by the monitor's callback
-// or found out later when the monitor died), stop, kill, wait and removal. Every state change of a
-// container happens under its lock, so the monitor's callback and a user's command never race.
-// Every wait here is bounded: past the bound box says what it waited for and how to recover.
+// The life of a container after it started: its end (reported by the monitor's callback or the
+// foreground box run, or found out later when either was killed: see owner.ts), stop, kill, wait
+// and removal. Every state change of a detached container happens under its lock, so the
+// monitor's callback and a user's command never race. Every wait here is bounded: past the bound
+// box says what it waited for and how to recover.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -34,7 +35,8 @@ export async function lockContainer(roots: Roots, id: string, timeoutMs = CONTAI
   const holder = lockHolder(file);
   const who = holder ? `process ${holder.pid} (${holder.command})` : 'another box command';
   const end = holder ? `end it (kill ${holder.pid})` : 'end it';
-  throw new BoxError(`container ${id.slice(0, 12)} is busy: ${who} has held its lock for more than ${timeoutMs / 1000} s; wait for it or ${end}, then try again`);
+  const held = `has held its lock for more than ${timeoutMs / 1000} s`;
+  throw new BoxError(`container ${id.slice(0, 12)} is busy: ${who} ${held}; wait for it or ${end}, then try again`);
 }
 
 type Exit = { code: number; at: string; error?: string };
@@ -59,7 +61,8 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
     return;
   }
   const gone = { pid: undefined, monitorPid: undefined, ownerPid: undefined };
-  store.setState(record, { status: 'exited', exitCode: exit.code, finishedAt: exit.at, oomKilled, ...gone, error: exit.error });
+  const ended = { status: 'exited' as const, exitCode: exit.code, finishedAt: exit.at, oomKilled, error: exit.error };
+  store.setState(record, { ...ended, ...gone });
 }
 
 /**
@@ -71,8 +74,10 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
  */
 export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   if (record.state.restarting) return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
-  if (record.state.status !== 'running') return unrecordedStart(roots, record) || isAbandoned(roots, record) ? settle(roots, store, record) : record;
-  return isOwnerAlive(roots, record) ? record : settle(roots, store, record);
+  const settled = record.state.status === 'running'
+    ? isOwnerAlive(roots, record)
+    : !unrecordedStart(roots, record) && !isAbandoned(roots, record);
+  return settled ? record : settle(roots, store, record);
 }
 
 /** refresh, under the container's lock: records an unrecorded start, finalises an orphan. */
@@ -86,7 +91,9 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
       if (st) recordStart(roots, store, current, st);
       else if (isAbandoned(roots, current)) releaseAbandoned(roots, store, current);
     }
-    if (current.state.status === 'running' && !isOwnerAlive(roots, current)) finalizeExit(roots, store, current, await orphanExit(roots, current));
+    if (current.state.status === 'running' && !isOwnerAlive(roots, current)) {
+      finalizeExit(roots, store, current, await orphanExit(roots, current));
+    }
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
   } finally {
     lock.release();
@@ -101,17 +108,26 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
 export function unrecordedStart(roots: Roots, record: ContainerRecord): MonitorState | undefined {
   if (record.state.ownerPid !== undefined) return undefined; // foreground: no monitor, no state file
   const st = readMonitorState(roots, record.id);
-  if (!st.monitorPid || (record.state.status === 'running' && st.monitorPid === record.state.monitorPid)) return undefined;
+  const known = record.state.status === 'running' && st.monitorPid === record.state.monitorPid;
+  if (!st.monitorPid || known) return undefined;
   // A live monitor may still be setting the container up: if that fails, it exits and the record,
   // finalised then, says how. One that ended left its exit (and its cgroup) to be recorded.
   return isMonitorAlive(st.monitorPid) || st.exited ? st : undefined;
 }
 
 /** Makes the record name the monitor and container of an unrecorded start. Call with the lock held. */
-export function recordStart(roots: Roots, store: ContainerStore, record: ContainerRecord, st: MonitorState, extra: Partial<ContainerRecord['state']> = {}): void {
+export function recordStart(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  st: MonitorState,
+  extra: Partial<ContainerRecord['state']> = {},
+): void {
   const announced = record.state.status === 'running';
-  const fresh = announced ? {} : { exitCode: undefined, finishedAt: undefined, error: undefined, oomKilled: false, stoppedByUser: false };
-  store.setState(record, { ...fresh, ...extra, status: 'running', pid: st.pid, monitorPid: st.monitorPid, startedAt: st.startedAt });
+  const previousRun = { exitCode: undefined, finishedAt: undefined, error: undefined, oomKilled: false };
+  const fresh = { ...previousRun, stoppedByUser: false };
+  const started = { status: 'running' as const, pid: st.pid, monitorPid: st.monitorPid, startedAt: st.startedAt };
+  store.setState(record, { ...(announced ? {} : fresh), ...extra, ...started });
   if (!announced) appendEvent(roots, 'start', record);
 }
 
@@ -162,7 +178,9 @@ async function resumeBackoff(roots: Roots, store: ContainerStore, record: Contai
       const restartCount = (current.state.restartCount ?? 0) + 1;
       recordStart(roots, store, current, st, { restarting: false, nextRestartAt: undefined, restartCount });
       appendEvent(roots, 'restart', current);
-      if (!isOwnerAlive(roots, current)) finalizeExit(roots, store, current, await orphanExit(roots, current));
+      if (!isOwnerAlive(roots, current)) {
+        finalizeExit(roots, store, current, await orphanExit(roots, current));
+      }
       return store.get(current.id) ?? current;
     }
     const due = Date.parse(current.state.nextRestartAt ?? '');
@@ -298,8 +316,11 @@ async function waitRecorded(roots: Roots, store: ContainerStore, record: Contain
   const done = await waitFinalized(roots, store, record, CONTAINER_WAIT_MS);
   if (done?.state.status !== 'running') return;
   const { ownerPid, monitorPid } = done.state;
-  const who = ownerPid !== undefined ? `the box run that owns it (pid ${ownerPid})` : `its monitor (box-helper, pid ${monitorPid})`;
-  throw new BoxError(`container ${record.name} was killed, but ${who} has not recorded its end within ${CONTAINER_WAIT_MS / 1000} s: box rm -f ${record.name} removes it all the same`);
+  const who = ownerPid !== undefined
+    ? `the box run that owns it (pid ${ownerPid})`
+    : `its monitor (box-helper, pid ${monitorPid})`;
+  const late = `has not recorded its end within ${CONTAINER_WAIT_MS / 1000} s`;
+  throw new BoxError(`container ${record.name} was killed, but ${who} ${late}: box rm -f ${record.name} removes it all the same`);
 }
 
 /** `kill`: a signal to the container's init; SIGKILL counts as the user stopping it. */

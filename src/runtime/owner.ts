@@ -36,7 +36,9 @@ export function isOwnerAlive(roots: Roots, record: ContainerRecord): boolean {
  * the end. Running records are isOwnerAlive's.
  */
 export function isAbandoned(roots: Roots, record: ContainerRecord): boolean {
-  return record.state.status !== 'running' && !record.state.restarting && fs.existsSync(ownerFile(roots, record.id)) && !isLockHeld(ownerFile(roots, record.id));
+  if (record.state.status === 'running' || record.state.restarting) return false;
+  const file = ownerFile(roots, record.id);
+  return fs.existsSync(file) && !isLockHeld(file);
 }
 
 /** SIGKILL to a box-helper (checked through a pidfd, so a recycled pid is never hit); false if gone. */

@@ -26,8 +26,8 @@ export async function runForeground(req: CreateRequest): Promise<number> {
       onPid: (pid, helperPid) => {
         mark('container cloned');
         // the helper is the init's parent: stop and kill signal the container through it, as a monitor's
-        const startedAt = new Date().toISOString();
-        containers.setState(record, { status: 'running', pid, monitorPid: helperPid, ownerPid: process.pid, startedAt });
+        const owned = { monitorPid: helperPid, ownerPid: process.pid };
+        containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
         appendEvent(req.roots, 'start', record);
       },
       onStarted: () => mark('command started'),
