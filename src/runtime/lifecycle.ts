@@ -299,21 +299,24 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
     signalContainer(roots, fresh, sig);
     appendEvent(roots, 'kill', fresh, { signal: String(sig) }); // a number, as Docker's
     if (await waitForExit(roots, fresh, timeoutS * 1000)) {
-      await waitRecorded(roots, store, fresh);
+      await waitRecorded(roots, store, fresh, true);
       appendEvent(roots, 'stop', fresh);
       return;
     }
   }
   signalContainer(roots, fresh, os.constants.signals.SIGKILL);
   appendEvent(roots, 'kill', fresh, { signal: String(os.constants.signals.SIGKILL) });
-  await waitForExit(roots, fresh, CONTAINER_WAIT_MS);
-  await waitRecorded(roots, store, fresh);
+  // (10 s without the monitor seeing the end: the monitor is stuck, and rm -f then goes on without it)
+  await waitRecorded(roots, store, fresh, await waitForExit(roots, fresh, CONTAINER_WAIT_MS));
   appendEvent(roots, 'stop', fresh);
 }
 
-/** Waits a bounded time for a stopped container's end to be recorded; past it, says who did not. */
-async function waitRecorded(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<void> {
-  const done = await waitFinalized(roots, store, record, CONTAINER_WAIT_MS);
+/**
+ * Waits a bounded time for a stopped container's end to be recorded (no time if its exit was not
+ * even seen); past it, says who did not record it.
+ */
+async function waitRecorded(roots: Roots, store: ContainerStore, record: ContainerRecord, exited: boolean): Promise<void> {
+  const done = await waitFinalized(roots, store, record, exited ? CONTAINER_WAIT_MS : 0);
   if (done?.state.status !== 'running') return;
   const { ownerPid, monitorPid } = done.state;
   const who = ownerPid !== undefined

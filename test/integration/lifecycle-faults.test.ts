@@ -362,6 +362,26 @@ describe('a helper or monitor killed while a detached container starts or runs',
     expect(leftovers(t, before)).toEqual([]);
   });
 
+  it('a stuck (stopped) monitor: stop says so within bounds, rm -f removes the container all the same', () => {
+    const before = snapshot(t);
+    const id = runDetached(t, '--name', 'stuck', 'busybox', 'sleep', '1000');
+    const rec = recordOf(t, 'stuck')!;
+    kill(rec.state.monitorPid!, 'SIGSTOP');
+    const stopStarted = Date.now();
+    const stop = boxWithin(t, ['stop', '-t', '0', 'stuck']);
+    expect(Date.now() - stopStarted).toBeLessThan(15_000);
+    expect(stop.status).toBe(125);
+    const who = `its monitor (box-helper, pid ${rec.state.monitorPid})`;
+    expect(stop.stderr).toBe(`box: container stuck was killed, but ${who} has not recorded its end within 10 s: box rm -f stuck removes it all the same\n`);
+    const rmStarted = Date.now();
+    expect(boxWithin(t, ['rm', '-f', 'stuck']).status).toBe(0);
+    expect(Date.now() - rmStarted).toBeLessThan(15_000);
+    expect(recordOf(t, 'stuck')).toBeUndefined();
+    expect(cgroupDirsOf(id)).toEqual([]);
+    until('the monitor gone', () => alive(rec.state.monitorPid!), (a) => !a);
+    expect(leftovers(t, before)).toEqual([]);
+  });
+
   it('the monitor killed: every command returns, and rm -f releases everything', () => {
     const before = snapshot(t);
     const id = runDetached(t, '--name', 'monitor-killed', 'busybox', 'sleep', '1000');
