@@ -117,7 +117,7 @@ static char rec[LOG_LINE_MAX * 6 + 128]; /* worst case: every byte escaped as \u
 
 static int log_open(int trunc)
 {
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0), 0640);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0), 0600);
 	if (logfd < 0)
 		return -1;
 	struct stat sb;
@@ -313,7 +313,7 @@ static int state_write(void)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	int r = write_all(fd, buf, (size_t)n);

@@ -43,7 +43,7 @@ export function formatEvent(e: BoxEvent): string {
 function readEvents(file: string, offset: number): { events: BoxEvent[]; offset: number } {
   let text: Buffer;
   try {
-    const fd = fs.openSync(file, 'r');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW); // never a symlinked file
     try {
       const size = fs.fstatSync(fd).size;
       if (size <= offset) return { events: [], offset };

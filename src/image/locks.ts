@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
 import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
-import { Roots } from '../paths';
+import { lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
+import { openNoFollow } from '../util/safe-open';
 
 export interface Lock {
   release(): void;
@@ -15,7 +16,7 @@ export interface Lock {
 /** Waits for an exclusive lock on `file` (created if missing) without blocking the event loop. */
 export async function lockFile(file: string, op: number = LOCK_EX): Promise<Lock> {
   mkdirp(path.dirname(file), 0o700);
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
   try {
     // Uncontended (the usual case), the lock is taken at once, without starting the thread pool
     // that a waiting flock runs on.
@@ -30,7 +31,7 @@ export async function lockFile(file: string, op: number = LOCK_EX): Promise<Lock
 /** The lock on `file` if nobody holds it now; undefined otherwise. Never waits. */
 export function tryLockFile(file: string): Lock | undefined {
   mkdirp(path.dirname(file), 0o700);
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
   let ok = false;
   try {
     ok = tryFlock(fd, LOCK_EX);
@@ -124,7 +125,7 @@ export function layerLock(roots: Roots, diffId: string): Promise<Lock> {
 }
 
 export function layerLockFile(roots: Roots, key: string): string {
-  return path.join(roots.runroot, 'locks', 'layers', key.replace(/^sha256:/, '') + '.lock');
+  return lockPaths.layer(roots, key);
 }
 
 /**
@@ -135,5 +136,5 @@ export function layerLockFile(roots: Roots, key: string): string {
  * (rmi, image prune) holds it exclusively, and then every ".tmp-" work file is a dead process's.
  */
 export function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'store.lock'), mode === 'shared' ? LOCK_SH : LOCK_EX);
+  return lockFile(lockPaths.store(roots), mode === 'shared' ? LOCK_SH : LOCK_EX);
 }

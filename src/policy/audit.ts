@@ -3,8 +3,9 @@
 // concurrent starts never interleave). It lives under the storage root: unlike events, an audit
 // trail must survive a reboot. `box policy log` reads it.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Roots } from '../paths';
+import { featurePaths, Roots } from '../paths';
+import { errnoCode } from '../errors';
+import { appendNoFollow, readNoFollow } from '../util/safe-open';
 import type { PolicyMode } from './sources';
 import type { Decision, PolicyPatch } from './types';
 
@@ -31,24 +32,25 @@ export interface AuditEntry {
 }
 
 export function auditFile(roots: Roots): string {
-  return path.join(roots.root, 'policy-audit.jsonl');
+  return featurePaths.policyAudit(roots);
 }
 
 const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
 
 export function appendAudit(roots: Roots, entries: AuditEntry[]): void {
   if (!entries.length) return;
-  fs.mkdirSync(roots.root, { recursive: true, mode: 0o711 });
+  fs.mkdirSync(roots.root, { recursive: true, mode: 0o700 });
   const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
-  fs.appendFileSync(auditFile(roots), text, { mode: 0o600 });
+  appendNoFollow(auditFile(roots), text);
 }
 
 export function readAudit(roots: Roots): AuditEntry[] {
   let text: string;
   try {
-    text = fs.readFileSync(auditFile(roots), 'utf8');
-  } catch {
-    return [];
+    text = readNoFollow(auditFile(roots)).toString('utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
   }
   const out: AuditEntry[] = [];
   for (const line of text.split('\n')) {

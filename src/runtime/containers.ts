@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { layout, Roots } from '../paths';
 import { mkdirp, readJson, readJsonIfExists, writeJsonAtomic } from '../util/fs';
-import { ContainerConfig, ContainerRecord, ContainerState } from './model';
+import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
 import { generateName, NAME_RE } from './names';
 import { randomHex } from '../util/random';
 
@@ -42,7 +42,7 @@ export class ContainerStore {
     const record: ContainerRecord = { version: 1, id, name, created: new Date().toISOString(), autoRemove, config, state: { status: 'created' } };
     if (admittedBy) record.admittedBy = admittedBy;
     try {
-      mkdirp(layout.containers(this.roots), 0o711);
+      mkdirp(layout.containers(this.roots), 0o700);
       fs.mkdirSync(this.dir(id), { mode: 0o700 });
       writeJsonAtomic(this.file(id, 'container.json'), record, 0o600, false);
     } catch (err) {

@@ -1,26 +1,27 @@
 // Creating a container: resolve and validate everything first (no kernel object exists until all
 // input is known to be good), then create its record, files and cgroup and describe it for the
 // helper. Whatever fails after the first object exists is unwound by the caller via `release`.
-import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { Lock, storeLock } from '../image/locks';
 import { ImageStore } from '../image/store';
-import { CgroupHost, ContainerCgroup, checkLimits, detectCgroups } from '../linux/cgroups';
+import { CgroupHost, ContainerCgroup, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
+import { plainDirBeneath } from '../util/safe-open';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { generateName } from './names';
 import { EtcFiles, writeEtcFiles } from './etc-files';
+import { committedResources } from './committed';
 import { appendEvent } from './events';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { buildSpec } from './plan';
 import { HelperSpec } from './spec';
 import { parseRunFlags, resolveContainerConfig, RunFlags } from './run-options';
 import { capabilityMask, processSecurity } from './security';
-import type { Admission, AdmissionFlags } from '../policy/admission';
+import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 
 export interface CreateRequest {
@@ -50,10 +51,6 @@ export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
     throw new BoxError('box must run as root to create containers (rootless mode is not supported yet): use sudo');
   }
-}
-
-export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
-  return new ContainerCgroup(host, `box/${id}`);
 }
 
 /**
@@ -121,7 +118,16 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
   let admission: Admission | undefined;
   if (refs.length) {
     const { admit } = require('../policy/admission') as typeof import('../policy/admission'); // only when policies apply
-    admission = await admit({ roots: req.roots, id, name, config, warn: req.warn }, refs, req.admission ?? NO_ADMISSION_FLAGS);
+    const subject: Subject = {
+      roots: req.roots,
+      id,
+      name,
+      config,
+      warn: req.warn,
+      committed: () => committedResources(req.roots, id),
+      event: (container, attributes) => appendEvent(req.roots, 'policy', container, attributes),
+    };
+    admission = await admit(subject, refs, req.admission ?? NO_ADMISSION_FLAGS);
     config = admission.config;
     mark('policies decided');
   }
@@ -173,9 +179,16 @@ export function prepareStart(
     const security = known?.security ?? processSecurity(record.config);
     const helperPath = known?.helperPath ?? assetPath('box-helper', layout.cache(roots));
     const dir = containers.dir(record.id);
+    // What is written and mounted must be the container's own directories, not links planted in
+    // the store: checked (and made) beneath the root with no symlink on the way, before any write.
+    plainDirBeneath(roots.root, dir, 0o700);
+    // upper is the root directory of the container's file system: 0755, or its non-root users
+    // could not traverse `/`. work and the mount point are never seen from inside.
+    for (const [d, mode] of [['upper', 0o755], ['work', 0o700], ['rootfs', 0o700]] as const) {
+      plainDirBeneath(roots.root, path.join(dir, d), mode);
+    }
     const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
     writeEtcFiles(files, record.config);
-    for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     mark('container files written');
     cgroup.create(record.config.limits, record.config.privileged);
     mark('cgroup created');

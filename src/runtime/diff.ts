@@ -9,8 +9,9 @@ import { BoxError, errnoCode } from '../errors';
 import { ImageStore } from '../image/store';
 import { lgetxattr, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat2, readlinkat, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
 import { Roots } from '../paths';
+import { openNoFollow } from '../util/safe-open';
 import { ContainerStore } from './containers';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 const STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
@@ -32,7 +33,7 @@ export class LayerStack {
   constructor(readonly dirs: string[]) {
     this.fds = dirs.map((d) => {
       try {
-        return fs.openSync(d, O_PATH | O_DIRECTORY);
+        return openNoFollow(d, O_PATH | O_DIRECTORY); // a layer or upper dir, never a link planted in the store
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') return -1; // a layer without content yet (a fresh upper dir)
         throw err;
@@ -225,7 +226,7 @@ export function containerChanges(upper: string, lowerDirs: string[]): [ChangeKin
           }
         }
         // A directory of the image counts as changed when something in it changed or its own mode or owner did.
-        const own = !before || !before.stat.isDirectory() || before.stat.mode !== st.mode || before.stat.uid !== st.uid || before.stat.gid !== st.gid;
+        const own = !before?.stat.isDirectory() || before.stat.mode !== st.mode || before.stat.uid !== st.uid || before.stat.gid !== st.gid;
         if (inside || own) {
           out.splice(at, 0, [before ? 'C' : 'A', shown]);
           any = true;

@@ -3,9 +3,9 @@
 // event shape. `box events` reads and follows the file. It lives under the runtime root: like
 // Docker's events, it describes this boot only.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Roots } from '../paths';
-import { ContainerRecord } from './model';
+import { featurePaths, Roots } from '../paths';
+import { appendNoFollow } from '../util/safe-open';
+import { ContainerRecord } from '../model';
 
 export type EventAction =
   | 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause'
@@ -24,7 +24,7 @@ export interface BoxEvent {
 }
 
 export function eventsFile(roots: Roots): string {
-  return path.join(roots.runroot, 'events.jsonl');
+  return featurePaths.events(roots);
 }
 
 /** An event's Actor.Attributes: as Docker, the container's labels, its image and name, then the event's own. */
@@ -49,9 +49,9 @@ export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<
     timeNano: Number(nowNs),
   };
   try {
-    fs.mkdirSync(roots.runroot, { recursive: true, mode: 0o711 });
+    fs.mkdirSync(roots.runroot, { recursive: true, mode: 0o700 });
     // One write(2) of a whole line with O_APPEND: concurrent writers never interleave within it.
-    fs.appendFileSync(eventsFile(roots), JSON.stringify(ev) + '\n', { mode: 0o600 });
+    appendNoFollow(eventsFile(roots), JSON.stringify(ev) + '\n');
   } catch {
     /* events are informational: never fail a container operation because of them */
   }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { isLockHeld, Lock, tryLockFile } from '../image/locks';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
 import { Roots } from '../paths';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { isMonitorAlive, runtimeDir } from './monitor-state';
 
 function ownerFile(roots: Roots, id: string): string {
