@@ -48,7 +48,7 @@ export function tryLockFile(file: string): Lock | undefined {
 export async function lockFileWithin(file: string, timeoutMs: number): Promise<Lock | undefined> {
   mkdirp(path.dirname(file), 0o700);
   // one descriptor for the whole wait: /proc/PID/fd shows what a waiting process waits for
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
   const deadline = Date.now() + timeoutMs;
   try {
     for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
@@ -68,7 +68,7 @@ export async function lockFileWithin(file: string, timeoutMs: number): Promise<L
 export function isLockHeld(file: string): boolean {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY);
+    fd = openNoFollow(file, fs.constants.O_RDONLY);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
     throw err;

@@ -38,7 +38,7 @@ export function isOwnerAlive(roots: Roots, record: ContainerRecord): boolean {
 export function isAbandoned(roots: Roots, record: ContainerRecord): boolean {
   if (record.state.status === 'running' || record.state.restarting) return false;
   const file = ownerFile(roots, record.id);
-  return fs.existsSync(file) && !isLockHeld(file);
+  return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined && !isLockHeld(file);
 }
 
 /** SIGKILL to a box-helper (checked through a pidfd, so a recycled pid is never hit); false if gone. */
