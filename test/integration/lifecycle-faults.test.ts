@@ -6,7 +6,20 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BOX, busyboxRoot, cgroupDirsOf, exitOf, REPO, inspectOne, leftovers, Result, runDetached, snapshot, TestRoot, until } from '../support/box';
+import {
+  BOX,
+  busyboxRoot,
+  cgroupDirsOf,
+  exitOf,
+  inspectOne,
+  leftovers,
+  REPO,
+  Result,
+  runDetached,
+  snapshot,
+  TestRoot,
+  until,
+} from '../support/box';
 
 interface RecordState {
   status: string;
@@ -25,7 +38,8 @@ interface Inspected {
 function recordOf(t: TestRoot, name: string): { id: string; state: RecordState } | undefined {
   for (const id of t.containerIds()) {
     try {
-      const r = JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as { name: string; state: RecordState };
+      const file = path.join(t.root, 'containers', id, 'container.json');
+      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string; state: RecordState };
       if (r.name === name) return { id, state: r.state };
     } catch {
       /* being written or removed */
@@ -115,7 +129,8 @@ describe('a foreground box run killed after the start', () => {
     const done = new Promise<number | null>((resolve) => box.on('exit', (code) => resolve(code)));
     const rec = until(`${name} running`, () => recordOf(t, name), (r) => r?.state.status === 'running');
     // its start event comes right after the record says running
-    until(`${name}'s start event`, () => fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8'), (s) => s.includes(`"status":"start","id":"${rec!.id}"`));
+    const events = () => fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8');
+    until(`${name}'s start event`, events, (s) => s.includes(`"status":"start","id":"${rec!.id}"`));
     return { box, done, id: rec!.id, state: rec!.state };
   }
 
@@ -190,7 +205,9 @@ describe('a foreground box run killed after the start', () => {
     // the terminal's modes are compared once box is gone and the next command has run (the flag)
     const script = `"$0" "$@"; while [ ! -e ${flag} ]; do sleep 0.05; done`;
     const boxArgs = t.args(['run', '--rm', '-it', '--name', 'fg-tty', 'busybox', 'sh', '-c', 'echo ready; sleep 1000']);
-    const driver = spawn('python3', [path.join(REPO, 'test', 'support', 'pty-driver.py'), '--timeout', '60', '--', 'sh', '-c', script, BOX, ...boxArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ptyDriver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+    const driverArgs = [ptyDriver, '--timeout', '60', '--', 'sh', '-c', script, BOX, ...boxArgs];
+    const driver = spawn('python3', driverArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     const report = exitOf(driver);
     const rec = until('fg-tty running', () => recordOf(t, 'fg-tty'), (r) => r?.state.status === 'running', 30_000);
     kill(rec!.state.ownerPid!);
@@ -263,12 +280,13 @@ describe('a helper or monitor killed while a detached container starts or runs',
       const name = `helper-${when.replace(' ', '-')}`;
       const box = t.start(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']);
       const done = exitOf(box);
-      const [helper] = until('the helper', () => childrenOf(box.pid!), (c) => c.length > 0, 30_000);
-      if (when === 'once started') {
+      // (on a loaded machine the whole start may go by between two looks: then nothing is killed)
+      const [helper] = until('the helper', () => childrenOf(box.pid!), (c) => c.length > 0 || !alive(box.pid!), 30_000);
+      if (helper !== undefined && when === 'once started') {
         const { id } = recordOf(t, name)!;
         until('the container started', () => monitorState(t, id), (st) => st.includes('started') || !alive(helper), 30_000);
       }
-      kill(helper);
+      if (helper !== undefined) kill(helper);
       expectManageable(name, await done);
     }
     expect(leftovers(t, before)).toEqual([]);
@@ -438,7 +456,9 @@ describe('a helper or monitor killed while a detached container starts or runs',
     const stop = boxWithin(t, ['stop', '-t', '0', 'locked'], 30_000);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(stop.status).toBe(125);
-    expect(stop.stderr).toMatch(new RegExp(`^box: container ${id.slice(0, 12)} is busy: process ${holder.pid} \\(flock -o .*\\) has held its lock for more than 10 s; wait for it or end it \\(kill ${holder.pid}\\), then try again\n$`));
+    const busy = `box: container ${id.slice(0, 12)} is busy: process ${holder.pid} \\(flock -o .*\\)`;
+    const advice = `wait for it or end it \\(kill ${holder.pid}\\), then try again`;
+    expect(stop.stderr).toMatch(new RegExp(`^${busy} has held its lock for more than 10 s; ${advice}\n$`));
     // the container ends; its monitor's callback waits for the lock, and is killed there
     const rec = recordOf(t, 'locked')!;
     kill(rec.state.pid!);
