@@ -36,26 +36,6 @@ static int64_t now_ns(void)
 
 #define STATUS_FD_NO 4
 
-/* Closes every fd >= 3 but those in keep[]. */
-static void close_except(int *keep, int n)
-{
-	for (int i = 1; i < n; i++) /* sort (3 elements) */
-		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	unsigned lo = 3;
-	for (int i = 0; i < n; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	syscall(SYS_close_range, lo, ~0U, 0);
-}
-
 void detach_fork(void)
 {
 	int p[2];
@@ -70,7 +50,7 @@ void detach_fork(void)
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
 		int keep[] = { STATUS_FD_NO, C.devnull, C.detach_wr };
-		close_except(keep, 3);
+		close_fds_except(keep, 3);
 		return;
 	}
 	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */

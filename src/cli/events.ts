@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import { BoxEvent, eventsFile } from '../runtime/events';
 import { parseTimeArg } from '../runtime/logs';
+import { printable, printableJson } from '../util/printable';
 import { CommandSpec, list, str } from './args';
 import { roots } from './context';
 
@@ -89,7 +90,8 @@ export const eventsCommand: CommandSpec = {
       for (const e of got.events) {
         const t = e.timeNano / 1e6;
         if (t < since || (until !== undefined && t >= until) || !match(e)) continue;
-        process.stdout.write((json ? JSON.stringify(e) : formatEvent(e)) + '\n');
+        // Attributes hold labels, which users and policy patches set: printed escaped.
+        process.stdout.write((json ? printableJson(JSON.stringify(e)) : printable(formatEvent(e))) + '\n');
       }
       if (until !== undefined && Date.now() >= until) return 0;
       await new Promise((r) => setTimeout(r, 100));

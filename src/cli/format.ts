@@ -1,5 +1,9 @@
 // Table and value formatting shared by the listing commands.
-export function table(headers: string[], rows: string[][]): string {
+import { printable } from '../util/printable';
+
+/** Columns of text, every cell made printable (names and commands come from records and containers). */
+export function table(headers: string[], untrustedRows: string[][]): string {
+  const rows = untrustedRows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd() + '\n';
   return line(headers) + rows.map(line).join('');

@@ -7,7 +7,7 @@ import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { Lock, storeLock } from '../image/locks';
 import { ImageStore } from '../image/store';
-import { CgroupHost, ContainerCgroup, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
+import { CgroupHost, CgroupManager, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { plainDirBeneath } from '../util/safe-open';
@@ -22,6 +22,7 @@ import { HelperSpec } from './spec';
 import { parseRunFlags, resolveContainerConfig, RunFlags } from './run-options';
 import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
+import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 
 export interface CreateRequest {
@@ -42,7 +43,7 @@ export interface CreateRequest {
 export interface Created {
   containers: ContainerStore;
   record: ContainerRecord;
-  cgroup: ContainerCgroup;
+  cgroup: CgroupManager;
   spec: HelperSpec;
   helperPath: string;
 }
@@ -65,6 +66,11 @@ export function checkRequest(req: CreateRequest): void {
   capabilityMask(req.flags);
   checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
   policiesFor(req);
+  // The admission flags are checked even when no policy applies (then they would do nothing).
+  const admission = req.admission ?? NO_ADMISSION_FLAGS;
+  parsePolicyArgs(admission.args);
+  parsePolicyTimeout(admission.timeout);
+  parseFailureMode(admission.failure);
 }
 
 /**
@@ -199,9 +205,7 @@ export function prepareStart(
       workDir: path.join(dir, 'work'),
       rootfsDir: path.join(dir, 'rootfs'),
       etcFiles: files,
-      cgroupProcs: cgroup.joinFiles().procs,
-      cgroupTasks: cgroup.joinFiles().selfTasks,
-      cgroupHost,
+      cgroup: cgroup.initCgroup(),
       security,
     });
     return { containers, record, cgroup, spec, helperPath };
