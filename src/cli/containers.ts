@@ -73,7 +73,9 @@ export const psCommand: CommandSpec = {
     store.sweep();
     const match = parsePsFilters(listOf(a, 'filter'));
     const { records, damaged } = store.scan();
-    const all = await Promise.all(records.map((c) => refresh(roots(), store, c)));
+    const refreshed = await Promise.all(records.map((c) => refresh(roots(), store, c)));
+    // a --rm container whose end was found out just now is gone, not exited
+    const all = refreshed.filter((c, i) => c === records[i] || store.get(c.id));
     const filtered = listOf(a, 'filter').length > 0;
     // as Docker's, plain ps lists restarting containers too
     const list = all.filter((c) => (bool(a, 'all') || filtered || c.state.status === 'running' || c.state.restarting) && match(c));

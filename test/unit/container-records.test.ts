@@ -163,11 +163,16 @@ describe('the container store', () => {
 
   it('a lock whose file was deleted while it was awaited is taken again on the current file', async () => {
     const file = path.join(dir, 'x.lock');
-    const first = (await lockDeletableFile(file, true))!;
-    const second = lockDeletableFile(file, true); // opens the file now and waits for its lock
+    const taken = async (p: ReturnType<typeof lockDeletableFile>) => {
+      const lock = await p;
+      if (typeof lock === 'string') throw new Error(`lock ${lock}`);
+      return lock;
+    };
+    const first = await taken(lockDeletableFile(file, true));
+    const second = taken(lockDeletableFile(file, true)); // opens the file now and waits for its lock
     fs.rmSync(file);
     first.release();
-    const held = (await second)!;
+    const held = await second;
     expect(tryLockFile(file)).toBeUndefined(); // what the second holds is the lock of the file there now
     held.release();
   });
