@@ -3,7 +3,7 @@
 // next one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
+import { flockAsync, LOCK_EX, tryFlock } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { mkdirp } from '../util/fs';
 
@@ -57,15 +57,4 @@ export function layerLock(roots: Roots, diffId: string): Promise<Lock> {
 
 export function layerLockFile(roots: Roots, key: string): string {
   return path.join(roots.runroot, 'locks', 'layers', key.replace(/^sha256:/, '') + '.lock');
-}
-
-/**
- * The image store's garbage-collection lock. Everything that adds to the store (pull, import,
- * load, tag) holds it shared for its whole duration, so that what it wrote but has not yet
- * referenced (a layer committed before the image's tag) is never collected, and so does the
- * creation of a container from resolving its image to writing its record; garbage collection
- * (rmi, image prune) holds it exclusively, and then every ".tmp-" work file is a dead process's.
- */
-export function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'store.lock'), mode === 'shared' ? LOCK_SH : LOCK_EX);
 }

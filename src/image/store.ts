@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { layout, Roots } from '../paths';
 import { mkdirp, readFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { ownedName } from '../util/owner';
 import { randomBytesSync } from '../util/random';
 import { ImageConfig } from './config';
 import { syncfs } from '../linux/syscalls';
@@ -395,7 +396,7 @@ export class ImageStore {
     const link = readFileIfExists(path.join(this.layerDir(diffId), 'link'))?.trim();
     // Renamed away first: the layer disappears at once, never half-removed under its own name.
     const base = layout.layers(this.roots);
-    const doomed = path.join(base, `.tmp-rm-${hexOf(diffId)}-${randomBytesSync(4).toString('hex')}`);
+    const doomed = path.join(base, ownedName(`.tmp-rm-${hexOf(diffId)}`, randomBytesSync(4).toString('hex')));
     try {
       fs.renameSync(this.layerDir(diffId), doomed);
     } catch (err) {
