@@ -116,7 +116,7 @@ function recordState(t: TestRoot, id: string): RecordState | undefined {
 }
 
 /** Processes running box's helper extracted under this root (monitors and foreground helpers). */
-function helperProcesses(t: TestRoot): number[] {
+export function helperProcesses(t: TestRoot): number[] {
   const prefix = path.join(t.root, 'cache', 'box-helper');
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
     try {
@@ -127,7 +127,7 @@ function helperProcesses(t: TestRoot): number[] {
   });
 }
 
-function parentOf(pid: number): number | undefined {
+export function parentOf(pid: number): number | undefined {
   try {
     return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
   } catch {
