@@ -41,15 +41,18 @@ function readdir(dir: string): string[] {
 }
 
 /**
- * Every work file of the store: the ".tmp-" entries beside layers, blobs, tags and image records,
- * and everything in tmp/ (load's and push's work). Made by live writers or left by dead ones.
+ * Every work file of the store: the ".tmp-" entries beside layers (and in them), blobs, tags and
+ * image records, and everything in tmp/ (load's and push's work). Made by live writers or left by dead ones.
  */
 export function workFiles(store: ImageStore): string[] {
   const out: string[] = [];
   const tmpIn = (dir: string) => {
     for (const f of readdir(dir)) if (f.startsWith('.tmp-')) out.push(path.join(dir, f));
   };
-  tmpIn(layout.layers(store.roots));
+  const layers = layout.layers(store.roots);
+  tmpIn(layers);
+  // beside a committed layer's diff/: the `link` file that layerLink() writes for an older layer
+  for (const d of readdir(layers)) if (/^[0-9a-f]{64}$/.test(d)) tmpIn(path.join(layers, d));
   tmpIn(layout.blobs(store.roots));
   const repos = layout.repositories(store.roots);
   tmpIn(repos);
