@@ -85,7 +85,8 @@ export function removeTmpIfEmpty(store: ImageStore): void {
 }
 
 /** Collects garbage; the caller must hold storeLock(roots, 'exclusive') (see withExclusiveStore). */
-export function collectGarbage(store: ImageStore, opts: GcOptions = { containerLayers: containerLayersOf(store) }): GcResult {
+export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
+  const containerLayers = opts?.containerLayers ?? containerLayersOf(store);
   const res: GcResult = { layers: [], blobs: [], temp: 0, bytes: 0 };
   const root = store.roots.root;
   const rmTemp = (p: string) => {
@@ -130,7 +131,7 @@ export function collectGarbage(store: ImageStore, opts: GcOptions = { containerL
   }
 
   // 4. Layers, with the containers' layers read now.
-  for (const d of opts.containerLayers()) usedLayers.add(hexOf(d));
+  for (const d of containerLayers()) usedLayers.add(hexOf(d));
   for (const d of readdir(layersDir)) {
     if (!/^[0-9a-f]{64}$/.test(d) || usedLayers.has(d)) continue;
     const lock = tryLockFile(layerLockFile(store.roots, d));

@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { REPO } from './lib.mjs';
 
 export function benchFaults() {
-  console.log('\nfault injection (SIGKILL of box, helper, monitor, exit callback; then ps -a, rm -f, rmi; then the inventory)');
+  console.log('\nfault injection (SIGKILL of box, helper, monitor, exit callback; ps -a, rm -f, rmi; the inventory)');
   const vitest = path.join(REPO, 'node_modules', '.bin', 'vitest');
   const r = spawnSync(vitest, ['run', 'test/integration/faults.test.ts'], {
     cwd: REPO,
     stdio: 'inherit',
     env: { ...process.env, FAULTS: 'long' },
   });
-  if (r.status !== 0) console.log(`  faults: some rounds left something (vitest exited ${r.status}); see the lines above`);
+  if (r.status !== 0) console.log(`  faults: some rounds left something (vitest exited ${r.status}); see above`);
 }

@@ -11,7 +11,10 @@ import { describeRound, FaultBench, Operation, OPERATIONS, Round } from '../supp
 const LONG = process.env.FAULTS === 'long';
 const only = process.env.FAULT_OPS?.split(',');
 const IMAGE_OPS = ['import', 'load', 'pull', 'rmi'];
-const delaysFor = (op: Operation) => (LONG ? Number(process.env.FAULT_DELAYS ?? 8) : IMAGE_OPS.includes(op.name) ? 4 : 1);
+const delaysFor = (op: Operation) => {
+  if (LONG) return Number(process.env.FAULT_DELAYS ?? 8);
+  return IMAGE_OPS.includes(op.name) ? 4 : 1;
+};
 const selected = OPERATIONS.filter((o) => !only || only.includes(o.name));
 
 /**
@@ -38,7 +41,8 @@ describe.each(selected.map((op) => [op.name, op] as const))('%s killed half-way'
     (known && !STRICT ? it.skip : it)(`${title}${known ? ` (known: ${known})` : ''}`, async () => {
       const rounds: Round[] = [];
       for (const d of bench.delays(op, delaysFor(op))) rounds.push(await bench.round(op, victim, d));
-      console.log(`${op.name}: ${bench.durations.get(op.name)} ms unkilled\n${rounds.map((r) => `  ${describeRound(r)}`).join('\n')}`);
+      const lines = rounds.map((r) => `  ${describeRound(r)}`);
+      console.log(`${op.name}: ${bench.durations.get(op.name)} ms unkilled\n${lines.join('\n')}`);
       expect(rounds.filter((r) => r.left.length).map(describeRound)).toEqual([]);
       expect(rounds.some((r) => r.killed)).toBe(true);
     }, (LONG ? 3_600 : 120) * 1000);

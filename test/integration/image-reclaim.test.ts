@@ -71,7 +71,8 @@ describe('the next command that takes the store lock reclaims what killed image 
 
     const r = retag();
     expect([r.status, r.stdout]).toEqual([0, '']);
-    expect(r.stderr).toBe('box: reclaimed 6 temporary files, 1 unused layer and 1 unused blob (1.50kB) left by interrupted commands\n');
+    const reclaimed = '6 temporary files, 1 unused layer and 1 unused blob (1.50kB)';
+    expect(r.stderr).toBe(`box: reclaimed ${reclaimed} left by interrupted commands\n`);
     expect(storeLeftovers(t)).toEqual([]);
     expect(storeSnapshot(t.root)).toEqual(before);
     expect(retag().stderr).toBe(''); // nothing more to say
@@ -90,7 +91,8 @@ describe('the next command that takes the store lock reclaims what killed image 
     expect(storeLeftovers(t)).toEqual([]);
   });
 
-  async function liveImportKeepsItsWork(live: ReturnType<typeof t.start>, done: ReturnType<typeof exitOf>, dead: string): Promise<void> {
+  type Child = ReturnType<typeof t.start>;
+  async function liveImportKeepsItsWork(live: Child, done: ReturnType<typeof exitOf>, dead: string): Promise<void> {
     const workDirs = () => fs.readdirSync(at('layers')).filter((d) => d.startsWith('.tmp-unpack-import-'));
     const [mine] = until('the live import\'s work directory', workDirs, (d) => d.length === 1);
     const liveMarkers = fs.readdirSync(at('run', 'store-ops')).filter((m) => m !== 'swept');
@@ -105,7 +107,8 @@ describe('the next command that takes the store lock reclaims what killed image 
     const r = t.box(['tag', 'busybox:latest', 'other:1']);
     expect([r.status, r.stderr]).toEqual([0, 'box: reclaimed 2 temporary files left by interrupted commands\n']);
     expect(workDirs()).toEqual([mine]);
-    expect(fs.readdirSync(at('run', 'store-ops'))).toEqual(expect.arrayContaining([...liveMarkers, `op-${dead}-0a1b2c3d`]));
+    const markers = fs.readdirSync(at('run', 'store-ops'));
+    expect(markers).toEqual(expect.arrayContaining([...liveMarkers, `op-${dead}-0a1b2c3d`]));
     // The dangling link may be a live pull's about-to-be-committed layer: only a sweep alone removes it.
     expect(storeLeftovers(t)).toEqual([
       'short link without its layer l/deadlink',
@@ -129,7 +132,8 @@ describe('the next command that takes the store lock reclaims what killed image 
       expect(t.box(argv).status).toBe(0);
       const duration = Date.now() - t0;
       expect(t.box(['rmi', 'big:1']).status).toBe(0);
-      let halfDone = 0; // rounds whose kill left work behind: the test must not pass on kills that came too early or late
+      // Rounds whose kill left work behind: the test must not pass on kills that all came too early or late.
+      let halfDone = 0;
       for (let i = 0; i < 5; i++) {
         const delay = Math.round((duration * (i + 0.5)) / 5);
         const child = t.start(argv);
@@ -141,7 +145,8 @@ describe('the next command that takes the store lock reclaims what killed image 
         const r = retag();
         expect([name, delay, r.status]).toEqual([name, delay, 0]);
         expect([name, delay, storeLeftovers(t)]).toEqual([name, delay, []]);
-        if (t.box(['image', 'inspect', 'big:1']).status === 0) expect(t.box(['rmi', 'big:1']).status).toBe(0); // it finished first
+        const finished = t.box(['image', 'inspect', 'big:1']).status === 0; // the kill came after the end
+        if (finished) expect(t.box(['rmi', 'big:1']).status).toBe(0);
       }
       expect([name, halfDone]).not.toEqual([name, 0]);
     }

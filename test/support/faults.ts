@@ -2,9 +2,10 @@
 // delay into an operation, then only what a user would do (`box ps -a`, `box rm -f` of everything
 // listed, an image operation run again, `box rmi -f` of every image), then an inventory from the
 // kernel's view and the store's (test/support/inventory.ts): of what nobody owns before the rmi
-// (whose garbage collection would hide it), and of everything after. Each round uses a fresh copy of a prepared root, so what one round
-// leaves never hides or causes another's. Used by test/integration/faults.test.ts (a short
-// matrix) and test/bench/faults.ts (the long one, `BENCH_ONLY=faults npm run bench`).
+// (whose garbage collection would hide it), and of everything after. Each round uses a fresh
+// copy of a prepared root, so what one round leaves never hides or causes another's. Used by
+// test/integration/faults.test.ts: a short matrix in the suite, the long one with FAULTS=long
+// (`BENCH_ONLY=faults npm run bench`).
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -42,22 +43,29 @@ function detached(t: TestRoot): string {
   return r.stdout.trim();
 }
 
+type Commands = Operation['commands'];
+const op = (name: string, victims: Victim[], commands: Commands, more: Partial<Operation> = {}): Operation => ({
+  name,
+  victims,
+  commands,
+  base: 'busybox',
+  ...more,
+});
+
 export const OPERATIONS: Operation[] = [
-  { name: 'run -d', base: 'busybox', victims: ['box', 'helper', 'monitor'], commands: () => [['run', '-d', 'busybox', 'sleep', '1000']] },
-  { name: 'run --rm', base: 'busybox', victims: ['box', 'helper'], commands: () => [['run', '--rm', 'busybox', 'sleep', '1']] },
-  {
-    name: 'create+start',
-    base: 'busybox',
-    victims: ['box', 'helper', 'monitor'],
-    commands: () => [['create', '--name', 'c1', 'busybox', 'sleep', '1000'], ['start', 'c1']],
-  },
-  { name: 'stop', base: 'busybox', victims: ['box', 'monitor', 'callback'], commands: (t) => [['stop', '-t', '1', detached(t)]] },
-  { name: 'rm -f', base: 'busybox', victims: ['box', 'monitor', 'callback'], commands: (t) => [['rm', '-f', detached(t)]] },
-  { name: 'exec', base: 'busybox', victims: ['box', 'helper', 'monitor'], commands: (t) => [['exec', detached(t), 'sleep', '0.3']] },
-  { name: 'import', retried: true, base: 'busybox', victims: ['box'], commands: (_t, fx) => [['import', fx.bigTar, 'big:2']] },
-  { name: 'load', retried: true, base: 'busybox', victims: ['box'], commands: (_t, fx) => [['load', '-i', fx.archive]] },
-  { name: 'pull', retried: true, base: 'busybox', victims: ['box'], commands: (_t, fx) => [['pull', '-q', fx.pullRef]] },
-  { name: 'rmi', retried: true, base: 'big', victims: ['box'], commands: () => [['rmi', 'big:1']] },
+  op('run -d', ['box', 'helper', 'monitor'], () => [['run', '-d', 'busybox', 'sleep', '1000']]),
+  op('run --rm', ['box', 'helper'], () => [['run', '--rm', 'busybox', 'sleep', '1']]),
+  op('create+start', ['box', 'helper', 'monitor'], () => [
+    ['create', '--name', 'c1', 'busybox', 'sleep', '1000'],
+    ['start', 'c1'],
+  ]),
+  op('stop', ['box', 'monitor', 'callback'], (t) => [['stop', '-t', '1', detached(t)]]),
+  op('rm -f', ['box', 'monitor', 'callback'], (t) => [['rm', '-f', detached(t)]]),
+  op('exec', ['box', 'helper', 'monitor'], (t) => [['exec', detached(t), 'sleep', '0.3']]),
+  op('import', ['box'], (_t, fx) => [['import', fx.bigTar, 'big:2']], { retried: true }),
+  op('load', ['box'], (_t, fx) => [['load', '-i', fx.archive]], { retried: true }),
+  op('pull', ['box'], (_t, fx) => [['pull', '-q', fx.pullRef]], { retried: true }),
+  op('rmi', ['box'], () => [['rmi', 'big:1']], { retried: true, base: 'big' }),
 ];
 
 export interface Round {
@@ -80,7 +88,10 @@ const HANG_MS = 12_000;
 /** The prepared roots, fixtures and local registry shared by every round. */
 export class FaultBench {
   private dir = fs.mkdtempSync('/tmp/box-faults-');
-  private bases: Record<Operation['base'], TestRoot> = { busybox: new TestRoot('box-faults-base-'), big: new TestRoot('box-faults-big-') };
+  private bases: Record<Operation['base'], TestRoot> = {
+    busybox: new TestRoot('box-faults-base-'),
+    big: new TestRoot('box-faults-big-'),
+  };
   private registry: Registry | undefined;
   fixtures!: Fixtures;
   durations = new Map<string, number>();
@@ -256,7 +267,8 @@ async function settle(get: () => string[], ms: number): Promise<string[]> {
 
 function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]).finally(() => clearTimeout(timer));
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function mustRun(cmd: string, args: string[]): void {
@@ -274,5 +286,6 @@ function boxOk(t: TestRoot, args: string[]): string {
 export function describeRound(r: Round): string {
   const what = r.left.length ? `LEFT ${r.left.length}: ${r.left.join('; ')}` : 'clean';
   const kill = r.killed ? '' : ' (victim never seen)';
-  return `${r.op.padEnd(12)} ${r.victim.padEnd(8)} ${String(r.delayMs).padStart(5)} ms${kill}  slowest ${r.slowest.command.split(' ')[0]} ${r.slowest.ms} ms  ${what}`;
+  const slowest = `slowest ${r.slowest.command.split(' ')[0]} ${r.slowest.ms} ms`;
+  return `${r.op.padEnd(12)} ${r.victim.padEnd(8)} ${String(r.delayMs).padStart(5)} ms${kill}  ${slowest}  ${what}`;
 }

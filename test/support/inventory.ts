@@ -27,8 +27,9 @@ function ownerRuns(name: string): boolean {
 }
 
 /**
- * Paths under dir (relative to root) named as temporary files by a process that no longer runs, at any depth; of a layer or a
- * container directory only its own entries are looked at, not the file system it holds.
+ * Paths under dir (relative to root) named as temporary files by a process that no longer runs,
+ * at any depth; of a layer or a container directory only its own entries are looked at, not
+ * the file system it holds.
  */
 function tempFilesUnder(root: string, dir: string, out: string[], shallow = false): void {
   for (const n of readdir(dir)) {
@@ -58,21 +59,26 @@ export function storeLeftovers(t: TestRoot): string[] {
   const containers = readdir(path.join(root, 'containers')).filter((id) => /^[0-9a-f]{64}$/.test(id));
   const records = containers.flatMap((id) => {
     try {
-      return [JSON.parse(fs.readFileSync(path.join(root, 'containers', id, 'container.json'), 'utf8')) as { id: string; config: { layers: string[] } }];
+      const file = path.join(root, 'containers', id, 'container.json');
+      return [JSON.parse(fs.readFileSync(file, 'utf8')) as { id: string; config: { layers: string[] } }];
     } catch {
       out.push(`container directory without a record containers/${id}`);
       return [];
     }
   });
-  const usedLayers = new Set([...images.flatMap((i) => i.config.rootfs.diff_ids), ...records.flatMap((r) => r.config.layers)].map((d) => d.slice(7)));
+  const layersOfImages = images.flatMap((i) => i.config.rootfs.diff_ids);
+  const usedLayers = new Set([...layersOfImages, ...records.flatMap((r) => r.config.layers)].map((d) => d.slice(7)));
   const usedBlobs = new Set<string>();
   for (const img of images) {
     usedBlobs.add(img.id.slice(7));
     const meta = store.readMeta(img.id);
     for (const d of [...(meta.manifests ?? []), ...(meta.layerBlobs ?? [])]) usedBlobs.add(d.slice(7));
   }
-  for (const l of readdir(path.join(root, 'layers'))) if (/^[0-9a-f]{64}$/.test(l) && !usedLayers.has(l)) out.push(`unused layer ${l}`);
-  for (const b of readdir(path.join(root, 'blobs', 'sha256'))) if (/^[0-9a-f]{64}$/.test(b) && !usedBlobs.has(b)) out.push(`unused blob ${b}`);
+  const isHex = (n: string) => /^[0-9a-f]{64}$/.test(n);
+  for (const l of readdir(path.join(root, 'layers'))) if (isHex(l) && !usedLayers.has(l)) out.push(`unused layer ${l}`);
+  for (const b of readdir(path.join(root, 'blobs', 'sha256'))) {
+    if (isHex(b) && !usedBlobs.has(b)) out.push(`unused blob ${b}`);
+  }
   for (const f of readdir(path.join(root, 'images'))) {
     const m = /^([0-9a-f]{64})\.json$/.exec(f);
     if (m && !store.hasImage(m[1])) out.push(`image record without config images/${f}`);
@@ -92,7 +98,8 @@ export function storeLeftovers(t: TestRoot): string[] {
     if (!containers.includes(id)) out.push(`name of a removed container names/${n}`);
   }
   for (const f of readdir(path.join(runroot, 'locks', 'containers'))) {
-    if (!containers.includes(f.replace(/\.lock$/, ''))) out.push(`lock of a removed container run/locks/containers/${f}`);
+    const id = f.replace(/\.lock$/, '');
+    if (!containers.includes(id)) out.push(`lock of a removed container run/locks/containers/${f}`);
   }
   return out;
 }
@@ -115,7 +122,8 @@ export function boxProcessesOf(t: TestRoot): string[] {
 /** Network namespace files of this root's containers (bind mounts under the root or /run/netns). */
 export function netnsFilesOf(t: TestRoot): string[] {
   const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
-  return mounts.filter((m) => m[2] === 'nsfs' && (m[1]?.startsWith(t.dir + '/') || m[1]?.startsWith('/run/netns/box'))).map((m) => `network namespace file ${m[1]}`);
+  const ours = (p: string | undefined) => p?.startsWith(t.dir + '/') || p?.startsWith('/run/netns/box');
+  return mounts.filter((m) => m[2] === 'nsfs' && ours(m[1])).map((m) => `network namespace file ${m[1]}`);
 }
 
 /**
