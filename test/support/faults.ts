@@ -170,12 +170,14 @@ export class FaultBench {
         void exited.then(() => (done = true));
         // Kill the victim at the delay, or at its first sight after it while the command runs.
         await within(exited, start + delayMs - Date.now());
-        while (!done && !killed) {
+        // A monitor outlives its command: looked for once more when the command ended first.
+        for (let last = false; !killed && !last; ) {
+          last = done;
           const pid = victimPid(t, victim, child);
           if (pid !== undefined) {
             process.kill(pid, 'SIGKILL');
             killed = true;
-          } else {
+          } else if (!last) {
             await within(exited, 2);
           }
         }
