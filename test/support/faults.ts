@@ -223,9 +223,10 @@ export class FaultBench {
 
 /** The pid of the victim now, if there is one. */
 function victimPid(t: TestRoot, victim: Victim, box: ChildProcess): number | undefined {
-  if (victim === 'box') return box.pid;
+  const running = box.exitCode === null && box.signalCode === null;
+  if (victim === 'box') return running ? box.pid : undefined; // never a pid the kernel may have given to another
   const helpers = helperProcesses(t);
-  if (victim === 'helper') return helpers.find((p) => parentOf(p) === box.pid);
+  if (victim === 'helper') return running ? helpers.find((p) => parentOf(p) === box.pid) : undefined;
   if (victim === 'monitor') return helpers.find((p) => parentOf(p) !== box.pid && !helpers.includes(parentOf(p) ?? -1));
   return callbackProcesses(t)[0];
 }
