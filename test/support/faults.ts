@@ -130,21 +130,27 @@ export class FaultBench {
     return t;
   }
 
-  /** The operation's duration unkilled (measured once): the delays are spread over it. */
+  /**
+   * The operation's duration unkilled, the shorter of two runs (a busy machine stretches one run
+   * at random, and delays past the real end kill nothing): the delays are spread over it.
+   */
   measure(op: Operation): number {
     const known = this.durations.get(op.name);
     if (known !== undefined) return known;
-    const t = this.freshRoot(op);
-    try {
-      const cmds = op.commands(t, this.fixtures);
-      const start = Date.now();
-      for (const c of cmds) boxOk(t, c);
-      const ms = Date.now() - start;
-      this.durations.set(op.name, ms);
-      return ms;
-    } finally {
-      t.cleanup();
-    }
+    const once = () => {
+      const t = this.freshRoot(op);
+      try {
+        const cmds = op.commands(t, this.fixtures);
+        const start = Date.now();
+        for (const c of cmds) boxOk(t, c);
+        return Date.now() - start;
+      } finally {
+        t.cleanup();
+      }
+    };
+    const ms = Math.min(once(), once());
+    this.durations.set(op.name, ms);
+    return ms;
   }
 
   /** `count` delays spread evenly over the operation's duration (at the middle of each slice). */
