@@ -337,7 +337,7 @@ main().catch((err) => {
   if (err instanceof BuildError) {
     process.stderr.write(`build: error: ${err.message}\n`);
   } else {
-    process.stderr.write(`build: ${err && err.stack ? err.stack : err}\n`);
+    process.stderr.write(`build: ${err?.stack ? err.stack : err}\n`);
   }
   process.exit(1);
 });

@@ -220,7 +220,7 @@ export async function buildPolicies({ names = BUILTIN_POLICIES, outDir = path.jo
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const names = process.argv.slice(2);
   buildPolicies(names.length ? { names } : {}).catch((err) => {
-    process.stderr.write(`build: policies: ${err && err.message ? err.message : err}\n`);
+    process.stderr.write(`build: policies: ${err?.message ? err.message : err}\n`);
     process.exit(1);
   });
 }

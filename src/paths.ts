@@ -22,6 +22,9 @@ export function resolveRoots(flags: { root?: string; runroot?: string }, env: No
 export const layout = {
   blobs: (r: Roots) => path.join(r.root, 'blobs', 'sha256'),
   layers: (r: Roots) => path.join(r.root, 'layers'),
+  /** short symlinks to layers' diff dirs, for overlay's lowerdir= */
+  links: (r: Roots) => path.join(r.root, 'l'),
+  images: (r: Roots) => path.join(r.root, 'images'),
   repositories: (r: Roots) => path.join(r.root, 'repositories'),
   containers: (r: Roots) => path.join(r.root, 'containers'),
   names: (r: Roots) => path.join(r.root, 'names'),
@@ -30,4 +33,31 @@ export const layout = {
   // koffi's native module are executed / mapped from here.
   cache: (r: Roots) => path.join(r.root, 'cache'),
   runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
+  locks: (r: Roots) => path.join(r.runroot, 'locks'),
+};
+
+/** Lock files (flock), all under layout.locks. */
+export const lockPaths = {
+  /** the image store's: held shared by what adds to the store, exclusively by garbage collection */
+  store: (r: Roots) => path.join(layout.locks(r), 'store.lock'),
+  /** starts are admitted one at a time per host */
+  admission: (r: Roots) => path.join(layout.locks(r), 'admission.lock'),
+  container: (r: Roots, id: string) => path.join(layout.locks(r), 'containers', `${id}.lock`),
+  /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
+  layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
+  image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+};
+
+/** Files and directories that belong to one feature each. */
+export const featurePaths = {
+  /** the event log `box events` reads */
+  events: (r: Roots) => path.join(r.runroot, 'events.jsonl'),
+  /** every policy decision, one JSON line each */
+  policyAudit: (r: Roots) => path.join(r.root, 'policy-audit.jsonl'),
+  /** the storage root's default policies (besides /etc/box/policies.d) */
+  policies: (r: Roots) => path.join(r.root, 'policies.d'),
+  /** transpiled policy components, by digest and box version */
+  policyCache: (r: Roots) => path.join(layout.cache(r), 'policies'),
+  /** a marker per holder of the store's lock (src/image/store-lock.ts), and "swept" */
+  storeOperations: (r: Roots) => path.join(r.runroot, 'store-ops'),
 };

@@ -3,7 +3,7 @@ import { ContainerStore } from '../runtime/containers';
 import { isPaused } from '../runtime/freezer';
 import { healthSuffix } from '../runtime/health';
 import { refresh, removeContainer } from '../runtime/lifecycle';
-import { ContainerRecord } from '../runtime/model';
+import { ContainerRecord } from '../model';
 import { BoxError } from '../errors';
 import { bool, CommandSpec, list as listOf, str } from './args';
 import { roots } from './context';

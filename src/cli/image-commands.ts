@@ -5,7 +5,7 @@ import { storeLock, withExclusiveStore } from '../image/store-lock';
 import { parseImageRef } from '../image/reference';
 import { ImageRecord, ImageStore } from '../image/store';
 import { ContainerStore } from '../runtime/containers';
-import type { ContainerRecord } from '../runtime/model';
+import type { ContainerRecord } from '../model';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
 import { humanSize, table, timeAgo } from './format';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { ContainerStore } from '../runtime/containers';
 import { find, refresh } from '../runtime/lifecycle';
-import { ContainerRecord } from '../runtime/model';
+import { ContainerRecord } from '../model';
 import { Roots } from '../paths';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
@@ -86,8 +86,7 @@ export const topCommand: CommandSpec = {
   stopAfterPositionals: true,
   async run(a) {
     const { processRows, TOP_TITLES } = await import('../runtime/top');
-    const { detectCgroups } = await import('../linux/cgroups');
-    const { containerCgroup } = await import('../runtime/create');
+    const { containerCgroup, detectCgroups } = await import('../linux/cgroups');
     const c = await running(roots(), store(), a.positionals[0]);
     const pids = containerCgroup(detectCgroups(), c.id).pids();
     process.stdout.write(table(TOP_TITLES, processRows(pids)));
@@ -106,8 +105,7 @@ export const statsCommand: CommandSpec = {
   positionals: [{ name: 'CONTAINER', optional: true, rest: true }],
   async run(a) {
     const { sample, statsRow, STATS_TITLES, ZERO_SAMPLE } = await import('../runtime/stats');
-    const { detectCgroups } = await import('../linux/cgroups');
-    const { containerCgroup } = await import('../runtime/create');
+    const { containerCgroup, detectCgroups } = await import('../linux/cgroups');
     const r = roots();
     const s = store();
     const named = a.positionals.map((q) => lookup(s, q));
@@ -170,8 +168,7 @@ export const updateCommand: CommandSpec = {
     const given: Partial<Record<(typeof keys)[number], string>> = {};
     for (const k of keys) if (str(a, k) !== undefined) given[k] = str(a, k);
     if (Object.keys(given).length === 0) throw new BoxError('you must provide one or more flags when using this command');
-    let change;
-    change = parseLimits(given as Parameters<typeof parseLimits>[0]);
+    const change = parseLimits(given as Parameters<typeof parseLimits>[0]);
     const s = store();
     return each(a.positionals, async (q) => {
       await updateContainer(roots(), s, lookup(s, q), change, (m) => process.stderr.write(`box: warning: ${m}\n`));

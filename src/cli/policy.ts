@@ -108,16 +108,9 @@ export const policyEvalCommand: CommandSpec = {
   positionals: [{ name: 'POLICY' }],
   async run(a) {
     const { parsePolicyArgs } = await import('../policy/admission');
-    const { requestFromFragment, toJson } = await import('../policy/commands');
+    const { readRequestFragment, requestFromFragment, toJson } = await import('../policy/commands');
     const file = str(a, 'request');
-    let fragment: unknown = {};
-    if (file) {
-      try {
-        fragment = JSON.parse(fs.readFileSync(file === '-' ? 0 : file, 'utf8'));
-      } catch (err) {
-        throw new BoxError(`--request ${file}: ${(err as Error).message}`);
-      }
-    }
+    const fragment = file ? readRequestFragment(file) : {};
     const req = requestFromFragment(fragment);
     const args = parsePolicyArgs(list(a, 'arg'));
     if (args.length) req.args = args;

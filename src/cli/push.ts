@@ -90,9 +90,17 @@ function prompt(question: string, hidden: boolean): Promise<string> {
   });
 }
 
+/** A password or token is a few kilobytes at most: more (as from /dev/zero) is refused, not read without end. */
+const PASSWORD_MAX = 64 * 1024;
+
 async function readStdin(): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const c of process.stdin) parts.push(c as Buffer);
+  let total = 0;
+  for await (const c of process.stdin) {
+    total += (c as Buffer).length;
+    if (total > PASSWORD_MAX) throw new BoxError('login: the password on standard input is larger than 64 KiB: give the password or token alone');
+    parts.push(c as Buffer);
+  }
   return Buffer.concat(parts).toString('utf8').replace(/\r?\n$/, '');
 }
 

@@ -3,7 +3,6 @@ import { BoxError } from '../errors';
 import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
 import { LogOptions, runDetached } from '../runtime/detach';
-import { HEALTH_FLAGS } from '../runtime/health';
 import { runForeground } from '../runtime/run';
 import { parseBytes, parseNonNegativeInt } from '../util/units';
 import { checkRequest, CreateRequest } from '../runtime/create';
@@ -45,7 +44,14 @@ export const RUN_FLAGS: FlagSpec[] = [
   s(['--pids-limit'], 'pidsLimit', 'maximum number of processes (-1 for unlimited)', 'n'),
   l(['--label', '-l'], 'label', 'set a metadata label', 'KEY=VALUE'),
   b(['--rm'], 'rm', 'remove the container when it exits'),
-  ...HEALTH_FLAGS,
+  s(['--health-cmd'], 'healthCmd', 'command to run to check health (run with /bin/sh -c in the container)', 'cmd'),
+  s(['--health-interval'], 'healthInterval', 'time between running the check (default 30s)', 'duration'),
+  s(['--health-timeout'], 'healthTimeout', 'maximum time to allow one check to run (default 30s)', 'duration'),
+  s(['--health-retries'], 'healthRetries', 'consecutive failures needed to report unhealthy (default 3)', 'n'),
+  s(['--health-start-period'], 'healthStartPeriod', 'start period for the container to initialize before failures count (default 0s)', 'duration'),
+  s(['--health-start-interval'], 'healthStartInterval', 'time between running the check during the start period (default 5s)', 'duration'),
+  b(['--no-healthcheck'], 'noHealthcheck', 'disable any container-specified HEALTHCHECK'),
+  s(['--health-on-failure'], 'healthOnFailure', 'action when the container becomes unhealthy: none (default), kill, restart, stop', 'action'),
   b(['--detach', '-d'], 'detach', 'run in the background and print the container id'),
   s(['--stop-signal'], 'stopSignal', "signal that stop sends first (default: the image's, else SIGTERM)", 'signal'),
   s(['--restart'], 'restart', 'restart policy of a detached container: no, on-failure[:N], always, unless-stopped', 'policy'),

@@ -72,7 +72,7 @@ export const exportCommand: CommandSpec = {
     const { storeLock } = await import('../image/store-lock');
     const r = roots();
     const s = new ContainerStore(r);
-    let c;
+    let c: ReturnType<typeof find>;
     try {
       c = find(s, a.positionals[0]);
     } catch (err) {

@@ -7,7 +7,7 @@ import { checkRequest, createRecord } from '../runtime/create';
 import { appendEvent } from '../runtime/events';
 import { startAttached, startExisting } from '../runtime/detach';
 import { find, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
-import { ContainerRecord } from '../runtime/model';
+import { ContainerRecord } from '../model';
 import { logEnd, LogCursor, readFrom, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { parseNonNegativeInt } from '../util/units';
@@ -52,7 +52,9 @@ async function attachOutput(store: ContainerStore, id: string, from?: LogCursor)
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  const print = (entries: LogEntry[]) => entries.forEach((e) => (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log));
+  const print = (entries: LogEntry[]) => {
+    for (const e of entries) (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log);
+  };
   try {
     for (;;) {
       const fresh = await refresh(r, store, store.get(c.id) ?? c);

@@ -54,18 +54,19 @@ export class VerifyingStream extends Transform {
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
-      return cb(new BoxError(`${this.what} is larger than the ${this.expectedSize} bytes announced`));
+      cb(new BoxError(`${this.what} is larger than the ${this.expectedSize} bytes announced`));
+      return;
     }
     this.hash.update(chunk);
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
     if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
-      return cb(new BoxError(`${this.what} is truncated: got ${this.bytes} of ${this.expectedSize} bytes`));
+      cb(new BoxError(`${this.what} is truncated: got ${this.bytes} of ${this.expectedSize} bytes`));
+      return;
     }
     const actual = `sha256:${this.hash.digest('hex')}`;
-    if (actual !== this.expected) return cb(new DigestMismatchError(this.expected, actual, this.what));
-    cb();
+    cb(actual === this.expected ? undefined : new DigestMismatchError(this.expected, actual, this.what));
   }
 }
 

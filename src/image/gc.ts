@@ -57,7 +57,7 @@ export function workFiles(store: ImageStore): string[] {
   const repos = layout.repositories(store.roots);
   tmpIn(repos);
   for (const n of readdir(repos)) if (!n.startsWith('.tmp-')) tmpIn(path.join(repos, n));
-  tmpIn(path.join(store.roots.root, 'images'));
+  tmpIn(layout.images(store.roots));
   const tmp = layout.tmp(store.roots);
   for (const f of readdir(tmp)) out.push(path.join(tmp, f));
   return out;

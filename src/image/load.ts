@@ -14,15 +14,15 @@ import { mkdirp } from '../util/fs';
 import { ownedName } from '../util/owner';
 import { randomHex } from '../util/random';
 import { parseDigest, sha256Digest } from './blobs';
-import { ImageConfig } from './config';
+import { parseImageConfig } from './config';
 import { PIECE_BYTES, storeLayer } from './layer-fetch';
 import { layerLock } from './locks';
 import { storeLock } from './store-lock';
 import { parseImageRef } from './reference';
-import { parseManifest, parsePlatform, selectPlatform } from './registry/manifest';
+import { MT, parseManifest, parsePlatform, selectPlatform } from './registry/manifest';
 import { ImageStore } from './store';
 import { TarEntry, TarReader, TarSink } from './tar-reader';
-import { normaliseEntryPath } from './unpack';
+import { normaliseEntryPath } from './tar-entry-path';
 
 export interface LoadedImage {
   id: string;
@@ -74,27 +74,55 @@ class ArchiveExtractor implements TarSink {
   }
 }
 
-const readJson = <T>(file: string, what: string): T => {
+/** Size caps for the archive's metadata, as for a pull: manifests and indexes, image configs. */
+const MANIFEST_MAX = 8 << 20;
+const CONFIG_MAX = 32 << 20;
+
+/** An extracted metadata file, refused beyond its cap (the archive decides how large it is). */
+function readMeta(file: string, what: string, max: number): Buffer {
+  if (fs.statSync(file).size > max) throw new BoxError(`load: ${what} is larger than ${max >> 20} MiB`);
+  return fs.readFileSync(file);
+}
+
+const readJson = (file: string, what: string): unknown => {
+  const bytes = readMeta(file, what, MANIFEST_MAX);
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {
     throw new BoxError(`load: ${what} is not valid JSON`);
   }
 };
 
+/** One image of docker save's manifest.json. */
+interface ArchiveImage {
+  Config: string;
+  RepoTags: string[];
+  Layers: string[];
+}
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** docker save's manifest.json, checked field by field: a list of { Config, RepoTags, Layers }. */
+function parseArchiveManifest(value: unknown): ArchiveImage[] {
+  const bad = (what: string) => new BoxError(`load: manifest.json ${what}: the archive is damaged or not a docker-archive`);
+  if (!Array.isArray(value)) throw bad('is not a list of images');
+  return value.map((e: unknown, i) => {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw bad(`entry ${i + 1} is not an object`);
+    const { Config, RepoTags, Layers } = e as Record<string, unknown>;
+    if (typeof Config !== 'string') throw bad(`entry ${i + 1}: "Config" is not a file name`);
+    if (!isStringList(Layers)) throw bad(`entry ${i + 1}: "Layers" is not a list of file names`);
+    if (RepoTags != null && !isStringList(RepoTags)) throw bad(`entry ${i + 1}: "RepoTags" is not a list of tags`);
+    return { Config, Layers, RepoTags: RepoTags ?? [] };
+  });
+}
+
 async function storeImage(store: ImageStore, configFile: string, layerFiles: string[], expectedId?: string): Promise<string> {
-  const configBytes = fs.readFileSync(configFile);
+  const configBytes = readMeta(configFile, 'an image config', CONFIG_MAX);
   const id = sha256Digest(configBytes);
   if (expectedId && id !== expectedId) throw new BoxError(`load: config ${expectedId} failed verification: its content has digest ${id}`);
-  let config: ImageConfig;
-  try {
-    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-  } catch {
-    throw new BoxError(`load: the image config ${id} is not valid JSON`);
-  }
-  const diffIds = config.rootfs?.diff_ids;
-  if (!Array.isArray(diffIds) || diffIds.length !== layerFiles.length) {
-    throw new BoxError(`load: image ${id} lists ${diffIds?.length ?? 0} diff_ids for ${layerFiles.length} layers`);
+  const diffIds = parseImageConfig(configBytes, `load: image ${id}`).rootfs.diff_ids;
+  if (diffIds.length !== layerFiles.length) {
+    throw new BoxError(`load: image ${id} lists ${diffIds.length} diff_ids for ${layerFiles.length} layers`);
   }
   for (const [i, d] of diffIds.entries()) {
     parseDigest(d);
@@ -118,7 +146,7 @@ function ociTag(annotations: Record<string, string> | undefined): string | undef
   const full = annotations?.['io.containerd.image.name'];
   const ref = annotations?.['org.opencontainers.image.ref.name'];
   for (const c of [full, ref]) {
-    if (!c || !c.includes(':') && !c.includes('/')) continue;
+    if (typeof c !== 'string' || (!c.includes(':') && !c.includes('/'))) continue;
     try {
       return familiar(c);
     } catch {
@@ -164,23 +192,23 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
     const loaded: LoadedImage[] = [];
     if (x.files.has('manifest.json')) {
       // docker-archive (also what Docker 25+ writes: its manifest.json points into blobs/sha256).
-      const entries = readJson<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>(path.join(work, 'manifest.json'), 'manifest.json');
-      if (!Array.isArray(entries)) throw new BoxError('load: manifest.json is not a list of images');
+      const entries = parseArchiveManifest(readJson(path.join(work, 'manifest.json'), 'manifest.json'));
       for (const e of entries) {
-        const tags = (e.RepoTags ?? []).map(familiar);
+        const tags = e.RepoTags.map(familiar);
         const id = await storeImage(store, x.resolve(e.Config, 'config'), e.Layers.map((l) => x.resolve(l, 'layer')));
         loaded.push({ id, tags });
       }
     } else if (x.files.has('index.json') && x.files.has('oci-layout')) {
       const blob = (digest: string) => x.resolve(`blobs/sha256/${parseDigest(digest)}`, digest);
-      const index = readJson<{ manifests?: { digest: string; mediaType: string; annotations?: Record<string, string> }[] }>(path.join(work, 'index.json'), 'index.json');
-      for (const d of index.manifests ?? []) {
-        let body = fs.readFileSync(blob(d.digest));
+      const index = parseManifest(readMeta(path.join(work, 'index.json'), 'index.json', MANIFEST_MAX), MT.ociIndex, 'load: index.json');
+      if (index.kind !== 'index') throw new BoxError('load: index.json is not an image index');
+      for (const d of index.manifests) {
+        let body = readMeta(blob(d.digest), `manifest ${d.digest}`, MANIFEST_MAX);
         if (sha256Digest(body) !== d.digest) throw new BoxError(`load: manifest ${d.digest} failed verification`);
         let m = parseManifest(body, d.mediaType, `load: ${d.digest}`);
         if (m.kind === 'index') {
           const pick = selectPlatform(m, parsePlatform(), `load: ${d.digest}`);
-          body = fs.readFileSync(blob(pick.digest));
+          body = readMeta(blob(pick.digest), `manifest ${pick.digest}`, MANIFEST_MAX);
           if (sha256Digest(body) !== pick.digest) throw new BoxError(`load: manifest ${pick.digest} failed verification`);
           m = parseManifest(body, pick.mediaType, `load: ${pick.digest}`);
           if (m.kind !== 'manifest') throw new BoxError(`load: ${pick.digest} is an index inside an index`);

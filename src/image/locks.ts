@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { flockAsync, LOCK_EX, tryFlock } from '../linux/syscalls';
-import { Roots } from '../paths';
+import { lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
 
 export interface Lock {
@@ -56,5 +56,5 @@ export function layerLock(roots: Roots, diffId: string): Promise<Lock> {
 }
 
 export function layerLockFile(roots: Roots, key: string): string {
-  return path.join(roots.runroot, 'locks', 'layers', key.replace(/^sha256:/, '') + '.lock');
+  return lockPaths.layer(roots, key);
 }

@@ -17,10 +17,10 @@
 // made by an older box) counts as a sign too. What was reclaimed is told in one line on stderr.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { humanSize } from '../cli/format';
 import { LOCK_EX, LOCK_SH } from '../linux/syscalls';
-import { Roots } from '../paths';
+import { featurePaths, lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
+import { humanSize } from '../util/units';
 import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { randomHex } from '../util/random';
 import { writeStderr } from '../util/stderr';
@@ -29,12 +29,11 @@ import { Lock, lockFile, tryLockFile } from './locks';
 import { ImageStore } from './store';
 
 const SWEPT = 'swept';
-const lockPath = (roots: Roots) => path.join(roots.runroot, 'locks', 'store.lock');
-export const operationsDir = (roots: Roots) => path.join(roots.runroot, 'store-ops');
+const operationsDir = featurePaths.storeOperations;
 
 /** Takes the store's lock (see above), first reclaiming what killed holders left. */
 export async function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {
-  const file = lockPath(roots);
+  const file = lockPaths.store(roots);
   const dead = deadOperations(roots);
   let pending = dead !== undefined;
   if (dead && mode === 'shared') {

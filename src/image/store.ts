@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { layout, Roots } from '../paths';
+import { layout, lockPaths, Roots } from '../paths';
 import { mkdirp, readFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
 import { ownedName } from '../util/owner';
 import { randomBytesSync } from '../util/random';
@@ -68,7 +68,7 @@ export class ImageStore {
 
   /** <root>/l: short names (symlinks to layers/<hex>/diff), so many lower dirs fit overlay's option page. */
   linksDir(): string {
-    return path.join(this.roots.root, 'l');
+    return layout.links(this.roots);
   }
 
   /**
@@ -296,7 +296,7 @@ export class ImageStore {
   }
 
   private metaFile(imageId: string): string {
-    return path.join(this.roots.root, 'images', hexOf(imageId) + '.json');
+    return path.join(layout.images(this.roots), hexOf(imageId) + '.json');
   }
 
   readMeta(imageId: string): ImageMeta {
@@ -312,7 +312,7 @@ export class ImageStore {
   async registerImage(imageId: string, add: { repoDigest?: string; manifest?: string; layerBlobs?: string[] } = {}): Promise<void> {
     const file = this.metaFile(imageId);
     mkdirp(path.dirname(file));
-    const lock = await lockFile(path.join(this.roots.runroot, 'locks', 'images', hexOf(imageId) + '.lock'));
+    const lock = await lockFile(lockPaths.image(this.roots, hexOf(imageId)));
     try {
       const m = this.readMeta(imageId);
       const repoDigests = new Set(m.repoDigests ?? []);
@@ -356,7 +356,7 @@ export class ImageStore {
     const ids = new Set(this.allTags().map(([, id]) => id));
     let files: string[] = [];
     try {
-      files = fs.readdirSync(path.join(this.roots.root, 'images'));
+      files = fs.readdirSync(layout.images(this.roots));
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }

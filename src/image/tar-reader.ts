@@ -3,6 +3,11 @@
 // headers (path, linkpath, size, uid, gid, mtime, atime and SCHILY.xattr.* / LIBARCHIVE.xattr.*
 // extended attributes, byte-exact) and GNU long names (L/K), with octal or base-256 numbers.
 //
+// Numbers are checked where they are read: a PAX value must be decimal digits (a time may have a
+// sign and a fraction), an octal header field must end at a NUL or space, and every value must fit
+// what the kernel takes (ids up to 2^32-2, sizes and times within 2^53): anything else is a
+// one-line error naming the entry, never a value silently truncated or a RangeError later.
+//
 // box has its own reader rather than node-tar's Parser because that parser keeps only some PAX
 // keys (extended attributes are dropped, so file capabilities would be lost), decodes PAX records
 // as text (attribute values are binary) and skips headers with a bad checksum instead of failing.
@@ -68,28 +73,45 @@ export class TarFormatError extends BoxError {}
 
 const BLOCK = 512;
 const MAX_META = 16 * 1024 * 1024;
+/** Tools pad an archive to a record (GNU tar: 10 KiB); a megabyte after its end is no padding. */
+const MAX_TRAILING = 1 << 20;
 
 type State = 'header' | 'data' | 'meta' | 'skip' | 'eof';
 
+/** PAX values as written (numbers are checked when an entry uses them, so errors can name it). */
 interface PaxValues {
   path?: string;
   linkpath?: string;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  mtime?: TarTime;
-  atime?: TarTime;
-  devmajor?: number;
-  devminor?: number;
+  size?: string;
+  uid?: string;
+  gid?: string;
+  mtime?: string;
+  atime?: string;
+  devmajor?: string;
+  devminor?: string;
   xattrs: Map<string, Buffer>;
   sparse?: boolean;
 }
 
+/** uid_t and gid_t: (uid_t)-1 means "leave unchanged" to chown, so it is no id. */
+const MAX_ID = 2 ** 32 - 2;
+/** Major and minor device numbers as glibc's makedev takes them. */
+const MAX_DEV = 2 ** 32 - 1;
+const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * An octal header field (leading spaces or NULs, digits, then a NUL, a space or the field's end),
+ * or GNU base-256: big-endian two's complement, 0x80 marking a positive value and 0xff a negative
+ * one. NaN for anything else (GNU tar refuses such a field too).
+ */
 function parseNumber(buf: Buffer, off: number, len: number): number {
   const first = buf[off];
+  if (first === 0xff) {
+    let v = 0;
+    for (let i = 0; i < len; i++) v = v * 256 + (buf[off + i] ^ 0xff);
+    return -(v + 1);
+  }
   if (first & 0x80) {
-    // base-256 (GNU): big-endian two's complement; 0x80 marks a positive value.
-    if (first === 0xff) return -1;
     let v = first & 0x7f;
     for (let i = 1; i < len; i++) v = v * 256 + buf[off + i];
     return v;
@@ -100,10 +122,43 @@ function parseNumber(buf: Buffer, off: number, len: number): number {
   while (i < end && (buf[i] === 0x20 || buf[i] === 0)) i++; // leading spaces (and an empty field)
   for (; i < end; i++) {
     const c = buf[i];
-    if (c < 0x30 || c > 0x37) break; // NUL or space ends the number
+    if (c < 0x30 || c > 0x37) break;
     v = v * 8 + (c - 0x30);
   }
-  return v;
+  return i === end || buf[i] === 0 || buf[i] === 0x20 ? v : NaN;
+}
+
+/** The error for a number an entry cannot have; `shown` is what the archive says, quoted. */
+function badNumber(entry: string, shown: string, expected: string): TarFormatError {
+  return new TarFormatError(`invalid tar entry "${entry}": ${shown} is not ${expected}`);
+}
+
+const quoted = (s: string) => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);
+
+/** A whole number within 0..max, from a PAX record (decimal digits) or else a header field. */
+function wholeNumber(entry: string, key: string, pax: string | undefined, header: number, max: number): number {
+  const expected = `a whole number from 0 to ${max}`;
+  if (pax !== undefined) {
+    if (!/^\d+$/.test(pax) || Number(pax) > max) throw badNumber(entry, `PAX ${key}=${quoted(pax)}`, expected);
+    return Number(pax);
+  }
+  if (Number.isNaN(header)) throw badNumber(entry, `the header's ${key} field`, 'an octal number');
+  if (!Number.isSafeInteger(header) || header < 0 || header > max) throw badNumber(entry, `${key} ${header}`, expected);
+  return header;
+}
+
+/** A time from a PAX record (seconds, a sign and a fraction allowed) or else a header field. */
+function timeOf(entry: string, key: string, pax: string | undefined, header?: number): TarTime | undefined {
+  const expected = 'a time in seconds within 2^53';
+  if (pax !== undefined) {
+    const t = parseTarTime(pax);
+    if (!t || !Number.isSafeInteger(t.sec)) throw badNumber(entry, `PAX ${key}=${quoted(pax)}`, expected);
+    return t;
+  }
+  if (header === undefined) return undefined;
+  if (Number.isNaN(header)) throw badNumber(entry, `the header's ${key} field`, 'an octal number');
+  if (!Number.isSafeInteger(header)) throw badNumber(entry, `${key} ${header}`, expected);
+  return { sec: header, nsec: 0 };
 }
 
 function parseString(buf: Buffer, off: number, len: number): string {
@@ -147,10 +202,6 @@ function parsePax(body: Buffer, into: PaxValues, entryName: () => string): void 
     const key = rec.toString('utf8', 0, eq);
     const raw = rec.subarray(eq + 1);
     const str = () => raw.toString('utf8');
-    const num = () => {
-      const n = Number(str());
-      return Number.isFinite(n) ? n : undefined;
-    };
     switch (key) {
       case 'path':
         into.path = str();
@@ -159,31 +210,37 @@ function parsePax(body: Buffer, into: PaxValues, entryName: () => string): void 
         into.linkpath = str();
         break;
       case 'size':
-        into.size = num();
+        into.size = str();
         break;
       case 'uid':
-        into.uid = num();
+        into.uid = str();
         break;
       case 'gid':
-        into.gid = num();
+        into.gid = str();
         break;
       case 'mtime':
-        into.mtime = parseTarTime(str());
+        into.mtime = str();
         break;
       case 'atime':
-        into.atime = parseTarTime(str());
+        into.atime = str();
         break;
       case 'SCHILY.devmajor':
-        into.devmajor = num();
+        into.devmajor = str();
         break;
       case 'SCHILY.devminor':
-        into.devminor = num();
+        into.devminor = str();
         break;
       default:
         if (key.startsWith('SCHILY.xattr.')) {
           into.xattrs.set(key.slice('SCHILY.xattr.'.length), Buffer.from(raw));
         } else if (key.startsWith('LIBARCHIVE.xattr.')) {
-          into.xattrs.set(decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(raw.toString('latin1'), 'base64'));
+          let name: string;
+          try {
+            name = decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length));
+          } catch {
+            throw new TarFormatError(`invalid tar archive: a malformed attribute name in the PAX header before "${entryName()}"`);
+          }
+          into.xattrs.set(name, Buffer.from(raw.toString('latin1'), 'base64'));
         } else if (key.startsWith('GNU.sparse.')) {
           into.sparse = true;
         }
@@ -208,6 +265,7 @@ export class TarReader {
   private current?: TarEntry;
   private offset = 0; // stream offset of the next byte, for messages
   private headers = 0;
+  private trailing = 0; // bytes after the end marker
   /** True once the end-of-archive marker (a zero block) has been read. */
   sawEnd = false;
 
@@ -278,7 +336,13 @@ export class TarReader {
           break;
         }
         case 'eof':
-          // Everything after the end marker (the second zero block, record padding) is ignored.
+          // Everything after the end marker (the second zero block, record padding) is ignored,
+          // up to a bound: /dev/zero, or gigabytes of zeros compressed to a few megabytes, would
+          // otherwise be read (and hashed) without end.
+          this.trailing += n - pos;
+          if (this.trailing > MAX_TRAILING) {
+            throw new TarFormatError(`invalid tar archive: more than ${MAX_TRAILING >> 20} MiB of data after the end-of-archive marker`);
+          }
           this.sink.raw?.(chunk.subarray(pos));
           this.offset += n - pos;
           return;
@@ -322,7 +386,9 @@ export class TarReader {
       if (prefix) name = `${prefix}/${name}`;
     }
     const size = parseNumber(buf, off + 124, 12);
-    if (size < 0) throw new TarFormatError(`invalid tar archive: negative size in the header of "${name}"`);
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new TarFormatError(`invalid tar archive: the size field in the header of "${name}" is not a number of bytes`);
+    }
 
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
       if (size > MAX_META) throw new TarFormatError(`invalid tar archive: a ${size}-byte extended header before "${name}" is too large`);
@@ -343,7 +409,7 @@ export class TarReader {
     const linkpath = pax.linkpath ?? this.longLink ?? g.linkpath ?? parseString(buf, off + 157, 100);
     this.longName = undefined;
     this.longLink = undefined;
-    const dataSize = pax.size ?? size;
+    const dataSize = wholeNumber(path, 'size', pax.size, size, MAX_SIZE);
     let type: TarEntryType;
     switch (typeflag) {
       case '0':
@@ -377,18 +443,24 @@ export class TarReader {
     if (pax.sparse) throw new TarFormatError(`unsupported tar entry "${path}": sparse files are not supported`);
     if (type === 'file' && path.endsWith('/') && typeflag !== '7') type = 'dir';
     const xattrs = g.xattrs.size ? new Map([...g.xattrs, ...pax.xattrs]) : pax.xattrs;
+    const mode = parseNumber(buf, off + 100, 8);
+    if (Number.isNaN(mode)) throw badNumber(path, "the header's mode field", 'an octal number');
+    // Device numbers matter (and are checked) only for devices: other entries may leave them blank.
+    const device = type === 'char' || type === 'block';
+    const dev = (key: string, paxValue: string | undefined, at: number) =>
+      device || paxValue !== undefined ? wholeNumber(path, key, paxValue, parseNumber(buf, at, 8), MAX_DEV) : 0;
     const entry: TarEntry = {
       path,
       type,
-      mode: parseNumber(buf, off + 100, 8) & 0o7777,
-      uid: pax.uid ?? g.uid ?? parseNumber(buf, off + 108, 8),
-      gid: pax.gid ?? g.gid ?? parseNumber(buf, off + 116, 8),
+      mode: mode & 0o7777,
+      uid: wholeNumber(path, 'uid', pax.uid ?? g.uid, parseNumber(buf, off + 108, 8), MAX_ID),
+      gid: wholeNumber(path, 'gid', pax.gid ?? g.gid, parseNumber(buf, off + 116, 8), MAX_ID),
       size: type === 'file' ? dataSize : 0,
-      mtime: pax.mtime ?? g.mtime ?? { sec: parseNumber(buf, off + 136, 12), nsec: 0 },
-      atime: pax.atime ?? g.atime,
+      mtime: timeOf(path, 'mtime', pax.mtime ?? g.mtime, parseNumber(buf, off + 136, 12))!,
+      atime: timeOf(path, 'atime', pax.atime ?? g.atime),
       linkpath,
-      devmajor: pax.devmajor ?? parseNumber(buf, off + 329, 8),
-      devminor: pax.devminor ?? parseNumber(buf, off + 337, 8),
+      devmajor: dev('devmajor', pax.devmajor, off + 329),
+      devminor: dev('devminor', pax.devminor, off + 337),
       xattrs,
     };
     // Entries other than regular files may still carry data in the archive (e.g. a hardlink

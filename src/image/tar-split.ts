@@ -17,7 +17,7 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import { BoxError } from '../errors';
 import { O_NOFOLLOW, O_RDONLY, openat2, O_DIRECTORY, O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
 import { TarEntry, TarSink } from './tar-reader';
-import { normaliseEntryPath } from './unpack';
+import { normaliseEntryPath } from './tar-entry-path';
 
 export const TAR_SPLIT_FILE = 'tar-split.gz';
 const FLUSH_AT = 1 << 20;

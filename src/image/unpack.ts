@@ -11,7 +11,11 @@
 // non-directory created earlier in this layer.
 //
 // Overlay conventions: ".wh.NAME" becomes a whiteout (a 0:0 character device) named NAME, and
-// ".wh..wh..opq" marks its directory opaque (trusted.overlay.opaque=y).
+// ".wh..wh..opq" marks its directory opaque (trusted.overlay.opaque=y). Overlay's own attributes
+// (trusted.overlay.* and, for overlays mounted with userxattr, user.overlay.*) that an image's
+// entries carry are dropped, as containers/storage does: a redirect, metacopy or opaque attribute
+// from an image would make overlayfs look elsewhere than the layer says. They stay in the
+// tar-split record, which is the original archive.
 //
 // Everything runs synchronously on the calling thread, entry by entry as the bytes arrive:
 // decompression runs on libuv's threads, and the file-system calls here are page-cache writes and
@@ -21,19 +25,11 @@ import * as path from 'node:path';
 import { createHash, Hash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BoxError, errnoCode } from '../errors';
+import { errnoCode } from '../errors';
 import { fsetxattr, futimens, lsetxattr, lutimens, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../linux/syscalls';
 import { TarEntry, TarReader, TarSink, TarTime } from './tar-reader';
+import { normaliseEntryPath, UnpackRefusedError } from './tar-entry-path';
 import { TarSplitRecorder } from './tar-split';
-
-export class UnpackRefusedError extends BoxError {
-  constructor(
-    readonly entry: string,
-    readonly reason: string,
-  ) {
-    super(`refused tar entry "${entry}": ${reason}`);
-  }
-}
 
 export interface UnpackOptions {
   /** Apply uid/gid from the archive (default: when running as root). */
@@ -71,20 +67,8 @@ interface DirMeta {
 
 const O_WRITE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW; // libuv adds O_CLOEXEC itself
 
-/**
- * Normalises a member name to a path relative to the layer root ("" is the root itself), or
- * throws for names that would leave it.
- */
-export function normaliseEntryPath(name: string, what = name): string {
-  if (name.includes('\0')) throw new UnpackRefusedError(what, 'the name contains a NUL byte');
-  const parts: string[] = [];
-  for (const p of name.split('/')) {
-    if (p === '' || p === '.') continue;
-    if (p === '..') throw new UnpackRefusedError(what, 'the path contains ".." and would leave the layer directory');
-    parts.push(p);
-  }
-  return parts.join('/');
-}
+/** overlayfs's own extended attributes, which only the unpacker itself may set (for whiteouts). */
+const isOverlayAttribute = (name: string) => name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
 
 const parentOf = (rel: string) => {
   const i = rel.lastIndexOf('/');
@@ -180,6 +164,7 @@ class LayerWriter implements TarSink {
 
   private xattrs(e: TarEntry, p: string, fd = -1): void {
     for (const [name, value] of e.xattrs) {
+      if (isOverlayAttribute(name)) continue;
       try {
         if (fd >= 0) fsetxattr(fd, name, value);
         else lsetxattr(p, name, value);
@@ -359,9 +344,18 @@ export class LayerUnpacker extends Writable {
     const w = this.writer;
     const sink: TarSink = split
       ? {
-          entry: (e) => (split.entry(e), w.entry(e)),
-          data: (c) => (split.data(c), w.data(c)),
-          endEntry: (e) => (split.endEntry(), w.endEntry(e)),
+          entry: (e) => {
+            split.entry(e);
+            w.entry(e);
+          },
+          data: (c) => {
+            split.data(c);
+            w.data(c);
+          },
+          endEntry: (e) => {
+            split.endEntry();
+            w.endEntry(e);
+          },
           raw: (b) => split.raw(b),
         }
       : w;

@@ -144,6 +144,11 @@ export function v2LimitFiles(limits: CgroupLimits, changed: CgroupLimits, swapAc
   return out;
 }
 
+/** The cgroup of box's container `id`: all of them sit under one shared `box/` parent. */
+export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
+  return new ContainerCgroup(host, `box/${id}`);
+}
+
 /** One container's cgroup: a directory per v1 hierarchy, or one directory in the v2 tree. */
 export class ContainerCgroup {
   readonly dirs: string[];

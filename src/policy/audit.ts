@@ -3,8 +3,7 @@
 // concurrent starts never interleave). It lives under the storage root: unlike events, an audit
 // trail must survive a reboot. `box policy log` reads it.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Roots } from '../paths';
+import { featurePaths, Roots } from '../paths';
 import type { PolicyMode } from './sources';
 import type { Decision, PolicyPatch } from './types';
 
@@ -31,7 +30,7 @@ export interface AuditEntry {
 }
 
 export function auditFile(roots: Roots): string {
-  return path.join(roots.root, 'policy-audit.jsonl');
+  return featurePaths.policyAudit(roots);
 }
 
 const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);

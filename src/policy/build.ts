@@ -143,7 +143,7 @@ function componentizeInWorker(work: string, url: string, options: Record<string,
 export async function bundlePolicySource(src: string): Promise<string> {
   if (!fs.existsSync(src)) throw new BoxError(`policy source ${src}: no such file`);
   const esbuild = authoringTool<typeof import('esbuild')>('esbuild', src);
-  let result;
+  let result: import('esbuild').BuildResult<{ write: false }>;
   try {
     result = await esbuild.build({
       entryPoints: [src],

@@ -1,6 +1,6 @@
 // The logic of `box policy inspect|eval|test`, as functions for the CLI to call and print.
-import * as fs from 'node:fs';
 import { BoxError } from '../errors';
+import { readUserText } from '../util/user-file';
 import { loadPolicy, LoadOptions, Policy } from './engine';
 import { emptyRequest } from './request';
 import type { PolicyInfo, PolicyRequest, PolicyVerdict } from './types';
@@ -70,8 +70,21 @@ export interface EvalResult {
   instantiateMs: number;
 }
 
+const REQUEST_FILE_MAX = 4 << 20;
+const CASES_FILE_MAX = 16 << 20;
+
+/** A request fragment (JSON) from a file, or standard input for "-". */
+export function readRequestFragment(file: string): unknown {
+  const text = readUserText(file, { what: '--request', maxBytes: REQUEST_FILE_MAX, hint: 'give a JSON request fragment', stdin: true });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new BoxError(`--request ${file}: ${(err as Error).message}`);
+  }
+}
+
 export async function evalPolicy(file: string, requestFile: string | undefined, args: Array<[string, string]>, opts: LoadOptions): Promise<EvalResult> {
-  const fragment = requestFile ? (JSON.parse(fs.readFileSync(requestFile, 'utf8')) as unknown) : {};
+  const fragment = requestFile ? readRequestFragment(requestFile) : {};
   const req = requestFromFragment(fragment);
   if (args.length) req.args = args;
   const p = await loadPolicy({ path: file }, opts);
@@ -96,10 +109,11 @@ export interface CaseResult {
 export function readCases(casesFile: string): PolicyCase[] {
   let doc: { cases?: PolicyCase[] };
   try {
-    const text = fs.readFileSync(casesFile, 'utf8');
+    const text = readUserText(casesFile, { what: 'cases file', maxBytes: CASES_FILE_MAX, hint: 'see box policy test --help' });
     // JSON is YAML too, but JSON's own parser gives better messages for .json files.
     doc = (/\.json$/i.test(casesFile) ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text)) as { cases?: PolicyCase[] };
   } catch (err) {
+    if (err instanceof BoxError) throw err;
     throw new BoxError(`${casesFile}: ${(err as Error).message.split('\n')[0]}`);
   }
   if (!doc || !Array.isArray(doc.cases)) throw new BoxError(`${casesFile}: no "cases" list: see box policy test --help`);

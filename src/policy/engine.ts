@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { BoxError } from '../errors';
+import { readUserFile } from '../util/user-file';
 import { checkComponentBinary, limitCoreMemories, PolicyFormatError } from './binary';
 import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache';
 import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT, WIT_INTERFACE, WIT_PACKAGE, WIT_VERSION } from './types';
@@ -255,7 +256,7 @@ export class Policy {
     if (err instanceof TimeoutError) return { kind: 'timeout', message: err.message };
     const message = errMessage(err);
     const near = this.limits.memoryBytes - 16 * 1024 * 1024;
-    if (live && live.memories.some((m) => m.buffer.byteLength >= near)) {
+    if (live?.memories.some((m) => m.buffer.byteLength >= near)) {
       return { kind: 'memory', message: `exceeded its memory limit of ${Math.round(this.limits.memoryBytes / 1048576)} MiB (${message})` };
     }
     if (err instanceof RangeError && /stack|memory|allocation/i.test(message)) return { kind: 'memory', message: `ran out of resources: ${message}` };
@@ -397,13 +398,16 @@ function describeSource(source: PolicySource, opts: LoadOptions): { name: string
   return { name: opts.name ?? source.name, what: `policy ${opts.name ?? source.name}` };
 }
 
-function readSource(source: PolicySource, what: string): Uint8Array {
+/** A component built from JavaScript is about 12 MiB; one from C, Rust or Go far less. */
+export const POLICY_FILE_MAX = 64 << 20;
+
+function readSource(source: PolicySource): Uint8Array {
   if ('bytes' in source) return source.bytes;
   if ('read' in source) return source.read();
   try {
-    return fs.readFileSync(source.path);
+    return readUserFile(source.path, { what: 'policy', maxBytes: POLICY_FILE_MAX, hint: 'give a policy component (.wasm file)' });
   } catch (err) {
-    throw new PolicyLoadError(`${what}: ${errCode(err) === 'ENOENT' ? 'no such file' : errMessage(err)}`);
+    throw new PolicyLoadError((err as Error).message);
   }
 }
 
@@ -459,7 +463,7 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
   }
   let size = 0;
   if (!entry) {
-    bytes = readSource(source, what);
+    bytes = readSource(source);
     size = bytes.length;
     try {
       checkComponentBinary(bytes, what);

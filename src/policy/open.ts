@@ -1,12 +1,11 @@
 // Opening a policy by reference: a built-in embedded in box, or a component file.
-import * as path from 'node:path';
 import { AssetName, builtDigest, readAsset } from '../assets';
-import { Roots } from '../paths';
+import { featurePaths, Roots } from '../paths';
 import { LoadOptions, loadPolicy, Policy } from './engine';
 import { BuiltinPolicy, isBuiltin } from './sources';
 
 export function policyCacheDir(roots: Roots): string {
-  return path.join(roots.root, 'cache', 'policies');
+  return featurePaths.policyCache(roots);
 }
 
 /** Loads a built-in or a file. */

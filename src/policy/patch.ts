@@ -7,9 +7,9 @@
 import { BoxError } from '../errors';
 import { CgroupHost, CgroupLimits, checkLimits } from '../linux/cgroups';
 import { lookupCapName } from '../linux/capabilities';
-import { rlimitNumber } from '../runtime/run-options';
+import { isRlimitName } from '../linux/rlimits';
 import { parseCpuList } from '../util/units';
-import type { ContainerConfig, Ulimit } from '../runtime/model';
+import type { ContainerConfig, Ulimit } from '../model';
 import type { LimitsPatch, PolicyPatch } from './types';
 
 const num = (v: bigint | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -55,7 +55,7 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
   const changes: string[] = [];
   if (patch.limits) {
     for (const u of patch.limits.ulimits) {
-      if (rlimitNumber(u.name) === undefined) bad(`unknown ulimit "${u.name}"`);
+      if (!isRlimitName(u.name)) bad(`unknown ulimit "${u.name}"`);
       const ulimit: Ulimit = { name: u.name, soft: Number(u.soft), hard: Number(u.hard) };
       if (ulimit.soft !== -1 && ulimit.hard !== -1 && ulimit.soft > ulimit.hard) bad(`ulimit ${u.name}: the soft limit exceeds the hard limit`);
       out.ulimits = [...out.ulimits.filter((x) => x.name !== u.name), ulimit];

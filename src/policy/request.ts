@@ -1,6 +1,6 @@
 // The request box gives policies, made from a container's resolved configuration.
 import { capsToNames, resolveCapabilities } from '../linux/capabilities';
-import type { ContainerConfig } from '../runtime/model';
+import type { ContainerConfig } from '../model';
 import { BOX_VERSION } from '../version';
 import type { Committed, Pair, PolicyContainer, PolicyHost, PolicyRequest } from './types';
 

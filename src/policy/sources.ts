@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
-import { Roots } from '../paths';
+import { featurePaths, Roots } from '../paths';
+import { readUserText } from '../util/user-file';
 import type { Pair } from './types';
 
 export const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'] as const;
@@ -36,7 +37,7 @@ export const SYSTEM_POLICY_DIR = '/etc/box/policies.d';
  * the only way past an operator's defaults is --no-default-policies, which is root's and visible.
  */
 export function policyDirs(roots: Roots): string[] {
-  return [SYSTEM_POLICY_DIR, path.join(roots.root, 'policies.d')];
+  return [SYSTEM_POLICY_DIR, featurePaths.policies(roots)];
 }
 
 export function isBuiltin(ref: string): ref is BuiltinPolicy {
@@ -62,9 +63,14 @@ export function parsePolicyRef(value: string, origin: string): PolicyRef {
 function fromJsonFile(file: string): PolicyRef {
   let doc: { policy?: unknown; mode?: unknown; args?: unknown };
   try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof doc;
+    const text = readUserText(file, { what: 'default policy', maxBytes: 1 << 20, hint: 'fix or remove the file' });
+    doc = JSON.parse(text) as typeof doc;
   } catch (err) {
+    if (err instanceof BoxError) throw err;
     throw new BoxError(`default policy ${file}: ${(err as Error).message}: fix or remove the file`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new BoxError(`default policy ${file}: expected a JSON object: fix or remove the file`);
   }
   if (typeof doc.policy !== 'string') throw new BoxError(`default policy ${file}: "policy" must name a built-in or a .wasm file`);
   const policyRef = isBuiltin(doc.policy) ? doc.policy : path.resolve(path.dirname(file), doc.policy);

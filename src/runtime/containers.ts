@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { layout, Roots } from '../paths';
 import { mkdirp, readJson, readJsonIfExists, writeJsonAtomic } from '../util/fs';
-import { ContainerConfig, ContainerRecord, ContainerState } from './model';
+import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
 import { generateName, NAME_RE } from './names';
 import { randomHex } from '../util/random';
 

@@ -9,19 +9,20 @@ import { BoxError } from '../errors';
 import type { Lock } from '../image/locks';
 import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
-import { CgroupHost, ContainerCgroup, checkLimits, detectCgroups } from '../linux/cgroups';
+import { CgroupHost, ContainerCgroup, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { generateName } from './names';
 import { EtcFiles, writeEtcFiles } from './etc-files';
+import { committedResources } from './committed';
 import { appendEvent } from './events';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { buildSpec } from './plan';
 import { HelperSpec } from './spec';
 import { parseRunFlags, resolveContainerConfig, RunFlags } from './run-options';
 import { capabilityMask, processSecurity } from './security';
-import type { Admission, AdmissionFlags } from '../policy/admission';
+import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 
 export interface CreateRequest {
@@ -51,10 +52,6 @@ export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
     throw new BoxError('box must run as root to create containers (rootless mode is not supported yet): use sudo');
   }
-}
-
-export function containerCgroup(host: CgroupHost, id: string): ContainerCgroup {
-  return new ContainerCgroup(host, `box/${id}`);
 }
 
 /**
@@ -122,7 +119,16 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
   let admission: Admission | undefined;
   if (refs.length) {
     const { admit } = require('../policy/admission') as typeof import('../policy/admission'); // only when policies apply
-    admission = await admit({ roots: req.roots, id, name, config, warn: req.warn }, refs, req.admission ?? NO_ADMISSION_FLAGS);
+    const subject: Subject = {
+      roots: req.roots,
+      id,
+      name,
+      config,
+      warn: req.warn,
+      committed: () => committedResources(req.roots, id),
+      event: (container, attributes) => appendEvent(req.roots, 'policy', container, attributes),
+    };
+    admission = await admit(subject, refs, req.admission ?? NO_ADMISSION_FLAGS);
     config = admission.config;
     mark('policies decided');
   }

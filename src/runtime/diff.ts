@@ -10,7 +10,7 @@ import { ImageStore } from '../image/store';
 import { lgetxattr, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat2, readlinkat, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 const STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
@@ -225,7 +225,7 @@ export function containerChanges(upper: string, lowerDirs: string[]): [ChangeKin
           }
         }
         // A directory of the image counts as changed when something in it changed or its own mode or owner did.
-        const own = !before || !before.stat.isDirectory() || before.stat.mode !== st.mode || before.stat.uid !== st.uid || before.stat.gid !== st.gid;
+        const own = !before?.stat.isDirectory() || before.stat.mode !== st.mode || before.stat.uid !== st.uid || before.stat.gid !== st.gid;
         if (inside || own) {
           out.splice(at, 0, [before ? 'C' : 'A', shown]);
           any = true;

@@ -2,7 +2,7 @@
 // directory on the host and bind-mounted into it (so they stay correct even with --read-only).
 import * as fs from 'node:fs';
 import { readFileIfExists } from '../util/fs';
-import { ContainerConfig } from './model';
+import { ContainerConfig } from '../model';
 
 export interface EtcFiles {
   hostname: string;

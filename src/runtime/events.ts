@@ -3,9 +3,8 @@
 // event shape. `box events` reads and follows the file. It lives under the runtime root: like
 // Docker's events, it describes this boot only.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Roots } from '../paths';
-import { ContainerRecord } from './model';
+import { featurePaths, Roots } from '../paths';
+import { ContainerRecord } from '../model';
 
 export type EventAction =
   | 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause'
@@ -24,7 +23,7 @@ export interface BoxEvent {
 }
 
 export function eventsFile(roots: Roots): string {
-  return path.join(roots.runroot, 'events.jsonl');
+  return featurePaths.events(roots);
 }
 
 /** An event's Actor.Attributes: as Docker, the container's labels, its image and name, then the event's own. */

@@ -6,37 +6,22 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FlagSpec } from '../cli/args';
 import { BoxError } from '../errors';
 import { ImageRuntimeConfig } from '../image/config';
-import { detectCgroups } from '../linux/cgroups';
+import { containerCgroup, detectCgroups } from '../linux/cgroups';
+import { rlimitNumber } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { Roots } from '../paths';
-import { containerCgroup } from './create';
+import { parseDurationNs } from '../util/units';
 import { eventsFile } from './events';
-import { ContainerConfig, ContainerRecord } from './model';
+import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from '../model';
 import { runtimeDir } from './monitor-state';
-import { rlimitNumber } from './run-options';
 import { processSecurity } from './security';
 import { HelperSpec, SpecArg } from './spec';
 
 /** The container's health check (ContainerConfig.healthcheck, typed here until model.ts has it). */
 export function healthOf(record: Pick<ContainerRecord, 'config'>): HealthConfig | undefined {
   return (record.config as ContainerConfig & { healthcheck?: HealthConfig }).healthcheck;
-}
-
-export type HealthOnFailure = 'none' | 'kill' | 'restart' | 'stop';
-
-/** The resolved health check of a container; durations in nanoseconds (Docker's units). */
-export interface HealthConfig {
-  /** ['CMD-SHELL', cmd] or ['CMD', arg...] */
-  test: string[];
-  interval: number;
-  timeout: number;
-  startPeriod: number;
-  startInterval: number;
-  retries: number;
-  onFailure: HealthOnFailure;
 }
 
 const S = 1e9;
@@ -46,39 +31,22 @@ const MIN_DURATION = 1e6;
 /** How long `--health-on-failure stop` waits after the stop signal before SIGKILL. */
 const STOP_GRACE_NS = 10 * S;
 
-const str = (names: string[], key: string, description: string, value: string): FlagSpec => ({ names, key, kind: 'string', description, value });
+// The --health-* options by their key in the parsed flags (cli/run.ts declares them), named in errors.
+const HEALTH_OPTIONS: Record<string, string> = {
+  healthCmd: '--health-cmd',
+  healthInterval: '--health-interval',
+  healthTimeout: '--health-timeout',
+  healthRetries: '--health-retries',
+  healthStartPeriod: '--health-start-period',
+  healthStartInterval: '--health-start-interval',
+  healthOnFailure: '--health-on-failure',
+};
 
-export const HEALTH_FLAGS: FlagSpec[] = [
-  str(['--health-cmd'], 'healthCmd', 'command to run to check health (run with /bin/sh -c in the container)', 'cmd'),
-  str(['--health-interval'], 'healthInterval', 'time between running the check (default 30s)', 'duration'),
-  str(['--health-timeout'], 'healthTimeout', 'maximum time to allow one check to run (default 30s)', 'duration'),
-  str(['--health-retries'], 'healthRetries', 'consecutive failures needed to report unhealthy (default 3)', 'n'),
-  str(['--health-start-period'], 'healthStartPeriod', 'start period for the container to initialize before failures count (default 0s)', 'duration'),
-  str(['--health-start-interval'], 'healthStartInterval', 'time between running the check during the start period (default 5s)', 'duration'),
-  { names: ['--no-healthcheck'], key: 'noHealthcheck', kind: 'bool', description: "disable any container-specified HEALTHCHECK" },
-  str(['--health-on-failure'], 'healthOnFailure', 'action when the container becomes unhealthy: none (default), kill, restart, stop', 'action'),
-];
-
-/** A Go duration (`1m30s`, `100ms`, `1.5s`) in nanoseconds. */
-export function parseGoDuration(flag: string, value: string): number {
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
-  const scale: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let end = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(value)) !== null) {
-    total += Number(m[1]) * scale[m[2]];
-    end = re.lastIndex;
-  }
-  if (value === '0') return 0;
-  if (!value || end !== value.length) throw new BoxError(`invalid value "${value}" for ${flag}: expected a duration like 30s, 1m30s or 100ms`);
-  return Math.round(total);
-}
-
-function durationFlag(flags: Record<string, unknown>, key: string, flag: string): number | undefined {
+function durationFlag(flags: Record<string, unknown>, key: string): number | undefined {
   const v = flags[key];
+  const flag = HEALTH_OPTIONS[key];
   if (v === undefined) return undefined;
-  const ns = parseGoDuration(flag, String(v));
+  const ns = parseDurationNs(flag, String(v));
   if (ns !== 0 && ns < MIN_DURATION) throw new BoxError(`invalid value "${String(v)}" for ${flag}: it must be at least 1ms`);
   return ns;
 }
@@ -94,21 +62,23 @@ function imageDuration(v: unknown): number {
  * field left at zero takes the default. Undefined when the container has no health check.
  */
 export function parseHealthFlags(flags: Record<string, unknown>, image: ImageRuntimeConfig): HealthConfig | undefined {
-  const given = HEALTH_FLAGS.filter((f) => f.key !== 'noHealthcheck' && flags[f.key] !== undefined);
+  const given = Object.keys(HEALTH_OPTIONS).filter((key) => flags[key] !== undefined);
   const onFailureFlag = flags.healthOnFailure;
   if (flags.noHealthcheck === true) {
-    const conflicting = given.filter((f) => f.key !== 'healthOnFailure' || onFailureFlag !== 'none');
-    if (conflicting.length) throw new BoxError(`--no-healthcheck conflicts with ${conflicting.map((f) => f.names[0]).join(', ')}`);
+    const conflicting = given.filter((key) => key !== 'healthOnFailure' || onFailureFlag !== 'none');
+    if (conflicting.length) {
+      throw new BoxError(`--no-healthcheck conflicts with ${conflicting.map((key) => HEALTH_OPTIONS[key]).join(', ')}`);
+    }
     return undefined;
   }
   const onFailure = (onFailureFlag ?? 'none') as HealthOnFailure;
   if (!['none', 'kill', 'restart', 'stop'].includes(onFailure)) {
     throw new BoxError(`invalid --health-on-failure "${String(onFailureFlag)}": use none, kill, restart or stop`);
   }
-  const interval = durationFlag(flags, 'healthInterval', '--health-interval');
-  const timeout = durationFlag(flags, 'healthTimeout', '--health-timeout');
-  const startPeriod = durationFlag(flags, 'healthStartPeriod', '--health-start-period');
-  const startInterval = durationFlag(flags, 'healthStartInterval', '--health-start-interval');
+  const interval = durationFlag(flags, 'healthInterval');
+  const timeout = durationFlag(flags, 'healthTimeout');
+  const startPeriod = durationFlag(flags, 'healthStartPeriod');
+  const startInterval = durationFlag(flags, 'healthStartInterval');
   let retries: number | undefined;
   if (flags.healthRetries !== undefined) {
     const r = String(flags.healthRetries);
@@ -123,7 +93,7 @@ export function parseHealthFlags(flags: Record<string, unknown>, image: ImageRun
   }
   if (!test && ih?.Test?.length) test = ih.Test;
   if (!test || test[0] === 'NONE') {
-    if (given.some((f) => f.key !== 'healthOnFailure')) {
+    if (given.some((key) => key !== 'healthOnFailure')) {
       throw new BoxError('health check options need a health check: give --health-cmd, or use an image with a HEALTHCHECK');
     }
     if (onFailure !== 'none') throw new BoxError('--health-on-failure needs a health check: give --health-cmd, or use an image with a HEALTHCHECK');

@@ -4,6 +4,7 @@
 // not consulted: that needs xattrs, and only decides which image file is read, never a host one.)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BoxError } from '../errors';
 
 /** Host path of an image file, resolved through the layers (topmost first), or undefined. */
 export function resolveInLayers(layers: string[], file: string, hops = 0): string | undefined {
@@ -62,12 +63,20 @@ function topmost(layers: string[], rel: string): string | undefined {
   return undefined;
 }
 
+/** /etc/passwd and /etc/group of a large system are a few megabytes; an image's can be anything. */
+const IMAGE_FILE_MAX = 16 << 20;
+
+/** A regular file of the image (symlinks resolved inside it), read only below IMAGE_FILE_MAX. */
 export function readImageFile(layers: string[], file: string): string | undefined {
   const p = resolveInLayers(layers, file);
   if (!p) return undefined;
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(p, 'utf8');
-  } catch {
+    if (fs.statSync(p).size > IMAGE_FILE_MAX) throw new BoxError(`the image's ${file} is larger than 16 MiB: box does not read it`);
+    bytes = fs.readFileSync(p);
+  } catch (err) {
+    if (err instanceof BoxError) throw err;
     return undefined;
   }
+  return bytes.toString('utf8');
 }

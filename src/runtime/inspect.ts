@@ -3,7 +3,7 @@ import { capsToNames, resolveCapabilities } from '../linux/capabilities';
 import { ContainerStore } from './containers';
 import { isPaused } from './freezer';
 import { healthForInspect } from './health';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { logFile } from './monitor-state';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -3,23 +3,21 @@
 // container happens under its lock, so the monitor's callback and a user's command never race.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { lockFile, Lock } from '../image/locks';
-import { detectCgroups } from '../linux/cgroups';
+import { containerCgroup, detectCgroups } from '../linux/cgroups';
+import { thaw } from '../linux/freezer';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
-import { Roots } from '../paths';
+import { lockPaths, Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
 import { ContainerStore } from './containers';
-import { containerCgroup } from './create';
 import { appendEvent } from './events';
-import { thaw } from './freezer';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
 
 export function lockContainer(roots: Roots, id: string): Promise<Lock> {
-  return lockFile(path.join(roots.runroot, 'locks', 'containers', `${id}.lock`));
+  return lockFile(lockPaths.container(roots, id));
 }
 
 /**
@@ -176,7 +174,7 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
   const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () => appendEvent(roots, 'stop', store.get(record.id) ?? record));
   if (!fresh) return;
-  thaw(fresh); // a frozen process cannot handle the stop signal
+  thaw(containerCgroup(detectCgroups(), fresh.id)); // a frozen process cannot handle the stop signal
   const sig = parseSignal(fresh.config.stopSignal ?? 'SIGTERM', 'stop signal');
   if (timeoutS > 0) {
     signalContainer(roots, fresh, sig);
@@ -202,7 +200,7 @@ export async function killContainer(roots: Roots, store: ContainerStore, record:
   const kill = signal === os.constants.signals.SIGKILL;
   const target = kill ? await markStoppedByUser(roots, store, fresh) : fresh;
   if (!target || !signalContainer(roots, target, signal)) throw notRunning;
-  if (kill) thaw(target); // a frozen task dies only once thawed (cgroup v1)
+  if (kill) thaw(containerCgroup(detectCgroups(), target.id)); // a frozen task dies only once thawed (cgroup v1)
   appendEvent(roots, 'kill', target, { signal: String(signal) });
 }
 
@@ -230,5 +228,5 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
       lock.release();
     }
   }
-  fs.rmSync(path.join(roots.runroot, 'locks', 'containers', `${record.id}.lock`), { force: true });
+  fs.rmSync(lockPaths.container(roots, record.id), { force: true });
 }

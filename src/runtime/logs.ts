@@ -2,6 +2,7 @@
 // monitor (native/PROTOCOL.md), rotated into FILE.1, FILE.2, ... (oldest last).
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
+import { durationNs } from '../util/units';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -145,8 +146,8 @@ export function readFrom(file: string, cursor: LogCursor): { entries: LogEntry[]
 /** --since/--until: RFC 3339 times, Unix seconds, or a duration before now ("10m", "1h30m"). */
 export function parseTimeArg(flag: string, value: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const d = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (d) return now - Number(d[1]) * { ms: 1, s: 1000, m: 60000, h: 3600000 }[d[2] as 'ms' | 's' | 'm' | 'h'];
+  const ns = durationNs(value);
+  if (ns !== undefined) return now - ns / 1e6;
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new BoxError(`invalid value "${value}" for ${flag}: use a time like 2026-01-02T15:04:05Z, Unix seconds, or a duration like 10m`);
   return t;

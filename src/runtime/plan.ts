@@ -1,15 +1,10 @@
 // Builds the helper spec for one container: namespaces, the root filesystem and the standard
 // mounts Docker users expect, masked paths, and the process attributes. Pure: it only describes.
 import { CgroupHost } from '../linux/cgroups';
-import { ContainerConfig } from './model';
-import { rlimitNumber } from './run-options';
+import { rlimitNumber } from '../linux/rlimits';
+import { ContainerConfig } from '../model';
+import type { ProcessSecurity } from './security';
 import { CLONE, HelperSpec, MS } from './spec';
-
-export interface ProcessSecurity {
-  caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
-  /** compiled BPF, or undefined for unconfined */
-  seccomp?: Buffer;
-}
 
 export interface PlanInput {
   config: ContainerConfig;

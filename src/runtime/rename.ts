@@ -9,7 +9,7 @@ import { layout, Roots } from '../paths';
 import { checkName, ContainerStore } from './containers';
 import { appendEvent } from './events';
 import { lockContainer } from './lifecycle';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 function owner(roots: Roots, name: string): string | undefined {
   try {

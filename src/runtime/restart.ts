@@ -5,18 +5,7 @@
 // container's record, so a crashed monitor or back-off does not reset it (lifecycle.ts resumes it).
 import { BoxError } from '../errors';
 import { parseDuration } from '../util/units';
-import { ContainerRecord } from './model';
-
-export type RestartName = 'no' | 'on-failure' | 'always' | 'unless-stopped';
-
-export interface RestartPolicy {
-  name: RestartName;
-  /** on-failure:N; 0 = no limit */
-  maxRetries: number;
-  baseMs: number;
-  maxMs: number;
-  resetMs: number;
-}
+import { ContainerRecord, RestartName, RestartPolicy } from '../model';
 
 export const NO_RESTART: RestartPolicy = { name: 'no', maxRetries: 0, baseMs: 100, maxMs: 60_000, resetMs: 10_000 };
 

@@ -1,17 +1,22 @@
 // Turns `box run` flags (as typed) plus the image's configuration into the resolved container
 // configuration. Every check that can fail happens here, before any kernel object exists.
-import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import { ImageConfig } from '../image/config';
 import { imageProvenance } from '../image/reference';
 import { CgroupLimits } from '../linux/cgroups';
+import { isRlimitName, RLIMIT_NAMES } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { parseBytes, parseCpuList, parseCpus, parseInteger, parseNonNegativeInt } from '../util/units';
+import { readUserText } from '../util/user-file';
 import { readImageFile } from './image-files';
-import { ContainerConfig, Ulimit } from './model';
+import { ContainerConfig, Ulimit } from '../model';
 import { parseHealthFlags } from './health';
 import { parseRestart } from './restart';
 import { resolveUser } from './users';
+
+/** Docker's own default profile is about 20 KiB; an env file is bounded by what execve takes anyway. */
+const SECCOMP_PROFILE_MAX = 1 << 20;
+const ENV_FILE_MAX = 4 << 20;
 
 export interface RunFlags {
   name?: string;
@@ -51,14 +56,6 @@ export interface RunFlags {
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const RLIMITS: Record<string, number> = {
-  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
-};
-
-export function rlimitNumber(name: string): number {
-  return RLIMITS[name];
-}
-
 /** A signal name or number as --stop-signal accepts it, normalised to SIGNAME when named. */
 /** A stop signal as box records it ("SIGTERM", "SIGRTMIN+3", "15"), once checked by parseSignal. */
 export function checkSignalName(s: string, what = '--stop-signal'): string {
@@ -69,8 +66,8 @@ export function checkSignalName(s: string, what = '--stop-signal'): string {
 
 export function parseUlimit(value: string): Ulimit {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
-  if (!m || !(m[1] in RLIMITS)) {
-    throw new BoxError(`invalid --ulimit "${value}": expected NAME=SOFT[:HARD] with NAME one of ${Object.keys(RLIMITS).join(', ')}`);
+  if (!m || !isRlimitName(m[1])) {
+    throw new BoxError(`invalid --ulimit "${value}": expected NAME=SOFT[:HARD] with NAME one of ${RLIMIT_NAMES.join(', ')}`);
   }
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);
@@ -87,12 +84,7 @@ export function collectEnv(flags: Pick<RunFlags, 'env' | 'envFile'>, hostEnv: No
     else if (hostEnv[entry] !== undefined) out.push(`${entry}=${hostEnv[entry]}`);
   };
   for (const file of flags.envFile) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      throw new BoxError(`cannot read --env-file "${file}": give a readable file of NAME=VALUE lines`);
-    }
+    const text = readUserText(file, { what: '--env-file', maxBytes: ENV_FILE_MAX, hint: 'give a readable file of NAME=VALUE lines' });
     text.split('\n').forEach((line, i) => {
       const t = line.replace(/\r$/, '');
       if (t.trim() === '' || t.trimStart().startsWith('#')) return;
@@ -152,11 +144,11 @@ export function parseSecurityOpts(opts: string[]): SecurityOpts {
       if (!value) throw new BoxError(`invalid --security-opt "${opt}": use seccomp=unconfined or seccomp=PROFILE.json`);
       if (value === 'unconfined') out.seccomp = 'unconfined';
       else {
-        try {
-          out.seccompProfile = fs.readFileSync(value, 'utf8');
-        } catch {
-          throw new BoxError(`cannot read seccomp profile "${value}": give the path of a Docker-format JSON profile`);
-        }
+        out.seccompProfile = readUserText(value, {
+          what: 'seccomp profile',
+          maxBytes: SECCOMP_PROFILE_MAX,
+          hint: 'give the path of a Docker-format JSON profile',
+        });
         out.seccomp = value;
       }
     } else if (key === 'label' || key === 'apparmor') {

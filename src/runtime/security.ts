@@ -2,8 +2,7 @@
 import { BoxError } from '../errors';
 import { capSetsFor, resolveCapabilities } from '../linux/capabilities';
 import { readFileIfExists } from '../util/fs';
-import { ContainerConfig } from './model';
-import { ProcessSecurity } from './plan';
+import { ContainerConfig } from '../model';
 
 // Injected by build/build.mjs: the default profile compiled for Docker's default capabilities.
 declare const __BOX_DEFAULT_SECCOMP__: { mask: string; bpf: string } | undefined;
@@ -11,6 +10,13 @@ const PRECOMPILED = typeof __BOX_DEFAULT_SECCOMP__ === 'object' ? __BOX_DEFAULT_
 
 /** The seccomp module (syscall tables, compiler) is loaded only when a program must be compiled. */
 const seccomp = () => require('../linux/seccomp') as typeof import('../linux/seccomp');
+
+/** What the helper applies to a container process: its capability sets and seccomp program. */
+export interface ProcessSecurity {
+  caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  /** compiled BPF, or undefined for unconfined */
+  seccomp?: Buffer;
+}
 
 let lastCap: number | undefined;
 function hostLastCap(): number {

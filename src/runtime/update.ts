@@ -2,13 +2,12 @@
 // the given flags applied, validated as `run` validates them (checkLimits), written to the running
 // container's cgroup and saved in its record (a stopped container gets them at its next start).
 import { BoxError } from '../errors';
-import { CgroupLimits, checkLimits, detectCgroups } from '../linux/cgroups';
+import { CgroupLimits, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
-import { containerCgroup } from './create';
 import { appendEvent } from './events';
 import { lockContainer, refresh } from './lifecycle';
-import { ContainerRecord } from './model';
+import { ContainerRecord } from '../model';
 
 /** Applies an update to the current limits; refuses combinations Docker refuses. */
 export function mergeLimits(old: CgroupLimits, change: CgroupLimits): CgroupLimits {

@@ -50,19 +50,59 @@ export function expandCpuList(list: string): number[] {
   return out;
 }
 
-/** "10s", "1m30s", "500ms", "2h" → milliseconds (Go duration subset, as Docker accepts). */
-export function parseDuration(flag: string, value: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+// Go's time.ParseDuration units (Docker parses every duration flag with it); µ is U+00B5, μ U+03BC.
+const DURATION_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  'µs': 1e3,
+  'μs': 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+/** Go's time.Duration is an int64 of nanoseconds (about 292 years). */
+const MAX_DURATION_NS = 2 ** 63 - 1;
+
+/**
+ * A duration as Docker's flags take it (Go's syntax: "1m30s", "1.5h", ".5s", "300ms", "0"), in
+ * nanoseconds; undefined when the text is not one. A leading + is accepted and - refused: no flag
+ * of box takes a negative duration.
+ */
+export function durationNs(value: string): number | undefined {
+  const body = value.startsWith('+') ? value.slice(1) : value;
+  if (body === '0') return 0;
+  const part = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
   let total = 0;
-  let matched = 0;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(value)) !== null) {
-    total += Number(m[1]) * scale[m[2]];
-    matched = re.lastIndex;
+  while ((m = part.exec(body)) !== null) {
+    total += Number(m[1]) * DURATION_UNITS_NS[m[2]];
+    if (part.lastIndex === body.length) return total > MAX_DURATION_NS ? undefined : Math.round(total);
   }
-  if (!value || matched !== value.length) {
-    throw new BoxError(`invalid value "${value}" for ${flag}: expected a duration like 30s, 1m or 500ms`);
+  return undefined;
+}
+
+/** A duration flag's value in nanoseconds (durationNs), or a BoxError naming the flag. */
+export function parseDurationNs(flag: string, value: string): number {
+  const ns = durationNs(value);
+  if (ns !== undefined) return ns;
+  const why = value.startsWith('-') ? 'a duration cannot be negative' : 'expected a duration like 30s, 1m30s or 500ms';
+  throw new BoxError(`invalid value "${value}" for ${flag}: ${why}`);
+}
+
+/** A duration flag's value in milliseconds (parseDurationNs). */
+export function parseDuration(flag: string, value: string): number {
+  return parseDurationNs(flag, value) / 1e6;
+}
+
+/** Bytes as Docker prints sizes: 1000-based units, three significant digits (12.3MB). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
   }
-  return total;
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
 }

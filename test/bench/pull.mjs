@@ -34,7 +34,10 @@ async function startRegistry(dir) {
   // Ready when it accepts connections.
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.end();
+        resolve(true);
+      });
       c.on('error', () => resolve(false));
     });
     if (ok) return { proc, host: `127.0.0.1:${port}` };

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, REPO, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 
 /** A root filesystem holding one static /bin/true. */
 export function makeRootfs(dir) {

@@ -2,7 +2,6 @@
 // --filter dangling), rmi's rules (as Docker's), image prune, and garbage collection of layers,
 // blobs and stale work files, including a prune racing a pull from a real registry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectGarbage } from '../../src/image/gc';
@@ -40,7 +39,19 @@ describe('tag, image inspect, history', () => {
     const id = ok(['import', tarball, 'app:1', '--change', 'CMD ["sh"]', '--change', 'ENV A=b']).trim();
     expect(ok(['tag', 'app:1', 'registry.local:5000/team/app:2'])).toBe('');
     expect(ok(['tag', id.slice(7, 19), 'app:latest'])).toBe('');
-    const [info] = JSON.parse(ok(['image', 'inspect', 'app'])) as Record<string, any>[];
+    interface ImageInspect {
+      Id: string;
+      RepoTags: string[];
+      RepoDigests: string[];
+      Architecture: string;
+      Os: string;
+      Config: unknown;
+      Created: string;
+      Size: number;
+      RootFS: { Type: string; Layers: string[] };
+      GraphDriver: { Data: { UpperDir: string } };
+    }
+    const [info] = JSON.parse(ok(['image', 'inspect', 'app'])) as ImageInspect[];
     expect(info.Id).toBe(id);
     expect(info.RepoTags.sort()).toEqual(['app:1', 'app:latest', 'registry.local:5000/team/app:2']);
     expect(info.RepoDigests).toEqual([]);
@@ -217,7 +228,10 @@ describe('garbage collection', () => {
           // layers that no image references yet.
           if (e.type === 'layer-done' && !prune) prune = pruneImages(s, true).then(() => order.push('prune'));
         },
-      }).then((id) => (order.push('pull'), id));
+      }).then((id) => {
+        order.push('pull');
+        return id;
+      });
       const id = await pulled;
       await prune;
       expect(order).toEqual(['pull', 'prune']);

@@ -2,6 +2,7 @@
 // layout umoci built; ids compared with skopeo's, images run; corrupt archives leave nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageStore } from '../../src/image/store';
@@ -91,5 +92,61 @@ describe('box load', () => {
     } finally {
       fresh.cleanup();
     }
+  });
+
+  it('a malformed manifest.json, OCI index, manifest or config is a one-line error (exit 125) and leaves nothing', () => {
+    const sha = (b: string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
+    /** An archive of these files (name -> content), loaded into an empty root. */
+    const load = (files: Record<string, string>) => {
+      const dir = fs.mkdtempSync(path.join(t.dir, 'malformed-'));
+      for (const [name, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        fs.writeFileSync(path.join(dir, name), content);
+      }
+      const archive = `${dir}.tar`;
+      run('tar', ['-C', dir, '-cf', archive, '.']);
+      const fresh = new TestRoot('box-load3-');
+      try {
+        const r = spawnSync(BOX, fresh.args(['load', '-i', archive]), { encoding: 'utf8', timeout: 60_000 });
+        expect(r.status, r.stderr).toBe(125);
+        expect(fs.existsSync(path.join(fresh.root, 'tmp'))).toBe(false);
+        expect(new ImageStore({ root: fresh.root, runroot: path.join(fresh.root, 'run') }).list()).toEqual([]);
+        return r.stderr;
+      } finally {
+        fresh.cleanup();
+      }
+    };
+    const docker = (manifest: string) => load({ 'manifest.json': manifest, 'c.json': '{}' });
+    const damaged = 'the archive is damaged or not a docker-archive';
+    expect(docker('[null]')).toBe(`box: load: manifest.json entry 1 is not an object: ${damaged}\n`);
+    expect(docker('null')).toBe(`box: load: manifest.json is not a list of images: ${damaged}\n`);
+    expect(docker('{"Config":"c.json"}')).toBe(`box: load: manifest.json is not a list of images: ${damaged}\n`);
+    expect(docker('[{"Layers":[]}]')).toBe(`box: load: manifest.json entry 1: "Config" is not a file name: ${damaged}\n`);
+    expect(docker('[{"Config":"c.json","Layers":"l.tar"}]')).toBe(`box: load: manifest.json entry 1: "Layers" is not a list of file names: ${damaged}\n`);
+    expect(docker('[{"Config":"c.json","Layers":[],"RepoTags":[7]}]')).toBe(`box: load: manifest.json entry 1: "RepoTags" is not a list of tags: ${damaged}\n`);
+    expect(docker('[{"Config":"c.json","Layers":[]}]')).toBe(`box: load: image ${sha('{}')}: the image config has no rootfs.diff_ids list\n`);
+    const withConfig = (config: string) => load({ 'manifest.json': '[{"Config":"c.json","Layers":[]}]', 'c.json': config });
+    expect(withConfig('null')).toBe(`box: load: image ${sha('null')}: the image config is not a JSON object\n`);
+    const envNotList = '{"rootfs":{"type":"layers","diff_ids":[]},"config":{"Env":"PATH=/bin"}}';
+    expect(withConfig(envNotList)).toBe(`box: load: image ${sha(envNotList)}: the image config field "config.Env" has the wrong type\n`);
+
+    /** An OCI layout whose index points at `manifest`, whose config is `config`. */
+    const oci = (index: string | ((manifest: string) => string), manifest = '{}', config = '{}') => {
+      const files: Record<string, string> = { 'oci-layout': '{"imageLayoutVersion":"1.0.0"}' };
+      for (const b of [manifest, config]) files[`blobs/sha256/${sha(b).slice(7)}`] = b;
+      files['index.json'] = typeof index === 'string' ? index : index(manifest);
+      return load(files);
+    };
+    const MT = 'application/vnd.oci.image.manifest.v1+json';
+    const pointTo = (m: string) => JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MT, digest: sha(m), size: m.length }] });
+    expect(oci('null')).toBe('box: load: index.json: the manifest is not a JSON object\n');
+    expect(oci('[1]')).toBe('box: load: index.json: the manifest is not a JSON object\n');
+    expect(oci('{"manifests":5}')).toBe('box: load: index.json: the image index has no manifests\n');
+    expect(oci('{"manifests":[null]}')).toBe('box: load: index.json: a descriptor in the manifest lacks its mediaType, digest or size\n');
+    expect(oci(pointTo, 'null')).toBe(`box: load: ${sha('null')}: the manifest is not a JSON object\n`);
+    const layersNotList = JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'x', digest: sha('{}'), size: 2 }, layers: 'l' });
+    expect(oci(pointTo, layersNotList)).toMatch(/^box: load: sha256:[0-9a-f]{64}: unsupported manifest \(media type ".*"\)\n$/);
+    const noLayers = (config: string) => JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'x', digest: sha(config), size: config.length }, layers: [] });
+    expect(oci(pointTo, noLayers('[]'), '[]')).toBe(`box: load: image ${sha('[]')}: the image config is not a JSON object\n`);
   });
 });

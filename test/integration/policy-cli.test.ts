@@ -76,8 +76,8 @@ describe('box policy', () => {
     for (const args of [['policy', '--help'], ['policy']]) {
       const r = t.box(args);
       expect(r.status).toBe(0);
-      expect(r.stdout).toMatch(/^Usage:  box policy COMMAND\n/);
-      for (const sub of ['build', 'test', 'eval', 'inspect', 'export', 'ls', 'log', 'types']) expect(r.stdout).toMatch(new RegExp(`^  ${sub} +\\S`, 'm'));
+      expect(r.stdout).toMatch(/^Usage: {2}box policy COMMAND\n/);
+      for (const sub of ['build', 'test', 'eval', 'inspect', 'export', 'ls', 'log', 'types']) expect(r.stdout).toMatch(new RegExp(`^ {2}${sub} +\\S`, 'm'));
     }
     const bad = t.box(['policy', 'nope']);
     expect(bad.status).toBe(125);

@@ -279,12 +279,15 @@ describe('progress', () => {
     const layers = layerDigests();
     expect(layers).toHaveLength(2);
     // Lines are redrawn in place: after moving the cursor up, each line is cleared and written again.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is checked
     const lines = out.output.split(/\r?\n/).map((l) => l.replace(/\x1b\[\d+A/g, '').replace(/^\r?\x1b\[2K/, ''));
     const big = lines.filter((l) => l.startsWith(`${layers[1]}: Downloading [`));
     expect(big.length).toBeGreaterThan(1);
     expect(big.some((l) => /\] [\d.]+[kM]B\/[\d.]+MB [\d.]+[kM]B\/s$/.test(l))).toBe(true);
     // The last frame: the header and one line per layer, all complete; then the summary.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is checked
     const frames = out.output.split(/\x1b\[\d+A/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is checked
     const last = frames[frames.length - 1].split(/\r?\n/).map((l) => l.replace(/^\r?\x1b\[2K/, '')).filter(Boolean);
     expect(last).toEqual([
       `Pulling ${slowHost}/fmt/amd:1 (linux/amd64)`,

@@ -146,8 +146,19 @@ describe('box run: bad input and failures', () => {
   it('a malformed value with a missing image reports the value: nothing pulled, nothing created', async () => {
     const registry = await watchedRegistry();
     const fresh = path.join(t.dir, 'fresh-root');
+    // Profiles that must be refused before a byte is read from them: a device that never ends, a
+    // FIFO nobody writes to (whose open would block) and a file over the 1 MiB cap.
+    const fifo = path.join(t.dir, 'profile-fifo');
+    spawnSync('mkfifo', [fifo]);
+    const big = path.join(t.dir, 'big-profile.json');
+    fs.writeFileSync(big, ' '.repeat(1024 * 1024 + 1));
+    const profileError = (file: string, problem: string) =>
+      `box: cannot read seccomp profile "${file}" (${problem}): give the path of a Docker-format JSON profile\n`;
     try {
       const cases: [string[], string][] = [
+        [['--security-opt', 'seccomp=/dev/zero'], profileError('/dev/zero', 'a character device, not a regular file')],
+        [['--security-opt', `seccomp=${fifo}`], profileError(fifo, 'a FIFO, not a regular file')],
+        [['--security-opt', `seccomp=${big}`], profileError(big, 'larger than 1 MiB')],
         [['--memory', '12x'], 'box: invalid value "12x" for --memory: expected a size like 512k, 256m or 1g\n'],
         [['--cpus', '-1'], 'box: invalid value "-1" for --cpus: expected a positive number of CPUs like 0.5 or 2\n'],
         [['--cap-add', 'NOPE'], 'box: unknown capability "NOPE": see capabilities(7) for names\n'],

@@ -198,6 +198,6 @@ describe('box run: isolation', () => {
     const inside = r.stdout.trim().split('\n');
     const outside = ['ipc', 'uts', 'cgroup', 'mnt'].map((n) => fs.readlinkSync(`/proc/self/ns/${n}`));
     expect(inside).toHaveLength(4);
-    inside.forEach((ns, i) => expect(ns).not.toBe(outside[i]));
+    for (const [i, ns] of inside.entries()) expect(ns).not.toBe(outside[i]);
   });
 });

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContainerStore } from '../../src/runtime/containers';
-import type { ContainerConfig } from '../../src/runtime/model';
+import type { ContainerConfig } from '../../src/model';
 
 describe('container names', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-names-'));

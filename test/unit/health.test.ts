@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { healthEventTemplate, nanosToRfc3339, parseGoDuration, parseHealthFile, parseHealthFlags, probeArgs } from '../../src/runtime/health';
+import { healthEventTemplate, nanosToRfc3339, parseHealthFile, parseHealthFlags, probeArgs } from '../../src/runtime/health';
 
 const S = 1e9;
 
 describe('health check options', () => {
-  it('parses Go durations in nanoseconds', () => {
-    expect(parseGoDuration('--x', '30s')).toBe(30 * S);
-    expect(parseGoDuration('--x', '1m30s')).toBe(90 * S);
-    expect(parseGoDuration('--x', '100ms')).toBe(100e6);
-    expect(parseGoDuration('--x', '1.5s')).toBe(1.5 * S);
-    expect(parseGoDuration('--x', '0')).toBe(0);
-    expect(() => parseGoDuration('--x', '10')).toThrow(/duration/);
-    expect(() => parseGoDuration('--x', 'soon')).toThrow(/duration/);
-  });
-
   it("--health-cmd gives a CMD-SHELL check with Docker's defaults", () => {
     expect(parseHealthFlags({ healthCmd: 'curl -f localhost' }, {})).toEqual({
       test: ['CMD-SHELL', 'curl -f localhost'], interval: 30 * S, timeout: 30 * S, startPeriod: 0, startInterval: 5 * S, retries: 3, onFailure: 'none',

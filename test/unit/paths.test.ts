@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveRoots } from '../../src/paths';
+import { featurePaths, layout, lockPaths, resolveRoots } from '../../src/paths';
 
 describe('storage and runtime roots', () => {
   it('default to /var/lib/box and /run/box', () => {
@@ -21,5 +21,29 @@ describe('storage and runtime roots', () => {
     expect(resolveRoots({ root: '/tmp/flag-root', runroot: '/tmp/flag-run' }, env)).toEqual({ root: '/tmp/flag-root', runroot: '/tmp/flag-run' });
     expect(resolveRoots({ root: '/tmp/flag-root' }, {})).toEqual({ root: '/tmp/flag-root', runroot: '/tmp/flag-root/run' });
     expect(resolveRoots({ root: 'rel' }, {}).root).toBe(`${process.cwd()}/rel`);
+  });
+});
+
+describe('the on-disk layout', () => {
+  // Existing stores are read where these say: a path that moves loses their state.
+  const r = { root: '/var/lib/box', runroot: '/run/box' };
+
+  it('keeps persistent state under the storage root, runtime state under the runtime root', () => {
+    expect(layout.links(r)).toBe('/var/lib/box/l');
+    expect(layout.images(r)).toBe('/var/lib/box/images');
+    expect(layout.locks(r)).toBe('/run/box/locks');
+    expect(featurePaths.events(r)).toBe('/run/box/events.jsonl');
+    expect(featurePaths.policyAudit(r)).toBe('/var/lib/box/policy-audit.jsonl');
+    expect(featurePaths.policies(r)).toBe('/var/lib/box/policies.d');
+    expect(featurePaths.policyCache(r)).toBe('/var/lib/box/cache/policies');
+    expect(featurePaths.storeOperations(r)).toBe('/run/box/store-ops');
+  });
+
+  it('puts every lock file under the runtime root', () => {
+    expect(lockPaths.store(r)).toBe('/run/box/locks/store.lock');
+    expect(lockPaths.admission(r)).toBe('/run/box/locks/admission.lock');
+    expect(lockPaths.container(r, 'abc')).toBe('/run/box/locks/containers/abc.lock');
+    expect(lockPaths.layer(r, 'sha256:' + 'a'.repeat(64))).toBe(`/run/box/locks/layers/${'a'.repeat(64)}.lock`);
+    expect(lockPaths.image(r, 'b'.repeat(64))).toBe(`/run/box/locks/images/${'b'.repeat(64)}.lock`);
   });
 });

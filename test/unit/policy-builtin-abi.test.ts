@@ -14,7 +14,7 @@ const BUILTIN = path.join(__dirname, '..', '..', 'policies', 'builtin');
 
 // Prints every request field as `path=value`; lists as `path[i]=value`; options as the value or
 // `none`; enums and variant tags as their index.
-const ECHO_C = String.raw`
+const ECHO_C = `
 #include "policy.h"
 
 static strlist out;

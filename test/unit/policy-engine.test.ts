@@ -101,7 +101,7 @@ describe('a well-behaved policy', () => {
         Promise.resolve().then(() => policy.evaluate(request(i % 2 ? 'ok' : 'bad', (r) => (r.container.security.privileged = i % 2 === 0)))),
       ),
     );
-    results.forEach((e, i) => expect(e.verdict.decision).toBe(i % 2 ? 'allow' : 'deny'));
+    for (const [i, e] of results.entries()) expect(e.verdict.decision).toBe(i % 2 ? 'allow' : 'deny');
   });
 });
 

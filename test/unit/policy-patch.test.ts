@@ -24,6 +24,7 @@ describe('patch re-validation', () => {
     ['a cpu period out of range', limits({ cpuPeriod: 10n }), 'cpu-period must be between 1000 and 1000000 microseconds'],
     ['a malformed cpu list', limits({ cpusetCpus: '3-1' }), 'invalid value "3-1" for cpuset-cpus: expected a CPU list like 0-2,4'],
     ['an unknown ulimit', limits({ ulimits: [{ name: 'bogus', soft: 1n, hard: 1n }] }), 'unknown ulimit "bogus"'],
+    ['a ulimit named after an Object property', limits({ ulimits: [{ name: 'constructor', soft: 1n, hard: 1n }] }), 'unknown ulimit "constructor"'],
     ['an unknown capability', { dropCapabilities: ['NOT_A_CAP'] }, 'unknown capability "NOT_A_CAP"'],
     ['an invalid environment variable', { addEnv: [['A=B', 'x']] as Array<[string, string]> }, 'invalid environment variable name "A=B"'],
   ])('refuses %s', (_what, over, why) => {

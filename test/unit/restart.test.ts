@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideRestart, parseRestart } from '../../src/runtime/restart';
-import { ContainerRecord } from '../../src/runtime/model';
+import { ContainerRecord } from '../../src/model';
 
 const record = (restart: string, state: Partial<ContainerRecord['state']>, delay?: string): ContainerRecord =>
   ({ id: 'x', name: 'x', autoRemove: false, config: { restart: parseRestart(restart, delay) }, state: { status: 'exited', ...state } }) as unknown as ContainerRecord;

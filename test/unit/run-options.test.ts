@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectEnv, mergeEnv, parseLimits, parseSecurityOpts, parseUlimit, resolveArgs, resolveContainerConfig, RunFlags } from '../../src/runtime/run-options';
 import { resolveUser } from '../../src/runtime/users';
-import { resolveInLayers } from '../../src/runtime/image-files';
+import { readImageFile, resolveInLayers } from '../../src/runtime/image-files';
 import { parseChanges } from '../../src/image/changes';
 
 const flags = (over: Partial<RunFlags> = {}): RunFlags => ({
@@ -26,6 +26,10 @@ describe('run options', () => {
     expect(mergeEnv(['A=1', 'B=2'], ['A=3', 'C=4'])).toEqual(['B=2', 'A=3', 'C=4']);
     expect(collectEnv({ env: ['X=1', 'FROM_HOST', 'MISSING'], envFile: [] }, { FROM_HOST: 'h' })).toEqual(['X=1', 'FROM_HOST=h']);
     expect(() => collectEnv({ env: ['=bad'], envFile: [] })).toThrow(/NAME=VALUE/);
+    // An env file is a regular file read with a bound: /dev/zero is refused, not read without end.
+    expect(() => collectEnv({ env: [], envFile: ['/dev/zero'] })).toThrow(
+      'cannot read --env-file "/dev/zero" (a character device, not a regular file): give a readable file of NAME=VALUE lines',
+    );
   });
 
   it('parses limits and refuses contradictions', () => {
@@ -38,6 +42,7 @@ describe('run options', () => {
     expect(parseUlimit('nofile=1024:2048')).toEqual({ name: 'nofile', soft: 1024, hard: 2048 });
     expect(parseUlimit('core=-1')).toEqual({ name: 'core', soft: -1, hard: -1 });
     expect(() => parseUlimit('bogus=1')).toThrow(/NAME=SOFT/);
+    expect(() => parseUlimit('constructor=1')).toThrow(/NAME=SOFT/); // a key every object inherits
     expect(parseSecurityOpts([])).toEqual({ noNewPrivileges: true, seccomp: 'default' });
     expect(parseSecurityOpts(['no-new-privileges=false', 'seccomp=unconfined'])).toEqual({ noNewPrivileges: false, seccomp: 'unconfined' });
     expect(() => parseSecurityOpts(['apparmorx=1'])).toThrow(/security-opt/);
@@ -78,6 +83,10 @@ describe('run options', () => {
       fs.symlinkSync('/', path.join(lower, 'a'));
       expect(resolveInLayers([upper, lower], '/a/etc/hostname')).toBeUndefined();
       expect(resolveInLayers([upper, lower], '/a/etc/passwd')).toBeUndefined();
+      // An image's /etc/passwd is read only below 16 MiB (a sparse file costs no disk here).
+      expect(readImageFile([upper, lower], '/etc/passwd')).toBe('lower-passwd');
+      fs.truncateSync(path.join(lower, 'etc', 'passwd'), 16 * 1024 * 1024 + 1);
+      expect(() => readImageFile([upper, lower], '/etc/passwd')).toThrow("the image's /etc/passwd is larger than 16 MiB: box does not read it");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -613,6 +613,7 @@ describe('Docker profile JSON', () => {
       [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }]), 'seccomp profile P: syscalls[0].args[0].index: expected an argument index 0..5, got number 6'],
       [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0, op: 'SCMP_CMP_FOO' }] }]), 'seccomp profile P: syscalls[0].args[0].op: unknown comparison "SCMP_CMP_FOO"'],
       [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: -5, op: 'SCMP_CMP_EQ' }] }]), 'seccomp profile P: syscalls[0].args[0].value: expected an unsigned 64-bit integer, got number -5'],
+      // biome-ignore lint/correctness/noPrecisionLoss: a value past 2^64 on purpose (JSON shows it rounded)
       [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 18446744073709551616, op: 'SCMP_CMP_EQ' }] }]).replace('18446744073709552000', '18446744073709551616'), 'seccomp profile P: syscalls[0].args[0].value: expected an unsigned 64-bit integer, got "18446744073709551616"'],
       [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: 'five' } }]), 'seccomp profile P: syscalls[0].includes.minKernel: expected a kernel version like "5.8", got "five"'],
       [bad([{ name: 'read', names: ['write'], action: 'SCMP_ACT_ALLOW' }]), 'seccomp profile P: syscalls[0]: use either "name" or "names", not both'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildSpec } from '../../src/runtime/plan';
 import { CLONE, decodeSpec, HelperSpec, MS } from '../../src/runtime/spec';
-import { ContainerConfig } from '../../src/runtime/model';
+import { ContainerConfig } from '../../src/model';
 
 // Docker's lists (moby oci/defaults.go, DefaultLinuxSpec: MaskedPaths and ReadonlyPaths), written
 // out here so that a change to box's own lists cannot pass unnoticed.

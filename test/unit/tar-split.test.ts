@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { llistxattr } from '../../src/linux/syscalls';
 import { layerTar, TAR_SPLIT_FILE } from '../../src/image/tar-split';
 import { unpackLayer } from '../../src/image/unpack';
 import { makeTar } from '../support/tar';
@@ -77,6 +78,16 @@ describe('tar-split', () => {
       Buffer.alloc(10240 - 512 * 7),
     ]);
     const { layer, diffId } = await store(tar, 100);
+    expect((await reassemble(layer, diffId)).equals(tar)).toBe(true);
+  });
+
+  it("gives back overlay attributes the unpacker dropped: they are in the record, not on disk", async () => {
+    const tar = makeTar([
+      { path: 'd/', type: 'dir', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/etc', 'SCHILY.xattr.user.overlay.opaque': 'y' } },
+      { path: 'd/f', data: 'content', pax: { 'SCHILY.xattr.trusted.overlay.metacopy': '' } },
+    ]);
+    const { layer, diffId } = await store(tar, 300);
+    expect(llistxattr(path.join(layer, 'diff/d'))).toEqual([]);
     expect((await reassemble(layer, diffId)).equals(tar)).toBe(true);
   });
 

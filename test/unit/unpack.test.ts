@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { lgetxattr, llistxattr } from '../../src/linux/syscalls';
 import { TarReader } from '../../src/image/tar-reader';
-import { unpackLayer, UnpackRefusedError } from '../../src/image/unpack';
+import { UnpackRefusedError } from '../../src/image/tar-entry-path';
+import { unpackLayer } from '../../src/image/unpack';
 import { HandEntry, makeTar } from '../support/tar';
 
 const isRoot = process.getuid?.() === 0;
@@ -150,6 +151,30 @@ describe.skipIf(!isRoot)('unpackLayer', () => {
     expect(lgetxattr(path.join(dir, 'var/lib'), 'trusted.overlay.opaque')?.toString()).toBe('y');
     expect(lgetxattr(path.join(dir, 'var'), 'trusted.overlay.opaque')).toBeUndefined();
     expect(walk(dir)).toEqual(['etc', 'etc/passwd', 'gone-dir', 'var', 'var/lib', 'var/lib/new', 'x']);
+  });
+
+  it("drops overlay's own attributes an image carries; a real .wh..wh..opq still makes its directory opaque", async () => {
+    const overlay = {
+      'SCHILY.xattr.trusted.overlay.redirect': '/etc',
+      'SCHILY.xattr.trusted.overlay.opaque': 'y',
+      'SCHILY.xattr.trusted.overlay.metacopy': '',
+      'SCHILY.xattr.user.overlay.redirect': '/etc',
+      'LIBARCHIVE.xattr.trusted%2Eoverlay%2Eorigin': Buffer.from('x').toString('base64'),
+      'SCHILY.xattr.user.kept': 'yes',
+    };
+    const { dir } = await unpack([
+      { path: './', type: 'dir', pax: overlay },
+      { path: 'redirected/', type: 'dir', pax: overlay },
+      { path: 'redirected/file', data: 'f', pax: overlay },
+      { path: 'link', type: 'symlink', linkpath: 'redirected', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/etc' } },
+      { path: 'opaque/', type: 'dir', pax: overlay },
+      { path: 'opaque/.wh..wh..opq', data: '' },
+    ]);
+    const names = (rel: string) => llistxattr(path.join(dir, rel)).sort();
+    for (const rel of ['', 'redirected', 'redirected/file']) expect(names(rel), rel).toEqual(['user.kept']);
+    expect(names('link')).toEqual([]);
+    expect(names('opaque')).toEqual(['trusted.overlay.opaque', 'user.kept']);
+    expect(lgetxattr(path.join(dir, 'opaque'), 'trusted.overlay.opaque')?.toString()).toBe('y');
   });
 
   it('lets a later entry replace an earlier one, as tar does', async () => {
@@ -372,6 +397,75 @@ pipeline(Readable.from([tar]), u).then(
       expect(String(short)).toContain('not a tar stream (7 bytes');
       const empty = await unpackLayer(chunks(Buffer.alloc(0)), freshDir()).catch((e: Error) => e);
       expect(String(empty)).toContain('empty');
+    });
+
+    it('a PAX number out of range (or not a number) is an error naming the entry; nothing of it is written', async () => {
+      const MAX = Number.MAX_SAFE_INTEGER;
+      const cases: [HandEntry, string][] = [
+        [{ path: 'f', data: 'x', pax: { size: '1e23' } }, `PAX size="1e23" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '-1' } }, `PAX size="-1" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '1.5' } }, `PAX size="1.5" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '9007199254740993' } }, `PAX size="9007199254740993" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { size: '' } }, `PAX size="" is not a whole number from 0 to ${MAX}`],
+        [{ path: 'f', data: 'x', pax: { uid: '4294967296' } }, 'PAX uid="4294967296" is not a whole number from 0 to 4294967294'],
+        [{ path: 'f', data: 'x', pax: { uid: '4294967295' } }, 'PAX uid="4294967295" is not a whole number from 0 to 4294967294'],
+        [{ path: 'f', data: 'x', pax: { gid: '0x10' } }, 'PAX gid="0x10" is not a whole number from 0 to 4294967294'],
+        [{ path: 'f', data: 'x', pax: { mtime: 'garbage\n' } }, 'PAX mtime="garbage\\n" is not a time in seconds within 2^53'],
+        [{ path: 'f', data: 'x', pax: { mtime: '1e23' } }, 'PAX mtime="1e23" is not a time in seconds within 2^53'],
+        [{ path: 'f', data: 'x', pax: { mtime: '99999999999999999999' } }, 'PAX mtime="99999999999999999999" is not a time in seconds within 2^53'],
+        [{ path: 'f', data: 'x', pax: { atime: 'yesterday' } }, 'PAX atime="yesterday" is not a time in seconds within 2^53'],
+        [{ path: 'd', type: 'char', pax: { 'SCHILY.devmajor': '4294967296' } }, 'PAX devmajor="4294967296" is not a whole number from 0 to 4294967295'],
+      ];
+      for (const [entry, message] of cases) {
+        const { err, dir } = await refused([entry]);
+        expect(err.message).toBe(`invalid tar entry "${entry.path}": ${message}`);
+        expect(walk(dir)).toEqual([]);
+      }
+      const { err } = await refused([{ path: 'f', data: 'x', pax: { 'LIBARCHIVE.xattr.user%ZZ': 'eA==' } }]);
+      expect(err.message).toBe('invalid tar archive: a malformed attribute name in the PAX header before "(next entry)"');
+      // The largest id is still one.
+      const { dir } = await unpack([{ path: 'f', data: 'x', pax: { uid: '4294967294', gid: '4294967294' } }]);
+      expect(fs.statSync(path.join(dir, 'f')).uid).toBe(4294967294);
+    });
+
+    it('a header number that is not octal, or a base-256 one out of range, is an error naming the entry', async () => {
+      /** A one-entry archive whose header field at `off` holds `bytes` (the checksum made right). */
+      const patched = (off: number, bytes: Buffer) => {
+        const tar = makeTar([{ path: 'f', data: 'x' }]);
+        bytes.copy(tar, off);
+        tar.fill(0x20, 148, 156);
+        let sum = 0;
+        for (let i = 0; i < 512; i++) sum += tar[i];
+        tar.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+        return tar;
+      };
+      const failure = (tar: Buffer) => unpackLayer(chunks(tar), freshDir()).then(() => 'unpacked', (e: Error) => e.message);
+      expect(await failure(patched(108, Buffer.from('12x4\0')))).toBe('invalid tar entry "f": the header\'s uid field is not an octal number');
+      expect(await failure(patched(100, Buffer.from('06z4\0')))).toBe('invalid tar entry "f": the header\'s mode field is not an octal number');
+      const base256 = (v: bigint, len: number) => {
+        const b = Buffer.alloc(len);
+        for (let i = len - 1; i >= 0; i--, v >>= 8n) b[i] = Number(v & 0xffn);
+        b[0] |= 0x80;
+        return b;
+      };
+      expect(await failure(patched(108, base256(2n ** 32n, 8)))).toBe('invalid tar entry "f": uid 4294967296 is not a whole number from 0 to 4294967294');
+      expect(await failure(patched(136, base256(2n ** 80n, 12)))).toMatch(/^invalid tar entry "f": mtime \S+ is not a time in seconds within 2\^53$/);
+      expect(await failure(patched(124, base256(2n ** 60n, 12)))).toBe('invalid tar archive: the size field in the header of "f" is not a number of bytes');
+      // A negative base-256 time (before 1970) is one.
+      const minusTwo = Buffer.alloc(12, 0xff);
+      minusTwo[11] = 0xfe;
+      const { dir } = await unpack(patched(136, minusTwo));
+      expect(fs.statSync(path.join(dir, 'f')).mtimeMs).toBe(-2000);
+    });
+
+    it('padding after the end marker is kept up to 1 MiB; more (as from /dev/zero) is an error, not a read without end', async () => {
+      const padded = Buffer.concat([makeTar([{ path: 'a', data: 'a' }]), Buffer.alloc(1024 * 1024 - 512)]);
+      const { dir, res } = await unpack(padded);
+      expect(walk(dir)).toEqual(['a']);
+      expect(res.size).toBe(padded.length);
+      const endless = new Readable({ read() { this.push(Buffer.alloc(65536)); } });
+      const err = await unpackLayer(endless, freshDir()).catch((e: Error) => e);
+      expect(String(err)).toContain('invalid tar archive: more than 1 MiB of data after the end-of-archive marker');
     });
 
     it('an archive without the end-of-archive blocks is accepted (as GNU tar does)', async () => {

@@ -1,8 +1,8 @@
 // Registry authentication: the WWW-Authenticate challenge (Basic, or Bearer with a token service),
 // bearer tokens fetched with or without credentials, and credentials read from a Docker-style
 // config.json ("auths": { "host": { "auth": base64("user:password") } }).
-import * as fs from 'node:fs';
-import { BoxError, errnoCode } from '../../errors';
+import { BoxError } from '../../errors';
+import { readUserFileIfExists } from '../../util/user-file';
 import { httpRequest, readBody } from './http';
 
 export interface Credentials {
@@ -68,16 +68,23 @@ interface AuthFile {
   auths?: Record<string, { auth?: string; username?: string; password?: string }>;
 }
 
+/** A Docker config.json holds a few credentials; a megabyte is far more than any. */
+export const CREDENTIALS_FILE_MAX = 1 << 20;
+
 /** Credentials for `registry` from a Docker config.json-style file, if it has any. */
 export function credentialsFromFile(file: string, registry: string): Credentials | undefined {
+  const bytes = readUserFileIfExists(file, { what: 'credentials file', maxBytes: CREDENTIALS_FILE_MAX, hint: 'give a Docker config.json' });
+  if (!bytes) return undefined;
   let parsed: AuthFile;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as AuthFile;
+    parsed = JSON.parse(bytes.toString('utf8')) as AuthFile;
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
     throw new BoxError(`cannot read credentials from ${file}: ${(err as Error).message}`);
   }
-  const auths = parsed.auths ?? {};
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new BoxError(`cannot read credentials from ${file}: not a JSON object`);
+  }
+  const auths = typeof parsed.auths === 'object' && parsed.auths !== null ? parsed.auths : {};
   const keys = registry === 'docker.io' ? ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'registry-1.docker.io'] : [registry, `https://${registry}`, `http://${registry}`];
   for (const k of keys) {
     const e = auths[k] ?? auths[k + '/'];

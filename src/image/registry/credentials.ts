@@ -2,12 +2,12 @@
 // ({"auths": {"host[:port]": {"auth": base64("user:password")}}}), at $BOX_CONFIG (a file), else
 // $DOCKER_CONFIG/config.json, else ~/.docker/config.json, so `docker login` and `box login` share
 // credentials. `box login` writes it 0600 (its directory 0700), keeping every other key as it is.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BoxError, errnoCode } from '../../errors';
+import { BoxError } from '../../errors';
 import { mkdirp, writeFileAtomic } from '../../util/fs';
-import { Credentials, credentialsFromFile } from './auth';
+import { readUserFileIfExists } from '../../util/user-file';
+import { Credentials, credentialsFromFile, CREDENTIALS_FILE_MAX } from './auth';
 import { DOCKER_HUB } from './reference';
 
 /** The credentials file box reads and `box login` writes. */
@@ -41,15 +41,10 @@ export function findCredentials(registry: string, file = credentialsFile()): Cre
 type ConfigFile = Record<string, unknown> & { auths?: Record<string, unknown> };
 
 function readConfig(file: string): ConfigFile {
-  let text: string;
+  const bytes = readUserFileIfExists(file, { what: 'credentials file', maxBytes: CREDENTIALS_FILE_MAX, hint: 'give a Docker config.json' });
+  if (!bytes) return {};
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return {};
-    throw new BoxError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
+    const v = JSON.parse(bytes.toString('utf8')) as unknown;
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as ConfigFile;
   } catch {
     /* below */

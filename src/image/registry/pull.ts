@@ -8,7 +8,7 @@ import { BoxError } from '../../errors';
 import { layout } from '../../paths';
 import { BlobStore, parseDigest, sha256Digest } from '../blobs';
 import { zstdSupported, zstdUnsupported } from '../compression';
-import { ImageConfig } from '../config';
+import { parseImageConfig } from '../config';
 import { storeLayer } from '../layer-fetch';
 import { layerLock } from '../locks';
 import { storeLock } from '../store-lock';
@@ -98,15 +98,10 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     const got = sha256Digest(configBytes);
     if (got !== manifest.config.digest) throw new BoxError(`${name}: config ${manifest.config.digest} failed verification: its content has digest ${got}`);
   }
-  let config: ImageConfig;
-  try {
-    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
-  } catch {
-    throw new BoxError(`${name}: the image config is not valid JSON`);
-  }
-  const diffIds = config.rootfs?.diff_ids;
-  if (!Array.isArray(diffIds) || diffIds.length !== manifest.layers.length) {
-    throw new BoxError(`${name}: the config lists ${diffIds?.length ?? 0} layer diff_ids for ${manifest.layers.length} layers in the manifest`);
+  const config = parseImageConfig(configBytes, name);
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== manifest.layers.length) {
+    throw new BoxError(`${name}: the config lists ${diffIds.length} layer diff_ids for ${manifest.layers.length} layers in the manifest`);
   }
   for (const d of [...diffIds, ...manifest.layers.map((l) => l.digest)]) parseDigest(d);
   // An image of one platform: asked for another with --platform, it would not run here.

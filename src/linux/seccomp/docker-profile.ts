@@ -92,8 +92,7 @@ function parseAction(v: Json, errnoRet: number | undefined, where: string): Secc
     case 'SCMP_ACT_LOG':
       return { type: 'log' };
     case 'SCMP_ACT_NOTIFY':
-      fail(where, `action "${v}" is not supported by box (no seccomp notify listener)`);
-    // eslint-disable-next-line no-fallthrough
+      return fail(where, `action "${v}" is not supported by box (no seccomp notify listener)`);
     default:
       fail(where, `unknown action "${v}"`);
   }

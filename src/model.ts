@@ -1,9 +1,8 @@
 // The container as box records it: the fully resolved configuration it runs with, and its state.
-import type { ImageRuntimeConfig } from '../image/config';
-import { CgroupLimits } from '../linux/cgroups';
-import type { AdmittedBy } from '../policy/admission';
-import type { HealthConfig } from './health';
-import type { RestartPolicy } from './restart';
+// Types only, shared by cli/, runtime/ and policy/, so it sits below all three.
+import type { ImageRuntimeConfig } from './image/config';
+import { CgroupLimits } from './linux/cgroups';
+import type { PolicyMode } from './policy/sources';
 
 export interface Ulimit {
   name: string;
@@ -22,6 +21,31 @@ export interface ContainerImage {
   digest?: string;
   /** the image's own configuration (labels, env, entrypoint, cmd, user, working dir, exposed ports, volumes...) */
   config?: ImageRuntimeConfig;
+}
+
+export type RestartName = 'no' | 'on-failure' | 'always' | 'unless-stopped';
+
+export interface RestartPolicy {
+  name: RestartName;
+  /** on-failure:N; 0 = no limit */
+  maxRetries: number;
+  baseMs: number;
+  maxMs: number;
+  resetMs: number;
+}
+
+export type HealthOnFailure = 'none' | 'kill' | 'restart' | 'stop';
+
+/** The resolved health check of a container; durations in nanoseconds (Docker's units). */
+export interface HealthConfig {
+  /** ['CMD-SHELL', cmd] or ['CMD', arg...] */
+  test: string[];
+  interval: number;
+  timeout: number;
+  startPeriod: number;
+  startInterval: number;
+  retries: number;
+  onFailure: HealthOnFailure;
 }
 
 export interface ContainerConfig {
@@ -93,4 +117,16 @@ export interface ContainerRecord {
   state: ContainerState;
   /** the policies that decided on its creation, in order */
   admittedBy?: AdmittedBy[];
+}
+
+/** What the container record keeps of each policy that decided on it (shown by inspect). */
+export interface AdmittedBy {
+  name: string;
+  source: string;
+  sha256: string;
+  mode: PolicyMode;
+  decision: 'allow' | 'deny' | 'failed';
+  /** the changes its patch made */
+  applied: string[];
+  warnings: string[];
 }
