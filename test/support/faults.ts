@@ -6,7 +6,7 @@
 // copy of a prepared root, so what one round leaves never hides or causes another's. Used by
 // test/integration/faults.test.ts: a short matrix in the suite, the long one with FAULTS=long
 // (`BENCH_ONLY=faults npm run bench`).
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
