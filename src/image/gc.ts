@@ -64,6 +64,15 @@ export function workFiles(store: ImageStore): string[] {
 }
 
 /**
+ * Half-written copies of box's assets (the helper, koffi's module) in the cache: written by any
+ * command, not under the store's lock, so only their writer's token says whether they are dead.
+ */
+export function cacheWorkFiles(store: ImageStore): string[] {
+  const cache = layout.cache(store.roots);
+  return readdir(cache).filter((f) => f.includes('.tmp-')).map((f) => path.join(cache, f));
+}
+
+/**
  * Whether a layer work dir's writer is alive: it holds its layer's lock while it unpacks
  * (.tmp-unpack-<key>-[<owner>-]<random>; the lock is taken only to look, and released at once).
  */

@@ -14,7 +14,9 @@
 // when it can take the lock exclusively at once; otherwise (beside live holders) only the work
 // files whose names carry a dead writer's token (src/util/owner.ts), keeping the markers so that
 // a later command completes the sweep. A runroot without the "swept" file (wiped by a reboot, or
-// made by an older box) counts as a sign too. What was reclaimed is told in one line on stderr.
+// made by an older box) counts as a sign too. Copies of box's assets (the helper) are written into
+// the cache outside this lock, so its work files of dead writers are looked for every time. What
+// was reclaimed is told in one line on stderr.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LOCK_EX, LOCK_SH } from '../linux/syscalls';
@@ -24,7 +26,7 @@ import { humanSize } from '../util/units';
 import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { randomHex } from '../util/random';
 import { writeStderr } from '../util/stderr';
-import { collectGarbage, GcResult, layerWorkDirBusy, removeTmpIfEmpty, workFiles } from './gc';
+import { cacheWorkFiles, collectGarbage, GcResult, layerWorkDirBusy, removeTmpIfEmpty, workFiles } from './gc';
 import { Lock, lockFile, tryLockFile } from './locks';
 import { ImageStore } from './store';
 
@@ -53,6 +55,7 @@ export async function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Pro
   try {
     if (pending && mode === 'exclusive') sweepAll(roots, dead!);
     else if (pending) sweepDeadWriters(roots);
+    else sweepCache(roots); // asset copies are written outside this lock: no marker tells of them
     mkdirp(operationsDir(roots), 0o700);
     marker = path.join(operationsDir(roots), ownedName('op', randomHex(4)));
     fs.writeFileSync(marker, '', { flag: 'wx', mode: 0o600 });
@@ -107,6 +110,7 @@ function sweepAll(roots: Roots, deadMarkers: string[]): void {
   let res: GcResult;
   try {
     res = collectGarbage(store);
+    res.temp += removeDeadWriters(store, cacheWorkFiles(store));
   } catch (err) {
     writeStderr(`box: warning: could not reclaim what interrupted commands left: ${(err as Error).message}\n`);
     return;
@@ -120,22 +124,36 @@ function sweepAll(roots: Roots, deadMarkers: string[]): void {
 /** Work files whose writer's token names a dead process; safe beside live holders of the lock. */
 function sweepDeadWriters(roots: Roots): void {
   const store = new ImageStore(roots);
-  const alive = new Map<string, boolean>();
   let removed = 0;
   try {
-    for (const p of workFiles(store)) {
-      const owner = ownerOf(path.basename(p));
-      if (owner === undefined) continue; // no token: only a complete sweep can tell
-      if (!alive.has(owner)) alive.set(owner, ownerAlive(owner));
-      if (alive.get(owner) || layerWorkDirBusy(store, path.basename(p))) continue;
-      fs.rmSync(p, { recursive: true, force: true });
-      removed++;
-    }
+    removed = removeDeadWriters(store, [...workFiles(store), ...cacheWorkFiles(store)]);
     removeTmpIfEmpty(store);
   } catch (err) {
     writeStderr(`box: warning: could not reclaim what interrupted commands left: ${(err as Error).message}\n`);
   }
   report({ layers: [], blobs: [], temp: removed, bytes: 0 });
+}
+
+/** Half-written asset copies of dead writers in the cache (one readdir when there are none). */
+function sweepCache(roots: Roots): void {
+  const store = new ImageStore(roots);
+  const files = cacheWorkFiles(store);
+  if (files.length) report({ layers: [], blobs: [], temp: removeDeadWriters(store, files), bytes: 0 });
+}
+
+/** Removes the files among `paths` whose name carries a dead writer's token; returns how many. */
+function removeDeadWriters(store: ImageStore, paths: string[]): number {
+  const alive = new Map<string, boolean>();
+  let removed = 0;
+  for (const p of paths) {
+    const owner = ownerOf(path.basename(p));
+    if (owner === undefined) continue; // no token: only a complete sweep can tell
+    if (!alive.has(owner)) alive.set(owner, ownerAlive(owner));
+    if (alive.get(owner) || layerWorkDirBusy(store, path.basename(p))) continue;
+    fs.rmSync(p, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }
 
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -76,6 +76,14 @@ describe('the next command that takes the store lock reclaims what killed image 
     expect(storeLeftovers(t)).toEqual([]);
     expect(storeSnapshot(t.root)).toEqual(before);
     expect(retag().stderr).toBe(''); // nothing more to say
+
+    // A copy of the helper half-written into the cache (by any command, outside the store's lock,
+    // so no marker tells of it) goes with the next store-locking command too.
+    const helperCopy = at('cache', `box-helper-0123456789abcdef.tmp-${dead}-0a1b2c3d4e5f`);
+    file(helperCopy);
+    expect(storeLeftovers(t)).toEqual([`temporary file ${path.relative(t.root, helperCopy)}`]);
+    expect(retag().stderr).toBe('box: reclaimed 1 temporary file left by interrupted commands\n');
+    expect(storeSnapshot(t.root)).toEqual(before);
   });
 
   it('a live operation keeps its work; dead writers\' files go at once, the rest once the lock can be had alone', async () => {
