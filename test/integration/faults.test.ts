@@ -36,6 +36,7 @@ const selected = OPERATIONS.filter((o) => !only || only.includes(o.name));
  */
 const KNOWN: Record<string, string> = {
   'run -d/helper': 'item 2: the record says Up, rm -f never returns (wt-finalise)',
+  'create+start/helper': 'item 2: the record says Up, rm -f never returns (wt-finalise)',
   'run --rm/box': 'item 1: the owner is gone, rm -f waits for a finalisation nobody does (wt-finalise)',
   'rm -f/monitor': 'item 6: the lock file of the removed container is recreated (wt-records)',
 };

@@ -89,7 +89,7 @@ export function cgroupDirsOf(id: string): string[] {
 }
 
 /** Every container id this root ever created, from its event log: --rm and failed starts too. */
-function idsEverCreated(t: TestRoot): string[] {
+export function idsEverCreated(t: TestRoot): string[] {
   const ids = new Set(t.containerIds());
   try {
     for (const line of fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8').split('\n')) {

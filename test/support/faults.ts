@@ -10,7 +10,17 @@ import { ChildProcess, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BOX, busyboxTarball, exitOf, helperProcesses, importBusybox, parentOf, TestRoot } from './box';
+import {
+  BOX,
+  busyboxTarball,
+  cgroupDirsOf,
+  exitOf,
+  helperProcesses,
+  idsEverCreated,
+  importBusybox,
+  parentOf,
+  TestRoot,
+} from './box';
 import { inventoryAfterRemoval, storeLeftovers } from './inventory';
 import { Registry, startRegistry, stopRegistry } from './registry';
 
@@ -220,8 +230,7 @@ export class FaultBench {
     } catch (err) {
       left.push(`harness: ${(err as Error).message}`);
     } finally {
-      killProcessesOf(t);
-      t.cleanup();
+      await removeWhatBoxCouldNot(t);
     }
     return { op: op.name, victim, delayMs, killed, left, slowest };
   }
@@ -254,12 +263,37 @@ function callbackProcesses(t: TestRoot): number[] {
 
 /** Processes of this root still running after a round (found by their command lines), killed by pid. */
 function killProcessesOf(t: TestRoot): void {
-  for (const pid of [...helperProcesses(t), ...callbackProcesses(t)]) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
+  for (const pid of [...helperProcesses(t), ...callbackProcesses(t)]) killPid(pid);
+}
+
+/**
+ * After each round, what box could not remove goes by other means: the root's
+ * processes (helpers, callbacks, the containers' own) by pid, its containers' cgroups, and its
+ * records (so TestRoot.cleanup does not wait on an `rm -f` that never returns).
+ */
+async function removeWhatBoxCouldNot(t: TestRoot): Promise<void> {
+  killProcessesOf(t);
+  for (const id of idsEverCreated(t)) {
+    for (const dir of cgroupDirsOf(id)) {
+      const procs = () => fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+      for (const pid of procs()) killPid(Number(pid));
+      await settle(procs, 2_000);
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        /* reported by the inventory already */
+      }
     }
+  }
+  fs.rmSync(path.join(t.root, 'containers'), { recursive: true, force: true });
+  t.cleanup();
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
   }
 }
 
