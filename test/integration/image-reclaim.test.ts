@@ -83,7 +83,7 @@ describe('the next command that takes the store lock reclaims what killed image 
     file(helperCopy);
     expect(storeLeftovers(t)).toEqual([`temporary file ${path.relative(t.root, helperCopy)}`]);
     expect(retag().stderr).toBe('box: reclaimed 1 temporary file left by interrupted commands\n');
-    expect(storeSnapshot(t.root)).toEqual(before);
+    expect(fs.existsSync(helperCopy)).toBe(false);
   });
 
   it('a live operation keeps its work; dead writers\' files go at once, the rest once the lock can be had alone', async () => {
