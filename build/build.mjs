@@ -242,6 +242,31 @@ async function bundle(version, digests) {
   log(`box.js ${code.length} bytes (${ms(start)})`);
 }
 
+// Node's start-up looks through the whole command line, before any JavaScript runs, for
+// --env-file and --env-file-if-exists (Dotenv::GetDataFromArgs in node.cc; it stops only at `--`)
+// and loads those files into the process's environment, NODE_OPTIONS included. In the single
+// executable these are box's own arguments: `box run --env-file F` had node read F without a bound
+// (/dev/zero: forever) and run a `NODE_OPTIONS=--require ...` line of it inside box, as root. So
+// the executable is made from a copy of node in which both flag names are altered by one byte: the
+// scan matches no argument (box does not use node's own command line).
+const NODE_ENV_FILE_FLAGS = ['--env-file-if-exists', '--env-file'];
+
+function nodeWithoutEnvFileScan() {
+  const out = path.join(STATE, `node-for-sea-${process.pid}`);
+  const bytes = fs.readFileSync(process.execPath);
+  for (const flag of NODE_ENV_FILE_FLAGS) {
+    const text = Buffer.from(`${flag}\0`);
+    const at = bytes.indexOf(text);
+    if (at < 0 || bytes.indexOf(text, at + 1) >= 0) {
+      const why = `expected the string "${flag}" exactly once, to disable node's --env-file scan`;
+      throw new BuildError(`${process.execPath}: ${why}`);
+    }
+    bytes[at + 2] = 0x7e; // "--~nv-file"
+  }
+  writeAtomic(out, bytes, 0o755);
+  return out;
+}
+
 // 6. The single executable.
 async function singleExecutable(version) {
   const start = performance.now();
@@ -255,6 +280,7 @@ async function singleExecutable(version) {
     process.version,
     String(fs.statSync(process.execPath).size),
     pkgVersion,
+    JSON.stringify(NODE_ENV_FILE_FLAGS),
     JSON.stringify(seaConfig),
     fs.readFileSync(entry),
     ...Object.values(assets).map((f) => fs.readFileSync(f)),
@@ -270,7 +296,8 @@ async function singleExecutable(version) {
   const savedEnv = { ...process.env };
   Object.assign(process.env, {
     TMPDIR: workTmp,
-    // The blob must be made by the same node as the one copied into the executable (code cache).
+    // The blob must be made by the node the executable is copied from (code cache): the copy
+    // differs from it only in the two flag names above.
     PATH: [path.dirname(process.execPath), path.join(ROOT, 'node_modules/.bin'), process.env.PATH].join(':'),
     npm_config_offline: 'true',
     npm_config_yes: 'false',
@@ -286,11 +313,12 @@ async function singleExecutable(version) {
     pkgLog.info = (text) => captured.push(`> ${text}`);
     pkgLog.warn = (text) => captured.push(`> Warning ${text}`);
   }
+  const node = nodeWithoutEnvFileScan();
   try {
     const sea = require('@yao-pkg/pkg/lib-es5/sea.js').default;
     await sea(entry, {
       targets: [{ nodeRange: 'node20', platform: 'linux', arch: 'x64', output: tmpOut }],
-      useLocalNode: true,
+      nodePath: node,
       seaConfig,
     });
   } catch (err) {
@@ -300,6 +328,7 @@ async function singleExecutable(version) {
     for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
     Object.assign(process.env, savedEnv);
     fs.rmSync(workTmp, { recursive: true, force: true });
+    fs.rmSync(node, { force: true });
   }
   // pkg runs the injection inside Promise.allSettled() and so swallows its errors: check the
   // result ourselves, from an empty directory and an empty environment.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, if any is missing (run as root).
 # Used by .ci/run and by the test setup, so `npm test` works on a fresh machine too.
-#   gcc libc6-dev   the static C helper (cc -static needs libc.a from libc6-dev)
+#   gcc libc6-dev   the static C helper and the tests' ptrace attacker test/support/ptrace-race.c
+#                   (cc -static needs libc.a from libc6-dev)
 #   clang lld       the built-in policies, C compiled for wasm32 (build/policies.mjs)
 #   busybox-static  the root filesystem of test containers
 #   util-linux      setpriv, used by a test that runs box as an unprivileged user

@@ -17,13 +17,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,6 +64,25 @@ int write_file(const char *path, const char *s)
 	close(fd);
 	errno = e;
 	return r;
+}
+
+void close_fds_except(int *keep, int n)
+{
+	for (int i = 1; i < n; i++) /* insertion sort: a handful of elements */
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned lo = 3;
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue; /* -1 (unused), 0-2, or a duplicate */
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
 int event_open(const char *file)
@@ -398,18 +417,30 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	reexec_sealed(argv);
+	/* Not dumpable: no process of the container may ptrace a process box starts there, nor
+	 * follow its /proc/PID/fd links, before that process execs (runc's CVE-2016-9962). Every
+	 * fork and clone inherits this; the kernel makes the container's command dumpable again at
+	 * its execve, as any program; box's own processes there (init, reaper) never exec. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		die("reexec", errno, "prctl(PR_SET_DUMPABLE)");
 	fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
 	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
-	spec_read(SPEC_FD, &C.spec, mode);
-	/* nothing but fds 0-2 may reach the container */
-	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	spec_read(SPEC_FD, &C.spec, mode); /* closes fd 3 */
+	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
+	 * close-on-exec, because the init and an exec's reaper never exec. */
+	int keep_status = STATUS_FD;
+	close_fds_except(&keep_status, 1);
 	/* never one of fds 0-2, even if the caller left them closed */
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
 		die("open", errno, "/dev/null");
 	close(nul);
+	/* a closed fd 0-2 would be taken by the next pipe, which the init closes with its stdio */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && dup2(C.devnull, fd) < 0)
+			die("open", errno, "/dev/null as fd %d", fd);
 	host_ops();
 	C.last_cap = read_last_cap();
 	if (C.detach) {

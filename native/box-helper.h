@@ -155,6 +155,9 @@ void exec_main(pid_t target) __attribute__((noreturn)); /* join target, fork, ru
 
 /* ---- small utils (box-helper.c) ---- */
 int write_all(int fd, const void *buf, size_t n);
+/* Closes (close_range, not close-on-exec) every fd >= 3 but those in keep[] (sorted in place;
+ * -1 entries are ignored). */
+void close_fds_except(int *keep, int n);
 int write_file(const char *path, const char *s);
 /* Events: FILE opened O_APPEND (created 0600); TEMPLATE written as one line with one write(2),
  * {{time}} and {{timeNano}} the UNIX time in seconds and nanoseconds, KEY (e.g. "{{status}}") VALUE. */

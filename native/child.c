@@ -55,6 +55,11 @@ static void setup_tty(int console)
 	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (s < 0)
 		cfail("tty", errno, "open pty slave");
+	/* the caller's window size (fd 0 is still its terminal), before the command can ask: the
+	 * helper's copy after it received the master may come later */
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		ioctl(m, TIOCSWINSZ, &ws);
 	if (C.user && fchown(s, (uid_t)arg_u(C.user, 0), (gid_t)-1))
 		cfail("tty", errno, "chown pty slave");
 	/* /dev/console is the container's terminal too, as in Docker: bind the pty over it */
@@ -195,6 +200,10 @@ void apply_creds(uint64_t mask)
 				cfail("caps", errno, "raise ambient capability %d", cap);
 	}
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	/* a uid change makes the process dumpable as fs.suid_dumpable says (1 on some hosts): it must
+	 * stay non-dumpable until its execve, or forever for the init and a reaper */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		cfail("user", errno, "prctl(PR_SET_DUMPABLE)");
 }
 
 static void exec_cmd(void) __attribute__((noreturn));
@@ -215,6 +224,8 @@ static void exec_cmd(void)
 	}
 	const char *file = argv[0];
 	/* from here on only exec: restore what the helper changed, then the filter, then execve */
+	close(rootfd); /* box's own fds: the error pipe alone stays, until execve closes it */
+	close(C.sync_rd);
 	umask(022);
 	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
 	if (C.seccomp && C.nnp)
@@ -304,25 +315,33 @@ static void attrs_exec(void)
 	exec_cmd();
 }
 
+/* The first thing a forked or cloned child does: it keeps only the descriptors it still needs (the
+ * sync and error pipes, the init's report pipe, the tty socket, an exec's cgroup files) and closes
+ * every other one (the status fd, the host's /dev/null, whatever the monitor holds: its log,
+ * attach socket, health pipes...). Those it keeps are box's own pipes and sockets, close-on-exec,
+ * or closed by the child before it runs anything of the container's. */
+static void keep_child_fds(void)
+{
+	int *keep = calloc(4 + C.ncg, sizeof *keep);
+	if (!keep)
+		cfail("fds", ENOMEM, "out of memory");
+	int n = 0;
+	keep[n++] = C.sync_rd;
+	keep[n++] = C.err_wr;
+	keep[n++] = C.ist_wr;
+	keep[n++] = C.tty ? C.sock[1] : -1;
+	for (size_t i = 0; i < C.ncg; i++)
+		keep[n++] = C.cg_fds[i];
+	close_fds_except(keep, n);
+	free(keep);
+	C.sync_wr = C.err_rd = C.ist_rd = C.sock[0] = C.devnull = C.detach_wr = -1;
+	C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
+}
+
 void child_main(void)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	close(4); /* status fd: the helper's alone */
-	close(C.sync_wr);
-	close(C.err_rd);
-	close(C.ist_rd);
-	if (C.tty)
-		close(C.sock[0]);
-	if (C.detach_wr >= 0)
-		close(C.detach_wr);
-	for (int i = 0; i < 2; i++)
-		if (C.log_rd[i] >= 0)
-			close(C.log_rd[i]);
-	/* the init never execs: nothing of the monitor's attach socket or input may stay with it */
-	if (C.stdin_wr >= 0)
-		close(C.stdin_wr);
-	if (C.attach_fd >= 0)
-		close(C.attach_fd);
+	keep_child_fds();
 	int await_step = spec_find(&C.spec, "await-cgroups") != NULL;
 	if (!await_step)
 		await_cgroups();
@@ -358,14 +377,7 @@ void child_main(void)
 void exec_child_main(void)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	close(4);
-	if (C.exit_event_fd >= 0)
-		close(C.exit_event_fd);
-	close(C.sync_wr);
-	close(C.err_rd);
-	close(C.ist_rd);
-	if (C.tty)
-		close(C.sock[0]);
+	keep_child_fds();
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);

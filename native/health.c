@@ -105,7 +105,7 @@ static void write_state(void)
 		buf[n++] = '\n';
 	}
 	if (snprintf(tmp, sizeof tmp, "%s.tmp", H.file) < (int)sizeof tmp) {
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0) {
 			int r = write_all(fd, buf, (size_t)n);
 			if (close(fd) || r || rename(tmp, H.file))

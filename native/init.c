@@ -4,8 +4,10 @@
  *
  * What the init keeps: it runs with the container's bounding set, as the container's user and
  * groups, with at most CAP_KILL (only if the command would have it after execve: lets a root init
- * signal a command that dropped to another uid in place, like gosu), no_new_privs, not dumpable, and under the container's seccomp filter (like docker's tini,
- * so a traced init could never be used to escape the filter). */
+ * signal a command that dropped to another uid in place, like gosu), no_new_privs, not dumpable
+ * (from the helper's start on, apply_creds keeps it so), and under the container's seccomp filter
+ * (like docker's tini, so a traced init could never be used to escape the filter). Of the
+ * descriptors only its report pipe to the helper. */
 #include "box-helper.h"
 
 #include <errno.h>
@@ -112,7 +114,6 @@ void init_run(pid_t cmd)
 		kill(cmd, SIGKILL);
 		cfail("init", errno, "no_new_privs");
 	}
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (C.seccomp) {
 		struct sock_fprog prog = {
 			.len = (unsigned short)(C.seccomp->a[0].len / 8),
@@ -123,11 +124,17 @@ void init_run(pid_t cmd)
 			cfail("init", errno, "seccomp");
 		}
 	}
-	close(C.err_wr); /* the command's execve alone now decides when the helper sees EOF */
+	/* The init and a reaper never exec: they keep only the pipe to the helper (C.ist_wr), so
+	 * nothing they hold is a host file or directory, even to a process in the container with
+	 * CAP_SYS_PTRACE. The command's execve alone now decides when the helper sees EOF; the stdio
+	 * is the command's (a reader sees EOF when it is done). A probe's reaper keeps its fds 0-2 as
+	 * they were: /dev/null and the probe's output pipe to the monitor. */
+	close(C.err_wr);
 	close(C.sync_rd);
-	if (C.exec_mode && !C.probe)
+	close(rootfd);
+	if (!C.probe)
 		for (int fd = 0; fd < 3; fd++)
-			close(fd); /* the exec's stdio is its command's: a reader sees EOF when it is done */
+			close(fd);
 	int cmd_st = 0, cmd_done = 0;
 	for (;;) {
 		siginfo_t si;

@@ -36,26 +36,6 @@ static int64_t now_ns(void)
 
 #define STATUS_FD_NO 4
 
-/* Closes every fd >= 3 but those in keep[]. */
-static void close_except(int *keep, int n)
-{
-	for (int i = 1; i < n; i++) /* sort (3 elements) */
-		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	unsigned lo = 3;
-	for (int i = 0; i < n; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	syscall(SYS_close_range, lo, ~0U, 0);
-}
-
 void detach_fork(void)
 {
 	int p[2];
@@ -70,7 +50,7 @@ void detach_fork(void)
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
 		int keep[] = { STATUS_FD_NO, C.devnull, C.detach_wr };
-		close_except(keep, 3);
+		close_fds_except(keep, 3);
 		return;
 	}
 	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */
@@ -117,7 +97,7 @@ static char rec[LOG_LINE_MAX * 6 + 128]; /* worst case: every byte escaped as \u
 
 static int log_open(int trunc)
 {
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0), 0640);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0), 0600);
 	if (logfd < 0)
 		return -1;
 	struct stat sb;
@@ -313,7 +293,7 @@ static int state_write(void)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	int r = write_all(fd, buf, (size_t)n);

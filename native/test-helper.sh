@@ -183,6 +183,9 @@ run --init -- sh -c "$ZCMD"
 check "with init: the orphan is reaped" $(! grep -Eq '^ *[0-9]+ +Z' <<<"$OUT" && grep -q sleep <<<"$OUT" && [ $RC = 0 ]; echo $?) "$OUT"
 run --init -- sh -c 'echo pid=$$; exit 5'
 check "with init: command is pid 2, exit code passed through" $([ $RC = 5 ] && grep -qx pid=2 <<<"$OUT"; echo $?) "$RC $OUT"
+# the init never execs: nothing of the caller's (fd 7, a host directory; stdout, a host file) stays in it
+{ run --init -- ls -l /proc/1/fd; } 7<$T
+check "with init: PID 1 holds only its pipe to the helper, nothing of the host" $([ $RC = 0 ] && grep -q "pipe:" <<<"$OUT" && ! grep -q "$T" <<<"$OUT"; echo $?) "$OUT"
 run --init -- nosuchcommand
 check "with init: exec error still reported (127)" $([ $RC = 127 ] && [[ $ST == *"error exec 2 "* ]]; echo $?) "$RC $ST"
 run --init --caps default --user 1000:1000 -- sh -c 'grep CapEff /proc/1/status; grep NoNewPrivs /proc/1/status; ps -o user,comm | sed -n 2p' 
@@ -511,6 +514,8 @@ check "exec: the container's uts namespace (hostname)" $(grep -qx execbox <<<"$O
 check "exec: the container's pid namespace (/proc/1 is its command, own pid not the host's)" $(grep -qx "sleep 1000 " <<<"$OUT" && grep -Eqx "pid=[0-9]+" <<<"$OUT" && ! grep -qx "pid=$XP" <<<"$OUT"; echo $?) "host pid $XP: $OUT"
 check "exec: the container's mount namespace and root" $(grep -q "^overlay / overlay" <<<"$OUT" && grep -qx lower <<<"$OUT"; echo $?) "$OUT"
 [ -n "$CGX" ] && check "exec: cgroup-join moves it into the container's cgroup" $(grep -q ":pids:/box-helper-exec-$$\$" <<<"$OUT"; echo $?) "$OUT"
+{ xrun -- sh -c 'ls -l /proc/$PPID/fd'; } 7<$T
+check "exec: the reaper holds only its pipe to the helper, nothing of the host" $([ $RC = 0 ] && grep -q "pipe:" <<<"$OUT" && ! grep -q "$T" <<<"$OUT"; echo $?) "$OUT"
 xrun -- sh -c 'exit 7'
 check "exec: exit code passed through" $([ $RC = 7 ] && [[ $ST == *$'\n'"exit 7" ]]; echo $?) "$RC $ST"
 xrun -- nosuchcommand

@@ -129,4 +129,8 @@ export interface AdmittedBy {
   /** the changes its patch made */
   applied: string[];
   warnings: string[];
+  /** what it was run with, so that `box update` runs it again the same way (absent in older records) */
+  args?: Array<[string, string]>;
+  timeoutMs?: number;
+  failureMode?: 'deny' | 'ignore';
 }

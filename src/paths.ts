@@ -54,6 +54,8 @@ export const featurePaths = {
   events: (r: Roots) => path.join(r.runroot, 'events.jsonl'),
   /** every policy decision, one JSON line each */
   policyAudit: (r: Roots) => path.join(r.root, 'policy-audit.jsonl'),
+  /** the previous audit log, kept when the log is rotated */
+  policyAuditRotated: (r: Roots) => path.join(r.root, 'policy-audit.jsonl.1'),
   /** the storage root's default policies (besides /etc/box/policies.d) */
   policies: (r: Roots) => path.join(r.root, 'policies.d'),
   /** transpiled policy components, by digest and box version */

@@ -8,6 +8,7 @@ import { BoxError } from '../errors';
 import { bool, CommandSpec, list as listOf, str } from './args';
 import { roots } from './context';
 import { table, timeAgo } from './format';
+import { printableJson } from '../util/printable';
 
 function psStatus(c: ContainerRecord): string {
   if (c.state.restarting) return 'restarting';
@@ -74,7 +75,8 @@ export const psCommand: CommandSpec = {
     }
     if (str(a, 'format') === 'json') {
       for (const c of list) {
-        process.stdout.write(JSON.stringify({ ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: psStatus(c), Status: statusText(c), ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false }) + '\n');
+        const row = { ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: psStatus(c), Status: statusText(c), ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false };
+        process.stdout.write(printableJson(JSON.stringify(row)) + '\n');
       }
       return 0;
     }

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import { BoxEvent, eventsFile } from '../runtime/events';
 import { parseTimeArg } from '../runtime/logs';
+import { printable, printableJson } from '../util/printable';
 import { CommandSpec, list, str } from './args';
 import { roots } from './context';
 
@@ -43,7 +44,7 @@ export function formatEvent(e: BoxEvent): string {
 function readEvents(file: string, offset: number): { events: BoxEvent[]; offset: number } {
   let text: Buffer;
   try {
-    const fd = fs.openSync(file, 'r');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW); // never a symlinked file
     try {
       const size = fs.fstatSync(fd).size;
       if (size <= offset) return { events: [], offset };
@@ -89,7 +90,8 @@ export const eventsCommand: CommandSpec = {
       for (const e of got.events) {
         const t = e.timeNano / 1e6;
         if (t < since || (until !== undefined && t >= until) || !match(e)) continue;
-        process.stdout.write((json ? JSON.stringify(e) : formatEvent(e)) + '\n');
+        // Attributes hold labels, which users and policy patches set: printed escaped.
+        process.stdout.write((json ? printableJson(JSON.stringify(e)) : printable(formatEvent(e))) + '\n');
       }
       if (until !== undefined && Date.now() >= until) return 0;
       await new Promise((r) => setTimeout(r, 100));

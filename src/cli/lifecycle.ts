@@ -8,6 +8,7 @@ import { find, killContainer, refresh, stopContainer, waitFinalized } from '../r
 import { readFrom, readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { inspectContainer } from '../runtime/inspect';
+import { printableJson } from '../util/printable';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, list, str } from './args';
 import { roots } from './context';
@@ -118,7 +119,7 @@ export const inspectCommand: CommandSpec = {
     const s = store();
     const out = [];
     for (const q of a.positionals) out.push(inspectContainer(await refresh(roots(), s, find(s, q)), s));
-    process.stdout.write(JSON.stringify(out, null, 4) + '\n');
+    process.stdout.write(printableJson(JSON.stringify(out, null, 4)) + '\n');
     return 0;
   },
 };

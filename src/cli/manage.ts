@@ -9,6 +9,7 @@ import { Roots } from '../paths';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
 import { table } from './format';
+import { printable } from '../util/printable';
 
 const store = () => new ContainerStore(roots());
 
@@ -199,7 +200,7 @@ export const diffCommand: CommandSpec = {
     const s = store();
     const c = lookup(s, a.positionals[0]);
     const changes = containerChanges(upperDir(s, c), imageLayerDirs(roots(), c));
-    process.stdout.write(changes.map(([k, p]) => `${k} ${p}\n`).join(''));
+    process.stdout.write(changes.map(([k, p]) => `${k} ${printable(p)}\n`).join('')); // file names are the container's
     return 0;
   },
 };

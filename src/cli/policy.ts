@@ -5,6 +5,7 @@ import { BoxError } from '../errors';
 import { readAudit } from '../policy/audit';
 import { builtinBytes } from '../policy/open';
 import { BUILTIN_POLICIES, defaultPolicies, isBuiltin } from '../policy/sources';
+import { printable, printableJson } from '../util/printable';
 import { bool, CommandSpec, FlagSpec, list, str } from './args';
 import { roots } from './context';
 
@@ -78,9 +79,10 @@ export const policyInspectCommand: CommandSpec = {
       transpiledFromCache: p.timings.cacheHit,
     };
     if (str(a, 'format') === 'json') {
-      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      process.stdout.write(printableJson(JSON.stringify(out, null, 2)) + '\n');
       return 0;
     }
+    // The name, description and arguments are the policy's own text: printed escaped.
     const lines = [
       `Name:        ${info.name} ${info.version}`,
       `Description: ${info.description}`,
@@ -92,7 +94,7 @@ export const policyInspectCommand: CommandSpec = {
       'Arguments:',
       ...(info.arguments.length ? info.arguments.map((x) => `  ${x.name}: ${x.description}`) : ['  none']),
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(lines.map(printable).join('\n') + '\n');
     return 0;
   },
 };
@@ -116,7 +118,8 @@ export const policyEvalCommand: CommandSpec = {
     if (args.length) req.args = args;
     const p = await open(a.positionals[0], a);
     const ev = p.evaluate(req);
-    process.stdout.write(toJson({ ...ev.verdict, failure: ev.failure, evaluateMs: ev.evaluateMs, instantiateMs: ev.instantiateMs }) + '\n');
+    const shown = { ...ev.verdict, failure: ev.failure, evaluateMs: ev.evaluateMs, instantiateMs: ev.instantiateMs };
+    process.stdout.write(printableJson(toJson(shown)) + '\n');
     return ev.verdict.decision === 'allow' ? 0 : 1;
   },
 };
@@ -135,7 +138,8 @@ export const policyTestCommand: CommandSpec = {
     let failed = 0;
     for (const r of results) {
       process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name}\n`);
-      for (const problem of r.problems) process.stdout.write(`        ${problem}\n`);
+      // A problem quotes the policy's reasons.
+      for (const problem of r.problems) process.stdout.write(`        ${printable(problem)}\n`);
       if (!r.ok) failed++;
     }
     process.stdout.write(`\n${results.length - failed} passed, ${failed} failed (${results.length} cases, policy ${p.name} sha256:${p.digest.slice(0, 12)})\n`);
@@ -194,14 +198,16 @@ export const policyLogCommand: CommandSpec = {
       entries = entries.slice(Math.max(0, entries.length - Number(tail)));
     }
     if (str(a, 'format') === 'json') {
-      process.stdout.write(entries.map((e) => JSON.stringify(e) + '\n').join(''));
+      process.stdout.write(entries.map((e) => printableJson(JSON.stringify(e)) + '\n').join(''));
       return 0;
     }
     for (const e of entries) {
       const who = e.container.name || e.container.id.slice(0, 12);
       const what = e.failure ? `failed (${e.failure.kind})` : e.decision;
       const detail = [...e.reasons, ...(e.applied.length ? [`applied: ${e.applied.join(', ')}`] : [])].join('; ');
-      process.stdout.write(`${e.time}  ${who}  ${e.image.reference}  ${e.policy.name} (${e.mode})  ${what} -> ${e.outcome}${detail ? `: ${detail}` : ''}  ${e.durationMs} ms\n`);
+      const decided = `${e.policy.name} (${e.mode})  ${what} -> ${e.outcome}${detail ? `: ${detail}` : ''}`;
+      // Reasons are the policy's text, names the record's: printed escaped.
+      process.stdout.write(printable(`${e.time}  ${who}  ${e.image.reference}  ${decided}  ${e.durationMs} ms`) + '\n');
     }
     return 0;
   },

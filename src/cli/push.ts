@@ -98,7 +98,9 @@ async function readStdin(): Promise<string> {
   let total = 0;
   for await (const c of process.stdin) {
     total += (c as Buffer).length;
-    if (total > PASSWORD_MAX) throw new BoxError('login: the password on standard input is larger than 64 KiB: give the password or token alone');
+    if (total > PASSWORD_MAX) {
+      throw new BoxError('login: the password on standard input is larger than 64 KiB: give the password or token alone');
+    }
     parts.push(c as Buffer);
   }
   return Buffer.concat(parts).toString('utf8').replace(/\r?\n$/, '');

@@ -44,7 +44,7 @@ export const infoCommand: CommandSpec = {
     // Both come from the embedded assets: this also proves the executable is self-contained.
     setFfiCacheDir(layout.cache(r));
     const helper = assetPath('box-helper', layout.cache(r));
-    fs.mkdirSync(r.root, { recursive: true, mode: 0o711 });
+    fs.mkdirSync(r.root, { recursive: true, mode: 0o700 });
     const backing = statfs(r.root);
     const seccomp = fs.existsSync('/proc/sys/kernel/seccomp/actions_avail');
     const info = {

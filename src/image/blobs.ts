@@ -11,6 +11,7 @@ import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BoxError, errnoCode } from '../errors';
 import { mkdirp, tempNameFor } from '../util/fs';
+import { readNoFollow } from '../util/safe-open';
 
 export class DigestMismatchError extends BoxError {
   constructor(
@@ -82,7 +83,7 @@ export class BlobStore {
   }
 
   read(digest: string): Buffer {
-    return fs.readFileSync(this.path(digest));
+    return readNoFollow(this.path(digest));
   }
 
   /** Stores data; with `expected`, fails (storing nothing) unless data has that digest. */
@@ -97,7 +98,7 @@ export class BlobStore {
     mkdirp(this.dir);
     const tmp = tempNameFor(file);
     try {
-      const fd = fs.openSync(tmp, 'wx', 0o644);
+      const fd = fs.openSync(tmp, 'wx', 0o600);
       try {
         fs.writeSync(fd, data);
         fs.fsyncSync(fd);
@@ -127,7 +128,7 @@ export class BlobStore {
     try {
       // Created here, synchronously, so the cleanup below always finds it; the stream opens it
       // without O_CREAT, so an open still pending when a failure is cleaned up cannot re-create it.
-      fs.closeSync(fs.openSync(tmp, 'wx', 0o644));
+      fs.closeSync(fs.openSync(tmp, 'wx', 0o600));
       await pipeline(source, new VerifyingStream(expected, size), fs.createWriteStream(tmp, { flags: 'r+' }));
       const fd = fs.openSync(tmp, 'r');
       try {

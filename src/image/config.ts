@@ -79,7 +79,8 @@ export function parseImageConfig(bytes: Buffer, what: string): ImageConfig {
   for (const key of ['architecture', 'os', 'created'] as const) {
     if (value[key] !== undefined && !isString(value[key])) throw bad(`field "${key}" is not a string`);
   }
-  if (value.history !== undefined && value.history !== null && !(Array.isArray(value.history) && value.history.every(isObject))) {
+  const history = value.history;
+  if (history !== undefined && history !== null && !(Array.isArray(history) && history.every(isObject))) {
     throw bad('field "history" is not a list of objects');
   }
   const rc = value.config;

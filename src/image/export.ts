@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import { isWhiteout, LayerStack } from '../runtime/diff';
-import { O_NOFOLLOW, O_RDONLY } from '../linux/syscalls';
+import { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from '../linux/syscalls';
 import { TarEntryType } from './tar-reader';
 import { TarStream } from './tar-writer';
 
@@ -105,9 +105,15 @@ export async function exportLayers(layerDirs: string[], out: NodeJS.WritableStre
             continue;
           }
           if (st.nlink > 1) links.set(key, node.rel);
-          const fd = stack.open(node.layer, node.rel, O_RDONLY | O_NOFOLLOW);
+          // Without blocking, and checked once open: a running container can put a FIFO (whose
+          // open would wait forever) or a device node in the file's place after it was looked at.
+          const fd = stack.open(node.layer, node.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
           try {
-            const size = fs.fstatSync(fd).size;
+            const opened = fs.fstatSync(fd);
+            if (!opened.isFile()) {
+              throw new BoxError(`export: ${node.rel} changed while being exported: try again, or stop the container first`);
+            }
+            const size = opened.size;
             await tar.add({ ...base, type, size }, contentOf(fd, size));
           } finally {
             fs.closeSync(fd);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
 import { layout } from '../paths';
-import { readFileIfExists } from '../util/fs';
+import { readStoreFileIfExists } from '../util/fs';
 import { ContainerStore } from '../runtime/containers';
 import { layerLockFile, tryLockFile } from './locks';
 import { ImageStore } from './store';
@@ -146,7 +146,7 @@ export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
     const lock = tryLockFile(layerLockFile(store.roots, d));
     if (!lock) continue; // being written right now
     try {
-      res.bytes += Number(readFileIfExists(path.join(layersDir, d, 'size')) ?? 0);
+      res.bytes += Number(readStoreFileIfExists(path.join(layersDir, d, 'size')) ?? 0);
       store.removeLayer(`sha256:${d}`);
       res.layers.push(`sha256:${d}`);
     } finally {
@@ -165,7 +165,7 @@ export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
       continue;
     }
     const m = /^\.\.\/layers\/([0-9a-f]{64})\/diff$/.exec(target);
-    const owner = m ? readFileIfExists(path.join(layersDir, m[1], 'link'))?.trim() : undefined;
+    const owner = m ? readStoreFileIfExists(path.join(layersDir, m[1], 'link'))?.trim() : undefined;
     if (owner !== name) {
       fs.rmSync(p, { force: true });
       res.temp++;

@@ -50,7 +50,8 @@ function workDir(store: ImageStore, key: string): string {
   const mine = `${WORK_PREFIX}${key}`;
   for (const d of fs.readdirSync(base)) if (d.startsWith(mine + '-')) fs.rmSync(path.join(base, d), { recursive: true, force: true });
   const dir = path.join(base, ownedName(mine, randomBytes(6).toString('hex')));
-  fs.mkdirSync(path.join(dir, 'diff'), { recursive: true, mode: 0o755 });
+  fs.mkdirSync(dir, { mode: 0o700 }); // layers/<hex>: root-only, as the whole store
+  fs.mkdirSync(path.join(dir, 'diff'), { mode: 0o755 }); // the image's `/`: its own mode comes with the layer
   return path.join(dir, 'diff');
 }
 

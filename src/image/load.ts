@@ -104,7 +104,8 @@ const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(
 
 /** docker save's manifest.json, checked field by field: a list of { Config, RepoTags, Layers }. */
 function parseArchiveManifest(value: unknown): ArchiveImage[] {
-  const bad = (what: string) => new BoxError(`load: manifest.json ${what}: the archive is damaged or not a docker-archive`);
+  const bad = (what: string) =>
+    new BoxError(`load: manifest.json ${what}: the archive is damaged or not a docker-archive`);
   if (!Array.isArray(value)) throw bad('is not a list of images');
   return value.map((e: unknown, i) => {
     if (typeof e !== 'object' || e === null || Array.isArray(e)) throw bad(`entry ${i + 1} is not an object`);
@@ -200,7 +201,8 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
       }
     } else if (x.files.has('index.json') && x.files.has('oci-layout')) {
       const blob = (digest: string) => x.resolve(`blobs/sha256/${parseDigest(digest)}`, digest);
-      const index = parseManifest(readMeta(path.join(work, 'index.json'), 'index.json', MANIFEST_MAX), MT.ociIndex, 'load: index.json');
+      const indexBytes = readMeta(path.join(work, 'index.json'), 'index.json', MANIFEST_MAX);
+      const index = parseManifest(indexBytes, MT.ociIndex, 'load: index.json');
       if (index.kind !== 'index') throw new BoxError('load: index.json is not an image index');
       for (const d of index.manifests) {
         let body = readMeta(blob(d.digest), `manifest ${d.digest}`, MANIFEST_MAX);

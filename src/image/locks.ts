@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { flockAsync, LOCK_EX, tryFlock } from '../linux/syscalls';
 import { lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
+import { openNoFollow } from '../util/safe-open';
 
 export interface Lock {
   release(): void;
@@ -14,7 +15,7 @@ export interface Lock {
 /** Waits for an exclusive lock on `file` (created if missing) without blocking the event loop. */
 export async function lockFile(file: string, op: number = LOCK_EX): Promise<Lock> {
   mkdirp(path.dirname(file), 0o700);
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
   try {
     // Uncontended (the usual case), the lock is taken at once, without starting the thread pool
     // that a waiting flock runs on.
@@ -29,7 +30,7 @@ export async function lockFile(file: string, op: number = LOCK_EX): Promise<Lock
 /** The lock on `file` if nobody holds it now; undefined otherwise. Never waits. */
 export function tryLockFile(file: string): Lock | undefined {
   mkdirp(path.dirname(file), 0o700);
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
   let ok = false;
   try {
     ok = tryFlock(fd, LOCK_EX);

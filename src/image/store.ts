@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { layout, lockPaths, Roots } from '../paths';
-import { mkdirp, readFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { mkdirp, readStoreFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
 import { ownedName } from '../util/owner';
 import { randomBytesSync } from '../util/random';
+import { readNoFollow } from '../util/safe-open';
 import { ImageConfig } from './config';
 import { syncfs } from '../linux/syscalls';
 import { lockFile } from './locks';
@@ -42,6 +43,11 @@ export const OVERLAY_DATA_LIMIT = 4096;
 export const OVERLAY_DATA_RESERVE = 512;
 const LINK_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const LINK_LEN = 8;
+/** A name box made (read back from a layer's `link` file, so checked: never a path). */
+const LINK_NAME_RE = /^[a-z0-9]+$/;
+
+/** What l/<name> of the layer <hex> points at. */
+const linkTarget = (hex: string) => `../layers/${hex}/diff`;
 
 function newLinkName(): string {
   const b = randomBytesSync(LINK_LEN);
@@ -78,22 +84,28 @@ export class ImageStore {
    */
   layerLink(diffId: string): string {
     const linkFile = path.join(this.layerDir(diffId), 'link');
-    const existing = readFileIfExists(linkFile)?.trim();
+    const existing = readStoreFileIfExists(linkFile)?.trim();
     if (existing) {
       const p = path.join(this.linksDir(), existing);
+      let target: string | undefined;
       try {
-        fs.lstatSync(p);
-        return p;
-      } catch {
-        /* the symlink was lost: make it again below */
-        this.makeLinkSymlink(existing, hexOf(diffId), true);
+        if (LINK_NAME_RE.test(existing)) target = fs.readlinkSync(p);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        this.makeLinkSymlink(existing, hexOf(diffId), true); // the symlink was lost: made again
         return p;
       }
+      // The kernel follows it at mount time: it must be the link box made, to this layer only.
+      if (target !== linkTarget(hexOf(diffId))) {
+        const fix = 'remove the images that use it and pull them again';
+        throw new BoxError(`the short link ${p} of layer ${diffId} was changed: ${fix}`);
+      }
+      return p;
     }
     if (!this.hasLayer(diffId)) throw new BoxError(`layer ${diffId} is not in the store`);
     const name = this.makeLinkSymlink(undefined, hexOf(diffId));
     const tmp = tempNameFor(linkFile);
-    fs.writeFileSync(tmp, name + '\n', { mode: 0o644 });
+    fs.writeFileSync(tmp, name + '\n', { mode: 0o600, flag: 'wx' });
     try {
       fs.linkSync(tmp, linkFile);
     } catch (err) {
@@ -112,7 +124,7 @@ export class ImageStore {
     for (;;) {
       const n = name ?? newLinkName();
       try {
-        fs.symlinkSync(`../layers/${hex}/diff`, path.join(this.linksDir(), n));
+        fs.symlinkSync(linkTarget(hex), path.join(this.linksDir(), n));
         return n;
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
@@ -147,7 +159,7 @@ export class ImageStore {
 
   /** Bytes of a layer's uncompressed tar (0 when unknown). */
   layerSizeOf(diffId: string): number {
-    return Number(readFileIfExists(path.join(this.layerDir(diffId), 'size')) ?? 0);
+    return Number(readStoreFileIfExists(path.join(this.layerDir(diffId), 'size')) ?? 0);
   }
 
   hasLayer(diffId: string): boolean {
@@ -166,7 +178,7 @@ export class ImageStore {
   }
 
   readBlob(digest: string): Buffer {
-    return fs.readFileSync(path.join(layout.blobs(this.roots), hexOf(digest)));
+    return readNoFollow(path.join(layout.blobs(this.roots), hexOf(digest)));
   }
 
   /** Move a freshly unpacked layer into place, unless another process stored the same one first. */
@@ -200,7 +212,8 @@ export class ImageStore {
     const base = layout.layers(this.roots);
     mkdirp(base);
     const dir = tempNameFor(path.join(base, 'layer'));
-    fs.mkdirSync(path.join(dir, 'diff'), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(dir, { mode: 0o700 }); // layers/<hex>: root-only, as the whole store
+    fs.mkdirSync(path.join(dir, 'diff'), { mode: 0o755 }); // the image's `/`: its own mode comes with the layer
     return path.join(dir, 'diff');
   }
 
@@ -251,7 +264,7 @@ export class ImageStore {
         continue;
       }
       for (const t of tags) {
-        const id = readFileIfExists(path.join(base, n, t))?.trim();
+        const id = readStoreFileIfExists(path.join(base, n, t))?.trim();
         if (id) out.push([`${decodeName(n)}:${t}`, id]);
       }
     }
@@ -264,7 +277,7 @@ export class ImageStore {
     if (!idLike || input.includes(':') && !input.startsWith('sha256:')) {
       try {
         const ref = parseImageRef(input);
-        const id = readFileIfExists(path.join(layout.repositories(this.roots), encodeName(ref.name), ref.tag))?.trim();
+        const id = readStoreFileIfExists(path.join(layout.repositories(this.roots), encodeName(ref.name), ref.tag))?.trim();
         if (id) return id;
       } catch (err) {
         if (!idLike) throw err;
@@ -346,7 +359,7 @@ export class ImageStore {
       throw err;
     }
     const tags = this.allTags().filter(([, id]) => id === imageId).map(([r]) => r);
-    const size = config.rootfs.diff_ids.reduce((sum, d) => sum + Number(readFileIfExists(path.join(this.layerDir(d), 'size')) ?? 0), 0);
+    const size = config.rootfs.diff_ids.reduce((sum, d) => sum + Number(readStoreFileIfExists(path.join(this.layerDir(d), 'size')) ?? 0), 0);
     const meta = this.readMeta(imageId);
     return { id: imageId, config, tags, created: config.created, size, repoDigests: meta.repoDigests ?? [], added: meta.added };
   }
@@ -393,7 +406,7 @@ export class ImageStore {
 
   /** Removes a layer and its short link. The caller holds the layer's lock and knows nothing uses it. */
   removeLayer(diffId: string): void {
-    const link = readFileIfExists(path.join(this.layerDir(diffId), 'link'))?.trim();
+    const link = readStoreFileIfExists(path.join(this.layerDir(diffId), 'link'))?.trim();
     // Renamed away first: the layer disappears at once, never half-removed under its own name.
     const base = layout.layers(this.roots);
     const doomed = path.join(base, ownedName(`.tmp-rm-${hexOf(diffId)}`, randomBytesSync(4).toString('hex')));

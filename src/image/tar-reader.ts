@@ -238,7 +238,8 @@ function parsePax(body: Buffer, into: PaxValues, entryName: () => string): void 
           try {
             name = decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length));
           } catch {
-            throw new TarFormatError(`invalid tar archive: a malformed attribute name in the PAX header before "${entryName()}"`);
+            const before = entryName();
+            throw new TarFormatError(`invalid tar archive: a malformed attribute name in the PAX header before "${before}"`);
           }
           into.xattrs.set(name, Buffer.from(raw.toString('latin1'), 'base64'));
         } else if (key.startsWith('GNU.sparse.')) {
@@ -341,7 +342,8 @@ export class TarReader {
           // otherwise be read (and hashed) without end.
           this.trailing += n - pos;
           if (this.trailing > MAX_TRAILING) {
-            throw new TarFormatError(`invalid tar archive: more than ${MAX_TRAILING >> 20} MiB of data after the end-of-archive marker`);
+            const limit = `${MAX_TRAILING >> 20} MiB`;
+            throw new TarFormatError(`invalid tar archive: more than ${limit} of data after the end-of-archive marker`);
           }
           this.sink.raw?.(chunk.subarray(pos));
           this.offset += n - pos;
@@ -387,7 +389,7 @@ export class TarReader {
     }
     const size = parseNumber(buf, off + 124, 12);
     if (!Number.isSafeInteger(size) || size < 0) {
-      throw new TarFormatError(`invalid tar archive: the size field in the header of "${name}" is not a number of bytes`);
+      throw new TarFormatError(`invalid tar archive: the size field in the header of "${name}" is not a byte count`);
     }
 
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {

@@ -17,6 +17,7 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import { BoxError } from '../errors';
 import { O_NOFOLLOW, O_RDONLY, openat2, O_DIRECTORY, O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
 import { TarEntry, TarSink } from './tar-reader';
+import { openNoFollow } from '../util/safe-open';
 import { normaliseEntryPath } from './tar-entry-path';
 
 export const TAR_SPLIT_FILE = 'tar-split.gz';
@@ -125,7 +126,7 @@ const STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 /** Reads the records of a tar-split file, decompressed, as they come. */
 async function* records(file: string): AsyncGenerator<{ raw: Buffer } | { path: string; size: number }> {
   let buf: Buffer = Buffer.alloc(0);
-  const gunzip = fs.createReadStream(file).pipe(createGunzip());
+  const gunzip = fs.createReadStream('', { fd: openNoFollow(file, fs.constants.O_RDONLY) }).pipe(createGunzip());
   let need: { kind: number; len: number } | undefined;
   for await (const chunk of gunzip as AsyncIterable<Buffer>) {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;

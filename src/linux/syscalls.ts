@@ -192,6 +192,7 @@ export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
 export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
+export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 

@@ -13,16 +13,17 @@ import { Lock, lockFile } from '../image/locks';
 import { detectCgroups, CgroupHost } from '../linux/cgroups';
 import { lockPaths, Roots } from '../paths';
 import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../model';
-import { parseDuration } from '../util/units';
+import { printable } from '../util/printable';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
 import { appendAudit, AuditEntry } from './audit';
-import { DEFAULT_TIMEOUT_MS, Policy, POLICY_FILE_MAX } from './engine';
+import { Policy, POLICY_FILE_MAX } from './engine';
+import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
 import { isBuiltin, PolicyRef } from './sources';
-import type { Committed, Pair } from './types';
+import type { Committed } from './types';
 
 export interface AdmissionFlags {
   /** --policy values */
@@ -48,26 +49,7 @@ export interface Admission {
   finish(name?: string): void;
 }
 
-export function parsePolicyArgs(values: string[]): Pair[] {
-  return values.map((v) => {
-    const eq = v.indexOf('=');
-    if (eq < 1) throw new BoxError(`invalid --policy-arg "${v}": expected KEY=VALUE`);
-    return [v.slice(0, eq), v.slice(eq + 1)];
-  });
-}
-
-export function parsePolicyTimeout(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_TIMEOUT_MS;
-  const ms = /^\d+$/.test(value) ? Number(value) : parseDuration('--policy-timeout', value);
-  if (!(ms >= 1 && ms <= 60_000)) throw new BoxError(`invalid --policy-timeout "${value}": give a duration between 1ms and 60s (e.g. 250ms)`);
-  return ms;
-}
-
-export function parseFailureMode(value: string | undefined): 'deny' | 'ignore' {
-  if (value === undefined || value === 'deny') return 'deny';
-  if (value === 'ignore') return 'ignore';
-  throw new BoxError(`invalid --policy-failure "${value}": use deny (the default: a failing policy refuses the start) or ignore`);
-}
+export { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 
 function admissionLock(roots: Roots): Promise<Lock> {
   return lockFile(lockPaths.admission(roots));
@@ -85,6 +67,8 @@ export interface Subject {
   committed: () => Committed;
   /** records a decision as a `policy` event of the container */
   event: (container: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string>) => void;
+  /** a new container (run/create), or `box update` of an existing one */
+  action?: 'create' | 'update';
 }
 
 /**
@@ -92,7 +76,9 @@ export interface Subject {
  * lock held, or throws a BoxError listing every reason of every enforced denial.
  */
 export async function admit(subject: Subject, refs: PolicyRef[], flags: AdmissionFlags): Promise<Admission> {
-  const { roots, warn } = subject;
+  const { roots } = subject;
+  // Reasons, warnings and failures are the policy's text: printed with control characters escaped.
+  const warn = (message: string): void => subject.warn(printable(message));
   const cliArgs = parsePolicyArgs(flags.args);
   const timeoutMs = parsePolicyTimeout(flags.timeout);
   const failureMode = parseFailureMode(flags.failure);
@@ -188,6 +174,9 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         decision: failure ? 'failed' : verdict.decision,
         applied,
         warnings: verdict.warnings,
+        args: request.args,
+        timeoutMs,
+        failureMode,
       });
     }
     let finished = false;
@@ -202,7 +191,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
     };
     if (denials.length) {
       finish();
-      throw new BoxError(denials.join('\nbox: '));
+      throw new BoxError(denials.map(printable).join('\nbox: '));
     }
     return { config, admittedBy, finish };
   } catch (err) {
@@ -211,9 +200,12 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   }
 }
 
-function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): Pick<AuditEntry, 'time' | 'container' | 'image' | 'mode'> {
+type AuditBase = Pick<AuditEntry, 'time' | 'action' | 'container' | 'image' | 'mode'>;
+
+function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): AuditBase {
   return {
     time: new Date().toISOString(),
+    ...(subject.action === 'update' ? { action: 'update' as const } : {}),
     container: { id: subject.id, name: subject.name },
     image: { reference: config.image.reference ?? config.image.ref, id: config.image.id, digest: config.image.digest },
     mode: ref.mode,
@@ -270,5 +262,38 @@ function fileDigest(ref: string): string {
 function record(subject: Subject, audit: AuditEntry[], actor: Pick<ContainerRecord, 'id' | 'name' | 'config'>): void {
   for (const a of audit) a.container.name = actor.name;
   appendAudit(subject.roots, audit);
-  for (const a of audit) subject.event(actor, { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome });
+  for (const a of audit) {
+    const attributes = { policy: a.policy.name, decision: a.decision, mode: a.mode, outcome: a.outcome };
+    if (a.action) Object.assign(attributes, { action: a.action });
+    subject.event(actor, attributes);
+  }
+}
+
+/**
+ * The policies that decide on `box update` of a container: those recorded when it was admitted,
+ * each with the arguments, time limit and failure mode it was run with then, followed by the
+ * default policies of today that are not among them (run as they would be for a new start).
+ */
+export function policiesForUpdate(
+  admittedBy: AdmittedBy[],
+  defaults: PolicyRef[],
+): { refs: PolicyRef[]; flags: AdmissionFlags } {
+  const refOf = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
+  const origin = "the container's admission";
+  const recorded: PolicyRef[] = admittedBy.map((p) => ({ ref: refOf(p.source), mode: p.mode, args: p.args ?? [], origin }));
+  const known = new Set(recorded.map((r) => `${r.ref}:${r.mode}`));
+  const refs = [...recorded, ...defaults.filter((d) => !known.has(`${d.ref}:${d.mode}`))];
+  // The strictest of the recorded settings: the shortest time limit, and deny on failure if any was.
+  const timeoutMs = Math.min(...admittedBy.map((p) => p.timeoutMs ?? Infinity));
+  const ignore = admittedBy.length > 0 && admittedBy.every((p) => p.failureMode === 'ignore');
+  return {
+    refs,
+    flags: {
+      policies: [],
+      args: [],
+      noDefaults: false,
+      timeout: Number.isFinite(timeoutMs) ? String(timeoutMs) : undefined,
+      failure: ignore ? 'ignore' : 'deny',
+    },
+  };
 }

@@ -1,14 +1,21 @@
 // The policy audit log: one JSON line per decision a policy made about a start, in every mode,
 // appended by the box command that asked (one write(2) of a whole line with O_APPEND, so
 // concurrent starts never interleave). It lives under the storage root: unlike events, an audit
-// trail must survive a reboot. `box policy log` reads it.
+// trail must survive a reboot. `box policy log` reads it. It is kept under AUDIT_MAX_BYTES: the
+// append that would pass it first renames the file to policy-audit.jsonl.1 (replacing the older
+// one), so the log and its predecessor hold at most twice that. Each entry is bounded too (the
+// engine caps reasons, warnings and patches).
 import * as fs from 'node:fs';
 import { featurePaths, Roots } from '../paths';
+import { errnoCode } from '../errors';
+import { appendNoFollow, readNoFollow } from '../util/safe-open';
 import type { PolicyMode } from './sources';
 import type { Decision, PolicyPatch } from './types';
 
 export interface AuditEntry {
   time: string;
+  /** set for `box update` (a start is the default) */
+  action?: 'update';
   container: { id: string; name: string };
   /** the normalised reference policies saw, and the manifest digest when known */
   image: { reference: string; id: string; digest?: string };
@@ -29,25 +36,51 @@ export interface AuditEntry {
   transpileMs?: number;
 }
 
+/** The size at which the audit log is rotated. */
+export const AUDIT_MAX_BYTES = 16 * 1024 * 1024;
+
 export function auditFile(roots: Roots): string {
   return featurePaths.policyAudit(roots);
 }
 
-const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
-
-export function appendAudit(roots: Roots, entries: AuditEntry[]): void {
-  if (!entries.length) return;
-  fs.mkdirSync(roots.root, { recursive: true, mode: 0o711 });
-  const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
-  fs.appendFileSync(auditFile(roots), text, { mode: 0o600 });
+/** The previous audit log, kept after a rotation. */
+export function rotatedAuditFile(roots: Roots): string {
+  return featurePaths.policyAuditRotated(roots);
 }
 
+/** Moves the log aside when `adding` more bytes would take it past AUDIT_MAX_BYTES. */
+function rotateIfFull(roots: Roots, adding: number, maxBytes: number): void {
+  let size: number;
+  try {
+    size = fs.lstatSync(auditFile(roots)).size; // a link is not followed (appendNoFollow refuses it)
+  } catch {
+    return; // no log yet
+  }
+  if (size > 0 && size + adding > maxBytes) fs.renameSync(auditFile(roots), rotatedAuditFile(roots));
+}
+
+const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
+
+export function appendAudit(roots: Roots, entries: AuditEntry[], maxBytes = AUDIT_MAX_BYTES): void {
+  if (!entries.length) return;
+  fs.mkdirSync(roots.root, { recursive: true, mode: 0o700 });
+  const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
+  rotateIfFull(roots, Buffer.byteLength(text), maxBytes);
+  appendNoFollow(auditFile(roots), text);
+}
+
+/** The entries of the previous (rotated) log and of the current one, oldest first. */
 export function readAudit(roots: Roots): AuditEntry[] {
+  return [...readAuditFile(rotatedAuditFile(roots)), ...readAuditFile(auditFile(roots))];
+}
+
+function readAuditFile(file: string): AuditEntry[] {
   let text: string;
   try {
-    text = fs.readFileSync(auditFile(roots), 'utf8');
-  } catch {
-    return [];
+    text = readNoFollow(file).toString('utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
   }
   const out: AuditEntry[] = [];
   for (const line of text.split('\n')) {

@@ -1,7 +1,7 @@
 // The WebAssembly binary checks box does itself, before handing a policy to jco: is the file a
 // component (not a core module), in the binary format version box understands, and complete
-// (every section's declared size fits in the file)? And the one rewrite it does: giving a core
-// module's memories a maximum, so that a policy's linear memory cannot grow past the limit.
+// (every section's declared size fits in the file)? And the one rewrite it does: giving a
+// policy's memories and tables a maximum, so that together they cannot grow past the limit.
 //
 // Binary layout (both kinds): the magic "\0asm", then a 16-bit version and a 16-bit layer,
 // little-endian. A core module has version 1, layer 0; a component has layer 1 and (today)
@@ -120,47 +120,127 @@ export function checkComponentBinary(bytes: Uint8Array, what: string): BinaryInf
 }
 
 /**
- * Returns a copy of a core module whose memories all have a maximum of at most `maxBytes`
- * (rounded down to whole pages). Memories that already have a smaller maximum keep it. Throws
- * when a memory's initial size is already above the limit, or uses a format box does not patch
- * (64-bit or shared memories).
+ * What a funcref/externref table entry costs the host, in bytes: V8 keeps a tagged pointer and a
+ * dispatch entry (signature, target, instance) per slot; 20 tables of 10M entries took 5.5 GB.
  */
-export function limitCoreMemories(bytes: Uint8Array, maxBytes: number, what: string): Uint8Array {
-  const maxPages = Math.floor(maxBytes / WASM_PAGE);
-  const memSection = sections(bytes, what).find((s) => s.id === 5);
-  if (!memSection) return bytes;
-  const count = readU32(bytes, memSection.body);
-  if (!count) throw new PolicyFormatError(`${what}: malformed memory section`);
-  const body: number[] = [...encodeU32(count.value)];
+export const TABLE_ENTRY_BYTES = 32;
+
+interface Growable {
+  kind: 'memory' | 'table';
+  /** index of the module, and of the entry in its section */
+  module: number;
+  index: number;
+  /** the table's element type byte (tables only) */
+  refType?: number;
+  min: number;
+  max?: number;
+  /** bytes per unit: a page or a table entry */
+  unit: number;
+}
+
+/** Parses the memory (id 5) or table (id 4) section of a core module into its limits. */
+function readGrowables(
+  bytes: Uint8Array,
+  sec: Section,
+  kind: Growable['kind'],
+  module: number,
+  what: string,
+): Growable[] {
+  const malformed = (): never => {
+    throw new PolicyFormatError(`${what}: malformed ${kind} section`);
+  };
+  const count = readU32(bytes, sec.body) ?? malformed();
+  const out: Growable[] = [];
   let p = count.next;
   for (let i = 0; i < count.value; i++) {
+    let refType: number | undefined;
+    if (kind === 'table') {
+      refType = bytes[p++];
+      if (refType !== 0x70 && refType !== 0x6f) {
+        const type = refType?.toString(16);
+        throw new PolicyFormatError(`${what}: table ${i} has element type 0x${type} or an initialiser, which box does not run`);
+      }
+    }
     const flags = bytes[p++];
     if (flags !== 0 && flags !== 1) {
-      throw new PolicyFormatError(`${what}: memory ${i} is shared or 64-bit (limits flags 0x${flags.toString(16)}), which box does not run`);
+      const hex = flags?.toString(16);
+      throw new PolicyFormatError(`${what}: ${kind} ${i} is shared or 64-bit (limits flags 0x${hex}), which box does not run`);
     }
-    const min = readU32(bytes, p);
-    if (!min) throw new PolicyFormatError(`${what}: malformed memory limits`);
+    const min = readU32(bytes, p) ?? malformed();
     p = min.next;
-    let max = maxPages;
+    let max: number | undefined;
     if (flags === 1) {
-      const declared = readU32(bytes, p);
-      if (!declared) throw new PolicyFormatError(`${what}: malformed memory limits`);
+      const declared = readU32(bytes, p) ?? malformed();
       p = declared.next;
-      max = Math.min(declared.value, maxPages);
+      max = declared.value;
     }
-    if (min.value > maxPages) {
-      throw new PolicyFormatError(
-        `${what}: its memory starts at ${(min.value * WASM_PAGE) / 1048576} MiB, above the memory limit of ${maxBytes / 1048576} MiB`,
-      );
-    }
-    body.push(1, ...encodeU32(min.value), ...encodeU32(max));
+    const unit = kind === 'memory' ? WASM_PAGE : TABLE_ENTRY_BYTES;
+    out.push({ kind, module, index: i, refType, min: min.value, max, unit });
   }
-  if (p !== memSection.end) throw new PolicyFormatError(`${what}: malformed memory section`);
-  const header = [5, ...encodeU32(body.length)];
-  return Buffer.concat([
-    bytes.subarray(0, memSection.start),
-    Buffer.from(header),
-    Buffer.from(body),
-    bytes.subarray(memSection.end),
-  ]);
+  if (p !== sec.end) malformed();
+  return out;
+}
+
+function writeGrowables(id: number, entries: Growable[]): Buffer {
+  const body: number[] = [...encodeU32(entries.length)];
+  for (const g of entries) {
+    if (g.refType !== undefined) body.push(g.refType);
+    body.push(1, ...encodeU32(g.min), ...encodeU32(g.max as number));
+  }
+  return Buffer.from([id, ...encodeU32(body.length), ...body]);
+}
+
+const mib = (n: number): string => `${Math.round((n / 1048576) * 10) / 10} MiB`;
+
+/**
+ * Returns copies of a policy's core modules whose memories and tables all have a maximum, such
+ * that all of them together, at their maximum sizes, fit in `maxBytes` (tables counted at
+ * TABLE_ENTRY_BYTES an entry): memory.grow and table.grow fail in the guest past it. What they
+ * need at instantiation comes first; the rest is shared equally by those that may grow (a
+ * declared maximum below the share is kept). Throws, before anything is instantiated, when their
+ * initial sizes alone exceed the limit, or for a format box does not patch (64-bit or shared
+ * memories, tables with an initialiser).
+ */
+export function limitCoreResources(modules: Uint8Array[], maxBytes: number, what: string): Uint8Array[] {
+  const parsed = modules.map((bytes, m) => {
+    const secs = sections(bytes, what);
+    const memory = secs.find((s) => s.id === 5);
+    const table = secs.find((s) => s.id === 4);
+    return {
+      memory,
+      table,
+      memories: memory ? readGrowables(bytes, memory, 'memory', m, what) : [],
+      tables: table ? readGrowables(bytes, table, 'table', m, what) : [],
+    };
+  });
+  const all = parsed.flatMap((p) => [...p.memories, ...p.tables]);
+  const initial = all.reduce((n, g) => n + g.min * g.unit, 0);
+  if (initial > maxBytes) {
+    const entries = all.filter((g) => g.kind === 'table').reduce((n, g) => n + g.min, 0);
+    const pages = all.filter((g) => g.kind === 'memory').reduce((n, g) => n + g.min, 0);
+    throw new PolicyFormatError(
+      `${what}: its memories (${mib(pages * WASM_PAGE)}) and tables ` +
+        `(${entries} entries, ${mib(entries * TABLE_ENTRY_BYTES)}) ` +
+        `need ${mib(initial)} before it runs, above the policy memory limit of ${mib(maxBytes)}`,
+    );
+  }
+  const growing = all.filter((g) => g.max === undefined || g.max > g.min);
+  const share = growing.length ? Math.floor((maxBytes - initial) / growing.length) : 0;
+  for (const g of all) g.max = Math.min(g.max ?? Infinity, g.min + Math.floor(share / g.unit));
+  return modules.map((bytes, m) => {
+    const p = parsed[m];
+    const replaced: Array<{ sec: Section; with: Buffer }> = [];
+    if (p.table) replaced.push({ sec: p.table, with: writeGrowables(4, p.tables) });
+    if (p.memory) replaced.push({ sec: p.memory, with: writeGrowables(5, p.memories) });
+    replaced.sort((a, b) => a.sec.start - b.sec.start);
+    if (!replaced.length) return bytes;
+    const parts: Uint8Array[] = [];
+    let at = 0;
+    for (const r of replaced) {
+      parts.push(bytes.subarray(at, r.sec.start), r.with);
+      at = r.sec.end;
+    }
+    parts.push(bytes.subarray(at));
+    return Buffer.concat(parts);
+  });
 }

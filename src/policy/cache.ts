@@ -21,6 +21,9 @@ import { randomHex } from '../util/random';
 import { loadTranspiler } from './transpiler';
 import { BOX_VERSION } from '../version';
 
+/** New files of the cache: created (never through a symlink: O_EXCL) and readable by root only. */
+const ROOT_ONLY_NEW = { mode: 0o600, flag: 'wx' } as const;
+
 export interface CacheMeta {
   format: 1;
   digest: string;
@@ -135,11 +138,11 @@ async function build(bytes: Uint8Array, digest: string, cacheDir: string, dir: s
     builtBy: { pid: process.pid, time: new Date().toISOString() },
   };
   const tmp = path.join(cacheDir, `.tmp-${path.basename(dir)}-${process.pid}-${randomHex(4)}`);
-  fs.mkdirSync(tmp, { mode: 0o755 });
+  fs.mkdirSync(tmp, { mode: 0o700 }); // root-only, as everything in the store
   try {
-    fs.writeFileSync(path.join(tmp, 'glue.js'), glue);
-    for (const name of coreModules) fs.writeFileSync(path.join(tmp, name), result.files[name]);
-    fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    fs.writeFileSync(path.join(tmp, 'glue.js'), glue, ROOT_ONLY_NEW);
+    for (const name of coreModules) fs.writeFileSync(path.join(tmp, name), result.files[name], ROOT_ONLY_NEW);
+    fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n', ROOT_ONLY_NEW);
     try {
       fs.renameSync(tmp, dir);
     } catch (err) {
@@ -205,7 +208,7 @@ function waitForEntryOrUnlock(cacheDir: string, dir: string, lock: string, timeo
 }
 
 async function obtain(bytes: Uint8Array, digest: string, cacheDir: string, dir: string): Promise<CacheEntry> {
-  fs.mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+  fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const lock = `${dir}.lock`;
   for (let attempt = 0; attempt < 50; attempt++) {
     const meta = readMeta(dir);
@@ -215,7 +218,7 @@ async function obtain(bytes: Uint8Array, digest: string, cacheDir: string, dir: 
     }
     let fd: number | undefined;
     try {
-      fd = fs.openSync(lock, 'wx', 0o644);
+      fd = fs.openSync(lock, 'wx', 0o600);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
     }
@@ -261,7 +264,7 @@ export function transpiled(bytes: Uint8Array, digest: string, cacheDir: string):
 export function addToEntry(dir: string, name: string, data: Uint8Array): void {
   const tmp = path.join(dir, `.tmp-${name}-${process.pid}-${randomHex(4)}`);
   try {
-    fs.writeFileSync(tmp, data);
+    fs.writeFileSync(tmp, data, ROOT_ONLY_NEW);
     fs.renameSync(tmp, path.join(dir, name));
   } catch {
     fs.rmSync(tmp, { force: true }); // a read-only cache is fine: the code cache is an optimisation

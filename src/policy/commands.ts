@@ -75,7 +75,8 @@ const CASES_FILE_MAX = 16 << 20;
 
 /** A request fragment (JSON) from a file, or standard input for "-". */
 export function readRequestFragment(file: string): unknown {
-  const text = readUserText(file, { what: '--request', maxBytes: REQUEST_FILE_MAX, hint: 'give a JSON request fragment', stdin: true });
+  const hint = 'give a JSON request fragment';
+  const text = readUserText(file, { what: '--request', maxBytes: REQUEST_FILE_MAX, hint, stdin: true });
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -109,7 +110,8 @@ export interface CaseResult {
 export function readCases(casesFile: string): PolicyCase[] {
   let doc: { cases?: PolicyCase[] };
   try {
-    const text = readUserText(casesFile, { what: 'cases file', maxBytes: CASES_FILE_MAX, hint: 'see box policy test --help' });
+    const hint = 'see box policy test --help';
+    const text = readUserText(casesFile, { what: 'cases file', maxBytes: CASES_FILE_MAX, hint });
     // JSON is YAML too, but JSON's own parser gives better messages for .json files.
     doc = (/\.json$/i.test(casesFile) ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text)) as { cases?: PolicyCase[] };
   } catch (err) {

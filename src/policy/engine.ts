@@ -10,10 +10,12 @@
 //   vm's `timeout`, whose watchdog calls V8's TerminateExecution; V8 checks for it on every loop
 //   back-edge and function entry of WebAssembly code, so a policy looping forever is stopped at
 //   the limit and box continues. The instance is discarded afterwards.
-// - Memory limit: every memory a core module defines gets a maximum of the limit (binary rewrite,
-//   src/policy/binary.ts) before compilation, so memory.grow fails in the guest past the limit;
-//   the guest then traps, which box reports as the memory limit. The host-side copy of a verdict
-//   is bounded by that memory and by the time limit.
+// - Memory limit: the memories and tables the core modules define get maxima that together fit
+//   the limit (binary rewrite, src/policy/binary.ts) before compilation, so memory.grow and
+//   table.grow fail in the guest past it; the guest then traps, which box reports as the memory
+//   limit. Initial sizes above it refuse the policy before anything is instantiated. The
+//   host-side copy of a verdict is bounded by that memory and by the time limit; what box keeps
+//   of it (reasons, warnings, patch) is capped again after (MESSAGE_LIMITS, PATCH_MAX_CHARS).
 // - Sandbox: a component with any import is refused, so guest code can reach nothing but the
 //   arguments box passes.
 import * as fs from 'node:fs';
@@ -22,12 +24,19 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { BoxError } from '../errors';
 import { readUserFile } from '../util/user-file';
-import { checkComponentBinary, limitCoreMemories, PolicyFormatError } from './binary';
+import { checkComponentBinary, limitCoreResources, PolicyFormatError } from './binary';
 import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache';
+import { DEFAULT_TIMEOUT_MS } from './flags';
 import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT, WIT_INTERFACE, WIT_PACKAGE, WIT_VERSION } from './types';
 
-export const DEFAULT_TIMEOUT_MS = 250;
-export const DEFAULT_INSTANTIATE_TIMEOUT_MS = 10_000;
+export { DEFAULT_TIMEOUT_MS } from './flags';
+/**
+ * Start-up code (a core module's start function, the component's instantiation) gets this long,
+ * or the evaluation limit when that is longer (on a host too busy to give it the CPU, at most
+ * three times that in wall time): a 12 MB componentize-js policy instantiates in 60-90 ms, a C
+ * one in ~2 ms.
+ */
+export const DEFAULT_INSTANTIATE_TIMEOUT_MS = 1000;
 export const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
 
 export interface PolicyLimits {
@@ -35,11 +44,16 @@ export interface PolicyLimits {
   timeoutMs: number;
   /**
    * wall-clock limit for instantiation (which runs the guest's start code): separate because a
-   * JS engine in a component takes tens of milliseconds to instantiate, far more on a loaded host
+   * JS engine in a component takes tens of milliseconds to instantiate, more on a loaded host
+   * (default: DEFAULT_INSTANTIATE_TIMEOUT_MS or timeoutMs, the longer)
    */
   instantiateTimeoutMs: number;
   /** maximum size of the policy's linear memory, bytes */
   memoryBytes: number;
+  /** what is kept of a verdict's reasons and of its warnings (default MESSAGE_LIMITS) */
+  messages: MessageLimits;
+  /** the largest patch taken, all its strings together, in characters (default PATCH_MAX_CHARS) */
+  patchChars: number;
 }
 
 export interface LoadOptions {
@@ -225,10 +239,33 @@ export class Policy {
     return this.exportName.slice(this.exportName.indexOf('@') + 1);
   }
 
+  /**
+   * Instantiates under the start-up limit, retried once with twice the wall time (see call) when
+   * the watchdog stopped it while the process was starved of CPU: at most 3 times the limit.
+   */
   private instantiate(): Live {
+    const limitMs = this.limits.instantiateTimeoutMs;
+    let wallMs = limitMs;
+    for (let attempt = 0; ; attempt++) {
+      const cpuBefore = process.cpuUsage();
+      try {
+        return this.instantiateOnce(wallMs);
+      } catch (err) {
+        if (!(err instanceof TimeoutError)) throw err;
+        const cpu = process.cpuUsage(cpuBefore);
+        if (attempt < 1 && (cpu.user + cpu.system) / 1000 < limitMs * 0.8) {
+          wallMs *= 2;
+          continue;
+        }
+        throw new TimeoutError(`exceeded its start-up time limit of ${limitMs} ms`);
+      }
+    }
+  }
+
+  private instantiateOnce(wallMs: number): Live {
     const memories: WebAssembly.Memory[] = [];
     const factory = (this.glue.runInThisContext() as () => InstantiateFn)();
-    const result = withTimeLimit(this.limits.instantiateTimeoutMs, () =>
+    const result = withTimeLimit(wallMs, () =>
       factory(
         (name) => {
           const m = this.modules.get(name);
@@ -360,12 +397,18 @@ export class Policy {
     let failure = r.failure;
     let verdict: PolicyVerdict | undefined;
     if (!failure) {
-      const problem = verdictProblem(r.value);
+      const problem = verdictProblem(r.value, this.limits.patchChars);
       if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
-      else verdict = r.value as PolicyVerdict;
+      else {
+        const v = r.value as PolicyVerdict;
+        const reasons = boundMessages(v.reasons, 'reasons', this.limits.messages);
+        verdict = { ...v, reasons, warnings: boundMessages(v.warnings, 'warnings', this.limits.messages) };
+      }
     }
     if (failure || !verdict) {
       const f = failure as PolicyFailure;
+      // A trap's message can be the guest's text.
+      f.message = boundMessages([f.message], 'reasons', this.limits.messages)[0];
       return {
         verdict: { decision: 'deny', reasons: [`policy ${this.name} ${f.message}`], warnings: [] },
         failure: f,
@@ -382,12 +425,58 @@ export class Policy {
   }
 }
 
-function verdictProblem(v: unknown): string | undefined {
+/** What box keeps of a verdict's reasons and of its warnings (each list): they are printed and audited. */
+export interface MessageLimits {
+  /** messages kept */
+  count: number;
+  /** characters kept of one message */
+  chars: number;
+  /** characters kept of all of them */
+  totalChars: number;
+}
+export const MESSAGE_LIMITS: MessageLimits = { count: 20, chars: 1024, totalChars: 8192 };
+/**
+ * The largest patch box takes (all its strings together, in characters): a patch is audited and
+ * recorded with the container, and may grow with the request (a read-only mount per bind mount).
+ */
+export const PATCH_MAX_CHARS = 1 << 20;
+
+function verdictProblem(v: unknown, patchChars: number): string | undefined {
   if (typeof v !== 'object' || v === null) return 'not a record';
   const r = v as Partial<PolicyVerdict>;
   if (r.decision !== 'allow' && r.decision !== 'deny') return `decision ${String(r.decision)}`;
   if (!Array.isArray(r.reasons) || !Array.isArray(r.warnings)) return 'reasons or warnings missing';
+  if (r.patch) {
+    const p = r.patch;
+    const ulimitNames = (p.limits?.ulimits ?? []).map((u) => u.name);
+    const pairs = [...p.addEnv.flat(), ...p.addLabels.flat()];
+    const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...pairs, ...ulimitNames];
+    const chars = strings.reduce((n, x) => n + x.length, 0) + (p.limits?.cpusetCpus?.length ?? 0);
+    if (chars > patchChars) return `its patch holds ${chars} characters, more than box takes (${patchChars})`;
+  }
   return undefined;
+}
+
+/**
+ * A list of reasons or warnings within the limits: longer messages are cut and the rest of
+ * the list dropped past the count or total size, each time saying so in the list itself.
+ */
+export function boundMessages(list: string[], noun: 'reasons' | 'warnings', limits = MESSAGE_LIMITS): string[] {
+  const out: string[] = [];
+  let total = 0;
+  for (const [i, message] of list.entries()) {
+    if (out.length === limits.count || total >= limits.totalChars) {
+      const chars = list.slice(i).reduce((n, m) => n + m.length, 0);
+      const kept = `at most ${limits.count} ${noun} of ${limits.totalChars} characters are kept`;
+      out.push(`(box dropped ${list.length - i} more ${noun}, ${chars} characters: ${kept})`);
+      break;
+    }
+    const room = Math.min(limits.chars, limits.totalChars - total);
+    const cut = message.length - room;
+    out.push(cut > 0 ? `${message.slice(0, room)}... (box cut ${cut} characters)` : message);
+    total += Math.min(message.length, room);
+  }
+  return out;
 }
 
 function describeSource(source: PolicySource, opts: LoadOptions): { name: string; what: string; file?: string } {
@@ -405,25 +494,24 @@ function readSource(source: PolicySource): Uint8Array {
   if ('bytes' in source) return source.bytes;
   if ('read' in source) return source.read();
   try {
-    return readUserFile(source.path, { what: 'policy', maxBytes: POLICY_FILE_MAX, hint: 'give a policy component (.wasm file)' });
+    const hint = 'give a policy component (.wasm file)';
+    return readUserFile(source.path, { what: 'policy', maxBytes: POLICY_FILE_MAX, hint });
   } catch (err) {
     throw new PolicyLoadError((err as Error).message);
   }
 }
 
 /**
- * Reads a cache entry's core modules, applies the memory limit and compiles them. Synchronously:
- * with lazy compilation (tuneWasm) compiling is only decoding, and the asynchronous API's trips
- * through the thread pool and the event loop cost more than that (6-11 ms for a 30 KB module).
+ * Reads a cache entry's core modules, applies the memory limit (to their memories and tables
+ * together) and compiles them. Synchronously: with lazy compilation (tuneWasm) compiling is only
+ * decoding, and the asynchronous API's trips through the thread pool and the event loop cost
+ * more than that (6-11 ms for a 30 KB module).
  */
 function compileModules(entry: CacheEntry, memoryBytes: number, what: string): Map<string, WebAssembly.Module> {
-  return new Map(
-    entry.meta.coreModules.map((name) => {
-      const bytes = fs.readFileSync(path.join(entry.dir, name));
-      const limited = limitCoreMemories(bytes, memoryBytes, `${what} (${name})`);
-      return [name, new WebAssembly.Module(limited)] as const;
-    }),
-  );
+  const names = entry.meta.coreModules;
+  const bytes = names.map((name) => fs.readFileSync(path.join(entry.dir, name)));
+  const limited = limitCoreResources(bytes, memoryBytes, what);
+  return new Map(names.map((name, i) => [name, new WebAssembly.Module(limited[i])] as const));
 }
 
 function compileGlue(entry: CacheEntry, name: string): vm.Script {
@@ -448,8 +536,11 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
   const { name, what, file } = describeSource(source, opts);
   const limits: PolicyLimits = {
     timeoutMs: opts.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    instantiateTimeoutMs: opts.limits?.instantiateTimeoutMs ?? DEFAULT_INSTANTIATE_TIMEOUT_MS,
+    instantiateTimeoutMs:
+      opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
     memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+    messages: opts.limits?.messages ?? MESSAGE_LIMITS,
+    patchChars: opts.limits?.patchChars ?? PATCH_MAX_CHARS,
   };
   if (opts.tuneV8 !== false) tuneWasm();
   const t0 = nowMs();

@@ -55,4 +55,13 @@ declare module '@bytecodealliance/jco-transpile/wasm-tools' {
   /** WebAssembly text (core or component) to binary */
   export function parse(wat: string): Promise<Uint8Array>;
   export function componentWit(bytes: Uint8Array): Promise<string>;
+  /** a core module plus a WIT world → a core module carrying the world's type information */
+  export function componentEmbed(opts: {
+    binary: Uint8Array;
+    witSource: string;
+    world: string;
+    stringEncoding?: 'utf8';
+  }): Promise<Uint8Array>;
+  /** such a core module → a component */
+  export function componentNew(binary: Uint8Array): Promise<Uint8Array>;
 }

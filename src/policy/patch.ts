@@ -1,15 +1,19 @@
 // Applying a policy's patch to a container configuration, and re-validating what it changed with
 // the checks box makes of the same values given as flags: cgroup limits (syntax of a cpu list,
 // minimums, ranges, combinations: checkLimits), ulimit names and soft <= hard, capability names,
-// environment variable names. A patch cannot grant anything: it sets limits, drops capabilities,
-// makes the root filesystem read-only, sets no-new-privileges, adds env/labels or disconnects the
-// network. A patch that fails a check refuses the start (the caller records why).
+// environment variable names. A patch cannot grant anything: it lowers limits (never raises them:
+// tighten.ts), drops capabilities, makes the root filesystem read-only, sets no-new-privileges,
+// adds env/labels or disconnects the network. Env it adds never replaces a variable the container
+// already has (from the image or the user: that one keeps its value) and never names one that
+// changes how programs are found, loaded or started (PATH, LD_*...: refused). A patch that fails
+// a check refuses the start (the caller records why).
 import { BoxError } from '../errors';
 import { CgroupHost, CgroupLimits, checkLimits } from '../linux/cgroups';
 import { lookupCapName } from '../linux/capabilities';
 import { isRlimitName } from '../linux/rlimits';
 import { parseCpuList } from '../util/units';
 import type { ContainerConfig, Ulimit } from '../model';
+import { loosenedLimits } from './tighten';
 import type { LimitsPatch, PolicyPatch } from './types';
 
 const num = (v: bigint | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -24,6 +28,22 @@ const LIMIT_FIELDS: Array<[keyof LimitsPatch & keyof CgroupLimits, string]> = [
   ['cpusetCpus', 'cpuset-cpus'],
   ['pidsLimit', 'pids-limit'],
 ];
+
+/**
+ * Environment variables a patch may not set: they change which program runs or what it loads
+ * (the dynamic loader's, glibc's "unsecure" variables, shells' and interpreters' start-up hooks).
+ */
+const LOADER_ENV = new Set([
+  'PATH', 'IFS', 'ENV', 'BASH_ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'GCONV_PATH', 'GETCONF_DIR',
+  'GLIBC_TUNABLES', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS',
+  'TMPDIR', 'TZDIR', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP', 'PERL5LIB', 'PERL5OPT', 'PERLLIB', 'RUBYLIB',
+  'RUBYOPT', 'NODE_OPTIONS', 'NODE_PATH', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'CLASSPATH',
+]);
+const LOADER_ENV_PREFIXES = ['LD_', 'MALLOC_', 'BASH_FUNC_'];
+
+export function isLoaderEnv(name: string): boolean {
+  return LOADER_ENV.has(name) || LOADER_ENV_PREFIXES.some((p) => name.startsWith(p));
+}
 
 const capKey = (s: string): string => s.trim().toUpperCase().replace(/^CAP_/, '');
 
@@ -74,6 +94,8 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
       if (err instanceof BoxError) bad(err.message.replace(/^--/, ''));
       throw err;
     }
+    const loosened = loosenedLimits(config, out);
+    if (loosened.length) bad(`it raises ${loosened.join(', ')} (a patch may only tighten limits)`);
   }
   for (const cap of patch.dropCapabilities) {
     if (lookupCapName(cap) === undefined) bad(`unknown capability "${cap}"`);
@@ -94,8 +116,14 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
     out.noNewPrivileges = true;
     changes.push('no-new-privileges');
   }
+  const envNames = new Set(config.env.map((e) => e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('='))));
   for (const [key, value] of patch.addEnv) {
     if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) bad(`invalid environment variable name "${key}"`);
+    if (isLoaderEnv(key)) bad(`it sets ${key}, which changes what programs run or load (a patch may not set it)`);
+    if (envNames.has(key)) {
+      changes.push(`env ${key} kept (already set)`);
+      continue;
+    }
     out.env = [...out.env.filter((e) => e.slice(0, e.indexOf('=')) !== key), `${key}=${value}`];
     changes.push(`env ${key}`);
   }

@@ -42,7 +42,7 @@ export class ContainerStore {
     const record: ContainerRecord = { version: 1, id, name, created: new Date().toISOString(), autoRemove, config, state: { status: 'created' } };
     if (admittedBy) record.admittedBy = admittedBy;
     try {
-      mkdirp(layout.containers(this.roots), 0o711);
+      mkdirp(layout.containers(this.roots), 0o700);
       fs.mkdirSync(this.dir(id), { mode: 0o700 });
       writeJsonAtomic(this.file(id, 'container.json'), record, 0o600, false);
     } catch (err) {

@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import {
-  AT_SYMLINK_NOFOLLOW_FLAG, fchownat, fsetxattr, mkdirat, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY,
+  AT_SYMLINK_NOFOLLOW_FLAG, fchownat, fsetxattr, mkdirat, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK,
+  O_PATH, O_RDONLY, O_WRONLY,
   openat2, readlinkat, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, symlinkat, Timespec, unlinkat, utimensatNoFollow,
 } from '../linux/syscalls';
 import { isWhiteout, LayerStack } from './diff';
@@ -20,6 +21,7 @@ export interface Tree {
   lstat(p: string): fs.Stats | undefined;
   stat(p: string): fs.Stats | undefined;
   readdir(p: string): string[];
+  /** Opens p for reading without following a symlink at p, and without blocking (a FIFO's open returns). */
   openRead(p: string): number;
   readlink(p: string): string;
   /** The parent directory of p (resolved inside the tree, created in a writable layer if needed) as an O_PATH fd. */
@@ -89,7 +91,7 @@ export class RootTree implements Tree {
   }
 
   openRead(p: string) {
-    return this.open(p, O_RDONLY | O_NOFOLLOW);
+    return this.open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   }
 
   readlink(p: string) {
@@ -135,7 +137,7 @@ export class LayerTree implements Tree {
   openRead(p: string) {
     const f = this.find(p, false);
     if (!f) throw Object.assign(new Error(`${p}: not found`), { code: 'ENOENT' });
-    return this.stack.open(f.layer, f.rel, O_RDONLY | O_NOFOLLOW);
+    return this.stack.open(f.layer, f.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   }
 
   readlink(p: string) {
@@ -242,14 +244,23 @@ class Copier {
         if (clearName(pfd, name)) throw new BoxError(`cannot overwrite directory ${d} with a file`);
         const input = top && this.opts.followLink ? this.openFollowing(s) : this.src.openRead(s);
         try {
+          // What was opened is checked, not only what was looked at: a running container can put a
+          // FIFO or a device node in the file's place meanwhile, and box, outside the container's
+          // device rules, would read it (a disk, /dev/zero) without end.
+          const opened = fs.fstatSync(input);
+          if (!opened.isFile()) {
+            throw new BoxError(`cannot copy ${s}: it changed while being copied (no longer a regular file)`);
+          }
           const out = openat2(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600, NAME_ONLY);
           try {
             const buf = Buffer.allocUnsafe(1 << 16);
-            for (;;) {
-              const n = fs.readSync(input, buf, 0, buf.length, null);
+            // The size when opened: a file that keeps growing is copied as it was, as docker cp's tar does.
+            for (let left = opened.size; left > 0; ) {
+              const n = fs.readSync(input, buf, 0, Math.min(buf.length, left), null);
               if (n === 0) break;
               for (let off = 0; off < n; ) off += fs.writeSync(out, buf, off, n - off);
               this.bytes += n;
+              left -= n;
             }
             fs.fchownSync(out, owner.uid, owner.gid);
             fs.fchmodSync(out, st.mode & 0o7777);

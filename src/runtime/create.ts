@@ -1,7 +1,6 @@
 // Creating a container: resolve and validate everything first (no kernel object exists until all
 // input is known to be good), then create its record, files and cgroup and describe it for the
 // helper. Whatever fails after the first object exists is unwound by the caller via `release`.
-import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
@@ -9,9 +8,10 @@ import { BoxError } from '../errors';
 import type { Lock } from '../image/locks';
 import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
-import { CgroupHost, ContainerCgroup, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
+import { CgroupHost, CgroupManager, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
+import { plainDirBeneath } from '../util/safe-open';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { generateName } from './names';
 import { EtcFiles, writeEtcFiles } from './etc-files';
@@ -23,6 +23,7 @@ import { HelperSpec } from './spec';
 import { parseRunFlags, resolveContainerConfig, RunFlags } from './run-options';
 import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
+import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 
 export interface CreateRequest {
@@ -43,7 +44,7 @@ export interface CreateRequest {
 export interface Created {
   containers: ContainerStore;
   record: ContainerRecord;
-  cgroup: ContainerCgroup;
+  cgroup: CgroupManager;
   spec: HelperSpec;
   helperPath: string;
 }
@@ -66,6 +67,11 @@ export function checkRequest(req: CreateRequest): void {
   capabilityMask(req.flags);
   checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
   policiesFor(req);
+  // The admission flags are checked even when no policy applies (then they would do nothing).
+  const admission = req.admission ?? NO_ADMISSION_FLAGS;
+  parsePolicyArgs(admission.args);
+  parsePolicyTimeout(admission.timeout);
+  parseFailureMode(admission.failure);
 }
 
 /**
@@ -180,9 +186,16 @@ export function prepareStart(
     const security = known?.security ?? processSecurity(record.config);
     const helperPath = known?.helperPath ?? assetPath('box-helper', layout.cache(roots));
     const dir = containers.dir(record.id);
+    // What is written and mounted must be the container's own directories, not links planted in
+    // the store: checked (and made) beneath the root with no symlink on the way, before any write.
+    plainDirBeneath(roots.root, dir, 0o700);
+    // upper is the root directory of the container's file system: 0755, or its non-root users
+    // could not traverse `/`. work and the mount point are never seen from inside.
+    for (const [d, mode] of [['upper', 0o755], ['work', 0o700], ['rootfs', 0o700]] as const) {
+      plainDirBeneath(roots.root, path.join(dir, d), mode);
+    }
     const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
     writeEtcFiles(files, record.config);
-    for (const d of ['upper', 'work', 'rootfs']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     mark('container files written');
     cgroup.create(record.config.limits, record.config.privileged);
     mark('cgroup created');
@@ -193,9 +206,7 @@ export function prepareStart(
       workDir: path.join(dir, 'work'),
       rootfsDir: path.join(dir, 'rootfs'),
       etcFiles: files,
-      cgroupProcs: cgroup.joinFiles().procs,
-      cgroupTasks: cgroup.joinFiles().selfTasks,
-      cgroupHost,
+      cgroup: cgroup.initCgroup(),
       security,
     });
     return { containers, record, cgroup, spec, helperPath };

@@ -9,6 +9,7 @@ import { BoxError, errnoCode } from '../errors';
 import { ImageStore } from '../image/store';
 import { lgetxattr, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat2, readlinkat, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
 import { Roots } from '../paths';
+import { openNoFollow } from '../util/safe-open';
 import { ContainerStore } from './containers';
 import { ContainerRecord } from '../model';
 
@@ -32,7 +33,7 @@ export class LayerStack {
   constructor(readonly dirs: string[]) {
     this.fds = dirs.map((d) => {
       try {
-        return fs.openSync(d, O_PATH | O_DIRECTORY);
+        return openNoFollow(d, O_PATH | O_DIRECTORY); // a layer or upper dir, never a link planted in the store
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') return -1; // a layer without content yet (a fresh upper dir)
         throw err;

@@ -2,6 +2,7 @@
 // directory on the host and bind-mounted into it (so they stay correct even with --read-only).
 import * as fs from 'node:fs';
 import { readFileIfExists } from '../util/fs';
+import { openNoFollow } from '../util/safe-open';
 import { ContainerConfig } from '../model';
 
 export interface EtcFiles {
@@ -28,8 +29,22 @@ export function resolvConf(config: ContainerConfig): string {
 }
 
 export function writeEtcFiles(files: EtcFiles, config: ContainerConfig): void {
-  // Fresh files in the container's own new directory: plain writes, no temp-and-rename needed.
-  fs.writeFileSync(files.hostname, config.hostname + '\n', { mode: 0o644 });
-  fs.writeFileSync(files.hosts, hostsFile(config), { mode: 0o644 });
-  fs.writeFileSync(files.resolvConf, resolvConf(config), { mode: 0o644 });
+  // Files in the container's own directory: plain writes, no temp-and-rename needed.
+  writeEtcFile(files.hostname, config.hostname + '\n');
+  writeEtcFile(files.hosts, hostsFile(config));
+  writeEtcFile(files.resolvConf, resolvConf(config));
+}
+
+/**
+ * 0644: the container's processes, whatever their user, read them through the bind mount (the
+ * container directory above them stays root-only). Never written through a symlink.
+ */
+function writeEtcFile(file: string, text: string): void {
+  const fd = openNoFollow(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+  try {
+    fs.fchmodSync(fd, 0o644);
+    fs.writeSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

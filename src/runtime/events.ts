@@ -4,6 +4,7 @@
 // Docker's events, it describes this boot only.
 import * as fs from 'node:fs';
 import { featurePaths, Roots } from '../paths';
+import { appendNoFollow } from '../util/safe-open';
 import { ContainerRecord } from '../model';
 
 export type EventAction =
@@ -48,9 +49,9 @@ export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<
     timeNano: Number(nowNs),
   };
   try {
-    fs.mkdirSync(roots.runroot, { recursive: true, mode: 0o711 });
+    fs.mkdirSync(roots.runroot, { recursive: true, mode: 0o700 });
     // One write(2) of a whole line with O_APPEND: concurrent writers never interleave within it.
-    fs.appendFileSync(eventsFile(roots), JSON.stringify(ev) + '\n', { mode: 0o600 });
+    appendNoFollow(eventsFile(roots), JSON.stringify(ev) + '\n');
   } catch {
     /* events are informational: never fail a container operation because of them */
   }

@@ -7,7 +7,7 @@ import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { ImageStore } from '../image/store';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
-import { rlimitNumber } from '../linux/rlimits';
+import { ContainerRecord } from '../model';
 import { layout, Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { describeStartError, requireRoot } from './create';
@@ -17,6 +17,7 @@ import { runHelper } from './helper';
 import { find, refresh } from './lifecycle';
 import { readImageFile } from './image-files';
 import { collectEnv, mergeEnv } from './run-options';
+import { appendProcessOps, containerProcess, ProcessAttributes } from './process-ops';
 import { processSecurity } from './security';
 import { HelperSpec } from './spec';
 import { resolveUser } from './users';
@@ -53,24 +54,13 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
     user = { spec: req.user, ...resolveUser(req.user, readImageFile(lower, '/etc/passwd'), readImageFile(lower, '/etc/group')) };
   }
   if (req.workdir !== undefined && !req.workdir.startsWith('/')) throw new BoxError(`invalid working directory "${req.workdir}": it must be an absolute path`);
-  const security = processSecurity({ ...cfg, user });
-  const cgroup = containerCgroup(detectCgroups(), c.id);
-  const join = cgroup.host.version === 1 ? cgroup.joinFiles().selfTasks : cgroup.procsFiles();
-
-  const spec = new HelperSpec().op('join', c.state.pid);
+  const attributes: ProcessAttributes = {
+    ...containerProcess({ ...cfg, user }, processSecurity({ ...cfg, user })),
+    cwd: req.workdir ?? cfg.workingDir,
+    env: mergeEnv(cfg.env, req.tty ? ['TERM=xterm'] : [], collectEnv(req)),
+  };
+  const spec = execSpec(req, c, attributes, containerCgroup(detectCgroups(), c.id).joinFiles());
   const execCommand = req.command.join(' ');
-  if (req.detach) spec.op('detach').op('exit-event', eventsFile(req.roots), eventTemplate('exec_die', c, { execCommand, exitCode: '{{exitCode}}' }));
-  for (const f of join) spec.op('cgroup-join', f);
-  if (req.tty) spec.op('tty');
-  for (const u of cfg.ulimits) spec.op('rlimit', rlimitNumber(u.name), u.soft, u.hard);
-  if (cfg.noNewPrivileges) spec.op('no-new-privs');
-  spec.op('user', user.uid, user.gid).op('groups', ...user.additionalGids);
-  const k = security.caps;
-  spec.op('caps', k.bounding, k.effective, k.permitted, k.inheritable, k.ambient);
-  spec.op('cwd', req.workdir ?? cfg.workingDir);
-  spec.op('env', ...mergeEnv(cfg.env, req.tty ? ['TERM=xterm'] : [], collectEnv(req)));
-  if (security.seccomp) spec.op('seccomp', security.seccomp);
-  spec.op('args', ...req.command);
 
   const result = await runHelper(assetPath('box-helper', layout.cache(req.roots)), spec.encode(), {
     mode: 'exec',
@@ -82,4 +72,27 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
   if (result.started && !req.detach) appendEvent(req.roots, 'exec_die', c, { execCommand, exitCode: result.exitCode });
   if (result.error) req.warn(describeStartError(result.error, req.command[0]));
   return result.exitCode;
+}
+
+/**
+ * The helper spec of `box exec` (PROTOCOL.md "box-helper exec") for the running container `c`:
+ * join its namespaces and, through `cgroupJoin`, its cgroup, then run the command with
+ * `attributes`. Pure: it only describes.
+ */
+export function execSpec(
+  req: Pick<ExecRequest, 'roots' | 'command' | 'tty' | 'detach'>,
+  c: ContainerRecord,
+  attributes: ProcessAttributes,
+  cgroupJoin: string[],
+): HelperSpec {
+  const spec = new HelperSpec().op('join', c.state.pid!);
+  if (req.detach) {
+    const exitEvent = eventTemplate('exec_die', c, { execCommand: req.command.join(' '), exitCode: '{{exitCode}}' });
+    spec.op('detach').op('exit-event', eventsFile(req.roots), exitEvent);
+  }
+  for (const f of cgroupJoin) spec.op('cgroup-join', f);
+  if (req.tty) spec.op('tty');
+  appendProcessOps(spec, attributes);
+  spec.op('args', ...req.command);
+  return spec;
 }

@@ -2,7 +2,7 @@
 // container's monitor is outside the cgroup, so it keeps running while the container is frozen.
 import { BoxError } from '../errors';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
-import { freeze, freezerState, writeFreezer } from '../linux/freezer';
+import { freeze } from '../linux/freezer';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { appendEvent } from './events';
@@ -14,7 +14,7 @@ const cgroupOf = (record: ContainerRecord) => containerCgroup(detectCgroups(), r
 /** True if the container's cgroup is frozen (or being frozen). */
 export function isPaused(record: ContainerRecord): boolean {
   if (record.state.status !== 'running') return false;
-  const s = freezerState(cgroupOf(record));
+  const s = cgroupOf(record).freezerState();
   return s === 'frozen' || s === 'freezing';
 }
 
@@ -25,13 +25,13 @@ async function changeFreezer(roots: Roots, store: ContainerStore, record: Contai
     const cur = store.get(record.id) ?? { ...record, state: { status: 'exited' as const } };
     if (cur.state.status !== 'running') throw new BoxError(`container ${cur.id.slice(0, 12)} is not running`);
     const cgroup = cgroupOf(cur);
-    const state = freezerState(cgroup);
+    const state = cgroup.freezerState();
     if (pause) {
       if (state === 'frozen') throw new BoxError(`container ${cur.id.slice(0, 12)} is already paused`);
       await freeze(cgroup);
     } else {
       if (state !== 'frozen' && state !== 'freezing') throw new BoxError(`container ${cur.id.slice(0, 12)} is not paused`);
-      writeFreezer(cgroup, false);
+      cgroup.requestFreeze(false);
     }
     appendEvent(roots, pause ? 'pause' : 'unpause', cur);
   } finally {

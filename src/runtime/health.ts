@@ -3,21 +3,21 @@
 // HEALTHCHECK), hands the monitor the probe's exec spec (the container's user, capabilities,
 // seccomp, no_new_privs, env, cgroup: what `box exec` uses), and reads the health file the monitor
 // keeps for `inspect` and `ps`.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { ImageRuntimeConfig } from '../image/config';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
-import { rlimitNumber } from '../linux/rlimits';
 import { parseSignal } from '../linux/signals';
 import { Roots } from '../paths';
 import { parseDurationNs } from '../util/units';
 import { eventsFile } from './events';
 import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from '../model';
 import { runtimeDir } from './monitor-state';
-import { processSecurity } from './security';
+import { appendProcessOps, containerProcess } from './process-ops';
+import { ProcessSecurity, processSecurity } from './security';
 import { HelperSpec, SpecArg } from './spec';
+import { readNoFollow } from '../util/safe-open';
 
 /** The container's health check (ContainerConfig.healthcheck, typed here until model.ts has it). */
 export function healthOf(record: Pick<ContainerRecord, 'config'>): HealthConfig | undefined {
@@ -129,21 +129,11 @@ export function probeArgs(h: HealthConfig): string[] {
 }
 
 /** The probe's exec spec (PROTOCOL.md: `box-helper exec` ops without join and tty), as `box exec`. */
-export function probeSpec(record: ContainerRecord, cgroupJoin: string[]): HelperSpec {
-  const cfg = record.config;
-  const h = healthOf(record)!;
-  const security = processSecurity(cfg);
+export function probeSpec(record: ContainerRecord, cgroupJoin: string[], security: ProcessSecurity): HelperSpec {
   const spec = new HelperSpec();
   for (const f of cgroupJoin) spec.op('cgroup-join', f);
-  for (const u of cfg.ulimits) spec.op('rlimit', rlimitNumber(u.name), u.soft, u.hard);
-  if (cfg.noNewPrivileges) spec.op('no-new-privs');
-  spec.op('user', cfg.user.uid, cfg.user.gid).op('groups', ...cfg.user.additionalGids);
-  const k = security.caps;
-  spec.op('caps', k.bounding, k.effective, k.permitted, k.inheritable, k.ambient);
-  spec.op('cwd', cfg.workingDir);
-  spec.op('env', ...cfg.env);
-  if (security.seccomp) spec.op('seccomp', security.seccomp);
-  spec.op('args', ...probeArgs(h));
+  appendProcessOps(spec, containerProcess(record.config, security));
+  spec.op('args', ...probeArgs(healthOf(record)!));
   return spec;
 }
 
@@ -168,11 +158,10 @@ export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' 
 export function healthSpecOps(record: ContainerRecord, roots: { root: string; runroot: string }): [string, ...SpecArg[]][] {
   const h = healthOf(record);
   if (!h) return [];
-  const cgroup = containerCgroup(detectCgroups(), record.id);
-  const join = cgroup.host.version === 1 ? cgroup.joinFiles().selfTasks : cgroup.procsFiles();
+  const join = containerCgroup(detectCgroups(), record.id).joinFiles();
   const ops: [string, ...SpecArg[]][] = [
     ['health', h.interval, h.startInterval, h.startPeriod, h.timeout, h.retries, healthFile(roots, record.id)],
-    ['health-exec', probeSpec(record, join).encode()],
+    ['health-exec', probeSpec(record, join, processSecurity(record.config)).encode()],
     ['health-event', eventsFile(roots as Roots), healthEventTemplate(record)],
   ];
   if (h.onFailure === 'kill' || h.onFailure === 'restart') ops.push(['health-on-failure', h.onFailure, os.constants.signals.SIGKILL, 0]);
@@ -224,7 +213,7 @@ export function parseHealthFile(data: Buffer): HealthState | undefined {
 
 export function readHealth(roots: { root: string; runroot: string }, id: string): HealthState | undefined {
   try {
-    return parseHealthFile(fs.readFileSync(healthFile(roots, id)));
+    return parseHealthFile(readNoFollow(healthFile(roots, id)));
   } catch {
     return undefined;
   }

@@ -72,7 +72,9 @@ export function readImageFile(layers: string[], file: string): string | undefine
   if (!p) return undefined;
   let bytes: Buffer;
   try {
-    if (fs.statSync(p).size > IMAGE_FILE_MAX) throw new BoxError(`the image's ${file} is larger than 16 MiB: box does not read it`);
+    if (fs.statSync(p).size > IMAGE_FILE_MAX) {
+      throw new BoxError(`the image's ${file} is larger than 16 MiB: box does not read it`);
+    }
     bytes = fs.readFileSync(p);
   } catch (err) {
     if (err instanceof BoxError) throw err;

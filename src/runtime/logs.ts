@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import { durationNs } from '../util/units';
+import { openNoFollow } from '../util/safe-open';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -56,8 +57,9 @@ function inodeOf(file: string): number | undefined {
 
 function openLog(file: string): number | undefined {
   try {
-    return fs.openSync(file, 'r');
-  } catch {
+    return openNoFollow(file, fs.constants.O_RDONLY);
+  } catch (err) {
+    if (err instanceof BoxError) throw err; // a symlink in place of the log
     return undefined; // no output yet, or rotated away this instant
   }
 }

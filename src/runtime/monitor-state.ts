@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { layout, Roots } from '../paths';
-import { readFileIfExists } from '../util/fs';
+import { readStoreFileIfExists } from '../util/fs';
 
 export interface MonitorState {
   monitorPid?: number;
@@ -27,7 +27,7 @@ export function logFile(containerDir: string): string {
 const nanosToIso = (n: string) => new Date(Number(BigInt(n) / 1000000n)).toISOString();
 
 export function readMonitorState(roots: Roots, id: string): MonitorState {
-  const text = readFileIfExists(monitorStateFile(roots, id)) ?? '';
+  const text = readStoreFileIfExists(monitorStateFile(roots, id)) ?? '';
   const st: MonitorState = {};
   for (const line of text.split('\n')) {
     const [key, a, b] = line.split(' ');

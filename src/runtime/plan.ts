@@ -1,8 +1,8 @@
 // Builds the helper spec for one container: namespaces, the root filesystem and the standard
 // mounts Docker users expect, masked paths, and the process attributes. Pure: it only describes.
-import { CgroupHost } from '../linux/cgroups';
-import { rlimitNumber } from '../linux/rlimits';
+import type { InitCgroup } from '../linux/cgroups';
 import { ContainerConfig } from '../model';
+import { appendProcessOps, containerProcess } from './process-ops';
 import type { ProcessSecurity } from './security';
 import { CLONE, HelperSpec, MS } from './spec';
 
@@ -15,11 +15,8 @@ export interface PlanInput {
   rootfsDir: string;
   /** host files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
-  /** cgroup v2: cgroup.procs files the helper writes the child's pid to */
-  cgroupProcs: string[];
-  /** cgroup v1: tasks files the child writes itself into */
-  cgroupTasks: string[];
-  cgroupHost: CgroupHost;
+  /** how the init enters its cgroup and sees the cgroup file system (the cgroup manager's initCgroup) */
+  cgroup: InitCgroup;
   security: ProcessSecurity;
 }
 
@@ -48,8 +45,8 @@ export function buildSpec(p: PlanInput): HelperSpec {
   const spec = new HelperSpec();
   const ownNet = c.network !== 'host';
   spec.op('clone', CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | (ownNet ? CLONE.NEWNET : 0));
-  for (const f of p.cgroupProcs) spec.op('cgroup', f);
-  for (const f of p.cgroupTasks) spec.op('cgroup-join', f);
+  for (const f of p.cgroup.helperWrites) spec.op('cgroup', f);
+  for (const f of p.cgroup.selfWrites) spec.op('cgroup-join', f);
   spec.op('cgroupns');
   if (c.tty) spec.op('tty');
   if (c.init) spec.op('init');
@@ -71,13 +68,8 @@ export function buildSpec(p: PlanInput): HelperSpec {
   // Everything above overlaps with the helper moving the child into its cgroups (slow on v1);
   // the cgroup filesystem below must be mounted inside the container's cgroup namespace.
   spec.op('await-cgroups');
-  if (p.cgroupHost.version === 2) {
-    spec.op('mount', 'cgroup', '/sys/fs/cgroup', 'cgroup2', nse | sysRo, '');
-  } else {
-    spec.op('mount', 'tmpfs', '/sys/fs/cgroup', 'tmpfs', nse, 'mode=755');
-    for (const controller of p.cgroupHost.mounts.keys()) {
-      spec.op('mount', 'cgroup', `/sys/fs/cgroup/${controller}`, 'cgroup', nse | sysRo, controller);
-    }
+  for (const m of p.cgroup.mounts) {
+    spec.op('mount', m.source, m.target, m.fstype, nse | (m.readOnly ? sysRo : 0), m.data);
   }
   spec.op('mount', p.etcFiles.hostname, '/etc/hostname', '', MS.BIND, '');
   spec.op('mount', p.etcFiles.hosts, '/etc/hosts', '', MS.BIND, '');
@@ -87,19 +79,11 @@ export function buildSpec(p: PlanInput): HelperSpec {
     for (const m of MASKED_PATHS) spec.op('mask', m);
     for (const r of READONLY_PATHS) spec.op('readonly', r);
   }
-  if (p.cgroupHost.version === 1) spec.op('remount', '/sys/fs/cgroup', nse | (c.privileged ? 0 : MS.RDONLY));
+  if (p.cgroup.remountTop) spec.op('remount', '/sys/fs/cgroup', nse | sysRo);
   if (c.readOnly) spec.op('remount', '/', MS.BIND | MS.RDONLY);
   if (ownNet) spec.op('loopback-up');
 
-  for (const u of c.ulimits) spec.op('rlimit', rlimitNumber(u.name), u.soft, u.hard);
-  if (c.noNewPrivileges) spec.op('no-new-privs');
-  spec.op('user', c.user.uid, c.user.gid);
-  spec.op('groups', ...c.user.additionalGids);
-  const k = p.security.caps;
-  spec.op('caps', k.bounding, k.effective, k.permitted, k.inheritable, k.ambient);
-  spec.op('cwd', c.workingDir);
-  spec.op('env', ...c.env);
-  if (p.security.seccomp) spec.op('seccomp', p.security.seccomp);
+  appendProcessOps(spec, containerProcess(c, p.security));
   spec.op('args', ...c.args);
   return spec;
 }

@@ -84,7 +84,8 @@ export function collectEnv(flags: Pick<RunFlags, 'env' | 'envFile'>, hostEnv: No
     else if (hostEnv[entry] !== undefined) out.push(`${entry}=${hostEnv[entry]}`);
   };
   for (const file of flags.envFile) {
-    const text = readUserText(file, { what: '--env-file', maxBytes: ENV_FILE_MAX, hint: 'give a readable file of NAME=VALUE lines' });
+    const hint = 'give a readable file of NAME=VALUE lines';
+    const text = readUserText(file, { what: '--env-file', maxBytes: ENV_FILE_MAX, hint });
     text.split('\n').forEach((line, i) => {
       const t = line.replace(/\r$/, '');
       if (t.trim() === '' || t.trimStart().startsWith('#')) return;

@@ -1,48 +1,10 @@
-// `box stats`: resource usage of running containers from their cgroups (cgroup v1 and v2 files),
-// /proc/PID/net/dev of the container's init and /proc/stat. CPU % needs two samples: the
-// container's CPU time over the host's over the same interval, times the number of CPUs, as
-// Docker computes it.
+// `box stats`: resource usage of running containers from their cgroups (read by the cgroup
+// manager, whichever the version), /proc/PID/net/dev of the container's init and /proc/stat.
+// CPU % needs two samples: the container's CPU time over the host's over the same interval, times
+// the number of CPUs, as Docker computes it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { ContainerCgroup } from '../linux/cgroups';
-
-/** "key value" lines (cpu.stat, memory.stat, memory.events, pids...) → numbers. */
-export function parseFlatKeyed(text: string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined && /^-?\d+$/.test(v)) m.set(k, Number(v));
-  }
-  return m;
-}
-
-/** cgroup v2 io.stat ("8:0 rbytes=1 wbytes=2 rios=..."): bytes read and written, summed over devices. */
-export function parseIoStat(text: string): { read: number; write: number } {
-  let read = 0;
-  let write = 0;
-  for (const line of text.split('\n')) {
-    for (const field of line.trim().split(/\s+/).slice(1)) {
-      const [k, v] = field.split('=');
-      if (k === 'rbytes') read += Number(v);
-      else if (k === 'wbytes') write += Number(v);
-    }
-  }
-  return { read, write };
-}
-
-/** cgroup v1 blkio.*io_service_bytes* ("8:0 Read 4096" ... "Total 8192"): bytes read and written. */
-export function parseBlkioServiceBytes(text: string): { read: number; write: number } {
-  let read = 0;
-  let write = 0;
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length !== 3) continue;
-    if (f[1] === 'Read') read += Number(f[2]);
-    else if (f[1] === 'Write') write += Number(f[2]);
-  }
-  return { read, write };
-}
+import { CgroupManager } from '../linux/cgroups';
 
 /** /proc/PID/net/dev: bytes received and sent on every interface but loopback. */
 export function parseNetDev(text: string): { rx: number; tx: number } {
@@ -84,8 +46,7 @@ export interface Sample {
 
 export const ZERO_SAMPLE: Sample = { cpuNs: 0, systemNs: 0, cpus: 1, memUsage: 0, memLimit: 0, netRx: 0, netTx: 0, blkRead: 0, blkWrite: 0, pids: 0 };
 
-function read(file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
+function readIfThere(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {
@@ -93,46 +54,15 @@ function read(file: string | undefined): string | undefined {
   }
 }
 
-const num = (text: string | undefined): number | undefined => (text !== undefined && /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined);
-
-const lines = (text: string | undefined) => (text ?? '').split('\n').filter(Boolean).length;
-
 /** One reading of a container's counters; absent files (controllers the host lacks) count as 0. */
-export function sample(cgroup: ContainerCgroup, pid: number | undefined, hostNetwork: boolean): Sample {
+export function sample(cgroup: CgroupManager, pid: number | undefined, hostNetwork: boolean): Sample {
   const host = parseProcStatCpu(fs.readFileSync('/proc/stat', 'utf8'));
   const hostMem = os.totalmem();
-  const s: Sample = { ...ZERO_SAMPLE, systemNs: host.totalNs, cpus: host.cpus, memLimit: hostMem };
-  const at = (controller: string, file: string) => {
-    const dir = cgroup.host.version === 2 ? cgroup.dirs[0] : cgroup.dirFor(controller);
-    return dir === undefined ? undefined : path.join(dir, file);
-  };
-  if (cgroup.host.version === 2) {
-    s.cpuNs = (parseFlatKeyed(read(at('cpu', 'cpu.stat')) ?? '').get('usage_usec') ?? 0) * 1000;
-    const usage = num(read(at('memory', 'memory.current'))) ?? 0;
-    const inactive = parseFlatKeyed(read(at('memory', 'memory.stat')) ?? '').get('inactive_file') ?? 0;
-    s.memUsage = inactive < usage ? usage - inactive : usage;
-    const max = num(read(at('memory', 'memory.max')));
-    if (max !== undefined && max < hostMem) s.memLimit = max;
-    const io = parseIoStat(read(at('io', 'io.stat')) ?? '');
-    s.blkRead = io.read;
-    s.blkWrite = io.write;
-    s.pids = num(read(at('pids', 'pids.current'))) ?? lines(read(at('pids', 'cgroup.threads')));
-  } else {
-    s.cpuNs = num(read(at('cpuacct', 'cpuacct.usage'))) ?? 0;
-    const usage = num(read(at('memory', 'memory.usage_in_bytes'))) ?? 0;
-    const inactive = parseFlatKeyed(read(at('memory', 'memory.stat')) ?? '').get('total_inactive_file') ?? 0;
-    s.memUsage = inactive < usage ? usage - inactive : usage;
-    const max = num(read(at('memory', 'memory.limit_in_bytes')));
-    if (max !== undefined && max < hostMem) s.memLimit = max;
-    // The CFQ/BFQ counters are empty with other schedulers; the throttle layer sees all I/O.
-    let io = parseBlkioServiceBytes(read(at('blkio', 'blkio.io_service_bytes_recursive')) ?? '');
-    if (io.read === 0 && io.write === 0) io = parseBlkioServiceBytes(read(at('blkio', 'blkio.throttle.io_service_bytes_recursive')) ?? '');
-    s.blkRead = io.read;
-    s.blkWrite = io.write;
-    s.pids = num(read(at('pids', 'pids.current'))) ?? lines(read(at('pids', 'tasks')));
-  }
+  const { memLimit, ...usage } = cgroup.stats();
+  const s: Sample = { ...ZERO_SAMPLE, ...usage, systemNs: host.totalNs, cpus: host.cpus, memLimit: hostMem };
+  if (memLimit !== undefined && memLimit < hostMem) s.memLimit = memLimit;
   if (pid && !hostNetwork) {
-    const net = parseNetDev(read(`/proc/${pid}/net/dev`) ?? '');
+    const net = parseNetDev(readIfThere(`/proc/${pid}/net/dev`) ?? '');
     s.netRx = net.rx;
     s.netTx = net.tx;
   }

@@ -1,10 +1,13 @@
 // Atomic file writes and small JSON helpers used by every store: a reader never sees a
 // half-written file because content is written to a unique temp name and renamed into place.
+// Store files are root-only (0600 unless a caller says otherwise) and read without following a
+// symlink (src/util/safe-open.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
 import { ownedName } from './owner';
 import { randomHex } from './random';
+import { readNoFollow } from './safe-open';
 
 /**
  * `.tmp-<name>-<pid>.<start>-<random>` beside `file`: the writer's token (src/util/owner.ts) lets
@@ -19,10 +22,11 @@ export function tempNameFor(file: string): string {
  * store; per-container files skip it (they describe processes that a host crash ends anyway, and
  * an fsync per file is milliseconds on every container start).
  */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644, durable = true): void {
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600, durable = true): void {
   const tmp = tempNameFor(file);
   const fd = fs.openSync(tmp, 'wx', mode);
   try {
+    fs.fchmodSync(fd, mode); // exactly `mode`, whatever the umask
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     if (durable) fs.fsyncSync(fd);
   } catch (err) {
@@ -39,12 +43,13 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   }
 }
 
-export function writeJsonAtomic(file: string, value: unknown, mode = 0o644, durable = true): void {
+export function writeJsonAtomic(file: string, value: unknown, mode = 0o600, durable = true): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode, durable);
 }
 
+/** A JSON file of box's store (never read through a symlink). */
 export function readJson<T>(file: string): T {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  return JSON.parse(readNoFollow(file).toString('utf8')) as T;
 }
 
 export function readJsonIfExists<T>(file: string): T | undefined {
@@ -56,6 +61,17 @@ export function readJsonIfExists<T>(file: string): T | undefined {
   }
 }
 
+/** A file of box's store, never read through a symlink; undefined when it does not exist. */
+export function readStoreFileIfExists(file: string): string | undefined {
+  try {
+    return readNoFollow(file).toString('utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** A host file (e.g. /etc/resolv.conf, often a symlink); undefined when it does not exist. */
 export function readFileIfExists(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
@@ -65,6 +81,7 @@ export function readFileIfExists(file: string): string | undefined {
   }
 }
 
-export function mkdirp(dir: string, mode = 0o755): void {
+/** Directories box makes in its store are root-only unless a caller says otherwise. */
+export function mkdirp(dir: string, mode = 0o700): void {
   fs.mkdirSync(dir, { recursive: true, mode });
 }

@@ -94,7 +94,7 @@ describe('box load', () => {
     }
   });
 
-  it('a malformed manifest.json, OCI index, manifest or config is a one-line error (exit 125) and leaves nothing', () => {
+  it('a malformed manifest.json, OCI index, manifest or config is a one-line error and leaves nothing', () => {
     const sha = (b: string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
     /** An archive of these files (name -> content), loaded into an empty root. */
     const load = (files: Record<string, string>) => {
@@ -116,19 +116,22 @@ describe('box load', () => {
         fresh.cleanup();
       }
     };
-    const docker = (manifest: string) => load({ 'manifest.json': manifest, 'c.json': '{}' });
-    const damaged = 'the archive is damaged or not a docker-archive';
-    expect(docker('[null]')).toBe(`box: load: manifest.json entry 1 is not an object: ${damaged}\n`);
-    expect(docker('null')).toBe(`box: load: manifest.json is not a list of images: ${damaged}\n`);
-    expect(docker('{"Config":"c.json"}')).toBe(`box: load: manifest.json is not a list of images: ${damaged}\n`);
-    expect(docker('[{"Layers":[]}]')).toBe(`box: load: manifest.json entry 1: "Config" is not a file name: ${damaged}\n`);
-    expect(docker('[{"Config":"c.json","Layers":"l.tar"}]')).toBe(`box: load: manifest.json entry 1: "Layers" is not a list of file names: ${damaged}\n`);
-    expect(docker('[{"Config":"c.json","Layers":[],"RepoTags":[7]}]')).toBe(`box: load: manifest.json entry 1: "RepoTags" is not a list of tags: ${damaged}\n`);
-    expect(docker('[{"Config":"c.json","Layers":[]}]')).toBe(`box: load: image ${sha('{}')}: the image config has no rootfs.diff_ids list\n`);
-    const withConfig = (config: string) => load({ 'manifest.json': '[{"Config":"c.json","Layers":[]}]', 'c.json': config });
-    expect(withConfig('null')).toBe(`box: load: image ${sha('null')}: the image config is not a JSON object\n`);
+    // docker-archive: manifest.json, then the config it names.
+    const docker = (manifest: string, config = '{}') => load({ 'manifest.json': manifest, 'c.json': config });
+    const entry = (problem: string) =>
+      `box: load: manifest.json ${problem}: the archive is damaged or not a docker-archive\n`;
+    expect(docker('[null]')).toBe(entry('entry 1 is not an object'));
+    expect(docker('null')).toBe(entry('is not a list of images'));
+    expect(docker('{"Config":"c.json"}')).toBe(entry('is not a list of images'));
+    expect(docker('[{"Layers":[]}]')).toBe(entry('entry 1: "Config" is not a file name'));
+    expect(docker('[{"Config":"c.json","Layers":"l.tar"}]')).toBe(entry('entry 1: "Layers" is not a list of file names'));
+    expect(docker('[{"Config":"c.json","Layers":[],"RepoTags":[7]}]')).toBe(entry('entry 1: "RepoTags" is not a list of tags'));
+    const noLayers = '[{"Config":"c.json","Layers":[]}]';
+    const config = (c: string, problem: string) => `box: load: image ${sha(c)}: the image config ${problem}\n`;
+    expect(docker(noLayers)).toBe(config('{}', 'has no rootfs.diff_ids list'));
+    expect(docker(noLayers, 'null')).toBe(config('null', 'is not a JSON object'));
     const envNotList = '{"rootfs":{"type":"layers","diff_ids":[]},"config":{"Env":"PATH=/bin"}}';
-    expect(withConfig(envNotList)).toBe(`box: load: image ${sha(envNotList)}: the image config field "config.Env" has the wrong type\n`);
+    expect(docker(noLayers, envNotList)).toBe(config(envNotList, 'field "config.Env" has the wrong type'));
 
     /** An OCI layout whose index points at `manifest`, whose config is `config`. */
     const oci = (index: string | ((manifest: string) => string), manifest = '{}', config = '{}') => {
@@ -138,15 +141,18 @@ describe('box load', () => {
       return load(files);
     };
     const MT = 'application/vnd.oci.image.manifest.v1+json';
-    const pointTo = (m: string) => JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MT, digest: sha(m), size: m.length }] });
+    const descriptor = (b: string) => ({ mediaType: MT, digest: sha(b), size: b.length });
+    const pointTo = (m: string) => JSON.stringify({ schemaVersion: 2, manifests: [descriptor(m)] });
+    const manifest = (c: string, layers: unknown) =>
+      JSON.stringify({ schemaVersion: 2, mediaType: MT, config: descriptor(c), layers });
     expect(oci('null')).toBe('box: load: index.json: the manifest is not a JSON object\n');
     expect(oci('[1]')).toBe('box: load: index.json: the manifest is not a JSON object\n');
     expect(oci('{"manifests":5}')).toBe('box: load: index.json: the image index has no manifests\n');
-    expect(oci('{"manifests":[null]}')).toBe('box: load: index.json: a descriptor in the manifest lacks its mediaType, digest or size\n');
+    expect(oci('{"manifests":[null]}')).toBe(
+      'box: load: index.json: a descriptor in the manifest lacks its mediaType, digest or size\n',
+    );
     expect(oci(pointTo, 'null')).toBe(`box: load: ${sha('null')}: the manifest is not a JSON object\n`);
-    const layersNotList = JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'x', digest: sha('{}'), size: 2 }, layers: 'l' });
-    expect(oci(pointTo, layersNotList)).toMatch(/^box: load: sha256:[0-9a-f]{64}: unsupported manifest \(media type ".*"\)\n$/);
-    const noLayers = (config: string) => JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'x', digest: sha(config), size: config.length }, layers: [] });
-    expect(oci(pointTo, noLayers('[]'), '[]')).toBe(`box: load: image ${sha('[]')}: the image config is not a JSON object\n`);
+    expect(oci(pointTo, manifest('{}', 'l'))).toMatch(/^box: load: sha256:[0-9a-f]{64}: unsupported manifest \(media type/);
+    expect(oci(pointTo, manifest('[]', []), '[]')).toBe(config('[]', 'is not a JSON object'));
   });
 });

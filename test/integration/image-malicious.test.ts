@@ -31,7 +31,8 @@ function writeLayout(dir: string, images: HandEntry[][], names: string[] = [], r
   const manifests = images.map((entries, i) => {
     const tar = makeTar(entries);
     const gz = zlib.gzipSync(tar);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: runtime, rootfs: { type: 'layers', diff_ids: [sha(tar)] } }));
+    const rootfs = { type: 'layers', diff_ids: [sha(tar)] };
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: runtime, rootfs }));
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -123,7 +124,7 @@ describe('malicious layers', () => {
     expect(fs.existsSync(target)).toBe(false);
   });
 
-  it.each(cases.map((c, i) => [c.name, i] as const))('%s: box import refuses it naming the entry; the store is exactly as before', async (_name, i) => {
+  it.each(cases.map((c, i) => [c.name, i] as const))('%s: box import refuses it naming the entry; the store is as before', async (_name, i) => {
     const before = storeSnapshot(t.root);
     const layer = path.join(t.dir, `import-${i}.tar`);
     fs.writeFileSync(layer, makeTar(cases[i].entries()));
@@ -146,7 +147,7 @@ describe('malicious layers', () => {
     const archive = path.join(t.dir, 'bad-config.tar');
     run('tar', ['-C', dir, '-cf', archive, '.']);
     const loaded = await box(['load', '-i', archive]);
-    expect(loaded.stderr).toMatch(/^box: load: image sha256:[0-9a-f]{64}: the image config field "config.Env" has the wrong type\n$/);
+    expect(loaded.stderr).toMatch(/^box: load: image sha256:[0-9a-f]{64}: the image config field "config.Env" has the wrong type\n/);
     expect(loaded.code).toBe(125);
     expect(storeSnapshot(t.root)).toEqual(before);
   });

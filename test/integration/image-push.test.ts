@@ -187,14 +187,19 @@ describe('box login and logout (htpasswd basic auth)', () => {
     // Standard input without end (/dev/zero) and a credentials file that is no file are refused, not read forever.
     const zero = fs.openSync('/dev/zero', 'r');
     try {
-      const endless = spawnSync(BOX, t.args(['login', '-u', 'alice', '--password-stdin', locked.host]), { encoding: 'utf8', timeout: 60_000, stdio: [zero, 'pipe', 'pipe'] });
-      expect(endless.stderr).toBe('box: login: the password on standard input is larger than 64 KiB: give the password or token alone\n');
+      const args = t.args(['login', '-u', 'alice', '--password-stdin', locked.host]);
+      const endless = spawnSync(BOX, args, { encoding: 'utf8', timeout: 60_000, stdio: [zero, 'pipe', 'pipe'] });
+      expect(endless.stderr).toBe(
+        'box: login: the password on standard input is larger than 64 KiB: give the password or token alone\n',
+      );
       expect(endless.status).toBe(125);
     } finally {
       fs.closeSync(zero);
     }
     const device = box(t, ['pull', `${locked.host}/private/img:1`], { env: { BOX_CONFIG: '/dev/zero' } });
-    expect(device.stderr).toBe('box: cannot read credentials file "/dev/zero" (a character device, not a regular file): give a Docker config.json\n');
+    expect(device.stderr).toBe(
+      'box: cannot read credentials file "/dev/zero" (a character device, not a regular file): give a Docker config.json\n',
+    );
     expect(device.status).toBe(125);
     const nullFile = path.join(t.dir, 'null-config.json');
     fs.writeFileSync(nullFile, 'null');

@@ -1,5 +1,6 @@
 // Managing existing containers: pause/unpause (freezer, v1 and v2), rename, top, stats, update,
-// port, diff and cp (both directions, running and stopped, never escaping the container).
+// port, diff and cp (both directions, running and stopped, never escaping the container), and
+// names a container chose printed with control characters escaped.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -227,6 +228,23 @@ describe('diff and cp', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(['C /etc', 'D /etc/group', 'C /etc/passwd', 'C /home', 'D /home/app', 'C /tmp', 'A /tmp/new', 'A /tmp/new/deep', 'A /tmp/new/deep/f', ''].join('\n'));
     t.box(['rm', 'changed']);
+  });
+
+  it('diff and top print the names and commands a container chose with their control characters escaped', () => {
+    const script = 'touch "/tmp/$(printf "\\033[2J")evil"; sh -c "sleep 1000; true" "$(printf "\\033]0;owned\\007")"; true';
+    runDetached(t, ['--name', 'escapes', 'busybox', 'sh', '-c', script]);
+    const top = until(() => {
+      const r = t.box(['top', 'escapes']);
+      return r.stdout.includes('sleep 1000') ? r : undefined;
+    }, 'top to show sleep 1000', 200);
+    expect(top.stdout).toContain('sh -c sleep 1000; true \\e]0;owned\\x07');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
+    expect(top.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+    const diff = t.box(['diff', 'escapes']).stdout;
+    expect(diff).toContain('A /tmp/\\e[2Jevil\n');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
+    expect(diff).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+    expect(t.box(['rm', '-f', 'escapes']).status).toBe(0);
   });
 
   it('cp copies files and directories both ways with modes, owners as docker does, and -a', () => {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BOX, busyboxRoot, cgroupDirsOf, exitOf, inspectOne } from '../support/box';
-import { component, FIXTURES } from '../support/policy-components';
+import { component, coreComponent, FIXTURES } from '../support/policy-components';
 
 const V1 = !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 const MEMORY_LIMIT = V1 ? '/sys/fs/cgroup/memory/memory.limit_in_bytes' : '/sys/fs/cgroup/memory.max';
@@ -84,6 +84,19 @@ describe('box run with policies', () => {
     expect(policyEvents(denied.container.id)).toEqual([expect.objectContaining({ Actor: expect.objectContaining({ Attributes: expect.objectContaining({ name: denied.container.name, policy: 'baseline', outcome: 'denied' }) }) })]);
   });
 
+  it('bad admission flags are refused when no policy applies too: one line, exit 125, nothing created', () => {
+    for (const [flag, value, why] of [
+      ['--policy-timeout', '0', 'invalid --policy-timeout "0": give a duration between 1ms and 60s (e.g. 250ms)'],
+      ['--policy-failure', 'maybe', 'invalid --policy-failure "maybe": use deny (the default: a failing policy refuses the start) or ignore'],
+      ['--policy-arg', 'novalue', 'invalid --policy-arg "novalue": expected KEY=VALUE'],
+    ]) {
+      const r = t.box(['run', '--rm', flag, value, 'busybox', 'true']);
+      expect(r.status, flag).toBe(125);
+      expect(r.stderr, flag).toBe(`box: ${why}\n`);
+    }
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+  });
+
   it('a patch box refuses after re-validation refuses the start with the reason, is audited, and creates nothing', () => {
     const r = t.box(['run', '--rm', '--name', 'bad-patch', '--policy', behaviours, 'busybox', 'true']);
     expect(r.status).toBe(125);
@@ -107,6 +120,65 @@ describe('box run with policies', () => {
     // Given limits are left alone.
     expect(t.box(['run', '--rm', '--policy', 'baseline', '--memory', '32m', '--pids-limit', '50', 'busybox', 'cat', MEMORY_LIMIT]).stdout).toBe(`${32 * 1024 * 1024}\n`);
     t.box(['rm', 'patched']);
+  });
+
+  it('box update is admitted by the policies that admitted the container: strict refuses a looser update, the cgroup keeps its limits', () => {
+    const run = t.box(['run', '-d', '--name', 'upd', '--policy', 'strict', '--policy-arg', 'max-memory=512m', '--memory', '256m', '--cpus', '1',
+      '--pids-limit', '100', '--user', '1000', '--read-only', 'busybox', 'sleep', '1000']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const id = run.stdout.trim();
+    const limitFile = (name: string): string => cgroupDirsOf(id).map((d) => path.join(d, name)).find((f) => fs.existsSync(f))!;
+    const [memory, pids] = [V1 ? 'memory.limit_in_bytes' : 'memory.max', 'pids.max'].map(limitFile);
+    const read = (f: string): string => fs.readFileSync(f, 'utf8').trim();
+    const before = audit().length;
+    const r = t.box(['update', '--memory', '8g', '--pids-limit', '-1', 'upd']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/^box: denied by policy strict: .*memory/m);
+    expect(r.stderr).toMatch(/^box: denied by policy strict: .*pids/m);
+    expect(read(memory)).toBe(String(256 * 1024 * 1024));
+    expect(read(pids)).toBe('100');
+    expect(inspectOne<{ HostConfig: { Memory: number; PidsLimit: number } }>(t, 'upd').HostConfig).toMatchObject({ Memory: 256 * 1024 * 1024, PidsLimit: 100 });
+    const refused = audit().slice(before);
+    expect(refused).toEqual([expect.objectContaining({ action: 'update', container: expect.objectContaining({ id }), policy: expect.objectContaining({ name: 'strict' }), outcome: 'denied' })]);
+    expect(policyEvents(id).at(-1)!.Actor.Attributes).toMatchObject({ policy: 'strict', outcome: 'denied', action: 'update' });
+    // An update the policy allows goes through, and is recorded as admitted.
+    const ok = t.box(['update', '--memory', '128m', '--pids-limit', '50', 'upd']);
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    expect([read(memory), read(pids)]).toEqual([String(128 * 1024 * 1024), '50']);
+    expect(audit().at(-1)).toMatchObject({ action: 'update', outcome: 'admitted' });
+    expect(t.box(['rm', '-f', 'upd']).status).toBe(0);
+  });
+
+  it('a patch that loosens what was asked refuses the start, naming the policy', () => {
+    const r = t.box(['run', '--rm', '--name', 'loosen', '--policy', behaviours, '--pids-limit', '100', '--memory', '256m', '--ulimit', 'nofile=64', 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe(
+      `box: policy behaviours returned an invalid patch: it raises memory from ${256 * 1024 * 1024} to ${4n << 60n}, memory-swap from ${512 * 1024 * 1024} to ` +
+        `${8n << 60n}, pids-limit from 100 to unlimited, ulimit nofile (soft) from 64 to 20000, ulimit nofile (hard) from 64 to 20000 (a patch may only tighten ` +
+        'limits): the start is refused\n',
+    );
+    expect(audit().at(-1)).toMatchObject({ container: { name: 'loosen' }, outcome: 'denied', failure: { kind: 'invalid-patch' } });
+    const env = t.box(['run', '--rm', '--name', 'loader-env', '--policy', behaviours, 'busybox', 'true']);
+    expect(env.status).toBe(125);
+    expect(env.stderr).toBe('box: policy behaviours returned an invalid patch: it sets LD_PRELOAD, which changes what programs run or load (a patch may not set it): the start is refused\n');
+  });
+
+  it('a policy\'s reasons are capped and printed with control characters escaped', () => {
+    // 40 reasons of 16 KiB (640 KiB): a generous time limit, so that the verdict arrives on a busy host.
+    const flood = t.box(['run', '--rm', '--name', 'flood', '--policy', behaviours, '--policy-timeout', '5s', 'busybox', 'true']);
+    expect(flood.status).toBe(125);
+    expect(flood.stderr.length).toBeLessThan(16_384);
+    expect(flood.stderr).toContain('(box dropped 32 more reasons');
+    expect(audit().at(-1)!.reasons.join('').length).toBeLessThan(9000);
+    const escaped = t.box(['run', '--rm', '--name', 'escapes', '--policy', behaviours, 'busybox', 'true']);
+    expect(escaped.status).toBe(125);
+    expect(escaped.stderr).toBe('box: denied by policy behaviours: \\e[2J\\e[H\\rbox: admitted by policy strict\\n\\e]0;owned\\x07\\x00\n');
+    const log = t.box(['policy', 'log', '--container', 'escapes']).stdout;
+    expect(log).toContain('\\e[2J\\e[H\\rbox: admitted by policy strict\\n');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
+    expect(log).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
   });
 
   it('strict refuses what baseline allows and says what to change', () => {
@@ -180,6 +252,22 @@ describe('box run with policies', () => {
       expect(r.stderr).toMatch(/exceeded its time limit of 3000 ms/);
     }
   }, 60_000);
+
+  it('a component whose start function loops refuses the start at the start-up limit, not 10 s later', async () => {
+    const spin = path.join(t.dir, 'spin.wasm');
+    fs.writeFileSync(spin, await coreComponent(`(module
+      (memory (export "memory") 1)
+      (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+      (func (export "box:policy/admission@0.1.0#describe") (result i32) unreachable)
+      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable)
+      (func $spin (loop $l (br $l))) (start $spin))`));
+    t.box(['run', '--rm', '--policy', spin, 'busybox', 'true']); // transpiles it: not what is measured
+    const started = Date.now();
+    const r = t.box(['run', '--rm', '--policy', spin, 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe('box: policy spin exceeded its start-up time limit of 1000 ms: the start is refused (--policy-failure=ignore would let it go ahead)\n');
+    expect(Date.now() - started).toBeLessThan(6000); // 1 s, one retry of 2 s when starved of CPU, box's own start
+  });
 
   it('a policy that throws or allocates without bound refuses the start with that reason', () => {
     const thrown = t.box(['run', '--rm', '--name', 'throw', '--policy', behaviours, 'busybox', 'true']);

@@ -1,7 +1,8 @@
 // Files a user names to box's policy commands (a request, a cases file, a policy, a default
 // policy's JSON) are read only if they are regular files within their size cap: /dev/zero, a FIFO
 // nobody writes to or an oversized input is one line and exit 125, never a read without end.
-// (The seccomp profile of `box run` is covered in run-failures.test.ts.)
+// (The seccomp profile of `box run` is covered in run-failures.test.ts.) An --env-file is box's
+// alone: the Node.js runtime in the executable does not load it too.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,7 +17,7 @@ const oneLine125 = (r: Result, message: string) => {
   expect(r.status).toBe(125);
 };
 
-describe('files a user names to box policy', () => {
+describe('files a user names to box', () => {
   it('a request fragment: a device, a FIFO, standard input over 4 MiB', () => {
     const dev = 'cannot read --request "/dev/zero" (a character device, not a regular file): give a JSON request fragment';
     oneLine125(t.box(['policy', 'eval', 'strict', '--request', '/dev/zero'], { timeout: 20_000 }), dev);
@@ -26,7 +27,8 @@ describe('files a user names to box policy', () => {
       t.box(['policy', 'eval', 'strict', '--request', fifo], { timeout: 20_000 }),
       `cannot read --request "${fifo}" (a FIFO, not a regular file): give a JSON request fragment`,
     );
-    const big = t.box(['policy', 'eval', 'strict', '--request', '-'], { input: ' '.repeat(4 * 1024 * 1024 + 1), timeout: 20_000 });
+    const input = ' '.repeat(4 * 1024 * 1024 + 1);
+    const big = t.box(['policy', 'eval', 'strict', '--request', '-'], { input, timeout: 20_000 });
     oneLine125(big, 'cannot read --request "-" (larger than 4 MiB): give a JSON request fragment');
     // Within the cap, standard input still works.
     const ok = t.box(['policy', 'eval', 'strict', '--request', '-'], { input: '{}', timeout: 20_000 });
@@ -57,8 +59,27 @@ describe('files a user names to box policy', () => {
     fs.rmSync(zero);
     const nul = path.join(dir, 'null.json');
     fs.writeFileSync(nul, '[null]');
-    oneLine125(t.box(['policy', 'ls'], { timeout: 20_000 }), `default policy ${nul}: expected a JSON object: fix or remove the file`);
+    const notObject = `default policy ${nul}: expected a JSON object: fix or remove the file`;
+    oneLine125(t.box(['policy', 'ls'], { timeout: 20_000 }), notObject);
     fs.rmSync(nul);
     expect(t.box(['policy', 'ls']).status).toBe(0);
+  });
+
+  it("an --env-file is read by box only: node's own loader does not run its NODE_OPTIONS in box", () => {
+    const marker = path.join(t.dir, 'node-options-ran');
+    const preload = path.join(t.dir, 'preload.js');
+    fs.writeFileSync(preload, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`);
+    const envFile = path.join(t.dir, 'hostile.env');
+    fs.writeFileSync(envFile, `NODE_OPTIONS=--require ${preload}\n`);
+    for (const flag of [['--env-file', envFile], [`--env-file=${envFile}`]]) {
+      const r = t.box(['run', '--pull', 'never', ...flag, 'nosuchimage', 'true'], { timeout: 20_000 });
+      expect(r.stderr).toMatch(/^box: image "nosuchimage" not found/);
+      expect(fs.existsSync(marker)).toBe(false);
+    }
+    // And /dev/zero is refused by box rather than read by node without end.
+    oneLine125(
+      t.box(['run', '--pull', 'never', '--env-file', '/dev/zero', 'nosuchimage', 'true'], { timeout: 20_000 }),
+      'cannot read --env-file "/dev/zero" (a character device, not a regular file): give a readable file of NAME=VALUE lines',
+    );
   });
 });

@@ -36,3 +36,16 @@ export async function component(src: string, opts: BuildOptions = {}): Promise<s
 }
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'policies');
+
+/**
+ * A component made from a hand-written core module (WebAssembly text) that exports box's
+ * policy world: for hostile shapes no compiler emits (huge tables, table.grow, a looping start
+ * function). The module must export `memory`, `cabi_realloc` and the world's functions
+ * (`box:policy/admission@0.1.0#describe` → i32, `#evaluate` i32 → i32).
+ */
+export async function coreComponent(coreWat: string): Promise<Uint8Array> {
+  const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
+  const core = await tools.parse(coreWat);
+  const embedded = await tools.componentEmbed({ binary: core, witSource: policyWitText(), world: 'policy', stringEncoding: 'utf8' });
+  return tools.componentNew(embedded);
+}

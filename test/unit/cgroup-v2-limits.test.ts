@@ -1,7 +1,7 @@
 // The cgroup v2 files and values each limit flag becomes (this host binds its controllers to v1,
 // so the values are checked here; the v2 code path itself runs in the integration tests).
 import { describe, expect, it } from 'vitest';
-import { sharesToWeight, v2LimitFiles } from '../../src/linux/cgroups';
+import { sharesToWeight, v2LimitFiles } from '../../src/linux/cgroup-v2';
 import { parseLimits, RunFlags } from '../../src/runtime/run-options';
 
 const NO_FLAGS: RunFlags = {

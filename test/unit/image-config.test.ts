@@ -15,7 +15,16 @@ describe('parseImageConfig', () => {
       created: '2024-01-01T00:00:00Z',
       rootfs,
       history: [{ created_by: 'x' }],
-      config: { User: '', Env: null, Entrypoint: null, Cmd: ['sh'], Labels: null, ExposedPorts: { '80/tcp': {} }, Volumes: null, Healthcheck: { Test: ['NONE'] } },
+      config: {
+        User: '',
+        Env: null,
+        Entrypoint: null,
+        Cmd: ['sh'],
+        Labels: null,
+        ExposedPorts: { '80/tcp': {} },
+        Volumes: null,
+        Healthcheck: { Test: ['NONE'] },
+      },
     };
     expect(parse(docker)).toEqual(docker);
     expect(parse({ rootfs, config: null }).rootfs).toEqual(rootfs);
@@ -35,7 +44,7 @@ describe('parseImageConfig', () => {
       [{ rootfs, config: { Cmd: [1] } }, 'img: the image config field "config.Cmd" has the wrong type'],
       [{ rootfs, config: { StopSignal: null } }, 'img: the image config field "config.StopSignal" has the wrong type'],
       [{ rootfs, config: { Labels: { a: 1 } } }, 'img: the image config field "config.Labels" has the wrong type'],
-      [{ rootfs, config: { Healthcheck: { Test: 'CMD true' } } }, 'img: the image config field "config.Healthcheck" has the wrong type'],
+      [{ rootfs, config: { Healthcheck: { Test: 'true' } } }, 'img: the image config field "config.Healthcheck" has the wrong type'],
     ];
     for (const [config, message] of cases) {
       expect(() => parse(config), message).toThrow(new BoxError(message));

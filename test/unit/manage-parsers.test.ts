@@ -1,9 +1,8 @@
 // Parsers behind box stats, top, update and cp: cgroup v1/v2 files, /proc files, Docker's units.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  binarySize, cpuPercent, decimalSize, parseBlkioServiceBytes, parseFlatKeyed, parseIoStat, parseNetDev, parseProcStatCpu, ZERO_SAMPLE,
-} from '../../src/runtime/stats';
+import { parseBlkioServiceBytes, parseFlatKeyed, parseIoStat } from '../../src/linux/cgroup-files';
+import { binarySize, cpuPercent, decimalSize, parseNetDev, parseProcStatCpu, ZERO_SAMPLE } from '../../src/runtime/stats';
 import { cpuTime, parseProcStat, startTime, ttyName, userNames } from '../../src/runtime/top';
 import { mergeLimits } from '../../src/runtime/update';
 import { splitContainerPath } from '../../src/runtime/copy';

@@ -34,6 +34,7 @@ describe('the on-disk layout', () => {
     expect(layout.locks(r)).toBe('/run/box/locks');
     expect(featurePaths.events(r)).toBe('/run/box/events.jsonl');
     expect(featurePaths.policyAudit(r)).toBe('/var/lib/box/policy-audit.jsonl');
+    expect(featurePaths.policyAuditRotated(r)).toBe('/var/lib/box/policy-audit.jsonl.1');
     expect(featurePaths.policies(r)).toBe('/var/lib/box/policies.d');
     expect(featurePaths.policyCache(r)).toBe('/var/lib/box/cache/policies');
     expect(featurePaths.storeOperations(r)).toBe('/run/box/store-ops');

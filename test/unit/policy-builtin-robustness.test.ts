@@ -24,8 +24,13 @@ afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+// These tests check what the built-ins compute for huge requests, so box keeps all of it (its
+// caps on what a verdict may carry are tested in policy-resources.test.ts).
+const UNCAPPED = { messages: { count: 1e6, chars: 1e8, totalChars: 1e9 }, patchChars: 1e9 };
+
 function load(name: string, limits?: Partial<PolicyLimits>): Promise<Policy> {
-  return loadPolicy({ path: path.join(outDir, `${name}.wasm`) }, { cacheDir: path.join(tmp, 'cache'), name, limits });
+  const all = { ...UNCAPPED, ...limits };
+  return loadPolicy({ path: path.join(outDir, `${name}.wasm`) }, { cacheDir: path.join(tmp, 'cache'), name, limits: all });
 }
 
 /** A request a compliant container would make under strict (non-root, limits, no patch needed). */

@@ -86,7 +86,8 @@ describe('run options', () => {
       // An image's /etc/passwd is read only below 16 MiB (a sparse file costs no disk here).
       expect(readImageFile([upper, lower], '/etc/passwd')).toBe('lower-passwd');
       fs.truncateSync(path.join(lower, 'etc', 'passwd'), 16 * 1024 * 1024 + 1);
-      expect(() => readImageFile([upper, lower], '/etc/passwd')).toThrow("the image's /etc/passwd is larger than 16 MiB: box does not read it");
+      const tooLarge = "the image's /etc/passwd is larger than 16 MiB: box does not read it";
+      expect(() => readImageFile([upper, lower], '/etc/passwd')).toThrow(tooLarge);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

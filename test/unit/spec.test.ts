@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { containerCgroup } from '../../src/linux/cgroups';
 import { buildSpec } from '../../src/runtime/plan';
 import { CLONE, decodeSpec, HelperSpec, MS } from '../../src/runtime/spec';
 import { ContainerConfig } from '../../src/model';
@@ -28,7 +29,7 @@ describe('helper spec', () => {
   const input = {
     config, lowerDirs: ['/l2', '/l1'], upperDir: '/u', workDir: '/w', rootfsDir: '/r',
     etcFiles: { hostname: '/c/hostname', hosts: '/c/hosts', resolvConf: '/c/resolv.conf' },
-    cgroupProcs: [], cgroupTasks: ['/sys/fs/cgroup/memory/box/x/tasks'], cgroupHost: { version: 1 as const, mounts: new Map([['memory', '/sys/fs/cgroup/memory']]) },
+    cgroup: containerCgroup({ version: 1, mounts: new Map([['memory', '/sys/fs/cgroup/memory']]) }, 'x').initCgroup(),
     security: { caps: { bounding: 5n, effective: 5n, permitted: 5n, inheritable: 0n, ambient: 0n }, seccomp: Buffer.alloc(8) },
   };
 

@@ -83,7 +83,7 @@ describe('tar-split', () => {
 
   it("gives back overlay attributes the unpacker dropped: they are in the record, not on disk", async () => {
     const tar = makeTar([
-      { path: 'd/', type: 'dir', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/etc', 'SCHILY.xattr.user.overlay.opaque': 'y' } },
+      { path: 'd/', type: 'dir', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/e', 'SCHILY.xattr.user.overlay.opaque': 'y' } },
       { path: 'd/f', data: 'content', pax: { 'SCHILY.xattr.trusted.overlay.metacopy': '' } },
     ]);
     const { layer, diffId } = await store(tar, 300);

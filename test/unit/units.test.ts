@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTimeArg } from '../../src/runtime/logs';
 import { expandCpuList, parseBytes, parseCpuList, parseCpus, parseDuration, parseDurationNs } from '../../src/util/units';
 import { parseImageRef } from '../../src/image/reference';
-import { sharesToWeight } from '../../src/linux/cgroups';
+import { sharesToWeight } from '../../src/linux/cgroup-v2';
 
 describe('value parsers', () => {
   it('parses sizes as Docker does', () => {

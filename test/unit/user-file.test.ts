@@ -42,7 +42,9 @@ describe('readUserFile', () => {
   });
 
   it('refuses /dev/zero, a directory and a missing file without reading them', () => {
-    expect(errorOf('/dev/zero')).toBe('cannot read test file "/dev/zero" (a character device, not a regular file): give a small file');
+    expect(errorOf('/dev/zero')).toBe(
+      'cannot read test file "/dev/zero" (a character device, not a regular file): give a small file',
+    );
     expect(errorOf(dir)).toMatch(/\(a directory, not a regular file\)/);
     expect(errorOf(path.join(dir, 'missing'))).toMatch(/\(no such file\): give a small file$/);
   });

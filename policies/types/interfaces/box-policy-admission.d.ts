@@ -308,7 +308,12 @@ declare module 'box:policy/admission@0.1.0' {
     boxVersion: string,
   }
   /**
-   * Resource limits a policy sets; `none` leaves the value as requested.
+   * Resource limits a policy sets; `none` leaves the value as requested. A patch only
+   * tightens: a limit looser than the one requested (or than an earlier policy's patch made
+   * it; where none was requested, the kernel's default) refuses the start. memory,
+   * memory-swap, pids-limit (0 and -1: unlimited), memory-reservation (none counts as 0),
+   * cpu-shares (none: 1024) and each ulimit's soft and hard values may only go down, the CPU
+   * share (cpu-quota / cpu-period) may only shrink, and cpuset-cpus may only name a subset.
    */
   export interface LimitsPatch {
     memory?: bigint,
@@ -349,7 +354,9 @@ declare module 'box:policy/admission@0.1.0' {
     readOnlyRootfs: boolean,
     noNewPrivileges: boolean,
     /**
-     * added or replacing
+     * added only: a variable the container already has (from the image or the user) keeps
+     * its value; PATH, LD_*, and other variables that change what programs run or load
+     * (BASH_ENV, NODE_OPTIONS, PYTHONPATH, GLIBC_TUNABLES...) refuse the start
      */
     addEnv: Array<Pair>,
     addLabels: Array<Pair>,

@@ -68,12 +68,12 @@ interface AuthFile {
   auths?: Record<string, { auth?: string; username?: string; password?: string }>;
 }
 
-/** A Docker config.json holds a few credentials; a megabyte is far more than any. */
-export const CREDENTIALS_FILE_MAX = 1 << 20;
+/** How the credentials file is read: a Docker config.json holds a few credentials, far below 1 MiB. */
+export const CREDENTIALS_FILE = { what: 'credentials file', maxBytes: 1 << 20, hint: 'give a Docker config.json' };
 
 /** Credentials for `registry` from a Docker config.json-style file, if it has any. */
 export function credentialsFromFile(file: string, registry: string): Credentials | undefined {
-  const bytes = readUserFileIfExists(file, { what: 'credentials file', maxBytes: CREDENTIALS_FILE_MAX, hint: 'give a Docker config.json' });
+  const bytes = readUserFileIfExists(file, CREDENTIALS_FILE);
   if (!bytes) return undefined;
   let parsed: AuthFile;
   try {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { BoxError } from '../../errors';
 import { mkdirp, writeFileAtomic } from '../../util/fs';
 import { readUserFileIfExists } from '../../util/user-file';
-import { Credentials, credentialsFromFile, CREDENTIALS_FILE_MAX } from './auth';
+import { CREDENTIALS_FILE, Credentials, credentialsFromFile } from './auth';
 import { DOCKER_HUB } from './reference';
 
 /** The credentials file box reads and `box login` writes. */
@@ -41,7 +41,7 @@ export function findCredentials(registry: string, file = credentialsFile()): Cre
 type ConfigFile = Record<string, unknown> & { auths?: Record<string, unknown> };
 
 function readConfig(file: string): ConfigFile {
-  const bytes = readUserFileIfExists(file, { what: 'credentials file', maxBytes: CREDENTIALS_FILE_MAX, hint: 'give a Docker config.json' });
+  const bytes = readUserFileIfExists(file, CREDENTIALS_FILE);
   if (!bytes) return {};
   try {
     const v = JSON.parse(bytes.toString('utf8')) as unknown;

@@ -50,7 +50,9 @@ export function parseManifest(body: Buffer, contentType: string | undefined, wha
   } catch {
     throw new BoxError(`${what}: the manifest is not valid JSON`);
   }
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new BoxError(`${what}: the manifest is not a JSON object`);
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) {
+    throw new BoxError(`${what}: the manifest is not a JSON object`);
+  }
   const ct = (contentType ?? '').split(';')[0].trim();
   const mediaType = typeof j.mediaType === 'string' ? j.mediaType : ct;
   if (mediaType === MT.dockerSchema1 || mediaType === MT.dockerSchema1Signed || j.schemaVersion === 1) {

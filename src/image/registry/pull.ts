@@ -101,7 +101,8 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const config = parseImageConfig(configBytes, name);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
-    throw new BoxError(`${name}: the config lists ${diffIds.length} layer diff_ids for ${manifest.layers.length} layers in the manifest`);
+    const layers = manifest.layers.length;
+    throw new BoxError(`${name}: the config lists ${diffIds.length} layer diff_ids for ${layers} layers in the manifest`);
   }
   for (const d of [...diffIds, ...manifest.layers.map((l) => l.digest)]) parseDigest(d);
   // An image of one platform: asked for another with --platform, it would not run here.

@@ -1,0 +1,29 @@
+// Text from untrusted sources (policy reasons, container and file names, a container's process
+// command lines) made safe to print on a terminal: control characters (C0 including ESC, CR, LF
+// and NUL, DEL, C1 such as the one-byte CSI) and the Unicode controls that reorder or hide text
+// would let it clear the screen, move the cursor or forge a line of box's own. Every print site
+// of such text uses these two functions.
+
+// C0, DEL, C1; bidirectional overrides and isolates; zero-width and line/paragraph separators.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this module's job
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
+
+const hex = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/** `s` with every control character written as an escape (`\e`, `\n`, `\x00`, `\u202e`). */
+export function printable(s: string): string {
+  return s.replace(CONTROLS, (c) => NAMED[c] ?? hex(c));
+}
+
+// What JSON.stringify leaves raw in strings (it escapes C0 itself; C0 outside strings is layout).
+const JSON_RAW_CONTROLS = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
+/** A JSON text with the controls JSON.stringify leaves raw (DEL, C1, Unicode controls) as \u escapes. */
+export function printableJson(json: string): string {
+  return json.replace(JSON_RAW_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
