@@ -190,8 +190,7 @@ export class FaultBench {
         for (let last = false; !killed && !last; ) {
           last = done;
           const pid = victimPid(t, victim, child);
-          if (pid !== undefined) {
-            process.kill(pid, 'SIGKILL');
+          if (pid !== undefined && killPid(pid)) {
             killed = true;
           } else if (!last) {
             await within(exited, 2);
@@ -289,11 +288,13 @@ async function removeWhatBoxCouldNot(t: TestRoot): Promise<void> {
   t.cleanup();
 }
 
-function killPid(pid: number): void {
+/** SIGKILL; false when the process was gone already. */
+function killPid(pid: number): boolean {
   try {
     process.kill(pid, 'SIGKILL');
+    return true;
   } catch {
-    /* gone */
+    return false;
   }
 }
 
