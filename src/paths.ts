@@ -68,6 +68,8 @@ export const featurePaths = {
   policies: (r: Roots) => path.join(r.root, 'policies.d'),
   /** transpiled policy components, by digest and box version */
   policyCache: (r: Roots) => path.join(layout.cache(r), 'policies'),
+  /** a marker per holder of the store's lock (src/image/store-lock.ts), and "swept" */
+  storeOperations: (r: Roots) => path.join(r.runroot, 'store-ops'),
 };
 
 /** A container id: 64 lowercase hex digits, as box makes them. */

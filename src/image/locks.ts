@@ -206,14 +206,3 @@ export function layerLock(roots: Roots, diffId: string): Promise<Lock> {
 export function layerLockFile(roots: Roots, key: string): string {
   return lockPaths.layer(roots, key);
 }
-
-/**
- * The image store's garbage-collection lock. Everything that adds to the store (pull, import,
- * load, tag) holds it shared for its whole duration, so that what it wrote but has not yet
- * referenced (a layer committed before the image's tag) is never collected, and so does the
- * creation of a container from resolving its image to writing its record; garbage collection
- * (rmi, image prune) holds it exclusively, and then every ".tmp-" work file is a dead process's.
- */
-export function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {
-  return lockFile(lockPaths.store(roots), mode === 'shared' ? LOCK_SH : LOCK_EX);
-}

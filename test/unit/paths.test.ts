@@ -37,6 +37,7 @@ describe('the on-disk layout', () => {
     expect(featurePaths.policyAuditRotated(r)).toBe('/var/lib/box/policy-audit.jsonl.1');
     expect(featurePaths.policies(r)).toBe('/var/lib/box/policies.d');
     expect(featurePaths.policyCache(r)).toBe('/var/lib/box/cache/policies');
+    expect(featurePaths.storeOperations(r)).toBe('/run/box/store-ops');
   });
 
   it('puts every lock file under the runtime root', () => {
