@@ -29,18 +29,11 @@ function* delaysFor(op: Operation, killed: () => boolean): Generator<number> {
 const selected = OPERATIONS.filter((o) => !only || only.includes(o.name));
 
 /**
- * Container rounds that fail today because of defects fixed on other branches (issue 19 items 1,
- * 2, 4 and 6: wt-finalise, wt-records). This short variant skips them, visibly; the long one and
- * FAULTS_STRICT=1 run and assert them. Once those branches are merged, an entry that passes
- * goes from this list.
+ * Rounds known to fail, skipped visibly by this short variant (the long one and FAULTS_STRICT=1
+ * still run and assert them). Empty: every kind of round leaves nothing. A new entry names the
+ * defect and its issue.
  */
-const KNOWN: Record<string, string> = {
-  'run -d/helper': 'item 2: the record says Up, rm -f never returns (wt-finalise)',
-  'create+start/helper': 'item 2: the record says Up, rm -f never returns (wt-finalise)',
-  'create+start/box': 'item 4: killed while writing its record, a container directory nobody lists (wt-records)',
-  'run --rm/box': 'item 1: the owner is gone, rm -f waits for a finalisation nobody does (wt-finalise)',
-  'rm -f/monitor': 'item 6: the lock file of the removed container is recreated (wt-records)',
-};
+const KNOWN: Record<string, string> = {};
 const STRICT = process.env.FAULTS_STRICT === '1' || LONG;
 
 const bench = new FaultBench();
