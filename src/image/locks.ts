@@ -13,17 +13,27 @@ export interface Lock {
   release(): void;
 }
 
-/** Waits for an exclusive lock on `file` (created if missing) without blocking the event loop. */
-export async function lockFile(file: string, op: number = LOCK_EX): Promise<Lock> {
+/**
+ * Waits for a lock on `file` (created if missing; exclusive unless `op` says otherwise) without
+ * blocking the event loop. `onSlow` is called once if the wait goes past `slowMs`: for a lock
+ * whose holders may rightly keep it long, the caller tells the user what it waits for.
+ */
+export async function lockFile(file: string, op: number = LOCK_EX, onSlow?: () => void, slowMs = 10_000): Promise<Lock> {
   mkdirp(path.dirname(file), 0o700);
   const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+  let slow: NodeJS.Timeout | undefined;
   try {
     // Uncontended (the usual case), the lock is taken at once, without starting the thread pool
     // that a waiting flock runs on.
-    if (!tryFlock(fd, op)) await flockAsync(fd, op);
+    if (!tryFlock(fd, op)) {
+      if (onSlow) slow = setTimeout(onSlow, slowMs);
+      await flockAsync(fd, op);
+    }
   } catch (err) {
     fs.closeSync(fd);
     throw err;
+  } finally {
+    clearTimeout(slow);
   }
   return heldLock(fd);
 }

@@ -28,7 +28,7 @@ import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { randomHex } from '../util/random';
 import { writeStderr } from '../util/stderr';
 import { cacheWorkFiles, collectGarbage, GcResult, layerWorkDirBusy, removeTmpIfEmpty, workFiles } from './gc';
-import { Lock, lockFile, tryLockFile } from './locks';
+import { Lock, lockFile, lockHolder, tryLockFile } from './locks';
 import { ImageStore } from './store';
 
 const SWEPT = 'swept';
@@ -51,7 +51,8 @@ export async function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Pro
       pending = false;
     }
   }
-  const lock = await lockFile(file, mode === 'shared' ? LOCK_SH : LOCK_EX);
+  // Holders may rightly keep the lock long (a pull): past 10 s the user is told who has it.
+  const lock = await lockFile(file, mode === 'shared' ? LOCK_SH : LOCK_EX, () => tellWaiting(file));
   let marker: string;
   try {
     if (pending && mode === 'exclusive') sweepAll(roots, dead!);
@@ -174,4 +175,11 @@ function report(res: GcResult): void {
 /** An empty root-only file (mode 0600 whatever the umask), not through a link. */
 function createEmptyFile(file: string, extraFlags: number): void {
   fs.closeSync(openNoFollow(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | extraFlags, 0o600));
+}
+
+function tellWaiting(file: string): void {
+  const holder = lockHolder(file);
+  const who = holder ? `process ${holder.pid} (${holder.command})` : 'another box command';
+  const stop = holder ? `, or end it (kill ${holder.pid})` : '';
+  writeStderr(`box: waiting for the image store, in use by ${who}: this goes on when that ends${stop}\n`);
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLockHeld, lockFileWithin, lockHolder, tryLockFile } from '../../src/image/locks';
+import { isLockHeld, lockFile, lockFileWithin, lockHolder, tryLockFile } from '../../src/image/locks';
 
 describe('locks', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-locks-'));
@@ -21,6 +21,22 @@ describe('locks', () => {
     const got = await waiting;
     expect(got).toBeDefined();
     got!.release();
+  });
+
+  it('a long wait for a lock calls onSlow once, past its time, and still gets the lock when released', async () => {
+    const file = path.join(dir, 'slow.lock');
+    const held = tryLockFile(file)!;
+    let told = 0;
+    const waiting = lockFile(file, undefined, () => told++, 50);
+    const deadline = Date.now() + 5000;
+    while (told === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(told).toBe(1);
+    held.release();
+    (await waiting).release();
+    expect(told).toBe(1);
+    // uncontended: taken at once, nobody told
+    (await lockFile(file, undefined, () => told++, 0)).release();
+    expect(told).toBe(1);
   });
 
   it('isLockHeld tells a held lock from a free or missing one, without taking it', () => {
