@@ -4,7 +4,7 @@ import { BoxError } from '../errors';
 import type { Credentials } from '../image/registry/auth';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
-import { TLS_FLAG, tlsFlag } from './tls-flag';
+import { parseTlsVerify, TLS_FLAG } from '../image/registry/tls-flag';
 
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
@@ -29,7 +29,7 @@ export const pushCommand: CommandSpec = {
     process.once('SIGTERM', onSignal);
     try {
       await pushImage(new ImageStore(roots()), ref, {
-        tlsVerify: tlsFlag(a),
+        tlsVerify: parseTlsVerify(str(a, 'tlsVerify')),
         credentials: findCredentials(remote.registry),
         signal: abort.signal,
         onEvent: (e) => {
@@ -140,7 +140,7 @@ export const loginCommand: CommandSpec = {
     const creds: Credentials = { username, password };
     const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
     try {
-      await new RegistryClient(host, { credentials: creds, tlsVerify: tlsFlag(a) }).checkLogin();
+      await new RegistryClient(host, { credentials: creds, tlsVerify: parseTlsVerify(str(a, 'tlsVerify')) }).checkLogin();
     } catch (err) {
       throw err instanceof BoxError ? new BoxError(/^login\b/.test(err.message) ? err.message : `login to ${registry}: ${err.message}`) : err;
     }

@@ -6,65 +6,11 @@ import { LogOptions, runDetached } from '../runtime/detach';
 import { runForeground } from '../runtime/run';
 import { parseBytes, parseNonNegativeInt } from '../util/units';
 import { checkRequest, CreateRequest } from '../runtime/create';
-import { bool, CommandSpec, FlagSpec, list, ParsedArgs, str } from './args';
+import { RUN_FLAGS, runFlagsFrom } from '../runtime/run-flags';
+import { parseTlsVerify } from '../image/registry/tls-flag';
+import { CommandSpec, ParsedArgs } from './args';
 import { roots } from './context';
-import { TLS_FLAG, tlsFlag } from './tls-flag';
 import { writeStderr } from '../util/stderr';
-
-const s = (names: string[], key: string, description: string, value = 'string'): FlagSpec => ({ names, key, kind: 'string', description, value });
-const b = (names: string[], key: string, description: string): FlagSpec => ({ names, key, kind: 'bool', description });
-const l = (names: string[], key: string, description: string, value = 'string'): FlagSpec => ({ names, key, kind: 'list', description, value });
-
-export const RUN_FLAGS: FlagSpec[] = [
-  s(['--name'], 'name', 'assign a name to the container'),
-  s(['--hostname', '-h'], 'hostname', 'container host name'),
-  l(['--env', '-e'], 'env', "set an environment variable (NAME=VALUE, or NAME to pass box's own)", 'NAME=VALUE'),
-  l(['--env-file'], 'envFile', 'read environment variables from a file', 'file'),
-  s(['--workdir', '-w'], 'workdir', 'working directory inside the container', 'dir'),
-  s(['--user', '-u'], 'user', 'user[:group], names or numbers', 'user'),
-  s(['--entrypoint'], 'entrypoint', "override the image's entrypoint", 'cmd'),
-  b(['--tty', '-t'], 'tty', 'allocate a pseudo-terminal'),
-  b(['--interactive', '-i'], 'interactive', 'keep standard input open'),
-  s(['--network', '--net'], 'network', 'none (default) or host', 'mode'),
-  b(['--read-only'], 'readOnly', 'mount the root filesystem read-only'),
-  b(['--init'], 'init', 'run an init as PID 1 that forwards signals and reaps zombies'),
-  b(['--privileged'], 'privileged', 'give the container all capabilities and no confinement'),
-  l(['--cap-add'], 'capAdd', 'add a Linux capability', 'cap'),
-  l(['--cap-drop'], 'capDrop', 'drop a Linux capability', 'cap'),
-  l(['--security-opt'], 'securityOpt', 'no-new-privileges[=false], seccomp=unconfined or seccomp=PROFILE.json', 'opt'),
-  l(['--ulimit'], 'ulimit', 'resource limit NAME=SOFT[:HARD]', 'limit'),
-  s(['--memory', '-m'], 'memory', 'memory limit (e.g. 256m)', 'bytes'),
-  s(['--memory-swap'], 'memorySwap', 'memory plus swap limit, -1 for unlimited swap', 'bytes'),
-  s(['--memory-reservation'], 'memoryReservation', 'memory soft limit', 'bytes'),
-  s(['--cpus'], 'cpus', 'number of CPUs (e.g. 1.5)', 'n'),
-  s(['--cpu-shares', '-c'], 'cpuShares', 'CPU shares (relative weight)', 'n'),
-  s(['--cpu-period'], 'cpuPeriod', 'CFS period in microseconds', 'us'),
-  s(['--cpu-quota'], 'cpuQuota', 'CFS quota in microseconds', 'us'),
-  s(['--cpuset-cpus'], 'cpusetCpus', 'CPUs allowed (e.g. 0-1)', 'list'),
-  s(['--pids-limit'], 'pidsLimit', 'maximum number of processes (-1 for unlimited)', 'n'),
-  l(['--label', '-l'], 'label', 'set a metadata label', 'KEY=VALUE'),
-  b(['--rm'], 'rm', 'remove the container when it exits'),
-  s(['--health-cmd'], 'healthCmd', 'command to run to check health (run with /bin/sh -c in the container)', 'cmd'),
-  s(['--health-interval'], 'healthInterval', 'time between running the check (default 30s)', 'duration'),
-  s(['--health-timeout'], 'healthTimeout', 'maximum time to allow one check to run (default 30s)', 'duration'),
-  s(['--health-retries'], 'healthRetries', 'consecutive failures needed to report unhealthy (default 3)', 'n'),
-  s(['--health-start-period'], 'healthStartPeriod', 'start period for the container to initialize before failures count (default 0s)', 'duration'),
-  s(['--health-start-interval'], 'healthStartInterval', 'time between running the check during the start period (default 5s)', 'duration'),
-  b(['--no-healthcheck'], 'noHealthcheck', 'disable any container-specified HEALTHCHECK'),
-  s(['--health-on-failure'], 'healthOnFailure', 'action when the container becomes unhealthy: none (default), kill, restart, stop', 'action'),
-  b(['--detach', '-d'], 'detach', 'run in the background and print the container id'),
-  s(['--stop-signal'], 'stopSignal', "signal that stop sends first (default: the image's, else SIGTERM)", 'signal'),
-  s(['--restart'], 'restart', 'restart policy of a detached container: no, on-failure[:N], always, unless-stopped', 'policy'),
-  s(['--restart-delay'], 'restartDelay', 'restart back-off: first delay, maximum, reset after (default 100ms,1m,10s)', 'base[,max[,reset]]'),
-  l(['--log-opt'], 'logOpt', 'log option for a detached container: max-size=SIZE, max-file=N', 'opt'),
-  s(['--pull'], 'pull', 'pull the image: missing (default: when it is not in the store), always, never', 'policy'),
-  TLS_FLAG,
-  l(['--policy'], 'policy', 'admission policy: a built-in (baseline, strict, capacity) or a .wasm component, optionally :warn or :audit', 'ref'),
-  l(['--policy-arg'], 'policyArg', 'argument for the policies', 'KEY=VALUE'),
-  s(['--policy-timeout'], 'policyTimeout', 'time limit of one policy evaluation (default 250ms)', 'duration'),
-  s(['--policy-failure'], 'policyFailure', 'deny (default): a failing policy refuses the start; ignore: it only warns', 'mode'),
-  b(['--no-default-policies'], 'noDefaultPolicies', 'skip the policies of /etc/box/policies.d, <root>/policies.d and $BOX_POLICY (root only)'),
-];
 
 export const runCommand: CommandSpec = {
   paths: [['run'], ['container', 'run']],
@@ -76,15 +22,15 @@ export const runCommand: CommandSpec = {
   async run(a) {
     const req = requestFrom(a);
     checkRequest(req);
-    const pullMode = parsePullMode(str(a, 'pull'));
-    const restart = str(a, 'restart');
-    if (restart !== undefined && restart !== 'no') {
-      if (bool(a, 'rm')) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
-      if (!bool(a, 'detach')) throw new BoxError('--restart applies to detached containers: add -d');
+    const { flags } = req;
+    const pullMode = parsePullMode(flags.pull);
+    if (flags.restart !== undefined && flags.restart !== 'no') {
+      if (flags.rm) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
+      if (!flags.detach) throw new BoxError('--restart applies to detached containers: add -d');
     }
-    const log = bool(a, 'detach') ? parseLogOpts(list(a, 'logOpt')) : undefined;
-    if (!log && list(a, 'logOpt').length) throw new BoxError('--log-opt applies to detached containers (-d) only');
-    const pulled = await pullFirst(req, pullMode, tlsFlag(a));
+    const log = flags.detach ? parseLogOpts(flags.logOpt) : undefined;
+    if (!log && flags.logOpt.length) throw new BoxError('--log-opt applies to detached containers (-d) only');
+    const pulled = await pullFirst(req, pullMode, parseTlsVerify(flags.tlsVerify));
     if (pulled !== 0) return pulled;
     return log ? runDetached(req, log) : runForeground(req);
   },
@@ -129,50 +75,18 @@ async function pullIfWanted(req: CreateRequest, mode: 'missing' | 'always', tlsV
  * it (checkRequest) before pulling: root first, then every value.
  */
 export function requestFrom(a: ParsedArgs): CreateRequest {
+  const flags = runFlagsFrom(a.flags);
   return {
     roots: roots(),
     image: a.positionals[0],
     command: a.rest,
-    flags: {
-      name: str(a, 'name'),
-      hostname: str(a, 'hostname'),
-      env: list(a, 'env'),
-      envFile: list(a, 'envFile'),
-      workdir: str(a, 'workdir'),
-      user: str(a, 'user'),
-      entrypoint: str(a, 'entrypoint'),
-      tty: bool(a, 'tty'),
-      interactive: bool(a, 'interactive'),
-      network: str(a, 'network'),
-      readOnly: bool(a, 'readOnly'),
-      init: bool(a, 'init'),
-      privileged: bool(a, 'privileged'),
-      capAdd: list(a, 'capAdd'),
-      capDrop: list(a, 'capDrop'),
-      securityOpt: list(a, 'securityOpt'),
-      ulimit: list(a, 'ulimit'),
-      memory: str(a, 'memory'),
-      memorySwap: str(a, 'memorySwap'),
-      memoryReservation: str(a, 'memoryReservation'),
-      cpus: str(a, 'cpus'),
-      cpuShares: str(a, 'cpuShares'),
-      cpuPeriod: str(a, 'cpuPeriod'),
-      cpuQuota: str(a, 'cpuQuota'),
-      cpusetCpus: str(a, 'cpusetCpus'),
-      pidsLimit: str(a, 'pidsLimit'),
-      label: list(a, 'label'),
-      rm: bool(a, 'rm'),
-      restart: str(a, 'restart'),
-      stopSignal: str(a, 'stopSignal'),
-      healthFlags: a.flags,
-      restartDelay: str(a, 'restartDelay'),
-    },
+    flags,
     admission: {
-      policies: list(a, 'policy'),
-      args: list(a, 'policyArg'),
-      timeout: str(a, 'policyTimeout'),
-      failure: str(a, 'policyFailure'),
-      noDefaults: bool(a, 'noDefaultPolicies'),
+      policies: flags.policy,
+      args: flags.policyArg,
+      timeout: flags.policyTimeout,
+      failure: flags.policyFailure,
+      noDefaults: flags.noDefaultPolicies,
     },
     warn: (msg: string) => writeStderr(`box: ${msg}\n`),
   };

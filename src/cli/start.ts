@@ -8,13 +8,14 @@ import { appendEvent } from '../runtime/events';
 import { startAttached, startExisting } from '../runtime/detach';
 import { find, refresh, signalContainer, stopContainer, waitFinalized } from '../runtime/lifecycle';
 import { ContainerRecord } from '../model';
+import { parseTlsVerify } from '../image/registry/tls-flag';
+import { RUN_FLAGS } from '../runtime/run-flags';
 import { logEnd, LogCursor, readFrom, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { parseNonNegativeInt } from '../util/units';
-import { bool, CommandSpec, list, str } from './args';
+import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
-import { parseLogOpts, parsePullMode, pullFirst, requestFrom, RUN_FLAGS } from './run';
-import { tlsFlag } from './tls-flag';
+import { parseLogOpts, parsePullMode, pullFirst, requestFrom } from './run';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
 
@@ -27,9 +28,9 @@ export const createCommand: CommandSpec = {
   async run(a) {
     const req = requestFrom(a);
     checkRequest(req);
-    const pullMode = parsePullMode(str(a, 'pull'));
-    const log = parseLogOpts(list(a, 'logOpt'));
-    const pulled = await pullFirst(req, pullMode, tlsFlag(a));
+    const pullMode = parsePullMode(req.flags.pull);
+    const log = parseLogOpts(req.flags.logOpt);
+    const pulled = await pullFirst(req, pullMode, parseTlsVerify(req.flags.tlsVerify));
     if (pulled !== 0) return pulled;
     const { containers, record } = await createRecord(req);
     record.config.log = log;
