@@ -5,7 +5,8 @@ import { layout } from '../paths';
 import { onContainerExited, restartAfterBackoff } from '../runtime/detach';
 import { parseSignal } from '../linux/signals';
 import { find, killContainer, refresh, stopContainer, waitFinalized } from '../runtime/lifecycle';
-import { readFrom, readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
+import { followLog } from '../runtime/follow-log';
+import { readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { inspectContainer } from '../runtime/inspect';
 import { printableJson } from '../util/printable';
@@ -63,7 +64,8 @@ export const waitCommand: CommandSpec = {
   },
 };
 
-function printEntries(entries: LogEntry[], timestamps: boolean): void {
+/** Log entries on box's stdout or stderr, where the container wrote them. */
+export function printLogEntries(entries: LogEntry[], timestamps: boolean): void {
   for (const e of entries) {
     const text = timestamps ? `${e.time} ${e.log}` : e.log;
     (e.stream === 'stderr' ? process.stderr : process.stdout).write(text);
@@ -93,20 +95,11 @@ export const logsCommand: CommandSpec = {
       until: str(a, 'until') === undefined ? undefined : parseTimeArg('--until', str(a, 'until')!),
     };
     const ts = bool(a, 'timestamps');
-    let { entries, cursor } = readLog(file);
-    printEntries(select(entries, query), ts);
+    const { entries, cursor } = readLog(file);
+    printLogEntries(select(entries, query), ts);
     if (!bool(a, 'follow')) return 0;
-    for (;;) {
-      const fresh = await refresh(r, s, s.get(c.id) ?? c);
-      ({ entries, cursor } = readFrom(file, cursor));
-      printEntries(select(entries, { ...query, tail: undefined }), ts);
-      if (fresh.state.status !== 'running') {
-        ({ entries } = readFrom(file, cursor));
-        printEntries(select(entries, { ...query, tail: undefined }), ts);
-        return 0;
-      }
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    await followLog(r, s, c, cursor, (fresh) => printLogEntries(select(fresh, { ...query, tail: undefined }), ts));
+    return 0;
   },
 };
 

@@ -10,11 +10,13 @@ import { find, refresh, signalContainer, stopContainer, waitFinalized } from '..
 import { ContainerRecord } from '../model';
 import { parseTlsVerify } from '../image/registry/tls-flag';
 import { RUN_FLAGS } from '../runtime/run-flags';
-import { logEnd, LogCursor, readFrom, LogEntry } from '../runtime/logs';
+import { attachToLog } from '../runtime/follow-log';
+import { logEnd, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
 import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
+import { printLogEntries } from './lifecycle';
 import { parseLogOpts, parsePullMode, pullFirst, requestFrom } from './run';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
@@ -41,39 +43,7 @@ export const createCommand: CommandSpec = {
   },
 };
 
-/** Streams a container's output written after the cursor until it stops, forwarding SIGINT/SIGTERM to it. */
-async function attachOutput(store: ContainerStore, id: string, from?: LogCursor): Promise<number> {
-  const r = roots();
-  const c = find(store, id);
-  const file = logFile(store.dir(c.id));
-  let cursor = from ?? logEnd(file);
-  const forward = (sig: NodeJS.Signals) => {
-    const cur = store.get(c.id);
-    if (cur?.state.status === 'running') signalContainer(r, cur, sig);
-  };
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  const print = (entries: LogEntry[]) => {
-    for (const e of entries) (e.stream === 'stderr' ? process.stderr : process.stdout).write(e.log);
-  };
-  try {
-    for (;;) {
-      const fresh = await refresh(r, store, store.get(c.id) ?? c);
-      const got = readFrom(file, cursor);
-      cursor = got.cursor;
-      print(got.entries);
-      if (fresh.state.status !== 'running') {
-        print(readFrom(file, cursor).entries);
-        const done = await waitFinalized(r, store, fresh);
-        return done?.state.exitCode ?? 0;
-      }
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  } finally {
-    process.off('SIGINT', forward);
-    process.off('SIGTERM', forward);
-  }
-}
+const printEntries = (entries: LogEntry[]) => printLogEntries(entries, false);
 
 /** A container created with -t or -i is attached through its monitor's socket (PROTOCOL.md). */
 const attachable = (c: ContainerRecord) => c.config.tty || c.config.openStdin;
@@ -134,7 +104,7 @@ export const startCommand: CommandSpec = {
         code = started;
         continue;
       }
-      if (attach) return attachOutput(store, c.id, before);
+      if (attach) return attachToLog(roots(), store, c, printEntries, before);
       process.stdout.write(q + '\n');
     }
     return code;
@@ -187,6 +157,6 @@ export const attachCommand: CommandSpec = {
     const c = await refresh(roots(), store, find(store, a.positionals[0]));
     if (c.state.status !== 'running') throw new BoxError(`container ${a.positionals[0]} is not running`);
     if (attachable(c)) return attachThrough(store, c, await connectRunning(store, c), !bool(a, 'noStdin'), detachKeys);
-    return attachOutput(store, c.id);
+    return attachToLog(roots(), store, c, printEntries);
   },
 };
