@@ -1,11 +1,10 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
 import { BoxError } from '../errors';
-import { storeLock } from '../image/locks';
-import { ImageStore } from '../image/store';
 import { LogOptions, runDetached } from '../runtime/detach';
 import { runForeground } from '../runtime/run';
 import { parseBytes, parseNonNegativeInt } from '../util/units';
 import { checkRequest, CreateRequest } from '../runtime/create';
+import { parsePullMode, pullFirst } from '../runtime/pull-first';
 import { RUN_FLAGS, runFlagsFrom } from '../runtime/run-flags';
 import { parseTlsVerify } from '../image/registry/tls-flag';
 import { CommandSpec, ParsedArgs } from './args';
@@ -30,44 +29,22 @@ export const runCommand: CommandSpec = {
     }
     const log = flags.detach ? parseLogOpts(flags.logOpt) : undefined;
     if (!log && flags.logOpt.length) throw new BoxError('--log-opt applies to detached containers (-d) only');
-    const pulled = await pullFirst(req, pullMode, parseTlsVerify(flags.tlsVerify));
+    const pulled = await pullFirst(req, pullMode, pullWithProgress(parseTlsVerify(flags.tlsVerify)));
     if (pulled !== 0) return pulled;
     return log ? runDetached(req, log) : runForeground(req);
   },
 };
 
-export type PullMode = 'missing' | 'always' | 'never';
-
-export function parsePullMode(value = 'missing'): PullMode {
-  if (value !== 'missing' && value !== 'always' && value !== 'never') throw new BoxError(`invalid --pull "${value}": use missing, always or never`);
-  return value;
-}
-
 /**
- * `--pull missing|always|never`, as Docker: pulls the image before creating the container (the
- * progress goes to stderr). Returns 0, or the exit status of a pull that did not complete. On 0
- * the store's lock is held shared in req.storeLock, from before the pull until createRecord has
- * recorded the container, so garbage collection cannot remove the image in between.
+ * The pull of `--pull`, as `box pull` does it but with its progress on stderr (stdout is the
+ * container's, or its id with -d).
  */
-export async function pullFirst(req: CreateRequest, mode: PullMode, tlsVerify?: boolean): Promise<number> {
-  if (mode === 'never') return 0;
-  const lock = await storeLock(req.roots, 'shared');
-  try {
-    const status = await pullIfWanted(req, mode, tlsVerify);
-    if (status === 0) req.storeLock = lock;
-    return status;
-  } finally {
-    if (req.storeLock !== lock) lock.release();
-  }
-}
-
-async function pullIfWanted(req: CreateRequest, mode: 'missing' | 'always', tlsVerify: boolean | undefined): Promise<number> {
-  if (mode === 'missing') {
-    if (new ImageStore(req.roots).resolve(req.image)) return 0;
-    process.stderr.write(`Unable to find image '${req.image}' locally\n`);
-  }
-  const { pullCommand } = require('./pull') as typeof import('./pull');
-  return pullCommand(req.roots, req.image, { out: process.stderr, tlsVerify });
+export function pullWithProgress(tlsVerify: boolean | undefined) {
+  return async (image: string, why: 'missing' | 'always'): Promise<number> => {
+    if (why === 'missing') process.stderr.write(`Unable to find image '${image}' locally\n`);
+    const { pullCommand } = require('./pull') as typeof import('./pull');
+    return pullCommand(roots(), image, { out: process.stderr, tlsVerify });
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import { find, refresh, signalContainer, stopContainer, waitFinalized } from '..
 import { ContainerRecord } from '../model';
 import { parseTlsVerify } from '../image/registry/tls-flag';
 import { RUN_FLAGS } from '../runtime/run-flags';
+import { parsePullMode, pullFirst } from '../runtime/pull-first';
 import { attachToLog } from '../runtime/follow-log';
 import { logEnd, LogEntry } from '../runtime/logs';
 import { logFile } from '../runtime/monitor-state';
@@ -17,7 +18,7 @@ import { parseNonNegativeInt } from '../util/units';
 import { bool, CommandSpec, str } from './args';
 import { roots } from './context';
 import { printLogEntries } from './lifecycle';
-import { parseLogOpts, parsePullMode, pullFirst, requestFrom } from './run';
+import { parseLogOpts, pullWithProgress, requestFrom } from './run';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
 
@@ -32,7 +33,7 @@ export const createCommand: CommandSpec = {
     checkRequest(req);
     const pullMode = parsePullMode(req.flags.pull);
     const log = parseLogOpts(req.flags.logOpt);
-    const pulled = await pullFirst(req, pullMode, parseTlsVerify(req.flags.tlsVerify));
+    const pulled = await pullFirst(req, pullMode, pullWithProgress(parseTlsVerify(req.flags.tlsVerify)));
     if (pulled !== 0) return pulled;
     const { containers, record } = await createRecord(req);
     record.config.log = log;
