@@ -2,7 +2,7 @@
 // wanted, under the store's shared lock, and that lock is handed to createRecord, so garbage
 // collection cannot remove the image between the pull and the container's record.
 import { BoxError } from '../errors';
-import { storeLock } from '../image/locks';
+import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
 import { CreateRequest } from './create';
 
