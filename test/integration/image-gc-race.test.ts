@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args';
-import { requestFrom, runCommand } from '../../src/cli/run';
+import { requestFrom, runCommand } from '../../src/cli/container/run';
 import { pullFirst } from '../../src/runtime/pull-first';
 import { tryLockFile } from '../../src/image/locks';
 import { exitOf, importBusybox, leftovers, TestRoot } from '../support/box';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandSpec, commandHelp, parseArgs } from '../../src/cli/args';
 import { splitGlobals } from '../../src/cli/index';
-import { requestFrom, runCommand } from '../../src/cli/run';
+import { requestFrom, runCommand } from '../../src/cli/container/run';
 import { RUN_FLAGS } from '../../src/runtime/run-flags';
 
 const spec: CommandSpec = {

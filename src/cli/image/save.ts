@@ -3,10 +3,10 @@
 // is not a terminal.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BoxError } from '../errors';
-import { tempNameFor } from '../util/fs';
-import { CommandSpec, str } from './args';
-import { roots } from './context';
+import { BoxError } from '../../errors';
+import { tempNameFor } from '../../util/fs';
+import { CommandSpec, str } from '../args';
+import { roots } from '../context';
 
 /** Runs write() against the output named by -o, or standard output. */
 export async function writeArchive(command: string, output: string | undefined, write: (out: NodeJS.WritableStream) => Promise<unknown>): Promise<void> {
@@ -50,8 +50,8 @@ export const saveCommand: CommandSpec = {
   positionals: [{ name: 'IMAGE', rest: true }],
   examples: ['box save -o busybox.tar busybox:latest', 'box save app:1 app:2 | gzip > app.tar.gz'],
   async run(a) {
-    const { saveImages } = await import('../image/save');
-    const { ImageStore } = await import('../image/store');
+    const { saveImages } = await import('../../image/save');
+    const { ImageStore } = await import('../../image/store');
     const store = new ImageStore(roots());
     await writeArchive('save', str(a, 'output'), (out) => saveImages(store, a.positionals, out));
     return 0;
@@ -65,11 +65,11 @@ export const exportCommand: CommandSpec = {
   positionals: [{ name: 'CONTAINER' }],
   examples: ['box export -o web.tar web', 'box export web | tar -t'],
   async run(a) {
-    const { ContainerStore } = await import('../runtime/containers');
-    const { find } = await import('../runtime/lifecycle');
-    const { imageLayerDirs, upperDir } = await import('../runtime/diff');
-    const { exportLayers } = await import('../image/export');
-    const { storeLock } = await import('../image/store-lock');
+    const { ContainerStore } = await import('../../runtime/containers');
+    const { find } = await import('../../runtime/lifecycle');
+    const { imageLayerDirs, upperDir } = await import('../../runtime/diff');
+    const { exportLayers } = await import('../../image/export');
+    const { storeLock } = await import('../../image/store-lock');
     const r = roots();
     const s = new ContainerStore(r);
     let c: ReturnType<typeof find>;

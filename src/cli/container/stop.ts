@@ -1,18 +1,18 @@
 // Commands on existing containers: stop, kill, wait, logs, inspect, and the monitor's callback.
-import { ContainerStore } from '../runtime/containers';
-import { assetPath } from '../assets';
-import { layout } from '../paths';
-import { onContainerExited, restartAfterBackoff } from '../runtime/detach';
-import { parseSignal } from '../linux/signals';
-import { find, killContainer, refresh, stopContainer, waitFinalized } from '../runtime/lifecycle';
-import { followLog } from '../runtime/follow-log';
-import { readLog, select, parseTimeArg, LogEntry } from '../runtime/logs';
-import { logFile } from '../runtime/monitor-state';
-import { inspectContainer } from '../runtime/inspect';
-import { printableJson } from '../util/printable';
-import { parseNonNegativeInt } from '../util/units';
-import { bool, CommandSpec, list, str } from './args';
-import { roots } from './context';
+import { ContainerStore } from '../../runtime/containers';
+import { assetPath } from '../../assets';
+import { layout } from '../../paths';
+import { onContainerExited, restartAfterBackoff } from '../../runtime/detach';
+import { parseSignal } from '../../linux/signals';
+import { find, killContainer, refresh, stopContainer, waitFinalized } from '../../runtime/lifecycle';
+import { followLog } from '../../runtime/follow-log';
+import { readLog, select, parseTimeArg, LogEntry } from '../../runtime/logs';
+import { logFile } from '../../runtime/monitor-state';
+import { inspectContainer } from '../../runtime/inspect';
+import { printableJson } from '../../util/printable';
+import { parseNonNegativeInt } from '../../util/units';
+import { bool, CommandSpec, list, str } from '../args';
+import { roots } from '../context';
 
 const store = () => new ContainerStore(roots());
 
@@ -132,7 +132,7 @@ export const execCommand: CommandSpec = {
   positionals: [{ name: 'CONTAINER' }],
   stopAfterPositionals: true,
   async run(a) {
-    const { execInContainer } = await import('../runtime/exec');
+    const { execInContainer } = await import('../../runtime/exec');
     return execInContainer({
       roots: roots(),
       container: a.positionals[0],

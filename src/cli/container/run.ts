@@ -1,15 +1,15 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
-import { BoxError } from '../errors';
-import { LogOptions, runDetached } from '../runtime/detach';
-import { runForeground } from '../runtime/run';
-import { parseBytes, parseNonNegativeInt } from '../util/units';
-import { checkRequest, CreateRequest } from '../runtime/create';
-import { parsePullMode, pullFirst } from '../runtime/pull-first';
-import { RUN_FLAGS, runFlagsFrom } from '../runtime/run-flags';
-import { parseTlsVerify } from '../image/registry/tls-flag';
-import { CommandSpec, ParsedArgs } from './args';
-import { roots } from './context';
-import { writeStderr } from '../util/stderr';
+import { BoxError } from '../../errors';
+import { LogOptions, runDetached } from '../../runtime/detach';
+import { runForeground } from '../../runtime/run';
+import { parseBytes, parseNonNegativeInt } from '../../util/units';
+import { checkRequest, CreateRequest } from '../../runtime/create';
+import { parsePullMode, pullFirst } from '../../runtime/pull-first';
+import { RUN_FLAGS, runFlagsFrom } from '../../runtime/run-flags';
+import { parseTlsVerify } from '../../image/registry/tls-flag';
+import { CommandSpec, ParsedArgs } from '../args';
+import { roots } from '../context';
+import { writeStderr } from '../../util/stderr';
 
 export const runCommand: CommandSpec = {
   paths: [['run'], ['container', 'run']],
@@ -42,7 +42,7 @@ export const runCommand: CommandSpec = {
 export function pullWithProgress(tlsVerify: boolean | undefined) {
   return async (image: string, why: 'missing' | 'always'): Promise<number> => {
     if (why === 'missing') process.stderr.write(`Unable to find image '${image}' locally\n`);
-    const { pullCommand } = require('./pull') as typeof import('./pull');
+    const { pullCommand } = require('../image/pull') as typeof import('../image/pull');
     return pullCommand(roots(), image, { out: process.stderr, tlsVerify });
   };
 }

@@ -1,10 +1,10 @@
 // `box push`, `box login` and `box logout`: sending images to registries and the credentials for
 // them (kept in a Docker-compatible config.json: see src/image/registry/credentials.ts).
-import { BoxError } from '../errors';
-import type { Credentials } from '../image/registry/auth';
-import { bool, CommandSpec, str } from './args';
-import { roots } from './context';
-import { parseTlsVerify, TLS_FLAG } from '../image/registry/tls-flag';
+import { BoxError } from '../../errors';
+import type { Credentials } from '../../image/registry/auth';
+import { bool, CommandSpec, str } from '../args';
+import { roots } from '../context';
+import { parseTlsVerify, TLS_FLAG } from '../../image/registry/tls-flag';
 
 const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 
@@ -15,10 +15,10 @@ export const pushCommand: CommandSpec = {
   positionals: [{ name: 'NAME[:TAG]' }],
   examples: ['box tag app:1 registry.local:5000/team/app:1 && box push registry.local:5000/team/app:1'],
   async run(a) {
-    const { pushImage } = await import('../image/registry/push');
-    const { findCredentials } = await import('../image/registry/credentials');
-    const { parseRemoteRef } = await import('../image/registry/reference');
-    const { ImageStore } = await import('../image/store');
+    const { pushImage } = await import('../../image/registry/push');
+    const { findCredentials } = await import('../../image/registry/credentials');
+    const { parseRemoteRef } = await import('../../image/registry/reference');
+    const { ImageStore } = await import('../../image/store');
     const ref = a.positionals[0];
     const remote = parseRemoteRef(ref);
     const quiet = bool(a, 'quiet');
@@ -118,8 +118,8 @@ export const loginCommand: CommandSpec = {
   positionals: [{ name: 'REGISTRY', optional: true }],
   examples: ['echo "$TOKEN" | box login -u ci --password-stdin registry.example:5000'],
   async run(a) {
-    const { RegistryClient } = await import('../image/registry/client');
-    const { credentialsFile, normaliseRegistry, saveCredentials } = await import('../image/registry/credentials');
+    const { RegistryClient } = await import('../../image/registry/client');
+    const { credentialsFile, normaliseRegistry, saveCredentials } = await import('../../image/registry/credentials');
     const registry = normaliseRegistry(a.positionals[0] ?? 'docker.io');
     let username = str(a, 'username');
     let password = str(a, 'password');
@@ -157,7 +157,7 @@ export const logoutCommand: CommandSpec = {
   flags: [],
   positionals: [{ name: 'REGISTRY', optional: true }],
   async run(a) {
-    const { normaliseRegistry, removeCredentials } = await import('../image/registry/credentials');
+    const { normaliseRegistry, removeCredentials } = await import('../../image/registry/credentials');
     const registry = normaliseRegistry(a.positionals[0] ?? 'docker.io');
     if (removeCredentials(registry)) process.stdout.write(`Removing login credentials for ${registry}\n`);
     else process.stdout.write(`Not logged in to ${registry}\n`);

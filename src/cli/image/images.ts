@@ -1,12 +1,12 @@
 // Image commands: import, images, rmi.
-import { BoxError } from '../errors';
-import { parseChanges } from '../image/changes';
-import { importRootfs, openImportSource } from '../image/import';
-import { parseImageRef } from '../image/reference';
-import { ImageStore } from '../image/store';
-import { bool, CommandSpec, list, str } from './args';
-import { roots } from './context';
-import { humanSize, table, timeAgo } from './format';
+import { BoxError } from '../../errors';
+import { parseChanges } from '../../image/changes';
+import { importRootfs, openImportSource } from '../../image/import';
+import { parseImageRef } from '../../image/reference';
+import { ImageStore } from '../../image/store';
+import { bool, CommandSpec, list, str } from '../args';
+import { roots } from '../context';
+import { humanSize, table, timeAgo } from '../format';
 
 export const importCommand: CommandSpec = {
   paths: [['import'], ['image', 'import']],
@@ -99,7 +99,7 @@ export const rmiCommand: CommandSpec = {
   positionals: [{ name: 'IMAGE', rest: true }],
   async run(a) {
     const store = new ImageStore(roots());
-    const { removeImages } = require('./image-commands') as typeof import('./image-commands');
+    const { removeImages } = require('./rmi') as typeof import('./rmi');
     return removeImages(store, a.positionals, bool(a, 'force'));
   },
 };

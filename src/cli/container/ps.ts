@@ -1,15 +1,15 @@
 // Container listing and removal (the full lifecycle comes with detached containers). Both list and
 // remove damaged records too (by their directory's id), and first sweep what killed commands left.
-import { ContainerStore, DamagedContainer, DamagedRecordError, isDamaged } from '../runtime/containers';
-import { isPaused } from '../runtime/freezer';
-import { healthSuffix } from '../runtime/health';
-import { refresh, removeContainer, removeDamaged } from '../runtime/lifecycle';
-import { ContainerRecord } from '../model';
-import { BoxError } from '../errors';
-import { bool, CommandSpec, list as listOf, str } from './args';
-import { roots } from './context';
-import { table, timeAgo } from './format';
-import { printableJson } from '../util/printable';
+import { ContainerStore, DamagedContainer, DamagedRecordError, isDamaged } from '../../runtime/containers';
+import { isPaused } from '../../runtime/freezer';
+import { healthSuffix } from '../../runtime/health';
+import { refresh, removeContainer, removeDamaged } from '../../runtime/lifecycle';
+import { ContainerRecord } from '../../model';
+import { BoxError } from '../../errors';
+import { bool, CommandSpec, list as listOf, str } from '../args';
+import { roots } from '../context';
+import { table, timeAgo } from '../format';
+import { printableJson } from '../../util/printable';
 
 function psStatus(c: ContainerRecord): string {
   if (c.state.restarting) return 'restarting';

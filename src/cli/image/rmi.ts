@@ -1,14 +1,14 @@
 // Image commands beyond listing: tag, rmi's removal rules, image inspect, history, image prune.
-import { BoxError } from '../errors';
-import { collectGarbage, GcResult } from '../image/gc';
-import { storeLock, withExclusiveStore } from '../image/store-lock';
-import { parseImageRef } from '../image/reference';
-import { ImageRecord, ImageStore } from '../image/store';
-import { ContainerStore } from '../runtime/containers';
-import type { ContainerRecord } from '../model';
-import { bool, CommandSpec, str } from './args';
-import { roots } from './context';
-import { humanSize, table, timeAgo } from './format';
+import { BoxError } from '../../errors';
+import { collectGarbage, GcResult } from '../../image/gc';
+import { storeLock, withExclusiveStore } from '../../image/store-lock';
+import { parseImageRef } from '../../image/reference';
+import { ImageRecord, ImageStore } from '../../image/store';
+import { ContainerStore } from '../../runtime/containers';
+import type { ContainerRecord } from '../../model';
+import { bool, CommandSpec, str } from '../args';
+import { roots } from '../context';
+import { humanSize, table, timeAgo } from '../format';
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 const repoOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'));
@@ -287,8 +287,8 @@ export const loadCommand: CommandSpec = {
   ],
   positionals: [],
   async run(a) {
-    const { loadArchive } = require('../image/load') as typeof import('../image/load');
-    const { openImportSource } = require('../image/import') as typeof import('../image/import');
+    const { loadArchive } = require('../../image/load') as typeof import('../../image/load');
+    const { openImportSource } = require('../../image/import') as typeof import('../../image/import');
     const input = str(a, 'input') ?? '-';
     if (input === '-' && process.stdin.isTTY) throw new BoxError('load: give -i FILE, or pipe an archive to standard input');
     if (input !== '-' && !require('node:fs').existsSync(input)) throw new BoxError(`load: no such file: ${input}`);

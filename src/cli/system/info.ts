@@ -1,15 +1,15 @@
 // `box version` and `box info`: what box is and what this host offers it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { assetPath } from '../assets';
-import { detectCgroups } from '../linux/cgroups';
-import { setFfiCacheDir } from '../linux/ffi';
-import { statfs } from '../linux/statfs';
-import { layout } from '../paths';
-import { BOX_VERSION } from '../version';
-import { SPEC_VERSION } from '../runtime/spec';
-import { CommandSpec, str } from './args';
-import { roots } from './context';
+import { assetPath } from '../../assets';
+import { detectCgroups } from '../../linux/cgroups';
+import { setFfiCacheDir } from '../../linux/ffi';
+import { statfs } from '../../linux/statfs';
+import { layout } from '../../paths';
+import { BOX_VERSION } from '../../version';
+import { SPEC_VERSION } from '../../runtime/spec';
+import { CommandSpec, str } from '../args';
+import { roots } from '../context';
 
 const FORMAT = { names: ['--format', '-f'], key: 'format', kind: 'string' as const, value: 'json', description: 'json for machine-readable output' };
 

@@ -1,15 +1,15 @@
 // `box pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] REF`: the command body, for
 // the CLI table to call. On a terminal, one progress line per layer (bytes, total, speed),
 // redrawn in place; otherwise plain lines as events happen; -q prints only the image id.
-import { BoxError } from '../errors';
-import { findCredentials } from '../image/registry/credentials';
-import { PullEvent, pullImage } from '../image/registry/pull';
-import { parseRemoteRef } from '../image/registry/reference';
-import { ImageStore } from '../image/store';
-import { Roots } from '../paths';
-import { CommandSpec, bool, str } from './args';
-import { roots } from './context';
-import { parseTlsVerify, TLS_FLAG } from '../image/registry/tls-flag';
+import { BoxError } from '../../errors';
+import { findCredentials } from '../../image/registry/credentials';
+import { PullEvent, pullImage } from '../../image/registry/pull';
+import { parseRemoteRef } from '../../image/registry/reference';
+import { ImageStore } from '../../image/store';
+import { Roots } from '../../paths';
+import { CommandSpec, bool, str } from '../args';
+import { roots } from '../context';
+import { parseTlsVerify, TLS_FLAG } from '../../image/registry/tls-flag';
 
 export interface PullCommandOptions {
   quiet?: boolean;

@@ -1,15 +1,15 @@
 // Commands that manage existing containers: pause, unpause, rename, top, stats, update, port,
 // diff, cp. Errors exit 125, like every error of box itself.
 import * as path from 'node:path';
-import { BoxError } from '../errors';
-import { ContainerStore } from '../runtime/containers';
-import { find, refresh } from '../runtime/lifecycle';
-import { ContainerRecord } from '../model';
-import { Roots } from '../paths';
-import { bool, CommandSpec, str } from './args';
-import { roots } from './context';
-import { table } from './format';
-import { printable } from '../util/printable';
+import { BoxError } from '../../errors';
+import { ContainerStore } from '../../runtime/containers';
+import { find, refresh } from '../../runtime/lifecycle';
+import { ContainerRecord } from '../../model';
+import { Roots } from '../../paths';
+import { bool, CommandSpec, str } from '../args';
+import { roots } from '../context';
+import { table } from '../format';
+import { printable } from '../../util/printable';
 
 const store = () => new ContainerStore(roots());
 
@@ -42,7 +42,7 @@ export const pauseCommand: CommandSpec = {
   flags: [],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
-    const { pauseContainer } = await import('../runtime/freezer');
+    const { pauseContainer } = await import('../../runtime/freezer');
     const s = store();
     return each(a.positionals, async (q) => {
       await pauseContainer(roots(), s, lookup(s, q));
@@ -57,7 +57,7 @@ export const unpauseCommand: CommandSpec = {
   flags: [],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
-    const { unpauseContainer } = await import('../runtime/freezer');
+    const { unpauseContainer } = await import('../../runtime/freezer');
     const s = store();
     return each(a.positionals, async (q) => {
       await unpauseContainer(roots(), s, lookup(s, q));
@@ -72,7 +72,7 @@ export const renameCommand: CommandSpec = {
   flags: [],
   positionals: [{ name: 'CONTAINER' }, { name: 'NEW_NAME' }],
   async run(a) {
-    const { renameContainer } = await import('../runtime/rename');
+    const { renameContainer } = await import('../../runtime/rename');
     const s = store();
     await renameContainer(roots(), s, lookup(s, a.positionals[0]), a.positionals[1]);
     return 0;
@@ -86,8 +86,8 @@ export const topCommand: CommandSpec = {
   positionals: [{ name: 'CONTAINER' }],
   stopAfterPositionals: true,
   async run(a) {
-    const { processRows, TOP_TITLES } = await import('../runtime/top');
-    const { containerCgroup, detectCgroups } = await import('../linux/cgroups');
+    const { processRows, TOP_TITLES } = await import('../../runtime/top');
+    const { containerCgroup, detectCgroups } = await import('../../linux/cgroups');
     const c = await running(roots(), store(), a.positionals[0]);
     const pids = containerCgroup(detectCgroups(), c.id).pids();
     process.stdout.write(table(TOP_TITLES, processRows(pids)));
@@ -105,8 +105,8 @@ export const statsCommand: CommandSpec = {
   ],
   positionals: [{ name: 'CONTAINER', optional: true, rest: true }],
   async run(a) {
-    const { sample, statsRow, STATS_TITLES, ZERO_SAMPLE } = await import('../runtime/stats');
-    const { containerCgroup, detectCgroups } = await import('../linux/cgroups');
+    const { sample, statsRow, STATS_TITLES, ZERO_SAMPLE } = await import('../../runtime/stats');
+    const { containerCgroup, detectCgroups } = await import('../../linux/cgroups');
     const r = roots();
     const s = store();
     const named = a.positionals.map((q) => lookup(s, q));
@@ -163,8 +163,8 @@ export const updateCommand: CommandSpec = {
   ],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
-    const { parseLimits } = await import('../runtime/run-options');
-    const { updateContainer } = await import('../runtime/update');
+    const { parseLimits } = await import('../../runtime/run-options');
+    const { updateContainer } = await import('../../runtime/update');
     const keys = ['memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuShares', 'cpuPeriod', 'cpuQuota', 'cpusetCpus', 'pidsLimit'] as const;
     const given: Partial<Record<(typeof keys)[number], string>> = {};
     for (const k of keys) if (str(a, k) !== undefined) given[k] = str(a, k);
@@ -196,7 +196,7 @@ export const diffCommand: CommandSpec = {
   flags: [],
   positionals: [{ name: 'CONTAINER' }],
   async run(a) {
-    const { containerChanges, imageLayerDirs, upperDir } = await import('../runtime/diff');
+    const { containerChanges, imageLayerDirs, upperDir } = await import('../../runtime/diff');
     const s = store();
     const c = lookup(s, a.positionals[0]);
     const changes = containerChanges(upperDir(s, c), imageLayerDirs(roots(), c));
@@ -216,8 +216,8 @@ export const cpCommand: CommandSpec = {
   positionals: [{ name: 'SRC' }, { name: 'DEST' }],
   examples: ['box cp web:/etc/nginx/nginx.conf .', 'box cp ./site web:/usr/share/nginx/html'],
   async run(a) {
-    const { copyPath, describeCopyError, LayerTree, RootTree, splitContainerPath } = await import('../runtime/copy');
-    const { LayerStack, imageLayerDirs, upperDir } = await import('../runtime/diff');
+    const { copyPath, describeCopyError, LayerTree, RootTree, splitContainerPath } = await import('../../runtime/copy');
+    const { LayerStack, imageLayerDirs, upperDir } = await import('../../runtime/diff');
     const [srcArg, dstArg] = a.positionals;
     const srcC = splitContainerPath(srcArg);
     const dstC = splitContainerPath(dstArg);
@@ -245,7 +245,7 @@ export const cpCommand: CommandSpec = {
         ? copyPath(inside, srcC.path || '/', host, local(dstArg), { archive: bool(a, 'archive'), followLink: bool(a, 'followLink'), owner: { uid: process.geteuid!(), gid: process.getegid!() }, warn }, { src: srcArg, dst: dstArg })
         : copyPath(host, local(srcArg), inside, dstC!.path || '/', { archive: bool(a, 'archive'), followLink: bool(a, 'followLink'), owner: { uid: 0, gid: 0 }, warn }, { src: srcArg, dst: dstArg });
       if (!bool(a, 'quiet')) {
-        const { decimalSize } = await import('../runtime/stats');
+        const { decimalSize } = await import('../../runtime/stats');
         process.stderr.write(`Successfully copied ${decimalSize(bytes)} to ${dstArg}\n`);
       }
       return 0;
