@@ -4,19 +4,9 @@
 // start, and building a framework's parser for every command cost more than our whole latency
 // budget. Commands are declared as data, so help and parsing come from the same table.
 import { BoxError } from '../errors';
+import { FlagSpec, ParsedFlags } from '../util/flag-table';
 
-export type FlagKind = 'bool' | 'string' | 'list';
-
-export interface FlagSpec {
-  /** long name first, e.g. ['--memory', '-m'] */
-  names: string[];
-  key: string;
-  kind: FlagKind;
-  description: string;
-  /** shown in help, e.g. "bytes" */
-  value?: string;
-  hidden?: boolean;
-}
+export type { FlagKind, FlagSpec } from '../util/flag-table';
 
 export interface PositionalSpec {
   name: string;
@@ -26,7 +16,7 @@ export interface PositionalSpec {
 }
 
 export interface ParsedArgs {
-  flags: Record<string, boolean | string | string[] | undefined>;
+  flags: ParsedFlags;
   positionals: string[];
   /** arguments after the positionals of a command that stops at its first positionals (run) */
   rest: string[];
@@ -36,7 +26,7 @@ export interface CommandSpec {
   /** e.g. [['run'], ['container', 'run']] */
   paths: string[][];
   summary: string;
-  flags: FlagSpec[];
+  flags: readonly FlagSpec[];
   positionals: PositionalSpec[];
   /** stop parsing flags after the last positional: the rest belongs to the container's command */
   stopAfterPositionals?: boolean;

@@ -31,7 +31,7 @@ const MIN_DURATION = 1e6;
 /** How long `--health-on-failure stop` waits after the stop signal before SIGKILL. */
 const STOP_GRACE_NS = 10 * S;
 
-// The --health-* options by their key in the parsed flags (cli/run.ts declares them), named in errors.
+// The --health-* options by their key in the parsed flags (run-flags.ts declares them), named in errors.
 const HEALTH_OPTIONS: Record<string, string> = {
   healthCmd: '--health-cmd',
   healthInterval: '--health-interval',

@@ -1,5 +1,5 @@
-// Turns `box run` flags (as typed) plus the image's configuration into the resolved container
-// configuration. Every check that can fail happens here, before any kernel object exists.
+// Turns `box run` flags (RunFlags, declared in run-flags.ts) plus the image's configuration into the
+// resolved container configuration. Every check that can fail happens here, before any kernel object exists.
 import { BoxError } from '../errors';
 import { ImageConfig } from '../image/config';
 import { imageProvenance } from '../image/reference';
@@ -12,47 +12,12 @@ import { readImageFile } from './image-files';
 import { ContainerConfig, Ulimit } from '../model';
 import { parseHealthFlags } from './health';
 import { parseRestart } from './restart';
+import { RunFlags } from './run-flags';
 import { resolveUser } from './users';
 
 /** Docker's own default profile is about 20 KiB; an env file is bounded by what execve takes anyway. */
 const SECCOMP_PROFILE_MAX = 1 << 20;
 const ENV_FILE_MAX = 4 << 20;
-
-export interface RunFlags {
-  name?: string;
-  hostname?: string;
-  env: string[];
-  envFile: string[];
-  workdir?: string;
-  user?: string;
-  entrypoint?: string;
-  tty: boolean;
-  interactive: boolean;
-  network?: string;
-  readOnly: boolean;
-  init: boolean;
-  privileged: boolean;
-  capAdd: string[];
-  capDrop: string[];
-  securityOpt: string[];
-  ulimit: string[];
-  memory?: string;
-  memorySwap?: string;
-  memoryReservation?: string;
-  cpus?: string;
-  cpuShares?: string;
-  cpuPeriod?: string;
-  cpuQuota?: string;
-  cpusetCpus?: string;
-  pidsLimit?: string;
-  label: string[];
-  rm: boolean;
-  restart?: string;
-  restartDelay?: string;
-  stopSignal?: string;
-  /** the --health-* and --no-healthcheck flags as parsed (see health.ts) */
-  healthFlags?: Record<string, unknown>;
-}
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -212,7 +177,7 @@ export function parseRunFlags(flags: RunFlags, image: ImageConfig['config'] = {}
     ulimits: flags.ulimit.map(parseUlimit),
     env: collectEnv(flags),
     restart: parseRestart(flags.restart, flags.restartDelay),
-    healthcheck: parseHealthFlags(flags.healthFlags ?? {}, image ?? {}),
+    healthcheck: parseHealthFlags(flags, image ?? {}),
     stopSignal: flags.stopSignal !== undefined ? checkSignalName(flags.stopSignal) : undefined,
   };
 }

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args';
-import { pullFirst, requestFrom, runCommand } from '../../src/cli/run';
+import { requestFrom, runCommand } from '../../src/cli/container/run';
+import { pullFirst } from '../../src/runtime/pull-first';
 import { tryLockFile } from '../../src/image/locks';
 import { exitOf, importBusybox, leftovers, TestRoot } from '../support/box';
 
@@ -103,7 +104,10 @@ describe('garbage collection during a container start', () => {
     const id = importBusybox(t, 'held:1');
     const req = requestFrom(parseArgs(runCommand, ['held:1', 'true'], 'run'));
     req.roots = { root: t.root, runroot: runroot() };
-    expect(await pullFirst(req, 'missing')).toBe(0);
+    const noPull = async () => {
+      throw new Error('the image is in the store: nothing to pull');
+    };
+    expect(await pullFirst(req, 'missing', noPull)).toBe(0);
     // Held shared: an exclusive (garbage-collection) lock cannot be had.
     expect(req.storeLock).toBeDefined();
     expect(tryLockFile(storeLockFile())).toBeUndefined();

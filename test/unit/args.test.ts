@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CommandSpec, commandHelp, parseArgs } from '../../src/cli/args';
 import { splitGlobals } from '../../src/cli/index';
+import { requestFrom, runCommand } from '../../src/cli/container/run';
+import { RUN_FLAGS } from '../../src/runtime/run-flags';
 
 const spec: CommandSpec = {
   paths: [['run']],
@@ -44,5 +46,27 @@ describe('command-line parsing', () => {
     expect(help).toContain('Usage:  box run [OPTIONS] IMAGE [COMMAND] [ARG...]');
     expect(help).toMatch(/-e, --env string \(repeatable\)/);
     expect(help).toMatch(/-t, --tty/);
+  });
+});
+
+describe('the run flag table', () => {
+  it('hands every flag of run and create to the request by its key, with no list to keep in step', () => {
+    // A value for each flag as typed: adding an entry to RUN_FLAGS needs no change here.
+    const argv = RUN_FLAGS.flatMap((f) => (f.kind === 'bool' ? [f.names[0]] : [f.names[0], `${f.key}-value`]));
+    const req = requestFrom(parseArgs(runCommand, [...argv, 'img', 'true'], 'run'));
+    for (const f of RUN_FLAGS) {
+      expect(req.flags[f.key], f.names[0]).toEqual(
+        f.kind === 'bool' ? true : f.kind === 'list' ? [`${f.key}-value`] : `${f.key}-value`,
+      );
+    }
+    expect(req.command).toEqual(['true']);
+  });
+
+  it('gives flags not typed their defaults: false, an empty list, absent', () => {
+    const req = requestFrom(parseArgs(runCommand, ['img'], 'run'));
+    expect(req.flags.rm).toBe(false);
+    expect(req.flags.env).toEqual([]);
+    expect('memory' in req.flags).toBe(false);
+    expect(req.admission).toEqual({ policies: [], args: [], timeout: undefined, failure: undefined, noDefaults: false });
   });
 });

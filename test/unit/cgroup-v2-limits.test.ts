@@ -2,14 +2,11 @@
 // so the values are checked here; the v2 code path itself runs in the integration tests).
 import { describe, expect, it } from 'vitest';
 import { sharesToWeight, v2LimitFiles } from '../../src/linux/cgroup-v2';
-import { parseLimits, RunFlags } from '../../src/runtime/run-options';
+import { RunFlags, runFlagsFrom } from '../../src/runtime/run-flags';
+import { parseLimits } from '../../src/runtime/run-options';
 
-const NO_FLAGS: RunFlags = {
-  env: [], envFile: [], tty: false, interactive: false, readOnly: false, init: false, privileged: false, capAdd: [], capDrop: [],
-  securityOpt: [], ulimit: [], label: [], rm: false,
-};
 const files = (flags: Partial<RunFlags>, swapAccounted = true) => {
-  const limits = parseLimits({ ...NO_FLAGS, ...flags });
+  const limits = parseLimits(runFlagsFrom(flags));
   return Object.fromEntries(v2LimitFiles(limits, limits, swapAccounted));
 };
 const MiB = 1024 * 1024;

@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { detectCgroups } from '../../src/linux/cgroups';
 import { applyPatch } from '../../src/policy/patch';
 import type { LimitsPatch, PolicyPatch } from '../../src/policy/types';
+import { runFlagsFrom } from '../../src/runtime/run-flags';
 import { resolveContainerConfig } from '../../src/runtime/run-options';
 
 const config = resolveContainerConfig(
-  { env: [], envFile: [], tty: false, interactive: false, readOnly: false, init: false, privileged: false, capAdd: [], capDrop: [], securityOpt: [], ulimit: [], label: [], rm: false },
+  runFlagsFrom({}),
   { ref: 'img', id: 'sha256:x', lowerDirs: [], config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [] } } },
   [],
   'a'.repeat(64),
@@ -45,7 +46,7 @@ describe('a patch only tightens', () => {
   const host = detectCgroups();
   const requested = (flags: Record<string, string | string[]>) =>
     resolveContainerConfig(
-      { env: [], envFile: [], tty: false, interactive: false, readOnly: false, init: false, privileged: false, capAdd: [], capDrop: [], securityOpt: [], ulimit: [], label: [], rm: false, ...flags },
+      runFlagsFrom(flags),
       { ref: 'img', id: 'sha256:x', lowerDirs: [], config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['IMAGE_VAR=image'] }, rootfs: { type: 'layers', diff_ids: [] } } },
       [],
       'a'.repeat(64),

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { imageProvenance } from '../../src/image/reference';
 import { policyRequest } from '../../src/policy/request';
-import { resolveContainerConfig, RunFlags } from '../../src/runtime/run-options';
+import { RunFlags, runFlagsFrom } from '../../src/runtime/run-flags';
+import { resolveContainerConfig } from '../../src/runtime/run-options';
 import { BOX_VERSION } from '../../src/version';
 
 const ID = 'sha256:' + 'c'.repeat(64);
@@ -21,13 +22,13 @@ describe('the policy request', () => {
       fs.writeFileSync(path.join(dir, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nvideo:x:44:app\n');
       const envFile = path.join(dir, 'env');
       fs.writeFileSync(envFile, 'FROM_FILE=1\n');
-      const flags: RunFlags = {
+      const flags = runFlagsFrom({
         name: 'web', hostname: 'web-host', env: ['A=1'], envFile: [envFile], workdir: '/srv', user: 'app', entrypoint: '/bin/entry',
         tty: true, interactive: true, network: 'host', readOnly: true, init: true, privileged: false, capAdd: ['NET_ADMIN'], capDrop: ['NET_RAW', 'MKNOD'],
         securityOpt: ['no-new-privileges=false', 'seccomp=unconfined'], ulimit: ['nofile=1024:2048'], memory: '256m', memorySwap: '512m',
         memoryReservation: '128m', cpuShares: '512', cpuPeriod: '50000', cpuQuota: '25000', cpusetCpus: '0', pidsLimit: '100',
         label: ['team=a', 'tier=web'], rm: false, restart: 'on-failure:3', stopSignal: 'SIGINT',
-      };
+      } satisfies Partial<RunFlags>);
       const image = {
         ref: 'registry.example.com:5000/team/app:1',
         id: ID,

@@ -3,15 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectEnv, mergeEnv, parseLimits, parseSecurityOpts, parseUlimit, resolveArgs, resolveContainerConfig, RunFlags } from '../../src/runtime/run-options';
+import { collectEnv, mergeEnv, parseLimits, parseSecurityOpts, parseUlimit, resolveArgs, resolveContainerConfig } from '../../src/runtime/run-options';
+import { RunFlags, runFlagsFrom } from '../../src/runtime/run-flags';
 import { resolveUser } from '../../src/runtime/users';
 import { readImageFile, resolveInLayers } from '../../src/runtime/image-files';
 import { parseChanges } from '../../src/image/changes';
 
-const flags = (over: Partial<RunFlags> = {}): RunFlags => ({
-  env: [], envFile: [], tty: false, interactive: false, readOnly: false, init: false, privileged: false,
-  capAdd: [], capDrop: [], securityOpt: [], ulimit: [], label: [], rm: false, ...over,
-});
+const flags = (over: Partial<RunFlags> = {}): RunFlags => runFlagsFrom(over);
 
 describe('run options', () => {
   it('combines entrypoint and command with Docker\'s rules', () => {

@@ -1,11 +1,11 @@
 // `box events`: container events as they happen (and, with --since, from the past), Docker-style.
 import * as fs from 'node:fs';
-import { BoxError } from '../errors';
-import { BoxEvent, eventsFile } from '../runtime/events';
-import { parseTimeArg } from '../runtime/logs';
-import { printable, printableJson } from '../util/printable';
-import { CommandSpec, list, str } from './args';
-import { roots } from './context';
+import { BoxError } from '../../errors';
+import { BoxEvent, eventsFile } from '../../runtime/events';
+import { parseTimeArg } from '../../runtime/logs';
+import { printable, printableJson } from '../../util/printable';
+import { CommandSpec, list, str } from '../args';
+import { roots } from '../context';
 
 type Filter = (e: BoxEvent) => boolean;
 

@@ -1,29 +1,17 @@
-// `box version` and `box info`: what box is and what this host offers it.
+// `box info`: what this host offers box.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { assetPath } from '../assets';
-import { detectCgroups } from '../linux/cgroups';
-import { setFfiCacheDir } from '../linux/ffi';
-import { statfs } from '../linux/statfs';
-import { layout } from '../paths';
-import { BOX_VERSION } from '../version';
-import { SPEC_VERSION } from '../runtime/spec';
-import { CommandSpec, str } from './args';
-import { roots } from './context';
+import { assetPath } from '../../assets';
+import { detectCgroups } from '../../linux/cgroups';
+import { setFfiCacheDir } from '../../linux/ffi';
+import { statfs } from '../../linux/statfs';
+import { layout } from '../../paths';
+import { BOX_VERSION } from '../../version';
+import { SPEC_VERSION } from '../../runtime/spec';
+import { CommandSpec, str } from '../args';
+import { roots } from '../context';
 
-const FORMAT = { names: ['--format', '-f'], key: 'format', kind: 'string' as const, value: 'json', description: 'json for machine-readable output' };
-
-export const versionCommand: CommandSpec = {
-  paths: [['version']],
-  summary: 'Show the box version.',
-  flags: [FORMAT],
-  positionals: [],
-  async run(a) {
-    const v = { version: BOX_VERSION, node: process.versions.node, helperProtocol: SPEC_VERSION, os: 'linux', arch: process.arch };
-    process.stdout.write(str(a, 'format') === 'json' ? JSON.stringify(v) + '\n' : `box ${BOX_VERSION}\n`);
-    return 0;
-  },
-};
+export const FORMAT = { names: ['--format', '-f'], key: 'format', kind: 'string' as const, value: 'json', description: 'json for machine-readable output' };
 
 function fsSupported(name: string): boolean {
   try {

@@ -1,62 +1,9 @@
-// `box push`, `box login` and `box logout`: sending images to registries and the credentials for
-// them (kept in a Docker-compatible config.json: see src/image/registry/credentials.ts).
-import { BoxError } from '../errors';
-import type { Credentials } from '../image/registry/auth';
-import { bool, CommandSpec, str } from './args';
-import { roots } from './context';
-import { TLS_FLAG, tlsFlag } from './tls-flag';
-
-const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
-
-export const pushCommand: CommandSpec = {
-  paths: [['push'], ['image', 'push']],
-  summary: 'Push an image to a registry (by the name it has here: tag it first).',
-  flags: [{ names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'print nothing but errors' }, TLS_FLAG],
-  positionals: [{ name: 'NAME[:TAG]' }],
-  examples: ['box tag app:1 registry.local:5000/team/app:1 && box push registry.local:5000/team/app:1'],
-  async run(a) {
-    const { pushImage } = await import('../image/registry/push');
-    const { findCredentials } = await import('../image/registry/credentials');
-    const { parseRemoteRef } = await import('../image/registry/reference');
-    const { ImageStore } = await import('../image/store');
-    const ref = a.positionals[0];
-    const remote = parseRemoteRef(ref);
-    const quiet = bool(a, 'quiet');
-    const out = (s: string) => quiet || process.stdout.write(s);
-    const abort = new AbortController();
-    const onSignal = () => abort.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    try {
-      await pushImage(new ImageStore(roots()), ref, {
-        tlsVerify: tlsFlag(a),
-        credentials: findCredentials(remote.registry),
-        signal: abort.signal,
-        onEvent: (e) => {
-          switch (e.type) {
-            case 'resolved':
-              return out(`The push refers to repository [${e.ref.replace(/:[^:/]*$/, '')}]\n`);
-            case 'layer-exists':
-              return out(`${short(e.diffId)}: Layer already exists\n`);
-            case 'layer-pushing':
-              return out(`${short(e.diffId)}: Pushing ${e.size} bytes\n`);
-            case 'layer-pushed':
-              return out(`${short(e.diffId)}: Pushed\n`);
-            case 'done':
-              return out(`${e.tag}: digest: ${e.digest} size: ${e.size}\n`);
-          }
-        },
-      });
-    } catch (err) {
-      if (abort.signal.aborted) throw new BoxError(`push ${ref}: interrupted`, 130);
-      throw err instanceof BoxError ? err : new BoxError(`push ${ref}: ${(err as Error).message}`);
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    return 0;
-  },
-};
+// `box login` and `box logout`: the credentials for registries, kept in a Docker-compatible
+// config.json (see src/image/registry/credentials.ts).
+import { BoxError } from '../../errors';
+import type { Credentials } from '../../image/registry/auth';
+import { bool, CommandSpec, str } from '../args';
+import { parseTlsVerify, TLS_FLAG } from '../../image/registry/tls-flag';
 
 /** Reads a line from the terminal; with `hidden`, without echoing it. */
 function prompt(question: string, hidden: boolean): Promise<string> {
@@ -118,8 +65,8 @@ export const loginCommand: CommandSpec = {
   positionals: [{ name: 'REGISTRY', optional: true }],
   examples: ['echo "$TOKEN" | box login -u ci --password-stdin registry.example:5000'],
   async run(a) {
-    const { RegistryClient } = await import('../image/registry/client');
-    const { credentialsFile, normaliseRegistry, saveCredentials } = await import('../image/registry/credentials');
+    const { RegistryClient } = await import('../../image/registry/client');
+    const { credentialsFile, normaliseRegistry, saveCredentials } = await import('../../image/registry/credentials');
     const registry = normaliseRegistry(a.positionals[0] ?? 'docker.io');
     let username = str(a, 'username');
     let password = str(a, 'password');
@@ -140,7 +87,7 @@ export const loginCommand: CommandSpec = {
     const creds: Credentials = { username, password };
     const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
     try {
-      await new RegistryClient(host, { credentials: creds, tlsVerify: tlsFlag(a) }).checkLogin();
+      await new RegistryClient(host, { credentials: creds, tlsVerify: parseTlsVerify(str(a, 'tlsVerify')) }).checkLogin();
     } catch (err) {
       throw err instanceof BoxError ? new BoxError(/^login\b/.test(err.message) ? err.message : `login to ${registry}: ${err.message}`) : err;
     }
@@ -157,7 +104,7 @@ export const logoutCommand: CommandSpec = {
   flags: [],
   positionals: [{ name: 'REGISTRY', optional: true }],
   async run(a) {
-    const { normaliseRegistry, removeCredentials } = await import('../image/registry/credentials');
+    const { normaliseRegistry, removeCredentials } = await import('../../image/registry/credentials');
     const registry = normaliseRegistry(a.positionals[0] ?? 'docker.io');
     if (removeCredentials(registry)) process.stdout.write(`Removing login credentials for ${registry}\n`);
     else process.stdout.write(`Not logged in to ${registry}\n`);

@@ -1,15 +1,15 @@
 // `box pull [--platform OS/ARCH[/VARIANT]] [--tls-verify=false] [-q] REF`: the command body, for
 // the CLI table to call. On a terminal, one progress line per layer (bytes, total, speed),
 // redrawn in place; otherwise plain lines as events happen; -q prints only the image id.
-import { BoxError } from '../errors';
-import { findCredentials } from '../image/registry/credentials';
-import { PullEvent, pullImage } from '../image/registry/pull';
-import { parseRemoteRef } from '../image/registry/reference';
-import { ImageStore } from '../image/store';
-import { Roots } from '../paths';
-import { CommandSpec, bool, str } from './args';
-import { roots } from './context';
-import { TLS_FLAG, tlsFlag } from './tls-flag';
+import { BoxError } from '../../errors';
+import { findCredentials } from '../../image/registry/credentials';
+import { PullEvent, pullImage } from '../../image/registry/pull';
+import { parseRemoteRef } from '../../image/registry/reference';
+import { ImageStore } from '../../image/store';
+import { Roots } from '../../paths';
+import { CommandSpec, bool, str } from '../args';
+import { roots } from '../context';
+import { parseTlsVerify, TLS_FLAG } from '../../image/registry/tls-flag';
 
 export interface PullCommandOptions {
   quiet?: boolean;
@@ -171,6 +171,6 @@ export const pullCommandSpec: CommandSpec = {
   positionals: [{ name: 'NAME[:TAG|@DIGEST]' }],
   examples: ['box pull localhost:5000/team/app:1.0', 'box pull -q --tls-verify=false registry.local:5000/app'],
   async run(a) {
-    return pullCommand(roots(), a.positionals[0], { quiet: bool(a, 'quiet'), platform: str(a, 'platform'), tlsVerify: tlsFlag(a) });
+    return pullCommand(roots(), a.positionals[0], { quiet: bool(a, 'quiet'), platform: str(a, 'platform'), tlsVerify: parseTlsVerify(str(a, 'tlsVerify')) });
   },
 };

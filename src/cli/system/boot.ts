@@ -3,13 +3,13 @@
 // writes a systemd unit that runs it at boot. No daemon: the unit runs box once and box exits.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isSea } from '../assets';
-import { BoxError } from '../errors';
-import { ContainerStore } from '../runtime/containers';
-import { startExisting } from '../runtime/detach';
-import { refresh } from '../runtime/lifecycle';
-import { CommandSpec, str } from './args';
-import { roots } from './context';
+import { isSea } from '../../assets';
+import { BoxError } from '../../errors';
+import { ContainerStore } from '../../runtime/containers';
+import { startExisting } from '../../runtime/detach';
+import { refresh } from '../../runtime/lifecycle';
+import { CommandSpec, str } from '../args';
+import { roots } from '../context';
 
 export const bootCommand: CommandSpec = {
   paths: [['system', 'boot']],

@@ -1,15 +1,14 @@
-// Container listing and removal (the full lifecycle comes with detached containers). Both list and
-// remove damaged records too (by their directory's id), and first sweep what killed commands left.
-import { ContainerStore, DamagedContainer, DamagedRecordError, isDamaged } from '../runtime/containers';
-import { isPaused } from '../runtime/freezer';
-import { healthSuffix } from '../runtime/health';
-import { refresh, removeContainer, removeDamaged } from '../runtime/lifecycle';
-import { ContainerRecord } from '../model';
-import { BoxError } from '../errors';
-import { bool, CommandSpec, list as listOf, str } from './args';
-import { roots } from './context';
-import { table, timeAgo } from './format';
-import { printableJson } from '../util/printable';
+// `box ps`: the container listing, its --filter and its status column.
+import { ContainerStore, DamagedContainer, DamagedRecordError, isDamaged } from '../../runtime/containers';
+import { isPaused } from '../../runtime/freezer';
+import { healthSuffix } from '../../runtime/health';
+import { refresh } from '../../runtime/lifecycle';
+import { ContainerRecord } from '../../model';
+import { BoxError } from '../../errors';
+import { bool, CommandSpec, list as listOf, str } from '../args';
+import { roots } from '../context';
+import { table, timeAgo } from '../format';
+import { printableJson } from '../../util/printable';
 
 function psStatus(c: ContainerRecord): string {
   if (c.state.restarting) return 'restarting';
@@ -100,34 +99,5 @@ export const psCommand: CommandSpec = {
     process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
     for (const d of broken) process.stderr.write(`box: ${new DamagedRecordError(d).message}\n`);
     return 0;
-  },
-};
-
-export const rmCommand: CommandSpec = {
-  paths: [['rm'], ['container', 'rm']],
-  summary: 'Remove containers (a running one only with --force, which kills it first).',
-  flags: [
-    { names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'kill and remove a running container' },
-    // box has no volumes yet: a container's anonymous volumes would go with it; there is nothing more to remove
-    { names: ['--volumes', '-v'], key: 'volumes', kind: 'bool', description: "accepted for Docker's sake: box has no volumes yet, so there is nothing more to remove" },
-  ],
-  positionals: [{ name: 'CONTAINER', rest: true }],
-  async run(a) {
-    const store = new ContainerStore(roots());
-    store.sweep();
-    let code = 0;
-    for (const q of a.positionals) {
-      const c = store.lookup(q);
-      if (!c) {
-        process.stderr.write(`box: no such container: ${q}\n`);
-        code = 1;
-        continue;
-      }
-      if (isDamaged(c) && !bool(a, 'force')) throw new DamagedRecordError(c);
-      if (isDamaged(c)) await removeDamaged(roots(), store, c);
-      else await removeContainer(roots(), store, c, bool(a, 'force'));
-      process.stdout.write(q + '\n');
-    }
-    return code;
   },
 };

@@ -1,30 +1,10 @@
-// Image commands: import, images, rmi.
-import { BoxError } from '../errors';
-import { parseChanges } from '../image/changes';
-import { importRootfs, openImportSource } from '../image/import';
-import { parseImageRef } from '../image/reference';
-import { ImageStore } from '../image/store';
-import { bool, CommandSpec, list, str } from './args';
-import { roots } from './context';
-import { humanSize, table, timeAgo } from './format';
-
-export const importCommand: CommandSpec = {
-  paths: [['import'], ['image', 'import']],
-  summary: 'Create an image from a root filesystem tarball (tar or tar.gz; - reads standard input).',
-  flags: [{ names: ['--change', '-c'], key: 'change', kind: 'list', value: 'instruction', description: 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, STOPSIGNAL' }],
-  positionals: [{ name: 'FILE' }, { name: 'NAME[:TAG]' }],
-  examples: ["box import rootfs.tar.gz myimage:1.0 --change 'CMD [\"sh\"]'"],
-  async run(a) {
-    const ref = parseImageRef(a.positionals[1]);
-    const change = parseChanges(list(a, 'change'));
-    const id = await importRootfs(new ImageStore(roots()), openImportSource(a.positionals[0]), ref, change);
-    process.stdout.write(id + '\n');
-    return 0;
-  },
-};
-
-const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
-const repoOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'));
+// `box images`: the image listing and its --filter dangling=.
+import { BoxError } from '../../errors';
+import { ImageStore } from '../../image/store';
+import { bool, CommandSpec, list, str } from '../args';
+import { roots } from '../context';
+import { humanSize, table, timeAgo } from '../format';
+import { repoOf, shortId } from './common';
 
 /** Parses `--filter dangling=true|false` (the filter box supports); undefined when not given. */
 export function danglingFilter(filters: string[]): boolean | undefined {
@@ -89,17 +69,5 @@ export const imagesCommand: CommandSpec = {
     const body = shown.map(({ repo, tag, digest, img }) => [repo, tag, ...(digests ? [digest] : []), id(img.id), timeAgo(img.created), humanSize(img.size)]);
     process.stdout.write(table(headers, body));
     return 0;
-  },
-};
-
-export const rmiCommand: CommandSpec = {
-  paths: [['rmi'], ['image', 'rm']],
-  summary: 'Remove images (refused while a container uses one, unless --force).',
-  flags: [{ names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'remove an image used by a stopped container, or with several tags, when given by id' }],
-  positionals: [{ name: 'IMAGE', rest: true }],
-  async run(a) {
-    const store = new ImageStore(roots());
-    const { removeImages } = require('./image-commands') as typeof import('./image-commands');
-    return removeImages(store, a.positionals, bool(a, 'force'));
   },
 };

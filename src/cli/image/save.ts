@@ -1,12 +1,12 @@
-// `box save` and `box export`: archives written to a file (-o, via a temporary file renamed into
-// place, so a failed save leaves no partial archive under the name) or to standard output when it
-// is not a terminal.
+// `box save`, and the output of archives for it and `box export`: written to a file (-o, via a
+// temporary file renamed into place, so a failed save leaves no partial archive under the name) or
+// to standard output when it is not a terminal.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BoxError } from '../errors';
-import { tempNameFor } from '../util/fs';
-import { CommandSpec, str } from './args';
-import { roots } from './context';
+import { BoxError } from '../../errors';
+import { tempNameFor } from '../../util/fs';
+import { CommandSpec, str } from '../args';
+import { roots } from '../context';
 
 /** Runs write() against the output named by -o, or standard output. */
 export async function writeArchive(command: string, output: string | undefined, write: (out: NodeJS.WritableStream) => Promise<unknown>): Promise<void> {
@@ -50,43 +50,10 @@ export const saveCommand: CommandSpec = {
   positionals: [{ name: 'IMAGE', rest: true }],
   examples: ['box save -o busybox.tar busybox:latest', 'box save app:1 app:2 | gzip > app.tar.gz'],
   async run(a) {
-    const { saveImages } = await import('../image/save');
-    const { ImageStore } = await import('../image/store');
+    const { saveImages } = await import('../../image/save');
+    const { ImageStore } = await import('../../image/store');
     const store = new ImageStore(roots());
     await writeArchive('save', str(a, 'output'), (out) => saveImages(store, a.positionals, out));
-    return 0;
-  },
-};
-
-export const exportCommand: CommandSpec = {
-  paths: [['export'], ['container', 'export']],
-  summary: "Export a container's file system (image and changes, flattened) as a tar archive.",
-  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'file', description: 'write to this file instead of standard output' }],
-  positionals: [{ name: 'CONTAINER' }],
-  examples: ['box export -o web.tar web', 'box export web | tar -t'],
-  async run(a) {
-    const { ContainerStore } = await import('../runtime/containers');
-    const { find } = await import('../runtime/lifecycle');
-    const { imageLayerDirs, upperDir } = await import('../runtime/diff');
-    const { exportLayers } = await import('../image/export');
-    const { storeLock } = await import('../image/store-lock');
-    const r = roots();
-    const s = new ContainerStore(r);
-    let c: ReturnType<typeof find>;
-    try {
-      c = find(s, a.positionals[0]);
-    } catch (err) {
-      throw err instanceof BoxError ? new BoxError(err.message, 1) : err;
-    }
-    const record = c;
-    // The image layers stay while a container uses them; the shared lock also keeps a
-    // concurrent garbage collection from racing a container being removed meanwhile.
-    const lock = await storeLock(r, 'shared');
-    try {
-      await writeArchive('export', str(a, 'output'), (out) => exportLayers([upperDir(s, record), ...imageLayerDirs(r, record)], out));
-    } finally {
-      lock.release();
-    }
     return 0;
   },
 };

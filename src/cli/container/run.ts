@@ -1,0 +1,82 @@
+// `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
+import { BoxError } from '../../errors';
+import { LogOptions, runDetached } from '../../runtime/detach';
+import { runForeground } from '../../runtime/run';
+import { parseBytes, parseNonNegativeInt } from '../../util/units';
+import { checkRequest, CreateRequest } from '../../runtime/create';
+import { parsePullMode, pullFirst } from '../../runtime/pull-first';
+import { RUN_FLAGS, runFlagsFrom } from '../../runtime/run-flags';
+import { parseTlsVerify } from '../../image/registry/tls-flag';
+import { CommandSpec, ParsedArgs } from '../args';
+import { roots } from '../context';
+import { writeStderr } from '../../util/stderr';
+
+export const runCommand: CommandSpec = {
+  paths: [['run'], ['container', 'run']],
+  summary: 'Run a command in a new container, in the foreground, and exit with its exit code.',
+  flags: RUN_FLAGS,
+  positionals: [{ name: 'IMAGE' }],
+  stopAfterPositionals: true,
+  examples: ['box run -it --rm busybox sh', 'box run --rm --memory 64m --pids-limit 50 busybox echo hello'],
+  async run(a) {
+    const req = requestFrom(a);
+    checkRequest(req);
+    const { flags } = req;
+    const pullMode = parsePullMode(flags.pull);
+    if (flags.restart !== undefined && flags.restart !== 'no') {
+      if (flags.rm) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
+      if (!flags.detach) throw new BoxError('--restart applies to detached containers: add -d');
+    }
+    const log = flags.detach ? parseLogOpts(flags.logOpt) : undefined;
+    if (!log && flags.logOpt.length) throw new BoxError('--log-opt applies to detached containers (-d) only');
+    const pulled = await pullFirst(req, pullMode, pullWithProgress(parseTlsVerify(flags.tlsVerify)));
+    if (pulled !== 0) return pulled;
+    return log ? runDetached(req, log) : runForeground(req);
+  },
+};
+
+/**
+ * The pull of `--pull`, as `box pull` does it but with its progress on stderr (stdout is the
+ * container's, or its id with -d).
+ */
+export function pullWithProgress(tlsVerify: boolean | undefined) {
+  return async (image: string, why: 'missing' | 'always'): Promise<number> => {
+    if (why === 'missing') process.stderr.write(`Unable to find image '${image}' locally\n`);
+    const { pullCommand } = require('../image/pull') as typeof import('../image/pull');
+    return pullCommand(roots(), image, { out: process.stderr, tlsVerify });
+  };
+}
+
+/**
+ * The creation request described by `run`/`create` flags (both take the same ones). Callers check
+ * it (checkRequest) before pulling: root first, then every value.
+ */
+export function requestFrom(a: ParsedArgs): CreateRequest {
+  const flags = runFlagsFrom(a.flags);
+  return {
+    roots: roots(),
+    image: a.positionals[0],
+    command: a.rest,
+    flags,
+    admission: {
+      policies: flags.policy,
+      args: flags.policyArg,
+      timeout: flags.policyTimeout,
+      failure: flags.policyFailure,
+      noDefaults: flags.noDefaultPolicies,
+    },
+    warn: (msg: string) => writeStderr(`box: ${msg}\n`),
+  };
+}
+
+/** Docker's json-file options: max-size (default unlimited) and max-file (default 1). */
+export function parseLogOpts(opts: string[]): LogOptions {
+  const out: LogOptions = { maxSize: 0, maxFile: 1 };
+  for (const o of opts) {
+    const [k, v] = [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)];
+    if (k === 'max-size') out.maxSize = parseBytes('--log-opt max-size', v);
+    else if (k === 'max-file') out.maxFile = Math.max(1, parseNonNegativeInt('--log-opt max-file', v));
+    else throw new BoxError(`invalid --log-opt "${o}": box supports max-size=SIZE and max-file=N`);
+  }
+  return out;
+}

@@ -1,0 +1,40 @@
+// `box stop` and `box kill`: the stop signal then SIGKILL after the timeout, or one signal.
+import { parseSignal } from '../../linux/signals';
+import { find, killContainer, stopContainer } from '../../runtime/lifecycle';
+import { parseNonNegativeInt } from '../../util/units';
+import { CommandSpec, str } from '../args';
+import { roots } from '../context';
+import { store } from './common';
+
+export const stopCommand: CommandSpec = {
+  paths: [['stop'], ['container', 'stop']],
+  summary: "Stop running containers: the stop signal (the image's or SIGTERM), then SIGKILL after the timeout.",
+  flags: [{ names: ['--time', '-t'], key: 'time', kind: 'string', value: 'seconds', description: 'seconds to wait before killing (default 10)' }],
+  positionals: [{ name: 'CONTAINER', rest: true }],
+  async run(a) {
+    const t = str(a, 'time');
+    const timeout = t === undefined ? 10 : parseNonNegativeInt('--time', t);
+    const s = store();
+    for (const q of a.positionals) {
+      await stopContainer(roots(), s, find(s, q), timeout);
+      process.stdout.write(q + '\n');
+    }
+    return 0;
+  },
+};
+
+export const killCommand: CommandSpec = {
+  paths: [['kill'], ['container', 'kill']],
+  summary: 'Send a signal (default SIGKILL) to the main process of running containers.',
+  flags: [{ names: ['--signal', '-s'], key: 'signal', kind: 'string', value: 'signal', description: 'signal to send (name or number)' }],
+  positionals: [{ name: 'CONTAINER', rest: true }],
+  async run(a) {
+    const sig = parseSignal(str(a, 'signal') ?? 'KILL', 'signal');
+    const s = store();
+    for (const q of a.positionals) {
+      await killContainer(roots(), s, find(s, q), sig);
+      process.stdout.write(q + '\n');
+    }
+    return 0;
+  },
+};
