@@ -10,6 +10,7 @@
 #define SPEC_MAX (64u << 20) /* refuse absurd specs */
 #define ARGC_MAX 65536u
 
+/* box's copy is src/runtime/ops.ts; test/unit/helper-ops.test.ts compares the two and PROTOCOL.md */
 static const struct opdef OPS[] = {
 	/* host side */
 	{ "clone", "u", OP_HOST, 1, M_RUN },

@@ -16,7 +16,7 @@ import { runHelper } from './helper';
 import { finalizeExit, lockContainer } from './lifecycle';
 import { ContainerRecord } from '../model';
 import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
-import { healthActionTaken, healthSpecOps } from './health';
+import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 
 export interface LogOptions {
@@ -52,7 +52,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
   const socketPath = attachSocketPath(roots, record.id);
   if (attachable) c.spec.op('attach', socketPath, attachFirst ? ATTACH_WAIT_MS : 0);
   if (record.config.openStdin) c.spec.op('stdin');
-  for (const [op, ...args] of healthSpecOps(record, roots)) c.spec.op(op, ...args);
+  appendHealthOps(c.spec, record, roots);
   let monitorPid: number | undefined;
   let pid: number | undefined;
   let started = false;
