@@ -30,6 +30,10 @@ check() { # NAME CONDITION-EXIT-STATUS DETAIL
 echo "# build"
 size=$(cd "$HERE/.." && cc -static -O2 -Wall -Wextra -Werror -o "$HELPER" native/*.c && stat -c %s "$HELPER") || { echo "build failed"; exit 1; }
 echo "     helper: $size bytes"
+# specs are encoded by box's own encoder (test/support/helper-spec-cli.ts, bundled once)
+"$HERE/../node_modules/.bin/esbuild" "$HERE/../test/support/helper-spec-cli.ts" --bundle --platform=node \
+	--log-level=warning --outfile=$T/boxspec.cjs || { echo "spec encoder build failed"; exit 1; }
+boxspec() { node $T/boxspec.cjs "$@"; }
 
 if ! command -v busybox >/dev/null; then apt-get install -y busybox-static >/dev/null || exit 1; fi
 R=$T/rootfs
@@ -41,13 +45,13 @@ echo lower >$R/etc/lower
 echo hostfile >$T/hostfile
 mkdir -p $T/hostdir && echo indir >$T/hostdir/f
 
-# run NAME [boxspec options] -- CMD...: one container on a fresh overlay; sets OUT, ST, RC
+# run NAME [spec options] -- CMD...: one container on a fresh overlay; sets OUT, ST, RC
 N=0
 run() {
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
-	python3 "$HERE/boxspec.py" --rootfs $R --work $w "$@" >$w/spec || { echo "spec encoding failed"; exit 1; }
+	boxspec --rootfs $R --work $w "$@" >$w/spec || { echo "spec encoding failed"; exit 1; }
 	timeout 20 "$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null
 	RC=$?
 	OUT=$(cat $w/out) ST=$(cat $w/status) W=$w
@@ -59,7 +63,7 @@ leakcheck() {
 }
 raw() { # JSON-RECORDS: encode verbatim; sets RC, ST
 	N=$((N + 1))
-	python3 "$HERE/boxspec.py" --json "$1" >$T/raw$N
+	boxspec --json "$1" >$T/raw$N
 	timeout 10 "$HELPER" run 3<$T/raw$N 4>$T/raw$N.st >/dev/null 2>&1 </dev/null
 	RC=$? ST=$(cat $T/raw$N.st)
 }
@@ -71,7 +75,7 @@ printf 'NOTASPEC' >$T/badmagic
 "$HELPER" run 3<$T/badmagic 4>$T/badmagic.st; RC=$?
 check "bad magic -> rc 125" $([ $RC = 125 ] && grep -q '^error spec 22 bad magic' $T/badmagic.st; echo $?) "$RC $(cat $T/badmagic.st)"
 # a well-formed spec of a later version (2): refused as a whole, nothing run
-python3 "$HERE/boxspec.py" --json '[["args","sh","-c","echo ran"]]' | python3 -c 'import sys; b = bytearray(sys.stdin.buffer.read()); b[8:12] = (2).to_bytes(4, "little"); sys.stdout.buffer.write(b)' >$T/v2spec
+boxspec --version 2 --json '[["args","sh","-c","echo ran"]]' >$T/v2spec
 "$HELPER" run 3<$T/v2spec 4>$T/v2spec.st >$T/v2spec.out 2>&1; RC=$?
 check "spec version 2 -> rc 125, error spec 22 unsupported version 2" $([ $RC = 125 ] && [ "$(cat $T/v2spec.st)" = "error spec 22 unsupported version 2" ] && ! grep -q ran $T/v2spec.out; echo $?) "$RC $(cat $T/v2spec.st)"
 raw '[["mount","a","b"],["args","true"]]'
@@ -140,13 +144,13 @@ run --seccomp $BPF --caps default -- sh -c 'mkdir /d 2>&1; echo done'
 check "seccomp filter (without no_new_privs, loaded before the cap drop)" $(grep -q "Operation not permitted" <<<"$OUT"; echo $?) "$RC $OUT $ST"
 
 echo "# signals"
-sigcase() { # NAME EXPECTED-RC [boxspec options] -- CMD: sends SIGTERM to the helper once READY
+sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helper once READY
 	local name=$1 want=$2
 	shift 2
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
-	python3 "$HERE/boxspec.py" --rootfs $R --work $w "$@" >$w/spec
+	boxspec --rootfs $R --work $w "$@" >$w/spec
 	"$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null &
 	local hp=$!
 	PIDS+=($hp)
@@ -165,7 +169,7 @@ check "init: status says signal 15" $([[ $ST == *$'\n'"signal 15" ]]; echo $?) "
 
 # the helper dies -> the container dies (PR_SET_PDEATHSIG)
 N=$((N + 1)); w=$T/c$N; mkdir -p $w/upper $w/work $w/mnt
-python3 "$HERE/boxspec.py" --rootfs $R --work $w -- sleep 30 >$w/spec
+boxspec --rootfs $R --work $w -- sleep 30 >$w/spec
 "$HELPER" run 3<$w/spec 4>$w/status </dev/null &
 hp=$!; PIDS+=($hp)
 for _ in $(seq 100); do grep -q started $w/status && break; sleep 0.05; done
@@ -205,16 +209,16 @@ if [ -d /sys/fs/cgroup/pids ]; then
 fi
 
 echo "# tty"
-ttycase() { # NAME EXPECT-RC [boxspec options] -- CMD: drives the helper from a python pty
+ttycase() { # NAME EXPECT-RC [spec options] -- CMD: drives the helper from a python pty
 	local name=$1 want=$2
 	shift 2
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
 	if [ -n "${TTYJOIN:-}" ]; then # `box-helper exec` into the running container TTYJOIN
-		python3 "$HERE/boxspec.py" --join $TTYJOIN --tty "$@" >$w/spec
+		boxspec --join $TTYJOIN --tty "$@" >$w/spec
 	else
-		python3 "$HERE/boxspec.py" --rootfs $R --work $w --tty "$@" >$w/spec
+		boxspec --rootfs $R --work $w --tty "$@" >$w/spec
 	fi
 	timeout 20 python3 - "$HELPER" $w ${TTYJOIN:+exec} <<'EOF' >$w/out 2>&1
 import fcntl, os, pty, select, struct, sys, termios, time
@@ -273,13 +277,13 @@ nsprocs() {
 		[ "$(readlink $p/ns/pid 2>/dev/null)" = "$ns" ] && echo "${p#/proc/} $(statf ${p#/proc/} 1)"
 	done
 }
-# dstart [boxspec options] -- CMD: a detached container with a state file W/state; sets W, RC, ST,
+# dstart [spec options] -- CMD: a detached container with a state file W/state; sets W, RC, ST,
 # MON (the monitor), CPID (the container), CATRC (124 if the caller's pipe never reached EOF)
 dstart() {
 	N=$((N + 1))
 	W=$T/c$N
 	mkdir -p $W/upper $W/work $W/mnt
-	python3 "$HERE/boxspec.py" --rootfs $R --work $W --detach --state $W/state "$@" >$W/spec || { echo "spec encoding failed"; exit 1; }
+	boxspec --rootfs $R --work $W --detach --state $W/state "$@" >$W/spec || { echo "spec encoding failed"; exit 1; }
 	# fd 4, stdout and stderr are one pipe: `cat` ends only when every holder closed it
 	"$HELPER" run 3<$W/spec 4>&1 2>&1 </dev/null | timeout 10 cat >$W/status
 	RC=${PIPESTATUS[0]} CATRC=${PIPESTATUS[1]}
@@ -389,7 +393,7 @@ check "monitor killed -> container killed" $? "cpid=$CPID"
 dstart -- nosuchcommand
 check "detach: exec error -> rc 127, error exec 2, then monitor PID" $([ $RC = 127 ] && [ $CATRC = 0 ] && [[ $ST == *$'\n'"error exec 2 "*$'\n'"monitor $MON" ]] && [[ $ST != *started* ]]; echo $?) "rc=$RC $ST"
 check "detach: failed start recorded as exited 127" $(grep -Eqx "exited 127 [0-9]{19}" $W/state; echo $?) "$(cat $W/state)"
-python3 "$HERE/boxspec.py" --json '[["detach"],["tty"],["join","1"],["args","true"]]' >$T/xtty.spec
+boxspec --json '[["detach"],["tty"],["join","1"],["args","true"]]' >$T/xtty.spec
 "$HELPER" exec 3<$T/xtty.spec 4>$T/xtty.st; RC=$? ST=$(cat $T/xtty.st)
 check "exec: tty with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 tty with detach is not supported for exec" ]]; echo $?) "$ST"
 raw '[["detach"],["stdin"],["args","true"]]'
@@ -474,7 +478,7 @@ dstart -- sh -c 'exec sleep 1000'
 DMON=$MON DC=$CPID
 N=$((N + 1))
 TPL='{"Action":"exec_die","exitCode":"{{exitCode}}","timeNano":{{timeNano}}}'
-python3 "$HERE/boxspec.py" --join $DC --extra '["detach"]' --extra '["exit-event","'$T/x$N.events'","'"${TPL//\"/\\\"}"'"]' -- sh -c 'sleep 0.3; exit 6' >$T/x$N.spec
+boxspec --join $DC --extra '["detach"]' --extra '["exit-event","'$T/x$N.events'","'"${TPL//\"/\\\"}"'"]' -- sh -c 'sleep 0.3; exit 6' >$T/x$N.spec
 start=$(date +%s%N)
 "$HELPER" exec 3<$T/x$N.spec 4>&1 2>&1 </dev/null | timeout 10 cat >$T/x$N.st
 RC=${PIPESTATUS[0]} ST=$(cat $T/x$N.st)
@@ -492,16 +496,16 @@ waitfor "! alive $DC"
 leakcheck
 
 echo "# exec into a running container"
-python3 "$HERE/boxspec.py" --json '[["hostname","x"],["join","1"],["args","true"]]' >$T/xbad.spec
+boxspec --json '[["hostname","x"],["join","1"],["args","true"]]' >$T/xbad.spec
 "$HELPER" exec 3<$T/xbad.spec 4>$T/xbad.st; RC=$?
 check "exec: run-only ops refused" $([ $RC = 125 ] && [ "$(cat $T/xbad.st)" = "error spec 22 op hostname is not valid for exec" ]; echo $?) "$(cat $T/xbad.st)"
 CGX=
 if [ -d /sys/fs/cgroup/pids ]; then CGX=/sys/fs/cgroup/pids/box-helper-exec-$$; mkdir $CGX; fi
 dstart --hostname execbox ${CGX:+--cgroup $CGX/cgroup.procs} -- sleep 1000
 XMON=$MON EP=$CPID
-xrun() { # [boxspec exec options] -- CMD: `box-helper exec` into the container EP; sets RC OUT ST
+xrun() { # [spec exec options] -- CMD: `box-helper exec` into the container EP; sets RC OUT ST
 	N=$((N + 1))
-	python3 "$HERE/boxspec.py" --join $EP "$@" >$T/x$N.spec || { echo "spec encoding failed"; exit 1; }
+	boxspec --join $EP "$@" >$T/x$N.spec || { echo "spec encoding failed"; exit 1; }
 	timeout 20 "$HELPER" exec 3<$T/x$N.spec 4>$T/x$N.st >$T/x$N.out 2>&1 </dev/null
 	RC=$? OUT=$(cat $T/x$N.out) ST=$(cat $T/x$N.st)
 	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n  --\n%s\n' "$RC" "$OUT" "$ST"
@@ -528,7 +532,7 @@ xrun -- true
 xrun -- ps -o pid,stat,comm
 check "exec: exec'd processes are reaped (no zombie under the container's PID 1)" $([ $RC = 0 ] && ! grep -Eq '^ *[0-9]+ +Z' <<<"$OUT" && grep -q ps <<<"$OUT"; echo $?) "$OUT"
 N=$((N + 1))
-python3 "$HERE/boxspec.py" --join $EP -- sh -c 'trap "exit 9" TERM; echo READY; while :; do sleep 0.05; done' >$T/x$N.spec
+boxspec --join $EP -- sh -c 'trap "exit 9" TERM; echo READY; while :; do sleep 0.05; done' >$T/x$N.spec
 "$HELPER" exec 3<$T/x$N.spec 4>$T/x$N.st >$T/x$N.out 2>&1 </dev/null &
 hp=$!; PIDS+=($hp)
 waitfor "grep -q READY $T/x$N.out"
@@ -547,16 +551,10 @@ raw '[["health","1","1","0","1","1","/h"],["health-exec",""],["args","true"]]'
 check "health without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health needs detach" ]]; echo $?) "$ST"
 raw '[["detach"],["health","1","1","0","1","1","/h"],["args","true"]]'
 check "health without health-exec refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health needs health-exec" ]]; echo $?) "$ST"
-python3 - >$T/probe-bad.hex <<'PY'
-import struct
-b = b"BOXSPEC\0" + struct.pack("<I", 1)
-for rec in (["join", "1"], ["args", "true"]):
-    b += struct.pack("<I", len(rec)) + b"".join(struct.pack("<I", len(x)) + x.encode() for x in rec)
-print(b.hex())
-PY
+boxspec --hex --json '[["join","1"],["args","true"]]' >$T/probe-bad.hex
 raw '[["detach"],["health","1","1","0","1","1","/h"],["health-exec",{"hex":"'$(cat $T/probe-bad.hex)'"}],["args","true"]]'
 check "health-exec: join refused in the probe spec" $([ $RC = 125 ] && [[ $ST == "error spec 22 health-exec: op join is not valid for a health check" ]]; echo $?) "$ST"
-raw '[["detach"],["health","1","1","0","0","1","/h"],["health-exec",{"hex":"'$(python3 "$HERE/boxspec.py" --json '[["args","true"]]' | python3 -c 'import sys; print(sys.stdin.buffer.read().hex())')'"}],["args","true"]]'
+raw '[["detach"],["health","1","1","0","0","1","/h"],["health-exec",{"hex":"'$(boxspec --hex --json '[["args","true"]]')'"}],["args","true"]]'
 check "health: zero timeout refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health: "* ]]; echo $?) "$ST"
 # hstatus FILE: the `status` line of a health file
 hstatus() { sed -n 's/^status //p' "$1" 2>/dev/null; }
@@ -572,7 +570,7 @@ check "health: the probe runs as the container's user with its caps and no_new_p
 waitfor "[ \$(grep -c '^result ' $HW/health) = 5 ]"
 check "health: the last 5 results are kept" $? "$(grep '^result' $HW/health)"
 check "health: no probe zombie under a PID 1 that never reaps" $(! nsprocs $HC | grep -q ' Z$'; echo $?) "$(nsprocs $HC)"
-"$HELPER" exec 3< <(python3 "$HERE/boxspec.py" --join $HC -- touch /tmp/stop) 4>/dev/null >/dev/null 2>&1
+"$HELPER" exec 3< <(boxspec --join $HC -- touch /tmp/stop) 4>/dev/null >/dev/null 2>&1
 waitfor '[ "$(hstatus $HW/health)" = unhealthy ]'
 check "health: unhealthy after RETRIES consecutive failures" $([ $? = 0 ] && grep -qx "failing [0-9]*" $HW/health && grep -Eq "^result [0-9]{19} [0-9]{19} 1 " $HW/health; echo $?) "$(cat $HW/health)"
 check "health: health_status events appended on each change" $(python3 -c '
