@@ -1,6 +1,7 @@
 /* box-helper: the native half of box (see PROTOCOL.md). This file: re-exec from a sealed memfd,
  * status and error reporting, the host-side ops and clone(). The rest:
  *   spec.c    spec decoding and validation
+ *   control.c the control channel: box's go or abort after clone
  *   mounts.c  child-side filesystem steps
  *   child.c   the cloned child: pty, rlimits, credentials, capabilities, seccomp, execve
  *   init.c    the built-in init (`init` op)
@@ -12,6 +13,7 @@
  * process it runs, which child.c sets up like the container's command.
  */
 #include "box-helper.h"
+#include "control.h"
 
 #include <time.h>
 
@@ -412,7 +414,8 @@ int main(int argc, char **argv)
 	else if (argc == 2 && !strcmp(argv[1], "exec"))
 		mode = M_EXEC;
 	if (!mode) {
-		fprintf(stderr, "usage: box-helper run|exec   (spec on fd 3, status on fd 4; see PROTOCOL.md)\n"
+		fprintf(stderr, "usage: box-helper run|exec   (spec on fd 3, status on fd 4, run: control on fd 5;"
+				" see PROTOCOL.md)\n"
 				"       box-helper delay MS PROGRAM [ARG...]\n");
 		return 125;
 	}
@@ -428,10 +431,12 @@ int main(int argc, char **argv)
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
 	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
 	spec_read(SPEC_FD, &C.spec, mode); /* closes fd 3 */
+	if (mode == M_RUN)
+		control_check();
 	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
 	 * close-on-exec, because the init and an exec's reaper never exec. */
-	int keep_status = STATUS_FD;
-	close_fds_except(&keep_status, 1);
+	int keep[] = { STATUS_FD, control_fd() };
+	close_fds_except(keep, 2);
 	/* never one of fds 0-2, even if the caller left them closed */
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
@@ -477,7 +482,9 @@ int main(int argc, char **argv)
 		monitor_state(pid);
 		attach_wait();
 	}
-	if (write_all(C.sync_wr, "G", 1))
+	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */
+	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */
+	if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 		die("sync", errno, "release the child");
 	/* C.sync_wr stays open: its hang-up tells the container the helper died */
 	if (C.detach)

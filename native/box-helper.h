@@ -10,6 +10,10 @@
 
 /* ---- spec (spec.c) ---- */
 
+/* The protocol version in a spec's header; box's is SPEC_VERSION in src/runtime/spec.ts. */
+#define SPEC_VERSION 2
+#define SPEC_VERSION_TEXT "2"
+
 struct str {
 	char *p;       /* NUL-terminated copy */
 	uint32_t len;  /* length without the terminator */

@@ -5,6 +5,7 @@
  * it forwards signals, writes the container's stdout/stderr to a JSON log, keeps a state file, and
  * runs the on-exit callback when the container is gone. */
 #include "box-helper.h"
+#include "control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,10 +50,11 @@ void detach_fork(void)
 		C.detach_wr = p[1];
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
-		int keep[] = { STATUS_FD_NO, C.devnull, C.detach_wr };
-		close_fds_except(keep, 3);
+		int keep[] = { STATUS_FD_NO, C.devnull, C.detach_wr, control_fd() };
+		close_fds_except(keep, 4);
 		return;
 	}
+	control_close(); /* the monitor reads box's answer */
 	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */
 	close(p[1]);
 	char b = 0;

@@ -200,10 +200,10 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	size_t off;
 	if (n < 12 || memcmp(b, "BOXSPEC\0", 8))
 		bad("bad magic%s%s", "", "");
-	if (le32(b + 8) != 1) {
+	if (le32(b + 8) != SPEC_VERSION) {
 		char v[16];
 		snprintf(v, sizeof v, "%u", le32(b + 8));
-		bad("unsupported version %s%s", v, "");
+		bad("unsupported version %s (this helper speaks version " SPEC_VERSION_TEXT ")%s", v, "");
 	}
 	off = 12; /* magic 8 + version 4 */
 	size_t cap = 0;

@@ -26,6 +26,16 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed '
 check() { # NAME CONDITION-EXIT-STATUS DETAIL
 	if [ "$2" = 0 ]; then ok "$1"; else bad "$1" "${3:-}"; fi
 }
+waitfor() { # CONDITION (shell code): polls it for up to 10 s
+	for _ in $(seq 200); do eval "$1" && return 0; sleep 0.05; done
+	return 1
+}
+statf() { sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f$2; } # PID FIELD: 1 state, 2 ppid, 4 sid
+alive() { # PID: exists and is not a zombie
+	local s
+	s=$(statf $1 1)
+	[ -n "$s" ] && [ "$s" != Z ]
+}
 
 echo "# build"
 size=$(cd "$HERE/.." && cc -static -O2 -Wall -Wextra -Werror -o "$HELPER" native/*.c && stat -c %s "$HELPER") || { echo "build failed"; exit 1; }
@@ -34,6 +44,9 @@ echo "     helper: $size bytes"
 "$HERE/../node_modules/.bin/esbuild" "$HERE/../test/support/helper-spec-cli.ts" --bundle --platform=node \
 	--log-level=warning --outfile=$T/boxspec.cjs || { echo "spec encoder build failed"; exit 1; }
 boxspec() { node $T/boxspec.cjs "$@"; }
+# box's answer on the control channel (fd 5) once the container's init exists
+GO=$T/go
+echo go >$GO
 
 if ! command -v busybox >/dev/null; then apt-get install -y busybox-static >/dev/null || exit 1; fi
 R=$T/rootfs
@@ -45,14 +58,15 @@ echo lower >$R/etc/lower
 echo hostfile >$T/hostfile
 mkdir -p $T/hostdir && echo indir >$T/hostdir/f
 
-# run NAME [spec options] -- CMD...: one container on a fresh overlay; sets OUT, ST, RC
+# run NAME [spec options] -- CMD...: one container on a fresh overlay; sets OUT, ST, RC (fd 5: $CTL
+# if set, else `go`)
 N=0
 run() {
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
 	boxspec --rootfs $R --work $w "$@" >$w/spec || { echo "spec encoding failed"; exit 1; }
-	timeout 20 "$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null
+	timeout 20 "$HELPER" run 3<$w/spec 5<${CTL:-$GO} 4>$w/status >$w/out 2>&1 </dev/null
 	RC=$?
 	OUT=$(cat $w/out) ST=$(cat $w/status) W=$w
 	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n  --\n%s\n' "$RC" "$OUT" "$ST"
@@ -64,7 +78,7 @@ leakcheck() {
 raw() { # JSON-RECORDS: encode verbatim; sets RC, ST
 	N=$((N + 1))
 	boxspec --json "$1" >$T/raw$N
-	timeout 10 "$HELPER" run 3<$T/raw$N 4>$T/raw$N.st >/dev/null 2>&1 </dev/null
+	timeout 10 "$HELPER" run 3<$T/raw$N 5<$GO 4>$T/raw$N.st >/dev/null 2>&1 </dev/null
 	RC=$? ST=$(cat $T/raw$N.st)
 }
 
@@ -72,12 +86,14 @@ echo "# spec validation"
 raw '[["bogus","x"],["args","true"]]'
 check "unknown op -> error spec 22, rc 125" $([ $RC = 125 ] && [ "$ST" = "error spec 22 unknown op bogus" ]; echo $?) "$RC $ST"
 printf 'NOTASPEC' >$T/badmagic
-"$HELPER" run 3<$T/badmagic 4>$T/badmagic.st; RC=$?
+"$HELPER" run 3<$T/badmagic 5<$GO 4>$T/badmagic.st; RC=$?
 check "bad magic -> rc 125" $([ $RC = 125 ] && grep -q '^error spec 22 bad magic' $T/badmagic.st; echo $?) "$RC $(cat $T/badmagic.st)"
-# a well-formed spec of a later version (2): refused as a whole, nothing run
-boxspec --version 2 --json '[["args","sh","-c","echo ran"]]' >$T/v2spec
-"$HELPER" run 3<$T/v2spec 4>$T/v2spec.st >$T/v2spec.out 2>&1; RC=$?
-check "spec version 2 -> rc 125, error spec 22 unsupported version 2" $([ $RC = 125 ] && [ "$(cat $T/v2spec.st)" = "error spec 22 unsupported version 2" ] && ! grep -q ran $T/v2spec.out; echo $?) "$RC $(cat $T/v2spec.st)"
+# a well-formed spec of another version (1: before the control channel; 3): refused as a whole
+for v in 1 3; do
+	boxspec --version $v --json '[["args","sh","-c","echo ran"]]' >$T/v${v}spec
+	"$HELPER" run 3<$T/v${v}spec 5<$GO 4>$T/v${v}spec.st >$T/v${v}spec.out 2>&1; RC=$?
+	check "spec version $v -> rc 125, error spec 22 unsupported version $v" $([ $RC = 125 ] && [ "$(cat $T/v${v}spec.st)" = "error spec 22 unsupported version $v (this helper speaks version 2)" ] && ! grep -q ran $T/v${v}spec.out; echo $?) "$RC $(cat $T/v${v}spec.st)"
+done
 raw '[["mount","a","b"],["args","true"]]'
 check "wrong arg count rejected" $([ $RC = 125 ] && [[ $ST == "error spec 22 op mount: wrong number"* ]]; echo $?) "$ST"
 raw '[["rlimit","7","x","1"],["args","true"]]'
@@ -107,6 +123,34 @@ check "readonly: /proc/sys read-only" $(! grep -q sys-writable <<<"$OUT" && grep
 
 run --readonly-root -- sh -c 'touch /x 2>/dev/null && echo root-writable; touch /dev/shm/y && echo shm-ok'
 check "remount / read-only" $(! grep -q root-writable <<<"$OUT" && grep -q shm-ok <<<"$OUT"; echo $?) "$OUT"
+
+echo "# the control channel: box's go or abort once the init exists"
+N=$((N + 1)); w=$T/c$N; mkdir -p $w/upper $w/work $w/mnt
+boxspec --rootfs $R --work $w -- sh -c 'echo ran' >$w/spec
+mkfifo $w/ctl
+exec 7<>$w/ctl # box's end: held open, so the helper's read waits instead of seeing EOF
+"$HELPER" run 3<$w/spec 5<$w/ctl 4>$w/status >$w/out 2>&1 </dev/null &
+hp=$!; PIDS+=($hp)
+waitfor "grep -q '^pid ' $w/status"
+cp=$(sed -n 's/^pid //p' $w/status)
+check "control: the init exists in its own namespaces and waits; nothing of the command ran" $([ -n "$cp" ] && [ -d /proc/$cp ] && [ "$(readlink /proc/$cp/ns/net)" != "$(readlink /proc/self/ns/net)" ] && [ ! -s $w/out ] && [ "$(cat $w/status)" = "pid $cp" ]; echo $?) "pid=$cp $(cat $w/status $w/out)"
+echo go >&7
+exec 7>&-
+wait $hp; RC=$?
+check "control: go -> the command runs" $([ $RC = 0 ] && grep -qx ran $w/out && grep -q '^started$' $w/status; echo $?) "rc=$RC $(cat $w/status $w/out)"
+leakcheck
+echo abort >$T/abort
+printf 'hello\n' >$T/hello
+CTL=$T/abort run -- sh -c 'echo ran'
+cp=$(sed -n 's/^pid //p' <<<"$ST")
+check "control: abort -> rc 125, error abort, the init killed, nothing ran" $([ $RC = 125 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'"error abort 125 box aborted the start"$ ]] && ! alive $cp && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+CTL=/dev/null run -- sh -c 'echo ran'
+check "control: end of input before go -> abort" $([ $RC = 125 ] && [[ $ST == *$'\n'"error abort 125 box closed the control channel before go" ]] && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+CTL=$T/hello run -- sh -c 'echo ran'
+check "control: another message -> error control 22, nothing ran" $([ $RC = 125 ] && [[ $ST == *$'\n'"error control 22 unknown control message hello (expected go or abort)" ]] && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+boxspec --json '[["args","true"]]' >$T/noctl.spec
+"$HELPER" run 3<$T/noctl.spec 4>$T/noctl.st 5<&-; RC=$?
+check "control: run without fd 5 refused before anything is created" $([ $RC = 125 ] && [ "$(cat $T/noctl.st)" = "error control 9 fd 5 (box's control channel) is not open" ]; echo $?) "rc=$RC $(cat $T/noctl.st)"
 
 echo "# exec errors"
 run -- true
@@ -151,7 +195,7 @@ sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helpe
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
 	boxspec --rootfs $R --work $w "$@" >$w/spec
-	"$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null &
+	"$HELPER" run 3<$w/spec 5<$GO 4>$w/status >$w/out 2>&1 </dev/null &
 	local hp=$!
 	PIDS+=($hp)
 	for _ in $(seq 100); do grep -q READY $w/out && break; sleep 0.05; done
@@ -170,7 +214,7 @@ check "init: status says signal 15" $([[ $ST == *$'\n'"signal 15" ]]; echo $?) "
 # the helper dies -> the container dies (PR_SET_PDEATHSIG)
 N=$((N + 1)); w=$T/c$N; mkdir -p $w/upper $w/work $w/mnt
 boxspec --rootfs $R --work $w -- sleep 30 >$w/spec
-"$HELPER" run 3<$w/spec 4>$w/status </dev/null &
+"$HELPER" run 3<$w/spec 5<$GO 4>$w/status </dev/null &
 hp=$!; PIDS+=($hp)
 for _ in $(seq 100); do grep -q started $w/status && break; sleep 0.05; done
 cp=$(sed -n 's/^pid //p' $w/status)
@@ -220,15 +264,15 @@ ttycase() { # NAME EXPECT-RC [spec options] -- CMD: drives the helper from a pyt
 	else
 		boxspec --rootfs $R --work $w --tty "$@" >$w/spec
 	fi
-	timeout 20 python3 - "$HELPER" $w ${TTYJOIN:+exec} <<'EOF' >$w/out 2>&1
+	timeout 20 python3 - "$HELPER" $w $GO ${TTYJOIN:+exec} <<'EOF' >$w/out 2>&1
 import fcntl, os, pty, select, struct, sys, termios, time
-helper, w = sys.argv[1], sys.argv[2]
-sub = sys.argv[3] if len(sys.argv) > 3 else "run"
+helper, w, go = sys.argv[1], sys.argv[2], sys.argv[3]
+sub = sys.argv[4] if len(sys.argv) > 4 else "run"
 pid, fd = pty.fork()
 if pid == 0:
     # the size is set before the helper can read it (from the parent it would race the exec)
     fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-    os.execv("/bin/sh", ["sh", "-c", 'stty -g >%s/before; %s %s 3<%s/spec 4>%s/status; echo "rc=$?"; stty -g >%s/after' % (w, helper, sub, w, w, w)])
+    os.execv("/bin/sh", ["sh", "-c", 'stty -g >%s/before; %s %s 3<%s/spec 5<%s 4>%s/status; echo "rc=$?"; stty -g >%s/after' % (w, helper, sub, w, go, w, w)])
 buf, sent = b"", 0
 while True:
     r, _, _ = select.select([fd], [], [], 10)
@@ -258,16 +302,6 @@ ttycase "tty+init: ^C reaches the command's process group once" 9 --init -- sh -
 
 echo "# detached containers: the monitor"
 export BOXTEST_MARK=1 # must not reach the on-exit callback (its environment is PATH only)
-waitfor() { # CONDITION (shell code): polls it for up to 10 s
-	for _ in $(seq 200); do eval "$1" && return 0; sleep 0.05; done
-	return 1
-}
-statf() { sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f$2; } # PID FIELD: 1 state, 2 ppid, 4 sid
-alive() { # PID: exists and is not a zombie
-	local s
-	s=$(statf $1 1)
-	[ -n "$s" ] && [ "$s" != Z ]
-}
 # nsprocs PID: host pids of every process in PID's pid namespace but PID, with their state
 nsprocs() {
 	local ns p
@@ -285,7 +319,7 @@ dstart() {
 	mkdir -p $W/upper $W/work $W/mnt
 	boxspec --rootfs $R --work $W --detach --state $W/state "$@" >$W/spec || { echo "spec encoding failed"; exit 1; }
 	# fd 4, stdout and stderr are one pipe: `cat` ends only when every holder closed it
-	"$HELPER" run 3<$W/spec 4>&1 2>&1 </dev/null | timeout 10 cat >$W/status
+	"$HELPER" run 3<$W/spec 5<${CTL:-$GO} 4>&1 2>&1 </dev/null | timeout 10 cat >$W/status
 	RC=${PIPESTATUS[0]} CATRC=${PIPESTATUS[1]}
 	ST=$(cat $W/status)
 	MON=$(sed -n 's/^monitor //p' $W/status)
@@ -294,6 +328,8 @@ dstart() {
 	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n' "$RC" "$ST"
 	leakcheck
 }
+CTL=$T/abort dstart -- sh -c 'echo ran'
+check "control: abort of a detached start -> rc 125, error abort, the monitor and the init gone" $([ $RC = 125 ] && [[ $ST == *$'\n'"error abort 125 box aborted the start"$'\n'"monitor "* ]] && ! alive $MON && [ -n "$CPID" ] && ! alive $CPID; echo $?) "rc=$RC $ST"
 # jsonlog FILE...: checks every record (one JSON object a line, Docker's json-file keys, RFC3339
 # nanosecond UTC time) and prints STREAM:repr(log) per record; exit 1 on a malformed one
 jsonlog() {

@@ -38,7 +38,14 @@ interface Launched {
  * attachFirst (start -a/-i of a container with -t or -i): the monitor waits for box to connect to
  * its attach socket before the container runs, so none of its output is missed.
  */
-async function launch(roots: Roots, c: Created, warn: (m: string) => void, restartCount: number, attachFirst = false): Promise<Launched> {
+async function launch(
+  roots: Roots,
+  c: Created,
+  warn: (m: string) => void,
+  restartCount: number,
+  attachFirst = false,
+  onInitReady?: CreateRequest['onInitReady'],
+): Promise<Launched> {
   const { containers, record } = c;
   const log = record.config.log ?? { maxSize: 0, maxFile: 1 };
   fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
@@ -66,6 +73,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
         pid = p;
         if (attachable && attachFirst) connecting = connectAttach(socketPath);
       },
+      onInitReady,
       onMonitor: (p) => (monitorPid = p),
     });
     if (!result.started) {
@@ -96,7 +104,7 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
   c.containers.save(c.record);
   const lock = await lockContainer(req.roots, c.record.id);
   try {
-    const { code, started } = await launch(req.roots, c, req.warn, 0);
+    const { code, started } = await launch(req.roots, c, req.warn, 0, false, req.onInitReady);
     if (started) process.stdout.write(c.record.id + '\n');
     return code;
   } finally {

@@ -1,5 +1,7 @@
 // Starts box-helper with a spec, follows its status events (native/PROTOCOL.md) and forwards the
-// signals box itself receives, so that `kill -TERM <box>` reaches the container's PID 1.
+// signals box itself receives, so that `kill -TERM <box>` reaches the container's PID 1. For `run`
+// it answers on the control channel once the container's init exists: `go`, or `abort` when the
+// onInitReady hook fails (the helper then kills the init and exits 125).
 import { spawn } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 
@@ -23,14 +25,23 @@ export interface HelperOptions {
   output?: 'inherit' | 'ignore';
   onMonitor?: (pid: number) => void;
   onPid?: (pid: number) => void;
+  /**
+   * `run`: the container's init exists (pid, namespaces, cgroups) and waits; nothing of the
+   * command has run. The place to act on it from the host. When it returns (or its promise
+   * resolves) the container goes on; when it throws, the start is aborted and runHelper rejects
+   * with that error once the helper is gone.
+   */
+  onInitReady?: (pid: number) => void | Promise<void>;
   onStarted?: () => void;
 }
 
 export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
     const out = opts.output ?? 'inherit';
+    const run = (opts.mode ?? 'run') === 'run';
     const child = spawn(helperPath, [opts.mode ?? 'run'], {
-      stdio: [opts.stdin, out, out, 'pipe', 'pipe'],
+      // fds 3 spec, 4 status events, 5 (run) the control channel
+      stdio: [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore'],
       // Its own process group: terminal signals go to box, which forwards each exactly once.
       detached: true,
       env: {},
@@ -53,6 +64,20 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       /* the helper exited before reading everything; its status says why */
     });
     specPipe.end(spec);
+    const control = (child.stdio as unknown[])[5] as Writable | null;
+    control?.on('error', () => {
+      /* the helper is gone (it failed before its init existed); its status says why */
+    });
+    let hookError: unknown;
+    const answer = async (pid: number) => {
+      try {
+        await opts.onInitReady?.(pid);
+        control?.end('go\n');
+      } catch (err) {
+        hookError = err;
+        control?.end('abort\n');
+      }
+    };
 
     let buffered = '';
     const events = child.stdio[4] as Readable;
@@ -70,6 +95,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (kind === 'pid') {
         result.pid = Number(a);
         opts.onPid?.(result.pid);
+        if (run) void answer(result.pid);
       } else if (kind === 'monitor') {
         opts.onMonitor?.(Number(a));
       } else if (kind === 'started') {
@@ -94,6 +120,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (settled || (!exited && (opts.mode !== 'exec' || outcome === undefined))) return;
       settled = true;
       stop();
+      control?.destroy(); // unanswered when the helper failed before its init existed
       if (!exited) {
         child.unref();
         result.exitCode = outcome!;
@@ -101,7 +128,8 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         result.helperSignal = exited.signal;
         result.exitCode = 125;
       } else result.exitCode = exited.code ?? 125;
-      resolve(result);
+      if (hookError !== undefined) reject(hookError);
+      else resolve(result);
     };
     events.on('close', () => {
       eventsDone = true;

@@ -17,8 +17,10 @@ export async function runForeground(req: CreateRequest): Promise<number> {
   try {
     const result = await runHelper(c.helperPath, c.spec.encode(), {
       stdin: config.openStdin || config.tty ? 'inherit' : 'ignore',
-      onPid: (pid) => {
-        mark('container cloned');
+      onPid: () => mark('container cloned'),
+      // Running once the hook let it go on: an aborted start is a failed one (status created).
+      onInitReady: async (pid) => {
+        await req.onInitReady?.(pid);
         containers.setState(record, { status: 'running', pid, startedAt: new Date().toISOString() });
         appendEvent(req.roots, 'start', record);
       },

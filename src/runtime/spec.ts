@@ -4,7 +4,8 @@
 import { argCount, OPS, OpArgs, OpName } from './ops';
 
 export const SPEC_MAGIC = Buffer.from('BOXSPEC\0', 'latin1');
-export const SPEC_VERSION = 1;
+/** The helper protocol: 2 added the control channel (go or abort once the init exists). */
+export const SPEC_VERSION = 2;
 
 export type SpecArg = string | number | bigint | Buffer;
 

@@ -35,17 +35,21 @@ function cTable(src: string): Record<string, Parsed> {
 }
 
 /**
- * The op tables of PROTOCOL.md: rows whose first cell names ops in backquotes. Arguments are
+ * The op tables of PROTOCOL.md (header `| op | args | meaning |`): rows whose first cell names ops
+ * in backquotes. Arguments are
  * words; `[X...]` is any number of them. Ops in the tables of the `box-helper exec` section are
  * valid for exec, the others for run.
  */
 function docTable(doc: string): Record<string, Parsed> {
   const out: Record<string, Parsed> = {};
   let section = '';
+  let opTable = false; // inside a table whose header is `| op | args | meaning |`
   for (const line of doc.split('\n')) {
     if (line.startsWith('## ')) section = line;
+    if (!line.startsWith('|')) opTable = false;
+    else if (/^\| op \| args \|/.test(line)) opTable = true;
     const row = /^\| (`[^|]+?) *\| *([^|]*?) *\|/.exec(line);
-    if (!row) continue;
+    if (!row || !opTable) continue;
     const mode = section.includes('box-helper exec') ? 'exec' : 'run';
     const names = [...row[1].matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
     const words = row[2].trim() ? row[2].trim().split(/\s+/) : [];

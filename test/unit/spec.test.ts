@@ -16,7 +16,7 @@ describe('helper spec', () => {
   it('encodes records as length-prefixed strings behind a versioned magic', () => {
     const buf = new HelperSpec().op('args', 'echo', 'a\nb', '').op('seccomp', Buffer.from([0, 1, 2])).encode();
     expect(buf.subarray(0, 8).toString('latin1')).toBe('BOXSPEC\0');
-    expect(buf.readUInt32LE(8)).toBe(1);
+    expect(buf.readUInt32LE(8)).toBe(2);
     expect(decodeSpec(buf)).toEqual([['args', 'echo', 'a\nb', ''], ['seccomp', '\x00\x01\x02']]);
   });
 
