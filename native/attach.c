@@ -4,7 +4,11 @@
  * may send input (to the pty, or to the container's stdin pipe), window sizes and the end of input.
  * Output a client has not taken yet holds the container's output back, as a terminal does; a client
  * that takes nothing for STALL_NS is disconnected, so a stopped `box attach` cannot hang a service. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "attach.h"
+#include "ctx.h"
+#include "report.h"
+#include "spec.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,14 @@
  * rlimits, bounding set, [init: fork], keepcaps, groups/gid/uid, capabilities, no-new-privs, cwd,
  * seccomp, execve. Also the forked child of `box-helper exec` (exec_child_main), which shares
  * everything from the pty on. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "child.h"
+#include "ctx.h"
+#include "init.h"
+#include "mounts.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

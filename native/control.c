@@ -2,8 +2,9 @@
  * container's first step of its own, box may act on the new init (its pid and namespaces exist:
  * move a network interface into them, or keep an OCI `create` waiting for `start`); the helper
  * waits for box's `go` or `abort` on fd 5. */
+#define _GNU_SOURCE
 #include "control.h"
-#include "box-helper.h"
+#include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>

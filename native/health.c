@@ -5,7 +5,14 @@
  * The monitor reads the probe's output (first 4 KiB) and its status lines, kills it after the
  * timeout, reaps it, keeps the last results in the health file and appends `health_status`
  * events; on the way to unhealthy it applies `health-on-failure`. */
+#define _GNU_SOURCE
+#include "health.h"
 #include "box-helper.h"
+#include "ctx.h"
+#include "exec.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,7 +8,14 @@
  * (from the helper's start on, apply_creds keeps it so), and under the container's seccomp filter
  * (like docker's tini, so a traced init could never be used to escape the filter). Of the
  * descriptors only its report pipe to the helper. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "init.h"
+#include "child.h"
+#include "ctx.h"
+#include "mounts.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <linux/capability.h>

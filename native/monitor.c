@@ -4,8 +4,16 @@
  * can return at once. The monitor, in a new session, clones the container and stays its parent:
  * it forwards signals, writes the container's stdout/stderr to a JSON log, keeps a state file, and
  * runs the on-exit callback when the container is gone. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "monitor.h"
+#include "attach.h"
 #include "control.h"
+#include "ctx.h"
+#include "health.h"
+#include "relay.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +43,6 @@ static int64_t now_ns(void)
 
 /* ---- the original helper ---- */
 
-#define STATUS_FD_NO 4
 
 void detach_fork(void)
 {
@@ -50,7 +57,7 @@ void detach_fork(void)
 		C.detach_wr = p[1];
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
-		int keep[] = { STATUS_FD_NO, C.devnull, C.detach_wr, control_fd() };
+		int keep[] = { STATUS_FD, C.devnull, C.detach_wr, control_fd() };
 		close_fds_except(keep, 4);
 		return;
 	}

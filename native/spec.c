@@ -1,5 +1,8 @@
 /* box-helper: spec decoding and validation (PROTOCOL.md, "Spec encoding" and "Ops"). */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "spec.h"
+#include "ctx.h"
+#include "report.h"
 
 #include <errno.h>
 #include <stdlib.h>
