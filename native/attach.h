@@ -7,6 +7,9 @@
 struct pollfd;
 #define ATTACH_MAX_CLIENTS 8
 #define ATTACH_NFDS (2 + ATTACH_MAX_CLIENTS)
+struct spec;
+void attach_ops(const struct spec *sp); /* reads `attach` */
+int attach_wanted(void);            /* the spec has `attach` */
 void attach_listen(void);           /* `attach`: bind and listen, before clone (no-op without it) */
 void attach_wait(void);             /* before the go-ahead: wait for the first client (WAIT_MS) */
 void attach_target(int in, int win); /* where input goes (-1: dropped), the pty for window sizes */

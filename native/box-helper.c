@@ -114,14 +114,9 @@ void host_ops(void)
 	C.seccomp = spec_find(sp, "seccomp");
 	C.args = spec_find(sp, "args");
 	C.detach = spec_find(sp, "detach") != NULL;
-	C.log = spec_find(sp, "log");
-	C.state = spec_find(sp, "state");
-	C.on_exit = spec_find(sp, "on-exit");
-	C.attach = spec_find(sp, "attach");
-	C.stdin_op = spec_find(sp, "stdin") != NULL;
+	monitor_ops(sp);
+	attach_ops(sp);
 	C.exit_event = spec_find(sp, "exit-event");
-	if (C.log && (arg_u(C.log, 2) < 1 || arg_u(C.log, 2) > 1000))
-		die("spec", EINVAL, "log: MAX_FILES must be 1 to 1000");
 	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
 	unsigned long allowed = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 				CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;

@@ -24,12 +24,10 @@ struct ctx {
 	int devnull;          /* /dev/null of the host, opened at start (O_RDWR, close-on-exec) */
 	/* detach (monitor.c) */
 	int detach;
-	const struct rec *log, *state, *on_exit;
 	int detach_wr;        /* monitor -> original helper: 'S' once started; EOF otherwise */
 	int log_rd[2];        /* monitor's read ends of the container's stdout and stderr pipes; with
 			       * `tty`, [0] is the pty master and [1] unused */
-	const struct rec *attach, *exit_event;
-	int stdin_op;         /* `stdin`: attach clients write to the container's stdin */
+	const struct rec *exit_event;
 	int stdin_wr;         /* `stdin` without `tty`: the monitor's end of the container's stdin pipe */
 	int attach_fd;        /* `attach`: the listening socket */
 	int exit_event_fd;    /* `exit-event`: its FILE, opened before the join (a host path) */
@@ -38,7 +36,6 @@ struct ctx {
 	int *cg_fds;          /* exec: the opened cgroup-join files, written "0" by the child */
 	size_t ncg;
 	/* health checks (health.c) */
-	struct spec probe_spec; /* the nested exec spec of `health-exec` */
 	int probe;              /* this exec is a health probe: its process gets its own group */
 };
 

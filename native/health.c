@@ -162,7 +162,7 @@ static void probe_helper(int out, int st)
 	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
 		_exit(125);
 	close(nul);
-	C.spec = C.probe_spec;
+	C.spec = *spec_probe();
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
 	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
 	C.cg_fds = NULL;

@@ -41,6 +41,20 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* the monitor's ops (NULL or 0 when absent) */
+static const struct rec *log_op, *state_op, *on_exit_op;
+static int stdin_op; /* `stdin`: attach clients write to the container's stdin */
+
+void monitor_ops(const struct spec *sp)
+{
+	log_op = spec_find(sp, "log");
+	state_op = spec_find(sp, "state");
+	on_exit_op = spec_find(sp, "on-exit");
+	stdin_op = spec_find(sp, "stdin") != NULL;
+	if (log_op && (arg_u(log_op, 2) < 1 || arg_u(log_op, 2) > 1000))
+		die("spec", EINVAL, "log: MAX_FILES must be 1 to 1000");
+}
+
 /* ---- the original helper ---- */
 
 
@@ -288,7 +302,7 @@ static int exit_code;
 /* FILE.tmp, then rename over FILE: a reader sees the old or the new content, never a mix. */
 static int state_write(void)
 {
-	if (!C.state)
+	if (!state_op)
 		return 0;
 	char buf[256], tmp[4200];
 	int n = snprintf(buf, sizeof buf, "monitor %d\n", (int)getpid());
@@ -298,7 +312,7 @@ static int state_write(void)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "started %lld\n", (long long)started_ns);
 	if (exited_ns >= 0)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "exited %d %lld\n", exit_code, (long long)exited_ns);
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", C.state->a[0].p) >= (int)sizeof tmp) {
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", state_op->a[0].p) >= (int)sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -309,7 +323,7 @@ static int state_write(void)
 	int e = errno;
 	if (close(fd) && !r)
 		r = -1, e = errno;
-	if (!r && rename(tmp, C.state->a[0].p))
+	if (!r && rename(tmp, state_op->a[0].p))
 		r = -1, e = errno;
 	if (r)
 		unlink(tmp);
@@ -325,7 +339,7 @@ void monitor_stdio(void)
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(C.devnull, fd) < 0)
 			die("detach", errno, "dup2 /dev/null");
-	if (C.stdin_op && !C.tty) {
+	if (stdin_op && !C.tty) {
 		/* the container's stdin: a pipe whose write end the monitor keeps for attach clients */
 		int p[2];
 		if (pipe2(p, O_CLOEXEC))
@@ -336,15 +350,15 @@ void monitor_stdio(void)
 		fcntl(p[1], F_SETFL, O_NONBLOCK);
 		C.stdin_wr = p[1];
 	}
-	if (C.log) {
-		logpath = C.log->a[0].p;
-		log_max = arg_u(C.log, 1);
-		log_files = arg_u(C.log, 2);
+	if (log_op) {
+		logpath = log_op->a[0].p;
+		log_max = arg_u(log_op, 1);
+		log_files = arg_u(log_op, 2);
 		if (log_open(0))
 			die("log", errno, "open %s", logpath);
 	}
 	/* with `tty` the output comes from the pty master (monitor_loop) */
-	if (C.tty || (!C.log && !C.attach))
+	if (C.tty || (!log_op && !attach_wanted()))
 		return;
 	for (int i = 0; i < 2; i++) {
 		int p[2];
@@ -361,7 +375,7 @@ void monitor_state(pid_t child)
 {
 	cpid = child;
 	if (state_write())
-		die("state", errno, "write %s", C.state->a[0].p);
+		die("state", errno, "write %s", state_op->a[0].p);
 }
 
 void detach_release(void)
@@ -447,7 +461,7 @@ static void run_on_exit(void)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
 		return;
-	uint32_t argc = C.on_exit->argc;
+	uint32_t argc = on_exit_op->argc;
 	char **argv = calloc(argc + 1, sizeof *argv);
 	const char *path = getenv("PATH");
 	size_t plen = strlen(path ? path : DEFAULT_PATH) + 6;
@@ -455,7 +469,7 @@ static void run_on_exit(void)
 	if (!argv || !penv)
 		return;
 	for (uint32_t i = 0; i < argc; i++)
-		argv[i] = C.on_exit->a[i].p;
+		argv[i] = on_exit_op->a[i].p;
 	snprintf(penv, plen, "PATH=%s", path ? path : DEFAULT_PATH);
 	char *envp[] = { penv, NULL };
 	pid_t pid = fork();
@@ -518,7 +532,7 @@ void monitor_loop(pid_t child)
 		if (m >= 0) {
 			fcntl(m, F_SETFL, O_NONBLOCK);
 			C.log_rd[0] = m;
-			attach_target(C.stdin_op ? m : -1, m);
+			attach_target(stdin_op ? m : -1, m);
 		}
 	} else if (C.stdin_wr >= 0) {
 		attach_target(C.stdin_wr, -1);
@@ -594,7 +608,7 @@ void monitor_loop(pid_t child)
 	exit_code = child_outcome(started, err, errlen, st);
 	exited_ns = now_ns();
 	state_write();
-	if (started && C.on_exit)
+	if (started && on_exit_op)
 		run_on_exit();
 	exit(exit_code);
 }

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+struct spec;
+void monitor_ops(const struct spec *sp); /* reads `log`, `state`, `on-exit`, `stdin` (checks MAX_FILES) */
 void detach_fork(void);          /* returns in the monitor; the original helper exits in it */
 void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
 void monitor_state(pid_t child); /* first state file, before the go-ahead */

@@ -1,10 +1,10 @@
 /* box-helper: spec decoding and validation (PROTOCOL.md, "Spec encoding" and "Ops"). */
 #define _GNU_SOURCE
 #include "spec.h"
-#include "ctx.h"
 #include "report.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +63,14 @@ static const struct opdef OPS[] = {
 	{ "seccomp", "b", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
 };
+
+/* the nested exec spec of `health-exec` (spec_probe) */
+static struct spec probe_spec;
+
+const struct spec *spec_probe(void)
+{
+	return &probe_spec;
+}
 
 /* "" for the spec itself, "health-exec: " while the probe's nested spec is parsed */
 static const char *where = "";
@@ -303,6 +311,6 @@ static void check_health(struct spec *sp)
 	if (f && (arg_u(f, 1) < 1 || arg_u(f, 1) >= NSIG))
 		bad("op health-on-failure: bad signal %s%s", f->a[1].p, "");
 	where = "health-exec: ";
-	spec_parse((const unsigned char *)x->a[0].p, x->a[0].len, &C.probe_spec, M_PROBE);
+	spec_parse((const unsigned char *)x->a[0].p, x->a[0].len, &probe_spec, M_PROBE);
 	where = "";
 }

@@ -43,6 +43,8 @@ void spec_read(int fd, struct spec *sp, int mode);
 /* Validated numbers (spec_read already checked the syntax). */
 uint64_t arg_u(const struct rec *r, unsigned i);
 int64_t arg_i(const struct rec *r, unsigned i);
+/* The probe's spec of `health-exec`, validated with the spec (empty without it). */
+const struct spec *spec_probe(void);
 /* The last record with this op name, or NULL. */
 const struct rec *spec_find(const struct spec *sp, const char *name);
 
