@@ -104,15 +104,7 @@ void host_ops(void)
 	C.cgroupns = spec_find(sp, "cgroupns") != NULL;
 	C.tty = spec_find(sp, "tty") != NULL;
 	C.init = spec_find(sp, "init") != NULL;
-	C.oom = spec_find(sp, "oom-score-adj");
-	C.nnp = spec_find(sp, "no-new-privs");
-	C.user = spec_find(sp, "user");
-	C.groups = spec_find(sp, "groups");
-	C.caps = spec_find(sp, "caps");
-	C.cwd = spec_find(sp, "cwd");
-	C.env = spec_find(sp, "env");
-	C.seccomp = spec_find(sp, "seccomp");
-	C.args = spec_find(sp, "args");
+	child_ops(sp);
 	C.detach = spec_find(sp, "detach") != NULL;
 	monitor_ops(sp);
 	attach_ops(sp);

@@ -12,7 +12,6 @@ struct ctx {
 	struct spec spec;
 	unsigned long clone_flags;
 	int tty, init, cgroupns;
-	const struct rec *oom, *nnp, *user, *groups, *caps, *cwd, *env, *seccomp, *args;
 	int last_cap;
 	pid_t parent_pid;     /* the helper, as seen by itself before clone */
 	int sync_rd, sync_wr; /* parent -> child go-ahead; parent keeps sync_wr open for life */
