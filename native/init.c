@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -46,6 +47,8 @@ static int forwardable(int sig)
 	return 1;
 }
 
+static int init_gate = -1; /* the write end of the command's gate, held by the init */
+
 void init_fork(void)
 {
 	/* PID 1 ignores any signal whose handler is SIG_DFL, even blocked ones: install a real
@@ -67,9 +70,18 @@ void init_fork(void)
 	if (C.exec_mode && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 		cfail("init", errno, "PR_SET_CHILD_SUBREAPER");
 
+	/* The command waits at this gate until the init has dropped to its own credentials and
+	 * filter: no code of the container runs while its PID 1 still holds every capability. */
+	int gate[2];
+	if (pipe2(gate, O_CLOEXEC))
+		cfail("init", errno, "pipe");
 	pid_t pid = fork();
 	if (pid < 0)
 		cfail("init", errno, "fork");
+	if (pid > 0) {
+		close(gate[0]);
+		init_gate = gate[1];
+	}
 	if (pid > 0 && C.probe)
 		setpgid(pid, pid); /* before any signal from the monitor can ask to kill the group */
 	if (pid == 0) {
@@ -81,6 +93,11 @@ void init_fork(void)
 		setpgid(0, 0);
 		if (C.tty)
 			tcsetpgrp(0, getpid()); /* SIGTTOU is still blocked here */
+		close(gate[1]);
+		char b;
+		while (read(gate[0], &b, 1) < 0 && errno == EINTR) {
+		}
+		close(gate[0]);
 		return;
 	}
 	init_run(pid);
@@ -137,6 +154,7 @@ void init_run(pid_t cmd)
 	 * CAP_SYS_PTRACE. The command's execve alone now decides when the helper sees EOF; the stdio
 	 * is the command's (a reader sees EOF when it is done). A probe's reaper keeps its fds 0-2 as
 	 * they were: /dev/null and the probe's output pipe to the monitor. */
+	close(init_gate); /* the command may go on */
 	close(C.err_wr);
 	close(C.sync_rd);
 	close(rootfd);

@@ -11,6 +11,7 @@
 // the fast path of assetPath() in the binary costs one lstat and never reads or hashes the asset.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ownedName } from './util/owner';
 import { randomHex } from './util/random';
 
 export const ASSET_NAMES = [
@@ -158,7 +159,8 @@ export function assetPath(name: AssetName, cacheDir: string): string {
   }
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const mode = modeOf(name);
-  const tmp = `${file}.tmp-${process.pid}-${randomHex(6)}`;
+  // The writer's token in the name: a write killed half-way is removed by the store's sweeper.
+  const tmp = ownedName(`${file}.tmp`, randomHex(6));
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode); // libuv adds O_CLOEXEC
   try {
     try {

@@ -84,13 +84,16 @@ export interface ContainerConfig {
   healthcheck?: HealthConfig;
 }
 
-export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead';
+/** `removing`: a removal began (and, if it is still listed, was killed): `rm -f` finishes it. */
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'removing';
 
 export interface ContainerState {
   status: ContainerStatus;
   pid?: number;
-  /** the box-helper process that watches a detached container */
+  /** the box-helper process that watches a detached container (a foreground one: its helper) */
   monitorPid?: number;
+  /** a foreground container: the `box run` that records its end (alive while it holds the owner lock, owner.ts) */
+  ownerPid?: number;
   /** set by stop/kill from the user: a restart policy does not restart it */
   stoppedByUser?: boolean;
   restartCount?: number;

@@ -2,6 +2,7 @@
 // records and their writable layers); runtime state that must not survive a reboot (locks,
 // extracted helper binaries, runtime status) lives under the runtime root.
 import * as path from 'node:path';
+import { BoxError } from './errors';
 
 export interface Roots {
   /** persistent storage: /var/lib/box, --root, BOX_ROOT */
@@ -33,6 +34,9 @@ export const layout = {
   // koffi's native module are executed / mapped from here.
   cache: (r: Roots) => path.join(r.root, 'cache'),
   runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
+  // A container's own paths are built only from an id checked here, never from a raw record field.
+  container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
+  runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
 };
 
@@ -42,7 +46,11 @@ export const lockPaths = {
   store: (r: Roots) => path.join(layout.locks(r), 'store.lock'),
   /** starts are admitted one at a time per host */
   admission: (r: Roots) => path.join(layout.locks(r), 'admission.lock'),
-  container: (r: Roots, id: string) => path.join(layout.locks(r), 'containers', `${id}.lock`),
+  /** taken by a command that reclaims a container name whose creation died */
+  names: (r: Roots) => path.join(layout.locks(r), 'names.lock'),
+  containers: (r: Roots) => path.join(layout.locks(r), 'containers'),
+  /** a container's: exists exactly as long as the container (runtime/container-lock.ts) */
+  container: (r: Roots, id: string) => path.join(layout.locks(r), 'containers', `${checkedContainerId(id)}.lock`),
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
@@ -60,4 +68,17 @@ export const featurePaths = {
   policies: (r: Roots) => path.join(r.root, 'policies.d'),
   /** transpiled policy components, by digest and box version */
   policyCache: (r: Roots) => path.join(layout.cache(r), 'policies'),
+  /** a marker per holder of the store's lock (src/image/store-lock.ts), and "swept" */
+  storeOperations: (r: Roots) => path.join(r.runroot, 'store-ops'),
 };
+
+/** A container id: 64 lowercase hex digits, as box makes them. */
+export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
+
+/** `id` if it is a container id; anything else (`..`, a slash, a prefix) is refused before it can name a path. */
+export function checkedContainerId(id: string): string {
+  if (!CONTAINER_ID_RE.test(id)) {
+    throw new BoxError(`invalid container id "${id.slice(0, 80)}": a container id is 64 hex digits`);
+  }
+  return id;
+}

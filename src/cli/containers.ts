@@ -1,8 +1,9 @@
-// Container listing and removal (the full lifecycle comes with detached containers).
-import { ContainerStore } from '../runtime/containers';
+// Container listing and removal (the full lifecycle comes with detached containers). Both list and
+// remove damaged records too (by their directory's id), and first sweep what killed commands left.
+import { ContainerStore, DamagedContainer, DamagedRecordError, isDamaged } from '../runtime/containers';
 import { isPaused } from '../runtime/freezer';
 import { healthSuffix } from '../runtime/health';
-import { refresh, removeContainer } from '../runtime/lifecycle';
+import { refresh, removeContainer, removeDamaged } from '../runtime/lifecycle';
 import { ContainerRecord } from '../model';
 import { BoxError } from '../errors';
 import { bool, CommandSpec, list as listOf, str } from './args';
@@ -16,8 +17,11 @@ function psStatus(c: ContainerRecord): string {
   return c.state.status;
 }
 
-/** Docker's ps filters: values of one key are alternatives, different keys must all match. */
-export function parsePsFilters(filters: string[]): (c: ContainerRecord) => boolean {
+/**
+ * Docker's ps filters: values of one key are alternatives, different keys must all match. A damaged
+ * record matches only status=damaged and id=.
+ */
+export function parsePsFilters(filters: string[]): (c: ContainerRecord | DamagedContainer) => boolean {
   const byKey = new Map<string, string[]>();
   for (const f of filters) {
     const i = f.indexOf('=');
@@ -30,6 +34,7 @@ export function parsePsFilters(filters: string[]): (c: ContainerRecord) => boole
   return (c) =>
     [...byKey].every(([key, values]) =>
       values.some((v) => {
+        if (isDamaged(c)) return key === 'status' ? v === 'damaged' : key === 'id' && c.id.startsWith(v);
         if (key === 'status') return psStatus(c) === v;
         if (key === 'name') return c.name.includes(v);
         if (key === 'id') return c.id.startsWith(v);
@@ -48,6 +53,7 @@ function since(iso: string | undefined): string {
 function statusText(c: ContainerRecord): string {
   if (c.state.restarting) return `Restarting (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
   if (c.state.status === 'exited') return `Exited (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
+  if (c.state.status === 'removing') return 'Removal In Progress'; // as Docker's
   if (c.state.status !== 'running') return 'Created';
   return `Up ${since(c.state.startedAt)}${isPaused(c) ? ' (Paused)' : ''}${healthSuffix(c, roots())}`;
 }
@@ -64,13 +70,18 @@ export const psCommand: CommandSpec = {
   positionals: [],
   async run(a) {
     const store = new ContainerStore(roots());
+    store.sweep();
     const match = parsePsFilters(listOf(a, 'filter'));
-    const all = await Promise.all(store.list().map((c) => refresh(roots(), store, c)));
+    const { records, damaged } = store.scan();
+    const refreshed = await Promise.all(records.map((c) => refresh(roots(), store, c)));
+    // a --rm container whose end was found out just now is gone, not exited
+    const all = refreshed.filter((c, i) => c === records[i] || store.get(c.id));
     const filtered = listOf(a, 'filter').length > 0;
     // as Docker's, plain ps lists restarting containers too
     const list = all.filter((c) => (bool(a, 'all') || filtered || c.state.status === 'running' || c.state.restarting) && match(c));
+    const broken = damaged.filter((d) => (bool(a, 'all') || filtered) && match(d));
     if (bool(a, 'quiet')) {
-      process.stdout.write(list.map((c) => c.id.slice(0, 12) + '\n').join(''));
+      process.stdout.write([...list, ...broken].map((c) => c.id.slice(0, 12) + '\n').join(''));
       return 0;
     }
     if (str(a, 'format') === 'json') {
@@ -78,10 +89,16 @@ export const psCommand: CommandSpec = {
         const row = { ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: psStatus(c), Status: statusText(c), ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false };
         process.stdout.write(printableJson(JSON.stringify(row)) + '\n');
       }
+      for (const d of broken) {
+        const row = { ID: d.id, Names: '', Image: '', Command: '', CreatedAt: '', State: 'damaged' };
+        process.stdout.write(JSON.stringify({ ...row, Status: `Damaged: ${d.problem}`, Path: d.dir }) + '\n');
+      }
       return 0;
     }
     const rows = list.map((c) => [c.id.slice(0, 12), c.config.image.ref, JSON.stringify(c.config.args.join(' ').slice(0, 30)), timeAgo(c.created), statusText(c), c.name]);
+    rows.push(...broken.map((d) => [d.id.slice(0, 12), '', '', '', 'Damaged', '']));
     process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
+    for (const d of broken) process.stderr.write(`box: ${new DamagedRecordError(d).message}\n`);
     return 0;
   },
 };
@@ -97,15 +114,18 @@ export const rmCommand: CommandSpec = {
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
     const store = new ContainerStore(roots());
+    store.sweep();
     let code = 0;
     for (const q of a.positionals) {
-      const c = store.find(q);
+      const c = store.lookup(q);
       if (!c) {
         process.stderr.write(`box: no such container: ${q}\n`);
         code = 1;
         continue;
       }
-      await removeContainer(roots(), store, c, bool(a, 'force'));
+      if (isDamaged(c) && !bool(a, 'force')) throw new DamagedRecordError(c);
+      if (isDamaged(c)) await removeDamaged(roots(), store, c);
+      else await removeContainer(roots(), store, c, bool(a, 'force'));
       process.stdout.write(q + '\n');
     }
     return code;

@@ -1,23 +1,15 @@
 // Table and value formatting shared by the listing commands.
 import { printable } from '../util/printable';
 
+// humanSize lives with the other units (the image store reports sizes too).
+export { humanSize } from '../util/units';
+
 /** Columns of text, every cell made printable (names and commands come from records and containers). */
 export function table(headers: string[], untrustedRows: string[][]): string {
   const rows = untrustedRows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd() + '\n';
   return line(headers) + rows.map(line).join('');
-}
-
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
 }
 
 export function timeAgo(iso: string | undefined, now = Date.now()): string {

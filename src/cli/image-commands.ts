@@ -1,7 +1,7 @@
 // Image commands beyond listing: tag, rmi's removal rules, image inspect, history, image prune.
 import { BoxError } from '../errors';
-import { collectGarbage, GcResult, withExclusiveStore } from '../image/gc';
-import { storeLock } from '../image/locks';
+import { collectGarbage, GcResult } from '../image/gc';
+import { storeLock, withExclusiveStore } from '../image/store-lock';
 import { parseImageRef } from '../image/reference';
 import { ImageRecord, ImageStore } from '../image/store';
 import { ContainerStore } from '../runtime/containers';
@@ -12,10 +12,6 @@ import { humanSize, table, timeAgo } from './format';
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 const repoOf = (ref: string) => ref.slice(0, ref.lastIndexOf(':'));
-
-function containerLayers(store: ImageStore): () => string[] {
-  return () => new ContainerStore(store.roots).list().flatMap((c) => c.config.layers);
-}
 
 /** Resolves an image or fails with Docker's wording. */
 function mustResolve(store: ImageStore, name: string): string {
@@ -87,7 +83,7 @@ export async function removeImages(store: ImageStore, names: string[], force: bo
         code = 1;
       }
     }
-    if (deleted) collectGarbage(store, { containerLayers: containerLayers(store) });
+    if (deleted) collectGarbage(store);
     return code;
   });
 }
@@ -253,7 +249,7 @@ export async function pruneImages(store: ImageStore, all: boolean): Promise<Prun
       store.deleteImage(img.id);
       res.deleted.push(img.id);
     }
-    res.gc = collectGarbage(store, { containerLayers: containerLayers(store) });
+    res.gc = collectGarbage(store);
     return res;
   });
 }

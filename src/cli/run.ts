@@ -1,6 +1,6 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
 import { BoxError } from '../errors';
-import { storeLock } from '../image/locks';
+import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
 import { LogOptions, runDetached } from '../runtime/detach';
 import { runForeground } from '../runtime/run';

@@ -69,7 +69,7 @@ export const exportCommand: CommandSpec = {
     const { find } = await import('../runtime/lifecycle');
     const { imageLayerDirs, upperDir } = await import('../runtime/diff');
     const { exportLayers } = await import('../image/export');
-    const { storeLock } = await import('../image/locks');
+    const { storeLock } = await import('../image/store-lock');
     const r = roots();
     const s = new ContainerStore(r);
     let c: ReturnType<typeof find>;

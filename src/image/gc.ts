@@ -1,6 +1,6 @@
 // Garbage collection of the image store: layers no image and no container uses, blobs no image
 // refers to, short links of gone layers, and the ".tmp-" leftovers of processes that died while
-// writing. It runs under the store's exclusive lock (src/image/locks.ts): every pull, import,
+// writing. It runs under the store's exclusive lock (src/image/store-lock.ts): every pull, import,
 // load and tag holds that lock shared from its first write to its tag, so nothing it wrote can
 // look unreferenced, and no ".tmp-" file belongs to a live writer; a container's creation holds
 // it from resolving the image until its record (which keeps the image) exists. A layer is also removed only
@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { errnoCode } from '../errors';
 import { layout } from '../paths';
 import { readStoreFileIfExists } from '../util/fs';
-import { layerLockFile, storeLock, tryLockFile } from './locks';
+import { ContainerStore } from '../runtime/containers';
+import { layerLockFile, tryLockFile } from './locks';
 import { ImageStore } from './store';
 
 export interface GcResult {
@@ -39,8 +40,62 @@ function readdir(dir: string): string[] {
   }
 }
 
+/**
+ * Every work file of the store: the ".tmp-" entries beside layers (and in them), blobs, tags and
+ * image records, and everything in tmp/ (load's and push's work). Made by live writers or left by dead ones.
+ */
+export function workFiles(store: ImageStore): string[] {
+  const out: string[] = [];
+  const tmpIn = (dir: string) => {
+    for (const f of readdir(dir)) if (f.startsWith('.tmp-')) out.push(path.join(dir, f));
+  };
+  const layers = layout.layers(store.roots);
+  tmpIn(layers);
+  // beside a committed layer's diff/: the `link` file that layerLink() writes for an older layer
+  for (const d of readdir(layers)) if (/^[0-9a-f]{64}$/.test(d)) tmpIn(path.join(layers, d));
+  tmpIn(layout.blobs(store.roots));
+  const repos = layout.repositories(store.roots);
+  tmpIn(repos);
+  for (const n of readdir(repos)) if (!n.startsWith('.tmp-')) tmpIn(path.join(repos, n));
+  tmpIn(layout.images(store.roots));
+  const tmp = layout.tmp(store.roots);
+  for (const f of readdir(tmp)) out.push(path.join(tmp, f));
+  return out;
+}
+
+/**
+ * Half-written copies of box's assets (the helper, koffi's module) in the cache: written by any
+ * command, not under the store's lock, so only their writer's token says whether they are dead.
+ */
+export function cacheWorkFiles(store: ImageStore): string[] {
+  const cache = layout.cache(store.roots);
+  return readdir(cache).filter((f) => f.includes('.tmp-')).map((f) => path.join(cache, f));
+}
+
+/**
+ * Whether a layer work dir's writer is alive: it holds its layer's lock while it unpacks
+ * (.tmp-unpack-<key>-[<owner>-]<random>; the lock is taken only to look, and released at once).
+ */
+export function layerWorkDirBusy(store: ImageStore, name: string): boolean {
+  const m = /^\.tmp-unpack-(.+?)-(?:\d+\.\d+-)?[0-9a-f]+$/.exec(name);
+  if (!m) return false;
+  const lock = tryLockFile(layerLockFile(store.roots, m[1]));
+  lock?.release();
+  return !lock;
+}
+
+/** tmp/ goes with its last entry, so a store that holds no work has no tmp/ either. */
+export function removeTmpIfEmpty(store: ImageStore): void {
+  try {
+    fs.rmdirSync(layout.tmp(store.roots));
+  } catch {
+    /* in use, or gone already */
+  }
+}
+
 /** Collects garbage; the caller must hold storeLock(roots, 'exclusive') (see withExclusiveStore). */
-export function collectGarbage(store: ImageStore, opts: GcOptions): GcResult {
+export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
+  const containerLayers = opts?.containerLayers ?? containerLayersOf(store);
   const res: GcResult = { layers: [], blobs: [], temp: 0, bytes: 0 };
   const root = store.roots.root;
   const rmTemp = (p: string) => {
@@ -48,33 +103,16 @@ export function collectGarbage(store: ImageStore, opts: GcOptions): GcResult {
     res.temp++;
   };
 
-  // 1. Work files of dead writers.
+  // 1. Work files of dead writers (every one, under this lock; a layer work dir's writer also
+  // held its layer's lock while alive).
+  for (const p of workFiles(store)) if (!layerWorkDirBusy(store, path.basename(p))) rmTemp(p);
+  removeTmpIfEmpty(store);
   const layersDir = layout.layers(store.roots);
-  for (const d of readdir(layersDir)) {
-    if (!d.startsWith('.tmp-')) continue;
-    // .tmp-unpack-<key>-<rand>: its writer held the layer lock of <key> while alive.
-    const m = /^\.tmp-unpack-(.+)-[0-9a-f]+$/.exec(d);
-    const lock = m ? tryLockFile(layerLockFile(store.roots, m[1])) : undefined;
-    if (m && !lock) continue;
-    try {
-      rmTemp(path.join(layersDir, d));
-    } finally {
-      lock?.release();
-    }
-  }
   const blobsDir = layout.blobs(store.roots);
-  for (const f of readdir(blobsDir)) if (f.startsWith('.tmp-')) rmTemp(path.join(blobsDir, f));
-  const repos = layout.repositories(store.roots);
-  for (const n of readdir(repos)) {
-    if (n.startsWith('.tmp-')) rmTemp(path.join(repos, n));
-    else for (const t of readdir(path.join(repos, n))) if (t.startsWith('.tmp-')) rmTemp(path.join(repos, n, t));
-  }
   const imagesDir = path.join(root, 'images');
   for (const f of readdir(imagesDir)) {
-    if (f.startsWith('.tmp-')) rmTemp(path.join(imagesDir, f));
-    else if (/^[0-9a-f]{64}\.json$/.test(f) && !store.hasImage(f.slice(0, 64))) rmTemp(path.join(imagesDir, f));
+    if (/^[0-9a-f]{64}\.json$/.test(f) && !store.hasImage(f.slice(0, 64))) rmTemp(path.join(imagesDir, f));
   }
-  for (const f of readdir(layout.tmp(store.roots))) rmTemp(path.join(layout.tmp(store.roots), f));
 
   // 2. What the images use.
   const images = store.list();
@@ -102,7 +140,7 @@ export function collectGarbage(store: ImageStore, opts: GcOptions): GcResult {
   }
 
   // 4. Layers, with the containers' layers read now.
-  for (const d of opts.containerLayers()) usedLayers.add(hexOf(d));
+  for (const d of containerLayers()) usedLayers.add(hexOf(d));
   for (const d of readdir(layersDir)) {
     if (!/^[0-9a-f]{64}$/.test(d) || usedLayers.has(d)) continue;
     const lock = tryLockFile(layerLockFile(store.roots, d));
@@ -136,12 +174,7 @@ export function collectGarbage(store: ImageStore, opts: GcOptions): GcResult {
   return res;
 }
 
-/** Runs fn holding the store's exclusive (garbage-collection) lock. */
-export async function withExclusiveStore<T>(store: ImageStore, fn: () => T | Promise<T>): Promise<T> {
-  const lock = await storeLock(store.roots, 'exclusive');
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
+/** diff_ids that containers use (their records name their image's layers), read when called. */
+export function containerLayersOf(store: ImageStore): () => string[] {
+  return () => new ContainerStore(store.roots).list().flatMap((c) => c.config.layers);
 }

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { BoxError } from '../errors';
 import { ImageConfig, ImageRuntimeConfig, goArch } from './config';
 import { PIECE_BYTES, storeLayer } from './layer-fetch';
-import { storeLock } from './locks';
+import { storeLock } from './store-lock';
 import { ImageRef } from './reference';
 import { ImageStore } from './store';
 

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { BoxError } from '../errors';
 import { layout } from '../paths';
 import { mkdirp } from '../util/fs';
+import { ownedName } from '../util/owner';
 import { DigestMismatchError, VerifyingStream } from './blobs';
 import { decompressor, detectCompression, peek } from './compression';
 import { ImageStore } from './store';
@@ -39,15 +40,16 @@ const WORK_PREFIX = '.tmp-unpack-';
 export const PIECE_BYTES = 1 << 20;
 
 /**
- * A work directory for a layer: layers/.tmp-unpack-<key>-<random>/diff. With the layer's lock
- * held, leftovers of the same key come from a process that died while unpacking: removed.
+ * A work directory for a layer: layers/.tmp-unpack-<key>-<pid>.<start>-<random>/diff (the
+ * writer's token, for the store's sweeper). With the layer's lock held, leftovers of the same key
+ * come from a process that died while unpacking: removed.
  */
 function workDir(store: ImageStore, key: string): string {
   const base = layout.layers(store.roots);
   mkdirp(base);
-  const mine = `${WORK_PREFIX}${key}-`;
-  for (const d of fs.readdirSync(base)) if (d.startsWith(mine)) fs.rmSync(path.join(base, d), { recursive: true, force: true });
-  const dir = path.join(base, mine + randomBytes(6).toString('hex'));
+  const mine = `${WORK_PREFIX}${key}`;
+  for (const d of fs.readdirSync(base)) if (d.startsWith(mine + '-')) fs.rmSync(path.join(base, d), { recursive: true, force: true });
+  const dir = path.join(base, ownedName(mine, randomBytes(6).toString('hex')));
   fs.mkdirSync(dir, { mode: 0o700 }); // layers/<hex>: root-only, as the whole store
   fs.mkdirSync(path.join(dir, 'diff'), { mode: 0o755 }); // the image's `/`: its own mode comes with the layer
   return path.join(dir, 'diff');

@@ -11,11 +11,13 @@ import { pipeline } from 'node:stream/promises';
 import { BoxError, errnoCode } from '../errors';
 import { layout } from '../paths';
 import { mkdirp } from '../util/fs';
+import { ownedName } from '../util/owner';
 import { randomHex } from '../util/random';
 import { parseDigest, sha256Digest } from './blobs';
 import { parseImageConfig } from './config';
 import { PIECE_BYTES, storeLayer } from './layer-fetch';
-import { layerLock, storeLock } from './locks';
+import { layerLock } from './locks';
+import { storeLock } from './store-lock';
 import { parseImageRef } from './reference';
 import { MT, parseManifest, parsePlatform, selectPlatform } from './registry/manifest';
 import { ImageStore } from './store';
@@ -231,12 +233,13 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
 }
 
 /**
- * <root>/tmp/load-<random>, for the archive's files. Its parent goes again with the last work dir
- * in it (see removeWorkDir), so a failed load leaves the store exactly as it was; a concurrent
- * load that removes the parent between our mkdirs makes us try again.
+ * <root>/tmp/load-<pid>.<start>-<random>, for the archive's files (the token tells the store's
+ * sweeper whether its load still runs). Its parent goes again with the last work dir in it (see
+ * removeWorkDir), so a failed load leaves the store exactly as it was; a concurrent load that
+ * removes the parent between our mkdirs makes us try again.
  */
 function makeWorkDir(store: ImageStore): string {
-  const work = path.join(layout.tmp(store.roots), `load-${randomHex(8)}`);
+  const work = path.join(layout.tmp(store.roots), ownedName('load', randomHex(8)));
   for (let attempt = 0; ; attempt++) {
     mkdirp(path.dirname(work));
     try {

@@ -1,8 +1,9 @@
-// Cross-process locks for the image store: flock(2) on a file under the runtime root. The kernel
-// releases a lock when its holder exits, however it exits, so a killed pull never blocks the
-// next one.
+// Cross-process locks: flock(2) on a file under the runtime root. The kernel releases a lock when
+// its holder exits, however it exits, so a killed pull never blocks the next one. A live holder
+// can still be stuck: waits that a user sits through are bounded (lockFileWithin, lockHolder).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errnoCode } from '../errors';
 import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
 import { lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
@@ -40,6 +41,152 @@ export function tryLockFile(file: string): Lock | undefined {
   return ok ? heldLock(fd) : undefined;
 }
 
+/**
+ * Like lockFile, for a lock file that a holder may delete (a container's, once the container is
+ * gone): the lock counts only if the file locked is still the one at `file`, else it is taken
+ * again, so a deleted file's lock is never mistaken for the current one. Without `create`, only
+ * an existing file is locked: undefined when there is none.
+ */
+export async function lockDeletableFile(
+  file: string,
+  create: boolean,
+  timeoutMs = Infinity,
+): Promise<Lock | 'absent' | 'timeout'> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (create) mkdirp(path.dirname(file), 0o700);
+    let fd: number;
+    try {
+      fd = openNoFollow(file, fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0));
+    } catch (err) {
+      if (!create && errnoCode(err) === 'ENOENT') return 'absent';
+      throw err;
+    }
+    let locked: boolean;
+    try {
+      locked = tryFlock(fd, LOCK_EX) || (await pollFlock(fd, deadline));
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    if (!locked) {
+      fs.closeSync(fd);
+      return 'timeout';
+    }
+    if (isFileAt(fd, file)) return heldLock(fd);
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Waits for an exclusive flock on fd until the deadline, polling: a flock waiting on a worker
+ * thread cannot be called off, and would keep the process alive. One descriptor for the whole
+ * wait, so /proc/PID/fd shows what a waiting process waits for.
+ */
+async function pollFlock(fd: number, deadline: number): Promise<boolean> {
+  if (deadline === Infinity) {
+    await flockAsync(fd, LOCK_EX);
+    return true;
+  }
+  for (let pause = 1; Date.now() < deadline; pause = Math.min(pause * 2, 50)) {
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    if (tryFlock(fd, LOCK_EX)) return true;
+  }
+  return false;
+}
+
+/** tryLockFile for a deletable lock file (see lockDeletableFile) that is never created: 'absent' when there is none. */
+export function tryLockExistingFile(file: string): Lock | 'busy' | 'absent' {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openNoFollow(file, fs.constants.O_RDWR);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return 'absent';
+      throw err;
+    }
+    if (!tryFlock(fd, LOCK_EX)) {
+      fs.closeSync(fd);
+      return 'busy';
+    }
+    if (isFileAt(fd, file)) return heldLock(fd);
+    fs.closeSync(fd);
+  }
+}
+
+function isFileAt(fd: number, file: string): boolean {
+  try {
+    const held = fs.fstatSync(fd);
+    const now = fs.statSync(file);
+    return held.ino === now.ino && held.dev === now.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The lock on `file`, waiting at most timeoutMs; undefined if it is still held then. It polls: a
+ * flock waiting on a worker thread cannot be called off, and would keep the process alive.
+ */
+export async function lockFileWithin(file: string, timeoutMs: number): Promise<Lock | undefined> {
+  mkdirp(path.dirname(file), 0o700);
+  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+  let locked: boolean;
+  try {
+    locked = tryFlock(fd, LOCK_EX) || (await pollFlock(fd, Date.now() + timeoutMs));
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  if (locked) return heldLock(fd);
+  fs.closeSync(fd);
+  return undefined;
+}
+
+/** True if a process holds a lock on `file` now; false if nobody does or the file is missing. */
+export function isLockHeld(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openNoFollow(file, fs.constants.O_RDONLY);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false;
+    throw err;
+  }
+  try {
+    // shared: two commands probing at once do not see each other as the holder
+    return !tryFlock(fd, LOCK_SH);
+  } finally {
+    fs.closeSync(fd); // releases the probe's own lock
+  }
+}
+
+/** The process holding a flock on `file` (pid and command line), from /proc/locks; for messages. */
+export function lockHolder(file: string): { pid: number; command: string } | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+  // /proc/locks names the file as MAJOR:MINOR:INODE (hex, hex, decimal); st.dev is glibc's dev_t
+  const major = Math.floor(st.dev / 256) & 0xfff;
+  const minor = (st.dev & 0xff) | (Math.floor(st.dev / 4096) & ~0xff);
+  const key = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] !== 'FLOCK' || f[5] !== key) continue; // "->" lines are waiters, not holders
+    const pid = Number(f[4]);
+    let command = '?';
+    try {
+      command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    } catch {
+      /* gone meanwhile */
+    }
+    return { pid, command: command.length > 100 ? command.slice(0, 97) + '...' : command };
+  }
+  return undefined;
+}
+
 function heldLock(fd: number): Lock {
   let held = true;
   return {
@@ -58,15 +205,4 @@ export function layerLock(roots: Roots, diffId: string): Promise<Lock> {
 
 export function layerLockFile(roots: Roots, key: string): string {
   return lockPaths.layer(roots, key);
-}
-
-/**
- * The image store's garbage-collection lock. Everything that adds to the store (pull, import,
- * load, tag) holds it shared for its whole duration, so that what it wrote but has not yet
- * referenced (a layer committed before the image's tag) is never collected, and so does the
- * creation of a container from resolving its image to writing its record; garbage collection
- * (rmi, image prune) holds it exclusively, and then every ".tmp-" work file is a dead process's.
- */
-export function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Promise<Lock> {
-  return lockFile(lockPaths.store(roots), mode === 'shared' ? LOCK_SH : LOCK_EX);
 }

@@ -5,7 +5,7 @@
 // their digests are the image config's diff_ids and every image keeps its id.
 import { BoxError } from '../errors';
 import { sha256Digest } from './blobs';
-import { storeLock } from './locks';
+import { storeLock } from './store-lock';
 import { parseImageRef, qualifiedName } from './reference';
 import { MT } from './registry/manifest';
 import { ImageStore } from './store';

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { layout, lockPaths, Roots } from '../paths';
 import { mkdirp, readStoreFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { ownedName } from '../util/owner';
 import { randomBytesSync } from '../util/random';
 import { readNoFollow } from '../util/safe-open';
 import { ImageConfig } from './config';
@@ -408,7 +409,7 @@ export class ImageStore {
     const link = readStoreFileIfExists(path.join(this.layerDir(diffId), 'link'))?.trim();
     // Renamed away first: the layer disappears at once, never half-removed under its own name.
     const base = layout.layers(this.roots);
-    const doomed = path.join(base, `.tmp-rm-${hexOf(diffId)}-${randomBytesSync(4).toString('hex')}`);
+    const doomed = path.join(base, ownedName(`.tmp-rm-${hexOf(diffId)}`, randomBytesSync(4).toString('hex')));
     try {
       fs.renameSync(this.layerDir(diffId), doomed);
     } catch (err) {

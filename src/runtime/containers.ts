@@ -1,13 +1,21 @@
 // Container records on disk: containers/<id>/container.json plus the container's own files
-// (writable layer, hostname/hosts/resolv.conf). Names are reserved with an atomic symlink
-// names/<name> -> <id>, so two concurrent commands can never both get the same name.
+// (writable layer, hostname/hosts/resolv.conf); names are reserved in the registry of names.ts.
+// A container appears and disappears with one rename(2) each, so a box killed at any moment leaves
+// either a listed container or hidden leftovers that the next `ps` or `rm` sweeps: a record is
+// written in containers/.new-<id> and renamed into place; a removal releases the name, then renames
+// containers/<id> to containers/.trash-<id> and deletes that. Records read back are checked
+// (record-check.ts): a damaged one is listed as such and can be removed, but never trusted.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { layout, Roots } from '../paths';
-import { mkdirp, readJson, readJsonIfExists, writeJsonAtomic } from '../util/fs';
+import { tryLockExistingFile } from '../image/locks';
+import { checkedContainerId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
+import { mkdirp, writeJsonAtomic } from '../util/fs';
+import { readNoFollow } from '../util/safe-open';
+import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
-import { generateName, NAME_RE } from './names';
+import { claimName, generateName, idForName, NAME_RE, nameInUseError, namesOf, releaseName } from './names';
+import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
 
 export function newContainerId(): string {
@@ -20,61 +28,82 @@ export function checkName(name: string | undefined): void {
   }
 }
 
+/** A container directory whose record cannot be used: what is wrong, and where. */
+export interface DamagedContainer {
+  id: string;
+  dir: string;
+  problem: string;
+}
+
+export function isDamaged(c: ContainerRecord | DamagedContainer): c is DamagedContainer {
+  return 'problem' in c;
+}
+
+/** A command met a damaged record: says what is wrong and how to get rid of it. */
+export class DamagedRecordError extends BoxError {
+  constructor(readonly damaged: DamagedContainer) {
+    super(
+      `the record of container ${damaged.id.slice(0, 12)} is damaged (${damaged.problem}; ${damaged.dir}): ` +
+        `remove the container with box rm -f ${damaged.id}`,
+    );
+  }
+}
+
+const NEW = '.new-';
+const TRASH = '.trash-';
+
 export class ContainerStore {
   constructor(readonly roots: Roots) {}
 
   dir(id: string): string {
-    return path.join(layout.containers(this.roots), id);
+    return layout.container(this.roots, id);
   }
 
   file(id: string, name: string): string {
     return path.join(this.dir(id), name);
   }
 
+  private staging(id: string): string {
+    return path.join(layout.containers(this.roots), NEW + checkedContainerId(id));
+  }
+
   /**
    * Reserves the name and writes the record; throws before creating anything if the name is taken.
    * A name box generated (`generated`) is taken again only in the unlikely case another container
-   * got it meanwhile: then another one is generated.
+   * got it meanwhile: then another one is generated. The container's lock is held throughout, which
+   * tells a command that finds the name before the record that the creation is alive.
    */
-  create(id: string, config: ContainerConfig, requestedName: string | undefined, autoRemove: boolean, generated = false, admittedBy?: ContainerRecord['admittedBy']): ContainerRecord {
+  async create(id: string, config: ContainerConfig, requestedName: string | undefined, autoRemove: boolean, generated = false, admittedBy?: ContainerRecord['admittedBy']): Promise<ContainerRecord> {
     checkName(requestedName);
-    const name = this.reserveName(requestedName, id, generated);
-    const record: ContainerRecord = { version: 1, id, name, created: new Date().toISOString(), autoRemove, config, state: { status: 'created' } };
-    if (admittedBy) record.admittedBy = admittedBy;
+    const lock = await lockNewContainer(this.roots, id);
+    const staging = this.staging(id);
+    let name: string | undefined;
     try {
+      name = await this.reserveName(requestedName, id, generated);
+      const created = new Date().toISOString();
+      const record: ContainerRecord = { version: 1, id, name, created, autoRemove, config, state: { status: 'created' } };
+      if (admittedBy) record.admittedBy = admittedBy;
       mkdirp(layout.containers(this.roots), 0o700);
-      fs.mkdirSync(this.dir(id), { mode: 0o700 });
-      writeJsonAtomic(this.file(id, 'container.json'), record, 0o600, false);
+      fs.mkdirSync(staging, { mode: 0o700 });
+      writeJsonAtomic(path.join(staging, 'container.json'), record, 0o600, false);
+      fs.renameSync(staging, this.dir(id));
+      return record;
     } catch (err) {
-      this.remove(record);
+      if (name !== undefined) releaseName(this.roots, name, id);
+      fs.rmSync(staging, { recursive: true, force: true });
+      removeContainerLockFile(this.roots, id);
       throw err;
+    } finally {
+      lock.release();
     }
-    return record;
   }
 
-  private reserveName(requested: string | undefined, id: string, generated: boolean): string {
-    mkdirp(layout.names(this.roots), 0o700);
+  private async reserveName(requested: string | undefined, id: string, generated: boolean): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       const name = (attempt === 0 ? requested : undefined) ?? generateName();
-      try {
-        fs.symlinkSync(id, path.join(layout.names(this.roots), name));
-        return name;
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        if (requested !== undefined && !generated) {
-          const owner = this.idForName(name) ?? 'another container';
-          throw new BoxError(`the container name "${name}" is already in use by container "${owner.slice(0, 12)}": remove it or choose another name`);
-        }
-        if (attempt > 50) throw new BoxError('could not generate a free container name');
-      }
-    }
-  }
-
-  private idForName(name: string): string | undefined {
-    try {
-      return fs.readlinkSync(path.join(layout.names(this.roots), name));
-    } catch {
-      return undefined;
+      if (await claimName(this.roots, name, id)) return name;
+      if (requested !== undefined && !generated) throw nameInUseError(name, idForName(this.roots, name));
+      if (attempt > 50) throw new BoxError('could not generate a free container name');
     }
   }
 
@@ -93,44 +122,150 @@ export class ContainerStore {
     Object.assign(record, current);
   }
 
-  get(id: string): ContainerRecord | undefined {
-    return readJsonIfExists<ContainerRecord>(this.file(id, 'container.json'));
+  /** The record of container `id`, checked; undefined if there is no such container. */
+  read(id: string): ContainerRecord | DamagedContainer | undefined {
+    const dir = this.dir(id);
+    const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    // (a link here is refused where it would be used: safe-open; rm deletes the link alone)
+    if (!st.isDirectory() && !st.isSymbolicLink()) return { id, dir, problem: 'not a directory' };
+    let text: string;
+    try {
+      text = readNoFollow(path.join(dir, 'container.json')).toString('utf8');
+    } catch (err) {
+      if (!fs.lstatSync(dir, { throwIfNoEntry: false })) return undefined; // removed meanwhile
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return { id, dir, problem: 'container.json is missing' };
+      return { id, dir, problem: err instanceof BoxError ? err.message : `container.json cannot be read (${code})` };
+    }
+    const record = parseRecord(id, text);
+    return typeof record === 'string' ? { id, dir, problem: record } : record;
   }
 
-  /** Full id, unique id prefix or name. */
-  find(query: string): ContainerRecord | undefined {
-    const byName = this.idForName(query.replace(/^\//, ''));
-    if (byName) return this.get(byName);
+  /** read(), for commands that need a usable record: a damaged one is a DamagedRecordError. */
+  get(id: string): ContainerRecord | undefined {
+    const c = this.read(id);
+    if (c && isDamaged(c)) throw new DamagedRecordError(c);
+    return c;
+  }
+
+  /** Full id, unique id prefix or name; damaged records too (for rm). */
+  lookup(query: string): ContainerRecord | DamagedContainer | undefined {
+    const byName = idForName(this.roots, query.replace(/^\//, ''));
+    if (byName) return this.read(byName);
     if (!/^[0-9a-f]{1,64}$/.test(query)) return undefined;
     const ids = this.ids().filter((id) => id.startsWith(query));
     if (ids.length > 1) throw new BoxError(`container id prefix "${query}" is ambiguous: give more digits or the name`);
-    return ids.length ? this.get(ids[0]) : undefined;
+    return ids.length ? this.read(ids[0]) : undefined;
   }
 
+  /** lookup() of a usable record: a damaged one is a DamagedRecordError. */
+  find(query: string): ContainerRecord | undefined {
+    const c = this.lookup(query);
+    if (c && isDamaged(c)) throw new DamagedRecordError(c);
+    return c;
+  }
+
+  /** The ids of the container directories (anything else under containers/ is never taken for one). */
   ids(): string[] {
     try {
-      return fs.readdirSync(layout.containers(this.roots)).filter((d) => /^[0-9a-f]{64}$/.test(d));
+      return fs.readdirSync(layout.containers(this.roots)).filter((d) => CONTAINER_ID_RE.test(d));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return [];
       throw err;
     }
   }
 
-  list(): ContainerRecord[] {
-    const out: ContainerRecord[] = [];
+  /** Every container: the usable records, newest first, and the damaged ones. */
+  scan(): { records: ContainerRecord[]; damaged: DamagedContainer[] } {
+    const records: ContainerRecord[] = [];
+    const damaged: DamagedContainer[] = [];
     for (const id of this.ids()) {
-      try {
-        out.push(readJson<ContainerRecord>(this.file(id, 'container.json')));
-      } catch {
-        /* removed concurrently or half-created: skip */
-      }
+      const c = this.read(id);
+      if (c && isDamaged(c)) damaged.push(c);
+      else if (c) records.push(c);
     }
-    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+    records.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+    return { records, damaged };
   }
 
-  /** Deletes the record, its files and its name. */
-  remove(record: Pick<ContainerRecord, 'id' | 'name'>): void {
-    fs.rmSync(this.dir(record.id), { recursive: true, force: true });
-    if (this.idForName(record.name) === record.id) fs.rmSync(path.join(layout.names(this.roots), record.name), { force: true });
+  /** The usable records, newest first. */
+  list(): ContainerRecord[] {
+    return this.scan().records;
+  }
+
+  /**
+   * Deletes a container's name, record and files (its lock file too), in an order where a kill at
+   * any point leaves it listed (the record is still in place) or gone (hidden trash is left for
+   * sweep()). Without a name (a damaged record), every name linked to the id goes. Call with the
+   * container's lock held, after its kernel objects are released.
+   */
+  remove(c: { id: string; name?: string }): void {
+    for (const name of c.name !== undefined ? [c.name] : namesOf(this.roots, c.id)) releaseName(this.roots, name, c.id);
+    const trash = path.join(layout.containers(this.roots), TRASH + checkedContainerId(c.id));
+    try {
+      fs.renameSync(this.dir(c.id), trash);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    deleteLeftover(trash); // with the lock file still there, held: sweep() leaves the trash to us
+    removeContainerLockFile(this.roots, c.id);
+  }
+
+  /**
+   * Finishes what killed commands left behind: the trash of removals, the staging directories of
+   * creations that died, and lock files of containers that are gone. Housekeeping: it never fails
+   * the command that does it (what it cannot do now, the next one tries again).
+   */
+  sweep(): void {
+    const containers = layout.containers(this.roots);
+    const entries = listDir(containers);
+    for (const entry of entries) {
+      const id = entry.replace(/^\.(new|trash)-/, '');
+      if (id === entry || !CONTAINER_ID_RE.test(id)) continue;
+      // a removal or creation still at work holds the lock: only a dead one's leftovers go
+      this.removeIfGone(id, () => deleteLeftover(path.join(containers, entry)));
+    }
+    for (const file of listDir(lockPaths.containers(this.roots))) {
+      const id = file.replace(/\.lock$/, '');
+      if (!CONTAINER_ID_RE.test(id) || fs.existsSync(this.dir(id)) || fs.existsSync(this.staging(id))) continue;
+      this.removeIfGone(id, () => undefined);
+    }
+  }
+
+  /**
+   * Under the container's lock, if nobody holds it and the container does not exist: what a dead
+   * creation or removal left (`cleanUp`) and the lock file go.
+   */
+  private removeIfGone(id: string, cleanUp: () => void): void {
+    let lock: ReturnType<typeof tryLockExistingFile> = 'busy';
+    try {
+      lock = tryLockExistingFile(lockPaths.container(this.roots, id));
+      if (lock === 'busy') return; // a live creation, or a command working on the container
+      if (fs.existsSync(this.dir(id))) return;
+      cleanUp();
+      removeContainerLockFile(this.roots, id);
+    } catch {
+      /* housekeeping: see sweep() */
+    } finally {
+      if (typeof lock !== 'string') lock.release();
+    }
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return []; // none yet, or unreadable: scan() reports the latter
+  }
+}
+
+/** Deletes hidden trash; a concurrent sweep may be deleting it too, and what is left the next one does. */
+function deleteLeftover(dir: string): void {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* see above */
   }
 }

@@ -5,7 +5,8 @@ import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
-import { Lock, storeLock } from '../image/locks';
+import type { Lock } from '../image/locks';
+import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
 import { CgroupHost, CgroupManager, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
@@ -149,7 +150,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     mark('helper located');
 
     const containers = new ContainerStore(req.roots);
-    const record = containers.create(id, config, name, req.flags.rm, req.flags.name === undefined, admission?.admittedBy);
+    const record = await containers.create(id, config, name, req.flags.rm, req.flags.name === undefined, admission?.admittedBy);
     admission?.finish(record.name);
     appendEvent(req.roots, 'create', record);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };

@@ -13,7 +13,7 @@ import { backoffArgv, boxArgv, endBackoff } from './backoff';
 import { ATTACH_WAIT_MS, attachSocketPath, connectAttach } from './attach';
 import { appendEvent } from './events';
 import { runHelper } from './helper';
-import { finalizeExit, lockContainer } from './lifecycle';
+import { finalizeExit, lockContainer, recordStart, unrecordedStart } from './lifecycle';
 import { ContainerRecord } from '../model';
 import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
 import { appendHealthOps, healthActionTaken } from './health';
@@ -30,6 +30,9 @@ interface Launched {
   /** attachFirst: box's connection to the attach socket, made before the container ran */
   socket?: Socket;
 }
+
+/** How long a start waits for the helper to say whether the container started (holding the lock). */
+const START_ANSWER_MS = 30_000;
 
 /**
  * Starts a prepared container under its monitor and records it as running. Call with the
@@ -75,12 +78,19 @@ async function launch(
       },
       onInitReady,
       onMonitor: (p) => (monitorPid = p),
+      answerWithinMs: START_ANSWER_MS,
     });
     if (!result.started) {
       connecting?.then((s) => s.destroy(), () => undefined);
       if (result.error) warn(describeStartError(result.error, record.config.args[0]));
-      return { code: result.exitCode === 0 ? 125 : result.exitCode, started: false };
+      else if (result.helperSignal) {
+        warn(`cannot start the container: box-helper was killed by ${result.helperSignal} before it started`);
+      }
+      return { code: result.exitCode === 0 || result.helperSignal ? 125 : result.exitCode, started: false };
     }
+    // Only the helper reports the monitor's pid: killed after the monitor had started the container,
+    // it never did. The monitor's state file names it (written before the container could run).
+    monitorPid ??= readMonitorState(roots, record.id).monitorPid;
     started = true;
     containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, nextRestartAt: undefined, restartCount, exitCode: undefined, finishedAt: undefined, stoppedByUser: false, oomKilled: false, error: undefined });
     if (restartCount > 0) appendEvent(roots, 'restart', record);
@@ -131,6 +141,15 @@ async function start(roots: Roots, store: ContainerStore, record: ContainerRecor
     const cur = store.get(record.id);
     if (!cur) throw new BoxError(`no such container: ${record.name}`);
     if (cur.state.status === 'running') return { code: 0, started: false };
+    if (cur.state.status === 'removing') {
+      throw new BoxError(`container ${cur.name} is being removed: finish it with box rm -f ${cur.name}`);
+    }
+    // a start whose box was killed after the monitor had started the container: it runs already
+    const st = unrecordedStart(roots, cur);
+    if (st && !cur.state.restarting) {
+      recordStart(roots, store, cur, st);
+      return { code: 0, started: false };
+    }
     // A start by the user replaces a pending restart attempt and, as Docker, resets the count.
     if (cur.state.restarting) endBackoff(cur.state.monitorPid, cur.id);
     const c = prepareStart(roots, store, cur);
@@ -141,17 +160,26 @@ async function start(roots: Roots, store: ContainerStore, record: ContainerRecor
 }
 
 /**
+ * How long the monitor's callbacks wait for the container's lock: nobody sits through them, and
+ * giving up loses a restart (the next box command then records the end from the state file).
+ */
+const CALLBACK_LOCK_WAIT_MS = 60_000;
+
+/**
  * `box internal exited ID`: the monitor's callback once the container has exited. Prints `done`,
  * or, when the restart policy says so, `exec` of the helper's back-off that then runs
  * `box internal restart ID` (native/PROTOCOL.md).
  */
 export async function onContainerExited(roots: Roots, id: string, helperPath: string): Promise<string> {
   const store = new ContainerStore(roots);
-  const lock = await lockContainer(roots, id);
+  const lock = await lockContainer(roots, id, CALLBACK_LOCK_WAIT_MS);
   try {
     const record = store.get(id);
     if (!record) return 'done';
     const st = readMonitorState(roots, id);
+    // the box that started it was killed before it recorded the start: record it, then its end
+    const unrecorded = record.state.status !== 'running' && !record.state.restarting && unrecordedStart(roots, record);
+    if (unrecorded) recordStart(roots, store, record, st);
     const healthAction = healthActionTaken(roots, id); // before finalizeExit removes the runtime dir
     finalizeExit(roots, store, record, st.exited ?? { code: 137, at: new Date().toISOString() });
     const ended = store.get(id);
@@ -177,7 +205,7 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
 /** `box internal restart ID`: the next attempt of a restarting container, after its back-off. */
 export async function restartAfterBackoff(roots: Roots, id: string): Promise<number> {
   const store = new ContainerStore(roots);
-  const lock = await lockContainer(roots, id);
+  const lock = await lockContainer(roots, id, CALLBACK_LOCK_WAIT_MS);
   try {
     const record: ContainerRecord | undefined = store.get(id);
     if (!record?.state.restarting || record.state.stoppedByUser) return 0;

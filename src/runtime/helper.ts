@@ -3,6 +3,8 @@
 // it answers on the control channel once the container's init exists: `go`, or `abort` when the
 // onInitReady hook fails (the helper then kills the init and exits 125).
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { Readable, Writable } from 'node:stream';
 
 export interface HelperResult {
@@ -24,7 +26,8 @@ export interface HelperOptions {
   /** `ignore` for a detached container: its output goes to the log, never to box's stdio */
   output?: 'inherit' | 'ignore';
   onMonitor?: (pid: number) => void;
-  onPid?: (pid: number) => void;
+  /** the container's init was cloned; helperPid: the helper process, the init's parent */
+  onPid?: (pid: number, helperPid: number) => void;
   /**
    * `run`: the container's init exists (pid, namespaces, cgroups) and waits; nothing of the
    * command has run. The place to act on it from the host. When it returns (or its promise
@@ -33,6 +36,12 @@ export interface HelperOptions {
    */
   onInitReady?: (pid: number) => void | Promise<void>;
   onStarted?: () => void;
+  /**
+   * `detach`: how long the helper may take to say how the start went. Past it the helper is
+   * killed, and so is its fork (the monitor) unless the container started: then its monitor runs
+   * it, and the result says started.
+   */
+  answerWithinMs?: number;
 }
 
 export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions): Promise<HelperResult> {
@@ -55,8 +64,10 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       }
     };
     for (const sig of FORWARDED) process.on(sig, forward);
+    let answerTimer: NodeJS.Timeout | undefined;
     const stop = () => {
       for (const sig of FORWARDED) process.off(sig, forward);
+      clearTimeout(answerTimer);
     };
 
     const specPipe = child.stdio[3] as Writable;
@@ -94,7 +105,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       const [kind, a, b, ...rest] = line.split(' ');
       if (kind === 'pid') {
         result.pid = Number(a);
-        opts.onPid?.(result.pid);
+        opts.onPid?.(result.pid, child.pid!);
         if (run) void answer(result.pid);
       } else if (kind === 'monitor') {
         opts.onMonitor?.(Number(a));
@@ -135,6 +146,23 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       eventsDone = true;
       finish();
     });
+    if (opts.answerWithinMs !== undefined) {
+      answerTimer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        stop();
+        const fork = childPids(child.pid!);
+        for (const pid of result.started ? [child.pid!] : [child.pid!, ...fork]) killQuietly(pid);
+        events.destroy();
+        child.unref();
+        if (!result.started) {
+          const text = `box-helper did not say within ${opts.answerWithinMs! / 1000} s whether the container started`;
+          result.error ??= { stage: 'monitor', errno: os.constants.errno.ETIMEDOUT, text };
+        }
+        result.exitCode = result.started ? 0 : 125;
+        resolve(result);
+      }, opts.answerWithinMs);
+    }
     child.on('error', (err) => {
       stop();
       reject(err);
@@ -144,4 +172,23 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       finish();
     });
   });
+}
+
+/** The children of a process, from every one of its threads (for a helper: its fork, the monitor). */
+function childPids(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }

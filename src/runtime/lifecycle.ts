@@ -1,30 +1,35 @@
-// The life of a detached container after it started: its end (reported by the monitor's callback
-// or found out later when the monitor died), stop, kill, wait and removal. Every state change of a
-// container happens under its lock, so the monitor's callback and a user's command never race.
+// The life of a container after it started: its end (reported by the monitor's callback or the
+// foreground box run, or found out later when either was killed: see owner.ts), stop, kill, wait
+// and removal. Every state change of a detached container happens under its lock, so the
+// monitor's callback and a user's command never race. Every wait here is bounded: past the bound
+// box says what it waited for and how to recover.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BoxError } from '../errors';
-import { lockFile, Lock } from '../image/locks';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
 import { thaw } from '../linux/freezer';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
-import { lockPaths, Roots } from '../paths';
+import { Roots } from '../paths';
 import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
-import { ContainerStore } from './containers';
+import { CONTAINER_WAIT_MS, lockContainer } from './container-lock';
+import { ContainerStore, DamagedContainer } from './containers';
 import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
-import { isMonitorAlive, readMonitorState, removeRuntimeDir } from './monitor-state';
+import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
+import { isAbandoned, isOwnerAlive, killHelper } from './owner';
 
-export function lockContainer(roots: Roots, id: string): Promise<Lock> {
-  return lockFile(lockPaths.container(roots, id));
-}
+export { CONTAINER_WAIT_MS, lockContainer };
+
+type Exit = { code: number; at: string; error?: string };
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Records the container's end and releases what it held (its cgroup; with --rm, everything).
  * Idempotent: whoever comes second finds nothing left to do. Call with the container's lock held.
  */
-export function finalizeExit(roots: Roots, store: ContainerStore, record: ContainerRecord, exit: { code: number; at: string; error?: string }): void {
+export function finalizeExit(roots: Roots, store: ContainerStore, record: ContainerRecord, exit: Exit): void {
   if (record.state.status !== 'running') return;
   const cgroup = containerCgroup(detectCgroups(), record.id);
   const oomKilled = cgroup.oomKilled();
@@ -37,25 +42,39 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
     appendEvent(roots, 'destroy', record);
     return;
   }
-  store.setState(record, { status: 'exited', exitCode: exit.code, finishedAt: exit.at, oomKilled, pid: undefined, monitorPid: undefined, error: exit.error });
+  const gone = { pid: undefined, monitorPid: undefined, ownerPid: undefined };
+  const ended = { status: 'exited' as const, exitCode: exit.code, finishedAt: exit.at, oomKilled, error: exit.error };
+  store.setState(record, { ...ended, ...gone });
 }
 
 /**
- * Brings a record up to date with reality: a running container whose monitor is gone has ended; a
+ * Brings a record up to date with reality: a running container that nobody answers for any more (its
+ * monitor died, or the foreground `box run` that owned it was killed) has ended; a start whose box was
+ * killed after the monitor had started the container is recorded from the monitor's state file; a
  * container waiting to restart whose back-off process is gone gets a new back-off for the time
  * that was left (the count is kept: the attempt is the same one).
  */
 export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   if (record.state.restarting) return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
-  if (record.state.status !== 'running' || isMonitorAlive(record.state.monitorPid) || !record.state.monitorPid) return record;
+  const settled = record.state.status === 'running'
+    ? isOwnerAlive(roots, record)
+    : !unrecordedStart(roots, record) && !isAbandoned(roots, record);
+  return settled ? record : settle(roots, store, record);
+}
+
+/** refresh, under the container's lock: records an unrecorded start, finalises an orphan. */
+async function settle(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   const lock = await lockContainer(roots, record.id);
   try {
     const current = store.get(record.id);
     if (!current) return { ...record, state: { status: 'exited' } };
-    const st = readMonitorState(roots, record.id);
-    if (current.state.status === 'running' && !isMonitorAlive(current.state.monitorPid)) {
-      // The monitor died (killed, or the host lost /run): its container died with it.
-      finalizeExit(roots, store, current, st.exited ?? { code: 137, at: new Date().toISOString(), error: 'the container\'s monitor died' });
+    if (!current.state.restarting) {
+      const st = unrecordedStart(roots, current);
+      if (st) recordStart(roots, store, current, st);
+      else if (isAbandoned(roots, current)) releaseAbandoned(roots, store, current);
+    }
+    if (current.state.status === 'running' && !isOwnerAlive(roots, current)) {
+      finalizeExit(roots, store, current, await orphanExit(roots, current));
     }
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
   } finally {
@@ -63,11 +82,89 @@ export async function refresh(roots: Roots, store: ContainerStore, record: Conta
   }
 }
 
+/**
+ * The monitor's state when a monitor started (or is starting) this detached container but the
+ * record does not name it: the box or the helper that started it was killed before it recorded the
+ * monitor's pid (or the start). Left alone, box would start a second container in the same cgroup.
+ */
+export function unrecordedStart(roots: Roots, record: ContainerRecord): MonitorState | undefined {
+  if (record.state.ownerPid !== undefined) return undefined; // foreground: no monitor, no state file
+  const st = readMonitorState(roots, record.id);
+  const known = record.state.status === 'running' && st.monitorPid === record.state.monitorPid;
+  if (!st.monitorPid || known) return undefined;
+  // A live monitor may still be setting the container up: if that fails, it exits and the record,
+  // finalised then, says how. One that ended left its exit (and its cgroup) to be recorded.
+  return isMonitorAlive(st.monitorPid) || st.exited ? st : undefined;
+}
+
+/** Makes the record name the monitor and container of an unrecorded start. Call with the lock held. */
+export function recordStart(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  st: MonitorState,
+  extra: Partial<ContainerRecord['state']> = {},
+): void {
+  const announced = record.state.status === 'running';
+  const previousRun = { exitCode: undefined, finishedAt: undefined, error: undefined, oomKilled: false };
+  const fresh = { ...previousRun, stoppedByUser: false };
+  const started = { status: 'running' as const, pid: st.pid, monitorPid: st.monitorPid, startedAt: st.startedAt };
+  store.setState(record, { ...(announced ? {} : fresh), ...extra, ...started });
+  if (!announced) appendEvent(roots, 'start', record);
+}
+
+/**
+ * What a foreground box run killed before its container started (or after it recorded the end)
+ * left: its cgroup (killing anything the helper started meanwhile), runtime files, a --rm record.
+ */
+function releaseAbandoned(roots: Roots, store: ContainerStore, record: ContainerRecord): void {
+  containerCgroup(detectCgroups(), record.id).remove();
+  removeRuntimeDir(roots, record.id);
+  if (record.autoRemove) {
+    store.remove(record);
+    appendEvent(roots, 'destroy', record);
+  }
+}
+
+/** How a container ended whose end nobody recorded; a foreground one still running is stopped. */
+async function orphanExit(roots: Roots, record: ContainerRecord): Promise<Exit> {
+  const at = new Date().toISOString();
+  const st = readMonitorState(roots, record.id);
+  // The monitor died (killed, or the host lost /run): its container died with it.
+  if (record.state.ownerPid === undefined) return st.exited ?? { code: 137, at, error: "the container's monitor died" };
+  // The box run that owned it is gone, and with it the terminal or pipes the container's input and
+  // output belonged to: the container is stopped. Killed through its cgroup, its helper sees it end
+  // and restores a terminal it had put in raw mode; a helper still there after that is killed.
+  const cgroup = containerCgroup(detectCgroups(), record.id);
+  const wasRunning = cgroup.pids().length > 0;
+  cgroup.killAll();
+  const deadline = Date.now() + HELPER_EXIT_WAIT_MS;
+  while (isMonitorAlive(record.state.monitorPid) && Date.now() < deadline) await delay(10);
+  killHelper(record.state.monitorPid);
+  const owner = `box run (pid ${record.state.ownerPid}), which owned the container,`;
+  if (wasRunning) return { code: 137, at, error: `${owner} was killed: the container was stopped` };
+  return { code: 255, at, error: `${owner} was killed before it recorded the exit: the exit code is unknown` };
+}
+
+/** How long a foreground container's helper gets to end once its container was killed. */
+const HELPER_EXIT_WAIT_MS = 2000;
+
 async function resumeBackoff(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
   const lock = await lockContainer(roots, record.id);
   try {
     const current = store.get(record.id);
     if (!current?.state.restarting || isBackoffAlive(current.state.monitorPid, current.id)) return current ?? record;
+    // the back-off's box was killed after the monitor of the next attempt had started it
+    const st = unrecordedStart(roots, current);
+    if (st) {
+      const restartCount = (current.state.restartCount ?? 0) + 1;
+      recordStart(roots, store, current, st, { restarting: false, nextRestartAt: undefined, restartCount });
+      appendEvent(roots, 'restart', current);
+      if (!isOwnerAlive(roots, current)) {
+        finalizeExit(roots, store, current, await orphanExit(roots, current));
+      }
+      return store.get(current.id) ?? current;
+    }
     const due = Date.parse(current.state.nextRestartAt ?? '');
     const left = Number.isNaN(due) ? 0 : Math.max(0, due - Date.now());
     store.setState(current, { monitorPid: startBackoff(roots, current.id, left) });
@@ -83,8 +180,6 @@ export function find(store: ContainerStore, query: string): ContainerRecord {
   return c;
 }
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Waits until the monitor reports the container's exit, or the deadline passes. */
 async function waitForExit(roots: Roots, record: ContainerRecord, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -95,7 +190,10 @@ async function waitForExit(roots: Roots, record: ContainerRecord, timeoutMs: num
   }
 }
 
-/** Waits until the record is no longer running (the monitor's callback finalised it). */
+/**
+ * Waits until the record is no longer running (the monitor's callback or the foreground box run
+ * finalised it, or refresh found that nobody will), or the deadline passes.
+ */
 export async function waitFinalized(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutMs = Infinity): Promise<ContainerRecord | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -170,7 +268,10 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
   }
 }
 
-/** Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded. */
+/**
+ * Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded, or
+ * fails saying who has not recorded it (box rm -f then removes the container all the same).
+ */
 export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
   const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () => appendEvent(roots, 'stop', store.get(record.id) ?? record));
   if (!fresh) return;
@@ -180,16 +281,31 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
     signalContainer(roots, fresh, sig);
     appendEvent(roots, 'kill', fresh, { signal: String(sig) }); // a number, as Docker's
     if (await waitForExit(roots, fresh, timeoutS * 1000)) {
-      await waitFinalized(roots, store, fresh);
+      await waitRecorded(roots, store, fresh, true);
       appendEvent(roots, 'stop', fresh);
       return;
     }
   }
   signalContainer(roots, fresh, os.constants.signals.SIGKILL);
   appendEvent(roots, 'kill', fresh, { signal: String(os.constants.signals.SIGKILL) });
-  await waitForExit(roots, fresh, 10_000);
-  await waitFinalized(roots, store, fresh);
+  // (10 s without the monitor seeing the end: the monitor is stuck, and rm -f then goes on without it)
+  await waitRecorded(roots, store, fresh, await waitForExit(roots, fresh, CONTAINER_WAIT_MS));
   appendEvent(roots, 'stop', fresh);
+}
+
+/**
+ * Waits a bounded time for a stopped container's end to be recorded (no time if its exit was not
+ * even seen); past it, says who did not record it.
+ */
+async function waitRecorded(roots: Roots, store: ContainerStore, record: ContainerRecord, exited: boolean): Promise<void> {
+  const done = await waitFinalized(roots, store, record, exited ? CONTAINER_WAIT_MS : 0);
+  if (done?.state.status !== 'running') return;
+  const { ownerPid, monitorPid } = done.state;
+  const who = ownerPid !== undefined
+    ? `the box run that owns it (pid ${ownerPid})`
+    : `its monitor (box-helper, pid ${monitorPid})`;
+  const late = `has not recorded its end within ${CONTAINER_WAIT_MS / 1000} s`;
+  throw new BoxError(`container ${record.name} was killed, but ${who} ${late}: box rm -f ${record.name} removes it all the same`);
 }
 
 /** `kill`: a signal to the container's init; SIGKILL counts as the user stopping it. */
@@ -214,19 +330,71 @@ export async function removeContainer(roots: Roots, store: ContainerStore, recor
   }
   if (fresh.state.status === 'running') {
     if (!force) throw new BoxError(`container ${record.name} is running: stop it first or use rm -f`);
-    await stopContainer(roots, store, fresh, 0);
+    try {
+      await stopContainer(roots, store, fresh, 0);
+    } catch (err) {
+      // nobody recorded its end in time: what is left of it is killed below
+      if (!(err instanceof BoxError) || !store.get(record.id)) throw err;
+    }
     fresh = store.get(record.id) ?? fresh;
   }
-  if (store.get(record.id)) {
-    const lock = await lockContainer(roots, record.id);
-    try {
-      containerCgroup(detectCgroups(), record.id).remove();
-      removeRuntimeDir(roots, record.id);
-      store.remove(fresh);
-      appendEvent(roots, 'destroy', fresh);
-    } finally {
-      lock.release();
-    }
+  const lock = await lockContainer(roots, record.id);
+  try {
+    const cur = store.get(record.id);
+    if (!cur) return; // removed meanwhile
+    const { status, monitorPid } = cur.state;
+    // From here until the record goes, it is listed as removing, and rm -f finishes the job.
+    store.setState(cur, { status: 'removing' });
+    // A monitor or helper still there cannot record anything once the record is gone: it goes
+    // too, then everything in the container's cgroups (removing the cgroup kills what is left).
+    if (status === 'running') killHelper(monitorPid);
+    releaseKernelObjects(roots, cur.id);
+    store.remove(cur);
+    appendEvent(roots, 'destroy', cur);
+  } finally {
+    lock.release();
   }
-  fs.rmSync(lockPaths.container(roots, record.id), { force: true });
+}
+
+/**
+ * `rm -f` of a container whose record is damaged: everything is released by its directory's id
+ * (its monitor, its cgroup, which kills what still runs in it, and runtime files), then its names
+ * and files.
+ */
+export async function removeDamaged(roots: Roots, store: ContainerStore, damaged: DamagedContainer): Promise<void> {
+  const lock = await lockContainer(roots, damaged.id);
+  try {
+    // The monitor goes first: it would write into the runtime dir as the container dies.
+    await killMonitor(roots, damaged.id);
+    releaseKernelObjects(roots, damaged.id);
+    store.remove({ id: damaged.id });
+    const unknown = { image: { ref: '' }, labels: {} } as unknown as ContainerRecord['config'];
+    appendEvent(roots, 'destroy', { id: damaged.id, name: '', config: unknown });
+  } finally {
+    lock.release();
+  }
+}
+
+/** Kills the monitor named by the container's runtime state, and waits (at most 5 s) until it is gone. */
+async function killMonitor(roots: Roots, id: string): Promise<void> {
+  const pid = readMonitorState(roots, id).monitorPid;
+  if (!pid || !isMonitorAlive(pid)) return;
+  try {
+    const fd = pidfdOpen(pid);
+    try {
+      // still that monitor: from now on the pidfd names it, whatever pid the kernel gives later
+      if (isMonitorAlive(pid)) pidfdSendSignal(fd, os.constants.signals.SIGKILL);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return; // gone meanwhile
+  }
+  const deadline = Date.now() + 5000;
+  while (isMonitorAlive(pid) && Date.now() < deadline) await delay(10);
+}
+
+function releaseKernelObjects(roots: Roots, id: string): void {
+  containerCgroup(detectCgroups(), id).remove();
+  removeRuntimeDir(roots, id);
 }

@@ -13,7 +13,7 @@ export interface MonitorState {
 }
 
 export function runtimeDir(roots: Roots, id: string): string {
-  return path.join(layout.runContainers(roots), id);
+  return layout.runContainer(roots, id);
 }
 
 export function monitorStateFile(roots: Roots, id: string): string {

@@ -1,10 +1,14 @@
 // `box run` in the foreground: create the container, start it through box-helper, wait for it,
-// and release everything it held, whichever way it ended.
+// and release everything it held, whichever way it ended. It owns the container (owner.ts) for its
+// life: if it is killed, the next box command stops the container and records its end.
 import { BoxError } from '../errors';
 import { mark } from '../util/trace';
 import { createContainer, CreateRequest, describeBytes, describeStartError, release } from './create';
 import { appendEvent } from './events';
 import { runHelper } from './helper';
+import type { Lock } from '../image/locks';
+import { removeRuntimeDir } from './monitor-state';
+import { holdOwnership } from './owner';
 
 export { requireRoot } from './create';
 export type RunRequest = CreateRequest;
@@ -14,14 +18,20 @@ export async function runForeground(req: CreateRequest): Promise<number> {
   const { containers, record, cgroup } = c;
   const config = record.config;
   let exitCode = 125;
+  let owner: Lock | undefined;
   try {
+    owner = holdOwnership(req.roots, record.id);
     const result = await runHelper(c.helperPath, c.spec.encode(), {
       stdin: config.openStdin || config.tty ? 'inherit' : 'ignore',
-      onPid: () => mark('container cloned'),
-      // Running once the hook let it go on: an aborted start is a failed one (status created).
+      onPid: (pid, helperPid) => {
+        mark('container cloned');
+        // the helper is the init's parent: stop and kill signal the container through it, as a monitor's
+        const owned = { monitorPid: helperPid, ownerPid: process.pid };
+        containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
+      },
+      // The host's hook on the waiting init (a throw aborts the start); started once it let it go on.
       onInitReady: async (pid) => {
         await req.onInitReady?.(pid);
-        containers.setState(record, { status: 'running', pid, startedAt: new Date().toISOString() });
         appendEvent(req.roots, 'start', record);
       },
       onStarted: () => mark('command started'),
@@ -43,14 +53,25 @@ export async function runForeground(req: CreateRequest): Promise<number> {
         oomKilled,
         error: result.error?.text,
         pid: undefined,
+        monitorPid: undefined,
+        ownerPid: undefined,
         finishedAt: new Date().toISOString(),
       });
     }
   } catch (err) {
     exitCode = err instanceof BoxError ? err.exitCode : 125;
+    // the helper is gone (an aborted start): the record says created, as after a failed start
+    if (!record.autoRemove) {
+      containers.setState(record, { status: 'created', pid: undefined, monitorPid: undefined, ownerPid: undefined });
+    }
     throw err;
   } finally {
-    release(c);
+    try {
+      release(c);
+      removeRuntimeDir(req.roots, record.id);
+    } finally {
+      owner?.release(); // only once the end is recorded
+    }
     mark('cleaned up');
   }
   return exitCode;

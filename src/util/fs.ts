@@ -5,11 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
+import { ownedName } from './owner';
 import { randomHex } from './random';
 import { readNoFollow } from './safe-open';
 
+/**
+ * `.tmp-<name>-<pid>.<start>-<random>` beside `file`: the writer's token (src/util/owner.ts) lets
+ * the store's sweeper tell a dead writer's leftover from a live writer's work.
+ */
 export function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `.tmp-${path.basename(file)}-${randomHex(6)}`);
+  return path.join(path.dirname(file), ownedName(`.tmp-${path.basename(file)}`, randomHex(6)));
 }
 
 /**

@@ -94,3 +94,15 @@ export function parseDurationNs(flag: string, value: string): number {
 export function parseDuration(flag: string, value: string): number {
   return parseDurationNs(flag, value) / 1e6;
 }
+
+/** Bytes as Docker prints sizes: 1000-based units, three significant digits (12.3MB). */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
+}

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
+// BENCH_ONLY (names separated by commas: start, policy, pull, detached, faults) runs only those;
+// the long fault-injection run (faults.mjs) runs only when named there.
 import { benchDetached } from './detached.mjs';
+import { benchFaults } from './faults.mjs';
 import { benchPolicies } from './policy.mjs';
 import { benchPull } from './pull.mjs';
 import { benchStartLatency } from './start-latency.mjs';
@@ -11,7 +14,10 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
-benchStartLatency({ rounds });
-benchPolicies({ rounds });
-await benchPull({ rounds });
-await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
+const only = process.env.BENCH_ONLY?.split(',');
+const wanted = (name) => (only ? only.includes(name) : name !== 'faults');
+if (wanted('start')) benchStartLatency({ rounds });
+if (wanted('policy')) benchPolicies({ rounds });
+if (wanted('pull')) await benchPull({ rounds });
+if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
+if (wanted('faults')) benchFaults();

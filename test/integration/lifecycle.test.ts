@@ -255,7 +255,14 @@ describe('detached containers', () => {
     }
     try {
       const backoff = record(id).state.monitorPid!;
-      const waitingForLock = () => fs.readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.split(/\s+/).includes(String(backoff)));
+      // the attempt (the back-off became box) has the lock file open while it waits for the lock
+      const waitingForLock = () => {
+        try {
+          return fs.readdirSync(`/proc/${backoff}/fd`).some((fd) => fs.readlinkSync(`/proc/${backoff}/fd/${fd}`) === lockPath);
+        } catch {
+          return false;
+        }
+      };
       const deadline = Date.now() + 10_000;
       while (!waitingForLock() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       expect(waitingForLock()).toBe(true);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, snapshot, waitForOutput } from '../support/box';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, leftovers, snapshot, until, waitForOutput } from '../support/box';
 
 describe('box run: bad input and failures', () => {
   const t = busyboxRoot();
@@ -68,7 +68,10 @@ describe('box run: bad input and failures', () => {
     const child = t.start(['run', '--name', 'victim', '--memory', '32m', 'busybox', 'sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
     const done = exitOf(child);
     await waitForOutput(child.stdout!, 'ready');
-    const rec = JSON.parse(fs.readFileSync(path.join(t.root, 'containers', t.containerIds().find((id) => JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')).name === 'victim')!, 'container.json'), 'utf8'));
+    const record = (id: string) => JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8'));
+    const id = t.containerIds().find((c) => record(c).name === 'victim')!;
+    // the container can print before box has recorded its pid (box reads the helper's events meanwhile)
+    const rec = until('victim recorded as running', () => record(id), (r) => r.state.status === 'running');
     const containerPid: number = rec.state.pid;
     const helperPid = Number(fs.readFileSync(`/proc/${containerPid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
     process.kill(helperPid, 'SIGKILL');

@@ -89,7 +89,7 @@ export function cgroupDirsOf(id: string): string[] {
 }
 
 /** Every container id this root ever created, from its event log: --rm and failed starts too. */
-function idsEverCreated(t: TestRoot): string[] {
+export function idsEverCreated(t: TestRoot): string[] {
   const ids = new Set(t.containerIds());
   try {
     for (const line of fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8').split('\n')) {
@@ -116,7 +116,7 @@ function recordState(t: TestRoot, id: string): RecordState | undefined {
 }
 
 /** Processes running box's helper extracted under this root (monitors and foreground helpers). */
-function helperProcesses(t: TestRoot): number[] {
+export function helperProcesses(t: TestRoot): number[] {
   const prefix = path.join(t.root, 'cache', 'box-helper');
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
     try {
@@ -127,7 +127,7 @@ function helperProcesses(t: TestRoot): number[] {
   });
 }
 
-function parentOf(pid: number): number | undefined {
+export function parentOf(pid: number): number | undefined {
   try {
     return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
   } catch {

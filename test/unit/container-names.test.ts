@@ -6,18 +6,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContainerStore } from '../../src/runtime/containers';
-import type { ContainerConfig } from '../../src/model';
+import { plainContainerConfig } from '../support/container-config';
 
 describe('container names', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-names-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const store = new ContainerStore({ root: dir, runroot: path.join(dir, 'run') });
-  const config = {} as ContainerConfig; // the store only writes it
+  const config = plainContainerConfig();
 
-  it('a requested name that is taken is an error; a generated one is replaced', () => {
-    expect(store.create('a'.repeat(64), config, 'calm_otter_1', false).name).toBe('calm_otter_1');
-    expect(() => store.create('b'.repeat(64), config, 'calm_otter_1', false)).toThrow(/already in use/);
-    const other = store.create('c'.repeat(64), config, 'calm_otter_1', false, true);
+  it('a requested name that is taken is an error; a generated one is replaced', async () => {
+    expect((await store.create('a'.repeat(64), config, 'calm_otter_1', false)).name).toBe('calm_otter_1');
+    await expect(store.create('b'.repeat(64), config, 'calm_otter_1', false)).rejects.toThrow(/already in use/);
+    const other = await store.create('c'.repeat(64), config, 'calm_otter_1', false, true);
     expect(other.name).not.toBe('calm_otter_1');
     expect(other.name).toMatch(/^[a-z]+_[a-z]+_\d+$/);
     expect(store.find(other.name)?.id).toBe('c'.repeat(64));

@@ -37,12 +37,15 @@ describe('the on-disk layout', () => {
     expect(featurePaths.policyAuditRotated(r)).toBe('/var/lib/box/policy-audit.jsonl.1');
     expect(featurePaths.policies(r)).toBe('/var/lib/box/policies.d');
     expect(featurePaths.policyCache(r)).toBe('/var/lib/box/cache/policies');
+    expect(featurePaths.storeOperations(r)).toBe('/run/box/store-ops');
   });
 
   it('puts every lock file under the runtime root', () => {
     expect(lockPaths.store(r)).toBe('/run/box/locks/store.lock');
     expect(lockPaths.admission(r)).toBe('/run/box/locks/admission.lock');
-    expect(lockPaths.container(r, 'abc')).toBe('/run/box/locks/containers/abc.lock');
+    expect(lockPaths.names(r)).toBe('/run/box/locks/names.lock');
+    expect(lockPaths.container(r, 'c'.repeat(64))).toBe(`/run/box/locks/containers/${'c'.repeat(64)}.lock`);
+    expect(() => lockPaths.container(r, '../../x')).toThrow('invalid container id "../../x": a container id is 64 hex digits');
     expect(lockPaths.layer(r, 'sha256:' + 'a'.repeat(64))).toBe(`/run/box/locks/layers/${'a'.repeat(64)}.lock`);
     expect(lockPaths.image(r, 'b'.repeat(64))).toBe(`/run/box/locks/images/${'b'.repeat(64)}.lock`);
   });

@@ -18,7 +18,8 @@ let n = 0;
 beforeAll(() => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'box-tarsplit-'));
 });
-afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+// Removing the layers' few thousand files takes seconds when the disk is busy: more than the default hook time.
+afterAll(() => fs.rmSync(base, { recursive: true, force: true }), 60_000);
 
 /** Unpacks tar (in pieces of `chunk` bytes) as a layer directory: <layer>/diff and <layer>/tar-split.gz. */
 async function store(tar: Buffer, chunk = 7919): Promise<{ layer: string; diffId: string }> {
@@ -65,7 +66,7 @@ describe('tar-split', () => {
       expect(again.length).toBe(tar.length);
       expect(again.equals(tar)).toBe(true);
     }
-  });
+  }, 60_000); // GNU tar writes a few thousand files: slow on a busy disk
 
   it('keeps data that is not in the layer directory (whiteout markers with content, data after the end marker)', async () => {
     const tar = Buffer.concat([

@@ -15,7 +15,7 @@ import { BoxError } from '../../errors';
 import { layout } from '../../paths';
 import { mkdirp, readJsonIfExists, tempNameFor, writeJsonAtomic } from '../../util/fs';
 import { BlobStore, sha256Digest } from '../blobs';
-import { storeLock } from '../locks';
+import { storeLock } from '../store-lock';
 import { OCI_CONFIG } from '../save';
 import { ImageStore } from '../store';
 import { layerTar } from '../tar-split';

@@ -1,0 +1,62 @@
+// Who answers for a running container, and how the next box command finds out that nobody does.
+// A detached container answers through its monitor (a live box-helper whose pid is recorded, or
+// named by its state file when the box that started it was killed before it learned the pid). A
+// foreground `box run` answers for its container itself: it holds an flock on the container's
+// owner file for its whole life, and the kernel drops that lock however box ends (kill -9
+// included), so a free lock on a running record means its exit will never be recorded by it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isLockHeld, Lock, tryLockFile } from '../image/locks';
+import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
+import { Roots } from '../paths';
+import { ContainerRecord } from '../model';
+import { isMonitorAlive, runtimeDir } from './monitor-state';
+
+function ownerFile(roots: Roots, id: string): string {
+  return path.join(runtimeDir(roots, id), 'owner.lock');
+}
+
+/** Taken by a foreground `box run` before its container is started, released when it is recorded. */
+export function holdOwnership(roots: Roots, id: string): Lock {
+  fs.mkdirSync(runtimeDir(roots, id), { recursive: true, mode: 0o700 });
+  const lock = tryLockFile(ownerFile(roots, id));
+  if (!lock) throw new Error(`the owner lock of container ${id} is held by another process`); // a fresh id: never
+  return lock;
+}
+
+/** True while whoever must record the end of a running container is alive to do it. */
+export function isOwnerAlive(roots: Roots, record: ContainerRecord): boolean {
+  if (record.state.ownerPid !== undefined) return isLockHeld(ownerFile(roots, record.id));
+  return isMonitorAlive(record.state.monitorPid);
+}
+
+/**
+ * True if a foreground `box run` owned this record and is gone without cleaning up: killed before
+ * the container started (its cgroup may exist, a --rm record is still there) or after it recorded
+ * the end. Running records are isOwnerAlive's.
+ */
+export function isAbandoned(roots: Roots, record: ContainerRecord): boolean {
+  if (record.state.status === 'running' || record.state.restarting) return false;
+  const file = ownerFile(roots, record.id);
+  return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined && !isLockHeld(file);
+}
+
+/** SIGKILL to a box-helper (checked through a pidfd, so a recycled pid is never hit); false if gone. */
+export function killHelper(pid: number | undefined): boolean {
+  if (!pid) return false;
+  let fd: number;
+  try {
+    fd = pidfdOpen(pid);
+  } catch {
+    return false;
+  }
+  try {
+    if (!isMonitorAlive(pid)) return false;
+    pidfdSendSignal(fd, 9);
+    return true;
+  } catch {
+    return false; // exited meanwhile
+  } finally {
+    fs.closeSync(fd);
+  }
+}

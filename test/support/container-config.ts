@@ -1,0 +1,13 @@
+// A complete container configuration, as `box create` of a plain image would record it, for unit
+// tests of the container store (a record read back must pass its checks).
+import { resolveContainerConfig } from '../../src/runtime/run-options';
+import type { ContainerConfig } from '../../src/model';
+
+export function plainContainerConfig(): ContainerConfig {
+  return resolveContainerConfig(
+    { env: [], envFile: [], tty: false, interactive: false, readOnly: false, init: false, privileged: false, capAdd: [], capDrop: [], securityOpt: [], ulimit: [], label: [], rm: false },
+    { ref: 'img', id: `sha256:${'c'.repeat(64)}`, lowerDirs: [], config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${'d'.repeat(64)}`] } } },
+    [],
+    'a'.repeat(64),
+  );
+}

@@ -1,0 +1,179 @@
+// Container records read back from disk are checked, and the store's files (records, names, lock
+// files) come and go in an order where a box killed at any point leaves nothing unlisted: what
+// such a kill leaves is made here directly on disk, and the store must list it or clean it up.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lockDeletableFile, tryLockFile } from '../../src/image/locks';
+import { layout, lockPaths, Roots } from '../../src/paths';
+import { lockContainer, lockNewContainer } from '../../src/runtime/container-lock';
+import { ContainerStore, DamagedRecordError, isDamaged } from '../../src/runtime/containers';
+import { parseRecord } from '../../src/runtime/record-check';
+import { plainContainerConfig } from '../support/container-config';
+
+const ID = 'a'.repeat(64);
+const OTHER = 'b'.repeat(64);
+
+function record(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { version: 1, id: ID, name: 'web', created: '2026-12-04T00:00:00.000Z', autoRemove: false, config: plainContainerConfig(), state: { status: 'exited', exitCode: 0 }, ...over };
+}
+
+const problemOf = (value: unknown) => parseRecord(ID, JSON.stringify(value));
+
+describe('a record read back', () => {
+  it('is accepted as box writes it', () => {
+    expect(typeof problemOf(record())).toBe('object');
+    // Docker's null for an empty field of the image's own configuration is not damage
+    const config = { ...plainContainerConfig(), image: { ...plainContainerConfig().image, config: { Env: null, Cmd: null, Labels: null } } };
+    expect(typeof problemOf(record({ config }))).toBe('object');
+  });
+
+  it.each([
+    ['null as the configuration', record({ config: null }), 'config: expected an object, found null'],
+    ['null as the state', record({ state: null }), 'state: expected an object, found null'],
+    ['null in a list', record({ config: { ...plainContainerConfig(), args: null } }), 'config.args: expected a list, found null'],
+    ['an unknown status', record({ state: { status: 'zombie' } }), 'state.status: expected one of'],
+    ['an id naming another directory', record({ id: '../../../../some/dir' }), 'id: not a container id'],
+    ['the id of another container', record({ id: OTHER }), 'is not the id of its directory'],
+    ['a name with a slash', record({ name: '../names/x' }), 'name: not a container name'],
+    ['a layer that is not a digest', record({ config: { ...plainContainerConfig(), layers: ['../../../etc'] } }), 'config.layers[0]: not a sha256 digest'],
+    ['an array', [record()], 'not a JSON object'],
+  ])('is damaged with %s', (_what, value, problem) => {
+    expect(problemOf(value)).toContain(problem);
+  });
+
+  it('is damaged when truncated, garbled or empty', () => {
+    expect(parseRecord(ID, JSON.stringify(record()).slice(0, 100))).toMatch(/not valid JSON/);
+    expect(parseRecord(ID, '\u0000\u0001garbage')).toMatch(/not valid JSON/);
+    expect(parseRecord(ID, '')).toMatch(/empty/);
+  });
+});
+
+describe('the container store', () => {
+  let dir: string;
+  let roots: Roots;
+  let store: ContainerStore;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-records-'));
+    roots = { root: path.join(dir, 'root'), runroot: path.join(dir, 'run') };
+    store = new ContainerStore(roots);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const writeRaw = (id: string, text: string | undefined) => {
+    fs.mkdirSync(path.join(roots.root, 'containers', id), { recursive: true });
+    if (text !== undefined) fs.writeFileSync(path.join(roots.root, 'containers', id, 'container.json'), text);
+  };
+  const lockFileOf = (id: string) => lockPaths.container(roots, id);
+
+  it('lists damaged records apart, refuses to use them, and finds them by directory id for rm', async () => {
+    const good = await store.create(OTHER, plainContainerConfig(), 'good', false);
+    writeRaw(ID, JSON.stringify(record({ config: null })));
+    const { records, damaged } = store.scan();
+    expect(records.map((r) => r.id)).toEqual([good.id]);
+    expect(damaged).toEqual([{ id: ID, dir: path.join(roots.root, 'containers', ID), problem: 'config: expected an object, found null' }]);
+    expect(() => store.get(ID)).toThrow(DamagedRecordError);
+    expect(() => store.find('aaaa')).toThrow(`remove the container with box rm -f ${ID}`);
+    expect(isDamaged(store.lookup('aaaa')!)).toBe(true);
+  });
+
+  it('a directory without its record (left by an older box) is damaged, not hidden', () => {
+    writeRaw(ID, undefined);
+    expect(store.scan().damaged).toMatchObject([{ id: ID, problem: 'container.json is missing' }]);
+  });
+
+  it('builds no path from anything but a checked id', () => {
+    fs.mkdirSync(path.join(roots.root, 'containers', 'not-an-id'), { recursive: true });
+    expect(store.ids()).toEqual([]);
+    expect(() => store.dir('../../../../some/dir')).toThrow(/invalid container id/);
+    expect(() => lockPaths.container(roots, '../x')).toThrow(/invalid container id/);
+    // a name that links somewhere else than to an id, and a name that is a path, find nothing
+    fs.mkdirSync(layout.names(roots), { recursive: true });
+    fs.symlinkSync('../../../../etc', path.join(layout.names(roots), 'evil'));
+    expect(store.lookup('evil')).toBeUndefined();
+    expect(store.lookup('../containers/x')).toBeUndefined();
+  });
+
+  it('removal of a damaged record takes every name linked to it and its lock file', async () => {
+    writeRaw(ID, '{"truncated": ');
+    fs.mkdirSync(layout.names(roots), { recursive: true });
+    fs.symlinkSync(ID, path.join(layout.names(roots), 'one'));
+    fs.symlinkSync(ID, path.join(layout.names(roots), 'two'));
+    const other = await store.create(OTHER, plainContainerConfig(), 'kept', false);
+    (await lockContainer(roots, ID)).release();
+    expect(fs.existsSync(lockFileOf(ID))).toBe(true);
+    store.remove({ id: ID });
+    expect(fs.readdirSync(path.join(roots.root, 'containers'))).toEqual([other.id]);
+    expect(fs.readdirSync(layout.names(roots))).toEqual(['kept']);
+    expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+  });
+
+  it('a name left by a creation that was killed is taken back; one of a live creation is not', async () => {
+    fs.mkdirSync(layout.names(roots), { recursive: true });
+    fs.symlinkSync(ID, path.join(layout.names(roots), 'web'));
+    // the creation of ID is alive: it holds ID's lock
+    const creation = await lockNewContainer(roots, ID);
+    await expect(store.create(OTHER, plainContainerConfig(), 'web', false)).rejects.toThrow(`the container name "web" is already in use by container "${ID.slice(0, 12)}"`);
+    creation.release(); // ...and now it died, before its record existed
+    expect((await store.create(OTHER, plainContainerConfig(), 'web', false)).name).toBe('web');
+    expect(fs.readlinkSync(path.join(layout.names(roots), 'web'))).toBe(OTHER);
+    expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+    // nor does an entry box never makes (a file, a link to no id) keep a name for ever
+    fs.writeFileSync(path.join(layout.names(roots), 'planted'), '');
+    fs.symlinkSync('../../../etc', path.join(layout.names(roots), 'linked'));
+    expect((await store.create('3'.repeat(64), plainContainerConfig(), 'planted', false)).name).toBe('planted');
+    expect((await store.create('4'.repeat(64), plainContainerConfig(), 'linked', false)).name).toBe('linked');
+  });
+
+  it('sweep finishes killed removals and creations, and removes lock files of containers that are gone', async () => {
+    const live = await store.create(OTHER, plainContainerConfig(), 'live', false);
+    (await lockContainer(roots, live.id)).release();
+    const containers = path.join(roots.root, 'containers');
+    const ids = ['1', '2', '3', '4', '5'].map((d) => d.repeat(64));
+    // a removal killed after the rename to trash, and an older box's stale lock file
+    fs.mkdirSync(path.join(containers, `.trash-${ids[0]}`, 'upper'), { recursive: true });
+    for (const id of [ids[0], ids[1]]) (await lockNewContainer(roots, id)).release();
+    // a creation killed before its record was in place, and one still running
+    fs.mkdirSync(path.join(containers, `.new-${ids[2]}`));
+    fs.mkdirSync(path.join(containers, `.new-${ids[3]}`));
+    const alive = await lockNewContainer(roots, ids[3]);
+    // a removal still deleting its trash
+    fs.mkdirSync(path.join(containers, `.trash-${ids[4]}`));
+    const removing = await lockNewContainer(roots, ids[4]);
+    store.sweep();
+    expect(fs.readdirSync(containers).sort()).toEqual([`.new-${ids[3]}`, `.trash-${ids[4]}`, live.id]);
+    expect(fs.readdirSync(lockPaths.containers(roots)).sort()).toEqual([`${ids[3]}.lock`, `${ids[4]}.lock`, `${live.id}.lock`]);
+    alive.release();
+    removing.release();
+  });
+
+  it('locking a container that is gone leaves no lock file, also when it was removed while waiting', async () => {
+    (await lockContainer(roots, ID)).release();
+    expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+    const c = await store.create(ID, plainContainerConfig(), 'web', false);
+    const remover = await lockContainer(roots, c.id);
+    const waiter = lockContainer(roots, c.id);
+    store.remove(c);
+    remover.release();
+    (await waiter).release();
+    expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+    expect(store.get(ID)).toBeUndefined();
+  });
+
+  it('a lock whose file was deleted while it was awaited is taken again on the current file', async () => {
+    const file = path.join(dir, 'x.lock');
+    const taken = async (p: ReturnType<typeof lockDeletableFile>) => {
+      const lock = await p;
+      if (typeof lock === 'string') throw new Error(`lock ${lock}`);
+      return lock;
+    };
+    const first = await taken(lockDeletableFile(file, true));
+    const second = taken(lockDeletableFile(file, true)); // opens the file now and waits for its lock
+    fs.rmSync(file);
+    first.release();
+    const held = await second;
+    expect(tryLockFile(file)).toBeUndefined(); // what the second holds is the lock of the file there now
+    held.release();
+  });
+});
