@@ -1,7 +1,7 @@
 // Starts box-helper with a spec, follows its status events (native/PROTOCOL.md) and forwards the
 // signals box itself receives, so that `kill -TERM <box>` reaches the container's PID 1. For `run`
-// it answers on the control channel once the container's init exists: `go`, or `abort` when the
-// onInitReady hook fails (the helper then kills the init and exits 125).
+// it answers on the control channel: `go` at once, or, with an onInitReady hook, once the hook
+// has acted on the waiting init (`abort` when it fails: the helper kills the init, exits 125).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -79,10 +79,13 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     control?.on('error', () => {
       /* the helper is gone (it failed before its init existed); its status says why */
     });
+    // Without a hook the answer is given up front: the helper reads it once its init exists and
+    // never waits for box (a stopped or killed box cannot hold the start, as before protocol 2).
+    if (!opts.onInitReady) control?.end('go\n');
     let hookError: unknown;
     const answer = async (pid: number) => {
       try {
-        await opts.onInitReady?.(pid);
+        await opts.onInitReady!(pid);
         control?.end('go\n');
       } catch (err) {
         hookError = err;
@@ -106,7 +109,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (kind === 'pid') {
         result.pid = Number(a);
         opts.onPid?.(result.pid, child.pid!);
-        if (run) void answer(result.pid);
+        if (run && opts.onInitReady) void answer(result.pid);
       } else if (kind === 'monitor') {
         opts.onMonitor?.(Number(a));
       } else if (kind === 'started') {

@@ -28,12 +28,9 @@ export async function runForeground(req: CreateRequest): Promise<number> {
         // the helper is the init's parent: stop and kill signal the container through it, as a monitor's
         const owned = { monitorPid: helperPid, ownerPid: process.pid };
         containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
-      },
-      // The host's hook on the waiting init (a throw aborts the start); started once it let it go on.
-      onInitReady: async (pid) => {
-        await req.onInitReady?.(pid);
         appendEvent(req.roots, 'start', record);
       },
+      onInitReady: req.onInitReady, // the host's hook on the waiting init (a throw aborts the start)
       onStarted: () => mark('command started'),
     });
     mark('container exited');
