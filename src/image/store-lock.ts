@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { LOCK_EX, LOCK_SH } from '../linux/syscalls';
 import { featurePaths, lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
+import { openNoFollow } from '../util/safe-open';
 import { humanSize } from '../util/units';
 import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { randomHex } from '../util/random';
@@ -58,7 +59,7 @@ export async function storeLock(roots: Roots, mode: 'shared' | 'exclusive'): Pro
     else sweepCache(roots); // asset copies are written outside this lock: no marker tells of them
     mkdirp(operationsDir(roots), 0o700);
     marker = path.join(operationsDir(roots), ownedName('op', randomHex(4)));
-    fs.writeFileSync(marker, '', { flag: 'wx', mode: 0o600 });
+    createEmptyFile(marker, fs.constants.O_EXCL);
   } catch (err) {
     lock.release();
     throw err;
@@ -117,7 +118,7 @@ function sweepAll(roots: Roots, deadMarkers: string[]): void {
   }
   for (const m of deadMarkers) fs.rmSync(path.join(operationsDir(roots), m), { force: true });
   mkdirp(operationsDir(roots), 0o700);
-  fs.writeFileSync(path.join(operationsDir(roots), SWEPT), '');
+  createEmptyFile(path.join(operationsDir(roots), SWEPT), 0);
   report(res);
 }
 
@@ -168,4 +169,9 @@ function report(res: GcResult): void {
   const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0];
   const size = res.bytes ? ` (${humanSize(res.bytes)})` : '';
   writeStderr(`box: reclaimed ${list}${size} left by interrupted commands\n`);
+}
+
+/** An empty root-only file (mode 0600 whatever the umask), not through a link. */
+function createEmptyFile(file: string, extraFlags: number): void {
+  fs.closeSync(openNoFollow(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | extraFlags, 0o600));
 }

@@ -14,7 +14,7 @@ import { mkdirp, writeJsonAtomic } from '../util/fs';
 import { readNoFollow } from '../util/safe-open';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
-import { claimName, generateName, idForName, NAME_RE, nameInUseError, namesOf, releaseName } from './names';
+import { claimName, generateName, idForName, NAME_RE, nameInUseError, namesOf, releaseName, sweepStaleNames } from './names';
 import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
 
@@ -230,6 +230,11 @@ export class ContainerStore {
       const id = file.replace(/\.lock$/, '');
       if (!CONTAINER_ID_RE.test(id) || fs.existsSync(this.dir(id)) || fs.existsSync(this.staging(id))) continue;
       this.removeIfGone(id, () => undefined);
+    }
+    try {
+      sweepStaleNames(this.roots);
+    } catch {
+      /* housekeeping: see above */
     }
   }
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { lockFile, tryLockExistingFile } from '../image/locks';
+import { lockFile, tryLockExistingFile, tryLockFile } from '../image/locks';
 import { CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
 import { randomIndex } from '../util/random';
 import { mkdirp } from '../util/fs';
@@ -73,26 +73,49 @@ export async function claimName(roots: Roots, name: string, id: string): Promise
 async function reclaimStaleName(roots: Roots, name: string): Promise<boolean> {
   const lock = await lockFile(lockPaths.names(roots));
   try {
-    const owner = linkOf(roots, name);
-    if (owner === undefined && !fs.existsSync(nameFile(roots, name)!)) return true; // released meanwhile: try again
-    if (owner !== undefined && CONTAINER_ID_RE.test(owner)) {
-      if (fs.existsSync(layout.container(roots, owner))) return false;
-      const creation = tryLockExistingFile(lockPaths.container(roots, owner));
-      if (creation === 'busy') return false;
-      if (creation !== 'absent') {
-        // the creation may have finished just before we got its lock
-        const created = fs.existsSync(layout.container(roots, owner));
-        if (!created) fs.rmSync(lockPaths.container(roots, owner), { force: true }); // ids are never reused
-        creation.release();
-        if (created) return false;
-      }
-    }
-    // a dead creation's link, or something that is no link to an id (box made neither)
-    fs.rmSync(nameFile(roots, name)!, { recursive: true, force: true });
-    return true;
+    return deleteIfStale(roots, name);
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The next `ps` or `rm` deletes every name a killed creation left (a name nobody will ever have
+ * listed otherwise), if it can have the names lock at once; else a later one does.
+ */
+export function sweepStaleNames(roots: Roots): void {
+  const lock = tryLockFile(lockPaths.names(roots));
+  if (!lock) return;
+  try {
+    for (const name of listNames(roots)) {
+      const owner = linkOf(roots, name);
+      const gone = owner === undefined || !CONTAINER_ID_RE.test(owner) || !fs.existsSync(layout.container(roots, owner));
+      if (gone) deleteIfStale(roots, name);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Deletes names/<name> if its container will never exist, with the names lock held: true if the name is free now. */
+function deleteIfStale(roots: Roots, name: string): boolean {
+  const owner = linkOf(roots, name);
+  if (owner === undefined && !fs.existsSync(nameFile(roots, name)!)) return true; // released meanwhile: try again
+  if (owner !== undefined && CONTAINER_ID_RE.test(owner)) {
+    if (fs.existsSync(layout.container(roots, owner))) return false;
+    const creation = tryLockExistingFile(lockPaths.container(roots, owner));
+    if (creation === 'busy') return false;
+    if (creation !== 'absent') {
+      // the creation may have finished just before we got its lock
+      const created = fs.existsSync(layout.container(roots, owner));
+      if (!created) fs.rmSync(lockPaths.container(roots, owner), { force: true }); // ids are never reused
+      creation.release();
+      if (created) return false;
+    }
+  }
+  // a dead creation's link, or something that is no link to an id (box made neither)
+  fs.rmSync(nameFile(roots, name)!, { recursive: true, force: true });
+  return true;
 }
 
 /** Removes names/<name> if it still links to `id` (a rename or a reclaim may have moved it). */
@@ -102,12 +125,14 @@ export function releaseName(roots: Roots, name: string, id: string): void {
 
 /** Every name linked to `id`: a damaged record cannot tell its own. */
 export function namesOf(roots: Roots, id: string): string[] {
-  let names: string[];
+  return listNames(roots).filter((n) => linkOf(roots, n) === id);
+}
+
+function listNames(roots: Roots): string[] {
   try {
-    names = fs.readdirSync(layout.names(roots));
+    return fs.readdirSync(layout.names(roots));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => linkOf(roots, n) === id);
 }

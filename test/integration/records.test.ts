@@ -99,7 +99,8 @@ describe('damaged records', () => {
     fs.symlinkSync(path.relative(path.join(t.root, 'names'), victim), nameLink(t, 'escape'));
     expect(t.box(['rm', '-f', 'escape']).stderr).toBe('box: no such container: escape\n');
     expect(fs.existsSync(path.join(victim, 'precious'))).toBe(true);
-    fs.rmSync(nameLink(t, 'escape'));
+    // the link itself is swept as a name box never made; what it pointed at stays
+    expect(fs.lstatSync(nameLink(t, 'escape'), { throwIfNoEntry: false })).toBeUndefined();
   });
 
   it('rm -f of a running container whose record was garbled kills it and releases its cgroups', () => {
@@ -183,6 +184,14 @@ describe('a removal killed half-way', () => {
     expect(fs.readlinkSync(nameLink(t, 'unborn'))).toBe(reused);
     expect(t.box(['rm', 'unborn']).status).toBe(0);
     expectNothingUnlisted(t);
+
+    // the same, and nobody asks for the name again: the next ps releases it
+    const stillborn = 'e'.repeat(64);
+    fs.mkdirSync(path.join(containersDir(t), `.new-${stillborn}`));
+    fs.writeFileSync(lockFile(t, stillborn), '');
+    fs.symlinkSync(stillborn, nameLink(t, 'stillborn'));
+    expectNothingUnlisted(t);
+    expect(fs.existsSync(nameLink(t, 'stillborn'))).toBe(false);
   });
 
   it('SIGKILL of rm -f at delays spread over its run: listed or gone, rm -f ends it, the name is free again', async () => {
