@@ -154,8 +154,12 @@ export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' 
   return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
 }
 
-/** Appends the helper spec ops that make the monitor run the container's health check, if it has one. */
-export function appendHealthOps(spec: HelperSpec, record: ContainerRecord, roots: { root: string; runroot: string }): void {
+/** Appends the helper ops that make the monitor run the container's health check, if it has one. */
+export function appendHealthOps(
+  spec: HelperSpec,
+  record: ContainerRecord,
+  roots: { root: string; runroot: string },
+): void {
   const h = healthOf(record);
   if (!h) return;
   const join = containerCgroup(detectCgroups(), record.id).joinFiles();
