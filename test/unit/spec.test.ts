@@ -20,6 +20,17 @@ describe('helper spec', () => {
     expect(decodeSpec(buf)).toEqual([['args', 'echo', 'a\nb', ''], ['seccomp', '\x00\x01\x02']]);
   });
 
+  it('ops are typed from the op table, and a record below its minimum of arguments is refused', () => {
+    const spec = new HelperSpec();
+    // @ts-expect-error an op the helper does not know
+    expect(() => spec.op('bogus')).toThrow();
+    // @ts-expect-error mount takes five arguments
+    expect(() => spec.op('mount', 'a', 'b')).toThrow('helper op mount: 2 arguments');
+    const noCommand: string[] = [];
+    expect(() => spec.op('args', ...noCommand)).toThrow('helper op args: 0 arguments');
+    expect(spec.ops()).toEqual([]);
+  });
+
   const config: ContainerConfig = {
     image: { ref: 'i', id: 'sha256:1' }, layers: [], hostname: 'h', args: ['sh'], entrypoint: [], cmd: ['sh'], env: ['PATH=/bin'],
     workingDir: '/', user: { spec: '', uid: 0, gid: 0, additionalGids: [] }, tty: false, openStdin: false, network: 'none', readOnly: false,
