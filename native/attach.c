@@ -4,7 +4,11 @@
  * may send input (to the pty, or to the container's stdin pipe), window sizes and the end of input.
  * Output a client has not taken yet holds the container's output back, as a terminal does; a client
  * that takes nothing for STALL_NS is disconnected, so a stopped `box attach` cannot hang a service. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "attach.h"
+#include "ctx.h"
+#include "report.h"
+#include "spec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +48,17 @@ static unsigned char ib[4096]; /* input read from clients, not yet written */
 static size_t ilen, ioff;
 static int in_fd = -1, win_fd = -1;
 static int in_close; /* a client ended the input: close the stdin pipe once ib is written */
+static const struct rec *attach_op; /* `attach PATH WAIT_MS`, NULL without it */
+
+void attach_ops(const struct spec *sp)
+{
+	attach_op = spec_find(sp, "attach");
+}
+
+int attach_wanted(void)
+{
+	return attach_op != NULL;
+}
 
 static int64_t mono_ns(void)
 {
@@ -54,9 +69,9 @@ static int64_t mono_ns(void)
 
 void attach_listen(void)
 {
-	if (!C.attach)
+	if (!attach_op)
 		return;
-	const char *path = C.attach->a[0].p;
+	const char *path = attach_op->a[0].p;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int dfd = -1;
 	if (strlen(path) < sizeof sa.sun_path) {
@@ -109,9 +124,9 @@ static int accept_one(void)
 
 void attach_wait(void)
 {
-	if (lfd < 0 || !arg_u(C.attach, 1))
+	if (lfd < 0 || !arg_u(attach_op, 1))
 		return;
-	int64_t end = mono_ns() + (int64_t)arg_u(C.attach, 1) * 1000000;
+	int64_t end = mono_ns() + (int64_t)arg_u(attach_op, 1) * 1000000;
 	for (;;) {
 		int64_t left = (end - mono_ns()) / 1000000;
 		if (left <= 0)
@@ -331,7 +346,7 @@ void attach_end(void)
 			drop(&cl[i]);
 	if (lfd >= 0) {
 		close(lfd);
-		unlink(C.attach->a[0].p);
+		unlink(attach_op->a[0].p);
 		lfd = C.attach_fd = -1;
 	}
 	if (C.stdin_wr >= 0)

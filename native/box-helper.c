@@ -1,24 +1,35 @@
 /* box-helper: the native half of box (see PROTOCOL.md). This file: re-exec from a sealed memfd,
- * status and error reporting, the host-side ops and clone(). The rest:
+ * the host-side ops and clone(), `box-helper delay`. The rest:
+ *   report.c  status events, errors, event files
+ *   util.c    fds and files
  *   spec.c    spec decoding and validation
+ *   control.c the control channel: box's go or abort after clone
+ *   exec.c    `box-helper exec`: join a running container, fork the process to run
  *   mounts.c  child-side filesystem steps
+ *   net.c     network steps in the container's namespace (loopback-up)
  *   child.c   the cloned child: pty, rlimits, credentials, capabilities, seccomp, execve
  *   init.c    the built-in init (`init` op)
  *   relay.c   the parent after clone: signals, pty relay, exit status
  *   monitor.c the monitor of a detached container: log, state file, on-exit callback
  *   attach.c  the monitor's attach socket: output to clients, their input, window sizes
  *   health.c  health checks scheduled by the monitor
- * `box-helper exec` (exec_main below) joins a running container's namespaces and forks the
- * process it runs, which child.c sets up like the container's command.
  */
+#define _GNU_SOURCE
 #include "box-helper.h"
-
-#include <time.h>
+#include "attach.h"
+#include "child.h"
+#include "control.h"
+#include "ctx.h"
+#include "exec.h"
+#include "monitor.h"
+#include "relay.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,167 +39,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#define STATUS_FD 4
 #define SPEC_FD 3
 #define SEALED_ENV "_BOX_HELPER_SEALED"
 
 struct ctx C;
-static pid_t child_pid = -1;
 extern char **environ;
-
-int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -1;
-	int r = write_all(fd, s, strlen(s));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
-void close_fds_except(int *keep, int n)
-{
-	for (int i = 1; i < n; i++) /* insertion sort: a handful of elements */
-		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	unsigned lo = 3;
-	for (int i = 0; i < n; i++) {
-		if (keep[i] < (int)lo)
-			continue; /* -1 (unused), 0-2, or a duplicate */
-		if ((unsigned)keep[i] > lo)
-			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-		lo = (unsigned)keep[i] + 1;
-	}
-	syscall(SYS_close_range, lo, ~0U, 0);
-}
-
-int event_open(const char *file)
-{
-	return open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-}
-
-void event_write(int fd, const char *tmpl, const char *key, const char *value)
-{
-	size_t cap = strlen(tmpl) * 2 + strlen(value) * 4 + 128;
-	char *buf = malloc(cap);
-	if (!buf)
-		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	long long now = (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	size_t klen = strlen(key), o = 0;
-	const char *t = tmpl;
-	while (*t && o + 40 < cap) {
-		char num[32];
-		const char *sub = NULL;
-		size_t skip = 0;
-		if (klen && !strncmp(t, key, klen))
-			sub = value, skip = klen;
-		else if (!strncmp(t, "{{timeNano}}", 12))
-			snprintf(num, sizeof num, "%lld", now), sub = num, skip = 12;
-		else if (!strncmp(t, "{{time}}", 8))
-			snprintf(num, sizeof num, "%lld", now / 1000000000), sub = num, skip = 8;
-		if (sub) {
-			size_t l = strlen(sub);
-			if (o + l + 2 >= cap)
-				break;
-			memcpy(buf + o, sub, l);
-			o += l;
-			t += skip;
-		} else {
-			buf[o++] = *t++;
-		}
-	}
-	buf[o++] = '\n';
-	if (write(fd, buf, o) < 0) {
-	}
-	free(buf);
-}
-
-/* One line; control characters (a path may hold anything) become '?'. */
-static int vline(char *buf, size_t cap, const char *fmt, va_list ap)
-{
-	int n = vsnprintf(buf, cap - 1, fmt, ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > cap - 2)
-		n = (int)cap - 2;
-	for (int i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	buf[n++] = '\n';
-	return n;
-}
-
-void status(const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vline(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	write_all(STATUS_FD, buf, (size_t)n);
-}
-
-void die(const char *stage, int err, const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	if (child_pid > 0) {
-		kill(child_pid, SIGKILL);
-		waitpid(child_pid, NULL, 0);
-	}
-	tty_restore();
-	status("error %s %d %s", stage, err, text);
-	exit(125);
-}
-
-/* Child side: "CODE STAGE ERRNO TEXT\n" on the error pipe, then _exit(CODE). */
-void cfail(const char *stage, int err, const char *fmt, ...)
-{
-	char text[1024], buf[1200];
-	int code = 125;
-	if (!strcmp(stage, "exec"))
-		code = (err == ENOENT || err == ENOTDIR) ? 127 : 126;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	for (char *p = text; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	int n = snprintf(buf, sizeof buf, "%d %s %d %s\n", code, stage, err, text);
-	if (n > (int)sizeof buf - 1)
-		n = (int)sizeof buf - 1;
-	write_all(C.err_wr, buf, (size_t)n);
-	_exit(code);
-}
 
 /* Run from a sealed anonymous copy of ourselves, so nothing can ever write to the binary the
  * container's parent runs from (CVE-2019-5736 class). */
@@ -246,24 +104,11 @@ void host_ops(void)
 	C.cgroupns = spec_find(sp, "cgroupns") != NULL;
 	C.tty = spec_find(sp, "tty") != NULL;
 	C.init = spec_find(sp, "init") != NULL;
-	C.oom = spec_find(sp, "oom-score-adj");
-	C.nnp = spec_find(sp, "no-new-privs");
-	C.user = spec_find(sp, "user");
-	C.groups = spec_find(sp, "groups");
-	C.caps = spec_find(sp, "caps");
-	C.cwd = spec_find(sp, "cwd");
-	C.env = spec_find(sp, "env");
-	C.seccomp = spec_find(sp, "seccomp");
-	C.args = spec_find(sp, "args");
+	child_ops(sp);
 	C.detach = spec_find(sp, "detach") != NULL;
-	C.log = spec_find(sp, "log");
-	C.state = spec_find(sp, "state");
-	C.on_exit = spec_find(sp, "on-exit");
-	C.attach = spec_find(sp, "attach");
-	C.stdin_op = spec_find(sp, "stdin") != NULL;
+	monitor_ops(sp);
+	attach_ops(sp);
 	C.exit_event = spec_find(sp, "exit-event");
-	if (C.log && (arg_u(C.log, 2) < 1 || arg_u(C.log, 2) > 1000))
-		die("spec", EINVAL, "log: MAX_FILES must be 1 to 1000");
 	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
 	unsigned long allowed = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 				CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;
@@ -273,7 +118,7 @@ void host_ops(void)
 
 /* Blocks the forwarded signals (taken from a signalfd by the parent; the child restores the mask
  * before exec) and makes the pipes shared by run and exec. */
-static void parent_setup(void)
+void parent_setup(void)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
@@ -299,9 +144,9 @@ static void parent_setup(void)
 
 /* The parent right after clone/fork: without a tty, the child alone holds its stdio (a reader of
  * its stdout sees EOF when the child closes it). */
-static void parent_after_fork(pid_t pid)
+void parent_after_fork(pid_t pid)
 {
-	child_pid = pid;
+	report_child(pid);
 	close(C.sync_rd);
 	close(C.err_wr);
 	if (C.ist_wr >= 0)
@@ -312,74 +157,6 @@ static void parent_after_fork(pid_t pid)
 		for (int fd = 0; fd < 3; fd++)
 			dup2(C.devnull, fd);
 	}
-}
-
-/* `box-helper exec`: enter the namespaces of a running container (target), fork the process to
- * run. Also the health probe's helper, forked by a monitor (health.c), with C.spec its probe. */
-void exec_main(pid_t target)
-{
-	const struct spec *sp = &C.spec;
-	child_pid = -1; /* a monitor's fork: die() must never kill the container */
-	/* the cgroup files are host paths: open them before entering the mount namespace */
-	for (size_t i = 0; i < sp->nrecs; i++)
-		C.ncg += !strcmp(sp->recs[i].op->name, "cgroup-join");
-	if (C.ncg && !(C.cg_fds = calloc(C.ncg, sizeof *C.cg_fds)))
-		die("cgroup-join", ENOMEM, "out of memory");
-	for (size_t i = 0, k = 0; i < sp->nrecs; i++) {
-		const struct rec *r = &sp->recs[i];
-		if (strcmp(r->op->name, "cgroup-join"))
-			continue;
-		if ((C.cg_fds[k++] = open(r->a[0].p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-			die("cgroup-join", errno, "open %s", r->a[0].p);
-	}
-	/* exec -d: the event file is a host path too */
-	if (C.exit_event && (C.exit_event_fd = event_open(C.exit_event->a[0].p)) < 0)
-		die("exit-event", errno, "open %s", C.exit_event->a[0].p);
-	/* every namespace file first (they are /proc paths of the host), then setns, the mount
-	 * namespace last; a namespace the container shares with us is left alone */
-	static const struct {
-		const char *name;
-		int type;
-	} ns[] = {
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
-		{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
-	};
-	int fds[sizeof ns / sizeof ns[0]];
-	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
-		char path[64];
-		struct stat a, b;
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, ns[i].name);
-		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			die("join", errno, "open %s", path);
-		snprintf(path, sizeof path, "/proc/self/ns/%s", ns[i].name);
-		if (fstat(fds[i], &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-			close(fds[i]);
-			fds[i] = -1;
-		}
-	}
-	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
-		if (fds[i] < 0)
-			continue;
-		if (setns(fds[i], ns[i].type))
-			die("join", errno, "setns %s of %d", ns[i].name, (int)target);
-		close(fds[i]);
-	}
-	C.parent_pid = 0; /* the child may be in another PID namespace: getppid() says nothing */
-	C.exec_mode = 1;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC))
-		die("pipe", errno, "pipe");
-	C.ist_rd = p[0], C.ist_wr = p[1]; /* the reaper's report of the command's end (init.c) */
-	parent_setup();
-	pid_t pid = fork(); /* into the joined PID namespace */
-	if (pid < 0)
-		die("fork", errno, "fork");
-	if (pid == 0)
-		exec_child_main();
-	parent_after_fork(pid);
-	status("pid %d", pid);
-	/* C.sync_wr stays open: its hang-up tells the child the helper died */
-	parent_loop(pid);
 }
 
 /* `box-helper delay MS PROGRAM ARG...`: the back-off of a restarting container. A monitor whose
@@ -412,7 +189,8 @@ int main(int argc, char **argv)
 	else if (argc == 2 && !strcmp(argv[1], "exec"))
 		mode = M_EXEC;
 	if (!mode) {
-		fprintf(stderr, "usage: box-helper run|exec   (spec on fd 3, status on fd 4; see PROTOCOL.md)\n"
+		fprintf(stderr, "usage: box-helper run|exec   (spec on fd 3, status on fd 4, run: control on fd 5;"
+				" see PROTOCOL.md)\n"
 				"       box-helper delay MS PROGRAM [ARG...]\n");
 		return 125;
 	}
@@ -428,10 +206,12 @@ int main(int argc, char **argv)
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
 	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
 	spec_read(SPEC_FD, &C.spec, mode); /* closes fd 3 */
+	if (mode == M_RUN)
+		control_check();
 	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
 	 * close-on-exec, because the init and an exec's reaper never exec. */
-	int keep_status = STATUS_FD;
-	close_fds_except(&keep_status, 1);
+	int keep[] = { STATUS_FD, control_fd() };
+	close_fds_except(keep, 2);
 	/* never one of fds 0-2, even if the caller left them closed */
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
@@ -477,7 +257,9 @@ int main(int argc, char **argv)
 		monitor_state(pid);
 		attach_wait();
 	}
-	if (write_all(C.sync_wr, "G", 1))
+	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */
+	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */
+	if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 		die("sync", errno, "release the child");
 	/* C.sync_wr stays open: its hang-up tells the container the helper died */
 	if (C.detach)

@@ -2,7 +2,14 @@
  * rlimits, bounding set, [init: fork], keepcaps, groups/gid/uid, capabilities, no-new-privs, cwd,
  * seccomp, execve. Also the forked child of `box-helper exec` (exec_child_main), which shares
  * everything from the pty on. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "child.h"
+#include "ctx.h"
+#include "init.h"
+#include "mounts.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +33,27 @@
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* the process attributes of the spec (child_ops) */
+static struct proc_ops P;
+
+void child_ops(const struct spec *sp)
+{
+	P.oom = spec_find(sp, "oom-score-adj");
+	P.nnp = spec_find(sp, "no-new-privs");
+	P.user = spec_find(sp, "user");
+	P.groups = spec_find(sp, "groups");
+	P.caps = spec_find(sp, "caps");
+	P.cwd = spec_find(sp, "cwd");
+	P.env = spec_find(sp, "env");
+	P.seccomp = spec_find(sp, "seccomp");
+	P.args = spec_find(sp, "args");
+}
+
+const struct proc_ops *child_proc(void)
+{
+	return &P;
+}
 
 /* The helper (our parent, or the init's parent) still alive? PR_SET_PDEATHSIG is armed, but a
  * death that happened before it was (re-)armed is only visible as the hang-up of the sync pipe,
@@ -60,7 +88,7 @@ static void setup_tty(int console)
 	struct winsize ws;
 	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
 		ioctl(m, TIOCSWINSZ, &ws);
-	if (C.user && fchown(s, (uid_t)arg_u(C.user, 0), (gid_t)-1))
+	if (P.user && fchown(s, (uid_t)arg_u(P.user, 0), (gid_t)-1))
 		cfail("tty", errno, "chown pty slave");
 	/* /dev/console is the container's terminal too, as in Docker: bind the pty over it */
 	unsigned ptn;
@@ -123,9 +151,9 @@ static void set_rlimits(void)
 
 static void drop_bounding(void)
 {
-	if (!C.caps)
+	if (!P.caps)
 		return;
-	uint64_t keep = arg_u(C.caps, 0);
+	uint64_t keep = arg_u(P.caps, 0);
 	for (int cap = 0; cap <= C.last_cap; cap++)
 		if (cap >= 64 || !(keep & (1ULL << cap)))
 			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
@@ -135,8 +163,8 @@ static void drop_bounding(void)
 static void load_seccomp(void)
 {
 	struct sock_fprog prog = {
-		.len = (unsigned short)(C.seccomp->a[0].len / 8),
-		.filter = (struct sock_filter *)C.seccomp->a[0].p,
+		.len = (unsigned short)(P.seccomp->a[0].len / 8),
+		.filter = (struct sock_filter *)P.seccomp->a[0].p,
 	};
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
 		cfail("seccomp", errno, "load filter");
@@ -145,21 +173,21 @@ static void load_seccomp(void)
 /* groups/gid/uid and capabilities. mask limits every capability set (the init keeps CAP_KILL). */
 void apply_creds(uint64_t mask)
 {
-	if (C.user || C.caps || mask != ~0ULL)
+	if (P.user || P.caps || mask != ~0ULL)
 		prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-	if (C.groups) {
-		gid_t *g = calloc(C.groups->argc + 1, sizeof *g);
-		for (uint32_t i = 0; g && i < C.groups->argc; i++)
-			g[i] = (gid_t)arg_u(C.groups, i);
-		if (!g || setgroups(C.groups->argc, g))
+	if (P.groups) {
+		gid_t *g = calloc(P.groups->argc + 1, sizeof *g);
+		for (uint32_t i = 0; g && i < P.groups->argc; i++)
+			g[i] = (gid_t)arg_u(P.groups, i);
+		if (!g || setgroups(P.groups->argc, g))
 			cfail("groups", errno, "setgroups");
 		free(g);
-	} else if (C.user && setgroups(0, NULL)) {
+	} else if (P.user && setgroups(0, NULL)) {
 		cfail("groups", errno, "setgroups");
 	}
-	if (C.user) {
-		uid_t u = (uid_t)arg_u(C.user, 0);
-		gid_t g = (gid_t)arg_u(C.user, 1);
+	if (P.user) {
+		uid_t u = (uid_t)arg_u(P.user, 0);
+		gid_t g = (gid_t)arg_u(P.user, 1);
 		if (setresgid(g, g, g))
 			cfail("user", errno, "setresgid %u", g);
 		if (setresuid(u, u, u))
@@ -168,14 +196,14 @@ void apply_creds(uint64_t mask)
 	/* credential changes clear the parent-death signal: re-arm, then close the race */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	check_parent();
-	if (C.caps || mask != ~0ULL) {
+	if (P.caps || mask != ~0ULL) {
 		uint64_t eff = ~0ULL, perm = ~0ULL, inh = 0, amb = 0;
-		if (C.caps) {
-			eff = arg_u(C.caps, 1);
-			perm = arg_u(C.caps, 2);
-			inh = arg_u(C.caps, 3);
-			amb = arg_u(C.caps, 4);
-		} else if (C.user && arg_u(C.user, 0) != 0) {
+		if (P.caps) {
+			eff = arg_u(P.caps, 1);
+			perm = arg_u(P.caps, 2);
+			inh = arg_u(P.caps, 3);
+			amb = arg_u(P.caps, 4);
+		} else if (P.user && arg_u(P.user, 0) != 0) {
 			eff = perm = 0;
 		}
 		eff &= mask, perm &= mask, inh &= mask, amb &= mask;
@@ -209,16 +237,16 @@ void apply_creds(uint64_t mask)
 static void exec_cmd(void) __attribute__((noreturn));
 static void exec_cmd(void)
 {
-	char **argv = calloc(C.args->argc + 1, sizeof *argv);
-	uint32_t nenv = C.env ? C.env->argc : 0;
+	char **argv = calloc(P.args->argc + 1, sizeof *argv);
+	uint32_t nenv = P.env ? P.env->argc : 0;
 	char **envp = calloc(nenv + 1, sizeof *envp);
 	if (!argv || !envp)
 		cfail("exec", ENOMEM, "out of memory");
-	for (uint32_t i = 0; i < C.args->argc; i++)
-		argv[i] = C.args->a[i].p;
+	for (uint32_t i = 0; i < P.args->argc; i++)
+		argv[i] = P.args->a[i].p;
 	const char *path = DEFAULT_PATH;
 	for (uint32_t i = 0; i < nenv; i++) {
-		envp[i] = C.env->a[i].p;
+		envp[i] = P.env->a[i].p;
 		if (!strncmp(envp[i], "PATH=", 5))
 			path = envp[i] + 5;
 	}
@@ -228,7 +256,7 @@ static void exec_cmd(void)
 	close(C.sync_rd);
 	umask(022);
 	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
-	if (C.seccomp && C.nnp)
+	if (P.seccomp && P.nnp)
 		load_seccomp();
 	if (write(C.err_wr, "E", 1) < 0) { /* "about to exec": EOF right after it means started */
 	}
@@ -300,18 +328,18 @@ static void attrs_begin(void)
 static void attrs_exec(void) __attribute__((noreturn));
 static void attrs_exec(void)
 {
-	long uid = C.user ? (long)arg_u(C.user, 0) : -1, gid = C.user ? (long)arg_u(C.user, 1) : -1;
-	if (C.cwd)
-		make_cwd(C.cwd->a[0].p, uid, gid);
+	long uid = P.user ? (long)arg_u(P.user, 0) : -1, gid = P.user ? (long)arg_u(P.user, 1) : -1;
+	if (P.cwd)
+		make_cwd(P.cwd->a[0].p, uid, gid);
 	/* without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we still have it (runc does
 	 * the same); with no_new_privs it is loaded last, right before execve */
-	if (C.seccomp && !C.nnp)
+	if (P.seccomp && !P.nnp)
 		load_seccomp();
 	apply_creds(~0ULL);
-	if (C.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+	if (P.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		cfail("no-new-privs", errno, "prctl");
-	if (C.cwd && chdir(C.cwd->a[0].p))
-		cfail("cwd", errno, "chdir %s", C.cwd->a[0].p);
+	if (P.cwd && chdir(P.cwd->a[0].p))
+		cfail("cwd", errno, "chdir %s", P.cwd->a[0].p);
 	exec_cmd();
 }
 
@@ -349,7 +377,7 @@ void child_main(void)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	umask(0);
-	if (C.oom && write_file("/proc/self/oom_score_adj", C.oom->a[0].p))
+	if (P.oom && write_file("/proc/self/oom_score_adj", P.oom->a[0].p))
 		cfail("oom-score-adj", errno, "write /proc/self/oom_score_adj");
 	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		cfail("rootfs", errno, "open /");

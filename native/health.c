@@ -5,7 +5,14 @@
  * The monitor reads the probe's output (first 4 KiB) and its status lines, kills it after the
  * timeout, reaps it, keeps the last results in the health file and appends `health_status`
  * events; on the way to unhealthy it applies `health-on-failure`. */
+#define _GNU_SOURCE
+#include "health.h"
 #include "box-helper.h"
+#include "ctx.h"
+#include "exec.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -155,7 +162,7 @@ static void probe_helper(int out, int st)
 	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
 		_exit(125);
 	close(nul);
-	C.spec = C.probe_spec;
+	C.spec = *spec_probe();
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
 	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
 	C.cg_fds = NULL;

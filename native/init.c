@@ -8,7 +8,14 @@
  * (from the helper's start on, apply_creds keeps it so), and under the container's seccomp filter
  * (like docker's tini, so a traced init could never be used to escape the filter). Of the
  * descriptors only its report pipe to the helper. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "init.h"
+#include "child.h"
+#include "ctx.h"
+#include "mounts.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,20 +128,21 @@ static void report_exec(int st)
 
 void init_run(pid_t cmd)
 {
+	const struct proc_ops *P = child_proc();
 	/* CAP_KILL only, and only if the command itself keeps it across execve (a non-root command
 	 * keeps just its ambient set) */
 	uint64_t mask = 1ULL << CAP_KILL;
-	if (C.user && arg_u(C.user, 0) != 0)
-		mask &= C.caps ? arg_u(C.caps, 4) : 0;
+	if (P->user && arg_u(P->user, 0) != 0)
+		mask &= P->caps ? arg_u(P->caps, 4) : 0;
 	apply_creds(mask);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		kill(cmd, SIGKILL);
 		cfail("init", errno, "no_new_privs");
 	}
-	if (C.seccomp) {
+	if (P->seccomp) {
 		struct sock_fprog prog = {
-			.len = (unsigned short)(C.seccomp->a[0].len / 8),
-			.filter = (struct sock_filter *)C.seccomp->a[0].p,
+			.len = (unsigned short)(P->seccomp->a[0].len / 8),
+			.filter = (struct sock_filter *)P->seccomp->a[0].p,
 		};
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
 			kill(cmd, SIGKILL);

@@ -4,7 +4,16 @@
  * can return at once. The monitor, in a new session, clones the container and stays its parent:
  * it forwards signals, writes the container's stdout/stderr to a JSON log, keeps a state file, and
  * runs the on-exit callback when the container is gone. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "monitor.h"
+#include "attach.h"
+#include "control.h"
+#include "ctx.h"
+#include "health.h"
+#include "relay.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +41,22 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* the monitor's ops (NULL or 0 when absent) */
+static const struct rec *log_op, *state_op, *on_exit_op;
+static int stdin_op; /* `stdin`: attach clients write to the container's stdin */
+
+void monitor_ops(const struct spec *sp)
+{
+	log_op = spec_find(sp, "log");
+	state_op = spec_find(sp, "state");
+	on_exit_op = spec_find(sp, "on-exit");
+	stdin_op = spec_find(sp, "stdin") != NULL;
+	if (log_op && (arg_u(log_op, 2) < 1 || arg_u(log_op, 2) > 1000))
+		die("spec", EINVAL, "log: MAX_FILES must be 1 to 1000");
+}
+
 /* ---- the original helper ---- */
 
-#define STATUS_FD_NO 4
 
 void detach_fork(void)
 {
@@ -49,10 +71,11 @@ void detach_fork(void)
 		C.detach_wr = p[1];
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
-		int keep[] = { STATUS_FD_NO, C.devnull, C.detach_wr };
-		close_fds_except(keep, 3);
+		int keep[] = { STATUS_FD, C.devnull, C.detach_wr, control_fd() };
+		close_fds_except(keep, 4);
 		return;
 	}
+	control_close(); /* the monitor reads box's answer */
 	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */
 	close(p[1]);
 	char b = 0;
@@ -279,7 +302,7 @@ static int exit_code;
 /* FILE.tmp, then rename over FILE: a reader sees the old or the new content, never a mix. */
 static int state_write(void)
 {
-	if (!C.state)
+	if (!state_op)
 		return 0;
 	char buf[256], tmp[4200];
 	int n = snprintf(buf, sizeof buf, "monitor %d\n", (int)getpid());
@@ -289,7 +312,7 @@ static int state_write(void)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "started %lld\n", (long long)started_ns);
 	if (exited_ns >= 0)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "exited %d %lld\n", exit_code, (long long)exited_ns);
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", C.state->a[0].p) >= (int)sizeof tmp) {
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", state_op->a[0].p) >= (int)sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -300,7 +323,7 @@ static int state_write(void)
 	int e = errno;
 	if (close(fd) && !r)
 		r = -1, e = errno;
-	if (!r && rename(tmp, C.state->a[0].p))
+	if (!r && rename(tmp, state_op->a[0].p))
 		r = -1, e = errno;
 	if (r)
 		unlink(tmp);
@@ -316,7 +339,7 @@ void monitor_stdio(void)
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(C.devnull, fd) < 0)
 			die("detach", errno, "dup2 /dev/null");
-	if (C.stdin_op && !C.tty) {
+	if (stdin_op && !C.tty) {
 		/* the container's stdin: a pipe whose write end the monitor keeps for attach clients */
 		int p[2];
 		if (pipe2(p, O_CLOEXEC))
@@ -327,15 +350,15 @@ void monitor_stdio(void)
 		fcntl(p[1], F_SETFL, O_NONBLOCK);
 		C.stdin_wr = p[1];
 	}
-	if (C.log) {
-		logpath = C.log->a[0].p;
-		log_max = arg_u(C.log, 1);
-		log_files = arg_u(C.log, 2);
+	if (log_op) {
+		logpath = log_op->a[0].p;
+		log_max = arg_u(log_op, 1);
+		log_files = arg_u(log_op, 2);
 		if (log_open(0))
 			die("log", errno, "open %s", logpath);
 	}
 	/* with `tty` the output comes from the pty master (monitor_loop) */
-	if (C.tty || (!C.log && !C.attach))
+	if (C.tty || (!log_op && !attach_wanted()))
 		return;
 	for (int i = 0; i < 2; i++) {
 		int p[2];
@@ -352,7 +375,7 @@ void monitor_state(pid_t child)
 {
 	cpid = child;
 	if (state_write())
-		die("state", errno, "write %s", C.state->a[0].p);
+		die("state", errno, "write %s", state_op->a[0].p);
 }
 
 void detach_release(void)
@@ -438,7 +461,7 @@ static void run_on_exit(void)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
 		return;
-	uint32_t argc = C.on_exit->argc;
+	uint32_t argc = on_exit_op->argc;
 	char **argv = calloc(argc + 1, sizeof *argv);
 	const char *path = getenv("PATH");
 	size_t plen = strlen(path ? path : DEFAULT_PATH) + 6;
@@ -446,7 +469,7 @@ static void run_on_exit(void)
 	if (!argv || !penv)
 		return;
 	for (uint32_t i = 0; i < argc; i++)
-		argv[i] = C.on_exit->a[i].p;
+		argv[i] = on_exit_op->a[i].p;
 	snprintf(penv, plen, "PATH=%s", path ? path : DEFAULT_PATH);
 	char *envp[] = { penv, NULL };
 	pid_t pid = fork();
@@ -509,7 +532,7 @@ void monitor_loop(pid_t child)
 		if (m >= 0) {
 			fcntl(m, F_SETFL, O_NONBLOCK);
 			C.log_rd[0] = m;
-			attach_target(C.stdin_op ? m : -1, m);
+			attach_target(stdin_op ? m : -1, m);
 		}
 	} else if (C.stdin_wr >= 0) {
 		attach_target(C.stdin_wr, -1);
@@ -585,7 +608,7 @@ void monitor_loop(pid_t child)
 	exit_code = child_outcome(started, err, errlen, st);
 	exited_ns = now_ns();
 	state_write();
-	if (started && C.on_exit)
+	if (started && on_exit_op)
 		run_on_exit();
 	exit(exit_code);
 }

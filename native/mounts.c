@@ -4,7 +4,12 @@
  * Container paths are resolved with openat2(rootfd, ..., RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS),
  * so a symlink inside the rootfs can never lead a mount outside of it, and the resolved O_PATH fd
  * is used as the mount target through /proc/self/fd/N. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "mounts.h"
+#include "net.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

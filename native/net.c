@@ -1,5 +1,7 @@
 /* box-helper: network steps inside the container's network namespace. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "net.h"
+#include "report.h"
 
 #include <errno.h>
 #include <net/if.h>

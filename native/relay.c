@@ -1,6 +1,11 @@
 /* box-helper: the parent after clone. Waits for the exec (error pipe), forwards signals, relays
  * the user's terminal to the container's pty, reaps the container and reports how it ended. */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "relay.h"
+#include "ctx.h"
+#include "monitor.h"
+#include "report.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

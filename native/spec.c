@@ -1,7 +1,10 @@
 /* box-helper: spec decoding and validation (PROTOCOL.md, "Spec encoding" and "Ops"). */
-#include "box-helper.h"
+#define _GNU_SOURCE
+#include "spec.h"
+#include "report.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #define SPEC_MAX (64u << 20) /* refuse absurd specs */
 #define ARGC_MAX 65536u
 
+/* box's copy is src/runtime/ops.ts; test/unit/helper-ops.test.ts compares the two and PROTOCOL.md */
 static const struct opdef OPS[] = {
 	/* host side */
 	{ "clone", "u", OP_HOST, 1, M_RUN },
@@ -59,6 +63,14 @@ static const struct opdef OPS[] = {
 	{ "seccomp", "b", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
 };
+
+/* the nested exec spec of `health-exec` (spec_probe) */
+static struct spec probe_spec;
+
+const struct spec *spec_probe(void)
+{
+	return &probe_spec;
+}
 
 /* "" for the spec itself, "health-exec: " while the probe's nested spec is parsed */
 static const char *where = "";
@@ -199,10 +211,10 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	size_t off;
 	if (n < 12 || memcmp(b, "BOXSPEC\0", 8))
 		bad("bad magic%s%s", "", "");
-	if (le32(b + 8) != 1) {
+	if (le32(b + 8) != SPEC_VERSION) {
 		char v[16];
 		snprintf(v, sizeof v, "%u", le32(b + 8));
-		bad("unsupported version %s%s", v, "");
+		bad("unsupported version %s (this helper speaks version " SPEC_VERSION_TEXT ")%s", v, "");
 	}
 	off = 12; /* magic 8 + version 4 */
 	size_t cap = 0;
@@ -299,6 +311,6 @@ static void check_health(struct spec *sp)
 	if (f && (arg_u(f, 1) < 1 || arg_u(f, 1) >= NSIG))
 		bad("op health-on-failure: bad signal %s%s", f->a[1].p, "");
 	where = "health-exec: ";
-	spec_parse((const unsigned char *)x->a[0].p, x->a[0].len, &C.probe_spec, M_PROBE);
+	spec_parse((const unsigned char *)x->a[0].p, x->a[0].len, &probe_spec, M_PROBE);
 	where = "";
 }

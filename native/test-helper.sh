@@ -26,10 +26,27 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed '
 check() { # NAME CONDITION-EXIT-STATUS DETAIL
 	if [ "$2" = 0 ]; then ok "$1"; else bad "$1" "${3:-}"; fi
 }
+waitfor() { # CONDITION (shell code): polls it for up to 10 s
+	for _ in $(seq 200); do eval "$1" && return 0; sleep 0.05; done
+	return 1
+}
+statf() { sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f$2; } # PID FIELD: 1 state, 2 ppid, 4 sid
+alive() { # PID: exists and is not a zombie
+	local s
+	s=$(statf $1 1)
+	[ -n "$s" ] && [ "$s" != Z ]
+}
 
 echo "# build"
 size=$(cd "$HERE/.." && cc -static -O2 -Wall -Wextra -Werror -o "$HELPER" native/*.c && stat -c %s "$HELPER") || { echo "build failed"; exit 1; }
 echo "     helper: $size bytes"
+# specs are encoded by box's own encoder (test/support/helper-spec-cli.ts, bundled once)
+"$HERE/../node_modules/.bin/esbuild" "$HERE/../test/support/helper-spec-cli.ts" --bundle --platform=node \
+	--log-level=warning --outfile=$T/boxspec.cjs || { echo "spec encoder build failed"; exit 1; }
+boxspec() { node $T/boxspec.cjs "$@"; }
+# box's answer on the control channel (fd 5) once the container's init exists
+GO=$T/go
+echo go >$GO
 
 if ! command -v busybox >/dev/null; then apt-get install -y busybox-static >/dev/null || exit 1; fi
 R=$T/rootfs
@@ -41,14 +58,15 @@ echo lower >$R/etc/lower
 echo hostfile >$T/hostfile
 mkdir -p $T/hostdir && echo indir >$T/hostdir/f
 
-# run NAME [boxspec options] -- CMD...: one container on a fresh overlay; sets OUT, ST, RC
+# run NAME [spec options] -- CMD...: one container on a fresh overlay; sets OUT, ST, RC (fd 5: $CTL
+# if set, else `go`)
 N=0
 run() {
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
-	python3 "$HERE/boxspec.py" --rootfs $R --work $w "$@" >$w/spec || { echo "spec encoding failed"; exit 1; }
-	timeout 20 "$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null
+	boxspec --rootfs $R --work $w "$@" >$w/spec || { echo "spec encoding failed"; exit 1; }
+	timeout 20 "$HELPER" run 3<$w/spec 5<${CTL:-$GO} 4>$w/status >$w/out 2>&1 </dev/null
 	RC=$?
 	OUT=$(cat $w/out) ST=$(cat $w/status) W=$w
 	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n  --\n%s\n' "$RC" "$OUT" "$ST"
@@ -59,8 +77,8 @@ leakcheck() {
 }
 raw() { # JSON-RECORDS: encode verbatim; sets RC, ST
 	N=$((N + 1))
-	python3 "$HERE/boxspec.py" --json "$1" >$T/raw$N
-	timeout 10 "$HELPER" run 3<$T/raw$N 4>$T/raw$N.st >/dev/null 2>&1 </dev/null
+	boxspec --json "$1" >$T/raw$N
+	timeout 10 "$HELPER" run 3<$T/raw$N 5<$GO 4>$T/raw$N.st >/dev/null 2>&1 </dev/null
 	RC=$? ST=$(cat $T/raw$N.st)
 }
 
@@ -68,12 +86,14 @@ echo "# spec validation"
 raw '[["bogus","x"],["args","true"]]'
 check "unknown op -> error spec 22, rc 125" $([ $RC = 125 ] && [ "$ST" = "error spec 22 unknown op bogus" ]; echo $?) "$RC $ST"
 printf 'NOTASPEC' >$T/badmagic
-"$HELPER" run 3<$T/badmagic 4>$T/badmagic.st; RC=$?
+"$HELPER" run 3<$T/badmagic 5<$GO 4>$T/badmagic.st; RC=$?
 check "bad magic -> rc 125" $([ $RC = 125 ] && grep -q '^error spec 22 bad magic' $T/badmagic.st; echo $?) "$RC $(cat $T/badmagic.st)"
-# a well-formed spec of a later version (2): refused as a whole, nothing run
-python3 "$HERE/boxspec.py" --json '[["args","sh","-c","echo ran"]]' | python3 -c 'import sys; b = bytearray(sys.stdin.buffer.read()); b[8:12] = (2).to_bytes(4, "little"); sys.stdout.buffer.write(b)' >$T/v2spec
-"$HELPER" run 3<$T/v2spec 4>$T/v2spec.st >$T/v2spec.out 2>&1; RC=$?
-check "spec version 2 -> rc 125, error spec 22 unsupported version 2" $([ $RC = 125 ] && [ "$(cat $T/v2spec.st)" = "error spec 22 unsupported version 2" ] && ! grep -q ran $T/v2spec.out; echo $?) "$RC $(cat $T/v2spec.st)"
+# a well-formed spec of another version (1: before the control channel; 3): refused as a whole
+for v in 1 3; do
+	boxspec --version $v --json '[["args","sh","-c","echo ran"]]' >$T/v${v}spec
+	"$HELPER" run 3<$T/v${v}spec 5<$GO 4>$T/v${v}spec.st >$T/v${v}spec.out 2>&1; RC=$?
+	check "spec version $v -> rc 125, error spec 22 unsupported version $v" $([ $RC = 125 ] && [ "$(cat $T/v${v}spec.st)" = "error spec 22 unsupported version $v (this helper speaks version 2)" ] && ! grep -q ran $T/v${v}spec.out; echo $?) "$RC $(cat $T/v${v}spec.st)"
+done
 raw '[["mount","a","b"],["args","true"]]'
 check "wrong arg count rejected" $([ $RC = 125 ] && [[ $ST == "error spec 22 op mount: wrong number"* ]]; echo $?) "$ST"
 raw '[["rlimit","7","x","1"],["args","true"]]'
@@ -103,6 +123,34 @@ check "readonly: /proc/sys read-only" $(! grep -q sys-writable <<<"$OUT" && grep
 
 run --readonly-root -- sh -c 'touch /x 2>/dev/null && echo root-writable; touch /dev/shm/y && echo shm-ok'
 check "remount / read-only" $(! grep -q root-writable <<<"$OUT" && grep -q shm-ok <<<"$OUT"; echo $?) "$OUT"
+
+echo "# the control channel: box's go or abort once the init exists"
+N=$((N + 1)); w=$T/c$N; mkdir -p $w/upper $w/work $w/mnt
+boxspec --rootfs $R --work $w -- sh -c 'echo ran' >$w/spec
+mkfifo $w/ctl
+exec 7<>$w/ctl # box's end: held open, so the helper's read waits instead of seeing EOF
+"$HELPER" run 3<$w/spec 5<$w/ctl 4>$w/status >$w/out 2>&1 </dev/null &
+hp=$!; PIDS+=($hp)
+waitfor "grep -q '^pid ' $w/status"
+cp=$(sed -n 's/^pid //p' $w/status)
+check "control: the init exists in its own namespaces and waits; nothing of the command ran" $([ -n "$cp" ] && [ -d /proc/$cp ] && [ "$(readlink /proc/$cp/ns/net)" != "$(readlink /proc/self/ns/net)" ] && [ ! -s $w/out ] && [ "$(cat $w/status)" = "pid $cp" ]; echo $?) "pid=$cp $(cat $w/status $w/out)"
+echo go >&7
+exec 7>&-
+wait $hp; RC=$?
+check "control: go -> the command runs" $([ $RC = 0 ] && grep -qx ran $w/out && grep -q '^started$' $w/status; echo $?) "rc=$RC $(cat $w/status $w/out)"
+leakcheck
+echo abort >$T/abort
+printf 'hello\n' >$T/hello
+CTL=$T/abort run -- sh -c 'echo ran'
+cp=$(sed -n 's/^pid //p' <<<"$ST")
+check "control: abort -> rc 125, error abort, the init killed, nothing ran" $([ $RC = 125 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'"error abort 125 box aborted the start"$ ]] && ! alive $cp && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+CTL=/dev/null run -- sh -c 'echo ran'
+check "control: end of input before go -> abort" $([ $RC = 125 ] && [[ $ST == *$'\n'"error abort 125 box closed the control channel before go" ]] && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+CTL=$T/hello run -- sh -c 'echo ran'
+check "control: another message -> error control 22, nothing ran" $([ $RC = 125 ] && [[ $ST == *$'\n'"error control 22 unknown control message hello (expected go or abort)" ]] && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+boxspec --json '[["args","true"]]' >$T/noctl.spec
+"$HELPER" run 3<$T/noctl.spec 4>$T/noctl.st 5<&-; RC=$?
+check "control: run without fd 5 refused before anything is created" $([ $RC = 125 ] && [ "$(cat $T/noctl.st)" = "error control 9 fd 5 (box's control channel) is not open" ]; echo $?) "rc=$RC $(cat $T/noctl.st)"
 
 echo "# exec errors"
 run -- true
@@ -140,14 +188,14 @@ run --seccomp $BPF --caps default -- sh -c 'mkdir /d 2>&1; echo done'
 check "seccomp filter (without no_new_privs, loaded before the cap drop)" $(grep -q "Operation not permitted" <<<"$OUT"; echo $?) "$RC $OUT $ST"
 
 echo "# signals"
-sigcase() { # NAME EXPECTED-RC [boxspec options] -- CMD: sends SIGTERM to the helper once READY
+sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helper once READY
 	local name=$1 want=$2
 	shift 2
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
-	python3 "$HERE/boxspec.py" --rootfs $R --work $w "$@" >$w/spec
-	"$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null &
+	boxspec --rootfs $R --work $w "$@" >$w/spec
+	"$HELPER" run 3<$w/spec 5<$GO 4>$w/status >$w/out 2>&1 </dev/null &
 	local hp=$!
 	PIDS+=($hp)
 	for _ in $(seq 100); do grep -q READY $w/out && break; sleep 0.05; done
@@ -165,8 +213,8 @@ check "init: status says signal 15" $([[ $ST == *$'\n'"signal 15" ]]; echo $?) "
 
 # the helper dies -> the container dies (PR_SET_PDEATHSIG)
 N=$((N + 1)); w=$T/c$N; mkdir -p $w/upper $w/work $w/mnt
-python3 "$HERE/boxspec.py" --rootfs $R --work $w -- sleep 30 >$w/spec
-"$HELPER" run 3<$w/spec 4>$w/status </dev/null &
+boxspec --rootfs $R --work $w -- sleep 30 >$w/spec
+"$HELPER" run 3<$w/spec 5<$GO 4>$w/status </dev/null &
 hp=$!; PIDS+=($hp)
 for _ in $(seq 100); do grep -q started $w/status && break; sleep 0.05; done
 cp=$(sed -n 's/^pid //p' $w/status)
@@ -205,26 +253,26 @@ if [ -d /sys/fs/cgroup/pids ]; then
 fi
 
 echo "# tty"
-ttycase() { # NAME EXPECT-RC [boxspec options] -- CMD: drives the helper from a python pty
+ttycase() { # NAME EXPECT-RC [spec options] -- CMD: drives the helper from a python pty
 	local name=$1 want=$2
 	shift 2
 	N=$((N + 1))
 	local w=$T/c$N
 	mkdir -p $w/upper $w/work $w/mnt
 	if [ -n "${TTYJOIN:-}" ]; then # `box-helper exec` into the running container TTYJOIN
-		python3 "$HERE/boxspec.py" --join $TTYJOIN --tty "$@" >$w/spec
+		boxspec --join $TTYJOIN --tty "$@" >$w/spec
 	else
-		python3 "$HERE/boxspec.py" --rootfs $R --work $w --tty "$@" >$w/spec
+		boxspec --rootfs $R --work $w --tty "$@" >$w/spec
 	fi
-	timeout 20 python3 - "$HELPER" $w ${TTYJOIN:+exec} <<'EOF' >$w/out 2>&1
+	timeout 20 python3 - "$HELPER" $w $GO ${TTYJOIN:+exec} <<'EOF' >$w/out 2>&1
 import fcntl, os, pty, select, struct, sys, termios, time
-helper, w = sys.argv[1], sys.argv[2]
-sub = sys.argv[3] if len(sys.argv) > 3 else "run"
+helper, w, go = sys.argv[1], sys.argv[2], sys.argv[3]
+sub = sys.argv[4] if len(sys.argv) > 4 else "run"
 pid, fd = pty.fork()
 if pid == 0:
     # the size is set before the helper can read it (from the parent it would race the exec)
     fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-    os.execv("/bin/sh", ["sh", "-c", 'stty -g >%s/before; %s %s 3<%s/spec 4>%s/status; echo "rc=$?"; stty -g >%s/after' % (w, helper, sub, w, w, w)])
+    os.execv("/bin/sh", ["sh", "-c", 'stty -g >%s/before; %s %s 3<%s/spec 5<%s 4>%s/status; echo "rc=$?"; stty -g >%s/after' % (w, helper, sub, w, go, w, w)])
 buf, sent = b"", 0
 while True:
     r, _, _ = select.select([fd], [], [], 10)
@@ -254,16 +302,6 @@ ttycase "tty+init: ^C reaches the command's process group once" 9 --init -- sh -
 
 echo "# detached containers: the monitor"
 export BOXTEST_MARK=1 # must not reach the on-exit callback (its environment is PATH only)
-waitfor() { # CONDITION (shell code): polls it for up to 10 s
-	for _ in $(seq 200); do eval "$1" && return 0; sleep 0.05; done
-	return 1
-}
-statf() { sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f$2; } # PID FIELD: 1 state, 2 ppid, 4 sid
-alive() { # PID: exists and is not a zombie
-	local s
-	s=$(statf $1 1)
-	[ -n "$s" ] && [ "$s" != Z ]
-}
 # nsprocs PID: host pids of every process in PID's pid namespace but PID, with their state
 nsprocs() {
 	local ns p
@@ -273,15 +311,15 @@ nsprocs() {
 		[ "$(readlink $p/ns/pid 2>/dev/null)" = "$ns" ] && echo "${p#/proc/} $(statf ${p#/proc/} 1)"
 	done
 }
-# dstart [boxspec options] -- CMD: a detached container with a state file W/state; sets W, RC, ST,
+# dstart [spec options] -- CMD: a detached container with a state file W/state; sets W, RC, ST,
 # MON (the monitor), CPID (the container), CATRC (124 if the caller's pipe never reached EOF)
 dstart() {
 	N=$((N + 1))
 	W=$T/c$N
 	mkdir -p $W/upper $W/work $W/mnt
-	python3 "$HERE/boxspec.py" --rootfs $R --work $W --detach --state $W/state "$@" >$W/spec || { echo "spec encoding failed"; exit 1; }
+	boxspec --rootfs $R --work $W --detach --state $W/state "$@" >$W/spec || { echo "spec encoding failed"; exit 1; }
 	# fd 4, stdout and stderr are one pipe: `cat` ends only when every holder closed it
-	"$HELPER" run 3<$W/spec 4>&1 2>&1 </dev/null | timeout 10 cat >$W/status
+	"$HELPER" run 3<$W/spec 5<${CTL:-$GO} 4>&1 2>&1 </dev/null | timeout 10 cat >$W/status
 	RC=${PIPESTATUS[0]} CATRC=${PIPESTATUS[1]}
 	ST=$(cat $W/status)
 	MON=$(sed -n 's/^monitor //p' $W/status)
@@ -290,6 +328,8 @@ dstart() {
 	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n' "$RC" "$ST"
 	leakcheck
 }
+CTL=$T/abort dstart -- sh -c 'echo ran'
+check "control: abort of a detached start -> rc 125, error abort, the monitor and the init gone" $([ $RC = 125 ] && [[ $ST == *$'\n'"error abort 125 box aborted the start"$'\n'"monitor "* ]] && ! alive $MON && [ -n "$CPID" ] && ! alive $CPID; echo $?) "rc=$RC $ST"
 # jsonlog FILE...: checks every record (one JSON object a line, Docker's json-file keys, RFC3339
 # nanosecond UTC time) and prints STREAM:repr(log) per record; exit 1 on a malformed one
 jsonlog() {
@@ -389,7 +429,7 @@ check "monitor killed -> container killed" $? "cpid=$CPID"
 dstart -- nosuchcommand
 check "detach: exec error -> rc 127, error exec 2, then monitor PID" $([ $RC = 127 ] && [ $CATRC = 0 ] && [[ $ST == *$'\n'"error exec 2 "*$'\n'"monitor $MON" ]] && [[ $ST != *started* ]]; echo $?) "rc=$RC $ST"
 check "detach: failed start recorded as exited 127" $(grep -Eqx "exited 127 [0-9]{19}" $W/state; echo $?) "$(cat $W/state)"
-python3 "$HERE/boxspec.py" --json '[["detach"],["tty"],["join","1"],["args","true"]]' >$T/xtty.spec
+boxspec --json '[["detach"],["tty"],["join","1"],["args","true"]]' >$T/xtty.spec
 "$HELPER" exec 3<$T/xtty.spec 4>$T/xtty.st; RC=$? ST=$(cat $T/xtty.st)
 check "exec: tty with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 tty with detach is not supported for exec" ]]; echo $?) "$ST"
 raw '[["detach"],["stdin"],["args","true"]]'
@@ -474,7 +514,7 @@ dstart -- sh -c 'exec sleep 1000'
 DMON=$MON DC=$CPID
 N=$((N + 1))
 TPL='{"Action":"exec_die","exitCode":"{{exitCode}}","timeNano":{{timeNano}}}'
-python3 "$HERE/boxspec.py" --join $DC --extra '["detach"]' --extra '["exit-event","'$T/x$N.events'","'"${TPL//\"/\\\"}"'"]' -- sh -c 'sleep 0.3; exit 6' >$T/x$N.spec
+boxspec --join $DC --extra '["detach"]' --extra '["exit-event","'$T/x$N.events'","'"${TPL//\"/\\\"}"'"]' -- sh -c 'sleep 0.3; exit 6' >$T/x$N.spec
 start=$(date +%s%N)
 "$HELPER" exec 3<$T/x$N.spec 4>&1 2>&1 </dev/null | timeout 10 cat >$T/x$N.st
 RC=${PIPESTATUS[0]} ST=$(cat $T/x$N.st)
@@ -492,16 +532,16 @@ waitfor "! alive $DC"
 leakcheck
 
 echo "# exec into a running container"
-python3 "$HERE/boxspec.py" --json '[["hostname","x"],["join","1"],["args","true"]]' >$T/xbad.spec
+boxspec --json '[["hostname","x"],["join","1"],["args","true"]]' >$T/xbad.spec
 "$HELPER" exec 3<$T/xbad.spec 4>$T/xbad.st; RC=$?
 check "exec: run-only ops refused" $([ $RC = 125 ] && [ "$(cat $T/xbad.st)" = "error spec 22 op hostname is not valid for exec" ]; echo $?) "$(cat $T/xbad.st)"
 CGX=
 if [ -d /sys/fs/cgroup/pids ]; then CGX=/sys/fs/cgroup/pids/box-helper-exec-$$; mkdir $CGX; fi
 dstart --hostname execbox ${CGX:+--cgroup $CGX/cgroup.procs} -- sleep 1000
 XMON=$MON EP=$CPID
-xrun() { # [boxspec exec options] -- CMD: `box-helper exec` into the container EP; sets RC OUT ST
+xrun() { # [spec exec options] -- CMD: `box-helper exec` into the container EP; sets RC OUT ST
 	N=$((N + 1))
-	python3 "$HERE/boxspec.py" --join $EP "$@" >$T/x$N.spec || { echo "spec encoding failed"; exit 1; }
+	boxspec --join $EP "$@" >$T/x$N.spec || { echo "spec encoding failed"; exit 1; }
 	timeout 20 "$HELPER" exec 3<$T/x$N.spec 4>$T/x$N.st >$T/x$N.out 2>&1 </dev/null
 	RC=$? OUT=$(cat $T/x$N.out) ST=$(cat $T/x$N.st)
 	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n  --\n%s\n' "$RC" "$OUT" "$ST"
@@ -528,7 +568,7 @@ xrun -- true
 xrun -- ps -o pid,stat,comm
 check "exec: exec'd processes are reaped (no zombie under the container's PID 1)" $([ $RC = 0 ] && ! grep -Eq '^ *[0-9]+ +Z' <<<"$OUT" && grep -q ps <<<"$OUT"; echo $?) "$OUT"
 N=$((N + 1))
-python3 "$HERE/boxspec.py" --join $EP -- sh -c 'trap "exit 9" TERM; echo READY; while :; do sleep 0.05; done' >$T/x$N.spec
+boxspec --join $EP -- sh -c 'trap "exit 9" TERM; echo READY; while :; do sleep 0.05; done' >$T/x$N.spec
 "$HELPER" exec 3<$T/x$N.spec 4>$T/x$N.st >$T/x$N.out 2>&1 </dev/null &
 hp=$!; PIDS+=($hp)
 waitfor "grep -q READY $T/x$N.out"
@@ -547,16 +587,10 @@ raw '[["health","1","1","0","1","1","/h"],["health-exec",""],["args","true"]]'
 check "health without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health needs detach" ]]; echo $?) "$ST"
 raw '[["detach"],["health","1","1","0","1","1","/h"],["args","true"]]'
 check "health without health-exec refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health needs health-exec" ]]; echo $?) "$ST"
-python3 - >$T/probe-bad.hex <<'PY'
-import struct
-b = b"BOXSPEC\0" + struct.pack("<I", 1)
-for rec in (["join", "1"], ["args", "true"]):
-    b += struct.pack("<I", len(rec)) + b"".join(struct.pack("<I", len(x)) + x.encode() for x in rec)
-print(b.hex())
-PY
+boxspec --hex --json '[["join","1"],["args","true"]]' >$T/probe-bad.hex
 raw '[["detach"],["health","1","1","0","1","1","/h"],["health-exec",{"hex":"'$(cat $T/probe-bad.hex)'"}],["args","true"]]'
 check "health-exec: join refused in the probe spec" $([ $RC = 125 ] && [[ $ST == "error spec 22 health-exec: op join is not valid for a health check" ]]; echo $?) "$ST"
-raw '[["detach"],["health","1","1","0","0","1","/h"],["health-exec",{"hex":"'$(python3 "$HERE/boxspec.py" --json '[["args","true"]]' | python3 -c 'import sys; print(sys.stdin.buffer.read().hex())')'"}],["args","true"]]'
+raw '[["detach"],["health","1","1","0","0","1","/h"],["health-exec",{"hex":"'$(boxspec --hex --json '[["args","true"]]')'"}],["args","true"]]'
 check "health: zero timeout refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health: "* ]]; echo $?) "$ST"
 # hstatus FILE: the `status` line of a health file
 hstatus() { sed -n 's/^status //p' "$1" 2>/dev/null; }
@@ -572,7 +606,7 @@ check "health: the probe runs as the container's user with its caps and no_new_p
 waitfor "[ \$(grep -c '^result ' $HW/health) = 5 ]"
 check "health: the last 5 results are kept" $? "$(grep '^result' $HW/health)"
 check "health: no probe zombie under a PID 1 that never reaps" $(! nsprocs $HC | grep -q ' Z$'; echo $?) "$(nsprocs $HC)"
-"$HELPER" exec 3< <(python3 "$HERE/boxspec.py" --join $HC -- touch /tmp/stop) 4>/dev/null >/dev/null 2>&1
+"$HELPER" exec 3< <(boxspec --join $HC -- touch /tmp/stop) 4>/dev/null >/dev/null 2>&1
 waitfor '[ "$(hstatus $HW/health)" = unhealthy ]'
 check "health: unhealthy after RETRIES consecutive failures" $([ $? = 0 ] && grep -qx "failing [0-9]*" $HW/health && grep -Eq "^result [0-9]{19} [0-9]{19} 1 " $HW/health; echo $?) "$(cat $HW/health)"
 check "health: health_status events appended on each change" $(python3 -c '

@@ -19,7 +19,7 @@ import { committedResources } from './committed';
 import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
 import { buildSpec } from './plan';
-import { HelperSpec } from './spec';
+import { HelperSpec, SPEC_VERSION } from './spec';
 import { parseRunFlags, resolveContainerConfig } from './run-options';
 import { RunFlags } from './run-flags';
 import { capabilityMask, processSecurity } from './security';
@@ -40,6 +40,11 @@ export interface CreateRequest {
    * createRecord releases it once the record exists.
    */
   storeLock?: Lock;
+  /**
+   * Called once the container's init exists (its pid, namespaces and cgroups) and before anything
+   * of its own runs: where the host acts on it (runHelper's onInitReady). Throwing aborts the start.
+   */
+  onInitReady?: (pid: number) => void | Promise<void>;
 }
 
 export interface Created {
@@ -240,6 +245,10 @@ export function describeBytes(bytes: number | undefined): string {
 export function describeStartError(error: { stage: string; errno: number; text: string }, command: string): string {
   if (error.stage === 'exec' && error.errno === 2) return `${command}: executable file not found in $PATH`;
   if (error.stage === 'exec' && error.errno === 13) return `${command}: permission denied: the file is not executable`;
+  if (error.stage === 'spec' && error.text.startsWith('unsupported version')) {
+    const why = `box-helper does not speak box's helper protocol (version ${SPEC_VERSION}): ${error.text}`;
+    return `${why}; box and its helper must come from the same build`;
+  }
   const name = Object.entries(osConstants.errno).find(([, n]) => n === error.errno)?.[0];
   return `cannot start the container (${error.stage}): ${error.text}${name ? ` (${name})` : ''}`;
 }

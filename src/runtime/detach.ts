@@ -16,7 +16,7 @@ import { runHelper } from './helper';
 import { finalizeExit, lockContainer, recordStart, unrecordedStart } from './lifecycle';
 import { ContainerRecord } from '../model';
 import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
-import { healthActionTaken, healthSpecOps } from './health';
+import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 
 export interface LogOptions {
@@ -41,7 +41,14 @@ const START_ANSWER_MS = 30_000;
  * attachFirst (start -a/-i of a container with -t or -i): the monitor waits for box to connect to
  * its attach socket before the container runs, so none of its output is missed.
  */
-async function launch(roots: Roots, c: Created, warn: (m: string) => void, restartCount: number, attachFirst = false): Promise<Launched> {
+async function launch(
+  roots: Roots,
+  c: Created,
+  warn: (m: string) => void,
+  restartCount: number,
+  attachFirst = false,
+  onInitReady?: CreateRequest['onInitReady'],
+): Promise<Launched> {
   const { containers, record } = c;
   const log = record.config.log ?? { maxSize: 0, maxFile: 1 };
   fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
@@ -55,7 +62,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
   const socketPath = attachSocketPath(roots, record.id);
   if (attachable) c.spec.op('attach', socketPath, attachFirst ? ATTACH_WAIT_MS : 0);
   if (record.config.openStdin) c.spec.op('stdin');
-  for (const [op, ...args] of healthSpecOps(record, roots)) c.spec.op(op, ...args);
+  appendHealthOps(c.spec, record, roots);
   let monitorPid: number | undefined;
   let pid: number | undefined;
   let started = false;
@@ -69,6 +76,7 @@ async function launch(roots: Roots, c: Created, warn: (m: string) => void, resta
         pid = p;
         if (attachable && attachFirst) connecting = connectAttach(socketPath);
       },
+      onInitReady,
       onMonitor: (p) => (monitorPid = p),
       answerWithinMs: START_ANSWER_MS,
     });
@@ -106,7 +114,7 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
   c.containers.save(c.record);
   const lock = await lockContainer(req.roots, c.record.id);
   try {
-    const { code, started } = await launch(req.roots, c, req.warn, 0);
+    const { code, started } = await launch(req.roots, c, req.warn, 0, false, req.onInitReady);
     if (started) process.stdout.write(c.record.id + '\n');
     return code;
   } finally {

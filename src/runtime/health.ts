@@ -16,7 +16,7 @@ import { ContainerConfig, ContainerRecord, HealthConfig, HealthOnFailure } from 
 import { runtimeDir } from './monitor-state';
 import { appendProcessOps, containerProcess } from './process-ops';
 import { ProcessSecurity, processSecurity } from './security';
-import { HelperSpec, SpecArg } from './spec';
+import { HelperSpec } from './spec';
 import { readNoFollow } from '../util/safe-open';
 
 /** The container's health check (ContainerConfig.healthcheck, typed here until model.ts has it). */
@@ -154,19 +154,24 @@ export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' 
   return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
 }
 
-/** Helper spec ops that make the monitor run the container's health check, if it has one. */
-export function healthSpecOps(record: ContainerRecord, roots: { root: string; runroot: string }): [string, ...SpecArg[]][] {
+/** Appends the helper ops that make the monitor run the container's health check, if it has one. */
+export function appendHealthOps(
+  spec: HelperSpec,
+  record: ContainerRecord,
+  roots: { root: string; runroot: string },
+): void {
   const h = healthOf(record);
-  if (!h) return [];
+  if (!h) return;
   const join = containerCgroup(detectCgroups(), record.id).joinFiles();
-  const ops: [string, ...SpecArg[]][] = [
-    ['health', h.interval, h.startInterval, h.startPeriod, h.timeout, h.retries, healthFile(roots, record.id)],
-    ['health-exec', probeSpec(record, join, processSecurity(record.config)).encode()],
-    ['health-event', eventsFile(roots as Roots), healthEventTemplate(record)],
-  ];
-  if (h.onFailure === 'kill' || h.onFailure === 'restart') ops.push(['health-on-failure', h.onFailure, os.constants.signals.SIGKILL, 0]);
-  else if (h.onFailure === 'stop') ops.push(['health-on-failure', 'stop', parseSignal(record.config.stopSignal ?? 'SIGTERM', 'stop signal'), STOP_GRACE_NS]);
-  return ops;
+  spec.op('health', h.interval, h.startInterval, h.startPeriod, h.timeout, h.retries, healthFile(roots, record.id));
+  spec.op('health-exec', probeSpec(record, join, processSecurity(record.config)).encode());
+  spec.op('health-event', eventsFile(roots as Roots), healthEventTemplate(record));
+  if (h.onFailure === 'kill' || h.onFailure === 'restart') {
+    spec.op('health-on-failure', h.onFailure, os.constants.signals.SIGKILL, 0);
+  } else if (h.onFailure === 'stop') {
+    const signal = parseSignal(record.config.stopSignal ?? 'SIGTERM', 'stop signal');
+    spec.op('health-on-failure', 'stop', signal, STOP_GRACE_NS);
+  }
 }
 
 export interface HealthResult {

@@ -1,5 +1,7 @@
 // Starts box-helper with a spec, follows its status events (native/PROTOCOL.md) and forwards the
-// signals box itself receives, so that `kill -TERM <box>` reaches the container's PID 1.
+// signals box itself receives, so that `kill -TERM <box>` reaches the container's PID 1. For `run`
+// it answers on the control channel: `go` at once, or, with an onInitReady hook, once the hook
+// has acted on the waiting init (`abort` when it fails: the helper kills the init, exits 125).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,6 +28,13 @@ export interface HelperOptions {
   onMonitor?: (pid: number) => void;
   /** the container's init was cloned; helperPid: the helper process, the init's parent */
   onPid?: (pid: number, helperPid: number) => void;
+  /**
+   * `run`: the container's init exists (pid, namespaces, cgroups) and waits; nothing of the
+   * command has run. The place to act on it from the host. When it returns (or its promise
+   * resolves) the container goes on; when it throws, the start is aborted and runHelper rejects
+   * with that error once the helper is gone.
+   */
+  onInitReady?: (pid: number) => void | Promise<void>;
   onStarted?: () => void;
   /**
    * `detach`: how long the helper may take to say how the start went. Past it the helper is
@@ -38,8 +47,10 @@ export interface HelperOptions {
 export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
     const out = opts.output ?? 'inherit';
+    const run = (opts.mode ?? 'run') === 'run';
     const child = spawn(helperPath, [opts.mode ?? 'run'], {
-      stdio: [opts.stdin, out, out, 'pipe', 'pipe'],
+      // fds 3 spec, 4 status events, 5 (run) the control channel
+      stdio: [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore'],
       // Its own process group: terminal signals go to box, which forwards each exactly once.
       detached: true,
       env: {},
@@ -64,6 +75,23 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       /* the helper exited before reading everything; its status says why */
     });
     specPipe.end(spec);
+    const control = (child.stdio as unknown[])[5] as Writable | null;
+    control?.on('error', () => {
+      /* the helper is gone (it failed before its init existed); its status says why */
+    });
+    // Without a hook the answer is given up front: the helper reads it once its init exists and
+    // never waits for box (a stopped or killed box cannot hold the start, as before protocol 2).
+    if (!opts.onInitReady) control?.end('go\n');
+    let hookError: unknown;
+    const answer = async (pid: number) => {
+      try {
+        await opts.onInitReady!(pid);
+        control?.end('go\n');
+      } catch (err) {
+        hookError = err;
+        control?.end('abort\n');
+      }
+    };
 
     let buffered = '';
     const events = child.stdio[4] as Readable;
@@ -81,6 +109,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (kind === 'pid') {
         result.pid = Number(a);
         opts.onPid?.(result.pid, child.pid!);
+        if (run && opts.onInitReady) void answer(result.pid);
       } else if (kind === 'monitor') {
         opts.onMonitor?.(Number(a));
       } else if (kind === 'started') {
@@ -105,6 +134,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (settled || (!exited && (opts.mode !== 'exec' || outcome === undefined))) return;
       settled = true;
       stop();
+      control?.destroy(); // unanswered when the helper failed before its init existed
       if (!exited) {
         child.unref();
         result.exitCode = outcome!;
@@ -112,7 +142,8 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         result.helperSignal = exited.signal;
         result.exitCode = 125;
       } else result.exitCode = exited.code ?? 125;
-      resolve(result);
+      if (hookError !== undefined) reject(hookError);
+      else resolve(result);
     };
     events.on('close', () => {
       eventsDone = true;

@@ -30,6 +30,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
         containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
         appendEvent(req.roots, 'start', record);
       },
+      onInitReady: req.onInitReady, // the host's hook on the waiting init (a throw aborts the start)
       onStarted: () => mark('command started'),
     });
     mark('container exited');
@@ -56,6 +57,10 @@ export async function runForeground(req: CreateRequest): Promise<number> {
     }
   } catch (err) {
     exitCode = err instanceof BoxError ? err.exitCode : 125;
+    // the helper is gone (an aborted start): the record says created, as after a failed start
+    if (!record.autoRemove) {
+      containers.setState(record, { status: 'created', pid: undefined, monitorPid: undefined, ownerPid: undefined });
+    }
     throw err;
   } finally {
     try {

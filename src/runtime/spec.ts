@@ -1,14 +1,25 @@
 // The instructions handed to box-helper (native/PROTOCOL.md): a list of records, each an op name
 // followed by string arguments, length-prefixed so any byte (newlines in env values, raw BPF) fits.
+// Ops and their arguments are typed from the op table (ops.ts).
+import { argCount, OPS, OpArgs, OpName } from './ops';
+
 export const SPEC_MAGIC = Buffer.from('BOXSPEC\0', 'latin1');
-export const SPEC_VERSION = 1;
+/** The helper protocol: 2 added the control channel (go or abort once the init exists). */
+export const SPEC_VERSION = 2;
 
 export type SpecArg = string | number | bigint | Buffer;
 
 export class HelperSpec {
   private readonly records: Buffer[][] = [];
 
-  op(name: string, ...args: SpecArg[]): this {
+  op<N extends OpName>(name: N, ...args: OpArgs<N>): this {
+    const [min, max] = argCount(OPS[name].args);
+    if (args.length < min || args.length > max) throw new Error(`helper op ${name}: ${args.length} arguments`);
+    return this.record(name, ...(args as SpecArg[]));
+  }
+
+  /** A record as given, unchecked: for tests that hand the helper a malformed spec. */
+  record(name: string, ...args: SpecArg[]): this {
     this.records.push([name, ...args].map(toBytes));
     return this;
   }
@@ -59,7 +70,15 @@ export function decodeSpec(buf: Buffer): string[][] {
 }
 
 // Linux constants the spec carries as numbers.
-export const CLONE = { NEWNS: 0x00020000, NEWCGROUP: 0x02000000, NEWUTS: 0x04000000, NEWIPC: 0x08000000, NEWUSER: 0x10000000, NEWPID: 0x20000000, NEWNET: 0x40000000 } as const;
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
 export const MS = {
   RDONLY: 1,
   NOSUID: 2,

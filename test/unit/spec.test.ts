@@ -16,8 +16,19 @@ describe('helper spec', () => {
   it('encodes records as length-prefixed strings behind a versioned magic', () => {
     const buf = new HelperSpec().op('args', 'echo', 'a\nb', '').op('seccomp', Buffer.from([0, 1, 2])).encode();
     expect(buf.subarray(0, 8).toString('latin1')).toBe('BOXSPEC\0');
-    expect(buf.readUInt32LE(8)).toBe(1);
+    expect(buf.readUInt32LE(8)).toBe(2);
     expect(decodeSpec(buf)).toEqual([['args', 'echo', 'a\nb', ''], ['seccomp', '\x00\x01\x02']]);
+  });
+
+  it('ops are typed from the op table, and a record below its minimum of arguments is refused', () => {
+    const spec = new HelperSpec();
+    // @ts-expect-error an op the helper does not know
+    expect(() => spec.op('bogus')).toThrow();
+    // @ts-expect-error mount takes five arguments
+    expect(() => spec.op('mount', 'a', 'b')).toThrow('helper op mount: 2 arguments');
+    const noCommand: string[] = [];
+    expect(() => spec.op('args', ...noCommand)).toThrow('helper op args: 0 arguments');
+    expect(spec.ops()).toEqual([]);
   });
 
   const config: ContainerConfig = {

@@ -1,0 +1,17 @@
+/* box-helper: the control channel from box (fd 5, `run` only; PROTOCOL.md, "Control channel"). */
+#ifndef BOX_CONTROL_H
+#define BOX_CONTROL_H
+
+#define CONTROL_FD 5
+
+/* `run`: fd 5 must be open before anything is created; marks it close-on-exec. */
+void control_check(void);
+/* The channel's fd while it is open and unread, else -1 (for the lists of fds a fork keeps). */
+int control_fd(void);
+/* Closes the channel (the original helper of a detached container: the monitor reads it). */
+void control_close(void);
+/* After `pid N`: waits for box's answer. Returns on `go` (the channel is closed then); on `abort`,
+ * end of input or anything else the init is killed and the helper exits 125 (die). */
+void control_await(void);
+
+#endif

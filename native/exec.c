@@ -1,0 +1,88 @@
+/* box-helper exec: opens the cgroup and event files (host paths), joins the namespaces of a running
+ * container and forks the process to run there, which child.c sets up like the container's
+ * command; the helper then stays its parent (relay.c). */
+#define _GNU_SOURCE
+#include "exec.h"
+#include "box-helper.h"
+#include "child.h"
+#include "ctx.h"
+#include "relay.h"
+#include "report.h"
+#include "spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* `box-helper exec`: enter the namespaces of a running container (target), fork the process to
+ * run. Also the health probe's helper, forked by a monitor (health.c), with C.spec its probe. */
+void exec_main(pid_t target)
+{
+	const struct spec *sp = &C.spec;
+	report_child(-1); /* a monitor's fork: die() must never kill the container */
+	/* the cgroup files are host paths: open them before entering the mount namespace */
+	for (size_t i = 0; i < sp->nrecs; i++)
+		C.ncg += !strcmp(sp->recs[i].op->name, "cgroup-join");
+	if (C.ncg && !(C.cg_fds = calloc(C.ncg, sizeof *C.cg_fds)))
+		die("cgroup-join", ENOMEM, "out of memory");
+	for (size_t i = 0, k = 0; i < sp->nrecs; i++) {
+		const struct rec *r = &sp->recs[i];
+		if (strcmp(r->op->name, "cgroup-join"))
+			continue;
+		if ((C.cg_fds[k++] = open(r->a[0].p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			die("cgroup-join", errno, "open %s", r->a[0].p);
+	}
+	/* exec -d: the event file is a host path too */
+	if (C.exit_event && (C.exit_event_fd = event_open(C.exit_event->a[0].p)) < 0)
+		die("exit-event", errno, "open %s", C.exit_event->a[0].p);
+	/* every namespace file first (they are /proc paths of the host), then setns, the mount
+	 * namespace last; a namespace the container shares with us is left alone */
+	static const struct {
+		const char *name;
+		int type;
+	} ns[] = {
+		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+		{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+	};
+	int fds[sizeof ns / sizeof ns[0]];
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		char path[64];
+		struct stat a, b;
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)target, ns[i].name);
+		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			die("join", errno, "open %s", path);
+		snprintf(path, sizeof path, "/proc/self/ns/%s", ns[i].name);
+		if (fstat(fds[i], &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], ns[i].type))
+			die("join", errno, "setns %s of %d", ns[i].name, (int)target);
+		close(fds[i]);
+	}
+	C.parent_pid = 0; /* the child may be in another PID namespace: getppid() says nothing */
+	C.exec_mode = 1;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe", errno, "pipe");
+	C.ist_rd = p[0], C.ist_wr = p[1]; /* the reaper's report of the command's end (init.c) */
+	parent_setup();
+	pid_t pid = fork(); /* into the joined PID namespace */
+	if (pid < 0)
+		die("fork", errno, "fork");
+	if (pid == 0)
+		exec_child_main();
+	parent_after_fork(pid);
+	status("pid %d", pid);
+	/* C.sync_wr stays open: its hang-up tells the child the helper died */
+	parent_loop(pid);
+}

@@ -1,0 +1,15 @@
+/* box-helper: the monitor of a detached container (monitor.c; PROTOCOL.md, "Detached containers"). */
+#ifndef BOX_MONITOR_H
+#define BOX_MONITOR_H
+
+#include <sys/types.h>
+
+struct spec;
+void monitor_ops(const struct spec *sp); /* reads `log`, `state`, `on-exit`, `stdin` (checks MAX_FILES) */
+void detach_fork(void);          /* returns in the monitor; the original helper exits in it */
+void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
+void monitor_state(pid_t child); /* first state file, before the go-ahead */
+void monitor_loop(pid_t child) __attribute__((noreturn));
+void detach_release(void);       /* started: the original helper may exit, fd 4 is /dev/null now */
+
+#endif

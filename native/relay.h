@@ -1,0 +1,16 @@
+/* box-helper: the parent after clone or fork: signals, pty relay, exit status (relay.c). */
+#ifndef BOX_RELAY_H
+#define BOX_RELAY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+void parent_loop(pid_t child) __attribute__((noreturn));
+void tty_restore(void);
+int recv_master(void); /* the pty master the child sends over C.sock[0], or -1 */
+/* After the child is gone: reports `error`/`exit`/`signal` on fd 4 and returns the helper's exit
+ * status. err/errlen: what the error pipe carried ("E" alone when the exec succeeded). */
+int err_pipe_read(int *fd, char *err, size_t *len, size_t cap);
+int child_outcome(int started, char *err, size_t errlen, int st);
+
+#endif

@@ -1,0 +1,13 @@
+/* box-helper: small helpers for fds and files, used by every part. */
+#ifndef BOX_UTIL_H
+#define BOX_UTIL_H
+
+#include <stddef.h>
+
+int write_all(int fd, const void *buf, size_t n);
+/* Closes (close_range, not close-on-exec) every fd >= 3 but those in keep[] (sorted in place;
+ * -1 entries are ignored). */
+void close_fds_except(int *keep, int n);
+int write_file(const char *path, const char *s);
+
+#endif
