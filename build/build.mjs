@@ -111,9 +111,7 @@ function buildHelper() {
   if (r.error || r.status !== 0) {
     fs.rmSync(tmp, { force: true });
     const why = r.error ? r.error.message : `${r.stderr}${r.stdout}`.trim();
-    throw new BuildError(
-      `the native helper does not compile (${cc} ${flags.join(' ')} ${shownDir}/*.c):\n${why}`,
-    );
+    throw new BuildError(`the native helper does not compile (${cc} ${flags.join(' ')} ${shownDir}/*.c):\n${why}`);
   }
   fs.chmodSync(tmp, 0o755);
   fs.renameSync(tmp, out);
@@ -138,7 +136,11 @@ async function bundleTranspiler() {
   const start = performance.now();
   const out = path.join(ASSETS, 'jco-transpile.js');
   const result = await esbuild.build({
-    stdin: { contents: "export { transpileBytes } from '@bytecodealliance/jco-transpile';", resolveDir: ROOT, loader: 'js' },
+    stdin: {
+      contents: "export { transpileBytes } from '@bytecodealliance/jco-transpile';",
+      resolveDir: ROOT,
+      loader: 'js',
+    },
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -149,15 +151,22 @@ async function bundleTranspiler() {
     metafile: true,
     plugins: [jcoTranspilePlugin()],
   });
-  const externals = Object.values(result.metafile.outputs).flatMap((o) => o.imports).filter((i) => i.external && !isBuiltin(i.path));
-  if (externals.length) throw new BuildError(`the transpiler bundle requires non-built-in modules: ${externals.map((i) => i.path).join(', ')}`);
+  const externals = Object.values(result.metafile.outputs)
+    .flatMap((o) => o.imports)
+    .filter((i) => i.external && !isBuiltin(i.path));
+  if (externals.length)
+    throw new BuildError(
+      `the transpiler bundle requires non-built-in modules: ${externals.map((i) => i.path).join(', ')}`,
+    );
   const vendor = path.join(ROOT, 'node_modules/@bytecodealliance/jco-transpile/vendor');
   for (const file of JCO_WASM) {
     const data = fs.readFileSync(path.join(vendor, file));
     const dest = path.join(ASSETS, `jco-${file}`);
     if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(data)) writeAtomic(dest, data);
   }
-  const worker = fs.readFileSync(path.join(ROOT, 'node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.bundle.js'));
+  const worker = fs.readFileSync(
+    path.join(ROOT, 'node_modules/@bytecodealliance/preview2-shim/dist/io/worker-thread.bundle.js'),
+  );
   const workerOut = path.join(ASSETS, 'jco-worker-thread.mjs');
   if (!fs.existsSync(workerOut) || !fs.readFileSync(workerOut).equals(worker)) writeAtomic(workerOut, worker);
   const code = result.outputFiles[0].contents;
@@ -168,7 +177,9 @@ async function bundleTranspiler() {
 
 // 4. The built-in policies (build/policies.mjs keeps its own stamps), copied in as assets.
 function buildPolicies() {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'build/policies.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'build/policies.mjs')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (r.status !== 0) throw new BuildError('the built-in policies did not build (see above)');
   for (const name of BUILTIN_POLICIES) {
     const data = fs.readFileSync(path.join(DIST, 'policies', `${name}.wasm`));
@@ -181,7 +192,14 @@ const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'];
 
 /** Every file embedded in the executable, by asset name (src/assets.ts lists the same names). */
 function assetNames() {
-  return ['box-helper', 'koffi.node', 'jco-transpile.js', 'jco-worker-thread.mjs', ...JCO_WASM.map((f) => `jco-${f}`), ...BUILTIN_POLICIES.map((n) => `policy-${n}.wasm`)];
+  return [
+    'box-helper',
+    'koffi.node',
+    'jco-transpile.js',
+    'jco-worker-thread.mjs',
+    ...JCO_WASM.map((f) => `jco-${f}`),
+    ...BUILTIN_POLICIES.map((n) => `policy-${n}.wasm`),
+  ];
 }
 
 function assetDigests() {
@@ -199,7 +217,8 @@ function assetDigests() {
 async function defaultSeccompProgram() {
   const built = await esbuild.build({
     stdin: {
-      contents: "import { compileDefaultProfile } from './src/linux/seccomp'; import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
+      contents:
+        "import { compileDefaultProfile } from './src/linux/seccomp'; import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
       resolveDir: ROOT,
       loader: 'ts',
     },
@@ -219,12 +238,24 @@ async function bundle(version, digests) {
   const start = performance.now();
   const out = path.join(DIST, 'box.js');
   const defaultSeccomp = await defaultSeccompProgram();
-  const policyFiles = { wit: fs.readFileSync(path.join(ROOT, 'policies/wit/policy.wit'), 'utf8'), types: committedPolicyTypes() };
+  const policyFiles = {
+    wit: fs.readFileSync(path.join(ROOT, 'policies/wit/policy.wit'), 'utf8'),
+    types: committedPolicyTypes(),
+  };
   let result;
   try {
-    result = await esbuild.build(
-      { ...bundleOptions({ entry: path.join(ROOT, 'src/main.ts'), outfile: out, version, digests, defaultSeccomp, policyFiles, write: false }), metafile: true },
-    );
+    result = await esbuild.build({
+      ...bundleOptions({
+        entry: path.join(ROOT, 'src/main.ts'),
+        outfile: out,
+        version,
+        digests,
+        defaultSeccomp,
+        policyFiles,
+        write: false,
+      }),
+      metafile: true,
+    });
   } catch (err) {
     // esbuild has already printed the errors with their source locations.
     throw new BuildError(`bundling src/main.ts failed (${err.errors?.length ?? 'see'} errors above)`);
@@ -235,7 +266,8 @@ async function bundle(version, digests) {
     .flatMap((o) => o.imports)
     .filter((i) => i.external && !isBuiltin(i.path))
     .map((i) => i.path);
-  if (externals.length) throw new BuildError(`the bundle requires non-built-in modules at run time: ${[...new Set(externals)].join(', ')}`);
+  if (externals.length)
+    throw new BuildError(`the bundle requires non-built-in modules at run time: ${[...new Set(externals)].join(', ')}`);
   const code = result.outputFiles[0].contents;
   if (fs.existsSync(out) && fs.readFileSync(out).equals(code)) return log(`box.js up to date`);
   writeAtomic(out, code);
@@ -341,7 +373,9 @@ async function singleExecutable(version) {
   const check = spawnSync(tmpOut, ['version'], { cwd: '/', env: {}, encoding: 'utf8', timeout: 30_000 });
   const expected = `box ${version}\n`;
   if (check.status !== 0 || check.stdout !== expected) {
-    fail(`\`box version\` exited ${check.status ?? check.signal} with ${JSON.stringify(check.stdout + check.stderr)}, expected ${JSON.stringify(expected)}`);
+    fail(
+      `\`box version\` exited ${check.status ?? check.signal} with ${JSON.stringify(check.stdout + check.stderr)}, expected ${JSON.stringify(expected)}`,
+    );
   }
   fs.renameSync(tmpOut, out);
   stamp(out, key);

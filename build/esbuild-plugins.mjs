@@ -50,7 +50,13 @@ export function koffiPlugin() {
         for (const [re, replacement] of edits) {
           const n = (src.match(new RegExp(re.source, re.flags + 'g')) ?? []).length;
           if (n !== 1) {
-            return { errors: [{ text: `koffi layout changed: ${re} matched ${n} times in ${args.path}; update build/esbuild-plugins.mjs` }] };
+            return {
+              errors: [
+                {
+                  text: `koffi layout changed: ${re} matched ${n} times in ${args.path}; update build/esbuild-plugins.mjs`,
+                },
+              ],
+            };
           }
           src = src.replace(re, replacement);
         }
@@ -83,7 +89,12 @@ export function bundleOptions({ entry, outfile, version, digests, defaultSeccomp
       ...(digests ? { __BOX_ASSET_DIGESTS__: JSON.stringify(digests) } : {}),
       ...(defaultSeccomp ? { __BOX_DEFAULT_SECCOMP__: JSON.stringify(defaultSeccomp) } : {}),
       // box's WIT and the TypeScript types generated from it, for `box policy build|types`
-      ...(policyFiles ? { __BOX_POLICY_WIT__: JSON.stringify(policyFiles.wit), __BOX_POLICY_TYPES__: JSON.stringify(policyFiles.types) } : {}),
+      ...(policyFiles
+        ? {
+            __BOX_POLICY_WIT__: JSON.stringify(policyFiles.wit),
+            __BOX_POLICY_TYPES__: JSON.stringify(policyFiles.types),
+          }
+        : {}),
     },
     plugins: [koffiPlugin()],
   };
@@ -127,8 +138,19 @@ export function jcoTranspilePlugin() {
         const src = readFileSync(args.path, 'utf8');
         const re = /new URL\("\.\/worker-thread\.bundle\.js", import\.meta\.url\)/g;
         const n = (src.match(re) ?? []).length;
-        if (n !== 1) return { errors: [{ text: `preview2-shim layout changed: ${args.path} has ${n} worker URLs; update build/esbuild-plugins.mjs` }] };
-        return { contents: src.replace(re, '__boxAssetFile("jco-worker-thread.mjs")'), loader: 'js', resolveDir: dirname(args.path) };
+        if (n !== 1)
+          return {
+            errors: [
+              {
+                text: `preview2-shim layout changed: ${args.path} has ${n} worker URLs; update build/esbuild-plugins.mjs`,
+              },
+            ],
+          };
+        return {
+          contents: src.replace(re, '__boxAssetFile("jco-worker-thread.mjs")'),
+          loader: 'js',
+          resolveDir: dirname(args.path),
+        };
       });
       build.onLoad({ filter: /jco-transpile[\\/]vendor[\\/][^\\/]+\.js$/ }, (args) => {
         let src = readFileSync(args.path, 'utf8');
@@ -136,10 +158,17 @@ export function jcoTranspilePlugin() {
         const found = [...src.matchAll(re)].map((m) => m[1]);
         const unknown = found.filter((f) => !JCO_WASM.includes(f));
         if (found.length === 0 || unknown.length) {
-          return { errors: [{ text: `jco-transpile layout changed: ${args.path} loads ${found.join(', ') || 'no core module'}; update build/esbuild-plugins.mjs` }] };
+          return {
+            errors: [
+              {
+                text: `jco-transpile layout changed: ${args.path} loads ${found.join(', ') || 'no core module'}; update build/esbuild-plugins.mjs`,
+              },
+            ],
+          };
         }
         src = src.replace(re, (_m, file) => `WebAssembly.compile(__boxReadAsset(${JSON.stringify('jco-' + file)}))`);
-        if (src.includes('import.meta')) return { errors: [{ text: `${args.path} still uses import.meta after box's edits` }] };
+        if (src.includes('import.meta'))
+          return { errors: [{ text: `${args.path} still uses import.meta after box's edits` }] };
         return { contents: src, loader: 'js', resolveDir: dirname(args.path) };
       });
     },

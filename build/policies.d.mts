@@ -19,4 +19,8 @@ export function buildPolicies(opts?: BuildPoliciesOptions): Promise<{
   built: string[];
 }>;
 /** Builds a policy component from C files (absolute paths; policies/builtin on the include path). */
-export function buildComponent(opts: { sources: string[]; out: string; log?: (line: string) => void }): Promise<{ out: string; size: number }>;
+export function buildComponent(opts: {
+  sources: string[];
+  out: string;
+  log?: (line: string) => void;
+}): Promise<{ out: string; size: number }>;

@@ -37,7 +37,17 @@ export const BUILTIN_SOURCES = {
 export const BUILTIN_POLICIES = Object.keys(BUILTIN_SOURCES);
 
 // Freestanding: no libc (lib.c has the few functions the compiler calls), so nothing to import.
-const CFLAGS = ['--target=wasm32', '-O2', '-std=c11', '-ffreestanding', '-nostdlib', '-Wall', '-Wextra', '-Werror', '-fno-ident'];
+const CFLAGS = [
+  '--target=wasm32',
+  '-O2',
+  '-std=c11',
+  '-ffreestanding',
+  '-nostdlib',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-fno-ident',
+];
 // The exports are marked export_name in lib.c; no start function; names and producers stripped.
 const LDFLAGS = ['--no-entry', '--strip-all', '--stack-first', '-z', 'stack-size=65536'];
 
@@ -80,14 +90,19 @@ function installWithApt(log) {
   log('build: installing clang and lld with apt-get (they compile the built-in policies)\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = () =>
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'clang', 'lld'], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'clang', 'lld'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
   let r = install();
   if (r.status !== 0) {
     // a fresh machine may have no package lists yet
     spawnSync('apt-get', ['update', '-qq'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     r = install();
   }
-  if (r.status !== 0) throw new Error(`apt-get install clang lld failed: ${(r.stderr || '').trim().split('\n').pop()}; ${INSTALL_HINT}`);
+  if (r.status !== 0)
+    throw new Error(`apt-get install clang lld failed: ${(r.stderr || '').trim().split('\n').pop()}; ${INSTALL_HINT}`);
   return true;
 }
 
@@ -97,7 +112,10 @@ function needToolchain(log) {
   let t = findToolchain();
   if ((!t.clang || !t.wasmLd) && installWithApt(log)) t = findToolchain();
   const missing = [!t.clang && 'clang', !t.wasmLd && 'wasm-ld (LLVM lld)'].filter(Boolean);
-  if (missing.length) throw new Error(`${missing.join(' and ')} not found: the built-in policies are C compiled to WebAssembly; ${INSTALL_HINT}`);
+  if (missing.length)
+    throw new Error(
+      `${missing.join(' and ')} not found: the built-in policies are C compiled to WebAssembly; ${INSTALL_HINT}`,
+    );
   toolchain = t;
   return t;
 }
@@ -124,7 +142,9 @@ async function inParallel(jobs, limit) {
 /** clang: each C file (absolute paths) once, in parallel; policy.h's directory is on the include path. */
 async function compileObjects(files, tools, workDir) {
   const unique = [...new Set(files)];
-  const objects = Object.fromEntries(unique.map((f, i) => [f, path.join(workDir, `${i}-${path.basename(f).replace(/\.c$/, '')}.o`)]));
+  const objects = Object.fromEntries(
+    unique.map((f, i) => [f, path.join(workDir, `${i}-${path.basename(f).replace(/\.c$/, '')}.o`)]),
+  );
   const jobs = unique.map((f) => () => run(tools.clang, [...CFLAGS, '-I', SRC, '-c', f, '-o', objects[f]], workDir));
   await inParallel(jobs, os.availableParallelism?.() ?? os.cpus().length);
   return objects;
@@ -135,7 +155,12 @@ async function linkComponent(objects, wit, tools, workDir) {
   const core = path.join(workDir, `${randomUUID()}.core.wasm`);
   await run(tools.wasmLd, [...LDFLAGS, ...objects, '-o', core], workDir);
   const { componentEmbed, componentNew } = await import('@bytecodealliance/jco-transpile/wasm-tools');
-  const embedded = await componentEmbed({ binary: fs.readFileSync(core), witSource: wit, world: 'policy', stringEncoding: 'utf8' });
+  const embedded = await componentEmbed({
+    binary: fs.readFileSync(core),
+    witSource: wit,
+    world: 'policy',
+    stringEncoding: 'utf8',
+  });
   return componentNew(embedded);
 }
 
@@ -155,7 +180,12 @@ export async function buildComponent({ sources, out, log = () => {} }) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policies-'));
   try {
     const objects = await compileObjects(sources, tools, workDir);
-    const component = await linkComponent(sources.map((f) => objects[f]), fs.readFileSync(WIT, 'utf8'), tools, workDir);
+    const component = await linkComponent(
+      sources.map((f) => objects[f]),
+      fs.readFileSync(WIT, 'utf8'),
+      tools,
+      workDir,
+    );
     writeAtomically(out, component);
     return { out, size: component.length };
   } finally {
@@ -165,7 +195,9 @@ export async function buildComponent({ sources, out, log = () => {} }) {
 
 /** The digest of everything that goes into a policy's component. */
 function inputKey(name, wit, jcoVersion) {
-  const files = [...BUILTIN_SOURCES[name], 'policy.h'].map((f) => `${f}\0${fs.readFileSync(path.join(SRC, f), 'utf8')}`);
+  const files = [...BUILTIN_SOURCES[name], 'policy.h'].map(
+    (f) => `${f}\0${fs.readFileSync(path.join(SRC, f), 'utf8')}`,
+  );
   return sha256(...files, wit, CFLAGS.join(' '), LDFLAGS.join(' '), jcoVersion);
 }
 
@@ -173,19 +205,34 @@ function inputKey(name, wit, jcoVersion) {
  * Builds the named built-in policies into outDir (NAME.wasm plus manifest.json), keeping stamps
  * in stateDir. Returns the manifest and what was done.
  */
-export async function buildPolicies({ names = BUILTIN_POLICIES, outDir = path.join(ROOT, 'dist', 'policies'), stateDir = path.join(ROOT, 'dist', '.build'), force = process.env.BOX_BUILD_FORCE === '1', log = (s) => process.stdout.write(s) } = {}) {
-  for (const name of names) if (!BUILTIN_POLICIES.includes(name)) throw new Error(`unknown built-in policy ${name} (known: ${BUILTIN_POLICIES.join(', ')})`);
+export async function buildPolicies({
+  names = BUILTIN_POLICIES,
+  outDir = path.join(ROOT, 'dist', 'policies'),
+  stateDir = path.join(ROOT, 'dist', '.build'),
+  force = process.env.BOX_BUILD_FORCE === '1',
+  log = (s) => process.stdout.write(s),
+} = {}) {
+  for (const name of names)
+    if (!BUILTIN_POLICIES.includes(name))
+      throw new Error(`unknown built-in policy ${name} (known: ${BUILTIN_POLICIES.join(', ')})`);
   fs.mkdirSync(outDir, { recursive: true });
   fs.mkdirSync(stateDir, { recursive: true });
   const wit = fs.readFileSync(WIT, 'utf8');
-  const jcoVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/@bytecodealliance/jco-transpile/package.json'), 'utf8')).version;
+  const jcoVersion = JSON.parse(
+    fs.readFileSync(path.join(ROOT, 'node_modules/@bytecodealliance/jco-transpile/package.json'), 'utf8'),
+  ).version;
   const manifestFile = path.join(outDir, 'manifest.json');
   const manifest = fs.existsSync(manifestFile) ? JSON.parse(fs.readFileSync(manifestFile, 'utf8')) : {};
   const keys = Object.fromEntries(names.map((n) => [n, inputKey(n, wit, jcoVersion)]));
   const stampFile = (name) => path.join(stateDir, `policy-${name}.stamp`);
   const upToDate = (name) => {
     const out = path.join(outDir, `${name}.wasm`);
-    return !force && fs.existsSync(out) && fs.existsSync(stampFile(name)) && fs.readFileSync(stampFile(name), 'utf8') === keys[name];
+    return (
+      !force &&
+      fs.existsSync(out) &&
+      fs.existsSync(stampFile(name)) &&
+      fs.readFileSync(stampFile(name), 'utf8') === keys[name]
+    );
   };
   const stale = names.filter((n) => !upToDate(n));
   for (const name of names) if (!stale.includes(name)) log(`build: policy ${name} up to date\n`);
@@ -197,7 +244,12 @@ export async function buildPolicies({ names = BUILTIN_POLICIES, outDir = path.jo
       const sourcesOf = (name) => BUILTIN_SOURCES[name].map((f) => path.join(SRC, f));
       const objects = await compileObjects(stale.flatMap(sourcesOf), tools, workDir); // lib.c and jsnum.c once
       for (const name of stale) {
-        const component = await linkComponent(sourcesOf(name).map((f) => objects[f]), wit, tools, workDir);
+        const component = await linkComponent(
+          sourcesOf(name).map((f) => objects[f]),
+          wit,
+          tools,
+          workDir,
+        );
         writeAtomically(path.join(outDir, `${name}.wasm`), component);
         fs.writeFileSync(stampFile(name), keys[name]);
         log(`build: policy ${name} ${(component.length / 1024).toFixed(1)} KiB\n`);

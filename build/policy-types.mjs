@@ -13,8 +13,13 @@ import { ROOT } from './esbuild-plugins.mjs';
 export const TYPES_DIR = path.join(ROOT, 'policies', 'types');
 
 /** { relative path: content } of the types for the WIT text given. */
-export async function generatePolicyTypes(witText = fs.readFileSync(path.join(ROOT, 'policies/wit/policy.wit'), 'utf8')) {
-  const vendor = path.join(ROOT, 'node_modules/@bytecodealliance/jco-transpile/vendor/js-component-bindgen-component.js');
+export async function generatePolicyTypes(
+  witText = fs.readFileSync(path.join(ROOT, 'policies/wit/policy.wit'), 'utf8'),
+) {
+  const vendor = path.join(
+    ROOT,
+    'node_modules/@bytecodealliance/jco-transpile/vendor/js-component-bindgen-component.js',
+  );
   const { $init, generateTypes } = await import(pathToFileURL(vendor).href);
   await $init;
   const files = generateTypes('box-policy', {

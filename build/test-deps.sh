@@ -14,8 +14,9 @@
 #   apache2-utils   htpasswd, for the registry with basic auth
 #   openssl         the bearer-token test server's signing key
 #   strace          shows that a layer is flushed to disk before it is committed
+#   clang-format    checks the helper's C is formatted as .clang-format says (npm run lint:c)
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

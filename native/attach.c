@@ -23,19 +23,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HDR 8            /* frame header: type, 3 zero bytes, payload length (u32, big-endian) */
-#define OUT_MAX 16384    /* payload of an output frame: one read of the container's output */
+#define HDR 8         /* frame header: type, 3 zero bytes, payload length (u32, big-endian) */
+#define OUT_MAX 16384 /* payload of an output frame: one read of the container's output */
 #define STALL_NS (10 * 1000000000LL)
 
 enum { F_STDIN = 0, F_STDOUT = 1, F_STDERR = 2, F_RESIZE = 3, F_CLOSE = 4 };
 
 struct client {
 	int fd;
-	size_t off;        /* bytes of the current output frame it has taken */
-	int64_t stalled;   /* monotonic ns since it last could not take output; 0: it could */
+	size_t off;      /* bytes of the current output frame it has taken */
+	int64_t stalled; /* monotonic ns since it last could not take output; 0: it could */
 	unsigned char hdr[HDR];
-	size_t hlen;       /* header bytes of the input frame read so far */
-	uint32_t left;     /* payload bytes of that frame still to come */
+	size_t hlen;   /* header bytes of the input frame read so far */
+	uint32_t left; /* payload bytes of that frame still to come */
 	unsigned char arg[4];
 	size_t alen;
 };
@@ -47,7 +47,7 @@ static size_t olen;
 static unsigned char ib[4096]; /* input read from clients, not yet written */
 static size_t ilen, ioff;
 static int in_fd = -1, win_fd = -1;
-static int in_close; /* a client ended the input: close the stdin pipe once ib is written */
+static int in_close;                /* a client ended the input: close the stdin pipe once ib is written */
 static const struct rec *attach_op; /* `attach PATH WAIT_MS`, NULL without it */
 
 void attach_ops(const struct spec *sp)
@@ -87,7 +87,8 @@ void attach_listen(void)
 		dir[dl] = 0;
 		if ((dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 			die("attach", errno, "open %s", dir);
-		if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, slash + 1) >= (int)sizeof sa.sun_path)
+		if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, slash + 1) >=
+			(int)sizeof sa.sun_path)
 			die("attach", ENAMETOOLONG, "socket name too long: %s", slash + 1);
 	}
 	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
@@ -266,7 +267,8 @@ static void client_read(struct client *c)
 		if (c->hlen < HDR) {
 			c->hdr[c->hlen++] = buf[i++];
 			if (c->hlen == HDR) {
-				c->left = (uint32_t)c->hdr[4] << 24 | (uint32_t)c->hdr[5] << 16 | (uint32_t)c->hdr[6] << 8 | c->hdr[7];
+				c->left = (uint32_t)c->hdr[4] << 24 | (uint32_t)c->hdr[5] << 16 |
+					  (uint32_t)c->hdr[6] << 8 | c->hdr[7];
 				c->alen = 0;
 				if (!c->left)
 					frame_done(c);

@@ -204,7 +204,8 @@ int main(int argc, char **argv)
 	fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
-	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
+	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd =
+		-1;
 	spec_read(SPEC_FD, &C.spec, mode); /* closes fd 3 */
 	if (mode == M_RUN)
 		control_check();

@@ -23,19 +23,19 @@ struct ctx {
 	int devnull;          /* /dev/null of the host, opened at start (O_RDWR, close-on-exec) */
 	/* detach (monitor.c) */
 	int detach;
-	int detach_wr;        /* monitor -> original helper: 'S' once started; EOF otherwise */
-	int log_rd[2];        /* monitor's read ends of the container's stdout and stderr pipes; with
+	int detach_wr; /* monitor -> original helper: 'S' once started; EOF otherwise */
+	int log_rd[2]; /* monitor's read ends of the container's stdout and stderr pipes; with
 			       * `tty`, [0] is the pty master and [1] unused */
 	const struct rec *exit_event;
-	int stdin_wr;         /* `stdin` without `tty`: the monitor's end of the container's stdin pipe */
-	int attach_fd;        /* `attach`: the listening socket */
-	int exit_event_fd;    /* `exit-event`: its FILE, opened before the join (a host path) */
+	int stdin_wr;      /* `stdin` without `tty`: the monitor's end of the container's stdin pipe */
+	int attach_fd;     /* `attach`: the listening socket */
+	int exit_event_fd; /* `exit-event`: its FILE, opened before the join (a host path) */
 	/* exec */
-	int exec_mode;        /* box-helper exec: the command runs under a reaper (init.c) */
-	int *cg_fds;          /* exec: the opened cgroup-join files, written "0" by the child */
+	int exec_mode; /* box-helper exec: the command runs under a reaper (init.c) */
+	int *cg_fds;   /* exec: the opened cgroup-join files, written "0" by the child */
 	size_t ncg;
 	/* health checks (health.c) */
-	int probe;              /* this exec is a health probe: its process gets its own group */
+	int probe; /* this exec is a health probe: its process gets its own group */
 };
 
 extern struct ctx C;

@@ -46,8 +46,12 @@ void exec_main(pid_t target)
 		const char *name;
 		int type;
 	} ns[] = {
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
-		{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+		{ "ipc", CLONE_NEWIPC },
+		{ "uts", CLONE_NEWUTS },
+		{ "net", CLONE_NEWNET },
+		{ "pid", CLONE_NEWPID },
+		{ "cgroup", CLONE_NEWCGROUP },
+		{ "mnt", CLONE_NEWNS },
 	};
 	int fds[sizeof ns / sizeof ns[0]];
 	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {

@@ -106,7 +106,8 @@ static void write_state(void)
 		n += snprintf(buf + n, cap - (size_t)n, "action %s %lld\n", H.fail->a[0].p, (long long)H.acted_real);
 	for (int i = 0; i < H.nlog; i++) {
 		const struct result *r = &hlog[i];
-		n += snprintf(buf + n, cap - (size_t)n, "result %lld %lld %d %zu\n", (long long)r->start, (long long)r->end, r->code, r->len);
+		n += snprintf(buf + n, cap - (size_t)n, "result %lld %lld %d %zu\n", (long long)r->start,
+			(long long)r->end, r->code, r->len);
 		memcpy(buf + n, r->out, r->len);
 		n += (int)r->len;
 		buf[n++] = '\n';
@@ -164,7 +165,8 @@ static void probe_helper(int out, int st)
 	close(nul);
 	C.spec = *spec_probe();
 	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
-	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
+	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd =
+		-1;
 	C.cg_fds = NULL;
 	C.ncg = 0;
 	C.probe = 1;

@@ -40,8 +40,15 @@ static void nop(int sig)
 static int forwardable(int sig)
 {
 	switch (sig) {
-	case SIGKILL: case SIGSTOP: case SIGCHLD:
-	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS:
+	case SIGKILL:
+	case SIGSTOP:
+	case SIGCHLD:
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGILL:
+	case SIGTRAP:
+	case SIGSYS:
 		return 0;
 	}
 	return 1;

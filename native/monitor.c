@@ -57,7 +57,6 @@ void monitor_ops(const struct spec *sp)
 
 /* ---- the original helper ---- */
 
-
 void detach_fork(void)
 {
 	int p[2];
@@ -225,9 +224,8 @@ static void log_emit(int s, const unsigned char *p, size_t n)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	o += (size_t)snprintf(rec + o, sizeof rec - o,
-			      "\",\"stream\":\"%s\",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ\"}\n",
-			      streams[s].name, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			      tm.tm_min, tm.tm_sec, (long)ts.tv_nsec);
+		"\",\"stream\":\"%s\",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ\"}\n", streams[s].name,
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)ts.tv_nsec);
 	if (log_max && logsize > 0 && logsize + o > log_max)
 		log_rotate();
 	if (logfd < 0 && log_open(0))

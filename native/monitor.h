@@ -6,10 +6,10 @@
 
 struct spec;
 void monitor_ops(const struct spec *sp); /* reads `log`, `state`, `on-exit`, `stdin` (checks MAX_FILES) */
-void detach_fork(void);          /* returns in the monitor; the original helper exits in it */
-void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
-void monitor_state(pid_t child); /* first state file, before the go-ahead */
+void detach_fork(void);                  /* returns in the monitor; the original helper exits in it */
+void monitor_stdio(void);                /* the monitor's (and so the container's) fds 0-2 */
+void monitor_state(pid_t child);         /* first state file, before the go-ahead */
 void monitor_loop(pid_t child) __attribute__((noreturn));
-void detach_release(void);       /* started: the original helper may exit, fd 4 is /dev/null now */
+void detach_release(void); /* started: the original helper may exit, fd 4 is /dev/null now */
 
 #endif

@@ -32,7 +32,7 @@ struct fdp {
 	char s[40];
 };
 
-static struct fdp P(int fd)
+static struct fdp fd_path(int fd)
 {
 	struct fdp p;
 	snprintf(p.s, sizeof p.s, "/proc/self/fd/%d", fd);
@@ -137,12 +137,18 @@ static unsigned long keep_flags(int fd)
 	unsigned long f = 0;
 	if (fstatvfs(fd, &sv))
 		return 0;
-	if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
-	if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
-	if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
-	if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
-	if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
-	if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
 	return f;
 }
 
@@ -166,24 +172,24 @@ static void do_mount(const struct rec *r, int is_rootfs)
 	if (fd < 0)
 		cfail(st, errno, "resolve %s", target);
 	if (base & MS_BIND) {
-		if (mount(nz(src), P(fd).s, NULL, MS_BIND | (base & MS_REC), NULL))
+		if (mount(nz(src), fd_path(fd).s, NULL, MS_BIND | (base & MS_REC), NULL))
 			cfail(st, errno, "bind %s on %s", src->p, target);
 		unsigned long extra = base & ~(MS_BIND | MS_REC | MS_REMOUNT);
 		if (extra) {
 			close(fd);
 			if ((fd = TARGET()) < 0)
 				cfail(st, errno, "resolve %s", target);
-			if (mount(NULL, P(fd).s, NULL, MS_BIND | MS_REMOUNT | extra, NULL))
+			if (mount(NULL, fd_path(fd).s, NULL, MS_BIND | MS_REMOUNT | extra, NULL))
 				cfail(st, errno, "remount %s", target);
 		}
-	} else if (mount(nz(src), P(fd).s, fstype, base, data)) {
+	} else if (mount(nz(src), fd_path(fd).s, fstype, base, data)) {
 		cfail(st, errno, "mount %s (%s) on %s", src->p, fstype ? fstype : "", target);
 	}
 	if (prop) {
 		close(fd);
 		if ((fd = TARGET()) < 0)
 			cfail(st, errno, "resolve %s", target);
-		if (mount(NULL, P(fd).s, NULL, prop | (flags & MS_REC), NULL))
+		if (mount(NULL, fd_path(fd).s, NULL, prop | (flags & MS_REC), NULL))
 			cfail(st, errno, "propagation of %s", target);
 	}
 #undef TARGET
@@ -226,8 +232,8 @@ static void do_mask(const struct rec *r)
 	if (fstat(fd, &sb))
 		cfail("mask", errno, "stat %s", path);
 	int rc = S_ISDIR(sb.st_mode)
-		? mount("tmpfs", P(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
-		: mount("/dev/null", P(fd).s, NULL, MS_BIND, NULL);
+			 ? mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
+			 : mount("/dev/null", fd_path(fd).s, NULL, MS_BIND, NULL);
 	if (rc)
 		cfail("mask", errno, "mask %s", path);
 	close(fd);
@@ -241,12 +247,12 @@ static void do_readonly(const struct rec *r)
 		return;
 	if (fd < 0)
 		cfail("readonly", errno, "resolve %s", path);
-	if (mount(P(fd).s, P(fd).s, NULL, MS_BIND | MS_REC, NULL))
+	if (mount(fd_path(fd).s, fd_path(fd).s, NULL, MS_BIND | MS_REC, NULL))
 		cfail("readonly", errno, "bind %s", path);
 	close(fd);
 	if ((fd = resolve(path, 0)) < 0)
 		cfail("readonly", errno, "resolve %s", path);
-	if (mount(NULL, P(fd).s, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep_flags(fd), NULL))
+	if (mount(NULL, fd_path(fd).s, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep_flags(fd), NULL))
 		cfail("readonly", errno, "remount %s read-only", path);
 	close(fd);
 }
@@ -260,7 +266,7 @@ static void do_remount(const struct rec *r)
 		cfail("remount", errno, "resolve %s", path);
 	if (flags & MS_BIND)
 		flags |= keep_flags(fd);
-	if (mount(NULL, P(fd).s, NULL, MS_REMOUNT | flags, NULL))
+	if (mount(NULL, fd_path(fd).s, NULL, MS_REMOUNT | flags, NULL))
 		cfail("remount", errno, "remount %s", path);
 	close(fd);
 }

@@ -41,8 +41,8 @@ static void fatal_sig(int sig)
 
 static void restore_on_fatal(void)
 {
-	int sigs[] = { SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGABRT, SIGSEGV,
-		       SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGTRAP, SIGIO, SIGSTKFLT, SIGPWR };
+	int sigs[] = { SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS,
+		SIGTRAP, SIGIO, SIGSTKFLT, SIGPWR };
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		signal(sigs[i], fatal_sig);
 }

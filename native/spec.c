@@ -256,7 +256,10 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 		}
 		int m = mode == M_PROBE ? M_EXEC : mode;
 		if (!(op->modes & m) || (mode == M_PROBE && (!strcmp(op->name, "join") || !strcmp(op->name, "tty"))))
-			bad("op %s is not valid for %s", op->name, mode == M_RUN ? "run" : mode == M_EXEC ? "exec" : "a health check");
+			bad("op %s is not valid for %s", op->name,
+				mode == M_RUN    ? "run"
+				: mode == M_EXEC ? "exec"
+						 : "a health check");
 		if (op->single && spec_find(sp, op->name))
 			bad("duplicate op %s%s", op->name, "");
 		if (sp->nrecs == cap) {
@@ -280,7 +283,8 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	if (mode == M_PROBE)
 		return;
 	if (!spec_find(sp, "detach")) {
-		static const char *const need[] = { "log", "state", "on-exit", "health", "attach", "stdin", "exit-event" };
+		static const char *const need[] = { "log", "state", "on-exit", "health", "attach", "stdin",
+			"exit-event" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");

@@ -10,16 +10,16 @@
 #define SPEC_VERSION_TEXT "2"
 
 struct str {
-	char *p;       /* NUL-terminated copy */
-	uint32_t len;  /* length without the terminator */
+	char *p;      /* NUL-terminated copy */
+	uint32_t len; /* length without the terminator */
 };
 
 enum op_kind { OP_HOST, OP_STEP, OP_ATTR };
 
 struct rec {
 	const struct opdef *op;
-	uint32_t argc;  /* number of arguments, op name excluded */
-	struct str *a;  /* a[0..argc-1] */
+	uint32_t argc; /* number of arguments, op name excluded */
+	struct str *a; /* a[0..argc-1] */
 };
 
 struct opdef {
@@ -27,8 +27,8 @@ struct opdef {
 	const char *types; /* per argument: s string, b bytes, u unsigned, i signed (-1 ok), p absolute
 			    * path; '*' repeats the last */
 	enum op_kind kind;
-	int single;        /* may appear at most once */
-	int modes;         /* M_RUN, M_EXEC: the subcommands that accept it */
+	int single; /* may appear at most once */
+	int modes;  /* M_RUN, M_EXEC: the subcommands that accept it */
 };
 
 enum { M_RUN = 1, M_EXEC = 2, M_PROBE = 4 /* health-exec: exec ops without join and tty */ };

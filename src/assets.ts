@@ -94,7 +94,9 @@ export function readAsset(name: AssetName): Buffer {
     return fs.readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read asset ${name} from ${file} (${code ?? String(err)}); run \`npm run build\` or set BOX_ASSET_DIR`);
+    throw new Error(
+      `cannot read asset ${name} from ${file} (${code ?? String(err)}); run \`npm run build\` or set BOX_ASSET_DIR`,
+    );
   }
 }
 

@@ -41,7 +41,12 @@ export const admission = {
       name: 'team-rules',
       version: '1.0.0',
       description: 'Pinned images, an owner label and a memory cap.',
-      arguments: [{ name: 'max-memory', description: 'the largest memory limit allowed, and the one set when none is given (default 512m)' }],
+      arguments: [
+        {
+          name: 'max-memory',
+          description: 'the largest memory limit allowed, and the one set when none is given (default 512m)',
+        },
+      ],
     };
   },
 
@@ -50,12 +55,15 @@ export const admission = {
     const reasons: string[] = [];
     const maxText = argument(req, 'max-memory') ?? '512m';
     const max = bytes(maxText);
-    if (max === undefined) return { decision: 'deny', reasons: [`policy argument max-memory=${maxText} is not a size`], warnings: [] };
+    if (max === undefined)
+      return { decision: 'deny', reasons: [`policy argument max-memory=${maxText} is not a size`], warnings: [] };
 
-    if (tagOf(c.image.reference) === 'latest') reasons.push(`image ${c.image.reference} is not pinned: use a version tag or a digest`);
+    if (tagOf(c.image.reference) === 'latest')
+      reasons.push(`image ${c.image.reference} is not pinned: use a version tag or a digest`);
     if (!c.labels.some(([k]) => k === 'owner')) reasons.push('an owner label is required (--label owner=NAME)');
     const memory = c.resources.memory;
-    if (memory !== undefined && memory > max) reasons.push(`memory limit ${memory} bytes is above the team's maximum of ${maxText}`);
+    if (memory !== undefined && memory > max)
+      reasons.push(`memory limit ${memory} bytes is above the team's maximum of ${maxText}`);
     if (reasons.length) return { decision: 'deny', reasons, warnings: [] };
 
     const patch: Patch = {

@@ -50,7 +50,8 @@ export function parseArgs(spec: CommandSpec, argv: string[], commandName: string
       flags[f.key] = [...((flags[f.key] as string[] | undefined) ?? []), value];
     } else if (f.kind === 'bool') {
       if (typeof value === 'string') {
-        if (value !== 'true' && value !== 'false') throw new BoxError(`invalid value "${value}" for ${shown}: use true or false`);
+        if (value !== 'true' && value !== 'false')
+          throw new BoxError(`invalid value "${value}" for ${shown}: use true or false`);
         flags[f.key] = value === 'true';
       } else flags[f.key] = value;
     } else {
@@ -112,7 +113,9 @@ export function parseArgs(spec: CommandSpec, argv: string[], commandName: string
     throw new BoxError(`"box ${commandName}" needs ${missing.name} ${seeHelp}`);
   }
   if (hasRest && spec.positionals.find((p) => p.rest && !p.optional) && positionals.length <= fixed) {
-    throw new BoxError(`"box ${commandName}" needs at least one ${spec.positionals.find((p) => p.rest)!.name} ${seeHelp}`);
+    throw new BoxError(
+      `"box ${commandName}" needs at least one ${spec.positionals.find((p) => p.rest)!.name} ${seeHelp}`,
+    );
   }
   return { flags, positionals, rest };
 }

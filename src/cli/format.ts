@@ -8,7 +8,11 @@ export { humanSize } from '../util/units';
 export function table(headers: string[], untrustedRows: string[][]): string {
   const rows = untrustedRows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd() + '\n';
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] + 3)))
+      .join('')
+      .trimEnd() + '\n';
   return line(headers) + rows.map(line).join('');
 }
 

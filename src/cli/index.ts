@@ -59,7 +59,13 @@ const COMMANDS: Entry[] = [
   { paths: [['policy', 'eval']], load: () => require('./policy').policyEvalCommand },
   { paths: [['policy', 'inspect']], load: () => require('./policy').policyInspectCommand },
   { paths: [['policy', 'export']], load: () => require('./policy').policyExportCommand },
-  { paths: [['policy', 'ls'], ['policy', 'list']], load: () => require('./policy').policyListCommand },
+  {
+    paths: [
+      ['policy', 'ls'],
+      ['policy', 'list'],
+    ],
+    load: () => require('./policy').policyListCommand,
+  },
   { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
@@ -104,7 +110,16 @@ function groupHelp(word: string): string | undefined {
   });
   if (!rows.length) return undefined;
   const w = Math.max(...rows.map((r) => r[0].length));
-  return [`Usage:  box ${word} COMMAND`, '', 'Commands:', ...rows.map(([n, d]) => `  ${n.padEnd(w)}   ${d}`), '', `Run 'box ${word} COMMAND --help' for more on a command.`].join('\n') + '\n';
+  return (
+    [
+      `Usage:  box ${word} COMMAND`,
+      '',
+      'Commands:',
+      ...rows.map(([n, d]) => `  ${n.padEnd(w)}   ${d}`),
+      '',
+      `Run 'box ${word} COMMAND --help' for more on a command.`,
+    ].join('\n') + '\n'
+  );
 }
 
 function mainHelp(): string {
@@ -113,20 +128,22 @@ function mainHelp(): string {
     return [c.paths[0].join(' '), spec.summary.replace(/\.$/, '')];
   });
   const w = Math.max(...rows.map((r) => r[0].length));
-  return [
-    'Usage:  box [--root DIR] [--runroot DIR] COMMAND',
-    '',
-    `box ${BOX_VERSION}: run Linux containers from one executable, no daemon.`,
-    '',
-    'Commands:',
-    ...rows.map(([n, d]) => `  ${n.padEnd(w)}   ${d}`),
-    '',
-    'Global options (before the command):',
-    '  --root DIR      storage root (default /var/lib/box, or $BOX_ROOT)',
-    '  --runroot DIR   runtime root (default /run/box, or $BOX_RUNROOT)',
-    '',
-    "Run 'box COMMAND --help' for more on a command.",
-  ].join('\n') + '\n';
+  return (
+    [
+      'Usage:  box [--root DIR] [--runroot DIR] COMMAND',
+      '',
+      `box ${BOX_VERSION}: run Linux containers from one executable, no daemon.`,
+      '',
+      'Commands:',
+      ...rows.map(([n, d]) => `  ${n.padEnd(w)}   ${d}`),
+      '',
+      'Global options (before the command):',
+      '  --root DIR      storage root (default /var/lib/box, or $BOX_ROOT)',
+      '  --runroot DIR   runtime root (default /run/box, or $BOX_RUNROOT)',
+      '',
+      "Run 'box COMMAND --help' for more on a command.",
+    ].join('\n') + '\n'
+  );
 }
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -147,7 +164,8 @@ export async function runCli(argv: string[]): Promise<number> {
     if (!found) {
       const group = groupHelp(rest[0]);
       if (!group) throw new BoxError(`unknown command "${rest[0]}" (see 'box --help')`);
-      if (rest.length > 1 && !['--help', '-h', 'help'].includes(rest[1])) throw new BoxError(`unknown command "${rest[0]} ${rest[1]}" (see 'box ${rest[0]} --help')`);
+      if (rest.length > 1 && !['--help', '-h', 'help'].includes(rest[1]))
+        throw new BoxError(`unknown command "${rest[0]} ${rest[1]}" (see 'box ${rest[0]} --help')`);
       process.stdout.write(group);
       return 0;
     }
@@ -167,4 +185,3 @@ export async function runCli(argv: string[]): Promise<number> {
     throw err;
   }
 }
-

@@ -9,8 +9,20 @@ import { printable, printableJson } from '../util/printable';
 import { bool, CommandSpec, FlagSpec, list, str } from './args';
 import { roots } from './context';
 
-const TIMEOUT_FLAG: FlagSpec = { names: ['--policy-timeout'], key: 'timeout', kind: 'string', value: 'duration', description: 'time limit of one evaluation (default 250ms)' };
-const JSON_FLAG: FlagSpec = { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: machine-readable output' };
+const TIMEOUT_FLAG: FlagSpec = {
+  names: ['--policy-timeout'],
+  key: 'timeout',
+  kind: 'string',
+  value: 'duration',
+  description: 'time limit of one evaluation (default 250ms)',
+};
+const JSON_FLAG: FlagSpec = {
+  names: ['--format'],
+  key: 'format',
+  kind: 'string',
+  value: 'json',
+  description: 'json: machine-readable output',
+};
 
 /** A built-in's name or a component file, as a path the engine can load. */
 async function policyOptions(a: { flags: Record<string, unknown> }) {
@@ -26,8 +38,17 @@ async function open(ref: string, a: { flags: Record<string, unknown> }) {
 
 export const policyBuildCommand: CommandSpec = {
   paths: [['policy', 'build']],
-  summary: 'Build a policy component from TypeScript or JavaScript (needs esbuild and componentize-js in your project).',
-  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'file', description: 'the component to write (default: SRC with .wasm)' }],
+  summary:
+    'Build a policy component from TypeScript or JavaScript (needs esbuild and componentize-js in your project).',
+  flags: [
+    {
+      names: ['--output', '-o'],
+      key: 'output',
+      kind: 'string',
+      value: 'file',
+      description: 'the component to write (default: SRC with .wasm)',
+    },
+  ],
   positionals: [{ name: 'SRC' }],
   examples: ['box policy build my-policy.ts -o my-policy.wasm'],
   async run(a) {
@@ -35,7 +56,9 @@ export const policyBuildCommand: CommandSpec = {
     const out = str(a, 'output') ?? src.replace(/\.[cm]?[jt]s$/, '') + '.wasm';
     const { buildPolicy } = await import('../policy/build');
     const r = await buildPolicy(src, out);
-    process.stdout.write(`${out}: ${(r.size / 1048576).toFixed(1)} MiB component (bundle ${r.bundleBytes} bytes, componentize ${Math.round(r.componentizeMs)} ms)\n`);
+    process.stdout.write(
+      `${out}: ${(r.size / 1048576).toFixed(1)} MiB component (bundle ${r.bundleBytes} bytes, componentize ${Math.round(r.componentizeMs)} ms)\n`,
+    );
     return 0;
   },
 };
@@ -43,7 +66,15 @@ export const policyBuildCommand: CommandSpec = {
 export const policyTypesCommand: CommandSpec = {
   paths: [['policy', 'types']],
   summary: "Write box's WIT and the TypeScript types generated from it, for policy authors.",
-  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'dir', description: 'the directory to write (default box-policy-types)' }],
+  flags: [
+    {
+      names: ['--output', '-o'],
+      key: 'output',
+      kind: 'string',
+      value: 'dir',
+      description: 'the directory to write (default box-policy-types)',
+    },
+  ],
   positionals: [],
   async run(a) {
     const { policyTypes, policyWitText } = await import('../policy/build');
@@ -53,7 +84,12 @@ export const policyTypesCommand: CommandSpec = {
       fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       fs.writeFileSync(path.join(dir, name), text);
     }
-    process.stdout.write(`${Object.keys(files).sort().map((f) => path.join(dir, f)).join('\n')}\n`);
+    process.stdout.write(
+      `${Object.keys(files)
+        .sort()
+        .map((f) => path.join(dir, f))
+        .join('\n')}\n`,
+    );
     return 0;
   },
 };
@@ -103,7 +139,13 @@ export const policyEvalCommand: CommandSpec = {
   paths: [['policy', 'eval']],
   summary: 'Show what a policy decides about a request (JSON fragment over a complete default request).',
   flags: [
-    { names: ['--request', '-r'], key: 'request', kind: 'string', value: 'file', description: 'the request fragment, JSON (default: the default request)' },
+    {
+      names: ['--request', '-r'],
+      key: 'request',
+      kind: 'string',
+      value: 'file',
+      description: 'the request fragment, JSON (default: the default request)',
+    },
     { names: ['--policy-arg'], key: 'arg', kind: 'list', value: 'KEY=VALUE', description: 'a policy argument' },
     TIMEOUT_FLAG,
   ],
@@ -142,7 +184,9 @@ export const policyTestCommand: CommandSpec = {
       for (const problem of r.problems) process.stdout.write(`        ${printable(problem)}\n`);
       if (!r.ok) failed++;
     }
-    process.stdout.write(`\n${results.length - failed} passed, ${failed} failed (${results.length} cases, policy ${p.name} sha256:${p.digest.slice(0, 12)})\n`);
+    process.stdout.write(
+      `\n${results.length - failed} passed, ${failed} failed (${results.length} cases, policy ${p.name} sha256:${p.digest.slice(0, 12)})\n`,
+    );
     return failed ? 1 : 0;
   },
 };
@@ -150,11 +194,20 @@ export const policyTestCommand: CommandSpec = {
 export const policyExportCommand: CommandSpec = {
   paths: [['policy', 'export']],
   summary: 'Write a built-in policy out as a component file.',
-  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'file', description: 'the file to write (default NAME.wasm)' }],
+  flags: [
+    {
+      names: ['--output', '-o'],
+      key: 'output',
+      kind: 'string',
+      value: 'file',
+      description: 'the file to write (default NAME.wasm)',
+    },
+  ],
   positionals: [{ name: 'NAME' }],
   async run(a) {
     const name = a.positionals[0];
-    if (!isBuiltin(name)) throw new BoxError(`no built-in policy "${name}" (built-ins: ${BUILTIN_POLICIES.join(', ')})`);
+    if (!isBuiltin(name))
+      throw new BoxError(`no built-in policy "${name}" (built-ins: ${BUILTIN_POLICIES.join(', ')})`);
     const out = str(a, 'output') ?? `${name}.wasm`;
     const tmp = `${out}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, builtinBytes(name));
@@ -164,7 +217,10 @@ export const policyExportCommand: CommandSpec = {
 };
 
 export const policyListCommand: CommandSpec = {
-  paths: [['policy', 'ls'], ['policy', 'list']],
+  paths: [
+    ['policy', 'ls'],
+    ['policy', 'list'],
+  ],
   summary: 'List the built-in policies and the default policies applied to every start.',
   flags: [],
   positionals: [],
@@ -181,7 +237,13 @@ export const policyLogCommand: CommandSpec = {
   paths: [['policy', 'log']],
   summary: 'Show the policy audit log: every decision a policy made about a start.',
   flags: [
-    { names: ['--container', '-c'], key: 'container', kind: 'string', value: 'name|id', description: 'only decisions about this container' },
+    {
+      names: ['--container', '-c'],
+      key: 'container',
+      kind: 'string',
+      value: 'name|id',
+      description: 'only decisions about this container',
+    },
     { names: ['--tail', '-n'], key: 'tail', kind: 'string', value: 'N', description: 'only the last N decisions' },
     { names: ['--denied'], key: 'denied', kind: 'bool', description: 'only denials (enforced or not)' },
     JSON_FLAG,

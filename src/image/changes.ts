@@ -36,7 +36,10 @@ export function parseChanges(changes: string[]): ImageRuntimeConfig {
         out.Labels[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? '' : kv.slice(i + 1).replace(/^"(.*)"$/, '$1');
       }
     } else if (key === 'STOPSIGNAL') out.StopSignal = value;
-    else throw new BoxError(`invalid --change "${c}": box supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL and STOPSIGNAL`);
+    else
+      throw new BoxError(
+        `invalid --change "${c}": box supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL and STOPSIGNAL`,
+      );
   }
   return out;
 }

@@ -37,7 +37,19 @@ export interface ImageConfig {
 }
 
 export function goArch(nodeArch: string = process.arch): string {
-  return ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', riscv64: 'riscv64', s390x: 's390x', ppc64: 'ppc64le' } as Record<string, string>)[nodeArch] ?? nodeArch;
+  return (
+    (
+      {
+        x64: 'amd64',
+        arm64: 'arm64',
+        arm: 'arm',
+        ia32: '386',
+        riscv64: 'riscv64',
+        s390x: 's390x',
+        ppc64: 'ppc64le',
+      } as Record<string, string>
+    )[nodeArch] ?? nodeArch
+  );
 }
 
 type Check = (v: unknown) => boolean;
@@ -45,7 +57,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isString: Check = (v) => typeof v === 'string';
 const isStrings: Check = (v) => Array.isArray(v) && v.every(isString);
 /** Go writes a nil slice or map as null: accepted wherever box reads the field with a default. */
-const orNull = (check: Check): Check => (v) => v === null || check(v);
+const orNull =
+  (check: Check): Check =>
+  (v) =>
+    v === null || check(v);
 const isStringMap: Check = (v) => isObject(v) && Object.values(v).every(isString);
 
 /** The fields of config.config box reads, and their types; absent is always fine. */

@@ -90,7 +90,13 @@ export async function exportLayers(layerDirs: string[], out: NodeJS.WritableStre
         const st = node.stat;
         const type = typeOf(st);
         if (!type) continue;
-        const base = { path: node.rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+        const base = {
+          path: node.rel,
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+          mtime: Math.floor(st.mtimeMs / 1000),
+        };
         entries++;
         if (type === 'dir') {
           await tar.add({ ...base, type });
@@ -111,7 +117,9 @@ export async function exportLayers(layerDirs: string[], out: NodeJS.WritableStre
           try {
             const opened = fs.fstatSync(fd);
             if (!opened.isFile()) {
-              throw new BoxError(`export: ${node.rel} changed while being exported: try again, or stop the container first`);
+              throw new BoxError(
+                `export: ${node.rel} changed while being exported: try again, or stop the container first`,
+              );
             }
             const size = opened.size;
             await tar.add({ ...base, type, size }, contentOf(fd, size));

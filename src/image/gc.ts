@@ -69,7 +69,9 @@ export function workFiles(store: ImageStore): string[] {
  */
 export function cacheWorkFiles(store: ImageStore): string[] {
   const cache = layout.cache(store.roots);
-  return readdir(cache).filter((f) => f.includes('.tmp-')).map((f) => path.join(cache, f));
+  return readdir(cache)
+    .filter((f) => f.includes('.tmp-'))
+    .map((f) => path.join(cache, f));
 }
 
 /**

@@ -10,7 +10,12 @@ import { storeLock } from './store-lock';
 import { ImageRef } from './reference';
 import { ImageStore } from './store';
 
-export async function importRootfs(store: ImageStore, source: Readable, ref: ImageRef, change: ImageRuntimeConfig = {}): Promise<string> {
+export async function importRootfs(
+  store: ImageStore,
+  source: Readable,
+  ref: ImageRef,
+  change: ImageRuntimeConfig = {},
+): Promise<string> {
   const gcLock = await storeLock(store.roots, 'shared');
   try {
     return await importLocked(store, source, ref, change);
@@ -19,12 +24,18 @@ export async function importRootfs(store: ImageStore, source: Readable, ref: Ima
   }
 }
 
-async function importLocked(store: ImageStore, source: Readable, ref: ImageRef, change: ImageRuntimeConfig): Promise<string> {
+async function importLocked(
+  store: ImageStore,
+  source: Readable,
+  ref: ImageRef,
+  change: ImageRuntimeConfig,
+): Promise<string> {
   let layer: { diffId: string; size: number };
   try {
     layer = await storeLayer(store, source, { what: 'import' });
   } catch (err) {
-    if (err instanceof BoxError) throw new BoxError(/^import\b/.test(err.message) ? err.message : `import: ${err.message}`);
+    if (err instanceof BoxError)
+      throw new BoxError(/^import\b/.test(err.message) ? err.message : `import: ${err.message}`);
     throw new BoxError(`import: cannot unpack the tarball: ${(err as Error).message}`);
   }
   const now = new Date().toISOString();

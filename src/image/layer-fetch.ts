@@ -48,7 +48,8 @@ function workDir(store: ImageStore, key: string): string {
   const base = layout.layers(store.roots);
   mkdirp(base);
   const mine = `${WORK_PREFIX}${key}`;
-  for (const d of fs.readdirSync(base)) if (d.startsWith(mine + '-')) fs.rmSync(path.join(base, d), { recursive: true, force: true });
+  for (const d of fs.readdirSync(base))
+    if (d.startsWith(mine + '-')) fs.rmSync(path.join(base, d), { recursive: true, force: true });
   const dir = path.join(base, ownedName(mine, randomBytes(6).toString('hex')));
   fs.mkdirSync(dir, { mode: 0o700 }); // layers/<hex>: root-only, as the whole store
   fs.mkdirSync(path.join(dir, 'diff'), { mode: 0o755 }); // the image's `/`: its own mode comes with the layer
@@ -56,7 +57,10 @@ function workDir(store: ImageStore, key: string): string {
 }
 
 export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
-  const key = (opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`).replace(/^sha256:/, '');
+  const key = (opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`).replace(
+    /^sha256:/,
+    '',
+  );
   const work = workDir(store, key);
   try {
     const head = await peek(source, 4);
@@ -77,7 +81,10 @@ export async function storeLayer(store: ImageStore, source: Readable, opts: Stor
     if (d) streams.push(d);
     const unpacker = new LayerUnpacker(work, { tarSplit: path.join(path.dirname(work), TAR_SPLIT_FILE) });
     try {
-      await pipeline([...streams, unpacker] as unknown as NodeJS.ReadWriteStream[], opts.signal ? { signal: opts.signal } : {});
+      await pipeline(
+        [...streams, unpacker] as unknown as NodeJS.ReadWriteStream[],
+        opts.signal ? { signal: opts.signal } : {},
+      );
     } catch (err) {
       if (err instanceof BoxError) throw err;
       const e = err as Error & { code?: string };
@@ -92,7 +99,8 @@ export async function storeLayer(store: ImageStore, source: Readable, opts: Stor
       throw new BoxError(`${opts.what}: ${e.message}`);
     }
     const result = unpacker.result!;
-    if (opts.diffId && result.diffId !== opts.diffId) throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
+    if (opts.diffId && result.diffId !== opts.diffId)
+      throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
     store.commitLayer(work, result.diffId, result.size);
     return result;
   } catch (err) {

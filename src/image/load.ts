@@ -47,7 +47,11 @@ class ArchiveExtractor implements TarSink {
     const p = path.join(this.dir, rel);
     mkdirp(path.dirname(p));
     if (this.files.has(rel)) fs.rmSync(p, { force: true });
-    this.fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    this.fd = fs.openSync(
+      p,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
     this.files.add(rel);
     if (e.size === 0) this.endEntry();
   }
@@ -117,10 +121,16 @@ function parseArchiveManifest(value: unknown): ArchiveImage[] {
   });
 }
 
-async function storeImage(store: ImageStore, configFile: string, layerFiles: string[], expectedId?: string): Promise<string> {
+async function storeImage(
+  store: ImageStore,
+  configFile: string,
+  layerFiles: string[],
+  expectedId?: string,
+): Promise<string> {
   const configBytes = readMeta(configFile, 'an image config', CONFIG_MAX);
   const id = sha256Digest(configBytes);
-  if (expectedId && id !== expectedId) throw new BoxError(`load: config ${expectedId} failed verification: its content has digest ${id}`);
+  if (expectedId && id !== expectedId)
+    throw new BoxError(`load: config ${expectedId} failed verification: its content has digest ${id}`);
   const diffIds = parseImageConfig(configBytes, `load: image ${id}`).rootfs.diff_ids;
   if (diffIds.length !== layerFiles.length) {
     throw new BoxError(`load: image ${id} lists ${diffIds.length} diff_ids for ${layerFiles.length} layers`);
@@ -131,7 +141,10 @@ async function storeImage(store: ImageStore, configFile: string, layerFiles: str
     const lock = await layerLock(store.roots, d);
     try {
       if (store.hasLayer(d)) continue;
-      await storeLayer(store, fs.createReadStream(layerFiles[i], { highWaterMark: PIECE_BYTES }), { diffId: d, what: `load: layer ${d.slice(7, 19)}` });
+      await storeLayer(store, fs.createReadStream(layerFiles[i], { highWaterMark: PIECE_BYTES }), {
+        diffId: d,
+        what: `load: layer ${d.slice(7, 19)}`,
+      });
     } finally {
       lock.release();
     }
@@ -140,7 +153,8 @@ async function storeImage(store: ImageStore, configFile: string, layerFiles: str
 }
 
 /** Docker's familiar form: docker.io/library/x:1 -> x:1, docker.io/org/x:1 -> org/x:1. */
-const familiar = (ref: string) => parseImageRef(ref.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '')).full;
+const familiar = (ref: string) =>
+  parseImageRef(ref.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '')).full;
 
 /** A tag from an OCI layout's annotations: a full reference, or none for a bare tag name. */
 function ociTag(annotations: Record<string, string> | undefined): string | undefined {
@@ -188,7 +202,9 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
       );
     } catch (err) {
       x.abort();
-      throw err instanceof BoxError ? new BoxError(`load: ${err.message}`) : new BoxError(`load: cannot read the archive: ${(err as Error).message}`);
+      throw err instanceof BoxError
+        ? new BoxError(`load: ${err.message}`)
+        : new BoxError(`load: cannot read the archive: ${(err as Error).message}`);
     }
     const loaded: LoadedImage[] = [];
     if (x.files.has('manifest.json')) {
@@ -196,7 +212,11 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
       const entries = parseArchiveManifest(readJson(path.join(work, 'manifest.json'), 'manifest.json'));
       for (const e of entries) {
         const tags = e.RepoTags.map(familiar);
-        const id = await storeImage(store, x.resolve(e.Config, 'config'), e.Layers.map((l) => x.resolve(l, 'layer')));
+        const id = await storeImage(
+          store,
+          x.resolve(e.Config, 'config'),
+          e.Layers.map((l) => x.resolve(l, 'layer')),
+        );
         loaded.push({ id, tags });
       }
     } else if (x.files.has('index.json') && x.files.has('oci-layout')) {
@@ -211,16 +231,24 @@ export async function loadArchive(store: ImageStore, source: Readable): Promise<
         if (m.kind === 'index') {
           const pick = selectPlatform(m, parsePlatform(), `load: ${d.digest}`);
           body = readMeta(blob(pick.digest), `manifest ${pick.digest}`, MANIFEST_MAX);
-          if (sha256Digest(body) !== pick.digest) throw new BoxError(`load: manifest ${pick.digest} failed verification`);
+          if (sha256Digest(body) !== pick.digest)
+            throw new BoxError(`load: manifest ${pick.digest} failed verification`);
           m = parseManifest(body, pick.mediaType, `load: ${pick.digest}`);
           if (m.kind !== 'manifest') throw new BoxError(`load: ${pick.digest} is an index inside an index`);
         }
         const tag = ociTag(d.annotations);
-        const id = await storeImage(store, blob(m.config.digest), m.layers.map((l) => blob(l.digest)), m.config.digest);
+        const id = await storeImage(
+          store,
+          blob(m.config.digest),
+          m.layers.map((l) => blob(l.digest)),
+          m.config.digest,
+        );
         loaded.push({ id, tags: tag ? [tag] : [] });
       }
     } else {
-      throw new BoxError('load: the archive is neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json and oci-layout)');
+      throw new BoxError(
+        'load: the archive is neither a docker-archive (no manifest.json) nor an OCI image layout (no index.json and oci-layout)',
+      );
     }
     // All or nothing for the user: the images appear, with their tags, only once all are stored.
     for (const img of loaded) await store.registerImage(img.id);

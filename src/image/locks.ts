@@ -18,7 +18,12 @@ export interface Lock {
  * blocking the event loop. `onSlow` is called once if the wait goes past `slowMs`: for a lock
  * whose holders may rightly keep it long, the caller tells the user what it waits for.
  */
-export async function lockFile(file: string, op: number = LOCK_EX, onSlow?: () => void, slowMs = 10_000): Promise<Lock> {
+export async function lockFile(
+  file: string,
+  op: number = LOCK_EX,
+  onSlow?: () => void,
+  slowMs = 10_000,
+): Promise<Lock> {
   mkdirp(path.dirname(file), 0o700);
   const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
   let slow: NodeJS.Timeout | undefined;

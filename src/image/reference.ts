@@ -26,7 +26,8 @@ export function parseImageRef(input: string): ImageRef {
   if (!NAME_RE.test(name) || name.length > 255) {
     throw new BoxError(`invalid image name "${input}": use lowercase letters, digits and separators, e.g. myapp:1.0`);
   }
-  if (!TAG_RE.test(tag)) throw new BoxError(`invalid tag in "${input}": tags are up to 128 letters, digits, '_', '.' or '-'`);
+  if (!TAG_RE.test(tag))
+    throw new BoxError(`invalid tag in "${input}": tags are up to 128 letters, digits, '_', '.' or '-'`);
   return { name, tag, full: `${name}:${tag}` };
 }
 
@@ -46,7 +47,10 @@ const registryOf = (qualified: string): string => qualified.slice(0, qualified.i
  * one registry the reference is the first of them, otherwise (no name, or names in several
  * registries) it is the id itself, so a policy can tell the registry is unknown.
  */
-export function imageProvenance(input: string, image: { id: string; tags: string[]; repoDigests: string[] }): { reference: string; digest?: string } {
+export function imageProvenance(
+  input: string,
+  image: { id: string; tags: string[]; repoDigests: string[] },
+): { reference: string; digest?: string } {
   const digestOf = (name: string): string | undefined => {
     const q = qualifiedName(name);
     const found = image.repoDigests.find((r) => qualifiedName(r.slice(0, r.lastIndexOf('@'))) === q);

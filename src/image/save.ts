@@ -23,9 +23,13 @@ interface SavedImage {
   tags: string[];
 }
 
-
 /** The OCI image manifest of an image whose layers are its uncompressed tars. */
-export function ociManifest(config: Buffer, diffIds: string[], layerSize: (d: string) => number, layerMediaType = OCI_LAYER_TAR): Buffer {
+export function ociManifest(
+  config: Buffer,
+  diffIds: string[],
+  layerSize: (d: string) => number,
+  layerMediaType = OCI_LAYER_TAR,
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -49,7 +53,10 @@ function collect(store: ImageStore, names: string[]): SavedImage[] {
       for (const d of diffIds) {
         const what = `save: layer ${d.slice(7, 19)} of ${name}`;
         if (!store.hasLayer(d)) throw new BoxError(`${what} is missing from the store`);
-        if (!hasTarSplit(store.layerDir(d))) throw new BoxError(`${what} was stored by an older box without its tar metadata: pull or load the image again`);
+        if (!hasTarSplit(store.layerDir(d)))
+          throw new BoxError(
+            `${what} was stored by an older box without its tar metadata: pull or load the image again`,
+          );
       }
       const config = store.readBlob(id);
       img = { id, config, diffIds, manifest: ociManifest(config, diffIds, (d) => store.layerSizeOf(d)), tags: [] };
@@ -81,10 +88,20 @@ export async function saveImages(store: ImageStore, names: string[], out: NodeJS
       manifests: images.flatMap((img) => {
         const desc = { mediaType: MT.ociManifest, digest: sha256Digest(img.manifest), size: img.manifest.length };
         if (!img.tags.length) return [desc];
-        return img.tags.map((t) => ({ ...desc, annotations: { 'io.containerd.image.name': qualifiedName(t), 'org.opencontainers.image.ref.name': parseImageRef(t).tag } }));
+        return img.tags.map((t) => ({
+          ...desc,
+          annotations: {
+            'io.containerd.image.name': qualifiedName(t),
+            'org.opencontainers.image.ref.name': parseImageRef(t).tag,
+          },
+        }));
       }),
     };
-    const dockerManifest = images.map((img) => ({ Config: blobPath(img.id), RepoTags: img.tags.length ? img.tags : null, Layers: img.diffIds.map(blobPath) }));
+    const dockerManifest = images.map((img) => ({
+      Config: blobPath(img.id),
+      RepoTags: img.tags.length ? img.tags : null,
+      Layers: img.diffIds.map(blobPath),
+    }));
     const repositories: Record<string, Record<string, string>> = {};
     for (const img of images) {
       const top = img.diffIds[img.diffIds.length - 1];
@@ -96,7 +113,8 @@ export async function saveImages(store: ImageStore, names: string[], out: NodeJS
     }
     const now = 0; // entries dated at the epoch: saving the same images twice gives the same bytes
     const tar = new TarStream(out);
-    const file = (p: string, data: Buffer) => tar.add({ path: p, type: 'file', mode: 0o644, size: data.length, mtime: now }, data);
+    const file = (p: string, data: Buffer) =>
+      tar.add({ path: p, type: 'file', mode: 0o644, size: data.length, mtime: now }, data);
     await tar.add({ path: 'blobs', type: 'dir', mode: 0o755, mtime: now });
     await tar.add({ path: 'blobs/sha256', type: 'dir', mode: 0o755, mtime: now });
     await file('oci-layout', json({ imageLayoutVersion: '1.0.0' }));
@@ -116,7 +134,10 @@ export async function saveImages(store: ImageStore, names: string[], out: NodeJS
       for (const d of img.diffIds) {
         if (written.has(d)) continue;
         written.add(d);
-        await tar.add({ path: blobPath(d), type: 'file', mode: 0o644, size: store.layerSizeOf(d), mtime: now }, layerTar(store.layerDir(d), d, `save: layer ${d.slice(7, 19)}`));
+        await tar.add(
+          { path: blobPath(d), type: 'file', mode: 0o644, size: store.layerSizeOf(d), mtime: now },
+          layerTar(store.layerDir(d), d, `save: layer ${d.slice(7, 19)}`),
+        );
       }
     }
     await tar.finish();

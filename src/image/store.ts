@@ -6,7 +6,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { layout, lockPaths, Roots } from '../paths';
-import { mkdirp, readStoreFileIfExists, readJsonIfExists, tempNameFor, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import {
+  mkdirp,
+  readStoreFileIfExists,
+  readJsonIfExists,
+  tempNameFor,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '../util/fs';
 import { ownedName } from '../util/owner';
 import { randomBytesSync } from '../util/random';
 import { readNoFollow } from '../util/safe-open';
@@ -274,10 +281,12 @@ export class ImageStore {
   /** Resolve "name[:tag]", a full id or a unique id prefix (at least 4 hex digits) to an image id. */
   resolve(input: string): string | undefined {
     const idLike = /^(sha256:)?[0-9a-f]{4,64}$/.test(input);
-    if (!idLike || input.includes(':') && !input.startsWith('sha256:')) {
+    if (!idLike || (input.includes(':') && !input.startsWith('sha256:'))) {
       try {
         const ref = parseImageRef(input);
-        const id = readStoreFileIfExists(path.join(layout.repositories(this.roots), encodeName(ref.name), ref.tag))?.trim();
+        const id = readStoreFileIfExists(
+          path.join(layout.repositories(this.roots), encodeName(ref.name), ref.tag),
+        )?.trim();
         if (id) return id;
       } catch (err) {
         if (!idLike) throw err;
@@ -322,7 +331,10 @@ export class ImageStore {
    * The read-modify-write holds the image's own lock: two pulls of one image under different
    * names both end up in its record.
    */
-  async registerImage(imageId: string, add: { repoDigest?: string; manifest?: string; layerBlobs?: string[] } = {}): Promise<void> {
+  async registerImage(
+    imageId: string,
+    add: { repoDigest?: string; manifest?: string; layerBlobs?: string[] } = {},
+  ): Promise<void> {
     const file = this.metaFile(imageId);
     mkdirp(path.dirname(file));
     const lock = await lockFile(lockPaths.image(this.roots, hexOf(imageId)));
@@ -338,7 +350,11 @@ export class ImageStore {
       }
       if (add.manifest) manifests.add(add.manifest);
       const layerBlobs = new Set([...(m.layerBlobs ?? []), ...(add.layerBlobs ?? [])]);
-      const meta: ImageMeta = { repoDigests: [...repoDigests].sort(), manifests: [...manifests].sort(), added: m.added ?? new Date().toISOString() };
+      const meta: ImageMeta = {
+        repoDigests: [...repoDigests].sort(),
+        manifests: [...manifests].sort(),
+        added: m.added ?? new Date().toISOString(),
+      };
       if (layerBlobs.size) meta.layerBlobs = [...layerBlobs].sort();
       writeJsonAtomic(file, meta);
     } finally {
@@ -358,10 +374,23 @@ export class ImageStore {
       if (errnoCode(err) === 'ENOENT') throw new BoxError(`no such image: ${imageId}`);
       throw err;
     }
-    const tags = this.allTags().filter(([, id]) => id === imageId).map(([r]) => r);
-    const size = config.rootfs.diff_ids.reduce((sum, d) => sum + Number(readStoreFileIfExists(path.join(this.layerDir(d), 'size')) ?? 0), 0);
+    const tags = this.allTags()
+      .filter(([, id]) => id === imageId)
+      .map(([r]) => r);
+    const size = config.rootfs.diff_ids.reduce(
+      (sum, d) => sum + Number(readStoreFileIfExists(path.join(this.layerDir(d), 'size')) ?? 0),
+      0,
+    );
     const meta = this.readMeta(imageId);
-    return { id: imageId, config, tags, created: config.created, size, repoDigests: meta.repoDigests ?? [], added: meta.added };
+    return {
+      id: imageId,
+      config,
+      tags,
+      created: config.created,
+      size,
+      repoDigests: meta.repoDigests ?? [],
+      added: meta.added,
+    };
   }
 
   /** Ids of every recorded image: tagged ones and untagged (dangling) ones. */
@@ -390,7 +419,9 @@ export class ImageStore {
         /* removed concurrently */
       }
     }
-    return out.sort((a, b) => ((a.created ?? '') < (b.created ?? '') ? 1 : (a.created ?? '') > (b.created ?? '') ? -1 : 0));
+    return out.sort((a, b) =>
+      (a.created ?? '') < (b.created ?? '') ? 1 : (a.created ?? '') > (b.created ?? '') ? -1 : 0,
+    );
   }
 
   /** Lower dirs of an image, topmost first (full layer paths; for reading files, not for mounting). */

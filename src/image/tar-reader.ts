@@ -239,7 +239,9 @@ function parsePax(body: Buffer, into: PaxValues, entryName: () => string): void 
             name = decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length));
           } catch {
             const before = entryName();
-            throw new TarFormatError(`invalid tar archive: a malformed attribute name in the PAX header before "${before}"`);
+            throw new TarFormatError(
+              `invalid tar archive: a malformed attribute name in the PAX header before "${before}"`,
+            );
           }
           into.xattrs.set(name, Buffer.from(raw.toString('latin1'), 'base64'));
         } else if (key.startsWith('GNU.sparse.')) {
@@ -355,12 +357,21 @@ export class TarReader {
   /** The input has ended: fails if it ended inside an entry. */
   end(): void {
     if (this.state === 'eof') return;
-    if (this.state === 'header' && !this.partial && !this.current && this.meta.length === 0 && !this.longName && !this.longLink) {
+    if (
+      this.state === 'header' &&
+      !this.partial &&
+      !this.current &&
+      this.meta.length === 0 &&
+      !this.longName &&
+      !this.longLink
+    ) {
       if (this.headers === 0 && this.offset === 0) throw new TarFormatError('invalid tar archive: the input is empty');
       return; // no end-of-archive marker: accepted, as GNU tar does
     }
     if (this.headers === 0 && !this.current) {
-      throw new TarFormatError(`invalid tar archive: the input is not a tar stream (${this.offset + this.partialLen} bytes, less than one header)`);
+      throw new TarFormatError(
+        `invalid tar archive: the input is not a tar stream (${this.offset + this.partialLen} bytes, less than one header)`,
+      );
     }
     const what = this.current ? `inside the data of "${this.current.path}"` : 'inside a header';
     throw new TarFormatError(`truncated tar archive: the input ended ${what} (after ${this.offset} bytes)`);
@@ -393,7 +404,8 @@ export class TarReader {
     }
 
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
-      if (size > MAX_META) throw new TarFormatError(`invalid tar archive: a ${size}-byte extended header before "${name}" is too large`);
+      if (size > MAX_META)
+        throw new TarFormatError(`invalid tar archive: a ${size}-byte extended header before "${name}" is too large`);
       this.metaType = typeflag;
       this.metaLen = size;
       this.meta = [];
@@ -437,7 +449,8 @@ export class TarReader {
         type = 'fifo';
         break;
       default:
-        if (typeflag === 'S' || pax.sparse) throw new TarFormatError(`unsupported tar entry "${path}": sparse files are not supported`);
+        if (typeflag === 'S' || pax.sparse)
+          throw new TarFormatError(`unsupported tar entry "${path}": sparse files are not supported`);
         // Old archives mark directories with a trailing slash only.
         if (typeflag === '\0' || typeflag === '0') type = 'file';
         else throw new TarFormatError(`unsupported tar entry "${path}": entry type '${typeflag}'`);

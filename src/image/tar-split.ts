@@ -15,7 +15,16 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { BoxError } from '../errors';
-import { O_NOFOLLOW, O_RDONLY, openat2, O_DIRECTORY, O_PATH, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
+import {
+  O_NOFOLLOW,
+  O_RDONLY,
+  openat2,
+  O_DIRECTORY,
+  O_PATH,
+  RESOLVE_BENEATH,
+  RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS,
+} from '../linux/syscalls';
 import { TarEntry, TarSink } from './tar-reader';
 import { openNoFollow } from '../util/safe-open';
 import { normaliseEntryPath } from './tar-entry-path';
@@ -175,7 +184,10 @@ export function hasTarSplit(layerDir: string): boolean {
  */
 export async function* layerTar(layerDir: string, diffId: string, what: string): AsyncGenerator<Buffer> {
   const split = path.join(layerDir, TAR_SPLIT_FILE);
-  if (!fs.existsSync(split)) throw new LayerNotReproducibleError(`${what}: the layer was stored by an older box without its tar metadata; pull or load the image again`);
+  if (!fs.existsSync(split))
+    throw new LayerNotReproducibleError(
+      `${what}: the layer was stored by an older box without its tar metadata; pull or load the image again`,
+    );
   const hash = createHash('sha256');
   const root = fs.openSync(path.join(layerDir, 'diff'), O_PATH | O_DIRECTORY);
   const chunk = Buffer.allocUnsafe(256 * 1024);
@@ -190,15 +202,21 @@ export async function* layerTar(layerDir: string, diffId: string, what: string):
       try {
         fd = openat2(root, r.path, O_RDONLY | O_NOFOLLOW, 0, STRICT);
       } catch (err) {
-        throw new LayerNotReproducibleError(`${what}: cannot read "${r.path}" of the layer (${(err as Error).message})`);
+        throw new LayerNotReproducibleError(
+          `${what}: cannot read "${r.path}" of the layer (${(err as Error).message})`,
+        );
       }
       try {
         const st = fs.fstatSync(fd);
-        if (!st.isFile() || st.size !== r.size) throw new LayerNotReproducibleError(`${what}: "${r.path}" in the layer is not the file its tar entry describes (a later entry replaced it)`);
+        if (!st.isFile() || st.size !== r.size)
+          throw new LayerNotReproducibleError(
+            `${what}: "${r.path}" in the layer is not the file its tar entry describes (a later entry replaced it)`,
+          );
         let left = r.size;
         while (left > 0) {
           const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, left), null);
-          if (n === 0) throw new LayerNotReproducibleError(`${what}: "${r.path}" in the layer is shorter than its tar entry`);
+          if (n === 0)
+            throw new LayerNotReproducibleError(`${what}: "${r.path}" in the layer is shorter than its tar entry`);
           left -= n;
           const out = Buffer.from(chunk.subarray(0, n));
           hash.update(out);
@@ -212,5 +230,6 @@ export async function* layerTar(layerDir: string, diffId: string, what: string):
     fs.closeSync(root);
   }
   const got = `sha256:${hash.digest('hex')}`;
-  if (got !== diffId) throw new LayerNotReproducibleError(`${what}: the reassembled layer has digest ${got}, not its diff_id ${diffId}`);
+  if (got !== diffId)
+    throw new LayerNotReproducibleError(`${what}: the reassembled layer has digest ${got}, not its diff_id ${diffId}`);
 }

@@ -22,12 +22,27 @@ export interface TarHeaderFields {
 }
 
 const BLOCK = 512;
-const TYPEFLAG: Record<TarEntryType, string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
+const TYPEFLAG: Record<TarEntryType, string> = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+};
 const MAX_OCTAL_8 = 0o7777777;
 const MAX_OCTAL_12 = 0o77777777777;
 
 function octal(buf: Buffer, off: number, len: number, v: number): void {
-  buf.write(Math.max(0, Math.floor(v)).toString(8).padStart(len - 1, '0') + '\0', off, len, 'latin1');
+  buf.write(
+    Math.max(0, Math.floor(v))
+      .toString(8)
+      .padStart(len - 1, '0') + '\0',
+    off,
+    len,
+    'latin1',
+  );
 }
 
 function paxRecord(key: string, value: Buffer): Buffer {
@@ -79,24 +94,37 @@ export function tarHeader(h: TarHeaderFields): Buffer {
   let name = h.path.replace(/^\/+/, '');
   if (h.type === 'dir' && name !== '' && !name.endsWith('/')) name += '/';
   if (name === '') name = './';
-  const size = h.type === 'file' ? h.size ?? 0 : 0;
+  const size = h.type === 'file' ? (h.size ?? 0) : 0;
   const pax: Buffer[] = [];
   let split = splitName(name);
   if (!split) {
     pax.push(paxRecord('path', Buffer.from(name, 'utf8')));
     split = { prefix: '', name: name.slice(0, 99) };
   }
-  if (h.linkpath && Buffer.byteLength(h.linkpath) > 100) pax.push(paxRecord('linkpath', Buffer.from(h.linkpath, 'utf8')));
+  if (h.linkpath && Buffer.byteLength(h.linkpath) > 100)
+    pax.push(paxRecord('linkpath', Buffer.from(h.linkpath, 'utf8')));
   if (size > MAX_OCTAL_12) pax.push(paxRecord('size', Buffer.from(String(size))));
   if ((h.uid ?? 0) > MAX_OCTAL_8) pax.push(paxRecord('uid', Buffer.from(String(h.uid))));
   if ((h.gid ?? 0) > MAX_OCTAL_8) pax.push(paxRecord('gid', Buffer.from(String(h.gid))));
   if ((h.mtime ?? 0) > MAX_OCTAL_12 || (h.mtime ?? 0) < 0) pax.push(paxRecord('mtime', Buffer.from(String(h.mtime))));
   for (const [k, v] of h.xattrs ?? []) pax.push(paxRecord(`SCHILY.xattr.${k}`, v));
-  const entry = ustarBlock({ ...h, linkpath: h.linkpath && Buffer.byteLength(h.linkpath) > 100 ? h.linkpath.slice(0, 99) : h.linkpath }, split.name, split.prefix, TYPEFLAG[h.type], size);
+  const entry = ustarBlock(
+    { ...h, linkpath: h.linkpath && Buffer.byteLength(h.linkpath) > 100 ? h.linkpath.slice(0, 99) : h.linkpath },
+    split.name,
+    split.prefix,
+    TYPEFLAG[h.type],
+    size,
+  );
   if (!pax.length) return entry;
   const body = Buffer.concat(pax);
   const paxName = `PaxHeaders/${split.name}`.slice(0, 99);
-  const paxHeader = ustarBlock({ path: paxName, type: 'file', mode: 0o644, mtime: h.mtime }, paxName, '', 'x', body.length);
+  const paxHeader = ustarBlock(
+    { path: paxName, type: 'file', mode: 0o644, mtime: h.mtime },
+    paxName,
+    '',
+    'x',
+    body.length,
+  );
   return Buffer.concat([paxHeader, body, Buffer.alloc(padding(body.length)), entry]);
 }
 
@@ -145,11 +173,17 @@ export class TarStream {
       const pieces: AsyncIterable<Buffer> | Buffer[] = Buffer.isBuffer(content) ? [content] : content;
       for await (const piece of pieces) {
         written += piece.length;
-        if (written > size) throw new BoxError(`${h.path}: more content than the ${size} bytes announced (it changed while being archived)`);
+        if (written > size)
+          throw new BoxError(
+            `${h.path}: more content than the ${size} bytes announced (it changed while being archived)`,
+          );
         await this.write(piece);
       }
     }
-    if (written !== size) throw new BoxError(`${h.path}: ${written} bytes of content instead of the ${size} announced (it changed while being archived)`);
+    if (written !== size)
+      throw new BoxError(
+        `${h.path}: ${written} bytes of content instead of the ${size} announced (it changed while being archived)`,
+      );
     const pad = padding(size);
     if (pad) await this.write(Buffer.alloc(pad));
   }

@@ -111,7 +111,8 @@ class LayerWriter implements TarSink {
     const parent = parentOf(rel);
     const kind = this.tree.get(parent);
     if (kind === Kind.Dir) return;
-    if (kind === Kind.Symlink) throw new UnpackRefusedError(entry, `"${parent}" is a symlink in this layer and is not followed`);
+    if (kind === Kind.Symlink)
+      throw new UnpackRefusedError(entry, `"${parent}" is a symlink in this layer and is not followed`);
     if (kind !== undefined) throw new UnpackRefusedError(entry, `"${parent}" is not a directory`);
     this.ensureParent(parent, entry);
     fs.mkdirSync(this.abs(parent), 0o755);
@@ -171,7 +172,8 @@ class LayerWriter implements TarSink {
       } catch (err) {
         // Attributes a file system cannot hold (user.* on a symlink) are dropped, as tar does.
         const code = errnoCode(err);
-        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || (code === 'EPERM' && !name.startsWith('security.'))) continue;
+        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || (code === 'EPERM' && !name.startsWith('security.')))
+          continue;
         throw err;
       }
     }
@@ -226,9 +228,13 @@ class LayerWriter implements TarSink {
         const target = normaliseEntryPath(e.linkpath, e.path);
         const kind = this.tree.get(target);
         if (kind === undefined) {
-          throw new UnpackRefusedError(e.path, `its hardlink target "${e.linkpath}" is not an earlier entry of this layer`);
+          throw new UnpackRefusedError(
+            e.path,
+            `its hardlink target "${e.linkpath}" is not an earlier entry of this layer`,
+          );
         }
-        if (kind === Kind.Dir) throw new UnpackRefusedError(e.path, `its hardlink target "${e.linkpath}" is a directory`);
+        if (kind === Kind.Dir)
+          throw new UnpackRefusedError(e.path, `its hardlink target "${e.linkpath}" is a directory`);
         if (target === rel) return; // a link to itself: nothing to do
         this.clear(rel, false);
         // link(2) does not follow a symlink target: the link is to the symlink itself.
@@ -245,7 +251,8 @@ class LayerWriter implements TarSink {
           mknod(p, type | (e.mode & 0o777), e.devmajor, e.devminor);
         } catch (err) {
           if (e.type !== 'fifo' && errnoCode(err) === 'EPERM') {
-            if (!this.skipDevices) throw new UnpackRefusedError(e.path, 'creating a device node is not permitted here (no CAP_MKNOD)');
+            if (!this.skipDevices)
+              throw new UnpackRefusedError(e.path, 'creating a device node is not permitted here (no CAP_MKNOD)');
             this.skipped.push(e.path);
             return;
           }

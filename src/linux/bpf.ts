@@ -76,10 +76,26 @@ export function loadDeviceProgram(program: Buffer): number {
     prog_ifindex: 0,
     expected_attach_type: BPF_CGROUP_DEVICE,
   };
-  const progFd = Number(b.syscall(sysBpf(), 'long', BPF_PROG_LOAD, 'box_bpf_prog_load_attr *', attr, 'unsigned long', koffi().sizeof(b.loadAttr)));
+  const progFd = Number(
+    b.syscall(
+      sysBpf(),
+      'long',
+      BPF_PROG_LOAD,
+      'box_bpf_prog_load_attr *',
+      attr,
+      'unsigned long',
+      koffi().sizeof(b.loadAttr),
+    ),
+  );
   if (progFd < 0) {
     const errno = koffi().errno();
-    const verifier = log.toString('utf8').replace(/\0[\s\S]*$/, '').trim().split('\n').slice(-2).join('; ');
+    const verifier = log
+      .toString('utf8')
+      .replace(/\0[\s\S]*$/, '')
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .join('; ');
     throw new SyscallError(`bpf(BPF_PROG_LOAD)${verifier ? ` [${verifier}]` : ''}`, errno);
   }
   return progFd;

@@ -41,25 +41,37 @@ export function detectCgroups(env: NodeJS.ProcessEnv = process.env): CgroupHost 
 export function checkLimits(host: CgroupHost, limits: CgroupLimits): string[] {
   const need = (controller: string, flag: string) => {
     if (!host.mounts.has(controller)) {
-      throw new BoxError(`${flag} needs the ${controller} cgroup controller, which this host does not enable (cgroup v${host.version})`);
+      throw new BoxError(
+        `${flag} needs the ${controller} cgroup controller, which this host does not enable (cgroup v${host.version})`,
+      );
     }
   };
   if (limits.memory !== undefined || limits.memoryReservation !== undefined) need('memory', '--memory');
   if (limits.memorySwap !== undefined) need('memory', '--memory-swap');
-  if (limits.cpuQuota !== undefined || limits.cpuPeriod !== undefined || limits.cpuShares !== undefined) need('cpu', '--cpus/--cpu-quota/--cpu-shares');
+  if (limits.cpuQuota !== undefined || limits.cpuPeriod !== undefined || limits.cpuShares !== undefined)
+    need('cpu', '--cpus/--cpu-quota/--cpu-shares');
   if (limits.cpusetCpus !== undefined) {
     need('cpuset', '--cpuset-cpus');
     const online = expandCpuList(fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim());
     const bad = expandCpuList(limits.cpusetCpus).filter((c) => !online.includes(c));
-    if (bad.length) throw new BoxError(`--cpuset-cpus ${limits.cpusetCpus}: CPUs ${bad.join(',')} are not available (online: ${online.join(',')})`);
+    if (bad.length)
+      throw new BoxError(
+        `--cpuset-cpus ${limits.cpusetCpus}: CPUs ${bad.join(',')} are not available (online: ${online.join(',')})`,
+      );
   }
   if (limits.pidsLimit !== undefined) need('pids', '--pids-limit');
-  if (limits.memory !== undefined && limits.memory < 6 * 1024 * 1024) throw new BoxError('--memory: the minimum memory limit is 6m');
+  if (limits.memory !== undefined && limits.memory < 6 * 1024 * 1024)
+    throw new BoxError('--memory: the minimum memory limit is 6m');
   if (limits.memorySwap !== undefined && limits.memorySwap !== -1) {
     if (limits.memory === undefined) throw new BoxError('--memory-swap needs --memory as well');
-    if (limits.memorySwap < limits.memory) throw new BoxError('--memory-swap must be at least as large as --memory (it is memory plus swap)');
+    if (limits.memorySwap < limits.memory)
+      throw new BoxError('--memory-swap must be at least as large as --memory (it is memory plus swap)');
   }
-  if (limits.memoryReservation !== undefined && limits.memory !== undefined && limits.memoryReservation > limits.memory) {
+  if (
+    limits.memoryReservation !== undefined &&
+    limits.memory !== undefined &&
+    limits.memoryReservation > limits.memory
+  ) {
     throw new BoxError('--memory-reservation must be smaller than --memory');
   }
   if (limits.cpuPeriod !== undefined && (limits.cpuPeriod < 1000 || limits.cpuPeriod > 1000000)) {
@@ -83,4 +95,3 @@ function implementation(host: CgroupHost): typeof CgroupV1 | typeof CgroupV2 {
 export function containerCgroup(host: CgroupHost, id: string): CgroupManager {
   return new (implementation(host))(host, `box/${id}`);
 }
-

@@ -13,7 +13,12 @@ export interface DeviceRule {
   access: string;
 }
 
-const rule = (type: DeviceRule['type'], major: number | undefined, minor: number | undefined, access: string): DeviceRule => ({ type, major, minor, access });
+const rule = (
+  type: DeviceRule['type'],
+  major: number | undefined,
+  minor: number | undefined,
+  access: string,
+): DeviceRule => ({ type, major, minor, access });
 
 /** Docker's defaults: any node may be created, only these can be opened. */
 export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [

@@ -29,7 +29,9 @@ export async function freeze(cgroup: CgroupManager, timeoutMs = 10_000): Promise
     if (cgroup.freezerState() === 'frozen') return;
     if (Date.now() >= deadline) {
       cgroup.requestFreeze(false);
-      throw new BoxError('the container did not freeze in time (a process is stuck in the kernel): it was left running');
+      throw new BoxError(
+        'the container did not freeze in time (a process is stuck in the kernel): it was left running',
+      );
     }
     await delay(Math.min(1 + i, 20));
   }

@@ -29,6 +29,9 @@ export function signalNumber(spec: string): number | undefined {
 /** signalNumber, or a one-line error naming where the signal came from (`--stop-signal`). */
 export function parseSignal(spec: string, what: string): number {
   const n = signalNumber(spec);
-  if (n === undefined) throw new BoxError(`invalid ${what} "${spec}": use a signal name (TERM, SIGKILL, SIGRTMIN+3) or a number from 1 to ${SIGRTMAX}`);
+  if (n === undefined)
+    throw new BoxError(
+      `invalid ${what} "${spec}": use a signal name (TERM, SIGKILL, SIGRTMIN+3) or a number from 1 to ${SIGRTMAX}`,
+    );
   return n;
 }

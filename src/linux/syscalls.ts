@@ -45,7 +45,9 @@ type GetxattrFn = (path: string, name: string, value: Buffer | null, size: numbe
 type ListxattrFn = (path: string, list: Buffer | null, size: number) => number | bigint;
 type UtimensatFn = (dirfd: number, path: string, times: Buffer, flags: number) => number;
 type FutimensFn = (fd: number, times: Buffer) => number;
-type FlockFn = ((fd: number, op: number) => number) & { async: (fd: number, op: number, cb: (err: unknown, res: number) => void) => void };
+type FlockFn = ((fd: number, op: number) => number) & {
+  async: (fd: number, op: number, cb: (err: unknown, res: number) => void) => void;
+};
 
 let fns:
   | {
@@ -66,9 +68,15 @@ function bindings() {
   const lib = libc();
   fns = {
     mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)') as MknodFn,
-    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)') as SetxattrFn,
-    fsetxattr: lib.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)') as FsetxattrFn,
-    lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)') as GetxattrFn,
+    lsetxattr: lib.func(
+      'int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)',
+    ) as SetxattrFn,
+    fsetxattr: lib.func(
+      'int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)',
+    ) as FsetxattrFn,
+    lgetxattr: lib.func(
+      'intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)',
+    ) as GetxattrFn,
     llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, size_t size)') as ListxattrFn,
     flock: lib.func('int flock(int fd, int op)') as FlockFn,
     utimensat: lib.func('int utimensat(int dirfd, const char *path, const void *times, int flags)') as UtimensatFn,
@@ -139,7 +147,8 @@ const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** utimensat(2) with AT_SYMLINK_NOFOLLOW: sets a symlink's own times, never its target's. */
 export function lutimens(path: string, atime: Timespec, mtime: Timespec): void {
-  if (bindings().utimensat(AT_FDCWD, path, timesBuffer(atime, mtime), AT_SYMLINK_NOFOLLOW) !== 0) fail('utimensat', path);
+  if (bindings().utimensat(AT_FDCWD, path, timesBuffer(atime, mtime), AT_SYMLINK_NOFOLLOW) !== 0)
+    fail('utimensat', path);
 }
 
 export function futimens(fd: number, atime: Timespec, mtime: Timespec): void {
@@ -216,7 +225,14 @@ type FchownatFn = (dirfd: number, path: string, uid: number, gid: number, flags:
 type ReadlinkatFn = (dirfd: number, path: string, buf: Buffer, size: number) => number | bigint;
 
 let atFns:
-  | { syscall: SyscallFn; mkdirat: MkdiratFn; symlinkat: SymlinkatFn; unlinkat: UnlinkatFn; fchownat: FchownatFn; readlinkat: ReadlinkatFn }
+  | {
+      syscall: SyscallFn;
+      mkdirat: MkdiratFn;
+      symlinkat: SymlinkatFn;
+      unlinkat: UnlinkatFn;
+      fchownat: FchownatFn;
+      readlinkat: ReadlinkatFn;
+    }
   | undefined;
 
 function atBindings() {
@@ -227,8 +243,12 @@ function atBindings() {
     mkdirat: lib.func('int mkdirat(int dirfd, const char *path, uint32_t mode)') as MkdiratFn,
     symlinkat: lib.func('int symlinkat(const char *target, int dirfd, const char *path)') as SymlinkatFn,
     unlinkat: lib.func('int unlinkat(int dirfd, const char *path, int flags)') as UnlinkatFn,
-    fchownat: lib.func('int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)') as FchownatFn,
-    readlinkat: lib.func('intptr_t readlinkat(int dirfd, const char *path, _Out_ void *buf, size_t size)') as ReadlinkatFn,
+    fchownat: lib.func(
+      'int fchownat(int dirfd, const char *path, uint32_t uid, uint32_t gid, int flags)',
+    ) as FchownatFn,
+    readlinkat: lib.func(
+      'intptr_t readlinkat(int dirfd, const char *path, _Out_ void *buf, size_t size)',
+    ) as ReadlinkatFn,
   };
   return atFns;
 }
@@ -289,5 +309,9 @@ export function pidfdOpen(pid: number): number {
 
 /** pidfd_send_signal(2) with a signal number. */
 export function pidfdSendSignal(fd: number, signal: number): void {
-  if (Number(atBindings().syscall(SYS_PIDFD_SEND_SIGNAL, 'int', fd, 'int', signal, 'void *', null, 'unsigned int', 0)) !== 0) fail('pidfd_send_signal');
+  if (
+    Number(atBindings().syscall(SYS_PIDFD_SEND_SIGNAL, 'int', fd, 'int', signal, 'void *', null, 'unsigned int', 0)) !==
+    0
+  )
+    fail('pidfd_send_signal');
 }

@@ -131,10 +131,13 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         }
         outcome = 'warned';
       } else if (failure) {
-        denials.push(`policy ${policy.name} ${failure.message}: the start is refused (--policy-failure=ignore would let it go ahead)`);
+        denials.push(
+          `policy ${policy.name} ${failure.message}: the start is refused (--policy-failure=ignore would let it go ahead)`,
+        );
         outcome = 'denied';
       } else if (verdict.decision === 'deny') {
-        for (const r of verdict.reasons.length ? verdict.reasons : ['(no reason given)']) denials.push(`denied by policy ${policy.name}: ${r}`);
+        for (const r of verdict.reasons.length ? verdict.reasons : ['(no reason given)'])
+          denials.push(`denied by policy ${policy.name}: ${r}`);
         outcome = 'denied';
       } else {
         for (const w of verdict.warnings) warn(`${label}: ${w}`);
@@ -224,7 +227,9 @@ async function openAll(subject: Subject, refs: PolicyRef[], timeoutMs: number): 
       return policy;
     }),
   );
-  const failed = opened.flatMap((o, i) => (o.status === 'rejected' ? [{ ref: refs[i], err: o.reason as unknown }] : []));
+  const failed = opened.flatMap((o, i) =>
+    o.status === 'rejected' ? [{ ref: refs[i], err: o.reason as unknown }] : [],
+  );
   if (!failed.length) return opened.map((o) => (o as PromiseFulfilledResult<Policy>).value);
   record(
     subject,
@@ -232,7 +237,11 @@ async function openAll(subject: Subject, refs: PolicyRef[], timeoutMs: number): 
       const message = err instanceof Error ? err.message : String(err);
       return {
         ...auditBase(subject, subject.config, ref),
-        policy: { name: isBuiltin(ref.ref) ? ref.ref : path.basename(ref.ref).replace(/\.wasm$/, ''), source: isBuiltin(ref.ref) ? `builtin:${ref.ref}` : ref.ref, sha256: fileDigest(ref.ref) },
+        policy: {
+          name: isBuiltin(ref.ref) ? ref.ref : path.basename(ref.ref).replace(/\.wasm$/, ''),
+          source: isBuiltin(ref.ref) ? `builtin:${ref.ref}` : ref.ref,
+          sha256: fileDigest(ref.ref),
+        },
         decision: 'deny',
         outcome: 'denied',
         reasons: [message],
@@ -280,7 +289,12 @@ export function policiesForUpdate(
 ): { refs: PolicyRef[]; flags: AdmissionFlags } {
   const refOf = (source: string): string => (source.startsWith('builtin:') ? source.slice('builtin:'.length) : source);
   const origin = "the container's admission";
-  const recorded: PolicyRef[] = admittedBy.map((p) => ({ ref: refOf(p.source), mode: p.mode, args: p.args ?? [], origin }));
+  const recorded: PolicyRef[] = admittedBy.map((p) => ({
+    ref: refOf(p.source),
+    mode: p.mode,
+    args: p.args ?? [],
+    origin,
+  }));
   const known = new Set(recorded.map((r) => `${r.ref}:${r.mode}`));
   const refs = [...recorded, ...defaults.filter((d) => !known.has(`${d.ref}:${d.mode}`))];
   // The strictest of the recorded settings: the shortest time limit, and deny on failure if any was.

@@ -70,7 +70,10 @@ function sections(bytes: Uint8Array, what: string): Section[] {
   while (offset < bytes.length) {
     const id = bytes[offset];
     const size = readU32(bytes, offset + 1);
-    if (!size) throw new PolicyFormatError(`${what} is truncated or malformed: section ${id} at byte ${offset} has no valid size`);
+    if (!size)
+      throw new PolicyFormatError(
+        `${what} is truncated or malformed: section ${id} at byte ${offset} has no valid size`,
+      );
     const end = size.next + size.value;
     if (end > bytes.length) {
       throw new PolicyFormatError(
@@ -107,7 +110,9 @@ export function checkComponentBinary(bytes: Uint8Array, what: string): BinaryInf
     );
   }
   if (layer !== COMPONENT_LAYER) {
-    throw new PolicyFormatError(`${what} has WebAssembly layer ${layer}, which box does not know (components are layer 1)`);
+    throw new PolicyFormatError(
+      `${what} has WebAssembly layer ${layer}, which box does not know (components are layer 1)`,
+    );
   }
   if (version !== COMPONENT_VERSION) {
     throw new PolicyFormatError(
@@ -158,13 +163,17 @@ function readGrowables(
       refType = bytes[p++];
       if (refType !== 0x70 && refType !== 0x6f) {
         const type = refType?.toString(16);
-        throw new PolicyFormatError(`${what}: table ${i} has element type 0x${type} or an initialiser, which box does not run`);
+        throw new PolicyFormatError(
+          `${what}: table ${i} has element type 0x${type} or an initialiser, which box does not run`,
+        );
       }
     }
     const flags = bytes[p++];
     if (flags !== 0 && flags !== 1) {
       const hex = flags?.toString(16);
-      throw new PolicyFormatError(`${what}: ${kind} ${i} is shared or 64-bit (limits flags 0x${hex}), which box does not run`);
+      throw new PolicyFormatError(
+        `${what}: ${kind} ${i} is shared or 64-bit (limits flags 0x${hex}), which box does not run`,
+      );
     }
     const min = readU32(bytes, p) ?? malformed();
     p = min.next;

@@ -37,9 +37,15 @@ export interface BuildResult {
 
 /** policies/wit/policy.wit, from the sources (src/policy) or the bundle (dist/). */
 export function policyWitPath(): string {
-  const candidates = [path.resolve(__dirname, '..', '..', 'policies', 'wit', 'policy.wit'), path.resolve(__dirname, '..', 'policies', 'wit', 'policy.wit')];
+  const candidates = [
+    path.resolve(__dirname, '..', '..', 'policies', 'wit', 'policy.wit'),
+    path.resolve(__dirname, '..', 'policies', 'wit', 'policy.wit'),
+  ];
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new BoxError(`box's WIT (policies/wit/policy.wit) is not available here (looked in ${candidates.join(', ')})`);
+  if (!found)
+    throw new BoxError(
+      `box's WIT (policies/wit/policy.wit) is not available here (looked in ${candidates.join(', ')})`,
+    );
   return found;
 }
 
@@ -78,7 +84,11 @@ function toolBases(src: string): string[] {
 
 /** The ES module entry of an installed package (its exports' import/default, else main). */
 function packageEntry(dir: string): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { exports?: unknown; module?: string; main?: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+    exports?: unknown;
+    module?: string;
+    main?: string;
+  };
   const pick = (e: unknown): string | undefined => {
     if (typeof e === 'string') return e;
     if (typeof e !== 'object' || e === null) return undefined;
@@ -98,7 +108,9 @@ function resolveTool(pkg: string, src: string): string {
       if (dir === path.dirname(dir)) break;
     }
   }
-  throw new BoxError(`box policy build needs ${pkg}: install it in your policy's project (npm install --save-dev esbuild @bytecodealliance/componentize-js)`);
+  throw new BoxError(
+    `box policy build needs ${pkg}: install it in your policy's project (npm install --save-dev esbuild @bytecodealliance/componentize-js)`,
+  );
 }
 
 function authoringTool<T>(pkg: string, src: string): T {
@@ -135,7 +147,9 @@ function componentizeInWorker(work: string, url: string, options: Record<string,
     let result: Uint8Array | undefined;
     worker.on('message', (m: Uint8Array) => (result = m));
     worker.on('error', reject);
-    worker.on('exit', (code) => (result ? resolve(result) : reject(new Error(`the componentize worker exited with code ${code}`))));
+    worker.on('exit', (code) =>
+      result ? resolve(result) : reject(new Error(`the componentize worker exited with code ${code}`)),
+    );
   });
 }
 
@@ -157,8 +171,11 @@ export async function bundlePolicySource(src: string): Promise<string> {
       external: [],
     });
   } catch (err) {
-    const errors = (err as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> }).errors ?? [];
-    const shown = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join('\n  ');
+    const errors =
+      (err as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> }).errors ?? [];
+    const shown = errors
+      .map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text))
+      .join('\n  ');
     throw new BoxError(`policy source ${src} does not bundle:\n  ${shown || (err as Error).message}`);
   }
   return result.outputFiles[0].text;

@@ -82,7 +82,9 @@ export function glueToScript(esm: string): string {
     .replace(/import\.meta\.url/g, '"file:///policy/"');
   const leftover = /^\s*(import|export)\b.*$/m.exec(text);
   if (leftover || !/^function instantiate\(/m.test(text)) {
-    throw new Error(`jco produced glue box does not understand (${leftover ? leftover[0].slice(0, 80) : 'no instantiate function'})`);
+    throw new Error(
+      `jco produced glue box does not understand (${leftover ? leftover[0].slice(0, 80) : 'no instantiate function'})`,
+    );
   }
   text = text.replace(/^"use components";\s*/, '');
   // The glue tries WebAssembly.promising (JSPI) for each export and falls back when it throws; on
@@ -92,7 +94,9 @@ export function glueToScript(esm: string): string {
   return `(function () {\nconst __boxNoPromising = () => { throw 0; };\n${text}\nreturn instantiate;\n})`;
 }
 
-type Transpiler = (bytes: Uint8Array) => Promise<{ files: Record<string, Uint8Array>; imports: string[]; exports: Array<[string, string]> }>;
+type Transpiler = (
+  bytes: Uint8Array,
+) => Promise<{ files: Record<string, Uint8Array>; imports: string[]; exports: Array<[string, string]> }>;
 
 let transpilerOverride: Transpiler | undefined;
 
@@ -124,7 +128,8 @@ async function build(bytes: Uint8Array, digest: string, cacheDir: string, dir: s
   const glue = glueToScript(Buffer.from(result.files[glueName]).toString('utf8'));
   const coreModules = Object.keys(result.files).filter((f) => f.endsWith('.wasm'));
   for (const name of coreModules) {
-    if (name.includes('/') || name.startsWith('.')) throw new Error(`jco produced an unexpected file name ${JSON.stringify(name)}`);
+    if (name.includes('/') || name.startsWith('.'))
+      throw new Error(`jco produced an unexpected file name ${JSON.stringify(name)}`);
   }
   const meta: CacheMeta = {
     format: 1,
@@ -201,7 +206,13 @@ function waitForEntryOrUnlock(cacheDir: string, dir: string, lock: string, timeo
     const watcher = fs.watch(cacheDir, { persistent: true }, check);
     watcher.on('error', (err) => finish(err));
     // A time bound for a builder that is alive but stuck; not used as synchronisation.
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for another box process to transpile ${path.basename(dir)} (lock ${lock})`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(`timed out waiting for another box process to transpile ${path.basename(dir)} (lock ${lock})`),
+        ),
+      timeoutMs,
+    );
     timer.unref();
     check(); // the entry may have appeared between the caller's check and the watch
   });

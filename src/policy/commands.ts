@@ -39,7 +39,18 @@ export async function inspectPolicy(file: string, opts: LoadOptions): Promise<In
  * complete default request (emptyRequest) and the fields the WIT types as u64/s64 become bigint.
  */
 const BIGINT_FIELDS = new Set([
-  'memory', 'memorySwap', 'memoryReservation', 'cpuQuota', 'cpuPeriod', 'cpuShares', 'pidsLimit', 'soft', 'hard', 'memoryTotal', 'millicpus', 'pids',
+  'memory',
+  'memorySwap',
+  'memoryReservation',
+  'cpuQuota',
+  'cpuPeriod',
+  'cpuShares',
+  'pidsLimit',
+  'soft',
+  'hard',
+  'memoryTotal',
+  'millicpus',
+  'pids',
 ]);
 
 function merge(base: unknown, over: unknown, key = ''): unknown {
@@ -84,7 +95,12 @@ export function readRequestFragment(file: string): unknown {
   }
 }
 
-export async function evalPolicy(file: string, requestFile: string | undefined, args: Array<[string, string]>, opts: LoadOptions): Promise<EvalResult> {
+export async function evalPolicy(
+  file: string,
+  requestFile: string | undefined,
+  args: Array<[string, string]>,
+  opts: LoadOptions,
+): Promise<EvalResult> {
   const fragment = requestFile ? readRequestFragment(requestFile) : {};
   const req = requestFromFragment(fragment);
   if (args.length) req.args = args;
@@ -96,7 +112,13 @@ export interface PolicyCase {
   name?: string;
   request?: unknown;
   args?: Array<[string, string]> | Record<string, string>;
-  expect: { decision: 'allow' | 'deny'; reasons?: string[]; reasonsMatch?: string[]; warningsMatch?: string[]; patch?: unknown };
+  expect: {
+    decision: 'allow' | 'deny';
+    reasons?: string[];
+    reasonsMatch?: string[];
+    warningsMatch?: string[];
+    patch?: unknown;
+  };
 }
 
 export interface CaseResult {
@@ -113,12 +135,15 @@ export function readCases(casesFile: string): PolicyCase[] {
     const hint = 'see box policy test --help';
     const text = readUserText(casesFile, { what: 'cases file', maxBytes: CASES_FILE_MAX, hint });
     // JSON is YAML too, but JSON's own parser gives better messages for .json files.
-    doc = (/\.json$/i.test(casesFile) ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text)) as { cases?: PolicyCase[] };
+    doc = (/\.json$/i.test(casesFile) ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text)) as {
+      cases?: PolicyCase[];
+    };
   } catch (err) {
     if (err instanceof BoxError) throw err;
     throw new BoxError(`${casesFile}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (!doc || !Array.isArray(doc.cases)) throw new BoxError(`${casesFile}: no "cases" list: see box policy test --help`);
+  if (!doc || !Array.isArray(doc.cases))
+    throw new BoxError(`${casesFile}: no "cases" list: see box policy test --help`);
   return doc.cases;
 }
 
@@ -135,10 +160,14 @@ export function runCases(p: Policy, cases: PolicyCase[]): CaseResult[] {
     const { verdict, failure } = p.evaluate(req);
     const problems: string[] = [];
     if (failure) problems.push(`policy failed: ${failure.message}`);
-    if (verdict.decision !== c.expect.decision) problems.push(`decision ${verdict.decision}, expected ${c.expect.decision} (${verdict.reasons.join('; ')})`);
-    if (c.expect.reasons && toJson(verdict.reasons) !== toJson(c.expect.reasons)) problems.push(`reasons ${toJson(verdict.reasons)}, expected ${toJson(c.expect.reasons)}`);
-    for (const s of c.expect.reasonsMatch ?? []) if (!verdict.reasons.some((r) => r.includes(s))) problems.push(`no reason mentions ${JSON.stringify(s)}`);
-    for (const s of c.expect.warningsMatch ?? []) if (!verdict.warnings.some((r) => r.includes(s))) problems.push(`no warning mentions ${JSON.stringify(s)}`);
+    if (verdict.decision !== c.expect.decision)
+      problems.push(`decision ${verdict.decision}, expected ${c.expect.decision} (${verdict.reasons.join('; ')})`);
+    if (c.expect.reasons && toJson(verdict.reasons) !== toJson(c.expect.reasons))
+      problems.push(`reasons ${toJson(verdict.reasons)}, expected ${toJson(c.expect.reasons)}`);
+    for (const s of c.expect.reasonsMatch ?? [])
+      if (!verdict.reasons.some((r) => r.includes(s))) problems.push(`no reason mentions ${JSON.stringify(s)}`);
+    for (const s of c.expect.warningsMatch ?? [])
+      if (!verdict.warnings.some((r) => r.includes(s))) problems.push(`no warning mentions ${JSON.stringify(s)}`);
     if (c.expect.patch !== undefined) {
       const want = JSON.parse(toJson(c.expect.patch)) as Record<string, unknown>;
       const got = JSON.parse(toJson(verdict.patch ?? null)) as Record<string, unknown> | null;
@@ -147,8 +176,10 @@ export function runCases(p: Policy, cases: PolicyCase[]): CaseResult[] {
         w === null
           ? g === null || g === undefined
           : typeof w === 'object' && !Array.isArray(w)
-          ? typeof g === 'object' && g !== null && Object.entries(w).every(([k, v]) => sub(v, (g as Record<string, unknown>)[k]))
-          : JSON.stringify(w) === JSON.stringify(g);
+            ? typeof g === 'object' &&
+              g !== null &&
+              Object.entries(w).every(([k, v]) => sub(v, (g as Record<string, unknown>)[k]))
+            : JSON.stringify(w) === JSON.stringify(g);
       if (!sub(want, got)) problems.push(`patch ${toJson(verdict.patch)}, expected ${toJson(c.expect.patch)}`);
     }
     return { name, ok: problems.length === 0, problems, verdict };

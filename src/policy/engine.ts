@@ -27,7 +27,16 @@ import { readUserFile } from '../util/user-file';
 import { checkComponentBinary, limitCoreResources, PolicyFormatError } from './binary';
 import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache';
 import { DEFAULT_TIMEOUT_MS } from './flags';
-import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT, WIT_INTERFACE, WIT_PACKAGE, WIT_VERSION } from './types';
+import {
+  AdmissionExports,
+  PolicyInfo,
+  PolicyRequest,
+  PolicyVerdict,
+  WIT_EXPORT,
+  WIT_INTERFACE,
+  WIT_PACKAGE,
+  WIT_VERSION,
+} from './types';
 
 export { DEFAULT_TIMEOUT_MS } from './flags';
 /**
@@ -118,7 +127,9 @@ function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-const EXPORT_RE = new RegExp(`^${WIT_PACKAGE.replace(':', '\\:')}/${WIT_INTERFACE}@(\\d+)\\.(\\d+)\\.(\\d+)(?:[-+].*)?$`);
+const EXPORT_RE = new RegExp(
+  `^${WIT_PACKAGE.replace(':', '\\:')}/${WIT_INTERFACE}@(\\d+)\\.(\\d+)\\.(\\d+)(?:[-+].*)?$`,
+);
 
 /** Which export of the component is box's interface; throws a PolicyLoadError when none fits. */
 export function checkWorld(what: string, exports: Array<[string, string]>): string {
@@ -173,7 +184,9 @@ export function tuneWasm(): void {
 // this context (a context of its own costs ~1 ms to create) and finds the call to make under a
 // global symbol, set only for the duration of the call.
 const RUN = Symbol.for('box.policy.watchdog.run');
-const watchdogScript = new vm.Script(`globalThis[Symbol.for('box.policy.watchdog.run')]()`, { filename: 'box-policy-watchdog' });
+const watchdogScript = new vm.Script(`globalThis[Symbol.for('box.policy.watchdog.run')]()`, {
+  filename: 'box-policy-watchdog',
+});
 const runSlot = globalThis as { [RUN]?: () => unknown };
 
 class TimeoutError extends Error {}
@@ -186,7 +199,8 @@ function withTimeLimit<T>(timeoutMs: number, fn: () => T): T {
   try {
     return watchdogScript.runInThisContext({ timeout: Math.max(1, Math.round(timeoutMs)), breakOnSigint: false }) as T;
   } catch (err) {
-    if (errCode(err) === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new TimeoutError(`exceeded its time limit of ${timeoutMs} ms`);
+    if (errCode(err) === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+      throw new TimeoutError(`exceeded its time limit of ${timeoutMs} ms`);
     throw err;
   } finally {
     delete runSlot[RUN];
@@ -275,7 +289,8 @@ export class Policy {
         {},
         (module, imports) => {
           const instance = new WebAssembly.Instance(module, imports ?? {});
-          for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+          for (const value of Object.values(instance.exports))
+            if (value instanceof WebAssembly.Memory) memories.push(value);
           return instance;
         },
       ),
@@ -294,9 +309,13 @@ export class Policy {
     const message = errMessage(err);
     const near = this.limits.memoryBytes - 16 * 1024 * 1024;
     if (live?.memories.some((m) => m.buffer.byteLength >= near)) {
-      return { kind: 'memory', message: `exceeded its memory limit of ${Math.round(this.limits.memoryBytes / 1048576)} MiB (${message})` };
+      return {
+        kind: 'memory',
+        message: `exceeded its memory limit of ${Math.round(this.limits.memoryBytes / 1048576)} MiB (${message})`,
+      };
     }
-    if (err instanceof RangeError && /stack|memory|allocation/i.test(message)) return { kind: 'memory', message: `ran out of resources: ${message}` };
+    if (err instanceof RangeError && /stack|memory|allocation/i.test(message))
+      return { kind: 'memory', message: `ran out of resources: ${message}` };
     if (err instanceof WebAssembly.RuntimeError) {
       const hint = /unreachable/.test(message) ? ' (a trap, or an exception the policy did not catch)' : '';
       return { kind: 'trap', message: `trapped: ${message}${hint}` };
@@ -317,7 +336,12 @@ export class Policy {
   }
 
   /** Runs `fn` against a live instance, making one if needed; any failure discards the instance. */
-  private call<T>(fn: (a: AdmissionExports) => T): { value?: T; failure?: PolicyFailure; instantiateMs: number; callMs: number } {
+  private call<T>(fn: (a: AdmissionExports) => T): {
+    value?: T;
+    failure?: PolicyFailure;
+    instantiateMs: number;
+    callMs: number;
+  } {
     // An instantiation done by prepare() is reported by the call it was done for.
     let instantiateMs = this.preparedMs;
     this.preparedMs = 0;
@@ -517,7 +541,8 @@ function compileModules(entry: CacheEntry, memoryBytes: number, what: string): M
 function compileGlue(entry: CacheEntry, name: string): vm.Script {
   const file = path.join(entry.dir, 'glue.js');
   const code = fs.readFileSync(file, 'utf8');
-  if (sha256Hex(code) !== entry.meta.glueSha256) throw new PolicyLoadError(`the policy cache entry ${entry.dir} is corrupt (glue.js changed); remove it`);
+  if (sha256Hex(code) !== entry.meta.glueSha256)
+    throw new PolicyLoadError(`the policy cache entry ${entry.dir} is corrupt (glue.js changed); remove it`);
   let cachedData: Buffer | undefined;
   try {
     cachedData = fs.readFileSync(path.join(entry.dir, 'glue.v8cache'));

@@ -20,12 +20,15 @@ export function parsePolicyArgs(values: string[]): Pair[] {
 export function parsePolicyTimeout(value: string | undefined): number {
   if (value === undefined) return DEFAULT_TIMEOUT_MS;
   const ms = /^\d+$/.test(value) ? Number(value) : parseDuration('--policy-timeout', value);
-  if (!(ms >= 1 && ms <= 60_000)) throw new BoxError(`invalid --policy-timeout "${value}": give a duration between 1ms and 60s (e.g. 250ms)`);
+  if (!(ms >= 1 && ms <= 60_000))
+    throw new BoxError(`invalid --policy-timeout "${value}": give a duration between 1ms and 60s (e.g. 250ms)`);
   return ms;
 }
 
 export function parseFailureMode(value: string | undefined): FailureMode {
   if (value === undefined || value === 'deny') return 'deny';
   if (value === 'ignore') return 'ignore';
-  throw new BoxError(`invalid --policy-failure "${value}": use deny (the default: a failing policy refuses the start) or ignore`);
+  throw new BoxError(
+    `invalid --policy-failure "${value}": use deny (the default: a failing policy refuses the start) or ignore`,
+  );
 }

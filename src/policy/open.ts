@@ -14,7 +14,10 @@ export function openPolicy(ref: string, roots: Roots, opts: Omit<LoadOptions, 'c
   if (isBuiltin(ref)) {
     const asset = `policy-${ref}.wasm` as AssetName;
     const built = builtDigest(asset);
-    return loadPolicy({ read: () => readAsset(asset), name: ref }, { ...opts, cacheDir, name: ref, knownDigest: built?.sha256, knownSize: built?.size });
+    return loadPolicy(
+      { read: () => readAsset(asset), name: ref },
+      { ...opts, cacheDir, name: ref, knownDigest: built?.sha256, knownSize: built?.size },
+    );
   }
   return loadPolicy({ path: ref }, { ...opts, cacheDir });
 }

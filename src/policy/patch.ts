@@ -34,10 +34,40 @@ const LIMIT_FIELDS: Array<[keyof LimitsPatch & keyof CgroupLimits, string]> = [
  * (the dynamic loader's, glibc's "unsecure" variables, shells' and interpreters' start-up hooks).
  */
 const LOADER_ENV = new Set([
-  'PATH', 'IFS', 'ENV', 'BASH_ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'PROMPT_COMMAND', 'GCONV_PATH', 'GETCONF_DIR',
-  'GLIBC_TUNABLES', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS',
-  'TMPDIR', 'TZDIR', 'PYTHONPATH', 'PYTHONHOME', 'PYTHONSTARTUP', 'PERL5LIB', 'PERL5OPT', 'PERLLIB', 'RUBYLIB',
-  'RUBYOPT', 'NODE_OPTIONS', 'NODE_PATH', 'JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'CLASSPATH',
+  'PATH',
+  'IFS',
+  'ENV',
+  'BASH_ENV',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'PROMPT_COMMAND',
+  'GCONV_PATH',
+  'GETCONF_DIR',
+  'GLIBC_TUNABLES',
+  'HOSTALIASES',
+  'LOCALDOMAIN',
+  'LOCPATH',
+  'NIS_PATH',
+  'NLSPATH',
+  'RESOLV_HOST_CONF',
+  'RES_OPTIONS',
+  'TMPDIR',
+  'TZDIR',
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'PYTHONSTARTUP',
+  'PERL5LIB',
+  'PERL5OPT',
+  'PERLLIB',
+  'RUBYLIB',
+  'RUBYOPT',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'JAVA_TOOL_OPTIONS',
+  '_JAVA_OPTIONS',
+  'JDK_JAVA_OPTIONS',
+  'CLASSPATH',
 ]);
 const LOADER_ENV_PREFIXES = ['LD_', 'MALLOC_', 'BASH_FUNC_'];
 
@@ -67,7 +97,12 @@ export function patchIsEmpty(p: PolicyPatch): boolean {
  * Returns the patched configuration (the input is not modified) and a description of each change,
  * or throws a BoxError naming the policy when the patch is invalid.
  */
-export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: string, cgroups: CgroupHost): { config: ContainerConfig; changes: string[] } {
+export function applyPatch(
+  config: ContainerConfig,
+  patch: PolicyPatch,
+  policy: string,
+  cgroups: CgroupHost,
+): { config: ContainerConfig; changes: string[] } {
   const bad = (why: string): never => {
     throw new BoxError(`policy ${policy} returned an invalid patch: ${why}`);
   };
@@ -77,7 +112,8 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
     for (const u of patch.limits.ulimits) {
       if (!isRlimitName(u.name)) bad(`unknown ulimit "${u.name}"`);
       const ulimit: Ulimit = { name: u.name, soft: Number(u.soft), hard: Number(u.hard) };
-      if (ulimit.soft !== -1 && ulimit.hard !== -1 && ulimit.soft > ulimit.hard) bad(`ulimit ${u.name}: the soft limit exceeds the hard limit`);
+      if (ulimit.soft !== -1 && ulimit.hard !== -1 && ulimit.soft > ulimit.hard)
+        bad(`ulimit ${u.name}: the soft limit exceeds the hard limit`);
       out.ulimits = [...out.ulimits.filter((x) => x.name !== u.name), ulimit];
       changes.push(`ulimit ${u.name}=${ulimit.soft}:${ulimit.hard}`);
     }
@@ -105,7 +141,8 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
     if (!out.capDrop.some((c) => capKey(c) === key)) out.capDrop = [...out.capDrop, key];
     changes.push(`drop ${key}`);
   }
-  if (patch.dropCapabilities.length && out.privileged) bad('it drops capabilities of a privileged container (deny it instead)');
+  if (patch.dropCapabilities.length && out.privileged)
+    bad('it drops capabilities of a privileged container (deny it instead)');
   // box has no bind mounts yet, so no destination named here can be writable: nothing to change
   // (a policy may name paths defensively, e.g. every well-known data directory).
   if (patch.readOnlyRootfs && !out.readOnly) {
@@ -118,7 +155,8 @@ export function applyPatch(config: ContainerConfig, patch: PolicyPatch, policy: 
   }
   const envNames = new Set(config.env.map((e) => e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('='))));
   for (const [key, value] of patch.addEnv) {
-    if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) bad(`invalid environment variable name "${key}"`);
+    if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0'))
+      bad(`invalid environment variable name "${key}"`);
     if (isLoaderEnv(key)) bad(`it sets ${key}, which changes what programs run or load (a patch may not set it)`);
     if (envNames.has(key)) {
       changes.push(`env ${key} kept (already set)`);

@@ -6,7 +6,14 @@ import type { Committed, Pair, PolicyContainer, PolicyHost, PolicyRequest } from
 
 export interface RequestContext {
   name: string;
-  host: { cpus: number; memoryTotal: number; cgroupVersion: 1 | 2; storageRoot: string; runtimeRoot: string; committed: Committed };
+  host: {
+    cpus: number;
+    memoryTotal: number;
+    cgroupVersion: 1 | 2;
+    storageRoot: string;
+    runtimeRoot: string;
+    committed: Committed;
+  };
   caller: { uid: number; gid: number };
   /** --policy-arg key=value, in order */
   args: Pair[];
@@ -66,7 +73,13 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
       noNewPrivileges: c.noNewPrivileges,
       readOnlyRootfs: c.readOnly,
     },
-    namespaces: { pid: { tag: 'private' }, ipc: { tag: 'private' }, uts: { tag: 'private' }, user: { tag: 'private' }, cgroup: { tag: 'private' } },
+    namespaces: {
+      pid: { tag: 'private' },
+      ipc: { tag: 'private' },
+      uts: { tag: 'private' },
+      user: { tag: 'private' },
+      cgroup: { tag: 'private' },
+    },
     network: { mode: c.network === 'host' ? { tag: 'host' } : { tag: 'none' }, publishedPorts: [] },
     restart: { condition: c.restart?.name ?? 'no', maximumRetries: c.restart?.maxRetries ?? 0 },
     tty: c.tty,
@@ -76,7 +89,13 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
 
 export function policyRequest(config: ContainerConfig, ctx: RequestContext): PolicyRequest {
   const host: PolicyHost = { ...ctx.host, memoryTotal: BigInt(ctx.host.memoryTotal) };
-  return { container: policyContainer(ctx.name, config), host, caller: { ...ctx.caller }, args: ctx.args.map(([k, v]) => [k, v]), boxVersion: BOX_VERSION };
+  return {
+    container: policyContainer(ctx.name, config),
+    host,
+    caller: { ...ctx.caller },
+    args: ctx.args.map(([k, v]) => [k, v]),
+    boxVersion: BOX_VERSION,
+  };
 }
 
 /** A request for tests and `box policy eval`: every field present, overridable in part. */
@@ -85,7 +104,18 @@ export function emptyRequest(): PolicyRequest {
     container: {
       name: 'example',
       hostname: 'example',
-      image: { reference: 'docker.io/library/busybox:latest', id: 'sha256:' + '0'.repeat(64), digest: undefined, labels: [], env: [], entrypoint: [], cmd: ['sh'], user: '', workingDir: '', exposedPorts: [] },
+      image: {
+        reference: 'docker.io/library/busybox:latest',
+        id: 'sha256:' + '0'.repeat(64),
+        digest: undefined,
+        labels: [],
+        env: [],
+        entrypoint: [],
+        cmd: ['sh'],
+        user: '',
+        workingDir: '',
+        exposedPorts: [],
+      },
       args: ['sh'],
       entrypoint: [],
       cmd: ['sh'],
@@ -95,8 +125,20 @@ export function emptyRequest(): PolicyRequest {
       labels: [],
       mounts: [],
       resources: { ulimits: [] },
-      security: { privileged: false, capabilities: [], seccompProfile: 'default', noNewPrivileges: false, readOnlyRootfs: false },
-      namespaces: { pid: { tag: 'private' }, ipc: { tag: 'private' }, uts: { tag: 'private' }, user: { tag: 'private' }, cgroup: { tag: 'private' } },
+      security: {
+        privileged: false,
+        capabilities: [],
+        seccompProfile: 'default',
+        noNewPrivileges: false,
+        readOnlyRootfs: false,
+      },
+      namespaces: {
+        pid: { tag: 'private' },
+        ipc: { tag: 'private' },
+        uts: { tag: 'private' },
+        user: { tag: 'private' },
+        cgroup: { tag: 'private' },
+      },
       network: { mode: { tag: 'none' }, publishedPorts: [] },
       restart: { condition: 'no', maximumRetries: 0 },
       tty: false,

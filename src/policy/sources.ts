@@ -53,9 +53,14 @@ export function parsePolicyRef(value: string, origin: string): PolicyRef {
     mode = ref.slice(colon + 1) as PolicyMode;
     ref = ref.slice(0, colon);
   }
-  if (ref === '') throw new BoxError(`${origin}: an empty policy reference: give a built-in name (${BUILTIN_POLICIES.join(', ')}) or a .wasm file`);
+  if (ref === '')
+    throw new BoxError(
+      `${origin}: an empty policy reference: give a built-in name (${BUILTIN_POLICIES.join(', ')}) or a .wasm file`,
+    );
   if (!isBuiltin(ref) && !ref.includes('/') && !ref.endsWith('.wasm')) {
-    throw new BoxError(`${origin} "${value}": no built-in policy of that name (built-ins: ${BUILTIN_POLICIES.join(', ')}); give a path to a .wasm file`);
+    throw new BoxError(
+      `${origin} "${value}": no built-in policy of that name (built-ins: ${BUILTIN_POLICIES.join(', ')}); give a path to a .wasm file`,
+    );
   }
   return { ref: isBuiltin(ref) ? ref : path.resolve(ref), mode, args: [], origin };
 }
@@ -72,7 +77,8 @@ function fromJsonFile(file: string): PolicyRef {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new BoxError(`default policy ${file}: expected a JSON object: fix or remove the file`);
   }
-  if (typeof doc.policy !== 'string') throw new BoxError(`default policy ${file}: "policy" must name a built-in or a .wasm file`);
+  if (typeof doc.policy !== 'string')
+    throw new BoxError(`default policy ${file}: "policy" must name a built-in or a .wasm file`);
   const policyRef = isBuiltin(doc.policy) ? doc.policy : path.resolve(path.dirname(file), doc.policy);
   const ref = parsePolicyRef(policyRef, `default policy ${file}`);
   if (doc.mode !== undefined) {
@@ -82,7 +88,8 @@ function fromJsonFile(file: string): PolicyRef {
     ref.mode = doc.mode as PolicyMode;
   }
   if (doc.args !== undefined) {
-    if (typeof doc.args !== 'object' || doc.args === null || Array.isArray(doc.args)) throw new BoxError(`default policy ${file}: "args" must be an object of strings`);
+    if (typeof doc.args !== 'object' || doc.args === null || Array.isArray(doc.args))
+      throw new BoxError(`default policy ${file}: "args" must be an object of strings`);
     ref.args = Object.entries(doc.args).map(([k, v]) => [k, String(v)]);
   }
   ref.origin = file;

@@ -16,16 +16,25 @@ export interface JcoTranspile {
 let loaded: Promise<JcoTranspile> | undefined;
 
 function checked(name: string): AssetName {
-  if (!(ASSET_NAMES as readonly string[]).includes(name)) throw new Error(`jco-transpile asked for an unknown asset ${name}`);
+  if (!(ASSET_NAMES as readonly string[]).includes(name))
+    throw new Error(`jco-transpile asked for an unknown asset ${name}`);
   return name as AssetName;
 }
 
 function fromAssets(fileDir: string): JcoTranspile {
   const code = readAsset('jco-transpile.js').toString('utf8');
-  const fn = vm.compileFunction(code, ['exports', 'require', 'module', '__boxReadAsset', '__boxAssetFile'], { filename: 'box:jco-transpile.js' });
+  const fn = vm.compileFunction(code, ['exports', 'require', 'module', '__boxReadAsset', '__boxAssetFile'], {
+    filename: 'box:jco-transpile.js',
+  });
   const mod = { exports: {} as JcoTranspile };
   // Only Node's built-in modules are left to require(): the build refuses anything else.
-  fn(mod.exports, require, mod, (name: string) => readAsset(checked(name)), (name: string) => assetPath(checked(name), fileDir));
+  fn(
+    mod.exports,
+    require,
+    mod,
+    (name: string) => readAsset(checked(name)),
+    (name: string) => assetPath(checked(name), fileDir),
+  );
   return mod.exports;
 }
 

@@ -73,7 +73,9 @@ export function parseDetachKeys(spec: string): number[] {
     } else if (k.length === 1) {
       return k.charCodeAt(0);
     }
-    throw new BoxError(`invalid --detach-keys "${spec}": use keys like ctrl-p,ctrl-q (ctrl- with a-z, @, [, \\, ], ^ or _, or single characters)`);
+    throw new BoxError(
+      `invalid --detach-keys "${spec}": use keys like ctrl-p,ctrl-q (ctrl- with a-z, @, [, \\, ], ^ or _, or single characters)`,
+    );
   });
   return keys;
 }
@@ -87,7 +89,11 @@ function rawOutput(fd: number): void {
   try {
     const lib = libc();
     const tcgetattr = lib.func('int tcgetattr(int fd, _Out_ void *t)') as (fd: number, t: Buffer) => number;
-    const tcsetattr = lib.func('int tcsetattr(int fd, int act, const void *t)') as (fd: number, act: number, t: Buffer) => number;
+    const tcsetattr = lib.func('int tcsetattr(int fd, int act, const void *t)') as (
+      fd: number,
+      act: number,
+      t: Buffer,
+    ) => number;
     const t = Buffer.alloc(64); // glibc's struct termios is 60 bytes; c_oflag at offset 4
     if (tcgetattr(fd, t) !== 0) return;
     t.writeUInt32LE(t.readUInt32LE(4) & ~1, 4); // OPOST

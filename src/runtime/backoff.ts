@@ -14,7 +14,12 @@ export function boxArgv(roots: Roots): string[] {
 }
 
 /** The back-off's command line: wait delayMs, then start the container's next attempt. */
-export function backoffArgv(roots: Roots, id: string, delayMs: number, helperPath = assetPath('box-helper', layout.cache(roots))): string[] {
+export function backoffArgv(
+  roots: Roots,
+  id: string,
+  delayMs: number,
+  helperPath = assetPath('box-helper', layout.cache(roots)),
+): string[] {
   return [helperPath, 'delay', String(Math.max(0, Math.round(delayMs))), ...boxArgv(roots), 'internal', 'restart', id];
 }
 

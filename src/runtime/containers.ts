@@ -14,7 +14,16 @@ import { mkdirp, writeJsonAtomic } from '../util/fs';
 import { readNoFollow } from '../util/safe-open';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
-import { claimName, generateName, idForName, NAME_RE, nameInUseError, namesOf, releaseName, sweepStaleNames } from './names';
+import {
+  claimName,
+  generateName,
+  idForName,
+  NAME_RE,
+  nameInUseError,
+  namesOf,
+  releaseName,
+  sweepStaleNames,
+} from './names';
 import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
 
@@ -24,7 +33,9 @@ export function newContainerId(): string {
 
 export function checkName(name: string | undefined): void {
   if (name !== undefined && !NAME_RE.test(name)) {
-    throw new BoxError(`invalid container name "${name}": use letters, digits, '_', '.' and '-', starting with a letter or digit`);
+    throw new BoxError(
+      `invalid container name "${name}": use letters, digits, '_', '.' and '-', starting with a letter or digit`,
+    );
   }
 }
 
@@ -73,7 +84,14 @@ export class ContainerStore {
    * got it meanwhile: then another one is generated. The container's lock is held throughout, which
    * tells a command that finds the name before the record that the creation is alive.
    */
-  async create(id: string, config: ContainerConfig, requestedName: string | undefined, autoRemove: boolean, generated = false, admittedBy?: ContainerRecord['admittedBy']): Promise<ContainerRecord> {
+  async create(
+    id: string,
+    config: ContainerConfig,
+    requestedName: string | undefined,
+    autoRemove: boolean,
+    generated = false,
+    admittedBy?: ContainerRecord['admittedBy'],
+  ): Promise<ContainerRecord> {
     checkName(requestedName);
     const lock = await lockNewContainer(this.roots, id);
     const staging = this.staging(id);
@@ -81,7 +99,15 @@ export class ContainerStore {
     try {
       name = await this.reserveName(requestedName, id, generated);
       const created = new Date().toISOString();
-      const record: ContainerRecord = { version: 1, id, name, created, autoRemove, config, state: { status: 'created' } };
+      const record: ContainerRecord = {
+        version: 1,
+        id,
+        name,
+        created,
+        autoRemove,
+        config,
+        state: { status: 'created' },
+      };
       if (admittedBy) record.admittedBy = admittedBy;
       mkdirp(layout.containers(this.roots), 0o700);
       fs.mkdirSync(staging, { mode: 0o700 });

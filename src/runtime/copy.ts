@@ -10,9 +10,28 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import {
-  AT_SYMLINK_NOFOLLOW_FLAG, fchownat, fsetxattr, mkdirat, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK,
-  O_PATH, O_RDONLY, O_WRONLY,
-  openat2, readlinkat, RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, symlinkat, Timespec, unlinkat, utimensatNoFollow,
+  AT_SYMLINK_NOFOLLOW_FLAG,
+  fchownat,
+  fsetxattr,
+  mkdirat,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_PATH,
+  O_RDONLY,
+  O_WRONLY,
+  openat2,
+  readlinkat,
+  RESOLVE_BENEATH,
+  RESOLVE_IN_ROOT,
+  RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS,
+  symlinkat,
+  Timespec,
+  unlinkat,
+  utimensatNoFollow,
 } from '../linux/syscalls';
 import { isWhiteout, LayerStack } from './diff';
 
@@ -71,7 +90,10 @@ export class RootTree implements Tree {
   }
 
   static container(pid: number): RootTree {
-    return new RootTree(fs.openSync(`/proc/${pid}/root`, O_PATH | O_DIRECTORY), RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    return new RootTree(
+      fs.openSync(`/proc/${pid}/root`, O_PATH | O_DIRECTORY),
+      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    );
   }
 
   private open(p: string, flags: number, mode = 0): number {
@@ -104,7 +126,11 @@ export class RootTree implements Tree {
   }
 
   parentForWrite(p: string) {
-    return { fd: this.open(path.posix.dirname(path.posix.normalize('/' + p)), O_PATH | O_DIRECTORY), name: path.posix.basename(p), whiteout: false };
+    return {
+      fd: this.open(path.posix.dirname(path.posix.normalize('/' + p)), O_PATH | O_DIRECTORY),
+      name: path.posix.basename(p),
+      whiteout: false,
+    };
   }
 
   close() {
@@ -150,7 +176,8 @@ export class LayerTree implements Tree {
   parentForWrite(p: string) {
     const normalized = path.posix.normalize('/' + p);
     const parent = this.find(path.posix.dirname(normalized), true);
-    if (!parent?.stat.isDirectory()) throw Object.assign(new Error(`${path.posix.dirname(normalized)}: no such directory`), { code: 'ENOENT' });
+    if (!parent?.stat.isDirectory())
+      throw Object.assign(new Error(`${path.posix.dirname(normalized)}: no such directory`), { code: 'ENOENT' });
     if (this.stack.rootFd(0) < 0) throw new BoxError('the container has no writable layer yet: start it once first');
     let cur = '.';
     for (const part of parent.rel === '.' ? [] : parent.rel.split('/')) {
@@ -302,7 +329,14 @@ class Copier {
  * put inside dst if it does, and only its contents are copied when src ends with "/.".
  * Returns the number of bytes of file content copied.
  */
-export function copyPath(srcTree: Tree, src: string, dstTree: Tree, dst: string, opts: CopyOptions, names: { src: string; dst: string }): number {
+export function copyPath(
+  srcTree: Tree,
+  src: string,
+  dstTree: Tree,
+  dst: string,
+  opts: CopyOptions,
+  names: { src: string; dst: string },
+): number {
   const st = opts.followLink ? srcTree.stat(src) : srcTree.lstat(src);
   if (!st) throw new BoxError(`could not find the file ${names.src}`);
   const srcDirSyntax = /\/\.?$/.test(src);
@@ -320,7 +354,8 @@ export function copyPath(srcTree: Tree, src: string, dstTree: Tree, dst: string,
     copier.copy(srcNorm, dstNorm, true);
   } else if (dstSt.isDirectory()) {
     if (isDir && contentsOnly) {
-      for (const child of srcTree.readdir(srcNorm)) copier.copy(path.posix.join(srcNorm, child), path.posix.join(dstNorm, child), false);
+      for (const child of srcTree.readdir(srcNorm))
+        copier.copy(path.posix.join(srcNorm, child), path.posix.join(dstNorm, child), false);
     } else {
       copier.copy(srcNorm, path.posix.join(dstNorm, path.posix.basename(srcNorm)), true);
     }
@@ -346,7 +381,8 @@ export function describeCopyError(err: unknown, what: string): BoxError {
   if (err instanceof BoxError) return err;
   const code = errnoCode(err);
   if (code === 'ENOENT') return new BoxError(`could not find the file ${what}`);
-  if (code === 'ELOOP' || code === 'EXDEV') return new BoxError(`${what}: the path leads out of the container (through a symbolic link or mount), refused`);
+  if (code === 'ELOOP' || code === 'EXDEV')
+    return new BoxError(`${what}: the path leads out of the container (through a symbolic link or mount), refused`);
   if (code === 'ENOTDIR') return new BoxError(`${what}: a path component is not a directory`);
   return new BoxError(`${what}: ${code ?? (err as Error).message}`);
 }

@@ -87,7 +87,10 @@ export function checkRequest(req: CreateRequest): void {
 function policiesFor(req: CreateRequest): PolicyRef[] {
   const flags = req.admission ?? NO_ADMISSION_FLAGS;
   if (flags.noDefaults && process.getuid?.() !== 0) throw new BoxError('--no-default-policies is for root only');
-  return [...(flags.noDefaults ? [] : defaultPolicies(req.roots)), ...flags.policies.map((p) => parsePolicyRef(p, '--policy'))];
+  return [
+    ...(flags.noDefaults ? [] : defaultPolicies(req.roots)),
+    ...flags.policies.map((p) => parsePolicyRef(p, '--policy')),
+  ];
 }
 
 const NO_ADMISSION_FLAGS: AdmissionFlags = { policies: [], args: [], noDefaults: false };
@@ -96,7 +99,11 @@ const NO_ADMISSION_FLAGS: AdmissionFlags = { policies: [], args: [], noDefaults:
  * Resolves, validates, admits (policies) and records a new container; no kernel object exists
  * yet.
  */
-export async function createRecord(req: CreateRequest): Promise<{ containers: ContainerStore; record: ContainerRecord; known: NonNullable<Parameters<typeof prepareStart>[3]> }> {
+export async function createRecord(req: CreateRequest): Promise<{
+  containers: ContainerStore;
+  record: ContainerRecord;
+  known: NonNullable<Parameters<typeof prepareStart>[3]>;
+}> {
   mark('run: parsed');
   requireRoot();
   // From resolving the image until the record that references it exists, garbage collection
@@ -112,7 +119,10 @@ export async function createRecord(req: CreateRequest): Promise<{ containers: Co
 async function createRecordLocked(req: CreateRequest): ReturnType<typeof createRecord> {
   const images = new ImageStore(req.roots);
   const imageId = images.resolve(req.image);
-  if (!imageId) throw new BoxError(`image "${req.image}" not found: pull it or import it first (box pull / box import FILE ${req.image})`);
+  if (!imageId)
+    throw new BoxError(
+      `image "${req.image}" not found: pull it or import it first (box pull / box import FILE ${req.image})`,
+    );
   mark('image resolved');
   const image = images.get(imageId);
   // Short per-layer links keep overlay's mount data within a page for images of many layers.
@@ -122,7 +132,12 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
   const id = newContainerId();
   // Decided before admission, so that policies and the audit log see the name the container gets.
   const name = req.flags.name ?? generateName();
-  let config = resolveContainerConfig(req.flags, { ref: req.image, id: imageId, config: image.config, tags: image.tags, repoDigests: image.repoDigests, lowerDirs }, req.command, id);
+  let config = resolveContainerConfig(
+    req.flags,
+    { ref: req.image, id: imageId, config: image.config, tags: image.tags, repoDigests: image.repoDigests, lowerDirs },
+    req.command,
+    id,
+  );
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
@@ -151,7 +166,14 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     mark('helper located');
 
     const containers = new ContainerStore(req.roots);
-    const record = await containers.create(id, config, name, req.flags.rm, req.flags.name === undefined, admission?.admittedBy);
+    const record = await containers.create(
+      id,
+      config,
+      name,
+      req.flags.rm,
+      req.flags.name === undefined,
+      admission?.admittedBy,
+    );
     admission?.finish(record.name);
     appendEvent(req.roots, 'create', record);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
@@ -175,7 +197,12 @@ export function prepareStart(
   roots: Roots,
   containers: ContainerStore,
   record: ContainerRecord,
-  known?: { lowerDirs: string[]; cgroupHost: CgroupHost; security: ReturnType<typeof processSecurity>; helperPath: string },
+  known?: {
+    lowerDirs: string[];
+    cgroupHost: CgroupHost;
+    security: ReturnType<typeof processSecurity>;
+    helperPath: string;
+  },
 ): Created {
   const cgroupHost = known?.cgroupHost ?? detectCgroups();
   const cgroup = containerCgroup(cgroupHost, record.id);
@@ -186,7 +213,9 @@ export function prepareStart(
       try {
         lowerDirs = images.overlayLowerDirsFor(record.config.layers);
       } catch (err) {
-        throw new BoxError(`the image of container ${record.name} is gone (${(err as Error).message}): remove the container`);
+        throw new BoxError(
+          `the image of container ${record.name} is gone (${(err as Error).message}): remove the container`,
+        );
       }
     }
     const security = known?.security ?? processSecurity(record.config);
@@ -197,10 +226,18 @@ export function prepareStart(
     plainDirBeneath(roots.root, dir, 0o700);
     // upper is the root directory of the container's file system: 0755, or its non-root users
     // could not traverse `/`. work and the mount point are never seen from inside.
-    for (const [d, mode] of [['upper', 0o755], ['work', 0o700], ['rootfs', 0o700]] as const) {
+    for (const [d, mode] of [
+      ['upper', 0o755],
+      ['work', 0o700],
+      ['rootfs', 0o700],
+    ] as const) {
       plainDirBeneath(roots.root, path.join(dir, d), mode);
     }
-    const files: EtcFiles = { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
+    const files: EtcFiles = {
+      hostname: path.join(dir, 'hostname'),
+      hosts: path.join(dir, 'hosts'),
+      resolvConf: path.join(dir, 'resolv.conf'),
+    };
     writeEtcFiles(files, record.config);
     mark('container files written');
     cgroup.create(record.config.limits, record.config.privileged);
@@ -236,7 +273,11 @@ export function release(c: Pick<Created, 'containers' | 'record' | 'cgroup'>): v
 
 export function describeBytes(bytes: number | undefined): string {
   if (bytes === undefined) return 'none';
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} bytes`;

@@ -81,7 +81,10 @@ async function launch(
       answerWithinMs: START_ANSWER_MS,
     });
     if (!result.started) {
-      connecting?.then((s) => s.destroy(), () => undefined);
+      connecting?.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
       if (result.error) warn(describeStartError(result.error, record.config.args[0]));
       else if (result.helperSignal) {
         warn(`cannot start the container: box-helper was killed by ${result.helperSignal} before it started`);
@@ -92,7 +95,20 @@ async function launch(
     // it never did. The monitor's state file names it (written before the container could run).
     monitorPid ??= readMonitorState(roots, record.id).monitorPid;
     started = true;
-    containers.setState(record, { status: 'running', pid, monitorPid, startedAt: new Date().toISOString(), restarting: false, nextRestartAt: undefined, restartCount, exitCode: undefined, finishedAt: undefined, stoppedByUser: false, oomKilled: false, error: undefined });
+    containers.setState(record, {
+      status: 'running',
+      pid,
+      monitorPid,
+      startedAt: new Date().toISOString(),
+      restarting: false,
+      nextRestartAt: undefined,
+      restartCount,
+      exitCode: undefined,
+      finishedAt: undefined,
+      stoppedByUser: false,
+      oomKilled: false,
+      error: undefined,
+    });
     if (restartCount > 0) appendEvent(roots, 'restart', record);
     appendEvent(roots, 'start', record);
     const socket = await connecting?.catch((err: Error) => {
@@ -123,7 +139,12 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
 }
 
 /** `box start`: starts a created or stopped container again, detached, under a new monitor. */
-export async function startExisting(roots: Roots, store: ContainerStore, record: ContainerRecord, warn: (m: string) => void): Promise<number> {
+export async function startExisting(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  warn: (m: string) => void,
+): Promise<number> {
   return (await start(roots, store, record, warn, false)).code;
 }
 
@@ -131,11 +152,22 @@ export async function startExisting(roots: Roots, store: ContainerStore, record:
  * `box start -a/-i` of a container created with -t or -i: starts it with box already connected
  * to its attach socket (the socket is undefined if the container was running already).
  */
-export async function startAttached(roots: Roots, store: ContainerStore, record: ContainerRecord, warn: (m: string) => void): Promise<{ code: number; socket?: Socket }> {
+export async function startAttached(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  warn: (m: string) => void,
+): Promise<{ code: number; socket?: Socket }> {
   return start(roots, store, record, warn, true);
 }
 
-async function start(roots: Roots, store: ContainerStore, record: ContainerRecord, warn: (m: string) => void, attachFirst: boolean): Promise<Launched> {
+async function start(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  warn: (m: string) => void,
+  attachFirst: boolean,
+): Promise<Launched> {
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id);
@@ -194,7 +226,12 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
     // The monitor's pid lives on as the back-off process: stop and rm cancel through it.
     // When it is due is recorded too: a back-off that gets killed is resumed for the time left.
     const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
-    store.setState(ended, { restarting: true, restartDelayMs: decision.delayMs, nextRestartAt, monitorPid: st.monitorPid });
+    store.setState(ended, {
+      restarting: true,
+      restartDelayMs: decision.delayMs,
+      nextRestartAt,
+      monitorPid: st.monitorPid,
+    });
     const argv = backoffArgv(roots, id, decision.delayMs, helperPath);
     return `exec ${argv.map((a) => JSON.stringify(a)).join(' ')}`;
   } finally {
@@ -211,7 +248,14 @@ export async function restartAfterBackoff(roots: Roots, id: string): Promise<num
     if (!record?.state.restarting || record.state.stoppedByUser) return 0;
     const c = prepareStart(roots, store, record);
     const { started } = await launch(roots, c, () => undefined, (record.state.restartCount ?? 0) + 1);
-    if (!started) store.setState(record, { restarting: false, nextRestartAt: undefined, status: 'exited', exitCode: 125, error: 'restart failed' });
+    if (!started)
+      store.setState(record, {
+        restarting: false,
+        nextRestartAt: undefined,
+        status: 'exited',
+        exitCode: 125,
+        error: 'restart failed',
+      });
     return 0;
   } finally {
     lock.release();

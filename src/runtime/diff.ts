@@ -7,7 +7,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { ImageStore } from '../image/store';
-import { lgetxattr, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, openat2, readlinkat, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from '../linux/syscalls';
+import {
+  lgetxattr,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+  openat2,
+  readlinkat,
+  RESOLVE_BENEATH,
+  RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS,
+} from '../linux/syscalls';
 import { Roots } from '../paths';
 import { openNoFollow } from '../util/safe-open';
 import { ContainerStore } from './containers';
@@ -93,7 +104,10 @@ export class LayerStack {
   /** Names in one layer's copy of a directory. */
   names(layer: number, rel: string): string[] {
     if (this.fds[layer] < 0) return [];
-    const fd = rel === '.' ? fs.openSync(`/proc/self/fd/${this.fds[layer]}`, O_RDONLY | O_DIRECTORY) : this.open(layer, rel, O_RDONLY | O_DIRECTORY);
+    const fd =
+      rel === '.'
+        ? fs.openSync(`/proc/self/fd/${this.fds[layer]}`, O_RDONLY | O_DIRECTORY)
+        : this.open(layer, rel, O_RDONLY | O_DIRECTORY);
     try {
       return fs.readdirSync(`/proc/self/fd/${fd}`);
     } finally {
@@ -120,10 +134,16 @@ export class LayerStack {
    * there, as with RESOLVE_IN_ROOT.
    */
   lookup(p: string, followLast: boolean, hops = 0): Found | undefined {
-    const parts = path.posix.normalize('/' + p).split('/').filter(Boolean);
+    const parts = path.posix
+      .normalize('/' + p)
+      .split('/')
+      .filter(Boolean);
     const all = this.dirs.map((_, i) => i);
     let active = this.mergedBelow(0, all, '.');
-    if (parts.length === 0) return active.length ? { layer: active[0], rel: '.', stat: this.at(active[0], '.')!, dirLayers: active } : undefined;
+    if (parts.length === 0)
+      return active.length
+        ? { layer: active[0], rel: '.', stat: this.at(active[0], '.')!, dirLayers: active }
+        : undefined;
     let cur = '';
     for (let k = 0; k < parts.length; k++) {
       const rel = cur ? `${cur}/${parts[k]}` : parts[k];
@@ -209,7 +229,12 @@ export function containerChanges(upper: string, lowerDirs: string[]): [ChangeKin
           any ||= before !== undefined;
           continue;
         }
-        if (!before && RUNTIME_MOUNT_POINTS.has(shown) && (st.isDirectory() ? stack.names(0, child).length === 0 : st.isFile() && st.size === 0)) continue;
+        if (
+          !before &&
+          RUNTIME_MOUNT_POINTS.has(shown) &&
+          (st.isDirectory() ? stack.names(0, child).length === 0 : st.isFile() && st.size === 0)
+        )
+          continue;
         if (!st.isDirectory()) {
           out.push([before ? 'C' : 'A', shown]);
           any = true;
@@ -226,7 +251,11 @@ export function containerChanges(upper: string, lowerDirs: string[]): [ChangeKin
           }
         }
         // A directory of the image counts as changed when something in it changed or its own mode or owner did.
-        const own = !before?.stat.isDirectory() || before.stat.mode !== st.mode || before.stat.uid !== st.uid || before.stat.gid !== st.gid;
+        const own =
+          !before?.stat.isDirectory() ||
+          before.stat.mode !== st.mode ||
+          before.stat.uid !== st.uid ||
+          before.stat.gid !== st.gid;
         if (inside || own) {
           out.splice(at, 0, [before ? 'C' : 'A', shown]);
           any = true;

@@ -8,8 +8,22 @@ import { appendNoFollow } from '../util/safe-open';
 import { ContainerRecord } from '../model';
 
 export type EventAction =
-  | 'create' | 'start' | 'die' | 'oom' | 'kill' | 'stop' | 'restart' | 'destroy' | 'pause' | 'unpause'
-  | 'exec_start' | 'exec_die' | 'health_status' | 'rename' | 'update' | 'policy';
+  | 'create'
+  | 'start'
+  | 'die'
+  | 'oom'
+  | 'kill'
+  | 'stop'
+  | 'restart'
+  | 'destroy'
+  | 'pause'
+  | 'unpause'
+  | 'exec_start'
+  | 'exec_die'
+  | 'health_status'
+  | 'rename'
+  | 'update'
+  | 'policy';
 
 export interface BoxEvent {
   Type: 'container';
@@ -28,13 +42,21 @@ export function eventsFile(roots: Roots): string {
 }
 
 /** An event's Actor.Attributes: as Docker, the container's labels, its image and name, then the event's own. */
-function eventAttributes(c: Pick<ContainerRecord, 'name' | 'config'>, attributes: Record<string, string | number>): Record<string, string> {
+function eventAttributes(
+  c: Pick<ContainerRecord, 'name' | 'config'>,
+  attributes: Record<string, string | number>,
+): Record<string, string> {
   const attrs: Record<string, string> = { ...c.config.labels, image: c.config.image.ref, name: c.name };
   for (const [k, v] of Object.entries(attributes)) attrs[k] = String(v);
   return attrs;
 }
 
-export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string | number> = {}): void {
+export function appendEvent(
+  roots: Roots,
+  action: EventAction | string,
+  c: Pick<ContainerRecord, 'id' | 'name' | 'config'>,
+  attributes: Record<string, string | number> = {},
+): void {
   const nowNs = BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
   const attrs = eventAttributes(c, attributes);
   const ev: BoxEvent = {
@@ -62,8 +84,22 @@ export function appendEvent(roots: Roots, action: EventAction | string, c: Pick<
  * appendEvent's shape: {{time}} and {{timeNano}} stand for the time, attribute values may hold
  * the helper's other placeholders (e.g. {{exitCode}}).
  */
-export function eventTemplate(action: EventAction, c: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string | number> = {}): string {
+export function eventTemplate(
+  action: EventAction,
+  c: Pick<ContainerRecord, 'id' | 'name' | 'config'>,
+  attributes: Record<string, string | number> = {},
+): string {
   const attrs = eventAttributes(c, attributes);
-  const ev = { Type: 'container', Action: action, status: action, id: c.id, from: c.config.image.ref, Actor: { ID: c.id, Attributes: attrs }, scope: 'local', time: '{{time}}', timeNano: '{{timeNano}}' };
+  const ev = {
+    Type: 'container',
+    Action: action,
+    status: action,
+    id: c.id,
+    from: c.config.image.ref,
+    Actor: { ID: c.id, Attributes: attrs },
+    scope: 'local',
+    time: '{{time}}',
+    timeNano: '{{timeNano}}',
+  };
   return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
 }

@@ -40,7 +40,8 @@ export interface ExecRequest {
 export async function execInContainer(req: ExecRequest): Promise<number> {
   requireRoot();
   if (!req.command.length) throw new BoxError('exec needs a command to run in the container');
-  if (req.detach && (req.tty || req.interactive)) throw new BoxError('exec -d cannot be combined with -t or -i: a detached process has no terminal or input');
+  if (req.detach && (req.tty || req.interactive))
+    throw new BoxError('exec -d cannot be combined with -t or -i: a detached process has no terminal or input');
   const store = new ContainerStore(req.roots);
   const c = await refresh(req.roots, store, find(store, req.container));
   if (c.state.status !== 'running' || !c.state.pid) throw new BoxError(`container ${req.container} is not running`);
@@ -51,9 +52,13 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
   if (req.user !== undefined) {
     const images = new ImageStore(req.roots);
     const lower = images.lowerDirs(images.get(cfg.image.id).config);
-    user = { spec: req.user, ...resolveUser(req.user, readImageFile(lower, '/etc/passwd'), readImageFile(lower, '/etc/group')) };
+    user = {
+      spec: req.user,
+      ...resolveUser(req.user, readImageFile(lower, '/etc/passwd'), readImageFile(lower, '/etc/group')),
+    };
   }
-  if (req.workdir !== undefined && !req.workdir.startsWith('/')) throw new BoxError(`invalid working directory "${req.workdir}": it must be an absolute path`);
+  if (req.workdir !== undefined && !req.workdir.startsWith('/'))
+    throw new BoxError(`invalid working directory "${req.workdir}": it must be an absolute path`);
   const attributes: ProcessAttributes = {
     ...containerProcess({ ...cfg, user }, processSecurity({ ...cfg, user })),
     cwd: req.workdir ?? cfg.workingDir,

@@ -18,7 +18,12 @@ export function isPaused(record: ContainerRecord): boolean {
   return s === 'frozen' || s === 'freezing';
 }
 
-async function changeFreezer(roots: Roots, store: ContainerStore, record: ContainerRecord, pause: boolean): Promise<void> {
+async function changeFreezer(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  pause: boolean,
+): Promise<void> {
   await refresh(roots, store, record); // (takes the lock itself when the monitor died)
   const lock = await lockContainer(roots, record.id);
   try {
@@ -30,7 +35,8 @@ async function changeFreezer(roots: Roots, store: ContainerStore, record: Contai
       if (state === 'frozen') throw new BoxError(`container ${cur.id.slice(0, 12)} is already paused`);
       await freeze(cgroup);
     } else {
-      if (state !== 'frozen' && state !== 'freezing') throw new BoxError(`container ${cur.id.slice(0, 12)} is not paused`);
+      if (state !== 'frozen' && state !== 'freezing')
+        throw new BoxError(`container ${cur.id.slice(0, 12)} is not paused`);
       cgroup.requestFreeze(false);
     }
     appendEvent(roots, pause ? 'pause' : 'unpause', cur);

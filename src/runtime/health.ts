@@ -47,7 +47,8 @@ function durationFlag(flags: Record<string, unknown>, key: string): number | und
   const flag = HEALTH_OPTIONS[key];
   if (v === undefined) return undefined;
   const ns = parseDurationNs(flag, String(v));
-  if (ns !== 0 && ns < MIN_DURATION) throw new BoxError(`invalid value "${String(v)}" for ${flag}: it must be at least 1ms`);
+  if (ns !== 0 && ns < MIN_DURATION)
+    throw new BoxError(`invalid value "${String(v)}" for ${flag}: it must be at least 1ms`);
   return ns;
 }
 
@@ -82,7 +83,8 @@ export function parseHealthFlags(flags: Record<string, unknown>, image: ImageRun
   let retries: number | undefined;
   if (flags.healthRetries !== undefined) {
     const r = String(flags.healthRetries);
-    if (!/^\d+$/.test(r)) throw new BoxError(`invalid value "${r}" for --health-retries: expected a non-negative integer`);
+    if (!/^\d+$/.test(r))
+      throw new BoxError(`invalid value "${r}" for --health-retries: expected a non-negative integer`);
     retries = Number(r);
   }
   const ih = image.Healthcheck;
@@ -94,20 +96,26 @@ export function parseHealthFlags(flags: Record<string, unknown>, image: ImageRun
   if (!test && ih?.Test?.length) test = ih.Test;
   if (!test || test[0] === 'NONE') {
     if (given.some((key) => key !== 'healthOnFailure')) {
-      throw new BoxError('health check options need a health check: give --health-cmd, or use an image with a HEALTHCHECK');
+      throw new BoxError(
+        'health check options need a health check: give --health-cmd, or use an image with a HEALTHCHECK',
+      );
     }
-    if (onFailure !== 'none') throw new BoxError('--health-on-failure needs a health check: give --health-cmd, or use an image with a HEALTHCHECK');
+    if (onFailure !== 'none')
+      throw new BoxError(
+        '--health-on-failure needs a health check: give --health-cmd, or use an image with a HEALTHCHECK',
+      );
     return undefined;
   }
   if (test[0] === 'CMD-SHELL') {
-    if (test.length !== 2) throw new BoxError(`invalid image HEALTHCHECK ${JSON.stringify(test)}: CMD-SHELL takes one command string`);
+    if (test.length !== 2)
+      throw new BoxError(`invalid image HEALTHCHECK ${JSON.stringify(test)}: CMD-SHELL takes one command string`);
   } else if (test[0] === 'CMD') {
     if (test.length < 2) throw new BoxError(`invalid image HEALTHCHECK ${JSON.stringify(test)}: CMD needs a command`);
   } else if (test.length > 0) {
     // Docker treats a test without a known first word as CMD-SHELL of the whole line
     test = ['CMD-SHELL', test.join(' ')];
   }
-  const pick = (flag: number | undefined, img: unknown, def: number) => (flag || imageDuration(img) || def);
+  const pick = (flag: number | undefined, img: unknown, def: number) => flag || imageDuration(img) || def;
   return {
     test,
     interval: pick(interval, ih?.Interval, HEALTH_DEFAULTS.interval),
@@ -209,7 +217,12 @@ export function parseHealthFile(data: Buffer): HealthState | undefined {
     else if (w[0] === 'result' && w.length === 5) {
       const len = Number(w[4]);
       if (off + len + 1 > data.length) return undefined;
-      st.log.push({ start: BigInt(w[1]), end: BigInt(w[2]), exitCode: Number(w[3]), output: data.subarray(off, off + len) });
+      st.log.push({
+        start: BigInt(w[1]),
+        end: BigInt(w[2]),
+        exitCode: Number(w[3]),
+        output: data.subarray(off, off + len),
+      });
       off += len + 1;
     } else return undefined;
   }
@@ -232,14 +245,22 @@ export function nanosToRfc3339(ns: bigint): string {
 }
 
 /** State.Health of `box inspect`, or undefined for a container without a health check. */
-export function healthForInspect(record: ContainerRecord, roots: { root: string; runroot: string }): Record<string, unknown> | undefined {
+export function healthForInspect(
+  record: ContainerRecord,
+  roots: { root: string; runroot: string },
+): Record<string, unknown> | undefined {
   if (!healthOf(record)) return undefined;
   const h = record.state.status === 'running' ? readHealth(roots, record.id) : undefined;
   const st = h ?? { status: 'starting', failingStreak: 0, log: [] };
   return {
     Status: record.state.status === 'running' ? st.status : 'unhealthy',
     FailingStreak: st.failingStreak,
-    Log: st.log.map((r) => ({ Start: nanosToRfc3339(r.start), End: nanosToRfc3339(r.end), ExitCode: r.exitCode, Output: r.output.toString('utf8') })),
+    Log: st.log.map((r) => ({
+      Start: nanosToRfc3339(r.start),
+      End: nanosToRfc3339(r.end),
+      ExitCode: r.exitCode,
+      Output: r.output.toString('utf8'),
+    })),
   };
 }
 

@@ -180,9 +180,11 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
 /** The children of a process, from every one of its threads (for a helper: its fork, the monitor). */
 function childPids(pid: number): number[] {
   try {
-    return fs.readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
-      fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-    );
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((tid) =>
+        fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+      );
   } catch {
     return [];
   }

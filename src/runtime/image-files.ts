@@ -9,7 +9,10 @@ import { BoxError } from '../errors';
 /** Host path of an image file, resolved through the layers (topmost first), or undefined. */
 export function resolveInLayers(layers: string[], file: string, hops = 0): string | undefined {
   if (hops > 40) return undefined;
-  const parts = path.posix.normalize('/' + file).split('/').filter(Boolean);
+  const parts = path.posix
+    .normalize('/' + file)
+    .split('/')
+    .filter(Boolean);
   let cur = '';
   for (let i = 0; i < parts.length; i++) {
     const candidate = `${cur}/${parts[i]}`;

@@ -27,7 +27,7 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       Restarting: st.restarting ?? false,
       OOMKilled: st.oomKilled ?? false,
       Dead: st.status === 'dead',
-      Pid: st.status === 'running' ? st.pid ?? 0 : 0,
+      Pid: st.status === 'running' ? (st.pid ?? 0) : 0,
       ExitCode: st.exitCode ?? 0,
       Error: st.error ?? '',
       StartedAt: st.startedAt ?? ZERO_TIME,
@@ -57,7 +57,10 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       Init: cfg.init,
       CapAdd: cfg.capAdd,
       CapDrop: cfg.capDrop,
-      SecurityOpt: [cfg.noNewPrivileges ? 'no-new-privileges' : undefined, cfg.seccomp !== 'default' ? `seccomp=${cfg.seccomp}` : undefined].filter(Boolean),
+      SecurityOpt: [
+        cfg.noNewPrivileges ? 'no-new-privileges' : undefined,
+        cfg.seccomp !== 'default' ? `seccomp=${cfg.seccomp}` : undefined,
+      ].filter(Boolean),
       Memory: l.memory ?? 0,
       MemorySwap: l.memorySwap ?? 0,
       MemoryReservation: l.memoryReservation ?? 0,
@@ -86,7 +89,9 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       OpenStdin: cfg.openStdin,
       StopSignal: cfg.stopSignal ?? 'SIGTERM',
     },
-    EffectiveCaps: capsToNames(resolveCapabilities({ privileged: cfg.privileged, capAdd: cfg.capAdd, capDrop: cfg.capDrop })),
+    EffectiveCaps: capsToNames(
+      resolveCapabilities({ privileged: cfg.privileged, capAdd: cfg.capAdd, capDrop: cfg.capDrop }),
+    ),
     Mounts: [],
   };
 }

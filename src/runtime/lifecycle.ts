@@ -55,10 +55,12 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
  * that was left (the count is kept: the attempt is the same one).
  */
 export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
-  if (record.state.restarting) return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
-  const settled = record.state.status === 'running'
-    ? isOwnerAlive(roots, record)
-    : !unrecordedStart(roots, record) && !isAbandoned(roots, record);
+  if (record.state.restarting)
+    return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
+  const settled =
+    record.state.status === 'running'
+      ? isOwnerAlive(roots, record)
+      : !unrecordedStart(roots, record) && !isAbandoned(roots, record);
   return settled ? record : settle(roots, store, record);
 }
 
@@ -194,7 +196,12 @@ async function waitForExit(roots: Roots, record: ContainerRecord, timeoutMs: num
  * Waits until the record is no longer running (the monitor's callback or the foreground box run
  * finalised it, or refresh found that nobody will), or the deadline passes.
  */
-export async function waitFinalized(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutMs = Infinity): Promise<ContainerRecord | undefined> {
+export async function waitFinalized(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  timeoutMs = Infinity,
+): Promise<ContainerRecord | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const cur = store.get(record.id);
@@ -248,7 +255,12 @@ function parentPid(pid: number): number | undefined {
  * lock so the monitor's exit callback sees either the mark or none. A pending restart is
  * cancelled (its back-off ended) instead. Returns the container if it is running, to be signalled.
  */
-export async function markStoppedByUser(roots: Roots, store: ContainerStore, record: ContainerRecord, onRestartCancelled?: () => void): Promise<ContainerRecord | undefined> {
+export async function markStoppedByUser(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  onRestartCancelled?: () => void,
+): Promise<ContainerRecord | undefined> {
   const lock = await lockContainer(roots, record.id);
   try {
     const cur = store.get(record.id);
@@ -272,8 +284,15 @@ export async function markStoppedByUser(roots: Roots, store: ContainerStore, rec
  * Docker's stop: the stop signal, then SIGKILL after the timeout; returns once it is recorded, or
  * fails saying who has not recorded it (box rm -f then removes the container all the same).
  */
-export async function stopContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, timeoutS: number): Promise<void> {
-  const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () => appendEvent(roots, 'stop', store.get(record.id) ?? record));
+export async function stopContainer(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  timeoutS: number,
+): Promise<void> {
+  const fresh = await markStoppedByUser(roots, store, await refresh(roots, store, record), () =>
+    appendEvent(roots, 'stop', store.get(record.id) ?? record),
+  );
   if (!fresh) return;
   thaw(containerCgroup(detectCgroups(), fresh.id)); // a frozen process cannot handle the stop signal
   const sig = parseSignal(fresh.config.stopSignal ?? 'SIGTERM', 'stop signal');
@@ -297,19 +316,32 @@ export async function stopContainer(roots: Roots, store: ContainerStore, record:
  * Waits a bounded time for a stopped container's end to be recorded (no time if its exit was not
  * even seen); past it, says who did not record it.
  */
-async function waitRecorded(roots: Roots, store: ContainerStore, record: ContainerRecord, exited: boolean): Promise<void> {
+async function waitRecorded(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  exited: boolean,
+): Promise<void> {
   const done = await waitFinalized(roots, store, record, exited ? CONTAINER_WAIT_MS : 0);
   if (done?.state.status !== 'running') return;
   const { ownerPid, monitorPid } = done.state;
-  const who = ownerPid !== undefined
-    ? `the box run that owns it (pid ${ownerPid})`
-    : `its monitor (box-helper, pid ${monitorPid})`;
+  const who =
+    ownerPid !== undefined
+      ? `the box run that owns it (pid ${ownerPid})`
+      : `its monitor (box-helper, pid ${monitorPid})`;
   const late = `has not recorded its end within ${CONTAINER_WAIT_MS / 1000} s`;
-  throw new BoxError(`container ${record.name} was killed, but ${who} ${late}: box rm -f ${record.name} removes it all the same`);
+  throw new BoxError(
+    `container ${record.name} was killed, but ${who} ${late}: box rm -f ${record.name} removes it all the same`,
+  );
 }
 
 /** `kill`: a signal to the container's init; SIGKILL counts as the user stopping it. */
-export async function killContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, signal: number): Promise<void> {
+export async function killContainer(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  signal: number,
+): Promise<void> {
   const fresh = await refresh(roots, store, record);
   const notRunning = new BoxError(`container ${record.name} is not running`);
   if (fresh.state.status !== 'running') throw notRunning;
@@ -321,7 +353,12 @@ export async function killContainer(roots: Roots, store: ContainerStore, record:
 }
 
 /** `rm`: refuses a running container unless force (then kills it first); removes files and name. */
-export async function removeContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, force: boolean): Promise<void> {
+export async function removeContainer(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  force: boolean,
+): Promise<void> {
   let fresh = await refresh(roots, store, record);
   if (fresh.state.restarting) {
     if (!force) throw new BoxError(`container ${record.name} is restarting: stop it first or use rm -f`);

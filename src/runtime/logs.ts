@@ -89,7 +89,9 @@ export function readLog(file: string): { entries: LogEntry[]; cursor: LogCursor 
   // The current file first: if it is rotated while the others are read, it is not read twice.
   const fd = openLog(file);
   const ino = fd === undefined ? 0 : fs.fstatSync(fd).ino;
-  const entries = rotatedFiles(file).filter((f) => inodeOf(f) !== ino).flatMap((f) => readFile(f, 0));
+  const entries = rotatedFiles(file)
+    .filter((f) => inodeOf(f) !== ino)
+    .flatMap((f) => readFile(f, 0));
   if (fd === undefined) return { entries, cursor: { ino, offset: 0 } };
   try {
     const got = readComplete(fd, 0);
@@ -151,6 +153,9 @@ export function parseTimeArg(flag: string, value: string, now = Date.now()): num
   const ns = durationNs(value);
   if (ns !== undefined) return now - ns / 1e6;
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new BoxError(`invalid value "${value}" for ${flag}: use a time like 2026-01-02T15:04:05Z, Unix seconds, or a duration like 10m`);
+  if (Number.isNaN(t))
+    throw new BoxError(
+      `invalid value "${value}" for ${flag}: use a time like 2026-01-02T15:04:05Z, Unix seconds, or a duration like 10m`,
+    );
   return t;
 }

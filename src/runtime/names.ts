@@ -10,8 +10,70 @@ import { CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
 import { randomIndex } from '../util/random';
 import { mkdirp } from '../util/fs';
 
-const ADJECTIVES = ['amber', 'brave', 'calm', 'clever', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lively', 'merry', 'nimble', 'proud', 'quiet', 'rapid', 'silent', 'steady', 'swift', 'tidy', 'vivid', 'witty', 'bold', 'bright', 'crisp', 'daring', 'fresh', 'golden', 'humble', 'lucid'];
-const NOUNS = ['otter', 'falcon', 'maple', 'harbor', 'comet', 'lantern', 'meadow', 'pebble', 'river', 'summit', 'willow', 'badger', 'cedar', 'dune', 'ember', 'fjord', 'glacier', 'heron', 'island', 'juniper', 'kestrel', 'lagoon', 'marlin', 'nebula', 'orchid', 'prairie', 'quartz', 'raven', 'spruce', 'tundra'];
+const ADJECTIVES = [
+  'amber',
+  'brave',
+  'calm',
+  'clever',
+  'eager',
+  'fancy',
+  'gentle',
+  'happy',
+  'jolly',
+  'keen',
+  'lively',
+  'merry',
+  'nimble',
+  'proud',
+  'quiet',
+  'rapid',
+  'silent',
+  'steady',
+  'swift',
+  'tidy',
+  'vivid',
+  'witty',
+  'bold',
+  'bright',
+  'crisp',
+  'daring',
+  'fresh',
+  'golden',
+  'humble',
+  'lucid',
+];
+const NOUNS = [
+  'otter',
+  'falcon',
+  'maple',
+  'harbor',
+  'comet',
+  'lantern',
+  'meadow',
+  'pebble',
+  'river',
+  'summit',
+  'willow',
+  'badger',
+  'cedar',
+  'dune',
+  'ember',
+  'fjord',
+  'glacier',
+  'heron',
+  'island',
+  'juniper',
+  'kestrel',
+  'lagoon',
+  'marlin',
+  'nebula',
+  'orchid',
+  'prairie',
+  'quartz',
+  'raven',
+  'spruce',
+  'tundra',
+];
 
 export function generateName(): string {
   return `${ADJECTIVES[randomIndex(ADJECTIVES.length)]}_${NOUNS[randomIndex(NOUNS.length)]}_${randomIndex(1000)}`;
@@ -42,7 +104,9 @@ export function idForName(roots: Roots, name: string): string | undefined {
 
 export function nameInUseError(name: string, owner: string | undefined): BoxError {
   const by = (owner ?? 'another container').slice(0, 12);
-  return new BoxError(`the container name "${name}" is already in use by container "${by}": remove it or choose another name`);
+  return new BoxError(
+    `the container name "${name}" is already in use by container "${by}": remove it or choose another name`,
+  );
 }
 
 /**
@@ -89,7 +153,8 @@ export function sweepStaleNames(roots: Roots): void {
   try {
     for (const name of listNames(roots)) {
       const owner = linkOf(roots, name);
-      const gone = owner === undefined || !CONTAINER_ID_RE.test(owner) || !fs.existsSync(layout.container(roots, owner));
+      const gone =
+        owner === undefined || !CONTAINER_ID_RE.test(owner) || !fs.existsSync(layout.container(roots, owner));
       if (gone) deleteIfStale(roots, name);
     }
   } finally {

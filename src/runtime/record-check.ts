@@ -17,12 +17,22 @@ const str: Check = (v, at) => (typeof v === 'string' ? undefined : expected('a s
 const num: Check = (v, at) => (typeof v === 'number' && Number.isFinite(v) ? undefined : expected('a number', at, v));
 const bool: Check = (v, at) => (typeof v === 'boolean' ? undefined : expected('true or false', at, v));
 const anyObject: Check = (v, at) => (isObject(v) ? undefined : expected('an object', at, v));
-const matching = (re: RegExp, what: string): Check => (v, at) =>
-  str(v, at) ?? (re.test(v as string) ? undefined : `${at}: not ${what}`);
-const oneOf = (...values: unknown[]): Check => (v, at) =>
-  values.includes(v) ? undefined : `${at}: expected one of ${values.join(', ')}`;
-const optional = (check: Check): Check => (v, at) => (v === undefined ? undefined : check(v, at));
-const nullable = (check: Check): Check => (v, at) => (v === null ? undefined : check(v, at));
+const matching =
+  (re: RegExp, what: string): Check =>
+  (v, at) =>
+    str(v, at) ?? (re.test(v as string) ? undefined : `${at}: not ${what}`);
+const oneOf =
+  (...values: unknown[]): Check =>
+  (v, at) =>
+    values.includes(v) ? undefined : `${at}: expected one of ${values.join(', ')}`;
+const optional =
+  (check: Check): Check =>
+  (v, at) =>
+    v === undefined ? undefined : check(v, at);
+const nullable =
+  (check: Check): Check =>
+  (v, at) =>
+    v === null ? undefined : check(v, at);
 
 function arrayOf(check: Check): Check {
   return (v, at) => {
@@ -65,41 +75,89 @@ const DIGEST = matching(/^sha256:[0-9a-f]{64}$/, 'a sha256 digest');
 // The image's own configuration, as the image gave it: Docker's null for an empty field is fine.
 const maybe = (check: Check) => optional(nullable(check));
 const imageConfig = fields({
-  User: maybe(str), Env: maybe(strings), Entrypoint: maybe(strings), Cmd: maybe(strings), WorkingDir: maybe(str),
-  Labels: maybe(dictOf(str)), StopSignal: maybe(str), ExposedPorts: maybe(anyObject), Volumes: maybe(anyObject),
+  User: maybe(str),
+  Env: maybe(strings),
+  Entrypoint: maybe(strings),
+  Cmd: maybe(strings),
+  WorkingDir: maybe(str),
+  Labels: maybe(dictOf(str)),
+  StopSignal: maybe(str),
+  ExposedPorts: maybe(anyObject),
+  Volumes: maybe(anyObject),
   Healthcheck: maybe(anyObject),
 });
 
 const config = fields({
   image: fields({
-    ref: str, id: DIGEST, reference: optional(str), digest: optional(str), config: optional(imageConfig),
+    ref: str,
+    id: DIGEST,
+    reference: optional(str),
+    digest: optional(str),
+    config: optional(imageConfig),
   }),
   layers: arrayOf(DIGEST),
-  hostname: str, args: strings, entrypoint: strings, cmd: strings, env: strings, workingDir: str,
+  hostname: str,
+  args: strings,
+  entrypoint: strings,
+  cmd: strings,
+  env: strings,
+  workingDir: str,
   user: fields({ spec: str, uid: num, gid: num, additionalGids: arrayOf(num) }),
-  tty: bool, openStdin: bool, stdinOnce: optional(bool), network: oneOf('none', 'host'),
-  readOnly: bool, init: bool, privileged: bool, capAdd: strings, capDrop: strings, noNewPrivileges: bool,
-  seccomp: str, seccompProfile: optional(str),
+  tty: bool,
+  openStdin: bool,
+  stdinOnce: optional(bool),
+  network: oneOf('none', 'host'),
+  readOnly: bool,
+  init: bool,
+  privileged: bool,
+  capAdd: strings,
+  capDrop: strings,
+  noNewPrivileges: bool,
+  seccomp: str,
+  seccompProfile: optional(str),
   ulimits: arrayOf(fields({ name: str, soft: num, hard: num })),
   limits: fields({
-    memory: optional(num), memorySwap: optional(num), memoryReservation: optional(num),
-    cpuQuota: optional(num), cpuPeriod: optional(num), cpuShares: optional(num),
-    cpusetCpus: optional(str), cpusetMems: optional(str), pidsLimit: optional(num),
+    memory: optional(num),
+    memorySwap: optional(num),
+    memoryReservation: optional(num),
+    cpuQuota: optional(num),
+    cpuPeriod: optional(num),
+    cpuShares: optional(num),
+    cpusetCpus: optional(str),
+    cpusetMems: optional(str),
+    pidsLimit: optional(num),
   }),
   labels: dictOf(str),
   stopSignal: optional(str),
   restart: optional(fields({ name: str, maxRetries: num, baseMs: num, maxMs: num, resetMs: num })),
   log: optional(fields({ maxSize: num, maxFile: num })),
-  healthcheck: optional(fields({
-    test: strings, interval: num, timeout: num, startPeriod: num, startInterval: num, retries: num, onFailure: str,
-  })),
+  healthcheck: optional(
+    fields({
+      test: strings,
+      interval: num,
+      timeout: num,
+      startPeriod: num,
+      startInterval: num,
+      retries: num,
+      onFailure: str,
+    }),
+  ),
 });
 
 const state = fields({
   status: oneOf('created', 'running', 'exited', 'dead', 'removing'),
-  pid: optional(num), monitorPid: optional(num), stoppedByUser: optional(bool), restartCount: optional(num),
-  restartDelayMs: optional(num), restarting: optional(bool), nextRestartAt: optional(str), exitCode: optional(num),
-  oomKilled: optional(bool), error: optional(str), startedAt: optional(str), finishedAt: optional(str),
+  pid: optional(num),
+  monitorPid: optional(num),
+  stoppedByUser: optional(bool),
+  restartCount: optional(num),
+  restartDelayMs: optional(num),
+  restarting: optional(bool),
+  nextRestartAt: optional(str),
+  exitCode: optional(num),
+  oomKilled: optional(bool),
+  error: optional(str),
+  startedAt: optional(str),
+  finishedAt: optional(str),
 });
 
 const record = fields({
@@ -110,9 +168,19 @@ const record = fields({
   autoRemove: bool,
   config,
   state,
-  admittedBy: optional(arrayOf(fields({
-    name: str, source: str, sha256: str, mode: str, decision: str, applied: strings, warnings: strings,
-  }))),
+  admittedBy: optional(
+    arrayOf(
+      fields({
+        name: str,
+        source: str,
+        sha256: str,
+        mode: str,
+        decision: str,
+        applied: strings,
+        warnings: strings,
+      }),
+    ),
+  ),
 });
 
 /**

@@ -10,7 +10,12 @@ import { lockContainer } from './lifecycle';
 import { ContainerRecord } from '../model';
 import { claimName, idForName, nameInUseError, releaseName } from './names';
 
-export async function renameContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, newName: string): Promise<ContainerRecord> {
+export async function renameContainer(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  newName: string,
+): Promise<ContainerRecord> {
   const wanted = newName.replace(/^\//, '');
   try {
     checkName(wanted);
@@ -21,7 +26,8 @@ export async function renameContainer(roots: Roots, store: ContainerStore, recor
   try {
     const cur = store.get(record.id);
     if (!cur) throw new BoxError(`no such container: ${record.name}`);
-    if (cur.name === wanted) throw new BoxError(`renaming a container to the name it already has (${wanted}) changes nothing`);
+    if (cur.name === wanted)
+      throw new BoxError(`renaming a container to the name it already has (${wanted}) changes nothing`);
     const oldName = cur.name;
     if (!(await claimName(roots, wanted, cur.id))) throw nameInUseError(wanted, idForName(roots, wanted));
     try {

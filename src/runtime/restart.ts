@@ -21,12 +21,14 @@ export function parseRestart(value: string | undefined, delay: string | undefine
   }
   if (delay !== undefined) {
     const parts = delay.split(',');
-    if (parts.length > 3) throw new BoxError(`invalid --restart-delay "${delay}": use BASE[,MAX[,RESET]], e.g. 100ms,1m,10s`);
+    if (parts.length > 3)
+      throw new BoxError(`invalid --restart-delay "${delay}": use BASE[,MAX[,RESET]], e.g. 100ms,1m,10s`);
     const [base, max, reset] = parts.map((p) => parseDuration('--restart-delay', p));
     policy.baseMs = base;
     if (max !== undefined) policy.maxMs = max;
     if (reset !== undefined) policy.resetMs = reset;
-    if (policy.maxMs < policy.baseMs) throw new BoxError(`invalid --restart-delay "${delay}": the maximum is below the first delay`);
+    if (policy.maxMs < policy.baseMs)
+      throw new BoxError(`invalid --restart-delay "${delay}": the maximum is below the first delay`);
   }
   return policy;
 }

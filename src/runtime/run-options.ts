@@ -32,19 +32,26 @@ export function checkSignalName(s: string, what = '--stop-signal'): string {
 export function parseUlimit(value: string): Ulimit {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
   if (!m || !isRlimitName(m[1])) {
-    throw new BoxError(`invalid --ulimit "${value}": expected NAME=SOFT[:HARD] with NAME one of ${RLIMIT_NAMES.join(', ')}`);
+    throw new BoxError(
+      `invalid --ulimit "${value}": expected NAME=SOFT[:HARD] with NAME one of ${RLIMIT_NAMES.join(', ')}`,
+    );
   }
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);
-  if (soft !== -1 && hard !== -1 && soft > hard) throw new BoxError(`invalid --ulimit "${value}": the soft limit exceeds the hard limit`);
+  if (soft !== -1 && hard !== -1 && soft > hard)
+    throw new BoxError(`invalid --ulimit "${value}": the soft limit exceeds the hard limit`);
   return { name: m[1], soft, hard };
 }
 
 /** `-e K=V`, `-e K` (taken from box's own environment if set), and --env-file lines. */
-export function collectEnv(flags: Pick<RunFlags, 'env' | 'envFile'>, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
+export function collectEnv(
+  flags: Pick<RunFlags, 'env' | 'envFile'>,
+  hostEnv: NodeJS.ProcessEnv = process.env,
+): string[] {
   const out: string[] = [];
   const add = (entry: string, origin: string) => {
-    if (entry.startsWith('=') || entry === '') throw new BoxError(`invalid environment variable "${entry}" (${origin}): expected NAME=VALUE`);
+    if (entry.startsWith('=') || entry === '')
+      throw new BoxError(`invalid environment variable "${entry}" (${origin}): expected NAME=VALUE`);
     if (entry.includes('=')) out.push(entry);
     else if (hostEnv[entry] !== undefined) out.push(`${entry}=${hostEnv[entry]}`);
   };
@@ -64,21 +71,25 @@ export function collectEnv(flags: Pick<RunFlags, 'env' | 'envFile'>, hostEnv: No
 /** Later entries replace earlier ones with the same name, keeping first-seen order. */
 export function mergeEnv(...lists: string[][]): string[] {
   const map = new Map<string, string>();
-  for (const list of lists) for (const e of list) {
-    const k = e.split('=', 1)[0];
-    map.delete(k);
-    map.set(k, e);
-  }
+  for (const list of lists)
+    for (const e of list) {
+      const k = e.split('=', 1)[0];
+      map.delete(k);
+      map.set(k, e);
+    }
   return [...map.values()];
 }
 
 export function parseLimits(flags: RunFlags): CgroupLimits {
   const limits: CgroupLimits = {};
   if (flags.memory !== undefined) limits.memory = parseBytes('--memory', flags.memory);
-  if (flags.memorySwap !== undefined) limits.memorySwap = flags.memorySwap === '-1' ? -1 : parseBytes('--memory-swap', flags.memorySwap);
-  if (flags.memoryReservation !== undefined) limits.memoryReservation = parseBytes('--memory-reservation', flags.memoryReservation);
+  if (flags.memorySwap !== undefined)
+    limits.memorySwap = flags.memorySwap === '-1' ? -1 : parseBytes('--memory-swap', flags.memorySwap);
+  if (flags.memoryReservation !== undefined)
+    limits.memoryReservation = parseBytes('--memory-reservation', flags.memoryReservation);
   if (flags.cpus !== undefined) {
-    if (flags.cpuQuota !== undefined || flags.cpuPeriod !== undefined) throw new BoxError('--cpus cannot be combined with --cpu-period/--cpu-quota: use one or the other');
+    if (flags.cpuQuota !== undefined || flags.cpuPeriod !== undefined)
+      throw new BoxError('--cpus cannot be combined with --cpu-period/--cpu-quota: use one or the other');
     const cpus = parseCpus('--cpus', flags.cpus);
     limits.cpuPeriod = 100000;
     limits.cpuQuota = Math.round(cpus * 100000);
@@ -101,7 +112,9 @@ export function parseSecurityOpts(opts: string[]): SecurityOpts {
   // box turns no_new_privs on by default: a setuid binary in an image cannot regain privileges.
   const out: SecurityOpts = { noNewPrivileges: true, seccomp: 'default' };
   for (const opt of opts) {
-    const [key, value] = opt.includes('=') ? [opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)] : opt.split(':', 2);
+    const [key, value] = opt.includes('=')
+      ? [opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)]
+      : opt.split(':', 2);
     if (key === 'no-new-privileges') {
       if (value === undefined || value === 'true') out.noNewPrivileges = true;
       else if (value === 'false') out.noNewPrivileges = false;
@@ -120,7 +133,9 @@ export function parseSecurityOpts(opts: string[]): SecurityOpts {
     } else if (key === 'label' || key === 'apparmor') {
       // Accepted for compatibility: this host offers neither SELinux nor AppArmor confinement to box.
     } else {
-      throw new BoxError(`invalid --security-opt "${opt}": box supports no-new-privileges, seccomp=unconfined and seccomp=PROFILE.json`);
+      throw new BoxError(
+        `invalid --security-opt "${opt}": box supports no-new-privileges, seccomp=unconfined and seccomp=PROFILE.json`,
+      );
     }
   }
   return out;
@@ -136,9 +151,13 @@ function parseLabels(labels: string[]): Record<string, string> {
 }
 
 /** Docker's rules for combining --entrypoint, the command, and the image's Entrypoint/Cmd. */
-export function resolveArgs(image: ImageConfig['config'], entrypointFlag: string | undefined, command: string[]): { entrypoint: string[]; cmd: string[] } {
+export function resolveArgs(
+  image: ImageConfig['config'],
+  entrypointFlag: string | undefined,
+  command: string[],
+): { entrypoint: string[]; cmd: string[] } {
   let entrypoint = image?.Entrypoint ?? [];
-  let cmd = command.length ? command : image?.Cmd ?? [];
+  let cmd = command.length ? command : (image?.Cmd ?? []);
   if (entrypointFlag !== undefined) {
     entrypoint = entrypointFlag === '' ? [] : [entrypointFlag];
     if (!command.length) cmd = []; // a new entrypoint drops the image's Cmd, as in Docker
@@ -202,17 +221,35 @@ export function resolveContainerConfig(
   const parsed = parseRunFlags(flags, ic);
   const { entrypoint, cmd } = resolveArgs(ic, flags.entrypoint, command);
   const args = [...entrypoint, ...cmd];
-  if (!args.length) throw new BoxError('no command specified: give a command after the image name, or use an image with a Cmd or Entrypoint');
+  if (!args.length)
+    throw new BoxError(
+      'no command specified: give a command after the image name, or use an image with a Cmd or Entrypoint',
+    );
   const userSpec = flags.user ?? ic.User ?? '';
-  const user = resolveUser(userSpec, readImageFile(image.lowerDirs, '/etc/passwd'), readImageFile(image.lowerDirs, '/etc/group'));
+  const user = resolveUser(
+    userSpec,
+    readImageFile(image.lowerDirs, '/etc/passwd'),
+    readImageFile(image.lowerDirs, '/etc/group'),
+  );
   const hostname = flags.hostname ?? id.slice(0, 12);
   const baseEnv = ic.Env ?? [];
   const defaults = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
-  const env = mergeEnv(defaults, baseEnv, [`HOME=${user.home}`].filter(() => !baseEnv.some((e) => e.startsWith('HOME='))), flags.tty ? ['TERM=xterm'] : [], parsed.env);
+  const env = mergeEnv(
+    defaults,
+    baseEnv,
+    [`HOME=${user.home}`].filter(() => !baseEnv.some((e) => e.startsWith('HOME='))),
+    flags.tty ? ['TERM=xterm'] : [],
+    parsed.env,
+  );
   const workingDir = flags.workdir ?? (ic.WorkingDir || '/');
   checkWorkingDir(workingDir);
   return {
-    image: { ref: image.ref, id: image.id, ...imageProvenance(image.ref, { id: image.id, tags: image.tags ?? [], repoDigests: image.repoDigests ?? [] }), config: ic },
+    image: {
+      ref: image.ref,
+      id: image.id,
+      ...imageProvenance(image.ref, { id: image.id, tags: image.tags ?? [], repoDigests: image.repoDigests ?? [] }),
+      config: ic,
+    },
     layers: image.config.rootfs.diff_ids,
     hostname,
     args,
@@ -230,13 +267,18 @@ export function resolveContainerConfig(
     capAdd: flags.capAdd,
     capDrop: flags.capDrop,
     noNewPrivileges: parsed.security.noNewPrivileges,
-    seccomp: flags.privileged && !flags.securityOpt.some((o) => o.startsWith('seccomp')) ? 'unconfined' : parsed.security.seccomp,
+    seccomp:
+      flags.privileged && !flags.securityOpt.some((o) => o.startsWith('seccomp'))
+        ? 'unconfined'
+        : parsed.security.seccomp,
     seccompProfile: parsed.security.seccompProfile,
     ulimits: parsed.ulimits,
     limits: parsed.limits,
     labels: { ...(ic.Labels ?? {}), ...parseLabels(flags.label) },
     restart: parsed.restart,
     healthcheck: parsed.healthcheck,
-    stopSignal: parsed.stopSignal ?? (ic.StopSignal === undefined ? undefined : checkSignalName(ic.StopSignal, "image's StopSignal")),
+    stopSignal:
+      parsed.stopSignal ??
+      (ic.StopSignal === undefined ? undefined : checkSignalName(ic.StopSignal, "image's StopSignal")),
   };
 }

@@ -37,12 +37,16 @@ export async function runForeground(req: CreateRequest): Promise<number> {
     exitCode = result.exitCode;
     const oomKilled = cgroup.oomKilled();
     if (result.error) req.warn(describeStartError(result.error, config.args[0]));
-    else if (result.helperSignal) req.warn(`the container's monitor was killed by ${result.helperSignal}; the container was stopped`);
+    else if (result.helperSignal)
+      req.warn(`the container's monitor was killed by ${result.helperSignal}; the container was stopped`);
     if (result.started) {
       if (oomKilled) appendEvent(req.roots, 'oom', record);
       appendEvent(req.roots, 'die', record, { exitCode });
     }
-    if (oomKilled && exitCode === 137) req.warn(`container ${record.name} was killed by the OOM killer (memory limit ${describeBytes(config.limits.memory)})`);
+    if (oomKilled && exitCode === 137)
+      req.warn(
+        `container ${record.name} was killed by the OOM killer (memory limit ${describeBytes(config.limits.memory)})`,
+      );
     if (!record.autoRemove) {
       containers.setState(record, {
         status: result.error && !result.started ? 'created' : 'exited',

@@ -27,7 +27,12 @@ function hostLastCap(): number {
 /** The capability mask of --privileged/--cap-add/--cap-drop; an unknown name is a BoxError. */
 export function capabilityMask(config: Pick<ContainerConfig, 'privileged' | 'capAdd' | 'capDrop'>): bigint {
   try {
-    return resolveCapabilities({ privileged: config.privileged, capAdd: config.capAdd, capDrop: config.capDrop, lastCap: hostLastCap() });
+    return resolveCapabilities({
+      privileged: config.privileged,
+      capAdd: config.capAdd,
+      capDrop: config.capDrop,
+      lastCap: hostLastCap(),
+    });
   } catch (err) {
     throw new BoxError((err as Error).message);
   }
@@ -39,8 +44,12 @@ export function processSecurity(config: ContainerConfig): ProcessSecurity {
   let program: Buffer | undefined;
   try {
     if (config.seccomp === 'default') {
-      program = PRECOMPILED && PRECOMPILED.mask === String(mask) ? Buffer.from(PRECOMPILED.bpf, 'base64') : seccomp().compileDefaultProfile(mask);
-    } else if (config.seccomp !== 'unconfined') program = seccomp().compileDockerProfile(config.seccompProfile ?? '', config.seccomp, mask);
+      program =
+        PRECOMPILED && PRECOMPILED.mask === String(mask)
+          ? Buffer.from(PRECOMPILED.bpf, 'base64')
+          : seccomp().compileDefaultProfile(mask);
+    } else if (config.seccomp !== 'unconfined')
+      program = seccomp().compileDockerProfile(config.seccompProfile ?? '', config.seccomp, mask);
   } catch (err) {
     throw new BoxError((err as Error).message);
   }

@@ -14,7 +14,11 @@ export function parseNetDev(text: string): { rx: number; tx: number } {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
     const name = line.slice(0, colon).trim();
-    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (name === 'lo' || f.length < 9) continue;
     rx += f[0];
     tx += f[8];
@@ -26,7 +30,13 @@ export function parseNetDev(text: string): { rx: number; tx: number } {
 export function parseProcStatCpu(text: string): { totalNs: number; cpus: number } {
   const lines = text.split('\n');
   const first = lines.find((l) => l.startsWith('cpu '));
-  const ticks = first ? first.trim().split(/\s+/).slice(1, 9).reduce((a, b) => a + Number(b), 0) : 0;
+  const ticks = first
+    ? first
+        .trim()
+        .split(/\s+/)
+        .slice(1, 9)
+        .reduce((a, b) => a + Number(b), 0)
+    : 0;
   const cpus = lines.filter((l) => /^cpu\d+ /.test(l)).length;
   return { totalNs: (ticks * 1e9) / 100, cpus: Math.max(cpus, 1) };
 }
@@ -44,7 +54,18 @@ export interface Sample {
   pids: number;
 }
 
-export const ZERO_SAMPLE: Sample = { cpuNs: 0, systemNs: 0, cpus: 1, memUsage: 0, memLimit: 0, netRx: 0, netTx: 0, blkRead: 0, blkWrite: 0, pids: 0 };
+export const ZERO_SAMPLE: Sample = {
+  cpuNs: 0,
+  systemNs: 0,
+  cpus: 1,
+  memUsage: 0,
+  memLimit: 0,
+  netRx: 0,
+  netTx: 0,
+  blkRead: 0,
+  blkWrite: 0,
+  pids: 0,
+};
 
 function readIfThere(file: string): string | undefined {
   try {
@@ -105,7 +126,16 @@ export function decimalSize(bytes: number): string {
   return `${g(v, 3)}${units[i]}`;
 }
 
-export const STATS_TITLES = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
+export const STATS_TITLES = [
+  'CONTAINER ID',
+  'NAME',
+  'CPU %',
+  'MEM USAGE / LIMIT',
+  'MEM %',
+  'NET I/O',
+  'BLOCK I/O',
+  'PIDS',
+];
 
 export function statsRow(id: string, name: string, before: Sample, after: Sample): string[] {
   const memPct = after.memLimit > 0 ? (after.memUsage / after.memLimit) * 100 : 0;

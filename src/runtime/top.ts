@@ -22,7 +22,10 @@ export function parseProcStat(text: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`malformed /proc stat: ${text.slice(0, 80)}`);
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // f[0] is field 3 (state): field n is f[n - 3]
   return {
     pid: Number(text.slice(0, open).trim()),
@@ -52,7 +55,9 @@ export function ttyName(ttyNr: number): string {
 export function cpuTime(seconds: number): string {
   const s = Math.floor(seconds);
   const days = Math.floor(s / 86400);
-  const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, '0')).join(':');
+  const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
   return days > 0 ? `${days}-${hms}` : hms;
 }
 
@@ -104,16 +109,19 @@ export function processRows(pids: number[], now = new Date()): string[][] {
       const cpuSeconds = (st.utime + st.stime) / CLOCK_TICKS;
       const elapsed = uptime - st.starttime / CLOCK_TICKS;
       const c = elapsed > 0 ? Math.floor((cpuSeconds * 100) / elapsed) : 0;
-      rows.push([pid, [
-        users.get(uid) ?? String(uid),
-        String(pid),
-        String(st.ppid),
-        String(Math.min(c, 99)),
-        startTime(new Date((btime + st.starttime / CLOCK_TICKS) * 1000), now),
-        ttyName(st.ttyNr),
-        cpuTime(cpuSeconds),
-        argv.length ? argv.join(' ') : `[${st.comm}]`,
-      ]]);
+      rows.push([
+        pid,
+        [
+          users.get(uid) ?? String(uid),
+          String(pid),
+          String(st.ppid),
+          String(Math.min(c, 99)),
+          startTime(new Date((btime + st.starttime / CLOCK_TICKS) * 1000), now),
+          ttyName(st.ttyNr),
+          cpuTime(cpuSeconds),
+          argv.length ? argv.join(' ') : `[${st.comm}]`,
+        ],
+      ]);
     } catch {
       /* the process exited while we looked */
     }

@@ -17,14 +17,29 @@ import { defaultPolicies } from '../policy/sources';
 /** Applies an update to the current limits; refuses combinations Docker refuses. */
 export function mergeLimits(old: CgroupLimits, change: CgroupLimits): CgroupLimits {
   const merged: CgroupLimits = { ...old, ...change };
-  if (change.memory !== undefined && change.memorySwap === undefined && old.memorySwap !== undefined && old.memorySwap !== -1 && change.memory > old.memorySwap) {
-    throw new BoxError('--memory is larger than the container\'s --memory-swap (memory plus swap): update --memory-swap at the same time');
+  if (
+    change.memory !== undefined &&
+    change.memorySwap === undefined &&
+    old.memorySwap !== undefined &&
+    old.memorySwap !== -1 &&
+    change.memory > old.memorySwap
+  ) {
+    throw new BoxError(
+      "--memory is larger than the container's --memory-swap (memory plus swap): update --memory-swap at the same time",
+    );
   }
-  if (change.cpuQuota !== undefined && change.cpuPeriod === undefined && old.cpuPeriod === undefined) merged.cpuPeriod = 100000;
+  if (change.cpuQuota !== undefined && change.cpuPeriod === undefined && old.cpuPeriod === undefined)
+    merged.cpuPeriod = 100000;
   return merged;
 }
 
-export async function updateContainer(roots: Roots, store: ContainerStore, record: ContainerRecord, change: CgroupLimits, warn: (m: string) => void): Promise<void> {
+export async function updateContainer(
+  roots: Roots,
+  store: ContainerStore,
+  record: ContainerRecord,
+  change: CgroupLimits,
+  warn: (m: string) => void,
+): Promise<void> {
   await refresh(roots, store, record); // (takes the lock itself when the monitor died)
   const lock = await lockContainer(roots, record.id);
   try {

@@ -67,6 +67,8 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
     if (gid > MAX_ID) throw new BoxError(`group id ${gid} is out of range`);
   }
   // The primary group is listed among the supplementary groups too, as runc does.
-  const additionalGids = [...new Set([gid, ...(name ? groups.filter((g) => g.members.includes(name!)).map((g) => g.gid) : [])])];
+  const additionalGids = [
+    ...new Set([gid, ...(name ? groups.filter((g) => g.members.includes(name!)).map((g) => g.gid) : [])]),
+  ];
   return { uid, gid, additionalGids, home: home || '/' };
 }

@@ -103,9 +103,18 @@ const checked = new Set<string>();
 /** Directories directly under the roots that box creates: tightened to 0700 when found looser. */
 function storeDirs(roots: Roots): string[] {
   return [
-    path.dirname(layout.blobs(roots)), layout.blobs(roots), layout.layers(roots), layout.links(roots),
-    layout.images(roots), layout.repositories(roots), layout.containers(roots), layout.names(roots),
-    layout.tmp(roots), layout.cache(roots), layout.runContainers(roots), layout.locks(roots),
+    path.dirname(layout.blobs(roots)),
+    layout.blobs(roots),
+    layout.layers(roots),
+    layout.links(roots),
+    layout.images(roots),
+    layout.repositories(roots),
+    layout.containers(roots),
+    layout.names(roots),
+    layout.tmp(roots),
+    layout.cache(roots),
+    layout.runContainers(roots),
+    layout.locks(roots),
   ];
 }
 

@@ -14,7 +14,8 @@ export function parseBytes(flag: string, value: string): number {
 }
 
 export function parseNonNegativeInt(flag: string, value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new BoxError(`invalid value "${value}" for ${flag}: expected a non-negative integer`);
+  if (!/^\d+$/.test(value.trim()))
+    throw new BoxError(`invalid value "${value}" for ${flag}: expected a non-negative integer`);
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new BoxError(`invalid value "${value}" for ${flag}: too large`);
   return n;
@@ -36,7 +37,12 @@ export function parseCpus(flag: string, value: string): number {
 
 /** "0-3,5" style CPU/memory-node lists. */
 export function parseCpuList(flag: string, value: string): string {
-  const ok = value.split(',').every((part) => /^\d+(-\d+)?$/.test(part) && (!part.includes('-') || Number(part.split('-')[0]) <= Number(part.split('-')[1])));
+  const ok = value
+    .split(',')
+    .every(
+      (part) =>
+        /^\d+(-\d+)?$/.test(part) && (!part.includes('-') || Number(part.split('-')[0]) <= Number(part.split('-')[1])),
+    );
   if (!value || !ok) throw new BoxError(`invalid value "${value}" for ${flag}: expected a CPU list like 0-2,4`);
   return value;
 }
@@ -54,8 +60,8 @@ export function expandCpuList(list: string): number[] {
 const DURATION_UNITS_NS: Record<string, number> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
+  µs: 1e3,
+  μs: 1e3,
   ms: 1e6,
   s: 1e9,
   m: 60e9,

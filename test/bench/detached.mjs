@@ -50,26 +50,73 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
     execFileSync(BOX, ['--root', root, 'import', tar, 'bench:busybox'], { stdio: 'ignore' });
     const names = Array.from({ length: count }, (_, i) => `bench-${i}`);
     const t0 = performance.now();
-    await runAll(names.map((n) => [BOX, '--root', root, 'run', '-d', '--name', n, 'bench:busybox', '/bin/busybox', 'sleep', '1000']), concurrency);
+    await runAll(
+      names.map((n) => [
+        BOX,
+        '--root',
+        root,
+        'run',
+        '-d',
+        '--name',
+        n,
+        'bench:busybox',
+        '/bin/busybox',
+        'sleep',
+        '1000',
+      ]),
+      concurrency,
+    );
     const boxMs = performance.now() - t0;
-    const ps = JSON.parse(`[${execFileSync(BOX, ['--root', root, 'inspect', ...names], { encoding: 'utf8' }).trim().replace(/^\[|\]$/g, '')}]`);
+    const ps = JSON.parse(
+      `[${execFileSync(BOX, ['--root', root, 'inspect', ...names], { encoding: 'utf8' })
+        .trim()
+        .replace(/^\[|\]$/g, '')}]`,
+    );
     const running = ps.filter((c) => c.State.Running).length;
-    const monitors = ps.map((c) => Number(fs.readFileSync(`/proc/${c.State.Pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
+    const monitors = ps.map((c) =>
+      Number(fs.readFileSync(`/proc/${c.State.Pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]),
+    );
     const rss = monitors.map(rssKiB);
     const perContainerKiB = rss.reduce((a, b) => a + b, 0) / rss.length;
     console.log(`\ndetached containers: ${count} x run -d (${concurrency} at a time)`);
-    console.log(`  box: ${(boxMs / 1000).toFixed(2)} s until all ${running} running; monitor RSS ${perContainerKiB.toFixed(0)} KiB per container (min ${Math.min(...rss)}, max ${Math.max(...rss)})`);
+    console.log(
+      `  box: ${(boxMs / 1000).toFixed(2)} s until all ${running} running; monitor RSS ${perContainerKiB.toFixed(0)} KiB per container (min ${Math.min(...rss)}, max ${Math.max(...rss)})`,
+    );
     console.log(`  goals: under half of podman's time for ${count}; under 1 MiB resident per container`);
-    await runAll(names.map((n) => [BOX, '--root', root, 'rm', '-f', n]), concurrency);
+    await runAll(
+      names.map((n) => [BOX, '--root', root, 'rm', '-f', n]),
+      concurrency,
+    );
     const podman = which('podman');
     if (podman) {
       try {
-        execFileSync(podman, ['run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/busybox', 'true'], { stdio: 'pipe' });
+        execFileSync(podman, ['run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/busybox', 'true'], {
+          stdio: 'pipe',
+        });
         const p0 = performance.now();
-        await runAll(names.map((n) => [podman, 'run', '-d', '--network', 'none', '--name', `box-bench-${n}`, '--rootfs', rootfs, '/bin/busybox', 'sleep', '1000']), concurrency);
+        await runAll(
+          names.map((n) => [
+            podman,
+            'run',
+            '-d',
+            '--network',
+            'none',
+            '--name',
+            `box-bench-${n}`,
+            '--rootfs',
+            rootfs,
+            '/bin/busybox',
+            'sleep',
+            '1000',
+          ]),
+          concurrency,
+        );
         const podmanMs = performance.now() - p0;
         console.log(`  podman: ${(podmanMs / 1000).toFixed(2)} s; box / podman = ${(boxMs / podmanMs).toFixed(2)}`);
-        await runAll(names.map((n) => [podman, 'rm', '-f', '-t', '0', `box-bench-${n}`]), concurrency);
+        await runAll(
+          names.map((n) => [podman, 'rm', '-f', '-t', '0', `box-bench-${n}`]),
+          concurrency,
+        );
       } catch (err) {
         console.log(`  (podman left out: ${String(err.message).split('\n')[0].slice(0, 160)})`);
       }

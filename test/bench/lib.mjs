@@ -51,13 +51,23 @@ export function sideBySide(contenders, rounds, warmup = 3) {
   });
   const samples = Object.fromEntries(contenders.map((c) => [c.name, []]));
   for (let i = 0; i < rounds; i++) for (const c of contenders) samples[c.name].push(c.run(i));
-  return Object.fromEntries(contenders.map((c) => [c.name, { median: median(samples[c.name]), min: Math.min(...samples[c.name]), runs: rounds }]));
+  return Object.fromEntries(
+    contenders.map((c) => [
+      c.name,
+      { median: median(samples[c.name]), min: Math.min(...samples[c.name]), runs: rounds },
+    ]),
+  );
 }
 
 export function printTable(title, results, baseline) {
   console.log(`\n${title}`);
   const base = results[baseline]?.median;
-  const rows = Object.entries(results).map(([name, r]) => [name, r.median.toFixed(1), r.min.toFixed(1), base ? (r.median / base).toFixed(2) + 'x' : '']);
+  const rows = Object.entries(results).map(([name, r]) => [
+    name,
+    r.median.toFixed(1),
+    r.min.toFixed(1),
+    base ? (r.median / base).toFixed(2) + 'x' : '',
+  ]);
   const head = ['contender', 'median ms', 'min ms', `vs ${baseline}`];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const row of [head, ...rows]) console.log('  ' + row.map((c, i) => c.padEnd(widths[i] + 2)).join(''));

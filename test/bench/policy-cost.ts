@@ -6,7 +6,11 @@ import * as path from 'node:path';
 import { loadPolicy } from '../../src/policy/engine';
 import { emptyRequest } from '../../src/policy/request';
 
-export async function measure(wasm: string, cacheDir: string, tune: boolean): Promise<Record<string, number | boolean>> {
+export async function measure(
+  wasm: string,
+  cacheDir: string,
+  tune: boolean,
+): Promise<Record<string, number | boolean>> {
   const t0 = performance.now();
   const p = await loadPolicy({ path: wasm }, { cacheDir, tuneV8: tune });
   const loadMs = performance.now() - t0;
@@ -32,5 +36,7 @@ export async function measure(wasm: string, cacheDir: string, tune: boolean): Pr
 
 if (require.main === module) {
   const [wasm, cacheDir, tune] = process.argv.slice(2);
-  measure(wasm, cacheDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-')), tune !== 'untuned').then((r) => process.stdout.write(JSON.stringify(r) + '\n'));
+  measure(wasm, cacheDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-')), tune !== 'untuned').then((r) =>
+    process.stdout.write(JSON.stringify(r) + '\n'),
+  );
 }

@@ -15,7 +15,8 @@ export function benchPolicies({ rounds }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-policy-'));
   try {
     const env = importTrueImage(work);
-    const run = (policy) => () => timeOnce([BOX, 'run', '--rm', ...LIMITS, ...policy, 'bench:true', '/bin/true'], { env });
+    const run = (policy) => () =>
+      timeOnce([BOX, 'run', '--rm', ...LIMITS, ...policy, 'bench:true', '/bin/true'], { env });
     const results = sideBySide(
       [
         { name: 'box run', run: run([]) },
@@ -24,17 +25,29 @@ export function benchPolicies({ rounds }) {
       ],
       rounds,
     );
-    printTable(`start-to-exit latency with policies, ${rounds} rounds (each start evaluates its policy afresh)`, results, 'box run');
+    printTable(
+      `start-to-exit latency with policies, ${rounds} rounds (each start evaluates its policy afresh)`,
+      results,
+      'box run',
+    );
     const base = results['box run'].median;
     for (const name of ['box run --policy baseline', 'box run --policy strict']) {
       const extra = results[name].median - base;
-      console.log(`  ${name.slice('box run '.length)}: +${extra.toFixed(1)} ms (${((extra / base) * 100).toFixed(1)}% of a start; goal: at most 10%)`);
+      console.log(
+        `  ${name.slice('box run '.length)}: +${extra.toFixed(1)} ms (${((extra / base) * 100).toFixed(1)}% of a start; goal: at most 10%)`,
+      );
     }
     // Inside those starts: the evaluation itself (instantiation + call), from the audit log.
-    const audit = fs.readFileSync(path.join(work, 'box-root', 'policy-audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = fs
+      .readFileSync(path.join(work, 'box-root', 'policy-audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const name of ['baseline', 'strict']) {
       const ms = audit.filter((e) => e.policy.name === name).map((e) => e.durationMs);
-      console.log(`  ${name}: instantiate + evaluate inside box, median ${median(ms).toFixed(2)} ms over ${ms.length} starts`);
+      console.log(
+        `  ${name}: instantiate + evaluate inside box, median ${median(ms).toFixed(2)} ms over ${ms.length} starts`,
+      );
     }
 
     // First use: an empty storage root has no transpiled policy cached.
@@ -47,7 +60,9 @@ export function benchPolicies({ rounds }) {
     }
     const first = firsts.filter((x) => x > 0);
     const again = firsts.filter((x) => x < 0).map((x) => -x);
-    console.log(`\nfirst use of a policy (box policy inspect strict, fresh root): median ${median(first).toFixed(0)} ms, then ${median(again).toFixed(0)} ms from the cache (goal: first use under 2 s)`);
+    console.log(
+      `\nfirst use of a policy (box policy inspect strict, fresh root): median ${median(first).toFixed(0)} ms, then ${median(again).toFixed(0)} ms from the cache (goal: first use under 2 s)`,
+    );
     benchTypeScriptFirstUse({ rounds, work });
     return results;
   } finally {
@@ -62,10 +77,17 @@ export function benchPolicies({ rounds }) {
  */
 export function benchTypeScriptFirstUse({ rounds, work }) {
   const wasm = path.join(work, 'team-rules.wasm');
-  const built = spawnSync(BOX, ['policy', 'build', path.join(REPO, 'policies', 'examples', 'team-rules.ts'), '-o', wasm], { encoding: 'utf8', cwd: REPO });
+  const built = spawnSync(
+    BOX,
+    ['policy', 'build', path.join(REPO, 'policies', 'examples', 'team-rules.ts'), '-o', wasm],
+    { encoding: 'utf8', cwd: REPO },
+  );
   if (built.status !== 0) throw new Error(`box policy build failed: ${built.stderr}`);
   const request = path.join(work, 'team-rules-request.json');
-  fs.writeFileSync(request, JSON.stringify({ container: { image: { reference: 'web:2' }, labels: [['owner', 'bench']] } })); // allowed: eval exits 0
+  fs.writeFileSync(
+    request,
+    JSON.stringify({ container: { image: { reference: 'web:2' }, labels: [['owner', 'bench']] } }),
+  ); // allowed: eval exits 0
   const cold = [];
   const warm = [];
   const transpile = [];

@@ -29,7 +29,10 @@ async function startRegistry(dir) {
   const port = await freePort();
   fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
   const config = path.join(dir, 'config.yml');
-  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  fs.writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const proc = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   // Ready when it accepts connections.
   for (let i = 0; i < 200; i++) {
@@ -80,7 +83,15 @@ export async function benchPull({ rounds }) {
     const archive = path.join(work, 'image.tar');
     execFileSync('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `oci-archive:${archive}:bench/big:v1`]);
     const blobs = path.join(layout, 'blobs', 'sha256');
-    const manifest = JSON.parse(fs.readFileSync(path.join(blobs, JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests[0].digest.slice(7)), 'utf8'));
+    const manifest = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          blobs,
+          JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests[0].digest.slice(7),
+        ),
+        'utf8',
+      ),
+    );
     const layerFiles = manifest.layers.map((l) => path.join(blobs, l.digest.slice(7)));
     const bytes = layerFiles.reduce((n, f) => n + fs.statSync(f).size, 0);
     const n = Math.max(3, Math.min(rounds, 7));
@@ -96,7 +107,14 @@ export async function benchPull({ rounds }) {
           name: 'skopeo copy (download only)',
           run: () => {
             const dir = fresh('skopeo');
-            const ms = timeOnce(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:v1`]);
+            const ms = timeOnce([
+              'skopeo',
+              'copy',
+              '--quiet',
+              '--src-tls-verify=false',
+              `docker://${ref}`,
+              `oci:${dir}:v1`,
+            ]);
             cleanup(dir);
             return ms;
           },
@@ -114,8 +132,14 @@ export async function benchPull({ rounds }) {
       n,
       1,
     );
-    printTable(`pull of ${LAYERS} layers, ${(bytes / 1048576).toFixed(0)} MiB compressed, from a local registry, ${n} rounds`, pull, 'skopeo copy (download only)');
-    console.log(`  box / skopeo: ${(pull['box pull (download + unpack)'].median / pull['skopeo copy (download only)'].median).toFixed(2)} (goal: at most 1.3)`);
+    printTable(
+      `pull of ${LAYERS} layers, ${(bytes / 1048576).toFixed(0)} MiB compressed, from a local registry, ${n} rounds`,
+      pull,
+      'skopeo copy (download only)',
+    );
+    console.log(
+      `  box / skopeo: ${(pull['box pull (download + unpack)'].median / pull['skopeo copy (download only)'].median).toFixed(2)} (goal: at most 1.3)`,
+    );
     const unpack = sideBySide(
       [
         {

@@ -47,26 +47,39 @@ export function benchStartLatency({ rounds }) {
 
     const contenders = [
       { name: 'node -e 0', run: () => timeOnce([process.execPath, '-e', '0']) },
-      { name: 'box run', run: () => timeOnce([BOX, 'run', '--rm', '--network', 'none', 'bench:true', '/bin/true'], { env }) },
+      {
+        name: 'box run',
+        run: () => timeOnce([BOX, 'run', '--rm', '--network', 'none', 'bench:true', '/bin/true'], { env }),
+      },
     ];
     for (const tool of ['runc', 'crun']) {
       const bin = which(tool);
       if (!bin) continue;
       const bundle = path.join(work, `${tool}-bundle`);
       ociBundle(bin, bundle, rootfs);
-      contenders.push({ name: `${tool} run`, run: (i) => timeOnce([bin, 'run', '-b', bundle, `box-bench-${tool}-${process.pid}-${i + 10}`]) });
+      contenders.push({
+        name: `${tool} run`,
+        run: (i) => timeOnce([bin, 'run', '-b', bundle, `box-bench-${tool}-${process.pid}-${i + 10}`]),
+      });
     }
     const podman = which('podman');
     if (podman) {
-      contenders.push({ name: 'podman run', run: () => timeOnce([podman, 'run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/true']) });
+      contenders.push({
+        name: 'podman run',
+        run: () => timeOnce([podman, 'run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/true']),
+      });
     }
     const results = sideBySide(contenders, rounds);
     printTable(`start-to-exit latency, ${rounds} rounds (true in a fresh container)`, results, 'box run');
     const box = results['box run'].median;
     const node = results['node -e 0'].median;
     console.log(`  box - node: ${(box - node).toFixed(1)} ms (goal: at most 25 ms)`);
-    if (results['podman run']) console.log(`  box / podman: ${(box / results['podman run'].median).toFixed(2)} (goal: at most 0.5)`);
-    else console.log('  podman was not measured (not installed, or it cannot run here): the 0.5x podman goal is unchecked');
+    if (results['podman run'])
+      console.log(`  box / podman: ${(box / results['podman run'].median).toFixed(2)} (goal: at most 0.5)`);
+    else
+      console.log(
+        '  podman was not measured (not installed, or it cannot run here): the 0.5x podman goal is unchecked',
+      );
     return results;
   } finally {
     spawnSync('rm', ['-rf', work]);

@@ -82,7 +82,9 @@ describe('dist/box', () => {
     const bundle = fs.readFileSync(path.join(DIST, 'box.js'), 'utf8');
     if (!bundle.includes('box was built without asset digests')) return; // src/assets.ts not used yet
     for (const name of ['box-helper', 'koffi.node']) {
-      const digest = createHash('sha256').update(fs.readFileSync(path.join(DIST, 'assets', name))).digest('hex');
+      const digest = createHash('sha256')
+        .update(fs.readFileSync(path.join(DIST, 'assets', name)))
+        .digest('hex');
       expect(bundle, `digest of ${name} in dist/box.js`).toContain(digest);
     }
   });
@@ -99,15 +101,26 @@ describe('dist/box', () => {
   // assets), check it here on the copied binary.
   test('copied alone, `box info` loads koffi and extracts the helper from the embedded assets', () => {
     const root = path.join(tmp, 'info-root');
-    const r = spawnSync('/usr/bin/env', ['-i', './box', '--root', root, 'info', '--format', 'json'], { cwd: path.dirname(copy), encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/env', ['-i', './box', '--root', root, 'info', '--format', 'json'], {
+      cwd: path.dirname(copy),
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const info = JSON.parse(r.stdout) as { backingFilesystem: string; helper: string; cgroupVersion: number; node: string; helperProtocol: number };
+    const info = JSON.parse(r.stdout) as {
+      backingFilesystem: string;
+      helper: string;
+      cgroupVersion: number;
+      node: string;
+      helperProtocol: number;
+    };
     expect(info.node).toBe(process.versions.node); // the local Node.js is what the executable embeds
     expect(info.helperProtocol).toBe(SPEC_VERSION);
     expect(info.backingFilesystem).toMatch(/^(ext4|xfs|btrfs|tmpfs|[a-z0-9]+|0x[0-9a-f]+)$/); // statfs(2) through koffi
     expect(fs.statSync(info.helper).mode & 0o777).toBe(0o700);
-    expect(fs.readFileSync(info.helper).equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'box-helper')))).toBe(true);
+    expect(fs.readFileSync(info.helper).equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'box-helper')))).toBe(
+      true,
+    );
     expect([1, 2]).toContain(info.cgroupVersion);
   });
 });

@@ -45,20 +45,25 @@ describe('box processes in a container', () => {
 
   /** `ls -l` of a /proc/PID/fd as busybox prints it: fd number -> where it leads. */
   const fdTargets = (ls: string) =>
-    Object.fromEntries(ls.split('\n').filter((l) => l.includes(' -> ')).map((l) => {
-      const [left, target] = l.split(' -> ');
-      return [left.split(/\s+/).pop()!, target];
-    }));
+    Object.fromEntries(
+      ls
+        .split('\n')
+        .filter((l) => l.includes(' -> '))
+        .map((l) => {
+          const [left, target] = l.split(' -> ');
+          return [left.split(/\s+/).pop()!, target];
+        }),
+    );
   /** What box's own processes may hold: pipes to the helper, the pty, /dev/null. */
   const harmless = (target: string) => /^(pipe:\[\d+\]|\/dev\/null|\/dev\/pts\/\d+)$/.test(target);
 
-  it('a root process in the container never ptraces an exec\'d process before execve, nor follows its fds', () => {
+  it("a root process in the container never ptraces an exec'd process before execve, nor follows its fds", () => {
     runDetached(t, '--name', 'race', 'race', '/ptrace-race', '/tmp/stop');
     const logs = () => t.box(['logs', 'race']).stdout;
     until('the attacker polls', logs, (l) => l.includes('ready\n'));
     // The attacker can take over what it may: a process box exec'd, once it runs its own program.
     expect(t.box(['exec', '-d', 'race', 'sleep', '1000']).status).toBe(0);
-    until('the attacker attached to the exec\'d sleep', logs, (l) => /^attach \d+ \/bin\/busybox$/m.test(l));
+    until("the attacker attached to the exec'd sleep", logs, (l) => /^attach \d+ \/bin\/busybox$/m.test(l));
 
     const runs = 40;
     const r = withHostFd(`for i in $(seq ${runs}); do $BOX exec race /bin/true || echo "exec failed: $?"; done`);
@@ -76,7 +81,7 @@ describe('box processes in a container', () => {
     expect(t.box(['rm', '-f', 'race']).status).toBe(0);
   });
 
-  it('a stopped exec\'d process holds only fds 0-2, its reaper nothing of the host', async () => {
+  it("a stopped exec'd process holds only fds 0-2, its reaper nothing of the host", async () => {
     const id = runDetached(t, '--cap-add', 'SYS_PTRACE', 'busybox', 'sleep', '1000');
     const pid = inspectOne<{ State: { Pid: number } }>(t, id).State.Pid;
     const boxExec = [BOX, '--root', t.root, 'exec', id, 'sh', '-c', 'kill -STOP $$'];
@@ -86,8 +91,11 @@ describe('box processes in a container', () => {
     });
     const done = exitOf(exec);
     const isStoppedSh = (p: { comm: string; state: string }) => p.comm === 'sh' && p.state === 'T';
-    const stopped = until('the exec\'d sh stops itself', () => nsProcesses(pid), (ps) => ps.some(isStoppedSh))
-      .find(isStoppedSh)!.pid;
+    const stopped = until(
+      "the exec'd sh stops itself",
+      () => nsProcesses(pid),
+      (ps) => ps.some(isStoppedSh),
+    ).find(isStoppedSh)!.pid;
     const fds = (p: number) =>
       Object.fromEntries(fs.readdirSync(`/proc/${p}/fd`).map((fd) => [fd, fs.readlinkSync(`/proc/${p}/fd/${fd}`)]));
     expect(Object.keys(fds(stopped)).sort()).toEqual(['0', '1', '2']);
@@ -122,11 +130,15 @@ describe('box processes in a container', () => {
     expect(t.box(['rm', '-f', id]).status).toBe(0);
   });
 
-  it('a health probe\'s reaper holds no host file or directory', () => {
+  it("a health probe's reaper holds no host file or directory", () => {
     const probe = ['--health-cmd', 'ls -l /proc/$PPID/fd', '--health-interval', '100ms'];
     const id = runDetached(t, '--cap-add', 'SYS_PTRACE', ...probe, 'busybox', 'sleep', '1000');
     type Health = { State: { Health?: { Log: { Output: string; ExitCode: number }[] } } };
-    const log = until('a probe ran', () => inspectOne<Health>(t, id).State.Health?.Log ?? [], (l) => l.length > 0)[0];
+    const log = until(
+      'a probe ran',
+      () => inspectOne<Health>(t, id).State.Health?.Log ?? [],
+      (l) => l.length > 0,
+    )[0];
     expect(log.ExitCode).toBe(0);
     const targets = fdTargets(log.Output);
     expect(Object.keys(targets).length).toBeGreaterThan(0);

@@ -44,16 +44,21 @@ describe.each(selected.map((op) => [op.name, op] as const))('%s killed half-way'
   for (const victim of op.victims) {
     const known = KNOWN[`${op.name}/${victim}`];
     const title = `kill ${victim}: nothing is left after ps -a, rm -f and rmi, no recovery command runs over 10 s`;
-    (known && !STRICT ? it.skip : it)(`${title}${known ? ` (known: ${known})` : ''}`, async (ctx) => {
-      const rounds: Round[] = [];
-      for (const d of delaysFor(op, () => rounds.some((r) => r.killed))) rounds.push(await bench.round(op, victim, d));
-      const lines = rounds.map((r) => `  ${describeRound(r)}`);
-      console.log(`${op.name}: ${bench.durations.get(op.name)} ms unkilled\n${lines.join('\n')}`);
-      expect(rounds.filter((r) => r.left.length).map(describeRound)).toEqual([]);
-      // A short-lived victim (the helper of a start lives a few ms on an idle machine) can be missed
-      // at every delay: then this round proved nothing, and says so as a skip, not a pass. The
-      // same kills are placed deterministically (SIGSTOP) in lifecycle-faults.test.ts.
-      if (!rounds.some((r) => r.killed)) ctx.skip(`the ${victim} was never there at the delays tried`);
-    }, (LONG ? 3_600 : 120) * 1000);
+    (known && !STRICT ? it.skip : it)(
+      `${title}${known ? ` (known: ${known})` : ''}`,
+      async (ctx) => {
+        const rounds: Round[] = [];
+        for (const d of delaysFor(op, () => rounds.some((r) => r.killed)))
+          rounds.push(await bench.round(op, victim, d));
+        const lines = rounds.map((r) => `  ${describeRound(r)}`);
+        console.log(`${op.name}: ${bench.durations.get(op.name)} ms unkilled\n${lines.join('\n')}`);
+        expect(rounds.filter((r) => r.left.length).map(describeRound)).toEqual([]);
+        // A short-lived victim (the helper of a start lives a few ms on an idle machine) can be missed
+        // at every delay: then this round proved nothing, and says so as a skip, not a pass. The
+        // same kills are placed deterministically (SIGSTOP) in lifecycle-faults.test.ts.
+        if (!rounds.some((r) => r.killed)) ctx.skip(`the ${victim} was never there at the delays tried`);
+      },
+      (LONG ? 3_600 : 120) * 1000,
+    );
   }
 });

@@ -19,7 +19,11 @@ const ok = (args: string[]) => {
   if (r.status !== 0) throw new Error(`box ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 };
-const layerDirs = () => fs.readdirSync(path.join(t.root, 'layers')).filter((d) => /^[0-9a-f]{64}$/.test(d)).sort();
+const layerDirs = () =>
+  fs
+    .readdirSync(path.join(t.root, 'layers'))
+    .filter((d) => /^[0-9a-f]{64}$/.test(d))
+    .sort();
 let tarball: string;
 let other: string;
 
@@ -78,7 +82,11 @@ describe('tag, image inspect, history', () => {
     const cfg = {
       ...base.config,
       history: [
-        { created: '2024-01-01T00:00:00Z', created_by: '/bin/sh -c #(nop) ADD file:0123456789abcdef0123456789abcdef in / ', comment: '' },
+        {
+          created: '2024-01-01T00:00:00Z',
+          created_by: '/bin/sh -c #(nop) ADD file:0123456789abcdef0123456789abcdef in / ',
+          comment: '',
+        },
         { created: '2024-01-02T00:00:00Z', created_by: '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer: true },
       ],
     };
@@ -86,10 +94,15 @@ describe('tag, image inspect, history', () => {
     await s.registerImage(id);
     const out = ok(['history', id]).split('\n');
     expect(out[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
-    expect(out[1]).toMatch(new RegExp(`^${id.slice(7, 19)}\\s+\\d+ (weeks|days) ago\\s+/bin/sh -c #\\(nop\\)  CMD \\["sh"\\]\\s+0B$`));
+    expect(out[1]).toMatch(
+      new RegExp(`^${id.slice(7, 19)}\\s+\\d+ (weeks|days) ago\\s+/bin/sh -c #\\(nop\\)  CMD \\["sh"\\]\\s+0B$`),
+    );
     expect(out[2]).toMatch(/^<missing>\s+.*\/bin\/sh -c #\(nop\) ADD file:0123456789abcdef0…\s+[\d.]+MB$/);
     expect(out).toHaveLength(4);
-    const json = ok(['history', '--format', 'json', '--no-trunc', id]).trim().split('\n').map((l) => JSON.parse(l));
+    const json = ok(['history', '--format', 'json', '--no-trunc', id])
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(json.map((j) => [j.ID, j.Size])).toEqual([
       [id, 0],
       ['<missing>', fs.statSync(tarball).size],
@@ -110,13 +123,22 @@ describe('images, rmi and prune', () => {
     await s.registerImage(next, { repoDigest: `app@sha256:${'a'.repeat(64)}` });
     const table = ok(['images', '--digests']).split('\n');
     expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s+CREATED\s+SIZE$/);
-    expect(table.find((l) => l.startsWith('app ') && / 1 /.test(l))).toMatch(new RegExp(`^app\\s+1\\s+sha256:a{64}\\s+${next.slice(7, 19)}\\s`));
-    expect(table.find((l) => l.startsWith('registry.local:5000/team/app'))).toMatch(new RegExp(`\\s2\\s+<none>\\s+${old.slice(7, 19)}`));
-    expect(ok(['images', '-a', '-q']).split('\n').filter(Boolean).sort()).toEqual([next, old].map((i) => i.slice(7, 19)).sort());
+    expect(table.find((l) => l.startsWith('app ') && / 1 /.test(l))).toMatch(
+      new RegExp(`^app\\s+1\\s+sha256:a{64}\\s+${next.slice(7, 19)}\\s`),
+    );
+    expect(table.find((l) => l.startsWith('registry.local:5000/team/app'))).toMatch(
+      new RegExp(`\\s2\\s+<none>\\s+${old.slice(7, 19)}`),
+    );
+    expect(ok(['images', '-a', '-q']).split('\n').filter(Boolean).sort()).toEqual(
+      [next, old].map((i) => i.slice(7, 19)).sort(),
+    );
     expect(ok(['images', '-q', '--filter', 'dangling=true'])).toBe('');
     expect(ok(['images', '-q', '--filter', 'dangling=false']).split('\n').filter(Boolean)).toHaveLength(2);
     expect(t.box(['images', '--filter', 'label=x']).stderr).toMatch(/invalid filter "label=x"/);
-    const rows = ok(['images', '--format', 'json']).trim().split('\n').map((l) => JSON.parse(l));
+    const rows = ok(['images', '--format', 'json'])
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.find((r) => r.Tag === '1').Digest).toBe(`sha256:${'a'.repeat(64)}`);
   });
 
@@ -128,10 +150,16 @@ describe('images, rmi and prune', () => {
     ok(['tag', old, 'second:1']);
     const refused = t.box(['rmi', old.slice(7, 19)]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/conflict: unable to delete [0-9a-f]{12} \(must be forced\) - image is referenced in multiple repositories/);
+    expect(refused.stderr).toMatch(
+      /conflict: unable to delete [0-9a-f]{12} \(must be forced\) - image is referenced in multiple repositories/,
+    );
     const layer = s.get(old).config.rootfs.diff_ids[0];
     const forced = ok(['rmi', '-f', old.slice(7, 19)]);
-    expect(forced.split('\n').sort().filter(Boolean)).toEqual(['Deleted: ' + old, 'Untagged: registry.local:5000/team/app:2', 'Untagged: second:1']);
+    expect(forced.split('\n').sort().filter(Boolean)).toEqual([
+      'Deleted: ' + old,
+      'Untagged: registry.local:5000/team/app:2',
+      'Untagged: second:1',
+    ]);
     expect(s.hasImage(old)).toBe(false);
     // Its layer went with it (no other image uses it), and so did its short link.
     expect(s.hasLayer(layer)).toBe(false);
@@ -146,9 +174,15 @@ describe('images, rmi and prune', () => {
     const cid = ok(['create', '--name', 'user1', 'app:1', '/bin/busybox', 'cat', '/extra']).trim();
     const refused = t.box(['rmi', 'app:1']);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`conflict: unable to remove repository reference "app:1" \\(must force\\) - container ${cid.slice(0, 12)} \\(user1\\) is using`));
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `conflict: unable to remove repository reference "app:1" \\(must force\\) - container ${cid.slice(0, 12)} \\(user1\\) is using`,
+      ),
+    );
     expect(t.box(['rmi', id]).stderr).toMatch(/\(must be forced\) - image is being used by stopped container/);
-    expect(ok(['rmi', '-f', 'app:1'])).toBe(`Untagged: app:1\nUntagged: app@sha256:${'a'.repeat(64)}\nDeleted: ${id}\n`);
+    expect(ok(['rmi', '-f', 'app:1'])).toBe(
+      `Untagged: app:1\nUntagged: app@sha256:${'a'.repeat(64)}\nDeleted: ${id}\n`,
+    );
     expect(s.list()).toEqual([]);
     for (const l of layers) expect(s.hasLayer(l)).toBe(true);
     // Pruning keeps them too, while the container exists; and the container still runs.
@@ -211,7 +245,13 @@ describe('garbage collection', () => {
         run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
       }
       reg = await startRegistry(path.join(t.dir, 'registry'));
-      run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${reg.host}/race/img:v1`]);
+      run('skopeo', [
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        `oci:${layout}:v1`,
+        `docker://${reg.host}/race/img:v1`,
+      ]);
     });
     afterAll(async () => {
       if (reg) await stopRegistry(reg);

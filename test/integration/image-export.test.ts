@@ -51,7 +51,9 @@ describe('box export', () => {
     expect(new Set(list).size).toBe(list.length); // each path once, though it is in several layers
     const verbose = tarList(file);
     expect(verbose.find((l) => l.endsWith(' root/new'))).toMatch(/^-rw-r--r-- 1234\/5678 +8 /);
-    expect(verbose.find((l) => l.includes(' var/lib/x/hard'))).toMatch(/^hrw-r--r-- .* var\/lib\/x\/hard link to root\/new$/);
+    expect(verbose.find((l) => l.includes(' var/lib/x/hard'))).toMatch(
+      /^hrw-r--r-- .* var\/lib\/x\/hard link to root\/new$/,
+    );
     expect(verbose.find((l) => l.includes(' var/link'))).toMatch(/^lrwxrwxrwx .* var\/link -> \.\.\/root\/new$/);
     expect(verbose.find((l) => l.includes(' var/fifo'))).toMatch(/^p/);
 
@@ -66,7 +68,15 @@ describe('box export', () => {
   });
 
   it('to standard output, and an emptied directory (opaque in the writable layer) hides the image files under it', () => {
-    const made = t.box(['run', '--name', 'exp2', 'busybox:latest', 'sh', '-c', 'rm -rf /home && mkdir /home && echo only > /home/only']);
+    const made = t.box([
+      'run',
+      '--name',
+      'exp2',
+      'busybox:latest',
+      'sh',
+      '-c',
+      'rm -rf /home && mkdir /home && echo only > /home/only',
+    ]);
     expect(made.stderr).toBe('');
     expect(made.status).toBe(0);
     const r = spawnSync(BOX, t.args(['export', 'exp2']), { maxBuffer: 1 << 28 });

@@ -50,7 +50,10 @@ async function holdAdmissionLock(): Promise<{ release: () => Promise<unknown> }>
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const holder = spawn('flock', ['--exclusive', file, 'cat'], { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = exitOf(holder);
-  await until('flock to hold the admission lock', () => fs.existsSync(file) && flocksOn(file).some((l) => l.pid === holder.pid && !l.waiting));
+  await until(
+    'flock to hold the admission lock',
+    () => fs.existsSync(file) && flocksOn(file).some((l) => l.pid === holder.pid && !l.waiting),
+  );
   return {
     release: () => {
       holder.stdin!.end();
@@ -61,44 +64,63 @@ async function holdAdmissionLock(): Promise<{ release: () => Promise<unknown> }>
 
 describe('garbage collection during a container start', () => {
   // --pull never: createRecord takes the lock itself; missing: run --pull's lock is handed over.
-  it.each(['never', 'missing'])('image prune -a waits for a run (--pull %s) that resolved the image; the container starts; prune after its removal removes the image', async (pull) => {
-    const id = importBusybox(t, 'victim:1');
-    const layers = layerDirs();
-    expect(layers).toHaveLength(1);
-    const holder = await holdAdmissionLock();
-    const admissionFile = path.join(runroot(), 'locks', 'admission.lock');
-    const runner = t.start(['run', '--pull', pull, '--name', `racer-${pull}`, '--policy', 'baseline:audit', 'victim:1', 'echo', 'started']);
-    const ran = exitOf(runner);
-    try {
-      // The run resolved the image and now waits for the admission lock.
-      await until('the run to wait for the admission lock', () => flocksOn(admissionFile).some((l) => l.pid === runner.pid && l.waiting));
-      const pruner = t.start(['image', 'prune', '-a']);
-      const pruned = exitOf(pruner);
-      let pruneDone = false;
-      void pruned.then(() => (pruneDone = true));
-      // Either the prune finished (the image would be gone) or it waits for the store's lock.
-      await until('the prune to finish or wait', () => pruneDone || flocksOn(storeLockFile()).some((l) => l.pid === pruner.pid && l.waiting));
-      expect(pruneDone).toBe(false);
-      await holder.release();
-      const r = await ran;
-      expect(r.stderr).toBe('');
-      expect(r.stdout).toBe('started\n');
-      expect(r.code).toBe(0);
-      const p = await pruned;
-      expect(p.code).toBe(0);
-      expect(p.stdout).toBe('Total reclaimed space: 0B\n');
-    } finally {
-      await holder.release();
-    }
-    expect(t.box(['images', '-q', '--no-trunc']).stdout).toBe(id + '\n');
-    expect(layerDirs()).toEqual(layers);
-    // Once the container is gone, the image is unused and prune -a removes it and its layer.
-    expect(t.box(['rm', `racer-${pull}`]).status).toBe(0);
-    const p = t.box(['image', 'prune', '-a']);
-    expect(p.stdout).toContain(`deleted: ${id}`);
-    expect(t.box(['images', '-q']).stdout).toBe('');
-    expect(layerDirs()).toEqual([]);
-  });
+  it.each(['never', 'missing'])(
+    'image prune -a waits for a run (--pull %s) that resolved the image; the container starts; prune after its removal removes the image',
+    async (pull) => {
+      const id = importBusybox(t, 'victim:1');
+      const layers = layerDirs();
+      expect(layers).toHaveLength(1);
+      const holder = await holdAdmissionLock();
+      const admissionFile = path.join(runroot(), 'locks', 'admission.lock');
+      const runner = t.start([
+        'run',
+        '--pull',
+        pull,
+        '--name',
+        `racer-${pull}`,
+        '--policy',
+        'baseline:audit',
+        'victim:1',
+        'echo',
+        'started',
+      ]);
+      const ran = exitOf(runner);
+      try {
+        // The run resolved the image and now waits for the admission lock.
+        await until('the run to wait for the admission lock', () =>
+          flocksOn(admissionFile).some((l) => l.pid === runner.pid && l.waiting),
+        );
+        const pruner = t.start(['image', 'prune', '-a']);
+        const pruned = exitOf(pruner);
+        let pruneDone = false;
+        void pruned.then(() => (pruneDone = true));
+        // Either the prune finished (the image would be gone) or it waits for the store's lock.
+        await until(
+          'the prune to finish or wait',
+          () => pruneDone || flocksOn(storeLockFile()).some((l) => l.pid === pruner.pid && l.waiting),
+        );
+        expect(pruneDone).toBe(false);
+        await holder.release();
+        const r = await ran;
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('started\n');
+        expect(r.code).toBe(0);
+        const p = await pruned;
+        expect(p.code).toBe(0);
+        expect(p.stdout).toBe('Total reclaimed space: 0B\n');
+      } finally {
+        await holder.release();
+      }
+      expect(t.box(['images', '-q', '--no-trunc']).stdout).toBe(id + '\n');
+      expect(layerDirs()).toEqual(layers);
+      // Once the container is gone, the image is unused and prune -a removes it and its layer.
+      expect(t.box(['rm', `racer-${pull}`]).status).toBe(0);
+      const p = t.box(['image', 'prune', '-a']);
+      expect(p.stdout).toContain(`deleted: ${id}`);
+      expect(t.box(['images', '-q']).stdout).toBe('');
+      expect(layerDirs()).toEqual([]);
+    },
+  );
 
   it('run --pull hands the store lock it took before pulling to the creation of the record', async () => {
     const id = importBusybox(t, 'held:1');

@@ -31,7 +31,11 @@ beforeAll(async () => {
   fs.copyFileSync(busyboxTarball(dir), base);
   fs.writeFileSync(path.join(dir, 'bottom'), 'from the bottom layer\n');
   fs.writeFileSync(path.join(dir, 'shadow'), 'low\n');
-  const r = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', dir, '-rf', base, './bottom', './shadow'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'tar',
+    ['--numeric-owner', '--owner=0', '--group=0', '-C', dir, '-rf', base, './bottom', './shadow'],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(r.stderr);
   const diffIds: string[] = [];
   diffIds.push((await storeLayer(store, fs.createReadStream(base), { what: 'bottom' })).diffId);
@@ -44,7 +48,13 @@ beforeAll(async () => {
     { path: 'shadow', data: 'high\n' },
   ]);
   diffIds.push((await storeLayer(store, chunks(top), { what: 'top' })).diffId);
-  config = { architecture: 'amd64', os: 'linux', created: new Date().toISOString(), config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } };
+  config = {
+    architecture: 'amd64',
+    os: 'linux',
+    created: new Date().toISOString(),
+    config: { Cmd: ['sh'] },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+  };
   id = store.putConfig(config);
   await store.registerImage(id);
   store.tag(parseImageRef('many:130'), id);
@@ -64,7 +74,9 @@ describe('an image of 130 layers', () => {
       expect(l).toMatch(new RegExp(`^${store.roots.root}/l/[a-z0-9]{8}$`));
       // Topmost first.
       expect(fs.realpathSync(l)).toBe(store.layerDiff(config.rootfs.diff_ids[LAYERS - 1 - i]));
-      expect(fs.readFileSync(path.join(store.layerDir(config.rootfs.diff_ids[LAYERS - 1 - i]), 'link'), 'utf8').trim()).toBe(path.basename(l));
+      expect(
+        fs.readFileSync(path.join(store.layerDir(config.rootfs.diff_ids[LAYERS - 1 - i]), 'link'), 'utf8').trim(),
+      ).toBe(path.basename(l));
     }
     // The full paths would not fit in overlay's page of options; the links do, with room to spare.
     expect(`lowerdir=${store.lowerDirs(config).join(':')}`.length).toBeGreaterThan(OVERLAY_DATA_LIMIT);
@@ -102,7 +114,23 @@ describe('an image of 130 layers', () => {
   });
 
   it('box run runs it and sees files of the bottom and the top layer', () => {
-    const r = spawnSync(BOX, ['--root', store.roots.root, 'run', '--rm', 'many:130', '/bin/busybox', 'cat', '/bottom', '/top', '/shadow', '/layers/64'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      BOX,
+      [
+        '--root',
+        store.roots.root,
+        'run',
+        '--rm',
+        'many:130',
+        '/bin/busybox',
+        'cat',
+        '/bottom',
+        '/top',
+        '/shadow',
+        '/layers/64',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('from the bottom layer\nfrom the top layer\nhigh\n64\n');
     expect(r.status).toBe(0);

@@ -25,7 +25,17 @@ beforeAll(() => {
   fs.writeFileSync(path.join(bundle, 'rootfs/hello'), 'loaded\n');
   fs.rmSync(path.join(bundle, 'rootfs/bin/not-executable'));
   run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  run('umoci', ['config', '--image', `${layout}:v1`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/hello']);
+  run('umoci', [
+    'config',
+    '--image',
+    `${layout}:v1`,
+    '--config.cmd',
+    '/bin/busybox',
+    '--config.cmd',
+    'cat',
+    '--config.cmd',
+    '/hello',
+  ]);
   configDigest = JSON.parse(run('skopeo', ['inspect', '--raw', `oci:${layout}:v1`])).config.digest;
 });
 
@@ -88,7 +98,9 @@ describe('box load', () => {
       run('tar', ['-C', t.dir, '-cf', foreign, 'bundle/config.json']);
       const f = spawnSync(BOX, fresh.args(['load', '-i', foreign]), { encoding: 'utf8' });
       expect(f.stderr).toMatch(/neither a docker-archive .* nor an OCI image layout/);
-      expect(spawnSync(BOX, fresh.args(['load', '-i', '/nonexistent']), { encoding: 'utf8' }).stderr).toBe('box: load: no such file: /nonexistent\n');
+      expect(spawnSync(BOX, fresh.args(['load', '-i', '/nonexistent']), { encoding: 'utf8' }).stderr).toBe(
+        'box: load: no such file: /nonexistent\n',
+      );
     } finally {
       fresh.cleanup();
     }
@@ -124,8 +136,12 @@ describe('box load', () => {
     expect(docker('null')).toBe(entry('is not a list of images'));
     expect(docker('{"Config":"c.json"}')).toBe(entry('is not a list of images'));
     expect(docker('[{"Layers":[]}]')).toBe(entry('entry 1: "Config" is not a file name'));
-    expect(docker('[{"Config":"c.json","Layers":"l.tar"}]')).toBe(entry('entry 1: "Layers" is not a list of file names'));
-    expect(docker('[{"Config":"c.json","Layers":[],"RepoTags":[7]}]')).toBe(entry('entry 1: "RepoTags" is not a list of tags'));
+    expect(docker('[{"Config":"c.json","Layers":"l.tar"}]')).toBe(
+      entry('entry 1: "Layers" is not a list of file names'),
+    );
+    expect(docker('[{"Config":"c.json","Layers":[],"RepoTags":[7]}]')).toBe(
+      entry('entry 1: "RepoTags" is not a list of tags'),
+    );
     const noLayers = '[{"Config":"c.json","Layers":[]}]';
     const config = (c: string, problem: string) => `box: load: image ${sha(c)}: the image config ${problem}\n`;
     expect(docker(noLayers)).toBe(config('{}', 'has no rootfs.diff_ids list'));
@@ -152,7 +168,9 @@ describe('box load', () => {
       'box: load: index.json: a descriptor in the manifest lacks its mediaType, digest or size\n',
     );
     expect(oci(pointTo, 'null')).toBe(`box: load: ${sha('null')}: the manifest is not a JSON object\n`);
-    expect(oci(pointTo, manifest('{}', 'l'))).toMatch(/^box: load: sha256:[0-9a-f]{64}: unsupported manifest \(media type/);
+    expect(oci(pointTo, manifest('{}', 'l'))).toMatch(
+      /^box: load: sha256:[0-9a-f]{64}: unsupported manifest \(media type/,
+    );
     expect(oci(pointTo, manifest('[]', []), '[]')).toBe(config('[]', 'is not a JSON object'));
   });
 });

@@ -20,7 +20,12 @@ let diffIds: string[];
 let authFile: string;
 
 const box = (root: TestRoot, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) => {
-  const r = spawnSync(BOX, root.args(args), { encoding: 'utf8', timeout: 120_000, input: opts.input, env: { ...process.env, BOX_CONFIG: authFile, ...opts.env } });
+  const r = spawnSync(BOX, root.args(args), {
+    encoding: 'utf8',
+    timeout: 120_000,
+    input: opts.input,
+    env: { ...process.env, BOX_CONFIG: authFile, ...opts.env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -37,7 +42,17 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(bundle, 'rootfs/hello'), 'pushed and pulled\n');
   fs.rmSync(path.join(bundle, 'rootfs/bin/not-executable'));
   run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  run('umoci', ['config', '--image', `${layout}:v1`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/hello']);
+  run('umoci', [
+    'config',
+    '--image',
+    `${layout}:v1`,
+    '--config.cmd',
+    '/bin/busybox',
+    '--config.cmd',
+    'cat',
+    '--config.cmd',
+    '/hello',
+  ]);
   const archive = path.join(t.dir, 'in.tar');
   run('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `docker-archive:${archive}:push/img:1`]);
   expect(box(t, ['load', '-i', archive]).stderr).toBe('');
@@ -48,7 +63,10 @@ beforeAll(async () => {
   registries.push(plain);
   const htpasswd = path.join(t.dir, 'htpasswd');
   run('htpasswd', ['-Bbc', htpasswd, 'alice', 'wonderland']);
-  locked = await startRegistry(path.join(t.dir, 'reg-basic'), `auth:\n  htpasswd:\n    realm: box-test\n    path: ${htpasswd}\n`);
+  locked = await startRegistry(
+    path.join(t.dir, 'reg-basic'),
+    `auth:\n  htpasswd:\n    realm: box-test\n    path: ${htpasswd}\n`,
+  );
   registries.push(locked);
 });
 
@@ -58,9 +76,16 @@ afterAll(async () => {
 });
 
 /** box, without blocking this process (the token server runs in it). */
-function boxAsync(root: TestRoot, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function boxAsync(
+  root: TestRoot,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(BOX, root.args(args), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BOX_CONFIG: authFile, ...opts.env } });
+    const p = spawn(BOX, root.args(args), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, BOX_CONFIG: authFile, ...opts.env },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -70,8 +95,20 @@ function boxAsync(root: TestRoot, args: string[], opts: { input?: string; env?: 
   });
 }
 
-const skopeoConfig = (ref: string, creds?: string) => JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), '--config', `docker://${ref}`]));
-const skopeoRaw = (ref: string, creds?: string) => JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), '--raw', `docker://${ref}`]));
+const skopeoConfig = (ref: string, creds?: string) =>
+  JSON.parse(
+    run('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      ...(creds ? ['--creds', creds] : []),
+      '--config',
+      `docker://${ref}`,
+    ]),
+  );
+const skopeoRaw = (ref: string, creds?: string) =>
+  JSON.parse(
+    run('skopeo', ['inspect', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), '--raw', `docker://${ref}`]),
+  );
 
 describe('box push', () => {
   it('pushes gzip layers and an OCI manifest that skopeo reads; box pull into a fresh root gives the same id, and it runs', () => {
@@ -87,11 +124,15 @@ describe('box push', () => {
     const raw = skopeoRaw(ref);
     expect(raw.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     expect(raw.config.digest).toBe(imageId);
-    expect(raw.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(Array(2).fill('application/vnd.oci.image.layer.v1.tar+gzip'));
+    expect(raw.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(
+      Array(2).fill('application/vnd.oci.image.layer.v1.tar+gzip'),
+    );
     expect(skopeoConfig(ref).rootfs.diff_ids).toEqual(diffIds);
     expect(JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])).Digest).toBe(digest);
     // The image now has that digest here too, as after a pull.
-    expect(JSON.parse(box(t, ['image', 'inspect', ref]).stdout)[0].RepoDigests).toContain(`${plain.host}/team/img@${digest}`);
+    expect(JSON.parse(box(t, ['image', 'inspect', ref]).stdout)[0].RepoDigests).toContain(
+      `${plain.host}/team/img@${digest}`,
+    );
 
     const fresh = new TestRoot('box-push2-');
     try {
@@ -121,7 +162,9 @@ describe('box push', () => {
   it('a name with no local image, or a digest, is a clear error', () => {
     const r = box(t, ['push', `${plain.host}/team/none:1`]);
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe(`box: push: no such image: ${plain.host}/team/none:1 (give it that name first: box tag IMAGE ${plain.host}/team/none:1)\n`);
+    expect(r.stderr).toBe(
+      `box: push: no such image: ${plain.host}/team/none:1 (give it that name first: box tag IMAGE ${plain.host}/team/none:1)\n`,
+    );
     const d = box(t, ['push', `${plain.host}/team/img@sha256:${'a'.repeat(64)}`]);
     expect(d.stderr).toMatch(/push a tag, not a digest/);
   });
@@ -133,21 +176,33 @@ describe('box login and logout (htpasswd basic auth)', () => {
     expect(box(t, ['tag', 'push/img:1', ref]).status).toBe(0);
     const denied = box(t, ['push', ref]);
     expect(denied.status).toBe(125);
-    expect(denied.stderr).toContain(`${locked.host} requires a login (basic authentication): run box login ${locked.host}`);
+    expect(denied.stderr).toContain(
+      `${locked.host} requires a login (basic authentication): run box login ${locked.host}`,
+    );
 
     const wrong = box(t, ['login', '-u', 'alice', '--password-stdin', locked.host], { input: 'nope\n' });
     expect(wrong.status).toBe(125);
-    expect(wrong.stderr).toBe(`box: login to ${locked.host}: the credentials of "alice" were refused: UNAUTHORIZED (authentication required)\n`);
+    expect(wrong.stderr).toBe(
+      `box: login to ${locked.host}: the credentials of "alice" were refused: UNAUTHORIZED (authentication required)\n`,
+    );
     expect(fs.existsSync(authFile)).toBe(false);
 
     fs.mkdirSync(path.dirname(authFile), { recursive: true });
-    fs.writeFileSync(authFile, JSON.stringify({ auths: { 'other.example': { auth: 'eDp5' } }, psFormat: 'table {{.ID}}' }));
-    const ok = box(t, ['login', '-u', 'alice', '--password-stdin', `http://${locked.host}/`], { input: 'wonderland\n' });
+    fs.writeFileSync(
+      authFile,
+      JSON.stringify({ auths: { 'other.example': { auth: 'eDp5' } }, psFormat: 'table {{.ID}}' }),
+    );
+    const ok = box(t, ['login', '-u', 'alice', '--password-stdin', `http://${locked.host}/`], {
+      input: 'wonderland\n',
+    });
     expect(ok.stderr).toBe(`Credentials stored in ${authFile}\n`);
     expect(ok.stdout).toBe('Login Succeeded\n');
     expect(fs.statSync(authFile).mode & 0o777).toBe(0o600);
     expect(JSON.parse(fs.readFileSync(authFile, 'utf8'))).toEqual({
-      auths: { 'other.example': { auth: 'eDp5' }, [locked.host]: { auth: Buffer.from('alice:wonderland').toString('base64') } },
+      auths: {
+        'other.example': { auth: 'eDp5' },
+        [locked.host]: { auth: Buffer.from('alice:wonderland').toString('base64') },
+      },
       psFormat: 'table {{.ID}}',
     });
     // -p works too, with Docker's warning.
@@ -183,7 +238,9 @@ describe('box login and logout (htpasswd basic auth)', () => {
     const r = box(t, ['login', locked.host], { input: '' });
     expect(r.status).toBe(125);
     expect(r.stderr).toBe('box: login: no terminal to ask for the credentials: give --username and --password-stdin\n');
-    expect(box(t, ['login', '--password-stdin', locked.host], { input: 'x' }).stderr).toBe('box: login: --password-stdin needs --username\n');
+    expect(box(t, ['login', '--password-stdin', locked.host], { input: 'x' }).stderr).toBe(
+      'box: login: --password-stdin needs --username\n',
+    );
     // Standard input without end (/dev/zero) and a credentials file that is no file are refused, not read forever.
     const zero = fs.openSync('/dev/zero', 'r');
     try {
@@ -229,11 +286,16 @@ describe('login and push with bearer tokens', () => {
   it('login asks the token service with the credentials; push gets a pull,push token; pull uses the stored login', async () => {
     const wrong = await boxAsync(t, ['login', '-u', 'bob', '--password-stdin', tokenReg.host], { input: 'wrong', env });
     expect(wrong.status).toBe(125);
-    expect(wrong.stderr).toBe(`box: login to ${tokenReg.host}: the token service 127.0.0.1:${tokens.port} refused the credentials of "bob" (HTTP 401)\n`);
+    expect(wrong.stderr).toBe(
+      `box: login to ${tokenReg.host}: the token service 127.0.0.1:${tokens.port} refused the credentials of "bob" (HTTP 401)\n`,
+    );
     expect(fs.existsSync(file)).toBe(false);
 
     tokens.requests.length = 0;
-    const ok = await boxAsync(t, ['login', '-u', 'bob', '--password-stdin', tokenReg.host], { input: 'builder\n', env });
+    const ok = await boxAsync(t, ['login', '-u', 'bob', '--password-stdin', tokenReg.host], {
+      input: 'builder\n',
+      env,
+    });
     expect(ok.stdout).toBe('Login Succeeded\n');
     expect(tokens.requests).toEqual([{ scope: [], user: 'bob', account: 'bob' }]);
 
@@ -251,7 +313,9 @@ describe('login and push with bearer tokens', () => {
       const pulled = await boxAsync(fresh, ['pull', '-q', ref], { env });
       expect(pulled.stderr).toBe('');
       expect(pulled.stdout.trim()).toBe(imageId);
-      const anonymous = await boxAsync(fresh, ['pull', '-q', ref], { env: { BOX_CONFIG: path.join(t.dir, 'none.json') } });
+      const anonymous = await boxAsync(fresh, ['pull', '-q', ref], {
+        env: { BOX_CONFIG: path.join(t.dir, 'none.json') },
+      });
       expect(anonymous.status).toBe(125);
       expect(anonymous.stderr).toMatch(/authentication required|access denied/);
     } finally {
@@ -265,16 +329,31 @@ describe('on a terminal', () => {
 
   it('login asks for the password without echoing it', () => {
     const file = path.join(t.dir, 'tty-auth.json');
-    const r = spawnSync('python3', [driver, '--send-after', 'Password: ', '--send', 'wonderland\r', '--', BOX, ...t.args(['login', '-u', 'alice', locked.host])], {
-      encoding: 'utf8',
-      timeout: 30_000,
-      env: { ...process.env, BOX_CONFIG: file },
-    });
+    const r = spawnSync(
+      'python3',
+      [
+        driver,
+        '--send-after',
+        'Password: ',
+        '--send',
+        'wonderland\r',
+        '--',
+        BOX,
+        ...t.args(['login', '-u', 'alice', locked.host]),
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, BOX_CONFIG: file },
+      },
+    );
     const out = JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean };
     expect(out.output).toContain('Login Succeeded');
     expect(out.output).not.toContain('wonderland');
     expect(out.status).toBe(0);
     expect(out.termiosRestored).toBe(true);
-    expect(JSON.parse(fs.readFileSync(file, 'utf8')).auths[locked.host].auth).toBe(Buffer.from('alice:wonderland').toString('base64'));
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).auths[locked.host].auth).toBe(
+      Buffer.from('alice:wonderland').toString('base64'),
+    );
   });
 });

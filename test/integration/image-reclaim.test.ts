@@ -86,7 +86,7 @@ describe('the next command that takes the store lock reclaims what killed image 
     expect(fs.existsSync(helperCopy)).toBe(false);
   });
 
-  it('a live operation keeps its work; dead writers\' files go at once, the rest once the lock can be had alone', async () => {
+  it("a live operation keeps its work; dead writers' files go at once, the rest once the lock can be had alone", async () => {
     const dead = await deadToken();
     const live = t.start(['import', '-', 'live:1']);
     const done = exitOf(live);
@@ -102,7 +102,7 @@ describe('the next command that takes the store lock reclaims what killed image 
   type Child = ReturnType<typeof t.start>;
   async function liveImportKeepsItsWork(live: Child, done: ReturnType<typeof exitOf>, dead: string): Promise<void> {
     const workDirs = () => fs.readdirSync(at('layers')).filter((d) => d.startsWith('.tmp-unpack-import-'));
-    const [mine] = until('the live import\'s work directory', workDirs, (d) => d.length === 1);
+    const [mine] = until("the live import's work directory", workDirs, (d) => d.length === 1);
     const liveMarkers = fs.readdirSync(at('run', 'store-ops')).filter((m) => m !== 'swept');
     expect(liveMarkers).toHaveLength(1);
     expect(mine).toContain(`-${live.pid}.`);

@@ -33,7 +33,17 @@ beforeAll(() => {
   fs.linkSync(path.join(bundle, 'rootfs/hello'), path.join(bundle, 'rootfs/hello-again'));
   fs.rmSync(path.join(bundle, 'rootfs/bin/not-executable'));
   run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  run('umoci', ['config', '--image', `${layout}:v1`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/hello']);
+  run('umoci', [
+    'config',
+    '--image',
+    `${layout}:v1`,
+    '--config.cmd',
+    '/bin/busybox',
+    '--config.cmd',
+    'cat',
+    '--config.cmd',
+    '/hello',
+  ]);
   const archive = path.join(t.dir, 'in.tar');
   run('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `docker-archive:${archive}:save/img:1`]);
   const loaded = box(t, ['load', '-i', archive]);
@@ -56,7 +66,9 @@ describe('box save', () => {
     const raw = JSON.parse(run('skopeo', ['inspect', '--raw', `oci-archive:${saved}`]));
     expect(raw.config.digest).toBe(imageId);
     expect(raw.layers.map((l: { digest: string }) => l.digest)).toEqual(diffIds);
-    expect(JSON.parse(run('skopeo', ['inspect', '--config', `oci-archive:${saved}:1`])).rootfs.diff_ids).toEqual(diffIds);
+    expect(JSON.parse(run('skopeo', ['inspect', '--config', `oci-archive:${saved}:1`])).rootfs.diff_ids).toEqual(
+      diffIds,
+    );
 
     // Every blob is named by its digest.
     const dir = path.join(t.dir, 'saved-layout');
@@ -79,14 +91,25 @@ describe('box save', () => {
   it('is a docker-archive too (manifest.json, repositories)', () => {
     const raw = JSON.parse(run('skopeo', ['inspect', '--raw', `docker-archive:${saved}`]));
     expect(raw.config.digest).toBe(imageId);
-    expect(JSON.parse(run('skopeo', ['inspect', '--config', `docker-archive:${saved}:save/img:1`])).rootfs.diff_ids).toEqual(diffIds);
+    expect(
+      JSON.parse(run('skopeo', ['inspect', '--config', `docker-archive:${saved}:save/img:1`])).rootfs.diff_ids,
+    ).toEqual(diffIds);
     const dir = path.join(t.dir, 'saved-layout');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'))).toEqual([
-      { Config: `blobs/sha256/${imageId.slice(7)}`, RepoTags: ['save/img:1'], Layers: diffIds.map((d) => `blobs/sha256/${d.slice(7)}`) },
+      {
+        Config: `blobs/sha256/${imageId.slice(7)}`,
+        RepoTags: ['save/img:1'],
+        Layers: diffIds.map((d) => `blobs/sha256/${d.slice(7)}`),
+      },
     ]);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'repositories'), 'utf8'))).toEqual({ 'save/img': { '1': diffIds[1].slice(7) } });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'repositories'), 'utf8'))).toEqual({
+      'save/img': { '1': diffIds[1].slice(7) },
+    });
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
-    expect(index.manifests[0].annotations).toEqual({ 'io.containerd.image.name': 'docker.io/save/img:1', 'org.opencontainers.image.ref.name': '1' });
+    expect(index.manifests[0].annotations).toEqual({
+      'io.containerd.image.name': 'docker.io/save/img:1',
+      'org.opencontainers.image.ref.name': '1',
+    });
   });
 
   it('box load of the saved archive into a fresh root gives the same image id, and it runs', () => {
@@ -123,15 +146,24 @@ describe('box save', () => {
     fs.mkdirSync(dir);
     run('tar', ['-C', dir, '-xf', file]);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.map((m: { RepoTags: string[] | null }) => m.RepoTags)).toEqual([['save/img:1', 'other/name:2'], null]);
+    expect(manifest.map((m: { RepoTags: string[] | null }) => m.RepoTags)).toEqual([
+      ['save/img:1', 'other/name:2'],
+      null,
+    ]);
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
-    expect(index.manifests.map((m: { annotations?: Record<string, string> }) => m.annotations?.['io.containerd.image.name'])).toEqual(['docker.io/save/img:1', 'docker.io/other/name:2', undefined]);
-    expect(JSON.parse(run('skopeo', ['inspect', '--raw', `docker-archive:${file}:other/name:2`])).config.digest).toBe(imageId);
+    expect(
+      index.manifests.map((m: { annotations?: Record<string, string> }) => m.annotations?.['io.containerd.image.name']),
+    ).toEqual(['docker.io/save/img:1', 'docker.io/other/name:2', undefined]);
+    expect(JSON.parse(run('skopeo', ['inspect', '--raw', `docker-archive:${file}:other/name:2`])).config.digest).toBe(
+      imageId,
+    );
     const fresh = new TestRoot('box-save3-');
     try {
       const l = box(fresh, ['load', '-i', file]);
       expect(l.stderr).toBe('');
-      expect(l.stdout.toString()).toBe(`Loaded image: save/img:1\nLoaded image: other/name:2\nLoaded image ID: ${plainId}\n`);
+      expect(l.stdout.toString()).toBe(
+        `Loaded image: save/img:1\nLoaded image: other/name:2\nLoaded image ID: ${plainId}\n`,
+      );
     } finally {
       fresh.cleanup();
     }
@@ -150,7 +182,9 @@ describe('box save', () => {
     try {
       const s = box(t, ['save', '-o', path.join(out, 'x.tar'), 'save/img:1']);
       expect(s.status).toBe(125);
-      expect(s.stderr).toBe(`box: save: layer ${diffIds[1].slice(7, 19)} of save/img:1 was stored by an older box without its tar metadata: pull or load the image again\n`);
+      expect(s.stderr).toBe(
+        `box: save: layer ${diffIds[1].slice(7, 19)} of save/img:1 was stored by an older box without its tar metadata: pull or load the image again\n`,
+      );
     } finally {
       fs.renameSync(split + '.away', split);
     }
@@ -161,19 +195,26 @@ describe('box save', () => {
     try {
       const s = box(t, ['save', '-o', path.join(out, 'x.tar'), 'save/img:1']);
       expect(s.status).toBe(125);
-      expect(s.stderr).toMatch(/save: layer [0-9a-f]{12}: the reassembled layer has digest sha256:[0-9a-f]{64}, not its diff_id/);
+      expect(s.stderr).toMatch(
+        /save: layer [0-9a-f]{12}: the reassembled layer has digest sha256:[0-9a-f]{64}, not its diff_id/,
+      );
     } finally {
       fs.writeFileSync(hello, original);
     }
     expect(fs.readdirSync(out)).toEqual([]);
-    expect(box(t, ['save']).stderr).toBe("box: \"box save\" needs at least one IMAGE (see 'box save --help')\n");
+    expect(box(t, ['save']).stderr).toBe('box: "box save" needs at least one IMAGE (see \'box save --help\')\n');
   });
 
   it('refuses to write an archive to a terminal', () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
-    const r = spawnSync('python3', [driver, '--', BOX, ...t.args(['save', 'save/img:1'])], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('python3', [driver, '--', BOX, ...t.args(['save', 'save/img:1'])], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     const out = JSON.parse(r.stdout) as { output: string; status: number };
     expect(out.status).toBe(125);
-    expect(out.output).toBe('box: save: cowardly refusing to write an archive to a terminal: use -o FILE or redirect the output\r\n');
+    expect(out.output).toBe(
+      'box: save: cowardly refusing to write an archive to a terminal: use -o FILE or redirect the output\r\n',
+    );
   });
 });

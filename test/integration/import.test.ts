@@ -27,13 +27,17 @@ describe('box import', () => {
     const fromStdin = spawnSync(BOX, t.args(['import', '-', 'piped']), { input: plain, encoding: 'utf8' });
     expect(fromStdin.stderr).toBe('');
     expect(fromStdin.status).toBe(0);
-    const gzStdin = spawnSync(BOX, t.args(['import', '-', 'piped-gz']), { input: fs.readFileSync(gz), encoding: 'utf8' });
+    const gzStdin = spawnSync(BOX, t.args(['import', '-', 'piped-gz']), {
+      input: fs.readFileSync(gz),
+      encoding: 'utf8',
+    });
     expect(gzStdin.status).toBe(0);
     const diffId = `sha256:${crypto.createHash('sha256').update(plain).digest('hex')}`;
-    for (const name of ['plain', 'gzipped', 'piped', 'piped-gz']) expect({ name, layers: layersOf(name) }).toEqual({ name, layers: [diffId] });
+    for (const name of ['plain', 'gzipped', 'piped', 'piped-gz'])
+      expect({ name, layers: layersOf(name) }).toEqual({ name, layers: [diffId] });
   });
 
-  it('flushes a layer\'s files to disk (syncfs) before the rename that commits the layer', () => {
+  it("flushes a layer's files to disk (syncfs) before the rename that commits the layer", () => {
     // A committed layer is never unpacked again: after a power loss it must not hold files whose
     // data never reached the disk. strace shows the order of the two calls.
     const log = `${t.dir}/strace.log`;
@@ -41,10 +45,16 @@ describe('box import', () => {
     fs.writeFileSync(`${rootfs}/data`, crypto.randomBytes(4096));
     const tar = `${rootfs}.tar`;
     expect(spawnSync('tar', ['-C', rootfs, '-cf', tar, '.']).status).toBe(0);
-    const r = spawnSync('strace', ['-f', '-y', '-e', 'trace=syncfs,rename', '-o', log, BOX, ...t.args(['import', tar, 'synced'])], { encoding: 'utf8' });
+    const r = spawnSync(
+      'strace',
+      ['-f', '-y', '-e', 'trace=syncfs,rename', '-o', log, BOX, ...t.args(['import', tar, 'synced'])],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     const calls = fs.readFileSync(log, 'utf8').split('\n');
-    const commit = calls.findIndex((l) => /rename\("[^"]*\/layers\/\.tmp-[^"]*", "[^"]*\/layers\/[0-9a-f]{64}"\) = 0/.test(l));
+    const commit = calls.findIndex((l) =>
+      /rename\("[^"]*\/layers\/\.tmp-[^"]*", "[^"]*\/layers\/[0-9a-f]{64}"\) = 0/.test(l),
+    );
     const sync = calls.findIndex((l) => /syncfs\(\d+<[^>]*\/layers\/\.tmp-[^>]*\/diff>\) = 0/.test(l));
     expect(commit, calls.join('\n')).toBeGreaterThan(-1);
     expect(sync, calls.join('\n')).toBeGreaterThan(-1);

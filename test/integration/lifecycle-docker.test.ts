@@ -8,7 +8,14 @@ import { busyboxRoot, exitOf, inspectOne, runDetached, TestRoot, until, waitForO
 
 interface Inspect {
   Id: string;
-  State: { Status: string; Running: boolean; Paused: boolean; Restarting: boolean; OOMKilled: boolean; ExitCode: number };
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Restarting: boolean;
+    OOMKilled: boolean;
+    ExitCode: number;
+  };
   RestartCount: number;
 }
 interface Event {
@@ -23,35 +30,91 @@ describe('a detached container as Docker users see it', () => {
   const removeAfter = (name: string) => onTestFinished(() => void t.box(['rm', '-f', name]));
   /** The events of container `id` since `since`, as JSON. */
   const eventsOf = (t: TestRoot, id: string, since: string, ...filters: string[]) =>
-    t.box(['events', '--since', since, '--until', new Date(Date.now() + 1).toISOString(), '--format', 'json', '--filter', `container=${id}`, ...filters.flatMap((f) => ['--filter', f])])
-      .stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
-  const actions = (id: string, since: string, ...filters: string[]) => eventsOf(t, id, since, ...filters).map((e) => e.Action);
+    t
+      .box([
+        'events',
+        '--since',
+        since,
+        '--until',
+        new Date(Date.now() + 1).toISOString(),
+        '--format',
+        'json',
+        '--filter',
+        `container=${id}`,
+        ...filters.flatMap((f) => ['--filter', f]),
+      ])
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Event);
+  const actions = (id: string, since: string, ...filters: string[]) =>
+    eventsOf(t, id, since, ...filters).map((e) => e.Action);
 
   it('stop, kill, restart, start and exec append their events; a manual start resets the restart count', () => {
     removeAfter('evts');
     const since = new Date().toISOString();
-    const id = runDetached(t, '--name', 'evts', '--label', 'tier=web', '--restart', 'on-failure', '--restart-delay', '50ms', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; trap "exit 3" USR1; [ -f /tmp/crashed ] || { touch /tmp/crashed; exit 1; }; sleep 1000 & wait');
-    until('the restart after the crash', () => inspect('evts'), (i) => i.RestartCount === 1 && i.State.Running);
+    const id = runDetached(
+      t,
+      '--name',
+      'evts',
+      '--label',
+      'tier=web',
+      '--restart',
+      'on-failure',
+      '--restart-delay',
+      '50ms',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; trap "exit 3" USR1; [ -f /tmp/crashed ] || { touch /tmp/crashed; exit 1; }; sleep 1000 & wait',
+    );
+    until(
+      'the restart after the crash',
+      () => inspect('evts'),
+      (i) => i.RestartCount === 1 && i.State.Running,
+    );
     expect(t.box(['exec', 'evts', 'true']).status).toBe(0);
     expect(t.box(['kill', '-s', 'USR1', 'evts']).status).toBe(0); // it exits 3 on it: a failure
-    until('the second restart', () => inspect('evts'), (i) => i.RestartCount === 2 && i.State.Running);
+    until(
+      'the second restart',
+      () => inspect('evts'),
+      (i) => i.RestartCount === 2 && i.State.Running,
+    );
     expect(t.box(['stop', 'evts']).status).toBe(0);
     expect(t.box(['start', 'evts']).status).toBe(0);
     expect(inspect('evts').RestartCount).toBe(0); // as Docker: a start by the user begins anew
     expect(t.box(['restart', '-t', '5', 'evts']).status).toBe(0);
     expect(inspect('evts')).toMatchObject({ RestartCount: 0, State: { Running: true } });
     expect(actions(id, since)).toEqual([
-      'create', 'start', 'die', 'restart', 'start', // the crash and the policy's restart
-      'exec_start', 'exec_die',
-      'kill', 'die', 'restart', 'start',
-      'kill', 'die', 'stop', // stop: SIGTERM handled
+      'create',
+      'start',
+      'die',
+      'restart',
+      'start', // the crash and the policy's restart
+      'exec_start',
+      'exec_die',
+      'kill',
+      'die',
+      'restart',
+      'start',
+      'kill',
+      'die',
+      'stop', // stop: SIGTERM handled
       'start', // a manual start: no restart event
-      'kill', 'die', 'stop', 'start', 'restart', // box restart
+      'kill',
+      'die',
+      'stop',
+      'start',
+      'restart', // box restart
     ]);
     const kills = eventsOf(t, id, since, 'event=kill').map((e) => e.Actor.Attributes.signal);
     expect(kills).toEqual(['10', '15', '15']); // numbers, as Docker's
     // the container's labels are event attributes, and label= filters on them
-    expect(eventsOf(t, id, since, 'event=start')[0].Actor.Attributes).toMatchObject({ tier: 'web', name: 'evts', image: 'busybox' });
+    expect(eventsOf(t, id, since, 'event=start')[0].Actor.Attributes).toMatchObject({
+      tier: 'web',
+      name: 'evts',
+      image: 'busybox',
+    });
     expect(actions(id, since, 'label=tier=web', 'event=stop')).toEqual(['stop', 'stop']);
     expect(actions(id, since, 'label=tier')).toHaveLength(20);
     expect(actions(id, since, 'label=tier=db')).toEqual([]);
@@ -62,7 +125,15 @@ describe('a detached container as Docker users see it', () => {
   it('events -f follows new events until it is ended', async () => {
     removeAfter('followed');
     // without --until it follows; --since makes it start from before the container's creation
-    const follower = t.start(['events', '--since', new Date().toISOString(), '--format', 'json', '--filter', 'name=followed']);
+    const follower = t.start([
+      'events',
+      '--since',
+      new Date().toISOString(),
+      '--format',
+      'json',
+      '--filter',
+      'name=followed',
+    ]);
     const ended = exitOf(follower);
     runDetached(t, '--name', 'followed', 'busybox', 'sleep', '1000');
     await waitForOutput(follower.stdout!, '"Action":"start"');
@@ -70,7 +141,10 @@ describe('a detached container as Docker users see it', () => {
     await waitForOutput(follower.stdout!, '"Action":"die"'); // appended after it was following
     process.kill(follower.pid!, 'SIGTERM');
     const r = await ended;
-    const seen = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Event).Action);
+    const seen = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as Event).Action);
     expect(seen.slice(0, 2)).toEqual(['create', 'start']);
     expect(seen).toContain('kill');
     expect(seen[seen.length - 1]).toBe('die');
@@ -82,14 +156,37 @@ describe('a detached container as Docker users see it', () => {
     runDetached(t, '--name', 'frozen', 'busybox', 'sleep', '1000');
     expect(t.box(['pause', 'frozen']).status).toBe(0);
     expect(inspect('frozen').State).toMatchObject({ Status: 'paused', Running: true, Paused: true });
-    const row = (name: string) => t.box(['ps', '--format', 'json']).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.Names === name);
+    const row = (name: string) =>
+      t
+        .box(['ps', '--format', 'json'])
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((r) => r.Names === name);
     expect(row('frozen')).toMatchObject({ State: 'paused', Status: expect.stringMatching(/^Up .* \(Paused\)$/) });
     expect(t.box(['unpause', 'frozen']).status).toBe(0);
     expect(inspect('frozen').State).toMatchObject({ Status: 'running', Paused: false });
     expect(row('frozen')).toMatchObject({ State: 'running', Status: expect.stringMatching(/^Up /) });
 
-    runDetached(t, '--name', 'looping', '--restart', 'always', '--restart-delay', '10s', 'busybox', 'sh', '-c', 'exit 4');
-    const waiting = until('the back-off', () => inspect('looping'), (i) => i.State.Restarting);
+    runDetached(
+      t,
+      '--name',
+      'looping',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '10s',
+      'busybox',
+      'sh',
+      '-c',
+      'exit 4',
+    );
+    const waiting = until(
+      'the back-off',
+      () => inspect('looping'),
+      (i) => i.State.Restarting,
+    );
     expect(waiting.State).toMatchObject({ Status: 'restarting', Running: false, ExitCode: 4 });
     expect(t.box(['ps']).stdout).toMatch(/Restarting \(4\) .* looping\n/);
     expect(row('looping')).toMatchObject({ State: 'restarting', Status: expect.stringMatching(/^Restarting \(4\)/) });
@@ -103,7 +200,19 @@ describe('a detached container as Docker users see it', () => {
   it('a detached container killed for memory: OOMKilled, an oom event and exit 137', () => {
     removeAfter('hog');
     const since = new Date().toISOString();
-    const id = runDetached(t, '--name', 'hog', '--memory', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'x=aaaaaaaa; i=0; while [ $i -lt 26 ]; do x=$x$x; i=$((i+1)); done; echo survived');
+    const id = runDetached(
+      t,
+      '--name',
+      'hog',
+      '--memory',
+      '16m',
+      '--memory-swap',
+      '16m',
+      'busybox',
+      'sh',
+      '-c',
+      'x=aaaaaaaa; i=0; while [ $i -lt 26 ]; do x=$x$x; i=$((i+1)); done; echo survived',
+    );
     expect(t.box(['wait', 'hog']).stdout).toBe('137\n');
     expect(inspect('hog').State).toMatchObject({ Status: 'exited', OOMKilled: true, ExitCode: 137 });
     expect(actions(id, since)).toEqual(['create', 'start', 'oom', 'die']);
@@ -114,14 +223,58 @@ describe('a detached container as Docker users see it', () => {
   it('--health-on-failure restart restarts an unhealthy container; stop leaves it stopped', () => {
     removeAfter('healer');
     removeAfter('quitter');
-    runDetached(t, '--name', 'healer', '--health-cmd', 'false', '--health-interval', '50ms', '--health-retries', '2', '--health-on-failure', 'restart', 'busybox', 'sleep', '1000');
-    until('restarted after it became unhealthy', () => inspect('healer'), (i) => i.RestartCount >= 1 && i.State.Running);
+    runDetached(
+      t,
+      '--name',
+      'healer',
+      '--health-cmd',
+      'false',
+      '--health-interval',
+      '50ms',
+      '--health-retries',
+      '2',
+      '--health-on-failure',
+      'restart',
+      'busybox',
+      'sleep',
+      '1000',
+    );
+    until(
+      'restarted after it became unhealthy',
+      () => inspect('healer'),
+      (i) => i.RestartCount >= 1 && i.State.Running,
+    );
     // with a restart policy always, stop still wins: the health action stop is a stop
-    runDetached(t, '--name', 'quitter', '--restart', 'always', '--restart-delay', '50ms', '--health-cmd', 'false', '--health-interval', '50ms', '--health-retries', '2', '--health-on-failure', 'stop', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; sleep 1000 & wait');
-    const stopped = until('stopped once unhealthy', () => inspect('quitter'), (i) => i.State.Status === 'exited');
+    runDetached(
+      t,
+      '--name',
+      'quitter',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '50ms',
+      '--health-cmd',
+      'false',
+      '--health-interval',
+      '50ms',
+      '--health-retries',
+      '2',
+      '--health-on-failure',
+      'stop',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 0" TERM; sleep 1000 & wait',
+    );
+    const stopped = until(
+      'stopped once unhealthy',
+      () => inspect('quitter'),
+      (i) => i.State.Status === 'exited',
+    );
     expect(stopped.State.ExitCode).toBe(0); // its stop signal, handled
     const deadline = Date.now() + 500; // several times its restart delay: no attempt follows
-    while (Date.now() < deadline) expect(inspect('quitter')).toMatchObject({ RestartCount: 0, State: { Status: 'exited' } });
+    while (Date.now() < deadline)
+      expect(inspect('quitter')).toMatchObject({ RestartCount: 0, State: { Status: 'exited' } });
   });
 
   it('selects a container by a unique id prefix; an ambiguous prefix is a one-line error', () => {
@@ -129,7 +282,9 @@ describe('a detached container as Docker users see it', () => {
     for (let i = 0; i < 17; i++) ids.push(runDetached(t, '--name', `many-${i}`, 'busybox', 'true'));
     onTestFinished(() => void t.box(['rm', '-f', ...ids]));
     const id = ids[0];
-    const unique = [6, 8, 12, 64].map((n) => id.slice(0, n)).find((p) => ids.filter((x) => x.startsWith(p)).length === 1)!;
+    const unique = [6, 8, 12, 64]
+      .map((n) => id.slice(0, n))
+      .find((p) => ids.filter((x) => x.startsWith(p)).length === 1)!;
     expect(inspect(unique).Id).toBe(id);
     expect(t.box(['logs', unique]).status).toBe(0);
     // 17 ids: two share a first hex digit

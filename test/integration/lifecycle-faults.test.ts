@@ -81,13 +81,17 @@ function childrenOf(pid: number): number[] {
 /** Processes whose command line contains all of `words` as whole arguments. */
 function processesWith(...words: string[]): number[] {
   const needle = `\0${words.join('\0')}\0`;
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return `\0${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')}`.includes(needle);
-    } catch {
-      return false;
-    }
-  });
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return `\0${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')}`.includes(needle);
+      } catch {
+        return false;
+      }
+    });
 }
 
 /**
@@ -95,9 +99,19 @@ function processesWith(...words: string[]): number[] {
  * then) and returns the helper's pid; undefined if the start went by before it was seen.
  */
 function monitorForked(pid: number): number | undefined {
-  const [helper] = until('the helper', () => childrenOf(pid), (c) => c.length > 0 || !alive(pid), 30_000);
+  const [helper] = until(
+    'the helper',
+    () => childrenOf(pid),
+    (c) => c.length > 0 || !alive(pid),
+    30_000,
+  );
   if (helper === undefined) return undefined;
-  const [monitor] = until('the monitor', () => childrenOf(helper), (c) => c.length > 0 || !alive(helper), 30_000);
+  const [monitor] = until(
+    'the monitor',
+    () => childrenOf(helper),
+    (c) => c.length > 0 || !alive(helper),
+    30_000,
+  );
   return monitor !== undefined && alive(helper) ? helper : undefined;
 }
 
@@ -127,7 +141,11 @@ describe('a foreground box run killed after the start', () => {
     const box = t.start(['run', '--name', name, ...args]);
     // its exit, not the end of its output: the container holds box's stdout and stderr
     const done = new Promise<number | null>((resolve) => box.on('exit', (code) => resolve(code)));
-    const rec = until(`${name} running`, () => recordOf(t, name), (r) => r?.state.status === 'running');
+    const rec = until(
+      `${name} running`,
+      () => recordOf(t, name),
+      (r) => r?.state.status === 'running',
+    );
     // its start event comes right after the record says running
     const events = () => fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8');
     until(`${name}'s start event`, events, (s) => s.includes(`"status":"start","id":"${rec!.id}"`));
@@ -155,8 +173,23 @@ describe('a foreground box run killed after the start', () => {
     // the name is free again
     expect(boxWithin(t, ['run', '--rm', '--name', 'fg-rm', 'busybox', 'true']).status).toBe(0);
     const until = new Date(Date.now() + 1).toISOString();
-    const events = boxWithin(t, ['events', '--since', since, '--until', until, '--format', 'json', '--filter', `container=${id}`]).stdout;
-    expect(events.trim().split('\n').map((l) => JSON.parse(l).Action)).toEqual(['create', 'start', 'die', 'destroy']);
+    const events = boxWithin(t, [
+      'events',
+      '--since',
+      since,
+      '--until',
+      until,
+      '--format',
+      'json',
+      '--filter',
+      `container=${id}`,
+    ]).stdout;
+    expect(
+      events
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).Action),
+    ).toEqual(['create', 'start', 'die', 'destroy']);
     expect(leftovers(t, before)).toEqual([]);
   });
 
@@ -176,7 +209,11 @@ describe('a foreground box run killed after the start', () => {
     box.kill('SIGKILL');
     await done;
     kill(state.pid!); // the helper reaps it and exits: nobody is left to tell the exit code
-    until('the helper gone', () => alive(state.monitorPid!), (a) => !a);
+    until(
+      'the helper gone',
+      () => alive(state.monitorPid!),
+      (a) => !a,
+    );
     const st = inspectOne<Inspected>(t, 'fg-ended').State;
     expect(st).toMatchObject({ Status: 'exited', ExitCode: 255 });
     expect(st.Error).toContain('was killed before it recorded the exit: the exit code is unknown');
@@ -190,13 +227,22 @@ describe('a foreground box run killed after the start', () => {
       const box = t.start(['run', '--rm', '--name', name, 'busybox', 'sleep', '1000']);
       const done = new Promise((resolve) => box.on('exit', resolve));
       // the helper has just been spawned: the container is not started yet, or only just
-      until('the helper', () => childrenOf(box.pid!), (c) => c.length > 0, 30_000);
+      until(
+        'the helper',
+        () => childrenOf(box.pid!),
+        (c) => c.length > 0,
+        30_000,
+      );
       box.kill('SIGKILL');
       await done;
       expect(boxWithin(t, ['ps', '-a']).stdout).not.toContain(name);
       expect(recordOf(t, name)).toBeUndefined();
       // a helper that was setting the container up fails once its cgroup is gone
-      until('nothing left', () => leftovers(t, before), (l) => l.length === 0);
+      until(
+        'nothing left',
+        () => leftovers(t, before),
+        (l) => l.length === 0,
+      );
     }
   });
 
@@ -209,9 +255,18 @@ describe('a foreground box run killed after the start', () => {
     const driverArgs = [ptyDriver, '--timeout', '60', '--', 'sh', '-c', script, BOX, ...boxArgs];
     const driver = spawn('python3', driverArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     const report = exitOf(driver);
-    const rec = until('fg-tty running', () => recordOf(t, 'fg-tty'), (r) => r?.state.status === 'running', 30_000);
+    const rec = until(
+      'fg-tty running',
+      () => recordOf(t, 'fg-tty'),
+      (r) => r?.state.status === 'running',
+      30_000,
+    );
     kill(rec!.state.ownerPid!);
-    until('box gone', () => alive(rec!.state.ownerPid!), (a) => !a);
+    until(
+      'box gone',
+      () => alive(rec!.state.ownerPid!),
+      (a) => !a,
+    );
     expect(boxWithin(t, ['ps', '-a']).stdout).not.toContain('fg-tty');
     expect(alive(rec!.state.monitorPid!)).toBe(false);
     fs.writeFileSync(flag, '');
@@ -238,7 +293,11 @@ describe('a helper or monitor killed while a detached container starts or runs',
    */
   const HELPER_KILLED = 'cannot start the container: box-helper was killed by SIGKILL before it started';
 
-  function expectManageable(name: string, r: { code: number | null; stderr: string }, why = HELPER_KILLED): 'managed' | 'failed' {
+  function expectManageable(
+    name: string,
+    r: { code: number | null; stderr: string },
+    why = HELPER_KILLED,
+  ): 'managed' | 'failed' {
     if (r.code === 0) {
       const rec = recordOf(t, name)!;
       expect(rec.state.status).toBe('running');
@@ -281,10 +340,20 @@ describe('a helper or monitor killed while a detached container starts or runs',
       const box = t.start(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']);
       const done = exitOf(box);
       // (on a loaded machine the whole start may go by between two looks: then nothing is killed)
-      const [helper] = until('the helper', () => childrenOf(box.pid!), (c) => c.length > 0 || !alive(box.pid!), 30_000);
+      const [helper] = until(
+        'the helper',
+        () => childrenOf(box.pid!),
+        (c) => c.length > 0 || !alive(box.pid!),
+        30_000,
+      );
       if (helper !== undefined && when === 'once started') {
         const { id } = recordOf(t, name)!;
-        until('the container started', () => monitorState(t, id), (st) => st.includes('started') || !alive(helper), 30_000);
+        until(
+          'the container started',
+          () => monitorState(t, id),
+          (st) => st.includes('started') || !alive(helper),
+          30_000,
+        );
       }
       if (helper !== undefined) kill(helper);
       expectManageable(name, await done);
@@ -330,7 +399,11 @@ describe('a helper or monitor killed while a detached container starts or runs',
       // stopped before it learns how the start went, killed once the monitor started the container
       box.kill('SIGSTOP');
       const { id } = recordOf(t, name)!;
-      until('the container started', () => monitorState(t, id), (st) => st.includes('started'));
+      until(
+        'the container started',
+        () => monitorState(t, id),
+        (st) => st.includes('started'),
+      );
       box.kill('SIGKILL');
       await done;
       expect(recordOf(t, name)!.state.status).toBe('created'); // box was killed before it recorded the start
@@ -344,20 +417,44 @@ describe('a helper or monitor killed while a detached container starts or runs',
   it('the box of a restart attempt killed after the monitor started the container: the attempt is recorded, not repeated', () => {
     const before = snapshot(t);
     const script = 'trap "exit 1" TERM; sleep 1000 & wait';
-    const id = runDetached(t, '--name', 'restarted', '--restart', 'always', '--restart-delay', '300ms,300ms', 'busybox', 'sh', '-c', script);
+    const id = runDetached(
+      t,
+      '--name',
+      'restarted',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '300ms,300ms',
+      'busybox',
+      'sh',
+      '-c',
+      script,
+    );
     // a TERM (not a stop) ends it and the policy restarts it; an attempt that runs past the looks at
     // /proc (a loaded machine) is followed by another one
     let attempt: number | undefined;
     for (let tries = 0; attempt === undefined; tries++) {
       expect(tries).toBeLessThan(5);
-      until('running', () => recordOf(t, 'restarted')!.state.status, (s) => s === 'running');
+      until(
+        'running',
+        () => recordOf(t, 'restarted')!.state.status,
+        (s) => s === 'running',
+      );
       expect(boxWithin(t, ['kill', '-s', 'TERM', 'restarted']).status).toBe(0);
-      const [pid] = until('a restart attempt', () => processesWith('internal', 'restart', id), (p) => p.length > 0);
+      const [pid] = until(
+        'a restart attempt',
+        () => processesWith('internal', 'restart', id),
+        (p) => p.length > 0,
+      );
       if (monitorForked(pid) !== undefined) attempt = pid;
     }
     // stopped before it learns how the start went, killed once the monitor started the container
     kill(attempt, 'SIGSTOP');
-    until('the container started', () => monitorState(t, id), (st) => st.includes('started'));
+    until(
+      'the container started',
+      () => monitorState(t, id),
+      (st) => st.includes('started'),
+    );
     kill(attempt);
     const ps = boxWithin(t, ['ps']);
     expect(ps.stdout).toContain('restarted');
@@ -366,7 +463,9 @@ describe('a helper or monitor killed while a detached container starts or runs',
     expect(alive(rec.state.monitorPid!)).toBe(true);
     const restarts = inspectOne<{ RestartCount: number }>(t, 'restarted').RestartCount;
     // one container (its sh and sleep): a repeated attempt would have started another one in the same cgroup
-    const procs = cgroupDirsOf(id).map((d) => fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').trim().split('\n').length);
+    const procs = cgroupDirsOf(id).map(
+      (d) => fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').trim().split('\n').length,
+    );
     expect(new Set(procs)).toEqual(new Set([2]));
     expect(boxWithin(t, ['inspect', 'restarted']).stdout).toContain(`"RestartCount": ${restarts}`);
     expect(boxWithin(t, ['rm', '-f', 'restarted']).status).toBe(0);
@@ -402,8 +501,14 @@ describe('a helper or monitor killed while a detached container starts or runs',
       }
       expect(Date.now() - started).toBeLessThan(40_000);
       expect(r.code).toBe(125);
-      expect(r.stderr).toBe('box: cannot start the container (monitor): box-helper did not say within 30 s whether the container started (ETIMEDOUT)\n');
-      until('the monitor gone', () => alive(monitor), (a) => !a);
+      expect(r.stderr).toBe(
+        'box: cannot start the container (monitor): box-helper did not say within 30 s whether the container started (ETIMEDOUT)\n',
+      );
+      until(
+        'the monitor gone',
+        () => alive(monitor),
+        (a) => !a,
+      );
       expect(recordOf(t, name)!.state.status).toBe('created');
       expect(boxWithin(t, ['rm', name]).status).toBe(0);
       break;
@@ -421,13 +526,19 @@ describe('a helper or monitor killed while a detached container starts or runs',
     expect(Date.now() - stopStarted).toBeLessThan(15_000);
     expect(stop.status).toBe(125);
     const who = `its monitor (box-helper, pid ${rec.state.monitorPid})`;
-    expect(stop.stderr).toBe(`box: container stuck was killed, but ${who} has not recorded its end within 10 s: box rm -f stuck removes it all the same\n`);
+    expect(stop.stderr).toBe(
+      `box: container stuck was killed, but ${who} has not recorded its end within 10 s: box rm -f stuck removes it all the same\n`,
+    );
     const rmStarted = Date.now();
     expect(boxWithin(t, ['rm', '-f', 'stuck']).status).toBe(0);
     expect(Date.now() - rmStarted).toBeLessThan(15_000);
     expect(recordOf(t, 'stuck')).toBeUndefined();
     expect(cgroupDirsOf(id)).toEqual([]);
-    until('the monitor gone', () => alive(rec.state.monitorPid!), (a) => !a);
+    until(
+      'the monitor gone',
+      () => alive(rec.state.monitorPid!),
+      (a) => !a,
+    );
     expect(leftovers(t, before)).toEqual([]);
   });
 
@@ -436,9 +547,17 @@ describe('a helper or monitor killed while a detached container starts or runs',
     const id = runDetached(t, '--name', 'monitor-killed', 'busybox', 'sleep', '1000');
     const rec = recordOf(t, 'monitor-killed')!;
     kill(rec.state.monitorPid!);
-    until('the container gone', () => alive(rec.state.pid!), (a) => !a);
+    until(
+      'the container gone',
+      () => alive(rec.state.pid!),
+      (a) => !a,
+    );
     expect(boxWithin(t, ['stop', 'monitor-killed'], 15_000).status).toBe(0);
-    expect(inspectOne<Inspected>(t, 'monitor-killed').State).toMatchObject({ Status: 'exited', ExitCode: 137, Error: "the container's monitor died" });
+    expect(inspectOne<Inspected>(t, 'monitor-killed').State).toMatchObject({
+      Status: 'exited',
+      ExitCode: 137,
+      Error: "the container's monitor died",
+    });
     expect(boxWithin(t, ['rm', '-f', 'monitor-killed']).status).toBe(0);
     expect(cgroupDirsOf(id)).toEqual([]);
     expect(leftovers(t, before)).toEqual([]);
@@ -451,7 +570,11 @@ describe('a helper or monitor killed while a detached container starts or runs',
     // flock -o: the lock is held by flock itself, not by the sleep it runs
     const holder = spawn('flock', ['-o', lockFile, 'sleep', '60'], { stdio: 'ignore' });
     onTestFinished(() => void kill(holder.pid!));
-    until('the lock held', () => fs.readFileSync('/proc/locks', 'utf8'), (s) => s.includes(` ${holder.pid} `));
+    until(
+      'the lock held',
+      () => fs.readFileSync('/proc/locks', 'utf8'),
+      (s) => s.includes(` ${holder.pid} `),
+    );
     const started = Date.now();
     const stop = boxWithin(t, ['stop', '-t', '0', 'locked'], 30_000);
     expect(Date.now() - started).toBeLessThan(20_000);
@@ -462,9 +585,17 @@ describe('a helper or monitor killed while a detached container starts or runs',
     // the container ends; its monitor's callback waits for the lock, and is killed there
     const rec = recordOf(t, 'locked')!;
     kill(rec.state.pid!);
-    const [callback] = until('the exit callback', () => processesWith('internal', 'exited', id), (p) => p.length > 0);
+    const [callback] = until(
+      'the exit callback',
+      () => processesWith('internal', 'exited', id),
+      (p) => p.length > 0,
+    );
     kill(callback);
-    until('the monitor gone', () => alive(rec.state.monitorPid!), (a) => !a);
+    until(
+      'the monitor gone',
+      () => alive(rec.state.monitorPid!),
+      (a) => !a,
+    );
     kill(holder.pid!);
     await exitOf(holder);
     const st = inspectOne<Inspected>(t, 'locked').State;

@@ -7,10 +7,24 @@ import { BOX, busyboxRoot, cgroupDirsOf, exitOf, mountsUnder, waitForOutput } fr
 
 describe('container lifecycle commands', () => {
   const t = busyboxRoot();
-  const json = (args: string[]) => t.box(args).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const json = (args: string[]) =>
+    t
+      .box(args)
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
 
   it('create makes a container that start runs, restart runs again, and start -a waits for', () => {
-    const created = t.box(['create', '--name', 'later', 'busybox', 'sh', '-c', 'echo run-$(cat /count 2>/dev/null || echo 0); echo $(( $(cat /count 2>/dev/null || echo 0) + 1 )) > /count']);
+    const created = t.box([
+      'create',
+      '--name',
+      'later',
+      'busybox',
+      'sh',
+      '-c',
+      'echo run-$(cat /count 2>/dev/null || echo 0); echo $(( $(cat /count 2>/dev/null || echo 0) + 1 )) > /count',
+    ]);
     expect(created.status).toBe(0);
     expect(json(['ps', '-a', '--format', 'json']).find((c) => c.Names === 'later')).toMatchObject({ State: 'created' });
     const attached = t.box(['start', '-a', 'later']);
@@ -25,7 +39,18 @@ describe('container lifecycle commands', () => {
   });
 
   it('attach streams new output until the container stops and passes its exit code', async () => {
-    expect(t.box(['run', '-d', '--name', 'chatty', 'busybox', 'sh', '-c', 'trap "echo bye; exit 4" TERM; while :; do echo tick; sleep 0.05; done']).status).toBe(0);
+    expect(
+      t.box([
+        'run',
+        '-d',
+        '--name',
+        'chatty',
+        'busybox',
+        'sh',
+        '-c',
+        'trap "echo bye; exit 4" TERM; while :; do echo tick; sleep 0.05; done',
+      ]).status,
+    ).toBe(0);
     const att = spawn(BOX, t.args(['attach', 'chatty']), { stdio: ['ignore', 'pipe', 'pipe'] });
     const done = exitOf(att);
     // attach shows only output written after it attached: a tick proves it is following before
@@ -49,13 +74,18 @@ describe('container lifecycle commands', () => {
     const dies = json(['events', '--since', since, '--until', until, '--format', 'json', '--filter', 'event=die']);
     expect(dies.every((e) => e.Action === 'die')).toBe(true);
     const human = t.box(['events', '--since', since, '--until', until, '--filter', 'event=start']).stdout;
-    expect(human).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container start [0-9a-f]{64} \(image=busybox, name=evented\)$/m);
+    expect(human).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container start [0-9a-f]{64} \(image=busybox, name=evented\)$/m,
+    );
   });
 
   it('ps filters by status, name, exit code and label', () => {
     t.box(['run', '--name', 'f-ok', '--label', 'tier=web', 'busybox', 'true']);
     t.box(['run', '--name', 'f-bad', 'busybox', 'sh', '-c', 'exit 2']);
-    const names = (f: string[]) => json(['ps', '--format', 'json', ...f.flatMap((x) => ['--filter', x])]).map((c) => c.Names).sort();
+    const names = (f: string[]) =>
+      json(['ps', '--format', 'json', ...f.flatMap((x) => ['--filter', x])])
+        .map((c) => c.Names)
+        .sort();
     expect(names(['exited=2'])).toEqual(['f-bad']);
     expect(names(['label=tier=web'])).toEqual(['f-ok']);
     expect(names(['status=exited', 'name=f-'])).toEqual(['f-bad', 'f-ok']);
@@ -66,11 +96,13 @@ describe('container lifecycle commands', () => {
 
 describe('after a reboot', () => {
   const t = busyboxRoot();
-  const state = (name: string) => JSON.parse(t.box(['inspect', name]).stdout)[0].State as { Status: string; Pid: number };
+  const state = (name: string) =>
+    JSON.parse(t.box(['inspect', name]).stdout)[0].State as { Status: string; Pid: number };
   const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
 
   it('system boot starts always and unless-stopped containers, but not stopped or no-policy ones', () => {
-    const run = (name: string, policy: string) => expect(t.box(['run', '-d', '--name', name, '--restart', policy, 'busybox', 'sleep', '1000']).status).toBe(0);
+    const run = (name: string, policy: string) =>
+      expect(t.box(['run', '-d', '--name', name, '--restart', policy, 'busybox', 'sleep', '1000']).status).toBe(0);
     run('b-always', 'always');
     run('b-unless', 'unless-stopped');
     run('b-unless-stopped', 'unless-stopped');
@@ -98,7 +130,20 @@ describe('after a reboot', () => {
   });
 
   it('stop sends --stop-signal first', () => {
-    expect(t.box(['run', '-d', '--name', 'sig', '--stop-signal', 'USR1', 'busybox', 'sh', '-c', 'trap "echo got-usr1; exit 0" USR1; echo up; while :; do sleep 0.05; done']).status).toBe(0);
+    expect(
+      t.box([
+        'run',
+        '-d',
+        '--name',
+        'sig',
+        '--stop-signal',
+        'USR1',
+        'busybox',
+        'sh',
+        '-c',
+        'trap "echo got-usr1; exit 0" USR1; echo up; while :; do sleep 0.05; done',
+      ]).status,
+    ).toBe(0);
     for (let i = 0; i < 200 && !t.box(['logs', 'sig']).stdout.includes('up'); i++);
     expect(t.box(['stop', '-t', '5', 'sig']).status).toBe(0);
     expect(t.box(['logs', 'sig']).stdout).toBe('up\ngot-usr1\n');
@@ -115,21 +160,40 @@ describe('many containers at once', () => {
     const names = Array.from({ length: n }, (_, i) => `many-${i}`);
     // Whatever happens below, no container of this test may outlive it.
     onTestFinished(async () => {
-      await Promise.all(names.map((name) => exitOf(spawn(BOX, t.args(['rm', '-f', name]), { stdio: ['ignore', 'pipe', 'pipe'] }))));
+      await Promise.all(
+        names.map((name) => exitOf(spawn(BOX, t.args(['rm', '-f', name]), { stdio: ['ignore', 'pipe', 'pipe'] }))),
+      );
     });
-    const runs = await Promise.all(names.map((name) => exitOf(spawn(BOX, t.args(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']), { stdio: ['ignore', 'pipe', 'pipe'] }))));
+    const runs = await Promise.all(
+      names.map((name) =>
+        exitOf(
+          spawn(BOX, t.args(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']), {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          }),
+        ),
+      ),
+    );
     expect(runs.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
     const ids = runs.map((r) => r.stdout.trim());
     expect(new Set(ids).size).toBe(n);
-    const ps = JSON.parse(`[${t.box(['ps', '--format', 'json']).stdout.trim().split('\n').join(',')}]`) as { Names: string; State: string }[];
+    const ps = JSON.parse(`[${t.box(['ps', '--format', 'json']).stdout.trim().split('\n').join(',')}]`) as {
+      Names: string;
+      State: string;
+    }[];
     expect(ps.filter((c) => c.State === 'running')).toHaveLength(n);
     const half = names.slice(0, n / 2);
     const stops = await Promise.all([
-      ...half.map((name) => exitOf(spawn(BOX, t.args(['stop', '-t', '1', name]), { stdio: ['ignore', 'pipe', 'pipe'] }))),
-      ...Array.from({ length: 5 }, () => exitOf(spawn(BOX, t.args(['ps', '-a']), { stdio: ['ignore', 'pipe', 'pipe'] }))),
+      ...half.map((name) =>
+        exitOf(spawn(BOX, t.args(['stop', '-t', '1', name]), { stdio: ['ignore', 'pipe', 'pipe'] })),
+      ),
+      ...Array.from({ length: 5 }, () =>
+        exitOf(spawn(BOX, t.args(['ps', '-a']), { stdio: ['ignore', 'pipe', 'pipe'] })),
+      ),
     ]);
     expect(stops.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
-    const rms = await Promise.all(names.map((name) => exitOf(spawn(BOX, t.args(['rm', '-f', name]), { stdio: ['ignore', 'pipe', 'pipe'] }))));
+    const rms = await Promise.all(
+      names.map((name) => exitOf(spawn(BOX, t.args(['rm', '-f', name]), { stdio: ['ignore', 'pipe', 'pipe'] }))),
+    );
     expect(rms.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
     expect(t.containerIds()).toEqual([]);
     expect(ids.flatMap(cgroupDirsOf)).toEqual([]);

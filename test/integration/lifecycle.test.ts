@@ -14,7 +14,6 @@ interface Inspect {
 
 const inspect = (t: TestRoot, name: string) => inspectOne<Inspect>(t, name);
 
-
 /** Polls a box command until its output satisfies `done` (bounded; no fixed sleeps). */
 function until(t: TestRoot, args: string[], done: (out: string) => boolean, tries = 500): string {
   let out = '';
@@ -72,7 +71,15 @@ describe('detached containers', () => {
   });
 
   it('stop lets a container that handles SIGTERM clean up, and its output is in the logs', () => {
-    runDetached(t, '--name', 'polite', 'busybox', 'sh', '-c', 'trap "echo cleaning up; exit 0" TERM; echo up; while :; do sleep 0.1; done');
+    runDetached(
+      t,
+      '--name',
+      'polite',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "echo cleaning up; exit 0" TERM; echo up; while :; do sleep 0.1; done',
+    );
     until(t, ['logs', 'polite'], (o) => o.includes('up'));
     expect(t.box(['stop', '-t', '30', 'polite']).status).toBe(0);
     expect(inspect(t, 'polite').State).toMatchObject({ Status: 'exited', ExitCode: 0 });
@@ -81,7 +88,15 @@ describe('detached containers', () => {
   });
 
   it('kill sends a signal, wait prints the exit code, rm refuses a running container', () => {
-    runDetached(t, '--name', 'target', 'busybox', 'sh', '-c', 'trap "echo usr1; exit 3" USR1; echo up; while :; do sleep 0.1; done');
+    runDetached(
+      t,
+      '--name',
+      'target',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "echo usr1; exit 3" USR1; echo up; while :; do sleep 0.1; done',
+    );
     until(t, ['logs', 'target'], (o) => o.includes('up'));
     const rm = t.box(['rm', 'target']);
     expect(rm.status).toBe(125);
@@ -100,13 +115,25 @@ describe('detached containers', () => {
   });
 
   it('a monitor killed with SIGKILL takes its container down, and box accounts for it', () => {
-    const id = runDetached(t, '--name', 'orphan', '--memory', '32m', 'busybox', 'sh', '-c', 'while :; do sleep 0.1; done');
+    const id = runDetached(
+      t,
+      '--name',
+      'orphan',
+      '--memory',
+      '32m',
+      'busybox',
+      'sh',
+      '-c',
+      'while :; do sleep 0.1; done',
+    );
     const pid = inspect(t, 'orphan').State.Pid;
     process.kill(parentOf(pid), 'SIGKILL');
     const info = JSON.parse(until(t, ['inspect', 'orphan'], (o) => o.includes('"exited"')))[0] as Inspect;
     expect(info.State.ExitCode).toBe(137);
     expect(cgroupDirsOf(id)).toEqual([]);
-    expect(fs.existsSync(`/proc/${pid}`) && !/^Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1])).toBe(false);
+    expect(
+      fs.existsSync(`/proc/${pid}`) && !/^Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]),
+    ).toBe(false);
     expect(t.box(['rm', 'orphan']).status).toBe(0);
   });
 
@@ -116,7 +143,14 @@ describe('detached containers', () => {
     process.kill(parentOf(pid), 'SIGKILL');
     fs.rmSync(path.join(t.root, 'run'), { recursive: true, force: true });
     const ps = until(t, ['ps', '-a', '--format', 'json'], (o) => o.includes('"exited"'));
-    expect(JSON.parse(ps.trim().split('\n').find((l) => l.includes('lost'))!)).toMatchObject({ State: 'exited' });
+    expect(
+      JSON.parse(
+        ps
+          .trim()
+          .split('\n')
+          .find((l) => l.includes('lost'))!,
+      ),
+    ).toMatchObject({ State: 'exited' });
     expect(t.box(['rm', 'lost']).status).toBe(0);
     expect(cgroupDirsOf(id)).toEqual([]);
     expect(t.containerIds()).not.toContain(id);
@@ -129,7 +163,17 @@ describe('detached containers', () => {
   });
 
   it('exec joins the container: namespaces, cgroup, security, user, env; exit codes pass through', () => {
-    runDetached(t, '--name', 'host', '--hostname', 'inside', 'busybox', 'sh', '-c', 'echo up; while :; do sleep 0.1; done');
+    runDetached(
+      t,
+      '--name',
+      'host',
+      '--hostname',
+      'inside',
+      'busybox',
+      'sh',
+      '-c',
+      'echo up; while :; do sleep 0.1; done',
+    );
     until(t, ['logs', 'host'], (o) => o.includes('up'));
     const ex = (...args: string[]) => t.box(['exec', ...args]);
     expect(ex('host', 'hostname').stdout).toBe('inside\n');
@@ -138,7 +182,9 @@ describe('detached containers', () => {
     expect(status).toMatch(/CapEff:\s+00000000a80425fb/);
     expect(status).toMatch(/NoNewPrivs:\s+1/);
     expect(status).toMatch(/Seccomp:\s+2/);
-    expect(ex('-u', 'app', '-e', 'X=1', '-w', '/tmp', 'host', 'sh', '-c', 'echo $(id -u) $X $(pwd)').stdout).toBe('1000 1 /tmp\n');
+    expect(ex('-u', 'app', '-e', 'X=1', '-w', '/tmp', 'host', 'sh', '-c', 'echo $(id -u) $X $(pwd)').stdout).toBe(
+      '1000 1 /tmp\n',
+    );
     expect(ex('host', 'sh', '-c', 'exit 5').status).toBe(5);
     const missing = ex('host', 'nope');
     expect(missing.status).toBe(127);
@@ -174,13 +220,34 @@ describe('detached containers', () => {
   const restarts = (name: string) => (JSON.parse(t.box(['inspect', name]).stdout) as Restarts[])[0];
 
   it('on-failure:3 restarts exactly 3 times, with growing delays, then gives up', () => {
-    runDetached(t, '--name', 'flaky', '--restart', 'on-failure:3', '--restart-delay', '200ms,10s,10s', 'busybox', 'sh', '-c', 'echo start; exit 1');
-    until(t, ['inspect', 'flaky'], (o) => {
-      const r = (JSON.parse(o) as Restarts[])[0];
-      return r.RestartCount === 3 && r.State.Status === 'exited' && !r.State.Restarting;
-    }, 3000);
+    runDetached(
+      t,
+      '--name',
+      'flaky',
+      '--restart',
+      'on-failure:3',
+      '--restart-delay',
+      '200ms,10s,10s',
+      'busybox',
+      'sh',
+      '-c',
+      'echo start; exit 1',
+    );
+    until(
+      t,
+      ['inspect', 'flaky'],
+      (o) => {
+        const r = (JSON.parse(o) as Restarts[])[0];
+        return r.RestartCount === 3 && r.State.Status === 'exited' && !r.State.Restarting;
+      },
+      3000,
+    );
     expect(restarts('flaky').State.ExitCode).toBe(1);
-    const starts = t.box(['logs', '-t', 'flaky']).stdout.trim().split('\n').map((l) => Date.parse(l.split(' ')[0]));
+    const starts = t
+      .box(['logs', '-t', 'flaky'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => Date.parse(l.split(' ')[0]));
     expect(starts).toHaveLength(4);
     const gaps = starts.slice(1).map((s, i) => s - starts[i]);
     expect(gaps[0]).toBeGreaterThanOrEqual(200); // 200 ms, then 400 ms, then 800 ms
@@ -190,7 +257,19 @@ describe('detached containers', () => {
   });
 
   it('always restarts after a crash but not after stop', () => {
-    runDetached(t, '--name', 'phoenix', '--restart', 'always', '--restart-delay', '100ms', 'busybox', 'sh', '-c', 'echo start; sleep 0.3; exit 2');
+    runDetached(
+      t,
+      '--name',
+      'phoenix',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '100ms',
+      'busybox',
+      'sh',
+      '-c',
+      'echo start; sleep 0.3; exit 2',
+    );
     until(t, ['inspect', 'phoenix'], (o) => (JSON.parse(o) as Restarts[])[0].RestartCount >= 1, 3000);
     expect(t.box(['stop', '-t', '1', 'phoenix']).status).toBe(0);
     const after = restarts('phoenix');
@@ -203,11 +282,27 @@ describe('detached containers', () => {
   });
 
   /** The container's record as box stores it (the back-off's pid is its monitorPid while restarting). */
-  const record = (id: string) => JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as { state: { monitorPid?: number; nextRestartAt?: string; restarting?: boolean } };
-  const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/^[ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]);
+  const record = (id: string) =>
+    JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as {
+      state: { monitorPid?: number; nextRestartAt?: string; restarting?: boolean };
+    };
+  const alive = (pid: number) =>
+    fs.existsSync(`/proc/${pid}`) && !/^[ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]);
 
   it('a killed back-off is resumed by the next box command for the time that was left; the count is kept', () => {
-    const id = runDetached(t, '--name', 'resume', '--restart', 'always', '--restart-delay', '2s', 'busybox', 'sh', '-c', 'exit 3');
+    const id = runDetached(
+      t,
+      '--name',
+      'resume',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '2s',
+      'busybox',
+      'sh',
+      '-c',
+      'exit 3',
+    );
     until(t, ['inspect', 'resume'], (o) => (JSON.parse(o) as Restarts[])[0].State.Restarting);
     const waiting = record(id).state;
     expect(waiting.restarting).toBe(true);
@@ -230,11 +325,31 @@ describe('detached containers', () => {
   });
 
   it('a stop that comes while a restart attempt is starting the container leaves it stopped', async () => {
-    const id = runDetached(t, '--name', 'racer', '--restart', 'always', '--restart-delay', '1s,1s', 'busybox', 'sh', '-c', 'trap "exit 1" TERM; sleep 1000 & wait');
+    const id = runDetached(
+      t,
+      '--name',
+      'racer',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '1s,1s',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 1" TERM; sleep 1000 & wait',
+    );
     const lockPath = path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
     /** Holds the container's lock until the returned function is called. */
     const holdLock = async () => {
-      const holder = spawn('python3', ['-c', 'import fcntl, sys; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.read()', lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const holder = spawn(
+        'python3',
+        [
+          '-c',
+          'import fcntl, sys; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.read()',
+          lockPath,
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
       const released = exitOf(holder);
       await waitForOutput(holder.stdout!, 'locked');
       return () => {
@@ -258,7 +373,9 @@ describe('detached containers', () => {
       // the attempt (the back-off became box) has the lock file open while it waits for the lock
       const waitingForLock = () => {
         try {
-          return fs.readdirSync(`/proc/${backoff}/fd`).some((fd) => fs.readlinkSync(`/proc/${backoff}/fd/${fd}`) === lockPath);
+          return fs
+            .readdirSync(`/proc/${backoff}/fd`)
+            .some((fd) => fs.readlinkSync(`/proc/${backoff}/fd/${fd}`) === lockPath);
         } catch {
           return false;
         }
@@ -286,14 +403,18 @@ describe('detached containers', () => {
     expect(won[0].stdout).toMatch(/^[0-9a-f]{64}\n$/);
     const lost = results.find((r) => r.code !== 0)!;
     expect(lost.code).toBe(125);
-    expect(lost.stderr).toMatch(/^box: the container name "same" is already in use by container "[0-9a-f]{12}": remove it or choose another name\n$/);
+    expect(lost.stderr).toMatch(
+      /^box: the container name "same" is already in use by container "[0-9a-f]{12}": remove it or choose another name\n$/,
+    );
     expect(inspect(t, 'same').State.Running).toBe(true);
     expect(t.box(['ps', '-aq']).stdout.trim().split('\n').filter(Boolean)).toHaveLength(1);
     expect(t.box(['rm', '-f', 'same']).status).toBe(0);
   });
 
   it('refuses --restart with --rm or without -d, and a malformed policy', () => {
-    expect(t.box(['run', '-d', '--rm', '--restart', 'always', 'busybox', 'true']).stderr).toMatch(/conflicting options/);
+    expect(t.box(['run', '-d', '--rm', '--restart', 'always', 'busybox', 'true']).stderr).toMatch(
+      /conflicting options/,
+    );
     expect(t.box(['run', '--restart', 'always', 'busybox', 'true']).stderr).toMatch(/add -d/);
     const bad = t.box(['run', '-d', '--restart', 'sometimes', 'busybox', 'true']);
     expect(bad.status).toBe(125);

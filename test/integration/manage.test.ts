@@ -14,7 +14,8 @@ interface Inspect {
   HostConfig: { Memory: number; CpuQuota: number; PidsLimit: number | null };
 }
 
-const inspect = (t: TestRoot, name: string, env?: NodeJS.ProcessEnv) => (JSON.parse(t.box(['inspect', name], { env }).stdout) as Inspect[])[0];
+const inspect = (t: TestRoot, name: string, env?: NodeJS.ProcessEnv) =>
+  (JSON.parse(t.box(['inspect', name], { env }).stdout) as Inspect[])[0];
 
 function runDetached(t: TestRoot, args: string[], env?: NodeJS.ProcessEnv): string {
   const r = t.box(['run', '-d', ...args], { env });
@@ -90,7 +91,9 @@ describe('pause and unpause', () => {
   });
 
   it('uses cgroup.freeze and cgroup.events on a cgroup v2 hierarchy, and rm -f removes a paused container', () => {
-    const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => fs.existsSync(path.join(m, 'cgroup.controllers')))!;
+    const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) =>
+      fs.existsSync(path.join(m, 'cgroup.controllers')),
+    )!;
     const env = { ...process.env, BOX_CGROUP_V2_MOUNT: unified };
     const id = runDetached(t, ['--name', 'frozen2', 'busybox', 'sh', '-c', COUNTER], env);
     onTestFinished(() => void t.box(['rm', '-f', 'frozen2'], { env }));
@@ -131,10 +134,14 @@ describe('rename, top, stats, update, port', () => {
 
   it('top lists the container processes as ps -ef does', () => {
     runDetached(t, ['--name', 'procs', 'busybox', 'sh', '-c', 'sleep 1000 & while :; do sleep 0.1; done']);
-    const out = until(() => {
-      const r = t.box(['top', 'procs', '-ef']);
-      return r.stdout.includes('sleep 1000') ? r : undefined;
-    }, 'top to show sleep 1000', 200);
+    const out = until(
+      () => {
+        const r = t.box(['top', 'procs', '-ef']);
+        return r.stdout.includes('sleep 1000') ? r : undefined;
+      },
+      'top to show sleep 1000',
+      200,
+    );
     expect(out.status).toBe(0);
     const lines = out.stdout.trim().split('\n');
     expect(lines[0].split(/\s+/)).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
@@ -185,11 +192,20 @@ describe('rename, top, stats, update, port', () => {
     expect(read('/sys/fs/cgroup/memory/memory.limit_in_bytes')).toBe(String(96 * 1024 * 1024));
     expect(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')).toBe('50000');
     expect(read('/sys/fs/cgroup/pids/pids.max')).toBe('20');
-    expect(inspect(t, 'limited').HostConfig).toMatchObject({ Memory: 96 * 1024 * 1024, CpuQuota: 50000, PidsLimit: 20 });
+    expect(inspect(t, 'limited').HostConfig).toMatchObject({
+      Memory: 96 * 1024 * 1024,
+      CpuQuota: 50000,
+      PidsLimit: 20,
+    });
     // shrinking works too (memory+swap is lowered after memory)
     expect(t.box(['update', '-m', '48m', 'limited']).status).toBe(0);
     expect(read('/sys/fs/cgroup/memory/memory.limit_in_bytes')).toBe(String(48 * 1024 * 1024));
-    for (const bad of [['--memory', 'lots'], ['--cpu-shares', '1'], ['--memory', '1k'], ['--cpuset-cpus', '0-63']]) {
+    for (const bad of [
+      ['--memory', 'lots'],
+      ['--cpu-shares', '1'],
+      ['--memory', '1k'],
+      ['--cpuset-cpus', '0-63'],
+    ]) {
       const b = t.box(['update', ...bad, 'limited']);
       expect(b.status, bad.join(' ')).toBe(125);
       expect(b.stderr.trim().split('\n'), bad.join(' ')).toHaveLength(1);
@@ -222,21 +238,46 @@ describe('diff and cp', () => {
   const hostShadow = fs.readFileSync('/etc/shadow', 'utf8');
 
   it('diff lists additions, changes and deletions against the image, sorted', () => {
-    runDetached(t, ['--name', 'changed', 'busybox', 'sh', '-c', 'rm /etc/group; mkdir -p /tmp/new/deep; echo x > /tmp/new/deep/f; echo y >> /etc/passwd; rm -r /home/app; echo done']);
+    runDetached(t, [
+      '--name',
+      'changed',
+      'busybox',
+      'sh',
+      '-c',
+      'rm /etc/group; mkdir -p /tmp/new/deep; echo x > /tmp/new/deep/f; echo y >> /etc/passwd; rm -r /home/app; echo done',
+    ]);
     t.box(['wait', 'changed']);
     const r = t.box(['diff', 'changed']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(['C /etc', 'D /etc/group', 'C /etc/passwd', 'C /home', 'D /home/app', 'C /tmp', 'A /tmp/new', 'A /tmp/new/deep', 'A /tmp/new/deep/f', ''].join('\n'));
+    expect(r.stdout).toBe(
+      [
+        'C /etc',
+        'D /etc/group',
+        'C /etc/passwd',
+        'C /home',
+        'D /home/app',
+        'C /tmp',
+        'A /tmp/new',
+        'A /tmp/new/deep',
+        'A /tmp/new/deep/f',
+        '',
+      ].join('\n'),
+    );
     t.box(['rm', 'changed']);
   });
 
   it('diff and top print the names and commands a container chose with their control characters escaped', () => {
-    const script = 'touch "/tmp/$(printf "\\033[2J")evil"; sh -c "sleep 1000; true" "$(printf "\\033]0;owned\\007")"; true';
+    const script =
+      'touch "/tmp/$(printf "\\033[2J")evil"; sh -c "sleep 1000; true" "$(printf "\\033]0;owned\\007")"; true';
     runDetached(t, ['--name', 'escapes', 'busybox', 'sh', '-c', script]);
-    const top = until(() => {
-      const r = t.box(['top', 'escapes']);
-      return r.stdout.includes('sleep 1000') ? r : undefined;
-    }, 'top to show sleep 1000', 200);
+    const top = until(
+      () => {
+        const r = t.box(['top', 'escapes']);
+        return r.stdout.includes('sleep 1000') ? r : undefined;
+      },
+      'top to show sleep 1000',
+      200,
+    );
     expect(top.stdout).toContain('sh -c sleep 1000; true \\e]0;owned\\x07');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
     expect(top.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
@@ -248,8 +289,19 @@ describe('diff and cp', () => {
   });
 
   it('cp copies files and directories both ways with modes, owners as docker does, and -a', () => {
-    runDetached(t, ['--name', 'files', 'busybox', 'sh', '-c', 'mkdir -p /data/sub; echo one > /data/a; echo two > /data/sub/b; chmod 0750 /data/sub; chown -R 1000:1000 /data; echo up; while :; do sleep 0.1; done']);
-    until(() => (t.box(['logs', 'files']).stdout.includes('up') ? true : undefined), 'the container to be ready', 20_000);
+    runDetached(t, [
+      '--name',
+      'files',
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir -p /data/sub; echo one > /data/a; echo two > /data/sub/b; chmod 0750 /data/sub; chown -R 1000:1000 /data; echo up; while :; do sleep 0.1; done',
+    ]);
+    until(
+      () => (t.box(['logs', 'files']).stdout.includes('up') ? true : undefined),
+      'the container to be ready',
+      20_000,
+    );
     // container → host: a directory, recursively
     const r = t.box(['cp', 'files:/data', path.join(host, 'data')]);
     expect(r.status).toBe(0);
@@ -263,7 +315,9 @@ describe('diff and cp', () => {
     fs.writeFileSync(path.join(host, 'script.sh'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
     fs.chownSync(path.join(host, 'script.sh'), 1000, 1000);
     expect(t.box(['cp', path.join(host, 'script.sh'), 'files:/tmp']).status).toBe(0);
-    expect(t.box(['exec', 'files', 'sh', '-c', 'stat -c "%a %u" /tmp/script.sh; /tmp/script.sh']).stdout).toBe('755 0\nhello\n');
+    expect(t.box(['exec', 'files', 'sh', '-c', 'stat -c "%a %u" /tmp/script.sh; /tmp/script.sh']).stdout).toBe(
+      '755 0\nhello\n',
+    );
     expect(t.box(['cp', '-a', path.join(host, 'script.sh'), 'files:/tmp/owned.sh']).status).toBe(0);
     expect(t.box(['exec', 'files', 'stat', '-c', '%u', '/tmp/owned.sh']).stdout).toBe('1000\n');
     // a directory's contents with "/."
@@ -278,8 +332,19 @@ describe('diff and cp', () => {
   });
 
   it('cp never leaves a running container through symlinks or /proc magic links', () => {
-    runDetached(t, ['--name', 'hostile', 'busybox', 'sh', '-c', 'echo container-shadow > /etc/shadow; ln -s / /escape; ln -s /../../../etc /dots; echo up; while :; do sleep 0.1; done']);
-    until(() => (t.box(['logs', 'hostile']).stdout.includes('up') ? true : undefined), 'the container to be ready', 20_000);
+    runDetached(t, [
+      '--name',
+      'hostile',
+      'busybox',
+      'sh',
+      '-c',
+      'echo container-shadow > /etc/shadow; ln -s / /escape; ln -s /../../../etc /dots; echo up; while :; do sleep 0.1; done',
+    ]);
+    until(
+      () => (t.box(['logs', 'hostile']).stdout.includes('up') ? true : undefined),
+      'the container to be ready',
+      20_000,
+    );
     const out = path.join(host, 'shadow');
     expect(t.box(['cp', 'hostile:/escape/etc/shadow', out]).status).toBe(0);
     expect(fs.readFileSync(out, 'utf8')).toBe('container-shadow\n');

@@ -28,7 +28,10 @@ describe('box policy', () => {
 
   it('reports a failing case like a test runner and exits 1', () => {
     const cases = path.join(t.dir, 'wrong.cases.yaml');
-    fs.writeFileSync(cases, 'cases:\n  - name: expects the wrong thing\n    request: { container: { labels: [[owner, x]], image: { reference: "a:1" } } }\n    expect: { decision: deny }\n  - name: right\n    expect: { decision: deny, reasonsMatch: [not pinned] }\n');
+    fs.writeFileSync(
+      cases,
+      'cases:\n  - name: expects the wrong thing\n    request: { container: { labels: [[owner, x]], image: { reference: "a:1" } } }\n    expect: { decision: deny }\n  - name: right\n    expect: { decision: deny, reasonsMatch: [not pinned] }\n',
+    );
     const r = t.box(['policy', 'test', wasm, cases]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('FAIL  expects the wrong thing\n        decision allow, expected deny');
@@ -44,7 +47,12 @@ describe('box policy', () => {
     const r = t.box(['policy', 'inspect', '--format', 'json', wasm]);
     expect(r.status).toBe(0);
     const info = JSON.parse(r.stdout);
-    expect(info).toMatchObject({ world: 'box:policy/admission@0.1.0', witVersion: '0.1.0', imports: [], info: { name: 'team-rules', version: '1.0.0' } });
+    expect(info).toMatchObject({
+      world: 'box:policy/admission@0.1.0',
+      witVersion: '0.1.0',
+      imports: [],
+      info: { name: 'team-rules', version: '1.0.0' },
+    });
     expect(info.info.arguments.map((a: { name: string }) => a.name)).toEqual(['max-memory']);
     expect(t.box(['policy', 'inspect', 'strict']).stdout).toMatch(/^Name:\s+strict /m);
   });
@@ -54,7 +62,10 @@ describe('box policy', () => {
     fs.writeFileSync(req, JSON.stringify({ container: { image: { reference: 'web:2' }, labels: [['owner', 'me']] } }));
     const allowed = t.box(['policy', 'eval', wasm, '--request', req, '--policy-arg', 'max-memory=64m']);
     expect(allowed.status).toBe(0);
-    expect(JSON.parse(allowed.stdout)).toMatchObject({ decision: 'allow', patch: { limits: { memory: 64 * 1024 * 1024 } } });
+    expect(JSON.parse(allowed.stdout)).toMatchObject({
+      decision: 'allow',
+      patch: { limits: { memory: 64 * 1024 * 1024 } },
+    });
     const denied = t.box(['policy', 'eval', wasm]);
     expect(denied.status).toBe(1);
     expect(JSON.parse(denied.stdout).reasons).toContain('an owner label is required (--label owner=NAME)');
@@ -69,7 +80,10 @@ describe('box policy', () => {
     expect(fromFile.info.name).toBe('strict');
     expect(t.box(['policy', 'export', 'nope']).status).toBe(125);
     // The real size, also when the transpiled form comes from the cache (the second time).
-    for (let i = 0; i < 2; i++) expect(t.box(['policy', 'inspect', 'strict']).stdout).toContain(`\nSize:        ${fs.statSync(out).size} bytes\n`);
+    for (let i = 0; i < 2; i++)
+      expect(t.box(['policy', 'inspect', 'strict']).stdout).toContain(
+        `\nSize:        ${fs.statSync(out).size} bytes\n`,
+      );
   });
 
   it('box policy --help lists the policy commands', () => {
@@ -77,7 +91,8 @@ describe('box policy', () => {
       const r = t.box(args);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: {2}box policy COMMAND\n/);
-      for (const sub of ['build', 'test', 'eval', 'inspect', 'export', 'ls', 'log', 'types']) expect(r.stdout).toMatch(new RegExp(`^ {2}${sub} +\\S`, 'm'));
+      for (const sub of ['build', 'test', 'eval', 'inspect', 'export', 'ls', 'log', 'types'])
+        expect(r.stdout).toMatch(new RegExp(`^ {2}${sub} +\\S`, 'm'));
     }
     const bad = t.box(['policy', 'nope']);
     expect(bad.status).toBe(125);
@@ -87,8 +102,12 @@ describe('box policy', () => {
   it('writes the WIT and the TypeScript types for authors', () => {
     const dir = path.join(t.dir, 'types');
     expect(t.box(['policy', 'types', '-o', dir]).status).toBe(0);
-    expect(fs.readFileSync(path.join(dir, 'wit', 'policy.wit'), 'utf8')).toBe(fs.readFileSync(path.join(REPO, 'policies', 'wit', 'policy.wit'), 'utf8'));
-    expect(fs.readFileSync(path.join(dir, 'interfaces', 'box-policy-admission.d.ts'), 'utf8')).toContain('export function evaluate(request: Request): Verdict;');
+    expect(fs.readFileSync(path.join(dir, 'wit', 'policy.wit'), 'utf8')).toBe(
+      fs.readFileSync(path.join(REPO, 'policies', 'wit', 'policy.wit'), 'utf8'),
+    );
+    expect(fs.readFileSync(path.join(dir, 'interfaces', 'box-policy-admission.d.ts'), 'utf8')).toContain(
+      'export function evaluate(request: Request): Verdict;',
+    );
   });
 
   it('refuses what is not a policy with a one-line error', () => {

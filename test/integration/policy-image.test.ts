@@ -25,8 +25,22 @@ describe('the image as policies see it', () => {
     const layout = busyboxLayout(work, {
       applets: ['sh', 'true'],
       dirs: ['srv'],
-      config: ['--config.env', 'PATH=/bin', '--config.label', 'org.example.team=blue', '--config.label', 'tier=image',
-        '--config.exposedports', '8080/tcp', '--config.volume', '/data', '--config.cmd', 'true', '--config.workingdir', '/srv'],
+      config: [
+        '--config.env',
+        'PATH=/bin',
+        '--config.label',
+        'org.example.team=blue',
+        '--config.label',
+        'tier=image',
+        '--config.exposedports',
+        '8080/tcp',
+        '--config.volume',
+        '/data',
+        '--config.cmd',
+        'true',
+        '--config.workingdir',
+        '/srv',
+      ],
     });
     reg = await startRegistry(path.join(work, 'registry'));
     ref = `${reg.host}/test/app:v1`;
@@ -51,12 +65,30 @@ describe('the image as policies see it', () => {
   });
 
   it('a policy sees the reference, digest and configuration of the image, the restart policy and the generated name', () => {
-    const r = t.box(['run', '-d', '--policy', behaviours, '--label', 'behaviour=show', '--label', 'tier=web', '--restart', 'on-failure:2', imageId.slice(7, 19)]);
+    const r = t.box([
+      'run',
+      '-d',
+      '--policy',
+      behaviours,
+      '--label',
+      'behaviour=show',
+      '--label',
+      'tier=web',
+      '--restart',
+      'on-failure:2',
+      imageId.slice(7, 19),
+    ]);
     expect(r.status).toBe(0);
     const id = r.stdout.trim();
     try {
-      const c = inspectOne<{ Name: string; Config: { ExposedPorts: object; Volumes: object; Labels: object; Image: string } }>(t, id);
-      const shown = r.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^box: policy behaviours: /, ''));
+      const c = inspectOne<{
+        Name: string;
+        Config: { ExposedPorts: object; Volumes: object; Labels: object; Image: string };
+      }>(t, id);
+      const shown = r.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/^box: policy behaviours: /, ''));
       expect(shown).toEqual([
         `name=${c.Name.slice(1)}`,
         `image=${ref} digest=${digest} id=${imageId}`,
@@ -80,7 +112,9 @@ describe('the image as policies see it', () => {
     for (const byId of [imageId, imageId.slice(7, 19)]) {
       const denied = t.box(['run', '--rm', ...strict, '--policy-arg', 'registries=docker.io', byId, 'true']);
       expect(denied.status).toBe(125);
-      expect(denied.stderr).toBe(`box: denied by policy strict: images from ${reg.host} are not allowed (allowed: docker.io)\n`);
+      expect(denied.stderr).toBe(
+        `box: denied by policy strict: images from ${reg.host} are not allowed (allowed: docker.io)\n`,
+      );
     }
     const allowed = t.box(['run', '--rm', ...strict, '--policy-arg', `registries=${reg.host}`, imageId, 'true']);
     expect(allowed.stderr).toBe('box: policy strict: root filesystem made read-only\n');
@@ -90,9 +124,19 @@ describe('the image as policies see it', () => {
   it('strict refuses an image given by id whose names span registries: its registry is unknown', () => {
     expect(t.box(['tag', ref, 'app:local']).status).toBe(0);
     try {
-      const denied = t.box(['run', '--rm', ...strict, '--policy-arg', `registries=docker.io,${reg.host}`, imageId, 'true']);
+      const denied = t.box([
+        'run',
+        '--rm',
+        ...strict,
+        '--policy-arg',
+        `registries=docker.io,${reg.host}`,
+        imageId,
+        'true',
+      ]);
       expect(denied.status).toBe(125);
-      expect(denied.stderr).toBe(`box: denied by policy strict: the image's registry is unknown (${imageId} has no name from a single registry): run it by a name from an allowed registry (docker.io, ${reg.host})\n`);
+      expect(denied.stderr).toBe(
+        `box: denied by policy strict: the image's registry is unknown (${imageId} has no name from a single registry): run it by a name from an allowed registry (docker.io, ${reg.host})\n`,
+      );
       // By a name, the name decides.
       const byName = t.box(['run', '--rm', ...strict, '--policy-arg', 'registries=docker.io', 'app:local', 'true']);
       expect(byName.stderr).toBe('box: policy strict: root filesystem made read-only\n');

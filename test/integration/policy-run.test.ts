@@ -43,10 +43,13 @@ function holdsFlock(pid: number, file: string): boolean {
   } catch {
     return false;
   }
-  return fs.readFileSync('/proc/locks', 'utf8').split('\n').some((l) => {
-    const f = l.trim().split(/\s+/);
-    return f[1] === 'FLOCK' && Number(f[4]) === pid && Number(f[5]?.split(':')[2]) === ino;
-  });
+  return fs
+    .readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === 'FLOCK' && Number(f[4]) === pid && Number(f[5]?.split(':')[2]) === ino;
+    });
 }
 
 interface PolicyEvent {
@@ -57,9 +60,19 @@ interface PolicyEvent {
 
 describe('box run with policies', () => {
   const t = busyboxRoot();
-  const audit = (): Audit[] => t.box(['policy', 'log', '--format', 'json']).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Audit);
+  const audit = (): Audit[] =>
+    t
+      .box(['policy', 'log', '--format', 'json'])
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Audit);
   const policyEvents = (id: string): PolicyEvent[] =>
-    fs.readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PolicyEvent).filter((e) => e.Action === 'policy' && e.id === id);
+    fs
+      .readFileSync(path.join(t.root, 'run', 'events.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as PolicyEvent)
+      .filter((e) => e.Action === 'policy' && e.id === id);
   let behaviours: string;
 
   beforeAll(async () => {
@@ -73,7 +86,12 @@ describe('box run with policies', () => {
     expect(r.stderr).toContain('box: denied by policy baseline: privileged containers are not allowed\n');
     expect(r.stderr).toContain("box: denied by policy baseline: the host's network namespace is not allowed\n");
     const denied = audit().at(-1)!;
-    expect(denied).toMatchObject({ decision: 'deny', outcome: 'denied', mode: 'enforce', policy: { name: 'baseline', source: 'builtin:baseline' } });
+    expect(denied).toMatchObject({
+      decision: 'deny',
+      outcome: 'denied',
+      mode: 'enforce',
+      policy: { name: 'baseline', source: 'builtin:baseline' },
+    });
     expect(denied.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(t.containerIds()).not.toContain(denied.container.id);
     expect(cgroupDirsOf(denied.container.id)).toEqual([]);
@@ -81,13 +99,23 @@ describe('box run with policies', () => {
     // Logged under the name box would have given it, and the reference normalised.
     expect(denied.container.name).toMatch(/^[a-z]+_[a-z]+_\d+$/);
     expect(denied.image.reference).toBe('docker.io/library/busybox:latest');
-    expect(policyEvents(denied.container.id)).toEqual([expect.objectContaining({ Actor: expect.objectContaining({ Attributes: expect.objectContaining({ name: denied.container.name, policy: 'baseline', outcome: 'denied' }) }) })]);
+    expect(policyEvents(denied.container.id)).toEqual([
+      expect.objectContaining({
+        Actor: expect.objectContaining({
+          Attributes: expect.objectContaining({ name: denied.container.name, policy: 'baseline', outcome: 'denied' }),
+        }),
+      }),
+    ]);
   });
 
   it('bad admission flags are refused when no policy applies too: one line, exit 125, nothing created', () => {
     for (const [flag, value, why] of [
       ['--policy-timeout', '0', 'invalid --policy-timeout "0": give a duration between 1ms and 60s (e.g. 250ms)'],
-      ['--policy-failure', 'maybe', 'invalid --policy-failure "maybe": use deny (the default: a failing policy refuses the start) or ignore'],
+      [
+        '--policy-failure',
+        'maybe',
+        'invalid --policy-failure "maybe": use deny (the default: a failing policy refuses the start) or ignore',
+      ],
       ['--policy-arg', 'novalue', 'invalid --policy-arg "novalue": expected KEY=VALUE'],
     ]) {
       const r = t.box(['run', '--rm', flag, value, 'busybox', 'true']);
@@ -100,9 +128,17 @@ describe('box run with policies', () => {
   it('a patch box refuses after re-validation refuses the start with the reason, is audited, and creates nothing', () => {
     const r = t.box(['run', '--rm', '--name', 'bad-patch', '--policy', behaviours, 'busybox', 'true']);
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe('box: policy behaviours returned an invalid patch: memory: the minimum memory limit is 6m: the start is refused\n');
+    expect(r.stderr).toBe(
+      'box: policy behaviours returned an invalid patch: memory: the minimum memory limit is 6m: the start is refused\n',
+    );
     const entry = audit().at(-1)!;
-    expect(entry).toMatchObject({ container: { name: 'bad-patch' }, decision: 'allow', outcome: 'denied', failure: { kind: 'invalid-patch' }, applied: [] });
+    expect(entry).toMatchObject({
+      container: { name: 'bad-patch' },
+      decision: 'allow',
+      outcome: 'denied',
+      failure: { kind: 'invalid-patch' },
+      applied: [],
+    });
     expect(policyEvents(entry.container.id).map((e) => e.Actor.Attributes.outcome)).toEqual(['denied']);
     expect(t.containerIds()).not.toContain(entry.container.id);
     expect(cgroupDirsOf(entry.container.id)).toEqual([]);
@@ -110,25 +146,83 @@ describe('box run with policies', () => {
   });
 
   it("baseline's patch sets default limits that the container sees, and inspect shows who admitted it", () => {
-    const r = t.box(['run', '--name', 'patched', '--policy', 'baseline', '--policy-arg', 'default-memory=64m', 'busybox', 'cat', MEMORY_LIMIT, PIDS_LIMIT]);
+    const r = t.box([
+      'run',
+      '--name',
+      'patched',
+      '--policy',
+      'baseline',
+      '--policy-arg',
+      'default-memory=64m',
+      'busybox',
+      'cat',
+      MEMORY_LIMIT,
+      PIDS_LIMIT,
+    ]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${64 * 1024 * 1024}\n4096\n`);
     expect(r.stderr).toContain('box: policy baseline: no memory limit given: set to 64 MiB');
-    const c = inspectOne<{ Policies: Array<{ Name: string; Mode: string; Decision: string; Applied: string[]; Digest: string }> }>(t, 'patched');
-    expect(c.Policies).toEqual([expect.objectContaining({ Name: 'baseline', Mode: 'enforce', Decision: 'allow', Applied: [`memory=${64 * 1024 * 1024}`, 'pids-limit=4096'] })]);
+    const c = inspectOne<{
+      Policies: Array<{ Name: string; Mode: string; Decision: string; Applied: string[]; Digest: string }>;
+    }>(t, 'patched');
+    expect(c.Policies).toEqual([
+      expect.objectContaining({
+        Name: 'baseline',
+        Mode: 'enforce',
+        Decision: 'allow',
+        Applied: [`memory=${64 * 1024 * 1024}`, 'pids-limit=4096'],
+      }),
+    ]);
     expect(c.Policies[0].Digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     // Given limits are left alone.
-    expect(t.box(['run', '--rm', '--policy', 'baseline', '--memory', '32m', '--pids-limit', '50', 'busybox', 'cat', MEMORY_LIMIT]).stdout).toBe(`${32 * 1024 * 1024}\n`);
+    expect(
+      t.box([
+        'run',
+        '--rm',
+        '--policy',
+        'baseline',
+        '--memory',
+        '32m',
+        '--pids-limit',
+        '50',
+        'busybox',
+        'cat',
+        MEMORY_LIMIT,
+      ]).stdout,
+    ).toBe(`${32 * 1024 * 1024}\n`);
     t.box(['rm', 'patched']);
   });
 
   it('box update is admitted by the policies that admitted the container: strict refuses a looser update, the cgroup keeps its limits', () => {
-    const run = t.box(['run', '-d', '--name', 'upd', '--policy', 'strict', '--policy-arg', 'max-memory=512m', '--memory', '256m', '--cpus', '1',
-      '--pids-limit', '100', '--user', '1000', '--read-only', 'busybox', 'sleep', '1000']);
+    const run = t.box([
+      'run',
+      '-d',
+      '--name',
+      'upd',
+      '--policy',
+      'strict',
+      '--policy-arg',
+      'max-memory=512m',
+      '--memory',
+      '256m',
+      '--cpus',
+      '1',
+      '--pids-limit',
+      '100',
+      '--user',
+      '1000',
+      '--read-only',
+      'busybox',
+      'sleep',
+      '1000',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const id = run.stdout.trim();
-    const limitFile = (name: string): string => cgroupDirsOf(id).map((d) => path.join(d, name)).find((f) => fs.existsSync(f))!;
+    const limitFile = (name: string): string =>
+      cgroupDirsOf(id)
+        .map((d) => path.join(d, name))
+        .find((f) => fs.existsSync(f))!;
     const [memory, pids] = [V1 ? 'memory.limit_in_bytes' : 'memory.max', 'pids.max'].map(limitFile);
     const read = (f: string): string => fs.readFileSync(f, 'utf8').trim();
     const before = audit().length;
@@ -138,10 +232,24 @@ describe('box run with policies', () => {
     expect(r.stderr).toMatch(/^box: denied by policy strict: .*pids/m);
     expect(read(memory)).toBe(String(256 * 1024 * 1024));
     expect(read(pids)).toBe('100');
-    expect(inspectOne<{ HostConfig: { Memory: number; PidsLimit: number } }>(t, 'upd').HostConfig).toMatchObject({ Memory: 256 * 1024 * 1024, PidsLimit: 100 });
+    expect(inspectOne<{ HostConfig: { Memory: number; PidsLimit: number } }>(t, 'upd').HostConfig).toMatchObject({
+      Memory: 256 * 1024 * 1024,
+      PidsLimit: 100,
+    });
     const refused = audit().slice(before);
-    expect(refused).toEqual([expect.objectContaining({ action: 'update', container: expect.objectContaining({ id }), policy: expect.objectContaining({ name: 'strict' }), outcome: 'denied' })]);
-    expect(policyEvents(id).at(-1)!.Actor.Attributes).toMatchObject({ policy: 'strict', outcome: 'denied', action: 'update' });
+    expect(refused).toEqual([
+      expect.objectContaining({
+        action: 'update',
+        container: expect.objectContaining({ id }),
+        policy: expect.objectContaining({ name: 'strict' }),
+        outcome: 'denied',
+      }),
+    ]);
+    expect(policyEvents(id).at(-1)!.Actor.Attributes).toMatchObject({
+      policy: 'strict',
+      outcome: 'denied',
+      action: 'update',
+    });
     // An update the policy allows goes through, and is recorded as admitted.
     const ok = t.box(['update', '--memory', '128m', '--pids-limit', '50', 'upd']);
     expect(ok.stderr).toBe('');
@@ -152,29 +260,63 @@ describe('box run with policies', () => {
   });
 
   it('a patch that loosens what was asked refuses the start, naming the policy', () => {
-    const r = t.box(['run', '--rm', '--name', 'loosen', '--policy', behaviours, '--pids-limit', '100', '--memory', '256m', '--ulimit', 'nofile=64', 'busybox', 'true']);
+    const r = t.box([
+      'run',
+      '--rm',
+      '--name',
+      'loosen',
+      '--policy',
+      behaviours,
+      '--pids-limit',
+      '100',
+      '--memory',
+      '256m',
+      '--ulimit',
+      'nofile=64',
+      'busybox',
+      'true',
+    ]);
     expect(r.status).toBe(125);
     expect(r.stderr).toBe(
       `box: policy behaviours returned an invalid patch: it raises memory from ${256 * 1024 * 1024} to ${4n << 60n}, memory-swap from ${512 * 1024 * 1024} to ` +
         `${8n << 60n}, pids-limit from 100 to unlimited, ulimit nofile (soft) from 64 to 20000, ulimit nofile (hard) from 64 to 20000 (a patch may only tighten ` +
         'limits): the start is refused\n',
     );
-    expect(audit().at(-1)).toMatchObject({ container: { name: 'loosen' }, outcome: 'denied', failure: { kind: 'invalid-patch' } });
+    expect(audit().at(-1)).toMatchObject({
+      container: { name: 'loosen' },
+      outcome: 'denied',
+      failure: { kind: 'invalid-patch' },
+    });
     const env = t.box(['run', '--rm', '--name', 'loader-env', '--policy', behaviours, 'busybox', 'true']);
     expect(env.status).toBe(125);
-    expect(env.stderr).toBe('box: policy behaviours returned an invalid patch: it sets LD_PRELOAD, which changes what programs run or load (a patch may not set it): the start is refused\n');
+    expect(env.stderr).toBe(
+      'box: policy behaviours returned an invalid patch: it sets LD_PRELOAD, which changes what programs run or load (a patch may not set it): the start is refused\n',
+    );
   });
 
-  it('a policy\'s reasons are capped and printed with control characters escaped', () => {
+  it("a policy's reasons are capped and printed with control characters escaped", () => {
     // 40 reasons of 16 KiB (640 KiB): a generous time limit, so that the verdict arrives on a busy host.
-    const flood = t.box(['run', '--rm', '--name', 'flood', '--policy', behaviours, '--policy-timeout', '5s', 'busybox', 'true']);
+    const flood = t.box([
+      'run',
+      '--rm',
+      '--name',
+      'flood',
+      '--policy',
+      behaviours,
+      '--policy-timeout',
+      '5s',
+      'busybox',
+      'true',
+    ]);
     expect(flood.status).toBe(125);
     expect(flood.stderr.length).toBeLessThan(16_384);
     expect(flood.stderr).toContain('(box dropped 32 more reasons');
     expect(audit().at(-1)!.reasons.join('').length).toBeLessThan(9000);
     const escaped = t.box(['run', '--rm', '--name', 'escapes', '--policy', behaviours, 'busybox', 'true']);
     expect(escaped.status).toBe(125);
-    expect(escaped.stderr).toBe('box: denied by policy behaviours: \\e[2J\\e[H\\rbox: admitted by policy strict\\n\\e]0;owned\\x07\\x00\n');
+    expect(escaped.stderr).toBe(
+      'box: denied by policy behaviours: \\e[2J\\e[H\\rbox: admitted by policy strict\\n\\e]0;owned\\x07\\x00\n',
+    );
     const log = t.box(['policy', 'log', '--container', 'escapes']).stdout;
     expect(log).toContain('\\e[2J\\e[H\\rbox: admitted by policy strict\\n');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may be printed
@@ -191,20 +333,45 @@ describe('box run with policies', () => {
   it('warn mode prints what would be denied and starts; audit mode only records', () => {
     const warned = t.box(['run', '--rm', '--policy', 'baseline:warn', '--cap-add', 'SYS_ADMIN', 'busybox', 'true']);
     expect(warned.status).toBe(0);
-    expect(warned.stderr).toContain('box: policy baseline (warn) would deny the start: dangerous capabilities are not allowed: SYS_ADMIN');
+    expect(warned.stderr).toContain(
+      'box: policy baseline (warn) would deny the start: dangerous capabilities are not allowed: SYS_ADMIN',
+    );
     const wouldPatch = t.box(['run', '--rm', '--policy', 'baseline:warn', 'busybox', 'true']);
-    expect(wouldPatch.stderr).toContain(`box: policy baseline (warn) would change: memory=${1024 ** 3}, pids-limit=4096`);
-    const audited = t.box(['run', '--rm', '--policy', 'baseline:audit', '--cap-add', 'SYS_ADMIN', 'busybox', 'cat', MEMORY_LIMIT]);
+    expect(wouldPatch.stderr).toContain(
+      `box: policy baseline (warn) would change: memory=${1024 ** 3}, pids-limit=4096`,
+    );
+    const audited = t.box([
+      'run',
+      '--rm',
+      '--policy',
+      'baseline:audit',
+      '--cap-add',
+      'SYS_ADMIN',
+      'busybox',
+      'cat',
+      MEMORY_LIMIT,
+    ]);
     expect(audited.status).toBe(0);
     expect(audited.stderr).toBe('');
     expect(Number(audited.stdout)).toBeGreaterThan(1024 ** 3); // not patched
-    expect(audit().slice(-3).map((e) => [e.mode, e.decision, e.outcome])).toEqual([['warn', 'deny', 'warned'], ['warn', 'allow', 'warned'], ['audit', 'deny', 'recorded']]);
+    expect(
+      audit()
+        .slice(-3)
+        .map((e) => [e.mode, e.decision, e.outcome]),
+    ).toEqual([
+      ['warn', 'deny', 'warned'],
+      ['warn', 'allow', 'warned'],
+      ['audit', 'deny', 'recorded'],
+    ]);
   });
 
   it('default policies apply to every start: policies.d files and BOX_POLICY, skipped by --no-default-policies', () => {
     const dir = path.join(t.root, 'policies.d');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, '10-baseline.json'), JSON.stringify({ policy: 'baseline', args: { 'default-memory': '48m' } }));
+    fs.writeFileSync(
+      path.join(dir, '10-baseline.json'),
+      JSON.stringify({ policy: 'baseline', args: { 'default-memory': '48m' } }),
+    );
     try {
       expect(t.box(['run', '--rm', 'busybox', 'cat', MEMORY_LIMIT]).stdout).toBe(`${48 * 1024 * 1024}\n`);
       expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true']).status).toBe(125);
@@ -215,25 +382,60 @@ describe('box run with policies', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     const env = { ...process.env, BOX_POLICY: 'baseline' };
-    expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true'], { env }).stderr).toContain('denied by policy baseline');
+    expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true'], { env }).stderr).toContain(
+      'denied by policy baseline',
+    );
     expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true']).status).toBe(0);
   });
 
   it('a policy that loops is stopped at its time limit and refuses the start; --policy-failure=ignore lets it through with a warning', () => {
     const started = Date.now();
-    const r = t.box(['run', '--rm', '--name', 'loop', '--policy', behaviours, '--policy-timeout', '200ms', 'busybox', 'true']);
+    const r = t.box([
+      'run',
+      '--rm',
+      '--name',
+      'loop',
+      '--policy',
+      behaviours,
+      '--policy-timeout',
+      '200ms',
+      'busybox',
+      'true',
+    ]);
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe('box: policy behaviours exceeded its time limit of 200 ms: the start is refused (--policy-failure=ignore would let it go ahead)\n');
+    expect(r.stderr).toBe(
+      'box: policy behaviours exceeded its time limit of 200 ms: the start is refused (--policy-failure=ignore would let it go ahead)\n',
+    );
     expect(Date.now() - started).toBeLessThan(20_000);
-    const ignored = t.box(['run', '--rm', '--name', 'loop', '--policy', behaviours, '--policy-timeout', '200ms', '--policy-failure', 'ignore', 'busybox', 'echo', 'ran']);
+    const ignored = t.box([
+      'run',
+      '--rm',
+      '--name',
+      'loop',
+      '--policy',
+      behaviours,
+      '--policy-timeout',
+      '200ms',
+      '--policy-failure',
+      'ignore',
+      'busybox',
+      'echo',
+      'ran',
+    ]);
     expect(ignored.status).toBe(0);
     expect(ignored.stdout).toBe('ran\n');
-    expect(ignored.stderr).toMatch(/policy behaviours failed and --policy-failure=ignore lets the start go ahead: exceeded its time limit/);
+    expect(ignored.stderr).toMatch(
+      /policy behaviours failed and --policy-failure=ignore lets the start go ahead: exceeded its time limit/,
+    );
   });
 
   it('box stays responsive while another start is inside a spinning policy', async () => {
     const lock = path.join(t.root, 'run', 'locks', 'admission.lock');
-    const child = spawn(BOX, t.args(['run', '--rm', '--name', 'loop', '--policy', behaviours, '--policy-timeout', '3s', 'busybox', 'true']), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      BOX,
+      t.args(['run', '--rm', '--name', 'loop', '--policy', behaviours, '--policy-timeout', '3s', 'busybox', 'true']),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const done = exitOf(child);
     try {
       // The admission lock is taken just before the policies run: from then on it loops.
@@ -255,17 +457,22 @@ describe('box run with policies', () => {
 
   it('a component whose start function loops refuses the start at the start-up limit, not 10 s later', async () => {
     const spin = path.join(t.dir, 'spin.wasm');
-    fs.writeFileSync(spin, await coreComponent(`(module
+    fs.writeFileSync(
+      spin,
+      await coreComponent(`(module
       (memory (export "memory") 1)
       (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
       (func (export "box:policy/admission@0.1.0#describe") (result i32) unreachable)
       (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable)
-      (func $spin (loop $l (br $l))) (start $spin))`));
+      (func $spin (loop $l (br $l))) (start $spin))`),
+    );
     t.box(['run', '--rm', '--policy', spin, 'busybox', 'true']); // transpiles it: not what is measured
     const started = Date.now();
     const r = t.box(['run', '--rm', '--policy', spin, 'busybox', 'true']);
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe('box: policy spin exceeded its start-up time limit of 1000 ms: the start is refused (--policy-failure=ignore would let it go ahead)\n');
+    expect(r.stderr).toBe(
+      'box: policy spin exceeded its start-up time limit of 1000 ms: the start is refused (--policy-failure=ignore would let it go ahead)\n',
+    );
     expect(Date.now() - started).toBeLessThan(6000); // 1 s, one retry of 2 s when starved of CPU, box's own start
   });
 
@@ -273,7 +480,18 @@ describe('box run with policies', () => {
     const thrown = t.box(['run', '--rm', '--name', 'throw', '--policy', behaviours, 'busybox', 'true']);
     expect(thrown.status).toBe(125);
     expect(thrown.stderr).toMatch(/^box: policy behaviours trapped: .*: the start is refused/);
-    const alloc = t.box(['run', '--rm', '--name', 'alloc', '--policy', behaviours, '--policy-timeout', '10s', 'busybox', 'true']);
+    const alloc = t.box([
+      'run',
+      '--rm',
+      '--name',
+      'alloc',
+      '--policy',
+      behaviours,
+      '--policy-timeout',
+      '10s',
+      'busybox',
+      'true',
+    ]);
     expect(alloc.status).toBe(125);
     expect(alloc.stderr).toMatch(/^box: policy behaviours (exceeded its memory limit|ran out of resources)/);
     expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
@@ -286,22 +504,47 @@ describe('box run with policies', () => {
     expect(r.status).toBe(125);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/core module|not a component/i);
-    expect(t.box(['run', '--rm', '--policy', path.join(t.dir, 'missing.wasm'), 'busybox', 'true']).stderr).toMatch(/no such file/);
-    expect(t.box(['run', '--rm', '--policy', 'nosuchbuiltin', 'busybox', 'true']).stderr).toMatch(/no built-in policy of that name/);
+    expect(t.box(['run', '--rm', '--policy', path.join(t.dir, 'missing.wasm'), 'busybox', 'true']).stderr).toMatch(
+      /no such file/,
+    );
+    expect(t.box(['run', '--rm', '--policy', 'nosuchbuiltin', 'busybox', 'true']).stderr).toMatch(
+      /no built-in policy of that name/,
+    );
     expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
     // A policy that cannot be loaded is a decision like any other: audited, with an event.
     const [notPolicy, missing] = audit().slice(-2);
-    expect(notPolicy).toMatchObject({ policy: { name: 'not-a-policy', source: bad }, outcome: 'denied', failure: { kind: 'load' } });
+    expect(notPolicy).toMatchObject({
+      policy: { name: 'not-a-policy', source: bad },
+      outcome: 'denied',
+      failure: { kind: 'load' },
+    });
     expect(notPolicy.policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(notPolicy.reasons[0]).toMatch(/core module|not a component/i);
-    expect(missing).toMatchObject({ policy: { name: 'missing', sha256: '' }, outcome: 'denied', failure: { kind: 'load', message: expect.stringMatching(/no such file/) } });
+    expect(missing).toMatchObject({
+      policy: { name: 'missing', sha256: '' },
+      outcome: 'denied',
+      failure: { kind: 'load', message: expect.stringMatching(/no such file/) },
+    });
     expect(policyEvents(missing.container.id).map((e) => e.Actor.Attributes.outcome)).toEqual(['denied']);
   });
 
   it('a patch is applied in order and the next policy sees it', () => {
     // behaviours' "patch" case sets a 64 MiB memory limit and drops NET_RAW; baseline then sees
     // a memory limit and leaves it alone.
-    const r = t.box(['run', '--rm', '--name', 'patch', '--policy', behaviours, '--policy', 'baseline', 'busybox', 'sh', '-c', `cat ${MEMORY_LIMIT}; echo $POLICY; grep CapEff /proc/self/status`]);
+    const r = t.box([
+      'run',
+      '--rm',
+      '--name',
+      'patch',
+      '--policy',
+      behaviours,
+      '--policy',
+      'baseline',
+      'busybox',
+      'sh',
+      '-c',
+      `cat ${MEMORY_LIMIT}; echo $POLICY; grep CapEff /proc/self/status`,
+    ]);
     expect(r.stderr).not.toContain('no memory limit given');
     expect(r.status).toBe(0);
     const [memory, env, capEff] = r.stdout.trim().split('\n');
@@ -312,17 +555,41 @@ describe('box run with policies', () => {
 
   it('50 starts at once against the capacity policy: exactly those that fit are admitted', async () => {
     // 2 cpus * cpu-share 1 = 2 cpus; each container asks 0.1: exactly 20 fit.
-    const cpus = Number(fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim().split(',').reduce((n, r) => {
-      const [a, b] = r.split('-').map(Number);
-      return n + (b === undefined ? 1 : b - a + 1);
-    }, 0));
+    const cpus = Number(
+      fs
+        .readFileSync('/sys/devices/system/cpu/online', 'utf8')
+        .trim()
+        .split(',')
+        .reduce((n, r) => {
+          const [a, b] = r.split('-').map(Number);
+          return n + (b === undefined ? 1 : b - a + 1);
+        }, 0),
+    );
     const fit = cpus * 10;
     // No transpiled policy yet: the 50 race to make the cache entry.
     const cacheDir = path.join(t.root, 'cache', 'policies');
     fs.rmSync(cacheDir, { recursive: true, force: true });
     const auditBefore = audit().length;
     const children = Array.from({ length: 50 }, (_, i) =>
-      spawn(BOX, t.args(['run', '-d', '--name', `cap-${i}`, '--cpus', '0.1', '--memory', '8m', '--policy', 'capacity', 'busybox', 'sleep', '300']), { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(
+        BOX,
+        t.args([
+          'run',
+          '-d',
+          '--name',
+          `cap-${i}`,
+          '--cpus',
+          '0.1',
+          '--memory',
+          '8m',
+          '--policy',
+          'capacity',
+          'busybox',
+          'sleep',
+          '300',
+        ]),
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     );
     const results = await Promise.all(children.map(exitOf));
     try {
@@ -338,7 +605,9 @@ describe('box run with policies', () => {
       const cache = fs.readdirSync(cacheDir).filter((n) => n !== 'tools' && !n.endsWith('.lock'));
       expect(cache.filter((n) => n.startsWith('.tmp-'))).toEqual([]);
       expect(cache).toHaveLength(1);
-      const meta = JSON.parse(fs.readFileSync(path.join(cacheDir, cache[0], 'meta.json'), 'utf8')) as { builtBy: { pid: number } };
+      const meta = JSON.parse(fs.readFileSync(path.join(cacheDir, cache[0], 'meta.json'), 'utf8')) as {
+        builtBy: { pid: number };
+      };
       expect(children.map((c) => c.pid)).toContain(meta.builtBy.pid);
     } finally {
       const ids = t.box(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean);

@@ -32,29 +32,50 @@ beforeAll(async () => {
   run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v0`, bundle]);
   run('tar', ['-C', path.join(bundle, 'rootfs'), '-xf', busyboxTarball(t.dir)]);
   run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  run('umoci', ['config', '--image', `${layout}:v1`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/first']);
-  for (const v of ['v0', 'v1']) run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${v}`, `docker://${reg.host}/faults/img:${v}`]);
+  run('umoci', [
+    'config',
+    '--image',
+    `${layout}:v1`,
+    '--config.cmd',
+    '/bin/busybox',
+    '--config.cmd',
+    'cat',
+    '--config.cmd',
+    '/first',
+  ]);
+  for (const v of ['v0', 'v1'])
+    run('skopeo', [
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      `oci:${layout}:${v}`,
+      `docker://${reg.host}/faults/img:${v}`,
+    ]);
 
   // Forwards every request to the registry; for the blob named by `cut`, sends the headers and
   // half of the body, then destroys the connection.
   proxy = http.createServer((req, res) => {
-    const up = http.request({ host: '127.0.0.1', port: reg.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
-      const isCut = cut !== undefined && req.method === 'GET' && req.url?.endsWith(`/blobs/${cut}`) && ur.statusCode === 200;
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (!isCut) return ur.pipe(res);
-      const total = Number(ur.headers['content-length']);
-      let sent = 0;
-      ur.on('data', (chunk: Buffer) => {
-        const take = Math.min(chunk.length, Math.floor(total / 2) - sent);
-        if (take > 0) res.write(chunk.subarray(0, take));
-        sent += take;
-        if (sent >= Math.floor(total / 2)) {
-          cuts++;
-          ur.destroy();
-          res.socket?.destroy();
-        }
-      });
-    });
+    const up = http.request(
+      { host: '127.0.0.1', port: reg.port, path: req.url, method: req.method, headers: req.headers },
+      (ur) => {
+        const isCut =
+          cut !== undefined && req.method === 'GET' && req.url?.endsWith(`/blobs/${cut}`) && ur.statusCode === 200;
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        if (!isCut) return ur.pipe(res);
+        const total = Number(ur.headers['content-length']);
+        let sent = 0;
+        ur.on('data', (chunk: Buffer) => {
+          const take = Math.min(chunk.length, Math.floor(total / 2) - sent);
+          if (take > 0) res.write(chunk.subarray(0, take));
+          sent += take;
+          if (sent >= Math.floor(total / 2)) {
+            cuts++;
+            ur.destroy();
+            res.socket?.destroy();
+          }
+        });
+      },
+    );
     up.on('error', () => res.socket?.destroy());
     req.pipe(up);
   });
@@ -82,7 +103,9 @@ function boxAsync(root: TestRoot, args: string[]): Promise<{ status: number | nu
 
 describe('a registry that drops the connection mid-layer', () => {
   it('is a clear error, the store is exactly as before, and the next pull completes', async () => {
-    const raw = JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/faults/img:v1`]));
+    const raw = JSON.parse(
+      run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/faults/img:v1`]),
+    );
     const [small, big] = raw.layers as { digest: string; size: number }[];
     expect(big.size).toBeGreaterThan(100_000);
     const root = new TestRoot('box-faults2-');
@@ -98,7 +121,11 @@ describe('a registry that drops the connection mid-layer', () => {
       expect(cuts).toBe(1);
       expect(r.status).toBe(125);
       expect(r.stdout).toContain(`${small.digest.slice(7, 19)}: Already exists`);
-      expect(r.stderr).toMatch(new RegExp(`^box: ${proxyHost}/faults/img:v1: layer ${big.digest.slice(7, 19)}: the connection was lost after \\d+ of ${big.size} bytes\\n$`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^box: ${proxyHost}/faults/img:v1: layer ${big.digest.slice(7, 19)}: the connection was lost after \\d+ of ${big.size} bytes\\n$`,
+        ),
+      );
       expect(storeSnapshot(root.root)).toEqual(before);
 
       cut = undefined;
@@ -125,7 +152,11 @@ describe('a layer of many small files', () => {
     fs.writeFileSync(file, makeTar(entries));
     // GNU time's %M: the peak resident set of box, in KiB.
     const timed = (args: string[]) => {
-      const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', BOX, ...t.args(args)], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28 });
+      const r = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', BOX, ...t.args(args)], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        maxBuffer: 1 << 28,
+      });
       const rss = Number(/maxrss=(\d+)/.exec(r.stderr)?.[1]);
       return { ...r, rssMiB: rss / 1024, stderr: r.stderr.replace(/maxrss=\d+\n/, '') };
     };
@@ -135,7 +166,8 @@ describe('a layer of many small files', () => {
     expect(imp.stderr).toBe('');
     expect(imp.status).toBe(0);
     const id = imp.stdout.trim();
-    const diffId = JSON.parse(spawnSync(BOX, t.args(['image', 'inspect', 'many:1']), { encoding: 'utf8' }).stdout)[0].RootFS.Layers[0];
+    const diffId = JSON.parse(spawnSync(BOX, t.args(['image', 'inspect', 'many:1']), { encoding: 'utf8' }).stdout)[0]
+      .RootFS.Layers[0];
     const diff = path.join(t.root, 'layers', diffId.slice(7), 'diff');
     expect(fs.readdirSync(diff).length).toBe(100);
     expect(fs.readdirSync(path.join(diff, 'd99')).length).toBe(200);
@@ -151,7 +183,9 @@ describe('a layer of many small files', () => {
     try {
       const loaded = spawnSync(BOX, fresh.args(['load', '-i', saved]), { encoding: 'utf8', timeout: 120_000 });
       expect(loaded.stderr).toBe('');
-      expect(JSON.parse(spawnSync(BOX, fresh.args(['image', 'inspect', 'many:1']), { encoding: 'utf8' }).stdout)[0].Id).toBe(id);
+      expect(
+        JSON.parse(spawnSync(BOX, fresh.args(['image', 'inspect', 'many:1']), { encoding: 'utf8' }).stdout)[0].Id,
+      ).toBe(id);
     } finally {
       fresh.cleanup();
     }

@@ -22,34 +22,59 @@ let rootCount = 0;
 const sha = (b: Buffer | string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 const newRoot = () => path.join(t.dir, `root-${rootCount++}`);
 /** box with its own root, without blocking this process (the proxy below runs in it). */
-const box = (root: string, args: string[]) => exitOf(spawn(BOX, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
-const push = (src: string, dest: string, extra: string[] = []) => run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', ...extra, src, `docker://${dest}`]);
-const rawManifest = (ref: string) => JSON.parse(run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]));
+const box = (root: string, args: string[]) =>
+  exitOf(spawn(BOX, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+const push = (src: string, dest: string, extra: string[] = []) =>
+  run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', ...extra, src, `docker://${dest}`]);
+const rawManifest = (ref: string) =>
+  JSON.parse(run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]));
 /** The file of a blob in the registry's storage. */
-const blobFile = (digest: string) => path.join(reg.dir, 'storage/docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data');
+const blobFile = (digest: string) =>
+  path.join(reg.dir, 'storage/docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7), 'data');
 
 /** Adds an OCI index named `tag` to the layout, listing the given tags' manifests with their platforms. */
 function addIndex(tag: string, entries: [string, { os: string; architecture: string; variant?: string }][]): void {
-  const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string>; digest: string; size: number; mediaType: string }[] };
+  const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
+    manifests: { annotations?: Record<string, string>; digest: string; size: number; mediaType: string }[];
+  };
   const desc = (name: string) => {
     const m = index.manifests.find((x) => x.annotations?.['org.opencontainers.image.ref.name'] === name)!;
     return { mediaType: m.mediaType, digest: m.digest, size: m.size };
   };
-  const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries.map(([n, platform]) => ({ ...desc(n), platform })) }));
+  const body = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: entries.map(([n, platform]) => ({ ...desc(n), platform })),
+    }),
+  );
   fs.writeFileSync(path.join(layout, 'blobs/sha256', sha(body).slice(7)), body);
-  index.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha(body), size: body.length, annotations: { 'org.opencontainers.image.ref.name': tag } });
+  index.manifests.push({
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    digest: sha(body),
+    size: body.length,
+    annotations: { 'org.opencontainers.image.ref.name': tag },
+  });
   fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
 }
 
 /** The distribution API's monolithic upload: every blob the manifest names, then the manifest, byte for byte. */
 async function uploadLayout(dir: string, manifest: Buffer, repo: string, tag: string): Promise<void> {
-  const m = JSON.parse(manifest.toString()) as { config: { digest: string }; layers: { digest: string }[]; mediaType: string };
+  const m = JSON.parse(manifest.toString()) as {
+    config: { digest: string };
+    layers: { digest: string }[];
+    mediaType: string;
+  };
   const call = (method: string, url: string, body: Buffer, type = 'application/octet-stream') =>
     new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request(new URL(url, `http://${reg.host}`), { method, headers: { 'content-type': type, 'content-length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res));
-      });
+      const req = http.request(
+        new URL(url, `http://${reg.host}`),
+        { method, headers: { 'content-type': type, 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -77,15 +102,29 @@ beforeAll(async () => {
   run('tar', ['-C', path.join(bundle, 'rootfs'), '-xf', busyboxTarball(t.dir)]);
   fs.writeFileSync(path.join(bundle, 'rootfs/arch'), 'amd64\n');
   run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:amd`, bundle]);
-  run('umoci', ['config', '--image', `${layout}:amd`, '--architecture', 'amd64', '--config.cmd', '/bin/cat', '--config.cmd', '/arch']);
-  for (const [tag, env] of [['badman', 'BAD=manifest'], ['badcfg', 'BAD=config']]) {
+  run('umoci', [
+    'config',
+    '--image',
+    `${layout}:amd`,
+    '--architecture',
+    'amd64',
+    '--config.cmd',
+    '/bin/cat',
+    '--config.cmd',
+    '/arch',
+  ]);
+  for (const [tag, env] of [
+    ['badman', 'BAD=manifest'],
+    ['badcfg', 'BAD=config'],
+  ]) {
     run('umoci', ['config', '--image', `${layout}:amd`, '--tag', tag, '--config.env', env]);
   }
   addIndex('multi', [
     ['amd', { os: 'linux', architecture: 'amd64' }],
     ['arm', { os: 'linux', architecture: 'arm64', variant: 'v8' }],
   ]);
-  for (const tag of ['amd', 'arm']) ids[tag] = JSON.parse(run('skopeo', ['inspect', '--raw', `oci:${layout}:${tag}`])).config.digest;
+  for (const tag of ['amd', 'arm'])
+    ids[tag] = JSON.parse(run('skopeo', ['inspect', '--raw', `oci:${layout}:${tag}`])).config.digest;
   reg = await startRegistry(path.join(t.dir, 'reg'));
   push(`oci:${layout}:multi`, `${reg.host}/fmt/list:1`, ['--all', '--format', 'v2s2']);
   push(`oci:${layout}:arm`, `${reg.host}/fmt/armonly:1`);
@@ -98,7 +137,9 @@ afterAll(async () => {
 
 describe('formats', () => {
   it('a Docker manifest list: box pull takes this machine platform by default and --platform linux/arm64 the arm64 image', async () => {
-    expect(rawManifest(`${reg.host}/fmt/list:1`).mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    expect(rawManifest(`${reg.host}/fmt/list:1`).mediaType).toBe(
+      'application/vnd.docker.distribution.manifest.list.v2+json',
+    );
     const root = newRoot();
     const arm = await box(root, ['pull', '-q', '--platform', 'linux/arm64', `${reg.host}/fmt/list:1`]);
     expect(arm.stderr).toBe('');
@@ -114,7 +155,9 @@ describe('formats', () => {
     const root = newRoot();
     const r = await box(root, ['pull', '--platform', 'linux/amd64', `${reg.host}/fmt/armonly:1`]);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe(`box: ${reg.host}/fmt/armonly:1: the image is for linux/arm64, not linux/amd64 as --platform asks (it is not a multi-platform image)\n`);
+    expect(r.stderr).toBe(
+      `box: ${reg.host}/fmt/armonly:1: the image is for linux/arm64, not linux/amd64 as --platform asks (it is not a multi-platform image)\n`,
+    );
     expect(storeSnapshot(root).filter((l) => !l.startsWith('run'))).toEqual([]);
     const ok = await box(root, ['pull', '-q', '--platform', 'linux/arm64', `${reg.host}/fmt/armonly:1`]);
     expect(ok.stdout.trim()).toBe(ids.arm);
@@ -122,7 +165,11 @@ describe('formats', () => {
 
   it('an OCI layout written by box save, pushed by skopeo (gzip) and as it is (uncompressed layers), pulls back as the same image', async () => {
     const src = newRoot();
-    const imported = spawnSync(BOX, ['--root', src, 'import', busyboxTarball(t.dir), 'saved:1', '--change', 'CMD ["echo", "round trip"]'], { encoding: 'utf8' });
+    const imported = spawnSync(
+      BOX,
+      ['--root', src, 'import', busyboxTarball(t.dir), 'saved:1', '--change', 'CMD ["echo", "round trip"]'],
+      { encoding: 'utf8' },
+    );
     const id = imported.stdout.trim();
     const archive = path.join(t.dir, 'saved.tar');
     expect(spawnSync(BOX, ['--root', src, 'save', '-o', archive, 'saved:1']).status).toBe(0);
@@ -131,18 +178,30 @@ describe('formats', () => {
     run('tar', ['-C', dir, '-xf', archive]);
     // skopeo always compresses layers for a registry; the layout's own manifest keeps them plain.
     push(`oci:${dir}:1`, `${reg.host}/fmt/saved-gzip:1`);
-    const savedManifest = fs.readFileSync(path.join(dir, 'blobs/sha256', JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).manifests[0].digest.slice(7)));
-    expect(JSON.parse(savedManifest.toString()).layers.map((l: { mediaType: string }) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar']);
+    const savedManifest = fs.readFileSync(
+      path.join(
+        dir,
+        'blobs/sha256',
+        JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')).manifests[0].digest.slice(7),
+      ),
+    );
+    expect(JSON.parse(savedManifest.toString()).layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar',
+    ]);
     await uploadLayout(dir, savedManifest, 'fmt/saved', '1');
-    const inspect = (r: string, ref: string) => JSON.parse(spawnSync(BOX, ['--root', r, 'image', 'inspect', ref], { encoding: 'utf8' }).stdout)[0];
+    const inspect = (r: string, ref: string) =>
+      JSON.parse(spawnSync(BOX, ['--root', r, 'image', 'inspect', ref], { encoding: 'utf8' }).stdout)[0];
     for (const repo of ['fmt/saved-gzip', 'fmt/saved']) {
       const root = newRoot();
       const pulled = await box(root, ['pull', '-q', `${reg.host}/${repo}:1`]);
       expect(pulled.stderr).toBe('');
       expect(pulled.stdout.trim()).toBe(id);
       expect(inspect(root, id).RootFS).toEqual(inspect(src, id).RootFS);
-      expect(spawnSync(BOX, ['--root', root, 'run', '--rm', `${reg.host}/${repo}:1`], { encoding: 'utf8' }).stdout).toBe('round trip\n');
-      if (repo === 'fmt/saved') expect(inspect(root, id).RepoDigests).toEqual([`${reg.host}/fmt/saved@${sha(savedManifest)}`]);
+      expect(
+        spawnSync(BOX, ['--root', root, 'run', '--rm', `${reg.host}/${repo}:1`], { encoding: 'utf8' }).stdout,
+      ).toBe('round trip\n');
+      if (repo === 'fmt/saved')
+        expect(inspect(root, id).RepoDigests).toEqual([`${reg.host}/fmt/saved@${sha(savedManifest)}`]);
     }
   });
 
@@ -151,7 +210,9 @@ describe('formats', () => {
     const zdir = path.join(t.dir, 'zstd-layout');
     run('skopeo', ['copy', '--quiet', '--dest-compress-format', 'zstd', `oci:${layout}:amd`, `oci:${zdir}:1`]);
     push(`oci:${zdir}:1`, `${reg.host}/fmt/zstd:1`);
-    expect(rawManifest(`${reg.host}/fmt/zstd:1`).layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    expect(rawManifest(`${reg.host}/fmt/zstd:1`).layers[0].mediaType).toBe(
+      'application/vnd.oci.image.layer.v1.tar+zstd',
+    );
     const root = newRoot();
     expect((await box(root, ['pull', '-q', `${reg.host}/fmt/armonly:1`, '--platform', 'linux/arm64'])).code).toBe(0);
     const before = storeSnapshot(root);
@@ -162,14 +223,23 @@ describe('formats', () => {
       return;
     }
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(new RegExp(`^box: ${reg.host}/fmt/zstd:1: layer [0-9a-f]{12} is zstd-compressed, which this box cannot decompress .*gzip.*\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^box: ${reg.host}/fmt/zstd:1: layer [0-9a-f]{12} is zstd-compressed, which this box cannot decompress .*gzip.*\\n$`,
+      ),
+    );
     expect(storeSnapshot(root)).toEqual(before);
   });
 
   it('a manifest or a config whose content does not match its digest is refused; the store is as before', async () => {
     push(`oci:${layout}:badman`, `${reg.host}/fmt/badman:1`);
     push(`oci:${layout}:badcfg`, `${reg.host}/fmt/badcfg:1`);
-    const manifestBytes = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/fmt/badman:1`]);
+    const manifestBytes = run('skopeo', [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${reg.host}/fmt/badman:1`,
+    ]);
     const manifestDigest = sha(manifestBytes);
     // Still valid JSON, other bytes: the registry serves it under the old digest.
     fs.appendFileSync(blobFile(manifestDigest), '\n');
@@ -179,13 +249,25 @@ describe('formats', () => {
     const root = newRoot();
     const byTag = await box(root, ['pull', `${reg.host}/fmt/badman:1`]);
     expect(byTag.code).toBe(125);
-    expect(byTag.stderr).toMatch(new RegExp(`^box: ${reg.host}/fmt/badman:1: the manifest's digest sha256:[0-9a-f]{64} differs from the one the registry announces \\(${manifestDigest}\\)\\n$`));
+    expect(byTag.stderr).toMatch(
+      new RegExp(
+        `^box: ${reg.host}/fmt/badman:1: the manifest's digest sha256:[0-9a-f]{64} differs from the one the registry announces \\(${manifestDigest}\\)\\n$`,
+      ),
+    );
     const byDigest = await box(root, ['pull', `${reg.host}/fmt/badman@${manifestDigest}`]);
     expect(byDigest.code).toBe(125);
-    expect(byDigest.stderr).toMatch(new RegExp(`^box: ${reg.host}/fmt/badman@${manifestDigest}: the registry sent a manifest with digest sha256:[0-9a-f]{64} for ${manifestDigest}\\n$`));
+    expect(byDigest.stderr).toMatch(
+      new RegExp(
+        `^box: ${reg.host}/fmt/badman@${manifestDigest}: the registry sent a manifest with digest sha256:[0-9a-f]{64} for ${manifestDigest}\\n$`,
+      ),
+    );
     const badConfig = await box(root, ['pull', `${reg.host}/fmt/badcfg:1`]);
     expect(badConfig.code).toBe(125);
-    expect(badConfig.stderr).toMatch(new RegExp(`^box: ${reg.host}/fmt/badcfg:1: config ${cfg} failed verification: its content has digest sha256:[0-9a-f]{64}\\n$`));
+    expect(badConfig.stderr).toMatch(
+      new RegExp(
+        `^box: ${reg.host}/fmt/badcfg:1: config ${cfg} failed verification: its content has digest sha256:[0-9a-f]{64}\\n$`,
+      ),
+    );
     expect(storeSnapshot(root).filter((l) => !l.startsWith('run'))).toEqual([]);
   });
 });
@@ -196,7 +278,23 @@ describe('TLS with a self-signed certificate', () => {
     const dir = path.join(t.dir, 'tls');
     fs.mkdirSync(dir);
     const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
-    run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert]);
+    run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
     tlsReg = await startRegistry(path.join(dir, 'reg'), '', { cert, key });
     push(`oci:${layout}:amd`, `${tlsReg.host}/tls/img:1`);
   });
@@ -209,7 +307,9 @@ describe('TLS with a self-signed certificate', () => {
     const ref = `${tlsReg.host}/tls/img:1`;
     const refused = await box(root, ['pull', ref]);
     expect(refused.code).toBe(125);
-    expect(refused.stderr).toBe(`box: the registry ${tlsReg.host} presented a certificate that cannot be verified (self-signed certificate): trust its CA, or use --tls-verify=false\n`);
+    expect(refused.stderr).toBe(
+      `box: the registry ${tlsReg.host} presented a certificate that cannot be verified (self-signed certificate): trust its CA, or use --tls-verify=false\n`,
+    );
     expect(storeSnapshot(root).filter((l) => !l.startsWith('run'))).toEqual([]);
     const pulled = await box(root, ['pull', '-q', '--tls-verify=false', ref]);
     expect(pulled.stderr).toBe('');
@@ -226,7 +326,9 @@ describe('TLS with a self-signed certificate', () => {
     expect(ran.stdout).toBe('amd64\n');
     const created = await box(newRoot(), ['create', '--tls-verify=false', ref]);
     expect(created.stdout).toMatch(/^[0-9a-f]{64}\n$/);
-    expect((await box(root, ['run', '--tls-verify=maybe', ref])).stderr).toBe('box: invalid value "maybe" for --tls-verify: use true or false\n');
+    expect((await box(root, ['run', '--tls-verify=maybe', ref])).stderr).toBe(
+      'box: invalid value "maybe" for --tls-verify: use true or false\n',
+    );
   });
 });
 
@@ -237,23 +339,33 @@ describe('progress', () => {
   let slowHost: string;
   beforeAll(async () => {
     proxy = http.createServer((req, res) => {
-      const up = http.request({ host: '127.0.0.1', port: reg.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        if (!(req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && Number(ur.headers['content-length']) > 65536)) return ur.pipe(res);
-        const chunks: Buffer[] = [];
-        ur.on('data', (c: Buffer) => chunks.push(c));
-        ur.on('end', () => {
-          const body = Buffer.concat(chunks);
-          let off = 0;
-          const step = () => {
-            res.write(body.subarray(off, off + 65536));
-            off += 65536;
-            if (off < body.length) setTimeout(step, 40);
-            else res.end();
-          };
-          step();
-        });
-      });
+      const up = http.request(
+        { host: '127.0.0.1', port: reg.port, path: req.url, method: req.method, headers: req.headers },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          if (
+            !(
+              req.method === 'GET' &&
+              /\/blobs\/sha256:/.test(req.url ?? '') &&
+              Number(ur.headers['content-length']) > 65536
+            )
+          )
+            return ur.pipe(res);
+          const chunks: Buffer[] = [];
+          ur.on('data', (c: Buffer) => chunks.push(c));
+          ur.on('end', () => {
+            const body = Buffer.concat(chunks);
+            let off = 0;
+            const step = () => {
+              res.write(body.subarray(off, off + 65536));
+              off += 65536;
+              if (off < body.length) setTimeout(step, 40);
+              else res.end();
+            };
+            step();
+          });
+        },
+      );
       up.on('error', () => res.socket?.destroy());
       req.pipe(up);
     });
@@ -267,11 +379,16 @@ describe('progress', () => {
 
   const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
   const onTerminal = async (args: string[]) => {
-    const r = await exitOf(spawn('python3', [driver, '--cols', '120', '--timeout', '60', '--', BOX, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const r = await exitOf(
+      spawn('python3', [driver, '--cols', '120', '--timeout', '60', '--', BOX, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     expect(r.stderr).toBe('');
     return JSON.parse(r.stdout) as { output: string; status: number };
   };
-  const layerDigests = () => (rawManifest(`${reg.host}/fmt/amd:1`).layers as { digest: string }[]).map((l) => l.digest.slice(7, 19));
+  const layerDigests = () =>
+    (rawManifest(`${reg.host}/fmt/amd:1`).layers as { digest: string }[]).map((l) => l.digest.slice(7, 19));
 
   it('on a terminal: one line per layer, redrawn with bytes, total and speed, then a summary', async () => {
     const out = await onTerminal(['--root', newRoot(), 'pull', `${slowHost}/fmt/amd:1`]);
@@ -287,8 +404,11 @@ describe('progress', () => {
     // The last frame: the header and one line per layer, all complete; then the summary.
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is checked
     const frames = out.output.split(/\x1b\[\d+A/);
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is checked
-    const last = frames[frames.length - 1].split(/\r?\n/).map((l) => l.replace(/^\r?\x1b\[2K/, '')).filter(Boolean);
+    const last = frames[frames.length - 1]
+      .split(/\r?\n/)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is checked
+      .map((l) => l.replace(/^\r?\x1b\[2K/, ''))
+      .filter(Boolean);
     expect(last).toEqual([
       `Pulling ${slowHost}/fmt/amd:1 (linux/amd64)`,
       `${layers[0]}: Pull complete`,
@@ -307,7 +427,10 @@ describe('progress', () => {
     expect(lines[0]).toBe(`Pulling ${slowHost}/fmt/amd:1 (linux/amd64, 2 layers)`);
     expect(lines.filter((l) => /^[0-9a-f]{12}: Downloading [\d.]+k?M?B$/.test(l))).toHaveLength(2);
     for (const l of layers) expect(lines).toContain(`${l}: Pull complete`);
-    expect(lines.slice(-2)).toEqual([expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/), `Status: image ${ids.amd.slice(7, 19)} for ${slowHost}/fmt/amd:1`]);
+    expect(lines.slice(-2)).toEqual([
+      expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/),
+      `Status: image ${ids.amd.slice(7, 19)} for ${slowHost}/fmt/amd:1`,
+    ]);
     expect(plain.stdout).not.toContain('\x1b');
     const quiet = await onTerminal(['--root', newRoot(), 'pull', '-q', `${slowHost}/fmt/amd:1`]);
     expect(quiet.output).toBe(`${ids.amd}\r\n`);

@@ -18,7 +18,10 @@ import { Roots } from '../../src/paths';
 
 const tools = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl'];
 const missing = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-if (missing.length) throw new Error(`missing test tools: ${missing.join(', ')} (apt-get install docker-registry skopeo umoci apache2-utils openssl)`);
+if (missing.length)
+  throw new Error(
+    `missing test tools: ${missing.join(', ')} (apt-get install docker-registry skopeo umoci apache2-utils openssl)`,
+  );
 
 let work: string;
 const registries: Registry[] = [];
@@ -42,7 +45,9 @@ function runAsync(cmd: string, args: string[]): Promise<void> {
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${out}`))));
+    p.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${out}`)),
+    );
   });
 }
 
@@ -54,15 +59,23 @@ async function skopeoInspect(args: string[]): Promise<string> {
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`skopeo inspect ${args.join(' ')}: ${err}`))));
+    p.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`skopeo inspect ${args.join(' ')}: ${err}`)),
+    );
   });
 }
 
-async function inspectRaw(ref: string, extra: string[] = []): Promise<{ config: { digest: string }; layers: { digest: string }[] }> {
+async function inspectRaw(
+  ref: string,
+  extra: string[] = [],
+): Promise<{ config: { digest: string }; layers: { digest: string }[] }> {
   return JSON.parse(await skopeoInspect(['--raw', ...extra, `docker://${ref}`]));
 }
 
-async function inspectConfig(ref: string, extra: string[] = []): Promise<{ rootfs: { diff_ids: string[] }; config: { Cmd: string[] } }> {
+async function inspectConfig(
+  ref: string,
+  extra: string[] = [],
+): Promise<{ rootfs: { diff_ids: string[] }; config: { Cmd: string[] } }> {
   return JSON.parse(await skopeoInspect(['--config', ...extra, `docker://${ref}`]));
 }
 
@@ -90,7 +103,8 @@ beforeAll(async () => {
   run('umoci', ['new', '--image', `${layout}:base`]);
   run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
   const rootfs = path.join(bundle, 'rootfs');
-  for (const d of ['bin', 'etc', 'data/keep', 'data/opaque', 'tmp']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'data/keep', 'data/opaque', 'tmp'])
+    fs.mkdirSync(path.join(rootfs, d), { recursive: true });
   fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin/busybox'));
   fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
   fs.symlinkSync('busybox', path.join(rootfs, 'bin/sh'));
@@ -103,7 +117,17 @@ beforeAll(async () => {
   fs.rmSync(path.join(rootfs, 'data/keep/old'));
   fs.writeFileSync(path.join(rootfs, 'data/new'), 'added');
   run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v2`, bundle]);
-  run('umoci', ['config', '--image', `${layout}:v2`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/etc/hostname']);
+  run('umoci', [
+    'config',
+    '--image',
+    `${layout}:v2`,
+    '--config.cmd',
+    '/bin/busybox',
+    '--config.cmd',
+    'cat',
+    '--config.cmd',
+    '/etc/hostname',
+  ]);
   fs.rmSync(bundle, { recursive: true, force: true });
   reg = await startRegistry('plain');
   await push(`oci:${layout}:v2`, `${reg.host}/test/img:v2`);
@@ -133,14 +157,21 @@ describe('pull from a registry without authentication', () => {
     for (const d of config.rootfs.diff_ids) expect(store.hasLayer(d)).toBe(true);
     const manifestDigest = (events.find((e) => e.type === 'done') as { digest: string }).digest;
     expect(fs.existsSync(path.join(store.roots.root, 'blobs/sha256', manifestDigest.slice(7)))).toBe(true);
-    expect(events.filter((e) => e.type === 'layer-done').map((e) => (e as { digest: string }).digest).sort()).toEqual(manifest.layers.map((l) => l.digest).sort());
+    expect(
+      events
+        .filter((e) => e.type === 'layer-done')
+        .map((e) => (e as { digest: string }).digest)
+        .sort(),
+    ).toEqual(manifest.layers.map((l) => l.digest).sort());
 
     const [l1, l2] = config.rootfs.diff_ids.map((d) => store.layerDiff(d));
     expect(fs.readFileSync(path.join(l1, 'etc/hostname'), 'utf8')).toBe('from-the-registry\n');
     expect(fs.readlinkSync(path.join(l1, 'bin/sh'))).toBe('busybox');
     expect(fs.statSync(path.join(l1, 'bin/busybox')).size).toBe(fs.statSync('/bin/busybox').size);
     expect(fs.statSync(path.join(l1, 'tmp')).mode & 0o7777).toBe(0o1777);
-    expect([fs.statSync(path.join(l1, 'data/owned')).uid, fs.statSync(path.join(l1, 'data/owned')).gid]).toEqual([1234, 4321]);
+    expect([fs.statSync(path.join(l1, 'data/owned')).uid, fs.statSync(path.join(l1, 'data/owned')).gid]).toEqual([
+      1234, 4321,
+    ]);
     // The deletion in the second layer is an overlay whiteout.
     const wh = fs.lstatSync(path.join(l2, 'data/keep/old'));
     expect(wh.isCharacterDevice() && wh.rdev === 0).toBe(true);
@@ -160,7 +191,11 @@ describe('pull from a registry without authentication', () => {
     const ran = spawnSync(BOX, ['--root', root, 'run', '--rm', ref], { encoding: 'utf8' });
     // The image's Cmd (cat /etc/hostname) ran; box mounts the container's own /etc/hostname over the image's.
     expect(ran.stdout).toMatch(/^[0-9a-f]{12}\n$/);
-    const files = spawnSync(BOX, ['--root', root, 'run', '--rm', ref, '/bin/sh', '-c', 'ls /data/keep; cat /data/new'], { encoding: 'utf8' });
+    const files = spawnSync(
+      BOX,
+      ['--root', root, 'run', '--rm', ref, '/bin/sh', '-c', 'ls /data/keep; cat /data/new'],
+      { encoding: 'utf8' },
+    );
     expect(files.stdout).toBe('added'); // the whiteout of the second layer hides data/keep/old
   });
 
@@ -191,7 +226,9 @@ describe('pull from a registry without authentication', () => {
 
   it('chooses the platform from an image index', async () => {
     // An index naming v2's manifest linux/amd64 and v1's linux/arm64/v8.
-    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string>; digest: string; size: number; mediaType: string }[] };
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
+      manifests: { annotations: Record<string, string>; digest: string; size: number; mediaType: string }[];
+    };
     const desc = (tag: string) => {
       const m = index.manifests.find((x) => x.annotations['org.opencontainers.image.ref.name'] === tag)!;
       return { mediaType: m.mediaType, digest: m.digest, size: m.size };
@@ -208,7 +245,12 @@ describe('pull from a registry without authentication', () => {
     );
     const digest = 'sha256:' + crypto.createHash('sha256').update(multi).digest('hex');
     fs.writeFileSync(path.join(layout, 'blobs/sha256', digest.slice(7)), multi);
-    index.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest, size: multi.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+    index.manifests.push({
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      digest,
+      size: multi.length,
+      annotations: { 'org.opencontainers.image.ref.name': 'multi' },
+    });
     fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
     await push(`oci:${layout}:multi`, `${reg.host}/test/multi:1`, ['--all']);
 
@@ -217,7 +259,9 @@ describe('pull from a registry without authentication', () => {
     expect(amd).toBe((await inspectRaw(`${reg.host}/test/img:v2`)).config.digest);
     const arm = await pullImage(store, `${reg.host}/test/multi:1`, { platform: 'linux/arm64' });
     expect(arm).toBe((await inspectRaw(`${reg.host}/test/img:v1`)).config.digest);
-    await expect(pullImage(store, `${reg.host}/test/multi:1`, { platform: 'linux/s390x' })).rejects.toThrow('no image for linux/s390x (the image has linux/arm64/v8, linux/amd64)');
+    await expect(pullImage(store, `${reg.host}/test/multi:1`, { platform: 'linux/s390x' })).rejects.toThrow(
+      'no image for linux/s390x (the image has linux/arm64/v8, linux/amd64)',
+    );
   });
 
   it('two concurrent pulls of one image both succeed and write each layer once', async () => {
@@ -226,7 +270,10 @@ describe('pull from a registry without authentication', () => {
     const onEvent = (e: PullEvent) => {
       if (e.type === 'layer-start') starts.push(e.digest);
     };
-    const [a, b] = await Promise.all([pullImage(store, `${reg.host}/test/img:v2`, { onEvent }), pullImage(store, `${reg.host}/test/img:v2`, { onEvent })]);
+    const [a, b] = await Promise.all([
+      pullImage(store, `${reg.host}/test/img:v2`, { onEvent }),
+      pullImage(store, `${reg.host}/test/img:v2`, { onEvent }),
+    ]);
     expect(a).toBe(b);
     expect(starts.sort()).toEqual((await inspectRaw(`${reg.host}/test/img:v2`)).layers.map((l) => l.digest).sort());
   });
@@ -239,8 +286,15 @@ describe('pull from a registry without authentication', () => {
     const [a, b] = await Promise.all(pulls);
     expect([a.code, b.code, a.stderr + b.stderr]).toEqual([0, 0, '']);
     expect(a.stdout).toBe(b.stdout);
-    const digest = 'sha256:' + crypto.createHash('sha256').update(await skopeoInspect(['--raw', `docker://${reg.host}/twin/a:v2`])).digest('hex');
-    const [info] = JSON.parse(spawnSync(BOX, ['--root', root, 'image', 'inspect', a.stdout.trim()], { encoding: 'utf8' }).stdout) as { RepoDigests: string[]; RepoTags: string[] }[];
+    const digest =
+      'sha256:' +
+      crypto
+        .createHash('sha256')
+        .update(await skopeoInspect(['--raw', `docker://${reg.host}/twin/a:v2`]))
+        .digest('hex');
+    const [info] = JSON.parse(
+      spawnSync(BOX, ['--root', root, 'image', 'inspect', a.stdout.trim()], { encoding: 'utf8' }).stdout,
+    ) as { RepoDigests: string[]; RepoTags: string[] }[];
     expect(info.RepoDigests).toEqual([`${reg.host}/twin/a@${digest}`, `${reg.host}/twin/b@${digest}`]);
     expect(info.RepoTags.sort()).toEqual([`${reg.host}/twin/a:v2`, `${reg.host}/twin/b:v2`]);
   });
@@ -258,7 +312,13 @@ const store = new ImageStore({ root, runroot });
 `,
     );
     const vn = path.resolve(__dirname, '../../node_modules/.bin/vite-node');
-    const results = await Promise.all(['p', 'q', 'r', 's'].map((who) => exitOf(spawn(vn, [script, store.roots.root, store.roots.runroot, id, who], { stdio: ['ignore', 'pipe', 'pipe'] }))));
+    const results = await Promise.all(
+      ['p', 'q', 'r', 's'].map((who) =>
+        exitOf(
+          spawn(vn, [script, store.roots.root, store.roots.runroot, id, who], { stdio: ['ignore', 'pipe', 'pipe'] }),
+        ),
+      ),
+    );
     for (const r of results) expect([r.code, r.stderr]).toEqual([0, '']);
     expect(store.get(id).repoDigests.filter((r) => r.startsWith('r/'))).toHaveLength(4 * 60);
   }, 60_000);
@@ -269,7 +329,11 @@ const store = new ImageStore({ root, runroot });
     const manifest = await inspectRaw(ref);
     const config = await inspectConfig(ref);
     // What a pull killed while unpacking leaves behind: a work directory of a layer.
-    const stale = path.join(store.roots.root, 'layers', `.tmp-unpack-${config.rootfs.diff_ids[0].slice(7)}-deadbeef0000`);
+    const stale = path.join(
+      store.roots.root,
+      'layers',
+      `.tmp-unpack-${config.rootfs.diff_ids[0].slice(7)}-deadbeef0000`,
+    );
     fs.mkdirSync(path.join(stale, 'diff'), { recursive: true });
     const abort = new AbortController();
     const err = await pullImage(store, ref, {
@@ -290,7 +354,9 @@ const store = new ImageStore({ root, runroot });
 
   it('reports unknown images and tags clearly', async () => {
     const store = newStore();
-    await expect(pullImage(store, `${reg.host}/test/img:nope`)).rejects.toThrow(`${reg.host}/test/img:nope: not found: MANIFEST_UNKNOWN`);
+    await expect(pullImage(store, `${reg.host}/test/img:nope`)).rejects.toThrow(
+      `${reg.host}/test/img:nope: not found: MANIFEST_UNKNOWN`,
+    );
     await expect(pullImage(store, `${reg.host}/test/nothing:v1`)).rejects.toThrow(/not found/);
     expect(storeSnapshot(store.roots.root)).toEqual([]);
   });
@@ -303,7 +369,8 @@ const store = new ImageStore({ root, runroot });
     const manifest = await inspectRaw(`${reg.host}/test/img:v2`);
     const big = manifest.layers[0].digest.slice(7);
     const small = manifest.layers[1].digest.slice(7);
-    const data = (hex: string) => path.join(reg.dir, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    const data = (hex: string) =>
+      path.join(reg.dir, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
     const original = fs.readFileSync(data(small));
     const bigOriginal = fs.readFileSync(data(big));
     try {
@@ -311,11 +378,15 @@ const store = new ImageStore({ root, runroot });
       const corrupt = Buffer.from(original);
       corrupt[corrupt.length - 9] ^= 0xff; // inside gzip's trailer: the bytes inflate, the digest is wrong
       fs.writeFileSync(data(small), corrupt);
-      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(/layer 742e|failed verification|corrupt/);
+      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(
+        /layer 742e|failed verification|corrupt/,
+      );
       expect(storeSnapshot(store.roots.root)).toEqual(before);
       // Truncated: the registry announces the full size but sends less.
       fs.writeFileSync(data(small), original.subarray(0, 60));
-      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(/truncated|corrupt|aborted|socket hang up/);
+      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(
+        /truncated|corrupt|aborted|socket hang up/,
+      );
       expect(storeSnapshot(store.roots.root)).toEqual(before);
       // Corruption in the middle of a big layer, in a fresh store: nothing at all is kept.
       const fresh = newStore();
@@ -325,7 +396,9 @@ const store = new ImageStore({ root, runroot });
       fs.writeFileSync(data(small), original);
       const err = await pullImage(fresh, `${reg.host}/test/img:v2`).catch((e: Error) => e);
       expect(String(err)).toMatch(/layer [0-9a-f]{12}.*(corrupt|failed verification)/);
-      const leftover = storeSnapshot(fresh.roots.root).filter((l) => !/^(blobs|layers)(\/sha256)? /.test(l) && !/^(blobs|layers) /.test(l));
+      const leftover = storeSnapshot(fresh.roots.root).filter(
+        (l) => !/^(blobs|layers)(\/sha256)? /.test(l) && !/^(blobs|layers) /.test(l),
+      );
       // Only the small layer, complete and verified, may have been stored; no image, no tag, no work dir.
       expect(leftover.filter((l) => l.startsWith('repositories') || l.includes('.tmp'))).toEqual([]);
       expect(fresh.list()).toEqual([]);
@@ -350,11 +423,19 @@ describe('pull with basic authentication (htpasswd)', () => {
 
   it('needs credentials, refuses wrong ones and pulls with the right ones', async () => {
     const store = newStore();
-    await expect(pullImage(store, `${authReg.host}/private/img:v2`)).rejects.toThrow(`${authReg.host} requires a login (basic authentication)`);
-    await expect(pullImage(store, `${authReg.host}/private/img:v2`, { credentials: { username: 'alice', password: 'nope' } })).rejects.toThrow('the credentials of "alice" were refused');
+    await expect(pullImage(store, `${authReg.host}/private/img:v2`)).rejects.toThrow(
+      `${authReg.host} requires a login (basic authentication)`,
+    );
+    await expect(
+      pullImage(store, `${authReg.host}/private/img:v2`, { credentials: { username: 'alice', password: 'nope' } }),
+    ).rejects.toThrow('the credentials of "alice" were refused');
     expect(storeSnapshot(store.roots.root)).toEqual([]);
-    const id = await pullImage(store, `${authReg.host}/private/img:v2`, { credentials: { username: 'alice', password: 'wonderland' } });
-    expect(id).toBe((await inspectRaw(`${authReg.host}/private/img:v2`, ['--creds', 'alice:wonderland'])).config.digest);
+    const id = await pullImage(store, `${authReg.host}/private/img:v2`, {
+      credentials: { username: 'alice', password: 'wonderland' },
+    });
+    expect(id).toBe(
+      (await inspectRaw(`${authReg.host}/private/img:v2`, ['--creds', 'alice:wonderland'])).config.digest,
+    );
   });
 });
 
@@ -387,11 +468,17 @@ describe('pull with bearer tokens (test/support/token-server.ts)', () => {
 
   it('sends credentials to the token server and is refused without them', async () => {
     const store = newStore();
-    await expect(pullImage(store, `${tokenReg.host}/secret/img:v1`)).rejects.toThrow(/authentication required|access denied/);
-    await expect(pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'wrong' } })).rejects.toThrow(/refused the credentials of "bob"/);
+    await expect(pullImage(store, `${tokenReg.host}/secret/img:v1`)).rejects.toThrow(
+      /authentication required|access denied/,
+    );
+    await expect(
+      pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'wrong' } }),
+    ).rejects.toThrow(/refused the credentials of "bob"/);
     expect(storeSnapshot(store.roots.root)).toEqual([]);
     requests.length = 0;
-    const id = await pullImage(store, `${tokenReg.host}/secret/img:v1`, { credentials: { username: 'bob', password: 'builder' } });
+    const id = await pullImage(store, `${tokenReg.host}/secret/img:v1`, {
+      credentials: { username: 'bob', password: 'builder' },
+    });
     const mine = [...requests];
     expect(id).toBe((await inspectRaw(`${tokenReg.host}/secret/img:v1`, ['--creds', 'bob:builder'])).config.digest);
     expect(mine).toEqual([{ scope: ['repository:secret/img:pull'], user: 'bob', account: 'bob' }]);

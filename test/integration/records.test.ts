@@ -4,7 +4,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, cgroupDirsOf, exitOf, inspectOne, leftovers, runDetached, snapshot, TestRoot, until } from '../support/box';
+import {
+  busyboxRoot,
+  cgroupDirsOf,
+  exitOf,
+  inspectOne,
+  leftovers,
+  runDetached,
+  snapshot,
+  TestRoot,
+  until,
+} from '../support/box';
 
 interface PsRow {
   ID: string;
@@ -17,7 +27,10 @@ interface PsRow {
 const psAll = (t: TestRoot): PsRow[] => {
   const r = t.box(['ps', '-a', '--format', 'json']);
   expect(r.status).toBe(0);
-  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as PsRow);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as PsRow);
 };
 
 const created = (t: TestRoot, name: string): string => {
@@ -31,8 +44,12 @@ const containersDir = (t: TestRoot) => path.join(t.root, 'containers');
 const recordFile = (t: TestRoot, id: string) => path.join(containersDir(t), id, 'container.json');
 const lockFile = (t: TestRoot, id: string) => path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
 const nameLink = (t: TestRoot, name: string) => path.join(t.root, 'names', name);
-const lockFiles = (t: TestRoot) => (fs.existsSync(path.join(t.root, 'run', 'locks', 'containers')) ? fs.readdirSync(path.join(t.root, 'run', 'locks', 'containers')) : []);
-const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/^[ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]);
+const lockFiles = (t: TestRoot) =>
+  fs.existsSync(path.join(t.root, 'run', 'locks', 'containers'))
+    ? fs.readdirSync(path.join(t.root, 'run', 'locks', 'containers'))
+    : [];
+const alive = (pid: number) =>
+  fs.existsSync(`/proc/${pid}`) && !/^[ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]);
 const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
 
 /** Only what `ps -a` lists is under containers/ and has a lock file; every name links to a listed container. */
@@ -69,10 +86,16 @@ describe('damaged records', () => {
     expect(table.stderr).toContain(`${path.join(containersDir(t), cut)}): remove the container with box rm -f ${cut}`);
 
     // without -f it says how; other commands refuse it in one line
-    for (const args of [['rm', cut], ['start', 'nulled'], ['inspect', garbled.slice(0, 12)]]) {
+    for (const args of [
+      ['rm', cut],
+      ['start', 'nulled'],
+      ['inspect', garbled.slice(0, 12)],
+    ]) {
       const r = t.box(args);
       expect(r.status, args.join(' ')).toBe(125);
-      expect(r.stderr, args.join(' ')).toMatch(/^box: the record of container [0-9a-f]{12} is damaged \(.*\): remove the container with box rm -f [0-9a-f]{64}\n$/);
+      expect(r.stderr, args.join(' ')).toMatch(
+        /^box: the record of container [0-9a-f]{12} is damaged \(.*\): remove the container with box rm -f [0-9a-f]{64}\n$/,
+      );
     }
     // by name (the name link still leads to the directory), by id and by id prefix
     const rm = t.box(['rm', '-f', 'nulled', cut, garbled.slice(0, 12)]);
@@ -91,7 +114,10 @@ describe('damaged records', () => {
     const id = created(t, 'forged');
     const record = JSON.parse(fs.readFileSync(recordFile(t, id), 'utf8'));
     fs.writeFileSync(recordFile(t, id), JSON.stringify({ ...record, id: path.relative(containersDir(t), victim) }));
-    expect(psAll(t).find((r) => r.ID === id)).toMatchObject({ State: 'damaged', Status: expect.stringContaining('id: not a container id') });
+    expect(psAll(t).find((r) => r.ID === id)).toMatchObject({
+      State: 'damaged',
+      Status: expect.stringContaining('id: not a container id'),
+    });
     expect(t.box(['rm', '-f', 'forged']).status).toBe(0);
     expect(fs.readFileSync(path.join(victim, 'precious'), 'utf8')).toBe('keep me');
     expect(fs.existsSync(path.join(containersDir(t), id))).toBe(false);
@@ -116,7 +142,11 @@ describe('damaged records', () => {
     expect(rm.status).toBe(0);
     expect(alive(pid)).toBe(false);
     expect(cgroupDirsOf(id)).toEqual([]);
-    until('the monitor ends', () => alive(monitor), (a) => !a);
+    until(
+      'the monitor ends',
+      () => alive(monitor),
+      (a) => !a,
+    );
     expect(leftovers(t, before)).toEqual([]);
     expectNothingUnlisted(t);
   });
@@ -149,8 +179,14 @@ describe('a removal killed half-way', () => {
     // killed once the record was marked
     const marked = prepared('marked');
     setStatus(marked, 'removing');
-    expect(psAll(t).find((r) => r.ID === marked)).toMatchObject({ Names: 'marked', State: 'removing', Status: 'Removal In Progress' });
-    expect(t.box(['start', 'marked']).stderr).toBe('box: container marked is being removed: finish it with box rm -f marked\n');
+    expect(psAll(t).find((r) => r.ID === marked)).toMatchObject({
+      Names: 'marked',
+      State: 'removing',
+      Status: 'Removal In Progress',
+    });
+    expect(t.box(['start', 'marked']).stderr).toBe(
+      'box: container marked is being removed: finish it with box rm -f marked\n',
+    );
     removeAndReuse(marked, 'marked');
 
     // killed once the name was released
@@ -172,7 +208,10 @@ describe('a removal killed half-way', () => {
     // what a killed rm of an older box left: the directory without its record, the name, the lock
     const old = prepared('old');
     fs.rmSync(recordFile(t, old));
-    expect(psAll(t).find((r) => r.ID === old)).toMatchObject({ State: 'damaged', Status: 'Damaged: container.json is missing' });
+    expect(psAll(t).find((r) => r.ID === old)).toMatchObject({
+      State: 'damaged',
+      Status: 'Damaged: container.json is missing',
+    });
     removeAndReuse(old, 'old');
 
     // a creation killed after it reserved the name, before its record was in place
@@ -198,8 +237,20 @@ describe('a removal killed half-way', () => {
     const before = snapshot(t);
     // thousands of files in its writable layer: deleting them takes a while, and kills land in it
     const busy = (name: string) => {
-      const id = runDetached(t, '--name', name, 'busybox', 'sh', '-c', 'mkdir /many && cd /many && seq 2000 | xargs touch && echo ready && sleep 1000');
-      until('the files are written', () => t.box(['logs', id]).stdout, (o) => o.includes('ready'));
+      const id = runDetached(
+        t,
+        '--name',
+        name,
+        'busybox',
+        'sh',
+        '-c',
+        'mkdir /many && cd /many && seq 2000 | xargs touch && echo ready && sleep 1000',
+      );
+      until(
+        'the files are written',
+        () => t.box(['logs', id]).stdout,
+        (o) => o.includes('ready'),
+      );
       return id;
     };
     const timed = busy('timed');
@@ -227,7 +278,11 @@ describe('a removal killed half-way', () => {
     }
     // not vacuous: kills landed (how many depends on the load; the delays follow one measured rm)
     expect(outcomes.filter((o) => o.startsWith('killed')).length, outcomes.join('; ')).toBeGreaterThanOrEqual(3);
-    until('the monitors end', () => leftovers(t, before), (l) => l.length === 0);
+    until(
+      'the monitors end',
+      () => leftovers(t, before),
+      (l) => l.length === 0,
+    );
     expectNothingUnlisted(t);
   }, 180_000);
 });
@@ -265,7 +320,11 @@ describe("the monitor's exit callback after rm -f", () => {
     const id = runDetached(t, 'busybox', 'sleep', '1000');
     const monitor = parentOf(inspectOne<{ State: { Pid: number } }>(t, id).State.Pid);
     expect(t.box(['rm', '-f', id]).status).toBe(0);
-    until('the monitor ends (its callback has run)', () => alive(monitor), (a) => !a);
+    until(
+      'the monitor ends (its callback has run)',
+      () => alive(monitor),
+      (a) => !a,
+    );
     expect(fs.existsSync(lockFile(t, id))).toBe(false);
     // the callback again, as a monitor slower than rm would call it
     const late = t.box(['internal', 'exited', id]);

@@ -9,7 +9,9 @@ import { attachProgram, loadDeviceProgram, detachProgram } from '../../src/linux
 import { compileDeviceProgram } from '../../src/linux/devices';
 import { busyboxRoot, leftovers, snapshot } from '../support/box';
 
-const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => fs.existsSync(path.join(m, 'cgroup.controllers')))!;
+const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) =>
+  fs.existsSync(path.join(m, 'cgroup.controllers')),
+)!;
 const HIERARCHIES: [string, NodeJS.ProcessEnv][] = [
   ['the host default (cgroup v1 here)', process.env],
   [`cgroup v2 at ${unified}`, { ...process.env, BOX_CGROUP_V2_MOUNT: unified }],
@@ -69,7 +71,9 @@ describe('box run: devices', () => {
       const host = snapshot(t);
       const r = t.box(['run', '--rm', 'busybox', 'true'], { env: HIERARCHIES[1][1] });
       expect(r.status).toBe(125);
-      expect(r.stderr).toMatch(/^box: cannot set up the container's cgroup: cannot restrict the container's devices: bpf\(BPF_PROG_ATTACH\) .*EPERM/);
+      expect(r.stderr).toMatch(
+        /^box: cannot set up the container's cgroup: cannot restrict the container's devices: bpf\(BPF_PROG_ATTACH\) .*EPERM/,
+      );
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(t.containerIds()).toEqual(before);
       expect(leftovers(t, host)).toEqual([]);

@@ -63,15 +63,30 @@ describe('box run: bad input and failures', () => {
     expect(leftovers(t, host)).toEqual([]);
   });
 
-  it('killing the helper (the container\'s monitor) kills the container and releases everything', async () => {
+  it("killing the helper (the container's monitor) kills the container and releases everything", async () => {
     const host = snapshot(t);
-    const child = t.start(['run', '--name', 'victim', '--memory', '32m', 'busybox', 'sh', '-c', 'echo ready; while :; do sleep 0.05; done']);
+    const child = t.start([
+      'run',
+      '--name',
+      'victim',
+      '--memory',
+      '32m',
+      'busybox',
+      'sh',
+      '-c',
+      'echo ready; while :; do sleep 0.05; done',
+    ]);
     const done = exitOf(child);
     await waitForOutput(child.stdout!, 'ready');
-    const record = (id: string) => JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8'));
+    const record = (id: string) =>
+      JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8'));
     const id = t.containerIds().find((c) => record(c).name === 'victim')!;
     // the container can print before box has recorded its pid (box reads the helper's events meanwhile)
-    const rec = until('victim recorded as running', () => record(id), (r) => r.state.status === 'running');
+    const rec = until(
+      'victim recorded as running',
+      () => record(id),
+      (r) => r.state.status === 'running',
+    );
     const containerPid: number = rec.state.pid;
     const helperPid = Number(fs.readFileSync(`/proc/${containerPid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
     process.kill(helperPid, 'SIGKILL');
@@ -83,7 +98,7 @@ describe('box run: bad input and failures', () => {
     expect(leftovers(t, host)).toEqual([]);
   });
 
-  it('a cgroup write the kernel refuses midway (quota above the parent\'s) removes every cgroup and file', () => {
+  it("a cgroup write the kernel refuses midway (quota above the parent's) removes every cgroup and file", () => {
     // cgroup v1 refuses a child CFS quota larger than its parent's: give box's parent a small one.
     const parent = '/sys/fs/cgroup/cpu/box';
     if (!fs.existsSync('/sys/fs/cgroup/cpu/cgroup.procs')) return; // v1 only
@@ -119,7 +134,11 @@ describe('box run: bad input and failures', () => {
   });
 
   /** A loopback TCP listener standing in for a registry: counts the connections a pull would make. */
-  async function watchedRegistry(): Promise<{ ref: (name: string) => string; connections: () => number; close: () => Promise<void> }> {
+  async function watchedRegistry(): Promise<{
+    ref: (name: string) => string;
+    connections: () => number;
+    close: () => Promise<void>;
+  }> {
     let connections = 0;
     const server = net.createServer((s) => {
       connections++;
@@ -127,17 +146,34 @@ describe('box run: bad input and failures', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
-    return { ref: (name) => `127.0.0.1:${port}/${name}`, connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+    return {
+      ref: (name) => `127.0.0.1:${port}/${name}`,
+      connections: () => connections,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
   }
 
   it('refuses to run without root before anything else: no pull, no root directory', async () => {
     const registry = await watchedRegistry();
     try {
       for (const cmd of ['run', 'create']) {
-        const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BOX, '--root', '/tmp/box-nonroot-never-created', cmd, '--memory', '12x', registry.ref('img')]);
+        const child = spawn('setpriv', [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          BOX,
+          '--root',
+          '/tmp/box-nonroot-never-created',
+          cmd,
+          '--memory',
+          '12x',
+          registry.ref('img'),
+        ]);
         const r = await exitOf(child);
         expect(r.code).toBe(125);
-        expect(r.stderr).toBe('box: box must run as root to create containers (rootless mode is not supported yet): use sudo\n');
+        expect(r.stderr).toBe(
+          'box: box must run as root to create containers (rootless mode is not supported yet): use sudo\n',
+        );
       }
       expect(registry.connections()).toBe(0);
       expect(fs.existsSync('/tmp/box-nonroot-never-created')).toBe(false);
@@ -183,12 +219,25 @@ describe('box run: bad input and failures', () => {
 });
 
 describe('box run: the cgroup v2 code path on a real cgroup2 mount', () => {
-  const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => fs.existsSync(path.join(m, 'cgroup.controllers')))!;
+  const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) =>
+    fs.existsSync(path.join(m, 'cgroup.controllers')),
+  )!;
   const t = busyboxRoot();
   const env = { ...process.env, BOX_CGROUP_V2_MOUNT: unified };
 
   it('places the container in its own v2 cgroup, seen as the root of its cgroup namespace, and removes it', () => {
-    const r = t.box(['run', '--name', 'v2', 'busybox', 'sh', '-c', 'cat /proc/self/cgroup | grep "^0::"; grep -c . /sys/fs/cgroup/cgroup.procs; grep " /sys/fs/cgroup " /proc/mounts | cut -d" " -f3'], { env });
+    const r = t.box(
+      [
+        'run',
+        '--name',
+        'v2',
+        'busybox',
+        'sh',
+        '-c',
+        'cat /proc/self/cgroup | grep "^0::"; grep -c . /sys/fs/cgroup/cgroup.procs; grep " /sys/fs/cgroup " /proc/mounts | cut -d" " -f3',
+      ],
+      { env },
+    );
     expect(r.stderr).toBe('');
     const [cg, procs, fstype] = r.stdout.trim().split('\n');
     expect(cg).toBe('0::/');

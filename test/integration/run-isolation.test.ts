@@ -28,10 +28,30 @@ describe('box run: isolation', () => {
   });
 
   it('mounts a new /proc, a read-only /sys and a /dev with the standard nodes only', () => {
-    const r = run('busybox', 'sh', '-c', 'ls /dev | sort | tr "\\n" " "; echo; grep -E " /(sys|proc|dev|dev/pts|dev/shm|dev/mqueue) " /proc/mounts | cut -d" " -f2,3,4');
+    const r = run(
+      'busybox',
+      'sh',
+      '-c',
+      'ls /dev | sort | tr "\\n" " "; echo; grep -E " /(sys|proc|dev|dev/pts|dev/shm|dev/mqueue) " /proc/mounts | cut -d" " -f2,3,4',
+    );
     expect(r.status).toBe(0);
     const [devs, ...mounts] = r.stdout.trim().split('\n');
-    for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'pts', 'shm', 'mqueue', 'fd', 'stdin', 'stdout', 'stderr']) {
+    for (const d of [
+      'null',
+      'zero',
+      'full',
+      'random',
+      'urandom',
+      'tty',
+      'ptmx',
+      'pts',
+      'shm',
+      'mqueue',
+      'fd',
+      'stdin',
+      'stdout',
+      'stderr',
+    ]) {
       expect(devs.split(' ')).toContain(d);
     }
     expect(devs).not.toMatch(/\bsda|vda|mem\b/);
@@ -45,21 +65,27 @@ describe('box run: isolation', () => {
   });
 
   it('masks sensitive /proc and /sys paths and makes others read-only', () => {
-    const r = run('busybox', 'sh', '-c', [
-      'cat /proc/kcore 2>/dev/null | wc -c', // absent on some kernels: empty either way
-      'cat /proc/keys | wc -c',
-      'cat /proc/timer_list | wc -c',
-      'ls /sys/firmware | wc -l',
-      'echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo readonly',
-      'echo x > /proc/sysrq-trigger 2>/dev/null && echo writable || echo readonly',
-    ].join('; '));
+    const r = run(
+      'busybox',
+      'sh',
+      '-c',
+      [
+        'cat /proc/kcore 2>/dev/null | wc -c', // absent on some kernels: empty either way
+        'cat /proc/keys | wc -c',
+        'cat /proc/timer_list | wc -c',
+        'ls /sys/firmware | wc -l',
+        'echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo readonly',
+        'echo x > /proc/sysrq-trigger 2>/dev/null && echo writable || echo readonly',
+      ].join('; '),
+    );
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['0', '0', '0', '0', 'readonly', 'readonly']);
   });
 
   /** The container's mount table by mount point (the topmost mount wins) and a stat of each path. */
   const mountsAndStats = (flags: string[], paths: string[]) => {
-    const script = `cat /proc/self/mountinfo; echo ---; for p in ${paths.join(' ')}; do [ -e $p ] || continue; ` +
+    const script =
+      `cat /proc/self/mountinfo; echo ---; for p in ${paths.join(' ')}; do [ -e $p ] || continue; ` +
       'echo "$p|$(stat -c %F $p)|$(stat -c %t:%T $p)|$( [ -d $p ] && ls -A $p | wc -l)"; done';
     const r = run(...flags, 'busybox', 'sh', '-c', script);
     expect(r.stderr).toBe('');
@@ -70,10 +96,16 @@ describe('box run: isolation', () => {
       const sep = f.indexOf('-');
       mounts.set(f[4], { root: f[3], opts: f[5].split(','), fstype: f[sep + 1] });
     }
-    const stat = new Map(stats.trim().split('\n').filter(Boolean).map((l) => {
-      const [p, type, dev, entries] = l.split('|');
-      return [p, { type, dev, entries }] as const;
-    }));
+    const stat = new Map(
+      stats
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [p, type, dev, entries] = l.split('|');
+          return [p, { type, dev, entries }] as const;
+        }),
+    );
     return { mounts, stat };
   };
   const onHost = (paths: string[]) => paths.filter((p) => fs.existsSync(p));
@@ -88,10 +120,20 @@ describe('box run: isolation', () => {
       expect(m, p).toBeDefined();
       if (stat.get(p)?.type === 'directory') {
         // an empty read-only tmpfs over the directory
-        expect({ p, fstype: m!.fstype, ro: m!.opts[0], entries: stat.get(p)!.entries }).toEqual({ p, fstype: 'tmpfs', ro: 'ro', entries: '0' });
+        expect({ p, fstype: m!.fstype, ro: m!.opts[0], entries: stat.get(p)!.entries }).toEqual({
+          p,
+          fstype: 'tmpfs',
+          ro: 'ro',
+          entries: '0',
+        });
       } else {
         // /dev/null bound over the file
-        expect({ p, type: stat.get(p)?.type, dev: stat.get(p)?.dev, root: m!.root }).toEqual({ p, type: 'character special file', dev: '1:3', root: '/null' });
+        expect({ p, type: stat.get(p)?.type, dev: stat.get(p)?.dev, root: m!.root }).toEqual({
+          p,
+          type: 'character special file',
+          dev: '1:3',
+          root: '/null',
+        });
       }
     }
     for (const p of readOnly) {
@@ -112,8 +154,16 @@ describe('box run: isolation', () => {
 
   it("gives the container its own /etc/resolv.conf: the host's, without loopback name servers in an own network namespace", () => {
     const host = fs.readFileSync('/etc/resolv.conf', 'utf8');
-    const withoutLoopback = host.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l)).join('\n');
-    const r = run('busybox', 'sh', '-c', 'cat /etc/resolv.conf; echo "nameserver 192.0.2.1" >> /etc/resolv.conf && echo appended');
+    const withoutLoopback = host
+      .split('\n')
+      .filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l))
+      .join('\n');
+    const r = run(
+      'busybox',
+      'sh',
+      '-c',
+      'cat /etc/resolv.conf; echo "nameserver 192.0.2.1" >> /etc/resolv.conf && echo appended',
+    );
     expect(r.stdout).toBe(withoutLoopback + 'appended\n');
     expect(fs.readFileSync('/etc/resolv.conf', 'utf8')).toBe(host); // the container wrote to its own copy
     const { mounts } = mountsAndStats([], []);
@@ -122,18 +172,30 @@ describe('box run: isolation', () => {
   });
 
   it('runs on an overlay root filesystem whose changes stay in the container', () => {
-    const r = run('busybox', 'sh', '-c', 'grep " / " /proc/mounts | cut -d" " -f3; echo hi > /new-file && cat /new-file');
+    const r = run(
+      'busybox',
+      'sh',
+      '-c',
+      'grep " / " /proc/mounts | cut -d" " -f3; echo hi > /new-file && cat /new-file',
+    );
     expect(r.stdout).toBe('overlay\nhi\n');
     expect(run('busybox', 'ls', '/new-file').status).not.toBe(0);
   });
 
   it('--read-only makes the root filesystem read-only but keeps /etc/hostname writable', () => {
-    const r = run('--read-only', 'busybox', 'sh', '-c', 'touch /x 2>/dev/null && echo rw || echo ro; grep " / " /proc/mounts | cut -d" " -f4 | cut -d, -f1');
+    const r = run(
+      '--read-only',
+      'busybox',
+      'sh',
+      '-c',
+      'touch /x 2>/dev/null && echo rw || echo ro; grep " / " /proc/mounts | cut -d" " -f4 | cut -d, -f1',
+    );
     expect(r.stdout).toBe('ro\nro\n');
   });
 
-  it('applies Docker\'s default capabilities, --cap-add, --cap-drop and --privileged', () => {
-    const capEff = (...flags: string[]) => /CapEff:\s+([0-9a-f]+)/.exec(run(...flags, 'busybox', 'cat', '/proc/self/status').stdout)?.[1];
+  it("applies Docker's default capabilities, --cap-add, --cap-drop and --privileged", () => {
+    const capEff = (...flags: string[]) =>
+      /CapEff:\s+([0-9a-f]+)/.exec(run(...flags, 'busybox', 'cat', '/proc/self/status').stdout)?.[1];
     expect(capEff()).toBe(DOCKER_DEFAULT_CAPEFF);
     expect(capEff('--cap-drop', 'ALL')).toBe('0000000000000000');
     const withNetAdmin = BigInt('0x' + capEff('--cap-add', 'NET_ADMIN'));
@@ -168,10 +230,13 @@ describe('box run: isolation', () => {
 
   it('accepts a Docker-format seccomp profile', () => {
     const profile = `${t.dir}/deny-mkdir.json`;
-    fs.writeFileSync(profile, JSON.stringify({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-    }));
+    fs.writeFileSync(
+      profile,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      }),
+    );
     const r = run('--security-opt', `seccomp=${profile}`, 'busybox', 'sh', '-c', 'mkdir /tmp/x 2>&1; echo done');
     expect(r.stdout).toMatch(/Operation not permitted/);
     expect(r.stdout).toContain('done');
@@ -187,14 +252,19 @@ describe('box run: isolation', () => {
     expect(r.stdout.trim().split(/\s+/)).toEqual(['lo', '0x9']);
   });
 
-  it('--network host shares the host\'s interfaces', () => {
+  it("--network host shares the host's interfaces", () => {
     const hostIfs = fs.readdirSync('/sys/class/net').sort();
     const r = run('--network', 'host', 'busybox', 'ls', '/sys/class/net');
     expect(r.stdout.trim().split(/\s+/).sort()).toEqual(hostIfs);
   });
 
   it('keeps IPC and UTS separate from the host', () => {
-    const r = run('busybox', 'sh', '-c', 'readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; readlink /proc/self/ns/cgroup; readlink /proc/self/ns/mnt');
+    const r = run(
+      'busybox',
+      'sh',
+      '-c',
+      'readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; readlink /proc/self/ns/cgroup; readlink /proc/self/ns/mnt',
+    );
     const inside = r.stdout.trim().split('\n');
     const outside = ['ipc', 'uts', 'cgroup', 'mnt'].map((n) => fs.readlinkSync(`/proc/self/ns/${n}`));
     expect(inside).toHaveLength(4);

@@ -13,10 +13,18 @@ describe('box run: resource limits', () => {
   const read = (flags: string[], path: string) => run(...flags, 'busybox', 'cat', path);
 
   it('sets the memory limit, reservation and swap limit', () => {
-    const r = read(['--memory', '64m'], file('/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory.max'));
+    const r = read(
+      ['--memory', '64m'],
+      file('/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory.max'),
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe(String(64 * 1024 * 1024));
-    expect(read(['--memory', '64m', '--memory-reservation', '32m'], file('/sys/fs/cgroup/memory/memory.soft_limit_in_bytes', '/sys/fs/cgroup/memory.low')).stdout.trim()).toBe(String(32 * 1024 * 1024));
+    expect(
+      read(
+        ['--memory', '64m', '--memory-reservation', '32m'],
+        file('/sys/fs/cgroup/memory/memory.soft_limit_in_bytes', '/sys/fs/cgroup/memory.low'),
+      ).stdout.trim(),
+    ).toBe(String(32 * 1024 * 1024));
     // memory+swap: --memory-swap as given, twice --memory when not given (Docker's default), -1 unlimited
     const swapFile = file('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes', '/sys/fs/cgroup/memory.swap.max');
     if (fs.existsSync(V1 ? '/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes' : '/sys/fs/cgroup/memory.swap.max')) {
@@ -31,8 +39,12 @@ describe('box run: resource limits', () => {
   it('sets the CPU quota from --cpus and from --cpu-period/--cpu-quota, and the shares', () => {
     if (V1) {
       expect(read(['--cpus', '0.5'], '/sys/fs/cgroup/cpu/cpu.cfs_quota_us').stdout.trim()).toBe('50000');
-      expect(read(['--cpu-period', '50000', '--cpu-quota', '25000'], '/sys/fs/cgroup/cpu/cpu.cfs_period_us').stdout.trim()).toBe('50000');
-      expect(read(['--cpu-period', '50000', '--cpu-quota', '25000'], '/sys/fs/cgroup/cpu/cpu.cfs_quota_us').stdout.trim()).toBe('25000');
+      expect(
+        read(['--cpu-period', '50000', '--cpu-quota', '25000'], '/sys/fs/cgroup/cpu/cpu.cfs_period_us').stdout.trim(),
+      ).toBe('50000');
+      expect(
+        read(['--cpu-period', '50000', '--cpu-quota', '25000'], '/sys/fs/cgroup/cpu/cpu.cfs_quota_us').stdout.trim(),
+      ).toBe('25000');
       expect(read(['--cpu-quota', '30000'], '/sys/fs/cgroup/cpu/cpu.cfs_quota_us').stdout.trim()).toBe('30000');
       expect(read(['--cpu-shares', '512'], '/sys/fs/cgroup/cpu/cpu.shares').stdout.trim()).toBe('512');
     } else {
@@ -41,7 +53,12 @@ describe('box run: resource limits', () => {
   });
 
   it('pins CPUs with --cpuset-cpus and refuses CPUs the host does not have', () => {
-    expect(read(['--cpuset-cpus', '0'], file('/sys/fs/cgroup/cpuset/cpuset.cpus', '/sys/fs/cgroup/cpuset.cpus')).stdout.trim()).toBe('0');
+    expect(
+      read(
+        ['--cpuset-cpus', '0'],
+        file('/sys/fs/cgroup/cpuset/cpuset.cpus', '/sys/fs/cgroup/cpuset.cpus'),
+      ).stdout.trim(),
+    ).toBe('0');
     const r = run('--cpuset-cpus', '0-63', 'busybox', 'true');
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/not available/);
@@ -52,8 +69,14 @@ describe('box run: resource limits', () => {
     // the outer one then reads the counters with builtins only, which need no fork.
     const current = file('/sys/fs/cgroup/pids/pids.current', '/sys/fs/cgroup/pids.current');
     const max = file('/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/pids.max');
-    const r = run('--pids-limit', '10', 'busybox', 'sh', '-c',
-      `sh -c 'i=0; while [ $i -lt 30 ]; do sleep 30 & i=$((i+1)); done'; echo $?; read n < ${current}; echo $n; read m < ${max}; echo $m`);
+    const r = run(
+      '--pids-limit',
+      '10',
+      'busybox',
+      'sh',
+      '-c',
+      `sh -c 'i=0; while [ $i -lt 30 ]; do sleep 30 & i=$((i+1)); done'; echo $?; read n < ${current}; echo $n; read m < ${max}; echo $m`,
+    );
     const [inner, n, m] = r.stdout.trim().split('\n');
     expect(inner).toBe('2');
     expect(r.stderr).toMatch(/can't fork/);
@@ -64,7 +87,16 @@ describe('box run: resource limits', () => {
 
   it('a memory hog is OOM-killed: exit 137 and box says so', () => {
     // A string doubled 26 times wants 512 MiB of the shell's own (anonymous) memory.
-    const r = run('--memory', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'x=aaaaaaaa; i=0; while [ $i -lt 26 ]; do x=$x$x; i=$((i+1)); done; echo survived');
+    const r = run(
+      '--memory',
+      '16m',
+      '--memory-swap',
+      '16m',
+      'busybox',
+      'sh',
+      '-c',
+      'x=aaaaaaaa; i=0; while [ $i -lt 26 ]; do x=$x$x; i=$((i+1)); done; echo survived',
+    );
     expect(r.stdout).not.toContain('survived');
     expect(r.status).toBe(137);
     expect(r.stderr).toMatch(/killed by the OOM killer \(memory limit 16 MiB\)/);
@@ -73,14 +105,29 @@ describe('box run: resource limits', () => {
   it('removes the cgroup when the container exits', () => {
     const r = t.box(['run', '--name', 'cg-check', '--memory', '32m', 'busybox', 'true']);
     expect(r.status).toBe(0);
-    const rec = JSON.parse(t.box(['ps', '-a', '--format', 'json']).stdout.trim().split('\n').find((l) => l.includes('cg-check'))!);
+    const rec = JSON.parse(
+      t
+        .box(['ps', '-a', '--format', 'json'])
+        .stdout.trim()
+        .split('\n')
+        .find((l) => l.includes('cg-check'))!,
+    );
     expect(cgroupDirsOf(rec.ID)).toEqual([]);
     t.box(['rm', 'cg-check']);
   });
 
   it('refuses malformed limits with a one-line error before creating anything', () => {
     const before = t.containerIds();
-    for (const bad of [['--memory', '12x'], ['--cpus=-1'], ['--cpus', 'lots'], ['--memory', '1k'], ['--pids-limit', 'many'], ['--memory-swap', '8m', '--memory', '16m'], ['--ulimit', 'nofile=5:2'], ['--cpu-shares', '1']]) {
+    for (const bad of [
+      ['--memory', '12x'],
+      ['--cpus=-1'],
+      ['--cpus', 'lots'],
+      ['--memory', '1k'],
+      ['--pids-limit', 'many'],
+      ['--memory-swap', '8m', '--memory', '16m'],
+      ['--ulimit', 'nofile=5:2'],
+      ['--cpu-shares', '1'],
+    ]) {
       const r = run(...bad, 'busybox', 'true');
       expect(r.status, bad.join(' ')).toBe(125);
       expect(r.stderr.trim().split('\n'), bad.join(' ')).toHaveLength(1);

@@ -7,14 +7,26 @@ describe('box run: the process', () => {
   const t = busyboxRoot();
   beforeAll(() => {
     // An image whose config sets Entrypoint, Cmd, Env, WorkingDir and User.
-    const r = t.box(['import', busyboxTarball(t.dir), 'configured:1',
-      '--change', 'ENTRYPOINT ["/bin/sh", "-c"]', '--change', 'CMD ["echo from-cmd $GREETING $(pwd) $(id -u)"]',
-      '--change', 'ENV GREETING=hello', '--change', 'WORKDIR /tmp', '--change', 'USER app']);
+    const r = t.box([
+      'import',
+      busyboxTarball(t.dir),
+      'configured:1',
+      '--change',
+      'ENTRYPOINT ["/bin/sh", "-c"]',
+      '--change',
+      'CMD ["echo from-cmd $GREETING $(pwd) $(id -u)"]',
+      '--change',
+      'ENV GREETING=hello',
+      '--change',
+      'WORKDIR /tmp',
+      '--change',
+      'USER app',
+    ]);
     expect(r.status).toBe(0);
   });
   const run = (...args: string[]) => t.box(['run', '--rm', ...args]);
 
-  it('uses the image\'s Entrypoint, Cmd, Env, WorkingDir and User', () => {
+  it("uses the image's Entrypoint, Cmd, Env, WorkingDir and User", () => {
     expect(run('configured:1').stdout).toBe('from-cmd hello /tmp 1000\n');
   });
 
@@ -26,9 +38,25 @@ describe('box run: the process', () => {
   it('sets a default PATH and HOME, -e, --env-file and passes host variables by name', () => {
     const envFile = `${t.dir}/env`;
     fs.writeFileSync(envFile, '# comment\nFROM_FILE=yes\n\nOVERRIDDEN=file\n');
-    const r = t.box(['run', '--rm', '--env-file', envFile, '-e', 'OVERRIDDEN=flag', '-e', 'FROM_HOST', '-e', 'NOT_SET_ANYWHERE', 'busybox', 'env'], {
-      env: { ...process.env, FROM_HOST: 'passed' },
-    });
+    const r = t.box(
+      [
+        'run',
+        '--rm',
+        '--env-file',
+        envFile,
+        '-e',
+        'OVERRIDDEN=flag',
+        '-e',
+        'FROM_HOST',
+        '-e',
+        'NOT_SET_ANYWHERE',
+        'busybox',
+        'env',
+      ],
+      {
+        env: { ...process.env, FROM_HOST: 'passed' },
+      },
+    );
     const env = r.stdout.trim().split('\n').sort();
     expect(env).toContain('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     expect(env).toContain('HOME=/root');
@@ -45,7 +73,9 @@ describe('box run: the process', () => {
   });
 
   it('-u resolves names in the image, applies supplementary groups, and takes numbers as they are', () => {
-    expect(run('-u', 'app', 'busybox', 'id').stdout).toBe('uid=1000(app) gid=1000(app) groups=44(video),1000(app),2000(extra)\n');
+    expect(run('-u', 'app', 'busybox', 'id').stdout).toBe(
+      'uid=1000(app) gid=1000(app) groups=44(video),1000(app),2000(extra)\n',
+    );
     expect(run('-u', 'app:extra', 'busybox', 'sh', '-c', 'id -u; id -g').stdout).toBe('1000\n2000\n');
     expect(run('-u', '4321:8765', 'busybox', 'sh', '-c', 'id -u; id -g').stdout).toBe('4321\n8765\n');
     const caps = run('-u', 'app', 'busybox', 'grep', 'CapEff', '/proc/self/status').stdout;
@@ -60,7 +90,7 @@ describe('box run: the process', () => {
     expect(t.containerIds().length).toBe(before);
   });
 
-  it('exits with the container\'s exit code', () => {
+  it("exits with the container's exit code", () => {
     expect(run('busybox', 'sh', '-c', 'exit 3').status).toBe(3);
     expect(run('busybox', 'true').status).toBe(0);
     expect(run('busybox', 'false').status).toBe(1);
@@ -95,7 +125,11 @@ describe('box run: the process', () => {
   it('keeps a stopped container unless --rm, and --rm leaves nothing', () => {
     const before = t.containerIds();
     expect(t.box(['run', '--name', 'kept', 'busybox', 'sh', '-c', 'exit 4']).status).toBe(4);
-    const ps = t.box(['ps', '-a', '--format', 'json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const ps = t
+      .box(['ps', '-a', '--format', 'json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const kept = ps.find((c: { Names: string }) => c.Names === 'kept');
     expect(kept).toMatchObject({ State: 'exited', ExitCode: 4 });
     expect(t.box(['rm', 'kept']).status).toBe(0);

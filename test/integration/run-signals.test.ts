@@ -10,7 +10,14 @@ describe('box run: signals, init and terminals', () => {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const) {
     it(`forwards ${sig} sent to box to the container's PID 1`, async () => {
       const name = sig.slice(3);
-      const child = t.start(['run', '--rm', 'busybox', 'sh', '-c', `trap "echo got-${name}; exit 7" ${name}; echo ready; while :; do sleep 0.05; done`]);
+      const child = t.start([
+        'run',
+        '--rm',
+        'busybox',
+        'sh',
+        '-c',
+        `trap "echo got-${name}; exit 7" ${name}; echo ready; while :; do sleep 0.05; done`,
+      ]);
       const done = exitOf(child);
       await waitForOutput(child.stdout!, 'ready');
       child.kill(sig);
@@ -51,9 +58,34 @@ describe('box run: signals, init and terminals', () => {
     expect(ps.stdout.split('\n')[0]).not.toBe('1');
   });
 
-  it('-t gives a real terminal with the caller\'s size; Ctrl-C reaches the container; the terminal is restored', () => {
+  it("-t gives a real terminal with the caller's size; Ctrl-C reaches the container; the terminal is restored", () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
-    const r = spawnSync('python3', [driver, '--rows', '33', '--cols', '101', '--send-after', 'ready', '--send', '\x03', '--', BOX, ...t.args(['run', '--rm', '-it', 'busybox', 'sh', '-c', 'tty; stty size; [ /dev/console -ef "$(tty)" ] && echo console-is-tty; trap "echo got-INT; exit 5" INT; echo ready; while :; do sleep 0.05; done'])], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      'python3',
+      [
+        driver,
+        '--rows',
+        '33',
+        '--cols',
+        '101',
+        '--send-after',
+        'ready',
+        '--send',
+        '\x03',
+        '--',
+        BOX,
+        ...t.args([
+          'run',
+          '--rm',
+          '-it',
+          'busybox',
+          'sh',
+          '-c',
+          'tty; stty size; [ /dev/console -ef "$(tty)" ] && echo console-is-tty; trap "echo got-INT; exit 5" INT; echo ready; while :; do sleep 0.05; done',
+        ]),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean };
     expect(out.output).toMatch(/\/dev\/pts\/\d+/);
@@ -64,12 +96,30 @@ describe('box run: signals, init and terminals', () => {
     expect(out.termiosRestored).toBe(true);
   });
 
-  it('-it puts the caller\'s terminal in raw mode and what is typed reaches the container once', () => {
+  it("-it puts the caller's terminal in raw mode and what is typed reaches the container once", () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
     // '@raw': box has made the caller's terminal raw; only then is the line typed
-    const r = spawnSync('python3', [driver, '--step', '@raw', 'hello there\r', '--', BOX, ...t.args(['run', '--rm', '-it', 'busybox', 'sh', '-c', 'read x; echo "got=$x"'])], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      'python3',
+      [
+        driver,
+        '--step',
+        '@raw',
+        'hello there\r',
+        '--',
+        BOX,
+        ...t.args(['run', '--rm', '-it', 'busybox', 'sh', '-c', 'read x; echo "got=$x"']),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout) as { output: string; status: number; termiosRestored: boolean; steps: number; rawModes: Record<string, boolean> };
+    const out = JSON.parse(r.stdout) as {
+      output: string;
+      status: number;
+      termiosRestored: boolean;
+      steps: number;
+      rawModes: Record<string, boolean>;
+    };
     expect(out.steps).toBe(1);
     // cfmakeraw's modes: no line editing, echo, signal keys or CR/LF translation on the caller's side
     expect(out.rawModes).toEqual({ icanon: false, echo: false, isig: false, icrnl: false, opost: false });
@@ -81,7 +131,32 @@ describe('box run: signals, init and terminals', () => {
 
   it('-t propagates a window resize to the container', () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
-    const r = spawnSync('python3', [driver, '--rows', '20', '--cols', '80', '--resize-after', 'ready', '--resize', '40x120', '--', BOX, ...t.args(['run', '--rm', '-t', 'busybox', 'sh', '-c', 'trap "stty size; exit 0" WINCH; echo ready; while :; do sleep 0.05; done'])], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      'python3',
+      [
+        driver,
+        '--rows',
+        '20',
+        '--cols',
+        '80',
+        '--resize-after',
+        'ready',
+        '--resize',
+        '40x120',
+        '--',
+        BOX,
+        ...t.args([
+          'run',
+          '--rm',
+          '-t',
+          'busybox',
+          'sh',
+          '-c',
+          'trap "stty size; exit 0" WINCH; echo ready; while :; do sleep 0.05; done',
+        ]),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     const out = JSON.parse(r.stdout) as { output: string; status: number };
     expect(out.output).toContain('40 120');
     expect(out.status).toBe(0);

@@ -112,7 +112,11 @@ describe('the store is root-only', () => {
       const run = sh('run -d --name u --health-cmd true --health-interval 1s bb:1 sh -c "echo out; sleep 600"');
       expect(run.stderr).toBe('');
       const log = path.join(fresh.root, 'containers', run.stdout.trim(), 'container.log');
-      until('a log and a health status', () => sh('inspect u').stdout, (o) => /"Status": "healthy"/.test(o) && fs.existsSync(log));
+      until(
+        'a log and a health status',
+        () => sh('inspect u').stdout,
+        (o) => /"Status": "healthy"/.test(o) && fs.existsSync(log),
+      );
       expect(looseModes(fresh.root)).toEqual([]);
     } finally {
       fresh.cleanup();
@@ -120,7 +124,8 @@ describe('the store is root-only', () => {
   });
 
   it('a non-root user in a container (run, run --init, exec) still sees its root, its /etc files and a writable /tmp', () => {
-    const script = 'ls / >/dev/null && cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null && echo ok >/tmp/f && cat /tmp/f && id -u';
+    const script =
+      'ls / >/dev/null && cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null && echo ok >/tmp/f && cat /tmp/f && id -u';
     for (const init of [[], ['--init']]) {
       const r = t.box(['run', '--rm', ...init, '--user', '1000', 'busybox', 'sh', '-c', script]);
       expect(r.stderr).toBe('');
@@ -138,10 +143,17 @@ describe('the store is root-only', () => {
     const audit = path.join(t.root, 'policy-audit.jsonl');
     fs.writeFileSync(audit, '');
     const loose: [string, number][] = [
-      [t.root, 0o711], [path.join(t.root, 'layers'), 0o755], [path.join(t.root, 'blobs'), 0o755],
-      [path.join(t.root, 'blobs', 'sha256'), 0o755], [path.join(t.root, 'images'), 0o755], [path.join(t.root, 'l'), 0o755],
-      [path.join(t.root, 'repositories'), 0o755], [path.join(t.root, 'containers'), 0o711], [runroot, 0o711],
-      [path.join(runroot, 'events.jsonl'), 0o644], [audit, 0o644],
+      [t.root, 0o711],
+      [path.join(t.root, 'layers'), 0o755],
+      [path.join(t.root, 'blobs'), 0o755],
+      [path.join(t.root, 'blobs', 'sha256'), 0o755],
+      [path.join(t.root, 'images'), 0o755],
+      [path.join(t.root, 'l'), 0o755],
+      [path.join(t.root, 'repositories'), 0o755],
+      [path.join(t.root, 'containers'), 0o711],
+      [runroot, 0o711],
+      [path.join(runroot, 'events.jsonl'), 0o644],
+      [audit, 0o644],
     ];
     for (const [p, m] of loose) fs.chmodSync(p, m);
     expect(asNobody(['ls', path.join(t.root, 'layers')]).status).toBe(0); // open to all, as before
@@ -259,7 +271,11 @@ describe('links planted in the store are not followed', () => {
     fs.rmSync(record);
     fs.symlinkSync(target, record);
     const before = fs.statSync(target);
-    for (const cmd of [['inspect', 'rec'], ['start', 'rec'], ['rename', 'rec', 'rec2']]) {
+    for (const cmd of [
+      ['inspect', 'rec'],
+      ['start', 'rec'],
+      ['rename', 'rec', 'rec2'],
+    ]) {
       const r = t.box(cmd);
       // one line naming the record as a link (a damaged-record report may wrap it)
       expect(r.stderr.split('\n').length, cmd.join(' ')).toBe(2);
@@ -304,7 +320,11 @@ describe('links planted in the store are not followed', () => {
     // Nor do the commands that read or write a stopped container's upper dir without mounting it.
     fs.writeFileSync(path.join(t.dir, 'to-copy'), 'x');
     const exported = path.join(t.dir, 'up.tar');
-    for (const cmd of [['diff', 'up'], ['export', '-o', exported, 'up'], ['cp', path.join(t.dir, 'to-copy'), 'up:/copied']]) {
+    for (const cmd of [
+      ['diff', 'up'],
+      ['export', '-o', exported, 'up'],
+      ['cp', path.join(t.dir, 'to-copy'), 'up:/copied'],
+    ]) {
       const other = t.box(cmd);
       expect(other.stderr, cmd.join(' ')).toBe(linkRefused(upper));
       expect(other.status).toBe(125);

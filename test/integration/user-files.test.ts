@@ -19,7 +19,8 @@ const oneLine125 = (r: Result, message: string) => {
 
 describe('files a user names to box', () => {
   it('a request fragment: a device, a FIFO, standard input over 4 MiB', () => {
-    const dev = 'cannot read --request "/dev/zero" (a character device, not a regular file): give a JSON request fragment';
+    const dev =
+      'cannot read --request "/dev/zero" (a character device, not a regular file): give a JSON request fragment';
     oneLine125(t.box(['policy', 'eval', 'strict', '--request', '/dev/zero'], { timeout: 20_000 }), dev);
     const fifo = path.join(t.dir, 'request-fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);

@@ -77,7 +77,9 @@ export function mountsUnder(dir: string): string[] {
 /** Every cgroup hierarchy on the host: each v1 controller's mount and the unified (v2) one. */
 function cgroupHierarchies(): string[] {
   const base = '/sys/fs/cgroup';
-  const all = [base, ...fs.readdirSync(base).map((d) => path.join(base, d))].filter((d) => fs.existsSync(path.join(d, 'cgroup.procs')));
+  const all = [base, ...fs.readdirSync(base).map((d) => path.join(base, d))].filter((d) =>
+    fs.existsSync(path.join(d, 'cgroup.procs')),
+  );
   return [...new Set(all.map((d) => fs.realpathSync(d)))];
 }
 
@@ -109,7 +111,11 @@ interface RecordState {
 
 function recordState(t: TestRoot, id: string): RecordState | undefined {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as { state: RecordState }).state;
+    return (
+      JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as {
+        state: RecordState;
+      }
+    ).state;
   } catch {
     return undefined;
   }
@@ -118,13 +124,17 @@ function recordState(t: TestRoot, id: string): RecordState | undefined {
 /** Processes running box's helper extracted under this root (monitors and foreground helpers). */
 export function helperProcesses(t: TestRoot): number[] {
   const prefix = path.join(t.root, 'cache', 'box-helper');
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(prefix);
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(prefix);
+      } catch {
+        return false; // exited meanwhile
+      }
+    });
 }
 
 export function parentOf(pid: number): number | undefined {
@@ -152,9 +162,12 @@ function hostState(t: TestRoot): string[] {
   }
   const runContainers = path.join(t.root, 'run', 'containers');
   for (const id of fs.existsSync(runContainers) ? fs.readdirSync(runContainers) : []) {
-    if (!fs.existsSync(path.join(t.root, 'containers', id))) out.push(`runroot dir of a removed container ${path.join(runContainers, id)}`);
+    if (!fs.existsSync(path.join(t.root, 'containers', id)))
+      out.push(`runroot dir of a removed container ${path.join(runContainers, id)}`);
   }
-  const legitimate = new Set([...running.values()].flatMap((s) => [s.monitorPid, s.pid, s.pid !== undefined ? parentOf(s.pid) : undefined]));
+  const legitimate = new Set(
+    [...running.values()].flatMap((s) => [s.monitorPid, s.pid, s.pid !== undefined ? parentOf(s.pid) : undefined]),
+  );
   for (const pid of helperProcesses(t)) if (!legitimate.has(pid)) out.push(`helper process ${pid}`);
   return out;
 }
@@ -177,19 +190,29 @@ export function busyboxTarball(dir: string): string {
   const out = path.join(dir, 'busybox.tar');
   if (fs.existsSync(out)) return out;
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
-  if (!busybox) throw new Error('busybox-static is not installed: .ci/run installs it (apt-get install busybox-static)');
+  if (!busybox)
+    throw new Error('busybox-static is not installed: .ci/run installs it (apt-get install busybox-static)');
   const rootfs = path.join(dir, 'busybox-rootfs');
-  for (const d of ['bin', 'etc', 'tmp', 'root', 'home/app', 'proc', 'sys', 'dev', 'usr/bin', 'var']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'home/app', 'proc', 'sys', 'dev', 'usr/bin', 'var'])
+    fs.mkdirSync(path.join(rootfs, d), { recursive: true });
   fs.chmodSync(path.join(rootfs, 'tmp'), 0o1777);
   fs.copyFileSync(busybox, path.join(rootfs, 'bin/busybox'));
   fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
   const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   for (const a of applets) if (a !== 'busybox') fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
-  fs.writeFileSync(path.join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
-  fs.writeFileSync(path.join(rootfs, 'etc/group'), 'root:x:0:\napp:x:1000:\nvideo:x:44:app\nextra:x:2000:app,other\nnogroup:x:65534:\n');
+  fs.writeFileSync(
+    path.join(rootfs, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
+  fs.writeFileSync(
+    path.join(rootfs, 'etc/group'),
+    'root:x:0:\napp:x:1000:\nvideo:x:44:app\nextra:x:2000:app,other\nnogroup:x:65534:\n',
+  );
   fs.writeFileSync(path.join(rootfs, 'bin/not-executable'), '#!/bin/sh\necho should not run\n', { mode: 0o644 });
   fs.chmodSync(path.join(rootfs, 'bin/not-executable'), 0o644);
-  const r = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', out, '.'], { encoding: 'utf8' });
+  const r = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', out, '.'], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
   fs.rmSync(rootfs, { recursive: true, force: true });
   return out;
@@ -218,7 +241,9 @@ export function waitForOutput(stream: NodeJS.ReadableStream, text: string): Prom
   });
 }
 
-export function exitOf(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export function exitOf(
+  child: ReturnType<typeof spawn>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => (stdout += d));
@@ -295,7 +320,11 @@ export function nsProcesses(pid: number): { pid: number; comm: string; state: st
     try {
       if (fs.readlinkSync(`/proc/${d}/ns/pid`) !== ns) continue;
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      out.push({ pid: Number(d), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: stat.slice(stat.lastIndexOf(')') + 2)[0] });
+      out.push({
+        pid: Number(d),
+        comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        state: stat.slice(stat.lastIndexOf(')') + 2)[0],
+      });
     } catch {
       /* gone */
     }

@@ -7,7 +7,17 @@ import type { ContainerConfig } from '../../src/model';
 export function plainContainerConfig(): ContainerConfig {
   return resolveContainerConfig(
     runFlagsFrom({}),
-    { ref: 'img', id: `sha256:${'c'.repeat(64)}`, lowerDirs: [], config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${'d'.repeat(64)}`] } } },
+    {
+      ref: 'img',
+      id: `sha256:${'c'.repeat(64)}`,
+      lowerDirs: [],
+      config: {
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Cmd: ['sh'] },
+        rootfs: { type: 'layers', diff_ids: [`sha256:${'d'.repeat(64)}`] },
+      },
+    },
     [],
     'a'.repeat(64),
   );

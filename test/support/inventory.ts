@@ -36,8 +36,7 @@ function tempFilesUnder(root: string, dir: string, out: string[], shallow = fals
     const p = path.join(dir, n);
     if (n.startsWith('.tmp-') || /\.tmp-\d/.test(n)) {
       if (!ownerRuns(n)) out.push(`temporary file ${path.relative(root, p)}`);
-    }
-    else if (!shallow && fs.lstatSync(p).isDirectory()) tempFilesUnder(root, p, out, /^[0-9a-f]{64}$/.test(n));
+    } else if (!shallow && fs.lstatSync(p).isDirectory()) tempFilesUnder(root, p, out, /^[0-9a-f]{64}$/.test(n));
   }
 }
 
@@ -121,7 +120,10 @@ export function boxProcessesOf(t: TestRoot): string[] {
 
 /** Network namespace files of this root's containers (bind mounts under the root or /run/netns). */
 export function netnsFilesOf(t: TestRoot): string[] {
-  const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  const mounts = fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '));
   const ours = (p: string | undefined) => p?.startsWith(t.dir + '/') || p?.startsWith('/run/netns/box');
   return mounts.filter((m) => m[2] === 'nsfs' && ours(m[1])).map((m) => `network namespace file ${m[1]}`);
 }

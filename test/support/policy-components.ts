@@ -46,6 +46,11 @@ export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'policies');
 export async function coreComponent(coreWat: string): Promise<Uint8Array> {
   const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
   const core = await tools.parse(coreWat);
-  const embedded = await tools.componentEmbed({ binary: core, witSource: policyWitText(), world: 'policy', stringEncoding: 'utf8' });
+  const embedded = await tools.componentEmbed({
+    binary: core,
+    witSource: policyWitText(),
+    world: 'policy',
+    stringEncoding: 'utf8',
+  });
   return tools.componentNew(embedded);
 }

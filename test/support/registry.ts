@@ -27,7 +27,11 @@ export function freePort(): Promise<number> {
  * Starts docker-registry with storage in dir (plus optional `auth:` YAML, and TLS with the given
  * certificate and key files); resolves once it listens.
  */
-export async function startRegistry(dir: string, authYaml = '', tls?: { cert: string; key: string }): Promise<Registry> {
+export async function startRegistry(
+  dir: string,
+  authYaml = '',
+  tls?: { cert: string; key: string },
+): Promise<Registry> {
   fs.mkdirSync(path.join(dir, 'storage'), { recursive: true });
   const port = await freePort();
   const config = path.join(dir, 'config.yml');
@@ -84,7 +88,10 @@ export function busyboxLayout(work: string, opts: { applets: string[]; dirs?: st
   run('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
   const rootfs = path.join(bundle, 'rootfs');
   for (const dir of ['bin', ...(opts.dirs ?? [])]) fs.mkdirSync(path.join(rootfs, dir), { recursive: true });
-  fs.copyFileSync(['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!, path.join(rootfs, 'bin', 'busybox'));
+  fs.copyFileSync(
+    ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p))!,
+    path.join(rootfs, 'bin', 'busybox'),
+  );
   fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
   for (const applet of opts.applets) fs.symlinkSync('busybox', path.join(rootfs, 'bin', applet));
   run('umoci', ['repack', '--image', `${layout}:v1`, bundle]);

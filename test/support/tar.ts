@@ -1,6 +1,17 @@
 // Hand-made tar archives for tests: every header field under the test's control, so malicious
 // archives (traversal, symlink escapes, odd types) can be written exactly.
-const TYPES = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6', pax: 'x', globalPax: 'g', longName: 'L' } as const;
+const TYPES = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+  pax: 'x',
+  globalPax: 'g',
+  longName: 'L',
+} as const;
 
 export interface HandEntry {
   path: string;

@@ -19,7 +19,21 @@ export interface TokenServer {
 
 export async function startTokenServer(dir: string): Promise<TokenServer> {
   fs.mkdirSync(dir, { recursive: true });
-  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=box-test-token', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=box-test-token',
+    '-keyout',
+    path.join(dir, 'key.pem'),
+    '-out',
+    path.join(dir, 'cert.pem'),
+  ]);
   const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'key.pem')));
   const certDer = new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'cert.pem'))).raw.toString('base64');
   const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
@@ -47,9 +61,22 @@ export async function startTokenServer(dir: string): Promise<TokenServer> {
     });
     const now = Math.floor(Date.now() / 1000);
     const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c: [certDer] }));
-    const claims = b64url(JSON.stringify({ iss: 'box-test-issuer', sub: user ?? '', aud: 'box-test-registry', exp: now + 300, nbf: now - 10, iat: now, jti: crypto.randomUUID(), access }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: 'box-test-issuer',
+        sub: user ?? '',
+        aud: 'box-test-registry',
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: crypto.randomUUID(),
+        access,
+      }),
+    );
     const sig = crypto.sign('sha256', Buffer.from(`${header}.${claims}`), key);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${header}.${claims}.${b64url(sig)}`, expires_in: 300 }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ token: `${header}.${claims}.${b64url(sig)}`, expires_in: 300 }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as net.AddressInfo).port;

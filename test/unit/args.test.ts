@@ -21,7 +21,11 @@ const spec: CommandSpec = {
 
 describe('command-line parsing', () => {
   it('parses Docker-style flags and stops at the image', () => {
-    const a = parseArgs(spec, ['-it', '-e', 'A=1', '-eB=2', '--env=C=3', '-m', '256m', '--rm=false', 'img', 'sh', '-c', 'echo -e x --rm'], 'run');
+    const a = parseArgs(
+      spec,
+      ['-it', '-e', 'A=1', '-eB=2', '--env=C=3', '-m', '256m', '--rm=false', 'img', 'sh', '-c', 'echo -e x --rm'],
+      'run',
+    );
     expect(a.flags).toEqual({ interactive: true, tty: true, env: ['A=1', 'B=2', 'C=3'], memory: '256m', rm: false });
     expect(a.positionals).toEqual(['img']);
     expect(a.rest).toEqual(['sh', '-c', 'echo -e x --rm']);
@@ -30,7 +34,9 @@ describe('command-line parsing', () => {
     expect(parseArgs(spec, ['--memory', '-1', 'img'], 'run').flags.memory).toBe('-1');
   });
   it('refuses unknown flags, missing values and missing positionals in one line', () => {
-    expect(() => parseArgs(spec, ['--bogus', 'img'], 'run')).toThrow(/^unknown flag: --bogus \(see 'box run --help'\)$/);
+    expect(() => parseArgs(spec, ['--bogus', 'img'], 'run')).toThrow(
+      /^unknown flag: --bogus \(see 'box run --help'\)$/,
+    );
     expect(() => parseArgs(spec, ['-x', 'img'], 'run')).toThrow(/unknown shorthand flag: 'x'/);
     expect(() => parseArgs(spec, ['img', '--memory'], 'run')).not.toThrow();
     expect(() => parseArgs(spec, ['--memory'], 'run')).toThrow(/needs a value/);
@@ -38,7 +44,11 @@ describe('command-line parsing', () => {
     expect(() => parseArgs(spec, ['--rm=maybe', 'img'], 'run')).toThrow(/true or false/);
   });
   it('takes global options off the front only', () => {
-    expect(splitGlobals(['--root', '/r', '--runroot=/x', 'run', '--root', 'y'])).toEqual({ root: '/r', runroot: '/x', rest: ['run', '--root', 'y'] });
+    expect(splitGlobals(['--root', '/r', '--runroot=/x', 'run', '--root', 'y'])).toEqual({
+      root: '/r',
+      runroot: '/x',
+      rest: ['run', '--root', 'y'],
+    });
     expect(() => splitGlobals(['--root'])).toThrow(/needs a directory/);
   });
   it('renders help from the same table', () => {
@@ -67,6 +77,12 @@ describe('the run flag table', () => {
     expect(req.flags.rm).toBe(false);
     expect(req.flags.env).toEqual([]);
     expect('memory' in req.flags).toBe(false);
-    expect(req.admission).toEqual({ policies: [], args: [], timeout: undefined, failure: undefined, noDefaults: false });
+    expect(req.admission).toEqual({
+      policies: [],
+      args: [],
+      timeout: undefined,
+      failure: undefined,
+      noDefaults: false,
+    });
   });
 });

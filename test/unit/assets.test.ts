@@ -17,7 +17,10 @@ import { bundleOptions, ROOT } from '../../build/esbuild-plugins.mjs';
 import { assetPath, readAsset, type AssetName } from '../../src/assets';
 
 const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
-const KOFFI_NODE = path.join(path.dirname(requireFromRoot.resolve('koffi/package.json')), 'build/koffi/linux_x64/koffi.node');
+const KOFFI_NODE = path.join(
+  path.dirname(requireFromRoot.resolve('koffi/package.json')),
+  'build/koffi/linux_x64/koffi.node',
+);
 
 let tmp: string;
 let assetDir: string;

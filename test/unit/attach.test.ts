@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETACH_KEYS, DetachFilter, parseDetachKeys } from '../../src/runtime/attach';
 
 describe('detach keys', () => {
-  it('parses Docker\'s --detach-keys format', () => {
+  it("parses Docker's --detach-keys format", () => {
     expect(parseDetachKeys('ctrl-p,ctrl-q')).toEqual(DEFAULT_DETACH_KEYS);
     expect(parseDetachKeys('ctrl-a,x')).toEqual([1, 0x78]);
     expect(parseDetachKeys('ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_')).toEqual([0, 27, 28, 29, 30, 31]);

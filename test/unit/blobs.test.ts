@@ -28,9 +28,15 @@ describe('BlobStore', () => {
     const s = new BlobStore(path.join(dir, 'b'));
     const wrong = sha256Digest('something else');
     expect(() => s.put(Buffer.from('hello'), wrong)).toThrow(DigestMismatchError);
-    await expect(s.putStream(Readable.from([Buffer.from('hel'), Buffer.from('lo')]), wrong)).rejects.toThrow(/failed verification/);
-    await expect(s.putStream(Readable.from([Buffer.from('hello')]), sha256Digest('hello'), 99)).rejects.toThrow(/truncated: got 5 of 99 bytes/);
-    await expect(s.putStream(Readable.from([Buffer.from('hello')]), sha256Digest('hello'), 3)).rejects.toThrow(/larger than the 3 bytes/);
+    await expect(s.putStream(Readable.from([Buffer.from('hel'), Buffer.from('lo')]), wrong)).rejects.toThrow(
+      /failed verification/,
+    );
+    await expect(s.putStream(Readable.from([Buffer.from('hello')]), sha256Digest('hello'), 99)).rejects.toThrow(
+      /truncated: got 5 of 99 bytes/,
+    );
+    await expect(s.putStream(Readable.from([Buffer.from('hello')]), sha256Digest('hello'), 3)).rejects.toThrow(
+      /larger than the 3 bytes/,
+    );
     const failing = new PassThrough();
     const p = s.putStream(failing, sha256Digest('hello'));
     failing.write('he');
@@ -44,7 +50,11 @@ describe('BlobStore', () => {
   it('streams a verified blob into place', async () => {
     const s = new BlobStore(path.join(dir, 'c'));
     const data = Buffer.alloc(3 * 1024 * 1024, 7);
-    const file = await s.putStream(Readable.from([data.subarray(0, 1000), data.subarray(1000)]), sha256Digest(data), data.length);
+    const file = await s.putStream(
+      Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+      sha256Digest(data),
+      data.length,
+    );
     expect(fs.readFileSync(file).equals(data)).toBe(true);
     expect(fs.readdirSync(s.dir)).toEqual([path.basename(file)]);
   });

@@ -32,7 +32,22 @@ describe('capability table', () => {
 
   it("has Docker's default set", () => {
     expect(names(DOCKER_DEFAULT_CAP_MASK).sort()).toEqual(
-      ['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE'].sort(),
+      [
+        'CHOWN',
+        'DAC_OVERRIDE',
+        'FSETID',
+        'FOWNER',
+        'MKNOD',
+        'NET_RAW',
+        'SETGID',
+        'SETUID',
+        'SETFCAP',
+        'SETPCAP',
+        'NET_BIND_SERVICE',
+        'SYS_CHROOT',
+        'KILL',
+        'AUDIT_WRITE',
+      ].sort(),
     );
     // 0xa80425fb is the well-known CapBnd of a default Docker container
     expect(DOCKER_DEFAULT_CAP_MASK).toBe(0xa80425fbn);
@@ -74,7 +89,10 @@ describe('resolveCapabilities', () => {
 
   it('drop ALL keeps only the added ones', () => {
     expect(names(resolveCapabilities({ capDrop: ['ALL'] }))).toEqual([]);
-    expect(names(resolveCapabilities({ capDrop: ['all'], capAdd: ['chown', 'NET_BIND_SERVICE'] }))).toEqual(['CHOWN', 'NET_BIND_SERVICE']);
+    expect(names(resolveCapabilities({ capDrop: ['all'], capAdd: ['chown', 'NET_BIND_SERVICE'] }))).toEqual([
+      'CHOWN',
+      'NET_BIND_SERVICE',
+    ]);
   });
 
   it('add ALL gives everything but the dropped ones', () => {
@@ -100,14 +118,20 @@ describe('resolveCapabilities', () => {
   });
 
   it('validates names', () => {
-    expect(() => resolveCapabilities({ capAdd: ['NET_ADMN'] })).toThrow('unknown capability "NET_ADMN": see capabilities(7) for names');
+    expect(() => resolveCapabilities({ capAdd: ['NET_ADMN'] })).toThrow(
+      'unknown capability "NET_ADMN": see capabilities(7) for names',
+    );
     expect(() => resolveCapabilities({ capDrop: ['bogus'] })).toThrow(/unknown capability "bogus"/);
   });
 });
 
 describe('capsToNames / capSetsFor', () => {
   it('lists names in number order', () => {
-    expect(capsToNames(capBit(21) | capBit(0) | capBit(40))).toEqual(['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_CHECKPOINT_RESTORE']);
+    expect(capsToNames(capBit(21) | capBit(0) | capBit(40))).toEqual([
+      'CAP_CHOWN',
+      'CAP_SYS_ADMIN',
+      'CAP_CHECKPOINT_RESTORE',
+    ]);
     expect(capsToNames(0n)).toEqual([]);
     expect(capsToNames(capBit(45))).toEqual(['CAP_45']);
   });

@@ -18,7 +18,10 @@ describe('cgroup v2 limit files', () => {
   });
 
   it('--memory-swap is memory plus swap: v2 gets the difference, or max for -1', () => {
-    expect(files({ memory: '64m', memorySwap: '96m' })).toEqual({ 'memory.max': 64 * MiB, 'memory.swap.max': 32 * MiB });
+    expect(files({ memory: '64m', memorySwap: '96m' })).toEqual({
+      'memory.max': 64 * MiB,
+      'memory.swap.max': 32 * MiB,
+    });
     expect(files({ memory: '64m', memorySwap: '64m' })).toEqual({ 'memory.max': 64 * MiB, 'memory.swap.max': 0 });
     expect(files({ memory: '64m', memorySwap: '-1' })).toEqual({ 'memory.max': 64 * MiB, 'memory.swap.max': 'max' });
   });
@@ -53,6 +56,9 @@ describe('cgroup v2 limit files', () => {
   it('box update writes only what changed, computed on the merged limits', () => {
     const merged = { memory: 128 * MiB, memorySwap: 256 * MiB, cpuQuota: 50000, cpuPeriod: 100000, pidsLimit: 50 };
     expect(v2LimitFiles(merged, { pidsLimit: 50 }, true)).toEqual([['pids.max', 50]]);
-    expect(v2LimitFiles(merged, { memory: 128 * MiB }, true)).toEqual([['memory.max', 128 * MiB], ['memory.swap.max', 128 * MiB]]);
+    expect(v2LimitFiles(merged, { memory: 128 * MiB }, true)).toEqual([
+      ['memory.max', 128 * MiB],
+      ['memory.swap.max', 128 * MiB],
+    ]);
   });
 });

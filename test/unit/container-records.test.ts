@@ -16,7 +16,16 @@ const ID = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
 
 function record(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { version: 1, id: ID, name: 'web', created: '2026-12-04T00:00:00.000Z', autoRemove: false, config: plainContainerConfig(), state: { status: 'exited', exitCode: 0 }, ...over };
+  return {
+    version: 1,
+    id: ID,
+    name: 'web',
+    created: '2026-12-04T00:00:00.000Z',
+    autoRemove: false,
+    config: plainContainerConfig(),
+    state: { status: 'exited', exitCode: 0 },
+    ...over,
+  };
 }
 
 const problemOf = (value: unknown) => parseRecord(ID, JSON.stringify(value));
@@ -25,19 +34,30 @@ describe('a record read back', () => {
   it('is accepted as box writes it', () => {
     expect(typeof problemOf(record())).toBe('object');
     // Docker's null for an empty field of the image's own configuration is not damage
-    const config = { ...plainContainerConfig(), image: { ...plainContainerConfig().image, config: { Env: null, Cmd: null, Labels: null } } };
+    const config = {
+      ...plainContainerConfig(),
+      image: { ...plainContainerConfig().image, config: { Env: null, Cmd: null, Labels: null } },
+    };
     expect(typeof problemOf(record({ config }))).toBe('object');
   });
 
   it.each([
     ['null as the configuration', record({ config: null }), 'config: expected an object, found null'],
     ['null as the state', record({ state: null }), 'state: expected an object, found null'],
-    ['null in a list', record({ config: { ...plainContainerConfig(), args: null } }), 'config.args: expected a list, found null'],
+    [
+      'null in a list',
+      record({ config: { ...plainContainerConfig(), args: null } }),
+      'config.args: expected a list, found null',
+    ],
     ['an unknown status', record({ state: { status: 'zombie' } }), 'state.status: expected one of'],
     ['an id naming another directory', record({ id: '../../../../some/dir' }), 'id: not a container id'],
     ['the id of another container', record({ id: OTHER }), 'is not the id of its directory'],
     ['a name with a slash', record({ name: '../names/x' }), 'name: not a container name'],
-    ['a layer that is not a digest', record({ config: { ...plainContainerConfig(), layers: ['../../../etc'] } }), 'config.layers[0]: not a sha256 digest'],
+    [
+      'a layer that is not a digest',
+      record({ config: { ...plainContainerConfig(), layers: ['../../../etc'] } }),
+      'config.layers[0]: not a sha256 digest',
+    ],
     ['an array', [record()], 'not a JSON object'],
   ])('is damaged with %s', (_what, value, problem) => {
     expect(problemOf(value)).toContain(problem);
@@ -72,7 +92,9 @@ describe('the container store', () => {
     writeRaw(ID, JSON.stringify(record({ config: null })));
     const { records, damaged } = store.scan();
     expect(records.map((r) => r.id)).toEqual([good.id]);
-    expect(damaged).toEqual([{ id: ID, dir: path.join(roots.root, 'containers', ID), problem: 'config: expected an object, found null' }]);
+    expect(damaged).toEqual([
+      { id: ID, dir: path.join(roots.root, 'containers', ID), problem: 'config: expected an object, found null' },
+    ]);
     expect(() => store.get(ID)).toThrow(DamagedRecordError);
     expect(() => store.find('aaaa')).toThrow(`remove the container with box rm -f ${ID}`);
     expect(isDamaged(store.lookup('aaaa')!)).toBe(true);
@@ -114,7 +136,9 @@ describe('the container store', () => {
     fs.symlinkSync(ID, path.join(layout.names(roots), 'web'));
     // the creation of ID is alive: it holds ID's lock
     const creation = await lockNewContainer(roots, ID);
-    await expect(store.create(OTHER, plainContainerConfig(), 'web', false)).rejects.toThrow(`the container name "web" is already in use by container "${ID.slice(0, 12)}"`);
+    await expect(store.create(OTHER, plainContainerConfig(), 'web', false)).rejects.toThrow(
+      `the container name "web" is already in use by container "${ID.slice(0, 12)}"`,
+    );
     creation.release(); // ...and now it died, before its record existed
     expect((await store.create(OTHER, plainContainerConfig(), 'web', false)).name).toBe('web');
     expect(fs.readlinkSync(path.join(layout.names(roots), 'web'))).toBe(OTHER);
@@ -143,7 +167,11 @@ describe('the container store', () => {
     const removing = await lockNewContainer(roots, ids[4]);
     store.sweep();
     expect(fs.readdirSync(containers).sort()).toEqual([`.new-${ids[3]}`, `.trash-${ids[4]}`, live.id]);
-    expect(fs.readdirSync(lockPaths.containers(roots)).sort()).toEqual([`${ids[3]}.lock`, `${ids[4]}.lock`, `${live.id}.lock`]);
+    expect(fs.readdirSync(lockPaths.containers(roots)).sort()).toEqual([
+      `${ids[3]}.lock`,
+      `${ids[4]}.lock`,
+      `${live.id}.lock`,
+    ]);
     alive.release();
     removing.release();
   });

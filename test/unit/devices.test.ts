@@ -6,9 +6,22 @@ import { compileDeviceProgram, DEFAULT_DEVICE_RULES, v1RuleText } from '../../sr
 describe('device rules', () => {
   it("are Docker's defaults, in cgroup v1's text form", () => {
     // the set in moby's oci/defaults.go (DefaultLinuxSpec), written out here
-    expect(DEFAULT_DEVICE_RULES.map(v1RuleText).sort()).toEqual([
-      'c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10:200 rwm',
-    ].sort());
+    expect(DEFAULT_DEVICE_RULES.map(v1RuleText).sort()).toEqual(
+      [
+        'c *:* m',
+        'b *:* m',
+        'c 1:3 rwm',
+        'c 1:5 rwm',
+        'c 1:7 rwm',
+        'c 1:8 rwm',
+        'c 1:9 rwm',
+        'c 5:0 rwm',
+        'c 5:1 rwm',
+        'c 5:2 rwm',
+        'c 136:* rwm',
+        'c 10:200 rwm',
+      ].sort(),
+    );
   });
 
   it('compile to a cgroup device program the kernel verifier accepts', () => {
@@ -31,6 +44,13 @@ describe('device rules', () => {
     expect(insns(mknodOnly).slice(6)).toEqual([0x55, 0xbf, 0x57, 0x5d, 0xb7, 0x95, 0xb7, 0x95]);
     expect(mknodOnly.readInt32LE(8 * 8 + 4)).toBe(1); // allowed access: mknod
     // a rule matching everything ends the program (the verifier refuses unreachable code)
-    expect(insns(compileDeviceProgram([{ type: 'a', access: 'rwm' }, { type: 'c', access: 'm' }])).slice(6)).toEqual([0xb7, 0x95]);
+    expect(
+      insns(
+        compileDeviceProgram([
+          { type: 'a', access: 'rwm' },
+          { type: 'c', access: 'm' },
+        ]),
+      ).slice(6),
+    ).toEqual([0xb7, 0x95]);
   });
 });

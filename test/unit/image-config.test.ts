@@ -44,7 +44,10 @@ describe('parseImageConfig', () => {
       [{ rootfs, config: { Cmd: [1] } }, 'img: the image config field "config.Cmd" has the wrong type'],
       [{ rootfs, config: { StopSignal: null } }, 'img: the image config field "config.StopSignal" has the wrong type'],
       [{ rootfs, config: { Labels: { a: 1 } } }, 'img: the image config field "config.Labels" has the wrong type'],
-      [{ rootfs, config: { Healthcheck: { Test: 'true' } } }, 'img: the image config field "config.Healthcheck" has the wrong type'],
+      [
+        { rootfs, config: { Healthcheck: { Test: 'true' } } },
+        'img: the image config field "config.Healthcheck" has the wrong type',
+      ],
     ];
     for (const [config, message] of cases) {
       expect(() => parse(config), message).toThrow(new BoxError(message));

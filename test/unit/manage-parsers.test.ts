@@ -2,7 +2,14 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseBlkioServiceBytes, parseFlatKeyed, parseIoStat } from '../../src/linux/cgroup-files';
-import { binarySize, cpuPercent, decimalSize, parseNetDev, parseProcStatCpu, ZERO_SAMPLE } from '../../src/runtime/stats';
+import {
+  binarySize,
+  cpuPercent,
+  decimalSize,
+  parseNetDev,
+  parseProcStatCpu,
+  ZERO_SAMPLE,
+} from '../../src/runtime/stats';
 import { cpuTime, parseProcStat, startTime, ttyName, userNames } from '../../src/runtime/top';
 import { mergeLimits } from '../../src/runtime/update';
 import { splitContainerPath } from '../../src/runtime/copy';
@@ -17,7 +24,8 @@ describe('stats parsers', () => {
   });
 
   it('parses cgroup v2 io.stat and memory.stat', () => {
-    const io = '8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=100 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n';
+    const io =
+      '8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=100 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n';
     expect(parseIoStat(io)).toEqual({ read: 4196, write: 8192 });
     expect(parseIoStat('')).toEqual({ read: 0, write: 0 });
     expect(parseFlatKeyed('anon 1234\nfile 10\ninactive_file 4096\n').get('inactive_file')).toBe(4096);
@@ -28,7 +36,7 @@ describe('stats parsers', () => {
     expect(parseBlkioServiceBytes(text)).toEqual({ read: 1001, write: 24 });
   });
 
-  it('sums /proc/PID/net/dev without loopback, and reads this host\'s /proc/stat', () => {
+  it("sums /proc/PID/net/dev without loopback, and reads this host's /proc/stat", () => {
     const text = [
       'Inter-|   Receive                                                |  Transmit',
       ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
@@ -41,7 +49,7 @@ describe('stats parsers', () => {
     expect(host.totalNs).toBeGreaterThan(0);
   });
 
-  it('computes CPU % as Docker does and formats sizes with Docker\'s units', () => {
+  it("computes CPU % as Docker does and formats sizes with Docker's units", () => {
     const a = { ...ZERO_SAMPLE, cpuNs: 0, systemNs: 0, cpus: 2 };
     const b = { ...a, cpuNs: 5e8, systemNs: 2e9 };
     expect(cpuPercent(a, b)).toBeCloseTo(50);
@@ -58,8 +66,19 @@ describe('stats parsers', () => {
 
 describe('top parsers', () => {
   it('parses /proc/PID/stat with spaces and parentheses in the command name', () => {
-    const st = parseProcStat('42 (my (odd) prog) S 1 42 42 34816 42 4194560 100 0 0 0 250 50 0 0 20 0 1 0 123456 1000 10 18446744073709551615');
-    expect(st).toMatchObject({ pid: 42, comm: 'my (odd) prog', state: 'S', ppid: 1, ttyNr: 34816, utime: 250, stime: 50, starttime: 123456 });
+    const st = parseProcStat(
+      '42 (my (odd) prog) S 1 42 42 34816 42 4194560 100 0 0 0 250 50 0 0 20 0 1 0 123456 1000 10 18446744073709551615',
+    );
+    expect(st).toMatchObject({
+      pid: 42,
+      comm: 'my (odd) prog',
+      state: 'S',
+      ppid: 1,
+      ttyNr: 34816,
+      utime: 250,
+      stime: 50,
+      starttime: 123456,
+    });
     expect(parseProcStat(fs.readFileSync('/proc/self/stat', 'utf8')).pid).toBe(process.pid);
   });
 
@@ -79,10 +98,15 @@ describe('top parsers', () => {
 
 describe('update and cp helpers', () => {
   it('merges limits and refuses memory above an explicit memory+swap', () => {
-    expect(mergeLimits({ memory: 32 << 20 }, { memory: 64 << 20, pidsLimit: 5 })).toEqual({ memory: 64 << 20, pidsLimit: 5 });
+    expect(mergeLimits({ memory: 32 << 20 }, { memory: 64 << 20, pidsLimit: 5 })).toEqual({
+      memory: 64 << 20,
+      pidsLimit: 5,
+    });
     expect(mergeLimits({}, { cpuQuota: 50000 })).toEqual({ cpuQuota: 50000, cpuPeriod: 100000 });
     expect(() => mergeLimits({ memory: 32 << 20, memorySwap: 48 << 20 }, { memory: 64 << 20 })).toThrow(/memory-swap/);
-    expect(mergeLimits({ memory: 32 << 20, memorySwap: 48 << 20 }, { memory: 64 << 20, memorySwap: 128 << 20 }).memorySwap).toBe(128 << 20);
+    expect(
+      mergeLimits({ memory: 32 << 20, memorySwap: 48 << 20 }, { memory: 64 << 20, memorySwap: 128 << 20 }).memorySwap,
+    ).toBe(128 << 20);
   });
 
   it('splits CONTAINER:PATH arguments as docker cp does', () => {

@@ -7,7 +7,7 @@ import { tempNameFor } from '../../src/util/fs';
 import { ownedName, ownerAlive, ownerOf, ownerToken } from '../../src/util/owner';
 
 describe('owner tokens', () => {
-  it('a temporary name carries this process\'s pid and start time, and reads back', () => {
+  it("a temporary name carries this process's pid and start time, and reads back", () => {
     const token = ownerToken();
     expect(token).toMatch(new RegExp(`^${process.pid}\\.\\d+$`));
     const name = tempNameFor('/x/layers/abc');

@@ -12,14 +12,23 @@ describe('storage and runtime roots', () => {
 
   it('BOX_RUNROOT moves the runtime root alone', () => {
     expect(resolveRoots({}, { BOX_RUNROOT: '/tmp/rr' })).toEqual({ root: '/var/lib/box', runroot: '/tmp/rr' });
-    expect(resolveRoots({}, { BOX_ROOT: '/tmp/r', BOX_RUNROOT: '/tmp/rr' })).toEqual({ root: '/tmp/r', runroot: '/tmp/rr' });
+    expect(resolveRoots({}, { BOX_ROOT: '/tmp/r', BOX_RUNROOT: '/tmp/rr' })).toEqual({
+      root: '/tmp/r',
+      runroot: '/tmp/rr',
+    });
   });
 
   it('--root and --runroot win over the environment; relative paths are made absolute', () => {
     const env = { BOX_ROOT: '/tmp/env-root', BOX_RUNROOT: '/tmp/env-run' };
     expect(resolveRoots({ root: '/tmp/flag-root' }, env)).toEqual({ root: '/tmp/flag-root', runroot: '/tmp/env-run' });
-    expect(resolveRoots({ root: '/tmp/flag-root', runroot: '/tmp/flag-run' }, env)).toEqual({ root: '/tmp/flag-root', runroot: '/tmp/flag-run' });
-    expect(resolveRoots({ root: '/tmp/flag-root' }, {})).toEqual({ root: '/tmp/flag-root', runroot: '/tmp/flag-root/run' });
+    expect(resolveRoots({ root: '/tmp/flag-root', runroot: '/tmp/flag-run' }, env)).toEqual({
+      root: '/tmp/flag-root',
+      runroot: '/tmp/flag-run',
+    });
+    expect(resolveRoots({ root: '/tmp/flag-root' }, {})).toEqual({
+      root: '/tmp/flag-root',
+      runroot: '/tmp/flag-root/run',
+    });
     expect(resolveRoots({ root: 'rel' }, {}).root).toBe(`${process.cwd()}/rel`);
   });
 });
@@ -45,7 +54,9 @@ describe('the on-disk layout', () => {
     expect(lockPaths.admission(r)).toBe('/run/box/locks/admission.lock');
     expect(lockPaths.names(r)).toBe('/run/box/locks/names.lock');
     expect(lockPaths.container(r, 'c'.repeat(64))).toBe(`/run/box/locks/containers/${'c'.repeat(64)}.lock`);
-    expect(() => lockPaths.container(r, '../../x')).toThrow('invalid container id "../../x": a container id is 64 hex digits');
+    expect(() => lockPaths.container(r, '../../x')).toThrow(
+      'invalid container id "../../x": a container id is 64 hex digits',
+    );
     expect(lockPaths.layer(r, 'sha256:' + 'a'.repeat(64))).toBe(`/run/box/locks/layers/${'a'.repeat(64)}.lock`);
     expect(lockPaths.image(r, 'b'.repeat(64))).toBe(`/run/box/locks/images/${'b'.repeat(64)}.lock`);
   });

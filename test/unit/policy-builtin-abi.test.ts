@@ -167,7 +167,10 @@ function fullRequest(): PolicyRequest {
         reference: 'quay.io/x/y:1',
         id: 'sha256:abc',
         digest: 'sha256:def',
-        labels: [['l1', 'v1'], ['l2', '']],
+        labels: [
+          ['l1', 'v1'],
+          ['l2', ''],
+        ],
         env: ['A=1', 'B=2'],
         entrypoint: ['/bin/sh', '-c'],
         cmd: ['echo hi'],
@@ -181,9 +184,19 @@ function fullRequest(): PolicyRequest {
       user: { spec: '1000:1001', uid: 4294967295, gid: 1001, additionalGids: [7, 4294967294] },
       workingDir: '/work',
       env: ['PATH=/bin', 'Z=🦀'],
-      labels: [['k', 'v'], ['k2', 'v2']],
+      labels: [
+        ['k', 'v'],
+        ['k2', 'v2'],
+      ],
       mounts: [
-        { kind: 'image', source: 'img', destination: '/i', readOnly: true, propagation: 'rslave', options: ['nosuid', 'nodev'] },
+        {
+          kind: 'image',
+          source: 'img',
+          destination: '/i',
+          readOnly: true,
+          propagation: 'rslave',
+          options: ['nosuid', 'nodev'],
+        },
         { kind: 'tmpfs', source: '', destination: '/t', readOnly: false, options: [] },
         { kind: 'volume', source: 'vol', destination: '/v', readOnly: true, propagation: 'private', options: ['ro'] },
       ],
@@ -197,10 +210,25 @@ function fullRequest(): PolicyRequest {
         cpusetCpus: '0-1',
         cpusetMems: undefined,
         pidsLimit: 2n ** 63n - 1n,
-        ulimits: [{ name: 'nofile', soft: 1024n, hard: -1n }, { name: 'core', soft: MIN_S64, hard: 0n }],
+        ulimits: [
+          { name: 'nofile', soft: 1024n, hard: -1n },
+          { name: 'core', soft: MIN_S64, hard: 0n },
+        ],
       },
-      security: { privileged: true, capabilities: ['CHOWN', 'NET_RAW'], seccompProfile: 'unconfined', noNewPrivileges: true, readOnlyRootfs: false },
-      namespaces: { pid: { tag: 'host' }, ipc: { tag: 'container', val: 'other' }, uts: { tag: 'private' }, user: { tag: 'container', val: 'u' }, cgroup: { tag: 'host' } },
+      security: {
+        privileged: true,
+        capabilities: ['CHOWN', 'NET_RAW'],
+        seccompProfile: 'unconfined',
+        noNewPrivileges: true,
+        readOnlyRootfs: false,
+      },
+      namespaces: {
+        pid: { tag: 'host' },
+        ipc: { tag: 'container', val: 'other' },
+        uts: { tag: 'private' },
+        user: { tag: 'container', val: 'u' },
+        cgroup: { tag: 'host' },
+      },
       network: {
         mode: { tag: 'bridge', val: 'br0' },
         publishedPorts: [
@@ -216,12 +244,22 @@ function fullRequest(): PolicyRequest {
       cpus: 64,
       memoryTotal: MAX_U64 - 1n,
       cgroupVersion: 255,
-      committed: { containers: 4294967295, memory: 2n ** 40n, unlimitedMemory: 3, millicpus: MAX_U64, unlimitedCpu: 4, pids: 99n },
+      committed: {
+        containers: 4294967295,
+        memory: 2n ** 40n,
+        unlimitedMemory: 3,
+        millicpus: MAX_U64,
+        unlimitedCpu: 4,
+        pids: 99n,
+      },
       storageRoot: '/var/lib/box',
       runtimeRoot: '/run/box',
     },
     caller: { uid: 1234, gid: 4294967295 },
-    args: [['k', 'v'], ['k', 'w=x']],
+    args: [
+      ['k', 'v'],
+      ['k', 'w=x'],
+    ],
     boxVersion: '9.9.9-test',
   };
 }
@@ -231,7 +269,10 @@ it('describe: the info record', () => {
     name: 'echo',
     version: '1.2.3',
     description: 'echoes its request',
-    arguments: [{ name: 'first', description: 'one' }, { name: 'second', description: 'two' }],
+    arguments: [
+      { name: 'first', description: 'one' },
+      { name: 'second', description: 'two' },
+    ],
   });
 });
 
@@ -249,7 +290,8 @@ it('evaluate: every request field read where policy.h says, every verdict field 
   const props = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
   const nsTags = ['private', 'host', 'container'];
   const netTags = ['none', 'host', 'bridge', 'container'];
-  const ns = (k: string, m: PolicyRequest['container']['namespaces']['pid']) => (m.tag === 'container' ? `${k}=2:${m.val}` : `${k}=${nsTags.indexOf(m.tag)}`);
+  const ns = (k: string, m: PolicyRequest['container']['namespaces']['pid']) =>
+    m.tag === 'container' ? `${k}=2:${m.val}` : `${k}=${nsTags.indexOf(m.tag)}`;
   expect(e.verdict.warnings).toEqual([
     `name=${c.name}`,
     `hostname=${c.hostname}`,
@@ -298,8 +340,13 @@ it('evaluate: every request field read where policy.h says, every verdict field 
     ns('uts', c.namespaces.uts),
     ns('user', c.namespaces.user),
     ns('cgroup', c.namespaces.cgroup),
-    'val' in c.network.mode ? `network=${netTags.indexOf(c.network.mode.tag)}:${c.network.mode.val}` : `network=${netTags.indexOf(c.network.mode.tag)}`,
-    ...c.network.publishedPorts.map((p, i) => `ports[${i}]=${p.hostIp} ${p.hostPort} ${p.containerPort} ${['tcp', 'udp', 'sctp'].indexOf(p.protocol)}`),
+    'val' in c.network.mode
+      ? `network=${netTags.indexOf(c.network.mode.tag)}:${c.network.mode.val}`
+      : `network=${netTags.indexOf(c.network.mode.tag)}`,
+    ...c.network.publishedPorts.map(
+      (p, i) =>
+        `ports[${i}]=${p.hostIp} ${p.hostPort} ${p.containerPort} ${['tcp', 'udp', 'sctp'].indexOf(p.protocol)}`,
+    ),
     `restart.condition=${['no', 'always', 'on-failure', 'unless-stopped'].indexOf(c.restart.condition)}`,
     `restart.maximumRetries=${c.restart.maximumRetries}`,
     `tty=${b(c.tty)}`,
@@ -318,7 +365,17 @@ it('evaluate: every request field read where policy.h says, every verdict field 
   expect(e.verdict.decision).toBe('deny');
   expect(e.verdict.reasons).toEqual(['first reason', 'second reason']);
   expect(e.verdict.patch).toEqual({
-    limits: { memory: MAX_U64, memorySwap: -2n, memoryReservation: 3n, cpuQuota: MIN_S64, cpuPeriod: 5n, cpuShares: 6n, cpusetCpus: '0-3', pidsLimit: -7n, ulimits: r.ulimits },
+    limits: {
+      memory: MAX_U64,
+      memorySwap: -2n,
+      memoryReservation: 3n,
+      cpuQuota: MIN_S64,
+      cpuPeriod: 5n,
+      cpuShares: 6n,
+      cpusetCpus: '0-3',
+      pidsLimit: -7n,
+      ulimits: r.ulimits,
+    },
     dropCapabilities: c.security.capabilities,
     readOnlyMounts: c.image.exposedPorts,
     readOnlyRootfs: true,

@@ -37,7 +37,12 @@ it('builds the three built-ins from scratch, then finds them up to date', async 
   expect(BUILTIN_POLICIES).toEqual(['baseline', 'strict', 'capacity']);
   process.stdout.write(`built-in policies: build from scratch ${Math.round(buildMs)} ms\n`);
   const lines: string[] = [];
-  const again = await buildPolicies({ outDir, stateDir: path.join(tmp, 'state'), force: false, log: (s) => lines.push(s) });
+  const again = await buildPolicies({
+    outDir,
+    stateDir: path.join(tmp, 'state'),
+    force: false,
+    log: (s) => lines.push(s),
+  });
   expect(again.built).toEqual([]);
   expect(lines).toEqual(BUILTIN_POLICIES.map((n) => `build: policy ${n} up to date\n`));
   const written = JSON.parse(fs.readFileSync(path.join(outDir, 'manifest.json'), 'utf8')) as typeof manifest;
@@ -47,7 +52,10 @@ it('builds the three built-ins from scratch, then finds them up to date', async 
 
 describe.each(BUILTIN_POLICIES)('built-in policy %s', (name) => {
   it('passes its cases', async () => {
-    const results = await testPolicy(wasm(name), path.join(CASES, `${name}.json`), { cacheDir: path.join(tmp, 'cache'), name });
+    const results = await testPolicy(wasm(name), path.join(CASES, `${name}.json`), {
+      cacheDir: path.join(tmp, 'cache'),
+      name,
+    });
     expect(results.length).toBeGreaterThan(2);
     expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.problems.join('; ')}`)).toEqual([]);
   });

@@ -48,13 +48,32 @@ describe('a well-behaved policy', () => {
   it('is loaded with its world, no imports, and describes itself', () => {
     expect(policy.exportName).toBe('box:policy/admission@0.1.0');
     expect(policy.imports).toEqual([]);
-    expect(policy.describe()).toEqual({ name: 'behaviours', version: '1.0.0', description: 'test policy', arguments: [{ name: 'echo', description: 'copied to a warning' }] });
+    expect(policy.describe()).toEqual({
+      name: 'behaviours',
+      version: '1.0.0',
+      description: 'test policy',
+      arguments: [{ name: 'echo', description: 'copied to a warning' }],
+    });
   });
 
   it('allows, passing the arguments through', () => {
-    const e = policy.evaluate(request('ok', (r) => (r.args = [['echo', 'hi'], ['echo', 'again']])));
+    const e = policy.evaluate(
+      request(
+        'ok',
+        (r) =>
+          (r.args = [
+            ['echo', 'hi'],
+            ['echo', 'again'],
+          ]),
+      ),
+    );
     expect(e.failure).toBeUndefined();
-    expect(e.verdict).toEqual({ decision: 'allow', reasons: [], warnings: ['arg echo=hi', 'arg echo=again'], patch: undefined });
+    expect(e.verdict).toEqual({
+      decision: 'allow',
+      reasons: [],
+      warnings: ['arg echo=hi', 'arg echo=again'],
+      patch: undefined,
+    });
   });
 
   it('denies with every reason', () => {
@@ -72,7 +91,17 @@ describe('a well-behaved policy', () => {
     const e = policy.evaluate(request('patch'));
     expect(e.verdict.decision).toBe('allow');
     expect(e.verdict.patch).toEqual({
-      limits: { memory: 64n * 1024n * 1024n, memorySwap: undefined, memoryReservation: undefined, cpuQuota: undefined, cpuPeriod: undefined, cpuShares: undefined, cpusetCpus: undefined, pidsLimit: 100n, ulimits: [] },
+      limits: {
+        memory: 64n * 1024n * 1024n,
+        memorySwap: undefined,
+        memoryReservation: undefined,
+        cpuQuota: undefined,
+        cpuPeriod: undefined,
+        cpuShares: undefined,
+        cpusetCpus: undefined,
+        pidsLimit: 100n,
+        ulimits: [],
+      },
       dropCapabilities: ['NET_RAW'],
       readOnlyMounts: ['/data'],
       readOnlyRootfs: true,
@@ -92,13 +121,20 @@ describe('a well-behaved policy', () => {
         r.container.security.capabilities = ['CHOWN', 'KILL'];
       }),
     );
-    expect(e.verdict.reasons.slice(0, 4)).toEqual([`memoryTotal=${(1n << 40n) + 7n}`, 'memory=12345678901', 'network=bridge', 'caps=CHOWN,KILL']);
+    expect(e.verdict.reasons.slice(0, 4)).toEqual([
+      `memoryTotal=${(1n << 40n) + 7n}`,
+      'memory=12345678901',
+      'network=bridge',
+      'caps=CHOWN,KILL',
+    ]);
   });
 
   it('decides 50 concurrent evaluations correctly', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        Promise.resolve().then(() => policy.evaluate(request(i % 2 ? 'ok' : 'bad', (r) => (r.container.security.privileged = i % 2 === 0)))),
+        Promise.resolve().then(() =>
+          policy.evaluate(request(i % 2 ? 'ok' : 'bad', (r) => (r.container.security.privileged = i % 2 === 0))),
+        ),
       ),
     );
     for (const [i, e] of results.entries()) expect(e.verdict.decision).toBe(i % 2 ? 'allow' : 'deny');
@@ -107,12 +143,19 @@ describe('a well-behaved policy', () => {
 
 describe('hostile policies are stopped and refused (fail-closed)', () => {
   it('a policy looping forever is stopped at the time limit', async () => {
-    const p = await loadPolicy({ path: behavioursWasm }, { name: 'behaviours', cacheDir: path.join(tmp, 'cache'), limits: { timeoutMs: 200 } });
+    const p = await loadPolicy(
+      { path: behavioursWasm },
+      { name: 'behaviours', cacheDir: path.join(tmp, 'cache'), limits: { timeoutMs: 200 } },
+    );
     const t = performance.now();
     const e = p.evaluate(request('loop'));
     const elapsed = performance.now() - t;
     expect(e.failure?.kind).toBe('timeout');
-    expect(e.verdict).toEqual({ decision: 'deny', reasons: ['policy behaviours exceeded its time limit of 200 ms'], warnings: [] });
+    expect(e.verdict).toEqual({
+      decision: 'deny',
+      reasons: ['policy behaviours exceeded its time limit of 200 ms'],
+      warnings: [],
+    });
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(1500);
     // The instance was discarded; the next evaluation works on a fresh one.
@@ -120,7 +163,14 @@ describe('hostile policies are stopped and refused (fail-closed)', () => {
   });
 
   it('a policy allocating without bound is stopped at the memory limit', async () => {
-    const p = await loadPolicy({ path: behavioursWasm }, { name: 'behaviours', cacheDir: path.join(tmp, 'cache'), limits: { memoryBytes: 64 * 1024 * 1024, timeoutMs: 5000 } });
+    const p = await loadPolicy(
+      { path: behavioursWasm },
+      {
+        name: 'behaviours',
+        cacheDir: path.join(tmp, 'cache'),
+        limits: { memoryBytes: 64 * 1024 * 1024, timeoutMs: 5000 },
+      },
+    );
     const before = process.memoryUsage().rss;
     const e = p.evaluate(request('alloc'));
     expect(e.failure?.kind).toBe('memory');
@@ -146,13 +196,17 @@ describe('hostile policies are stopped and refused (fail-closed)', () => {
   it('a component importing WASI interfaces is refused at load with the list of imports', async () => {
     const err = await loadPolicy({ path: wasiWasm }, { cacheDir: path.join(tmp, 'cache') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PolicyLoadError);
-    expect((err as Error).message).toMatch(/imports .*wasi:cli\/stdout, .*wasi:filesystem\/types, .*wasi:random\/random: a policy must import nothing/);
+    expect((err as Error).message).toMatch(
+      /imports .*wasi:cli\/stdout, .*wasi:filesystem\/types, .*wasi:random\/random: a policy must import nothing/,
+    );
   });
 
   it('a core module is refused as not a component', async () => {
     const core = path.join(tmp, 'core.wasm');
     fs.writeFileSync(core, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
-    await expect(loadPolicy({ path: core }, { cacheDir: path.join(tmp, 'cache') })).rejects.toThrow(/is a core WebAssembly module \(version 1\), not a component/);
+    await expect(loadPolicy({ path: core }, { cacheDir: path.join(tmp, 'cache') })).rejects.toThrow(
+      /is a core WebAssembly module \(version 1\), not a component/,
+    );
   });
 
   it('a component of another world is refused', async () => {
@@ -191,7 +245,9 @@ describe('hostile policies are stopped and refused (fail-closed)', () => {
     const bytes = fs.readFileSync(behavioursWasm);
     const file = path.join(tmp, 'truncated.wasm');
     fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    await expect(loadPolicy({ path: file }, { cacheDir: path.join(tmp, 'cache') })).rejects.toThrow(/is truncated: section \d+ at byte \d+ needs \d+ bytes, but the file ends at byte \d+/);
+    await expect(loadPolicy({ path: file }, { cacheDir: path.join(tmp, 'cache') })).rejects.toThrow(
+      /is truncated: section \d+ at byte \d+ needs \d+ bytes, but the file ends at byte \d+/,
+    );
   });
 });
 
@@ -199,7 +255,9 @@ describe('the transpile cache', () => {
   it('is written once for concurrent loads in one process, and reused', async () => {
     const cacheDir = path.join(tmp, 'cache-concurrent');
     const before = cacheStats.transpiles;
-    const loaded = await Promise.all(Array.from({ length: 10 }, () => loadPolicy({ path: behavioursWasm }, { cacheDir })));
+    const loaded = await Promise.all(
+      Array.from({ length: 10 }, () => loadPolicy({ path: behavioursWasm }, { cacheDir })),
+    );
     expect(cacheStats.transpiles - before).toBe(1);
     expect(loaded.filter((p) => !p.timings.cacheHit)).toHaveLength(10); // all were served by that one transpile
     const again = await loadPolicy({ path: behavioursWasm }, { cacheDir });
@@ -251,7 +309,9 @@ describe('the transpile cache', () => {
           }
         });
       });
-    const results = await Promise.all([run(), run(), run()]).finally(() => fs.rmSync(runnerDir, { recursive: true, force: true }));
+    const results = await Promise.all([run(), run(), run()]).finally(() =>
+      fs.rmSync(runnerDir, { recursive: true, force: true }),
+    );
     expect(results.reduce((n, r) => n + r.transpiles, 0)).toBe(1);
     expect(results.map((r) => r.v)).toEqual(['deny', 'deny', 'deny']); // emptyRequest runs as root
     expect(fs.readdirSync(cacheDir).filter((f) => !f.startsWith('.'))).toHaveLength(1);

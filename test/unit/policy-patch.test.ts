@@ -9,11 +9,24 @@ import { resolveContainerConfig } from '../../src/runtime/run-options';
 
 const config = resolveContainerConfig(
   runFlagsFrom({}),
-  { ref: 'img', id: 'sha256:x', lowerDirs: [], config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [] } } },
+  {
+    ref: 'img',
+    id: 'sha256:x',
+    lowerDirs: [],
+    config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [] } },
+  },
   [],
   'a'.repeat(64),
 );
-const patch = (over: Partial<PolicyPatch>): PolicyPatch => ({ dropCapabilities: [], readOnlyMounts: [], readOnlyRootfs: false, noNewPrivileges: false, addEnv: [], addLabels: [], ...over });
+const patch = (over: Partial<PolicyPatch>): PolicyPatch => ({
+  dropCapabilities: [],
+  readOnlyMounts: [],
+  readOnlyRootfs: false,
+  noNewPrivileges: false,
+  addEnv: [],
+  addLabels: [],
+  ...over,
+});
 const limits = (l: Partial<LimitsPatch>): Partial<PolicyPatch> => ({ limits: { ulimits: [], ...l } });
 
 describe('patch re-validation', () => {
@@ -21,19 +34,48 @@ describe('patch re-validation', () => {
 
   it.each([
     ['a memory limit below the minimum', limits({ memory: 1n << 20n }), 'memory: the minimum memory limit is 6m'],
-    ['swap below memory', limits({ memory: 64n << 20n, memorySwap: 32n << 20n }), 'memory-swap must be at least as large as --memory (it is memory plus swap)'],
-    ['a cpu period out of range', limits({ cpuPeriod: 10n }), 'cpu-period must be between 1000 and 1000000 microseconds'],
-    ['a malformed cpu list', limits({ cpusetCpus: '3-1' }), 'invalid value "3-1" for cpuset-cpus: expected a CPU list like 0-2,4'],
+    [
+      'swap below memory',
+      limits({ memory: 64n << 20n, memorySwap: 32n << 20n }),
+      'memory-swap must be at least as large as --memory (it is memory plus swap)',
+    ],
+    [
+      'a cpu period out of range',
+      limits({ cpuPeriod: 10n }),
+      'cpu-period must be between 1000 and 1000000 microseconds',
+    ],
+    [
+      'a malformed cpu list',
+      limits({ cpusetCpus: '3-1' }),
+      'invalid value "3-1" for cpuset-cpus: expected a CPU list like 0-2,4',
+    ],
     ['an unknown ulimit', limits({ ulimits: [{ name: 'bogus', soft: 1n, hard: 1n }] }), 'unknown ulimit "bogus"'],
-    ['a ulimit named after an Object property', limits({ ulimits: [{ name: 'constructor', soft: 1n, hard: 1n }] }), 'unknown ulimit "constructor"'],
+    [
+      'a ulimit named after an Object property',
+      limits({ ulimits: [{ name: 'constructor', soft: 1n, hard: 1n }] }),
+      'unknown ulimit "constructor"',
+    ],
     ['an unknown capability', { dropCapabilities: ['NOT_A_CAP'] }, 'unknown capability "NOT_A_CAP"'],
-    ['an invalid environment variable', { addEnv: [['A=B', 'x']] as Array<[string, string]> }, 'invalid environment variable name "A=B"'],
+    [
+      'an invalid environment variable',
+      { addEnv: [['A=B', 'x']] as Array<[string, string]> },
+      'invalid environment variable name "A=B"',
+    ],
   ])('refuses %s', (_what, over, why) => {
     expect(() => applyPatch(config, patch(over), 'p', host)).toThrow(`policy p returned an invalid patch: ${why}`);
   });
 
   it('applies a valid patch without touching the input', () => {
-    const r = applyPatch(config, patch({ ...limits({ memory: 64n << 20n, cpusetCpus: '0' }), dropCapabilities: ['net_raw'], readOnlyRootfs: true }), 'p', host);
+    const r = applyPatch(
+      config,
+      patch({
+        ...limits({ memory: 64n << 20n, cpusetCpus: '0' }),
+        dropCapabilities: ['net_raw'],
+        readOnlyRootfs: true,
+      }),
+      'p',
+      host,
+    );
     expect(r.changes).toEqual([`memory=${64 << 20}`, 'cpuset-cpus=0', 'drop NET_RAW', 'read-only root filesystem']);
     expect(r.config.limits).toEqual({ memory: 64 << 20, cpusetCpus: '0' });
     expect(config.limits).toEqual({});
@@ -47,33 +89,130 @@ describe('a patch only tightens', () => {
   const requested = (flags: Record<string, string | string[]>) =>
     resolveContainerConfig(
       runFlagsFrom(flags),
-      { ref: 'img', id: 'sha256:x', lowerDirs: [], config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['IMAGE_VAR=image'] }, rootfs: { type: 'layers', diff_ids: [] } } },
+      {
+        ref: 'img',
+        id: 'sha256:x',
+        lowerDirs: [],
+        config: {
+          architecture: 'amd64',
+          os: 'linux',
+          config: { Cmd: ['sh'], Env: ['IMAGE_VAR=image'] },
+          rootfs: { type: 'layers', diff_ids: [] },
+        },
+      },
       [],
       'a'.repeat(64),
     );
   const ulimit = (name: string, soft: bigint, hard: bigint) => limits({ ulimits: [{ name, soft, hard }] });
   const M = 1n << 20n;
-  const nofileHard = BigInt(/Max open files\s+\S+\s+(\d+)/.exec(require('node:fs').readFileSync('/proc/self/limits', 'utf8'))![1]);
+  const nofileHard = BigInt(
+    /Max open files\s+\S+\s+(\d+)/.exec(require('node:fs').readFileSync('/proc/self/limits', 'utf8'))![1],
+  );
 
   it.each([
-    ['memory above the requested', { memory: '256m' }, limits({ memory: 4n << 60n }), `memory from ${256n * M} to ${4n << 60n}, memory-swap from ${512n * M} to ${8n << 60n}`],
-    ['memory-swap above the requested', { memory: '64m', memorySwap: '128m' }, limits({ memorySwap: 512n * M }), `memory-swap from ${128n * M} to ${512n * M}`],
-    ['memory-swap above the default (twice memory)', { memory: '64m' }, limits({ memorySwap: 256n * M }), `memory-swap from ${128n * M} to ${256n * M}`],
-    ['memory-reservation above the requested', { memory: '64m', memoryReservation: '16m' }, limits({ memoryReservation: 32n * M }), `memory-reservation from ${16n * M} to ${32n * M}`],
-    ['memory-reservation where none was asked (a protection on v2)', {}, limits({ memoryReservation: 32n * M }), `memory-reservation from 0 to ${32n * M}`],
-    ['cpus: no quota', { cpus: '0.5' }, limits({ cpuQuota: -1n }), 'the CPU quota from 50000/100000 (0.5 CPUs) to unlimited'],
-    ['cpus: a larger quota', { cpus: '0.5' }, limits({ cpuQuota: 200000n }), 'the CPU quota from 50000/100000 (0.5 CPUs) to 200000/100000 (2 CPUs)'],
-    ['cpus: a shorter period for the same quota', { cpuQuota: '50000', cpuPeriod: '100000' }, limits({ cpuPeriod: 25000n }), 'the CPU quota from 50000/100000 (0.5 CPUs) to 50000/25000 (2 CPUs)'],
-    ['cpu-shares above the requested', { cpuShares: '512' }, limits({ cpuShares: 4096n }), 'cpu-shares from 512 to 4096'],
-    ['cpu-shares above the default where none was asked', {}, limits({ cpuShares: 2048n }), 'cpu-shares from 1024 to 2048'],
-    ['cpuset-cpus with a CPU not asked for', { cpusetCpus: '0' }, limits({ cpusetCpus: '0-1' }), 'cpuset-cpus from 0 to 0-1 (adds CPUs 1)'],
-    ['pids-limit to unlimited (-1)', { pidsLimit: '100' }, limits({ pidsLimit: -1n }), 'pids-limit from 100 to unlimited'],
-    ['pids-limit to unlimited (0)', { pidsLimit: '100' }, limits({ pidsLimit: 0n }), 'pids-limit from 100 to unlimited'],
+    [
+      'memory above the requested',
+      { memory: '256m' },
+      limits({ memory: 4n << 60n }),
+      `memory from ${256n * M} to ${4n << 60n}, memory-swap from ${512n * M} to ${8n << 60n}`,
+    ],
+    [
+      'memory-swap above the requested',
+      { memory: '64m', memorySwap: '128m' },
+      limits({ memorySwap: 512n * M }),
+      `memory-swap from ${128n * M} to ${512n * M}`,
+    ],
+    [
+      'memory-swap above the default (twice memory)',
+      { memory: '64m' },
+      limits({ memorySwap: 256n * M }),
+      `memory-swap from ${128n * M} to ${256n * M}`,
+    ],
+    [
+      'memory-reservation above the requested',
+      { memory: '64m', memoryReservation: '16m' },
+      limits({ memoryReservation: 32n * M }),
+      `memory-reservation from ${16n * M} to ${32n * M}`,
+    ],
+    [
+      'memory-reservation where none was asked (a protection on v2)',
+      {},
+      limits({ memoryReservation: 32n * M }),
+      `memory-reservation from 0 to ${32n * M}`,
+    ],
+    [
+      'cpus: no quota',
+      { cpus: '0.5' },
+      limits({ cpuQuota: -1n }),
+      'the CPU quota from 50000/100000 (0.5 CPUs) to unlimited',
+    ],
+    [
+      'cpus: a larger quota',
+      { cpus: '0.5' },
+      limits({ cpuQuota: 200000n }),
+      'the CPU quota from 50000/100000 (0.5 CPUs) to 200000/100000 (2 CPUs)',
+    ],
+    [
+      'cpus: a shorter period for the same quota',
+      { cpuQuota: '50000', cpuPeriod: '100000' },
+      limits({ cpuPeriod: 25000n }),
+      'the CPU quota from 50000/100000 (0.5 CPUs) to 50000/25000 (2 CPUs)',
+    ],
+    [
+      'cpu-shares above the requested',
+      { cpuShares: '512' },
+      limits({ cpuShares: 4096n }),
+      'cpu-shares from 512 to 4096',
+    ],
+    [
+      'cpu-shares above the default where none was asked',
+      {},
+      limits({ cpuShares: 2048n }),
+      'cpu-shares from 1024 to 2048',
+    ],
+    [
+      'cpuset-cpus with a CPU not asked for',
+      { cpusetCpus: '0' },
+      limits({ cpusetCpus: '0-1' }),
+      'cpuset-cpus from 0 to 0-1 (adds CPUs 1)',
+    ],
+    [
+      'pids-limit to unlimited (-1)',
+      { pidsLimit: '100' },
+      limits({ pidsLimit: -1n }),
+      'pids-limit from 100 to unlimited',
+    ],
+    [
+      'pids-limit to unlimited (0)',
+      { pidsLimit: '100' },
+      limits({ pidsLimit: 0n }),
+      'pids-limit from 100 to unlimited',
+    ],
     ['pids-limit above the requested', { pidsLimit: '100' }, limits({ pidsLimit: 101n }), 'pids-limit from 100 to 101'],
-    ['a ulimit soft limit above the requested', { ulimit: ['nofile=64:128'] }, ulimit('nofile', 100n, 128n), 'ulimit nofile (soft) from 64 to 100'],
-    ['a ulimit hard limit above the requested', { ulimit: ['nofile=64'] }, ulimit('nofile', 64n, 20000n), 'ulimit nofile (hard) from 64 to 20000'],
-    ['a ulimit to unlimited', { ulimit: ['core=0'] }, ulimit('core', -1n, -1n), 'ulimit core (soft) from 0 to unlimited, ulimit core (hard) from 0 to unlimited'],
-    ['a ulimit above the inherited one where none was asked', {}, ulimit('nofile', 64n, nofileHard + 1n), `ulimit nofile (hard) from ${nofileHard} to ${nofileHard + 1n}`],
+    [
+      'a ulimit soft limit above the requested',
+      { ulimit: ['nofile=64:128'] },
+      ulimit('nofile', 100n, 128n),
+      'ulimit nofile (soft) from 64 to 100',
+    ],
+    [
+      'a ulimit hard limit above the requested',
+      { ulimit: ['nofile=64'] },
+      ulimit('nofile', 64n, 20000n),
+      'ulimit nofile (hard) from 64 to 20000',
+    ],
+    [
+      'a ulimit to unlimited',
+      { ulimit: ['core=0'] },
+      ulimit('core', -1n, -1n),
+      'ulimit core (soft) from 0 to unlimited, ulimit core (hard) from 0 to unlimited',
+    ],
+    [
+      'a ulimit above the inherited one where none was asked',
+      {},
+      ulimit('nofile', 64n, nofileHard + 1n),
+      `ulimit nofile (hard) from ${nofileHard} to ${nofileHard + 1n}`,
+    ],
   ])('refuses %s', (_what, flags, over, why) => {
     expect(() => applyPatch(requested(flags), patch(over), 'p', host)).toThrow(
       `policy p returned an invalid patch: it raises ${why} (a patch may only tighten limits)`,
@@ -82,7 +221,11 @@ describe('a patch only tightens', () => {
 
   it.each([
     ['memory where none was asked', {}, limits({ memory: 64n * M })],
-    ['a lower memory and swap', { memory: '256m', memorySwap: '512m' }, limits({ memory: 64n * M, memorySwap: 64n * M })],
+    [
+      'a lower memory and swap',
+      { memory: '256m', memorySwap: '512m' },
+      limits({ memory: 64n * M, memorySwap: 64n * M }),
+    ],
     ['a lower memory (the default swap follows it)', { memory: '256m' }, limits({ memory: 64n * M })],
     ['a lower memory-reservation', { memory: '64m', memoryReservation: '32m' }, limits({ memoryReservation: 16n * M })],
     ['cpus where none was asked', {}, limits({ cpuQuota: 50000n, cpuPeriod: 100000n })],
@@ -97,7 +240,7 @@ describe('a patch only tightens', () => {
     expect(() => applyPatch(requested(flags), patch(over), 'p', host)).not.toThrow();
   });
 
-  it('compares with the previous policy\'s result: a second patch cannot undo the first', () => {
+  it("compares with the previous policy's result: a second patch cannot undo the first", () => {
     const first = applyPatch(requested({}), patch(limits({ pidsLimit: 50n })), 'first', host).config;
     expect(() => applyPatch(first, patch(limits({ pidsLimit: 1000n })), 'second', host)).toThrow(
       'policy second returned an invalid patch: it raises pids-limit from 50 to 1000',
@@ -116,7 +259,13 @@ describe('a patch only tightens', () => {
   it("adds env the container lacks, and never replaces the user's or the image's", () => {
     const r = applyPatch(
       requested({ env: ['USER_VAR=user'] }),
-      patch({ addEnv: [['USER_VAR', 'policy'], ['IMAGE_VAR', 'policy'], ['NEW_VAR', 'policy']] }),
+      patch({
+        addEnv: [
+          ['USER_VAR', 'policy'],
+          ['IMAGE_VAR', 'policy'],
+          ['NEW_VAR', 'policy'],
+        ],
+      }),
       'p',
       host,
     );

@@ -18,16 +18,43 @@ describe('the policy request', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policy-request-'));
     try {
       fs.mkdirSync(path.join(dir, 'etc'));
-      fs.writeFileSync(path.join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
+      fs.writeFileSync(
+        path.join(dir, 'etc', 'passwd'),
+        'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n',
+      );
       fs.writeFileSync(path.join(dir, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nvideo:x:44:app\n');
       const envFile = path.join(dir, 'env');
       fs.writeFileSync(envFile, 'FROM_FILE=1\n');
       const flags = runFlagsFrom({
-        name: 'web', hostname: 'web-host', env: ['A=1'], envFile: [envFile], workdir: '/srv', user: 'app', entrypoint: '/bin/entry',
-        tty: true, interactive: true, network: 'host', readOnly: true, init: true, privileged: false, capAdd: ['NET_ADMIN'], capDrop: ['NET_RAW', 'MKNOD'],
-        securityOpt: ['no-new-privileges=false', 'seccomp=unconfined'], ulimit: ['nofile=1024:2048'], memory: '256m', memorySwap: '512m',
-        memoryReservation: '128m', cpuShares: '512', cpuPeriod: '50000', cpuQuota: '25000', cpusetCpus: '0', pidsLimit: '100',
-        label: ['team=a', 'tier=web'], rm: false, restart: 'on-failure:3', stopSignal: 'SIGINT',
+        name: 'web',
+        hostname: 'web-host',
+        env: ['A=1'],
+        envFile: [envFile],
+        workdir: '/srv',
+        user: 'app',
+        entrypoint: '/bin/entry',
+        tty: true,
+        interactive: true,
+        network: 'host',
+        readOnly: true,
+        init: true,
+        privileged: false,
+        capAdd: ['NET_ADMIN'],
+        capDrop: ['NET_RAW', 'MKNOD'],
+        securityOpt: ['no-new-privileges=false', 'seccomp=unconfined'],
+        ulimit: ['nofile=1024:2048'],
+        memory: '256m',
+        memorySwap: '512m',
+        memoryReservation: '128m',
+        cpuShares: '512',
+        cpuPeriod: '50000',
+        cpuQuota: '25000',
+        cpusetCpus: '0',
+        pidsLimit: '100',
+        label: ['team=a', 'tier=web'],
+        rm: false,
+        restart: 'on-failure:3',
+        stopSignal: 'SIGINT',
       } satisfies Partial<RunFlags>);
       const image = {
         ref: 'registry.example.com:5000/team/app:1',
@@ -36,15 +63,30 @@ describe('the policy request', () => {
         repoDigests: [`registry.example.com:5000/team/app@${DIGEST}`],
         lowerDirs: [dir],
         config: {
-          architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' as const, diff_ids: [] },
+          architecture: 'amd64',
+          os: 'linux',
+          rootfs: { type: 'layers' as const, diff_ids: [] },
           config: {
-            User: 'nobody', Env: ['PATH=/bin', 'IMG=1'], Entrypoint: ['/init'], Cmd: ['serve'], WorkingDir: '/app',
-            Labels: { tier: 'image', maintainer: 'me' }, ExposedPorts: { '8080/tcp': {}, '53/udp': {} }, Volumes: { '/data': {} },
+            User: 'nobody',
+            Env: ['PATH=/bin', 'IMG=1'],
+            Entrypoint: ['/init'],
+            Cmd: ['serve'],
+            WorkingDir: '/app',
+            Labels: { tier: 'image', maintainer: 'me' },
+            ExposedPorts: { '8080/tcp': {}, '53/udp': {} },
+            Volumes: { '/data': {} },
           },
         },
       };
       const config = resolveContainerConfig(flags, image, ['run', '--fast'], 'e'.repeat(64));
-      const host = { cpus: 2, memoryTotal: 4 * 2 ** 30, cgroupVersion: 1 as const, storageRoot: '/var/lib/box', runtimeRoot: '/run/box', committed: { containers: 1, memory: 1n, unlimitedMemory: 0, millicpus: 100n, unlimitedCpu: 0, pids: 5n } };
+      const host = {
+        cpus: 2,
+        memoryTotal: 4 * 2 ** 30,
+        cgroupVersion: 1 as const,
+        storageRoot: '/var/lib/box',
+        runtimeRoot: '/run/box',
+        committed: { containers: 1, memory: 1n, unlimitedMemory: 0, millicpus: 100n, unlimitedCpu: 0, pids: 5n },
+      };
       const req = policyRequest(config, { name: 'web', host, caller: { uid: 0, gid: 0 }, args: [['k', 'v']] });
       expect(req.container).toEqual({
         name: 'web',
@@ -53,7 +95,10 @@ describe('the policy request', () => {
           reference: 'registry.example.com:5000/team/app:1',
           id: ID,
           digest: DIGEST,
-          labels: [['maintainer', 'me'], ['tier', 'image']],
+          labels: [
+            ['maintainer', 'me'],
+            ['tier', 'image'],
+          ],
           env: ['PATH=/bin', 'IMG=1'],
           entrypoint: ['/init'],
           cmd: ['serve'],
@@ -67,7 +112,11 @@ describe('the policy request', () => {
         user: { spec: 'app', uid: 1000, gid: 1000, additionalGids: [1000, 44] },
         workingDir: '/srv',
         env: ['HOSTNAME=web-host', 'PATH=/bin', 'IMG=1', 'HOME=/home/app', 'TERM=xterm', 'FROM_FILE=1', 'A=1'],
-        labels: [['maintainer', 'me'], ['team', 'a'], ['tier', 'web']],
+        labels: [
+          ['maintainer', 'me'],
+          ['team', 'a'],
+          ['tier', 'web'],
+        ],
         mounts: [],
         resources: {
           memory: 256n << 20n,
@@ -83,12 +132,32 @@ describe('the policy request', () => {
         },
         security: {
           privileged: false,
-          capabilities: ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'NET_ADMIN', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT'],
+          capabilities: [
+            'AUDIT_WRITE',
+            'CHOWN',
+            'DAC_OVERRIDE',
+            'FOWNER',
+            'FSETID',
+            'KILL',
+            'NET_ADMIN',
+            'NET_BIND_SERVICE',
+            'SETFCAP',
+            'SETGID',
+            'SETPCAP',
+            'SETUID',
+            'SYS_CHROOT',
+          ],
           seccompProfile: 'unconfined',
           noNewPrivileges: false,
           readOnlyRootfs: true,
         },
-        namespaces: { pid: { tag: 'private' }, ipc: { tag: 'private' }, uts: { tag: 'private' }, user: { tag: 'private' }, cgroup: { tag: 'private' } },
+        namespaces: {
+          pid: { tag: 'private' },
+          ipc: { tag: 'private' },
+          uts: { tag: 'private' },
+          user: { tag: 'private' },
+          cgroup: { tag: 'private' },
+        },
         network: { mode: { tag: 'host' }, publishedPorts: [] },
         restart: { condition: 'on-failure', maximumRetries: 3 },
         tty: true,
@@ -112,13 +181,24 @@ describe('the policy request', () => {
     expect(imageProvenance(ID, hub)).toEqual({ reference: 'docker.io/library/busybox:latest', digest: DIGEST });
     expect(imageProvenance('cccc', hub)).toEqual({ reference: 'docker.io/library/busybox:latest', digest: DIGEST });
     const local = { id: ID, tags: ['127.0.0.1:5000/team/app:v1'], repoDigests: [`127.0.0.1:5000/team/app@${DIGEST}`] };
-    expect(imageProvenance(ID.slice(7, 19), local)).toEqual({ reference: '127.0.0.1:5000/team/app:v1', digest: DIGEST });
+    expect(imageProvenance(ID.slice(7, 19), local)).toEqual({
+      reference: '127.0.0.1:5000/team/app:v1',
+      digest: DIGEST,
+    });
     // Untagged, but pulled: the repository it was pulled from.
-    expect(imageProvenance(ID, { id: ID, tags: [], repoDigests: [`127.0.0.1:5000/team/app@${DIGEST}`] })).toEqual({ reference: `127.0.0.1:5000/team/app@${DIGEST}`, digest: DIGEST });
+    expect(imageProvenance(ID, { id: ID, tags: [], repoDigests: [`127.0.0.1:5000/team/app@${DIGEST}`] })).toEqual({
+      reference: `127.0.0.1:5000/team/app@${DIGEST}`,
+      digest: DIGEST,
+    });
     // No name at all, or names in two registries: the registry is unknown.
     expect(imageProvenance(ID, { id: ID, tags: [], repoDigests: [] })).toEqual({ reference: ID });
-    expect(imageProvenance(ID, { id: ID, tags: ['busybox:latest', '127.0.0.1:5000/bb:1'], repoDigests: [] })).toEqual({ reference: ID });
+    expect(imageProvenance(ID, { id: ID, tags: ['busybox:latest', '127.0.0.1:5000/bb:1'], repoDigests: [] })).toEqual({
+      reference: ID,
+    });
     // An imported image's own name, without a digest.
-    expect(imageProvenance('myapp:1.0', { id: ID, tags: ['myapp:1.0'], repoDigests: [] })).toEqual({ reference: 'docker.io/library/myapp:1.0', digest: undefined });
+    expect(imageProvenance('myapp:1.0', { id: ID, tags: ['myapp:1.0'], repoDigests: [] })).toEqual({
+      reference: 'docker.io/library/myapp:1.0',
+      digest: undefined,
+    });
   });
 });

@@ -31,8 +31,13 @@ describe('policy resources', () => {
   it('refuses 20 tables of 10M entries before instantiating anything', async () => {
     const tables = Array.from({ length: 20 }, () => '(table 10000000 funcref)').join(' ');
     const t = Date.now();
-    await expect(load('tables', `(module ${EXPORTS} ${tables}
-      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable))`)).rejects.toThrow(
+    await expect(
+      load(
+        'tables',
+        `(module ${EXPORTS} ${tables}
+      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable))`,
+      ),
+    ).rejects.toThrow(
       /policy tables: its memories \(0\.1 MiB\) and tables \(200000000 entries, 6103\.5 MiB\) need 6103\.6 MiB before it runs, above the policy memory limit of 128 MiB/,
     );
     expect(Date.now() - t).toBeLessThan(5000);
@@ -40,12 +45,15 @@ describe('policy resources', () => {
 
   it('stops table.grow at the limit it shares with memory', async () => {
     // Grows by 1M entries until table.grow fails, then returns the table's size as a trap code.
-    const policy = await load('grow', `(module ${EXPORTS} (table $t 1 funcref)
+    const policy = await load(
+      'grow',
+      `(module ${EXPORTS} (table $t 1 funcref)
       (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32)
         (block $full (loop $more
           (br_if $full (i32.eq (table.grow $t (ref.null func) (i32.const 1000000)) (i32.const -1)))
           (br $more)))
-        unreachable))`);
+        unreachable))`,
+    );
     const rssBefore = process.memoryUsage().rss;
     const t = Date.now();
     const e = policy.evaluate(emptyRequest());
@@ -56,13 +64,19 @@ describe('policy resources', () => {
   });
 
   it('stops a start function that loops at the instantiation limit', async () => {
-    const policy = await load('spin', `(module ${EXPORTS}
+    const policy = await load(
+      'spin',
+      `(module ${EXPORTS}
       (func $spin (loop $l (br $l))) (start $spin)
-      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable))`);
+      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable))`,
+    );
     const t = Date.now();
     const e = policy.evaluate(emptyRequest());
     const took = Date.now() - t;
-    expect(e.failure).toEqual({ kind: 'timeout', message: `exceeded its start-up time limit of ${DEFAULT_INSTANTIATE_TIMEOUT_MS} ms` });
+    expect(e.failure).toEqual({
+      kind: 'timeout',
+      message: `exceeded its start-up time limit of ${DEFAULT_INSTANTIATE_TIMEOUT_MS} ms`,
+    });
     expect(took).toBeGreaterThanOrEqual(DEFAULT_INSTANTIATE_TIMEOUT_MS - 50);
     expect(took).toBeLessThan(DEFAULT_INSTANTIATE_TIMEOUT_MS * 3 + 1500); // one retry when starved of CPU
   });
@@ -70,7 +84,9 @@ describe('policy resources', () => {
   it('keeps 40 reasons aliasing one 1 MB string within the caps, quickly', async () => {
     // The verdict (canonical ABI, at 1024): decision deny; reasons: 40 × (65536, 1 MiB) at 2048;
     // no warnings; no patch. The 1 MiB of 'x' is at 65536.
-    const policy = await load('flood', `(module
+    const policy = await load(
+      'flood',
+      `(module
       (memory (export "memory") 32)
       (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
       (func (export "box:policy/admission@0.1.0#describe") (result i32) unreachable)
@@ -84,7 +100,8 @@ describe('policy resources', () => {
         (i32.store8 (i32.const 1024) (i32.const 1))
         (i32.store (i32.const 1028) (i32.const 2048))
         (i32.store (i32.const 1032) (i32.const 40))
-        (i32.const 1024)))`);
+        (i32.const 1024)))`,
+    );
     const t = Date.now();
     const e = policy.evaluate(emptyRequest());
     expect(Date.now() - t).toBeLessThan(3000);
@@ -113,32 +130,57 @@ describe('policy resources', () => {
 describe('reasons, warnings and the audit log are bounded', () => {
   it('keeps at most 20 messages of 8192 characters in all, saying what it dropped or cut', () => {
     const mb = 'x'.repeat(1 << 20);
-    const out = boundMessages(Array.from({ length: 40 }, () => mb), 'reasons');
+    const out = boundMessages(
+      Array.from({ length: 40 }, () => mb),
+      'reasons',
+    );
     expect(out).toHaveLength(9);
     expect(out[0]).toBe(`${'x'.repeat(1024)}... (box cut ${(1 << 20) - 1024} characters)`);
-    expect(out[8]).toBe(`(box dropped 32 more reasons, ${32 * (1 << 20)} characters: at most 20 reasons of 8192 characters are kept)`);
+    expect(out[8]).toBe(
+      `(box dropped 32 more reasons, ${32 * (1 << 20)} characters: at most 20 reasons of 8192 characters are kept)`,
+    );
     expect(out.join('').length).toBeLessThan(10_000);
-    const many = boundMessages(Array.from({ length: 25 }, (_, i) => `w${i}`), 'warnings');
+    const many = boundMessages(
+      Array.from({ length: 25 }, (_, i) => `w${i}`),
+      'warnings',
+    );
     expect(many).toHaveLength(21);
-    expect(many[20]).toBe('(box dropped 5 more warnings, 15 characters: at most 20 warnings of 8192 characters are kept)');
+    expect(many[20]).toBe(
+      '(box dropped 5 more warnings, 15 characters: at most 20 warnings of 8192 characters are kept)',
+    );
     expect(boundMessages(['a', 'b'], 'reasons')).toEqual(['a', 'b']);
   });
 
   it('refuses a patch larger than box takes', async () => {
     const behaviours = await component(path.join(FIXTURES, 'behaviours.ts'));
-    const policy = await loadPolicy({ path: behaviours }, { name: 'behaviours', cacheDir: path.join(tmp, 'cache'), limits: { timeoutMs: 10_000 } });
+    const policy = await loadPolicy(
+      { path: behaviours },
+      { name: 'behaviours', cacheDir: path.join(tmp, 'cache'), limits: { timeoutMs: 10_000 } },
+    );
     const r = emptyRequest();
     r.container.name = 'huge-patch';
     const e = policy.evaluate(r);
-    expect(e.failure).toEqual({ kind: 'invalid-verdict', message: `returned an invalid verdict: its patch holds 1200002 characters, more than box takes (${PATCH_MAX_CHARS})` });
+    expect(e.failure).toEqual({
+      kind: 'invalid-verdict',
+      message: `returned an invalid verdict: its patch holds 1200002 characters, more than box takes (${PATCH_MAX_CHARS})`,
+    });
     expect(e.verdict.decision).toBe('deny');
   }, 240_000);
 
   it('rotates the audit log past its size, keeping the previous one for policy log', () => {
     const roots = { root: path.join(tmp, 'audit-root'), runroot: path.join(tmp, 'audit-run') };
     const entry = (n: number): AuditEntry => ({
-      time: `t${n}`, container: { id: 'i', name: `c${n}` }, image: { reference: 'r', id: 'i' }, policy: { name: 'p', source: 's', sha256: '' },
-      mode: 'enforce', decision: 'allow', outcome: 'admitted', reasons: ['x'.repeat(400)], warnings: [], applied: [], durationMs: 1,
+      time: `t${n}`,
+      container: { id: 'i', name: `c${n}` },
+      image: { reference: 'r', id: 'i' },
+      policy: { name: 'p', source: 's', sha256: '' },
+      mode: 'enforce',
+      decision: 'allow',
+      outcome: 'admitted',
+      reasons: ['x'.repeat(400)],
+      warnings: [],
+      applied: [],
+      durationMs: 1,
     });
     for (let n = 0; n < 10; n++) appendAudit(roots, [entry(n)], 2000);
     expect(fs.statSync(auditFile(roots)).size).toBeLessThanOrEqual(2000);

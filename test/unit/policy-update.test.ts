@@ -8,9 +8,22 @@ import type { PolicyRef } from '../../src/policy/sources';
 import { limitsToWrite } from '../../src/runtime/update';
 
 const admitted = (over: Partial<AdmittedBy>): AdmittedBy => ({
-  name: 'strict', source: 'builtin:strict', sha256: '', mode: 'enforce', decision: 'allow', applied: [], warnings: [], ...over,
+  name: 'strict',
+  source: 'builtin:strict',
+  sha256: '',
+  mode: 'enforce',
+  decision: 'allow',
+  applied: [],
+  warnings: [],
+  ...over,
 });
-const ref = (r: string, over: Partial<PolicyRef> = {}): PolicyRef => ({ ref: r, mode: 'enforce', args: [], origin: 'BOX_POLICY', ...over });
+const ref = (r: string, over: Partial<PolicyRef> = {}): PolicyRef => ({
+  ref: r,
+  mode: 'enforce',
+  args: [],
+  origin: 'BOX_POLICY',
+  ...over,
+});
 
 describe('policiesForUpdate', () => {
   it('runs the recorded policies with their arguments, then the new defaults', () => {
@@ -43,6 +56,10 @@ describe('limitsToWrite', () => {
     // flags asked pids 200 and memory 512m; a patch kept pids at 100 and set cpu-shares
     const before = { pidsLimit: 100, memory: 256 << 20 };
     const after = { pidsLimit: 100, memory: 512 << 20, cpuShares: 512 };
-    expect(limitsToWrite(before, after, { pidsLimit: 200, memory: 512 << 20 })).toEqual({ pidsLimit: 100, memory: 512 << 20, cpuShares: 512 });
+    expect(limitsToWrite(before, after, { pidsLimit: 200, memory: 512 << 20 })).toEqual({
+      pidsLimit: 100,
+      memory: 512 << 20,
+      cpuShares: 512,
+    });
   });
 });

@@ -3,7 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectEnv, mergeEnv, parseLimits, parseSecurityOpts, parseUlimit, resolveArgs, resolveContainerConfig } from '../../src/runtime/run-options';
+import {
+  collectEnv,
+  mergeEnv,
+  parseLimits,
+  parseSecurityOpts,
+  parseUlimit,
+  resolveArgs,
+  resolveContainerConfig,
+} from '../../src/runtime/run-options';
 import { RunFlags, runFlagsFrom } from '../../src/runtime/run-flags';
 import { resolveUser } from '../../src/runtime/users';
 import { readImageFile, resolveInLayers } from '../../src/runtime/image-files';
@@ -12,7 +20,7 @@ import { parseChanges } from '../../src/image/changes';
 const flags = (over: Partial<RunFlags> = {}): RunFlags => runFlagsFrom(over);
 
 describe('run options', () => {
-  it('combines entrypoint and command with Docker\'s rules', () => {
+  it("combines entrypoint and command with Docker's rules", () => {
     const img = { Entrypoint: ['/entry'], Cmd: ['default'] };
     expect(resolveArgs(img, undefined, [])).toEqual({ entrypoint: ['/entry'], cmd: ['default'] });
     expect(resolveArgs(img, undefined, ['x'])).toEqual({ entrypoint: ['/entry'], cmd: ['x'] });
@@ -22,7 +30,10 @@ describe('run options', () => {
 
   it('merges environments: later wins, order of first appearance kept', () => {
     expect(mergeEnv(['A=1', 'B=2'], ['A=3', 'C=4'])).toEqual(['B=2', 'A=3', 'C=4']);
-    expect(collectEnv({ env: ['X=1', 'FROM_HOST', 'MISSING'], envFile: [] }, { FROM_HOST: 'h' })).toEqual(['X=1', 'FROM_HOST=h']);
+    expect(collectEnv({ env: ['X=1', 'FROM_HOST', 'MISSING'], envFile: [] }, { FROM_HOST: 'h' })).toEqual([
+      'X=1',
+      'FROM_HOST=h',
+    ]);
     expect(() => collectEnv({ env: ['=bad'], envFile: [] })).toThrow(/NAME=VALUE/);
     // An env file is a regular file read with a bound: /dev/zero is refused, not read without end.
     expect(() => collectEnv({ env: [], envFile: ['/dev/zero'] })).toThrow(
@@ -42,14 +53,22 @@ describe('run options', () => {
     expect(() => parseUlimit('bogus=1')).toThrow(/NAME=SOFT/);
     expect(() => parseUlimit('constructor=1')).toThrow(/NAME=SOFT/); // a key every object inherits
     expect(parseSecurityOpts([])).toEqual({ noNewPrivileges: true, seccomp: 'default' });
-    expect(parseSecurityOpts(['no-new-privileges=false', 'seccomp=unconfined'])).toEqual({ noNewPrivileges: false, seccomp: 'unconfined' });
+    expect(parseSecurityOpts(['no-new-privileges=false', 'seccomp=unconfined'])).toEqual({
+      noNewPrivileges: false,
+      seccomp: 'unconfined',
+    });
     expect(() => parseSecurityOpts(['apparmorx=1'])).toThrow(/security-opt/);
   });
 
-  it('resolves users from the image\'s passwd and group files', () => {
+  it("resolves users from the image's passwd and group files", () => {
     const passwd = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n';
     const group = 'root:x:0:\napp:x:1000:\nvideo:x:44:app\n';
-    expect(resolveUser('app', passwd, group)).toEqual({ uid: 1000, gid: 1000, additionalGids: [1000, 44], home: '/home/app' });
+    expect(resolveUser('app', passwd, group)).toEqual({
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [1000, 44],
+      home: '/home/app',
+    });
     expect(resolveUser('1000:video', passwd, group)).toMatchObject({ uid: 1000, gid: 44 });
     expect(resolveUser('5000', passwd, group)).toEqual({ uid: 5000, gid: 0, additionalGids: [0], home: '/' });
     expect(resolveUser('', passwd, group)).toMatchObject({ uid: 0, gid: 0, home: '/root' });
@@ -92,19 +111,41 @@ describe('run options', () => {
   });
 
   it('resolves a full configuration and refuses bad input with a clear message', () => {
-    const image = { ref: 'img', id: 'sha256:x', config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Env: ['FOO=bar'] }, rootfs: { type: 'layers' as const, diff_ids: [] } }, lowerDirs: [] };
+    const image = {
+      ref: 'img',
+      id: 'sha256:x',
+      config: {
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Cmd: ['sh'], Env: ['FOO=bar'] },
+        rootfs: { type: 'layers' as const, diff_ids: [] },
+      },
+      lowerDirs: [],
+    };
     const c = resolveContainerConfig(flags({ tty: true }), image, [], 'ab'.repeat(32));
     expect(c.hostname).toBe('abababababab');
     expect(c.args).toEqual(['sh']);
-    expect(c.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOSTNAME=abababababab', 'FOO=bar', 'HOME=/', 'TERM=xterm']);
-    expect(() => resolveContainerConfig(flags({ network: 'bridge' }), image, [], 'a'.repeat(64))).toThrow(/network "bridge" is not available/);
+    expect(c.env).toEqual([
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'HOSTNAME=abababababab',
+      'FOO=bar',
+      'HOME=/',
+      'TERM=xterm',
+    ]);
+    expect(() => resolveContainerConfig(flags({ network: 'bridge' }), image, [], 'a'.repeat(64))).toThrow(
+      /network "bridge" is not available/,
+    );
     const noCmd = { ...image, config: { ...image.config, config: {} } };
     expect(() => resolveContainerConfig(flags(), noCmd, [], 'a'.repeat(64))).toThrow(/no command specified/);
   });
 
   it('parses import --change instructions', () => {
     expect(parseChanges(['CMD ["sh"]', 'ENV A=1 B=2', 'WORKDIR /app', 'USER app', 'ENTRYPOINT echo hi'])).toEqual({
-      Cmd: ['sh'], Env: ['A=1', 'B=2'], WorkingDir: '/app', User: 'app', Entrypoint: ['/bin/sh', '-c', 'echo hi'],
+      Cmd: ['sh'],
+      Env: ['A=1', 'B=2'],
+      WorkingDir: '/app',
+      User: 'app',
+      Entrypoint: ['/bin/sh', '-c', 'echo hi'],
     });
     expect(() => parseChanges(['RUN x'])).toThrow(/supports CMD/);
   });

@@ -90,10 +90,14 @@ describe('trustRoots', () => {
   it('refuses a root another user owns, or one writable by others, and accepts a missing one', () => {
     const owned = fs.mkdtempSync(path.join(base, 'owned-'));
     fs.chownSync(owned, 65534, 65534);
-    expect(() => trustRoots({ root: owned, runroot: path.join(owned, 'run') })).toThrow(/is owned by uid 65534, not root/);
+    expect(() => trustRoots({ root: owned, runroot: path.join(owned, 'run') })).toThrow(
+      /is owned by uid 65534, not root/,
+    );
     const open = fs.mkdtempSync(path.join(base, 'open-'));
     fs.chmodSync(open, 0o777);
-    expect(() => trustRoots({ root: open, runroot: path.join(open, 'run') })).toThrow(/has mode 0777, writable by group or others/);
+    expect(() => trustRoots({ root: open, runroot: path.join(open, 'run') })).toThrow(
+      /has mode 0777, writable by group or others/,
+    );
     const missing = path.join(base, 'missing', 'root');
     trustRoots({ root: missing, runroot: path.join(missing, 'run') });
     expect(fs.existsSync(missing)).toBe(false); // made by the first write, not by the check

@@ -63,7 +63,8 @@ function checkProgram(prog: SockFilter[]): void {
       case 0x25:
       case 0x35:
       case 0x45:
-        if (pc + 1 + ins.jt >= prog.length || pc + 1 + ins.jf >= prog.length) throw new Error(`pc ${pc}: jump out of range`);
+        if (pc + 1 + ins.jt >= prog.length || pc + 1 + ins.jf >= prog.length)
+          throw new Error(`pc ${pc}: jump out of range`);
         break;
       case 0x06: // ret k
       case 0x54: // and k
@@ -146,15 +147,64 @@ function runner(profile: SeccompProfile, caps: bigint, kernel = KERNEL) {
 describe('x86_64 syscall table', () => {
   it('has the right numbers', () => {
     const spot: Record<string, number> = {
-      read: 0, write: 1, open: 2, mmap: 9, ioctl: 16, socket: 41, clone: 56, fork: 57, execve: 59, kill: 62,
-      ptrace: 101, personality: 135, pivot_root: 155, mount: 165, umount2: 166, reboot: 169, iopl: 172,
-      init_module: 175, gettid: 186, futex: 202, lookup_dcookie: 212, epoll_wait: 232, kexec_load: 246,
-      keyctl: 250, openat: 257, unshare: 272, setns: 308, finit_module: 313, seccomp: 317, bpf: 321,
-      userfaultfd: 323, statx: 332, rseq: 334, uretprobe: 335, pidfd_send_signal: 424, io_uring_setup: 425,
-      open_tree: 428, fsopen: 430, clone3: 435, close_range: 436, openat2: 437, faccessat2: 439,
-      mount_setattr: 442, landlock_restrict_self: 446, futex_waitv: 449, set_mempolicy_home_node: 450,
-      cachestat: 451, fchmodat2: 452, map_shadow_stack: 453, futex_wake: 454, statmount: 457, listmount: 458,
-      mseal: 462, setxattrat: 463, removexattrat: 466, open_tree_attr: 467, file_setattr: 469, listns: 470,
+      read: 0,
+      write: 1,
+      open: 2,
+      mmap: 9,
+      ioctl: 16,
+      socket: 41,
+      clone: 56,
+      fork: 57,
+      execve: 59,
+      kill: 62,
+      ptrace: 101,
+      personality: 135,
+      pivot_root: 155,
+      mount: 165,
+      umount2: 166,
+      reboot: 169,
+      iopl: 172,
+      init_module: 175,
+      gettid: 186,
+      futex: 202,
+      lookup_dcookie: 212,
+      epoll_wait: 232,
+      kexec_load: 246,
+      keyctl: 250,
+      openat: 257,
+      unshare: 272,
+      setns: 308,
+      finit_module: 313,
+      seccomp: 317,
+      bpf: 321,
+      userfaultfd: 323,
+      statx: 332,
+      rseq: 334,
+      uretprobe: 335,
+      pidfd_send_signal: 424,
+      io_uring_setup: 425,
+      open_tree: 428,
+      fsopen: 430,
+      clone3: 435,
+      close_range: 436,
+      openat2: 437,
+      faccessat2: 439,
+      mount_setattr: 442,
+      landlock_restrict_self: 446,
+      futex_waitv: 449,
+      set_mempolicy_home_node: 450,
+      cachestat: 451,
+      fchmodat2: 452,
+      map_shadow_stack: 453,
+      futex_wake: 454,
+      statmount: 457,
+      listmount: 458,
+      mseal: 462,
+      setxattrat: 463,
+      removexattrat: 466,
+      open_tree_attr: 467,
+      file_setattr: 469,
+      listns: 470,
     };
     for (const [name, n] of Object.entries(spot)) {
       expect(syscallNumber(name), name).toBe(n);
@@ -191,9 +241,13 @@ describe('default profile', () => {
     for (const r of DEFAULT_PROFILE.rules) for (const n of r.names) listed.add(n);
     for (const n of DEFAULT_DENIED) listed.add(n);
     for (const n of listed) expect(syscallNumber(n), n).toBeDefined();
-    for (const n of ARCHES.x86_64.syscalls.keys()) expect(listed.has(n), `${n} is not in the default profile`).toBe(true);
+    for (const n of ARCHES.x86_64.syscalls.keys())
+      expect(listed.has(n), `${n} is not in the default profile`).toBe(true);
     for (const n of DEFAULT_DENIED) {
-      expect(DEFAULT_PROFILE.rules.some((r) => r.names.includes(n)), n).toBe(false);
+      expect(
+        DEFAULT_PROFILE.rules.some((r) => r.names.includes(n)),
+        n,
+      ).toBe(false);
     }
     expect(new Set(DEFAULT_ALLOWED).size).toBe(DEFAULT_ALLOWED.length);
   });
@@ -213,7 +267,15 @@ describe('default profile', () => {
     for (const run of [dflt, privileged]) {
       for (const n of DEFAULT_DENIED) expect(run(n), n).toBe(EPERM);
     }
-    for (const n of ['keyctl', 'add_key', 'request_key', 'kexec_load', 'kexec_file_load', 'userfaultfd', 'io_uring_setup']) {
+    for (const n of [
+      'keyctl',
+      'add_key',
+      'request_key',
+      'kexec_load',
+      'kexec_file_load',
+      'userfaultfd',
+      'io_uring_setup',
+    ]) {
       expect(privileged(n), n).toBe(EPERM);
     }
   });
@@ -234,11 +296,44 @@ describe('default profile', () => {
   });
 
   it('mount family needs CAP_SYS_ADMIN', () => {
-    for (const n of ['mount', 'umount2', 'pivot_root', 'unshare', 'setns', 'fsopen', 'fsmount', 'fsconfig', 'fspick', 'move_mount', 'open_tree', 'mount_setattr', 'quotactl', 'lookup_dcookie', 'bpf', 'perf_event_open']) {
+    for (const n of [
+      'mount',
+      'umount2',
+      'pivot_root',
+      'unshare',
+      'setns',
+      'fsopen',
+      'fsmount',
+      'fsconfig',
+      'fspick',
+      'move_mount',
+      'open_tree',
+      'mount_setattr',
+      'quotactl',
+      'lookup_dcookie',
+      'bpf',
+      'perf_event_open',
+    ]) {
       expect(dflt(n), n).toBe(EPERM);
       expect(withAdmin(n), n).toBe(ALLOW);
     }
-    for (const n of ['init_module', 'finit_module', 'delete_module', 'reboot', 'settimeofday', 'clock_settime', 'acct', 'iopl', 'ioperm', 'syslog', 'mbind', 'set_mempolicy', 'open_by_handle_at', 'kcmp', 'pidfd_getfd']) {
+    for (const n of [
+      'init_module',
+      'finit_module',
+      'delete_module',
+      'reboot',
+      'settimeofday',
+      'clock_settime',
+      'acct',
+      'iopl',
+      'ioperm',
+      'syslog',
+      'mbind',
+      'set_mempolicy',
+      'open_by_handle_at',
+      'kcmp',
+      'pidfd_getfd',
+    ]) {
       expect(dflt(n), n).toBe(EPERM);
       expect(privileged(n), n).toBe(ALLOW);
     }
@@ -260,7 +355,15 @@ describe('default profile', () => {
   it('clone: threads and forks yes, namespaces only with CAP_SYS_ADMIN', () => {
     const THREAD = 0x3d0f00; // CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
     const FORK = 0x1200011; // CLONE_CHILD_SETTID|CHILD_CLEARTID|SIGCHLD
-    const ns = { NEWNS: 0x20000, NEWCGROUP: 0x2000000, NEWUTS: 0x4000000, NEWIPC: 0x8000000, NEWUSER: 0x10000000, NEWPID: 0x20000000, NEWNET: 0x40000000 };
+    const ns = {
+      NEWNS: 0x20000,
+      NEWCGROUP: 0x2000000,
+      NEWUTS: 0x4000000,
+      NEWIPC: 0x8000000,
+      NEWUSER: 0x10000000,
+      NEWPID: 0x20000000,
+      NEWNET: 0x40000000,
+    };
     expect(dflt('clone', THREAD)).toBe(ALLOW);
     expect(dflt('clone', FORK)).toBe(ALLOW);
     expect(dflt('clone', 0)).toBe(ALLOW);
@@ -328,7 +431,9 @@ describe('default profile', () => {
     const N = 50;
     for (let i = 0; i < N; i++) compileSeccomp(DEFAULT_PROFILE, { caps: base ^ BigInt(i) });
     const ms = (performance.now() - t0) / N;
-    console.log(`default profile: ${compileDefaultProfile(base).length / 8} instructions (${compileDefaultProfile(all).length / 8} with all caps), compile ${ms.toFixed(3)} ms`);
+    console.log(
+      `default profile: ${compileDefaultProfile(base).length / 8} instructions (${compileDefaultProfile(all).length / 8} with all caps), compile ${ms.toFixed(3)} ms`,
+    );
   });
 
   it('starts by checking the architecture and dispatches in few steps', () => {
@@ -360,18 +465,26 @@ function refCond(c: ArgCondition, args: readonly bigint[]): boolean {
     v2 &= 0xffffffffn;
   }
   switch (c.op) {
-    case 'eq': return a === v;
-    case 'ne': return a !== v;
-    case 'lt': return a < v;
-    case 'le': return a <= v;
-    case 'gt': return a > v;
-    case 'ge': return a >= v;
-    case 'masked_eq': return (a & v) === v2;
+    case 'eq':
+      return a === v;
+    case 'ne':
+      return a !== v;
+    case 'lt':
+      return a < v;
+    case 'le':
+      return a <= v;
+    case 'gt':
+      return a > v;
+    case 'ge':
+      return a >= v;
+    case 'masked_eq':
+      return (a & v) === v2;
   }
 }
 
 function refEval(p: SeccompProfile, caps: bigint, d: Data): number {
-  if ((d.arch ?? AUDIT_ARCH_X86_64) !== AUDIT_ARCH_X86_64) return actionToRet(p.badArchAction ?? { type: 'kill_process' });
+  if ((d.arch ?? AUDIT_ARCH_X86_64) !== AUDIT_ARCH_X86_64)
+    return actionToRet(p.badArchAction ?? { type: 'kill_process' });
   const n = d.nr >>> 0;
   if (n >= 0x40000000 && n !== 0xffffffff) return actionToRet(p.badArchAction ?? { type: 'kill_process' });
   const name = syscallName(n);
@@ -407,13 +520,32 @@ function rng(seed: number) {
 }
 
 const OPS: ArgOp[] = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'masked_eq'];
-const INTERESTING = [0n, 1n, 2n, 0x7fn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x1ffffffffn, 0xffffffff00000000n, 0xffffffffffffffffn, 0x7e020000n, 0x123456789n];
+const INTERESTING = [
+  0n,
+  1n,
+  2n,
+  0x7fn,
+  0x80000000n,
+  0xffffffffn,
+  0x100000000n,
+  0x1ffffffffn,
+  0xffffffff00000000n,
+  0xffffffffffffffffn,
+  0x7e020000n,
+  0x123456789n,
+];
 
 describe('compiler semantics (differential)', () => {
   const names = [...ARCHES.x86_64.syscalls.keys()];
   const ACTIONS: SeccompAction[] = [
-    { type: 'allow' }, { type: 'errno', errno: 1 }, { type: 'errno', errno: 13 }, { type: 'kill_process' },
-    { type: 'kill_thread' }, { type: 'trap' }, { type: 'trace', data: 7 }, { type: 'log' },
+    { type: 'allow' },
+    { type: 'errno', errno: 1 },
+    { type: 'errno', errno: 13 },
+    { type: 'kill_process' },
+    { type: 'kill_thread' },
+    { type: 'trap' },
+    { type: 'trace', data: 7 },
+    { type: 'log' },
   ];
 
   function randomValue(r: ReturnType<typeof rng>): bigint {
@@ -431,10 +563,21 @@ describe('compiler semantics (differential)', () => {
       const nargs = r.int(3) === 0 ? 0 : 1 + r.int(3);
       const args: ArgCondition[] = Array.from({ length: nargs }, () => {
         const op = r.pick(OPS);
-        return { index: r.int(6), op, value: randomValue(r), ...(op === 'masked_eq' ? { valueTwo: r.int(2) ? 0n : randomValue(r) } : {}), ...(r.int(4) === 0 ? { bits: 32 as const } : {}) };
+        return {
+          index: r.int(6),
+          op,
+          value: randomValue(r),
+          ...(op === 'masked_eq' ? { valueTwo: r.int(2) ? 0n : randomValue(r) } : {}),
+          ...(r.int(4) === 0 ? { bits: 32 as const } : {}),
+        };
       });
       const capsFilter = r.int(4) === 0 ? { caps: [r.pick(['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'])] } : undefined;
-      rules.push({ names: rn, action: r.pick(ACTIONS), ...(nargs ? { args } : {}), ...(capsFilter ? (r.int(2) ? { includes: capsFilter } : { excludes: capsFilter }) : {}) });
+      rules.push({
+        names: rn,
+        action: r.pick(ACTIONS),
+        ...(nargs ? { args } : {}),
+        ...(capsFilter ? (r.int(2) ? { includes: capsFilter } : { excludes: capsFilter }) : {}),
+      });
     }
     return { defaultAction: r.pick(ACTIONS), rules };
   }
@@ -449,7 +592,12 @@ describe('compiler semantics (differential)', () => {
       const args = Array.from({ length: 6 }, () => {
         const k = r.int(5);
         if (k === 0) return randomValue(r);
-        const base = r.pick(p.rules.flatMap((x) => x.args ?? []).map((c) => c.value).concat(INTERESTING));
+        const base = r.pick(
+          p.rules
+            .flatMap((x) => x.args ?? [])
+            .map((c) => c.value)
+            .concat(INTERESTING),
+        );
         const delta = [0n, 1n, -1n, 1n << 32n, -(1n << 32n)][r.int(5)];
         return BigInt.asUintN(64, base + delta);
       });
@@ -464,10 +612,22 @@ describe('compiler semantics (differential)', () => {
         for (const bits of [32, 64] as const) {
           const p: SeccompProfile = {
             defaultAction: { type: 'errno', errno: 1 },
-            rules: [{ names: ['ioctl'], action: { type: 'allow' }, args: [{ index: 1, op, value, valueTwo: op === 'masked_eq' ? value & 0xff00ff00ff00ff00n : undefined, bits }] }],
+            rules: [
+              {
+                names: ['ioctl'],
+                action: { type: 'allow' },
+                args: [
+                  { index: 1, op, value, valueTwo: op === 'masked_eq' ? value & 0xff00ff00ff00ff00n : undefined, bits },
+                ],
+              },
+            ],
           };
           const prog = compiled(p, 0n);
-          for (const a of INTERESTING.concat(INTERESTING.map((x) => x + 1n), INTERESTING.map((x) => BigInt.asUintN(64, x - 1n)), [value, value + 1n, BigInt.asUintN(64, value - 1n)])) {
+          for (const a of INTERESTING.concat(
+            INTERESTING.map((x) => x + 1n),
+            INTERESTING.map((x) => BigInt.asUintN(64, x - 1n)),
+            [value, value + 1n, BigInt.asUintN(64, value - 1n)],
+          )) {
             const arg = BigInt.asUintN(64, a);
             const d: Data = { nr: 16, args: [0n, arg] };
             expect(run(prog, d), `${op}/${bits} ${value.toString(16)} vs ${arg.toString(16)}`).toBe(refEval(p, 0n, d));
@@ -489,7 +649,14 @@ describe('compiler semantics (differential)', () => {
     const rules: SeccompRule[] = names.map((n, i) => ({
       names: [n],
       action: i % 3 ? { type: 'allow' } : { type: 'errno', errno: i % 100 },
-      args: [{ index: i % 6, op: OPS[i % OPS.length], value: (BigInt(i) << 32n) | BigInt(i * 7), valueTwo: BigInt(i) << 32n }],
+      args: [
+        {
+          index: i % 6,
+          op: OPS[i % OPS.length],
+          value: (BigInt(i) << 32n) | BigInt(i * 7),
+          valueTwo: BigInt(i) << 32n,
+        },
+      ],
     }));
     const p: SeccompProfile = { defaultAction: { type: 'kill_process' }, rules };
     const prog = compiled(p, 0n);
@@ -508,10 +675,14 @@ describe('compiler semantics (differential)', () => {
   it('refuses programs beyond the kernel limit', () => {
     const rules: SeccompRule[] = [];
     names.forEach((n, i) => {
-      const args = [0, 1, 2, 3].map((j): ArgCondition => ({ index: j, op: 'eq', value: (BigInt(i) << 33n) | BigInt(j) }));
+      const args = [0, 1, 2, 3].map(
+        (j): ArgCondition => ({ index: j, op: 'eq', value: (BigInt(i) << 33n) | BigInt(j) }),
+      );
       rules.push({ names: [n], action: { type: 'errno', errno: i }, args });
     });
-    expect(() => compileSeccomp({ defaultAction: { type: 'allow' }, rules }, { caps: 0n })).toThrow(/more than the kernel's limit of 4096/);
+    expect(() => compileSeccomp({ defaultAction: { type: 'allow' }, rules }, { caps: 0n })).toThrow(
+      /more than the kernel's limit of 4096/,
+    );
   });
 });
 
@@ -523,10 +694,26 @@ describe('Docker profile JSON', () => {
     defaultErrnoRet: 1,
     archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }],
     syscalls: [
-      { names: ['read', 'write', 'exit_group', 'chown32', 'socketcall', 'no_such_call'], action: 'SCMP_ACT_ALLOW', args: [], comment: '', includes: {}, excludes: {} },
+      {
+        names: ['read', 'write', 'exit_group', 'chown32', 'socketcall', 'no_such_call'],
+        action: 'SCMP_ACT_ALLOW',
+        args: [],
+        comment: '',
+        includes: {},
+        excludes: {},
+      },
       { names: ['close'], action: 'SCMP_ACT_ALLOW', args: null, includes: { caps: [] }, excludes: { arches: [] } },
-      { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, valueTwo: 0, op: 'SCMP_CMP_EQ' }] },
-      { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }], excludes: { caps: ['CAP_SYS_ADMIN'], arches: ['s390', 's390x'] } },
+      {
+        names: ['personality'],
+        action: 'SCMP_ACT_ALLOW',
+        args: [{ index: 0, value: 8, valueTwo: 0, op: 'SCMP_CMP_EQ' }],
+      },
+      {
+        names: ['clone'],
+        action: 'SCMP_ACT_ALLOW',
+        args: [{ index: 0, value: 2114060288, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }],
+        excludes: { caps: ['CAP_SYS_ADMIN'], arches: ['s390', 's390x'] },
+      },
       { names: ['clone', 'mount'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMIN'] } },
       { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38, excludes: { caps: ['CAP_SYS_ADMIN'] } },
       { names: ['ptrace'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: '4.8' } },
@@ -597,28 +784,79 @@ describe('Docker profile JSON', () => {
   });
 
   it('explains malformed profiles in one line', () => {
-    const bad = (syscalls: unknown, extra: object = {}) => JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', ...extra, syscalls });
+    const bad = (syscalls: unknown, extra: object = {}) =>
+      JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', ...extra, syscalls });
     const cases: [string, string][] = [
-      [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, { names: ['write'], action: 'SCMP_ACT_ALLOW' }, { names: ['x'], action: 'SCMP_ACT_ALLOW' }, { names: ['y'], action: 'FOO' }]), 'seccomp profile P: syscalls[3].action: unknown action "FOO"'],
+      [
+        bad([
+          { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+          { names: ['write'], action: 'SCMP_ACT_ALLOW' },
+          { names: ['x'], action: 'SCMP_ACT_ALLOW' },
+          { names: ['y'], action: 'FOO' },
+        ]),
+        'seccomp profile P: syscalls[3].action: unknown action "FOO"',
+      ],
       ['{', 'seccomp profile P: invalid JSON: '],
       ['[]', 'seccomp profile P: expected an object, got an array'],
       ['{"syscalls":[]}', 'seccomp profile P: defaultAction: missing'],
       ['{"defaultAction":"ALLOW"}', 'seccomp profile P: defaultAction: unknown action "ALLOW"'],
       [bad([{ names: ['read'] }]), 'seccomp profile P: syscalls[0].action: missing'],
       [bad([{ action: 'SCMP_ACT_ALLOW' }]), 'seccomp profile P: syscalls[0].names: missing'],
-      [bad([{ names: 'read', action: 'SCMP_ACT_ALLOW' }]), 'seccomp profile P: syscalls[0].names: expected an array, got "read"'],
-      [bad([{ names: [1], action: 'SCMP_ACT_ALLOW' }]), 'seccomp profile P: syscalls[0].names[0]: expected a string, got number 1'],
-      [bad([{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }]), 'seccomp profile P: syscalls[0].action: action "SCMP_ACT_NOTIFY" is not supported by box'],
-      [bad([{ names: ['read'], action: 'SCMP_ACT_ERRNO', errnoRet: -1 }]), 'seccomp profile P: syscalls[0].errnoRet: expected an errno number 0..4095, got number -1'],
-      [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }]), 'seccomp profile P: syscalls[0].args[0].index: expected an argument index 0..5, got number 6'],
-      [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0, op: 'SCMP_CMP_FOO' }] }]), 'seccomp profile P: syscalls[0].args[0].op: unknown comparison "SCMP_CMP_FOO"'],
-      [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: -5, op: 'SCMP_CMP_EQ' }] }]), 'seccomp profile P: syscalls[0].args[0].value: expected an unsigned 64-bit integer, got number -5'],
-      // biome-ignore lint/correctness/noPrecisionLoss: a value past 2^64 on purpose (JSON shows it rounded)
-      [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 18446744073709551616, op: 'SCMP_CMP_EQ' }] }]).replace('18446744073709552000', '18446744073709551616'), 'seccomp profile P: syscalls[0].args[0].value: expected an unsigned 64-bit integer, got "18446744073709551616"'],
-      [bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: 'five' } }]), 'seccomp profile P: syscalls[0].includes.minKernel: expected a kernel version like "5.8", got "five"'],
-      [bad([{ name: 'read', names: ['write'], action: 'SCMP_ACT_ALLOW' }]), 'seccomp profile P: syscalls[0]: use either "name" or "names", not both'],
-      [bad([], { architectures: ['SCMP_ARCH_Z80'] }), 'seccomp profile P: architectures[0]: unknown architecture "SCMP_ARCH_Z80"'],
-      [bad([], { defaultErrnoRet: 'x' }), 'seccomp profile P: defaultErrnoRet: expected an errno number 0..4095, got "x"'],
+      [
+        bad([{ names: 'read', action: 'SCMP_ACT_ALLOW' }]),
+        'seccomp profile P: syscalls[0].names: expected an array, got "read"',
+      ],
+      [
+        bad([{ names: [1], action: 'SCMP_ACT_ALLOW' }]),
+        'seccomp profile P: syscalls[0].names[0]: expected a string, got number 1',
+      ],
+      [
+        bad([{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }]),
+        'seccomp profile P: syscalls[0].action: action "SCMP_ACT_NOTIFY" is not supported by box',
+      ],
+      [
+        bad([{ names: ['read'], action: 'SCMP_ACT_ERRNO', errnoRet: -1 }]),
+        'seccomp profile P: syscalls[0].errnoRet: expected an errno number 0..4095, got number -1',
+      ],
+      [
+        bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }]),
+        'seccomp profile P: syscalls[0].args[0].index: expected an argument index 0..5, got number 6',
+      ],
+      [
+        bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0, op: 'SCMP_CMP_FOO' }] }]),
+        'seccomp profile P: syscalls[0].args[0].op: unknown comparison "SCMP_CMP_FOO"',
+      ],
+      [
+        bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: -5, op: 'SCMP_CMP_EQ' }] }]),
+        'seccomp profile P: syscalls[0].args[0].value: expected an unsigned 64-bit integer, got number -5',
+      ],
+      [
+        bad([
+          {
+            names: ['read'],
+            action: 'SCMP_ACT_ALLOW',
+            // biome-ignore lint/correctness/noPrecisionLoss: a value past 2^64 on purpose (JSON shows it rounded)
+            args: [{ index: 0, value: 18446744073709551616, op: 'SCMP_CMP_EQ' }],
+          },
+        ]).replace('18446744073709552000', '18446744073709551616'),
+        'seccomp profile P: syscalls[0].args[0].value: expected an unsigned 64-bit integer, got "18446744073709551616"',
+      ],
+      [
+        bad([{ names: ['read'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: 'five' } }]),
+        'seccomp profile P: syscalls[0].includes.minKernel: expected a kernel version like "5.8", got "five"',
+      ],
+      [
+        bad([{ name: 'read', names: ['write'], action: 'SCMP_ACT_ALLOW' }]),
+        'seccomp profile P: syscalls[0]: use either "name" or "names", not both',
+      ],
+      [
+        bad([], { architectures: ['SCMP_ARCH_Z80'] }),
+        'seccomp profile P: architectures[0]: unknown architecture "SCMP_ARCH_Z80"',
+      ],
+      [
+        bad([], { defaultErrnoRet: 'x' }),
+        'seccomp profile P: defaultErrnoRet: expected an errno number 0..4095, got "x"',
+      ],
     ];
     for (const [text, msg] of cases) {
       let err: Error | undefined;

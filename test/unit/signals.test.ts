@@ -22,6 +22,8 @@ describe('signal names', () => {
   });
 
   it('names where a bad signal came from in its one-line error', () => {
-    expect(() => parseSignal('NOPE', '--stop-signal')).toThrow(/^invalid --stop-signal "NOPE": use a signal name .* or a number from 1 to 64$/);
+    expect(() => parseSignal('NOPE', '--stop-signal')).toThrow(
+      /^invalid --stop-signal "NOPE": use a signal name .* or a number from 1 to 64$/,
+    );
   });
 });

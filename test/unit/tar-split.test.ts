@@ -27,7 +27,9 @@ async function store(tar: Buffer, chunk = 7919): Promise<{ layer: string; diffId
   fs.mkdirSync(path.join(layer, 'diff'), { recursive: true });
   const parts: Buffer[] = [];
   for (let i = 0; i < tar.length; i += chunk) parts.push(tar.subarray(i, i + chunk));
-  const r = await unpackLayer(Readable.from(parts), path.join(layer, 'diff'), { tarSplit: path.join(layer, TAR_SPLIT_FILE) });
+  const r = await unpackLayer(Readable.from(parts), path.join(layer, 'diff'), {
+    tarSplit: path.join(layer, TAR_SPLIT_FILE),
+  });
   return { layer, diffId: r.diffId };
 }
 
@@ -82,9 +84,13 @@ describe('tar-split', () => {
     expect((await reassemble(layer, diffId)).equals(tar)).toBe(true);
   });
 
-  it("gives back overlay attributes the unpacker dropped: they are in the record, not on disk", async () => {
+  it('gives back overlay attributes the unpacker dropped: they are in the record, not on disk', async () => {
     const tar = makeTar([
-      { path: 'd/', type: 'dir', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/e', 'SCHILY.xattr.user.overlay.opaque': 'y' } },
+      {
+        path: 'd/',
+        type: 'dir',
+        pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/e', 'SCHILY.xattr.user.overlay.opaque': 'y' },
+      },
       { path: 'd/f', data: 'content', pax: { 'SCHILY.xattr.trusted.overlay.metacopy': '' } },
     ]);
     const { layer, diffId } = await store(tar, 300);

@@ -25,7 +25,19 @@ describe('tar writer', () => {
   it('writes entries GNU tar and box read back the same', async () => {
     const tar = await archive(async (t) => {
       await t.add({ path: longDir, type: 'dir', mode: 0o755, mtime: 1_700_000_000 });
-      await t.add({ path: longName, type: 'file', mode: 0o640, uid: 3_000_000, gid: 7, size: 5, mtime: 1_700_000_000, xattrs: new Map([['user.note', Buffer.from([0, 1, 2, 255])]]) }, Buffer.from('hello'));
+      await t.add(
+        {
+          path: longName,
+          type: 'file',
+          mode: 0o640,
+          uid: 3_000_000,
+          gid: 7,
+          size: 5,
+          mtime: 1_700_000_000,
+          xattrs: new Map([['user.note', Buffer.from([0, 1, 2, 255])]]),
+        },
+        Buffer.from('hello'),
+      );
       await t.add({ path: splitName, type: 'symlink', mode: 0o777, linkpath: `/${'t'.repeat(150)}` });
       await t.add({ path: 'hard', type: 'hardlink', mode: 0o640, linkpath: longName });
       await t.add({ path: 'dev', type: 'char', mode: 0o600, devmajor: 1, devminor: 3 });
@@ -33,7 +45,11 @@ describe('tar writer', () => {
     expect(tar.length % 512).toBe(0);
     const entries: TarEntry[] = [];
     let data = '';
-    const reader = new TarReader({ entry: (e) => entries.push(e), data: (c) => (data += c.toString()), endEntry: () => undefined });
+    const reader = new TarReader({
+      entry: (e) => entries.push(e),
+      data: (c) => (data += c.toString()),
+      endEntry: () => undefined,
+    });
     reader.write(tar);
     reader.end();
     expect(entries.map((e) => [e.path, e.type])).toEqual([
@@ -43,7 +59,13 @@ describe('tar writer', () => {
       ['hard', 'hardlink'],
       ['dev', 'char'],
     ]);
-    expect(entries[1]).toMatchObject({ mode: 0o640, uid: 3_000_000, gid: 7, size: 5, mtime: { sec: 1_700_000_000, nsec: 0 } });
+    expect(entries[1]).toMatchObject({
+      mode: 0o640,
+      uid: 3_000_000,
+      gid: 7,
+      size: 5,
+      mtime: { sec: 1_700_000_000, nsec: 0 },
+    });
     expect(entries[1].xattrs.get('user.note')).toEqual(Buffer.from([0, 1, 2, 255]));
     expect(entries[2].linkpath).toBe(`/${'t'.repeat(150)}`);
     expect(entries[3].linkpath).toBe(longName);
@@ -59,7 +81,11 @@ describe('tar writer', () => {
   });
 
   it('refuses content that does not match the size announced', async () => {
-    await expect(archive((t) => t.add({ path: 'f', type: 'file', mode: 0o644, size: 3 }, Buffer.from('four')))).rejects.toThrow('f: more content than the 3 bytes announced');
-    await expect(archive((t) => t.add({ path: 'f', type: 'file', mode: 0o644, size: 9 }, Buffer.from('four')))).rejects.toThrow('f: 4 bytes of content instead of the 9 announced');
+    await expect(
+      archive((t) => t.add({ path: 'f', type: 'file', mode: 0o644, size: 3 }, Buffer.from('four'))),
+    ).rejects.toThrow('f: more content than the 3 bytes announced');
+    await expect(
+      archive((t) => t.add({ path: 'f', type: 'file', mode: 0o644, size: 9 }, Buffer.from('four'))),
+    ).rejects.toThrow('f: 4 bytes of content instead of the 9 announced');
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseTimeArg } from '../../src/runtime/logs';
-import { expandCpuList, parseBytes, parseCpuList, parseCpus, parseDuration, parseDurationNs } from '../../src/util/units';
+import {
+  expandCpuList,
+  parseBytes,
+  parseCpuList,
+  parseCpus,
+  parseDuration,
+  parseDurationNs,
+} from '../../src/util/units';
 import { parseImageRef } from '../../src/image/reference';
 import { sharesToWeight } from '../../src/linux/cgroup-v2';
 
@@ -40,7 +47,9 @@ describe('value parsers', () => {
     expect(parseDuration('--t', '500ms')).toBe(500);
     expect(parseDuration('--t', '0')).toBe(0);
     for (const bad of ['', '10', '1.5', 's', '.s', '1m30', '1d', '1 s', 'soon', '1s ', '2562048h']) {
-      expect(() => parseDurationNs('--x', bad), bad).toThrow(`invalid value "${bad}" for --x: expected a duration like 30s, 1m30s or 500ms`);
+      expect(() => parseDurationNs('--x', bad), bad).toThrow(
+        `invalid value "${bad}" for --x: expected a duration like 30s, 1m30s or 500ms`,
+      );
     }
     expect(() => parseDuration('--t', '-1s')).toThrow('invalid value "-1s" for --t: a duration cannot be negative');
   });

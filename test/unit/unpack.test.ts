@@ -110,7 +110,14 @@ describe.skipIf(!isRoot)('unpackLayer', () => {
     const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex'); // cap_net_bind_service
     const { dir } = await unpack([
       { path: 'd/', type: 'dir', pax: { 'SCHILY.xattr.user.dir': 'on-a-dir' } },
-      { path: 'd/ping', data: 'elf', mode: 0o755, uid: 0, gid: 0, pax: { 'SCHILY.xattr.security.capability': cap, 'SCHILY.xattr.user.bin': Buffer.from([0, 1, 2, 255, 10, 61]) } },
+      {
+        path: 'd/ping',
+        data: 'elf',
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        pax: { 'SCHILY.xattr.security.capability': cap, 'SCHILY.xattr.user.bin': Buffer.from([0, 1, 2, 255, 10, 61]) },
+      },
       { path: 'd/owned', data: 'x', uid: 1000, gid: 1000, pax: { 'SCHILY.xattr.trusted.t': 'y' } },
     ]);
     expect(lgetxattr(path.join(dir, 'd'), 'user.dir')?.toString()).toBe('on-a-dir');
@@ -124,7 +131,11 @@ describe.skipIf(!isRoot)('unpackLayer', () => {
   it('reads PAX and GNU long names, PAX mtimes and PAX ownership', async () => {
     const long = 'a'.repeat(90) + '/' + 'b'.repeat(90) + '/' + 'c'.repeat(120);
     const { dir } = await unpack([
-      { path: 'short-ignored', data: 'long', pax: { path: long, mtime: '1234567890.5', uid: '3000000', gid: '4000000' } },
+      {
+        path: 'short-ignored',
+        data: 'long',
+        pax: { path: long, mtime: '1234567890.5', uid: '3000000', gid: '4000000' },
+      },
       { path: 'lnk', type: 'symlink', linkpath: 'x', pax: { linkpath: 'y'.repeat(200) } },
     ]);
     const st = fs.lstatSync(path.join(dir, long));
@@ -249,7 +260,10 @@ pipeline(Readable.from([tar]), u).then(
     const vn = path.resolve(__dirname, '../../node_modules/.bin/vite-node');
     const inChild = (devices: string) => {
       const dir = freshDir();
-      const r = spawnSync('setpriv', ['--bounding-set', '-mknod', '--', vn, script, dir, devices], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync('setpriv', ['--bounding-set', '-mknod', '--', vn, script, dir, devices], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(r.stderr).toBe('');
       return { dir, out: JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { skipped?: string[]; error?: string } };
     };
@@ -259,13 +273,19 @@ pipeline(Readable.from([tar]), u).then(
     expect(fs.lstatSync(path.join(skip.dir, 'dev/fifo')).isFIFO()).toBe(true);
     expect(fs.lstatSync(path.join(skip.dir, 'etc/gone')).rdev).toBe(0); // a whiteout needs no CAP_MKNOD
     const strict = inChild('error');
-    expect(strict.out).toEqual({ error: 'refused tar entry "dev/null": creating a device node is not permitted here (no CAP_MKNOD)' });
+    expect(strict.out).toEqual({
+      error: 'refused tar entry "dev/null": creating a device node is not permitted here (no CAP_MKNOD)',
+    });
   }, 60_000);
 
   it('a directory replaced again and again costs work in proportion to what goes, not to the whole layer', async () => {
     const entries: HandEntry[] = [];
     for (let i = 0; i < 1000; i++) entries.push({ path: `big/f${i}`, data: '' });
-    for (let i = 0; i < 2000; i++) entries.push(i % 2 ? { path: 'x', data: `file ${i}` } : { path: 'x/', type: 'dir' }, ...(i % 2 ? [] : [{ path: 'x/in', data: 'in' }]));
+    for (let i = 0; i < 2000; i++)
+      entries.push(
+        i % 2 ? { path: 'x', data: `file ${i}` } : { path: 'x/', type: 'dir' },
+        ...(i % 2 ? [] : [{ path: 'x/in', data: 'in' }]),
+      );
     // The work of scanning the unpacker's model: every step of a Map key iterator while it runs.
     // Scanning the model on each replacement would take some 1000 x 2000 steps.
     let steps = 0;
@@ -305,7 +325,10 @@ pipeline(Readable.from([tar]), u).then(
 
     it('../ traversal', async () => {
       for (const p of ['../evil', 'a/../../evil', 'ok/../../../outside/passwd', '..']) {
-        const { err } = await refused([{ path: 'ok/', type: 'dir' }, { path: p, data: 'pwned' }]);
+        const { err } = await refused([
+          { path: 'ok/', type: 'dir' },
+          { path: p, data: 'pwned' },
+        ]);
         expect(err).toBeInstanceOf(UnpackRefusedError);
         expect(err.message).toContain(`"${p}"`);
         expect(err.message).toContain('..');
@@ -332,7 +355,11 @@ pipeline(Readable.from([tar]), u).then(
         { path: 'a/.wh.passwd', data: '' },
         { path: 'a/.wh..wh..opq', data: '' },
       ]) {
-        const { err } = await refused([{ path: 'f', data: 'f' }, { path: 'a', type: 'symlink', linkpath: outside() }, victim]);
+        const { err } = await refused([
+          { path: 'f', data: 'f' },
+          { path: 'a', type: 'symlink', linkpath: outside() },
+          victim,
+        ]);
         expect(err).toBeInstanceOf(UnpackRefusedError);
         expect(err.message).toContain(`"${victim.path}"`);
       }
@@ -353,8 +380,20 @@ pipeline(Readable.from([tar]), u).then(
       const cases: [HandEntry[], string][] = [
         [[{ path: 'h', type: 'hardlink', linkpath: '../outside/passwd' }], '..'],
         [[{ path: 'h', type: 'hardlink', linkpath: path.join(outside(), 'passwd') }], 'is not an earlier entry'],
-        [[{ path: 's', type: 'symlink', linkpath: outside() }, { path: 'h', type: 'hardlink', linkpath: 's/passwd' }], 'is not an earlier entry'],
-        [[{ path: 'dir/', type: 'dir' }, { path: 'h', type: 'hardlink', linkpath: 'dir' }], 'is a directory'],
+        [
+          [
+            { path: 's', type: 'symlink', linkpath: outside() },
+            { path: 'h', type: 'hardlink', linkpath: 's/passwd' },
+          ],
+          'is not an earlier entry',
+        ],
+        [
+          [
+            { path: 'dir/', type: 'dir' },
+            { path: 'h', type: 'hardlink', linkpath: 'dir' },
+          ],
+          'is a directory',
+        ],
       ];
       for (const [entries, reason] of cases) {
         const { err } = await refused(entries);
@@ -384,14 +423,19 @@ pipeline(Readable.from([tar]), u).then(
     });
 
     it('a corrupt header is an error', async () => {
-      const tar = makeTar([{ path: 'a', data: 'a' }, { path: 'b', data: 'b' }]);
+      const tar = makeTar([
+        { path: 'a', data: 'a' },
+        { path: 'b', data: 'b' },
+      ]);
       tar[1024 + 10] ^= 0xff;
       const err = await unpackLayer(chunks(tar), freshDir()).catch((e: Error) => e);
       expect(String(err)).toContain('bad header checksum at offset 1024');
     });
 
     it('input that is not tar is an error', async () => {
-      const err = await unpackLayer(chunks(Buffer.from('this is not a tar file'.repeat(40))), freshDir()).catch((e: Error) => e);
+      const err = await unpackLayer(chunks(Buffer.from('this is not a tar file'.repeat(40))), freshDir()).catch(
+        (e: Error) => e,
+      );
       expect(String(err)).toContain('not a tar stream');
       const short = await unpackLayer(chunks(Buffer.from('garbage')), freshDir()).catch((e: Error) => e);
       expect(String(short)).toContain('not a tar stream (7 bytes');
@@ -420,7 +464,10 @@ pipeline(Readable.from([tar]), u).then(
       ];
       const entries: [HandEntry, string][] = [
         ...cases.map(([pax, message]): [HandEntry, string] => [{ path: 'f', data: 'x', pax }, message]),
-        [{ path: 'd', type: 'char', pax: { 'SCHILY.devmajor': '4294967296' } }, `PAX devmajor="4294967296" ${whole(4294967295)}`],
+        [
+          { path: 'd', type: 'char', pax: { 'SCHILY.devmajor': '4294967296' } },
+          `PAX devmajor="4294967296" ${whole(4294967295)}`,
+        ],
       ];
       for (const [entry, message] of entries) {
         const { err, dir } = await refused([entry]);
@@ -428,7 +475,9 @@ pipeline(Readable.from([tar]), u).then(
         expect(walk(dir)).toEqual([]);
       }
       const { err } = await refused([{ path: 'f', data: 'x', pax: { 'LIBARCHIVE.xattr.user%ZZ': 'eA==' } }]);
-      expect(err.message).toBe('invalid tar archive: a malformed attribute name in the PAX header before "(next entry)"');
+      expect(err.message).toBe(
+        'invalid tar archive: a malformed attribute name in the PAX header before "(next entry)"',
+      );
       // The largest id is still one.
       const { dir } = await unpack([{ path: 'f', data: 'x', pax: { uid: '4294967294', gid: '4294967294' } }]);
       expect(fs.statSync(path.join(dir, 'f')).uid).toBe(4294967294);
@@ -547,8 +596,18 @@ pipeline(Readable.from([tar]), u).then(
 
   it('TarReader reports entries without touching the disk', () => {
     const seen: string[] = [];
-    const r = new TarReader({ entry: (e) => seen.push(`${e.type}:${e.path}`), data: () => undefined, endEntry: () => undefined });
-    r.write(makeTar([{ path: 'a/', type: 'dir' }, { path: 'a/b', data: 'b' }, { path: 'c', type: 'symlink', linkpath: 'a' }]));
+    const r = new TarReader({
+      entry: (e) => seen.push(`${e.type}:${e.path}`),
+      data: () => undefined,
+      endEntry: () => undefined,
+    });
+    r.write(
+      makeTar([
+        { path: 'a/', type: 'dir' },
+        { path: 'a/b', data: 'b' },
+        { path: 'c', type: 'symlink', linkpath: 'a' },
+      ]),
+    );
     r.end();
     expect(seen).toEqual(['dir:a/', 'file:a/b', 'symlink:c']);
     expect(r.sawEnd).toBe(true);

@@ -2,7 +2,13 @@
 // with a terminal or input, else by following its log.
 import type { Socket } from 'node:net';
 import { BoxError } from '../../errors';
-import { attachSession, attachSocketPath, connectAttach, DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../runtime/attach';
+import {
+  attachSession,
+  attachSocketPath,
+  connectAttach,
+  DEFAULT_DETACH_KEYS,
+  parseDetachKeys,
+} from '../../runtime/attach';
 import { ContainerStore } from '../../runtime/containers';
 import { find, refresh, signalContainer, waitFinalized } from '../../runtime/lifecycle';
 import { ContainerRecord } from '../../model';
@@ -17,13 +23,25 @@ export const printEntries = (entries: LogEntry[]) => printLogEntries(entries, fa
 /** A container created with -t or -i is attached through its monitor's socket (PROTOCOL.md). */
 export const attachable = (c: ContainerRecord) => c.config.tty || c.config.openStdin;
 
-export const DETACH_KEYS_FLAG = { names: ['--detach-keys'], key: 'detachKeys', kind: 'string' as const, value: 'keys', description: 'key sequence that detaches from a container with a terminal (default ctrl-p,ctrl-q)' };
+export const DETACH_KEYS_FLAG = {
+  names: ['--detach-keys'],
+  key: 'detachKeys',
+  kind: 'string' as const,
+  value: 'keys',
+  description: 'key sequence that detaches from a container with a terminal (default ctrl-p,ctrl-q)',
+};
 
 /**
  * The user's terminal or pipes connected to the container through the attach socket until it
  * stops (its exit code) or the detach keys were typed (1, as Docker).
  */
-export async function attachThrough(store: ContainerStore, c: ContainerRecord, sock: Socket, stdin: boolean, detachKeys: string | undefined): Promise<number> {
+export async function attachThrough(
+  store: ContainerStore,
+  c: ContainerRecord,
+  sock: Socket,
+  stdin: boolean,
+  detachKeys: string | undefined,
+): Promise<number> {
   const keys = detachKeys === undefined ? DEFAULT_DETACH_KEYS : parseDetachKeys(detachKeys);
   const how = await attachSession(sock, {
     tty: c.config.tty,
@@ -56,7 +74,8 @@ export async function connectRunning(store: ContainerStore, c: ContainerRecord):
 
 export const attachCommand: CommandSpec = {
   paths: [['attach'], ['container', 'attach']],
-  summary: "Attach to a running container: its output until it stops, its terminal and input if it was created with -t or -i.",
+  summary:
+    'Attach to a running container: its output until it stops, its terminal and input if it was created with -t or -i.',
   flags: [
     DETACH_KEYS_FLAG,
     { names: ['--no-stdin'], key: 'noStdin', kind: 'bool', description: 'do not attach standard input' },

@@ -10,8 +10,18 @@ export const cpCommand: CommandSpec = {
   paths: [['cp'], ['container', 'cp']],
   summary: 'Copy files and directories between a container and the host.',
   flags: [
-    { names: ['--archive', '-a'], key: 'archive', kind: 'bool', description: 'keep the owners (uid:gid) of the source' },
-    { names: ['--follow-link', '-L'], key: 'followLink', kind: 'bool', description: 'follow a symbolic link given as the source' },
+    {
+      names: ['--archive', '-a'],
+      key: 'archive',
+      kind: 'bool',
+      description: 'keep the owners (uid:gid) of the source',
+    },
+    {
+      names: ['--follow-link', '-L'],
+      key: 'followLink',
+      kind: 'bool',
+      description: 'follow a symbolic link given as the source',
+    },
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'do not print the amount copied' },
   ],
   positionals: [{ name: 'SRC' }, { name: 'DEST' }],
@@ -24,7 +34,8 @@ export const cpCommand: CommandSpec = {
     const dstC = splitContainerPath(dstArg);
     if (srcC && dstC) throw new BoxError('copying between containers is not supported');
     if (!srcC && !dstC) throw new BoxError('one of SRC and DEST must be CONTAINER:PATH');
-    if (srcArg === '-' || dstArg === '-') throw new BoxError('tar streams on standard input/output ("-") are not supported yet');
+    if (srcArg === '-' || dstArg === '-')
+      throw new BoxError('tar streams on standard input/output ("-") are not supported yet');
     const r = roots();
     const s = store();
     const side = (srcC ?? dstC)!;
@@ -43,8 +54,27 @@ export const cpCommand: CommandSpec = {
     const what = srcC ? srcArg : dstArg;
     try {
       const bytes = srcC
-        ? copyPath(inside, srcC.path || '/', host, local(dstArg), { archive: bool(a, 'archive'), followLink: bool(a, 'followLink'), owner: { uid: process.geteuid!(), gid: process.getegid!() }, warn }, { src: srcArg, dst: dstArg })
-        : copyPath(host, local(srcArg), inside, dstC!.path || '/', { archive: bool(a, 'archive'), followLink: bool(a, 'followLink'), owner: { uid: 0, gid: 0 }, warn }, { src: srcArg, dst: dstArg });
+        ? copyPath(
+            inside,
+            srcC.path || '/',
+            host,
+            local(dstArg),
+            {
+              archive: bool(a, 'archive'),
+              followLink: bool(a, 'followLink'),
+              owner: { uid: process.geteuid!(), gid: process.getegid!() },
+              warn,
+            },
+            { src: srcArg, dst: dstArg },
+          )
+        : copyPath(
+            host,
+            local(srcArg),
+            inside,
+            dstC!.path || '/',
+            { archive: bool(a, 'archive'), followLink: bool(a, 'followLink'), owner: { uid: 0, gid: 0 }, warn },
+            { src: srcArg, dst: dstArg },
+          );
       if (!bool(a, 'quiet')) {
         const { decimalSize } = await import('../../runtime/stats');
         process.stderr.write(`Successfully copied ${decimalSize(bytes)} to ${dstArg}\n`);

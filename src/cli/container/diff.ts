@@ -6,7 +6,7 @@ import { lookup, store } from './common';
 
 export const diffCommand: CommandSpec = {
   paths: [['diff'], ['container', 'diff']],
-  summary: "List the files a container added (A), changed (C) or deleted (D) against its image.",
+  summary: 'List the files a container added (A), changed (C) or deleted (D) against its image.',
   flags: [],
   positionals: [{ name: 'CONTAINER' }],
   async run(a) {

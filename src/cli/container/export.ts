@@ -7,7 +7,15 @@ import { writeArchive } from '../image/save';
 export const exportCommand: CommandSpec = {
   paths: [['export'], ['container', 'export']],
   summary: "Export a container's file system (image and changes, flattened) as a tar archive.",
-  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'file', description: 'write to this file instead of standard output' }],
+  flags: [
+    {
+      names: ['--output', '-o'],
+      key: 'output',
+      kind: 'string',
+      value: 'file',
+      description: 'write to this file instead of standard output',
+    },
+  ],
   positionals: [{ name: 'CONTAINER' }],
   examples: ['box export -o web.tar web', 'box export web | tar -t'],
   async run(a) {
@@ -29,7 +37,9 @@ export const exportCommand: CommandSpec = {
     // concurrent garbage collection from racing a container being removed meanwhile.
     const lock = await storeLock(r, 'shared');
     try {
-      await writeArchive('export', str(a, 'output'), (out) => exportLayers([upperDir(s, record), ...imageLayerDirs(r, record)], out));
+      await writeArchive('export', str(a, 'output'), (out) =>
+        exportLayers([upperDir(s, record), ...imageLayerDirs(r, record)], out),
+      );
     } finally {
       lock.release();
     }

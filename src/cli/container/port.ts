@@ -10,7 +10,8 @@ export const portCommand: CommandSpec = {
   positionals: [{ name: 'CONTAINER' }, { name: 'PRIVATE_PORT', optional: true }],
   async run(a) {
     lookup(store(), a.positionals[0]);
-    if (a.positionals[1] !== undefined) throw new BoxError(`no public port '${a.positionals[1]}' published for ${a.positionals[0]}`);
+    if (a.positionals[1] !== undefined)
+      throw new BoxError(`no public port '${a.positionals[1]}' published for ${a.positionals[0]}`);
     return 0;
   },
 };

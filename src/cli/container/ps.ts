@@ -38,7 +38,8 @@ export function parsePsFilters(filters: string[]): (c: ContainerRecord | Damaged
         if (key === 'name') return c.name.includes(v);
         if (key === 'id') return c.id.startsWith(v);
         if (key === 'exited') return c.state.status === 'exited' && String(c.state.exitCode) === v;
-        if (key === 'ancestor') return c.config.image.ref === v || c.config.image.id === v || c.config.image.id.startsWith(`sha256:${v}`);
+        if (key === 'ancestor')
+          return c.config.image.ref === v || c.config.image.id === v || c.config.image.id.startsWith(`sha256:${v}`);
         const eq = v.indexOf('=');
         return eq < 0 ? v in c.config.labels : c.config.labels[v.slice(0, eq)] === v.slice(eq + 1);
       }),
@@ -63,8 +64,20 @@ export const psCommand: CommandSpec = {
   flags: [
     { names: ['--all', '-a'], key: 'all', kind: 'bool', description: 'show all containers, not only running ones' },
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only show ids' },
-    { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
-    { names: ['--filter', '-f'], key: 'filter', kind: 'list', value: 'key=value', description: 'status=, name=, id=, label=KEY[=VALUE], exited=CODE, ancestor=IMAGE' },
+    {
+      names: ['--format'],
+      key: 'format',
+      kind: 'string',
+      value: 'json',
+      description: 'json: one JSON object per line',
+    },
+    {
+      names: ['--filter', '-f'],
+      key: 'filter',
+      kind: 'list',
+      value: 'key=value',
+      description: 'status=, name=, id=, label=KEY[=VALUE], exited=CODE, ancestor=IMAGE',
+    },
   ],
   positionals: [],
   async run(a) {
@@ -77,7 +90,9 @@ export const psCommand: CommandSpec = {
     const all = refreshed.filter((c, i) => c === records[i] || store.get(c.id));
     const filtered = listOf(a, 'filter').length > 0;
     // as Docker's, plain ps lists restarting containers too
-    const list = all.filter((c) => (bool(a, 'all') || filtered || c.state.status === 'running' || c.state.restarting) && match(c));
+    const list = all.filter(
+      (c) => (bool(a, 'all') || filtered || c.state.status === 'running' || c.state.restarting) && match(c),
+    );
     const broken = damaged.filter((d) => (bool(a, 'all') || filtered) && match(d));
     if (bool(a, 'quiet')) {
       process.stdout.write([...list, ...broken].map((c) => c.id.slice(0, 12) + '\n').join(''));
@@ -85,7 +100,18 @@ export const psCommand: CommandSpec = {
     }
     if (str(a, 'format') === 'json') {
       for (const c of list) {
-        const row = { ID: c.id, Names: c.name, Image: c.config.image.ref, Command: c.config.args.join(' '), CreatedAt: c.created, State: psStatus(c), Status: statusText(c), ExitCode: c.state.exitCode, RestartCount: c.state.restartCount ?? 0, Restarting: c.state.restarting ?? false };
+        const row = {
+          ID: c.id,
+          Names: c.name,
+          Image: c.config.image.ref,
+          Command: c.config.args.join(' '),
+          CreatedAt: c.created,
+          State: psStatus(c),
+          Status: statusText(c),
+          ExitCode: c.state.exitCode,
+          RestartCount: c.state.restartCount ?? 0,
+          Restarting: c.state.restarting ?? false,
+        };
         process.stdout.write(printableJson(JSON.stringify(row)) + '\n');
       }
       for (const d of broken) {
@@ -94,7 +120,14 @@ export const psCommand: CommandSpec = {
       }
       return 0;
     }
-    const rows = list.map((c) => [c.id.slice(0, 12), c.config.image.ref, JSON.stringify(c.config.args.join(' ').slice(0, 30)), timeAgo(c.created), statusText(c), c.name]);
+    const rows = list.map((c) => [
+      c.id.slice(0, 12),
+      c.config.image.ref,
+      JSON.stringify(c.config.args.join(' ').slice(0, 30)),
+      timeAgo(c.created),
+      statusText(c),
+      c.name,
+    ]);
     rows.push(...broken.map((d) => [d.id.slice(0, 12), '', '', '', 'Damaged', '']));
     process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
     for (const d of broken) process.stderr.write(`box: ${new DamagedRecordError(d).message}\n`);

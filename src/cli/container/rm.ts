@@ -10,7 +10,12 @@ export const rmCommand: CommandSpec = {
   flags: [
     { names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'kill and remove a running container' },
     // box has no volumes yet: a container's anonymous volumes would go with it; there is nothing more to remove
-    { names: ['--volumes', '-v'], key: 'volumes', kind: 'bool', description: "accepted for Docker's sake: box has no volumes yet, so there is nothing more to remove" },
+    {
+      names: ['--volumes', '-v'],
+      key: 'volumes',
+      kind: 'bool',
+      description: "accepted for Docker's sake: box has no volumes yet, so there is nothing more to remove",
+    },
   ],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {

@@ -24,7 +24,8 @@ export const runCommand: CommandSpec = {
     const { flags } = req;
     const pullMode = parsePullMode(flags.pull);
     if (flags.restart !== undefined && flags.restart !== 'no') {
-      if (flags.rm) throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
+      if (flags.rm)
+        throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
       if (!flags.detach) throw new BoxError('--restart applies to detached containers: add -d');
     }
     const log = flags.detach ? parseLogOpts(flags.logOpt) : undefined;

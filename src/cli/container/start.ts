@@ -20,8 +20,18 @@ export const startCommand: CommandSpec = {
   paths: [['start'], ['container', 'start']],
   summary: 'Start created or stopped containers (detached; -a attaches to the output and waits, -i also to the input).',
   flags: [
-    { names: ['--attach', '-a'], key: 'attach', kind: 'bool', description: "attach to the container's output and exit with its exit code" },
-    { names: ['--interactive', '-i'], key: 'interactive', kind: 'bool', description: "attach to the container's input too (a container created with -i)" },
+    {
+      names: ['--attach', '-a'],
+      key: 'attach',
+      kind: 'bool',
+      description: "attach to the container's output and exit with its exit code",
+    },
+    {
+      names: ['--interactive', '-i'],
+      key: 'interactive',
+      kind: 'bool',
+      description: "attach to the container's input too (a container created with -i)",
+    },
     DETACH_KEYS_FLAG,
   ],
   positionals: [{ name: 'CONTAINER', rest: true }],
@@ -56,7 +66,15 @@ export const startCommand: CommandSpec = {
 export const restartCommand: CommandSpec = {
   paths: [['restart'], ['container', 'restart']],
   summary: 'Stop (stop signal, then SIGKILL after the timeout) and start containers again.',
-  flags: [{ names: ['--time', '-t'], key: 'time', kind: 'string', value: 'seconds', description: 'seconds to wait before killing (default 10)' }],
+  flags: [
+    {
+      names: ['--time', '-t'],
+      key: 'time',
+      kind: 'string',
+      value: 'seconds',
+      description: 'seconds to wait before killing (default 10)',
+    },
+  ],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
     const t = str(a, 'time');

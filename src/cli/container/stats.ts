@@ -22,13 +22,18 @@ export const statsCommand: CommandSpec = {
     const s = store();
     const named = a.positionals.map((q) => lookup(s, q));
     const pick = async () => {
-      const list = named.length ? named.map((c) => s.get(c.id) ?? c) : s.list().filter((c) => bool(a, 'all') || c.state.status === 'running');
+      const list = named.length
+        ? named.map((c) => s.get(c.id) ?? c)
+        : s.list().filter((c) => bool(a, 'all') || c.state.status === 'running');
       const out: ContainerRecord[] = [];
       for (const c of list) out.push(await refresh(r, s, c));
       return out;
     };
     const host = detectCgroups();
-    const read = (c: ContainerRecord) => (c.state.status === 'running' ? sample(containerCgroup(host, c.id), c.state.pid, c.config.network === 'host') : ZERO_SAMPLE);
+    const read = (c: ContainerRecord) =>
+      c.state.status === 'running'
+        ? sample(containerCgroup(host, c.id), c.state.pid, c.config.network === 'host')
+        : ZERO_SAMPLE;
     const stream = !bool(a, 'noStream');
     const tty = process.stdout.isTTY === true;
     let stop = false;

@@ -9,7 +9,15 @@ import { store } from './common';
 export const stopCommand: CommandSpec = {
   paths: [['stop'], ['container', 'stop']],
   summary: "Stop running containers: the stop signal (the image's or SIGTERM), then SIGKILL after the timeout.",
-  flags: [{ names: ['--time', '-t'], key: 'time', kind: 'string', value: 'seconds', description: 'seconds to wait before killing (default 10)' }],
+  flags: [
+    {
+      names: ['--time', '-t'],
+      key: 'time',
+      kind: 'string',
+      value: 'seconds',
+      description: 'seconds to wait before killing (default 10)',
+    },
+  ],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
     const t = str(a, 'time');
@@ -26,7 +34,15 @@ export const stopCommand: CommandSpec = {
 export const killCommand: CommandSpec = {
   paths: [['kill'], ['container', 'kill']],
   summary: 'Send a signal (default SIGKILL) to the main process of running containers.',
-  flags: [{ names: ['--signal', '-s'], key: 'signal', kind: 'string', value: 'signal', description: 'signal to send (name or number)' }],
+  flags: [
+    {
+      names: ['--signal', '-s'],
+      key: 'signal',
+      kind: 'string',
+      value: 'signal',
+      description: 'signal to send (name or number)',
+    },
+  ],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
     const sig = parseSignal(str(a, 'signal') ?? 'KILL', 'signal');

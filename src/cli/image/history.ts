@@ -25,11 +25,26 @@ export function imageHistory(store: ImageStore, id: string): HistoryRow[] {
   if (history.length) {
     for (const h of history) {
       const empty = h.empty_layer === true;
-      rows.push({ id: '<missing>', created: h.created, createdBy: h.created_by ?? '', size: empty ? 0 : layerSize(diffIds[li++]), comment: h.comment ?? '', emptyLayer: empty });
+      rows.push({
+        id: '<missing>',
+        created: h.created,
+        createdBy: h.created_by ?? '',
+        size: empty ? 0 : layerSize(diffIds[li++]),
+        comment: h.comment ?? '',
+        emptyLayer: empty,
+      });
     }
   }
   // Layers the history does not describe (or no history at all).
-  for (; li < diffIds.length; li++) rows.push({ id: '<missing>', created: img.created, createdBy: '', size: layerSize(diffIds[li]), comment: '', emptyLayer: false });
+  for (; li < diffIds.length; li++)
+    rows.push({
+      id: '<missing>',
+      created: img.created,
+      createdBy: '',
+      size: layerSize(diffIds[li]),
+      comment: '',
+      emptyLayer: false,
+    });
   rows.reverse();
   if (rows.length) rows[0].id = img.id;
   return rows;
@@ -41,8 +56,20 @@ export const historyCommand: CommandSpec = {
   flags: [
     { names: ['--no-trunc'], key: 'noTrunc', kind: 'bool', description: "don't truncate output" },
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only show image ids' },
-    { names: ['--human', '-H'], key: 'human', kind: 'string', value: 'bool', description: 'sizes and dates in human-readable form (default true)' },
-    { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
+    {
+      names: ['--human', '-H'],
+      key: 'human',
+      kind: 'string',
+      value: 'bool',
+      description: 'sizes and dates in human-readable form (default true)',
+    },
+    {
+      names: ['--format'],
+      key: 'format',
+      kind: 'string',
+      value: 'json',
+      description: 'json: one JSON object per line',
+    },
   ],
   positionals: [{ name: 'IMAGE' }],
   async run(a) {
@@ -56,14 +83,29 @@ export const historyCommand: CommandSpec = {
       return 0;
     }
     if (str(a, 'format') === 'json') {
-      for (const r of rows) process.stdout.write(JSON.stringify({ ID: r.id, CreatedAt: r.created ?? '', CreatedBy: r.createdBy, Size: r.size, Comment: r.comment }) + '\n');
+      for (const r of rows)
+        process.stdout.write(
+          JSON.stringify({
+            ID: r.id,
+            CreatedAt: r.created ?? '',
+            CreatedBy: r.createdBy,
+            Size: r.size,
+            Comment: r.comment,
+          }) + '\n',
+        );
       return 0;
     }
     const by = (s: string) => {
       const flat = s.replace(/[\t\n]/g, ' ');
       return noTrunc || flat.length <= 45 ? flat : flat.slice(0, 44) + '…';
     };
-    const body = rows.map((r) => [id(r.id), human ? timeAgo(r.created) : r.created ?? '', by(r.createdBy), human ? humanSize(r.size) : String(r.size), r.comment]);
+    const body = rows.map((r) => [
+      id(r.id),
+      human ? timeAgo(r.created) : (r.created ?? ''),
+      by(r.createdBy),
+      human ? humanSize(r.size) : String(r.size),
+      r.comment,
+    ]);
     process.stdout.write(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], body));
     return 0;
   },

@@ -46,11 +46,15 @@ async function readStdin(): Promise<string> {
   for await (const c of process.stdin) {
     total += (c as Buffer).length;
     if (total > PASSWORD_MAX) {
-      throw new BoxError('login: the password on standard input is larger than 64 KiB: give the password or token alone');
+      throw new BoxError(
+        'login: the password on standard input is larger than 64 KiB: give the password or token alone',
+      );
     }
     parts.push(c as Buffer);
   }
-  return Buffer.concat(parts).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(parts)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export const loginCommand: CommandSpec = {
@@ -58,8 +62,19 @@ export const loginCommand: CommandSpec = {
   summary: 'Log in to a registry: check the credentials and store them for pull and push.',
   flags: [
     { names: ['--username', '-u'], key: 'username', kind: 'string', value: 'user', description: 'user name' },
-    { names: ['--password', '-p'], key: 'password', kind: 'string', value: 'password', description: 'password (visible to other users of this machine: prefer --password-stdin)' },
-    { names: ['--password-stdin'], key: 'passwordStdin', kind: 'bool', description: 'read the password from standard input' },
+    {
+      names: ['--password', '-p'],
+      key: 'password',
+      kind: 'string',
+      value: 'password',
+      description: 'password (visible to other users of this machine: prefer --password-stdin)',
+    },
+    {
+      names: ['--password-stdin'],
+      key: 'passwordStdin',
+      kind: 'bool',
+      description: 'read the password from standard input',
+    },
     TLS_FLAG,
   ],
   positionals: [{ name: 'REGISTRY', optional: true }],
@@ -70,7 +85,8 @@ export const loginCommand: CommandSpec = {
     const registry = normaliseRegistry(a.positionals[0] ?? 'docker.io');
     let username = str(a, 'username');
     let password = str(a, 'password');
-    if (password !== undefined && bool(a, 'passwordStdin')) throw new BoxError('login: give --password or --password-stdin, not both');
+    if (password !== undefined && bool(a, 'passwordStdin'))
+      throw new BoxError('login: give --password or --password-stdin, not both');
     if (bool(a, 'passwordStdin')) {
       if (!username) throw new BoxError('login: --password-stdin needs --username');
       password = await readStdin();
@@ -78,7 +94,8 @@ export const loginCommand: CommandSpec = {
       process.stderr.write('WARNING! Using --password via the command line is insecure. Use --password-stdin.\n');
     }
     if (username === undefined || password === undefined) {
-      if (!process.stdin.isTTY) throw new BoxError('login: no terminal to ask for the credentials: give --username and --password-stdin');
+      if (!process.stdin.isTTY)
+        throw new BoxError('login: no terminal to ask for the credentials: give --username and --password-stdin');
       username ??= (await prompt('Username: ', false)).trim();
       password ??= await prompt('Password: ', true);
     }
@@ -87,9 +104,14 @@ export const loginCommand: CommandSpec = {
     const creds: Credentials = { username, password };
     const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
     try {
-      await new RegistryClient(host, { credentials: creds, tlsVerify: parseTlsVerify(str(a, 'tlsVerify')) }).checkLogin();
+      await new RegistryClient(host, {
+        credentials: creds,
+        tlsVerify: parseTlsVerify(str(a, 'tlsVerify')),
+      }).checkLogin();
     } catch (err) {
-      throw err instanceof BoxError ? new BoxError(/^login\b/.test(err.message) ? err.message : `login to ${registry}: ${err.message}`) : err;
+      throw err instanceof BoxError
+        ? new BoxError(/^login\b/.test(err.message) ? err.message : `login to ${registry}: ${err.message}`)
+        : err;
     }
     saveCredentials(registry, creds);
     process.stderr.write(`Credentials stored in ${credentialsFile()}\n`);

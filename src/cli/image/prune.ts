@@ -39,10 +39,21 @@ export async function pruneImages(store: ImageStore, all: boolean): Promise<Prun
 
 export const imagePruneCommand: CommandSpec = {
   paths: [['image', 'prune']],
-  summary: 'Remove unused images: dangling ones, or with -a every image no container uses; then unreferenced layers and blobs.',
+  summary:
+    'Remove unused images: dangling ones, or with -a every image no container uses; then unreferenced layers and blobs.',
   flags: [
-    { names: ['--all', '-a'], key: 'all', kind: 'bool', description: 'remove every image no container uses, not just dangling ones' },
-    { names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'do not ask for confirmation (box never asks)' },
+    {
+      names: ['--all', '-a'],
+      key: 'all',
+      kind: 'bool',
+      description: 'remove every image no container uses, not just dangling ones',
+    },
+    {
+      names: ['--force', '-f'],
+      key: 'force',
+      kind: 'bool',
+      description: 'do not ask for confirmation (box never asks)',
+    },
   ],
   positionals: [],
   async run(a) {

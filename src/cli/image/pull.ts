@@ -145,7 +145,10 @@ export async function pullCommand(roots: Roots, ref: string, opts: PullCommandOp
       signal: abort.signal,
     });
     if (opts.quiet) out.write(id + '\n');
-    else out.write(`Status: image ${id.slice(7, 19)} for ${remote.localName}${remote.tag ? `:${remote.tag}` : ''}${remote.digest ? `@${remote.digest}` : ''}\n`);
+    else
+      out.write(
+        `Status: image ${id.slice(7, 19)} for ${remote.localName}${remote.tag ? `:${remote.tag}` : ''}${remote.digest ? `@${remote.digest}` : ''}\n`,
+      );
     return 0;
   } catch (err) {
     tty?.finish();
@@ -165,12 +168,22 @@ export const pullCommandSpec: CommandSpec = {
   summary: 'Pull an image from a registry (OCI distribution API v2).',
   flags: [
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'print only the image id' },
-    { names: ['--platform'], key: 'platform', kind: 'string', value: 'os/arch[/variant]', description: 'platform to pick from a multi-platform image (default: this machine)' },
+    {
+      names: ['--platform'],
+      key: 'platform',
+      kind: 'string',
+      value: 'os/arch[/variant]',
+      description: 'platform to pick from a multi-platform image (default: this machine)',
+    },
     TLS_FLAG,
   ],
   positionals: [{ name: 'NAME[:TAG|@DIGEST]' }],
   examples: ['box pull localhost:5000/team/app:1.0', 'box pull -q --tls-verify=false registry.local:5000/app'],
   async run(a) {
-    return pullCommand(roots(), a.positionals[0], { quiet: bool(a, 'quiet'), platform: str(a, 'platform'), tlsVerify: parseTlsVerify(str(a, 'tlsVerify')) });
+    return pullCommand(roots(), a.positionals[0], {
+      quiet: bool(a, 'quiet'),
+      platform: str(a, 'platform'),
+      tlsVerify: parseTlsVerify(str(a, 'tlsVerify')),
+    });
   },
 };

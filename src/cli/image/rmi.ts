@@ -13,7 +13,14 @@ import { mustResolve, repoOf, shortId } from './common';
 export const rmiCommand: CommandSpec = {
   paths: [['rmi'], ['image', 'rm']],
   summary: 'Remove images (refused while a container uses one, unless --force).',
-  flags: [{ names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'remove an image used by a stopped container, or with several tags, when given by id' }],
+  flags: [
+    {
+      names: ['--force', '-f'],
+      key: 'force',
+      kind: 'bool',
+      description: 'remove an image used by a stopped container, or with several tags, when given by id',
+    },
+  ],
   positionals: [{ name: 'IMAGE', rest: true }],
   async run(a) {
     const store = new ImageStore(roots());
@@ -38,7 +45,13 @@ function tagNamed(img: ImageRecord, name: string): string | undefined {
  * a stopped container uses, needs -f; one a running container uses cannot be removed.
  * Unreferenced layers and blobs are collected afterwards, under the store's exclusive lock.
  */
-export async function removeImages(store: ImageStore, names: string[], force: boolean, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function removeImages(
+  store: ImageStore,
+  names: string[],
+  force: boolean,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   return withExclusiveStore(store, () => {
     let code = 0;
     const containers = new ContainerStore(store.roots).list();
@@ -59,15 +72,26 @@ export async function removeImages(store: ImageStore, names: string[], force: bo
             continue;
           }
           const user = running ?? stopped;
-          if (user && !force) throw new BoxError(`conflict: unable to remove repository reference "${name}" (must force) - container ${describe(user)} is using its referenced image ${shortId(id)}`);
+          if (user && !force)
+            throw new BoxError(
+              `conflict: unable to remove repository reference "${name}" (must force) - container ${describe(user)} is using its referenced image ${shortId(id)}`,
+            );
           store.untag(parseImageRef(tag));
           out.write(`Untagged: ${tag}\n`);
           if (running) continue; // the image stays (untagged) while a running container uses it
         } else {
-          if (running) throw new BoxError(`conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${describe(running)}`);
-          if (stopped && !force) throw new BoxError(`conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${describe(stopped)}`);
+          if (running)
+            throw new BoxError(
+              `conflict: unable to delete ${shortId(id)} (cannot be forced) - image is being used by running container ${describe(running)}`,
+            );
+          if (stopped && !force)
+            throw new BoxError(
+              `conflict: unable to delete ${shortId(id)} (must be forced) - image is being used by stopped container ${describe(stopped)}`,
+            );
           if (new Set(img.tags.map(repoOf)).size > 1 && !force) {
-            throw new BoxError(`conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories (${img.tags.join(', ')})`);
+            throw new BoxError(
+              `conflict: unable to delete ${shortId(id)} (must be forced) - image is referenced in multiple repositories (${img.tags.join(', ')})`,
+            );
           }
           for (const t of img.tags) {
             store.untag(parseImageRef(t));

@@ -9,9 +9,16 @@ import { CommandSpec, str } from '../args';
 import { roots } from '../context';
 
 /** Runs write() against the output named by -o, or standard output. */
-export async function writeArchive(command: string, output: string | undefined, write: (out: NodeJS.WritableStream) => Promise<unknown>): Promise<void> {
+export async function writeArchive(
+  command: string,
+  output: string | undefined,
+  write: (out: NodeJS.WritableStream) => Promise<unknown>,
+): Promise<void> {
   if (output === undefined || output === '-') {
-    if (process.stdout.isTTY) throw new BoxError(`${command}: cowardly refusing to write an archive to a terminal: use -o FILE or redirect the output`);
+    if (process.stdout.isTTY)
+      throw new BoxError(
+        `${command}: cowardly refusing to write an archive to a terminal: use -o FILE or redirect the output`,
+      );
     try {
       await write(process.stdout);
     } catch (err) {
@@ -21,8 +28,10 @@ export async function writeArchive(command: string, output: string | undefined, 
     return;
   }
   const dest = path.resolve(output);
-  if (fs.existsSync(dest) && fs.statSync(dest).isDirectory()) throw new BoxError(`${command}: ${output} is a directory: give a file name`);
-  if (!fs.existsSync(path.dirname(dest))) throw new BoxError(`${command}: cannot write ${output}: the directory ${path.dirname(dest)} does not exist`);
+  if (fs.existsSync(dest) && fs.statSync(dest).isDirectory())
+    throw new BoxError(`${command}: ${output} is a directory: give a file name`);
+  if (!fs.existsSync(path.dirname(dest)))
+    throw new BoxError(`${command}: cannot write ${output}: the directory ${path.dirname(dest)} does not exist`);
   const tmp = tempNameFor(dest);
   const out = fs.createWriteStream(tmp, { flags: 'wx' });
   const closed = new Promise<void>((resolve, reject) => {
@@ -46,7 +55,15 @@ export async function writeArchive(command: string, output: string | undefined, 
 export const saveCommand: CommandSpec = {
   paths: [['save'], ['image', 'save']],
   summary: 'Save images to a tarball (an OCI image layout that docker load also reads).',
-  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'file', description: 'write to this file instead of standard output' }],
+  flags: [
+    {
+      names: ['--output', '-o'],
+      key: 'output',
+      kind: 'string',
+      value: 'file',
+      description: 'write to this file instead of standard output',
+    },
+  ],
   positionals: [{ name: 'IMAGE', rest: true }],
   examples: ['box save -o busybox.tar busybox:latest', 'box save app:1 app:2 | gzip > app.tar.gz'],
   async run(a) {

@@ -55,10 +55,19 @@ export function unitText(boxArgv: string[]): string {
 export const installUnitCommand: CommandSpec = {
   paths: [['system', 'install-unit']],
   summary: 'Write a systemd unit that runs `box system boot` at boot (enable it with systemctl enable box.service).',
-  flags: [{ names: ['--output', '-o'], key: 'output', kind: 'string', value: 'file', description: 'where to write it (default /etc/systemd/system/box.service)' }],
+  flags: [
+    {
+      names: ['--output', '-o'],
+      key: 'output',
+      kind: 'string',
+      value: 'file',
+      description: 'where to write it (default /etc/systemd/system/box.service)',
+    },
+  ],
   positionals: [],
   async run(a) {
-    if (!isSea()) throw new BoxError('install-unit needs the single executable (dist/box): the unit runs it by its path');
+    if (!isSea())
+      throw new BoxError('install-unit needs the single executable (dist/box): the unit runs it by its path');
     const r = roots();
     const out = path.resolve(str(a, 'output') ?? '/etc/systemd/system/box.service');
     fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -36,8 +36,13 @@ export function parseEventFilters(filters: string[]): Filter {
 }
 
 export function formatEvent(e: BoxEvent): string {
-  const when = new Date(Math.floor(e.timeNano / 1e6)).toISOString().replace(/\.(\d{3})Z$/, (_, ms) => `.${ms}${String(e.timeNano % 1e6).padStart(6, '0')}Z`);
-  const attrs = Object.entries(e.Actor.Attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(', ');
+  const when = new Date(Math.floor(e.timeNano / 1e6))
+    .toISOString()
+    .replace(/\.(\d{3})Z$/, (_, ms) => `.${ms}${String(e.timeNano % 1e6).padStart(6, '0')}Z`);
+  const attrs = Object.entries(e.Actor.Attributes)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
   return `${when} ${e.Type} ${e.Action} ${e.id} (${attrs})`;
 }
 
@@ -70,10 +75,34 @@ export const eventsCommand: CommandSpec = {
   paths: [['events'], ['system', 'events']],
   summary: 'Show container events: past ones with --since, then new ones until --until or Ctrl-C.',
   flags: [
-    { names: ['--since'], key: 'since', kind: 'string', value: 'time', description: 'show events since a time (RFC 3339, Unix seconds, or a duration like 10m)' },
-    { names: ['--until'], key: 'until', kind: 'string', value: 'time', description: 'stop at this time (without it, follow new events)' },
-    { names: ['--filter', '-f'], key: 'filter', kind: 'list', value: 'key=value', description: 'container=, event=, type=, image=, name=, label=KEY[=VALUE]' },
-    { names: ['--format'], key: 'format', kind: 'string', value: 'json', description: 'json: one JSON object per line' },
+    {
+      names: ['--since'],
+      key: 'since',
+      kind: 'string',
+      value: 'time',
+      description: 'show events since a time (RFC 3339, Unix seconds, or a duration like 10m)',
+    },
+    {
+      names: ['--until'],
+      key: 'until',
+      kind: 'string',
+      value: 'time',
+      description: 'stop at this time (without it, follow new events)',
+    },
+    {
+      names: ['--filter', '-f'],
+      key: 'filter',
+      kind: 'list',
+      value: 'key=value',
+      description: 'container=, event=, type=, image=, name=, label=KEY[=VALUE]',
+    },
+    {
+      names: ['--format'],
+      key: 'format',
+      kind: 'string',
+      value: 'json',
+      description: 'json: one JSON object per line',
+    },
   ],
   positionals: [],
   async run(a) {

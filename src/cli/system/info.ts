@@ -11,11 +11,20 @@ import { SPEC_VERSION } from '../../runtime/spec';
 import { CommandSpec, str } from '../args';
 import { roots } from '../context';
 
-export const FORMAT = { names: ['--format', '-f'], key: 'format', kind: 'string' as const, value: 'json', description: 'json for machine-readable output' };
+export const FORMAT = {
+  names: ['--format', '-f'],
+  key: 'format',
+  kind: 'string' as const,
+  value: 'json',
+  description: 'json for machine-readable output',
+};
 
 function fsSupported(name: string): boolean {
   try {
-    return fs.readFileSync('/proc/filesystems', 'utf8').split('\n').some((l) => l.split('\t')[1] === name);
+    return fs
+      .readFileSync('/proc/filesystems', 'utf8')
+      .split('\n')
+      .some((l) => l.split('\t')[1] === name);
   } catch {
     return false;
   }

@@ -10,7 +10,13 @@ export const versionCommand: CommandSpec = {
   flags: [FORMAT],
   positionals: [],
   async run(a) {
-    const v = { version: BOX_VERSION, node: process.versions.node, helperProtocol: SPEC_VERSION, os: 'linux', arch: process.arch };
+    const v = {
+      version: BOX_VERSION,
+      node: process.versions.node,
+      helperProtocol: SPEC_VERSION,
+      os: 'linux',
+      arch: process.arch,
+    };
     process.stdout.write(str(a, 'format') === 'json' ? JSON.stringify(v) + '\n' : `box ${BOX_VERSION}\n`);
     return 0;
   },

@@ -33,7 +33,12 @@ export function basicHeader(c: Credentials): string {
 }
 
 /** Asks the token service named in a Bearer challenge for a token for `scope`. */
-export async function fetchToken(challenge: Challenge, scope: string | undefined, creds: Credentials | undefined, tlsVerify: boolean): Promise<string> {
+export async function fetchToken(
+  challenge: Challenge,
+  scope: string | undefined,
+  creds: Credentials | undefined,
+  tlsVerify: boolean,
+): Promise<string> {
   const realm = challenge.params.realm;
   if (!realm) throw new BoxError('the registry asked for a bearer token without naming a token service (no realm)');
   let url: URL;
@@ -44,13 +49,16 @@ export async function fetchToken(challenge: Challenge, scope: string | undefined
   }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   if (creds) url.searchParams.set('account', creds.username);
-  for (const s of (scope ?? challenge.params.scope ?? '').split(' ').filter(Boolean)) url.searchParams.append('scope', s);
+  for (const s of (scope ?? challenge.params.scope ?? '').split(' ').filter(Boolean))
+    url.searchParams.append('scope', s);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (creds) headers.authorization = basicHeader(creds);
   const res = await httpRequest(url, { headers, tlsVerify });
   const body = await readBody(res, 1024 * 1024);
   if (res.status === 401 || res.status === 403) {
-    throw new BoxError(`the token service ${url.host} refused ${creds ? `the credentials of "${creds.username}"` : 'anonymous access'} (HTTP ${res.status})`);
+    throw new BoxError(
+      `the token service ${url.host} refused ${creds ? `the credentials of "${creds.username}"` : 'anonymous access'} (HTTP ${res.status})`,
+    );
   }
   if (res.status !== 200) throw new BoxError(`the token service ${url.host} answered HTTP ${res.status}`);
   let token: unknown;
@@ -85,7 +93,10 @@ export function credentialsFromFile(file: string, registry: string): Credentials
     throw new BoxError(`cannot read credentials from ${file}: not a JSON object`);
   }
   const auths = typeof parsed.auths === 'object' && parsed.auths !== null ? parsed.auths : {};
-  const keys = registry === 'docker.io' ? ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'registry-1.docker.io'] : [registry, `https://${registry}`, `http://${registry}`];
+  const keys =
+    registry === 'docker.io'
+      ? ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'registry-1.docker.io']
+      : [registry, `https://${registry}`, `http://${registry}`];
   for (const k of keys) {
     const e = auths[k] ?? auths[k + '/'];
     if (!e) continue;

@@ -61,17 +61,27 @@ export class RegistryClient {
   /** GET /v2/: decides the scheme and learns the authentication challenge. */
   private async probe(): Promise<string> {
     if (this.base) return this.base;
-    const schemes: ('https' | 'http')[] = this.opts.scheme ? [this.opts.scheme] : this.plainHttp ? ['https', 'http'] : ['https'];
+    const schemes: ('https' | 'http')[] = this.opts.scheme
+      ? [this.opts.scheme]
+      : this.plainHttp
+        ? ['https', 'http']
+        : ['https'];
     let lastErr: unknown;
     for (const scheme of schemes) {
       const base = `${scheme}://${this.host}`;
       let res: HttpResponse;
       try {
-        res = await httpRequest(new URL('/v2/', base), { tlsVerify: this.tlsVerify, signal: this.opts.signal, idleTimeoutMs: 30_000 });
+        res = await httpRequest(new URL('/v2/', base), {
+          tlsVerify: this.tlsVerify,
+          signal: this.opts.signal,
+          idleTimeoutMs: 30_000,
+        });
       } catch (err) {
         // A registry that speaks TLS with a certificate we cannot verify: never fall back to http.
         if (isCertificateError(err)) {
-          throw new RegistryError(`the registry ${this.host} presented a certificate that cannot be verified (${(err as Error).message}): trust its CA, or use --tls-verify=false`);
+          throw new RegistryError(
+            `the registry ${this.host} presented a certificate that cannot be verified (${(err as Error).message}): trust its CA, or use --tls-verify=false`,
+          );
         }
         lastErr = err;
         continue;
@@ -79,7 +89,7 @@ export class RegistryClient {
       discard(res);
       if (res.status === 401) {
         const h = res.headers['www-authenticate'];
-        this.challenge = parseChallenge(Array.isArray(h) ? h[0] : h ?? '');
+        this.challenge = parseChallenge(Array.isArray(h) ? h[0] : (h ?? ''));
       }
       if (res.status !== 200 && res.status !== 401) {
         throw new RegistryError(`${this.host} is not a registry (GET /v2/ answered HTTP ${res.status})`, res.status);
@@ -97,7 +107,11 @@ export class RegistryClient {
     const c = this.challenge;
     if (!c) return undefined;
     if (c.scheme === 'basic') {
-      if (!this.opts.credentials) throw new RegistryError(`${this.host} requires a login (basic authentication): run box login ${this.host}`, 401);
+      if (!this.opts.credentials)
+        throw new RegistryError(
+          `${this.host} requires a login (basic authentication): run box login ${this.host}`,
+          401,
+        );
       return basicHeader(this.opts.credentials);
     }
     if (c.scheme === 'bearer') {
@@ -122,7 +136,11 @@ export class RegistryClient {
     const base = await this.probe();
     if (!this.challenge) return;
     const auth = await this.authHeader(undefined, false);
-    const res = await httpRequest(new URL('/v2/', base), { headers: auth ? { authorization: auth } : {}, tlsVerify: this.tlsVerify, signal: this.opts.signal });
+    const res = await httpRequest(new URL('/v2/', base), {
+      headers: auth ? { authorization: auth } : {},
+      tlsVerify: this.tlsVerify,
+      signal: this.opts.signal,
+    });
     if (res.status === 200) return discard(res);
     throw await this.failure(res, `login to ${this.host}`);
   }
@@ -149,7 +167,7 @@ export class RegistryClient {
       if (res.status !== 401 || attempt > 0) return res;
       discard(res);
       const h = res.headers['www-authenticate'];
-      const next = parseChallenge(Array.isArray(h) ? h[0] : h ?? '');
+      const next = parseChallenge(Array.isArray(h) ? h[0] : (h ?? ''));
       if (!next) return res;
       this.challenge = next;
     }
@@ -166,7 +184,9 @@ export class RegistryClient {
       /* no JSON error body */
     }
     if (res.status === 401) {
-      const who = this.opts.credentials ? `the credentials of "${this.opts.credentials.username}" were refused` : 'authentication required';
+      const who = this.opts.credentials
+        ? `the credentials of "${this.opts.credentials.username}" were refused`
+        : 'authentication required';
       return new RegistryError(`${what}: ${who}${detail}`, 401);
     }
     if (res.status === 403) return new RegistryError(`${what}: access denied${detail}`, 403);
@@ -175,7 +195,11 @@ export class RegistryClient {
   }
 
   /** The manifest body and its Content-Type. */
-  async getManifest(repository: string, reference: string, what: string): Promise<{ body: Buffer; contentType?: string; digestHeader?: string }> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    what: string,
+  ): Promise<{ body: Buffer; contentType?: string; digestHeader?: string }> {
     const res = await this.request(`/v2/${repository}/manifests/${reference}`, repository, { accept: MANIFEST_ACCEPT });
     if (res.status !== 200) throw await this.failure(res, what);
     const body = await readBody(res, 4 * 1024 * 1024);

@@ -29,8 +29,12 @@ export function authKey(registry: string): string {
 export function normaliseRegistry(input: string): string {
   let r = input.trim().replace(/^[a-z]+:\/\//i, '');
   r = r.replace(/\/v[12]\/?$/, '').replace(/\/+$/, '');
-  if (!r || r.includes('/') || /\s/.test(r)) throw new BoxError(`invalid registry "${input}": give a host name with an optional port, e.g. registry.example:5000`);
-  if (['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com', 'docker.io'].includes(r.toLowerCase())) return DOCKER_HUB;
+  if (!r || r.includes('/') || /\s/.test(r))
+    throw new BoxError(
+      `invalid registry "${input}": give a host name with an optional port, e.g. registry.example:5000`,
+    );
+  if (['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com', 'docker.io'].includes(r.toLowerCase()))
+    return DOCKER_HUB;
   return r;
 }
 
@@ -82,6 +86,9 @@ export function removeCredentials(registry: string, file = credentialsFile()): b
 }
 
 function aliases(registry: string): string[] {
-  const base = registry === DOCKER_HUB ? ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'registry-1.docker.io'] : [registry, `https://${registry}`, `http://${registry}`];
+  const base =
+    registry === DOCKER_HUB
+      ? ['docker.io', 'index.docker.io', 'https://index.docker.io/v1/', 'registry-1.docker.io']
+      : [registry, `https://${registry}`, `http://${registry}`];
   return base.flatMap((k) => [k, k + '/']);
 }

@@ -56,13 +56,20 @@ export function parseManifest(body: Buffer, contentType: string | undefined, wha
   const ct = (contentType ?? '').split(';')[0].trim();
   const mediaType = typeof j.mediaType === 'string' ? j.mediaType : ct;
   if (mediaType === MT.dockerSchema1 || mediaType === MT.dockerSchema1Signed || j.schemaVersion === 1) {
-    throw new BoxError(`${what}: Docker schema 1 manifests are not supported (deprecated since 2017); push the image again with a current tool`);
+    throw new BoxError(
+      `${what}: Docker schema 1 manifests are not supported (deprecated since 2017); push the image again with a current tool`,
+    );
   }
   if (mediaType === MT.ociIndex || mediaType === MT.dockerList || (Array.isArray(j.manifests) && !j.config)) {
     if (!Array.isArray(j.manifests)) throw new BoxError(`${what}: the image index has no manifests`);
-    return { kind: 'index', mediaType: mediaType || MT.ociIndex, manifests: (j.manifests as unknown[]).map((d) => descriptor(d, what)) };
+    return {
+      kind: 'index',
+      mediaType: mediaType || MT.ociIndex,
+      manifests: (j.manifests as unknown[]).map((d) => descriptor(d, what)),
+    };
   }
-  if (!j.config || !Array.isArray(j.layers)) throw new BoxError(`${what}: unsupported manifest (media type "${mediaType || 'none'}")`);
+  if (!j.config || !Array.isArray(j.layers))
+    throw new BoxError(`${what}: unsupported manifest (media type "${mediaType || 'none'}")`);
   return {
     kind: 'manifest',
     mediaType: mediaType || MT.ociManifest,
@@ -94,12 +101,18 @@ export function formatPlatform(p: Platform): string {
 /** Picks the manifest for `want` from an index: os and architecture must match; variant too when both name one. */
 export function selectPlatform(index: ImageIndex, want: Platform, what: string): Descriptor {
   const w = normPlatform(want);
-  const candidates = index.manifests.filter((d) => d.platform && d.platform.os === w.os && d.platform.architecture === w.architecture);
+  const candidates = index.manifests.filter(
+    (d) => d.platform && d.platform.os === w.os && d.platform.architecture === w.architecture,
+  );
   const exact = candidates.find((d) => normPlatform(d.platform!).variant === w.variant);
   const pick = exact ?? candidates.find((d) => platformMatches(d.platform!, want));
   if (!pick) {
-    const have = index.manifests.filter((d) => d.platform && d.platform.os !== 'unknown').map((d) => formatPlatform(d.platform!));
-    throw new BoxError(`${what}: no image for ${formatPlatform(want)}${have.length ? ` (the image has ${[...new Set(have)].join(', ')})` : ''}`);
+    const have = index.manifests
+      .filter((d) => d.platform && d.platform.os !== 'unknown')
+      .map((d) => formatPlatform(d.platform!));
+    throw new BoxError(
+      `${what}: no image for ${formatPlatform(want)}${have.length ? ` (the image has ${[...new Set(have)].join(', ')})` : ''}`,
+    );
   }
   return pick;
 }
@@ -122,7 +135,9 @@ export type LayerCompression = 'gzip' | 'zstd' | 'none';
 export function layerCompression(d: Descriptor, what: string): LayerCompression {
   const t = d.mediaType;
   if (t.includes('foreign') || t.includes('nondistributable')) {
-    throw new BoxError(`${what}: layer ${d.digest} is a non-distributable (foreign) layer, which box does not download`);
+    throw new BoxError(
+      `${what}: layer ${d.digest} is a non-distributable (foreign) layer, which box does not download`,
+    );
   }
   if (t.endsWith('+zstd') || t.endsWith('.zstd')) return 'zstd';
   if (t.endsWith('gzip')) return 'gzip';

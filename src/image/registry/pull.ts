@@ -16,7 +16,16 @@ import { parseImageRef } from '../reference';
 import { ImageStore } from '../store';
 import { Credentials } from './auth';
 import { RegistryClient } from './client';
-import { Descriptor, formatPlatform, ImageManifest, layerCompression, parseManifest, parsePlatform, platformMatches, selectPlatform } from './manifest';
+import {
+  Descriptor,
+  formatPlatform,
+  ImageManifest,
+  layerCompression,
+  parseManifest,
+  parsePlatform,
+  platformMatches,
+  selectPlatform,
+} from './manifest';
 import { formatRemoteRef, parseRemoteRef, RemoteRef } from './reference';
 import { readBody } from './http';
 
@@ -58,7 +67,11 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const r = typeof ref === 'string' ? parseRemoteRef(ref) : ref;
   const name = formatRemoteRef(r);
   const emit = opts.onEvent ?? (() => undefined);
-  const client = new RegistryClient(r.host, { tlsVerify: opts.tlsVerify, credentials: opts.credentials, signal: opts.signal });
+  const client = new RegistryClient(r.host, {
+    tlsVerify: opts.tlsVerify,
+    credentials: opts.credentials,
+    signal: opts.signal,
+  });
   const blobs = new BlobStore(layout.blobs(store.roots));
   const want = parsePlatform(opts.platform);
 
@@ -66,9 +79,12 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const fetchManifest = async (reference: string, expected?: string) => {
     const m = await client.getManifest(r.repository, reference, name);
     const digest = sha256Digest(m.body);
-    if (expected && digest !== expected) throw new BoxError(`${name}: the registry sent a manifest with digest ${digest} for ${expected}`);
+    if (expected && digest !== expected)
+      throw new BoxError(`${name}: the registry sent a manifest with digest ${digest} for ${expected}`);
     if (!expected && m.digestHeader && m.digestHeader.startsWith('sha256:') && m.digestHeader !== digest) {
-      throw new BoxError(`${name}: the manifest's digest ${digest} differs from the one the registry announces (${m.digestHeader})`);
+      throw new BoxError(
+        `${name}: the manifest's digest ${digest} differs from the one the registry announces (${m.digestHeader})`,
+      );
     }
     return { ...m, digest, parsed: parseManifest(m.body, m.contentType, name) };
   };
@@ -81,7 +97,8 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     const pick = selectPlatform(top.parsed, want, name);
     parseDigest(pick.digest);
     top = await fetchManifest(pick.digest, pick.digest);
-    if (top.parsed.kind !== 'manifest') throw new BoxError(`${name}: the index for ${formatPlatform(want)} points at another index`);
+    if (top.parsed.kind !== 'manifest')
+      throw new BoxError(`${name}: the index for ${formatPlatform(want)} points at another index`);
     manifestBody = top.body;
     manifestDigest = top.digest;
   }
@@ -93,27 +110,44 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   if (blobs.has(manifest.config.digest)) {
     configBytes = blobs.read(manifest.config.digest);
   } else {
-    const res = await client.getBlob(r.repository, manifest.config.digest, `${name}: config ${short(manifest.config.digest)}`);
+    const res = await client.getBlob(
+      r.repository,
+      manifest.config.digest,
+      `${name}: config ${short(manifest.config.digest)}`,
+    );
     configBytes = await readBody(res, 32 * 1024 * 1024);
     const got = sha256Digest(configBytes);
-    if (got !== manifest.config.digest) throw new BoxError(`${name}: config ${manifest.config.digest} failed verification: its content has digest ${got}`);
+    if (got !== manifest.config.digest)
+      throw new BoxError(
+        `${name}: config ${manifest.config.digest} failed verification: its content has digest ${got}`,
+      );
   }
   const config = parseImageConfig(configBytes, name);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
     const layers = manifest.layers.length;
-    throw new BoxError(`${name}: the config lists ${diffIds.length} layer diff_ids for ${layers} layers in the manifest`);
+    throw new BoxError(
+      `${name}: the config lists ${diffIds.length} layer diff_ids for ${layers} layers in the manifest`,
+    );
   }
   for (const d of [...diffIds, ...manifest.layers.map((l) => l.digest)]) parseDigest(d);
   // An image of one platform: asked for another with --platform, it would not run here.
   const have = { os: config.os, architecture: config.architecture, variant: (config as { variant?: string }).variant };
   if (opts.platform && !fromIndex && !platformMatches(have, want)) {
-    throw new BoxError(`${name}: the image is for ${formatPlatform(have)}, not ${formatPlatform(want)} as --platform asks (it is not a multi-platform image)`);
+    throw new BoxError(
+      `${name}: the image is for ${formatPlatform(have)}, not ${formatPlatform(want)} as --platform asks (it is not a multi-platform image)`,
+    );
   }
   // Refused before any download: a zstd layer this runtime cannot decompress.
   const zstd = manifest.layers.find((l) => layerCompression(l, name) === 'zstd');
   if (zstd && !zstdSupported()) throw new BoxError(zstdUnsupported(`${name}: layer ${short(zstd.digest)}`));
-  emit({ type: 'resolved', ref: name, digest: manifestDigest, platform: formatPlatform(want), layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size })) });
+  emit({
+    type: 'resolved',
+    ref: name,
+    digest: manifestDigest,
+    platform: formatPlatform(want),
+    layers: manifest.layers.map((l) => ({ digest: l.digest, size: l.size })),
+  });
 
   // 3. Layers, in parallel; the first failure stops the others.
   const abort = new AbortController();

@@ -52,12 +52,17 @@ const short = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 const COMPRESSED_FILE = 'gzip.json';
 
 /** Pushes the local image tagged `ref`; resolves to the manifest's digest and size. */
-export async function pushImage(store: ImageStore, ref: string, opts: PushOptions = {}): Promise<{ digest: string; size: number }> {
+export async function pushImage(
+  store: ImageStore,
+  ref: string,
+  opts: PushOptions = {},
+): Promise<{ digest: string; size: number }> {
   const r = parseRemoteRef(ref);
   if (r.digest) throw new BoxError(`push: ${ref}: push a tag, not a digest`);
   const local = `${r.localName}:${r.tag}`;
   const id = store.resolve(local);
-  if (!id || !store.hasImage(id)) throw new BoxError(`push: no such image: ${local} (give it that name first: box tag IMAGE ${local})`);
+  if (!id || !store.hasImage(id))
+    throw new BoxError(`push: no such image: ${local} (give it that name first: box tag IMAGE ${local})`);
   const name = formatRemoteRef(r);
   const emit = opts.onEvent ?? (() => undefined);
   // Shared: garbage collection leaves the layers alone while they are read.
@@ -65,7 +70,11 @@ export async function pushImage(store: ImageStore, ref: string, opts: PushOption
   try {
     const rec = store.get(id);
     const diffIds = rec.config.rootfs.diff_ids;
-    const client = new RegistryClient(r.host, { tlsVerify: opts.tlsVerify, credentials: opts.credentials, signal: opts.signal });
+    const client = new RegistryClient(r.host, {
+      tlsVerify: opts.tlsVerify,
+      credentials: opts.credentials,
+      signal: opts.signal,
+    });
     emit({ type: 'resolved', ref: name, layers: diffIds });
 
     const exists = async (digest: string): Promise<boolean> => {
@@ -76,15 +85,30 @@ export async function pushImage(store: ImageStore, ref: string, opts: PushOption
       throw await client.failure(res, `${name}: checking for blob ${short(digest)}`);
     };
     const upload = async (blob: Blob, body: Buffer | (() => Readable), what: string): Promise<void> => {
-      const start = await client.request(`/v2/${r.repository}/blobs/uploads/`, r.repository, { 'content-length': '0' }, 'POST', { push: true, body: Buffer.alloc(0) });
+      const start = await client.request(
+        `/v2/${r.repository}/blobs/uploads/`,
+        r.repository,
+        { 'content-length': '0' },
+        'POST',
+        { push: true, body: Buffer.alloc(0) },
+      );
       if (start.status !== 202) throw await client.failure(start, `${name}: starting the upload of ${what}`);
       discard(start);
       const location = header(start, 'location');
-      if (!location) throw new RegistryError(`${name}: the registry started an upload without saying where to send it (no Location)`);
+      if (!location)
+        throw new RegistryError(
+          `${name}: the registry started an upload without saying where to send it (no Location)`,
+        );
       const url = new URL(location, 'http://placeholder');
       url.searchParams.set('digest', blob.digest);
       const target = /^[a-z]+:\/\//i.test(location) ? url.toString() : url.pathname + url.search;
-      const put = await client.request(target, r.repository, { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, 'PUT', { push: true, body });
+      const put = await client.request(
+        target,
+        r.repository,
+        { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+        'PUT',
+        { push: true, body },
+      );
       if (put.status !== 201) throw await client.failure(put, `${name}: uploading ${what}`);
       discard(put);
     };
@@ -137,15 +161,26 @@ export async function pushImage(store: ImageStore, ref: string, opts: PushOption
         schemaVersion: 2,
         mediaType: MT.ociManifest,
         config: { mediaType: OCI_CONFIG, digest: id, size: config.length },
-        layers: diffIds.map((d) => ({ mediaType: OCI_LAYER_GZIP, digest: blobs.get(d)!.digest, size: blobs.get(d)!.size })),
+        layers: diffIds.map((d) => ({
+          mediaType: OCI_LAYER_GZIP,
+          digest: blobs.get(d)!.digest,
+          size: blobs.get(d)!.size,
+        })),
       }),
     );
     const digest = sha256Digest(manifest);
-    const put = await client.request(`/v2/${r.repository}/manifests/${r.tag}`, r.repository, { 'content-type': MT.ociManifest, 'content-length': String(manifest.length) }, 'PUT', { push: true, body: manifest });
+    const put = await client.request(
+      `/v2/${r.repository}/manifests/${r.tag}`,
+      r.repository,
+      { 'content-type': MT.ociManifest, 'content-length': String(manifest.length) },
+      'PUT',
+      { push: true, body: manifest },
+    );
     if (put.status !== 201) throw await client.failure(put, `${name}: storing the manifest`);
     discard(put);
     const announced = header(put, 'docker-content-digest');
-    if (announced && announced !== digest) throw new RegistryError(`${name}: the registry stored the manifest as ${announced}, box computed ${digest}`);
+    if (announced && announced !== digest)
+      throw new RegistryError(`${name}: the registry stored the manifest as ${announced}, box computed ${digest}`);
     // As after a pull: the image now has a digest in that repository.
     new BlobStore(layout.blobs(store.roots)).put(manifest, digest);
     await store.registerImage(id, { repoDigest: `${r.localName}@${digest}`, manifest: digest });
@@ -173,7 +208,12 @@ async function compress(store: ImageStore, diffId: string, file: string, what: s
     },
   });
   try {
-    await pipeline(Readable.from(layerTar(store.layerDir(diffId), diffId, what)), createGzip({ level: 6 }), count, fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    await pipeline(
+      Readable.from(layerTar(store.layerDir(diffId), diffId, what)),
+      createGzip({ level: 6 }),
+      count,
+      fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }),
+    );
   } catch (err) {
     if (err instanceof BoxError) throw err;
     throw new BoxError(`${what}: cannot compress the layer: ${(err as Error).message}`);

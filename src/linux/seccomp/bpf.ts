@@ -55,7 +55,12 @@ export function decodeProgram(buf: Uint8Array): SockFilter[] {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: SockFilter[] = [];
   for (let o = 0; o < buf.length; o += 8) {
-    out.push({ code: dv.getUint16(o, true), jt: dv.getUint8(o + 2), jf: dv.getUint8(o + 3), k: dv.getUint32(o + 4, true) });
+    out.push({
+      code: dv.getUint16(o, true),
+      jt: dv.getUint8(o + 2),
+      jf: dv.getUint8(o + 3),
+      k: dv.getUint32(o + 4, true),
+    });
   }
   return out;
 }

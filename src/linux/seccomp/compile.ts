@@ -60,7 +60,8 @@ let hostKernel: string | undefined;
 // ---- rule resolution ----
 
 function ruleApplies(rule: SeccompRule, caps: bigint, arch: ArchInfo, kernel: [number, number]): boolean {
-  const archMatch = (f: RuleFilter): boolean => f.arches!.some((a) => arch.goArchNames.includes(a) || a === arch.scmpName);
+  const archMatch = (f: RuleFilter): boolean =>
+    f.arches!.some((a) => arch.goArchNames.includes(a) || a === arch.scmpName);
   const ex = rule.excludes;
   if (ex) {
     if (ex.arches?.length && archMatch(ex)) return false;
@@ -131,7 +132,7 @@ function emitCond(asm: BackwardAssembler, c: ArgCondition, pass: Label, fail: La
       const wHi = hi32(want);
       const wLo = lo32(want);
       // Halves whose mask is 0 are constant; one that can never match makes the whole condition false.
-      if (((mLo & wLo) >>> 0) !== wLo || (wide && ((mHi & wHi) >>> 0) !== wHi)) return asm.ja(fail);
+      if ((mLo & wLo) >>> 0 !== wLo || (wide && (mHi & wHi) >>> 0 !== wHi)) return asm.ja(fail);
       let start = pass;
       if (mLo !== 0) {
         asm.jmp(BPF.JEQ_K, wLo, pass, fail);
@@ -261,7 +262,10 @@ export function compileSeccomp(profile: SeccompProfile, opts: CompileOptions): B
   const unknownAction = profile.defaultAction.type;
   const enosys = (profile.enosysForUnknown ?? true) && unknownAction !== 'allow' && unknownAction !== 'log';
   if (pos <= arch.maxSyscall) add(pos, defaultOutcome);
-  add(Math.max(pos, arch.maxSyscall + 1), enosys ? simpleOutcome(actionToRet({ type: 'errno', errno: ENOSYS })) : defaultOutcome);
+  add(
+    Math.max(pos, arch.maxSyscall + 1),
+    enosys ? simpleOutcome(actionToRet({ type: 'errno', errno: ENOSYS })) : defaultOutcome,
+  );
 
   const asm = new BackwardAssembler();
   const tree = emitTree(asm, ranges, 0, ranges.length - 1);
@@ -276,7 +280,9 @@ export function compileSeccomp(profile: SeccompProfile, opts: CompileOptions): B
   asm.ld(SECCOMP_DATA.ARCH);
 
   if (asm.length > BPF_MAXINSNS) {
-    throw new Error(`seccomp profile compiles to ${asm.length} BPF instructions, more than the kernel's limit of ${BPF_MAXINSNS}`);
+    throw new Error(
+      `seccomp profile compiles to ${asm.length} BPF instructions, more than the kernel's limit of ${BPF_MAXINSNS}`,
+    );
   }
   return asm.toBuffer();
 }

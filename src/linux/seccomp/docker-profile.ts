@@ -20,9 +20,29 @@ const OPS: Readonly<Record<string, ArgOp>> = {
 
 const KNOWN_ARCHES = new Set(
   [
-    'X86', 'X86_64', 'X32', 'ARM', 'AARCH64', 'MIPS', 'MIPS64', 'MIPS64N32', 'MIPSEL', 'MIPSEL64',
-    'MIPSEL64N32', 'PPC', 'PPC64', 'PPC64LE', 'S390', 'S390X', 'PARISC', 'PARISC64', 'RISCV64',
-    'LOONGARCH64', 'M68K', 'SH', 'SHEB',
+    'X86',
+    'X86_64',
+    'X32',
+    'ARM',
+    'AARCH64',
+    'MIPS',
+    'MIPS64',
+    'MIPS64N32',
+    'MIPSEL',
+    'MIPSEL64',
+    'MIPSEL64N32',
+    'PPC',
+    'PPC64',
+    'PPC64LE',
+    'S390',
+    'S390X',
+    'PARISC',
+    'PARISC64',
+    'RISCV64',
+    'LOONGARCH64',
+    'M68K',
+    'SH',
+    'SHEB',
   ].map((a) => `SCMP_ARCH_${a}`),
 );
 
