@@ -35,8 +35,8 @@ const FORCE = process.env.BOX_BUILD_FORCE === '1';
 
 // SEA options. V8's code cache lets the executable skip compiling the bundle at start-up: with
 // the 270 KB CLI bundle, `box version` took a median 124 ms with it and 137 ms without
-// (node -e 0: 82 ms), see build/README.md. A start-up snapshot would need the entry point to
-// use v8.startupSnapshot.
+// (node -e 0: 82 ms; measured 2026-11-23 on the 2-core dev VM), see build/README.md. A start-up
+// snapshot would need the entry point to use v8.startupSnapshot.
 const SEA_CONFIG = {
   disableExperimentalSEAWarning: true,
   useSnapshot: false,

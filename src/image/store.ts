@@ -275,7 +275,8 @@ export class ImageStore {
         if (id) out.push([`${decodeName(n)}:${t}`, id]);
       }
     }
-    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // not localeCompare: loading ICU costs ~8 ms
+    // not localeCompare: loading ICU cost ~8 ms (measured 2026-11-23 on the 2-core dev VM)
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   /** Resolve "name[:tag]", a full id or a unique id prefix (at least 4 hex digits) to an image id. */

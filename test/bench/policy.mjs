@@ -1,7 +1,7 @@
 // What a policy adds to a container start: `box run` without a policy and with the built-ins
 // baseline and strict, side by side, every start really evaluating its policy (box stores no
 // verdicts); and the first use of a policy (transpile + cache write) in a fresh storage root, for
-// a built-in (C, ~40 KB) and for the TypeScript example built by componentize-js (~12 MB).
+// a built-in (C) and for the TypeScript example built by componentize-js (a JavaScript engine inside).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
