@@ -218,7 +218,10 @@ async function defaultSeccompProgram() {
   const built = await esbuild.build({
     stdin: {
       contents:
-        "import { compileDefaultProfile } from './src/linux/seccomp'; import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
+        "import { compileDefaultProfile } from './src/linux/seccomp'; " +
+        "import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; " +
+        'module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), ' +
+        "bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
       resolveDir: ROOT,
       loader: 'ts',
     },

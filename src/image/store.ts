@@ -153,7 +153,8 @@ export class ImageStore {
     const len = 'lowerdir='.length + dirs.reduce((n, d) => n + d.length + 1, 0);
     if (len > OVERLAY_DATA_LIMIT - OVERLAY_DATA_RESERVE) {
       throw new BoxError(
-        `the image has ${diffIds.length} layers: their overlay lower dirs take ${len} bytes of the kernel's ${OVERLAY_DATA_LIMIT}-byte mount options; use a shorter --root (now ${this.roots.root}) or squash the image`,
+        `the image has ${diffIds.length} layers: their overlay lower dirs take ${len} bytes of the kernel's ` +
+          `${OVERLAY_DATA_LIMIT}-byte mount options; use a shorter --root (now ${this.roots.root}) or squash the image`,
       );
     }
     return dirs;
