@@ -35,8 +35,8 @@ const FORCE = process.env.BOX_BUILD_FORCE === '1';
 
 // SEA options. V8's code cache lets the executable skip compiling the bundle at start-up: with
 // the 270 KB CLI bundle, `box version` took a median 124 ms with it and 137 ms without
-// (node -e 0: 82 ms), see build/README.md. A start-up snapshot would need the entry point to
-// use v8.startupSnapshot.
+// (node -e 0: 82 ms; measured 2026-11-23 on the 2-core dev VM), see build/README.md. A start-up
+// snapshot would need the entry point to use v8.startupSnapshot.
 const SEA_CONFIG = {
   disableExperimentalSEAWarning: true,
   useSnapshot: false,
@@ -218,7 +218,10 @@ async function defaultSeccompProgram() {
   const built = await esbuild.build({
     stdin: {
       contents:
-        "import { compileDefaultProfile } from './src/linux/seccomp'; import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
+        "import { compileDefaultProfile } from './src/linux/seccomp'; " +
+        "import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; " +
+        'module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), ' +
+        "bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
       resolveDir: ROOT,
       loader: 'ts',
     },

@@ -5,7 +5,7 @@
 //   policies/builtin/{lib.c,jsnum.c,...,NAME.c} --clang, wasm32, freestanding; wasm-ld--> core
 //     module --componentEmbed (the WIT world `policy`)--> --componentNew--> dist/policies/NAME.wasm
 //
-// A component is ~30-40 KB and imports nothing. A policy is rebuilt only when the digest of its
+// A component is small and imports nothing. A policy is rebuilt only when the digest of its
 // inputs (its C sources and policy.h, the WIT, the compiler and linker flags, jco-transpile's
 // version) differs from dist/.build/policy-NAME.stamp; BOX_BUILD_FORCE=1 rebuilds anyway. The
 // toolchain's own version is not part of the digest, so that an up-to-date tree builds without

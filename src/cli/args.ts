@@ -122,7 +122,9 @@ export function parseArgs(spec: CommandSpec, argv: string[], commandName: string
 
 export function usageLine(spec: CommandSpec): string {
   const pos = spec.positionals.map((p) => (p.rest ? `${p.name}...` : p.optional ? `[${p.name}]` : p.name)).join(' ');
-  return `box ${spec.paths[0].join(' ')}${spec.flags.length ? ' [OPTIONS]' : ''}${pos ? ' ' + pos : ''}${spec.stopAfterPositionals ? ' [COMMAND] [ARG...]' : ''}`;
+  const options = spec.flags.length ? ' [OPTIONS]' : '';
+  const command = spec.stopAfterPositionals ? ' [COMMAND] [ARG...]' : '';
+  return `box ${spec.paths[0].join(' ')}${options}${pos ? ' ' + pos : ''}${command}`;
 }
 
 export function commandHelp(spec: CommandSpec): string {

@@ -34,7 +34,10 @@ function zstdDecompressor(): (() => Transform) | undefined {
 export const zstdSupported = (): boolean => zstdDecompressor() !== undefined;
 
 export function zstdUnsupported(what: string): string {
-  return `${what} is zstd-compressed, which this box cannot decompress (it is built on Node.js ${process.version}; zstd needs 22.15 or later): use the image with gzip layers (skopeo copy --dest-compress-format gzip)`;
+  return (
+    `${what} is zstd-compressed, which this box cannot decompress (it is built on Node.js ${process.version}; ` +
+    'zstd needs 22.15 or later): use the image with gzip layers (skopeo copy --dest-compress-format gzip)'
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
 //
 // From the sources (tests, dev) it is imported from node_modules. In the bundle it is not part of
 // the CLI's code: build/build.mjs bundles it alone into the asset `jco-transpile.js`, with its
-// core modules as assets too, so every other box command parses none of its ~1 MB.
+// core modules as assets too, so every other box command parses none of it.
 import * as vm from 'node:vm';
 import { assetPath, isBundled, readAsset, AssetName, ASSET_NAMES } from '../assets';
 

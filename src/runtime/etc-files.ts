@@ -12,7 +12,12 @@ export interface EtcFiles {
 }
 
 const LOCALHOST =
-  '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+  '127.0.0.1\tlocalhost\n' +
+  '::1\tlocalhost ip6-localhost ip6-loopback\n' +
+  'fe00::0\tip6-localnet\n' +
+  'ff00::0\tip6-mcastprefix\n' +
+  'ff02::1\tip6-allnodes\n' +
+  'ff02::2\tip6-allrouters\n';
 
 export function hostsFile(config: ContainerConfig): string {
   if (config.network === 'host') return readFileIfExists('/etc/hosts') ?? LOCALHOST;

@@ -80,7 +80,8 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
     const perContainerKiB = rss.reduce((a, b) => a + b, 0) / rss.length;
     console.log(`\ndetached containers: ${count} x run -d (${concurrency} at a time)`);
     console.log(
-      `  box: ${(boxMs / 1000).toFixed(2)} s until all ${running} running; monitor RSS ${perContainerKiB.toFixed(0)} KiB per container (min ${Math.min(...rss)}, max ${Math.max(...rss)})`,
+      `  box: ${(boxMs / 1000).toFixed(2)} s until all ${running} running; ` +
+        `monitor RSS ${perContainerKiB.toFixed(0)} KiB per container (min ${Math.min(...rss)}, max ${Math.max(...rss)})`,
     );
     console.log(`  goals: under half of podman's time for ${count}; under 1 MiB resident per container`);
     await runAll(

@@ -1,8 +1,9 @@
 // The long fault-injection run: test/integration/faults.test.ts with FAULTS=long, i.e. every
 // operation and every victim killed at FAULT_DELAYS delays (default 8) spread over the
 // operation's measured duration, one line per (operation, victim, delay) with what was left.
-// Long (about 20 minutes on a 2-core machine), so `npm run bench` runs it only when asked:
-// `BENCH_ONLY=faults npm run bench`. FAULT_OPS (names separated by commas) narrows it down.
+// Long (about 20 minutes, measured 2026-12-04 on the 2-core dev VM), so `npm run bench` runs it
+// only when asked: `BENCH_ONLY=faults npm run bench`. FAULT_OPS (names separated by commas)
+// narrows it down.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { REPO } from './lib.mjs';

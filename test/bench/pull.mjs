@@ -31,7 +31,8 @@ async function startRegistry(dir) {
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n' +
+      `storage:\n  filesystem:\n    rootdirectory: ${dir}/storage\nhttp:\n  addr: 127.0.0.1:${port}\n`,
   );
   const proc = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   // Ready when it accepts connections.

@@ -36,7 +36,8 @@ describe('box export', () => {
       'busybox:latest',
       'sh',
       '-c',
-      'echo created > /root/new && rm /bin/not-executable && mkdir -p /var/lib/x && ln /root/new /var/lib/x/hard && ln -s ../root/new /var/link && mknod /var/fifo p && chown 1234:5678 /root/new',
+      'echo created > /root/new && rm /bin/not-executable && mkdir -p /var/lib/x && ln /root/new /var/lib/x/hard && ' +
+        'ln -s ../root/new /var/link && mknod /var/fifo p && chown 1234:5678 /root/new',
     ]);
     expect(made.stderr).toBe('');
     expect(made.status).toBe(0);

@@ -100,7 +100,8 @@ describe('container logs', () => {
       'busybox',
       'sh',
       '-c',
-      'trap "exit 0" TERM; while [ ! -f /tmp/go ]; do sleep 0.05; done; i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); usleep 2000; done; sleep 1000 & wait',
+      'trap "exit 0" TERM; while [ ! -f /tmp/go ]; do sleep 0.05; done; ' +
+        'i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); usleep 2000; done; sleep 1000 & wait',
     );
     const follower = t.start(['logs', '-f', 'stream']);
     const ended = exitOf(follower);

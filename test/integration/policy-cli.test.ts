@@ -30,7 +30,12 @@ describe('box policy', () => {
     const cases = path.join(t.dir, 'wrong.cases.yaml');
     fs.writeFileSync(
       cases,
-      'cases:\n  - name: expects the wrong thing\n    request: { container: { labels: [[owner, x]], image: { reference: "a:1" } } }\n    expect: { decision: deny }\n  - name: right\n    expect: { decision: deny, reasonsMatch: [not pinned] }\n',
+      'cases:\n' +
+        '  - name: expects the wrong thing\n' +
+        '    request: { container: { labels: [[owner, x]], image: { reference: "a:1" } } }\n' +
+        '    expect: { decision: deny }\n' +
+        '  - name: right\n' +
+        '    expect: { decision: deny, reasonsMatch: [not pinned] }\n',
     );
     const r = t.box(['policy', 'test', wasm, cases]);
     expect(r.status).toBe(1);

@@ -135,7 +135,8 @@ describe('the image as policies see it', () => {
       ]);
       expect(denied.status).toBe(125);
       expect(denied.stderr).toBe(
-        `box: denied by policy strict: the image's registry is unknown (${imageId} has no name from a single registry): run it by a name from an allowed registry (docker.io, ${reg.host})\n`,
+        `box: denied by policy strict: the image's registry is unknown (${imageId} has no name from a single registry): ` +
+          `run it by a name from an allowed registry (docker.io, ${reg.host})\n`,
       );
       // By a name, the name decides.
       const byName = t.box(['run', '--rm', ...strict, '--policy-arg', 'registries=docker.io', 'app:local', 'true']);

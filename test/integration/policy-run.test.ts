@@ -278,9 +278,10 @@ describe('box run with policies', () => {
     ]);
     expect(r.status).toBe(125);
     expect(r.stderr).toBe(
-      `box: policy behaviours returned an invalid patch: it raises memory from ${256 * 1024 * 1024} to ${4n << 60n}, memory-swap from ${512 * 1024 * 1024} to ` +
-        `${8n << 60n}, pids-limit from 100 to unlimited, ulimit nofile (soft) from 64 to 20000, ulimit nofile (hard) from 64 to 20000 (a patch may only tighten ` +
-        'limits): the start is refused\n',
+      `box: policy behaviours returned an invalid patch: it raises memory from ${256 * 1024 * 1024} to ${4n << 60n}, ` +
+        `memory-swap from ${512 * 1024 * 1024} to ${8n << 60n}, pids-limit from 100 to unlimited, ` +
+        'ulimit nofile (soft) from 64 to 20000, ulimit nofile (hard) from 64 to 20000 ' +
+        '(a patch may only tighten limits): the start is refused\n',
     );
     expect(audit().at(-1)).toMatchObject({
       container: { name: 'loosen' },
@@ -290,7 +291,8 @@ describe('box run with policies', () => {
     const env = t.box(['run', '--rm', '--name', 'loader-env', '--policy', behaviours, 'busybox', 'true']);
     expect(env.status).toBe(125);
     expect(env.stderr).toBe(
-      'box: policy behaviours returned an invalid patch: it sets LD_PRELOAD, which changes what programs run or load (a patch may not set it): the start is refused\n',
+      'box: policy behaviours returned an invalid patch: it sets LD_PRELOAD, ' +
+        'which changes what programs run or load (a patch may not set it): the start is refused\n',
     );
   });
 

@@ -43,7 +43,10 @@ describe('box run: signals, init and terminals', () => {
     'sh -c "cat /tmp/release >/dev/null &"',
     // A zombie is one still there after 50 looks: an init reaps at once, but a loaded machine may
     // show the moment between the orphan's exit and its reaping to one look.
-    'exec xargs sh -c \'echo go > /tmp/release; i=0; z=0; while [ $i -lt 400 ]; do s=$(ps -o stat,comm | grep -E "cat$" | cut -c1); [ "$s" = Z ] && z=$((z+1)); [ $z -ge 50 ] && echo zombie && exit 0; [ -z "$s" ] && echo reaped && exit 0; i=$((i+1)); done; echo undecided\' </dev/null',
+    "exec xargs sh -c 'echo go > /tmp/release; i=0; z=0; while [ $i -lt 400 ]; do " +
+      's=$(ps -o stat,comm | grep -E "cat$" | cut -c1); [ "$s" = Z ] && z=$((z+1)); ' +
+      '[ $z -ge 50 ] && echo zombie && exit 0; [ -z "$s" ] && echo reaped && exit 0; ' +
+      "i=$((i+1)); done; echo undecided' </dev/null",
   ].join('; ');
 
   it('without --init, an orphan of a non-reaping PID 1 stays a zombie', () => {

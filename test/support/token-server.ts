@@ -83,7 +83,9 @@ export async function startTokenServer(dir: string): Promise<TokenServer> {
   return {
     port,
     requests,
-    authYaml: `auth:\n  token:\n    realm: http://127.0.0.1:${port}/token\n    service: box-test-registry\n    issuer: box-test-issuer\n    rootcertbundle: ${dir}/cert.pem\n`,
+    authYaml:
+      `auth:\n  token:\n    realm: http://127.0.0.1:${port}/token\n` +
+      `    service: box-test-registry\n    issuer: box-test-issuer\n    rootcertbundle: ${dir}/cert.pem\n`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

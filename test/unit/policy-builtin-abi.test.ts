@@ -21,8 +21,12 @@ static strlist out;
 static void s(const char *k, str v) { say(&out, "%c=%s", k, v); }
 static void u(const char *k, uint64_t v) { say(&out, "%c=%u", k, v); }
 static void d(const char *k, int64_t v) { say(&out, "%c=%d", k, v); }
-static void strs(const char *k, box_list_string l) { for (uint32_t i = 0; i < l.len; i++) say(&out, "%c[%u]=%s", k, (uint64_t)i, l.ptr[i]); }
-static void pairs(const char *k, box_list_pair l) { for (uint32_t i = 0; i < l.len; i++) say(&out, "%c[%u]=%s:%s", k, (uint64_t)i, l.ptr[i].key, l.ptr[i].value); }
+static void strs(const char *k, box_list_string l) {
+	for (uint32_t i = 0; i < l.len; i++) say(&out, "%c[%u]=%s", k, (uint64_t)i, l.ptr[i]);
+}
+static void pairs(const char *k, box_list_pair l) {
+	for (uint32_t i = 0; i < l.len; i++) say(&out, "%c[%u]=%s:%s", k, (uint64_t)i, l.ptr[i].key, l.ptr[i].value);
+}
 static void ostr(const char *k, box_option_string o) { if (o.is_some) s(k, o.val); else say(&out, "%c=none", k); }
 static void ou(const char *k, box_option_u64 o) { if (o.is_some) u(k, o.val); else say(&out, "%c=none", k); }
 static void od(const char *k, box_option_s64 o) { if (o.is_some) d(k, o.val); else say(&out, "%c=none", k); }
@@ -78,7 +82,9 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 	ostr("cpusetCpus", r->cpuset_cpus);
 	ostr("cpusetMems", r->cpuset_mems);
 	od("pidsLimit", r->pids_limit);
-	for (uint32_t i = 0; i < r->ulimits.len; i++) say(&out, "ulimits[%u]=%s %d %d", (uint64_t)i, r->ulimits.ptr[i].name, r->ulimits.ptr[i].soft, r->ulimits.ptr[i].hard);
+	for (uint32_t i = 0; i < r->ulimits.len; i++)
+		say(&out, "ulimits[%u]=%s %d %d", (uint64_t)i, r->ulimits.ptr[i].name, r->ulimits.ptr[i].soft,
+		    r->ulimits.ptr[i].hard);
 	u("privileged", c->security.privileged);
 	strs("capabilities", c->security.capabilities);
 	s("seccompProfile", c->security.seccomp_profile);

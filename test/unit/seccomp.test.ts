@@ -432,7 +432,8 @@ describe('default profile', () => {
     for (let i = 0; i < N; i++) compileSeccomp(DEFAULT_PROFILE, { caps: base ^ BigInt(i) });
     const ms = (performance.now() - t0) / N;
     console.log(
-      `default profile: ${compileDefaultProfile(base).length / 8} instructions (${compileDefaultProfile(all).length / 8} with all caps), compile ${ms.toFixed(3)} ms`,
+      `default profile: ${compileDefaultProfile(base).length / 8} instructions ` +
+        `(${compileDefaultProfile(all).length / 8} with all caps), compile ${ms.toFixed(3)} ms`,
     );
   });
 

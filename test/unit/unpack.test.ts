@@ -557,7 +557,8 @@ pipeline(Readable.from([tar]), u).then(
       ln -s ../lib/blob usr/bin/rel-link; ln -s /etc/hosts abs-link; ln -s dangling dangle
       mknod dev-null c 1 3; mknod blk b 8 1; mkfifo fifo; chmod 1777 var/empty
       chown 1000:2000 etc/hosts; chown -h 3:4 abs-link; chown 5:6 usr/lib/deep
-      python3 -c "import os; os.setxattr('etc/hosts', 'user.note', b'\\x00\\xffbin'); os.setxattr('usr/bin/tool', 'security.capability', bytes.fromhex('0100000200200000000000000000000000000000'))"
+      python3 -c "import os; os.setxattr('etc/hosts', 'user.note', b'\\x00\\xffbin')"
+      python3 -c "import os; os.setxattr('usr/bin/tool', 'security.capability', bytes.fromhex('0100000200200000000000000000000000000000'))"
       touch -h -d '2001-02-03 04:05:06' abs-link; touch -d '2002-03-04 05:06:07' usr/lib/deep usr/lib/blob
       printf 'spaced' > 'with space/f'
     `);

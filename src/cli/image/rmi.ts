@@ -74,7 +74,8 @@ export async function removeImages(
           const user = running ?? stopped;
           if (user && !force)
             throw new BoxError(
-              `conflict: unable to remove repository reference "${name}" (must force) - container ${describe(user)} is using its referenced image ${shortId(id)}`,
+              `conflict: unable to remove repository reference "${name}" (must force) - ` +
+                `container ${describe(user)} is using its referenced image ${shortId(id)}`,
             );
           store.untag(parseImageRef(tag));
           out.write(`Untagged: ${tag}\n`);
