@@ -5,6 +5,8 @@ import { ContainerStore } from '../../runtime/containers';
 import { find, refresh } from '../../runtime/lifecycle';
 import { ContainerRecord } from '../../model';
 import { Roots } from '../../paths';
+import { parseNonNegativeInt } from '../../util/units';
+import { FlagSpec, ParsedArgs, str } from '../args';
 import { roots } from '../context';
 
 export const store = () => new ContainerStore(roots());
@@ -30,4 +32,18 @@ export async function each(queries: string[], fn: (q: string) => Promise<void>):
     }
   }
   return failed ? 125 : 0;
+}
+
+/** `-t`/`--time` of stop and restart: seconds between the stop signal and SIGKILL. */
+export const STOP_TIME_FLAG: FlagSpec = {
+  names: ['--time', '-t'],
+  key: 'time',
+  kind: 'string',
+  value: 'seconds',
+  description: 'seconds to wait before killing (default 10)',
+};
+
+export function stopTimeout(a: ParsedArgs): number {
+  const t = str(a, 'time');
+  return t === undefined ? 10 : parseNonNegativeInt('--time', t);
 }

@@ -9,9 +9,9 @@ import { find, stopContainer } from '../../runtime/lifecycle';
 import { attachToLog } from '../../runtime/follow-log';
 import { logEnd } from '../../runtime/logs';
 import { logFile } from '../../runtime/monitor-state';
-import { parseNonNegativeInt } from '../../util/units';
 import { bool, CommandSpec, str } from '../args';
 import { roots } from '../context';
+import { STOP_TIME_FLAG, stopTimeout } from './common';
 import { DETACH_KEYS_FLAG, attachThrough, attachable, connectRunning, printEntries } from './attach';
 
 const warn = (msg: string) => process.stderr.write(`box: ${msg}\n`);
@@ -66,19 +66,10 @@ export const startCommand: CommandSpec = {
 export const restartCommand: CommandSpec = {
   paths: [['restart'], ['container', 'restart']],
   summary: 'Stop (stop signal, then SIGKILL after the timeout) and start containers again.',
-  flags: [
-    {
-      names: ['--time', '-t'],
-      key: 'time',
-      kind: 'string',
-      value: 'seconds',
-      description: 'seconds to wait before killing (default 10)',
-    },
-  ],
+  flags: [STOP_TIME_FLAG],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
-    const t = str(a, 'time');
-    const timeout = t === undefined ? 10 : parseNonNegativeInt('--time', t);
+    const timeout = stopTimeout(a);
     const store = new ContainerStore(roots());
     for (const q of a.positionals) {
       await stopContainer(roots(), store, find(store, q), timeout);

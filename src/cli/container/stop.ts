@@ -1,27 +1,17 @@
 // `box stop` and `box kill`: the stop signal then SIGKILL after the timeout, or one signal.
 import { parseSignal } from '../../linux/signals';
 import { find, killContainer, stopContainer } from '../../runtime/lifecycle';
-import { parseNonNegativeInt } from '../../util/units';
 import { CommandSpec, str } from '../args';
 import { roots } from '../context';
-import { store } from './common';
+import { STOP_TIME_FLAG, stopTimeout, store } from './common';
 
 export const stopCommand: CommandSpec = {
   paths: [['stop'], ['container', 'stop']],
   summary: "Stop running containers: the stop signal (the image's or SIGTERM), then SIGKILL after the timeout.",
-  flags: [
-    {
-      names: ['--time', '-t'],
-      key: 'time',
-      kind: 'string',
-      value: 'seconds',
-      description: 'seconds to wait before killing (default 10)',
-    },
-  ],
+  flags: [STOP_TIME_FLAG],
   positionals: [{ name: 'CONTAINER', rest: true }],
   async run(a) {
-    const t = str(a, 'time');
-    const timeout = t === undefined ? 10 : parseNonNegativeInt('--time', t);
+    const timeout = stopTimeout(a);
     const s = store();
     for (const q of a.positionals) {
       await stopContainer(roots(), s, find(s, q), timeout);
