@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageStore } from '../../src/image/store';
 import { BOX, busyboxTarball, TestRoot } from '../support/box';
-import { run } from '../support/registry';
+import { helloLayout, run } from '../support/registry';
 
 const t = new TestRoot('box-load-');
 const store = () => new ImageStore({ root: t.root, runroot: path.join(t.root, 'run') });
@@ -15,27 +15,7 @@ let layout: string;
 let configDigest: string;
 
 beforeAll(() => {
-  layout = path.join(t.dir, 'layout');
-  const bundle = path.join(t.dir, 'bundle');
-  run('umoci', ['init', '--layout', layout]);
-  run('umoci', ['new', '--image', `${layout}:base`]);
-  run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
-  run('tar', ['-C', path.join(bundle, 'rootfs'), '-xf', busyboxTarball(t.dir)]);
-  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  fs.writeFileSync(path.join(bundle, 'rootfs/hello'), 'loaded\n');
-  fs.rmSync(path.join(bundle, 'rootfs/bin/not-executable'));
-  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  run('umoci', [
-    'config',
-    '--image',
-    `${layout}:v1`,
-    '--config.cmd',
-    '/bin/busybox',
-    '--config.cmd',
-    'cat',
-    '--config.cmd',
-    '/hello',
-  ]);
+  layout = helloLayout(t.dir, busyboxTarball(t.dir), 'loaded\n');
   configDigest = JSON.parse(run('skopeo', ['inspect', '--raw', `oci:${layout}:v1`])).config.digest;
 });
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BOX, busyboxTarball, REPO, TestRoot } from '../support/box';
-import { Registry, run, startRegistry, stopRegistry } from '../support/registry';
+import { helloLayout, Registry, run, startRegistry, stopRegistry } from '../support/registry';
 import { startTokenServer, TokenServer } from '../support/token-server';
 
 const t = new TestRoot('box-push-');
@@ -32,27 +32,7 @@ const box = (root: TestRoot, args: string[], opts: { input?: string; env?: NodeJ
 beforeAll(async () => {
   authFile = path.join(t.dir, 'auth', 'config.json');
   // Two layers from umoci (busybox; a new file and a deletion), loaded into box.
-  const layout = path.join(t.dir, 'layout');
-  const bundle = path.join(t.dir, 'bundle');
-  run('umoci', ['init', '--layout', layout]);
-  run('umoci', ['new', '--image', `${layout}:base`]);
-  run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
-  run('tar', ['-C', path.join(bundle, 'rootfs'), '-xf', busyboxTarball(t.dir)]);
-  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  fs.writeFileSync(path.join(bundle, 'rootfs/hello'), 'pushed and pulled\n');
-  fs.rmSync(path.join(bundle, 'rootfs/bin/not-executable'));
-  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  run('umoci', [
-    'config',
-    '--image',
-    `${layout}:v1`,
-    '--config.cmd',
-    '/bin/busybox',
-    '--config.cmd',
-    'cat',
-    '--config.cmd',
-    '/hello',
-  ]);
+  const layout = helloLayout(t.dir, busyboxTarball(t.dir), 'pushed and pulled\n');
   const archive = path.join(t.dir, 'in.tar');
   run('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `docker-archive:${archive}:push/img:1`]);
   expect(box(t, ['load', '-i', archive]).stderr).toBe('');

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BOX, busyboxTarball, REPO, TestRoot } from '../support/box';
-import { run } from '../support/registry';
+import { helloLayout, run } from '../support/registry';
 
 const t = new TestRoot('box-save-');
 let layout: string;
@@ -22,28 +22,9 @@ const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('he
 
 beforeAll(() => {
   // Two layers from umoci: busybox; then a new file, a deletion (a whiteout) and a hardlink.
-  layout = path.join(t.dir, 'layout');
-  const bundle = path.join(t.dir, 'bundle');
-  run('umoci', ['init', '--layout', layout]);
-  run('umoci', ['new', '--image', `${layout}:base`]);
-  run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
-  run('tar', ['-C', path.join(bundle, 'rootfs'), '-xf', busyboxTarball(t.dir)]);
-  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  fs.writeFileSync(path.join(bundle, 'rootfs/hello'), 'saved and loaded\n');
-  fs.linkSync(path.join(bundle, 'rootfs/hello'), path.join(bundle, 'rootfs/hello-again'));
-  fs.rmSync(path.join(bundle, 'rootfs/bin/not-executable'));
-  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
-  run('umoci', [
-    'config',
-    '--image',
-    `${layout}:v1`,
-    '--config.cmd',
-    '/bin/busybox',
-    '--config.cmd',
-    'cat',
-    '--config.cmd',
-    '/hello',
-  ]);
+  layout = helloLayout(t.dir, busyboxTarball(t.dir), 'saved and loaded\n', (rootfs) =>
+    fs.linkSync(path.join(rootfs, 'hello'), path.join(rootfs, 'hello-again')),
+  );
   const archive = path.join(t.dir, 'in.tar');
   run('skopeo', ['copy', '--quiet', `oci:${layout}:v1`, `docker-archive:${archive}:save/img:1`]);
   const loaded = box(t, ['load', '-i', archive]);

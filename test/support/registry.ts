@@ -101,3 +101,26 @@ export function busyboxLayout(work: string, opts: { applets: string[]; dirs?: st
   run('umoci', ['config', '--image', `${layout}:v1`, ...opts.config]);
   return layout;
 }
+
+/**
+ * An OCI layout (work/layout, tag v1) of two layers made by umoci: busybox (from busyboxTarball), then
+ * /hello holding `hello` and the deletion of /bin/not-executable (a whiteout), plus what `extra`
+ * adds to the second layer's root; its command is `cat /hello`.
+ */
+export function helloLayout(work: string, busyboxTar: string, hello: string, extra?: (rootfs: string) => void): string {
+  const layout = path.join(work, 'layout');
+  const bundle = path.join(work, 'bundle');
+  const rootfs = path.join(bundle, 'rootfs');
+  run('umoci', ['init', '--layout', layout]);
+  run('umoci', ['new', '--image', `${layout}:base`]);
+  run('umoci', ['unpack', '--image', `${layout}:base`, bundle]);
+  run('tar', ['-C', rootfs, '-xf', busyboxTar]);
+  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
+  fs.writeFileSync(path.join(rootfs, 'hello'), hello);
+  extra?.(rootfs);
+  fs.rmSync(path.join(rootfs, 'bin/not-executable'));
+  run('umoci', ['repack', '--refresh-bundle', '--image', `${layout}:v1`, bundle]);
+  const cmd = ['/bin/busybox', 'cat', '/hello'].flatMap((arg) => ['--config.cmd', arg]);
+  run('umoci', ['config', '--image', `${layout}:v1`, ...cmd]);
+  return layout;
+}
