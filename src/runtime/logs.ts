@@ -1,6 +1,7 @@
 // Reading a detached container's log: JSON lines in Docker's json-file format written by its
 // monitor (native/PROTOCOL.md), rotated into FILE.1, FILE.2, ... (oldest last).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { durationNs } from '../util/units';
 import { openNoFollow } from '../util/safe-open';
@@ -41,10 +42,26 @@ export interface LogCursor {
 }
 
 /** The rotated files FILE.N ... FILE.1 that exist, oldest first. */
+/**
+ * FILE.N oldest first, from one listing of the directory: probing FILE.1, FILE.2, ... in turn
+ * stopped at the gap a rotation opens for a moment (FILE.1 renamed to FILE.2, FILE not yet to
+ * FILE.1), and a follower then skipped a whole rotated file. One getdents of this small directory
+ * is not interleaved with a rename in it.
+ */
 function rotatedFiles(file: string): string[] {
-  const files: string[] = [];
-  for (let i = 1; fs.existsSync(`${file}.${i}`); i++) files.unshift(`${file}.${i}`);
-  return files;
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.dirname(file));
+  } catch {
+    return [];
+  }
+  const numbered = names
+    .map((n) => (n.startsWith(`${base}.`) ? /^\d+$/.exec(n.slice(base.length + 1)) : null))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[0]))
+    .filter((i) => i >= 1);
+  return numbered.sort((a, b) => b - a).map((i) => `${file}.${i}`);
 }
 
 function inodeOf(file: string): number | undefined {
