@@ -152,7 +152,9 @@ export function readFrom(file: string, cursor: LogCursor): { entries: LogEntry[]
     if (st.ino !== cursor.ino) {
       const rotated = rotatedFiles(file);
       const at = rotated.findIndex((f) => inodeOf(f) === cursor.ino);
-      if (at >= 0) entries = rotated.slice(at).flatMap((f, i) => readFile(f, i === 0 ? cursor.offset : 0));
+      // The file open as FILE may have been rotated just now too: it is read below, through fd.
+      const between = rotated.slice(at).filter((f, i) => i === 0 || inodeOf(f) !== st.ino);
+      if (at >= 0) entries = between.flatMap((f, i) => readFile(f, i === 0 ? cursor.offset : 0));
       offset = 0;
     } else if (st.size < offset) {
       offset = 0; // truncated (max-file 1)
