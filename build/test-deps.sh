@@ -15,8 +15,11 @@
 #   openssl         the bearer-token test server's signing key
 #   strace          shows that a layer is flushed to disk before it is committed
 #   clang-format    checks the helper's C is formatted as .clang-format says (npm run lint:c)
+#   iproute2        `ip`, with which network tests make their own namespaces and veths and read the
+#                   kernel's view of links, addresses and routes (box itself speaks netlink)
+#   nftables        `nft`, with which network tests read box's nftables table back from the kernel
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
