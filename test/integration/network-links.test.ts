@@ -251,6 +251,8 @@ describe('attachContainer', () => {
         error = err;
       }
       expect(error).toBeInstanceOf(BoxError);
+      // A dump that spans many datagrams (multipart, up to NLMSG_DONE) sees every port.
+      expect(listLinks().filter((l) => l.master === full)).toHaveLength(1023);
       expect((error as Error).message).toBe(
         `bridge ${full} already has 1023 ports, the most a Linux bridge takes: put further containers on another network`,
       );
