@@ -131,9 +131,12 @@ describe('bridges', () => {
         .map((l) => l.ifname)
         .sort(),
     );
-    expect(listAddresses(undefined, mine.index).filter((a) => a.family === 4)).toEqual([
+    expect(listAddresses(undefined, mine.index, 4)).toEqual([
       { family: 4, address: `${SUBNET}.1`, prefixLength: 24, index: mine.index },
     ]);
+    const everywhere = listAddresses();
+    expect(everywhere).toContainEqual({ family: 4, address: '127.0.0.1', prefixLength: 8, index: linkIndex('lo') });
+    expect(everywhere.filter((a) => a.index === mine.index)).toEqual(listAddresses(undefined, mine.index));
     expect(listRoutes()).toContainEqual({ family: 4, destination: `${SUBNET}.0/24`, index: mine.index, table: 254 });
 
     addAddress(BRIDGE, `${SUBNET}.250/24`);
