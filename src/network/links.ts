@@ -301,7 +301,7 @@ export interface VethSpec {
  * holding its 1023 ports is a one-line error naming it (the kernel undoes the half-made pair).
  */
 export function createVeth(spec: VethSpec, nl: NetlinkSocket = hostRoute()): number {
-  const up = upFlags(spec.up ?? true);
+  const hostFlags = upFlags(spec.up ?? true);
   const masterIndex = spec.master === undefined ? undefined : requireIndex(spec.master, nl);
   const netnsFd = openNetnsOf(spec.peerNetnsPid);
   const operation = `create veth ${spec.hostName} (peer ${spec.peerName} in the netns of process ${spec.peerNetnsPid})`;
@@ -317,7 +317,7 @@ export function createVeth(spec: VethSpec, nl: NetlinkSocket = hostRoute()): num
       type: RTM_NEWLINK,
       flags: NLM_F_CREATE | NLM_F_EXCL,
       payload: Buffer.concat([
-        ifinfomsg(up),
+        ifinfomsg(hostFlags),
         attrString(IFLA_IFNAME, spec.hostName),
         attrU32(IFLA_MTU, spec.mtu),
         ...(masterIndex === undefined ? [] : [attrU32(IFLA_MASTER, masterIndex)]),
