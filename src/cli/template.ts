@@ -1,7 +1,7 @@
 // Docker's --format: `json` (one JSON object per line), `table` (the command's own table),
 // `table TEMPLATE` (a Go template whose cells line up under a header row) or a Go template run
-// once per item. Template errors are one line, `template parsing error: ...` pointing at the line,
-// column and action, with exit code 1 as Docker's CLI gives.
+// once per item. Template errors are one line, `template parsing error: ...` in Go's words: the line
+// (and when running, the column and action), with exit code 1 as Docker's CLI gives.
 import { BoxError } from '../errors';
 import { DOCKER_FUNCS, FUNC_NAMES, goJson, HEADER_FUNCS } from '../util/go-template/docker';
 import { BUILTINS, execute } from '../util/go-template/exec';
@@ -24,6 +24,7 @@ export function goStruct<T extends object>(type: string, obj: T): T & GoStruct {
 function fieldList(row: object | undefined): string {
   if (!row) return '';
   return Object.keys(row)
+    .filter((k) => k !== 'toJSON')
     .map((k) => `.${k}`)
     .join(' ');
 }

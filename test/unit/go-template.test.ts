@@ -94,13 +94,13 @@ describe("Go's text/template", () => {
       throw new Error(`no error for ${t}`);
     };
     expect(err('{{.Foo}}', goStruct('container', { ID: 'x' }))).toBe(
-      'template: :1:3: executing "" at <.Foo>: can\'t evaluate field Foo in type container',
+      'template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type container',
     );
-    expect(err('x\n {{.A.B}}', { A: {} })).toBe('template: :2:4: executing "" at <.A.B>: map has no entry for key "B"');
-    expect(err('{{.ID')).toBe('template: :1:1: unclosed action');
-    expect(err('{{if .A}}x')).toBe('template: :1:1: unexpected EOF');
-    expect(err('{{nosuch .A}}')).toBe('template: :1:3: function "nosuch" not defined');
-    expect(err('{{end}}')).toBe('template: :1:3: unexpected {{end}}');
+    expect(err('x\n {{.A.B}}', { A: {} })).toBe('template: :2:3: executing "" at <.A.B>: map has no entry for key "B"');
+    expect(err('{{.ID')).toBe('template: :1: unclosed action');
+    expect(err('{{if .A}}x')).toBe('template: :1: unexpected EOF');
+    expect(err('{{nosuch .A}}')).toBe('template: :1: function "nosuch" not defined');
+    expect(err('{{end}}')).toBe('template: :1: unexpected {{end}}');
     expect(err('{{upper 5}}')).toMatch(
       /at <upper>: error calling upper: wrong type for value; expected string; got int$/,
     );
@@ -171,10 +171,10 @@ describe("Docker's --format", () => {
       throw new Error('no error');
     };
     expect(fail('{{.Nmes}}')).toBe(
-      'template parsing error: template: :1:3: executing "" at <.Nmes>: can\'t evaluate field Nmes in type container' +
+      'template parsing error: template: :1:2: executing "" at <.Nmes>: can\'t evaluate field Nmes in type container' +
         ' (its fields: .ID .Labels)',
     );
-    expect(fail('{{.ID')).toBe('template parsing error: template: :1:1: unclosed action');
+    expect(fail('{{.ID')).toBe('template parsing error: template: :1: unclosed action');
   });
 
   it("aligns columns as Go's tabwriter: minimum 10, padding 3, a shorter line ends a column", () => {

@@ -6,6 +6,7 @@ import { parseTimeArg } from '../../runtime/logs';
 import { printable, printableJson } from '../../util/printable';
 import { CommandSpec, list, str } from '../args';
 import { roots } from '../context';
+import { goStruct, outputFormat } from '../template';
 
 type Filter = (e: BoxEvent) => boolean;
 
@@ -44,6 +45,22 @@ export function formatEvent(e: BoxEvent): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   return `${when} ${e.Type} ${e.Action} ${e.id} (${attrs})`;
+}
+
+/** Docker's events.Message as templates see it (Go's field names); {{json .}} gives the event's own JSON. */
+export function eventContext(e: BoxEvent) {
+  return goStruct('events.Message', {
+    Status: e.status,
+    ID: e.id,
+    From: e.from,
+    Type: e.Type,
+    Action: e.Action,
+    Actor: goStruct('events.Actor', { ID: e.Actor.ID, Attributes: e.Actor.Attributes }),
+    Scope: e.scope,
+    Time: e.time,
+    TimeNano: e.timeNano,
+    toJSON: () => e,
+  });
 }
 
 function readEvents(file: string, offset: number): { events: BoxEvent[]; offset: number } {
@@ -100,8 +117,8 @@ export const eventsCommand: CommandSpec = {
       names: ['--format'],
       key: 'format',
       kind: 'string',
-      value: 'json',
-      description: 'json: one JSON object per line',
+      value: 'string',
+      description: "json (one object per line) or a Go template ('{{.Action}} {{.Actor.Attributes.name}}')",
     },
   ],
   positionals: [],
@@ -111,6 +128,7 @@ export const eventsCommand: CommandSpec = {
     const until = str(a, 'until') === undefined ? undefined : parseTimeArg('--until', str(a, 'until')!, now);
     const match = parseEventFilters(list(a, 'filter'));
     const json = str(a, 'format') === 'json';
+    const template = str(a, 'format') && !json ? outputFormat(str(a, 'format')!) : undefined;
     const file = eventsFile(roots());
     let offset = 0;
     for (;;) {
@@ -120,7 +138,8 @@ export const eventsCommand: CommandSpec = {
         const t = e.timeNano / 1e6;
         if (t < since || (until !== undefined && t >= until) || !match(e)) continue;
         // Attributes hold labels, which users and policy patches set: printed escaped.
-        process.stdout.write((json ? printableJson(JSON.stringify(e)) : printable(formatEvent(e))) + '\n');
+        if (template) process.stdout.write(template.render([eventContext(e)]));
+        else process.stdout.write((json ? printableJson(JSON.stringify(e)) : printable(formatEvent(e))) + '\n');
       }
       if (until !== undefined && Date.now() >= until) return 0;
       await new Promise((r) => setTimeout(r, 100));

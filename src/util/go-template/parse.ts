@@ -4,7 +4,7 @@
 // cannot carry). It follows Go's grammar: actions between {{ }}, trim markers {{- -}}, comments,
 // pipelines with variables, if/else if/with/range/break/continue/define/template/block.
 
-/** A template error: Go's wording, `template: NAME:LINE:COL: what`. */
+/** A template error in Go's wording: `template: NAME:LINE: what` (parsing), `NAME:LINE:COL: executing ...`. */
 export class TemplateError extends Error {
   constructor(message: string) {
     super(message);
@@ -70,10 +70,11 @@ const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'templ
 /** One piece of the template: literal text or the tokens of one action. */
 type Piece = { kind: 'text'; text: string } | { kind: 'action'; toks: Tok[]; pos: Pos };
 
+/** Go's position of a byte: 1-based line, and the byte's offset within its line (0-based, as Go's). */
 function lineCol(src: string, at: number): { line: number; col: number } {
   const before = src.slice(0, at);
   const line = before.split('\n').length;
-  return { line, col: at - before.lastIndexOf('\n') };
+  return { line, col: at - (before.lastIndexOf('\n') + 1) };
 }
 
 function unquote(raw: string, fail: (m: string) => never): string {
@@ -108,8 +109,8 @@ function lex(src: string, name: string): Piece[] {
   const pieces: Piece[] = [];
   let i = 0;
   const fail = (at: number, m: string): never => {
-    const { line, col } = lineCol(src, at);
-    throw new TemplateError(`template: ${name}:${line}:${col}: ${m}`);
+    // Go's parse errors name the line only; the message names the token
+    throw new TemplateError(`template: ${name}:${lineCol(src, at).line}: ${m}`);
   };
   while (i < src.length) {
     const open = src.indexOf('{{', i);
@@ -220,7 +221,7 @@ export function parse(src: string, funcs: ReadonlySet<string>, name = ''): Parse
   const defined = new Map<string, Node[]>();
   let at = 0;
   const fail = (pos: Pos, m: string): never => {
-    throw new TemplateError(`template: ${name}:${pos.line}:${pos.col}: ${m}`);
+    throw new TemplateError(`template: ${name}:${pos.line}: ${m}`);
   };
 
   /** Parses nodes until an action starting with one of `stops`; returns the nodes and that action. */
