@@ -8,7 +8,7 @@ import { collectGarbage } from '../../src/image/gc';
 import { layerLock } from '../../src/image/locks';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
 import { ImageStore } from '../../src/image/store';
-import { pruneImages } from '../../src/cli/image/prune';
+import { pruneImages } from '../../src/image/prune';
 import { busyboxTarball, TestRoot } from '../support/box';
 import { Registry, run, startRegistry, stopRegistry } from '../support/registry';
 
