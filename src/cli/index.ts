@@ -74,7 +74,13 @@ const COMMANDS: Entry[] = [
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
+  { paths: [['completion']], load: () => require('./completion').completionCommand },
 ];
+
+/** Every command a user may type, with its spec (for `box completion`). */
+export function visibleCommands(): { paths: string[][]; spec: CommandSpec }[] {
+  return COMMANDS.filter((c) => !c.hidden).map((c) => ({ paths: c.paths, spec: c.load() }));
+}
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--runroot']);
 
