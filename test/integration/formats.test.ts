@@ -139,6 +139,11 @@ describe('--format and --filter', () => {
     const stat = JSON.parse(ok(['stats', '--no-stream', '--format', 'json', 'web']));
     expect(stat).toMatchObject({ Container: 'web', ID: upId.slice(0, 12), Name: 'web', PIDs: '1' });
     expect(stat.MemUsage).toMatch(/^[\d.]+\w*B \/ [\d.]+\w*B$/);
+    const prom = ok(['stats', '--format', 'prometheus', 'web']);
+    const series = `{id="${upId}",name="web",image="busybox"}`;
+    expect(prom).toContain(`box_container_running${series} 1\n`);
+    expect(prom).toContain(`box_container_pids${series} 1\n`);
+    expect(Number(new RegExp(`box_container_memory_usage_bytes\\{.*\\} (\\d+)`).exec(prom)?.[1])).toBeGreaterThan(0);
     const events = ok([
       'events',
       '--since',
