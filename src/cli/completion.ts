@@ -15,10 +15,10 @@ const NAME_COMMANDS: Record<NameKind, string> = {
 
 function bashBody(d: CompletionData): string {
   const cases = d.commands
-    .map(
-      (c) =>
-        `    '${c.key}') flags='${c.flags.join(' ')}'; vflags=' ${c.valueFlags.join(' ')} '; kinds='${c.kinds.join(' ')}' ;;`,
-    )
+    .map((c) => {
+      const vflags = ` ${c.valueFlags.join(' ')} `;
+      return `    '${c.key}') flags='${c.flags.join(' ')}'; vflags='${vflags}'; kinds='${c.kinds.join(' ')}' ;;`;
+    })
     .join('\n');
   const subs = Object.entries(d.groups)
     .map(([g, s]) => `    ${g}) echo '${s.join(' ')}' ;;`)

@@ -46,7 +46,10 @@ describe('--format and --filter', () => {
     for (const [args, message] of [
       [
         ['ps', '--format', '{{.Nmes}}'],
-        /^box: template parsing error: template: :1:2: executing "" at <\.Nmes>: can't evaluate field Nmes in type container \(its fields: \.ID .*\)\n$/,
+        new RegExp(
+          '^box: template parsing error: template: :1:2: executing "" at <\\.Nmes>: ' +
+            "can't evaluate field Nmes in type container \\(its fields: \\.ID .*\\)\n$",
+        ),
       ],
       [['ps', '--format', '{{.Names'], /^box: template parsing error: template: :1: unclosed action\n$/],
       [
@@ -143,7 +146,7 @@ describe('--format and --filter', () => {
     const series = `{id="${upId}",name="web",image="busybox"}`;
     expect(prom).toContain(`box_container_running${series} 1\n`);
     expect(prom).toContain(`box_container_pids${series} 1\n`);
-    expect(Number(new RegExp(`box_container_memory_usage_bytes\\{.*\\} (\\d+)`).exec(prom)?.[1])).toBeGreaterThan(0);
+    expect(Number(/box_container_memory_usage_bytes\{.*\} (\d+)/.exec(prom)?.[1])).toBeGreaterThan(0);
     const events = ok([
       'events',
       '--since',

@@ -31,7 +31,8 @@ export function pruneReport(sections: { heading: string; lines: string[] }[], by
 export const imagePruneCommand: CommandSpec = {
   paths: [['image', 'prune']],
   summary:
-    'Remove unused images: dangling ones, or with -a every image no container uses; then unreferenced layers and blobs.',
+    'Remove unused images: dangling ones, or with -a every image no container uses; ' +
+    'then unreferenced layers and blobs.',
   flags: [
     {
       names: ['--all', '-a'],
