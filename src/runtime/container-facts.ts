@@ -5,8 +5,12 @@
 import { ContainerRecord } from '../model';
 
 export interface PortFact {
+  /** the container's port */
   port: number;
   protocol: string;
+  /** where a published port listens on the host */
+  hostIp?: string;
+  hostPort?: number;
 }
 
 export interface MountFact {

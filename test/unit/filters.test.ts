@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { BoxError } from '../../src/errors';
 import { globMatch, imageFilter } from '../../src/image/image-filter';
 import { ImageRecord } from '../../src/image/store';
-import { labelMatch, pruneFilter } from '../../src/runtime/container-filter';
+import { psContext } from '../../src/cli/container/ps-context';
+import { ContainerRecord } from '../../src/model';
+import { containerFilter, labelMatch, pruneFilter } from '../../src/runtime/container-filter';
 import { prometheusText } from '../../src/runtime/stats-exposition';
 import { ZERO_SAMPLE } from '../../src/runtime/stats';
 
@@ -50,6 +52,53 @@ describe('filters', () => {
     expect(labelMatch({ a: 'b' }, 'a=b')).toBe(true);
     expect(labelMatch({ a: 'b' }, 'a=c')).toBe(false);
     expect(() => pruneFilter(['dangling=true'])).toThrow(BoxError);
+  });
+});
+
+describe('ps: a record read through filters and Docker fields', () => {
+  const record = {
+    id: 'b'.repeat(64),
+    name: 'web',
+    created: '2026-12-04T10:00:00.000Z',
+    config: {
+      image: { ref: 'nginx', id: `sha256:${'c'.repeat(64)}`, config: { ExposedPorts: { '80/tcp': {}, '53/udp': {} } } },
+      args: ['nginx', '-g', 'daemon off; and a long tail'],
+      labels: { tier: 'web', a: '1' },
+      network: 'none',
+    },
+    state: { status: 'exited', exitCode: 0, finishedAt: '2026-12-04T11:00:00.000Z' },
+  } as unknown as ContainerRecord;
+  const roots = { root: '/nonexistent', runroot: '/nonexistent' };
+
+  it('expose, network, label, exited and name match as Docker', () => {
+    const ctx = { roots, resolveImage: () => undefined, findContainer: () => undefined };
+    const m = (...f: string[]) => containerFilter(f, ctx)(record);
+    expect(m('expose=80')).toBe(true);
+    expect(m('expose=53/udp')).toBe(true);
+    expect(m('expose=53')).toBe(false); // tcp unless said
+    expect(m('expose=50-60/udp')).toBe(true);
+    expect(m('publish=80')).toBe(false);
+    expect(m('network=none', 'label=tier=web', 'exited=0', 'name=^/web$')).toBe(true);
+    expect(m('ancestor=nginx')).toBe(true);
+    expect(() => m('since=other')).toThrow('no such container');
+  });
+
+  it('gives the fields of docker ps --format', () => {
+    const c = psContext(record, roots, { noTrunc: false });
+    expect(c).toMatchObject({
+      ID: 'b'.repeat(12),
+      Image: 'nginx',
+      Command: '"nginx -g daemon off…"',
+      CreatedAt: '2026-12-04 10:00:00 +0000 UTC',
+      Ports: '80/tcp, 53/udp',
+      State: 'exited',
+      Names: 'web',
+      Labels: 'a=1,tier=web',
+      Networks: 'none',
+      LocalVolumes: '0',
+    });
+    expect(c.Label('tier')).toBe('web');
+    expect(c.Status).toMatch(/^Exited \(0\) /);
   });
 });
 

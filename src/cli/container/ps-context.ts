@@ -2,7 +2,7 @@
 // .Label "KEY", ...), the titles of their table columns, and Docker's default table.
 import { ContainerRecord } from '../../model';
 import { containerState } from '../../runtime/container-filter';
-import { mountsOf, networksOf, publishedPortsOf } from '../../runtime/container-facts';
+import { exposedPortsOf, mountsOf, networksOf, PortFact, publishedPortsOf } from '../../runtime/container-facts';
 import { isPaused } from '../../runtime/freezer';
 import { healthSuffix } from '../../runtime/health';
 import { Roots } from '../../paths';
@@ -40,6 +40,20 @@ export function statusText(c: ContainerRecord, roots: Roots): string {
   return `Up ${up}${isPaused(c) ? ' (Paused)' : ''}${healthSuffix(c, roots)}`;
 }
 
+/** Docker's PORTS: the published ports, then the exposed ones nothing publishes ("80/tcp"). */
+function portsText(c: ContainerRecord): string {
+  const published = publishedPortsOf(c);
+  const key = (p: PortFact) => `${p.port}/${p.protocol}`;
+  const shown = new Set(published.map(key));
+  const host = (p: PortFact) => (p.hostPort ? `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}->` : '');
+  return [
+    ...published.map((p) => host(p) + key(p)),
+    ...exposedPortsOf(c)
+      .map(key)
+      .filter((k) => !shown.has(k)),
+  ].join(', ');
+}
+
 /** Docker's formatter.ContainerContext for one container. */
 export function psContext(c: ContainerRecord, roots: Roots, opts: { noTrunc: boolean; size?: string }) {
   const labels = c.config.labels;
@@ -50,9 +64,7 @@ export function psContext(c: ContainerRecord, roots: Roots, opts: { noTrunc: boo
     Command: JSON.stringify(opts.noTrunc ? command : ellipsis(command, 20)),
     CreatedAt: goTime(c.created),
     RunningFor: timeAgo(c.created),
-    Ports: publishedPortsOf(c)
-      .map((p) => `${p.port}/${p.protocol}`)
-      .join(', '),
+    Ports: portsText(c),
     State: containerState(c),
     Status: statusText(c, roots),
     Size: opts.size ?? '0B',
