@@ -4,6 +4,8 @@ import { BoxError } from '../../src/errors';
 import { globMatch, imageFilter } from '../../src/image/image-filter';
 import { ImageRecord } from '../../src/image/store';
 import { psContext } from '../../src/cli/container/ps-context';
+import { parseEventFilters } from '../../src/cli/system/events';
+import { BoxEvent } from '../../src/runtime/events';
 import { ContainerRecord } from '../../src/model';
 import { containerFilter, labelMatch, pruneFilter } from '../../src/runtime/container-filter';
 import { prometheusText } from '../../src/runtime/stats-exposition';
@@ -99,6 +101,31 @@ describe('ps: a record read through filters and Docker fields', () => {
     });
     expect(c.Label('tier')).toBe('web');
     expect(c.Status).toMatch(/^Exited \(0\) /);
+  });
+});
+
+describe('events --filter', () => {
+  const e = {
+    Type: 'container',
+    Action: 'exec_start: sh -c true',
+    status: 'exec_start: sh -c true',
+    id: 'd'.repeat(64),
+    from: 'busybox',
+    Actor: { ID: 'd'.repeat(64), Attributes: { image: 'busybox', name: 'web', tier: 'a' } },
+    scope: 'local',
+    time: 0,
+    timeNano: 0,
+  } as BoxEvent;
+  const m = (...f: string[]) => parseEventFilters(f)(e);
+
+  it("matches Docker's keys; an image with or without its :latest is the same image", () => {
+    expect(m('image=busybox:latest', 'event=exec_start', 'scope=local', 'type=container')).toBe(true);
+    expect(m('container=web', 'label=tier=a', `container=${'d'.repeat(6)}`)).toBe(true);
+    expect(m('image=busybox:1')).toBe(false);
+    expect(m('network=web')).toBe(false); // a container's event is no network's
+    expect(m('type=network', 'type=container')).toBe(true);
+    expect(() => m('type=boat')).toThrow(BoxError);
+    expect(() => m('colour=red')).toThrow(BoxError);
   });
 });
 
