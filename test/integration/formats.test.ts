@@ -37,6 +37,8 @@ describe('--format and --filter', () => {
     expect(row).toMatchObject({ ID: upId.slice(0, 12), Names: 'web', Command: '"sleep 300"', State: 'running' });
     expect(row.CreatedAt).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/);
     expect(ok(['ps', '--no-trunc', '--format', '{{.ID}}'])).toBe(`${upId}\n`);
+    expect(ok(['ps', '--size', '--format', '{{.Size}}'])).toMatch(/^\d[\d.]*k?B \(virtual \d[\d.]*[kM]B\)\n$/);
+    expect(ok(['ps', '-s']).split('\n')[0]).toMatch(/ NAMES +SIZE$/);
     expect(ok(['ps', '--format', 'table']).split('\n')[0]).toMatch(
       /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/,
     );

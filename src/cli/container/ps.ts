@@ -5,7 +5,9 @@ import { refresh } from '../../runtime/lifecycle';
 import { ImageStore } from '../../image/store';
 import { bool, CommandSpec, list as listOf, str } from '../args';
 import { roots } from '../context';
-import { table, timeAgo } from '../format';
+import { humanSize, table, timeAgo } from '../format';
+import { containerSize } from '../../runtime/container-prune';
+import { ContainerRecord } from '../../model';
 import { outputFormat } from '../template';
 import { printableJson } from '../../util/printable';
 import { PS_DEFAULT_TABLE, PS_HEADER, psContext, statusText } from './ps-context';
@@ -17,6 +19,12 @@ export const psCommand: CommandSpec = {
     { names: ['--all', '-a'], key: 'all', kind: 'bool', description: 'show all containers, not only running ones' },
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only show ids' },
     { names: ['--no-trunc'], key: 'noTrunc', kind: 'bool', description: 'do not shorten ids and commands' },
+    {
+      names: ['--size', '-s'],
+      key: 'size',
+      kind: 'bool',
+      description: "show each container's writable layer and, virtual, with its image",
+    },
     {
       names: ['--format'],
       key: 'format',
@@ -67,14 +75,26 @@ export const psCommand: CommandSpec = {
       process.stdout.write([...list, ...broken].map((c) => c.id.slice(0, 12) + '\n').join(''));
       return 0;
     }
+    // Docker's SIZE: the writable layer, and with the image's size the virtual one
+    const imageSizes = new Map<string, number>();
+    const sizeOf = (c: ContainerRecord) => {
+      if (!imageSizes.has(c.config.image.id)) {
+        let size = 0;
+        try {
+          size = images.get(c.config.image.id).size;
+        } catch {
+          /* the image is gone (rmi -f) */
+        }
+        imageSizes.set(c.config.image.id, size);
+      }
+      const rw = containerSize(store, c);
+      return `${humanSize(rw)} (virtual ${humanSize(rw + imageSizes.get(c.config.image.id)!)})`;
+    };
+    const withSize = bool(a, 'size');
     if (template) {
       const noTrunc = bool(a, 'noTrunc');
-      process.stdout.write(
-        template.render(
-          list.map((c) => psContext(c, r, { noTrunc })),
-          PS_HEADER,
-        ),
-      );
+      const rows = list.map((c) => psContext(c, r, { noTrunc, size: withSize ? sizeOf(c) : undefined }));
+      process.stdout.write(template.render(rows, PS_HEADER));
       return 0;
     }
     if (format === 'json') {
@@ -106,9 +126,11 @@ export const psCommand: CommandSpec = {
       timeAgo(c.created),
       statusText(c, r),
       c.name,
+      ...(withSize ? [sizeOf(c)] : []),
     ]);
     rows.push(...broken.map((d) => [d.id.slice(0, 12), '', '', '', 'Damaged', '']));
-    process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
+    const headers = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES', ...(withSize ? ['SIZE'] : [])];
+    process.stdout.write(table(headers, rows));
     for (const d of broken) process.stderr.write(`box: ${new DamagedRecordError(d).message}\n`);
     return 0;
   },
