@@ -1,9 +1,9 @@
 // Removing stopped containers (`container prune`, `system prune`): every container that is not
 // running, restarting or being removed, that the --filter values accept, with the space its
-// writable layer took. It runs under the image store's exclusive lock, which `box run` holds
-// shared from resolving its image until its container has started, so a container between its
-// creation and its start is never taken; a `box start` racing the prune is seen under the
-// container's own lock (removeContainer refuses a container that is running by then).
+// writable layer took. The candidates are listed under the image store's exclusive lock, which
+// `box run` holds shared from resolving its image until its container has started, so a container
+// between its creation and its start is never one; a `box start` racing the prune is seen under
+// the container's own lock (removeContainer refuses a container that is running by then).
 import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { withExclusiveStore } from '../image/store-lock';
@@ -30,22 +30,26 @@ const stopped = (c: ContainerRecord) =>
 
 export async function pruneContainers(roots: Roots, filters: string[]): Promise<ContainerPruneResult> {
   const match = pruneFilter(filters);
-  return withExclusiveStore(new ImageStore(roots), async () => {
-    const store = new ContainerStore(roots);
-    const res: ContainerPruneResult = { removed: [], bytes: 0 };
-    for (const record of store.list()) {
-      const c = await refresh(roots, store, record);
-      if (!stopped(c) || !match(c.created, c.config.labels) || !store.get(c.id)) continue;
-      const size = containerSize(store, c);
-      try {
-        await removeContainer(roots, store, c, false);
-      } catch (err) {
-        if (err instanceof BoxError) continue; // started meanwhile: it stays
-        throw err;
-      }
-      res.removed.push(c.id);
-      res.bytes += size;
+  const store = new ContainerStore(roots);
+  for (const record of store.list()) await refresh(roots, store, record); // ends found out first
+  // Under the exclusive lock no `box run` is between creating its container and starting it, so
+  // every stopped container seen then is one a prune may take; held only for the listing, so
+  // that removal (which may take locks of its own) runs without it.
+  const candidates = await withExclusiveStore(new ImageStore(roots), () =>
+    store.list().filter((c) => stopped(c) && match(c.created, c.config.labels)),
+  );
+  const res: ContainerPruneResult = { removed: [], bytes: 0 };
+  for (const c of candidates) {
+    if (!store.get(c.id)) continue; // removed meanwhile (rm, a --rm run's end)
+    const size = containerSize(store, c);
+    try {
+      await removeContainer(roots, store, c, false);
+    } catch (err) {
+      if (err instanceof BoxError) continue; // started meanwhile: it stays
+      throw err;
     }
-    return res;
-  });
+    res.removed.push(c.id);
+    res.bytes += size;
+  }
+  return res;
 }
