@@ -100,6 +100,9 @@ describe("Go's text/template", () => {
     expect(err('{{.ID')).toBe('template: :1: unclosed action');
     expect(err('{{if .A}}x')).toBe('template: :1: unexpected EOF');
     expect(err('{{nosuch .A}}')).toBe('template: :1: function "nosuch" not defined');
+    expect(err('{{with $x := 1}}{{$x}}{{end}}{{$x}}')).toBe('template: :1: undefined variable "$x"');
+    expect(err('{{$y = 1}}')).toBe('template: :1: undefined variable "$y"');
+    expect(err('{{$x := 1}}{{define "t"}}{{$x}}{{end}}')).toBe('template: :1: undefined variable "$x"');
     expect(err('{{end}}')).toBe('template: :1: unexpected {{end}}');
     expect(err('{{upper 5}}')).toMatch(
       /at <upper>: error calling upper: wrong type for value; expected string; got int$/,

@@ -220,6 +220,9 @@ export function parse(src: string, funcs: ReadonlySet<string>, name = ''): Parse
   const pieces = lex(src, name);
   const defined = new Map<string, Node[]>();
   let at = 0;
+  // the variables in scope, as Go checks them while parsing: `$`, then each declaration until the
+  // {{end}} of the control structure it is in
+  let scope = ['$'];
   const fail = (pos: Pos, m: string): never => {
     throw new TemplateError(`template: ${name}:${pos.line}: ${m}`);
   };
@@ -248,7 +251,7 @@ export function parse(src: string, funcs: ReadonlySet<string>, name = ''): Parse
         const rest = p.toks.slice(2);
         const pipe = rest.length ? pipeline(rest, p.pos) : undefined;
         if (kw === 'block') {
-          const body = list(['end'], p.pos);
+          const body = ownScope(() => list(['end'], p.pos));
           if (body.stop?.length !== 1) fail(p.pos, `unexpected EOF in block`);
           defined.set(String(nameTok.value), body.nodes);
         }
@@ -256,7 +259,7 @@ export function parse(src: string, funcs: ReadonlySet<string>, name = ''): Parse
       } else if (kw === 'define') {
         const nameTok = p.toks[1];
         if (nameTok?.kind !== 'string' || p.toks.length > 2) fail(first.pos, 'unexpected name in define clause');
-        const body = list(['end'], p.pos);
+        const body = ownScope(() => list(['end'], p.pos));
         if (!body.stop) fail(p.pos, 'unexpected EOF');
         defined.set(String(nameTok.value), body.nodes);
       } else nodes.push({ kind: 'action', pipe: pipeline(p.toks, p.pos) });
@@ -265,7 +268,27 @@ export function parse(src: string, funcs: ReadonlySet<string>, name = ''): Parse
     return { nodes };
   }
 
+  /** A defined template's body sees only `$`. */
+  function ownScope<T>(parseBody: () => T): T {
+    const outer = scope;
+    scope = ['$'];
+    try {
+      return parseBody();
+    } finally {
+      scope = outer;
+    }
+  }
+
   function control(kw: 'if' | 'with' | 'range', toks: Tok[], pos: Pos): Node {
+    const mark = scope.length;
+    try {
+      return controlIn(kw, toks, pos);
+    } finally {
+      scope.length = mark; // its variables end with it
+    }
+  }
+
+  function controlIn(kw: 'if' | 'with' | 'range', toks: Tok[], pos: Pos): Node {
     const pipe = pipeline(toks, pos, kw === 'range');
     if (!pipe.commands.length) fail(pos, `missing value for ${kw}`);
     const body = list(['end', 'else'], pos);
@@ -297,6 +320,10 @@ export function parse(src: string, funcs: ReadonlySet<string>, name = ''): Parse
       for (let n = 0; n < declEnd; n += 2) vars.push(toks[n].text);
       if (vars.length > (isRange ? 2 : 1)) fail(toks[0].pos, 'too many declarations');
       assign = toks[declEnd].kind === '=';
+      for (const v of vars) {
+        if (!assign) scope.push(v);
+        else if (!scope.includes(v)) fail(toks[0].pos, `undefined variable "${v}"`);
+      }
       i = declEnd + 1;
     }
     const commands: Command[] = [];
@@ -347,6 +374,7 @@ export function parse(src: string, funcs: ReadonlySet<string>, name = ''): Parse
         return { op: { kind: 'field', chain: [...first, ...rest.chain], pos: { ...t.pos, text } }, next: rest.next };
       }
       case 'var': {
+        if (!scope.includes(t.text)) fail(t.pos, `undefined variable "${t.text}"`);
         const rest = chainAfter(toks, i + 1);
         const text = toks
           .slice(i, rest.next)
