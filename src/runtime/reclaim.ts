@@ -31,11 +31,20 @@ export interface Usage {
   reclaimable: number;
 }
 
+/** A section of `system df -v`: "Local Volumes space usage:" and its table. */
+export interface UsageDetail {
+  title: string;
+  headers: string[];
+  rows: string[][];
+}
+
 export interface Reclaimer {
   /** whether `system prune` with these options prunes this kind (volumes only with --volumes) */
   inSystemPrune(opts: SystemPruneOptions): boolean;
   prune(roots: Roots, opts: SystemPruneOptions): Promise<Pruned>;
   usage(roots: Roots): Usage;
+  /** its section of `system df -v`, if it has one beyond the images' and containers' */
+  detail?(roots: Roots): UsageDetail;
 }
 
 const containers: Reclaimer = {

@@ -61,11 +61,17 @@ function verbose(rows: Usage[]): string {
     c.name,
   ]);
   const cache = rows.find((u) => u.type === 'Build Cache');
+  // the sections other kinds give (Local Volumes space usage, ...)
+  const details = RECLAIMERS.flatMap((x) => (x.detail ? [x.detail(r)] : [])).flatMap((d) => [
+    `${d.title}:\n`,
+    table(d.headers, d.rows),
+  ]);
   return [
     'Images space usage:\n',
     table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'CONTAINERS'], imageRows),
     'Containers space usage:\n',
     table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'SIZE', 'CREATED', 'STATUS', 'NAMES'], containerRows),
+    ...details,
     `Build cache usage: ${humanSize(cache?.size ?? 0)}\n`,
   ].join('\n');
 }
