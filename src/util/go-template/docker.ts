@@ -4,9 +4,8 @@
 import { FuncError, TemplateFunc } from './exec';
 import { goType, sprintln } from './fmt';
 
-function str(fn: string, v: unknown): string {
+function str(v: unknown): string {
   if (typeof v !== 'string') throw new FuncError(`wrong type for value; expected string; got ${goType(v)}`);
-  void fn;
   return v;
 }
 
@@ -25,23 +24,23 @@ export function goJson(v: unknown): string {
 
 export const DOCKER_FUNCS: Record<string, TemplateFunc> = {
   json: goJson,
-  split: (s, sep) => str('split', s).split(str('split', sep)),
+  split: (s, sep) => str(s).split(str(sep)),
   join: (list, sep) => {
     if (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))
       throw new FuncError(`wrong type for value; expected []string; got ${goType(list)}`);
-    return list.join(str('join', sep));
+    return list.join(str(sep));
   },
   // strings.Title: the first letter of each word upper-cased (a word follows anything not a letter,
   // digit or underscore)
-  title: (s) => str('title', s).replace(/(^|[^\p{L}\p{N}_])(\p{L})/gu, (_, sep, c) => sep + c.toUpperCase()),
-  lower: (s) => str('lower', s).toLowerCase(),
-  upper: (s) => str('upper', s).toUpperCase(),
+  title: (s) => str(s).replace(/(^|[^\p{L}\p{N}_])(\p{L})/gu, (_, sep, c) => sep + c.toUpperCase()),
+  lower: (s) => str(s).toLowerCase(),
+  upper: (s) => str(s).toUpperCase(),
   truncate: (s, n) => {
-    const chars = [...str('truncate', s)];
+    const chars = [...str(s)];
     return chars.length < int(n) ? chars.join('') : chars.slice(0, int(n)).join('');
   },
   pad: (s, prefix, suffix) => {
-    const text = str('pad', s);
+    const text = str(s);
     return text === '' ? '' : ' '.repeat(int(prefix)) + text + ' '.repeat(int(suffix));
   },
   println: (...a) => sprintln(a),

@@ -28,10 +28,8 @@ export function truth(v: unknown): boolean {
   return true;
 }
 
-function need(what: string, v: unknown, type: 'string' | 'int' | 'number'): void {
-  const ok = type === 'int' ? Number.isInteger(v) : typeof v === type;
-  if (!ok) throw new FuncError(`wrong type for value; expected ${type}; got ${goType(v)}`);
-  void what;
+function needString(v: unknown): void {
+  if (typeof v !== 'string') throw new FuncError(`wrong type for value; expected string; got ${goType(v)}`);
 }
 
 function basicKind(v: unknown): string {
@@ -114,7 +112,7 @@ export const BUILTINS: Record<string, TemplateFunc> = {
   print: (...a) => sprint(a),
   println: (...a) => sprintln(a),
   printf: (f, ...a) => {
-    need('printf', f, 'string');
+    needString(f);
     return sprintf(f as string, a);
   },
   eq,
