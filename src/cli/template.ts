@@ -31,7 +31,9 @@ function fieldList(row: object | undefined): string {
 
 function templateError(e: unknown, row?: object): never {
   if (!(e instanceof TemplateError)) throw e;
-  const fields = /can't evaluate field/.test(e.message) && row ? ` (its fields: ${fieldList(row)})` : '';
+  // the hint names the row's fields when the unknown one was asked of the row itself
+  const type = row ? (row as GoStruct)[STRUCT] : undefined;
+  const fields = type && e.message.endsWith(`in type ${type}`) ? ` (its fields: ${fieldList(row)})` : '';
   throw new BoxError(`template parsing error: ${e.message}${fields}`, TEMPLATE_ERROR_EXIT);
 }
 

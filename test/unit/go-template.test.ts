@@ -178,6 +178,8 @@ describe("Docker's --format", () => {
         ' (its fields: .ID .Labels)',
     );
     expect(fail('{{.ID')).toBe('template parsing error: template: :1: unclosed action');
+    const nested = goStruct('event', { Actor: goStruct('actor', { ID: 'x' }) });
+    expect(() => outputFormat('{{.Actor.Nope}}').render([nested])).toThrow(/in type actor$/);
   });
 
   it("aligns columns as Go's tabwriter: minimum 10, padding 3, a shorter line ends a column", () => {
