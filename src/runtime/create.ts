@@ -37,9 +37,15 @@ export interface CreateRequest {
   warn: (msg: string) => void;
   /**
    * The store's lock, held shared by the caller since it pulled the image (run --pull);
-   * createRecord releases it once the record exists.
+   * createRecord releases it once the record exists, unless keepStoreLock.
    */
   storeLock?: Lock;
+  /**
+   * `run`: createRecord leaves the store's lock held (in storeLock) for the caller to release once
+   * the container has started, so that a prune (which takes it exclusively) never removes a
+   * container between its creation and its start.
+   */
+  keepStoreLock?: boolean;
   /**
    * Called once the container's init exists (its pid, namespaces and cgroups) and before anything
    * of its own runs: where the host acts on it (runHelper's onInitReady). Throwing aborts the start.
@@ -109,10 +115,14 @@ export async function createRecord(req: CreateRequest): Promise<{
   // From resolving the image until the record that references it exists, garbage collection
   // (rmi, image prune) must not take the image or its layers away: it waits for this lock.
   const gcLock = req.storeLock ?? (await storeLock(req.roots, 'shared'));
+  let kept = false;
   try {
-    return await createRecordLocked(req);
+    const created = await createRecordLocked(req);
+    kept = req.keepStoreLock === true;
+    if (kept) req.storeLock = gcLock;
+    return created;
   } finally {
-    gcLock.release();
+    if (!kept) gcLock.release();
   }
 }
 
@@ -185,7 +195,12 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
 export async function createContainer(req: CreateRequest): Promise<Created> {
   const { containers, record, known } = await createRecord(req);
   // From here on, objects exist: unwind them on every failure.
-  return prepareStart(req.roots, containers, record, known);
+  try {
+    return prepareStart(req.roots, containers, record, known);
+  } catch (err) {
+    if (req.keepStoreLock) req.storeLock?.release();
+    throw err;
+  }
 }
 
 /**
