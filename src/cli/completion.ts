@@ -162,7 +162,8 @@ function fish(d: CompletionData): string {
 
 const SHELLS: Record<string, (d: CompletionData) => string> = { bash, zsh, fish };
 
-export const completionCommand: CommandSpec = {
+/** The `completion` command over the command table it completes (handed in: cli/index.ts owns it). */
+export const completionCommand = (commands: () => { paths: string[][]; spec: CommandSpec }[]): CommandSpec => ({
   paths: [['completion']],
   summary: 'Print a shell completion script (bash, zsh or fish).',
   flags: [],
@@ -171,8 +172,7 @@ export const completionCommand: CommandSpec = {
   async run(a) {
     const make = SHELLS[a.positionals[0]];
     if (!make) throw new BoxError(`unknown shell "${a.positionals[0]}": use bash, zsh or fish`);
-    const { visibleCommands } = require('./index') as typeof import('./index');
-    process.stdout.write(make(completionData(visibleCommands())));
+    process.stdout.write(make(completionData(commands())));
     return 0;
   },
-};
+});

@@ -74,7 +74,7 @@ const COMMANDS: Entry[] = [
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
-  { paths: [['completion']], load: () => require('./completion').completionCommand },
+  { paths: [['completion']], load: () => require('./completion').completionCommand(visibleCommands) },
 ];
 
 /** Every command a user may type, with its spec (for `box completion`). */
