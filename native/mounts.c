@@ -1,11 +1,16 @@
-/* box-helper: child-side steps (hostname, propagation, rootfs, mount, mknod, symlink, pivot,
- * mask, readonly, remount, sysctl). Runs in the cloned child only: errors go through cfail().
+/* box-helper: child-side steps (hostname, propagation, rootfs, mount, bind, copy-up, mknod,
+ * symlink, pivot, mask, readonly, remount, sysctl). Runs in the cloned child only: errors go
+ * through cfail().
  *
  * Container paths are resolved with openat2(rootfd, ..., RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS),
  * so a symlink inside the rootfs can never lead a mount outside of it, and the resolved O_PATH fd
- * is used as the mount target through /proc/self/fd/N. */
+ * is used as the mount target through /proc/self/fd/N. `bind` goes further: the source is opened
+ * without following any symlink, cloned as a detached tree (open_tree), given its flags there
+ * (mount_setattr) and attached to the target's fd (move_mount): no path is looked up twice, so a
+ * target swapped for a symlink meanwhile (runc CVE-2021-30465) can redirect nothing. */
 #define _GNU_SOURCE
 #include "mounts.h"
+#include "copyup.h"
 #include "net.h"
 #include "report.h"
 #include "spec.h"
@@ -13,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +208,64 @@ static void do_mount(const struct rec *r, int is_rootfs)
 	}
 }
 
+/* bind: SRC TARGET FLAGS (SRC a host path, opened with no symlink on the way) */
+static void do_bind(const struct rec *r)
+{
+	const char *src = r->a[0].p, *target = r->a[1].p;
+	unsigned long flags = arg_u(r, 2);
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int sfd;
+	do
+		sfd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof how);
+	while (sfd < 0 && errno == EAGAIN);
+	if (sfd < 0)
+		cfail("bind", errno, "open the source %s (no symbolic link may be on its way)", src);
+	struct stat sb;
+	if (fstat(sfd, &sb))
+		cfail("bind", errno, "stat %s", src);
+	unsigned rec = (flags & MS_REC) ? AT_RECURSIVE : 0;
+	int tree = (int)syscall(SYS_open_tree, sfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+	if (tree < 0)
+		cfail("bind", errno, "clone the mount of %s", src);
+	struct mount_attr attr = { 0 };
+	if (flags & MS_RDONLY)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	if (flags & MS_NOSUID)
+		attr.attr_set |= MOUNT_ATTR_NOSUID;
+	if (flags & MS_NODEV)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (flags & MS_NOEXEC)
+		attr.attr_set |= MOUNT_ATTR_NOEXEC;
+	if (attr.attr_set && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr))
+		cfail("bind", errno, "set the flags of %s", target);
+	int fd = resolve_create(target, S_ISDIR(sb.st_mode), -1, -1);
+	if (fd < 0)
+		cfail("bind", errno, "resolve %s", target);
+	if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
+		cfail("bind", errno, "bind %s on %s", src, target);
+	struct mount_attr prop = { .propagation = flags & PROPAGATION };
+	if (prop.propagation && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &prop, sizeof prop))
+		cfail("bind", errno, "propagation of %s", target);
+	close(fd);
+	close(tree);
+	close(sfd);
+}
+
+/* copy-up: TARGET SRC (TARGET in the container, the image's content; SRC the volume's directory) */
+static void do_copy_up(const struct rec *r)
+{
+	int fd = resolve(r->a[0].p, O_DIRECTORY);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return; /* nothing in the image there */
+	if (fd < 0)
+		cfail("copy-up", errno, "resolve %s", r->a[0].p);
+	copy_up(fd, r->a[1].p);
+	close(fd);
+}
+
 static void do_pivot(void)
 {
 	if (fchdir(rootfd))
@@ -297,6 +361,10 @@ void fs_step(const struct rec *r)
 			cfail(n, errno, "mount propagation of /");
 	} else if (!strcmp(n, "rootfs") || !strcmp(n, "mount")) {
 		do_mount(r, n[0] == 'r');
+	} else if (!strcmp(n, "bind")) {
+		do_bind(r);
+	} else if (!strcmp(n, "copy-up")) {
+		do_copy_up(r);
 	} else if (!strcmp(n, "mknod")) {
 		pfd = parent_of(r, r->a[0].p, &copy, &base);
 		dev_t dev = makedev((unsigned)arg_u(r, 2), (unsigned)arg_u(r, 3));

@@ -26,6 +26,8 @@ import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
+import { attachMounts, mountConfigs, mountSources, releaseMounts, resolveMounts } from '../volume/attach';
+import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 
 export interface CreateRequest {
   roots: Roots;
@@ -71,6 +73,8 @@ export function checkRequest(req: CreateRequest): void {
   checkName(req.flags.name);
   const { limits } = parseRunFlags(req.flags);
   capabilityMask(req.flags);
+  parseMountFlags(req.flags);
+  req.flags.volumesFrom.forEach(parseVolumesFrom);
   checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
   policiesFor(req);
   // The admission flags are checked even when no policy applies (then they would do nothing).
@@ -138,6 +142,8 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     req.command,
     id,
   );
+  const mountRequests = containerMounts(req, image.config.config?.Volumes);
+  if (mountRequests.length) config = { ...config, mounts: mountConfigs(mountRequests) };
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
@@ -166,20 +172,39 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     mark('helper located');
 
     const containers = new ContainerStore(req.roots);
-    const record = await containers.create(
-      id,
-      config,
-      name,
-      req.flags.rm,
-      req.flags.name === undefined,
-      admission?.admittedBy,
-    );
+    // Volumes are created and their use registered only once the start is admitted.
+    if (config.mounts) attachMounts(req.roots, id, config.mounts, mountRequests);
+    let record: ContainerRecord;
+    try {
+      record = await containers.create(
+        id,
+        config,
+        name,
+        req.flags.rm,
+        req.flags.name === undefined,
+        admission?.admittedBy,
+      );
+    } catch (err) {
+      releaseMounts(req.roots, id, config.mounts, true);
+      throw err;
+    }
     admission?.finish(record.name);
     appendEvent(req.roots, 'create', record);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
   } finally {
     admission?.finish();
   }
+}
+
+/** The mounts the flags, --volumes-from containers and the image's VOLUME paths ask for, resolved. */
+function containerMounts(req: CreateRequest, imageVolumes: Record<string, object> | null | undefined): MountRequest[] {
+  const from = req.flags.volumesFrom.map((raw) => {
+    const { container, mode } = parseVolumesFrom(raw);
+    const source = new ContainerStore(req.roots).find(container);
+    if (!source) throw new BoxError(`no such container: ${container} (--volumes-from ${raw})`);
+    return { mounts: source.config.mounts ?? [], mode };
+  });
+  return resolveMounts(req.roots, parseMountFlags(req.flags), from, Object.keys(imageVolumes ?? {}));
 }
 
 export async function createContainer(req: CreateRequest): Promise<Created> {
@@ -249,6 +274,7 @@ export function prepareStart(
       workDir: path.join(dir, 'work'),
       rootfsDir: path.join(dir, 'rootfs'),
       etcFiles: files,
+      mounts: mountSources(roots, record.config.mounts ?? []),
       cgroup: cgroup.initCgroup(),
       security,
     });

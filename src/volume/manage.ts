@@ -5,8 +5,7 @@ import { BoxError } from '../errors';
 import { storeLock } from '../image/store-lock';
 import type { Lock } from '../image/locks';
 import { Roots } from '../paths';
-import { randomHex } from '../util/random';
-import { NewVolume, VolumeRecord, VolumeStore } from './store';
+import { anonymousVolumeName, NewVolume, VolumeRecord, VolumeStore } from './store';
 
 /** Key=value pairs (labels, driver options); a key without '=' gets the empty value. */
 export function keyValues(items: string[], what: string): Record<string, string> {
@@ -18,11 +17,6 @@ export function keyValues(items: string[], what: string): Record<string, string>
     out[key] = eq < 0 ? '' : item.slice(eq + 1);
   }
   return out;
-}
-
-/** A name for an anonymous volume: 64 hex digits, as Docker's. */
-export function anonymousVolumeName(): string {
-  return randomHex(32);
 }
 
 async function withStore<T>(roots: Roots, mode: 'shared' | 'exclusive', fn: (s: VolumeStore) => T): Promise<T> {

@@ -36,6 +36,11 @@ export interface NewVolume {
   anonymous?: boolean;
 }
 
+/** A name for an anonymous volume: 64 hex digits, as Docker's. */
+export function anonymousVolumeName(): string {
+  return randomHex(32);
+}
+
 const NEW = '.new-';
 const TRASH = '.trash-';
 const DRIVER_OPTIONS = ['type', 'device', 'o'];
