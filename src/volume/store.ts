@@ -81,12 +81,20 @@ export class VolumeStore {
 
   get(name: string): VolumeRecord | undefined {
     if (!VOLUME_NAME_RE.test(name)) return undefined;
+    let v: VolumeRecord;
     try {
-      return readJson<VolumeRecord>(path.join(this.dir(name), 'volume.json'));
+      v = readJson<VolumeRecord>(path.join(this.dir(name), 'volume.json'));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      if (err instanceof SyntaxError) throw damaged(this.dir(name), 'volume.json is not valid JSON');
       throw err;
     }
+    const strings = (o: unknown) =>
+      typeof o === 'object' && o !== null && Object.values(o).every((x) => typeof x === 'string');
+    if (v?.name !== name || !strings(v.labels) || !strings(v.options) || typeof v.anonymous !== 'boolean') {
+      throw damaged(this.dir(name), 'volume.json does not describe this volume');
+    }
+    return v;
   }
 
   /** get() or Docker's error. */
@@ -214,6 +222,10 @@ export class VolumeStore {
   size(name: string): number {
     return treeSize(this.dataDir(name));
   }
+}
+
+function damaged(dir: string, why: string): BoxError {
+  return new BoxError(`the volume at ${dir} is damaged (${why}): remove that directory`);
 }
 
 function sameOptions(existing: VolumeRecord, options: Record<string, string>): VolumeRecord {
