@@ -199,4 +199,77 @@ describe('volumes and bind mounts', () => {
     expect(fs.readdirSync(path.join(t.root, 'volumes', 'partial', 'uses'))).toEqual([]);
     expect(t.box(['volume', 'rm', 'partial']).status).toBe(0);
   });
+
+  it('shows Mounts and HostConfig Binds/Mounts/Tmpfs as Docker does', () => {
+    const host = fs.mkdtempSync(path.join(t.dir, 'insp-'));
+    const c = t.box([
+      'create',
+      '--name',
+      'shown',
+      '-v',
+      'iv:/v:ro',
+      '-v',
+      `${host}:/h`,
+      '-v',
+      '/anon',
+      '--mount',
+      `type=bind,source=${host},target=/m,readonly,bind-propagation=rslave`,
+      '--tmpfs',
+      '/t:size=1m',
+      'busybox',
+    ]);
+    expect(c.stderr).toBe('');
+    interface Shown {
+      Mounts: Array<Record<string, unknown>>;
+      HostConfig: { Binds: string[]; Mounts: Array<Record<string, unknown>>; Tmpfs: Record<string, string> };
+    }
+    const i = (JSON.parse(t.box(['inspect', 'shown']).stdout) as Shown[])[0];
+    expect(i.HostConfig.Binds).toEqual(['iv:/v:ro', `${host}:/h`]);
+    expect(i.HostConfig.Mounts).toEqual([
+      { Type: 'bind', Source: host, Target: '/m', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
+    ]);
+    expect(i.HostConfig.Tmpfs).toEqual({ '/t': 'size=1m' });
+    const byDest = Object.fromEntries(i.Mounts.map((m) => [m.Destination, m]));
+    expect(Object.keys(byDest).sort()).toEqual(['/anon', '/h', '/m', '/v']);
+    expect(byDest['/v']).toEqual({
+      Type: 'volume',
+      Name: 'iv',
+      Source: path.join(t.root, 'volumes', 'iv', '_data'),
+      Destination: '/v',
+      Driver: 'local',
+      Mode: 'ro',
+      RW: false,
+      Propagation: '',
+    });
+    expect(byDest['/h']).toMatchObject({ Type: 'bind', Source: host, RW: true, Propagation: 'rprivate' });
+    expect(byDest['/anon']).toMatchObject({ Type: 'volume', Name: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(t.box(['rm', '-v', 'shown']).status).toBe(0);
+    t.box(['volume', 'rm', 'iv']);
+  });
+
+  it('copies into a mounted path of a running or stopped container into the volume; diff and export leave mounts out', () => {
+    const id = t.box(['run', '-d', '--name', 'cpv', '-v', 'cpvol:/v', 'busybox', 'sleep', '600']).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const local = path.join(t.dir, 'to-copy');
+    fs.writeFileSync(local, 'copied in\n');
+    const data = path.join(t.root, 'volumes', 'cpvol', '_data');
+    expect(t.box(['cp', local, 'cpv:/v/running']).status).toBe(0);
+    expect(fs.readFileSync(path.join(data, 'running'), 'utf8')).toBe('copied in\n');
+    expect(t.box(['stop', '-t', '0', 'cpv']).status).toBe(0);
+    const cp = t.box(['cp', local, 'cpv:/v/stopped']);
+    expect(cp.stderr).toMatch(/^Successfully copied/);
+    expect(fs.readFileSync(path.join(data, 'stopped'), 'utf8')).toBe('copied in\n');
+    const back = path.join(t.dir, 'copied-back');
+    expect(t.box(['cp', 'cpv:/v/running', back]).status).toBe(0);
+    expect(fs.readFileSync(back, 'utf8')).toBe('copied in\n');
+    // nothing went into the container's own layer, and neither diff nor export show the volume
+    expect(fs.existsSync(path.join(t.root, 'containers', id, 'upper', 'v', 'stopped'))).toBe(false);
+    expect(t.box(['diff', 'cpv']).stdout).toBe('');
+    const tar = path.join(t.dir, 'cpv.tar');
+    expect(t.box(['export', '-o', tar, 'cpv']).status).toBe(0);
+    const listing = spawnSync('tar', ['-tf', tar], { encoding: 'utf8' }).stdout;
+    expect(listing).not.toMatch(/running|stopped/);
+    expect(t.box(['rm', 'cpv']).status).toBe(0);
+    t.box(['volume', 'rm', 'cpvol']);
+  });
 });
