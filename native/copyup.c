@@ -100,7 +100,8 @@ static void copy_entry(int sdir, int ddir, const char *name)
 		close(s);
 		close(d);
 	} else if (S_ISREG(st.st_mode)) {
-		int s = openat(sdir, name, flags), d = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int s = openat(sdir, name, flags),
+		    d = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (s < 0 || d < 0)
 			cfail("copy-up", errno, "open %s/%s", top, name);
 		copy_data(s, d, name);
@@ -124,8 +125,8 @@ static void copy_entry(int sdir, int ddir, const char *name)
 		}
 		struct timespec times[2] = { st.st_atim, st.st_mtim };
 		if (fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) ||
-		    (!S_ISLNK(st.st_mode) && fchmodat(ddir, name, st.st_mode & 07777, 0)) ||
-		    utimensat(ddir, name, times, AT_SYMLINK_NOFOLLOW))
+			(!S_ISLNK(st.st_mode) && fchmodat(ddir, name, st.st_mode & 07777, 0)) ||
+			utimensat(ddir, name, times, AT_SYMLINK_NOFOLLOW))
 			cfail("copy-up", errno, "set the owner, mode and times of the copy of %s/%s", top, name);
 	}
 }

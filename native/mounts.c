@@ -295,9 +295,26 @@ static void do_mask(const struct rec *r)
 	struct stat sb;
 	if (fstat(fd, &sb))
 		cfail("mask", errno, "stat %s", path);
-	int rc = S_ISDIR(sb.st_mode)
-			 ? mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
-			 : mount("/dev/null", fd_path(fd).s, NULL, MS_BIND, NULL);
+	int rc;
+	if (S_ISDIR(sb.st_mode)) {
+		rc = mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	} else {
+		/* runc CVE-2025-31133: the container's /dev/null may have been replaced (a volume or bind
+		 * over /dev) by a symlink to, say, /proc/sys/kernel/core_pattern; binding that "null"
+		 * over a masked path would hand the container a writable host file. Only the real null
+		 * device, opened without following a link, is bound, by its descriptor. */
+		int null = resolve("/dev/null", O_NOFOLLOW);
+		struct stat nb;
+		if (null < 0 || fstat(null, &nb))
+			cfail("mask", errno, "open the container's /dev/null to mask %s", path);
+		if (!S_ISCHR(nb.st_mode) || nb.st_rdev != makedev(1, 3))
+			cfail("mask", EPERM,
+				"the container's /dev/null is not the null device (a link or another file): refusing "
+				"to bind it over %s",
+				path);
+		rc = mount(fd_path(null).s, fd_path(fd).s, NULL, MS_BIND, NULL);
+		close(null);
+	}
 	if (rc)
 		cfail("mask", errno, "mask %s", path);
 	close(fd);

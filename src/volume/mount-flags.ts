@@ -25,6 +25,10 @@ function checkTarget(target: string, raw: string, fail: (raw: string, why: strin
   if (!path.isAbsolute(target)) throw fail(raw, `invalid mount path: '${target}' mount path must be absolute`);
   const clean = path.posix.normalize(target).replace(/(.)\/$/, '$1');
   if (clean === '/') throw fail(raw, "invalid specification: destination can't be '/'");
+  // box mounts /proc itself, with Docker's masked and read-only paths: nothing may cover them
+  if (clean === '/proc' || clean.startsWith('/proc/')) {
+    throw fail(raw, `${clean} is inside /proc, which box mounts itself (with its masked paths): mount elsewhere`);
+  }
   return clean;
 }
 
