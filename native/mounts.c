@@ -1,4 +1,4 @@
-/* box-helper: child-side steps (hostname, propagation, rootfs, mount, bind, copy-up, mknod,
+/* box-helper: child-side steps (hostname, propagation[-of], rootfs, mount, bind, copy-up, mknod,
  * symlink, pivot, mask, readonly, remount, sysctl). Runs in the cloned child only: errors go
  * through cfail().
  *
@@ -268,11 +268,19 @@ static void do_copy_up(const struct rec *r)
 
 static void do_pivot(void)
 {
+	/* the old root, by descriptor: after pivot_root(".", ".") the path "." may name the new root,
+	 * and making that rslave would cut a shared bind (rshared) off from its host mount */
+	int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		cfail("pivot", errno, "open the old root");
 	if (fchdir(rootfd))
 		cfail("pivot", errno, "fchdir to the rootfs");
 	if (syscall(SYS_pivot_root, ".", "."))
 		cfail("pivot", errno, "pivot_root");
-	/* the old root is now stacked on "."; never let its unmount propagate anywhere */
+	if (fchdir(oldroot))
+		cfail("pivot", errno, "fchdir to the old root");
+	close(oldroot);
+	/* never let the old root's unmount propagate anywhere (the host's shared mounts below it) */
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL))
 		cfail("pivot", errno, "make old root rslave");
 	if (umount2(".", MNT_DETACH))
@@ -376,6 +384,9 @@ void fs_step(const struct rec *r)
 	} else if (!strcmp(n, "propagation")) {
 		if (mount(NULL, "/", NULL, arg_u(r, 0), NULL))
 			cfail(n, errno, "mount propagation of /");
+	} else if (!strcmp(n, "propagation-of")) {
+		if (mount(NULL, r->a[0].p, NULL, arg_u(r, 1), NULL))
+			cfail(n, errno, "mount propagation of %s", r->a[0].p);
 	} else if (!strcmp(n, "rootfs") || !strcmp(n, "mount")) {
 		do_mount(r, n[0] == 'r');
 	} else if (!strcmp(n, "bind")) {

@@ -1,6 +1,7 @@
 // Creating a container: resolve and validate everything first (no kernel object exists until all
 // input is known to be good), then create its record, files and cgroup and describe it for the
 // helper. Whatever fails after the first object exists is unwound by the caller via `release`.
+import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
@@ -18,7 +19,8 @@ import { EtcFiles, writeEtcFiles } from './etc-files';
 import { committedResources } from './committed';
 import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
-import { buildSpec } from './plan';
+import { buildSpec, needsHostPropagation } from './plan';
+import { mountPointOf } from '../linux/mountinfo';
 import { HelperSpec, SPEC_VERSION } from './spec';
 import { parseRunFlags, resolveContainerConfig } from './run-options';
 import { RunFlags } from './run-flags';
@@ -267,14 +269,17 @@ export function prepareStart(
     mark('container files written');
     cgroup.create(record.config.limits, record.config.privileged);
     mark('cgroup created');
+    const mounts = mountSources(roots, record.config.mounts ?? []);
+    const rootfsDir = path.join(dir, 'rootfs');
     const spec = buildSpec({
       config: record.config,
       lowerDirs,
       upperDir: path.join(dir, 'upper'),
       workDir: path.join(dir, 'work'),
-      rootfsDir: path.join(dir, 'rootfs'),
+      rootfsDir,
       etcFiles: files,
-      mounts: mountSources(roots, record.config.mounts ?? []),
+      mounts,
+      rootfsParentMount: needsHostPropagation(mounts) ? mountPointOf(fs.realpathSync(rootfsDir)) : undefined,
       cgroup: cgroup.initCgroup(),
       security,
     });

@@ -50,6 +50,7 @@ export const OPS = {
   // child-side steps, in order
   hostname: { args: 's', kind: 'step', single: false, modes: RUN },
   propagation: { args: 'u', kind: 'step', single: false, modes: RUN },
+  'propagation-of': { args: 'pu', kind: 'step', single: false, modes: RUN },
   rootfs: { args: 'ssuss', kind: 'step', single: true, modes: RUN },
   mount: { args: 'sssus', kind: 'step', single: false, modes: RUN },
   bind: { args: 'psu', kind: 'step', single: false, modes: RUN },

@@ -19,6 +19,8 @@ export interface PlanInput {
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
   /** volumes, binds and tmpfs mounts, parents first (src/volume/attach.ts mountSources) */
   mounts?: MountSource[];
+  /** the host mount holding rootfsDir: given when a mount's propagation must reach the host */
+  rootfsParentMount?: string;
   /** how the init enters its cgroup and sees the cgroup file system (the cgroup manager's initCgroup) */
   cgroup: InitCgroup;
   security: ProcessSecurity;
@@ -59,6 +61,11 @@ const DEV_LINKS: [string, string][] = [
   ['pts/ptmx', '/dev/ptmx'],
 ];
 
+/** Whether a mount asks for propagation with the host (shared or slave): see rootfsParentMount. */
+export function needsHostPropagation(mounts: MountSource[]): boolean {
+  return mounts.some((m) => /shared|slave/.test(m.mount.propagation ?? ''));
+}
+
 export function overlayData(lowerDirs: string[], upperDir: string, workDir: string): string {
   return `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir}`;
 }
@@ -75,7 +82,14 @@ export function buildSpec(p: PlanInput): HelperSpec {
   if (c.init) spec.op('init');
 
   spec.op('hostname', c.hostname);
-  spec.op('propagation', MS.REC | MS.PRIVATE);
+  if (p.rootfsParentMount === undefined) spec.op('propagation', MS.REC | MS.PRIVATE);
+  else {
+    // A shared or slave bind must stay a peer of its host mount, so the namespace keeps the host's
+    // peer groups; only the mounts that hold the root and the old root stop propagating, so that
+    // nothing box mounts for the container (all of it under its root) reaches the host.
+    spec.op('propagation-of', '/', MS.PRIVATE);
+    spec.op('propagation-of', p.rootfsParentMount, MS.PRIVATE);
+  }
   spec.op('rootfs', 'overlay', 'overlay', 0, overlayData(p.lowerDirs, p.upperDir, p.workDir), p.rootfsDir);
   const nse = MS.NOSUID | MS.NODEV | MS.NOEXEC;
   spec.op('mount', 'proc', '/proc', 'proc', nse, '');

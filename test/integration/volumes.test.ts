@@ -272,4 +272,34 @@ describe('volumes and bind mounts', () => {
     expect(t.box(['rm', 'cpv']).status).toBe(0);
     t.box(['volume', 'rm', 'cpvol']);
   });
+
+  it('propagates mounts with the host as asked: rshared to the host, rslave from it, rprivate neither', () => {
+    const shared = fs.mkdtempSync(path.join(t.dir, 'shared-'));
+    const sh = (...args: string[]) => expect(spawnSync(args[0], args.slice(1)).status, args.join(' ')).toBe(0);
+    sh('mount', '--bind', shared, shared);
+    sh('mount', '--make-shared', shared);
+    const inHost = (p: string) => mountsUnder(p).includes(p);
+    try {
+      // a mount made in the container under an rshared bind appears on the host
+      const mk = 'mkdir -p /s/in && mount -t tmpfs inner /s/in';
+      expect(run('--privileged', '-v', `${shared}:/s:rshared`, 'busybox', 'sh', '-c', mk).status).toBe(0);
+      expect(inHost(path.join(shared, 'in'))).toBe(true);
+      sh('umount', path.join(shared, 'in'));
+      // ...and not under an rprivate one (the default)
+      expect(run('--privileged', '-v', `${shared}:/s`, 'busybox', 'sh', '-c', mk).status).toBe(0);
+      expect(inHost(path.join(shared, 'in'))).toBe(false);
+      // a mount made on the host later appears in an rslave bind, not in an rprivate one
+      const slave = t.box(['run', '-d', '-v', `${shared}:/s:rslave`, 'busybox', 'sleep', '600']).stdout.trim();
+      const priv = t.box(['run', '-d', '-v', `${shared}:/s`, 'busybox', 'sleep', '600']).stdout.trim();
+      fs.mkdirSync(path.join(shared, 'late'), { recursive: true });
+      sh('mount', '-t', 'tmpfs', 'late', path.join(shared, 'late'));
+      const seen = (id: string) => t.box(['exec', id, 'grep', '-c', ' /s/late ', '/proc/self/mountinfo']).stdout.trim();
+      expect(seen(slave)).toBe('1');
+      expect(seen(priv)).toBe('0');
+      expect(t.box(['rm', '-f', slave, priv]).status).toBe(0);
+      sh('umount', path.join(shared, 'late'));
+    } finally {
+      for (const m of mountsUnder(shared).reverse()) spawnSync('umount', ['-l', m]);
+    }
+  });
 });
