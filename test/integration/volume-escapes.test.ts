@@ -55,9 +55,9 @@ describe('escapes through mounts and the working directory', () => {
 
   it('keeps every mount and created mount point inside the container while another container swaps the target for a symlink (CVE-2021-30465)', () => {
     // The attacker shares the volume and flips /v/d between a directory and a link to a host
-    // directory; a runtime that followed the link would mkdir (and mount) in the host's ESCAPE.
-    const escape = fs.mkdtempSync(path.join(t.dir, 'escape-'));
-    const flip = `while :; do mkdir /v/d 2>/dev/null; rmdir /v/d 2>/dev/null; ln -s ${escape} /v/d; rm -f /v/d; done`;
+    // directory; a runtime that followed the link would mkdir (and mount) in the host's directory.
+    const hostDir = fs.mkdtempSync(path.join(t.dir, 'escape-'));
+    const flip = `while :; do mkdir /v/d 2>/dev/null; rmdir /v/d 2>/dev/null; ln -s ${hostDir} /v/d; rm -f /v/d; done`;
     const attacker = runDetached(t, '-v', 'race:/v', 'busybox', 'sh', '-c', flip);
     const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
     let started = 0;
@@ -70,13 +70,13 @@ describe('escapes through mounts and the working directory', () => {
         '--tmpfs',
         '/v/d/sub',
         '-v',
-        `${escape}-src:/v/d/bind`,
+        `${hostDir}-src:/v/d/bind`,
         'busybox',
         'true',
       ]);
       expect([0, 125], r.stderr).toContain(r.status);
       if (r.status === 0) started++;
-      expect(fs.readdirSync(escape)).toEqual([]);
+      expect(fs.readdirSync(hostDir)).toEqual([]);
     }
     expect(t.box(['rm', '-f', attacker]).status).toBe(0);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length).toBe(mountsBefore);
