@@ -105,6 +105,8 @@ export interface MountConfig {
   noCopy?: boolean;
   /** volume: made for this container (run --rm and rm -v remove it) */
   anonymous?: boolean;
+  /** volume: the host directory a local volume with type=none,o=bind binds (resolved), what policies judge */
+  hostSource?: string;
   /** tmpfs: its mount options (size=64m,mode=1777,noexec...), as --tmpfs takes them */
   tmpfsOptions?: string;
   /** how it was asked for: -v (HostConfig.Binds), --mount (HostConfig.Mounts), --tmpfs, the image's VOLUME */

@@ -87,17 +87,21 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
   };
 }
 
-/** A mount as policies see it: a bind's source is the host path box resolved (no symlink left in it). */
+/**
+ * A mount as policies see it: a bind's source is the host path box resolved (no symlink left in
+ * it); a volume that binds a host directory is that bind (with `volume=NAME` among its options).
+ */
 function policyMount(m: MountConfig): PolicyMount {
   const options = [
+    ...(m.hostSource ? [`volume=${m.source}`] : []),
     ...(m.nonRecursive ? ['bind-nonrecursive'] : []),
     ...(m.noCopy ? ['nocopy'] : []),
     ...(m.anonymous ? ['anonymous'] : []),
     ...(m.tmpfsOptions ?? '').split(',').filter(Boolean),
   ];
   return {
-    kind: m.type,
-    source: m.source,
+    kind: m.hostSource ? 'bind' : m.type,
+    source: m.hostSource ?? m.source,
     destination: m.target,
     readOnly: m.readOnly,
     propagation: m.type === 'tmpfs' ? undefined : (m.propagation ?? 'rprivate'),

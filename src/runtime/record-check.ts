@@ -153,6 +153,7 @@ const config = fields({
         nonRecursive: optional(bool),
         noCopy: optional(bool),
         anonymous: optional(bool),
+        hostSource: optional(str),
         tmpfsOptions: optional(str),
         origin: oneOf('v', 'mount', 'tmpfs', 'image'),
         spec: optional(str),

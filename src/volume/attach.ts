@@ -5,43 +5,13 @@
 // container goes: uses dropped, anonymous volumes removed with run --rm and rm -v).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BoxError, errnoCode } from '../errors';
+import { BoxError } from '../errors';
 import { lockPaths, Roots } from '../paths';
 import type { MountConfig } from '../model';
 import { tryLockFile } from '../image/locks';
 import type { MountRequest } from './mount-flags';
+import { bindDevice, checkBindSource, resolveHostPath } from './host-paths';
 import { anonymousVolumeName, VolumeStore } from './store';
-
-const within = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
-
-/** The host path without symlinks: the deepest existing ancestor's real path, then the rest as given. */
-export function resolveHostPath(p: string): string {
-  const rest: string[] = [];
-  let cur = path.resolve(p);
-  for (;;) {
-    try {
-      return path.join(fs.realpathSync(cur), ...rest.reverse());
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT' || cur === '/') throw err;
-      rest.push(path.basename(cur));
-      cur = path.dirname(cur);
-    }
-  }
-}
-
-/** Refuses a bind of box's own store (image layers, container roots, records) or runtime files. */
-function checkBindSource(roots: Roots, asked: string, resolved: string): void {
-  for (const dir of [roots.root, roots.runroot]) {
-    const real = resolveHostPath(dir);
-    if (within(resolved, real)) {
-      const via = asked === resolved ? '' : ` (${asked} leads there)`;
-      throw new BoxError(
-        `bind source ${resolved}${via} is inside box's own storage ${real}: box never mounts its store ` +
-          '(layers, container roots, records) into a container; use a volume or another directory',
-      );
-    }
-  }
-}
 
 /**
  * The container's mounts, resolved without creating anything: the flags' mounts, then those of
@@ -70,8 +40,14 @@ export function resolveMounts(
     taken.add(clean);
     out.push({ type: 'volume', source: '', target: clean, readOnly: false, anonymous: true, origin: 'image' });
   }
+  const volumes = new VolumeStore(roots);
   for (const m of out) {
     if (m.type === 'volume' && !m.source) m.source = anonymousVolumeName();
+    if (m.type === 'volume') {
+      // a volume that binds a host directory is a bind for whoever judges the mount (policies)
+      const device = bindDevice(volumes.get(m.source)?.options ?? m.volumeOptions ?? {});
+      if (device) m.hostSource = resolveHostPath(device);
+    }
     if (m.type !== 'bind') continue;
     const resolved = resolveHostPath(m.source);
     checkBindSource(roots, m.source, resolved);
@@ -139,7 +115,9 @@ export function mountSources(roots: Roots, mounts: MountConfig[]): MountSource[]
     }
     const { type, device, o } = v.options;
     if (type === undefined) return { mount, hostPath: fs.realpathSync(store.dataDir(v.name)) };
-    return { mount, hostPath: device ?? '', driver: { type, options: o ?? '' } };
+    // a bind's device is opened by the helper with no symlink on its way: give it resolved
+    const hostPath = device && bindDevice(v.options) ? resolveHostPath(device) : (device ?? '');
+    return { mount, hostPath, driver: { type, options: o ?? '' } };
   });
 }
 

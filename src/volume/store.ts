@@ -17,6 +17,7 @@ import { mkdirp, readJson, writeJsonAtomic } from '../util/fs';
 import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { randomHex } from '../util/random';
 import { openNoFollow } from '../util/safe-open';
+import { bindDevice, checkBindSource, resolveHostPath } from './host-paths';
 
 export interface VolumeRecord {
   name: string;
@@ -128,6 +129,8 @@ export class VolumeStore {
     checkedVolumeName(name);
     const options = opts.options ?? {};
     checkDriverOptions(options);
+    const device = bindDevice(options);
+    if (device) checkBindSource(this.roots, device, resolveHostPath(device));
     const existing = this.get(name);
     if (existing) return { volume: sameOptions(existing, options), created: false };
     const record: VolumeRecord = {

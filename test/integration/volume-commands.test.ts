@@ -53,6 +53,10 @@ describe('box volume', () => {
       [['volume', 'create', '-o', 'type=ext4', 'vv'], /missing required option: "device"/],
       [['volume', 'create', '-d', 'nfs', 'vv'], /volume driver "nfs" is not supported/],
       [['volume', 'ls', '--filter', 'colour=red'], /invalid filter 'colour'/],
+      [
+        ['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${t.root}/containers`, 'vv'],
+        /inside box's own storage/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = t.box(args);

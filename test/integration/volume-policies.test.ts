@@ -59,4 +59,13 @@ describe('policies and mounts', () => {
     expect(d.status).toBe(125);
     expect(d.stderr).toContain(`bind mount of ${other} is not allowed (allowed sources: ${allowed})`);
   });
+
+  it('judges a volume that binds a host directory as that bind', () => {
+    const made = t.box(['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', 'device=/etc', 'etcvol']);
+    expect(made.status).toBe(0);
+    const r = t.box(['run', '--rm', '--policy', 'baseline', '-v', 'etcvol:/x', 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain('bind mount of /etc is not allowed (a sensitive host path)');
+    expect(t.box(['volume', 'rm', 'etcvol']).status).toBe(0);
+  });
 });
