@@ -302,4 +302,29 @@ describe('volumes and bind mounts', () => {
       for (const m of mountsUnder(shared).reverse()) spawnSync('umount', ['-l', m]);
     }
   });
+
+  it('mounts volumes made with the local driver’s options: a tmpfs and a bind of a host directory', () => {
+    const dir = fs.mkdtempSync(path.join(t.dir, 'device-'));
+    fs.writeFileSync(path.join(dir, 'f'), 'on the host\n');
+    const link = `${dir}-link`;
+    fs.symlinkSync(dir, link);
+    expect(t.box(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=2m', 'tv']).status).toBe(
+      0,
+    );
+    expect(t.box(['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${link}`, 'bv']).status).toBe(0);
+    const r = run(
+      '-v',
+      'tv:/t',
+      '-v',
+      'bv:/b',
+      'busybox',
+      'sh',
+      '-c',
+      'grep " /t " /proc/mounts; cat /b/f; echo w > /b/w',
+    );
+    expect(r.stdout).toMatch(/^tmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k/);
+    expect(r.stdout).toContain('on the host\n');
+    expect(fs.readFileSync(path.join(dir, 'w'), 'utf8')).toBe('w\n');
+    expect(t.box(['volume', 'rm', 'tv', 'bv']).status).toBe(0);
+  });
 });
