@@ -28,7 +28,7 @@ import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
-import { attachMounts, mountConfigs, mountSources, releaseMounts, resolveMounts } from '../volume/attach';
+import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
 import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 
 export interface CreateRequest {
@@ -175,7 +175,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
 
     const containers = new ContainerStore(req.roots);
     // Volumes are created and their use registered only once the start is admitted.
-    if (config.mounts) attachMounts(req.roots, id, config.mounts, mountRequests);
+    const detachMounts = config.mounts ? attachMounts(req.roots, id, config.mounts, mountRequests) : () => {};
     let record: ContainerRecord;
     try {
       record = await containers.create(
@@ -187,7 +187,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
         admission?.admittedBy,
       );
     } catch (err) {
-      releaseMounts(req.roots, id, config.mounts, true);
+      detachMounts();
       throw err;
     }
     admission?.finish(record.name);

@@ -63,14 +63,20 @@ export function resolveMounts(
 }
 
 /**
- * Creates what the (admitted) mounts need and registers container `id` as the user of its volumes; the caller
- * holds the store's lock shared until the record exists. What it did is undone if it fails.
+ * Creates what the (admitted) mounts need and registers container `id` as the user of its
+ * volumes; the caller holds the store's lock shared until the record exists. Returns what undoes
+ * it (for a record that could not be written); a failure here undoes itself.
  */
-export function attachMounts(roots: Roots, id: string, mounts: MountConfig[], requests: MountRequest[]): void {
+export function attachMounts(roots: Roots, id: string, mounts: MountConfig[], requests: MountRequest[]): () => void {
   const store = new VolumeStore(roots);
   const made: string[] = [];
   const used: string[] = [];
   const asked = new Map(requests.map((r) => [r.target, r]));
+  // volumes made here are this creation's alone (nobody else has a record using them yet)
+  const undo = () => {
+    for (const name of used) store.dropUse(name, id);
+    for (const name of made) store.remove(name);
+  };
   try {
     for (const m of mounts) {
       const r = asked.get(m.target);
@@ -82,10 +88,10 @@ export function attachMounts(roots: Roots, id: string, mounts: MountConfig[], re
       used.push(m.source);
     }
   } catch (err) {
-    for (const name of used) store.dropUse(name, id);
-    for (const name of made) store.remove(name);
+    undo();
     throw err;
   }
+  return undo;
 }
 
 /** The mounts as the record keeps them (without what only their creation needs). */

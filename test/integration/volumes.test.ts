@@ -198,6 +198,12 @@ describe('volumes and bind mounts', () => {
     expect(mountsUnder(t.dir)).toEqual([]);
     expect(fs.readdirSync(path.join(t.root, 'volumes', 'partial', 'uses'))).toEqual([]);
     expect(t.box(['volume', 'rm', 'partial']).status).toBe(0);
+    // a record that cannot be written (the name is taken) takes back the volumes made for it
+    expect(t.box(['create', '--name', 'taken', 'busybox']).status).toBe(0);
+    const dup = t.box(['create', '--name', 'taken', '-v', '/anon', '-v', 'dupvol:/d', 'busybox']);
+    expect(dup.status).toBe(125);
+    expect(volumes()).toEqual([]);
+    expect(t.box(['rm', 'taken']).status).toBe(0);
   });
 
   it('shows Mounts and HostConfig Binds/Mounts/Tmpfs as Docker does', () => {
