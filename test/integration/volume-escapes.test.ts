@@ -57,7 +57,7 @@ describe('escapes through mounts and the working directory', () => {
     // The attacker shares the volume and flips /v/d between a directory and a link to a host
     // directory; a runtime that followed the link would mkdir (and mount) in the host's directory.
     const hostDir = fs.mkdtempSync(path.join(t.dir, 'escape-'));
-    const flip = `while :; do mkdir /v/d 2>/dev/null; rmdir /v/d 2>/dev/null; ln -s ${hostDir} /v/d; rm -f /v/d; done`;
+    const flip = `while :; do rm -rf /v/d; mkdir /v/d; rm -rf /v/d; ln -s ${hostDir} /v/d; done`;
     const attacker = runDetached(t, '-v', 'race:/v', 'busybox', 'sh', '-c', flip);
     const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
     let started = 0;
