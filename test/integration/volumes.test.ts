@@ -43,6 +43,15 @@ describe('volumes and bind mounts', () => {
   it('keeps a named volume’s data for the next container, after the first is removed', () => {
     const w = t.box(['run', '--name', 'writer', '-v', 'shared:/v', 'busybox', 'sh', '-c', 'echo kept > /v/f']);
     expect(w.status).toBe(0);
+    // in use while the container exists, also with -f (Docker's rule)
+    for (const force of [[], ['-f']]) {
+      const busy = t.box(['volume', 'rm', ...force, 'shared']);
+      expect(busy.status).toBe(1);
+      expect(busy.stderr).toMatch(
+        /^box: remove shared: volume is in use - \[[0-9a-f]{12}\]: remove those containers first\n$/,
+      );
+    }
+    expect(t.box(['volume', 'prune', '-a']).stdout).not.toContain('shared');
     expect(t.box(['rm', 'writer']).status).toBe(0);
     expect(run('-v', 'shared:/w', 'busybox', 'cat', '/w/f').stdout).toBe('kept\n');
     expect(t.box(['volume', 'rm', 'shared']).status).toBe(0);
