@@ -6,15 +6,15 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, busyboxTarball, mountsUnder, storeSnapshot, TestRoot } from '../support/box';
+import { busyboxRoot, busyboxTarball, exitOf, mountsUnder, storeSnapshot, TestRoot } from '../support/box';
 
 const t = busyboxRoot();
 
 const volumes = (root: TestRoot = t) => root.box(['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean).sort();
 const run = (...args: string[]) => t.box(['run', '--rm', ...args]);
 
-/** The busybox image plus /data (owned 1000:1000, with a link, a FIFO and an xattr), optionally a VOLUME. */
-function importDataImage(name: string, change: string[] = []): void {
+/** The busybox image plus /data (owned 1000:1000, with a link, a FIFO, an xattr and `many` more files), optionally a VOLUME. */
+function importDataImage(name: string, change: string[] = [], many = 0): void {
   const dir = fs.mkdtempSync(path.join(t.dir, 'img-'));
   const rootfs = path.join(dir, 'rootfs');
   fs.mkdirSync(rootfs);
@@ -31,6 +31,8 @@ function importDataImage(name: string, change: string[] = []): void {
   spawnSync('chown', ['-R', '-h', '1000:1000', data]);
   fs.chmodSync(data, 0o750);
   fs.chmodSync(path.join(data, 'sub', 'file'), 0o640);
+  if (many) fs.mkdirSync(path.join(data, 'many'));
+  for (let i = 0; i < many; i++) fs.writeFileSync(path.join(data, 'many', `f${i}`), `${i}\n`);
   const tar = path.join(dir, 'img.tar');
   const r = spawnSync('tar', ['--xattrs', '--xattrs-include=user.*', '--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
   expect(r.status).toBe(0);
@@ -57,7 +59,7 @@ describe('volumes and bind mounts', () => {
     expect(t.box(['volume', 'rm', 'shared']).status).toBe(0);
   });
 
-  it('copies the image’s content into a new empty volume (owners, modes, links, xattrs), not with nocopy', () => {
+  it('copies the image’s content into a new empty volume (owners, modes, links, xattrs), not with nocopy', async () => {
     importDataImage('data:1');
     const show = 'cd /data && stat -c "%n %u:%g %a %F" . sub sub/file link fifo && readlink link && cat link';
     const r = run('-v', 'copied:/data', 'data:1', 'sh', '-c', show);
@@ -80,6 +82,16 @@ describe('volumes and bind mounts', () => {
     // a volume that is not empty any more is never written over
     expect(run('-v', 'copied:/data', 'busybox', 'sh', '-c', 'rm /data/sub/file').status).toBe(0);
     expect(run('-v', 'copied:/data', 'data:1', 'ls', '/data/sub').stdout).toBe('');
+    // containers starting at once with the same new volume over many files: one copies, none fails
+    importDataImage('many:1', [], 2000);
+    const starts = Array.from({ length: 4 }, () =>
+      exitOf(t.start(['run', '--rm', '-v', 'together:/data', 'many:1', 'sh', '-c', 'ls /data/many | wc -l'])),
+    );
+    for (const r of await Promise.all(starts)) {
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('2000');
+    }
+    expect(t.box(['volume', 'rm', 'together']).status).toBe(0);
     // nocopy: the new volume stays empty
     expect(run('-v', 'empty:/data:nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
     expect(run('--mount', 'source=empty2,target=/data,volume-nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
