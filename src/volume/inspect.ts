@@ -65,3 +65,12 @@ function mountFlagJson(m: MountConfig): Record<string, unknown> {
   }
   return out;
 }
+
+/** A container's mounts as filters and formats see them (Docker's .Mounts: a volume's name, else the source). */
+export function mountFacts(mounts: MountConfig[] = []): Array<{ name?: string; source: string; destination: string }> {
+  return mounts.map((m) =>
+    m.type === 'volume'
+      ? { name: m.source, source: m.hostSource ?? m.source, destination: m.target }
+      : { source: m.source, destination: m.target },
+  );
+}
