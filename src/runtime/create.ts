@@ -204,7 +204,7 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
     const { container, mode } = parseVolumesFrom(raw);
     const source = new ContainerStore(req.roots).find(container);
     if (!source) throw new BoxError(`no such container: ${container} (--volumes-from ${raw})`);
-    return { mounts: source.config.mounts ?? [], mode };
+    return { id: source.id, mounts: source.config.mounts ?? [], mode };
   });
   return resolveMounts(req.roots, parseMountFlags(req.flags), from, Object.keys(imageVolumes ?? {}));
 }

@@ -13,6 +13,8 @@ export interface MountRequest extends MountConfig {
   volumeOptions?: Record<string, string>;
   /** a bind source that may be created if missing (-v does, --mount does not) */
   createSource?: boolean;
+  /** --volumes-from: the container whose mount this is (it must still exist once the use is registered) */
+  fromContainer?: string;
 }
 
 const PROPAGATIONS: readonly Propagation[] = ['rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave'];

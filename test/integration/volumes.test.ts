@@ -2,11 +2,11 @@
 // copy-up of the image's content (owners, modes, links, xattrs), read-only mounts, tmpfs sizes,
 // --volumes-from, anonymous volumes (the image's VOLUME, -v /path) removed by run --rm and rm -v,
 // bad flags refused before anything exists, and a start that fails midway leaving nothing.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, busyboxTarball, exitOf, mountsUnder, storeSnapshot, TestRoot } from '../support/box';
+import { busyboxRoot, busyboxTarball, exitOf, mountsUnder, storeSnapshot, TestRoot, until } from '../support/box';
 
 const t = busyboxRoot();
 
@@ -149,12 +149,28 @@ describe('volumes and bind mounts', () => {
     t.box(['volume', 'rm', 'fromvol']);
   });
 
-  it('gives the image’s VOLUME paths anonymous volumes, removed by run --rm and rm -v, kept by rm', () => {
+  it('gives the image’s VOLUME paths anonymous volumes, removed by run --rm and rm -v, kept by rm', async () => {
     importDataImage('data:vol', ['VOLUME ["/data"]']);
     expect(run('data:vol', 'cat', '/data/sub/file').stdout).toBe('from the image\n');
     expect(volumes()).toEqual([]);
     expect(run('-v', '/x', 'busybox', 'true').status).toBe(0);
     expect(volumes()).toEqual([]);
+    // also while another command holds the store's lock (a pull, a starting run)
+    const lockFile = path.join(t.root, 'run', 'locks', 'store.lock');
+    const holder = spawn('flock', ['--shared', lockFile, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const released = exitOf(holder);
+    try {
+      until(
+        'the store lock held',
+        () => spawnSync('flock', ['-n', '-x', lockFile, 'true']).status,
+        (st) => st !== 0,
+      );
+      expect(run('-v', '/x', 'busybox', 'true').status).toBe(0);
+      expect(volumes()).toEqual([]);
+    } finally {
+      holder.stdin!.end();
+      await released; // the event loop must run for the pipe to close
+    }
     expect(t.box(['run', '--name', 'keeps', 'data:vol', 'true']).status).toBe(0);
     const [anon] = volumes();
     expect(anon).toMatch(/^[0-9a-f]{64}$/);
