@@ -8,7 +8,9 @@
 // creation holds the store's lock shared from resolving its image until its record exists, and
 // registers its uses meanwhile; whatever deletes volumes (rm, prune) holds the lock exclusively, so
 // it never sees a use registered for a record not yet written, and a use whose container has no
-// record then is a dead command's: it is dropped (reconcile).
+// record then is a dead command's: it is dropped (reconcile). An anonymous volume going with its
+// container is removed without the lock (removeIfUnused): moved away first, then its uses looked
+// at, while a use checks the volume is still there once registered (addUse).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
@@ -248,8 +250,26 @@ export class VolumeStore {
       if (!e.startsWith(NEW) && !e.startsWith(TRASH)) continue;
       const owner = ownerOf(e);
       if (owner && ownerAlive(owner)) continue;
-      fs.rmSync(path.join(layout.volumes(this.roots), e), { recursive: true, force: true });
+      const at = path.join(layout.volumes(this.roots), e);
+      // a removal killed after it moved a volume away to look at its uses, and found one
+      const name = /^\.trash-(.+)-\d+\.\d+-[0-9a-f]+$/.exec(e)?.[1];
+      if (name && VOLUME_NAME_RE.test(name) && !fs.existsSync(this.dir(name)) && this.usedIn(at)) {
+        fs.renameSync(at, this.dir(name));
+        continue;
+      }
+      fs.rmSync(at, { recursive: true, force: true });
     }
+  }
+
+  /** Whether a volume directory (also one moved away) has a use by a container that exists. */
+  private usedIn(dir: string): boolean {
+    let uses: string[] = [];
+    try {
+      uses = fs.readdirSync(path.join(dir, 'uses'));
+    } catch {
+      return false;
+    }
+    return uses.some((id) => CONTAINER_ID_RE.test(id) && fs.existsSync(layout.container(this.roots, id)));
   }
 
   /** Bytes in the volume's directory (what prune reports as reclaimed). */
