@@ -74,3 +74,13 @@ export function mountFacts(mounts: MountConfig[] = []): Array<{ name?: string; s
       : { source: m.source, destination: m.target },
   );
 }
+
+/** Config.Volumes: the image's VOLUME paths and the anonymous volumes -v /path asked for (Docker's null when none). */
+export function configVolumes(
+  imageVolumes: Record<string, object> | null | undefined,
+  mounts: MountConfig[] = [],
+): Record<string, object> | null {
+  const out: Record<string, object> = { ...(imageVolumes ?? {}) };
+  for (const m of mounts) if (m.origin === 'v' && m.anonymous && !m.spec?.includes(':')) out[m.target] = {};
+  return Object.keys(out).length ? out : null;
+}

@@ -272,6 +272,11 @@ describe('volumes and bind mounts', () => {
       { Type: 'bind', Source: host, Target: '/m', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
     ]);
     expect(i.HostConfig.Tmpfs).toEqual({ '/t': 'size=1m' });
+    expect(
+      (JSON.parse(t.box(['inspect', 'shown']).stdout)[0] as { Config: { Volumes: object } }).Config.Volumes,
+    ).toEqual({
+      '/anon': {},
+    });
     const byDest = Object.fromEntries(i.Mounts.map((m) => [m.Destination, m]));
     expect(Object.keys(byDest).sort()).toEqual(['/anon', '/h', '/m', '/v']);
     expect(byDest['/v']).toEqual({
