@@ -72,6 +72,23 @@ const COMMANDS: Entry[] = [
   },
   { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
+  { paths: [['volume', 'create']], load: () => require('./volume/create').volumeCreateCommand },
+  {
+    paths: [
+      ['volume', 'ls'],
+      ['volume', 'list'],
+    ],
+    load: () => require('./volume/ls').volumeLsCommand,
+  },
+  { paths: [['volume', 'inspect']], load: () => require('./volume/inspect').volumeInspectCommand },
+  {
+    paths: [
+      ['volume', 'rm'],
+      ['volume', 'remove'],
+    ],
+    load: () => require('./volume/rm').volumeRmCommand,
+  },
+  { paths: [['volume', 'prune']], load: () => require('./volume/prune').volumePruneCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
   { paths: [['completion']], load: () => require('./completion').completionCommand(visibleCommands) },

@@ -5,6 +5,7 @@ import { isPaused } from './freezer';
 import { healthForInspect } from './health';
 import { ContainerRecord } from '../model';
 import { logFile } from './monitor-state';
+import { configVolumes, hostConfigMounts, inspectMounts } from '../volume/inspect';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -71,6 +72,7 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       CpusetCpus: l.cpusetCpus ?? '',
       PidsLimit: l.pidsLimit ?? null,
       Ulimits: cfg.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+      ...hostConfigMounts(cfg.mounts),
     },
     Config: {
       Hostname: cfg.hostname,
@@ -80,9 +82,9 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null,
       Image: cfg.image.ref,
       WorkingDir: cfg.workingDir,
-      // from the image: box has no --expose or --volume yet (Docker omits an empty ExposedPorts)
+      // from the image: box has no --expose yet (Docker omits an empty ExposedPorts); Volumes adds -v /path
       ExposedPorts: cfg.image.config?.ExposedPorts,
-      Volumes: cfg.image.config?.Volumes ?? null,
+      Volumes: configVolumes(cfg.image.config?.Volumes, cfg.mounts),
       // the image's labels with --label over them, resolved at create (run-options.ts)
       Labels: cfg.labels,
       Tty: cfg.tty,
@@ -92,6 +94,6 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
     EffectiveCaps: capsToNames(
       resolveCapabilities({ privileged: cfg.privileged, capAdd: cfg.capAdd, capDrop: cfg.capDrop }),
     ),
-    Mounts: [],
+    Mounts: inspectMounts(store.roots, cfg.mounts),
   };
 }
