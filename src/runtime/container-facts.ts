@@ -3,6 +3,7 @@
 // else, so when records learn networks, published ports and volumes (issues 10 and 11) these
 // functions are the only lines that change.
 import { ContainerRecord } from '../model';
+import { mountFacts } from '../volume/inspect';
 
 export interface PortFact {
   /** the container's port */
@@ -40,7 +41,7 @@ export function publishedPortsOf(_c: ContainerRecord): PortFact[] {
   return [];
 }
 
-/** Its mounts: none until records carry volumes and binds (issue 11). */
-export function mountsOf(_c: ContainerRecord): MountFact[] {
-  return [];
+/** Its mounts: volumes (by name), binds and tmpfs. */
+export function mountsOf(c: ContainerRecord): MountFact[] {
+  return mountFacts(c.config.mounts);
 }

@@ -2,6 +2,7 @@
 // Docker's order (containers, networks, volumes, images, build cache). A kind joins by adding its
 // entry to RECLAIMERS; the commands know nothing of the kinds themselves.
 import { ImageStore } from '../image/store';
+import { pruneVolumesForSystem, volumeUsage, volumeUsageDetail } from '../volume/usage';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { containerSize, pruneContainers } from './container-prune';
@@ -109,12 +110,19 @@ const buildCache: Reclaimer = {
   usage: () => ({ type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 }),
 };
 
+/** Volumes: pruned by `system prune` with --volumes only (anonymous ones no container uses). */
+const volumes: Reclaimer = {
+  inSystemPrune: (opts) => opts.volumes,
+  prune: (roots) => pruneVolumesForSystem(roots),
+  usage: volumeUsage,
+  detail: volumeUsageDetail,
+};
+
 /**
  * In Docker's order of `system prune` and of `system df`'s rows. Networks go after containers
- * (a `network prune` reclaimer), volumes after them (pruned with --volumes only: inSystemPrune
- * returns opts.volumes; its usage row is "Local Volumes").
+ * (a `network prune` reclaimer), then volumes, images and the build cache.
  */
-export const RECLAIMERS: Reclaimer[] = [containers, images, buildCache];
+export const RECLAIMERS: Reclaimer[] = [containers, volumes, images, buildCache];
 
 /** `system df`'s rows are in Docker's order (Images, Containers, Local Volumes, Build Cache). */
 export const USAGE_ORDER = ['Images', 'Containers', 'Local Volumes', 'Build Cache'];

@@ -34,7 +34,8 @@ describe('prune and system df', () => {
     const df = ok(['system', 'df', '--format', '{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}']);
     expect(df.split('\n')[1]).toBe('Containers 5 1 5.00kB 5.00kB (100%)');
     expect(df.split('\n')[0]).toMatch(/^Images 4 2 \S+ \S+ \(\d+%\)$/);
-    expect(df.split('\n')[2]).toBe('Build Cache 0 0 0B 0B');
+    expect(df.split('\n')[2]).toBe('Local Volumes 0 0 0B 0B');
+    expect(df.split('\n')[3]).toBe('Build Cache 0 0 0B 0B');
     expect(ok(['system', 'df']).split('\n')[0]).toMatch(/^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE$/);
     expect(ok(['system', 'df', '-v'])).toMatch(/^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID/);
 
