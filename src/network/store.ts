@@ -116,6 +116,11 @@ export class NetworkStore {
     return this.read();
   }
 
+  /** The networks already recorded, predefined ones included only once made (never waits for a lock). */
+  readSync(): NetworkRecord[] {
+    return this.read();
+  }
+
   private read(): NetworkRecord[] {
     let ids: string[];
     try {

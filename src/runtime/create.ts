@@ -26,6 +26,8 @@ import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
+import { endpointsFor, networkExists, parseNetworkFlags } from '../network/flags';
+import { NetworkStore } from '../network/store';
 
 export interface CreateRequest {
   roots: Roots;
@@ -69,7 +71,10 @@ export function requireRoot(): void {
 export function checkRequest(req: CreateRequest): void {
   requireRoot();
   checkName(req.flags.name);
-  const { limits } = parseRunFlags(req.flags);
+  const { limits, network } = parseRunFlags(req.flags);
+  if (!networkExists(new NetworkStore(req.roots), network.mode)) {
+    throw new BoxError(`network ${network.mode} not found: create it with box network create ${network.mode}`);
+  }
   capabilityMask(req.flags);
   checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
   policiesFor(req);
@@ -138,6 +143,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     req.command,
     id,
   );
+  config.networks = await endpointsFor(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
