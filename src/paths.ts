@@ -38,6 +38,11 @@ export const layout = {
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
+  /** a directory per network (src/network/store.ts): its record and its address allocations */
+  networks: (r: Roots) => path.join(r.root, 'networks'),
+  network: (r: Roots, id: string) => path.join(r.root, 'networks', checkedNetworkId(id)),
+  /** runtime files of a network (the DNS responder's names table and pid) */
+  runNetwork: (r: Roots, id: string) => path.join(r.runroot, 'networks', checkedNetworkId(id)),
 };
 
 /** Lock files (flock), all under layout.locks. */
@@ -54,6 +59,10 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** taken to create or remove a network (names stay unique, `rm` sees every user) */
+  networks: (r: Roots) => path.join(layout.locks(r), 'networks.lock'),
+  /** a network's address allocations (src/network/ipam.ts) */
+  network: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.lock`),
 };
 
 /** Files and directories that belong to one feature each. */
@@ -71,6 +80,14 @@ export const featurePaths = {
   /** a marker per holder of the store's lock (src/image/store-lock.ts), and "swept" */
   storeOperations: (r: Roots) => path.join(r.runroot, 'store-ops'),
 };
+
+/** A network id is made like a container id: 64 lowercase hex digits. */
+export function checkedNetworkId(id: string): string {
+  if (!CONTAINER_ID_RE.test(id)) {
+    throw new BoxError(`invalid network id "${id.slice(0, 80)}": a network id is 64 hex digits`);
+  }
+  return id;
+}
 
 /** A container id: 64 lowercase hex digits, as box makes them. */
 export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
