@@ -43,7 +43,10 @@ export function tableMessages(table: string, r: BoxRuleset): OutgoingMessage[] {
 
 /** Replaces table `table` with the one `r` describes, or removes it when `r` needs nothing. */
 export function applyTable(table: string, r: BoxRuleset): void {
-  if (isEmptyRuleset(r)) return removeTable(table);
+  if (isEmptyRuleset(r)) {
+    removeTable(table);
+    return;
+  }
   try {
     commitBatch(tableMessages(table, r));
   } catch (err) {
