@@ -38,6 +38,9 @@ export const layout = {
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
+  runNetworks: (r: Roots) => path.join(r.runroot, 'networks'),
+  /** a network's runtime files (its DNS names and responder), built only from a checked id */
+  runNetwork: (r: Roots, id: string) => path.join(r.runroot, 'networks', checkedNetworkId(id)),
 };
 
 /** Lock files (flock), all under layout.locks. */
@@ -54,6 +57,8 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** a network's DNS names and responder: held to change the names file or start/stop the responder */
+  networkDns: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.dns.lock`),
 };
 
 /** Files and directories that belong to one feature each. */
@@ -70,10 +75,27 @@ export const featurePaths = {
   policyCache: (r: Roots) => path.join(layout.cache(r), 'policies'),
   /** a marker per holder of the store's lock (src/image/store-lock.ts), and "swept" */
   storeOperations: (r: Roots) => path.join(r.runroot, 'store-ops'),
+  /** a network's names for its DNS responder (src/network/dns/names.ts), replaced atomically */
+  dnsNames: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'names.json'),
+  /** the pid and start time of a network's DNS responder */
+  dnsPid: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'dns.pid'),
+  /** the responder's own output (errors only), removed when it ends cleanly */
+  dnsLog: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'dns.log'),
 };
 
 /** A container id: 64 lowercase hex digits, as box makes them. */
 export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
+
+/** A network id: 64 lowercase hex digits, as Docker's. */
+export const NETWORK_ID_RE = /^[0-9a-f]{64}$/;
+
+/** `id` if it is a network id; anything else is refused before it can name a path. */
+export function checkedNetworkId(id: string): string {
+  if (!NETWORK_ID_RE.test(id)) {
+    throw new BoxError(`invalid network id "${id.slice(0, 80)}": a network id is 64 hex digits`);
+  }
+  return id;
+}
 
 /** `id` if it is a container id; anything else (`..`, a slash, a prefix) is refused before it can name a path. */
 export function checkedContainerId(id: string): string {
