@@ -38,8 +38,11 @@ export const layout = {
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
+  /** a directory per network (src/network/store.ts): its record and its address allocations */
+  networks: (r: Roots) => path.join(r.root, 'networks'),
+  network: (r: Roots, id: string) => path.join(r.root, 'networks', checkedNetworkId(id)),
   runNetworks: (r: Roots) => path.join(r.runroot, 'networks'),
-  /** a network's runtime files (its DNS names and responder), built only from a checked id */
+  /** runtime files of a network (the DNS responder's names table and pid) */
   runNetwork: (r: Roots, id: string) => path.join(r.runroot, 'networks', checkedNetworkId(id)),
 };
 
@@ -57,6 +60,10 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** taken to create or remove a network (names stay unique, `rm` sees every user) */
+  networks: (r: Roots) => path.join(layout.locks(r), 'networks.lock'),
+  /** a network's address allocations (src/network/ipam.ts) */
+  network: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.lock`),
   /** a network's DNS names and responder: held to change the names file or start/stop the responder */
   networkDns: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.dns.lock`),
 };
@@ -83,19 +90,16 @@ export const featurePaths = {
   dnsLog: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'dns.log'),
 };
 
-/** A container id: 64 lowercase hex digits, as box makes them. */
-export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
-
-/** A network id: 64 lowercase hex digits, as Docker's. */
-export const NETWORK_ID_RE = /^[0-9a-f]{64}$/;
-
-/** `id` if it is a network id; anything else is refused before it can name a path. */
+/** A network id is made like a container id: 64 lowercase hex digits. */
 export function checkedNetworkId(id: string): string {
-  if (!NETWORK_ID_RE.test(id)) {
+  if (!CONTAINER_ID_RE.test(id)) {
     throw new BoxError(`invalid network id "${id.slice(0, 80)}": a network id is 64 hex digits`);
   }
   return id;
 }
+
+/** A container id: 64 lowercase hex digits, as box makes them. */
+export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
 
 /** `id` if it is a container id; anything else (`..`, a slash, a prefix) is refused before it can name a path. */
 export function checkedContainerId(id: string): string {

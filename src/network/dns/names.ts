@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { errnoCode } from '../../errors';
 import { lockFile } from '../../image/locks';
-import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, NETWORK_ID_RE, Roots } from '../../paths';
+import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../paths';
 import { mkdirp, readJsonIfExists, writeJsonAtomic } from '../../util/fs';
 
 export interface NameEntry {
@@ -115,7 +115,7 @@ export function networksWithNames(roots: Roots): string[] {
   try {
     return fs
       .readdirSync(layout.runNetworks(roots))
-      .filter((id) => NETWORK_ID_RE.test(id) && readNames(roots, id).length > 0);
+      .filter((id) => CONTAINER_ID_RE.test(id) && /* network ids look the same */ readNames(roots, id).length > 0);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
