@@ -41,6 +41,7 @@ export const layout = {
   /** a directory per network (src/network/store.ts): its record and its address allocations */
   networks: (r: Roots) => path.join(r.root, 'networks'),
   network: (r: Roots, id: string) => path.join(r.root, 'networks', checkedNetworkId(id)),
+  runNetworks: (r: Roots) => path.join(r.runroot, 'networks'),
   /** runtime files of a network (the DNS responder's names table and pid) */
   runNetwork: (r: Roots, id: string) => path.join(r.runroot, 'networks', checkedNetworkId(id)),
 };
@@ -63,6 +64,8 @@ export const lockPaths = {
   networks: (r: Roots) => path.join(layout.locks(r), 'networks.lock'),
   /** a network's address allocations (src/network/ipam.ts) */
   network: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.lock`),
+  /** a network's DNS names and responder: held to change the names file or start/stop the responder */
+  networkDns: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.dns.lock`),
 };
 
 /** Files and directories that belong to one feature each. */
@@ -79,6 +82,12 @@ export const featurePaths = {
   policyCache: (r: Roots) => path.join(layout.cache(r), 'policies'),
   /** a marker per holder of the store's lock (src/image/store-lock.ts), and "swept" */
   storeOperations: (r: Roots) => path.join(r.runroot, 'store-ops'),
+  /** a network's names for its DNS responder (src/network/dns/names.ts), replaced atomically */
+  dnsNames: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'names.json'),
+  /** the pid and start time of a network's DNS responder */
+  dnsPid: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'dns.pid'),
+  /** the responder's own output (errors only), removed when it ends cleanly */
+  dnsLog: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'dns.log'),
 };
 
 /** A network id is made like a container id: 64 lowercase hex digits. */

@@ -40,6 +40,7 @@ const COMMANDS: Entry[] = [
   { paths: [['diff'], ['container', 'diff']], load: () => require('./container/diff').diffCommand },
   { paths: [['cp'], ['container', 'cp']], load: () => require('./container/cp').cpCommand },
   { paths: [['internal']], load: () => require('./container/internal').internalCommand, hidden: true },
+  { paths: [['internal', 'dns']], load: () => require('./system/dns-responder').dnsResponderCommand, hidden: true },
   { paths: [['images'], ['image', 'ls'], ['image', 'list']], load: () => require('./image/images').imagesCommand },
   { paths: [['import'], ['image', 'import']], load: () => require('./image/import').importCommand },
   { paths: [['pull'], ['image', 'pull']], load: () => require('./image/pull').pullCommandSpec },
