@@ -3,8 +3,10 @@
 // while a container is attached (rm: a running one, as Docker's "active endpoints"; prune: any).
 import { BoxError } from '../errors';
 import { ContainerStore } from '../runtime/containers';
+import { stopResponder } from './dns/ensure';
 import { liveAllocations } from './ipam';
-import { NetworkRecord, NetworkStore, PREDEFINED } from './store';
+import { deleteLink } from './links';
+import { bridgeParams, NetworkRecord, NetworkStore, PREDEFINED } from './store';
 
 export interface Endpoint {
   containerId: string;
@@ -56,36 +58,33 @@ export function containersNaming(containers: ContainerStore, n: NetworkRecord): 
     .map((c) => c.name);
 }
 
+/** What a network holds in the kernel and the runtime root: its DNS responder, its Linux bridge. */
+async function removeKernelObjects(store: NetworkStore, n: NetworkRecord): Promise<void> {
+  await stopResponder(store.roots, n.Id);
+  deleteLink(bridgeParams(store.roots, n).bridge);
+}
+
 /**
  * Removes a user network (exit 1 errors as Docker's daemon errors): refused for a predefined one
- * and while a container runs on it. The bridge goes with it (removeBridge, given by the caller).
+ * and while a container runs on it. Its bridge and DNS responder go with it.
  */
-export async function removeNetwork(
-  store: NetworkStore,
-  containers: ContainerStore,
-  n: NetworkRecord,
-  removeBridge: (n: NetworkRecord) => void | Promise<void>,
-): Promise<void> {
+export async function removeNetwork(store: NetworkStore, containers: ContainerStore, n: NetworkRecord): Promise<void> {
   if (isPredefined(n)) throw new BoxError(`${n.Name} is a pre-defined network and cannot be removed`, 1);
   const users = endpointsOf(store, containers, n);
   if (users.length) {
     const names = users.map((u) => u.name).join(', ');
     throw new BoxError(`network ${n.Name} has active endpoints (${names}): stop or disconnect them first`, 1);
   }
-  await removeBridge(n);
+  await removeKernelObjects(store, n);
   store.removeRecord(n);
 }
 
 /** `network prune`: every user network no container names; returns their names. */
-export async function pruneNetworks(
-  store: NetworkStore,
-  containers: ContainerStore,
-  removeBridge: (n: NetworkRecord) => void | Promise<void>,
-): Promise<string[]> {
+export async function pruneNetworks(store: NetworkStore, containers: ContainerStore): Promise<string[]> {
   const removed: string[] = [];
   for (const n of await store.list()) {
     if (isPredefined(n) || containersNaming(containers, n).length || endpointsOf(store, containers, n).length) continue;
-    await removeBridge(n);
+    await removeKernelObjects(store, n);
     store.removeRecord(n);
     removed.push(n.Name);
   }

@@ -26,6 +26,7 @@ import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
+import { networkSetup } from './networks';
 import { endpointsFor, networkExists, parseNetworkFlags } from '../network/flags';
 import { NetworkStore } from '../network/store';
 
@@ -55,6 +56,8 @@ export interface Created {
   cgroup: CgroupManager;
   spec: HelperSpec;
   helperPath: string;
+  /** what the host does on the waiting init for this container itself: attach its networks */
+  onInitReady?: (pid: number) => Promise<void>;
 }
 
 export function requireRoot(): void {
@@ -258,11 +261,25 @@ export function prepareStart(
       cgroup: cgroup.initCgroup(),
       security,
     });
-    return { containers, record, cgroup, spec, helperPath };
+    // Loaded only for a container with networks: netlink and nftables cost a start nothing otherwise.
+    const onInitReady = record.config.networks?.length
+      ? (pid: number) => networkSetup().attachNetworks(roots, record, files, pid)
+      : undefined;
+    return { containers, record, cgroup, spec, helperPath, onInitReady };
   } catch (err) {
     release({ containers, record, cgroup });
     throw err;
   }
+}
+
+/** The hook runHelper calls on the waiting init: the container's own (its networks), then the caller's. */
+export function initHook(c: Created, extra?: CreateRequest['onInitReady']): CreateRequest['onInitReady'] {
+  const own = c.onInitReady;
+  if (!own || !extra) return own ?? extra;
+  return async (pid) => {
+    await own(pid);
+    await extra(pid);
+  };
 }
 
 /** Releases what a container held: its cgroup always, its files and name with --rm. */

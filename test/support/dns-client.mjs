@@ -15,7 +15,13 @@ const klass = opt('--class', 'IN');
 const count = Number(opt('--count', '1'));
 const spread = Number(opt('--spread', '0'));
 
-const query = (id) => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: klass }] });
+const query = (id) =>
+  dnsPacket.encode({
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ name, type, class: klass }],
+  });
 const summary = (p) => ({
   rcode: p.rcode,
   authoritative: p.flag_aa,
@@ -66,10 +72,13 @@ if (tcp) {
   };
   for (let i = 0; i < count; i++) {
     const id = (i + 1) & 0xffff;
-    setTimeout(() => {
-      pending.set(id, true);
-      socket.send(query(id), 53, server);
-    }, (spread * i) / count);
+    setTimeout(
+      () => {
+        pending.set(id, true);
+        socket.send(query(id), 53, server);
+      },
+      (spread * i) / count,
+    );
   }
   setTimeout(() => (count === 1 && answered === 0 ? fail('timeout') : finish()), spread + 5000);
 }

@@ -2,12 +2,8 @@
 // one a container is running on).
 import { BoxError } from '../../errors';
 import { pruneNetworks, removeNetwork } from '../../network/manage';
-import { NetworkRecord } from '../../network/store';
 import { CommandSpec } from '../args';
 import { stores } from './common';
-
-/** The Linux bridge of a removed network goes with it (created by network create or the first start). */
-async function removeBridge(_n: NetworkRecord): Promise<void> {}
 
 export const networkRmCommand: CommandSpec = {
   paths: [
@@ -27,7 +23,7 @@ export const networkRmCommand: CommandSpec = {
           if (a.flags.force === true) continue;
           throw new BoxError(`network ${q} not found`, 1);
         }
-        await removeNetwork(networks, containers, n, removeBridge);
+        await removeNetwork(networks, containers, n);
         process.stdout.write(q + '\n');
       } catch (err) {
         if (!(err instanceof BoxError)) throw err;
@@ -46,7 +42,7 @@ export const networkPruneCommand: CommandSpec = {
   positionals: [],
   async run() {
     const { networks, containers } = stores();
-    const removed = await pruneNetworks(networks, containers, removeBridge);
+    const removed = await pruneNetworks(networks, containers);
     if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.map((n) => n + '\n').join('')}`);
     return 0;
   },
