@@ -86,6 +86,8 @@ const COMMANDS: Entry[] = [
     load: () => require('./network/rm').networkRmCommand,
   },
   { paths: [['network', 'prune']], load: () => require('./network/rm').networkPruneCommand },
+  { paths: [['network', 'connect']], load: () => require('./network/connect').networkConnectCommand },
+  { paths: [['network', 'disconnect']], load: () => require('./network/connect').networkDisconnectCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
 ];

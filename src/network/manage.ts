@@ -2,11 +2,14 @@
 // endpoints (from IPAM's standing allocations), Docker's inspect shape, and removal that is refused
 // while a container is attached (rm: a running one, as Docker's "active endpoints"; prune: any).
 import { BoxError } from '../errors';
+import type { NetworkEndpointConfig } from '../model';
+import type { Roots } from '../paths';
 import { ContainerStore } from '../runtime/containers';
 import { stopResponder } from './dns/ensure';
 import { liveAllocations } from './ipam';
 import { deleteLink } from './links';
 import { bridgeParams, NetworkRecord, NetworkStore, PREDEFINED } from './store';
+import { formatIPv4 } from './subnet';
 
 export interface Endpoint {
   containerId: string;
@@ -28,6 +31,21 @@ export function endpointsOf(store: NetworkStore, containers: ContainerStore, n: 
     out.push({ containerId: id, name, endpointId: a.endpointId, mac: a.mac, ipv4: `${a.address}/${prefix}` });
   }
   return out;
+}
+
+/** A running container's endpoint on a network now (undefined when it holds no address there). */
+export function endpointSettings(roots: Roots, e: NetworkEndpointConfig, containerId: string) {
+  const a = liveAllocations(roots, e.networkId).get(containerId);
+  const n = a && new NetworkStore(roots).readSync().find((x) => x.Id === e.networkId);
+  if (!a || !n) return undefined;
+  const p = bridgeParams(roots, n);
+  return {
+    address: a.address,
+    mac: a.mac,
+    endpointId: a.endpointId,
+    gateway: formatIPv4(p.gateway),
+    prefixLength: p.subnet.prefix,
+  };
 }
 
 /** Docker's `network inspect` object: the record with its Containers filled in. */
