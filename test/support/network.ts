@@ -30,8 +30,8 @@ export function rootBridges(root: string): string[] {
 }
 
 /** Host veth ends of a container (vb<10 hex of its id><index>). */
-export function vethsOf(containerId: string): string[] {
-  return hostLinks().filter((l) => l.startsWith(`vb${containerId.slice(0, 10)}`));
+export function vethsOf(containerId: string, links: string[] = hostLinks()): string[] {
+  return links.filter((l) => l.startsWith(`vb${containerId.slice(0, 10)}`));
 }
 
 /** Whether the root's nftables table exists. */
