@@ -8,11 +8,8 @@ import { checkRequestedIp } from './ipam';
 import { bridgeParams, DEFAULT_NETWORK, NetworkStore } from './store';
 import { parseIPv4 } from './subnet';
 
-/**
- * The network of a container when --network is not given. Docker's is the default bridge; box keeps
- * `none` until bridge attachment (setup.ts over links.ts/attach.ts) is in, then switches to bridge.
- */
-export const DEFAULT_NETWORK_MODE: string = 'none';
+/** The network of a container when --network is not given: the default bridge, as Docker's. */
+export const DEFAULT_NETWORK_MODE: string = DEFAULT_NETWORK;
 
 export interface NetworkFlags {
   network?: string;
