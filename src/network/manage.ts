@@ -8,6 +8,7 @@ import { ContainerStore } from '../runtime/containers';
 import { stopResponder } from './dns/ensure';
 import { liveAllocations } from './ipam';
 import { deleteLink } from './links';
+import { syncRuleset } from './setup';
 import { bridgeParams, NetworkRecord, NetworkStore, PREDEFINED } from './store';
 import { formatIPv4 } from './subnet';
 
@@ -95,6 +96,7 @@ export async function removeNetwork(store: NetworkStore, containers: ContainerSt
   }
   await removeKernelObjects(store, n);
   store.removeRecord(n);
+  await syncRuleset(store.roots, store);
 }
 
 /** `network prune`: every user network no container names; returns their names. */
@@ -106,5 +108,6 @@ export async function pruneNetworks(store: NetworkStore, containers: ContainerSt
     store.removeRecord(n);
     removed.push(n.Name);
   }
+  if (removed.length) await syncRuleset(store.roots, store);
   return removed;
 }

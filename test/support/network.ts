@@ -39,6 +39,12 @@ export function hasNftTable(root: string): boolean {
   return spawnSync('nft', ['list', 'table', 'inet', nftTableName({ root })], { stdio: 'ignore' }).status === 0;
 }
 
+/** The root's nftables table as `nft list` prints it ('' when there is none). */
+export function nftTable(root: string): string {
+  const r = spawnSync('nft', ['list', 'table', 'inet', nftTableName({ root })], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : '';
+}
+
 /** Removes what a root's networks hold on the host: responders, bridges, its table. */
 export function removeRootNetworkObjects(root: string, runroot = path.join(root, 'run')): void {
   try {
