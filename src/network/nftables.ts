@@ -6,11 +6,11 @@
 //
 // The state must be complete: whatever the ruleset does not name is gone after an apply. Callers
 // compute it from the container and network records under their lock.
-import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import { NETLINK_NETFILTER, OutgoingMessage, openNetlink } from '../linux/netlink';
 import type { Roots } from '../paths';
 import { nftTableName } from './kernel-names';
+import { setRouteLocalnet } from './links';
 import { BoxRuleset, buildTable, isEmptyRuleset } from './nft-ruleset';
 import { batchBegin, batchEnd, delTable, NFPROTO_INET, newChain, newRule, newTable } from './nft-wire';
 
@@ -79,7 +79,7 @@ export function removeRuleset(roots: Pick<Roots, 'root'>): void {
 // on the bridge. The guard chain drops what a container could otherwise send to 127/8.
 function allowLocalnetRouting(bridge: string): void {
   try {
-    fs.writeFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1');
+    setRouteLocalnet(bridge, true);
   } catch (err) {
     // A bridge not made yet gets it on the next apply (the first attach applies the ruleset).
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
