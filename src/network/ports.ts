@@ -10,6 +10,7 @@
 // (no proxy process), on IPv4 host addresses.
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
+import type { BoxRuleset } from './nft-ruleset';
 
 export type PortProtocol = 'tcp' | 'udp';
 
@@ -301,4 +302,16 @@ export function portLines(ports: PublishedPort[], containerName: string, private
         a.hostPort - b.hostPort,
     )
     .map((p) => `${p.containerPort}/${p.protocol} -> ${p.hostIp}:${p.hostPort}`);
+}
+
+/** A container's published ports as the ruleset's DNAT entries (its address `containerIp` on `bridge`). */
+export function rulesetPorts(ports: PublishedPort[], containerIp: string, bridge: string): BoxRuleset['ports'] {
+  return ports.map((p) => ({
+    hostIp: p.hostIp === ANY_IPV4 ? undefined : p.hostIp,
+    hostPort: p.hostPort,
+    containerIp,
+    containerPort: p.containerPort,
+    protocol: p.protocol,
+    bridge,
+  }));
 }

@@ -13,6 +13,7 @@ import {
   PortBinding,
   portLines,
   PublishedPort,
+  rulesetPorts,
   withExposedPorts,
 } from '../../src/network/ports';
 
@@ -174,5 +175,32 @@ describe('portLines (box port)', () => {
     expect(portLines(ports, 'web', '53/udp')).toEqual(['127.0.0.1:5353']);
     expect(() => portLines(ports, 'web', '53')).toThrow("no public port '53/tcp' published for web");
     expect(() => portLines(ports, 'web', 'x')).toThrow('invalid port "x"');
+  });
+});
+
+describe('rulesetPorts', () => {
+  it("turns a container's ports into DNAT entries, every address as no address", () => {
+    const ports: PublishedPort[] = [
+      { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      { hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53, protocol: 'udp' },
+    ];
+    expect(rulesetPorts(ports, '10.88.0.2', 'box0')).toEqual([
+      {
+        hostIp: undefined,
+        hostPort: 8080,
+        containerIp: '10.88.0.2',
+        containerPort: 80,
+        protocol: 'tcp',
+        bridge: 'box0',
+      },
+      {
+        hostIp: '127.0.0.1',
+        hostPort: 5353,
+        containerIp: '10.88.0.2',
+        containerPort: 53,
+        protocol: 'udp',
+        bridge: 'box0',
+      },
+    ]);
   });
 });
