@@ -9,6 +9,7 @@
 import { BoxError } from '../errors';
 import { NETLINK_NETFILTER, OutgoingMessage, openNetlink } from '../linux/netlink';
 import type { Roots } from '../paths';
+import { forgetStaleUdpFlows } from './conntrack';
 import { nftTableName } from './kernel-names';
 import { setRouteLocalnet } from './links';
 import { BoxRuleset, buildTable, isEmptyRuleset } from './nft-ruleset';
@@ -53,6 +54,13 @@ export function applyTable(table: string, r: BoxRuleset): void {
     throw new BoxError(`cannot apply box's nftables rules (table inet ${table}, left as it was): ${message(err)}`);
   }
   for (const n of r.networks) if (!n.internal) allowLocalnetRouting(n.bridge);
+  const internal = new Set(r.networks.filter((n) => n.internal).map((n) => n.bridge));
+  try {
+    forgetStaleUdpFlows(r.ports.filter((p) => !internal.has(p.bridge)));
+  } catch (err) {
+    // The rules are in place; only UDP clients that kept sending since before are still misrouted.
+    process.stderr.write(`box: warning: could not forget stale UDP flows to published ports: ${message(err)}\n`);
+  }
 }
 
 /** Deletes table `table`; nothing to do when it does not exist. */

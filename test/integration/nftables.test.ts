@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTable } from '../../src/network/nft-ruleset';
+import { listFlows } from '../../src/network/conntrack';
 import { applyTable, commitBatch, removeTable, tableMessages } from '../../src/network/nftables';
 import { newRule, NFPROTO_INET } from '../../src/network/nft-wire';
 import { jump } from '../../src/network/nft-expr';
@@ -181,6 +182,30 @@ describe('published ports', () => {
     expect(lab.connect(undefined, 'tcp', '127.0.0.1', port.loopback)).toBe(`ok ${lab.addr(1, 1)}`);
     expect(lab.connect(undefined, 'udp', '127.0.0.1', port.udp)).toBe(`ok ${lab.addr(1, 1)}`);
     expect(lab.connect(undefined, 'tcp', world.hostAddress, port.any)).toBe(`ok ${world.hostAddress}`);
+  });
+
+  it('reach the container also for a UDP client that was sending before the port was published', () => {
+    const late = port.any + 5;
+    const source = port.any + 6;
+    // the client's flow exists before the port is published: its packets go to the host, unanswered
+    expect(lab.connect(world.pid, 'udp', world.hostAddress, late, 1, source)).toMatch(/^error /);
+    const flowOf = () =>
+      listFlows().find((f) => f.orig.src === world.address && f.orig.srcPort === source && f.orig.dstPort === late);
+    expect(flowOf()?.dnat).toBe(false);
+    const published: BoxRuleset = {
+      ...ruleset,
+      ports: [
+        ...ruleset.ports,
+        { hostPort: late, containerIp: c1.address, containerPort: 53, protocol: 'udp', bridge: open1 },
+      ],
+    };
+    try {
+      applyTable(table, published);
+      expect(lab.connect(world.pid, 'udp', world.hostAddress, late, 3, source)).toBe(`ok ${world.address}`);
+      expect(flowOf()?.dnat).toBe(true);
+    } finally {
+      applyTable(table, ruleset);
+    }
   });
 
   it('on one host address answer on that address only', () => {

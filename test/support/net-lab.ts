@@ -27,12 +27,12 @@ while True:
 // A client prints "ok <what the server said>" or "error <reason>" (refused, timeout, ...).
 const CLIENT = `
 import socket, sys
-proto, host, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+proto, host, port, timeout, source = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 try:
     if proto == 'tcp':
         s = socket.create_connection((host, port), timeout=timeout); print('ok', s.recv(100).decode())
     else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout); s.bind(('0.0.0.0', source))
         s.sendto(b'x', (host, port)); print('ok', s.recv(100).decode())
 except ConnectionRefusedError: print('error refused')
 except socket.timeout: print('error timeout')
@@ -137,9 +137,19 @@ export class NetLab {
     await waitForOutput(child.stdout!, 'ready');
   }
 
-  /** What a client in namespace `pid` (undefined: the host) gets: "ok PEER" or "error REASON". */
-  connect(pid: number | undefined, proto: 'tcp' | 'udp', host: string, port: number, timeoutSeconds = 3): string {
-    const argv = ['python3', '-c', CLIENT, proto, host, String(port), String(timeoutSeconds)];
+  /**
+   * What a client in namespace `pid` (undefined: the host) gets: "ok PEER" or "error REASON".
+   * A UDP client sends from `sourcePort` when given (one flow for conntrack across calls).
+   */
+  connect(
+    pid: number | undefined,
+    proto: 'tcp' | 'udp',
+    host: string,
+    port: number,
+    timeoutSeconds = 3,
+    sourcePort = 0,
+  ): string {
+    const argv = ['python3', '-c', CLIENT, proto, host, String(port), String(timeoutSeconds), String(sourcePort)];
     const out =
       pid === undefined
         ? execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' })
