@@ -6,6 +6,12 @@
 //
 // The state must be complete: whatever the ruleset does not name is gone after an apply. Callers
 // compute it from the container and network records under their lock.
+//
+// An accept in box's table ends only box's chain: another table's base chain on the same hook still
+// sees the packet, and its drop is final (nftables' rule, checked on this kernel). So box's
+// forward accepts let its traffic through box's own drops, but a host whose forward chain drops by
+// default (Docker sets iptables' FORWARD policy to DROP) drops box's forwarded traffic too, unless
+// that chain lets it through (Docker's DOCKER-USER chain is where its users add such rules).
 import { BoxError } from '../errors';
 import { NETLINK_NETFILTER, OutgoingMessage, openNetlink } from '../linux/netlink';
 import type { Roots } from '../paths';
