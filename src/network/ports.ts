@@ -1,5 +1,6 @@
 // Published ports: `-p`/`--publish` parsed exactly as Docker parses it (go-connections'
-// ParsePortSpec: `[IP:][HOST[-HOST]:]CONTAINER[-CONTAINER][/PROTO]`, the same error texts), `-P`'s
+// ParsePortSpec: `[IP:][HOST[-HOST]:]CONTAINER[-CONTAINER][/PROTO]`, and the CLI's long form
+// `published=HOST,target=CONTAINER[,protocol=P]`, with the same error texts), `-P`'s
 // random host ports for the image's exposed ports, the choice of host ports (random in the
 // kernel's ephemeral range, or in a range given), the check that a host port is free before
 // anything is created, and `box port`'s lines.
@@ -34,7 +35,7 @@ export interface PublishedPort {
 }
 
 const ANY_IPV4 = '0.0.0.0';
-const FORMS = '-p [IP:][HOST[-HOST]:]CONTAINER[-CONTAINER][/tcp|udp]';
+const FORMS = '-p [IP:][HOST[-HOST]:]CONTAINER[-CONTAINER][/tcp|udp] or -p published=HOST,target=CONTAINER';
 
 function bad(message: string): BoxError {
   return new BoxError(`${message} (expected ${FORMS})`);
@@ -84,8 +85,22 @@ function isIPv4(s: string): boolean {
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
 
+// The docker CLI's convertToStandardNotation: `published=8080,target=80[,protocol=udp]` is
+// `8080:80/udp` (other keys, such as mode, are accepted and ignored).
+function standardNotation(raw: string): string {
+  if (!raw.includes('=')) return raw;
+  const params: Record<string, string> = { protocol: 'tcp' };
+  for (const param of raw.split(',')) {
+    const eq = param.indexOf('=');
+    if (eq <= 0) throw bad(`invalid publish opts format (should be name=value but got '${param}')`);
+    params[param.slice(0, eq)] = param.slice(eq + 1);
+  }
+  return `${params.published ?? ''}:${params.target ?? ''}/${params.protocol}`;
+}
+
 /** The bindings of one `-p` value; a one-line BoxError (exit 125) for anything Docker refuses. */
-export function parsePublish(raw: string): PortBinding[] {
+export function parsePublish(value: string): PortBinding[] {
+  const raw = standardNotation(value);
   const split = splitParts(raw);
   let ip = split.ip;
   const { hostPort } = split;

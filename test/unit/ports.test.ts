@@ -39,6 +39,9 @@ describe('parsePublish', () => {
     ['2000-2001:1000-1001', [tcp(1000, '2000'), tcp(1001, '2001')]],
     ['2000-2010:80', [tcp(80, '2000-2010')]],
     ['08080:080', [tcp(80, '8080')]],
+    ['published=8080,target=80', [tcp(80, '8080')]],
+    ['target=53,published=5353,protocol=udp,mode=host', [{ ...tcp(53, '5353'), protocol: 'udp' }]],
+    ['target=80', [tcp(80)]],
   ])('%s', (spec, want) => {
     expect(parsePublish(spec)).toEqual(want);
   });
@@ -56,6 +59,8 @@ describe('parsePublish', () => {
     ['1.2.3:8080:80', 'invalid IP address: 1.2.3'],
     ['2000-2001:80-82', 'invalid ranges specified for container and host Ports: 80-82 and 2000-2001'],
     ['80/xyz', 'invalid proto: xyz'],
+    ['published=8080,80', "invalid publish opts format (should be name=value but got '80')"],
+    ['published=8080', 'no port specified: 8080:/tcp<empty>'],
     ['80/sctp', 'box publishes tcp and udp ports, not sctp'],
     ['[::1]:8080:80', 'box publishes ports on IPv4 host addresses only, not ::1'],
     ['::1:8080:80', 'box publishes ports on IPv4 host addresses only, not ::1'],
