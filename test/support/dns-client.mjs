@@ -1,6 +1,7 @@
 // A DNS client for tests, run where the query must come from (`ip netns exec NS node dns-client.mjs`):
 //   node dns-client.mjs SERVER NAME [TYPE] [--tcp] [--class CH]   prints {"rcode", "flags", "answers": [data]}
 //   node dns-client.mjs SERVER NAME A --count N --spread MS       N UDP queries over MS ms; prints {"sent", "answered"}
+//   --timeout MS: how long to wait for the (last) answer (default 5000)
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import dnsPacket from 'dns-packet';
@@ -14,8 +15,15 @@ const tcp = rest.includes('--tcp');
 const klass = opt('--class', 'IN');
 const count = Number(opt('--count', '1'));
 const spread = Number(opt('--spread', '0'));
+const timeoutMs = Number(opt('--timeout', '5000'));
 
-const query = (id) => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: klass }] });
+const query = (id) =>
+  dnsPacket.encode({
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ name, type, class: klass }],
+  });
 const summary = (p) => ({
   rcode: p.rcode,
   authoritative: p.flag_aa,
@@ -44,7 +52,7 @@ if (tcp) {
     }
   });
   socket.on('error', (e) => fail(String(e)));
-  setTimeout(() => fail('timeout'), 5000).unref();
+  setTimeout(() => fail('timeout'), timeoutMs).unref();
 } else {
   const socket = dgram.createSocket('udp4');
   const pending = new Map();
@@ -66,10 +74,13 @@ if (tcp) {
   };
   for (let i = 0; i < count; i++) {
     const id = (i + 1) & 0xffff;
-    setTimeout(() => {
-      pending.set(id, true);
-      socket.send(query(id), 53, server);
-    }, (spread * i) / count);
+    setTimeout(
+      () => {
+        pending.set(id, true);
+        socket.send(query(id), 53, server);
+      },
+      (spread * i) / count,
+    );
   }
-  setTimeout(() => (count === 1 && answered === 0 ? fail('timeout') : finish()), spread + 5000);
+  setTimeout(() => (count === 1 && answered === 0 ? fail('timeout') : finish()), spread + timeoutMs);
 }
