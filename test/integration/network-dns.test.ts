@@ -11,9 +11,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureResponder, responderMemory, stopResponder } from '../../src/network/dns/ensure';
+import { ensureResponder, stopResponder } from '../../src/network/dns/ensure';
 import { publishNames, reconcileNames, unpublishNames } from '../../src/network/dns/names';
 import { liveResponder } from '../../src/network/dns/pid-file';
+import { ResponderStatus } from '../../src/network/dns/status';
 import { featurePaths, layout, resolveRoots, Roots } from '../../src/paths';
 import { ownerAlive } from '../../src/util/owner';
 import { BOX, REPO, TestRoot } from '../support/box';
@@ -224,6 +225,10 @@ describe('network DNS responder', () => {
     expect(await ask(client, app.gateway, 'cache')).toMatchObject({ rcode: 'NXDOMAIN', answers: [] });
     expect(await ask(outsider, other.gateway, 'db')).toMatchObject({ rcode: 'NXDOMAIN' });
     expect(await ask(outsider, other.gateway, 'cache')).toMatchObject({ answers: [`${other.prefix}.3`] });
+    // asked directly, another network's responder refuses a client outside its subnet
+    ip(['route', 'add', 'default', 'via', other.gateway], outsider.pid);
+    expect(await ask(outsider, app.gateway, 'db')).toMatchObject({ rcode: 'REFUSED', answers: [] });
+    expect(await ask(outsider, app.gateway, 'db', 'A', '--tcp')).toMatchObject({ error: 'closed without an answer' });
     // unknown single-label names and names under the network's domain never go to the host's resolvers
     expect(await ask(client, app.gateway, 'nosuchname')).toMatchObject({ rcode: 'NXDOMAIN' });
     expect(await ask(client, app.gateway, 'nosuch.app-net')).toMatchObject({ rcode: 'NXDOMAIN' });
@@ -290,9 +295,14 @@ describe('network DNS responder', () => {
     await Promise.all([1, 2, 3].map(() => ensureResponder(roots, n.dns, { command })));
     const first = liveResponder(roots, n.id)!;
     expect(responderPids(n.id)).toEqual([first.pid]);
-    const memory = responderMemory(roots, n.id)!;
-    expect(memory.pid).toBe(first.pid);
-    console.log(`DNS responder RSS: ${(memory.rssBytes / 1048576).toFixed(1)} MiB`);
+    // box info reports it, with its memory
+    const info = JSON.parse(t.box(['info', '--format', 'json']).stdout) as { dnsResponders: ResponderStatus[] };
+    const shown = info.dnsResponders.find((r) => r.networkId === n.id)!;
+    expect(shown).toMatchObject({ pid: first.pid, address: n.gateway });
+    expect(shown.privateBytes).toBeGreaterThan(0);
+    expect(shown.rssBytes).toBeGreaterThan(shown.privateBytes);
+    const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+    console.log(`DNS responder: ${mib(shown.rssBytes)} MiB resident, ${mib(shown.privateBytes)} MiB its own`);
 
     process.kill(first.pid, 'SIGKILL');
     await waitFor('the killed responder is gone', () => !ownerAlive(first.token));
@@ -302,6 +312,18 @@ describe('network DNS responder', () => {
     const second = liveResponder(roots, n.id)!;
     expect(second.pid).not.toBe(first.pid);
     expect(await ask(client, n.gateway, 'db')).toMatchObject({ answers: [`${n.prefix}.3`] });
+  });
+
+  it('says why when the responder cannot listen (no such address on the host)', async () => {
+    const id = crypto.randomBytes(32).toString('hex');
+    const nowhere = { id, name: 'nowhere', gateway: `${freeSubnet()}.1/24` };
+    const only = containerId();
+    await publishNames(roots, id, { containerId: only, names: ['x'], ipv4: '10.0.0.2' });
+    await expect(ensureResponder(roots, nowhere, { command })).rejects.toThrow(
+      /DNS responder of network nowhere did not start: .*cannot listen on .* port 53.*no such address/,
+    );
+    expect(responderPids(id)).toEqual([]);
+    await unpublishNames(roots, id, only);
   });
 
   it('reconcile drops the names of containers that no longer exist', async () => {

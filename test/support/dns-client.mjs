@@ -52,6 +52,7 @@ if (tcp) {
     }
   });
   socket.on('error', (e) => fail(String(e)));
+  socket.on('end', () => fail('closed without an answer'));
   setTimeout(() => fail('timeout'), timeoutMs).unref();
 } else {
   const socket = dgram.createSocket('udp4');

@@ -65,7 +65,8 @@ async function startResponder(roots: Roots, network: DnsNetwork, address: string
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['BOX_HOST_RESOLV_CONF', 'BOX_ASSET_DIR']) if (process.env[k]) env[k] = process.env[k];
   let exited = false;
-  const child = spawn(cmd, [...args, 'internal', 'dns', network.id, '--address', address, '--domain', network.name], {
+  const dnsArgs = ['internal', 'dns', network.id, '--address', network.gateway, '--domain', network.name];
+  const child = spawn(cmd, [...args, ...dnsArgs], {
     detached: true, // its own session: no terminal's signals reach it, and it outlives this command
     stdio: ['ignore', log, log],
     env,
@@ -140,13 +141,4 @@ export async function stopResponder(roots: Roots, networkId: string): Promise<vo
   } finally {
     lock.release();
   }
-}
-
-/** The responder's pid and resident memory (VmRSS), for `network inspect`; undefined when none runs. */
-export function responderMemory(roots: Roots, networkId: string): { pid: number; rssBytes: number } | undefined {
-  const live = liveResponder(roots, networkId);
-  if (!live) return undefined;
-  const status = readFileIfExists(`/proc/${live.pid}/status`) ?? '';
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  return kb ? { pid: live.pid, rssBytes: Number(kb[1]) * 1024 } : undefined;
 }

@@ -31,6 +31,8 @@ export interface ResponderOptions {
   networkId: string;
   /** the network's gateway address, where containers send their queries */
   address: string;
+  /** the network's prefix length: only clients in the gateway's subnet are answered */
+  prefixLength?: number;
   /** the network's name: `db.<domain>` resolves as `db` */
   domain: string;
   /** how long the names file stays empty before the responder ends */
@@ -53,14 +55,19 @@ export async function runResponder(o: ResponderOptions): Promise<never> {
   const grace = o.graceMs ?? 2000;
   const names = new NamesWatch(o);
   const upstream = new Upstream(o.address);
+  const allowed = clientsOf(o);
   const udp = await bindUdp(o.address);
   const tcp = await listenTcp(o.address);
   udp.on('message', (msg, from) => {
-    void answerUdp(msg, names.table(), upstream).then((out) => {
+    const answering = allowed.check(from.address, 'ipv4') ? answerUdp(msg, names.table(), upstream) : refuse(msg);
+    void answering.then((out) => {
       if (out) udp.send(out, from.port, from.address);
     });
   });
-  tcp.on('connection', (socket) => serveTcp(socket, names, upstream));
+  tcp.on('connection', (socket) => {
+    if (allowed.check(socket.remoteAddress ?? '', 'ipv4')) serveTcp(socket, names, upstream);
+    else socket.destroy();
+  });
   const pid: ResponderPid = { token: ownerToken(), address: o.address };
   writeJsonAtomic(featurePaths.dnsPid(o.roots, o.networkId), pid, 0o600, false);
 
@@ -72,6 +79,29 @@ export async function runResponder(o: ResponderOptions): Promise<never> {
       else if (Date.now() - emptySince >= grace) endIfStillEmpty(o);
     }, TICK_MS);
   });
+}
+
+/**
+ * Who may ask: the network's own subnet (its containers, and the host through the gateway
+ * address itself). The gateway is a host address that containers of other networks can reach
+ * too; they must not learn this network's names from it.
+ */
+function clientsOf(o: ResponderOptions): net.BlockList {
+  const allowed = new net.BlockList();
+  if (o.prefixLength === undefined) allowed.addSubnet('0.0.0.0', 0, 'ipv4');
+  else allowed.addSubnet(o.address, o.prefixLength, 'ipv4');
+  allowed.addSubnet('127.0.0.0', 8, 'ipv4');
+  return allowed;
+}
+
+/** REFUSED, for a client outside the network. */
+async function refuse(msg: Buffer): Promise<Buffer | undefined> {
+  try {
+    const query = dnsPacket.decode(msg);
+    return dnsPacket.encode(errorReply(query, RCODE.REFUSED));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The names table, read again whenever the file changed (inode, size or mtime). */
