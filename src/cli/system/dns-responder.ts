@@ -1,4 +1,4 @@
-// `box internal dns NETWORK-ID --address IP[/PREFIX] --domain NAME`, hidden: a network's DNS responder,
+// `box internal dns NETWORK-ID --address IP[/PREFIX] --domain NAME [--no-forward]`, hidden: a network's DNS responder,
 // started detached by the first container of the network (src/network/dns/ensure.ts). It never
 // returns: it ends itself once its network has no containers.
 import { BoxError } from '../../errors';
@@ -17,6 +17,7 @@ export const dnsResponderCommand: CommandSpec = {
       description: 'the gateway address to listen on, with the subnet prefix of the clients answered',
     },
     { names: ['--domain'], key: 'domain', kind: 'string', description: "the network's name, a domain of its names" },
+    { names: ['--no-forward'], key: 'noForward', kind: 'bool', description: "answer only the network's names" },
   ],
   positionals: [{ name: 'NETWORK-ID' }],
   async run(a) {
@@ -28,6 +29,7 @@ export const dnsResponderCommand: CommandSpec = {
       networkId: checkedNetworkId(a.positionals[0]),
       address: m[1],
       prefixLength: m[2] === undefined ? undefined : Number(m[2]),
+      internal: a.flags.noForward === true,
       domain: typeof a.flags.domain === 'string' ? a.flags.domain : '',
     });
   },

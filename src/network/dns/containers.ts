@@ -21,7 +21,7 @@ export interface ContainerNames {
 export function dnsNetworkOf(n: NetworkRecord): DnsNetwork | undefined {
   const cfg = n.IPAM.Config[0];
   if (n.Driver !== 'bridge' || n.Name === DEFAULT_NETWORK || !cfg) return undefined;
-  return { id: n.Id, name: n.Name, gateway: `${cfg.Gateway}/${cfg.Subnet.split('/')[1]}` };
+  return { id: n.Id, name: n.Name, gateway: `${cfg.Gateway}/${cfg.Subnet.split('/')[1]}`, internal: n.Internal };
 }
 
 /** Publishes a container's name, aliases and short id on a network and makes sure its responder answers. */

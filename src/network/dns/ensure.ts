@@ -21,8 +21,10 @@ import { liveResponder } from './pid-file';
 export interface DnsNetwork {
   id: string;
   name: string;
-  /** the gateway address, bare or as a CIDR (10.89.0.1/24) */
+  /** the gateway address, bare or as a CIDR (10.89.0.1/24: only clients in that subnet are answered) */
   gateway: string;
+  /** an --internal network: its responder forwards nothing to the host's resolvers */
+  internal?: boolean;
 }
 
 export interface EnsureOptions {
@@ -66,6 +68,7 @@ async function startResponder(roots: Roots, network: DnsNetwork, address: string
   for (const k of ['BOX_HOST_RESOLV_CONF', 'BOX_ASSET_DIR']) if (process.env[k]) env[k] = process.env[k];
   let exited = false;
   const dnsArgs = ['internal', 'dns', network.id, '--address', network.gateway, '--domain', network.name];
+  if (network.internal) dnsArgs.push('--no-forward');
   const child = spawn(cmd, [...args, ...dnsArgs], {
     detached: true, // its own session: no terminal's signals reach it, and it outlives this command
     stdio: ['ignore', log, log],

@@ -13,6 +13,7 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { errnoCode } from '../../errors';
@@ -31,8 +32,10 @@ export interface ResponderOptions {
   networkId: string;
   /** the network's gateway address, where containers send their queries */
   address: string;
-  /** the network's prefix length: only clients in the gateway's subnet are answered */
+  /** the network's prefix length: only clients in the gateway's subnet are answered (default: the address's own) */
   prefixLength?: number;
+  /** an --internal network: no way out, so nothing is forwarded either (as Docker 26+) */
+  internal?: boolean;
   /** the network's name: `db.<domain>` resolves as `db` */
   domain: string;
   /** how long the names file stays empty before the responder ends */
@@ -54,7 +57,7 @@ const RESOLVERS_MAX_AGE_MS = 2000;
 export async function runResponder(o: ResponderOptions): Promise<never> {
   const grace = o.graceMs ?? 2000;
   const names = new NamesWatch(o);
-  const upstream = new Upstream(o.address);
+  const upstream = new Upstream(o.address, o.internal === true);
   const allowed = clientsOf(o);
   const udp = await bindUdp(o.address);
   const tcp = await listenTcp(o.address);
@@ -88,10 +91,18 @@ export async function runResponder(o: ResponderOptions): Promise<never> {
  */
 function clientsOf(o: ResponderOptions): net.BlockList {
   const allowed = new net.BlockList();
-  if (o.prefixLength === undefined) allowed.addSubnet('0.0.0.0', 0, 'ipv4');
-  else allowed.addSubnet(o.address, o.prefixLength, 'ipv4');
+  allowed.addSubnet(o.address, o.prefixLength ?? prefixOf(o.address), 'ipv4');
   allowed.addSubnet('127.0.0.0', 8, 'ipv4');
   return allowed;
+}
+
+/** The prefix length the address has on its interface (32, only itself, if it is on none). */
+function prefixOf(address: string): number {
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    const found = addresses?.find((a) => a.address === address);
+    if (found?.cidr) return Number(found.cidr.split('/')[1]);
+  }
+  return 32;
 }
 
 /** REFUSED, for a client outside the network. */
@@ -135,9 +146,13 @@ function statStamp(file: string): string {
 class Upstream {
   private servers: string[] = [];
   private readAt = 0;
-  constructor(private readonly ownAddress: string) {}
+  constructor(
+    private readonly ownAddress: string,
+    private readonly none: boolean,
+  ) {}
 
   get(): string[] {
+    if (this.none) return [];
     if (Date.now() - this.readAt > RESOLVERS_MAX_AGE_MS) {
       this.servers = hostResolvers([this.ownAddress]);
       this.readAt = Date.now();
