@@ -23,6 +23,22 @@ export interface ContainerImage {
   config?: ImageRuntimeConfig;
 }
 
+/**
+ * An attachment to a bridge network as configured. The address it runs with is IPAM's, handed out
+ * at each start (src/network/ipam.ts); `ip` and `mac` are only what the user asked for.
+ */
+export interface NetworkEndpointConfig {
+  networkId: string;
+  /** the network's name (shown by inspect) */
+  name: string;
+  /** --network-alias: more names it answers to on a user network's DNS */
+  aliases: string[];
+  /** --ip */
+  ip?: string;
+  /** --mac-address */
+  mac?: string;
+}
+
 export type RestartName = 'no' | 'on-failure' | 'always' | 'unless-stopped';
 
 export interface RestartPolicy {
@@ -64,7 +80,14 @@ export interface ContainerConfig {
   openStdin: boolean;
   /** Docker's StdinOnce (create -i): the container's stdin ends when an attached client's does */
   stdinOnce?: boolean;
-  network: 'none' | 'host';
+  /** Docker's NetworkMode: none, host, bridge (box's default bridge) or a user network's name */
+  network: string;
+  /** the bridge networks it is attached to, in order: eth0, eth1, ... (none with mode none or host) */
+  networks?: NetworkEndpointConfig[];
+  /** --dns, --dns-search, --dns-option: what its resolv.conf says instead of the defaults */
+  dns?: { servers: string[]; search: string[]; options: string[] };
+  /** --add-host entries, "NAME:ADDRESS", added to its /etc/hosts */
+  extraHosts?: string[];
   readOnly: boolean;
   init: boolean;
   privileged: boolean;

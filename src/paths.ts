@@ -62,6 +62,8 @@ export const lockPaths = {
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
   /** taken to create or remove a network (names stay unique, `rm` sees every user) */
   networks: (r: Roots) => path.join(layout.locks(r), 'networks.lock'),
+  /** held while the root's nftables table is rebuilt from the networks in use (src/network/setup.ts) */
+  ruleset: (r: Roots) => path.join(layout.locks(r), 'nftables.lock'),
   /** a network's address allocations (src/network/ipam.ts) */
   network: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.lock`),
   /** a network's DNS names and responder: held to change the names file or start/stop the responder */

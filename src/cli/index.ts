@@ -69,6 +69,25 @@ const COMMANDS: Entry[] = [
   },
   { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
+  { paths: [['network', 'create']], load: () => require('./network/create').networkCreateCommand },
+  {
+    paths: [
+      ['network', 'ls'],
+      ['network', 'list'],
+    ],
+    load: () => require('./network/ls').networkLsCommand,
+  },
+  { paths: [['network', 'inspect']], load: () => require('./network/inspect').networkInspectCommand },
+  {
+    paths: [
+      ['network', 'rm'],
+      ['network', 'remove'],
+    ],
+    load: () => require('./network/rm').networkRmCommand,
+  },
+  { paths: [['network', 'prune']], load: () => require('./network/rm').networkPruneCommand },
+  { paths: [['network', 'connect']], load: () => require('./network/connect').networkConnectCommand },
+  { paths: [['network', 'disconnect']], load: () => require('./network/connect').networkDisconnectCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
 ];

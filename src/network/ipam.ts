@@ -21,6 +21,8 @@ export interface Allocation {
   address: string;
   mac: string;
   endpointId: string;
+  /** the container's interface on the network (eth0, eth1...) */
+  ifname?: string;
   /** "<pid>.<start time>" of the process that holds it: the allocating box, then the container's init */
   owner: string;
 }
@@ -70,6 +72,7 @@ export interface AllocateRequest {
   ip?: string;
   /** --mac-address */
   mac?: string;
+  ifname?: string;
   /** the owning process; default: this box */
   ownerPid?: number;
 }
@@ -111,6 +114,7 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
       endpointId: randomHex(32),
       owner,
     };
+    if (req.ifname !== undefined) a.ifname = req.ifname;
     f.allocations[req.containerId] = a;
     return a;
   });

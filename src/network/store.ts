@@ -11,6 +11,7 @@ import { checkedNetworkId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../
 import { mkdirp, readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { randomHex } from '../util/random';
 import { hostRoutedSubnets } from './host-routes';
+import { ensureBridge } from './links';
 import { defaultBridgeName, SUBNET_LOCK_PATH, userBridgeName, validIfname } from './kernel-names';
 import {
   formatIPv4,
@@ -113,6 +114,11 @@ export class NetworkStore {
   /** Every network of this root, the predefined ones first (made here on first use). */
   async list(): Promise<NetworkRecord[]> {
     await this.ensurePredefined();
+    return this.read();
+  }
+
+  /** The networks already recorded, predefined ones included only once made (never waits for a lock). */
+  readSync(): NetworkRecord[] {
     return this.read();
   }
 
@@ -231,6 +237,15 @@ export class NetworkStore {
       }
       record.IPAM.Config = [ipamConfig(subnet, given)];
       this.write(record);
+      // The bridge holds the subnet's gateway address from now on: the next network chosen on this
+      // host, from any root, sees the subnet among the host's routes.
+      try {
+        const p = bridgeParams(this.roots, record);
+        ensureBridge({ name: p.bridge, address: `${record.IPAM.Config[0].Gateway}/${p.subnet.prefix}`, mtu: p.mtu });
+      } catch (err) {
+        this.removeRecord(record);
+        throw new BoxError(`cannot create the bridge of network ${record.Name}: ${(err as Error).message}`);
+      }
     } finally {
       lock.release();
     }

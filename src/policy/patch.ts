@@ -172,6 +172,7 @@ export function applyPatch(
   }
   if (patch.network === 'disconnect' && out.network !== 'none') {
     out.network = 'none';
+    out.networks = [];
     changes.push('network none');
   }
   // 'unpublish-ports': box publishes no ports yet, so there is nothing to remove.

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { removeRootNetworkObjects } from './network';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const BOX = process.env.BOX_BIN ?? path.join(REPO, 'dist', 'box');
@@ -61,6 +62,7 @@ export class TestRoot {
     if (ids.length) this.box(['rm', '-f', ...ids]);
     const leftovers = mountsUnder(this.dir);
     for (const m of leftovers.reverse()) spawnSync('umount', ['-l', m]);
+    removeRootNetworkObjects(this.root);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,9 @@ import {
   attrU32,
   attrU32BE,
   NETLINK_ROUTE,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
   NetlinkError,
   NetlinkSocket,
   nested,
@@ -93,6 +96,39 @@ describe('rtnetlink socket in the host netns', () => {
       });
     expect(ask).toThrow(NetlinkError);
     expect(ask).toThrow(/^get link nosuchlink0: ENODEV \(19\)/);
+  });
+
+  it("adds the kernel's own explanation (extended ACK) to the error", () => {
+    const IFLA_LINKINFO = 18;
+    const IFLA_INFO_KIND = 1;
+    const RTM_NEWLINK = 16;
+    expect(() =>
+      sock.request('create link of kind nosuchkind', {
+        type: RTM_NEWLINK,
+        flags: NLM_F_CREATE | NLM_F_EXCL,
+        payload: Buffer.concat([
+          ifinfomsg(),
+          attrString(IFLA_IFNAME, 'nosuchkind0'),
+          nested(IFLA_LINKINFO, [attrString(IFLA_INFO_KIND, 'nosuchkind')]),
+        ]),
+      }),
+    ).toThrow(/^create link of kind nosuchkind: E\w+ \(95\): Unknown device type$/);
+  });
+
+  it('sends a batch in one datagram, names the message the kernel refused, and stays usable', () => {
+    const get = (name: string) => ({
+      type: RTM_GETLINK,
+      flags: NLM_F_ACK,
+      payload: Buffer.concat([ifinfomsg(), attrString(IFLA_IFNAME, name)]),
+      what: `get ${name}`,
+    });
+    const replies = sock.batch('two gets', [get('lo'), get('lo')]);
+    expect(replies.map((m) => Attrs.parse(m.payload, 16).str(IFLA_IFNAME))).toEqual(['lo', 'lo']);
+    expect(() => sock.batch('three gets', [get('lo'), get('nosuchlink1'), get('lo')])).toThrow(
+      /^get nosuchlink1: ENODEV/,
+    );
+    // The replies after the refusal were drained: nothing stale reaches the next request.
+    expect(linkNames(sock).filter((n) => n === 'lo')).toEqual(['lo']);
   });
 
   it('skips replies left over from an earlier request (sequence numbers)', () => {

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allocate, liveAllocations, release, transferToInit } from '../../src/network/ipam';
 import { bridgeParams, NetworkStore } from '../../src/network/store';
 import { layout, Roots } from '../../src/paths';
+import { removeRootNetworkObjects, rootBridges } from '../support/network';
 
 let roots: Roots;
 let tmp: string;
@@ -16,7 +17,10 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'box-ipam-'));
   roots = { root: path.join(tmp, 'root'), runroot: path.join(tmp, 'run') };
 });
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => {
+  removeRootNetworkObjects(roots.root, roots.runroot);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 /** A container record as far as IPAM looks: its directory with a container.json. */
 function fakeContainer(n: number): string {
@@ -63,6 +67,15 @@ describe('network store', () => {
       options: { mtu: '1400', 'com.docker.network.bridge.name': 'br-c' },
     });
     expect(bridgeParams(roots, c)).toMatchObject({ bridge: 'br-c', mtu: 1400 });
+    // network create makes the bridge (Docker's), so the next subnet choice sees its route
+    expect(rootBridges(roots.root).sort()).toEqual(
+      [
+        'br-c',
+        ...(await store.list())
+          .filter((n) => n.Driver === 'bridge' && n.Name !== 'c')
+          .map((n) => bridgeParams(roots, n).bridge),
+      ].sort(),
+    );
     expect((await store.get(c.Id.slice(0, 6))).Name).toBe('c');
   });
 });
