@@ -103,10 +103,13 @@ export function probeResponder(address: string, networkId: string, timeoutMs: nu
       socket.close();
       resolve(ok);
     };
+    // From 127.0.0.1: a packet from the gateway's own address would meet the subnet's
+    // masquerade rule on its way through lo and arrive from another host address.
     const send = () => socket.send(query, 53, address);
     const timer = setTimeout(() => done(false), timeoutMs);
     const resend = setInterval(send, 50);
     socket.on('error', () => {}); // ECONNREFUSED while nothing listens yet: the resend tries again
+    if (!net.isIPv6(address)) socket.bind({ address: '127.0.0.1', port: 0 });
     socket.on('message', (msg) => {
       try {
         const answer = dnsPacket.decode(msg);

@@ -62,13 +62,13 @@ export async function runResponder(o: ResponderOptions): Promise<never> {
   const udp = await bindUdp(o.address);
   const tcp = await listenTcp(o.address);
   udp.on('message', (msg, from) => {
-    const answering = allowed.check(from.address, 'ipv4') ? answerUdp(msg, names.table(), upstream) : refuse(msg);
+    const answering = allowed(from.address) ? answerUdp(msg, names.table(), upstream) : refuse(msg);
     void answering.then((out) => {
       if (out) udp.send(out, from.port, from.address);
     });
   });
   tcp.on('connection', (socket) => {
-    if (allowed.check(socket.remoteAddress ?? '', 'ipv4')) serveTcp(socket, names, upstream);
+    if (allowed(socket.remoteAddress ?? '')) serveTcp(socket, names, upstream);
     else socket.destroy();
   });
   const pid: ResponderPid = { token: ownerToken(), address: o.address };
@@ -85,15 +85,19 @@ export async function runResponder(o: ResponderOptions): Promise<never> {
 }
 
 /**
- * Who may ask: the network's own subnet (its containers, and the host through the gateway
- * address itself). The gateway is a host address that containers of other networks can reach
- * too; they must not learn this network's names from it.
+ * Who may ask: the network's own subnet (its containers) and the host itself. The gateway is a
+ * host address that containers of other networks can reach too; they must not learn this
+ * network's names from it. A query from the host may carry any of the host's addresses (a
+ * masquerade rule for the subnet rewrites one sent from the gateway's address): those are
+ * looked up only when a source is not in the subnet, which containers never are.
  */
-function clientsOf(o: ResponderOptions): net.BlockList {
-  const allowed = new net.BlockList();
-  allowed.addSubnet(o.address, o.prefixLength ?? prefixOf(o.address), 'ipv4');
-  allowed.addSubnet('127.0.0.0', 8, 'ipv4');
-  return allowed;
+function clientsOf(o: ResponderOptions): (address: string) => boolean {
+  const subnet = new net.BlockList();
+  subnet.addSubnet(o.address, o.prefixLength ?? prefixOf(o.address), 'ipv4');
+  subnet.addSubnet('127.0.0.0', 8, 'ipv4');
+  const hostAddress = (a: string) =>
+    Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === a));
+  return (address) => subnet.check(address, 'ipv4') || hostAddress(address);
 }
 
 /** The prefix length the address has on its interface (32, only itself, if it is on none). */
