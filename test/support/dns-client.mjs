@@ -1,6 +1,7 @@
 // A DNS client for tests, run where the query must come from (`ip netns exec NS node dns-client.mjs`):
 //   node dns-client.mjs SERVER NAME [TYPE] [--tcp] [--class CH]   prints {"rcode", "flags", "answers": [data]}
 //   node dns-client.mjs SERVER NAME A --count N --spread MS       N UDP queries over MS ms; prints {"sent", "answered"}
+//   --timeout MS: how long to wait for the (last) answer (default 5000)
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import dnsPacket from 'dns-packet';
@@ -14,6 +15,7 @@ const tcp = rest.includes('--tcp');
 const klass = opt('--class', 'IN');
 const count = Number(opt('--count', '1'));
 const spread = Number(opt('--spread', '0'));
+const timeoutMs = Number(opt('--timeout', '5000'));
 
 const query = (id) =>
   dnsPacket.encode({
@@ -50,7 +52,8 @@ if (tcp) {
     }
   });
   socket.on('error', (e) => fail(String(e)));
-  setTimeout(() => fail('timeout'), 5000).unref();
+  socket.on('end', () => fail('closed without an answer'));
+  setTimeout(() => fail('timeout'), timeoutMs).unref();
 } else {
   const socket = dgram.createSocket('udp4');
   const pending = new Map();
@@ -80,5 +83,5 @@ if (tcp) {
       (spread * i) / count,
     );
   }
-  setTimeout(() => (count === 1 && answered === 0 ? fail('timeout') : finish()), spread + 5000);
+  setTimeout(() => (count === 1 && answered === 0 ? fail('timeout') : finish()), spread + timeoutMs);
 }

@@ -21,8 +21,10 @@ import { liveResponder } from './pid-file';
 export interface DnsNetwork {
   id: string;
   name: string;
-  /** the gateway address, bare or as a CIDR (10.89.0.1/24) */
+  /** the gateway address, bare or as a CIDR (10.89.0.1/24: only clients in that subnet are answered) */
   gateway: string;
+  /** an --internal network: its responder forwards nothing to the host's resolvers */
+  internal?: boolean;
 }
 
 export interface EnsureOptions {
@@ -65,7 +67,9 @@ async function startResponder(roots: Roots, network: DnsNetwork, address: string
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['BOX_HOST_RESOLV_CONF', 'BOX_ASSET_DIR']) if (process.env[k]) env[k] = process.env[k];
   let exited = false;
-  const child = spawn(cmd, [...args, 'internal', 'dns', network.id, '--address', address, '--domain', network.name], {
+  const dnsArgs = ['internal', 'dns', network.id, '--address', network.gateway, '--domain', network.name];
+  if (network.internal) dnsArgs.push('--no-forward');
+  const child = spawn(cmd, [...args, ...dnsArgs], {
     detached: true, // its own session: no terminal's signals reach it, and it outlives this command
     stdio: ['ignore', log, log],
     env,
@@ -99,10 +103,13 @@ export function probeResponder(address: string, networkId: string, timeoutMs: nu
       socket.close();
       resolve(ok);
     };
+    // From 127.0.0.1: a packet from the gateway's own address would meet the subnet's
+    // masquerade rule on its way through lo and arrive from another host address.
     const send = () => socket.send(query, 53, address);
     const timer = setTimeout(() => done(false), timeoutMs);
     const resend = setInterval(send, 50);
     socket.on('error', () => {}); // ECONNREFUSED while nothing listens yet: the resend tries again
+    if (!net.isIPv6(address)) socket.bind({ address: '127.0.0.1', port: 0 });
     socket.on('message', (msg) => {
       try {
         const answer = dnsPacket.decode(msg);
@@ -140,13 +147,4 @@ export async function stopResponder(roots: Roots, networkId: string): Promise<vo
   } finally {
     lock.release();
   }
-}
-
-/** The responder's pid and resident memory (VmRSS), for `network inspect`; undefined when none runs. */
-export function responderMemory(roots: Roots, networkId: string): { pid: number; rssBytes: number } | undefined {
-  const live = liveResponder(roots, networkId);
-  if (!live) return undefined;
-  const status = readFileIfExists(`/proc/${live.pid}/status`) ?? '';
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  return kb ? { pid: live.pid, rssBytes: Number(kb[1]) * 1024 } : undefined;
 }

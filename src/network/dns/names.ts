@@ -21,6 +21,9 @@ interface NamesFile {
   entries: NameEntry[];
 }
 
+/** Network ids are made as container ids are. */
+const NETWORK_ID_RE = CONTAINER_ID_RE;
+
 /** A DNS name as a container may be called (RFC 1123 labels; `_` too, as Docker's names allow it). */
 const NAME_RE = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
 
@@ -77,12 +80,15 @@ async function changeNames(
   }
 }
 
-/** Adds a container's names on a network, replacing what it had there. */
+/**
+ * Adds a container's names on a network, replacing what it had there. A name DNS cannot carry
+ * (an alias with a space) is left out: the container is still reached by its other names.
+ */
 export async function publishNames(roots: Roots, networkId: string, entry: NameEntry): Promise<void> {
-  if (!isEntry(entry)) {
-    throw new Error(`refusing names entry ${JSON.stringify(entry).slice(0, 200)}: not a container id, names and IPv4`);
-  }
-  const clean: NameEntry = { containerId: entry.containerId, names: [...new Set(entry.names)], ipv4: entry.ipv4 };
+  const names = [...new Set(entry.names.filter(isDnsName))];
+  const clean: NameEntry = { containerId: entry.containerId, names, ipv4: entry.ipv4 };
+  if (!isEntry(clean))
+    throw new Error(`refusing DNS names of ${entry.containerId.slice(0, 80)}: not a container id and IPv4`);
   await changeNames(roots, networkId, (all) => [...all.filter((e) => e.containerId !== entry.containerId), clean]);
 }
 
@@ -115,7 +121,7 @@ export function networksWithNames(roots: Roots): string[] {
   try {
     return fs
       .readdirSync(layout.runNetworks(roots))
-      .filter((id) => CONTAINER_ID_RE.test(id) && /* network ids look the same */ readNames(roots, id).length > 0);
+      .filter((id) => NETWORK_ID_RE.test(id) && readNames(roots, id).length > 0);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;

@@ -13,6 +13,7 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { errnoCode } from '../../errors';
@@ -31,6 +32,10 @@ export interface ResponderOptions {
   networkId: string;
   /** the network's gateway address, where containers send their queries */
   address: string;
+  /** the network's prefix length: only clients in the gateway's subnet are answered (default: the address's own) */
+  prefixLength?: number;
+  /** an --internal network: no way out, so nothing is forwarded either (as Docker 26+) */
+  internal?: boolean;
   /** the network's name: `db.<domain>` resolves as `db` */
   domain: string;
   /** how long the names file stays empty before the responder ends */
@@ -52,15 +57,20 @@ const RESOLVERS_MAX_AGE_MS = 2000;
 export async function runResponder(o: ResponderOptions): Promise<never> {
   const grace = o.graceMs ?? 2000;
   const names = new NamesWatch(o);
-  const upstream = new Upstream(o.address);
+  const upstream = new Upstream(o.address, o.internal === true);
+  const allowed = clientsOf(o);
   const udp = await bindUdp(o.address);
   const tcp = await listenTcp(o.address);
   udp.on('message', (msg, from) => {
-    void answerUdp(msg, names.table(), upstream).then((out) => {
+    const answering = allowed(from.address) ? answerUdp(msg, names.table(), upstream) : refuse(msg);
+    void answering.then((out) => {
       if (out) udp.send(out, from.port, from.address);
     });
   });
-  tcp.on('connection', (socket) => serveTcp(socket, names, upstream));
+  tcp.on('connection', (socket) => {
+    if (allowed(socket.remoteAddress ?? '')) serveTcp(socket, names, upstream);
+    else socket.destroy();
+  });
   const pid: ResponderPid = { token: ownerToken(), address: o.address };
   writeJsonAtomic(featurePaths.dnsPid(o.roots, o.networkId), pid, 0o600, false);
 
@@ -72,6 +82,41 @@ export async function runResponder(o: ResponderOptions): Promise<never> {
       else if (Date.now() - emptySince >= grace) endIfStillEmpty(o);
     }, TICK_MS);
   });
+}
+
+/**
+ * Who may ask: the network's own subnet (its containers) and the host itself. The gateway is a
+ * host address that containers of other networks can reach too; they must not learn this
+ * network's names from it. A query from the host may carry any of the host's addresses (a
+ * masquerade rule for the subnet rewrites one sent from the gateway's address): those are
+ * looked up only when a source is not in the subnet, which containers never are.
+ */
+function clientsOf(o: ResponderOptions): (address: string) => boolean {
+  const subnet = new net.BlockList();
+  subnet.addSubnet(o.address, o.prefixLength ?? prefixOf(o.address), 'ipv4');
+  subnet.addSubnet('127.0.0.0', 8, 'ipv4');
+  const hostAddress = (a: string) =>
+    Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === a));
+  return (address) => subnet.check(address, 'ipv4') || hostAddress(address);
+}
+
+/** The prefix length the address has on its interface (32, only itself, if it is on none). */
+function prefixOf(address: string): number {
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    const found = addresses?.find((a) => a.address === address);
+    if (found?.cidr) return Number(found.cidr.split('/')[1]);
+  }
+  return 32;
+}
+
+/** REFUSED, for a client outside the network. */
+async function refuse(msg: Buffer): Promise<Buffer | undefined> {
+  try {
+    const query = dnsPacket.decode(msg);
+    return dnsPacket.encode(errorReply(query, RCODE.REFUSED));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The names table, read again whenever the file changed (inode, size or mtime). */
@@ -105,9 +150,13 @@ function statStamp(file: string): string {
 class Upstream {
   private servers: string[] = [];
   private readAt = 0;
-  constructor(private readonly ownAddress: string) {}
+  constructor(
+    private readonly ownAddress: string,
+    private readonly none: boolean,
+  ) {}
 
   get(): string[] {
+    if (this.none) return [];
     if (Date.now() - this.readAt > RESOLVERS_MAX_AGE_MS) {
       this.servers = hostResolvers([this.ownAddress]);
       this.readAt = Date.now();
