@@ -18,6 +18,8 @@ import { allocate, Allocation, liveAllocations, release } from './ipam';
 import { containerIfname, hostVethName } from './kernel-names';
 import { enableIpForward } from './links';
 import { applyRuleset, BoxRuleset } from './nftables';
+import { rulesetPorts } from './ports';
+import { ContainerStore } from '../runtime/containers';
 import { bridgeParams, DEFAULT_NETWORK, NetworkRecord, NetworkStore } from './store';
 import { formatIPv4 } from './subnet';
 import { mark } from '../util/trace';
@@ -129,6 +131,31 @@ export async function releaseNetworks(roots: Roots, record: ContainerRecord): Pr
 }
 
 /**
+ * The DNAT entries of every running container that publishes ports: to its address on its first
+ * network (as Docker's), read from the live allocations, so a dead container's ports go with it.
+ */
+function publishedNow(roots: Roots, store: NetworkStore): BoxRuleset['ports'] {
+  const containers = new ContainerStore(roots);
+  const out: BoxRuleset['ports'] = [];
+  const networks = new Map(store.readSync().map((n) => [n.Id, n]));
+  const allocations = new Map([...networks.values()].map((n) => [n.Id, liveAllocations(roots, n.Id)]));
+  const seen = new Set<string>();
+  for (const live of allocations.values()) {
+    for (const id of live.keys()) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const c = containers.read(id);
+      if (!c || !('config' in c) || !c.config.ports?.length) continue;
+      const first = c.config.networks?.[0];
+      const a = first && allocations.get(first.networkId)?.get(id);
+      const net = first && networks.get(first.networkId);
+      if (a && net) out.push(...rulesetPorts(c.config.ports, a.address, bridgeParams(roots, net).bridge));
+    }
+  }
+  return out;
+}
+
+/**
  * Rebuilds the root's nftables table from its bridge networks (each has its Linux bridge from
  * `network create` on; none: the table goes), and drops DNS names whose containers are gone.
  * Serialised per root so an older view never lands after a newer one.
@@ -136,6 +163,7 @@ export async function releaseNetworks(roots: Roots, record: ContainerRecord): Pr
 export async function syncRuleset(roots: Roots, store: NetworkStore): Promise<void> {
   const lock = await lockFile(lockPaths.ruleset(roots));
   try {
+    // published ports follow the containers that run: a start or end with ports changes the table
     const bridges = store
       .readSync()
       .filter((n) => n.Driver === 'bridge')
@@ -146,7 +174,7 @@ export async function syncRuleset(roots: Roots, store: NetworkStore): Promise<vo
         subnet: `${formatIPv4(p.subnet.base)}/${p.subnet.prefix}`,
         internal: p.internal,
       })),
-      ports: [],
+      ports: publishedNow(roots, store),
     };
     // Container starts and ends change nothing in the table (until published ports): what was
     // applied last is kept in the runroot, and an equal ruleset is not sent again.

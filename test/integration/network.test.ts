@@ -3,7 +3,7 @@
 // connect/disconnect of a running container, IPAM that reclaims a killed container's address
 // (also after the runtime root is wiped), and failed starts that leave no veth, allocation or
 // ruleset behind. Traffic flows only between containers of this file's networks.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -175,6 +175,37 @@ describe('containers on networks', () => {
     ok(['network', 'disconnect', '-f', 'conn-a', 'conn-web']);
     ok(['rm', '-f', 'conn-web']);
     ok(['network', 'rm', 'conn-a', 'conn-b']);
+  });
+});
+
+describe('published ports', () => {
+  /** An HTTP GET from the host through busybox's nc: the body, or '' when nothing answers. */
+  function hostFetch(port: number): string {
+    const r = spawnSync('busybox', ['nc', '-w', '2', '127.0.0.1', String(port)], {
+      input: 'GET / HTTP/1.0\r\n\r\n',
+      encoding: 'utf8',
+    });
+    return r.stdout.split('\r\n\r\n')[1] ?? '';
+  }
+
+  it('-p publishes a port on the host (DNAT, no proxy), a taken port is refused, rm unpublishes it', () => {
+    const id = startWeb('pub-web', '-p', '127.0.0.1::80');
+    const line = ok(['port', 'pub-web']);
+    const m = /^80\/tcp -> 127\.0\.0\.1:(\d+)\n$/.exec(line);
+    expect(m).not.toBeNull();
+    const port = Number(m![1]);
+    expect(hostFetch(port)).toBe(`hello from ${id.slice(0, 12)}\n`);
+    const inspected = JSON.parse(ok(['inspect', 'pub-web']))[0];
+    expect(inspected.NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+    expect(inspected.HostConfig.PortBindings).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
+    const taken = t.box(['run', '--rm', '-p', `${port}:80`, 'busybox:latest', 'true']);
+    expect(taken.status).toBe(125);
+    expect(taken.stderr).toBe(
+      `box: Bind for 0.0.0.0:${port} failed: port is already allocated (by a container); ` +
+        'publish 80/tcp on another host port\n',
+    );
+    ok(['rm', '-f', 'pub-web']);
+    expect(hostFetch(port)).toBe('');
   });
 });
 
