@@ -99,7 +99,10 @@ export async function removeNetwork(store: NetworkStore, containers: ContainerSt
   await syncRuleset(store.roots, store);
 }
 
-/** `network prune`: every user network no container names; returns their names. */
+/**
+ * `network prune`: every user network no container names; returns their names. The ruleset and
+ * DNS names are rebuilt from the containers that run, whatever was removed.
+ */
 export async function pruneNetworks(store: NetworkStore, containers: ContainerStore): Promise<string[]> {
   const removed: string[] = [];
   for (const n of await store.list()) {
@@ -108,6 +111,7 @@ export async function pruneNetworks(store: NetworkStore, containers: ContainerSt
     store.removeRecord(n);
     removed.push(n.Name);
   }
-  if (removed.length) await syncRuleset(store.roots, store);
+  // also what a killed box left: ports and DNS names of containers that are gone
+  await syncRuleset(store.roots, store);
   return removed;
 }
