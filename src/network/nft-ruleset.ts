@@ -165,7 +165,8 @@ export function buildTable(r: BoxRuleset): TableSpec {
   }
 
   // forward: internal networks talk only within their bridge; established traffic and published
-  // ports pass; other traffic between two box bridges is dropped; a network's own traffic passes.
+  // ports pass; other traffic between two box bridges is dropped; a network's own traffic passes;
+  // nothing else comes in.
   for (const n of internal) {
     add(
       'forward',
@@ -204,6 +205,10 @@ export function buildTable(r: BoxRuleset): TableSpec {
     add('isolate', `oifname ${q(n.bridge)} counter drop`, oifname(n.bridge), counter(), drop());
   }
   for (const n of open) add('forward', `iifname ${q(n.bridge)} accept`, iifname(n.bridge), accept());
+  // Nothing else enters a network: another machine routing to a container's address directly reaches
+  // only what the container publishes, through the host's ports (Docker 28's default).
+  for (const n of r.networks)
+    add('forward', `oifname ${q(n.bridge)} counter drop`, oifname(n.bridge), counter(), drop());
 
   return { chains: CHAINS, rules };
 }

@@ -10,6 +10,7 @@ import { newRule, NFPROTO_INET } from '../../src/network/nft-wire';
 import { jump } from '../../src/network/nft-expr';
 import type { BoxRuleset } from '../../src/network/nftables';
 import { Namespace, NetLab } from '../support/net-lab';
+import { ip } from '../support/netns';
 
 const lab = new NetLab();
 const table = `boxt-${lab.tag}`;
@@ -276,6 +277,17 @@ describe('outbound traffic and isolation', () => {
     expect(packets('isolate', `oifname "${open2}"`)).toBeGreaterThan(dropped);
     // the host itself reaches both
     expect(lab.connect(undefined, 'tcp', c2.address, 80)).toBe(`ok ${lab.addr(2, 1)}`);
+  });
+
+  it('lets no other machine into a network by routing to a container directly', () => {
+    ip(['route', 'add', `${lab.addr(1, 0)}/24`, 'via', world.hostAddress], world.pid);
+    try {
+      const dropped = packets('forward', `oifname "${open1}" counter`);
+      expect(lab.connect(world.pid, 'tcp', c1.address, 80, 2)).toBe('error timeout');
+      expect(packets('forward', `oifname "${open1}" counter`)).toBeGreaterThan(dropped);
+    } finally {
+      ip(['route', 'del', `${lab.addr(1, 0)}/24`], world.pid);
+    }
   });
 
   it('has no way out of an internal network', () => {
