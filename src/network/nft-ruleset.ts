@@ -204,7 +204,8 @@ export function buildTable(r: BoxRuleset): TableSpec {
     );
     add('isolate', `oifname ${q(n.bridge)} counter drop`, oifname(n.bridge), counter(), drop());
   }
-  for (const n of open) add('forward', `iifname ${q(n.bridge)} accept`, iifname(n.bridge), accept());
+  // (an internal network's traffic that gets here stays within its bridge)
+  for (const n of r.networks) add('forward', `iifname ${q(n.bridge)} accept`, iifname(n.bridge), accept());
   // Nothing else enters a network: another machine routing to a container's address directly reaches
   // only what the container publishes, through the host's ports (Docker 28's default).
   for (const n of r.networks)

@@ -42,7 +42,8 @@ let internal: string; // an --internal network's bridge (10.A.3.0/24)
 let c1: Namespace; // a container on open1, serving tcp/80 and udp/53
 let c1b: Namespace; // a second container on open1
 let c2: Namespace; // a container on open2, serving tcp/80
-let c3: Namespace; // a container on the internal network
+let c3: Namespace; // a container on the internal network, serving tcp/80
+let c3b: Namespace; // a second container on the internal network
 let world: Namespace & { hostAddress: string }; // another machine: a client, and a server on tcp/9000
 let ruleset: BoxRuleset;
 const port = { any: 21000 + Math.floor(Math.random() * 1000), loopback: 0, hostIp: 0, udp: 0 };
@@ -60,10 +61,12 @@ beforeAll(async () => {
   c1b = await lab.container(open1, 1, 3);
   c2 = await lab.container(open2, 2, 2);
   c3 = await lab.container(internal, 3, 2);
+  c3b = await lab.container(internal, 3, 3);
   world = await lab.outside(4);
   await lab.server(c1.pid, 'tcp', 80);
   await lab.server(c1.pid, 'udp', 53);
   await lab.server(c2.pid, 'tcp', 80);
+  await lab.server(c3.pid, 'tcp', 80);
   await lab.server(world.pid, 'tcp', 9000);
   ruleset = {
     networks: [
@@ -290,7 +293,8 @@ describe('outbound traffic and isolation', () => {
     }
   });
 
-  it('has no way out of an internal network', () => {
+  it('has no way out of an internal network, and its containers talk to each other', () => {
+    expect(lab.connect(c3b.pid, 'tcp', c3.address, 80)).toBe(`ok ${c3b.address}`);
     const dropped = packets('forward', `iifname "${internal}" oifname != "${internal}"`);
     expect(lab.connect(c3.pid, 'tcp', world.address, 9000, 2)).toBe('error timeout');
     expect(lab.connect(c3.pid, 'tcp', c1.address, 80, 2)).toBe('error timeout');
