@@ -6,12 +6,15 @@
 // nf_tables' own numbers (hook, priority, policy, verdict codes, register numbers) are big-endian;
 // register data is raw bytes (see nft-expr.ts).
 import {
+  Attrs,
+  attr,
   attrString,
   attrU32BE,
   NLM_F_ACK,
   NLM_F_APPEND,
   NLM_F_CREATE,
   nested,
+  NetlinkMessage,
   OutgoingMessage,
 } from '../linux/netlink';
 
@@ -23,11 +26,13 @@ const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFNL_MSG_BATCH_END = 0x11;
 
 const NFT_MSG_NEWTABLE = 0;
+const NFT_MSG_GETTABLE = 1;
 const NFT_MSG_DELTABLE = 2;
 const NFT_MSG_NEWCHAIN = 3;
 const NFT_MSG_NEWRULE = 6;
 
 const NFTA_TABLE_NAME = 1;
+const NFTA_TABLE_USERDATA = 6;
 const NFTA_CHAIN_TABLE = 1;
 const NFTA_CHAIN_NAME = 3;
 const NFTA_CHAIN_HOOK = 4;
@@ -77,8 +82,21 @@ function nftMessage(what: string, type: number, flags: number, family: number, a
   };
 }
 
-export function newTable(family: number, table: string): OutgoingMessage {
-  return nftMessage(`add table ${table}`, NFT_MSG_NEWTABLE, NLM_F_CREATE, family, [attrString(NFTA_TABLE_NAME, table)]);
+/** Adds a table; `userdata` is kept with it, opaque to the kernel (NFTA_TABLE_USERDATA). */
+export function newTable(family: number, table: string, userdata?: Buffer): OutgoingMessage {
+  const attrs = [attrString(NFTA_TABLE_NAME, table)];
+  if (userdata) attrs.push(attr(NFTA_TABLE_USERDATA, userdata));
+  return nftMessage(`add table ${table}`, NFT_MSG_NEWTABLE, NLM_F_CREATE, family, attrs);
+}
+
+/** Asks for one table (not in a batch); the answer is a NEWTABLE message (see tableUserdata). */
+export function getTable(family: number, table: string): OutgoingMessage {
+  return nftMessage(`get table ${table}`, NFT_MSG_GETTABLE, 0, family, [attrString(NFTA_TABLE_NAME, table)]);
+}
+
+/** The userdata of a table, from the kernel's answer to getTable. */
+export function tableUserdata(reply: NetlinkMessage): Buffer | undefined {
+  return Attrs.parse(reply.payload, 4).get(NFTA_TABLE_USERDATA);
 }
 
 export function delTable(family: number, table: string): OutgoingMessage {

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTable } from '../../src/network/nft-ruleset';
 import { listFlows } from '../../src/network/conntrack';
-import { applyTable, commitBatch, removeTable, tableMessages } from '../../src/network/nftables';
+import { applyTable, appliedTag, commitBatch, removeTable, tableMessages } from '../../src/network/nftables';
 import { newRule, NFPROTO_INET } from '../../src/network/nft-wire';
 import { jump } from '../../src/network/nft-expr';
 import type { BoxRuleset } from '../../src/network/nftables';
@@ -22,6 +22,11 @@ function listing(name = table): string {
     /counter packets \d+ bytes \d+/g,
     'counter',
   );
+}
+
+function tableHandle(name: string): number {
+  const json = JSON.parse(execFileSync('nft', ['-j', '-a', 'list', 'table', 'inet', name], { encoding: 'utf8' }));
+  return (json.nftables as { table?: { handle: number } }[]).find((o) => o.table)!.table!.handle;
 }
 
 function tableExists(name: string): boolean {
@@ -135,9 +140,23 @@ describe('the table in the kernel', () => {
     }
   });
 
-  it('is the same table after a second apply of the same state', () => {
+  it('is the same table after a second apply of the same state, which sends nothing', () => {
     const before = listing();
-    applyTable(table, ruleset);
+    const handle = tableHandle(table);
+    expect(applyTable(table, ruleset)).toBe(false);
+    expect(listing()).toBe(before);
+    expect(tableHandle(table)).toBe(handle);
+    expect(appliedTag(table)?.toString()).toMatch(/^box ruleset sha256:[0-9a-f]{64}$/);
+  });
+
+  it('is rebuilt when someone else deleted or replaced it, though the state is the same', () => {
+    const before = listing();
+    execFileSync('nft', ['delete', 'table', 'inet', table]);
+    expect(applyTable(table, ruleset)).toBe(true);
+    expect(listing()).toBe(before);
+    execFileSync('nft', ['delete', 'table', 'inet', table]);
+    execFileSync('nft', ['add', 'table', 'inet', table]);
+    expect(applyTable(table, ruleset)).toBe(true);
     expect(listing()).toBe(before);
   });
 
@@ -169,8 +188,9 @@ describe('the table in the kernel', () => {
     expect(tableExists(scratch)).toBe(false);
     removeTable(scratch);
     applyTable(scratch, ruleset);
-    applyTable(scratch, { networks: [], ports: [] });
+    expect(applyTable(scratch, { networks: [], ports: [] })).toBe(true);
     expect(tableExists(scratch)).toBe(false);
+    expect(applyTable(scratch, { networks: [], ports: [] })).toBe(false);
   });
 });
 
