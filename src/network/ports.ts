@@ -263,7 +263,10 @@ export function assignHostPorts(
     const taken = [...published, ...chosen];
     let port: number | undefined;
     if (range[0] === range[1]) {
-      const holder = holderOf(hostIp, range[0], b.protocol, sockets, taken);
+      const holder =
+        holderOf(hostIp, range[0], b.protocol, [], chosen) !== undefined
+          ? 'another -p of this container'
+          : holderOf(hostIp, range[0], b.protocol, sockets, published);
       if (holder) {
         throw new BoxError(
           `Bind for ${hostIp}:${range[0]} failed: port is already allocated (by ${holder}); ` +
