@@ -5,15 +5,16 @@
 // one in place. Docker's and podman's tables are never read or touched.
 //
 // The state must be complete: whatever the ruleset does not name is gone after an apply. Callers
-// compute it from the container and network records under their lock.
+// compute it from the container and network records under their lock. An apply of the state the
+// kernel already holds sends nothing (the table carries a digest of its content).
 //
 // An accept in box's table ends only box's chain: another table's base chain on the same hook still
 // sees the packet, and its drop is final (nftables' rule, checked on this kernel). So box's
 // forward accepts let its traffic through box's own drops, but a host whose forward chain drops by
 // default (Docker sets iptables' FORWARD policy to DROP) drops box's forwarded traffic too, unless
 // that chain lets it through (Docker's DOCKER-USER chain is where its users add such rules).
-import { BoxError } from '../errors';
 import { createHash } from 'node:crypto';
+import { BoxError } from '../errors';
 import { NETLINK_NETFILTER, NetlinkError, OutgoingMessage, openNetlink } from '../linux/netlink';
 import type { Roots } from '../paths';
 import { forgetStaleUdpFlows } from './conntrack';
