@@ -45,6 +45,13 @@ export interface RuleSpec {
   chain: string;
   text: string;
   exprs: Expr[];
+  /** Kept with the rule in the kernel (publish rules: see publishComment) */
+  comment?: string;
+}
+
+/** The comment of a publish rule, which names the host port it holds: `box publish tcp 0.0.0.0 8080`. */
+export function publishComment(protocol: string, hostIp: string, hostPort: number): string {
+  return `box publish ${protocol} ${hostIp} ${hostPort}`;
 }
 
 export interface TableSpec {
@@ -120,10 +127,11 @@ export function buildTable(r: BoxRuleset): TableSpec {
     if (net.internal) continue; // as Docker: an internal network publishes nothing
     const anyHost = p.hostIp === undefined || p.hostIp === '0.0.0.0';
     const hostMatch = anyHost ? [] : ipAddr('daddr', p.hostIp!);
+    const comment = publishComment(p.protocol, p.hostIp ?? '0.0.0.0', p.hostPort);
     add(
       'publish',
       `${anyHost ? 'meta nfproto ipv4' : `ip daddr ${p.hostIp}`} ${p.protocol} dport ${p.hostPort} counter ` +
-        `dnat ip to ${p.containerIp}:${p.containerPort}`,
+        `dnat ip to ${p.containerIp}:${p.containerPort} comment ${q(comment)}`,
       isIPv4(),
       hostMatch,
       l4proto(p.protocol),
@@ -131,6 +139,7 @@ export function buildTable(r: BoxRuleset): TableSpec {
       counter(),
       dnat(p.containerIp, p.containerPort),
     );
+    rules[rules.length - 1].comment = comment;
   }
 
   for (const n of open) {

@@ -21,10 +21,13 @@ import { forgetStaleUdpFlows } from './conntrack';
 import { nftTableName } from './kernel-names';
 import { setRouteLocalnet } from './links';
 import { BoxRuleset, buildTable, isEmptyRuleset } from './nft-ruleset';
+import type { PortProtocol, PublishedPort } from './ports';
 import {
   batchBegin,
   batchEnd,
+  decodeRule,
   delTable,
+  getRules,
   getTable,
   NFPROTO_INET,
   newChain,
@@ -57,7 +60,7 @@ function replacement(table: string, r: BoxRuleset): { messages: OutgoingMessage[
   const spec = buildTable(r);
   const content = [
     ...spec.chains.map((c) => newChain(NFPROTO_INET, table, c)),
-    ...spec.rules.map((rule) => newRule(NFPROTO_INET, table, rule.chain, rule.exprs, rule.text)),
+    ...spec.rules.map((rule) => newRule(NFPROTO_INET, table, rule.chain, rule.exprs, rule.text, rule.comment)),
   ];
   const tag = stateTag(content);
   return {
@@ -140,6 +143,33 @@ export function removeTable(table: string): void {
 /** Makes the storage root's table the one `r` describes (removed when `r` is empty); false: it was already. */
 export function applyRuleset(roots: Pick<Roots, 'root'>, r: BoxRuleset): boolean {
   return applyTable(nftTableName(roots), r);
+}
+
+/**
+ * The host ports published by box tables other than `ownTable` (other storage roots on this host),
+ * read from the kernel: a port one root publishes is taken for every other. Their containerPort is
+ * not known here (0).
+ */
+export function portsPublishedByOtherTables(ownTable: string): PublishedPort[] {
+  const sock = openNetlink(NETLINK_NETFILTER);
+  try {
+    const { type, payload } = getRules(NFPROTO_INET);
+    const out: PublishedPort[] = [];
+    for (const reply of sock.dump('list nftables rules', type, payload)) {
+      const rule = decodeRule(reply);
+      if (!rule.table.startsWith('box') || rule.table === ownTable) continue;
+      const m = /^box publish (tcp|udp) (\S+) (\d+)$/.exec(rule.comment ?? '');
+      if (m) out.push({ protocol: m[1] as PortProtocol, hostIp: m[2], hostPort: Number(m[3]), containerPort: 0 });
+    }
+    return out;
+  } finally {
+    sock.close();
+  }
+}
+
+/** The ports other storage roots publish on this host (see portsPublishedByOtherTables). */
+export function portsPublishedByOtherRoots(roots: Pick<Roots, 'root'>): PublishedPort[] {
+  return portsPublishedByOtherTables(nftTableName(roots));
 }
 
 /** Removes the storage root's table, if any. */

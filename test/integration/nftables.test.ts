@@ -5,7 +5,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTable } from '../../src/network/nft-ruleset';
 import { listFlows } from '../../src/network/conntrack';
-import { applyTable, appliedTag, commitBatch, removeTable, tableMessages } from '../../src/network/nftables';
+import {
+  applyTable,
+  appliedTag,
+  commitBatch,
+  portsPublishedByOtherTables,
+  removeTable,
+  tableMessages,
+} from '../../src/network/nftables';
 import { newRule, NFPROTO_INET } from '../../src/network/nft-wire';
 import { jump } from '../../src/network/nft-expr';
 import type { BoxRuleset } from '../../src/network/nftables';
@@ -168,6 +175,17 @@ describe('the table in the kernel', () => {
       /add rule .* jump no-such-chain: ENOENT/,
     );
     expect(listing()).toBe(before);
+  });
+
+  it("tells which host ports other roots' tables publish", () => {
+    const held = portsPublishedByOtherTables(`${table}-another`)
+      .map((p) => `${p.protocol} ${p.hostIp}:${p.hostPort}`)
+      .filter((p) => p.includes(`:${port.any}`) || p.includes(`:${port.any + 1}`) || p.includes(`:${port.any + 2}`))
+      .sort();
+    expect(held).toEqual(
+      [`tcp 0.0.0.0:${port.any}`, `tcp 127.0.0.1:${port.loopback}`, `tcp ${world.hostAddress}:${port.hostIp}`].sort(),
+    );
+    expect(portsPublishedByOtherTables(table).filter((p) => p.hostPort === port.any)).toEqual([]);
   });
 
   it("never touches another program's table", () => {
