@@ -11,7 +11,9 @@
 // (no proxy process), on IPv4 host addresses.
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
+import type { Roots } from '../paths';
 import type { BoxRuleset } from './nft-ruleset';
+import { portsPublishedByOtherRoots } from './nftables';
 
 export type PortProtocol = 'tcp' | 'udp';
 
@@ -291,6 +293,20 @@ export function assignHostPorts(
     chosen.push({ hostIp, hostPort: port, containerPort: b.containerPort, protocol: b.protocol });
   }
   return chosen;
+}
+
+/**
+ * Host ports for a new container's `bindings` (see assignHostPorts), checked against the host's
+ * sockets, the ports `publishedInRoot` (this storage root's other containers, from their records)
+ * and those other roots' box tables hold in the kernel.
+ */
+export function hostPortsFor(
+  roots: Pick<Roots, 'root'>,
+  bindings: PortBinding[],
+  publishedInRoot: PublishedPort[],
+): PublishedPort[] {
+  if (bindings.length === 0) return [];
+  return assignHostPorts(bindings, [...publishedInRoot, ...portsPublishedByOtherRoots(roots)]);
 }
 
 // --- box port

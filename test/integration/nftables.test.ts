@@ -16,6 +16,7 @@ import {
 import { newRule, NFPROTO_INET } from '../../src/network/nft-wire';
 import { jump } from '../../src/network/nft-expr';
 import type { BoxRuleset } from '../../src/network/nftables';
+import { hostPortsFor } from '../../src/network/ports';
 import { Namespace, NetLab } from '../support/net-lab';
 import { ip } from '../support/netns';
 
@@ -186,6 +187,11 @@ describe('the table in the kernel', () => {
       [`tcp 0.0.0.0:${port.any}`, `tcp 127.0.0.1:${port.loopback}`, `tcp ${world.hostAddress}:${port.hostIp}`].sort(),
     );
     expect(portsPublishedByOtherTables(table).filter((p) => p.hostPort === port.any)).toEqual([]);
+    // so a container of another storage root cannot take them
+    const binding = { containerPort: 80, protocol: 'tcp' as const, hostIp: '', hostPort: String(port.any) };
+    expect(() => hostPortsFor({ root: `/nonexistent/${lab.tag}` }, [binding], [])).toThrow(
+      `Bind for 0.0.0.0:${port.any} failed: port is already allocated (by a container)`,
+    );
   });
 
   it("never touches another program's table", () => {
