@@ -6,9 +6,10 @@
 // anything is created, and `box port`'s lines.
 //
 // A port is taken when a host process listens on it (TCP) or has bound it (UDP), read from
-// /proc/net/{tcp,udp}{,6} of the host's network namespace, or when another container publishes it
-// (the caller passes those, from the container records). Box publishes through nftables DNAT only
-// (no proxy process), on IPv4 host addresses.
+// /proc/net/{tcp,udp}{,6} of the host's network namespace, when another container of the root
+// publishes it (the caller passes those, from the container records), or when another storage
+// root's box table holds it (read from the kernel). Box publishes through nftables DNAT only (no
+// proxy process), on IPv4 host addresses.
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
 import type { Roots } from '../paths';
