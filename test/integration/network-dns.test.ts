@@ -98,7 +98,12 @@ class Upstream {
   private tcp = net.createServer();
 
   async start(): Promise<void> {
-    this.udp.on('message', (msg, from) => this.udp.send(this.answer(msg), from.port, from.address));
+    this.udp.on('message', (msg, from) => {
+      // *.slow.test: never answered, as a resolver that is down
+      if (!dnsPacket.decode(msg).questions![0].name.endsWith('.slow.test')) {
+        this.udp.send(this.answer(msg), from.port, from.address);
+      }
+    });
     this.tcp.on('connection', (s) =>
       s.on('data', (d) => {
         const out = this.answer(d.subarray(2));
@@ -278,6 +283,30 @@ describe('network DNS responder', () => {
     expect(upstream.asked).toEqual(
       expect.arrayContaining(['www.example.test', 'a.example.test', 'gone.elsewhere.test']),
     );
+  });
+
+  it('answers its names at once while a flood of queries waits for a resolver that is down', async () => {
+    const n = network('flood');
+    await publishNames(roots, n.id, { containerId: containerId(), names: ['here'], ipv4: `${n.prefix}.3` });
+    await ensureResponder(roots, n.dns, { command });
+    const client = await n.member(10);
+    const flood = ask(client, n.gateway, 'x.slow.test', 'A', '--count', '600', '--spread', '500', '--timeout', '6000');
+    let floodDone = false;
+    void flood.then(() => (floodDone = true));
+    // the responder's descriptors: a socket per forward in flight, at most 512 (the rest SERVFAIL at once)
+    const pid = liveResponder(roots, n.id)!.pid;
+    const fds = () => fs.readdirSync(`/proc/${pid}/fd`).length;
+    await waitFor('the flood is in flight', () => fds() > 400);
+    const started = Date.now();
+    expect(await ask(client, n.gateway, 'here')).toMatchObject({ answers: [`${n.prefix}.3`] });
+    expect(Date.now() - started).toBeLessThan(1500); // a node start, not a forward's 1.5 s
+    let peak = 0;
+    await waitFor('the flood is answered', () => {
+      peak = Math.max(peak, fds());
+      return floodDone;
+    });
+    expect(peak).toBeLessThan(512 + 40);
+    expect(await flood).toEqual({ sent: 600, answered: 600 });
   });
 
   it('forwards nothing from an internal network', async () => {

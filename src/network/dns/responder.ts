@@ -51,6 +51,9 @@ const BIND_RETRY_MS = 3000;
 const TICK_MS = 500;
 const TCP_IDLE_MS = 10_000;
 const TCP_MAX_CONNECTIONS = 128;
+/** Forwarded queries waiting for the host's resolvers (a socket each): more are answered SERVFAIL at once. */
+const MAX_FORWARDING = 512;
+let forwarding = 0;
 /** How often the host's resolv.conf is read again (a laptop changes networks). */
 const RESOLVERS_MAX_AGE_MS = 2000;
 
@@ -176,8 +179,14 @@ async function respond(msg: Buffer, table: NameTable, upstream: Upstream, udp: b
   const local = answerQuery(query, table);
   if (local !== 'forward') return encode(local, query, udp);
   const servers = upstream.get();
-  const answer = servers.length ? await (udp ? forwardUdp(msg, servers) : forwardTcp(msg, servers)) : undefined;
-  return answer ?? encode(errorReply(query, RCODE.SERVFAIL), query, udp);
+  if (!servers.length || forwarding >= MAX_FORWARDING) return encode(errorReply(query, RCODE.SERVFAIL), query, udp);
+  forwarding++;
+  try {
+    const answer = await (udp ? forwardUdp(msg, servers) : forwardTcp(msg, servers));
+    return answer ?? encode(errorReply(query, RCODE.SERVFAIL), query, udp);
+  } finally {
+    forwarding--;
+  }
 }
 
 function answerUdp(msg: Buffer, table: NameTable, upstream: Upstream): Promise<Buffer | undefined> {
