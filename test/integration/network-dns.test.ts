@@ -323,7 +323,12 @@ describe('network DNS responder', () => {
     const n = network('empty');
     const only = containerId();
     await publishNames(roots, n.id, { containerId: only, names: ['only'], ipv4: `${n.prefix}.3` });
+    let started = Date.now();
     await ensureResponder(roots, n.dns, { command });
+    const cold = Date.now() - started;
+    started = Date.now();
+    await ensureResponder(roots, n.dns, { command });
+    console.log(`ensureResponder: ${cold} ms starting a responder, ${Date.now() - started} ms finding it running`);
     const live = liveResponder(roots, n.id)!;
     expect(live).toBeDefined();
     await unpublishNames(roots, n.id, only);
