@@ -309,6 +309,21 @@ describe('network DNS responder', () => {
     expect(await flood).toEqual({ sent: 600, answered: 600 });
   });
 
+  it('outlives a names file that is not JSON, and answers again once box writes it anew', async () => {
+    const n = network('garbled');
+    const c = containerId();
+    await publishNames(roots, n.id, { containerId: c, names: ['before'], ipv4: `${n.prefix}.3` });
+    await ensureResponder(roots, n.dns, { command });
+    const live = liveResponder(roots, n.id)!;
+    const client = await n.member(10);
+    fs.writeFileSync(featurePaths.dnsNames(roots, n.id), '{"entries": [tru');
+    expect(await ask(client, n.gateway, 'before')).toMatchObject({ rcode: 'NXDOMAIN' });
+    expect(await ask(client, n.gateway, 'before', 'A', '--tcp')).toMatchObject({ rcode: 'NXDOMAIN' });
+    await publishNames(roots, n.id, { containerId: c, names: ['after'], ipv4: `${n.prefix}.3` });
+    expect(await ask(client, n.gateway, 'after')).toMatchObject({ answers: [`${n.prefix}.3`] });
+    expect(liveResponder(roots, n.id)?.pid).toBe(live.pid);
+  });
+
   it('forwards nothing from an internal network', async () => {
     const n = network('inside');
     await publishNames(roots, n.id, { containerId: containerId(), names: ['here'], ipv4: `${n.prefix}.3` });

@@ -46,9 +46,19 @@ function isEntry(e: unknown): e is NameEntry {
   );
 }
 
-/** The network's entries now; [] when it has none (no file). A damaged entry is left out. */
+/**
+ * The network's entries now; [] when it has none (no file). A damaged entry is left out, and a
+ * file that is not JSON at all counts as empty: box only ever renames a whole file into place, so
+ * that is a hand-edited one, and the containers' next starts and a reconcile write it anew.
+ */
 export function readNames(roots: Roots, networkId: string): NameEntry[] {
-  const file = readJsonIfExists<NamesFile>(featurePaths.dnsNames(roots, networkId));
+  let file: NamesFile | undefined;
+  try {
+    file = readJsonIfExists<NamesFile>(featurePaths.dnsNames(roots, networkId));
+  } catch (err) {
+    if (err instanceof SyntaxError) return [];
+    throw err;
+  }
   return Array.isArray(file?.entries) ? file.entries.filter(isEntry) : [];
 }
 

@@ -98,8 +98,15 @@ function clientsOf(o: ResponderOptions): (address: string) => boolean {
   const subnet = new net.BlockList();
   subnet.addSubnet(o.address, o.prefixLength ?? prefixOf(o.address), 'ipv4');
   subnet.addSubnet('127.0.0.0', 8, 'ipv4');
-  const hostAddress = (a: string) =>
-    Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === a));
+  let host = new Set<string>();
+  let readAt = 0;
+  const hostAddress = (a: string) => {
+    if (Date.now() - readAt > 1000) {
+      host = new Set(Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+      readAt = Date.now();
+    }
+    return host.has(a);
+  };
   return (address) => subnet.check(address, 'ipv4') || hostAddress(address);
 }
 
@@ -232,10 +239,14 @@ function serveTcp(socket: net.Socket, names: NamesWatch, upstream: Upstream): vo
     for (let m = firstMessage(pending); m; m = firstMessage(pending)) {
       const message = Buffer.from(m.message);
       pending = pending.subarray(m.used);
-      chain = chain.then(async () => {
-        const out = await respond(message, names.table(), upstream, false).catch(() => undefined);
-        if (out && !socket.destroyed) socket.write(withLength(out));
-      });
+      chain = chain
+        .then(async () => {
+          const out = await respond(message, names.table(), upstream, false);
+          if (out && !socket.destroyed) socket.write(withLength(out));
+        })
+        .catch(() => {
+          socket.destroy();
+        });
     }
   });
 }
