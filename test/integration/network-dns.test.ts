@@ -11,10 +11,12 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repairResponders } from '../../src/network/dns/containers';
 import { ensureResponder, stopResponder } from '../../src/network/dns/ensure';
 import { publishNames, reconcileNames, unpublishNames } from '../../src/network/dns/names';
 import { liveResponder } from '../../src/network/dns/pid-file';
 import { ResponderStatus } from '../../src/network/dns/status';
+import type { NetworkRecord } from '../../src/network/store';
 import { featurePaths, layout, resolveRoots, Roots } from '../../src/paths';
 import { ownerAlive } from '../../src/util/owner';
 import { BOX, REPO, TestRoot } from '../support/box';
@@ -374,6 +376,26 @@ describe('network DNS responder', () => {
     await ensureResponder(roots, n.dns, { command });
     const second = liveResponder(roots, n.id)!;
     expect(second.pid).not.toBe(first.pid);
+    expect(await ask(client, n.gateway, 'db')).toMatchObject({ answers: [`${n.prefix}.3`] });
+  });
+
+  it('repairResponders starts again the responder of a network that still has names', async () => {
+    const n = network('repair');
+    await publishNames(roots, n.id, { containerId: containerId(), names: ['db'], ipv4: `${n.prefix}.3` });
+    const record = {
+      Id: n.id,
+      Name: n.name,
+      Driver: 'bridge',
+      Internal: false,
+      IPAM: { Config: [{ Subnet: `${n.prefix}.0/24`, Gateway: n.gateway }] },
+    } as unknown as NetworkRecord;
+    expect(await repairResponders(roots, [record], { command })).toEqual(['repair']);
+    const first = liveResponder(roots, n.id)!;
+    expect(await repairResponders(roots, [record], { command })).toEqual([]); // running: left alone
+    process.kill(first.pid, 'SIGKILL');
+    await waitFor('the killed responder is gone', () => !ownerAlive(first.token));
+    expect(await repairResponders(roots, [record], { command })).toEqual(['repair']);
+    const client = await n.member(10);
     expect(await ask(client, n.gateway, 'db')).toMatchObject({ answers: [`${n.prefix}.3`] });
   });
 
