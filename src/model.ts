@@ -3,6 +3,7 @@
 import type { ImageRuntimeConfig } from './image/config';
 import { CgroupLimits } from './linux/cgroups';
 import type { PolicyMode } from './policy/sources';
+import type { PortBinding, PublishedPort } from './network/ports';
 
 export interface Ulimit {
   name: string;
@@ -86,6 +87,10 @@ export interface ContainerConfig {
   networks?: NetworkEndpointConfig[];
   /** --dns, --dns-search, --dns-option: what its resolv.conf says instead of the defaults */
   dns?: { servers: string[]; search: string[]; options: string[] };
+  /** -p/-P as given (Docker's HostConfig.PortBindings): host port '' = random */
+  portBindings?: PortBinding[];
+  /** the host ports box publishes for it, chosen when it was created (`box port`, the ruleset's DNAT) */
+  ports?: PublishedPort[];
   /** --add-host entries, "NAME:ADDRESS", added to its /etc/hosts */
   extraHosts?: string[];
   readOnly: boolean;

@@ -51,6 +51,7 @@ const SO_RCVTIMEO = 20;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
+const NETLINK_GET_STRICT_CHK = 12;
 const MSG_PEEK = 0x2;
 const MSG_TRUNC = 0x20;
 const MSG_DONTWAIT = 0x40;
@@ -445,6 +446,9 @@ export function openNetlink(protocol: number, opts: { netnsPid?: number } = {}):
     // Kernel explanations in errors, and ACKs without a copy of the request.
     setIntOption(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
     setIntOption(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+    // rtnetlink: dump requests are checked strictly, and their header's fields filter (an
+    // address dump of one link reads that link's addresses, not the whole host's).
+    if (protocol === NETLINK_ROUTE) setIntOption(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
     const timeout = Buffer.alloc(16); // struct timeval
     timeout.writeBigInt64LE(BigInt(RECEIVE_TIMEOUT_SECONDS), 0);
     if (fns.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout, timeout.length) !== 0)

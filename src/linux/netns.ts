@@ -18,13 +18,14 @@ function setns(fd: number, nstype: number, what: string): void {
   if (setnsFn(fd, nstype) !== 0) throw new SyscallError('setns', koffi().errno(), what);
 }
 
-/** A file descriptor for /proc/PID/ns/net; a named error when the process is gone. */
+/** A file descriptor for /proc/PID/ns/net; a SyscallError (code ENOENT) when the process is gone. */
 export function openNetnsOf(pid: number): number {
   try {
     return fs.openSync(`/proc/${pid}/ns/net`, 'r');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`cannot open the network namespace of process ${pid}: ${code ?? String(err)}`);
+    const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 0);
+    if (!errno) throw err;
+    throw new SyscallError(`open the network namespace of process ${pid}`, errno);
   }
 }
 

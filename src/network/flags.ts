@@ -7,12 +7,10 @@ import type { ContainerConfig, NetworkEndpointConfig } from '../model';
 import { checkRequestedIp } from './ipam';
 import { bridgeParams, DEFAULT_NETWORK, NetworkStore } from './store';
 import { parseIPv4 } from './subnet';
+import { assignHostPorts, parsePublish, PortBinding, PublishedPort, withExposedPorts } from './ports';
 
-/**
- * The network of a container when --network is not given. Docker's is the default bridge; box keeps
- * `none` until bridge attachment (setup.ts over links.ts/attach.ts) is in, then switches to bridge.
- */
-export const DEFAULT_NETWORK_MODE: string = 'none';
+/** The network of a container when --network is not given: the default bridge, as Docker's. */
+export const DEFAULT_NETWORK_MODE: string = DEFAULT_NETWORK;
 
 export interface NetworkFlags {
   network?: string;
@@ -23,6 +21,8 @@ export interface NetworkFlags {
   dns: string[];
   dnsSearch: string[];
   dnsOption: string[];
+  publish: string[];
+  publishAll: boolean;
 }
 
 export interface ParsedNetworkFlags {
@@ -32,6 +32,9 @@ export interface ParsedNetworkFlags {
   aliases: string[];
   extraHosts: string[];
   dns?: NonNullable<ContainerConfig['dns']>;
+  /** -p's bindings (-P's are added once the image is known: withExposedPorts) */
+  publish: PortBinding[];
+  publishAll: boolean;
 }
 
 const NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -83,6 +86,7 @@ export function parseNetworkFlags(f: NetworkFlags): ParsedNetworkFlags {
   for (const d of f.dns) if (!isIP(d)) throw new BoxError(`invalid --dns "${d}": expected an IP address`);
   for (const o of f.dnsOption) if (!/^\S+$/.test(o)) throw new BoxError(`invalid --dns-option "${o}": no spaces`);
   for (const s of f.dnsSearch) if (!/^\S+$/.test(s)) throw new BoxError(`invalid --dns-search "${s}": no spaces`);
+  const publish = f.publish.flatMap(parsePublish);
   const anyDns = f.dns.length + f.dnsSearch.length + f.dnsOption.length > 0;
   return {
     mode,
@@ -91,6 +95,8 @@ export function parseNetworkFlags(f: NetworkFlags): ParsedNetworkFlags {
     aliases: f.networkAlias,
     extraHosts,
     dns: anyDns ? { servers: f.dns, search: f.dnsSearch, options: f.dnsOption } : undefined,
+    publish,
+    publishAll: f.publishAll,
   };
 }
 
@@ -123,4 +129,26 @@ export async function endpointsFor(store: NetworkStore, p: ParsedNetworkFlags): 
   if (p.ip !== undefined) e.ip = p.ip;
   if (p.mac !== undefined) e.mac = p.mac;
   return [e];
+}
+
+/**
+ * The bindings a new container publishes: -p's, and with -P the image's exposed ports. On host
+ * and none networks they mean nothing: dropped with a warning, as Docker does on host.
+ */
+export function portBindingsFor(p: ParsedNetworkFlags, exposed: string[], warn: (m: string) => void): PortBinding[] {
+  const bindings = p.publishAll ? withExposedPorts(p.publish, exposed) : p.publish;
+  if (bindings.length && !isBridgeMode(p.mode)) {
+    warn(`published ports are discarded when using --network ${p.mode}`);
+    return [];
+  }
+  return bindings;
+}
+
+/** Host ports for a new container's bindings, checked free of host sockets and other containers' ports. */
+export function hostPortsFor(bindings: PortBinding[], containers: { config: ContainerConfig }[]): PublishedPort[] {
+  if (!bindings.length) return [];
+  return assignHostPorts(
+    bindings,
+    containers.flatMap((c) => c.config.ports ?? []),
+  );
 }

@@ -265,7 +265,7 @@ export function ensureBridge(spec: BridgeSpec, nl: NetlinkSocket = hostRoute()):
       `network interface ${spec.name} exists and is not a bridge (${link.kind ?? 'a device'}): choose another bridge name`,
     );
   if (link.mtu !== spec.mtu || !link.up) setLink(link.index, { up: true, mtu: spec.mtu }, nl);
-  const has = listAddresses(nl, link.index).some(
+  const has = listAddresses(nl, link.index, cidr.family).some(
     (a) => a.address === cidr.address && a.prefixLength === cidr.prefixLength,
   );
   if (!has) {
@@ -301,7 +301,7 @@ export interface VethSpec {
  * holding its 1023 ports is a one-line error naming it (the kernel undoes the half-made pair).
  */
 export function createVeth(spec: VethSpec, nl: NetlinkSocket = hostRoute()): number {
-  const up = upFlags(spec.up ?? true);
+  const hostFlags = upFlags(spec.up ?? true);
   const masterIndex = spec.master === undefined ? undefined : requireIndex(spec.master, nl);
   const netnsFd = openNetnsOf(spec.peerNetnsPid);
   const operation = `create veth ${spec.hostName} (peer ${spec.peerName} in the netns of process ${spec.peerNetnsPid})`;
@@ -317,7 +317,7 @@ export function createVeth(spec: VethSpec, nl: NetlinkSocket = hostRoute()): num
       type: RTM_NEWLINK,
       flags: NLM_F_CREATE | NLM_F_EXCL,
       payload: Buffer.concat([
-        ifinfomsg(up),
+        ifinfomsg(hostFlags),
         attrString(IFLA_IFNAME, spec.hostName),
         attrU32(IFLA_MTU, spec.mtu),
         ...(masterIndex === undefined ? [] : [attrU32(IFLA_MASTER, masterIndex)]),
@@ -404,19 +404,22 @@ export function deleteAddress(link: string | number, cidr: string, nl: NetlinkSo
   nl.request(`delete address ${cidr} from ${link}`, { type: RTM_DELADDR, payload: addressRequest(link, cidr, nl) });
 }
 
-/** The namespace's addresses (IPv4 and IPv6), or one link's. */
-export function listAddresses(nl: NetlinkSocket = hostRoute(), index?: number): AddressInfo[] {
+/** The namespace's addresses, or one link's (filtered by the kernel), of one family or both. */
+export function listAddresses(nl: NetlinkSocket = hostRoute(), index?: number, family?: 4 | 6): AddressInfo[] {
+  const request = Buffer.alloc(8); // ifaddrmsg: family and index filter the dump (strict checking)
+  if (family) request.writeUInt8(family === 4 ? AF_INET : AF_INET6, 0);
+  if (index !== undefined) request.writeUInt32LE(index, 4);
   const out: AddressInfo[] = [];
-  for (const m of nl.dump('list addresses', RTM_GETADDR, Buffer.alloc(8))) {
-    const family = m.payload.readUInt8(0);
+  for (const m of nl.dump('list addresses', RTM_GETADDR, request)) {
+    const af = m.payload.readUInt8(0);
     const ifindex = m.payload.readUInt32LE(4);
     if (index !== undefined && ifindex !== index) continue;
     const a = Attrs.parse(m.payload, 8);
     // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on point-to-point links.
     const bytes = a.get(IFA_LOCAL) ?? a.get(IFA_ADDRESS);
-    if (!bytes || (family !== AF_INET && family !== AF_INET6)) continue;
+    if (!bytes || (af !== AF_INET && af !== AF_INET6)) continue;
     out.push({
-      family: family === AF_INET ? 4 : 6,
+      family: af === AF_INET ? 4 : 6,
       address: ipaddr.fromByteArray([...bytes]).toString(),
       prefixLength: m.payload.readUInt8(1),
       index: ifindex,

@@ -8,6 +8,7 @@ import { ContainerStore } from '../runtime/containers';
 import { stopResponder } from './dns/ensure';
 import { liveAllocations } from './ipam';
 import { deleteLink } from './links';
+import { syncRuleset } from './setup';
 import { bridgeParams, NetworkRecord, NetworkStore, PREDEFINED } from './store';
 import { formatIPv4 } from './subnet';
 
@@ -95,9 +96,13 @@ export async function removeNetwork(store: NetworkStore, containers: ContainerSt
   }
   await removeKernelObjects(store, n);
   store.removeRecord(n);
+  await syncRuleset(store.roots, store);
 }
 
-/** `network prune`: every user network no container names; returns their names. */
+/**
+ * `network prune`: every user network no container names; returns their names. The ruleset and
+ * DNS names are rebuilt from the containers that run, whatever was removed.
+ */
 export async function pruneNetworks(store: NetworkStore, containers: ContainerStore): Promise<string[]> {
   const removed: string[] = [];
   for (const n of await store.list()) {
@@ -106,5 +111,7 @@ export async function pruneNetworks(store: NetworkStore, containers: ContainerSt
     store.removeRecord(n);
     removed.push(n.Name);
   }
+  // also what a killed box left: ports and DNS names of containers that are gone
+  await syncRuleset(store.roots, store);
   return removed;
 }

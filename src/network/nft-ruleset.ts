@@ -102,7 +102,14 @@ export function buildTable(r: BoxRuleset): TableSpec {
 
   // prerouting: traffic from elsewhere to one of the host's addresses; never to 127/8, which only
   // a forged packet from another machine can carry here (moby#45610)
-  add('prerouting', `ip daddr ${LOOPBACK} return`, isIPv4(), ipAddr('daddr', LOOPBACK), returnVerdict());
+  add(
+    'prerouting',
+    `ip daddr ${LOOPBACK} counter return`,
+    isIPv4(),
+    ipAddr('daddr', LOOPBACK),
+    counter(),
+    returnVerdict(),
+  );
   add('prerouting', 'fib daddr type local jump publish', daddrIsLocal(), jump('publish'));
   add('output', 'fib daddr type local jump publish', daddrIsLocal(), jump('publish'));
 

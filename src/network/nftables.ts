@@ -6,11 +6,18 @@
 //
 // The state must be complete: whatever the ruleset does not name is gone after an apply. Callers
 // compute it from the container and network records under their lock.
-import * as fs from 'node:fs';
+//
+// An accept in box's table ends only box's chain: another table's base chain on the same hook still
+// sees the packet, and its drop is final (nftables' rule, checked on this kernel). So box's
+// forward accepts let its traffic through box's own drops, but a host whose forward chain drops by
+// default (Docker sets iptables' FORWARD policy to DROP) drops box's forwarded traffic too, unless
+// that chain lets it through (Docker's DOCKER-USER chain is where its users add such rules).
 import { BoxError } from '../errors';
 import { NETLINK_NETFILTER, OutgoingMessage, openNetlink } from '../linux/netlink';
 import type { Roots } from '../paths';
+import { forgetStaleUdpFlows } from './conntrack';
 import { nftTableName } from './kernel-names';
+import { setRouteLocalnet } from './links';
 import { BoxRuleset, buildTable, isEmptyRuleset } from './nft-ruleset';
 import { batchBegin, batchEnd, delTable, NFPROTO_INET, newChain, newRule, newTable } from './nft-wire';
 
@@ -53,6 +60,13 @@ export function applyTable(table: string, r: BoxRuleset): void {
     throw new BoxError(`cannot apply box's nftables rules (table inet ${table}, left as it was): ${message(err)}`);
   }
   for (const n of r.networks) if (!n.internal) allowLocalnetRouting(n.bridge);
+  const internal = new Set(r.networks.filter((n) => n.internal).map((n) => n.bridge));
+  try {
+    forgetStaleUdpFlows(r.ports.filter((p) => !internal.has(p.bridge)));
+  } catch (err) {
+    // The rules are in place; only UDP clients that kept sending since before are still misrouted.
+    process.stderr.write(`box: warning: could not forget stale UDP flows to published ports: ${message(err)}\n`);
+  }
 }
 
 /** Deletes table `table`; nothing to do when it does not exist. */
@@ -79,7 +93,7 @@ export function removeRuleset(roots: Pick<Roots, 'root'>): void {
 // on the bridge. The guard chain drops what a container could otherwise send to 127/8.
 function allowLocalnetRouting(bridge: string): void {
   try {
-    fs.writeFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1');
+    setRouteLocalnet(bridge, true);
   } catch (err) {
     // A bridge not made yet gets it on the next apply (the first attach applies the ruleset).
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -7,7 +7,9 @@
 import { BoxError } from '../errors';
 import type { ContainerRecord, NetworkEndpointConfig } from '../model';
 import { lockFile } from '../image/locks';
-import { lockPaths, Roots } from '../paths';
+import * as path from 'node:path';
+import { layout, lockPaths, Roots } from '../paths';
+import { mkdirp, readFileIfExists, writeFileAtomic } from '../util/fs';
 import { type AttachedNetworks, type EtcFiles, writeEtcFiles } from '../runtime/etc-files';
 import { attachContainer, detachContainer } from './attach';
 import { ensureResponder } from './dns/ensure';
@@ -15,9 +17,12 @@ import { networksWithNames, publishNames, reconcileNames, unpublishNames } from 
 import { allocate, Allocation, liveAllocations, release } from './ipam';
 import { containerIfname, hostVethName } from './kernel-names';
 import { enableIpForward } from './links';
-import { applyRuleset } from './nftables';
+import { applyRuleset, BoxRuleset } from './nftables';
+import { rulesetPorts } from './ports';
+import { ContainerStore } from '../runtime/containers';
 import { bridgeParams, DEFAULT_NETWORK, NetworkRecord, NetworkStore } from './store';
 import { formatIPv4 } from './subnet';
+import { mark } from '../util/trace';
 
 /** Whether a container's start involves its networks at all. */
 export function hasEndpoints(record: ContainerRecord): boolean {
@@ -54,6 +59,7 @@ async function plug(
   const p = bridgeParams(roots, n);
   const ifname = containerIfname(index);
   const a = await allocate(roots, n, { containerId: record.id, ip: e.ip, mac: e.mac, ownerPid: pid, ifname });
+  mark('network: address allocated');
   try {
     if (!p.internal) enableIpForward();
     const gateway = formatIPv4(p.gateway);
@@ -69,6 +75,7 @@ async function plug(
       mac: a.mac,
       defaultRoute: index === 0,
     });
+    mark('network: veth attached');
     if (isUserNetwork(n)) {
       const names = [record.name, ...e.aliases, record.id.slice(0, 12)];
       await publishNames(roots, n.Id, { containerId: record.id, names, ipv4: a.address });
@@ -102,6 +109,7 @@ export async function attachNetworks(roots: Roots, record: ContainerRecord, file
     }
     writeEtcFiles(files, record.config, attached);
     await syncRuleset(roots, store);
+    mark('network: ruleset applied');
   } catch (err) {
     for (const n of plugged) {
       await unpublishNames(roots, n.Id, record.id);
@@ -115,32 +123,68 @@ export async function attachNetworks(roots: Roots, record: ContainerRecord, file
 export async function releaseNetworks(roots: Roots, record: ContainerRecord): Promise<void> {
   if (!hasEndpoints(record)) return;
   for (const e of record.config.networks ?? []) {
-    await unpublishNames(roots, e.networkId, record.id);
+    // the default bridge publishes no names (as Docker's): its names file is never made
+    if (e.name !== DEFAULT_NETWORK) await unpublishNames(roots, e.networkId, record.id);
     await release(roots, e.networkId, record.id);
   }
   await syncRuleset(roots, new NetworkStore(roots));
 }
 
 /**
- * Rebuilds the root's nftables table from the networks that have containers now (none: the table
- * goes), and drops names whose containers are gone. Serialised per root so an older view never
- * lands after a newer one.
+ * The DNAT entries of every running container that publishes ports: to its address on its first
+ * network (as Docker's), read from the live allocations, so a dead container's ports go with it.
+ */
+function publishedNow(roots: Roots, store: NetworkStore): BoxRuleset['ports'] {
+  const containers = new ContainerStore(roots);
+  const out: BoxRuleset['ports'] = [];
+  const networks = new Map(store.readSync().map((n) => [n.Id, n]));
+  const allocations = new Map([...networks.values()].map((n) => [n.Id, liveAllocations(roots, n.Id)]));
+  const seen = new Set<string>();
+  for (const live of allocations.values()) {
+    for (const id of live.keys()) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const c = containers.read(id);
+      if (!c || !('config' in c) || !c.config.ports?.length) continue;
+      const first = c.config.networks?.[0];
+      const a = first && allocations.get(first.networkId)?.get(id);
+      const net = first && networks.get(first.networkId);
+      if (a && net) out.push(...rulesetPorts(c.config.ports, a.address, bridgeParams(roots, net).bridge));
+    }
+  }
+  return out;
+}
+
+/**
+ * Rebuilds the root's nftables table from its bridge networks (each has its Linux bridge from
+ * `network create` on; none: the table goes), and drops DNS names whose containers are gone.
+ * Serialised per root so an older view never lands after a newer one.
  */
 export async function syncRuleset(roots: Roots, store: NetworkStore): Promise<void> {
   const lock = await lockFile(lockPaths.ruleset(roots));
   try {
-    const inUse = store
+    // published ports follow the containers that run: a start or end with ports changes the table
+    const bridges = store
       .readSync()
-      .filter((n) => n.Driver === 'bridge' && liveAllocations(roots, n.Id).size > 0)
+      .filter((n) => n.Driver === 'bridge')
       .map((n) => bridgeParams(roots, n));
-    applyRuleset(roots, {
-      networks: inUse.map((p) => ({
+    const desired: BoxRuleset = {
+      networks: bridges.map((p) => ({
         bridge: p.bridge,
         subnet: `${formatIPv4(p.subnet.base)}/${p.subnet.prefix}`,
         internal: p.internal,
       })),
-      ports: [],
-    });
+      ports: publishedNow(roots, store),
+    };
+    // Container starts and ends change nothing in the table (until published ports): what was
+    // applied last is kept in the runroot, and an equal ruleset is not sent again.
+    const text = JSON.stringify(desired);
+    const applied = path.join(layout.runNetworks(roots), 'ruleset.json');
+    if (readFileIfExists(applied) !== text) {
+      applyRuleset(roots, desired);
+      mkdirp(layout.runNetworks(roots), 0o700);
+      writeFileAtomic(applied, text, 0o600, false);
+    }
     for (const id of networksWithNames(roots)) {
       const live = liveAllocations(roots, id);
       await reconcileNames(roots, id, (containerId) => live.has(containerId));

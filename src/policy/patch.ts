@@ -175,6 +175,10 @@ export function applyPatch(
     out.networks = [];
     changes.push('network none');
   }
-  // 'unpublish-ports': box publishes no ports yet, so there is nothing to remove.
+  if ((patch.network === 'unpublish-ports' || patch.network === 'disconnect') && out.ports?.length) {
+    out.ports = [];
+    out.portBindings = [];
+    changes.push('ports unpublished');
+  }
   return { config: out, changes };
 }

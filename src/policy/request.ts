@@ -80,7 +80,15 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
       user: { tag: 'private' },
       cgroup: { tag: 'private' },
     },
-    network: { mode: networkMode(c.network), publishedPorts: [] },
+    network: {
+      mode: networkMode(c.network),
+      publishedPorts: (c.ports ?? []).map((p) => ({
+        hostIp: p.hostIp,
+        hostPort: p.hostPort,
+        containerPort: p.containerPort,
+        protocol: p.protocol,
+      })),
+    },
     restart: { condition: c.restart?.name ?? 'no', maximumRetries: c.restart?.maxRetries ?? 0 },
     tty: c.tty,
     init: c.init,

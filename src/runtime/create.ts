@@ -27,7 +27,7 @@ import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { networkSetup } from './networks';
-import { endpointsFor, networkExists, parseNetworkFlags } from '../network/flags';
+import { endpointsFor, hostPortsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
 import { NetworkStore } from '../network/store';
 
 export interface CreateRequest {
@@ -146,7 +146,15 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     req.command,
     id,
   );
-  config.networks = await endpointsFor(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
+  const net = parseNetworkFlags(req.flags);
+  config.networks = await endpointsFor(new NetworkStore(req.roots), net);
+  const bindings = portBindingsFor(net, Object.keys(image.config.config?.ExposedPorts ?? {}), req.warn);
+  if (bindings.length) {
+    // a taken host port is an error now, before anything exists (the running containers' count)
+    const running = new ContainerStore(req.roots).list().filter((c) => c.state.status === 'running');
+    config.portBindings = bindings;
+    config.ports = hostPortsFor(bindings, running);
+  }
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);

@@ -9,6 +9,16 @@ import { endpointSettings } from '../network/manage';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/** Docker's port maps: "80/tcp" -> [{HostIp, HostPort}], HostPort a string as Docker's JSON has it. */
+function portMap(ports: Array<{ containerPort: number; protocol: string; hostIp: string; hostPort: number | string }>) {
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    out[key] = [...(out[key] ?? []), { HostIp: p.hostIp, HostPort: String(p.hostPort) }];
+  }
+  return out;
+}
+
 const NO_ENDPOINT = {
   IPAMConfig: null,
   Links: null,
@@ -51,7 +61,7 @@ function networkSettings(c: ContainerRecord, store: ContainerStore): Record<stri
   return {
     Bridge: '',
     SandboxKey: c.state.status === 'running' && c.state.pid ? `/proc/${c.state.pid}/ns/net` : '',
-    Ports: {},
+    Ports: c.state.status === 'running' ? portMap(c.config.ports ?? []) : {},
     Gateway: first.Gateway,
     IPAddress: first.IPAddress,
     IPPrefixLen: first.IPPrefixLen,
@@ -107,6 +117,7 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       DnsSearch: cfg.dns?.search ?? [],
       DnsOptions: cfg.dns?.options ?? [],
       ExtraHosts: cfg.extraHosts ?? null,
+      PortBindings: portMap(cfg.portBindings ?? []),
       RestartPolicy: { Name: cfg.restart?.name ?? 'no', MaximumRetryCount: cfg.restart?.maxRetries ?? 0 },
       AutoRemove: c.autoRemove,
       Privileged: cfg.privileged,

@@ -120,6 +120,8 @@ const config = fields({
   ),
   dns: optional(fields({ servers: strings, search: strings, options: strings })),
   extraHosts: optional(strings),
+  portBindings: optional(arrayOf(fields({ containerPort: num, protocol: str, hostIp: str, hostPort: str }))),
+  ports: optional(arrayOf(fields({ hostIp: str, hostPort: num, containerPort: num, protocol: oneOf('tcp', 'udp') }))),
   readOnly: bool,
   init: bool,
   privileged: bool,

@@ -22,6 +22,8 @@ export const RUN_FLAGS = [
   b(['--tty', '-t'], 'tty', 'allocate a pseudo-terminal'),
   b(['--interactive', '-i'], 'interactive', 'keep standard input open'),
   s(['--network', '--net'], 'network', 'bridge (default), none, host or the name of a network', 'network'),
+  l(['--publish', '-p'], 'publish', "publish a container's port on the host", '[ip:][host:]port[/proto]'),
+  b(['--publish-all', '-P'], 'publishAll', 'publish every port the image exposes on a random host port'),
   s(['--ip'], 'ip', "the container's IPv4 address on its network", 'address'),
   s(['--mac-address'], 'macAddress', "the container's MAC address on its network", 'mac'),
   l(['--network-alias', '--net-alias'], 'networkAlias', "another name for the container on its network's DNS", 'name'),

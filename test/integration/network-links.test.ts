@@ -2,7 +2,11 @@
 // attach.ts), checked with the kernel's view through `ip -j`. Processes in fresh network
 // namespaces (`unshare -n sleep`) stand for containers; every name carries a random tag, and
 // traffic flows only between those namespaces and a bridge this file made.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoxError } from '../../src/errors';
 import { Attachment, attachContainer, detachContainer } from '../../src/network/attach';
@@ -18,7 +22,7 @@ import {
   listRoutes,
   setRouteLocalnet,
 } from '../../src/network/links';
-import { until } from '../support/box';
+import { REPO, until, waitForOutput } from '../support/box';
 import { hostLinksStartingWith, ip, ipJson, NetnsProcess, nameTag, startNetnsProcess } from '../support/netns';
 
 const tag = nameTag();
@@ -131,9 +135,12 @@ describe('bridges', () => {
         .map((l) => l.ifname)
         .sort(),
     );
-    expect(listAddresses(undefined, mine.index).filter((a) => a.family === 4)).toEqual([
+    expect(listAddresses(undefined, mine.index, 4)).toEqual([
       { family: 4, address: `${SUBNET}.1`, prefixLength: 24, index: mine.index },
     ]);
+    const everywhere = listAddresses();
+    expect(everywhere).toContainEqual({ family: 4, address: '127.0.0.1', prefixLength: 8, index: linkIndex('lo') });
+    expect(everywhere.filter((a) => a.index === mine.index)).toEqual(listAddresses(undefined, mine.index));
     expect(listRoutes()).toContainEqual({ family: 4, destination: `${SUBNET}.0/24`, index: mine.index, table: 254 });
 
     addAddress(BRIDGE, `${SUBNET}.250/24`);
@@ -268,6 +275,63 @@ describe('attachContainer', () => {
       );
       deleteLink(full);
     }
+  });
+});
+
+describe('ensureBridge from many processes at once', () => {
+  const names = Array.from({ length: 24 }, (_, i) => `bc${tag}${i}`);
+  const cidrOf = (i: number) => `10.213.${100 + i}.1/24`;
+  let tmp: string;
+  afterAll(() => {
+    for (const name of names) deleteLink(name);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('makes each bridge once, with one address, whoever wins each race', async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'box-links-'));
+    const entry = path.join(tmp, 'ensure.ts');
+    // Each process says "ready", waits for the start time it is given on stdin and spins until then
+    // (so all run in step, racing for every bridge), then ensures every bridge in turn.
+    fs.writeFileSync(
+      entry,
+      `import { ensureBridge, hostRoute } from ${JSON.stringify(path.join(REPO, 'src/network/links'))};
+       const specs = JSON.parse(process.argv[2]);
+       hostRoute();
+       process.stdout.write('ready\\n');
+       process.stdin.once('data', (d) => {
+         const start = Number(String(d));
+         while (Date.now() < start);
+         const indexes = specs.map((s: { name: string; address: string }) => ensureBridge({ ...s, mtu: 1450 }));
+         process.stdout.write(JSON.stringify(indexes) + '\\n');
+         process.exit(0);
+       });`,
+    );
+    const bundle = path.join(tmp, 'ensure.cjs');
+    await esbuild.build({ entryPoints: [entry], bundle: true, platform: 'node', outfile: bundle, external: ['koffi'] });
+    const specs = JSON.stringify(names.map((name, i) => ({ name, address: cidrOf(i) })));
+    const env = { ...process.env, NODE_PATH: path.join(REPO, 'node_modules') };
+    const children = Array.from({ length: 3 }, () => spawn(process.execPath, [bundle, specs], { env }));
+    const outputs = children.map((c) => {
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.stderr.on('data', (d) => (out += d));
+      return new Promise<{ code: number | null; out: string }>((resolve) =>
+        c.on('close', (code) => resolve({ code, out })),
+      );
+    });
+    await Promise.all(children.map((c) => waitForOutput(c.stdout, 'ready')));
+    const start = Date.now() + 200;
+    for (const c of children) c.stdin.write(`${start}\n`);
+    const results = await Promise.all(outputs);
+    expect(results.filter((r) => r.code !== 0)).toEqual([]);
+    const expected = JSON.stringify(names.map((n) => linkIndex(n)));
+    for (const r of results) expect(r.out.trim().split('\n').pop()).toBe(expected);
+    names.forEach((name, i) => {
+      const [link] = ipJson<IpLink[]>(undefined, ['link', 'show', name]);
+      expect([link.mtu, link.flags.includes('UP')]).toEqual([1450, true]);
+      const [addr] = ipJson<IpAddr[]>(undefined, ['-4', 'addr', 'show', name]);
+      expect(addr.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([cidrOf(i)]);
+    });
   });
 });
 

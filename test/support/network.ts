@@ -30,13 +30,19 @@ export function rootBridges(root: string): string[] {
 }
 
 /** Host veth ends of a container (vb<10 hex of its id><index>). */
-export function vethsOf(containerId: string): string[] {
-  return hostLinks().filter((l) => l.startsWith(`vb${containerId.slice(0, 10)}`));
+export function vethsOf(containerId: string, links: string[] = hostLinks()): string[] {
+  return links.filter((l) => l.startsWith(`vb${containerId.slice(0, 10)}`));
 }
 
 /** Whether the root's nftables table exists. */
 export function hasNftTable(root: string): boolean {
   return spawnSync('nft', ['list', 'table', 'inet', nftTableName({ root })], { stdio: 'ignore' }).status === 0;
+}
+
+/** The root's nftables table as `nft list` prints it ('' when there is none). */
+export function nftTable(root: string): string {
+  const r = spawnSync('nft', ['list', 'table', 'inet', nftTableName({ root })], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : '';
 }
 
 /** Removes what a root's networks hold on the host: responders, bridges, its table. */

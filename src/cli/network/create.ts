@@ -1,4 +1,5 @@
 // `box network create`: a bridge network's record (Docker's flags); prints its id.
+import { syncRuleset } from '../../network/setup';
 import { bool, CommandSpec, list, str } from '../args';
 import { keyValues, stores } from './common';
 
@@ -41,6 +42,7 @@ export const networkCreateCommand: CommandSpec = {
       labels: keyValues(list(a, 'label')),
       options: keyValues(list(a, 'opt')),
     });
+    await syncRuleset(networks.roots, networks); // the new bridge is isolated from the others at once
     process.stdout.write(n.Id + '\n');
     return 0;
   },
