@@ -408,7 +408,25 @@ describe('network DNS responder', () => {
       /DNS responder of network nowhere did not start: .*cannot listen on .* port 53.*no such address/,
     );
     expect(responderPids(id)).toEqual([]);
+    expect(fs.existsSync(featurePaths.dnsLog(roots, id))).toBe(false);
     await unpublishNames(roots, id, only);
+  });
+
+  it('says why when another process holds port 53 on the gateway', async () => {
+    const n = network('taken');
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => squatter.bind(53, n.gateway, resolve));
+    try {
+      const only = containerId();
+      await publishNames(roots, n.id, { containerId: only, names: ['x'], ipv4: `${n.prefix}.3` });
+      await expect(ensureResponder(roots, n.dns, { command })).rejects.toThrow(
+        /DNS responder of network taken did not start: cannot listen on .* port 53 .*another process holds it/,
+      );
+      expect(responderPids(n.id)).toEqual([]);
+      await unpublishNames(roots, n.id, only);
+    } finally {
+      squatter.close();
+    }
   });
 
   it('reconcile drops the names of containers that no longer exist', async () => {

@@ -88,8 +88,16 @@ async function startResponder(roots: Roots, network: DnsNetwork, address: string
       if (await probeResponder(address, network.id, 100)) return;
     }
     if (!exited) child.kill('SIGKILL');
-    const why = (readFileIfExists(logFile) ?? '').trim().split('\n').pop() || 'it did not answer in time';
-    throw new BoxError(`the DNS responder of network ${network.name} did not start: ${why}`);
+    const why = (readFileIfExists(logFile) ?? '')
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/^box: /, '');
+    fs.rmSync(logFile, { force: true });
+    fs.rmSync(featurePaths.dnsPid(roots, network.id), { force: true });
+    throw new BoxError(
+      `the DNS responder of network ${network.name} did not start: ${why || 'it did not answer within 10 s'}`,
+    );
   } finally {
     child.unref();
   }

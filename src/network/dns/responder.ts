@@ -263,9 +263,9 @@ async function withBindRetry<T>(what: string, address: string, attempt: () => Pr
       if (!retry) {
         const why =
           code === 'EADDRINUSE'
-            ? 'another process holds it'
+            ? 'another process holds it (a DNS server listening on every address?): free port 53 on this address'
             : code === 'EADDRNOTAVAIL'
-              ? 'no such address on this host'
+              ? "no such address on this host: is the network's bridge there? (box network inspect)"
               : String(err);
         throw new Error(`cannot listen on ${address} port ${DNS_PORT} (${what}): ${why}`);
       }
