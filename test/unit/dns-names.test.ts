@@ -39,10 +39,12 @@ describe('names file', () => {
     await publishNames(roots, net, { containerId: id, names: ['web', 'web'], ipv4: '10.1.0.2' });
     await publishNames(roots, net, {
       containerId: id,
-      names: ['web', 'my alias', 'a..b', 'ok.alias'],
+      names: ['web', 'my alias', 'a..b', '-x', 'ok.alias', 'app_web-'],
       ipv4: '10.1.0.3',
     });
-    expect(readNames(roots, net)).toEqual([{ containerId: id, names: ['web', 'ok.alias'], ipv4: '10.1.0.3' }]);
+    expect(readNames(roots, net)).toEqual([
+      { containerId: id, names: ['web', 'ok.alias', 'app_web-'], ipv4: '10.1.0.3' },
+    ]);
     await expect(publishNames(roots, net, { containerId: id, names: ['web'], ipv4: '10.1.0.300' })).rejects.toThrow(
       /not a container id and IPv4/,
     );

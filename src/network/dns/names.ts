@@ -24,8 +24,11 @@ interface NamesFile {
 /** Network ids are made as container ids are. */
 const NETWORK_ID_RE = CONTAINER_ID_RE;
 
-/** A DNS name as a container may be called (RFC 1123 labels; `_` too, as Docker's names allow it). */
-const NAME_RE = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
+/**
+ * A DNS name as a container may be called: labels of letters, digits, `_` and `-` (not first), as
+ * Docker's container names ([a-zA-Z0-9][a-zA-Z0-9_.-]*) split at their dots.
+ */
+const NAME_RE = /^(?=.{1,253}$)[a-z0-9_][a-z0-9_-]{0,62}(\.[a-z0-9_][a-z0-9_-]{0,62})*$/i;
 
 export function isDnsName(name: string): boolean {
   return NAME_RE.test(name);
