@@ -28,6 +28,7 @@ const CLIENT = path.join(REPO, 'test', 'support', 'dns-client.mjs');
 interface Reply {
   rcode?: string;
   authoritative?: boolean;
+  truncated?: boolean;
   answers?: string[];
   sent?: number;
   answered?: number;
@@ -324,6 +325,21 @@ describe('network DNS responder', () => {
     await publishNames(roots, n.id, { containerId: c, names: ['after'], ipv4: `${n.prefix}.3` });
     expect(await ask(client, n.gateway, 'after')).toMatchObject({ answers: [`${n.prefix}.3`] });
     expect(liveResponder(roots, n.id)?.pid).toBe(live.pid);
+  });
+
+  it('flags a UDP answer too long for the client as truncated, and gives it whole over TCP', async () => {
+    const n = network('many');
+    for (let i = 0; i < 40; i++) {
+      const ipv4 = `${n.prefix}.${20 + i}`;
+      await publishNames(roots, n.id, { containerId: containerId(), names: [`w${i}`, 'worker'], ipv4 });
+    }
+    await ensureResponder(roots, n.dns, { command });
+    const client = await n.member(10);
+    // 40 A records are more than 512 bytes: no EDNS0 from this client, so UDP says TC and nothing more
+    expect(await ask(client, n.gateway, 'worker')).toMatchObject({ rcode: 'NOERROR', truncated: true, answers: [] });
+    const whole = await ask(client, n.gateway, 'worker', 'A', '--tcp');
+    expect(whole.answers).toHaveLength(40);
+    expect(whole).toMatchObject({ truncated: false });
   });
 
   it('forwards nothing from an internal network', async () => {
