@@ -13,8 +13,8 @@ import { layout, lockPaths, Roots } from '../paths';
 import { mkdirp, readFileIfExists, writeFileAtomic } from '../util/fs';
 import { type AttachedNetworks, type EtcFiles, writeEtcFiles } from '../runtime/etc-files';
 import { attachContainer, detachContainer } from './attach';
-import { ensureResponder } from './dns/ensure';
-import { networksWithNames, publishNames, reconcileNames, unpublishNames } from './dns/names';
+import { announceContainer, withdrawContainer } from './dns/containers';
+import { networksWithNames, reconcileNames, unpublishNames } from './dns/names';
 import { allocate, Allocation, liveAllocations, release } from './ipam';
 import { containerIfname, hostVethName } from './kernel-names';
 import { enableIpForward } from './links';
@@ -77,14 +77,11 @@ async function plug(
       defaultRoute: index === 0,
     });
     mark('network: veth attached');
-    if (isUserNetwork(n)) {
-      const names = [record.name, ...e.aliases, record.id.slice(0, 12)];
-      await publishNames(roots, n.Id, { containerId: record.id, names, ipv4: a.address });
-      await ensureResponder(roots, { id: n.Id, name: n.Name, gateway });
-    }
+    // names resolve on user networks (not on bridge, as Docker's) once the start returns
+    await announceContainer(roots, n, { id: record.id, name: record.name, aliases: e.aliases, ipv4: a.address });
     return a;
   } catch (err) {
-    await unpublishNames(roots, n.Id, record.id);
+    await withdrawContainer(roots, n, record.id);
     await release(roots, n.Id, record.id);
     throw err;
   }
