@@ -178,6 +178,89 @@ describe('containers on networks', () => {
   });
 });
 
+const isZombie = (pid: number) =>
+  !fs.existsSync(`/proc/${pid}/status`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+describe('run flags on networks', () => {
+  it('--ip, --mac-address, --hostname, --add-host and --dns* shape the interface, /etc/hosts and resolv.conf', () => {
+    const netId = ok(['network', 'create', '--subnet', '10.231.9.0/24', 'flags']).trim();
+    const script = 'ip -o link show eth0; ip -4 -o addr show eth0; cat /etc/hosts /etc/resolv.conf';
+    const out = ok([
+      'run',
+      '--rm',
+      '--network',
+      'flags',
+      '--ip',
+      '10.231.9.77',
+      '--mac-address',
+      '02:42:0a:00:00:77',
+      '--hostname',
+      'h1',
+      '--add-host',
+      'db:10.9.9.9',
+      '--dns',
+      '10.231.9.53',
+      '--dns-search',
+      'example.test',
+      '--dns-option',
+      'ndots:2',
+      'busybox:latest',
+      'sh',
+      '-c',
+      script,
+    ]);
+    expect(out).toContain('link/ether 02:42:0a:00:00:77');
+    expect(out).toContain('inet 10.231.9.77/24');
+    expect(out).toContain('10.9.9.9\tdb\n10.231.9.77\th1\n');
+    expect(out).toMatch(/nameserver 10\.231\.9\.53\nsearch example\.test\noptions ndots:2\n$/);
+    expect(out).not.toContain('nameserver 10.231.9.1');
+    // without --dns, a user network's own responder (its gateway) is the name server
+    const plain = ok(['run', '--rm', '--network', 'flags', 'busybox:latest', 'cat', '/etc/resolv.conf']);
+    expect(plain).toMatch(/^nameserver 10\.231\.9\.1$/m);
+    expect(allocations(netId)).toEqual({});
+    const bad = t.box(['run', '--rm', '--network', 'flags', '--ip', '10.231.10.5', 'busybox:latest', 'true']);
+    expect([bad.status, bad.stderr]).toEqual([
+      125,
+      "box: --ip 10.231.10.5 is not in network flags's subnet 10.231.9.0/24: choose an address inside it\n",
+    ]);
+    ok(['network', 'rm', 'flags']);
+  });
+
+  it('a killed box run leaves nothing: the next command ends its container, the address and veth go', () => {
+    const netId = ok(['network', 'create', 'killed']).trim();
+    const child = t.start(['run', '--name', 'orphan', '--network', 'killed', 'busybox:latest', 'sleep', '600']);
+    const id = until(
+      'the container running with an address',
+      () => Object.keys(allocations(netId)),
+      (ids) => ids.length === 1,
+    )[0];
+    until(
+      'its veth',
+      () => vethsOf(id),
+      (v) => v.length === 1,
+    );
+    child.kill('SIGKILL');
+    // (the event loop is not run meanwhile: the kernel says when box is gone, a zombie counts)
+    until(
+      'box run gone',
+      () => isZombie(child.pid!),
+      (dead) => dead,
+    );
+    ok(['ps', '-a']); // finds the owner dead: stops the container and records its end
+    until(
+      'its veth gone with its netns',
+      () => vethsOf(id),
+      (v) => v.length === 0,
+    );
+    expect(Object.keys(allocations(netId)).filter((c) => c === id)).toEqual([]);
+    // and its address is handed out again (the reconcile on allocate)
+    const next = ok(['run', '--rm', '--network', 'killed', 'busybox:latest', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+    expect(next).toContain('.2/24');
+    ok(['rm', '-f', 'orphan']);
+    ok(['network', 'rm', 'killed']);
+  });
+});
+
 describe('published ports', () => {
   /** An HTTP GET from the host through busybox's nc: the body, or '' when nothing answers. */
   function hostFetch(port: number): string {
