@@ -69,6 +69,15 @@ describe('names by DNS between containers', () => {
     expect(elsewhere.status).not.toBe(0);
     expect(elsewhere.stdout + elsewhere.stderr).toContain('NXDOMAIN');
 
+    // stopped, it no longer resolves; started again, it does at once (with its new address)
+    expect(box('stop', '-t', '1', 'db').status).toBe(0);
+    const stopped = lookup('app', 'db');
+    expect(stopped.stdout + stopped.stderr).toContain('NXDOMAIN');
+    expect(box('start', 'db').status).toBe(0);
+    const again = inspectOne<{ NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }>(t, 'db')
+      .NetworkSettings.Networks.app.IPAddress;
+    expect(lookup('app', 'db').stdout).toContain(`Address: ${again}`);
+
     const responder = liveResponder(resolveRoots({ root: t.root }), networkId('app'))!;
     expect(responder).toBeDefined();
     expect(box('rm', '-f', 'db').status).toBe(0);
