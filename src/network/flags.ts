@@ -7,7 +7,7 @@ import type { ContainerConfig, NetworkEndpointConfig } from '../model';
 import { checkRequestedIp } from './ipam';
 import { bridgeParams, DEFAULT_NETWORK, NetworkStore } from './store';
 import { parseIPv4 } from './subnet';
-import { assignHostPorts, parsePublish, PortBinding, PublishedPort, withExposedPorts } from './ports';
+import { parsePublish, PortBinding, withExposedPorts } from './ports';
 
 /** The network of a container when --network is not given: the default bridge, as Docker's. */
 export const DEFAULT_NETWORK_MODE: string = DEFAULT_NETWORK;
@@ -142,13 +142,4 @@ export function portBindingsFor(p: ParsedNetworkFlags, exposed: string[], warn: 
     return [];
   }
   return bindings;
-}
-
-/** Host ports for a new container's bindings, checked free of host sockets and other containers' ports. */
-export function hostPortsFor(bindings: PortBinding[], containers: { config: ContainerConfig }[]): PublishedPort[] {
-  if (!bindings.length) return [];
-  return assignHostPorts(
-    bindings,
-    containers.flatMap((c) => c.config.ports ?? []),
-  );
 }

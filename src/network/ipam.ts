@@ -11,6 +11,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import * as fs from 'node:fs';
 import { ownerAlive, ownerToken, processToken } from '../util/owner';
 import { randomHex } from '../util/random';
+import type { PublishedPort } from './ports';
 import { BridgeParams, bridgeParams, NetworkRecord } from './store';
 import { formatIPv4, lastAddress, parseIPv4, subnetContains } from './subnet';
 
@@ -23,6 +24,8 @@ export interface Allocation {
   endpointId: string;
   /** the container's interface on the network (eth0, eth1...) */
   ifname?: string;
+  /** the ports published to this address (the container's first network only): the ruleset's DNAT */
+  ports?: PublishedPort[];
   /** "<pid>.<start time>" of the process that holds it: the allocating box, then the container's init */
   owner: string;
 }
@@ -73,6 +76,7 @@ export interface AllocateRequest {
   /** --mac-address */
   mac?: string;
   ifname?: string;
+  ports?: PublishedPort[];
   /** the owning process; default: this box */
   ownerPid?: number;
 }
@@ -115,6 +119,7 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
       owner,
     };
     if (req.ifname !== undefined) a.ifname = req.ifname;
+    if (req.ports?.length) a.ports = req.ports;
     f.allocations[req.containerId] = a;
     return a;
   });

@@ -27,7 +27,8 @@ import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { networkSetup } from './networks';
-import { endpointsFor, hostPortsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
+import { endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
+import { hostPortsFor } from '../network/ports';
 import { NetworkStore } from '../network/store';
 
 export interface CreateRequest {
@@ -153,7 +154,11 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     // a taken host port is an error now, before anything exists (the running containers' count)
     const running = new ContainerStore(req.roots).list().filter((c) => c.state.status === 'running');
     config.portBindings = bindings;
-    config.ports = hostPortsFor(bindings, running);
+    config.ports = hostPortsFor(
+      req.roots,
+      bindings,
+      running.flatMap((c) => c.config.ports ?? []),
+    );
   }
   mark('config resolved');
   const cgroupHost = detectCgroups();

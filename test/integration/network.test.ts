@@ -266,7 +266,7 @@ describe('IPAM never leaks', () => {
 });
 
 describe('many containers at once', () => {
-  const COUNT = Number(process.env.BOX_NET_CONCURRENT ?? 20);
+  const COUNT = Number(process.env.BOX_NET_CONCURRENT ?? 100);
   it(`${COUNT} containers started concurrently on one network get distinct addresses`, async () => {
     ok(['network', 'create', 'crowd']);
     const runs = Array.from(
