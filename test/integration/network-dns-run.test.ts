@@ -36,6 +36,8 @@ describe('names by DNS between containers', () => {
   const box = (...args: string[]) => t.box(args, { env: env() });
   const lookup = (network: string, name: string) =>
     box('run', '--rm', '--network', network, 'busybox', 'nslookup', '-type=a', name);
+  const runLong = (name: string, network: string) =>
+    expect(box('run', '-d', '--name', name, '--network', network, 'busybox', 'sleep', '300').status).toBe(0);
   const networkId = (name: string) => JSON.parse(box('network', 'inspect', name).stdout)[0].Id as string;
 
   it('resolve as soon as run -d returned, only on their network, and stop with the container', () => {
@@ -68,6 +70,26 @@ describe('names by DNS between containers', () => {
     const elsewhere = lookup('other', 'db');
     expect(elsewhere.status).not.toBe(0);
     expect(elsewhere.stdout + elsewhere.stderr).toContain('NXDOMAIN');
+
+    // stopped, it no longer resolves; started again, it does at once (with its new address)
+    expect(box('stop', '-t', '1', 'db').status).toBe(0);
+    const stopped = lookup('app', 'db');
+    expect(stopped.stdout + stopped.stderr).toContain('NXDOMAIN');
+    expect(box('start', 'db').status).toBe(0);
+    const again = inspectOne<{ NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }>(t, 'db')
+      .NetworkSettings.Networks.app.IPAddress;
+    expect(lookup('app', 'db').stdout).toContain(`Address: ${again}`);
+
+    // a running container connected to the network resolves there by its name and alias, until disconnected
+    runLong('web', 'other');
+    expect(box('network', 'connect', '--alias', 'www', 'app', 'web').status).toBe(0);
+    const webIp = inspectOne<{ NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }>(t, 'web')
+      .NetworkSettings.Networks.app.IPAddress;
+    expect(lookup('app', 'www').stdout).toContain(`Address: ${webIp}`);
+    expect(box('network', 'disconnect', 'app', 'web').status).toBe(0);
+    const disconnected = lookup('app', 'www');
+    expect(disconnected.stdout + disconnected.stderr).toContain('NXDOMAIN');
+    expect(box('rm', '-f', 'web').status).toBe(0);
 
     const responder = liveResponder(resolveRoots({ root: t.root }), networkId('app'))!;
     expect(responder).toBeDefined();

@@ -221,6 +221,16 @@ describe('network DNS responder', () => {
     });
     expect(lookup.stdout).toContain(`Address: ${app.prefix}.3`);
 
+    // glibc's resolver (getent hosts: A and AAAA at once on one socket), its resolv.conf naming
+    // the gateway in a mount namespace of its own
+    const conf = path.join(t.dir, `resolv-${app.tag}.conf`);
+    fs.writeFileSync(conf, `nameserver ${app.gateway}\n`);
+    const script = 'mount --bind "$0" /etc/resolv.conf && getent hosts web database';
+    const getent = spawnSync('nsenter', ['-t', String(client.pid), '-n', 'unshare', '-m', 'sh', '-c', script, conf], {
+      encoding: 'utf8',
+    });
+    expect(getent.stdout.split('\n').map((l) => l.split(/\s+/)[0])).toEqual([`${app.prefix}.4`, `${app.prefix}.3`, '']);
+
     expect(await ask(client, app.gateway, 'db')).toMatchObject({ rcode: 'NOERROR', answers: [`${app.prefix}.3`] });
     expect(await ask(client, app.gateway, 'DataBase.App-Net.')).toMatchObject({ answers: [`${app.prefix}.3`] });
     expect(await ask(client, app.gateway, short(web))).toMatchObject({ answers: [`${app.prefix}.4`] });
