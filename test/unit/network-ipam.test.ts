@@ -1,6 +1,7 @@
 // The network store and IPAM against real files, locks and processes: subnet choice, Docker's
 // checks of create, and allocations that reconcile against container records and owners.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -77,6 +78,23 @@ describe('network store', () => {
       ].sort(),
     );
     expect((await store.get(c.Id.slice(0, 6))).Name).toBe('c');
+  });
+});
+
+describe('subnet choice', () => {
+  it('skips a subnet the host holds (an address on a link with noprefixroute, no route at all)', async () => {
+    const other: Roots = { root: path.join(tmp, 'other'), runroot: path.join(tmp, 'other-run') };
+    const first = (await new NetworkStore(other).create({ name: 'probe' })).IPAM.Config[0].Subnet;
+    removeRootNetworkObjects(other.root, other.runroot); // its bridge goes: the subnet is free again
+    const link = `bxt${randomBytes(3).toString('hex')}`;
+    execFileSync('ip', ['link', 'add', link, 'type', 'bridge']);
+    try {
+      execFileSync('ip', ['addr', 'add', first.replace(/0\/24$/, '1/24'), 'dev', link, 'noprefixroute']);
+      const next = (await new NetworkStore(roots).create({ name: 'n' })).IPAM.Config[0].Subnet;
+      expect(next).not.toBe(first);
+    } finally {
+      execFileSync('ip', ['link', 'del', link]);
+    }
   });
 });
 
