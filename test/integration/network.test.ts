@@ -173,6 +173,10 @@ describe('containers on networks', () => {
     const not = t.box(['network', 'disconnect', 'conn-a', 'conn-web']);
     expect([not.status, not.stderr]).toEqual([1, 'box: container conn-web is not connected to network conn-a\n']);
     ok(['network', 'disconnect', '-f', 'conn-a', 'conn-web']);
+    // a restart attaches it again, to the networks its record names now
+    ok(['restart', '-t', '0', 'conn-web']);
+    expect(fetch('conn-b', 'conn-web')).toContain('hello from');
+    expect(Object.keys(inspectOne<Inspected>(t, 'conn-web').NetworkSettings.Networks)).toEqual(['conn-b']);
     ok(['rm', '-f', 'conn-web']);
     ok(['network', 'rm', 'conn-a', 'conn-b']);
   });
@@ -289,6 +293,23 @@ describe('published ports', () => {
     );
     ok(['rm', '-f', 'pub-web']);
     expect(hostFetch(port)).toBe('');
+  });
+});
+
+describe('a removed network', () => {
+  it('refuses the start of a stopped container that named it, saying how to recover, and can be disconnected', () => {
+    ok(['network', 'create', 'vanishing']);
+    ok(['create', '--name', 'left', '--network', 'vanishing', 'busybox:latest', 'true']);
+    expect(ok(['network', 'rm', 'vanishing'])).toBe('vanishing\n'); // Docker's: no running endpoint
+    const r = t.box(['start', 'left']);
+    expect([r.status, r.stderr]).toEqual([
+      125,
+      'box: network vanishing of container left was removed: disconnect it (box network disconnect vanishing left) ' +
+        'or create the container again\n',
+    ]);
+    ok(['network', 'disconnect', 'vanishing', 'left']);
+    ok(['start', '-a', 'left']);
+    ok(['rm', 'left']);
   });
 });
 
