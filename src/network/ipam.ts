@@ -11,12 +11,10 @@ import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import * as fs from 'node:fs';
 import { ownerAlive, ownerToken, processToken } from '../util/owner';
 import { randomHex } from '../util/random';
+import { BRIDGE_MAX_PORTS } from './links';
 import type { PublishedPort } from './ports';
 import { BridgeParams, bridgeParams, NetworkRecord } from './store';
 import { formatIPv4, lastAddress, parseIPv4, subnetContains } from './subnet';
-
-/** Linux refuses a bridge's 1024th port (BR_MAX_PORTS); a veth per container is one port. */
-export const BRIDGE_MAX_PORTS = 1023;
 
 export interface Allocation {
   address: string;
@@ -94,6 +92,7 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
     for (const [id, a] of Object.entries(f.allocations)) if (!live(roots, id, a)) delete f.allocations[id];
     delete f.allocations[req.containerId];
     const used = new Set(Object.values(f.allocations).map((a) => parseIPv4(a.address, 'address')));
+    // a veth per container is one bridge port: the limit is an error here, before any veth exists
     if (used.size >= BRIDGE_MAX_PORTS) {
       throw new BoxError(`network ${network.Name} has ${BRIDGE_MAX_PORTS} containers, a Linux bridge's limit`);
     }
