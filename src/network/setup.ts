@@ -1,9 +1,10 @@
 // The glue between a container's life and its networks. At a start, while its init waits between
 // clone and exec (onInitReady): an address from each network's IPAM, owned by the init, a veth into
-// its netns (links.ts/attach.ts), its /etc/hosts and resolv.conf, then the root's nftables ruleset
-// and the DNS names. At its end (stop, exit, rm, a failed start): the addresses and names released
-// and the ruleset rebuilt. Everything here is also rebuilt from the live allocations by sync(), so
-// what a killed box missed is put right by the next one.
+// its netns (links.ts/attach.ts), its DNS names, its /etc/hosts and resolv.conf, and the root's
+// nftables ruleset when its published ports change it. At its end (stop, exit, rm, a failed start,
+// an orphan found by the next command): the addresses and names released. The ruleset and names
+// are rebuilt from the live allocations by syncRuleset(), and an allocation whose owner died is
+// reclaimed by the next allocate, so what a killed box missed is put right by a later command.
 import { BoxError } from '../errors';
 import type { ContainerRecord, NetworkEndpointConfig } from '../model';
 import { lockFile } from '../image/locks';
@@ -110,7 +111,7 @@ export async function attachNetworks(roots: Roots, record: ContainerRecord, file
     mark('network: ruleset applied');
   } catch (err) {
     for (const n of plugged) {
-      await unpublishNames(roots, n.Id, record.id);
+      await withdrawContainer(roots, n, record.id);
       await release(roots, n.Id, record.id);
     }
     throw err;
