@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { BoxError } from '../errors';
 import type { ContainerConfig, NetworkEndpointConfig } from '../model';
-import { checkRequestedIp } from './ipam';
+import { checkAllocatable, checkRequestedIp } from './ipam';
 import { bridgeParams, DEFAULT_NETWORK, NetworkStore } from './store';
 import { parseIPv4 } from './subnet';
 import { parsePublish, PortBinding, withExposedPorts } from './ports';
@@ -142,4 +142,11 @@ export function portBindingsFor(p: ParsedNetworkFlags, exposed: string[], warn: 
     return [];
   }
   return bindings;
+}
+
+/** `run`'s early check of its network: a full one or a taken --ip is refused before anything exists. */
+export async function checkNetworkRoom(store: NetworkStore, p: ParsedNetworkFlags): Promise<void> {
+  if (!isBridgeMode(p.mode)) return;
+  const n = await store.find(p.mode);
+  if (n?.Driver === 'bridge') checkAllocatable(store.roots, n, p.ip);
 }

@@ -104,12 +104,7 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
       address = wanted;
     } else {
       address = firstFree(p, used);
-      if (address === undefined) {
-        throw new BoxError(
-          `no free address left on network ${network.Name} (${formatIPv4(p.range.base)}/${p.range.prefix}): ` +
-            'remove a container from it or use a network with a larger subnet',
-        );
-      }
+      if (address === undefined) throw exhausted(network, p);
     }
     const a: Allocation = {
       address: formatIPv4(address),
@@ -144,6 +139,31 @@ export function checkRequestedIp(network: NetworkRecord, p: BridgeParams, ip: st
     throw new BoxError(`--ip ${ip} is the network, broadcast or gateway address of network ${network.Name}`);
   }
   return a;
+}
+
+/**
+ * What allocate would refuse now, checked without the lock and without allocating: run asks it
+ * before the container exists, so an exhausted range or a taken --ip costs nothing. Allocation in
+ * the start itself stays the binding check (a concurrent start may still take the last address).
+ */
+export function checkAllocatable(roots: Roots, network: NetworkRecord, ip?: string): void {
+  const p = bridgeParams(roots, network);
+  const wanted = ip === undefined ? undefined : checkRequestedIp(network, p, ip);
+  const used = new Set([...liveAllocations(roots, network.Id).values()].map((a) => parseIPv4(a.address, 'address')));
+  if (used.size >= BRIDGE_MAX_PORTS) {
+    throw new BoxError(`network ${network.Name} has ${BRIDGE_MAX_PORTS} containers, a Linux bridge's limit`);
+  }
+  if (wanted !== undefined && used.has(wanted)) {
+    throw new BoxError(`address ${ip} is already in use on network ${network.Name}: choose another --ip`);
+  }
+  if (wanted === undefined && firstFree(p, used) === undefined) throw exhausted(network, p);
+}
+
+function exhausted(network: NetworkRecord, p: BridgeParams): BoxError {
+  return new BoxError(
+    `no free address left on network ${network.Name} (${formatIPv4(p.range.base)}/${p.range.prefix}): ` +
+      'remove a container from it or use a network with a larger subnet',
+  );
 }
 
 /** Hands a container's allocation over to its init (the allocating box is about to exit). */

@@ -27,7 +27,7 @@ import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { networkSetup } from './networks';
-import { endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
+import { checkNetworkRoom, endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
 import { hostPortsFor } from '../network/ports';
 import { NetworkStore } from '../network/store';
 
@@ -205,6 +205,8 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
 }
 
 export async function createContainer(req: CreateRequest): Promise<Created> {
+  // run creates and starts: a network with no room is refused before the container exists
+  await checkNetworkRoom(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
   const { containers, record, known } = await createRecord(req);
   // From here on, objects exist: unwind them on every failure.
   return prepareStart(req.roots, containers, record, known);

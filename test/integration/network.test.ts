@@ -360,6 +360,20 @@ describe('IPAM never leaks', () => {
     expect(r.stderr.split('\n').length).toBe(2);
     expect(hostLinks().filter((l) => l.startsWith('vb'))).toEqual(before);
     expect(Object.keys(allocations(netId))).toEqual([id]);
+    // refused before the container existed: no record, no name
+    expect(t.box(['inspect', 'second']).status).not.toBe(0);
+    const taken = t.box(['run', '--rm', '--network', 'tiny', '--ip', '10.231.8.2', 'busybox:latest', 'true']);
+    expect([taken.status, taken.stderr]).toEqual([
+      125,
+      'box: address 10.231.8.2 is already in use on network tiny: choose another --ip\n',
+    ]);
+    // box create makes the container (as Docker's); its start is refused by the allocation itself
+    ok(['create', '--name', 'second', '--network', 'tiny', 'busybox:latest', 'sleep', '60']);
+    const start = t.box(['start', 'second']);
+    expect(start.status).toBe(125);
+    expect(start.stderr).toMatch(/no free address left on network tiny/);
+    expect(hostLinks().filter((l) => l.startsWith('vb'))).toEqual(before);
+    expect(Object.keys(allocations(netId))).toEqual([id]);
     expect(inspectOne<Inspected>(t, 'second').State.Status).toBe('created');
     ok(['rm', '-f', 'holder', 'second']);
     expect(allocations(netId)).toEqual({});
