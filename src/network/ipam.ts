@@ -89,6 +89,11 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
   const owner = req.ownerPid === undefined ? ownerToken() : processToken(req.ownerPid);
   if (owner === undefined) throw new BoxError(`container ${req.containerId.slice(0, 12)} is not running`);
   return withIpam(roots, network.Id, (f) => {
+    // `network rm` removes the record under this lock: an allocation is made before (rm sees it
+    // and refuses) or finds the network gone
+    if (!fs.existsSync(layout.network(roots, network.Id))) {
+      throw new BoxError(`network ${network.Name} was removed: connect the container to another network`);
+    }
     for (const [id, a] of Object.entries(f.allocations)) if (!live(roots, id, a)) delete f.allocations[id];
     delete f.allocations[req.containerId];
     const used = new Set(Object.values(f.allocations).map((a) => parseIPv4(a.address, 'address')));
@@ -181,6 +186,16 @@ export async function release(roots: Roots, networkId: string, containerId: stri
   await withIpam(roots, networkId, (f) => {
     delete f.allocations[containerId];
   });
+}
+
+/** Runs `fn` holding the network's allocation lock (network rm: no allocation can start meanwhile). */
+export async function withAllocationsLocked<T>(roots: Roots, networkId: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await lockFile(lockPaths.network(roots, networkId));
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
 }
 
 /** The network's standing allocations, by container id (read only: a dead owner's entry is left out, not removed). */

@@ -135,6 +135,16 @@ describe('IPAM', () => {
     expect([...liveAllocations(roots, net.Id).keys()]).toEqual([c]);
   });
 
+  it('refuses an allocation on a network removed meanwhile (network rm holds the same lock)', async () => {
+    const store = new NetworkStore(roots);
+    const net = await store.create({ name: 'going', subnet: '10.95.0.0/29' });
+    store.removeRecord(net);
+    await expect(allocate(roots, net, { containerId: fakeContainer(1) })).rejects.toThrow(
+      'network going was removed: connect the container to another network',
+    );
+    expect(fs.existsSync(layout.network(roots, net.Id))).toBe(false); // nothing written back
+  });
+
   it('an exhausted range is an error naming the network', async () => {
     const net = await new NetworkStore(roots).create({ name: 'tiny', subnet: '10.96.0.0/30' }); // only .2
     await allocate(roots, net, { containerId: fakeContainer(1) });
