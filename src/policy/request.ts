@@ -2,7 +2,7 @@
 import { capsToNames, resolveCapabilities } from '../linux/capabilities';
 import type { ContainerConfig, MountConfig } from '../model';
 import { BOX_VERSION } from '../version';
-import type { Committed, Pair, PolicyContainer, PolicyHost, PolicyMount, PolicyRequest } from './types';
+import type { Committed, NetworkMode, Pair, PolicyContainer, PolicyHost, PolicyMount, PolicyRequest } from './types';
 
 export interface RequestContext {
   name: string;
@@ -80,7 +80,15 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
       user: { tag: 'private' },
       cgroup: { tag: 'private' },
     },
-    network: { mode: c.network === 'host' ? { tag: 'host' } : { tag: 'none' }, publishedPorts: [] },
+    network: {
+      mode: networkMode(c.network),
+      publishedPorts: (c.ports ?? []).map((p) => ({
+        hostIp: p.hostIp,
+        hostPort: p.hostPort,
+        containerPort: p.containerPort,
+        protocol: p.protocol,
+      })),
+    },
     restart: { condition: c.restart?.name ?? 'no', maximumRetries: c.restart?.maxRetries ?? 0 },
     tty: c.tty,
     init: c.init,
@@ -107,6 +115,12 @@ function policyMount(m: MountConfig): PolicyMount {
     propagation: m.type === 'tmpfs' ? undefined : (m.propagation ?? 'rprivate'),
     options,
   };
+}
+
+/** none, host, or bridge(NAME) for the default bridge and user networks alike */
+function networkMode(mode: string): NetworkMode {
+  if (mode === 'none' || mode === 'host') return { tag: mode };
+  return { tag: 'bridge', val: mode };
 }
 
 export function policyRequest(config: ContainerConfig, ctx: RequestContext): PolicyRequest {

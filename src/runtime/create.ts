@@ -30,6 +30,10 @@ import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
 import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
+import { networkSetup } from './networks';
+import { checkNetworkRoom, endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
+import { hostPortsFor } from '../network/ports';
+import { NetworkStore } from '../network/store';
 
 export interface CreateRequest {
   roots: Roots;
@@ -63,6 +67,8 @@ export interface Created {
   cgroup: CgroupManager;
   spec: HelperSpec;
   helperPath: string;
+  /** what the host does on the waiting init for this container itself: attach its networks */
+  onInitReady?: (pid: number) => Promise<void>;
 }
 
 export function requireRoot(): void {
@@ -79,7 +85,10 @@ export function requireRoot(): void {
 export function checkRequest(req: CreateRequest): void {
   requireRoot();
   checkName(req.flags.name);
-  const { limits } = parseRunFlags(req.flags);
+  const { limits, network } = parseRunFlags(req.flags);
+  if (!networkExists(new NetworkStore(req.roots), network.mode)) {
+    throw new BoxError(`network ${network.mode} not found: create it with box network create ${network.mode}`);
+  }
   capabilityMask(req.flags);
   parseMountFlags(req.flags);
   req.flags.volumesFrom.forEach(parseVolumesFrom);
@@ -156,6 +165,19 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
   );
   const mountRequests = containerMounts(req, image.config.config?.Volumes);
   if (mountRequests.length) config = { ...config, mounts: mountConfigs(mountRequests) };
+  const net = parseNetworkFlags(req.flags);
+  config.networks = await endpointsFor(new NetworkStore(req.roots), net);
+  const bindings = portBindingsFor(net, Object.keys(image.config.config?.ExposedPorts ?? {}), req.warn);
+  if (bindings.length) {
+    // a taken host port is an error now, before anything exists (the running containers' count)
+    const running = new ContainerStore(req.roots).list().filter((c) => c.state.status === 'running');
+    config.portBindings = bindings;
+    config.ports = hostPortsFor(
+      req.roots,
+      bindings,
+      running.flatMap((c) => c.config.ports ?? []),
+    );
+  }
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
@@ -220,6 +242,8 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
 }
 
 export async function createContainer(req: CreateRequest): Promise<Created> {
+  // run creates and starts: a network with no room is refused before the container exists
+  await checkNetworkRoom(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
   const { containers, record, known } = await createRecord(req);
   // From here on, objects exist: unwind them on every failure.
   try {
@@ -298,11 +322,25 @@ export function prepareStart(
       cgroup: cgroup.initCgroup(),
       security,
     });
-    return { containers, record, cgroup, spec, helperPath };
+    // Loaded only for a container with networks: netlink and nftables cost a start nothing otherwise.
+    const onInitReady = record.config.networks?.length
+      ? (pid: number) => networkSetup().attachNetworks(roots, record, files, pid)
+      : undefined;
+    return { containers, record, cgroup, spec, helperPath, onInitReady };
   } catch (err) {
     release({ containers, record, cgroup });
     throw err;
   }
+}
+
+/** The hook runHelper calls on the waiting init: the container's own (its networks), then the caller's. */
+export function initHook(c: Created, extra?: CreateRequest['onInitReady']): CreateRequest['onInitReady'] {
+  const own = c.onInitReady;
+  if (!own || !extra) return own ?? extra;
+  return async (pid) => {
+    await own(pid);
+    await extra(pid);
+  };
 }
 
 /** Releases what a container held: its cgroup always, its files and name with --rm. */

@@ -18,6 +18,7 @@ import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
 import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
 import { isAbandoned, isOwnerAlive, killHelper } from './owner';
+import { releaseNetworks } from './networks';
 
 export { CONTAINER_WAIT_MS, lockContainer };
 
@@ -77,6 +78,7 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
     }
     if (current.state.status === 'running' && !isOwnerAlive(roots, current)) {
       finalizeExit(roots, store, current, await orphanExit(roots, current));
+      await releaseNetworks(roots, current); // its init is gone: its addresses, names and ports go too
     }
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
   } finally {
@@ -391,6 +393,7 @@ export async function removeContainer(
     if (status === 'running') killHelper(monitorPid);
     releaseKernelObjects(roots, cur.id);
     store.remove(cur, volumes);
+    await releaseNetworks(roots, cur);
     appendEvent(roots, 'destroy', cur);
   } finally {
     lock.release();
