@@ -71,6 +71,7 @@ const COMMANDS: Entry[] = [
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
 ];
+// `box oci ...` (runc's command line, src/cli/oci/) is dispatched before this table: its grammar is runc's.
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--runroot']);
 
@@ -152,6 +153,8 @@ export async function runCli(argv: string[]): Promise<number> {
     globals.root = g.root;
     globals.runroot = g.runroot;
     const rest = g.rest;
+    if (rest[0] === 'oci')
+      return await (require('./oci') as typeof import('./oci')).runOci(rest.slice(1), 'box oci', g.root);
     if (rest.length === 0 || ['--help', '-h', 'help'].includes(rest[0])) {
       process.stdout.write(mainHelp());
       return 0;

@@ -3,7 +3,7 @@
 // limits, mount flags), or refused with an error naming the field. plan.ts turns the result into
 // the helper's steps.
 import type { CgroupLimits } from '../linux/cgroups';
-import { lookupCapName } from '../linux/capabilities';
+import { capsToNames, lookupCapName } from '../linux/capabilities';
 import { isRlimitName } from '../linux/rlimits';
 import { DEFAULT_DEVICE_RULES, v1RuleText } from '../linux/devices';
 import type { Ulimit } from '../model';
@@ -62,6 +62,8 @@ export interface OciConfig {
   rootfsPropagation: number;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** what was taken as runc takes it, with a warning (e.g. ambient capabilities the kernel refuses) */
+  warnings: string[];
 }
 
 const NOT_WINDOWS = 'is for other operating systems: box-runc runs Linux containers';
@@ -103,10 +105,12 @@ export function parseOciConfig(text: string): OciConfig {
     throw new SpecFieldError('hostname', 'needs a new uts namespace (linux.namespaces)');
   }
   const res = parseResources(linux);
+  const warnings: string[] = [];
+  const process = parseProcess(processF, warnings);
   return {
     ociVersion,
     root: { path: rootPath, readonly: rootF.bool('readonly') },
-    process: parseProcess(processF),
+    process,
     hostname: hostname || undefined,
     mounts: top.list('mounts').map(({ v, field }) => parseMount(v, field)),
     annotations: top.stringMap('annotations'),
@@ -120,6 +124,7 @@ export function parseOciConfig(text: string): OciConfig {
     rootfsPropagation: parsePropagation(linux),
     maskedPaths: absolutePaths(linux, 'maskedPaths'),
     readonlyPaths: absolutePaths(linux, 'readonlyPaths'),
+    warnings,
   };
 }
 
@@ -155,7 +160,7 @@ const PROCESS_RULES: FieldRules = {
   },
 };
 
-function parseProcess(p: Fields): OciProcess {
+function parseProcess(p: Fields, warnings: string[]): OciProcess {
   const args = p.strings('args');
   if (!args.length) throw new SpecFieldError('process.args', 'missing: the command to run');
   const cwd = p.str('cwd') ?? '';
@@ -186,7 +191,7 @@ function parseProcess(p: Fields): OciProcess {
     env: p.strings('env'),
     cwd,
     user: { uid: user.int('uid', 0, 0xfffffffe) ?? 0, gid: user.int('gid', 0, 0xfffffffe) ?? 0, additionalGids: gids },
-    caps: parseCaps(p),
+    caps: parseCaps(p, warnings),
     rlimits: p.list('rlimits').map(({ v, field }) => parseRlimit(v, field)),
     noNewPrivileges: p.bool('noNewPrivileges'),
     oomScoreAdj: p.int('oomScoreAdj', -1000, 1000),
@@ -195,7 +200,12 @@ function parseProcess(p: Fields): OciProcess {
 
 const CAP_SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
-function parseCaps(p: Fields): OciProcess['caps'] {
+/**
+ * The kernel raises an ambient capability only if it is also permitted and inheritable; runc
+ * warns about the others and goes on (runc spec's own example lists ambient ones without
+ * inheritable), and so does box.
+ */
+function parseCaps(p: Fields, warnings: string[]): OciProcess['caps'] {
   const f = p.sub('capabilities', { honoured: CAP_SETS });
   const mask = (set: (typeof CAP_SETS)[number]) => {
     let m = 0n;
@@ -208,13 +218,15 @@ function parseCaps(p: Fields): OciProcess['caps'] {
     }
     return m;
   };
-  return {
-    bounding: mask('bounding'),
-    effective: mask('effective'),
-    permitted: mask('permitted'),
-    inheritable: mask('inheritable'),
-    ambient: mask('ambient'),
-  };
+  const permitted = mask('permitted');
+  const inheritable = mask('inheritable');
+  const ambient = mask('ambient');
+  const raisable = ambient & permitted & inheritable;
+  if (raisable !== ambient) {
+    const names = capsToNames(ambient & ~raisable).join(', ');
+    warnings.push(`process.capabilities.ambient: ${names} not raised (not both permitted and inheritable)`);
+  }
+  return { bounding: mask('bounding'), effective: mask('effective'), permitted, inheritable, ambient: raisable };
 }
 
 /** uint64 limits arrive as JSON numbers; 2^64-1 (RLIM_INFINITY) is no safe integer. */

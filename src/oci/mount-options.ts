@@ -55,6 +55,9 @@ const REFUSED: Record<string, string> = {
   copy_symlink: "crun's copy-symlink is not supported",
 };
 
+/** Every option word box-runc takes (the file system's own options pass through besides). */
+export const MOUNT_OPTION_WORDS: readonly string[] = [...Object.keys(FLAGS), ...Object.keys(PROPAGATION)];
+
 export interface MountOptions {
   /** MS_* flags, without propagation */
   flags: number;

@@ -68,7 +68,7 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
       awaited = true;
       const ro = m.flags & MS.RDONLY;
       for (const cm of p.cgroup.mounts) {
-        const flags = MS.NOSUID | MS.NODEV | MS.NOEXEC | (cm.readOnly || cm.target === m.destination ? ro : 0);
+        const flags = MS.NOSUID | MS.NODEV | MS.NOEXEC | (cm.readOnly ? ro : 0);
         spec.op('mount', cm.source, cm.target, cm.fstype, flags, cm.data);
       }
       cgroupTop = p.cgroup.remountTop && ro !== 0;
