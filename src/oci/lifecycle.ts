@@ -15,7 +15,7 @@ import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
 import { buildOciSpec, rootfsOf } from './plan';
 import { ociSecurity } from './security';
-import { initAlive, OciRecord, OciStatus, OciStore, procStartTime } from './store';
+import { checkId, initAlive, OciRecord, OciStatus, OciStore, procStartTime } from './store';
 
 /** How long create and start wait for the helper to say how it went. */
 const ANSWER_MS = 30_000;
@@ -47,6 +47,7 @@ function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
 }
 
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
+  checkId(o.id);
   const bundle = path.resolve(o.bundle);
   let config = readBundle(bundle);
   if (o.admit) config = await o.admit(config, o.id);
@@ -64,7 +65,9 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   try {
     cgroup.create(config.limits, config.allDevices);
     made = true;
-    const spec = buildOciSpec({ config, bundle, cgroup: cgroup.initCgroup(), security });
+    // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
+    const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
+    const spec = buildOciSpec({ config, bundle, cgroup: init, security });
     spec.op('detach').op('state', store.monitorFile(o.id));
     const { pid, monitorPid } = await launch(store, o.id, spec.encode(), o.helperCache);
     const pidStart = procStartTime(pid);

@@ -1,0 +1,296 @@
+// box as an OCI runtime, driven through runc's command line exactly as containerd's shim drives
+// runc: `box-runc` (a link to dist/box) with a private --root and a JSON --log, on a busybox bundle.
+// Each test checks that nothing is left afterwards: state, cgroups, processes, mounts.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOX, busyboxTarball, mountsUnder, TestRoot, until } from '../support/box';
+
+const t = new TestRoot('box-oci-');
+let bundle: string;
+let stateRoot: string;
+let logFile: string;
+let runc: string;
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function boxRunc(...args: string[]): Ran {
+  const r = spawnSync(runc, ['--root', stateRoot, '--log', logFile, '--log-format', 'json', ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, BOX_ROOT: t.root },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(...args: string[]): string {
+  const r = boxRunc(...args);
+  if (r.status !== 0) throw new Error(`box-runc ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const caps = ['CAP_CHOWN', 'CAP_KILL', 'CAP_SETUID', 'CAP_SETGID'];
+
+// biome-ignore lint/suspicious/noExplicitAny: a JSON document written out by hand, changed freely by the tests
+type Doc = Record<string, any>;
+
+/** runc spec's example, detached (no terminal), with /out bound to a host directory for results. */
+function config(args: string[], change: (c: Doc) => void = () => undefined) {
+  const c: Doc = {
+    ociVersion: '1.2.0',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ['PATH=/bin:/usr/bin'],
+      cwd: '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 512 }],
+      noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: true },
+    hostname: 'oci-box',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'ro'] },
+      { destination: '/out', type: 'bind', source: path.join(bundle, 'out'), options: ['rbind', 'rw'] },
+    ],
+    linux: {
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        memory: { limit: 64 * 1024 * 1024 },
+        pids: { limit: 50 },
+      },
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
+      maskedPaths: ['/proc/kcore'],
+      readonlyPaths: ['/proc/sys'],
+    },
+  };
+  change(c);
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(c));
+}
+
+function cgroupDirs(id: string): string[] {
+  return fs
+    .readdirSync('/sys/fs/cgroup')
+    .map((h) => path.join('/sys/fs/cgroup', h, 'box-runc', id))
+    .filter((d) => fs.existsSync(d));
+}
+
+function helperProcesses(): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(path.join(t.root, 'cache', 'box-helper'));
+      } catch {
+        return false;
+      }
+    });
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^[ZX]$/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0]);
+  } catch {
+    return false;
+  }
+}
+
+const status = (id: string) => JSON.parse(ok('state', id)).status as string;
+
+/** What a container leaves on the host once deleted: must be nothing. */
+function leftovers(id: string): string[] {
+  return [
+    ...cgroupDirs(id).map((d) => `cgroup ${d}`),
+    ...helperProcesses().map((p) => `helper process ${p}`),
+    ...mountsUnder(t.dir).map((m) => `mount ${m}`),
+    ...(fs.existsSync(path.join(stateRoot, id)) ? [`state ${id}`] : []),
+  ];
+}
+
+function logLines(): { level: string; msg: string; time: string }[] {
+  if (!fs.existsSync(logFile)) return [];
+  return fs
+    .readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+beforeAll(() => {
+  bundle = path.join(t.dir, 'bundle');
+  stateRoot = path.join(t.dir, 'state');
+  logFile = path.join(t.dir, 'runc.log');
+  fs.mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
+  fs.mkdirSync(path.join(bundle, 'out'));
+  const tar = spawnSync('tar', ['-xf', busyboxTarball(t.dir), '-C', path.join(bundle, 'rootfs')]);
+  expect(tar.status).toBe(0);
+  fs.mkdirSync(path.join(bundle, 'rootfs', 'out'));
+  runc = path.join(t.dir, 'box-runc');
+  fs.symlinkSync(BOX, runc);
+});
+
+afterAll(() => {
+  for (const id of fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot) : []) boxRunc('delete', '--force', id);
+  t.cleanup();
+});
+
+describe('box-runc', () => {
+  it("prints runc's three-line version and its features", () => {
+    const lines = ok('--version').trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^box-runc version \S+$/);
+    expect(lines[2]).toBe('spec: 1.3.0');
+    const features = JSON.parse(ok('features'));
+    expect(features.ociVersionMin).toBe('1.0.0');
+    expect(features.linux.namespaces).toContain('network');
+    expect(features.linux.cgroup.systemd).toBe(false);
+  });
+
+  it('holds the init until start, runs the config as written, and leaves nothing after delete', () => {
+    fs.rmSync(path.join(bundle, 'out', 'done'), { force: true });
+    config([
+      'sh',
+      '-c',
+      'hostname > /out/hostname; id -u > /out/uid; grep CapEff /proc/self/status > /out/caps; ' +
+        'ulimit -n > /out/nofile; touch /x 2> /out/rofs; echo done > /out/done; exec sleep 1000',
+    ]);
+    const pidFile = path.join(t.dir, 'init.pid');
+    ok('create', '--bundle', bundle, '--pid-file', pidFile, 'c1');
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    const state = JSON.parse(ok('state', 'c1'));
+    expect(state).toMatchObject({ ociVersion: '1.2.0', id: 'c1', status: 'created', pid, bundle });
+    // created: the init exists in its cgroup, and nothing of the command has run
+    expect(alive(pid)).toBe(true);
+    expect(fs.existsSync(path.join(bundle, 'out', 'done'))).toBe(false);
+    expect(fs.readFileSync(path.join('/sys/fs/cgroup/memory/box-runc/c1/memory.limit_in_bytes'), 'utf8').trim()).toBe(
+      String(64 * 1024 * 1024),
+    );
+    expect(fs.readFileSync(path.join('/sys/fs/cgroup/pids/box-runc/c1/cgroup.procs'), 'utf8')).toContain(String(pid));
+
+    ok('start', 'c1');
+    expect(status('c1')).toBe('running');
+    until('the command ran', () => fs.existsSync(path.join(bundle, 'out', 'done')), Boolean);
+    const out = (f: string) => fs.readFileSync(path.join(bundle, 'out', f), 'utf8').trim();
+    expect(out('hostname')).toBe('oci-box');
+    expect(out('uid')).toBe('0');
+    expect(out('caps')).toBe('CapEff:\t00000000000000e1'); // CHOWN(0) KILL(5) SETGID(6) SETUID(7)
+    expect(out('nofile')).toBe('512');
+    expect(out('rofs')).toContain('Read-only file system');
+    expect(JSON.parse(ok('ps', '--format', 'json', 'c1'))).toEqual([pid]);
+
+    ok('pause', 'c1');
+    expect(status('c1')).toBe('paused');
+    ok('resume', 'c1');
+    expect(status('c1')).toBe('running');
+
+    const refused = boxRunc('delete', 'c1');
+    expect(refused.status).not.toBe(0);
+    expect(logLines().at(-1)).toMatchObject({
+      level: 'error',
+      msg: 'cannot delete container c1 that is not stopped: running',
+    });
+
+    ok('kill', 'c1', 'KILL');
+    until(
+      'the container stopped',
+      () => status('c1'),
+      (s) => s === 'stopped',
+    );
+    expect(JSON.parse(ok('state', 'c1')).pid).toBe(0);
+    expect(boxRunc('kill', 'c1').stderr).toContain('container not running');
+    ok('delete', 'c1');
+    expect(leftovers('c1')).toEqual([]);
+    expect(boxRunc('state', 'c1').stderr).toContain('container does not exist: c1');
+  });
+
+  it('kills every process of the container with kill --all, and delete --force ends a running one', () => {
+    config(['sh', '-c', 'sleep 1000 & sleep 1000 & exec sleep 1000']);
+    ok('run', '--detach', '--bundle', bundle, 'c2');
+    const pids = until(
+      'three processes',
+      () => JSON.parse(ok('ps', '--format', 'json', 'c2')) as number[],
+      (p) => p.length === 3,
+    );
+    ok('kill', '--all', 'c2', 'KILL');
+    until(
+      'all gone',
+      () => pids.filter(alive),
+      (p) => p.length === 0,
+    );
+    ok('delete', 'c2');
+    expect(leftovers('c2')).toEqual([]);
+
+    ok('run', '-d', '--bundle', bundle, 'c3');
+    ok('delete', '--force', 'c3');
+    expect(leftovers('c3')).toEqual([]);
+  });
+
+  it('deletes a created container that never started: its waiting init goes', () => {
+    config(['sh', '-c', 'echo ran > /out/never']);
+    ok('create', '--bundle', bundle, 'c4');
+    const pid = JSON.parse(ok('state', 'c4')).pid as number;
+    ok('delete', 'c4');
+    expect(alive(pid)).toBe(false);
+    expect(fs.existsSync(path.join(bundle, 'out', 'never'))).toBe(false);
+    expect(leftovers('c4')).toEqual([]);
+  });
+
+  it("fails start with the reason in runc's JSON log when the command is not there", () => {
+    config(['no-such-command']);
+    ok('create', '--bundle', bundle, 'c5');
+    const r = boxRunc('start', 'c5');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)).toMatchObject({
+      level: 'error',
+      msg: 'no-such-command: executable file not found in $PATH',
+    });
+    expect(status('c5')).toBe('stopped');
+    ok('delete', 'c5');
+    expect(leftovers('c5')).toEqual([]);
+  });
+
+  it('refuses a config field it cannot honour, naming it, before anything is made', () => {
+    config(['true'], (c) => {
+      c.linux.namespaces[1].path = '/var/run/netns/cni-1';
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'c6');
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe('config.json: linux.namespaces[1].path: box-runc cannot join an existing namespace yet\n');
+    expect(logLines().at(-1)?.msg).toBe(r.stderr.trim());
+    expect(leftovers('c6')).toEqual([]);
+    expect(boxRunc('create', '--bundle', bundle, 'bad/id').stderr).toContain('invalid container id');
+    expect(boxRunc('--rootless', 'true', 'list').stderr).toContain('--rootless true: box runs containers as root only');
+    expect(boxRunc('--systemd-cgroup', 'list').stderr).toContain('--systemd-cgroup');
+    expect(boxRunc('exec', 'c1', 'true').stderr).toContain('exec: box-runc cannot run a process in a container yet');
+  });
+
+  it('refuses a second container with the same id', () => {
+    config(['sleep', '1000']);
+    ok('create', '--bundle', bundle, 'c7');
+    expect(boxRunc('create', '--bundle', bundle, 'c7').stderr).toContain('container with id exists: c7');
+    expect(status('c7')).toBe('created');
+    ok('delete', 'c7');
+    expect(leftovers('c7')).toEqual([]);
+  });
+
+  it('lists its containers', () => {
+    config(['sleep', '1000']);
+    ok('create', '--bundle', bundle, 'c8');
+    const listed = JSON.parse(ok('list', '--format', 'json'));
+    expect(listed.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([['c8', 'created']]);
+    expect(ok('list', '-q')).toBe('c8\n');
+    ok('delete', '--force', 'c8');
+    expect(ok('list', '-q')).toBe('');
+  });
+});
