@@ -19,11 +19,13 @@ interface Ran {
   stderr: string;
 }
 
+let policy: string | undefined; // $BOX_POLICY: a default policy for the box-runc commands of a test
+
 function boxRunc(...args: string[]): Ran {
   const r = spawnSync(runc, ['--root', stateRoot, '--log', logFile, '--log-format', 'json', ...args], {
     encoding: 'utf8',
     timeout: 60_000,
-    env: { ...process.env, BOX_ROOT: t.root },
+    env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '' },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -292,5 +294,64 @@ describe('box-runc', () => {
     expect(ok('list', '-q')).toBe('c8\n');
     ok('delete', '--force', 'c8');
     expect(ok('list', '-q')).toBe('');
+  });
+
+  describe('with a default policy', () => {
+    beforeAll(() => {
+      policy = 'strict';
+    });
+    afterAll(() => {
+      policy = undefined;
+    });
+    const audit = () =>
+      fs
+        .readFileSync(path.join(t.root, 'policy-audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+
+    it('refuses a create the policy denies, with every reason on one log line, and audits it', () => {
+      config(['true']);
+      const r = boxRunc('create', '--bundle', bundle, 'p1');
+      expect(r.status).toBe(125);
+      const msg = logLines().at(-1)!.msg;
+      expect(msg).toMatch(
+        /^denied by policy strict: a cpu limit is required .*; denied by policy strict: containers must not run as root/,
+      );
+      expect(audit().at(-1)).toMatchObject({ container: { id: 'p1', name: 'p1' }, outcome: 'denied' });
+      expect(leftovers('p1')).toEqual([]);
+    });
+
+    it("admits a bundle within the rules, reads the image and names from containerd's annotations, applies the patch", () => {
+      config(['sleep', '1000'], (c) => {
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.noNewPrivileges = false;
+        c.root.readonly = false;
+        c.linux.resources.cpu = { quota: 50000, period: 100000 };
+        c.annotations = {
+          'io.kubernetes.cri.image-name': 'docker.io/library/busybox:1.36',
+          'io.kubernetes.cri.container-name': 'web',
+          'io.kubernetes.cri.sandbox-namespace': 'shop',
+        };
+      });
+      ok('create', '--bundle', bundle, 'p2');
+      const entry = audit().at(-1);
+      expect(entry).toMatchObject({ container: { id: 'p2', name: 'web' }, outcome: 'admitted' });
+      expect(entry.image.reference).toBe('docker.io/library/busybox:1.36');
+      ok('start', 'p2');
+      const pid = JSON.parse(ok('state', 'p2')).pid as number;
+      // strict's patch: a read-only root and bind mounts, no_new_privs
+      const mounts = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n');
+      const optionsOf = (dir: string) =>
+        mounts
+          .find((l) => l.split(' ')[4] === dir)
+          ?.split(' ')[5]
+          .split(',');
+      expect(optionsOf('/')).toContain('ro');
+      expect(optionsOf('/out')).toContain('ro');
+      expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/NoNewPrivs:\t1/);
+      ok('delete', '--force', 'p2');
+      expect(leftovers('p2')).toEqual([]);
+    });
   });
 });

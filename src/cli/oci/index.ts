@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { BoxError } from '../../errors';
 import { parseSignal } from '../../linux/signals';
-import { layout, resolveRoots } from '../../paths';
+import { layout, resolveRoots, Roots } from '../../paths';
 import { BOX_VERSION } from '../../version';
 import { OCI_VERSION_MAX } from '../../oci/config';
 import { DEFAULT_OCI_ROOT, OciStore } from '../../oci/store';
@@ -26,8 +26,8 @@ const GLOBAL_FLAGS: OciFlag[] = [
 
 interface Context {
   store: OciStore;
-  /** box's storage root's cache: where the helper is extracted to (BOX_ROOT, `box --root`) */
-  helperCache: string;
+  /** box's roots (BOX_ROOT, `box --root`): the helper's cache, the policies, the audit log */
+  roots: Roots;
   /** where runc's log lines go (--log), and how (--log-format) */
   log: (level: 'error' | 'warning' | 'debug', msg: string) => void;
   debug: boolean;
@@ -67,11 +67,13 @@ function checkPreserveFds(flags: OciFlagValues): void {
 async function create(ctx: Context, flags: OciFlagValues, id: string): Promise<void> {
   checkPreserveFds(flags);
   const { ociCreate } = lazy();
+  const { admitBundle } = require('../../oci/policy') as typeof import('../../oci/policy');
   await ociCreate(ctx.store, {
     id,
     bundle: (flags.bundle as string | undefined) ?? '.',
     pidFile: flags['pid-file'] as string | undefined,
-    helperCache: ctx.helperCache,
+    helperCache: layout.cache(ctx.roots),
+    admit: (config, cid) => admitBundle(config, cid, ctx.roots, (m) => ctx.log('warning', m)),
     warn: (m) => ctx.log('warning', m),
   });
 }
@@ -283,7 +285,7 @@ export async function runOci(argv: string[], prog: string, storageRoot?: string)
     const { flags, rest: positionals } = parseOciFlags(args, cmd.flags, `${prog} ${name}`);
     const debug = g.debug === true;
     const store = new OciStore((g.root as string | undefined) ?? DEFAULT_OCI_ROOT);
-    const ctx: Context = { store, helperCache: layout.cache(resolveRoots({ root: storageRoot })), log, debug };
+    const ctx: Context = { store, roots: resolveRoots({ root: storageRoot }), log, debug };
     log('debug', `${prog} ${argv.join(' ')}`);
     return await cmd.run(ctx, flags, positionals);
   } catch (err) {
