@@ -106,6 +106,7 @@ void host_ops(void)
 	C.init = spec_find(sp, "init") != NULL;
 	child_ops(sp);
 	C.detach = spec_find(sp, "detach") != NULL;
+	C.release = spec_find(sp, "release") != NULL;
 	monitor_ops(sp);
 	attach_ops(sp);
 	C.exit_event = spec_find(sp, "exit-event");

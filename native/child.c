@@ -258,6 +258,8 @@ static void exec_cmd(void)
 	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
 	if (P.seccomp && P.nnp)
 		load_seccomp();
+	if (C.release) /* it outlives its monitor (`release`): the caller's subreaper waits for it */
+		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (write(C.err_wr, "E", 1) < 0) { /* "about to exec": EOF right after it means started */
 	}
 	int err = ENOENT;

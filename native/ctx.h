@@ -23,6 +23,7 @@ struct ctx {
 	int devnull;          /* /dev/null of the host, opened at start (O_RDWR, close-on-exec) */
 	/* detach (monitor.c) */
 	int detach;
+	int release;   /* `release`: the monitor exits once the container started (OCI runtimes) */
 	int detach_wr; /* monitor -> original helper: 'S' once started; EOF otherwise */
 	int log_rd[2]; /* monitor's read ends of the container's stdout and stderr pipes; with
 			       * `tty`, [0] is the pty master and [1] unused */

@@ -333,6 +333,8 @@ static int state_write(void)
 
 void monitor_stdio(void)
 {
+	if (C.release)
+		return; /* the container gets the caller's fds 0-2; the monitor drops them after clone */
 	/* the caller's stdio is not the monitor's: the caller's pipes reach EOF once it started */
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(C.devnull, fd) < 0)
@@ -584,6 +586,8 @@ void monitor_loop(pid_t child)
 		if (p[1].revents && err_pipe_read(&errfd, err, &errlen, sizeof err)) {
 			started = 1;
 			on_started();
+			if (C.release) /* the container, without a parent-death signal, goes to the caller's subreaper */
+				exit(0);
 		}
 		for (int i = 0; i < 2; i++)
 			if (p[2 + i].fd >= 0 && p[2 + i].revents && src_read(i, C.log_rd[i]) < 0) {

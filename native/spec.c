@@ -27,6 +27,7 @@ static const struct opdef OPS[] = {
 	{ "detach", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "log", "puu", OP_HOST, 1, M_RUN },
 	{ "state", "p", OP_HOST, 1, M_RUN },
+	{ "release", "", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN },
@@ -284,7 +285,7 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 		return;
 	if (!spec_find(sp, "detach")) {
 		static const char *const need[] = { "log", "state", "on-exit", "health", "attach", "stdin",
-			"exit-event" };
+			"exit-event", "release" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");
@@ -293,6 +294,12 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	}
 	if (spec_find(sp, "stdin") && !spec_find(sp, "attach"))
 		bad("op stdin needs attach%s%s", "", "");
+	if (spec_find(sp, "release")) { /* the container's own stdio and parent are the caller's */
+		static const char *const alone[] = { "tty", "init", "log", "on-exit", "health", "attach" };
+		for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++)
+			if (spec_find(sp, alone[i]))
+				bad("op %s cannot go with release%s", alone[i], "");
+	}
 }
 
 /* `health` and its companions: all or nothing, and the nested exec spec of the probe is valid. */

@@ -68,7 +68,9 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
     const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
     const spec = buildOciSpec({ config, bundle, cgroup: init, security });
-    spec.op('detach').op('state', store.monitorFile(o.id));
+    // As runc: the container's stdio is the caller's, and once started its parent is the caller's
+    // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
+    spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
     const { pid, monitorPid } = await launch(store, o.id, spec.encode(), o.helperCache);
     const pidStart = procStartTime(pid);
     if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);
@@ -124,7 +126,7 @@ async function launch(
   );
   const helperPath = assetPath('box-helper', helperCache);
   const child = spawn(helperPath, ['run'], {
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe', events, control],
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control],
     detached: true,
     env: {},
   });
@@ -265,8 +267,10 @@ export async function ociDelete(store: OciStore, id: string, force: boolean): Pr
   }
   const status = ociStatus(store, rec);
   const cgroup = cgroupOf(rec);
-  if (status === 'created') abort(store, id);
-  else if (status === 'running' || status === 'paused') {
+  // A monitor still waiting for go (whatever the init's state) must hear abort, or it waits for
+  // ever; once it read its line no process holds the FIFO and this is a no-op.
+  abort(store, id);
+  if (status === 'running' || status === 'paused') {
     if (!force) throw new BoxError(`cannot delete container ${id} that is not stopped: ${status}`);
     cgroup.killAll();
     if (status === 'paused') cgroup.requestFreeze(false); // a frozen task dies of SIGKILL once thawed

@@ -21,13 +21,21 @@ interface Ran {
 
 let policy: string | undefined; // $BOX_POLICY: a default policy for the box-runc commands of a test
 
+/**
+ * Runs box-runc with its stdout and stderr in files: as with runc, `create` hands its stdio to the
+ * container, so pipes would stay open (and spawnSync wait) as long as the container runs.
+ */
 function boxRunc(...args: string[]): Ran {
+  const files = ['stdout', 'stderr'].map((n) => path.join(t.dir, n));
+  const fds = files.map((f) => fs.openSync(f, 'w'));
   const r = spawnSync(runc, ['--root', stateRoot, '--log', logFile, '--log-format', 'json', ...args], {
-    encoding: 'utf8',
+    stdio: ['ignore', fds[0], fds[1]],
     timeout: 60_000,
     env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '' },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  for (const fd of fds) fs.closeSync(fd);
+  const [stdout, stderr] = files.map((f) => fs.readFileSync(f, 'utf8'));
+  return { status: r.status, stdout, stderr };
 }
 
 function ok(...args: string[]): string {
@@ -214,6 +222,37 @@ describe('box-runc', () => {
     ok('delete', 'c1');
     expect(leftovers('c1')).toEqual([]);
     expect(boxRunc('state', 'c1').stderr).toContain('container does not exist: c1');
+  });
+
+  it("gives the container the caller's stdio and, once started, the caller's subreaper as its parent (runc's model)", () => {
+    config(['sh', '-c', 'echo out; echo err >&2; read line; echo "got $line"; exit 7']);
+    // containerd's shim and conmon are subreapers that wait for the container's init themselves
+    const subreaper = `
+import ctypes, json, os, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+runc = sys.argv[1:]
+out_r, out_w = os.pipe(); in_r, in_w = os.pipe()
+subprocess.run(runc + ["create", "--bundle", ${JSON.stringify(bundle)}, "s1"], stdin=in_r, stdout=out_w, stderr=out_w, check=True)
+os.close(out_w); os.close(in_r)
+pid = json.loads(subprocess.run(runc + ["state", "s1"], capture_output=True, check=True).stdout)["pid"]
+subprocess.run(runc + ["start", "s1"], check=True)
+os.write(in_w, b"input\\n"); os.close(in_w)
+_, status = os.waitpid(pid, 0)
+out = b""
+while chunk := os.read(out_r, 4096): out += chunk
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()}))
+`;
+    const r = spawnSync(
+      'python3',
+      ['-c', subreaper, runc, '--root', stateRoot, '--log', logFile, '--log-format', 'json'],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, BOX_ROOT: t.root } },
+    );
+    expect(r.stderr).toBe('');
+    const result = JSON.parse(r.stdout);
+    expect(result).toEqual({ code: 7, out: 'out\nerr\ngot input\n' });
+    expect(status('s1')).toBe('stopped');
+    ok('delete', 's1');
+    expect(leftovers('s1')).toEqual([]);
   });
 
   it('kills every process of the container with kill --all, and delete --force ends a running one', () => {
