@@ -18,8 +18,11 @@
 #   iproute2        `ip`, with which network tests make their own namespaces and veths and read the
 #                   kernel's view of links, addresses and routes (box itself speaks netlink)
 #   nftables        `nft`, with which network tests read box's nftables table back from the kernel
+#   containerd      containerd and `ctr`, the real client oci-containerd.test.ts runs box-runc under
+#                   (the test starts its own daemon on private paths; on a host with systemd the
+#                   package also enables the host's own containerd service, which the tests never use)
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables containerd)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
