@@ -117,6 +117,35 @@ void host_ops(void)
 		die("spec", EINVAL, "clone: only namespace flags are allowed");
 }
 
+/* `setns TYPE PATH`: the container joins an existing namespace (an OCI bundle's namespace path,
+ * e.g. the network namespace a CNI plugin prepared). The helper enters it right before clone,
+ * so the child is born in it; a type may not also be a new one in `clone`. */
+static void join_namespaces(void)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} ns[] = { { "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "pid", CLONE_NEWPID } };
+	for (size_t i = 0; i < C.spec.nrecs; i++) {
+		const struct rec *r = &C.spec.recs[i];
+		if (strcmp(r->op->name, "setns"))
+			continue;
+		size_t k = 0;
+		while (k < sizeof ns / sizeof ns[0] && strcmp(ns[k].name, r->a[0].p))
+			k++;
+		if (k == sizeof ns / sizeof ns[0])
+			die("setns", EINVAL, "unknown namespace type %s (net, ipc, uts or pid)", r->a[0].p);
+		if (C.clone_flags & (unsigned long)ns[k].type)
+			die("setns", EINVAL, "%s is both joined and new (clone)", r->a[0].p);
+		int fd = open(r->a[1].p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("setns", errno, "open %s", r->a[1].p);
+		if (setns(fd, ns[k].type))
+			die("setns", errno, "join the %s namespace %s", r->a[0].p, r->a[1].p);
+		close(fd);
+	}
+}
+
 /* Blocks the forwarded signals (taken from a signalfd by the parent; the child restores the mask
  * before exec) and makes the pipes shared by run and exec. */
 void parent_setup(void)
@@ -232,6 +261,7 @@ int main(int argc, char **argv)
 	}
 	if (mode == M_EXEC)
 		exec_main((pid_t)arg_u(spec_find(&C.spec, "join"), 0));
+	join_namespaces();
 	C.parent_pid = getpid();
 
 	int p[2];

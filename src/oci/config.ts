@@ -50,6 +50,8 @@ export interface OciConfig {
   annotations: Record<string, string>;
   /** the namespaces the container gets new copies of */
   namespaces: Set<NamespaceType>;
+  /** existing namespaces it joins (linux.namespaces[].path): net, ipc, uts or pid */
+  joined: { type: NamespaceType; path: string }[];
   devices: OciDevice[];
   cgroupsPath?: string;
   limits: CgroupLimits;
@@ -99,7 +101,7 @@ export function parseOciConfig(text: string): OciConfig {
   if (!processF) throw new SpecFieldError('process', 'missing: box-runc needs the process to run');
   const linux = top.sub('linux', LINUX_RULES);
   if (!linux) throw new SpecFieldError('linux', 'missing: box-runc runs Linux containers');
-  const namespaces = parseNamespaces(linux);
+  const { namespaces, joined } = parseNamespaces(linux);
   const hostname = top.str('hostname');
   if (hostname && !namespaces.has('uts')) {
     throw new SpecFieldError('hostname', 'needs a new uts namespace (linux.namespaces)');
@@ -115,6 +117,7 @@ export function parseOciConfig(text: string): OciConfig {
     mounts: top.list('mounts').map(({ v, field }) => parseMount(v, field)),
     annotations: top.stringMap('annotations'),
     namespaces,
+    joined,
     devices: linux.list('devices').map(({ v, field }) => parseDevice(v, field)),
     cgroupsPath: parseCgroupsPath(linux),
     limits: res.limits,
@@ -287,24 +290,35 @@ const LINUX_RULES: FieldRules = {
 
 const NAMESPACES: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'];
 
-function parseNamespaces(linux: Fields): Set<NamespaceType> {
+/** Namespaces the helper can join by path before it clones the container (native/PROTOCOL.md `setns`). */
+const JOINABLE: readonly NamespaceType[] = ['network', 'ipc', 'uts', 'pid'];
+
+function parseNamespaces(linux: Fields): { namespaces: Set<NamespaceType>; joined: OciConfig['joined'] } {
   const out = new Set<NamespaceType>();
+  const joined: OciConfig['joined'] = [];
   for (const { v, field } of linux.list('namespaces')) {
     const f = new Fields(v, field, { honoured: ['type', 'path'] });
     const type = f.str('type') as NamespaceType;
     if (!NAMESPACES.includes(type))
       throw new SpecFieldError(`${field}.type`, `unknown namespace ${JSON.stringify(type)}`);
-    if (f.str('path')) throw new SpecFieldError(`${field}.path`, 'box-runc cannot join an existing namespace yet');
+    const nsPath = f.str('path');
+    if (nsPath && !JOINABLE.includes(type)) {
+      throw new SpecFieldError(`${field}.path`, `box-runc can join existing ${JOINABLE.join(', ')} namespaces only`);
+    }
+    if (nsPath && !nsPath.startsWith('/')) throw new SpecFieldError(`${field}.path`, 'must be an absolute path');
     if (type === 'user') throw new SpecFieldError(field, 'box runs as root and makes no user namespace yet');
     if (type === 'time') throw new SpecFieldError(field, 'box does not make time namespaces');
-    if (out.has(type)) throw new SpecFieldError(field, `a second ${type} namespace`);
-    out.add(type);
+    if (out.has(type) || joined.some((j) => j.type === type)) {
+      throw new SpecFieldError(field, `a second ${type} namespace`);
+    }
+    if (nsPath) joined.push({ type, path: nsPath });
+    else out.add(type);
   }
   if (!out.has('mount')) throw new SpecFieldError('linux.namespaces', 'box-runc needs a new mount namespace');
   if (linux.list('uidMappings').length || linux.list('gidMappings').length) {
     throw new SpecFieldError('linux.uidMappings', 'box makes no user namespace yet');
   }
-  return out;
+  return { namespaces: out, joined };
 }
 
 const S_IFMT = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 } as const;

@@ -45,12 +45,14 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
   spec.op('clone', cloneFlags(c));
   for (const f of p.cgroup.helperWrites) spec.op('cgroup', f);
   for (const f of p.cgroup.selfWrites) spec.op('cgroup-join', f);
+  for (const j of c.joined) spec.op('setns', j.type === 'network' ? 'net' : j.type, j.path);
   if (c.namespaces.has('cgroup')) spec.op('cgroupns');
   if (c.process.oomScoreAdj !== undefined) spec.op('oom-score-adj', c.process.oomScoreAdj);
 
   if (c.hostname) spec.op('hostname', c.hostname);
   spec.op('propagation', c.rootfsPropagation);
   spec.op('rootfs', rootfs, '', MS.BIND | MS.REC, '', rootfs);
+  const ownNet = c.namespaces.has('network') || c.joined.some((j) => j.type === 'network');
   let awaited = false;
   let devTmpfs = false;
   let cgroupTop = false;
@@ -75,7 +77,7 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
       continue;
     }
     if (m.destination === '/dev' && m.type === 'tmpfs') devTmpfs = true;
-    spec.op('mount', ...mountArgs(m, p.bundle, c.namespaces.has('network')));
+    spec.op('mount', ...mountArgs(m, p.bundle, ownNet));
   }
   if (!awaited) spec.op('await-cgroups');
   if (devTmpfs) {

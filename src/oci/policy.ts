@@ -47,7 +47,7 @@ export function configOf(c: OciConfig): ContainerConfig {
     user: { spec: `${p.user.uid}:${p.user.gid}`, ...p.user, additionalGids: [...p.user.additionalGids] },
     tty: p.terminal,
     openStdin: false,
-    network: c.namespaces.has('network') ? 'none' : 'host',
+    network: c.namespaces.has('network') || c.joined.some((j) => j.type === 'network') ? 'none' : 'host',
     readOnly: c.root.readonly,
     init: false,
     privileged: false,
@@ -90,8 +90,13 @@ function policyMounts(mounts: OciMount[]): PolicyMount[] {
 
 /** What box's model cannot say: the bundle's mounts and which namespaces it shares with the host. */
 export function completeRequest(c: OciConfig, container: PolicyContainer): void {
-  const mode = (ns: 'pid' | 'ipc' | 'uts' | 'cgroup'): NamespaceMode =>
-    c.namespaces.has(ns) ? { tag: 'private' } : { tag: 'host' };
+  const mode = (ns: 'pid' | 'ipc' | 'uts' | 'cgroup'): NamespaceMode => {
+    const joined = c.joined.find((j) => j.type === ns);
+    if (joined) return { tag: 'container', val: joined.path };
+    return c.namespaces.has(ns) ? { tag: 'private' } : { tag: 'host' };
+  };
+  const net = c.joined.find((j) => j.type === 'network');
+  if (net) container.network = { ...container.network, mode: { tag: 'container', val: net.path } };
   container.mounts = policyMounts(c.mounts);
   container.namespaces = {
     pid: mode('pid'),
@@ -131,7 +136,7 @@ export function patchedSpec(
   out.process.env = [...after.env];
   out.process.noNewPrivileges = after.noNewPrivileges;
   out.root.readonly = after.readOnly;
-  if (after.network === 'none') out.namespaces.add('network');
+  if (after.network === 'none' && !c.joined.some((j) => j.type === 'network')) out.namespaces.add('network');
   const ro = new Set(readOnlyMounts);
   out.mounts = c.mounts.map((m) => (m.bind && ro.has(m.destination) ? { ...m, flags: m.flags | 1 } : m));
   const added = Object.entries(after.labels).filter(([k, v]) => before.labels[k] !== v);

@@ -32,6 +32,7 @@ export const OPS = {
   tty: { args: '', kind: 'host', single: true, modes: BOTH },
   init: { args: '', kind: 'host', single: true, modes: RUN },
   'oom-score-adj': { args: 'i', kind: 'host', single: true, modes: RUN },
+  setns: { args: 'sp', kind: 'host', single: false, modes: RUN },
   // the monitor of a detached container
   detach: { args: '', kind: 'host', single: true, modes: BOTH },
   log: { args: 'puu', kind: 'host', single: true, modes: RUN },

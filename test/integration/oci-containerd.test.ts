@@ -121,6 +121,22 @@ describe('containerd with box-runc as its runc', () => {
     expect(leftovers('k2')).toEqual([]);
   });
 
+  it('joins a network namespace the test made (ctr --with-ns), as a CNI plugin would have it', () => {
+    const netns = `box-ctrd-${process.pid}`;
+    expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
+    try {
+      expect(spawnSync('ip', ['-n', netns, 'link', 'add', 'cni0', 'type', 'veth', 'peer', 'name', 'cni1']).status).toBe(
+        0,
+      );
+      const r = ctrRun(['--rm', '--with-ns', `network:/var/run/netns/${netns}`], 'k4', 'ls', '/sys/class/net');
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['cni0', 'cni1', 'lo']);
+    } finally {
+      spawnSync('ip', ['netns', 'delete', netns]);
+    }
+    expect(leftovers('k4')).toEqual([]);
+  });
+
   it("shows a policy's denial as ctr's error, and creates nothing", () => {
     const dir = path.join(t.root, 'policies.d');
     fs.mkdirSync(dir, { recursive: true });

@@ -277,6 +277,37 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('c3')).toEqual([]);
   });
 
+  it('joins a network namespace by path, as one a CNI plugin prepared', () => {
+    const netns = `box-oci-${process.pid}`;
+    expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
+    try {
+      expect(spawnSync('ip', ['-n', netns, 'link', 'add', 'cni0', 'type', 'veth', 'peer', 'name', 'cni1']).status).toBe(
+        0,
+      );
+      fs.rmSync(path.join(bundle, 'out', 'links'), { force: true });
+      config(['sh', '-c', 'ls /sys/class/net > /out/links'], (c) => {
+        c.linux.namespaces[1].path = `/var/run/netns/${netns}`;
+      });
+      ok('run', '-d', '--bundle', bundle, 'n1');
+      until(
+        'the command ran',
+        () => status('n1'),
+        (s) => s === 'stopped',
+      );
+      expect(
+        fs
+          .readFileSync(path.join(bundle, 'out', 'links'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .sort(),
+      ).toEqual(['cni0', 'cni1', 'lo']);
+      ok('delete', 'n1');
+      expect(leftovers('n1')).toEqual([]);
+    } finally {
+      spawnSync('ip', ['netns', 'delete', netns]);
+    }
+  });
+
   it('deletes a created container that never started: its waiting init goes', () => {
     config(['sh', '-c', 'echo ran > /out/never']);
     ok('create', '--bundle', bundle, 'c4');
@@ -303,11 +334,13 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
 
   it('refuses a config field it cannot honour, naming it, before anything is made', () => {
     config(['true'], (c) => {
-      c.linux.namespaces[1].path = '/var/run/netns/cni-1';
+      c.linux.namespaces[4].path = '/proc/1/ns/mnt';
     });
     const r = boxRunc('create', '--bundle', bundle, 'c6');
     expect(r.status).toBe(125);
-    expect(r.stderr).toBe('config.json: linux.namespaces[1].path: box-runc cannot join an existing namespace yet\n');
+    expect(r.stderr).toBe(
+      'config.json: linux.namespaces[4].path: box-runc can join existing network, ipc, uts, pid namespaces only\n',
+    );
     expect(logLines().at(-1)?.msg).toBe(r.stderr.trim());
     expect(leftovers('c6')).toEqual([]);
     expect(boxRunc('create', '--bundle', bundle, 'bad/id').stderr).toContain('invalid container id');

@@ -80,7 +80,11 @@ describe('config.json', () => {
       (d: Doc) => d.linux.namespaces.push({ type: 'user' }),
       'linux.namespaces[6]: box runs as root',
     ],
-    ['a namespace path', (d: Doc) => (d.linux.namespaces[1].path = '/var/run/netns/cni-1'), 'linux.namespaces[1].path'],
+    [
+      'a mount namespace path',
+      (d: Doc) => (d.linux.namespaces[4].path = '/proc/1/ns/mnt'),
+      'linux.namespaces[4].path: box-runc can join existing network, ipc, uts, pid namespaces only',
+    ],
     ['no mount namespace', (d: Doc) => d.linux.namespaces.splice(4, 1), 'linux.namespaces: box-runc needs a new mount'],
     ['blockIO', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO'],
     ['swappiness', (d: Doc) => (d.linux.resources.memory = { swappiness: 10 }), 'linux.resources.memory.swappiness'],
@@ -196,6 +200,15 @@ describe('the plan of a bundle', () => {
       'args',
     ]);
     expect(recs.at(-4)).toEqual(['caps', ...Array(3).fill(String(bit(29) | bit(5) | bit(10))), '0', '0']);
+  });
+
+  it("joins a network namespace by path (a CNI plugin's), and mounts sysfs in it", () => {
+    const doc = runcSpecDefault();
+    doc.linux.namespaces[1].path = '/var/run/netns/cni-1';
+    const recs = plan(doc);
+    expect(recs.find((r) => r[0] === 'setns')).toEqual(['setns', 'net', '/var/run/netns/cni-1']);
+    expect(Number(recs[0][1]) & 0x40000000).toBe(0); // no new network namespace
+    expect(recs.find((r) => r[0] === 'mount' && r[2] === '/sys')?.[3]).toBe('sysfs');
   });
 
   it('binds sysfs when the container shares the host network, and resolves bind sources in the bundle', () => {
