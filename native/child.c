@@ -396,7 +396,8 @@ void child_main(void)
 		setup_tty(1);
 	attrs_begin();
 	if (C.init)
-		init_fork(); /* returns in the command's process only */
+		if (!C.release)      /* with `release` the caller's subreaper is the command's parent, as with runc */
+			init_fork(); /* returns in the command's process only */
 	close(C.ist_wr);
 	attrs_exec();
 }
@@ -431,7 +432,8 @@ void exec_child_main(void)
 	attrs_begin();
 	/* this process stays as the command's reaper (init.c), in the container's PID namespace, so
 	 * nothing the command leaves behind becomes a zombie under a PID 1 that never reaps */
-	init_fork(); /* returns in the command's process only */
+	if (!C.release)      /* with `release` the caller's subreaper is the command's parent, as with runc */
+		init_fork(); /* returns in the command's process only */
 	close(C.ist_wr);
 	attrs_exec();
 }

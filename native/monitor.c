@@ -518,21 +518,6 @@ static void run_on_exit(void)
 	_exit(127);
 }
 
-/* Has the container's init ended? Reaps it, except with `release`: then its zombie stays for the
- * caller's subreaper, which gets it once the monitor exits (the kernel re-parents it and signals
- * the new parent), as it would under runc. ST gets the wait status either way. */
-static int child_ended(pid_t child, int *st)
-{
-	if (!C.release)
-		return waitpid(child, st, WNOHANG) == child;
-	siginfo_t si;
-	si.si_pid = 0;
-	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid != child)
-		return 0;
-	*st = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status;
-	return 1;
-}
-
 void monitor_loop(pid_t child)
 {
 	sigset_t set = C.fwd;

@@ -28,7 +28,7 @@ static const struct opdef OPS[] = {
 	{ "detach", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "log", "puu", OP_HOST, 1, M_RUN },
 	{ "state", "p", OP_HOST, 1, M_RUN },
-	{ "release", "", OP_HOST, 1, M_RUN },
+	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN },

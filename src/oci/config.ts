@@ -140,6 +140,18 @@ function refuseHooks(top: Fields): void {
   });
 }
 
+/** An `exec --process` file: one runtime-spec Process object, read as config.json's process is. */
+export function parseOciProcess(text: string): { process: OciProcess; warnings: string[] } {
+  let doc: Json;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new SpecFieldError('process', `not valid JSON: ${(err as Error).message}`);
+  }
+  const warnings: string[] = [];
+  return { process: parseProcess(new Fields(doc, 'process', PROCESS_RULES), warnings), warnings };
+}
+
 const PROCESS_RULES: FieldRules = {
   honoured: [
     'terminal',

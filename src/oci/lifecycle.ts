@@ -83,6 +83,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
       annotations: config.annotations,
       cgroupPath,
       command: config.process.args[0],
+      seccomp: config.seccomp,
       pid,
       pidStart,
       monitorPid,
@@ -100,7 +101,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
 }
 
 /** runc writes the pid file whole (temp file, rename): a reader never sees half of it. */
-function writePidFile(file: string, pid: number): void {
+export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
   fs.writeFileSync(tmp, String(pid), { mode: 0o644 });

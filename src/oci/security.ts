@@ -6,7 +6,7 @@ import { compileDockerProfile } from '../linux/seccomp';
 import type { ProcessSecurity } from '../runtime/security';
 import type { OciConfig } from './config';
 
-export function ociSecurity(config: OciConfig): ProcessSecurity {
+export function ociSecurity(config: Pick<OciConfig, 'process' | 'seccomp'>): ProcessSecurity {
   const caps = config.process.caps;
   if (!config.seccomp) return { caps };
   try {

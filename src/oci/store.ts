@@ -26,6 +26,8 @@ export interface OciRecord {
   monitorPid: number;
   /** process.args[0], for the start's error messages */
   command: string;
+  /** linux.seccomp as created (after policies): an exec'd process gets the same filter, as with runc */
+  seccomp?: string;
 }
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';

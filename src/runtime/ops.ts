@@ -37,7 +37,7 @@ export const OPS = {
   detach: { args: '', kind: 'host', single: true, modes: BOTH },
   log: { args: 'puu', kind: 'host', single: true, modes: RUN },
   state: { args: 'p', kind: 'host', single: true, modes: RUN },
-  release: { args: '', kind: 'host', single: true, modes: RUN },
+  release: { args: '', kind: 'host', single: true, modes: BOTH },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
   stdin: { args: '', kind: 'host', single: true, modes: RUN },

@@ -114,6 +114,8 @@ describe('containerd with box-runc as its runc', () => {
     expect(listed()).toMatch(/k2\s+\d+\s+RUNNING/);
     const pid = Number(/k2\s+(\d+)/.exec(listed())![1]);
     expect(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain('/default/k2');
+    const exec = ctr('task', 'exec', '--exec-id', 'e1', 'k2', 'sh', '-c', 'echo exec in $(cat /proc/1/comm); exit 2');
+    expect([exec.status, exec.stdout]).toEqual([2, 'exec in sleep\n']);
     expect(ctr('task', 'kill', '-s', 'SIGKILL', 'k2').status).toBe(0);
     until('the task stopped', listed, (l) => /k2\s+\d+\s+STOPPED/.test(l));
     expect(ctr('task', 'delete', 'k2').status).toBe(0);

@@ -308,6 +308,27 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     }
   });
 
+  it('execs a process in the running container: its namespaces, its cgroup, its exit status', () => {
+    config(['sleep', '1000']);
+    ok('run', '-d', '--bundle', bundle, 'x1');
+    const r = boxRunc('exec', '--env', 'EXTRA=1', 'x1', 'sh', '-c', 'echo pid $$ $EXTRA $(hostname); exit 4');
+    expect(r.status).toBe(4);
+    expect(r.stdout).toMatch(/^pid ([2-9]|\d\d+) 1 oci-box\n$/); // in the container's PID namespace (its init is 1)
+    const processFile = path.join(t.dir, 'process.json');
+    const process = {
+      args: ['sh', '-c', 'id -u; exit 5'],
+      cwd: '/',
+      env: ['PATH=/bin'],
+      user: { uid: 1000, gid: 1000 },
+    };
+    fs.writeFileSync(processFile, JSON.stringify(process));
+    const p = boxRunc('exec', '--process', processFile, 'x1');
+    expect([p.status, p.stdout]).toEqual([5, '1000\n']);
+    expect(boxRunc('exec', '--tty', 'x1', 'true').stderr).toContain('--tty: box-runc has no console socket yet');
+    ok('delete', '--force', 'x1');
+    expect(leftovers('x1')).toEqual([]);
+  });
+
   it('deletes a created container that never started: its waiting init goes', () => {
     config(['sh', '-c', 'echo ran > /out/never']);
     ok('create', '--bundle', bundle, 'c4');
@@ -346,7 +367,7 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(boxRunc('create', '--bundle', bundle, 'bad/id').stderr).toContain('invalid container id');
     expect(boxRunc('--rootless', 'true', 'list').stderr).toContain('--rootless true: box runs containers as root only');
     expect(boxRunc('--systemd-cgroup', 'list').stderr).toContain('--systemd-cgroup');
-    expect(boxRunc('exec', 'c1', 'true').stderr).toContain('exec: box-runc cannot run a process in a container yet');
+    expect(boxRunc('update', 'c1').stderr).toContain("update: box-runc cannot change a container's resources yet");
   });
 
   it('refuses a second container with the same id', () => {

@@ -7,11 +7,13 @@ export interface OciFlag {
   names: string[];
   /** takes a value (else a boolean) */
   value?: boolean;
+  /** may be given again: its values are collected in order */
+  repeat?: boolean;
   /** accepted but refused when given (true, or a value): why */
   refused?: string;
 }
 
-export type OciFlagValues = Record<string, string | boolean>;
+export type OciFlagValues = Record<string, string | boolean | string[]>;
 
 /** Parses flags off the front of argv; returns them by first name (without dashes) and the rest. */
 export function parseOciFlags(
@@ -45,7 +47,8 @@ export function parseOciFlags(
       value = v === 'true';
     } else value = true;
     if (flag.refused && value !== false) throw new BoxError(`${where}: --${key}: ${flag.refused}`);
-    flags[key] = value;
+    if (flag.repeat) flags[key] = [...((flags[key] as string[] | undefined) ?? []), String(value)];
+    else flags[key] = value;
   }
   return { flags, rest: argv.slice(i) };
 }
