@@ -367,6 +367,17 @@ function parseCgroupsPath(linux: Fields): string | undefined {
 
 const RES_REFUSED = 'box does not set this limit yet';
 
+/** `update --resources`: one runtime-spec LinuxResources object, read as config.json's is. */
+export function parseOciResources(text: string): CgroupLimits {
+  let doc: Json;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new SpecFieldError('resources', `not valid JSON: ${(err as Error).message}`);
+  }
+  return parseResources(new Fields({ resources: doc }, '', { honoured: ['resources'] })).limits;
+}
+
 function parseResources(linux: Fields): { limits: CgroupLimits; allDevices: boolean } {
   const r = linux.sub('resources', {
     honoured: ['memory', 'cpu', 'pids', 'devices'],

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError, errnoCode } from '../errors';
-import { cgroupAt, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
+import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
 import { describeStartError } from '../runtime/create';
 import { isMonitorAlive } from '../runtime/monitor-state';
 import { readUserText } from '../util/user-file';
@@ -84,6 +84,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
       cgroupPath,
       command: config.process.args[0],
       seccomp: config.seccomp,
+      limits: config.limits,
       pid,
       pidStart,
       monitorPid,
@@ -311,4 +312,18 @@ export async function ociFreeze(store: OciStore, id: string, pause: boolean): Pr
   const cgroup = cgroupOf(rec);
   if (pause) await (require('../linux/freezer') as typeof import('../linux/freezer')).freeze(cgroup);
   else cgroup.requestFreeze(false);
+}
+
+/**
+ * `update`: new cgroup limits for a container, checked against what the host enforces and written
+ * in an order the kernel accepts (the cgroup manager's writeLimits), then recorded. The policies
+ * that admitted it are not asked again (box update's re-admission is not wired up here yet).
+ */
+export function ociUpdate(store: OciStore, id: string, changed: CgroupLimits): void {
+  const rec = store.need(id);
+  if (ociStatus(store, rec) === 'stopped') throw new BoxError(`cannot update a stopped container: ${id}`);
+  const limits = { ...rec.limits, ...changed };
+  checkLimits(detectCgroups(), limits);
+  cgroupOf(rec).writeLimits(limits, changed);
+  store.save({ ...rec, limits });
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { isMonitorAlive, MonitorState, parseMonitorState } from '../runtime/monitor-state';
 import { writeJsonAtomic } from '../util/fs';
+import type { CgroupLimits } from '../linux/cgroups';
 
 export const DEFAULT_OCI_ROOT = '/run/box-runc';
 
@@ -26,6 +27,8 @@ export interface OciRecord {
   monitorPid: number;
   /** process.args[0], for the start's error messages */
   command: string;
+  /** the cgroup limits as created or last updated */
+  limits: CgroupLimits;
   /** linux.seccomp as created (after policies): an exec'd process gets the same filter, as with runc */
   seccomp?: string;
 }

@@ -325,6 +325,17 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     const p = boxRunc('exec', '--process', processFile, 'x1');
     expect([p.status, p.stdout]).toEqual([5, '1000\n']);
     expect(boxRunc('exec', '--tty', 'x1', 'true').stderr).toContain('--tty: box-runc has no console socket yet');
+    // update: new limits in the running container's cgroup (runc's --resources file and flags)
+    const cg = (f: string) =>
+      fs.readFileSync(path.join('/sys/fs/cgroup', f.split('.')[0], 'box-runc/x1', f), 'utf8').trim();
+    const resources = path.join(t.dir, 'resources.json');
+    fs.writeFileSync(resources, JSON.stringify({ memory: { limit: 32 * 1024 * 1024 }, pids: { limit: 20 } }));
+    ok('update', '--resources', resources, 'x1');
+    expect([cg('memory.limit_in_bytes'), cg('pids.max')]).toEqual([String(32 * 1024 * 1024), '20']);
+    ok('update', '--pids-limit', '30', '--memory', '48m', 'x1');
+    expect([cg('memory.limit_in_bytes'), cg('pids.max')]).toEqual([String(48 * 1024 * 1024), '30']);
+    fs.writeFileSync(resources, JSON.stringify({ blockIO: { weight: 10 } }));
+    expect(boxRunc('update', '--resources', resources, 'x1').stderr).toContain('config.json: resources.blockIO');
     ok('delete', '--force', 'x1');
     expect(leftovers('x1')).toEqual([]);
   });
@@ -367,7 +378,7 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(boxRunc('create', '--bundle', bundle, 'bad/id').stderr).toContain('invalid container id');
     expect(boxRunc('--rootless', 'true', 'list').stderr).toContain('--rootless true: box runs containers as root only');
     expect(boxRunc('--systemd-cgroup', 'list').stderr).toContain('--systemd-cgroup');
-    expect(boxRunc('update', 'c1').stderr).toContain("update: box-runc cannot change a container's resources yet");
+    expect(boxRunc('checkpoint', 'c1').stderr).toContain('checkpoint: box-runc cannot checkpoint containers');
   });
 
   it('refuses a second container with the same id', () => {
