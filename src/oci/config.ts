@@ -41,6 +41,15 @@ export interface OciProcess {
   oomScoreAdj?: number;
 }
 
+export interface OciHook {
+  path: string;
+  /** argv, argv[0] included, as the runtime-spec has it */
+  args: string[];
+  env: string[];
+  /** seconds */
+  timeout?: number;
+}
+
 export interface OciConfig {
   ociVersion: string;
   root: { path: string; readonly: boolean };
@@ -64,6 +73,8 @@ export interface OciConfig {
   rootfsPropagation: number;
   maskedPaths: string[];
   readonlyPaths: string[];
+  /** hooks run in the runtime's namespace, each with the state on stdin (hooks.ts) */
+  hooks: Partial<Record<HookName, OciHook[]>>;
   /** what was taken as runc takes it, with a warning (e.g. ambient capabilities the kernel refuses) */
   warnings: string[];
 }
@@ -93,7 +104,6 @@ export function parseOciConfig(text: string): OciConfig {
     throw new SpecFieldError('ociVersion', `${ociVersion} is not supported (box-runc reads 1.0.0 to 1.3.x)`);
   }
   if (top.str('domainname')) throw new SpecFieldError('domainname', 'box cannot set a NIS domain name yet');
-  refuseHooks(top);
   const rootF = top.sub('root', { honoured: ['path', 'readonly'] });
   const rootPath = rootF?.str('path');
   if (!rootF || !rootPath) throw new SpecFieldError('root.path', 'missing: the bundle must name its root filesystem');
@@ -127,17 +137,35 @@ export function parseOciConfig(text: string): OciConfig {
     rootfsPropagation: parsePropagation(linux),
     maskedPaths: absolutePaths(linux, 'maskedPaths'),
     readonlyPaths: absolutePaths(linux, 'readonlyPaths'),
+    hooks: parseHooks(top),
     warnings,
   };
 }
 
-const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+/** The hooks box-runc runs itself, in the runtime's namespace (hooks.ts). */
+export const HOST_HOOKS = ['prestart', 'createRuntime', 'poststart', 'poststop'] as const;
+export type HookName = (typeof HOST_HOOKS)[number];
 
-function refuseHooks(top: Fields): void {
-  top.sub('hooks', {
-    honoured: [],
-    refused: Object.fromEntries(HOOKS.map((h) => [h, 'box-runc does not run hooks yet'])),
+function parseHooks(top: Fields): OciConfig['hooks'] {
+  const hooks = top.sub('hooks', {
+    honoured: HOST_HOOKS,
+    refused: {
+      createContainer: 'box-runc cannot run a hook inside the container yet',
+      startContainer: 'box-runc cannot run a hook inside the container yet',
+    },
   });
+  const out: OciConfig['hooks'] = {};
+  for (const name of HOST_HOOKS) {
+    const list = hooks?.list(name).map(({ v, field }) => {
+      const h = new Fields(v, field, { honoured: ['path', 'args', 'env', 'timeout'] });
+      const hookPath = h.str('path');
+      if (!hookPath?.startsWith('/')) throw new SpecFieldError(`${field}.path`, 'must be an absolute path');
+      const timeout = h.int('timeout', 1, 3600);
+      return { path: hookPath, args: h.strings('args'), env: h.strings('env'), timeout };
+    });
+    if (list?.length) out[name] = list;
+  }
+  return out;
 }
 
 /** An `exec --process` file: one runtime-spec Process object, read as config.json's process is. */

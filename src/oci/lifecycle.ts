@@ -14,6 +14,7 @@ import { isMonitorAlive } from '../runtime/monitor-state';
 import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
 import { buildOciSpec, rootfsOf } from './plan';
+import { runHooks } from './hooks';
 import { ociSecurity } from './security';
 import { checkId, initAlive, OciRecord, OciStatus, OciStore, procStartTime } from './store';
 
@@ -85,10 +86,15 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
       command: config.process.args[0],
       seccomp: config.seccomp,
       limits: config.limits,
+      hooks: { poststart: config.hooks.poststart, poststop: config.hooks.poststop },
       pid,
       pidStart,
       monitorPid,
     };
+    // The init exists in its namespaces and waits: where runc runs these (a CNI plugin's, say).
+    const state = stateOf(rec, 'creating');
+    await runHooks('prestart', config.hooks.prestart, state, true, o.warn);
+    await runHooks('createRuntime', config.hooks.createRuntime, state, true, o.warn);
     store.save(rec);
     if (o.pidFile) writePidFile(o.pidFile, pid);
     return rec;
@@ -209,7 +215,11 @@ export function ociStatus(store: OciStore, rec: OciRecord): OciStatus {
   return store.status(rec, () => cgroupOf(rec).freezerState() === 'frozen');
 }
 
-export async function ociStart(store: OciStore, id: string): Promise<void> {
+export async function ociStart(
+  store: OciStore,
+  id: string,
+  warn: (m: string) => void = () => undefined,
+): Promise<void> {
   const rec = store.need(id);
   const status = ociStatus(store, rec);
   if (status === 'stopped') throw new BoxError('cannot start a container that has stopped');
@@ -228,6 +238,7 @@ export async function ociStart(store: OciStore, id: string): Promise<void> {
   }
   const line = await waitForEvent(store, id, ['started', 'error'], () => !isMonitorAlive(rec.monitorPid));
   if (line !== 'started') throw startError(line, rec.command);
+  await runHooks('poststart', rec.hooks.poststart, stateOf(rec, 'running'), false, warn);
 }
 
 export async function ociKill(store: OciStore, id: string, signal: number, all: boolean): Promise<void> {
@@ -260,7 +271,12 @@ export async function ociKill(store: OciStore, id: string, signal: number, all: 
   }
 }
 
-export async function ociDelete(store: OciStore, id: string, force: boolean): Promise<void> {
+export async function ociDelete(
+  store: OciStore,
+  id: string,
+  force: boolean,
+  warn: (m: string) => void = () => undefined,
+): Promise<void> {
   const rec = store.get(id);
   if (!rec) {
     // a create killed before it recorded the container leaves its directory: --force takes it
@@ -278,6 +294,7 @@ export async function ociDelete(store: OciStore, id: string, force: boolean): Pr
     if (status === 'paused') cgroup.requestFreeze(false); // a frozen task dies of SIGKILL once thawed
   }
   await untilGone(() => initAlive(rec) || isMonitorAlive(rec.monitorPid));
+  await runHooks('poststop', rec.hooks.poststop, stateOf(rec, 'stopped'), false, warn);
   cgroup.remove();
   store.remove(id);
 }
@@ -285,7 +302,10 @@ export async function ociDelete(store: OciStore, id: string, force: boolean): Pr
 /** The runtime-spec's state, with runc's additions (rootfs, created, owner). */
 export function ociState(store: OciStore, id: string): Record<string, unknown> {
   const rec = store.need(id);
-  const status = ociStatus(store, rec);
+  return stateOf(rec, ociStatus(store, rec));
+}
+
+function stateOf(rec: OciRecord, status: OciStatus | 'creating'): Record<string, unknown> {
   return {
     ociVersion: rec.ociVersion,
     id: rec.id,

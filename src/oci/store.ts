@@ -8,6 +8,7 @@ import { BoxError, errnoCode } from '../errors';
 import { isMonitorAlive, MonitorState, parseMonitorState } from '../runtime/monitor-state';
 import { writeJsonAtomic } from '../util/fs';
 import type { CgroupLimits } from '../linux/cgroups';
+import type { OciHook } from './config';
 
 export const DEFAULT_OCI_ROOT = '/run/box-runc';
 
@@ -27,6 +28,8 @@ export interface OciRecord {
   monitorPid: number;
   /** process.args[0], for the start's error messages */
   command: string;
+  /** the hooks that run after create: poststart (start) and poststop (delete) */
+  hooks: Partial<Record<'poststart' | 'poststop', OciHook[]>>;
   /** the cgroup limits as created or last updated */
   limits: CgroupLimits;
   /** linux.seccomp as created (after policies): an exec'd process gets the same filter, as with runc */

@@ -340,6 +340,51 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('x1')).toEqual([]);
   });
 
+  it('runs the hooks with the state on stdin: prestart and createRuntime at create, poststart, poststop', () => {
+    const out = path.join(t.dir, 'hooks');
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.mkdirSync(out);
+    const hook = (name: string) => ({
+      path: '/bin/sh',
+      args: [
+        'sh',
+        '-c',
+        `cat > ${out}/${name}.json; readlink /proc/$(sed 's/.*"pid":\\([0-9]*\\).*/\\1/' ${out}/${name}.json)/ns/net > ${out}/${name}.net`,
+      ],
+      env: ['PATH=/bin:/usr/bin'],
+      timeout: 10,
+    });
+    config(['sleep', '1000'], (c) => {
+      c.hooks = {
+        prestart: [hook('prestart')],
+        createRuntime: [hook('createRuntime')],
+        poststart: [hook('poststart')],
+        poststop: [hook('poststop')],
+      };
+    });
+    ok('create', '--bundle', bundle, 'h1');
+    const read = (f: string) => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
+    const pid = JSON.parse(ok('state', 'h1')).pid;
+    expect(read('prestart.json')).toMatchObject({ id: 'h1', status: 'creating', pid, bundle });
+    expect(read('createRuntime.json')).toMatchObject({ id: 'h1', status: 'creating', pid });
+    // the container's own network namespace exists when they run (what a CNI hook configures)
+    expect(fs.readFileSync(path.join(out, 'prestart.net'), 'utf8').trim()).toBe(fs.readlinkSync(`/proc/${pid}/ns/net`));
+    expect(fs.existsSync(path.join(out, 'poststart.json'))).toBe(false);
+    ok('start', 'h1');
+    expect(read('poststart.json')).toMatchObject({ id: 'h1', status: 'running' });
+    ok('delete', '--force', 'h1');
+    expect(read('poststop.json')).toMatchObject({ id: 'h1', status: 'stopped' });
+    expect(leftovers('h1')).toEqual([]);
+
+    config(['true'], (c) => {
+      c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no network >&2; exit 3'] }] };
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'h2');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)?.msg).toBe('hook createRuntime[0] /bin/sh failed: exit 3: no network');
+    expect(leftovers('h2')).toEqual([]);
+  });
+
   it('deletes a created container that never started: its waiting init goes', () => {
     config(['sh', '-c', 'echo ran > /out/never']);
     ok('create', '--bundle', bundle, 'c4');

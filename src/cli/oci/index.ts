@@ -114,7 +114,7 @@ const COMMANDS: Record<string, OciCommand> = {
       await create(ctx, flags, id);
       const { ociStart, ociDelete } = lazy();
       try {
-        await ociStart(ctx.store, id);
+        await ociStart(ctx.store, id, (m) => ctx.log('warning', m));
       } catch (err) {
         await ociDelete(ctx.store, id, true);
         throw err;
@@ -126,7 +126,7 @@ const COMMANDS: Record<string, OciCommand> = {
     flags: [],
     usage: 'start ID',
     async run(ctx, _flags, args) {
-      await lazy().ociStart(ctx.store, oneId(args, this.usage));
+      await lazy().ociStart(ctx.store, oneId(args, this.usage), (m) => ctx.log('warning', m));
       return 0;
     },
   },
@@ -152,7 +152,7 @@ const COMMANDS: Record<string, OciCommand> = {
     flags: [{ names: ['force', 'f'] }],
     usage: 'delete [--force] ID',
     async run(ctx, flags, args) {
-      await lazy().ociDelete(ctx.store, oneId(args, this.usage), flags.force === true);
+      await lazy().ociDelete(ctx.store, oneId(args, this.usage), flags.force === true, (m) => ctx.log('warning', m));
       return 0;
     },
   },

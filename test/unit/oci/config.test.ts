@@ -62,9 +62,9 @@ describe('config.json', () => {
     ['an unknown field', (d: Doc) => (d.process.frobnicate = 1), 'process.frobnicate: unknown field'],
     ['a Windows field', (d: Doc) => (d.windows = { layerFolders: ['x'] }), 'windows: is for other operating systems'],
     [
-      'hooks',
-      (d: Doc) => (d.hooks = { prestart: [{ path: '/bin/true' }] }),
-      'hooks.prestart: box-runc does not run hooks',
+      'a hook inside the container',
+      (d: Doc) => (d.hooks = { createContainer: [{ path: '/bin/true' }] }),
+      'hooks.createContainer: box-runc cannot run a hook inside the container yet',
     ],
     ['a terminal', (d: Doc) => (d.process.terminal = true), 'process.terminal: box-runc has no console socket'],
     [
@@ -131,6 +131,16 @@ describe('config.json', () => {
     doc.hooks = { prestart: [] };
     doc.linux.resources.blockIO = {};
     expect(refusal(doc)).toBe('accepted');
+  });
+
+  it('reads the hooks it runs itself', () => {
+    const doc = runcSpecDefault();
+    doc.hooks = { prestart: [{ path: '/usr/bin/netns-setup', args: ['netns-setup', 'up'], timeout: 5 }] };
+    expect(parse(doc).hooks).toEqual({
+      prestart: [{ path: '/usr/bin/netns-setup', args: ['netns-setup', 'up'], env: [], timeout: 5 }],
+    });
+    doc.hooks.poststop = [{ path: 'relative' }];
+    expect(refusal(doc)).toContain('config.json: hooks.poststop[0].path: must be an absolute path');
   });
 
   it('takes a 1.3 bundle and RLIM_INFINITY', () => {
