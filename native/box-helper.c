@@ -107,6 +107,7 @@ void host_ops(void)
 	child_ops(sp);
 	C.detach = spec_find(sp, "detach") != NULL;
 	C.release = spec_find(sp, "release") != NULL;
+	C.console_socket = spec_find(sp, "console-socket");
 	monitor_ops(sp);
 	attach_ops(sp);
 	C.exit_event = spec_find(sp, "exit-event");
@@ -288,6 +289,14 @@ int main(int argc, char **argv)
 	if (C.detach) {
 		monitor_state(pid);
 		attach_wait();
+	}
+	if (C.release) {
+		/* an OCI create: the child sets up in full now (runc's create does), its terminal goes to
+		 * the console socket, and only its execve waits for box's go (a second byte) */
+		if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
+			die("sync", errno, "release the child");
+		if (C.tty)
+			console_handover();
 	}
 	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */
 	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */

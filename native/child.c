@@ -253,6 +253,16 @@ static void exec_cmd(void)
 	const char *file = argv[0];
 	/* from here on only exec: restore what the helper changed, then the filter, then execve */
 	close(rootfd); /* box's own fds: the error pipe alone stays, until execve closes it */
+	if (C.release && !C.exec_mode) {
+		/* `release` (an OCI create): set up in full, then wait for the go of `start` to exec */
+		char go;
+		ssize_t n;
+		do
+			n = read(C.sync_rd, &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(125); /* aborted: the helper kills us, or it died */
+	}
 	close(C.sync_rd);
 	umask(022);
 	sigprocmask(SIG_SETMASK, &C.origmask, NULL);

@@ -29,6 +29,7 @@ static const struct opdef OPS[] = {
 	{ "log", "puu", OP_HOST, 1, M_RUN },
 	{ "state", "p", OP_HOST, 1, M_RUN },
 	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "console-socket", "p", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN },
@@ -296,11 +297,15 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	if (spec_find(sp, "stdin") && !spec_find(sp, "attach"))
 		bad("op stdin needs attach%s%s", "", "");
 	if (spec_find(sp, "release")) { /* the container's own stdio and parent are the caller's */
-		static const char *const alone[] = { "tty", "init", "log", "on-exit", "health", "attach" };
+		static const char *const alone[] = { "init", "log", "on-exit", "health", "attach" };
 		for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++)
 			if (spec_find(sp, alone[i]))
 				bad("op %s cannot go with release%s", alone[i], "");
+		if (spec_find(sp, "tty") && !spec_find(sp, "console-socket"))
+			bad("op tty with release needs console-socket%s%s", "", "");
 	}
+	if (spec_find(sp, "console-socket") && !(spec_find(sp, "release") && spec_find(sp, "tty")))
+		bad("op console-socket needs release and tty%s%s", "", "");
 }
 
 /* `health` and its companions: all or nothing, and the nested exec spec of the probe is valid. */

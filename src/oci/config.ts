@@ -209,8 +209,9 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
   const cwd = p.str('cwd') ?? '';
   if (!cwd?.startsWith('/')) throw new SpecFieldError('process.cwd', 'must be an absolute path');
   const terminal = p.bool('terminal');
-  if (terminal) throw new SpecFieldError('process.terminal', 'box-runc has no console socket yet: run without a tty');
-  p.sub('consoleSize', { honoured: ['height', 'width'] });
+  if (p.sub('consoleSize', { honoured: ['height', 'width'] })) {
+    throw new SpecFieldError('process.consoleSize', "box-runc leaves the size to the console socket's receiver");
+  }
   const user = p.sub('user', {
     honoured: ['uid', 'gid', 'additionalGids', 'umask'],
     refused: { username: NOT_WINDOWS },

@@ -27,6 +27,8 @@ export interface CreateOptions {
   id: string;
   bundle: string;
   pidFile?: string;
+  /** --console-socket: where the pty master of a container with process.terminal goes */
+  consoleSocket?: string;
   /** where the helper is extracted (box's storage root's cache) */
   helperCache: string;
   warn: (message: string) => void;
@@ -52,6 +54,13 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   const bundle = path.resolve(o.bundle);
   let config = readBundle(bundle);
   if (o.admit) config = await o.admit(config, o.id);
+  if (config.process.terminal !== (o.consoleSocket !== undefined)) {
+    throw new BoxError(
+      config.process.terminal
+        ? 'process.terminal needs --console-socket: the pty master goes there'
+        : '--console-socket needs process.terminal in config.json',
+    );
+  }
   const rootfs = rootfsOf(config, bundle);
   if (!fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) {
     throw new BoxError(`root.path ${rootfs} is not a directory: the bundle's root filesystem must exist`);
@@ -72,6 +81,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     // As runc: the container's stdio is the caller's, and once started its parent is the caller's
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
     spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
+    if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
     const { pid, monitorPid } = await launch(store, o.id, spec.encode(), o.helperCache);
     const pidStart = procStartTime(pid);
     if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);

@@ -47,6 +47,7 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
   for (const f of p.cgroup.selfWrites) spec.op('cgroup-join', f);
   for (const j of c.joined) spec.op('setns', j.type === 'network' ? 'net' : j.type, j.path);
   if (c.namespaces.has('cgroup')) spec.op('cgroupns');
+  if (c.process.terminal) spec.op('tty'); // its master goes to the console socket (lifecycle.ts)
   if (c.process.oomScoreAdj !== undefined) spec.op('oom-score-adj', c.process.oomScoreAdj);
 
   if (c.hostname) spec.op('hostname', c.hostname);

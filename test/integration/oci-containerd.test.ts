@@ -6,7 +6,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, mountsUnder, TestRoot, until } from '../support/box';
+import { BOX, busyboxTarball, mountsUnder, REPO, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-ctrd-');
 let containerd: ChildProcess | undefined;
@@ -106,6 +106,24 @@ describe('containerd with box-runc as its runc', () => {
     expect(r.stderr).toBe('to stderr\n');
     expect(r.status).toBe(3);
     expect(leftovers('k1')).toEqual([]);
+  });
+
+  it('runs a container on a terminal (ctr run --tty: the pty master comes through the console socket)', () => {
+    const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+    const args = ['run', '--runc-binary', runc, '--runc-root', runcRoot, '--rm', '--tty', '--rootfs', rootfs, 'k5'];
+    const command = ['sh', '-c', 'tty; exit 6'];
+    const r = spawnSync(
+      'python3',
+      [driver, '--rows', '30', '--cols', '100', '--', 'ctr', '--address', address, ...args, ...command],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    const result = JSON.parse(r.stdout);
+    expect(result.output).toMatch(/^\/dev\/pts\/0\r+\n$/); // through the container's pty, then ctr's
+    expect(result.status).toBe(6);
+    expect(leftovers('k5')).toEqual([]);
   });
 
   it('runs a detached task, lists it, kills and deletes it', () => {

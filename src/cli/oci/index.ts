@@ -52,11 +52,7 @@ function oneId(args: string[], usage: string): string {
 const CREATE_FLAGS: OciFlag[] = [
   { names: ['bundle', 'b'], value: true },
   { names: ['pid-file'], value: true },
-  {
-    names: ['console-socket'],
-    value: true,
-    refused: 'box-runc has no console socket yet (process.terminal is refused)',
-  },
+  { names: ['console-socket'], value: true },
   { names: ['no-pivot'], refused: 'box always uses pivot_root' },
   { names: ['no-new-keyring'] }, // box never makes a session keyring: what this flag asks for
   { names: ['preserve-fds'], value: true },
@@ -75,6 +71,7 @@ async function create(ctx: Context, flags: OciFlagValues, id: string): Promise<v
     id,
     bundle: (flags.bundle as string | undefined) ?? '.',
     pidFile: flags['pid-file'] as string | undefined,
+    consoleSocket: flags['console-socket'] as string | undefined,
     helperCache: layout.cache(ctx.roots),
     admit: (config, cid) => admitBundle(config, cid, ctx.roots, (m) => ctx.log('warning', m)),
     warn: (m) => ctx.log('warning', m),

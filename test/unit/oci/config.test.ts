@@ -66,7 +66,11 @@ describe('config.json', () => {
       (d: Doc) => (d.hooks = { createContainer: [{ path: '/bin/true' }] }),
       'hooks.createContainer: box-runc cannot run a hook inside the container yet',
     ],
-    ['a terminal', (d: Doc) => (d.process.terminal = true), 'process.terminal: box-runc has no console socket'],
+    [
+      'a console size',
+      (d: Doc) => (d.process.consoleSize = { height: 24, width: 80 }),
+      'process.consoleSize: box-runc leaves the size',
+    ],
     [
       'apparmor',
       (d: Doc) => (d.process.apparmorProfile = 'p'),
