@@ -21,8 +21,10 @@
 #   containerd      containerd and `ctr`, the real client oci-containerd.test.ts runs box-runc under
 #                   (the test starts its own daemon on private paths; on a host with systemd the
 #                   package also enables the host's own containerd service, which the tests never use)
+#   podman          the other real client: oci-podman.test.ts runs `podman --runtime box-runc` (conmon)
+#                   on private storage roots
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables containerd)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables containerd podman)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
