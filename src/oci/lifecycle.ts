@@ -357,3 +357,15 @@ export function ociUpdate(store: OciStore, id: string, changed: CgroupLimits): v
   cgroupOf(rec).writeLimits(limits, changed);
   store.save({ ...rec, limits });
 }
+
+/** The limits of every container of this root that is not stopped (admission's committed resources). */
+export function ociCommitted(store: OciStore): CgroupLimits[] {
+  return store.ids().flatMap((id) => {
+    try {
+      const rec = store.get(id);
+      return rec && ociStatus(store, rec) !== 'stopped' ? [rec.limits ?? {}] : [];
+    } catch {
+      return []; // being created or deleted right now
+    }
+  });
+}

@@ -5,6 +5,7 @@
 // limits, capabilities and namespaces from the spec; its mounts are added to the request as they
 // are. A denial fails the create with every reason; a patch is applied to the spec (patchedSpec).
 import { capsToNames, DOCKER_DEFAULT_CAP_MASK, resolveCapabilities } from '../linux/capabilities';
+import type { CgroupLimits } from '../linux/cgroups';
 import type { ContainerConfig } from '../model';
 import type { Roots } from '../paths';
 import type { Admission, Subject } from '../policy/admission';
@@ -153,13 +154,14 @@ export async function admitBundle(
   id: string,
   roots: Roots,
   warn: (m: string) => void,
+  others: () => CgroupLimits[] = () => [],
 ): Promise<OciConfig> {
   const { defaultPolicies } = require('../policy/sources') as typeof import('../policy/sources');
   const refs = defaultPolicies(roots);
   if (!refs.length) return config;
   const { admit } = require('../policy/admission') as typeof import('../policy/admission');
   const { appendEvent } = require('../runtime/events') as typeof import('../runtime/events');
-  const { committedResources } = require('../runtime/committed') as typeof import('../runtime/committed');
+  const { commit, committedResources } = require('../runtime/committed') as typeof import('../runtime/committed');
   const before = configOf(config);
   const name = config.annotations['io.kubernetes.cri.container-name'] ?? id;
   const subject: Subject = {
@@ -168,7 +170,12 @@ export async function admitBundle(
     name,
     config: before,
     warn,
-    committed: () => committedResources(roots, id),
+    // box's containers and box-runc's (`others`: those not stopped), for a capacity policy
+    committed: () => {
+      const c = committedResources(roots, id);
+      for (const l of others()) commit(c, l);
+      return c;
+    },
     event: (container, attributes) => appendEvent(roots, 'policy', container, attributes),
     complete: (container) => completeRequest(config, container),
   };
@@ -180,7 +187,6 @@ export async function admitBundle(
     if (err instanceof BoxError) throw new BoxError(err.message.split('\nbox: ').join('; '));
     throw err;
   }
-  // The decision is recorded now: box-runc's containers do not count towards box's committed resources.
   admission.finish(name);
   const readOnly = admission.patches.flatMap((p) => p.readOnlyMounts);
   return patchedSpec(config, before, admission.config, readOnly);

@@ -25,9 +25,12 @@ function ctr(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout, stderr };
 }
 
+/** box-runc as the shim's runc, its state and ctr's FIFOs under the test's directory */
+const RUNC_FLAGS = () => ['--runc-binary', runc, '--runc-root', runcRoot, '--fifo-dir', path.join(t.dir, 'fifo')];
+
 /** `ctr run` of the busybox root filesystem through box-runc: flags, then the id and command. */
 const ctrRun = (flags: string[], id: string, ...command: string[]) =>
-  ctr('run', '--runc-binary', runc, '--runc-root', runcRoot, ...flags, '--rootfs', rootfs, id, ...command);
+  ctr('run', ...RUNC_FLAGS(), ...flags, '--rootfs', rootfs, id, ...command);
 
 /** Processes running something under this test's directory (box's helper, containerd's shims). */
 function processesOfTest(): string[] {
@@ -110,7 +113,7 @@ describe('containerd with box-runc as its runc', () => {
 
   it('runs a container on a terminal (ctr run --tty: the pty master comes through the console socket)', () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
-    const args = ['run', '--runc-binary', runc, '--runc-root', runcRoot, '--rm', '--tty', '--rootfs', rootfs, 'k5'];
+    const args = ['run', ...RUNC_FLAGS(), '--rm', '--tty', '--rootfs', rootfs, 'k5'];
     const command = ['sh', '-c', 'tty; exit 6'];
     const r = spawnSync(
       'python3',
@@ -132,7 +135,18 @@ describe('containerd with box-runc as its runc', () => {
     expect(listed()).toMatch(/k2\s+\d+\s+RUNNING/);
     const pid = Number(/k2\s+(\d+)/.exec(listed())![1]);
     expect(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain('/default/k2');
-    const exec = ctr('task', 'exec', '--exec-id', 'e1', 'k2', 'sh', '-c', 'echo exec in $(cat /proc/1/comm); exit 2');
+    const exec = ctr(
+      'task',
+      'exec',
+      '--fifo-dir',
+      path.join(t.dir, 'fifo'),
+      '--exec-id',
+      'e1',
+      'k2',
+      'sh',
+      '-c',
+      'echo exec in $(cat /proc/1/comm); exit 2',
+    );
     expect([exec.status, exec.stdout]).toEqual([2, 'exec in sleep\n']);
     expect(ctr('task', 'kill', '-s', 'SIGKILL', 'k2').status).toBe(0);
     until('the task stopped', listed, (l) => /k2\s+\d+\s+STOPPED/.test(l));

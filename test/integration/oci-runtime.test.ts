@@ -445,6 +445,33 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(ok('list', '-q')).toBe('');
   });
 
+  it("counts its running containers in a capacity policy's committed resources", () => {
+    const dir = path.join(t.root, 'policies.d');
+    fs.mkdirSync(dir, { recursive: true });
+    // room for 1.5 of this host's 2 cpus: one container of 1 cpu fits, a second does not
+    fs.writeFileSync(
+      path.join(dir, 'capacity.json'),
+      JSON.stringify({ policy: 'capacity', args: { 'cpu-share': '0.75' } }),
+    );
+    try {
+      config(['sleep', '1000'], (c) => {
+        c.linux.resources.cpu = { quota: 100000, period: 100000 };
+      });
+      ok('create', '--bundle', bundle, 'q1');
+      const r = boxRunc('create', '--bundle', bundle, 'q2');
+      expect(r.status).toBe(125);
+      expect(logLines().at(-1)?.msg).toMatch(
+        /^denied by policy capacity: not enough cpu: 1 committed \+ 1 requested > 1\.5/,
+      );
+      ok('delete', 'q1');
+      ok('create', '--bundle', bundle, 'q2'); // q1 no longer counts
+      ok('delete', 'q2');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect([...leftovers('q1'), ...leftovers('q2')]).toEqual([]);
+  });
+
   describe('with a default policy', () => {
     beforeAll(() => {
       policy = 'strict';

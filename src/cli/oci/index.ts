@@ -73,7 +73,14 @@ async function create(ctx: Context, flags: OciFlagValues, id: string): Promise<v
     pidFile: flags['pid-file'] as string | undefined,
     consoleSocket: flags['console-socket'] as string | undefined,
     helperCache: layout.cache(ctx.roots),
-    admit: (config, cid) => admitBundle(config, cid, ctx.roots, (m) => ctx.log('warning', m)),
+    admit: (config, cid) =>
+      admitBundle(
+        config,
+        cid,
+        ctx.roots,
+        (m) => ctx.log('warning', m),
+        () => lazy().ociCommitted(ctx.store),
+      ),
     warn: (m) => ctx.log('warning', m),
   });
 }
