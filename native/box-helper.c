@@ -108,6 +108,7 @@ void host_ops(void)
 	C.detach = spec_find(sp, "detach") != NULL;
 	C.release = spec_find(sp, "release") != NULL;
 	C.console_socket = spec_find(sp, "console-socket");
+	C.console_fd = -1;
 	monitor_ops(sp);
 	attach_ops(sp);
 	C.exit_event = spec_find(sp, "exit-event");

@@ -25,6 +25,7 @@ struct ctx {
 	int detach;
 	int release;                      /* `release`: the monitor exits once the container started (OCI runtimes) */
 	const struct rec *console_socket; /* `console-socket`: where the pty master goes (release) */
+	int console_fd;                   /* exec: connected to it before the join (a host path), else -1 */
 	int detach_wr;                    /* monitor -> original helper: 'S' once started; EOF otherwise */
 	int log_rd[2];                    /* monitor's read ends of the container's stdout and stderr pipes; with
 			       * `tty`, [0] is the pty master and [1] unused */

@@ -525,7 +525,7 @@ static void run_on_exit(void)
 
 /* `console-socket PATH`: the pty master to the caller's unix socket, by SCM_RIGHTS, as runc hands
  * it to containerd's shim or conmon (the message's bytes name it, as runc's do). */
-static void console_send(int master)
+int console_connect(void)
 {
 	const char *path = C.console_socket->a[0].p;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -535,6 +535,13 @@ static void console_send(int master)
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa))
 		die("console-socket", errno, "connect %s", path);
+	return s;
+}
+
+static void console_send(int master)
+{
+	const char *path = C.console_socket->a[0].p;
+	int s = C.console_fd >= 0 ? C.console_fd : console_connect();
 	char name[] = "/dev/ptmx";
 	struct iovec iov = { .iov_base = name, .iov_len = sizeof name - 1 };
 	union {
@@ -551,6 +558,7 @@ static void console_send(int master)
 	if (sendmsg(s, &msg, 0) < 0)
 		die("console-socket", errno, "send the pty master to %s", path);
 	close(s);
+	C.console_fd = -1;
 }
 
 void console_handover(void)

@@ -12,5 +12,6 @@ void monitor_state(pid_t child);         /* first state file, before the go-ahea
 void monitor_loop(pid_t child) __attribute__((noreturn));
 void detach_release(void);   /* started: the original helper may exit, fd 4 is /dev/null now */
 void console_handover(void); /* release with tty: the pty master to the console socket, at create */
+int console_connect(void);   /* a socket connected to `console-socket`'s PATH (dies on failure) */
 
 #endif

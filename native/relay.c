@@ -123,7 +123,9 @@ void parent_loop(pid_t child)
 	if (sfd < 0)
 		die("signalfd", errno, "signalfd");
 	int master = -1, in = -1;
-	if (C.tty) {
+	if (C.tty && C.console_socket) {
+		console_handover(); /* exec with `release`: the caller relays the terminal */
+	} else if (C.tty) {
 		master = recv_master();
 		if (master >= 0) {
 			in = 0;

@@ -29,7 +29,7 @@ static const struct opdef OPS[] = {
 	{ "log", "puu", OP_HOST, 1, M_RUN },
 	{ "state", "p", OP_HOST, 1, M_RUN },
 	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
-	{ "console-socket", "p", OP_HOST, 1, M_RUN },
+	{ "console-socket", "p", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN },
@@ -291,8 +291,8 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");
-	} else if (mode == M_EXEC && spec_find(sp, "tty")) {
-		bad("tty with detach is not supported for exec%s%s", "", "");
+	} else if (mode == M_EXEC && spec_find(sp, "tty") && !spec_find(sp, "console-socket")) {
+		bad("tty with detach is not supported for exec%s%s", "", ""); /* but to a console socket */
 	}
 	if (spec_find(sp, "stdin") && !spec_find(sp, "attach"))
 		bad("op stdin needs attach%s%s", "", "");

@@ -3,6 +3,7 @@
 // with new args and the flags' changes) and the container's seccomp filter. In the foreground the
 // helper relays its exit status; with --detach it goes to the caller's subreaper once it started
 // (the helper's `release`), which is how containerd's shim runs `ctr task exec`.
+import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import { cgroupAt, detectCgroups } from '../linux/cgroups';
@@ -29,6 +30,9 @@ export interface ExecOptions {
   /** --no-new-privs */
   noNewPrivileges: boolean;
   detach: boolean;
+  /** --tty (or process.terminal): a pty, whose master goes to consoleSocket */
+  tty: boolean;
+  consoleSocket?: string;
   pidFile?: string;
   helperCache: string;
   warn: (m: string) => void;
@@ -68,10 +72,15 @@ export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> 
   if (status === 'paused') throw new BoxError(`cannot exec in a paused container: resume ${o.id} first`);
   if (status !== 'running') throw new BoxError(`cannot exec in a ${status} container`);
   const process = processOf(o, rec.bundle);
-  if (process.terminal) throw new BoxError('exec: box-runc has no console socket yet: run without a terminal');
+  const tty = o.tty || process.terminal;
+  if (tty && !(o.consoleSocket && o.detach)) {
+    throw new BoxError('exec: a terminal needs --console-socket and --detach: the caller relays it');
+  }
+  if (o.consoleSocket && !tty) throw new BoxError('exec: --console-socket needs --tty');
   const security = ociSecurity({ process, seccomp: rec.seccomp });
   const spec = new HelperSpec().op('join', rec.pid);
   if (o.detach) spec.op('detach').op('release');
+  if (tty) spec.op('tty').op('console-socket', path.resolve(o.consoleSocket!));
   for (const f of cgroupAt(detectCgroups(), rec.cgroupPath).joinFiles()) spec.op('cgroup-join', f);
   appendProcessOps(spec, {
     user: process.user,

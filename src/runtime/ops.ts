@@ -38,7 +38,7 @@ export const OPS = {
   log: { args: 'puu', kind: 'host', single: true, modes: RUN },
   state: { args: 'p', kind: 'host', single: true, modes: RUN },
   release: { args: '', kind: 'host', single: true, modes: BOTH },
-  'console-socket': { args: 'p', kind: 'host', single: true, modes: RUN },
+  'console-socket': { args: 'p', kind: 'host', single: true, modes: BOTH },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
   stdin: { args: '', kind: 'host', single: true, modes: RUN },

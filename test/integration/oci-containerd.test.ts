@@ -148,6 +148,18 @@ describe('containerd with box-runc as its runc', () => {
       'echo exec in $(cat /proc/1/comm); exit 2',
     );
     expect([exec.status, exec.stdout]).toEqual([2, 'exec in sleep\n']);
+    // on a terminal (kubectl exec -it's path): the exec's pty master goes through the console socket
+    const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+    const fifo = ['--fifo-dir', path.join(t.dir, 'fifo')];
+    const ttyExec = ['ctr', '--address', address, 'task', 'exec', ...fifo, '--tty', '--exec-id', 'e2', 'k2'];
+    const r = spawnSync('python3', [driver, '--', ...ttyExec, 'sh', '-c', 'tty; exit 7'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const result = JSON.parse(r.stdout);
+    // (ctr may add its own complaint after: it resizes the terminal of an exec that has ended)
+    expect(result.output).toMatch(/^\/dev\/pts\/\d+\r+\n/);
+    expect(result.status).toBe(7);
     expect(ctr('task', 'kill', '-s', 'SIGKILL', 'k2').status).toBe(0);
     until('the task stopped', listed, (l) => /k2\s+\d+\s+STOPPED/.test(l));
     expect(ctr('task', 'delete', 'k2').status).toBe(0);

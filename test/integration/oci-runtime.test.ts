@@ -324,7 +324,9 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     fs.writeFileSync(processFile, JSON.stringify(process));
     const p = boxRunc('exec', '--process', processFile, 'x1');
     expect([p.status, p.stdout]).toEqual([5, '1000\n']);
-    expect(boxRunc('exec', '--tty', 'x1', 'true').stderr).toContain('--tty: box-runc has no console socket yet');
+    expect(boxRunc('exec', '--tty', 'x1', 'true').stderr).toContain(
+      'exec: a terminal needs --console-socket and --detach',
+    );
     // update: new limits in the running container's cgroup (runc's --resources file and flags)
     const cg = (f: string) =>
       fs.readFileSync(path.join('/sys/fs/cgroup', f.split('.')[0], 'box-runc/x1', f), 'utf8').trim();
