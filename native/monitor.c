@@ -568,6 +568,7 @@ void console_handover(void)
 		console_send(m);
 		close(m);
 	}
+	status("console %d", m >= 0); /* the caller may return only now: its caller awaits the master */
 }
 
 void monitor_loop(pid_t child)

@@ -82,7 +82,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
     spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
     if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
-    const { pid, monitorPid } = await launch(store, o.id, spec.encode(), o.helperCache);
+    const { pid, monitorPid } = await launch(store, o.id, spec.encode(), o.helperCache, config.process.terminal);
     const pidStart = procStartTime(pid);
     if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);
     const rec: OciRecord = {
@@ -131,6 +131,7 @@ async function launch(
   id: string,
   spec: Buffer,
   helperCache: string,
+  terminal: boolean,
 ): Promise<{ pid: number; monitorPid: number }> {
   const { mknod, S_IFIFO } = require('../linux/syscalls') as typeof import('../linux/syscalls');
   const fifo = store.controlFifo(id);
@@ -164,6 +165,11 @@ async function launch(
     () => store.monitor(id).monitorPid,
     () => exited,
   );
+  if (terminal) {
+    // as runc, create returns once the pty master is at the console socket (its caller waits for it)
+    const sent = await waitForEvent(store, id, ['console', 'error'], () => !isMonitorAlive(monitorPid));
+    if (sent !== 'console 1') throw new BoxError(`the container's setup failed before its terminal existed: ${sent}`);
+  }
   return { pid: Number(a), monitorPid: monitorPid ?? 0 };
 }
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, mountsUnder, TestRoot } from '../support/box';
+import { BOX, busyboxTarball, mountsUnder, REPO, TestRoot } from '../support/box';
 
 const t = new TestRoot('box-podman-');
 let rootfs: string;
@@ -73,6 +73,18 @@ describe('podman --runtime box-runc', () => {
     const r = podman('run', '--rm', '--cidfile', cidFile, '--network', 'none', '--rootfs', rootfs, ...command);
     expect([r.status, r.stdout]).toEqual([3, 'hello from box\n']);
     expect(leftovers([fs.readFileSync(cidFile, 'utf8').trim()])).toEqual([]);
+  });
+
+  it('runs one on a terminal (podman run -t: conmon takes the pty master from the console socket)', () => {
+    const d = t.dir;
+    const argv = ['podman', '--root', `${d}/storage`, '--runroot', `${d}/run`, '--tmpdir', `${d}/tmp`];
+    argv.push('--runtime', path.join(d, 'box-runc'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file');
+    argv.push('run', '--rm', '-t', '--network', 'none', '--rootfs', rootfs, 'sh', '-c', 'tty; exit 5');
+    const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+    const r = spawnSync('python3', [driver, '--', ...argv], { encoding: 'utf8', timeout: 60_000, env });
+    const result = JSON.parse(r.stdout);
+    expect(result.output).toMatch(/^\/dev\/pts\/0\r+\n/);
+    expect(result.status).toBe(5);
   });
 
   it('runs one detached: exec, logs, stop, rm', () => {
