@@ -23,8 +23,10 @@
 #                   package also enables the host's own containerd service, which the tests never use)
 #   podman          the other real client: oci-podman.test.ts runs `podman --runtime box-runc` (conmon)
 #                   on private storage roots
+#   docker.io       dockerd, the third: oci-docker.test.ts starts its own daemon (private roots, no
+#                   iptables, no bridge) with box-runc added as a runtime (--add-runtime)
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables containerd podman)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables containerd podman docker.io)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -5,7 +5,7 @@
 import type { CgroupLimits } from '../linux/cgroups';
 import { capsToNames, lookupCapName } from '../linux/capabilities';
 import { isRlimitName } from '../linux/rlimits';
-import { DEFAULT_DEVICE_RULES, v1RuleText } from '../linux/devices';
+import { DEFAULT_DEVICE_RULES, DeviceRule, v1RuleText } from '../linux/devices';
 import type { Ulimit } from '../model';
 import { Fields, FieldRules, Json, SpecFieldError } from './json-fields';
 import { parseMountOptions, MountOptions } from './mount-options';
@@ -116,8 +116,8 @@ export function parseOciConfig(text: string): OciConfig {
   if (hostname && !namespaces.has('uts')) {
     throw new SpecFieldError('hostname', 'needs a new uts namespace (linux.namespaces)');
   }
-  const res = parseResources(linux);
   const warnings: string[] = [];
+  const res = parseResources(linux, warnings);
   const process = parseProcess(processF, warnings);
   return {
     ociVersion,
@@ -404,14 +404,13 @@ export function parseOciResources(text: string): CgroupLimits {
   } catch (err) {
     throw new SpecFieldError('resources', `not valid JSON: ${(err as Error).message}`);
   }
-  return parseResources(new Fields({ resources: doc }, '', { honoured: ['resources'] })).limits;
+  return parseResources(new Fields({ resources: doc }, '', { honoured: ['resources'] }), []).limits;
 }
 
-function parseResources(linux: Fields): { limits: CgroupLimits; allDevices: boolean } {
+function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimits; allDevices: boolean } {
   const r = linux.sub('resources', {
-    honoured: ['memory', 'cpu', 'pids', 'devices'],
+    honoured: ['memory', 'cpu', 'pids', 'devices', 'blockIO'],
     refused: {
-      blockIO: RES_REFUSED,
       hugepageLimits: RES_REFUSED,
       network: RES_REFUSED,
       rdma: RES_REFUSED,
@@ -420,6 +419,22 @@ function parseResources(linux: Fields): { limits: CgroupLimits; allDevices: bool
   });
   const limits: CgroupLimits = {};
   if (!r) return { limits, allDevices: false };
+  // dockerd writes a weight of 0 (unset, as runc reads it) and empty device lists: nothing asked
+  const blkio = r.sub('blockIO', {
+    honoured: ['weight', 'leafWeight'],
+    refused: Object.fromEntries(
+      [
+        'weightDevice',
+        'throttleReadBpsDevice',
+        'throttleWriteBpsDevice',
+        'throttleReadIOPSDevice',
+        'throttleWriteIOPSDevice',
+      ].map((k) => [k, RES_REFUSED]),
+    ),
+  });
+  for (const k of ['weight', 'leafWeight']) {
+    if (blkio?.int(k, 0, 1000)) throw new SpecFieldError(blkio.name(k), RES_REFUSED);
+  }
   const mem = r.sub('memory', {
     honoured: ['limit', 'reservation', 'swap'],
     refused: {
@@ -458,14 +473,14 @@ function parseResources(linux: Fields): { limits: CgroupLimits; allDevices: bool
   }
   const pids = r.sub('pids', { honoured: ['limit'] })?.int('limit', -1, big);
   if (pids !== undefined && pids > 0) limits.pidsLimit = pids;
-  return { limits, allDevices: parseDeviceRules(r) };
+  return { limits, allDevices: parseDeviceRules(r, warnings) };
 }
 
 /**
  * box enforces Docker's default device allowlist, or every device: linux.resources.devices must
  * ask for one of the two (containerd, CRI-O and podman write the first).
  */
-function parseDeviceRules(r: Fields): boolean {
+function parseDeviceRules(r: Fields, warnings: string[]): boolean {
   const rules = r.list('devices').map(({ v, field }) => {
     const f = new Fields(v, field, { honoured: ['allow', 'type', 'major', 'minor', 'access'] });
     const type = f.str('type') ?? 'a';
@@ -483,10 +498,17 @@ function parseDeviceRules(r: Fields): boolean {
   for (const [i, rule] of rules.entries()) {
     if (!rule.allow) {
       if (i === 0 && /^a \*:\* rwm$/.test(rule.text)) continue;
-      throw new SpecFieldError(
-        rule.field,
-        'box denies every device but its allowlist: only a first "deny all" rule is taken',
-      );
+      // A later denial is taken when it closes nothing box's allowlist opens for reading or
+      // writing (dockerd denies c 10:229 rwm); that the node may still be created is said.
+      if (DEFAULT_DEVICE_RULES.some((d) => overlaps(rule.text, d, 'rw'))) {
+        throw new SpecFieldError(rule.field, `denies ${rule.text}, which box's device allowlist opens`);
+      }
+      if (DEFAULT_DEVICE_RULES.some((d) => overlaps(rule.text, d, 'm'))) {
+        warnings.push(
+          `${rule.field}: ${rule.text} may still be created (mknod), as box lets any node be; it cannot be opened`,
+        );
+      }
+      continue;
     }
     asked.add(rule.text);
   }
@@ -497,6 +519,19 @@ function parseDeviceRules(r: Fields): boolean {
     }
   }
   return false;
+}
+
+/** Does the rule text "T MAJ:MIN ACCESS" cover any device and access the allowlist rule opens? */
+function overlaps(text: string, d: DeviceRule, accesses: string): boolean {
+  const [type, nums, access] = text.split(' ');
+  const [major, minor] = nums.split(':');
+  const match = (a: string, b: number | undefined) => a === '*' || b === undefined || Number(a) === b;
+  return (
+    (type === 'a' || type === d.type) &&
+    match(major, d.major) &&
+    match(minor, d.minor) &&
+    [...access].some((c) => accesses.includes(c) && d.access.includes(c))
+  );
 }
 
 function parseSeccomp(v: Json): string {

@@ -15,7 +15,7 @@ export type Json = unknown;
 /** An object's fields: those box honours, and those it refuses (with why) when they hold a value. */
 export interface FieldRules {
   honoured: readonly string[];
-  /** field → why box cannot honour it; allowed only when absent or empty (null, "", [], {}, false) */
+  /** field → why box cannot honour it; allowed only when it asks for nothing (isEmpty) */
   refused?: Readonly<Record<string, string>>;
 }
 
@@ -25,10 +25,11 @@ function describe(v: Json): string {
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 }
 
+/** Asks for nothing: absent, null, "", false, [], or an object whose every field is empty (dockerd writes blockIO's lists out empty). */
 export function isEmpty(v: Json): boolean {
   if (v === undefined || v === null || v === '' || v === false) return true;
   if (Array.isArray(v)) return v.length === 0;
-  return typeof v === 'object' && Object.keys(v as object).length === 0;
+  return typeof v === 'object' && Object.values(v as object).every(isEmpty);
 }
 
 /** A JSON object checked against its rules; `field` names it in errors ("" for the document). */

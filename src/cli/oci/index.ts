@@ -320,7 +320,10 @@ function makeLog(file: string | undefined, fmt: string, debug: boolean): Context
   if (fmt !== 'text' && fmt !== 'json') throw new BoxError(`--log-format ${fmt}: use text or json`);
   return (level, msg) => {
     if (level === 'debug' && !debug) return;
-    if (level !== 'debug') process.stderr.write(`${level === 'error' ? '' : `${level}: `}${msg}\n`);
+    // With a log, a warning goes there alone: create's stderr is the container's (as runc's is)
+    if (level === 'error' || (level === 'warning' && !file)) {
+      process.stderr.write(`${level === 'error' ? '' : `${level}: `}${msg}\n`);
+    }
     if (!file) return;
     const time = new Date().toISOString();
     const line =

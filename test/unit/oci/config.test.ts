@@ -133,7 +133,7 @@ describe('config.json', () => {
     doc.process.apparmorProfile = '';
     doc.linux.mountLabel = '';
     doc.hooks = { prestart: [] };
-    doc.linux.resources.blockIO = {};
+    doc.linux.resources.blockIO = { weight: 0, weightDevice: [], throttleReadBpsDevice: null }; // as dockerd writes it
     expect(refusal(doc)).toBe('accepted');
   });
 
@@ -145,6 +145,18 @@ describe('config.json', () => {
     });
     doc.hooks.poststop = [{ path: 'relative' }];
     expect(refusal(doc)).toContain('config.json: hooks.poststop[0].path: must be an absolute path');
+  });
+
+  it("takes dockerd's denial of a device box's allowlist does not open, saying the node may be created", () => {
+    const doc = runcSpecDefault();
+    doc.linux.resources.devices.push({ allow: false, type: 'c', major: 10, minor: 229, access: 'rwm' });
+    expect(parse(doc).warnings).toContain(
+      'linux.resources.devices[1]: c 10:229 rwm may still be created (mknod), as box lets any node be; it cannot be opened',
+    );
+    doc.linux.resources.devices[1].minor = 200; // /dev/net/tun, which the allowlist opens
+    expect(refusal(doc)).toContain(
+      "linux.resources.devices[1]: denies c 10:200 rwm, which box's device allowlist opens",
+    );
   });
 
   it('takes a 1.3 bundle and RLIM_INFINITY', () => {
