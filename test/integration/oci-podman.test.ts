@@ -16,7 +16,7 @@ function podman(...args: string[]): { status: number | null; stdout: string; std
   const global = ['--root', `${d}/storage`, '--runroot', `${d}/run`, '--tmpdir', `${d}/tmp`];
   // box-runc's default --root (/run/box-runc): podman 4.3 drops --runtime-flag from the exit
   // command that cleans a container up, so a private root would leave that cleanup without it
-  const runtime = ['--runtime', path.join(d, 'box-runc')];
+  const runtime = ['--runtime', path.join(d, 'box-runc'), '--runtime-flag', `box-root=${t.root}`];
   const host = ['--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
   const r = spawnSync('podman', [...global, ...runtime, ...host, ...args], { encoding: 'utf8', timeout: 60_000, env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -57,7 +57,8 @@ beforeAll(() => {
   const nofile = hard('n');
   const nproc = Math.min(Number(hard('u')) || 32768, 32768);
   const conf = path.join(t.dir, 'containers.conf');
-  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
+  const ulimits = `default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]`;
+  fs.writeFileSync(conf, `[containers]\n${ulimits}\n`);
   env = { ...process.env, CONTAINERS_CONF: conf, BOX_ROOT: t.root };
 });
 
@@ -78,7 +79,8 @@ describe('podman --runtime box-runc', () => {
   it('runs one on a terminal (podman run -t: conmon takes the pty master from the console socket)', () => {
     const d = t.dir;
     const argv = ['podman', '--root', `${d}/storage`, '--runroot', `${d}/run`, '--tmpdir', `${d}/tmp`];
-    argv.push('--runtime', path.join(d, 'box-runc'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file');
+    argv.push('--runtime', path.join(d, 'box-runc'), '--runtime-flag', `box-root=${t.root}`);
+    argv.push('--cgroup-manager', 'cgroupfs', '--events-backend', 'file');
     argv.push('run', '--rm', '-t', '--network', 'none', '--rootfs', rootfs, 'sh', '-c', 'tty; exit 5');
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
     const r = spawnSync('python3', [driver, '--', ...argv], { encoding: 'utf8', timeout: 60_000, env });

@@ -17,6 +17,9 @@ import { OciFlag, OciFlagValues, parseOciFlags } from './flags';
 
 const GLOBAL_FLAGS: OciFlag[] = [
   { names: ['root'], value: true },
+  // box's storage root (helper, policies, audit log), when the environment cannot carry BOX_ROOT
+  // (conmon runs the runtime with its own): podman --runtime-flag box-root=DIR
+  { names: ['box-root'], value: true },
   { names: ['log'], value: true },
   { names: ['log-format'], value: true },
   { names: ['systemd-cgroup'], refused: 'box-runc manages cgroupfs cgroups only (systemd is not asked)' },
@@ -365,7 +368,8 @@ export async function runOci(argv: string[], prog: string, storageRoot?: string)
     const { flags, rest: positionals } = parseOciFlags(args, cmd.flags, `${prog} ${name}`);
     const debug = g.debug === true;
     const store = new OciStore((g.root as string | undefined) ?? DEFAULT_OCI_ROOT);
-    const ctx: Context = { store, roots: resolveRoots({ root: storageRoot }), log, debug };
+    const boxRoot = (g['box-root'] as string | undefined) ?? storageRoot;
+    const ctx: Context = { store, roots: resolveRoots({ root: boxRoot }), log, debug };
     log('debug', `${prog} ${argv.join(' ')}`);
     return await cmd.run(ctx, flags, positionals);
   } catch (err) {
