@@ -161,6 +161,9 @@ describe('box-runc', () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^box-runc version \S+$/);
     expect(lines[2]).toBe('spec: 1.3.0');
+    // the same command line as `box oci ...`
+    const viaBox = spawnSync(BOX, ['oci', '--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
+    expect(viaBox).toMatch(/^box oci version \S+$/);
     const features = JSON.parse(ok('features'));
     expect(features.ociVersionMin).toBe('1.0.0');
     expect(features.linux.namespaces).toContain('network');
