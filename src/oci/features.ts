@@ -2,14 +2,14 @@
 // config.json, so the answer cannot drift from what create accepts.
 import { CAP_NAMES } from '../linux/capabilities';
 import { BOX_VERSION } from '../version';
-import { OCI_VERSION_MAX, OCI_VERSION_MIN } from './config';
+import { HOST_HOOKS, OCI_VERSION_MAX, OCI_VERSION_MIN } from './config';
 import { MOUNT_OPTION_WORDS } from './mount-options';
 
 export function ociFeatures(): Record<string, unknown> {
   return {
     ociVersionMin: OCI_VERSION_MIN,
     ociVersionMax: OCI_VERSION_MAX,
-    hooks: [],
+    hooks: [...HOST_HOOKS],
     mountOptions: MOUNT_OPTION_WORDS,
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],

@@ -168,6 +168,7 @@ describe('box-runc', () => {
     expect(features.ociVersionMin).toBe('1.0.0');
     expect(features.linux.namespaces).toContain('network');
     expect(features.linux.cgroup.systemd).toBe(false);
+    expect(features.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']);
   });
 
   it('holds the init until start, runs the config as written, and leaves nothing after delete', () => {
