@@ -113,6 +113,7 @@ const COMMANDS: Entry[] = [
   { paths: [['version']], load: () => require('./system/version').versionCommand },
   { paths: [['completion']], load: () => require('./completion').completionCommand(visibleCommands) },
 ];
+// `box oci ...` (runc's command line, src/cli/oci/) is dispatched before this table: its grammar is runc's.
 
 /** Every command a user may type, with its spec (for `box completion`). */
 export function visibleCommands(): { paths: string[][]; spec: CommandSpec }[] {
@@ -199,6 +200,8 @@ export async function runCli(argv: string[]): Promise<number> {
     globals.root = g.root;
     globals.runroot = g.runroot;
     const rest = g.rest;
+    if (rest[0] === 'oci')
+      return await (require('./oci') as typeof import('./oci')).runOci(rest.slice(1), 'box oci', g.root);
     if (rest.length === 0 || ['--help', '-h', 'help'].includes(rest[0])) {
       process.stdout.write(mainHelp());
       return 0;
