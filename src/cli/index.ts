@@ -68,6 +68,7 @@ const COMMANDS: Entry[] = [
   },
   { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
+  { paths: [['compose']], load: () => require('./compose/index').composeCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
 ];
