@@ -54,6 +54,8 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** a compose project's: held by what changes its containers (up, down, ...) */
+  composeProject: (r: Roots, project: string) => path.join(layout.locks(r), 'compose', `${project}.lock`),
 };
 
 /** Files and directories that belong to one feature each. */

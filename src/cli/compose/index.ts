@@ -7,12 +7,35 @@ import { COMPOSE_FLAGS, composeOptions } from './context';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const SUBCOMMANDS: Record<string, () => CommandSpec> = {
+  up: () => require('./up').upCommand,
+  down: () => require('./down').downCommand,
+  ps: () => require('./ps').psCommand,
+  logs: () => require('./logs').logsCommand,
+  start: () => require('./verbs').startCommand,
+  stop: () => require('./verbs').stopCommand,
+  restart: () => require('./verbs').restartCommand,
+  kill: () => require('./verbs').killCommand,
+  rm: () => require('./verbs').rmCommand,
+  pause: () => require('./verbs').pauseCommand,
+  unpause: () => require('./verbs').unpauseCommand,
+  create: () => require('./more').createCommand,
+  exec: () => require('./more').execCommand,
+  run: () => require('./more').runCommand,
+  top: () => require('./more').topCommand,
+  port: () => require('./more').portCommand,
+  events: () => require('./more').composeEventsCommand,
+  images: () => require('./more').imagesCommand,
+  pull: () => require('./more').pullCommand,
+  wait: () => require('./more').waitCommand,
+  ls: () => require('./more').lsCommand,
+  version: () => require('./more').versionCommand,
   config: () => require('./config').configCommand,
 };
 
 export const composeCommand: CommandSpec = {
   paths: [['compose']],
-  summary: "Run multi-container applications from compose files, as docker compose does ('box compose help': commands).",
+  summary:
+    "Run multi-container applications from compose files, as docker compose does ('box compose help': commands).",
   flags: COMPOSE_FLAGS,
   positionals: [{ name: 'COMMAND', optional: true }],
   stopAfterPositionals: true,

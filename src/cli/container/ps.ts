@@ -10,7 +10,7 @@ import { roots } from '../context';
 import { table, timeAgo } from '../format';
 import { printableJson } from '../../util/printable';
 
-function psStatus(c: ContainerRecord): string {
+export function psStatus(c: ContainerRecord): string {
   if (c.state.restarting) return 'restarting';
   if (c.state.status === 'running' && isPaused(c)) return 'paused';
   return c.state.status;
@@ -50,7 +50,7 @@ function since(iso: string | undefined): string {
   return timeAgo(iso).replace(/ ago$/, '');
 }
 
-function statusText(c: ContainerRecord): string {
+export function statusText(c: ContainerRecord): string {
   if (c.state.restarting) return `Restarting (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
   if (c.state.status === 'exited') return `Exited (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
   if (c.state.status === 'removing') return 'Removal In Progress'; // as Docker's

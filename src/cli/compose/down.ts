@@ -1,0 +1,78 @@
+// `box compose down`: stops and removes the project's containers (one-off runs too), under the
+// project's lock; with --remove-orphans also those of services the files no longer have.
+import { BoxError } from '../../errors';
+import type { Project } from '../../compose/model';
+import { lockProject, projectContainers } from '../../compose/project-containers';
+import { ContainerStore } from '../../runtime/containers';
+import { removeContainer, stopContainer } from '../../runtime/lifecycle';
+import { ImageStore } from '../../image/store';
+import { parseNonNegativeInt, parseDuration } from '../../util/units';
+import { bool, CommandSpec, str } from '../args';
+import { removeImages } from '../image/rmi';
+import { roots } from '../context';
+import { progress } from './common';
+import { loadComposeProject, warn } from './context';
+
+export const downCommand: CommandSpec = {
+  paths: [['compose', 'down']],
+  summary: "Stop and remove the project's containers.",
+  flags: [
+    { names: ['--volumes', '-v'], key: 'volumes', kind: 'bool', description: "remove the project's named volumes" },
+    { names: ['--rmi'], key: 'rmi', kind: 'string', value: 'all|local', description: "remove the services' images" },
+    {
+      names: ['--remove-orphans'],
+      key: 'removeOrphans',
+      kind: 'bool',
+      description: 'remove containers of services the files no longer have',
+    },
+    { names: ['--timeout', '-t'], key: 'timeout', kind: 'string', value: 'seconds', description: 'stop timeout' },
+  ],
+  positionals: [],
+  async run(a) {
+    const rmi = str(a, 'rmi');
+    if (rmi !== undefined && rmi !== 'all' && rmi !== 'local')
+      throw new BoxError(`invalid --rmi "${rmi}": use all or local`);
+    const t = str(a, 'timeout');
+    const timeout = t === undefined ? undefined : parseNonNegativeInt('--timeout', t);
+    const project = loadComposeProject();
+    const r = roots();
+    const store = new ContainerStore(r);
+    const lock = await lockProject(r, project.name);
+    try {
+      const all = projectContainers(store, project.name);
+      const orphans = all.filter((c) => !project.services[c.service]);
+      if (orphans.length && !bool(a, 'removeOrphans'))
+        warn(
+          `found orphan containers (${orphans.map((c) => c.record.name).join(', ')}): ` +
+            'remove them with --remove-orphans',
+        );
+      const doomed = all.filter((c) => project.services[c.service] || bool(a, 'removeOrphans'));
+      await Promise.all(
+        doomed.map(async ({ record, service }) => {
+          await stopContainer(r, store, record, timeout ?? stopGrace(project, service));
+          progress(`Container ${record.name}  Stopped`);
+        }),
+      );
+      for (const { record } of doomed) {
+        await removeContainer(r, store, record, true);
+        progress(`Container ${record.name}  Removed`);
+      }
+    } finally {
+      lock.release();
+    }
+    if (bool(a, 'volumes') && Object.values(project.volumes).some((v) => !v.external))
+      warn('box has no volumes yet: -v had nothing to remove');
+    if (rmi === 'all') {
+      const images = [...new Set(Object.values(project.services).map((s) => s.image!))];
+      const present = images.filter((i) => new ImageStore(r).resolve(i) !== undefined);
+      if (present.length) return removeImages(new ImageStore(r), present, false);
+    }
+    return 0;
+  },
+};
+
+/** A service's stop_grace_period in whole seconds (default 10, as Docker's). */
+export function stopGrace(project: Project, service: string): number {
+  const g = project.services[service]?.stop_grace_period;
+  return g === undefined ? 10 : Math.ceil(parseDuration(`stop_grace_period of ${service}`, g) / 1000);
+}
