@@ -17,6 +17,8 @@ import { roots } from '../context';
 import { PrefixPrinter, progress, SERVICES } from './common';
 import { loadComposeProject, warn } from './context';
 import { warnNetworks } from './networks';
+import { stopGrace } from './down';
+import type { Project } from '../../compose/model';
 
 const flag = (names: string[], key: string, description: string) => ({
   names,
@@ -92,23 +94,31 @@ export const upCommand: CommandSpec = {
       if (bool(a, 'wait')) await waitReady(r, store, result, deadline);
       return 0;
     }
-    return attached(store, result, abortOnExit, exitCodeFrom);
+    return attached(project, store, result, abortOnExit, exitCodeFrom);
   },
 };
 
 /** Follows every container's output until all stopped; Ctrl-C stops them, a second one kills them. */
-async function attached(store: ContainerStore, result: UpResult, abortOnExit: boolean, exitCodeFrom?: string) {
+async function attached(
+  project: Project,
+  store: ContainerStore,
+  result: UpResult,
+  abortOnExit: boolean,
+  exitCodeFrom?: string,
+) {
   const r = store.roots;
   const all = [...result.entries()].flatMap(([svc, records]) => records.map((rec) => ({ svc, rec })));
+  const grace = new Map(all.map(({ svc }) => [svc, stopGrace(project, svc)]));
   const printer = new PrefixPrinter(all.map((c) => c.rec.name));
   let interrupts = 0;
   let stopping: Promise<unknown> | undefined;
   const stopAll = (kill: boolean) =>
     Promise.allSettled(
-      all.map(({ rec }) => {
+      all.map(({ svc, rec }) => {
         const cur = store.get(rec.id);
-        if (!cur || cur.state.status !== 'running') return undefined;
-        return kill ? killContainer(r, store, cur, os.constants.signals.SIGKILL) : stopContainer(r, store, cur, 10);
+        if (cur?.state.status !== 'running') return undefined;
+        if (kill) return killContainer(r, store, cur, os.constants.signals.SIGKILL);
+        return stopContainer(r, store, cur, grace.get(svc) ?? 10);
       }),
     );
   const onSignal = () => {

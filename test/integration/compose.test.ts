@@ -1,0 +1,215 @@
+// `box compose` against real containers: dependency conditions (a database's health check gates
+// the web service, a migration job gates on its success), a failing dependency, convergence, two
+// concurrent `up` of one project, admission before anything starts, and `down` leaving nothing.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BOX, busyboxRoot, exitOf, inspectOne, leftovers, snapshot } from '../support/box';
+
+const t = busyboxRoot();
+
+interface Inspect {
+  Id: string;
+  Name: string;
+  Config: { Labels: Record<string, string> };
+  State: { Status: string; ExitCode: number; StartedAt: string; FinishedAt: string };
+}
+
+let projects = 0;
+
+/** A project directory holding `compose.yaml`; returns the compose command's prefix for it. */
+function project(yaml: string): { dir: string; name: string; compose: (...args: string[]) => string[] } {
+  const name = `p${process.pid}x${++projects}`;
+  const dir = path.join(t.dir, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'compose.yaml'), yaml);
+  return { dir, name, compose: (...args) => ['compose', '-f', path.join(dir, 'compose.yaml'), '-p', name, ...args] };
+}
+
+const inspect = (name: string) => inspectOne<Inspect>(t, name);
+
+/** The project's events (box events, filtered by the compose project label), in order. */
+function events(name: string): { Action: string; name: string; time: number }[] {
+  const r = t.box(['events', '--since', '0', '--until', String(Date.now() / 1000 + 1), '--format', 'json',
+    '--filter', `label=com.docker.compose.project=${name}`]); // biome-ignore format: one call
+  expect(r.status).toBe(0);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .map((e) => ({ Action: e.Action, name: e.Actor.Attributes.name, time: e.timeNano }));
+}
+
+const projectContainers = (name: string) =>
+  t
+    .box(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${name}`])
+    .stdout.split('\n')
+    .filter(Boolean);
+
+const HEALTHY_DB = `
+  db:
+    image: busybox
+    command: sh -c 'sleep 1; touch /tmp/ready; exec sleep 1000'
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 100ms
+      start_interval: 100ms
+      start_period: 10s
+`;
+
+describe('box compose up', () => {
+  it('starts web only after db turned healthy, and down leaves nothing', () => {
+    const before = snapshot(t);
+    const p = project(`services:${HEALTHY_DB}
+  web:
+    image: busybox
+    command: sh -c 'echo web up; exec sleep 1000'
+    depends_on:
+      db: {condition: service_healthy}
+`);
+    const r = t.box(p.compose('up', '-d', '--wait'));
+    expect(r.stderr).toContain(`Service db  Healthy`);
+    expect(r.status).toBe(0);
+    const db = inspect(`${p.name}-db-1`);
+    const web = inspect(`${p.name}-web-1`);
+    expect(db.Config.Labels).toMatchObject({
+      'com.docker.compose.project': p.name,
+      'com.docker.compose.service': 'db',
+      'com.docker.compose.container-number': '1',
+      'com.docker.compose.oneoff': 'False',
+    });
+    expect(db.Config.Labels['com.docker.compose.config-hash']).toMatch(/^[0-9a-f]{64}$/);
+    expect(web.State.Status).toBe('running');
+    const ev = events(p.name);
+    const healthy = ev.find((e) => e.name === `${p.name}-db-1` && e.Action === 'health_status: healthy');
+    const webStart = ev.find((e) => e.name === `${p.name}-web-1` && e.Action === 'start');
+    expect(healthy && webStart).toBeTruthy();
+    expect(webStart!.time).toBeGreaterThanOrEqual(healthy!.time);
+    expect(ev.indexOf(webStart!)).toBeGreaterThan(ev.indexOf(healthy!));
+
+    const down = t.box(p.compose('down', '-t', '1'));
+    expect(down.status).toBe(0);
+    expect(projectContainers(p.name)).toEqual([]);
+    expect(leftovers(t, before)).toEqual([]);
+  });
+
+  it('runs a migration job to completion before the service that needs it; a failing job fails up in one line', () => {
+    const job = (code: number) => `services:
+  migrate:
+    image: busybox
+    command: sh -c 'echo migrating; sleep 0.3; exit ${code}'
+  web:
+    image: busybox
+    command: sleep 1000
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+`;
+    const ok = project(job(0));
+    expect(t.box(ok.compose('up', '-d', '--wait')).status).toBe(0);
+    const migrate = inspect(`${ok.name}-migrate-1`);
+    const web = inspect(`${ok.name}-web-1`);
+    expect(migrate.State).toMatchObject({ Status: 'exited', ExitCode: 0 });
+    expect(Date.parse(web.State.StartedAt)).toBeGreaterThanOrEqual(Date.parse(migrate.State.FinishedAt));
+    expect(t.box(ok.compose('logs', 'migrate')).stdout).toMatch(new RegExp(`^${ok.name}-migrate-1 +\\| migrating\\n$`));
+    expect(t.box(ok.compose('down', '-t', '0')).status).toBe(0);
+
+    const bad = project(job(3));
+    const r = t.box(bad.compose('up', '-d'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`box: service "migrate" didn't complete successfully: exit 3\n`);
+    expect(inspect(`${bad.name}-web-1`).State.Status).toBe('created'); // never started
+    expect(t.box(bad.compose('down')).status).toBe(0);
+    expect(projectContainers(bad.name)).toEqual([]);
+  });
+
+  it('fails when a healthy dependency exits instead, naming the service and its code', () => {
+    const p = project(`services:
+  db:
+    image: busybox
+    command: sh -c 'exit 7'
+    healthcheck: {test: "false", interval: 1s}
+  web:
+    image: busybox
+    command: sleep 1000
+    depends_on: {db: {condition: service_healthy}}
+`);
+    const r = t.box(p.compose('up', '-d'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('box: dependency failed: service "db" exited with code 7\n');
+    expect(t.box(p.compose('down')).status).toBe(0);
+  });
+
+  it('converges: a second up recreates only the service whose configuration changed; scale adds and removes replicas', () => {
+    const yaml = (webCommand: string) => `services:
+  a: {image: busybox, command: sleep 1000}
+  web: {image: busybox, command: ${webCommand}}
+`;
+    const p = project(yaml('sleep 1000'));
+    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    const a1 = inspect(`${p.name}-a-1`).Id;
+    const web1 = inspect(`${p.name}-web-1`).Id;
+    const again = t.box(p.compose('up', '-d'));
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain('Created');
+    expect(inspect(`${p.name}-web-1`).Id).toBe(web1);
+    fs.writeFileSync(path.join(p.dir, 'compose.yaml'), yaml('sleep 999'));
+    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    expect(inspect(`${p.name}-a-1`).Id).toBe(a1);
+    expect(inspect(`${p.name}-web-1`).Id).not.toBe(web1);
+    expect(projectContainers(p.name)).toHaveLength(2);
+    expect(t.box(p.compose('up', '-d', '--scale', 'a=3')).status).toBe(0);
+    expect(projectContainers(p.name)).toHaveLength(4);
+    expect(inspect(`${p.name}-a-3`).State.Status).toBe('running');
+    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    expect(projectContainers(p.name)).toHaveLength(2);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+
+  it('two concurrent up of one project end in one set of containers', async () => {
+    const p = project(`services:
+  a: {image: busybox, command: sleep 1000, deploy: {replicas: 2}}
+  b: {image: busybox, command: sleep 1000, depends_on: [a]}
+`);
+    const runs = [0, 1].map(() => exitOf(spawn(BOX, t.args(p.compose('up', '-d')), { stdio: 'pipe' })));
+    const results = await Promise.all(runs);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(projectContainers(p.name)).toHaveLength(3);
+    expect(t.box(p.compose('ps', '--services')).stdout).toBe('a\nb\n');
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+
+  it('admits every service before any container exists: a denied service fails up with its reasons', () => {
+    const p = project(`services:
+  fine: {image: busybox, command: sleep 1000}
+  bad: {image: busybox, command: sleep 1000, privileged: true}
+`);
+    const r = t.box(p.compose('up', '-d'), { env: { ...process.env, BOX_POLICY: 'baseline' } });
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain('service "bad": denied by policy baseline: privileged containers are not allowed');
+    expect(projectContainers(p.name)).toEqual([]);
+  });
+
+  it('a bad file is one line naming the file, line and key, and creates nothing', () => {
+    const p = project('services:\n  a:\n    image: busybox\n    volumes_from: [x]\n');
+    const r = t.box(p.compose('up', '-d'));
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe(
+      `box: ${path.join(p.dir, 'compose.yaml')}:4: services.a.volumes_from: service "a": ` +
+        '"volumes_from" is not supported by box: remove it\n',
+    );
+    expect(projectContainers(p.name)).toEqual([]);
+  });
+
+  it('attached up follows the output and --exit-code-from ends with that service', () => {
+    const p = project(`services:
+  server: {image: busybox, command: sleep 1000, init: true}
+  job: {image: busybox, command: sh -c 'echo done; exit 4', depends_on: [server]}
+`);
+    const r = t.box(p.compose('up', '--exit-code-from', 'job'));
+    expect(r.stdout).toMatch(new RegExp(`^${p.name}-job-1 +\\| done$`, 'm'));
+    expect(r.status).toBe(4);
+    expect(inspect(`${p.name}-server-1`).State.Status).toBe('exited');
+    expect(t.box(p.compose('down')).status).toBe(0);
+  });
+});
