@@ -155,7 +155,10 @@ export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' 
     id: record.id,
     from: record.config.image.ref,
     // as every other event's (events.ts): the labels first, so `events --filter label=` sees it
-    Actor: { ID: record.id, Attributes: { ...record.config.labels, image: record.config.image.ref, name: record.name } },
+    Actor: {
+      ID: record.id,
+      Attributes: { ...record.config.labels, image: record.config.image.ref, name: record.name },
+    },
     scope: 'local',
     time: '{{time}}',
     timeNano: '{{timeNano}}',

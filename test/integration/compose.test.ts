@@ -140,7 +140,7 @@ describe('box compose up', () => {
     expect(t.box(p.compose('down')).status).toBe(0);
   });
 
-  it('converges: a second up recreates only the service whose configuration changed; scale adds and removes replicas', () => {
+  it('converges: a second up recreates only the changed service; --scale adds and removes replicas', () => {
     const yaml = (webCommand: string) => `services:
   a: {image: busybox, command: sleep 1000}
   web: {image: busybox, command: ${webCommand}}
