@@ -3,6 +3,7 @@
 import type { ImageRuntimeConfig } from './image/config';
 import { CgroupLimits } from './linux/cgroups';
 import type { PolicyMode } from './policy/sources';
+import type { PortBinding, PublishedPort } from './network/ports';
 
 export interface Ulimit {
   name: string;
@@ -21,6 +22,22 @@ export interface ContainerImage {
   digest?: string;
   /** the image's own configuration (labels, env, entrypoint, cmd, user, working dir, exposed ports, volumes...) */
   config?: ImageRuntimeConfig;
+}
+
+/**
+ * An attachment to a bridge network as configured. The address it runs with is IPAM's, handed out
+ * at each start (src/network/ipam.ts); `ip` and `mac` are only what the user asked for.
+ */
+export interface NetworkEndpointConfig {
+  networkId: string;
+  /** the network's name (shown by inspect) */
+  name: string;
+  /** --network-alias: more names it answers to on a user network's DNS */
+  aliases: string[];
+  /** --ip */
+  ip?: string;
+  /** --mac-address */
+  mac?: string;
 }
 
 export type RestartName = 'no' | 'on-failure' | 'always' | 'unless-stopped';
@@ -64,7 +81,18 @@ export interface ContainerConfig {
   openStdin: boolean;
   /** Docker's StdinOnce (create -i): the container's stdin ends when an attached client's does */
   stdinOnce?: boolean;
-  network: 'none' | 'host';
+  /** Docker's NetworkMode: none, host, bridge (box's default bridge) or a user network's name */
+  network: string;
+  /** the bridge networks it is attached to, in order: eth0, eth1, ... (none with mode none or host) */
+  networks?: NetworkEndpointConfig[];
+  /** --dns, --dns-search, --dns-option: what its resolv.conf says instead of the defaults */
+  dns?: { servers: string[]; search: string[]; options: string[] };
+  /** -p/-P as given (Docker's HostConfig.PortBindings): host port '' = random */
+  portBindings?: PortBinding[];
+  /** the host ports box publishes for it, chosen when it was created (`box port`, the ruleset's DNAT) */
+  ports?: PublishedPort[];
+  /** --add-host entries, "NAME:ADDRESS", added to its /etc/hosts */
+  extraHosts?: string[];
   readOnly: boolean;
   init: boolean;
   privileged: boolean;

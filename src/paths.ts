@@ -38,6 +38,12 @@ export const layout = {
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
+  /** a directory per network (src/network/store.ts): its record and its address allocations */
+  networks: (r: Roots) => path.join(r.root, 'networks'),
+  network: (r: Roots, id: string) => path.join(r.root, 'networks', checkedNetworkId(id)),
+  runNetworks: (r: Roots) => path.join(r.runroot, 'networks'),
+  /** runtime files of a network (the DNS responder's names table and pid) */
+  runNetwork: (r: Roots, id: string) => path.join(r.runroot, 'networks', checkedNetworkId(id)),
 };
 
 /** Lock files (flock), all under layout.locks. */
@@ -54,6 +60,14 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** taken to create or remove a network (names stay unique, `rm` sees every user) */
+  networks: (r: Roots) => path.join(layout.locks(r), 'networks.lock'),
+  /** held while the root's nftables table is rebuilt from the networks in use (src/network/setup.ts) */
+  ruleset: (r: Roots) => path.join(layout.locks(r), 'nftables.lock'),
+  /** a network's address allocations (src/network/ipam.ts) */
+  network: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.lock`),
+  /** a network's DNS names and responder: held to change the names file or start/stop the responder */
+  networkDns: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.dns.lock`),
   /** a compose project's: held by what changes its containers (up, down, ...) */
   composeProject: (r: Roots, project: string) => path.join(layout.locks(r), 'compose', `${project}.lock`),
 };
@@ -72,7 +86,21 @@ export const featurePaths = {
   policyCache: (r: Roots) => path.join(layout.cache(r), 'policies'),
   /** a marker per holder of the store's lock (src/image/store-lock.ts), and "swept" */
   storeOperations: (r: Roots) => path.join(r.runroot, 'store-ops'),
+  /** a network's names for its DNS responder (src/network/dns/names.ts), replaced atomically */
+  dnsNames: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'names.json'),
+  /** the pid and start time of a network's DNS responder */
+  dnsPid: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'dns.pid'),
+  /** the responder's own output (errors only), removed when it ends cleanly */
+  dnsLog: (r: Roots, networkId: string) => path.join(layout.runNetwork(r, networkId), 'dns.log'),
 };
+
+/** A network id is made like a container id: 64 lowercase hex digits. */
+export function checkedNetworkId(id: string): string {
+  if (!CONTAINER_ID_RE.test(id)) {
+    throw new BoxError(`invalid network id "${id.slice(0, 80)}": a network id is 64 hex digits`);
+  }
+  return id;
+}
 
 /** A container id: 64 lowercase hex digits, as box makes them. */
 export const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;

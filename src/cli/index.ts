@@ -40,6 +40,7 @@ const COMMANDS: Entry[] = [
   { paths: [['diff'], ['container', 'diff']], load: () => require('./container/diff').diffCommand },
   { paths: [['cp'], ['container', 'cp']], load: () => require('./container/cp').cpCommand },
   { paths: [['internal']], load: () => require('./container/internal').internalCommand, hidden: true },
+  { paths: [['internal', 'dns']], load: () => require('./system/dns-responder').dnsResponderCommand, hidden: true },
   { paths: [['images'], ['image', 'ls'], ['image', 'list']], load: () => require('./image/images').imagesCommand },
   { paths: [['import'], ['image', 'import']], load: () => require('./image/import').importCommand },
   { paths: [['pull'], ['image', 'pull']], load: () => require('./image/pull').pullCommandSpec },
@@ -68,6 +69,25 @@ const COMMANDS: Entry[] = [
   },
   { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
+  { paths: [['network', 'create']], load: () => require('./network/create').networkCreateCommand },
+  {
+    paths: [
+      ['network', 'ls'],
+      ['network', 'list'],
+    ],
+    load: () => require('./network/ls').networkLsCommand,
+  },
+  { paths: [['network', 'inspect']], load: () => require('./network/inspect').networkInspectCommand },
+  {
+    paths: [
+      ['network', 'rm'],
+      ['network', 'remove'],
+    ],
+    load: () => require('./network/rm').networkRmCommand,
+  },
+  { paths: [['network', 'prune']], load: () => require('./network/rm').networkPruneCommand },
+  { paths: [['network', 'connect']], load: () => require('./network/connect').networkConnectCommand },
+  { paths: [['network', 'disconnect']], load: () => require('./network/connect').networkDisconnectCommand },
   { paths: [['compose']], load: () => require('./compose/index').composeCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },

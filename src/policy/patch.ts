@@ -172,8 +172,13 @@ export function applyPatch(
   }
   if (patch.network === 'disconnect' && out.network !== 'none') {
     out.network = 'none';
+    out.networks = [];
     changes.push('network none');
   }
-  // 'unpublish-ports': box publishes no ports yet, so there is nothing to remove.
+  if ((patch.network === 'unpublish-ports' || patch.network === 'disconnect') && out.ports?.length) {
+    out.ports = [];
+    out.portBindings = [];
+    changes.push('ports unpublished');
+  }
   return { config: out, changes };
 }

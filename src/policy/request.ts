@@ -2,7 +2,7 @@
 import { capsToNames, resolveCapabilities } from '../linux/capabilities';
 import type { ContainerConfig } from '../model';
 import { BOX_VERSION } from '../version';
-import type { Committed, Pair, PolicyContainer, PolicyHost, PolicyRequest } from './types';
+import type { Committed, NetworkMode, Pair, PolicyContainer, PolicyHost, PolicyRequest } from './types';
 
 export interface RequestContext {
   name: string;
@@ -80,11 +80,25 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
       user: { tag: 'private' },
       cgroup: { tag: 'private' },
     },
-    network: { mode: c.network === 'host' ? { tag: 'host' } : { tag: 'none' }, publishedPorts: [] },
+    network: {
+      mode: networkMode(c.network),
+      publishedPorts: (c.ports ?? []).map((p) => ({
+        hostIp: p.hostIp,
+        hostPort: p.hostPort,
+        containerPort: p.containerPort,
+        protocol: p.protocol,
+      })),
+    },
     restart: { condition: c.restart?.name ?? 'no', maximumRetries: c.restart?.maxRetries ?? 0 },
     tty: c.tty,
     init: c.init,
   };
+}
+
+/** none, host, or bridge(NAME) for the default bridge and user networks alike */
+function networkMode(mode: string): NetworkMode {
+  if (mode === 'none' || mode === 'host') return { tag: mode };
+  return { tag: 'bridge', val: mode };
 }
 
 export function policyRequest(config: ContainerConfig, ctx: RequestContext): PolicyRequest {

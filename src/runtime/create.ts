@@ -26,6 +26,9 @@ import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
+import { networkSetup } from './networks';
+import { endpointsFor, hostPortsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
+import { NetworkStore } from '../network/store';
 
 export interface CreateRequest {
   roots: Roots;
@@ -53,6 +56,8 @@ export interface Created {
   cgroup: CgroupManager;
   spec: HelperSpec;
   helperPath: string;
+  /** what the host does on the waiting init for this container itself: attach its networks */
+  onInitReady?: (pid: number) => Promise<void>;
 }
 
 export function requireRoot(): void {
@@ -69,7 +74,10 @@ export function requireRoot(): void {
 export function checkRequest(req: CreateRequest): void {
   requireRoot();
   checkName(req.flags.name);
-  const { limits } = parseRunFlags(req.flags);
+  const { limits, network } = parseRunFlags(req.flags);
+  if (!networkExists(new NetworkStore(req.roots), network.mode)) {
+    throw new BoxError(`network ${network.mode} not found: create it with box network create ${network.mode}`);
+  }
   capabilityMask(req.flags);
   checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
   policiesFor(req);
@@ -138,6 +146,15 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     req.command,
     id,
   );
+  const net = parseNetworkFlags(req.flags);
+  config.networks = await endpointsFor(new NetworkStore(req.roots), net);
+  const bindings = portBindingsFor(net, Object.keys(image.config.config?.ExposedPorts ?? {}), req.warn);
+  if (bindings.length) {
+    // a taken host port is an error now, before anything exists (the running containers' count)
+    const running = new ContainerStore(req.roots).list().filter((c) => c.state.status === 'running');
+    config.portBindings = bindings;
+    config.ports = hostPortsFor(bindings, running);
+  }
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
@@ -252,11 +269,25 @@ export function prepareStart(
       cgroup: cgroup.initCgroup(),
       security,
     });
-    return { containers, record, cgroup, spec, helperPath };
+    // Loaded only for a container with networks: netlink and nftables cost a start nothing otherwise.
+    const onInitReady = record.config.networks?.length
+      ? (pid: number) => networkSetup().attachNetworks(roots, record, files, pid)
+      : undefined;
+    return { containers, record, cgroup, spec, helperPath, onInitReady };
   } catch (err) {
     release({ containers, record, cgroup });
     throw err;
   }
+}
+
+/** The hook runHelper calls on the waiting init: the container's own (its networks), then the caller's. */
+export function initHook(c: Created, extra?: CreateRequest['onInitReady']): CreateRequest['onInitReady'] {
+  const own = c.onInitReady;
+  if (!own || !extra) return own ?? extra;
+  return async (pid) => {
+    await own(pid);
+    await extra(pid);
+  };
 }
 
 /** Releases what a container held: its cgroup always, its files and name with --rm. */

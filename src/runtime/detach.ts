@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import { BoxError } from '../errors';
 import { Roots } from '../paths';
 import { ContainerStore } from './containers';
-import { createContainer, Created, CreateRequest, describeStartError, prepareStart, release } from './create';
+import { createContainer, Created, CreateRequest, describeStartError, initHook, prepareStart, release } from './create';
+import { releaseNetworks } from './networks';
 import { backoffArgv, boxArgv, endBackoff } from './backoff';
 import { ATTACH_WAIT_MS, attachSocketPath, connectAttach } from './attach';
 import { appendEvent } from './events';
@@ -76,7 +77,7 @@ async function launch(
         pid = p;
         if (attachable && attachFirst) connecting = connectAttach(socketPath);
       },
-      onInitReady,
+      onInitReady: initHook(c, onInitReady),
       onMonitor: (p) => (monitorPid = p),
       answerWithinMs: START_ANSWER_MS,
     });
@@ -120,6 +121,7 @@ async function launch(
     if (!started) {
       fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
       release(c);
+      await releaseNetworks(roots, record, warn);
     }
   }
 }
@@ -214,6 +216,7 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
     if (unrecorded) recordStart(roots, store, record, st);
     const healthAction = healthActionTaken(roots, id); // before finalizeExit removes the runtime dir
     finalizeExit(roots, store, record, st.exited ?? { code: 137, at: new Date().toISOString() });
+    await releaseNetworks(roots, record);
     const ended = store.get(id);
     if (!ended) return 'done';
     let decision = decideRestart(ended);

@@ -5,8 +5,70 @@ import { isPaused } from './freezer';
 import { healthForInspect } from './health';
 import { ContainerRecord } from '../model';
 import { logFile } from './monitor-state';
+import { endpointSettings } from '../network/manage';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Docker's port maps: "80/tcp" -> [{HostIp, HostPort}], HostPort a string as Docker's JSON has it. */
+function portMap(ports: Array<{ containerPort: number; protocol: string; hostIp: string; hostPort: number | string }>) {
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    out[key] = [...(out[key] ?? []), { HostIp: p.hostIp, HostPort: String(p.hostPort) }];
+  }
+  return out;
+}
+
+const NO_ENDPOINT = {
+  IPAMConfig: null,
+  Links: null,
+  Aliases: null,
+  MacAddress: '',
+  NetworkID: '',
+  EndpointID: '',
+  Gateway: '',
+  IPAddress: '',
+  IPPrefixLen: 0,
+  IPv6Gateway: '',
+  GlobalIPv6Address: '',
+  GlobalIPv6PrefixLen: 0,
+  DriverOpts: null,
+};
+
+/**
+ * Docker's NetworkSettings: one entry per network (its address while the container runs, from
+ * IPAM), and the first network's address at the top, as Docker's default bridge shows it.
+ */
+function networkSettings(c: ContainerRecord, store: ContainerStore): Record<string, unknown> {
+  const Networks: Record<string, object> = {};
+  const endpoints = c.config.networks ?? [];
+  if (!endpoints.length) Networks[c.config.network] = NO_ENDPOINT;
+  for (const e of endpoints) {
+    const live = c.state.status === 'running' ? endpointSettings(store.roots, e, c.id) : undefined;
+    Networks[e.name] = {
+      ...NO_ENDPOINT,
+      IPAMConfig: e.ip ? { IPv4Address: e.ip } : null,
+      Aliases: e.aliases.length ? e.aliases : null,
+      MacAddress: live?.mac ?? e.mac ?? '',
+      NetworkID: e.networkId,
+      EndpointID: live?.endpointId ?? '',
+      Gateway: live?.gateway ?? '',
+      IPAddress: live?.address ?? '',
+      IPPrefixLen: live?.prefixLength ?? 0,
+    };
+  }
+  const first = Object.values(Networks)[0] as typeof NO_ENDPOINT;
+  return {
+    Bridge: '',
+    SandboxKey: c.state.status === 'running' && c.state.pid ? `/proc/${c.state.pid}/ns/net` : '',
+    Ports: c.state.status === 'running' ? portMap(c.config.ports ?? []) : {},
+    Gateway: first.Gateway,
+    IPAddress: first.IPAddress,
+    IPPrefixLen: first.IPPrefixLen,
+    MacAddress: first.MacAddress,
+    Networks,
+  };
+}
 
 export function inspectContainer(c: ContainerRecord, store: ContainerStore): Record<string, unknown> {
   const health = healthForInspect(c, store.roots);
@@ -48,8 +110,14 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       Applied: p.applied,
       Warnings: p.warnings,
     })),
+    NetworkSettings: networkSettings(c, store),
     HostConfig: {
       NetworkMode: cfg.network,
+      Dns: cfg.dns?.servers ?? [],
+      DnsSearch: cfg.dns?.search ?? [],
+      DnsOptions: cfg.dns?.options ?? [],
+      ExtraHosts: cfg.extraHosts ?? null,
+      PortBindings: portMap(cfg.portBindings ?? []),
       RestartPolicy: { Name: cfg.restart?.name ?? 'no', MaximumRetryCount: cfg.restart?.maxRetries ?? 0 },
       AutoRemove: c.autoRemove,
       Privileged: cfg.privileged,

@@ -18,6 +18,7 @@ import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
 import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
 import { isAbandoned, isOwnerAlive, killHelper } from './owner';
+import { releaseNetworks } from './networks';
 
 export { CONTAINER_WAIT_MS, lockContainer };
 
@@ -387,6 +388,7 @@ export async function removeContainer(
     if (status === 'running') killHelper(monitorPid);
     releaseKernelObjects(roots, cur.id);
     store.remove(cur);
+    await releaseNetworks(roots, cur);
     appendEvent(roots, 'destroy', cur);
   } finally {
     lock.release();

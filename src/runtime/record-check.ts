@@ -106,7 +106,22 @@ const config = fields({
   tty: bool,
   openStdin: bool,
   stdinOnce: optional(bool),
-  network: oneOf('none', 'host'),
+  network: str,
+  networks: optional(
+    arrayOf(
+      fields({
+        networkId: matching(CONTAINER_ID_RE, 'a network id (64 hex digits)'),
+        name: str,
+        aliases: strings,
+        ip: optional(str),
+        mac: optional(str),
+      }),
+    ),
+  ),
+  dns: optional(fields({ servers: strings, search: strings, options: strings })),
+  extraHosts: optional(strings),
+  portBindings: optional(arrayOf(fields({ containerPort: num, protocol: str, hostIp: str, hostPort: str }))),
+  ports: optional(arrayOf(fields({ hostIp: str, hostPort: num, containerPort: num, protocol: oneOf('tcp', 'udp') }))),
   readOnly: bool,
   init: bool,
   privileged: bool,

@@ -11,6 +11,7 @@ import { readUserText } from '../util/user-file';
 import { readImageFile } from './image-files';
 import { ContainerConfig, Ulimit } from '../model';
 import { parseHealthFlags } from './health';
+import { ParsedNetworkFlags, parseNetworkFlags } from '../network/flags';
 import { parseRestart } from './restart';
 import { RunFlags } from './run-flags';
 import { resolveUser } from './users';
@@ -167,7 +168,7 @@ export function resolveArgs(
 
 /** What the flags say on their own, checked without the image (so before it is looked up or pulled). */
 export interface ParsedRunFlags {
-  network: 'none' | 'host';
+  network: ParsedNetworkFlags;
   security: SecurityOpts;
   limits: CgroupLimits;
   ulimits: Ulimit[];
@@ -183,10 +184,7 @@ export interface ParsedRunFlags {
  * image's defaults for the health check; without it only the flags are checked.
  */
 export function parseRunFlags(flags: RunFlags, image: ImageConfig['config'] = {}): ParsedRunFlags {
-  const network = flags.network ?? 'none';
-  if (network !== 'none' && network !== 'host') {
-    throw new BoxError(`network "${network}" is not available: use --network none or --network host`);
-  }
+  const network = parseNetworkFlags(flags);
   if (flags.hostname !== undefined) checkHostname(flags.hostname);
   if (flags.workdir !== undefined) checkWorkingDir(flags.workdir);
   return {
@@ -260,7 +258,11 @@ export function resolveContainerConfig(
     user: { spec: userSpec, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     tty: flags.tty,
     openStdin: flags.interactive,
-    network: parsed.network,
+    network: parsed.network.mode,
+    // filled by createRecord from the network store (network/flags.ts endpointsFor)
+    networks: [],
+    ...(parsed.network.dns ? { dns: parsed.network.dns } : {}),
+    ...(parsed.network.extraHosts.length ? { extraHosts: parsed.network.extraHosts } : {}),
     readOnly: flags.readOnly,
     init: flags.init,
     privileged: flags.privileged,

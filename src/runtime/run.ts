@@ -3,7 +3,8 @@
 // life: if it is killed, the next box command stops the container and records its end.
 import { BoxError } from '../errors';
 import { mark } from '../util/trace';
-import { createContainer, CreateRequest, describeBytes, describeStartError, release } from './create';
+import { createContainer, CreateRequest, describeBytes, describeStartError, initHook, release } from './create';
+import { releaseNetworks } from './networks';
 import { appendEvent } from './events';
 import { runHelper } from './helper';
 import type { Lock } from '../image/locks';
@@ -30,7 +31,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
         containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
         appendEvent(req.roots, 'start', record);
       },
-      onInitReady: req.onInitReady, // the host's hook on the waiting init (a throw aborts the start)
+      onInitReady: initHook(c, req.onInitReady), // the host's hook on the waiting init (a throw aborts the start)
       onStarted: () => mark('command started'),
     });
     mark('container exited');
@@ -70,6 +71,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
     try {
       release(c);
       removeRuntimeDir(req.roots, record.id);
+      await releaseNetworks(req.roots, record, req.warn);
     } finally {
       owner?.release(); // only once the end is recorded
     }

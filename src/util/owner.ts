@@ -39,6 +39,12 @@ export function ownedName(prefix: string, randomHex: string): string {
   return `${prefix}-${ownerToken()}-${randomHex}`;
 }
 
+/** The token of another process, "<pid>.<start time>"; undefined if it is gone. */
+export function processToken(pid: number): string | undefined {
+  const s = statOf(String(pid));
+  return s && !s.zombie ? `${pid}.${s.start}` : undefined;
+}
+
 /** Whether the process a token names still runs (a zombie writes nothing more: it counts as dead). */
 export function ownerAlive(token: string): boolean {
   const [pid, start] = token.split('.');

@@ -158,7 +158,8 @@ describe('rename, top, stats, update, port', () => {
   });
 
   it('stats --no-stream prints one table; stats streams until interrupted', async () => {
-    runDetached(t, ['--name', 'busy', '--memory', '64m', 'busybox', 'sh', '-c', 'while :; do :; done']);
+    const loop = ['sh', '-c', 'while :; do :; done'];
+    runDetached(t, ['--name', 'busy', '--network', 'none', '--memory', '64m', 'busybox', ...loop]);
     const r = t.box(['stats', '--no-stream']);
     expect(r.status).toBe(0);
     const [head, row, ...more] = r.stdout.trim().split('\n');

@@ -15,7 +15,9 @@ const t = busyboxRoot();
 function request(name: string, hook: (pid: number) => void | Promise<void>, ...flags: string[]) {
   globals.root = t.root;
   // seccomp's compiler is loaded with a lazy require, which vitest's module loader cannot follow
+  // and so is network setup: these tests are about the hook, so the container has no network
   const argv = ['--name', name, '--no-default-policies', '--memory', '64m', '--security-opt', 'seccomp=unconfined'];
+  argv.push('--network', 'none');
   argv.push(...flags, 'busybox:latest');
   const a = parseArgs(runCommand, [...argv, 'sh', '-c', 'echo ran >/ran'], 'run');
   return { ...requestFrom(a), warn: () => undefined, onInitReady: hook };

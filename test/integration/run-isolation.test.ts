@@ -248,8 +248,14 @@ describe('box run: isolation', () => {
   });
 
   it('--network none gives only a loopback interface, and it is up', () => {
-    const r = run('busybox', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags');
+    const r = run('--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags');
     expect(r.stdout.trim().split(/\s+/)).toEqual(['lo', '0x9']);
+  });
+
+  it('the default network is the default bridge: eth0 with an address and a default route', () => {
+    const r = run('busybox', 'sh', '-c', 'ls /sys/class/net; ip -4 addr show eth0; ip route');
+    expect(r.stdout).toMatch(/^eth0\nlo\n/);
+    expect(r.stdout).toMatch(/inet (\d+\.\d+\.\d+)\.\d+\/24 [\s\S]*default via \1\.1 dev eth0/);
   });
 
   it("--network host shares the host's interfaces", () => {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { hostLinks, removeRootNetworkObjects, vethsOf } from './network';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const BOX = process.env.BOX_BIN ?? path.join(REPO, 'dist', 'box');
@@ -61,6 +62,7 @@ export class TestRoot {
     if (ids.length) this.box(['rm', '-f', ...ids]);
     const leftovers = mountsUnder(this.dir);
     for (const m of leftovers.reverse()) spawnSync('umount', ['-l', m]);
+    removeRootNetworkObjects(this.root);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -147,7 +149,7 @@ export function parentOf(pid: number): number | undefined {
 
 /**
  * What a root holds on the host, attributed to it: mounts under its directory, cgroups (every v1
- * controller and the unified hierarchy) of every container it ever created, its runtime
+ * controller and the unified hierarchy) and host veth ends of every container it ever created, its runtime
  * container directories and its helper processes. Running containers legitimately hold their
  * cgroups, runtime directory and helper; stopped ones keep only their runtime directory.
  */
@@ -155,10 +157,15 @@ function hostState(t: TestRoot): string[] {
   const out: string[] = [];
   for (const m of mountsUnder(t.dir)) out.push(`mount ${m}`);
   const running = new Map<string, RecordState>();
+  const links = hostLinks();
   for (const id of idsEverCreated(t)) {
     const state = recordState(t, id);
     if (state?.status === 'running' || state?.status === 'paused') running.set(id, state);
-    else for (const c of cgroupDirsOf(id)) out.push(`cgroup ${c}`);
+    else {
+      for (const c of cgroupDirsOf(id)) out.push(`cgroup ${c}`);
+      // a veth goes with its container's netns: one that outlives the container is a leak
+      for (const v of vethsOf(id, links)) out.push(`veth ${v}`);
+    }
   }
   const runContainers = path.join(t.root, 'run', 'containers');
   for (const id of fs.existsSync(runContainers) ? fs.readdirSync(runContainers) : []) {

@@ -8,6 +8,7 @@ import {
   mergeEnv,
   parseLimits,
   parseSecurityOpts,
+  parseRunFlags,
   parseUlimit,
   resolveArgs,
   resolveContainerConfig,
@@ -132,11 +133,39 @@ describe('run options', () => {
       'HOME=/',
       'TERM=xterm',
     ]);
-    expect(() => resolveContainerConfig(flags({ network: 'bridge' }), image, [], 'a'.repeat(64))).toThrow(
-      /network "bridge" is not available/,
+    expect(() => resolveContainerConfig(flags({ network: 'a/b' }), image, [], 'a'.repeat(64))).toThrow(
+      /invalid --network "a\/b": use bridge, none, host or the name of a network/,
     );
+    const bridged = resolveContainerConfig(
+      flags({ network: 'app', dns: ['9.9.9.9'], addHost: ['db=10.0.0.5'] }),
+      image,
+      [],
+      'a'.repeat(64),
+    );
+    expect(bridged).toMatchObject({
+      network: 'app',
+      dns: { servers: ['9.9.9.9'], search: [], options: [] },
+      extraHosts: ['db:10.0.0.5'],
+    });
     const noCmd = { ...image, config: { ...image.config, config: {} } };
     expect(() => resolveContainerConfig(flags(), noCmd, [], 'a'.repeat(64))).toThrow(/no command specified/);
+  });
+
+  it('checks the network flags before anything else', () => {
+    const bad: Array<[Partial<RunFlags>, RegExp]> = [
+      [{ network: 'host', ip: '10.0.0.2' }, /--ip needs a bridge network: it means nothing with --network host/],
+      [{ network: 'none', networkAlias: ['x'] }, /--network-alias needs a bridge network/],
+      [{ network: 'bridge', networkAlias: ['x'] }, /user-defined networks only/],
+      [{ network: 'app', ip: '10.0.0.300' }, /invalid --ip "10.0.0.300"/],
+      [{ network: 'app', macAddress: '03:00:00:00:00:01' }, /invalid --mac-address/],
+      [{ addHost: ['db'] }, /invalid --add-host "db": expected NAME:ADDRESS/],
+      [{ dns: ['resolver'] }, /invalid --dns "resolver"/],
+      [{ network: 'host', dns: ['1.1.1.1'] }, /cannot be used with --network host/],
+    ];
+    for (const [f, message] of bad) expect(() => parseRunFlags(flags(f))).toThrow(message);
+    expect(parseRunFlags(flags({ network: 'app', macAddress: '02-42-AC-11-00-02' })).network.mac).toBe(
+      '02:42:ac:11:00:02',
+    );
   });
 
   it('parses import --change instructions', () => {

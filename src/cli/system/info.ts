@@ -5,6 +5,7 @@ import { assetPath } from '../../assets';
 import { detectCgroups } from '../../linux/cgroups';
 import { setFfiCacheDir } from '../../linux/ffi';
 import { statfs } from '../../linux/statfs';
+import { runningResponders } from '../../network/dns/status';
 import { layout } from '../../paths';
 import { BOX_VERSION } from '../../version';
 import { SPEC_VERSION } from '../../runtime/spec';
@@ -28,6 +29,15 @@ function fsSupported(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+function respondersLine(all: ReturnType<typeof runningResponders>): string {
+  if (!all.length) return 'none running';
+  const own = all.reduce((sum, r) => sum + r.privateBytes, 0);
+  const rss = Math.max(...all.map((r) => r.rssBytes));
+  return `${all.length} running, ${mib(own)} of their own memory (resident up to ${mib(rss)} each, the rest shared)`;
 }
 
 export const infoCommand: CommandSpec = {
@@ -63,6 +73,8 @@ export const infoCommand: CommandSpec = {
       helper,
       runtimeRoot: r.runroot,
       root: process.getuid?.() === 0,
+      /** one per user-defined network that has containers: its memory is what networks cost */
+      dnsResponders: runningResponders(r),
     };
     if (str(a, 'format') === 'json') {
       process.stdout.write(JSON.stringify(info, null, 2) + '\n');
@@ -79,6 +91,7 @@ export const infoCommand: CommandSpec = {
       `Storage root:       ${info.storageRoot} (${info.backingFilesystem}, ${(info.storageFreeBytes / 2 ** 30).toFixed(1)} GiB free)`,
       `Helper:             ${info.helper}`,
       `Runtime root:       ${info.runtimeRoot}`,
+      `DNS responders:     ${respondersLine(info.dnsResponders)}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;

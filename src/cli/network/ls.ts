@@ -1,0 +1,64 @@
+// `box network ls`: Docker's table (NETWORK ID, NAME, DRIVER, SCOPE), -q, --no-trunc and --filter.
+import { BoxError } from '../../errors';
+import { NetworkRecord } from '../../network/store';
+import { isPredefined } from '../../network/manage';
+import { bool, CommandSpec, list } from '../args';
+import { table } from '../format';
+import { stores } from './common';
+
+/** Docker's filters: name (substring), id (prefix), label (KEY or KEY=VALUE), driver, type (custom, builtin). */
+export function matchesFilters(n: NetworkRecord, filters: string[]): boolean {
+  const byKey = new Map<string, string[]>();
+  for (const f of filters) {
+    const i = f.indexOf('=');
+    const key = i < 0 ? f : f.slice(0, i);
+    if (!['name', 'id', 'label', 'driver', 'type'].includes(key) || i < 0) {
+      throw new BoxError(`invalid filter "${f}": use name=, id=, label=, driver= or type=`);
+    }
+    byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
+  }
+  const test: Record<string, (v: string) => boolean> = {
+    name: (v) => n.Name.includes(v),
+    id: (v) => n.Id.startsWith(v),
+    driver: (v) => n.Driver === v,
+    type: (v) => (v === 'builtin' ? isPredefined(n) : v === 'custom' ? !isPredefined(n) : false),
+    label: (v) => {
+      const j = v.indexOf('=');
+      return j < 0 ? v in n.Labels : n.Labels[v.slice(0, j)] === v.slice(j + 1);
+    },
+  };
+  // as Docker: values of one key are alternatives, different keys must all hold (labels: all of them)
+  return [...byKey].every(([k, vs]) => (k === 'label' ? vs.every(test[k]) : vs.some(test[k])));
+}
+
+export const networkLsCommand: CommandSpec = {
+  paths: [
+    ['network', 'ls'],
+    ['network', 'list'],
+  ],
+  summary: 'List networks.',
+  flags: [
+    { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only network ids' },
+    { names: ['--no-trunc'], key: 'noTrunc', kind: 'bool', description: 'full network ids' },
+    {
+      names: ['--filter', '-f'],
+      key: 'filter',
+      kind: 'list',
+      value: 'KEY=VALUE',
+      description: 'name=, id=, label=KEY[=VALUE], driver=, type=custom|builtin',
+    },
+  ],
+  positionals: [],
+  async run(a) {
+    const { networks } = stores();
+    const shown = (await networks.list()).filter((n) => matchesFilters(n, list(a, 'filter')));
+    const id = (n: NetworkRecord) => (bool(a, 'noTrunc') ? n.Id : n.Id.slice(0, 12));
+    if (bool(a, 'quiet')) {
+      process.stdout.write(shown.map((n) => id(n) + '\n').join(''));
+      return 0;
+    }
+    const rows = shown.map((n) => [id(n), n.Name, n.Driver, n.Scope]);
+    process.stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], rows));
+    return 0;
+  },
+};
