@@ -1,11 +1,11 @@
 // A compose service as the flags of `box run`: each container of a project is created by the
 // same code as `box run` (runtime/create.ts), from the same flags, so every value is checked the
 // same way and the policies see the same request. What box cannot do yet is an error naming the
-// service and the key, never dropped.
+// service and the key, never dropped. `expose` is metadata only, as in Docker: nothing to do.
 import { createHash } from 'node:crypto';
 import { BoxError } from '../errors';
 import type { ParsedFlags } from '../util/flag-table';
-import type { Project, Service } from './model';
+import type { PortSpec, Project, Service } from './model';
 import { shellJoin } from './shlex';
 
 /** Docker Compose's labels, which tell a project's containers apart (and `docker compose` reads). */
@@ -54,6 +54,13 @@ export interface ServiceRun {
   flags: ParsedFlags;
 }
 
+/** A long-form port as `-p [HOST_IP:][PUBLISHED:]TARGET/PROTOCOL`. */
+function publishFlag(p: PortSpec): string {
+  const host = p.host_ip?.includes(':') ? `[${p.host_ip}]` : p.host_ip;
+  const published = p.published ?? (host ? '' : undefined);
+  return [host, published, `${p.target}/${p.protocol}`].filter((x) => x !== undefined).join(':');
+}
+
 /** What box cannot do for a service yet, with the key to name. */
 function unsupported(name: string, key: string, why = 'is not supported by box yet'): never {
   throw new BoxError(`service "${name}": ${key} ${why}: remove it`);
@@ -70,11 +77,24 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
     if (v !== undefined) flags[key] = typeof v === 'number' ? String(v) : v;
   };
   if (!s.image) unsupported(name, 'a service without image');
-  for (const key of ['ports', 'volumes', 'tmpfs', 'extra_hosts', 'dns', 'secrets', 'configs'] as const)
-    if (s[key]?.length) unsupported(name, key);
-  if (s.network_mode && s.network_mode !== 'none' && s.network_mode !== 'host')
-    unsupported(name, `network_mode "${s.network_mode}"`, 'is not supported (box has none and host)');
-  set('network', s.network_mode ?? 'none');
+  for (const key of ['volumes', 'tmpfs', 'secrets', 'configs'] as const) if (s[key]?.length) unsupported(name, key);
+  if (s.network_mode && !['none', 'host', 'bridge'].includes(s.network_mode))
+    unsupported(name, `network_mode "${s.network_mode}"`, 'is not supported (box has none, host and bridge)');
+  const [first] = Object.entries(s.networks ?? {});
+  if (s.network_mode) set('network', s.network_mode);
+  else if (first) {
+    // the first network at creation (what `box run --network` takes); the others are connected before the start
+    const [key, endpoint] = first;
+    set('network', project.networks[key].name);
+    list('networkAlias', oneoff ? [] : [name, ...(endpoint?.aliases ?? [])]);
+    set('ip', endpoint?.ipv4_address);
+  }
+  list('publish', (s.ports ?? []).map(publishFlag));
+  list('dns', s.dns ?? []);
+  list(
+    'addHost',
+    (s.extra_hosts ?? []).map((h) => h.replace('=', ':')),
+  );
 
   set('name', s.container_name ?? (oneoff ? undefined : containerName(project.name, name, n)));
   list(

@@ -20,6 +20,7 @@ import { Condition, Project, replicasOf } from './model';
 import { lockProject, ProjectContainer, projectContainers } from './project-containers';
 import { configHash, LABEL, serviceRun } from './service-flags';
 import { serviceOrder, waitCondition } from './conditions';
+import { connectOtherNetworks, ensureNetworks, removeProjectNetworks } from './networks';
 
 export interface UpOptions {
   /** services named on the command line; none: all */
@@ -100,7 +101,13 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
       }
       surplus.push(...mine.filter((m) => m.number > want || m.number < 1).map((m) => m.record));
     }
-    await admitAll(roots, store, project, actions, o);
+    const madeNetworks = await ensureNetworks(roots, project, selected, o.progress);
+    try {
+      await admitAll(roots, store, project, actions, o);
+    } catch (err) {
+      await removeProjectNetworks(roots, project.name, () => undefined, madeNetworks).catch(() => undefined);
+      throw err;
+    }
     // Admitted: from here on the project changes. Replaced and surplus containers go first.
     for (const old of [...actions.flatMap((a) => (a.replaces ? [a.replaces] : [])), ...surplus]) {
       await removeContainer(roots, store, old, true);
@@ -203,6 +210,8 @@ async function admitAll(roots: Roots, store: ContainerStore, project: Project, a
         record.config.log = parseLogOpts(req.flags.logOpt);
         containers.save(record);
         a.created = record;
+        await connectOtherNetworks(containers, project, a.service, record);
+        a.created = containers.get(record.id) ?? record;
         o.progress(`Container ${record.name}  Created`);
       } catch (err) {
         if (!(err instanceof BoxError)) throw err;

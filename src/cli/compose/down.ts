@@ -1,8 +1,10 @@
-// `box compose down`: stops and removes the project's containers (one-off runs too), under the
-// project's lock; with --remove-orphans also those of services the files no longer have.
+// `box compose down`: stops and removes the project's containers (one-off runs too) and the
+// networks `up` made for it, under the project's lock; with --remove-orphans also the containers
+// of services the files no longer have.
 import { BoxError } from '../../errors';
 import type { Project } from '../../compose/model';
 import { lockProject, projectContainers } from '../../compose/project-containers';
+import { removeProjectNetworks } from '../../compose/networks';
 import { ContainerStore } from '../../runtime/containers';
 import { removeContainer, stopContainer } from '../../runtime/lifecycle';
 import { ImageStore } from '../../image/store';
@@ -57,6 +59,10 @@ export const downCommand: CommandSpec = {
         await removeContainer(r, store, record, true);
         progress(`Container ${record.name}  Removed`);
       }
+      await removeProjectNetworks(r, project.name, progress).catch((err: unknown) => {
+        if (!(err instanceof BoxError)) throw err;
+        warn(err.message); // a network a kept orphan still uses stays
+      });
     } finally {
       lock.release();
     }

@@ -16,7 +16,6 @@ import { pullWithProgress } from '../container/run';
 import { roots } from '../context';
 import { PrefixPrinter, progress, SERVICES } from './common';
 import { loadComposeProject, warn } from './context';
-import { warnNetworks } from './networks';
 import { stopGrace } from './down';
 import type { Project } from '../../compose/model';
 
@@ -76,7 +75,6 @@ export const upCommand: CommandSpec = {
     const project = loadComposeProject(a.positionals);
     if (exitCodeFrom !== undefined && !project.services[exitCodeFrom])
       throw new BoxError(`--exit-code-from: no such service: ${exitCodeFrom}`);
-    warnNetworks(project);
     const r = roots();
     const result = await up(r, project, {
       services: a.positionals,
