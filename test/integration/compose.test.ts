@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, exitOf, inspectOne, leftovers, snapshot } from '../support/box';
+import { BOX, busyboxRoot, exitOf, inspectOne, leftovers, snapshot, until } from '../support/box';
+import { userBridgeName } from '../../src/network/kernel-names';
+import { nftTable, rootBridges } from '../support/network';
 
 const t = busyboxRoot();
 
@@ -176,7 +178,71 @@ describe('box compose up', () => {
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(projectContainers(p.name)).toHaveLength(3);
     expect(t.box(p.compose('ps', '--services')).stdout).toBe('a\nb\n');
+    expect(t.box(['network', 'ls']).stdout.split(`${p.name}_default`)).toHaveLength(2);
     expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+
+  it('puts services on the project networks by name, publishes ports; down removes networks, veths and rules', async () => {
+    const before = snapshot(t);
+    const port = 20000 + (process.pid % 20000);
+    const p = project(`services:
+  db:
+    image: busybox
+    command: sh -c 'echo db > /tmp/index.html; exec httpd -f -p 80 -h /tmp'
+    init: true
+    networks: {back: {aliases: [database]}}
+  web:
+    image: busybox
+    command: sh -c 'echo web > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'
+    init: true
+    ports: ["127.0.0.1:${port}:8080"]
+    networks: [back, default]
+  front:
+    image: busybox
+    command: sleep 1000
+    init: true
+networks:
+  back: {}
+`);
+    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    const fetch = (svc: string, url: string) => t.box(['exec', `${p.name}-${svc}-1`, 'wget', '-qO-', url]);
+    // the servers listen some time after up returns (no health check here)
+    until(
+      'db answering web by its service name',
+      () => fetch('web', 'http://db/').stdout,
+      (o) => o === 'db\n',
+    );
+    expect(fetch('web', 'http://database/').stdout).toBe('db\n');
+    until(
+      'web answering front',
+      () => fetch('front', 'http://web:8080/').stdout,
+      (o) => o === 'web\n',
+    );
+    expect(fetch('front', 'http://db/').status).not.toBe(0); // db is only on back
+    const fromHost = await new Promise<string>((resolve, reject) => {
+      require('node:http')
+        .get(`http://127.0.0.1:${port}/`, (res: NodeJS.ReadableStream) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    expect(fromHost).toBe('web\n');
+    expect(t.box(['network', 'ls']).stdout).toMatch(new RegExp(`${p.name}_back[\\s\\S]*${p.name}_default`));
+    const ids = ['back', 'default'].map(
+      (n) => JSON.parse(t.box(['network', 'inspect', `${p.name}_${n}`]).stdout)[0].Id,
+    );
+    const bridges = ids.map((id: string) => userBridgeName({ root: t.root }, id));
+    expect(rootBridges(t.root)).toEqual(expect.arrayContaining(bridges));
+    expect(nftTable(t.root)).toContain(String(port));
+
+    expect(t.box(p.compose('down', '-t', '1')).status).toBe(0);
+    expect(projectContainers(p.name)).toEqual([]);
+    expect(t.box(['network', 'ls']).stdout).not.toContain(p.name);
+    for (const b of bridges) expect(rootBridges(t.root)).not.toContain(b);
+    expect(nftTable(t.root)).not.toContain(String(port));
+    expect(leftovers(t, before)).toEqual([]);
   });
 
   it('admits every service before any container exists: a denied service fails up with its reasons', () => {
@@ -188,6 +254,7 @@ describe('box compose up', () => {
     expect(r.status).toBe(125);
     expect(r.stderr).toContain('service "bad": denied by policy baseline: privileged containers are not allowed');
     expect(projectContainers(p.name)).toEqual([]);
+    expect(t.box(['network', 'ls']).stdout).not.toContain(p.name); // the network made for it went again
   });
 
   it('a bad file is one line naming the file, line and key, and creates nothing', () => {
