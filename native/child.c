@@ -340,6 +340,12 @@ static void attrs_exec(void)
 		cfail("no-new-privs", errno, "prctl");
 	if (P.cwd && chdir(P.cwd->a[0].p))
 		cfail("cwd", errno, "chdir %s", P.cwd->a[0].p);
+	/* runc CVE-2024-21626: a directory reached through a host descriptor (a leaked fd's
+	 * /proc/self/fd/N) lies outside the root, and the kernel's getcwd says "(unreachable)" (glibc:
+	 * ENOENT). make_cwd already refuses magic links; this holds whatever the path was. */
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+		cfail("cwd", errno ? errno : ENOENT, "the working directory is outside the container's root");
 	exec_cmd();
 }
 

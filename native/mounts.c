@@ -1,11 +1,16 @@
-/* box-helper: child-side steps (hostname, propagation, rootfs, mount, mknod, symlink, pivot,
- * mask, readonly, remount, sysctl). Runs in the cloned child only: errors go through cfail().
+/* box-helper: child-side steps (hostname, propagation[-of], rootfs, mount, bind, copy-up, mknod,
+ * symlink, pivot, mask, readonly, remount, sysctl). Runs in the cloned child only: errors go
+ * through cfail().
  *
  * Container paths are resolved with openat2(rootfd, ..., RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS),
  * so a symlink inside the rootfs can never lead a mount outside of it, and the resolved O_PATH fd
- * is used as the mount target through /proc/self/fd/N. */
+ * is used as the mount target through /proc/self/fd/N. `bind` goes further: the source is opened
+ * without following any symlink, cloned as a detached tree (open_tree), given its flags there
+ * (mount_setattr) and attached to the target's fd (move_mount): no path is looked up twice, so a
+ * target swapped for a symlink meanwhile (runc CVE-2021-30465) can redirect nothing. */
 #define _GNU_SOURCE
 #include "mounts.h"
+#include "copyup.h"
 #include "net.h"
 #include "report.h"
 #include "spec.h"
@@ -13,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,13 +208,79 @@ static void do_mount(const struct rec *r, int is_rootfs)
 	}
 }
 
+/* bind: SRC TARGET FLAGS (SRC a host path, opened with no symlink on the way) */
+static void do_bind(const struct rec *r)
+{
+	const char *src = r->a[0].p, *target = r->a[1].p;
+	unsigned long flags = arg_u(r, 2);
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int sfd;
+	do
+		sfd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof how);
+	while (sfd < 0 && errno == EAGAIN);
+	if (sfd < 0)
+		cfail("bind", errno, "open the source %s (no symbolic link may be on its way)", src);
+	struct stat sb;
+	if (fstat(sfd, &sb))
+		cfail("bind", errno, "stat %s", src);
+	unsigned rec = (flags & MS_REC) ? AT_RECURSIVE : 0;
+	int tree = (int)syscall(SYS_open_tree, sfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+	if (tree < 0)
+		cfail("bind", errno, "clone the mount of %s", src);
+	struct mount_attr attr = { 0 };
+	if (flags & MS_RDONLY)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	if (flags & MS_NOSUID)
+		attr.attr_set |= MOUNT_ATTR_NOSUID;
+	if (flags & MS_NODEV)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (flags & MS_NOEXEC)
+		attr.attr_set |= MOUNT_ATTR_NOEXEC;
+	if (attr.attr_set && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr))
+		cfail("bind", errno, "set the flags of %s", target);
+	int fd = resolve_create(target, S_ISDIR(sb.st_mode), -1, -1);
+	if (fd < 0)
+		cfail("bind", errno, "resolve %s", target);
+	if (syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
+		cfail("bind", errno, "bind %s on %s", src, target);
+	struct mount_attr prop = { .propagation = flags & PROPAGATION };
+	if (prop.propagation && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &prop, sizeof prop))
+		cfail("bind", errno, "propagation of %s", target);
+	close(fd);
+	close(tree);
+	close(sfd);
+}
+
+/* copy-up: TARGET SRC (TARGET in the container, the image's content; SRC the volume's directory) */
+static void do_copy_up(const struct rec *r)
+{
+	int fd = resolve(r->a[0].p, O_DIRECTORY);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return; /* nothing in the image there */
+	if (fd < 0)
+		cfail("copy-up", errno, "resolve %s", r->a[0].p);
+	copy_up(fd, r->a[1].p);
+	close(fd);
+}
+
 static void do_pivot(void)
 {
+	/* the old root, by descriptor: after pivot_root(".", ".") the path "." may name the new root,
+	 * and making that rslave would cut a shared bind (rshared) off from its host mount */
+	int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		cfail("pivot", errno, "open the old root");
 	if (fchdir(rootfd))
 		cfail("pivot", errno, "fchdir to the rootfs");
 	if (syscall(SYS_pivot_root, ".", "."))
 		cfail("pivot", errno, "pivot_root");
-	/* the old root is now stacked on "."; never let its unmount propagate anywhere */
+	if (fchdir(oldroot))
+		cfail("pivot", errno, "fchdir to the old root");
+	close(oldroot);
+	/* never let the old root's unmount propagate anywhere (the host's shared mounts below it) */
 	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL))
 		cfail("pivot", errno, "make old root rslave");
 	if (umount2(".", MNT_DETACH))
@@ -231,9 +303,26 @@ static void do_mask(const struct rec *r)
 	struct stat sb;
 	if (fstat(fd, &sb))
 		cfail("mask", errno, "stat %s", path);
-	int rc = S_ISDIR(sb.st_mode)
-			 ? mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
-			 : mount("/dev/null", fd_path(fd).s, NULL, MS_BIND, NULL);
+	int rc;
+	if (S_ISDIR(sb.st_mode)) {
+		rc = mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	} else {
+		/* runc CVE-2025-31133: the container's /dev/null may have been replaced (a volume or bind
+		 * over /dev) by a symlink to, say, /proc/sys/kernel/core_pattern; binding that "null"
+		 * over a masked path would hand the container a writable host file. Only the real null
+		 * device, opened without following a link, is bound, by its descriptor. */
+		int null = resolve("/dev/null", O_NOFOLLOW);
+		struct stat nb;
+		if (null < 0 || fstat(null, &nb))
+			cfail("mask", errno, "open the container's /dev/null to mask %s", path);
+		if (!S_ISCHR(nb.st_mode) || nb.st_rdev != makedev(1, 3))
+			cfail("mask", EPERM,
+				"the container's /dev/null is not the null device (a link or another file): refusing "
+				"to bind it over %s",
+				path);
+		rc = mount(fd_path(null).s, fd_path(fd).s, NULL, MS_BIND, NULL);
+		close(null);
+	}
 	if (rc)
 		cfail("mask", errno, "mask %s", path);
 	close(fd);
@@ -295,8 +384,15 @@ void fs_step(const struct rec *r)
 	} else if (!strcmp(n, "propagation")) {
 		if (mount(NULL, "/", NULL, arg_u(r, 0), NULL))
 			cfail(n, errno, "mount propagation of /");
+	} else if (!strcmp(n, "propagation-of")) {
+		if (mount(NULL, r->a[0].p, NULL, arg_u(r, 1), NULL))
+			cfail(n, errno, "mount propagation of %s", r->a[0].p);
 	} else if (!strcmp(n, "rootfs") || !strcmp(n, "mount")) {
 		do_mount(r, n[0] == 'r');
+	} else if (!strcmp(n, "bind")) {
+		do_bind(r);
+	} else if (!strcmp(n, "copy-up")) {
+		do_copy_up(r);
 	} else if (!strcmp(n, "mknod")) {
 		pfd = parent_of(r, r->a[0].p, &copy, &base);
 		dev_t dev = makedev((unsigned)arg_u(r, 2), (unsigned)arg_u(r, 3));

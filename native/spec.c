@@ -41,8 +41,11 @@ static const struct opdef OPS[] = {
 	/* child-side steps, in order */
 	{ "hostname", "s", OP_STEP, 0, M_RUN },
 	{ "propagation", "u", OP_STEP, 0, M_RUN },
+	{ "propagation-of", "pu", OP_STEP, 0, M_RUN },
 	{ "rootfs", "ssuss", OP_STEP, 1, M_RUN },
 	{ "mount", "sssus", OP_STEP, 0, M_RUN },
+	{ "bind", "psu", OP_STEP, 0, M_RUN },
+	{ "copy-up", "sp", OP_STEP, 0, M_RUN },
 	{ "mknod", "suuu", OP_STEP, 0, M_RUN },
 	{ "symlink", "ss", OP_STEP, 0, M_RUN },
 	{ "pivot", "", OP_STEP, 1, M_RUN },

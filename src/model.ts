@@ -110,6 +110,37 @@ export interface ContainerConfig {
   /** json-file log rotation of a detached container */
   log?: { maxSize: number; maxFile: number };
   healthcheck?: HealthConfig;
+  /** volumes, bind mounts and tmpfs mounts, in the order they are mounted (absent: none) */
+  mounts?: MountConfig[];
+}
+
+/** Mount propagation as Docker names it. */
+export type Propagation = 'rprivate' | 'private' | 'rshared' | 'shared' | 'rslave' | 'slave';
+
+/** One volume, bind or tmpfs mount of a container (src/volume/). */
+export interface MountConfig {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** bind: the host path, resolved (no symlink in it); volume: the volume's name; tmpfs: empty */
+  source: string;
+  /** the absolute path inside the container */
+  target: string;
+  readOnly: boolean;
+  /** bind and volume mounts (default rprivate) */
+  propagation?: Propagation;
+  /** bind: only the source's own mount, not those below it */
+  nonRecursive?: boolean;
+  /** volume: a new empty volume does not get the image's content at target */
+  noCopy?: boolean;
+  /** volume: made for this container (run --rm and rm -v remove it) */
+  anonymous?: boolean;
+  /** volume: the host directory a local volume with type=none,o=bind binds (resolved), what policies judge */
+  hostSource?: string;
+  /** tmpfs: its mount options (size=64m,mode=1777,noexec...), as --tmpfs takes them */
+  tmpfsOptions?: string;
+  /** how it was asked for: -v (HostConfig.Binds), --mount (HostConfig.Mounts), --tmpfs, the image's VOLUME */
+  origin: 'v' | 'mount' | 'tmpfs' | 'image';
+  /** -v's text as given, for HostConfig.Binds */
+  spec?: string;
 }
 
 /** `removing`: a removal began (and, if it is still listed, was killed): `rm -f` finishes it. */

@@ -44,6 +44,10 @@ export const layout = {
   runNetworks: (r: Roots) => path.join(r.runroot, 'networks'),
   /** runtime files of a network (the DNS responder's names table and pid) */
   runNetwork: (r: Roots, id: string) => path.join(r.runroot, 'networks', checkedNetworkId(id)),
+  /** named and anonymous volumes (src/volume/) */
+  volumes: (r: Roots) => path.join(r.root, 'volumes'),
+  // A volume's paths are built only from a name checked here, never from a raw record field.
+  volume: (r: Roots, name: string) => path.join(r.root, 'volumes', checkedVolumeName(name)),
 };
 
 /** Lock files (flock), all under layout.locks. */
@@ -111,4 +115,18 @@ export function checkedContainerId(id: string): string {
     throw new BoxError(`invalid container id "${id.slice(0, 80)}": a container id is 64 hex digits`);
   }
   return id;
+}
+
+/** Docker's rule for a local volume's name (an anonymous volume's is 64 hex digits). */
+export const VOLUME_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** `name` if it is a volume name; anything else (`..`, a slash) is refused before it can name a path. */
+export function checkedVolumeName(name: string): string {
+  if (!VOLUME_NAME_RE.test(name)) {
+    throw new BoxError(
+      `"${name.slice(0, 80)}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" ` +
+        'are allowed. If you intended to pass a host directory, use absolute path',
+    );
+  }
+  return name;
 }

@@ -4,22 +4,25 @@
  * root filesystem and bind mounts are made read-only, no-new-privileges is set.
  *
  * Arguments: max-memory (default 2g), max-cpus (default: the host's cpus), max-pids (default
- * 4096), registries (comma-separated registry hosts, default docker.io).
+ * 4096), registries (comma-separated registry hosts, default docker.io), bind-sources
+ * (comma-separated host directories bind mounts may come from; default: any baseline allows).
  */
 #include "policy.h"
 
 void policy_describe(box_info *info)
 {
-	static box_argument args[4];
+	static box_argument args[5];
 	args[0] = (box_argument){ str_c("max-memory"), str_c("largest memory limit allowed (default 2g)") };
 	args[1] = (box_argument){ str_c("max-cpus"), str_c("largest cpu limit allowed (default: the host's cpus)") };
 	args[2] = (box_argument){ str_c("max-pids"), str_c("largest pids limit allowed (default 4096)") };
 	args[3] = (box_argument){ str_c("registries"), str_c("comma-separated registries images may come from (default docker.io)") };
+	args[4] = (box_argument){ str_c("bind-sources"),
+				  str_c("comma-separated host directories bind mounts may come from (default: any baseline allows)") };
 	info->name = str_c("strict");
 	info->version = str_c("0.1.0");
 	info->description = str_c("Baseline plus required limits within bounds, non-root user, read-only root filesystem and bind mounts, "
 				  "no privileged host ports, allowed registries only.");
-	info->arguments = (box_list_argument){ args, 4 };
+	info->arguments = (box_list_argument){ args, 5 };
 }
 
 void policy_evaluate(const box_request *req, box_verdict *v)
@@ -66,6 +69,27 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 		}
 		if (low.len)
 			say(&reasons, "publishing privileged host ports is not allowed: %s", list_join(&low, ", "));
+	}
+	opt_str sources = arg(req, "bind-sources");
+	if (sources.set) {
+		box_list_string dirs = str_split(sources.val, ',');
+		strlist allowed = { 0 };
+		for (uint32_t i = 0; i < dirs.len; i++) {
+			str dir = str_trim(dirs.ptr[i]);
+			if (dir.len)
+				list_add(&allowed, normalise(dir));
+		}
+		for (uint32_t i = 0; i < c->mounts.len; i++) {
+			const box_mount *m = &c->mounts.ptr[i];
+			if (m->kind != BOX_MOUNT_BIND)
+				continue;
+			bool ok = false;
+			for (uint32_t k = 0; k < allowed.len && !ok; k++)
+				ok = within(normalise(m->source), allowed.ptr[k]);
+			if (!ok)
+				say(&reasons, "bind mount of %s is not allowed (allowed sources: %s)", m->source,
+				    allowed.len ? list_join(&allowed, ", ") : str_c("none"));
+		}
 	}
 	str registry = registry_of(c->image.reference);
 	if (registry.len == 0)

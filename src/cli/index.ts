@@ -89,6 +89,23 @@ const COMMANDS: Entry[] = [
   { paths: [['network', 'connect']], load: () => require('./network/connect').networkConnectCommand },
   { paths: [['network', 'disconnect']], load: () => require('./network/connect').networkDisconnectCommand },
   { paths: [['compose']], load: () => require('./compose/index').composeCommand },
+  { paths: [['volume', 'create']], load: () => require('./volume/create').volumeCreateCommand },
+  {
+    paths: [
+      ['volume', 'ls'],
+      ['volume', 'list'],
+    ],
+    load: () => require('./volume/ls').volumeLsCommand,
+  },
+  { paths: [['volume', 'inspect']], load: () => require('./volume/inspect').volumeInspectCommand },
+  {
+    paths: [
+      ['volume', 'rm'],
+      ['volume', 'remove'],
+    ],
+    load: () => require('./volume/rm').volumeRmCommand,
+  },
+  { paths: [['volume', 'prune']], load: () => require('./volume/prune').volumePruneCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
 ];

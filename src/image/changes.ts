@@ -36,9 +36,12 @@ export function parseChanges(changes: string[]): ImageRuntimeConfig {
         out.Labels[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? '' : kv.slice(i + 1).replace(/^"(.*)"$/, '$1');
       }
     } else if (key === 'STOPSIGNAL') out.StopSignal = value;
-    else
+    else if (key === 'VOLUME') {
+      const paths = value.startsWith('[') ? list() : value.split(/\s+/);
+      out.Volumes = { ...out.Volumes, ...Object.fromEntries(paths.map((p) => [p, {}])) };
+    } else
       throw new BoxError(
-        `invalid --change "${c}": box supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL and STOPSIGNAL`,
+        `invalid --change "${c}": box supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, STOPSIGNAL and VOLUME`,
       );
   }
   return out;

@@ -142,7 +142,7 @@ function timesBuffer(atime: Timespec, mtime: Timespec): Buffer {
   return b;
 }
 
-const AT_FDCWD = -100;
+export const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** utimensat(2) with AT_SYMLINK_NOFOLLOW: sets a symlink's own times, never its target's. */

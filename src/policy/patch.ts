@@ -143,8 +143,13 @@ export function applyPatch(
   }
   if (patch.dropCapabilities.length && out.privileged)
     bad('it drops capabilities of a privileged container (deny it instead)');
-  // box has no bind mounts yet, so no destination named here can be writable: nothing to change
-  // (a policy may name paths defensively, e.g. every well-known data directory).
+  // A destination no mount has is left alone: a policy may name paths defensively.
+  for (const destination of patch.readOnlyMounts) {
+    const at = (out.mounts ?? []).findIndex((m) => m.target === destination.replace(/(.)\/+$/, '$1'));
+    if (at < 0 || out.mounts![at].readOnly) continue;
+    out.mounts = out.mounts!.map((m, i) => (i === at ? { ...m, readOnly: true } : m));
+    changes.push(`read-only mount ${out.mounts[at].target}`);
+  }
   if (patch.readOnlyRootfs && !out.readOnly) {
     out.readOnly = true;
     changes.push('read-only root filesystem');

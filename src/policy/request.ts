@@ -1,8 +1,8 @@
 // The request box gives policies, made from a container's resolved configuration.
 import { capsToNames, resolveCapabilities } from '../linux/capabilities';
-import type { ContainerConfig } from '../model';
+import type { ContainerConfig, MountConfig } from '../model';
 import { BOX_VERSION } from '../version';
-import type { Committed, NetworkMode, Pair, PolicyContainer, PolicyHost, PolicyRequest } from './types';
+import type { Committed, NetworkMode, Pair, PolicyContainer, PolicyHost, PolicyMount, PolicyRequest } from './types';
 
 export interface RequestContext {
   name: string;
@@ -24,7 +24,7 @@ const sortedPairs = (o: Record<string, string>): Pair[] => Object.entries(o).sor
 
 const big = (n: number | undefined): bigint | undefined => (n === undefined ? undefined : BigInt(n));
 
-/** The policy's view of a container configuration (box's model today: no mounts, published ports or namespace options yet). */
+/** The policy's view of a container configuration (box's model today: no published ports or namespace options yet). */
 export function policyContainer(name: string, c: ContainerConfig): PolicyContainer {
   const caps = capsToNames(resolveCapabilities({ privileged: c.privileged, capAdd: c.capAdd, capDrop: c.capDrop }))
     .map((n) => n.replace(/^CAP_/, ''))
@@ -53,7 +53,7 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
     workingDir: c.workingDir,
     env: [...c.env],
     labels: sortedPairs(c.labels),
-    mounts: [],
+    mounts: (c.mounts ?? []).map(policyMount),
     resources: {
       memory: big(l.memory),
       memorySwap: big(l.memorySwap),
@@ -99,6 +99,28 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
 function networkMode(mode: string): NetworkMode {
   if (mode === 'none' || mode === 'host') return { tag: mode };
   return { tag: 'bridge', val: mode };
+}
+
+/**
+ * A mount as policies see it: a bind's source is the host path box resolved (no symlink left in
+ * it); a volume that binds a host directory is that bind (with `volume=NAME` among its options).
+ */
+function policyMount(m: MountConfig): PolicyMount {
+  const options = [
+    ...(m.hostSource ? [`volume=${m.source}`] : []),
+    ...(m.nonRecursive ? ['bind-nonrecursive'] : []),
+    ...(m.noCopy ? ['nocopy'] : []),
+    ...(m.anonymous ? ['anonymous'] : []),
+    ...(m.tmpfsOptions ?? '').split(',').filter(Boolean),
+  ];
+  return {
+    kind: m.hostSource ? 'bind' : m.type,
+    source: m.hostSource ?? m.source,
+    destination: m.target,
+    readOnly: m.readOnly,
+    propagation: m.type === 'tmpfs' ? undefined : (m.propagation ?? 'rprivate'),
+    options,
+  };
 }
 
 export function policyRequest(config: ContainerConfig, ctx: RequestContext): PolicyRequest {

@@ -26,6 +26,7 @@ import {
 } from './names';
 import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
+import { releaseMounts } from '../volume/attach';
 
 export function newContainerId(): string {
   return randomHex(32);
@@ -224,9 +225,10 @@ export class ContainerStore {
    * Deletes a container's name, record and files (its lock file too), in an order where a kill at
    * any point leaves it listed (the record is still in place) or gone (hidden trash is left for
    * sweep()). Without a name (a damaged record), every name linked to the id goes. Call with the
-   * container's lock held, after its kernel objects are released.
+   * container's lock held, after its kernel objects are released. Its volumes are let go of, and
+   * its anonymous ones removed with `volumes` (rm -v) or when it was created with --rm.
    */
-  remove(c: { id: string; name?: string }): void {
+  remove(c: { id: string; name?: string; config?: ContainerConfig; autoRemove?: boolean }, volumes = false): void {
     for (const name of c.name !== undefined ? [c.name] : namesOf(this.roots, c.id)) releaseName(this.roots, name, c.id);
     const trash = path.join(layout.containers(this.roots), TRASH + checkedContainerId(c.id));
     try {
@@ -236,6 +238,7 @@ export class ContainerStore {
     }
     deleteLeftover(trash); // with the lock file still there, held: sweep() leaves the trash to us
     removeContainerLockFile(this.roots, c.id);
+    releaseMounts(this.roots, c.id, c.config?.mounts, volumes || c.autoRemove === true);
   }
 
   /**

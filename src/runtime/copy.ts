@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import {
+  AT_FDCWD,
   AT_SYMLINK_NOFOLLOW_FLAG,
   fchownat,
   fsetxattr,
@@ -94,6 +95,12 @@ export class RootTree implements Tree {
       fs.openSync(`/proc/${pid}/root`, O_PATH | O_DIRECTORY),
       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     );
+  }
+
+  /** A host directory as a tree of its own (a volume, a bind source): nothing resolves out of it. */
+  static beneath(dir: string): RootTree {
+    const fd = openat2(AT_FDCWD, dir, O_PATH | O_DIRECTORY, 0, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    return new RootTree(fd, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   }
 
   private open(p: string, flags: number, mode = 0): number {
@@ -204,6 +211,63 @@ export class LayerTree implements Tree {
 
   close() {
     this.stack.close();
+  }
+}
+
+/**
+ * A stopped container with volumes or binds: a path at or below a mount's target is the mount's
+ * own directory on the host (what the container sees there when it runs); the rest is `base`.
+ */
+export class MountedTree implements Tree {
+  private readonly mounts: Array<{ target: string; tree: Tree }>;
+
+  constructor(
+    private readonly base: Tree,
+    mounts: Array<{ target: string; tree: Tree }>,
+  ) {
+    this.mounts = [...mounts].sort((a, b) => b.target.length - a.target.length); // the innermost first
+  }
+
+  private route(p: string): { tree: Tree; p: string } {
+    const n = path.posix.normalize('/' + p);
+    const m = this.mounts.find((x) => n === x.target || n.startsWith(x.target + '/'));
+    return m ? { tree: m.tree, p: n.slice(m.target.length) || '/' } : { tree: this.base, p: n };
+  }
+
+  lstat(p: string) {
+    const r = this.route(p);
+    return r.tree.lstat(r.p);
+  }
+
+  stat(p: string) {
+    const r = this.route(p);
+    return r.tree.stat(r.p);
+  }
+
+  readdir(p: string) {
+    const r = this.route(p);
+    return r.tree.readdir(r.p);
+  }
+
+  openRead(p: string) {
+    const r = this.route(p);
+    return r.tree.openRead(r.p);
+  }
+
+  readlink(p: string) {
+    const r = this.route(p);
+    return r.tree.readlink(r.p);
+  }
+
+  parentForWrite(p: string) {
+    const n = path.posix.normalize('/' + p);
+    const r = this.route(path.posix.dirname(n));
+    return r.tree.parentForWrite(path.posix.join(r.p, path.posix.basename(n)));
+  }
+
+  close() {
+    for (const m of this.mounts) m.tree.close();
+    this.base.close();
   }
 }
 

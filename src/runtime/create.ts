@@ -1,6 +1,7 @@
 // Creating a container: resolve and validate everything first (no kernel object exists until all
 // input is known to be good), then create its record, files and cgroup and describe it for the
 // helper. Whatever fails after the first object exists is unwound by the caller via `release`.
+import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
@@ -18,7 +19,8 @@ import { EtcFiles, writeEtcFiles } from './etc-files';
 import { committedResources } from './committed';
 import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
-import { buildSpec } from './plan';
+import { buildSpec, needsHostPropagation } from './plan';
+import { mountPointOf } from '../linux/mountinfo';
 import { HelperSpec, SPEC_VERSION } from './spec';
 import { parseRunFlags, resolveContainerConfig } from './run-options';
 import { RunFlags } from './run-flags';
@@ -29,6 +31,8 @@ import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { networkSetup } from './networks';
 import { endpointsFor, hostPortsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
 import { NetworkStore } from '../network/store';
+import { attachMounts, mountConfigs, mountSources, releaseMounts, resolveMounts } from '../volume/attach';
+import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 
 export interface CreateRequest {
   roots: Roots;
@@ -79,6 +83,8 @@ export function checkRequest(req: CreateRequest): void {
     throw new BoxError(`network ${network.mode} not found: create it with box network create ${network.mode}`);
   }
   capabilityMask(req.flags);
+  parseMountFlags(req.flags);
+  req.flags.volumesFrom.forEach(parseVolumesFrom);
   checkLimits(detectCgroups(), limits); // its warnings are given once, by createRecord
   policiesFor(req);
   // The admission flags are checked even when no policy applies (then they would do nothing).
@@ -155,6 +161,8 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     config.portBindings = bindings;
     config.ports = hostPortsFor(bindings, running);
   }
+  const mountRequests = containerMounts(req, image.config.config?.Volumes);
+  if (mountRequests.length) config = { ...config, mounts: mountConfigs(mountRequests) };
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);
@@ -183,20 +191,39 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     mark('helper located');
 
     const containers = new ContainerStore(req.roots);
-    const record = await containers.create(
-      id,
-      config,
-      name,
-      req.flags.rm,
-      req.flags.name === undefined,
-      admission?.admittedBy,
-    );
+    // Volumes are created and their use registered only once the start is admitted.
+    if (config.mounts) attachMounts(req.roots, id, config.mounts, mountRequests);
+    let record: ContainerRecord;
+    try {
+      record = await containers.create(
+        id,
+        config,
+        name,
+        req.flags.rm,
+        req.flags.name === undefined,
+        admission?.admittedBy,
+      );
+    } catch (err) {
+      releaseMounts(req.roots, id, config.mounts, true);
+      throw err;
+    }
     admission?.finish(record.name);
     appendEvent(req.roots, 'create', record);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
   } finally {
     admission?.finish();
   }
+}
+
+/** The mounts the flags, --volumes-from containers and the image's VOLUME paths ask for, resolved. */
+function containerMounts(req: CreateRequest, imageVolumes: Record<string, object> | null | undefined): MountRequest[] {
+  const from = req.flags.volumesFrom.map((raw) => {
+    const { container, mode } = parseVolumesFrom(raw);
+    const source = new ContainerStore(req.roots).find(container);
+    if (!source) throw new BoxError(`no such container: ${container} (--volumes-from ${raw})`);
+    return { mounts: source.config.mounts ?? [], mode };
+  });
+  return resolveMounts(req.roots, parseMountFlags(req.flags), from, Object.keys(imageVolumes ?? {}));
 }
 
 export async function createContainer(req: CreateRequest): Promise<Created> {
@@ -259,13 +286,17 @@ export function prepareStart(
     mark('container files written');
     cgroup.create(record.config.limits, record.config.privileged);
     mark('cgroup created');
+    const mounts = mountSources(roots, record.config.mounts ?? []);
+    const rootfsDir = path.join(dir, 'rootfs');
     const spec = buildSpec({
       config: record.config,
       lowerDirs,
       upperDir: path.join(dir, 'upper'),
       workDir: path.join(dir, 'work'),
-      rootfsDir: path.join(dir, 'rootfs'),
+      rootfsDir,
       etcFiles: files,
+      mounts,
+      rootfsParentMount: needsHostPropagation(mounts) ? mountPointOf(fs.realpathSync(rootfsDir)) : undefined,
       cgroup: cgroup.initCgroup(),
       security,
     });

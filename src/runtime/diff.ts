@@ -209,7 +209,13 @@ export type ChangeKind = 'A' | 'C' | 'D';
 /** Mount points the runtime creates in the writable layer when the image lacks them: not the user's changes. */
 const RUNTIME_MOUNT_POINTS = new Set(['/dev', '/proc', '/sys', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
 
-export function containerChanges(upper: string, lowerDirs: string[]): [ChangeKind, string][] {
+export function containerChanges(
+  upper: string,
+  lowerDirs: string[],
+  /** the targets of the container's volumes, binds and tmpfs mounts: mount points too */
+  userMountPoints: string[] = [],
+): [ChangeKind, string][] {
+  const mountPoints = new Set([...RUNTIME_MOUNT_POINTS, ...userMountPoints]);
   const stack = new LayerStack([upper, ...lowerDirs]);
   const lower = new LayerStack(lowerDirs);
   const out: [ChangeKind, string][] = [];
@@ -231,7 +237,7 @@ export function containerChanges(upper: string, lowerDirs: string[]): [ChangeKin
         }
         if (
           !before &&
-          RUNTIME_MOUNT_POINTS.has(shown) &&
+          mountPoints.has(shown) &&
           (st.isDirectory() ? stack.names(0, child).length === 0 : st.isFile() && st.size === 0)
         )
           continue;

@@ -6,6 +6,7 @@ import { healthForInspect } from './health';
 import { ContainerRecord } from '../model';
 import { logFile } from './monitor-state';
 import { endpointSettings } from '../network/manage';
+import { hostConfigMounts, inspectMounts } from '../volume/inspect';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -139,6 +140,7 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       CpusetCpus: l.cpusetCpus ?? '',
       PidsLimit: l.pidsLimit ?? null,
       Ulimits: cfg.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+      ...hostConfigMounts(cfg.mounts),
     },
     Config: {
       Hostname: cfg.hostname,
@@ -160,6 +162,6 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
     EffectiveCaps: capsToNames(
       resolveCapabilities({ privileged: cfg.privileged, capAdd: cfg.capAdd, capDrop: cfg.capDrop }),
     ),
-    Mounts: [],
+    Mounts: inspectMounts(store.roots, cfg.mounts),
   };
 }

@@ -359,6 +359,7 @@ export async function removeContainer(
   store: ContainerStore,
   record: ContainerRecord,
   force: boolean,
+  volumes = false,
 ): Promise<void> {
   let fresh = await refresh(roots, store, record);
   if (fresh.state.restarting) {
@@ -387,7 +388,7 @@ export async function removeContainer(
     // too, then everything in the container's cgroups (removing the cgroup kills what is left).
     if (status === 'running') killHelper(monitorPid);
     releaseKernelObjects(roots, cur.id);
-    store.remove(cur);
+    store.remove(cur, volumes);
     await releaseNetworks(roots, cur);
     appendEvent(roots, 'destroy', cur);
   } finally {

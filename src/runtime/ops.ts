@@ -50,8 +50,11 @@ export const OPS = {
   // child-side steps, in order
   hostname: { args: 's', kind: 'step', single: false, modes: RUN },
   propagation: { args: 'u', kind: 'step', single: false, modes: RUN },
+  'propagation-of': { args: 'pu', kind: 'step', single: false, modes: RUN },
   rootfs: { args: 'ssuss', kind: 'step', single: true, modes: RUN },
   mount: { args: 'sssus', kind: 'step', single: false, modes: RUN },
+  bind: { args: 'psu', kind: 'step', single: false, modes: RUN },
+  'copy-up': { args: 'sp', kind: 'step', single: false, modes: RUN },
   mknod: { args: 'suuu', kind: 'step', single: false, modes: RUN },
   symlink: { args: 'ss', kind: 'step', single: false, modes: RUN },
   pivot: { args: '', kind: 'step', single: true, modes: RUN },

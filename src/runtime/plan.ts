@@ -1,7 +1,9 @@
 // Builds the helper spec for one container: namespaces, the root filesystem and the standard
 // mounts Docker users expect, masked paths, and the process attributes. Pure: it only describes.
 import type { InitCgroup } from '../linux/cgroups';
-import { ContainerConfig } from '../model';
+import { ContainerConfig, Propagation } from '../model';
+import type { MountSource } from '../volume/attach';
+import { tmpfsMountArgs } from '../volume/mount-flags';
 import { appendProcessOps, containerProcess } from './process-ops';
 import type { ProcessSecurity } from './security';
 import { CLONE, HelperSpec, MS } from './spec';
@@ -15,6 +17,10 @@ export interface PlanInput {
   rootfsDir: string;
   /** host files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  /** volumes, binds and tmpfs mounts, parents first (src/volume/attach.ts mountSources) */
+  mounts?: MountSource[];
+  /** the host mount holding rootfsDir: given when a mount's propagation must reach the host */
+  rootfsParentMount?: string;
   /** how the init enters its cgroup and sees the cgroup file system (the cgroup manager's initCgroup) */
   cgroup: InitCgroup;
   security: ProcessSecurity;
@@ -55,6 +61,11 @@ const DEV_LINKS: [string, string][] = [
   ['pts/ptmx', '/dev/ptmx'],
 ];
 
+/** Whether a mount asks for propagation with the host (shared or slave): see rootfsParentMount. */
+export function needsHostPropagation(mounts: MountSource[]): boolean {
+  return mounts.some((m) => /shared|slave/.test(m.mount.propagation ?? ''));
+}
+
 export function overlayData(lowerDirs: string[], upperDir: string, workDir: string): string {
   return `lowerdir=${lowerDirs.join(':')},upperdir=${upperDir},workdir=${workDir}`;
 }
@@ -71,7 +82,14 @@ export function buildSpec(p: PlanInput): HelperSpec {
   if (c.init) spec.op('init');
 
   spec.op('hostname', c.hostname);
-  spec.op('propagation', MS.REC | MS.PRIVATE);
+  if (p.rootfsParentMount === undefined) spec.op('propagation', MS.REC | MS.PRIVATE);
+  else {
+    // A shared or slave bind must stay a peer of its host mount, so the namespace keeps the host's
+    // peer groups; only the mounts that hold the root and the old root stop propagating, so that
+    // nothing box mounts for the container (all of it under its root) reaches the host.
+    spec.op('propagation-of', '/', MS.PRIVATE);
+    spec.op('propagation-of', p.rootfsParentMount, MS.PRIVATE);
+  }
   spec.op('rootfs', 'overlay', 'overlay', 0, overlayData(p.lowerDirs, p.upperDir, p.workDir), p.rootfsDir);
   const nse = MS.NOSUID | MS.NODEV | MS.NOEXEC;
   spec.op('mount', 'proc', '/proc', 'proc', nse, '');
@@ -93,6 +111,7 @@ export function buildSpec(p: PlanInput): HelperSpec {
   spec.op('mount', p.etcFiles.hostname, '/etc/hostname', '', MS.BIND, '');
   spec.op('mount', p.etcFiles.hosts, '/etc/hosts', '', MS.BIND, '');
   spec.op('mount', p.etcFiles.resolvConf, '/etc/resolv.conf', '', MS.BIND, '');
+  appendUserMounts(spec, p.mounts ?? []);
   spec.op('pivot');
   if (!c.privileged) {
     for (const m of MASKED_PATHS) spec.op('mask', m);
@@ -105,4 +124,42 @@ export function buildSpec(p: PlanInput): HelperSpec {
   appendProcessOps(spec, containerProcess(c, p.security));
   spec.op('args', ...c.args);
   return spec;
+}
+
+const PROPAGATION: Record<Propagation, number> = {
+  rprivate: MS.REC | MS.PRIVATE,
+  private: MS.PRIVATE,
+  rshared: MS.REC | MS.SHARED,
+  shared: MS.SHARED,
+  rslave: MS.REC | MS.SLAVE,
+  slave: MS.SLAVE,
+};
+
+/**
+ * The user's mounts. Binds (and volumes, which are binds of their directory) go through `bind`,
+ * which opens the host source without following a symlink and mounts by handle; a volume that is
+ * still empty first gets the image's content at its target (`copy-up`, unless nocopy).
+ */
+function appendUserMounts(spec: HelperSpec, mounts: MountSource[]): void {
+  for (const { mount: m, hostPath, driver } of mounts) {
+    const ro = m.readOnly ? MS.RDONLY : 0;
+    if (m.type === 'tmpfs' || driver?.type === 'tmpfs') {
+      const t = tmpfsMountArgs(m.tmpfsOptions ?? driver?.options ?? '', m.target);
+      spec.op('mount', 'tmpfs', m.target, 'tmpfs', t.flags | ro, t.data);
+      continue;
+    }
+    const propagation = PROPAGATION[m.propagation ?? 'rprivate'];
+    if (driver) {
+      const words = driver.options.split(',').filter(Boolean);
+      if (driver.type === 'none' && words.some((w) => w === 'bind' || w === 'rbind')) {
+        const rec = words.includes('rbind') ? MS.REC : 0;
+        spec.op('bind', hostPath, m.target, MS.BIND | rec | ro | (propagation & ~MS.REC) | rec);
+      } else {
+        spec.op('mount', hostPath, m.target, driver.type, ro, driver.options);
+      }
+      continue;
+    }
+    if (m.type === 'volume' && !m.noCopy) spec.op('copy-up', m.target, hostPath);
+    spec.op('bind', hostPath, m.target, MS.BIND | (m.nonRecursive ? 0 : MS.REC) | ro | propagation);
+  }
 }

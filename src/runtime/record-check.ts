@@ -157,6 +157,24 @@ const config = fields({
       onFailure: str,
     }),
   ),
+  mounts: optional(
+    arrayOf(
+      fields({
+        type: oneOf('bind', 'volume', 'tmpfs'),
+        source: str,
+        target: matching(/^\//, 'an absolute path'),
+        readOnly: bool,
+        propagation: optional(oneOf('rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave')),
+        nonRecursive: optional(bool),
+        noCopy: optional(bool),
+        anonymous: optional(bool),
+        hostSource: optional(str),
+        tmpfsOptions: optional(str),
+        origin: oneOf('v', 'mount', 'tmpfs', 'image'),
+        spec: optional(str),
+      }),
+    ),
+  ),
 });
 
 const state = fields({

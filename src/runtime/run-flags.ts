@@ -108,6 +108,10 @@ export const RUN_FLAGS = [
     'noDefaultPolicies',
     'skip the policies of /etc/box/policies.d, <root>/policies.d and $BOX_POLICY (root only)',
   ),
+  l(['--volume', '-v'], 'volume', 'bind mount or volume: [SOURCE:]TARGET[:ro,nocopy,rshared...]', 'spec'),
+  l(['--mount'], 'mount', 'mount: type=bind|volume|tmpfs,source=,target=,readonly,...', 'spec'),
+  l(['--tmpfs'], 'tmpfs', 'tmpfs mount: /path[:size=64m,mode=1777,...]', 'spec'),
+  l(['--volumes-from'], 'volumesFrom', "mount another container's volumes and binds: CONTAINER[:ro|rw]", 'container'),
 ] as const;
 
 /** The values of every run flag: bools false and lists empty unless given, strings absent. */

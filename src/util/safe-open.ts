@@ -113,6 +113,7 @@ function storeDirs(roots: Roots): string[] {
     layout.names(roots),
     layout.tmp(roots),
     layout.cache(roots),
+    layout.volumes(roots),
     layout.runContainers(roots),
     layout.locks(roots),
   ];

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
-// BENCH_ONLY (names separated by commas: start, policy, pull, detached, faults) runs only those;
+// BENCH_ONLY (names separated by commas: start, policy, pull, detached, volumes, faults) runs only those;
 // the long fault-injection run (faults.mjs) runs only when named there.
 import { benchDetached } from './detached.mjs';
 import { benchFaults } from './faults.mjs';
 import { benchPolicies } from './policy.mjs';
 import { benchPull } from './pull.mjs';
 import { benchStartLatency } from './start-latency.mjs';
+import { benchVolumes } from './volumes.mjs';
 
 if (process.getuid?.() !== 0) {
   console.error('bench: run as root (containers need namespaces and cgroups)');
@@ -20,4 +21,5 @@ if (wanted('start')) benchStartLatency({ rounds });
 if (wanted('policy')) benchPolicies({ rounds });
 if (wanted('pull')) await benchPull({ rounds });
 if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
+if (wanted('volumes')) benchVolumes({ rounds });
 if (wanted('faults')) benchFaults();

@@ -1,5 +1,6 @@
 // Garbage collection against a container being created: `image prune -a` (and rmi) must not take
-// an image or its layers away between `box run` resolving the image and recording the container.
+// an image or its layers away between `box run` resolving the image and recording the container,
+// nor `volume prune -a` a volume the container is about to mount.
 // The window is held open deterministically: the test holds the admission lock, so a run with a
 // policy stops right there (after resolving the image, before its record) until the test lets go.
 import { spawn } from 'node:child_process';
@@ -138,5 +139,50 @@ describe('garbage collection during a container start', () => {
     expect(free).toBeDefined();
     free!.release();
     expect(t.box(['rmi', id]).status).toBe(0);
+  });
+
+  it('volume prune -a waits for a run that resolved its mounts; the volume it mounts keeps its data', async () => {
+    importBusybox(t, 'vol:1');
+    expect(t.box(['volume', 'create', 'precious']).status).toBe(0);
+    fs.writeFileSync(path.join(t.root, 'volumes', 'precious', '_data', 'keep'), 'kept\n');
+    const holder = await holdAdmissionLock();
+    const admissionFile = path.join(runroot(), 'locks', 'admission.lock');
+    const runner = t.start([
+      'run',
+      '--rm',
+      '-v',
+      'precious:/d',
+      '--policy',
+      'baseline:audit',
+      'vol:1',
+      'cat',
+      '/d/keep',
+    ]);
+    const ran = exitOf(runner);
+    try {
+      await until('the run to wait for the admission lock', () =>
+        flocksOn(admissionFile).some((l) => l.pid === runner.pid && l.waiting),
+      );
+      const pruner = t.start(['volume', 'prune', '-a']);
+      const pruned = exitOf(pruner);
+      let pruneDone = false;
+      void pruned.then(() => (pruneDone = true));
+      await until(
+        'the prune to finish or wait',
+        () => pruneDone || flocksOn(storeLockFile()).some((l) => l.pid === pruner.pid && l.waiting),
+      );
+      expect(pruneDone).toBe(false);
+      await holder.release();
+      const r = await ran;
+      expect(r.stdout).toBe('kept\n');
+      expect(r.code).toBe(0);
+      expect((await pruned).code).toBe(0);
+    } finally {
+      await holder.release();
+    }
+    // the prune ran while the container used the volume, or after it was gone: never before the mount
+    expect(t.box(['volume', 'ls', '-q']).stdout).toMatch(/^(precious\n)?$/);
+    t.box(['volume', 'rm', '-f', 'precious']);
+    t.box(['rmi', 'vol:1']);
   });
 });

@@ -152,10 +152,13 @@ describe('a foreground box run killed after the start', () => {
     return { box, done, id: rec!.id, state: rec!.state };
   }
 
-  it('with --rm: the next command stops the container and removes it, its cgroups and its name', async () => {
+  it('with --rm: the next command stops the container and removes it, its cgroups, its name and its anonymous volume', async () => {
     const before = snapshot(t);
     const since = new Date().toISOString();
-    const { box, done, id, state } = runningForeground('fg-rm', '--rm', 'busybox', 'sleep', '1000');
+    const mounts = ['-v', '/anon', '-v', 'fgkept:/kept'];
+    const { box, done, id, state } = runningForeground('fg-rm', '--rm', ...mounts, 'busybox', 'sleep', '1000');
+    const volumes = () => boxWithin(t, ['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean).sort();
+    expect(volumes()).toHaveLength(2);
     expect(state.ownerPid).toBe(box.pid);
     box.kill('SIGKILL');
     await done;
@@ -168,6 +171,10 @@ describe('a foreground box run killed after the start', () => {
     expect(alive(state.pid!)).toBe(false);
     expect(alive(state.monitorPid!)).toBe(false);
     expect(cgroupDirsOf(id)).toEqual([]);
+    // its anonymous volume went with it; the named one stays, used by nobody
+    expect(volumes()).toEqual(['fgkept']);
+    expect(fs.readdirSync(path.join(t.root, 'volumes', 'fgkept', 'uses'))).toEqual([]);
+    expect(boxWithin(t, ['volume', 'rm', 'fgkept']).status).toBe(0);
     const rm = boxWithin(t, ['rm', '-f', 'fg-rm']);
     expect(rm.stderr).toContain('no such container');
     // the name is free again

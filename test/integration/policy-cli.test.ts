@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, TestRoot } from '../support/box';
+import { importBusybox, REPO, TestRoot } from '../support/box';
 
 const EXAMPLE = path.join(REPO, 'policies', 'examples', 'team-rules.ts');
 const CASES = path.join(REPO, 'policies', 'examples', 'team-rules.cases.yaml');
@@ -126,4 +126,18 @@ describe('box policy', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
+
+  it('builds the mount-rules example, which passes its cases and judges a container’s mounts', () => {
+    const mountRules = path.join(t.dir, 'mount-rules.wasm');
+    const example = path.join(REPO, 'policies', 'examples', 'mount-rules.ts');
+    const built = t.box(['policy', 'build', example, '-o', mountRules], { timeout: 180_000 });
+    expect(built.status).toBe(0);
+    const cases = path.join(REPO, 'policies', 'examples', 'mount-rules.cases.yaml');
+    const r = t.box(['policy', 'test', mountRules, cases]);
+    expect(r.stdout).toMatch(/^5 passed, 0 failed \(5 cases, policy mount-rules sha256:[0-9a-f]{12}\)$/m);
+    importBusybox(t);
+    const denied = t.box(['run', '--rm', '--policy', mountRules, '-v', '/etc:/host-etc', 'busybox', 'true']);
+    expect(denied.status).toBe(125);
+    expect(denied.stderr).toContain('bind mount of /etc is outside the allowed directories (/srv)');
+  }, 200_000);
 });

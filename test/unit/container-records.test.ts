@@ -28,6 +28,8 @@ function record(over: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
+const MOUNT = { type: 'volume', source: 'data', target: '/data', readOnly: false, origin: 'v' };
+
 const problemOf = (value: unknown) => parseRecord(ID, JSON.stringify(value));
 
 describe('a record read back', () => {
@@ -39,6 +41,7 @@ describe('a record read back', () => {
       image: { ...plainContainerConfig().image, config: { Env: null, Cmd: null, Labels: null } },
     };
     expect(typeof problemOf(record({ config }))).toBe('object');
+    expect(typeof problemOf(record({ config: { ...plainContainerConfig(), mounts: [MOUNT] } }))).toBe('object');
   });
 
   it.each([
@@ -59,6 +62,16 @@ describe('a record read back', () => {
       'config.layers[0]: not a sha256 digest',
     ],
     ['an array', [record()], 'not a JSON object'],
+    [
+      'a mount whose target is relative',
+      record({ config: { ...plainContainerConfig(), mounts: [{ ...MOUNT, target: '../../etc' }] } }),
+      'config.mounts[0].target: not an absolute path',
+    ],
+    [
+      'a mount of an unknown type',
+      record({ config: { ...plainContainerConfig(), mounts: [{ ...MOUNT, type: 'overlay' }] } }),
+      'config.mounts[0].type: expected one of',
+    ],
   ])('is damaged with %s', (_what, value, problem) => {
     expect(problemOf(value)).toContain(problem);
   });

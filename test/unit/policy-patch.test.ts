@@ -80,6 +80,18 @@ describe('patch re-validation', () => {
     expect(r.config.limits).toEqual({ memory: 64 << 20, cpusetCpus: '0' });
     expect(config.limits).toEqual({});
   });
+
+  it('makes the named mounts read-only, leaving others and destinations nothing mounts alone', () => {
+    const bind = { type: 'bind' as const, source: '/srv', target: '/data', readOnly: false, origin: 'v' as const };
+    const vol = { type: 'volume' as const, source: 'v', target: '/cache', readOnly: false, origin: 'v' as const };
+    const mounted = { ...config, mounts: [bind, vol] };
+    const r = applyPatch(mounted, patch({ readOnlyMounts: ['/data/', '/nothing-here'] }), 'p', host);
+    expect(r.changes).toEqual(['read-only mount /data']);
+    expect(r.config.mounts).toEqual([{ ...bind, readOnly: true }, vol]);
+    expect(bind.readOnly).toBe(false);
+    // already read-only: no change to report
+    expect(applyPatch(r.config, patch({ readOnlyMounts: ['/data'] }), 'p', host).changes).toEqual([]);
+  });
 });
 
 // A patch only tightens: each limit it can set, raised above what was asked (or, where nothing

@@ -201,4 +201,72 @@ describe('the policy request', () => {
       digest: undefined,
     });
   });
+
+  it('carries the mounts: kind, source as box resolved it, destination, read-only, propagation, options', async () => {
+    const { parseMountFlags } = await import('../../src/volume/mount-flags');
+    const { mountConfigs } = await import('../../src/volume/attach');
+    const mounts = mountConfigs(
+      parseMountFlags({
+        volume: ['data:/data:ro,nocopy', '/srv/site:/site:rslave', '/anon'],
+        mount: ['type=bind,source=/srv/x,target=/x,bind-nonrecursive'],
+        tmpfs: ['/t:size=1m,mode=1777'],
+      }),
+    );
+    const image = {
+      ref: 'img',
+      id: ID,
+      lowerDirs: [],
+      config: {
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Cmd: ['sh'] },
+        rootfs: { type: 'layers' as const, diff_ids: [] },
+      },
+    };
+    const config = { ...resolveContainerConfig(runFlagsFrom({}), image, [], 'e'.repeat(64)), mounts };
+    const host = {
+      cpus: 2,
+      memoryTotal: 2 ** 30,
+      cgroupVersion: 2 as const,
+      storageRoot: '/var/lib/box',
+      runtimeRoot: '/run/box',
+      committed: { containers: 0, memory: 0n, unlimitedMemory: 0, millicpus: 0n, unlimitedCpu: 0, pids: 0n },
+    };
+    const req = policyRequest(config, { name: 'm', host, caller: { uid: 0, gid: 0 }, args: [] });
+    expect(req.container.mounts).toEqual([
+      {
+        kind: 'volume',
+        source: 'data',
+        destination: '/data',
+        readOnly: true,
+        propagation: 'rprivate',
+        options: ['nocopy'],
+      },
+      { kind: 'bind', source: '/srv/site', destination: '/site', readOnly: false, propagation: 'rslave', options: [] },
+      {
+        kind: 'volume',
+        source: '',
+        destination: '/anon',
+        readOnly: false,
+        propagation: 'rprivate',
+        options: ['anonymous'],
+      },
+      {
+        kind: 'bind',
+        source: '/srv/x',
+        destination: '/x',
+        readOnly: false,
+        propagation: 'rprivate',
+        options: ['bind-nonrecursive'],
+      },
+      {
+        kind: 'tmpfs',
+        source: '',
+        destination: '/t',
+        readOnly: false,
+        propagation: undefined,
+        options: ['size=1m', 'mode=1777'],
+      },
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 // `box cp`: copies files and directories between a container and the host.
 import * as path from 'node:path';
+import { mountSources } from '../../volume/attach';
 import { BoxError } from '../../errors';
 import { refresh } from '../../runtime/lifecycle';
 import { bool, CommandSpec } from '../args';
@@ -27,7 +28,9 @@ export const cpCommand: CommandSpec = {
   positionals: [{ name: 'SRC' }, { name: 'DEST' }],
   examples: ['box cp web:/etc/nginx/nginx.conf .', 'box cp ./site web:/usr/share/nginx/html'],
   async run(a) {
-    const { copyPath, describeCopyError, LayerTree, RootTree, splitContainerPath } = await import('../../runtime/copy');
+    const { copyPath, describeCopyError, LayerTree, MountedTree, RootTree, splitContainerPath } = await import(
+      '../../runtime/copy'
+    );
     const { LayerStack, imageLayerDirs, upperDir } = await import('../../runtime/diff');
     const [srcArg, dstArg] = a.positionals;
     const srcC = splitContainerPath(srcArg);
@@ -42,7 +45,14 @@ export const cpCommand: CommandSpec = {
     const c = await refresh(r, s, lookup(s, side.container));
     const containerTree = () => {
       if (c.state.status === 'running' && c.state.pid) return RootTree.container(c.state.pid);
-      return new LayerTree(new LayerStack([upperDir(s, c), ...imageLayerDirs(r, c)]));
+      const layers = new LayerTree(new LayerStack([upperDir(s, c), ...imageLayerDirs(r, c)]));
+      // a stopped container's volumes and binds are their directories on the host (a tmpfs is gone)
+      const mounted = mountSources(r, c.config.mounts ?? []).filter((m) => m.hostPath && !m.driver);
+      if (!mounted.length) return layers;
+      return new MountedTree(
+        layers,
+        mounted.map((m) => ({ target: m.mount.target, tree: RootTree.beneath(m.hostPath) })),
+      );
     };
     const local = (p: string) => {
       // path.resolve drops a trailing "/" or "/.", which cp gives a meaning to: keep it.

@@ -13,7 +13,8 @@ export const diffCommand: CommandSpec = {
     const { containerChanges, imageLayerDirs, upperDir } = await import('../../runtime/diff');
     const s = store();
     const c = lookup(s, a.positionals[0]);
-    const changes = containerChanges(upperDir(s, c), imageLayerDirs(roots(), c));
+    const mountPoints = (c.config.mounts ?? []).map((m) => m.target);
+    const changes = containerChanges(upperDir(s, c), imageLayerDirs(roots(), c), mountPoints);
     process.stdout.write(changes.map(([k, p]) => `${k} ${printable(p)}\n`).join('')); // file names are the container's
     return 0;
   },

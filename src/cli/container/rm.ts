@@ -9,12 +9,11 @@ export const rmCommand: CommandSpec = {
   summary: 'Remove containers (a running one only with --force, which kills it first).',
   flags: [
     { names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'kill and remove a running container' },
-    // box has no volumes yet: a container's anonymous volumes would go with it; there is nothing more to remove
     {
       names: ['--volumes', '-v'],
       key: 'volumes',
       kind: 'bool',
-      description: "accepted for Docker's sake: box has no volumes yet, so there is nothing more to remove",
+      description: 'remove its anonymous volumes too (named ones stay)',
     },
   ],
   positionals: [{ name: 'CONTAINER', rest: true }],
@@ -31,7 +30,7 @@ export const rmCommand: CommandSpec = {
       }
       if (isDamaged(c) && !bool(a, 'force')) throw new DamagedRecordError(c);
       if (isDamaged(c)) await removeDamaged(roots(), store, c);
-      else await removeContainer(roots(), store, c, bool(a, 'force'));
+      else await removeContainer(roots(), store, c, bool(a, 'force'), bool(a, 'volumes'));
       process.stdout.write(q + '\n');
     }
     return code;

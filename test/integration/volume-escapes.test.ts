@@ -1,0 +1,93 @@
+// Known runtime escapes through mounts and working directories, as regression tests that must
+// fail closed (issue 11):
+//   - runc CVE-2024-21626: `-w /proc/self/fd/N` (a descriptor leaked from the runtime) for every N;
+//   - runc CVE-2025-31133: /dev/null replaced by a symlink (here through a volume over /dev, or in
+//     the image) must not turn a mask into a bind of a host file;
+//   - runc CVE-2021-30465: a mount target inside a shared volume swapped for a symlink by another
+//     container while box mounts, in a loop, never redirects a mount or a mkdir onto the host.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { busyboxRoot, busyboxTarball, mountsUnder, runDetached } from '../support/box';
+
+const t = busyboxRoot();
+
+describe('escapes through mounts and the working directory', () => {
+  it('refuses -w /proc/self/fd/N for every N, in run and exec (CVE-2024-21626)', () => {
+    for (let n = 0; n < 24; n++) {
+      const r = t.box(['run', '--rm', '-w', `/proc/self/fd/${n}`, 'busybox', 'pwd']);
+      expect(r.status, `fd ${n}: ${r.stdout}`).toBe(125);
+      expect(r.stderr).toMatch(/cannot start the container \(cwd\)/);
+    }
+    const id = runDetached(t, 'busybox', 'sleep', '600');
+    for (let n = 0; n < 24; n++) {
+      const r = t.box(['exec', '-w', `/proc/self/fd/${n}`, id, 'pwd']);
+      expect(r.status, `exec fd ${n}: ${r.stdout}`).not.toBe(0);
+      expect(r.stdout).toBe('');
+    }
+    expect(t.box(['rm', '-f', id]).status).toBe(0);
+  });
+
+  it('never binds a /dev/null that is a symlink over a masked path (CVE-2025-31133)', () => {
+    // a volume over /dev whose null is a link to a host-writable proc file
+    const data = path.join(t.root, 'volumes', 'evil', '_data');
+    expect(t.box(['volume', 'create', 'evil']).status).toBe(0);
+    fs.symlinkSync('/proc/sys/kernel/core_pattern', path.join(data, 'null'));
+    const r = t.box(['run', '--rm', '-v', 'evil:/dev', 'busybox', 'cat', '/proc/timer_list']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/the container's \/dev\/null is not the null device/);
+    expect(r.stdout).toBe('');
+    expect(t.box(['volume', 'rm', 'evil']).status).toBe(0);
+
+    // an image whose /dev/null is such a link: box's own /dev hides it, masks use the real device
+    const dir = fs.mkdtempSync(path.join(t.dir, 'devnull-'));
+    const rootfs = path.join(dir, 'rootfs');
+    fs.mkdirSync(rootfs);
+    expect(spawnSync('tar', ['-C', rootfs, '-xf', busyboxTarball(t.dir)]).status).toBe(0);
+    fs.symlinkSync('/proc/sys/kernel/core_pattern', path.join(rootfs, 'dev', 'null'));
+    const tar = path.join(dir, 'img.tar');
+    expect(spawnSync('tar', ['-C', rootfs, '-cf', tar, '.']).status).toBe(0);
+    expect(t.box(['import', tar, 'devnull:1', '--change', 'CMD ["sh"]']).status).toBe(0);
+    const i = t.box(['run', '--rm', 'devnull:1', 'sh', '-c', 'cat /proc/timer_list; stat -c %t:%T /dev/null']);
+    expect(i.stdout).toBe('1:3\n');
+  });
+
+  it('keeps every mount and created mount point inside the container while another container swaps the target for a symlink (CVE-2021-30465)', () => {
+    // The attacker shares the volume and flips /v/d between a directory and a link to a host
+    // directory; a runtime that followed the link would mkdir (and mount) in the host's directory.
+    const hostDir = fs.mkdtempSync(path.join(t.dir, 'escape-'));
+    const flip = `while :; do mkdir /v/d 2>/dev/null; rmdir /v/d 2>/dev/null; ln -s ${hostDir} /v/d; rm -f /v/d; done`;
+    const attacker = runDetached(t, '-v', 'race:/v', 'busybox', 'sh', '-c', flip);
+    const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
+    let started = 0;
+    for (let i = 0; i < 25; i++) {
+      const r = t.box([
+        'run',
+        '--rm',
+        '-v',
+        'race:/v',
+        '--tmpfs',
+        '/v/d/sub',
+        '-v',
+        `${hostDir}-src:/v/d/bind`,
+        'busybox',
+        'true',
+      ]);
+      expect([0, 125], r.stderr).toContain(r.status);
+      if (r.status === 0) started++;
+      expect(fs.readdirSync(hostDir)).toEqual([]);
+    }
+    expect(t.box(['rm', '-f', attacker]).status).toBe(0);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length).toBe(mountsBefore);
+    expect(mountsUnder(t.dir)).toEqual([]);
+    expect(started).toBeGreaterThan(0); // the race did not simply make every start fail
+    t.box(['volume', 'rm', 'race']);
+  });
+
+  it('refuses a mount over /proc, where the masked paths live', () => {
+    const r = t.box(['run', '--rm', '-v', 'pv:/proc/sys', 'busybox', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/\/proc\/sys is inside \/proc, which box mounts itself/);
+  });
+});

@@ -1,0 +1,330 @@
+// Volumes, bind mounts and tmpfs mounts of containers (issue 11): data kept across containers,
+// copy-up of the image's content (owners, modes, links, xattrs), read-only mounts, tmpfs sizes,
+// --volumes-from, anonymous volumes (the image's VOLUME, -v /path) removed by run --rm and rm -v,
+// bad flags refused before anything exists, and a start that fails midway leaving nothing.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { busyboxRoot, busyboxTarball, mountsUnder, storeSnapshot, TestRoot } from '../support/box';
+
+const t = busyboxRoot();
+
+const volumes = (root: TestRoot = t) => root.box(['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean).sort();
+const run = (...args: string[]) => t.box(['run', '--rm', ...args]);
+
+/** The busybox image plus /data (owned 1000:1000, with a link, a FIFO and an xattr), optionally a VOLUME. */
+function importDataImage(name: string, change: string[] = []): void {
+  const dir = fs.mkdtempSync(path.join(t.dir, 'img-'));
+  const rootfs = path.join(dir, 'rootfs');
+  fs.mkdirSync(rootfs);
+  expect(spawnSync('tar', ['-C', rootfs, '-xf', busyboxTarball(t.dir)]).status).toBe(0);
+  const data = path.join(rootfs, 'data');
+  fs.mkdirSync(path.join(data, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(data, 'sub', 'file'), 'from the image\n');
+  fs.symlinkSync('sub/file', path.join(data, 'link'));
+  spawnSync('mkfifo', [path.join(data, 'fifo')]);
+  const file = path.join(data, 'sub', 'file');
+  expect(
+    spawnSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], "user.origin", b"image")', file]).status,
+  ).toBe(0);
+  spawnSync('chown', ['-R', '-h', '1000:1000', data]);
+  fs.chmodSync(data, 0o750);
+  fs.chmodSync(path.join(data, 'sub', 'file'), 0o640);
+  const tar = path.join(dir, 'img.tar');
+  const r = spawnSync('tar', ['--xattrs', '--xattrs-include=user.*', '--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
+  expect(r.status).toBe(0);
+  const imported = t.box(['import', tar, name, '--change', 'CMD ["sh"]', ...change.flatMap((c) => ['--change', c])]);
+  expect(imported.stderr).toBe('');
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+describe('volumes and bind mounts', () => {
+  it('keeps a named volume’s data for the next container, after the first is removed', () => {
+    const w = t.box(['run', '--name', 'writer', '-v', 'shared:/v', 'busybox', 'sh', '-c', 'echo kept > /v/f']);
+    expect(w.status).toBe(0);
+    expect(t.box(['rm', 'writer']).status).toBe(0);
+    expect(run('-v', 'shared:/w', 'busybox', 'cat', '/w/f').stdout).toBe('kept\n');
+    expect(t.box(['volume', 'rm', 'shared']).status).toBe(0);
+  });
+
+  it('copies the image’s content into a new empty volume (owners, modes, links, xattrs), not with nocopy', () => {
+    importDataImage('data:1');
+    const show = 'cd /data && stat -c "%n %u:%g %a %F" . sub sub/file link fifo && readlink link && cat link';
+    const r = run('-v', 'copied:/data', 'data:1', 'sh', '-c', show);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      [
+        '. 1000:1000 750 directory',
+        'sub 1000:1000 755 directory',
+        'sub/file 1000:1000 640 regular file',
+        'link 1000:1000 777 symbolic link',
+        'fifo 1000:1000 644 fifo',
+        'sub/file',
+        'from the image',
+        '',
+      ].join('\n'),
+    );
+    const file = path.join(t.root, 'volumes', 'copied', '_data', 'sub', 'file');
+    const getXattr = 'import os,sys; print(os.getxattr(sys.argv[1], "user.origin").decode())';
+    expect(spawnSync('python3', ['-c', getXattr, file], { encoding: 'utf8' }).stdout).toBe('image\n');
+    // a volume that is not empty any more is never written over
+    expect(run('-v', 'copied:/data', 'busybox', 'sh', '-c', 'rm /data/sub/file').status).toBe(0);
+    expect(run('-v', 'copied:/data', 'data:1', 'ls', '/data/sub').stdout).toBe('');
+    // nocopy: the new volume stays empty
+    expect(run('-v', 'empty:/data:nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
+    expect(run('--mount', 'source=empty2,target=/data,volume-nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
+    expect(t.box(['volume', 'rm', 'copied', 'empty', 'empty2']).status).toBe(0);
+  });
+
+  it('refuses writes to a read-only volume or bind with EROFS, and binds a host directory', () => {
+    const host = fs.mkdtempSync(path.join(t.dir, 'bind-'));
+    fs.writeFileSync(path.join(host, 'h'), 'host file\n');
+    const r = run('-v', `${host}:/h:ro`, '-v', 'rov:/r:ro', 'busybox', 'sh', '-c', 'cat /h/h; touch /h/x; touch /r/x');
+    expect(r.stdout).toBe('host file\n');
+    expect(r.stderr).toBe('touch: /h/x: Read-only file system\ntouch: /r/x: Read-only file system\n');
+    const w = run('--mount', `type=bind,source=${host},target=/h`, 'busybox', 'sh', '-c', 'echo back > /h/w');
+    expect(w.status).toBe(0);
+    expect(fs.readFileSync(path.join(host, 'w'), 'utf8')).toBe('back\n');
+    // -v makes a missing host directory; --mount refuses it
+    const missing = path.join(host, 'made', 'here');
+    expect(run('-v', `${missing}:/m`, 'busybox', 'true').status).toBe(0);
+    expect(fs.statSync(missing).isDirectory()).toBe(true);
+    const m = run('--mount', `type=bind,source=${host}/nope,target=/m`, 'busybox', 'true');
+    expect(m.status).toBe(125);
+    expect(m.stderr).toMatch(/bind source path does not exist/);
+    t.box(['volume', 'rm', 'rov']);
+  });
+
+  it('enforces a tmpfs size, with Docker’s default flags', () => {
+    const r = run(
+      '--tmpfs',
+      '/t:size=1m',
+      '--mount',
+      'type=tmpfs,target=/u,tmpfs-mode=1770',
+      'busybox',
+      'sh',
+      '-c',
+      'grep -E " /(t|u) " /proc/mounts; dd if=/dev/zero of=/t/big bs=1k count=2048 2>&1 | grep -o "No space left on device"; stat -c %a /u',
+    );
+    expect(r.stdout).toMatch(/^tmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k/m);
+    expect(r.stdout).toMatch(/^tmpfs \/u tmpfs rw,nosuid,nodev,noexec,relatime,mode=1770/m);
+    expect(r.stdout).toMatch(/No space left on device/);
+    expect(r.stdout.trim().split('\n').pop()).toBe('1770');
+  });
+
+  it('mounts another container’s volumes and binds with --volumes-from, read-only on request', () => {
+    const src = t.box(['create', '--name', 'source', '-v', 'fromvol:/a', '-v', '/anon', 'busybox']);
+    expect(src.status).toBe(0);
+    expect(run('--volumes-from', 'source', 'busybox', 'sh', '-c', 'echo 1 > /a/f && echo 2 > /anon/g').status).toBe(0);
+    const ro = run('--volumes-from', 'source:ro', 'busybox', 'sh', '-c', 'cat /a/f /anon/g; touch /a/x');
+    expect(ro.stdout).toBe('1\n2\n');
+    expect(ro.stderr).toMatch(/Read-only file system/);
+    const bad = run('--volumes-from', 'nosuch', 'busybox', 'true');
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toMatch(/no such container: nosuch/);
+    expect(t.box(['rm', '-v', 'source']).status).toBe(0);
+    expect(volumes()).toEqual(['fromvol']);
+    t.box(['volume', 'rm', 'fromvol']);
+  });
+
+  it('gives the image’s VOLUME paths anonymous volumes, removed by run --rm and rm -v, kept by rm', () => {
+    importDataImage('data:vol', ['VOLUME ["/data"]']);
+    expect(run('data:vol', 'cat', '/data/sub/file').stdout).toBe('from the image\n');
+    expect(volumes()).toEqual([]);
+    expect(run('-v', '/x', 'busybox', 'true').status).toBe(0);
+    expect(volumes()).toEqual([]);
+    expect(t.box(['run', '--name', 'keeps', 'data:vol', 'true']).status).toBe(0);
+    const [anon] = volumes();
+    expect(anon).toMatch(/^[0-9a-f]{64}$/);
+    expect(t.box(['volume', 'ls', '-q', '--filter', 'dangling=true']).stdout).toBe('');
+    expect(t.box(['rm', 'keeps']).status).toBe(0);
+    expect(t.box(['volume', 'ls', '-q', '--filter', 'dangling=true']).stdout).toBe(`${anon}\n`);
+    expect(t.box(['run', '--name', 'goes', 'data:vol', 'true']).status).toBe(0);
+    expect(t.box(['rm', '-v', 'goes']).status).toBe(0);
+    expect(volumes()).toEqual([anon]);
+    expect(t.box(['volume', 'prune']).stdout).toContain(anon);
+    // a mount given for the path replaces the image's anonymous volume
+    expect(run('-v', 'given:/data', 'data:vol', 'true').status).toBe(0);
+    expect(volumes()).toEqual(['given']);
+    t.box(['volume', 'rm', 'given']);
+  });
+
+  it('refuses bad mount flags in one line with exit 125, before anything is created', () => {
+    const before = storeSnapshot(t.root);
+    const cases: Array<[string[], RegExp]> = [
+      [['-v', 'rel/path:/x'], /invalid volume specification: 'rel\/path:\/x'/],
+      [['-v', 'vol:relative'], /mount path must be absolute/],
+      [['-v', 'vol:/'], /destination can't be '\/'/],
+      [['-v', 'vol:/x:rw,ro'], /invalid mode: rw,ro/],
+      [['-v', 'vol:/x:bogus'], /invalid mode: bogus/],
+      [['-v', '/a:/b:c:d'], /invalid volume specification/],
+      [['-v', '/h:/x:nocopy'], /nocopy is for volumes only/],
+      [['-v', 'av:/x', '--tmpfs', '/x'], /Duplicate mount point: \/x/],
+      [['--mount', 'type=nfs,target=/x'], /invalid type "nfs"/],
+      [['--mount', 'source=v'], /target is required/],
+      [['--mount', 'type=bind,target=/x'], /field Source must not be empty/],
+      [['--mount', 'type=tmpfs,source=x,target=/x'], /field Source must not be specified/],
+      [
+        ['--mount', 'type=volume,target=/x,bind-propagation=shared'],
+        /cannot mix 'bind-propagation' options with type 'volume'/,
+      ],
+      [['--mount', 'target=/x,colour=red'], /unexpected key 'colour'/],
+      [['--tmpfs', '/t:size=lots'], /invalid tmpfs option "size=lots"/],
+      [['--tmpfs', 't'], /mount path must be absolute/],
+      [['--volumes-from', 'c:rx'], /invalid --volumes-from 'c:rx'/],
+      [['-v', `${t.root}/containers:/x`], /inside box's own storage/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = t.box(['run', '--rm', ...flags, 'busybox', 'true']);
+      expect(r.status, flags.join(' ')).toBe(125);
+      expect(r.stderr, flags.join(' ')).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(storeSnapshot(t.root).filter((l) => !l.startsWith('run'))).toEqual(
+      before.filter((l) => !l.startsWith('run')),
+    );
+  });
+
+  it('leaves no mount and no volume use behind when a start fails after some mounts', () => {
+    const host = fs.mkdtempSync(path.join(t.dir, 'fail-'));
+    fs.writeFileSync(path.join(host, 'file'), '');
+    const before = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
+    // the volume and the tmpfs are mounted, then a file cannot be bound over the image's /bin
+    const r = run('-v', 'partial:/p', '--tmpfs', '/q', '-v', `${host}/file:/bin`, 'busybox', 'true');
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/cannot start the container \(bind\)/);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length).toBe(before);
+    expect(mountsUnder(t.dir)).toEqual([]);
+    expect(fs.readdirSync(path.join(t.root, 'volumes', 'partial', 'uses'))).toEqual([]);
+    expect(t.box(['volume', 'rm', 'partial']).status).toBe(0);
+  });
+
+  it('shows Mounts and HostConfig Binds/Mounts/Tmpfs as Docker does', () => {
+    const host = fs.mkdtempSync(path.join(t.dir, 'insp-'));
+    const c = t.box([
+      'create',
+      '--name',
+      'shown',
+      '-v',
+      'iv:/v:ro',
+      '-v',
+      `${host}:/h`,
+      '-v',
+      '/anon',
+      '--mount',
+      `type=bind,source=${host},target=/m,readonly,bind-propagation=rslave`,
+      '--tmpfs',
+      '/t:size=1m',
+      'busybox',
+    ]);
+    expect(c.stderr).toBe('');
+    interface Shown {
+      Mounts: Array<Record<string, unknown>>;
+      HostConfig: { Binds: string[]; Mounts: Array<Record<string, unknown>>; Tmpfs: Record<string, string> };
+    }
+    const i = (JSON.parse(t.box(['inspect', 'shown']).stdout) as Shown[])[0];
+    expect(i.HostConfig.Binds).toEqual(['iv:/v:ro', `${host}:/h`]);
+    expect(i.HostConfig.Mounts).toEqual([
+      { Type: 'bind', Source: host, Target: '/m', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
+    ]);
+    expect(i.HostConfig.Tmpfs).toEqual({ '/t': 'size=1m' });
+    const byDest = Object.fromEntries(i.Mounts.map((m) => [m.Destination, m]));
+    expect(Object.keys(byDest).sort()).toEqual(['/anon', '/h', '/m', '/v']);
+    expect(byDest['/v']).toEqual({
+      Type: 'volume',
+      Name: 'iv',
+      Source: path.join(t.root, 'volumes', 'iv', '_data'),
+      Destination: '/v',
+      Driver: 'local',
+      Mode: 'ro',
+      RW: false,
+      Propagation: '',
+    });
+    expect(byDest['/h']).toMatchObject({ Type: 'bind', Source: host, RW: true, Propagation: 'rprivate' });
+    expect(byDest['/anon']).toMatchObject({ Type: 'volume', Name: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(t.box(['rm', '-v', 'shown']).status).toBe(0);
+    t.box(['volume', 'rm', 'iv']);
+  });
+
+  it('copies into a mounted path of a running or stopped container into the volume; diff and export leave mounts out', () => {
+    const id = t.box(['run', '-d', '--name', 'cpv', '-v', 'cpvol:/v', 'busybox', 'sleep', '600']).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const local = path.join(t.dir, 'to-copy');
+    fs.writeFileSync(local, 'copied in\n');
+    const data = path.join(t.root, 'volumes', 'cpvol', '_data');
+    expect(t.box(['cp', local, 'cpv:/v/running']).status).toBe(0);
+    expect(fs.readFileSync(path.join(data, 'running'), 'utf8')).toBe('copied in\n');
+    expect(t.box(['stop', '-t', '0', 'cpv']).status).toBe(0);
+    const cp = t.box(['cp', local, 'cpv:/v/stopped']);
+    expect(cp.stderr).toMatch(/^Successfully copied/);
+    expect(fs.readFileSync(path.join(data, 'stopped'), 'utf8')).toBe('copied in\n');
+    const back = path.join(t.dir, 'copied-back');
+    expect(t.box(['cp', 'cpv:/v/running', back]).status).toBe(0);
+    expect(fs.readFileSync(back, 'utf8')).toBe('copied in\n');
+    // nothing went into the container's own layer, and neither diff nor export show the volume
+    expect(fs.existsSync(path.join(t.root, 'containers', id, 'upper', 'v', 'stopped'))).toBe(false);
+    expect(t.box(['diff', 'cpv']).stdout).toBe('');
+    const tar = path.join(t.dir, 'cpv.tar');
+    expect(t.box(['export', '-o', tar, 'cpv']).status).toBe(0);
+    const listing = spawnSync('tar', ['-tf', tar], { encoding: 'utf8' }).stdout;
+    expect(listing).not.toMatch(/running|stopped/);
+    expect(t.box(['rm', 'cpv']).status).toBe(0);
+    t.box(['volume', 'rm', 'cpvol']);
+  });
+
+  it('propagates mounts with the host as asked: rshared to the host, rslave from it, rprivate neither', () => {
+    const shared = fs.mkdtempSync(path.join(t.dir, 'shared-'));
+    const sh = (...args: string[]) => expect(spawnSync(args[0], args.slice(1)).status, args.join(' ')).toBe(0);
+    sh('mount', '--bind', shared, shared);
+    sh('mount', '--make-shared', shared);
+    const inHost = (p: string) => mountsUnder(p).includes(p);
+    try {
+      // a mount made in the container under an rshared bind appears on the host
+      const mk = 'mkdir -p /s/in && mount -t tmpfs inner /s/in';
+      expect(run('--privileged', '-v', `${shared}:/s:rshared`, 'busybox', 'sh', '-c', mk).status).toBe(0);
+      expect(inHost(path.join(shared, 'in'))).toBe(true);
+      sh('umount', path.join(shared, 'in'));
+      // ...and not under an rprivate one (the default)
+      expect(run('--privileged', '-v', `${shared}:/s`, 'busybox', 'sh', '-c', mk).status).toBe(0);
+      expect(inHost(path.join(shared, 'in'))).toBe(false);
+      // a mount made on the host later appears in an rslave bind, not in an rprivate one
+      const slave = t.box(['run', '-d', '-v', `${shared}:/s:rslave`, 'busybox', 'sleep', '600']).stdout.trim();
+      const priv = t.box(['run', '-d', '-v', `${shared}:/s`, 'busybox', 'sleep', '600']).stdout.trim();
+      fs.mkdirSync(path.join(shared, 'late'), { recursive: true });
+      sh('mount', '-t', 'tmpfs', 'late', path.join(shared, 'late'));
+      const seen = (id: string) => t.box(['exec', id, 'grep', '-c', ' /s/late ', '/proc/self/mountinfo']).stdout.trim();
+      expect(seen(slave)).toBe('1');
+      expect(seen(priv)).toBe('0');
+      expect(t.box(['rm', '-f', slave, priv]).status).toBe(0);
+      sh('umount', path.join(shared, 'late'));
+    } finally {
+      for (const m of mountsUnder(shared).reverse()) spawnSync('umount', ['-l', m]);
+    }
+  });
+
+  it('mounts volumes made with the local driver’s options: a tmpfs and a bind of a host directory', () => {
+    const dir = fs.mkdtempSync(path.join(t.dir, 'device-'));
+    fs.writeFileSync(path.join(dir, 'f'), 'on the host\n');
+    const link = `${dir}-link`;
+    fs.symlinkSync(dir, link);
+    expect(t.box(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=2m', 'tv']).status).toBe(
+      0,
+    );
+    expect(t.box(['volume', 'create', '-o', 'type=none', '-o', 'o=bind', '-o', `device=${link}`, 'bv']).status).toBe(0);
+    const r = run(
+      '-v',
+      'tv:/t',
+      '-v',
+      'bv:/b',
+      'busybox',
+      'sh',
+      '-c',
+      'grep " /t " /proc/mounts; cat /b/f; echo w > /b/w',
+    );
+    expect(r.stdout).toMatch(/^tmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k/);
+    expect(r.stdout).toContain('on the host\n');
+    expect(fs.readFileSync(path.join(dir, 'w'), 'utf8')).toBe('w\n');
+    expect(t.box(['volume', 'rm', 'tv', 'bv']).status).toBe(0);
+  });
+});
