@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { BoxError } from '../errors';
 import type { ParsedFlags } from '../util/flag-table';
-import type { PortSpec, Project, Service } from './model';
+import type { PortSpec, Project, Service, VolumeMount } from './model';
 import { shellJoin } from './shlex';
 
 /** Docker Compose's labels, which tell a project's containers apart (and `docker compose` reads). */
@@ -61,6 +61,19 @@ function publishFlag(p: PortSpec): string {
   return [host, published, `${p.target}/${p.protocol}`].filter((x) => x !== undefined).join(':');
 }
 
+/**
+ * A long-form volume as box's `-v` (a short-syntax bind, whose missing source is made, as
+ * Docker Compose does) or `--mount` (everything else); a named volume by its project name.
+ */
+function mountFlag(project: Project, v: VolumeMount): string {
+  const ro = v.read_only ? ',readonly' : '';
+  if (v.type === 'bind' && v.bind?.create_host_path) return `${v.source}:${v.target}${v.read_only ? ':ro' : ''}`;
+  if (v.type === 'bind') return `type=bind,source=${v.source},target=${v.target}${ro}`;
+  if (v.type === 'tmpfs') return `type=tmpfs,target=${v.target}${v.tmpfs?.size ? `,tmpfs-size=${v.tmpfs.size}` : ''}`;
+  const source = v.source ? `source=${project.volumes[v.source].name},` : '';
+  return `type=volume,${source}target=${v.target}${ro}${v.volume?.nocopy ? ',volume-nocopy' : ''}`;
+}
+
 /** What box cannot do for a service yet, with the key to name. */
 function unsupported(name: string, key: string, why = 'is not supported by box yet'): never {
   throw new BoxError(`service "${name}": ${key} ${why}: remove it`);
@@ -77,7 +90,16 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
     if (v !== undefined) flags[key] = typeof v === 'number' ? String(v) : v;
   };
   if (!s.image) unsupported(name, 'a service without image');
-  for (const key of ['volumes', 'tmpfs', 'secrets', 'configs'] as const) if (s[key]?.length) unsupported(name, key);
+  for (const v of s.volumes ?? [])
+    list(v.type === 'bind' && v.bind?.create_host_path ? 'volume' : 'mount', [mountFlag(project, v)]);
+  list('tmpfs', s.tmpfs ?? []);
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const r of s[kind] ?? []) {
+      const file = project[kind][r.source].file;
+      if (!file) unsupported(name, `${kind.slice(0, -1)} "${r.source}"`, 'is not from a file, which box needs');
+      list('mount', [`type=bind,source=${file},target=${r.target},readonly`]);
+    }
+  }
   if (s.network_mode && !['none', 'host', 'bridge'].includes(s.network_mode))
     unsupported(name, `network_mode "${s.network_mode}"`, 'is not supported (box has none, host and bridge)');
   const [first] = Object.entries(s.networks ?? {});

@@ -21,6 +21,7 @@ import { lockProject, ProjectContainer, projectContainers } from './project-cont
 import { configHash, LABEL, serviceRun } from './service-flags';
 import { serviceOrder, waitCondition } from './conditions';
 import { connectOtherNetworks, ensureNetworks, removeProjectNetworks } from './networks';
+import { ensureVolumes, removeProjectVolumes } from './volumes';
 
 export interface UpOptions {
   /** services named on the command line; none: all */
@@ -101,11 +102,16 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
       }
       surplus.push(...mine.filter((m) => m.number > want || m.number < 1).map((m) => m.record));
     }
+    // What the containers need exists before they are admitted; what was made for them goes again on a refusal.
     const madeNetworks = await ensureNetworks(roots, project, selected, o.progress);
+    let madeVolumes: string[] = [];
     try {
+      madeVolumes = await ensureVolumes(roots, project, selected, o.progress);
       await admitAll(roots, store, project, actions, o);
     } catch (err) {
-      await removeProjectNetworks(roots, project.name, () => undefined, madeNetworks).catch(() => undefined);
+      const quiet = () => undefined;
+      await removeProjectVolumes(roots, project.name, quiet, madeVolumes).catch(quiet);
+      await removeProjectNetworks(roots, project.name, quiet, madeNetworks).catch(quiet);
       throw err;
     }
     // Admitted: from here on the project changes. Replaced and surplus containers go first.
@@ -220,7 +226,8 @@ async function admitAll(roots: Roots, store: ContainerStore, project: Project, a
     }
     if (failures.length) throw new BoxError([...new Set(failures)].join('\nbox: '));
   } catch (err) {
-    for (const a of actions) if (a.created) await removeContainer(roots, store, a.created, true).catch(() => undefined);
+    for (const a of actions)
+      if (a.created) await removeContainer(roots, store, a.created, true, true).catch(() => undefined);
     for (const a of renamed) {
       const original = a.replaces!.name.slice(13);
       await renameContainer(roots, store, a.replaces!, original).catch(() => undefined);

@@ -1,10 +1,11 @@
 // `box compose down`: stops and removes the project's containers (one-off runs too) and the
-// networks `up` made for it, under the project's lock; with --remove-orphans also the containers
-// of services the files no longer have.
+// networks `up` made for it, under the project's lock; -v also its named volumes (and the
+// containers' anonymous ones), --remove-orphans the containers of services the files no longer have.
 import { BoxError } from '../../errors';
 import type { Project } from '../../compose/model';
 import { lockProject, projectContainers } from '../../compose/project-containers';
 import { removeProjectNetworks } from '../../compose/networks';
+import { removeProjectVolumes } from '../../compose/volumes';
 import { ContainerStore } from '../../runtime/containers';
 import { removeContainer, stopContainer } from '../../runtime/lifecycle';
 import { ImageStore } from '../../image/store';
@@ -56,18 +57,17 @@ export const downCommand: CommandSpec = {
         }),
       );
       for (const { record } of doomed) {
-        await removeContainer(r, store, record, true);
+        await removeContainer(r, store, record, true, bool(a, 'volumes')); // -v: their anonymous volumes too
         progress(`Container ${record.name}  Removed`);
       }
       await removeProjectNetworks(r, project.name, progress).catch((err: unknown) => {
         if (!(err instanceof BoxError)) throw err;
         warn(err.message); // a network a kept orphan still uses stays
       });
+      if (bool(a, 'volumes')) await removeProjectVolumes(r, project.name, progress);
     } finally {
       lock.release();
     }
-    if (bool(a, 'volumes') && Object.values(project.volumes).some((v) => !v.external))
-      warn('box has no volumes yet: -v had nothing to remove');
     if (rmi === 'all') {
       const images = [...new Set(Object.values(project.services).map((s) => s.image!))];
       const present = images.filter((i) => new ImageStore(r).resolve(i) !== undefined);

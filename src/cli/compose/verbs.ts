@@ -110,7 +110,7 @@ export const rmCommand = verb(
     }
     if (!targets.length) progress('No stopped containers');
     return onEach(targets, async (c) => {
-      await removeContainer(roots(), s, c.record, bool(a, 'stop'));
+      await removeContainer(roots(), s, c.record, bool(a, 'stop'), bool(a, 'volumes'));
       return 'Removed';
     });
   },
