@@ -245,6 +245,37 @@ networks:
     expect(leftovers(t, before)).toEqual([]);
   });
 
+  it('keeps a named volume across down and up, and down -v removes it with the anonymous ones', () => {
+    const before = snapshot(t);
+    const p = project(`services:
+  db:
+    image: busybox
+    command: sh -c 'cat /data/count /run/secrets/pw 2>/dev/null; echo x >> /data/count'
+    volumes: [data:/data, ./site:/site:ro, /anon]
+    secrets: [pw]
+volumes:
+  data: {}
+secrets:
+  pw: {file: ./pw.txt}
+`);
+    fs.writeFileSync(path.join(p.dir, 'pw.txt'), 'secret\n');
+    const volumes = () => t.box(['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean);
+    const volumesBefore = volumes();
+    expect(t.box(p.compose('up', '-d', '--wait')).status).toBe(0);
+    expect(t.box(p.compose('logs', '--no-log-prefix')).stdout).toBe('secret\n');
+    expect(fs.statSync(path.join(p.dir, 'site')).isDirectory()).toBe(true); // a short bind's source is made
+    expect(volumes()).toContain(`${p.name}_data`);
+    expect(t.box(p.compose('down')).status).toBe(0);
+    expect(t.box(p.compose('up', '-d', '--wait')).status).toBe(0);
+    expect(t.box(p.compose('logs', '--no-log-prefix')).stdout).toBe('x\nsecret\n'); // the volume kept its data
+    expect(t.box(p.compose('down', '-v')).status).toBe(0);
+    const left = volumes().filter((v) => !volumesBefore.includes(v));
+    expect(left).toHaveLength(1); // the first container's anonymous volume: plain down keeps it, as Docker's
+    expect(left[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(t.box(['volume', 'rm', left[0]]).status).toBe(0);
+    expect(leftovers(t, before)).toEqual([]);
+  });
+
   it('admits every service before any container exists: a denied service fails up with its reasons', () => {
     const p = project(`services:
   fine: {image: busybox, command: sleep 1000}
