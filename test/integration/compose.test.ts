@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, exitOf, inspectOne, leftovers, snapshot, until } from '../support/box';
+import { BOX, busyboxRoot, exitOf, inspectOne, leftovers, snapshot, until, waitForOutput } from '../support/box';
 import { userBridgeName } from '../../src/network/kernel-names';
 import { nftTable, rootBridges } from '../support/network';
 
@@ -308,6 +308,36 @@ secrets:
     expect(r.stdout).toMatch(new RegExp(`^${p.name}-job-1 +\\| done$`, 'm'));
     expect(r.status).toBe(4);
     expect(inspect(`${p.name}-server-1`).State.Status).toBe('exited');
+    expect(t.box(p.compose('down')).status).toBe(0);
+  });
+
+  it('Ctrl-C on an attached up stops the services gracefully, a second Ctrl-C kills them', async () => {
+    const p = project(`services:
+  quick: {image: busybox, command: sh -c 'echo quick ready; exec sleep 1000', init: true}
+  stubborn:
+    image: busybox
+    command: sh -c 'trap "echo ignoring TERM" TERM; echo stubborn ready; while true; do sleep 0.1; done'
+    stop_grace_period: 60s
+`);
+    const child = spawn(BOX, t.args(p.compose('up')), { stdio: 'pipe' });
+    const done = exitOf(child);
+    await Promise.all([waitForOutput(child.stdout, 'quick ready'), waitForOutput(child.stdout, 'stubborn ready')]);
+    const started = Date.now();
+    const graceful = waitForOutput(child.stderr, 'Gracefully stopping');
+    child.kill('SIGINT');
+    await graceful;
+    until(
+      'quick stopped',
+      () => inspect(`${p.name}-quick-1`).State.Status,
+      (s) => s === 'exited',
+    );
+    expect(inspect(`${p.name}-stubborn-1`).State.Status).toBe('running'); // within its 60 s of grace
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(30_000); // killed, not waited for
+    expect(r.stdout).toMatch(/stubborn-1 +\| ignoring TERM/);
+    expect(inspect(`${p.name}-stubborn-1`).State).toMatchObject({ Status: 'exited', ExitCode: 137 });
     expect(t.box(p.compose('down')).status).toBe(0);
   });
 });

@@ -146,6 +146,7 @@ async function attached(
       }),
     );
     await stopping;
+    if (interrupts > 0) return 130; // as docker compose: ended by Ctrl-C (128 + SIGINT)
     if (exitCodeFrom !== undefined) return codes.find((c) => c.svc === exitCodeFrom)?.code ?? 0;
     return abortOnExit ? (firstExit ?? 0) : 0;
   } finally {
