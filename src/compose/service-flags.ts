@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { BoxError } from '../errors';
 import type { ParsedFlags } from '../util/flag-table';
-import type { PortSpec, Project, Service, VolumeMount } from './model';
+import type { Condition, PortSpec, Project, Service, VolumeMount } from './model';
 import { shellJoin } from './shlex';
 
 /** Docker Compose's labels, which tell a project's containers apart (and `docker compose` reads). */
@@ -17,9 +17,19 @@ export const LABEL = {
   hash: 'com.docker.compose.config-hash',
   workingDir: 'com.docker.compose.project.working_dir',
   configFiles: 'com.docker.compose.project.config_files',
-  /** box's own: the image the container was created from, by id, so a re-pulled tag recreates */
-  image: 'com.docker.compose.image',
+  /** `SERVICE:CONDITION:RESTART,...` as Docker Compose writes it: what `box system boot` waits for */
+  dependsOn: 'com.docker.compose.depends_on',
 } as const;
+
+/** The dependencies a container's depends_on label names, with their conditions. */
+export function dependenciesOf(labels: Record<string, string>): { service: string; condition: Condition }[] {
+  const text = labels[LABEL.dependsOn];
+  if (!text) return [];
+  return text.split(',').map((e) => {
+    const [service, condition] = e.split(':');
+    return { service, condition: condition as Condition };
+  });
+}
 
 /** Container names as Docker Compose gives them: `<project>-<service>-<n>`, `<project>-<service>-run-<id>`. */
 export function containerName(project: string, service: string, n: number): string {
@@ -133,6 +143,8 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
     [LABEL.workingDir]: project.workingDir,
     [LABEL.configFiles]: project.files.join(','),
   };
+  const deps = Object.entries(s.depends_on ?? {}).map(([d, c]) => `${d}:${c.condition}:${c.restart === true}`);
+  if (deps.length) labels[LABEL.dependsOn] = deps.join(',');
   list(
     'label',
     Object.entries(labels).map(([k, v]) => `${k}=${v}`),

@@ -340,4 +340,43 @@ secrets:
     expect(inspect(`${p.name}-stubborn-1`).State).toMatchObject({ Status: 'exited', ExitCode: 137 });
     expect(t.box(p.compose('down')).status).toBe(0);
   });
+
+  it('system boot starts a project after a reboot in dependency order, web only once db is healthy again', () => {
+    const p = project(`services:
+  db:
+    image: busybox
+    command: sh -c 'sleep 1; touch /tmp/ready; exec sleep 1000'
+    init: true
+    restart: always
+    network_mode: none
+    healthcheck: {test: test -f /tmp/ready, interval: 100ms, start_interval: 100ms, start_period: 10s}
+  web:
+    image: busybox
+    command: sleep 1000
+    init: true
+    restart: unless-stopped
+    network_mode: none
+    depends_on: {db: {condition: service_healthy}}
+`);
+    expect(t.box(p.compose('up', '-d', '--wait')).status).toBe(0);
+    expect(inspect(`${p.name}-web-1`).Config.Labels['com.docker.compose.depends_on']).toBe('db:service_healthy:false');
+    // A reboot: every monitor (and so every container) gone, the runtime root wiped.
+    const parentOf = (pid: number) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    for (const svc of ['db', 'web']) {
+      const pid = (inspect(`${p.name}-${svc}-1`).State as unknown as { Pid: number }).Pid;
+      process.kill(parentOf(pid), 'SIGKILL');
+    }
+    fs.rmSync(path.join(t.root, 'run'), { recursive: true, force: true });
+    const bootAt = Date.now() * 1e6;
+    const boot = t.box(['system', 'boot']);
+    expect(boot.stderr).toBe('');
+    expect(boot.status).toBe(0);
+    expect(boot.stdout).toBe(`${p.name}-db-1\n${p.name}-web-1\n`);
+    const ev = events(p.name).filter((e) => e.time >= bootAt);
+    const healthy = ev.findIndex((e) => e.name === `${p.name}-db-1` && e.Action === 'health_status: healthy');
+    const webStart = ev.findIndex((e) => e.name === `${p.name}-web-1` && e.Action === 'start');
+    expect(healthy).toBeGreaterThanOrEqual(0);
+    expect(webStart).toBeGreaterThan(healthy);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
 });
