@@ -39,7 +39,8 @@ export async function ensureNetworks(
     if (spec.external) {
       if (!found)
         throw new BoxError(
-          `network ${spec.name} is declared as external but does not exist: create it with box network create ${spec.name}`,
+          `network ${spec.name} is declared as external but does not exist: ` +
+            `create it with box network create ${spec.name}`,
         );
       continue;
     }

@@ -182,7 +182,7 @@ describe('box compose up', () => {
     expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
   });
 
-  it('puts services on the project networks by name, publishes ports; down removes networks, veths and rules', async () => {
+  it('joins services to project networks by name, publishes ports; down removes networks, veths, rules', async () => {
     const before = snapshot(t);
     const port = 20000 + (process.pid % 20000);
     const p = project(`services:
