@@ -204,26 +204,42 @@ async function admitAll(roots: Roots, store: ContainerStore, project: Project, a
       a.replaces = await renameContainer(roots, store, a.replaces, `${a.replaces.id.slice(0, 12)}_${a.replaces.name}`);
       renamed.push(a);
     }
-    const pulled = new Set<string>();
+    // Pulls first, one per service and one at a time (their progress stays readable); then every
+    // container is created at once (each holds the store's lock from its pull until its record exists).
+    const failed = new Set<string>();
+    const fail = (a: Action, err: unknown) => {
+      if (!(err instanceof BoxError)) throw err;
+      failed.add(a.service);
+      failures.push(`service "${a.service}": ${err.message}`);
+    };
     for (const [i, a] of actions.entries()) {
-      const req = reqs[i];
+      if (actions.findIndex((b) => b.service === a.service) !== i) continue;
       try {
-        const mode = parsePullMode(pulled.has(a.service) ? 'missing' : (req.flags.pull ?? 'missing'));
-        pulled.add(a.service);
-        const status = await pullFirst(req, mode, o.pull);
-        if (status !== 0) throw new BoxError(`pulling ${req.image} failed (exit ${status})`);
-        const { containers, record } = await createRecord(req);
-        record.config.log = parseLogOpts(req.flags.logOpt);
-        containers.save(record);
-        a.created = record;
-        await connectOtherNetworks(containers, project, a.service, record);
-        a.created = containers.get(record.id) ?? record;
-        o.progress(`Container ${record.name}  Created`);
+        const status = await pullFirst(reqs[i], parsePullMode(reqs[i].flags.pull ?? 'missing'), o.pull);
+        if (status !== 0) throw new BoxError(`pulling ${reqs[i].image} failed (exit ${status})`);
       } catch (err) {
-        if (!(err instanceof BoxError)) throw err;
-        failures.push(`service "${a.service}": ${err.message}`);
+        fail(a, err);
       }
     }
+    await Promise.all(
+      actions.map(async (a, i) => {
+        const req = reqs[i];
+        if (failed.has(a.service)) return req.storeLock?.release();
+        try {
+          if (!req.storeLock && (await pullFirst(req, 'missing', o.pull)) !== 0)
+            throw new BoxError(`image ${req.image} is gone`);
+          const { containers, record } = await createRecord(req);
+          record.config.log = parseLogOpts(req.flags.logOpt);
+          containers.save(record);
+          a.created = record;
+          await connectOtherNetworks(containers, project, a.service, record);
+          a.created = containers.get(record.id) ?? record;
+          o.progress(`Container ${record.name}  Created`);
+        } catch (err) {
+          fail(a, err);
+        }
+      }),
+    );
     if (failures.length) throw new BoxError([...new Set(failures)].join('\nbox: '));
   } catch (err) {
     for (const a of actions)

@@ -53,6 +53,9 @@ export const composeCommand: CommandSpec = {
     composeOptions.projectDirectory = str(a, 'projectDirectory');
     composeOptions.envFiles = list(a, 'envFile');
     composeOptions.profiles = list(a, 'profile');
+    // Every container start listens for the signals it forwards while its helper starts: twenty
+    // at once are no leak, and Node's warning past ten listeners would only be noise on stderr.
+    process.setMaxListeners(0);
     const spec = load();
     const args = parseArgs(spec, a.rest, `compose ${name}`);
     if (args.flags.help) {
