@@ -380,3 +380,52 @@ secrets:
     expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
   });
 });
+
+describe('the other compose commands', () => {
+  it('create, start in order, ps, pause, exec, run, port, top, images, ls, kill, wait, stop, restart, rm', () => {
+    const port = 20000 + ((process.pid + 7) % 20000);
+    const p = project(`services:
+  db: {image: busybox, command: sleep 1000, init: true, environment: {ROLE: db}}
+  app: {image: busybox, command: sleep 1000, init: true, depends_on: [db], ports: ["127.0.0.1:${port}:80"]}
+`);
+    const ok = (...args: string[]) => {
+      const r = t.box(p.compose(...args));
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    ok('create');
+    expect(
+      ok('ps', '-a', '--format', 'json')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).State),
+    ).toEqual(['created', 'created']);
+    ok('start');
+    const ev = events(p.name);
+    const start = (svc: string) => ev.findIndex((e) => e.name === `${p.name}-${svc}-1` && e.Action === 'start');
+    expect(start('app')).toBeGreaterThan(start('db'));
+    expect(ok('ps', '--services')).toBe('app\ndb\n');
+    ok('pause', 'db');
+    expect(ok('ps', 'db')).toContain('(Paused)');
+    ok('unpause', 'db');
+    expect(ok('exec', '-T', 'db', 'sh', '-c', 'echo $ROLE')).toBe('db\n');
+    const run = t.box(p.compose('run', '--rm', '-T', '-e', 'X=1', 'db', 'sh', '-c', 'echo one-off $X $ROLE; exit 3'));
+    expect(run.stdout).toBe('one-off 1 db\n');
+    expect(run.status).toBe(3);
+    expect(projectContainers(p.name)).toHaveLength(2); // the one-off container went with --rm
+    expect(ok('port', 'app', '80')).toBe(`127.0.0.1:${port}\n`);
+    expect(ok('top', 'db')).toMatch(new RegExp(`^${p.name}-db-1\nUID +PID`));
+    expect(ok('images')).toMatch(new RegExp(`${p.name}-app-1 +busybox +latest`));
+    expect(t.box(['compose', 'ls']).stdout).toMatch(new RegExp(`${p.name} +running\\(2\\)`));
+    expect(ok('version')).toMatch(/^box compose version /);
+    ok('kill', '-s', 'TERM', 'app');
+    expect(ok('wait', 'app')).toBe('143\n');
+    ok('stop', '-t', '1');
+    expect(inspect(`${p.name}-db-1`).State.Status).toBe('exited');
+    ok('restart', 'db');
+    expect(inspect(`${p.name}-db-1`).State.Status).toBe('running');
+    ok('rm', '-s', '-f');
+    expect(projectContainers(p.name)).toEqual([]);
+    ok('down');
+  });
+});

@@ -11,6 +11,8 @@ import { parseLogOpts } from '../../runtime/log-options';
 import { runForeground } from '../../runtime/run';
 import { randomHex } from '../../util/random';
 import { BOX_VERSION } from '../../version';
+import type { ContainerConfig } from '../../model';
+import { portLines, PublishedPort } from '../../network/ports';
 import { bool, CommandSpec, list, str } from '../args';
 import { pullWithProgress } from '../container/run';
 import { roots } from '../context';
@@ -165,12 +167,20 @@ export const topCommand: CommandSpec = {
 
 export const portCommand: CommandSpec = {
   paths: [['compose', 'port']],
-  summary: 'Print the public port of a service port (box publishes none yet).',
-  flags: [s(['--index'], 'index', 'n', 'which container of the service (default 1)')],
+  summary: 'Print the host address published for a port of a service (PRIVATE_PORT[/PROTO]).',
+  flags: [
+    s(['--index'], 'index', 'n', 'which container of the service (default 1)'),
+    s(['--protocol'], 'protocol', 'proto', 'tcp (default), udp or sctp'),
+  ],
   positionals: [{ name: 'SERVICE' }, { name: 'PRIVATE_PORT' }],
   async run(a) {
     const c = serviceContainer(a.positionals[0], str(a, 'index'));
-    throw new BoxError(`no public port '${a.positionals[1]}' published for ${c.name}`);
+    const ports = (c.config as ContainerConfig & { ports?: PublishedPort[] }).ports ?? [];
+    const spec = a.positionals[1].includes('/')
+      ? a.positionals[1]
+      : `${a.positionals[1]}/${str(a, 'protocol') ?? 'tcp'}`;
+    process.stdout.write(`${portLines(ports, c.name, spec).join('\n')}\n`);
+    return 0;
   },
 };
 
