@@ -262,7 +262,8 @@ async function startInOrder(roots: Roots, store: ContainerStore, project: Projec
   const started = new Map<string, Promise<void>>();
   const reported = new Set<string>();
   const startService = async (svc: string): Promise<void> => {
-    const deps = Object.entries(project.services[svc].depends_on ?? {});
+    // --no-deps: what the service depends on is neither started nor waited for, as docker compose
+    const deps = o.noDeps ? [] : Object.entries(project.services[svc].depends_on ?? {});
     await Promise.all(
       deps.map(async ([dep, d]) => {
         if (started.has(dep)) await started.get(dep);

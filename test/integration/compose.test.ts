@@ -168,6 +168,23 @@ describe('box compose up', () => {
     expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
   });
 
+  it('up SERVICE starts what it depends on; --no-deps starts it alone, without waiting', () => {
+    const p = project(`services:${HEALTHY_DB}
+  web:
+    image: busybox
+    command: sleep 1000
+    depends_on: {db: {condition: service_healthy}}
+  other: {image: busybox, command: sleep 1000}
+`);
+    expect(t.box(p.compose('up', '-d', '--no-deps', 'web')).status).toBe(0);
+    expect(projectContainers(p.name)).toHaveLength(1);
+    expect(inspect(`${p.name}-web-1`).State.Status).toBe('running');
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+    expect(t.box(p.compose('up', '-d', 'web')).status).toBe(0);
+    expect(projectContainers(p.name)).toHaveLength(2); // web and db, not other
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+
   it('two concurrent up of one project end in one set of containers', async () => {
     const p = project(`services:
   a: {image: busybox, command: sleep 1000, deploy: {replicas: 2}}
