@@ -142,6 +142,42 @@ describe('box compose up', () => {
     expect(t.box(p.compose('down')).status).toBe(0);
   });
 
+  it('fails when a healthy dependency turns unhealthy instead, with its last health check output', () => {
+    const p = project(`services:
+  db:
+    image: busybox
+    command: sleep 1000
+    init: true
+    healthcheck: {test: echo not ready; exit 1, interval: 100ms, retries: 2}
+  web: {image: busybox, command: sleep 1000, depends_on: {db: {condition: service_healthy}}}
+`);
+    const r = t.box(p.compose('up', '-d'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('box: dependency failed: service "db" is unhealthy: not ready\n');
+    expect(inspect(`${p.name}-web-1`).State.Status).toBe('created');
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+
+  it('config prints the normalised model of files given with -f, also from stdin', () => {
+    const p = project('services:\n  b: {image: busybox}\n  a: {image: busybox, volumes: [v:/v]}\nvolumes: {v: {}}\n');
+    expect(t.box(p.compose('config', '--services')).stdout).toBe('a\nb\n');
+    expect(t.box(p.compose('config', '--volumes')).stdout).toBe('v\n');
+    const json = JSON.parse(t.box(p.compose('config', '--format', 'json')).stdout);
+    expect(json).toEqual({
+      name: p.name,
+      services: {
+        a: { image: 'busybox', volumes: [{ type: 'volume', source: 'v', target: '/v' }], networks: { default: null } },
+        b: { image: 'busybox', networks: { default: null } },
+      },
+      networks: { default: { name: `${p.name}_default` } },
+      volumes: { v: { name: `${p.name}_v` } },
+    });
+    const stdin = t.box(['compose', '-f', '-', '-p', 'fromstdin', 'config', '--services'], {
+      input: 'services: {x: {image: y}}',
+    });
+    expect(stdin.stdout).toBe('x\n');
+  });
+
   it('converges: a second up recreates only the changed service; --scale adds and removes replicas', () => {
     const yaml = (webCommand: string) => `services:
   a: {image: busybox, command: sleep 1000}
