@@ -56,10 +56,17 @@ export function discoverFiles(cwd: string): string[] {
     }
     if (path.dirname(dir) === dir) break;
   }
-  throw new BoxError(
-    `no compose file found in ${cwd} or a directory above it (${DEFAULT_FILES.join(', ')}): ` +
-      'create compose.yaml or name one with -f',
-  );
+  throw new NoComposeFileError(cwd);
+}
+
+/** No compose file where Docker Compose looks: `down -p NAME` can go on without one. */
+export class NoComposeFileError extends BoxError {
+  constructor(cwd: string) {
+    super(
+      `no compose file found in ${cwd} or a directory above it (${DEFAULT_FILES.join(', ')}): ` +
+        'create compose.yaml or name one with -f',
+    );
+  }
 }
 
 const VALID_NAME = /^[a-z0-9][a-z0-9_-]*$/;

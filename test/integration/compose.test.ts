@@ -221,6 +221,17 @@ describe('box compose up', () => {
     expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
   });
 
+  it('down -p NAME without the files removes every container and network of the project', () => {
+    const p = project('services:\n  a: {image: busybox, command: sleep 1000, init: true}\n');
+    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    const elsewhere = fs.mkdtempSync(path.join(t.dir, 'nofiles-'));
+    const r = t.box(['compose', '-p', p.name, 'down'], { cwd: elsewhere });
+    expect(r.status, r.stderr).toBe(0);
+    expect(projectContainers(p.name)).toEqual([]);
+    expect(t.box(['network', 'ls']).stdout).not.toContain(p.name);
+    expect(t.box(['compose', 'down'], { cwd: elsewhere }).stderr).toMatch(/^box: no compose file found in .*: create/);
+  });
+
   it('two concurrent up of one project end in one set of containers', async () => {
     const p = project(`services:
   a: {image: busybox, command: sleep 1000, deploy: {replicas: 2}}

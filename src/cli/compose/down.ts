@@ -14,7 +14,8 @@ import { bool, CommandSpec, str } from '../args';
 import { removeImages } from '../image/rmi';
 import { roots } from '../context';
 import { progress } from './common';
-import { loadComposeProject, warn } from './context';
+import { composeOptions, loadComposeProject, warn } from './context';
+import { NoComposeFileError } from '../../compose/project';
 
 export const downCommand: CommandSpec = {
   paths: [['compose', 'down']],
@@ -37,19 +38,21 @@ export const downCommand: CommandSpec = {
       throw new BoxError(`invalid --rmi "${rmi}": use all or local`);
     const t = str(a, 'timeout');
     const timeout = t === undefined ? undefined : parseNonNegativeInt('--timeout', t);
-    const project = loadComposeProject();
+    const project = projectForDown();
+    // without its files (-p NAME only), every container of the project goes, as docker compose
+    const known = (service: string) => project.files.length === 0 || project.services[service] !== undefined;
     const r = roots();
     const store = new ContainerStore(r);
     const lock = await lockProject(r, project.name);
     try {
       const all = projectContainers(store, project.name);
-      const orphans = all.filter((c) => !project.services[c.service]);
+      const orphans = all.filter((c) => !known(c.service));
       if (orphans.length && !bool(a, 'removeOrphans'))
         warn(
           `found orphan containers (${orphans.map((c) => c.record.name).join(', ')}): ` +
             'remove them with --remove-orphans',
         );
-      const doomed = all.filter((c) => project.services[c.service] || bool(a, 'removeOrphans'));
+      const doomed = all.filter((c) => known(c.service) || bool(a, 'removeOrphans'));
       await Promise.all(
         doomed.map(async ({ record, service }) => {
           await stopContainer(r, store, record, timeout ?? stopGrace(project, service));
@@ -76,6 +79,26 @@ export const downCommand: CommandSpec = {
     return 0;
   },
 };
+
+/** The project of the compose files; with -p and no file to be found, the bare project of that name. */
+function projectForDown(): Project {
+  try {
+    return loadComposeProject();
+  } catch (err) {
+    const name = composeOptions.projectName;
+    if (!(err instanceof NoComposeFileError) || name === undefined || composeOptions.files.length) throw err;
+    return {
+      name,
+      workingDir: process.cwd(),
+      files: [],
+      services: {},
+      networks: {},
+      volumes: {},
+      secrets: {},
+      configs: {},
+    };
+  }
+}
 
 /** A service's stop_grace_period in whole seconds (default 10, as Docker's). */
 export function stopGrace(project: Project, service: string): number {
