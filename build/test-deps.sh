@@ -18,8 +18,9 @@
 #   iproute2        `ip`, with which network tests make their own namespaces and veths and read the
 #                   kernel's view of links, addresses and routes (box itself speaks netlink)
 #   nftables        `nft`, with which network tests read box's nftables table back from the kernel
+#   zsh fish        the shells `box completion` scripts are loaded into (bash is there already)
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables zsh fish)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -13,6 +13,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -179,6 +180,9 @@ void copy_up(int from, const char *to)
 	if (src < 0)
 		cfail("copy-up", errno, "open the image's directory");
 	top = to;
+	/* two containers starting with the same new volume: one copies, the other then finds it full */
+	if (flock(dst, LOCK_EX))
+		cfail("copy-up", errno, "lock the volume's directory %s", to);
 	if (is_empty(dst)) {
 		struct stat st;
 		if (fstat(src, &st))
@@ -188,5 +192,5 @@ void copy_up(int from, const char *to)
 		copy_meta_fd(dst, &st, ".");
 	}
 	close(src);
-	close(dst);
+	close(dst); /* releases the lock */
 }

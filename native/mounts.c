@@ -295,7 +295,7 @@ static void do_pivot(void)
 static void do_mask(const struct rec *r)
 {
 	const char *path = r->a[0].p;
-	int fd = resolve(path, 0);
+	int fd = resolve(path, O_NOFOLLOW);
 	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
 		return;
 	if (fd < 0)
@@ -303,6 +303,9 @@ static void do_mask(const struct rec *r)
 	struct stat sb;
 	if (fstat(fd, &sb))
 		cfail("mask", errno, "stat %s", path);
+	/* a masked path the container could replace (a volume over /sys/...) may not lead elsewhere */
+	if (S_ISLNK(sb.st_mode))
+		cfail("mask", ELOOP, "%s is a symbolic link: a masked path must be the kernel's own", path);
 	int rc;
 	if (S_ISDIR(sb.st_mode)) {
 		rc = mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);

@@ -168,6 +168,12 @@ echo "# mounts inside the rootfs"
 run --bind $T/hostfile:/etc/hostfile:ro --bind $T/hostdir:/evil/tmp/escape-$$ -- sh -c 'cat /etc/hostfile; echo y >/etc/hostfile 2>/dev/null && echo file-writable; cat /tmp/escape-'$$'/f'
 check "file bind (target created), read-only" $(grep -qx hostfile <<<"$OUT" && ! grep -q file-writable <<<"$OUT"; echo $?) "$OUT"
 check "symlink target resolved inside the rootfs, not on the host" $(grep -qx indir <<<"$OUT" && [ ! -e /tmp/escape-$$ ]; echo $?) "$OUT"
+mkdir -p $T/vol && ln -s $T/hostdir $T/hostdir-link
+run --step '["bind","'$T'/hostdir","/b","20481"]' --step '["copy-up","/etc","'$T'/vol"]' --step '["bind","'$T'/vol","/v","20480"]' -- sh -c 'cat /b/f; echo y >/b/new 2>/dev/null && echo bind-writable; cat /v/lower'
+check "bind by handle: read-only, recursive" $(grep -qx indir <<<"$OUT" && ! grep -q bind-writable <<<"$OUT"; echo $?) "$OUT"
+check "copy-up: the image's /etc copied into the empty volume, then bound" $(grep -qx lower <<<"$OUT" && [ "$(cat $T/vol/lower)" = lower ]; echo $?) "$OUT"
+run --step '["bind","'$T'/hostdir-link","/b","20480"]' -- true
+check "bind: a symlink on the source's way -> 125, error bind 40 (ELOOP)" $([ $RC = 125 ] && [[ $ST == *"error bind 40 "* ]]; echo $?) "$RC $ST"
 run --sysctl kernel.shmmax=123456 --cwd /work/dir --user 1000:1000 -- sh -c 'cat /proc/sys/kernel/shmmax; pwd; stat -c %u:%g .; ulimit -n; id -u'
 check "sysctl in the container's ipc namespace" $(grep -qx 123456 <<<"$OUT" && [ "$(cat /proc/sys/kernel/shmmax)" != 123456 ]; echo $?) "$OUT"
 check "cwd created, owned by the user; rlimit; user" $(grep -qx /work/dir <<<"$OUT" && grep -qx 1000:1000 <<<"$OUT" && grep -qx 1024 <<<"$OUT" && grep -qx 1000 <<<"$OUT"; echo $?) "$OUT"

@@ -29,3 +29,17 @@ export function timeAgo(iso: string | undefined, now = Date.now()): string {
   if (d < 14) return `${d} days ago`;
   return `${Math.round(d / 7)} weeks ago`;
 }
+
+/** Go's time.Time String() in UTC, as Docker's .CreatedAt prints it. */
+export function goTime(iso: string): string {
+  return new Date(iso)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' +0000 UTC');
+}
+
+/** Docker's Ellipsis: at most `max` characters, the last one … when cut. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : chars.slice(0, max - 1).join('') + '…';
+}

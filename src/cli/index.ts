@@ -21,7 +21,8 @@ const COMMANDS: Entry[] = [
   { paths: [['kill'], ['container', 'kill']], load: () => require('./container/stop').killCommand },
   { paths: [['wait'], ['container', 'wait']], load: () => require('./container/wait').waitCommand },
   { paths: [['logs'], ['container', 'logs']], load: () => require('./container/logs').logsCommand },
-  { paths: [['inspect'], ['container', 'inspect']], load: () => require('./container/inspect').inspectCommand },
+  { paths: [['inspect']], load: () => require('./container/inspect').inspectCommand },
+  { paths: [['container', 'inspect']], load: () => require('./container/inspect').containerInspectCommand },
   { paths: [['exec'], ['container', 'exec']], load: () => require('./container/exec').execCommand },
   { paths: [['create'], ['container', 'create']], load: () => require('./container/create').createCommand },
   { paths: [['start'], ['container', 'start']], load: () => require('./container/start').startCommand },
@@ -49,6 +50,9 @@ const COMMANDS: Entry[] = [
   { paths: [['image', 'inspect']], load: () => require('./image/inspect').imageInspectCommand },
   { paths: [['history'], ['image', 'history']], load: () => require('./image/history').historyCommand },
   { paths: [['image', 'prune']], load: () => require('./image/prune').imagePruneCommand },
+  { paths: [['container', 'prune']], load: () => require('./container/prune').containerPruneCommand },
+  { paths: [['system', 'prune']], load: () => require('./system/prune').systemPruneCommand },
+  { paths: [['system', 'df']], load: () => require('./system/df').systemDfCommand },
   { paths: [['load'], ['image', 'load']], load: () => require('./image/load').loadCommand },
   { paths: [['save'], ['image', 'save']], load: () => require('./image/save').saveCommand },
   { paths: [['export'], ['container', 'export']], load: () => require('./container/export').exportCommand },
@@ -108,7 +112,13 @@ const COMMANDS: Entry[] = [
   { paths: [['volume', 'prune']], load: () => require('./volume/prune').volumePruneCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
+  { paths: [['completion']], load: () => require('./completion').completionCommand(visibleCommands) },
 ];
+
+/** Every command a user may type, with its spec (for `box completion`). */
+export function visibleCommands(): { paths: string[][]; spec: CommandSpec }[] {
+  return COMMANDS.filter((c) => !c.hidden).map((c) => ({ paths: c.paths, spec: c.load() }));
+}
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--runroot']);
 

@@ -31,7 +31,7 @@ import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { networkSetup } from './networks';
 import { endpointsFor, hostPortsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
 import { NetworkStore } from '../network/store';
-import { attachMounts, mountConfigs, mountSources, releaseMounts, resolveMounts } from '../volume/attach';
+import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
 import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 
 export interface CreateRequest {
@@ -44,9 +44,15 @@ export interface CreateRequest {
   warn: (msg: string) => void;
   /**
    * The store's lock, held shared by the caller since it pulled the image (run --pull);
-   * createRecord releases it once the record exists.
+   * createRecord releases it once the record exists, unless keepStoreLock.
    */
   storeLock?: Lock;
+  /**
+   * `run`: createRecord leaves the store's lock held (in storeLock) for the caller to release once
+   * the container has started, so that a prune (which takes it exclusively) never removes a
+   * container between its creation and its start.
+   */
+  keepStoreLock?: boolean;
   /**
    * Called once the container's init exists (its pid, namespaces and cgroups) and before anything
    * of its own runs: where the host acts on it (runHelper's onInitReady). Throwing aborts the start.
@@ -123,10 +129,14 @@ export async function createRecord(req: CreateRequest): Promise<{
   // From resolving the image until the record that references it exists, garbage collection
   // (rmi, image prune) must not take the image or its layers away: it waits for this lock.
   const gcLock = req.storeLock ?? (await storeLock(req.roots, 'shared'));
+  let kept = false;
   try {
-    return await createRecordLocked(req);
+    const created = await createRecordLocked(req);
+    kept = req.keepStoreLock === true;
+    if (kept) req.storeLock = gcLock;
+    return created;
   } finally {
-    gcLock.release();
+    if (!kept) gcLock.release();
   }
 }
 
@@ -192,7 +202,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
 
     const containers = new ContainerStore(req.roots);
     // Volumes are created and their use registered only once the start is admitted.
-    if (config.mounts) attachMounts(req.roots, id, config.mounts, mountRequests);
+    const detachMounts = config.mounts ? attachMounts(req.roots, id, config.mounts, mountRequests) : () => {};
     let record: ContainerRecord;
     try {
       record = await containers.create(
@@ -204,7 +214,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
         admission?.admittedBy,
       );
     } catch (err) {
-      releaseMounts(req.roots, id, config.mounts, true);
+      detachMounts();
       throw err;
     }
     admission?.finish(record.name);
@@ -221,7 +231,7 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
     const { container, mode } = parseVolumesFrom(raw);
     const source = new ContainerStore(req.roots).find(container);
     if (!source) throw new BoxError(`no such container: ${container} (--volumes-from ${raw})`);
-    return { mounts: source.config.mounts ?? [], mode };
+    return { id: source.id, mounts: source.config.mounts ?? [], mode };
   });
   return resolveMounts(req.roots, parseMountFlags(req.flags), from, Object.keys(imageVolumes ?? {}));
 }
@@ -229,7 +239,12 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
 export async function createContainer(req: CreateRequest): Promise<Created> {
   const { containers, record, known } = await createRecord(req);
   // From here on, objects exist: unwind them on every failure.
-  return prepareStart(req.roots, containers, record, known);
+  try {
+    return prepareStart(req.roots, containers, record, known);
+  } catch (err) {
+    if (req.keepStoreLock) req.storeLock?.release();
+    throw err;
+  }
 }
 
 /**

@@ -127,16 +127,21 @@ async function launch(
 }
 
 export async function runDetached(req: CreateRequest, log: LogOptions): Promise<number> {
+  req.keepStoreLock = true; // released once the container has started: no prune takes it before
   const c = await createContainer(req);
-  c.record.config.log = log;
-  c.containers.save(c.record);
-  const lock = await lockContainer(req.roots, c.record.id);
   try {
-    const { code, started } = await launch(req.roots, c, req.warn, 0, false, req.onInitReady);
-    if (started) process.stdout.write(c.record.id + '\n');
-    return code;
+    c.record.config.log = log;
+    c.containers.save(c.record);
+    const lock = await lockContainer(req.roots, c.record.id);
+    try {
+      const { code, started } = await launch(req.roots, c, req.warn, 0, false, req.onInitReady);
+      if (started) process.stdout.write(c.record.id + '\n');
+      return code;
+    } finally {
+      lock.release();
+    }
   } finally {
-    lock.release();
+    req.storeLock?.release();
   }
 }
 

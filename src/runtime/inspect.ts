@@ -6,7 +6,7 @@ import { healthForInspect } from './health';
 import { ContainerRecord } from '../model';
 import { logFile } from './monitor-state';
 import { endpointSettings } from '../network/manage';
-import { hostConfigMounts, inspectMounts } from '../volume/inspect';
+import { configVolumes, hostConfigMounts, inspectMounts } from '../volume/inspect';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -150,9 +150,9 @@ export function inspectContainer(c: ContainerRecord, store: ContainerStore): Rec
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null,
       Image: cfg.image.ref,
       WorkingDir: cfg.workingDir,
-      // from the image: box has no --expose or --volume yet (Docker omits an empty ExposedPorts)
+      // from the image: box has no --expose yet (Docker omits an empty ExposedPorts); Volumes adds -v /path
       ExposedPorts: cfg.image.config?.ExposedPorts,
-      Volumes: cfg.image.config?.Volumes ?? null,
+      Volumes: configVolumes(cfg.image.config?.Volumes, cfg.mounts),
       // the image's labels with --label over them, resolved at create (run-options.ts)
       Labels: cfg.labels,
       Tty: cfg.tty,

@@ -382,6 +382,9 @@ export async function removeContainer(
     const cur = store.get(record.id);
     if (!cur) return; // removed meanwhile
     const { status, monitorPid } = cur.state;
+    // started meanwhile (a start holds this lock): only -f removes a running container
+    if (!force && (status === 'running' || cur.state.restarting))
+      throw new BoxError(`container ${record.name} is running: stop it first or use rm -f`);
     // From here until the record goes, it is listed as removing, and rm -f finishes the job.
     store.setState(cur, { status: 'removing' });
     // A monitor or helper still there cannot record anything once the record is gone: it goes

@@ -15,7 +15,9 @@ export { requireRoot } from './create';
 export type RunRequest = CreateRequest;
 
 export async function runForeground(req: CreateRequest): Promise<number> {
+  req.keepStoreLock = true; // released once the container has started: no prune takes it before
   const c = await createContainer(req);
+  const storeLock = req.storeLock;
   const { containers, record, cgroup } = c;
   const config = record.config;
   let exitCode = 125;
@@ -29,6 +31,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
         // the helper is the init's parent: stop and kill signal the container through it, as a monitor's
         const owned = { monitorPid: helperPid, ownerPid: process.pid };
         containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
+        storeLock?.release();
         appendEvent(req.roots, 'start', record);
       },
       onInitReady: initHook(c, req.onInitReady), // the host's hook on the waiting init (a throw aborts the start)
@@ -68,6 +71,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
     }
     throw err;
   } finally {
+    storeLock?.release();
     try {
       release(c);
       removeRuntimeDir(req.roots, record.id);

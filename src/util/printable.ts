@@ -20,6 +20,15 @@ export function printable(s: string): string {
   return s.replace(CONTROLS, (c) => NAMED[c] ?? hex(c));
 }
 
+// The controls but newline and tab: what a template's output may hold from the data it formats.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this module's job
+const CONTROLS_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
+/** Like printable, but newlines and tabs stay: for output whose lines and columns a user's template makes. */
+export function printableLines(s: string): string {
+  return s.replace(CONTROLS_BUT_LAYOUT, (c) => NAMED[c] ?? hex(c));
+}
+
 // What JSON.stringify leaves raw in strings (it escapes C0 itself; C0 outside strings is layout).
 const JSON_RAW_CONTROLS = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
 

@@ -6,9 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
-import { lockPaths, Roots } from '../paths';
+import { layout, Roots } from '../paths';
 import type { MountConfig } from '../model';
-import { tryLockFile } from '../image/locks';
 import type { MountRequest } from './mount-flags';
 import { bindDevice, checkBindSource, resolveHostPath } from './host-paths';
 import { anonymousVolumeName, VolumeStore } from './store';
@@ -21,7 +20,7 @@ import { anonymousVolumeName, VolumeStore } from './store';
 export function resolveMounts(
   roots: Roots,
   requests: MountRequest[],
-  volumesFrom: Array<{ mounts: MountConfig[]; mode?: 'ro' | 'rw' }>,
+  volumesFrom: Array<{ id: string; mounts: MountConfig[]; mode?: 'ro' | 'rw' }>,
   imageVolumes: string[],
 ): MountRequest[] {
   const out = [...requests];
@@ -31,7 +30,7 @@ export function resolveMounts(
       if (m.type === 'tmpfs' || taken.has(m.target)) continue;
       taken.add(m.target);
       const readOnly = from.mode === undefined ? m.readOnly : from.mode === 'ro';
-      out.push({ ...m, readOnly, anonymous: false, noCopy: true });
+      out.push({ ...m, readOnly, anonymous: false, noCopy: true, fromContainer: from.id });
     }
   }
   for (const target of imageVolumes) {
@@ -63,14 +62,20 @@ export function resolveMounts(
 }
 
 /**
- * Creates what the (admitted) mounts need and registers container `id` as the user of its volumes; the caller
- * holds the store's lock shared until the record exists. What it did is undone if it fails.
+ * Creates what the (admitted) mounts need and registers container `id` as the user of its
+ * volumes; the caller holds the store's lock shared until the record exists. Returns what undoes
+ * it (for a record that could not be written); a failure here undoes itself.
  */
-export function attachMounts(roots: Roots, id: string, mounts: MountConfig[], requests: MountRequest[]): void {
+export function attachMounts(roots: Roots, id: string, mounts: MountConfig[], requests: MountRequest[]): () => void {
   const store = new VolumeStore(roots);
   const made: string[] = [];
   const used: string[] = [];
   const asked = new Map(requests.map((r) => [r.target, r]));
+  // volumes made here are this creation's alone (nobody else has a record using them yet)
+  const undo = () => {
+    for (const name of used) store.dropUse(name, id);
+    for (const name of made) store.remove(name);
+  };
   try {
     for (const m of mounts) {
       const r = asked.get(m.target);
@@ -80,17 +85,21 @@ export function attachMounts(roots: Roots, id: string, mounts: MountConfig[], re
       if (created) made.push(m.source);
       store.addUse(m.source, id);
       used.push(m.source);
+      // its container's removal may be letting go of this volume now: see releaseMounts
+      if (r?.fromContainer && !fs.existsSync(layout.container(roots, r.fromContainer))) {
+        throw new BoxError(`the container of --volumes-from was removed meanwhile: try again`);
+      }
     }
   } catch (err) {
-    for (const name of used) store.dropUse(name, id);
-    for (const name of made) store.remove(name);
+    undo();
     throw err;
   }
+  return undo;
 }
 
 /** The mounts as the record keeps them (without what only their creation needs). */
 export function mountConfigs(requests: MountRequest[]): MountConfig[] {
-  return requests.map(({ volumeOptions: _o, createSource: _c, ...config }) => config);
+  return requests.map(({ volumeOptions: _o, createSource: _c, fromContainer: _f, ...config }) => config);
 }
 
 /** Where a mount comes from on the host at start, and what the local driver's options ask for. */
@@ -123,8 +132,9 @@ export function mountSources(roots: Roots, mounts: MountConfig[]): MountSource[]
 
 /**
  * Lets go of a removed container's volumes: its uses go; with `removeAnonymous` (run --rm, rm -v)
- * its anonymous volumes too, once no container uses them. That needs the store's lock alone; when
- * another command holds it, they are left for `volume prune`, which removes unused anonymous volumes.
+ * its anonymous volumes too, once no container uses them (VolumeStore.removeIfUnused: safe beside
+ * a creation that registers a use meanwhile, so it needs no lock and runs also where the caller
+ * holds the store's lock shared).
  */
 export function releaseMounts(
   roots: Roots,
@@ -133,18 +143,8 @@ export function releaseMounts(
   removeAnonymous: boolean,
 ): void {
   const volumes = (mounts ?? []).filter((m) => m.type === 'volume');
-  if (!volumes.length) return;
   const store = new VolumeStore(roots);
   for (const m of volumes) store.dropUse(m.source, id);
-  const anonymous = volumes.filter((m) => m.anonymous);
-  if (!removeAnonymous || !anonymous.length) return;
-  const lock = tryLockFile(lockPaths.store(roots));
-  if (!lock) return;
-  try {
-    for (const m of anonymous) {
-      if (store.get(m.source) && !store.users(m.source).length) store.remove(m.source);
-    }
-  } finally {
-    lock.release();
-  }
+  if (!removeAnonymous) return;
+  for (const m of volumes) if (m.anonymous && store.get(m.source)) store.removeIfUnused(m.source);
 }

@@ -65,3 +65,22 @@ function mountFlagJson(m: MountConfig): Record<string, unknown> {
   }
   return out;
 }
+
+/** A container's mounts as filters and formats see them (Docker's .Mounts: a volume's name, else the source). */
+export function mountFacts(mounts: MountConfig[] = []): Array<{ name?: string; source: string; destination: string }> {
+  return mounts.map((m) =>
+    m.type === 'volume'
+      ? { name: m.source, source: m.hostSource ?? m.source, destination: m.target }
+      : { source: m.source, destination: m.target },
+  );
+}
+
+/** Config.Volumes: the image's VOLUME paths and the anonymous volumes -v /path asked for (Docker's null when none). */
+export function configVolumes(
+  imageVolumes: Record<string, object> | null | undefined,
+  mounts: MountConfig[] = [],
+): Record<string, object> | null {
+  const out: Record<string, object> = { ...(imageVolumes ?? {}) };
+  for (const m of mounts) if (m.origin === 'v' && m.anonymous && !m.spec?.includes(':')) out[m.target] = {};
+  return Object.keys(out).length ? out : null;
+}

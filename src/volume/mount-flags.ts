@@ -13,6 +13,8 @@ export interface MountRequest extends MountConfig {
   volumeOptions?: Record<string, string>;
   /** a bind source that may be created if missing (-v does, --mount does not) */
   createSource?: boolean;
+  /** --volumes-from: the container whose mount this is (it must still exist once the use is registered) */
+  fromContainer?: string;
 }
 
 const PROPAGATIONS: readonly Propagation[] = ['rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave'];
@@ -47,6 +49,10 @@ export function parseVolumeFlag(raw: string): MountRequest {
   else if (parts.length === 3) [source, target, mode] = parts;
   else throw badSpec(raw, 'use [SOURCE:]TARGET[:MODE]');
   if (!target) throw badSpec(raw, 'the mount path inside the container is empty');
+  // Docker's CLI (23+) takes a source of ".", "./x" or "../x" as a path relative to the current directory
+  if (source === '.' || source === '..' || source.startsWith('./') || source.startsWith('../')) {
+    source = path.resolve(source);
+  }
   const bind = path.isAbsolute(source);
   if (source && !bind && !VOLUME_NAME_RE.test(source)) {
     throw badSpec(raw, `"${source}" is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)`);

@@ -8,7 +8,9 @@
 // creation holds the store's lock shared from resolving its image until its record exists, and
 // registers its uses meanwhile; whatever deletes volumes (rm, prune) holds the lock exclusively, so
 // it never sees a use registered for a record not yet written, and a use whose container has no
-// record then is a dead command's: it is dropped (reconcile).
+// record then is a dead command's: it is dropped (reconcile). An anonymous volume going with its
+// container is removed without the lock (removeIfUnused): moved away first, then its uses looked
+// at, while a use checks the volume is still there once registered (addUse).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
@@ -170,11 +172,26 @@ export class VolumeStore {
     }
   }
 
-  /** Registers container `id` as a user of the volume; the caller holds the store's lock (shared). */
+  /**
+   * Registers container `id` as a user of the volume; the caller holds the store's lock (shared).
+   * Then checks that the volume is still there: a removal without the lock (releaseMounts) moves
+   * the volume away first and looks for users after, so one of the two always sees the other.
+   */
   addUse(name: string, id: string): void {
     if (!CONTAINER_ID_RE.test(id)) throw new Error(`invalid container id ${id}`);
-    const fd = openNoFollow(path.join(this.usesDir(name), id), fs.constants.O_WRONLY | fs.constants.O_CREAT);
+    const gone = () => new BoxError(`volume ${name} was removed meanwhile: try again`);
+    let fd: number;
+    try {
+      fd = openNoFollow(path.join(this.usesDir(name), id), fs.constants.O_WRONLY | fs.constants.O_CREAT);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw gone();
+      throw err;
+    }
     fs.closeSync(fd);
+    if (!fs.existsSync(path.join(this.dir(name), 'volume.json'))) {
+      this.dropUse(name, id);
+      throw gone();
+    }
   }
 
   dropUse(name: string, id: string): void {
@@ -182,19 +199,35 @@ export class VolumeStore {
     fs.rmSync(path.join(this.usesDir(name), id), { force: true });
   }
 
-  /**
-   * Deletes the volume (refused while a container uses it). With the store's lock held
-   * exclusively; also, without it, for an anonymous volume its last user let go of.
-   */
+  /** Deletes the volume (refused while a container uses it). */
   remove(name: string): void {
     const users = this.users(name);
     if (users.length) {
       const list = users.map((u) => u.slice(0, 12)).join(', ');
       throw new BoxError(`remove ${name}: volume is in use - [${list}]: remove those containers first`);
     }
+    if (!this.removeIfUnused(name)) throw new BoxError(`remove ${name}: volume is in use: try again`);
+  }
+
+  /**
+   * Deletes the volume if no container uses it; false if one does. Safe without the store's lock:
+   * the volume is moved away first, then its uses are looked at (see addUse), and put back if any.
+   */
+  removeIfUnused(name: string): boolean {
     const trash = path.join(layout.volumes(this.roots), ownedName(TRASH + name, randomHex(4)));
-    fs.renameSync(this.dir(name), trash);
+    try {
+      fs.renameSync(this.dir(name), trash);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return true;
+      throw err;
+    }
+    const uses = fs.readdirSync(path.join(trash, 'uses')).filter((n) => CONTAINER_ID_RE.test(n));
+    if (uses.length) {
+      fs.renameSync(trash, this.dir(name));
+      return false;
+    }
     fs.rmSync(trash, { recursive: true, force: true });
+    return true;
   }
 
   /**
@@ -217,8 +250,26 @@ export class VolumeStore {
       if (!e.startsWith(NEW) && !e.startsWith(TRASH)) continue;
       const owner = ownerOf(e);
       if (owner && ownerAlive(owner)) continue;
-      fs.rmSync(path.join(layout.volumes(this.roots), e), { recursive: true, force: true });
+      const at = path.join(layout.volumes(this.roots), e);
+      // a removal killed after it moved a volume away to look at its uses, and found one
+      const name = /^\.trash-(.+)-\d+\.\d+-[0-9a-f]+$/.exec(e)?.[1];
+      if (name && VOLUME_NAME_RE.test(name) && !fs.existsSync(this.dir(name)) && this.usedIn(at)) {
+        fs.renameSync(at, this.dir(name));
+        continue;
+      }
+      fs.rmSync(at, { recursive: true, force: true });
     }
+  }
+
+  /** Whether a volume directory (also one moved away) has a use by a container that exists. */
+  private usedIn(dir: string): boolean {
+    let uses: string[] = [];
+    try {
+      uses = fs.readdirSync(path.join(dir, 'uses'));
+    } catch {
+      return false;
+    }
+    return uses.some((id) => CONTAINER_ID_RE.test(id) && fs.existsSync(layout.container(this.roots, id)));
   }
 
   /** Bytes in the volume's directory (what prune reports as reclaimed). */

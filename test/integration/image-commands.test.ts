@@ -8,7 +8,7 @@ import { collectGarbage } from '../../src/image/gc';
 import { layerLock } from '../../src/image/locks';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
 import { ImageStore } from '../../src/image/store';
-import { pruneImages } from '../../src/cli/image/prune';
+import { pruneImages } from '../../src/image/prune';
 import { busyboxTarball, TestRoot } from '../support/box';
 import { Registry, run, startRegistry, stopRegistry } from '../support/registry';
 
@@ -134,7 +134,7 @@ describe('images, rmi and prune', () => {
     );
     expect(ok(['images', '-q', '--filter', 'dangling=true'])).toBe('');
     expect(ok(['images', '-q', '--filter', 'dangling=false']).split('\n').filter(Boolean)).toHaveLength(2);
-    expect(t.box(['images', '--filter', 'label=x']).stderr).toMatch(/invalid filter "label=x"/);
+    expect(t.box(['images', '--filter', 'colour=x']).stderr).toMatch(/invalid --filter "colour=x"/);
     const rows = ok(['images', '--format', 'json'])
       .trim()
       .split('\n')

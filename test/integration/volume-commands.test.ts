@@ -85,10 +85,28 @@ describe('box volume', () => {
     // whose creation died before its record was written
     fs.mkdirSync(path.join(dir, '.new-x-999999999.1-ab'));
     fs.mkdirSync(path.join(dir, '.trash-y-999999999.1-cd'));
+    // a removal killed after moving a volume away, which a container (listed below) still uses
+    fs.mkdirSync(path.join(dir, '.trash-back-999999999.1-ef', 'uses'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, '.trash-back-999999999.1-ef', 'volume.json'),
+      JSON.stringify({
+        name: 'back',
+        driver: 'local',
+        createdAt: new Date().toISOString(),
+        labels: {},
+        options: {},
+        anonymous: true,
+      }),
+    );
+    const user = 'e'.repeat(64);
+    fs.writeFileSync(path.join(dir, '.trash-back-999999999.1-ef', 'uses', user), '');
+    fs.mkdirSync(path.join(t.root, 'containers', user), { recursive: true });
     fs.writeFileSync(path.join(dir, 'used', 'uses', 'f'.repeat(64)), '');
     expect(t.box(['volume', 'ls', '-q', '--filter', 'dangling=true']).stdout).toBe('');
     expect(t.box(['volume', 'prune']).status).toBe(0);
-    expect(fs.readdirSync(dir).sort()).toEqual(['used']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['back', 'used']);
+    fs.rmSync(path.join(t.root, 'containers', user), { recursive: true });
+    expect(t.box(['volume', 'rm', 'back']).status).toBe(0);
     expect(fs.readdirSync(path.join(dir, 'used', 'uses'))).toEqual([]);
     expect(t.box(['volume', 'rm', 'used']).status).toBe(0);
   });

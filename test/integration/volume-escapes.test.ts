@@ -1,8 +1,8 @@
 // Known runtime escapes through mounts and working directories, as regression tests that must
 // fail closed (issue 11):
 //   - runc CVE-2024-21626: `-w /proc/self/fd/N` (a descriptor leaked from the runtime) for every N;
-//   - runc CVE-2025-31133: /dev/null replaced by a symlink (here through a volume over /dev, or in
-//     the image) must not turn a mask into a bind of a host file;
+//   - runc CVE-2025-31133: /dev/null or a masked path replaced by a symlink (through a volume over
+//     /dev or /sys, or in the image) must not turn a mask into a bind of a host file or a mask elsewhere;
 //   - runc CVE-2021-30465: a mount target inside a shared volume swapped for a symlink by another
 //     container while box mounts, in a loop, never redirects a mount or a mkdir onto the host.
 import { spawnSync } from 'node:child_process';
@@ -29,7 +29,7 @@ describe('escapes through mounts and the working directory', () => {
     expect(t.box(['rm', '-f', id]).status).toBe(0);
   });
 
-  it('never binds a /dev/null that is a symlink over a masked path (CVE-2025-31133)', () => {
+  it('never binds a /dev/null that is a symlink, nor masks through a link (CVE-2025-31133)', () => {
     // a volume over /dev whose null is a link to a host-writable proc file
     const data = path.join(t.root, 'volumes', 'evil', '_data');
     expect(t.box(['volume', 'create', 'evil']).status).toBe(0);
@@ -39,6 +39,15 @@ describe('escapes through mounts and the working directory', () => {
     expect(r.stderr).toMatch(/the container's \/dev\/null is not the null device/);
     expect(r.stdout).toBe('');
     expect(t.box(['volume', 'rm', 'evil']).status).toBe(0);
+
+    // a masked path replaced by a link (a volume over /sys/devices/virtual whose powercap leads to /etc)
+    const sys = path.join(t.root, 'volumes', 'sysv', '_data');
+    expect(t.box(['volume', 'create', 'sysv']).status).toBe(0);
+    fs.symlinkSync('/etc', path.join(sys, 'powercap'));
+    const s = t.box(['run', '--rm', '-v', 'sysv:/sys/devices/virtual', 'busybox', 'ls', '/etc']);
+    expect(s.status).toBe(125);
+    expect(s.stderr).toMatch(/\/sys\/devices\/virtual\/powercap is a symbolic link/);
+    expect(t.box(['volume', 'rm', 'sysv']).status).toBe(0);
 
     // an image whose /dev/null is such a link: box's own /dev hides it, masks use the real device
     const dir = fs.mkdtempSync(path.join(t.dir, 'devnull-'));
@@ -57,7 +66,7 @@ describe('escapes through mounts and the working directory', () => {
     // The attacker shares the volume and flips /v/d between a directory and a link to a host
     // directory; a runtime that followed the link would mkdir (and mount) in the host's directory.
     const hostDir = fs.mkdtempSync(path.join(t.dir, 'escape-'));
-    const flip = `while :; do mkdir /v/d 2>/dev/null; rmdir /v/d 2>/dev/null; ln -s ${hostDir} /v/d; rm -f /v/d; done`;
+    const flip = `while :; do rm -rf /v/d; mkdir /v/d; rm -rf /v/d; ln -s ${hostDir} /v/d; done`;
     const attacker = runDetached(t, '-v', 'race:/v', 'busybox', 'sh', '-c', flip);
     const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
     let started = 0;

@@ -2,19 +2,19 @@
 // copy-up of the image's content (owners, modes, links, xattrs), read-only mounts, tmpfs sizes,
 // --volumes-from, anonymous volumes (the image's VOLUME, -v /path) removed by run --rm and rm -v,
 // bad flags refused before anything exists, and a start that fails midway leaving nothing.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, busyboxTarball, mountsUnder, storeSnapshot, TestRoot } from '../support/box';
+import { busyboxRoot, busyboxTarball, exitOf, mountsUnder, storeSnapshot, TestRoot, until } from '../support/box';
 
 const t = busyboxRoot();
 
 const volumes = (root: TestRoot = t) => root.box(['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean).sort();
 const run = (...args: string[]) => t.box(['run', '--rm', ...args]);
 
-/** The busybox image plus /data (owned 1000:1000, with a link, a FIFO and an xattr), optionally a VOLUME. */
-function importDataImage(name: string, change: string[] = []): void {
+/** The busybox image plus /data (owned 1000:1000, with a link, a FIFO, an xattr and `many` more files), optionally a VOLUME. */
+function importDataImage(name: string, change: string[] = [], many = 0): void {
   const dir = fs.mkdtempSync(path.join(t.dir, 'img-'));
   const rootfs = path.join(dir, 'rootfs');
   fs.mkdirSync(rootfs);
@@ -31,6 +31,8 @@ function importDataImage(name: string, change: string[] = []): void {
   spawnSync('chown', ['-R', '-h', '1000:1000', data]);
   fs.chmodSync(data, 0o750);
   fs.chmodSync(path.join(data, 'sub', 'file'), 0o640);
+  if (many) fs.mkdirSync(path.join(data, 'many'));
+  for (let i = 0; i < many; i++) fs.writeFileSync(path.join(data, 'many', `f${i}`), `${i}\n`);
   const tar = path.join(dir, 'img.tar');
   const r = spawnSync('tar', ['--xattrs', '--xattrs-include=user.*', '--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
   expect(r.status).toBe(0);
@@ -43,12 +45,21 @@ describe('volumes and bind mounts', () => {
   it('keeps a named volume’s data for the next container, after the first is removed', () => {
     const w = t.box(['run', '--name', 'writer', '-v', 'shared:/v', 'busybox', 'sh', '-c', 'echo kept > /v/f']);
     expect(w.status).toBe(0);
+    // in use while the container exists, also with -f (Docker's rule)
+    for (const force of [[], ['-f']]) {
+      const busy = t.box(['volume', 'rm', ...force, 'shared']);
+      expect(busy.status).toBe(1);
+      expect(busy.stderr).toMatch(
+        /^box: remove shared: volume is in use - \[[0-9a-f]{12}\]: remove those containers first\n$/,
+      );
+    }
+    expect(t.box(['volume', 'prune', '-a']).stdout).not.toContain('shared');
     expect(t.box(['rm', 'writer']).status).toBe(0);
     expect(run('-v', 'shared:/w', 'busybox', 'cat', '/w/f').stdout).toBe('kept\n');
     expect(t.box(['volume', 'rm', 'shared']).status).toBe(0);
   });
 
-  it('copies the image’s content into a new empty volume (owners, modes, links, xattrs), not with nocopy', () => {
+  it('copies the image’s content into a new empty volume (owners, modes, links, xattrs), not with nocopy', async () => {
     importDataImage('data:1');
     const show = 'cd /data && stat -c "%n %u:%g %a %F" . sub sub/file link fifo && readlink link && cat link';
     const r = run('-v', 'copied:/data', 'data:1', 'sh', '-c', show);
@@ -71,6 +82,16 @@ describe('volumes and bind mounts', () => {
     // a volume that is not empty any more is never written over
     expect(run('-v', 'copied:/data', 'busybox', 'sh', '-c', 'rm /data/sub/file').status).toBe(0);
     expect(run('-v', 'copied:/data', 'data:1', 'ls', '/data/sub').stdout).toBe('');
+    // containers starting at once with the same new volume over many files: one copies, none fails
+    importDataImage('many:1', [], 2000);
+    const starts = Array.from({ length: 4 }, () =>
+      exitOf(t.start(['run', '--rm', '-v', 'together:/data', 'many:1', 'sh', '-c', 'ls /data/many | wc -l'])),
+    );
+    for (const r of await Promise.all(starts)) {
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('2000');
+    }
+    expect(t.box(['volume', 'rm', 'together']).status).toBe(0);
     // nocopy: the new volume stays empty
     expect(run('-v', 'empty:/data:nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
     expect(run('--mount', 'source=empty2,target=/data,volume-nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
@@ -128,12 +149,28 @@ describe('volumes and bind mounts', () => {
     t.box(['volume', 'rm', 'fromvol']);
   });
 
-  it('gives the image’s VOLUME paths anonymous volumes, removed by run --rm and rm -v, kept by rm', () => {
+  it('gives the image’s VOLUME paths anonymous volumes, removed by run --rm and rm -v, kept by rm', async () => {
     importDataImage('data:vol', ['VOLUME ["/data"]']);
     expect(run('data:vol', 'cat', '/data/sub/file').stdout).toBe('from the image\n');
     expect(volumes()).toEqual([]);
     expect(run('-v', '/x', 'busybox', 'true').status).toBe(0);
     expect(volumes()).toEqual([]);
+    // also while another command holds the store's lock (a pull, a starting run)
+    const lockFile = path.join(t.root, 'run', 'locks', 'store.lock');
+    const holder = spawn('flock', ['--shared', lockFile, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const released = exitOf(holder);
+    try {
+      until(
+        'the store lock held',
+        () => spawnSync('flock', ['-n', '-x', lockFile, 'true']).status,
+        (st) => st !== 0,
+      );
+      expect(run('-v', '/x', 'busybox', 'true').status).toBe(0);
+      expect(volumes()).toEqual([]);
+    } finally {
+      holder.stdin!.end();
+      await released; // the event loop must run for the pipe to close
+    }
     expect(t.box(['run', '--name', 'keeps', 'data:vol', 'true']).status).toBe(0);
     const [anon] = volumes();
     expect(anon).toMatch(/^[0-9a-f]{64}$/);
@@ -198,6 +235,12 @@ describe('volumes and bind mounts', () => {
     expect(mountsUnder(t.dir)).toEqual([]);
     expect(fs.readdirSync(path.join(t.root, 'volumes', 'partial', 'uses'))).toEqual([]);
     expect(t.box(['volume', 'rm', 'partial']).status).toBe(0);
+    // a record that cannot be written (the name is taken) takes back the volumes made for it
+    expect(t.box(['create', '--name', 'taken', 'busybox']).status).toBe(0);
+    const dup = t.box(['create', '--name', 'taken', '-v', '/anon', '-v', 'dupvol:/d', 'busybox']);
+    expect(dup.status).toBe(125);
+    expect(volumes()).toEqual([]);
+    expect(t.box(['rm', 'taken']).status).toBe(0);
   });
 
   it('shows Mounts and HostConfig Binds/Mounts/Tmpfs as Docker does', () => {
@@ -229,6 +272,11 @@ describe('volumes and bind mounts', () => {
       { Type: 'bind', Source: host, Target: '/m', ReadOnly: true, BindOptions: { Propagation: 'rslave' } },
     ]);
     expect(i.HostConfig.Tmpfs).toEqual({ '/t': 'size=1m' });
+    expect(
+      (JSON.parse(t.box(['inspect', 'shown']).stdout)[0] as { Config: { Volumes: object } }).Config.Volumes,
+    ).toEqual({
+      '/anon': {},
+    });
     const byDest = Object.fromEntries(i.Mounts.map((m) => [m.Destination, m]));
     expect(Object.keys(byDest).sort()).toEqual(['/anon', '/h', '/m', '/v']);
     expect(byDest['/v']).toEqual({

@@ -40,6 +40,8 @@ const { values: a, positionals: cmd } = parseArgs({
     cgroupns: { type: 'boolean' },
     seccomp: { type: 'string' },
     extra: { type: 'string', multiple: true, default: [] },
+    // a raw record (JSON) among the child-side steps, before pivot: host paths still visible
+    step: { type: 'string', multiple: true, default: [] },
     detach: { type: 'boolean' },
     log: { type: 'string' },
     state: { type: 'string' },
@@ -117,6 +119,7 @@ function container(): Rec[] {
     const [src, dst, ro] = b.split(':');
     recs.push(['mount', src, dst, '', MS.BIND | MS.REC | (ro === 'ro' ? MS.RDONLY : 0), '']);
   }
+  for (const x of a.step!) recs.push(JSON.parse(x) as Rec);
   recs.push(['pivot']);
   for (const kv of a.sysctl!) {
     const eq = kv.indexOf('=');

@@ -23,6 +23,11 @@ describe('-v', () => {
   ])('%s', (raw, want) => {
     expect(parseVolumeFlag(raw)).toMatchObject({ ...want, origin: 'v', spec: raw });
   });
+
+  it('takes ./x and ../x as host paths relative to the current directory', () => {
+    expect(parseVolumeFlag('./site:/site').source).toBe(`${process.cwd()}/site`);
+    expect(parseVolumeFlag('..:/up').source).toBe(require('node:path').dirname(process.cwd()));
+  });
 });
 
 describe('--mount', () => {

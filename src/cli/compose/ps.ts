@@ -3,7 +3,8 @@ import { refresh } from '../../runtime/lifecycle';
 import { printableJson } from '../../util/printable';
 import { bool, CommandSpec, str } from '../args';
 import { roots } from '../context';
-import { psStatus, statusText } from '../container/ps';
+import { statusText } from '../container/ps-context';
+import { containerState } from '../../runtime/container-filter';
 import { table } from '../format';
 import { containersOf, SERVICES, store } from './common';
 import { loadComposeProject } from './context';
@@ -45,8 +46,8 @@ export const psCommand: CommandSpec = {
           Project: project.name,
           Service: service,
           Created: c.created,
-          State: psStatus(c),
-          Status: statusText(c),
+          State: containerState(c),
+          Status: statusText(c, roots()),
           ExitCode: c.state.exitCode ?? 0,
           Health: '',
         };
@@ -59,7 +60,7 @@ export const psCommand: CommandSpec = {
       c.config.image.ref,
       JSON.stringify(c.config.args.join(' ').slice(0, 30)),
       service,
-      statusText(c),
+      statusText(c, roots()),
     ]);
     process.stdout.write(table(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'STATUS'], rows));
     return 0;

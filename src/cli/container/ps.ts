@@ -1,62 +1,16 @@
-// `box ps`: the container listing, its --filter and its status column.
-import { ContainerStore, DamagedContainer, DamagedRecordError, isDamaged } from '../../runtime/containers';
-import { isPaused } from '../../runtime/freezer';
-import { healthSuffix } from '../../runtime/health';
+// `box ps`: the container listing, its --filter, --format and its status column.
+import { ContainerStore, DamagedRecordError } from '../../runtime/containers';
+import { containerFilter, containerState } from '../../runtime/container-filter';
 import { refresh } from '../../runtime/lifecycle';
-import { ContainerRecord } from '../../model';
-import { BoxError } from '../../errors';
+import { ImageStore } from '../../image/store';
 import { bool, CommandSpec, list as listOf, str } from '../args';
 import { roots } from '../context';
-import { table, timeAgo } from '../format';
+import { humanSize, table, timeAgo } from '../format';
+import { containerSize } from '../../runtime/container-prune';
+import { ContainerRecord } from '../../model';
+import { outputFormat } from '../template';
 import { printableJson } from '../../util/printable';
-
-export function psStatus(c: ContainerRecord): string {
-  if (c.state.restarting) return 'restarting';
-  if (c.state.status === 'running' && isPaused(c)) return 'paused';
-  return c.state.status;
-}
-
-/**
- * Docker's ps filters: values of one key are alternatives, different keys must all match. A damaged
- * record matches only status=damaged and id=.
- */
-export function parsePsFilters(filters: string[]): (c: ContainerRecord | DamagedContainer) => boolean {
-  const byKey = new Map<string, string[]>();
-  for (const f of filters) {
-    const i = f.indexOf('=');
-    const key = f.slice(0, i);
-    if (i < 1 || !['status', 'name', 'id', 'label', 'exited', 'ancestor'].includes(key)) {
-      throw new BoxError(`invalid --filter "${f}": use status=, name=, id=, label=, exited= or ancestor=`);
-    }
-    byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
-  }
-  return (c) =>
-    [...byKey].every(([key, values]) =>
-      values.some((v) => {
-        if (isDamaged(c)) return key === 'status' ? v === 'damaged' : key === 'id' && c.id.startsWith(v);
-        if (key === 'status') return psStatus(c) === v;
-        if (key === 'name') return c.name.includes(v);
-        if (key === 'id') return c.id.startsWith(v);
-        if (key === 'exited') return c.state.status === 'exited' && String(c.state.exitCode) === v;
-        if (key === 'ancestor')
-          return c.config.image.ref === v || c.config.image.id === v || c.config.image.id.startsWith(`sha256:${v}`);
-        const eq = v.indexOf('=');
-        return eq < 0 ? v in c.config.labels : c.config.labels[v.slice(0, eq)] === v.slice(eq + 1);
-      }),
-    );
-}
-
-function since(iso: string | undefined): string {
-  return timeAgo(iso).replace(/ ago$/, '');
-}
-
-export function statusText(c: ContainerRecord): string {
-  if (c.state.restarting) return `Restarting (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
-  if (c.state.status === 'exited') return `Exited (${c.state.exitCode}) ${timeAgo(c.state.finishedAt)}`;
-  if (c.state.status === 'removing') return 'Removal In Progress'; // as Docker's
-  if (c.state.status !== 'running') return 'Created';
-  return `Up ${since(c.state.startedAt)}${isPaused(c) ? ' (Paused)' : ''}${healthSuffix(c, roots())}`;
-}
+import { PS_DEFAULT_TABLE, PS_HEADER, psContext, statusText } from './ps-context';
 
 export const psCommand: CommandSpec = {
   paths: [['ps'], ['container', 'ls'], ['container', 'list']],
@@ -64,28 +18,51 @@ export const psCommand: CommandSpec = {
   flags: [
     { names: ['--all', '-a'], key: 'all', kind: 'bool', description: 'show all containers, not only running ones' },
     { names: ['--quiet', '-q'], key: 'quiet', kind: 'bool', description: 'only show ids' },
+    { names: ['--no-trunc'], key: 'noTrunc', kind: 'bool', description: 'do not shorten ids and commands' },
+    {
+      names: ['--size', '-s'],
+      key: 'size',
+      kind: 'bool',
+      description: "show each container's writable layer and, virtual, with its image",
+    },
     {
       names: ['--format'],
       key: 'format',
       kind: 'string',
-      value: 'json',
-      description: 'json: one JSON object per line',
+      value: 'string',
+      description: "json (one object per line), table, or a Go template ('table {{.ID}}\\t{{.Names}}')",
     },
     {
       names: ['--filter', '-f'],
       key: 'filter',
       kind: 'list',
       value: 'key=value',
-      description: 'status=, name=, id=, label=KEY[=VALUE], exited=CODE, ancestor=IMAGE',
+      description:
+        'status=, name=, id=, label=KEY[=VALUE], exited=CODE, ancestor=IMAGE, health=, since=, before=, ' +
+        'expose=, publish=PORT[/PROTO], network=, volume=',
     },
   ],
   positionals: [],
   async run(a) {
-    const store = new ContainerStore(roots());
+    const r = roots();
+    const store = new ContainerStore(r);
     store.sweep();
-    const match = parsePsFilters(listOf(a, 'filter'));
+    const format = str(a, 'format');
+    const template = format && format !== 'json' ? outputFormat(format, PS_DEFAULT_TABLE) : undefined;
+    const images = new ImageStore(r);
+    const match = containerFilter(listOf(a, 'filter'), {
+      roots: r,
+      resolveImage: (name) => {
+        try {
+          return images.resolve(name);
+        } catch {
+          return undefined;
+        }
+      },
+      findContainer: (q) => store.find(q),
+    });
     const { records, damaged } = store.scan();
-    const refreshed = await Promise.all(records.map((c) => refresh(roots(), store, c)));
+    const refreshed = await Promise.all(records.map((c) => refresh(r, store, c)));
     // a --rm container whose end was found out just now is gone, not exited
     const all = refreshed.filter((c, i) => c === records[i] || store.get(c.id));
     const filtered = listOf(a, 'filter').length > 0;
@@ -98,7 +75,29 @@ export const psCommand: CommandSpec = {
       process.stdout.write([...list, ...broken].map((c) => c.id.slice(0, 12) + '\n').join(''));
       return 0;
     }
-    if (str(a, 'format') === 'json') {
+    // Docker's SIZE: the writable layer, and with the image's size the virtual one
+    const imageSizes = new Map<string, number>();
+    const sizeOf = (c: ContainerRecord) => {
+      if (!imageSizes.has(c.config.image.id)) {
+        let size = 0;
+        try {
+          size = images.get(c.config.image.id).size;
+        } catch {
+          /* the image is gone (rmi -f) */
+        }
+        imageSizes.set(c.config.image.id, size);
+      }
+      const rw = containerSize(store, c);
+      return `${humanSize(rw)} (virtual ${humanSize(rw + imageSizes.get(c.config.image.id)!)})`;
+    };
+    const withSize = bool(a, 'size');
+    if (template) {
+      const noTrunc = bool(a, 'noTrunc');
+      const rows = list.map((c) => psContext(c, r, { noTrunc, size: withSize ? sizeOf(c) : undefined }));
+      process.stdout.write(template.render(rows, PS_HEADER));
+      return 0;
+    }
+    if (format === 'json') {
       for (const c of list) {
         const row = {
           ID: c.id,
@@ -106,8 +105,8 @@ export const psCommand: CommandSpec = {
           Image: c.config.image.ref,
           Command: c.config.args.join(' '),
           CreatedAt: c.created,
-          State: psStatus(c),
-          Status: statusText(c),
+          State: containerState(c),
+          Status: statusText(c, r),
           ExitCode: c.state.exitCode,
           RestartCount: c.state.restartCount ?? 0,
           Restarting: c.state.restarting ?? false,
@@ -125,11 +124,13 @@ export const psCommand: CommandSpec = {
       c.config.image.ref,
       JSON.stringify(c.config.args.join(' ').slice(0, 30)),
       timeAgo(c.created),
-      statusText(c),
+      statusText(c, r),
       c.name,
+      ...(withSize ? [sizeOf(c)] : []),
     ]);
     rows.push(...broken.map((d) => [d.id.slice(0, 12), '', '', '', 'Damaged', '']));
-    process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
+    const headers = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES', ...(withSize ? ['SIZE'] : [])];
+    process.stdout.write(table(headers, rows));
     for (const d of broken) process.stderr.write(`box: ${new DamagedRecordError(d).message}\n`);
     return 0;
   },

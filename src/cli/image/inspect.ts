@@ -1,8 +1,9 @@
 // `box image inspect`: images in detail, as Docker-shaped JSON.
 import { BoxError } from '../../errors';
 import { ImageStore } from '../../image/store';
-import { CommandSpec } from '../args';
+import { CommandSpec, str } from '../args';
 import { roots } from '../context';
+import { inspectText, INSPECT_FORMAT_FLAG } from '../inspect-output';
 import { mustResolve } from './common';
 
 /** Docker's `image inspect` object for one image. */
@@ -37,7 +38,7 @@ export function inspectImage(store: ImageStore, id: string): Record<string, unkn
 export const imageInspectCommand: CommandSpec = {
   paths: [['image', 'inspect']],
   summary: 'Show images in detail, as Docker-shaped JSON.',
-  flags: [],
+  flags: [INSPECT_FORMAT_FLAG],
   positionals: [{ name: 'IMAGE', rest: true }],
   async run(a) {
     const store = new ImageStore(roots());
@@ -52,7 +53,7 @@ export const imageInspectCommand: CommandSpec = {
         code = 1;
       }
     }
-    process.stdout.write(JSON.stringify(found, null, 4) + '\n');
+    process.stdout.write(inspectText(found, str(a, 'format')));
     return code;
   },
 };

@@ -1,46 +1,38 @@
 // `box image prune`: removes unused images, then unreferenced layers and blobs.
-import { collectGarbage, GcResult } from '../../image/gc';
-import { withExclusiveStore } from '../../image/store-lock';
-import { parseImageRef } from '../../image/reference';
+import { pruneFilter } from '../../runtime/container-filter';
+import { pruneImages, pruneLines } from '../../image/prune';
 import { ImageStore } from '../../image/store';
-import { ContainerStore } from '../../runtime/containers';
-import { bool, CommandSpec } from '../args';
+import { bool, CommandSpec, list } from '../args';
 import { roots } from '../context';
 import { humanSize } from '../format';
 
-export interface PruneResult {
-  untagged: string[];
-  deleted: string[];
-  gc: GcResult;
-}
+export const PRUNE_FILTER_FLAG = {
+  names: ['--filter'],
+  key: 'filter',
+  kind: 'list' as const,
+  value: 'key=value',
+  description: 'until=TIME (created before), label=KEY[=VALUE], label!=KEY[=VALUE]',
+};
 
-/**
- * `box image prune`: removes dangling images (with all, every image) that no container uses,
- * then collects unreferenced layers, blobs and stale work files.
- */
-export async function pruneImages(store: ImageStore, all: boolean): Promise<PruneResult> {
-  return withExclusiveStore(store, () => {
-    const used = new Set(new ContainerStore(store.roots).list().map((c) => c.config.image.id));
-    const res: PruneResult = { untagged: [], deleted: [], gc: { layers: [], blobs: [], temp: 0, bytes: 0 } };
-    for (const img of store.list()) {
-      if (used.has(img.id) || (!all && img.tags.length > 0)) continue;
-      for (const t of img.tags) {
-        store.untag(parseImageRef(t));
-        res.untagged.push(t);
-      }
-      res.untagged.push(...img.repoDigests);
-      store.deleteImage(img.id);
-      res.deleted.push(img.id);
-    }
-    res.gc = collectGarbage(store);
-    return res;
-  });
+export const FORCE_FLAG = {
+  names: ['--force', '-f'],
+  key: 'force',
+  kind: 'bool' as const,
+  description: 'do not ask for confirmation (box never asks)',
+};
+
+/** Docker's report of a prune: the section of what went (if anything did), then the space freed. */
+export function pruneReport(sections: { heading: string; lines: string[] }[], bytes: number): string {
+  let text = '';
+  for (const s of sections) if (s.lines.length) text += `${s.heading}:\n${s.lines.map((l) => l + '\n').join('')}\n`;
+  return text + `Total reclaimed space: ${humanSize(bytes)}\n`;
 }
 
 export const imagePruneCommand: CommandSpec = {
   paths: [['image', 'prune']],
   summary:
-    'Remove unused images: dangling ones, or with -a every image no container uses; then unreferenced layers and blobs.',
+    'Remove unused images: dangling ones, or with -a every image no container uses; ' +
+    'then unreferenced layers and blobs.',
   flags: [
     {
       names: ['--all', '-a'],
@@ -48,26 +40,16 @@ export const imagePruneCommand: CommandSpec = {
       kind: 'bool',
       description: 'remove every image no container uses, not just dangling ones',
     },
-    {
-      names: ['--force', '-f'],
-      key: 'force',
-      kind: 'bool',
-      description: 'do not ask for confirmation (box never asks)',
-    },
+    PRUNE_FILTER_FLAG,
+    FORCE_FLAG,
   ],
   positionals: [],
   async run(a) {
-    const res = await pruneImages(new ImageStore(roots()), bool(a, 'all'));
-    let text = '';
-    if (res.untagged.length || res.deleted.length || res.gc.layers.length) {
-      text += 'Deleted Images:\n';
-      for (const u of res.untagged) text += `untagged: ${u}\n`;
-      for (const d of res.deleted) text += `deleted: ${d}\n`;
-      for (const l of res.gc.layers) text += `deleted: ${l}\n`;
-      text += '\n';
-    }
-    text += `Total reclaimed space: ${humanSize(res.gc.bytes)}\n`;
-    process.stdout.write(text);
+    const match = pruneFilter(list(a, 'filter'));
+    const res = await pruneImages(new ImageStore(roots()), bool(a, 'all'), (img) =>
+      match(img.created ?? '', img.config.config?.Labels ?? {}),
+    );
+    process.stdout.write(pruneReport([{ heading: 'Deleted Images', lines: pruneLines(res) }], res.gc.bytes));
     return 0;
   },
 };

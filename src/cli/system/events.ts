@@ -6,18 +6,46 @@ import { parseTimeArg } from '../../runtime/logs';
 import { printable, printableJson } from '../../util/printable';
 import { CommandSpec, list, str } from '../args';
 import { roots } from '../context';
+import { goStruct, outputFormat } from '../template';
 
 type Filter = (e: BoxEvent) => boolean;
+
+const EVENT_KEYS = ['container', 'event', 'type', 'image', 'name', 'label', 'scope', 'network', 'volume'];
+const EVENT_TYPES = [
+  'container',
+  'image',
+  'network',
+  'volume',
+  'daemon',
+  'plugin',
+  'node',
+  'service',
+  'secret',
+  'config',
+];
+
+/** An image name with Docker's default tag, so that busybox and busybox:latest are one image. */
+function withTag(ref: string): string {
+  return /[:@][^/]*$/.test(ref) ? ref : `${ref}:latest`;
+}
+
+/** An event of `type` whose actor is `v` (by id prefix or name): network=, volume=. */
+function actorOf(e: BoxEvent, type: string, v: string): boolean {
+  return e.Type === type && (e.Actor.ID.startsWith(v) || e.Actor.Attributes.name === v);
+}
 
 export function parseEventFilters(filters: string[]): Filter {
   const byKey = new Map<string, string[]>();
   for (const f of filters) {
     const i = f.indexOf('=');
     const key = f.slice(0, i);
-    if (i < 1 || !['container', 'event', 'type', 'image', 'name', 'label'].includes(key)) {
-      throw new BoxError(`invalid --filter "${f}": use container=, event=, type=, image=, name= or label=KEY[=VALUE]`);
+    if (i < 1 || !EVENT_KEYS.includes(key)) {
+      throw new BoxError(`invalid --filter "${f}": use ${EVENT_KEYS.map((k) => `${k}=`).join(', ')}`);
     }
-    byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
+    const value = f.slice(i + 1);
+    if (key === 'type' && !EVENT_TYPES.includes(value))
+      throw new BoxError(`invalid --filter "${f}": the types are ${EVENT_TYPES.join(', ')}`);
+    byKey.set(key, [...(byKey.get(key) ?? []), value]);
   }
   // Values of one key are alternatives; different keys must all match (Docker's rule).
   return (e) =>
@@ -26,8 +54,11 @@ export function parseEventFilters(filters: string[]): Filter {
         if (key === 'container') return e.id.startsWith(v) || e.Actor.Attributes.name === v;
         if (key === 'event') return e.Action === v || e.Action.split(':')[0] === v;
         if (key === 'type') return e.Type === v;
-        if (key === 'image') return e.from === v;
+        if (key === 'image')
+          return withTag(e.from) === withTag(v) || withTag(e.Actor.Attributes.image ?? '') === withTag(v);
         if (key === 'name') return e.Actor.Attributes.name === v;
+        if (key === 'scope') return e.scope === v;
+        if (key === 'network' || key === 'volume') return actorOf(e, key, v);
         // label=KEY or label=KEY=VALUE: the container's labels are among the attributes
         const eq = v.indexOf('=');
         return eq < 0 ? v in e.Actor.Attributes : e.Actor.Attributes[v.slice(0, eq)] === v.slice(eq + 1);
@@ -44,6 +75,22 @@ export function formatEvent(e: BoxEvent): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   return `${when} ${e.Type} ${e.Action} ${e.id} (${attrs})`;
+}
+
+/** Docker's events.Message as templates see it (Go's field names); {{json .}} gives the event's own JSON. */
+export function eventContext(e: BoxEvent) {
+  return goStruct('events.Message', {
+    Status: e.status,
+    ID: e.id,
+    From: e.from,
+    Type: e.Type,
+    Action: e.Action,
+    Actor: goStruct('events.Actor', { ID: e.Actor.ID, Attributes: e.Actor.Attributes }),
+    Scope: e.scope,
+    Time: e.time,
+    TimeNano: e.timeNano,
+    toJSON: () => e,
+  });
 }
 
 function readEvents(file: string, offset: number): { events: BoxEvent[]; offset: number } {
@@ -94,14 +141,14 @@ export const eventsCommand: CommandSpec = {
       key: 'filter',
       kind: 'list',
       value: 'key=value',
-      description: 'container=, event=, type=, image=, name=, label=KEY[=VALUE]',
+      description: 'container=, event=, type=, image=, name=, label=KEY[=VALUE], scope=, network=, volume=',
     },
     {
       names: ['--format'],
       key: 'format',
       kind: 'string',
-      value: 'json',
-      description: 'json: one JSON object per line',
+      value: 'string',
+      description: "json (one object per line) or a Go template ('{{.Action}} {{.Actor.Attributes.name}}')",
     },
   ],
   positionals: [],
@@ -111,6 +158,7 @@ export const eventsCommand: CommandSpec = {
     const until = str(a, 'until') === undefined ? undefined : parseTimeArg('--until', str(a, 'until')!, now);
     const match = parseEventFilters(list(a, 'filter'));
     const json = str(a, 'format') === 'json';
+    const template = str(a, 'format') && !json ? outputFormat(str(a, 'format')!) : undefined;
     const file = eventsFile(roots());
     let offset = 0;
     for (;;) {
@@ -120,7 +168,8 @@ export const eventsCommand: CommandSpec = {
         const t = e.timeNano / 1e6;
         if (t < since || (until !== undefined && t >= until) || !match(e)) continue;
         // Attributes hold labels, which users and policy patches set: printed escaped.
-        process.stdout.write((json ? printableJson(JSON.stringify(e)) : printable(formatEvent(e))) + '\n');
+        if (template) process.stdout.write(template.render([eventContext(e)]));
+        else process.stdout.write((json ? printableJson(JSON.stringify(e)) : printable(formatEvent(e))) + '\n');
       }
       if (until !== undefined && Date.now() >= until) return 0;
       await new Promise((r) => setTimeout(r, 100));

@@ -11,13 +11,15 @@ import { BOX_VERSION } from '../../version';
 import { SPEC_VERSION } from '../../runtime/spec';
 import { CommandSpec, str } from '../args';
 import { roots } from '../context';
+import { outputFormat } from '../template';
+import { infoContext } from './info-context';
 
 export const FORMAT = {
   names: ['--format', '-f'],
   key: 'format',
   kind: 'string' as const,
-  value: 'json',
-  description: 'json for machine-readable output',
+  value: 'string',
+  description: "json for machine-readable output, or a Go template ('{{.KernelVersion}}')",
 };
 
 function fsSupported(name: string): boolean {
@@ -76,8 +78,13 @@ export const infoCommand: CommandSpec = {
       /** one per user-defined network that has containers: its memory is what networks cost */
       dnsResponders: runningResponders(r),
     };
-    if (str(a, 'format') === 'json') {
+    const format = str(a, 'format');
+    if (format === 'json') {
       process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      return 0;
+    }
+    if (format !== undefined) {
+      process.stdout.write(outputFormat(format).render([infoContext(r, info)]));
       return 0;
     }
     const lines = [

@@ -2,6 +2,7 @@
 import { BOX_VERSION } from '../../version';
 import { SPEC_VERSION } from '../../runtime/spec';
 import { CommandSpec, str } from '../args';
+import { goStruct, outputFormat } from '../template';
 import { FORMAT } from './info';
 
 export const versionCommand: CommandSpec = {
@@ -17,7 +18,19 @@ export const versionCommand: CommandSpec = {
       os: 'linux',
       arch: process.arch,
     };
-    process.stdout.write(str(a, 'format') === 'json' ? JSON.stringify(v) + '\n' : `box ${BOX_VERSION}\n`);
+    const format = str(a, 'format');
+    if (format === 'json') process.stdout.write(JSON.stringify(v) + '\n');
+    else if (format !== undefined) {
+      // Docker's version fields, for `{{.Client.Version}}`: box is the client and has no server
+      const client = goStruct('version.Client', {
+        Version: v.version,
+        NodeVersion: v.node,
+        HelperProtocol: v.helperProtocol,
+        Os: v.os,
+        Arch: v.arch,
+      });
+      process.stdout.write(outputFormat(format).render([goStruct('version', { Client: client })]));
+    } else process.stdout.write(`box ${BOX_VERSION}\n`);
     return 0;
   },
 };
