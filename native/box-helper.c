@@ -171,6 +171,9 @@ static int delay_main(int argc, char **argv)
 		fprintf(stderr, "usage: box-helper delay MS /ABSOLUTE/PROGRAM [ARG...]\n");
 		return 125;
 	}
+	/* PROGRAM holds nothing of its caller's but fds 0-2: a DNS responder started through here
+	 * lives on, and an fd its starter inherited (a pipe someone waits on) would live on with it. */
+	syscall(SYS_close_range, 3, ~0U, 0);
 	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;

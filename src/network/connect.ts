@@ -60,10 +60,13 @@ export async function connect(
   }
 }
 
-/** Without force, a container not connected to the network is an error (exit 1, as Docker's). */
+/**
+ * Without force, a container not connected to the network is an error (exit 1, as Docker's). `n`
+ * may be a network already removed, known only by the container's endpoint (its id and name).
+ */
 export async function disconnect(
   store: ContainerStore,
-  n: NetworkRecord,
+  n: Pick<NetworkRecord, 'Id' | 'Name'>,
   record: ContainerRecord,
   force: boolean,
 ): Promise<void> {
@@ -83,4 +86,13 @@ export async function disconnect(
   } finally {
     lock.release();
   }
+}
+
+/** The network a container's endpoint names, for a network that was removed meanwhile. */
+export function removedNetworkOf(
+  record: ContainerRecord,
+  query: string,
+): Pick<NetworkRecord, 'Id' | 'Name'> | undefined {
+  const e = (record.config.networks ?? []).find((x) => x.name === query || x.networkId.startsWith(query));
+  return e && { Id: e.networkId, Name: e.name };
 }

@@ -4,10 +4,10 @@
 import { isIP } from 'node:net';
 import { BoxError } from '../errors';
 import type { ContainerConfig, NetworkEndpointConfig } from '../model';
-import { checkRequestedIp } from './ipam';
+import { checkAllocatable, checkRequestedIp } from './ipam';
 import { bridgeParams, DEFAULT_NETWORK, NetworkStore } from './store';
 import { parseIPv4 } from './subnet';
-import { assignHostPorts, parsePublish, PortBinding, PublishedPort, withExposedPorts } from './ports';
+import { parsePublish, PortBinding, withExposedPorts } from './ports';
 
 /** The network of a container when --network is not given: the default bridge, as Docker's. */
 export const DEFAULT_NETWORK_MODE: string = DEFAULT_NETWORK;
@@ -144,11 +144,9 @@ export function portBindingsFor(p: ParsedNetworkFlags, exposed: string[], warn: 
   return bindings;
 }
 
-/** Host ports for a new container's bindings, checked free of host sockets and other containers' ports. */
-export function hostPortsFor(bindings: PortBinding[], containers: { config: ContainerConfig }[]): PublishedPort[] {
-  if (!bindings.length) return [];
-  return assignHostPorts(
-    bindings,
-    containers.flatMap((c) => c.config.ports ?? []),
-  );
+/** `run`'s early check of its network: a full one or a taken --ip is refused before anything exists. */
+export async function checkNetworkRoom(store: NetworkStore, p: ParsedNetworkFlags): Promise<void> {
+  if (!isBridgeMode(p.mode)) return;
+  const n = await store.find(p.mode);
+  if (n?.Driver === 'bridge') checkAllocatable(store.roots, n, p.ip);
 }

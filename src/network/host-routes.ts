@@ -1,38 +1,27 @@
-// The IPv4 subnets the host already routes, which a new network's subnet must not overlap: read
-// from /proc/net/route (the main table, which holds every connected prefix of the host's
-// addresses, and any route another runtime or VPN added). The default route is left out: it
-// covers everything and says nothing about what is in use.
-import * as fs from 'node:fs';
-import { endianness } from 'node:os';
-import { Subnet } from './subnet';
+// The IPv4 subnets the host already uses, which a new network's subnet must not overlap: every
+// IPv4 route of every routing table and the prefix of every IPv4 address, asked from the kernel
+// over rtnetlink (links.ts), so a VPN's policy-routing table or an address added with noprefixroute
+// counts too. Default routes are left out: they cover everything and say nothing about what is used.
+import { hostRoute, listAddresses, listRoutes } from './links';
+import { parseIPv4, maskOf, Subnet } from './subnet';
 
-/** /proc/net/route prints addresses as the kernel stores them (network order) read as a host-order word. */
-function wordToAddress(hex: string): number {
-  const word = Number.parseInt(hex, 16) >>> 0;
-  if (endianness() === 'BE') return word;
-  return (((word & 0xff) << 24) | ((word & 0xff00) << 8) | ((word >>> 8) & 0xff00) | (word >>> 24)) >>> 0;
+function subnetOf(address: string, prefix: number): Subnet | undefined {
+  if (prefix === 0) return undefined;
+  return { base: (parseIPv4(address, 'host address') & maskOf(prefix)) >>> 0, prefix };
 }
 
-function prefixOf(mask: number): number {
-  let n = 0;
-  while (n < 32 && mask & (0x80000000 >>> n)) n++;
-  return n;
-}
-
-export function hostRoutedSubnets(table = '/proc/net/route'): Subnet[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(table, 'utf8');
-  } catch {
-    return [];
-  }
+export function hostUsedSubnets(): Subnet[] {
+  const nl = hostRoute();
   const out: Subnet[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8) continue;
-    const prefix = prefixOf(wordToAddress(f[7]));
-    if (prefix === 0) continue;
-    out.push({ base: wordToAddress(f[1]), prefix });
+  for (const r of listRoutes(nl)) {
+    if (r.family !== 4) continue;
+    const [address, prefix] = r.destination.split('/');
+    const s = subnetOf(address, Number(prefix));
+    if (s) out.push(s);
+  }
+  for (const a of listAddresses(nl)) {
+    const s = a.family === 4 ? subnetOf(a.address, a.prefixLength) : undefined;
+    if (s) out.push(s);
   }
   return out;
 }

@@ -11,11 +11,10 @@ import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import * as fs from 'node:fs';
 import { ownerAlive, ownerToken, processToken } from '../util/owner';
 import { randomHex } from '../util/random';
+import { BRIDGE_MAX_PORTS } from './links';
+import type { PublishedPort } from './ports';
 import { BridgeParams, bridgeParams, NetworkRecord } from './store';
 import { formatIPv4, lastAddress, parseIPv4, subnetContains } from './subnet';
-
-/** Linux refuses a bridge's 1024th port (BR_MAX_PORTS); a veth per container is one port. */
-export const BRIDGE_MAX_PORTS = 1023;
 
 export interface Allocation {
   address: string;
@@ -23,6 +22,8 @@ export interface Allocation {
   endpointId: string;
   /** the container's interface on the network (eth0, eth1...) */
   ifname?: string;
+  /** the ports published to this address (the container's first network only): the ruleset's DNAT */
+  ports?: PublishedPort[];
   /** "<pid>.<start time>" of the process that holds it: the allocating box, then the container's init */
   owner: string;
 }
@@ -73,6 +74,7 @@ export interface AllocateRequest {
   /** --mac-address */
   mac?: string;
   ifname?: string;
+  ports?: PublishedPort[];
   /** the owning process; default: this box */
   ownerPid?: number;
 }
@@ -87,9 +89,15 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
   const owner = req.ownerPid === undefined ? ownerToken() : processToken(req.ownerPid);
   if (owner === undefined) throw new BoxError(`container ${req.containerId.slice(0, 12)} is not running`);
   return withIpam(roots, network.Id, (f) => {
+    // `network rm` removes the record under this lock: an allocation is made before (rm sees it
+    // and refuses) or finds the network gone
+    if (!fs.existsSync(layout.network(roots, network.Id))) {
+      throw new BoxError(`network ${network.Name} was removed: connect the container to another network`);
+    }
     for (const [id, a] of Object.entries(f.allocations)) if (!live(roots, id, a)) delete f.allocations[id];
     delete f.allocations[req.containerId];
     const used = new Set(Object.values(f.allocations).map((a) => parseIPv4(a.address, 'address')));
+    // a veth per container is one bridge port: the limit is an error here, before any veth exists
     if (used.size >= BRIDGE_MAX_PORTS) {
       throw new BoxError(`network ${network.Name} has ${BRIDGE_MAX_PORTS} containers, a Linux bridge's limit`);
     }
@@ -101,12 +109,7 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
       address = wanted;
     } else {
       address = firstFree(p, used);
-      if (address === undefined) {
-        throw new BoxError(
-          `no free address left on network ${network.Name} (${formatIPv4(p.range.base)}/${p.range.prefix}): ` +
-            'remove a container from it or use a network with a larger subnet',
-        );
-      }
+      if (address === undefined) throw exhausted(network, p);
     }
     const a: Allocation = {
       address: formatIPv4(address),
@@ -115,6 +118,7 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
       owner,
     };
     if (req.ifname !== undefined) a.ifname = req.ifname;
+    if (req.ports?.length) a.ports = req.ports;
     f.allocations[req.containerId] = a;
     return a;
   });
@@ -142,6 +146,31 @@ export function checkRequestedIp(network: NetworkRecord, p: BridgeParams, ip: st
   return a;
 }
 
+/**
+ * What allocate would refuse now, checked without the lock and without allocating: run asks it
+ * before the container exists, so an exhausted range or a taken --ip costs nothing. Allocation in
+ * the start itself stays the binding check (a concurrent start may still take the last address).
+ */
+export function checkAllocatable(roots: Roots, network: NetworkRecord, ip?: string): void {
+  const p = bridgeParams(roots, network);
+  const wanted = ip === undefined ? undefined : checkRequestedIp(network, p, ip);
+  const used = new Set([...liveAllocations(roots, network.Id).values()].map((a) => parseIPv4(a.address, 'address')));
+  if (used.size >= BRIDGE_MAX_PORTS) {
+    throw new BoxError(`network ${network.Name} has ${BRIDGE_MAX_PORTS} containers, a Linux bridge's limit`);
+  }
+  if (wanted !== undefined && used.has(wanted)) {
+    throw new BoxError(`address ${ip} is already in use on network ${network.Name}: choose another --ip`);
+  }
+  if (wanted === undefined && firstFree(p, used) === undefined) throw exhausted(network, p);
+}
+
+function exhausted(network: NetworkRecord, p: BridgeParams): BoxError {
+  return new BoxError(
+    `no free address left on network ${network.Name} (${formatIPv4(p.range.base)}/${p.range.prefix}): ` +
+      'remove a container from it or use a network with a larger subnet',
+  );
+}
+
 /** Hands a container's allocation over to its init (the allocating box is about to exit). */
 export async function transferToInit(roots: Roots, networkId: string, containerId: string, pid: number): Promise<void> {
   const token = processToken(pid);
@@ -157,6 +186,16 @@ export async function release(roots: Roots, networkId: string, containerId: stri
   await withIpam(roots, networkId, (f) => {
     delete f.allocations[containerId];
   });
+}
+
+/** Runs `fn` holding the network's allocation lock (network rm: no allocation can start meanwhile). */
+export async function withAllocationsLocked<T>(roots: Roots, networkId: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await lockFile(lockPaths.network(roots, networkId));
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
 }
 
 /** The network's standing allocations, by container id (read only: a dead owner's entry is left out, not removed). */

@@ -6,7 +6,7 @@ import type { NetworkEndpointConfig } from '../model';
 import type { Roots } from '../paths';
 import { ContainerStore } from '../runtime/containers';
 import { stopResponder } from './dns/ensure';
-import { liveAllocations } from './ipam';
+import { liveAllocations, withAllocationsLocked } from './ipam';
 import { deleteLink } from './links';
 import { syncRuleset } from './setup';
 import { bridgeParams, NetworkRecord, NetworkStore, PREDEFINED } from './store';
@@ -89,13 +89,16 @@ async function removeKernelObjects(store: NetworkStore, n: NetworkRecord): Promi
  */
 export async function removeNetwork(store: NetworkStore, containers: ContainerStore, n: NetworkRecord): Promise<void> {
   if (isPredefined(n)) throw new BoxError(`${n.Name} is a pre-defined network and cannot be removed`, 1);
-  const users = endpointsOf(store, containers, n);
-  if (users.length) {
-    const names = users.map((u) => u.name).join(', ');
-    throw new BoxError(`network ${n.Name} has active endpoints (${names}): stop or disconnect them first`, 1);
-  }
-  await removeKernelObjects(store, n);
-  store.removeRecord(n);
+  // under the allocation lock: a container starting on it meanwhile either shows here or fails
+  await withAllocationsLocked(store.roots, n.Id, async () => {
+    const users = endpointsOf(store, containers, n);
+    if (users.length) {
+      const names = users.map((u) => u.name).join(', ');
+      throw new BoxError(`network ${n.Name} has active endpoints (${names}): stop or disconnect them first`, 1);
+    }
+    await removeKernelObjects(store, n);
+    store.removeRecord(n);
+  });
   await syncRuleset(store.roots, store);
 }
 
@@ -106,10 +109,14 @@ export async function removeNetwork(store: NetworkStore, containers: ContainerSt
 export async function pruneNetworks(store: NetworkStore, containers: ContainerStore): Promise<string[]> {
   const removed: string[] = [];
   for (const n of await store.list()) {
-    if (isPredefined(n) || containersNaming(containers, n).length || endpointsOf(store, containers, n).length) continue;
-    await removeKernelObjects(store, n);
-    store.removeRecord(n);
-    removed.push(n.Name);
+    if (isPredefined(n) || containersNaming(containers, n).length) continue;
+    const gone = await withAllocationsLocked(store.roots, n.Id, async () => {
+      if (endpointsOf(store, containers, n).length) return false;
+      await removeKernelObjects(store, n);
+      store.removeRecord(n);
+      return true;
+    });
+    if (gone) removed.push(n.Name);
   }
   // also what a killed box left: ports and DNS names of containers that are gone
   await syncRuleset(store.roots, store);

@@ -45,6 +45,13 @@ export interface RuleSpec {
   chain: string;
   text: string;
   exprs: Expr[];
+  /** Kept with the rule in the kernel (publish rules: see publishComment) */
+  comment?: string;
+}
+
+/** The comment of a publish rule, which names the host port it holds: `box publish tcp 0.0.0.0 8080`. */
+export function publishComment(protocol: string, hostIp: string, hostPort: number): string {
+  return `box publish ${protocol} ${hostIp} ${hostPort}`;
 }
 
 export interface TableSpec {
@@ -120,10 +127,11 @@ export function buildTable(r: BoxRuleset): TableSpec {
     if (net.internal) continue; // as Docker: an internal network publishes nothing
     const anyHost = p.hostIp === undefined || p.hostIp === '0.0.0.0';
     const hostMatch = anyHost ? [] : ipAddr('daddr', p.hostIp!);
+    const comment = publishComment(p.protocol, p.hostIp ?? '0.0.0.0', p.hostPort);
     add(
       'publish',
       `${anyHost ? 'meta nfproto ipv4' : `ip daddr ${p.hostIp}`} ${p.protocol} dport ${p.hostPort} counter ` +
-        `dnat ip to ${p.containerIp}:${p.containerPort}`,
+        `dnat ip to ${p.containerIp}:${p.containerPort} comment ${q(comment)}`,
       isIPv4(),
       hostMatch,
       l4proto(p.protocol),
@@ -131,6 +139,7 @@ export function buildTable(r: BoxRuleset): TableSpec {
       counter(),
       dnat(p.containerIp, p.containerPort),
     );
+    rules[rules.length - 1].comment = comment;
   }
 
   for (const n of open) {
@@ -165,7 +174,8 @@ export function buildTable(r: BoxRuleset): TableSpec {
   }
 
   // forward: internal networks talk only within their bridge; established traffic and published
-  // ports pass; other traffic between two box bridges is dropped; a network's own traffic passes.
+  // ports pass; other traffic between two box bridges is dropped; a network's own traffic passes;
+  // nothing else comes in.
   for (const n of internal) {
     add(
       'forward',
@@ -203,7 +213,12 @@ export function buildTable(r: BoxRuleset): TableSpec {
     );
     add('isolate', `oifname ${q(n.bridge)} counter drop`, oifname(n.bridge), counter(), drop());
   }
-  for (const n of open) add('forward', `iifname ${q(n.bridge)} accept`, iifname(n.bridge), accept());
+  // (an internal network's traffic that gets here stays within its bridge)
+  for (const n of r.networks) add('forward', `iifname ${q(n.bridge)} accept`, iifname(n.bridge), accept());
+  // Nothing else enters a network: another machine routing to a container's address directly reaches
+  // only what the container publishes, through the host's ports (Docker 28's default).
+  for (const n of r.networks)
+    add('forward', `oifname ${q(n.bridge)} counter drop`, oifname(n.bridge), counter(), drop());
 
   return { chains: CHAINS, rules };
 }

@@ -6,12 +6,15 @@
 // nf_tables' own numbers (hook, priority, policy, verdict codes, register numbers) are big-endian;
 // register data is raw bytes (see nft-expr.ts).
 import {
+  Attrs,
+  attr,
   attrString,
   attrU32BE,
   NLM_F_ACK,
   NLM_F_APPEND,
   NLM_F_CREATE,
   nested,
+  NetlinkMessage,
   OutgoingMessage,
 } from '../linux/netlink';
 
@@ -23,11 +26,14 @@ const NFNL_MSG_BATCH_BEGIN = 0x10;
 const NFNL_MSG_BATCH_END = 0x11;
 
 const NFT_MSG_NEWTABLE = 0;
+const NFT_MSG_GETTABLE = 1;
 const NFT_MSG_DELTABLE = 2;
 const NFT_MSG_NEWCHAIN = 3;
 const NFT_MSG_NEWRULE = 6;
+const NFT_MSG_GETRULE = 7;
 
 const NFTA_TABLE_NAME = 1;
+const NFTA_TABLE_USERDATA = 6;
 const NFTA_CHAIN_TABLE = 1;
 const NFTA_CHAIN_NAME = 3;
 const NFTA_CHAIN_HOOK = 4;
@@ -38,6 +44,8 @@ const NFTA_HOOK_PRIORITY = 2;
 const NFTA_RULE_TABLE = 1;
 const NFTA_RULE_CHAIN = 2;
 const NFTA_RULE_EXPRESSIONS = 4;
+const NFTA_RULE_USERDATA = 7;
+const UDATA_RULE_COMMENT = 0; // libnftnl's NFTNL_UDATA_RULE_COMMENT: what `nft list` prints as comment "..."
 
 /** Netfilter's IPv4/IPv6 hooks (NF_INET_*). */
 export const HOOK = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 } as const;
@@ -77,8 +85,21 @@ function nftMessage(what: string, type: number, flags: number, family: number, a
   };
 }
 
-export function newTable(family: number, table: string): OutgoingMessage {
-  return nftMessage(`add table ${table}`, NFT_MSG_NEWTABLE, NLM_F_CREATE, family, [attrString(NFTA_TABLE_NAME, table)]);
+/** Adds a table; `userdata` is kept with it, opaque to the kernel (NFTA_TABLE_USERDATA). */
+export function newTable(family: number, table: string, userdata?: Buffer): OutgoingMessage {
+  const attrs = [attrString(NFTA_TABLE_NAME, table)];
+  if (userdata) attrs.push(attr(NFTA_TABLE_USERDATA, userdata));
+  return nftMessage(`add table ${table}`, NFT_MSG_NEWTABLE, NLM_F_CREATE, family, attrs);
+}
+
+/** Asks for one table (not in a batch); the answer is a NEWTABLE message (see tableUserdata). */
+export function getTable(family: number, table: string): OutgoingMessage {
+  return nftMessage(`get table ${table}`, NFT_MSG_GETTABLE, 0, family, [attrString(NFTA_TABLE_NAME, table)]);
+}
+
+/** The userdata of a table, from the kernel's answer to getTable. */
+export function tableUserdata(reply: NetlinkMessage): Buffer | undefined {
+  return Attrs.parse(reply.payload, 4).get(NFTA_TABLE_USERDATA);
 }
 
 export function delTable(family: number, table: string): OutgoingMessage {
@@ -100,13 +121,50 @@ export function newChain(family: number, table: string, chain: ChainSpec): Outgo
   return nftMessage(`add chain ${table} ${chain.name}`, NFT_MSG_NEWCHAIN, NLM_F_CREATE, family, attrs);
 }
 
-/** A rule appended to a chain. `text` names it in an error (its nft form). */
-export function newRule(family: number, table: string, chain: string, exprs: Expr[], text: string): OutgoingMessage {
-  return nftMessage(`add rule ${table} ${chain} ${text}`, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, family, [
+/**
+ * A rule appended to a chain. `text` names it in an error (its nft form); `comment` is kept with it
+ * in the kernel, where `nft list` shows it and listRules reads it back.
+ */
+export function newRule(
+  family: number,
+  table: string,
+  chain: string,
+  exprs: Expr[],
+  text: string,
+  comment?: string,
+): OutgoingMessage {
+  const attrs = [
     attrString(NFTA_RULE_TABLE, table),
     attrString(NFTA_RULE_CHAIN, chain),
     nested(NFTA_RULE_EXPRESSIONS, exprs),
-  ]);
+  ];
+  if (comment !== undefined) {
+    // a TLV of one-byte type and length; the comment with its NUL, at most 255 bytes
+    const value = Buffer.from(`${comment}\0`);
+    if (value.length > 255) throw new Error(`rule comment too long: ${comment}`);
+    attrs.push(attr(NFTA_RULE_USERDATA, Buffer.concat([Buffer.from([UDATA_RULE_COMMENT, value.length]), value])));
+  }
+  return nftMessage(`add rule ${table} ${chain} ${text}`, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, family, attrs);
+}
+
+/** A dump request for every rule of a family (all tables). */
+export function getRules(family: number): { type: number; payload: Buffer } {
+  return { type: (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, payload: nfgenmsg(family) };
+}
+
+/** A rule from a dump: its table, chain and comment (if any). */
+export function decodeRule(reply: NetlinkMessage): { table: string; chain: string; comment?: string } {
+  const a = Attrs.parse(reply.payload, 4);
+  let comment: string | undefined;
+  const udata = a.get(NFTA_RULE_USERDATA);
+  for (let at = 0; udata && at + 2 <= udata.length; at += 2 + udata[at + 1]) {
+    if (udata[at] === UDATA_RULE_COMMENT) {
+      const value = udata.subarray(at + 2, at + 2 + udata[at + 1]);
+      const nul = value.indexOf(0);
+      comment = value.toString('utf8', 0, nul < 0 ? value.length : nul);
+    }
+  }
+  return { table: a.str(NFTA_RULE_TABLE) ?? '', chain: a.str(NFTA_RULE_CHAIN) ?? '', comment };
 }
 
 /** NFNL_MSG_BATCH_BEGIN / END: the kernel applies the messages between them all, or none. */

@@ -5,21 +5,36 @@
 // one in place. Docker's and podman's tables are never read or touched.
 //
 // The state must be complete: whatever the ruleset does not name is gone after an apply. Callers
-// compute it from the container and network records under their lock.
+// compute it from the container and network records under their lock. An apply of the state the
+// kernel already holds sends nothing (the table carries a digest of its content).
 //
 // An accept in box's table ends only box's chain: another table's base chain on the same hook still
 // sees the packet, and its drop is final (nftables' rule, checked on this kernel). So box's
 // forward accepts let its traffic through box's own drops, but a host whose forward chain drops by
 // default (Docker sets iptables' FORWARD policy to DROP) drops box's forwarded traffic too, unless
 // that chain lets it through (Docker's DOCKER-USER chain is where its users add such rules).
+import { createHash } from 'node:crypto';
 import { BoxError } from '../errors';
-import { NETLINK_NETFILTER, OutgoingMessage, openNetlink } from '../linux/netlink';
+import { NETLINK_NETFILTER, NetlinkError, OutgoingMessage, openNetlink } from '../linux/netlink';
 import type { Roots } from '../paths';
 import { forgetStaleUdpFlows } from './conntrack';
 import { nftTableName } from './kernel-names';
 import { setRouteLocalnet } from './links';
 import { BoxRuleset, buildTable, isEmptyRuleset } from './nft-ruleset';
-import { batchBegin, batchEnd, delTable, NFPROTO_INET, newChain, newRule, newTable } from './nft-wire';
+import type { PortProtocol, PublishedPort } from './ports';
+import {
+  batchBegin,
+  batchEnd,
+  decodeRule,
+  delTable,
+  getRules,
+  getTable,
+  NFPROTO_INET,
+  newChain,
+  newRule,
+  newTable,
+  tableUserdata,
+} from './nft-wire';
 
 export type { BoxRuleset } from './nft-ruleset';
 
@@ -38,28 +53,74 @@ export function commitBatch(messages: OutgoingMessage[]): void {
 
 /** The messages that replace table `table` with the one `r` describes (no batch markers). */
 export function tableMessages(table: string, r: BoxRuleset): OutgoingMessage[] {
-  const spec = buildTable(r);
-  return [
-    newTable(NFPROTO_INET, table),
-    delTable(NFPROTO_INET, table),
-    newTable(NFPROTO_INET, table),
-    ...spec.chains.map((c) => newChain(NFPROTO_INET, table, c)),
-    ...spec.rules.map((rule) => newRule(NFPROTO_INET, table, rule.chain, rule.exprs, rule.text)),
-  ];
+  return replacement(table, r).messages;
 }
 
-/** Replaces table `table` with the one `r` describes, or removes it when `r` needs nothing. */
-export function applyTable(table: string, r: BoxRuleset): void {
+function replacement(table: string, r: BoxRuleset): { messages: OutgoingMessage[]; tag: Buffer } {
+  const spec = buildTable(r);
+  const content = [
+    ...spec.chains.map((c) => newChain(NFPROTO_INET, table, c)),
+    ...spec.rules.map((rule) => newRule(NFPROTO_INET, table, rule.chain, rule.exprs, rule.text, rule.comment)),
+  ];
+  const tag = stateTag(content);
+  return {
+    messages: [
+      newTable(NFPROTO_INET, table),
+      delTable(NFPROTO_INET, table),
+      newTable(NFPROTO_INET, table, tag),
+      ...content,
+    ],
+    tag,
+  };
+}
+
+// The table carries a digest of its chains and rules in its userdata: an apply of the state the
+// kernel already holds sends nothing, and a table deleted or rebuilt by someone else is seen as such.
+function stateTag(content: OutgoingMessage[]): Buffer {
+  const hash = createHash('sha256');
+  for (const m of content) hash.update(m.payload);
+  return Buffer.from(`box ruleset sha256:${hash.digest('hex')}`);
+}
+
+/** The tag of table `table` as the kernel holds it (empty when it has none), undefined when there is no table. */
+export function appliedTag(table: string): Buffer | undefined {
+  const sock = openNetlink(NETLINK_NETFILTER);
+  try {
+    const replies = sock.request(`get table ${table}`, getTable(NFPROTO_INET, table));
+    return replies.length > 0 ? (tableUserdata(replies[0]) ?? Buffer.alloc(0)) : undefined;
+  } catch (err) {
+    if (err instanceof NetlinkError && err.code === 'ENOENT') return undefined;
+    throw err;
+  } finally {
+    sock.close();
+  }
+}
+
+/**
+ * Makes table `table` the one `r` describes (removed when `r` needs nothing). Returns false when
+ * the kernel held exactly that table already, so nothing was sent.
+ */
+export function applyTable(table: string, r: BoxRuleset): boolean {
   if (isEmptyRuleset(r)) {
+    if (appliedTag(table) === undefined) return false;
     removeTable(table);
-    return;
+    return true;
+  }
+  const { messages, tag } = replacement(table, r);
+  // route_localnet only once the guard chain that goes with it is in the kernel
+  const allowLocalnet = () => {
+    for (const n of r.networks) if (!n.internal) allowLocalnetRouting(n.bridge);
+  };
+  if (appliedTag(table)?.equals(tag) === true) {
+    allowLocalnet();
+    return false;
   }
   try {
-    commitBatch(tableMessages(table, r));
+    commitBatch(messages);
   } catch (err) {
     throw new BoxError(`cannot apply box's nftables rules (table inet ${table}, left as it was): ${message(err)}`);
   }
-  for (const n of r.networks) if (!n.internal) allowLocalnetRouting(n.bridge);
+  allowLocalnet();
   const internal = new Set(r.networks.filter((n) => n.internal).map((n) => n.bridge));
   try {
     forgetStaleUdpFlows(r.ports.filter((p) => !internal.has(p.bridge)));
@@ -67,6 +128,7 @@ export function applyTable(table: string, r: BoxRuleset): void {
     // The rules are in place; only UDP clients that kept sending since before are still misrouted.
     process.stderr.write(`box: warning: could not forget stale UDP flows to published ports: ${message(err)}\n`);
   }
+  return true;
 }
 
 /** Deletes table `table`; nothing to do when it does not exist. */
@@ -78,9 +140,36 @@ export function removeTable(table: string): void {
   }
 }
 
-/** Replaces the storage root's table with the one `r` describes (removed when `r` is empty). */
-export function applyRuleset(roots: Pick<Roots, 'root'>, r: BoxRuleset): void {
-  applyTable(nftTableName(roots), r);
+/** Makes the storage root's table the one `r` describes (removed when `r` is empty); false: it was already. */
+export function applyRuleset(roots: Pick<Roots, 'root'>, r: BoxRuleset): boolean {
+  return applyTable(nftTableName(roots), r);
+}
+
+/**
+ * The host ports published by box tables other than `ownTable` (other storage roots on this host),
+ * read from the kernel: a port one root publishes is taken for every other. Their containerPort is
+ * not known here (0).
+ */
+export function portsPublishedByOtherTables(ownTable: string): PublishedPort[] {
+  const sock = openNetlink(NETLINK_NETFILTER);
+  try {
+    const { type, payload } = getRules(NFPROTO_INET);
+    const out: PublishedPort[] = [];
+    for (const reply of sock.dump('list nftables rules', type, payload)) {
+      const rule = decodeRule(reply);
+      if (!rule.table.startsWith('box') || rule.table === ownTable) continue;
+      const m = /^box publish (tcp|udp) (\S+) (\d+)$/.exec(rule.comment ?? '');
+      if (m) out.push({ protocol: m[1] as PortProtocol, hostIp: m[2], hostPort: Number(m[3]), containerPort: 0 });
+    }
+    return out;
+  } finally {
+    sock.close();
+  }
+}
+
+/** The ports other storage roots publish on this host (see portsPublishedByOtherTables). */
+export function portsPublishedByOtherRoots(roots: Pick<Roots, 'root'>): PublishedPort[] {
+  return portsPublishedByOtherTables(nftTableName(roots));
 }
 
 /** Removes the storage root's table, if any. */

@@ -6,12 +6,15 @@
 // anything is created, and `box port`'s lines.
 //
 // A port is taken when a host process listens on it (TCP) or has bound it (UDP), read from
-// /proc/net/{tcp,udp}{,6} of the host's network namespace, or when another container publishes it
-// (the caller passes those, from the container records). Box publishes through nftables DNAT only
-// (no proxy process), on IPv4 host addresses.
+// /proc/net/{tcp,udp}{,6} of the host's network namespace, when another container of the root
+// publishes it (the caller passes those, from the container records), or when another storage
+// root's box table holds it (read from the kernel). Box publishes through nftables DNAT only (no
+// proxy process), on IPv4 host addresses.
 import * as fs from 'node:fs';
 import { BoxError } from '../errors';
+import type { Roots } from '../paths';
 import type { BoxRuleset } from './nft-ruleset';
+import { portsPublishedByOtherRoots } from './nftables';
 
 export type PortProtocol = 'tcp' | 'udp';
 
@@ -263,7 +266,10 @@ export function assignHostPorts(
     const taken = [...published, ...chosen];
     let port: number | undefined;
     if (range[0] === range[1]) {
-      const holder = holderOf(hostIp, range[0], b.protocol, sockets, taken);
+      const holder =
+        holderOf(hostIp, range[0], b.protocol, [], chosen) !== undefined
+          ? 'another -p of this container'
+          : holderOf(hostIp, range[0], b.protocol, sockets, published);
       if (holder) {
         throw new BoxError(
           `Bind for ${hostIp}:${range[0]} failed: port is already allocated (by ${holder}); ` +
@@ -288,6 +294,20 @@ export function assignHostPorts(
     chosen.push({ hostIp, hostPort: port, containerPort: b.containerPort, protocol: b.protocol });
   }
   return chosen;
+}
+
+/**
+ * Host ports for a new container's `bindings` (see assignHostPorts), checked against the host's
+ * sockets, the ports `publishedInRoot` (this storage root's other containers, from their records)
+ * and those other roots' box tables hold in the kernel.
+ */
+export function hostPortsFor(
+  roots: Pick<Roots, 'root'>,
+  bindings: PortBinding[],
+  publishedInRoot: PublishedPort[],
+): PublishedPort[] {
+  if (bindings.length === 0) return [];
+  return assignHostPorts(bindings, [...publishedInRoot, ...portsPublishedByOtherRoots(roots)]);
 }
 
 // --- box port

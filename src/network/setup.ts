@@ -1,25 +1,26 @@
 // The glue between a container's life and its networks. At a start, while its init waits between
 // clone and exec (onInitReady): an address from each network's IPAM, owned by the init, a veth into
-// its netns (links.ts/attach.ts), its /etc/hosts and resolv.conf, then the root's nftables ruleset
-// and the DNS names. At its end (stop, exit, rm, a failed start): the addresses and names released
-// and the ruleset rebuilt. Everything here is also rebuilt from the live allocations by sync(), so
-// what a killed box missed is put right by the next one.
+// its netns (links.ts/attach.ts), its DNS names, its /etc/hosts and resolv.conf, and the root's
+// nftables ruleset when its published ports change it. At its end (stop, exit, rm, a failed start,
+// an orphan found by the next command): the addresses and names released. The ruleset and names
+// are rebuilt from the live allocations by syncRuleset(), and an allocation whose owner died is
+// reclaimed by the next allocate, so what a killed box missed is put right by a later command.
 import { BoxError } from '../errors';
 import type { ContainerRecord, NetworkEndpointConfig } from '../model';
 import { lockFile } from '../image/locks';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { layout, lockPaths, Roots } from '../paths';
 import { mkdirp, readFileIfExists, writeFileAtomic } from '../util/fs';
 import { type AttachedNetworks, type EtcFiles, writeEtcFiles } from '../runtime/etc-files';
 import { attachContainer, detachContainer } from './attach';
-import { ensureResponder } from './dns/ensure';
-import { networksWithNames, publishNames, reconcileNames, unpublishNames } from './dns/names';
+import { announceContainer, withdrawContainer } from './dns/containers';
+import { networksWithNames, reconcileNames, unpublishNames } from './dns/names';
 import { allocate, Allocation, liveAllocations, release } from './ipam';
 import { containerIfname, hostVethName } from './kernel-names';
 import { enableIpForward } from './links';
 import { applyRuleset, BoxRuleset } from './nftables';
 import { rulesetPorts } from './ports';
-import { ContainerStore } from '../runtime/containers';
 import { bridgeParams, DEFAULT_NETWORK, NetworkRecord, NetworkStore } from './store';
 import { formatIPv4 } from './subnet';
 import { mark } from '../util/trace';
@@ -58,7 +59,8 @@ async function plug(
 ): Promise<Allocation> {
   const p = bridgeParams(roots, n);
   const ifname = containerIfname(index);
-  const a = await allocate(roots, n, { containerId: record.id, ip: e.ip, mac: e.mac, ownerPid: pid, ifname });
+  const ports = index === 0 ? record.config.ports : undefined;
+  const a = await allocate(roots, n, { containerId: record.id, ip: e.ip, mac: e.mac, ownerPid: pid, ifname, ports });
   mark('network: address allocated');
   try {
     if (!p.internal) enableIpForward();
@@ -76,14 +78,11 @@ async function plug(
       defaultRoute: index === 0,
     });
     mark('network: veth attached');
-    if (isUserNetwork(n)) {
-      const names = [record.name, ...e.aliases, record.id.slice(0, 12)];
-      await publishNames(roots, n.Id, { containerId: record.id, names, ipv4: a.address });
-      await ensureResponder(roots, { id: n.Id, name: n.Name, gateway });
-    }
+    // names resolve on user networks (not on bridge, as Docker's) once the start returns
+    await announceContainer(roots, n, { id: record.id, name: record.name, aliases: e.aliases, ipv4: a.address });
     return a;
   } catch (err) {
-    await unpublishNames(roots, n.Id, record.id);
+    await withdrawContainer(roots, n, record.id);
     await release(roots, n.Id, record.id);
     throw err;
   }
@@ -108,11 +107,11 @@ export async function attachNetworks(roots: Roots, record: ContainerRecord, file
       if (i === 0 && isUserNetwork(n)) attached.nameserver = formatIPv4(bridgeParams(roots, n).gateway);
     }
     writeEtcFiles(files, record.config, attached);
-    await syncRuleset(roots, store);
+    if (rulesetTouched(roots, record)) await syncRuleset(roots, store);
     mark('network: ruleset applied');
   } catch (err) {
     for (const n of plugged) {
-      await unpublishNames(roots, n.Id, record.id);
+      await withdrawContainer(roots, n, record.id);
       await release(roots, n.Id, record.id);
     }
     throw err;
@@ -127,32 +126,30 @@ export async function releaseNetworks(roots: Roots, record: ContainerRecord): Pr
     if (e.name !== DEFAULT_NETWORK) await unpublishNames(roots, e.networkId, record.id);
     await release(roots, e.networkId, record.id);
   }
-  await syncRuleset(roots, new NetworkStore(roots));
+  if (rulesetTouched(roots, record)) await syncRuleset(roots, new NetworkStore(roots));
 }
 
 /**
- * The DNAT entries of every running container that publishes ports: to its address on its first
- * network (as Docker's), read from the live allocations, so a dead container's ports go with it.
+ * The DNAT entries of every running container that publishes ports, to its address on its first
+ * network (as Docker's): from the live allocations alone, so a dead container's ports go with it.
  */
-function publishedNow(roots: Roots, store: NetworkStore): BoxRuleset['ports'] {
-  const containers = new ContainerStore(roots);
+function publishedNow(roots: Roots, networks: NetworkRecord[]): BoxRuleset['ports'] {
   const out: BoxRuleset['ports'] = [];
-  const networks = new Map(store.readSync().map((n) => [n.Id, n]));
-  const allocations = new Map([...networks.values()].map((n) => [n.Id, liveAllocations(roots, n.Id)]));
-  const seen = new Set<string>();
-  for (const live of allocations.values()) {
-    for (const id of live.keys()) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const c = containers.read(id);
-      if (!c || !('config' in c) || !c.config.ports?.length) continue;
-      const first = c.config.networks?.[0];
-      const a = first && allocations.get(first.networkId)?.get(id);
-      const net = first && networks.get(first.networkId);
-      if (a && net) out.push(...rulesetPorts(c.config.ports, a.address, bridgeParams(roots, net).bridge));
+  for (const n of networks) {
+    for (const a of liveAllocations(roots, n.Id).values()) {
+      if (a.ports?.length) out.push(...rulesetPorts(a.ports, a.address, bridgeParams(roots, n).bridge));
     }
   }
   return out;
+}
+
+/** Whether a start or end must rebuild the ruleset: it publishes ports, or no ruleset was applied since boot. */
+function rulesetTouched(roots: Roots, record: ContainerRecord): boolean {
+  return (record.config.ports ?? []).length > 0 || !fs.existsSync(appliedRulesetFile(roots));
+}
+
+function appliedRulesetFile(roots: Roots): string {
+  return path.join(layout.runNetworks(roots), 'ruleset.json');
 }
 
 /**
@@ -164,22 +161,20 @@ export async function syncRuleset(roots: Roots, store: NetworkStore): Promise<vo
   const lock = await lockFile(lockPaths.ruleset(roots));
   try {
     // published ports follow the containers that run: a start or end with ports changes the table
-    const bridges = store
-      .readSync()
-      .filter((n) => n.Driver === 'bridge')
-      .map((n) => bridgeParams(roots, n));
+    const networks = store.readSync().filter((n) => n.Driver === 'bridge');
+    const bridges = networks.map((n) => bridgeParams(roots, n));
     const desired: BoxRuleset = {
       networks: bridges.map((p) => ({
         bridge: p.bridge,
         subnet: `${formatIPv4(p.subnet.base)}/${p.subnet.prefix}`,
         internal: p.internal,
       })),
-      ports: publishedNow(roots, store),
+      ports: publishedNow(roots, networks),
     };
     // Container starts and ends change nothing in the table (until published ports): what was
     // applied last is kept in the runroot, and an equal ruleset is not sent again.
     const text = JSON.stringify(desired);
-    const applied = path.join(layout.runNetworks(roots), 'ruleset.json');
+    const applied = appliedRulesetFile(roots);
     if (readFileIfExists(applied) !== text) {
       applyRuleset(roots, desired);
       mkdirp(layout.runNetworks(roots), 0o700);

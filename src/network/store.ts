@@ -10,7 +10,7 @@ import { lockFile } from '../image/locks';
 import { checkedNetworkId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
 import { mkdirp, readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import { randomHex } from '../util/random';
-import { hostRoutedSubnets } from './host-routes';
+import { hostUsedSubnets } from './host-routes';
 import { ensureBridge } from './links';
 import { defaultBridgeName, SUBNET_LOCK_PATH, userBridgeName, validIfname } from './kernel-names';
 import {
@@ -230,7 +230,7 @@ export class NetworkStore {
           throw new BoxError(`subnet ${given.subnet} overlaps network ${clash.Name}'s: choose another --subnet`, 1);
         }
       } else {
-        const taken = [...ours, ...hostRoutedSubnets()];
+        const taken = [...ours, ...hostUsedSubnets()];
         const free = [...candidateSubnets()].find((c) => !taken.some((t) => subnetsOverlap(t, c)));
         if (!free) throw new BoxError(`no free subnet left for network ${record.Name}: give one with --subnet`);
         subnet = free;

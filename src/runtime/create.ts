@@ -29,7 +29,8 @@ import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { networkSetup } from './networks';
-import { endpointsFor, hostPortsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
+import { checkNetworkRoom, endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
+import { hostPortsFor } from '../network/ports';
 import { NetworkStore } from '../network/store';
 import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
 import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
@@ -169,7 +170,11 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     // a taken host port is an error now, before anything exists (the running containers' count)
     const running = new ContainerStore(req.roots).list().filter((c) => c.state.status === 'running');
     config.portBindings = bindings;
-    config.ports = hostPortsFor(bindings, running);
+    config.ports = hostPortsFor(
+      req.roots,
+      bindings,
+      running.flatMap((c) => c.config.ports ?? []),
+    );
   }
   const mountRequests = containerMounts(req, image.config.config?.Volumes);
   if (mountRequests.length) config = { ...config, mounts: mountConfigs(mountRequests) };
@@ -237,6 +242,8 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
 }
 
 export async function createContainer(req: CreateRequest): Promise<Created> {
+  // run creates and starts: a network with no room is refused before the container exists
+  await checkNetworkRoom(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
   const { containers, record, known } = await createRecord(req);
   // From here on, objects exist: unwind them on every failure.
   try {

@@ -78,6 +78,7 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
     }
     if (current.state.status === 'running' && !isOwnerAlive(roots, current)) {
       finalizeExit(roots, store, current, await orphanExit(roots, current));
+      await releaseNetworks(roots, current); // its init is gone: its addresses, names and ports go too
     }
     return store.get(record.id) ?? { ...current, state: { ...current.state, status: 'exited' } };
   } finally {

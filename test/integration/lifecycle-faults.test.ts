@@ -133,12 +133,17 @@ function kill(pid: number, sig: NodeJS.Signals = 'SIGKILL'): boolean {
   }
 }
 
+// These tests are about the helper, monitor and owner protocol. With a network, box itself holds
+// the start between clone and exec (it attaches the network in the helper's onInitReady hook), so
+// a box stopped or killed there aborts the start instead; network.test.ts covers that case.
+const NO_NETWORK = ['--network', 'none'];
+
 describe('a foreground box run killed after the start', () => {
   const t = busyboxRoot();
 
   /** Starts `box run ARGS` in the foreground and waits until its container is recorded as running. */
   function runningForeground(name: string, ...args: string[]) {
-    const box = t.start(['run', '--name', name, ...args]);
+    const box = t.start(['run', '--name', name, ...NO_NETWORK, ...args]);
     // its exit, not the end of its output: the container holds box's stdout and stderr
     const done = new Promise<number | null>((resolve) => box.on('exit', (code) => resolve(code)));
     const rec = until(
@@ -373,7 +378,7 @@ describe('a helper or monitor killed while a detached container starts or runs',
     let hit = 0;
     for (let round = 0; round < 5 && hit === 0; round++) {
       const name = `monitor-early-${round}`;
-      const box = t.start(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']);
+      const box = t.start(['run', '-d', '--name', name, ...NO_NETWORK, 'busybox', 'sleep', '1000']);
       const done = exitOf(box);
       const helper = monitorForked(box.pid!);
       const [monitor] = helper === undefined ? [] : childrenOf(helper);
@@ -395,7 +400,7 @@ describe('a helper or monitor killed while a detached container starts or runs',
     // a loaded machine may run a whole start between two looks at /proc: then another round
     for (let round = 0; ; round++) {
       const name = `box-killed-${round}`;
-      const box = t.start(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']);
+      const box = t.start(['run', '-d', '--name', name, ...NO_NETWORK, 'busybox', 'sleep', '1000']);
       const done = exitOf(box);
       if (monitorForked(box.pid!) === undefined) {
         expect((await done).code).toBe(0);
@@ -428,6 +433,7 @@ describe('a helper or monitor killed while a detached container starts or runs',
       t,
       '--name',
       'restarted',
+      ...NO_NETWORK,
       '--restart',
       'always',
       '--restart-delay',

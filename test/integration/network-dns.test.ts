@@ -11,10 +11,12 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repairResponders } from '../../src/network/dns/containers';
 import { ensureResponder, stopResponder } from '../../src/network/dns/ensure';
 import { publishNames, reconcileNames, unpublishNames } from '../../src/network/dns/names';
 import { liveResponder } from '../../src/network/dns/pid-file';
 import { ResponderStatus } from '../../src/network/dns/status';
+import type { NetworkRecord } from '../../src/network/store';
 import { featurePaths, layout, resolveRoots, Roots } from '../../src/paths';
 import { ownerAlive } from '../../src/util/owner';
 import { BOX, REPO, TestRoot } from '../support/box';
@@ -26,6 +28,7 @@ const CLIENT = path.join(REPO, 'test', 'support', 'dns-client.mjs');
 interface Reply {
   rcode?: string;
   authoritative?: boolean;
+  truncated?: boolean;
   answers?: string[];
   sent?: number;
   answered?: number;
@@ -98,7 +101,12 @@ class Upstream {
   private tcp = net.createServer();
 
   async start(): Promise<void> {
-    this.udp.on('message', (msg, from) => this.udp.send(this.answer(msg), from.port, from.address));
+    this.udp.on('message', (msg, from) => {
+      // *.slow.test: never answered, as a resolver that is down
+      if (!dnsPacket.decode(msg).questions![0].name.endsWith('.slow.test')) {
+        this.udp.send(this.answer(msg), from.port, from.address);
+      }
+    });
     this.tcp.on('connection', (s) =>
       s.on('data', (d) => {
         const out = this.answer(d.subarray(2));
@@ -213,6 +221,16 @@ describe('network DNS responder', () => {
     });
     expect(lookup.stdout).toContain(`Address: ${app.prefix}.3`);
 
+    // glibc's resolver (getent hosts: A and AAAA at once on one socket), its resolv.conf naming
+    // the gateway in a mount namespace of its own
+    const conf = path.join(t.dir, `resolv-${app.tag}.conf`);
+    fs.writeFileSync(conf, `nameserver ${app.gateway}\n`);
+    const script = 'mount --bind "$0" /etc/resolv.conf && getent hosts web database';
+    const getent = spawnSync('nsenter', ['-t', String(client.pid), '-n', 'unshare', '-m', 'sh', '-c', script, conf], {
+      encoding: 'utf8',
+    });
+    expect(getent.stdout.split('\n').map((l) => l.split(/\s+/)[0])).toEqual([`${app.prefix}.4`, `${app.prefix}.3`, '']);
+
     expect(await ask(client, app.gateway, 'db')).toMatchObject({ rcode: 'NOERROR', answers: [`${app.prefix}.3`] });
     expect(await ask(client, app.gateway, 'DataBase.App-Net.')).toMatchObject({ answers: [`${app.prefix}.3`] });
     expect(await ask(client, app.gateway, short(web))).toMatchObject({ answers: [`${app.prefix}.4`] });
@@ -280,6 +298,60 @@ describe('network DNS responder', () => {
     );
   });
 
+  it('answers its names at once while a flood of queries waits for a resolver that is down', async () => {
+    const n = network('flood');
+    await publishNames(roots, n.id, { containerId: containerId(), names: ['here'], ipv4: `${n.prefix}.3` });
+    await ensureResponder(roots, n.dns, { command });
+    const client = await n.member(10);
+    const flood = ask(client, n.gateway, 'x.slow.test', 'A', '--count', '600', '--spread', '500', '--timeout', '6000');
+    let floodDone = false;
+    void flood.then(() => (floodDone = true));
+    // the responder's descriptors: a socket per forward in flight, at most 512 (the rest SERVFAIL at once)
+    const pid = liveResponder(roots, n.id)!.pid;
+    const fds = () => fs.readdirSync(`/proc/${pid}/fd`).length;
+    await waitFor('the flood is in flight', () => fds() > 400);
+    const started = Date.now();
+    expect(await ask(client, n.gateway, 'here')).toMatchObject({ answers: [`${n.prefix}.3`] });
+    expect(Date.now() - started).toBeLessThan(1500); // a node start, not a forward's 1.5 s
+    let peak = 0;
+    await waitFor('the flood is answered', () => {
+      peak = Math.max(peak, fds());
+      return floodDone;
+    });
+    expect(peak).toBeLessThan(512 + 40);
+    expect(await flood).toEqual({ sent: 600, answered: 600 });
+  });
+
+  it('outlives a names file that is not JSON, and answers again once box writes it anew', async () => {
+    const n = network('garbled');
+    const c = containerId();
+    await publishNames(roots, n.id, { containerId: c, names: ['before'], ipv4: `${n.prefix}.3` });
+    await ensureResponder(roots, n.dns, { command });
+    const live = liveResponder(roots, n.id)!;
+    const client = await n.member(10);
+    fs.writeFileSync(featurePaths.dnsNames(roots, n.id), '{"entries": [tru');
+    expect(await ask(client, n.gateway, 'before')).toMatchObject({ rcode: 'NXDOMAIN' });
+    expect(await ask(client, n.gateway, 'before', 'A', '--tcp')).toMatchObject({ rcode: 'NXDOMAIN' });
+    await publishNames(roots, n.id, { containerId: c, names: ['after'], ipv4: `${n.prefix}.3` });
+    expect(await ask(client, n.gateway, 'after')).toMatchObject({ answers: [`${n.prefix}.3`] });
+    expect(liveResponder(roots, n.id)?.pid).toBe(live.pid);
+  });
+
+  it('flags a UDP answer too long for the client as truncated, and gives it whole over TCP', async () => {
+    const n = network('many');
+    for (let i = 0; i < 40; i++) {
+      const ipv4 = `${n.prefix}.${20 + i}`;
+      await publishNames(roots, n.id, { containerId: containerId(), names: [`w${i}`, 'worker'], ipv4 });
+    }
+    await ensureResponder(roots, n.dns, { command });
+    const client = await n.member(10);
+    // 40 A records are more than 512 bytes: no EDNS0 from this client, so UDP says TC and nothing more
+    expect(await ask(client, n.gateway, 'worker')).toMatchObject({ rcode: 'NOERROR', truncated: true, answers: [] });
+    const whole = await ask(client, n.gateway, 'worker', 'A', '--tcp');
+    expect(whole.answers).toHaveLength(40);
+    expect(whole).toMatchObject({ truncated: false });
+  });
+
   it('forwards nothing from an internal network', async () => {
     const n = network('inside');
     await publishNames(roots, n.id, { containerId: containerId(), names: ['here'], ipv4: `${n.prefix}.3` });
@@ -294,7 +366,12 @@ describe('network DNS responder', () => {
     const n = network('empty');
     const only = containerId();
     await publishNames(roots, n.id, { containerId: only, names: ['only'], ipv4: `${n.prefix}.3` });
+    let started = Date.now();
     await ensureResponder(roots, n.dns, { command });
+    const cold = Date.now() - started;
+    started = Date.now();
+    await ensureResponder(roots, n.dns, { command });
+    console.log(`ensureResponder: ${cold} ms starting a responder, ${Date.now() - started} ms finding it running`);
     const live = liveResponder(roots, n.id)!;
     expect(live).toBeDefined();
     await unpublishNames(roots, n.id, only);
@@ -328,6 +405,26 @@ describe('network DNS responder', () => {
     expect(await ask(client, n.gateway, 'db')).toMatchObject({ answers: [`${n.prefix}.3`] });
   });
 
+  it('repairResponders starts again the responder of a network that still has names', async () => {
+    const n = network('repair');
+    await publishNames(roots, n.id, { containerId: containerId(), names: ['db'], ipv4: `${n.prefix}.3` });
+    const record = {
+      Id: n.id,
+      Name: n.name,
+      Driver: 'bridge',
+      Internal: false,
+      IPAM: { Config: [{ Subnet: `${n.prefix}.0/24`, Gateway: n.gateway }] },
+    } as unknown as NetworkRecord;
+    expect(await repairResponders(roots, [record], { command })).toEqual(['repair']);
+    const first = liveResponder(roots, n.id)!;
+    expect(await repairResponders(roots, [record], { command })).toEqual([]); // running: left alone
+    process.kill(first.pid, 'SIGKILL');
+    await waitFor('the killed responder is gone', () => !ownerAlive(first.token));
+    expect(await repairResponders(roots, [record], { command })).toEqual(['repair']);
+    const client = await n.member(10);
+    expect(await ask(client, n.gateway, 'db')).toMatchObject({ answers: [`${n.prefix}.3`] });
+  });
+
   it('says why when the responder cannot listen (no such address on the host)', async () => {
     const id = crypto.randomBytes(32).toString('hex');
     const nowhere = { id, name: 'nowhere', gateway: `${freeSubnet()}.1/24` };
@@ -337,7 +434,25 @@ describe('network DNS responder', () => {
       /DNS responder of network nowhere did not start: .*cannot listen on .* port 53.*no such address/,
     );
     expect(responderPids(id)).toEqual([]);
+    expect(fs.existsSync(featurePaths.dnsLog(roots, id))).toBe(false);
     await unpublishNames(roots, id, only);
+  });
+
+  it('says why when another process holds port 53 on the gateway', async () => {
+    const n = network('taken');
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => squatter.bind(53, n.gateway, resolve));
+    try {
+      const only = containerId();
+      await publishNames(roots, n.id, { containerId: only, names: ['x'], ipv4: `${n.prefix}.3` });
+      await expect(ensureResponder(roots, n.dns, { command })).rejects.toThrow(
+        /DNS responder of network taken did not start: cannot listen on .* port 53 .*another process holds it/,
+      );
+      expect(responderPids(n.id)).toEqual([]);
+      await unpublishNames(roots, n.id, only);
+    } finally {
+      squatter.close();
+    }
   });
 
   it('reconcile drops the names of containers that no longer exist', async () => {

@@ -62,12 +62,14 @@ describe('box network commands', () => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     const ls = ok(['network', 'ls']).split('\n');
     expect(ls[0]).toMatch(/^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE$/);
-    expect(ls.slice(1, 4).map((l) => l.split(/\s+/).slice(1))).toEqual([
+    // by name, as Docker's
+    expect(ls.slice(1, 5).map((l) => l.split(/\s+/).slice(1))).toEqual([
       ['bridge', 'bridge', 'local'],
+      ['cmd-a', 'bridge', 'local'],
       ['host', 'host', 'local'],
       ['none', 'null', 'local'],
     ]);
-    expect(ls).toContain(`${id.slice(0, 12)}   cmd-a    bridge   local`);
+    expect(ls[2]).toBe(`${id.slice(0, 12)}   cmd-a    bridge   local`);
     expect(ok(['network', 'ls', '-q', '--no-trunc', '--filter', 'label=team=a'])).toBe(`${id}\n`);
     expect(ok(['network', 'ls', '-q', '--filter', 'name=cmd-'])).toBe(`${id.slice(0, 12)}\n`);
     const [n] = JSON.parse(ok(['network', 'inspect', 'cmd-a'])) as Array<Record<string, unknown>>;
@@ -173,8 +175,95 @@ describe('containers on networks', () => {
     const not = t.box(['network', 'disconnect', 'conn-a', 'conn-web']);
     expect([not.status, not.stderr]).toEqual([1, 'box: container conn-web is not connected to network conn-a\n']);
     ok(['network', 'disconnect', '-f', 'conn-a', 'conn-web']);
+    // a restart attaches it again, to the networks its record names now
+    ok(['restart', '-t', '0', 'conn-web']);
+    expect(fetch('conn-b', 'conn-web')).toContain('hello from');
+    expect(Object.keys(inspectOne<Inspected>(t, 'conn-web').NetworkSettings.Networks)).toEqual(['conn-b']);
     ok(['rm', '-f', 'conn-web']);
     ok(['network', 'rm', 'conn-a', 'conn-b']);
+  });
+});
+
+const isZombie = (pid: number) =>
+  !fs.existsSync(`/proc/${pid}/status`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+describe('run flags on networks', () => {
+  it('--ip, --mac-address, --hostname, --add-host and --dns* shape the interface, /etc/hosts and resolv.conf', () => {
+    const netId = ok(['network', 'create', '--subnet', '10.231.9.0/24', 'flags']).trim();
+    const script = 'ip -o link show eth0; ip -4 -o addr show eth0; cat /etc/hosts /etc/resolv.conf';
+    const out = ok([
+      'run',
+      '--rm',
+      '--network',
+      'flags',
+      '--ip',
+      '10.231.9.77',
+      '--mac-address',
+      '02:42:0a:00:00:77',
+      '--hostname',
+      'h1',
+      '--add-host',
+      'db:10.9.9.9',
+      '--dns',
+      '10.231.9.53',
+      '--dns-search',
+      'example.test',
+      '--dns-option',
+      'ndots:2',
+      'busybox:latest',
+      'sh',
+      '-c',
+      script,
+    ]);
+    expect(out).toContain('link/ether 02:42:0a:00:00:77');
+    expect(out).toContain('inet 10.231.9.77/24');
+    expect(out).toContain('10.9.9.9\tdb\n10.231.9.77\th1\n');
+    expect(out).toMatch(/nameserver 10\.231\.9\.53\nsearch example\.test\noptions ndots:2\n$/);
+    expect(out).not.toContain('nameserver 10.231.9.1');
+    // without --dns, a user network's own responder (its gateway) is the name server
+    const plain = ok(['run', '--rm', '--network', 'flags', 'busybox:latest', 'cat', '/etc/resolv.conf']);
+    expect(plain).toMatch(/^nameserver 10\.231\.9\.1$/m);
+    expect(allocations(netId)).toEqual({});
+    const bad = t.box(['run', '--rm', '--network', 'flags', '--ip', '10.231.10.5', 'busybox:latest', 'true']);
+    expect([bad.status, bad.stderr]).toEqual([
+      125,
+      "box: --ip 10.231.10.5 is not in network flags's subnet 10.231.9.0/24: choose an address inside it\n",
+    ]);
+    ok(['network', 'rm', 'flags']);
+  });
+
+  it('a killed box run leaves nothing: the next command ends its container, the address and veth go', () => {
+    const netId = ok(['network', 'create', 'killed']).trim();
+    const child = t.start(['run', '--name', 'orphan', '--network', 'killed', 'busybox:latest', 'sleep', '600']);
+    const id = until(
+      'the container running with an address',
+      () => Object.keys(allocations(netId)),
+      (ids) => ids.length === 1,
+    )[0];
+    until(
+      'its veth',
+      () => vethsOf(id),
+      (v) => v.length === 1,
+    );
+    child.kill('SIGKILL');
+    // (the event loop is not run meanwhile: the kernel says when box is gone, a zombie counts)
+    until(
+      'box run gone',
+      () => isZombie(child.pid!),
+      (dead) => dead,
+    );
+    ok(['ps', '-a']); // finds the owner dead: stops the container and records its end
+    until(
+      'its veth gone with its netns',
+      () => vethsOf(id),
+      (v) => v.length === 0,
+    );
+    expect(Object.keys(allocations(netId)).filter((c) => c === id)).toEqual([]);
+    // and its address is handed out again (the reconcile on allocate)
+    const next = ok(['run', '--rm', '--network', 'killed', 'busybox:latest', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+    expect(next).toContain('.2/24');
+    ok(['rm', '-f', 'orphan']);
+    ok(['network', 'rm', 'killed']);
   });
 });
 
@@ -206,6 +295,23 @@ describe('published ports', () => {
     );
     ok(['rm', '-f', 'pub-web']);
     expect(hostFetch(port)).toBe('');
+  });
+});
+
+describe('a removed network', () => {
+  it('refuses the start of a stopped container that named it, saying how to recover, and can be disconnected', () => {
+    ok(['network', 'create', 'vanishing']);
+    ok(['create', '--name', 'left', '--network', 'vanishing', 'busybox:latest', 'true']);
+    expect(ok(['network', 'rm', 'vanishing'])).toBe('vanishing\n'); // Docker's: no running endpoint
+    const r = t.box(['start', 'left']);
+    expect([r.status, r.stderr]).toEqual([
+      125,
+      'box: network vanishing of container left was removed: disconnect it (box network disconnect vanishing left) ' +
+        'or create the container again\n',
+    ]);
+    ok(['network', 'disconnect', 'vanishing', 'left']);
+    ok(['start', '-a', 'left']);
+    ok(['rm', 'left']);
   });
 });
 
@@ -254,6 +360,20 @@ describe('IPAM never leaks', () => {
     expect(r.stderr.split('\n').length).toBe(2);
     expect(hostLinks().filter((l) => l.startsWith('vb'))).toEqual(before);
     expect(Object.keys(allocations(netId))).toEqual([id]);
+    // refused before the container existed: no record, no name
+    expect(t.box(['inspect', 'second']).status).not.toBe(0);
+    const taken = t.box(['run', '--rm', '--network', 'tiny', '--ip', '10.231.8.2', 'busybox:latest', 'true']);
+    expect([taken.status, taken.stderr]).toEqual([
+      125,
+      'box: address 10.231.8.2 is already in use on network tiny: choose another --ip\n',
+    ]);
+    // box create makes the container (as Docker's); its start is refused by the allocation itself
+    ok(['create', '--name', 'second', '--network', 'tiny', 'busybox:latest', 'sleep', '60']);
+    const start = t.box(['start', 'second']);
+    expect(start.status).toBe(125);
+    expect(start.stderr).toMatch(/no free address left on network tiny/);
+    expect(hostLinks().filter((l) => l.startsWith('vb'))).toEqual(before);
+    expect(Object.keys(allocations(netId))).toEqual([id]);
     expect(inspectOne<Inspected>(t, 'second').State.Status).toBe('created');
     ok(['rm', '-f', 'holder', 'second']);
     expect(allocations(netId)).toEqual({});
@@ -266,7 +386,7 @@ describe('IPAM never leaks', () => {
 });
 
 describe('many containers at once', () => {
-  const COUNT = Number(process.env.BOX_NET_CONCURRENT ?? 20);
+  const COUNT = Number(process.env.BOX_NET_CONCURRENT ?? 100);
   it(`${COUNT} containers started concurrently on one network get distinct addresses`, async () => {
     ok(['network', 'create', 'crowd']);
     const runs = Array.from(

@@ -5,11 +5,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTable } from '../../src/network/nft-ruleset';
 import { listFlows } from '../../src/network/conntrack';
-import { applyTable, commitBatch, removeTable, tableMessages } from '../../src/network/nftables';
+import {
+  applyTable,
+  appliedTag,
+  commitBatch,
+  portsPublishedByOtherTables,
+  removeTable,
+  tableMessages,
+} from '../../src/network/nftables';
 import { newRule, NFPROTO_INET } from '../../src/network/nft-wire';
 import { jump } from '../../src/network/nft-expr';
 import type { BoxRuleset } from '../../src/network/nftables';
+import { hostPortsFor } from '../../src/network/ports';
 import { Namespace, NetLab } from '../support/net-lab';
+import { ip } from '../support/netns';
 
 const lab = new NetLab();
 const table = `boxt-${lab.tag}`;
@@ -21,6 +30,11 @@ function listing(name = table): string {
     /counter packets \d+ bytes \d+/g,
     'counter',
   );
+}
+
+function tableHandle(name: string): number {
+  const json = JSON.parse(execFileSync('nft', ['-j', '-a', 'list', 'table', 'inet', name], { encoding: 'utf8' }));
+  return (json.nftables as { table?: { handle: number } }[]).find((o) => o.table)!.table!.handle;
 }
 
 function tableExists(name: string): boolean {
@@ -41,7 +55,8 @@ let internal: string; // an --internal network's bridge (10.A.3.0/24)
 let c1: Namespace; // a container on open1, serving tcp/80 and udp/53
 let c1b: Namespace; // a second container on open1
 let c2: Namespace; // a container on open2, serving tcp/80
-let c3: Namespace; // a container on the internal network
+let c3: Namespace; // a container on the internal network, serving tcp/80
+let c3b: Namespace; // a second container on the internal network
 let world: Namespace & { hostAddress: string }; // another machine: a client, and a server on tcp/9000
 let ruleset: BoxRuleset;
 const port = { any: 21000 + Math.floor(Math.random() * 1000), loopback: 0, hostIp: 0, udp: 0 };
@@ -59,10 +74,12 @@ beforeAll(async () => {
   c1b = await lab.container(open1, 1, 3);
   c2 = await lab.container(open2, 2, 2);
   c3 = await lab.container(internal, 3, 2);
+  c3b = await lab.container(internal, 3, 3);
   world = await lab.outside(4);
   await lab.server(c1.pid, 'tcp', 80);
   await lab.server(c1.pid, 'udp', 53);
   await lab.server(c2.pid, 'tcp', 80);
+  await lab.server(c3.pid, 'tcp', 80);
   await lab.server(world.pid, 'tcp', 9000);
   ruleset = {
     networks: [
@@ -131,9 +148,23 @@ describe('the table in the kernel', () => {
     }
   });
 
-  it('is the same table after a second apply of the same state', () => {
+  it('is the same table after a second apply of the same state, which sends nothing', () => {
     const before = listing();
-    applyTable(table, ruleset);
+    const handle = tableHandle(table);
+    expect(applyTable(table, ruleset)).toBe(false);
+    expect(listing()).toBe(before);
+    expect(tableHandle(table)).toBe(handle);
+    expect(appliedTag(table)?.toString()).toMatch(/^box ruleset sha256:[0-9a-f]{64}$/);
+  });
+
+  it('is rebuilt when someone else deleted or replaced it, though the state is the same', () => {
+    const before = listing();
+    execFileSync('nft', ['delete', 'table', 'inet', table]);
+    expect(applyTable(table, ruleset)).toBe(true);
+    expect(listing()).toBe(before);
+    execFileSync('nft', ['delete', 'table', 'inet', table]);
+    execFileSync('nft', ['add', 'table', 'inet', table]);
+    expect(applyTable(table, ruleset)).toBe(true);
     expect(listing()).toBe(before);
   });
 
@@ -145,6 +176,22 @@ describe('the table in the kernel', () => {
       /add rule .* jump no-such-chain: ENOENT/,
     );
     expect(listing()).toBe(before);
+  });
+
+  it("tells which host ports other roots' tables publish", () => {
+    const held = portsPublishedByOtherTables(`${table}-another`)
+      .map((p) => `${p.protocol} ${p.hostIp}:${p.hostPort}`)
+      .filter((p) => p.includes(`:${port.any}`) || p.includes(`:${port.any + 1}`) || p.includes(`:${port.any + 2}`))
+      .sort();
+    expect(held).toEqual(
+      [`tcp 0.0.0.0:${port.any}`, `tcp 127.0.0.1:${port.loopback}`, `tcp ${world.hostAddress}:${port.hostIp}`].sort(),
+    );
+    expect(portsPublishedByOtherTables(table).filter((p) => p.hostPort === port.any)).toEqual([]);
+    // so a container of another storage root cannot take them
+    const binding = { containerPort: 80, protocol: 'tcp' as const, hostIp: '', hostPort: String(port.any) };
+    expect(() => hostPortsFor({ root: `/nonexistent/${lab.tag}` }, [binding], [])).toThrow(
+      `Bind for 0.0.0.0:${port.any} failed: port is already allocated (by a container)`,
+    );
   });
 
   it("never touches another program's table", () => {
@@ -165,8 +212,9 @@ describe('the table in the kernel', () => {
     expect(tableExists(scratch)).toBe(false);
     removeTable(scratch);
     applyTable(scratch, ruleset);
-    applyTable(scratch, { networks: [], ports: [] });
+    expect(applyTable(scratch, { networks: [], ports: [] })).toBe(true);
     expect(tableExists(scratch)).toBe(false);
+    expect(applyTable(scratch, { networks: [], ports: [] })).toBe(false);
   });
 });
 
@@ -278,7 +326,19 @@ describe('outbound traffic and isolation', () => {
     expect(lab.connect(undefined, 'tcp', c2.address, 80)).toBe(`ok ${lab.addr(2, 1)}`);
   });
 
-  it('has no way out of an internal network', () => {
+  it('lets no other machine into a network by routing to a container directly', () => {
+    ip(['route', 'add', `${lab.addr(1, 0)}/24`, 'via', world.hostAddress], world.pid);
+    try {
+      const dropped = packets('forward', `oifname "${open1}" counter`);
+      expect(lab.connect(world.pid, 'tcp', c1.address, 80, 2)).toBe('error timeout');
+      expect(packets('forward', `oifname "${open1}" counter`)).toBeGreaterThan(dropped);
+    } finally {
+      ip(['route', 'del', `${lab.addr(1, 0)}/24`], world.pid);
+    }
+  });
+
+  it('has no way out of an internal network, and its containers talk to each other', () => {
+    expect(lab.connect(c3b.pid, 'tcp', c3.address, 80)).toBe(`ok ${c3b.address}`);
     const dropped = packets('forward', `iifname "${internal}" oifname != "${internal}"`);
     expect(lab.connect(c3.pid, 'tcp', world.address, 9000, 2)).toBe('error timeout');
     expect(lab.connect(c3.pid, 'tcp', c1.address, 80, 2)).toBe('error timeout');

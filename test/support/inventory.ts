@@ -130,8 +130,8 @@ export function netnsFilesOf(t: TestRoot): string[] {
 
 /**
  * Everything a root leaves after its containers and images were all removed: the kernel's view
- * (mounts, cgroups, helper and box processes, network namespace files) and the store's (records,
- * names, locks, layers, blobs, links, temporary files). Empty means nothing was lost.
+ * (mounts, cgroups, veths, helper and box processes, network namespace files) and the store's
+ * (records, names, locks, layers, blobs, links, temporary files, address allocations). Empty means nothing was lost.
  */
 export function inventoryAfterRemoval(t: TestRoot): string[] {
   const out = [...leftovers(t), ...boxProcessesOf(t), ...netnsFilesOf(t), ...storeLeftovers(t)];
@@ -139,5 +139,11 @@ export function inventoryAfterRemoval(t: TestRoot): string[] {
   for (const id of readdir(path.join(root, 'containers'))) out.push(`container containers/${id}`);
   for (const r of readdir(path.join(root, 'repositories'))) out.push(`tag repositories/${r}`);
   for (const l of readdir(path.join(root, 'layers'))) if (/^[0-9a-f]{64}$/.test(l)) out.push(`layer ${l}`);
+  for (const n of readdir(path.join(root, 'networks'))) {
+    const file = path.join(root, 'networks', n, 'ipam.json');
+    if (!fs.existsSync(file)) continue;
+    const ipam = JSON.parse(fs.readFileSync(file, 'utf8')) as { allocations: Record<string, { address: string }> };
+    for (const [id, a] of Object.entries(ipam.allocations)) out.push(`address ${a.address} of container ${id}`);
+  }
   return [...new Set(out)];
 }

@@ -61,6 +61,23 @@ describe('a record read back', () => {
       record({ config: { ...plainContainerConfig(), layers: ['../../../etc'] } }),
       'config.layers[0]: not a sha256 digest',
     ],
+    [
+      'a network id that could name a path',
+      record({
+        config: { ...plainContainerConfig(), networks: [{ networkId: '../../x', name: 'app', aliases: [] }] },
+      }),
+      'config.networks[0].networkId: not a network id',
+    ],
+    [
+      'a published port that is not a number',
+      record({
+        config: {
+          ...plainContainerConfig(),
+          ports: [{ hostIp: '0.0.0.0', hostPort: '80', containerPort: 80, protocol: 'tcp' }],
+        },
+      }),
+      'config.ports[0].hostPort: expected a number',
+    ],
     ['an array', [record()], 'not a JSON object'],
     [
       'a mount whose target is relative',

@@ -1,6 +1,7 @@
 // The network store and IPAM against real files, locks and processes: subnet choice, Docker's
 // checks of create, and allocations that reconcile against container records and owners.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -80,6 +81,23 @@ describe('network store', () => {
   });
 });
 
+describe('subnet choice', () => {
+  it('skips a subnet the host holds (an address on a link with noprefixroute, no route at all)', async () => {
+    const other: Roots = { root: path.join(tmp, 'other'), runroot: path.join(tmp, 'other-run') };
+    const first = (await new NetworkStore(other).create({ name: 'probe' })).IPAM.Config[0].Subnet;
+    removeRootNetworkObjects(other.root, other.runroot); // its bridge goes: the subnet is free again
+    const link = `bxt${randomBytes(3).toString('hex')}`;
+    execFileSync('ip', ['link', 'add', link, 'type', 'bridge']);
+    try {
+      execFileSync('ip', ['addr', 'add', first.replace(/0\/24$/, '1/24'), 'dev', link, 'noprefixroute']);
+      const next = (await new NetworkStore(roots).create({ name: 'n' })).IPAM.Config[0].Subnet;
+      expect(next).not.toBe(first);
+    } finally {
+      execFileSync('ip', ['link', 'del', link]);
+    }
+  });
+});
+
 describe('IPAM', () => {
   it('hands out distinct addresses under concurrency, skipping network, gateway and broadcast', async () => {
     const net = await new NetworkStore(roots).create({ name: 'n', subnet: '10.98.0.0/24' });
@@ -115,6 +133,16 @@ describe('IPAM', () => {
     expect((await allocate(roots, net, { containerId: a, ip: '10.97.0.6' })).address).toBe('10.97.0.6');
     await release(roots, net.Id, a);
     expect([...liveAllocations(roots, net.Id).keys()]).toEqual([c]);
+  });
+
+  it('refuses an allocation on a network removed meanwhile (network rm holds the same lock)', async () => {
+    const store = new NetworkStore(roots);
+    const net = await store.create({ name: 'going', subnet: '10.95.0.0/29' });
+    store.removeRecord(net);
+    await expect(allocate(roots, net, { containerId: fakeContainer(1) })).rejects.toThrow(
+      'network going was removed: connect the container to another network',
+    );
+    expect(fs.existsSync(layout.network(roots, net.Id))).toBe(false); // nothing written back
   });
 
   it('an exhausted range is an error naming the network', async () => {

@@ -127,8 +127,8 @@ describe('buildTable', () => {
   it('publishes on every address or on one', () => {
     const r: BoxRuleset = { networks: [open], ports: [port('box0'), { ...port('box0'), hostIp: '127.0.0.1' }] };
     expect(texts(r, 'publish')).toEqual([
-      'meta nfproto ipv4 tcp dport 8080 counter dnat ip to 10.88.0.2:80',
-      'ip daddr 127.0.0.1 tcp dport 8080 counter dnat ip to 10.88.0.2:80',
+      'meta nfproto ipv4 tcp dport 8080 counter dnat ip to 10.88.0.2:80 comment "box publish tcp 0.0.0.0 8080"',
+      'ip daddr 127.0.0.1 tcp dport 8080 counter dnat ip to 10.88.0.2:80 comment "box publish tcp 127.0.0.1 8080"',
     ]);
   });
 

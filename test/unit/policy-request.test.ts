@@ -164,6 +164,13 @@ describe('the policy request', () => {
         init: true,
       });
       expect(req.host).toEqual({ ...host, memoryTotal: 4n << 30n });
+      // a bridge network is bridge(NAME), with the ports box publishes
+      const ports = [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const }];
+      const bridged = policyRequest(
+        { ...config, network: 'app', ports },
+        { name: 'web', host, caller: { uid: 0, gid: 0 }, args: [] },
+      );
+      expect(bridged.container.network).toEqual({ mode: { tag: 'bridge', val: 'app' }, publishedPorts: ports });
       expect(req.caller).toEqual({ uid: 0, gid: 0 });
       expect(req.args).toEqual([['k', 'v']]);
       expect(req.boxVersion).toBe(BOX_VERSION);

@@ -121,6 +121,12 @@ describe('assignHostPorts', () => {
     expect(got.map((p) => p.hostPort)).toEqual([4998, 4999]);
   });
 
+  it('refuses one host port for two bindings of the container', () => {
+    expect(() => assignHostPorts([tcp(80, '7000'), tcp(81, '7000')], others, sockets)).toThrow(
+      'Bind for 0.0.0.0:7000 failed: port is already allocated (by another -p of this container)',
+    );
+  });
+
   it('refuses a range with no free port', () => {
     expect(() => assignHostPorts([tcp(80, '5000-5001')], others, sockets)).toThrow(
       'no free host port in 5000-5001 on 0.0.0.0 for 80/tcp',

@@ -1,5 +1,6 @@
 // `box network connect` and `box network disconnect`, of a running or stopped container.
-import { connect, disconnect } from '../../network/connect';
+import { BoxError } from '../../errors';
+import { connect, disconnect, removedNetworkOf } from '../../network/connect';
 import { find } from '../../runtime/lifecycle';
 import { bool, CommandSpec, list, str } from '../args';
 import { stores } from './common';
@@ -33,8 +34,11 @@ export const networkDisconnectCommand: CommandSpec = {
   positionals: [{ name: 'NETWORK' }, { name: 'CONTAINER' }],
   async run(a) {
     const { networks, containers } = stores();
-    const n = await networks.get(a.positionals[0]);
-    await disconnect(containers, n, find(containers, a.positionals[1]), bool(a, 'force'));
+    const c = find(containers, a.positionals[1]);
+    // a network removed while a stopped container named it can still be taken off the container
+    const n = (await networks.find(a.positionals[0])) ?? removedNetworkOf(c, a.positionals[0]);
+    if (!n) throw new BoxError(`network ${a.positionals[0]} not found: list networks with box network ls`, 1);
+    await disconnect(containers, n, c, bool(a, 'force'));
     return 0;
   },
 };

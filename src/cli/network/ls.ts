@@ -31,6 +31,19 @@ export function matchesFilters(n: NetworkRecord, filters: string[]): boolean {
   return [...byKey].every(([k, vs]) => (k === 'label' ? vs.every(test[k]) : vs.some(test[k])));
 }
 
+/** Docker's order for `network ls`: by name, runs of digits compared as numbers (net2 before net10). */
+export function naturalLess(a: string, b: string): number {
+  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
+  const [x, y] = [chunks(a), chunks(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    const numeric = /^\d/.test(x[i]) && /^\d/.test(y[i]);
+    if (numeric && Number(x[i]) !== Number(y[i])) return Number(x[i]) - Number(y[i]);
+    return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
 export const networkLsCommand: CommandSpec = {
   paths: [
     ['network', 'ls'],
@@ -51,7 +64,9 @@ export const networkLsCommand: CommandSpec = {
   positionals: [],
   async run(a) {
     const { networks } = stores();
-    const shown = (await networks.list()).filter((n) => matchesFilters(n, list(a, 'filter')));
+    const shown = (await networks.list())
+      .filter((n) => matchesFilters(n, list(a, 'filter')))
+      .sort((x, y) => naturalLess(x.Name, y.Name));
     const id = (n: NetworkRecord) => (bool(a, 'noTrunc') ? n.Id : n.Id.slice(0, 12));
     if (bool(a, 'quiet')) {
       process.stdout.write(shown.map((n) => id(n) + '\n').join(''));

@@ -5,7 +5,8 @@
 import { Roots } from '../../paths';
 import { DEFAULT_NETWORK, NetworkRecord } from '../store';
 import { DnsNetwork, EnsureOptions, ensureResponder } from './ensure';
-import { publishNames, unpublishNames } from './names';
+import { networksWithNames, publishNames, unpublishNames } from './names';
+import { liveResponder } from './pid-file';
 
 export interface ContainerNames {
   id: string;
@@ -41,4 +42,27 @@ export async function announceContainer(
 /** Takes a container's names off a network (its responder ends by itself when none are left). */
 export async function withdrawContainer(roots: Roots, n: NetworkRecord, containerId: string): Promise<void> {
   if (dnsNetworkOf(n)) await unpublishNames(roots, n.Id, containerId);
+}
+
+/**
+ * Starts again the responders that died (kill -9, the OOM killer) while their networks still have
+ * names: without this, names would not resolve until the next container start on the network.
+ * For a command that reconciles (ps, a start, a stop); returns the networks whose responder it
+ * started. Cheap when all is well: a directory read and a pid file per network.
+ */
+export async function repairResponders(
+  roots: Roots,
+  networks: NetworkRecord[],
+  opts?: EnsureOptions,
+): Promise<string[]> {
+  const started: string[] = [];
+  for (const id of networksWithNames(roots)) {
+    if (liveResponder(roots, id)) continue;
+    const n = networks.find((x) => x.Id === id);
+    const dns = n && dnsNetworkOf(n);
+    if (!dns) continue;
+    await ensureResponder(roots, dns, opts);
+    started.push(dns.name);
+  }
+  return started;
 }

@@ -9,6 +9,7 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
+import { assetPath } from '../../assets';
 import { BoxError } from '../../errors';
 import { lockFile } from '../../image/locks';
 import { featurePaths, layout, lockPaths, Roots } from '../../paths';
@@ -28,7 +29,7 @@ export interface DnsNetwork {
 }
 
 export interface EnsureOptions {
-  /** the command line of box itself (default: this executable, with the roots) */
+  /** the command line of box itself, absolute path first (default: this executable, with the roots) */
   command?: string[];
   /** how long a new responder has to answer */
   timeoutMs?: number;
@@ -63,7 +64,10 @@ async function startResponder(roots: Roots, network: DnsNetwork, address: string
   mkdirp(layout.runNetwork(roots, network.id));
   const logFile = featurePaths.dnsLog(roots, network.id);
   const log = fs.openSync(logFile, 'w', 0o600);
-  const [cmd, ...args] = opts.command ?? boxArgv(roots);
+  // Through the helper's `delay 0`, which closes every inherited fd above 2 and execs box: the
+  // responder outlives this command, and must not keep open a pipe this command's caller waits on.
+  const helper = assetPath('box-helper', layout.cache(roots));
+  const [cmd, ...args] = [helper, 'delay', '0', ...(opts.command ?? boxArgv(roots))];
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['BOX_HOST_RESOLV_CONF', 'BOX_ASSET_DIR']) if (process.env[k]) env[k] = process.env[k];
   let exited = false;
@@ -84,8 +88,16 @@ async function startResponder(roots: Roots, network: DnsNetwork, address: string
       if (await probeResponder(address, network.id, 100)) return;
     }
     if (!exited) child.kill('SIGKILL');
-    const why = (readFileIfExists(logFile) ?? '').trim().split('\n').pop() || 'it did not answer in time';
-    throw new BoxError(`the DNS responder of network ${network.name} did not start: ${why}`);
+    const why = (readFileIfExists(logFile) ?? '')
+      .trim()
+      .split('\n')
+      .pop()
+      ?.replace(/^box: /, '');
+    fs.rmSync(logFile, { force: true });
+    fs.rmSync(featurePaths.dnsPid(roots, network.id), { force: true });
+    throw new BoxError(
+      `the DNS responder of network ${network.name} did not start: ${why || 'it did not answer within 10 s'}`,
+    );
   } finally {
     child.unref();
   }

@@ -24,8 +24,11 @@ interface NamesFile {
 /** Network ids are made as container ids are. */
 const NETWORK_ID_RE = CONTAINER_ID_RE;
 
-/** A DNS name as a container may be called (RFC 1123 labels; `_` too, as Docker's names allow it). */
-const NAME_RE = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
+/**
+ * A DNS name as a container may be called: labels of letters, digits, `_` and `-` (not first), as
+ * Docker's container names ([a-zA-Z0-9][a-zA-Z0-9_.-]*) split at their dots.
+ */
+const NAME_RE = /^(?=.{1,253}$)[a-z0-9_][a-z0-9_-]{0,62}(\.[a-z0-9_][a-z0-9_-]{0,62})*$/i;
 
 export function isDnsName(name: string): boolean {
   return NAME_RE.test(name);
@@ -46,9 +49,19 @@ function isEntry(e: unknown): e is NameEntry {
   );
 }
 
-/** The network's entries now; [] when it has none (no file). A damaged entry is left out. */
+/**
+ * The network's entries now; [] when it has none (no file). A damaged entry is left out, and a
+ * file that is not JSON at all counts as empty: box only ever renames a whole file into place, so
+ * that is a hand-edited one, and the containers' next starts and a reconcile write it anew.
+ */
 export function readNames(roots: Roots, networkId: string): NameEntry[] {
-  const file = readJsonIfExists<NamesFile>(featurePaths.dnsNames(roots, networkId));
+  let file: NamesFile | undefined;
+  try {
+    file = readJsonIfExists<NamesFile>(featurePaths.dnsNames(roots, networkId));
+  } catch (err) {
+    if (err instanceof SyntaxError) return [];
+    throw err;
+  }
   return Array.isArray(file?.entries) ? file.entries.filter(isEntry) : [];
 }
 

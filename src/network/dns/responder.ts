@@ -51,6 +51,9 @@ const BIND_RETRY_MS = 3000;
 const TICK_MS = 500;
 const TCP_IDLE_MS = 10_000;
 const TCP_MAX_CONNECTIONS = 128;
+/** Forwarded queries waiting for the host's resolvers (a socket each): more are answered SERVFAIL at once. */
+const MAX_FORWARDING = 512;
+let forwarding = 0;
 /** How often the host's resolv.conf is read again (a laptop changes networks). */
 const RESOLVERS_MAX_AGE_MS = 2000;
 
@@ -95,8 +98,15 @@ function clientsOf(o: ResponderOptions): (address: string) => boolean {
   const subnet = new net.BlockList();
   subnet.addSubnet(o.address, o.prefixLength ?? prefixOf(o.address), 'ipv4');
   subnet.addSubnet('127.0.0.0', 8, 'ipv4');
-  const hostAddress = (a: string) =>
-    Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.address === a));
+  let host = new Set<string>();
+  let readAt = 0;
+  const hostAddress = (a: string) => {
+    if (Date.now() - readAt > 1000) {
+      host = new Set(Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+      readAt = Date.now();
+    }
+    return host.has(a);
+  };
   return (address) => subnet.check(address, 'ipv4') || hostAddress(address);
 }
 
@@ -176,8 +186,14 @@ async function respond(msg: Buffer, table: NameTable, upstream: Upstream, udp: b
   const local = answerQuery(query, table);
   if (local !== 'forward') return encode(local, query, udp);
   const servers = upstream.get();
-  const answer = servers.length ? await (udp ? forwardUdp(msg, servers) : forwardTcp(msg, servers)) : undefined;
-  return answer ?? encode(errorReply(query, RCODE.SERVFAIL), query, udp);
+  if (!servers.length || forwarding >= MAX_FORWARDING) return encode(errorReply(query, RCODE.SERVFAIL), query, udp);
+  forwarding++;
+  try {
+    const answer = await (udp ? forwardUdp(msg, servers) : forwardTcp(msg, servers));
+    return answer ?? encode(errorReply(query, RCODE.SERVFAIL), query, udp);
+  } finally {
+    forwarding--;
+  }
 }
 
 function answerUdp(msg: Buffer, table: NameTable, upstream: Upstream): Promise<Buffer | undefined> {
@@ -223,10 +239,14 @@ function serveTcp(socket: net.Socket, names: NamesWatch, upstream: Upstream): vo
     for (let m = firstMessage(pending); m; m = firstMessage(pending)) {
       const message = Buffer.from(m.message);
       pending = pending.subarray(m.used);
-      chain = chain.then(async () => {
-        const out = await respond(message, names.table(), upstream, false).catch(() => undefined);
-        if (out && !socket.destroyed) socket.write(withLength(out));
-      });
+      chain = chain
+        .then(async () => {
+          const out = await respond(message, names.table(), upstream, false);
+          if (out && !socket.destroyed) socket.write(withLength(out));
+        })
+        .catch(() => {
+          socket.destroy();
+        });
     }
   });
 }
@@ -243,9 +263,9 @@ async function withBindRetry<T>(what: string, address: string, attempt: () => Pr
       if (!retry) {
         const why =
           code === 'EADDRINUSE'
-            ? 'another process holds it'
+            ? 'another process holds it (a DNS server listening on every address?): free port 53 on this address'
             : code === 'EADDRNOTAVAIL'
-              ? 'no such address on this host'
+              ? "no such address on this host: is the network's bridge there? (box network inspect)"
               : String(err);
         throw new Error(`cannot listen on ${address} port ${DNS_PORT} (${what}): ${why}`);
       }
