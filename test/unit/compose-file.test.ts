@@ -243,6 +243,31 @@ describe('the normalised model', () => {
   });
 });
 
+describe('YAML features compose files use', () => {
+  it('anchors, merge keys and x- extension fields (which are not part of the model)', () => {
+    write(
+      'compose.yaml',
+      [
+        'x-common: &common',
+        '  image: busybox',
+        '  environment: {TZ: UTC}',
+        'services:',
+        '  a:',
+        '    <<: *common',
+        '    command: [a]',
+        '  b:',
+        '    <<: *common',
+        '    x-note: ignored',
+        '    environment: {TZ: CET}',
+      ].join('\n'),
+    );
+    expect(load().services).toEqual({
+      a: { image: 'busybox', environment: { TZ: 'UTC' }, command: ['a'], networks: { default: null } },
+      b: { image: 'busybox', environment: { TZ: 'CET' }, networks: { default: null } },
+    });
+  });
+});
+
 describe('merging -f files', () => {
   it("follows the specification's rules: maps merge, sequences append, commands and unique resources replace", () => {
     write(
