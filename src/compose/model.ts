@@ -1,5 +1,6 @@
 // The normalised compose model: what `box compose config` prints and the engine starts. Every
 // field is in its long form (shape.ts), merged (merge.ts) and checked (project.ts).
+import { parseDuration } from '../util/units';
 
 export type Condition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 
@@ -136,6 +137,12 @@ export interface Project {
   volumes: Record<string, VolumeSpec>;
   secrets: Record<string, FileResource>;
   configs: Record<string, FileResource>;
+}
+
+/** A service's stop_grace_period in whole seconds (default 10, as Docker's). */
+export function stopGraceSeconds(project: Project, service: string): number {
+  const g = project.services[service]?.stop_grace_period;
+  return g === undefined ? 10 : Math.ceil(parseDuration(`stop_grace_period of ${service}`, g) / 1000);
 }
 
 /** How many containers a service runs: `scale`, else `deploy.replicas`, else one. */

@@ -11,12 +11,12 @@ import type { AdmissionFlags } from '../policy/admission';
 import { ContainerStore } from '../runtime/containers';
 import { checkRequest, createRecord, CreateRequest } from '../runtime/create';
 import { startExisting } from '../runtime/detach';
-import { refresh, removeContainer } from '../runtime/lifecycle';
+import { refresh, removeContainer, stopContainer } from '../runtime/lifecycle';
 import { parsePullMode, pullFirst } from '../runtime/pull-first';
 import { renameContainer } from '../runtime/rename';
 import { runFlagsFrom } from '../runtime/run-flags';
 import { parseLogOpts } from '../runtime/log-options';
-import { Condition, Project, replicasOf } from './model';
+import { Condition, Project, replicasOf, stopGraceSeconds } from './model';
 import { lockProject, ProjectContainer, projectContainers } from './project-containers';
 import { configHash, LABEL, serviceRun } from './service-flags';
 import { serviceOrder, waitCondition } from './conditions';
@@ -116,6 +116,7 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
     }
     // Admitted: from here on the project changes. Replaced and surplus containers go first.
     for (const old of [...actions.flatMap((a) => (a.replaces ? [a.replaces] : [])), ...surplus]) {
+      await stopContainer(roots, store, old, stopGraceSeconds(project, old.config.labels[LABEL.service] ?? ''));
       await removeContainer(roots, store, old, true);
       o.progress(`Container ${old.name}  Removed`);
     }
@@ -127,7 +128,8 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
         [...keep.get(svc)!, ...made].sort((a, b) => num(a) - num(b)),
       );
     }
-    if (!o.noStart) await startInOrder(roots, store, project, result, o);
+    const recreated = new Set(actions.filter((a) => a.replaces).map((a) => a.service));
+    if (!o.noStart) await startInOrder(roots, store, project, result, recreated, o);
     return result;
   } finally {
     lock.release();
@@ -257,7 +259,14 @@ async function admitAll(roots: Roots, store: ContainerStore, project: Project, a
  * service together. The first failure stops what has not started yet and is thrown once the rest
  * settled; a dependency with `required: false` that fails is only a warning.
  */
-async function startInOrder(roots: Roots, store: ContainerStore, project: Project, result: UpResult, o: UpOptions) {
+async function startInOrder(
+  roots: Roots,
+  store: ContainerStore,
+  project: Project,
+  result: UpResult,
+  recreated: Set<string>,
+  o: UpOptions,
+) {
   let failed: BoxError | undefined;
   const started = new Map<string, Promise<void>>();
   const reported = new Set<string>();
@@ -285,12 +294,16 @@ async function startInOrder(roots: Roots, store: ContainerStore, project: Projec
       }),
     );
     if (failed) return;
+    // depends_on's `restart: true`: a running container is restarted when such a dependency was recreated
+    const restart = deps.some(([dep, d]) => d.restart && recreated.has(dep));
     await Promise.all(
       result.get(svc)!.map(async (r) => {
-        if ((await refresh(roots, store, store.get(r.id) ?? r)).state.status === 'running') {
+        const running = (await refresh(roots, store, store.get(r.id) ?? r)).state.status === 'running';
+        if (running && !restart) {
           o.progress(`Container ${r.name}  Running`);
           return;
         }
+        if (running) await stopContainer(roots, store, store.get(r.id) ?? r, stopGraceSeconds(project, svc));
         const code = await startExisting(roots, store, r, o.warn);
         if (code !== 0) throw new BoxError(`service "${svc}": container ${r.name} failed to start (exit ${code})`);
         o.progress(`Container ${r.name}  Started`);

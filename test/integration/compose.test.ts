@@ -180,8 +180,8 @@ describe('box compose up', () => {
 
   it('converges: a second up recreates only the changed service; --scale adds and removes replicas', () => {
     const yaml = (webCommand: string) => `services:
-  a: {image: busybox, command: sleep 1000}
-  web: {image: busybox, command: ${webCommand}}
+  a: {image: busybox, command: sleep 1000, init: true}
+  web: {image: busybox, command: ${webCommand}, init: true}
 `;
     const p = project(yaml('sleep 1000'));
     expect(t.box(p.compose('up', '-d')).status).toBe(0);
@@ -201,6 +201,25 @@ describe('box compose up', () => {
     expect(inspect(`${p.name}-a-3`).State.Status).toBe('running');
     expect(t.box(p.compose('up', '-d')).status).toBe(0);
     expect(projectContainers(p.name)).toHaveLength(2);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+
+  it('restarts a running dependent whose dependency was recreated when its depends_on says restart: true', () => {
+    const yaml = (dbCommand: string) => `services:
+  db: {image: busybox, command: ${dbCommand}, init: true}
+  web: {image: busybox, command: sleep 1000, init: true, depends_on: {db: {condition: service_started, restart: true}}}
+  other: {image: busybox, command: sleep 1000, init: true, depends_on: [db]}
+`;
+    const p = project(yaml('sleep 1000'));
+    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    const before = { web: inspect(`${p.name}-web-1`), other: inspect(`${p.name}-other-1`) };
+    fs.writeFileSync(path.join(p.dir, 'compose.yaml'), yaml('sleep 999'));
+    const r = t.box(p.compose('up', '-d'));
+    expect(r.status).toBe(0);
+    const web = inspect(`${p.name}-web-1`);
+    expect(web.Id).toBe(before.web.Id);
+    expect(Date.parse(web.State.StartedAt)).toBeGreaterThan(Date.parse(before.web.State.StartedAt));
+    expect(inspect(`${p.name}-other-1`).State.StartedAt).toBe(before.other.State.StartedAt);
     expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
   });
 

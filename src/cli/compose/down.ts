@@ -2,14 +2,14 @@
 // networks `up` made for it, under the project's lock; -v also its named volumes (and the
 // containers' anonymous ones), --remove-orphans the containers of services the files no longer have.
 import { BoxError } from '../../errors';
-import type { Project } from '../../compose/model';
+import { Project, stopGraceSeconds } from '../../compose/model';
 import { lockProject, projectContainers } from '../../compose/project-containers';
 import { removeProjectNetworks } from '../../compose/networks';
 import { removeProjectVolumes } from '../../compose/volumes';
 import { ContainerStore } from '../../runtime/containers';
 import { removeContainer, stopContainer } from '../../runtime/lifecycle';
 import { ImageStore } from '../../image/store';
-import { parseNonNegativeInt, parseDuration } from '../../util/units';
+import { parseNonNegativeInt } from '../../util/units';
 import { bool, CommandSpec, str } from '../args';
 import { removeImages } from '../image/rmi';
 import { roots } from '../context';
@@ -55,7 +55,7 @@ export const downCommand: CommandSpec = {
       const doomed = all.filter((c) => known(c.service) || bool(a, 'removeOrphans'));
       await Promise.all(
         doomed.map(async ({ record, service }) => {
-          await stopContainer(r, store, record, timeout ?? stopGrace(project, service));
+          await stopContainer(r, store, record, timeout ?? stopGraceSeconds(project, service));
           progress(`Container ${record.name}  Stopped`);
         }),
       );
@@ -98,10 +98,4 @@ function projectForDown(): Project {
       configs: {},
     };
   }
-}
-
-/** A service's stop_grace_period in whole seconds (default 10, as Docker's). */
-export function stopGrace(project: Project, service: string): number {
-  const g = project.services[service]?.stop_grace_period;
-  return g === undefined ? 10 : Math.ceil(parseDuration(`stop_grace_period of ${service}`, g) / 1000);
 }

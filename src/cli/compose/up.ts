@@ -16,8 +16,7 @@ import { pullWithProgress } from '../container/run';
 import { roots } from '../context';
 import { PrefixPrinter, progress, SERVICES } from './common';
 import { loadComposeProject, warn } from './context';
-import { stopGrace } from './down';
-import type { Project } from '../../compose/model';
+import { Project, stopGraceSeconds } from '../../compose/model';
 
 const flag = (names: string[], key: string, description: string) => ({
   names,
@@ -106,7 +105,7 @@ async function attached(
 ) {
   const r = store.roots;
   const all = [...result.entries()].flatMap(([svc, records]) => records.map((rec) => ({ svc, rec })));
-  const grace = new Map(all.map(({ svc }) => [svc, stopGrace(project, svc)]));
+  const grace = new Map(all.map(({ svc }) => [svc, stopGraceSeconds(project, svc)]));
   const printer = new PrefixPrinter(all.map((c) => c.rec.name));
   let interrupts = 0;
   let stopping: Promise<unknown> | undefined;

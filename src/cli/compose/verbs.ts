@@ -2,6 +2,7 @@
 // applied to the project's containers, concurrently, by the runtime's own functions. `start`
 // honours the dependency order and conditions, as `up` does.
 import { BoxError } from '../../errors';
+import { stopGraceSeconds } from '../../compose/model';
 import { serviceOrder, waitCondition } from '../../compose/conditions';
 import type { ProjectContainer } from '../../compose/project-containers';
 import { parseSignal } from '../../linux/signals';
@@ -13,7 +14,6 @@ import { bool, CommandSpec, ParsedArgs, str } from '../args';
 import { roots } from '../context';
 import { containersOf, progress, SERVICES, store } from './common';
 import { loadComposeProject, warn } from './context';
-import { stopGrace } from './down';
 
 const TIMEOUT = {
   names: ['--timeout', '-t'],
@@ -56,7 +56,7 @@ export const stopCommand = verb('stop', "Stop the services' containers.", [TIMEO
   const project = loadComposeProject(a.positionals);
   const t = timeoutOf(a);
   return onEach(containersOf(project, a.positionals), async (c) => {
-    await stopContainer(roots(), store(), c.record, t ?? stopGrace(project, c.service));
+    await stopContainer(roots(), store(), c.record, t ?? stopGraceSeconds(project, c.service));
     return 'Stopped';
   });
 });
@@ -66,7 +66,7 @@ export const restartCommand = verb('restart', "Restart the services' containers.
   const t = timeoutOf(a);
   const s = store();
   return onEach(containersOf(project, a.positionals), async (c) => {
-    await stopContainer(roots(), s, c.record, t ?? stopGrace(project, c.service));
+    await stopContainer(roots(), s, c.record, t ?? stopGraceSeconds(project, c.service));
     const code = await startExisting(roots(), s, s.get(c.record.id) ?? c.record, warn);
     if (code !== 0) throw new BoxError(`container ${c.record.name} failed to start (exit ${code})`);
     return 'Restarted';
