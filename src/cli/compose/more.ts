@@ -11,8 +11,8 @@ import { parseLogOpts } from '../../runtime/log-options';
 import { runForeground } from '../../runtime/run';
 import { randomHex } from '../../util/random';
 import { BOX_VERSION } from '../../version';
-import type { ContainerConfig } from '../../model';
-import { portLines, PublishedPort } from '../../network/ports';
+import { portLines } from '../../network/ports';
+import { publishedPorts } from '../container/port';
 import { bool, CommandSpec, list, str } from '../args';
 import { pullWithProgress } from '../container/run';
 import { roots } from '../context';
@@ -175,7 +175,7 @@ export const portCommand: CommandSpec = {
   positionals: [{ name: 'SERVICE' }, { name: 'PRIVATE_PORT' }],
   async run(a) {
     const c = serviceContainer(a.positionals[0], str(a, 'index'));
-    const ports = (c.config as ContainerConfig & { ports?: PublishedPort[] }).ports ?? [];
+    const ports = publishedPorts(c);
     const spec = a.positionals[1].includes('/')
       ? a.positionals[1]
       : `${a.positionals[1]}/${str(a, 'protocol') ?? 'tcp'}`;

@@ -1,5 +1,7 @@
 // `box compose ps`: the project's containers with their service, as docker compose lists them.
 import { refresh } from '../../runtime/lifecycle';
+import { readHealth } from '../../runtime/health';
+import { publishedPorts } from '../container/port';
 import { printableJson } from '../../util/printable';
 import { bool, CommandSpec, str } from '../args';
 import { roots } from '../context';
@@ -49,7 +51,13 @@ export const psCommand: CommandSpec = {
           State: containerState(c),
           Status: statusText(c, roots()),
           ExitCode: c.state.exitCode ?? 0,
-          Health: '',
+          Health: readHealth(roots(), c.id)?.status ?? '',
+          Publishers: publishedPorts(c).map((x) => ({
+            URL: x.hostIp,
+            TargetPort: x.containerPort,
+            PublishedPort: x.hostPort,
+            Protocol: x.protocol,
+          })),
         };
         process.stdout.write(printableJson(JSON.stringify(row)) + '\n');
       }
@@ -61,8 +69,11 @@ export const psCommand: CommandSpec = {
       JSON.stringify(c.config.args.join(' ').slice(0, 30)),
       service,
       statusText(c, roots()),
+      publishedPorts(c)
+        .map((x) => `${x.hostIp}:${x.hostPort}->${x.containerPort}/${x.protocol}`)
+        .join(', '),
     ]);
-    process.stdout.write(table(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'STATUS'], rows));
+    process.stdout.write(table(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'STATUS', 'PORTS'], rows));
     return 0;
   },
 };
