@@ -497,6 +497,7 @@ describe('the other compose commands', () => {
     expect(run.status).toBe(3);
     expect(projectContainers(p.name)).toHaveLength(2); // the one-off container went with --rm
     expect(ok('port', 'app', '80')).toBe(`127.0.0.1:${port}\n`);
+    expect(ok('ps', 'app')).toMatch(new RegExp(`${p.name}-app-1 .* Up .* 127\\.0\\.0\\.1:${port}->80/tcp\n`));
     expect(ok('top', 'db')).toMatch(new RegExp(`^${p.name}-db-1\nUID +PID`));
     expect(ok('images')).toMatch(new RegExp(`${p.name}-app-1 +busybox +latest`));
     expect(t.box(['compose', 'ls']).stdout).toMatch(new RegExp(`${p.name} +running\\(2\\)`));
