@@ -1,26 +1,21 @@
 // `compose up`, in one box process: the project converged under its lock (containers whose
 // configuration hash or image changed are recreated, missing ones created, extra replicas and, if
 // asked, orphans removed), every new container admitted by the policies before any container of
-// the project is touched, then services started concurrently, each once its dependencies meet
-// their conditions (started, healthy, completed successfully), replicas together.
+// the project is touched (create-all.ts), then services started concurrently, each once its
+// dependencies meet their conditions, replicas together (start-order.ts).
 import { BoxError } from '../errors';
 import { ImageStore } from '../image/store';
 import type { ContainerRecord } from '../model';
 import type { Roots } from '../paths';
 import type { AdmissionFlags } from '../policy/admission';
 import { ContainerStore } from '../runtime/containers';
-import { checkRequest, createRecord, CreateRequest } from '../runtime/create';
-import { startExisting } from '../runtime/detach';
-import { refresh, removeContainer, stopContainer } from '../runtime/lifecycle';
-import { parsePullMode, pullFirst } from '../runtime/pull-first';
-import { renameContainer } from '../runtime/rename';
-import { runFlagsFrom } from '../runtime/run-flags';
-import { parseLogOpts } from '../runtime/log-options';
-import { Condition, Project, replicasOf, stopGraceSeconds } from './model';
+import { removeContainer, stopContainer } from '../runtime/lifecycle';
+import { Action, createAll } from './create-all';
+import { Project, replicasOf, stopGraceSeconds } from './model';
 import { lockProject, ProjectContainer, projectContainers } from './project-containers';
-import { configHash, LABEL, serviceRun } from './service-flags';
-import { serviceOrder, waitCondition } from './conditions';
-import { connectOtherNetworks, ensureNetworks, removeProjectNetworks } from './networks';
+import { configHash, LABEL } from './service-flags';
+import { ensureNetworks, removeProjectNetworks } from './networks';
+import { startInOrder } from './start-order';
 import { ensureVolumes, removeProjectVolumes } from './volumes';
 
 export interface UpOptions {
@@ -57,14 +52,6 @@ export function selectServices(project: Project, named: string[], noDeps: boolea
   };
   for (const s of named) add(s);
   return [...out];
-}
-
-interface Action {
-  service: string;
-  number: number;
-  /** the container it replaces (renamed aside while the new one is admitted) */
-  replaces?: ContainerRecord;
-  created?: ContainerRecord;
 }
 
 export async function up(roots: Roots, project: Project, o: UpOptions): Promise<UpResult> {
@@ -107,7 +94,7 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
     let madeVolumes: string[] = [];
     try {
       madeVolumes = await ensureVolumes(roots, project, selected, o.progress);
-      await admitAll(roots, store, project, actions, o);
+      await createAll(roots, store, project, actions, o);
     } catch (err) {
       const quiet = () => undefined;
       await removeProjectVolumes(roots, project.name, quiet, madeVolumes).catch(quiet);
@@ -160,173 +147,4 @@ async function handleOrphans(
     await removeContainer(roots, store, c.record, true);
     o.progress(`Container ${c.record.name}  Removed`);
   }
-}
-
-/** The creation request of one container of a service, as `box run` would make it. */
-export function requestFor(
-  roots: Roots,
-  project: Project,
-  svc: string,
-  n: number,
-  o: Pick<UpOptions, 'admission' | 'warn'>,
-  oneoff = false,
-) {
-  const run = serviceRun(project, svc, n, oneoff);
-  const flags = runFlagsFrom(run.flags);
-  const req: CreateRequest = {
-    roots,
-    image: run.image,
-    command: run.command,
-    flags,
-    admission: o.admission,
-    warn: o.warn,
-  };
-  return req;
-}
-
-/**
- * Every new container recorded (so admitted by the policies) before anything else changes: a
- * container being replaced is renamed aside first, and named back if any admission fails. On a
- * failure every record made here goes again, and the error lists every service's reasons.
- */
-async function admitAll(roots: Roots, store: ContainerStore, project: Project, actions: Action[], o: UpOptions) {
-  const reqs = actions.map((a) => requestFor(roots, project, a.service, a.number, o));
-  for (const [i, req] of reqs.entries()) {
-    try {
-      checkRequest(req); // every value of every service before any pull or record
-    } catch (err) {
-      throw new BoxError(`service "${actions[i].service}": ${(err as Error).message}`);
-    }
-  }
-  const renamed: Action[] = [];
-  const failures: string[] = [];
-  try {
-    for (const a of actions) {
-      if (!a.replaces) continue;
-      a.replaces = await renameContainer(roots, store, a.replaces, `${a.replaces.id.slice(0, 12)}_${a.replaces.name}`);
-      renamed.push(a);
-    }
-    // Pulls first, one per service and one at a time (their progress stays readable); then every
-    // container is created at once (each holds the store's lock from its pull until its record exists).
-    const failed = new Set<string>();
-    const fail = (a: Action, err: unknown) => {
-      if (!(err instanceof BoxError)) throw err;
-      failed.add(a.service);
-      failures.push(`service "${a.service}": ${err.message}`);
-    };
-    for (const [i, a] of actions.entries()) {
-      if (actions.findIndex((b) => b.service === a.service) !== i) continue;
-      try {
-        const status = await pullFirst(reqs[i], parsePullMode(reqs[i].flags.pull ?? 'missing'), o.pull);
-        if (status !== 0) throw new BoxError(`pulling ${reqs[i].image} failed (exit ${status})`);
-      } catch (err) {
-        fail(a, err);
-      }
-    }
-    await Promise.all(
-      actions.map(async (a, i) => {
-        const req = reqs[i];
-        if (failed.has(a.service)) return req.storeLock?.release();
-        try {
-          if (!req.storeLock && (await pullFirst(req, 'missing', o.pull)) !== 0)
-            throw new BoxError(`image ${req.image} is gone`);
-          const { containers, record } = await createRecord(req);
-          record.config.log = parseLogOpts(req.flags.logOpt);
-          containers.save(record);
-          a.created = record;
-          await connectOtherNetworks(containers, project, a.service, record);
-          a.created = containers.get(record.id) ?? record;
-          o.progress(`Container ${record.name}  Created`);
-        } catch (err) {
-          fail(a, err);
-        }
-      }),
-    );
-    if (failures.length) throw new BoxError([...new Set(failures)].join('\nbox: '));
-  } catch (err) {
-    for (const a of actions)
-      if (a.created) await removeContainer(roots, store, a.created, true, true).catch(() => undefined);
-    for (const a of renamed) {
-      const original = a.replaces!.name.slice(13);
-      await renameContainer(roots, store, a.replaces!, original).catch(() => undefined);
-    }
-    throw err;
-  }
-}
-
-/**
- * Starts the services, each as soon as its dependencies meet their conditions; all replicas of a
- * service together. The first failure stops what has not started yet and is thrown once the rest
- * settled; a dependency with `required: false` that fails is only a warning.
- */
-async function startInOrder(
-  roots: Roots,
-  store: ContainerStore,
-  project: Project,
-  result: UpResult,
-  recreated: Set<string>,
-  o: UpOptions,
-) {
-  let failed: BoxError | undefined;
-  const started = new Map<string, Promise<void>>();
-  const reported = new Set<string>();
-  const startService = async (svc: string): Promise<void> => {
-    // --no-deps: what the service depends on is neither started nor waited for, as docker compose
-    const deps = o.noDeps ? [] : Object.entries(project.services[svc].depends_on ?? {});
-    await Promise.all(
-      deps.map(async ([dep, d]) => {
-        if (started.has(dep)) await started.get(dep);
-        const records =
-          result.get(dep) ??
-          projectContainers(store, project.name)
-            .filter((c) => c.service === dep && !c.oneoff)
-            .map((c) => c.record);
-        try {
-          await waitCondition(roots, store, dep, records, d.condition as Condition);
-          if (d.condition !== 'service_started' && !reported.has(`${dep} ${d.condition}`)) {
-            reported.add(`${dep} ${d.condition}`);
-            o.progress(`Service ${dep}  ${conditionWord(d.condition)}`);
-          }
-        } catch (err) {
-          if (!(err instanceof BoxError) || d.required) throw err;
-          o.warn(`${err.message} (service "${svc}" starts all the same: the dependency is not required)`);
-        }
-      }),
-    );
-    if (failed) return;
-    // depends_on's `restart: true`: a running container is restarted when such a dependency was recreated
-    const restart = deps.some(([dep, d]) => d.restart && recreated.has(dep));
-    await Promise.all(
-      result.get(svc)!.map(async (r) => {
-        const running = (await refresh(roots, store, store.get(r.id) ?? r)).state.status === 'running';
-        if (running && !restart) {
-          o.progress(`Container ${r.name}  Running`);
-          return;
-        }
-        if (running) await stopContainer(roots, store, store.get(r.id) ?? r, stopGraceSeconds(project, svc));
-        const code = await startExisting(roots, store, r, o.warn);
-        if (code !== 0) throw new BoxError(`service "${svc}": container ${r.name} failed to start (exit ${code})`);
-        o.progress(`Container ${r.name}  Started`);
-      }),
-    );
-  };
-  for (const svc of serviceOrder(project, [...result.keys()])) {
-    const p = startService(svc).catch((err: unknown) => {
-      failed ??= err instanceof BoxError ? err : new BoxError(String(err));
-      throw failed;
-    });
-    p.catch(() => undefined); // awaited below and by dependents
-    started.set(svc, p);
-  }
-  await Promise.allSettled(started.values());
-  if (failed) throw failed;
-  for (const [svc, records] of result)
-    result.set(
-      svc,
-      records.map((r) => store.get(r.id) ?? r),
-    );
-}
-
-function conditionWord(c: Condition): string {
-  return c === 'service_healthy' ? 'Healthy' : c === 'service_completed_successfully' ? 'Completed' : 'Started';
 }

@@ -3,7 +3,8 @@
 import { BoxError } from '../../errors';
 import { allProjects } from '../../compose/project-containers';
 import { LABEL } from '../../compose/service-flags';
-import { requestFor, selectServices, up } from '../../compose/up';
+import { requestFor } from '../../compose/create-all';
+import { selectServices, up } from '../../compose/up';
 import { ImageStore } from '../../image/store';
 import { runDetached } from '../../runtime/detach';
 import { refresh, waitFinalized } from '../../runtime/lifecycle';
