@@ -38,14 +38,14 @@ export async function startInOrder(
     const deps = o.noDeps ? [] : Object.entries(project.services[svc].depends_on ?? {});
     await Promise.all(
       deps.map(async ([dep, d]) => {
-        if (started.has(dep)) await started.get(dep);
-        const records =
-          result.get(dep) ??
-          projectContainers(store, project.name)
-            .filter((c) => c.service === dep && !c.oneoff)
-            .map((c) => c.record);
         try {
-          await waitCondition(roots, store, dep, records, d.condition as Condition);
+          if (started.has(dep)) await started.get(dep);
+          const records =
+            result.get(dep) ??
+            projectContainers(store, project.name)
+              .filter((c) => c.service === dep && !c.oneoff)
+              .map((c) => c.record);
+          await waitCondition(roots, store, dep, records, d.condition);
           if (d.condition !== 'service_started' && !reported.has(`${dep} ${d.condition}`)) {
             reported.add(`${dep} ${d.condition}`);
             o.progress(`Service ${dep}  ${conditionWord(d.condition)}`);

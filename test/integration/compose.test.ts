@@ -116,6 +116,16 @@ describe('box compose up', () => {
     expect(t.box(ok.compose('logs', 'migrate')).stdout).toMatch(new RegExp(`^${ok.name}-migrate-1 +\\| migrating\\n$`));
     expect(t.box(ok.compose('down', '-t', '0')).status).toBe(0);
 
+    const optional = project(job(3).replace('condition: service_completed_successfully', '$&, required: false'));
+    const warned = t.box(optional.compose('up', '-d'));
+    expect(warned.status).toBe(0);
+    expect(warned.stderr).toContain(
+      `box: service "migrate" didn't complete successfully: exit 3 (service "web" starts all the same: ` +
+        'the dependency is not required)\n',
+    );
+    expect(inspect(`${optional.name}-web-1`).State.Status).toBe('running');
+    expect(t.box(optional.compose('down', '-t', '0')).status).toBe(0);
+
     const bad = project(job(3));
     const r = t.box(bad.compose('up', '-d'));
     expect(r.status).toBe(1);
