@@ -69,6 +69,6 @@ export const composeCommand: CommandSpec = {
 function composeHelp(): string {
   const rows = Object.entries(SUBCOMMANDS).map(([n, load]) => [n, load().summary.replace(/\.$/, '')]);
   const w = Math.max(...rows.map((r) => r[0].length));
-  const help = commandHelp(composeCommand).replace(' [COMMAND] [ARG...]', ' COMMAND [ARG...]');
+  const help = commandHelp(composeCommand).replace(/^Usage: .*$/m, 'Usage:  box compose [OPTIONS] COMMAND [ARG...]');
   return help + ['', 'Commands:', ...rows.map(([n, d]) => `  ${n.padEnd(w)}   ${d}`), ''].join('\n');
 }
