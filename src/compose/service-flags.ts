@@ -65,7 +65,7 @@ export interface ServiceRun {
 }
 
 /** A long-form port as `-p [HOST_IP:][PUBLISHED:]TARGET/PROTOCOL`. */
-function publishFlag(p: PortSpec): string {
+export function publishFlag(p: PortSpec): string {
   const host = p.host_ip?.includes(':') ? `[${p.host_ip}]` : p.host_ip;
   const published = p.published ?? (host ? '' : undefined);
   return [host, published, `${p.target}/${p.protocol}`].filter((x) => x !== undefined).join(':');
@@ -121,7 +121,8 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
     list('networkAlias', oneoff ? [] : [name, ...(endpoint?.aliases ?? [])]);
     set('ip', endpoint?.ipv4_address);
   }
-  list('publish', (s.ports ?? []).map(publishFlag));
+  // a one-off container publishes nothing (its service's ports are the service's), as docker compose run
+  if (!oneoff) list('publish', (s.ports ?? []).map(publishFlag));
   list('dns', s.dns ?? []);
   list(
     'addHost',

@@ -506,6 +506,8 @@ describe('the other compose commands', () => {
     expect(run.stdout).toBe('one-off 1 db\n');
     expect(run.status).toBe(3);
     expect(projectContainers(p.name)).toHaveLength(2); // the one-off container went with --rm
+    // a one-off container of app does not publish app's port, which app-1 holds
+    expect(t.box(p.compose('run', '--rm', '-T', 'app', 'true')).status).toBe(0);
     expect(ok('port', 'app', '80')).toBe(`127.0.0.1:${port}\n`);
     expect(ok('ps', 'app')).toMatch(new RegExp(`${p.name}-app-1 .* Up .* 127\\.0\\.0\\.1:${port}->80/tcp\n`));
     expect(ok('top', 'db')).toMatch(new RegExp(`^${p.name}-db-1\nUID +PID`));

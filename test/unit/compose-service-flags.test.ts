@@ -103,10 +103,12 @@ describe('a service as box run flags', () => {
     expect(labels).toContainEqual(expect.stringMatching(/^com\.docker\.compose\.config-hash=[0-9a-f]{64}$/));
   });
 
-  it('a one-off container has no name or service alias, and says it is one', () => {
-    const run = serviceRun(projectWith({ image: 'busybox', networks: { default: null } }), 'web', 0, true);
+  it('a one-off container has no name, service alias or published port, and says it is one', () => {
+    const ports = [{ mode: 'ingress', target: 80, published: '8080', protocol: 'tcp' }];
+    const run = serviceRun(projectWith({ image: 'busybox', networks: { default: null }, ports }), 'web', 0, true);
     expect(run.flags.name).toBeUndefined();
     expect(run.flags.networkAlias).toBeUndefined();
+    expect(run.flags.publish).toBeUndefined();
     expect(run.flags.label).toContain('com.docker.compose.oneoff=True');
   });
 

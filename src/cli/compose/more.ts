@@ -2,7 +2,7 @@
 // command: create, exec, run (one-off), top, port, events, images, pull, wait, ls, version.
 import { BoxError } from '../../errors';
 import { allProjects } from '../../compose/project-containers';
-import { LABEL } from '../../compose/service-flags';
+import { LABEL, publishFlag } from '../../compose/service-flags';
 import { requestFor } from '../../compose/create-all';
 import { selectServices, up } from '../../compose/up';
 import { ImageStore } from '../../image/store';
@@ -108,6 +108,7 @@ export const runCommand: CommandSpec = {
     b(['--detach', '-d'], 'detach', 'run in the background and print the container id'),
     b(['--no-deps'], 'noDeps', 'do not start the services it depends on'),
     b(['--no-tty', '-T'], 'noTty', 'no pseudo-terminal'),
+    b(['--service-ports'], 'servicePorts', "publish the service's ports (not published by default)"),
     { names: ['--env', '-e'], key: 'env', kind: 'list', value: 'NAME=VALUE', description: 'set a variable' },
     s(['--name'], 'name', 'name', 'name of the container'),
     s(['--entrypoint'], 'entrypoint', 'cmd', "override the service's entrypoint"),
@@ -138,6 +139,7 @@ export const runCommand: CommandSpec = {
     f.user = str(a, 'user') ?? f.user;
     f.workdir = str(a, 'workdir') ?? f.workdir;
     f.rm = bool(a, 'rm');
+    if (bool(a, 'servicePorts')) f.publish = (project.services[svc].ports ?? []).map(publishFlag);
     f.restart = undefined; // a one-off container is not restarted, as docker compose run
     f.tty = !bool(a, 'noTty') && process.stdin.isTTY === true;
     f.interactive = !bool(a, 'detach');
