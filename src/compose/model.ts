@@ -137,6 +137,8 @@ export interface Project {
   volumes: Record<string, VolumeSpec>;
   secrets: Record<string, FileResource>;
   configs: Record<string, FileResource>;
+  /** services the files define but whose profiles are inactive: theirs are no orphans */
+  disabledServices: string[];
 }
 
 /** A service's stop_grace_period in whole seconds (default 10, as Docker's). */

@@ -125,8 +125,8 @@ export function loadProject(o: LoadOptions): Project {
   for (const file of parsed) model = mergeValues(model, loadFile(file, workingDir, lookup, o.warn, []), []) as Obj;
   model = stripTags(model) as Obj;
   model = includeAll(model, workingDir, vars, o.warn, [paths[0]]);
-  applyProfiles(model, activeProfiles(o, vars), o.enable ?? []);
-  return normalise(model, name, workingDir, files, lookup);
+  const disabled = applyProfiles(model, activeProfiles(o, vars), o.enable ?? []);
+  return { ...normalise(model, name, workingDir, files, lookup), disabledServices: disabled };
 }
 
 function readEnvFiles(
@@ -254,8 +254,11 @@ function activeProfiles(o: LoadOptions, vars: Record<string, string | undefined>
   return new Set(list.map((p) => p.trim()).filter(Boolean));
 }
 
-/** Services whose profiles are all inactive are left out, unless named; a required dependency on one is an error. */
-function applyProfiles(model: Obj, active: Set<string>, enable: string[]): void {
+/**
+ * Services whose profiles are all inactive are left out (their names returned), unless named; a
+ * required dependency on one is an error.
+ */
+function applyProfiles(model: Obj, active: Set<string>, enable: string[]): string[] {
   const all = (model.services ?? {}) as Record<string, Service>;
   const enabled = (name: string, s: Service) =>
     !s.profiles?.length || enable.includes(name) || active.has('*') || s.profiles.some((p) => active.has(p));
@@ -276,14 +279,21 @@ function applyProfiles(model: Obj, active: Set<string>, enable: string[]): void 
     }
   }
   model.services = kept;
+  return Object.keys(all).filter((name) => !kept[name]);
 }
 
 /** The merged model checked (references) and completed (env files, default network, resource names). */
-function normalise(model: Obj, name: string, workingDir: string, files: string[], lookup: Lookup): Project {
+function normalise(
+  model: Obj,
+  name: string,
+  workingDir: string,
+  files: string[],
+  lookup: Lookup,
+): Omit<Project, 'disabledServices'> {
   const services = (model.services ?? {}) as Record<string, Obj>;
   if (!Object.keys(services).length)
     throw new BoxError(`${files.join(', ')}: no services defined: add a services: key`);
-  const project: Project = {
+  const project: Omit<Project, 'disabledServices'> = {
     name,
     workingDir,
     files,
@@ -360,7 +370,7 @@ function normalise(model: Obj, name: string, workingDir: string, files: string[]
   return project;
 }
 
-function checkCycles(project: Project): void {
+function checkCycles(project: Pick<Project, 'services'>): void {
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (s: string, trail: string[]) => {
     if (state.get(s) === 'done') return;

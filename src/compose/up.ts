@@ -136,7 +136,8 @@ async function handleOrphans(
   existing: ProjectContainer[],
   o: UpOptions,
 ): Promise<void> {
-  const orphans = existing.filter((c) => !project.services[c.service]);
+  // a service its profiles disable is still the project's: its containers are no orphans
+  const orphans = existing.filter((c) => !project.services[c.service] && !project.disabledServices.includes(c.service));
   if (!orphans.length) return;
   if (!o.removeOrphans) {
     const names = orphans.map((c) => c.record.name).join(', ');

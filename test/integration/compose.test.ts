@@ -261,6 +261,21 @@ describe('box compose up', () => {
     expect(t.box(['compose', 'down'], { cwd: elsewhere }).stderr).toMatch(/^box: no compose file found in .*: create/);
   });
 
+  it("a profile's service started once is no orphan for an up without the profile; down removes it", () => {
+    const p = project(`services:
+  a: {image: busybox, command: sleep 1000, init: true}
+  debug: {image: busybox, command: sleep 1000, init: true, profiles: [debug]}
+`);
+    expect(t.box(['compose', '--profile', 'debug', ...p.compose('up', '-d').slice(1)]).status).toBe(0);
+    expect(projectContainers(p.name)).toHaveLength(2);
+    const again = t.box(p.compose('up', '-d', '--remove-orphans'));
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain('debug-1  Removed');
+    expect(projectContainers(p.name)).toHaveLength(2);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+    expect(projectContainers(p.name)).toEqual([]);
+  });
+
   it('two concurrent up of one project end in one set of containers', async () => {
     const p = project(`services:
   a: {image: busybox, command: sleep 1000, deploy: {replicas: 2}}

@@ -214,6 +214,7 @@ describe('the normalised model', () => {
       volumes: { data: { name: 'shop_data' }, ext: { name: 'ext', external: true } },
       secrets: {},
       configs: {},
+      disabledServices: [],
     });
   });
 
@@ -403,6 +404,7 @@ describe('profiles', () => {
   it('enables services without profiles, those of active profiles, and those named', () => {
     write('compose.yaml', file);
     expect(Object.keys(load().services)).toEqual(['web']);
+    expect(load().disabledServices).toEqual(['debug', 'all', 'needs']);
     expect(Object.keys(load({ profiles: ['debug'] }).services)).toEqual(['all', 'debug', 'web']);
     expect(Object.keys(load({ env: { COMPOSE_PROFILES: 'debug,ops' } }).services)).toEqual([
       'all',

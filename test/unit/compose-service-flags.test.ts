@@ -14,6 +14,7 @@ function projectWith(service: Service, extra: Partial<Project> = {}): Project {
     volumes: { data: { name: 'shop_data' } },
     secrets: { pw: { name: 'shop_pw', file: '/srv/shop/pw.txt' } },
     configs: {},
+    disabledServices: [],
     ...extra,
   };
 }

@@ -40,7 +40,11 @@ export const downCommand: CommandSpec = {
     const timeout = t === undefined ? undefined : parseNonNegativeInt('--timeout', t);
     const project = projectForDown();
     // without its files (-p NAME only), every container of the project goes, as docker compose
-    const known = (service: string) => project.files.length === 0 || project.services[service] !== undefined;
+    // (a service its profiles disable is the project's too: down removes its containers, as docker compose)
+    const known = (service: string) =>
+      project.files.length === 0 ||
+      project.services[service] !== undefined ||
+      project.disabledServices.includes(service);
     const r = roots();
     const store = new ContainerStore(r);
     const lock = await lockProject(r, project.name);
@@ -96,6 +100,7 @@ function projectForDown(): Project {
       volumes: {},
       secrets: {},
       configs: {},
+      disabledServices: [],
     };
   }
 }
