@@ -5,6 +5,7 @@ import { BoxError } from '../errors';
 import type { NetworkEndpointConfig } from '../model';
 import type { Roots } from '../paths';
 import { ContainerStore } from '../runtime/containers';
+import { repairResponders } from './dns/containers';
 import { stopResponder } from './dns/ensure';
 import { liveAllocations, withAllocationsLocked } from './ipam';
 import { deleteLink } from './links';
@@ -103,8 +104,8 @@ export async function removeNetwork(store: NetworkStore, containers: ContainerSt
 }
 
 /**
- * `network prune`: every user network no container names; returns their names. The ruleset and
- * DNS names are rebuilt from the containers that run, whatever was removed.
+ * `network prune`: every user network no container names; returns their names. The ruleset, DNS
+ * names and responders are put right for the containers that run, whatever was removed.
  */
 export async function pruneNetworks(store: NetworkStore, containers: ContainerStore): Promise<string[]> {
   const removed: string[] = [];
@@ -118,7 +119,9 @@ export async function pruneNetworks(store: NetworkStore, containers: ContainerSt
     });
     if (gone) removed.push(n.Name);
   }
-  // also what a killed box left: ports and DNS names of containers that are gone
+  // also what a killed box left: ports and DNS names of containers that are gone, and responders
+  // killed while their networks still have containers
   await syncRuleset(store.roots, store);
+  await repairResponders(store.roots, await store.list());
   return removed;
 }

@@ -141,13 +141,28 @@ describe('containers on networks', () => {
     expect(fetch('talk-b', ep.IPAddress)).toBe(''); // isolation between networks
     expect(fetch('talk-b', 'talk-web')).toBe(''); // and no name from another network
 
+    // a responder killed while its network has containers is started again by network prune
+    const pidFile = path.join(t.root, 'run', 'networks', ep.NetworkID, 'dns.pid');
+    const responder = () => (JSON.parse(fs.readFileSync(pidFile, 'utf8')) as { token: string }).token.split('.')[0];
+    const killed = responder();
+    process.kill(Number(killed), 'SIGKILL');
+    until(
+      'the responder gone',
+      () => isZombie(Number(killed)),
+      (dead) => dead,
+    );
+    expect(ok(['network', 'prune', '-f'])).toBe('Deleted Networks:\ntalk-b\n');
+    expect(responder()).not.toBe(killed);
+    expect(isZombie(Number(responder()))).toBe(false);
+    expect(fetch('talk-a', 'talk-web')).toContain('hello from');
+
     const rm = t.box(['network', 'rm', 'talk-a']);
     expect(rm.status).toBe(1);
     expect(rm.stderr).toBe('box: network talk-a has active endpoints (talk-web): stop or disconnect them first\n');
     ok(['rm', '-f', 'talk-web']);
     expect(vethsOf(id)).toEqual([]);
     expect(allocations(ep.NetworkID)).toEqual({});
-    ok(['network', 'rm', 'talk-a', 'talk-b']);
+    ok(['network', 'rm', 'talk-a']);
   });
 
   it('connect and disconnect a running container', () => {

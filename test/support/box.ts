@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { hostLinks, removeRootNetworkObjects, vethsOf } from './network';
+import { hostLinks, removeRootNetworkObjects, rootsUnder, vethsOf } from './network';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const BOX = process.env.BOX_BIN ?? path.join(REPO, 'dist', 'box');
@@ -62,7 +62,8 @@ export class TestRoot {
     if (ids.length) this.box(['rm', '-f', ...ids]);
     const leftovers = mountsUnder(this.dir);
     for (const m of leftovers.reverse()) spawnSync('umount', ['-l', m]);
-    removeRootNetworkObjects(this.root);
+    // the bridges, table and responders of every storage root the test made under its directory
+    for (const root of new Set([this.root, ...rootsUnder(this.dir)])) removeRootNetworkObjects(root);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -62,3 +62,24 @@ export function removeRootNetworkObjects(root: string, runroot = path.join(root,
   for (const b of rootBridges(root)) spawnSync('ip', ['link', 'del', b]);
   if (hasNftTable(root)) spawnSync('nft', ['delete', 'table', 'inet', nftTableName({ root })]);
 }
+
+/**
+ * Storage roots at or below `dir` (a test's directory may hold more than its main root: pull and
+ * image tests run containers in roots of their own): every directory that has a `networks` store.
+ */
+export function rootsUnder(dir: string, depth = 3): string[] {
+  const out: string[] = [];
+  const walk = (d: string, left: number) => {
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    if (names.some((n) => n.name === 'networks' && n.isDirectory())) out.push(d);
+    if (left > 0)
+      for (const n of names) if (n.isDirectory() && n.name !== 'networks') walk(path.join(d, n.name), left - 1);
+  };
+  walk(dir, depth);
+  return out;
+}
