@@ -82,8 +82,10 @@ export async function createAll(
       failed.add(a.service);
       failures.push(`service "${a.service}": ${err.message}`);
     };
+    const firsts = new Set<number>();
     for (const [i, a] of actions.entries()) {
       if (actions.findIndex((b) => b.service === a.service) !== i) continue;
+      firsts.add(i);
       try {
         const status = await pullFirst(reqs[i], parsePullMode(reqs[i].flags.pull ?? 'missing'), o.pull);
         if (status !== 0) throw new BoxError(`pulling ${reqs[i].image} failed (exit ${status})`);
@@ -96,7 +98,9 @@ export async function createAll(
         const req = reqs[i];
         if (failed.has(a.service)) return req.storeLock?.release();
         try {
-          if (!req.storeLock && (await pullFirst(req, 'missing', o.pull)) !== 0)
+          // the other replicas: the image is there now (or never to be pulled); this takes the store's lock
+          const mode = req.flags.pull === 'never' ? 'never' : 'missing';
+          if (!firsts.has(i) && (await pullFirst(req, mode, o.pull)) !== 0)
             throw new BoxError(`image ${req.image} is gone`);
           const { containers, record } = await createRecord(req);
           record.config.log = parseLogOpts(req.flags.logOpt);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BOX, busyboxRoot, exitOf, inspectOne, leftovers, snapshot, until, waitForOutput } from '../support/box';
 import { userBridgeName } from '../../src/network/kernel-names';
 import { nftTable, rootBridges } from '../support/network';
+import { startRegistry, stopRegistry } from '../support/registry';
 
 const t = busyboxRoot();
 
@@ -538,5 +539,37 @@ describe('the other compose commands', () => {
     ok('rm', '-s', '-f');
     expect(projectContainers(p.name)).toEqual([]);
     ok('down');
+  });
+});
+
+describe('images from a registry', () => {
+  it("pull fetches the services' images, up pulls a missing one, pull_policy never refuses to", async () => {
+    const registry = await startRegistry(path.join(t.dir, 'registry'));
+    try {
+      const image = `127.0.0.1:${registry.port}/team/bb:1`;
+      expect(t.box(['tag', 'busybox', image]).status).toBe(0);
+      expect(t.box(['push', image]).status).toBe(0);
+      expect(t.box(['rmi', image]).status).toBe(0);
+      const p = project(`services:\n  a: {image: "${image}", command: sleep 1000, init: true}\n`);
+      const pulled = t.box(p.compose('pull'));
+      expect(pulled.status, pulled.stderr).toBe(0);
+      expect(t.box(['image', 'inspect', image]).status).toBe(0);
+      expect(t.box(['rmi', image]).status).toBe(0);
+      const up = t.box(p.compose('up', '-d'));
+      expect(up.status, up.stderr).toBe(0);
+      expect(up.stderr).toContain(`Unable to find image '${image}' locally`);
+      expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+      expect(t.box(['rmi', image]).status).toBe(0);
+      fs.writeFileSync(
+        path.join(p.dir, 'compose.yaml'),
+        `services:\n  a: {image: "${image}", command: sleep 1000, pull_policy: never}\n`,
+      );
+      const never = t.box(p.compose('up', '-d'));
+      expect(never.status).toBe(125);
+      expect(never.stderr).toContain(`box: service "a": image "${image}" not found`);
+      expect(projectContainers(p.name)).toEqual([]);
+    } finally {
+      await stopRegistry(registry);
+    }
   });
 });
