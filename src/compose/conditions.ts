@@ -7,7 +7,7 @@ import { BoxError } from '../errors';
 import type { ContainerRecord } from '../model';
 import type { Roots } from '../paths';
 import type { ContainerStore } from '../runtime/containers';
-import { healthOf, readHealth } from '../runtime/health';
+import { HealthState, healthOf, readHealth } from '../runtime/health';
 import { refresh } from '../runtime/lifecycle';
 import type { Condition, Project } from './model';
 
@@ -69,10 +69,7 @@ async function waitOne(
         throw new BoxError(`dependency failed: service "${service}" exited with code ${exitCode ?? 'unknown'}`, 1);
       const health = readHealth(roots, cur.id);
       if (health?.status === 'healthy') return;
-      if (health?.status === 'unhealthy') {
-        const last = health.log.at(-1)?.output.toString('utf8').trim().split('\n').at(-1) ?? '';
-        throw new BoxError(`dependency failed: service "${service}" is unhealthy${last ? `: ${last}` : ''}`, 1);
-      }
+      if (health?.status === 'unhealthy') throw unhealthy(service, health, 'dependency failed: ');
     }
     if (Date.now() >= deadline)
       throw new BoxError(`timed out waiting for service "${service}" (${conditionText(condition)})`, 1);
@@ -98,24 +95,28 @@ export async function waitReady(
     [...services].flatMap(([svc, records]) =>
       records.map(async (r) => {
         const oneShot = !r.config.restart || r.config.restart.name === 'no';
-        if (healthOf(r)) {
-          try {
-            return await waitOne(roots, store, svc, r, 'service_healthy', deadline);
-          } catch (err) {
-            if (!oneShot) throw err;
-          }
-        }
+        const checked = healthOf(r) !== undefined;
         for (;;) {
           const cur = await refresh(roots, store, store.get(r.id) ?? r);
-          if (cur.state.status === 'running' && !healthOf(r)) return;
-          if (cur.state.status !== 'running' && !cur.state.restarting) {
-            if (oneShot && cur.state.exitCode === 0) return;
-            throw new BoxError(`service "${svc}" exited with code ${cur.state.exitCode ?? 'unknown'}`, 1);
+          const { status, restarting, exitCode } = cur.state;
+          if (status !== 'running' && !restarting) {
+            if (oneShot && exitCode === 0) return;
+            throw new BoxError(`service "${svc}" exited with code ${exitCode ?? 'unknown'}`, 1);
           }
-          if (Date.now() >= deadline) throw new BoxError(`timed out waiting for service "${svc}"`, 1);
+          const health = checked ? readHealth(roots, cur.id) : undefined;
+          if (status === 'running' && !restarting && (!checked || health?.status === 'healthy')) return;
+          if (health?.status === 'unhealthy') throw unhealthy(svc, health);
+          if (Date.now() >= deadline)
+            throw new BoxError(`timed out waiting for service "${svc}" (${checked ? 'healthy' : 'running'})`, 1);
           await delay(POLL_MS);
         }
       }),
     ),
   );
+}
+
+/** A service turned unhealthy, with the last line its health check printed. */
+function unhealthy(service: string, health: HealthState, prefix = ''): BoxError {
+  const last = health.log.at(-1)?.output.toString('utf8').trim().split('\n').at(-1) ?? '';
+  return new BoxError(`${prefix}service "${service}" is unhealthy${last ? `: ${last}` : ''}`, 1);
 }

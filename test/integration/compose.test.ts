@@ -169,6 +169,22 @@ describe('box compose up', () => {
     expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
   });
 
+  it('up --wait gives up after --wait-timeout on a service that never turns healthy', () => {
+    const p = project(`services:
+  slow:
+    image: busybox
+    command: sleep 1000
+    init: true
+    healthcheck: {test: "false", interval: 100ms, retries: 1000}
+`);
+    const started = Date.now();
+    const r = t.box(p.compose('up', '-d', '--wait', '--wait-timeout', '1'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('box: timed out waiting for service "slow" (healthy)\n');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+
   it('config prints the normalised model of files given with -f, also from stdin', () => {
     const p = project('services:\n  b: {image: busybox}\n  a: {image: busybox, volumes: [v:/v]}\nvolumes: {v: {}}\n');
     expect(t.box(p.compose('config', '--services')).stdout).toBe('a\nb\n');
