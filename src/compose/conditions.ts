@@ -38,10 +38,11 @@ export async function waitCondition(
   records: ContainerRecord[],
   condition: Condition,
   deadline = Infinity,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (condition === 'service_started') return;
   if (!records.length) throw new BoxError(`dependency failed: service "${service}" has no container`, 1);
-  await Promise.all(records.map((r) => waitOne(roots, store, service, r, condition, deadline)));
+  await Promise.all(records.map((r) => waitOne(roots, store, service, r, condition, deadline, signal)));
 }
 
 async function waitOne(
@@ -51,6 +52,7 @@ async function waitOne(
   record: ContainerRecord,
   condition: Condition,
   deadline: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (condition === 'service_healthy' && !healthOf(record))
     throw new BoxError(`service "${service}" has no healthcheck, which its dependents' service_healthy needs`);
@@ -73,6 +75,7 @@ async function waitOne(
     }
     if (Date.now() >= deadline)
       throw new BoxError(`timed out waiting for service "${service}" (${conditionText(condition)})`, 1);
+    if (signal?.aborted) throw interrupted();
     await delay(POLL_MS);
   }
 }
@@ -90,6 +93,7 @@ export async function waitReady(
   store: ContainerStore,
   services: Map<string, ContainerRecord[]>,
   deadline: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   await Promise.all(
     [...services].flatMap(([svc, records]) =>
@@ -108,11 +112,17 @@ export async function waitReady(
           if (health?.status === 'unhealthy') throw unhealthy(svc, health);
           if (Date.now() >= deadline)
             throw new BoxError(`timed out waiting for service "${svc}" (${checked ? 'healthy' : 'running'})`, 1);
+          if (signal?.aborted) throw interrupted();
           await delay(POLL_MS);
         }
       }),
     ),
   );
+}
+
+/** A wait ended by Ctrl-C (SIGINT, or SIGTERM): exit 130, as docker compose. */
+export function interrupted(): BoxError {
+  return new BoxError('interrupted', 130);
 }
 
 /** A service turned unhealthy, with the last line its health check printed. */

@@ -6,13 +6,15 @@ import type { Roots } from '../paths';
 import type { ContainerStore } from '../runtime/containers';
 import { startExisting } from '../runtime/detach';
 import { refresh, stopContainer } from '../runtime/lifecycle';
-import { serviceOrder, waitCondition } from './conditions';
+import { interrupted, serviceOrder, waitCondition } from './conditions';
 import { Condition, Project, stopGraceSeconds } from './model';
 import { projectContainers } from './project-containers';
 
 /** What starting needs of up's options. */
 export interface StartOptions {
   noDeps: boolean;
+  /** Ctrl-C: what is not started yet is not, and waits end (compose/conditions.ts's interrupted) */
+  signal?: AbortSignal;
   progress: (line: string) => void;
   warn: (msg: string) => void;
 }
@@ -45,18 +47,19 @@ export async function startInOrder(
             projectContainers(store, project.name)
               .filter((c) => c.service === dep && !c.oneoff)
               .map((c) => c.record);
-          await waitCondition(roots, store, dep, records, d.condition);
+          await waitCondition(roots, store, dep, records, d.condition, Infinity, o.signal);
           if (d.condition !== 'service_started' && !reported.has(`${dep} ${d.condition}`)) {
             reported.add(`${dep} ${d.condition}`);
             o.progress(`Service ${dep}  ${conditionWord(d.condition)}`);
           }
         } catch (err) {
-          if (!(err instanceof BoxError) || d.required) throw err;
+          if (!(err instanceof BoxError) || d.required || o.signal?.aborted) throw err;
           o.warn(`${err.message} (service "${svc}" starts all the same: the dependency is not required)`);
         }
       }),
     );
     if (failed) return;
+    if (o.signal?.aborted) throw interrupted();
     // depends_on's `restart: true`: a running container is restarted when such a dependency was recreated
     const restart = deps.some(([dep, d]) => d.restart && recreated.has(dep));
     await Promise.all(

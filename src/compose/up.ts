@@ -33,6 +33,8 @@ export interface UpOptions {
   /** progress lines ("Container p-web-1  Started") */
   progress: (line: string) => void;
   warn: (msg: string) => void;
+  /** Ctrl-C during the start: nothing more is started and the waits end */
+  signal?: AbortSignal;
   /** `create`: converge, but start nothing */
   noStart?: boolean;
 }

@@ -466,6 +466,26 @@ secrets:
     expect(t.box(p.compose('down')).status).toBe(0);
   });
 
+  it('Ctrl-C while up waits for a dependency stops what started, starts nothing more and exits 130', async () => {
+    const p = project(`services:
+  db:
+    image: busybox
+    command: sleep 1000
+    init: true
+    healthcheck: {test: "false", interval: 100ms, retries: 1000}
+  web: {image: busybox, command: sleep 1000, init: true, depends_on: {db: {condition: service_healthy}}}
+`);
+    const child = spawn(BOX, t.args(p.compose('up')), { stdio: 'pipe' });
+    const done = exitOf(child);
+    await waitForOutput(child.stderr, `Container ${p.name}-db-1  Started`);
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(inspect(`${p.name}-db-1`).State.Status).toBe('exited');
+    expect(inspect(`${p.name}-web-1`).State.Status).toBe('created');
+    expect(t.box(p.compose('down')).status).toBe(0);
+  });
+
   it('system boot starts a project after a reboot in dependency order, web only once db is healthy again', () => {
     const p = project(`services:
   db:

@@ -3,11 +3,12 @@
 // container, until they stop. Ctrl-C stops them gracefully, a second Ctrl-C kills them.
 import * as os from 'node:os';
 import { BoxError } from '../../errors';
-import { waitReady } from '../../compose/conditions';
+import { interrupted, waitReady } from '../../compose/conditions';
 import { up, UpResult } from '../../compose/up';
 import { ContainerStore } from '../../runtime/containers';
 import { followLog } from '../../runtime/follow-log';
-import { killContainer, stopContainer, waitFinalized } from '../../runtime/lifecycle';
+import { killContainer, refresh, stopContainer, waitFinalized } from '../../runtime/lifecycle';
+import { projectContainers } from '../../compose/project-containers';
 import { readLog } from '../../runtime/logs';
 import { logFile } from '../../runtime/monitor-state';
 import { parseNonNegativeInt } from '../../util/units';
@@ -75,22 +76,43 @@ export const upCommand: CommandSpec = {
     if (exitCodeFrom !== undefined && !project.services[exitCodeFrom])
       throw new BoxError(`--exit-code-from: no such service: ${exitCodeFrom}`);
     const r = roots();
-    const result = await up(r, project, {
-      services: a.positionals,
-      noDeps: bool(a, 'noDeps'),
-      forceRecreate: bool(a, 'forceRecreate'),
-      noRecreate: bool(a, 'noRecreate'),
-      removeOrphans: bool(a, 'removeOrphans'),
-      scale,
-      pull: pullWithProgress(undefined),
-      progress,
-      warn,
-    });
     const store = new ContainerStore(r);
-    if (detach) {
-      if (bool(a, 'wait')) await waitReady(r, store, result, deadline);
-      return 0;
+    // Ctrl-C while the services start: nothing more starts, what did is stopped (a second one kills it)
+    const abort = new AbortController();
+    let interrupts = 0;
+    const onSignal = () => {
+      if (interrupts++ === 0) {
+        progress('Gracefully stopping... (press Ctrl+C again to force)');
+        abort.abort();
+      } else void stopProject(store, project, true);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let result: UpResult;
+    try {
+      result = await up(r, project, {
+        services: a.positionals,
+        noDeps: bool(a, 'noDeps'),
+        forceRecreate: bool(a, 'forceRecreate'),
+        noRecreate: bool(a, 'noRecreate'),
+        removeOrphans: bool(a, 'removeOrphans'),
+        scale,
+        pull: pullWithProgress(undefined),
+        progress,
+        warn,
+        signal: abort.signal,
+      });
+      if (detach && bool(a, 'wait')) await waitReady(r, store, result, deadline, abort.signal);
+      if (abort.signal.aborted) throw interrupted(); // after the last start: it is stopped all the same
+    } catch (err) {
+      if (!abort.signal.aborted) throw err;
+      await stopProject(store, project, interrupts > 1);
+      return 130;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
+    if (detach) return 0;
     return attached(project, store, result, abortOnExit, exitCodeFrom);
   },
 };
@@ -152,4 +174,18 @@ async function attached(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Stops (or kills) the project's running containers, all at once: an interrupted up's end. */
+async function stopProject(store: ContainerStore, project: Project, kill: boolean): Promise<void> {
+  const r = store.roots;
+  await Promise.allSettled(
+    projectContainers(store, project.name).map(async ({ record, service }) => {
+      const cur = await refresh(r, store, record);
+      if (cur.state.status !== 'running') return;
+      if (kill) await killContainer(r, store, cur, os.constants.signals.SIGKILL);
+      else await stopContainer(r, store, cur, stopGraceSeconds(project, service));
+      progress(`Container ${cur.name}  Stopped`);
+    }),
+  );
 }
