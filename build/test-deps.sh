@@ -19,8 +19,15 @@
 #                   kernel's view of links, addresses and routes (box itself speaks netlink)
 #   nftables        `nft`, with which network tests read box's nftables table back from the kernel
 #   zsh fish        the shells `box completion` scripts are loaded into (bash is there already)
+#   containerd      containerd and `ctr`, the real client oci-containerd.test.ts runs box-runc under
+#                   (the test starts its own daemon on private paths; on a host with systemd the
+#                   package also enables the host's own containerd service, which the tests never use)
+#   podman          the other real client: oci-podman.test.ts runs `podman --runtime box-runc` (conmon)
+#                   on private storage roots
+#   docker.io       dockerd, the third: oci-docker.test.ts starts its own daemon (private roots, no
+#                   iptables, no bridge) with box-runc added as a runtime (--add-runtime)
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables zsh fish)
+APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables zsh fish containerd podman docker.io)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

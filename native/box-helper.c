@@ -106,6 +106,9 @@ void host_ops(void)
 	C.init = spec_find(sp, "init") != NULL;
 	child_ops(sp);
 	C.detach = spec_find(sp, "detach") != NULL;
+	C.release = spec_find(sp, "release") != NULL;
+	C.console_socket = spec_find(sp, "console-socket");
+	C.console_fd = -1;
 	monitor_ops(sp);
 	attach_ops(sp);
 	C.exit_event = spec_find(sp, "exit-event");
@@ -114,6 +117,35 @@ void host_ops(void)
 				CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;
 	if (C.clone_flags & ~allowed)
 		die("spec", EINVAL, "clone: only namespace flags are allowed");
+}
+
+/* `setns TYPE PATH`: the container joins an existing namespace (an OCI bundle's namespace path,
+ * e.g. the network namespace a CNI plugin prepared). The helper enters it right before clone,
+ * so the child is born in it; a type may not also be a new one in `clone`. */
+static void join_namespaces(void)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} ns[] = { { "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "pid", CLONE_NEWPID } };
+	for (size_t i = 0; i < C.spec.nrecs; i++) {
+		const struct rec *r = &C.spec.recs[i];
+		if (strcmp(r->op->name, "setns"))
+			continue;
+		size_t k = 0;
+		while (k < sizeof ns / sizeof ns[0] && strcmp(ns[k].name, r->a[0].p))
+			k++;
+		if (k == sizeof ns / sizeof ns[0])
+			die("setns", EINVAL, "unknown namespace type %s (net, ipc, uts or pid)", r->a[0].p);
+		if (C.clone_flags & (unsigned long)ns[k].type)
+			die("setns", EINVAL, "%s is both joined and new (clone)", r->a[0].p);
+		int fd = open(r->a[1].p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("setns", errno, "open %s", r->a[1].p);
+		if (setns(fd, ns[k].type))
+			die("setns", errno, "join the %s namespace %s", r->a[0].p, r->a[1].p);
+		close(fd);
+	}
 }
 
 /* Blocks the forwarded signals (taken from a signalfd by the parent; the child restores the mask
@@ -234,6 +266,7 @@ int main(int argc, char **argv)
 	}
 	if (mode == M_EXEC)
 		exec_main((pid_t)arg_u(spec_find(&C.spec, "join"), 0));
+	join_namespaces();
 	C.parent_pid = getpid();
 
 	int p[2];
@@ -260,6 +293,14 @@ int main(int argc, char **argv)
 	if (C.detach) {
 		monitor_state(pid);
 		attach_wait();
+	}
+	if (C.release) {
+		/* an OCI create: the child sets up in full now (runc's create does), its terminal goes to
+		 * the console socket, and only its execve waits for box's go (a second byte) */
+		if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
+			die("sync", errno, "release the child");
+		if (C.tty)
+			console_handover();
 	}
 	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */
 	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */

@@ -253,11 +253,23 @@ static void exec_cmd(void)
 	const char *file = argv[0];
 	/* from here on only exec: restore what the helper changed, then the filter, then execve */
 	close(rootfd); /* box's own fds: the error pipe alone stays, until execve closes it */
+	if (C.release && !C.exec_mode) {
+		/* `release` (an OCI create): set up in full, then wait for the go of `start` to exec */
+		char go;
+		ssize_t n;
+		do
+			n = read(C.sync_rd, &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(125); /* aborted: the helper kills us, or it died */
+	}
 	close(C.sync_rd);
 	umask(022);
 	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
 	if (P.seccomp && P.nnp)
 		load_seccomp();
+	if (C.release) /* it outlives its monitor (`release`): the caller's subreaper waits for it */
+		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (write(C.err_wr, "E", 1) < 0) { /* "about to exec": EOF right after it means started */
 	}
 	int err = ENOENT;
@@ -400,7 +412,8 @@ void child_main(void)
 		setup_tty(1);
 	attrs_begin();
 	if (C.init)
-		init_fork(); /* returns in the command's process only */
+		if (!C.release)      /* with `release` the caller's subreaper is the command's parent, as with runc */
+			init_fork(); /* returns in the command's process only */
 	close(C.ist_wr);
 	attrs_exec();
 }
@@ -435,7 +448,8 @@ void exec_child_main(void)
 	attrs_begin();
 	/* this process stays as the command's reaper (init.c), in the container's PID namespace, so
 	 * nothing the command leaves behind becomes a zombie under a PID 1 that never reaps */
-	init_fork(); /* returns in the command's process only */
+	if (!C.release)      /* with `release` the caller's subreaper is the command's parent, as with runc */
+		init_fork(); /* returns in the command's process only */
 	close(C.ist_wr);
 	attrs_exec();
 }

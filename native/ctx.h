@@ -23,8 +23,11 @@ struct ctx {
 	int devnull;          /* /dev/null of the host, opened at start (O_RDWR, close-on-exec) */
 	/* detach (monitor.c) */
 	int detach;
-	int detach_wr; /* monitor -> original helper: 'S' once started; EOF otherwise */
-	int log_rd[2]; /* monitor's read ends of the container's stdout and stderr pipes; with
+	int release;                      /* `release`: the monitor exits once the container started (OCI runtimes) */
+	const struct rec *console_socket; /* `console-socket`: where the pty master goes (release) */
+	int console_fd;                   /* exec: connected to it before the join (a host path), else -1 */
+	int detach_wr;                    /* monitor -> original helper: 'S' once started; EOF otherwise */
+	int log_rd[2];                    /* monitor's read ends of the container's stdout and stderr pipes; with
 			       * `tty`, [0] is the pty master and [1] unused */
 	const struct rec *exit_event;
 	int stdin_wr;      /* `stdin` without `tty`: the monitor's end of the container's stdin pipe */

@@ -3,6 +3,7 @@
  * command; the helper then stays its parent (relay.c). */
 #define _GNU_SOURCE
 #include "exec.h"
+#include "monitor.h"
 #include "box-helper.h"
 #include "child.h"
 #include "ctx.h"
@@ -25,7 +26,9 @@ void exec_main(pid_t target)
 {
 	const struct spec *sp = &C.spec;
 	report_child(-1); /* a monitor's fork: die() must never kill the container */
-	/* the cgroup files are host paths: open them before entering the mount namespace */
+	/* the console socket and the cgroup files are host paths: opened before the mount namespace */
+	if (C.console_socket)
+		C.console_fd = console_connect();
 	for (size_t i = 0; i < sp->nrecs; i++)
 		C.ncg += !strcmp(sp->recs[i].op->name, "cgroup-join");
 	if (C.ncg && !(C.cg_fds = calloc(C.ncg, sizeof *C.cg_fds)))

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -75,6 +77,9 @@ void detach_fork(void)
 		return;
 	}
 	control_close(); /* the monitor reads box's answer */
+	if (C.release)   /* the caller may wait for its output's EOF (containerd's shim with a console) */
+		for (int fd = 0; fd < 3; fd++)
+			dup2(C.devnull, fd);
 	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */
 	close(p[1]);
 	char b = 0;
@@ -333,6 +338,8 @@ static int state_write(void)
 
 void monitor_stdio(void)
 {
+	if (C.release && !C.tty)
+		return; /* the container gets the caller's fds 0-2; the monitor drops them after clone */
 	/* the caller's stdio is not the monitor's: the caller's pipes reach EOF once it started */
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(C.devnull, fd) < 0)
@@ -516,6 +523,54 @@ static void run_on_exit(void)
 	_exit(127);
 }
 
+/* `console-socket PATH`: the pty master to the caller's unix socket, by SCM_RIGHTS, as runc hands
+ * it to containerd's shim or conmon (the message's bytes name it, as runc's do). */
+int console_connect(void)
+{
+	const char *path = C.console_socket->a[0].p;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		die("console-socket", ENAMETOOLONG, "%s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa))
+		die("console-socket", errno, "connect %s", path);
+	return s;
+}
+
+static void console_send(int master)
+{
+	const char *path = C.console_socket->a[0].p;
+	int s = C.console_fd >= 0 ? C.console_fd : console_connect();
+	char name[] = "/dev/ptmx";
+	struct iovec iov = { .iov_base = name, .iov_len = sizeof name - 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	if (sendmsg(s, &msg, 0) < 0)
+		die("console-socket", errno, "send the pty master to %s", path);
+	close(s);
+	C.console_fd = -1;
+}
+
+void console_handover(void)
+{
+	int m = recv_master(); /* -1: the child failed before its pty; the error pipe says why */
+	if (m >= 0 && C.console_socket) {
+		console_send(m);
+		close(m);
+	}
+	status("console %d", m >= 0); /* the caller may return only now: its caller awaits the master */
+}
+
 void monitor_loop(pid_t child)
 {
 	sigset_t set = C.fwd;
@@ -526,7 +581,7 @@ void monitor_loop(pid_t child)
 	if (C.tty) {
 		/* the container's terminal: its output is the container's stdout, attach clients type
 		 * into it (with `stdin`) and set its window size */
-		int m = recv_master();
+		int m = C.release ? -1 : recv_master(); /* release: handed over already (console_handover) */
 		if (m >= 0) {
 			fcntl(m, F_SETFL, O_NONBLOCK);
 			C.log_rd[0] = m;
@@ -572,7 +627,7 @@ void monitor_loop(pid_t child)
 				int sig = (int)si.ssi_signo;
 				if (sig == SIGCHLD) {
 					health_sigchld();
-					if (waitpid(child, &st, WNOHANG) == child) {
+					if (child_ended(child, &st)) {
 						done = 1;
 						health_stop();
 					}
@@ -584,6 +639,8 @@ void monitor_loop(pid_t child)
 		if (p[1].revents && err_pipe_read(&errfd, err, &errlen, sizeof err)) {
 			started = 1;
 			on_started();
+			if (C.release) /* the container, without a parent-death signal, goes to the caller's subreaper */
+				exit(0);
 		}
 		for (int i = 0; i < 2; i++)
 			if (p[2 + i].fd >= 0 && p[2 + i].revents && src_read(i, C.log_rd[i]) < 0) {

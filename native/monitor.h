@@ -10,6 +10,8 @@ void detach_fork(void);                  /* returns in the monitor; the original
 void monitor_stdio(void);                /* the monitor's (and so the container's) fds 0-2 */
 void monitor_state(pid_t child);         /* first state file, before the go-ahead */
 void monitor_loop(pid_t child) __attribute__((noreturn));
-void detach_release(void); /* started: the original helper may exit, fd 4 is /dev/null now */
+void detach_release(void);   /* started: the original helper may exit, fd 4 is /dev/null now */
+void console_handover(void); /* release with tty: the pty master to the console socket, at create */
+int console_connect(void);   /* a socket connected to `console-socket`'s PATH (dies on failure) */
 
 #endif

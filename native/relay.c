@@ -89,6 +89,21 @@ static int pump(int from, int to)
 	return 0;
 }
 
+/* Has the container's init (or an exec's process) ended? Reaps it, except with `release`: then its zombie stays for the
+ * caller's subreaper, which gets it once the monitor exits (the kernel re-parents it and signals
+ * the new parent), as it would under runc. ST gets the wait status either way. */
+int child_ended(pid_t child, int *st)
+{
+	if (!C.release)
+		return waitpid(child, st, WNOHANG) == child;
+	siginfo_t si;
+	si.si_pid = 0;
+	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid != child)
+		return 0;
+	*st = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status;
+	return 1;
+}
+
 /* The raw wait status the exec's reaper writes when its command ended; 1 once it has it. */
 static int reaper_report(int fd, int *st)
 {
@@ -108,7 +123,9 @@ void parent_loop(pid_t child)
 	if (sfd < 0)
 		die("signalfd", errno, "signalfd");
 	int master = -1, in = -1;
-	if (C.tty) {
+	if (C.tty && C.console_socket) {
+		console_handover(); /* exec with `release`: the caller relays the terminal */
+	} else if (C.tty) {
 		master = recv_master();
 		if (master >= 0) {
 			in = 0;
@@ -145,7 +162,7 @@ void parent_loop(pid_t child)
 			if (read(sfd, &si, sizeof si) == sizeof si) {
 				int sig = (int)si.ssi_signo;
 				if (sig == SIGCHLD) {
-					if (waitpid(child, &st, WNOHANG) == child)
+					if (child_ended(child, &st))
 						done = 1;
 				} else if (sig == SIGWINCH && C.tty) {
 					copy_winsize(master);
@@ -159,6 +176,8 @@ void parent_loop(pid_t child)
 			status("started");
 			if (C.detach)
 				detach_release();
+			if (C.release) /* the process, without a parent-death signal, goes to the caller's subreaper */
+				exit(0);
 		}
 		if (p[2].revents && pump(master, 1) < 0) {
 			close(master);
@@ -188,6 +207,8 @@ void parent_loop(pid_t child)
 			status("started");
 			if (C.detach)
 				detach_release();
+			if (C.release) /* the process, without a parent-death signal, goes to the caller's subreaper */
+				exit(0);
 		}
 		if (n <= 0)
 			break;

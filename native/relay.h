@@ -12,5 +12,7 @@ int recv_master(void); /* the pty master the child sends over C.sock[0], or -1 *
  * status. err/errlen: what the error pipe carried ("E" alone when the exec succeeded). */
 int err_pipe_read(int *fd, char *err, size_t *len, size_t cap);
 int child_outcome(int started, char *err, size_t errlen, int st);
+/* waitpid(child, WNOHANG), except with `release`: the zombie is left for the caller's subreaper */
+int child_ended(pid_t child, int *st);
 
 #endif

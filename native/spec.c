@@ -23,10 +23,13 @@ static const struct opdef OPS[] = {
 	{ "tty", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "init", "", OP_HOST, 1, M_RUN },
 	{ "oom-score-adj", "i", OP_HOST, 1, M_RUN },
+	{ "setns", "sp", OP_HOST, 0, M_RUN },
 	/* the monitor of a detached container */
 	{ "detach", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "log", "puu", OP_HOST, 1, M_RUN },
 	{ "state", "p", OP_HOST, 1, M_RUN },
+	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "console-socket", "p", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN },
@@ -287,15 +290,25 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 		return;
 	if (!spec_find(sp, "detach")) {
 		static const char *const need[] = { "log", "state", "on-exit", "health", "attach", "stdin",
-			"exit-event" };
+			"exit-event", "release" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");
-	} else if (mode == M_EXEC && spec_find(sp, "tty")) {
-		bad("tty with detach is not supported for exec%s%s", "", "");
+	} else if (mode == M_EXEC && spec_find(sp, "tty") && !spec_find(sp, "console-socket")) {
+		bad("tty with detach is not supported for exec%s%s", "", ""); /* but to a console socket */
 	}
 	if (spec_find(sp, "stdin") && !spec_find(sp, "attach"))
 		bad("op stdin needs attach%s%s", "", "");
+	if (spec_find(sp, "release")) { /* the container's own stdio and parent are the caller's */
+		static const char *const alone[] = { "init", "log", "on-exit", "health", "attach" };
+		for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++)
+			if (spec_find(sp, alone[i]))
+				bad("op %s cannot go with release%s", alone[i], "");
+		if (spec_find(sp, "tty") && !spec_find(sp, "console-socket"))
+			bad("op tty with release needs console-socket%s%s", "", "");
+	}
+	if (spec_find(sp, "console-socket") && !(spec_find(sp, "release") && spec_find(sp, "tty")))
+		bad("op console-socket needs release and tty%s%s", "", "");
 }
 
 /* `health` and its companions: all or nothing, and the nested exec spec of the probe is valid. */

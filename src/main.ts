@@ -1,11 +1,17 @@
 // Entry point of the box executable (bundled by esbuild into one CommonJS file, then made into a
 // single executable with Node's SEA support). Kept tiny so that start-up only loads what the
 // chosen command needs.
+import * as path from 'node:path';
 import { runCli } from './cli/index';
 import { flushTrace, mark } from './util/trace';
 
 mark('main');
-runCli(process.argv.slice(2)).then(
+// Run through a link named box-runc, box is an OCI runtime with runc's command line (src/cli/oci/).
+const asRunc = path.basename(process.argv0) === 'box-runc';
+(asRunc
+  ? (require('./cli/oci') as typeof import('./cli/oci')).runOci(process.argv.slice(2), 'box-runc')
+  : runCli(process.argv.slice(2))
+).then(
   (code) => {
     mark('exit');
     flushTrace();

@@ -38,16 +38,16 @@ export const layout = {
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
+  /** named and anonymous volumes (src/volume/) */
+  volumes: (r: Roots) => path.join(r.root, 'volumes'),
+  // A volume's paths are built only from a name checked here, never from a raw record field.
+  volume: (r: Roots, name: string) => path.join(r.root, 'volumes', checkedVolumeName(name)),
   /** a directory per network (src/network/store.ts): its record and its address allocations */
   networks: (r: Roots) => path.join(r.root, 'networks'),
   network: (r: Roots, id: string) => path.join(r.root, 'networks', checkedNetworkId(id)),
   runNetworks: (r: Roots) => path.join(r.runroot, 'networks'),
   /** runtime files of a network (the DNS responder's names table and pid) */
   runNetwork: (r: Roots, id: string) => path.join(r.runroot, 'networks', checkedNetworkId(id)),
-  /** named and anonymous volumes (src/volume/) */
-  volumes: (r: Roots) => path.join(r.root, 'volumes'),
-  // A volume's paths are built only from a name checked here, never from a raw record field.
-  volume: (r: Roots, name: string) => path.join(r.root, 'volumes', checkedVolumeName(name)),
 };
 
 /** Lock files (flock), all under layout.locks. */
@@ -64,6 +64,8 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** a compose project's: held by what changes its containers (up, down, ...) */
+  composeProject: (r: Roots, project: string) => path.join(layout.locks(r), 'compose', `${project}.lock`),
   /** taken to create or remove a network (names stay unique, `rm` sees every user) */
   networks: (r: Roots) => path.join(layout.locks(r), 'networks.lock'),
   /** held while the root's nftables table is rebuilt from the networks in use (src/network/setup.ts) */
@@ -72,8 +74,6 @@ export const lockPaths = {
   network: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.lock`),
   /** a network's DNS names and responder: held to change the names file or start/stop the responder */
   networkDns: (r: Roots, id: string) => path.join(layout.locks(r), 'networks', `${checkedNetworkId(id)}.dns.lock`),
-  /** a compose project's: held by what changes its containers (up, down, ...) */
-  composeProject: (r: Roots, project: string) => path.join(layout.locks(r), 'compose', `${project}.lock`),
 };
 
 /** Files and directories that belong to one feature each. */

@@ -73,6 +73,23 @@ const COMMANDS: Entry[] = [
   },
   { paths: [['policy', 'log']], load: () => require('./policy').policyLogCommand },
   { paths: [['policy', 'types']], load: () => require('./policy').policyTypesCommand },
+  { paths: [['volume', 'create']], load: () => require('./volume/create').volumeCreateCommand },
+  {
+    paths: [
+      ['volume', 'ls'],
+      ['volume', 'list'],
+    ],
+    load: () => require('./volume/ls').volumeLsCommand,
+  },
+  { paths: [['volume', 'inspect']], load: () => require('./volume/inspect').volumeInspectCommand },
+  {
+    paths: [
+      ['volume', 'rm'],
+      ['volume', 'remove'],
+    ],
+    load: () => require('./volume/rm').volumeRmCommand,
+  },
+  { paths: [['volume', 'prune']], load: () => require('./volume/prune').volumePruneCommand },
   { paths: [['network', 'create']], load: () => require('./network/create').networkCreateCommand },
   {
     paths: [
@@ -93,27 +110,11 @@ const COMMANDS: Entry[] = [
   { paths: [['network', 'connect']], load: () => require('./network/connect').networkConnectCommand },
   { paths: [['network', 'disconnect']], load: () => require('./network/connect').networkDisconnectCommand },
   { paths: [['compose']], load: () => require('./compose/index').composeCommand },
-  { paths: [['volume', 'create']], load: () => require('./volume/create').volumeCreateCommand },
-  {
-    paths: [
-      ['volume', 'ls'],
-      ['volume', 'list'],
-    ],
-    load: () => require('./volume/ls').volumeLsCommand,
-  },
-  { paths: [['volume', 'inspect']], load: () => require('./volume/inspect').volumeInspectCommand },
-  {
-    paths: [
-      ['volume', 'rm'],
-      ['volume', 'remove'],
-    ],
-    load: () => require('./volume/rm').volumeRmCommand,
-  },
-  { paths: [['volume', 'prune']], load: () => require('./volume/prune').volumePruneCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
   { paths: [['completion']], load: () => require('./completion').completionCommand(visibleCommands) },
 ];
+// `box oci ...` (runc's command line, src/cli/oci/) is dispatched before this table: its grammar is runc's.
 
 /** Every command a user may type, with its spec (for `box completion`). */
 export function visibleCommands(): { paths: string[][]; spec: CommandSpec }[] {
@@ -200,6 +201,8 @@ export async function runCli(argv: string[]): Promise<number> {
     globals.root = g.root;
     globals.runroot = g.runroot;
     const rest = g.rest;
+    if (rest[0] === 'oci')
+      return await (require('./oci') as typeof import('./oci')).runOci(rest.slice(1), 'box oci', g.root);
     if (rest.length === 0 || ['--help', '-h', 'help'].includes(rest[0])) {
       process.stdout.write(mainHelp());
       return 0;

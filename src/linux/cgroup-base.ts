@@ -41,7 +41,7 @@ export abstract class CgroupBase implements CgroupManager {
   abstract oomKilled(): boolean;
 
   /** cgroup.procs of each hierarchy: the files the helper writes the container's pid into. */
-  protected procsFiles(): string[] {
+  procsFiles(): string[] {
     return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
   }
 

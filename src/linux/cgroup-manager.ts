@@ -72,6 +72,11 @@ export interface CgroupManager {
   writeLimits(limits: CgroupLimits, changed?: CgroupLimits): void;
   /** How the container's init enters the cgroup and sees the cgroup file system. */
   initCgroup(): InitCgroup;
+  /**
+   * cgroup.procs of each hierarchy: for an init that must be in its cgroup before it is released
+   * (an OCI `create`), rather than joining it itself as initCgroup's selfWrites do on v1.
+   */
+  procsFiles(): string[];
   /** Files a process joining the running container (exec, health probe) writes itself into. */
   joinFiles(): string[];
   /** The freezer state; undefined when the cgroup (or a freezer for it) is absent. */

@@ -95,3 +95,8 @@ function implementation(host: CgroupHost): typeof CgroupV1 | typeof CgroupV2 {
 export function containerCgroup(host: CgroupHost, id: string): CgroupManager {
   return new (implementation(host))(host, `box/${id}`);
 }
+
+/** A cgroup at a path the caller chose (box-runc: a bundle's linux.cgroupsPath), relative to each hierarchy. */
+export function cgroupAt(host: CgroupHost, relPath: string): CgroupManager {
+  return new (implementation(host))(host, relPath);
+}

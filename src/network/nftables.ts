@@ -21,7 +21,7 @@ import { forgetStaleUdpFlows } from './conntrack';
 import { nftTableName } from './kernel-names';
 import { setRouteLocalnet } from './links';
 import { BoxRuleset, buildTable, isEmptyRuleset } from './nft-ruleset';
-import type { PortProtocol, PublishedPort } from './ports';
+import type { PortProtocol, PublishedPort } from './published-port';
 import {
   batchBegin,
   batchEnd,

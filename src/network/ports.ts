@@ -15,8 +15,9 @@ import { BoxError } from '../errors';
 import type { Roots } from '../paths';
 import type { BoxRuleset } from './nft-ruleset';
 import { portsPublishedByOtherRoots } from './nftables';
+import type { PortProtocol, PublishedPort } from './published-port';
 
-export type PortProtocol = 'tcp' | 'udp';
+export type { PortProtocol, PublishedPort } from './published-port';
 
 /** One `-p` binding, as Docker's HostConfig.PortBindings keeps it. */
 export interface PortBinding {
@@ -29,13 +30,6 @@ export interface PortBinding {
 }
 
 /** A port box has published: what a container record keeps and `box port` prints. */
-export interface PublishedPort {
-  /** '0.0.0.0' = every host address */
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-  protocol: PortProtocol;
-}
 
 const ANY_IPV4 = '0.0.0.0';
 const FORMS = '-p [IP:][HOST[-HOST]:]CONTAINER[-CONTAINER][/tcp|udp] or -p published=HOST,target=CONTAINER';

@@ -23,7 +23,7 @@ import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { policyRequest } from './request';
 import { isBuiltin, PolicyRef } from './sources';
-import type { Committed } from './types';
+import type { Committed, PolicyContainer, PolicyPatch } from './types';
 
 export interface AdmissionFlags {
   /** --policy values */
@@ -41,6 +41,8 @@ export interface AdmissionFlags {
 export interface Admission {
   config: ContainerConfig;
   admittedBy: AdmittedBy[];
+  /** the enforced patches applied, in order (box-runc applies their readOnlyMounts to a bundle's mounts) */
+  patches: PolicyPatch[];
   /**
    * Writes the decisions to the audit log and the events (under the container's final name, when
    * box generated one) and releases the admission lock: call once the container is recorded, or
@@ -69,6 +71,8 @@ export interface Subject {
   event: (container: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string>) => void;
   /** a new container (run/create), or `box update` of an existing one */
   action?: 'create' | 'update';
+  /** fills in what box's model of a container does not hold (box-runc: a bundle's mounts and namespaces) */
+  complete?: (container: PolicyContainer) => void;
 }
 
 /**
@@ -91,6 +95,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
     const admittedBy: AdmittedBy[] = [];
     const audit: AuditEntry[] = [];
     const denials: string[] = [];
+    const patches: PolicyPatch[] = [];
     const committed = subject.committed();
     for (const [i, policy] of policies.entries()) {
       const ref = refs[i];
@@ -107,6 +112,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         caller: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
         args: [...ref.args, ...cliArgs],
       });
+      subject.complete?.(request.container);
       const ev = policy.evaluate(request);
       const { verdict } = ev;
       let failure: AuditEntry['failure'] = ev.failure;
@@ -147,6 +153,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
             const patched = applyPatch(config, verdict.patch, policy.name, cgroups);
             config = patched.config;
             applied = patched.changes;
+            patches.push(verdict.patch);
           } catch (err) {
             if (!(err instanceof BoxError)) throw err;
             denials.push(`${err.message}: the start is refused`);
@@ -196,7 +203,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
       finish();
       throw new BoxError(denials.map(printable).join('\nbox: '));
     }
-    return { config, admittedBy, finish };
+    return { config, admittedBy, patches, finish };
   } catch (err) {
     lock.release();
     throw err;

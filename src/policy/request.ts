@@ -95,12 +95,6 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
   };
 }
 
-/** none, host, or bridge(NAME) for the default bridge and user networks alike */
-function networkMode(mode: string): NetworkMode {
-  if (mode === 'none' || mode === 'host') return { tag: mode };
-  return { tag: 'bridge', val: mode };
-}
-
 /**
  * A mount as policies see it: a bind's source is the host path box resolved (no symlink left in
  * it); a volume that binds a host directory is that bind (with `volume=NAME` among its options).
@@ -121,6 +115,12 @@ function policyMount(m: MountConfig): PolicyMount {
     propagation: m.type === 'tmpfs' ? undefined : (m.propagation ?? 'rprivate'),
     options,
   };
+}
+
+/** none, host, or bridge(NAME) for the default bridge and user networks alike */
+function networkMode(mode: string): NetworkMode {
+  if (mode === 'none' || mode === 'host') return { tag: mode };
+  return { tag: 'bridge', val: mode };
 }
 
 export function policyRequest(config: ContainerConfig, ctx: RequestContext): PolicyRequest {

@@ -1,5 +1,6 @@
 // What the containers recorded on this host have reserved (memory, CPU, pids), for admission
 // policies that keep a host within its capacity (policy/admission.ts reads it under its lock).
+import type { CgroupLimits } from '../linux/cgroups';
 import { Roots } from '../paths';
 import type { Committed } from '../policy/types';
 import { ContainerStore } from './containers';
@@ -11,15 +12,19 @@ export function committedResources(roots: Roots, except: string): Committed {
     if (r.id === except) continue;
     const status = r.state.status;
     if (status !== 'running' && status !== 'created' && !r.state.restarting) continue;
-    const l = r.config.limits;
-    c.containers++;
-    if (l.memory !== undefined) c.memory += BigInt(l.memory);
-    else c.unlimitedMemory++;
-    if (l.cpuQuota !== undefined && l.cpuQuota > 0) {
-      const period = BigInt(l.cpuPeriod ?? 100000);
-      c.millicpus += (BigInt(l.cpuQuota) * 1000n + period - 1n) / period;
-    } else c.unlimitedCpu++;
-    if (l.pidsLimit !== undefined && l.pidsLimit > 0) c.pids += BigInt(l.pidsLimit);
+    commit(c, r.config.limits);
   }
   return c;
+}
+
+/** Adds one container's limits to the sums (box-runc's containers are counted with it too). */
+export function commit(c: Committed, l: CgroupLimits): void {
+  c.containers++;
+  if (l.memory !== undefined) c.memory += BigInt(l.memory);
+  else c.unlimitedMemory++;
+  if (l.cpuQuota !== undefined && l.cpuQuota > 0) {
+    const period = BigInt(l.cpuPeriod ?? 100000);
+    c.millicpus += (BigInt(l.cpuQuota) * 1000n + period - 1n) / period;
+  } else c.unlimitedCpu++;
+  if (l.pidsLimit !== undefined && l.pidsLimit > 0) c.pids += BigInt(l.pidsLimit);
 }

@@ -1,7 +1,7 @@
 // What a container is attached to, read from its record in one place: its networks, the ports it
 // exposes and publishes, its mounts. `ps --filter`, `ps --format` and prune read these and nothing
 // else, so when records learn networks, published ports and volumes (issues 10 and 11) these
-// functions are the only lines that change.
+// functions are the only place that reads them.
 import { ContainerRecord } from '../model';
 import { mountFacts } from '../volume/inspect';
 
@@ -23,7 +23,8 @@ export interface MountFact {
 
 /** The networks a container is on, by name (`none` and `host` are Docker's names too). */
 export function networksOf(c: ContainerRecord): string[] {
-  return [c.config.network];
+  const bridges = (c.config.networks ?? []).map((n) => n.name);
+  return bridges.length ? bridges : [c.config.network];
 }
 
 function parsePortKey(key: string): PortFact | undefined {
@@ -36,9 +37,14 @@ export function exposedPortsOf(c: ContainerRecord): PortFact[] {
   return Object.keys(c.config.image.config?.ExposedPorts ?? {}).flatMap((k) => parsePortKey(k) ?? []);
 }
 
-/** The container ports it publishes on the host: none until records carry `-p` (issue 10). */
-export function publishedPortsOf(_c: ContainerRecord): PortFact[] {
-  return [];
+/** The container ports it publishes on the host (-p, -P), as chosen when it was created. */
+export function publishedPortsOf(c: ContainerRecord): PortFact[] {
+  return (c.config.ports ?? []).map((p) => ({
+    port: p.containerPort,
+    protocol: p.protocol,
+    hostIp: p.hostIp,
+    hostPort: p.hostPort,
+  }));
 }
 
 /** Its mounts: volumes (by name), binds and tmpfs. */

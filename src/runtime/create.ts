@@ -28,12 +28,12 @@ import { capabilityMask, processSecurity } from './security';
 import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
+import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
+import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 import { networkSetup } from './networks';
 import { checkNetworkRoom, endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
 import { hostPortsFor } from '../network/ports';
 import { NetworkStore } from '../network/store';
-import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
-import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 
 export interface CreateRequest {
   roots: Roots;
@@ -163,6 +163,8 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
     req.command,
     id,
   );
+  const mountRequests = containerMounts(req, image.config.config?.Volumes);
+  if (mountRequests.length) config = { ...config, mounts: mountConfigs(mountRequests) };
   const net = parseNetworkFlags(req.flags);
   config.networks = await endpointsFor(new NetworkStore(req.roots), net);
   const bindings = portBindingsFor(net, Object.keys(image.config.config?.ExposedPorts ?? {}), req.warn);
@@ -176,8 +178,6 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
       running.flatMap((c) => c.config.ports ?? []),
     );
   }
-  const mountRequests = containerMounts(req, image.config.config?.Volumes);
-  if (mountRequests.length) config = { ...config, mounts: mountConfigs(mountRequests) };
   mark('config resolved');
   const cgroupHost = detectCgroups();
   for (const w of checkLimits(cgroupHost, config.limits)) req.warn(w);

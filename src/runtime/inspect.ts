@@ -5,8 +5,8 @@ import { isPaused } from './freezer';
 import { healthForInspect } from './health';
 import { ContainerRecord } from '../model';
 import { logFile } from './monitor-state';
-import { endpointSettings } from '../network/manage';
 import { configVolumes, hostConfigMounts, inspectMounts } from '../volume/inspect';
+import { endpointSettings } from '../network/manage';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 

@@ -27,7 +27,11 @@ export function logFile(containerDir: string): string {
 const nanosToIso = (n: string) => new Date(Number(BigInt(n) / 1000000n)).toISOString();
 
 export function readMonitorState(roots: Roots, id: string): MonitorState {
-  const text = readStoreFileIfExists(monitorStateFile(roots, id)) ?? '';
+  return parseMonitorState(readStoreFileIfExists(monitorStateFile(roots, id)) ?? '');
+}
+
+/** A monitor's state file (native/PROTOCOL.md `state`), wherever it is kept (box-runc's are elsewhere). */
+export function parseMonitorState(text: string): MonitorState {
   const st: MonitorState = {};
   for (const line of text.split('\n')) {
     const [key, a, b] = line.split(' ');

@@ -32,10 +32,13 @@ export const OPS = {
   tty: { args: '', kind: 'host', single: true, modes: BOTH },
   init: { args: '', kind: 'host', single: true, modes: RUN },
   'oom-score-adj': { args: 'i', kind: 'host', single: true, modes: RUN },
+  setns: { args: 'sp', kind: 'host', single: false, modes: RUN },
   // the monitor of a detached container
   detach: { args: '', kind: 'host', single: true, modes: BOTH },
   log: { args: 'puu', kind: 'host', single: true, modes: RUN },
   state: { args: 'p', kind: 'host', single: true, modes: RUN },
+  release: { args: '', kind: 'host', single: true, modes: BOTH },
+  'console-socket': { args: 'p', kind: 'host', single: true, modes: BOTH },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
   stdin: { args: '', kind: 'host', single: true, modes: RUN },

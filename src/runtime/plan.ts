@@ -43,8 +43,9 @@ export const MASKED_PATHS = [
 ];
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-const S_IFCHR = 0o020000;
-const DEVICES: [string, number, number][] = [
+export const S_IFCHR = 0o020000;
+/** The standard device nodes and /dev links of every container (box's and box-runc's). */
+export const DEVICES: [string, number, number][] = [
   ['/dev/null', 1, 3],
   ['/dev/zero', 1, 5],
   ['/dev/full', 1, 7],
@@ -52,7 +53,7 @@ const DEVICES: [string, number, number][] = [
   ['/dev/urandom', 1, 9],
   ['/dev/tty', 5, 0],
 ];
-const DEV_LINKS: [string, string][] = [
+export const DEV_LINKS: [string, string][] = [
   ['/proc/self/fd', '/dev/fd'],
   ['/proc/self/fd/0', '/dev/stdin'],
   ['/proc/self/fd/1', '/dev/stdout'],

@@ -1,0 +1,105 @@
+// `box-runc exec`: a process in a running container, as runc runs it: it joins the container's
+// namespaces and cgroup, gets the process the --process file describes (or the container's own
+// with new args and the flags' changes) and the container's seccomp filter. In the foreground the
+// helper relays its exit status; with --detach it goes to the caller's subreaper once it started
+// (the helper's `release`), which is how containerd's shim runs `ctr task exec`.
+import * as path from 'node:path';
+import { assetPath } from '../assets';
+import { BoxError } from '../errors';
+import { cgroupAt, detectCgroups } from '../linux/cgroups';
+import { describeStartError } from '../runtime/create';
+import { runHelper } from '../runtime/helper';
+import { appendProcessOps } from '../runtime/process-ops';
+import { HelperSpec } from '../runtime/spec';
+import { readUserText } from '../util/user-file';
+import { OciProcess, parseOciProcess } from './config';
+import { ociStatus, readBundle, writePidFile } from './lifecycle';
+import { ociSecurity } from './security';
+import { OciStore } from './store';
+
+export interface ExecOptions {
+  id: string;
+  /** --process FILE: the whole process */
+  processFile?: string;
+  /** the command, when there is no --process file */
+  args: string[];
+  cwd?: string;
+  env: string[];
+  /** --user UID[:GID] */
+  user?: string;
+  /** --no-new-privs */
+  noNewPrivileges: boolean;
+  detach: boolean;
+  /** --tty (or process.terminal): a pty, whose master goes to consoleSocket */
+  tty: boolean;
+  consoleSocket?: string;
+  pidFile?: string;
+  helperCache: string;
+  warn: (m: string) => void;
+}
+
+function processOf(o: ExecOptions, bundle: string): OciProcess {
+  if (o.processFile) {
+    if (o.args.length) throw new BoxError('exec: give either --process FILE or a command, not both');
+    const text = readUserText(o.processFile, {
+      what: 'process file',
+      maxBytes: 4 << 20,
+      hint: 'give --process a JSON file',
+    });
+    const { process, warnings } = parseOciProcess(text);
+    for (const w of warnings) o.warn(w);
+    return process;
+  }
+  if (!o.args.length) throw new BoxError('exec: give the command to run, or --process FILE');
+  const base = readBundle(bundle).process;
+  const p: OciProcess = { ...base, args: o.args, env: [...base.env, ...o.env] };
+  if (o.cwd !== undefined) {
+    if (!o.cwd.startsWith('/')) throw new BoxError(`exec: --cwd ${o.cwd} must be an absolute path`);
+    p.cwd = o.cwd;
+  }
+  if (o.noNewPrivileges) p.noNewPrivileges = true;
+  if (o.user !== undefined) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(o.user);
+    if (!m) throw new BoxError(`exec: --user ${o.user}: use UID or UID:GID (numbers)`);
+    p.user = { uid: Number(m[1]), gid: Number(m[2] ?? 0), additionalGids: [] };
+  }
+  return p;
+}
+
+export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> {
+  const rec = store.need(o.id);
+  const status = ociStatus(store, rec);
+  if (status === 'paused') throw new BoxError(`cannot exec in a paused container: resume ${o.id} first`);
+  if (status !== 'running') throw new BoxError(`cannot exec in a ${status} container`);
+  const process = processOf(o, rec.bundle);
+  const tty = o.tty || process.terminal;
+  if (tty && !(o.consoleSocket && o.detach)) {
+    throw new BoxError('exec: a terminal needs --console-socket and --detach: the caller relays it');
+  }
+  if (o.consoleSocket && !tty) throw new BoxError('exec: --console-socket needs --tty');
+  const security = ociSecurity({ process, seccomp: rec.seccomp });
+  const spec = new HelperSpec().op('join', rec.pid);
+  if (o.detach) spec.op('detach').op('release');
+  if (tty) spec.op('tty').op('console-socket', path.resolve(o.consoleSocket!));
+  for (const f of cgroupAt(detectCgroups(), rec.cgroupPath).joinFiles()) spec.op('cgroup-join', f);
+  appendProcessOps(spec, {
+    user: process.user,
+    ulimits: process.rlimits,
+    noNewPrivileges: process.noNewPrivileges,
+    security,
+    cwd: process.cwd,
+    env: process.env,
+  });
+  spec.op('args', ...process.args);
+  const result = await runHelper(assetPath('box-helper', o.helperCache), spec.encode(), {
+    mode: 'exec',
+    stdin: 'inherit',
+    output: 'inherit',
+    onPid: (pid) => {
+      if (o.pidFile) writePidFile(o.pidFile, pid);
+    },
+  });
+  if (result.error) throw new BoxError(describeStartError(result.error, process.args[0]));
+  if (!result.started) throw new BoxError(`exec: the process did not start (box-helper exited ${result.exitCode})`);
+  return o.detach ? 0 : result.exitCode;
+}

@@ -1,0 +1,377 @@
+// The OCI lifecycle over box's helper: `create` starts the helper as a detached monitor whose
+// container's init waits on the control channel (native/PROTOCOL.md, fd 5), which here is a FIFO in
+// the container's state directory held open by the monitor; `start` writes `go` into it, `kill` and
+// `delete` of a created container write `abort`. The helper's status events go to a file there, so
+// any later box-runc process reads how the start went. Policies (policy.ts) judge every create.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assetPath } from '../assets';
+import { BoxError, errnoCode } from '../errors';
+import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
+import { describeStartError } from '../runtime/create';
+import { isMonitorAlive } from '../runtime/monitor-state';
+import { readUserText } from '../util/user-file';
+import { OciConfig, parseOciConfig } from './config';
+import { buildOciSpec, rootfsOf } from './plan';
+import { runHooks } from './hooks';
+import { ociSecurity } from './security';
+import { checkId, initAlive, OciRecord, OciStatus, OciStore, procStartTime } from './store';
+
+/** How long create and start wait for the helper to say how it went. */
+const ANSWER_MS = 30_000;
+/** How long delete and kill wait for a container's monitor to go once its init was killed. */
+const GONE_MS = 10_000;
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  /** --console-socket: where the pty master of a container with process.terminal goes */
+  consoleSocket?: string;
+  /** where the helper is extracted (box's storage root's cache) */
+  helperCache: string;
+  warn: (message: string) => void;
+  /** judges the container before anything is made; may tighten the config (policy.ts) */
+  admit?: (config: OciConfig, id: string) => Promise<OciConfig>;
+}
+
+export function readBundle(bundle: string): OciConfig {
+  const text = readUserText(path.join(bundle, 'config.json'), {
+    what: "the bundle's config",
+    maxBytes: 4 * 1024 * 1024,
+    hint: 'give --bundle the directory that holds config.json',
+  });
+  return parseOciConfig(text);
+}
+
+function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
+  return cgroupAt(detectCgroups(), rec.cgroupPath);
+}
+
+export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
+  checkId(o.id);
+  const bundle = path.resolve(o.bundle);
+  let config = readBundle(bundle);
+  if (o.admit) config = await o.admit(config, o.id);
+  if (config.process.terminal !== (o.consoleSocket !== undefined)) {
+    throw new BoxError(
+      config.process.terminal
+        ? 'process.terminal needs --console-socket: the pty master goes there'
+        : '--console-socket needs process.terminal in config.json',
+    );
+  }
+  const rootfs = rootfsOf(config, bundle);
+  if (!fs.statSync(rootfs, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new BoxError(`root.path ${rootfs} is not a directory: the bundle's root filesystem must exist`);
+  }
+  const host = detectCgroups();
+  for (const w of [...config.warnings, ...checkLimits(host, config.limits)]) o.warn(w);
+  const security = ociSecurity(config);
+  store.claim(o.id);
+  const cgroupPath = config.cgroupsPath ?? `box-runc/${o.id}`;
+  const cgroup = cgroupAt(host, cgroupPath);
+  let made = false;
+  try {
+    cgroup.create(config.limits, config.allDevices);
+    made = true;
+    // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
+    const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
+    const spec = buildOciSpec({ config, bundle, cgroup: init, security });
+    // As runc: the container's stdio is the caller's, and once started its parent is the caller's
+    // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
+    spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
+    if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
+    const { pid, monitorPid } = await launch(store, o.id, spec.encode(), o.helperCache, config.process.terminal);
+    const pidStart = procStartTime(pid);
+    if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);
+    const rec: OciRecord = {
+      id: o.id,
+      bundle,
+      rootfs,
+      ociVersion: config.ociVersion,
+      created: new Date().toISOString(),
+      annotations: config.annotations,
+      cgroupPath,
+      command: config.process.args[0],
+      seccomp: config.seccomp,
+      limits: config.limits,
+      hooks: { poststart: config.hooks.poststart, poststop: config.hooks.poststop },
+      pid,
+      pidStart,
+      monitorPid,
+    };
+    // The init exists in its namespaces and waits: where runc runs these (a CNI plugin's, say).
+    const state = stateOf(rec, 'creating');
+    await runHooks('prestart', config.hooks.prestart, state, true, o.warn);
+    await runHooks('createRuntime', config.hooks.createRuntime, state, true, o.warn);
+    store.save(rec);
+    if (o.pidFile) writePidFile(o.pidFile, pid);
+    return rec;
+  } catch (err) {
+    abort(store, o.id);
+    await untilGone(() => isMonitorAlive(store.monitor(o.id).monitorPid));
+    if (made) cgroup.remove();
+    store.remove(o.id);
+    throw err;
+  }
+}
+
+/** runc writes the pid file whole (temp file, rename): a reader never sees half of it. */
+export function writePidFile(file: string, pid: number): void {
+  const abs = path.resolve(file);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
+  fs.writeFileSync(tmp, String(pid), { mode: 0o644 });
+  fs.renameSync(tmp, abs);
+}
+
+/** Starts the helper detached; resolves once the init exists and waits for `go`. */
+async function launch(
+  store: OciStore,
+  id: string,
+  spec: Buffer,
+  helperCache: string,
+  terminal: boolean,
+): Promise<{ pid: number; monitorPid: number }> {
+  const { mknod, S_IFIFO } = require('../linux/syscalls') as typeof import('../linux/syscalls');
+  const fifo = store.controlFifo(id);
+  mknod(fifo, S_IFIFO | 0o600);
+  // Read-write: the monitor is then never at end of input while it waits, whoever writes later.
+  const control = fs.openSync(fifo, fs.constants.O_RDWR);
+  const events = fs.openSync(
+    store.eventsFile(id),
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
+  const helperPath = assetPath('box-helper', helperCache);
+  const child = spawn(helperPath, ['run'], {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control],
+    detached: true,
+    env: {},
+  });
+  fs.closeSync(control);
+  fs.closeSync(events);
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  child.on('error', () => (exited = true));
+  const specPipe = child.stdio[3] as NodeJS.WritableStream & { on: (e: string, f: () => void) => void };
+  specPipe.on('error', () => undefined);
+  specPipe.end(spec);
+  child.unref();
+  const line = await waitForEvent(store, id, ['pid', 'error'], () => exited);
+  const [kind, a] = line.split(' ');
+  if (kind !== 'pid') throw startError(line, '');
+  const monitorPid = await until(
+    () => store.monitor(id).monitorPid,
+    () => exited,
+  );
+  if (terminal) {
+    // as runc, create returns once the pty master is at the console socket (its caller waits for it)
+    const sent = await waitForEvent(store, id, ['console', 'error'], () => !isMonitorAlive(monitorPid));
+    if (sent !== 'console 1') throw new BoxError(`the container's setup failed before its terminal existed: ${sent}`);
+  }
+  return { pid: Number(a), monitorPid: monitorPid ?? 0 };
+}
+
+function startError(line: string | undefined, command: string): BoxError {
+  if (!line) return new BoxError('box-helper ended without saying how the start went');
+  const [, stage, errno, ...text] = line.split(' ');
+  return new BoxError(describeStartError({ stage, errno: Number(errno), text: text.join(' ') }, command));
+}
+
+/** The first status event of one of `kinds`, polled with a bound. */
+async function waitForEvent(store: OciStore, id: string, kinds: string[], gone: () => boolean): Promise<string> {
+  const found = await until(() => store.events(id).find((l) => kinds.includes(l.split(' ')[0])), gone);
+  if (found === undefined)
+    throw startError(
+      store.events(id).find((l) => l.startsWith('error ')),
+      '',
+    );
+  return found;
+}
+
+/** Polls get() every 2 ms until it gives a value, gone() holds (one last look) or ANSWER_MS pass. */
+async function until<T>(get: () => T | undefined, gone: () => boolean, ms = ANSWER_MS): Promise<T | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (gone()) return get();
+    if (Date.now() > deadline) throw new BoxError(`box-helper did not answer within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+async function untilGone(alive: () => boolean, ms = GONE_MS): Promise<void> {
+  await until(
+    () => (alive() ? undefined : true),
+    () => false,
+    ms,
+  );
+}
+
+/** Tells a created container's monitor to kill the waiting init (it then exits). */
+function abort(store: OciStore, id: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(store.controlFifo(id), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return; // no FIFO, or nobody holds it: no monitor waits
+  }
+  try {
+    fs.writeSync(fd, 'abort\n');
+  } catch {
+    /* the monitor read its line already */
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function ociStatus(store: OciStore, rec: OciRecord): OciStatus {
+  return store.status(rec, () => cgroupOf(rec).freezerState() === 'frozen');
+}
+
+export async function ociStart(
+  store: OciStore,
+  id: string,
+  warn: (m: string) => void = () => undefined,
+): Promise<void> {
+  const rec = store.need(id);
+  const status = ociStatus(store, rec);
+  if (status === 'stopped') throw new BoxError('cannot start a container that has stopped');
+  if (status !== 'created') throw new BoxError('cannot start an already running container');
+  let fd: number;
+  try {
+    fd = fs.openSync(store.controlFifo(id), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    if (errnoCode(err) === 'ENXIO') throw new BoxError(`container ${id}: its monitor is gone; delete it`);
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, 'go\n');
+  } finally {
+    fs.closeSync(fd);
+  }
+  const line = await waitForEvent(store, id, ['started', 'error'], () => !isMonitorAlive(rec.monitorPid));
+  if (line !== 'started') throw startError(line, rec.command);
+  await runHooks('poststart', rec.hooks.poststart, stateOf(rec, 'running'), false, warn);
+}
+
+export async function ociKill(store: OciStore, id: string, signal: number, all: boolean): Promise<void> {
+  const rec = store.need(id);
+  const status = ociStatus(store, rec);
+  if (status === 'stopped') throw new BoxError('container not running');
+  if (status === 'created') {
+    // The init waits in the helper, which takes no signal but go or abort: any signal ends it.
+    abort(store, id);
+    await untilGone(() => isMonitorAlive(rec.monitorPid));
+    return;
+  }
+  const { pidfdOpen, pidfdSendSignal } = require('../linux/syscalls') as typeof import('../linux/syscalls');
+  const targets = all ? cgroupOf(rec).pids() : [rec.pid];
+  for (const pid of targets) {
+    let fd: number;
+    try {
+      fd = pidfdOpen(pid);
+    } catch {
+      continue; // gone meanwhile
+    }
+    try {
+      // the pid was checked after the pidfd was taken: a recycled one is never signalled
+      if (pid !== rec.pid || initAlive(rec)) pidfdSendSignal(fd, signal);
+    } catch {
+      /* gone meanwhile */
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+export async function ociDelete(
+  store: OciStore,
+  id: string,
+  force: boolean,
+  warn: (m: string) => void = () => undefined,
+): Promise<void> {
+  const rec = store.get(id);
+  if (!rec) {
+    // a create killed before it recorded the container leaves its directory: --force takes it
+    if (force) return store.remove(id);
+    throw new BoxError(`container does not exist: ${id}`);
+  }
+  const status = ociStatus(store, rec);
+  const cgroup = cgroupOf(rec);
+  // A monitor still waiting for go (whatever the init's state) must hear abort, or it waits for
+  // ever; once it read its line no process holds the FIFO and this is a no-op.
+  abort(store, id);
+  if (status === 'running' || status === 'paused') {
+    if (!force) throw new BoxError(`cannot delete container ${id} that is not stopped: ${status}`);
+    cgroup.killAll();
+    if (status === 'paused') cgroup.requestFreeze(false); // a frozen task dies of SIGKILL once thawed
+  }
+  await untilGone(() => initAlive(rec) || isMonitorAlive(rec.monitorPid));
+  await runHooks('poststop', rec.hooks.poststop, stateOf(rec, 'stopped'), false, warn);
+  cgroup.remove();
+  store.remove(id);
+}
+
+/** The runtime-spec's state, with runc's additions (rootfs, created, owner). */
+export function ociState(store: OciStore, id: string): Record<string, unknown> {
+  const rec = store.need(id);
+  return stateOf(rec, ociStatus(store, rec));
+}
+
+function stateOf(rec: OciRecord, status: OciStatus | 'creating'): Record<string, unknown> {
+  return {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    pid: status === 'stopped' ? 0 : rec.pid,
+    status,
+    bundle: rec.bundle,
+    rootfs: rec.rootfs,
+    created: rec.created,
+    annotations: rec.annotations,
+    owner: '',
+  };
+}
+
+export function ociPids(store: OciStore, id: string): number[] {
+  return cgroupOf(store.need(id)).pids();
+}
+
+/** pause/resume: the cgroup freezer (the monitor is outside the cgroup and keeps running). */
+export async function ociFreeze(store: OciStore, id: string, pause: boolean): Promise<void> {
+  const rec = store.need(id);
+  const status = ociStatus(store, rec);
+  if (pause && status !== 'running') throw new BoxError(`container not running: ${id} is ${status}`);
+  if (!pause && status !== 'paused') throw new BoxError(`container not paused: ${id} is ${status}`);
+  const cgroup = cgroupOf(rec);
+  if (pause) await (require('../linux/freezer') as typeof import('../linux/freezer')).freeze(cgroup);
+  else cgroup.requestFreeze(false);
+}
+
+/**
+ * `update`: new cgroup limits for a container, checked against what the host enforces and written
+ * in an order the kernel accepts (the cgroup manager's writeLimits), then recorded. The policies
+ * that admitted it are not asked again (box update's re-admission is not wired up here yet).
+ */
+export function ociUpdate(store: OciStore, id: string, changed: CgroupLimits): void {
+  const rec = store.need(id);
+  if (ociStatus(store, rec) === 'stopped') throw new BoxError(`cannot update a stopped container: ${id}`);
+  const limits = { ...rec.limits, ...changed };
+  checkLimits(detectCgroups(), limits);
+  cgroupOf(rec).writeLimits(limits, changed);
+  store.save({ ...rec, limits });
+}
+
+/** The limits of every container of this root that is not stopped (admission's committed resources). */
+export function ociCommitted(store: OciStore): CgroupLimits[] {
+  return store.ids().flatMap((id) => {
+    try {
+      const rec = store.get(id);
+      return rec && ociStatus(store, rec) !== 'stopped' ? [rec.limits ?? {}] : [];
+    } catch {
+      return []; // being created or deleted right now
+    }
+  });
+}

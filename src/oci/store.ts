@@ -1,0 +1,162 @@
+// box-runc's state under the OCI `--root` (default /run/box-runc, root's alone): one directory per
+// container id holding its record, the control FIFO `start` writes `go` into, the helper's status
+// events and its monitor's state file. A container's status is read from these and from the
+// kernel (is the init alive?), never from the record alone.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BoxError, errnoCode } from '../errors';
+import { isMonitorAlive, MonitorState, parseMonitorState } from '../runtime/monitor-state';
+import { writeJsonAtomic } from '../util/fs';
+import type { CgroupLimits } from '../linux/cgroups';
+import type { OciHook } from './config';
+
+export const DEFAULT_OCI_ROOT = '/run/box-runc';
+
+/** What `create` records about a container; written once, when the init exists. */
+export interface OciRecord {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  ociVersion: string;
+  created: string;
+  annotations: Record<string, string>;
+  /** relative to each hierarchy's root */
+  cgroupPath: string;
+  pid: number;
+  /** /proc/PID/stat's start time of the init: a recycled pid is not the container */
+  pidStart: string;
+  monitorPid: number;
+  /** process.args[0], for the start's error messages */
+  command: string;
+  /** the hooks that run after create: poststart (start) and poststop (delete) */
+  hooks: Partial<Record<'poststart' | 'poststop', OciHook[]>>;
+  /** the cgroup limits as created or last updated */
+  limits: CgroupLimits;
+  /** linux.seccomp as created (after policies): an exec'd process gets the same filter, as with runc */
+  seccomp?: string;
+}
+
+export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+// runc's rule for ids: no path separators, nothing a file name cannot be.
+const ID_RE = /^[\w+.-]{1,1024}$/;
+
+export function checkId(id: string | undefined): string {
+  if (!id) throw new BoxError('container id cannot be empty: give the container id as the last argument');
+  if (!ID_RE.test(id) || id === '.' || id === '..') {
+    throw new BoxError(`invalid container id ${JSON.stringify(id)}: use letters, digits and + _ . -`);
+  }
+  return id;
+}
+
+export class OciStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return path.join(this.root, checkId(id));
+  }
+  recordFile(id: string): string {
+    return path.join(this.dir(id), 'record.json');
+  }
+  /** FIFO: the monitor holds it open read-write from create on and reads `go` or `abort` from it */
+  controlFifo(id: string): string {
+    return path.join(this.dir(id), 'control');
+  }
+  /** the helper's status events (fd 4): pid, started, error, monitor */
+  eventsFile(id: string): string {
+    return path.join(this.dir(id), 'events');
+  }
+  monitorFile(id: string): string {
+    return path.join(this.dir(id), 'monitor');
+  }
+
+  /** Makes the root (0700) and the container's directory; an existing one is runc's error. */
+  claim(id: string): void {
+    fs.mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    const st = fs.statSync(this.root);
+    if (st.uid !== 0 || (st.mode & 0o077) !== 0) {
+      throw new BoxError(`${this.root} must be root's alone (mode 0700): it holds the containers' control files`);
+    }
+    try {
+      fs.mkdirSync(this.dir(id), { mode: 0o700 });
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') throw new BoxError(`container with id exists: ${id}`);
+      throw err;
+    }
+  }
+
+  save(rec: OciRecord): void {
+    writeJsonAtomic(this.recordFile(rec.id), rec, 0o600, false);
+  }
+
+  /** The record, or undefined for a container that does not exist or is still being created. */
+  get(id: string): OciRecord | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(this.recordFile(id), 'utf8')) as OciRecord;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw new BoxError(
+        `container ${id}: its record ${this.recordFile(id)} cannot be read: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /** The record of a container that must exist: runc's message otherwise, which clients match. */
+  need(id: string): OciRecord {
+    const rec = this.get(checkId(id));
+    if (!rec) throw new BoxError(`container does not exist: ${id}`);
+    return rec;
+  }
+
+  ids(): string[] {
+    try {
+      return fs.readdirSync(this.root).filter((n) => ID_RE.test(n));
+    } catch {
+      return [];
+    }
+  }
+
+  events(id: string): string[] {
+    try {
+      return fs.readFileSync(this.eventsFile(id), 'utf8').split('\n');
+    } catch {
+      return [];
+    }
+  }
+
+  monitor(id: string): MonitorState {
+    try {
+      return parseMonitorState(fs.readFileSync(this.monitorFile(id), 'utf8'));
+    } catch {
+      return {};
+    }
+  }
+
+  status(rec: OciRecord, frozen: () => boolean): OciStatus {
+    const mon = this.monitor(rec.id);
+    if (mon.exited || !initAlive(rec)) return 'stopped';
+    if (!mon.startedAt && !this.events(rec.id).includes('started')) {
+      return isMonitorAlive(rec.monitorPid) ? 'created' : 'stopped';
+    }
+    return frozen() ? 'paused' : 'running';
+  }
+
+  remove(id: string): void {
+    fs.rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+/** Field 22 of /proc/PID/stat (after the command name, which may hold spaces and parentheses). */
+export function procStartTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function initAlive(rec: OciRecord): boolean {
+  return procStartTime(rec.pid) === rec.pidStart;
+}

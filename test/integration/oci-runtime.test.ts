@@ -1,0 +1,539 @@
+// box as an OCI runtime, driven through runc's command line exactly as containerd's shim drives
+// runc: `box-runc` (a link to dist/box) with a private --root and a JSON --log, on a busybox bundle.
+// Each test checks that nothing is left afterwards: state, cgroups, processes, mounts.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOX, busyboxTarball, mountsUnder, TestRoot, until } from '../support/box';
+
+const t = new TestRoot('box-oci-');
+let bundle: string;
+let stateRoot: string;
+let logFile: string;
+let runc: string;
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let policy: string | undefined; // $BOX_POLICY: a default policy for the box-runc commands of a test
+
+/**
+ * Runs box-runc with its stdout and stderr in files: as with runc, `create` hands its stdio to the
+ * container, so pipes would stay open (and spawnSync wait) as long as the container runs.
+ */
+function boxRunc(...args: string[]): Ran {
+  const files = ['stdout', 'stderr'].map((n) => path.join(t.dir, n));
+  const fds = files.map((f) => fs.openSync(f, 'w'));
+  const r = spawnSync(runc, ['--root', stateRoot, '--log', logFile, '--log-format', 'json', ...args], {
+    stdio: ['ignore', fds[0], fds[1]],
+    timeout: 60_000,
+    env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '' },
+  });
+  for (const fd of fds) fs.closeSync(fd);
+  const [stdout, stderr] = files.map((f) => fs.readFileSync(f, 'utf8'));
+  return { status: r.status, stdout, stderr };
+}
+
+function ok(...args: string[]): string {
+  const r = boxRunc(...args);
+  if (r.status !== 0) throw new Error(`box-runc ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const caps = ['CAP_CHOWN', 'CAP_KILL', 'CAP_SETUID', 'CAP_SETGID'];
+
+// biome-ignore lint/suspicious/noExplicitAny: a JSON document written out by hand, changed freely by the tests
+type Doc = Record<string, any>;
+
+/** runc spec's example, detached (no terminal), with /out bound to a host directory for results. */
+function config(args: string[], change: (c: Doc) => void = () => undefined) {
+  const c: Doc = {
+    ociVersion: '1.2.0',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ['PATH=/bin:/usr/bin'],
+      cwd: '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 512 }],
+      noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: true },
+    hostname: 'oci-box',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'ro'] },
+      { destination: '/out', type: 'bind', source: path.join(bundle, 'out'), options: ['rbind', 'rw'] },
+    ],
+    linux: {
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        memory: { limit: 64 * 1024 * 1024 },
+        pids: { limit: 50 },
+      },
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
+      maskedPaths: ['/proc/kcore'],
+      readonlyPaths: ['/proc/sys'],
+    },
+  };
+  change(c);
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(c));
+}
+
+function cgroupDirs(id: string): string[] {
+  return fs
+    .readdirSync('/sys/fs/cgroup')
+    .map((h) => path.join('/sys/fs/cgroup', h, 'box-runc', id))
+    .filter((d) => fs.existsSync(d));
+}
+
+function helperProcesses(): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(path.join(t.root, 'cache', 'box-helper'));
+      } catch {
+        return false;
+      }
+    });
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^[ZX]$/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0]);
+  } catch {
+    return false;
+  }
+}
+
+const status = (id: string) => JSON.parse(ok('state', id)).status as string;
+
+/** What a container leaves on the host once deleted: must be nothing. */
+function leftovers(id: string): string[] {
+  return [
+    ...cgroupDirs(id).map((d) => `cgroup ${d}`),
+    ...helperProcesses().map((p) => `helper process ${p}`),
+    ...mountsUnder(t.dir).map((m) => `mount ${m}`),
+    ...(fs.existsSync(path.join(stateRoot, id)) ? [`state ${id}`] : []),
+  ];
+}
+
+function logLines(): { level: string; msg: string; time: string }[] {
+  if (!fs.existsSync(logFile)) return [];
+  return fs
+    .readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+beforeAll(() => {
+  bundle = path.join(t.dir, 'bundle');
+  stateRoot = path.join(t.dir, 'state');
+  logFile = path.join(t.dir, 'runc.log');
+  fs.mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
+  fs.mkdirSync(path.join(bundle, 'out'));
+  const tar = spawnSync('tar', ['-xf', busyboxTarball(t.dir), '-C', path.join(bundle, 'rootfs')]);
+  expect(tar.status).toBe(0);
+  fs.mkdirSync(path.join(bundle, 'rootfs', 'out'));
+  runc = path.join(t.dir, 'box-runc');
+  fs.symlinkSync(BOX, runc);
+});
+
+afterAll(() => {
+  for (const id of fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot) : []) boxRunc('delete', '--force', id);
+  t.cleanup();
+});
+
+describe('box-runc', () => {
+  it("prints runc's three-line version and its features", () => {
+    const lines = ok('--version').trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^box-runc version \S+$/);
+    expect(lines[2]).toBe('spec: 1.3.0');
+    // the same command line as `box oci ...`
+    const viaBox = spawnSync(BOX, ['oci', '--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
+    expect(viaBox).toMatch(/^box oci version \S+$/);
+    const features = JSON.parse(ok('features'));
+    expect(features.ociVersionMin).toBe('1.0.0');
+    expect(features.linux.namespaces).toContain('network');
+    expect(features.linux.cgroup.systemd).toBe(false);
+    expect(features.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']);
+  });
+
+  it('holds the init until start, runs the config as written, and leaves nothing after delete', () => {
+    fs.rmSync(path.join(bundle, 'out', 'done'), { force: true });
+    config([
+      'sh',
+      '-c',
+      'hostname > /out/hostname; id -u > /out/uid; grep CapEff /proc/self/status > /out/caps; ' +
+        'ulimit -n > /out/nofile; touch /x 2> /out/rofs; echo done > /out/done; exec sleep 1000',
+    ]);
+    const pidFile = path.join(t.dir, 'init.pid');
+    ok('create', '--bundle', bundle, '--pid-file', pidFile, 'c1');
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    const state = JSON.parse(ok('state', 'c1'));
+    expect(state).toMatchObject({ ociVersion: '1.2.0', id: 'c1', status: 'created', pid, bundle });
+    // created: the init exists in its cgroup, and nothing of the command has run
+    expect(alive(pid)).toBe(true);
+    expect(fs.existsSync(path.join(bundle, 'out', 'done'))).toBe(false);
+    expect(fs.readFileSync(path.join('/sys/fs/cgroup/memory/box-runc/c1/memory.limit_in_bytes'), 'utf8').trim()).toBe(
+      String(64 * 1024 * 1024),
+    );
+    expect(fs.readFileSync(path.join('/sys/fs/cgroup/pids/box-runc/c1/cgroup.procs'), 'utf8')).toContain(String(pid));
+
+    ok('start', 'c1');
+    expect(status('c1')).toBe('running');
+    until('the command ran', () => fs.existsSync(path.join(bundle, 'out', 'done')), Boolean);
+    const out = (f: string) => fs.readFileSync(path.join(bundle, 'out', f), 'utf8').trim();
+    expect(out('hostname')).toBe('oci-box');
+    expect(out('uid')).toBe('0');
+    expect(out('caps')).toBe('CapEff:\t00000000000000e1'); // CHOWN(0) KILL(5) SETGID(6) SETUID(7)
+    expect(out('nofile')).toBe('512');
+    expect(out('rofs')).toContain('Read-only file system');
+    expect(JSON.parse(ok('ps', '--format', 'json', 'c1'))).toEqual([pid]);
+
+    ok('pause', 'c1');
+    expect(status('c1')).toBe('paused');
+    ok('resume', 'c1');
+    expect(status('c1')).toBe('running');
+
+    const refused = boxRunc('delete', 'c1');
+    expect(refused.status).not.toBe(0);
+    expect(logLines().at(-1)).toMatchObject({
+      level: 'error',
+      msg: 'cannot delete container c1 that is not stopped: running',
+    });
+
+    ok('kill', 'c1', 'KILL');
+    until(
+      'the container stopped',
+      () => status('c1'),
+      (s) => s === 'stopped',
+    );
+    expect(JSON.parse(ok('state', 'c1')).pid).toBe(0);
+    expect(boxRunc('kill', 'c1').stderr).toContain('container not running');
+    ok('delete', 'c1');
+    expect(leftovers('c1')).toEqual([]);
+    expect(boxRunc('state', 'c1').stderr).toContain('container does not exist: c1');
+  });
+
+  it("gives the container the caller's stdio and, once started, the caller's subreaper as its parent (runc's model)", () => {
+    config(['sh', '-c', 'echo out; echo err >&2; read line; echo "got $line"; exit 7']);
+    // containerd's shim and conmon are subreapers that wait for the container's init themselves
+    const subreaper = `
+import ctypes, json, os, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+runc = sys.argv[1:]
+out_r, out_w = os.pipe(); in_r, in_w = os.pipe()
+subprocess.run(runc + ["create", "--bundle", ${JSON.stringify(bundle)}, "s1"], stdin=in_r, stdout=out_w, stderr=out_w, check=True)
+os.close(out_w); os.close(in_r)
+pid = json.loads(subprocess.run(runc + ["state", "s1"], capture_output=True, check=True).stdout)["pid"]
+subprocess.run(runc + ["start", "s1"], check=True)
+os.write(in_w, b"input\\n"); os.close(in_w)
+_, status = os.waitpid(pid, 0)
+out = b""
+while chunk := os.read(out_r, 4096): out += chunk
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()}))
+`;
+    const r = spawnSync(
+      'python3',
+      ['-c', subreaper, runc, '--root', stateRoot, '--log', logFile, '--log-format', 'json'],
+      { encoding: 'utf8', timeout: 60_000, env: { ...process.env, BOX_ROOT: t.root } },
+    );
+    expect(r.stderr).toBe('');
+    const result = JSON.parse(r.stdout);
+    expect(result).toEqual({ code: 7, out: 'out\nerr\ngot input\n' });
+    expect(status('s1')).toBe('stopped');
+    ok('delete', 's1');
+    expect(leftovers('s1')).toEqual([]);
+  });
+
+  it('kills every process of the container with kill --all, and delete --force ends a running one', () => {
+    config(['sh', '-c', 'sleep 1000 & sleep 1000 & exec sleep 1000']);
+    ok('run', '--detach', '--bundle', bundle, 'c2');
+    const pids = until(
+      'three processes',
+      () => JSON.parse(ok('ps', '--format', 'json', 'c2')) as number[],
+      (p) => p.length === 3,
+    );
+    ok('kill', '--all', 'c2', 'KILL');
+    until(
+      'all gone',
+      () => pids.filter(alive),
+      (p) => p.length === 0,
+    );
+    ok('delete', 'c2');
+    expect(leftovers('c2')).toEqual([]);
+
+    ok('run', '-d', '--bundle', bundle, 'c3');
+    ok('delete', '--force', 'c3');
+    expect(leftovers('c3')).toEqual([]);
+  });
+
+  it('joins a network namespace by path, as one a CNI plugin prepared', () => {
+    const netns = `box-oci-${process.pid}`;
+    expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
+    try {
+      expect(spawnSync('ip', ['-n', netns, 'link', 'add', 'cni0', 'type', 'veth', 'peer', 'name', 'cni1']).status).toBe(
+        0,
+      );
+      fs.rmSync(path.join(bundle, 'out', 'links'), { force: true });
+      config(['sh', '-c', 'ls /sys/class/net > /out/links'], (c) => {
+        c.linux.namespaces[1].path = `/var/run/netns/${netns}`;
+      });
+      ok('run', '-d', '--bundle', bundle, 'n1');
+      until(
+        'the command ran',
+        () => status('n1'),
+        (s) => s === 'stopped',
+      );
+      expect(
+        fs
+          .readFileSync(path.join(bundle, 'out', 'links'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .sort(),
+      ).toEqual(['cni0', 'cni1', 'lo']);
+      ok('delete', 'n1');
+      expect(leftovers('n1')).toEqual([]);
+    } finally {
+      spawnSync('ip', ['netns', 'delete', netns]);
+    }
+  });
+
+  it('execs a process in the running container: its namespaces, its cgroup, its exit status', () => {
+    config(['sleep', '1000']);
+    ok('run', '-d', '--bundle', bundle, 'x1');
+    const r = boxRunc('exec', '--env', 'EXTRA=1', 'x1', 'sh', '-c', 'echo pid $$ $EXTRA $(hostname); exit 4');
+    expect(r.status).toBe(4);
+    expect(r.stdout).toMatch(/^pid ([2-9]|\d\d+) 1 oci-box\n$/); // in the container's PID namespace (its init is 1)
+    const processFile = path.join(t.dir, 'process.json');
+    const process = {
+      args: ['sh', '-c', 'id -u; exit 5'],
+      cwd: '/',
+      env: ['PATH=/bin'],
+      user: { uid: 1000, gid: 1000 },
+    };
+    fs.writeFileSync(processFile, JSON.stringify(process));
+    const p = boxRunc('exec', '--process', processFile, 'x1');
+    expect([p.status, p.stdout]).toEqual([5, '1000\n']);
+    expect(boxRunc('exec', '--tty', 'x1', 'true').stderr).toContain(
+      'exec: a terminal needs --console-socket and --detach',
+    );
+    // update: new limits in the running container's cgroup (runc's --resources file and flags)
+    const cg = (f: string) =>
+      fs.readFileSync(path.join('/sys/fs/cgroup', f.split('.')[0], 'box-runc/x1', f), 'utf8').trim();
+    const resources = path.join(t.dir, 'resources.json');
+    fs.writeFileSync(resources, JSON.stringify({ memory: { limit: 32 * 1024 * 1024 }, pids: { limit: 20 } }));
+    ok('update', '--resources', resources, 'x1');
+    expect([cg('memory.limit_in_bytes'), cg('pids.max')]).toEqual([String(32 * 1024 * 1024), '20']);
+    ok('update', '--pids-limit', '30', '--memory', '48m', 'x1');
+    expect([cg('memory.limit_in_bytes'), cg('pids.max')]).toEqual([String(48 * 1024 * 1024), '30']);
+    fs.writeFileSync(resources, JSON.stringify({ blockIO: { weight: 10 } }));
+    expect(boxRunc('update', '--resources', resources, 'x1').stderr).toContain('config.json: resources.blockIO');
+    ok('delete', '--force', 'x1');
+    expect(leftovers('x1')).toEqual([]);
+  });
+
+  it('runs the hooks with the state on stdin: prestart and createRuntime at create, poststart, poststop', () => {
+    const out = path.join(t.dir, 'hooks');
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.mkdirSync(out);
+    const hook = (name: string) => ({
+      path: '/bin/sh',
+      args: [
+        'sh',
+        '-c',
+        `cat > ${out}/${name}.json; readlink /proc/$(sed 's/.*"pid":\\([0-9]*\\).*/\\1/' ${out}/${name}.json)/ns/net > ${out}/${name}.net`,
+      ],
+      env: ['PATH=/bin:/usr/bin'],
+      timeout: 10,
+    });
+    config(['sleep', '1000'], (c) => {
+      c.hooks = {
+        prestart: [hook('prestart')],
+        createRuntime: [hook('createRuntime')],
+        poststart: [hook('poststart')],
+        poststop: [hook('poststop')],
+      };
+    });
+    ok('create', '--bundle', bundle, 'h1');
+    const read = (f: string) => JSON.parse(fs.readFileSync(path.join(out, f), 'utf8'));
+    const pid = JSON.parse(ok('state', 'h1')).pid;
+    expect(read('prestart.json')).toMatchObject({ id: 'h1', status: 'creating', pid, bundle });
+    expect(read('createRuntime.json')).toMatchObject({ id: 'h1', status: 'creating', pid });
+    // the container's own network namespace exists when they run (what a CNI hook configures)
+    expect(fs.readFileSync(path.join(out, 'prestart.net'), 'utf8').trim()).toBe(fs.readlinkSync(`/proc/${pid}/ns/net`));
+    expect(fs.existsSync(path.join(out, 'poststart.json'))).toBe(false);
+    ok('start', 'h1');
+    expect(read('poststart.json')).toMatchObject({ id: 'h1', status: 'running' });
+    ok('delete', '--force', 'h1');
+    expect(read('poststop.json')).toMatchObject({ id: 'h1', status: 'stopped' });
+    expect(leftovers('h1')).toEqual([]);
+
+    config(['true'], (c) => {
+      c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no network >&2; exit 3'] }] };
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'h2');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)?.msg).toBe('hook createRuntime[0] /bin/sh failed: exit 3: no network');
+    expect(leftovers('h2')).toEqual([]);
+  });
+
+  it('deletes a created container that never started: its waiting init goes', () => {
+    config(['sh', '-c', 'echo ran > /out/never']);
+    ok('create', '--bundle', bundle, 'c4');
+    const pid = JSON.parse(ok('state', 'c4')).pid as number;
+    ok('delete', 'c4');
+    expect(alive(pid)).toBe(false);
+    expect(fs.existsSync(path.join(bundle, 'out', 'never'))).toBe(false);
+    expect(leftovers('c4')).toEqual([]);
+  });
+
+  it("fails start with the reason in runc's JSON log when the command is not there", () => {
+    config(['no-such-command']);
+    ok('create', '--bundle', bundle, 'c5');
+    const r = boxRunc('start', 'c5');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)).toMatchObject({
+      level: 'error',
+      msg: 'no-such-command: executable file not found in $PATH',
+    });
+    expect(status('c5')).toBe('stopped');
+    ok('delete', 'c5');
+    expect(leftovers('c5')).toEqual([]);
+  });
+
+  it('refuses a config field it cannot honour, naming it, before anything is made', () => {
+    config(['true'], (c) => {
+      c.linux.namespaces[4].path = '/proc/1/ns/mnt';
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'c6');
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe(
+      'config.json: linux.namespaces[4].path: box-runc can join existing network, ipc, uts, pid namespaces only\n',
+    );
+    expect(logLines().at(-1)?.msg).toBe(r.stderr.trim());
+    expect(leftovers('c6')).toEqual([]);
+    expect(boxRunc('create', '--bundle', bundle, 'bad/id').stderr).toContain('invalid container id');
+    expect(boxRunc('--rootless', 'true', 'list').stderr).toContain('--rootless true: box runs containers as root only');
+    expect(boxRunc('--systemd-cgroup', 'list').stderr).toContain('--systemd-cgroup');
+    expect(boxRunc('checkpoint', 'c1').stderr).toContain('checkpoint: box-runc cannot checkpoint containers');
+  });
+
+  it('refuses a second container with the same id', () => {
+    config(['sleep', '1000']);
+    ok('create', '--bundle', bundle, 'c7');
+    expect(boxRunc('create', '--bundle', bundle, 'c7').stderr).toContain('container with id exists: c7');
+    expect(status('c7')).toBe('created');
+    ok('delete', 'c7');
+    expect(leftovers('c7')).toEqual([]);
+  });
+
+  it('lists its containers', () => {
+    config(['sleep', '1000']);
+    ok('create', '--bundle', bundle, 'c8');
+    const listed = JSON.parse(ok('list', '--format', 'json'));
+    expect(listed.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([['c8', 'created']]);
+    expect(ok('list', '-q')).toBe('c8\n');
+    ok('delete', '--force', 'c8');
+    expect(ok('list', '-q')).toBe('');
+  });
+
+  it("counts its running containers in a capacity policy's committed resources", () => {
+    const dir = path.join(t.root, 'policies.d');
+    fs.mkdirSync(dir, { recursive: true });
+    // room for 1.5 of this host's 2 cpus: one container of 1 cpu fits, a second does not
+    fs.writeFileSync(
+      path.join(dir, 'capacity.json'),
+      JSON.stringify({ policy: 'capacity', args: { 'cpu-share': '0.75' } }),
+    );
+    try {
+      config(['sleep', '1000'], (c) => {
+        c.linux.resources.cpu = { quota: 100000, period: 100000 };
+      });
+      ok('create', '--bundle', bundle, 'q1');
+      const r = boxRunc('create', '--bundle', bundle, 'q2');
+      expect(r.status).toBe(125);
+      expect(logLines().at(-1)?.msg).toMatch(
+        /^denied by policy capacity: not enough cpu: 1 committed \+ 1 requested > 1\.5/,
+      );
+      ok('delete', 'q1');
+      ok('create', '--bundle', bundle, 'q2'); // q1 no longer counts
+      ok('delete', 'q2');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect([...leftovers('q1'), ...leftovers('q2')]).toEqual([]);
+  });
+
+  describe('with a default policy', () => {
+    beforeAll(() => {
+      policy = 'strict';
+    });
+    afterAll(() => {
+      policy = undefined;
+    });
+    const audit = () =>
+      fs
+        .readFileSync(path.join(t.root, 'policy-audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+
+    it('refuses a create the policy denies, with every reason on one log line, and audits it', () => {
+      config(['true']);
+      const r = boxRunc('create', '--bundle', bundle, 'p1');
+      expect(r.status).toBe(125);
+      const msg = logLines().at(-1)!.msg;
+      expect(msg).toMatch(
+        /^denied by policy strict: a cpu limit is required .*; denied by policy strict: containers must not run as root/,
+      );
+      expect(audit().at(-1)).toMatchObject({ container: { id: 'p1', name: 'p1' }, outcome: 'denied' });
+      expect(leftovers('p1')).toEqual([]);
+    });
+
+    it("admits a bundle within the rules, reads the image and names from containerd's annotations, applies the patch", () => {
+      config(['sleep', '1000'], (c) => {
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.noNewPrivileges = false;
+        c.root.readonly = false;
+        c.linux.resources.cpu = { quota: 50000, period: 100000 };
+        c.annotations = {
+          'io.kubernetes.cri.image-name': 'docker.io/library/busybox:1.36',
+          'io.kubernetes.cri.container-name': 'web',
+          'io.kubernetes.cri.sandbox-namespace': 'shop',
+        };
+      });
+      ok('create', '--bundle', bundle, 'p2');
+      const entry = audit().at(-1);
+      expect(entry).toMatchObject({ container: { id: 'p2', name: 'web' }, outcome: 'admitted' });
+      expect(entry.image.reference).toBe('docker.io/library/busybox:1.36');
+      ok('start', 'p2');
+      const pid = JSON.parse(ok('state', 'p2')).pid as number;
+      // strict's patch: a read-only root and bind mounts, no_new_privs
+      const mounts = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n');
+      const optionsOf = (dir: string) =>
+        mounts
+          .find((l) => l.split(' ')[4] === dir)
+          ?.split(' ')[5]
+          .split(',');
+      expect(optionsOf('/')).toContain('ro');
+      expect(optionsOf('/out')).toContain('ro');
+      expect(fs.readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/NoNewPrivs:\t1/);
+      ok('delete', '--force', 'p2');
+      expect(leftovers('p2')).toEqual([]);
+    });
+  });
+});
