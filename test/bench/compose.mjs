@@ -97,6 +97,19 @@ export function benchCompose({ rounds }) {
   } finally {
     for (const file of [path.join(work, 'independent', 'compose.yaml'), path.join(work, 'chain', 'compose.yaml')])
       spawnSync(BOX, ['--root', root, 'compose', '-f', file, 'down', '-t', '0'], { stdio: 'ignore' });
+    removeDefaultBridge(root);
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The root's default bridge (made by the `run -d` rounds) and its nftables table go with the root:
+ * the bridge's name is in the network's record (bx<tag>0), the table is box-<tag>.
+ */
+function removeDefaultBridge(root) {
+  const r = spawnSync(BOX, ['--root', root, 'network', 'inspect', 'bridge'], { encoding: 'utf8' });
+  const bridge = r.status === 0 ? JSON.parse(r.stdout)[0]?.Options?.['com.docker.network.bridge.name'] : undefined;
+  if (!bridge) return;
+  spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+  spawnSync('nft', ['delete', 'table', 'inet', `box-${bridge.slice(2, -1)}`], { stdio: 'ignore' });
 }
