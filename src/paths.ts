@@ -64,6 +64,8 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** a compose project's: held by what changes its containers (up, down, ...) */
+  composeProject: (r: Roots, project: string) => path.join(layout.locks(r), 'compose', `${project}.lock`),
   /** taken to create or remove a network (names stay unique, `rm` sees every user) */
   networks: (r: Roots) => path.join(layout.locks(r), 'networks.lock'),
   /** held while the root's nftables table is rebuilt from the networks in use (src/network/setup.ts) */

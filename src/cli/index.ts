@@ -109,6 +109,7 @@ const COMMANDS: Entry[] = [
   { paths: [['network', 'prune']], load: () => require('./network/rm').networkPruneCommand },
   { paths: [['network', 'connect']], load: () => require('./network/connect').networkConnectCommand },
   { paths: [['network', 'disconnect']], load: () => require('./network/connect').networkDisconnectCommand },
+  { paths: [['compose']], load: () => require('./compose/index').composeCommand },
   { paths: [['info'], ['system', 'info']], load: () => require('./system/info').infoCommand },
   { paths: [['version']], load: () => require('./system/version').versionCommand },
   { paths: [['completion']], load: () => require('./completion').completionCommand(visibleCommands) },

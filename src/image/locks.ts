@@ -14,6 +14,14 @@ export interface Lock {
 }
 
 /**
+ * This process's exclusive waits, one queue per file: only the first waiter blocks a thread-pool
+ * thread in flock, the others wait for their turn here. libuv has four threads: `compose up`
+ * starting twenty containers in one process had four flocks waiting on one file (the nftables
+ * ruleset's) take them all, and the holder, which needed a thread to go on, never released it.
+ */
+const exclusiveWaits = new Map<string, Promise<void>>();
+
+/**
  * Waits for a lock on `file` (created if missing; exclusive unless `op` says otherwise) without
  * blocking the event loop. `onSlow` is called once if the wait goes past `slowMs`: for a lock
  * whose holders may rightly keep it long, the caller tells the user what it waits for.
@@ -24,21 +32,40 @@ export async function lockFile(
   onSlow?: () => void,
   slowMs = 10_000,
 ): Promise<Lock> {
+  const slow = onSlow ? setTimeout(onSlow, slowMs) : undefined;
+  if (op !== LOCK_EX) {
+    try {
+      return await flockFile(file, op);
+    } finally {
+      clearTimeout(slow);
+    }
+  }
+  const before = exclusiveWaits.get(file);
+  let endTurn!: () => void;
+  const turn = new Promise<void>((resolve) => (endTurn = resolve));
+  const queued = (before ?? Promise.resolve()).then(() => turn);
+  exclusiveWaits.set(file, queued);
+  try {
+    await before;
+    return await flockFile(file, op);
+  } finally {
+    clearTimeout(slow);
+    // the next waiter may block a thread now: this one holds the lock (or gave up)
+    endTurn();
+    if (exclusiveWaits.get(file) === queued) exclusiveWaits.delete(file);
+  }
+}
+
+async function flockFile(file: string, op: number): Promise<Lock> {
   mkdirp(path.dirname(file), 0o700);
   const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
-  let slow: NodeJS.Timeout | undefined;
   try {
     // Uncontended (the usual case), the lock is taken at once, without starting the thread pool
     // that a waiting flock runs on.
-    if (!tryFlock(fd, op)) {
-      if (onSlow) slow = setTimeout(onSlow, slowMs);
-      await flockAsync(fd, op);
-    }
+    if (!tryFlock(fd, op)) await flockAsync(fd, op);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
-  } finally {
-    clearTimeout(slow);
   }
   return heldLock(fd);
 }

@@ -154,7 +154,11 @@ export function healthEventTemplate(record: Pick<ContainerRecord, 'id' | 'name' 
     status: action,
     id: record.id,
     from: record.config.image.ref,
-    Actor: { ID: record.id, Attributes: { image: record.config.image.ref, name: record.name } },
+    // as every other event's (events.ts): the labels first, so `events --filter label=` sees it
+    Actor: {
+      ID: record.id,
+      Attributes: { ...record.config.labels, image: record.config.image.ref, name: record.name },
+    },
     scope: 'local',
     time: '{{time}}',
     timeNano: '{{timeNano}}',

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
-// BENCH_ONLY (names separated by commas: start, policy, pull, detached, volumes, faults) runs only those;
+// BENCH_ONLY (names separated by commas: start, policy, pull, detached, volumes, compose, faults) runs only those;
 // the long fault-injection run (faults.mjs) runs only when named there.
+import { benchCompose } from './compose.mjs';
 import { benchDetached } from './detached.mjs';
 import { benchFaults } from './faults.mjs';
 import { benchPolicies } from './policy.mjs';
@@ -22,4 +23,5 @@ if (wanted('policy')) benchPolicies({ rounds });
 if (wanted('pull')) await benchPull({ rounds });
 if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
 if (wanted('volumes')) benchVolumes({ rounds });
+if (wanted('compose')) benchCompose({ rounds: Math.min(rounds, 10) });
 if (wanted('faults')) benchFaults();

@@ -99,4 +99,11 @@ describe('health file and events', () => {
     });
     expect(Object.keys(ev)).toEqual(['Type', 'Action', 'status', 'id', 'from', 'Actor', 'scope', 'time', 'timeNano']);
   });
+
+  it("carries the container's labels among its attributes, as every other event", () => {
+    const config = { image: { ref: 'img:1', id: 'sha256:x' }, labels: { 'com.docker.compose.project': 'shop' } };
+    const tpl = healthEventTemplate({ id: 'abc', name: 'web', config: config as never });
+    const ev = JSON.parse(tpl.replace('{{status}}', 'healthy').replace('{{timeNano}}', '1').replace('{{time}}', '1'));
+    expect(ev.Actor.Attributes).toEqual({ 'com.docker.compose.project': 'shop', image: 'img:1', name: 'web' });
+  });
 });

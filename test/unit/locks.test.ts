@@ -23,6 +23,19 @@ describe('locks', () => {
     got!.release();
   });
 
+  it('many waits in one process for a held lock leave the thread pool to the holder, and all get it in turn', async () => {
+    const file = path.join(dir, 'crowded.lock');
+    const held = await lockFile(file);
+    const waits = Array.from({ length: 8 }, () => lockFile(file)); // libuv has 4 threads
+    // the holder's own work needs a thread-pool thread (an asynchronous fs call): it must get one
+    let timer: NodeJS.Timeout | undefined;
+    const starved = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('starved')), 3000)));
+    await Promise.race([fs.promises.readFile(file), starved]);
+    clearTimeout(timer);
+    held.release();
+    for (const w of waits) (await w).release();
+  });
+
   it('a long wait for a lock calls onSlow once, past its time, and still gets the lock when released', async () => {
     const file = path.join(dir, 'slow.lock');
     const held = tryLockFile(file)!;

@@ -9,7 +9,7 @@ import { roots } from '../context';
 import { lookup, store } from './common';
 
 /** The ports the record says box published (none in records made before box published any). */
-function publishedPorts(c: ContainerRecord): PublishedPort[] {
+export function publishedPorts(c: ContainerRecord): PublishedPort[] {
   if (c.state.status !== 'running') return [];
   return (c.config as ContainerRecord['config'] & { ports?: PublishedPort[] }).ports ?? [];
 }

@@ -1,8 +1,8 @@
 // `box run [OPTIONS] IMAGE [COMMAND [ARG...]]` with Docker's flag names.
 import { BoxError } from '../../errors';
-import { LogOptions, runDetached } from '../../runtime/detach';
+import { runDetached } from '../../runtime/detach';
+import { parseLogOpts } from '../../runtime/log-options';
 import { runForeground } from '../../runtime/run';
-import { parseBytes, parseNonNegativeInt } from '../../util/units';
 import { checkRequest, CreateRequest } from '../../runtime/create';
 import { parsePullMode, pullFirst } from '../../runtime/pull-first';
 import { RUN_FLAGS, runFlagsFrom } from '../../runtime/run-flags';
@@ -10,6 +10,8 @@ import { parseTlsVerify } from '../../image/registry/tls-flag';
 import { CommandSpec, ParsedArgs } from '../args';
 import { roots } from '../context';
 import { writeStderr } from '../../util/stderr';
+
+export { parseLogOpts };
 
 export const runCommand: CommandSpec = {
   paths: [['run'], ['container', 'run']],
@@ -68,16 +70,4 @@ export function requestFrom(a: ParsedArgs): CreateRequest {
     },
     warn: (msg: string) => writeStderr(`box: ${msg}\n`),
   };
-}
-
-/** Docker's json-file options: max-size (default unlimited) and max-file (default 1). */
-export function parseLogOpts(opts: string[]): LogOptions {
-  const out: LogOptions = { maxSize: 0, maxFile: 1 };
-  for (const o of opts) {
-    const [k, v] = [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)];
-    if (k === 'max-size') out.maxSize = parseBytes('--log-opt max-size', v);
-    else if (k === 'max-file') out.maxFile = Math.max(1, parseNonNegativeInt('--log-opt max-file', v));
-    else throw new BoxError(`invalid --log-opt "${o}": box supports max-size=SIZE and max-file=N`);
-  }
-  return out;
 }

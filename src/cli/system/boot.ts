@@ -1,6 +1,7 @@
 // `box system boot` starts, after a reboot, the containers whose restart policy asks for it
 // (always, and unless-stopped when the user had not stopped them); `box system install-unit`
 // writes a systemd unit that runs it at boot. No daemon: the unit runs box once and box exits.
+// A compose project's containers start in dependency order, each once its conditions hold.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isSea } from '../../assets';
@@ -8,6 +9,9 @@ import { BoxError } from '../../errors';
 import { ContainerStore } from '../../runtime/containers';
 import { startExisting } from '../../runtime/detach';
 import { refresh } from '../../runtime/lifecycle';
+import { bootProject } from '../../compose/boot';
+import { LABEL } from '../../compose/service-flags';
+import type { ContainerRecord } from '../../model';
 import { CommandSpec, str } from '../args';
 import { roots } from '../context';
 
@@ -20,16 +24,25 @@ export const bootCommand: CommandSpec = {
     const r = roots();
     const store = new ContainerStore(r);
     let code = 0;
+    const start = async (c: ContainerRecord) => {
+      const started = await startExisting(r, store, c, (m) => process.stderr.write(`box: ${c.name}: ${m}\n`));
+      if (started === 0) process.stdout.write(`${c.name}\n`);
+      return started === 0;
+    };
+    const projects = new Map<string, ContainerRecord[]>();
     for (const rec of store.list()) {
       const c = await refresh(r, store, rec); // running records whose monitor is gone (a reboot) end here
       const policy = c.config.restart?.name ?? 'no';
       if (c.state.status === 'running') continue;
       if (policy !== 'always' && !(policy === 'unless-stopped' && !c.state.stoppedByUser)) continue;
-      const started = await startExisting(r, store, c, (m) => process.stderr.write(`box: ${c.name}: ${m}\n`));
-      if (started === 0) process.stdout.write(`${c.name}\n`);
-      else code = 1;
+      // a compose project's containers start in dependency order, honouring the conditions
+      const project = c.config.labels[LABEL.project];
+      if (project !== undefined) projects.set(project, [...(projects.get(project) ?? []), c]);
+      else if (!(await start(c))) code = 1;
     }
-    return code;
+    const warn = (m: string) => process.stderr.write(`box: ${m}\n`);
+    const failed = await Promise.all([...projects].map(([p, cs]) => bootProject(r, store, p, cs, start, warn)));
+    return failed.some((n) => n > 0) ? 1 : code;
   },
 };
 
