@@ -31,7 +31,7 @@ describe('--format and --filter', () => {
     );
     const table = ok(['ps', '--format', 'table {{.ID}}\\t{{.Names}}\\t{{.Labels}}\\t{{.Networks}}']);
     expect(table).toBe(
-      `CONTAINER ID   NAMES     LABELS            NETWORKS\n${upId.slice(0, 12)}   web       team=a,tier=web   none\n`,
+      `CONTAINER ID   NAMES     LABELS            NETWORKS\n${upId.slice(0, 12)}   web       team=a,tier=web   bridge\n`,
     );
     const row = JSON.parse(ok(['ps', '--format', '{{json .}}']));
     expect(row).toMatchObject({ ID: upId.slice(0, 12), Names: 'web', Command: '"sleep 300"', State: 'running' });
@@ -91,7 +91,8 @@ describe('--format and --filter', () => {
     expect(names('health=none', 'status=running')).toEqual(['web']);
     expect(names('expose=80')).toEqual([]);
     expect(names('publish=8080/tcp')).toEqual([]);
-    expect(names('network=none')).toEqual(['done', 'failed', 'fresh', 'web']);
+    expect(names('network=bridge')).toEqual(['done', 'failed', 'fresh', 'web']);
+    expect(names('network=none')).toEqual([]);
     expect(names('network=host')).toEqual([]);
     for (const bad of ['colour=red', 'status=sleeping', 'exited=x', 'since=nope', 'expose=80/ftp', 'name=(']) {
       const r = t.box(['ps', '--filter', bad]);
