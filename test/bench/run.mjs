@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
-// BENCH_ONLY (names separated by commas: start, policy, pull, detached, faults) runs only those;
+// BENCH_ONLY (names separated by commas: start, policy, pull, detached, network, faults) runs only those;
 // the long fault-injection run (faults.mjs) runs only when named there.
 import { benchDetached } from './detached.mjs';
 import { benchFaults } from './faults.mjs';
+import { benchNetwork } from './network.mjs';
 import { benchPolicies } from './policy.mjs';
 import { benchPull } from './pull.mjs';
 import { benchStartLatency } from './start-latency.mjs';
@@ -20,4 +21,5 @@ if (wanted('start')) benchStartLatency({ rounds });
 if (wanted('policy')) benchPolicies({ rounds });
 if (wanted('pull')) await benchPull({ rounds });
 if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
+if (wanted('network')) await benchNetwork({ rounds, count: Number(process.env.BENCH_CONTAINERS ?? 50) });
 if (wanted('faults')) benchFaults();
