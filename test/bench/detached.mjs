@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BOX, which } from './lib.mjs';
 
-function runAll(argvs, concurrency) {
+/** Runs every argv, `concurrency` at a time; rejects on the first failure. */
+export function runAll(argvs, concurrency) {
   return new Promise((resolve, reject) => {
     let next = 0;
     let running = 0;
@@ -57,6 +58,8 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
         root,
         'run',
         '-d',
+        '--network',
+        'none',
         '--name',
         n,
         'bench:busybox',

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
-// BENCH_ONLY (names separated by commas: start, policy, pull, detached, volumes, compose, faults) runs only those;
+// BENCH_ONLY (names separated by commas: start, policy, pull, detached, network, volumes, compose,
+// faults) runs only those;
 // the long fault-injection run (faults.mjs) runs only when named there.
 import { benchCompose } from './compose.mjs';
 import { benchDetached } from './detached.mjs';
 import { benchFaults } from './faults.mjs';
+import { benchNetwork } from './network.mjs';
 import { benchPolicies } from './policy.mjs';
 import { benchPull } from './pull.mjs';
 import { benchStartLatency } from './start-latency.mjs';
@@ -22,6 +24,7 @@ if (wanted('start')) benchStartLatency({ rounds });
 if (wanted('policy')) benchPolicies({ rounds });
 if (wanted('pull')) await benchPull({ rounds });
 if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
+if (wanted('network')) await benchNetwork({ rounds, count: Number(process.env.BENCH_CONTAINERS ?? 50) });
 if (wanted('volumes')) benchVolumes({ rounds });
 if (wanted('compose')) benchCompose({ rounds: Math.min(rounds, 10) });
 if (wanted('faults')) benchFaults();
