@@ -1,9 +1,37 @@
 // Runs once before the tests: the Debian packages the integration tests use are installed if
-// missing (busybox-static for the test image, python3 for the pty driver, ...).
+// missing (busybox-static for the test image, python3 for the pty driver, ...). After the tests,
+// the host-global network objects of test roots (bridges, nftables tables) that appeared during
+// the run and are still there are reported and removed: each test removes its own roots' objects,
+// so one found here is a test that left something behind, which the report names for a fix.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export default function setup(): void {
+// Names kernel-names.ts gives the objects of a storage root other than /var/lib/box.
+const TEST_BRIDGE = /^bx[0-9a-f]{4}(0|-[0-9a-f]{8})$/;
+const TEST_TABLE = /^box-[0-9a-f]{4}$/;
+
+function testNetworkObjects(): { bridges: string[]; tables: string[] } {
+  const bridges = fs.readdirSync('/sys/class/net').filter((n) => TEST_BRIDGE.test(n));
+  const listed = spawnSync('nft', ['list', 'tables', 'inet'], { encoding: 'utf8' }).stdout ?? '';
+  const tables = listed
+    .split('\n')
+    .map((l) => /^table inet (\S+)$/.exec(l.trim())?.[1] ?? '')
+    .filter((n) => TEST_TABLE.test(n));
+  return { bridges, tables };
+}
+
+export default function setup(): () => void {
   const r = spawnSync('bash', [path.join(__dirname, '..', '..', 'build', 'test-deps.sh')], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('installing the test dependencies failed (build/test-deps.sh)');
+  const before = testNetworkObjects();
+  return () => {
+    const after = testNetworkObjects();
+    const bridges = after.bridges.filter((b) => !before.bridges.includes(b));
+    const tables = after.tables.filter((t) => !before.tables.includes(t));
+    if (!bridges.length && !tables.length) return;
+    console.warn(`tests left network objects behind (removed now): ${[...bridges, ...tables].join(' ')}`);
+    for (const b of bridges) spawnSync('ip', ['link', 'del', b]);
+    for (const t of tables) spawnSync('nft', ['delete', 'table', 'inet', t]);
+  };
 }
