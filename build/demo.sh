@@ -10,6 +10,8 @@ fi
 work=$(mktemp -d /tmp/box-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export BOX_ROOT="$work/root"
+# The demo's containers run with --network none: a bridge network would add a Linux bridge and an
+# nftables table to the host that would outlive the temporary storage root.
 
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/dev"
 cc -static -Os -s -o "$work/rootfs/bin/hello" build/demo/hello.c
@@ -19,11 +21,11 @@ echo "\$ box import demo.tar.gz demo --change 'CMD [\"/bin/hello\"]'"
 ./dist/box import "$work/demo.tar.gz" demo --change 'CMD ["/bin/hello"]'
 echo "\$ box images"
 ./dist/box images
-echo "\$ box run --rm --hostname demo --memory 64m --pids-limit 32 demo"
-./dist/box run --rm --hostname demo --memory 64m --pids-limit 32 demo
-echo "\$ box run --rm --policy strict --privileged demo      # an admission policy refuses it"
-./dist/box run --rm --policy strict --privileged demo || echo "(exit $?: refused, nothing was created)"
-echo "\$ box run --rm --policy baseline demo                 # another one admits it, setting limits"
-./dist/box run --rm --policy baseline demo
+echo "\$ box run --rm --network none --hostname demo --memory 64m --pids-limit 32 demo"
+./dist/box run --rm --network none --hostname demo --memory 64m --pids-limit 32 demo
+echo "\$ box run --rm --network none --policy strict --privileged demo   # an admission policy refuses it"
+./dist/box run --rm --network none --policy strict --privileged demo || echo "(exit $?: refused, nothing was created)"
+echo "\$ box run --rm --network none --policy baseline demo              # another one admits it, setting limits"
+./dist/box run --rm --network none --policy baseline demo
 echo "\$ box policy log"
 ./dist/box policy log
