@@ -44,6 +44,9 @@ static strlist items_of(str value)
 	return out;
 }
 
+/* host-ports= items at most: a list, not a table of every port */
+#define MAX_RANGES 64
+
 static const char *protocol_name(uint8_t p)
 {
 	return p == BOX_PROTO_UDP ? "udp" : p == BOX_PROTO_SCTP ? "sctp" : "tcp";
@@ -64,16 +67,19 @@ void network_reasons(const box_request *req, strlist *reasons)
 	if (!ports.set)
 		return;
 	strlist ranges = items_of(ports.val);
-	uint32_t lo[64], hi[64], n = 0;
+	if (ranges.len > MAX_RANGES) {
+		say(reasons, "policy argument host-ports has %u items: give at most %u ports and ranges (e.g. 8000-8999)",
+		    (uint64_t)ranges.len, (uint64_t)MAX_RANGES);
+		return;
+	}
+	uint32_t lo[MAX_RANGES], hi[MAX_RANGES], n = 0;
 	for (uint32_t i = 0; i < ranges.len; i++) {
-		uint32_t a, b;
-		if (!parse_range(ranges.ptr[i], &a, &b) || n == 64) {
+		if (!parse_range(ranges.ptr[i], &lo[n], &hi[n])) {
 			say(reasons, "policy argument host-ports=%s: %s is not a port or a range of ports 1-65535 "
-				     "(at most 64 of them, e.g. 80,443,8000-8999)", ports.val, ranges.ptr[i]);
+				     "(e.g. 80,443,8000-8999)", ports.val, ranges.ptr[i]);
 			return;
 		}
-		lo[n] = a;
-		hi[n++] = b;
+		n++;
 	}
 	for (uint32_t i = 0; i < c->network.published_ports.len; i++) {
 		const box_port_mapping *p = &c->network.published_ports.ptr[i];
