@@ -30,8 +30,8 @@ const WIT = path.join(ROOT, 'policies', 'wit', 'policy.wit');
 
 /** Each built-in policy and the C files it is made of (all include policy.h). */
 export const BUILTIN_SOURCES = {
-  baseline: ['lib.c', 'jsnum.c', 'isolation.c', 'baseline.c'],
-  strict: ['lib.c', 'jsnum.c', 'isolation.c', 'strict.c'],
+  baseline: ['lib.c', 'jsnum.c', 'isolation.c', 'netrules.c', 'baseline.c'],
+  strict: ['lib.c', 'jsnum.c', 'isolation.c', 'netrules.c', 'strict.c'],
   capacity: ['lib.c', 'jsnum.c', 'capacity.c'],
 };
 export const BUILTIN_POLICIES = Object.keys(BUILTIN_SOURCES);

@@ -3,21 +3,25 @@
  * mounts of sensitive host paths (isolation.c) — and sets default limits when none are given.
  *
  * Arguments: default-memory (size, default 1g, never more than half the host's memory),
- * default-pids (default 4096), allow-capabilities (comma-separated names exempt from the list).
+ * default-pids (default 4096), allow-capabilities (comma-separated names exempt from the list),
+ * networks and host-ports (netrules.c: the bridge networks it may join, the host ports it may publish).
  */
 #include "policy.h"
 
 void policy_describe(box_info *info)
 {
-	static box_argument args[3];
+	static box_argument args[5];
 	args[0] = (box_argument){ str_c("default-memory"), str_c("memory limit set when none is given (default 1g, at most half the host memory)") };
 	args[1] = (box_argument){ str_c("default-pids"), str_c("pids limit set when none is given (default 4096)") };
 	args[2] = (box_argument){ str_c("allow-capabilities"), str_c("comma-separated dangerous capabilities to allow anyway") };
+	args[3] = (box_argument){ str_c("networks"), str_c("comma-separated bridge networks containers may join (default: any)") };
+	args[4] = (box_argument){ str_c("host-ports"),
+				  str_c("comma-separated host ports and ranges containers may publish, e.g. 80,443,8000-8999 (default: any)") };
 	info->name = str_c("baseline");
 	info->version = str_c("0.1.0");
 	info->description = str_c("Denies privileged containers, host namespaces, dangerous capabilities and sensitive host mounts; "
 				  "sets default memory and pids limits.");
-	info->arguments = (box_list_argument){ args, 3 };
+	info->arguments = (box_list_argument){ args, 5 };
 }
 
 void policy_evaluate(const box_request *req, box_verdict *v)
@@ -25,6 +29,7 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 	const box_resources *r = &req->container.resources;
 	strlist reasons = { 0 }, problems = { 0 }, warnings = { 0 };
 	isolation_reasons(req, &reasons);
+	network_reasons(req, &reasons);
 	big half = big_u64(req->host.memory_total / 2);
 	big memory = bytes_arg(req, "default-memory", big_u64(1ull << 30), &problems);
 	if (!big_is_zero(half) && big_cmp(memory, half) > 0)

@@ -481,4 +481,8 @@ void say(strlist *l, const char *f, ...);
 
 void isolation_reasons(const box_request *req, strlist *reasons);
 
+/* ---- netrules.c: the network rules (networks=, host-ports=) `baseline` and `strict` take ---- */
+
+void network_reasons(const box_request *req, strlist *reasons);
+
 #endif

@@ -5,24 +5,29 @@
  *
  * Arguments: max-memory (default 2g), max-cpus (default: the host's cpus), max-pids (default
  * 4096), registries (comma-separated registry hosts, default docker.io), bind-sources
- * (comma-separated host directories bind mounts may come from; default: any baseline allows).
+ * (comma-separated host directories bind mounts may come from; default: any baseline allows),
+ * networks and host-ports (netrules.c: the bridge networks it may join, the host ports it may
+ * publish; privileged host ports stay refused whatever host-ports allows).
  */
 #include "policy.h"
 
 void policy_describe(box_info *info)
 {
-	static box_argument args[5];
+	static box_argument args[7];
 	args[0] = (box_argument){ str_c("max-memory"), str_c("largest memory limit allowed (default 2g)") };
 	args[1] = (box_argument){ str_c("max-cpus"), str_c("largest cpu limit allowed (default: the host's cpus)") };
 	args[2] = (box_argument){ str_c("max-pids"), str_c("largest pids limit allowed (default 4096)") };
 	args[3] = (box_argument){ str_c("registries"), str_c("comma-separated registries images may come from (default docker.io)") };
 	args[4] = (box_argument){ str_c("bind-sources"),
 				  str_c("comma-separated host directories bind mounts may come from (default: any baseline allows)") };
+	args[5] = (box_argument){ str_c("networks"), str_c("comma-separated bridge networks containers may join (default: any)") };
+	args[6] = (box_argument){ str_c("host-ports"),
+				  str_c("comma-separated host ports and ranges containers may publish, e.g. 8000-8999 (default: any above 1023)") };
 	info->name = str_c("strict");
 	info->version = str_c("0.1.0");
 	info->description = str_c("Baseline plus required limits within bounds, non-root user, read-only root filesystem and bind mounts, "
 				  "no privileged host ports, allowed registries only.");
-	info->arguments = (box_list_argument){ args, 5 };
+	info->arguments = (box_list_argument){ args, 7 };
 }
 
 void policy_evaluate(const box_request *req, box_verdict *v)
@@ -31,6 +36,7 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 	const box_resources *r = &c->resources;
 	strlist reasons = { 0 };
 	isolation_reasons(req, &reasons);
+	network_reasons(req, &reasons);
 	big max_memory = bytes_arg(req, "max-memory", big_u64(2ull << 30), &reasons);
 	double max_cpus = number_arg(req, "max-cpus", req->host.cpus, &reasons);
 	double max_pids = number_arg(req, "max-pids", 4096, &reasons);

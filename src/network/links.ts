@@ -501,6 +501,11 @@ export function writeSysctl(segments: string[], value: string): void {
   fs.writeFileSync(file, value);
 }
 
+/** Whether net.ipv4.ip_forward is on now (`box info`). */
+export function ipForwardEnabled(): boolean {
+  return fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1';
+}
+
 /** net.ipv4.ip_forward=1: the host routes between its bridges and the outside (NAT needs it). */
 export function enableIpForward(): void {
   writeSysctl(['net', 'ipv4', 'ip_forward'], '1');

@@ -202,6 +202,17 @@ describe('containers on networks', () => {
 const isZombie = (pid: number) =>
   !fs.existsSync(`/proc/${pid}/status`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
 
+describe('box info', () => {
+  it('says whether IPv4 forwarding is on, which a container on the default bridge needs and turns on', () => {
+    ok(['run', '--rm', 'busybox:latest', 'true']);
+    const kernel = () => fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    expect(kernel()).toBe('1');
+    expect(ok(['info'])).toContain('\nIPv4 forwarding:    on (box turns it on for a network that is not --internal)\n');
+    expect(JSON.parse(ok(['info', '--format', 'json'])).ipv4Forwarding).toBe(true);
+    expect(ok(['info', '--format', '{{.IPv4Forwarding}}'])).toBe('true\n');
+  });
+});
+
 describe('run flags on networks', () => {
   it('--ip, --mac-address, --hostname, --add-host and --dns* shape the interface, /etc/hosts and resolv.conf', () => {
     const netId = ok(['network', 'create', '--subnet', '10.231.9.0/24', 'flags']).trim();

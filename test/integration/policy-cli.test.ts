@@ -4,9 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBusybox, REPO, TestRoot } from '../support/box';
+import { nftTable } from '../support/network';
 
 const EXAMPLE = path.join(REPO, 'policies', 'examples', 'team-rules.ts');
 const CASES = path.join(REPO, 'policies', 'examples', 'team-rules.cases.yaml');
+/** a published port's rule in box's nftables table (`ct status dnat` matches are not one) */
+const DNAT_RULE = /dnat( ip)? to /;
 
 describe('box policy', () => {
   const t = new TestRoot();
@@ -126,6 +129,52 @@ describe('box policy', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
+
+  it('builds the network-rules example, which passes its cases; network rules judge real containers', () => {
+    const networkRules = path.join(t.dir, 'network-rules.wasm');
+    const source = path.join(REPO, 'policies', 'examples', 'network-rules.ts');
+    const built = t.box(['policy', 'build', source, '-o', networkRules], { timeout: 180_000 });
+    expect(built.status).toBe(0);
+    const cases = path.join(REPO, 'policies', 'examples', 'network-rules.cases.yaml');
+    const r = t.box(['policy', 'test', networkRules, cases]);
+    expect(r.stdout).toMatch(/^6 passed, 0 failed \(6 cases, policy network-rules sha256:[0-9a-f]{12}\)$/m);
+    importBusybox(t);
+    // baseline's host-ports: the host port box picks in 40000-40999 is judged, not only what -p says
+    const publish = ['-p', '127.0.0.1:40000-40999:80'];
+    const baseline = (ports: string) => ['--policy', 'baseline', '--policy-arg', `host-ports=${ports}`];
+    const sleeper = ['busybox', 'sleep', '60'];
+    const denied = t.box(['run', '-d', '--name', 'np-denied', ...baseline('80,443'), ...publish, ...sleeper]);
+    expect(denied.status).toBe(125);
+    expect(denied.stderr).toMatch(
+      new RegExp(
+        '^box: denied by policy baseline: container np-denied: host port 40\\d{3}/tcp is not allowed ' +
+          '\\(host-ports=80,443\\): publish it on an allowed port\n$',
+      ),
+    );
+    expect(t.box(['ps', '-aq']).stdout).toBe('');
+    expect(nftTable(t.root)).not.toMatch(DNAT_RULE);
+    const allowed = t.box(['run', '-d', '--name', 'np-allowed', ...baseline('40000-40999'), ...publish, ...sleeper]);
+    expect(allowed.status).toBe(0);
+    const port = /^80\/tcp -> 127\.0\.0\.1:(40\d{3})\n$/.exec(t.box(['port', 'np-allowed']).stdout)?.[1];
+    expect(port).toBeDefined();
+    expect(nftTable(t.root)).toMatch(new RegExp(`dport ${port} .*${DNAT_RULE.source}`));
+    expect(t.box(['rm', '-f', 'np-allowed']).status).toBe(0);
+    // the example's unpublish-ports patch: the container starts on its network with no port published
+    const example = (...args: string[]) => ['--policy', networkRules, ...args];
+    const unpublishing = example('--policy-arg', 'unpublish=true', '-p', '40000-40999:80');
+    const unpublished = t.box(['run', '-d', '--name', 'np-unpublished', ...unpublishing, ...sleeper]);
+    expect(unpublished.status).toBe(0);
+    expect(unpublished.stderr).toContain('ports unpublished: ');
+    expect(t.box(['port', 'np-unpublished']).stdout).toBe('');
+    const inspected = JSON.parse(t.box(['inspect', 'np-unpublished']).stdout)[0];
+    expect(inspected.HostConfig.NetworkMode).toBe('bridge');
+    expect(nftTable(t.root)).not.toMatch(DNAT_RULE);
+    expect(t.box(['rm', '-f', 'np-unpublished']).status).toBe(0);
+    // its disconnect patch: a container labelled network.isolated=true has only lo
+    const isolation = example('--label', 'network.isolated=true');
+    const isolated = t.box(['run', '--rm', ...isolation, 'busybox', 'ls', '/sys/class/net']);
+    expect([isolated.status, isolated.stdout]).toEqual([0, 'lo\n']);
+  }, 200_000);
 
   it('builds the mount-rules example, which passes its cases and judges a container’s mounts', () => {
     const mountRules = path.join(t.dir, 'mount-rules.wasm');

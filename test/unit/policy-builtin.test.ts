@@ -64,7 +64,7 @@ describe.each(BUILTIN_POLICIES)('built-in policy %s', (name) => {
     const r = await inspectPolicy(wasm(name), { cacheDir: path.join(tmp, 'cache'), name });
     expect(r.info.name).toBe(name);
     expect(r.info.version).toBe('0.1.0');
-    expect(r.info.arguments.length).toBe(name === 'strict' ? 5 : 3);
+    expect(r.info.arguments.length).toBe({ strict: 7, baseline: 5, capacity: 3 }[name]);
     expect(r.world).toBe('box:policy/admission@0.1.0');
     expect(r.imports).toEqual([]);
     expect(r.sha256).toBe(manifest[name].sha256);

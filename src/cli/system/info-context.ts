@@ -31,6 +31,7 @@ export interface InfoFacts {
   backingFilesystem: string;
   storageFreeBytes: number;
   runtimeRoot: string;
+  ipv4Forwarding: boolean;
 }
 
 export function infoContext(r: Roots, info: InfoFacts) {
@@ -55,6 +56,7 @@ export function infoContext(r: Roots, info: InfoFacts) {
     ContainersPaused: count('paused'),
     ContainersStopped: states.length - count('running') - count('restarting') - count('paused'),
     Images: new ImageStore(r).list().length,
+    IPv4Forwarding: info.ipv4Forwarding,
     SecurityOptions: info.seccomp ? ['name=seccomp,profile=builtin', 'name=no-new-privileges'] : [],
     // box's own
     NodeVersion: info.node,

@@ -6,6 +6,7 @@ import { detectCgroups } from '../../linux/cgroups';
 import { setFfiCacheDir } from '../../linux/ffi';
 import { statfs } from '../../linux/statfs';
 import { runningResponders } from '../../network/dns/status';
+import { ipForwardEnabled } from '../../network/links';
 import { layout } from '../../paths';
 import { BOX_VERSION } from '../../version';
 import { SPEC_VERSION } from '../../runtime/spec';
@@ -75,6 +76,8 @@ export const infoCommand: CommandSpec = {
       helper,
       runtimeRoot: r.runroot,
       root: process.getuid?.() === 0,
+      /** net.ipv4.ip_forward: box sets it when it sets up a network that is not --internal */
+      ipv4Forwarding: ipForwardEnabled(),
       /** one per user-defined network that has containers: its memory is what networks cost */
       dnsResponders: runningResponders(r),
     };
@@ -98,6 +101,7 @@ export const infoCommand: CommandSpec = {
       `Storage root:       ${info.storageRoot} (${info.backingFilesystem}, ${(info.storageFreeBytes / 2 ** 30).toFixed(1)} GiB free)`,
       `Helper:             ${info.helper}`,
       `Runtime root:       ${info.runtimeRoot}`,
+      `IPv4 forwarding:    ${info.ipv4Forwarding ? 'on' : 'off'} (box turns it on for a network that is not --internal)`,
       `DNS responders:     ${respondersLine(info.dnsResponders)}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');

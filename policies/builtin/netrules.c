@@ -1,0 +1,93 @@
+/* The network rules `baseline` and `strict` both take as arguments (none set: no rule):
+ *   networks=a,b                  the bridge networks a container may join ("bridge" is box's
+ *                                 default one); none and another container's network are judged
+ *                                 elsewhere (isolation.c, strict.c)
+ *   host-ports=80,443,8000-8999   the host ports (and inclusive ranges) it may publish
+ * The policies see the network a container starts on (its mode); `network connect` later is
+ * not an admission.
+ */
+#include "policy.h"
+
+/* "8000" or "8000-8999" as an inclusive range of ports 1-65535; false when it is neither */
+static bool parse_range(str s, uint32_t *lo, uint32_t *hi)
+{
+	uint32_t n[2] = { 0, 0 }, k = 0, digits = 0;
+	for (uint32_t i = 0; i < s.len; i++) {
+		char ch = s.ptr[i];
+		if (ch == '-' && k == 0 && digits) {
+			k = 1;
+			digits = 0;
+		} else if (ch >= '0' && ch <= '9' && digits < 5) {
+			n[k] = n[k] * 10 + (uint32_t)(ch - '0');
+			digits++;
+		} else {
+			return false;
+		}
+	}
+	if (!digits)
+		return false;
+	*lo = n[0];
+	*hi = k ? n[1] : n[0];
+	return *lo >= 1 && *hi <= 65535 && *lo <= *hi;
+}
+
+/* the trimmed, non-empty items of a comma-separated argument */
+static strlist items_of(str value)
+{
+	box_list_string parts = str_split(value, ',');
+	strlist out = { 0 };
+	for (uint32_t i = 0; i < parts.len; i++) {
+		str item = str_trim(parts.ptr[i]);
+		if (item.len)
+			list_add(&out, item);
+	}
+	return out;
+}
+
+/* host-ports= items at most: a list, not a table of every port */
+#define MAX_RANGES 64
+
+static const char *protocol_name(uint8_t p)
+{
+	return p == BOX_PROTO_UDP ? "udp" : p == BOX_PROTO_SCTP ? "sctp" : "tcp";
+}
+
+void network_reasons(const box_request *req, strlist *reasons)
+{
+	const box_container *c = &req->container;
+	opt_str networks = arg(req, "networks");
+	if (networks.set && c->network.mode.tag == BOX_NET_BRIDGE) {
+		strlist allowed = items_of(networks.val);
+		if (!list_has(&allowed, c->network.mode.val))
+			say(reasons, "container %s: network %s is not allowed (networks=%s): run it with --network %s",
+			    c->name, c->network.mode.val, list_join(&allowed, ","),
+			    allowed.len ? list_join(&allowed, " or ") : str_c("none"));
+	}
+	opt_str ports = arg(req, "host-ports");
+	if (!ports.set)
+		return;
+	strlist ranges = items_of(ports.val);
+	if (ranges.len > MAX_RANGES) {
+		say(reasons, "policy argument host-ports has %u items: give at most %u ports and ranges (e.g. 8000-8999)",
+		    (uint64_t)ranges.len, (uint64_t)MAX_RANGES);
+		return;
+	}
+	uint32_t lo[MAX_RANGES], hi[MAX_RANGES], n = 0;
+	for (uint32_t i = 0; i < ranges.len; i++) {
+		if (!parse_range(ranges.ptr[i], &lo[n], &hi[n])) {
+			say(reasons, "policy argument host-ports=%s: %s is not a port or a range of ports 1-65535 "
+				     "(e.g. 80,443,8000-8999)", ports.val, ranges.ptr[i]);
+			return;
+		}
+		n++;
+	}
+	for (uint32_t i = 0; i < c->network.published_ports.len; i++) {
+		const box_port_mapping *p = &c->network.published_ports.ptr[i];
+		bool ok = false;
+		for (uint32_t k = 0; k < n && !ok; k++)
+			ok = p->host_port >= lo[k] && p->host_port <= hi[k];
+		if (!ok)
+			say(reasons, "container %s: host port %u/%c is not allowed (host-ports=%s): publish it on an allowed port",
+			    c->name, (uint64_t)p->host_port, protocol_name(p->protocol), list_join(&ranges, ","));
+	}
+}
