@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Readable, Writable } from 'node:stream';
+import { processToken } from '../util/owner';
 
 export interface HelperResult {
   /** exit status of the helper: the container's code, 128+N, or 125/126/127 for a failed start */
@@ -88,6 +89,9 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         await opts.onInitReady!(pid);
         control?.end('go\n');
       } catch (err) {
+        // An init that already died in its own setup (a mount it could not make) is the reason,
+        // not the hook that found it gone: `go` lets the helper report that step's error.
+        if (processToken(pid) === undefined) return void control?.end('go\n');
         hookError = err;
         control?.end('abort\n');
       }
