@@ -78,3 +78,20 @@ describe('substitution', () => {
     expect(() => word('${A:?x}', vars)).toThrow(/bad substitution/);
   });
 });
+
+describe('.dockerignore rules', () => {
+  it('matches segments, ** and directories; the last matching line decides', async () => {
+    const { IgnoreRules, matchSegment } = await import('../../src/build/patterns');
+    const rules = new IgnoreRules('# comment\n*.log\nbuild/\n**/secret*\n!keep.log\nnode_modules\n');
+    expect(rules.excludes('a.log')).toBe(true);
+    expect(rules.excludes('keep.log')).toBe(false);
+    expect(rules.excludes('sub/a.log')).toBe(false); // * stays in one segment
+    expect(rules.excludes('build/out/x.o')).toBe(true); // a directory excludes its content
+    expect(rules.excludes('deep/er/secret.txt')).toBe(true);
+    expect(rules.excludes('secret.txt')).toBe(true);
+    expect(rules.excludes('src/main.c')).toBe(false);
+    expect(rules.excludes('node_modules/x/y')).toBe(true);
+    expect(matchSegment('f[a-c]?.txt', 'fb1.txt')).toBe(true);
+    expect(matchSegment('f[!a-c]*', 'fb')).toBe(false);
+  });
+});

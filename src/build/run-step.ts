@@ -1,0 +1,83 @@
+// RUN: a build step runs in a box container like any other (box's isolation, the admission
+// policies, network none unless the step asks), started from the stage's state so far (its
+// config stored as an image config blob, which the store resolves by id). The step's layer is
+// what the container changed, read from its overlay upper directory (no scan of the image), then
+// the container is removed.
+import { randomBytes } from 'node:crypto';
+import { BoxError } from '../errors';
+import { ImageConfig } from '../image/config';
+import { ImageStore } from '../image/store';
+import { Roots } from '../paths';
+import { ContainerStore } from '../runtime/containers';
+import { containerChanges, LayerStack, upperDir } from '../runtime/diff';
+import { appendEvent } from '../runtime/events';
+import { runForeground } from '../runtime/run';
+import { runFlagsFrom } from '../runtime/run-flags';
+import { LayerEntry, storeEntries } from './layer-tar';
+
+/** The label a build step's container carries, so that policies can tell build steps apart. */
+export const BUILD_STEP_LABEL = 'box.build.step';
+
+export interface RunStep {
+  roots: Roots;
+  store: ImageStore;
+  /** the stage's state: the step's image */
+  config: ImageConfig;
+  argv: string[];
+  /** the build args in scope, as environment variables of the step only */
+  env: string[];
+  network?: string;
+  quiet: boolean;
+  /** "Dockerfile:7" */
+  where: string;
+  warn: (msg: string) => void;
+}
+
+/** Runs the step; returns the diff_id of its layer. */
+export async function runStep(step: RunStep): Promise<string> {
+  const imageId = step.store.putConfig(step.config);
+  const name = `box-build-${randomBytes(6).toString('hex')}`;
+  const flags = runFlagsFrom({
+    name,
+    entrypoint: '',
+    env: step.env,
+    label: [`${BUILD_STEP_LABEL}=${step.where}`],
+    network: step.network,
+  });
+  const containers = new ContainerStore(step.roots);
+  try {
+    const exitCode = await runForeground({
+      roots: step.roots,
+      image: imageId,
+      command: step.argv,
+      flags,
+      warn: step.warn,
+      output: step.quiet ? 'ignore' : 'inherit',
+    });
+    if (exitCode !== 0) {
+      const cmd = JSON.stringify(step.argv);
+      throw new BoxError(`${step.where}: RUN ${cmd} failed with exit code ${exitCode}: fix the command`, 1);
+    }
+    const record = containers.find(name);
+    if (!record) throw new BoxError(`${step.where}: the step's container ${name} disappeared`);
+    const upper = upperDir(containers, record);
+    const changes = containerChanges(upper, step.store.lowerDirs(step.config));
+    const stack = new LayerStack([upper]);
+    try {
+      const entries: LayerEntry[] = changes.map(([kind, p]) => {
+        if (kind === 'D') return { to: p, kind: 'whiteout' };
+        const rel = p.slice(1);
+        return { to: p, kind: 'copy', stack, layer: 0, rel, stat: stack.at(0, rel)! };
+      });
+      return await storeEntries(step.store, entries, `${step.where}: RUN`);
+    } finally {
+      stack.close();
+    }
+  } finally {
+    const record = containers.find(name);
+    if (record) {
+      containers.remove(record);
+      appendEvent(step.roots, 'destroy', record);
+    }
+  }
+}
