@@ -20,13 +20,13 @@ export interface StageVars {
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 /** `K=V K2="a b"` (or the old `K V` form) as pairs. */
-export function keyValues(ins: Instruction, vars: Vars, escape: string): [string, string][] {
-  const list = words(ins.args, vars, escape);
+export function keyValues(ins: Instruction, vars: Vars, escapeChar: string): [string, string][] {
+  const list = words(ins.args, vars, escapeChar);
   if (!list[0]?.includes('=')) {
     // the legacy form: the first word is the name, the rest (as written, expanded) the value
     const m = /^(\S+)\s+(.*)$/s.exec(ins.args);
     if (!m) throw new BoxError(`${ins.keyword} ${ins.args}: expected NAME=VALUE`);
-    return [[m[1], word(m[2], vars, escape)]];
+    return [[m[1], word(m[2], vars, escapeChar)]];
   }
   return list.map((kv) => {
     const i = kv.indexOf('=');
@@ -47,29 +47,29 @@ export function applyConfigStep(
   rc: ImageRuntimeConfig,
   stage: StageVars,
   vars: Vars,
-  escape: string,
+  escapeChar: string,
 ): void {
   switch (ins.keyword) {
     case 'ENV':
       rc.Env = mergeEnv(
         rc.Env ?? [],
-        keyValues(ins, vars, escape).map(([k, v]) => `${k}=${v}`),
+        keyValues(ins, vars, escapeChar).map(([k, v]) => `${k}=${v}`),
       );
       return;
     case 'LABEL':
-      rc.Labels = { ...(rc.Labels ?? {}), ...Object.fromEntries(keyValues(ins, vars, escape)) };
+      rc.Labels = { ...(rc.Labels ?? {}), ...Object.fromEntries(keyValues(ins, vars, escapeChar)) };
       return;
     case 'WORKDIR': {
-      const dir = word(ins.args, vars, escape);
+      const dir = word(ins.args, vars, escapeChar);
       rc.WorkingDir = path.posix.resolve(rc.WorkingDir || '/', dir);
       return;
     }
     case 'USER':
-      rc.User = word(ins.args, vars, escape);
+      rc.User = word(ins.args, vars, escapeChar);
       return;
     case 'EXPOSE': {
       const ports = { ...(rc.ExposedPorts ?? {}) };
-      for (const p of words(ins.args, vars, escape)) {
+      for (const p of words(ins.args, vars, escapeChar)) {
         const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
         if (!m) throw new BoxError(`EXPOSE ${p}: expected PORT[/tcp|udp|sctp], e.g. 8080/tcp`);
         const last = Number(m[2] ?? m[1]);
@@ -79,7 +79,7 @@ export function applyConfigStep(
       return;
     }
     case 'VOLUME': {
-      const list = ins.json ?? words(ins.args, vars, escape);
+      const list = ins.json ?? words(ins.args, vars, escapeChar);
       if (list.some((v) => v === '')) throw new BoxError('VOLUME: a path is empty: give absolute paths');
       rc.Volumes = { ...(rc.Volumes ?? {}), ...Object.fromEntries(list.map((v) => [v, {}])) };
       return;
@@ -93,7 +93,7 @@ export function applyConfigStep(
       if (!stage.cmdSet) rc.Cmd = null; // a new entrypoint drops the base image's CMD, as in Docker
       return;
     case 'STOPSIGNAL':
-      rc.StopSignal = checkSignalName(word(ins.args, vars, escape), 'STOPSIGNAL');
+      rc.StopSignal = checkSignalName(word(ins.args, vars, escapeChar), 'STOPSIGNAL');
       return;
     case 'SHELL':
       if (!ins.json?.length) throw new BoxError('SHELL needs the JSON form: SHELL ["/bin/sh", "-c"]');

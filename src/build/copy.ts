@@ -170,7 +170,7 @@ export function entriesDigest(entries: LayerEntry[]): string {
       const fd = e.stack.open(e.layer, e.rel, O_RDONLY | O_NOFOLLOW);
       try {
         const buf = Buffer.allocUnsafe(1 << 20);
-        for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+        for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
       } finally {
         fs.closeSync(fd);
       }

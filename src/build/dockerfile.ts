@@ -73,8 +73,8 @@ export function dockerfileError(file: string, line: number, message: string): Bo
 }
 
 /** Reads the directives at the top of the file; returns the escape character. */
-function readDirectives(lines: string[], file: string): { escape: string; from: number } {
-  let escape = '\\';
+function readDirectives(lines: string[], file: string): { escapeChar: string; from: number } {
+  let escapeChar = '\\';
   const seen = new Set<string>();
   let i = 0;
   for (; i < lines.length; i++) {
@@ -87,10 +87,10 @@ function readDirectives(lines: string[], file: string): { escape: string; from: 
     if (name === 'escape') {
       if (m[2] !== '\\' && m[2] !== '`')
         throw dockerfileError(file, i + 1, `invalid escape character "${m[2]}": use \\ or \``);
-      escape = m[2];
+      escapeChar = m[2];
     }
   }
-  return { escape, from: i };
+  return { escapeChar, from: i };
 }
 
 /** The heredoc markers (`<<EOF`, `<<-"EOF"`) in an instruction's arguments. */
@@ -139,7 +139,7 @@ function splitFlags(
 
 export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
   const lines = text.replace(/\r\n/g, '\n').split('\n');
-  const { escape, from } = readDirectives(lines, file);
+  const { escapeChar, from } = readDirectives(lines, file);
   const instructions: Instruction[] = [];
   const isComment = (l: string) => /^\s*#/.test(l);
   let i = from;
@@ -155,7 +155,7 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
     for (;;) {
       const l = lines[i].replace(/\s+$/, '');
       i++;
-      if (l.endsWith(escape) && !l.endsWith(escape + escape)) {
+      if (l.endsWith(escapeChar) && !l.endsWith(escapeChar + escapeChar)) {
         joined += l.slice(0, -1);
         while (i < lines.length && (isComment(lines[i]) || lines[i].trim() === '')) i++;
         if (i >= lines.length) break;
@@ -205,5 +205,5 @@ export function parseDockerfile(text: string, file = 'Dockerfile'): Dockerfile {
   }
   if (!instructions.some((x) => x.keyword === 'FROM'))
     throw dockerfileError(file, Math.max(1, lines.length), 'no FROM instruction: start the Dockerfile with FROM IMAGE');
-  return { file, escape, instructions };
+  return { file, escape: escapeChar, instructions };
 }

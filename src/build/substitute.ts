@@ -11,7 +11,7 @@ class Lexer {
   constructor(
     readonly text: string,
     readonly vars: Vars,
-    readonly escape: string,
+    readonly escapeChar: string,
   ) {}
 
   /** The words of the text, quotes removed, variables expanded. */
@@ -30,7 +30,7 @@ class Lexer {
         continue;
       }
       inWord = true;
-      if (c === this.escape) {
+      if (c === this.escapeChar) {
         this.i++;
         if (this.i < t.length) cur += t[this.i++];
         else cur += c;
@@ -48,7 +48,7 @@ class Lexer {
             this.i++;
             break;
           }
-          if (d === this.escape && (t[this.i + 1] === '"' || t[this.i + 1] === '$' || t[this.i + 1] === this.escape)) {
+          if (d === this.escapeChar && (t[this.i + 1] === '"' || t[this.i + 1] === '$' || t[this.i + 1] === this.escapeChar)) {
             cur += t[this.i + 1];
             this.i += 2;
           } else if (d === '$') cur += this.variable();
@@ -79,7 +79,7 @@ class Lexer {
       if (!m) throw new BoxError(`bad substitution "\${${inner}}": use \${NAME}, \${NAME:-default} or \${NAME:+alt}`);
       const value = this.vars.get(m[1]);
       if (!m[2]) return value ?? '';
-      const word = () => new Lexer(m[3], this.vars, this.escape).words(false).join('');
+      const word = () => new Lexer(m[3], this.vars, this.escapeChar).words(false).join('');
       const set = m[2].startsWith(':') ? value !== undefined && value !== '' : value !== undefined;
       if (m[2].endsWith('-')) return set ? value! : word();
       return set ? word() : '';
@@ -101,11 +101,11 @@ class Lexer {
 }
 
 /** The words of `text`, expanded (`ENV a=$X b="x y"` gives ["a=...", "b=x y"]). */
-export function words(text: string, vars: Vars, escape = '\\'): string[] {
-  return new Lexer(text, vars, escape).words(true);
+export function words(text: string, vars: Vars, escapeChar = '\\'): string[] {
+  return new Lexer(text, vars, escapeChar).words(true);
 }
 
 /** `text` as one word, expanded, quotes removed (WORKDIR, USER, STOPSIGNAL, a COPY source). */
-export function word(text: string, vars: Vars, escape = '\\'): string {
-  return new Lexer(text, vars, escape).words(false).join('');
+export function word(text: string, vars: Vars, escapeChar = '\\'): string {
+  return new Lexer(text, vars, escapeChar).words(false).join('');
 }
