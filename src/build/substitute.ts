@@ -48,7 +48,10 @@ class Lexer {
             this.i++;
             break;
           }
-          if (d === this.escapeChar && (t[this.i + 1] === '"' || t[this.i + 1] === '$' || t[this.i + 1] === this.escapeChar)) {
+          if (
+            d === this.escapeChar &&
+            (t[this.i + 1] === '"' || t[this.i + 1] === '$' || t[this.i + 1] === this.escapeChar)
+          ) {
             cur += t[this.i + 1];
             this.i += 2;
           } else if (d === '$') cur += this.variable();
