@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { parseDockerfile } from '../../src/build/dockerfile';
 import { word, words } from '../../src/build/substitute';
 
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${V} here is Dockerfile syntax, not a template
+
 describe('parseDockerfile', () => {
   it('joins continuations, drops comments (also inside a continuation) and reads both forms', () => {
     const df = parseDockerfile(
