@@ -1,9 +1,8 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${V} here is Dockerfile syntax, not a template
 // The Dockerfile parser and Docker's variable substitution, against Docker's documented behaviour.
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile } from '../../src/build/dockerfile';
 import { word, words } from '../../src/build/substitute';
-
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${V} here is Dockerfile syntax, not a template
 
 describe('parseDockerfile', () => {
   it('joins continuations, drops comments (also inside a continuation) and reads both forms', () => {
