@@ -10,7 +10,7 @@ import { storeLayer } from '../image/layer-fetch';
 import { ImageStore } from '../image/store';
 import { TarStream } from '../image/tar-writer';
 import { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from '../linux/syscalls';
-import { LayerStack } from '../runtime/diff';
+import { containerChanges, LayerStack } from '../runtime/diff';
 
 export interface Owner {
   uid: number;
@@ -94,5 +94,32 @@ export async function storeEntries(store: ImageStore, entries: LayerEntry[], wha
     return layer.diffId;
   } catch (err) {
     throw err instanceof BoxError ? err : new BoxError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Stores what a container changed as a layer: its upper directory's changes against its image
+ * layers (`lowerDirs`, topmost first), deletions as whiteouts; mount points are not changes.
+ */
+export async function storeContainerChanges(
+  store: ImageStore,
+  upper: string,
+  lowerDirs: string[],
+  mountPoints: string[],
+  what: string,
+): Promise<string> {
+  const changes = containerChanges(upper, lowerDirs, mountPoints);
+  const stack = new LayerStack([upper]);
+  try {
+    const entries: LayerEntry[] = changes.map(([kind, p]) => {
+      if (kind === 'D') return { to: p, kind: 'whiteout' };
+      const rel = p.slice(1);
+      const stat = stack.at(0, rel);
+      if (!stat) throw new BoxError(`${what}: ${p} changed while being read: try again`);
+      return { to: p, kind: 'copy', stack, layer: 0, rel, stat };
+    });
+    return await storeEntries(store, entries, what);
+  } finally {
+    stack.close();
   }
 }

@@ -9,11 +9,11 @@ import { ImageConfig } from '../image/config';
 import { ImageStore } from '../image/store';
 import { Roots } from '../paths';
 import { ContainerStore } from '../runtime/containers';
-import { containerChanges, LayerStack, upperDir } from '../runtime/diff';
+import { upperDir } from '../runtime/diff';
 import { appendEvent } from '../runtime/events';
 import { runForeground } from '../runtime/run';
 import { runFlagsFrom } from '../runtime/run-flags';
-import { LayerEntry, storeEntries } from './layer-tar';
+import { storeContainerChanges } from './layer-tar';
 
 /** The label a build step's container carries, so that policies can tell build steps apart. */
 export const BUILD_STEP_LABEL = 'box.build.step';
@@ -61,18 +61,8 @@ export async function runStep(step: RunStep): Promise<string> {
     const record = containers.find(name);
     if (!record) throw new BoxError(`${step.where}: the step's container ${name} disappeared`);
     const upper = upperDir(containers, record);
-    const changes = containerChanges(upper, step.store.lowerDirs(step.config));
-    const stack = new LayerStack([upper]);
-    try {
-      const entries: LayerEntry[] = changes.map(([kind, p]) => {
-        if (kind === 'D') return { to: p, kind: 'whiteout' };
-        const rel = p.slice(1);
-        return { to: p, kind: 'copy', stack, layer: 0, rel, stat: stack.at(0, rel)! };
-      });
-      return await storeEntries(step.store, entries, `${step.where}: RUN`);
-    } finally {
-      stack.close();
-    }
+    const lowerDirs = step.store.lowerDirs(step.config);
+    return await storeContainerChanges(step.store, upper, lowerDirs, [], `${step.where}: RUN`);
   } finally {
     const record = containers.find(name);
     if (record) {

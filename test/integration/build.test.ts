@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, storeSnapshot } from '../support/box';
+import { BOX, busyboxRoot, inspectOne, storeSnapshot, until } from '../support/box';
 
 interface ImageInspect {
   Id: string;
@@ -249,5 +249,26 @@ describe('box build', () => {
     const e = stopTime('execform');
     expect(e.ps).toBe('syslogd -n');
     expect(e.ms).toBeLessThan(1500);
+  });
+
+  it("box commit: a running container's changes and config become an image; it keeps running, unpaused", () => {
+    const id = t
+      .box(['run', '-d', '-e', 'FOO=bar', 'busybox', 'sh', '-c', 'echo made > /made; rm /bin/ps; sleep 60'])
+      .stdout.trim();
+    until(
+      'the container made its file',
+      () => t.box(['exec', id, 'cat', '/made']).stdout,
+      (o) => o === 'made\n',
+    );
+    const r = t.box(['commit', '-c', 'CMD ["cat", "/made"]', '-m', 'a message', id, 'committed:1']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(inspectOne<{ State: { Status: string } }>(t, id).State.Status).toBe('running');
+    expect(run('committed:1')).toBe('made\n');
+    expect(run('committed:1', 'sh', '-c', 'echo $FOO; test -e /bin/ps || echo deleted')).toBe('bar\ndeleted\n');
+    expect(t.box(['history', 'committed:1']).stdout).toMatch(/a message/);
+    t.box(['rm', '-f', id]);
+    const bad = t.box(['commit', '-c', 'RUN x', 'nope']);
+    expect([bad.status, bad.stderr]).toEqual([125, 'box: no such container: nope\n']);
   });
 });
