@@ -141,6 +141,28 @@ describe('box build', () => {
     expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
   });
 
+  it("RUN: heredocs, the stage's USER and WORKDIR (made if missing), ENV, and ARG values for the step only", () => {
+    const dockerfile = [
+      'FROM busybox',
+      'ARG LEVEL=3',
+      'ENV MODE=prod',
+      'WORKDIR /work/here',
+      'USER app',
+      'RUN <<EOF',
+      'echo "uid $(id -u) in $(pwd) mode $MODE level $LEVEL" > /tmp/report',
+      'EOF',
+      'RUN cat <<EOF >> /tmp/report',
+      'second line',
+      'EOF',
+      '',
+    ].join('\n');
+    const r = build(['-q', '-t', 'heredoc:1', '-'], dockerfile);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(run('heredoc:1', 'cat', '/tmp/report')).toBe('uid 1000 in /work/here mode prod level 3\nsecond line\n');
+    expect(inspect('heredoc:1').Config.Env?.some((e) => e.startsWith('LEVEL='))).toBe(false);
+  });
+
   it('a rebuild with no change runs no step; a changed file invalidates from its COPY on (mtimes do not count)', () => {
     const dir = context('cache', {
       Dockerfile: ['FROM busybox', 'RUN echo first > /first', 'COPY a.txt /a.txt', 'RUN cat /a.txt > /second', ''].join(
