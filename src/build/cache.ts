@@ -3,10 +3,11 @@
 // content and metadata of the files copied (never their mtimes). One small JSON file per key
 // under <root>/build-cache; an entry whose layer was collected since is a miss.
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ImageConfig } from '../image/config';
 import { ImageStore } from '../image/store';
-import { layout } from '../paths';
+import { layout, Roots } from '../paths';
 import { mkdirp, readJsonIfExists, writeJsonAtomic } from '../util/fs';
 
 export interface CacheEntry {
@@ -55,4 +56,27 @@ export class BuildCache {
     mkdirp(this.dir);
     writeJsonAtomic(path.join(this.dir, `${key}.json`), entry, 0o600, false);
   }
+}
+
+/** Every cache record: its key and what it holds (unreadable records as having no layer). */
+export function cacheRecords(roots: Roots): { key: string; entry?: CacheEntry }[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(layout.buildCache(roots));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return names
+    .filter((n) => /^[0-9a-f]{64}\.json$/.test(n))
+    .map((n) => ({
+      key: n.slice(0, 64),
+      entry: readJsonIfExists<CacheEntry>(path.join(layout.buildCache(roots), n)),
+    }));
+}
+
+/** The layers the cache names: garbage collection keeps them until the cache is pruned. */
+export function cachedLayers(roots: Roots): string[] {
+  return cacheRecords(roots)
+    .map((r) => r.entry?.diffId)
+    .filter((d): d is string => typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d));
 }

@@ -45,6 +45,7 @@ const COMMANDS: Entry[] = [
   { paths: [['import'], ['image', 'import']], load: () => require('./image/import').importCommand },
   { paths: [['build'], ['image', 'build']], load: () => require('./image/build').buildCommand },
   { paths: [['commit'], ['container', 'commit']], load: () => require('./image/commit').commitCommand },
+  { paths: [['builder', 'prune']], load: () => require('./image/builder').builderPruneCommand },
   { paths: [['pull'], ['image', 'pull']], load: () => require('./image/pull').pullCommandSpec },
   { paths: [['rmi'], ['image', 'rm']], load: () => require('./image/rmi').rmiCommand },
   { paths: [['tag'], ['image', 'tag']], load: () => require('./image/tag').tagCommand },

@@ -194,6 +194,24 @@ describe('box build', () => {
     expect(createdSince(nocache)).toHaveLength(2);
   });
 
+  it('the cache survives image garbage collection until `box builder prune`; system df counts it', () => {
+    const dockerfile = 'FROM busybox AS tool\nRUN echo tool > /tool\nFROM busybox\nCOPY --from=tool /tool /tool\n';
+    expect(build(['-q', '-t', 'pruned:1', '-'], dockerfile).status).toBe(0);
+    expect(t.box(['rmi', 'pruned:1']).status).toBe(0); // collects the layers no image uses
+    const cachedRun = new Date().toISOString();
+    expect(build(['-q', '-'], dockerfile).status).toBe(0);
+    expect(createdSince(cachedRun)).toEqual([]); // the tool stage's RUN layer was kept for the cache
+    const df = t.box(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']).stdout;
+    expect(df).toMatch(/^Build Cache [1-9]\d*$/m);
+    const pruned = t.box(['builder', 'prune', '-f']);
+    expect(pruned.status).toBe(0);
+    expect(pruned.stdout).toMatch(/^Deleted build cache objects:\n[0-9a-f]{64}\n/);
+    expect(t.box(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']).stdout).toMatch(/^Build Cache 0$/m);
+    const afterPrune = new Date().toISOString();
+    expect(build(['-q', '-'], dockerfile).status).toBe(0);
+    expect(createdSince(afterPrune)).toHaveLength(1);
+  });
+
   it('COPY --from another stage, .dockerignore, build args and --target', () => {
     const dir = context('stages', {
       Dockerfile: [
