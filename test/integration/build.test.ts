@@ -37,8 +37,8 @@ describe('box build', () => {
     }
     return dir;
   };
-  const build = (args: string[], input?: string) => {
-    const r = spawnSync(BOX, t.args(['build', ...args]), { encoding: 'utf8', input, timeout: 120_000 });
+  const build = (args: string[], input?: string, env: NodeJS.ProcessEnv = process.env) => {
+    const r = spawnSync(BOX, t.args(['build', ...args]), { encoding: 'utf8', input, env, timeout: 120_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const inspect = (image: string): ImageInspect => {
@@ -248,6 +248,31 @@ describe('box build', () => {
     expect(build(['--target', 'nope', dir]).stderr).toBe(
       `box: --target nope: no such stage in ${dir}/Dockerfile: the stages are builder, unused\n`,
     );
+  });
+
+  it('RUN steps are judged by the admission policies like any start: limits patched in, host network refused', () => {
+    const v1 =
+      fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') &&
+      !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const limitFile = v1 ? '/sys/fs/cgroup/memory/memory.limit_in_bytes' : '/sys/fs/cgroup/memory.max';
+    const dir = path.join(t.root, 'policies.d');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, '10-baseline.json'),
+      JSON.stringify({ policy: 'baseline', args: { 'default-memory': '48m' } }),
+    );
+    try {
+      const r = build(['-q', '-t', 'judged:1', '-'], `FROM busybox\nRUN cat ${limitFile} > /limit\n`);
+      expect(r.stderr).toContain('box: policy baseline: no memory limit given: set to 48 MiB');
+      expect(r.status).toBe(0);
+      expect(run('--no-default-policies', 'judged:1', 'cat', '/limit')).toBe(`${48 * 1024 * 1024}\n`);
+      const host = build(['-q', '--network', 'host', '-'], 'FROM busybox\nRUN echo on the host network\n');
+      expect(host.stderr).toContain('denied by policy baseline');
+      expect(host.status).toBe(125);
+      expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a Dockerfile error names its line, exits 125 and leaves the store as it was; a failing RUN exits 1', () => {
