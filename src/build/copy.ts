@@ -69,7 +69,7 @@ export function copyEntries(tree: SourceTree, image: LayerStack, req: CopyReques
   }
   let dest = req.dest.startsWith('/') ? req.dest : path.posix.join(req.workdir || '/', req.dest);
   const destIsDir = req.dest.endsWith('/') || req.dest === '.' || image.lookup(dest, true)?.stat.isDirectory() === true;
-  dest = path.posix.normalize(dest);
+  dest = path.posix.normalize(dest).replace(/(.)\/+$/, '$1'); // `/app/` and `/app` are one directory
   if (found.length > 1 && !destIsDir)
     throw new BoxError(`COPY with more than one source needs a directory destination ending with /: "${req.dest}/"`);
 

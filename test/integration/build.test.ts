@@ -336,4 +336,52 @@ describe('box build', () => {
     const bad = t.box(['commit', '-c', 'RUN x', 'nope']);
     expect([bad.status, bad.stderr]).toEqual([125, 'box: no such container: nope\n']);
   });
+
+  const podman = ['/usr/bin/podman', '/bin/podman'].find((p) => fs.existsSync(p));
+  it.skipIf(!podman)('an image built by box, saved and loaded into podman, gives the same output', () => {
+    const dir = context('interop', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN rm /bin/not-executable && mkdir /made',
+        'WORKDIR /app',
+        'COPY --chown=app a.txt sub ./',
+        'CMD ["sh", "-c", "ls -ln /app | sed 1d; cat /app/*; ls /made; test -e /bin/not-executable || echo gone"]',
+        '',
+      ].join('\n'),
+      'a.txt': 'a\n',
+      'sub/b.txt': 'b\n',
+    });
+    const built = build(['-q', '-t', 'interop:1', dir]);
+    expect(built.status).toBe(0);
+    const archive = path.join(t.dir, 'interop.tar');
+    expect(t.box(['save', '-o', archive, 'interop:1']).status).toBe(0);
+    // podman's own storage under the test's directory; its rlimit defaults fixed as ARCHITECTURE.md says
+    const hard = (flag: string) => spawnSync('sh', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout.trim();
+    const nofile = hard('n');
+    const nproc = hard('u') === 'unlimited' ? 32768 : Math.min(Number(hard('u')), 32768);
+    const conf = path.join(t.dir, 'containers.conf');
+    fs.writeFileSync(
+      conf,
+      `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`,
+    );
+    const store = ['--root', path.join(t.dir, 'podman'), '--runroot', path.join(t.dir, 'podman-run')];
+    const p = (...args: string[]) =>
+      spawnSync(podman!, [...store, '--storage-driver', 'vfs', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, CONTAINERS_CONF: conf },
+        timeout: 120_000,
+      });
+    const loaded = p('load', '-i', archive);
+    expect(loaded.stderr).not.toMatch(/error/i);
+    expect(loaded.status).toBe(0);
+    const id = built.stdout.trim().replace(/^sha256:/, '');
+    const theirs = p('run', '--rm', '--network', 'none', id);
+    expect(theirs.stderr).toBe('');
+    const ours = run('interop:1');
+    expect(ours).toMatch(
+      /^-rw-r--r-- +1 1000 +1000 +2 [^\n]* a\.txt\n-rw-r--r-- +1 1000 +1000 +2 [^\n]* b\.txt\na\nb\ngone\n$/,
+    );
+    expect(theirs.stdout).toBe(ours);
+    p('rmi', '-a', '-f');
+  });
 });
