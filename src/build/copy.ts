@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
+import { child as childOf } from '../image/export';
 import { O_NOFOLLOW, O_RDONLY } from '../linux/syscalls';
 import { Found, LayerStack } from '../runtime/diff';
 import { LayerEntry, Owner } from './layer-tar';
@@ -114,18 +115,17 @@ export function copyEntries(tree: SourceTree, image: LayerStack, req: CopyReques
     if (node.stat.isDirectory()) copyContent(from, node, to);
   };
   const copyContent = (from: string, dir: Found, to: string) => {
-    for (const name of tree.stack.readdir(dir)) {
+    for (const [name, node] of children(tree.stack, dir)) {
       const child = path.posix.join(from, name);
       if (!visible(tree, child)) {
         // an excluded directory may still hold exceptions (`!dir/keep`): looked into only then
-        const node = tree.stack.lookup(child, false);
-        if (node?.stat.isDirectory() && hasVisibleInside(tree, child, node)) {
+        if (node.stat.isDirectory() && hasVisibleInside(tree, child, node)) {
           ensureDir(path.posix.join(to, name), req.owner, node);
           copyContent(child, node, path.posix.join(to, name));
         }
         continue;
       }
-      copyNode(child, tree.stack.lookup(child, false)!, path.posix.join(to, name));
+      copyNode(child, node, path.posix.join(to, name));
     }
   };
   for (const { path: p, node } of found) {
@@ -145,13 +145,24 @@ export function copyEntries(tree: SourceTree, image: LayerStack, req: CopyReques
 const ROOT: Owner = { uid: 0, gid: 0 };
 
 function hasVisibleInside(tree: SourceTree, dirPath: string, dir: Found): boolean {
-  for (const name of tree.stack.readdir(dir)) {
+  for (const [name, node] of children(tree.stack, dir)) {
     const child = path.posix.join(dirPath, name);
     if (visible(tree, child)) return true;
-    const node = tree.stack.lookup(child, false);
-    if (node?.stat.isDirectory() && hasVisibleInside(tree, child, node)) return true;
+    if (node.stat.isDirectory() && hasVisibleInside(tree, child, node)) return true;
   }
   return false;
+}
+
+/** The visible entries of a merged directory, by name, each found from its parent (not from the root). */
+function children(stack: LayerStack, dir: Found): [string, Found][] {
+  const names = new Set<string>();
+  for (const i of dir.dirLayers) for (const n of stack.names(i, dir.rel)) names.add(n);
+  const out: [string, Found][] = [];
+  for (const name of [...names].sort()) {
+    const node = childOf(stack, dir, name);
+    if (node) out.push([name, node]);
+  }
+  return out;
 }
 
 /** What the cache key of a COPY reads: each entry's place, type, mode, owner and content (no mtime). */

@@ -18,7 +18,7 @@ interface Node {
 }
 
 /** The visible child `name` of a merged directory, or undefined when a whiteout hides it. */
-function child(stack: LayerStack, dir: Node, name: string): Node | undefined {
+export function child(stack: LayerStack, dir: Node, name: string): Node | undefined {
   const rel = dir.rel === '.' ? name : `${dir.rel}/${name}`;
   for (let k = 0; k < dir.dirLayers.length; k++) {
     const i = dir.dirLayers[k];
