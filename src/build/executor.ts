@@ -111,11 +111,25 @@ class Builder {
     // Nothing the build adds (layers, configs) is collected while it runs.
     const lock = await storeLock(this.opts.roots, 'shared');
     try {
+      // Each stage starts once the stages it reads are built: independent stages run at once.
+      // A stage waits for all its dependencies to settle, so a failure never leaves a step
+      // running behind the error.
       const done = new Map<number, StageState>();
-      for (const stage of stages) {
-        if (!needed.has(stage.index)) continue;
-        done.set(stage.index, await this.buildStage(stage, stages, done, globals));
-      }
+      const building = new Map<number, Promise<void>>();
+      const start = (i: number): Promise<void> => {
+        let p = building.get(i);
+        if (!p) {
+          p = (async () => {
+            const deps = await Promise.allSettled(this.stageDeps(stages, i, globals).map(start));
+            const failed = deps.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+            if (failed) throw failed.reason;
+            done.set(i, await this.buildStage(stages[i], stages, done, globals));
+          })();
+          building.set(i, p);
+        }
+        return p;
+      };
+      await start(targetIndex);
       const unused = [...this.opts.buildArgs.keys()].filter(
         (k) => !this.usedArgs.has(k) && !PREDEFINED_ARGS.includes(k),
       );
@@ -166,23 +180,30 @@ class Builder {
     return /^\d+$/.test(ref) && Number(ref) < before ? stages[Number(ref)] : undefined;
   }
 
-  /** The stages the target depends on (through FROM and COPY --from), the target included. */
+  /** The earlier stages a stage reads: its FROM and its COPY --from. */
+  private stageDeps(stages: Stage[], i: number, globals: Vars): number[] {
+    const deps = new Set<number>();
+    const s = stages[i];
+    const base = this.fromImage(s, globals);
+    const b = this.stageRef(stages, base, i);
+    if (b && b.name === base.toLowerCase()) deps.add(b.index);
+    for (const ins of s.steps) {
+      const from = ins.flags.from;
+      if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && from !== undefined) {
+        const dep = this.stageRef(stages, word(from, globals, this.escapeChar), i);
+        if (dep) deps.add(dep.index);
+      }
+    }
+    return [...deps];
+  }
+
+  /** The stages the target depends on, the target included. */
   private neededStages(stages: Stage[], target: number, globals: Vars): Set<number> {
     const needed = new Set<number>();
     const visit = (i: number) => {
       if (needed.has(i)) return;
       needed.add(i);
-      const s = stages[i];
-      const base = this.fromImage(s, globals);
-      const b = this.stageRef(stages, base, i);
-      if (b && b.name === base.toLowerCase()) visit(b.index);
-      for (const ins of s.steps) {
-        const from = ins.flags.from;
-        if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && from !== undefined) {
-          const dep = this.stageRef(stages, word(from, globals, this.escapeChar), i);
-          if (dep) visit(dep.index);
-        }
-      }
+      for (const d of this.stageDeps(stages, i, globals)) visit(d);
     };
     visit(target);
     return needed;

@@ -250,6 +250,26 @@ describe('box build', () => {
     );
   });
 
+  it('independent stages build at the same time: a stage that waits for its sibling finishes', () => {
+    // Sequentially, the listener (the first stage) would wait for a sender that never runs, and
+    // its timeout would fail the build. Host network: the two steps meet on the loopback.
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    const dockerfile = [
+      'FROM busybox AS listener',
+      `RUN timeout 30 nc -l -p ${port} > /got`,
+      'FROM busybox AS sender',
+      `RUN until echo hello | nc 127.0.0.1 ${port}; do sleep 0.1; done`,
+      'FROM busybox',
+      'COPY --from=sender /etc/passwd /sender-passwd',
+      'COPY --from=listener /got /got',
+      '',
+    ].join('\n');
+    const r = build(['-q', '--network', 'host', '-t', 'parallel:1', '-'], dockerfile);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(run('parallel:1', 'cat', '/got')).toBe('hello\n');
+  });
+
   it('RUN steps are judged by the admission policies like any start: limits patched in, host network refused', () => {
     const v1 =
       fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') &&
