@@ -256,7 +256,8 @@ describe('box build', () => {
     const port = 30000 + Math.floor(Math.random() * 20000);
     const dockerfile = [
       'FROM busybox AS listener',
-      `RUN timeout 30 nc -l -p ${port} > /got`,
+      // not alone on the line: sh stays PID 1, so timeout can stop nc (a PID 1 ignores SIGTERM)
+      `RUN timeout 30 nc -l -p ${port} > /got; test -s /got`,
       'FROM busybox AS sender',
       `RUN until echo hello | nc 127.0.0.1 ${port}; do sleep 0.1; done`,
       'FROM busybox',
