@@ -40,6 +40,9 @@ export async function runStep(step: RunStep): Promise<string> {
   const flags = runFlagsFrom({
     name,
     entrypoint: '',
+    // box's init as PID 1: the step's command gets signals as it would anywhere else, so an
+    // interrupted build (Ctrl-C, a SIGTERM) stops its step instead of waiting for it to end
+    init: true,
     env: step.env,
     label: [`${BUILD_STEP_LABEL}=${step.where}`],
     network: step.network,

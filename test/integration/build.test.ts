@@ -271,6 +271,23 @@ describe('box build', () => {
     expect(run('parallel:1', 'cat', '/got')).toBe('hello\n');
   });
 
+  it('an interrupted build stops its running step and leaves no container behind', async () => {
+    // the Dockerfile in a file: the waiting below blocks the event loop, which a pipe's write needs
+    const dir = context('interrupted', { Dockerfile: 'FROM busybox\nRUN sleep 300\n' });
+    const child = t.start(['build', '-q', dir]);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    until(
+      'the step is running',
+      () => t.box(['ps', '-q']).stdout,
+      (out) => out.trim() !== '',
+    );
+    const started = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+  });
+
   it('RUN steps are judged by the admission policies like any start: limits patched in, host network refused', () => {
     const v1 =
       fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') &&
