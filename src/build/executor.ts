@@ -2,13 +2,17 @@
 // stage's state (its image config: layers, runtime config, history). A step's result is looked up
 // in the cache first (src/build/cache.ts); config-only steps make empty layers in the history,
 // RUN and COPY make layers. The final state becomes an image with Docker's config and history.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { ImageConfig, goArch } from '../image/config';
 import { ImageRef } from '../image/reference';
 import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
-import { Roots } from '../paths';
+import { layout, Roots } from '../paths';
+import { mkdirp } from '../util/fs';
+import { ownedName } from '../util/owner';
 import { LayerStack } from '../runtime/diff';
 import { DEFAULT_PATH, mergeEnv } from '../runtime/run-options';
 import { parseOwner } from './owner';
@@ -414,12 +418,11 @@ class Builder {
     stage: Stage,
     done: Map<number, StageState>,
   ): Promise<void> {
-    if (ins.heredocs.length) throw new BoxError(`${ins.keyword} <<EOF is not supported by box build yet: use a file`);
     const vars = this.vars(state);
     const list = ins.json ?? words(ins.args, vars, this.escapeChar);
     if (list.length < 2)
       throw new BoxError(`${ins.keyword} needs a source and a destination: ${ins.keyword} SRC... DEST`);
-    const sources = list.slice(0, -1);
+    let sources = list.slice(0, -1);
     if (ins.keyword === 'ADD') {
       const remote = sources.find((s) => /^[a-z]+:\/\//i.test(s));
       if (remote) throw new BoxError(`ADD ${remote}: URLs are not supported by box build yet: fetch it with RUN`);
@@ -430,7 +433,20 @@ class Builder {
     if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod))
       throw new BoxError(`--chmod=${chmod}: expected an octal mode such as 755`);
     const image = new LayerStack(this.store.lowerDirs(state.config));
-    const tree = this.sourceTree(ins, vars, stages, stage, done);
+    let heredocDir: string | undefined;
+    let tree: SourceTree;
+    if (ins.heredocs.length) {
+      // `COPY <<EOF /dest`: each heredoc is a file named after its marker, written to a
+      // temporary directory that is then the source tree (so Docker's destination rules apply)
+      const names = sources.map((src) => /^<<-?(\w+)$/.exec(src)?.[1]);
+      if (names.some((n) => n === undefined) || ins.flags.from !== undefined)
+        throw new BoxError(`${ins.keyword} with heredocs takes only heredocs as sources: COPY <<EOF /dest`);
+      heredocDir = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-heredoc', randomBytes(6).toString('hex')));
+      mkdirp(heredocDir);
+      for (const doc of ins.heredocs) fs.writeFileSync(path.join(heredocDir, doc.name), doc.body, { mode: 0o644 });
+      sources = names as string[];
+      tree = { stack: new LayerStack([heredocDir]), what: 'the heredocs' };
+    } else tree = this.sourceTree(ins, vars, stages, stage, done);
     try {
       const owner =
         ins.flags.chown !== undefined ? parseOwner(word(ins.flags.chown, vars, this.escapeChar), image) : undefined;
@@ -456,6 +472,7 @@ class Builder {
     } finally {
       image.close();
       tree.stack.close();
+      if (heredocDir) fs.rmSync(heredocDir, { recursive: true, force: true });
     }
   }
 

@@ -141,7 +141,7 @@ describe('box build', () => {
     expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
   });
 
-  it("RUN: heredocs, the stage's USER and WORKDIR (made if missing), ENV, and ARG values for the step only", () => {
+  it("RUN and COPY heredocs; RUN as the stage's USER and WORKDIR (made if missing), ENV, and ARG values for the step only", () => {
     const dockerfile = [
       'FROM busybox',
       'ARG LEVEL=3',
@@ -154,6 +154,16 @@ describe('box build', () => {
       'RUN cat <<EOF >> /tmp/report',
       'second line',
       'EOF',
+      'COPY <<EOF /etc/greeting',
+      'hello from a heredoc',
+      'EOF',
+      'COPY --chmod=755 <<one <<two /opt/bin/',
+      '#!/bin/sh',
+      'echo one',
+      'one',
+      '#!/bin/sh',
+      'echo two',
+      'two',
       '',
     ].join('\n');
     const r = build(['-q', '-t', 'heredoc:1', '-'], dockerfile);
@@ -161,6 +171,10 @@ describe('box build', () => {
     expect(r.status).toBe(0);
     expect(run('heredoc:1', 'cat', '/tmp/report')).toBe('uid 1000 in /work/here mode prod level 3\nsecond line\n');
     expect(inspect('heredoc:1').Config.Env?.some((e) => e.startsWith('LEVEL='))).toBe(false);
+    expect(run('heredoc:1', 'sh', '-c', 'cat /etc/greeting; /opt/bin/one; /opt/bin/two')).toBe(
+      'hello from a heredoc\none\ntwo\n',
+    );
+    expect(fs.readdirSync(path.join(t.root, 'tmp')).filter((n) => n.includes('heredoc'))).toEqual([]);
   });
 
   it('a rebuild with no change runs no step; a changed file invalidates from its COPY on (mtimes do not count)', () => {
