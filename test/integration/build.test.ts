@@ -264,6 +264,34 @@ describe('box build', () => {
     );
   });
 
+  it("-f names a Dockerfile elsewhere, whose FILE.dockerignore wins over the context's; --iidfile and several -t", () => {
+    const dir = context('dashf', {
+      'ctx/.dockerignore': 'b.txt\n',
+      'ctx/a.txt': 'a',
+      'ctx/b.txt': 'b',
+      'files/Dockerfile.dev': 'FROM busybox\nCOPY . /ctx/\n',
+      'files/Dockerfile.dev.dockerignore': 'a.txt\n.dockerignore\n',
+    });
+    const iid = path.join(dir, 'iid');
+    const r = build([
+      '-q',
+      '-f',
+      path.join(dir, 'files/Dockerfile.dev'),
+      '--iidfile',
+      iid,
+      '-t',
+      'f:1',
+      '-t',
+      'f:2',
+      `${dir}/ctx`,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(iid, 'utf8')).toBe(r.stdout.trim());
+    expect(inspect('f:2').Id).toBe(inspect('f:1').Id);
+    expect(run('f:1', 'ls', '/ctx')).toBe('b.txt\n');
+  });
+
   it('independent stages build at the same time: a stage that waits for its sibling finishes', () => {
     // Sequentially, the listener (the first stage) would wait for a sender that never runs, and
     // its timeout would fail the build. Host network: the two steps meet on the loopback.
