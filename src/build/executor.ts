@@ -318,15 +318,18 @@ class Builder {
     if (ins.keyword === 'ONBUILD')
       throw new BoxError('ONBUILD is not supported by box build yet: run those steps in the image that uses this one');
     applyConfigStep(ins, state.config.config!, state, this.vars(state), this.escapeChar);
-    const entry = this.cached(stepKey(parent, ins.original), undefined);
+    const entry = this.configStepEntry(stepKey(parent, ins.original));
     this.addHistory(state, ins.original, entry, true);
   }
 
-  /** A cache hit, or a new entry recorded for the result made now. */
-  private cached(key: string, diffId: string | undefined): CacheEntry {
+  /**
+   * A config step's cache entry: only its creation time is kept (its result is cheap to make
+   * again), so that a rebuild with no change gives the same history and so the same image id.
+   */
+  private configStepEntry(key: string): CacheEntry {
     const hit = this.cache.get(key);
-    if (hit && hit.diffId === diffId) return hit;
-    const entry: CacheEntry = { created: new Date().toISOString(), ...(diffId ? { diffId } : {}) };
+    if (hit && hit.diffId === undefined) return hit;
+    const entry: CacheEntry = { created: new Date().toISOString() };
     this.cache.put(key, entry);
     return entry;
   }
