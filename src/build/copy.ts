@@ -29,6 +29,8 @@ export interface CopyRequest {
   workdir: string;
   owner?: Owner;
   mode?: number;
+  /** ADD of an archive: owners as the archive has them, not root's */
+  keepOwners?: boolean;
 }
 
 const visible = (tree: SourceTree, p: string) => !tree.ignore?.excludes(p.replace(/^\/+/, ''));
@@ -108,7 +110,7 @@ export function copyEntries(tree: SourceTree, image: LayerStack, req: CopyReques
       layer: node.layer,
       rel: node.rel,
       stat: node.stat,
-      owner: req.owner ?? ROOT,
+      owner: req.owner ?? (req.keepOwners ? undefined : ROOT),
       mode: req.mode,
     });
     emitted.add(to);

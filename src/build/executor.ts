@@ -18,6 +18,7 @@ import { DEFAULT_PATH, mergeEnv } from '../runtime/run-options';
 import { parseOwner } from './owner';
 import { BuildCache, CacheEntry, stateKey, stepKey } from './cache';
 import { applyConfigStep, DEFAULT_SHELL, StageVars } from './config-steps';
+import { isArchive, unpackArchive } from './archive';
 import { copyEntries, entriesDigest, SourceTree } from './copy';
 import { Dockerfile, dockerfileError, Instruction } from './dockerfile';
 import { storeEntries } from './layer-tar';
@@ -429,14 +430,13 @@ class Builder {
     if (ins.keyword === 'ADD') {
       const remote = sources.find((s) => /^[a-z]+:\/\//i.test(s));
       if (remote) throw new BoxError(`ADD ${remote}: URLs are not supported by box build yet: fetch it with RUN`);
-      const archive = sources.find((s) => /\.(tar|tgz|tar\.(gz|xz|bz2|zst))$/i.test(s));
-      if (archive) throw new BoxError(`ADD ${archive}: unpacking archives is not supported yet: use COPY and RUN tar`);
     }
     const chmod = ins.flags.chmod;
     if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod))
       throw new BoxError(`--chmod=${chmod}: expected an octal mode such as 755`);
     const image = new LayerStack(this.store.lowerDirs(state.config));
-    let heredocDir: string | undefined;
+    /** a temporary source directory: heredocs written out, or an archive unpacked */
+    let tempSource: string | undefined;
     let tree: SourceTree;
     if (ins.heredocs.length) {
       // `COPY <<EOF /dest`: each heredoc is a file named after its marker, written to a
@@ -444,13 +444,25 @@ class Builder {
       const names = sources.map((src) => /^<<-?(\w+)$/.exec(src)?.[1]);
       if (names.some((n) => n === undefined) || ins.flags.from !== undefined)
         throw new BoxError(`${ins.keyword} with heredocs takes only heredocs as sources: COPY <<EOF /dest`);
-      heredocDir = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-heredoc', randomBytes(6).toString('hex')));
-      mkdirp(heredocDir);
-      for (const doc of ins.heredocs) fs.writeFileSync(path.join(heredocDir, doc.name), doc.body, { mode: 0o644 });
+      tempSource = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-heredoc', randomBytes(6).toString('hex')));
+      mkdirp(tempSource);
+      for (const doc of ins.heredocs) fs.writeFileSync(path.join(tempSource, doc.name), doc.body, { mode: 0o644 });
       sources = names as string[];
-      tree = { stack: new LayerStack([heredocDir]), what: 'the heredocs' };
+      tree = { stack: new LayerStack([tempSource]), what: 'the heredocs' };
     } else tree = this.sourceTree(ins, vars, stages, stage, done);
+    let keepOwners = false;
     try {
+      if (ins.keyword === 'ADD' && ins.flags.from === undefined && sources.some((src) => isArchive(tree.stack, src))) {
+        // ADD ARCHIVE DEST: its content, unpacked, is what is copied into DEST
+        if (sources.length > 1) throw new BoxError('ADD of an archive takes one source: give each archive its own ADD');
+        tempSource = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-add', randomBytes(6).toString('hex')));
+        mkdirp(tempSource);
+        await unpackArchive(tree.stack, sources[0], tempSource);
+        tree.stack.close();
+        tree = { stack: new LayerStack([tempSource]), what: `the archive ${sources[0]}` };
+        sources = ['/'];
+        keepOwners = true;
+      }
       const owner =
         ins.flags.chown !== undefined ? parseOwner(word(ins.flags.chown, vars, this.escapeChar), image) : undefined;
       const entries = copyEntries(tree, image, {
@@ -459,6 +471,7 @@ class Builder {
         workdir: state.config.config?.WorkingDir ?? '/',
         owner,
         mode: chmod !== undefined ? parseInt(chmod, 8) : undefined,
+        keepOwners,
       });
       const createdBy = ins.original;
       const key = stepKey(parent, createdBy, entriesDigest(entries));
@@ -475,7 +488,7 @@ class Builder {
     } finally {
       image.close();
       tree.stack.close();
-      if (heredocDir) fs.rmSync(heredocDir, { recursive: true, force: true });
+      if (tempSource) fs.rmSync(tempSource, { recursive: true, force: true });
     }
   }
 

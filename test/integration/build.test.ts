@@ -292,6 +292,32 @@ describe('box build', () => {
     expect(run('f:1', 'ls', '/ctx')).toBe('b.txt\n');
   });
 
+  it('ADD unpacks a local tar archive (gzip too) with its owners; another file is copied as COPY would', () => {
+    const dir = context('add', {
+      Dockerfile: 'FROM busybox\nADD pkg.tar.gz /opt/\nADD plain.txt /opt/plain.txt\n',
+      'plain.txt': 'plain\n',
+      'src/pkg/bin/tool': 'tool\n',
+    });
+    const tar = spawnSync('tar', [
+      '-C',
+      path.join(dir, 'src'),
+      '--owner=1000',
+      '--group=44',
+      '-czf',
+      path.join(dir, 'pkg.tar.gz'),
+      'pkg',
+    ]);
+    expect(tar.status).toBe(0);
+    fs.rmSync(path.join(dir, 'src'), { recursive: true });
+    const r = build(['-q', '-t', 'add:1', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(run('add:1', 'sh', '-c', 'stat -c "%u:%g %n" /opt/pkg/bin/tool; cat /opt/pkg/bin/tool /opt/plain.txt')).toBe(
+      '1000:44 /opt/pkg/bin/tool\ntool\nplain\n',
+    );
+    expect(fs.readdirSync(path.join(t.root, 'tmp')).filter((n) => n.includes('add'))).toEqual([]);
+  });
+
   it('independent stages build at the same time: a stage that waits for its sibling finishes', () => {
     // Sequentially, the listener (the first stage) would wait for a sender that never runs, and
     // its timeout would fail the build. Host network: the two steps meet on the loopback.
