@@ -324,8 +324,9 @@ describe('box build', () => {
     const port = 30000 + Math.floor(Math.random() * 20000);
     const dockerfile = [
       'FROM busybox AS listener',
-      // not alone on the line: sh stays PID 1, so timeout can stop nc (a PID 1 ignores SIGTERM)
-      `RUN timeout 30 nc -l -p ${port} > /got; test -s /got`,
+      // the line is read by a shell nc runs on the connection (nc's own copy to stdout could end
+      // at its stdin's EOF, before the sender's line arrived); timeout bounds the wait
+      `RUN timeout 30 nc -l -p ${port} -e sh -c 'read line; echo "$line" > /got'; test -s /got`,
       'FROM busybox AS sender',
       `RUN until echo hello | nc 127.0.0.1 ${port}; do sleep 0.1; done`,
       'FROM busybox',
