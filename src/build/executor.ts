@@ -39,6 +39,10 @@ export interface BuildOptions {
   labels: Record<string, string>;
   tags: ImageRef[];
   network?: string;
+  /** FROM an image the store lacks (or any image with --pull): pulls it; returns its exit status */
+  pull: (image: string, why: 'missing' | 'always') => Promise<number>;
+  /** --pull: pull every FROM image, even one the store has */
+  pullAlways: boolean;
   /** progress lines (stderr) */
   log: (line: string) => void;
   warn: (msg: string) => void;
@@ -255,12 +259,12 @@ class Builder {
     return state;
   }
 
-  private baseState(
+  private async baseState(
     stage: Stage,
     stages: Stage[],
     done: Map<number, StageState>,
     globals: Map<string, string>,
-  ): StageState {
+  ): Promise<StageState> {
     const image = this.fromImage(stage, globals);
     const fromStage = this.stageRef(stages, image, stage.index);
     let config: ImageConfig;
@@ -275,8 +279,13 @@ class Builder {
         history: [],
       };
     } else {
-      const id = this.store.resolve(image);
-      if (!id) throw new BoxError(`image "${image}" not found: pull it first (box pull ${image})`);
+      let id = this.opts.pullAlways ? undefined : this.store.resolve(image);
+      if (!id) {
+        const status = await this.opts.pull(image, this.opts.pullAlways ? 'always' : 'missing');
+        if (status !== 0) throw new BoxError(`FROM ${image}: the pull failed (exit status ${status})`, status);
+        id = this.store.resolve(image);
+        if (!id) throw new BoxError(`image "${image}" not found after its pull: check the name`);
+      }
       const base = this.store.get(id).config;
       config = {
         architecture: base.architecture,

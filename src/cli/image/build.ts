@@ -47,6 +47,12 @@ export const buildCommand: CommandSpec = {
     },
     { names: ['--label'], key: 'label', kind: 'list', value: 'K=V', description: 'set a label on the image' },
     {
+      names: ['--pull'],
+      key: 'pull',
+      kind: 'bool',
+      description: 'pull every FROM image, even one already stored (missing ones are always pulled)',
+    },
+    {
       names: ['--network'],
       key: 'network',
       kind: 'string',
@@ -111,6 +117,12 @@ export const buildCommand: CommandSpec = {
       labels,
       tags,
       network,
+      pull: async (image, why) => {
+        if (why === 'missing' && !quiet) writeStderr(`Unable to find image '${image}' locally\n`);
+        const { pullCommand } = require('./pull') as typeof import('./pull');
+        return pullCommand(roots(), image, { out: process.stderr, quiet });
+      },
+      pullAlways: bool(a, 'pull'),
       log: (line) => writeStderr(`${line}\n`),
       warn: (msg) => writeStderr(`box: ${msg}\n`),
     });
