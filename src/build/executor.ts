@@ -23,7 +23,7 @@ import { copyEntries, entriesDigest, SourceTree } from './copy';
 import { Dockerfile, dockerfileError, Instruction } from './dockerfile';
 import { storeEntries } from './layer-tar';
 import { IgnoreRules } from './patterns';
-import { runStep } from './run-step';
+import { removeDeadSteps, runStep } from './run-step';
 import { Vars, word, words } from './substitute';
 
 export interface BuildOptions {
@@ -120,6 +120,7 @@ class Builder {
     // Nothing the build adds (layers, configs) is collected while it runs.
     const lock = await storeLock(this.opts.roots, 'shared');
     try {
+      removeDeadSteps(this.opts.roots);
       // Each stage starts once the stages it reads are built: independent stages run at once.
       // A stage waits for all its dependencies to settle, so a failure never leaves a step
       // running behind the error.

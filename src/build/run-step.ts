@@ -13,10 +13,28 @@ import { upperDir } from '../runtime/diff';
 import { appendEvent } from '../runtime/events';
 import { runForeground } from '../runtime/run';
 import { runFlagsFrom } from '../runtime/run-flags';
+import { ownerAlive, ownerToken } from '../util/owner';
 import { storeContainerChanges } from './layer-tar';
 
 /** The label a build step's container carries, so that policies can tell build steps apart. */
 export const BUILD_STEP_LABEL = 'box.build.step';
+/** The build process's token (util/owner.ts): a step container whose build died is removed later. */
+const BUILD_OWNER_LABEL = 'box.build.owner';
+
+/**
+ * Removes the stopped step containers of builds that died (killed before they removed them).
+ * A running one is left alone: box stops it once it sees its owner gone, and a later build
+ * removes it then.
+ */
+export function removeDeadSteps(roots: Roots): void {
+  const containers = new ContainerStore(roots);
+  for (const record of containers.list()) {
+    const owner = record.config.labels?.[BUILD_OWNER_LABEL];
+    if (owner === undefined || ownerAlive(owner) || record.state.status === 'running') continue;
+    containers.remove(record);
+    appendEvent(roots, 'destroy', record);
+  }
+}
 
 export interface RunStep {
   roots: Roots;
@@ -44,7 +62,7 @@ export async function runStep(step: RunStep): Promise<string> {
     // interrupted build (Ctrl-C, a SIGTERM) stops its step instead of waiting for it to end
     init: true,
     env: step.env,
-    label: [`${BUILD_STEP_LABEL}=${step.where}`],
+    label: [`${BUILD_STEP_LABEL}=${step.where}`, `${BUILD_OWNER_LABEL}=${ownerToken()}`],
     network: step.network,
   });
   const containers = new ContainerStore(step.roots);

@@ -357,6 +357,30 @@ describe('box build', () => {
     expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
   });
 
+  it('the step container of a build killed with SIGKILL is stopped by box, then removed by the next build', () => {
+    const dir = context('killed', { Dockerfile: 'FROM busybox\nRUN sleep 300\n' });
+    const child = t.start(['build', '-q', dir]);
+    try {
+      until(
+        'the step is running',
+        () => t.box(['ps', '-q']).stdout,
+        (out) => out.trim() !== '',
+      );
+      child.kill('SIGKILL');
+      // the next command sees the step's owner gone and stops it (as for a killed `box run`)
+      until(
+        'the step is stopped',
+        () => t.box(['ps', '-q']).stdout,
+        (out) => out === '',
+      );
+      expect(t.box(['ps', '-a', '-q']).stdout).not.toBe('');
+      expect(build(['-q', '-'], 'FROM busybox\nRUN true\n').status).toBe(0);
+      expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('RUN steps are judged by the admission policies like any start: limits patched in, host network refused', () => {
     const v1 =
       fs.existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') &&
