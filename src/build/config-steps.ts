@@ -7,7 +7,7 @@ import { BoxError } from '../errors';
 import { ImageRuntimeConfig } from '../image/config';
 import { parseDurationNs, parseNonNegativeInt } from '../util/units';
 import { checkSignalName, mergeEnv } from '../runtime/run-options';
-import { Instruction } from './dockerfile';
+import { Instruction, parseDockerfile } from './dockerfile';
 import { Vars, word, words } from './substitute';
 
 /** What a stage carries besides its image config. */
@@ -102,6 +102,13 @@ export function applyConfigStep(
     case 'HEALTHCHECK':
       rc.Healthcheck = healthcheck(ins);
       return;
+    case 'ONBUILD': {
+      const trigger = onBuildTrigger(ins.args);
+      if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(trigger.keyword))
+        throw new BoxError(`ONBUILD ${trigger.keyword} is not allowed: a trigger is any other instruction`);
+      rc.OnBuild = [...(rc.OnBuild ?? []), ins.args];
+      return;
+    }
     case 'MAINTAINER':
       return; // deprecated: history only
   }
@@ -135,4 +142,14 @@ function healthcheck(ins: Instruction): NonNullable<ImageRuntimeConfig['Healthch
   if (startInterval !== undefined) out.StartInterval = startInterval;
   if (f.retries !== undefined) out.Retries = parseNonNegativeInt('HEALTHCHECK --retries', f.retries);
   return out;
+}
+
+/** An ONBUILD trigger's text read as the instruction it is. */
+export function onBuildTrigger(text: string): Instruction {
+  try {
+    return parseDockerfile(`FROM scratch\n${text}\n`, 'ONBUILD').instructions[1];
+  } catch (err) {
+    if (!(err instanceof BoxError)) throw err;
+    throw new BoxError(`ONBUILD ${text}: ${err.message.replace(/^ONBUILD:\d+: /, '')}`);
+  }
 }

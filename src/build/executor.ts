@@ -17,7 +17,7 @@ import { LayerStack } from '../runtime/diff';
 import { DEFAULT_PATH, mergeEnv } from '../runtime/run-options';
 import { parseOwner } from './owner';
 import { BuildCache, CacheEntry, stateKey, stepKey } from './cache';
-import { applyConfigStep, DEFAULT_SHELL, StageVars } from './config-steps';
+import { applyConfigStep, DEFAULT_SHELL, onBuildTrigger, StageVars } from './config-steps';
 import { isArchive, unpackArchive } from './archive';
 import { copyEntries, entriesDigest, SourceTree } from './copy';
 import { Dockerfile, dockerfileError, Instruction } from './dockerfile';
@@ -253,6 +253,18 @@ class Builder {
   ): Promise<StageState> {
     this.progress(stage.from.original);
     const state = await this.at(stage.from, () => this.baseState(stage, stages, done, globals));
+    // The base image's ONBUILD triggers run first, as steps of this stage; the image keeps none.
+    const triggers = state.config.config?.OnBuild ?? [];
+    if (triggers.length) {
+      state.config.config!.OnBuild = null;
+      for (const text of triggers) {
+        this.progress(`ONBUILD ${text}`);
+        await this.at(stage.from, () => {
+          const ins = { ...onBuildTrigger(text), line: stage.from.line };
+          return this.step(ins, state, stages, stage, done);
+        });
+      }
+    }
     for (const ins of stage.steps) {
       this.progress(ins.original);
       await this.at(ins, () => this.step(ins, state, stages, stage, done));
@@ -326,8 +338,6 @@ class Builder {
     if (ins.keyword === 'RUN') return this.runInstruction(ins, state, parent);
     if (ins.keyword === 'COPY' || ins.keyword === 'ADD')
       return this.copyInstruction(ins, state, parent, stages, stage, done);
-    if (ins.keyword === 'ONBUILD')
-      throw new BoxError('ONBUILD is not supported by box build yet: run those steps in the image that uses this one');
     applyConfigStep(ins, state.config.config!, state, this.vars(state), this.escapeChar);
     const entry = this.configStepEntry(stepKey(parent, ins.original));
     this.addHistory(state, ins.original, entry, true);

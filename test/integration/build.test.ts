@@ -318,6 +318,30 @@ describe('box build', () => {
     expect(fs.readdirSync(path.join(t.root, 'tmp')).filter((n) => n.includes('add'))).toEqual([]);
   });
 
+  it('ONBUILD triggers are recorded in the image and run by a build FROM it, which keeps none', () => {
+    const base = build(
+      ['-q', '-t', 'onbuild:base', '-'],
+      'FROM busybox\nONBUILD RUN echo triggered > /triggered\nONBUILD COPY a.txt /a.txt\n',
+    );
+    expect(base.status).toBe(0);
+    expect(inspect('onbuild:base').Config).toMatchObject({
+      OnBuild: ['RUN echo triggered > /triggered', 'COPY a.txt /a.txt'],
+    });
+    const dir = context('onbuild', {
+      Dockerfile: 'FROM onbuild:base\nRUN cat /a.txt >> /triggered\n',
+      'a.txt': 'copied\n',
+    });
+    const child = build(['-q', '-t', 'onbuild:child', dir]);
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(run('onbuild:child', 'cat', '/triggered')).toBe('triggered\ncopied\n');
+    expect((inspect('onbuild:child').Config as { OnBuild?: unknown }).OnBuild ?? null).toBeNull();
+    const nested = build(['-q', '-'], 'FROM busybox\nONBUILD ONBUILD RUN x\n');
+    expect(nested.stderr).toBe(
+      'box: Dockerfile (stdin):2: ONBUILD ONBUILD is not allowed: a trigger is any other instruction\n',
+    );
+  });
+
   it('independent stages build at the same time: a stage that waits for its sibling finishes', () => {
     // Sequentially, the listener (the first stage) would wait for a sender that never runs, and
     // its timeout would fail the build. Host network: the two steps meet on the loopback.
