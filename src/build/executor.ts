@@ -113,6 +113,13 @@ class Builder {
   async run(): Promise<BuildResult> {
     const { globalArgs, stages } = this.split();
     const globals = this.globals;
+    // Docker's automatic platform args: FROM lines see them, a stage's `ARG TARGETARCH` takes them.
+    const platform = { os: 'linux', arch: goArch() };
+    for (const side of ['BUILD', 'TARGET']) {
+      globals.set(`${side}PLATFORM`, `${platform.os}/${platform.arch}`);
+      globals.set(`${side}OS`, platform.os);
+      globals.set(`${side}ARCH`, platform.arch);
+    }
     for (const ins of globalArgs) await this.at(ins, () => this.declareArgs(ins, globals, globals, globals));
     const targetIndex = this.targetIndex(stages);
     const needed = this.neededStages(stages, targetIndex, globals);
@@ -222,6 +229,13 @@ class Builder {
   private fromImage(stage: Stage, globals: Vars): string {
     const image = word(stage.from.args.split(/\s+/)[0], globals, this.escapeChar);
     if (!image) throw dockerfileError(this.file, stage.from.line, 'FROM names no image: give FROM IMAGE');
+    const wanted = stage.from.flags.platform;
+    if (wanted !== undefined) {
+      const platform = word(wanted, globals, this.escapeChar);
+      const here = globals.get('BUILDPLATFORM')!;
+      if (platform !== here)
+        throw dockerfileError(this.file, stage.from.line, `FROM --platform=${platform}: box builds ${here} only`);
+    }
     return image;
   }
 

@@ -342,6 +342,20 @@ describe('box build', () => {
     );
   });
 
+  it("Docker's automatic platform args: FROM --platform=$BUILDPLATFORM, ARG TARGETARCH; another platform is refused", () => {
+    const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as string] ?? process.arch;
+    const ok = build(
+      ['-q', '-t', 'platform:1', '-'],
+      'FROM --platform=$BUILDPLATFORM busybox AS b\nARG TARGETARCH\nRUN echo "$TARGETARCH" > /arch\n',
+    );
+    expect(ok.stderr).toBe('');
+    expect(run('platform:1', 'cat', '/arch')).toBe(`${arch}\n`);
+    const other = arch === 's390x' ? 'linux/arm64' : 'linux/s390x';
+    const refused = build(['-q', '-'], `FROM --platform=${other} busybox\n`);
+    expect(refused.stderr).toBe(`box: Dockerfile (stdin):1: FROM --platform=${other}: box builds linux/${arch} only\n`);
+    expect(refused.status).toBe(125);
+  });
+
   it('independent stages build at the same time: a stage that waits for its sibling finishes', () => {
     // Sequentially, the listener (the first stage) would wait for a sender that never runs, and
     // its timeout would fail the build. Host network: the two steps meet on the loopback.
