@@ -38,6 +38,8 @@ export const layout = {
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
+  /** `box build`'s cache: one small record per step key (src/build/cache.ts) */
+  buildCache: (r: Roots) => path.join(r.root, 'build-cache'),
   /** named and anonymous volumes (src/volume/) */
   volumes: (r: Roots) => path.join(r.root, 'volumes'),
   // A volume's paths are built only from a name checked here, never from a raw record field.

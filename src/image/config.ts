@@ -14,6 +14,8 @@ export interface ImageRuntimeConfig {
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object>;
   Healthcheck?: ImageHealthcheck;
+  /** ONBUILD triggers: Dockerfile instructions run by a build that starts FROM this image */
+  OnBuild?: string[] | null;
 }
 
 /** The image's HEALTHCHECK, as Docker stores it: Test is ["NONE"], ["CMD", arg...] or
@@ -74,6 +76,7 @@ const RUNTIME_FIELDS: Record<string, Check> = {
   Labels: orNull(isStringMap),
   ExposedPorts: orNull(isObject),
   Volumes: orNull(isObject),
+  OnBuild: orNull(isStrings),
   Healthcheck: orNull((v) => isObject(v) && (v.Test === undefined || orNull(isStrings)(v.Test))),
 };
 

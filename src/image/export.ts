@@ -18,7 +18,7 @@ interface Node {
 }
 
 /** The visible child `name` of a merged directory, or undefined when a whiteout hides it. */
-function child(stack: LayerStack, dir: Node, name: string): Node | undefined {
+export function child(stack: LayerStack, dir: Node, name: string): Node | undefined {
   const rel = dir.rel === '.' ? name : `${dir.rel}/${name}`;
   for (let k = 0; k < dir.dirLayers.length; k++) {
     const i = dir.dirLayers[k];
@@ -40,7 +40,7 @@ function child(stack: LayerStack, dir: Node, name: string): Node | undefined {
   return undefined;
 }
 
-function typeOf(st: fs.Stats): TarEntryType | undefined {
+export function typeOf(st: fs.Stats): TarEntryType | undefined {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
@@ -51,10 +51,10 @@ function typeOf(st: fs.Stats): TarEntryType | undefined {
 }
 
 // Linux's dev_t encoding (glibc's gnu_dev_major / gnu_dev_minor).
-const major = (rdev: number) => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
-const minor = (rdev: number) => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
+export const major = (rdev: number) => Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
+export const minor = (rdev: number) => Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
 
-async function* contentOf(fd: number, size: number): AsyncGenerator<Buffer> {
+export async function* contentOf(fd: number, size: number): AsyncGenerator<Buffer> {
   const buf = Buffer.allocUnsafe(Math.min(size, 256 * 1024) || 1);
   let left = size;
   while (left > 0) {

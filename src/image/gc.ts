@@ -8,6 +8,7 @@
 // layers are removed, so a container created meanwhile keeps its layers.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { cachedLayers } from '../build/cache';
 import { errnoCode } from '../errors';
 import { layout } from '../paths';
 import { readStoreFileIfExists } from '../util/fs';
@@ -141,8 +142,9 @@ export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
     }
   }
 
-  // 4. Layers, with the containers' layers read now.
+  // 4. Layers, with the containers' layers read now, and those `box build`'s cache keeps.
   for (const d of containerLayers()) usedLayers.add(hexOf(d));
+  for (const d of cachedLayers(store.roots)) usedLayers.add(hexOf(d));
   for (const d of readdir(layersDir)) {
     if (!/^[0-9a-f]{64}$/.test(d) || usedLayers.has(d)) continue;
     const lock = tryLockFile(layerLockFile(store.roots, d));

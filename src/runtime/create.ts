@@ -59,6 +59,8 @@ export interface CreateRequest {
    * of its own runs: where the host acts on it (runHelper's onInitReady). Throwing aborts the start.
    */
   onInitReady?: (pid: number) => void | Promise<void>;
+  /** `run` in the foreground: `ignore` drops the container's output (a quiet build's steps) */
+  output?: 'inherit' | 'ignore';
 }
 
 export interface Created {

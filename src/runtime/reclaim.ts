@@ -103,11 +103,19 @@ const images: Reclaimer = {
   usage: imageUsage,
 };
 
-/** box builds no images, so it has no build cache: always empty, as Docker's without a builder. */
+/** `box build`'s cache: its records, and the layers only they keep (src/build/prune.ts). */
 const buildCache: Reclaimer = {
   inSystemPrune: () => true,
-  prune: async () => ({ heading: 'Deleted build cache objects', lines: [], bytes: 0 }),
-  usage: () => ({ type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: 0 }),
+  async prune(roots) {
+    const { pruneBuildCache } = await import('../build/prune');
+    const res = await pruneBuildCache(roots);
+    return { heading: 'Deleted build cache objects', lines: res.keys, bytes: res.bytes };
+  },
+  usage(roots) {
+    const { buildCacheUsage } = require('../build/prune') as typeof import('../build/prune');
+    const { total, size } = buildCacheUsage(roots);
+    return { type: 'Build Cache', total, active: 0, size, reclaimable: size };
+  },
 };
 
 /** Volumes: pruned by `system prune` with --volumes only (anonymous ones no container uses). */

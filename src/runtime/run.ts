@@ -26,6 +26,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
     owner = holdOwnership(req.roots, record.id);
     const result = await runHelper(c.helperPath, c.spec.encode(), {
       stdin: config.openStdin || config.tty ? 'inherit' : 'ignore',
+      output: req.output,
       onPid: (pid, helperPid) => {
         mark('container cloned');
         // the helper is the init's parent: stop and kill signal the container through it, as a monitor's

@@ -1,0 +1,125 @@
+// A build step's layer: a list of entries (files read from a layer stack, directories made up,
+// whiteouts) written as a tar stream straight into the store's layer unpacker (storeLayer), so
+// a built layer is stored, hashed and recorded with tar-split exactly like a pulled one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { BoxError } from '../errors';
+import { contentOf, major, minor, typeOf } from '../image/export';
+import { storeLayer } from '../image/layer-fetch';
+import { ImageStore } from '../image/store';
+import { TarStream } from '../image/tar-writer';
+import { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from '../linux/syscalls';
+import { containerChanges, LayerStack } from '../runtime/diff';
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** One entry of a layer, at `to` (absolute, in the image). */
+export type LayerEntry =
+  | {
+      to: string;
+      kind: 'copy';
+      stack: LayerStack;
+      layer: number;
+      rel: string;
+      stat: fs.Stats;
+      owner?: Owner;
+      mode?: number;
+    }
+  | { to: string; kind: 'dir'; mode: number; uid: number; gid: number; mtime: number }
+  | { to: string; kind: 'whiteout' };
+
+/** Writes the entries as a tar archive to `out`. */
+export async function writeLayerTar(entries: LayerEntry[], out: NodeJS.WritableStream): Promise<void> {
+  const tar = new TarStream(out);
+  const links = new Map<string, string>(); // dev:ino of files with several links -> first name
+  for (const e of entries) {
+    const name = e.to.replace(/^\/+/, '');
+    if (e.kind === 'whiteout') {
+      const wh = path.posix.join(path.posix.dirname(name), `.wh.${path.posix.basename(name)}`);
+      await tar.add({ path: wh, type: 'file', mode: 0o600, size: 0 });
+      continue;
+    }
+    if (e.kind === 'dir') {
+      await tar.add({ path: name, type: 'dir', mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime });
+      continue;
+    }
+    const st = e.stat;
+    const type = typeOf(st);
+    if (!type) continue; // a socket: not archived, as tar does
+    const base = {
+      path: name,
+      mode: e.mode ?? st.mode & 0o7777,
+      uid: e.owner?.uid ?? st.uid,
+      gid: e.owner?.gid ?? st.gid,
+      mtime: Math.floor(st.mtimeMs / 1000),
+    };
+    if (type === 'dir') await tar.add({ ...base, type });
+    else if (type === 'symlink') await tar.add({ ...base, type, linkpath: e.stack.readlink(e.layer, e.rel) });
+    else if (type === 'file') {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? links.get(key) : undefined;
+      if (first !== undefined) {
+        await tar.add({ ...base, type: 'hardlink', linkpath: first });
+        continue;
+      }
+      if (st.nlink > 1) links.set(key, name);
+      const fd = e.stack.open(e.layer, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+      try {
+        const size = fs.fstatSync(fd).size;
+        await tar.add({ ...base, type, size }, contentOf(fd, size));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else await tar.add({ ...base, type, devmajor: major(st.rdev), devminor: minor(st.rdev) });
+  }
+  await tar.finish();
+}
+
+/** Stores the entries as a layer; returns its diff_id (an existing identical layer is reused). */
+export async function storeEntries(store: ImageStore, entries: LayerEntry[], what: string): Promise<string> {
+  const pipe = new PassThrough({ highWaterMark: 1 << 20 });
+  const writing = writeLayerTar(entries, pipe).then(
+    () => pipe.end(),
+    (err: Error) => {
+      pipe.destroy(err);
+      throw err;
+    },
+  );
+  try {
+    const [layer] = await Promise.all([storeLayer(store, pipe, { what }), writing]);
+    return layer.diffId;
+  } catch (err) {
+    throw err instanceof BoxError ? err : new BoxError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Stores what a container changed as a layer: its upper directory's changes against its image
+ * layers (`lowerDirs`, topmost first), deletions as whiteouts; mount points are not changes.
+ */
+export async function storeContainerChanges(
+  store: ImageStore,
+  upper: string,
+  lowerDirs: string[],
+  mountPoints: string[],
+  what: string,
+): Promise<string> {
+  const changes = containerChanges(upper, lowerDirs, mountPoints);
+  const stack = new LayerStack([upper]);
+  try {
+    const entries: LayerEntry[] = changes.map(([kind, p]) => {
+      if (kind === 'D') return { to: p, kind: 'whiteout' };
+      const rel = p.slice(1);
+      const stat = stack.at(0, rel);
+      if (!stat) throw new BoxError(`${what}: ${p} changed while being read: try again`);
+      return { to: p, kind: 'copy', stack, layer: 0, rel, stat };
+    });
+    return await storeEntries(store, entries, what);
+  } finally {
+    stack.close();
+  }
+}
