@@ -5,10 +5,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, which } from './lib.mjs';
+import { BOX, podmanEnv, which } from './lib.mjs';
 
 /** Runs every argv, `concurrency` at a time; rejects on the first failure. */
-export function runAll(argvs, concurrency) {
+export function runAll(argvs, concurrency, env = process.env) {
   return new Promise((resolve, reject) => {
     let next = 0;
     let running = 0;
@@ -19,7 +19,7 @@ export function runAll(argvs, concurrency) {
       while (running < concurrency && next < argvs.length) {
         const argv = argvs[next++];
         running++;
-        const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+        const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
         let err = '';
         p.stderr.on('data', (d) => (err += d));
         p.on('close', (code) => {
@@ -93,9 +93,11 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
     );
     const podman = which('podman');
     if (podman) {
+      const env = podmanEnv(work);
       try {
         execFileSync(podman, ['run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/busybox', 'true'], {
           stdio: 'pipe',
+          env,
         });
         const p0 = performance.now();
         await runAll(
@@ -114,12 +116,14 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
             '1000',
           ]),
           concurrency,
+          env,
         );
         const podmanMs = performance.now() - p0;
         console.log(`  podman: ${(podmanMs / 1000).toFixed(2)} s; box / podman = ${(boxMs / podmanMs).toFixed(2)}`);
         await runAll(
           names.map((n) => [podman, 'rm', '-f', '-t', '0', `box-bench-${n}`]),
           concurrency,
+          env,
         );
       } catch (err) {
         console.log(`  (podman left out: ${String(err.message).split('\n')[0].slice(0, 160)})`);

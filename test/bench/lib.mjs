@@ -72,3 +72,17 @@ export function printTable(title, results, baseline) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const row of [head, ...rows]) console.log('  ' + row.map((c, i) => c.padEnd(widths[i] + 2)).join(''));
 }
+
+/**
+ * The environment podman needs on this VM (ARCHITECTURE.md, fact 9): its default rlimits
+ * (nofile/nproc 1048576) are above what a process may raise here, so a containers.conf under
+ * `dir` sets them to the hard limits the machine allows.
+ */
+export function podmanEnv(dir) {
+  const hard = (flag) => Number(spawnSync('bash', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout.trim());
+  const nofile = hard('n');
+  const nproc = Math.min(hard('u'), 32768);
+  const conf = path.join(dir, 'containers.conf');
+  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
+  return { ...process.env, CONTAINERS_CONF: conf };
+}

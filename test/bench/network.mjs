@@ -4,13 +4,15 @@
 // podman where it is installed and can run here. Traffic stays on bridges and namespaces this
 // benchmark made, and on loopback.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { runAll } from './detached.mjs';
-import { BOX, median, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, median, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 
 /** A root filesystem with busybox and, when installed, iperf3 with the shared libraries it needs. */
 function makeRootfs(dir) {
@@ -66,17 +68,51 @@ function iperfGbits(argv) {
   return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
 }
 
+/** Polls a TCP connect to ip:port (a listener in a container) until it is accepted, for up to 10 s. */
+async function untilListening(ip, port) {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect({ host: ip, port, timeout: 200 }, () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+      c.on('timeout', () => {
+        c.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    if (performance.now() > deadline) throw new Error(`nothing listened on ${ip}:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Removes every container of the root, then the host-global objects its networks made. */
+function cleanRoot(root) {
+  const ids =
+    spawnSync(BOX, ['--root', root, 'ps', '-aq'], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+  if (ids.length) spawnSync(BOX, ['--root', root, 'rm', '-f', ...ids], { stdio: 'ignore' });
+  spawnSync(BOX, ['--root', root, 'network', 'prune', '-f'], { stdio: 'ignore' });
+  // the default bridge and the nftables table stay with a root (as docker0 does): named by its tag
+  const tag = createHash('sha256').update(root).digest('hex').slice(0, 4);
+  for (const link of fs.readdirSync('/sys/class/net').filter((l) => l.startsWith(`bx${tag}`)))
+    spawnSync('ip', ['link', 'del', link]);
+  spawnSync('nft', ['delete', 'table', 'inet', `box-${tag}`], { stdio: 'ignore' });
+}
+
 export async function benchNetwork({ rounds, count = 50 }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-n-'));
   const root = path.join(work, 'root');
-  const net = `bench-net-${process.pid}`;
+  const netName = `bench-net-${process.pid}`;
   try {
     const rootfs = path.join(work, 'rootfs');
     const haveIperf = makeRootfs(rootfs);
     const tar = path.join(work, 'rootfs.tar');
     execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
     box(root, ['import', tar, 'bench:net']);
-    box(root, ['network', 'create', net]);
+    box(root, ['network', 'create', netName]);
 
     // 1. run --rm on the default bridge against none (what the bridge costs) and podman's bridge
     const contenders = [
@@ -94,7 +130,8 @@ export async function benchNetwork({ rounds, count = 50 }) {
     if (podman)
       contenders.push({
         name: 'podman run (bridge)',
-        run: () => timeOnce([podman, 'run', '--rm', '--rootfs', rootfs, '/bin/busybox', 'true']),
+        run: () =>
+          timeOnce([podman, 'run', '--rm', '--rootfs', rootfs, '/bin/busybox', 'true'], { env: podmanEnv(work) }),
       });
     const results = sideBySide(contenders, rounds);
     printTable(`run --rm on the default bridge, ${rounds} rounds`, results, 'box run (bridge)');
@@ -115,7 +152,7 @@ export async function benchNetwork({ rounds, count = 50 }) {
         'run',
         '-d',
         '--network',
-        net,
+        netName,
         '--name',
         n,
         'bench:net',
@@ -127,14 +164,14 @@ export async function benchNetwork({ rounds, count = 50 }) {
     );
     const manyMs = performance.now() - t0;
     console.log(`\n${count} x run -d on one user network (8 at a time): ${(manyMs / 1000).toFixed(2)} s until all run`);
-    const gateway = JSON.parse(box(root, ['network', 'inspect', net]))[0].IPAM.Config[0].Gateway;
+    const gateway = JSON.parse(box(root, ['network', 'inspect', netName]))[0].IPAM.Config[0].Gateway;
 
     // 3. time from the start of `run -d` until the new name resolves at the network's responder
     const resolveMs = [];
     for (let i = 0; i < Math.min(rounds, 10); i++) {
       const name = `bn-dns-${i}`;
       const s = performance.now();
-      box(root, ['run', '-d', '--network', net, '--name', name, 'bench:net', '/bin/busybox', 'sleep', '1000']);
+      box(root, ['run', '-d', '--network', netName, '--name', name, 'bench:net', '/bin/busybox', 'sleep', '1000']);
       const returned = performance.now();
       while (!(await resolvesOnce(gateway, name)))
         if (performance.now() - s > 10_000) throw new Error(`${name} never resolved`);
@@ -156,21 +193,18 @@ export async function benchNetwork({ rounds, count = 50 }) {
         'run',
         '-d',
         '--network',
-        net,
+        netName,
         '--name',
         'srv',
         '-p',
-        '127.0.0.1:5201:5201',
+        '127.0.0.1::5201',
         'bench:net',
         '/usr/bin/iperf3',
         '-s',
       ]);
-      const srvIp = JSON.parse(box(root, ['inspect', 'srv']))[0].NetworkSettings.Networks[net].IPAddress;
-      const waitListening = () => {
-        for (let i = 0; i < 100; i++) if (spawnSync('busybox', ['nc', '-z', srvIp, '5201']).status === 0) return;
-        throw new Error('iperf3 server never listened');
-      };
-      waitListening();
+      const srvIp = JSON.parse(box(root, ['inspect', 'srv']))[0].NetworkSettings.Networks[netName].IPAddress;
+      const hostPort = Number(box(root, ['port', 'srv', '5201/tcp']).trim().split(':').pop());
+      await untilListening(srvIp, 5201);
       const c2c = iperfGbits([
         BOX,
         '--root',
@@ -178,26 +212,25 @@ export async function benchNetwork({ rounds, count = 50 }) {
         'run',
         '--rm',
         '--network',
-        net,
+        netName,
         'bench:net',
         '/usr/bin/iperf3',
         '-c',
         'srv',
       ]);
       const direct = iperfGbits(['iperf3', '-c', srvIp]);
-      const published = iperfGbits(['iperf3', '-c', '127.0.0.1', '-p', '5201']);
+      const published = iperfGbits(['iperf3', '-c', '127.0.0.1', '-p', String(hostPort)]);
       console.log('\nTCP throughput (iperf3, 2 s each)');
       console.log(`  container -> container by name: ${c2c.toFixed(2)} Gbit/s`);
       console.log(`  host -> container address (direct veth path): ${direct.toFixed(2)} Gbit/s`);
       console.log(
-        `  host -> published port 127.0.0.1:5201: ${published.toFixed(2)} Gbit/s, ${(published / direct).toFixed(2)}x direct (goal: at least 0.9x)`,
+        `  host -> published port 127.0.0.1:${hostPort}: ${published.toFixed(2)} Gbit/s, ${(published / direct).toFixed(2)}x direct (goal: at least 0.9x)`,
       );
       box(root, ['rm', '-f', 'srv']);
     }
     return { results, manyMs, resolveMs };
   } finally {
-    spawnSync(BOX, ['--root', root, 'network', 'rm', net], { stdio: 'ignore' });
-    spawnSync(BOX, ['--root', root, 'network', 'prune', '-f'], { stdio: 'ignore' });
+    cleanRoot(root);
     spawnSync('rm', ['-rf', work]);
   }
 }

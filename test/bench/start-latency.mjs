@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 
 /** A root filesystem holding one static /bin/true. */
 export function makeRootfs(dir) {
@@ -66,7 +66,10 @@ export function benchStartLatency({ rounds }) {
     if (podman) {
       contenders.push({
         name: 'podman run',
-        run: () => timeOnce([podman, 'run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/true']),
+        run: () =>
+          timeOnce([podman, 'run', '--rm', '--network', 'none', '--rootfs', rootfs, '/bin/true'], {
+            env: podmanEnv(work),
+          }),
       });
     }
     const results = sideBySide(contenders, rounds);
