@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 import { importTrueImage, makeRootfs } from './start-latency.mjs';
 
 const FILES = 10_000;
@@ -66,16 +66,10 @@ export function benchVolumes({ rounds }) {
       contenders.push({
         name: `podman, copy-up of ${FILES} files`,
         run: (i) =>
-          timeOnce([
-            podman,
-            'run',
-            '--rm',
-            '-v',
-            `boxbench${process.pid}-${i + 10}:/data`,
-            '--rootfs',
-            rootfs,
-            '/bin/true',
-          ]),
+          timeOnce(
+            [podman, 'run', '--rm', '-v', `boxbench${process.pid}-${i + 10}:/data`, '--rootfs', rootfs, '/bin/true'],
+            { env: podmanEnv(work) },
+          ),
       });
     }
     const copy = sideBySide(contenders, copyRounds, 1);
@@ -83,6 +77,11 @@ export function benchVolumes({ rounds }) {
     if (!podman) console.log('  podman was not measured (not installed): the side-by-side copy-up figure is unchecked');
     return { start, copy };
   } finally {
+    const podmanVolumes = which('podman')
+      ? spawnSync('podman', ['volume', 'ls', '-q'], { encoding: 'utf8' }).stdout.split('\n')
+      : [];
+    const ours = podmanVolumes.filter((v) => v.startsWith(`boxbench${process.pid}-`));
+    if (ours.length) spawnSync('podman', ['volume', 'rm', '-f', ...ours], { stdio: 'ignore' });
     spawnSync(BOX, ['volume', 'prune', '-a'], {
       env: { ...process.env, BOX_ROOT: path.join(work, 'box-root') },
       stdio: 'ignore',
