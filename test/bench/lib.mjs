@@ -1,5 +1,6 @@
 // Shared benchmark helpers: timing of whole commands, medians, side-by-side tables.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -85,4 +86,17 @@ export function podmanEnv(dir) {
   const conf = path.join(dir, 'containers.conf');
   fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
   return { ...process.env, CONTAINERS_CONF: conf };
+}
+
+/** Removes every container of the root, then the host-global objects its networks made. */
+export function cleanRoot(root) {
+  const ids =
+    spawnSync(BOX, ['--root', root, 'ps', '-aq'], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+  if (ids.length) spawnSync(BOX, ['--root', root, 'rm', '-f', ...ids], { stdio: 'ignore' });
+  spawnSync(BOX, ['--root', root, 'network', 'prune', '-f'], { stdio: 'ignore' });
+  // the default bridge and the nftables table stay with a root (as docker0 does): named by its tag
+  const tag = createHash('sha256').update(root).digest('hex').slice(0, 4);
+  for (const link of fs.readdirSync('/sys/class/net').filter((l) => l.startsWith(`bx${tag}`)))
+    spawnSync('ip', ['link', 'del', link]);
+  spawnSync('nft', ['delete', 'table', 'inet', `box-${tag}`], { stdio: 'ignore' });
 }

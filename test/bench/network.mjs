@@ -4,7 +4,6 @@
 // podman where it is installed and can run here. Traffic stays on bridges and namespaces this
 // benchmark made, and on loopback.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -12,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { runAll } from './detached.mjs';
-import { BOX, median, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, cleanRoot, median, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 
 /** A root filesystem with busybox and, when installed, iperf3 with the shared libraries it needs. */
 function makeRootfs(dir) {
@@ -87,19 +86,6 @@ async function untilListening(ip, port) {
     if (performance.now() > deadline) throw new Error(`nothing listened on ${ip}:${port}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Removes every container of the root, then the host-global objects its networks made. */
-function cleanRoot(root) {
-  const ids =
-    spawnSync(BOX, ['--root', root, 'ps', '-aq'], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
-  if (ids.length) spawnSync(BOX, ['--root', root, 'rm', '-f', ...ids], { stdio: 'ignore' });
-  spawnSync(BOX, ['--root', root, 'network', 'prune', '-f'], { stdio: 'ignore' });
-  // the default bridge and the nftables table stay with a root (as docker0 does): named by its tag
-  const tag = createHash('sha256').update(root).digest('hex').slice(0, 4);
-  for (const link of fs.readdirSync('/sys/class/net').filter((l) => l.startsWith(`bx${tag}`)))
-    spawnSync('ip', ['link', 'del', link]);
-  spawnSync('nft', ['delete', 'table', 'inet', `box-${tag}`], { stdio: 'ignore' });
 }
 
 export async function benchNetwork({ rounds, count = 50 }) {

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, cleanRoot, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 import { importTrueImage, makeRootfs } from './start-latency.mjs';
 
 const FILES = 10_000;
@@ -86,6 +86,7 @@ export function benchVolumes({ rounds }) {
       env: { ...process.env, BOX_ROOT: path.join(work, 'box-root') },
       stdio: 'ignore',
     });
+    cleanRoot(path.join(work, 'box-root'));
     spawnSync('rm', ['-rf', work]);
   }
 }
