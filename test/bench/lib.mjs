@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -18,6 +19,31 @@ export function which(cmd) {
     }
   }
   return undefined;
+}
+
+/**
+ * box's executable as built from an earlier commit, for a side-by-side with the current one: the
+ * commit is checked out in a temporary git worktree of this repository, its dependencies installed
+ * and built there, and its dist/box copied to `dest`; the worktree is removed again. Returns dest.
+ */
+export function buildAtCommit(commit, dest) {
+  const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'box-baseline-'));
+  const run = (cmd, args, cwd) => {
+    const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (r.status !== 0) throw new Error(`baseline ${commit}: ${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  };
+  try {
+    run('git', ['worktree', 'add', '--detach', tree, commit], REPO);
+    console.log(`  (building the baseline ${commit} in ${tree})`);
+    run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], tree);
+    run(process.execPath, ['build/build.mjs'], tree);
+    fs.copyFileSync(path.join(tree, 'dist', 'box'), dest);
+    fs.chmodSync(dest, 0o755);
+    return dest;
+  } finally {
+    spawnSync('git', ['worktree', 'remove', '--force', tree], { cwd: REPO, stdio: 'ignore' });
+    fs.rmSync(tree, { recursive: true, force: true });
+  }
 }
 
 /** Runs argv once and returns wall time in ms; throws if it fails. */

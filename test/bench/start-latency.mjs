@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, buildAtCommit, podmanEnv, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 
 /** A root filesystem holding one static /bin/true. */
 export function makeRootfs(dir) {
@@ -26,16 +26,19 @@ function ociBundle(tool, bundle, rootfs) {
 }
 
 /**
- * The root filesystem of makeRootfs in work/rootfs, imported as `bench:true` into a storage root
- * under work; returns the environment that points box at that root.
+ * The root filesystem of makeRootfs in work/rootfs (made on the first call), imported as
+ * `bench:true` by `box` into the storage root work/`rootName`; returns the environment that points
+ * box at that root.
  */
-export function importTrueImage(work) {
+export function importTrueImage(work, box = BOX, rootName = 'box-root') {
   const rootfs = path.join(work, 'rootfs');
-  makeRootfs(rootfs);
   const tar = path.join(work, 'rootfs.tar');
-  execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
-  const env = { ...process.env, BOX_ROOT: path.join(work, 'box-root') };
-  execFileSync(BOX, ['import', tar, 'bench:true'], { env, stdio: 'ignore' });
+  if (!fs.existsSync(tar)) {
+    makeRootfs(rootfs);
+    execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
+  }
+  const env = { ...process.env, BOX_ROOT: path.join(work, rootName) };
+  execFileSync(box, ['import', tar, 'bench:true'], { env, stdio: 'ignore' });
   return env;
 }
 
@@ -52,6 +55,17 @@ export function benchStartLatency({ rounds }) {
         run: () => timeOnce([BOX, 'run', '--rm', '--network', 'none', 'bench:true', '/bin/true'], { env }),
       },
     ];
+    const baseline = process.env.BENCH_BASELINE;
+    const baselineName = baseline && `box run @${baseline.slice(0, 12)}`;
+    if (baseline) {
+      // the earlier build keeps a root of its own: its store's layout may differ from today's
+      const oldBox = buildAtCommit(baseline, path.join(work, 'baseline-box'));
+      const oldEnv = importTrueImage(work, oldBox, 'baseline-root');
+      contenders.push({
+        name: baselineName,
+        run: () => timeOnce([oldBox, 'run', '--rm', '--network', 'none', 'bench:true', '/bin/true'], { env: oldEnv }),
+      });
+    }
     for (const tool of ['runc', 'crun']) {
       const bin = which(tool);
       if (!bin) continue;
@@ -77,6 +91,10 @@ export function benchStartLatency({ rounds }) {
     const box = results['box run'].median;
     const node = results['node -e 0'].median;
     console.log(`  box - node: ${(box - node).toFixed(1)} ms (goal: at most 25 ms)`);
+    if (results[baselineName]) {
+      const old = results[baselineName].median;
+      console.log(`  box - ${baselineName}: ${(box - old).toFixed(1)} ms, ${(box / old).toFixed(2)}x (goal: no worse)`);
+    }
     if (results['podman run'])
       console.log(`  box / podman: ${(box / results['podman run'].median).toFixed(2)} (goal: at most 0.5)`);
     else
