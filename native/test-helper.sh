@@ -92,7 +92,11 @@ check "bad magic -> rc 125" $([ $RC = 125 ] && grep -q '^error spec 22 bad magic
 for v in 1 3; do
 	boxspec --version $v --json '[["args","sh","-c","echo ran"]]' >$T/v${v}spec
 	"$HELPER" run 3<$T/v${v}spec 5<$GO 4>$T/v${v}spec.st >$T/v${v}spec.out 2>&1; RC=$?
-	check "spec version $v -> rc 125, error spec 22 unsupported version $v" $([ $RC = 125 ] && [ "$(cat $T/v${v}spec.st)" = "error spec 22 unsupported version $v (this helper speaks version 2)" ] && ! grep -q ran $T/v${v}spec.out; echo $?) "$RC $(cat $T/v${v}spec.st)"
+	check "spec version $v -> rc 125, error spec 22 unsupported version $v" \
+		$([ $RC = 125 ] &&
+			[ "$(cat $T/v${v}spec.st)" = "error spec 22 unsupported version $v (this helper speaks version 2)" ] &&
+			! grep -q ran $T/v${v}spec.out; echo $?) \
+		"$RC $(cat $T/v${v}spec.st)"
 done
 raw '[["mount","a","b"],["args","true"]]'
 check "wrong arg count rejected" $([ $RC = 125 ] && [[ $ST == "error spec 22 op mount: wrong number"* ]]; echo $?) "$ST"
@@ -109,7 +113,11 @@ check "overlay: writes land in upperdir, lowerdir untouched" $([ -f $W/upper/etc
 run -- sh -c 'for d in null zero full random urandom tty; do [ -c /dev/$d ] || echo missing $d; done
 	head -c 4 /dev/zero | od -An -tx1; echo x >/dev/full || echo full-ok
 	awk "{print \$3\" \"\$2}" /proc/self/mounts; echo fds=$(ls /proc/self/fd | tr "\n" " ")'
-check "device nodes null/zero/full/random/urandom/tty" $(! grep -q missing <<<"$OUT" && grep -q "00 00 00 00" <<<"$OUT" && grep -q full-ok <<<"$OUT"; echo $?) "$OUT"
+check "device nodes null/zero/full/random/urandom/tty" \
+	$(! grep -q missing <<<"$OUT" &&
+		grep -q "00 00 00 00" <<<"$OUT" &&
+		grep -q full-ok <<<"$OUT"; echo $?) \
+	"$OUT"
 for m in "overlay /" "proc /proc" "sysfs /sys" "tmpfs /dev" "devpts /dev/pts" "tmpfs /dev/shm" "mqueue /dev/mqueue"; do
 	check "mount: $m" $(grep -qx "$m" <<<"$OUT"; echo $?) "$OUT"
 done
@@ -118,7 +126,11 @@ check "old root detached after pivot" $(! grep -q "$T" <<<"$OUT"; echo $?) "$OUT
 
 run -- sh -c 'cat /proc/keys | wc -c; ls /sys/firmware | wc -l; touch /sys/firmware/x 2>/dev/null && echo fw-writable
 	echo 1 >/proc/sys/kernel/panic 2>/dev/null && echo sys-writable; grep " /proc/sys " /proc/self/mounts'
-check "mask: /proc/keys empty, /sys/firmware empty read-only" $([ "$(sed -n 1p <<<"$OUT")" = 0 ] && [ "$(sed -n 2p <<<"$OUT")" = 0 ] && ! grep -q fw-writable <<<"$OUT"; echo $?) "$OUT"
+check "mask: /proc/keys empty, /sys/firmware empty read-only" \
+	$([ "$(sed -n 1p <<<"$OUT")" = 0 ] &&
+		[ "$(sed -n 2p <<<"$OUT")" = 0 ] &&
+		! grep -q fw-writable <<<"$OUT"; echo $?) \
+	"$OUT"
 check "readonly: /proc/sys read-only" $(! grep -q sys-writable <<<"$OUT" && grep -q "/proc/sys proc ro," <<<"$OUT"; echo $?) "$OUT"
 
 run --readonly-root -- sh -c 'touch /x 2>/dev/null && echo root-writable; touch /dev/shm/y && echo shm-ok'
@@ -133,7 +145,13 @@ exec 7<>$w/ctl # box's end: held open, so the helper's read waits instead of see
 hp=$!; PIDS+=($hp)
 waitfor "grep -q '^pid ' $w/status"
 cp=$(sed -n 's/^pid //p' $w/status)
-check "control: the init exists in its own namespaces and waits; nothing of the command ran" $([ -n "$cp" ] && [ -d /proc/$cp ] && [ "$(readlink /proc/$cp/ns/net)" != "$(readlink /proc/self/ns/net)" ] && [ ! -s $w/out ] && [ "$(cat $w/status)" = "pid $cp" ]; echo $?) "pid=$cp $(cat $w/status $w/out)"
+check "control: the init exists in its own namespaces and waits; nothing of the command ran" \
+	$([ -n "$cp" ] &&
+		[ -d /proc/$cp ] &&
+		[ "$(readlink /proc/$cp/ns/net)" != "$(readlink /proc/self/ns/net)" ] &&
+		[ ! -s $w/out ] &&
+		[ "$(cat $w/status)" = "pid $cp" ]; echo $?) \
+	"pid=$cp $(cat $w/status $w/out)"
 echo go >&7
 exec 7>&-
 wait $hp; RC=$?
@@ -143,14 +161,30 @@ echo abort >$T/abort
 printf 'hello\n' >$T/hello
 CTL=$T/abort run -- sh -c 'echo ran'
 cp=$(sed -n 's/^pid //p' <<<"$ST")
-check "control: abort -> rc 125, error abort, the init killed, nothing ran" $([ $RC = 125 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'"error abort 125 box aborted the start"$ ]] && ! alive $cp && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+check "control: abort -> rc 125, error abort, the init killed, nothing ran" \
+	$([ $RC = 125 ] &&
+		[[ $ST =~ ^pid\ [0-9]+$'\n'"error abort 125 box aborted the start"$ ]] &&
+		! alive $cp &&
+		[ -z "$OUT" ]; echo $?) \
+	"rc=$RC $ST $OUT"
 CTL=/dev/null run -- sh -c 'echo ran'
-check "control: end of input before go -> abort" $([ $RC = 125 ] && [[ $ST == *$'\n'"error abort 125 box closed the control channel before go" ]] && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+check "control: end of input before go -> abort" \
+	$([ $RC = 125 ] &&
+		[[ $ST == *$'\n'"error abort 125 box closed the control channel before go" ]] &&
+		[ -z "$OUT" ]; echo $?) \
+	"rc=$RC $ST $OUT"
 CTL=$T/hello run -- sh -c 'echo ran'
-check "control: another message -> error control 22, nothing ran" $([ $RC = 125 ] && [[ $ST == *$'\n'"error control 22 unknown control message hello (expected go or abort)" ]] && [ -z "$OUT" ]; echo $?) "rc=$RC $ST $OUT"
+check "control: another message -> error control 22, nothing ran" \
+	$([ $RC = 125 ] &&
+		[[ $ST == *$'\n'"error control 22 unknown control message hello (expected go or abort)" ]] &&
+		[ -z "$OUT" ]; echo $?) \
+	"rc=$RC $ST $OUT"
 boxspec --json '[["args","true"]]' >$T/noctl.spec
 "$HELPER" run 3<$T/noctl.spec 4>$T/noctl.st 5<&-; RC=$?
-check "control: run without fd 5 refused before anything is created" $([ $RC = 125 ] && [ "$(cat $T/noctl.st)" = "error control 9 fd 5 (box's control channel) is not open" ]; echo $?) "rc=$RC $(cat $T/noctl.st)"
+check "control: run without fd 5 refused before anything is created" \
+	$([ $RC = 125 ] &&
+		[ "$(cat $T/noctl.st)" = "error control 9 fd 5 (box's control channel) is not open" ]; echo $?) \
+	"rc=$RC $(cat $T/noctl.st)"
 
 echo "# exec errors"
 run -- true
@@ -165,29 +199,43 @@ run --extra '["mount","/nonexistent-src","/mnt","","4096",""]' -- true
 check "failed mount -> 125, error mount" $([ $RC = 125 ] && [[ $ST == *"error mount 2 "* ]]; echo $?) "$RC $ST"
 
 echo "# mounts inside the rootfs"
-run --bind $T/hostfile:/etc/hostfile:ro --bind $T/hostdir:/evil/tmp/escape-$$ -- sh -c 'cat /etc/hostfile; echo y >/etc/hostfile 2>/dev/null && echo file-writable; cat /tmp/escape-'$$'/f'
+run --bind $T/hostfile:/etc/hostfile:ro --bind $T/hostdir:/evil/tmp/escape-$$ -- \
+	sh -c 'cat /etc/hostfile; echo y >/etc/hostfile 2>/dev/null && echo file-writable; cat /tmp/escape-'$$'/f'
 check "file bind (target created), read-only" $(grep -qx hostfile <<<"$OUT" && ! grep -q file-writable <<<"$OUT"; echo $?) "$OUT"
 check "symlink target resolved inside the rootfs, not on the host" $(grep -qx indir <<<"$OUT" && [ ! -e /tmp/escape-$$ ]; echo $?) "$OUT"
 mkdir -p $T/vol && ln -s $T/hostdir $T/hostdir-link
-run --step '["bind","'$T'/hostdir","/b","20481"]' --step '["copy-up","/etc","'$T'/vol"]' --step '["bind","'$T'/vol","/v","20480"]' -- sh -c 'cat /b/f; echo y >/b/new 2>/dev/null && echo bind-writable; cat /v/lower'
+run --step '["bind","'$T'/hostdir","/b","20481"]' --step '["copy-up","/etc","'$T'/vol"]' \
+	--step '["bind","'$T'/vol","/v","20480"]' -- \
+	sh -c 'cat /b/f; echo y >/b/new 2>/dev/null && echo bind-writable; cat /v/lower'
 check "bind by handle: read-only, recursive" $(grep -qx indir <<<"$OUT" && ! grep -q bind-writable <<<"$OUT"; echo $?) "$OUT"
 check "copy-up: the image's /etc copied into the empty volume, then bound" $(grep -qx lower <<<"$OUT" && [ "$(cat $T/vol/lower)" = lower ]; echo $?) "$OUT"
 run --step '["bind","'$T'/hostdir-link","/b","20480"]' -- true
 check "bind: a symlink on the source's way -> 125, error bind 40 (ELOOP)" $([ $RC = 125 ] && [[ $ST == *"error bind 40 "* ]]; echo $?) "$RC $ST"
 run --sysctl kernel.shmmax=123456 --cwd /work/dir --user 1000:1000 -- sh -c 'cat /proc/sys/kernel/shmmax; pwd; stat -c %u:%g .; ulimit -n; id -u'
 check "sysctl in the container's ipc namespace" $(grep -qx 123456 <<<"$OUT" && [ "$(cat /proc/sys/kernel/shmmax)" != 123456 ]; echo $?) "$OUT"
-check "cwd created, owned by the user; rlimit; user" $(grep -qx /work/dir <<<"$OUT" && grep -qx 1000:1000 <<<"$OUT" && grep -qx 1024 <<<"$OUT" && grep -qx 1000 <<<"$OUT"; echo $?) "$OUT"
+check "cwd created, owned by the user; rlimit; user" \
+	$(grep -qx /work/dir <<<"$OUT" &&
+		grep -qx 1000:1000 <<<"$OUT" &&
+		grep -qx 1024 <<<"$OUT" &&
+		grep -qx 1000 <<<"$OUT"; echo $?) \
+	"$OUT"
 
 echo "# capabilities, seccomp"
 run --caps default -- grep -E 'Cap(Eff|Bnd|Prm)' /proc/self/status
 check "caps: docker default set in eff/prm/bnd" $([ "$(grep -c 00000000a80425fb <<<"$OUT")" = 3 ]; echo $?) "$OUT"
 run --caps default --user 1000:1000 --nnp -- grep -E 'Cap(Eff|Bnd)|NoNewPrivs' /proc/self/status
-check "caps: non-root user has none, bounding kept, no_new_privs" $(grep -q "CapEff:.0000000000000000" <<<"$OUT" && grep -q "CapBnd:.00000000a80425fb" <<<"$OUT" && grep -q "NoNewPrivs:.1" <<<"$OUT"; echo $?) "$OUT"
+check "caps: non-root user has none, bounding kept, no_new_privs" \
+	$(grep -q "CapEff:.0000000000000000" <<<"$OUT" &&
+		grep -q "CapBnd:.00000000a80425fb" <<<"$OUT" &&
+		grep -q "NoNewPrivs:.1" <<<"$OUT"; echo $?) \
+	"$OUT"
 # ambient: a non-root user keeps CAP_NET_BIND_SERVICE (10) through exec
 run --user 1000:1000 --extra '["caps","1024","1024","1024","1024","1024"]' -- grep -E 'CapEff|CapAmb' /proc/self/status
 check "ambient capability for a non-root user" $([ "$(grep -c 0000000000000400 <<<"$OUT")" = 2 ]; echo $?) "$OUT"
 # seccomp: mkdir(83) and mkdirat(258) fail with EPERM, everything else allowed
-BPF=$(python3 -c 'import struct; f=[(0x20,0,0,0),(0x15,2,0,83),(0x15,1,0,258),(0x06,0,0,0x7fff0000),(0x06,0,0,0x00050001)]; print(b"".join(struct.pack("<HBBI",*x) for x in f).hex())')
+BPF=$(python3 -c 'import struct
+f = [(0x20, 0, 0, 0), (0x15, 2, 0, 83), (0x15, 1, 0, 258), (0x06, 0, 0, 0x7fff0000), (0x06, 0, 0, 0x00050001)]
+print(b"".join(struct.pack("<HBBI", *x) for x in f).hex())')
 run --nnp --seccomp $BPF -- sh -c 'mkdir /d 2>&1; touch /f && echo touch-ok'
 check "seccomp filter (with no_new_privs)" $(grep -q "Operation not permitted" <<<"$OUT" && grep -q touch-ok <<<"$OUT"; echo $?) "$OUT"
 run --seccomp $BPF --caps default -- sh -c 'mkdir /d 2>&1; echo done'
@@ -239,11 +287,15 @@ run --init -- sh -c 'echo pid=$$; exit 5'
 check "with init: command is pid 2, exit code passed through" $([ $RC = 5 ] && grep -qx pid=2 <<<"$OUT"; echo $?) "$RC $OUT"
 # the init never execs: nothing of the caller's (fd 7, a host directory; stdout, a host file) stays in it
 { run --init -- ls -l /proc/1/fd; } 7<$T
-check "with init: PID 1 holds only its pipe to the helper, nothing of the host" $([ $RC = 0 ] && grep -q "pipe:" <<<"$OUT" && ! grep -q "$T" <<<"$OUT"; echo $?) "$OUT"
+check "with init: PID 1 holds only its pipe to the helper, nothing of the host" \
+	$([ $RC = 0 ] && grep -q "pipe:" <<<"$OUT" && ! grep -q "$T" <<<"$OUT"; echo $?) \
+	"$OUT"
 run --init -- nosuchcommand
 check "with init: exec error still reported (127)" $([ $RC = 127 ] && [[ $ST == *"error exec 2 "* ]]; echo $?) "$RC $ST"
 run --init --caps default --user 1000:1000 -- sh -c 'grep CapEff /proc/1/status; grep NoNewPrivs /proc/1/status; ps -o user,comm | sed -n 2p' 
-check "init runs as the user with no capabilities, no_new_privs" $(grep -q "CapEff:.0000000000000000" <<<"$OUT" && grep -q "NoNewPrivs:.1" <<<"$OUT"; echo $?) "$OUT"
+check "init runs as the user with no capabilities, no_new_privs" \
+	$(grep -q "CapEff:.0000000000000000" <<<"$OUT" && grep -q "NoNewPrivs:.1" <<<"$OUT"; echo $?) \
+	"$OUT"
 run --init --caps default -- sh -c 'grep CapEff /proc/1/status; grep CapEff /proc/self/status'
 check "root init keeps only CAP_KILL" $(grep -q "CapEff:.0000000000000020" <<<"$OUT" && grep -q "CapEff:.00000000a80425fb" <<<"$OUT"; echo $?) "$OUT"
 
@@ -252,7 +304,9 @@ if [ -d /sys/fs/cgroup/pids ]; then
 	CG=/sys/fs/cgroup/pids/box-helper-test-$$
 	mkdir $CG
 	run --cgroup $CG/cgroup.procs --cgroupns -- cat /proc/self/cgroup
-	check "cgroup: child placed in the cgroup, cgroupns hides the path" $([ $RC = 0 ] && grep -q ':pids:/$' <<<"$OUT" && ! grep -q box-helper-test <<<"$OUT"; echo $?) "$OUT"
+	check "cgroup: child placed in the cgroup, cgroupns hides the path" \
+		$([ $RC = 0 ] && grep -q ':pids:/$' <<<"$OUT" && ! grep -q box-helper-test <<<"$OUT"; echo $?) \
+		"$OUT"
 	run --cgroup $CG/cgroup.procs -- cat /proc/self/cgroup
 	check "cgroup: without cgroupns the path is visible" $(grep -q ":pids:/box-helper-test-$$" <<<"$OUT"; echo $?) "$OUT"
 	rmdir $CG && CG=
@@ -303,8 +357,14 @@ $ST"
 	leakcheck
 }
 ttycase "tty: pty in the container, stdin relayed, window size, exit 7" 7 -- sh -c 'tty; stty size; echo READY; read x; echo got=$x; stty size; exit 7'
-check "tty: /dev/pts/0, initial size 33 101, input, SIGWINCH -> 40 120" $(grep -q "^/dev/pts/0" <<<"$OUT" && grep -q "^33 101" <<<"$OUT" && grep -q "got=hello" <<<"$OUT" && grep -q "^40 120" <<<"$OUT"; echo $?) "$OUT"
-ttycase "tty+init: ^C reaches the command's process group once" 9 --init -- sh -c 'trap "echo INT; exit 9" INT; echo READY; read x; echo INTME; while :; do sleep 0.05; done'
+check "tty: /dev/pts/0, initial size 33 101, input, SIGWINCH -> 40 120" \
+	$(grep -q "^/dev/pts/0" <<<"$OUT" &&
+		grep -q "^33 101" <<<"$OUT" &&
+		grep -q "got=hello" <<<"$OUT" &&
+		grep -q "^40 120" <<<"$OUT"; echo $?) \
+	"$OUT"
+ttycase "tty+init: ^C reaches the command's process group once" 9 --init -- \
+	sh -c 'trap "echo INT; exit 9" INT; echo READY; read x; echo INTME; while :; do sleep 0.05; done'
 
 echo "# detached containers: the monitor"
 export BOXTEST_MARK=1 # must not reach the on-exit callback (its environment is PATH only)
@@ -335,7 +395,13 @@ dstart() {
 	leakcheck
 }
 CTL=$T/abort dstart -- sh -c 'echo ran'
-check "control: abort of a detached start -> rc 125, error abort, the monitor and the init gone" $([ $RC = 125 ] && [[ $ST == *$'\n'"error abort 125 box aborted the start"$'\n'"monitor "* ]] && ! alive $MON && [ -n "$CPID" ] && ! alive $CPID; echo $?) "rc=$RC $ST"
+check "control: abort of a detached start -> rc 125, error abort, the monitor and the init gone" \
+	$([ $RC = 125 ] &&
+		[[ $ST == *$'\n'"error abort 125 box aborted the start"$'\n'"monitor "* ]] &&
+		! alive $MON &&
+		[ -n "$CPID" ] &&
+		! alive $CPID; echo $?) \
+	"rc=$RC $ST"
 # jsonlog FILE...: checks every record (one JSON object a line, Docker's json-file keys, RFC3339
 # nanosecond UTC time) and prints STREAM:repr(log) per record; exit 1 on a malformed one
 jsonlog() {
@@ -361,8 +427,14 @@ PY
 w=$T/c$((N + 1))
 dstart --log $w/log:0:1 -- sh -c 'trap "printf bye; exit 42" TERM; echo out1; echo err1 >&2; echo out2
 	printf "q\"b\\\\ \t\001\303\251\377\n"; echo err2 >&2; echo READY >&2; while :; do sleep 0.05; done'
-check "detach: helper exits 0 at once; fd 4 and stdio reach EOF; pid/started/monitor" $([ $RC = 0 ] && [ $CATRC = 0 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'monitor\ [0-9]+$ ]]; echo $?) "rc=$RC cat=$CATRC $ST"
-check "detach: monitor alive in its own session, parent of the running container" $(alive $MON && alive $CPID && [ "$(statf $CPID 2)" = $MON ] && [ "$(statf $MON 4)" = $MON ]; echo $?) "mon=$MON cpid=$CPID $(cat /proc/$CPID/status 2>&1 | grep PPid)"
+check "detach: helper exits 0 at once; fd 4 and stdio reach EOF; pid/started/monitor" \
+	$([ $RC = 0 ] &&
+		[ $CATRC = 0 ] &&
+		[[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'monitor\ [0-9]+$ ]]; echo $?) \
+	"rc=$RC cat=$CATRC $ST"
+check "detach: monitor alive in its own session, parent of the running container" \
+	$(alive $MON && alive $CPID && [ "$(statf $CPID 2)" = $MON ] && [ "$(statf $MON 4)" = $MON ]; echo $?) \
+	"mon=$MON cpid=$CPID $(cat /proc/$CPID/status 2>&1 | grep PPid)"
 check "state file: monitor, pid, started" $([[ $(cat $W/state) =~ ^monitor\ $MON$'\n'pid\ $CPID$'\n'started\ [0-9]{19}$ ]]; echo $?) "$(cat $W/state)"
 waitfor "grep -q READY $W/log"
 kill -TERM $MON
@@ -395,8 +467,14 @@ w=$T/c$((N + 1))
 dstart --log $w/log:1000:3 -- sh -c 'i=0; while [ $i -lt 60 ]; do echo line-$i; i=$((i + 1)); done'
 waitfor "grep -q ^exited $W/state"
 LOG=$(jsonlog $W/log.2 $W/log.1 $W/log)
-check "log rotation: FILE, FILE.1, FILE.2 at most MAX_BYTES each, oldest dropped, order kept" $([ $? = 0 ] && [ ! -e $W/log.3 ] && [ "$(stat -c %s $W/log $W/log.1 $W/log.2 | sort -n | tail -1)" -le 1000 ] &&
-	python3 -c 'import sys; n = [int(l.split("line-")[1][:-3]) for l in sys.stdin.read().split()]; sys.exit(not (n[-1] == 59 and n[0] > 0 and n == list(range(n[0], 60))))' <<<"$LOG"; echo $?) "$(ls -l $W/) $LOG"
+check "log rotation: FILE, FILE.1, FILE.2 at most MAX_BYTES each, oldest dropped, order kept" \
+	$([ $? = 0 ] &&
+		[ ! -e $W/log.3 ] &&
+		[ "$(stat -c %s $W/log $W/log.1 $W/log.2 | sort -n | tail -1)" -le 1000 ] &&
+		python3 -c 'import sys
+n = [int(l.split("line-")[1][:-3]) for l in sys.stdin.read().split()]
+sys.exit(not (n[-1] == 59 and n[0] > 0 and n == list(range(n[0], 60))))' <<<"$LOG"; echo $?) \
+	"$(ls -l $W/) $LOG"
 
 cat >$T/cb-done.sh <<'SH'
 #!/bin/sh
@@ -418,14 +496,21 @@ CB=$(cat "$W/cb out" 2>&1)
 check "on-exit: state says exited 3 before the callback runs" $(grep -Eqx "exited 3 [0-9]{19}" <<<"$CB"; echo $?) "$CB"
 check "on-exit: callback got its arguments" $(grep -qx "args=$W/state $W/cb out" <<<"$CB"; echo $?) "$CB"
 check "on-exit: environment is PATH only" $(grep -q "^env PATH=" <<<"$CB" && ! grep -q BOXTEST_MARK <<<"$CB"; echo $?) "$CB"
-check "on-exit: stdin/stderr /dev/null, stdout a pipe, no other pipe or socket" $(grep -qx "fd 0 /dev/null" <<<"$CB" && grep -qx "fd 2 /dev/null" <<<"$CB" && grep -q "^fd 1 pipe:" <<<"$CB" && [ "$(grep -cE 'pipe:|socket:' <<<"$CB")" = 1 ]; echo $?) "$CB"
+check "on-exit: stdin/stderr /dev/null, stdout a pipe, no other pipe or socket" \
+	$(grep -qx "fd 0 /dev/null" <<<"$CB" &&
+		grep -qx "fd 2 /dev/null" <<<"$CB" &&
+		grep -q "^fd 1 pipe:" <<<"$CB" &&
+		[ "$(grep -cE 'pipe:|socket:' <<<"$CB")" = 1 ]; echo $?) \
+	"$CB"
 waitfor "! alive $MON"
 check "on-exit: \`done\` -> the monitor exits" $?
 
 w=$T/c$((N + 1))
 dstart --on-exit $T/cb-exec.sh --on-exit "$w/again file" -- true
 waitfor "[ -s '$W/again file' ]"
-check "on-exit: \`exec ARG...\` replaces the monitor (quoted args)" $([ "$(cat "$W/again file" 2>&1)" = "again $MON" ]; echo $?) "mon=$MON $(cat "$W/again file" 2>&1)"
+check "on-exit: \`exec ARG...\` replaces the monitor (quoted args)" \
+	$([ "$(cat "$W/again file" 2>&1)" = "again $MON" ]; echo $?) \
+	"mon=$MON $(cat "$W/again file" 2>&1)"
 
 dstart -- sleep 1000
 kill -KILL $MON
@@ -433,7 +518,12 @@ waitfor "! alive $CPID"
 check "monitor killed -> container killed" $? "cpid=$CPID"
 
 dstart -- nosuchcommand
-check "detach: exec error -> rc 127, error exec 2, then monitor PID" $([ $RC = 127 ] && [ $CATRC = 0 ] && [[ $ST == *$'\n'"error exec 2 "*$'\n'"monitor $MON" ]] && [[ $ST != *started* ]]; echo $?) "rc=$RC $ST"
+check "detach: exec error -> rc 127, error exec 2, then monitor PID" \
+	$([ $RC = 127 ] &&
+		[ $CATRC = 0 ] &&
+		[[ $ST == *$'\n'"error exec 2 "*$'\n'"monitor $MON" ]] &&
+		[[ $ST != *started* ]]; echo $?) \
+	"rc=$RC $ST"
 check "detach: failed start recorded as exited 127" $(grep -Eqx "exited 127 [0-9]{19}" $W/state; echo $?) "$(cat $W/state)"
 boxspec --json '[["detach"],["tty"],["join","1"],["args","true"]]' >$T/xtty.spec
 "$HELPER" exec 3<$T/xtty.spec 4>$T/xtty.st; RC=$? ST=$(cat $T/xtty.st)
@@ -486,14 +576,24 @@ with open(out, "w") as f:
 PY
 w=$T/c$((N + 1))
 dstart --tty --log $w/log:0:1 --extra '["attach","'$w'/attach","0"]' --extra '["stdin"]' -- sh -c 'tty; echo READY; read x; echo got=$x; stty size; exit 3'
-check "tty+detach: started, the socket listens (mode 0700)" $([ $RC = 0 ] && [ -S $W/attach ] && [ "$(stat -c %a $W/attach)" = 700 ]; echo $?) "rc=$RC $ST $(ls -l $W)"
+check "tty+detach: started, the socket listens (mode 0700)" \
+	$([ $RC = 0 ] && [ -S $W/attach ] && [ "$(stat -c %a $W/attach)" = 700 ]; echo $?) \
+	"rc=$RC $ST $(ls -l $W)"
 timeout 20 python3 $T/attach.py $W/attach $W/client --wait-log $W/log READY --resize 40x120 --send $'hello\r'
 CL=$(cat $W/client 2>&1)
-check "tty+detach: a client types into the pty and sets its size; output is one stream" $(grep -q "got=hello" <<<"$CL" && grep -q "40 120" <<<"$CL" && ! grep -qv '^1:' <<<"$CL"; echo $?) "$CL"
+check "tty+detach: a client types into the pty and sets its size; output is one stream" \
+	$(grep -q "got=hello" <<<"$CL" && grep -q "40 120" <<<"$CL" && ! grep -qv '^1:' <<<"$CL"; echo $?) \
+	"$CL"
 waitfor "grep -Eq '^exited 3 ' $W/state"
 check "tty+detach: exit status recorded, socket removed" $([ $? = 0 ] && [ ! -e $W/attach ]; echo $?) "$(cat $W/state)"
 LOG=$(jsonlog $W/log)
-check "tty+detach: the log has the terminal's output as stdout (the echo of the input included)" $([ $? = 0 ] && grep -q "^stdout:'/dev/pts/0\\\\r\\\\n'" <<<"$LOG" && grep -q "^stdout:'hello\\\\r\\\\n'" <<<"$LOG" && grep -q "^stdout:'got=hello\\\\r\\\\n'" <<<"$LOG" && ! grep -q ^stderr <<<"$LOG"; echo $?) "$LOG"
+check "tty+detach: the log has the terminal's output as stdout (the echo of the input included)" \
+	$([ $? = 0 ] &&
+		grep -q "^stdout:'/dev/pts/0\\\\r\\\\n'" <<<"$LOG" &&
+		grep -q "^stdout:'hello\\\\r\\\\n'" <<<"$LOG" &&
+		grep -q "^stdout:'got=hello\\\\r\\\\n'" <<<"$LOG" &&
+		! grep -q ^stderr <<<"$LOG"; echo $?) \
+	"$LOG"
 
 w=$T/c$((N + 1))
 timeout 20 python3 $T/attach.py $w/attach $w.client --send $'hello\n' --close &
@@ -513,7 +613,9 @@ check "stdin: the first client is waited for, gets all output, its input and end
 2:'err\n'" ]; echo $?) "rc=$RC $CL"
 waitfor "grep -Eq '^exited 4 ' $W/state"
 check "stdin: exit 4" $? "$(cat $W/state)"
-check "stdin: the log has both streams" $([ "$(jsonlog $W/log | tr '\n' ' ')" = "stdout:'start\n' stdout:'HELLO\n' stderr:'err\n' " ]; echo $?) "$(jsonlog $W/log)"
+check "stdin: the log has both streams" \
+	$([ "$(jsonlog $W/log | tr '\n' ' ')" = "stdout:'start\n' stdout:'HELLO\n' stderr:'err\n' " ]; echo $?) \
+	"$(jsonlog $W/log)"
 
 echo "# exec -d: a detached process in a running container"
 dstart -- sh -c 'exec sleep 1000'
@@ -526,9 +628,19 @@ start=$(date +%s%N)
 RC=${PIPESTATUS[0]} ST=$(cat $T/x$N.st)
 took=$((($(date +%s%N) - start) / 1000000))
 XM=$(sed -n 's/^monitor //p' <<<"$ST")
-check "exec -d: returns at once with pid/started/monitor, exit 0" $([ $RC = 0 ] && [ $took -lt 300 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'monitor\ [0-9]+$ ]] && alive $XM; echo $?) "rc=$RC ${took}ms $ST"
+check "exec -d: returns at once with pid/started/monitor, exit 0" \
+	$([ $RC = 0 ] &&
+		[ $took -lt 300 ] &&
+		[[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'monitor\ [0-9]+$ ]] &&
+		alive $XM; echo $?) \
+	"rc=$RC ${took}ms $ST"
 waitfor "grep -q exec_die $T/x$N.events"
-check "exec -d: exit-event appended with the exit code" $([ $? = 0 ] && python3 -c 'import json,sys; e = json.loads(open(sys.argv[1]).read()); assert e["exitCode"] == "6" and e["timeNano"] > 1.6e18, e' $T/x$N.events; echo $?) "$(cat $T/x$N.events 2>&1)"
+check "exec -d: exit-event appended with the exit code" \
+	$([ $? = 0 ] &&
+		python3 -c 'import json,sys
+e = json.loads(open(sys.argv[1]).read())
+assert e["exitCode"] == "6" and e["timeNano"] > 1.6e18, e' $T/x$N.events; echo $?) \
+	"$(cat $T/x$N.events 2>&1)"
 waitfor "! alive $XM"
 check "exec -d: the helper is gone once its process exited" $? "$XM"
 waitfor "! nsprocs $DC | grep -q ."
@@ -553,15 +665,22 @@ xrun() { # [spec exec options] -- CMD: `box-helper exec` into the container EP; 
 	[ -n "$VERBOSE" ] && printf '  [rc=%s]\n%s\n  --\n%s\n' "$RC" "$OUT" "$ST"
 	leakcheck
 }
-xrun ${CGX:+--cgroup-join $CGX/tasks} -- sh -c 'hostname; tr "\0" " " </proc/1/cmdline; echo; echo pid=$$; grep " / " /proc/self/mounts; cat /etc/lower; cat /proc/self/cgroup'
+xrun ${CGX:+--cgroup-join $CGX/tasks} -- sh -c 'hostname; tr "\0" " " </proc/1/cmdline; echo; echo pid=$$
+	grep " / " /proc/self/mounts; cat /etc/lower; cat /proc/self/cgroup'
 XP=$(sed -n 's/^pid //p' <<<"$ST")
 check "exec: started, exit 0" $([ $RC = 0 ] && [[ $ST =~ ^pid\ [0-9]+$'\n'started$'\n'exit\ 0$ ]]; echo $?) "$RC $ST"
 check "exec: the container's uts namespace (hostname)" $(grep -qx execbox <<<"$OUT"; echo $?) "$OUT"
-check "exec: the container's pid namespace (/proc/1 is its command, own pid not the host's)" $(grep -qx "sleep 1000 " <<<"$OUT" && grep -Eqx "pid=[0-9]+" <<<"$OUT" && ! grep -qx "pid=$XP" <<<"$OUT"; echo $?) "host pid $XP: $OUT"
+check "exec: the container's pid namespace (/proc/1 is its command, own pid not the host's)" \
+	$(grep -qx "sleep 1000 " <<<"$OUT" &&
+		grep -Eqx "pid=[0-9]+" <<<"$OUT" &&
+		! grep -qx "pid=$XP" <<<"$OUT"; echo $?) \
+	"host pid $XP: $OUT"
 check "exec: the container's mount namespace and root" $(grep -q "^overlay / overlay" <<<"$OUT" && grep -qx lower <<<"$OUT"; echo $?) "$OUT"
 [ -n "$CGX" ] && check "exec: cgroup-join moves it into the container's cgroup" $(grep -q ":pids:/box-helper-exec-$$\$" <<<"$OUT"; echo $?) "$OUT"
 { xrun -- sh -c 'ls -l /proc/$PPID/fd'; } 7<$T
-check "exec: the reaper holds only its pipe to the helper, nothing of the host" $([ $RC = 0 ] && grep -q "pipe:" <<<"$OUT" && ! grep -q "$T" <<<"$OUT"; echo $?) "$OUT"
+check "exec: the reaper holds only its pipe to the helper, nothing of the host" \
+	$([ $RC = 0 ] && grep -q "pipe:" <<<"$OUT" && ! grep -q "$T" <<<"$OUT"; echo $?) \
+	"$OUT"
 xrun -- sh -c 'exit 7'
 check "exec: exit code passed through" $([ $RC = 7 ] && [[ $ST == *$'\n'"exit 7" ]]; echo $?) "$RC $ST"
 xrun -- nosuchcommand
@@ -569,10 +688,18 @@ check "exec: missing command -> 127, error exec 2" $([ $RC = 127 ] && [[ $ST == 
 xrun --caps default -- grep CapEff /proc/self/status
 check "exec: capabilities as requested" $(grep -q "CapEff:.00000000a80425fb" <<<"$OUT"; echo $?) "$OUT"
 xrun --caps default --user 1000:1000 --nnp --seccomp $BPF -- sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; id -u; mkdir /tmp/d 2>&1'
-check "exec: user, no caps, no_new_privs, seccomp filter" $(grep -q "CapEff:.0000000000000000" <<<"$OUT" && grep -q "NoNewPrivs:.1" <<<"$OUT" && grep -q "Seccomp:.2" <<<"$OUT" && grep -qx 1000 <<<"$OUT" && grep -q "Operation not permitted" <<<"$OUT"; echo $?) "$OUT"
+check "exec: user, no caps, no_new_privs, seccomp filter" \
+	$(grep -q "CapEff:.0000000000000000" <<<"$OUT" &&
+		grep -q "NoNewPrivs:.1" <<<"$OUT" &&
+		grep -q "Seccomp:.2" <<<"$OUT" &&
+		grep -qx 1000 <<<"$OUT" &&
+		grep -q "Operation not permitted" <<<"$OUT"; echo $?) \
+	"$OUT"
 xrun -- true
 xrun -- ps -o pid,stat,comm
-check "exec: exec'd processes are reaped (no zombie under the container's PID 1)" $([ $RC = 0 ] && ! grep -Eq '^ *[0-9]+ +Z' <<<"$OUT" && grep -q ps <<<"$OUT"; echo $?) "$OUT"
+check "exec: exec'd processes are reaped (no zombie under the container's PID 1)" \
+	$([ $RC = 0 ] && ! grep -Eq '^ *[0-9]+ +Z' <<<"$OUT" && grep -q ps <<<"$OUT"; echo $?) \
+	"$OUT"
 N=$((N + 1))
 boxspec --join $EP -- sh -c 'trap "exit 9" TERM; echo READY; while :; do sleep 0.05; done' >$T/x$N.spec
 "$HELPER" exec 3<$T/x$N.spec 4>$T/x$N.st >$T/x$N.out 2>&1 </dev/null &
@@ -580,8 +707,14 @@ hp=$!; PIDS+=($hp)
 waitfor "grep -q READY $T/x$N.out"
 kill -TERM $hp; wait $hp; RC=$?
 check "exec: SIGTERM forwarded to the exec'd process" $([ $RC = 9 ]; echo $?) "rc=$RC $(cat $T/x$N.st)"
-TTYJOIN=$EP ttycase "exec: tty from the container's devpts, stdin relayed, window size, exit 5" 5 -- sh -c 'tty; stty size; echo READY; read x; echo got=$x; stty size; exit 5'
-check "exec: tty /dev/pts/0, size 33 101, input, SIGWINCH -> 40 120" $(grep -q "^/dev/pts/0" <<<"$OUT" && grep -q "^33 101" <<<"$OUT" && grep -q "got=hello" <<<"$OUT" && grep -q "^40 120" <<<"$OUT"; echo $?) "$OUT"
+TTYJOIN=$EP ttycase "exec: tty from the container's devpts, stdin relayed, window size, exit 5" 5 -- \
+	sh -c 'tty; stty size; echo READY; read x; echo got=$x; stty size; exit 5'
+check "exec: tty /dev/pts/0, size 33 101, input, SIGWINCH -> 40 120" \
+	$(grep -q "^/dev/pts/0" <<<"$OUT" &&
+		grep -q "^33 101" <<<"$OUT" &&
+		grep -q "got=hello" <<<"$OUT" &&
+		grep -q "^40 120" <<<"$OUT"; echo $?) \
+	"$OUT"
 kill -KILL $XMON
 waitfor "! alive $EP"
 check "exec: the container still dies with its monitor" $? "$EP"
@@ -595,7 +728,10 @@ raw '[["detach"],["health","1","1","0","1","1","/h"],["args","true"]]'
 check "health without health-exec refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health needs health-exec" ]]; echo $?) "$ST"
 boxspec --hex --json '[["join","1"],["args","true"]]' >$T/probe-bad.hex
 raw '[["detach"],["health","1","1","0","1","1","/h"],["health-exec",{"hex":"'$(cat $T/probe-bad.hex)'"}],["args","true"]]'
-check "health-exec: join refused in the probe spec" $([ $RC = 125 ] && [[ $ST == "error spec 22 health-exec: op join is not valid for a health check" ]]; echo $?) "$ST"
+check "health-exec: join refused in the probe spec" \
+	$([ $RC = 125 ] &&
+		[[ $ST == "error spec 22 health-exec: op join is not valid for a health check" ]]; echo $?) \
+	"$ST"
 raw '[["detach"],["health","1","1","0","0","1","/h"],["health-exec",{"hex":"'$(boxspec --hex --json '[["args","true"]]')'"}],["args","true"]]'
 check "health: zero timeout refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op health: "* ]]; echo $?) "$ST"
 # hstatus FILE: the `status` line of a health file
@@ -605,16 +741,26 @@ dstart --caps default --user 1000:1000 --nnp --cwd /home/app --health 100000000:
 	--health-cmd 'id -u; grep -E "^(CapEff|NoNewPrivs):" /proc/self/status; test -f ok' \
 	-- sh -c 'touch ok; while [ ! -f /tmp/stop ]; do sleep 0.05; done; rm ok; exec sleep 1000'
 HW=$W HMON=$MON HC=$CPID
-check "health: monitor started, health file says starting or healthy" $([ $RC = 0 ] && [[ "$(hstatus $HW/health)" =~ ^(starting|healthy)$ ]]; echo $?) "$ST $(cat $HW/health 2>&1)"
+check "health: monitor started, health file says starting or healthy" \
+	$([ $RC = 0 ] && [[ "$(hstatus $HW/health)" =~ ^(starting|healthy)$ ]]; echo $?) \
+	"$ST $(cat $HW/health 2>&1)"
 waitfor '[ "$(hstatus $HW/health)" = healthy ]'
 check "health: healthy after the first success" $? "$(cat $HW/health 2>&1)"
-check "health: the probe runs as the container's user with its caps and no_new_privs" $(grep -qx 1000 $HW/health && grep -q "CapEff:.0000000000000000" $HW/health && grep -q "NoNewPrivs:.1" $HW/health; echo $?) "$(cat $HW/health)"
+check "health: the probe runs as the container's user with its caps and no_new_privs" \
+	$(grep -qx 1000 $HW/health &&
+		grep -q "CapEff:.0000000000000000" $HW/health &&
+		grep -q "NoNewPrivs:.1" $HW/health; echo $?) \
+	"$(cat $HW/health)"
 waitfor "[ \$(grep -c '^result ' $HW/health) = 5 ]"
 check "health: the last 5 results are kept" $? "$(grep '^result' $HW/health)"
 check "health: no probe zombie under a PID 1 that never reaps" $(! nsprocs $HC | grep -q ' Z$'; echo $?) "$(nsprocs $HC)"
 "$HELPER" exec 3< <(boxspec --join $HC -- touch /tmp/stop) 4>/dev/null >/dev/null 2>&1
 waitfor '[ "$(hstatus $HW/health)" = unhealthy ]'
-check "health: unhealthy after RETRIES consecutive failures" $([ $? = 0 ] && grep -qx "failing [0-9]*" $HW/health && grep -Eq "^result [0-9]{19} [0-9]{19} 1 " $HW/health; echo $?) "$(cat $HW/health)"
+check "health: unhealthy after RETRIES consecutive failures" \
+	$([ $? = 0 ] &&
+		grep -qx "failing [0-9]*" $HW/health &&
+		grep -Eq "^result [0-9]{19} [0-9]{19} 1 " $HW/health; echo $?) \
+	"$(cat $HW/health)"
 check "health: health_status events appended on each change" $(python3 -c '
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
@@ -627,7 +773,11 @@ w=$T/c$((N + 1))
 dstart --health 50000000:50000000:0:300000000:2:$w/health --health-cmd 'sleep 1000 & sleep 1000' -- sh -c 'exec sleep 1000'
 HW=$W HC=$CPID HMON=$MON
 waitfor '[ "$(hstatus $HW/health)" = unhealthy ]'
-check "health: timeout -> exit -1, 'Health check exceeded timeout (300ms)', unhealthy" $([ $? = 0 ] && grep -Eq "^result [0-9]{19} [0-9]{19} -1 " $HW/health && grep -q "^Health check exceeded timeout (300ms)$" $HW/health; echo $?) "$(cat $HW/health)"
+check "health: timeout -> exit -1, 'Health check exceeded timeout (300ms)', unhealthy" \
+	$([ $? = 0 ] &&
+		grep -Eq "^result [0-9]{19} [0-9]{19} -1 " $HW/health &&
+		grep -q "^Health check exceeded timeout (300ms)$" $HW/health; echo $?) \
+	"$(cat $HW/health)"
 waitfor "! nsprocs $HC | grep -q ."
 check "health: the timed-out probe's process group is gone (nothing but PID 1 left)" $? "$(nsprocs $HC)"
 kill -KILL $HMON
@@ -636,17 +786,25 @@ w=$T/c$((N + 1))
 dstart --health 50000000:50000000:0:2000000000:2:$w/health --health-on-failure kill:9:0 --health-cmd false -- sh -c 'exec sleep 1000'
 HW=$W HC=$CPID
 waitfor "grep -Eq '^exited 137 ' $HW/state"
-check "health-on-failure kill: SIGKILL once unhealthy, the action recorded" $([ $? = 0 ] && grep -Eq "^action kill [0-9]{19}$" $HW/health && [ "$(hstatus $HW/health)" = unhealthy ]; echo $?) "$(cat $HW/state $HW/health 2>&1)"
+check "health-on-failure kill: SIGKILL once unhealthy, the action recorded" \
+	$([ $? = 0 ] &&
+		grep -Eq "^action kill [0-9]{19}$" $HW/health &&
+		[ "$(hstatus $HW/health)" = unhealthy ]; echo $?) \
+	"$(cat $HW/state $HW/health 2>&1)"
 w=$T/c$((N + 1))
 dstart --health 50000000:50000000:0:2000000000:1:$w/health --health-on-failure stop:15:200000000 --health-cmd false -- sh -c 'exec sleep 1000'
 HW=$W
 waitfor "grep -Eq '^exited 137 ' $HW/state"
-check "health-on-failure stop: SIGTERM (ignored by PID 1), SIGKILL after the grace" $([ $? = 0 ] && grep -q "^action stop " $HW/health; echo $?) "$(cat $HW/state $HW/health 2>&1)"
+check "health-on-failure stop: SIGTERM (ignored by PID 1), SIGKILL after the grace" \
+	$([ $? = 0 ] && grep -q "^action stop " $HW/health; echo $?) \
+	"$(cat $HW/state $HW/health 2>&1)"
 w=$T/c$((N + 1))
 dstart --health 50000000:50000000:10000000000:2000000000:1:$w/health --health-cmd false -- sh -c 'exec sleep 1000'
 HW=$W HC=$CPID HMON=$MON
 waitfor "[ \$(grep -c '^result ' $HW/health) -ge 3 ]"
-check "health: failures in the start period do not count" $([ $? = 0 ] && [ "$(hstatus $HW/health)" = starting ] && grep -qx "failing 0" $HW/health; echo $?) "$(cat $HW/health)"
+check "health: failures in the start period do not count" \
+	$([ $? = 0 ] && [ "$(hstatus $HW/health)" = starting ] && grep -qx "failing 0" $HW/health; echo $?) \
+	"$(cat $HW/health)"
 kill -KILL $HMON
 waitfor "! alive $HC"
 leakcheck
