@@ -6,7 +6,6 @@
  * that takes nothing for STALL_NS is disconnected, so a stopped `box attach` cannot hang a service. */
 #define _GNU_SOURCE
 #include "attach.h"
-#include "ctx.h"
 #include "report.h"
 #include "spec.h"
 
@@ -47,6 +46,7 @@ static size_t olen;
 static unsigned char ib[4096]; /* input read from clients, not yet written */
 static size_t ilen, ioff;
 static int in_fd = -1, win_fd = -1;
+static int stdin_pipe = -1;         /* `stdin` without a pty: the container's stdin (attach_stdin) */
 static int in_close;                /* a client ended the input: close the stdin pipe once ib is written */
 static const struct rec *attach_op; /* `attach PATH WAIT_MS`, NULL without it */
 
@@ -104,7 +104,6 @@ void attach_listen(void)
 		close(dfd);
 	if (listen(lfd, ATTACH_MAX_CLIENTS))
 		die("attach", errno, "listen %s", path);
-	C.attach_fd = lfd;
 }
 
 static int accept_one(void)
@@ -145,6 +144,12 @@ void attach_target(int in, int win)
 {
 	in_fd = in;
 	win_fd = win;
+}
+
+void attach_stdin(int pipe_wr)
+{
+	attach_target(pipe_wr, -1);
+	stdin_pipe = pipe_wr;
 }
 
 static void drop(struct client *c)
@@ -229,8 +234,8 @@ static void flush_input(void)
 	}
 	ilen = ioff = 0;
 	if (in_close) {
-		close(C.stdin_wr);
-		C.stdin_wr = in_fd = -1;
+		close(stdin_pipe);
+		stdin_pipe = in_fd = -1;
 		in_close = 0;
 	}
 }
@@ -243,7 +248,7 @@ static void frame_done(struct client *c)
 			.ws_col = (unsigned short)(c->arg[2] << 8 | c->arg[3]),
 		};
 		ioctl(win_fd, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH to the foreground group */
-	} else if (c->hdr[0] == F_CLOSE && in_fd >= 0 && in_fd == C.stdin_wr) {
+	} else if (c->hdr[0] == F_CLOSE && in_fd >= 0 && in_fd == stdin_pipe) {
 		/* only the stdin pipe ends; a pty stays (a terminal's input has no end) */
 		in_close = 1;
 		if (ioff == ilen)
@@ -349,9 +354,9 @@ void attach_end(void)
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(attach_op->a[0].p);
-		lfd = C.attach_fd = -1;
+		lfd = -1;
 	}
-	if (C.stdin_wr >= 0)
-		close(C.stdin_wr);
-	C.stdin_wr = in_fd = -1;
+	if (stdin_pipe >= 0)
+		close(stdin_pipe);
+	stdin_pipe = in_fd = -1;
 }

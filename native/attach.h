@@ -13,6 +13,7 @@ int attach_wanted(void);                /* the spec has `attach` */
 void attach_listen(void);               /* `attach`: bind and listen, before clone (no-op without it) */
 void attach_wait(void);                 /* before the go-ahead: wait for the first client (WAIT_MS) */
 void attach_target(int in, int win);    /* where input goes (-1: dropped), the pty for window sizes */
+void attach_stdin(int pipe_wr);         /* input goes to the stdin pipe, which attach.c closes at its end */
 int attach_busy(void);                  /* a client has not taken all of the last output yet */
 void attach_output(int stream, const unsigned char *p, size_t n); /* 1 stdout, 2 stderr */
 int attach_poll_timeout(void);     /* ms until a stalled client is dropped, -1 for none */

@@ -10,6 +10,7 @@
  *   child.c   the cloned child: pty, rlimits, credentials, capabilities, seccomp, execve
  *   init.c    the built-in init (`init` op)
  *   relay.c   the parent after clone: signals, pty relay, exit status
+ *   signals.c the signals forwarded to the child, the mask restored before anything runs
  *   monitor.c the monitor of a detached container: log, state file, on-exit callback
  *   attach.c  the monitor's attach socket: output to clients, their input, window sizes
  *   health.c  health checks scheduled by the monitor
@@ -21,9 +22,11 @@
 #include "control.h"
 #include "ctx.h"
 #include "exec.h"
+#include "health.h"
 #include "monitor.h"
 #include "relay.h"
 #include "report.h"
+#include "signals.h"
 #include "spec.h"
 #include "util.h"
 
@@ -47,6 +50,10 @@
 
 struct ctx C;
 extern char **environ;
+
+static struct spec spec;          /* read from fd 3 (`run` or `exec`); its records live for good */
+static unsigned long clone_flags; /* `clone`: the new namespaces of `run` */
+static int detach;                /* `detach`: a monitor stays the container's parent (monitor.c) */
 
 /* Run from a sealed anonymous copy of ourselves, so nothing can ever write to the binary the
  * container's parent runs from (CVE-2019-5736 class). */
@@ -83,53 +90,45 @@ static void reexec_sealed(char **argv)
 	die("reexec", errno, "execveat(memfd)");
 }
 
-static int read_last_cap(void)
+void host_ops(const struct spec *sp)
 {
-	char buf[16] = { 0 };
-	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n > 0)
-			return atoi(buf);
-	}
-	return 63; /* PR_CAPBSET_DROP of an unknown cap fails with EINVAL, which is ignored */
-}
-
-void host_ops(void)
-{
-	const struct spec *sp = &C.spec;
 	const struct rec *r;
-	C.clone_flags = (r = spec_find(sp, "clone")) ? arg_u(r, 0) : 0;
-	C.cgroupns = spec_find(sp, "cgroupns") != NULL;
-	C.tty = spec_find(sp, "tty") != NULL;
-	C.init = spec_find(sp, "init") != NULL;
+	C = (struct ctx){
+		.tty = spec_find(sp, "tty") != NULL,
+		.init = spec_find(sp, "init") != NULL,
+		.release = spec_find(sp, "release") != NULL,
+		.sync_rd = -1,
+		.sync_wr = -1,
+		.err_rd = -1,
+		.err_wr = -1,
+		.sock = { -1, -1 },
+		.ist_rd = -1,
+		.ist_wr = -1,
+	};
+	clone_flags = (r = spec_find(sp, "clone")) ? arg_u(r, 0) : 0;
+	detach = spec_find(sp, "detach") != NULL;
 	child_ops(sp);
-	C.detach = spec_find(sp, "detach") != NULL;
-	C.release = spec_find(sp, "release") != NULL;
-	C.console_socket = spec_find(sp, "console-socket");
-	C.console_fd = -1;
 	monitor_ops(sp);
 	attach_ops(sp);
-	C.exit_event = spec_find(sp, "exit-event");
+	health_ops(sp);
 	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
 	unsigned long allowed = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 				CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWTIME;
-	if (C.clone_flags & ~allowed)
+	if (clone_flags & ~allowed)
 		die("spec", EINVAL, "clone: only namespace flags are allowed");
 }
 
 /* `setns TYPE PATH`: the container joins an existing namespace (an OCI bundle's namespace path,
  * e.g. the network namespace a CNI plugin prepared). The helper enters it right before clone,
  * so the child is born in it; a type may not also be a new one in `clone`. */
-static void join_namespaces(void)
+static void join_namespaces(const struct spec *sp)
 {
 	static const struct {
 		const char *name;
 		int type;
 	} ns[] = { { "net", CLONE_NEWNET }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "pid", CLONE_NEWPID } };
-	for (size_t i = 0; i < C.spec.nrecs; i++) {
-		const struct rec *r = &C.spec.recs[i];
+	for (size_t i = 0; i < sp->nrecs; i++) {
+		const struct rec *r = &sp->recs[i];
 		if (strcmp(r->op->name, "setns"))
 			continue;
 		size_t k = 0;
@@ -137,7 +136,7 @@ static void join_namespaces(void)
 			k++;
 		if (k == sizeof ns / sizeof ns[0])
 			die("setns", EINVAL, "unknown namespace type %s (net, ipc, uts or pid)", r->a[0].p);
-		if (C.clone_flags & (unsigned long)ns[k].type)
+		if (clone_flags & (unsigned long)ns[k].type)
 			die("setns", EINVAL, "%s is both joined and new (clone)", r->a[0].p);
 		int fd = open(r->a[1].p, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -148,11 +147,14 @@ static void join_namespaces(void)
 	}
 }
 
-/* Blocks the forwarded signals (taken from a signalfd by the parent; the child restores the mask
- * before exec) and makes the pipes shared by run and exec. */
+/* Makes the pipes shared by run and exec and blocks the forwarded signals (taken from a signalfd
+ * by the parent; the child restores the mask before exec). */
 void parent_setup(void)
 {
 	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe", errno, "pipe");
+	C.ist_rd = p[0], C.ist_wr = p[1];
 	if (pipe2(p, O_CLOEXEC))
 		die("pipe", errno, "pipe");
 	C.sync_rd = p[0], C.sync_wr = p[1];
@@ -161,16 +163,7 @@ void parent_setup(void)
 	C.err_rd = p[0], C.err_wr = p[1];
 	if (C.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, C.sock))
 		die("tty", errno, "socketpair");
-
-	int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-	sigemptyset(&C.fwd);
-	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
-		sigaddset(&C.fwd, fwd[i]);
-	if (C.detach)
-		sigdelset(&C.fwd, SIGWINCH); /* no terminal */
-	sigset_t block = C.fwd;
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &C.origmask);
+	signals_block(detach);
 	signal(SIGTTOU, SIG_IGN); /* tcsetattr from a background job must not stop us */
 }
 
@@ -187,7 +180,7 @@ void parent_after_fork(pid_t pid)
 		close(C.sock[1]);
 	} else {
 		for (int fd = 0; fd < 3; fd++)
-			dup2(C.devnull, fd);
+			dup2(devnull(), fd);
 	}
 }
 
@@ -238,10 +231,7 @@ int main(int argc, char **argv)
 		die("reexec", errno, "prctl(PR_SET_DUMPABLE)");
 	fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
-	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
-	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd =
-		-1;
-	spec_read(SPEC_FD, &C.spec, mode); /* closes fd 3 */
+	spec_read(SPEC_FD, &spec, mode); /* closes fd 3 */
 	if (mode == M_RUN)
 		control_check();
 	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
@@ -249,48 +239,41 @@ int main(int argc, char **argv)
 	int keep[] = { STATUS_FD, control_fd() };
 	close_fds_except(keep, 2);
 	/* never one of fds 0-2, even if the caller left them closed */
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
+	if (devnull_open() < 0)
 		die("open", errno, "/dev/null");
-	close(nul);
 	/* a closed fd 0-2 would be taken by the next pipe, which the init closes with its stdio */
 	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && dup2(C.devnull, fd) < 0)
+		if (fcntl(fd, F_GETFD) < 0 && dup2(devnull(), fd) < 0)
 			die("open", errno, "/dev/null as fd %d", fd);
-	host_ops();
-	C.last_cap = read_last_cap();
-	if (C.detach) {
+	host_ops(&spec);
+	if (detach) {
 		detach_fork(); /* returns in the monitor (exec: the detached process's parent) */
 		monitor_stdio();
 		attach_listen();
 	}
 	if (mode == M_EXEC)
-		exec_main((pid_t)arg_u(spec_find(&C.spec, "join"), 0));
-	join_namespaces();
-	C.parent_pid = getpid();
-
-	int p[2];
-	if (pipe2(p, O_CLOEXEC))
-		die("pipe", errno, "pipe");
-	C.ist_rd = p[0], C.ist_wr = p[1];
+		exec_main(&spec, (pid_t)arg_u(spec_find(&spec, "join"), 0));
+	join_namespaces(&spec);
+	/* getppid() is 0 across a PID namespace, and the command's parent is the init */
+	child_watch_parent((clone_flags & CLONE_NEWPID) || C.init ? 0 : getpid());
 	parent_setup();
 
-	pid_t pid = (pid_t)syscall(SYS_clone, C.clone_flags | SIGCHLD, 0, 0, 0, 0);
+	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
-		die("clone", errno, "clone(0x%lx)", C.clone_flags);
+		die("clone", errno, "clone(0x%lx)", clone_flags);
 	if (pid == 0)
-		child_main();
+		child_main(&spec);
 	parent_after_fork(pid);
 
 	char num[32];
 	snprintf(num, sizeof num, "%d", pid);
-	for (size_t i = 0; i < C.spec.nrecs; i++) {
-		const struct rec *r = &C.spec.recs[i];
+	for (size_t i = 0; i < spec.nrecs; i++) {
+		const struct rec *r = &spec.recs[i];
 		if (!strcmp(r->op->name, "cgroup") && write_file(r->a[0].p, num))
 			die("cgroup", errno, "write %s", r->a[0].p);
 	}
 	status("pid %d", pid);
-	if (C.detach) {
+	if (detach) {
 		monitor_state(pid);
 		attach_wait();
 	}
@@ -307,7 +290,7 @@ int main(int argc, char **argv)
 	if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 		die("sync", errno, "release the child");
 	/* C.sync_wr stays open: its hang-up tells the container the helper died */
-	if (C.detach)
+	if (detach)
 		monitor_loop(pid);
 	parent_loop(pid);
 }

@@ -5,8 +5,10 @@
 
 #include <sys/types.h>
 
-void host_ops(void); /* C's fields from C.spec */
-/* Blocks the forwarded signals and makes the pipes shared by run and exec. */
+struct spec;
+/* C's mode from the spec, no pipes yet; each part reads its own ops (child_ops, monitor_ops...). */
+void host_ops(const struct spec *sp);
+/* Blocks the forwarded signals and makes the pipes shared by run and exec (C's). */
 void parent_setup(void);
 /* The parent right after clone/fork: closes the child's ends, gives the child its stdio alone. */
 void parent_after_fork(pid_t pid);

@@ -8,6 +8,7 @@
 #include "init.h"
 #include "mounts.h"
 #include "report.h"
+#include "signals.h"
 #include "spec.h"
 #include "util.h"
 
@@ -36,9 +37,27 @@
 
 /* the process attributes of the spec (child_ops) */
 static struct proc_ops P;
+static int cgroupns;     /* `cgroupns`: a new cgroup namespace once in the container's cgroups */
+static int last_cap;     /* the host's highest capability number */
+static pid_t parent_pid; /* child_watch_parent */
+
+static int read_last_cap(void)
+{
+	char buf[16] = { 0 };
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0)
+			return atoi(buf);
+	}
+	return 63; /* PR_CAPBSET_DROP of an unknown cap fails with EINVAL, which is ignored */
+}
 
 void child_ops(const struct spec *sp)
 {
+	cgroupns = spec_find(sp, "cgroupns") != NULL;
+	last_cap = read_last_cap();
 	P.oom = spec_find(sp, "oom-score-adj");
 	P.nnp = spec_find(sp, "no-new-privs");
 	P.user = spec_find(sp, "user");
@@ -55,16 +74,21 @@ const struct proc_ops *child_proc(void)
 	return &P;
 }
 
+void child_watch_parent(pid_t helper)
+{
+	parent_pid = helper;
+}
+
 /* The helper (our parent, or the init's parent) still alive? PR_SET_PDEATHSIG is armed, but a
  * death that happened before it was (re-)armed is only visible as the hang-up of the sync pipe,
  * whose write end only the helper holds. getppid() is 0 across a PID namespace, so it is only
- * checked when the child shares the helper's PID namespace (`exec`: never, parent_pid is 0). */
+ * checked when the helper said it can be (child_watch_parent; `exec`: never). */
 static void check_parent(void)
 {
 	struct pollfd p = { .fd = C.sync_rd, .events = POLLIN };
 	if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))
 		_exit(125);
-	if (C.parent_pid && !(C.clone_flags & CLONE_NEWPID) && !C.init && getppid() != C.parent_pid)
+	if (parent_pid && getppid() != parent_pid)
 		_exit(125);
 }
 
@@ -133,10 +157,10 @@ static void setup_tty(int console)
 	close(C.sock[1]);
 }
 
-static void set_rlimits(void)
+static void set_rlimits(const struct spec *sp)
 {
-	for (size_t i = 0; i < C.spec.nrecs; i++) {
-		const struct rec *r = &C.spec.recs[i];
+	for (size_t i = 0; i < sp->nrecs; i++) {
+		const struct rec *r = &sp->recs[i];
 		if (strcmp(r->op->name, "rlimit"))
 			continue;
 		int64_t soft = arg_i(r, 1), hard = arg_i(r, 2);
@@ -154,7 +178,7 @@ static void drop_bounding(void)
 	if (!P.caps)
 		return;
 	uint64_t keep = arg_u(P.caps, 0);
-	for (int cap = 0; cap <= C.last_cap; cap++)
+	for (int cap = 0; cap <= last_cap; cap++)
 		if (cap >= 64 || !(keep & (1ULL << cap)))
 			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 				cfail("caps", errno, "drop capability %d from the bounding set", cap);
@@ -223,7 +247,7 @@ void apply_creds(uint64_t mask)
 			cfail("caps", errno, "capset");
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
 			cfail("caps", errno, "clear ambient capabilities");
-		for (int cap = 0; cap < 64 && cap <= C.last_cap; cap++)
+		for (int cap = 0; cap < 64 && cap <= last_cap; cap++)
 			if ((amb & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0))
 				cfail("caps", errno, "raise ambient capability %d", cap);
 	}
@@ -265,7 +289,7 @@ static void exec_cmd(void)
 	}
 	close(C.sync_rd);
 	umask(022);
-	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
+	signals_restore();
 	if (P.seccomp && P.nnp)
 		load_seccomp();
 	if (C.release) /* it outlives its monitor (`release`): the caller's subreaper waits for it */
@@ -311,7 +335,7 @@ static void exec_cmd(void)
  * enters a new cgroup namespace rooted there. Where the spec puts `await-cgroups`, the mount steps
  * before it overlap with the helper's cgroup writes, which are slow on cgroup v1 (each attach waits
  * for an RCU grace period). */
-static void await_cgroups(void)
+static void await_cgroups(const struct spec *sp)
 {
 	char go;
 	if (read(C.sync_rd, &go, 1) != 1)
@@ -320,19 +344,19 @@ static void await_cgroups(void)
 	/* cgroup v1: the child moves itself by writing "0" to each hierarchy's `tasks` file. The kernel
 	 * migrates a single thread that is the caller without taking the global threadgroup lock, which
 	 * a write of another process's pid to cgroup.procs takes (milliseconds per hierarchy). */
-	for (size_t i = 0; i < C.spec.nrecs; i++) {
-		const struct rec *r = &C.spec.recs[i];
+	for (size_t i = 0; i < sp->nrecs; i++) {
+		const struct rec *r = &sp->recs[i];
 		if (!strcmp(r->op->name, "cgroup-join") && write_file(r->a[0].p, "0"))
 			cfail("cgroup-join", errno, "write %s", r->a[0].p);
 	}
-	if (C.cgroupns && unshare(CLONE_NEWCGROUP))
+	if (cgroupns && unshare(CLONE_NEWCGROUP))
 		cfail("cgroupns", errno, "unshare(CLONE_NEWCGROUP)");
 }
 
 /* Process attributes shared by `run` (before the init forks) and `exec`. */
-static void attrs_begin(void)
+static void attrs_begin(const struct spec *sp)
 {
-	set_rlimits();
+	set_rlimits(sp);
 	drop_bounding();
 }
 
@@ -366,9 +390,9 @@ static void attrs_exec(void)
  * every other one (the status fd, the host's /dev/null, whatever the monitor holds: its log,
  * attach socket, health pipes...). Those it keeps are box's own pipes and sockets, close-on-exec,
  * or closed by the child before it runs anything of the container's. */
-static void keep_child_fds(void)
+static void keep_child_fds(const int *cg_fds, size_t ncg)
 {
-	int *keep = calloc(4 + C.ncg, sizeof *keep);
+	int *keep = calloc(4 + ncg, sizeof *keep);
 	if (!keep)
 		cfail("fds", ENOMEM, "out of memory");
 	int n = 0;
@@ -376,21 +400,20 @@ static void keep_child_fds(void)
 	keep[n++] = C.err_wr;
 	keep[n++] = C.ist_wr;
 	keep[n++] = C.tty ? C.sock[1] : -1;
-	for (size_t i = 0; i < C.ncg; i++)
-		keep[n++] = C.cg_fds[i];
+	for (size_t i = 0; i < ncg; i++)
+		keep[n++] = cg_fds[i];
 	close_fds_except(keep, n);
 	free(keep);
-	C.sync_wr = C.err_rd = C.ist_rd = C.sock[0] = C.devnull = C.detach_wr = -1;
-	C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd = -1;
+	C.sync_wr = C.err_rd = C.ist_rd = C.sock[0] = -1; /* the parent's ends */
 }
 
-void child_main(void)
+void child_main(const struct spec *sp)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	keep_child_fds();
-	int await_step = spec_find(&C.spec, "await-cgroups") != NULL;
+	keep_child_fds(NULL, 0);
+	int await_step = spec_find(sp, "await-cgroups") != NULL;
 	if (!await_step)
-		await_cgroups();
+		await_cgroups(sp);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -399,18 +422,18 @@ void child_main(void)
 		cfail("oom-score-adj", errno, "write /proc/self/oom_score_adj");
 	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		cfail("rootfs", errno, "open /");
-	for (size_t i = 0; i < C.spec.nrecs; i++) {
-		const struct rec *r = &C.spec.recs[i];
+	for (size_t i = 0; i < sp->nrecs; i++) {
+		const struct rec *r = &sp->recs[i];
 		if (r->op->kind != OP_STEP)
 			continue;
 		if (!strcmp(r->op->name, "await-cgroups"))
-			await_cgroups();
+			await_cgroups(sp);
 		else
 			fs_step(r);
 	}
 	if (C.tty)
 		setup_tty(1);
-	attrs_begin();
+	attrs_begin(sp);
 	if (C.init)
 		if (!C.release)      /* with `release` the caller's subreaper is the command's parent, as with runc */
 			init_fork(); /* returns in the command's process only */
@@ -421,10 +444,10 @@ void child_main(void)
 /* `box-helper exec`: the forked child, in the container's namespaces (the helper joined them
  * before it forked; its parent, the helper, stays outside the PID namespace). Same process
  * attributes as `run`. */
-void exec_child_main(void)
+void exec_child_main(const struct spec *sp, const int *cg_fds, size_t ncg)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	keep_child_fds();
+	keep_child_fds(cg_fds, ncg);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -432,20 +455,20 @@ void exec_child_main(void)
 	/* into the container's cgroups: the helper opened the files before it entered the mount
 	 * namespace; the kernel checks the opener's credentials and cgroup namespace */
 	size_t k = 0;
-	for (size_t i = 0; i < C.spec.nrecs && k < C.ncg; i++) {
-		const struct rec *r = &C.spec.recs[i];
+	for (size_t i = 0; i < sp->nrecs && k < ncg; i++) {
+		const struct rec *r = &sp->recs[i];
 		if (strcmp(r->op->name, "cgroup-join"))
 			continue;
-		if (write(C.cg_fds[k], "0", 1) != 1)
+		if (write(cg_fds[k], "0", 1) != 1)
 			cfail("cgroup-join", errno, "write %s", r->a[0].p);
-		close(C.cg_fds[k++]);
+		close(cg_fds[k++]);
 	}
 	umask(0);
 	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		cfail("join", errno, "open /");
 	if (C.tty)
 		setup_tty(0);
-	attrs_begin();
+	attrs_begin(sp);
 	/* this process stays as the command's reaper (init.c), in the container's PID namespace, so
 	 * nothing the command leaves behind becomes a zombie under a PID 1 that never reaps */
 	if (!C.release)      /* with `release` the caller's subreaper is the command's parent, as with runc */

@@ -21,28 +21,33 @@
 #include <unistd.h>
 
 /* `box-helper exec`: enter the namespaces of a running container (target), fork the process to
- * run. Also the health probe's helper, forked by a monitor (health.c), with C.spec its probe. */
-void exec_main(pid_t target)
+ * run. Also the health probe's helper, forked by a monitor (health.c), with sp its probe. */
+void exec_main(const struct spec *sp, pid_t target)
 {
-	const struct spec *sp = &C.spec;
 	report_child(-1); /* a monitor's fork: die() must never kill the container */
 	/* the console socket and the cgroup files are host paths: opened before the mount namespace */
-	if (C.console_socket)
-		C.console_fd = console_connect();
+	console_open();
+	size_t ncg = 0;
+	int *cg_fds = NULL; /* the child writes "0" to each: it joins the container's cgroups */
 	for (size_t i = 0; i < sp->nrecs; i++)
-		C.ncg += !strcmp(sp->recs[i].op->name, "cgroup-join");
-	if (C.ncg && !(C.cg_fds = calloc(C.ncg, sizeof *C.cg_fds)))
+		ncg += !strcmp(sp->recs[i].op->name, "cgroup-join");
+	if (ncg && !(cg_fds = calloc(ncg, sizeof *cg_fds)))
 		die("cgroup-join", ENOMEM, "out of memory");
 	for (size_t i = 0, k = 0; i < sp->nrecs; i++) {
 		const struct rec *r = &sp->recs[i];
 		if (strcmp(r->op->name, "cgroup-join"))
 			continue;
-		if ((C.cg_fds[k++] = open(r->a[0].p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		if ((cg_fds[k++] = open(r->a[0].p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 			die("cgroup-join", errno, "open %s", r->a[0].p);
 	}
 	/* exec -d: the event file is a host path too */
-	if (C.exit_event && (C.exit_event_fd = event_open(C.exit_event->a[0].p)) < 0)
-		die("exit-event", errno, "open %s", C.exit_event->a[0].p);
+	const struct rec *event = spec_find(sp, "exit-event");
+	if (event) {
+		int fd = event_open(event->a[0].p);
+		if (fd < 0)
+			die("exit-event", errno, "open %s", event->a[0].p);
+		relay_exit_event(fd, event->a[1].p);
+	}
 	/* every namespace file first (they are /proc paths of the host), then setns, the mount
 	 * namespace last; a namespace the container shares with us is left alone */
 	static const struct {
@@ -76,18 +81,14 @@ void exec_main(pid_t target)
 			die("join", errno, "setns %s of %d", ns[i].name, (int)target);
 		close(fds[i]);
 	}
-	C.parent_pid = 0; /* the child may be in another PID namespace: getppid() says nothing */
+	child_watch_parent(0); /* the child may be in another PID namespace: getppid() says nothing */
 	C.exec_mode = 1;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC))
-		die("pipe", errno, "pipe");
-	C.ist_rd = p[0], C.ist_wr = p[1]; /* the reaper's report of the command's end (init.c) */
-	parent_setup();
+	parent_setup();     /* ist: the reaper's report of the command's end (init.c) */
 	pid_t pid = fork(); /* into the joined PID namespace */
 	if (pid < 0)
 		die("fork", errno, "fork");
 	if (pid == 0)
-		exec_child_main();
+		exec_child_main(sp, cg_fds, ncg);
 	parent_after_fork(pid);
 	status("pid %d", pid);
 	/* C.sync_wr stays open: its hang-up tells the child the helper died */

@@ -5,8 +5,9 @@
 
 #include <sys/types.h>
 
-/* Joins target's namespaces, forks the process C.spec describes and stays its parent. Also the
- * health probe's helper (health.c). */
-void exec_main(pid_t target) __attribute__((noreturn));
+struct spec;
+/* Joins target's namespaces, forks the process sp describes and stays its parent. Also the health
+ * probe's helper (health.c). */
+void exec_main(const struct spec *sp, pid_t target) __attribute__((noreturn));
 
 #endif

@@ -11,6 +11,7 @@
 #include "ctx.h"
 #include "exec.h"
 #include "report.h"
+#include "signals.h"
 #include "spec.h"
 #include "util.h"
 
@@ -77,9 +78,9 @@ static int64_t real_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void health_init(void)
+void health_ops(const struct spec *sp)
 {
-	const struct rec *h = spec_find(&C.spec, "health");
+	const struct rec *h = spec_find(sp, "health");
 	if (!h)
 		return;
 	H.on = 1;
@@ -89,8 +90,8 @@ void health_init(void)
 	H.timeout = arg_u(h, 3);
 	H.retries = arg_u(h, 4);
 	H.file = h->a[5].p;
-	H.event = spec_find(&C.spec, "health-event");
-	H.fail = spec_find(&C.spec, "health-on-failure");
+	H.event = spec_find(sp, "health-event");
+	H.fail = spec_find(sp, "health-on-failure");
 }
 
 /* The health file: FILE.tmp, then rename over FILE (PROTOCOL.md). Errors are ignored: the next
@@ -153,25 +154,17 @@ static void probe_helper(int out, int st)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (getppid() != monitor)
 		_exit(125);
-	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
-	if (dup2(C.devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || dup3(st, 4, O_CLOEXEC) < 0)
+	signals_restore();
+	if (dup2(devnull(), 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 || dup3(st, 4, O_CLOEXEC) < 0)
 		_exit(125);
 	/* nothing of the monitor's (signalfd, log pipes, the container's sync pipe) stays open */
 	close(3);
 	syscall(SYS_close_range, 5, ~0U, 0);
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nul < 0 || (C.devnull = fcntl(nul, F_DUPFD_CLOEXEC, 5)) < 0)
+	if (devnull_open() < 0)
 		_exit(125);
-	close(nul);
-	C.spec = *spec_probe();
-	C.sync_rd = C.sync_wr = C.err_rd = C.err_wr = C.ist_rd = C.ist_wr = -1;
-	C.sock[0] = C.sock[1] = C.detach_wr = C.log_rd[0] = C.log_rd[1] = C.stdin_wr = C.attach_fd = C.exit_event_fd =
-		-1;
-	C.cg_fds = NULL;
-	C.ncg = 0;
+	host_ops(spec_probe()); /* the probe's mode and ops, no pipes of the container's */
 	C.probe = 1;
-	host_ops();
-	exec_main(H.cpid);
+	exec_main(spec_probe(), H.cpid);
 }
 
 static void start_probe(void)

@@ -12,6 +12,7 @@
 #include "health.h"
 #include "relay.h"
 #include "report.h"
+#include "signals.h"
 #include "spec.h"
 #include "util.h"
 
@@ -45,10 +46,18 @@ static int64_t now_ns(void)
 
 /* the monitor's ops (NULL or 0 when absent) */
 static const struct rec *log_op, *state_op, *on_exit_op;
-static int stdin_op; /* `stdin`: attach clients write to the container's stdin */
+static int stdin_op;                 /* `stdin`: attach clients write to the container's stdin */
+static const struct rec *console_op; /* `console-socket`: where the pty master goes (release) */
+
+static int detach_wr = -1; /* monitor -> original helper: 'S' once started; EOF otherwise */
+/* the read ends of the container's stdout and stderr pipes; with `tty`, [0] is the pty master */
+static int log_rd[2] = { -1, -1 };
+static int stdin_wr = -1;   /* `stdin` without `tty`: the write end of the container's stdin */
+static int console_fd = -1; /* exec: connected to `console-socket` before the join, else -1 */
 
 void monitor_ops(const struct spec *sp)
 {
+	console_op = spec_find(sp, "console-socket");
 	log_op = spec_find(sp, "log");
 	state_op = spec_find(sp, "state");
 	on_exit_op = spec_find(sp, "on-exit");
@@ -69,17 +78,17 @@ void detach_fork(void)
 		die("detach", errno, "fork");
 	if (m == 0) {
 		close(p[0]);
-		C.detach_wr = p[1];
+		detach_wr = p[1];
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
-		int keep[] = { STATUS_FD, C.devnull, C.detach_wr, control_fd() };
+		int keep[] = { STATUS_FD, devnull(), detach_wr, control_fd() };
 		close_fds_except(keep, 4);
 		return;
 	}
 	control_close(); /* the monitor reads box's answer */
 	if (C.release)   /* the caller may wait for its output's EOF (containerd's shim with a console) */
 		for (int fd = 0; fd < 3; fd++)
-			dup2(C.devnull, fd);
+			dup2(devnull(), fd);
 	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */
 	close(p[1]);
 	char b = 0;
@@ -342,7 +351,7 @@ void monitor_stdio(void)
 		return; /* the container gets the caller's fds 0-2; the monitor drops them after clone */
 	/* the caller's stdio is not the monitor's: the caller's pipes reach EOF once it started */
 	for (int fd = 0; fd < 3; fd++)
-		if (dup2(C.devnull, fd) < 0)
+		if (dup2(devnull(), fd) < 0)
 			die("detach", errno, "dup2 /dev/null");
 	if (stdin_op && !C.tty) {
 		/* the container's stdin: a pipe whose write end the monitor keeps for attach clients */
@@ -353,7 +362,7 @@ void monitor_stdio(void)
 			die("stdin", errno, "dup2");
 		close(p[0]);
 		fcntl(p[1], F_SETFL, O_NONBLOCK);
-		C.stdin_wr = p[1];
+		stdin_wr = p[1];
 	}
 	if (log_op) {
 		logpath = log_op->a[0].p;
@@ -372,7 +381,7 @@ void monitor_stdio(void)
 		if (dup2(p[1], 1 + i) < 0)
 			die("log", errno, "dup2");
 		close(p[1]);
-		C.log_rd[i] = p[0];
+		log_rd[i] = p[0];
 	}
 }
 
@@ -385,14 +394,14 @@ void monitor_state(pid_t child)
 
 void detach_release(void)
 {
-	if (C.detach_wr < 0)
+	if (detach_wr < 0)
 		return;
 	/* the original helper writes `monitor PID` and exits; fd 4 and the pipe are its alone now */
-	if (write_all(C.detach_wr, "S", 1)) {
+	if (write_all(detach_wr, "S", 1)) {
 	}
-	close(C.detach_wr);
-	C.detach_wr = -1;
-	dup3(C.devnull, 4, O_CLOEXEC); /* fd 4 stays taken: later status lines go nowhere */
+	close(detach_wr);
+	detach_wr = -1;
+	dup3(devnull(), 4, O_CLOEXEC); /* fd 4 stays taken: later status lines go nowhere */
 	if (chdir("/")) {
 	}
 }
@@ -453,7 +462,7 @@ static void reset_signals(void)
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &C.origmask, NULL);
+	signals_restore();
 }
 
 /* Runs the on-exit callback and does what its first output line says. Returns to exit. */
@@ -461,7 +470,7 @@ static void run_on_exit(void)
 {
 	/* ignored (and any pending one discarded) while the callback runs */
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&C.fwd, sig))
+		if (sigismember(signals_forwarded(), sig))
 			signal(sig, SIG_IGN);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
@@ -482,7 +491,7 @@ static void run_on_exit(void)
 		return;
 	if (pid == 0) {
 		reset_signals();
-		if (dup2(C.devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(C.devnull, 2) < 0)
+		if (dup2(devnull(), 0) < 0 || dup2(p[1], 1) < 0 || dup2(devnull(), 2) < 0)
 			_exit(127);
 		syscall(SYS_close_range, 3, ~0U, 0);
 		execve(argv[0], argv, envp);
@@ -525,9 +534,9 @@ static void run_on_exit(void)
 
 /* `console-socket PATH`: the pty master to the caller's unix socket, by SCM_RIGHTS, as runc hands
  * it to containerd's shim or conmon (the message's bytes name it, as runc's do). */
-int console_connect(void)
+static int console_connect(void)
 {
-	const char *path = C.console_socket->a[0].p;
+	const char *path = console_op->a[0].p;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof sa.sun_path)
 		die("console-socket", ENAMETOOLONG, "%s", path);
@@ -540,8 +549,8 @@ int console_connect(void)
 
 static void console_send(int master)
 {
-	const char *path = C.console_socket->a[0].p;
-	int s = C.console_fd >= 0 ? C.console_fd : console_connect();
+	const char *path = console_op->a[0].p;
+	int s = console_fd >= 0 ? console_fd : console_connect();
 	char name[] = "/dev/ptmx";
 	struct iovec iov = { .iov_base = name, .iov_len = sizeof name - 1 };
 	union {
@@ -558,13 +567,24 @@ static void console_send(int master)
 	if (sendmsg(s, &msg, 0) < 0)
 		die("console-socket", errno, "send the pty master to %s", path);
 	close(s);
-	C.console_fd = -1;
+	console_fd = -1;
+}
+
+int console_given(void)
+{
+	return console_op != NULL;
+}
+
+void console_open(void)
+{
+	if (console_op)
+		console_fd = console_connect();
 }
 
 void console_handover(void)
 {
 	int m = recv_master(); /* -1: the child failed before its pty; the error pipe says why */
-	if (m >= 0 && C.console_socket) {
+	if (m >= 0 && console_op) {
 		console_send(m);
 		close(m);
 	}
@@ -573,7 +593,7 @@ void console_handover(void)
 
 void monitor_loop(pid_t child)
 {
-	sigset_t set = C.fwd;
+	sigset_t set = *signals_forwarded();
 	sigaddset(&set, SIGCHLD);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
@@ -584,26 +604,26 @@ void monitor_loop(pid_t child)
 		int m = C.release ? -1 : recv_master(); /* release: handed over already (console_handover) */
 		if (m >= 0) {
 			fcntl(m, F_SETFL, O_NONBLOCK);
-			C.log_rd[0] = m;
+			log_rd[0] = m;
 			attach_target(stdin_op ? m : -1, m);
 		}
-	} else if (C.stdin_wr >= 0) {
-		attach_target(C.stdin_wr, -1);
+	} else if (stdin_wr >= 0) {
+		attach_stdin(stdin_wr); /* attach.c's from now on: it closes it at the input's end */
+		stdin_wr = -1;
 	}
 	char err[1024];
 	size_t errlen = 0;
 	int errfd = C.err_rd, started = 0, st = 0, done = 0;
-	health_init();
 	for (;;) {
-		if (done && errfd < 0 && C.log_rd[0] < 0 && C.log_rd[1] < 0)
+		if (done && errfd < 0 && log_rd[0] < 0 && log_rd[1] < 0)
 			break;
 		/* output a client has not taken yet holds the container's output back */
 		int busy = attach_busy();
 		struct pollfd p[6 + ATTACH_NFDS] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = errfd, .events = POLLIN },
-			{ .fd = busy ? -1 : C.log_rd[0], .events = POLLIN },
-			{ .fd = busy ? -1 : C.log_rd[1], .events = POLLIN },
+			{ .fd = busy ? -1 : log_rd[0], .events = POLLIN },
+			{ .fd = busy ? -1 : log_rd[1], .events = POLLIN },
 		};
 		health_fds(p + 4);
 		attach_fds(p + 6);
@@ -643,9 +663,9 @@ void monitor_loop(pid_t child)
 				exit(0);
 		}
 		for (int i = 0; i < 2; i++)
-			if (p[2 + i].fd >= 0 && p[2 + i].revents && src_read(i, C.log_rd[i]) < 0) {
-				close(C.log_rd[i]);
-				C.log_rd[i] = -1;
+			if (p[2 + i].fd >= 0 && p[2 + i].revents && src_read(i, log_rd[i]) < 0) {
+				close(log_rd[i]);
+				log_rd[i] = -1;
 				if (C.tty)
 					attach_target(-1, -1); /* the pty is gone: input is dropped from now on */
 			}
@@ -656,7 +676,7 @@ void monitor_loop(pid_t child)
 		}
 	}
 	for (int i = 0; i < 2; i++)
-		if (C.log_rd[i] >= 0 && streams[i].len)
+		if (log_rd[i] >= 0 && streams[i].len)
 			log_emit(i, streams[i].buf, streams[i].len);
 	attach_end();
 	close(sfd);

@@ -5,13 +5,15 @@
 #include <sys/types.h>
 
 struct spec;
-void monitor_ops(const struct spec *sp); /* reads `log`, `state`, `on-exit`, `stdin` (checks MAX_FILES) */
-void detach_fork(void);                  /* returns in the monitor; the original helper exits in it */
-void monitor_stdio(void);                /* the monitor's (and so the container's) fds 0-2 */
-void monitor_state(pid_t child);         /* first state file, before the go-ahead */
+/* reads `log`, `state`, `on-exit`, `stdin` (checks MAX_FILES), `console-socket` */
+void monitor_ops(const struct spec *sp);
+void detach_fork(void);          /* returns in the monitor; the original helper exits in it */
+void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
+void monitor_state(pid_t child); /* first state file, before the go-ahead */
 void monitor_loop(pid_t child) __attribute__((noreturn));
 void detach_release(void);   /* started: the original helper may exit, fd 4 is /dev/null now */
 void console_handover(void); /* release with tty: the pty master to the console socket, at create */
-int console_connect(void);   /* a socket connected to `console-socket`'s PATH (dies on failure) */
+int console_given(void);     /* the spec has `console-socket` */
+void console_open(void);     /* exec: connects to it now, before the join (a host path); dies on failure */
 
 #endif

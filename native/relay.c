@@ -5,6 +5,7 @@
 #include "ctx.h"
 #include "monitor.h"
 #include "report.h"
+#include "signals.h"
 #include "util.h"
 
 #include <errno.h>
@@ -22,6 +23,14 @@
 
 static struct termios saved;
 static volatile sig_atomic_t raw_on;
+static int exit_event_fd = -1;      /* `exit-event`: its FILE (relay_exit_event) */
+static const char *exit_event_tmpl; /* and its TEMPLATE */
+
+void relay_exit_event(int fd, const char *tmpl)
+{
+	exit_event_fd = fd;
+	exit_event_tmpl = tmpl;
+}
 
 void tty_restore(void)
 {
@@ -117,13 +126,13 @@ static int reaper_report(int fd, int *st)
 
 void parent_loop(pid_t child)
 {
-	sigset_t set = C.fwd;
+	sigset_t set = *signals_forwarded();
 	sigaddset(&set, SIGCHLD);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		die("signalfd", errno, "signalfd");
 	int master = -1, in = -1;
-	if (C.tty && C.console_socket) {
+	if (C.tty && console_given()) {
 		console_handover(); /* exec with `release`: the caller relays the terminal */
 	} else if (C.tty) {
 		master = recv_master();
@@ -174,8 +183,7 @@ void parent_loop(pid_t child)
 		if (p[1].revents && err_pipe_read(&errfd, err, &errlen, sizeof err)) {
 			started = 1;
 			status("started");
-			if (C.detach)
-				detach_release();
+			detach_release(); /* a detached exec: its original helper may exit now */
 			if (C.release) /* the process, without a parent-death signal, goes to the caller's subreaper */
 				exit(0);
 		}
@@ -205,8 +213,7 @@ void parent_loop(pid_t child)
 			/* a command that exits at once: its exec's EOF and its exit came together */
 			started = 1;
 			status("started");
-			if (C.detach)
-				detach_release();
+			detach_release();
 			if (C.release) /* the process, without a parent-death signal, goes to the caller's subreaper */
 				exit(0);
 		}
@@ -216,11 +223,11 @@ void parent_loop(pid_t child)
 	}
 	tty_restore();
 	int code = child_outcome(started, err, errlen, st);
-	if (started && C.exit_event_fd >= 0) {
+	if (started && exit_event_fd >= 0) {
 		/* a detached exec: nobody waits for this helper, the event records how it ended */
 		char num[16];
 		snprintf(num, sizeof num, "%d", code);
-		event_write(C.exit_event_fd, C.exit_event->a[1].p, "{{exitCode}}", num);
+		event_write(exit_event_fd, exit_event_tmpl, "{{exitCode}}", num);
 	}
 	if (!done) {
 		/* the exec's command is done, its orphans still run under the reaper: release the
@@ -229,7 +236,7 @@ void parent_loop(pid_t child)
 			close(master);
 		for (int fd = 0; fd <= 4; fd++)
 			if (fd != 3)
-				dup2(C.devnull, fd);
+				dup2(devnull(), fd);
 		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 			;
 	}

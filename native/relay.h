@@ -14,5 +14,7 @@ int err_pipe_read(int *fd, char *err, size_t *len, size_t cap);
 int child_outcome(int started, char *err, size_t errlen, int st);
 /* waitpid(child, WNOHANG), except with `release`: the zombie is left for the caller's subreaper */
 int child_ended(pid_t child, int *st);
+/* exec -d: how the process ended is appended to fd (opened before the join) by the template tmpl */
+void relay_exit_event(int fd, const char *tmpl);
 
 #endif

@@ -23,6 +23,25 @@ int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+static int devnull_fd = -1;
+
+int devnull_open(void)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0)
+		return -1;
+	devnull_fd = fcntl(nul, F_DUPFD_CLOEXEC, 5);
+	int e = errno;
+	close(nul);
+	errno = e;
+	return devnull_fd;
+}
+
+int devnull(void)
+{
+	return devnull_fd;
+}
+
 int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -9,5 +9,9 @@ int write_all(int fd, const void *buf, size_t n);
  * -1 entries are ignored). */
 void close_fds_except(int *keep, int n);
 int write_file(const char *path, const char *s);
+/* The host's /dev/null, opened at the helper's start (O_RDWR, close-on-exec, never fds 0-4): stdio
+ * for what must not keep the caller's. devnull_open returns it, or -1 with errno set. */
+int devnull_open(void);
+int devnull(void);
 
 #endif

@@ -1,0 +1,30 @@
+/* box-helper: the signals the helper forwards to the container (or an exec's process) and the
+ * signal mask it started with, which everything it runs gets back before it runs. */
+#define _GNU_SOURCE
+#include "signals.h"
+
+static sigset_t forwarded; /* taken from a signalfd by the parent and sent on to the child */
+static sigset_t origmask;  /* the mask at start */
+
+void signals_block(int no_winch)
+{
+	int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	sigemptyset(&forwarded);
+	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+		sigaddset(&forwarded, fwd[i]);
+	if (no_winch)
+		sigdelset(&forwarded, SIGWINCH); /* no terminal */
+	sigset_t block = forwarded;
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &origmask);
+}
+
+const sigset_t *signals_forwarded(void)
+{
+	return &forwarded;
+}
+
+void signals_restore(void)
+{
+	sigprocmask(SIG_SETMASK, &origmask, NULL);
+}
