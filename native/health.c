@@ -298,6 +298,15 @@ static void fmt_duration(char *b, size_t n, uint64_t ns)
 		snprintf(b, n, "%lluns", (unsigned long long)ns);
 }
 
+static void close_probe_pipes(void)
+{
+	if (H.out_fd >= 0)
+		close(H.out_fd);
+	if (H.st_fd >= 0)
+		close(H.st_fd);
+	H.out_fd = H.st_fd = -1;
+}
+
 /* The probe's helper was reaped with wait status ws: record the result, update the status. */
 static void finish_probe(int ws)
 {
@@ -306,12 +315,7 @@ static void finish_probe(int ws)
 		drain_out();
 	if (H.st_fd >= 0)
 		drain_status();
-	/* a process the probe left behind may still hold its output: stop reading now */
-	if (H.out_fd >= 0)
-		close(H.out_fd);
-	if (H.st_fd >= 0)
-		close(H.st_fd);
-	H.out_fd = H.st_fd = -1;
+	close_probe_pipes(); /* a process the probe left behind may still hold its output: stop reading now */
 	struct result *r = &hcur;
 	r->start = H.p_start_real;
 	r->end = real_ns();
@@ -405,9 +409,5 @@ void health_stop(void)
 			;
 		H.helper = -1;
 	}
-	if (H.out_fd >= 0)
-		close(H.out_fd);
-	if (H.st_fd >= 0)
-		close(H.st_fd);
-	H.out_fd = H.st_fd = -1;
+	close_probe_pipes();
 }

@@ -551,20 +551,8 @@ static void console_send(int master)
 {
 	const char *path = console_op->a[0].p;
 	int s = console_fd >= 0 ? console_fd : console_connect();
-	char name[] = "/dev/ptmx";
-	struct iovec iov = { .iov_base = name, .iov_len = sizeof name - 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	memset(&u, 0, sizeof u);
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	if (sendmsg(s, &msg, 0) < 0)
+	static const char name[] = "/dev/ptmx";
+	if (send_fd(s, master, name, sizeof name - 1))
 		die("console-socket", errno, "send the pty master to %s", path);
 	close(s);
 	console_fd = -1;
@@ -593,11 +581,7 @@ void console_handover(void)
 
 void monitor_loop(pid_t child)
 {
-	sigset_t set = *signals_forwarded();
-	sigaddset(&set, SIGCHLD);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0)
-		die("signalfd", errno, "signalfd");
+	int sfd = signals_fd();
 	if (C.tty) {
 		/* the container's terminal: its output is the container's stdout, attach clients type
 		 * into it (with `stdin`) and set its window size */

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -65,23 +64,8 @@ static void copy_winsize(int master)
 
 int recv_master(void)
 {
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-	ssize_t n;
-	do
-		n = recvmsg(C.sock[0], &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	int fd = recv_fd(C.sock[0]); /* -1: the child failed before it got there: the error pipe says why */
 	close(C.sock[0]);
-	struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-		return -1; /* the child failed before it got there: the error pipe says why */
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof fd);
 	return fd;
 }
 
@@ -126,11 +110,7 @@ static int reaper_report(int fd, int *st)
 
 void parent_loop(pid_t child)
 {
-	sigset_t set = *signals_forwarded();
-	sigaddset(&set, SIGCHLD);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0)
-		die("signalfd", errno, "signalfd");
+	int sfd = signals_fd();
 	int master = -1, in = -1;
 	if (C.tty && console_given()) {
 		console_handover(); /* exec with `release`: the caller relays the terminal */

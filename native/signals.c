@@ -2,6 +2,10 @@
  * signal mask it started with, which everything it runs gets back before it runs. */
 #define _GNU_SOURCE
 #include "signals.h"
+#include "report.h"
+
+#include <errno.h>
+#include <sys/signalfd.h>
 
 static sigset_t forwarded; /* taken from a signalfd by the parent and sent on to the child */
 static sigset_t origmask;  /* the mask at start */
@@ -22,6 +26,16 @@ void signals_block(int no_winch)
 const sigset_t *signals_forwarded(void)
 {
 	return &forwarded;
+}
+
+int signals_fd(void)
+{
+	sigset_t set = forwarded;
+	sigaddset(&set, SIGCHLD);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fd < 0)
+		die("signalfd", errno, "signalfd");
+	return fd;
 }
 
 void signals_restore(void)

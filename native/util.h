@@ -13,5 +13,10 @@ int write_file(const char *path, const char *s);
  * for what must not keep the caller's. devnull_open returns it, or -1 with errno set. */
 int devnull_open(void);
 int devnull(void);
+/* Passes fd over the unix socket sock (SCM_RIGHTS) with a message of len bytes (at least one):
+ * 0, or -1 with errno set. */
+int send_fd(int sock, int fd, const void *msg, size_t len);
+/* The fd passed by send_fd (close-on-exec; the first byte of its message is read), or -1. */
+int recv_fd(int sock);
 
 #endif
