@@ -27,7 +27,10 @@
 #   docker.io       dockerd, the third: oci-docker.test.ts starts its own daemon (private roots, no
 #                   iptables, no bridge) with box-runc added as a runtime (--add-runtime)
 set -euo pipefail
-APT_PACKAGES=(gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils openssl strace clang-format iproute2 nftables zsh fish containerd podman docker.io)
+APT_PACKAGES=(
+  gcc libc6-dev clang lld busybox-static util-linux file python3 tar docker-registry skopeo umoci apache2-utils
+  openssl strace clang-format iproute2 nftables zsh fish containerd podman docker.io
+)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
