@@ -51,6 +51,27 @@ function eventAttributes(
   return attrs;
 }
 
+/** An event in Docker's shape, its fields in Docker's order; the time is a number or a placeholder. */
+function containerEvent<Time>(
+  action: string,
+  c: Pick<ContainerRecord, 'id' | 'name' | 'config'>,
+  attributes: Record<string, string | number>,
+  time: Time,
+  timeNano: Time,
+) {
+  return {
+    Type: 'container' as const,
+    Action: action,
+    status: action,
+    id: c.id,
+    from: c.config.image.ref,
+    Actor: { ID: c.id, Attributes: eventAttributes(c, attributes) },
+    scope: 'local' as const,
+    time,
+    timeNano,
+  };
+}
+
 export function appendEvent(
   roots: Roots,
   action: EventAction | string,
@@ -58,18 +79,7 @@ export function appendEvent(
   attributes: Record<string, string | number> = {},
 ): void {
   const nowNs = BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
-  const attrs = eventAttributes(c, attributes);
-  const ev: BoxEvent = {
-    Type: 'container',
-    Action: action,
-    status: action,
-    id: c.id,
-    from: c.config.image.ref,
-    Actor: { ID: c.id, Attributes: attrs },
-    scope: 'local',
-    time: Number(nowNs / 1000000000n),
-    timeNano: Number(nowNs),
-  };
+  const ev: BoxEvent = containerEvent(action, c, attributes, Number(nowNs / 1000000000n), Number(nowNs));
   try {
     fs.mkdirSync(roots.runroot, { recursive: true, mode: 0o700 });
     // One write(2) of a whole line with O_APPEND: concurrent writers never interleave within it.
@@ -89,17 +99,6 @@ export function eventTemplate(
   c: Pick<ContainerRecord, 'id' | 'name' | 'config'>,
   attributes: Record<string, string | number> = {},
 ): string {
-  const attrs = eventAttributes(c, attributes);
-  const ev = {
-    Type: 'container',
-    Action: action,
-    status: action,
-    id: c.id,
-    from: c.config.image.ref,
-    Actor: { ID: c.id, Attributes: attrs },
-    scope: 'local',
-    time: '{{time}}',
-    timeNano: '{{timeNano}}',
-  };
+  const ev = containerEvent(action, c, attributes, '{{time}}', '{{timeNano}}');
   return JSON.stringify(ev).replace('"{{time}}"', '{{time}}').replace('"{{timeNano}}"', '{{timeNano}}');
 }
