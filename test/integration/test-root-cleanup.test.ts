@@ -26,15 +26,28 @@ it('cleanup kills the root box processes, stopped or not, by --root and by BOX_R
   const elsewhere = other.start(['events']);
   try {
     const pids = [byFlag.pid!, byEnv.pid!, running.pid!];
-    until('the box processes of the root', () => boxProcessesOf(t.root).sort(), (p) => p.length === 3);
+    until(
+      'the box processes of the root',
+      () => boxProcessesOf(t.root).sort(),
+      (p) => p.length === 3,
+    );
     expect(boxProcessesOf(t.root).sort()).toEqual([...pids].sort());
     expect(boxProcessesOf(other.root)).toEqual([elsewhere.pid]);
     byFlag.kill('SIGSTOP');
     byEnv.kill('SIGSTOP');
-    until('stopped', () => [byFlag.pid!, byEnv.pid!].map(stateOf).join(''), (s) => s === 'TT');
+    until(
+      'stopped',
+      () => [byFlag.pid!, byEnv.pid!].map(stateOf).join(''),
+      (s) => s === 'TT',
+    );
     t.cleanup();
     // reaped by this process: dead is a zombie (Z) until then, or gone
-    for (const pid of pids) until(`box ${pid} dead`, () => stateOf(pid), (s) => s === 'Z' || s === '');
+    for (const pid of pids)
+      until(
+        `box ${pid} dead`,
+        () => stateOf(pid),
+        (s) => s === 'Z' || s === '',
+      );
     expect(fs.existsSync(t.dir)).toBe(false);
     expect(stateOf(elsewhere.pid!)).toMatch(/[RS]/); // another root's box is left alone
   } finally {
