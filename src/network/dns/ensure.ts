@@ -17,6 +17,7 @@ import { boxArgv } from '../../runtime/backoff';
 import { mkdirp, readFileIfExists } from '../../util/fs';
 import { ownerAlive } from '../../util/owner';
 import { liveResponder } from './pid-file';
+import { checkRootStillThere } from '../../util/root-identity';
 
 /** What the responder needs to know of a network (a network record has these fields). */
 export interface DnsNetwork {
@@ -45,6 +46,7 @@ function bareAddress(gateway: string): string {
 
 /** Makes sure the network's responder runs and answers; starts one if needed. */
 export async function ensureResponder(roots: Roots, network: DnsNetwork, opts: EnsureOptions = {}): Promise<void> {
+  checkRootStillThere(roots, `network ${network.name}'s DNS responder`);
   const address = bareAddress(network.gateway);
   const lock = await lockFile(lockPaths.networkDns(roots, network.id));
   try {
