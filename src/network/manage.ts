@@ -12,6 +12,7 @@ import { deleteLink } from './links';
 import { syncRuleset } from './setup';
 import { bridgeParams, NetworkRecord, NetworkStore, PREDEFINED } from './store';
 import { formatIPv4 } from './subnet';
+import { removeNetworkRuntimeFiles } from './locks';
 
 export interface Endpoint {
   containerId: string;
@@ -99,6 +100,7 @@ export async function removeNetwork(store: NetworkStore, containers: ContainerSt
     }
     await removeKernelObjects(store, n);
     store.removeRecord(n);
+    await removeNetworkRuntimeFiles(store.roots, n.Id);
   });
   await syncRuleset(store.roots, store);
 }
@@ -115,6 +117,7 @@ export async function pruneNetworks(store: NetworkStore, containers: ContainerSt
       if (endpointsOf(store, containers, n).length) return false;
       await removeKernelObjects(store, n);
       store.removeRecord(n);
+      await removeNetworkRuntimeFiles(store.roots, n.Id);
       return true;
     });
     if (gone) removed.push(n.Name);

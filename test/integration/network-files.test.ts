@@ -1,0 +1,35 @@
+// What a network leaves in the runtime root once it is removed: nothing. Its lock files (its
+// allocations' and its DNS names') go with it, with `network rm` and with `network prune`.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { busyboxRoot, leftovers, snapshot } from '../support/box';
+
+describe('network files', () => {
+  const t = busyboxRoot();
+  const ok = (args: string[]) => {
+    const r = t.box(args);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return r.stdout;
+  };
+  /** The network's files under the runtime root's locks, by name. */
+  const lockFilesOf = (id: string) => {
+    const dir = path.join(t.root, 'run', 'locks', 'networks');
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith(id)) : [];
+  };
+
+  it('network rm and network prune remove its lock files (allocations and DNS)', () => {
+    const before = snapshot(t);
+    for (const remove of [['network', 'rm', 'files'], ['network', 'prune', '-f']]) {
+      const id = ok(['network', 'create', 'files']).trim();
+      // a container on it: an address allocated, its names published (the DNS lock)
+      ok(['run', '--rm', '--network', 'files', 'busybox', 'true']);
+      expect(lockFilesOf(id).sort()).toEqual([`${id}.dns.lock`, `${id}.lock`]);
+      ok(remove);
+      expect(lockFilesOf(id)).toEqual([]);
+      expect(fs.existsSync(path.join(t.root, 'run', 'networks', id))).toBe(false);
+    }
+    expect(leftovers(t, before)).toEqual([]);
+  }, 60_000);
+});
