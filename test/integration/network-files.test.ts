@@ -22,7 +22,10 @@ describe('network files', () => {
 
   it('network rm and network prune remove its lock files (allocations and DNS)', () => {
     const before = snapshot(t);
-    for (const remove of [['network', 'rm', 'files'], ['network', 'prune', '-f']]) {
+    for (const remove of [
+      ['network', 'rm', 'files'],
+      ['network', 'prune', '-f'],
+    ]) {
       const id = ok(['network', 'create', 'files']).trim();
       // a container on it: an address allocated, its names published (the DNS lock)
       ok(['run', '--rm', '--network', 'files', 'busybox', 'true']);

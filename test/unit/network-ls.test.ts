@@ -32,7 +32,12 @@ describe('network ls', () => {
   it("scope and dangling: a user network no container names is dangling, a predefined one never (Docker's)", () => {
     const used = (n: NetworkRecord) => n.Name === 'busy';
     const dangling = (name: string, v = 'true') => matchesFilters(net(name), [`dangling=${v}`], used);
-    expect([dangling('idle'), dangling('busy'), dangling('bridge'), dangling('none')]).toEqual([true, false, false, false]);
+    expect([dangling('idle'), dangling('busy'), dangling('bridge'), dangling('none')]).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
     expect([dangling('idle', 'false'), dangling('busy', '0'), dangling('host', '1')]).toEqual([false, true, false]);
     expect(() => dangling('idle', 'yes')).toThrow('invalid filter "dangling=yes": use dangling=true or dangling=false');
     expect(matchesFilters(net('idle'), ['scope=local'], used)).toBe(true);
