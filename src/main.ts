@@ -6,6 +6,14 @@ import { runCli } from './cli/index';
 import { flushTrace, mark } from './util/trace';
 
 mark('main');
+// A reader that went away (`box logs X | head -1`) ends box quietly, as it ends other CLIs (Docker's
+// dies of SIGPIPE, which Node ignores): no stack trace, exit status 141, a SIGPIPE death's in a shell.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+}
 // Run through a link named box-runc, box is an OCI runtime with runc's command line (src/cli/oci/).
 const asRunc = path.basename(process.argv0) === 'box-runc';
 (asRunc

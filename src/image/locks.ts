@@ -25,12 +25,15 @@ const exclusiveWaits = new Map<string, Promise<void>>();
  * Waits for a lock on `file` (created if missing; exclusive unless `op` says otherwise) without
  * blocking the event loop. `onSlow` is called once if the wait goes past `slowMs`: for a lock
  * whose holders may rightly keep it long, the caller tells the user what it waits for.
+ * `deletable`: a holder may delete the file (see lockDeletableFile); the lock counts only if the
+ * file locked is still the one at `file`, else it is taken again.
  */
 export async function lockFile(
   file: string,
   op: number = LOCK_EX,
   onSlow?: () => void,
   slowMs = 10_000,
+  deletable = false,
 ): Promise<Lock> {
   const slow = onSlow ? setTimeout(onSlow, slowMs) : undefined;
   if (op !== LOCK_EX) {
@@ -47,7 +50,7 @@ export async function lockFile(
   exclusiveWaits.set(file, queued);
   try {
     await before;
-    return await flockFile(file, op);
+    return await flockFile(file, op, deletable);
   } finally {
     clearTimeout(slow);
     // the next waiter may block a thread now: this one holds the lock (or gave up)
@@ -56,18 +59,21 @@ export async function lockFile(
   }
 }
 
-async function flockFile(file: string, op: number): Promise<Lock> {
-  mkdirp(path.dirname(file), 0o700);
-  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
-  try {
-    // Uncontended (the usual case), the lock is taken at once, without starting the thread pool
-    // that a waiting flock runs on.
-    if (!tryFlock(fd, op)) await flockAsync(fd, op);
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
+async function flockFile(file: string, op: number, deletable = false): Promise<Lock> {
+  for (;;) {
+    mkdirp(path.dirname(file), 0o700);
+    const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    try {
+      // Uncontended (the usual case), the lock is taken at once, without starting the thread pool
+      // that a waiting flock runs on.
+      if (!tryFlock(fd, op)) await flockAsync(fd, op);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    if (!deletable || isFileAt(fd, file)) return heldLock(fd);
+    fs.closeSync(fd); // deleted by its holder: the lock of a file nobody else will lock
   }
-  return heldLock(fd);
 }
 
 /** The lock on `file` if nobody holds it now; undefined otherwise. Never waits. */
@@ -135,6 +141,23 @@ async function pollFlock(fd: number, deadline: number): Promise<boolean> {
     if (tryFlock(fd, LOCK_EX)) return true;
   }
   return false;
+}
+
+/**
+ * tryLockFile for a lock file that a holder may delete (see lockDeletableFile): created if
+ * missing, and counted only if the file locked is still the one at `file`.
+ */
+export function tryLockDeletableFile(file: string): Lock | undefined {
+  for (;;) {
+    mkdirp(path.dirname(file), 0o700);
+    const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    if (!tryFlock(fd, LOCK_EX)) {
+      fs.closeSync(fd);
+      return undefined;
+    }
+    if (isFileAt(fd, file)) return heldLock(fd);
+    fs.closeSync(fd);
+  }
 }
 
 /** tryLockFile for a deletable lock file (see lockDeletableFile) that is never created: 'absent' when there is none. */

@@ -5,8 +5,7 @@
 // owner is dead (kill -9, a reboot that wiped /run) is dropped, so an address is never leaked.
 import * as path from 'node:path';
 import { BoxError } from '../errors';
-import { lockFile } from '../image/locks';
-import { layout, lockPaths, Roots } from '../paths';
+import { layout, Roots } from '../paths';
 import { readJsonIfExists, writeJsonAtomic } from '../util/fs';
 import * as fs from 'node:fs';
 import { ownerAlive, ownerToken, processToken } from '../util/owner';
@@ -15,6 +14,7 @@ import { BRIDGE_MAX_PORTS } from './links';
 import type { PublishedPort } from './ports';
 import { BridgeParams, bridgeParams, NetworkRecord } from './store';
 import { formatIPv4, lastAddress, parseIPv4, subnetContains } from './subnet';
+import { lockAllocations } from './locks';
 
 export interface Allocation {
   address: string;
@@ -53,7 +53,7 @@ export function macFor(address: number): string {
 }
 
 async function withIpam<T>(roots: Roots, networkId: string, fn: (f: IpamFile) => T): Promise<T> {
-  const lock = await lockFile(lockPaths.network(roots, networkId));
+  const lock = await lockAllocations(roots, networkId);
   try {
     const f = readIpam(roots, networkId);
     const before = JSON.stringify(f);
@@ -190,7 +190,7 @@ export async function release(roots: Roots, networkId: string, containerId: stri
 
 /** Runs `fn` holding the network's allocation lock (network rm: no allocation can start meanwhile). */
 export async function withAllocationsLocked<T>(roots: Roots, networkId: string, fn: () => Promise<T>): Promise<T> {
-  const lock = await lockFile(lockPaths.network(roots, networkId));
+  const lock = await lockAllocations(roots, networkId);
   try {
     return await fn();
   } finally {

@@ -12,6 +12,7 @@ import { deleteLink } from './links';
 import { syncRuleset } from './setup';
 import { bridgeParams, NetworkRecord, NetworkStore, PREDEFINED } from './store';
 import { formatIPv4 } from './subnet';
+import { removeNetworkRuntimeFiles } from './locks';
 
 export interface Endpoint {
   containerId: string;
@@ -99,22 +100,29 @@ export async function removeNetwork(store: NetworkStore, containers: ContainerSt
     }
     await removeKernelObjects(store, n);
     store.removeRecord(n);
+    await removeNetworkRuntimeFiles(store.roots, n.Id);
   });
   await syncRuleset(store.roots, store);
 }
 
 /**
- * `network prune`: every user network no container names; returns their names. The ruleset, DNS
+ * `network prune`: every user network no container names (of those `selected`: --filter); returns
+ * their names. The ruleset, DNS
  * names and responders are put right for the containers that run, whatever was removed.
  */
-export async function pruneNetworks(store: NetworkStore, containers: ContainerStore): Promise<string[]> {
+export async function pruneNetworks(
+  store: NetworkStore,
+  containers: ContainerStore,
+  selected: (n: NetworkRecord) => boolean = () => true,
+): Promise<string[]> {
   const removed: string[] = [];
   for (const n of await store.list()) {
-    if (isPredefined(n) || containersNaming(containers, n).length) continue;
+    if (isPredefined(n) || !selected(n) || containersNaming(containers, n).length) continue;
     const gone = await withAllocationsLocked(store.roots, n.Id, async () => {
       if (endpointsOf(store, containers, n).length) return false;
       await removeKernelObjects(store, n);
       store.removeRecord(n);
+      await removeNetworkRuntimeFiles(store.roots, n.Id);
       return true;
     });
     if (gone) removed.push(n.Name);

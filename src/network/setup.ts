@@ -24,6 +24,7 @@ import { rulesetPorts } from './ports';
 import { bridgeParams, DEFAULT_NETWORK, NetworkRecord, NetworkStore } from './store';
 import { formatIPv4 } from './subnet';
 import { mark } from '../util/trace';
+import { checkRootStillThere } from '../util/root-identity';
 
 /** Whether a container's start involves its networks at all. */
 export function hasEndpoints(record: ContainerRecord): boolean {
@@ -57,6 +58,7 @@ async function plug(
   index: number,
   pid: number,
 ): Promise<Allocation> {
+  checkRootStillThere(roots, `network ${n.Name}'s bridge and veth`);
   const p = bridgeParams(roots, n);
   const ifname = containerIfname(index);
   const ports = index === 0 ? record.config.ports : undefined;
@@ -158,6 +160,7 @@ function appliedRulesetFile(roots: Roots): string {
  * Serialised per root so an older view never lands after a newer one.
  */
 export async function syncRuleset(roots: Roots, store: NetworkStore): Promise<void> {
+  checkRootStillThere(roots, 'its nftables table');
   const lock = await lockFile(lockPaths.ruleset(roots));
   try {
     // published ports follow the containers that run: a start or end with ports changes the table

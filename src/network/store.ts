@@ -23,6 +23,7 @@ import {
   subnetContains,
   subnetsOverlap,
 } from './subnet';
+import { checkRootStillThere } from '../util/root-identity';
 
 export const DEFAULT_NETWORK = 'bridge';
 export const PREDEFINED = ['bridge', 'host', 'none'] as const;
@@ -162,6 +163,7 @@ export class NetworkStore {
 
   async create(o: CreateNetworkOptions): Promise<NetworkRecord> {
     checkCreateOptions(o);
+    checkRootStillThere(this.roots, `network ${o.name} (its bridge)`);
     const lock = await lockFile(lockPaths.networks(this.roots));
     try {
       await this.ensurePredefinedLocked();
@@ -188,6 +190,7 @@ export class NetworkStore {
   private async ensurePredefined(): Promise<void> {
     const names = new Set(this.read().map((n) => n.Name));
     if (PREDEFINED.every((p) => names.has(p))) return;
+    checkRootStillThere(this.roots, 'the default network (its bridge)');
     const lock = await lockFile(lockPaths.networks(this.roots));
     try {
       await this.ensurePredefinedLocked();

@@ -43,7 +43,8 @@ export interface Reclaimer {
   /** whether `system prune` with these options prunes this kind (volumes only with --volumes) */
   inSystemPrune(opts: SystemPruneOptions): boolean;
   prune(roots: Roots, opts: SystemPruneOptions): Promise<Pruned>;
-  usage(roots: Roots): Usage;
+  /** its row of `system df` (networks have none, as Docker's) */
+  usage?(roots: Roots): Usage;
   /** its section of `system df -v`, if it has one beyond the images' and containers' */
   detail?(roots: Roots): UsageDetail;
 }
@@ -126,11 +127,22 @@ const volumes: Reclaimer = {
   detail: volumeUsageDetail,
 };
 
-/**
- * In Docker's order of `system prune` and of `system df`'s rows. Networks go after containers
- * (a `network prune` reclaimer), then volumes, images and the build cache.
- */
-export const RECLAIMERS: Reclaimer[] = [containers, volumes, images, buildCache];
+/** User networks no container names, as `network prune` (and Docker's `system prune`) removes them. */
+const networks: Reclaimer = {
+  inSystemPrune: () => true,
+  async prune(roots, opts) {
+    const { pruneNetworks } = await import('../network/manage');
+    const { NetworkStore } = await import('../network/store');
+    const { pruneFilter } = await import('./container-filter');
+    const match = pruneFilter(opts.filters);
+    const store = new NetworkStore(roots);
+    const removed = await pruneNetworks(store, new ContainerStore(roots), (n) => match(n.Created, n.Labels));
+    return { heading: 'Deleted Networks', lines: removed, bytes: 0 };
+  },
+};
+
+/** In Docker's order of `system prune`: containers, networks, volumes, images, the build cache. */
+export const RECLAIMERS: Reclaimer[] = [containers, networks, volumes, images, buildCache];
 
 /** `system df`'s rows are in Docker's order (Images, Containers, Local Volumes, Build Cache). */
 export const USAGE_ORDER = ['Images', 'Containers', 'Local Volumes', 'Build Cache'];

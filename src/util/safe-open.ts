@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import * as sys from '../linux/syscalls';
 import { layout, Roots } from '../paths';
+import { noteRoot } from './root-identity';
 
 const { O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
 
@@ -134,6 +135,7 @@ function storeFiles(roots: Roots): string[] {
 export function trustRoots(roots: Roots): void {
   const key = `${roots.root}\0${roots.runroot}`;
   if (checked.has(key)) return;
+  noteRoot(roots); // its identity now: host objects are made only while it stays (root-identity.ts)
   trustRoot(roots.root, 'storage root', '--root');
   trustRoot(roots.runroot, 'runtime root', '--runroot');
   for (const dir of storeDirs(roots)) tighten(dir, 0o700, true);

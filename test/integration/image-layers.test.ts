@@ -13,6 +13,7 @@ import { parseImageRef } from '../../src/image/reference';
 import { ImageStore, OVERLAY_DATA_LIMIT } from '../../src/image/store';
 import { BOX, busyboxTarball, mountsUnder } from '../support/box';
 import { makeTar } from '../support/tar';
+import { removeRootNetworkObjects } from '../support/network';
 
 const LAYERS = 130;
 let dir: string;
@@ -62,6 +63,8 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
+  // `box run` made the root's default bridge and nftables table: they go with the root
+  removeRootNetworkObjects(store.roots.root);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -409,6 +409,8 @@ describe('a helper or monitor killed while a detached container starts or runs',
         continue;
       }
       // stopped before it learns how the start went, killed once the monitor started the container
+      // (and killed whatever happens: a stopped box left behind holds the container's lock)
+      onTestFinished(() => void box.kill('SIGKILL'));
       box.kill('SIGSTOP');
       const { id } = recordOf(t, name)!;
       until(
@@ -461,7 +463,11 @@ describe('a helper or monitor killed while a detached container starts or runs',
       );
       if (monitorForked(pid) !== undefined) attempt = pid;
     }
-    // stopped before it learns how the start went, killed once the monitor started the container
+    // stopped before it learns how the start went, killed once the monitor started the container;
+    // killed whatever happens: a stopped attempt left behind, continued once the root is gone,
+    // would make the root's bridge and table again
+    const stopped = attempt;
+    onTestFinished(() => void kill(stopped));
     kill(attempt, 'SIGSTOP');
     until(
       'the container started',
@@ -494,6 +500,7 @@ describe('a helper or monitor killed while a detached container starts or runs',
       const done = exitOf(box);
       const helper = monitorForked(box.pid!);
       const [monitor] = helper === undefined ? [] : childrenOf(helper);
+      if (monitor !== undefined) onTestFinished(() => void kill(monitor));
       if (monitor === undefined || !kill(monitor, 'SIGSTOP')) {
         await done; // the start went by before the monitor was seen: another round
         expect(boxWithin(t, ['rm', '-f', name]).status).toBe(0);

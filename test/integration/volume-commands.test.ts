@@ -22,6 +22,9 @@ describe('box volume', () => {
     expect(t.box(['volume', 'ls', '-q', '--filter', 'label=team=db']).stdout).toBe('fast\n');
     expect(t.box(['volume', 'ls', '-q', '--filter', 'name=dat']).stdout).toBe('data1\n');
     expect(t.box(['volume', 'ls', '-q', '--filter', 'dangling=false']).stdout).toBe('');
+    // Docker's four volume filters: the driver one too (every box volume is local's)
+    expect(t.box(['volume', 'ls', '-q', '--filter', 'driver=local', '--filter', 'name=fast']).stdout).toBe('fast\n');
+    expect(t.box(['volume', 'ls', '-q', '--filter', 'driver=other']).stdout).toBe('');
 
     const [v] = JSON.parse(t.box(['volume', 'inspect', 'fast']).stdout);
     expect(v).toMatchObject({

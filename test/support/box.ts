@@ -56,15 +56,54 @@ export class TestRoot {
 
   cleanup(): void {
     if (!this.created) return;
+    // A box process of this root that a test stopped (SIGSTOP) or left behind would hold its locks,
+    // and, continued once the root is gone, make the root's bridge and table again: killed first.
+    killBoxProcessesOf(this.root);
     // A test that failed midway may have left containers running: stop and remove them (their
     // monitors by their recorded PIDs, through box) before the directory goes.
     const ids = this.containerIds();
     if (ids.length) this.box(['rm', '-f', ...ids]);
+    killBoxProcessesOf(this.root); // the callbacks and back-offs that rm -f itself set off
     const leftovers = mountsUnder(this.dir);
     for (const m of leftovers.reverse()) spawnSync('umount', ['-l', m]);
     // the bridges, table and responders of every storage root the test made under its directory
     for (const root of new Set([this.root, ...rootsUnder(this.dir)])) removeRootNetworkObjects(root);
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Processes of box's executable (or of its helper's back-off, which becomes box) working in the
+ * storage root `root`: `--root ROOT` in their command line or BOX_ROOT=ROOT in their environment.
+ * Any state, stopped (T) ones too. Not the containers' monitors (helperProcesses), which box ends.
+ */
+export function boxProcessesOf(root: string): number[] {
+  const box = fs.realpathSync(BOX);
+  const pids: number[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      const runsBox = argv[0] === BOX || argv[0] === box || argv.slice(1).includes(BOX) || argv.includes(box);
+      if (!runsBox) continue;
+      const env = fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
+      const flagged = argv.some((a, i) => (a === '--root' && argv[i + 1] === root) || a === `--root=${root}`);
+      if (flagged || env.includes(`BOX_ROOT=${root}`)) pids.push(Number(p));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
+/** SIGKILLs (which ends a stopped process too) every box process of the root; see boxProcessesOf. */
+export function killBoxProcessesOf(root: string): void {
+  for (const pid of boxProcessesOf(root)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
   }
 }
 

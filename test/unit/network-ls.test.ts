@@ -4,7 +4,7 @@ import { matchesFilters, naturalLess } from '../../src/cli/network/ls';
 import type { NetworkRecord } from '../../src/network/store';
 
 const net = (Name: string, Labels: Record<string, string> = {}): NetworkRecord =>
-  ({ Name, Id: 'ab12'.padEnd(64, '0'), Driver: 'bridge', Labels }) as unknown as NetworkRecord;
+  ({ Name, Id: 'ab12'.padEnd(64, '0'), Driver: 'bridge', Scope: 'local', Labels }) as unknown as NetworkRecord;
 
 describe('network ls', () => {
   it('sorts by name with runs of digits compared as numbers', () => {
@@ -27,5 +27,20 @@ describe('network ls', () => {
     expect(matchesFilters(n, ['id=ab1', 'driver=bridge', 'type=custom'])).toBe(true);
     expect(matchesFilters(net('bridge'), ['type=custom'])).toBe(false);
     expect(() => matchesFilters(n, ['color=red'])).toThrow(/invalid filter "color=red"/);
+  });
+
+  it("scope and dangling: a user network no container names is dangling, a predefined one never (Docker's)", () => {
+    const used = (n: NetworkRecord) => n.Name === 'busy';
+    const dangling = (name: string, v = 'true') => matchesFilters(net(name), [`dangling=${v}`], used);
+    expect([dangling('idle'), dangling('busy'), dangling('bridge'), dangling('none')]).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
+    expect([dangling('idle', 'false'), dangling('busy', '0'), dangling('host', '1')]).toEqual([false, true, false]);
+    expect(() => dangling('idle', 'yes')).toThrow('invalid filter "dangling=yes": use dangling=true or dangling=false');
+    expect(matchesFilters(net('idle'), ['scope=local'], used)).toBe(true);
+    expect(matchesFilters(net('idle'), ['scope=swarm', 'scope=global'], used)).toBe(false);
   });
 });

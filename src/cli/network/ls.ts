@@ -1,27 +1,39 @@
 // `box network ls`: Docker's table (NETWORK ID, NAME, DRIVER, SCOPE), -q, --no-trunc and --filter.
 import { BoxError } from '../../errors';
 import { NetworkRecord } from '../../network/store';
-import { isPredefined } from '../../network/manage';
+import { containersNaming, isPredefined } from '../../network/manage';
 import { bool, CommandSpec, list } from '../args';
 import { table } from '../format';
 import { stores } from './common';
 
-/** Docker's filters: name (substring), id (prefix), label (KEY or KEY=VALUE), driver, type (custom, builtin). */
-export function matchesFilters(n: NetworkRecord, filters: string[]): boolean {
+const FILTER_KEYS = ['name', 'id', 'label', 'driver', 'type', 'scope', 'dangling'];
+
+/**
+ * Docker's filters: name (substring), id (prefix), label (KEY or KEY=VALUE), driver, type (custom,
+ * builtin), scope (local: every box network), dangling (true: a user network no container names,
+ * as Docker's, which never counts the predefined ones). `used`: whether a container names it.
+ */
+export function matchesFilters(n: NetworkRecord, filters: string[], used: (n: NetworkRecord) => boolean = () => false) {
   const byKey = new Map<string, string[]>();
   for (const f of filters) {
     const i = f.indexOf('=');
     const key = i < 0 ? f : f.slice(0, i);
-    if (!['name', 'id', 'label', 'driver', 'type'].includes(key) || i < 0) {
-      throw new BoxError(`invalid filter "${f}": use name=, id=, label=, driver= or type=`);
+    if (!FILTER_KEYS.includes(key) || i < 0) {
+      throw new BoxError(`invalid filter "${f}": use name=, id=, label=, driver=, type=, scope= or dangling=`);
     }
-    byKey.set(key, [...(byKey.get(key) ?? []), f.slice(i + 1)]);
+    const value = f.slice(i + 1);
+    if (key === 'dangling' && !['true', 'false', '1', '0'].includes(value)) {
+      throw new BoxError(`invalid filter "${f}": use dangling=true or dangling=false`);
+    }
+    byKey.set(key, [...(byKey.get(key) ?? []), value]);
   }
   const test: Record<string, (v: string) => boolean> = {
     name: (v) => n.Name.includes(v),
     id: (v) => n.Id.startsWith(v),
     driver: (v) => n.Driver === v,
     type: (v) => (v === 'builtin' ? isPredefined(n) : v === 'custom' ? !isPredefined(n) : false),
+    scope: (v) => n.Scope === v,
+    dangling: (v) => (!isPredefined(n) && !used(n)) === (v === 'true' || v === '1'),
     label: (v) => {
       const j = v.indexOf('=');
       return j < 0 ? v in n.Labels : n.Labels[v.slice(0, j)] === v.slice(j + 1);
@@ -58,14 +70,15 @@ export const networkLsCommand: CommandSpec = {
       key: 'filter',
       kind: 'list',
       value: 'KEY=VALUE',
-      description: 'name=, id=, label=KEY[=VALUE], driver=, type=custom|builtin',
+      description: 'name=, id=, label=KEY[=VALUE], driver=, type=custom|builtin, scope=local, dangling=true|false',
     },
   ],
   positionals: [],
   async run(a) {
-    const { networks } = stores();
+    const { networks, containers } = stores();
+    const used = (n: NetworkRecord) => containersNaming(containers, n).length > 0;
     const shown = (await networks.list())
-      .filter((n) => matchesFilters(n, list(a, 'filter')))
+      .filter((n) => matchesFilters(n, list(a, 'filter'), used))
       .sort((x, y) => naturalLess(x.Name, y.Name));
     const id = (n: NetworkRecord) => (bool(a, 'noTrunc') ? n.Id : n.Id.slice(0, 12));
     if (bool(a, 'quiet')) {

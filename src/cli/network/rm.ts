@@ -2,7 +2,9 @@
 // one a container is running on).
 import { BoxError } from '../../errors';
 import { pruneNetworks, removeNetwork } from '../../network/manage';
-import { CommandSpec } from '../args';
+import { pruneFilter } from '../../runtime/container-filter';
+import { CommandSpec, list } from '../args';
+import { PRUNE_FILTER_FLAG } from '../image/prune';
 import { stores } from './common';
 
 export const networkRmCommand: CommandSpec = {
@@ -38,11 +40,15 @@ export const networkRmCommand: CommandSpec = {
 export const networkPruneCommand: CommandSpec = {
   paths: [['network', 'prune']],
   summary: 'Remove every user network that no container uses.',
-  flags: [{ names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'do not ask (box never asks)' }],
+  flags: [
+    { names: ['--force', '-f'], key: 'force', kind: 'bool', description: 'do not ask (box never asks)' },
+    PRUNE_FILTER_FLAG,
+  ],
   positionals: [],
-  async run() {
+  async run(a) {
     const { networks, containers } = stores();
-    const removed = await pruneNetworks(networks, containers);
+    const match = pruneFilter(list(a, 'filter'));
+    const removed = await pruneNetworks(networks, containers, (n) => match(n.Created, n.Labels));
     if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.map((n) => n + '\n').join('')}`);
     return 0;
   },

@@ -92,7 +92,7 @@ export const systemDfCommand: CommandSpec = {
   positionals: [],
   async run(a) {
     const r = roots();
-    const rows = RECLAIMERS.map((x) => x.usage(r)).sort(
+    const rows = RECLAIMERS.flatMap((x) => (x.usage ? [x.usage(r)] : [])).sort(
       (x, y) => USAGE_ORDER.indexOf(x.type) - USAGE_ORDER.indexOf(y.type),
     );
     if (bool(a, 'verbose')) {

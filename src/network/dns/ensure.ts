@@ -11,12 +11,13 @@ import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { assetPath } from '../../assets';
 import { BoxError } from '../../errors';
-import { lockFile } from '../../image/locks';
-import { featurePaths, layout, lockPaths, Roots } from '../../paths';
+import { featurePaths, layout, Roots } from '../../paths';
 import { boxArgv } from '../../runtime/backoff';
 import { mkdirp, readFileIfExists } from '../../util/fs';
 import { ownerAlive } from '../../util/owner';
 import { liveResponder } from './pid-file';
+import { checkRootStillThere } from '../../util/root-identity';
+import { lockDns } from '../locks';
 
 /** What the responder needs to know of a network (a network record has these fields). */
 export interface DnsNetwork {
@@ -45,8 +46,9 @@ function bareAddress(gateway: string): string {
 
 /** Makes sure the network's responder runs and answers; starts one if needed. */
 export async function ensureResponder(roots: Roots, network: DnsNetwork, opts: EnsureOptions = {}): Promise<void> {
+  checkRootStillThere(roots, `network ${network.name}'s DNS responder`);
   const address = bareAddress(network.gateway);
-  const lock = await lockFile(lockPaths.networkDns(roots, network.id));
+  const lock = await lockDns(roots, network.id);
   try {
     const live = liveResponder(roots, network.id);
     if (live) {
@@ -150,7 +152,7 @@ async function killAndWait(pid: number, token: string): Promise<void> {
 
 /** Stops a network's responder (`network rm`, prune) and removes its pid file. */
 export async function stopResponder(roots: Roots, networkId: string): Promise<void> {
-  const lock = await lockFile(lockPaths.networkDns(roots, networkId));
+  const lock = await lockDns(roots, networkId);
   try {
     const live = liveResponder(roots, networkId);
     if (live) await killAndWait(live.pid, live.token);

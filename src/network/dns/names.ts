@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { errnoCode } from '../../errors';
-import { lockFile } from '../../image/locks';
-import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../paths';
+import { CONTAINER_ID_RE, featurePaths, layout, Roots } from '../../paths';
 import { mkdirp, readJsonIfExists, writeJsonAtomic } from '../../util/fs';
+import { lockDns } from '../locks';
 
 export interface NameEntry {
   containerId: string;
@@ -83,7 +83,7 @@ async function changeNames(
   networkId: string,
   change: (entries: NameEntry[]) => NameEntry[],
 ): Promise<void> {
-  const lock = await lockFile(lockPaths.networkDns(roots, networkId));
+  const lock = await lockDns(roots, networkId);
   try {
     const before = readNames(roots, networkId);
     const after = change(before);

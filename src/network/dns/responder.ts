@@ -17,8 +17,7 @@ import * as os from 'node:os';
 import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { errnoCode } from '../../errors';
-import { tryLockFile } from '../../image/locks';
-import { featurePaths, layout, lockPaths, Roots } from '../../paths';
+import { featurePaths, layout, Roots } from '../../paths';
 import { writeJsonAtomic } from '../../util/fs';
 import { ownerToken } from '../../util/owner';
 import { answerQuery, buildNameTable, errorReply, NameTable, RCODE } from './answer';
@@ -26,6 +25,7 @@ import { firstMessage, forwardTcp, forwardUdp, withLength } from './forward';
 import { readNames } from './names';
 import { readResponderPid, ResponderPid } from './pid-file';
 import { hostResolvers } from './resolvers';
+import { tryLockDns } from '../locks';
 
 export interface ResponderOptions {
   roots: Roots;
@@ -316,7 +316,7 @@ function listenTcp(address: string): Promise<net.Server> {
  * finds the responder gone and starts another. Busy lock: tried again on the next tick.
  */
 function endIfStillEmpty(o: ResponderOptions): void {
-  const lock = tryLockFile(lockPaths.networkDns(o.roots, o.networkId));
+  const lock = tryLockDns(o.roots, o.networkId);
   if (!lock) return;
   if (readNames(o.roots, o.networkId).length > 0) {
     lock.release();
