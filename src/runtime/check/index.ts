@@ -2,10 +2,14 @@
 // removed, in an order where what holds an object goes before it (processes hold cgroups and
 // network namespaces, whose veths go with them; records and locks are looked at last).
 import type { Roots } from '../../paths';
+import { addressChecker } from './addresses';
 import { cgroupChecker } from './cgroups';
 import { containerChecker } from './containers';
 import { CheckContext } from './context';
+import { dnsChecker } from './dns';
+import { linkChecker } from './links';
 import { mountChecker } from './mounts';
+import { nftablesChecker } from './nftables';
 import { processChecker } from './processes';
 import { runtimeDirChecker } from './runtime-dirs';
 import { storeChecker } from './store-files';
@@ -18,6 +22,10 @@ export const CHECKERS: Checker[] = [
   processChecker,
   cgroupChecker,
   mountChecker,
+  linkChecker,
+  addressChecker,
+  dnsChecker,
+  nftablesChecker,
   runtimeDirChecker,
   storeChecker,
 ];
