@@ -56,6 +56,7 @@ const COMMANDS: Entry[] = [
   { paths: [['container', 'prune']], load: () => require('./container/prune').containerPruneCommand },
   { paths: [['system', 'prune']], load: () => require('./system/prune').systemPruneCommand },
   { paths: [['system', 'df']], load: () => require('./system/df').systemDfCommand },
+  { paths: [['system', 'check']], load: () => require('./system/check').systemCheckCommand },
   { paths: [['load'], ['image', 'load']], load: () => require('./image/load').loadCommand },
   { paths: [['save'], ['image', 'save']], load: () => require('./image/save').saveCommand },
   { paths: [['export'], ['container', 'export']], load: () => require('./container/export').exportCommand },

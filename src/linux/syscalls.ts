@@ -315,3 +315,14 @@ export function pidfdSendSignal(fd: number, signal: number): void {
   )
     fail('pidfd_send_signal');
 }
+
+/** MNT_DETACH: the mount leaves the tree now, and goes once nothing uses it. */
+export const MNT_DETACH = 2;
+
+let umount2Fn: ((target: string, flags: number) => number) | undefined;
+
+/** umount2(2) of the mount at `target` (`box system check --fix` of a stray mount). */
+export function umount2(target: string, flags = 0): void {
+  umount2Fn ??= libc().func('int umount2(const char *target, int flags)') as (target: string, flags: number) => number;
+  if (umount2Fn(target, flags) !== 0) fail('umount2', target);
+}

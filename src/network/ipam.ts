@@ -45,6 +45,13 @@ function live(roots: Roots, containerId: string, a: Allocation): boolean {
   return fs.existsSync(path.join(layout.container(roots, containerId), 'container.json')) && ownerAlive(a.owner);
 }
 
+/** Drops the allocations whose container is gone or whose owner died; returns their container ids. */
+function dropDead(roots: Roots, f: IpamFile): string[] {
+  const dead = Object.entries(f.allocations).filter(([id, a]) => !live(roots, id, a));
+  for (const [id] of dead) delete f.allocations[id];
+  return dead.map(([id]) => id);
+}
+
 /** Docker's MAC for an address: 02:42 then the address's four bytes. */
 export function macFor(address: number): string {
   return [0x02, 0x42, address >>> 24, (address >>> 16) & 255, (address >>> 8) & 255, address & 255]
@@ -94,7 +101,7 @@ export async function allocate(roots: Roots, network: NetworkRecord, req: Alloca
     if (!fs.existsSync(layout.network(roots, network.Id))) {
       throw new BoxError(`network ${network.Name} was removed: connect the container to another network`);
     }
-    for (const [id, a] of Object.entries(f.allocations)) if (!live(roots, id, a)) delete f.allocations[id];
+    dropDead(roots, f);
     delete f.allocations[req.containerId];
     const used = new Set(Object.values(f.allocations).map((a) => parseIPv4(a.address, 'address')));
     // a veth per container is one bridge port: the limit is an error here, before any veth exists
@@ -203,4 +210,16 @@ export function liveAllocations(roots: Roots, networkId: string): Map<string, Al
   const out = new Map<string, Allocation>();
   for (const [id, a] of Object.entries(readIpam(roots, networkId).allocations)) if (live(roots, id, a)) out.set(id, a);
   return out;
+}
+
+/** The network's allocations that no longer stand (container gone, owner dead), read only. */
+export function deadAllocations(roots: Roots, networkId: string): Map<string, Allocation> {
+  const out = new Map<string, Allocation>();
+  for (const [id, a] of Object.entries(readIpam(roots, networkId).allocations)) if (!live(roots, id, a)) out.set(id, a);
+  return out;
+}
+
+/** Drops the allocations that no longer stand, under the network's lock (what every allocation does first). */
+export async function releaseDead(roots: Roots, networkId: string): Promise<string[]> {
+  return withIpam(roots, networkId, (f) => dropDead(roots, f));
 }

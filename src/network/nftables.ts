@@ -96,6 +96,13 @@ export function appliedTag(table: string): Buffer | undefined {
   }
 }
 
+/** Whether the kernel holds table `table` exactly as `r` describes it (none at all when `r` needs nothing). */
+export function tableHolds(table: string, r: BoxRuleset): boolean {
+  const applied = appliedTag(table);
+  if (isEmptyRuleset(r)) return applied === undefined;
+  return applied?.equals(replacement(table, r).tag) === true;
+}
+
 /**
  * Makes table `table` the one `r` describes (removed when `r` needs nothing). Returns false when
  * the kernel held exactly that table already, so nothing was sent.
@@ -151,13 +158,18 @@ export function applyRuleset(roots: Pick<Roots, 'root'>, r: BoxRuleset): boolean
  * not known here (0).
  */
 export function portsPublishedByOtherTables(ownTable: string): PublishedPort[] {
+  return portsPublishedBy((table) => table.startsWith('box') && table !== ownTable);
+}
+
+/** The host ports published by the rules of the inet tables `tables` accepts, read from the kernel. */
+export function portsPublishedBy(tables: (table: string) => boolean): PublishedPort[] {
   const sock = openNetlink(NETLINK_NETFILTER);
   try {
     const { type, payload } = getRules(NFPROTO_INET);
     const out: PublishedPort[] = [];
     for (const reply of sock.dump('list nftables rules', type, payload)) {
       const rule = decodeRule(reply);
-      if (!rule.table.startsWith('box') || rule.table === ownTable) continue;
+      if (!tables(rule.table)) continue;
       const m = /^box publish (tcp|udp) (\S+) (\d+)$/.exec(rule.comment ?? '');
       if (m) out.push({ protocol: m[1] as PortProtocol, hostIp: m[2], hostPort: Number(m[3]), containerPort: 0 });
     }

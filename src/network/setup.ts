@@ -154,31 +154,38 @@ function appliedRulesetFile(roots: Roots): string {
   return path.join(layout.runNetworks(roots), 'ruleset.json');
 }
 
+/** The root's table as its bridge networks and running containers give it now. */
+export function desiredRuleset(roots: Roots, store: NetworkStore): BoxRuleset {
+  // published ports follow the containers that run: a start or end with ports changes the table
+  const networks = store.readSync().filter((n) => n.Driver === 'bridge');
+  return {
+    networks: networks
+      .map((n) => bridgeParams(roots, n))
+      .map((p) => ({
+        bridge: p.bridge,
+        subnet: `${formatIPv4(p.subnet.base)}/${p.subnet.prefix}`,
+        internal: p.internal,
+      })),
+    ports: publishedNow(roots, networks),
+  };
+}
+
 /**
  * Rebuilds the root's nftables table from its bridge networks (each has its Linux bridge from
  * `network create` on; none: the table goes), and drops DNS names whose containers are gone.
  * Serialised per root so an older view never lands after a newer one.
  */
-export async function syncRuleset(roots: Roots, store: NetworkStore): Promise<void> {
+export async function syncRuleset(roots: Roots, store: NetworkStore, force = false): Promise<void> {
   checkRootStillThere(roots, 'its nftables table');
   const lock = await lockFile(lockPaths.ruleset(roots));
   try {
-    // published ports follow the containers that run: a start or end with ports changes the table
-    const networks = store.readSync().filter((n) => n.Driver === 'bridge');
-    const bridges = networks.map((n) => bridgeParams(roots, n));
-    const desired: BoxRuleset = {
-      networks: bridges.map((p) => ({
-        bridge: p.bridge,
-        subnet: `${formatIPv4(p.subnet.base)}/${p.subnet.prefix}`,
-        internal: p.internal,
-      })),
-      ports: publishedNow(roots, networks),
-    };
+    const desired = desiredRuleset(roots, store);
     // Container starts and ends change nothing in the table (until published ports): what was
-    // applied last is kept in the runroot, and an equal ruleset is not sent again.
+    // applied last is kept in the runroot, and an equal ruleset is not sent again (unless `force`:
+    // `system check --fix` found the kernel's table to differ from it).
     const text = JSON.stringify(desired);
     const applied = appliedRulesetFile(roots);
-    if (readFileIfExists(applied) !== text) {
+    if (force || readFileIfExists(applied) !== text) {
       applyRuleset(roots, desired);
       mkdirp(layout.runNetworks(roots), 0o700);
       writeFileAtomic(applied, text, 0o600, false);

@@ -56,13 +56,23 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
  * that was left (the count is kept: the attempt is the same one).
  */
 export async function refresh(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<ContainerRecord> {
-  if (record.state.restarting)
-    return isBackoffAlive(record.state.monitorPid, record.id) ? record : resumeBackoff(roots, store, record);
-  const settled =
-    record.state.status === 'running'
-      ? isOwnerAlive(roots, record)
-      : !unrecordedStart(roots, record) && !isAbandoned(roots, record);
-  return settled ? record : settle(roots, store, record);
+  if (!staleness(roots, record)) return record;
+  return record.state.restarting ? resumeBackoff(roots, store, record) : settle(roots, store, record);
+}
+
+/** Why refresh would change the record now (who answered for it is gone); undefined when it holds. */
+export function staleness(roots: Roots, record: ContainerRecord): string | undefined {
+  if (record.state.restarting) {
+    return isBackoffAlive(record.state.monitorPid, record.id)
+      ? undefined
+      : 'it waits to restart, but its back-off process is gone';
+  }
+  if (record.state.status === 'running') {
+    return isOwnerAlive(roots, record) ? undefined : "it is recorded running, but its monitor or 'box run' is gone";
+  }
+  if (unrecordedStart(roots, record)) return 'its start was never recorded (the box that started it was killed)';
+  if (isAbandoned(roots, record)) return "the 'box run' that owned it was killed";
+  return undefined;
 }
 
 /** refresh, under the container's lock: records an unrecorded start, finalises an orphan. */

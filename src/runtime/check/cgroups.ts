@@ -1,0 +1,115 @@
+// Container cgroups (box/<id>) in every cgroup hierarchy the kernel has mounted: the unified one
+// and each v1 controller's, found from the mount table, not from what box detects for its own use.
+// One is a leftover when its container is not live (no record, or not running) and no command
+// holds the container's lock or its owner lock (a start between creating the cgroup and
+// recording the run). Only ids this root knows are looked at: another root's containers share
+// the `box/` parent.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errnoCode } from '../../errors';
+import { isLockHeld } from '../../image/locks';
+import { mountTable } from '../../linux/mountinfo';
+import { CONTAINER_ID_RE, layout } from '../../paths';
+import { CheckContext, readdir } from './context';
+import { Checker, Finding } from './types';
+
+/** The mount point of each cgroup hierarchy (one per superblock: a hierarchy mounted twice counts once). */
+function hierarchies(): string[] {
+  const seen = new Map<string, string>();
+  for (const m of mountTable()) {
+    if (m.fstype !== 'cgroup' && m.fstype !== 'cgroup2') continue;
+    let key: string;
+    try {
+      const st = fs.statSync(m.mountPoint);
+      key = `${st.dev}:${st.ino}`;
+    } catch {
+      continue;
+    }
+    if (!seen.has(key)) seen.set(key, m.mountPoint);
+  }
+  return [...seen.values()];
+}
+
+/** Why the container's cgroup is a leftover, or undefined when it is in use. */
+function leftoverReason(ctx: CheckContext, id: string): string | undefined {
+  if (ctx.isLive(id)) return undefined;
+  if (ctx.tryLockContainerBusy(id)) return undefined;
+  if (isLockHeld(path.join(layout.runContainer(ctx.roots, id), 'owner.lock'))) return undefined;
+  const r = ctx.record(id);
+  if (r) return `container ${id.slice(0, 12)} is ${r.state.status}, not running`;
+  return ctx.exists(id)
+    ? `container ${id.slice(0, 12)}'s record is damaged`
+    : `container ${id.slice(0, 12)} does not exist`;
+}
+
+function pidsIn(dir: string): number[] {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Kills what is left in the cgroup and removes it (children first); EBUSY is retried for a bounded time. */
+function removeCgroup(dir: string): void {
+  for (const sub of readdir(dir)) {
+    const p = path.join(dir, sub);
+    if (fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) removeCgroup(p);
+  }
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    for (const pid of pidsIn(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
+export const cgroupChecker: Checker = {
+  kind: 'cgroup',
+  async find(ctx) {
+    const known = ctx.knownIds();
+    const out: Finding[] = [];
+    for (const h of hierarchies()) {
+      for (const id of readdir(path.join(h, 'box'))) {
+        if (!CONTAINER_ID_RE.test(id) || !known.has(id)) continue;
+        const reason = leftoverReason(ctx, id);
+        if (!reason) continue;
+        const pids = pidsIn(path.join(h, 'box', id)).length;
+        const holding = pids ? ` (${pids} process${pids === 1 ? '' : 'es'} left in it)` : '';
+        out.push({ kind: 'cgroup', object: path.join(h, 'box', id), reason: reason + holding, detail: { id } });
+      }
+    }
+    return out;
+  },
+  async fix(ctx, f) {
+    const id = String(f.detail!.id);
+    const lock = ctx.tryLockContainer(id);
+    if (lock === 'busy') throw new Error(`container ${id.slice(0, 12)} is in use by a box command`);
+    try {
+      const now = ctx.store.read(id);
+      if (now && 'state' in now && (now.state.status === 'running' || now.state.restarting))
+        throw new Error(`container ${id.slice(0, 12)} runs now`);
+      removeCgroup(f.object);
+      try {
+        fs.rmdirSync(path.dirname(f.object)); // the shared box/ parent, once no container uses it
+      } catch {
+        /* another container's cgroup is in it */
+      }
+    } finally {
+      if (lock !== 'absent') lock.release();
+    }
+  },
+};

@@ -1,0 +1,107 @@
+// What every checker asks about this storage root: its container records, which containers are
+// live (running, or waiting to restart), and which container ids the root ever knew (records,
+// runtime directories, lock files, the event log), so an object named by an id is attributed to
+// this root and never to another root on the same host.
+import * as fs from 'node:fs';
+import { tryLockExistingFile, Lock } from '../../image/locks';
+import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../paths';
+import type { ContainerRecord } from '../../model';
+import { ContainerStore, DamagedContainer } from '../containers';
+
+export class CheckContext {
+  readonly store: ContainerStore;
+  private scanned: { records: ContainerRecord[]; damaged: DamagedContainer[] } | undefined;
+  private known: Set<string> | undefined;
+
+  constructor(readonly roots: Roots) {
+    this.store = new ContainerStore(roots);
+  }
+
+  /** The usable records, read once per check (fix() reads again under locks). */
+  records(): ContainerRecord[] {
+    this.scanned ??= this.store.scan();
+    return this.scanned.records;
+  }
+
+  record(id: string): ContainerRecord | undefined {
+    return this.records().find((r) => r.id === id);
+  }
+
+  /** A container directory exists for the id (a damaged record counts: `rm -f` removes it). */
+  exists(id: string): boolean {
+    return CONTAINER_ID_RE.test(id) && fs.existsSync(layout.container(this.roots, id));
+  }
+
+  /** Running, paused or waiting to restart: its kernel objects and processes are in use. */
+  isLive(id: string): boolean {
+    const r = this.record(id);
+    return r !== undefined && (r.state.status === 'running' || r.state.restarting === true);
+  }
+
+  /** Every container id this root knows of, live or gone. */
+  knownIds(): Set<string> {
+    if (this.known) return this.known;
+    const ids = new Set<string>(this.store.ids());
+    for (const dir of [layout.runContainers(this.roots), lockPaths.containers(this.roots)]) {
+      for (const n of readdir(dir)) {
+        const id = n.replace(/\.lock$/, '');
+        if (CONTAINER_ID_RE.test(id)) ids.add(id);
+      }
+    }
+    // the event log names every container the root created, --rm ones and failed starts included
+    const events = readText(featurePaths.events(this.roots));
+    for (const m of events.matchAll(/"id":"([0-9a-f]{64})"/g)) ids.add(m[1]);
+    this.known = ids;
+    return ids;
+  }
+
+  /** The known id starting with `prefix` (a veth names 10 hex digits of one), if exactly one does. */
+  idByPrefix(prefix: string): string | undefined {
+    const matches = [...this.knownIds()].filter((id) => id.startsWith(prefix));
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  /**
+   * The container's lock if nobody holds it ('busy': a command works on the container right now,
+   * so what it holds is not a leftover); 'absent' when there is no lock file.
+   */
+  tryLockContainer(id: string): Lock | 'busy' | 'absent' {
+    return tryLockExistingFile(lockPaths.container(this.roots, id));
+  }
+
+  /** Whether a command holds the container's lock now (the lock is taken to look, and released). */
+  tryLockContainerBusy(id: string): boolean {
+    const lock = this.tryLockContainer(id);
+    if (lock === 'busy') return true;
+    if (lock !== 'absent') lock.release();
+    return false;
+  }
+}
+
+export function readdir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Runs fn unless a command holds the container's lock; returns false when it was busy. */
+export function withContainerLockIfFree(ctx: CheckContext, id: string, fn: () => void): boolean {
+  const lock = ctx.tryLockContainer(id);
+  if (lock === 'busy') return false;
+  try {
+    fn();
+  } finally {
+    if (lock !== 'absent') lock.release();
+  }
+  return true;
+}

@@ -1,0 +1,95 @@
+// Networks' DNS state in the runtime root and the responders serving it: names published for
+// containers that hold no address on the network any more (killed before they could withdraw
+// them), and responder processes (`box internal dns NETWORK`) of this root that serve nothing:
+// stopped (state T), not the one the network's pid file names, of a network that does not exist,
+// or still running with no name to serve well past the grace after which a responder ends by
+// itself. A responder being started or stopped holds the network's DNS lock: then it is left.
+import { tryLockExistingFile } from '../../image/locks';
+import { liveAllocations } from '../../network/ipam';
+import { networksWithNames, readNames, reconcileNames } from '../../network/dns/names';
+import { readResponderPid } from '../../network/dns/pid-file';
+import { layout, lockPaths } from '../../paths';
+import * as fs from 'node:fs';
+import { CheckContext } from './context';
+import { internalCall, isRootCommand, killFound, listProcs, Proc, readProc } from './procs';
+import { Checker, Finding } from './types';
+
+/** A responder with no names ends by itself after a 2 s grace; this is how long check waits for it. */
+const IDLE_END_MS = 4000;
+
+function dnsLockBusy(ctx: CheckContext, networkId: string): boolean {
+  const lock = tryLockExistingFile(lockPaths.networkDns(ctx.roots, networkId));
+  if (lock === 'busy') return true;
+  if (lock !== 'absent') lock.release();
+  return false;
+}
+
+function responderReason(ctx: CheckContext, p: Proc, networkId: string): string | undefined {
+  if (p.state === 'T' || p.state === 't') return 'DNS responder stopped (state T): it answers nothing and never ends';
+  if (!/^[0-9a-f]{64}$/.test(networkId) || !fs.existsSync(layout.network(ctx.roots, networkId))) {
+    return `DNS responder of network ${networkId.slice(0, 12)}, which does not exist`;
+  }
+  if (dnsLockBusy(ctx, networkId)) return undefined;
+  if (readResponderPid(ctx.roots, networkId)?.token !== `${p.pid}.${p.start}`) {
+    return "DNS responder the network's pid file does not name (another one serves it, or none is recorded)";
+  }
+  if (readNames(ctx.roots, networkId).length === 0) return 'DNS responder of a network with no containers';
+  return undefined;
+}
+
+function staleResponders(ctx: CheckContext): Finding[] {
+  const out: Finding[] = [];
+  for (const p of listProcs()) {
+    const call = isRootCommand(ctx.roots, p) ? internalCall(p) : undefined;
+    if (call?.event !== 'dns') continue;
+    const reason = responderReason(ctx, p, call.arg);
+    if (reason) {
+      const object = `pid ${p.pid} (box internal dns ${call.arg.slice(0, 12)})`;
+      out.push({
+        kind: 'dns',
+        object,
+        reason,
+        detail: { pid: p.pid, start: p.start, idle: reason.endsWith('containers') ? 1 : 0 },
+      });
+    }
+  }
+  return out;
+}
+
+export const dnsChecker: Checker = {
+  kind: 'dns',
+  async find(ctx) {
+    const out: Finding[] = [];
+    for (const id of networksWithNames(ctx.roots)) {
+      const live = liveAllocations(ctx.roots, id);
+      for (const e of readNames(ctx.roots, id)) {
+        if (live.has(e.containerId)) continue;
+        const reason = `names of container ${e.containerId.slice(0, 12)}, which holds no address on the network`;
+        out.push({
+          kind: 'dns',
+          object: `${e.names.join(', ')} on network ${id.slice(0, 12)}`,
+          reason,
+          detail: { network: id },
+        });
+      }
+    }
+    let responders = staleResponders(ctx);
+    // an idle responder is ending by itself: only one that outlives its grace is a leftover
+    for (const deadline = Date.now() + IDLE_END_MS; responders.some((r) => r.detail!.idle) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      responders = responders.filter(
+        (r) => !r.detail!.idle || readProc(Number(r.detail!.pid))?.start === r.detail!.start,
+      );
+    }
+    return [...out, ...responders];
+  },
+  async fix(ctx, f) {
+    if (f.detail?.network !== undefined) {
+      const id = String(f.detail.network);
+      const live = liveAllocations(ctx.roots, id);
+      await reconcileNames(ctx.roots, id, (containerId) => live.has(containerId));
+      return;
+    }
+    killFound(Number(f.detail!.pid), String(f.detail!.start));
+  },
+};

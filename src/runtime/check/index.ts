@@ -1,0 +1,54 @@
+// `box system check [--fix]` below the command line: every checker's findings, and with --fix each
+// removed, in an order where what holds an object goes before it (processes hold cgroups and
+// network namespaces, whose veths go with them; records and locks are looked at last).
+import type { Roots } from '../../paths';
+import { addressChecker } from './addresses';
+import { cgroupChecker } from './cgroups';
+import { containerChecker } from './containers';
+import { CheckContext } from './context';
+import { dnsChecker } from './dns';
+import { linkChecker } from './links';
+import { mountChecker } from './mounts';
+import { nftablesChecker } from './nftables';
+import { processChecker } from './processes';
+import { runtimeDirChecker } from './runtime-dirs';
+import { storeChecker } from './store-files';
+import { Checker, Finding } from './types';
+
+export type { Finding } from './types';
+
+export const CHECKERS: Checker[] = [
+  containerChecker,
+  processChecker,
+  cgroupChecker,
+  mountChecker,
+  linkChecker,
+  addressChecker,
+  dnsChecker,
+  nftablesChecker,
+  runtimeDirChecker,
+  storeChecker,
+];
+
+export interface CheckResult extends Finding {
+  /** with --fix: whether it was removed, or why not */
+  fixed?: boolean;
+  error?: string;
+}
+
+export async function runCheck(roots: Roots, fix: boolean): Promise<CheckResult[]> {
+  const ctx = new CheckContext(roots);
+  const found: { checker: Checker; finding: Finding }[] = [];
+  for (const checker of CHECKERS) for (const finding of await checker.find(ctx)) found.push({ checker, finding });
+  if (!fix) return found.map((f) => f.finding);
+  const out: CheckResult[] = [];
+  for (const { checker, finding } of found) {
+    try {
+      await checker.fix(new CheckContext(roots), finding);
+      out.push({ ...finding, fixed: true });
+    } catch (err) {
+      out.push({ ...finding, fixed: false, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,54 @@
+// Mounts under the storage root or the runtime root, from the kernel's mount table. box mounts a
+// container's root, volumes and binds only inside the container's own mount namespace, so on the
+// host nothing of box's is ever mounted below its roots: a mount there is a leftover (of a tool
+// run by hand, an older box, a killed test), unless it lies in a live container's own directory.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { mountTable } from '../../linux/mountinfo';
+import { MNT_DETACH, umount2 } from '../../linux/syscalls';
+import { CONTAINER_ID_RE, layout } from '../../paths';
+import { CheckContext } from './context';
+import { Checker, Finding } from './types';
+
+function realOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** The live container whose directory (record or runtime) holds `mountPoint`, if any. */
+function liveOwner(ctx: CheckContext, mountPoint: string): string | undefined {
+  for (const dir of [layout.containers(ctx.roots), layout.runContainers(ctx.roots)]) {
+    const rel = path.relative(realOrSelf(dir), mountPoint);
+    const id = rel.split(path.sep)[0];
+    if (!rel.startsWith('..') && CONTAINER_ID_RE.test(id) && ctx.isLive(id)) return id;
+  }
+  return undefined;
+}
+
+export const mountChecker: Checker = {
+  kind: 'mount',
+  async find(ctx) {
+    const roots = [...new Set([ctx.roots.root, ctx.roots.runroot].map(realOrSelf))];
+    const under = (p: string) => roots.some((r) => p.startsWith(r + '/'));
+    const out: Finding[] = [];
+    for (const m of mountTable()) {
+      if (!under(m.mountPoint) || liveOwner(ctx, m.mountPoint)) continue;
+      const reason = `a ${m.fstype} mount on the host under box's root: box mounts only inside containers`;
+      out.push({ kind: 'mount', object: m.mountPoint, reason });
+    }
+    // the deepest first, so --fix unmounts a mount before the one it lies on
+    return out.reverse();
+  },
+  async fix(_ctx, f) {
+    try {
+      umount2(f.object, MNT_DETACH);
+    } catch (err) {
+      // gone meanwhile (unmounted with its parent): nothing left to do
+      if (!mountTable().some((m) => m.mountPoint === f.object)) return;
+      throw err;
+    }
+  },
+};

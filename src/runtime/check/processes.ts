@@ -1,0 +1,90 @@
+// box's own processes of this root that serve no live container: monitors and helpers (the root's
+// box-helper) whose container is gone or ended, restart back-offs (`internal restart ID`) of
+// containers that no longer exist, and any of them stopped (state T): a stopped back-off never
+// restarts its container, and a SIGTERM sent to it waits for ever (the known leak of `rm -f` of a
+// restarting container whose back-off was stopped). A process is kept when its pid is recorded
+// for an existing container or its parent is a box command of this root or a kept helper (a
+// foreground `run`, an `exec`, a health probe). DNS responders are the dns checker's.
+import * as fs from 'node:fs';
+import { readMonitorState } from '../monitor-state';
+import { CheckContext } from './context';
+import { internalCall, isRootCommand, isRootHelper, killFound, listProcs, Proc } from './procs';
+import { Checker, Finding } from './types';
+
+const stopped = (p: Proc) => p.state === 'T' || p.state === 't';
+
+/** The container ids whose cgroup (box/<id>, any hierarchy) the process is in. */
+function cgroupIdsOf(pid: number): string[] {
+  try {
+    return [...fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').matchAll(/\/box\/([0-9a-f]{64})/g)].map((m) => m[1]);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether the process or one of its children runs in a live container's cgroup (a detached exec's helper). */
+function servesLiveCgroup(ctx: CheckContext, all: Proc[], p: Proc): boolean {
+  const pids = [p.pid, ...all.filter((c) => c.ppid === p.pid).map((c) => c.pid)];
+  return pids.some((pid) => cgroupIdsOf(pid).some((id) => ctx.isLive(id)));
+}
+
+/** Pids the root's records (and their monitors' state files) name: monitors, inits. */
+function recordedPids(ctx: CheckContext): Set<number> {
+  const out = new Set<number>();
+  for (const r of ctx.records()) {
+    for (const pid of [r.state.monitorPid, r.state.pid]) if (pid) out.add(pid);
+    const st = readMonitorState(ctx.roots, r.id);
+    for (const pid of [st.monitorPid, st.pid]) if (pid) out.add(pid);
+  }
+  return out;
+}
+
+function backoffReason(ctx: CheckContext, p: Proc, id: string): string | undefined {
+  if (!ctx.exists(id)) return `restart back-off of container ${id.slice(0, 12)}, which does not exist`;
+  if (stopped(p)) return `restart back-off of container ${id.slice(0, 12)} is stopped (state T): it never restarts it`;
+  return undefined;
+}
+
+export const processChecker: Checker = {
+  kind: 'process',
+  async find(ctx) {
+    const all = listProcs();
+    const byPid = new Map(all.map((p) => [p.pid, p]));
+    const ours = all.filter((p) => isRootHelper(ctx.roots, p) || isRootCommand(ctx.roots, p));
+    const recorded = recordedPids(ctx);
+    const out: Finding[] = [];
+    const kept = new Map<number, boolean>();
+    // a helper is kept if recorded, or if its parent is a running box command or a kept helper
+    const isKept = (p: Proc, depth = 0): boolean => {
+      if (kept.has(p.pid)) return kept.get(p.pid)!;
+      let ok = recorded.has(p.pid) || servesLiveCgroup(ctx, all, p);
+      const parent = byPid.get(p.ppid);
+      if (!ok && parent && depth < 16) {
+        if (isRootHelper(ctx.roots, parent)) ok = isKept(parent, depth + 1);
+        else if (isRootCommand(ctx.roots, parent)) ok = !stopped(parent) && internalCall(parent)?.event !== 'dns';
+      }
+      kept.set(p.pid, ok);
+      return ok;
+    };
+    for (const p of ours) {
+      const call = internalCall(p);
+      let reason: string | undefined;
+      if (call?.event === 'restart') reason = backoffReason(ctx, p, call.arg);
+      else if (call?.event === 'dns') continue;
+      else if (call && stopped(p)) reason = `box callback (internal ${call.event}) is stopped (state T)`;
+      else if (!call && isRootHelper(ctx.roots, p) && !isKept(p)) {
+        reason = 'helper or monitor serving no live container' + (stopped(p) ? ' (stopped, state T)' : '');
+      }
+      if (!reason) continue;
+      const what = `pid ${p.pid} (${p.argv
+        .slice(0, 1)
+        .concat(call ? ['internal', call.event, call.arg] : [])
+        .join(' ')})`;
+      out.push({ kind: 'process', object: what, reason, detail: { pid: p.pid, start: p.start } });
+    }
+    return out;
+  },
+  async fix(_ctx, f) {
+    killFound(Number(f.detail!.pid), String(f.detail!.start));
+  },
+};

@@ -1,0 +1,86 @@
+// The host's processes as /proc shows them, and which of them belong to this storage root: box
+// commands and callbacks name it on their command line (`--root ROOT`, boxArgv), and the helper
+// runs from the root's own cache (`<root>/cache/box-helper-*`). A process of another root, or
+// Docker's and podman's, is never this root's.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pidfdOpen, pidfdSendSignal } from '../../linux/syscalls';
+import { layout, Roots } from '../../paths';
+
+export interface Proc {
+  pid: number;
+  ppid: number;
+  /** the state letter of /proc/PID/stat: R, S, D, T (stopped), t (traced), Z... */
+  state: string;
+  /** start time in clock ticks since boot: with the pid, names this very process */
+  start: string;
+  exe: string;
+  argv: string[];
+}
+
+export function readProc(pid: number): Proc | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let exe = '';
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      /* a zombie or a kernel thread */
+    }
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (argv[argv.length - 1] === '') argv.pop();
+    return { pid, ppid: Number(fields[1]), state: fields[0], start: fields[19], exe, argv };
+  } catch {
+    return undefined; // exited meanwhile
+  }
+}
+
+/** Every process now (but this one). */
+export function listProcs(): Proc[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .flatMap((d) => readProc(Number(d)) ?? []);
+}
+
+/** Whether the process is the root's helper (exe or argv[0] in the root's cache). */
+export function isRootHelper(roots: Roots, p: Proc): boolean {
+  const cache = layout.cache(roots) + path.sep;
+  return (p.exe.startsWith(cache) || (p.argv[0] ?? '').startsWith(cache)) && p.argv[0]?.includes('box-helper');
+}
+
+/** Whether the process is a box command of this root (its command line names the root). */
+export function isRootCommand(roots: Roots, p: Proc): boolean {
+  const i = p.argv.indexOf('--root');
+  return i >= 0 && p.argv[i + 1] === roots.root;
+}
+
+/** `box ... internal EVENT ARG` on the process's command line (a back-off, a callback, a responder). */
+export function internalCall(p: Proc): { event: string; arg: string } | undefined {
+  const i = p.argv.lastIndexOf('internal');
+  return i >= 0 && p.argv[i + 2] !== undefined ? { event: p.argv[i + 1], arg: p.argv[i + 2] } : undefined;
+}
+
+/**
+ * SIGKILL to the process if it is still the one found (same pid and start time), through a pidfd
+ * taken before that check, so a pid the kernel gives to another process meanwhile is never hit.
+ * False when it is gone.
+ */
+export function killFound(pid: number, start: string | number): boolean {
+  let fd: number;
+  try {
+    fd = pidfdOpen(pid);
+  } catch {
+    return false;
+  }
+  try {
+    if (readProc(pid)?.start !== String(start)) return false;
+    pidfdSendSignal(fd, 9);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,245 @@
+// `box system check [--fix]` (issue 16, "Leaks found and mended"): each kind of leftover is made
+// on purpose (a killed monitor, a record removed by hand, a stray mount, a cgroup directory, a
+// stopped back-off, a dead writer's temporary file...), `check` reports it with exit 1, `--fix`
+// removes it, as the kernel's own view confirms (/proc/self/mountinfo, /sys/fs/cgroup, /proc,
+// `ip link`, `nft list table`), and a second `check` finds nothing. A root whose containers run
+// reports nothing: no live object is ever taken for a leftover.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  busyboxRoot,
+  cgroupDirsOf,
+  helperProcesses,
+  mountsUnder,
+  Result,
+  runDetached,
+  TestRoot,
+  until,
+} from '../support/box';
+
+interface Finding {
+  kind: string;
+  object: string;
+  reason: string;
+  fixed?: boolean;
+  error?: string;
+}
+
+function check(t: TestRoot, ...flags: string[]): { r: Result; findings: Finding[] } {
+  const r = t.box(['system', 'check', '--format', 'json', ...flags], { timeout: 60_000 });
+  expect(r.stderr).not.toMatch(/Error|at \w+ \(/); // no stack trace
+  const findings = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Finding);
+  return { r, findings };
+}
+
+/** check finds what `expected` describes (exit 1), --fix removes all of it (exit 0), a second check is clean. */
+function findAndFix(t: TestRoot, expected: Partial<Finding>[]): Finding[] {
+  const found = check(t);
+  for (const e of expected) expect(found.findings).toContainEqual(expect.objectContaining(e));
+  expect(found.r.status).toBe(1);
+  const fixed = check(t, '--fix');
+  expect(fixed.findings.filter((f) => !f.fixed)).toEqual([]);
+  expect(fixed.r.status).toBe(0);
+  const again = check(t);
+  expect(again.findings).toEqual([]);
+  expect(again.r.status).toBe(0);
+  return found.findings;
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^[ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]);
+  } catch {
+    return false;
+  }
+}
+
+function procState(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+  } catch {
+    return 'gone';
+  }
+}
+
+function recordState(t: TestRoot, id: string): { status: string; monitorPid?: number; restarting?: boolean } {
+  const file = path.join(t.root, 'containers', id, 'container.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { state: { status: string } }).state;
+}
+
+/** Every cgroup hierarchy's mount point, from the kernel's mount table. */
+function cgroupMounts(): string[] {
+  return fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[2] === 'cgroup' || f[2] === 'cgroup2')
+    .map((f) => f[1]);
+}
+
+describe('box system check', () => {
+  const t = busyboxRoot();
+
+  it('reports nothing, exit 0, while containers run (detached, foreground, paused)', async () => {
+    const a = runDetached(t, '--name', 'live-a', 'busybox', 'sleep', '1000');
+    runDetached(t, '--name', 'live-b', '--restart', 'always', 'busybox', 'sleep', '1000');
+    runDetached(t, '--name', 'live-p', 'busybox', 'sleep', '1000');
+    expect(t.box(['pause', 'live-p']).status).toBe(0);
+    const fg = t.start(['run', '--name', 'live-fg', 'busybox', 'sleep', '1000']);
+    until(
+      'the foreground container running',
+      () => t.box(['ps', '--filter', 'name=live-fg', '-q']).stdout.trim(),
+      (s) => s !== '',
+    );
+    const exec = t.start(['exec', a, 'sleep', '1000']);
+    until(
+      'the exec running',
+      () => spawnSync('pgrep', ['-f', '^sleep 1000$'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length,
+      (n) => n >= 5,
+    );
+    try {
+      const { r, findings } = check(t);
+      expect(findings).toEqual([]);
+      expect(r.stdout).toBe('');
+      expect(r.status).toBe(0);
+      // the plain text form says the same: nothing
+      const text = t.box(['system', 'check']);
+      expect(text.stdout).toBe('');
+      expect(text.status).toBe(0);
+    } finally {
+      exec.kill('SIGKILL');
+      fg.kill('SIGKILL');
+      expect(t.box(['rm', '-f', 'live-a', 'live-b', 'live-p', 'live-fg']).status).toBe(0);
+    }
+  });
+
+  it('a stray mount under the storage root: reported, unmounted by --fix', () => {
+    const dir = path.join(t.root, 'volumes', 'stray');
+    fs.mkdirSync(dir, { recursive: true });
+    expect(spawnSync('mount', ['-t', 'tmpfs', 'none', dir]).status).toBe(0);
+    try {
+      findAndFix(t, [{ kind: 'mount', object: dir }]);
+      expect(mountsUnder(t.root)).toEqual([]);
+    } finally {
+      if (mountsUnder(t.root).includes(dir)) spawnSync('umount', ['-l', dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a container's cgroups left in every hierarchy after it ended: reported, removed by --fix", () => {
+    const id = runDetached(t, '--name', 'cg', 'busybox', 'true');
+    until(
+      'cg to exit',
+      () => recordState(t, id).status,
+      (s) => s === 'exited',
+    );
+    expect(cgroupDirsOf(id)).toEqual([]);
+    const made = cgroupMounts().map((m) => path.join(m, 'box', id));
+    for (const d of made) fs.mkdirSync(d, { recursive: true });
+    // one per hierarchy (a hierarchy mounted at two places, cpu and cpuacct, counts once)
+    const hierarchies = new Set(made.map((d) => fs.realpathSync(d))).size;
+    try {
+      const found = findAndFix(t, [{ kind: 'cgroup', object: made[0] }]).filter((f) => f.kind === 'cgroup');
+      expect(found).toHaveLength(hierarchies);
+      for (const f of found) expect(made).toContain(f.object);
+      expect(cgroupDirsOf(id)).toEqual([]);
+    } finally {
+      for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+      t.box(['rm', '-f', id]);
+    }
+  });
+
+  it("another root's cgroup (an id this root never made) is never reported", () => {
+    const other = 'c'.repeat(64);
+    const dir = path.join(cgroupMounts()[0], 'box', other);
+    fs.mkdirSync(dir, { recursive: true });
+    try {
+      const { r, findings } = check(t);
+      expect(findings).toEqual([]);
+      expect(r.status).toBe(0);
+      expect(fs.existsSync(dir)).toBe(true);
+    } finally {
+      fs.rmdirSync(dir);
+    }
+  });
+
+  it('a killed monitor: the container is reported, --fix records its end and removes its processes and cgroups', () => {
+    const id = runDetached(t, '--name', 'orphan', 'busybox', 'sleep', '1000');
+    const monitor = recordState(t, id).monitorPid!;
+    process.kill(monitor, 'SIGKILL');
+    until(
+      'the monitor to be gone',
+      () => alive(monitor),
+      (a) => !a,
+    );
+    findAndFix(t, [{ kind: 'container', reason: "it is recorded running, but its monitor or 'box run' is gone" }]);
+    expect(recordState(t, id).status).toBe('exited');
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(t.box(['rm', 'orphan']).status).toBe(0);
+  });
+
+  it("a running container's record removed by hand: its monitor, cgroups, runtime dir and lock go with --fix", () => {
+    const id = runDetached(t, '--name', 'unrecorded', 'busybox', 'sleep', '1000');
+    const { monitorPid } = recordState(t, id);
+    fs.rmSync(path.join(t.root, 'containers', id), { recursive: true });
+    fs.rmSync(path.join(t.root, 'names', 'unrecorded'), { force: true });
+    const found = findAndFix(t, [
+      { kind: 'process', reason: 'helper or monitor serving no live container' },
+      { kind: 'runtime-dir', object: path.join(t.root, 'run', 'containers', id) },
+    ]);
+    expect(found.some((f) => f.kind === 'cgroup' && f.object.endsWith(id))).toBe(true);
+    expect(alive(monitorPid!)).toBe(false);
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(helperProcesses(t)).toEqual([]);
+    expect(fs.existsSync(path.join(t.root, 'run', 'containers', id))).toBe(false);
+    expect(fs.existsSync(path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`))).toBe(false);
+  });
+
+  it('a stopped (state T) restart back-off of a removed container: reported, killed by --fix', () => {
+    const id = runDetached(t, '--name', 'flap', '--restart', 'always', '--restart-delay', '1m', 'busybox', 'false');
+    const backoff = until(
+      'the back-off',
+      () => recordState(t, id),
+      (s) => s.restarting === true && s.monitorPid !== undefined && alive(s.monitorPid),
+    ).monitorPid!;
+    process.kill(backoff, 'SIGSTOP');
+    until(
+      'the back-off to stop',
+      () => procState(backoff),
+      (s) => s === 'T',
+    );
+    // rm -f ends the back-off with SIGTERM, which a stopped process never acts on
+    expect(t.box(['rm', '-f', 'flap']).status).toBe(0);
+    expect(procState(backoff)).toBe('T');
+    findAndFix(t, [{ kind: 'process', object: expect.stringContaining(`pid ${backoff} `) as unknown as string }]);
+    until(
+      'the back-off to be gone',
+      () => alive(backoff),
+      (a) => !a,
+    );
+  });
+
+  it("a dead writer's temporary file and a killed creation's staging directory: removed by --fix", () => {
+    const tmp = path.join(t.root, 'images', '.tmp-x.json-999999999.1-abcdef');
+    const staging = path.join(t.root, 'containers', `.new-${'d'.repeat(64)}`);
+    fs.writeFileSync(tmp, '{');
+    fs.mkdirSync(staging);
+    findAndFix(t, [
+      { kind: 'store', object: tmp },
+      { kind: 'store', object: staging },
+    ]);
+    expect(fs.existsSync(tmp)).toBe(false);
+    expect(fs.existsSync(staging)).toBe(false);
+  });
+
+  it('--format other than json or table is a one-line error, exit 125', () => {
+    const r = t.box(['system', 'check', '--format', '{{.Kind}}']);
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
