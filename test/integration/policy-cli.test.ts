@@ -56,8 +56,8 @@ describe('box policy', () => {
     expect(r.status).toBe(0);
     const info = JSON.parse(r.stdout);
     expect(info).toMatchObject({
-      world: 'box:policy/admission@0.1.0',
-      witVersion: '0.1.0',
+      world: 'box:policy/admission@0.2.0',
+      witVersion: '0.2.0',
       imports: [],
       info: { name: 'team-rules', version: '1.0.0' },
     });
