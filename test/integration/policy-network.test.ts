@@ -76,6 +76,38 @@ describe('box network connect is judged by the policies', () => {
   });
 });
 
+describe('compose: every network of a service is judged', () => {
+  it("a service's second network outside baseline's networks= fails up, and leaves no container", () => {
+    const dir = fs.mkdtempSync(path.join(t.dir, 'compose-'));
+    const name = `pn${path.basename(dir).slice(-6).toLowerCase()}`;
+    const file = path.join(dir, 'compose.yaml');
+    fs.writeFileSync(
+      file,
+      'services:\n  web: {image: busybox, command: sleep 1000, networks: [front, back]}\n' +
+        'networks: {front: {}, back: {}}\n',
+    );
+    // a default policy with arguments (policies.d), as an administrator sets one
+    const policies = path.join(t.root, 'policies.d');
+    fs.mkdirSync(policies, { recursive: true });
+    const rule = { policy: 'baseline', args: { networks: `${name}_front` } };
+    fs.writeFileSync(path.join(policies, 'networks.json'), JSON.stringify(rule));
+    try {
+      const r = t.box(['compose', '-f', file, '-p', name, 'up', '-d']);
+      expect(r.status).toBe(125);
+      expect(r.stderr).toContain(
+        `service "web": denied by policy baseline: container ${name}-web-1: network ${name}_back is not allowed ` +
+          `(networks=${name}_front): run it with --network ${name}_front`,
+      );
+      const left = t.box(['ps', '-aq', '--filter', `label=com.docker.compose.project=${name}`]);
+      expect(left.stdout).toBe('');
+    } finally {
+      fs.rmSync(policies, { recursive: true, force: true });
+    }
+    t.box(['compose', '-f', file, '-p', name, 'down']);
+    expect(t.box(['network', 'ls']).stdout).not.toContain(name);
+  });
+});
+
 describe('a policy built against box:policy@0.1', () => {
   let v01: string;
 
