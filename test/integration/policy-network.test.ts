@@ -44,6 +44,42 @@ const audit = (): Audited[] =>
 const LIMITS = ['--memory', '64m', '--pids-limit', '100'];
 const SLEEPER = ['busybox:latest', 'sleep', '120'];
 
+describe('the network fields of the request', () => {
+  it('box run fills them from its flags and the network store, a connect adds the new network last', async () => {
+    const behaviours = path.join(t.dir, 'behaviours.wasm');
+    fs.copyFileSync(await component(path.join(FIXTURES, 'behaviours.ts')), behaviours);
+    ok(['network', 'create', '--internal', '--subnet', '10.213.117.0/24', 'pf-int']);
+    ok(['network', 'create', 'pf-app']);
+    const run = t.box([
+      'run', '-d', '--name', 'pf-db', '--policy', behaviours, '--label', 'behaviour=show-network',
+      '--network', 'pf-int', '--ip', '10.213.117.9', '--mac-address', '02:42:0a:d5:75:09',
+      '--network-alias', 'database', '--hostname', 'dbhost', '--dns', '192.0.2.53', '--dns-search', 'example.com',
+      '--dns-option', 'ndots:2', '--add-host', 'gw:192.0.2.1', ...SLEEPER,
+    ]); // biome-ignore format: flags in pairs
+    expect(run.status).toBe(0);
+    const dns = 'dns servers=192.0.2.53 search=example.com options=ndots:2';
+    const shown = (stderr: string) =>
+      stderr
+        .replace(/^box: policy behaviours: /gm, '')
+        .trim()
+        .split('\n');
+    const int =
+      'network pf-int driver=bridge internal=true ipv4=10.213.117.9 ipv6=- mac=02:42:0a:d5:75:09 aliases=database';
+    expect(shown(run.stderr)).toEqual(['hostname=dbhost mode=bridge:pf-int', int, dns, 'extra-hosts=gw:192.0.2.1']);
+    const connect = t.box(['network', 'connect', '--alias', 'sql', 'pf-app', 'pf-db']);
+    expect(connect.status).toBe(0);
+    expect(shown(connect.stderr)).toEqual([
+      'hostname=dbhost mode=bridge:pf-int',
+      int,
+      'network pf-app driver=bridge internal=false ipv4=- ipv6=- mac=- aliases=sql',
+      dns,
+      'extra-hosts=gw:192.0.2.1',
+    ]);
+    ok(['rm', '-f', 'pf-db']);
+    ok(['network', 'rm', 'pf-int', 'pf-app']);
+  }, 200_000);
+});
+
 describe('box network connect is judged by the policies', () => {
   it("baseline's networks= refuses a second network by connect and admits an allowed one", () => {
     for (const n of ['pn-a', 'pn-b', 'pn-c']) ok(['network', 'create', n]);
