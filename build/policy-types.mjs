@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // TypeScript types for policy authors, generated from box's WIT (policies/wit/policy.wit) by
-// jco's bindings generator, as a guest sees them: `declare module 'box:policy/admission@0.1.0'`
+// jco's bindings generator, as a guest sees them: `declare module 'box:policy/admission@0.2.0'`
 // with Request, Verdict and the rest. They are committed in policies/types/ (a unit test checks
 // that they match the WIT), embedded in box for `box policy types`, and used by the examples.
 //

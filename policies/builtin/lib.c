@@ -99,27 +99,27 @@ __attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, size_
 
 /* ---- the exports ---- */
 
-__attribute__((export_name("box:policy/admission@0.1.0#evaluate"))) box_verdict *export_evaluate(const box_request *req)
+__attribute__((export_name(BOX_ADMISSION "#evaluate"))) box_verdict *export_evaluate(const box_request *req)
 {
 	box_verdict *v = box_alloc(sizeof *v, _Alignof(box_verdict));
 	policy_evaluate(req, v);
 	return v;
 }
 
-__attribute__((export_name("cabi_post_box:policy/admission@0.1.0#evaluate"))) void post_evaluate(box_verdict *v)
+__attribute__((export_name("cabi_post_" BOX_ADMISSION "#evaluate"))) void post_evaluate(box_verdict *v)
 {
 	(void)v;
 	reset();
 }
 
-__attribute__((export_name("box:policy/admission@0.1.0#describe"))) box_info *export_describe(void)
+__attribute__((export_name(BOX_ADMISSION "#describe"))) box_info *export_describe(void)
 {
 	box_info *info = box_alloc(sizeof *info, _Alignof(box_info));
 	policy_describe(info);
 	return info;
 }
 
-__attribute__((export_name("cabi_post_box:policy/admission@0.1.0#describe"))) void post_describe(box_info *info)
+__attribute__((export_name("cabi_post_" BOX_ADMISSION "#describe"))) void post_describe(box_info *info)
 {
 	(void)info;
 	reset();

@@ -1,10 +1,10 @@
 /* The network rules `baseline` and `strict` both take as arguments (none set: no rule):
  *   networks=a,b                  the bridge networks a container may join ("bridge" is box's
- *                                 default one); none and another container's network are judged
+ *                                 default one): every one of its networks is judged, the one
+ *                                 `box network connect` adds too (box runs the policies on a
+ *                                 connect); none and another container's network are judged
  *                                 elsewhere (isolation.c, strict.c)
  *   host-ports=80,443,8000-8999   the host ports (and inclusive ranges) it may publish
- * The policies see the network a container starts on (its mode); `network connect` later is
- * not an admission.
  */
 #include "policy.h"
 
@@ -52,16 +52,31 @@ static const char *protocol_name(uint8_t p)
 	return p == BOX_PROTO_UDP ? "udp" : p == BOX_PROTO_SCTP ? "sctp" : "tcp";
 }
 
+/* the names of the bridge networks the container joins, each once: its endpoints, and the mode's
+ * (a request written by hand, as in a test case, may give only the mode) */
+static strlist joined_networks(const box_network *n)
+{
+	strlist out = { 0 };
+	if (n->mode.tag == BOX_NET_BRIDGE)
+		list_add(&out, n->mode.val);
+	for (uint32_t i = 0; i < n->networks.len; i++)
+		if (!list_has(&out, n->networks.ptr[i].name))
+			list_add(&out, n->networks.ptr[i].name);
+	return out;
+}
+
 void network_reasons(const box_request *req, strlist *reasons)
 {
 	const box_container *c = &req->container;
 	opt_str networks = arg(req, "networks");
-	if (networks.set && c->network.mode.tag == BOX_NET_BRIDGE) {
+	if (networks.set) {
 		strlist allowed = items_of(networks.val);
-		if (!list_has(&allowed, c->network.mode.val))
-			say(reasons, "container %s: network %s is not allowed (networks=%s): run it with --network %s",
-			    c->name, c->network.mode.val, list_join(&allowed, ","),
-			    allowed.len ? list_join(&allowed, " or ") : str_c("none"));
+		strlist joined = joined_networks(&c->network);
+		for (uint32_t i = 0; i < joined.len; i++)
+			if (!list_has(&allowed, joined.ptr[i]))
+				say(reasons, "container %s: network %s is not allowed (networks=%s): run it with --network %s",
+				    c->name, joined.ptr[i], list_join(&allowed, ","),
+				    allowed.len ? list_join(&allowed, " or ") : str_c("none"));
 	}
 	opt_str ports = arg(req, "host-ports");
 	if (!ports.set)

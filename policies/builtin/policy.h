@@ -1,4 +1,4 @@
-/* box:policy@0.1.0 (policies/wit/policy.wit) for policies written in C, and the helpers the
+/* box:policy@0.2.0 (policies/wit/policy.wit) for policies written in C, and the helpers the
  * built-in policies share (lib.c, jsnum.c).
  *
  * The types below are the WIT types as the component model's canonical ABI lays them out in
@@ -20,6 +20,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The interface instance the exports belong to (lib.c names them after it). */
+#define BOX_ADMISSION "box:policy/admission@0.2.0"
 
 /* ---- the WIT types (interface admission) ---- */
 
@@ -165,11 +168,11 @@ typedef struct {
 	box_namespace_mode cgroup;
 } box_namespaces;
 
-/* variant network-mode { none, host, bridge(string), container(string) } */
-enum { BOX_NET_NONE, BOX_NET_HOST, BOX_NET_BRIDGE, BOX_NET_CONTAINER };
+/* variant network-mode { none, host, bridge(string), container(string), namespace(string) } */
+enum { BOX_NET_NONE, BOX_NET_HOST, BOX_NET_BRIDGE, BOX_NET_CONTAINER, BOX_NET_NAMESPACE };
 typedef struct {
 	uint8_t tag;
-	box_string val; /* bridge, container */
+	box_string val; /* bridge, container, namespace */
 } box_network_mode;
 
 /* enum protocol */
@@ -189,10 +192,37 @@ typedef struct {
 	uint32_t len;
 } box_list_port_mapping;
 
+/* record endpoint */
+typedef struct {
+	box_string name;
+	box_string driver;
+	bool internal;
+	box_option_string ipv4_address;
+	box_option_string ipv6_address;
+	box_option_string mac_address;
+	box_list_string aliases;
+} box_endpoint;
+
+/* list<endpoint> */
+typedef struct {
+	box_endpoint *ptr;
+	uint32_t len;
+} box_list_endpoint;
+
+/* record dns-config */
+typedef struct {
+	box_list_string servers;
+	box_list_string search;
+	box_list_string options;
+} box_dns_config;
+
 /* record network */
 typedef struct {
 	box_network_mode mode;
+	box_list_endpoint networks;
 	box_list_port_mapping published_ports;
+	box_dns_config dns;
+	box_list_string extra_hosts;
 } box_network;
 
 /* enum restart-condition */

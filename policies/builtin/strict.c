@@ -64,7 +64,7 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 		say(&reasons, "pids limit %d is above the maximum of %g", r->pids_limit.val, max_pids);
 	if (c->user.uid == 0)
 		say(&reasons, "containers must not run as root (use --user or an image with a non-root USER)");
-	if (c->network.mode.tag == BOX_NET_CONTAINER)
+	if (c->network.mode.tag == BOX_NET_CONTAINER || c->network.mode.tag == BOX_NET_NAMESPACE)
 		say(&reasons, "sharing another container's network is not allowed");
 	if (c->network.mode.tag == BOX_NET_BRIDGE) {
 		strlist low = { 0 };

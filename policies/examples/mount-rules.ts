@@ -13,7 +13,7 @@
 //   box policy test mount-rules.wasm mount-rules.cases.yaml
 //   box run --policy ./mount-rules.wasm --policy-arg bind-root=/srv,/data -v /srv/site:/site IMAGE
 /// <reference path="../types/box-policy.d.ts" />
-import type { Info, Request, Verdict } from 'box:policy/admission@0.1.0';
+import type { Info, Request, Verdict } from 'box:policy/admission@0.2.0';
 
 function listArgument(req: Request, key: string, fallback: string[]): string[] {
   let value: string | undefined;

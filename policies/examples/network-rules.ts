@@ -1,7 +1,10 @@
 // An example policy in TypeScript: rules for a container's network and published ports.
 //
-//   - the host's network and another container's network are refused; a bridge network must be
-//     one of `networks` (argument, comma-separated, default: any);
+//   - the host's network and another container's network are refused; every bridge network the
+//     container joins (at its start or by `box network connect`) must be one of `networks`
+//     (argument, comma-separated, default: any);
+//   - the DNS servers it names with --dns must be among `dns-servers` (argument, comma-separated,
+//     default: any), so that it cannot bypass the resolvers the host chose;
 //   - a port published on the loopback address (-p 127.0.0.1:8080:80) is always allowed: only
 //     the host reaches it; a port published on other addresses must be one of `public-ports`
 //     (argument, comma-separated ports and ranges such as 80,443,8000-8999, default none);
@@ -14,7 +17,7 @@
 //   box policy test network-rules.wasm network-rules.cases.yaml
 //   box run --policy ./network-rules.wasm --policy-arg public-ports=8000-8999 -p 8080:80 IMAGE
 /// <reference path="../types/box-policy.d.ts" />
-import type { Info, Patch, Request, Verdict } from 'box:policy/admission@0.1.0';
+import type { Info, Patch, Request, Verdict } from 'box:policy/admission@0.2.0';
 
 function argument(req: Request, key: string): string | undefined {
   let value: string | undefined;
@@ -54,6 +57,10 @@ export const admission = {
       arguments: [
         { name: 'networks', description: 'comma-separated bridge networks containers may join (default: any)' },
         {
+          name: 'dns-servers',
+          description: 'comma-separated DNS servers containers may name with --dns (default: any)',
+        },
+        {
           name: 'public-ports',
           description: 'comma-separated host ports and ranges that may be published beyond loopback (default none)',
         },
@@ -68,11 +75,22 @@ export const admission = {
     const mode = c.network.mode;
     if (mode.tag === 'host') reasons.push(`container ${c.name}: the host's network is not allowed`);
     if (mode.tag === 'container') reasons.push(`container ${c.name}: container ${mode.val}'s network is not allowed`);
+    if (mode.tag === 'namespace')
+      reasons.push(`container ${c.name}: joining network namespace ${mode.val} is not allowed`);
     const networks = argument(req, 'networks');
-    if (mode.tag === 'bridge' && networks !== undefined && !listOf(networks).includes(mode.val)) {
+    // every network it joins (a request written by hand may give only the mode)
+    const joined = new Set([...(mode.tag === 'bridge' ? [mode.val] : []), ...c.network.networks.map((n) => n.name)]);
+    for (const name of joined) {
+      if (networks === undefined || listOf(networks).includes(name)) continue;
       const allowed = listOf(networks).join(', ') || 'none';
-      reasons.push(`container ${c.name}: network ${mode.val} is not allowed (allowed: ${allowed})`);
+      reasons.push(`container ${c.name}: network ${name} is not allowed (allowed: ${allowed})`);
     }
+    const dnsServers = argument(req, 'dns-servers');
+    const unknownDns = c.network.dns.servers.filter((s) => dnsServers !== undefined && !listOf(dnsServers).includes(s));
+    if (unknownDns.length)
+      reasons.push(
+        `container ${c.name}: DNS server ${unknownDns.join(', ')} is not allowed (dns-servers=${dnsServers})`,
+      );
     const ranges: [number, number][] = [];
     for (const item of listOf(argument(req, 'public-ports') ?? '')) {
       const r = range(item);

@@ -1,8 +1,10 @@
 // `box network connect` and `disconnect`: a container's record gains or loses an endpoint under
 // the container's lock, and a running container gets or loses the interface at once (setup.ts).
-// A connect that fails on a running container leaves the record as it was.
+// A connect that fails on a running container leaves the record as it was. A connect is judged
+// by the container's policies first, with the new network added (src/policy/connect-admission.ts).
 import { BoxError } from '../errors';
 import type { ContainerRecord, NetworkEndpointConfig } from '../model';
+import { admitConnect } from '../policy/connect-admission';
 import { lockContainer } from '../runtime/container-lock';
 import { ContainerStore } from '../runtime/containers';
 import { checkRequestedIp } from './ipam';
@@ -12,6 +14,8 @@ import { bridgeParams, NetworkRecord } from './store';
 export interface ConnectOptions {
   ip?: string;
   aliases: string[];
+  /** how a policy's warnings are shown (default: on stderr) */
+  warn?: (m: string) => void;
 }
 
 function isRunning(c: ContainerRecord): c is ContainerRecord & { state: { pid: number } } {
@@ -43,17 +47,22 @@ export async function connect(
     }
     const e: NetworkEndpointConfig = { networkId: n.Id, name: n.Name, aliases: o.aliases };
     if (o.ip !== undefined) e.ip = o.ip;
-    const before = cur.config.networks;
-    cur.config.networks = [...endpoints, e];
-    store.save(cur);
-    if (isRunning(cur)) {
-      try {
-        await connectRunning(roots, cur, e, cur.state.pid);
-      } catch (err) {
-        cur.config.networks = before;
-        store.save(cur);
-        throw err;
+    const admitted = await admitConnect(roots, cur, e, o.warn);
+    try {
+      const before = cur.config.networks;
+      cur.config.networks = [...endpoints, e];
+      store.save(cur);
+      if (isRunning(cur)) {
+        try {
+          await connectRunning(roots, cur, e, cur.state.pid);
+        } catch (err) {
+          cur.config.networks = before;
+          store.save(cur);
+          throw err;
+        }
       }
+    } finally {
+      admitted?.();
     }
   } finally {
     lock.release();

@@ -97,7 +97,7 @@ export function completeRequest(c: OciConfig, container: PolicyContainer): void 
     return c.namespaces.has(ns) ? { tag: 'private' } : { tag: 'host' };
   };
   const net = c.joined.find((j) => j.type === 'network');
-  if (net) container.network = { ...container.network, mode: { tag: 'container', val: net.path } };
+  if (net) container.network = { ...container.network, mode: { tag: 'namespace', val: net.path } };
   container.mounts = policyMounts(c.mounts);
   container.namespaces = {
     pid: mode('pid'),

@@ -11,8 +11,10 @@ import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { Lock, lockFile } from '../image/locks';
 import { detectCgroups, CgroupHost } from '../linux/cgroups';
-import { lockPaths, Roots } from '../paths';
+import { layout, lockPaths, Roots } from '../paths';
+import type { NetworkRecord } from '../network/store';
 import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../model';
+import { readJsonIfExists } from '../util/fs';
 import { printable } from '../util/printable';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
@@ -21,7 +23,7 @@ import { Policy, POLICY_FILE_MAX } from './engine';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
-import { policyRequest } from './request';
+import { NetworkFacts, policyRequest } from './request';
 import { isBuiltin, PolicyRef } from './sources';
 import type { Committed, PolicyContainer, PolicyPatch } from './types';
 
@@ -69,8 +71,8 @@ export interface Subject {
   committed: () => Committed;
   /** records a decision as a `policy` event of the container */
   event: (container: Pick<ContainerRecord, 'id' | 'name' | 'config'>, attributes: Record<string, string>) => void;
-  /** a new container (run/create), or `box update` of an existing one */
-  action?: 'create' | 'update';
+  /** a new container (run/create), `box update` of an existing one, or `box network connect` of one */
+  action?: 'create' | 'update' | 'connect';
   /** fills in what box's model of a container does not hold (box-runc: a bundle's mounts and namespaces) */
   complete?: (container: PolicyContainer) => void;
 }
@@ -97,6 +99,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
     const denials: string[] = [];
     const patches: PolicyPatch[] = [];
     const committed = subject.committed();
+    const networks = networkFacts(roots, config);
     for (const [i, policy] of policies.entries()) {
       const ref = refs[i];
       const request = policyRequest(config, {
@@ -111,6 +114,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         },
         caller: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
         args: [...ref.args, ...cliArgs],
+        networks,
       });
       subject.complete?.(request.container);
       const ev = policy.evaluate(request);
@@ -210,12 +214,23 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   }
 }
 
+/** The driver and --internal of each network the container's endpoints name, from the network store. */
+function networkFacts(roots: Roots, config: ContainerConfig): Record<string, NetworkFacts> {
+  const out: Record<string, NetworkFacts> = {};
+  for (const e of config.networks ?? []) {
+    const file = path.join(layout.network(roots, e.networkId), 'network.json');
+    const n = readJsonIfExists<Pick<NetworkRecord, 'Driver' | 'Internal'>>(file);
+    if (n) out[e.networkId] = { driver: n.Driver, internal: n.Internal === true };
+  }
+  return out;
+}
+
 type AuditBase = Pick<AuditEntry, 'time' | 'action' | 'container' | 'image' | 'mode'>;
 
 function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): AuditBase {
   return {
     time: new Date().toISOString(),
-    ...(subject.action === 'update' ? { action: 'update' as const } : {}),
+    ...(subject.action === 'update' || subject.action === 'connect' ? { action: subject.action } : {}),
     container: { id: subject.id, name: subject.name },
     image: { reference: config.image.reference ?? config.image.ref, id: config.image.id, digest: config.image.digest },
     mode: ref.mode,

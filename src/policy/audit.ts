@@ -14,8 +14,8 @@ import type { Decision, PolicyPatch } from './types';
 
 export interface AuditEntry {
   time: string;
-  /** set for `box update` (a start is the default) */
-  action?: 'update';
+  /** set for `box update` and `box network connect` (a start is the default) */
+  action?: 'update' | 'connect';
   container: { id: string; name: string };
   /** the normalised reference policies saw, and the manifest digest when known */
   image: { reference: string; id: string; digest?: string };

@@ -53,9 +53,14 @@ const BIGINT_FIELDS = new Set([
   'pids',
 ]);
 
+/** Items of these lists are merged over a default item, so that a case names only what it is about. */
+const LIST_ITEM_DEFAULTS: Record<string, unknown> = {
+  networks: { name: '', driver: 'bridge', internal: false, aliases: [] },
+};
+
 function merge(base: unknown, over: unknown, key = ''): unknown {
   if (over === null || over === undefined) return base;
-  if (Array.isArray(over)) return over.map((v) => merge(undefined, v, key));
+  if (Array.isArray(over)) return over.map((v) => merge(LIST_ITEM_DEFAULTS[key], v, key));
   if (typeof over === 'object') {
     const out: Record<string, unknown> = { ...((typeof base === 'object' && base) || {}) };
     for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = merge(out[k], v, k);

@@ -35,8 +35,8 @@ import {
   WIT_EXPORT,
   WIT_INTERFACE,
   WIT_PACKAGE,
-  WIT_VERSION,
 } from './types';
+import { combineVerdicts, isV01, requestsForV01, SUPPORTED_WIT_VERSIONS } from './wit-versions';
 
 export { DEFAULT_TIMEOUT_MS } from './flags';
 /**
@@ -134,22 +134,28 @@ const EXPORT_RE = new RegExp(
   `^${WIT_PACKAGE.replace(':', '\\:')}/${WIT_INTERFACE}@(\\d+)\\.(\\d+)\\.(\\d+)(?:[-+].*)?$`,
 );
 
-/** Which export of the component is box's interface; throws a PolicyLoadError when none fits. */
+/**
+ * Which export of the component is box's interface (of the newest version box supports, when it
+ * exports several); throws a PolicyLoadError when none fits.
+ */
 export function checkWorld(what: string, exports: Array<[string, string]>): string {
   const names = exports.map(([n]) => n);
-  const [major, minor] = WIT_VERSION.split('.').map(Number);
   const versions: string[] = [];
-  for (const name of names) {
-    const m = EXPORT_RE.exec(name);
-    if (!m) continue;
-    // WIT semver: 0.x versions are compatible within the same minor, 1.x+ within the same major.
-    if (Number(m[1]) === major && (major > 0 || Number(m[2]) === minor)) return name;
-    versions.push(`${m[1]}.${m[2]}.${m[3]}`);
+  for (const supported of SUPPORTED_WIT_VERSIONS) {
+    const [major, minor] = supported.split('.').map(Number);
+    for (const name of names) {
+      const m = EXPORT_RE.exec(name);
+      if (!m) continue;
+      // WIT semver: 0.x versions are compatible within the same minor, 1.x+ within the same major.
+      if (Number(m[1]) === major && (major > 0 || Number(m[2]) === minor)) return name;
+      versions.push(`${m[1]}.${m[2]}.${m[3]}`);
+    }
   }
   if (versions.length) {
+    const known = SUPPORTED_WIT_VERSIONS.map((v) => `${WIT_PACKAGE}@${v}`).join(' and ');
     throw new PolicyLoadError(
-      `${what} targets ${WIT_PACKAGE}@${versions.join(', ')}, which this box does not support: it supports ${WIT_PACKAGE}@${WIT_VERSION} ` +
-        `(rebuild the policy against policies/wit of this box; see policies/wit/README.md)`,
+      `${what} targets ${WIT_PACKAGE}@${[...new Set(versions)].join(', ')}, which this box does not support: it ` +
+        `supports ${known} (rebuild the policy against policies/wit of this box; see policies/wit/README.md)`,
     );
   }
   const shown = names.filter((n) => n.includes(':') || n.includes('/'));
@@ -418,16 +424,33 @@ export class Policy {
     return r.value as PolicyInfo;
   }
 
-  /** Evaluates a request. Never throws for a misbehaving policy: it denies (fail-closed). */
+  /**
+   * Evaluates a request. Never throws for a misbehaving policy: it denies (fail-closed). A 0.1
+   * policy is given the request projected onto 0.1, once per network (wit-versions.ts).
+   */
   evaluate(request: PolicyRequest): Evaluation {
-    const r = this.call((a) => a.evaluate(request));
-    let failure = r.failure;
+    const requests = isV01(this.witVersion) ? requestsForV01(request) : [request];
+    let failure: PolicyFailure | undefined;
+    const verdicts: PolicyVerdict[] = [];
+    let evaluateMs = 0;
+    let instantiateMs = 0;
+    for (const req of requests) {
+      const r = this.call((a) => a.evaluate(req as PolicyRequest));
+      evaluateMs += r.callMs;
+      instantiateMs += r.instantiateMs;
+      failure = r.failure;
+      if (!failure) {
+        const problem = verdictProblem(r.value, this.limits.patchChars);
+        if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
+        else verdicts.push(r.value as PolicyVerdict);
+      }
+      if (failure) break;
+    }
     let verdict: PolicyVerdict | undefined;
     if (!failure) {
-      const problem = verdictProblem(r.value, this.limits.patchChars);
-      if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
+      const v = verdicts.length === 1 ? verdicts[0] : combineVerdicts(verdicts);
+      if (typeof v === 'string') failure = { kind: 'invalid-verdict', message: v };
       else {
-        const v = r.value as PolicyVerdict;
         const reasons = boundMessages(v.reasons, 'reasons', this.limits.messages);
         verdict = { ...v, reasons, warnings: boundMessages(v.warnings, 'warnings', this.limits.messages) };
       }
@@ -439,11 +462,11 @@ export class Policy {
       return {
         verdict: { decision: 'deny', reasons: [`policy ${this.name} ${f.message}`], warnings: [] },
         failure: f,
-        evaluateMs: r.callMs,
-        instantiateMs: r.instantiateMs,
+        evaluateMs,
+        instantiateMs,
       };
     }
-    return { verdict, evaluateMs: r.callMs, instantiateMs: r.instantiateMs };
+    return { verdict, evaluateMs, instantiateMs };
   }
 
   /** Drops the live instance (the next evaluation instantiates afresh). */

@@ -1,8 +1,18 @@
 // The request box gives policies, made from a container's resolved configuration.
 import { capsToNames, resolveCapabilities } from '../linux/capabilities';
-import type { ContainerConfig, MountConfig } from '../model';
+import type { ContainerConfig, MountConfig, NetworkEndpointConfig } from '../model';
 import { BOX_VERSION } from '../version';
-import type { Committed, NetworkMode, Pair, PolicyContainer, PolicyHost, PolicyMount, PolicyRequest } from './types';
+import type {
+  Committed,
+  NetworkMode,
+  Pair,
+  PolicyContainer,
+  PolicyEndpoint,
+  PolicyHost,
+  PolicyMount,
+  PolicyNetwork,
+  PolicyRequest,
+} from './types';
 
 export interface RequestContext {
   name: string;
@@ -17,6 +27,14 @@ export interface RequestContext {
   caller: { uid: number; gid: number };
   /** --policy-arg key=value, in order */
   args: Pair[];
+  /** what the network store says of the networks the container's endpoints name, by network id */
+  networks?: Record<string, NetworkFacts>;
+}
+
+/** Of a network, what policies see beside its name. */
+export interface NetworkFacts {
+  driver: string;
+  internal: boolean;
 }
 
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0); // not localeCompare: no ICU at startup
@@ -24,8 +42,15 @@ const sortedPairs = (o: Record<string, string>): Pair[] => Object.entries(o).sor
 
 const big = (n: number | undefined): bigint | undefined => (n === undefined ? undefined : BigInt(n));
 
-/** The policy's view of a container configuration (box's model today: no published ports or namespace options yet). */
-export function policyContainer(name: string, c: ContainerConfig): PolicyContainer {
+/**
+ * The policy's view of a container configuration (box's model has no namespace options: those
+ * are private, except what box oci's `complete` fills in).
+ */
+export function policyContainer(
+  name: string,
+  c: ContainerConfig,
+  networks: Record<string, NetworkFacts> = {},
+): PolicyContainer {
   const caps = capsToNames(resolveCapabilities({ privileged: c.privileged, capAdd: c.capAdd, capDrop: c.capDrop }))
     .map((n) => n.replace(/^CAP_/, ''))
     .sort();
@@ -80,15 +105,7 @@ export function policyContainer(name: string, c: ContainerConfig): PolicyContain
       user: { tag: 'private' },
       cgroup: { tag: 'private' },
     },
-    network: {
-      mode: networkMode(c.network),
-      publishedPorts: (c.ports ?? []).map((p) => ({
-        hostIp: p.hostIp,
-        hostPort: p.hostPort,
-        containerPort: p.containerPort,
-        protocol: p.protocol,
-      })),
-    },
+    network: policyNetwork(c, networks),
     restart: { condition: c.restart?.name ?? 'no', maximumRetries: c.restart?.maxRetries ?? 0 },
     tty: c.tty,
     init: c.init,
@@ -117,6 +134,38 @@ function policyMount(m: MountConfig): PolicyMount {
   };
 }
 
+function policyNetwork(c: ContainerConfig, facts: Record<string, NetworkFacts>): PolicyNetwork {
+  return {
+    mode: networkMode(c.network),
+    networks: (c.networks ?? []).map((e) => policyEndpoint(e, facts[e.networkId])),
+    publishedPorts: (c.ports ?? []).map((p) => ({
+      hostIp: p.hostIp,
+      hostPort: p.hostPort,
+      containerPort: p.containerPort,
+      protocol: p.protocol,
+    })),
+    dns: {
+      servers: [...(c.dns?.servers ?? [])],
+      search: [...(c.dns?.search ?? [])],
+      options: [...(c.dns?.options ?? [])],
+    },
+    extraHosts: [...(c.extraHosts ?? [])],
+  };
+}
+
+/** An endpoint; a network the store no longer knows is shown as a plain bridge. */
+function policyEndpoint(e: NetworkEndpointConfig, facts: NetworkFacts | undefined): PolicyEndpoint {
+  const asked = e.ip === undefined ? {} : e.ip.includes(':') ? { ipv6Address: e.ip } : { ipv4Address: e.ip };
+  return {
+    name: e.name,
+    driver: facts?.driver ?? 'bridge',
+    internal: facts?.internal ?? false,
+    ...asked,
+    ...(e.mac === undefined ? {} : { macAddress: e.mac }),
+    aliases: [...e.aliases],
+  };
+}
+
 /** none, host, or bridge(NAME) for the default bridge and user networks alike */
 function networkMode(mode: string): NetworkMode {
   if (mode === 'none' || mode === 'host') return { tag: mode };
@@ -126,7 +175,7 @@ function networkMode(mode: string): NetworkMode {
 export function policyRequest(config: ContainerConfig, ctx: RequestContext): PolicyRequest {
   const host: PolicyHost = { ...ctx.host, memoryTotal: BigInt(ctx.host.memoryTotal) };
   return {
-    container: policyContainer(ctx.name, config),
+    container: policyContainer(ctx.name, config, ctx.networks),
     host,
     caller: { ...ctx.caller },
     args: ctx.args.map(([k, v]) => [k, v]),
@@ -175,7 +224,13 @@ export function emptyRequest(): PolicyRequest {
         user: { tag: 'private' },
         cgroup: { tag: 'private' },
       },
-      network: { mode: { tag: 'none' }, publishedPorts: [] },
+      network: {
+        mode: { tag: 'none' },
+        networks: [],
+        publishedPorts: [],
+        dns: { servers: [], search: [], options: [] },
+        extraHosts: [],
+      },
       restart: { condition: 'no', maximumRetries: 0 },
       tty: false,
       init: false,

@@ -1,13 +1,14 @@
-// The box:policy@0.1.0 types (policies/wit/policy.wit) as JavaScript sees them through jco's
+// The box:policy@0.2.0 types (policies/wit/policy.wit) as JavaScript sees them through jco's
 // bindings: kebab-case names become camelCase, option<T> is T | undefined, u64/s64 are bigint,
 // enums are strings, variants are { tag, val }, tuples are arrays. These same types are what a
 // policy written in TypeScript receives (authors get them generated from the WIT in policies/types).
 
 export const WIT_PACKAGE = 'box:policy';
-export const WIT_VERSION = '0.1.0';
+/** the version of policies/wit/policy.wit; box runs 0.1 policies too (wit-versions.ts) */
+export const WIT_VERSION = '0.2.0';
 export const WIT_WORLD = 'policy';
 export const WIT_INTERFACE = 'admission';
-/** The export a component must have: `box:policy/admission@0.1.0`. */
+/** The export of a current component: `box:policy/admission@0.2.0`. */
 export const WIT_EXPORT = `${WIT_PACKAGE}/${WIT_INTERFACE}@${WIT_VERSION}`;
 
 export type Pair = [string, string];
@@ -78,7 +79,8 @@ export type NetworkMode =
   | { tag: 'none' }
   | { tag: 'host' }
   | { tag: 'bridge'; val: string }
-  | { tag: 'container'; val: string };
+  | { tag: 'container'; val: string }
+  | { tag: 'namespace'; val: string };
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 
@@ -89,9 +91,28 @@ export interface PortMapping {
   protocol: Protocol;
 }
 
+export interface PolicyEndpoint {
+  name: string;
+  driver: string;
+  internal: boolean;
+  ipv4Address?: string;
+  ipv6Address?: string;
+  macAddress?: string;
+  aliases: string[];
+}
+
+export interface PolicyDns {
+  servers: string[];
+  search: string[];
+  options: string[];
+}
+
 export interface PolicyNetwork {
   mode: NetworkMode;
+  networks: PolicyEndpoint[];
   publishedPorts: PortMapping[];
+  dns: PolicyDns;
+  extraHosts: string[];
 }
 
 export type RestartCondition = 'no' | 'always' | 'on-failure' | 'unless-stopped';

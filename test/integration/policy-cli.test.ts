@@ -56,8 +56,8 @@ describe('box policy', () => {
     expect(r.status).toBe(0);
     const info = JSON.parse(r.stdout);
     expect(info).toMatchObject({
-      world: 'box:policy/admission@0.1.0',
-      witVersion: '0.1.0',
+      world: 'box:policy/admission@0.2.0',
+      witVersion: '0.2.0',
       imports: [],
       info: { name: 'team-rules', version: '1.0.0' },
     });
@@ -137,7 +137,7 @@ describe('box policy', () => {
     expect(built.status).toBe(0);
     const cases = path.join(REPO, 'policies', 'examples', 'network-rules.cases.yaml');
     const r = t.box(['policy', 'test', networkRules, cases]);
-    expect(r.stdout).toMatch(/^6 passed, 0 failed \(6 cases, policy network-rules sha256:[0-9a-f]{12}\)$/m);
+    expect(r.stdout).toMatch(/^9 passed, 0 failed \(9 cases, policy network-rules sha256:[0-9a-f]{12}\)$/m);
     importBusybox(t);
     // baseline's host-ports: the host port box picks in 40000-40999 is judged, not only what -p says
     const publish = ['-p', '127.0.0.1:40000-40999:80'];

@@ -464,8 +464,8 @@ describe('box run with policies', () => {
       await coreComponent(`(module
       (memory (export "memory") 1)
       (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
-      (func (export "box:policy/admission@0.1.0#describe") (result i32) unreachable)
-      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable)
+      (func (export "box:policy/admission@0.2.0#describe") (result i32) unreachable)
+      (func (export "box:policy/admission@0.2.0#evaluate") (param i32) (result i32) unreachable)
       (func $spin (loop $l (br $l))) (start $spin))`),
     );
     t.box(['run', '--rm', '--policy', spin, 'busybox', 'true']); // transpiles it: not what is measured

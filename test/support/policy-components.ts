@@ -41,7 +41,7 @@ export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'policies');
  * A component made from a hand-written core module (WebAssembly text) that exports box's
  * policy world: for hostile shapes no compiler emits (huge tables, table.grow, a looping start
  * function). The module must export `memory`, `cabi_realloc` and the world's functions
- * (`box:policy/admission@0.1.0#describe` → i32, `#evaluate` i32 → i32).
+ * (`box:policy/admission@0.2.0#describe` → i32, `#evaluate` i32 → i32).
  */
 export async function coreComponent(coreWat: string): Promise<Uint8Array> {
   const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');

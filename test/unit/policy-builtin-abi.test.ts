@@ -1,4 +1,4 @@
-// policies/builtin/policy.h is the canonical ABI layout of box:policy@0.1.0: a C policy written
+// policies/builtin/policy.h is the canonical ABI layout of box:policy@0.2.0: a C policy written
 // against it reads back every field of a request (as jco's bindings lay it out) and returns a
 // verdict with every patch field set, which box reads back exactly. The built-ins read only some
 // fields; this covers the rest, for authors of policies in C.
@@ -97,10 +97,22 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 	ns("cgroup", c->namespaces.cgroup);
 	if (c->network.mode.tag >= BOX_NET_BRIDGE) say(&out, "network=%u:%s", (uint64_t)c->network.mode.tag, c->network.mode.val);
 	else u("network", c->network.mode.tag);
+	for (uint32_t i = 0; i < c->network.networks.len; i++) {
+		const box_endpoint *e = &c->network.networks.ptr[i];
+		say(&out, "networks[%u]=%s %s %u", (uint64_t)i, e->name, e->driver, (uint64_t)e->internal);
+		ostr("networks.ipv4", e->ipv4_address);
+		ostr("networks.ipv6", e->ipv6_address);
+		ostr("networks.mac", e->mac_address);
+		strs("networks.aliases", e->aliases);
+	}
 	for (uint32_t i = 0; i < c->network.published_ports.len; i++) {
 		const box_port_mapping *p = &c->network.published_ports.ptr[i];
 		say(&out, "ports[%u]=%s %u %u %u", (uint64_t)i, p->host_ip, (uint64_t)p->host_port, (uint64_t)p->container_port, (uint64_t)p->protocol);
 	}
+	strs("dns.servers", c->network.dns.servers);
+	strs("dns.search", c->network.dns.search);
+	strs("dns.options", c->network.dns.options);
+	strs("extraHosts", c->network.extra_hosts);
 	u("restart.condition", c->restart.condition);
 	u("restart.maximumRetries", c->restart.maximum_retries);
 	u("tty", c->tty);
@@ -236,11 +248,25 @@ function fullRequest(): PolicyRequest {
         cgroup: { tag: 'host' },
       },
       network: {
-        mode: { tag: 'bridge', val: 'br0' },
+        mode: { tag: 'namespace', val: '/proc/1/ns/net' },
+        networks: [
+          {
+            name: 'br0',
+            driver: 'bridge',
+            internal: true,
+            ipv4Address: '10.1.2.3',
+            ipv6Address: undefined,
+            macAddress: '02:42:ac:11:00:02',
+            aliases: ['db', 'sql'],
+          },
+          { name: 'app', driver: 'd', internal: false, ipv6Address: 'fd00::7', aliases: [] },
+        ],
         publishedPorts: [
           { hostIp: '127.0.0.1', hostPort: 65535, containerPort: 80, protocol: 'sctp' },
           { hostIp: '', hostPort: 0, containerPort: 65534, protocol: 'udp' },
         ],
+        dns: { servers: ['192.0.2.53', '::1'], search: ['example.com'], options: ['ndots:2', 'edns0'] },
+        extraHosts: ['gw:192.0.2.1'],
       },
       restart: { condition: 'unless-stopped', maximumRetries: 4294967295 },
       tty: true,
@@ -295,7 +321,7 @@ it('evaluate: every request field read where policy.h says, every verdict field 
   const kinds = ['bind', 'volume', 'tmpfs', 'image'];
   const props = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
   const nsTags = ['private', 'host', 'container'];
-  const netTags = ['none', 'host', 'bridge', 'container'];
+  const netTags = ['none', 'host', 'bridge', 'container', 'namespace'];
   const ns = (k: string, m: PolicyRequest['container']['namespaces']['pid']) =>
     m.tag === 'container' ? `${k}=2:${m.val}` : `${k}=${nsTags.indexOf(m.tag)}`;
   expect(e.verdict.warnings).toEqual([
@@ -349,10 +375,21 @@ it('evaluate: every request field read where policy.h says, every verdict field 
     'val' in c.network.mode
       ? `network=${netTags.indexOf(c.network.mode.tag)}:${c.network.mode.val}`
       : `network=${netTags.indexOf(c.network.mode.tag)}`,
+    ...c.network.networks.flatMap((n, i) => [
+      `networks[${i}]=${n.name} ${n.driver} ${b(n.internal)}`,
+      opt('networks.ipv4', n.ipv4Address),
+      opt('networks.ipv6', n.ipv6Address),
+      opt('networks.mac', n.macAddress),
+      ...list('networks.aliases', n.aliases),
+    ]),
     ...c.network.publishedPorts.map(
       (p, i) =>
         `ports[${i}]=${p.hostIp} ${p.hostPort} ${p.containerPort} ${['tcp', 'udp', 'sctp'].indexOf(p.protocol)}`,
     ),
+    ...list('dns.servers', c.network.dns.servers),
+    ...list('dns.search', c.network.dns.search),
+    ...list('dns.options', c.network.dns.options),
+    ...list('extraHosts', c.network.extraHosts),
     `restart.condition=${['no', 'always', 'on-failure', 'unless-stopped'].indexOf(c.restart.condition)}`,
     `restart.maximumRetries=${c.restart.maximumRetries}`,
     `tty=${b(c.tty)}`,

@@ -65,7 +65,7 @@ describe.each(BUILTIN_POLICIES)('built-in policy %s', (name) => {
     expect(r.info.name).toBe(name);
     expect(r.info.version).toBe('0.1.0');
     expect(r.info.arguments.length).toBe({ strict: 7, baseline: 5, capacity: 3 }[name]);
-    expect(r.world).toBe('box:policy/admission@0.1.0');
+    expect(r.world).toBe('box:policy/admission@0.2.0');
     expect(r.imports).toEqual([]);
     expect(r.sha256).toBe(manifest[name].sha256);
   });

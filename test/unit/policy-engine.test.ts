@@ -46,7 +46,7 @@ afterAll(() => {
 
 describe('a well-behaved policy', () => {
   it('is loaded with its world, no imports, and describes itself', () => {
-    expect(policy.exportName).toBe('box:policy/admission@0.1.0');
+    expect(policy.exportName).toBe('box:policy/admission@0.2.0');
     expect(policy.imports).toEqual([]);
     expect(policy.describe()).toEqual({
       name: 'behaviours',
@@ -221,12 +221,12 @@ describe('hostile policies are stopped and refused (fail-closed)', () => {
         (export "other:thing/runner@1.0.0" (instance $inst)))`),
     );
     await expect(loadPolicy({ path: file }, { cacheDir: path.join(tmp, 'cache') })).rejects.toThrow(
-      /does not export box's policy world \(box:policy\/admission@0\.1\.0\); it exports other:thing\/runner@1\.0\.0/,
+      /does not export box's policy world \(box:policy\/admission@0\.2\.0\); it exports other:thing\/runner@1\.0\.0/,
     );
   });
 
   it('a component for an incompatible version of the world is refused', async () => {
-    const file = path.join(tmp, 'v2.wasm');
+    const file = path.join(tmp, 'v3.wasm');
     fs.writeFileSync(
       file,
       await watToComponent(`(component
@@ -234,10 +234,10 @@ describe('hostile policies are stopped and refused (fail-closed)', () => {
         (core instance $i (instantiate $m))
         (func $f (result u32) (canon lift (core func $i "f")))
         (instance $inst (export "evaluate" (func $f)))
-        (export "box:policy/admission@0.2.0" (instance $inst)))`),
+        (export "box:policy/admission@0.3.0" (instance $inst)))`),
     );
     await expect(loadPolicy({ path: file }, { cacheDir: path.join(tmp, 'cache') })).rejects.toThrow(
-      /targets box:policy@0\.2\.0, which this box does not support: it supports box:policy@0\.1\.0/,
+      /targets box:policy@0\.3\.0, which this box does not support: it supports box:policy@0\.2\.0 and box:policy@0\.1\.0/,
     );
   });
 

@@ -8,10 +8,19 @@ import { imageProvenance } from '../../src/image/reference';
 import { policyRequest } from '../../src/policy/request';
 import { RunFlags, runFlagsFrom } from '../../src/runtime/run-flags';
 import { resolveContainerConfig } from '../../src/runtime/run-options';
+import { parseNetworkFlags } from '../../src/network/flags';
 import { BOX_VERSION } from '../../src/version';
 
 const ID = 'sha256:' + 'c'.repeat(64);
 const DIGEST = 'sha256:' + 'd'.repeat(64);
+const HOST = {
+  cpus: 2,
+  memoryTotal: 4 * 2 ** 30,
+  cgroupVersion: 2 as const,
+  storageRoot: '/var/lib/box',
+  runtimeRoot: '/run/box',
+  committed: { containers: 0, memory: 0n, unlimitedMemory: 0, millicpus: 0n, unlimitedCpu: 0, pids: 0n },
+};
 
 describe('the policy request', () => {
   it('carries every flag and the image configuration', () => {
@@ -158,7 +167,13 @@ describe('the policy request', () => {
           user: { tag: 'private' },
           cgroup: { tag: 'private' },
         },
-        network: { mode: { tag: 'host' }, publishedPorts: [] },
+        network: {
+          mode: { tag: 'host' },
+          networks: [],
+          publishedPorts: [],
+          dns: { servers: [], search: [], options: [] },
+          extraHosts: [],
+        },
         restart: { condition: 'on-failure', maximumRetries: 3 },
         tty: true,
         init: true,
@@ -170,7 +185,7 @@ describe('the policy request', () => {
         { ...config, network: 'app', ports },
         { name: 'web', host, caller: { uid: 0, gid: 0 }, args: [] },
       );
-      expect(bridged.container.network).toEqual({ mode: { tag: 'bridge', val: 'app' }, publishedPorts: ports });
+      expect(bridged.container.network).toMatchObject({ mode: { tag: 'bridge', val: 'app' }, publishedPorts: ports });
       expect(req.caller).toEqual({ uid: 0, gid: 0 });
       expect(req.args).toEqual([['k', 'v']]);
       expect(req.boxVersion).toBe(BOX_VERSION);
@@ -180,6 +195,57 @@ describe('the policy request', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("carries every network (what was asked for each), DNS settings and extra hosts from box run's flags", () => {
+    const flags = runFlagsFrom({
+      name: 'db',
+      network: 'app',
+      ip: '10.89.0.7',
+      macAddress: '02:42:AC:11:00:09',
+      networkAlias: ['database', 'sql'],
+      addHost: ['gw:192.0.2.1', 'api:192.0.2.2'],
+      dns: ['192.0.2.53'],
+      dnsSearch: ['example.com'],
+      dnsOption: ['ndots:2'],
+      publish: ['127.0.0.1:5432:5432'],
+    } satisfies Partial<RunFlags>);
+    const image = {
+      ref: 'app',
+      id: ID,
+      lowerDirs: [],
+      config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' as const, diff_ids: [] }, config: {} },
+    };
+    const config = resolveContainerConfig(flags, image, ['postgres'], 'f'.repeat(64));
+    // what createRecord's endpointsFor makes of the flags, then a second network as `box network connect` adds it
+    const net = parseNetworkFlags(flags);
+    const [app, back] = ['a'.repeat(64), 'b'.repeat(64)];
+    config.networks = [
+      { networkId: app, name: net.mode, aliases: net.aliases, ip: net.ip, mac: net.mac },
+      { networkId: back, name: 'backend', aliases: ['db'] },
+    ];
+    config.ports = [{ hostIp: '127.0.0.1', hostPort: 5432, containerPort: 5432, protocol: 'tcp' }];
+    const networks = { [back]: { driver: 'bridge', internal: true } };
+    const req = policyRequest(config, { name: 'db', host: HOST, caller: { uid: 0, gid: 0 }, args: [], networks });
+    expect(req.container.network).toEqual({
+      mode: { tag: 'bridge', val: 'app' },
+      networks: [
+        {
+          name: 'app',
+          // a network the store does not know (removed meanwhile) is shown as a plain bridge
+          driver: 'bridge',
+          internal: false,
+          ipv4Address: '10.89.0.7',
+          macAddress: '02:42:ac:11:00:09',
+          aliases: ['database', 'sql'],
+        },
+        { name: 'backend', driver: 'bridge', internal: true, aliases: ['db'] },
+      ],
+      publishedPorts: [{ hostIp: '127.0.0.1', hostPort: 5432, containerPort: 5432, protocol: 'tcp' }],
+      dns: { servers: ['192.0.2.53'], search: ['example.com'], options: ['ndots:2'] },
+      extraHosts: ['gw:192.0.2.1', 'api:192.0.2.2'],
+    });
+    expect(req.container.hostname).toBe('f'.repeat(12));
   });
 
   it('gives the reference fully qualified, and for an image given by id its names or the id when the registry is unknown', () => {

@@ -14,7 +14,7 @@ import { component, coreComponent, FIXTURES } from '../support/policy-components
 const EXPORTS = `
   (memory (export "memory") 1)
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
-  (func (export "box:policy/admission@0.1.0#describe") (result i32) unreachable)`;
+  (func (export "box:policy/admission@0.2.0#describe") (result i32) unreachable)`;
 
 let tmp: string;
 beforeAll(() => {
@@ -35,7 +35,7 @@ describe('policy resources', () => {
       load(
         'tables',
         `(module ${EXPORTS} ${tables}
-      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable))`,
+      (func (export "box:policy/admission@0.2.0#evaluate") (param i32) (result i32) unreachable))`,
       ),
     ).rejects.toThrow(
       'policy tables: its memories (0.1 MiB) and tables (200000000 entries, 6103.5 MiB) need 6103.6 MiB ' +
@@ -49,7 +49,7 @@ describe('policy resources', () => {
     const policy = await load(
       'grow',
       `(module ${EXPORTS} (table $t 1 funcref)
-      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32)
+      (func (export "box:policy/admission@0.2.0#evaluate") (param i32) (result i32)
         (block $full (loop $more
           (br_if $full (i32.eq (table.grow $t (ref.null func) (i32.const 1000000)) (i32.const -1)))
           (br $more)))
@@ -69,7 +69,7 @@ describe('policy resources', () => {
       'spin',
       `(module ${EXPORTS}
       (func $spin (loop $l (br $l))) (start $spin)
-      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) unreachable))`,
+      (func (export "box:policy/admission@0.2.0#evaluate") (param i32) (result i32) unreachable))`,
     );
     const t = Date.now();
     const e = policy.evaluate(emptyRequest());
@@ -90,8 +90,8 @@ describe('policy resources', () => {
       `(module
       (memory (export "memory") 32)
       (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
-      (func (export "box:policy/admission@0.1.0#describe") (result i32) unreachable)
-      (func (export "box:policy/admission@0.1.0#evaluate") (param i32) (result i32) (local $i i32)
+      (func (export "box:policy/admission@0.2.0#describe") (result i32) unreachable)
+      (func (export "box:policy/admission@0.2.0#evaluate") (param i32) (result i32) (local $i i32)
         (memory.fill (i32.const 65536) (i32.const 120) (i32.const 1048576))
         (loop $each
           (i32.store (i32.add (i32.const 2048) (i32.mul (local.get $i) (i32.const 8))) (i32.const 65536))

@@ -1,5 +1,5 @@
 // Generated from policies/wit/policy.wit by build/policy-types.mjs: do not edit.
-declare module 'box:policy/admission@0.1.0' {
+declare module 'box:policy/admission@0.2.0' {
   /**
    * Describes the policy (for `box policy inspect`); must not depend on any input.
    */
@@ -152,7 +152,7 @@ declare module 'box:policy/admission@0.1.0' {
     user: NamespaceMode,
     cgroup: NamespaceMode,
   }
-  export type NetworkMode = NetworkModeNone | NetworkModeHost | NetworkModeBridge | NetworkModeContainer;
+  export type NetworkMode = NetworkModeNone | NetworkModeHost | NetworkModeBridge | NetworkModeContainer | NetworkModeNamespace;
   export interface NetworkModeNone {
     tag: 'none',
   }
@@ -160,7 +160,8 @@ declare module 'box:policy/admission@0.1.0' {
     tag: 'host',
   }
   /**
-   * a bridge network, by name ("bridge" is box's default bridge)
+   * a bridge network, by name ("bridge" is box's default bridge): the first of the
+   * container's networks; all of them, with what was asked for each, are in `networks`
    */
   export interface NetworkModeBridge {
     tag: 'bridge',
@@ -168,6 +169,13 @@ declare module 'box:policy/admission@0.1.0' {
   }
   export interface NetworkModeContainer {
     tag: 'container',
+    val: string,
+  }
+  /**
+   * a network namespace joined by its path (box oci: the bundle's `linux.namespaces` path)
+   */
+  export interface NetworkModeNamespace {
+    tag: 'namespace',
     val: string,
   }
   /**
@@ -189,9 +197,69 @@ declare module 'box:policy/admission@0.1.0' {
     containerPort: number,
     protocol: Protocol,
   }
+  /**
+   * A bridge network the container is attached to (`box run --network`, compose's `networks:`,
+   * `box network connect`).
+   */
+  export interface Endpoint {
+    /**
+     * the network's name ("bridge" is box's default bridge)
+     */
+    name: string,
+    /**
+     * its driver ("bridge")
+     */
+    driver: string,
+    /**
+     * an --internal network: no way out of it
+     */
+    internal: boolean,
+    /**
+     * the address asked for (--ip, `network connect --ip`, compose's ipv4_address); none: the
+     * network's IPAM hands one out when the container starts
+     */
+    ipv4Address?: string,
+    ipv6Address?: string,
+    /**
+     * --mac-address; none: the kernel makes one
+     */
+    macAddress?: string,
+    /**
+     * --network-alias (compose: the service name and its aliases): more names it answers to on
+     * the network's DNS
+     */
+    aliases: Array<string>,
+  }
+  /**
+   * What the container's resolv.conf says instead of the defaults (empty: the defaults).
+   */
+  export interface DnsConfig {
+    /**
+     * --dns
+     */
+    servers: Array<string>,
+    /**
+     * --dns-search
+     */
+    search: Array<string>,
+    /**
+     * --dns-option
+     */
+    options: Array<string>,
+  }
   export interface Network {
     mode: NetworkMode,
+    /**
+     * every bridge network it is attached to, in order (eth0, eth1, ...): empty with none,
+     * host, container and namespace; on `box network connect`, the new one last
+     */
+    networks: Array<Endpoint>,
     publishedPorts: Array<PortMapping>,
+    dns: DnsConfig,
+    /**
+     * --add-host: `NAME:ADDRESS` entries added to its /etc/hosts
+     */
+    extraHosts: Array<string>,
   }
   /**
    * # Variants

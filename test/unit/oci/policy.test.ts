@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseOciConfig } from '../../../src/oci/config';
 import { completeRequest, configOf, patchedSpec } from '../../../src/oci/policy';
 import { policyRequest } from '../../../src/policy/request';
+import { requestsForV01 } from '../../../src/policy/wit-versions';
 import { containerdCriSpec } from './examples';
 
 const host = {
@@ -51,6 +52,19 @@ describe('a bundle as a policy request', () => {
     expect(c.namespaces.cgroup).toEqual({ tag: 'host' });
     expect(c.namespaces.pid).toEqual({ tag: 'private' });
     expect(c.network.mode).toEqual({ tag: 'none' });
+  });
+
+  it('shows a network namespace joined by path as namespace(PATH), and to 0.1 policies as container(PATH)', () => {
+    const doc = containerdCriSpec();
+    const netns = '/var/run/netns/cni-1234';
+    doc.linux.namespaces = doc.linux.namespaces.map((n: { type: string }) =>
+      n.type === 'network' ? { type: 'network', path: netns } : n,
+    );
+    const spec = parseOciConfig(JSON.stringify(doc));
+    const req = policyRequest(configOf(spec), { name: 'web', host, caller: { uid: 0, gid: 0 }, args: [] });
+    completeRequest(spec, req.container);
+    expect(req.container.network).toMatchObject({ mode: { tag: 'namespace', val: netns }, networks: [] });
+    expect(requestsForV01(req).map((r) => r.container.network.mode)).toEqual([{ tag: 'container', val: netns }]);
   });
 
   it('applies what a patch changed to the spec, and nothing else', () => {
