@@ -170,9 +170,11 @@ enum oci_read oci_state_read(int dirfd, struct oci_state *st, char *msg, size_t 
 	memset(st, 0, sizeof *st);
 	st->text = oci_read_at(dirfd, "state", STATE_MAX);
 	if (!st->text) {
-		if (errno == ENOENT)
+		int err = errno;
+		if (err == ENOENT)
 			return OCI_READ_NONE;
-		snprintf(msg, msglen, "%s", errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		snprintf(msg, msglen, "cannot be read: %s", strerror(err));
+		errno = err;
 		return OCI_READ_ERROR;
 	}
 	char *line = st->text, *next;
