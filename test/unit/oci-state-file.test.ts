@@ -28,7 +28,7 @@ const rec: OciRecord = {
   pidStart: '123456',
   monitorPid: 41,
   command: 'sh\t-x',
-  hooks: { poststop: [{ path: '/bin/true' }] },
+  hooks: { poststop: [{ path: '/bin/true', args: ['true'], env: [] }] },
   limits: {},
 };
 const cgroup = {
