@@ -24,6 +24,7 @@
 #include "exec.h"
 #include "health.h"
 #include "monitor.h"
+#include "oci-runc.h"
 #include "relay.h"
 #include "report.h"
 #include "signals.h"
@@ -210,6 +211,8 @@ static int delay_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	int mode = 0;
+	if (argc >= 1 && oci_is_runc(argv[0]))
+		return oci_main(argc, argv); /* installed as box-runc (oci-runc.c) */
 	if (argc >= 2 && !strcmp(argv[1], "delay"))
 		return delay_main(argc, argv);
 	if (argc == 2 && !strcmp(argv[1], "run"))

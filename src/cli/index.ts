@@ -31,6 +31,10 @@ const COMMANDS: Entry[] = [
   { paths: [['events'], ['system', 'events']], load: () => require('./system/events').eventsCommand },
   { paths: [['system', 'boot']], load: () => require('./system/boot').bootCommand },
   { paths: [['system', 'install-unit']], load: () => require('./system/boot').installUnitCommand },
+  {
+    paths: [['system', 'install-runtime']],
+    load: () => require('./system/install-runtime').installRuntimeCommand,
+  },
   { paths: [['pause'], ['container', 'pause']], load: () => require('./container/pause').pauseCommand },
   { paths: [['unpause'], ['container', 'unpause']], load: () => require('./container/pause').unpauseCommand },
   { paths: [['rename'], ['container', 'rename']], load: () => require('./container/rename').renameCommand },

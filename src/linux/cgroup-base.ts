@@ -4,7 +4,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import type { CgroupHost, CgroupLimits, CgroupManager, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
+import type {
+  CgroupHost,
+  CgroupLimits,
+  CgroupLocation,
+  CgroupManager,
+  CgroupStats,
+  FreezerState,
+  InitCgroup,
+} from './cgroup-manager';
 import { readWords } from './cgroup-files';
 
 export abstract class CgroupBase implements CgroupManager {
@@ -30,6 +38,12 @@ export abstract class CgroupBase implements CgroupManager {
     }
   }
 
+  location(): CgroupLocation {
+    return { roots: [...this.roots], relPath: this.relPath, freezer: this.freezerFile() };
+  }
+
+  /** The file that says whether the cgroup is frozen, and its line while it is. */
+  protected abstract freezerFile(): CgroupLocation['freezer'];
   /** Creates the directories, then writes the limits and the device rules. */
   protected abstract build(limits: CgroupLimits, privileged: boolean): void;
   abstract writeLimits(limits: CgroupLimits, changed?: CgroupLimits): void;

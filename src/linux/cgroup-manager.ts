@@ -61,6 +61,17 @@ export interface CgroupStats {
   pids: number;
 }
 
+/**
+ * Where a cgroup's files are, for a reader outside box's TypeScript (box-runc's native half reads
+ * them from src/oci/state-file.ts's file): each hierarchy's root, the cgroup's path under each,
+ * and the freezer's file with the line it holds while the cgroup is frozen.
+ */
+export interface CgroupLocation {
+  roots: string[];
+  relPath: string;
+  freezer?: { file: string; frozenLine: string };
+}
+
 /** One container's cgroup. */
 export interface CgroupManager {
   /** Creates the cgroup and writes the limits; on any failure removes what it created. */
@@ -79,6 +90,7 @@ export interface CgroupManager {
   procsFiles(): string[];
   /** Files a process joining the running container (exec, health probe) writes itself into. */
   joinFiles(): string[];
+  location(): CgroupLocation;
   /** The freezer state; undefined when the cgroup (or a freezer for it) is absent. */
   freezerState(): FreezerState | undefined;
   /** Asks the kernel to freeze or thaw the cgroup; the state may settle later (freezer.ts waits). */

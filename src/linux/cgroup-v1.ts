@@ -18,7 +18,7 @@ import {
   pidsMax,
   writeLimit,
 } from './cgroup-files';
-import type { CgroupHost, CgroupLimits, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
+import type { CgroupHost, CgroupLimits, CgroupLocation, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
 import { DEFAULT_DEVICE_RULES, v1RuleText } from './devices';
 
 export class CgroupV1 extends CgroupBase {
@@ -122,6 +122,11 @@ export class CgroupV1 extends CgroupBase {
 
   private taskFiles(): string[] {
     return this.dirs.map((d) => path.join(d, 'tasks'));
+  }
+
+  protected freezerFile(): CgroupLocation['freezer'] {
+    const file = this.fileOf('freezer', 'freezer.state');
+    return file === undefined ? undefined : { file, frozenLine: 'FROZEN' };
   }
 
   freezerState(): FreezerState | undefined {

@@ -20,7 +20,7 @@ import {
   usageLessInactive,
   writeLimit,
 } from './cgroup-files';
-import type { CgroupHost, CgroupLimits, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
+import type { CgroupHost, CgroupLimits, CgroupLocation, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
 import { compileDeviceProgram, DEFAULT_DEVICE_RULES } from './devices';
 
 /** The controllers delegated to containers, when the host offers them. */
@@ -110,6 +110,10 @@ export class CgroupV2 extends CgroupBase {
 
   joinFiles(): string[] {
     return this.procsFiles();
+  }
+
+  protected freezerFile(): CgroupLocation['freezer'] {
+    return { file: this.file('cgroup.events'), frozenLine: 'frozen 1' };
   }
 
   /** The settled state is cgroup.events' "frozen 1"; cgroup.freeze says what was asked. */

@@ -106,6 +106,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     await runHooks('prestart', config.hooks.prestart, state, true, o.warn);
     await runHooks('createRuntime', config.hooks.createRuntime, state, true, o.warn);
     store.save(rec);
+    store.saveStateFile(rec, cgroup.location());
     if (o.pidFile) writePidFile(o.pidFile, pid);
     return rec;
   } catch (err) {

@@ -6,8 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { isMonitorAlive, MonitorState, parseMonitorState } from '../runtime/monitor-state';
-import { writeJsonAtomic } from '../util/fs';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { readNoFollow } from '../util/safe-open';
 import type { CgroupLimits } from '../linux/cgroups';
+import type { CgroupLocation } from '../linux/cgroup-manager';
+import { renderStateFile } from './state-file';
 import type { OciHook } from './config';
 
 export const DEFAULT_OCI_ROOT = '/run/box-runc';
@@ -69,6 +72,10 @@ export class OciStore {
   monitorFile(id: string): string {
     return path.join(this.dir(id), 'monitor');
   }
+  /** what box-runc's native half reads (state-file.ts), written after the record */
+  stateFile(id: string): string {
+    return path.join(this.dir(id), 'state');
+  }
 
   /** Makes the root (0700) and the container's directory; an existing one is runc's error. */
   claim(id: string): void {
@@ -89,10 +96,16 @@ export class OciStore {
     writeJsonAtomic(this.recordFile(rec.id), rec, 0o600, false);
   }
 
+  /** The state file of a recorded container: from here on box-runc's native half answers for it. */
+  saveStateFile(rec: OciRecord, cgroup: CgroupLocation): void {
+    writeFileAtomic(this.stateFile(rec.id), renderStateFile(rec, cgroup), 0o600, false);
+  }
+
   /** The record, or undefined for a container that does not exist or is still being created. */
   get(id: string): OciRecord | undefined {
     try {
-      return JSON.parse(fs.readFileSync(this.recordFile(id), 'utf8')) as OciRecord;
+      // never through a symlink: the native half refuses one too
+      return JSON.parse(readNoFollow(this.recordFile(id)).toString('utf8')) as OciRecord;
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw new BoxError(

@@ -2,12 +2,13 @@
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
 // BENCH_ONLY (names separated by commas: start, policy, pull, detached, network, volumes, compose,
-// faults) runs only those;
+// oci, faults) runs only those;
 // the long fault-injection run (faults.mjs) runs only when named there.
 import { benchCompose } from './compose.mjs';
 import { benchDetached } from './detached.mjs';
 import { benchFaults } from './faults.mjs';
 import { benchNetwork } from './network.mjs';
+import { benchOci } from './oci.mjs';
 import { benchPolicies } from './policy.mjs';
 import { benchPull } from './pull.mjs';
 import { benchStartLatency } from './start-latency.mjs';
@@ -27,4 +28,5 @@ if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CO
 if (wanted('network')) await benchNetwork({ rounds, count: Number(process.env.BENCH_CONTAINERS ?? 50) });
 if (wanted('volumes')) benchVolumes({ rounds });
 if (wanted('compose')) benchCompose({ rounds: Math.min(rounds, 10) });
+if (wanted('oci')) benchOci({ rounds });
 if (wanted('faults')) benchFaults();

@@ -6,7 +6,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, mountsUnder, REPO, TestRoot, until } from '../support/box';
+import { busyboxTarball, installBoxRunc, mountsUnder, REPO, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-ctrd-');
 let containerd: ChildProcess | undefined;
@@ -67,8 +67,7 @@ beforeAll(async () => {
   address = path.join(dir, 'containerd.sock');
   runcRoot = path.join(dir, 'runc-root');
   rootfs = path.join(dir, 'rootfs');
-  runc = path.join(dir, 'box-runc');
-  fs.symlinkSync(BOX, runc);
+  runc = installBoxRunc(dir);
   fs.mkdirSync(rootfs);
   expect(spawnSync('tar', ['-xf', busyboxTarball(dir), '-C', rootfs]).status).toBe(0);
   const config = [

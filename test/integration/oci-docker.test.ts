@@ -6,7 +6,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, TestRoot, until } from '../support/box';
+import { busyboxTarball, installBoxRunc, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-docker-');
 let dockerd: ChildProcess | undefined;
@@ -34,7 +34,7 @@ function leftovers(): string[] {
 beforeAll(() => {
   const d = t.dir;
   host = `unix://${d}/docker.sock`;
-  fs.symlinkSync(BOX, path.join(d, 'box-runc'));
+  installBoxRunc(d);
   const args = ['--data-root', `${d}/data`, '--exec-root', `${d}/exec`, '-H', host, '--pidfile', `${d}/docker.pid`];
   args.push('--iptables=false', '--ip6tables=false', '--bridge=none', '--add-runtime', `box=${d}/box-runc`);
   dockerd = spawn('dockerd', args, {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, mountsUnder, REPO, TestRoot } from '../support/box';
+import { busyboxTarball, installBoxRunc, mountsUnder, REPO, TestRoot } from '../support/box';
 
 const t = new TestRoot('box-podman-');
 let rootfs: string;
@@ -50,7 +50,7 @@ beforeAll(() => {
   rootfs = path.join(t.dir, 'rootfs');
   fs.mkdirSync(rootfs);
   expect(spawnSync('tar', ['-xf', busyboxTarball(t.dir), '-C', rootfs]).status).toBe(0);
-  fs.symlinkSync(BOX, path.join(t.dir, 'box-runc'));
+  installBoxRunc(t.dir);
   // This VM's bounding set lacks CAP_SYS_RESOURCE: podman's default rlimits must stay within the
   // hard ones (/work/shared/ARCHITECTURE.md, fact 9).
   const hard = (flag: string) => spawnSync('sh', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout.trim();

@@ -1,11 +1,13 @@
 // box as an OCI runtime, driven through runc's command line exactly as containerd's shim drives
-// runc: `box-runc` (a link to dist/box) with a private --root and a JSON --log, on a busybox bundle.
+// runc: `box-runc` (as `box system install-runtime` installs it: the native helper, which runs
+// dist/box for what it does not answer itself) with a private --root and a JSON --log, on a
+// busybox bundle.
 // Each test checks that nothing is left afterwards: state, cgroups, processes, mounts.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, mountsUnder, TestRoot, until } from '../support/box';
+import { BOX, busyboxTarball, installBoxRunc, mountsUnder, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-oci-');
 let bundle: string;
@@ -146,8 +148,7 @@ beforeAll(() => {
   const tar = spawnSync('tar', ['-xf', busyboxTarball(t.dir), '-C', path.join(bundle, 'rootfs')]);
   expect(tar.status).toBe(0);
   fs.mkdirSync(path.join(bundle, 'rootfs', 'out'));
-  runc = path.join(t.dir, 'box-runc');
-  fs.symlinkSync(BOX, runc);
+  runc = installBoxRunc(t.dir);
 });
 
 afterAll(() => {

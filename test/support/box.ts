@@ -243,6 +243,16 @@ export function leftovers(t: TestRoot, before: Set<string> = new Set()): string[
   return now;
 }
 
+/**
+ * box-runc in `dir` as `box system install-runtime --dir` installs it (the native helper, beside a
+ * link to the box under test); returns its path.
+ */
+export function installBoxRunc(dir: string): string {
+  const r = spawnSync(BOX, ['system', 'install-runtime', '--dir', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`box system install-runtime: exit ${r.status}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 /** A root filesystem tarball made from Debian's busybox-static, with users and groups for -u tests, in `dir`. */
 export function busyboxTarball(dir: string): string {
   const out = path.join(dir, 'busybox.tar');

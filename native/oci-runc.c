@@ -1,0 +1,294 @@
+/* box-runc's native half (PROTOCOL.md, "box-runc"): `box system install-runtime` puts a copy of
+ * the helper beside the box executable under the name box-runc. Run so, it reads runc's command
+ * line as box's src/cli/oci/ does and answers start, state, kill, delete, ps and list itself from
+ * the containers' state files (no Node.js start: these need no policy); everything else, and
+ * anything it does not understand exactly (a flag, a signal name, an id runc refuses, a state
+ * file of another format), goes to box itself: it execs the `box` beside it with the same argv,
+ * so box's Node.js side answers as it always did. */
+#define _GNU_SOURCE
+#include "oci-runc.h"
+#include "oci-cmds.h"
+#include "oci-json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_ROOT "/run/box-runc"
+
+static char **saved_argv;
+static const char *log_file, *log_format = "text";
+static int debug;
+
+int oci_is_runc(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+	return !strcmp(base ? base + 1 : argv0, "box-runc");
+}
+
+void oci_delegate(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 5);
+	char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
+	if (slash) {
+		strcpy(slash + 1, "box");
+		fflush(stdout);
+		execv(exe, saved_argv);
+	}
+	oci_fail("box-runc: cannot run %s (%s): box-runc runs the box executable beside it for this command; "
+		 "reinstall it with box system install-runtime",
+		slash ? exe : "box", strerror(errno));
+	exit(125);
+}
+
+/* new Date().toISOString() */
+static void iso_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* One line in --log as src/cli/oci/index.ts's makeLog writes it, with one write(2). */
+static void log_line(const char *level, const char *msg)
+{
+	char time[48], *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
+	if (!f)
+		return;
+	iso_now(time, sizeof time);
+	if (!strcmp(log_format, "json")) {
+		fprintf(f, "{\"level\":\"%s\",\"msg\":", level);
+		json_put_string(f, msg);
+		fprintf(f, ",\"time\":\"%s\"}\n", time);
+	} else {
+		fprintf(f, "time=\"%s\" level=%s msg=", time, level);
+		json_put_string(f, msg);
+		putc('\n', f);
+	}
+	fclose(f);
+	int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, line, len) < 0) {
+			/* a log we cannot write must not hide the error itself */
+		}
+		close(fd);
+	}
+	free(line);
+}
+
+int oci_fail(const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "%s\n", msg ? msg : fmt);
+	if (log_file && msg)
+		log_line("error", msg);
+	free(msg);
+	return 125;
+}
+
+/* A flag of runc's grammar (Go's flag package): -name or --name, a value as `--name V` or
+ * `--name=V`, a boolean as `--name` or `--name=true|false`. */
+struct flag {
+	const char *names[2];
+	int value; /* takes a value; else a boolean */
+	const char *got;
+};
+
+/* Reads the flags at argv[*i] on into table; returns 0, or -1 for anything box's Node.js side
+ * must judge (an unknown flag, a missing value, a bad boolean). */
+static int read_flags(char **argv, int argc, int *i, struct flag *table, size_t n)
+{
+	for (; *i < argc; (*i)++) {
+		const char *a = argv[*i];
+		if (!strcmp(a, "--")) {
+			(*i)++;
+			return 0;
+		}
+		if (a[0] != '-' || !a[1])
+			return 0;
+		const char *name = a + (a[1] == '-' ? 2 : 1), *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		struct flag *f = NULL;
+		for (size_t k = 0; k < n && !f; k++)
+			for (int j = 0; j < 2 && !f; j++)
+				if (table[k].names[j] && strlen(table[k].names[j]) == len &&
+					!strncmp(table[k].names[j], name, len))
+					f = &table[k];
+		if (!f)
+			return -1;
+		if (f->value) {
+			f->got = eq ? eq + 1 : argv[++*i];
+			if (!f->got)
+				return -1;
+		} else if (eq && strcmp(eq + 1, "true") && strcmp(eq + 1, "false")) {
+			return -1;
+		} else {
+			f->got = eq ? eq + 1 : "true";
+		}
+	}
+	return 0;
+}
+
+static int is_true(const struct flag *f)
+{
+	return f->got && !strcmp(f->got, "true");
+}
+
+/* src/oci/store.ts checkId: runc's rule, nothing a file name cannot be. */
+static int valid_id(const char *id)
+{
+	size_t len = strlen(id);
+	if (!len || len > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
+		return 0;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-") == len;
+}
+
+/* src/linux/signals.ts signalNumber for numbers and the classic names; 0 for what box must judge
+ * (real-time names, spaces). */
+static int signal_number(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = { { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL }, { "TRAP", SIGTRAP },
+		{ "ABRT", SIGABRT }, { "IOT", SIGIOT }, { "BUS", SIGBUS }, { "FPE", SIGFPE }, { "KILL", SIGKILL },
+		{ "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+		{ "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },
+		{ "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG },
+		{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+		{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGPOLL }, { "PWR", SIGPWR }, { "SYS", SIGSYS } };
+	if (*s >= '0' && *s <= '9') {
+		if (strspn(s, "0123456789") != strlen(s) || strlen(s) > 3)
+			return 0;
+		int n = atoi(s);
+		return n >= 1 && n <= 64 ? n : 0;
+	}
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcasecmp(s, names[i].name))
+			return names[i].sig;
+	return 0;
+}
+
+/* The OCI root, if it exists; it must be root's alone (what `create` demands of it). */
+static int open_root(const char *root, int *fd)
+{
+	*fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0)
+		return errno == ENOENT ? 0 : oci_fail("%s: %s", root, strerror(errno));
+	struct stat sb;
+	if (fstat(*fd, &sb) || sb.st_uid != 0 || (sb.st_mode & 077))
+		return oci_fail("%s must be root's alone (mode 0700): it holds the containers' control files", root);
+	return 0;
+}
+
+/* --debug: the command line in the log, as box's side writes it */
+static void log_debug(int argc, char **argv)
+{
+	if (!debug || !log_file)
+		return;
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&msg, &len);
+	if (!f)
+		return;
+	fputs("box-runc", f);
+	for (int i = 1; i < argc; i++)
+		fprintf(f, " %s", argv[i]);
+	fclose(f);
+	log_line("debug", msg);
+	free(msg);
+}
+
+int oci_main(int argc, char **argv)
+{
+	saved_argv = argv;
+	struct flag global[] = {
+		{ { "root" }, 1, NULL },
+		{ { "box-root" }, 1, NULL },
+		{ { "log" }, 1, NULL },
+		{ { "log-format" }, 1, NULL },
+		{ { "debug" }, 0, NULL },
+		{ { "rootless" }, 1, NULL },
+	};
+	int i = 1;
+	if (read_flags(argv, argc, &i, global, sizeof global / sizeof global[0]) || i == argc || geteuid() != 0)
+		oci_delegate();
+	const char *root = global[0].got ? global[0].got : DEFAULT_ROOT;
+	log_file = global[2].got;
+	if (global[3].got)
+		log_format = global[3].got;
+	debug = is_true(&global[4]);
+	const char *rootless = global[5].got;
+	if ((strcmp(log_format, "text") && strcmp(log_format, "json")) ||
+		(rootless && strcmp(rootless, "false") && strcmp(rootless, "auto")))
+		oci_delegate();
+
+	const char *cmd = argv[i++];
+	struct flag flags[] = {
+		{ { "all", "a" }, 0, NULL },
+		{ { "force", "f" }, 0, NULL },
+		{ { "format", "f" }, 1, NULL },
+		{ { "quiet", "q" }, 0, NULL },
+	};
+	/* each command's own flags: kill --all, delete --force, ps --format, list --format --quiet */
+	struct flag *mine = !strcmp(cmd, "kill")     ? &flags[0]
+			    : !strcmp(cmd, "delete") ? &flags[1]
+			    : !strcmp(cmd, "ps")     ? &flags[2]
+			    : !strcmp(cmd, "list")   ? &flags[2]
+						     : NULL;
+	size_t nmine = !strcmp(cmd, "list") ? 2 : mine ? 1 : 0;
+	if (strcmp(cmd, "start") && strcmp(cmd, "state") && !mine)
+		oci_delegate();
+	if (read_flags(argv, argc, &i, mine, nmine))
+		oci_delegate();
+	char **args = argv + i;
+	int nargs = argc - i;
+	const char *format = flags[2].got ? flags[2].got : "table";
+	if (strcmp(format, "table") && strcmp(format, "json"))
+		oci_delegate();
+
+	/* kill ID [SIGNAL]; the others take one ID but list; usage and id errors are box's */
+	int kill = !strcmp(cmd, "kill"), sig = kill && nargs == 2 ? signal_number(args[1]) : SIGTERM;
+	if (kill ? nargs < 1 || nargs > 2 || !sig : strcmp(cmd, "list") && nargs != 1)
+		oci_delegate();
+	if (nargs && !valid_id(args[0]))
+		oci_delegate();
+	int rootfd = -1;
+	log_debug(argc, argv);
+	if (open_root(root, &rootfd))
+		return 125;
+	oci_use_root(root, rootfd);
+	if (!strcmp(cmd, "start"))
+		return oci_start(args[0]);
+	if (!strcmp(cmd, "state"))
+		return oci_state(args[0]);
+	if (!strcmp(cmd, "delete"))
+		return oci_delete(args[0], is_true(&flags[1]));
+	if (!strcmp(cmd, "ps"))
+		return oci_ps(args[0], !strcmp(format, "json"));
+	if (!strcmp(cmd, "list"))
+		return oci_list(!strcmp(format, "json"), is_true(&flags[3]));
+	return oci_kill(args[0], sig, is_true(&flags[0]));
+}

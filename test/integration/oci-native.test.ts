@@ -1,0 +1,229 @@
+// box-runc's native half (native/oci-*.c) against box's Node.js side (`box oci`): for the commands
+// the helper answers itself (start, state, kill, delete, ps, list) the same output byte for byte,
+// the same errors in the same log, and no Node.js start (the `box` beside this box-runc is a
+// wrapper that notes every command handed to it). And what a hostile state directory cannot do:
+// ids that climb out of the root, symlinked container directories and state files, a root others
+// can write.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOX, busyboxTarball, installBoxRunc, TestRoot, until } from '../support/box';
+
+const t = new TestRoot('box-ocin-');
+let bundle: string;
+let stateRoot: string;
+let runc: string;
+let handed: string; // the commands box-runc handed to box, one a line
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  log: string;
+}
+
+/** box-runc (native: false runs `box oci`, the Node.js side) with stdout and stderr in files. */
+function run(native: boolean, ...args: string[]): Ran {
+  const files = ['stdout', 'stderr', 'log'].map((n) => path.join(t.dir, n));
+  for (const f of files) fs.rmSync(f, { force: true });
+  const fds = files.slice(0, 2).map((f) => fs.openSync(f, 'w'));
+  const global = ['--root', stateRoot, '--log', files[2], '--log-format', 'json'];
+  const [cmd, argv] = native ? [runc, [...global, ...args]] : [BOX, ['oci', ...global, ...args]];
+  const r = spawnSync(cmd, argv, {
+    stdio: ['ignore', fds[0], fds[1]],
+    timeout: 60_000,
+    env: { ...process.env, BOX_ROOT: t.root },
+  });
+  for (const fd of fds) fs.closeSync(fd);
+  const [stdout, stderr, log] = files.map((f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''));
+  // the log's time differs between two runs; the rest must not
+  return { status: r.status, stdout, stderr, log: log.replace(/"time":"[^"]+"/g, '"time":"T"') };
+}
+
+const native = (...args: string[]) => run(true, ...args);
+const viaNode = (...args: string[]) => run(false, ...args);
+
+function ok(...args: string[]): string {
+  const r = native(...args);
+  if (r.status !== 0) throw new Error(`box-runc ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** What box-runc handed to box since the last call. */
+function handedOver(): string[] {
+  const lines = fs.existsSync(handed) ? fs.readFileSync(handed, 'utf8').split('\n').filter(Boolean) : [];
+  fs.rmSync(handed, { force: true });
+  // the global flags are always `--root R --log L --log-format json`: the command comes next
+  return lines.map((l) => l.split(' ')[6]);
+}
+
+function config(args: string[], annotations: Record<string, string> = {}) {
+  const c = {
+    ociVersion: '1.2.0',
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/bin'], cwd: '/' },
+    root: { path: 'rootfs' },
+    annotations,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755'] },
+    ],
+    linux: { namespaces: ['pid', 'network', 'ipc', 'uts', 'mount'].map((type) => ({ type })) },
+  };
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(c));
+}
+
+const status = (id: string) => JSON.parse(ok('state', id)).status as string;
+
+/** Both sides give the same answer to `args`; returns it. */
+function same(...args: string[]): Ran {
+  const a = native(...args);
+  const b = viaNode(...args);
+  expect(a).toEqual(b);
+  return a;
+}
+
+beforeAll(() => {
+  bundle = path.join(t.dir, 'bundle');
+  stateRoot = path.join(t.dir, 'state');
+  fs.mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
+  expect(spawnSync('tar', ['-xf', busyboxTarball(t.dir), '-C', path.join(bundle, 'rootfs')]).status).toBe(0);
+  // box-runc as installed, but its `box` a wrapper that notes what it is handed
+  const dir = path.join(t.dir, 'bin');
+  installBoxRunc(dir);
+  runc = path.join(dir, 'box-runc');
+  handed = path.join(t.dir, 'handed');
+  fs.rmSync(path.join(dir, 'box'));
+  fs.writeFileSync(path.join(dir, 'box'), `#!/bin/bash\necho "$*" >> ${handed}\nexec -a box-runc ${BOX} "$@"\n`, {
+    mode: 0o755,
+  });
+});
+
+afterAll(() => {
+  for (const id of fs.existsSync(stateRoot) ? fs.readdirSync(stateRoot) : []) viaNode('delete', '--force', id);
+  t.cleanup();
+});
+
+describe("box-runc's native half", () => {
+  it('answers state, ps and list as the Node.js side does, byte for byte, in every status', () => {
+    // annotations JSON must escape, with an integer-like key (JSON.stringify puts those first)
+    config(['sh', '-c', 'sleep 300 & wait'], { 'io.x/name': 'a "q" \\ é\n\t\u0001', '10': 'ten', '': '' });
+    ok('create', '--bundle', bundle, 'n1');
+    expect(handedOver()).toEqual(['create']);
+    expect(same('state', 'n1').stdout).toContain('"status": "created"');
+    for (const f of [[], ['--format', 'json'], ['-q']]) same('list', ...f);
+    ok('start', 'n1');
+    expect(status('n1')).toBe('running');
+    same('state', 'n1');
+    for (const f of [[], ['--format', 'json'], ['-q']]) same('list', ...f);
+    expect(JSON.parse(same('ps', '--format', 'json', 'n1').stdout)).toHaveLength(2); // sh and sleep
+    expect(same('ps', 'n1').stdout).toMatch(/^PID +CMD\n\d+ +sh -c sleep 300 & wait\n\d+ +sleep 300\n$/);
+    expect(viaNode('pause', 'n1').status).toBe(0);
+    expect(same('state', 'n1').stdout).toContain('"status": "paused"');
+    expect(viaNode('resume', 'n1').status).toBe(0);
+    ok('kill', 'n1', 'KILL');
+    until(
+      'the container stopped',
+      () => status('n1'),
+      (s) => s === 'stopped',
+    );
+    expect(same('state', 'n1').stdout).toContain('"pid": 0');
+    same('list');
+    ok('delete', 'n1');
+    expect(fs.readdirSync(stateRoot)).toEqual([]);
+    expect(handedOver()).toEqual([]); // nothing of this was box's
+  });
+
+  it('fails as the Node.js side fails: the same message, exit status and log line', () => {
+    for (const args of [
+      ['state', 'nosuch'],
+      ['start', 'nosuch'],
+      ['kill', 'nosuch'],
+      ['delete', 'nosuch'],
+      ['ps', 'nosuch'],
+    ]) {
+      const r = same(...args);
+      expect(r.status).toBe(125);
+      expect(r.stderr).toBe('container does not exist: nosuch\n');
+    }
+    expect(same('delete', '--force', 'nosuch').status).toBe(0);
+    config(['sleep', '300']);
+    ok('create', '--bundle', bundle, 'n2');
+    ok('start', 'n2');
+    expect(same('start', 'n2').stderr).toBe('cannot start an already running container\n');
+    expect(same('delete', 'n2').stderr).toBe('cannot delete container n2 that is not stopped: running\n');
+    ok('kill', 'n2', '9');
+    until(
+      'the container stopped',
+      () => status('n2'),
+      (s) => s === 'stopped',
+    );
+    expect(same('kill', 'n2').stderr).toBe('container not running\n');
+    expect(same('start', 'n2').stderr).toBe('cannot start a container that has stopped\n');
+    ok('delete', 'n2');
+    config(['no-such-command']);
+    ok('create', '--bundle', bundle, 'n3');
+    const failed = native('start', 'n3');
+    expect([failed.status, failed.stderr]).toEqual([125, 'no-such-command: executable file not found in $PATH\n']);
+    expect(JSON.parse(failed.log)).toEqual({ level: 'error', msg: failed.stderr.trim(), time: 'T' });
+    ok('delete', 'n3');
+    expect(handedOver()).toEqual(['create', 'create']);
+  });
+
+  it('kills a created container, and delete --force ends a running one with every process', () => {
+    config(['sh', '-c', 'sleep 300 & sleep 300 & wait']);
+    ok('create', '--bundle', bundle, 'n4');
+    ok('kill', 'n4', 'TERM');
+    expect(status('n4')).toBe('stopped');
+    ok('delete', 'n4');
+    ok('create', '--bundle', bundle, 'n5');
+    ok('start', 'n5');
+    const ps = () => JSON.parse(ok('ps', '--format', 'json', 'n5')) as number[];
+    const pids = until('both sleeps run', ps, (p) => p.length === 3);
+    ok('delete', '--force', 'n5');
+    for (const pid of pids)
+      expect(fs.existsSync(`/proc/${pid}/stat`) && !/\) [ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(
+        false,
+      );
+    expect(fs.readdirSync(stateRoot)).toEqual([]);
+    expect(handedOver()).toEqual(['create', 'create']);
+  });
+
+  it('touches nothing outside its root: ids that climb out, symlinked directories and state files', () => {
+    // a directory outside the root that looks like a container's, with a forged state file
+    const outside = path.join(t.dir, 'victim');
+    fs.mkdirSync(outside, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(outside, 'state'), `box-runc-state 1\nid "victim"\n`);
+    fs.mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    for (const id of ['../victim', 'a/../../victim', '..', '.', '']) {
+      const r = native('delete', '--force', id);
+      expect(r.status).toBe(125);
+      expect(r.stderr).toMatch(/^(invalid container id|container id cannot be empty)/);
+    }
+    expect(handedOver()).toHaveLength(5); // box's message for a bad id: one definition
+    fs.symlinkSync(outside, path.join(stateRoot, 'linked'));
+    for (const cmd of [['delete', '--force'], ['state'], ['kill']]) {
+      const r = native(...cmd, 'linked');
+      expect([r.status, r.stderr]).toEqual([
+        125,
+        `${stateRoot}/linked is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`,
+      ]);
+    }
+    fs.mkdirSync(path.join(stateRoot, 'statelink'), { mode: 0o700 });
+    fs.symlinkSync(path.join(outside, 'state'), path.join(stateRoot, 'statelink', 'state'));
+    const r = native('delete', '--force', 'statelink');
+    expect(r.stderr).toBe(
+      `${stateRoot}/statelink/state is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`,
+    );
+    expect(fs.readdirSync(outside)).toEqual(['state']);
+    expect(handedOver()).toEqual([]);
+    fs.rmSync(path.join(stateRoot, 'linked'));
+    fs.rmSync(path.join(stateRoot, 'statelink'), { recursive: true });
+    fs.chmodSync(stateRoot, 0o755);
+    const loose = native('state', 'x');
+    expect(loose.stderr).toBe(
+      `${stateRoot} must be root's alone (mode 0700): it holds the containers' control files\n`,
+    );
+    fs.chmodSync(stateRoot, 0o700);
+  });
+});
