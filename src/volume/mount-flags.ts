@@ -15,6 +15,11 @@ export interface MountRequest extends MountConfig {
   createSource?: boolean;
   /** --volumes-from: the container whose mount this is (it must still exist once the use is registered) */
   fromContainer?: string;
+  /**
+   * A bind source box made itself under its storage root for a build step (a cache mount, a copy
+   * of a context or stage path, a secret's file): not refused as box's own store. Never from flags.
+   */
+  boxOwned?: boolean;
 }
 
 const PROPAGATIONS: readonly Propagation[] = ['rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave'];
