@@ -91,6 +91,12 @@ export class Progress {
     };
   }
 
+  /** A line that is not a step's (a warning): on its own line, not into tty's status line. */
+  message(line: string): void {
+    this.clearStatus();
+    this.write(`${line}\n`);
+  }
+
   private showStatus(text: string): void {
     const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
     this.write(`\r\x1b[K${text.length > width ? text.slice(0, width) : text}`);

@@ -71,9 +71,14 @@ const ALIASES: Record<string, string> = { dst: 'target', destination: 'target', 
 export function parseRunMounts(specs: string[], workdir: string): RunMount[] {
   const mounts = specs.map((raw) => parseRunMount(raw, workdir));
   const seen = new Set<string>();
+  // one cache mounted twice by one step would wait for itself (sharing=locked)
+  const caches = new Set<string>();
   for (const m of mounts) {
     if (seen.has(m.target)) throw new BoxError(`RUN --mount: two mounts on ${m.target}: give each its own target`);
     seen.add(m.target);
+    if (m.type !== 'cache') continue;
+    if (caches.has(m.id)) throw new BoxError(`RUN --mount: the cache ${m.id} is mounted twice: mount it once`);
+    caches.add(m.id);
   }
   return mounts;
 }

@@ -127,6 +127,7 @@ export const buildCommand: CommandSpec = {
     const text = readUserText(fileArg, { what: 'Dockerfile', maxBytes: DOCKERFILE_MAX, hint, stdin: true });
     const dockerfile = parseDockerfile(text, fileArg === '-' ? 'Dockerfile (stdin)' : fileArg);
     const quiet = progressMode === 'quiet';
+    const progress = new Progress(progressMode, writeStderr);
     const result = await build({
       roots: roots(),
       dockerfile,
@@ -145,8 +146,8 @@ export const buildCommand: CommandSpec = {
         return pullCommand(roots(), image, { out: process.stderr, quiet });
       },
       pullAlways: bool(a, 'pull'),
-      progress: new Progress(progressMode, writeStderr),
-      warn: (msg) => writeStderr(`box: ${msg}\n`),
+      progress,
+      warn: (msg) => progress.message(`box: ${msg}`),
     });
     const iidfile = str(a, 'iidfile');
     if (iidfile) writeFileAtomic(path.resolve(iidfile), result.imageId, 0o644);
