@@ -231,6 +231,15 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     expect(bad.stderr).toBe('box: invalid --progress "fancy": use auto, plain, tty or quiet\n');
   });
 
+  it('steps that change nothing give the same empty layer twice; later steps and the image still run', () => {
+    // overlayfs refuses a lower dir given twice (ELOOP): the store gives a repeated layer once
+    const r = build(['-q', '-t', 'empty:1', '-'], 'FROM busybox\nRUN true\nRUN true\nRUN echo ok > /ok\n');
+    expect(r.stderr).toBe('');
+    const layers = JSON.parse(t.box(['image', 'inspect', 'empty:1']).stdout)[0].RootFS.Layers as string[];
+    expect(layers[1]).toBe(layers[2]);
+    expect(run('empty:1', 'cat', '/ok')).toBe('ok\n');
+  });
+
   it('hostile mounts and secrets are refused with the Dockerfile line and leave nothing behind', () => {
     const outside = path.join(t.dir, 'outside');
     fs.mkdirSync(outside, { recursive: true });
