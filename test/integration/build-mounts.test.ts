@@ -231,6 +231,31 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     expect(bad.stderr).toBe('box: invalid --progress "fancy": use auto, plain, tty or quiet\n');
   });
 
+  it('a cache seeded from a stage (from=,source=); sharing=locked steps of parallel stages take turns', () => {
+    // each locked step holds the cache for a while; two holding it at once would fail the mkdir
+    const hold =
+      'RUN --mount=type=cache,id=turns,target=/c,sharing=locked set -e; mkdir /c/held; ' +
+      'i=0; while [ $i -lt 10 ]; do i=$((i+1)); usleep 50000; done; rmdir /c/held; echo $0 > /done';
+    const dockerfile = [
+      'FROM busybox AS seed',
+      'RUN mkdir /seed && echo seeded > /seed/file',
+      'FROM busybox AS a',
+      hold,
+      'FROM busybox AS b',
+      hold,
+      'FROM busybox',
+      'COPY --from=a /done /a',
+      'COPY --from=b /done /b',
+      'RUN --mount=type=cache,id=seeded,target=/s,from=seed,source=/seed cat /s/file > /seen && echo more >> /s/file',
+      'RUN --mount=type=cache,id=seeded,target=/s cat /s/file >> /seen',
+      '',
+    ].join('\n');
+    const r = build(['-q', '-t', 'turns:1', '-'], dockerfile);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(run('turns:1', 'cat', '/seen')).toBe('seeded\nseeded\nmore\n');
+  });
+
   it('steps that change nothing give the same empty layer twice; later steps and the image still run', () => {
     // overlayfs refuses a lower dir given twice (ELOOP): the store gives a repeated layer once
     const r = build(['-q', '-t', 'empty:1', '-'], 'FROM busybox\nRUN true\nRUN true\nRUN echo ok > /ok\n');
