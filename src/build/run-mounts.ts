@@ -19,7 +19,7 @@ import { LayerStack } from '../runtime/diff';
 import { mkdirp } from '../util/fs';
 import { ownedName } from '../util/owner';
 import { parseBytes } from '../util/units';
-import type { MountRequest } from '../volume/mount-flags';
+import { checkTarget, MountRequest } from '../volume/mount-flags';
 import { sha256 } from './cache';
 import { copyEntries, entriesDigest, SourceTree } from './copy';
 import { LayerEntry, writeLayerTar } from './layer-tar';
@@ -93,7 +93,7 @@ function parseRunMount(raw: string, workdir: string): RunMount {
   }
   const type = (fields.get('type') ?? 'bind') as RunMount['type'];
   fields.delete('type');
-  if (!(type in KEYS)) throw bad(`unknown type "${type}": use cache, bind, tmpfs or secret`);
+  if (!Object.hasOwn(KEYS, type)) throw bad(`unknown type "${type}": use cache, bind, tmpfs or secret`);
   for (const key of fields.keys())
     if (!KEYS[type].includes(key))
       throw bad(`"${key}" is not an option of type=${type}: it takes ${KEYS[type].join(', ')}`);
@@ -126,7 +126,8 @@ function parseRunMount(raw: string, workdir: string): RunMount {
   if (type === 'secret') target ??= id === undefined ? undefined : `/run/secrets/${id}`;
   if (target === undefined) throw bad('target is required: add target=/path');
   target = insideRoot(target, workdir, (why) => bad(`target ${target}: ${why}`));
-  if (target === '/') throw bad("target can't be /: mount on a directory below it");
+  // the checks of box run's mounts: not / and not /proc, which box mounts itself with its masked paths
+  target = checkTarget(target, raw, (_raw, why) => bad(why));
   switch (type) {
     case 'cache': {
       const sharing = (value('sharing') ?? 'shared') as Sharing;

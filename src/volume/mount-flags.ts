@@ -28,7 +28,8 @@ function badSpec(raw: string, why: string): BoxError {
   return new BoxError(`invalid volume specification: '${raw}': ${why}`);
 }
 
-function checkTarget(target: string, raw: string, fail: (raw: string, why: string) => BoxError): string {
+/** A mount's target, normalized; refused when it is / or inside /proc (build steps' mounts too). */
+export function checkTarget(target: string, raw: string, fail: (raw: string, why: string) => BoxError): string {
   if (!path.isAbsolute(target)) throw fail(raw, `invalid mount path: '${target}' mount path must be absolute`);
   const clean = path.posix.normalize(target).replace(/(.)\/$/, '$1');
   if (clean === '/') throw fail(raw, "invalid specification: destination can't be '/'");

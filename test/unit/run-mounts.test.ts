@@ -45,7 +45,9 @@ describe('parseRunMounts', () => {
     expect(err('type=ssh,target=/x')).toThrow('RUN --mount=type=ssh,target=/x: unknown type "ssh": use cache, bind');
     expect(err('type=tmpfs,target=/x,id=a')).toThrow('"id" is not an option of type=tmpfs: it takes target, size');
     expect(err('type=cache')).toThrow('target is required: add target=/path');
-    expect(err('type=cache,target=/')).toThrow("target can't be /");
+    expect(err('type=cache,target=/')).toThrow("invalid specification: destination can't be '/'");
+    expect(err('type=tmpfs,target=/proc/kcore')).toThrow('/proc/kcore is inside /proc, which box mounts itself');
+    expect(err('type=constructor,target=/x')).toThrow('unknown type "constructor"');
     expect(err('type=cache,target=/c,sharing=maybe')).toThrow('sharing=maybe: use shared, private or locked');
     expect(err('type=cache,target=/c,mode=999')).toThrow('mode=999: use an octal mode such as 0755');
     expect(err('type=secret,target=/s')).toThrow('id is required: add id=NAME');
