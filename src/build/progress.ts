@@ -98,7 +98,7 @@ export class Progress {
   }
 
   private showStatus(text: string): void {
-    const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
+    const width = Math.max(20, (process.stderr.columns || 80) - 1); // 0 on a terminal with no size
     this.write(`\r\x1b[K${text.length > width ? text.slice(0, width) : text}`);
     this.status = true;
   }
