@@ -23,6 +23,8 @@ import { copyEntries, entriesDigest, SourceTree } from './copy';
 import { Dockerfile, dockerfileError, Instruction } from './dockerfile';
 import { storeEntries } from './layer-tar';
 import { IgnoreRules } from './patterns';
+import { Progress, StepProgress } from './progress';
+import { mountFroms, parseRunMounts, RunMount, SecretSource, StepMounts } from './run-mounts';
 import { removeDeadSteps, runStep } from './run-step';
 import { Vars, word, words } from './substitute';
 
@@ -35,16 +37,17 @@ export interface BuildOptions {
   buildArgs: Map<string, string>;
   target?: string;
   noCache: boolean;
-  quiet: boolean;
   labels: Record<string, string>;
   tags: ImageRef[];
-  network?: string;
+  /** the network of RUN steps (RUN --network=default) */
+  network: 'none' | 'host' | 'bridge';
+  /** --secret: what RUN --mount=type=secret reads */
+  secrets: Map<string, SecretSource>;
   /** FROM an image the store lacks (or any image with --pull): pulls it; returns its exit status */
   pull: (image: string, why: 'missing' | 'always') => Promise<number>;
   /** --pull: pull every FROM image, even one the store has */
   pullAlways: boolean;
-  /** progress lines (stderr) */
-  log: (line: string) => void;
+  progress: Progress;
   warn: (msg: string) => void;
 }
 
@@ -86,8 +89,8 @@ class Builder {
   /** the ARGs before the first FROM: FROM lines see them, a stage's `ARG NAME` takes their value */
   private readonly globals = new Map<string, string>();
   private ran = 0;
-  private stepNo = 0;
-  private totalSteps = 0;
+  /** stages in the Dockerfile: progress names them when there are several */
+  private stageCount = 0;
 
   constructor(private readonly opts: BuildOptions) {
     this.store = new ImageStore(opts.roots);
@@ -122,8 +125,7 @@ class Builder {
     }
     for (const ins of globalArgs) await this.at(ins, () => this.declareArgs(ins, globals, globals, globals));
     const targetIndex = this.targetIndex(stages);
-    const needed = this.neededStages(stages, targetIndex, globals);
-    this.totalSteps = [...needed].reduce((n, i) => n + stages[i].steps.length + 1, 0);
+    this.stageCount = stages.length;
     // Nothing the build adds (layers, configs) is collected while it runs.
     const lock = await storeLock(this.opts.roots, 'shared');
     try {
@@ -206,24 +208,18 @@ class Builder {
     if (b && b.name === base.toLowerCase()) deps.add(b.index);
     for (const ins of s.steps) {
       const from = ins.flags.from;
-      if ((ins.keyword === 'COPY' || ins.keyword === 'ADD') && from !== undefined) {
-        const dep = this.stageRef(stages, word(from, globals, this.escapeChar), i);
+      const froms =
+        ins.keyword === 'RUN' && ins.flags.mount !== undefined
+          ? mountFroms(ins.flags.mount.split('\n'))
+          : (ins.keyword === 'COPY' || ins.keyword === 'ADD') && from !== undefined
+            ? [from]
+            : [];
+      for (const f of froms) {
+        const dep = this.stageRef(stages, word(f, globals, this.escapeChar), i);
         if (dep) deps.add(dep.index);
       }
     }
     return [...deps];
-  }
-
-  /** The stages the target depends on, the target included. */
-  private neededStages(stages: Stage[], target: number, globals: Vars): Set<number> {
-    const needed = new Set<number>();
-    const visit = (i: number) => {
-      if (needed.has(i)) return;
-      needed.add(i);
-      for (const d of this.stageDeps(stages, i, globals)) visit(d);
-    };
-    visit(target);
-    return needed;
   }
 
   private fromImage(stage: Stage, globals: Vars): string {
@@ -254,10 +250,30 @@ class Builder {
     }
   }
 
-  private progress(text: string): void {
-    this.stepNo++;
-    if (!this.opts.quiet) this.opts.log(`STEP ${this.stepNo}/${this.totalSteps}: ${text}`);
+  /** Runs a step of a stage (its k-th of n) under its progress; fn says whether the cache had it. */
+  private async tracked(
+    stage: Stage,
+    k: number,
+    ins: Instruction,
+    text: string,
+    fn: () => Promise<boolean | undefined>,
+  ) {
+    const name = this.stageCount > 1 || stage.name ? (stage.name ?? `stage-${stage.index}`) : '';
+    const progress = this.opts.progress.step(name, k, stage.steps.length + 1, text);
+    this.stepProgress.set(ins, progress);
+    try {
+      if (await this.at(ins, fn)) progress.cached();
+      else progress.done();
+    } catch (err) {
+      progress.failed();
+      throw err;
+    } finally {
+      this.stepProgress.delete(ins);
+    }
   }
+
+  /** the progress of the steps running now, for their output */
+  private readonly stepProgress = new Map<Instruction, StepProgress>();
 
   private async buildStage(
     stage: Stage,
@@ -265,24 +281,22 @@ class Builder {
     done: Map<number, StageState>,
     globals: Map<string, string>,
   ): Promise<StageState> {
-    this.progress(stage.from.original);
-    const state = await this.at(stage.from, () => this.baseState(stage, stages, done, globals));
+    let state!: StageState;
+    await this.tracked(stage, 1, stage.from, stage.from.original, async () => {
+      state = await this.baseState(stage, stages, done, globals);
+      return undefined;
+    });
     // The base image's ONBUILD triggers run first, as steps of this stage; the image keeps none.
     const triggers = state.config.config?.OnBuild ?? [];
     if (triggers.length) {
       state.config.config!.OnBuild = null;
       for (const text of triggers) {
-        this.progress(`ONBUILD ${text}`);
-        await this.at(stage.from, () => {
-          const ins = { ...onBuildTrigger(text), line: stage.from.line };
-          return this.step(ins, state, stages, stage, done);
-        });
+        const ins = { ...onBuildTrigger(text), line: stage.from.line };
+        await this.tracked(stage, 1, ins, `ONBUILD ${text}`, () => this.step(ins, state, stages, stage, done));
       }
     }
-    for (const ins of stage.steps) {
-      this.progress(ins.original);
-      await this.at(ins, () => this.step(ins, state, stages, stage, done));
-    }
+    for (const [k, ins] of stage.steps.entries())
+      await this.tracked(stage, k + 2, ins, ins.original, () => this.step(ins, state, stages, stage, done));
     return state;
   }
 
@@ -343,13 +357,13 @@ class Builder {
     stages: Stage[],
     stage: Stage,
     done: Map<number, StageState>,
-  ): Promise<void> {
+  ): Promise<boolean | undefined> {
     const parent = stateKey(state.config);
     if (ins.keyword === 'ARG') {
       this.declareArgs(ins, state.args, this.globals, this.vars(state));
       return; // not in the image: history only in Docker's classic builder; BuildKit records nothing
     }
-    if (ins.keyword === 'RUN') return this.runInstruction(ins, state, parent);
+    if (ins.keyword === 'RUN') return this.runInstruction(ins, state, parent, stages, stage, done);
     if (ins.keyword === 'COPY' || ins.keyword === 'ADD')
       return this.copyInstruction(ins, state, parent, stages, stage, done);
     applyConfigStep(ins, state.config.config!, state, this.vars(state), this.escapeChar);
@@ -391,48 +405,88 @@ class Builder {
     return [...state.shell, ins.args];
   }
 
-  private async runInstruction(ins: Instruction, state: StageState, parent: string): Promise<void> {
-    if (ins.flags.mount !== undefined) throw new BoxError('RUN --mount is not supported by box build yet: drop it');
-    const network = ins.flags.network ?? this.opts.network;
-    if (network !== undefined && !['none', 'host', 'default'].includes(network))
-      throw new BoxError(`RUN --network=${network}: box build supports none and host`);
+  private async runInstruction(
+    ins: Instruction,
+    state: StageState,
+    parent: string,
+    stages: Stage[],
+    stage: Stage,
+    done: Map<number, StageState>,
+  ): Promise<boolean> {
+    const asked = ins.flags.network ?? 'default';
+    if (!['none', 'host', 'default'].includes(asked))
+      throw new BoxError(`RUN --network=${asked}: use none, host or default (the build's --network)`);
+    const network = asked === 'default' ? this.opts.network : asked;
+    const vars = this.vars(state);
+    const specs = (ins.flags.mount?.split('\n') ?? []).map((m) => word(m, vars, this.escapeChar));
+    const mounts = parseRunMounts(specs, state.config.config?.WorkingDir ?? '/');
     const argv = this.argv(ins, state);
     const envNames = new Set((state.config.config?.Env ?? []).map((e) => e.slice(0, e.indexOf('='))));
     const argEnv = [...state.args].filter(([k]) => !envNames.has(k)).map(([k, v]) => `${k}=${v}`);
     const createdBy = `RUN ${ins.json ? JSON.stringify(argv) : argv.join(' ')}`;
-    const key = stepKey(parent, createdBy, JSON.stringify({ argEnv, network }));
-    let entry = this.cache.get(key);
-    if (entry?.diffId) {
-      if (!this.opts.quiet) this.opts.log('--> Using cache');
-    } else {
-      this.ran++;
-      const diffId = await runStep({
-        roots: this.opts.roots,
-        store: this.store,
-        config: { ...state.config, config: { ...state.config.config, Cmd: null } },
-        argv,
-        env: argEnv,
-        network: network === 'default' ? undefined : network,
-        quiet: this.opts.quiet,
-        where: this.where(ins),
-        warn: this.opts.warn,
-      });
-      entry = { created: new Date().toISOString(), diffId };
-      this.cache.put(key, entry);
+    const tree = (from: string | undefined) => this.treeFrom(from, 'RUN --mount', vars, stages, stage, done);
+    const stepMounts = new StepMounts({ roots: this.opts.roots, tree, secrets: this.opts.secrets }, mounts);
+    try {
+      // the mounts' part: their specs and what binds mount, never a secret's content
+      const mountKey = mounts.length ? { mounts: stepMounts.keyText } : {};
+      const key = stepKey(parent, createdBy, JSON.stringify({ argEnv, network, ...mountKey }));
+      let entry = this.cache.get(key);
+      const cached = entry?.diffId !== undefined;
+      if (!entry?.diffId) {
+        this.ran++;
+        const quiet = this.opts.progress.mode === 'quiet';
+        const diffId = await runStep({
+          roots: this.opts.roots,
+          store: this.store,
+          config: { ...state.config, config: { ...state.config.config, Cmd: null } },
+          argv,
+          env: argEnv,
+          network,
+          mounts: await stepMounts.requests(),
+          mountPoints: this.mountPoints(mounts, state),
+          output: quiet ? 'ignore' : (chunk) => this.stepProgress.get(ins)?.output(chunk),
+          where: this.where(ins),
+          warn: this.opts.warn,
+        });
+        entry = { created: new Date().toISOString(), diffId };
+        this.cache.put(key, entry);
+      }
+      this.addHistory(state, createdBy, entry, false);
+      return cached;
+    } finally {
+      stepMounts.release();
     }
-    this.addHistory(state, createdBy, entry, false);
   }
 
-  private sourceTree(
-    ins: Instruction,
+  /**
+   * The mounts' targets and the directories the runtime makes for them (absent from the stage):
+   * not the step's changes, unless the step put something else there.
+   */
+  private mountPoints(mounts: RunMount[], state: StageState): string[] {
+    const image = new LayerStack(this.store.lowerDirs(state.config));
+    try {
+      const out = new Set<string>();
+      for (const m of mounts) {
+        for (let p = m.target; p !== '/' && !image.lookup(p, false); p = path.posix.dirname(p)) out.add(p);
+        out.add(m.target);
+      }
+      return [...out];
+    } finally {
+      image.close();
+    }
+  }
+
+  /** The tree a COPY (or a RUN mount) reads: the context, or with `from` a stage or an image. */
+  private treeFrom(
+    from: string | undefined,
+    what: string,
     vars: Vars,
     stages: Stage[],
     stage: Stage,
     done: Map<number, StageState>,
   ): SourceTree {
-    const from = ins.flags.from;
     if (from === undefined) {
-      if (!this.opts.context) throw new BoxError(`${ins.keyword} needs a build context: give a directory, not -`);
+      if (!this.opts.context) throw new BoxError(`${what} needs a build context: give a directory, not -`);
       return { stack: new LayerStack([this.opts.context]), ignore: this.opts.ignore, what: 'the build context' };
     }
     const ref = word(from, vars, this.escapeChar);
@@ -455,7 +509,7 @@ class Builder {
     stages: Stage[],
     stage: Stage,
     done: Map<number, StageState>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const vars = this.vars(state);
     const list = ins.json ?? words(ins.args, vars, this.escapeChar);
     if (list.length < 2)
@@ -483,7 +537,7 @@ class Builder {
       for (const doc of ins.heredocs) fs.writeFileSync(path.join(tempSource, doc.name), doc.body, { mode: 0o644 });
       sources = names as string[];
       tree = { stack: new LayerStack([tempSource]), what: 'the heredocs' };
-    } else tree = this.sourceTree(ins, vars, stages, stage, done);
+    } else tree = this.treeFrom(ins.flags.from, ins.keyword, vars, stages, stage, done);
     let keepOwners = false;
     try {
       if (ins.keyword === 'ADD' && ins.flags.from === undefined && sources.some((src) => isArchive(tree.stack, src))) {
@@ -510,15 +564,15 @@ class Builder {
       const createdBy = ins.original;
       const key = stepKey(parent, createdBy, entriesDigest(entries));
       let entry = this.cache.get(key);
-      if (entry?.diffId) {
-        if (!this.opts.quiet) this.opts.log('--> Using cache');
-      } else {
+      const cached = entry?.diffId !== undefined;
+      if (!entry?.diffId) {
         this.ran++;
         const diffId = await storeEntries(this.store, entries, `${this.where(ins)}: ${ins.keyword}`);
         entry = { created: new Date().toISOString(), diffId };
         this.cache.put(key, entry);
       }
       this.addHistory(state, createdBy, entry, false);
+      return cached;
     } finally {
       image.close();
       tree.stack.close();

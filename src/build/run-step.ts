@@ -1,5 +1,5 @@
 // RUN: a build step runs in a box container like any other (box's isolation, the admission
-// policies, network none unless the step asks), started from the stage's state so far (its
+// policies, the build's network unless the step asks for another, RUN --mount's mounts), started from the stage's state so far (its
 // config stored as an image config blob, which the store resolves by id). The step's layer is
 // what the container changed, read from its overlay upper directory (no scan of the image), then
 // the container is removed.
@@ -13,7 +13,9 @@ import { upperDir } from '../runtime/diff';
 import { appendEvent } from '../runtime/events';
 import { runForeground } from '../runtime/run';
 import { runFlagsFrom } from '../runtime/run-flags';
+import type { OutputOption } from '../runtime/helper';
 import { ownerAlive, ownerToken } from '../util/owner';
+import type { MountRequest } from '../volume/mount-flags';
 import { storeContainerChanges } from './layer-tar';
 
 /** The label a build step's container carries, so that policies can tell build steps apart. */
@@ -45,7 +47,15 @@ export interface RunStep {
   /** the build args in scope, as environment variables of the step only */
   env: string[];
   network?: string;
-  quiet: boolean;
+  /** RUN --mount's mounts (src/build/run-mounts.ts) */
+  mounts: MountRequest[];
+  /**
+   * Paths that are not the step's changes when they are new and hold nothing else: the mounts'
+   * targets and the directories made for them
+   */
+  mountPoints: string[];
+  /** where the step's output goes */
+  output: OutputOption;
   /** "Dockerfile:7" */
   where: string;
   warn: (msg: string) => void;
@@ -73,7 +83,8 @@ export async function runStep(step: RunStep): Promise<string> {
       command: step.argv,
       flags,
       warn: step.warn,
-      output: step.quiet ? 'ignore' : 'inherit',
+      output: step.output,
+      buildMounts: step.mounts,
     });
     if (exitCode !== 0) {
       const cmd = JSON.stringify(step.argv);
@@ -83,7 +94,7 @@ export async function runStep(step: RunStep): Promise<string> {
     if (!record) throw new BoxError(`${step.where}: the step's container ${name} disappeared`);
     const upper = upperDir(containers, record);
     const lowerDirs = step.store.lowerDirs(step.config);
-    return await storeContainerChanges(step.store, upper, lowerDirs, [], `${step.where}: RUN`);
+    return await storeContainerChanges(step.store, upper, lowerDirs, step.mountPoints, `${step.where}: RUN`);
   } finally {
     const record = containers.find(name);
     if (record) {

@@ -149,7 +149,10 @@ export class ImageStore {
    * page of mount options. Throws a clear error when even the short names do not fit.
    */
   overlayLowerDirsFor(diffIds: string[]): string[] {
-    const dirs = diffIds.map((d) => this.layerLink(d)).reverse();
+    // A layer the image has twice (two RUN steps that changed nothing) is given once, at its
+    // topmost place: overlayfs refuses a lower dir given twice (ELOOP), and the lower copy is
+    // covered entirely by the upper one anyway.
+    const dirs = [...new Set(diffIds.map((d) => this.layerLink(d)).reverse())];
     const len = 'lowerdir='.length + dirs.reduce((n, d) => n + d.length + 1, 0);
     if (len > OVERLAY_DATA_LIMIT - OVERLAY_DATA_RESERVE) {
       throw new BoxError(

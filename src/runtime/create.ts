@@ -31,6 +31,7 @@ import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
 import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 import { networkSetup } from './networks';
+import type { OutputOption } from './helper';
 import { checkNetworkRoom, endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
 import { hostPortsFor } from '../network/ports';
 import { NetworkStore } from '../network/store';
@@ -59,8 +60,10 @@ export interface CreateRequest {
    * of its own runs: where the host acts on it (runHelper's onInitReady). Throwing aborts the start.
    */
   onInitReady?: (pid: number) => void | Promise<void>;
-  /** `run` in the foreground: `ignore` drops the container's output (a quiet build's steps) */
-  output?: 'inherit' | 'ignore';
+  /** `run` in the foreground: `ignore` drops the container's output, a function takes it (build steps) */
+  output?: OutputOption;
+  /** a build step's mounts (src/build/run-mounts.ts), besides those its flags ask for */
+  buildMounts?: MountRequest[];
 }
 
 export interface Created {
@@ -240,7 +243,8 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
     if (!source) throw new BoxError(`no such container: ${container} (--volumes-from ${raw})`);
     return { id: source.id, mounts: source.config.mounts ?? [], mode };
   });
-  return resolveMounts(req.roots, parseMountFlags(req.flags), from, Object.keys(imageVolumes ?? {}));
+  const requests = [...parseMountFlags(req.flags), ...(req.buildMounts ?? [])];
+  return resolveMounts(req.roots, requests, from, Object.keys(imageVolumes ?? {}));
 }
 
 export async function createContainer(req: CreateRequest): Promise<Created> {

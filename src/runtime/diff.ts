@@ -212,7 +212,7 @@ const RUNTIME_MOUNT_POINTS = new Set(['/dev', '/proc', '/sys', '/etc/hostname', 
 export function containerChanges(
   upper: string,
   lowerDirs: string[],
-  /** the targets of the container's volumes, binds and tmpfs mounts: mount points too */
+  /** the targets of the container's volumes, binds and tmpfs mounts (and directories made for them) */
   userMountPoints: string[] = [],
 ): [ChangeKind, string][] {
   const mountPoints = new Set([...RUNTIME_MOUNT_POINTS, ...userMountPoints]);
@@ -256,12 +256,14 @@ export function containerChanges(
             inside = true;
           }
         }
-        // A directory of the image counts as changed when something in it changed or its own mode or owner did.
-        const own =
-          !before?.stat.isDirectory() ||
-          before.stat.mode !== st.mode ||
-          before.stat.uid !== st.uid ||
-          before.stat.gid !== st.gid;
+        // A directory of the image counts as changed when something in it changed or its own mode or owner did;
+        // a new one too, unless it is a mount point (or was made for one below it) with nothing else in it.
+        const own = !before
+          ? !mountPoints.has(shown)
+          : !before.stat.isDirectory() ||
+            before.stat.mode !== st.mode ||
+            before.stat.uid !== st.uid ||
+            before.stat.gid !== st.gid;
         if (inside || own) {
           out.splice(at, 0, [before ? 'C' : 'A', shown]);
           any = true;

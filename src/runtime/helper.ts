@@ -18,6 +18,9 @@ export interface HelperResult {
   helperSignal?: NodeJS.Signals;
 }
 
+/** Where a container's stdout and stderr go: box's own, nowhere, or a function taking each chunk (build steps). */
+export type OutputOption = 'inherit' | 'ignore' | ((chunk: Buffer) => void);
+
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 export interface HelperOptions {
@@ -25,7 +28,7 @@ export interface HelperOptions {
   mode?: 'run' | 'exec';
   stdin: 'inherit' | 'ignore';
   /** `ignore` for a detached container: its output goes to the log, never to box's stdio */
-  output?: 'inherit' | 'ignore';
+  output?: OutputOption;
   onMonitor?: (pid: number) => void;
   /** the container's init was cloned; helperPid: the helper process, the init's parent */
   onPid?: (pid: number, helperPid: number) => void;
@@ -47,7 +50,8 @@ export interface HelperOptions {
 
 export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
-    const out = opts.output ?? 'inherit';
+    const sink = typeof opts.output === 'function' ? opts.output : undefined;
+    const out: 'pipe' | 'inherit' | 'ignore' = sink ? 'pipe' : ((opts.output as 'inherit' | 'ignore') ?? 'inherit');
     const run = (opts.mode ?? 'run') === 'run';
     const child = spawn(helperPath, [opts.mode ?? 'run'], {
       // fds 3 spec, 4 status events, 5 (run) the control channel
@@ -57,6 +61,18 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       env: {},
     });
     const result: HelperResult = { exitCode: 125, started: false };
+    // with a sink, the result waits for the output's end too, so no line comes after it
+    let openOutputs = 0;
+    if (sink) {
+      for (const stream of [child.stdio[1] as Readable, child.stdio[2] as Readable]) {
+        openOutputs++;
+        stream.on('data', sink);
+        stream.on('close', () => {
+          openOutputs--;
+          finish();
+        });
+      }
+    }
     const forward = (sig: NodeJS.Signals) => {
       try {
         child.kill(sig);
@@ -132,7 +148,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     let outcome: number | undefined;
     let settled = false;
     const finish = () => {
-      if (!eventsDone) return;
+      if (!eventsDone || openOutputs > 0) return;
       if (buffered) handle(buffered);
       buffered = '';
       if (settled || (!exited && (opts.mode !== 'exec' || outcome === undefined))) return;

@@ -49,7 +49,7 @@ export function resolveMounts(
     }
     if (m.type !== 'bind') continue;
     const resolved = resolveHostPath(m.source);
-    checkBindSource(roots, m.source, resolved);
+    if (!m.boxOwned) checkBindSource(roots, m.source, resolved);
     if (!m.createSource && !fs.existsSync(resolved)) {
       throw new BoxError(
         `invalid mount config for type "bind": bind source path does not exist: ${m.source} (create it first, or use -v)`,
@@ -99,7 +99,7 @@ export function attachMounts(roots: Roots, id: string, mounts: MountConfig[], re
 
 /** The mounts as the record keeps them (without what only their creation needs). */
 export function mountConfigs(requests: MountRequest[]): MountConfig[] {
-  return requests.map(({ volumeOptions: _o, createSource: _c, fromContainer: _f, ...config }) => config);
+  return requests.map(({ volumeOptions: _o, createSource: _c, fromContainer: _f, boxOwned: _b, ...config }) => config);
 }
 
 /** Where a mount comes from on the host at start, and what the local driver's options ask for. */

@@ -15,6 +15,11 @@ export interface MountRequest extends MountConfig {
   createSource?: boolean;
   /** --volumes-from: the container whose mount this is (it must still exist once the use is registered) */
   fromContainer?: string;
+  /**
+   * A bind source box made itself under its storage root for a build step (a cache mount, a copy
+   * of a context or stage path, a secret's file): not refused as box's own store. Never from flags.
+   */
+  boxOwned?: boolean;
 }
 
 const PROPAGATIONS: readonly Propagation[] = ['rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave'];
@@ -23,7 +28,8 @@ function badSpec(raw: string, why: string): BoxError {
   return new BoxError(`invalid volume specification: '${raw}': ${why}`);
 }
 
-function checkTarget(target: string, raw: string, fail: (raw: string, why: string) => BoxError): string {
+/** A mount's target, normalized; refused when it is / or inside /proc (build steps' mounts too). */
+export function checkTarget(target: string, raw: string, fail: (raw: string, why: string) => BoxError): string {
   if (!path.isAbsolute(target)) throw fail(raw, `invalid mount path: '${target}' mount path must be absolute`);
   const clean = path.posix.normalize(target).replace(/(.)\/$/, '$1');
   if (clean === '/') throw fail(raw, "invalid specification: destination can't be '/'");

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build, readIgnoreRules } from '../../build/executor';
 import { parseDockerfile } from '../../build/dockerfile';
+import { parseProgress, Progress } from '../../build/progress';
+import { parseSecretFlag } from '../../build/run-mounts';
 import { BoxError } from '../../errors';
 import { parseImageRef } from '../../image/reference';
 import { requireRoot } from '../../runtime/create';
@@ -57,7 +59,21 @@ export const buildCommand: CommandSpec = {
       key: 'network',
       kind: 'string',
       value: 'mode',
-      description: 'network of RUN steps: none (default) or host',
+      description: 'network of RUN steps: bridge (default: the default bridge, outbound NAT), none or host',
+    },
+    {
+      names: ['--secret'],
+      key: 'secret',
+      kind: 'list',
+      value: 'id=ID,src=PATH|env=VAR',
+      description: 'a secret for RUN --mount=type=secret,id=ID (never in the image)',
+    },
+    {
+      names: ['--progress'],
+      key: 'progress',
+      kind: 'string',
+      value: 'mode',
+      description: 'auto (default: tty on a terminal, else plain), plain, tty or quiet',
     },
   ],
   positionals: [{ name: 'CONTEXT' }],
@@ -80,9 +96,15 @@ export const buildCommand: CommandSpec = {
       if (i <= 0) throw new BoxError(`invalid --label "${kv}": expected KEY=VALUE`);
       labels[kv.slice(0, i)] = kv.slice(i + 1);
     }
-    const network = str(a, 'network');
-    if (network !== undefined && network !== 'none' && network !== 'host' && network !== 'default')
-      throw new BoxError(`invalid --network "${network}": box build supports none (default) and host`);
+    const network = str(a, 'network') ?? 'bridge';
+    if (network !== 'none' && network !== 'host' && network !== 'bridge')
+      throw new BoxError(`invalid --network "${network}": box build takes bridge (default), none or host`);
+    const secrets = new Map(
+      list(a, 'secret')
+        .map((raw) => parseSecretFlag(raw))
+        .map((s) => [s.id, s]),
+    );
+    const progressMode = bool(a, 'quiet') ? 'quiet' : parseProgress(str(a, 'progress'), process.stderr.isTTY === true);
     const contextArg = a.positionals[0];
     let context: string | undefined;
     if (contextArg !== '-') {
@@ -104,7 +126,8 @@ export const buildCommand: CommandSpec = {
     const hint = 'give the path of a Dockerfile (-f FILE)';
     const text = readUserText(fileArg, { what: 'Dockerfile', maxBytes: DOCKERFILE_MAX, hint, stdin: true });
     const dockerfile = parseDockerfile(text, fileArg === '-' ? 'Dockerfile (stdin)' : fileArg);
-    const quiet = bool(a, 'quiet');
+    const quiet = progressMode === 'quiet';
+    const progress = new Progress(progressMode, writeStderr);
     const result = await build({
       roots: roots(),
       dockerfile,
@@ -113,18 +136,18 @@ export const buildCommand: CommandSpec = {
       buildArgs,
       target: str(a, 'target'),
       noCache: bool(a, 'noCache'),
-      quiet,
       labels,
       tags,
       network,
+      secrets,
       pull: async (image, why) => {
         if (why === 'missing' && !quiet) writeStderr(`Unable to find image '${image}' locally\n`);
         const { pullCommand } = require('./pull') as typeof import('./pull');
         return pullCommand(roots(), image, { out: process.stderr, quiet });
       },
       pullAlways: bool(a, 'pull'),
-      log: (line) => writeStderr(`${line}\n`),
-      warn: (msg) => writeStderr(`box: ${msg}\n`),
+      progress,
+      warn: (msg) => progress.message(`box: ${msg}`),
     });
     const iidfile = str(a, 'iidfile');
     if (iidfile) writeFileAtomic(path.resolve(iidfile), result.imageId, 0o644);
