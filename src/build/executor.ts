@@ -556,19 +556,3 @@ class Builder {
     return id;
   }
 }
-
-/** The .dockerignore of a context (FILE.dockerignore beside the Dockerfile first, as Docker). */
-export function readIgnoreRules(context: string | undefined, dockerfilePath: string | undefined): IgnoreRules {
-  const candidates = [
-    ...(dockerfilePath ? [`${dockerfilePath}.dockerignore`] : []),
-    ...(context ? [`${context}/.dockerignore`] : []),
-  ];
-  for (const f of candidates) {
-    try {
-      return new IgnoreRules(fs.readFileSync(f, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  return new IgnoreRules('');
-}
