@@ -3,7 +3,7 @@
 # root); called by `npm run bench` before the build.
 #   runc crun       the OCI runtimes box-runc's lifecycle is timed beside (test/bench/oci.mjs) and
 #                   the run latency's peers (start-latency.mjs)
-#   buildah         the builder `box build` is compared with
+#   buildah         the daemonless builder `box build` is measured against (test/bench/build.mjs)
 #   podman          podman run --rm with box-runc and with runc as its runtime, and podman's own runs
 #   busybox-static  the root filesystem of the benchmarks' containers
 set -euo pipefail

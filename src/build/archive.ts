@@ -10,16 +10,43 @@ import { LayerUnpacker } from '../image/unpack';
 import { O_NOFOLLOW, O_RDONLY } from '../linux/syscalls';
 import { LayerStack } from '../runtime/diff';
 
+/** How many first bytes of a file tell whether it is an archive: one tar header. */
+export const ARCHIVE_HEAD = 512;
+
+/**
+ * What an archive's first bytes say it is, as Docker tells (a compression's magic number, else a
+ * tar header whose checksum holds); undefined for anything else. bzip2 and xz are named so that
+ * the caller can say box cannot read them.
+ */
+export function archiveKind(head: Buffer): 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'tar' | undefined {
+  const compression = detectCompression(head);
+  if (compression !== 'none') return compression;
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  return head.length >= 512 && tarChecksumHolds(head) ? 'tar' : undefined;
+}
+
+/** A tar header's checksum: the sum of its bytes, the checksum field counted as spaces. */
+function tarChecksumHolds(header: Buffer): boolean {
+  const field = header
+    .toString('latin1', 148, 156)
+    .replace(/[\0 ]+$/, '')
+    .trim();
+  if (!/^[0-7]+$/.test(field)) return false; // also an all-zero block, the end of an archive
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
+  return sum === parseInt(field, 8);
+}
+
 /** Whether the context file at `rel` is a tar archive (plain, gzip or zstd), by its first bytes. */
 export function isArchive(context: LayerStack, rel: string): boolean {
   const found = context.lookup('/' + rel, false);
   if (!found?.stat.isFile()) return false;
   const fd = context.open(found.layer, found.rel, O_RDONLY | O_NOFOLLOW);
   try {
-    const head = Buffer.alloc(262);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    if (detectCompression(head.subarray(0, n)) !== 'none') return true;
-    return n >= 262 && head.toString('latin1', 257, 262) === 'ustar';
+    const head = Buffer.alloc(ARCHIVE_HEAD);
+    const kind = archiveKind(head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)));
+    return kind === 'gzip' || kind === 'zstd' || kind === 'tar';
   } finally {
     fs.closeSync(fd);
   }

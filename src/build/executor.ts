@@ -20,6 +20,7 @@ import { BuildCache, CacheEntry, stateKey, stepKey } from './cache';
 import { applyConfigStep, DEFAULT_SHELL, onBuildTrigger, StageVars } from './config-steps';
 import { isArchive, unpackArchive } from './archive';
 import { copyEntries, entriesDigest, SourceTree } from './copy';
+import { fetchUrlSources, isUrlSource } from './fetch-url';
 import { Dockerfile, dockerfileError, Instruction } from './dockerfile';
 import { storeEntries } from './layer-tar';
 import { IgnoreRules } from './patterns';
@@ -515,32 +516,42 @@ class Builder {
     if (list.length < 2)
       throw new BoxError(`${ins.keyword} needs a source and a destination: ${ins.keyword} SRC... DEST`);
     let sources = list.slice(0, -1);
-    if (ins.keyword === 'ADD') {
-      const remote = sources.find((s) => /^[a-z]+:\/\//i.test(s));
-      if (remote) throw new BoxError(`ADD ${remote}: URLs are not supported by box build yet: fetch it with RUN`);
-    }
+    const urls = ins.keyword === 'ADD' && sources.some(isUrlSource);
+    if (ins.flags.checksum !== undefined && !urls)
+      throw new BoxError(`--checksum is for ADD of a URL: drop it, a local file is what the context holds`);
     const chmod = ins.flags.chmod;
     if (chmod !== undefined && !/^[0-7]{3,4}$/.test(chmod))
       throw new BoxError(`--chmod=${chmod}: expected an octal mode such as 755`);
     const image = new LayerStack(this.store.lowerDirs(state.config));
     /** a temporary source directory: heredocs written out, or an archive unpacked */
     let tempSource: string | undefined;
-    let tree: SourceTree;
-    if (ins.heredocs.length) {
-      // `COPY <<EOF /dest`: each heredoc is a file named after its marker, written to a
-      // temporary directory that is then the source tree (so Docker's destination rules apply)
-      const names = sources.map((src) => /^<<-?(\w+)$/.exec(src)?.[1]);
-      if (names.some((n) => n === undefined) || ins.flags.from !== undefined)
-        throw new BoxError(`${ins.keyword} with heredocs takes only heredocs as sources: COPY <<EOF /dest`);
-      tempSource = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-heredoc', randomBytes(6).toString('hex')));
-      mkdirp(tempSource);
-      for (const doc of ins.heredocs) fs.writeFileSync(path.join(tempSource, doc.name), doc.body, { mode: 0o644 });
-      sources = names as string[];
-      tree = { stack: new LayerStack([tempSource]), what: 'the heredocs' };
-    } else tree = this.treeFrom(ins.flags.from, ins.keyword, vars, stages, stage, done);
+    let tree: SourceTree | undefined;
     let keepOwners = false;
     try {
-      if (ins.keyword === 'ADD' && ins.flags.from === undefined && sources.some((src) => isArchive(tree.stack, src))) {
+      if (ins.heredocs.length) {
+        // `COPY <<EOF /dest`: each heredoc is a file named after its marker, written to a
+        // temporary directory that is then the source tree (so Docker's destination rules apply)
+        const names = sources.map((src) => /^<<-?(\w+)$/.exec(src)?.[1]);
+        if (names.some((n) => n === undefined) || ins.flags.from !== undefined)
+          throw new BoxError(`${ins.keyword} with heredocs takes only heredocs as sources: COPY <<EOF /dest`);
+        tempSource = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-heredoc', randomBytes(6).toString('hex')));
+        mkdirp(tempSource);
+        for (const doc of ins.heredocs) fs.writeFileSync(path.join(tempSource, doc.name), doc.body, { mode: 0o644 });
+        sources = names as string[];
+        tree = { stack: new LayerStack([tempSource]), what: 'the heredocs' };
+      } else if (urls) {
+        tempSource = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-url', randomBytes(6).toString('hex')));
+        mkdirp(tempSource);
+        sources = await fetchUrlSources(sources, tempSource, ins.flags.checksum);
+        tree = { stack: new LayerStack([tempSource]), what: 'the downloaded files' };
+      } else tree = this.treeFrom(ins.flags.from, ins.keyword, vars, stages, stage, done);
+      const from = tree;
+      if (
+        ins.keyword === 'ADD' &&
+        !urls &&
+        ins.flags.from === undefined &&
+        sources.some((s) => isArchive(from.stack, s))
+      ) {
         // ADD ARCHIVE DEST: its content, unpacked, is what is copied into DEST
         if (sources.length > 1) throw new BoxError('ADD of an archive takes one source: give each archive its own ADD');
         tempSource = path.join(layout.tmp(this.opts.roots), ownedName('.tmp-add', randomBytes(6).toString('hex')));
@@ -575,7 +586,7 @@ class Builder {
       return cached;
     } finally {
       image.close();
-      tree.stack.close();
+      tree?.stack.close();
       if (tempSource) fs.rmSync(tempSource, { recursive: true, force: true });
     }
   }
@@ -598,20 +609,4 @@ class Builder {
     for (const ref of this.opts.tags) this.store.tag(ref, id);
     return id;
   }
-}
-
-/** The .dockerignore of a context (FILE.dockerignore beside the Dockerfile first, as Docker). */
-export function readIgnoreRules(context: string | undefined, dockerfilePath: string | undefined): IgnoreRules {
-  const candidates = [
-    ...(dockerfilePath ? [`${dockerfilePath}.dockerignore`] : []),
-    ...(context ? [`${context}/.dockerignore`] : []),
-  ];
-  for (const f of candidates) {
-    try {
-      return new IgnoreRules(fs.readFileSync(f, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  return new IgnoreRules('');
 }

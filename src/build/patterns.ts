@@ -66,6 +66,7 @@ export class IgnoreRules {
 
   /** Whether a context path (relative, `/`-separated) is left out of the build. */
   excludes(rel: string): boolean {
+    if (!this.rules.length) return false;
     const parents: string[] = [];
     const parts = rel.split('/');
     for (let i = 1; i <= parts.length; i++) parents.push(parts.slice(0, i).join('/'));

@@ -38,6 +38,11 @@ export interface UnpackOptions {
   devices?: 'error' | 'skip';
   /** Record the tar stream's metadata in this (new) file, so the layer's tar can be reassembled (tar-split.ts). */
   tarSplit?: string;
+  /**
+   * A tree of plain files, not a layer (a build context): `.wh.` names are ordinary files and a
+   * device node is refused. Confinement is the same.
+   */
+  plainFiles?: boolean;
 }
 
 export interface UnpackResult {
@@ -88,6 +93,7 @@ class LayerWriter implements TarSink {
   private readonly myUid: number;
   private readonly myGid: number;
   private readonly rootSetgid: boolean;
+  private readonly plainFiles: boolean;
   entries = 0;
   skipped: string[] = [];
 
@@ -100,6 +106,7 @@ class LayerWriter implements TarSink {
     this.preserveOwner = opts.preserveOwner ?? this.myUid === 0;
     this.skipDevices = (opts.devices ?? (this.myUid === 0 ? 'error' : 'skip')) === 'skip';
     this.rootSetgid = (fs.statSync(root).mode & 0o2000) !== 0;
+    this.plainFiles = opts.plainFiles ?? false;
   }
 
   private abs(rel: string): string {
@@ -184,7 +191,7 @@ class LayerWriter implements TarSink {
     const rel = normaliseEntryPath(e.path, e.path);
     const base = rel.slice(rel.lastIndexOf('/') + 1);
 
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    if (base.startsWith(WHITEOUT_PREFIX) && !this.plainFiles) {
       this.whiteout(e, rel, base);
       return;
     }
@@ -245,6 +252,8 @@ class LayerWriter implements TarSink {
       case 'char':
       case 'block':
       case 'fifo': {
+        if (this.plainFiles && e.type !== 'fifo')
+          throw new UnpackRefusedError(e.path, 'a device node has no place among plain files');
         this.clear(rel, false);
         const type = e.type === 'char' ? S_IFCHR : e.type === 'block' ? S_IFBLK : S_IFIFO;
         try {

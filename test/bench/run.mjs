@@ -2,8 +2,9 @@
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
 // BENCH_ONLY (names separated by commas: start, policy, pull, detached, network, volumes, compose,
-// oci, faults) runs only those;
+// oci, build, faults) runs only those;
 // the long fault-injection run (faults.mjs) runs only when named there.
+import { benchBuild } from './build.mjs';
 import { benchCompose } from './compose.mjs';
 import { benchDetached } from './detached.mjs';
 import { benchFaults } from './faults.mjs';
@@ -29,4 +30,5 @@ if (wanted('network')) await benchNetwork({ rounds, count: Number(process.env.BE
 if (wanted('volumes')) benchVolumes({ rounds });
 if (wanted('compose')) benchCompose({ rounds: Math.min(rounds, 10) });
 if (wanted('oci')) benchOci({ rounds });
+if (wanted('build')) benchBuild({ rounds: Math.min(rounds, 10) });
 if (wanted('faults')) benchFaults();

@@ -40,6 +40,21 @@ export class TestRoot {
     return { status: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
 
+  /** box without blocking this process, so that a server the test runs in it can answer meanwhile. */
+  boxAsync(args: string[], input?: string | Buffer): Promise<Result> {
+    return new Promise((resolve, reject) => {
+      const p = spawn(BOX, this.args(args), { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      p.on('error', reject);
+      p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+      p.stdin.on('error', () => {}); // box may exit before reading all of it
+      p.stdin.end(input);
+    });
+  }
+
   /** Starts box without waiting; for signal and streaming tests. */
   start(args: string[], env?: NodeJS.ProcessEnv) {
     return spawn(BOX, this.args(args), { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });

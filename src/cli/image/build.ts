@@ -1,22 +1,19 @@
 // `box build [OPTIONS] CONTEXT`: an image from a Dockerfile (src/build/). CONTEXT is a directory,
-// or `-` for a Dockerfile on standard input with no context. Progress goes to stderr, the image
-// id to stdout (alone with -q).
-import * as fs from 'node:fs';
+// a tar archive, or `-` for an archive or a Dockerfile on standard input (src/build/context.ts).
+// Progress goes to stderr, the image id to stdout (alone with -q).
 import * as path from 'node:path';
-import { build, readIgnoreRules } from '../../build/executor';
-import { parseDockerfile } from '../../build/dockerfile';
+import { openContext } from '../../build/context';
+import { build } from '../../build/executor';
 import { parseProgress, Progress } from '../../build/progress';
 import { parseSecretFlag } from '../../build/run-mounts';
+import { goArch } from '../../image/config';
 import { BoxError } from '../../errors';
 import { parseImageRef } from '../../image/reference';
 import { requireRoot } from '../../runtime/create';
-import { readUserText } from '../../util/user-file';
 import { writeStderr } from '../../util/stderr';
 import { writeFileAtomic } from '../../util/fs';
 import { bool, CommandSpec, list, str } from '../args';
 import { roots } from '../context';
-
-const DOCKERFILE_MAX = 4 << 20;
 
 export const buildCommand: CommandSpec = {
   paths: [['build'], ['image', 'build']],
@@ -53,6 +50,13 @@ export const buildCommand: CommandSpec = {
       key: 'pull',
       kind: 'bool',
       description: 'pull every FROM image, even one already stored (missing ones are always pulled)',
+    },
+    {
+      names: ['--platform'],
+      key: 'platform',
+      kind: 'string',
+      value: 'os/arch',
+      description: "build for this platform: this machine's only (linux/amd64 here)",
     },
     {
       names: ['--network'],
@@ -104,35 +108,19 @@ export const buildCommand: CommandSpec = {
         .map((raw) => parseSecretFlag(raw))
         .map((s) => [s.id, s]),
     );
+    const platform = str(a, 'platform');
+    const here = `linux/${goArch()}`;
+    if (platform !== undefined && platform !== here)
+      throw new BoxError(`--platform ${platform}: box builds for this machine's platform only (${here}): drop it`);
     const progressMode = bool(a, 'quiet') ? 'quiet' : parseProgress(str(a, 'progress'), process.stderr.isTTY === true);
-    const contextArg = a.positionals[0];
-    let context: string | undefined;
-    if (contextArg !== '-') {
-      context = path.resolve(contextArg);
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(context);
-      } catch {
-        throw new BoxError(`build context "${contextArg}" not found: give a directory, or - for a Dockerfile on stdin`);
-      }
-      if (!st.isDirectory())
-        throw new BoxError(
-          `build context "${contextArg}" is not a directory: box build takes a directory (tarballs not yet)`,
-        );
-    }
-    const fileArg = str(a, 'file') ?? (context ? path.join(contextArg, 'Dockerfile') : '-');
-    if (context === undefined && fileArg !== '-')
-      throw new BoxError('box build - reads the Dockerfile from stdin: drop -f, or give a context directory');
-    const hint = 'give the path of a Dockerfile (-f FILE)';
-    const text = readUserText(fileArg, { what: 'Dockerfile', maxBytes: DOCKERFILE_MAX, hint, stdin: true });
-    const dockerfile = parseDockerfile(text, fileArg === '-' ? 'Dockerfile (stdin)' : fileArg);
     const quiet = progressMode === 'quiet';
     const progress = new Progress(progressMode, writeStderr);
+    const context = await openContext(roots(), a.positionals[0], str(a, 'file'));
     const result = await build({
       roots: roots(),
-      dockerfile,
-      context,
-      ignore: readIgnoreRules(context, fileArg === '-' ? undefined : path.resolve(fileArg)),
+      dockerfile: context.dockerfile,
+      context: context.dir,
+      ignore: context.ignore,
       buildArgs,
       target: str(a, 'target'),
       noCache: bool(a, 'noCache'),
@@ -148,7 +136,7 @@ export const buildCommand: CommandSpec = {
       pullAlways: bool(a, 'pull'),
       progress,
       warn: (msg) => progress.message(`box: ${msg}`),
-    });
+    }).finally(() => context.dispose());
     const iidfile = str(a, 'iidfile');
     if (iidfile) writeFileAtomic(path.resolve(iidfile), result.imageId, 0o644);
     if (!quiet) for (const t of tags) writeStderr(`Successfully tagged ${t.name}:${t.tag}\n`);
