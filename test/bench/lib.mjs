@@ -77,14 +77,20 @@ export function printTable(title, results, baseline) {
 /**
  * The environment podman needs on this VM (ARCHITECTURE.md, fact 9): its default rlimits
  * (nofile/nproc 1048576) are above what a process may raise here, so a containers.conf under
- * `dir` sets them to the hard limits the machine allows.
+ * `dir` sets them to the hard limits the machine allows, and picks runc as its OCI runtime.
  */
 export function podmanEnv(dir) {
   const hard = (flag) => Number(spawnSync('bash', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout.trim());
   const nofile = hard('n');
   const nproc = Math.min(hard('u'), 32768);
   const conf = path.join(dir, 'containers.conf');
-  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
+  // crun, podman's default runtime, refuses this VM's hybrid cgroup layout, and the fix changes the
+  // host (ARCHITECTURE.md, fact 9): podman runs its containers with runc.
+  fs.writeFileSync(
+    conf,
+    `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n` +
+      '[engine]\nruntime = "runc"\n',
+  );
   return { ...process.env, CONTAINERS_CONF: conf };
 }
 
