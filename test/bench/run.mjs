@@ -25,7 +25,11 @@ if (wanted('start')) benchStartLatency({ rounds });
 if (wanted('cpu')) benchCpu({ rounds: Math.min(rounds, 15) });
 if (wanted('policy')) benchPolicies({ rounds });
 if (wanted('pull')) await benchPull({ rounds });
-if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
+if (wanted('detached'))
+  await benchDetached({
+    count: Number(process.env.BENCH_CONTAINERS ?? 50),
+    many: Number(process.env.BENCH_MANY ?? 200),
+  });
 if (wanted('network')) await benchNetwork({ rounds, count: Number(process.env.BENCH_CONTAINERS ?? 50) });
 if (wanted('volumes')) benchVolumes({ rounds });
 if (wanted('compose')) benchCompose({ rounds: Math.min(rounds, 10) });
