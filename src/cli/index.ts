@@ -5,6 +5,7 @@ import { BoxError } from '../errors';
 import { BOX_VERSION } from '../version';
 import { CommandSpec, commandHelp, parseArgs } from './args';
 import { globals } from './context';
+import { mark } from '../util/trace';
 
 interface Entry {
   paths: string[][];
@@ -229,8 +230,10 @@ export async function runCli(argv: string[]): Promise<number> {
       return 0;
     }
     const spec = found.entry.load();
+    mark('command module loaded');
     const name = found.path.join(' ');
     const args = parseArgs(spec, rest.slice(found.path.length), name);
+    mark('arguments parsed');
     if (args.flags.help) {
       process.stdout.write(commandHelp(spec));
       return 0;

@@ -11,6 +11,7 @@
 import * as path from 'node:path';
 import type * as KoffiModule from 'koffi';
 import { assetPath } from '../assets';
+import { mark } from '../util/trace';
 
 export type Koffi = typeof KoffiModule;
 export type KoffiLib = KoffiModule.IKoffiLib;
@@ -63,6 +64,7 @@ export function koffi(): Koffi {
   } else {
     loaded = mod as Koffi;
   }
+  mark('koffi loaded');
   return loaded;
 }
 

@@ -82,6 +82,7 @@ export interface Subject {
  * lock held, or throws a BoxError listing every reason of every enforced denial.
  */
 export async function admit(subject: Subject, refs: PolicyRef[], flags: AdmissionFlags): Promise<Admission> {
+  mark('policy engine loaded');
   const { roots } = subject;
   // Reasons, warnings and failures are the policy's text: printed with control characters escaped.
   const warn = (message: string): void => subject.warn(printable(message));

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { processToken } from '../util/owner';
+import { mark } from '../util/trace';
 
 export interface HelperResult {
   /** exit status of the helper: the container's code, 128+N, or 125/126/127 for a failed start */
@@ -60,6 +61,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       detached: true,
       env: {},
     });
+    mark('helper spawned');
     const result: HelperResult = { exitCode: 125, started: false };
     // with a sink, the result waits for the output's end too, so no line comes after it
     let openOutputs = 0;
@@ -127,13 +129,16 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     const handle = (line: string) => {
       const [kind, a, b, ...rest] = line.split(' ');
       if (kind === 'pid') {
+        mark('helper: container cloned');
         result.pid = Number(a);
         opts.onPid?.(result.pid, child.pid!);
         if (run && opts.onInitReady) void answer(result.pid);
       } else if (kind === 'monitor') {
+        mark('helper: monitor forked');
         opts.onMonitor?.(Number(a));
       } else if (kind === 'started') {
         result.started = true;
+        mark('helper: command started');
         opts.onStarted?.();
       } else if (kind === 'exit' || kind === 'signal') {
         outcome = kind === 'exit' ? Number(a) : 128 + Number(a);

@@ -28,7 +28,6 @@ export async function runForeground(req: CreateRequest): Promise<number> {
       stdin: config.openStdin || config.tty ? 'inherit' : 'ignore',
       output: req.output,
       onPid: (pid, helperPid) => {
-        mark('container cloned');
         // the helper is the init's parent: stop and kill signal the container through it, as a monitor's
         const owned = { monitorPid: helperPid, ownerPid: process.pid };
         containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
@@ -36,7 +35,6 @@ export async function runForeground(req: CreateRequest): Promise<number> {
         appendEvent(req.roots, 'start', record);
       },
       onInitReady: initHook(c, req.onInitReady), // the host's hook on the waiting init (a throw aborts the start)
-      onStarted: () => mark('command started'),
     });
     mark('container exited');
     exitCode = result.exitCode;

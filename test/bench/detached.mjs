@@ -1,11 +1,12 @@
-// Detached containers: wall time until N containers started with `run -d` are all running, and
-// resident memory per running container (its native monitor; box keeps nothing else per
-// container), side by side with podman when it is installed and can run here.
+// Detached containers: wall time until N containers started with `run -d` all at once are all
+// running, and resident memory per running container (its native monitor; box keeps nothing else
+// per container), side by side with podman when it is installed and can run here; then 200 at
+// once, which must all start.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, podmanEnv, which } from './lib.mjs';
+import { BOX, cleanRoot, podmanEnv, which } from './lib.mjs';
 
 /** Runs every argv, `concurrency` at a time; rejects on the first failure. */
 export function runAll(argvs, concurrency, env = process.env) {
@@ -38,7 +39,64 @@ export function runAll(argvs, concurrency, env = process.env) {
 
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 
-export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
+/** Spawns every argv at once; resolves when all have exited with the wall time and the failures. */
+export function launchAll(argvs, env = process.env) {
+  const t0 = performance.now();
+  return Promise.all(
+    argvs.map(
+      (argv) =>
+        new Promise((resolve) => {
+          const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+          let err = '';
+          p.stderr.on('data', (d) => (err += d));
+          p.on('error', (e) => (err += e.message));
+          p.on('close', (code) => resolve(code === 0 ? undefined : `${argv.join(' ')} failed (${code}): ${err}`));
+        }),
+    ),
+  ).then((results) => ({ ms: performance.now() - t0, failures: results.filter(Boolean) }));
+}
+
+const boxRunD = (root, name) => [
+  BOX,
+  '--root',
+  root,
+  'run',
+  '-d',
+  '--network',
+  'none',
+  '--name',
+  name,
+  'bench:busybox',
+  '/bin/busybox',
+  'sleep',
+  '1000',
+];
+
+/** The containers of `names` box reports running, and their monitors' pids (inspected 25 at a time). */
+function boxRunning(root, names) {
+  const ps = [];
+  for (let i = 0; i < names.length; i += 25) {
+    const out = execFileSync(BOX, ['--root', root, 'inspect', ...names.slice(i, i + 25)], { encoding: 'utf8' });
+    ps.push(...JSON.parse(out));
+  }
+  const running = ps.filter((c) => c.State.Running);
+  return running.map((c) => Number(fs.readFileSync(`/proc/${c.State.Pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
+}
+
+async function removeBox(root, names) {
+  const chunks = [];
+  for (let i = 0; i < names.length; i += 25) chunks.push(names.slice(i, i + 25));
+  await runAll(
+    chunks.map((c) => [BOX, '--root', root, 'rm', '-f', ...c]),
+    4,
+  );
+}
+
+/**
+ * `count` containers started with `run -d` all at once (not in batches), until all run, side by
+ * side with podman; then `many` at once, where every start must succeed.
+ */
+export async function benchDetached({ count = 50, many = 200 } = {}) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-d-'));
   const root = path.join(work, 'root');
   try {
@@ -49,48 +107,21 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
     const tar = path.join(work, 'rootfs.tar');
     execFileSync('tar', ['-C', rootfs, '-cf', tar, '.']);
     execFileSync(BOX, ['--root', root, 'import', tar, 'bench:busybox'], { stdio: 'ignore' });
+    execFileSync(BOX, ['--root', root, 'run', '--rm', '--network', 'none', 'bench:busybox', '/bin/busybox', 'true']);
     const names = Array.from({ length: count }, (_, i) => `bench-${i}`);
-    const t0 = performance.now();
-    await runAll(
-      names.map((n) => [
-        BOX,
-        '--root',
-        root,
-        'run',
-        '-d',
-        '--network',
-        'none',
-        '--name',
-        n,
-        'bench:busybox',
-        '/bin/busybox',
-        'sleep',
-        '1000',
-      ]),
-      concurrency,
-    );
-    const boxMs = performance.now() - t0;
-    const ps = JSON.parse(
-      `[${execFileSync(BOX, ['--root', root, 'inspect', ...names], { encoding: 'utf8' })
-        .trim()
-        .replace(/^\[|\]$/g, '')}]`,
-    );
-    const running = ps.filter((c) => c.State.Running).length;
-    const monitors = ps.map((c) =>
-      Number(fs.readFileSync(`/proc/${c.State.Pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]),
-    );
+    const box = await launchAll(names.map((n) => boxRunD(root, n)));
+    const monitors = boxRunning(root, names);
     const rss = monitors.map(rssKiB);
     const perContainerKiB = rss.reduce((a, b) => a + b, 0) / rss.length;
-    console.log(`\ndetached containers: ${count} x run -d (${concurrency} at a time)`);
+    console.log(`\ndetached containers: ${count} x run -d, all launched at once`);
     console.log(
-      `  box: ${(boxMs / 1000).toFixed(2)} s until all ${running} running; ` +
-        `monitor RSS ${perContainerKiB.toFixed(0)} KiB per container (min ${Math.min(...rss)}, max ${Math.max(...rss)})`,
+      `  box: ${(box.ms / 1000).toFixed(2)} s until all exited, ${monitors.length} of ${count} running, ` +
+        `${box.failures.length} failed; monitor RSS ${perContainerKiB.toFixed(0)} KiB per container ` +
+        `(min ${Math.min(...rss)}, max ${Math.max(...rss)})`,
     );
+    for (const f of box.failures.slice(0, 3)) console.log(`    ${f.trim().split('\n').at(-1)}`);
     console.log(`  goals: under half of podman's time for ${count}; under 1 MiB resident per container`);
-    await runAll(
-      names.map((n) => [BOX, '--root', root, 'rm', '-f', n]),
-      concurrency,
-    );
+    await removeBox(root, names);
     const podman = which('podman');
     if (podman) {
       const env = podmanEnv(work);
@@ -99,8 +130,7 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
           stdio: 'pipe',
           env,
         });
-        const p0 = performance.now();
-        await runAll(
+        const pod = await launchAll(
           names.map((n) => [
             podman,
             'run',
@@ -115,22 +145,37 @@ export async function benchDetached({ count = 50, concurrency = 8 } = {}) {
             'sleep',
             '1000',
           ]),
-          concurrency,
           env,
         );
-        const podmanMs = performance.now() - p0;
-        console.log(`  podman: ${(podmanMs / 1000).toFixed(2)} s; box / podman = ${(boxMs / podmanMs).toFixed(2)}`);
+        console.log(
+          `  podman: ${(pod.ms / 1000).toFixed(2)} s, ${pod.failures.length} failed; ` +
+            `box / podman = ${(box.ms / pod.ms).toFixed(2)}`,
+        );
         await runAll(
           names.map((n) => [podman, 'rm', '-f', '-t', '0', `box-bench-${n}`]),
-          concurrency,
+          8,
           env,
         );
       } catch (err) {
         console.log(`  (podman left out: ${String(err.message).split('\n')[0].slice(0, 160)})`);
       }
     } else console.log('  podman is not installed: the podman ratio was not measured');
-    return { boxMs, perContainerKiB };
+    let manyMs;
+    if (many > 0) {
+      const manyNames = Array.from({ length: many }, (_, i) => `many-${i}`);
+      const all = await launchAll(manyNames.map((n) => boxRunD(root, n)));
+      const running = boxRunning(root, manyNames).length;
+      manyMs = all.ms;
+      console.log(
+        `  ${many} at once: ${(all.ms / 1000).toFixed(2)} s, ${running} running, ${all.failures.length} failed ` +
+          '(goal: none)',
+      );
+      for (const f of all.failures.slice(0, 3)) console.log(`    ${f.trim().split('\n').at(-1)}`);
+      await removeBox(root, manyNames);
+    }
+    return { boxMs: box.ms, perContainerKiB, manyMs };
   } finally {
+    cleanRoot(root); // every container, even after a failure, before its root goes
     execFileSync('rm', ['-rf', work]);
   }
 }

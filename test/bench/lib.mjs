@@ -103,14 +103,20 @@ export function printTable(title, results, baseline) {
 /**
  * The environment podman needs on this VM (ARCHITECTURE.md, fact 9): its default rlimits
  * (nofile/nproc 1048576) are above what a process may raise here, so a containers.conf under
- * `dir` sets them to the hard limits the machine allows.
+ * `dir` sets them to the hard limits the machine allows, and picks runc as its OCI runtime.
  */
 export function podmanEnv(dir) {
   const hard = (flag) => Number(spawnSync('bash', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout.trim());
   const nofile = hard('n');
   const nproc = Math.min(hard('u'), 32768);
   const conf = path.join(dir, 'containers.conf');
-  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
+  // crun, podman's default runtime, refuses this VM's hybrid cgroup layout, and the fix changes the
+  // host (ARCHITECTURE.md, fact 9): podman runs its containers with runc.
+  fs.writeFileSync(
+    conf,
+    `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n` +
+      '[engine]\nruntime = "runc"\n',
+  );
   return { ...process.env, CONTAINERS_CONF: conf };
 }
 
@@ -125,4 +131,36 @@ export function cleanRoot(root) {
   for (const link of fs.readdirSync('/sys/class/net').filter((l) => l.startsWith(`bx${tag}`)))
     spawnSync('ip', ['link', 'del', link]);
   spawnSync('nft', ['delete', 'table', 'inet', `box-${tag}`], { stdio: 'ignore' });
+}
+
+/**
+ * Where a box command's time goes: runs argv `rounds` times with BOX_TRACE=1 (and BOX_TRACE_T0,
+ * the spawn time on process.hrtime's clock, so the trace starts at the exec) and prints the
+ * median time of each step of the trace and its median CPU time.
+ */
+export function printTraceSplit(title, argv, env, rounds) {
+  const steps = new Map(); // label -> [ms spent in that step]
+  const cpu = [];
+  for (let i = 0; i < rounds; i++) {
+    const r = spawnSync(argv[0], argv.slice(1), {
+      env: { ...env, BOX_TRACE: '1', BOX_TRACE_T0: String(process.hrtime.bigint()) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+    for (const m of r.stderr.matchAll(/^ +[\d.-]+ ms +\+ *([\d.-]+) +(.+)$/gm)) {
+      if (!steps.has(m[2])) steps.set(m[2], []);
+      steps.get(m[2]).push(Number(m[1]));
+    }
+    const c = /cpu: user ([\d.]+) ms, system ([\d.]+) ms/.exec(r.stderr);
+    if (c) cpu.push(Number(c[1]) + Number(c[2]));
+  }
+  console.log(`\n${title} (BOX_TRACE=1, medians of ${rounds} runs, each step's own time)`);
+  let total = 0;
+  for (const [label, xs] of steps) {
+    const m = median(xs);
+    total += m;
+    console.log(`  ${total.toFixed(1).padStart(7)} ms  +${m.toFixed(1).padStart(5)}  ${label}`);
+  }
+  if (cpu.length) console.log(`  box's own CPU time (user + system): ${median(cpu).toFixed(1)} ms`);
 }

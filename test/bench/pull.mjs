@@ -1,6 +1,7 @@
 // Pulling: a multi-layer image of about 100 MB from a local docker-registry (127.0.0.1) into an
-// empty store, `box pull` (download + digest check + unpack) side by side with `skopeo copy`
-// into an OCI directory (download only); and box's unpacking (`box load` of the same image as an
+// empty store, `box pull` (download + digest check + unpack) side by side with `podman pull`
+// (the same work, into a fresh storage of its own) and `skopeo copy` into an OCI directory
+// (download only); and box's unpacking (`box load` of the same image as an
 // OCI archive) side by side with GNU tar extracting the same layers. Skipped when docker-registry,
 // skopeo or umoci is missing.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -9,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, podmanEnv, printTable, printTraceSplit, sideBySide, timeOnce, which } from './lib.mjs';
 
 const LAYERS = 5;
 const LAYER_MB = 20;
@@ -67,6 +68,42 @@ function makeImage(work) {
   }
   fs.rmSync(bundle, { recursive: true, force: true });
   return layout;
+}
+
+/**
+ * `podman pull` into a fresh storage root each round (overlay, as podman uses by default), its
+ * storage unmounted and removed after; none when podman is not installed.
+ */
+function podmanPull(work, ref, fresh, cleanup) {
+  const podman = which('podman');
+  if (!podman) return [];
+  const env = podmanEnv(work);
+  return [
+    {
+      name: 'podman pull (download + unpack)',
+      run: () => {
+        const dir = fresh('podman');
+        const args = [
+          '--root',
+          path.join(dir, 'root'),
+          '--runroot',
+          path.join(dir, 'run'),
+          '--storage-driver',
+          'overlay',
+        ];
+        try {
+          return timeOnce([podman, ...args, 'pull', '-q', '--tls-verify=false', `docker://${ref}`], { env });
+        } finally {
+          // containers/storage bind-mounts its overlay directory onto itself
+          for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n').reverse()) {
+            const target = line.split(' ')[1];
+            if (target?.startsWith(`${dir}/`)) spawnSync('umount', [target]);
+          }
+          cleanup(dir);
+        }
+      },
+    },
+  ];
 }
 
 export async function benchPull({ rounds }) {
@@ -129,6 +166,7 @@ export async function benchPull({ rounds }) {
             return ms;
           },
         },
+        ...podmanPull(work, ref, fresh, cleanup),
       ],
       n,
       1,
@@ -141,6 +179,15 @@ export async function benchPull({ rounds }) {
     console.log(
       `  box / skopeo: ${(pull['box pull (download + unpack)'].median / pull['skopeo copy (download only)'].median).toFixed(2)} (goal: at most 1.3)`,
     );
+    const podman = pull['podman pull (download + unpack)'];
+    if (podman)
+      console.log(
+        `  box / podman: ${(pull['box pull (download + unpack)'].median / podman.median).toFixed(2)} (goal: at most 0.5)`,
+      );
+    else console.log('  podman was not measured (not installed, or it cannot run here): the 0.5x goal is unchecked');
+    const traceRoot = fresh('box-trace');
+    printTraceSplit('where the time of `box pull` goes', [BOX, '--root', traceRoot, 'pull', '-q', ref], process.env, 1);
+    cleanup(traceRoot);
     const unpack = sideBySide(
       [
         {

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench`: box's benchmarks, each reporting medians and ratios against peers measured side
 // by side in the same run. BENCH_ROUNDS sets the number of measured rounds (default 25).
-// BENCH_ONLY (names separated by commas: start, policy, pull, detached, network, volumes, compose,
-// oci, build, faults) runs only those;
+// BENCH_ONLY (names separated by commas: start, cpu, policy, pull, detached, network, volumes,
+// compose, oci, build, faults) runs only those;
 // the long fault-injection run (faults.mjs) runs only when named there.
 import { benchBuild } from './build.mjs';
 import { benchCompose } from './compose.mjs';
+import { benchCpu } from './cpu.mjs';
 import { benchDetached } from './detached.mjs';
 import { benchFaults } from './faults.mjs';
 import { benchNetwork } from './network.mjs';
@@ -23,9 +24,14 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 25);
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (name) => (only ? only.includes(name) : name !== 'faults');
 if (wanted('start')) benchStartLatency({ rounds });
+if (wanted('cpu')) benchCpu({ rounds: Math.min(rounds, 15) });
 if (wanted('policy')) benchPolicies({ rounds });
 if (wanted('pull')) await benchPull({ rounds });
-if (wanted('detached')) await benchDetached({ count: Number(process.env.BENCH_CONTAINERS ?? 50) });
+if (wanted('detached'))
+  await benchDetached({
+    count: Number(process.env.BENCH_CONTAINERS ?? 50),
+    many: Number(process.env.BENCH_MANY ?? 200),
+  });
 if (wanted('network')) await benchNetwork({ rounds, count: Number(process.env.BENCH_CONTAINERS ?? 50) });
 if (wanted('volumes')) benchVolumes({ rounds });
 if (wanted('compose')) benchCompose({ rounds: Math.min(rounds, 10) });

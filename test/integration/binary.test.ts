@@ -123,4 +123,39 @@ describe('dist/box', () => {
     );
     expect([1, 2]).toContain(info.cgroupVersion);
   });
+  test("BOX_TRACE=1 accounts for the whole start, from the exec (BOX_TRACE_T0) through Node's boot to the exit", () => {
+    const root = path.join(tmp, 'trace-root');
+    const spawnedAt = process.hrtime.bigint();
+    const r = spawnSync(copy, ['--root', root, 'info', '--format', 'json'], {
+      env: { BOX_TRACE: '1', BOX_TRACE_T0: String(spawnedAt) },
+      encoding: 'utf8',
+    });
+    const wallMs = Number(process.hrtime.bigint() - spawnedAt) / 1e6;
+    expect(r.status).toBe(0);
+    const rows = [...r.stderr.matchAll(/^ +([\d.]+) ms +\+ *([\d.]+) +(.+)$/gm)].map((m) => ({
+      at: Number(m[1]),
+      step: Number(m[2]),
+      label: m[3],
+    }));
+    expect(rows.map((row) => row.label)).toEqual([
+      'spawned by the caller (BOX_TRACE_T0)',
+      'node: main() (dynamic loading before it)',
+      'node: V8 started (OpenSSL, ICU, CA certificates before it)',
+      'node: environment created',
+      'node: bootstrap complete',
+      'box: bundle loaded (main)',
+      'command module loaded',
+      'arguments parsed',
+      'koffi loaded',
+      'exit',
+    ]);
+    // times since the spawn, in order, each step the difference of two rows, the last one within the wall time
+    for (let i = 1; i < rows.length; i++) {
+      expect(rows[i].at).toBeGreaterThanOrEqual(rows[i - 1].at);
+      expect(Math.abs(rows[i].at - rows[i - 1].at - rows[i].step)).toBeLessThan(0.15);
+    }
+    expect(rows[1].at).toBeGreaterThan(0); // the exec and the dynamic loader come before node's clock
+    expect(rows.at(-1)!.at).toBeLessThan(wallMs);
+    expect(r.stderr).toMatch(/cpu: user [\d.]+ ms, system [\d.]+ ms/);
+  });
 });

@@ -22,8 +22,8 @@ let rootCount = 0;
 const sha = (b: Buffer | string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 const newRoot = () => path.join(t.dir, `root-${rootCount++}`);
 /** box with its own root, without blocking this process (the proxy below runs in it). */
-const box = (root: string, args: string[]) =>
-  exitOf(spawn(BOX, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+const box = (root: string, args: string[], env = process.env) =>
+  exitOf(spawn(BOX, ['--root', root, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }));
 const push = (src: string, dest: string, extra: string[] = []) =>
   run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', ...extra, src, `docker://${dest}`]);
 const rawManifest = (ref: string) =>
@@ -274,10 +274,12 @@ describe('formats', () => {
 
 describe('TLS with a self-signed certificate', () => {
   let tlsReg: Registry;
+  let cert: string;
   beforeAll(async () => {
     const dir = path.join(t.dir, 'tls');
     fs.mkdirSync(dir);
-    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
     run('openssl', [
       'req',
       '-x509',
@@ -314,6 +316,23 @@ describe('TLS with a self-signed certificate', () => {
     const pulled = await box(root, ['pull', '-q', '--tls-verify=false', ref]);
     expect(pulled.stderr).toBe('');
     expect(pulled.stdout.trim()).toBe(ids.amd);
+  });
+
+  it('box pull trusts the CA that NODE_EXTRA_CA_CERTS names, read when box connects, not at every start', async () => {
+    const ref = `${tlsReg.host}/tls/img:1`;
+    const pulled = await box(newRoot(), ['pull', '-q', ref], { ...process.env, NODE_EXTRA_CA_CERTS: cert });
+    expect(pulled.stderr).toBe('');
+    expect(pulled.stdout.trim()).toBe(ids.amd);
+    // a file that cannot be read: node itself would warn at the start of every command
+    const missing = { ...process.env, NODE_EXTRA_CA_CERTS: path.join(t.dir, 'no-such-ca.pem') };
+    const version = await box(newRoot(), ['version'], missing);
+    expect(version.stderr).toBe('');
+    expect(version.code).toBe(0);
+    const refused = await box(newRoot(), ['pull', ref], missing);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(
+      /^box: warning: ignoring extra certs from \S+no-such-ca\.pem \(NODE_EXTRA_CA_CERTS\): .*\nbox: the registry \S+ presented a certificate that cannot be verified/,
+    );
   });
 
   it('box run and box create pass --tls-verify to the pull they start', async () => {

@@ -28,6 +28,7 @@ import {
 } from './manifest';
 import { formatRemoteRef, parseRemoteRef, RemoteRef } from './reference';
 import { readBody } from './http';
+import { mark } from '../../util/trace';
 
 export type PullEvent =
   | { type: 'resolved'; ref: string; digest: string; platform: string; layers: { digest: string; size: number }[] }
@@ -141,6 +142,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   // Refused before any download: a zstd layer this runtime cannot decompress.
   const zstd = manifest.layers.find((l) => layerCompression(l, name) === 'zstd');
   if (zstd && !zstdSupported()) throw new BoxError(zstdUnsupported(`${name}: layer ${short(zstd.digest)}`));
+  mark('pull: manifest and config read');
   emit({
     type: 'resolved',
     ref: name,
@@ -175,6 +177,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
           emit({ type: 'layer-progress', digest: layer.digest, bytes, size: layer.size });
         },
       });
+      mark(`pull: layer ${short(layer.digest)} stored (downloaded, verified, unpacked)`);
       emit({ type: 'layer-done', digest: layer.digest, size: layer.size });
     } finally {
       lock.release();
@@ -213,6 +216,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const id = blobs.put(configBytes, manifest.config.digest);
   await store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
   if (r.tag) store.tag(parseImageRef(`${r.localName}:${r.tag}`), id);
+  mark('pull: image recorded');
   emit({ type: 'done', id, digest: manifestDigest });
   return id;
 }
