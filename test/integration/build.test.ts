@@ -527,14 +527,16 @@ describe('box build', () => {
     expect(built.status).toBe(0);
     const archive = path.join(t.dir, 'interop.tar');
     expect(t.box(['save', '-o', archive, 'interop:1']).status).toBe(0);
-    // podman's own storage under the test's directory; its rlimit defaults fixed as ARCHITECTURE.md says
+    // podman's own storage under the test's directory; its rlimit defaults fixed and runc as its
+    // runtime (crun, its default once installed, refuses this VM's hybrid cgroups), as ARCHITECTURE.md says
     const hard = (flag: string) => spawnSync('sh', ['-c', `ulimit -H${flag}`], { encoding: 'utf8' }).stdout.trim();
     const nofile = hard('n');
     const nproc = hard('u') === 'unlimited' ? 32768 : Math.min(Number(hard('u')), 32768);
     const conf = path.join(t.dir, 'containers.conf');
     fs.writeFileSync(
       conf,
-      `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`,
+      `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n` +
+        '[engine]\nruntime = "runc"\n',
     );
     const store = ['--root', path.join(t.dir, 'podman'), '--runroot', path.join(t.dir, 'podman-run')];
     const p = (...args: string[]) =>
