@@ -45,7 +45,7 @@ const LIMITS = ['--memory', '64m', '--pids-limit', '100'];
 const SLEEPER = ['busybox:latest', 'sleep', '120'];
 
 describe('the network fields of the request', () => {
-  it('box run fills them from its flags and the network store, a connect adds the new network last', async () => {
+  it('box run fills them from flags and store, a connect adds its network last and cannot be patched away', async () => {
     const behaviours = path.join(t.dir, 'behaviours.wasm');
     fs.copyFileSync(await component(path.join(FIXTURES, 'behaviours.ts')), behaviours);
     ok(['network', 'create', '--internal', '--subnet', '10.213.117.0/24', 'pf-int']);
@@ -76,6 +76,18 @@ describe('the network fields of the request', () => {
       'extra-hosts=gw:192.0.2.1',
     ]);
     ok(['rm', '-f', 'pf-db']);
+    // a patch cannot take a container off its networks on a connect: the connect is refused
+    const one = ['--policy', behaviours, '--label', 'behaviour=one-network', '--user', '1000', '--network', 'pf-app'];
+    runDetached(t, '--name', 'pf-one', ...one, ...SLEEPER);
+    const refused = t.box(['network', 'connect', 'pf-int', 'pf-one']);
+    expect([refused.status, refused.stderr]).toEqual([
+      125,
+      'box: policy behaviours: one network only\n' +
+        'box: policy behaviours would take container pf-one off its networks: the connect to pf-int is refused\n',
+    ]);
+    expect(interfaces('pf-one')).toBe('eth0\nlo\n');
+    expect(networksOf('pf-one')).toEqual(['pf-app']);
+    ok(['rm', '-f', 'pf-one']);
     ok(['network', 'rm', 'pf-int', 'pf-app']);
   }, 200_000);
 });
