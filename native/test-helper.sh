@@ -58,13 +58,19 @@ echo lower >$R/etc/lower
 echo hostfile >$T/hostfile
 mkdir -p $T/hostdir && echo indir >$T/hostdir/f
 
+# newcase: the next case's number N and its directory w, with the overlay's upper, work and mnt (a
+# caller's `local w` keeps it the caller's)
+N=0
+newcase() {
+	N=$((N + 1))
+	w=$T/c$N
+	mkdir -p $w/upper $w/work $w/mnt
+}
 # run NAME [spec options] -- CMD...: one container on a fresh overlay; sets OUT, ST, RC (fd 5: $CTL
 # if set, else `go`)
-N=0
 run() {
-	N=$((N + 1))
-	local w=$T/c$N
-	mkdir -p $w/upper $w/work $w/mnt
+	local w
+	newcase
 	boxspec --rootfs $R --work $w "$@" >$w/spec || { echo "spec encoding failed"; exit 1; }
 	timeout 20 "$HELPER" run 3<$w/spec 5<${CTL:-$GO} 4>$w/status >$w/out 2>&1 </dev/null
 	RC=$?
@@ -137,7 +143,7 @@ run --readonly-root -- sh -c 'touch /x 2>/dev/null && echo root-writable; touch 
 check "remount / read-only" $(! grep -q root-writable <<<"$OUT" && grep -q shm-ok <<<"$OUT"; echo $?) "$OUT"
 
 echo "# the control channel: box's go or abort once the init exists"
-N=$((N + 1)); w=$T/c$N; mkdir -p $w/upper $w/work $w/mnt
+newcase
 boxspec --rootfs $R --work $w -- sh -c 'echo ran' >$w/spec
 mkfifo $w/ctl
 exec 7<>$w/ctl # box's end: held open, so the helper's read waits instead of seeing EOF
@@ -245,9 +251,8 @@ echo "# signals"
 sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helper once READY
 	local name=$1 want=$2
 	shift 2
-	N=$((N + 1))
-	local w=$T/c$N
-	mkdir -p $w/upper $w/work $w/mnt
+	local w
+	newcase
 	boxspec --rootfs $R --work $w "$@" >$w/spec
 	"$HELPER" run 3<$w/spec 5<$GO 4>$w/status >$w/out 2>&1 </dev/null &
 	local hp=$!
@@ -266,7 +271,7 @@ sigcase "init: SIGTERM forwarded to the command (no trap -> signal 15, rc 143)" 
 check "init: status says signal 15" $([[ $ST == *$'\n'"signal 15" ]]; echo $?) "$ST"
 
 # the helper dies -> the container dies (PR_SET_PDEATHSIG)
-N=$((N + 1)); w=$T/c$N; mkdir -p $w/upper $w/work $w/mnt
+newcase
 boxspec --rootfs $R --work $w -- sleep 30 >$w/spec
 "$HELPER" run 3<$w/spec 5<$GO 4>$w/status </dev/null &
 hp=$!; PIDS+=($hp)
@@ -316,9 +321,8 @@ echo "# tty"
 ttycase() { # NAME EXPECT-RC [spec options] -- CMD: drives the helper from a python pty
 	local name=$1 want=$2
 	shift 2
-	N=$((N + 1))
-	local w=$T/c$N
-	mkdir -p $w/upper $w/work $w/mnt
+	local w
+	newcase
 	if [ -n "${TTYJOIN:-}" ]; then # `box-helper exec` into the running container TTYJOIN
 		boxspec --join $TTYJOIN --tty "$@" >$w/spec
 	else
@@ -380,9 +384,9 @@ nsprocs() {
 # dstart [spec options] -- CMD: a detached container with a state file W/state; sets W, RC, ST,
 # MON (the monitor), CPID (the container), CATRC (124 if the caller's pipe never reached EOF)
 dstart() {
-	N=$((N + 1))
-	W=$T/c$N
-	mkdir -p $W/upper $W/work $W/mnt
+	local w
+	newcase
+	W=$w
 	boxspec --rootfs $R --work $W --detach --state $W/state "$@" >$W/spec || { echo "spec encoding failed"; exit 1; }
 	# fd 4, stdout and stderr are one pipe: `cat` ends only when every holder closed it
 	"$HELPER" run 3<$W/spec 5<${CTL:-$GO} 4>&1 2>&1 </dev/null | timeout 10 cat >$W/status

@@ -384,15 +384,7 @@ export class LayerUnpacker extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    try {
-      this.hash.update(chunk);
-      this.bytes += chunk.length;
-      this.reader.write(chunk);
-      cb();
-    } catch (err) {
-      this.abortAll();
-      cb(err as Error);
-    }
+    this._writev([{ chunk }], cb);
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
