@@ -4,7 +4,8 @@
 // by the container's policies first, with the new network added (src/policy/connect-admission.ts).
 import { BoxError } from '../errors';
 import type { ContainerRecord, NetworkEndpointConfig } from '../model';
-import { admitConnect } from '../policy/connect-admission';
+import type { Roots } from '../paths';
+import { admitConnect, type ConnectSources } from '../policy/connect-admission';
 import { lockContainer } from '../runtime/container-lock';
 import { ContainerStore } from '../runtime/containers';
 import { checkRequestedIp } from './ipam';
@@ -47,7 +48,7 @@ export async function connect(
     }
     const e: NetworkEndpointConfig = { networkId: n.Id, name: n.Name, aliases: o.aliases };
     if (o.ip !== undefined) e.ip = o.ip;
-    const admitted = await admitConnect(roots, cur, e, o.warn);
+    const admitted = await admitConnect(roots, cur, e, connectSources(roots, cur.id), o.warn);
     try {
       const before = cur.config.networks;
       cur.config.networks = [...endpoints, e];
@@ -104,4 +105,18 @@ export function removedNetworkOf(
 ): Pick<NetworkRecord, 'Id' | 'Name'> | undefined {
   const e = (record.config.networks ?? []).find((x) => x.name === query || x.networkId.startsWith(query));
   return e && { Id: e.networkId, Name: e.name };
+}
+
+/** The committed resources and the event log the connect's policies are handed (lazily loaded). */
+function connectSources(roots: Roots, id: string): ConnectSources {
+  return {
+    committed: () => {
+      const { committedResources } = require('../runtime/committed') as typeof import('../runtime/committed');
+      return committedResources(roots, id);
+    },
+    event: (container, attributes) => {
+      const { appendEvent } = require('../runtime/events') as typeof import('../runtime/events');
+      appendEvent(roots, 'policy', container, attributes);
+    },
+  };
 }

@@ -8,11 +8,15 @@
 import { BoxError } from '../errors';
 import type { ContainerRecord, NetworkEndpointConfig } from '../model';
 import type { Roots } from '../paths';
+import type { Subject } from './admission';
 import { printable } from '../util/printable';
 import { writeStderr } from '../util/stderr';
 
 /** What the caller does once the connect is recorded (or has failed): audit the decisions, release the lock. */
 export type FinishConnect = () => void;
+
+/** What the runtime hands the policies (policy/ does not import runtime/): committed resources, the event sink. */
+export type ConnectSources = Pick<Subject, 'committed' | 'event'>;
 
 /**
  * Runs the policies on the container connected to one more network. Returns undefined when no
@@ -22,6 +26,7 @@ export async function admitConnect(
   roots: Roots,
   record: ContainerRecord,
   endpoint: NetworkEndpointConfig,
+  sources: ConnectSources,
   warn: (m: string) => void = (m) => writeStderr(`box: ${m}\n`),
 ): Promise<FinishConnect | undefined> {
   const { defaultPolicies } = require('./sources') as typeof import('./sources');
@@ -29,8 +34,6 @@ export async function admitConnect(
   if (!record.admittedBy?.length && !defaults.length) return undefined;
   // Loaded only when policies apply.
   const { admit, policiesForUpdate } = require('./admission') as typeof import('./admission');
-  const { committedResources } = require('../runtime/committed') as typeof import('../runtime/committed');
-  const { appendEvent } = require('../runtime/events') as typeof import('../runtime/events');
   const { refs, flags } = policiesForUpdate(record.admittedBy ?? [], defaults);
   const config = { ...record.config, networks: [...(record.config.networks ?? []), endpoint] };
   const admission = await admit(
@@ -41,8 +44,8 @@ export async function admitConnect(
       config,
       warn,
       action: 'connect',
-      committed: () => committedResources(roots, record.id),
-      event: (container, attributes) => appendEvent(roots, 'policy', container, attributes),
+      committed: sources.committed,
+      event: sources.event,
     },
     refs,
     flags,
