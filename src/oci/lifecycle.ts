@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError, errnoCode } from '../errors';
 import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
-import { describeStartError } from '../runtime/create';
 import { isMonitorAlive } from '../runtime/monitor-state';
+import { mark } from '../util/trace';
 import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
 import { buildOciSpec, rootfsOf } from './plan';
@@ -55,10 +55,13 @@ function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
 }
 
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
+  mark('oci: create');
   checkId(o.id);
   const bundle = path.resolve(o.bundle);
   let config = readBundle(bundle);
+  mark('oci: bundle read');
   if (o.admit) config = await o.admit(config, o.id);
+  mark('oci: admitted');
   if (o.foreground && config.process.terminal) {
     throw new BoxError('process.terminal: box-runc runs a container on a terminal detached only (run --detach)');
   }
@@ -83,6 +86,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   try {
     cgroup.create(config.limits, config.allDevices);
     made = true;
+    mark('oci: cgroup created');
     // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
     const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
     const spec = buildOciSpec({ config, bundle, cgroup: init, security });
@@ -96,6 +100,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
       foreground: o.foreground !== undefined,
     });
     o.foreground?.(helper);
+    mark('oci: init waits');
     const pidStart = procStartTime(pid);
     if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);
     const rec: OciRecord = {
@@ -120,6 +125,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     await runHooks('createRuntime', config.hooks.createRuntime, state, true, o.warn);
     store.save(rec);
     store.saveStateFile(rec, cgroup.location());
+    mark('oci: recorded');
     if (o.pidFile) writePidFile(o.pidFile, pid);
     return rec;
   } catch (err) {
@@ -192,6 +198,8 @@ async function launch(
 function startError(line: string | undefined, command: string): BoxError {
   if (!line) return new BoxError('box-helper ended without saying how the start went');
   const [, stage, errno, ...text] = line.split(' ');
+  // loaded here only: runtime/create.ts brings box run's whole module tree, which create never needs
+  const { describeStartError } = require('../runtime/create') as typeof import('../runtime/create');
   return new BoxError(describeStartError({ stage, errno: Number(errno), text: text.join(' ') }, command));
 }
 
