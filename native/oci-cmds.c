@@ -492,11 +492,9 @@ int oci_list(int json, int quiet)
 		int dirfd;
 		struct stat sb;
 		char msg[128];
-		if (!names[i] ||
-			strspn(names[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-") !=
-				strlen(names[i]) ||
-			open_container(names[i], &dirfd))
-			continue; /* box's list leaves out what it cannot read */
+		if (!names[i] || !oci_valid_id(names[i]) ||
+			(dirfd = openat(root_fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue; /* box's list leaves out what it cannot read, silently */
 		enum oci_read got = oci_state_read(dirfd, &c[m].st, msg, sizeof msg);
 		if (got == OCI_READ_NEWER ||
 			(got == OCI_READ_NONE && !fstatat(dirfd, "record.json", &sb, AT_SYMLINK_NOFOLLOW)))

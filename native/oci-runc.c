@@ -155,7 +155,7 @@ static int is_true(const struct flag *f)
 }
 
 /* src/oci/store.ts checkId: runc's rule, nothing a file name cannot be. */
-static int valid_id(const char *id)
+int oci_valid_id(const char *id)
 {
 	size_t len = strlen(id);
 	if (!len || len > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
@@ -273,7 +273,7 @@ int oci_main(int argc, char **argv)
 	int kill = !strcmp(cmd, "kill"), sig = kill && nargs == 2 ? signal_number(args[1]) : SIGTERM;
 	if (kill ? nargs < 1 || nargs > 2 || !sig : strcmp(cmd, "list") && nargs != 1)
 		oci_delegate();
-	if (nargs && !valid_id(args[0]))
+	if (nargs && !oci_valid_id(args[0]))
 		oci_delegate();
 	int rootfd = -1;
 	log_debug(argc, argv);

@@ -10,6 +10,8 @@ int oci_main(int argc, char **argv);
 
 /* For the commands (oci-cmds.c): box's Node.js side takes the command over (never returns). */
 __attribute__((noreturn)) void oci_delegate(void);
+/* An id runc accepts (src/oci/store.ts checkId): letters, digits, + _ . -, not . or .. */
+int oci_valid_id(const char *id);
 /* An error as box-runc reports it: stderr, and the --log in runc's form; returns 125. */
 int oci_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

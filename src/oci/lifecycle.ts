@@ -3,14 +3,14 @@
 // the container's state directory held open by the monitor; `start` writes `go` into it, `kill` and
 // `delete` of a created container write `abort`. The helper's status events go to a file there, so
 // any later box-runc process reads how the start went. Policies (policy.ts) judge every create.
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError, errnoCode } from '../errors';
 import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
-import { describeStartError } from '../runtime/create';
 import { isMonitorAlive } from '../runtime/monitor-state';
+import { mark } from '../util/trace';
 import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
 import { buildOciSpec, rootfsOf } from './plan';
@@ -34,6 +34,11 @@ export interface CreateOptions {
   warn: (message: string) => void;
   /** judges the container before anything is made; may tighten the config (policy.ts) */
   admit?: (config: OciConfig, id: string) => Promise<OciConfig>;
+  /**
+   * A foreground `run`: the helper stays the init's parent and this process the helper's (no
+   * monitor, no release), and exits with the container's status; it gets the helper here.
+   */
+  foreground?: (helper: ChildProcess) => void;
 }
 
 export function readBundle(bundle: string): OciConfig {
@@ -50,10 +55,16 @@ function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
 }
 
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
+  mark('oci: create');
   checkId(o.id);
   const bundle = path.resolve(o.bundle);
   let config = readBundle(bundle);
+  mark('oci: bundle read');
   if (o.admit) config = await o.admit(config, o.id);
+  mark('oci: admitted');
+  if (o.foreground && config.process.terminal) {
+    throw new BoxError('process.terminal: box-runc runs a container on a terminal detached only (run --detach)');
+  }
   if (config.process.terminal !== (o.consoleSocket !== undefined)) {
     throw new BoxError(
       config.process.terminal
@@ -75,14 +86,21 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   try {
     cgroup.create(config.limits, config.allDevices);
     made = true;
+    mark('oci: cgroup created');
     // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
     const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
     const spec = buildOciSpec({ config, bundle, cgroup: init, security });
     // As runc: the container's stdio is the caller's, and once started its parent is the caller's
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
-    spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
+    // In the foreground the helper is that parent itself, and its exit status the container's.
+    if (!o.foreground) spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
     if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
-    const { pid, monitorPid } = await launch(store, o.id, spec.encode(), o.helperCache, config.process.terminal);
+    const { pid, monitorPid, helper } = await launch(store, o.id, spec.encode(), o.helperCache, {
+      terminal: config.process.terminal,
+      foreground: o.foreground !== undefined,
+    });
+    o.foreground?.(helper);
+    mark('oci: init waits');
     const pidStart = procStartTime(pid);
     if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);
     const rec: OciRecord = {
@@ -107,6 +125,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     await runHooks('createRuntime', config.hooks.createRuntime, state, true, o.warn);
     store.save(rec);
     store.saveStateFile(rec, cgroup.location());
+    mark('oci: recorded');
     if (o.pidFile) writePidFile(o.pidFile, pid);
     return rec;
   } catch (err) {
@@ -126,14 +145,14 @@ export function writePidFile(file: string, pid: number): void {
   fs.renameSync(tmp, abs);
 }
 
-/** Starts the helper detached; resolves once the init exists and waits for `go`. */
+/** Starts the helper (detached, unless in the foreground); resolves once the init exists and waits for `go`. */
 async function launch(
   store: OciStore,
   id: string,
   spec: Buffer,
   helperCache: string,
-  terminal: boolean,
-): Promise<{ pid: number; monitorPid: number }> {
+  how: { terminal: boolean; foreground: boolean },
+): Promise<{ pid: number; monitorPid: number; helper: ChildProcess }> {
   const { mknod, S_IFIFO } = require('../linux/syscalls') as typeof import('../linux/syscalls');
   const fifo = store.controlFifo(id);
   mknod(fifo, S_IFIFO | 0o600);
@@ -147,7 +166,7 @@ async function launch(
   const helperPath = assetPath('box-helper', helperCache);
   const child = spawn(helperPath, ['run'], {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control],
-    detached: true,
+    detached: !how.foreground,
     env: {},
   });
   fs.closeSync(control);
@@ -158,25 +177,29 @@ async function launch(
   const specPipe = child.stdio[3] as NodeJS.WritableStream & { on: (e: string, f: () => void) => void };
   specPipe.on('error', () => undefined);
   specPipe.end(spec);
-  child.unref();
+  if (!how.foreground) child.unref();
   const line = await waitForEvent(store, id, ['pid', 'error'], () => exited);
   const [kind, a] = line.split(' ');
   if (kind !== 'pid') throw startError(line, '');
-  const monitorPid = await until(
-    () => store.monitor(id).monitorPid,
-    () => exited,
-  );
-  if (terminal) {
+  const monitorPid = how.foreground
+    ? child.pid
+    : await until(
+        () => store.monitor(id).monitorPid,
+        () => exited,
+      );
+  if (how.terminal) {
     // as runc, create returns once the pty master is at the console socket (its caller waits for it)
     const sent = await waitForEvent(store, id, ['console', 'error'], () => !isMonitorAlive(monitorPid));
     if (sent !== 'console 1') throw new BoxError(`the container's setup failed before its terminal existed: ${sent}`);
   }
-  return { pid: Number(a), monitorPid: monitorPid ?? 0 };
+  return { pid: Number(a), monitorPid: monitorPid ?? 0, helper: child };
 }
 
 function startError(line: string | undefined, command: string): BoxError {
   if (!line) return new BoxError('box-helper ended without saying how the start went');
   const [, stage, errno, ...text] = line.split(' ');
+  // loaded here only: runtime/create.ts brings box run's whole module tree, which create never needs
+  const { describeStartError } = require('../runtime/create') as typeof import('../runtime/create');
   return new BoxError(describeStartError({ stage, errno: Number(errno), text: text.join(' ') }, command));
 }
 

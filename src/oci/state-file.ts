@@ -9,7 +9,6 @@
 // decimal. The first line names the format and its version: a reader that does not know it hands
 // the command to box's Node.js side.
 import type { CgroupLocation } from '../linux/cgroup-manager';
-import type { OciRecord } from './store';
 
 export const STATE_FILE_MAGIC = 'box-runc-state';
 export const STATE_FILE_VERSION = 1;
@@ -34,27 +33,32 @@ export const STATE_KEYS = [
 
 export type StateKey = (typeof STATE_KEYS)[number];
 
+/** What the file holds of a container's record (store.ts's OciRecord has these fields and more). */
+export interface StateRecord {
+  id: string;
+  ociVersion: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  command: string;
+  pid: number;
+  pidStart: string;
+  monitorPid: number;
+  annotations: Record<string, string>;
+}
+
 export interface StateFile {
-  record: Pick<
-    OciRecord,
-    | 'id'
-    | 'ociVersion'
-    | 'bundle'
-    | 'rootfs'
-    | 'created'
-    | 'command'
-    | 'pid'
-    | 'pidStart'
-    | 'monitorPid'
-    | 'annotations'
-  >;
+  record: StateRecord;
   hooks: ('poststart' | 'poststop')[];
   cgroup: CgroupLocation;
 }
 
 const str = (s: string) => JSON.stringify(s);
 
-export function renderStateFile(rec: OciRecord, cgroup: CgroupLocation): string {
+export function renderStateFile(
+  rec: StateRecord & { hooks: Partial<Record<'poststart' | 'poststop', unknown[]>> },
+  cgroup: CgroupLocation,
+): string {
   const lines: string[] = [`${STATE_FILE_MAGIC} ${STATE_FILE_VERSION}`];
   const add = (key: StateKey, value: string) => lines.push(`${key} ${value}`);
   for (const key of ['id', 'ociVersion', 'bundle', 'rootfs', 'created', 'command'] as const) add(key, str(rec[key]));
@@ -82,7 +86,7 @@ export function parseStateFile(text: string): StateFile {
   const [head, ...lines] = text.split('\n');
   if (head !== `${STATE_FILE_MAGIC} ${STATE_FILE_VERSION}`) throw new Error(`not a state file: ${head}`);
   const rec: Record<string, unknown> = { annotations: {} };
-  const out: StateFile = { record: rec as StateFile['record'], hooks: [], cgroup: { roots: [], relPath: '' } };
+  const out: StateFile = { record: rec as unknown as StateRecord, hooks: [], cgroup: { roots: [], relPath: '' } };
   for (const line of lines) {
     if (!line) continue;
     const key = line.slice(0, line.indexOf(' ')) as StateKey;

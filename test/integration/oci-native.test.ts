@@ -216,6 +216,9 @@ describe("box-runc's native half", () => {
       `${stateRoot}/statelink/state is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`,
     );
     expect(fs.readdirSync(outside)).toEqual(['state']);
+    // list leaves both out, silently, as it does a container it cannot read
+    const listed = native('list', '-q');
+    expect([listed.status, listed.stdout, listed.stderr]).toEqual([0, '', '']);
     expect(handedOver()).toEqual([]);
     fs.rmSync(path.join(stateRoot, 'linked'));
     fs.rmSync(path.join(stateRoot, 'statelink'), { recursive: true });

@@ -3,7 +3,7 @@
 // dist/box for what it does not answer itself) with a private --root and a JSON --log, on a
 // busybox bundle.
 // Each test checks that nothing is left afterwards: state, cgroups, processes, mounts.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -414,6 +414,39 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(status('c5')).toBe('stopped');
     ok('delete', 'c5');
     expect(leftovers('c5')).toEqual([]);
+  });
+
+  it("runs a container in the foreground: the caller's stdio, its exit status, deleted afterwards (or kept)", () => {
+    config(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    const r = boxRunc('run', '--bundle', bundle, 'f1');
+    expect([r.status, r.stdout]).toEqual([3, 'out\n']);
+    expect(r.stderr).toContain('err\n');
+    expect(leftovers('f1')).toEqual([]);
+    expect(boxRunc('run', '--keep', '--bundle', bundle, 'f2').status).toBe(3);
+    expect(status('f2')).toBe('stopped');
+    ok('delete', 'f2');
+    expect(leftovers('f2')).toEqual([]);
+    config(['no-such-command']);
+    const failed = boxRunc('run', '--bundle', bundle, 'f3');
+    expect([failed.status, failed.stderr]).toEqual([125, 'no-such-command: executable file not found in $PATH\n']);
+    expect(leftovers('f3')).toEqual([]);
+  });
+
+  it('passes the signals a foreground run gets on to the container', async () => {
+    fs.rmSync(path.join(bundle, 'out', 'ready'), { force: true });
+    config(['sh', '-c', 'trap "exit 7" TERM; echo > /out/ready; sleep 100 & wait']);
+    const out = fs.openSync(path.join(t.dir, 'fg.out'), 'w');
+    const child = spawn(runc, ['--root', stateRoot, 'run', '--bundle', bundle, 'f4'], {
+      stdio: ['ignore', out, out],
+      env: { ...process.env, BOX_ROOT: t.root },
+    });
+    fs.closeSync(out);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    until('the container is ready', () => fs.existsSync(path.join(bundle, 'out', 'ready')), Boolean);
+    expect(status('f4')).toBe('running');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(7);
+    expect(leftovers('f4')).toEqual([]);
   });
 
   it('refuses a config field it cannot honour, naming it, before anything is made', () => {

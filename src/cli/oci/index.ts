@@ -3,7 +3,9 @@
 // --rootless), then the command. Every failure is printed on stderr and, with --log, appended
 // to the log as runc writes it (a JSON line with --log-format json), where containerd and podman
 // read the runtime's reason.
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { BoxError } from '../../errors';
 import { parseSignal } from '../../linux/signals';
 import type { CgroupLimits } from '../../linux/cgroups';
@@ -66,7 +68,12 @@ function checkPreserveFds(flags: OciFlagValues): void {
   if (n !== undefined && n !== '0') throw new BoxError(`--preserve-fds ${n}: box-runc passes no extra descriptors yet`);
 }
 
-async function create(ctx: Context, flags: OciFlagValues, id: string): Promise<void> {
+async function create(
+  ctx: Context,
+  flags: OciFlagValues,
+  id: string,
+  foreground?: (helper: ChildProcess) => void,
+): Promise<void> {
   checkPreserveFds(flags);
   const { ociCreate } = lazy();
   const { admitBundle } = require('../../oci/policy') as typeof import('../../oci/policy');
@@ -85,7 +92,49 @@ async function create(ctx: Context, flags: OciFlagValues, id: string): Promise<v
         () => lazy().ociCommitted(ctx.store),
       ),
     warn: (m) => ctx.log('warning', m),
+    foreground,
   });
+}
+
+/** The signals runc run passes on to the container (SIGCHLD, SIGPIPE, SIGWINCH... are its own). */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * runc run without --detach: create and start with the helper as the init's parent and this
+ * process its parent, the container's stdio this process's, the signals it gets passed on (the
+ * helper forwards them to the init); once the container ended, delete it (unless --keep) and
+ * exit with its status (128+N for signal N), as runc does.
+ */
+async function runForeground(ctx: Context, flags: OciFlagValues, id: string): Promise<number> {
+  let helper: ChildProcess | undefined;
+  let ended: Promise<number> = Promise.resolve(125);
+  const status = (code: number | null, signal: NodeJS.Signals | null) =>
+    code ?? 128 + (signal ? osConstants.signals[signal] : 0);
+  await create(ctx, flags, id, (h) => {
+    helper = h;
+    ended = new Promise((resolve) => {
+      if (h.exitCode !== null || h.signalCode !== null) resolve(status(h.exitCode, h.signalCode));
+      else h.once('exit', (code, signal) => resolve(status(code, signal)));
+    });
+  });
+  const pass = (sig: NodeJS.Signals) => helper?.kill(sig);
+  for (const sig of FORWARDED) process.on(sig, pass);
+  const { ociStart, ociDelete } = lazy();
+  const warn = (m: string) => ctx.log('warning', m);
+  try {
+    try {
+      await ociStart(ctx.store, id, warn);
+    } catch (err) {
+      await ociDelete(ctx.store, id, true, warn); // aborts the init still waiting for go
+      await ended;
+      throw err;
+    }
+    const code = await ended;
+    if (!flags.keep) await ociDelete(ctx.store, id, true, warn);
+    return code;
+  } finally {
+    for (const sig of FORWARDED) process.off(sig, pass);
+  }
 }
 
 /** runc update's flags: flag, the limit it sets, its parser (sizes like 64m for memory, as runc). */
@@ -112,12 +161,10 @@ const COMMANDS: Record<string, OciCommand> = {
   },
   run: {
     flags: [...CREATE_FLAGS, { names: ['detach', 'd'] }, { names: ['keep'] }],
-    usage: 'run --detach [--bundle DIR] [--pid-file FILE] ID',
+    usage: 'run [--detach] [--keep] [--bundle DIR] [--pid-file FILE] ID',
     async run(ctx, flags, args) {
-      if (!flags.detach) {
-        throw new BoxError('run: box-runc runs containers detached only (--detach): their output is not relayed yet');
-      }
       const id = oneId(args, this.usage);
+      if (!flags.detach) return await runForeground(ctx, flags, id);
       await create(ctx, flags, id);
       const { ociStart, ociDelete } = lazy();
       try {
