@@ -180,6 +180,23 @@ describe("box-runc's native half", () => {
     expect(JSON.parse(failed.log)).toEqual({ level: 'error', msg: failed.stderr.trim(), time: 'T' });
     ok('delete', 'n3');
     expect(handedOver()).toEqual(['create', 'create']);
+    // --debug: the command line once in the log, before the error, whichever side answers
+    const argv = (...a: string[]) => `box-runc --root ${stateRoot} --log ${path.join(t.dir, 'log')} ${a.join(' ')}`;
+    for (const args of [
+      ['--log-format', 'json', '--debug', 'state', 'nosuch'],
+      ['--log-format', 'json', '--debug', 'kill', 'nosuch', 'RTMIN+1'], // a signal name box reads
+    ]) {
+      const r = native('--debug', ...args.slice(3));
+      const lines = r.log
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.level, l.msg])).toEqual([
+        ['debug', argv(...args)],
+        ['error', 'container does not exist: nosuch'],
+      ]);
+    }
+    expect(handedOver()).toHaveLength(1);
   });
 
   it('kills a created container, and delete --force ends a running one with every process', () => {
