@@ -25,6 +25,7 @@
 #define DEFAULT_ROOT "/run/box-runc"
 
 static char **saved_argv;
+static int saved_argc;
 static const char *log_file, *log_format = "text";
 static int debug;
 
@@ -90,6 +91,8 @@ static void log_line(const char *level, const char *msg)
 	free(line);
 }
 
+static void log_debug(void);
+
 int oci_fail(const char *fmt, ...)
 {
 	char *msg = NULL;
@@ -100,6 +103,7 @@ int oci_fail(const char *fmt, ...)
 	va_end(ap);
 	fflush(stdout);
 	fprintf(stderr, "%s\n", msg ? msg : fmt);
+	log_debug();
 	if (log_file && msg)
 		log_line("error", msg);
 	free(msg);
@@ -203,19 +207,22 @@ static int open_root(const char *root, int *fd)
 	return 0;
 }
 
-/* --debug: the command line in the log, as box's side writes it */
-static void log_debug(int argc, char **argv)
+/* --debug: the command line in the log, as box's side writes it; once, and only for a command
+ * answered here (box writes its own when handed one), so before an error or after the answer */
+static void log_debug(void)
 {
-	if (!debug || !log_file)
+	static int done;
+	if (!debug || !log_file || done)
 		return;
+	done = 1;
 	char *msg = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&msg, &len);
 	if (!f)
 		return;
 	fputs("box-runc", f);
-	for (int i = 1; i < argc; i++)
-		fprintf(f, " %s", argv[i]);
+	for (int i = 1; i < saved_argc; i++)
+		fprintf(f, " %s", saved_argv[i]);
 	fclose(f);
 	log_line("debug", msg);
 	free(msg);
@@ -223,7 +230,7 @@ static void log_debug(int argc, char **argv)
 
 int oci_main(int argc, char **argv)
 {
-	saved_argv = argv;
+	saved_argv = argv, saved_argc = argc;
 	struct flag global[] = {
 		{ { "root" }, 1, NULL },
 		{ { "box-root" }, 1, NULL },
@@ -276,19 +283,22 @@ int oci_main(int argc, char **argv)
 	if (nargs && !oci_valid_id(args[0]))
 		oci_delegate();
 	int rootfd = -1;
-	log_debug(argc, argv);
 	if (open_root(root, &rootfd))
 		return 125;
 	oci_use_root(root, rootfd);
+	int r;
 	if (!strcmp(cmd, "start"))
-		return oci_start(args[0]);
-	if (!strcmp(cmd, "state"))
-		return oci_state(args[0]);
-	if (!strcmp(cmd, "delete"))
-		return oci_delete(args[0], is_true(&flags[1]));
-	if (!strcmp(cmd, "ps"))
-		return oci_ps(args[0], !strcmp(format, "json"));
-	if (!strcmp(cmd, "list"))
-		return oci_list(!strcmp(format, "json"), is_true(&flags[3]));
-	return oci_kill(args[0], sig, is_true(&flags[0]));
+		r = oci_start(args[0]);
+	else if (!strcmp(cmd, "state"))
+		r = oci_state(args[0]);
+	else if (!strcmp(cmd, "delete"))
+		r = oci_delete(args[0], is_true(&flags[1]));
+	else if (!strcmp(cmd, "ps"))
+		r = oci_ps(args[0], !strcmp(format, "json"));
+	else if (!strcmp(cmd, "list"))
+		r = oci_list(!strcmp(format, "json"), is_true(&flags[3]));
+	else
+		r = oci_kill(args[0], sig, is_true(&flags[0]));
+	log_debug();
+	return r;
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, installBoxRunc, TestRoot, until } from '../support/box';
+import { BOX, busyboxTarball, installBoxRunc, REPO, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-ocin-');
 let bundle: string;
@@ -105,6 +105,18 @@ afterAll(() => {
 });
 
 describe("box-runc's native half", () => {
+  it('is installed by box system install-runtime: the helper itself, beside a box that is this one', () => {
+    // the helper the executable embeds is the one the build made
+    expect(fs.readFileSync(runc).equals(fs.readFileSync(path.join(REPO, 'dist', 'assets', 'box-helper')))).toBe(true);
+    expect(fs.statSync(runc).mode & 0o777).toBe(0o755);
+    // a directory whose `box` is another program (here the wrapper) is refused: box-runc would run it
+    const r = spawnSync(BOX, ['system', 'install-runtime', '--dir', path.dirname(runc)], { encoding: 'utf8' });
+    expect([r.status, r.stderr]).toEqual([
+      125,
+      `box: ${path.dirname(runc)}/box exists and is not this box: box-runc runs the box beside it; choose another --dir\n`,
+    ]);
+  });
+
   it('answers state, ps and list as the Node.js side does, byte for byte, in every status', () => {
     // annotations JSON must escape, with an integer-like key (JSON.stringify puts those first)
     config(['sh', '-c', 'sleep 300 & wait'], { 'io.x/name': 'a "q" \\ é\n\t\u0001', '10': 'ten', '': '' });
@@ -168,6 +180,23 @@ describe("box-runc's native half", () => {
     expect(JSON.parse(failed.log)).toEqual({ level: 'error', msg: failed.stderr.trim(), time: 'T' });
     ok('delete', 'n3');
     expect(handedOver()).toEqual(['create', 'create']);
+    // --debug: the command line once in the log, before the error, whichever side answers
+    const argv = (...a: string[]) => `box-runc --root ${stateRoot} --log ${path.join(t.dir, 'log')} ${a.join(' ')}`;
+    for (const args of [
+      ['--log-format', 'json', '--debug', 'state', 'nosuch'],
+      ['--log-format', 'json', '--debug', 'kill', 'nosuch', 'RTMIN+1'], // a signal name box reads
+    ]) {
+      const r = native('--debug', ...args.slice(3));
+      const lines = r.log
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.level, l.msg])).toEqual([
+        ['debug', argv(...args)],
+        ['error', 'container does not exist: nosuch'],
+      ]);
+    }
+    expect(handedOver()).toHaveLength(1);
   });
 
   it('kills a created container, and delete --force ends a running one with every process', () => {

@@ -29,7 +29,15 @@ export function installRuntime(dir: string, boxExe: string): string {
     }
   }
   const runc = path.join(dir, 'box-runc');
-  writeFileAtomic(runc, readAsset('box-helper'), 0o755, true);
+  try {
+    writeFileAtomic(runc, readAsset('box-helper'), 0o755, true);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    throw new BoxError(
+      `cannot write ${runc} (${code}): run box system install-runtime as root, or choose another --dir`,
+    );
+  }
   return runc;
 }
 
