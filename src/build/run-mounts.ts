@@ -281,25 +281,28 @@ export class StepMounts {
   async requests(): Promise<MountRequest[]> {
     const out: MountRequest[] = [];
     for (const m of this.mounts) {
-      const request = (source: string, readOnly: boolean): MountRequest => ({
+      // policies see what the source was made from (src/policy/request.ts), not where box keeps it
+      const request = (source: string, readOnly: boolean, buildSource: string): MountRequest => ({
         type: 'bind',
         source,
         target: m.target,
         readOnly,
-        origin: 'mount',
+        origin: 'build',
+        buildSource,
         boxOwned: true,
       });
       if (m.type === 'tmpfs') {
         const tmpfsOptions = ['exec', ...(m.size === undefined ? [] : [`size=${m.size}`])].join(',');
-        out.push({ type: 'tmpfs', source: '', target: m.target, readOnly: false, origin: 'tmpfs', tmpfsOptions });
+        out.push({ type: 'tmpfs', source: '', target: m.target, readOnly: false, origin: 'build', tmpfsOptions });
       } else if (m.type === 'bind') {
         const dir = this.tempDir('.tmp-bind');
         await materialize(this.binds.get(m)!, dir);
-        out.push(request(path.join(dir, 'content'), m.readOnly));
-      } else if (m.type === 'cache') out.push(request(await this.cacheDir(m), m.readOnly));
+        const from = m.from === undefined ? 'context' : `from ${m.from}`;
+        out.push(request(path.join(dir, 'content'), m.readOnly, `${from} ${m.source}`));
+      } else if (m.type === 'cache') out.push(request(await this.cacheDir(m), m.readOnly, `cache ${m.id}`));
       else {
         const file = this.secretFile(m);
-        if (file) out.push(request(file, true));
+        if (file) out.push(request(file, true, `secret ${m.id}`));
       }
     }
     return out;

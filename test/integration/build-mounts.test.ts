@@ -191,6 +191,26 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     );
   });
 
+  it("the policies judge a step with its mounts: box's own sources are shown as build volumes, not host binds", () => {
+    const secretFile = path.join(t.dir, 'policy-secret.txt');
+    fs.writeFileSync(secretFile, 'x\n');
+    const dir = context('policed', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN --mount=type=cache,target=/c --mount=type=bind,target=/ctx --mount=type=secret,id=s ' +
+          '--mount=type=tmpfs,target=/t cat /ctx/f /run/secrets/s > /out',
+        '',
+      ].join('\n'),
+      f: 'from the context\n',
+    });
+    // baseline refuses binds of box's storage: these are not binds of the host
+    const env = { ...process.env, BOX_POLICY: 'baseline' };
+    const r = build(['-q', '-t', 'policed:1', '--secret', `id=s,src=${secretFile}`, dir], undefined, env);
+    expect(r.stderr).toMatch(/^(box: policy baseline: no (memory|pids) limit given: set to .*\n)+$/); // no denial
+    expect(r.status).toBe(0);
+    expect(run('policed:1', 'cat', '/out')).toBe('from the context\nx\n');
+  });
+
   it('RUN --network=none has only lo; steps are on the default bridge unless --network says otherwise', () => {
     const dockerfile = [
       'FROM busybox',
