@@ -417,6 +417,9 @@ class Builder {
     if (!['none', 'host', 'default'].includes(asked))
       throw new BoxError(`RUN --network=${asked}: use none, host or default (the build's --network)`);
     const network = asked === 'default' ? this.opts.network : asked;
+    const security = ins.flags.security;
+    if (security !== undefined && security !== 'sandbox')
+      throw new BoxError(`RUN --security=${security}: box build runs every step sandboxed: drop the flag`);
     const vars = this.vars(state);
     const specs = (ins.flags.mount?.split('\n') ?? []).map((m) => word(m, vars, this.escapeChar));
     const mounts = parseRunMounts(specs, state.config.config?.WorkingDir ?? '/');

@@ -211,7 +211,7 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     expect(run('policed:1', 'cat', '/out')).toBe('from the context\nx\n');
   });
 
-  it('RUN --network=none has only lo; steps are on the default bridge unless --network says otherwise', () => {
+  it('RUN --network=none has only lo; steps are on the default bridge unless --network says otherwise; no --security=insecure', () => {
     const dockerfile = [
       'FROM busybox',
       'RUN --network=none ls /sys/class/net > /none',
@@ -228,6 +228,11 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     expect(bad.status).toBe(125);
     expect(bad.stderr).toBe(
       "box: Dockerfile (stdin):2: RUN --network=bridge: use none, host or default (the build's --network)\n",
+    );
+    const insecure = build(['-q', '-'], 'FROM busybox\nRUN --security=insecure true\n');
+    expect(insecure.status).toBe(125);
+    expect(insecure.stderr).toBe(
+      'box: Dockerfile (stdin):2: RUN --security=insecure: box build runs every step sandboxed: drop the flag\n',
     );
   });
 
