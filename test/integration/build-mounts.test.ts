@@ -240,8 +240,20 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     const dockerfile = 'FROM busybox AS base\nRUN echo one && echo two\nFROM base\nENV X=1\n';
     const plain = build(['--progress', 'plain', '--no-cache', '-'], dockerfile);
     expect(plain.status).toBe(0);
-    expect(plain.stderr).toMatch(
-      /^#1 \[base 1\/2\] FROM busybox AS base\n#1 DONE [\d.]+s\n#2 \[base 2\/2\] RUN echo one && echo two\n#2 [\d.]+ one\n#2 [\d.]+ two\n#2 DONE [\d.]+s\n#3 \[stage-1 1\/2\] FROM base\n#3 DONE [\d.]+s\n#4 \[stage-1 2\/2\] ENV X=1\n#4 DONE [\d.]+s\n$/,
+    expect(plain.stderr.replace(/ \d+\.\d+/g, ' T')).toBe(
+      [
+        '#1 [base 1/2] FROM busybox AS base',
+        '#1 DONE Ts',
+        '#2 [base 2/2] RUN echo one && echo two',
+        '#2 T one',
+        '#2 T two',
+        '#2 DONE Ts',
+        '#3 [stage-1 1/2] FROM base',
+        '#3 DONE Ts',
+        '#4 [stage-1 2/2] ENV X=1',
+        '#4 DONE Ts',
+        '',
+      ].join('\n'),
     );
     const cached = build(['--progress', 'plain', '-'], dockerfile);
     expect(cached.stderr).toMatch(/^#2 CACHED$/m);
@@ -300,43 +312,47 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     fs.symlinkSync(path.join(outside, 'host.txt'), path.join(t.dir, 'secret-link'));
     const secretDir = path.join(t.dir, 'secret-dir');
     fs.mkdirSync(secretDir, { recursive: true });
-    const cases: [string, string[], RegExp][] = [
+    const cases: [string, string[], string][] = [
       [
         'RUN --mount=type=bind,source=../outside,target=/x true',
         [],
-        /^box: .*Dockerfile:2: RUN --mount=type=bind,source=..\/outside,target=\/x: source ..\/outside: it climbs out of its root with ..: give a path inside it\n$/,
+        'RUN --mount=type=bind,source=../outside,target=/x: source ../outside: ' +
+          'it climbs out of its root with ..: give a path inside it',
       ],
       [
         'RUN --mount=type=bind,source=abs-link/host.txt,target=/x true',
         [],
-        /^box: .*Dockerfile:2: source \/abs-link\/host.txt: \/abs-link is a symbolic link to \/.*\/outside, which leads out of the build context: give a path inside it\n$/,
+        `source /abs-link/host.txt: /abs-link is a symbolic link to ${outside}, ` +
+          'which leads out of the build context: give a path inside it',
       ],
       [
         'RUN --mount=type=bind,source=rel-link,target=/x true',
         [],
-        /^box: .*Dockerfile:2: source \/rel-link: \/rel-link is a symbolic link to ..\/outside, which leads out of the build context: give a path inside it\n$/,
+        'source /rel-link: /rel-link is a symbolic link to ../outside, ' +
+          'which leads out of the build context: give a path inside it',
       ],
       [
         'RUN --mount=type=cache,target=../../../../tmp/escape true',
         [],
-        /^box: .*Dockerfile:2: RUN --mount=type=cache,target=..\/..\/..\/..\/tmp\/escape: target ..\/..\/..\/..\/tmp\/escape: it climbs out of the image's root file system with ..: give a path inside it\n$/,
+        'RUN --mount=type=cache,target=../../../../tmp/escape: target ../../../../tmp/escape: ' +
+          "it climbs out of the image's root file system with ..: give a path inside it",
       ],
       [
         'RUN --mount=type=secret,id=s cat /run/secrets/s',
         ['--secret', `id=s,src=${path.join(t.dir, 'secret-link')}`],
-        /^box: .*Dockerfile:2: --secret id=s,src=.*\/secret-link: it is a symbolic link: give the file it points to\n$/,
+        `--secret id=s,src=${path.join(t.dir, 'secret-link')}: it is a symbolic link: give the file it points to`,
       ],
       [
         'RUN --mount=type=secret,id=s cat /run/secrets/s',
         ['--secret', `id=s,src=${secretDir}`],
-        /^box: .*Dockerfile:2: --secret id=s,src=.*\/secret-dir: it is a directory: give a file\n$/,
+        `--secret id=s,src=${secretDir}: it is a directory: give a file`,
       ],
     ];
     const images = t.box(['images', '-q']).stdout;
     for (const [line, flags, error] of cases) {
       fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM busybox\n${line}\n`);
       const r = build(['-q', ...flags, dir]);
-      expect(r.stderr).toMatch(error);
+      expect(r.stderr).toBe(`box: ${dir}/Dockerfile:2: ${error}\n`);
       expect(r.status).toBe(125);
       expect(tmpEntries()).toEqual([]);
     }
