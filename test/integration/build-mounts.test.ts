@@ -105,6 +105,7 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
         'WORKDIR /work',
         'RUN --mount=type=bind,source=src,target=in cat in/a.txt > /copied && ! touch in/new 2>/dev/null',
         'RUN --mount=type=bind,target=/ctx,rw echo scribble > /ctx/src/a.txt && cat /ctx/src/a.txt',
+        'RUN --mount=type=bind,source=src/a.txt,target=/one.txt cat /one.txt > /one',
         '',
       ].join('\n'),
       'src/a.txt': 'v1\n',
@@ -113,7 +114,8 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     expect(first.status).toBe(0);
     expect(first.stderr).toMatch(/^#4 [\d.]+ scribble$/m);
     expect(fs.readFileSync(path.join(dir, 'src/a.txt'), 'utf8')).toBe('v1\n'); // the context is untouched
-    expect(run('bind:1', 'cat', '/copied')).toBe('v1\n');
+    expect(run('bind:1', 'cat', '/copied', '/one')).toBe('v1\nv1\n'); // a file alone is mounted as a file
+    expect(run('bind:1', 'sh', '-c', 'ls /one.txt 2>&1 || true')).toBe('ls: /one.txt: No such file or directory\n');
     expect(run('bind:1', 'sh', '-c', 'ls -A /work; ls /ctx 2>&1 || true')).toBe(
       'ls: /ctx: No such file or directory\n',
     );
