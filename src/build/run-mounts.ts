@@ -191,11 +191,12 @@ export function mountFroms(specs: string[]): string[] {
 }
 
 /**
- * Follows `p` in the tree component by component: a symlink may lead elsewhere in the tree, but
- * not out of it (an absolute target, or one climbing above the root). Returns the path with no
- * symlink in it.
+ * Follows `p` in the tree component by component. In the context a symlink may lead elsewhere in
+ * it, but not out of it (an absolute target, or one climbing above its root): that is the host's.
+ * A stage's or image's symlinks are its own file system's: resolved in its root, as in a
+ * container. Returns the path with no symlink in it.
  */
-function resolveInTree(tree: SourceTree, p: string, hops = 0): string {
+function resolveInTree(tree: SourceTree, p: string, inContext: boolean, hops = 0): string {
   const parts = p.split('/').filter(Boolean);
   for (let k = 0; k < parts.length; k++) {
     const at = '/' + parts.slice(0, k + 1).join('/');
@@ -206,20 +207,27 @@ function resolveInTree(tree: SourceTree, p: string, hops = 0): string {
       new BoxError(
         `source ${p}: ${at} is a symbolic link to ${link}, which leads out of ${tree.what}: give a path inside it`,
       );
-    if (link.startsWith('/') || hops >= 40) throw leadsOut();
-    const next = insideRoot(link, path.posix.dirname(at), leadsOut);
-    return resolveInTree(tree, path.posix.join(next, ...parts.slice(k + 1)), hops + 1);
+    if (hops >= 40) throw new BoxError(`source ${p}: too many levels of symbolic links`);
+    let next: string;
+    if (inContext && link.startsWith('/')) throw leadsOut();
+    else if (inContext) next = insideRoot(link, path.posix.dirname(at), leadsOut);
+    else next = path.posix.resolve(path.posix.dirname(at), link); // `..` stops at the root
+    return resolveInTree(tree, path.posix.join(next, ...parts.slice(k + 1)), inContext, hops + 1);
   }
   return '/' + parts.join('/');
 }
 
-/** A bind or cache source, listed as the files a COPY of it to /content would write. */
-function sourceEntries(tree: SourceTree, source: string, keepOwners: boolean): LayerEntry[] {
-  const resolved = resolveInTree(tree, source);
+/**
+ * A bind or cache source, listed as the files a COPY of it to /content would write (from the
+ * context, owned by root as COPY makes them; from a stage or an image, owned as they are there).
+ */
+function sourceEntries(tree: SourceTree, source: string, fromContext: boolean): LayerEntry[] {
+  const resolved = resolveInTree(tree, source, fromContext);
   if (!tree.stack.lookup(resolved, false))
     throw new BoxError(`source ${source} not found in ${tree.what}: check the path`);
   const empty = new LayerStack([]);
   try {
+    const keepOwners = !fromContext;
     return copyEntries(tree, empty, { sources: [resolved], dest: '/content', workdir: '/', keepOwners });
   } finally {
     empty.close();
@@ -260,7 +268,7 @@ export class StepMounts {
       const parts = mounts.map((m) => {
         if (m.type !== 'bind') return JSON.stringify(m);
         const tree = this.open(m.from);
-        const entries = sourceEntries(tree, m.source, m.from !== undefined);
+        const entries = sourceEntries(tree, m.source, m.from === undefined);
         this.binds.set(m, entries);
         return `${JSON.stringify(m)} ${entriesDigest(entries)}`;
       });
@@ -343,7 +351,7 @@ export class StepMounts {
   /** A cache's first content in `parent`/content: empty, or what `from=`/`source=` name. */
   private async newCache(m: Extract<RunMount, { type: 'cache' }>, parent: string): Promise<string> {
     const dir = path.join(parent, 'content');
-    if (m.from !== undefined) await materialize(sourceEntries(this.open(m.from), m.source, true), parent);
+    if (m.from !== undefined) await materialize(sourceEntries(this.open(m.from), m.source, false), parent);
     else fs.mkdirSync(dir);
     fs.chmodSync(dir, m.mode);
     fs.chownSync(dir, m.uid, m.gid);

@@ -129,12 +129,13 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     expect(tmpEntries()).toEqual([]);
   });
 
-  it('a bind mount from another stage (from=STAGE,source=), and a tmpfs mount', () => {
+  it('a bind mount from another stage (from=STAGE,source= through its own symlink), and a tmpfs mount', () => {
     const dockerfile = [
       'FROM busybox AS tools',
-      'RUN mkdir -p /out && echo "made in tools" > /out/made',
+      'RUN mkdir -p /out && echo "made in tools" > /out/made && ln -s /out /linked',
       'FROM busybox',
-      'RUN --mount=type=bind,from=tools,source=/out,target=/tools cat /tools/made > /made',
+      // a stage's own absolute symlink resolves in the stage's root, as in a container
+      'RUN --mount=type=bind,from=tools,source=/linked,target=/tools cat /tools/made > /made',
       'RUN --mount=type=tmpfs,target=/scratch,size=2m grep " /scratch " /proc/mounts > /mounts && ' +
         'echo x > /scratch/junk',
       '',
