@@ -25,7 +25,7 @@ import { Dockerfile, dockerfileError, Instruction } from './dockerfile';
 import { storeEntries } from './layer-tar';
 import { IgnoreRules } from './patterns';
 import { Progress, StepProgress } from './progress';
-import { mountFroms, parseRunMounts, RunMount, SecretSource, StepMounts } from './run-mounts';
+import { mountFroms, parseRunMounts, removeDeadMountSources, RunMount, SecretSource, StepMounts } from './run-mounts';
 import { removeDeadSteps, runStep } from './run-step';
 import { Vars, word, words } from './substitute';
 
@@ -133,6 +133,7 @@ class Builder {
     const lock = await storeLock(this.opts.roots, 'shared');
     try {
       removeDeadSteps(this.opts.roots);
+      removeDeadMountSources(this.opts.roots);
       // Each stage starts once the stages it reads are built: independent stages run at once.
       // A stage waits for all its dependencies to settle, so a failure never leaves a step
       // running behind the error.

@@ -17,7 +17,7 @@ import { LOCK_SH, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from '../linux/syscalls';
 import { layout, Roots } from '../paths';
 import { LayerStack } from '../runtime/diff';
 import { mkdirp } from '../util/fs';
-import { ownedName } from '../util/owner';
+import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { parseBytes } from '../util/units';
 import { checkTarget, MountRequest } from '../volume/mount-flags';
 import { sha256 } from './cache';
@@ -376,6 +376,27 @@ export class StepMounts {
   release(): void {
     for (const undo of this.cleanups.splice(0).reverse()) undo();
     for (const tree of this.trees.splice(0)) tree.stack.close();
+  }
+}
+
+/** The prefixes of the sources a step's mounts make in the store's tmp/ (tempDir). */
+const SOURCE_PREFIXES = ['.tmp-bind-', '.tmp-cache-', '.tmp-secret-'];
+
+/**
+ * Removes the mount sources (copies, secrets' files) of builds that died before removing them, so
+ * that a killed build's secret does not wait on disk for the next garbage collection.
+ */
+export function removeDeadMountSources(roots: Roots): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(layout.tmp(roots));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = ownerOf(name);
+    if (!SOURCE_PREFIXES.some((p) => name.startsWith(p)) || owner === undefined || ownerAlive(owner)) continue;
+    fs.rmSync(path.join(layout.tmp(roots), name), { recursive: true, force: true });
   }
 }
 

@@ -60,6 +60,11 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   };
+  /** This process's start time (field 22 of /proc/self/stat), as box's owner tokens hold it. */
+  const selfStart = () => {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  };
   const tmpEntries = () => {
     try {
       return fs.readdirSync(path.join(t.root, 'tmp'));
@@ -159,6 +164,13 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
       'RUN --mount=type=secret,id=absent ls /run/secrets/absent >> /seen 2>&1 || true',
       '',
     ].join('\n');
+    // a secret's file left by a build that was killed goes with the next build; a live writer's stays
+    const dead = path.join(t.root, 'tmp', '.tmp-secret-99999999.1-0123456789ab');
+    const live = path.join(t.root, 'tmp', `.tmp-secret-${process.pid}.${selfStart()}-0123456789ab`);
+    for (const d of [dead, live]) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.writeFileSync(path.join(d, 'secret'), 'left behind');
+    }
     const env = { ...process.env, API_KEY: 'env-secret-0815' };
     const r = build(
       ['-q', '-t', 'secret:1', '--secret', `id=token,src=${secretFile}`, '--secret', 'id=api,env=API_KEY', '-'],
@@ -167,6 +179,8 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    expect([fs.existsSync(dead), fs.existsSync(live)]).toEqual([false, true]);
+    fs.rmSync(live, { recursive: true });
     // the steps read them (a copy the step itself made is the Dockerfile's doing)...
     expect(run('secret:1', 'cat', '/seen')).toBe(
       'file-secret-4711\n400 0\nenv-secret-0815ls: /run/secrets/absent: No such file or directory\n',
