@@ -310,6 +310,33 @@ describe('box build: RUN --mount, --secret, --network, --progress', () => {
     expect(run('turns:1', 'cat', '/seen')).toBe('seeded\nseeded\nmore\n');
   });
 
+  it('sharing=private: a step gets a cache of its own while another holds the shared one', () => {
+    // The holder (sharing=locked) writes a mark, then waits for the other stage: that stage's first
+    // step connects once the holder runs (holding the cache), its second (sharing=private) reports
+    // what it sees. Host network: the steps meet on the loopback; timeout bounds every wait.
+    const [ready, report] = [0, 1].map((i) => 30000 + i * 10000 + Math.floor(Math.random() * 10000));
+    const cache = 'RUN --mount=type=cache,id=priv,target=/c';
+    const dockerfile = [
+      'FROM busybox AS holder',
+      `${cache},sharing=locked echo held > /c/mark; timeout 30 nc -l -p ${ready} -e true; ` +
+        `timeout 30 nc -l -p ${report} -e sh -c 'read line; echo "$line" > /got'; test -s /got`,
+      'FROM busybox AS other',
+      `RUN timeout 30 sh -c 'until nc 127.0.0.1 ${ready} </dev/null; do sleep 0.1; done'`,
+      `${cache},sharing=private timeout 30 sh -c ` +
+        `'until echo "saw:$(ls -A /c)" | nc 127.0.0.1 ${report}; do sleep 0.1; done'`,
+      'FROM busybox',
+      'COPY --from=holder /got /got',
+      'COPY --from=other /etc/passwd /other-passwd',
+      `${cache},sharing=private cat /c/mark >> /got`,
+      '',
+    ].join('\n');
+    const r = build(['-q', '--network', 'host', '-t', 'private:1', '-'], dockerfile);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    // a cache of its own (empty) while held; the shared one (with the mark) once free
+    expect(run('private:1', 'cat', '/got')).toBe('saw:\nheld\n');
+  });
+
   it('steps that change nothing give the same empty layer twice; later steps and the image still run', () => {
     // overlayfs refuses a lower dir given twice (ELOOP): the store gives a repeated layer once
     const r = build(['-q', '-t', 'empty:1', '-'], 'FROM busybox\nRUN true\nRUN true\nRUN echo ok > /ok\n');
