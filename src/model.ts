@@ -137,8 +137,16 @@ export interface MountConfig {
   hostSource?: string;
   /** tmpfs: its mount options (size=64m,mode=1777,noexec...), as --tmpfs takes them */
   tmpfsOptions?: string;
-  /** how it was asked for: -v (HostConfig.Binds), --mount (HostConfig.Mounts), --tmpfs, the image's VOLUME */
-  origin: 'v' | 'mount' | 'tmpfs' | 'image';
+  /**
+   * how it was asked for: -v (HostConfig.Binds), --mount (HostConfig.Mounts), --tmpfs, the image's
+   * VOLUME, a build step's RUN --mount
+   */
+  origin: 'v' | 'mount' | 'tmpfs' | 'image' | 'build';
+  /**
+   * a RUN --mount bind: what box made its source from (`cache ID`, `context PATH`, `stage NAME PATH`,
+   * `secret ID`), which policies are shown instead of the path under box's storage
+   */
+  buildSource?: string;
   /** -v's text as given, for HostConfig.Binds */
   spec?: string;
 }

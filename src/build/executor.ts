@@ -25,7 +25,7 @@ import { Dockerfile, dockerfileError, Instruction } from './dockerfile';
 import { storeEntries } from './layer-tar';
 import { IgnoreRules } from './patterns';
 import { Progress, StepProgress } from './progress';
-import { mountFroms, parseRunMounts, RunMount, SecretSource, StepMounts } from './run-mounts';
+import { mountFroms, parseRunMounts, removeDeadMountSources, RunMount, SecretSource, StepMounts } from './run-mounts';
 import { removeDeadSteps, runStep } from './run-step';
 import { Vars, word, words } from './substitute';
 
@@ -92,6 +92,8 @@ class Builder {
   private ran = 0;
   /** stages in the Dockerfile: progress names them when there are several */
   private stageCount = 0;
+  /** the progress of the steps running now, which their output goes to */
+  private readonly stepProgress = new Map<Instruction, StepProgress>();
 
   constructor(private readonly opts: BuildOptions) {
     this.store = new ImageStore(opts.roots);
@@ -131,6 +133,7 @@ class Builder {
     const lock = await storeLock(this.opts.roots, 'shared');
     try {
       removeDeadSteps(this.opts.roots);
+      removeDeadMountSources(this.opts.roots);
       // Each stage starts once the stages it reads are built: independent stages run at once.
       // A stage waits for all its dependencies to settle, so a failure never leaves a step
       // running behind the error.
@@ -272,9 +275,6 @@ class Builder {
       this.stepProgress.delete(ins);
     }
   }
-
-  /** the progress of the steps running now, for their output */
-  private readonly stepProgress = new Map<Instruction, StepProgress>();
 
   private async buildStage(
     stage: Stage,
@@ -418,6 +418,9 @@ class Builder {
     if (!['none', 'host', 'default'].includes(asked))
       throw new BoxError(`RUN --network=${asked}: use none, host or default (the build's --network)`);
     const network = asked === 'default' ? this.opts.network : asked;
+    const security = ins.flags.security;
+    if (security !== undefined && security !== 'sandbox')
+      throw new BoxError(`RUN --security=${security}: box build runs every step sandboxed: drop the flag`);
     const vars = this.vars(state);
     const specs = (ins.flags.mount?.split('\n') ?? []).map((m) => word(m, vars, this.escapeChar));
     const mounts = parseRunMounts(specs, state.config.config?.WorkingDir ?? '/');
@@ -425,7 +428,7 @@ class Builder {
     const envNames = new Set((state.config.config?.Env ?? []).map((e) => e.slice(0, e.indexOf('='))));
     const argEnv = [...state.args].filter(([k]) => !envNames.has(k)).map(([k, v]) => `${k}=${v}`);
     const createdBy = `RUN ${ins.json ? JSON.stringify(argv) : argv.join(' ')}`;
-    const tree = (from: string | undefined) => this.treeFrom(from, 'RUN --mount', vars, stages, stage, done);
+    const tree = (from: string | undefined) => this.treeFrom(from, 'RUN --mount', stages, stage, done);
     const stepMounts = new StepMounts({ roots: this.opts.roots, tree, secrets: this.opts.secrets }, mounts);
     try {
       // the mounts' part: their specs and what binds mount, never a secret's content
@@ -477,20 +480,18 @@ class Builder {
     }
   }
 
-  /** The tree a COPY (or a RUN mount) reads: the context, or with `from` a stage or an image. */
+  /** The tree a COPY (or a RUN mount) reads: the context, or with `ref` (expanded) a stage or an image. */
   private treeFrom(
-    from: string | undefined,
+    ref: string | undefined,
     what: string,
-    vars: Vars,
     stages: Stage[],
     stage: Stage,
     done: Map<number, StageState>,
   ): SourceTree {
-    if (from === undefined) {
+    if (ref === undefined) {
       if (!this.opts.context) throw new BoxError(`${what} needs a build context: give a directory, not -`);
       return { stack: new LayerStack([this.opts.context]), ignore: this.opts.ignore, what: 'the build context' };
     }
-    const ref = word(from, vars, this.escapeChar);
     const s = this.stageRef(stages, ref, stage.index);
     let config: ImageConfig;
     if (s) config = done.get(s.index)!.config;
@@ -544,7 +545,10 @@ class Builder {
         mkdirp(tempSource);
         sources = await fetchUrlSources(sources, tempSource, ins.flags.checksum);
         tree = { stack: new LayerStack([tempSource]), what: 'the downloaded files' };
-      } else tree = this.treeFrom(ins.flags.from, ins.keyword, vars, stages, stage, done);
+      } else {
+        const ref = ins.flags.from === undefined ? undefined : word(ins.flags.from, vars, this.escapeChar);
+        tree = this.treeFrom(ref, ins.keyword, stages, stage, done);
+      }
       const from = tree;
       if (
         ins.keyword === 'ADD' &&

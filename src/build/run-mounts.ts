@@ -17,7 +17,7 @@ import { LOCK_SH, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from '../linux/syscalls';
 import { layout, Roots } from '../paths';
 import { LayerStack } from '../runtime/diff';
 import { mkdirp } from '../util/fs';
-import { ownedName } from '../util/owner';
+import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { parseBytes } from '../util/units';
 import { checkTarget, MountRequest } from '../volume/mount-flags';
 import { sha256 } from './cache';
@@ -191,11 +191,12 @@ export function mountFroms(specs: string[]): string[] {
 }
 
 /**
- * Follows `p` in the tree component by component: a symlink may lead elsewhere in the tree, but
- * not out of it (an absolute target, or one climbing above the root). Returns the path with no
- * symlink in it.
+ * Follows `p` in the tree component by component. In the context a symlink may lead elsewhere in
+ * it, but not out of it (an absolute target, or one climbing above its root): that is the host's.
+ * A stage's or image's symlinks are its own file system's: resolved in its root, as in a
+ * container. Returns the path with no symlink in it.
  */
-function resolveInTree(tree: SourceTree, p: string, hops = 0): string {
+function resolveInTree(tree: SourceTree, p: string, inContext: boolean, hops = 0): string {
   const parts = p.split('/').filter(Boolean);
   for (let k = 0; k < parts.length; k++) {
     const at = '/' + parts.slice(0, k + 1).join('/');
@@ -206,20 +207,27 @@ function resolveInTree(tree: SourceTree, p: string, hops = 0): string {
       new BoxError(
         `source ${p}: ${at} is a symbolic link to ${link}, which leads out of ${tree.what}: give a path inside it`,
       );
-    if (link.startsWith('/') || hops >= 40) throw leadsOut();
-    const next = insideRoot(link, path.posix.dirname(at), leadsOut);
-    return resolveInTree(tree, path.posix.join(next, ...parts.slice(k + 1)), hops + 1);
+    if (hops >= 40) throw new BoxError(`source ${p}: too many levels of symbolic links`);
+    let next: string;
+    if (inContext && link.startsWith('/')) throw leadsOut();
+    else if (inContext) next = insideRoot(link, path.posix.dirname(at), leadsOut);
+    else next = path.posix.resolve(path.posix.dirname(at), link); // `..` stops at the root
+    return resolveInTree(tree, path.posix.join(next, ...parts.slice(k + 1)), inContext, hops + 1);
   }
   return '/' + parts.join('/');
 }
 
-/** A bind or cache source, listed as the files a COPY of it to /content would write. */
-function sourceEntries(tree: SourceTree, source: string, keepOwners: boolean): LayerEntry[] {
-  const resolved = resolveInTree(tree, source);
+/**
+ * A bind or cache source, listed as the files a COPY of it to /content would write (from the
+ * context, owned by root as COPY makes them; from a stage or an image, owned as they are there).
+ */
+function sourceEntries(tree: SourceTree, source: string, fromContext: boolean): LayerEntry[] {
+  const resolved = resolveInTree(tree, source, fromContext);
   if (!tree.stack.lookup(resolved, false))
     throw new BoxError(`source ${source} not found in ${tree.what}: check the path`);
   const empty = new LayerStack([]);
   try {
+    const keepOwners = !fromContext;
     return copyEntries(tree, empty, { sources: [resolved], dest: '/content', workdir: '/', keepOwners });
   } finally {
     empty.close();
@@ -260,7 +268,7 @@ export class StepMounts {
       const parts = mounts.map((m) => {
         if (m.type !== 'bind') return JSON.stringify(m);
         const tree = this.open(m.from);
-        const entries = sourceEntries(tree, m.source, m.from !== undefined);
+        const entries = sourceEntries(tree, m.source, m.from === undefined);
         this.binds.set(m, entries);
         return `${JSON.stringify(m)} ${entriesDigest(entries)}`;
       });
@@ -281,25 +289,28 @@ export class StepMounts {
   async requests(): Promise<MountRequest[]> {
     const out: MountRequest[] = [];
     for (const m of this.mounts) {
-      const request = (source: string, readOnly: boolean): MountRequest => ({
+      // policies see what the source was made from (src/policy/request.ts), not where box keeps it
+      const request = (source: string, readOnly: boolean, buildSource: string): MountRequest => ({
         type: 'bind',
         source,
         target: m.target,
         readOnly,
-        origin: 'mount',
+        origin: 'build',
+        buildSource,
         boxOwned: true,
       });
       if (m.type === 'tmpfs') {
         const tmpfsOptions = ['exec', ...(m.size === undefined ? [] : [`size=${m.size}`])].join(',');
-        out.push({ type: 'tmpfs', source: '', target: m.target, readOnly: false, origin: 'tmpfs', tmpfsOptions });
+        out.push({ type: 'tmpfs', source: '', target: m.target, readOnly: false, origin: 'build', tmpfsOptions });
       } else if (m.type === 'bind') {
         const dir = this.tempDir('.tmp-bind');
         await materialize(this.binds.get(m)!, dir);
-        out.push(request(path.join(dir, 'content'), m.readOnly));
-      } else if (m.type === 'cache') out.push(request(await this.cacheDir(m), m.readOnly));
+        const from = m.from === undefined ? 'context' : `from ${m.from}`;
+        out.push(request(path.join(dir, 'content'), m.readOnly, `${from} ${m.source}`));
+      } else if (m.type === 'cache') out.push(request(await this.cacheDir(m), m.readOnly, `cache ${m.id}`));
       else {
         const file = this.secretFile(m);
-        if (file) out.push(request(file, true));
+        if (file) out.push(request(file, true, `secret ${m.id}`));
       }
     }
     return out;
@@ -340,7 +351,7 @@ export class StepMounts {
   /** A cache's first content in `parent`/content: empty, or what `from=`/`source=` name. */
   private async newCache(m: Extract<RunMount, { type: 'cache' }>, parent: string): Promise<string> {
     const dir = path.join(parent, 'content');
-    if (m.from !== undefined) await materialize(sourceEntries(this.open(m.from), m.source, true), parent);
+    if (m.from !== undefined) await materialize(sourceEntries(this.open(m.from), m.source, false), parent);
     else fs.mkdirSync(dir);
     fs.chmodSync(dir, m.mode);
     fs.chownSync(dir, m.uid, m.gid);
@@ -365,6 +376,27 @@ export class StepMounts {
   release(): void {
     for (const undo of this.cleanups.splice(0).reverse()) undo();
     for (const tree of this.trees.splice(0)) tree.stack.close();
+  }
+}
+
+/** The prefixes of the sources a step's mounts make in the store's tmp/ (tempDir). */
+const SOURCE_PREFIXES = ['.tmp-bind-', '.tmp-cache-', '.tmp-secret-'];
+
+/**
+ * Removes the mount sources (copies, secrets' files) of builds that died before removing them, so
+ * that a killed build's secret does not wait on disk for the next garbage collection.
+ */
+export function removeDeadMountSources(roots: Roots): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(layout.tmp(roots));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = ownerOf(name);
+    if (!SOURCE_PREFIXES.some((p) => name.startsWith(p)) || owner === undefined || ownerAlive(owner)) continue;
+    fs.rmSync(path.join(layout.tmp(roots), name), { recursive: true, force: true });
   }
 }
 

@@ -117,7 +117,11 @@ export function policyContainer(
  * it); a volume that binds a host directory is that bind (with `volume=NAME` among its options).
  */
 function policyMount(m: MountConfig): PolicyMount {
+  // A build step's mount of what box made under its storage (a cache, a copy of a context or stage
+  // path, a secret's file) is box-managed storage, like a volume: shown as one, named by its origin.
+  const built = m.origin === 'build' && m.type === 'bind';
   const options = [
+    ...(m.origin === 'build' ? ['build'] : []),
     ...(m.hostSource ? [`volume=${m.source}`] : []),
     ...(m.nonRecursive ? ['bind-nonrecursive'] : []),
     ...(m.noCopy ? ['nocopy'] : []),
@@ -125,8 +129,8 @@ function policyMount(m: MountConfig): PolicyMount {
     ...(m.tmpfsOptions ?? '').split(',').filter(Boolean),
   ];
   return {
-    kind: m.hostSource ? 'bind' : m.type,
-    source: m.hostSource ?? m.source,
+    kind: built ? 'volume' : m.hostSource ? 'bind' : m.type,
+    source: built ? (m.buildSource ?? '') : (m.hostSource ?? m.source),
     destination: m.target,
     readOnly: m.readOnly,
     propagation: m.type === 'tmpfs' ? undefined : (m.propagation ?? 'rprivate'),

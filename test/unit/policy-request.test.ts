@@ -341,5 +341,42 @@ describe('the policy request', () => {
         options: ['size=1m', 'mode=1777'],
       },
     ]);
+    // A build step's mounts of what box made under its storage are shown as volumes named by their
+    // origin (a policy refusing binds of box's storage must not refuse RUN --mount=type=cache)
+    const built = policyRequest(
+      {
+        ...config,
+        mounts: [
+          {
+            type: 'bind',
+            source: '/var/lib/box/build-cache/mounts/ab',
+            target: '/c',
+            readOnly: false,
+            origin: 'build',
+            buildSource: 'cache go-build',
+          },
+          { type: 'tmpfs', source: '', target: '/t', readOnly: false, origin: 'build', tmpfsOptions: 'exec' },
+        ],
+      },
+      { name: 'm', host, caller: { uid: 0, gid: 0 }, args: [] },
+    );
+    expect(built.container.mounts).toEqual([
+      {
+        kind: 'volume',
+        source: 'cache go-build',
+        destination: '/c',
+        readOnly: false,
+        propagation: 'rprivate',
+        options: ['build'],
+      },
+      {
+        kind: 'tmpfs',
+        source: '',
+        destination: '/t',
+        readOnly: false,
+        propagation: undefined,
+        options: ['build', 'exec'],
+      },
+    ]);
   });
 });
