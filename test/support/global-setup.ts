@@ -3,9 +3,14 @@
 // the host-global network objects of test roots (bridges, nftables tables) that appeared during
 // the run and are still there are reported and removed: each test removes its own roots' objects,
 // so one found here is a test that left something behind, which the report names for a fix.
+// Objects of a storage root that still exists are not touched: they belong to a test run going on
+// beside this one (engineers run test files in parallel on one host), whose own cleanup removes them.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { rootTag } from '../../src/network/kernel-names';
+import { rootsUnder } from './network';
 
 // Names kernel-names.ts gives the objects of a storage root other than /var/lib/box.
 const TEST_BRIDGE = /^bx[0-9a-f]{4}(0|-[0-9a-f]{8})$/;
@@ -21,14 +26,26 @@ function testNetworkObjects(): { bridges: string[]; tables: string[] } {
   return { bridges, tables };
 }
 
+/** The tags (kernel-names.ts) of the storage roots that exist under the temporary directory now. */
+function liveRootTags(): Set<string> {
+  const tags = new Set<string>();
+  for (const e of fs.readdirSync(os.tmpdir(), { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    for (const root of rootsUnder(path.join(os.tmpdir(), e.name))) tags.add(rootTag({ root }));
+  }
+  return tags;
+}
+
 export default function setup(): () => void {
   const r = spawnSync('bash', [path.join(__dirname, '..', '..', 'build', 'test-deps.sh')], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('installing the test dependencies failed (build/test-deps.sh)');
   const before = testNetworkObjects();
   return () => {
     const after = testNetworkObjects();
-    const bridges = after.bridges.filter((b) => !before.bridges.includes(b));
-    const tables = after.tables.filter((t) => !before.tables.includes(t));
+    const live = liveRootTags();
+    const orphan = (name: string, prefix: string) => !live.has(name.slice(prefix.length, prefix.length + 4));
+    const bridges = after.bridges.filter((b) => !before.bridges.includes(b) && orphan(b, 'bx'));
+    const tables = after.tables.filter((t) => !before.tables.includes(t) && orphan(t, 'box-'));
     if (!bridges.length && !tables.length) return;
     console.warn(`tests left network objects behind (removed now): ${[...bridges, ...tables].join(' ')}`);
     for (const b of bridges) spawnSync('ip', ['link', 'del', b]);

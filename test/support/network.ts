@@ -78,7 +78,9 @@ export function rootsUnder(dir: string, depth = 3): string[] {
     }
     if (names.some((n) => n.name === 'networks' && n.isDirectory())) out.push(d);
     if (left > 0)
-      for (const n of names) if (n.isDirectory() && n.name !== 'networks') walk(path.join(d, n.name), left - 1);
+      for (const n of names)
+        if (n.isDirectory() && !['networks', 'node_modules', '.git'].includes(n.name))
+          walk(path.join(d, n.name), left - 1);
   };
   walk(dir, depth);
   return out;
