@@ -525,7 +525,8 @@ class Builder {
         if (!this.opts.quiet) this.opts.log('--> Using cache');
       } else {
         this.ran++;
-        const diffId = await storeEntries(this.store, entries, `${this.where(ins)}: ${ins.keyword}`);
+        // --no-cache: the layer is most likely one the store has, found by its digest alone
+        const diffId = await storeEntries(this.store, entries, `${this.where(ins)}: ${ins.keyword}`, this.opts.noCache);
         entry = { created: new Date().toISOString(), diffId };
         this.cache.put(key, entry);
       }
