@@ -525,8 +525,9 @@ class Builder {
         if (!this.opts.quiet) this.opts.log('--> Using cache');
       } else {
         this.ran++;
-        // --no-cache: the layer is most likely one the store has, found by its digest alone
-        const diffId = await storeEntries(this.store, entries, `${this.where(ins)}: ${ins.keyword}`, this.opts.noCache);
+        // a step run again (--no-cache) most likely makes a layer the store has: found by its digest
+        const what = `${this.where(ins)}: ${ins.keyword}`;
+        const diffId = await storeEntries(this.store, entries, what, this.cache.hasRecord(key));
         entry = { created: new Date().toISOString(), diffId };
         this.cache.put(key, entry);
       }
