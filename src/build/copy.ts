@@ -210,7 +210,10 @@ export function entriesDigest(entries: LayerEntry[]): string {
     else if (st.isFile()) {
       const fd = e.stack.open(e.layer, e.rel, O_RDONLY | O_NOFOLLOW);
       try {
-        for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+        for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+          h.update(buf.subarray(0, n));
+          if (n < buf.length) break; // a regular file's short read is its end: no read to see 0
+        }
       } finally {
         fs.closeSync(fd);
       }
