@@ -29,6 +29,8 @@ export type LayerEntry =
       stat: fs.Stats;
       owner?: Owner;
       mode?: number;
+      /** a small file's content, read already (by the cache key's pass): not read again */
+      content?: Buffer;
     }
   | { to: string; kind: 'dir'; mode: number; uid: number; gid: number; mtime: number }
   | { to: string; kind: 'whiteout' };
@@ -68,6 +70,10 @@ export async function writeLayerTar(entries: LayerEntry[], out: NodeJS.WritableS
         continue;
       }
       if (st.nlink > 1) links.set(key, name);
+      if (e.content) {
+        await tar.add({ ...base, type, size: e.content.length }, e.content);
+        continue;
+      }
       const fd = e.stack.open(e.layer, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
       try {
         const size = fs.fstatSync(fd).size;
