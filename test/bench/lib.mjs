@@ -84,13 +84,7 @@ export function podmanEnv(dir) {
   const nofile = hard('n');
   const nproc = Math.min(hard('u'), 32768);
   const conf = path.join(dir, 'containers.conf');
-  // runc: podman picks crun when installed (build/bench-deps.sh), which refuses this VM's hybrid
-  // cgroup layout while the cgroup2 mount lists a controller (ARCHITECTURE.md, fact 9)
-  fs.writeFileSync(
-    conf,
-    `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n` +
-      '[engine]\nruntime = "runc"\n',
-  );
+  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
   return { ...process.env, CONTAINERS_CONF: conf };
 }
 

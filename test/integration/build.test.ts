@@ -529,11 +529,9 @@ describe('box build', () => {
     const nofile = hard('n');
     const nproc = hard('u') === 'unlimited' ? 32768 : Math.min(Number(hard('u')), 32768);
     const conf = path.join(t.dir, 'containers.conf');
-    // and runc: podman picks crun when installed, which refuses this VM's hybrid cgroup layout
     fs.writeFileSync(
       conf,
-      `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n` +
-        '[engine]\nruntime = "runc"\n',
+      `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`,
     );
     const store = ['--root', path.join(t.dir, 'podman'), '--runroot', path.join(t.dir, 'podman-run')];
     const p = (...args: string[]) =>
