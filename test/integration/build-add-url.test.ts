@@ -105,10 +105,10 @@ describe('box build: ADD of a URL', () => {
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     const fetched = requests.filter((u) => u === '/changing').length;
-    const again = await build(dockerfile);
+    const again = await build(dockerfile, '-q');
     expect(again.status).toBe(0);
+    // the same image id: a step that ran again would have recorded a new creation time
     expect(again.stdout).toBe(first.stdout);
-    expect(again.stderr.match(/Using cache/g)).toHaveLength(2);
     expect(requests.filter((u) => u === '/changing').length).toBe(fetched + 1);
     changing = 'two\n';
     const changed = await build(dockerfile, '-q');
