@@ -52,6 +52,15 @@ export class BuildCache {
     return entry;
   }
 
+  /**
+   * Whether an earlier build recorded a layer for this key, even under --no-cache: its result is
+   * then most likely a layer the store has (the same content; only mtimes can differ).
+   */
+  hasRecord(key: string): boolean {
+    const entry = readJsonIfExists<CacheEntry>(path.join(this.dir, `${key}.json`));
+    return typeof entry?.diffId === 'string' && this.store.hasLayer(entry.diffId);
+  }
+
   put(key: string, entry: CacheEntry): void {
     mkdirp(this.dir);
     writeJsonAtomic(path.join(this.dir, `${key}.json`), entry, 0o600, false);

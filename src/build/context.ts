@@ -56,29 +56,29 @@ export async function openContext(roots: Roots, contextArg: string, file: string
 
 async function contextFiles(roots: Roots, contextArg: string, file: string | undefined): Promise<ContextFiles> {
   if (contextArg === '-') return stdinContext(roots, file);
-  const dir = path.resolve(contextArg);
+  const resolved = path.resolve(contextArg);
   let st: fs.Stats;
   try {
-    st = fs.statSync(dir);
+    st = fs.statSync(resolved);
   } catch {
     throw new BoxError(`build context "${contextArg}" not found: ${USAGE}`);
   }
   if (st.isDirectory()) {
     const dockerfile = file ?? path.join(contextArg, 'Dockerfile');
     return {
-      dir,
+      dir: resolved,
       dockerfileText: readDockerfile(dockerfile),
       dockerfileName: dockerfile === '-' ? 'Dockerfile (stdin)' : dockerfile,
-      ignore: readIgnoreRules(dir, dockerfile === '-' ? undefined : path.resolve(dockerfile)),
+      ignore: readIgnoreRules(resolved, dockerfile === '-' ? undefined : path.resolve(dockerfile)),
       dispose: () => {},
     };
   }
-  const kind = st.isFile() ? archiveKind(readHead(dir)) : undefined;
+  const kind = st.isFile() ? archiveKind(readHead(resolved)) : undefined;
   if (kind === undefined)
     throw new BoxError(`build context "${contextArg}" is neither a directory nor a tar archive: ${USAGE}`);
-  const source = fs.createReadStream(dir, { highWaterMark: 1 << 20 });
   // -f - with an archive: the Dockerfile from stdin, the context from the archive
   const stdinDockerfile = file === '-' ? readDockerfile('-') : undefined;
+  const source = fs.createReadStream(resolved, { highWaterMark: 1 << 20 });
   return archiveContext(roots, source, kind, `build context "${contextArg}"`, file, stdinDockerfile);
 }
 
@@ -128,8 +128,10 @@ async function archiveContext(
   file: string | undefined,
   stdinDockerfile: string | undefined,
 ): Promise<ContextFiles> {
-  if (kind === 'bzip2' || kind === 'xz')
+  if (kind === 'bzip2' || kind === 'xz') {
+    source.destroy();
     throw new BoxError(`${what} is ${kind}-compressed, which box cannot read: give a plain, gzip or zstd tar archive`);
+  }
   const dir = path.join(layout.tmp(roots), ownedName('.tmp-context', randomBytes(6).toString('hex')));
   mkdirp(dir);
   const dispose = () => fs.rmSync(dir, { recursive: true, force: true });

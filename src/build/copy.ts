@@ -194,10 +194,19 @@ function oneLayerChildren(stack: LayerStack, dir: Found): [string, Found][] {
   }
 }
 
-/** What the cache key of a COPY reads: each entry's place, type, mode, owner and content (no mtime). */
+/** The files whose content the cache key's pass keeps on their entries: small ones, up to a total. */
+const KEEP_FILE_BYTES = 64 << 10;
+const KEEP_TOTAL_BYTES = 64 << 20;
+
+/**
+ * What the cache key of a COPY reads: each entry's place, type, mode, owner and content (no
+ * mtime). The content of small files is kept on their entries, so that if the step runs, its
+ * layer is written without opening them again (a third of the syscalls of a 5,000-file COPY).
+ */
 export function entriesDigest(entries: LayerEntry[]): string {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(1 << 20); // one for all files: 1 MiB per file was 5 GiB of garbage for 5,000
+  let kept = 0;
   for (const e of entries) {
     if (e.kind !== 'copy') {
       h.update(JSON.stringify(e) + '\n');
@@ -210,7 +219,16 @@ export function entriesDigest(entries: LayerEntry[]): string {
     else if (st.isFile()) {
       const fd = e.stack.open(e.layer, e.rel, O_RDONLY | O_NOFOLLOW);
       try {
-        for (let n: number; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+        for (let n: number, first = true; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; first = false) {
+          h.update(buf.subarray(0, n));
+          if (n === buf.length) continue;
+          // a regular file's short read is its end: no read to see 0
+          if (first && n <= KEEP_FILE_BYTES && kept + n <= KEEP_TOTAL_BYTES) {
+            e.content = Buffer.from(buf.subarray(0, n));
+            kept += n;
+          }
+          break;
+        }
       } finally {
         fs.closeSync(fd);
       }

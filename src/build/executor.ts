@@ -582,7 +582,9 @@ class Builder {
       const cached = entry?.diffId !== undefined;
       if (!entry?.diffId) {
         this.ran++;
-        const diffId = await storeEntries(this.store, entries, `${this.where(ins)}: ${ins.keyword}`);
+        // a step run again (--no-cache) most likely makes a layer the store has: found by its digest
+        const what = `${this.where(ins)}: ${ins.keyword}`;
+        const diffId = await storeEntries(this.store, entries, what, this.cache.hasRecord(key));
         entry = { created: new Date().toISOString(), diffId };
         this.cache.put(key, entry);
       }

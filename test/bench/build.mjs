@@ -1,5 +1,6 @@
 // What `box build` costs (issue 14): a 10-step Dockerfile with a COPY of 5,000 files, built cold
-// (--no-cache: every step runs) and fully cached (a rebuild with no change), side by side with
+// (--no-cache and one of the files changed before each round: every step runs and every layer is
+// new, as in a first build) and fully cached (a rebuild with no change), side by side with
 // `buildah bud --layers` on private storage roots (build/bench-deps.sh installs buildah). Both
 // build FROM one busybox image (imported into box, then `box save` | `buildah pull`), RUN steps
 // without a network. Goals: cold under 0.7x buildah's, cached rebuild under 0.3 s.
@@ -49,6 +50,11 @@ function makeContext(dir) {
   fs.writeFileSync(path.join(dir, 'Dockerfile'), DOCKERFILE);
 }
 
+/** Changes one file of the context, so that its COPY makes a layer no store has yet. */
+function changeOne(dir, tag) {
+  fs.writeFileSync(path.join(dir, 'files', '0', 'f0'), `file 0/0 ${tag}\n`);
+}
+
 export function benchBuild({ rounds }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-build-'));
   const env = { ...process.env, BOX_ROOT: path.join(work, 'box-root') };
@@ -61,7 +67,14 @@ export function benchBuild({ rounds }) {
     const boxBuild = (extra) =>
       timeOnce([BOX, 'build', '-q', '--network', 'none', ...extra, '-t', 'bench:built', context], { env });
     const contenders = [
-      { cold: true, name: 'box build, cold', run: () => boxBuild(['--no-cache']) },
+      {
+        cold: true,
+        name: 'box build, cold',
+        run: (i) => {
+          changeOne(context, `box ${i}`);
+          return boxBuild(['--no-cache']);
+        },
+      },
       { cold: false, name: 'box build, cached', run: () => boxBuild([]) },
     ];
     if (buildah) {
@@ -92,7 +105,14 @@ export function benchBuild({ rounds }) {
           { env: benv },
         );
       contenders.push(
-        { cold: true, name: 'buildah bud, cold', run: () => buildahBuild(['--no-cache']) },
+        {
+          cold: true,
+          name: 'buildah bud, cold',
+          run: (i) => {
+            changeOne(context, `buildah ${i}`);
+            return buildahBuild(['--no-cache']);
+          },
+        },
         { cold: false, name: 'buildah bud, cached', run: () => buildahBuild([]) },
       );
     }

@@ -59,6 +59,8 @@ describe('box build: ADD of a URL', () => {
     return r.stdout;
   };
   const tmpLeft = () => fs.readdirSync(path.join(t.root, 'tmp')).filter((n) => n.startsWith('.tmp-url'));
+  /** storeSnapshot, but for whether tmp/ exists (the work directory: kept once made) */
+  const store = () => storeSnapshot(t.root).filter((line) => !line.startsWith('tmp '));
 
   it("Docker's file name, 0600, Last-Modified as mtime, not unpacked; --chmod, --chown, --checksum", async () => {
     const sum = crypto.createHash('sha256').update(TOOL).digest('hex');
@@ -105,10 +107,10 @@ describe('box build: ADD of a URL', () => {
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     const fetched = requests.filter((u) => u === '/changing').length;
-    const again = await build(dockerfile);
+    const again = await build(dockerfile, '-q');
     expect(again.status).toBe(0);
+    // the same image id: a step that ran again would have recorded a new creation time
     expect(again.stdout).toBe(first.stdout);
-    expect(again.stderr.match(/Using cache/g)).toHaveLength(2);
     expect(requests.filter((u) => u === '/changing').length).toBe(fetched + 1);
     changing = 'two\n';
     const changed = await build(dockerfile, '-q');
@@ -118,7 +120,7 @@ describe('box build: ADD of a URL', () => {
   });
 
   it('a wrong checksum, a 404, a git repository or another scheme: a one-line error, nothing left', async () => {
-    const before = storeSnapshot(t.root);
+    const before = store();
     const wrong = '0'.repeat(64);
     const cases: [string, RegExp][] = [
       [
@@ -150,6 +152,6 @@ describe('box build: ADD of a URL', () => {
       expect(r.stderr.trim().split('\n'), line).toHaveLength(1);
       expect(r.status, line).toBe(125);
     }
-    expect(storeSnapshot(t.root)).toEqual(before);
+    expect(store()).toEqual(before);
   });
 });

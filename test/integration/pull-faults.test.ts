@@ -3,7 +3,7 @@
 // was, and the next pull completes. And a layer of 20000 small files unpacks (and saves) within a
 // bound on memory.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -89,18 +89,6 @@ afterAll(async () => {
   t.cleanup();
 });
 
-/** box, without blocking this process: the proxy runs in it. */
-function boxAsync(root: TestRoot, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(BOX, root.args(args), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 describe('a registry that drops the connection mid-layer', () => {
   it('is a clear error, the store is exactly as before, and the next pull completes', async () => {
     const raw = JSON.parse(
@@ -111,13 +99,13 @@ describe('a registry that drops the connection mid-layer', () => {
     const root = new TestRoot('box-faults2-');
     try {
       // The store has v0, whose layer is v1's first: the state to keep.
-      const v0 = await boxAsync(root, ['pull', '-q', `${proxyHost}/faults/img:v0`]);
+      const v0 = await root.boxAsync(['pull', '-q', `${proxyHost}/faults/img:v0`]);
       expect(v0.stderr).toBe('');
       const before = storeSnapshot(root.root);
 
       cut = big.digest;
       const ref = `${proxyHost}/faults/img:v1`;
-      const r = await boxAsync(root, ['pull', ref]);
+      const r = await root.boxAsync(['pull', ref]);
       expect(cuts).toBe(1);
       expect(r.status).toBe(125);
       expect(r.stdout).toContain(`${small.digest.slice(7, 19)}: Already exists`);
@@ -129,10 +117,10 @@ describe('a registry that drops the connection mid-layer', () => {
       expect(storeSnapshot(root.root)).toEqual(before);
 
       cut = undefined;
-      const again = await boxAsync(root, ['pull', '-q', ref]);
+      const again = await root.boxAsync(['pull', '-q', ref]);
       expect(again.stderr).toBe('');
       expect(again.stdout.trim()).toBe(raw.config.digest);
-      const ran = await boxAsync(root, ['run', '--rm', ref]);
+      const ran = await root.boxAsync(['run', '--rm', ref]);
       expect(ran.stdout).toBe('the first layer\n');
     } finally {
       cut = undefined;

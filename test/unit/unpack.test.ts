@@ -164,6 +164,30 @@ describe.skipIf(!isRoot)('unpackLayer', () => {
     expect(walk(dir)).toEqual(['etc', 'etc/passwd', 'gone-dir', 'var', 'var/lib', 'var/lib/new', 'x']);
   });
 
+  it('plainFiles (a build context): .wh. names are ordinary files, device nodes are refused, fifos kept', async () => {
+    const dir = freshDir();
+    const plain = makeTar([
+      { path: 'etc/.wh.passwd', data: 'a file\n' },
+      { path: 'etc/.wh..wh..opq', data: '' },
+      { path: 'pipe', type: 'fifo' },
+    ]);
+    await unpackLayer(chunks(plain), dir, { plainFiles: true });
+    expect(fs.readFileSync(path.join(dir, 'etc/.wh.passwd'), 'utf8')).toBe('a file\n');
+    expect(fs.lstatSync(path.join(dir, 'etc/.wh..wh..opq')).isFile()).toBe(true);
+    expect(lgetxattr(path.join(dir, 'etc'), 'trusted.overlay.opaque')).toBeUndefined();
+    expect(fs.lstatSync(path.join(dir, 'pipe')).isFIFO()).toBe(true);
+    for (const type of ['char', 'block'] as const) {
+      const err = await unpackLayer(chunks(makeTar([{ path: 'dev/x', type, devmajor: 1, devminor: 3 }])), freshDir(), {
+        plainFiles: true,
+      }).then(
+        () => new Error('unpacked without error'),
+        (e: Error) => e,
+      );
+      expect(err).toBeInstanceOf(UnpackRefusedError);
+      expect(err.message).toBe('refused tar entry "dev/x": a device node has no place among plain files');
+    }
+  });
+
   it("drops overlay's own attributes an image carries; a .wh..wh..opq still makes its directory opaque", async () => {
     const overlay = {
       'SCHILY.xattr.trusted.overlay.redirect': '/etc',
