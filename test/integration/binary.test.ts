@@ -132,7 +132,7 @@ describe('dist/box', () => {
     });
     const wallMs = Number(process.hrtime.bigint() - spawnedAt) / 1e6;
     expect(r.status).toBe(0);
-    const rows = [...r.stderr.matchAll(/^ +([\d.]+) ms +\+ *([\d.]+) +(.+)$/gm)].map((m) => ({
+    const rows = [...r.stderr.matchAll(/^ +([\d.]+) ms +\+ *([\d.]+) +(.+?)(?: {2}\[cpu [\d.]+\])?$/gm)].map((m) => ({
       at: Number(m[1]),
       step: Number(m[2]),
       label: m[3],
@@ -157,6 +157,10 @@ describe('dist/box', () => {
     expect(rows[1].at).toBeGreaterThan(0); // the exec and the dynamic loader come before node's clock
     expect(rows.at(-1)!.at).toBeLessThan(wallMs);
     expect(r.stderr).toMatch(/cpu: user [\d.]+ ms, system [\d.]+ ms/);
+    // box's own steps carry the process's CPU time so far, never decreasing
+    const cpu = [...r.stderr.matchAll(/\[cpu ([\d.]+)\]$/gm)].map((m) => Number(m[1]));
+    expect(cpu).toHaveLength(rows.length - 5);
+    expect(cpu).toEqual([...cpu].sort((a, b) => a - b));
   });
   describe.runIf(isRoot)('code cache of each command (src/boot.ts)', () => {
     const digest = () =>
