@@ -41,18 +41,28 @@ function cacheDirTrusted(): boolean {
   }
 }
 
-function readTrusted(file: string): Buffer | undefined {
+/** The cache's bytes when they may be used, and the inode they were read from. */
+function readTrusted(file: string): { data?: Buffer; ino?: number } {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch {
-    return undefined;
+    return {};
   }
   try {
     const st = fs.fstatSync(fd);
-    return st.isFile() && trusted(st) ? fs.readFileSync(fd) : undefined;
+    return { data: st.isFile() && trusted(st) ? fs.readFileSync(fd) : undefined, ino: st.ino };
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** False once another box has replaced the file this one read (or found missing) since. */
+function stillOurs(file: string, ino: number | undefined): boolean {
+  try {
+    return fs.lstatSync(file).ino === ino;
+  } catch {
+    return ino === undefined;
   }
 }
 
@@ -84,15 +94,16 @@ function boot(): void {
   const source = getAsset('box.js', 'utf8');
   const useCache = process.env.BOX_CODE_CACHE !== '0' && process.getuid?.() === 0;
   const file = path.join(CACHE_DIR, `code-${__BOX_BUNDLE_DIGEST__}-${commandOf(process.argv.slice(2))}`);
-  const cachedData = useCache && cacheDirTrusted() ? readTrusted(file) : undefined;
+  const read = useCache && cacheDirTrusted() ? readTrusted(file) : {};
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: 'box.js',
-    cachedData,
+    cachedData: read.data,
   });
-  if (useCache && (!cachedData || script.cachedDataRejected)) {
-    // written at the end, when it holds every function this command compiled
+  if (useCache && (!read.data || script.cachedDataRejected)) {
+    // Written at the end, when it holds every function this command compiled; not when another
+    // box wrote one meanwhile (200 first `box stop` at once would otherwise all write theirs).
     process.once('exit', () => {
-      if (!cacheDirTrusted()) return;
+      if (!cacheDirTrusted() || !stillOurs(file, read.ino)) return;
       writeAtomic(file, script.createCachedData());
       pruneOtherBuilds();
     });
