@@ -6,7 +6,8 @@
 //   3. transpiler      esbuild jco-transpile (CommonJS)  -> dist/assets/jco-transpile.js + its wasm
 //   4. policies        build/policies.mjs (clang, jco)   -> dist/assets/policy-<name>.wasm
 //   5. bundle          esbuild src/main.ts (CommonJS)    -> dist/box.js
-//   6. executable      @yao-pkg/pkg SEA + the assets     -> dist/box
+//      entry point     esbuild src/boot.ts (CommonJS)    -> dist/boot.js (runs box.js, code cache)
+//   6. executable      @yao-pkg/pkg SEA of boot.js + the assets and box.js -> dist/box
 //
 // Every step is skipped when a digest of its inputs matches the one recorded for its output in
 // dist/.build/, so a second run takes well under a second. Outputs are written to temporary
@@ -277,6 +278,30 @@ async function bundle(version, digests) {
   log(`box.js ${code.length} bytes (${ms(start)})`);
 }
 
+// 5b. The executable's entry point: src/boot.ts runs box.js (an asset) with a V8 code cache made
+// after a run, named after the bundle's digest.
+async function bundleBoot() {
+  const out = path.join(DIST, 'boot.js');
+  const digest = createHash('sha256')
+    .update(fs.readFileSync(path.join(DIST, 'box.js')))
+    .digest('hex')
+    .slice(0, 16);
+  const result = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'src/boot.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+    define: { __BOX_BUNDLE_DIGEST__: JSON.stringify(digest) },
+  });
+  const code = result.outputFiles[0].contents;
+  if (fs.existsSync(out) && fs.readFileSync(out).equals(code)) return;
+  writeAtomic(out, code);
+  log(`boot.js ${code.length} bytes`);
+}
+
 // Node's start-up looks through the whole command line, before any JavaScript runs, for
 // --env-file and --env-file-if-exists (Dotenv::GetDataFromArgs in node.cc; it stops only at `--`)
 // and loads those files into the process's environment, NODE_OPTIONS included. In the single
@@ -331,8 +356,9 @@ function nodeForSea() {
 async function singleExecutable(version) {
   const start = performance.now();
   const out = path.join(DIST, 'box');
-  const entry = path.join(DIST, 'box.js');
+  const entry = path.join(DIST, 'boot.js');
   const assets = Object.fromEntries(assetNames().map((name) => [name, path.join(ASSETS, name)]));
+  assets['box.js'] = path.join(DIST, 'box.js'); // run by boot.js
   const seaConfig = { ...SEA_CONFIG, assets };
   const pkgVersion = JSON.parse(fs.readFileSync(require.resolve('@yao-pkg/pkg/package.json'), 'utf8')).version;
   const key = sha256(
@@ -421,6 +447,7 @@ async function main() {
   buildPolicies();
   const digests = assetDigests();
   await bundle(version, digests);
+  await bundleBoot();
   await singleExecutable(version);
   log(`done in ${ms(t0)}`);
 }

@@ -97,7 +97,30 @@ export function bundleOptions({ entry, outfile, version, digests, defaultSeccomp
           }
         : {}),
     },
-    plugins: [koffiPlugin()],
+    plugins: [koffiPlugin(), sharedBuiltinsPlugin()],
+  };
+}
+
+/**
+ * One namespace object per Node built-in module for the whole bundle. esbuild turns each module's
+ * `import * as fs from 'node:fs'` into its own `__toESM(require('node:fs'))`, which copies every
+ * property of the built-in as a getter: 86 copies of fs and 66 of path in box.js, ~8 ms of CPU for
+ * the modules a `box run` loads (measured 2026-12-04). Imports of `node:X` resolve instead to one
+ * module that re-exports it, so each built-in is copied once. require() calls are left alone.
+ */
+function sharedBuiltinsPlugin() {
+  return {
+    name: 'box-shared-builtins',
+    setup(build) {
+      build.onResolve({ filter: /^node:/ }, (args) => {
+        if (args.namespace === 'box-builtin' || args.kind !== 'import-statement') return undefined;
+        return { path: args.path, namespace: 'box-builtin' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'box-builtin' }, (args) => ({
+        contents: `export * from '${args.path}';\nexport { default } from '${args.path}';\n`,
+        loader: 'js',
+      }));
+    },
   };
 }
 

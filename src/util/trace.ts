@@ -9,10 +9,16 @@
 import * as fs from 'node:fs';
 
 const enabled = process.env.BOX_TRACE === '1';
-const marks: [string, number][] = [];
+/** label, ms since Node's time origin, this process's CPU time so far (user + system, ms) */
+const marks: [string, number, number][] = [];
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 export function mark(label: string): void {
-  if (enabled) marks.push([label, performance.now()]);
+  if (enabled) marks.push([label, performance.now(), cpuMs()]);
 }
 
 /** Milliseconds from the exec to Node's time origin, and whether the caller's spawn time gave it. */
@@ -44,16 +50,21 @@ function nodeMarks(): [string, number][] {
 export function flushTrace(): void {
   if (!enabled || marks.length === 0) return;
   const exec = execToOrigin();
-  const all: [string, number][] = [
+  const all: [string, number, number?][] = [
     [exec.exact ? 'spawned by the caller (BOX_TRACE_T0)' : 'exec (kernel start time, 10 ms steps)', -exec.ms],
     ['node: main() (dynamic loading before it)', 0],
     ...nodeMarks(),
-    ...marks.map(([label, t]): [string, number] => [label === 'main' ? 'box: bundle loaded (main)' : label, t]),
+    ...marks.map(([label, t, cpu]): [string, number, number] => [
+      label === 'main' ? 'box: bundle loaded (main)' : label,
+      t,
+      cpu,
+    ]),
   ];
   let prev = -exec.ms;
-  const lines = all.map(([label, t]) => {
+  const lines = all.map(([label, t, cpu]) => {
     const since = t + exec.ms;
-    const line = `  ${since.toFixed(1).padStart(7)} ms  +${(t - prev).toFixed(1).padStart(5)}  ${label}`;
+    const cpuColumn = cpu === undefined ? '' : `  [cpu ${cpu.toFixed(1)}]`;
+    const line = `  ${since.toFixed(1).padStart(7)} ms  +${(t - prev).toFixed(1).padStart(5)}  ${label}${cpuColumn}`;
     prev = t;
     return line;
   });

@@ -136,7 +136,7 @@ export function cleanRoot(root) {
 /**
  * Where a box command's time goes: runs argv `rounds` times with BOX_TRACE=1 (and BOX_TRACE_T0,
  * the spawn time on process.hrtime's clock, so the trace starts at the exec) and prints the
- * median time of each step of the trace and its median CPU time.
+ * median time of each step of the trace (and the CPU time box spent in it), and its median CPU time.
  */
 export function printTraceSplit(title, argv, env, rounds) {
   const steps = new Map(); // label -> [ms spent in that step]
@@ -148,19 +148,24 @@ export function printTraceSplit(title, argv, env, rounds) {
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-    for (const m of r.stderr.matchAll(/^ +[\d.-]+ ms +\+ *([\d.-]+) +(.+)$/gm)) {
-      if (!steps.has(m[2])) steps.set(m[2], []);
-      steps.get(m[2]).push(Number(m[1]));
+    let cpuBefore = 0;
+    for (const m of r.stderr.matchAll(/^ +[\d.-]+ ms +\+ *([\d.-]+) +(.+?)(?: {2}\[cpu ([\d.]+)\])?$/gm)) {
+      if (!steps.has(m[2])) steps.set(m[2], { ms: [], cpu: [] });
+      steps.get(m[2]).ms.push(Number(m[1]));
+      if (m[3] === undefined) continue;
+      steps.get(m[2]).cpu.push(Number(m[3]) - cpuBefore); // node's own steps before the first have no figure
+      cpuBefore = Number(m[3]);
     }
     const c = /cpu: user ([\d.]+) ms, system ([\d.]+) ms/.exec(r.stderr);
     if (c) cpu.push(Number(c[1]) + Number(c[2]));
   }
   console.log(`\n${title} (BOX_TRACE=1, medians of ${rounds} runs, each step's own time)`);
   let total = 0;
-  for (const [label, xs] of steps) {
-    const m = median(xs);
+  for (const [label, { ms, cpu }] of steps) {
+    const m = median(ms);
     total += m;
-    console.log(`  ${total.toFixed(1).padStart(7)} ms  +${m.toFixed(1).padStart(5)}  ${label}`);
+    const cpuColumn = cpu.length ? `  [cpu +${median(cpu).toFixed(1)}]` : '';
+    console.log(`  ${total.toFixed(1).padStart(7)} ms  +${m.toFixed(1).padStart(5)}  ${label}${cpuColumn}`);
   }
   if (cpu.length) console.log(`  box's own CPU time (user + system): ${median(cpu).toFixed(1)} ms`);
 }

@@ -132,7 +132,7 @@ describe('dist/box', () => {
     });
     const wallMs = Number(process.hrtime.bigint() - spawnedAt) / 1e6;
     expect(r.status).toBe(0);
-    const rows = [...r.stderr.matchAll(/^ +([\d.]+) ms +\+ *([\d.]+) +(.+)$/gm)].map((m) => ({
+    const rows = [...r.stderr.matchAll(/^ +([\d.]+) ms +\+ *([\d.]+) +(.+?)(?: {2}\[cpu [\d.]+\])?$/gm)].map((m) => ({
       at: Number(m[1]),
       step: Number(m[2]),
       label: m[3],
@@ -157,5 +157,55 @@ describe('dist/box', () => {
     expect(rows[1].at).toBeGreaterThan(0); // the exec and the dynamic loader come before node's clock
     expect(rows.at(-1)!.at).toBeLessThan(wallMs);
     expect(r.stderr).toMatch(/cpu: user [\d.]+ ms, system [\d.]+ ms/);
+    // box's own steps carry the process's CPU time so far, never decreasing
+    const cpu = [...r.stderr.matchAll(/\[cpu ([\d.]+)\]$/gm)].map((m) => Number(m[1]));
+    expect(cpu).toHaveLength(rows.length - 5);
+    expect(cpu).toEqual([...cpu].sort((a, b) => a - b));
+  });
+  describe.runIf(isRoot)('code cache of each command (src/boot.ts)', () => {
+    const digest = () =>
+      createHash('sha256')
+        .update(fs.readFileSync(path.join(DIST, 'box.js')))
+        .digest('hex')
+        .slice(0, 16);
+    const cacheOf = (command: string) => path.join('/run/box/cache', `code-${digest()}-${command}`);
+    const version = (env: NodeJS.ProcessEnv = {}) => {
+      const r = spawnSync(copy, ['--root', path.join(tmp, 'cache-root'), 'version'], { env, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`box ${VERSION}\n`);
+    };
+
+    test('the first run of a command writes its cache (root only, 0600); later runs read it and leave it', () => {
+      version();
+      const file = cacheOf('version');
+      const st = fs.lstatSync(file);
+      expect(st.isFile()).toBe(true);
+      expect([st.uid, st.mode & 0o777]).toEqual([0, 0o600]);
+      version();
+      const again = fs.lstatSync(file);
+      expect([again.ino, again.mtimeMs]).toEqual([st.ino, st.mtimeMs]);
+    });
+
+    test('a cache others may write is not read but replaced; a corrupt one is rejected by V8 and replaced', () => {
+      version();
+      const file = cacheOf('version');
+      fs.chmodSync(file, 0o666);
+      const untrusted = fs.lstatSync(file).ino;
+      version();
+      expect(fs.lstatSync(file).ino).not.toBe(untrusted);
+      expect(fs.lstatSync(file).mode & 0o777).toBe(0o600);
+      fs.writeFileSync(file, Buffer.alloc(4096, 0x5a));
+      const corrupt = fs.lstatSync(file).ino;
+      version();
+      expect(fs.lstatSync(file).ino).not.toBe(corrupt);
+      expect(fs.readFileSync(file).subarray(0, 64).equals(Buffer.alloc(64, 0x5a))).toBe(false);
+    });
+
+    test('BOX_CODE_CACHE=0 neither reads nor writes it', () => {
+      const file = cacheOf('version');
+      fs.rmSync(file, { force: true });
+      version({ BOX_CODE_CACHE: '0' });
+      expect(fs.existsSync(file)).toBe(false);
+    });
   });
 });

@@ -1,0 +1,116 @@
+// The single executable's entry point (bundled alone by build/build.mjs). It runs box's bundle
+// (dist/box.js, embedded as the asset box.js) through vm.Script with a V8 code cache written by the
+// first run of each command, so later runs neither parse nor compile the functions it used.
+//
+// Why: the cache Node's SEA support makes at build time (useCodeCache) holds only what V8 compiles
+// eagerly, the bundle's outer functions; every module box requires lazily (esbuild's wrappers, the
+// command's whole module graph) was parsed and compiled again by every process. A cache made after
+// a run holds those too.
+//
+// The files live in /run/box/cache (a tmpfs: gone at reboot), named after the bundle's digest and
+// the command. V8 runs the bytecode they hold, so they are read only when root owns them and
+// their directories and nobody else may write to any of them; V8 itself rejects a cache made for
+// other source or flags, and box then writes a new one. BOX_CODE_CACHE=0 turns the cache off.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+declare const __BOX_BUNDLE_DIGEST__: string;
+
+const CACHE_DIR = '/run/box/cache';
+
+/** The command word (after the global options), which names the cache file. */
+function commandOf(argv: string[]): string {
+  let i = 0;
+  while (i < argv.length && /^--(root|runroot)(=|$)/.test(argv[i])) i += argv[i].includes('=') ? 1 : 2;
+  const word = argv[i] ?? '';
+  return /^[a-z][a-z-]{0,30}$/.test(word) ? word : 'other';
+}
+
+/** Root's, and writable by root alone. */
+const trusted = (st: fs.Stats): boolean => st.uid === 0 && (st.mode & 0o022) === 0;
+
+function cacheDirTrusted(): boolean {
+  try {
+    return [CACHE_DIR, path.dirname(CACHE_DIR)].every((d) => {
+      const st = fs.lstatSync(d);
+      return st.isDirectory() && trusted(st);
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** The cache's bytes when they may be used, and the inode they were read from. */
+function readTrusted(file: string): { data?: Buffer; ino?: number } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch {
+    return {};
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    return { data: st.isFile() && trusted(st) ? fs.readFileSync(fd) : undefined, ino: st.ino };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** False once another box has replaced the file this one read (or found missing) since. */
+function stillOurs(file: string, ino: number | undefined): boolean {
+  try {
+    return fs.lstatSync(file).ino === ino;
+  } catch {
+    return ino === undefined;
+  }
+}
+
+function writeAtomic(file: string, data: Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true }); // a cache is an optimisation: never a reason to fail
+  }
+}
+
+/** Removes the caches of other builds of box written over an hour ago (the directory is in memory). */
+function pruneOtherBuilds(): void {
+  try {
+    for (const name of fs.readdirSync(CACHE_DIR)) {
+      if (!name.startsWith('code-') || name.startsWith(`code-${__BOX_BUNDLE_DIGEST__}-`)) continue;
+      const file = path.join(CACHE_DIR, name);
+      if (Date.now() - fs.lstatSync(file).mtimeMs > 3600_000) fs.rmSync(file, { force: true });
+    }
+  } catch {
+    /* another box pruned it first */
+  }
+}
+
+function boot(): void {
+  const { getAsset } = require('node:sea') as { getAsset(name: string, encoding: string): string };
+  const source = getAsset('box.js', 'utf8');
+  const useCache = process.env.BOX_CODE_CACHE !== '0' && process.getuid?.() === 0;
+  const file = path.join(CACHE_DIR, `code-${__BOX_BUNDLE_DIGEST__}-${commandOf(process.argv.slice(2))}`);
+  const read = useCache && cacheDirTrusted() ? readTrusted(file) : {};
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: 'box.js',
+    cachedData: read.data,
+  });
+  if (useCache && (!read.data || script.cachedDataRejected)) {
+    // Written at the end, when it holds every function this command compiled; not when another
+    // box wrote one meanwhile (200 first `box stop` at once would otherwise all write theirs).
+    process.once('exit', () => {
+      if (!cacheDirTrusted() || !stillOurs(file, read.ino)) return;
+      writeAtomic(file, script.createCachedData());
+      pruneOtherBuilds();
+    });
+  }
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  const mod = { exports: {} };
+  run(mod.exports, require, mod, __filename, __dirname);
+}
+
+boot();
