@@ -126,7 +126,8 @@ describe('box build: ADD of a URL', () => {
       [
         `ADD --checksum=sha256:${wrong} ${base}/files/tool.sh /x`,
         new RegExp(
-          `^box: Dockerfile \\(stdin\\):2: ADD ${base}/files/tool.sh: the content's checksum is sha256:[0-9a-f]{64}, not the sha256:${wrong} --checksum asks for\\n$`,
+          `^box: Dockerfile \\(stdin\\):2: ADD ${base}/files/tool.sh: the content's checksum is ` +
+            `sha256:[0-9a-f]{64}, not the sha256:${wrong} --checksum asks for\\n$`,
         ),
       ],
       [`ADD --checksum=md5:abc ${base}/files/tool.sh /x`, /--checksum=md5:abc: expected sha256: and 64 hex digits/],
