@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownedName } from './util/owner';
 import { randomHex } from './util/random';
+import { trustCacheDir } from './util/trusted-path';
 
 export const ASSET_NAMES = [
   'box-helper',
@@ -153,13 +154,13 @@ export function assetPath(name: AssetName, cacheDir: string): string {
   // An ES module keeps its extension last: Node decides how to load a file by it.
   const ext = name.endsWith('.mjs') ? '.mjs' : '';
   const file = path.join(cacheDir, `${name.slice(0, name.length - ext.length)}-${digest.sha256.slice(0, 16)}${ext}`);
+  trustCacheDir(cacheDir);
   if (usable(file, digest.size)) return file;
 
   const data = known ?? readAsset(name);
   if (data.length !== digest.size || sha256(data) !== digest.sha256) {
     throw new Error(`asset ${name} is corrupt: its digest does not match the one recorded at build time`);
   }
-  fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   const mode = modeOf(name);
   // The writer's token in the name: a write killed half-way is removed by the store's sweeper.
   const tmp = ownedName(`${file}.tmp`, randomHex(6));

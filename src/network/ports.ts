@@ -304,6 +304,30 @@ export function hostPortsFor(
   return assignHostPorts(bindings, [...publishedInRoot, ...portsPublishedByOtherRoots(roots)]);
 }
 
+/**
+ * A start's check of the host ports its container got at create: something (a host process, a
+ * container of this or another root) may have taken one since. Throws a one-line BoxError before
+ * anything of the start exists. `publishedInRoot`: this root's running containers' ports.
+ */
+export function checkHostPortsStillFree(
+  roots: Pick<Roots, 'root'>,
+  ports: PublishedPort[],
+  publishedInRoot: PublishedPort[],
+): void {
+  if (ports.length === 0) return;
+  const sockets = hostSockets();
+  const published = [...publishedInRoot, ...portsPublishedByOtherRoots(roots)];
+  for (const p of ports) {
+    const holder = holderOf(p.hostIp, p.hostPort, p.protocol, sockets, published);
+    if (holder) {
+      throw new BoxError(
+        `Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated (by ${holder}); ` +
+          `free it, or create the container again publishing ${p.containerPort}/${p.protocol} on another host port`,
+      );
+    }
+  }
+}
+
 // --- box port
 
 /**

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { featurePaths, Roots } from '../paths';
+import { notRootsAlone, unsafeAncestor } from '../util/trusted-path';
 import { readUserText } from '../util/user-file';
 import type { Pair } from './types';
 
@@ -96,6 +97,18 @@ function fromJsonFile(file: string): PolicyRef {
   return ref;
 }
 
+/**
+ * A default policy, its file or its directory, must be root's alone (the store's rule: owned by
+ * root, writable by nobody else, in directories only root can change): whoever else could change
+ * it would choose what every start is admitted with.
+ */
+function trustPolicyPath(p: string, what: string): void {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return; // a component named but missing: loading it says so
+  const why = notRootsAlone(st) ?? unsafeAncestor(p);
+  if (why) throw new BoxError(`the ${what} ${p} ${why}: make it root's alone (chown root, chmod go-w) or remove it`);
+}
+
 /** The default policies: policies.d directories, then $BOX_POLICY. */
 export function defaultPolicies(roots: Roots): PolicyRef[] {
   const refs: PolicyRef[] = [];
@@ -106,10 +119,17 @@ export function defaultPolicies(roots: Roots): PolicyRef[] {
     } catch {
       continue; // no such directory: no defaults from it
     }
+    trustPolicyPath(dir, 'policy directory');
     for (const name of names) {
       const file = path.join(dir, name);
-      if (name.endsWith('.wasm')) refs.push({ ref: file, mode: 'enforce', args: [], origin: file });
-      else if (name.endsWith('.json')) refs.push(fromJsonFile(file));
+      if (!name.endsWith('.wasm') && !name.endsWith('.json')) continue;
+      trustPolicyPath(file, 'default policy');
+      const ref = name.endsWith('.wasm')
+        ? { ref: file, mode: 'enforce' as const, args: [], origin: file }
+        : fromJsonFile(file);
+      // the component a .json names, wherever it is
+      if (ref.ref !== file && !isBuiltin(ref.ref)) trustPolicyPath(ref.ref, 'default policy component');
+      refs.push(ref);
     }
   }
   for (const value of (process.env.BOX_POLICY ?? '').split(',')) {

@@ -33,7 +33,7 @@ import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount
 import { networkSetup } from './networks';
 import type { OutputOption } from './helper';
 import { checkNetworkRoom, endpointsFor, networkExists, parseNetworkFlags, portBindingsFor } from '../network/flags';
-import { hostPortsFor } from '../network/ports';
+import { checkHostPortsStillFree, hostPortsFor, PublishedPort } from '../network/ports';
 import { NetworkStore } from '../network/store';
 
 export interface CreateRequest {
@@ -175,13 +175,8 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
   const bindings = portBindingsFor(net, Object.keys(image.config.config?.ExposedPorts ?? {}), req.warn);
   if (bindings.length) {
     // a taken host port is an error now, before anything exists (the running containers' count)
-    const running = new ContainerStore(req.roots).list().filter((c) => c.state.status === 'running');
     config.portBindings = bindings;
-    config.ports = hostPortsFor(
-      req.roots,
-      bindings,
-      running.flatMap((c) => c.config.ports ?? []),
-    );
+    config.ports = hostPortsFor(req.roots, bindings, portsOfOthersRunning(new ContainerStore(req.roots)));
   }
   mark('config resolved');
   const cgroupHost = detectCgroups();
@@ -265,6 +260,12 @@ export async function createContainer(req: CreateRequest): Promise<Created> {
  * writable layer), a fresh cgroup and the helper spec. On failure the cgroup is released (and,
  * with --rm, the record).
  */
+/** The host ports the root's running containers (other than `self`) publish. */
+function portsOfOthersRunning(containers: ContainerStore, self?: ContainerRecord): PublishedPort[] {
+  const running = containers.list().filter((c) => c.state.status === 'running' && c.id !== self?.id);
+  return running.flatMap((c) => c.config.ports ?? []);
+}
+
 export function prepareStart(
   roots: Roots,
   containers: ContainerStore,
@@ -276,6 +277,8 @@ export function prepareStart(
     helperPath: string;
   },
 ): Created {
+  // a start of an existing container: its host ports were free at create, maybe not any more
+  if (!known) checkHostPortsStillFree(roots, record.config.ports ?? [], portsOfOthersRunning(containers, record));
   const cgroupHost = known?.cgroupHost ?? detectCgroups();
   const cgroup = containerCgroup(cgroupHost, record.id);
   try {

@@ -254,16 +254,23 @@ export async function restartAfterBackoff(roots: Roots, id: string): Promise<num
   try {
     const record: ContainerRecord | undefined = store.get(id);
     if (!record?.state.restarting || record.state.stoppedByUser) return 0;
-    const c = prepareStart(roots, store, record);
-    const { started } = await launch(roots, c, () => undefined, (record.state.restartCount ?? 0) + 1);
-    if (!started)
+    const failed = (why: string) =>
       store.setState(record, {
         restarting: false,
         nextRestartAt: undefined,
         status: 'exited',
         exitCode: 125,
-        error: 'restart failed',
+        error: why,
       });
+    let c: Created;
+    try {
+      c = prepareStart(roots, store, record);
+    } catch (err) {
+      failed(`restart failed: ${(err as Error).message}`); // a host port taken meanwhile, its image gone
+      throw err;
+    }
+    const { started } = await launch(roots, c, () => undefined, (record.state.restartCount ?? 0) + 1);
+    if (!started) failed('restart failed');
     return 0;
   } finally {
     lock.release();

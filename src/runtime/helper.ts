@@ -107,9 +107,9 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         await opts.onInitReady!(pid);
         control?.end('go\n');
       } catch (err) {
-        // An init that already died in its own setup (a mount it could not make) is the reason,
-        // not the hook that found it gone: `go` lets the helper report that step's error.
-        if (processToken(pid) === undefined) return void control?.end('go\n');
+        // An init that died in its own setup (a mount it could not make) or was killed meanwhile is
+        // the reason, not the hook that found it gone: `go` lets the helper report its end.
+        if (initDying(pid)) return void control?.end('go\n');
         hookError = err;
         control?.end('abort\n');
       }
@@ -200,6 +200,23 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       finish();
     });
   });
+}
+
+/**
+ * Whether a container's init is dead or on its way: gone or a zombie, past the point of its exit
+ * where the kernel dropped its namespaces (what a hook opening its netns trips on, before it is a
+ * zombie), or with SIGKILL pending (killed a moment ago).
+ */
+export function initDying(pid: number): boolean {
+  if (processToken(pid) === undefined) return true;
+  try {
+    fs.readlinkSync(`/proc/${pid}/ns/net`);
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const pending = [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].map((m) => BigInt(`0x${m[1]}`));
+    return pending.some((mask) => ((mask >> 8n) & 1n) === 1n); // bit 8: SIGKILL (9)
+  } catch {
+    return true; // its /proc entries went meanwhile
+  }
 }
 
 /** The children of a process, from every one of its threads (for a helper: its fork, the monitor). */

@@ -17,12 +17,13 @@ import { ContainerStore, DamagedContainer } from './containers';
 import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
 import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
-import { isAbandoned, isOwnerAlive, killHelper } from './owner';
+import { initReleased, isAbandoned, isOwnerAlive, killHelper } from './owner';
 import { releaseNetworks } from './networks';
 
 export { CONTAINER_WAIT_MS, lockContainer };
 
-type Exit = { code: number; at: string; error?: string };
+/** neverStarted: the command never ran (a start killed during its setup): the record says created. */
+type Exit = { code: number; at: string; error?: string; neverStarted?: boolean };
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,14 +38,15 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
   cgroup.remove();
   removeRuntimeDir(roots, record.id);
   if (oomKilled) appendEvent(roots, 'oom', record);
-  appendEvent(roots, 'die', record, { exitCode: exit.code });
+  if (!exit.neverStarted) appendEvent(roots, 'die', record, { exitCode: exit.code });
   if (record.autoRemove) {
     store.remove(record);
     appendEvent(roots, 'destroy', record);
     return;
   }
   const gone = { pid: undefined, monitorPid: undefined, ownerPid: undefined };
-  const ended = { status: 'exited' as const, exitCode: exit.code, finishedAt: exit.at, oomKilled, error: exit.error };
+  const status = exit.neverStarted ? ('created' as const) : ('exited' as const);
+  const ended = { status, exitCode: exit.code, finishedAt: exit.at, oomKilled, error: exit.error };
   store.setState(record, { ...ended, ...gone });
 }
 
@@ -151,11 +153,18 @@ async function orphanExit(roots: Roots, record: ContainerRecord): Promise<Exit> 
   // and restores a terminal it had put in raw mode; a helper still there after that is killed.
   const cgroup = containerCgroup(detectCgroups(), record.id);
   const wasRunning = cgroup.pids().length > 0;
+  const ran = initReleased(roots, record.id);
   cgroup.killAll();
   const deadline = Date.now() + HELPER_EXIT_WAIT_MS;
   while (isMonitorAlive(record.state.monitorPid) && Date.now() < deadline) await delay(10);
   killHelper(record.state.monitorPid);
   const owner = `box run (pid ${record.state.ownerPid}), which owned the container,`;
+  // Killed before it let the init go on (while it set up the network): the command never ran. A
+  // start that failed, which Docker records as created, with exit code 128 and the reason.
+  if (!ran) {
+    const error = `${owner} was killed before the container's command started: it never ran`;
+    return { code: 128, at, error, neverStarted: true };
+  }
   if (wasRunning) return { code: 137, at, error: `${owner} was killed: the container was stopped` };
   return { code: 255, at, error: `${owner} was killed before it recorded the exit: the exit code is unknown` };
 }

@@ -24,6 +24,24 @@ export function holdOwnership(roots: Roots, id: string): Lock {
   return lock;
 }
 
+function releasedFile(roots: Roots, id: string): string {
+  return path.join(runtimeDir(roots, id), 'released');
+}
+
+/**
+ * A foreground `box run`'s mark that it let its container's init go on to its command (after the
+ * host's work between clone and exec, the network's; at once when there is none). The next
+ * command, finding that run killed, tells a container that may have run from one that never
+ * could: the helper kills an init box never let go. An empty file: no write of the record.
+ */
+export function markInitReleased(roots: Roots, id: string): void {
+  fs.closeSync(fs.openSync(releasedFile(roots, id), 'w', 0o600));
+}
+
+export function initReleased(roots: Roots, id: string): boolean {
+  return fs.existsSync(releasedFile(roots, id));
+}
+
 /** True while whoever must record the end of a running container is alive to do it. */
 export function isOwnerAlive(roots: Roots, record: ContainerRecord): boolean {
   if (record.state.ownerPid !== undefined) return isLockHeld(ownerFile(roots, record.id));

@@ -9,7 +9,7 @@ import { appendEvent } from './events';
 import { runHelper } from './helper';
 import type { Lock } from '../image/locks';
 import { removeRuntimeDir } from './monitor-state';
-import { holdOwnership } from './owner';
+import { holdOwnership, markInitReleased } from './owner';
 
 export { requireRoot } from './create';
 export type RunRequest = CreateRequest;
@@ -24,6 +24,8 @@ export async function runForeground(req: CreateRequest): Promise<number> {
   let owner: Lock | undefined;
   try {
     owner = holdOwnership(req.roots, record.id);
+    const hook = initHook(c, req.onInitReady); // the host's work on the waiting init (a throw aborts the start)
+    if (!hook) markInitReleased(req.roots, record.id); // the helper lets it go at once
     const result = await runHelper(c.helperPath, c.spec.encode(), {
       stdin: config.openStdin || config.tty ? 'inherit' : 'ignore',
       output: req.output,
@@ -34,7 +36,12 @@ export async function runForeground(req: CreateRequest): Promise<number> {
         storeLock?.release();
         appendEvent(req.roots, 'start', record);
       },
-      onInitReady: initHook(c, req.onInitReady), // the host's hook on the waiting init (a throw aborts the start)
+      onInitReady:
+        hook &&
+        (async (pid) => {
+          await hook(pid);
+          markInitReleased(req.roots, record.id);
+        }),
     });
     mark('container exited');
     exitCode = result.exitCode;

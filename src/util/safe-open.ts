@@ -10,6 +10,7 @@ import { BoxError, errnoCode } from '../errors';
 import * as sys from '../linux/syscalls';
 import { layout, Roots } from '../paths';
 import { noteRoot } from './root-identity';
+import { octal, unsafeAncestor } from './trusted-path';
 
 const { O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
 
@@ -168,29 +169,13 @@ function trustRoot(dir: string, what: string, flag: string): void {
   if (perm & 0o077 && process.getuid?.() === 0) fs.chmodSync(dir, 0o700);
 }
 
-const S_ISVTX = 0o1000;
-const octal = (perm: number) => perm.toString(8).padStart(4, '0');
-
 /**
  * The existing directories above `dir` are root's and writable by nobody else, or sticky (as
  * /tmp: others cannot rename root's entries there).
  */
 function trustAncestors(dir: string, shown: string, what: string, flag: string): void {
-  for (let p = path.dirname(dir); ; p = path.dirname(p)) {
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.statSync(p, { throwIfNoEntry: false });
-    } catch (err) {
-      if (errnoCode(err) !== 'EACCES') throw err;
-    }
-    const refuse = (why: string) =>
-      new BoxError(`the ${what} ${shown} is inside ${p}, ${why}, who could swap the store: choose another ${flag}`);
-    if (st && st.uid !== 0) throw refuse(`owned by uid ${st.uid}`);
-    if (st && st.mode & 0o022 && !(st.mode & S_ISVTX)) {
-      throw refuse(`mode ${octal(st.mode & 0o7777)}, writable by group or others`);
-    }
-    if (p === path.dirname(p)) return;
-  }
+  const why = unsafeAncestor(dir);
+  if (why) throw new BoxError(`the ${what} ${shown} ${why}, who could swap the store: choose another ${flag}`);
 }
 
 /** chmod to `mode` when group or others have any access; a symlink or a missing entry is left alone. */

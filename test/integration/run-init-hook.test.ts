@@ -75,3 +75,24 @@ it('an async hook that resolves lets the container run (--rm: nothing left)', as
   expect(t.containerIds()).toEqual([]);
   expect(leftovers(t, before)).toEqual([]);
 }, 60_000);
+
+it("an init killed while the hook works on it: the container's own failure is reported, not the hook's error", async () => {
+  const before = snapshot(t);
+  let seenPid = 0;
+  const warned: string[] = [];
+  const req = request('killed-in-hook', (pid) => {
+    seenPid = pid;
+    // as a network hook that finds the netns gone: the init was killed (the OOM killer, a kill -9)
+    process.kill(pid, 'SIGKILL');
+    throw new Error(`ENOENT: no such file or directory, open '/proc/${pid}/ns/net'`);
+  });
+  // what the helper says of its init, as for any start that fails in the container's setup
+  expect(await runForeground({ ...req, warn: (m) => warned.push(m) })).toBe(125);
+  expect(warned.join('\n')).toMatch(/killed by signal 9 during setup/);
+  expect(warned.join('\n')).not.toContain('ENOENT');
+  expect(fs.existsSync(`/proc/${seenPid}/ns`), 'the init is gone').toBe(false);
+  expect(leftovers(t, before)).toEqual([]);
+  const st = inspectOne<{ State: { Status: string; ExitCode: number; Error: string } }>(t, 'killed-in-hook').State;
+  expect(st).toMatchObject({ Status: 'created', ExitCode: 125, Error: 'killed by signal 9 during setup' });
+  expect(t.box(['rm', 'killed-in-hook']).status).toBe(0);
+}, 60_000);
