@@ -231,31 +231,113 @@ describe("box-runc's native half", () => {
     }
     expect(handedOver()).toHaveLength(5); // box's message for a bad id: one definition
     fs.symlinkSync(outside, path.join(stateRoot, 'linked'));
-    for (const cmd of [['delete', '--force'], ['state'], ['kill']]) {
-      const r = native(...cmd, 'linked');
-      expect([r.status, r.stderr]).toEqual([
-        125,
-        `${stateRoot}/linked is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`,
-      ]);
-    }
     fs.mkdirSync(path.join(stateRoot, 'statelink'), { mode: 0o700 });
     fs.symlinkSync(path.join(outside, 'state'), path.join(stateRoot, 'statelink', 'state'));
-    const r = native('delete', '--force', 'statelink');
-    expect(r.stderr).toBe(
-      `${stateRoot}/statelink/state is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`,
-    );
+    const linkRefusal = (p: string) =>
+      `${p} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`;
+    // every command that reads a container, on both sides (those the native half hands to box too)
+    const onContainer = (id: string) => [
+      ['delete', '--force', id],
+      ['delete', id],
+      ['state', id],
+      ['kill', id],
+      ['kill', id, 'KILL'],
+      ['start', id],
+      ['ps', id],
+      ['pause', id],
+      ['resume', id],
+      ['update', '--pids-limit', '10', id],
+      ['exec', id, 'true'],
+    ];
+    for (const [id, refusal] of [
+      ['linked', linkRefusal(`${stateRoot}/linked`)],
+      ['statelink', linkRefusal(`${stateRoot}/statelink/state`)],
+    ]) {
+      for (const args of onContainer(id)) {
+        const r = same(...args);
+        expect([args, r.status, r.stderr]).toEqual([args, 125, refusal]);
+        expect(JSON.parse(r.log)).toEqual({ level: 'error', msg: refusal.trim(), time: 'T' });
+      }
+    }
     expect(fs.readdirSync(outside)).toEqual(['state']);
+    expect(fs.readFileSync(path.join(outside, 'state'), 'utf8')).toBe(`box-runc-state 1\nid "victim"\n`);
     // list leaves both out, silently, as it does a container it cannot read
-    const listed = native('list', '-q');
+    const listed = same('list', '-q');
     expect([listed.status, listed.stdout, listed.stderr]).toEqual([0, '', '']);
-    expect(handedOver()).toEqual([]);
+    // handed to box: pause, resume, update and exec (twice: one id each)
+    expect(handedOver().sort()).toEqual(['exec', 'exec', 'pause', 'pause', 'resume', 'resume', 'update', 'update']);
     fs.rmSync(path.join(stateRoot, 'linked'));
     fs.rmSync(path.join(stateRoot, 'statelink'), { recursive: true });
-    fs.chmodSync(stateRoot, 0o755);
-    const loose = native('state', 'x');
-    expect(loose.stderr).toBe(
-      `${stateRoot} must be root's alone (mode 0700): it holds the containers' control files\n`,
+  });
+
+  it('trusts its root as box trusts its own, on both sides: owner, mode and the directories above', () => {
+    config(['true']);
+    fs.mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    // what every command but features refuses, on a root it must not trust
+    const everyCommand = [
+      ['create', '--bundle', bundle, 'h1'],
+      ['run', '--detach', '--bundle', bundle, 'h1'],
+      ['start', 'h1'],
+      ['state', 'h1'],
+      ['kill', 'h1'],
+      ['delete', '--force', 'h1'],
+      ['ps', 'h1'],
+      ['list'],
+      ['pause', 'h1'],
+      ['resume', 'h1'],
+      ['update', '--pids-limit', '10', 'h1'],
+      ['exec', 'h1', 'true'],
+    ];
+    const refusedEverywhere = (why: string) => {
+      for (const args of everyCommand) {
+        const r = same(...args);
+        expect([args, r.status, r.stdout, r.stderr]).toEqual([args, 125, '', `${why}\n`]);
+        expect(JSON.parse(r.log)).toEqual({ level: 'error', msg: why, time: 'T' });
+      }
+      expect(viaNode('features').status).toBe(0); // reads nothing under --root
+      expect(fs.readdirSync(stateRoot)).toEqual([]); // nothing created
+      handedOver();
+    };
+    fs.chmodSync(stateRoot, 0o757);
+    refusedEverywhere(
+      `the OCI root ${stateRoot} has mode 0757, writable by group or others: chmod 700 it or choose another --root`,
     );
     fs.chmodSync(stateRoot, 0o700);
+    fs.chownSync(stateRoot, 1000, 1000);
+    refusedEverywhere(
+      `the OCI root ${stateRoot} is owned by uid 1000, not root: box trusts only a root-owned store; ` +
+        'chown it to root or choose another --root',
+    );
+    fs.chownSync(stateRoot, 0, 0);
+    // readable by others, writable by none: tightened to 0700 (as box's storage root), then used
+    for (const side of [native, viaNode]) {
+      fs.chmodSync(stateRoot, 0o755);
+      const r = side('state', 'h1');
+      expect([r.status, r.stderr]).toEqual([125, 'container does not exist: h1\n']);
+      expect(fs.statSync(stateRoot).mode & 0o777).toBe(0o700);
+    }
+    // a root (existing or not) in a directory others can write: they could swap it
+    const loose = path.join(t.dir, 'loose');
+    fs.mkdirSync(loose, { mode: 0o777 });
+    fs.chmodSync(loose, 0o777);
+    const saved = stateRoot;
+    try {
+      for (const made of [false, true]) {
+        stateRoot = path.join(loose, 'state');
+        if (made) fs.mkdirSync(stateRoot, { mode: 0o700 });
+        const why =
+          `the OCI root ${stateRoot} is inside ${loose}, mode 0777, writable by group or others, ` +
+          'who could swap the store: choose another --root';
+        for (const args of everyCommand) {
+          const r = same(...args);
+          expect([args, r.status, r.stderr]).toEqual([args, 125, `${why}\n`]);
+        }
+        expect(fs.readdirSync(loose)).toEqual(made ? ['state'] : []); // create made no root there
+        if (made) expect(fs.readdirSync(stateRoot)).toEqual([]);
+      }
+    } finally {
+      stateRoot = saved;
+      handedOver();
+    }
   });
 });

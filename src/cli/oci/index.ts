@@ -415,6 +415,8 @@ export async function runOci(argv: string[], prog: string, storageRoot?: string)
     const { flags, rest: positionals } = parseOciFlags(args, cmd.flags, `${prog} ${name}`);
     const debug = g.debug === true;
     const store = new OciStore((g.root as string | undefined) ?? DEFAULT_OCI_ROOT);
+    // every command but features reads or writes under --root: a root others could swap is refused
+    if (name !== 'features') store.trust();
     const boxRoot = (g['box-root'] as string | undefined) ?? storageRoot;
     const ctx: Context = { store, roots: resolveRoots({ root: boxRoot }), log, debug };
     log('debug', `${prog} ${argv.join(' ')}`);
