@@ -81,7 +81,8 @@ static void log_line(const char *level, const char *msg)
 		putc('\n', f);
 	}
 	fclose(f);
-	int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* never through a symlink, even one swapped in after check_log */
+	int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		if (write(fd, line, len) < 0) {
 			/* a log we cannot write must not hide the error itself */
@@ -193,6 +194,19 @@ static int signal_number(const char *s)
 		if (!strcasecmp(s, names[i].name))
 			return names[i].sig;
 	return 0;
+}
+
+/* --log must not be a symlink (src/cli/oci/index.ts checkLogFile, the same message): 0, or 125
+ * (reported on stderr alone: the log is what is refused). */
+static int check_log(void)
+{
+	struct stat sb;
+	if (!log_file || lstat(log_file, &sb) || !S_ISLNK(sb.st_mode))
+		return 0;
+	const char *file = log_file;
+	log_file = NULL;
+	return oci_fail(
+		"--log %s is a symbolic link: box-runc never writes its log through one; give the file itself", file);
 }
 
 /* Node's path.dirname (posix), which src/util/safe-open.ts walks: into buf. */
@@ -357,7 +371,7 @@ int oci_main(int argc, char **argv)
 	if (nargs && !oci_valid_id(args[0]))
 		oci_delegate();
 	int rootfd = -1;
-	if (open_root(root, &rootfd))
+	if (check_log() || open_root(root, &rootfd))
 		return 125;
 	oci_use_root(root, rootfd);
 	int r;

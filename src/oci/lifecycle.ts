@@ -137,11 +137,22 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   }
 }
 
-/** runc writes the pid file whole (temp file, rename): a reader never sees half of it. */
+/**
+ * runc writes the pid file whole (temp file, rename): a reader never sees half of it. The temp file
+ * is made anew (O_EXCL: a symlink planted at its name is never followed) and the rename replaces
+ * whatever is at `file`, a symlink included, without following it.
+ */
 export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
-  fs.writeFileSync(tmp, String(pid), { mode: 0o644 });
+  fs.rmSync(tmp, { force: true }); // a stale one (or a link in its place): unlink never follows
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+  try {
+    fs.writeSync(fd, String(pid));
+  } finally {
+    fs.closeSync(fd);
+  }
   fs.renameSync(tmp, abs);
 }
 

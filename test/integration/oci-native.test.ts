@@ -25,20 +25,31 @@ interface Ran {
 
 /** box-runc (native: false runs `box oci`, the Node.js side) with stdout and stderr in files. */
 function run(native: boolean, ...args: string[]): Ran {
-  const files = ['stdout', 'stderr', 'log'].map((n) => path.join(t.dir, n));
+  const log = path.join(t.dir, 'log');
+  fs.rmSync(log, { force: true });
+  return runLogged(native, log, args);
+}
+
+/**
+ * As run, with --log `log` left as it is, and `before` (a shell command) run first by the shell
+ * that then execs box-runc or box as the same process ($$ is its pid).
+ */
+function runLogged(native: boolean, log: string, args: string[], before = ''): Ran {
+  const files = ['stdout', 'stderr'].map((n) => path.join(t.dir, n));
   for (const f of files) fs.rmSync(f, { force: true });
-  const fds = files.slice(0, 2).map((f) => fs.openSync(f, 'w'));
-  const global = ['--root', stateRoot, '--log', files[2], '--log-format', 'json'];
-  const [cmd, argv] = native ? [runc, [...global, ...args]] : [BOX, ['oci', ...global, ...args]];
-  const r = spawnSync(cmd, argv, {
+  const fds = files.map((f) => fs.openSync(f, 'w'));
+  const global = ['--root', stateRoot, '--log', log, '--log-format', 'json'];
+  const argv = native ? [runc, ...global, ...args] : [BOX, 'oci', ...global, ...args];
+  const r = spawnSync('/bin/sh', ['-c', `${before}\nexec "$@"`, 'sh', ...argv], {
     stdio: ['ignore', fds[0], fds[1]],
     timeout: 60_000,
     env: { ...process.env, BOX_ROOT: t.root },
   });
   for (const fd of fds) fs.closeSync(fd);
-  const [stdout, stderr, log] = files.map((f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''));
-  // the log's time differs between two runs; the rest must not
-  return { status: r.status, stdout, stderr, log: log.replace(/"time":"[^"]+"/g, '"time":"T"') };
+  const [stdout, stderr] = files.map((f) => fs.readFileSync(f, 'utf8'));
+  // the log's time differs between two runs; the rest must not (a symlink there is not read)
+  const text = fs.lstatSync(log, { throwIfNoEntry: false })?.isFile() ? fs.readFileSync(log, 'utf8') : '';
+  return { status: r.status, stdout, stderr, log: text.replace(/"time":"[^"]+"/g, '"time":"T"') };
 }
 
 const native = (...args: string[]) => run(true, ...args);
@@ -339,5 +350,60 @@ describe("box-runc's native half", () => {
       stateRoot = saved;
       handedOver();
     }
+  });
+  it('refuses a --log that is a symlink, on either side, writing nothing through it', () => {
+    fs.mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    const victim = path.join(t.dir, 'victim-file');
+    fs.writeFileSync(victim, 'precious\n');
+    const linkedLog = path.join(t.dir, 'linked.log');
+    const dangling = path.join(t.dir, 'victim-new');
+    config(['sleep', '300']);
+    for (const target of [victim, dangling]) {
+      fs.rmSync(linkedLog, { force: true });
+      fs.symlinkSync(target, linkedLog);
+      const why = `--log ${linkedLog} is a symbolic link: box-runc never writes its log through one; give the file itself`;
+      for (const args of [['state', 'nosuch'], ['list'], ['create', '--bundle', bundle, 'l1'], ['features']]) {
+        for (const side of [true, false]) {
+          const r = runLogged(side, linkedLog, args);
+          expect([args, side, r.status, r.stdout, r.stderr]).toEqual([args, side, 125, '', `${why}\n`]);
+        }
+      }
+      expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
+      expect(fs.existsSync(dangling)).toBe(false);
+      expect(fs.readdirSync(stateRoot)).toEqual([]);
+    }
+    fs.rmSync(linkedLog);
+    handedOver();
+  });
+
+  it('writes --pid-file whole, never through a symlink at its name or its temporary name', () => {
+    const victim = path.join(t.dir, 'victim-file');
+    fs.writeFileSync(victim, 'precious\n');
+    config(['sleep', '300']);
+    // the pid file: a link at its name is replaced, not followed; one planted at the temporary
+    // file's name (.NAME.PID, PID box's own, which the shell that execs box knows) is not followed
+    const pidFile = path.join(t.dir, 'p.pid');
+    const plant = `ln -s ${victim} ${pidFile}; ln -s ${victim} ${path.join(t.dir, '.p.pid.')}$$`;
+    const written = () => {
+      expect(fs.lstatSync(pidFile).isFile()).toBe(true);
+      expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
+      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+      fs.rmSync(pidFile);
+      expect(fs.readdirSync(t.dir).filter((n) => n.startsWith('.p.pid'))).toEqual([]);
+      return pid;
+    };
+    const log = path.join(t.dir, 'log');
+    const created = runLogged(true, log, ['create', '--bundle', bundle, '--pid-file', pidFile, 'p1'], plant);
+    expect([created.status, created.stderr]).toEqual([0, '']);
+    expect(written()).toBe(JSON.parse(ok('state', 'p1')).pid);
+    ok('start', 'p1');
+    for (const side of [true, false]) {
+      const args = ['exec', '--detach', '--pid-file', pidFile, 'p1', 'sleep', '300'];
+      const r = runLogged(side, log, args, plant);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(JSON.parse(ok('ps', '--format', 'json', 'p1'))).toContain(written());
+    }
+    ok('delete', '--force', 'p1');
+    expect(handedOver()).toEqual(['create', 'exec']);
   });
 });
