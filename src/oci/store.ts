@@ -118,7 +118,11 @@ export class OciStore {
       fd = openNoFollow(this.dir(id), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
-      throw err;
+      if (err instanceof BoxError) throw err;
+      if (errnoCode(err) === 'ENOTDIR') {
+        throw new BoxError(`${this.dir(id)} is not a directory where box keeps a container's files: remove it`);
+      }
+      throw new BoxError(`container ${id}: ${this.dir(id)}: ${(err as Error).message}`);
     }
     fs.closeSync(fd);
     if (fs.lstatSync(this.stateFile(id), { throwIfNoEntry: false })?.isSymbolicLink()) {

@@ -260,9 +260,11 @@ describe("box-runc's native half", () => {
       ['update', '--pids-limit', '10', id],
       ['exec', id, 'true'],
     ];
+    fs.writeFileSync(path.join(stateRoot, 'plain'), '');
     for (const [id, refusal] of [
       ['linked', linkRefusal(`${stateRoot}/linked`)],
       ['statelink', linkRefusal(`${stateRoot}/statelink/state`)],
+      ['plain', `${stateRoot}/plain is not a directory where box keeps a container's files: remove it\n`],
     ]) {
       for (const args of onContainer(id)) {
         const r = same(...args);
@@ -275,8 +277,9 @@ describe("box-runc's native half", () => {
     // list leaves both out, silently, as it does a container it cannot read
     const listed = same('list', '-q');
     expect([listed.status, listed.stdout, listed.stderr]).toEqual([0, '', '']);
-    // handed to box: pause, resume, update and exec (twice: one id each)
-    expect(handedOver().sort()).toEqual(['exec', 'exec', 'pause', 'pause', 'resume', 'resume', 'update', 'update']);
+    // handed to box: pause, resume, update and exec (once for each id)
+    expect(handedOver().sort()).toEqual(['exec', 'pause', 'resume', 'update'].flatMap((c) => [c, c, c]));
+    fs.rmSync(path.join(stateRoot, 'plain'));
     fs.rmSync(path.join(stateRoot, 'linked'));
     fs.rmSync(path.join(stateRoot, 'statelink'), { recursive: true });
   });
