@@ -349,6 +349,17 @@ describe("box-runc's native half", () => {
         expect(fs.readdirSync(loose)).toEqual(made ? ['state'] : []); // create made no root there
         if (made) expect(fs.readdirSync(stateRoot)).toEqual([]);
       }
+      // a root given through a symlink: the directories above where it resolves count too
+      stateRoot = path.join(t.dir, 'rootlink');
+      fs.symlinkSync(path.join(loose, 'state'), stateRoot);
+      const why =
+        `the OCI root ${stateRoot} is inside ${loose}, mode 0777, writable by group or others, ` +
+        'who could swap the store: choose another --root';
+      for (const args of everyCommand) {
+        const r = same(...args);
+        expect([args, r.status, r.stderr]).toEqual([args, 125, `${why}\n`]);
+      }
+      expect(fs.readdirSync(path.join(loose, 'state'))).toEqual([]);
     } finally {
       stateRoot = saved;
       handedOver();
