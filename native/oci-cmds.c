@@ -55,10 +55,19 @@ static int open_container(const char *id, int *dirfd)
 		return 0;
 	if (root_fd < 0 || errno == ENOENT)
 		return 1;
-	if (errno == ELOOP || errno == ENOTDIR)
+	int err = errno;
+	struct stat sb;
+	/* O_DIRECTORY refuses a symlink as ENOTDIR before O_NOFOLLOW can as ELOOP: lstat tells them apart */
+	int link = err == ELOOP ||
+		   (err == ENOTDIR && !fstatat(root_fd, id, &sb, AT_SYMLINK_NOFOLLOW) && S_ISLNK(sb.st_mode));
+	if (link)
 		return oci_fail("%s/%s is a symbolic link where box keeps its own file: box never follows links in "
 				"its store; remove it",
 			root_path, id);
+	if (err == ENOTDIR)
+		return oci_fail(
+			"%s/%s is not a directory where box keeps a container's files: remove it", root_path, id);
+	errno = err;
 	return oci_fail("container %s: %s/%s: %s", id, root_path, id, strerror(errno));
 }
 

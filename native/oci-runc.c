@@ -81,7 +81,8 @@ static void log_line(const char *level, const char *msg)
 		putc('\n', f);
 	}
 	fclose(f);
-	int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	/* never through a symlink, even one swapped in after check_log */
+	int fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		if (write(fd, line, len) < 0) {
 			/* a log we cannot write must not hide the error itself */
@@ -195,15 +196,102 @@ static int signal_number(const char *s)
 	return 0;
 }
 
-/* The OCI root, if it exists; it must be root's alone (what `create` demands of it). */
+/* --log must not be a symlink (src/cli/oci/index.ts checkLogFile, the same message): 0, or 125
+ * (reported on stderr alone: the log is what is refused). */
+static int check_log(void)
+{
+	struct stat sb;
+	if (!log_file || lstat(log_file, &sb) || !S_ISLNK(sb.st_mode))
+		return 0;
+	const char *file = log_file;
+	log_file = NULL;
+	return oci_fail(
+		"--log %s is a symbolic link: box-runc never writes its log through one; give the file itself", file);
+}
+
+/* Node's path.dirname (posix), which src/util/safe-open.ts walks: into buf. */
+static void js_dirname(const char *p, char *buf, size_t len)
+{
+	size_t n = strlen(p), end = 0;
+	int found = 0, matched_slash = 1;
+	for (size_t i = n; i-- > 1;) {
+		if (p[i] == '/') {
+			if (!matched_slash) {
+				end = i, found = 1;
+				break;
+			}
+		} else {
+			matched_slash = 0;
+		}
+	}
+	if (!found)
+		snprintf(buf, len, "%s", p[0] == '/' ? "/" : ".");
+	else if (p[0] == '/' && end == 1)
+		snprintf(buf, len, "//");
+	else
+		snprintf(buf, len, "%.*s", (int)end, p);
+}
+
+/* safe-open.ts trustAncestors: the directories above dir are root's and writable by nobody else,
+ * or sticky; shown is the root as given. 0, or 125 (reported). */
+static int trust_ancestors(const char *dir, const char *shown)
+{
+	char p[PATH_MAX], up[PATH_MAX];
+	js_dirname(dir, p, sizeof p);
+	for (;;) {
+		struct stat sb;
+		int got = !stat(p, &sb);
+		const char *why = "the OCI root %s is inside %s, %s, who could swap the store: choose another --root";
+		char what[64];
+		if (got && sb.st_uid != 0) {
+			snprintf(what, sizeof what, "owned by uid %u", (unsigned)sb.st_uid);
+			return oci_fail(why, shown, p, what);
+		}
+		if (got && (sb.st_mode & 022) && !(sb.st_mode & S_ISVTX)) {
+			snprintf(what, sizeof what, "mode %04o, writable by group or others", sb.st_mode & 07777);
+			return oci_fail(why, shown, p, what);
+		}
+		js_dirname(p, up, sizeof up);
+		if (!strcmp(up, p))
+			return 0;
+		strcpy(p, up);
+	}
+}
+
+/* The OCI root, if it exists, trusted as box trusts its own roots (safe-open.ts trustRoot, same
+ * rules and messages): root's, writable by nobody else, in directories only root can change;
+ * tightened to 0700. A relative root is box's to judge (its path.dirname walk is Node's). */
 static int open_root(const char *root, int *fd)
 {
+	if (root[0] != '/' || strlen(root) >= PATH_MAX)
+		oci_delegate();
 	*fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0 && errno == ENOENT)
+		return trust_ancestors(root, root);
+	if (*fd < 0 && errno == ENOTDIR)
+		return oci_fail("the OCI root %s is not a directory: choose another --root", root);
 	if (*fd < 0)
-		return errno == ENOENT ? 0 : oci_fail("%s: %s", root, strerror(errno));
+		return oci_fail("%s: %s", root, strerror(errno));
 	struct stat sb;
-	if (fstat(*fd, &sb) || sb.st_uid != 0 || (sb.st_mode & 077))
-		return oci_fail("%s must be root's alone (mode 0700): it holds the containers' control files", root);
+	if (fstat(*fd, &sb))
+		return oci_fail("%s: %s", root, strerror(errno));
+	if (sb.st_uid != 0)
+		return oci_fail("the OCI root %s is owned by uid %u, not root: box trusts only a root-owned store; "
+				"chown it to root or choose another --root",
+			root, (unsigned)sb.st_uid);
+	if (sb.st_mode & 022)
+		return oci_fail("the OCI root %s has mode %04o, writable by group or others: chmod 700 it or choose "
+				"another --root",
+			root, sb.st_mode & 07777);
+	char real[PATH_MAX];
+	if (trust_ancestors(root, root))
+		return 125;
+	if (!realpath(root, real))
+		return oci_fail("%s: %s", root, strerror(errno));
+	if (strcmp(real, root) && trust_ancestors(real, root))
+		return 125;
+	if ((sb.st_mode & 077) && fchmod(*fd, 0700))
+		return oci_fail("%s: %s", root, strerror(errno));
 	return 0;
 }
 
@@ -283,7 +371,7 @@ int oci_main(int argc, char **argv)
 	if (nargs && !oci_valid_id(args[0]))
 		oci_delegate();
 	int rootfd = -1;
-	if (open_root(root, &rootfd))
+	if (check_log() || open_root(root, &rootfd))
 		return 125;
 	oci_use_root(root, rootfd);
 	int r;

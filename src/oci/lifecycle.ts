@@ -137,11 +137,22 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   }
 }
 
-/** runc writes the pid file whole (temp file, rename): a reader never sees half of it. */
+/**
+ * runc writes the pid file whole (temp file, rename): a reader never sees half of it. The temp file
+ * is made anew (O_EXCL: a symlink planted at its name is never followed) and the rename replaces
+ * whatever is at `file`, a symlink included, without following it.
+ */
 export function writePidFile(file: string, pid: number): void {
   const abs = path.resolve(file);
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
-  fs.writeFileSync(tmp, String(pid), { mode: 0o644 });
+  fs.rmSync(tmp, { force: true }); // a stale one (or a link in its place): unlink never follows
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+  try {
+    fs.writeSync(fd, String(pid));
+  } finally {
+    fs.closeSync(fd);
+  }
   fs.renameSync(tmp, abs);
 }
 
@@ -157,7 +168,7 @@ async function launch(
   const fifo = store.controlFifo(id);
   mknod(fifo, S_IFIFO | 0o600);
   // Read-write: the monitor is then never at end of input while it waits, whoever writes later.
-  const control = fs.openSync(fifo, fs.constants.O_RDWR);
+  const control = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
   const events = fs.openSync(
     store.eventsFile(id),
     fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW,
@@ -234,11 +245,17 @@ async function untilGone(alive: () => boolean, ms = GONE_MS): Promise<void> {
   );
 }
 
+/** The control FIFO for writing, never through a symlink (ELOOP then, as for a missing monitor). */
+function openControl(store: OciStore, id: string): number {
+  const { O_WRONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
+  return fs.openSync(store.controlFifo(id), O_WRONLY | O_NONBLOCK | O_NOFOLLOW);
+}
+
 /** Tells a created container's monitor to kill the waiting init (it then exits). */
 function abort(store: OciStore, id: string): void {
   let fd: number;
   try {
-    fd = fs.openSync(store.controlFifo(id), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    fd = openControl(store, id);
   } catch {
     return; // no FIFO, or nobody holds it: no monitor waits
   }
@@ -266,7 +283,7 @@ export async function ociStart(
   if (status !== 'created') throw new BoxError('cannot start an already running container');
   let fd: number;
   try {
-    fd = fs.openSync(store.controlFifo(id), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    fd = openControl(store, id);
   } catch (err) {
     if (errnoCode(err) === 'ENXIO') throw new BoxError(`container ${id}: its monitor is gone; delete it`);
     throw err;

@@ -1,13 +1,15 @@
 // box-runc's state under the OCI `--root` (default /run/box-runc, root's alone): one directory per
 // container id holding its record, the control FIFO `start` writes `go` into, the helper's status
 // events and its monitor's state file. A container's status is read from these and from the
-// kernel (is the init alive?), never from the record alone.
+// kernel (is the init alive?), never from the record alone. As box-runc's native half holds it:
+// the root is trusted only as box's own roots are (root's, writable by nobody else), and no file
+// under it is reached through a symlink (a linked container directory or file is refused).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { isMonitorAlive, MonitorState, parseMonitorState } from '../runtime/monitor-state';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
-import { readNoFollow } from '../util/safe-open';
+import { linkInStore, openNoFollow, readNoFollow, trustRoot } from '../util/safe-open';
 import type { CgroupLimits } from '../linux/cgroups';
 import type { CgroupLocation } from '../linux/cgroup-manager';
 import { renderStateFile } from './state-file';
@@ -77,13 +79,18 @@ export class OciStore {
     return path.join(this.dir(id), 'state');
   }
 
+  /**
+   * Refuses a root another user owns or can write (or could swap, through a directory above it),
+   * as the native half does, before any command reads or writes under it; a missing one is fine.
+   */
+  trust(): void {
+    trustRoot(this.root, 'OCI root', '--root');
+  }
+
   /** Makes the root (0700) and the container's directory; an existing one is runc's error. */
   claim(id: string): void {
+    this.trust();
     fs.mkdirSync(this.root, { recursive: true, mode: 0o700 });
-    const st = fs.statSync(this.root);
-    if (st.uid !== 0 || (st.mode & 0o077) !== 0) {
-      throw new BoxError(`${this.root} must be root's alone (mode 0700): it holds the containers' control files`);
-    }
     try {
       fs.mkdirSync(this.dir(id), { mode: 0o700 });
     } catch (err) {
@@ -101,13 +108,37 @@ export class OciStore {
     writeFileAtomic(this.stateFile(rec.id), renderStateFile(rec, cgroup), 0o600, false);
   }
 
+  /**
+   * Refuses a container directory, or a state file in it, that is a symlink (the native half's
+   * refusal, word for word): the files read and written below are then the root's own.
+   */
+  private checkLinks(id: string): void {
+    let fd: number;
+    try {
+      fd = openNoFollow(this.dir(id), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      if (err instanceof BoxError) throw err;
+      if (errnoCode(err) === 'ENOTDIR') {
+        throw new BoxError(`${this.dir(id)} is not a directory where box keeps a container's files: remove it`);
+      }
+      throw new BoxError(`container ${id}: ${this.dir(id)}: ${(err as Error).message}`);
+    }
+    fs.closeSync(fd);
+    if (fs.lstatSync(this.stateFile(id), { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw linkInStore(this.stateFile(id));
+    }
+  }
+
   /** The record, or undefined for a container that does not exist or is still being created. */
   get(id: string): OciRecord | undefined {
+    this.checkLinks(id);
     try {
       // never through a symlink: the native half refuses one too
       return JSON.parse(readNoFollow(this.recordFile(id)).toString('utf8')) as OciRecord;
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
+      if (err instanceof BoxError) throw err;
       throw new BoxError(
         `container ${id}: its record ${this.recordFile(id)} cannot be read: ${(err as Error).message}`,
       );
@@ -131,7 +162,7 @@ export class OciStore {
 
   events(id: string): string[] {
     try {
-      return fs.readFileSync(this.eventsFile(id), 'utf8').split('\n');
+      return readNoFollow(this.eventsFile(id)).toString('utf8').split('\n');
     } catch {
       return [];
     }
@@ -139,7 +170,7 @@ export class OciStore {
 
   monitor(id: string): MonitorState {
     try {
-      return parseMonitorState(fs.readFileSync(this.monitorFile(id), 'utf8'));
+      return parseMonitorState(readNoFollow(this.monitorFile(id)).toString('utf8'));
     } catch {
       return {};
     }

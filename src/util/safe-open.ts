@@ -15,7 +15,7 @@ import { octal, unsafeAncestor } from './trusted-path';
 const { O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
 
 /** The refusal for a symlink found where box expects a file or directory of its own. */
-function linkInStore(file: string): BoxError {
+export function linkInStore(file: string): BoxError {
   return new BoxError(
     `${file} is a symbolic link where box keeps its own file: box never follows links in its store; remove it`,
   );
@@ -144,7 +144,12 @@ export function trustRoots(roots: Roots): void {
   checked.add(key);
 }
 
-function trustRoot(dir: string, what: string, flag: string): void {
+/**
+ * One root of box's (the storage root, the runtime root, box-runc's OCI root): refused unless
+ * root's and writable by nobody else, in directories only root can change; tightened to 0700.
+ * `what` and `flag` name it in the refusal ("OCI root", "--root").
+ */
+export function trustRoot(dir: string, what: string, flag: string): void {
   const st = fs.statSync(dir, { throwIfNoEntry: false });
   if (!st) {
     trustAncestors(dir, dir, what, flag); // it will be made in them

@@ -25,20 +25,31 @@ interface Ran {
 
 /** box-runc (native: false runs `box oci`, the Node.js side) with stdout and stderr in files. */
 function run(native: boolean, ...args: string[]): Ran {
-  const files = ['stdout', 'stderr', 'log'].map((n) => path.join(t.dir, n));
+  const log = path.join(t.dir, 'log');
+  fs.rmSync(log, { force: true });
+  return runLogged(native, log, args);
+}
+
+/**
+ * As run, with --log `log` left as it is, and `before` (a shell command) run first by the shell
+ * that then execs box-runc or box as the same process ($$ is its pid).
+ */
+function runLogged(native: boolean, log: string, args: string[], before = ''): Ran {
+  const files = ['stdout', 'stderr'].map((n) => path.join(t.dir, n));
   for (const f of files) fs.rmSync(f, { force: true });
-  const fds = files.slice(0, 2).map((f) => fs.openSync(f, 'w'));
-  const global = ['--root', stateRoot, '--log', files[2], '--log-format', 'json'];
-  const [cmd, argv] = native ? [runc, [...global, ...args]] : [BOX, ['oci', ...global, ...args]];
-  const r = spawnSync(cmd, argv, {
+  const fds = files.map((f) => fs.openSync(f, 'w'));
+  const global = ['--root', stateRoot, '--log', log, '--log-format', 'json'];
+  const argv = native ? [runc, ...global, ...args] : [BOX, 'oci', ...global, ...args];
+  const r = spawnSync('/bin/sh', ['-c', `${before}\nexec "$@"`, 'sh', ...argv], {
     stdio: ['ignore', fds[0], fds[1]],
     timeout: 60_000,
     env: { ...process.env, BOX_ROOT: t.root },
   });
   for (const fd of fds) fs.closeSync(fd);
-  const [stdout, stderr, log] = files.map((f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : ''));
-  // the log's time differs between two runs; the rest must not
-  return { status: r.status, stdout, stderr, log: log.replace(/"time":"[^"]+"/g, '"time":"T"') };
+  const [stdout, stderr] = files.map((f) => fs.readFileSync(f, 'utf8'));
+  // the log's time differs between two runs; the rest must not (a symlink there is not read)
+  const text = fs.lstatSync(log, { throwIfNoEntry: false })?.isFile() ? fs.readFileSync(log, 'utf8') : '';
+  return { status: r.status, stdout, stderr, log: text.replace(/"time":"[^"]+"/g, '"time":"T"') };
 }
 
 const native = (...args: string[]) => run(true, ...args);
@@ -231,31 +242,182 @@ describe("box-runc's native half", () => {
     }
     expect(handedOver()).toHaveLength(5); // box's message for a bad id: one definition
     fs.symlinkSync(outside, path.join(stateRoot, 'linked'));
-    for (const cmd of [['delete', '--force'], ['state'], ['kill']]) {
-      const r = native(...cmd, 'linked');
-      expect([r.status, r.stderr]).toEqual([
-        125,
-        `${stateRoot}/linked is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`,
-      ]);
-    }
     fs.mkdirSync(path.join(stateRoot, 'statelink'), { mode: 0o700 });
     fs.symlinkSync(path.join(outside, 'state'), path.join(stateRoot, 'statelink', 'state'));
-    const r = native('delete', '--force', 'statelink');
-    expect(r.stderr).toBe(
-      `${stateRoot}/statelink/state is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`,
-    );
+    const linkRefusal = (p: string) =>
+      `${p} is a symbolic link where box keeps its own file: box never follows links in its store; remove it\n`;
+    // every command that reads a container, on both sides (those the native half hands to box too)
+    const onContainer = (id: string) => [
+      ['delete', '--force', id],
+      ['delete', id],
+      ['state', id],
+      ['kill', id],
+      ['kill', id, 'KILL'],
+      ['start', id],
+      ['ps', id],
+      ['pause', id],
+      ['resume', id],
+      ['update', '--pids-limit', '10', id],
+      ['exec', id, 'true'],
+    ];
+    fs.writeFileSync(path.join(stateRoot, 'plain'), '');
+    for (const [id, refusal] of [
+      ['linked', linkRefusal(`${stateRoot}/linked`)],
+      ['statelink', linkRefusal(`${stateRoot}/statelink/state`)],
+      ['plain', `${stateRoot}/plain is not a directory where box keeps a container's files: remove it\n`],
+    ]) {
+      for (const args of onContainer(id)) {
+        const r = same(...args);
+        expect([args, r.status, r.stderr]).toEqual([args, 125, refusal]);
+        expect(JSON.parse(r.log)).toEqual({ level: 'error', msg: refusal.trim(), time: 'T' });
+      }
+    }
     expect(fs.readdirSync(outside)).toEqual(['state']);
+    expect(fs.readFileSync(path.join(outside, 'state'), 'utf8')).toBe(`box-runc-state 1\nid "victim"\n`);
     // list leaves both out, silently, as it does a container it cannot read
-    const listed = native('list', '-q');
+    const listed = same('list', '-q');
     expect([listed.status, listed.stdout, listed.stderr]).toEqual([0, '', '']);
-    expect(handedOver()).toEqual([]);
+    // handed to box: pause, resume, update and exec (once for each id)
+    expect(handedOver().sort()).toEqual(['exec', 'pause', 'resume', 'update'].flatMap((c) => [c, c, c]));
+    fs.rmSync(path.join(stateRoot, 'plain'));
     fs.rmSync(path.join(stateRoot, 'linked'));
     fs.rmSync(path.join(stateRoot, 'statelink'), { recursive: true });
-    fs.chmodSync(stateRoot, 0o755);
-    const loose = native('state', 'x');
-    expect(loose.stderr).toBe(
-      `${stateRoot} must be root's alone (mode 0700): it holds the containers' control files\n`,
+  });
+
+  it('trusts its root as box trusts its own, on both sides: owner, mode and the directories above', () => {
+    config(['true']);
+    fs.mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    // what every command but features refuses, on a root it must not trust
+    const everyCommand = [
+      ['create', '--bundle', bundle, 'h1'],
+      ['run', '--detach', '--bundle', bundle, 'h1'],
+      ['start', 'h1'],
+      ['state', 'h1'],
+      ['kill', 'h1'],
+      ['delete', '--force', 'h1'],
+      ['ps', 'h1'],
+      ['list'],
+      ['pause', 'h1'],
+      ['resume', 'h1'],
+      ['update', '--pids-limit', '10', 'h1'],
+      ['exec', 'h1', 'true'],
+    ];
+    const refusedEverywhere = (why: string) => {
+      for (const args of everyCommand) {
+        const r = same(...args);
+        expect([args, r.status, r.stdout, r.stderr]).toEqual([args, 125, '', `${why}\n`]);
+        expect(JSON.parse(r.log)).toEqual({ level: 'error', msg: why, time: 'T' });
+      }
+      expect(viaNode('features').status).toBe(0); // reads nothing under --root
+      expect(fs.readdirSync(stateRoot)).toEqual([]); // nothing created
+      handedOver();
+    };
+    fs.chmodSync(stateRoot, 0o757);
+    refusedEverywhere(
+      `the OCI root ${stateRoot} has mode 0757, writable by group or others: chmod 700 it or choose another --root`,
     );
     fs.chmodSync(stateRoot, 0o700);
+    fs.chownSync(stateRoot, 1000, 1000);
+    refusedEverywhere(
+      `the OCI root ${stateRoot} is owned by uid 1000, not root: box trusts only a root-owned store; ` +
+        'chown it to root or choose another --root',
+    );
+    fs.chownSync(stateRoot, 0, 0);
+    // readable by others, writable by none: tightened to 0700 (as box's storage root), then used
+    for (const side of [native, viaNode]) {
+      fs.chmodSync(stateRoot, 0o755);
+      const r = side('state', 'h1');
+      expect([r.status, r.stderr]).toEqual([125, 'container does not exist: h1\n']);
+      expect(fs.statSync(stateRoot).mode & 0o777).toBe(0o700);
+    }
+    // a root (existing or not) in a directory others can write: they could swap it
+    const loose = path.join(t.dir, 'loose');
+    fs.mkdirSync(loose, { mode: 0o777 });
+    fs.chmodSync(loose, 0o777);
+    const saved = stateRoot;
+    try {
+      for (const made of [false, true]) {
+        stateRoot = path.join(loose, 'state');
+        if (made) fs.mkdirSync(stateRoot, { mode: 0o700 });
+        const why =
+          `the OCI root ${stateRoot} is inside ${loose}, mode 0777, writable by group or others, ` +
+          'who could swap the store: choose another --root';
+        for (const args of everyCommand) {
+          const r = same(...args);
+          expect([args, r.status, r.stderr]).toEqual([args, 125, `${why}\n`]);
+        }
+        expect(fs.readdirSync(loose)).toEqual(made ? ['state'] : []); // create made no root there
+        if (made) expect(fs.readdirSync(stateRoot)).toEqual([]);
+      }
+      // a root given through a symlink: the directories above where it resolves count too
+      stateRoot = path.join(t.dir, 'rootlink');
+      fs.symlinkSync(path.join(loose, 'state'), stateRoot);
+      const why =
+        `the OCI root ${stateRoot} is inside ${loose}, mode 0777, writable by group or others, ` +
+        'who could swap the store: choose another --root';
+      for (const args of everyCommand) {
+        const r = same(...args);
+        expect([args, r.status, r.stderr]).toEqual([args, 125, `${why}\n`]);
+      }
+      expect(fs.readdirSync(path.join(loose, 'state'))).toEqual([]);
+    } finally {
+      stateRoot = saved;
+      handedOver();
+    }
+  });
+  it('refuses a --log that is a symlink, on either side, writing nothing through it', () => {
+    fs.mkdirSync(stateRoot, { recursive: true, mode: 0o700 });
+    const victim = path.join(t.dir, 'victim-file');
+    fs.writeFileSync(victim, 'precious\n');
+    const linkedLog = path.join(t.dir, 'linked.log');
+    const dangling = path.join(t.dir, 'victim-new');
+    config(['sleep', '300']);
+    for (const target of [victim, dangling]) {
+      fs.rmSync(linkedLog, { force: true });
+      fs.symlinkSync(target, linkedLog);
+      const why = `--log ${linkedLog} is a symbolic link: box-runc never writes its log through one; give the file itself`;
+      for (const args of [['state', 'nosuch'], ['list'], ['create', '--bundle', bundle, 'l1'], ['features']]) {
+        for (const side of [true, false]) {
+          const r = runLogged(side, linkedLog, args);
+          expect([args, side, r.status, r.stdout, r.stderr]).toEqual([args, side, 125, '', `${why}\n`]);
+        }
+      }
+      expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
+      expect(fs.existsSync(dangling)).toBe(false);
+      expect(fs.readdirSync(stateRoot)).toEqual([]);
+    }
+    fs.rmSync(linkedLog);
+    handedOver();
+  });
+
+  it('writes --pid-file whole, never through a symlink at its name or its temporary name', () => {
+    const victim = path.join(t.dir, 'victim-file');
+    fs.writeFileSync(victim, 'precious\n');
+    config(['sleep', '300']);
+    // the pid file: a link at its name is replaced, not followed; one planted at the temporary
+    // file's name (.NAME.PID, PID box's own, which the shell that execs box knows) is not followed
+    const pidFile = path.join(t.dir, 'p.pid');
+    const plant = `ln -s ${victim} ${pidFile}; ln -s ${victim} ${path.join(t.dir, '.p.pid.')}$$`;
+    const written = () => {
+      expect(fs.lstatSync(pidFile).isFile()).toBe(true);
+      expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
+      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+      fs.rmSync(pidFile);
+      expect(fs.readdirSync(t.dir).filter((n) => n.startsWith('.p.pid'))).toEqual([]);
+      return pid;
+    };
+    const log = path.join(t.dir, 'log');
+    const created = runLogged(true, log, ['create', '--bundle', bundle, '--pid-file', pidFile, 'p1'], plant);
+    expect([created.status, created.stderr]).toEqual([0, '']);
+    expect(written()).toBe(JSON.parse(ok('state', 'p1')).pid);
+    ok('start', 'p1');
+    for (const side of [true, false]) {
+      const args = ['exec', '--detach', '--pid-file', pidFile, 'p1', 'sleep', '300'];
+      const r = runLogged(side, log, args, plant);
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(JSON.parse(ok('ps', '--format', 'json', 'p1'))).toContain(written());
+    }
+    ok('delete', '--force', 'p1');
+    expect(handedOver()).toEqual(['create', 'exec']);
   });
 });

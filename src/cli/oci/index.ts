@@ -11,6 +11,7 @@ import { parseSignal } from '../../linux/signals';
 import type { CgroupLimits } from '../../linux/cgroups';
 import { layout, resolveRoots, Roots } from '../../paths';
 import { parseBytes, parseInteger } from '../../util/units';
+import { appendNoFollow } from '../../util/safe-open';
 import { readUserText } from '../../util/user-file';
 import { BOX_VERSION } from '../../version';
 import { OCI_VERSION_MAX } from '../../oci/config';
@@ -366,8 +367,18 @@ const USAGE = (prog: string) =>
     ...Object.keys(COMMANDS),
   ].join(', ')}\n`;
 
+/** runc's --log: never through a symlink (the native half's rule, word for word). */
+function checkLogFile(file: string | undefined): void {
+  if (file !== undefined && fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new BoxError(
+      `--log ${file} is a symbolic link: box-runc never writes its log through one; give the file itself`,
+    );
+  }
+}
+
 function makeLog(file: string | undefined, fmt: string, debug: boolean): Context['log'] {
   if (fmt !== 'text' && fmt !== 'json') throw new BoxError(`--log-format ${fmt}: use text or json`);
+  checkLogFile(file);
   return (level, msg) => {
     if (level === 'debug' && !debug) return;
     // With a log, a warning goes there alone: create's stderr is the container's (as runc's is)
@@ -381,7 +392,7 @@ function makeLog(file: string | undefined, fmt: string, debug: boolean): Context
         ? JSON.stringify({ level, msg, time })
         : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
     try {
-      fs.appendFileSync(file, line + '\n', { mode: 0o600 });
+      appendNoFollow(file, line + '\n'); // one write on O_APPEND, never through a link swapped in since
     } catch {
       /* a log we cannot write must not hide the error itself */
     }
@@ -415,6 +426,8 @@ export async function runOci(argv: string[], prog: string, storageRoot?: string)
     const { flags, rest: positionals } = parseOciFlags(args, cmd.flags, `${prog} ${name}`);
     const debug = g.debug === true;
     const store = new OciStore((g.root as string | undefined) ?? DEFAULT_OCI_ROOT);
+    // every command but features reads or writes under --root: a root others could swap is refused
+    if (name !== 'features') store.trust();
     const boxRoot = (g['box-root'] as string | undefined) ?? storageRoot;
     const ctx: Context = { store, roots: resolveRoots({ root: boxRoot }), log, debug };
     log('debug', `${prog} ${argv.join(' ')}`);
