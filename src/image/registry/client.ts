@@ -62,8 +62,8 @@ export class RegistryClient {
    * GET /v2/: decides the scheme and learns the authentication challenge. Where plain http is
    * allowed on a loopback address, http is asked first: a port speaks one protocol, so the order
    * changes no outcome (the probe carries no credentials), and a TLS handshake sent to a plain
-   * http registry costs 250-300 ms before it fails (measured on the 2-core VM: the verifying
-   * context and the server's answer to bytes it cannot read).
+   * http registry cost a pull 30-60 ms before it failed, 250-300 ms when the 2-core VM was busy
+   * (the verifying context's certificates, and the server's answer to bytes it cannot read).
    */
   private async probe(): Promise<string> {
     if (this.base) return this.base;
