@@ -101,7 +101,7 @@ export async function storeLayer(store: ImageStore, source: Readable, opts: Stor
     const result = unpacker.result!;
     if (opts.diffId && result.diffId !== opts.diffId)
       throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
-    store.commitLayer(work, result.diffId, result.size);
+    await store.commitLayer(work, result.diffId, result.size);
     return result;
   } catch (err) {
     fs.rmSync(path.dirname(work), { recursive: true, force: true });

@@ -192,28 +192,32 @@ export class ImageStore {
     return readNoFollow(path.join(layout.blobs(this.roots), hexOf(digest)));
   }
 
-  /** Move a freshly unpacked layer into place, unless another process stored the same one first. */
-  commitLayer(tmpDiffDir: string, diffId: string, size: number): void {
+  /**
+   * Move a freshly unpacked layer into place, unless another process stored the same one first.
+   * Everything of the layer (its files, tar-split record, size, link file and short link) reaches
+   * the disk before the rename commits it: a committed layer is never re-unpacked, so after a
+   * power loss it must not hold files that were never written (the zero-length files containerd
+   * and containers/storage users have met). One syncfs, after everything is written, is far
+   * cheaper than an fsync per file, and it waits on a worker thread, not in the event loop.
+   */
+  async commitLayer(tmpDiffDir: string, diffId: string, size: number): Promise<void> {
     const dest = this.layerDir(diffId);
+    const work = path.dirname(tmpDiffDir);
     if (this.hasLayer(diffId)) {
-      fs.rmSync(path.dirname(tmpDiffDir), { recursive: true, force: true });
+      fs.rmSync(work, { recursive: true, force: true });
       return;
     }
-    // The layer's files reach the disk before the rename commits it: a committed layer is never
-    // re-unpacked, so after a power loss it must not hold files that were never written (the
-    // zero-length files containerd and containers/storage users have met). One syncfs is far
-    // cheaper than an fsync per file.
-    syncfs(tmpDiffDir);
-    writeFileAtomic(path.join(path.dirname(tmpDiffDir), 'size'), String(size));
+    writeFileAtomic(path.join(work, 'size'), String(size), 0o600, false);
     // The short link exists (dangling) before the layer does, so a committed layer always has one.
     const link = this.makeLinkSymlink(undefined, hexOf(diffId));
     try {
-      writeFileAtomic(path.join(path.dirname(tmpDiffDir), 'link'), link + '\n');
-      fs.renameSync(path.dirname(tmpDiffDir), dest);
+      writeFileAtomic(path.join(work, 'link'), link + '\n', 0o600, false);
+      await syncfs(tmpDiffDir);
+      fs.renameSync(work, dest);
     } catch (err) {
       // Lost a race with an identical layer: theirs is as good as ours.
       fs.rmSync(path.join(this.linksDir(), link), { force: true });
-      fs.rmSync(path.dirname(tmpDiffDir), { recursive: true, force: true });
+      fs.rmSync(work, { recursive: true, force: true });
       if (!this.hasLayer(diffId)) throw err;
     }
   }

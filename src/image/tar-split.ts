@@ -112,10 +112,9 @@ export class TarSplitRecorder implements TarSink {
     while (off < gz.length) off += fs.writeSync(this.fd, gz, off, gz.length - off);
   }
 
-  /** Writes what is left; the file is complete. */
+  /** Writes what is left; the file is complete (the layer's syncfs flushes it before the commit). */
   finish(): void {
     this.flush();
-    fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.fd = -1;
   }

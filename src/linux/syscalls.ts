@@ -48,6 +48,9 @@ type FutimensFn = (fd: number, times: Buffer) => number;
 type FlockFn = ((fd: number, op: number) => number) & {
   async: (fd: number, op: number, cb: (err: unknown, res: number) => void) => void;
 };
+type SyncfsFn = ((fd: number) => number) & {
+  async: (fd: number, cb: (err: unknown, res: number) => void) => void;
+};
 
 let fns:
   | {
@@ -59,7 +62,7 @@ let fns:
       flock: FlockFn;
       utimensat: UtimensatFn;
       futimens: FutimensFn;
-      syncfs: (fd: number) => number;
+      syncfs: SyncfsFn;
     }
   | undefined;
 
@@ -81,7 +84,7 @@ function bindings() {
     flock: lib.func('int flock(int fd, int op)') as FlockFn,
     utimensat: lib.func('int utimensat(int dirfd, const char *path, const void *times, int flags)') as UtimensatFn,
     futimens: lib.func('int futimens(int fd, const void *times)') as FutimensFn,
-    syncfs: lib.func('int syncfs(int fd)') as (fd: number) => number,
+    syncfs: lib.func('int syncfs(int fd)') as SyncfsFn,
   };
   return fns;
 }
@@ -155,14 +158,22 @@ export function futimens(fd: number, atime: Timespec, mtime: Timespec): void {
   if (bindings().futimens(fd, timesBuffer(atime, mtime)) !== 0) fail('futimens');
 }
 
-/** syncfs(2): writes out every dirty page and inode of the file system that holds path. */
-export function syncfs(path: string): void {
+/**
+ * syncfs(2): writes out every dirty page and inode of the file system that holds path, waiting on
+ * one of libuv's worker threads: the event loop keeps feeding the other layers of a pull meanwhile.
+ */
+export function syncfs(path: string): Promise<void> {
+  const f = bindings().syncfs;
   const fd = fs.openSync(path, 'r');
-  try {
-    if (bindings().syncfs(fd) !== 0) fail('syncfs', path);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return new Promise<void>((resolve, reject) => {
+    f.async(fd, (err, res) => {
+      fs.closeSync(fd);
+      if (err) return reject(err instanceof Error ? err : new Error(String(err)));
+      // errno is thread-local: the worker thread's value is not visible here.
+      if (res !== 0) return reject(new Error(`syncfs ${path} failed`));
+      resolve();
+    });
+  });
 }
 
 export const LOCK_SH = 1;

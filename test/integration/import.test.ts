@@ -59,5 +59,16 @@ describe('box import', () => {
     expect(commit, calls.join('\n')).toBeGreaterThan(-1);
     expect(sync, calls.join('\n')).toBeGreaterThan(-1);
     expect(sync).toBeLessThan(commit);
+    // The layer's size and link files are written before that one syncfs, which flushes them too
+    // (they are not fsynced one by one).
+    for (const file of ['size', 'link']) {
+      const written = calls.findIndex((l) =>
+        new RegExp(
+          `rename\\("[^"]*/layers/\\.tmp-[^"/]*/\\.tmp-[^"]*", "[^"]*/layers/\\.tmp-[^"/]*/${file}"\\) = 0`,
+        ).test(l),
+      );
+      expect(written, `${file}\n${calls.join('\n')}`).toBeGreaterThan(-1);
+      expect(written, file).toBeLessThan(sync);
+    }
   });
 });

@@ -58,15 +58,25 @@ export class RegistryClient {
     return !this.insecure;
   }
 
-  /** GET /v2/: decides the scheme and learns the authentication challenge. */
+  /**
+   * GET /v2/: decides the scheme and learns the authentication challenge. Where plain http is
+   * allowed on a loopback address, http is asked first: a port speaks one protocol, so the order
+   * changes no outcome (the probe carries no credentials), and a TLS handshake sent to a plain
+   * http registry cost a pull 30-60 ms before it failed, 250-300 ms when the 2-core VM was busy
+   * (the verifying context's certificates, and the server's answer to bytes it cannot read).
+   */
   private async probe(): Promise<string> {
     if (this.base) return this.base;
     const schemes: ('https' | 'http')[] = this.opts.scheme
       ? [this.opts.scheme]
       : this.plainHttp
-        ? ['https', 'http']
+        ? isLoopback(this.host)
+          ? ['http', 'https']
+          : ['https', 'http']
         : ['https'];
     let lastErr: unknown;
+    /** plain http's answer when it was no registry's (a TLS port's 400, a web server's 404) */
+    let notRegistry: number | undefined;
     for (const scheme of schemes) {
       const base = `${scheme}://${this.host}`;
       let res: HttpResponse;
@@ -87,19 +97,29 @@ export class RegistryClient {
         continue;
       }
       discard(res);
+      if (res.status !== 200 && res.status !== 401) {
+        // Plain http's answer leaves https to try; https's is final, as before.
+        if (scheme === 'http' && schemes.at(-1) === 'https') {
+          notRegistry = res.status;
+          continue;
+        }
+        throw this.notARegistry(res.status);
+      }
       if (res.status === 401) {
         const h = res.headers['www-authenticate'];
         this.challenge = parseChallenge(Array.isArray(h) ? h[0] : (h ?? ''));
       }
-      if (res.status !== 200 && res.status !== 401) {
-        throw new RegistryError(`${this.host} is not a registry (GET /v2/ answered HTTP ${res.status})`, res.status);
-      }
       this.base = base;
       return base;
     }
+    if (notRegistry !== undefined) throw this.notARegistry(notRegistry);
     const msg = lastErr instanceof Error ? lastErr.message : String(lastErr);
     const hint = this.plainHttp ? '' : ' (for a registry without TLS, use --tls-verify=false)';
     throw new RegistryError(`cannot reach the registry ${this.host}: ${msg}${hint}`);
+  }
+
+  private notARegistry(status: number): RegistryError {
+    return new RegistryError(`${this.host} is not a registry (GET /v2/ answered HTTP ${status})`, status);
   }
 
   /** scope undefined: a token for no repository (what a login asks for). */
