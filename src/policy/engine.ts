@@ -582,8 +582,11 @@ function compileModules(entry: CacheEntry, memoryBytes: number, what: string): M
 
 function compileGlue(entry: CacheEntry, name: string): vm.Script {
   const file = path.join(entry.dir, 'glue.js');
-  const code = fs.readFileSync(file, 'utf8');
-  if (sha256Hex(code) !== entry.meta.glueSha256)
+  // hashed as the bytes read: hashing the decoded string would encode its 160 KB again (0.36 against
+  // 0.08 ms of CPU for a C built-in's glue, measured 2026-12-04 on the 2-core dev VM)
+  const bytes = fs.readFileSync(file);
+  const code = bytes.toString('utf8');
+  if (sha256Hex(bytes) !== entry.meta.glueSha256)
     throw new PolicyLoadError(`the policy cache entry ${entry.dir} is corrupt (glue.js changed); remove it`);
   let cachedData: Buffer | undefined;
   try {
