@@ -201,6 +201,24 @@ describe('dist/box', () => {
       expect(fs.readFileSync(file).subarray(0, 64).equals(Buffer.alloc(64, 0x5a))).toBe(false);
     });
 
+    test('a command that ran a policy writes a cache the next run accepts (V8 flags restored)', () => {
+      // the policy engine sets V8 flags; a cache written with them set was rejected and rewritten by every run
+      const inspect = () => {
+        const r = spawnSync(copy, ['--root', path.join(tmp, 'cache-root'), 'policy', 'inspect', 'baseline'], {
+          env: {},
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).toBe(0);
+      };
+      const file = cacheOf('policy');
+      fs.rmSync(file, { force: true });
+      inspect();
+      const st = fs.lstatSync(file);
+      inspect();
+      const again = fs.lstatSync(file);
+      expect([again.ino, again.mtimeMs]).toEqual([st.ino, st.mtimeMs]);
+    });
+
     test('BOX_CODE_CACHE=0 neither reads nor writes it', () => {
       const file = cacheOf('version');
       fs.rmSync(file, { force: true });

@@ -329,4 +329,15 @@ describe('the transpile cache', () => {
     expect(third.digest).toBe(first.digest);
     expect(third.timings.cacheHit).toBe(true);
   });
+
+  it('refuses an entry whose glue changed, by one character', async () => {
+    const cacheDir = path.join(tmp, 'cache-glue');
+    await loadPolicy({ path: behavioursWasm }, { cacheDir });
+    const again = await loadPolicy({ path: behavioursWasm }, { cacheDir });
+    expect(again.timings.cacheHit).toBe(true); // the glue as written passes the check
+    const [entry] = fs.readdirSync(cacheDir).filter((f) => !f.startsWith('.') && f !== 'tools');
+    const glue = path.join(cacheDir, entry, 'glue.js');
+    fs.writeFileSync(glue, fs.readFileSync(glue, 'utf8').replace('function instantiate(', 'function instantiatf('));
+    await expect(loadPolicy({ path: behavioursWasm }, { cacheDir })).rejects.toThrow(/is corrupt \(glue\.js changed\)/);
+  });
 });
