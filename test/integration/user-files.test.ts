@@ -53,11 +53,27 @@ describe('files a user names to box', () => {
     fs.mkdirSync(dir, { recursive: true });
     const zero = path.join(dir, 'zero.json');
     fs.symlinkSync('/dev/zero', zero);
-    oneLine125(
-      t.box(['policy', 'ls'], { timeout: 20_000 }),
-      `cannot read default policy "${zero}" (a character device, not a regular file): fix or remove the file`,
-    );
-    fs.rmSync(zero);
+    // /dev/zero is writable by everyone: the trust check of policies.d refuses it before it is read
+    try {
+      oneLine125(
+        t.box(['policy', 'ls'], { timeout: 20_000 }),
+        `the default policy ${zero} has mode 0666, writable by group or others: ` +
+          "make it root's alone (chown root, chmod go-w) or remove it",
+      );
+    } finally {
+      fs.rmSync(zero);
+    }
+    // a device that is root's alone passes that check and is refused as no regular file
+    const device = path.join(dir, 'device.json');
+    expect(spawnSync('mknod', ['-m', '0600', device, 'c', '1', '5']).status).toBe(0);
+    try {
+      oneLine125(
+        t.box(['policy', 'ls'], { timeout: 20_000 }),
+        `cannot read default policy "${device}" (a character device, not a regular file): fix or remove the file`,
+      );
+    } finally {
+      fs.rmSync(device);
+    }
     const nul = path.join(dir, 'null.json');
     fs.writeFileSync(nul, '[null]');
     const notObject = `default policy ${nul}: expected a JSON object: fix or remove the file`;
