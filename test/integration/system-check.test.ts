@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   busyboxRoot,
   cgroupDirsOf,
@@ -18,6 +18,8 @@ import {
   TestRoot,
   until,
 } from '../support/box';
+import { hostLinks, nftTable, vethsOf } from '../support/network';
+import { rootTag } from '../../src/network/kernel-names';
 
 interface Finding {
   kind: string;
@@ -241,5 +243,155 @@ describe('box system check', () => {
     const r = t.box(['system', 'check', '--format', '{{.Kind}}']);
     expect(r.status).toBe(125);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  describe('on a user network with a published port', () => {
+    beforeAll(() => {
+      expect(t.box(['network', 'create', 'checknet']).status).toBe(0);
+    });
+
+    /** An id from `run -d` on the network, publishing host port `port`. */
+    function webOn(name: string, port: number): string {
+      return runDetached(t, '--name', name, '--network', 'checknet', '-p', `${port}:80`, 'busybox', 'sleep', '1000');
+    }
+
+    it('a running container whose record was removed by hand: veth, address, DNS names and published port', () => {
+      const id = webOn('netweb', 18431);
+      expect(vethsOf(id)).toHaveLength(1);
+      expect(nftTable(t.root)).toContain('18431');
+      // a clean root so far: nothing of a live container is a leftover
+      expect(check(t).findings).toEqual([]);
+      fs.rmSync(path.join(t.root, 'containers', id), { recursive: true });
+      fs.rmSync(path.join(t.root, 'names', 'netweb'), { force: true });
+      findAndFix(t, [
+        { kind: 'veth', object: vethsOf(id)[0] },
+        { kind: 'address', object: expect.stringMatching(/ on checknet$/) as unknown as string },
+        { kind: 'dns', object: expect.stringContaining('netweb') as unknown as string },
+        { kind: 'nftables', reason: expect.stringContaining(':18431/tcp') as unknown as string },
+        { kind: 'process' },
+        { kind: 'runtime-dir' },
+      ]);
+      expect(vethsOf(id)).toEqual([]);
+      expect(nftTable(t.root)).not.toContain('18431');
+      expect(cgroupDirsOf(id)).toEqual([]);
+    });
+
+    it('a foreground box run killed (SIGKILL) while its container runs: settled by --fix, its veth and port gone', async () => {
+      const box = t.start([
+        'run',
+        '--name',
+        'fgnet',
+        '--network',
+        'checknet',
+        '-p',
+        '18432:80',
+        'busybox',
+        'sleep',
+        '1000',
+      ]);
+      const exited = new Promise((resolve) => box.on('exit', resolve));
+      const id = until(
+        'fgnet running',
+        () =>
+          t.containerIds().find((c) => {
+            try {
+              return recordState(t, c).status === 'running' && vethsOf(c).length > 0;
+            } catch {
+              return false;
+            }
+          }),
+        (c) => c !== undefined,
+      )!;
+      box.kill('SIGKILL');
+      await exited;
+      findAndFix(t, [{ kind: 'container', object: `${id} (fgnet)` }]);
+      expect(recordState(t, id).status).toBe('exited');
+      until(
+        'its veth to go',
+        () => vethsOf(id),
+        (v) => v.length === 0,
+        5000,
+      );
+      expect(nftTable(t.root)).not.toContain('18432');
+      expect(t.box(['rm', 'fgnet']).status).toBe(0);
+    });
+
+    it("a bridge named as this root's with no network, and a veth of a stopped container: removed by --fix", () => {
+      const id = runDetached(t, '--name', 'stopped-net', '--network', 'checknet', 'busybox', 'true');
+      until(
+        'it to exit',
+        () => recordState(t, id).status,
+        (s) => s === 'exited',
+      );
+      const tag = rootTag({ root: t.root });
+      const bridge = `bx${tag}-0badc0de`;
+      const veth = `vb${id.slice(0, 10)}7`;
+      expect(spawnSync('ip', ['link', 'add', bridge, 'type', 'bridge']).status).toBe(0);
+      expect(spawnSync('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', `chk${tag}peer`]).status).toBe(0);
+      try {
+        findAndFix(t, [
+          { kind: 'bridge', object: bridge },
+          { kind: 'veth', object: veth },
+        ]);
+        const links = hostLinks();
+        expect(links).not.toContain(bridge);
+        expect(links).not.toContain(veth);
+        expect(links).not.toContain(`chk${tag}peer`);
+      } finally {
+        for (const l of [bridge, veth]) spawnSync('ip', ['link', 'del', l], { stdio: 'ignore' });
+        t.box(['rm', '-f', id]);
+      }
+    });
+
+    it("the root's nftables table deleted by hand: reported, applied again by --fix", () => {
+      const id = webOn('tabled', 18433);
+      const table = `box-${rootTag({ root: t.root })}`;
+      expect(spawnSync('nft', ['delete', 'table', 'inet', table]).status).toBe(0);
+      try {
+        findAndFix(t, [{ kind: 'nftables', object: `table inet ${table}` }]);
+        expect(nftTable(t.root)).toContain('18433');
+      } finally {
+        t.box(['rm', '-f', id]);
+      }
+    });
+
+    it('a stopped (state T) DNS responder: killed by --fix, and a new one serves the running container', () => {
+      const id = webOn('named', 18434);
+      const pidFile = () => {
+        const dir = path.join(t.root, 'run', 'networks');
+        for (const n of fs.readdirSync(dir)) {
+          try {
+            const token = (JSON.parse(fs.readFileSync(path.join(dir, n, 'dns.pid'), 'utf8')) as { token: string })
+              .token;
+            return Number(token.split('.')[0]);
+          } catch {
+            /* not this one */
+          }
+        }
+        return undefined;
+      };
+      const responder = pidFile()!;
+      expect(alive(responder)).toBe(true);
+      process.kill(responder, 'SIGSTOP');
+      try {
+        until(
+          'the responder to stop',
+          () => procState(responder),
+          (s) => s === 'T',
+        );
+        findAndFix(t, [{ kind: 'dns', object: expect.stringContaining(`pid ${responder} `) as unknown as string }]);
+        until(
+          'the stopped responder to be gone',
+          () => alive(responder),
+          (a) => !a,
+        );
+        const next = pidFile();
+        expect(next).not.toBe(responder);
+        expect(alive(next!)).toBe(true);
+      } finally {
+        if (alive(responder)) process.kill(responder, 'SIGKILL');
+        t.box(['rm', '-f', id]);
+      }
+    });
   });
 });

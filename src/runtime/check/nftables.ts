@@ -3,7 +3,7 @@
 // every start and end applies (src/network/setup.ts), compared with the kernel's table by the
 // digest the table carries. --fix applies it again, under the ruleset's lock.
 import { nftTableName } from '../../network/kernel-names';
-import { portsPublishedBy, tableHolds } from '../../network/nftables';
+import { appliedTag, portsPublishedBy, tableHolds } from '../../network/nftables';
 import { desiredRuleset, syncRuleset } from '../../network/setup';
 import { NetworkStore } from '../../network/store';
 import { Checker } from './types';
@@ -19,11 +19,14 @@ export const nftablesChecker: Checker = {
       (p) => !wanted.has(`${p.protocol} ${p.hostIp} ${p.hostPort}`),
     );
     const ports = stale.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
-    const reason = stale.length
-      ? `publishes ports no running container does (${ports})`
-      : desired.networks.length
-        ? 'differs from what the networks and running containers of this root give'
-        : 'no network of this root needs it';
+    const missing = appliedTag(table) === undefined;
+    const reason = missing
+      ? "missing: this root's networks need it (deleted by someone else)"
+      : stale.length
+        ? `publishes ports no running container does (${ports})`
+        : desired.networks.length
+          ? 'differs from what the networks and running containers of this root give'
+          : 'no network of this root needs it';
     return [{ kind: 'nftables', object: `table inet ${table}`, reason }];
   },
   async fix(ctx) {

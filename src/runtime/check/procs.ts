@@ -77,10 +77,24 @@ export function killFound(pid: number, start: string | number): boolean {
   try {
     if (readProc(pid)?.start !== String(start)) return false;
     pidfdSendSignal(fd, 9);
+    waitGone(pid, String(start), KILL_WAIT_MS);
     return true;
   } catch {
     return false;
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** How long killFound waits for a killed process to be gone (its port, cgroup and netns freed). */
+const KILL_WAIT_MS = 5000;
+
+/** Polls, for at most `ms`, until the process (pid and start time) is gone or a zombie. */
+function waitGone(pid: number, start: string, ms: number): void {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const p = readProc(pid);
+    if (!p || p.start !== start || p.state === 'Z' || p.state === 'X' || Date.now() > deadline) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
 }
