@@ -245,6 +245,53 @@ describe('box system check', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it("a killed volume removal's trash, a dead container's volume use and a dead store operation's marker", () => {
+    expect(t.box(['volume', 'create', 'kept']).status).toBe(0);
+    const trash = path.join(t.root, 'volumes', '.trash-gone-999999999.1-abcd');
+    const use = path.join(t.root, 'volumes', 'kept', 'uses', 'e'.repeat(64));
+    const marker = path.join(t.root, 'run', 'store-ops', 'op-999999999.1-abcd');
+    fs.mkdirSync(path.join(trash, '_data'), { recursive: true });
+    fs.mkdirSync(path.dirname(use), { recursive: true });
+    fs.writeFileSync(use, '');
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, '');
+    findAndFix(t, [
+      { kind: 'volume', object: trash },
+      { kind: 'volume', object: `kept: use by ${'e'.repeat(12)}` },
+      { kind: 'store', object: marker },
+    ]);
+    for (const p of [trash, use, marker]) expect(fs.existsSync(p)).toBe(false);
+    expect(t.box(['volume', 'rm', 'kept']).status).toBe(0);
+  });
+
+  it('check --fix racing run, run -d, rm -f and exec finds nothing and removes nothing in use', async () => {
+    const exitOf = (child: ReturnType<TestRoot['start']>) => {
+      let err = '';
+      child.stderr!.on('data', (d) => (err += d));
+      return new Promise<{ code: number | null; err: string }>((resolve) =>
+        child.on('close', (code) => resolve({ code, err })),
+      );
+    };
+    const runs: Promise<{ code: number | null; err: string }>[] = [];
+    const checks: Promise<{ code: number | null; err: string; out: string }>[] = [];
+    for (let i = 0; i < 6; i++) {
+      runs.push(exitOf(t.start(['run', '--rm', 'busybox', 'true'])));
+      runs.push(exitOf(t.start(['run', '-d', '--name', `race${i}`, 'busybox', 'sleep', '1000'])));
+      const c = t.start(['system', 'check', '--fix', '--format', 'json']);
+      let out = '';
+      c.stdout!.on('data', (d) => (out += d));
+      checks.push(exitOf(c).then((r) => ({ ...r, out })));
+    }
+    for (const r of await Promise.all(runs)) expect(r).toEqual({ code: 0, err: '' });
+    for (const c of await Promise.all(checks)) expect(c).toEqual({ code: 0, err: '', out: '' });
+    for (let i = 0; i < 6; i++) {
+      expect(t.box(['exec', `race${i}`, 'true']).status).toBe(0);
+    }
+    const rm = t.box(['rm', '-f', ...Array.from({ length: 6 }, (_, i) => `race${i}`)]);
+    expect(rm.status).toBe(0);
+    expect(check(t).findings).toEqual([]);
+  });
+
   describe('on a user network with a published port', () => {
     beforeAll(() => {
       expect(t.box(['network', 'create', 'checknet']).status).toBe(0);
@@ -343,13 +390,14 @@ describe('box system check', () => {
       }
     });
 
-    it("the root's nftables table deleted by hand: reported, applied again by --fix", () => {
-      const id = webOn('tabled', 18433);
+    it("the root's nftables table deleted by hand is no leftover: the next start with a port makes it again", () => {
       const table = `box-${rootTag({ root: t.root })}`;
-      expect(spawnSync('nft', ['delete', 'table', 'inet', table]).status).toBe(0);
+      spawnSync('nft', ['delete', 'table', 'inet', table]);
+      expect(check(t).findings).toEqual([]);
+      const id = webOn('tabled', 18433);
       try {
-        findAndFix(t, [{ kind: 'nftables', object: `table inet ${table}` }]);
         expect(nftTable(t.root)).toContain('18433');
+        expect(check(t).findings).toEqual([]);
       } finally {
         t.box(['rm', '-f', id]);
       }
@@ -392,6 +440,24 @@ describe('box system check', () => {
         if (alive(responder)) process.kill(responder, 'SIGKILL');
         t.box(['rm', '-f', id]);
       }
+    });
+
+    // last: it takes the root's networks away
+    it("the network records wiped: the root's bridges, table, runtime dirs and locks are leftovers", () => {
+      const id = webOn('wiped', 18435);
+      expect(t.box(['rm', '-f', id]).status).toBe(0);
+      const tag = rootTag({ root: t.root });
+      const bridges = hostLinks().filter((l) => l.startsWith(`bx${tag}`));
+      expect(bridges.length).toBeGreaterThanOrEqual(2); // bridge's and checknet's
+      expect(nftTable(t.root)).not.toBe('');
+      fs.rmSync(path.join(t.root, 'networks'), { recursive: true });
+      const found = findAndFix(t, [
+        { kind: 'nftables', reason: 'no network of this root needs it' },
+        ...bridges.map((b) => ({ kind: 'bridge', object: b })),
+      ]);
+      expect(found.some((f) => f.kind === 'runtime-dir' && f.object.includes('/run/locks/networks/'))).toBe(true);
+      expect(hostLinks().filter((l) => l.startsWith(`bx${tag}`))).toEqual([]);
+      expect(nftTable(t.root)).toBe('');
     });
   });
 });

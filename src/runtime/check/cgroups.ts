@@ -7,10 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../../errors';
-import { isLockHeld } from '../../image/locks';
 import { mountTable } from '../../linux/mountinfo';
-import { CONTAINER_ID_RE, layout } from '../../paths';
-import { CheckContext, readdir } from './context';
+import { CONTAINER_ID_RE } from '../../paths';
+import { CheckContext, persisting, readdir } from './context';
 import { Checker, Finding } from './types';
 
 /** The mount point of each cgroup hierarchy (one per superblock: a hierarchy mounted twice counts once). */
@@ -32,9 +31,7 @@ function hierarchies(): string[] {
 
 /** Why the container's cgroup is a leftover, or undefined when it is in use. */
 function leftoverReason(ctx: CheckContext, id: string): string | undefined {
-  if (ctx.isLive(id)) return undefined;
-  if (ctx.tryLockContainerBusy(id)) return undefined;
-  if (isLockHeld(path.join(layout.runContainer(ctx.roots, id), 'owner.lock'))) return undefined;
+  if (ctx.inUse(id)) return undefined;
   const r = ctx.record(id);
   if (r) return `container ${id.slice(0, 12)} is ${r.state.status}, not running`;
   return ctx.exists(id)
@@ -81,18 +78,26 @@ export const cgroupChecker: Checker = {
   kind: 'cgroup',
   async find(ctx) {
     const known = ctx.knownIds();
-    const out: Finding[] = [];
-    for (const h of hierarchies()) {
-      for (const id of readdir(path.join(h, 'box'))) {
-        if (!CONTAINER_ID_RE.test(id) || !known.has(id)) continue;
-        const reason = leftoverReason(ctx, id);
-        if (!reason) continue;
-        const pids = pidsIn(path.join(h, 'box', id)).length;
-        const holding = pids ? ` (${pids} process${pids === 1 ? '' : 'es'} left in it)` : '';
-        out.push({ kind: 'cgroup', object: path.join(h, 'box', id), reason: reason + holding, detail: { id } });
-      }
-    }
-    return out;
+    const dirs = hierarchies().flatMap((h) =>
+      readdir(path.join(h, 'box'))
+        .filter((id) => CONTAINER_ID_RE.test(id) && known.has(id))
+        .map((id) => ({ id, dir: path.join(h, 'box', id) })),
+    );
+    // a container being started has its cgroup before its record says running
+    const stillLeft = (list: typeof dirs) => {
+      const now = new CheckContext(ctx.roots);
+      const reasons = new Map([...new Set(list.map((d) => d.id))].map((id) => [id, leftoverReason(now, id)]));
+      return list.filter((d) => reasons.get(d.id) && fs.existsSync(d.dir));
+    };
+    const left = await persisting(dirs, stillLeft);
+    const reasons = new Map([...new Set(left.map((d) => d.id))].map((id) => [id, leftoverReason(ctx, id)]));
+    return left.flatMap(({ id, dir }): Finding[] => {
+      const reason = reasons.get(id);
+      if (!reason) return [];
+      const pids = pidsIn(dir).length;
+      const holding = pids ? ` (${pids} process${pids === 1 ? '' : 'es'} left in it)` : '';
+      return [{ kind: 'cgroup', object: dir, reason: reason + holding, detail: { id } }];
+    });
   },
   async fix(ctx, f) {
     const id = String(f.detail!.id);

@@ -3,18 +3,24 @@
 // process, a start nobody recorded. Found and put right by the reconcile every command runs on
 // what it touches (lifecycle.ts refresh/staleness), which --fix runs on each: the container's
 // processes and cgroups go, its end is recorded, a back-off is resumed.
+import type { ContainerRecord } from '../../model';
 import { refresh, staleness } from '../lifecycle';
+import { persisting } from './context';
 import { Checker, Finding } from './types';
 
 export const containerChecker: Checker = {
   kind: 'container',
   async find(ctx) {
-    const out: Finding[] = [];
-    for (const r of ctx.records()) {
+    // a start in flight is unrecorded for a moment: only a record that stays stale is reported
+    const stale = (records: ContainerRecord[]) =>
+      records.flatMap((r) => {
+        const now = ctx.store.read(r.id);
+        return now && 'state' in now && staleness(ctx.roots, now) ? [now] : [];
+      });
+    return (await persisting(ctx.records(), stale)).flatMap((r): Finding[] => {
       const reason = staleness(ctx.roots, r);
-      if (reason) out.push({ kind: 'container', object: `${r.id} (${r.name})`, reason, detail: { id: r.id } });
-    }
-    return out;
+      return reason ? [{ kind: 'container', object: `${r.id} (${r.name})`, reason, detail: { id: r.id } }] : [];
+    });
   },
   async fix(ctx, f) {
     const record = ctx.store.get(String(f.detail!.id));

@@ -12,7 +12,7 @@ import { networksWithNames, readNames, reconcileNames } from '../../network/dns/
 import { readResponderPid } from '../../network/dns/pid-file';
 import { layout, lockPaths } from '../../paths';
 import * as fs from 'node:fs';
-import { CheckContext } from './context';
+import { CheckContext, persisting } from './context';
 import { internalCall, isRootCommand, killFound, listProcs, Proc } from './procs';
 import { Checker, Finding } from './types';
 
@@ -74,20 +74,24 @@ function staleResponders(ctx: CheckContext): Finding[] {
 export const dnsChecker: Checker = {
   kind: 'dns',
   async find(ctx) {
-    const out: Finding[] = [];
-    for (const id of networksWithNames(ctx.roots)) {
-      const live = liveAllocations(ctx.roots, id);
-      for (const e of readNames(ctx.roots, id)) {
-        if (live.has(e.containerId)) continue;
-        const reason = `names of container ${e.containerId.slice(0, 12)}, which holds no address on the network`;
-        out.push({
-          kind: 'dns',
-          object: `${e.names.join(', ')} on network ${id.slice(0, 12)}`,
-          reason,
-          detail: { network: id },
-        });
-      }
-    }
+    const unserved = () =>
+      networksWithNames(ctx.roots).flatMap((id) => {
+        const live = liveAllocations(ctx.roots, id);
+        return readNames(ctx.roots, id)
+          .filter((e) => !live.has(e.containerId))
+          .map((e) => ({ network: id, entry: e, key: `${id}/${e.containerId}` }));
+      });
+    // a container's end withdraws its names a moment after its init is gone
+    const left = await persisting(unserved(), (list) => {
+      const again = new Set(unserved().map((u) => u.key));
+      return list.filter((u) => again.has(u.key));
+    });
+    const out: Finding[] = left.map(({ network, entry }) => ({
+      kind: 'dns',
+      object: `${entry.names.join(', ')} on network ${network.slice(0, 12)}`,
+      reason: `names of container ${entry.containerId.slice(0, 12)}, which holds no address on the network`,
+      detail: { network },
+    }));
     return [...out, ...staleResponders(ctx)];
   },
   async fix(ctx, f) {

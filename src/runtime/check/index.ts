@@ -3,6 +3,7 @@
 // network namespaces, whose veths go with them; records and locks are looked at last).
 import type { Roots } from '../../paths';
 import { addressChecker } from './addresses';
+import { buildStepChecker } from './build-steps';
 import { cgroupChecker } from './cgroups';
 import { containerChecker } from './containers';
 import { CheckContext } from './context';
@@ -26,6 +27,7 @@ export const CHECKERS: Checker[] = [
   addressChecker,
   dnsChecker,
   nftablesChecker,
+  buildStepChecker,
   runtimeDirChecker,
   storeChecker,
 ];
