@@ -40,8 +40,9 @@ export interface CheckResult extends Finding {
 
 export async function runCheck(roots: Roots, fix: boolean): Promise<CheckResult[]> {
   const ctx = new CheckContext(roots);
-  const found: { checker: Checker; finding: Finding }[] = [];
-  for (const checker of CHECKERS) for (const finding of await checker.find(ctx)) found.push({ checker, finding });
+  // side by side: each checker's bounded settle (context.ts persisting) is waited out once, not once per kind
+  const perChecker = await Promise.all(CHECKERS.map((checker) => checker.find(ctx)));
+  const found = CHECKERS.flatMap((checker, i) => perChecker[i].map((finding) => ({ checker, finding })));
   if (!fix) return found.map((f) => f.finding);
   const out: CheckResult[] = [];
   for (const { checker, finding } of found) {
