@@ -323,7 +323,7 @@ describe('box system check', () => {
       expect(cgroupDirsOf(id)).toEqual([]);
     });
 
-    it('a foreground box run killed (SIGKILL) while its container runs: settled by --fix, its veth and port gone', async () => {
+    it('a foreground box run killed (SIGKILL) with its container running: --fix settles it', async () => {
       const box = t.start([
         'run',
         '--name',

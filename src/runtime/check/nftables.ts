@@ -40,7 +40,8 @@ function why(ctx: CheckContext, table: string): string {
     (p) => !wanted.has(publishComment(p.protocol, p.hostIp, p.hostPort)),
   );
   if (stale.length) {
-    return `publishes ports no running container does (${stale.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ')})`;
+    const ports = stale.map((p) => `${p.hostIp}:${p.hostPort}/${p.protocol}`).join(', ');
+    return `publishes ports no running container does (${ports})`;
   }
   if (!desired.networks.length) return 'no network of this root needs it';
   return 'differs from what the networks and running containers of this root give';

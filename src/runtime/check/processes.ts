@@ -75,11 +75,8 @@ function staleProcesses(ctx: CheckContext): Finding[] {
       reason = 'helper or monitor serving no live container' + (stopped(p) ? ' (stopped, state T)' : '');
     }
     if (!reason) continue;
-    const what = `pid ${p.pid} (${p.argv
-      .slice(0, 1)
-      .concat(call ? ['internal', call.event, call.arg] : [])
-      .join(' ')})`;
-    out.push({ kind: 'process', object: what, reason, detail: { pid: p.pid, start: p.start } });
+    const command = [p.argv[0], ...(call ? ['internal', call.event, call.arg] : [])].join(' ');
+    out.push({ kind: 'process', object: `pid ${p.pid} (${command})`, reason, detail: { pid: p.pid, start: p.start } });
   }
   return out;
 }

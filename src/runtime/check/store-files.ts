@@ -119,6 +119,8 @@ function volumeLeftovers(ctx: CheckContext): Finding[] {
     const object = path.join(layout.volumes(ctx.roots), e);
     out.push({ kind: 'volume', object, reason: 'left by a killed volume creation or removal', detail: sweep });
   }
+  // a creation registers its volume uses under the store's lock before its record exists
+  if (!storeIdle(ctx.roots)) return out;
   for (const name of volumes.names()) {
     for (const id of volumes.users(name)) {
       if (fs.existsSync(layout.container(ctx.roots, id))) continue;
