@@ -202,6 +202,30 @@ describe('box system check', () => {
     expect(fs.existsSync(path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`))).toBe(false);
   });
 
+  it("a running container's record and the whole runtime root wiped: found from the kernel's view alone", () => {
+    const id = runDetached(t, '--name', 'wiped-run', 'busybox', 'sleep', '1000');
+    const { monitorPid } = recordState(t, id);
+    const links = vethsOf(id);
+    expect(links).toHaveLength(1);
+    fs.rmSync(path.join(t.root, 'containers', id), { recursive: true });
+    fs.rmSync(path.join(t.root, 'names', 'wiped-run'), { force: true });
+    fs.rmSync(path.join(t.root, 'run'), { recursive: true });
+    const found = findAndFix(t, [
+      { kind: 'process', object: expect.stringContaining(`pid ${monitorPid} `) as unknown as string },
+      { kind: 'veth', object: links[0] },
+      { kind: 'address', reason: `allocated to container ${id.slice(0, 12)}, but the container does not exist` },
+    ]);
+    expect(found.some((f) => f.kind === 'cgroup' && f.object.endsWith(id))).toBe(true);
+    expect(alive(monitorPid!)).toBe(false);
+    expect(cgroupDirsOf(id)).toEqual([]);
+    until(
+      'its veth to go',
+      () => vethsOf(id),
+      (v) => v.length === 0,
+      5000,
+    );
+  });
+
   it('a stopped (state T) restart back-off of a removed container: reported, killed by --fix', () => {
     const id = runDetached(t, '--name', 'flap', '--restart', 'always', '--restart-delay', '1m', 'busybox', 'false');
     const backoff = until(

@@ -3,13 +3,14 @@
 // One is a leftover when its container is not live (no record, or not running) and no command
 // holds the container's lock or its owner lock (a start between creating the cgroup and
 // recording the run). Only ids this root knows are looked at: another root's containers share
-// the `box/` parent.
+// the `box/` parent; an unknown id counts when a process in it is a child of this root's helper.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../../errors';
 import { mountTable } from '../../linux/mountinfo';
 import { CONTAINER_ID_RE } from '../../paths';
 import { CheckContext, persisting, readdir } from './context';
+import { isRootHelper, readProc } from './procs';
 import { Checker, Finding } from './types';
 
 /** The mount point of each cgroup hierarchy (one per superblock: a hierarchy mounted twice counts once). */
@@ -27,6 +28,18 @@ function hierarchies(): string[] {
     if (!seen.has(key)) seen.set(key, m.mountPoint);
   }
   return [...seen.values()];
+}
+
+/**
+ * Whether a process in the cgroup is a child of this root's helper (its monitor, or the helper as
+ * its init's parent): a cgroup whose records, runtime directory and event log are all gone is
+ * still this root's then.
+ */
+function heldByRootHelper(ctx: CheckContext, dir: string): boolean {
+  return pidsIn(dir).some((pid) => {
+    const parent = readProc(readProc(pid)?.ppid ?? 0);
+    return parent !== undefined && isRootHelper(ctx.roots, parent);
+  });
 }
 
 /** Why the container's cgroup is a leftover, or undefined when it is in use. */
@@ -80,7 +93,7 @@ export const cgroupChecker: Checker = {
     const known = ctx.knownIds();
     const dirs = hierarchies().flatMap((h) =>
       readdir(path.join(h, 'box'))
-        .filter((id) => CONTAINER_ID_RE.test(id) && known.has(id))
+        .filter((id) => CONTAINER_ID_RE.test(id) && (known.has(id) || heldByRootHelper(ctx, path.join(h, 'box', id))))
         .map((id) => ({ id, dir: path.join(h, 'box', id) })),
     );
     // a container being started has its cgroup before its record says running
