@@ -12,9 +12,11 @@ import {
   busyboxRoot,
   cgroupDirsOf,
   helperProcesses,
+  leftovers,
   mountsUnder,
   Result,
   runDetached,
+  snapshot,
   TestRoot,
   until,
 } from '../support/box';
@@ -463,6 +465,55 @@ describe('box system check', () => {
       } finally {
         if (alive(responder)) process.kill(responder, 'SIGKILL');
         t.box(['rm', '-f', id]);
+      }
+    });
+
+    it('box run -d killed (SIGKILL) at its cgroup, its address, its veth: --fix leaves nothing of it', async () => {
+      const before = snapshot(t);
+      const ipam = () => {
+        const dir = path.join(t.root, 'networks');
+        return fs.readdirSync(dir).flatMap((n) => {
+          try {
+            const f = JSON.parse(fs.readFileSync(path.join(dir, n, 'ipam.json'), 'utf8')) as {
+              allocations: Record<string, unknown>;
+            };
+            return Object.keys(f.allocations);
+          } catch {
+            return [];
+          }
+        });
+      };
+      const points: Record<string, (ids: string[]) => boolean> = {
+        cgroup: (ids) => ids.some((id) => cgroupDirsOf(id).length > 0),
+        address: (ids) => ids.some((id) => ipam().includes(id)),
+        veth: (ids) => ids.some((id) => vethsOf(id).length > 0),
+      };
+      for (const [point, reached] of Object.entries(points)) {
+        const known = new Set(t.containerIds());
+        const box = t.start(['run', '-d', '--network', 'checknet', 'busybox', 'sleep', '1000']);
+        const exited = new Promise((resolve) => box.on('exit', resolve));
+        let done = false;
+        void exited.then(() => (done = true));
+        const fresh = () => t.containerIds().filter((id) => !known.has(id) && /^[0-9a-f]{64}$/.test(id));
+        while (!done && !reached(fresh())) await new Promise((r) => setTimeout(r, 2));
+        const cut = !done; // killed at the point (not after a start that went by first)
+        box.kill('SIGKILL');
+        await exited;
+        const fixed = check(t, '--fix');
+        const kinds = new Set(fixed.findings.map((f) => f.kind));
+        if (cut) expect(kinds.has('cgroup'), `${point}: ${[...kinds]}`).toBe(true);
+        if (cut && point !== 'cgroup') expect(kinds.has('address'), `${point}: ${[...kinds]}`).toBe(true);
+        expect(
+          fixed.findings.filter((f) => !f.fixed),
+          point,
+        ).toEqual([]);
+        const again = check(t);
+        expect(again.findings, point).toEqual([]);
+        // what `box ps -a` lists may stay (a created or running container); nothing outside a record
+        const ids = t.box(['ps', '-a', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean);
+        if (ids.length) expect(t.box(['rm', '-f', ...ids]).status).toBe(0);
+        expect(leftovers(t, before), point).toEqual([]);
+        expect(ipam(), point).toEqual([]);
       }
     });
 
