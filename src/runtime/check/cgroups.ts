@@ -117,9 +117,8 @@ export const cgroupChecker: Checker = {
     const lock = ctx.tryLockContainer(id);
     if (lock === 'busy') throw new Error(`container ${id.slice(0, 12)} is in use by a box command`);
     try {
-      const now = ctx.store.read(id);
-      if (now && 'state' in now && (now.state.status === 'running' || now.state.restarting))
-        throw new Error(`container ${id.slice(0, 12)} runs now`);
+      const now = new CheckContext(ctx.roots);
+      if (now.isLive(id) || now.ownerHeld(id)) throw new Error(`container ${id.slice(0, 12)} runs now`);
       removeCgroup(f.object);
       try {
         fs.rmdirSync(path.dirname(f.object)); // the shared box/ parent, once no container uses it

@@ -44,7 +44,11 @@ export class CheckContext {
    * owner lock a foreground `box run` takes before its container starts.
    */
   inUse(id: string): boolean {
-    if (this.isLive(id) || this.tryLockContainerBusy(id)) return true;
+    return this.isLive(id) || this.tryLockContainerBusy(id) || this.ownerHeld(id);
+  }
+
+  /** Whether a foreground `box run` holds the container's owner lock (from before its start to its end). */
+  ownerHeld(id: string): boolean {
     return isLockHeld(path.join(layout.runContainer(this.roots, id), 'owner.lock'));
   }
 

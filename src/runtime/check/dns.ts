@@ -64,7 +64,7 @@ function staleResponders(ctx: CheckContext): Finding[] {
         kind: 'dns',
         object,
         reason,
-        detail: { pid: p.pid, start: p.start, idle: reason.endsWith('containers') ? 1 : 0 },
+        detail: { pid: p.pid, start: p.start },
       });
     }
   }
@@ -97,8 +97,8 @@ export const dnsChecker: Checker = {
   async fix(ctx, f) {
     if (f.detail?.network !== undefined) {
       const id = String(f.detail.network);
-      const live = liveAllocations(ctx.roots, id);
-      await reconcileNames(ctx.roots, id, (containerId) => live.has(containerId));
+      // read under the names' lock: a start allocates its address before it publishes its names
+      await reconcileNames(ctx.roots, id, (containerId) => liveAllocations(ctx.roots, id).has(containerId));
       return;
     }
     killFound(Number(f.detail!.pid), String(f.detail!.start));

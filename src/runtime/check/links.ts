@@ -82,7 +82,8 @@ export const linkChecker: Checker = {
     const lock = id === undefined ? 'absent' : ctx.tryLockContainer(id);
     if (lock === 'busy') throw new Error(`container ${id!.slice(0, 12)} is in use by a box command`);
     try {
-      if (id !== undefined && new CheckContext(ctx.roots).isLive(id)) throw new Error('its container runs now');
+      const now = new CheckContext(ctx.roots);
+      if (id !== undefined && (now.isLive(id) || now.ownerHeld(id))) throw new Error('its container runs now');
       deleteLink(f.object);
     } finally {
       if (lock !== 'absent') lock.release();
