@@ -265,6 +265,34 @@ describe('box system check', () => {
     expect(fs.existsSync(staging)).toBe(false);
   });
 
+  it('a damaged record is reported, and --fix leaves it to box rm -f (exit 1)', () => {
+    const id = runDetached(t, '--name', 'garbled', 'busybox', 'true');
+    until(
+      'it to exit',
+      () => recordState(t, id).status,
+      (s) => s === 'exited',
+    );
+    const file = path.join(t.root, 'containers', id, 'container.json');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').slice(0, 40));
+    const found = check(t);
+    expect(found.findings).toContainEqual(
+      expect.objectContaining({
+        kind: 'container',
+        object: path.dirname(file),
+        reason: expect.stringContaining('damaged'),
+      }),
+    );
+    expect(found.r.status).toBe(1);
+    const fixed = check(t, '--fix');
+    expect(fixed.findings).toContainEqual(
+      expect.objectContaining({ kind: 'container', fixed: false, error: expect.stringContaining(`box rm -f ${id}`) }),
+    );
+    expect(fixed.r.status).toBe(1);
+    expect(fs.existsSync(file)).toBe(true);
+    expect(t.box(['rm', '-f', id]).status).toBe(0);
+    expect(check(t).findings).toEqual([]);
+  });
+
   it('--format other than json or table is a one-line error, exit 125', () => {
     const r = t.box(['system', 'check', '--format', '{{.Kind}}']);
     expect(r.status).toBe(125);

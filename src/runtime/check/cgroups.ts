@@ -47,9 +47,7 @@ function leftoverReason(ctx: CheckContext, id: string): string | undefined {
   if (ctx.inUse(id)) return undefined;
   const r = ctx.record(id);
   if (r) return `container ${id.slice(0, 12)} is ${r.state.status}, not running`;
-  return ctx.exists(id)
-    ? `container ${id.slice(0, 12)}'s record is damaged`
-    : `container ${id.slice(0, 12)} does not exist`;
+  return ctx.exists(id) ? undefined : `container ${id.slice(0, 12)} does not exist`;
 }
 
 function pidsIn(dir: string): number[] {

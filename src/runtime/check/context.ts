@@ -24,6 +24,12 @@ export class CheckContext {
     return this.scanned.records;
   }
 
+  /** Container directories whose record cannot be read back (truncated, garbled, forged). */
+  damaged(): DamagedContainer[] {
+    this.records();
+    return this.scanned!.damaged;
+  }
+
   record(id: string): ContainerRecord | undefined {
     return this.records().find((r) => r.id === id);
   }
@@ -44,7 +50,12 @@ export class CheckContext {
    * owner lock a foreground `box run` takes before its container starts.
    */
   inUse(id: string): boolean {
-    return this.isLive(id) || this.tryLockContainerBusy(id) || this.ownerHeld(id);
+    return this.isLive(id) || this.isDamaged(id) || this.tryLockContainerBusy(id) || this.ownerHeld(id);
+  }
+
+  /** Its record cannot be read: what it holds is reported with it, and goes with `box rm -f`. */
+  isDamaged(id: string): boolean {
+    return this.damaged().some((d) => d.id === id);
   }
 
   /** Whether a foreground `box run` holds the container's owner lock (from before its start to its end). */

@@ -31,9 +31,9 @@ function servesLiveCgroup(ctx: CheckContext, all: Proc[], p: Proc): boolean {
 /** Pids the root's records (and their monitors' state files) name: monitors, inits. */
 function recordedPids(ctx: CheckContext): Set<number> {
   const out = new Set<number>();
-  for (const r of ctx.records()) {
-    for (const pid of [r.state.monitorPid, r.state.pid]) if (pid) out.add(pid);
-    const st = readMonitorState(ctx.roots, r.id);
+  for (const r of ctx.records()) for (const pid of [r.state.monitorPid, r.state.pid]) if (pid) out.add(pid);
+  for (const id of [...ctx.records(), ...ctx.damaged()].map((c) => c.id)) {
+    const st = readMonitorState(ctx.roots, id);
     for (const pid of [st.monitorPid, st.pid]) if (pid) out.add(pid);
   }
   return out;
