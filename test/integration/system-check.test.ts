@@ -457,6 +457,20 @@ describe('box system check', () => {
       }
     });
 
+    it("a rule added by hand to the root's table: reported, the table applied again by --fix", () => {
+      const id = webOn('handrule', 18436);
+      const table = `box-${rootTag({ root: t.root })}`;
+      const add = spawnSync('nft', ['add', 'rule', 'inet', table, 'forward', 'counter', 'comment', '"by hand"']);
+      expect(add.status).toBe(0);
+      try {
+        findAndFix(t, [{ kind: 'nftables', object: `table inet ${table}` }]);
+        expect(nftTable(t.root)).not.toContain('by hand');
+        expect(nftTable(t.root)).toContain('18436');
+      } finally {
+        t.box(['rm', '-f', id]);
+      }
+    });
+
     it('a stopped (state T) DNS responder: killed by --fix, and a new one serves the running container', () => {
       const id = webOn('named', 18434);
       const pidFile = () => {

@@ -44,5 +44,5 @@ function why(ctx: CheckContext, table: string): string {
     return `publishes ports no running container does (${ports})`;
   }
   if (!desired.networks.length) return 'no network of this root needs it';
-  return 'differs from what the networks and running containers of this root give';
+  return 'holds rules the networks and running containers of this root do not give (added by hand?)';
 }
