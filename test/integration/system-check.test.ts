@@ -293,6 +293,28 @@ describe('box system check', () => {
     expect(check(t).findings).toEqual([]);
   });
 
+  it("a killed build's step container: settled, then removed by --fix as the next build would", () => {
+    const dir = path.join(t.dir, 'killed-build');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox\nRUN sleep 300\n');
+    const build = t.start(['build', '-q', dir]);
+    try {
+      const step = until(
+        'the step running',
+        () => t.box(['ps', '-q', '--no-trunc']).stdout.trim(),
+        (out) => out !== '',
+      );
+      build.kill('SIGKILL');
+      const found = check(t);
+      expect(found.r.status).toBe(1);
+      // running, its owner gone: --fix settles it (as ps would), then removes the stopped step
+      findAndFix(t, [{ kind: 'container', object: expect.stringContaining(step) as unknown as string }]);
+      expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
+    } finally {
+      build.kill('SIGKILL');
+    }
+  });
+
   it('--format other than json or table is a one-line error, exit 125', () => {
     const r = t.box(['system', 'check', '--format', '{{.Kind}}']);
     expect(r.status).toBe(125);
