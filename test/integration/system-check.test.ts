@@ -4,11 +4,12 @@
 // removes it, as the kernel's own view confirms (/proc/self/mountinfo, /sys/fs/cgroup, /proc,
 // `ip link`, `nft list table`), and a second `check` finds nothing. A root whose containers run
 // reports nothing: no live object is ever taken for a leftover.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  BOX,
   busyboxRoot,
   cgroupDirsOf,
   helperProcesses,
@@ -94,7 +95,11 @@ describe('box system check', () => {
     runDetached(t, '--name', 'live-b', '--restart', 'always', 'busybox', 'sleep', '1000');
     runDetached(t, '--name', 'live-p', 'busybox', 'sleep', '1000');
     expect(t.box(['pause', 'live-p']).status).toBe(0);
-    const fg = t.start(['run', '--name', 'live-fg', 'busybox', 'sleep', '1000']);
+    // started as a user of the default root would: the root named by the environment, not --root
+    const fg = spawn(BOX, ['run', '--name', 'live-fg', 'busybox', 'sleep', '1000'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, BOX_ROOT: t.root },
+    });
     until(
       'the foreground container running',
       () => t.box(['ps', '--filter', 'name=live-fg', '-q']).stdout.trim(),

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { readMonitorState } from '../monitor-state';
 import { CheckContext, persisting } from './context';
-import { internalCall, isRootCommand, isRootHelper, killFound, listProcs, Proc } from './procs';
+import { internalCall, isBoxExecutable, isRootCommand, isRootHelper, killFound, listProcs, Proc } from './procs';
 import { Checker, Finding } from './types';
 
 const stopped = (p: Proc) => p.state === 'T' || p.state === 't';
@@ -60,7 +60,9 @@ function staleProcesses(ctx: CheckContext): Finding[] {
     const parent = byPid.get(p.ppid);
     if (!ok && parent && depth < 16) {
       if (isRootHelper(ctx.roots, parent)) ok = isKept(parent, depth + 1);
-      else if (isRootCommand(ctx.roots, parent)) ok = !stopped(parent) && internalCall(parent)?.event !== 'dns';
+      else if (isRootCommand(ctx.roots, parent) || isBoxExecutable(parent)) {
+        ok = !stopped(parent) && internalCall(parent)?.event !== 'dns';
+      }
     }
     kept.set(p.pid, ok);
     return ok;

@@ -4,6 +4,7 @@
 // Docker's and podman's, is never this root's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isSea } from '../../assets';
 import { pidfdOpen, pidfdSendSignal } from '../../linux/syscalls';
 import { layout, Roots } from '../../paths';
 
@@ -54,6 +55,17 @@ export function isRootHelper(roots: Roots, p: Proc): boolean {
 export function isRootCommand(roots: Roots, p: Proc): boolean {
   const i = p.argv.indexOf('--root');
   return i >= 0 && p.argv[i + 1] === roots.root;
+}
+
+/**
+ * Whether the process runs the box executable this command runs: a command of any root (one
+ * started with BOX_ROOT or the default root names none on its command line). A helper whose
+ * parent is one is that command's, not a leftover, whichever root it names.
+ */
+export function isBoxExecutable(p: Proc): boolean {
+  if (p.exe === '' || p.exe !== process.execPath) return false;
+  // unbundled (node + box's script), as boxArgv runs it: the script must be box's too
+  return isSea() || p.argv[1] === process.argv[1];
 }
 
 /** `box ... internal EVENT ARG` on the process's command line (a back-off, a callback, a responder). */
