@@ -140,6 +140,18 @@ describe('box system check', () => {
     }
   });
 
+  it("a mount in a volume's data (a user's own storage for the volume) is no leftover", () => {
+    expect(t.box(['volume', 'create', 'nfsish']).status).toBe(0);
+    const data = path.join(t.root, 'volumes', 'nfsish', '_data');
+    expect(spawnSync('mount', ['-t', 'tmpfs', 'none', data]).status).toBe(0);
+    try {
+      expect(check(t).findings).toEqual([]);
+    } finally {
+      spawnSync('umount', ['-l', data]);
+      expect(t.box(['volume', 'rm', 'nfsish']).status).toBe(0);
+    }
+  });
+
   it("a container's cgroups left in every hierarchy after it ended: reported, removed by --fix", () => {
     const id = runDetached(t, '--name', 'cg', 'busybox', 'true');
     until(
