@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { BoxError } from '../errors';
 import { ImageConfig } from '../image/config';
 import { ImageStore } from '../image/store';
+import type { ContainerRecord } from '../model';
 import { Roots } from '../paths';
 import { ContainerStore } from '../runtime/containers';
 import { upperDir } from '../runtime/diff';
@@ -30,12 +31,18 @@ const BUILD_OWNER_LABEL = 'box.build.owner';
  */
 export function removeDeadSteps(roots: Roots): void {
   const containers = new ContainerStore(roots);
-  for (const record of containers.list()) {
-    const owner = record.config.labels?.[BUILD_OWNER_LABEL];
-    if (owner === undefined || ownerAlive(owner) || record.state.status === 'running') continue;
+  for (const record of deadSteps(containers.list())) {
     containers.remove(record);
     appendEvent(roots, 'destroy', record);
   }
+}
+
+/** The stopped step containers among `records` whose build is gone. */
+export function deadSteps(records: ContainerRecord[]): ContainerRecord[] {
+  return records.filter((record) => {
+    const owner = record.config.labels?.[BUILD_OWNER_LABEL];
+    return owner !== undefined && !ownerAlive(owner) && record.state.status !== 'running';
+  });
 }
 
 export interface RunStep {

@@ -96,18 +96,37 @@ export function appliedTag(table: string): Buffer | undefined {
   }
 }
 
-/** Whether the kernel holds table `table` exactly as `r` describes it (none at all when `r` needs nothing). */
+/**
+ * Whether the kernel holds table `table` as `r` describes it (none at all when `r` needs nothing):
+ * its digest, and as many rules (one added by hand leaves the digest as it was).
+ */
 export function tableHolds(table: string, r: BoxRuleset): boolean {
   const applied = appliedTag(table);
   if (isEmptyRuleset(r)) return applied === undefined;
-  return applied?.equals(replacement(table, r).tag) === true;
+  if (applied?.equals(replacement(table, r).tag) !== true) return false;
+  return rulesOf(table).length === buildTable(r).rules.length;
+}
+
+/** The rules of the inet table `table` as the kernel holds them: chain and comment. */
+function rulesOf(table: string): { chain: string; comment?: string }[] {
+  const sock = openNetlink(NETLINK_NETFILTER);
+  try {
+    const { type, payload } = getRules(NFPROTO_INET);
+    return sock
+      .dump('list nftables rules', type, payload)
+      .map(decodeRule)
+      .filter((rule) => rule.table === table);
+  } finally {
+    sock.close();
+  }
 }
 
 /**
  * Makes table `table` the one `r` describes (removed when `r` needs nothing). Returns false when
- * the kernel held exactly that table already, so nothing was sent.
+ * the kernel held exactly that table already, so nothing was sent; `force` sends it anyway (a
+ * table whose digest is right may still hold a rule someone added).
  */
-export function applyTable(table: string, r: BoxRuleset): boolean {
+export function applyTable(table: string, r: BoxRuleset, force = false): boolean {
   if (isEmptyRuleset(r)) {
     if (appliedTag(table) === undefined) return false;
     removeTable(table);
@@ -118,7 +137,7 @@ export function applyTable(table: string, r: BoxRuleset): boolean {
   const allowLocalnet = () => {
     for (const n of r.networks) if (!n.internal) allowLocalnetRouting(n.bridge);
   };
-  if (appliedTag(table)?.equals(tag) === true) {
+  if (!force && appliedTag(table)?.equals(tag) === true) {
     allowLocalnet();
     return false;
   }
@@ -148,8 +167,8 @@ export function removeTable(table: string): void {
 }
 
 /** Makes the storage root's table the one `r` describes (removed when `r` is empty); false: it was already. */
-export function applyRuleset(roots: Pick<Roots, 'root'>, r: BoxRuleset): boolean {
-  return applyTable(nftTableName(roots), r);
+export function applyRuleset(roots: Pick<Roots, 'root'>, r: BoxRuleset, force = false): boolean {
+  return applyTable(nftTableName(roots), r, force);
 }
 
 /**

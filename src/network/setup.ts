@@ -186,7 +186,7 @@ export async function syncRuleset(roots: Roots, store: NetworkStore, force = fal
     const text = JSON.stringify(desired);
     const applied = appliedRulesetFile(roots);
     if (force || readFileIfExists(applied) !== text) {
-      applyRuleset(roots, desired);
+      applyRuleset(roots, desired, force);
       mkdirp(layout.runNetworks(roots), 0o700);
       writeFileAtomic(applied, text, 0o600, false);
     }

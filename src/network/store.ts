@@ -88,15 +88,20 @@ function* candidateSubnets(): Generator<Subnet> {
   for (let c = 0; c < 256; c++) yield { base: ((192 << 24) | (168 << 16) | (c << 8)) >>> 0, prefix: 24 };
 }
 
+/** The Linux bridge of a bridge network: its option's name, or the one kernel-names.ts gives it. */
+export function bridgeName(roots: Roots, n: NetworkRecord): string {
+  return (
+    n.Options[BRIDGE_NAME_OPT] ?? (n.Name === DEFAULT_NETWORK ? defaultBridgeName(roots) : userBridgeName(roots, n.Id))
+  );
+}
+
 export function bridgeParams(roots: Roots, n: NetworkRecord): BridgeParams {
   const cfg = n.IPAM.Config[0];
   if (n.Driver !== 'bridge' || !cfg) throw new BoxError(`network ${n.Name} has no bridge (driver ${n.Driver})`);
   const subnet = parseSubnet(cfg.Subnet, 'subnet');
   const mtuText = MTU_OPTS.map((k) => n.Options[k]).find((v) => v !== undefined);
   return {
-    bridge:
-      n.Options[BRIDGE_NAME_OPT] ??
-      (n.Name === DEFAULT_NETWORK ? defaultBridgeName(roots) : userBridgeName(roots, n.Id)),
+    bridge: bridgeName(roots, n),
     subnet,
     gateway: parseIPv4(cfg.Gateway, 'gateway'),
     range: cfg.IPRange ? parseSubnet(cfg.IPRange, 'ip-range') : subnet,

@@ -17,6 +17,11 @@ function line(r: CheckResult): string {
   return r.fixed ? `fixed ${what}` : `not fixed ${what} (${printable(r.error ?? '')})`;
 }
 
+/** The documented fields only (a finding's detail is what --fix needs, not an interface). */
+function json({ kind, object, reason, fixed, error }: CheckResult): string {
+  return JSON.stringify({ kind, object, reason, fixed, error });
+}
+
 export const systemCheckCommand: CommandSpec = {
   paths: [['system', 'check']],
   summary:
@@ -41,7 +46,7 @@ export const systemCheckCommand: CommandSpec = {
     }
     const fix = bool(a, 'fix');
     const results = await runCheck(roots(), fix);
-    const text = format === 'json' ? (r: CheckResult) => JSON.stringify(r) : line;
+    const text = format === 'json' ? json : line;
     process.stdout.write(results.map((r) => text(r) + '\n').join(''));
     const failed = fix ? results.some((r) => !r.fixed) : results.length > 0;
     return failed ? LEFTOVERS_FOUND : 0;

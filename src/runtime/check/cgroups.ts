@@ -3,14 +3,14 @@
 // One is a leftover when its container is not live (no record, or not running) and no command
 // holds the container's lock or its owner lock (a start between creating the cgroup and
 // recording the run). Only ids this root knows are looked at: another root's containers share
-// the `box/` parent.
+// the `box/` parent; an unknown id counts when a process in it is a child of this root's helper.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../../errors';
-import { isLockHeld } from '../../image/locks';
 import { mountTable } from '../../linux/mountinfo';
-import { CONTAINER_ID_RE, layout } from '../../paths';
-import { CheckContext, readdir } from './context';
+import { CONTAINER_ID_RE } from '../../paths';
+import { CheckContext, persisting, readdir } from './context';
+import { isRootHelper, readProc } from './procs';
 import { Checker, Finding } from './types';
 
 /** The mount point of each cgroup hierarchy (one per superblock: a hierarchy mounted twice counts once). */
@@ -30,16 +30,24 @@ function hierarchies(): string[] {
   return [...seen.values()];
 }
 
+/**
+ * Whether a process in the cgroup is a child of this root's helper (its monitor, or the helper as
+ * its init's parent): a cgroup whose records, runtime directory and event log are all gone is
+ * still this root's then.
+ */
+function heldByRootHelper(ctx: CheckContext, dir: string): boolean {
+  return pidsIn(dir).some((pid) => {
+    const parent = readProc(readProc(pid)?.ppid ?? 0);
+    return parent !== undefined && isRootHelper(ctx.roots, parent);
+  });
+}
+
 /** Why the container's cgroup is a leftover, or undefined when it is in use. */
 function leftoverReason(ctx: CheckContext, id: string): string | undefined {
-  if (ctx.isLive(id)) return undefined;
-  if (ctx.tryLockContainerBusy(id)) return undefined;
-  if (isLockHeld(path.join(layout.runContainer(ctx.roots, id), 'owner.lock'))) return undefined;
+  if (ctx.inUse(id)) return undefined;
   const r = ctx.record(id);
   if (r) return `container ${id.slice(0, 12)} is ${r.state.status}, not running`;
-  return ctx.exists(id)
-    ? `container ${id.slice(0, 12)}'s record is damaged`
-    : `container ${id.slice(0, 12)} does not exist`;
+  return ctx.exists(id) ? undefined : `container ${id.slice(0, 12)} does not exist`;
 }
 
 function pidsIn(dir: string): number[] {
@@ -81,27 +89,34 @@ export const cgroupChecker: Checker = {
   kind: 'cgroup',
   async find(ctx) {
     const known = ctx.knownIds();
-    const out: Finding[] = [];
-    for (const h of hierarchies()) {
-      for (const id of readdir(path.join(h, 'box'))) {
-        if (!CONTAINER_ID_RE.test(id) || !known.has(id)) continue;
-        const reason = leftoverReason(ctx, id);
-        if (!reason) continue;
-        const pids = pidsIn(path.join(h, 'box', id)).length;
-        const holding = pids ? ` (${pids} process${pids === 1 ? '' : 'es'} left in it)` : '';
-        out.push({ kind: 'cgroup', object: path.join(h, 'box', id), reason: reason + holding, detail: { id } });
-      }
-    }
-    return out;
+    const dirs = hierarchies().flatMap((h) =>
+      readdir(path.join(h, 'box'))
+        .filter((id) => CONTAINER_ID_RE.test(id) && (known.has(id) || heldByRootHelper(ctx, path.join(h, 'box', id))))
+        .map((id) => ({ id, dir: path.join(h, 'box', id) })),
+    );
+    // a container being started has its cgroup before its record says running
+    const stillLeft = (list: typeof dirs) => {
+      const now = new CheckContext(ctx.roots);
+      const reasons = new Map([...new Set(list.map((d) => d.id))].map((id) => [id, leftoverReason(now, id)]));
+      return list.filter((d) => reasons.get(d.id) && fs.existsSync(d.dir));
+    };
+    const left = await persisting(dirs, stillLeft);
+    const reasons = new Map([...new Set(left.map((d) => d.id))].map((id) => [id, leftoverReason(ctx, id)]));
+    return left.flatMap(({ id, dir }): Finding[] => {
+      const reason = reasons.get(id);
+      if (!reason) return [];
+      const pids = pidsIn(dir).length;
+      const holding = pids ? ` (${pids} process${pids === 1 ? '' : 'es'} left in it)` : '';
+      return [{ kind: 'cgroup', object: dir, reason: reason + holding, detail: { id } }];
+    });
   },
   async fix(ctx, f) {
     const id = String(f.detail!.id);
     const lock = ctx.tryLockContainer(id);
     if (lock === 'busy') throw new Error(`container ${id.slice(0, 12)} is in use by a box command`);
     try {
-      const now = ctx.store.read(id);
-      if (now && 'state' in now && (now.state.status === 'running' || now.state.restarting))
-        throw new Error(`container ${id.slice(0, 12)} runs now`);
+      const now = new CheckContext(ctx.roots);
+      if (now.isLive(id) || now.ownerHeld(id)) throw new Error(`container ${id.slice(0, 12)} runs now`);
       removeCgroup(f.object);
       try {
         fs.rmdirSync(path.dirname(f.object)); // the shared box/ parent, once no container uses it

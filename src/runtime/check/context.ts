@@ -3,7 +3,8 @@
 // runtime directories, lock files, the event log), so an object named by an id is attributed to
 // this root and never to another root on the same host.
 import * as fs from 'node:fs';
-import { tryLockExistingFile, Lock } from '../../image/locks';
+import * as path from 'node:path';
+import { isLockHeld, Lock, tryLockExistingFile } from '../../image/locks';
 import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../paths';
 import type { ContainerRecord } from '../../model';
 import { ContainerStore, DamagedContainer } from '../containers';
@@ -23,6 +24,12 @@ export class CheckContext {
     return this.scanned.records;
   }
 
+  /** Container directories whose record cannot be read back (truncated, garbled, forged). */
+  damaged(): DamagedContainer[] {
+    this.records();
+    return this.scanned!.damaged;
+  }
+
   record(id: string): ContainerRecord | undefined {
     return this.records().find((r) => r.id === id);
   }
@@ -36,6 +43,24 @@ export class CheckContext {
   isLive(id: string): boolean {
     const r = this.record(id);
     return r !== undefined && (r.state.status === 'running' || r.state.restarting === true);
+  }
+
+  /**
+   * Live, or held by a command right now: its lock (a start, a stop, a removal at work) or the
+   * owner lock a foreground `box run` takes before its container starts.
+   */
+  inUse(id: string): boolean {
+    return this.isLive(id) || this.isDamaged(id) || this.tryLockContainerBusy(id) || this.ownerHeld(id);
+  }
+
+  /** Its record cannot be read: what it holds is reported with it, and goes with `box rm -f`. */
+  isDamaged(id: string): boolean {
+    return this.damaged().some((d) => d.id === id);
+  }
+
+  /** Whether a foreground `box run` holds the container's owner lock (from before its start to its end). */
+  ownerHeld(id: string): boolean {
+    return isLockHeld(path.join(layout.runContainer(this.roots, id), 'owner.lock'));
   }
 
   /** Every container id this root knows of, live or gone. */
@@ -104,4 +129,22 @@ export function withContainerLockIfFree(ctx: CheckContext, id: string, fn: () =>
     if (lock !== 'absent') lock.release();
   }
   return true;
+}
+
+/** How long a start or an end in flight may take to settle what it holds (a record, a cgroup, a veth). */
+export const SETTLE_MS = 3000;
+
+/**
+ * The items that `stillLeft` keeps throughout a bounded wait (it is given the items left, and
+ * returns those still leftovers, read afresh): what a start or an end in flight holds for a
+ * moment (a created container's cgroup and veth before its record says running) is dropped as
+ * soon as it settles; a leftover persists. Returns at once when there is none.
+ */
+export async function persisting<T>(items: T[], stillLeft: (items: T[]) => T[], ms = SETTLE_MS): Promise<T[]> {
+  let left = items.length ? stillLeft(items) : items;
+  for (const deadline = Date.now() + ms; left.length && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = stillLeft(left);
+  }
+  return left;
 }

@@ -5,17 +5,30 @@
 // or still running with no name to serve well past the grace after which a responder ends by
 // itself. A responder being started or stopped holds the network's DNS lock: then it is left.
 import { tryLockExistingFile } from '../../image/locks';
+import { repairResponders } from '../../network/dns/containers';
 import { liveAllocations } from '../../network/ipam';
+import { NetworkStore } from '../../network/store';
 import { networksWithNames, readNames, reconcileNames } from '../../network/dns/names';
 import { readResponderPid } from '../../network/dns/pid-file';
 import { layout, lockPaths } from '../../paths';
 import * as fs from 'node:fs';
-import { CheckContext } from './context';
-import { internalCall, isRootCommand, killFound, listProcs, Proc, readProc } from './procs';
+import { CheckContext, persisting } from './context';
+import { internalCall, isRootCommand, killFound, listProcs, Proc } from './procs';
 import { Checker, Finding } from './types';
 
-/** A responder with no names ends by itself after a 2 s grace; this is how long check waits for it. */
-const IDLE_END_MS = 4000;
+/**
+ * A responder with no names ends by itself after a 2 s grace: one idle for longer than this (since
+ * its names file was last replaced or removed, which its directory's mtime tells) is not ending.
+ */
+const IDLE_LEFTOVER_MS = 15_000;
+
+function idleForMs(ctx: CheckContext, networkId: string): number {
+  try {
+    return Date.now() - fs.statSync(layout.runNetwork(ctx.roots, networkId)).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}
 
 function dnsLockBusy(ctx: CheckContext, networkId: string): boolean {
   const lock = tryLockExistingFile(lockPaths.networkDns(ctx.roots, networkId));
@@ -33,7 +46,9 @@ function responderReason(ctx: CheckContext, p: Proc, networkId: string): string 
   if (readResponderPid(ctx.roots, networkId)?.token !== `${p.pid}.${p.start}`) {
     return "DNS responder the network's pid file does not name (another one serves it, or none is recorded)";
   }
-  if (readNames(ctx.roots, networkId).length === 0) return 'DNS responder of a network with no containers';
+  if (readNames(ctx.roots, networkId).length === 0 && idleForMs(ctx, networkId) > IDLE_LEFTOVER_MS) {
+    return 'DNS responder of a network with no containers, which should have ended by itself';
+  }
   return undefined;
 }
 
@@ -49,7 +64,7 @@ function staleResponders(ctx: CheckContext): Finding[] {
         kind: 'dns',
         object,
         reason,
-        detail: { pid: p.pid, start: p.start, idle: reason.endsWith('containers') ? 1 : 0 },
+        detail: { pid: p.pid, start: p.start },
       });
     }
   }
@@ -59,37 +74,35 @@ function staleResponders(ctx: CheckContext): Finding[] {
 export const dnsChecker: Checker = {
   kind: 'dns',
   async find(ctx) {
-    const out: Finding[] = [];
-    for (const id of networksWithNames(ctx.roots)) {
-      const live = liveAllocations(ctx.roots, id);
-      for (const e of readNames(ctx.roots, id)) {
-        if (live.has(e.containerId)) continue;
-        const reason = `names of container ${e.containerId.slice(0, 12)}, which holds no address on the network`;
-        out.push({
-          kind: 'dns',
-          object: `${e.names.join(', ')} on network ${id.slice(0, 12)}`,
-          reason,
-          detail: { network: id },
-        });
-      }
-    }
-    let responders = staleResponders(ctx);
-    // an idle responder is ending by itself: only one that outlives its grace is a leftover
-    for (const deadline = Date.now() + IDLE_END_MS; responders.some((r) => r.detail!.idle) && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 100));
-      responders = responders.filter(
-        (r) => !r.detail!.idle || readProc(Number(r.detail!.pid))?.start === r.detail!.start,
-      );
-    }
-    return [...out, ...responders];
+    const unserved = () =>
+      networksWithNames(ctx.roots).flatMap((id) => {
+        const live = liveAllocations(ctx.roots, id);
+        return readNames(ctx.roots, id)
+          .filter((e) => !live.has(e.containerId))
+          .map((e) => ({ network: id, entry: e, key: `${id}/${e.containerId}` }));
+      });
+    // a container's end withdraws its names a moment after its init is gone
+    const left = await persisting(unserved(), (list) => {
+      const again = new Set(unserved().map((u) => u.key));
+      return list.filter((u) => again.has(u.key));
+    });
+    const out: Finding[] = left.map(({ network, entry }) => ({
+      kind: 'dns',
+      object: `${entry.names.join(', ')} on network ${network.slice(0, 12)}`,
+      reason: `names of container ${entry.containerId.slice(0, 12)}, which holds no address on the network`,
+      detail: { network },
+    }));
+    return [...out, ...staleResponders(ctx)];
   },
   async fix(ctx, f) {
     if (f.detail?.network !== undefined) {
       const id = String(f.detail.network);
-      const live = liveAllocations(ctx.roots, id);
-      await reconcileNames(ctx.roots, id, (containerId) => live.has(containerId));
+      // read under the names' lock: a start allocates its address before it publishes its names
+      await reconcileNames(ctx.roots, id, (containerId) => liveAllocations(ctx.roots, id).has(containerId));
       return;
     }
     killFound(Number(f.detail!.pid), String(f.detail!.start));
+    // a network whose containers still have names gets a responder that answers again
+    await repairResponders(ctx.roots, new NetworkStore(ctx.roots).readSync());
   },
 };

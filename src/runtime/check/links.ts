@@ -4,23 +4,19 @@
 // A veth is this root's when its container id is one the root knows or it is plugged into one
 // of the root's bridges. The kernel dismantles a dead container's network namespace, and the veth
 // in it, a moment after its last process ends: a veth counts only if it outlives a bounded wait.
-import { lockFile } from '../../image/locks';
+import { lockFile, tryLockFile } from '../../image/locks';
 import { lockPaths } from '../../paths';
-import { DEFAULT_NETWORK, NetworkStore, bridgeParams } from '../../network/store';
+import { bridgeName, DEFAULT_NETWORK, NetworkStore } from '../../network/store';
 import { rootTag, vethContainerPrefix } from '../../network/kernel-names';
 import { deleteLink, LinkInfo, listLinks } from '../../network/links';
 import type { Roots } from '../../paths';
-import { CheckContext } from './context';
+import { CheckContext, persisting } from './context';
 import { Checker, Finding } from './types';
-
-const VETH_SETTLE_MS = 3000;
 
 /** The bridges this root's network records give. */
 function recordedBridges(roots: Roots): Set<string> {
   const out = new Set<string>();
-  for (const n of new NetworkStore(roots).readSync()) {
-    if (n.Driver === 'bridge' && n.IPAM.Config[0]) out.add(bridgeParams(roots, n).bridge);
-  }
+  for (const n of new NetworkStore(roots).readSync()) if (n.Driver === 'bridge') out.add(bridgeName(roots, n));
   return out;
 }
 
@@ -38,7 +34,7 @@ function staleVeths(ctx: CheckContext, links: LinkInfo[], bridges: Set<string>):
     const id = ctx.idByPrefix(prefix);
     const onOurBridge = l.master !== undefined && bridges.has(l.master);
     if (id === undefined && !onOurBridge) continue; // another root's container
-    if (id !== undefined && (ctx.isLive(id) || ctx.tryLockContainerBusy(id))) continue;
+    if (id !== undefined && ctx.inUse(id)) continue;
     const whose = id === undefined ? `container ${prefix}...` : `container ${id.slice(0, 12)}`;
     const reason = `host end of a veth of ${whose}, which is not running`;
     out.push({ kind: 'veth', object: l.name, reason, detail: id ? { id } : {} });
@@ -50,19 +46,24 @@ export const linkChecker: Checker = {
   kind: 'network-link',
   async find(ctx) {
     const bridges = recordedBridges(ctx.roots);
-    let links = listLinks();
-    let veths = staleVeths(ctx, links, bridges);
-    for (const deadline = Date.now() + VETH_SETTLE_MS; veths.length && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 50));
-      const names = new Set(listLinks().map((l) => l.name));
-      veths = veths.filter((v) => names.has(v.object));
-    }
-    links = listLinks();
-    const out = veths.filter((v) => links.some((l) => l.name === v.object));
-    for (const l of links) {
-      if (l.kind !== 'bridge' || !isRootBridgeName(ctx.roots, l.name) || bridges.has(l.name)) continue;
-      const reason = `bridge of a network of this root that does not exist (${DEFAULT_NETWORK} or a removed one)`;
-      out.push({ kind: 'bridge', object: l.name, reason, detail: {} });
+    // a dead namespace's veth goes a moment after it; a starting container's is there before it runs
+    const stillLeft = (found: Finding[]) => {
+      const again = new Set(staleVeths(new CheckContext(ctx.roots), listLinks(), bridges).map((v) => v.object));
+      return found.filter((v) => again.has(v.object));
+    };
+    const out = await persisting(staleVeths(ctx, listLinks(), bridges), stillLeft);
+    // a network being created or removed holds this lock (its record and bridge come and go under it)
+    const networksLock = tryLockFile(lockPaths.networks(ctx.roots));
+    if (!networksLock) return out;
+    try {
+      const recorded = recordedBridges(ctx.roots);
+      for (const l of listLinks()) {
+        if (l.kind !== 'bridge' || !isRootBridgeName(ctx.roots, l.name) || recorded.has(l.name)) continue;
+        const reason = `bridge of a network of this root that does not exist (${DEFAULT_NETWORK} or a removed one)`;
+        out.push({ kind: 'bridge', object: l.name, reason, detail: {} });
+      }
+    } finally {
+      networksLock.release();
     }
     return out;
   },
@@ -81,7 +82,8 @@ export const linkChecker: Checker = {
     const lock = id === undefined ? 'absent' : ctx.tryLockContainer(id);
     if (lock === 'busy') throw new Error(`container ${id!.slice(0, 12)} is in use by a box command`);
     try {
-      if (id !== undefined && new CheckContext(ctx.roots).isLive(id)) throw new Error('its container runs now');
+      const now = new CheckContext(ctx.roots);
+      if (id !== undefined && (now.isLive(id) || now.ownerHeld(id))) throw new Error('its container runs now');
       deleteLink(f.object);
     } finally {
       if (lock !== 'absent') lock.release();

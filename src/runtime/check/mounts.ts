@@ -1,7 +1,8 @@
 // Mounts under the storage root or the runtime root, from the kernel's mount table. box mounts a
 // container's root, volumes and binds only inside the container's own mount namespace, so on the
 // host nothing of box's is ever mounted below its roots: a mount there is a leftover (of a tool
-// run by hand, an older box, a killed test), unless it lies in a live container's own directory.
+// run by hand, an older box, a killed test), unless it lies in a live container's own directory
+// or in a volume's data (where a user may mount the storage a volume stands for).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mountTable } from '../../linux/mountinfo';
@@ -28,6 +29,17 @@ function liveOwner(ctx: CheckContext, mountPoint: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether the mount lies in an existing volume's data (volumes/NAME/_data): a host's own storage
+ * mounted there by its user serves the volume, and is no leftover of box's.
+ */
+function inVolumeData(ctx: CheckContext, mountPoint: string): boolean {
+  const rel = path.relative(realOrSelf(layout.volumes(ctx.roots)), mountPoint).split(path.sep);
+  return (
+    rel[0] !== '..' && rel[1] === '_data' && fs.existsSync(path.join(layout.volumes(ctx.roots), rel[0], 'volume.json'))
+  );
+}
+
 export const mountChecker: Checker = {
   kind: 'mount',
   async find(ctx) {
@@ -35,7 +47,7 @@ export const mountChecker: Checker = {
     const under = (p: string) => roots.some((r) => p.startsWith(r + '/'));
     const out: Finding[] = [];
     for (const m of mountTable()) {
-      if (!under(m.mountPoint) || liveOwner(ctx, m.mountPoint)) continue;
+      if (!under(m.mountPoint) || liveOwner(ctx, m.mountPoint) || inVolumeData(ctx, m.mountPoint)) continue;
       const reason = `a ${m.fstype} mount on the host under box's root: box mounts only inside containers`;
       out.push({ kind: 'mount', object: m.mountPoint, reason });
     }

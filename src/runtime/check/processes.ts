@@ -7,8 +7,8 @@
 // foreground `run`, an `exec`, a health probe). DNS responders are the dns checker's.
 import * as fs from 'node:fs';
 import { readMonitorState } from '../monitor-state';
-import { CheckContext } from './context';
-import { internalCall, isRootCommand, isRootHelper, killFound, listProcs, Proc } from './procs';
+import { CheckContext, persisting } from './context';
+import { internalCall, isBoxExecutable, isRootCommand, isRootHelper, killFound, listProcs, Proc } from './procs';
 import { Checker, Finding } from './types';
 
 const stopped = (p: Proc) => p.state === 'T' || p.state === 't';
@@ -31,9 +31,9 @@ function servesLiveCgroup(ctx: CheckContext, all: Proc[], p: Proc): boolean {
 /** Pids the root's records (and their monitors' state files) name: monitors, inits. */
 function recordedPids(ctx: CheckContext): Set<number> {
   const out = new Set<number>();
-  for (const r of ctx.records()) {
-    for (const pid of [r.state.monitorPid, r.state.pid]) if (pid) out.add(pid);
-    const st = readMonitorState(ctx.roots, r.id);
+  for (const r of ctx.records()) for (const pid of [r.state.monitorPid, r.state.pid]) if (pid) out.add(pid);
+  for (const id of [...ctx.records(), ...ctx.damaged()].map((c) => c.id)) {
+    const st = readMonitorState(ctx.roots, id);
     for (const pid of [st.monitorPid, st.pid]) if (pid) out.add(pid);
   }
   return out;
@@ -45,44 +45,54 @@ function backoffReason(ctx: CheckContext, p: Proc, id: string): string | undefin
   return undefined;
 }
 
+/** The root's processes that serve nothing, as the process table and the records are now. */
+function staleProcesses(ctx: CheckContext): Finding[] {
+  const all = listProcs();
+  const byPid = new Map(all.map((p) => [p.pid, p]));
+  const ours = all.filter((p) => isRootHelper(ctx.roots, p) || isRootCommand(ctx.roots, p));
+  const recorded = recordedPids(ctx);
+  const out: Finding[] = [];
+  const kept = new Map<number, boolean>();
+  // a helper is kept if recorded, or if its parent is a running box command or a kept helper
+  const isKept = (p: Proc, depth = 0): boolean => {
+    if (kept.has(p.pid)) return kept.get(p.pid)!;
+    let ok = recorded.has(p.pid) || servesLiveCgroup(ctx, all, p);
+    const parent = byPid.get(p.ppid);
+    if (!ok && parent && depth < 16) {
+      if (isRootHelper(ctx.roots, parent)) ok = isKept(parent, depth + 1);
+      else if (isRootCommand(ctx.roots, parent) || isBoxExecutable(parent)) {
+        ok = !stopped(parent) && internalCall(parent)?.event !== 'dns';
+      }
+    }
+    kept.set(p.pid, ok);
+    return ok;
+  };
+  for (const p of ours) {
+    const call = internalCall(p);
+    let reason: string | undefined;
+    if (call?.event === 'restart') reason = backoffReason(ctx, p, call.arg);
+    else if (call?.event === 'dns') continue;
+    else if (call && stopped(p)) reason = `box callback (internal ${call.event}) is stopped (state T)`;
+    else if (!call && isRootHelper(ctx.roots, p) && !isKept(p)) {
+      reason = 'helper or monitor serving no live container' + (stopped(p) ? ' (stopped, state T)' : '');
+    }
+    if (!reason) continue;
+    const command = [p.argv[0], ...(call ? ['internal', call.event, call.arg] : [])].join(' ');
+    out.push({ kind: 'process', object: `pid ${p.pid} (${command})`, reason, detail: { pid: p.pid, start: p.start } });
+  }
+  return out;
+}
+
 export const processChecker: Checker = {
   kind: 'process',
   async find(ctx) {
-    const all = listProcs();
-    const byPid = new Map(all.map((p) => [p.pid, p]));
-    const ours = all.filter((p) => isRootHelper(ctx.roots, p) || isRootCommand(ctx.roots, p));
-    const recorded = recordedPids(ctx);
-    const out: Finding[] = [];
-    const kept = new Map<number, boolean>();
-    // a helper is kept if recorded, or if its parent is a running box command or a kept helper
-    const isKept = (p: Proc, depth = 0): boolean => {
-      if (kept.has(p.pid)) return kept.get(p.pid)!;
-      let ok = recorded.has(p.pid) || servesLiveCgroup(ctx, all, p);
-      const parent = byPid.get(p.ppid);
-      if (!ok && parent && depth < 16) {
-        if (isRootHelper(ctx.roots, parent)) ok = isKept(parent, depth + 1);
-        else if (isRootCommand(ctx.roots, parent)) ok = !stopped(parent) && internalCall(parent)?.event !== 'dns';
-      }
-      kept.set(p.pid, ok);
-      return ok;
+    // a monitor is recorded a moment after it starts: only what stays unaccounted for is reported
+    const key = (f: Finding) => `${f.detail!.pid}.${f.detail!.start}`;
+    const stillLeft = (found: Finding[]) => {
+      const again = new Set(staleProcesses(new CheckContext(ctx.roots)).map(key));
+      return found.filter((f) => again.has(key(f)));
     };
-    for (const p of ours) {
-      const call = internalCall(p);
-      let reason: string | undefined;
-      if (call?.event === 'restart') reason = backoffReason(ctx, p, call.arg);
-      else if (call?.event === 'dns') continue;
-      else if (call && stopped(p)) reason = `box callback (internal ${call.event}) is stopped (state T)`;
-      else if (!call && isRootHelper(ctx.roots, p) && !isKept(p)) {
-        reason = 'helper or monitor serving no live container' + (stopped(p) ? ' (stopped, state T)' : '');
-      }
-      if (!reason) continue;
-      const what = `pid ${p.pid} (${p.argv
-        .slice(0, 1)
-        .concat(call ? ['internal', call.event, call.arg] : [])
-        .join(' ')})`;
-      out.push({ kind: 'process', object: what, reason, detail: { pid: p.pid, start: p.start } });
-    }
-    return out;
+    return persisting(staleProcesses(ctx), stillLeft);
   },
   async fix(_ctx, f) {
     killFound(Number(f.detail!.pid), String(f.detail!.start));

@@ -4,6 +4,7 @@
 // Docker's and podman's, is never this root's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isSea } from '../../assets';
 import { pidfdOpen, pidfdSendSignal } from '../../linux/syscalls';
 import { layout, Roots } from '../../paths';
 
@@ -56,6 +57,17 @@ export function isRootCommand(roots: Roots, p: Proc): boolean {
   return i >= 0 && p.argv[i + 1] === roots.root;
 }
 
+/**
+ * Whether the process runs the box executable this command runs: a command of any root (one
+ * started with BOX_ROOT or the default root names none on its command line). A helper whose
+ * parent is one is that command's, not a leftover, whichever root it names.
+ */
+export function isBoxExecutable(p: Proc): boolean {
+  if (p.exe === '' || p.exe !== process.execPath) return false;
+  // unbundled (node + box's script), as boxArgv runs it: the script must be box's too
+  return isSea() || p.argv[1] === process.argv[1];
+}
+
 /** `box ... internal EVENT ARG` on the process's command line (a back-off, a callback, a responder). */
 export function internalCall(p: Proc): { event: string; arg: string } | undefined {
   const i = p.argv.lastIndexOf('internal');
@@ -77,10 +89,24 @@ export function killFound(pid: number, start: string | number): boolean {
   try {
     if (readProc(pid)?.start !== String(start)) return false;
     pidfdSendSignal(fd, 9);
+    waitGone(pid, String(start), KILL_WAIT_MS);
     return true;
   } catch {
     return false;
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** How long killFound waits for a killed process to be gone (its port, cgroup and netns freed). */
+const KILL_WAIT_MS = 5000;
+
+/** Polls, for at most `ms`, until the process (pid and start time) is gone or a zombie. */
+function waitGone(pid: number, start: string, ms: number): void {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const p = readProc(pid);
+    if (!p || p.start !== start || p.state === 'Z' || p.state === 'X' || Date.now() > deadline) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
 }

@@ -1,13 +1,13 @@
 // The runtime root's per-object directories and lock files: <runroot>/containers/<id> of a
 // container with no record (a record removed by hand, a removal killed between its steps), and
 // <runroot>/networks/<id> and the network lock files of networks that do not exist. A creation
-// at work holds the container's lock (taken before its runtime directory can exist), so a busy
-// lock means "not a leftover".
+// at work holds the container's lock, and a foreground run its owner lock in the directory until
+// it has removed it: a held lock means "not a leftover".
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tryLockExistingFile } from '../../image/locks';
 import { CONTAINER_ID_RE, layout, lockPaths } from '../../paths';
-import { CheckContext, readdir } from './context';
+import { CheckContext, persisting, readdir } from './context';
 import { Checker, Finding } from './types';
 
 function networkExists(ctx: CheckContext, id: string): boolean {
@@ -17,12 +17,18 @@ function networkExists(ctx: CheckContext, id: string): boolean {
 export const runtimeDirChecker: Checker = {
   kind: 'runtime-dir',
   async find(ctx) {
-    const out: Finding[] = [];
-    for (const id of readdir(layout.runContainers(ctx.roots))) {
-      if (!CONTAINER_ID_RE.test(id) || ctx.exists(id) || ctx.tryLockContainerBusy(id)) continue;
-      const object = layout.runContainer(ctx.roots, id);
-      out.push({ kind: 'runtime-dir', object, reason: `container ${id.slice(0, 12)} does not exist`, detail: { id } });
-    }
+    // a foreground run holds its owner lock in the directory until it has removed it
+    const orphaned = (ids: string[]) => ids.filter((id) => !ctx.exists(id) && !ctx.inUse(id));
+    const ids = await persisting(
+      readdir(layout.runContainers(ctx.roots)).filter((id) => CONTAINER_ID_RE.test(id)),
+      (list) => orphaned(list).filter((id) => fs.existsSync(layout.runContainer(ctx.roots, id))),
+    );
+    const out: Finding[] = ids.map((id) => ({
+      kind: 'runtime-dir',
+      object: layout.runContainer(ctx.roots, id),
+      reason: `container ${id.slice(0, 12)} does not exist`,
+      detail: { id },
+    }));
     for (const id of readdir(layout.runNetworks(ctx.roots))) {
       if (!CONTAINER_ID_RE.test(id) || networkExists(ctx, id)) continue;
       const object = layout.runNetwork(ctx.roots, id);

@@ -15,7 +15,7 @@ import { ImageStore } from '../../image/store';
 import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../paths';
 import { ownerAlive, ownerOf } from '../../util/owner';
 import { VolumeStore } from '../../volume/store';
-import { CheckContext, readdir } from './context';
+import { CheckContext, persisting, readdir } from './context';
 import { Checker, Finding } from './types';
 
 const HEX = /^[0-9a-f]{64}$/;
@@ -68,7 +68,8 @@ function storeIdle(roots: Roots): boolean {
 
 function containerLeftovers(ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
-  const gone = (id: string) => !fs.existsSync(layout.container(ctx.roots, id)) && !ctx.tryLockContainerBusy(id);
+  // a removal at work holds the container's lock, or (a foreground run --rm) its owner lock
+  const gone = (id: string) => !fs.existsSync(layout.container(ctx.roots, id)) && !ctx.inUse(id);
   for (const e of readdir(layout.containers(ctx.roots))) {
     const m = /^\.(new|trash)-([0-9a-f]{64})$/.exec(e);
     if (!m || !gone(m[2])) continue;
@@ -118,6 +119,8 @@ function volumeLeftovers(ctx: CheckContext): Finding[] {
     const object = path.join(layout.volumes(ctx.roots), e);
     out.push({ kind: 'volume', object, reason: 'left by a killed volume creation or removal', detail: sweep });
   }
+  // a creation registers its volume uses under the store's lock before its record exists
+  if (!storeIdle(ctx.roots)) return out;
   for (const name of volumes.names()) {
     for (const id of volumes.users(name)) {
       if (fs.existsSync(layout.container(ctx.roots, id))) continue;
@@ -157,7 +160,12 @@ export const storeChecker: Checker = {
       const reason = 'marker of an image-store operation that was killed: what it wrote is unreclaimed';
       out.push({ kind: 'store', object, reason, detail: { sweep: 'store' } });
     }
-    out.push(...containerLeftovers(ctx), ...volumeLeftovers(ctx));
+    // a removal deletes its trash a moment after it made it
+    const stillLeft = (list: Finding[]) => {
+      const again = new Set(containerLeftovers(new CheckContext(ctx.roots)).map((f) => f.object));
+      return list.filter((f) => again.has(f.object));
+    };
+    out.push(...(await persisting(containerLeftovers(ctx), stillLeft)), ...volumeLeftovers(ctx));
     return out;
   },
   async fix(ctx, f) {
