@@ -94,6 +94,9 @@ export interface Service {
   logging?: { driver?: string; options?: Record<string, string> };
   extra_hosts?: string[];
   dns?: string[];
+  dns_search?: string[];
+  dns_opt?: string[];
+  mac_address?: string;
   secrets?: { source: string; target: string }[];
   configs?: { source: string; target: string }[];
   profiles?: string[];

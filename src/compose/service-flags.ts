@@ -124,6 +124,9 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
   // a one-off container publishes nothing (its service's ports are the service's), as docker compose run
   if (!oneoff) list('publish', (s.ports ?? []).map(publishFlag));
   list('dns', s.dns ?? []);
+  list('dnsSearch', s.dns_search ?? []);
+  list('dnsOption', s.dns_opt ?? []);
+  set('macAddress', s.mac_address);
   list(
     'addHost',
     (s.extra_hosts ?? []).map((h) => h.replace('=', ':')),

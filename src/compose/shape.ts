@@ -20,15 +20,16 @@ const SERVICE_KEYS = new Set([
   'mem_reservation', 'memswap_limit', 'cpus', 'cpu_shares', 'cpu_quota', 'cpu_period', 'cpuset', 'pids_limit',
   'user', 'working_dir', 'hostname', 'container_name', 'labels', 'stop_signal', 'stop_grace_period', 'init',
   'read_only', 'cap_add', 'cap_drop', 'privileged', 'security_opt', 'ulimits', 'logging', 'extra_hosts', 'dns',
-  'secrets', 'configs', 'profiles', 'extends', 'tty', 'stdin_open', 'pull_policy',
+  'secrets', 'configs', 'profiles', 'extends', 'tty', 'stdin_open', 'pull_policy', 'mac_address', 'dns_search',
+  'dns_opt',
 ]);
 
 /** Service keys of the specification that box does not support (yet): an error, never ignored. */
 // biome-ignore format: a table
 const UNSUPPORTED_SERVICE_KEYS = new Set([
   'build', 'devices', 'links', 'external_links', 'gpus', 'ipc', 'pid', 'userns_mode', 'volumes_from', 'sysctls',
-  'shm_size', 'cgroup_parent', 'cgroup', 'isolation', 'runtime', 'storage_opt', 'mac_address', 'dns_search',
-  'dns_opt', 'domainname', 'group_add', 'oom_score_adj', 'oom_kill_disable', 'annotations', 'attach',
+  'shm_size', 'cgroup_parent', 'cgroup', 'isolation', 'runtime', 'storage_opt', 'domainname', 'group_add',
+  'oom_score_adj', 'oom_kill_disable', 'annotations', 'attach',
   'blkio_config', 'cpu_count', 'cpu_percent', 'cpu_rt_runtime', 'cpu_rt_period', 'credential_spec',
   'device_cgroup_rules', 'develop', 'post_start', 'pre_stop', 'uts', 'label_file', 'models', 'provider',
   'use_api_socket', 'volumes_driver', 'mem_swappiness', 'platform', 'driver_opts', 'stop_timeout',
@@ -162,6 +163,8 @@ export class Shaper {
         return this.list(v, p).map((e) => this.volume(e, p));
       case 'tmpfs':
       case 'dns':
+      case 'dns_search':
+      case 'dns_opt':
       case 'cap_add':
       case 'cap_drop':
       case 'security_opt':

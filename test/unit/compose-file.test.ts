@@ -218,6 +218,21 @@ describe('the normalised model', () => {
     });
   });
 
+  it('takes mac_address, and dns_search and dns_opt as one value or a list', () => {
+    write(
+      'compose.yaml',
+      'services:\n  web:\n    image: x\n    mac_address: 02:42:ac:11:00:09\n' +
+        '    dns_search: shop.internal\n    dns_opt: [ndots:2, timeout:1]\n',
+    );
+    expect(load().services.web).toMatchObject({
+      mac_address: '02:42:ac:11:00:09',
+      dns_search: ['shop.internal'],
+      dns_opt: ['ndots:2', 'timeout:1'],
+    });
+    write('compose.yaml', 'services:\n  web:\n    image: x\n    dns_opt: {ndots: 2}\n');
+    expect(() => load()).toThrow(':4: services.web.dns_opt: expected a list');
+  });
+
   it('an unknown key, an unsupported key and a wrong type name the file, line, key and service', () => {
     write('compose.yaml', 'services:\n  web:\n    image: x\n    imgae: y\n');
     expect(() => load()).toThrow(
