@@ -30,6 +30,8 @@ export interface CreateOptions {
   pull: (image: string, why: 'missing' | 'always') => Promise<number>;
   progress: (line: string) => void;
   warn: (msg: string) => void;
+  /** -V: a recreated container gets new anonymous volumes instead of its predecessor's */
+  renewAnonVolumes?: boolean;
 }
 
 /** The creation request of one container of a service, as `box run` would make it. */
@@ -46,6 +48,12 @@ export function requestFor(
   return { roots, image: run.image, command: run.command, flags, admission: o.admission, warn: o.warn };
 }
 
+/** A container's anonymous volumes by target: what its successor takes over, as Docker Compose's. */
+function anonymousVolumes(record: ContainerRecord): Record<string, string> {
+  const anonymous = (record.config.mounts ?? []).filter((m) => m.type === 'volume' && m.anonymous);
+  return Object.fromEntries(anonymous.map((m) => [m.target, m.source]));
+}
+
 /**
  * Every new container recorded (so admitted by the policies) before anything else changes: a
  * container being replaced is renamed aside first, and named back if any admission fails. On a
@@ -58,7 +66,11 @@ export async function createAll(
   actions: Action[],
   o: CreateOptions,
 ) {
-  const reqs = actions.map((a) => requestFor(roots, project, a.service, a.number, o));
+  const reqs = actions.map((a) => {
+    const req = requestFor(roots, project, a.service, a.number, o);
+    if (a.replaces && !o.renewAnonVolumes) req.reuseAnonymous = anonymousVolumes(a.replaces);
+    return req;
+  });
   for (const [i, req] of reqs.entries()) {
     try {
       checkRequest(req); // every value of every service before any pull or record

@@ -1,6 +1,7 @@
 // `compose up`, in one box process: the project converged under its lock (containers whose
 // configuration hash or image changed are recreated, missing ones created, extra replicas and, if
-// asked, orphans removed), every new container admitted by the policies before any container of
+// asked, orphans removed; a recreated container takes over its predecessor's anonymous volumes
+// unless -V), every new container admitted by the policies before any container of
 // the project is touched (create-all.ts), then services started concurrently, each once its
 // dependencies meet their conditions, replicas together (start-order.ts).
 import { BoxError } from '../errors';
@@ -37,6 +38,8 @@ export interface UpOptions {
   signal?: AbortSignal;
   /** `create`: converge, but start nothing */
   noStart?: boolean;
+  /** -V: recreated containers get new anonymous volumes (by default they take over the old ones) */
+  renewAnonVolumes?: boolean;
 }
 
 /** What `up` started: each selected service's containers, in number order. */
@@ -103,10 +106,12 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
       await removeProjectNetworks(roots, project.name, quiet, madeNetworks).catch(quiet);
       throw err;
     }
-    // Admitted: from here on the project changes. Replaced and surplus containers go first.
-    for (const old of [...actions.flatMap((a) => (a.replaces ? [a.replaces] : [])), ...surplus]) {
+    // Admitted: from here on the project changes. Replaced and surplus containers go first; a
+    // replaced one's anonymous volumes that its successor did not take over (all, with -V) with it.
+    const replaced = actions.flatMap((a) => (a.replaces ? [a.replaces] : []));
+    for (const old of [...replaced, ...surplus]) {
       await stopContainer(roots, store, old, stopGraceSeconds(project, old.config.labels[LABEL.service] ?? ''));
-      await removeContainer(roots, store, old, true);
+      await removeContainer(roots, store, old, true, replaced.includes(old));
       o.progress(`Container ${old.name}  Removed`);
     }
     const result: UpResult = new Map();

@@ -64,6 +64,11 @@ export interface CreateRequest {
   output?: OutputOption;
   /** a build step's mounts (src/build/run-mounts.ts), besides those its flags ask for */
   buildMounts?: MountRequest[];
+  /**
+   * Existing anonymous volumes by target, mounted where the container would get a new anonymous
+   * one: compose's recreate hands the replaced container's to its successor. They stay anonymous.
+   */
+  reuseAnonymous?: Record<string, string>;
 }
 
 export interface Created {
@@ -239,7 +244,7 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
     return { id: source.id, mounts: source.config.mounts ?? [], mode };
   });
   const requests = [...parseMountFlags(req.flags), ...(req.buildMounts ?? [])];
-  return resolveMounts(req.roots, requests, from, Object.keys(imageVolumes ?? {}));
+  return resolveMounts(req.roots, requests, from, Object.keys(imageVolumes ?? {}), req.reuseAnonymous);
 }
 
 export async function createContainer(req: CreateRequest): Promise<Created> {

@@ -14,14 +14,16 @@ import { anonymousVolumeName, VolumeStore } from './store';
 
 /**
  * The container's mounts, resolved without creating anything: the flags' mounts, then those of
- * --volumes-from containers and the image's VOLUME paths that no flag covers (anonymous volumes);
- * bind sources resolved on the host and checked; parents mounted before what lies below them.
+ * --volumes-from containers and the image's VOLUME paths that no flag covers (anonymous volumes,
+ * each a new one unless `reuse` names an existing one for its target); bind sources resolved on
+ * the host and checked; parents mounted before what lies below them.
  */
 export function resolveMounts(
   roots: Roots,
   requests: MountRequest[],
   volumesFrom: Array<{ id: string; mounts: MountConfig[]; mode?: 'ro' | 'rw' }>,
   imageVolumes: string[],
+  reuse: Record<string, string> = {},
 ): MountRequest[] {
   const out = [...requests];
   const taken = new Set(out.map((m) => m.target));
@@ -41,7 +43,7 @@ export function resolveMounts(
   }
   const volumes = new VolumeStore(roots);
   for (const m of out) {
-    if (m.type === 'volume' && !m.source) m.source = anonymousVolumeName();
+    if (m.type === 'volume' && !m.source) m.source = reuse[m.target] ?? anonymousVolumeName();
     if (m.type === 'volume') {
       // a volume that binds a host directory is a bind for whoever judges the mount (policies)
       const device = bindDevice(volumes.get(m.source)?.options ?? m.volumeOptions ?? {});

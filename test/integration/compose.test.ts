@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BOX, busyboxRoot, exitOf, inspectOne, leftovers, snapshot, until, waitForOutput } from '../support/box';
 import { userBridgeName } from '../../src/network/kernel-names';
 import { nftTable, rootBridges } from '../support/network';
+import { composeContainers, composeProject } from '../support/compose';
 import { startRegistry, stopRegistry } from '../support/registry';
 
 const t = busyboxRoot();
@@ -19,16 +20,7 @@ interface Inspect {
   State: { Status: string; ExitCode: number; StartedAt: string; FinishedAt: string };
 }
 
-let projects = 0;
-
-/** A project directory holding `compose.yaml`; returns the compose command's prefix for it. */
-function project(yaml: string): { dir: string; name: string; compose: (...args: string[]) => string[] } {
-  const name = `p${process.pid}x${++projects}`;
-  const dir = path.join(t.dir, name);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'compose.yaml'), yaml);
-  return { dir, name, compose: (...args) => ['compose', '-f', path.join(dir, 'compose.yaml'), '-p', name, ...args] };
-}
+const project = (yaml: string) => composeProject(t, yaml);
 
 const inspect = (name: string) => inspectOne<Inspect>(t, name);
 
@@ -44,11 +36,7 @@ function events(name: string): { Action: string; name: string; time: number }[] 
     .map((e) => ({ Action: e.Action, name: e.Actor.Attributes.name, time: e.timeNano }));
 }
 
-const projectContainers = (name: string) =>
-  t
-    .box(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${name}`])
-    .stdout.split('\n')
-    .filter(Boolean);
+const projectContainers = (name: string) => composeContainers(t, name);
 
 const HEALTHY_DB = `
   db:

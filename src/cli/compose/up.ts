@@ -35,6 +35,11 @@ export const upCommand: CommandSpec = {
     { names: ['--wait-timeout'], key: 'waitTimeout', kind: 'string', value: 'seconds', description: 'bound of --wait' },
     flag(['--force-recreate'], 'forceRecreate', 'recreate containers even if their configuration did not change'),
     flag(['--no-recreate'], 'noRecreate', 'keep existing containers even if their configuration changed'),
+    flag(
+      ['--renew-anon-volumes', '-V'],
+      'renewAnonVolumes',
+      "recreated containers get new anonymous volumes instead of the old containers' ones",
+    ),
     flag(['--no-deps'], 'noDeps', 'do not start the services the named ones depend on'),
     flag(['--remove-orphans'], 'removeOrphans', 'remove containers of services the files no longer have'),
     {
@@ -96,6 +101,7 @@ export const upCommand: CommandSpec = {
         forceRecreate: bool(a, 'forceRecreate'),
         noRecreate: bool(a, 'noRecreate'),
         removeOrphans: bool(a, 'removeOrphans'),
+        renewAnonVolumes: bool(a, 'renewAnonVolumes'),
         scale,
         pull: pullWithProgress(undefined),
         progress,
