@@ -2,6 +2,7 @@
 // (cli/ hands it to the parser) and the RunFlags type that run-options.ts resolves and checks. A
 // new flag is one entry here; its value reaches CreateRequest.flags by its key.
 import { TLS_FLAG } from '../image/registry/tls-flag';
+import type { AdmissionFlags } from '../policy/admission';
 import { FlagSpec, flagValues, FlagValues, ParsedFlags } from '../util/flag-table';
 
 const s = <K extends string>(names: string[], key: K, description: string, value = 'string') =>
@@ -120,4 +121,20 @@ export type RunFlags = FlagValues<typeof RUN_FLAGS>;
 /** RunFlags from the parser's output (or, in tests, from the few flags that matter). */
 export function runFlagsFrom(parsed: ParsedFlags): RunFlags {
   return flagValues(RUN_FLAGS, parsed);
+}
+
+/** The admission flags (--policy and friends): `box compose up`, `create` and `run` take them too. */
+const POLICY_KEYS: readonly string[] = ['policy', 'policyArg', 'policyTimeout', 'policyFailure', 'noDefaultPolicies'];
+export const POLICY_FLAGS: readonly FlagSpec[] = RUN_FLAGS.filter((f) => POLICY_KEYS.includes(f.key));
+
+/** What the admission flags ask of the policies that judge a new container. */
+export function admissionFlagsFrom(parsed: ParsedFlags): AdmissionFlags {
+  const f = runFlagsFrom(parsed);
+  return {
+    policies: f.policy,
+    args: f.policyArg,
+    timeout: f.policyTimeout,
+    failure: f.policyFailure,
+    noDefaults: f.noDefaultPolicies,
+  };
 }

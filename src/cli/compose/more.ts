@@ -9,6 +9,7 @@ import { ImageStore } from '../../image/store';
 import { runDetached } from '../../runtime/detach';
 import { refresh, waitFinalized } from '../../runtime/lifecycle';
 import { parseLogOpts } from '../../runtime/log-options';
+import { admissionFlagsFrom, POLICY_FLAGS } from '../../runtime/run-flags';
 import { runForeground } from '../../runtime/run';
 import { randomHex } from '../../util/random';
 import { BOX_VERSION } from '../../version';
@@ -38,6 +39,7 @@ export const createCommand: CommandSpec = {
     b(['--force-recreate'], 'forceRecreate', 'recreate containers even if unchanged'),
     b(['--no-recreate'], 'noRecreate', 'keep existing containers'),
     b(['--remove-orphans'], 'removeOrphans', 'remove containers of services the files no longer have'),
+    ...POLICY_FLAGS,
   ],
   positionals: [SERVICES],
   async run(a) {
@@ -49,6 +51,7 @@ export const createCommand: CommandSpec = {
       noRecreate: bool(a, 'noRecreate'),
       removeOrphans: bool(a, 'removeOrphans'),
       scale: {},
+      admission: admissionFlagsFrom(a.flags),
       pull: pullWithProgress(undefined),
       progress,
       warn,
@@ -114,6 +117,7 @@ export const runCommand: CommandSpec = {
     s(['--entrypoint'], 'entrypoint', 'cmd', "override the service's entrypoint"),
     s(['--user', '-u'], 'user', 'user', 'user[:group] to run as'),
     s(['--workdir', '-w'], 'workdir', 'dir', 'working directory'),
+    ...POLICY_FLAGS,
   ],
   positionals: [{ name: 'SERVICE' }],
   stopAfterPositionals: true,
@@ -123,11 +127,13 @@ export const runCommand: CommandSpec = {
     if (!project.services[svc]) throw new BoxError(`no such service: ${svc}`);
     const deps = selectServices(project, [svc], false).filter((d) => d !== svc);
     const r = roots();
+    // the one-off container and the dependencies it starts are judged alike
+    const admission = admissionFlagsFrom(a.flags);
     if (deps.length && !bool(a, 'noDeps')) {
       const base = { noDeps: false, forceRecreate: false, noRecreate: false, removeOrphans: false, scale: {} };
-      await up(r, project, { ...base, services: deps, pull: pullWithProgress(undefined), progress, warn });
+      await up(r, project, { ...base, services: deps, admission, pull: pullWithProgress(undefined), progress, warn });
     }
-    const req = requestFor(r, project, svc, 0, { warn }, true);
+    const req = requestFor(r, project, svc, 0, { warn, admission }, true);
     const f = req.flags;
     if (a.rest.length) req.command = a.rest;
     if (str(a, 'entrypoint') !== undefined) {

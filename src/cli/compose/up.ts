@@ -11,6 +11,7 @@ import { killContainer, refresh, stopContainer, waitFinalized } from '../../runt
 import { projectContainers } from '../../compose/project-containers';
 import { readLog } from '../../runtime/logs';
 import { logFile } from '../../runtime/monitor-state';
+import { admissionFlagsFrom, POLICY_FLAGS } from '../../runtime/run-flags';
 import { parseNonNegativeInt } from '../../util/units';
 import { bool, CommandSpec, list, str } from '../args';
 import { pullWithProgress } from '../container/run';
@@ -57,6 +58,7 @@ export const upCommand: CommandSpec = {
       value: 'service',
       description: "exit with this service's exit code (implies --abort-on-container-exit)",
     },
+    ...POLICY_FLAGS,
   ],
   positionals: [SERVICES],
   async run(a) {
@@ -103,6 +105,7 @@ export const upCommand: CommandSpec = {
         removeOrphans: bool(a, 'removeOrphans'),
         renewAnonVolumes: bool(a, 'renewAnonVolumes'),
         scale,
+        admission: admissionFlagsFrom(a.flags),
         pull: pullWithProgress(undefined),
         progress,
         warn,

@@ -5,7 +5,7 @@ import { parseLogOpts } from '../../runtime/log-options';
 import { runForeground } from '../../runtime/run';
 import { checkRequest, CreateRequest } from '../../runtime/create';
 import { parsePullMode, pullFirst } from '../../runtime/pull-first';
-import { RUN_FLAGS, runFlagsFrom } from '../../runtime/run-flags';
+import { admissionFlagsFrom, RUN_FLAGS, runFlagsFrom } from '../../runtime/run-flags';
 import { parseTlsVerify } from '../../image/registry/tls-flag';
 import { CommandSpec, ParsedArgs } from '../args';
 import { roots } from '../context';
@@ -61,13 +61,7 @@ export function requestFrom(a: ParsedArgs): CreateRequest {
     image: a.positionals[0],
     command: a.rest,
     flags,
-    admission: {
-      policies: flags.policy,
-      args: flags.policyArg,
-      timeout: flags.policyTimeout,
-      failure: flags.policyFailure,
-      noDefaults: flags.noDefaultPolicies,
-    },
+    admission: admissionFlagsFrom(a.flags),
     warn: (msg: string) => writeStderr(`box: ${msg}\n`),
   };
 }

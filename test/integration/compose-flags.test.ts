@@ -1,0 +1,75 @@
+// `box compose` with box run's admission flags (--policy, --no-default-policies: every container
+// of the project judged by them, on up, create and run) and the service keys that map to run's
+// network flags (mac_address, dns_search, dns_opt), against real containers.
+import { describe, expect, it } from 'vitest';
+import { busyboxRoot, leftovers, snapshot } from '../support/box';
+import { composeContainers, composeProject } from '../support/compose';
+
+const t = busyboxRoot();
+
+const TWO = `services:
+  fine: {image: busybox, command: sleep 1000, init: true}
+  bad: {image: busybox, command: sleep 1000, init: true, privileged: true}
+`;
+const DENIED = 'denied by policy baseline: privileged containers are not allowed';
+
+describe('compose and policies', () => {
+  it('up and create judge every container by --policy; a denied service fails naming it and leaves nothing', () => {
+    const before = snapshot(t);
+    const p = composeProject(t, TWO);
+    for (const verb of [['up', '-d'], ['create']]) {
+      const r = t.box(p.compose(...verb, '--policy', 'baseline'));
+      expect(r.status).toBe(125);
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`box: service "bad": ${DENIED}`);
+      expect(composeContainers(t, p.name)).toEqual([]);
+      expect(t.box(['network', 'ls']).stdout).not.toContain(p.name);
+    }
+
+    // the service the policy allows comes up under it; a bad policy argument is refused before anything
+    expect(t.box(p.compose('up', '-d', '--policy', 'baseline', 'fine')).status).toBe(0);
+    expect(composeContainers(t, p.name)).toHaveLength(1);
+    const badArg = t.box(p.compose('up', '-d', '--policy', 'baseline', '--policy-arg', 'novalue'));
+    expect(badArg.status).toBe(125);
+    expect(badArg.stderr).toMatch(/^box: [^\n]*--policy-arg[^\n]*\n$/); // one line, before anything
+    expect(composeContainers(t, p.name)).toHaveLength(1);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+    expect(leftovers(t, before)).toEqual([]);
+  });
+
+  it('--no-default-policies lets root skip the default policies for the whole project', () => {
+    const p = composeProject(t, TWO);
+    const env = { ...process.env, BOX_POLICY: 'baseline' };
+    const denied = t.box(p.compose('up', '-d'), { env });
+    expect(denied.status).toBe(125);
+    expect(denied.stderr).toContain(`service "bad": ${DENIED}`);
+    const up = t.box(p.compose('up', '-d', '--no-default-policies'), { env });
+    expect(up.stderr).not.toContain('denied');
+    expect(up.status).toBe(0);
+    expect(composeContainers(t, p.name)).toHaveLength(2);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+});
+
+describe('service keys for the network', () => {
+  it("mac_address, dns_search and dns_opt reach the container's interface and resolv.conf", () => {
+    const p = composeProject(
+      t,
+      `services:
+  web:
+    image: busybox
+    command: sleep 1000
+    init: true
+    mac_address: 02:42:ac:11:00:42
+    dns_search: shop.internal
+    dns_opt: [ndots:3]
+`,
+    );
+    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    const exec = (...cmd: string[]) => t.box(p.compose('exec', '-T', 'web', ...cmd)).stdout;
+    expect(exec('cat', '/sys/class/net/eth0/address')).toBe('02:42:ac:11:00:42\n');
+    const resolv = exec('cat', '/etc/resolv.conf');
+    expect(resolv).toMatch(/^search shop\.internal$/m);
+    expect(resolv).toMatch(/^options ndots:3$/m);
+    expect(t.box(p.compose('down', '-t', '0')).status).toBe(0);
+  });
+});
