@@ -95,15 +95,11 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
       surplus.push(...mine.filter((m) => m.number > want || m.number < 1).map((m) => m.record));
     }
     // What the containers need exists before they are admitted; what was made for them goes again on a refusal.
-    const madeNetworks = await ensureNetworks(roots, project, selected, o.progress);
-    let madeVolumes: string[] = [];
+    const undoResources = await ensureResources(roots, project, selected, o.progress);
     try {
-      madeVolumes = await ensureVolumes(roots, project, selected, o.progress);
       await createAll(roots, store, project, actions, o);
     } catch (err) {
-      const quiet = () => undefined;
-      await removeProjectVolumes(roots, project.name, quiet, madeVolumes).catch(quiet);
-      await removeProjectNetworks(roots, project.name, quiet, madeNetworks).catch(quiet);
+      await undoResources();
       throw err;
     }
     // Admitted: from here on the project changes. Replaced and surplus containers go first; a
@@ -128,6 +124,32 @@ export async function up(roots: Roots, project: Project, o: UpOptions): Promise<
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Makes the networks and named volumes the services need (`up`, and `run` of a service); returns
+ * what removes those it made, for a creation that failed.
+ */
+export async function ensureResources(
+  roots: Roots,
+  project: Project,
+  services: string[],
+  progress: (line: string) => void,
+): Promise<() => Promise<void>> {
+  const madeNetworks = await ensureNetworks(roots, project, services, progress);
+  let madeVolumes: string[] = [];
+  const undo = async () => {
+    const quiet = () => undefined;
+    await removeProjectVolumes(roots, project.name, quiet, madeVolumes).catch(quiet);
+    await removeProjectNetworks(roots, project.name, quiet, madeNetworks).catch(quiet);
+  };
+  try {
+    madeVolumes = await ensureVolumes(roots, project, services, progress);
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+  return undo;
 }
 
 const num = (r: ContainerRecord) => Number(r.config.labels[LABEL.number] ?? 0);

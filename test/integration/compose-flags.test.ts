@@ -14,7 +14,7 @@ const TWO = `services:
 const DENIED = 'denied by policy baseline: privileged containers are not allowed';
 
 describe('compose and policies', () => {
-  it('up and create judge every container by --policy; a denied service fails naming it and leaves nothing', () => {
+  it('up, create and run judge every container by --policy; a denied service fails naming it and leaves nothing', () => {
     const before = snapshot(t);
     const p = composeProject(t, TWO);
     for (const verb of [['up', '-d'], ['create']]) {
@@ -24,6 +24,17 @@ describe('compose and policies', () => {
       expect(composeContainers(t, p.name)).toEqual([]);
       expect(t.box(['network', 'ls']).stdout).not.toContain(p.name);
     }
+
+    // run makes the service's network first (no up before it); a refusal takes it away again
+    const run = t.box(p.compose('run', '--rm', '--policy', 'baseline', 'bad', 'true'));
+    expect(run.status).toBe(125);
+    expect(run.stderr).toContain(DENIED);
+    expect(composeContainers(t, p.name)).toEqual([]);
+    expect(t.box(['network', 'ls']).stdout).not.toContain(p.name);
+    const allowed = t.box(p.compose('run', '--rm', '--policy', 'baseline', 'fine', 'echo', 'ran'));
+    expect(allowed.stdout).toBe('ran\n');
+    expect(allowed.status).toBe(0);
+    expect(composeContainers(t, p.name)).toEqual([]);
 
     // the service the policy allows comes up under it; a bad policy argument is refused before anything
     expect(t.box(p.compose('up', '-d', '--policy', 'baseline', 'fine')).status).toBe(0);

@@ -4,7 +4,10 @@ import { BoxError } from '../../errors';
 import { allProjects } from '../../compose/project-containers';
 import { LABEL, publishFlag } from '../../compose/service-flags';
 import { requestFor } from '../../compose/create-all';
-import { selectServices, up } from '../../compose/up';
+import { ensureResources, selectServices, up } from '../../compose/up';
+import type { Project } from '../../compose/model';
+import { lockProject } from '../../compose/project-containers';
+import type { AdmissionFlags } from '../../policy/admission';
 import { ImageStore } from '../../image/store';
 import { runDetached } from '../../runtime/detach';
 import { refresh, waitFinalized } from '../../runtime/lifecycle';
@@ -15,7 +18,7 @@ import { randomHex } from '../../util/random';
 import { BOX_VERSION } from '../../version';
 import { portLines } from '../../network/ports';
 import { publishedPorts } from '../container/port';
-import { bool, CommandSpec, list, str } from '../args';
+import { bool, CommandSpec, list, ParsedArgs, str } from '../args';
 import { pullWithProgress } from '../container/run';
 import { roots } from '../context';
 import { humanSize, table } from '../format';
@@ -133,26 +136,44 @@ export const runCommand: CommandSpec = {
       const base = { noDeps: false, forceRecreate: false, noRecreate: false, removeOrphans: false, scale: {} };
       await up(r, project, { ...base, services: deps, admission, pull: pullWithProgress(undefined), progress, warn });
     }
-    const req = requestFor(r, project, svc, 0, { warn, admission }, true);
-    const f = req.flags;
-    if (a.rest.length) req.command = a.rest;
-    if (str(a, 'entrypoint') !== undefined) {
-      f.entrypoint = str(a, 'entrypoint');
-      if (!a.rest.length) req.command = [];
+    // the service's networks and volumes, as up makes them (it ran for the dependencies only, if at all)
+    const lock = await lockProject(r, project.name);
+    let undoResources: () => Promise<void>;
+    try {
+      undoResources = await ensureResources(r, project, [svc], progress);
+    } finally {
+      lock.release();
     }
-    f.env = [...f.env, ...list(a, 'env')];
-    f.name = str(a, 'name') ?? `${project.name}-${svc}-run-${randomHex(6)}`;
-    f.user = str(a, 'user') ?? f.user;
-    f.workdir = str(a, 'workdir') ?? f.workdir;
-    f.rm = bool(a, 'rm');
-    if (bool(a, 'servicePorts')) f.publish = (project.services[svc].ports ?? []).map(publishFlag);
-    f.restart = undefined; // a one-off container is not restarted, as docker compose run
-    f.tty = !bool(a, 'noTty') && process.stdin.isTTY === true;
-    f.interactive = !bool(a, 'detach');
-    if (bool(a, 'detach')) return runDetached(req, parseLogOpts(f.logOpt));
-    return runForeground(req);
+    try {
+      return await runOneOff(a, project, svc, admission);
+    } catch (err) {
+      await undoResources(); // what is still in use stays
+      throw err;
+    }
   },
 };
+
+/** The one-off container of `compose run`: the service's flags with the command line's changes. */
+function runOneOff(a: ParsedArgs, project: Project, svc: string, admission: AdmissionFlags): Promise<number> {
+  const req = requestFor(roots(), project, svc, 0, { warn, admission }, true);
+  const f = req.flags;
+  if (a.rest.length) req.command = a.rest;
+  if (str(a, 'entrypoint') !== undefined) {
+    f.entrypoint = str(a, 'entrypoint');
+    if (!a.rest.length) req.command = [];
+  }
+  f.env = [...f.env, ...list(a, 'env')];
+  f.name = str(a, 'name') ?? `${project.name}-${svc}-run-${randomHex(6)}`;
+  f.user = str(a, 'user') ?? f.user;
+  f.workdir = str(a, 'workdir') ?? f.workdir;
+  f.rm = bool(a, 'rm');
+  if (bool(a, 'servicePorts')) f.publish = (project.services[svc].ports ?? []).map(publishFlag);
+  f.restart = undefined; // a one-off container is not restarted, as docker compose run
+  f.tty = !bool(a, 'noTty') && process.stdin.isTTY === true;
+  f.interactive = !bool(a, 'detach');
+  if (bool(a, 'detach')) return runDetached(req, parseLogOpts(f.logOpt));
+  return runForeground(req);
+}
 
 export const topCommand: CommandSpec = {
   paths: [['compose', 'top']],
