@@ -32,6 +32,7 @@ export interface ServiceNetwork {
   aliases?: string[];
   ipv4_address?: string;
   ipv6_address?: string;
+  mac_address?: string;
 }
 
 export interface Healthcheck {

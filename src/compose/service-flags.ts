@@ -120,13 +120,20 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
     set('network', project.networks[key].name);
     list('networkAlias', oneoff ? [] : [name, ...(endpoint?.aliases ?? [])]);
     set('ip', endpoint?.ipv4_address);
+    set('macAddress', endpoint?.mac_address);
   }
+  // box sets a MAC address at creation only (`box network connect` takes none)
+  for (const [key, endpoint] of Object.entries(s.networks ?? {}).slice(1))
+    if (endpoint?.mac_address) unsupported(name, `networks.${key}.mac_address`, 'is for the first network only');
+  const endpointMac = first?.[1]?.mac_address;
+  if (s.mac_address && endpointMac && s.mac_address !== endpointMac)
+    unsupported(name, 'mac_address', `differs from networks.${first[0]}.mac_address`);
   // a one-off container publishes nothing (its service's ports are the service's), as docker compose run
   if (!oneoff) list('publish', (s.ports ?? []).map(publishFlag));
   list('dns', s.dns ?? []);
   list('dnsSearch', s.dns_search ?? []);
   list('dnsOption', s.dns_opt ?? []);
-  set('macAddress', s.mac_address);
+  set('macAddress', s.mac_address); // the same as its first network's, if that has one
   list(
     'addHost',
     (s.extra_hosts ?? []).map((h) => h.replace('=', ':')),

@@ -335,7 +335,7 @@ export class Shaper {
       else if (!isPlainObject(e)) this.fail(`${p}.${n}`, 'expected a mapping (aliases, ipv4_address)');
       else {
         for (const k of Object.keys(e))
-          if (!['aliases', 'ipv4_address', 'ipv6_address', 'priority'].includes(k))
+          if (!['aliases', 'ipv4_address', 'ipv6_address', 'mac_address', 'priority'].includes(k))
             this.fail(`${p}.${n}.${k}`, 'unknown key');
         out[n] = {
           ...e,

@@ -218,7 +218,7 @@ describe('the normalised model', () => {
     });
   });
 
-  it('takes mac_address, and dns_search and dns_opt as one value or a list', () => {
+  it("takes mac_address (also a network's), and dns_search and dns_opt as one value or a list", () => {
     write(
       'compose.yaml',
       'services:\n  web:\n    image: x\n    mac_address: 02:42:ac:11:00:09\n' +
@@ -229,6 +229,11 @@ describe('the normalised model', () => {
       dns_search: ['shop.internal'],
       dns_opt: ['ndots:2', 'timeout:1'],
     });
+    write(
+      'compose.yaml',
+      'services:\n  web:\n    image: x\n    networks: {default: {mac_address: 02:42:ac:11:00:09}}\n',
+    );
+    expect(load().services.web.networks).toEqual({ default: { mac_address: '02:42:ac:11:00:09' } });
     write('compose.yaml', 'services:\n  web:\n    image: x\n    dns_opt: {ndots: 2}\n');
     expect(() => load()).toThrow(':4: services.web.dns_opt: expected a list');
   });

@@ -127,6 +127,20 @@ describe('a service as box run flags', () => {
     );
   });
 
+  it("a first network's mac_address is the container's; on another network, or differing, it is refused", () => {
+    const back = (mac: string) => ({ back: { mac_address: mac } });
+    const run = serviceRun(projectWith({ image: 'b', networks: back('02:00:00:00:00:01') }), 'web', 1);
+    expect(run.flags.macAddress).toBe('02:00:00:00:00:01');
+    const second = projectWith({ image: 'b', networks: { default: null, ...back('02:00:00:00:00:01') } });
+    expect(() => serviceRun(second, 'web', 1)).toThrow(
+      'service "web": networks.back.mac_address is for the first network only: remove it',
+    );
+    const both = projectWith({ image: 'b', mac_address: '02:00:00:00:00:02', networks: back('02:00:00:00:00:01') });
+    expect(() => serviceRun(both, 'web', 1)).toThrow(
+      'service "web": mac_address differs from networks.back.mac_address: remove it',
+    );
+  });
+
   it('what box cannot do is an error naming the service and the key', () => {
     const logging = projectWith({ image: 'b', logging: { driver: 'syslog' } });
     expect(() => serviceRun(logging, 'web', 1)).toThrow('service "web": logging driver "syslog" is not supported');
