@@ -11,7 +11,7 @@ import { SpawnSyncOptions, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, busyboxTarball, mountsUnder, runDetached, until } from '../support/box';
+import { busyboxRoot, busyboxTarball, inspectOne, mountsUnder, runDetached, until } from '../support/box';
 
 const t = busyboxRoot();
 
@@ -118,13 +118,22 @@ describe('escapes through mounts and the working directory', () => {
         });
         expect(hostNull()).toEqual(untouched);
       }
-      // a detached container's stdin, and an exec's into it
-      const id = runDetached(t, '--network', 'none', 'busybox', 'sh', '-c', `${attack}; exec sleep 600`);
+      // a detached container's stdin, a health probe's and an exec's into it
+      const probe = ['--health-cmd', attack, '--health-interval', '100ms'];
+      const id = runDetached(t, '--network', 'none', ...probe, 'busybox', 'sh', '-c', `${attack}; exec sleep 600`);
       until(
         'the detached container ran',
         () => t.box(['logs', id]).stdout,
         (out) => out === '1:3\n',
       );
+      expect(hostNull()).toEqual(untouched);
+      type Probed = { State: { Health?: { Log: { Output: string }[] } } };
+      const probed = until(
+        'a health probe ran',
+        () => inspectOne<Probed>(t, id).State.Health?.Log ?? [],
+        (log) => log.length > 0,
+      );
+      expect(probed[0].Output).toBe('1:3\n');
       expect(hostNull()).toEqual(untouched);
       const e = t.box(['exec', id, 'sh', '-c', attack], callersNull);
       expect([e.status, e.stdout, e.stderr]).toEqual([0, '1:3\n', '']);
