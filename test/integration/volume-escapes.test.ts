@@ -147,6 +147,23 @@ describe('escapes through mounts and the working directory', () => {
     }
   });
 
+  it("refuses an exec's stdio when the container's /dev/null is a link, rather than follow it or use the host's", () => {
+    const core = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+    const swap = 'rm /dev/null; ln -s /proc/sys/kernel/core_pattern /dev/null; echo swapped; exec sleep 600';
+    const id = runDetached(t, '--network', 'none', 'busybox', 'sh', '-c', swap);
+    until(
+      'the container swapped its /dev/null',
+      () => t.box(['logs', id]).stdout,
+      (out) => out === 'swapped\n',
+    );
+    const e = t.box(['exec', id, 'sh', '-c', 'echo ran; echo x >&0']);
+    expect(e.status).toBe(125);
+    expect(e.stderr).toMatch(/^box: .*\(stdio\): the container's \/dev\/null is not the null device .*\n$/);
+    expect(e.stdout).toBe('');
+    expect(fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8')).toBe(core);
+    expect(t.box(['rm', '-f', id]).status).toBe(0);
+  });
+
   it('refuses a mount over /proc, where the masked paths live', () => {
     const r = t.box(['run', '--rm', '-v', 'pv:/proc/sys', 'busybox', 'true']);
     expect(r.status).toBe(125);
