@@ -10,6 +10,7 @@ import { assetPath } from '../assets';
 import { BoxError, errnoCode } from '../errors';
 import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
 import { isMonitorAlive } from '../runtime/monitor-state';
+import { outputFile } from '../util/fs';
 import { mark } from '../util/trace';
 import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
@@ -57,6 +58,7 @@ function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
   mark('oci: create');
   checkId(o.id);
+  if (o.pidFile) outputFile(o.pidFile, '--pid-file'); // refused before anything is made
   const bundle = path.resolve(o.bundle);
   let config = readBundle(bundle);
   mark('oci: bundle read');
@@ -139,7 +141,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
 
 /** runc writes the pid file whole (temp file, rename): a reader never sees half of it. */
 export function writePidFile(file: string, pid: number): void {
-  const abs = path.resolve(file);
+  const abs = outputFile(file, '--pid-file');
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
   fs.writeFileSync(tmp, String(pid), { mode: 0o644 });
   fs.renameSync(tmp, abs);
