@@ -339,6 +339,32 @@ static void await_cgroups(const struct spec *sp)
 		cfail("cgroupns", errno, "unshare(CLONE_NEWCGROUP)");
 }
 
+/* The host's /dev/null never reaches the container: a detached container's stdin (box's own
+ * /dev/null), a probe's, or a caller's. Through /proc/self/fd/0, root in the container could chmod
+ * or chown that host device node, as it can any file it holds. Fds 0-2 that are the host's null
+ * device become the container's own /dev/null (made by box in its /dev), as the command would get
+ * from an open of /dev/null itself. */
+static void own_null_stdio(void)
+{
+	int null = -1;
+	for (int fd = 0; fd < 3; fd++) {
+		if (!is_host_devnull(fd))
+			continue;
+		if (null < 0)
+			null = container_null(1);
+		if (null == -2)
+			cfail("stdio", EPERM,
+				"the container's /dev/null is not the null device (a link or another file): box "
+				"gives the host's to no container; make /dev/null the null device (char 1:3)");
+		if (null < 0)
+			cfail("stdio", errno, "open the container's /dev/null for its standard input and output");
+		if (dup2(null, fd) < 0)
+			cfail("stdio", errno, "dup2 the container's /dev/null to fd %d", fd);
+	}
+	if (null >= 0)
+		close(null);
+}
+
 /* Process attributes shared by `run` (before the init forks) and `exec`. */
 static void attrs_begin(const struct spec *sp)
 {
@@ -419,6 +445,7 @@ void child_main(const struct spec *sp)
 	}
 	if (C.tty)
 		setup_tty(1);
+	own_null_stdio();
 	attrs_begin(sp);
 	if (C.init)
 		if (!C.release)      /* with `release` the caller's subreaper is the command's parent, as with runc */
@@ -454,6 +481,7 @@ void exec_child_main(const struct spec *sp, const int *cg_fds, size_t ncg)
 		cfail("join", errno, "open /");
 	if (C.tty)
 		setup_tty(0);
+	own_null_stdio();
 	attrs_begin(sp);
 	/* this process stays as the command's reaper (init.c), in the container's PID namespace, so
 	 * nothing the command leaves behind becomes a zombie under a PID 1 that never reaps */

@@ -50,11 +50,11 @@ static const char *nz(const struct str *s)
 	return s->len ? s->p : NULL;
 }
 
-/* O_PATH fd for a container path, or -1 with errno. */
-static int resolve(const char *path, int flags)
+/* A container path opened with flags (close-on-exec), or -1 with errno. */
+static int open_in_root(const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
+		.flags = (uint64_t)(O_CLOEXEC | flags),
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
@@ -62,6 +62,12 @@ static int resolve(const char *path, int flags)
 		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
 	while (fd < 0 && errno == EAGAIN);
 	return fd;
+}
+
+/* O_PATH fd for a container path, or -1 with errno. */
+static int resolve(const char *path, int flags)
+{
+	return open_in_root(path, O_PATH | flags);
 }
 
 /* Splits "a/b/c//" into parent "a/b" and base "c" (in place); parent "/" for a top-level name. */
@@ -292,6 +298,24 @@ static void do_pivot(void)
 		cfail("pivot", errno, "open /");
 }
 
+int container_null(int rdwr)
+{
+	/* runc CVE-2025-31133: the container's /dev/null may have been replaced (a volume or bind over
+	 * /dev) by a symlink to, say, /proc/sys/kernel/core_pattern. Opened without following a link
+	 * and judged by what was opened, so a swap meanwhile changes nothing. */
+	int fd = open_in_root("/dev/null", O_NOFOLLOW | (rdwr ? O_RDWR | O_NOCTTY : O_PATH));
+	struct stat st;
+	if (fd < 0 && errno == ELOOP)
+		return -2; /* a link, refused by O_NOFOLLOW */
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
 static void do_mask(const struct rec *r)
 {
 	const char *path = r->a[0].p;
@@ -310,15 +334,11 @@ static void do_mask(const struct rec *r)
 	if (S_ISDIR(sb.st_mode)) {
 		rc = mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	} else {
-		/* runc CVE-2025-31133: the container's /dev/null may have been replaced (a volume or bind
-		 * over /dev) by a symlink to, say, /proc/sys/kernel/core_pattern; binding that "null"
-		 * over a masked path would hand the container a writable host file. Only the real null
-		 * device, opened without following a link, is bound, by its descriptor. */
-		int null = resolve("/dev/null", O_NOFOLLOW);
-		struct stat nb;
-		if (null < 0 || fstat(null, &nb))
+		/* binding a "null" that is a link to a host file would hand the container that file */
+		int null = container_null(0);
+		if (null == -1)
 			cfail("mask", errno, "open the container's /dev/null to mask %s", path);
-		if (!S_ISCHR(nb.st_mode) || nb.st_rdev != makedev(1, 3))
+		if (null == -2)
 			cfail("mask", EPERM,
 				"the container's /dev/null is not the null device (a link or another file): refusing "
 				"to bind it over %s",

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@ int write_all(int fd, const void *buf, size_t n)
 }
 
 static int devnull_fd = -1;
+static struct stat devnull_st; /* its inode: is_host_devnull compares to it */
 
 int devnull_open(void)
 {
@@ -34,8 +36,16 @@ int devnull_open(void)
 	devnull_fd = fcntl(nul, F_DUPFD_CLOEXEC, 5);
 	int e = errno;
 	close(nul);
+	if (devnull_fd >= 0 && fstat(devnull_fd, &devnull_st))
+		devnull_st.st_ino = 0;
 	errno = e;
 	return devnull_fd;
+}
+
+int is_host_devnull(int fd)
+{
+	struct stat st;
+	return devnull_st.st_ino && !fstat(fd, &st) && st.st_dev == devnull_st.st_dev && st.st_ino == devnull_st.st_ino;
 }
 
 int devnull(void)

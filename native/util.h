@@ -13,6 +13,9 @@ int write_file(const char *path, const char *s);
  * for what must not keep the caller's. devnull_open returns it, or -1 with errno set. */
 int devnull_open(void);
 int devnull(void);
+/* Whether fd is that same node (box's fd or another open of it, such as a caller's stdin): the
+ * answer holds after the fd from devnull_open is closed. */
+int is_host_devnull(int fd);
 /* Passes fd over the unix socket sock (SCM_RIGHTS) with a message of len bytes (at least one):
  * 0, or -1 with errno set. */
 int send_fd(int sock, int fd, const void *msg, size_t len);

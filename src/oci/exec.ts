@@ -11,6 +11,7 @@ import { describeStartError } from '../runtime/create';
 import { runHelper } from '../runtime/helper';
 import { appendProcessOps } from '../runtime/process-ops';
 import { HelperSpec } from '../runtime/spec';
+import { outputFile } from '../util/fs';
 import { readUserText } from '../util/user-file';
 import { OciProcess, parseOciProcess } from './config';
 import { ociStatus, readBundle, writePidFile } from './lifecycle';
@@ -67,6 +68,7 @@ function processOf(o: ExecOptions, bundle: string): OciProcess {
 }
 
 export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> {
+  if (o.pidFile) outputFile(o.pidFile, '--pid-file'); // refused before the process starts
   const rec = store.need(o.id);
   const status = ociStatus(store, rec);
   if (status === 'paused') throw new BoxError(`cannot exec in a paused container: resume ${o.id} first`);

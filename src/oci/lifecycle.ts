@@ -10,6 +10,7 @@ import { assetPath } from '../assets';
 import { BoxError, errnoCode } from '../errors';
 import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
 import { isMonitorAlive } from '../runtime/monitor-state';
+import { outputFile } from '../util/fs';
 import { mark } from '../util/trace';
 import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
@@ -57,6 +58,7 @@ function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
   mark('oci: create');
   checkId(o.id);
+  if (o.pidFile) outputFile(o.pidFile, '--pid-file'); // refused before anything is made
   const bundle = path.resolve(o.bundle);
   let config = readBundle(bundle);
   mark('oci: bundle read');
@@ -143,7 +145,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
  * whatever is at `file`, a symlink included, without following it.
  */
 export function writePidFile(file: string, pid: number): void {
-  const abs = path.resolve(file);
+  const abs = outputFile(file, '--pid-file');
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
   fs.rmSync(tmp, { force: true }); // a stale one (or a link in its place): unlink never follows
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;

@@ -4,7 +4,7 @@
 // symlink (src/util/safe-open.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoCode } from '../errors';
+import { BoxError, errnoCode } from '../errors';
 import { ownedName } from './owner';
 import { randomHex } from './random';
 import { readNoFollow } from './safe-open';
@@ -41,6 +41,28 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Where an output file the user names (-o, --iidfile, --pid-file) is written by temp-and-rename:
+ * the file, or the one a symlink leads to (a rename would replace the link itself). Anything there
+ * but a regular file is refused: a rename over /dev/null or /dev/stdout replaces the host's device
+ * node or link by a regular file. Missing is fine: the file is made.
+ */
+export function outputFile(file: string, what: string): string {
+  const abs = path.resolve(file);
+  let real = abs;
+  try {
+    real = fs.realpathSync(abs);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err; // missing (or a link to nothing): made at abs
+  }
+  const st = fs.statSync(real, { throwIfNoEntry: false });
+  if (st && !st.isFile()) {
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() || st.isSocket() ? 'a pipe or socket' : 'a device';
+    throw new BoxError(`${what} ${file} is ${kind}, not a regular file: give a file name (box replaces it whole)`);
+  }
+  return real;
 }
 
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o600, durable = true): void {

@@ -186,6 +186,36 @@ describe('box save', () => {
     expect(box(t, ['save']).stderr).toBe('box: "box save" needs at least one IMAGE (see \'box save --help\')\n');
   });
 
+  it('-o naming a device node is refused (a rename would replace it, as /dev/null); a link gets its file written', () => {
+    // a null device of the test's own, not the host's /dev/null, which the rename replaced before
+    const dir = path.join(t.dir, 'outputs');
+    fs.mkdirSync(dir);
+    const node = path.join(dir, 'null');
+    expect(spawnSync('mknod', ['-m', '666', node, 'c', '1', '3']).status).toBe(0);
+    for (const args of [
+      ['save', '-o', node, 'save/img:1'],
+      ['build', '--iidfile', node, dir],
+    ]) {
+      const r = box(t, args);
+      const what = args[0] === 'save' ? 'save: -o' : '--iidfile';
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({
+        args,
+        status: 125,
+        stderr: `box: ${what} ${node} is a device, not a regular file: give a file name (box replaces it whole)\n`,
+      });
+      const st = fs.lstatSync(node);
+      expect([st.isCharacterDevice(), st.rdev]).toEqual([true, 0x0103]);
+    }
+    // a link to a file: the file gets the archive, the link stays
+    const file = path.join(dir, 'real.tar');
+    fs.writeFileSync(file, '');
+    fs.symlinkSync(file, path.join(dir, 'link.tar'));
+    expect(box(t, ['save', '-o', path.join(dir, 'link.tar'), 'save/img:1']).status).toBe(0);
+    expect(fs.lstatSync(path.join(dir, 'link.tar')).isSymbolicLink()).toBe(true);
+    expect(fs.statSync(file).size).toBeGreaterThan(0);
+    expect(fs.readdirSync(dir).sort()).toEqual(['link.tar', 'null', 'real.tar']);
+  });
+
   it('refuses to write an archive to a terminal', () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
     const r = spawnSync('python3', [driver, '--', BOX, ...t.args(['save', 'save/img:1'])], {

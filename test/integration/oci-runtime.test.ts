@@ -402,6 +402,21 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('c4')).toEqual([]);
   });
 
+  it('refuses a --pid-file that is a device node before anything is made (a rename would replace it)', () => {
+    config(['true']);
+    const node = path.join(t.dir, 'null-node'); // a null device of the test's own, not the host's
+    expect(spawnSync('mknod', ['-m', '666', node, 'c', '1', '3']).status).toBe(0);
+    const r = boxRunc('create', '--bundle', bundle, '--pid-file', node, 'c6');
+    expect([r.status, r.stderr]).toEqual([
+      125,
+      `--pid-file ${node} is a device, not a regular file: give a file name (box replaces it whole)\n`,
+    ]);
+    expect(fs.lstatSync(node).isCharacterDevice()).toBe(true);
+    expect(boxRunc('state', 'c6').status).not.toBe(0);
+    expect(leftovers('c6')).toEqual([]);
+    fs.rmSync(node);
+  });
+
   it("fails start with the reason in runc's JSON log when the command is not there", () => {
     config(['no-such-command']);
     ok('create', '--bundle', bundle, 'c5');

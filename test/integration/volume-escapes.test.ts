@@ -4,12 +4,14 @@
 //   - runc CVE-2025-31133: /dev/null or a masked path replaced by a symlink (through a volume over
 //     /dev or /sys, or in the image) must not turn a mask into a bind of a host file or a mask elsewhere;
 //   - runc CVE-2021-30465: a mount target inside a shared volume swapped for a symlink by another
-//     container while box mounts, in a loop, never redirects a mount or a mkdir onto the host.
-import { spawnSync } from 'node:child_process';
+//     container while box mounts, in a loop, never redirects a mount or a mkdir onto the host;
+//   - the host's /dev/null as a container's stdio: root in it could chmod or chown the host's node
+//     through /proc/self/fd/0 (found at 0644 on this host while tests ran).
+import { SpawnSyncOptions, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busyboxRoot, busyboxTarball, mountsUnder, runDetached } from '../support/box';
+import { busyboxRoot, busyboxTarball, inspectOne, mountsUnder, runDetached, until } from '../support/box';
 
 const t = busyboxRoot();
 
@@ -92,6 +94,74 @@ describe('escapes through mounts and the working directory', () => {
     expect(mountsUnder(t.dir)).toEqual([]);
     expect(started).toBeGreaterThan(0); // the race did not simply make every start fail
     t.box(['volume', 'rm', 'race']);
+  });
+
+  it("gives no container the host's /dev/null, whose mode and owner root in it could change", () => {
+    // What a container's root can do to the node its stdin is; the null device all the same (1:3).
+    const attack = 'chmod 0600 /proc/self/fd/0; chown 4242 /proc/self/fd/0; stat -L -c %t:%T /proc/self/fd/0';
+    const hostNull = () => {
+      const st = fs.statSync('/dev/null');
+      return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    };
+    const untouched = { mode: 0o666, uid: 0, gid: 0 };
+    const callersNull: SpawnSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'] }; // box's stdin: the host's /dev/null
+    try {
+      expect(hostNull()).toEqual(untouched);
+      // box's /dev/null as the stdin of a run without -i, or the caller's passed on by -i
+      for (const args of [['run'], ['run', '-i']]) {
+        const r = t.box([...args, '--rm', '--network', 'none', 'busybox', 'sh', '-c', attack], callersNull);
+        expect({ args, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+          args,
+          status: 0,
+          stdout: '1:3\n',
+          stderr: '',
+        });
+        expect(hostNull()).toEqual(untouched);
+      }
+      // a detached container's stdin, a health probe's and an exec's into it
+      const probe = ['--health-cmd', attack, '--health-interval', '100ms'];
+      const id = runDetached(t, '--network', 'none', ...probe, 'busybox', 'sh', '-c', `${attack}; exec sleep 600`);
+      until(
+        'the detached container ran',
+        () => t.box(['logs', id]).stdout,
+        (out) => out === '1:3\n',
+      );
+      expect(hostNull()).toEqual(untouched);
+      type Probed = { State: { Health?: { Log: { Output: string }[] } } };
+      const probed = until(
+        'a health probe ran',
+        () => inspectOne<Probed>(t, id).State.Health?.Log ?? [],
+        (log) => log.length > 0,
+      );
+      expect(probed[0].Output).toBe('1:3\n');
+      expect(hostNull()).toEqual(untouched);
+      const e = t.box(['exec', id, 'sh', '-c', attack], callersNull);
+      expect([e.status, e.stdout, e.stderr]).toEqual([0, '1:3\n', '']);
+      expect(hostNull()).toEqual(untouched);
+      expect(t.box(['rm', '-f', id]).status).toBe(0);
+    } finally {
+      // a failure leaves the host usable
+      const now = hostNull();
+      if (now.mode !== 0o666) fs.chmodSync('/dev/null', 0o666);
+      if (now.uid !== 0 || now.gid !== 0) fs.chownSync('/dev/null', 0, 0);
+    }
+  });
+
+  it("refuses an exec's stdio when the container's /dev/null is a link, rather than follow it or use the host's", () => {
+    const core = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+    const swap = 'rm /dev/null; ln -s /proc/sys/kernel/core_pattern /dev/null; echo swapped; exec sleep 600';
+    const id = runDetached(t, '--network', 'none', 'busybox', 'sh', '-c', swap);
+    until(
+      'the container swapped its /dev/null',
+      () => t.box(['logs', id]).stdout,
+      (out) => out === 'swapped\n',
+    );
+    const e = t.box(['exec', id, 'sh', '-c', 'echo ran; echo x >&0']);
+    expect(e.status).toBe(125);
+    expect(e.stderr).toMatch(/^box: .*\(stdio\): the container's \/dev\/null is not the null device .*\n$/);
+    expect(e.stdout).toBe('');
+    expect(fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8')).toBe(core);
+    expect(t.box(['rm', '-f', id]).status).toBe(0);
   });
 
   it('refuses a mount over /proc, where the masked paths live', () => {

@@ -1,7 +1,6 @@
 // `box build [OPTIONS] CONTEXT`: an image from a Dockerfile (src/build/). CONTEXT is a directory,
 // a tar archive, or `-` for an archive or a Dockerfile on standard input (src/build/context.ts).
 // Progress goes to stderr, the image id to stdout (alone with -q).
-import * as path from 'node:path';
 import { openContext } from '../../build/context';
 import { build } from '../../build/executor';
 import { parseProgress, Progress } from '../../build/progress';
@@ -11,7 +10,7 @@ import { BoxError } from '../../errors';
 import { parseImageRef } from '../../image/reference';
 import { requireRoot } from '../../runtime/create';
 import { writeStderr } from '../../util/stderr';
-import { writeFileAtomic } from '../../util/fs';
+import { outputFile, writeFileAtomic } from '../../util/fs';
 import { bool, CommandSpec, list, str } from '../args';
 import { roots } from '../context';
 
@@ -112,6 +111,9 @@ export const buildCommand: CommandSpec = {
     const here = `linux/${goArch()}`;
     if (platform !== undefined && platform !== here)
       throw new BoxError(`--platform ${platform}: box builds for this machine's platform only (${here}): drop it`);
+    // checked before the build, which its write ends
+    const iidfileFlag = str(a, 'iidfile');
+    const iidfile = iidfileFlag ? outputFile(iidfileFlag, '--iidfile') : undefined;
     const progressMode = bool(a, 'quiet') ? 'quiet' : parseProgress(str(a, 'progress'), process.stderr.isTTY === true);
     const quiet = progressMode === 'quiet';
     const progress = new Progress(progressMode, writeStderr);
@@ -137,8 +139,7 @@ export const buildCommand: CommandSpec = {
       progress,
       warn: (msg) => progress.message(`box: ${msg}`),
     }).finally(() => context.dispose());
-    const iidfile = str(a, 'iidfile');
-    if (iidfile) writeFileAtomic(path.resolve(iidfile), result.imageId, 0o644);
+    if (iidfile) writeFileAtomic(iidfile, result.imageId, 0o644);
     if (!quiet) for (const t of tags) writeStderr(`Successfully tagged ${t.name}:${t.tag}\n`);
     process.stdout.write(`${result.imageId}\n`);
     return 0;

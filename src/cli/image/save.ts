@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError } from '../../errors';
-import { tempNameFor } from '../../util/fs';
+import { outputFile, tempNameFor } from '../../util/fs';
 import { CommandSpec, str } from '../args';
 import { roots } from '../context';
 
@@ -27,9 +27,9 @@ export async function writeArchive(
     }
     return;
   }
-  const dest = path.resolve(output);
-  if (fs.existsSync(dest) && fs.statSync(dest).isDirectory())
+  if (fs.statSync(output, { throwIfNoEntry: false })?.isDirectory())
     throw new BoxError(`${command}: ${output} is a directory: give a file name`);
+  const dest = outputFile(output, `${command}: -o`);
   if (!fs.existsSync(path.dirname(dest)))
     throw new BoxError(`${command}: cannot write ${output}: the directory ${path.dirname(dest)} does not exist`);
   const tmp = tempNameFor(dest);
