@@ -627,7 +627,7 @@ describe('a helper or monitor killed while a detached container starts or runs',
   });
 });
 
-describe('box run -d killed (SIGKILL) after it made the cgroup, before the container ran', () => {
+describe('box run -d or box start killed (SIGKILL) after it made the cgroup, before the container ran', () => {
   const t = busyboxRoot();
   /** The containers' addresses on the root's networks (ipam.json), by container id. */
   const allocated = () =>
@@ -647,17 +647,24 @@ describe('box run -d killed (SIGKILL) after it made the cgroup, before the conta
   async function killedAt(reached: (id: string) => boolean, ...args: string[]): Promise<string> {
     if (!ready.net) ready.net = boxWithin(t, ['network', 'create', 'killnet']).status === 0;
     const known = new Set(t.containerIds());
-    const box = t.start(['run', '-d', '--network', 'killnet', ...args, 'busybox', 'sleep', '1000']);
+    const fresh = () => t.containerIds().filter((id) => !known.has(id) && /^[0-9a-f]{64}$/.test(id));
+    await killWhen(['run', '-d', '--network', 'killnet', ...args, 'busybox', 'sleep', '1000'], () =>
+      fresh().some(reached),
+    );
+    return fresh()[0];
+  }
+
+  /** Runs `box ARGS` and SIGKILLs it as soon as `reached` holds (failing if box ended first). */
+  async function killWhen(args: string[], reached: () => boolean): Promise<void> {
+    const box = t.start(args);
     const exited = new Promise((resolve) => box.on('exit', resolve));
     let done = false;
     void exited.then(() => (done = true));
-    const fresh = () => t.containerIds().filter((id) => !known.has(id) && /^[0-9a-f]{64}$/.test(id));
     const deadline = Date.now() + 30_000;
-    while (!done && !fresh().some(reached) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-    expect(done, 'box run -d ended before the point: nothing was cut').toBe(false);
+    while (!done && !reached() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    expect(done, `box ${args[0]} ended before the point: nothing was cut`).toBe(false);
     box.kill('SIGKILL');
     await exited;
-    return fresh()[0];
   }
 
   const points: Record<string, (id: string) => boolean> = {
@@ -688,6 +695,23 @@ describe('box run -d killed (SIGKILL) after it made the cgroup, before the conta
       expect(leftovers(t, before)).toEqual([]);
     });
   }
+
+  it('box start killed at the cgroup of a container that ran before: ps releases it, it stays exited', async () => {
+    const before = snapshot(t);
+    const id = runDetached(t, '--name', 'restarted', '--network', 'killnet', 'busybox', 'true');
+    until(
+      'it to exit',
+      () => recordOf(t, 'restarted')?.state.status,
+      (s) => s === 'exited',
+    );
+    await killWhen(['start', 'restarted'], () => cgroupDirsOf(id).length > 0);
+    expect(boxWithin(t, ['ps', '-a']).stdout).toContain('restarted');
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(allocated()).not.toContain(id);
+    expect(recordOf(t, 'restarted')?.state.status).toBe('exited');
+    expect(boxWithin(t, ['rm', 'restarted']).status).toBe(0);
+    expect(leftovers(t, before)).toEqual([]);
+  });
 
   it('with --rm: the next command removes the record with the rest', async () => {
     const before = snapshot(t);
