@@ -14,6 +14,7 @@ import { layout, Roots } from '../paths';
 import { mark } from '../util/trace';
 import { plainDirBeneath } from '../util/safe-open';
 import { checkName, ContainerStore, newContainerId } from './containers';
+import { lockContainer } from './container-lock';
 import { generateName } from './names';
 import { EtcFiles, writeEtcFiles } from './etc-files';
 import { committedResources } from './committed';
@@ -247,14 +248,22 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
   return resolveMounts(req.roots, requests, from, Object.keys(imageVolumes ?? {}), req.reuseAnonymous);
 }
 
-export async function createContainer(req: CreateRequest): Promise<Created> {
+/**
+ * `run`'s create: the record, then its start prepared under the container's lock, which the caller
+ * holds on (and releases) until the run is recorded or owned: a box command finding the container's
+ * cgroup with the lock free knows the start was killed (owner.ts isStartAbandoned).
+ */
+export async function createContainer(req: CreateRequest): Promise<Created & { lock: Lock }> {
   // run creates and starts: a network with no room is refused before the container exists
   await checkNetworkRoom(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
   const { containers, record, known } = await createRecord(req);
+  let lock: Lock | undefined;
   // From here on, objects exist: unwind them on every failure.
   try {
-    return prepareStart(req.roots, containers, record, known);
+    lock = await lockContainer(req.roots, record.id);
+    return { ...prepareStart(req.roots, containers, record, known), lock };
   } catch (err) {
+    lock?.release();
     if (req.keepStoreLock) req.storeLock?.release();
     throw err;
   }

@@ -17,7 +17,7 @@ import { ContainerStore, DamagedContainer } from './containers';
 import { appendEvent } from './events';
 import { ContainerRecord } from '../model';
 import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
-import { initReleased, isAbandoned, isOwnerAlive, killHelper } from './owner';
+import { initReleased, isAbandoned, isOwnerAlive, isStartAbandoned, killHelper } from './owner';
 import { releaseNetworks } from './networks';
 
 export { CONTAINER_WAIT_MS, lockContainer };
@@ -74,6 +74,7 @@ export function staleness(roots: Roots, record: ContainerRecord): string | undef
   }
   if (unrecordedStart(roots, record)) return 'its start was never recorded (the box that started it was killed)';
   if (isAbandoned(roots, record)) return "the 'box run' that owned it was killed";
+  if (isStartAbandoned(roots, record)) return 'the box that started it was killed before the container ran';
   return undefined;
 }
 
@@ -87,6 +88,7 @@ async function settle(roots: Roots, store: ContainerStore, record: ContainerReco
       const st = unrecordedStart(roots, current);
       if (st) recordStart(roots, store, current, st);
       else if (isAbandoned(roots, current)) releaseAbandoned(roots, store, current);
+      else if (isStartAbandoned(roots, current, true)) await releaseKilledStart(roots, store, current);
     }
     if (current.state.status === 'running' && !isOwnerAlive(roots, current)) {
       finalizeExit(roots, store, current, await orphanExit(roots, current));
@@ -140,6 +142,16 @@ function releaseAbandoned(roots: Roots, store: ContainerStore, record: Container
     store.remove(record);
     appendEvent(roots, 'destroy', record);
   }
+}
+
+/**
+ * What a start killed before the container ran left (its cgroup, which kills the waiting init and
+ * so its network namespace and veths; its runtime files; its addresses and names). The record
+ * stays as it was (created, as Docker keeps one whose start failed), or goes with --rm.
+ */
+async function releaseKilledStart(roots: Roots, store: ContainerStore, record: ContainerRecord): Promise<void> {
+  releaseAbandoned(roots, store, record);
+  await releaseNetworks(roots, record);
 }
 
 /** How a container ended whose end nobody recorded; a foreground one still running is stopped. */

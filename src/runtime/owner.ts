@@ -7,8 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isLockHeld, Lock, tryLockFile } from '../image/locks';
+import { containerCgroup, detectCgroups } from '../linux/cgroups';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
-import { Roots } from '../paths';
+import { lockPaths, Roots } from '../paths';
 import { ContainerRecord } from '../model';
 import { isMonitorAlive, runtimeDir } from './monitor-state';
 
@@ -57,6 +58,23 @@ export function isAbandoned(roots: Roots, record: ContainerRecord): boolean {
   if (record.state.status === 'running' || record.state.restarting) return false;
   const file = ownerFile(roots, record.id);
   return fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined && !isLockHeld(file);
+}
+
+/**
+ * True if a start was killed after it made the container's cgroup and before it recorded the run
+ * (`run -d`, `start`, a foreground `run` before its owner lock): the record is created or exited,
+ * its cgroup exists, and no command holds the container's lock or owner lock. Every start holds
+ * the container's lock from before it makes the cgroup until the run is recorded (a foreground
+ * run: until it holds its owner lock), so a live start is never taken for a killed one.
+ * lockedByCaller: the caller holds the container's lock (then no start can).
+ */
+export function isStartAbandoned(roots: Roots, record: ContainerRecord, lockedByCaller = false): boolean {
+  const { status, restarting } = record.state;
+  if ((status !== 'created' && status !== 'exited') || restarting) return false;
+  const cgroupFiles = containerCgroup(detectCgroups(), record.id).procsFiles();
+  if (!cgroupFiles.some((f) => fs.existsSync(f))) return false;
+  if (!lockedByCaller && isLockHeld(lockPaths.container(roots, record.id))) return false;
+  return !isLockHeld(ownerFile(roots, record.id));
 }
 
 /** SIGKILL to a box-helper (checked through a pidfd, so a recycled pid is never hit); false if gone. */

@@ -24,6 +24,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
   let owner: Lock | undefined;
   try {
     owner = holdOwnership(req.roots, record.id);
+    c.lock.release(); // the owner lock says from now on that a live box run answers for the container
     const hook = initHook(c, req.onInitReady); // the host's work on the waiting init (a throw aborts the start)
     if (!hook) markInitReleased(req.roots, record.id); // the helper lets it go at once
     const result = await runHelper(c.helperPath, c.spec.encode(), {
@@ -77,6 +78,7 @@ export async function runForeground(req: CreateRequest): Promise<number> {
     }
     throw err;
   } finally {
+    c.lock.release();
     storeLock?.release();
     try {
       release(c);

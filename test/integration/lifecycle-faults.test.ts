@@ -2,7 +2,7 @@
 // `box run` or whose helper was killed is finalised or fully managed by the next command, and no
 // command waits without a bound. Every box command here runs with a spawnSync timeout, so a hang
 // fails the test instead of the suite.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -20,6 +20,7 @@ import {
   TestRoot,
   until,
 } from '../support/box';
+import { vethsOf } from '../support/network';
 
 interface RecordState {
   status: string;
@@ -622,6 +623,127 @@ describe('a helper or monitor killed while a detached container starts or runs',
     expect(st).toMatchObject({ Status: 'exited', ExitCode: 137 });
     expect(cgroupDirsOf(id)).toEqual([]);
     expect(boxWithin(t, ['rm', 'locked']).status).toBe(0);
+    expect(leftovers(t, before)).toEqual([]);
+  });
+});
+
+describe('box run -d or box start killed (SIGKILL) after it made the cgroup, before the container ran', () => {
+  const t = busyboxRoot();
+  /** The containers' addresses on the root's networks (ipam.json), by container id. */
+  const allocated = () =>
+    fs.readdirSync(path.join(t.root, 'networks')).flatMap((n) => {
+      try {
+        const f = JSON.parse(fs.readFileSync(path.join(t.root, 'networks', n, 'ipam.json'), 'utf8')) as {
+          allocations: Record<string, unknown>;
+        };
+        return Object.keys(f.allocations);
+      } catch {
+        return [];
+      }
+    });
+  const ready = { net: false };
+
+  /** Starts `box run -d ARGS` on a network and kills it once `reached` holds for its new container. */
+  async function killedAt(reached: (id: string) => boolean, ...args: string[]): Promise<string> {
+    if (!ready.net) ready.net = boxWithin(t, ['network', 'create', 'killnet']).status === 0;
+    const known = new Set(t.containerIds());
+    const fresh = () => t.containerIds().filter((id) => !known.has(id) && /^[0-9a-f]{64}$/.test(id));
+    await killWhen(['run', '-d', '--network', 'killnet', ...args, 'busybox', 'sleep', '1000'], () =>
+      fresh().some(reached),
+    );
+    return fresh()[0];
+  }
+
+  /** Runs `box ARGS` and SIGKILLs it as soon as `reached` holds (failing if box ended first). */
+  async function killWhen(args: string[], reached: () => boolean): Promise<void> {
+    const box = t.start(args);
+    const exited = new Promise((resolve) => box.on('exit', resolve));
+    let done = false;
+    void exited.then(() => (done = true));
+    const deadline = Date.now() + 30_000;
+    while (!done && !reached() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    expect(done, `box ${args[0]} ended before the point: nothing was cut`).toBe(false);
+    box.kill('SIGKILL');
+    await exited;
+  }
+
+  const points: Record<string, (id: string) => boolean> = {
+    cgroup: (id) => cgroupDirsOf(id).length > 0,
+    address: (id) => allocated().includes(id),
+    veth: (id) => vethsOf(id).length > 0,
+  };
+
+  for (const [point, reached] of Object.entries(points)) {
+    it(`at its ${point}: box ps -a releases its cgroups, address and veth, keeps it created, and box start runs it`, async () => {
+      const before = snapshot(t);
+      const id = await killedAt(reached, '--name', `killed-${point}`);
+      expect(cgroupDirsOf(id).length, 'the kill left its cgroup').toBeGreaterThan(0);
+      expect(boxWithin(t, ['ps', '-a']).stdout).toContain(`killed-${point}`);
+      expect(cgroupDirsOf(id)).toEqual([]);
+      expect(allocated()).not.toContain(id);
+      // the kernel dismantles the namespace of the killed init, and its veth, a moment later
+      until(
+        'its veth gone',
+        () => vethsOf(id),
+        (v) => v.length === 0,
+      );
+      expect(recordOf(t, `killed-${point}`)?.state.status).toBe('created');
+      expect(fs.existsSync(path.join(t.root, 'run', 'containers', id))).toBe(false);
+      expect(boxWithin(t, ['start', `killed-${point}`]).status).toBe(0);
+      expect(inspectOne<Inspected>(t, `killed-${point}`).State.Status).toBe('running');
+      expect(boxWithin(t, ['rm', '-f', `killed-${point}`]).status).toBe(0);
+      expect(leftovers(t, before)).toEqual([]);
+    });
+  }
+
+  it('box start killed at the cgroup of a container that ran before: ps releases it, it stays exited', async () => {
+    const before = snapshot(t);
+    const id = runDetached(t, '--name', 'restarted', '--network', 'killnet', 'busybox', 'true');
+    until(
+      'it to exit',
+      () => recordOf(t, 'restarted')?.state.status,
+      (s) => s === 'exited',
+    );
+    await killWhen(['start', 'restarted'], () => cgroupDirsOf(id).length > 0);
+    expect(boxWithin(t, ['ps', '-a']).stdout).toContain('restarted');
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(allocated()).not.toContain(id);
+    expect(recordOf(t, 'restarted')?.state.status).toBe('exited');
+    expect(boxWithin(t, ['rm', 'restarted']).status).toBe(0);
+    expect(leftovers(t, before)).toEqual([]);
+  });
+
+  it('with --rm: the next command removes the record with the rest', async () => {
+    const before = snapshot(t);
+    const id = await killedAt(points.cgroup, '--rm', '--name', 'killed-rm');
+    expect(boxWithin(t, ['ps', '-a']).stdout).not.toContain('killed-rm');
+    expect(recordOf(t, 'killed-rm')).toBeUndefined();
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(leftovers(t, before)).toEqual([]);
+  });
+
+  it('while a command holds its lock (a start in flight), ps leaves its cgroup alone', async () => {
+    const before = snapshot(t);
+    const id = await killedAt(points.cgroup, '--name', 'killed-locked');
+    const lockFile = path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
+    // one process holds it (flock(1) would pass its descriptor on to the command it runs)
+    const hold = 'exec 9<>"$0" && flock -x 9 && exec sleep 1000';
+    const holder = spawn('sh', ['-c', hold, lockFile], { stdio: 'ignore' });
+    try {
+      until(
+        'flock to hold the lock',
+        () => spawnSync('flock', ['-n', '-s', lockFile, 'true']).status,
+        (s) => s !== 0,
+      );
+      expect(boxWithin(t, ['ps', '-a']).stdout).toContain('killed-locked');
+      expect(cgroupDirsOf(id).length).toBeGreaterThan(0);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    await new Promise((resolve) => (holder.exitCode !== null ? resolve(0) : holder.on('exit', resolve)));
+    boxWithin(t, ['ps', '-a']);
+    expect(cgroupDirsOf(id)).toEqual([]);
+    expect(boxWithin(t, ['rm', 'killed-locked']).status).toBe(0);
     expect(leftovers(t, before)).toEqual([]);
   });
 });

@@ -435,7 +435,9 @@ describe('box system check', () => {
         () =>
           t.containerIds().find((c) => {
             try {
-              return recordState(t, c).status === 'running' && vethsOf(c).length > 0;
+              // released: past its network setup (killed during it, the command never ran: created)
+              const released = fs.existsSync(path.join(t.root, 'run', 'containers', c, 'released'));
+              return recordState(t, c).status === 'running' && vethsOf(c).length > 0 && released;
             } catch {
               return false;
             }
