@@ -437,8 +437,10 @@ secrets:
     await Promise.all([waitForOutput(child.stdout, 'quick ready'), waitForOutput(child.stdout, 'stubborn ready')]);
     const started = Date.now();
     const graceful = waitForOutput(child.stderr, 'Gracefully stopping');
+    const ignoring = waitForOutput(child.stdout, 'ignoring TERM');
     child.kill('SIGINT');
     await graceful;
+    await ignoring; // the TERM reached stubborn, which ignores it: only the second Ctrl-C ends it
     until(
       'quick stopped',
       () => inspect(`${p.name}-quick-1`).State.Status,
