@@ -68,7 +68,7 @@ function processOf(o: ExecOptions, bundle: string): OciProcess {
 }
 
 export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> {
-  if (o.pidFile) outputFile(o.pidFile, '--pid-file'); // refused before the process starts
+  if (o.pidFile) outputFile(o.pidFile, '--pid-file', { follow: false }); // refused before the process starts
   const rec = store.need(o.id);
   const status = ociStatus(store, rec);
   if (status === 'paused') throw new BoxError(`cannot exec in a paused container: resume ${o.id} first`);

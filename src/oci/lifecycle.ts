@@ -58,7 +58,7 @@ function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
   mark('oci: create');
   checkId(o.id);
-  if (o.pidFile) outputFile(o.pidFile, '--pid-file'); // refused before anything is made
+  if (o.pidFile) outputFile(o.pidFile, '--pid-file', { follow: false }); // refused before anything is made
   const bundle = path.resolve(o.bundle);
   let config = readBundle(bundle);
   mark('oci: bundle read');
@@ -145,7 +145,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
  * whatever is at `file`, a symlink included, without following it.
  */
 export function writePidFile(file: string, pid: number): void {
-  const abs = outputFile(file, '--pid-file');
+  const abs = outputFile(file, '--pid-file', { follow: false });
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}`);
   fs.rmSync(tmp, { force: true }); // a stale one (or a link in its place): unlink never follows
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;

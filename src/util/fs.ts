@@ -47,10 +47,16 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
  * Where an output file the user names (-o, --iidfile, --pid-file) is written by temp-and-rename:
  * the file, or the one a symlink leads to (a rename would replace the link itself). Anything there
  * but a regular file is refused: a rename over /dev/null or /dev/stdout replaces the host's device
- * node or link by a regular file. Missing is fine: the file is made.
+ * node or link by a regular file. Missing is fine: the file is made. With `follow: false` (runc's
+ * --pid-file) a symlink at the name is what gets replaced, never followed.
  */
-export function outputFile(file: string, what: string): string {
+export function outputFile(file: string, what: string, opts: { follow?: boolean } = {}): string {
   const abs = path.resolve(file);
+  if (opts.follow === false) {
+    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (st && !st.isFile() && !st.isSymbolicLink()) throw notRegular(file, what, st);
+    return abs;
+  }
   let real = abs;
   try {
     real = fs.realpathSync(abs);
@@ -58,11 +64,13 @@ export function outputFile(file: string, what: string): string {
     if (errnoCode(err) !== 'ENOENT') throw err; // missing (or a link to nothing): made at abs
   }
   const st = fs.statSync(real, { throwIfNoEntry: false });
-  if (st && !st.isFile()) {
-    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() || st.isSocket() ? 'a pipe or socket' : 'a device';
-    throw new BoxError(`${what} ${file} is ${kind}, not a regular file: give a file name (box replaces it whole)`);
-  }
+  if (st && !st.isFile()) throw notRegular(file, what, st);
   return real;
+}
+
+function notRegular(file: string, what: string, st: fs.Stats): BoxError {
+  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() || st.isSocket() ? 'a pipe or socket' : 'a device';
+  return new BoxError(`${what} ${file} is ${kind}, not a regular file: give a file name (box replaces it whole)`);
 }
 
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o600, durable = true): void {
