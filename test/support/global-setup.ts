@@ -5,6 +5,8 @@
 // so one found here is a test that left something behind, which the report names for a fix.
 // Objects of a storage root that still exists are not touched: they belong to a test run going on
 // beside this one (engineers run test files in parallel on one host), whose own cleanup removes them.
+// Container cgroups (`box/<id>` in every hierarchy) that appeared during the run and hold no
+// process are reported and removed the same way.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,6 +28,31 @@ function testNetworkObjects(): { bridges: string[]; tables: string[] } {
   return { bridges, tables };
 }
 
+/** Every `box/<id>` cgroup directory, in each v1 hierarchy and in the unified one. */
+function containerCgroups(): string[] {
+  const out: string[] = [];
+  const parents = ['/sys/fs/cgroup/box', '/sys/fs/cgroup/unified/box'];
+  for (const h of fs.readdirSync('/sys/fs/cgroup')) parents.push(path.join('/sys/fs/cgroup', h, 'box'));
+  for (const parent of new Set(parents)) {
+    let names: fs.Dirent[] = [];
+    try {
+      names = fs.readdirSync(parent, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.isDirectory() && /^[0-9a-f]{64}$/.test(n.name)) out.push(path.join(parent, n.name));
+  }
+  return out;
+}
+
+const empty = (cgroup: string) => {
+  try {
+    return fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').trim() === '';
+  } catch {
+    return false;
+  }
+};
+
 /** The tags (kernel-names.ts) of the storage roots that exist under the temporary directory now. */
 function liveRootTags(): Set<string> {
   const tags = new Set<string>();
@@ -40,7 +67,26 @@ export default function setup(): () => void {
   const r = spawnSync('bash', [path.join(__dirname, '..', '..', 'build', 'test-deps.sh')], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('installing the test dependencies failed (build/test-deps.sh)');
   const before = testNetworkObjects();
+  const cgroupsBefore = new Set(containerCgroups());
   return () => {
+    const cgroups = containerCgroups().filter((c) => !cgroupsBefore.has(c) && empty(c));
+    if (cgroups.length) {
+      console.warn(`tests left container cgroups behind (removed now): ${cgroups.join(' ')}`);
+      for (const c of cgroups) {
+        try {
+          fs.rmdirSync(c);
+        } catch {
+          /* a process joined it meanwhile */
+        }
+      }
+      for (const parent of new Set(cgroups.map((c) => path.dirname(c)))) {
+        try {
+          fs.rmdirSync(parent); // box's shared parent, once no container cgroup is left in it
+        } catch {
+          /* another container's cgroup is in it */
+        }
+      }
+    }
     const after = testNetworkObjects();
     const live = liveRootTags();
     const orphan = (name: string, prefix: string) => !live.has(name.slice(prefix.length, prefix.length + 4));
