@@ -9,18 +9,4 @@
 set -euo pipefail
 APT_PACKAGES=(runc crun buildah podman busybox-static)
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
-    missing+=("$p")
-  fi
-done
-[ "${#missing[@]}" -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-  echo "bench-deps: missing Debian packages ${missing[*]}: install them as root" >&2
-  exit 1
-fi
-echo "bench-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec bash "$(dirname "${BASH_SOURCE[0]}")/apt-missing.sh" bench-deps "${APT_PACKAGES[@]}"

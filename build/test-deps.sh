@@ -32,18 +32,4 @@ APT_PACKAGES=(
   openssl strace clang-format iproute2 nftables zsh fish containerd podman docker.io
 )
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
-    missing+=("$p")
-  fi
-done
-[ "${#missing[@]}" -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-  echo "test-deps: missing Debian packages ${missing[*]}: install them as root" >&2
-  exit 1
-fi
-echo "test-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+exec bash "$(dirname "${BASH_SOURCE[0]}")/apt-missing.sh" test-deps "${APT_PACKAGES[@]}"
