@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
-import { BOX, exitOf, storeSnapshot } from '../support/box';
+import { BOX, exitOf, storeSnapshot, TestRoot } from '../support/box';
 import { Registry, run, startRegistry as startSharedRegistry, stopRegistry } from '../support/registry';
 import { startTokenServer, TokenServer } from '../support/token-server';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
@@ -23,6 +22,9 @@ if (missing.length)
     `missing test tools: ${missing.join(', ')} (apt-get install docker-registry skopeo umoci apache2-utils openssl)`,
   );
 
+// A TestRoot's directory: its cleanup also removes the default bridge and nftables table of the
+// storage roots `box run` used in it (cli-root), which deleting the directory alone would leave.
+const dir = new TestRoot('box-pull-');
 let work: string;
 const registries: Registry[] = [];
 
@@ -95,7 +97,7 @@ let layout: string;
 let reg: Registry;
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-pull-'));
+  work = dir.dir;
   // An image in three layers: busybox and files; a deletion (a whiteout) and a new file; a config change.
   layout = path.join(work, 'layout');
   const bundle = path.join(work, 'bundle');
@@ -137,7 +139,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of registries) await stopRegistry(r);
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  dir.cleanup();
 });
 
 describe('pull from a registry without authentication', () => {
