@@ -14,7 +14,10 @@ export const IFNAME_MAX = 15;
 /** Serialises subnet choice between every box process on the host, whatever its root. */
 export const SUBNET_LOCK_PATH = '/run/lock/box-subnets.lock';
 
-/** '' for the default storage root, else 4 hex digits of sha256(root path). */
+/** Which storage root owns each tag on this host (tag-claims.ts): one file per tag, holding its root's path. */
+export const ROOT_TAG_CLAIMS_DIR = '/run/box-root-tags';
+
+/** '' for the default storage root, else 4 hex digits of sha256(root path); unique per host (tag-claims.ts). */
 export function rootTag(roots: Pick<Roots, 'root'>): string {
   if (roots.root === DEFAULT_STORAGE_ROOT) return '';
   return createHash('sha256').update(roots.root).digest('hex').slice(0, 4);
