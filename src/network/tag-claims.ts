@@ -32,6 +32,16 @@ function holderOf(tag: string): string | undefined {
 }
 
 /**
+ * The other existing storage root that holds this root's tag, if any: then the objects named with
+ * the tag are that root's (`system check` leaves them alone). Reads only; claims nothing.
+ */
+export function otherHolderOfTag(roots: Pick<Roots, 'root'>): string | undefined {
+  const tag = rootTag(roots);
+  const holder = tag === '' ? undefined : holderOf(tag);
+  return holder !== undefined && holder !== roots.root && fs.existsSync(holder) ? holder : undefined;
+}
+
+/**
  * Makes sure no other existing storage root names its host-global objects as this one does: the
  * tag is claimed for this root (or already was), or a BoxError says which root holds it.
  */
@@ -42,14 +52,14 @@ export async function claimRootTag(roots: Pick<Roots, 'root'>): Promise<void> {
     const dir = claimsDir();
     const lock = await lockFile(path.join(dir, 'claims.lock'));
     try {
-      const holder = holderOf(tag);
-      if (holder !== undefined && holder !== roots.root && fs.existsSync(holder))
+      const holder = otherHolderOfTag(roots);
+      if (holder !== undefined)
         throw new BoxError(
           `storage root ${roots.root} would share its network objects (bridge ${defaultBridgeName(roots)}, ` +
             `nftables table ${nftTableName(roots)}) with storage root ${holder}, whose path gives the same tag ` +
             `${tag}: use another --root path`,
         );
-      if (holder !== roots.root) writeFileAtomic(path.join(dir, tag), roots.root, 0o600, false);
+      if (holderOf(tag) !== roots.root) writeFileAtomic(path.join(dir, tag), roots.root, 0o600, false);
     } finally {
       lock.release();
     }

@@ -482,6 +482,13 @@ describe('two storage roots whose paths give one tag', () => {
             `box-${tag}) with storage root ${first}, whose path gives the same tag ${tag}: use another --root path\n`,
         );
       }
+      // system check of the second takes none of the first's bridges or table for its own leftovers
+      const bridges = rootBridges(first);
+      expect(bridges).toHaveLength(2); // bridge's and one's
+      const check = box(second, 'system', 'check', '--fix', '--format', 'json');
+      expect(check.stdout).not.toContain(`bx${tag}`);
+      expect(check.stdout).not.toContain(`box-${tag}`);
+      expect(rootBridges(first)).toEqual(bridges);
       // nothing of the second root's was made, and the first's objects are as they were
       expect(fs.existsSync(path.join(second, 'networks'))).toBe(false);
       expect(nftTable(first)).toBe(table);
