@@ -51,8 +51,8 @@ export function readBundle(bundle: string): OciConfig {
   return parseOciConfig(text);
 }
 
-function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
-  return cgroupAt(detectCgroups(), rec.cgroupPath);
+function cgroupOf(rec: Pick<OciRecord, 'cgroupPath' | 'limits'>): CgroupManager {
+  return cgroupAt(detectCgroups(), rec.cgroupPath, rec.limits);
 }
 
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
@@ -83,7 +83,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   const security = ociSecurity(config);
   store.claim(o.id);
   const cgroupPath = config.cgroupsPath ?? `box-runc/${o.id}`;
-  const cgroup = cgroupAt(host, cgroupPath);
+  const cgroup = cgroupAt(host, cgroupPath, config.limits);
   let made = false;
   try {
     cgroup.create(config.limits, config.allDevices);

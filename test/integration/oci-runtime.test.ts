@@ -96,6 +96,23 @@ function cgroupDirs(id: string): string[] {
     .filter((d) => fs.existsSync(d));
 }
 
+/** The host's huge page sizes, as hugetlb names them (hugepages-2048kB is 2MB). */
+function hugepageSizes(): string[] {
+  return fs.readdirSync('/sys/kernel/mm/hugepages').map((e) => {
+    const kib = Number(/^hugepages-(\d+)kB$/.exec(e)?.[1]);
+    return kib >= 1 << 20 ? `${kib >> 20}GB` : kib >= 1024 ? `${kib >> 10}MB` : `${kib}KB`;
+  });
+}
+
+/** hugetlb's own v1 hierarchy, if mounted; else it is in a cgroup2 tree (the host's, or a hybrid's unified). */
+const hugetlbV1 = fs.existsSync('/sys/fs/cgroup/hugetlb/cgroup.procs');
+
+function hugetlbDir(id: string): string {
+  if (hugetlbV1) return path.join('/sys/fs/cgroup/hugetlb/box-runc', id);
+  const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  return path.join(v2, 'box-runc', id);
+}
+
 function helperProcesses(): number[] {
   return fs
     .readdirSync('/proc')
@@ -345,6 +362,54 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(boxRunc('update', '--resources', resources, 'x1').stderr).toContain('config.json: resources.blockIO');
     ok('delete', '--force', 'x1');
     expect(leftovers('x1')).toEqual([]);
+  });
+
+  it('sets hugepageLimits in the hugetlb controller, every size a Kubernetes pod names, and refuses a size the host lacks', () => {
+    const sizes = hugepageSizes();
+    expect(sizes).toContain('2MB');
+    config(['sleep', '1000'], (c) => {
+      // as kubelet writes them: one entry per size the node has, 0 unless the pod asked for pages
+      c.linux.resources.hugepageLimits = sizes.map((pageSize) => ({
+        pageSize,
+        limit: pageSize === '2MB' ? 4 << 20 : 0,
+      }));
+    });
+    ok('create', '--bundle', bundle, 'hp1');
+    const pid = JSON.parse(ok('state', 'hp1')).pid as number;
+    const dir = hugetlbDir('hp1');
+    for (const size of sizes) {
+      const file = path.join(dir, hugetlbV1 ? `hugetlb.${size}.limit_in_bytes` : `hugetlb.${size}.max`);
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe(size === '2MB' ? String(4 << 20) : '0');
+    }
+    expect(fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(pid));
+    ok('start', 'hp1');
+    // a process exec'd into the container is held by the same limits: in the cgroup namespace's
+    // root, its init's cgroup (from anywhere else it would read /../..)
+    const inner = ok('exec', 'hp1', 'cat', '/proc/self/cgroup');
+    expect(inner).toMatch(hugetlbV1 ? /:hugetlb:\/$/m : /^0::\/$/m);
+    ok('delete', '--force', 'hp1');
+    expect(leftovers('hp1')).toEqual([]);
+
+    config(['true'], (c) => {
+      c.linux.resources.hugepageLimits = [
+        { pageSize: '2MB', limit: 0 },
+        { pageSize: '3MB', limit: 0 },
+      ];
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'hp2');
+    expect([r.status, r.stderr]).toEqual([
+      125,
+      `hugepageLimits: page size 3MB is not one this host has (${sizes.join(', ')})\n`,
+    ]);
+    expect(leftovers('hp2')).toEqual([]);
+
+    // a create that fails once the hugetlb cgroup exists leaves none of it behind
+    config(['true'], (c) => {
+      c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 0 }];
+      c.hooks = { createRuntime: [{ path: '/bin/false' }] };
+    });
+    expect(boxRunc('create', '--bundle', bundle, 'hp3').status).toBe(125);
+    expect(leftovers('hp3')).toEqual([]);
   });
 
   it('runs the hooks with the state on stdin: prestart and createRuntime at create, poststart, poststop', () => {

@@ -1,6 +1,7 @@
 // config.json (runtime-spec 1.0-1.3) into box's terms: real clients' documents are read whole,
 // every field box cannot honour is refused naming the field, and the plan holds what was asked.
 import { describe, expect, it } from 'vitest';
+import { hugepageSizeName } from '../../../src/linux/hugepages';
 import { parseOciConfig } from '../../../src/oci/config';
 import { buildOciSpec } from '../../../src/oci/plan';
 import { ociSecurity } from '../../../src/oci/security';
@@ -135,6 +136,23 @@ describe('config.json', () => {
     doc.hooks = { prestart: [] };
     doc.linux.resources.blockIO = { weight: 0, weightDevice: [], throttleReadBpsDevice: null }; // as dockerd writes it
     expect(refusal(doc)).toBe('accepted');
+  });
+
+  it("reads kubelet's hugepageLimits: one entry per page size, uint64's max as no limit", () => {
+    const doc = runcSpecDefault();
+    doc.linux.resources.hugepageLimits = [
+      { pageSize: '2MB', limit: 0 },
+      { pageSize: '1GB', limit: 2 ** 64 },
+    ];
+    expect(parse(doc).limits.hugetlb).toEqual({ '2MB': 0, '1GB': -1 });
+    doc.linux.resources.hugepageLimits[1].pageSize = '2 MB';
+    expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1].pageSize: "2 MB" is no page size');
+    doc.linux.resources.hugepageLimits[1].pageSize = '2MB';
+    expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1]: a second limit for 2MB pages');
+  });
+
+  it('names huge page sizes as the hugetlb controller does', () => {
+    expect([64, 2048, 32768, 1048576, 16777216].map(hugepageSizeName)).toEqual(['64KB', '2MB', '32MB', '1GB', '16GB']);
   });
 
   it('reads the hooks it runs itself', () => {
