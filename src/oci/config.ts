@@ -73,7 +73,7 @@ export interface OciConfig {
   rootfsPropagation: number;
   maskedPaths: string[];
   readonlyPaths: string[];
-  /** hooks run in the runtime's namespace, each with the state on stdin (hooks.ts) */
+  /** hooks, each with the state on stdin: run by box-runc (hooks.ts) or in the container (plan.ts) */
   hooks: Partial<Record<HookName, OciHook[]>>;
   /** what was taken as runc takes it, with a warning (e.g. ambient capabilities the kernel refuses) */
   warnings: string[];
@@ -144,18 +144,15 @@ export function parseOciConfig(text: string): OciConfig {
 
 /** The hooks box-runc runs itself, in the runtime's namespace (hooks.ts). */
 export const HOST_HOOKS = ['prestart', 'createRuntime', 'poststart', 'poststop'] as const;
-export type HookName = (typeof HOST_HOOKS)[number];
+/** The hooks the container's init runs, in the container's namespaces (native `hook`, `start-hook`). */
+export const CONTAINER_HOOKS = ['createContainer', 'startContainer'] as const;
+export type HookName = (typeof HOST_HOOKS)[number] | (typeof CONTAINER_HOOKS)[number];
 
 function parseHooks(top: Fields): OciConfig['hooks'] {
-  const hooks = top.sub('hooks', {
-    honoured: HOST_HOOKS,
-    refused: {
-      createContainer: 'box-runc cannot run a hook inside the container yet',
-      startContainer: 'box-runc cannot run a hook inside the container yet',
-    },
-  });
+  const names = [...HOST_HOOKS, ...CONTAINER_HOOKS];
+  const hooks = top.sub('hooks', { honoured: names });
   const out: OciConfig['hooks'] = {};
-  for (const name of HOST_HOOKS) {
+  for (const name of names) {
     const list = hooks?.list(name).map(({ v, field }) => {
       const h = new Fields(v, field, { honoured: ['path', 'args', 'env', 'timeout'] });
       const hookPath = h.str('path');

@@ -186,7 +186,14 @@ describe('box-runc', () => {
     expect(features.ociVersionMin).toBe('1.0.0');
     expect(features.linux.namespaces).toContain('network');
     expect(features.linux.cgroup.systemd).toBe(false);
-    expect(features.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']);
+    expect(features.hooks).toEqual([
+      'prestart',
+      'createRuntime',
+      'poststart',
+      'poststop',
+      'createContainer',
+      'startContainer',
+    ]);
   });
 
   it('holds the init until start, runs the config as written, and leaves nothing after delete', () => {
@@ -455,6 +462,88 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(r.status).toBe(125);
     expect(logLines().at(-1)?.msg).toBe('hook createRuntime[0] /bin/sh failed: exit 3: no network');
     expect(leftovers('h2')).toEqual([]);
+  });
+
+  it('has the init run createContainer hooks in its namespaces before pivot, startContainer ones inside at start', () => {
+    const out = path.join(t.dir, 'chooks');
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.mkdirSync(out);
+    for (const f of ['ran', 'sc.json', 'sc.order']) fs.rmSync(path.join(bundle, 'out', f), { force: true });
+    const env = ['PATH=/bin:/usr/bin', 'HOOKENV=from-config'];
+    config(['sh', '-c', 'touch /out/ran; exec sleep 1000'], (c) => {
+      c.hooks = {
+        createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${out}/createRuntime`] }],
+        // before pivot: the host's view of files (its /bin/sh, this directory), the container's namespaces
+        createContainer: [
+          {
+            path: '/bin/sh',
+            args: [
+              'sh',
+              '-c',
+              `cat > ${out}/cc.json; hostname > ${out}/cc.host; readlink /proc/self/ns/mnt > ${out}/cc.mnt; ` +
+                `echo $HOOKENV > ${out}/cc.env; test -e ${out}/createRuntime && echo after > ${out}/cc.order`,
+            ],
+            env,
+            timeout: 10,
+          },
+        ],
+        // after start, inside the container (its /bin/sh, its /out), before the command runs
+        startContainer: [
+          {
+            path: '/bin/sh',
+            args: ['sh', '-c', 'cat > /out/sc.json; test -e /out/ran || echo before > /out/sc.order'],
+          },
+        ],
+      };
+    });
+    ok('create', '--bundle', bundle, 'k1');
+    const pid = JSON.parse(ok('state', 'k1')).pid as number;
+    const read = (f: string) => fs.readFileSync(path.join(out, f), 'utf8').trim();
+    expect(JSON.parse(read('cc.json'))).toMatchObject({ id: 'k1', status: 'creating', pid: 1, bundle });
+    expect([read('cc.host'), read('cc.env'), read('cc.order')]).toEqual(['oci-box', 'from-config', 'after']);
+    expect(read('cc.mnt')).toBe(fs.readlinkSync(`/proc/${pid}/ns/mnt`));
+    expect(fs.existsSync(path.join(bundle, 'out', 'sc.json'))).toBe(false);
+    ok('start', 'k1');
+    until('the command ran', () => fs.existsSync(path.join(bundle, 'out', 'ran')), Boolean);
+    const sc = JSON.parse(fs.readFileSync(path.join(bundle, 'out', 'sc.json'), 'utf8'));
+    expect(sc).toMatchObject({ id: 'k1', status: 'created', pid: 1 });
+    expect(fs.readFileSync(path.join(bundle, 'out', 'sc.order'), 'utf8')).toBe('before\n');
+    ok('delete', '--force', 'k1');
+    expect(leftovers('k1')).toEqual([]);
+
+    // a failing createContainer hook fails create with its reason; a slow one is killed at its timeout
+    const failing = (hook: Doc) =>
+      config(['true'], (c) => {
+        c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 0 }];
+        c.hooks = { createContainer: [hook] };
+      });
+    failing({ path: '/bin/sh', args: ['sh', '-c', 'echo no device >&2; exit 3'] });
+    const r = boxRunc('create', '--bundle', bundle, 'k2');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sh failed: exit 3: no device');
+    expect(leftovers('k2')).toEqual([]);
+    failing({ path: '/bin/sleep', args: ['sleep', '60'], timeout: 1 });
+    const began = Date.now();
+    expect(boxRunc('create', '--bundle', bundle, 'k3').status).toBe(125);
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sleep failed: timed out after 1 s');
+    expect(leftovers('k3')).toEqual([]);
+
+    // a failing startContainer hook fails start: the command never runs
+    fs.rmSync(path.join(bundle, 'out', 'ran'), { force: true });
+    config(['touch', '/out/ran'], (c) => {
+      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo not ready >&2; exit 1'] }] };
+    });
+    ok('create', '--bundle', bundle, 'k4');
+    const s = boxRunc('start', 'k4');
+    expect(s.status).not.toBe(0);
+    expect(logLines().at(-1)?.msg).toBe(
+      'cannot start the container (hook): hook startContainer[0] /bin/sh failed: exit 1: not ready',
+    );
+    expect(status('k4')).toBe('stopped');
+    expect(fs.existsSync(path.join(bundle, 'out', 'ran'))).toBe(false);
+    ok('delete', 'k4');
+    expect(leftovers('k4')).toEqual([]);
   });
 
   it('deletes a created container that never started: its waiting init goes', () => {
