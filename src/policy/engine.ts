@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { BoxError } from '../errors';
+import { useFeature } from '../util/code-cache';
 import { readUserFile } from '../util/user-file';
 import { directAdmission, directProblems } from './admission-abi';
 import { checkComponentBinary, componentCoreModules, limitCoreResources, PolicyFormatError } from './binary';
@@ -620,6 +621,7 @@ function compileGlue(entry: CacheEntry, name: string): vm.Script {
  * with a message for the user when the file cannot be a policy.
  */
 export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promise<Policy> {
+  useFeature('policy'); // this command's code cache should hold the policy engine's code too
   const limits = limitsOf(opts);
   if (opts.tuneV8 !== false) tuneWasm();
   if (opts.direct) return loadDirect(source, opts, limits);
