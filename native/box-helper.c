@@ -20,6 +20,7 @@
 #include "attach.h"
 #include "child.h"
 #include "control.h"
+#include "hook.h"
 #include "ctx.h"
 #include "exec.h"
 #include "health.h"
@@ -280,15 +281,21 @@ int main(int argc, char **argv)
 		monitor_state(pid);
 		attach_wait();
 	}
+	int ready = spec_find(&spec, "ready") != NULL;
 	if (C.release) {
 		/* an OCI create: the child sets up in full now (runc's create does), its terminal goes to
-		 * the console socket, and only its execve waits for box's go (a second byte) */
+		 * the console socket, and only its execve waits for box's go (a second byte). With
+		 * `ready`, box says go first once its createRuntime hooks ran: createContainer's come after */
+		if (ready)
+			control_await(1);
 		if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 			die("sync", errno, "release the child");
 		if (C.tty)
 			console_handover();
+		if (ready)
+			hook_await_ready(pid); /* its createContainer hooks ran: create may return */
 	}
-	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */
+	control_await(0); /* box may act on the init now; it says go, or abort (die kills the init) */
 	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */
 	if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 		die("sync", errno, "release the child");

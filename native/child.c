@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "child.h"
 #include "ctx.h"
+#include "hook.h"
 #include "init.h"
 #include "mounts.h"
 #include "report.h"
@@ -39,6 +40,8 @@ static struct proc_ops P;
 static int cgroupns;     /* `cgroupns`: a new cgroup namespace once in the container's cgroups */
 static int last_cap;     /* the host's highest capability number */
 static pid_t parent_pid; /* child_watch_parent */
+static int ready;        /* `ready`: say so on the error pipe once set up, before waiting for go */
+static const struct spec *run_spec; /* its `start-hook` ops run after go (exec_cmd) */
 
 static int read_last_cap(void)
 {
@@ -56,6 +59,7 @@ static int read_last_cap(void)
 void child_ops(const struct spec *sp)
 {
 	cgroupns = spec_find(sp, "cgroupns") != NULL;
+	ready = spec_find(sp, "ready") != NULL;
 	last_cap = read_last_cap();
 	P.oom = spec_find(sp, "oom-score-adj");
 	P.nnp = spec_find(sp, "no-new-privs");
@@ -267,11 +271,16 @@ static void exec_cmd(void)
 		/* `release` (an OCI create): set up in full, then wait for the go of `start` to exec */
 		char go;
 		ssize_t n;
+		if (ready && write(C.err_wr, "R", 1) != 1)
+			_exit(125); /* the helper is gone */
 		do
 			n = read(C.sync_rd, &go, 1);
 		while (n < 0 && errno == EINTR);
 		if (n != 1)
 			_exit(125); /* aborted: the helper kills us, or it died */
+		for (size_t i = 0; run_spec && i < run_spec->nrecs; i++)
+			if (!strcmp(run_spec->recs[i].op->name, "start-hook"))
+				hook_run(&run_spec->recs[i]); /* startContainer: in the container, with its credentials */
 	}
 	close(C.sync_rd);
 	umask(022);
@@ -423,6 +432,7 @@ void child_main(const struct spec *sp)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	keep_child_fds(NULL, 0);
+	run_spec = sp;
 	int await_step = spec_find(sp, "await-cgroups") != NULL;
 	if (!await_step)
 		await_cgroups(sp);
@@ -440,6 +450,8 @@ void child_main(const struct spec *sp)
 			continue;
 		if (!strcmp(r->op->name, "await-cgroups"))
 			await_cgroups(sp);
+		else if (!strcmp(r->op->name, "hook"))
+			hook_run(r); /* createContainer */
 		else
 			fs_step(r);
 	}

@@ -30,6 +30,7 @@ static const struct opdef OPS[] = {
 	{ "state", "p", OP_HOST, 1, M_RUN },
 	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "console-socket", "p", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "ready", "", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN },
@@ -58,6 +59,7 @@ static const struct opdef OPS[] = {
 	{ "sysctl", "ss", OP_STEP, 0, M_RUN },
 	{ "loopback-up", "", OP_STEP, 1, M_RUN },
 	{ "await-cgroups", "", OP_STEP, 1, M_RUN },
+	{ "hook", "sussupss*", OP_STEP, 0, M_RUN },
 	/* process attributes */
 	{ "rlimit", "uii", OP_ATTR, 0, M_RUN | M_EXEC },
 	{ "no-new-privs", "", OP_ATTR, 1, M_RUN | M_EXEC },
@@ -68,6 +70,7 @@ static const struct opdef OPS[] = {
 	{ "env", "s*", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "seccomp", "b", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "start-hook", "sussupss*", OP_ATTR, 0, M_RUN },
 };
 
 /* the nested exec spec of `health-exec` (spec_probe) */

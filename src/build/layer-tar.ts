@@ -12,6 +12,7 @@ import { ImageStore } from '../image/store';
 import { TarStream } from '../image/tar-writer';
 import { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from '../linux/syscalls';
 import { containerChanges, LayerStack } from '../runtime/diff';
+import { mark } from '../util/trace';
 
 export interface Owner {
   uid: number;
@@ -114,6 +115,7 @@ export async function storeEntries(
   hashFirst = false,
 ): Promise<string> {
   const diffId = hashFirst ? await tarDigest(entries) : undefined;
+  if (diffId) mark('layer: hashed before storing');
   if (diffId && store.hasLayer(diffId)) return diffId;
   const pipe = new PassThrough({ highWaterMark: 1 << 20 });
   const writing = writeLayerTar(entries, pipe).then(

@@ -14,6 +14,8 @@ export interface CgroupLimits {
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: number;
+  /** hugetlb limits in bytes by page size ("2MB" → bytes; -1 = unlimited): OCI hugepageLimits */
+  hugetlb?: Record<string, number>;
 }
 
 /** The host's cgroup hierarchies, as detected (cgroups.ts detectCgroups). */
@@ -23,6 +25,11 @@ export interface CgroupHost {
   mounts: Map<string, string>;
   /** v2 only: the unified mount point */
   unified?: string;
+  /**
+   * v1 only: where the hugetlb controller is, for a container that asks for hugetlb limits: its
+   * own v1 hierarchy, or the cgroup2 mount of a hybrid host (/sys/fs/cgroup/unified) that offers it.
+   */
+  hugetlb?: { mount: string; cgroup2: boolean };
 }
 
 export type FreezerState = 'thawed' | 'freezing' | 'frozen';

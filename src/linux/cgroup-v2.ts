@@ -60,6 +60,9 @@ export function v2LimitFiles(
   if (changed.cpusetCpus !== undefined) out.push(['cpuset.cpus', changed.cpusetCpus]);
   if (changed.cpusetMems !== undefined) out.push(['cpuset.mems', changed.cpusetMems]);
   if (changed.pidsLimit !== undefined) out.push(['pids.max', pidsMax(changed.pidsLimit)]);
+  for (const [size, bytes] of Object.entries(changed.hugetlb ?? {})) {
+    out.push([`hugetlb.${size}.max`, bytes === -1 ? 'max' : bytes]);
+  }
   return out;
 }
 
@@ -67,7 +70,8 @@ export class CgroupV2 extends CgroupBase {
   /** the container's directory in the unified tree */
   private readonly dir: string;
 
-  constructor(host: CgroupHost, relPath: string) {
+  /** `_limits`: v1 needs them to choose its hierarchies; v2 has one. */
+  constructor(host: CgroupHost, relPath: string, _limits?: CgroupLimits) {
     super(host, relPath, [host.unified!]);
     this.dir = this.dirs[0];
   }
@@ -156,7 +160,8 @@ export class CgroupV2 extends CgroupBase {
   }
 }
 
-function enableControllers(dir: string, controllers: string[]): void {
+/** Enables controllers for a cgroup's children (cgroup.subtree_control), those not enabled yet. */
+export function enableControllers(dir: string, controllers: string[]): void {
   const enabled = new Set(readWords(path.join(dir, 'cgroup.subtree_control')));
   const missing = controllers.filter((c) => !enabled.has(c));
   if (missing.length) {

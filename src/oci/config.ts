@@ -73,7 +73,7 @@ export interface OciConfig {
   rootfsPropagation: number;
   maskedPaths: string[];
   readonlyPaths: string[];
-  /** hooks run in the runtime's namespace, each with the state on stdin (hooks.ts) */
+  /** hooks, each with the state on stdin: run by box-runc (hooks.ts) or in the container (plan.ts) */
   hooks: Partial<Record<HookName, OciHook[]>>;
   /** what was taken as runc takes it, with a warning (e.g. ambient capabilities the kernel refuses) */
   warnings: string[];
@@ -144,18 +144,15 @@ export function parseOciConfig(text: string): OciConfig {
 
 /** The hooks box-runc runs itself, in the runtime's namespace (hooks.ts). */
 export const HOST_HOOKS = ['prestart', 'createRuntime', 'poststart', 'poststop'] as const;
-export type HookName = (typeof HOST_HOOKS)[number];
+/** The hooks the container's init runs, in the container's namespaces (native `hook`, `start-hook`). */
+export const CONTAINER_HOOKS = ['createContainer', 'startContainer'] as const;
+export type HookName = (typeof HOST_HOOKS)[number] | (typeof CONTAINER_HOOKS)[number];
 
 function parseHooks(top: Fields): OciConfig['hooks'] {
-  const hooks = top.sub('hooks', {
-    honoured: HOST_HOOKS,
-    refused: {
-      createContainer: 'box-runc cannot run a hook inside the container yet',
-      startContainer: 'box-runc cannot run a hook inside the container yet',
-    },
-  });
+  const names = [...HOST_HOOKS, ...CONTAINER_HOOKS];
+  const hooks = top.sub('hooks', { honoured: names });
   const out: OciConfig['hooks'] = {};
-  for (const name of HOST_HOOKS) {
+  for (const name of names) {
     const list = hooks?.list(name).map(({ v, field }) => {
       const h = new Fields(v, field, { honoured: ['path', 'args', 'env', 'timeout'] });
       const hookPath = h.str('path');
@@ -409,9 +406,8 @@ export function parseOciResources(text: string): CgroupLimits {
 
 function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimits; allDevices: boolean } {
   const r = linux.sub('resources', {
-    honoured: ['memory', 'cpu', 'pids', 'devices', 'blockIO'],
+    honoured: ['memory', 'cpu', 'pids', 'devices', 'blockIO', 'hugepageLimits'],
     refused: {
-      hugepageLimits: RES_REFUSED,
       network: RES_REFUSED,
       rdma: RES_REFUSED,
       unified: RES_REFUSED,
@@ -473,7 +469,33 @@ function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimi
   }
   const pids = r.sub('pids', { honoured: ['limit'] })?.int('limit', -1, big);
   if (pids !== undefined && pids > 0) limits.pidsLimit = pids;
+  const hugetlb = parseHugepageLimits(r);
+  if (hugetlb) limits.hugetlb = hugetlb;
   return { limits, allDevices: parseDeviceRules(r, warnings) };
+}
+
+/**
+ * hugepageLimits: page size ("2MB", as the hugetlb controller names it) → bytes. Whether the host
+ * has the size is checked with the other limits (cgroups.ts checkLimits), before anything is made.
+ */
+function parseHugepageLimits(r: Fields): Record<string, number> | undefined {
+  const entries = r.list('hugepageLimits');
+  if (!entries.length) return undefined;
+  const out: Record<string, number> = {};
+  for (const { v, field } of entries) {
+    const f = new Fields(v, field, { honoured: ['pageSize', 'limit'] });
+    const size = f.str('pageSize') ?? '';
+    if (!/^[1-9]\d*[KMGTP]B$/.test(size)) {
+      throw new SpecFieldError(`${field}.pageSize`, `${JSON.stringify(size)} is no page size such as "2MB" or "1GB"`);
+    }
+    if (Object.hasOwn(out, size)) throw new SpecFieldError(field, `a second limit for ${size} pages`);
+    const limit = f.raw('limit');
+    if (typeof limit !== 'number' || limit < 0 || !Number.isInteger(limit)) {
+      throw new SpecFieldError(`${field}.limit`, 'must be a number of bytes');
+    }
+    out[size] = limit >= 2 ** 63 ? -1 : limit; // uint64's max (no safe integer) is no limit
+  }
+  return out;
 }
 
 /**

@@ -83,7 +83,7 @@ export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> 
   const spec = new HelperSpec().op('join', rec.pid);
   if (o.detach) spec.op('detach').op('release');
   if (tty) spec.op('tty').op('console-socket', path.resolve(o.consoleSocket!));
-  for (const f of cgroupAt(detectCgroups(), rec.cgroupPath).joinFiles()) spec.op('cgroup-join', f);
+  for (const f of cgroupAt(detectCgroups(), rec.cgroupPath, rec.limits).joinFiles()) spec.op('cgroup-join', f);
   appendProcessOps(spec, {
     user: process.user,
     ulimits: process.rlimits,

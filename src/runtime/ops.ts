@@ -39,6 +39,7 @@ export const OPS = {
   state: { args: 'p', kind: 'host', single: true, modes: RUN },
   release: { args: '', kind: 'host', single: true, modes: BOTH },
   'console-socket': { args: 'p', kind: 'host', single: true, modes: BOTH },
+  ready: { args: '', kind: 'host', single: true, modes: RUN },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
   stdin: { args: '', kind: 'host', single: true, modes: RUN },
@@ -67,6 +68,7 @@ export const OPS = {
   sysctl: { args: 'ss', kind: 'step', single: false, modes: RUN },
   'loopback-up': { args: '', kind: 'step', single: true, modes: RUN },
   'await-cgroups': { args: '', kind: 'step', single: true, modes: RUN },
+  hook: { args: 'sussupss*', kind: 'step', single: false, modes: RUN },
   // process attributes
   rlimit: { args: 'uii', kind: 'attr', single: false, modes: BOTH },
   'no-new-privs': { args: '', kind: 'attr', single: true, modes: BOTH },
@@ -77,6 +79,7 @@ export const OPS = {
   env: { args: 's*', kind: 'attr', single: true, modes: BOTH },
   seccomp: { args: 'b', kind: 'attr', single: true, modes: BOTH },
   args: { args: 'ss*', kind: 'attr', single: true, modes: BOTH },
+  'start-hook': { args: 'sussupss*', kind: 'attr', single: false, modes: RUN },
 } as const satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;

@@ -219,6 +219,31 @@ describe('dist/box', () => {
       expect([again.ino, again.mtimeMs]).toEqual([st.ino, st.mtimeMs]);
     });
 
+    test('a cache written without the policy engine is written again by the first run that uses it, then kept', () => {
+      // a `box run` without a policy wrote the cache of every later start, with a policy or not
+      const policy = (...args: string[]) => {
+        const r = spawnSync(copy, ['--root', path.join(tmp, 'cache-root'), 'policy', ...args], {
+          env: {},
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).toBe(0);
+      };
+      const file = cacheOf('policy');
+      const header = () => fs.readFileSync(file).subarray(0, 64).toString('latin1').split('\n')[0];
+      fs.rmSync(file, { force: true });
+      policy('ls');
+      expect(header()).toBe('box-code-cache features=');
+      const without = fs.lstatSync(file);
+      policy('inspect', 'baseline');
+      const withEngine = fs.lstatSync(file);
+      expect(withEngine.ino).not.toBe(without.ino);
+      expect(header()).toBe('box-code-cache features=policy');
+      expect(withEngine.size).toBeGreaterThan(without.size);
+      policy('ls');
+      policy('inspect', 'strict');
+      expect(fs.lstatSync(file).ino).toBe(withEngine.ino);
+    });
+
     test('BOX_CODE_CACHE=0 neither reads nor writes it', () => {
       const file = cacheOf('version');
       fs.rmSync(file, { force: true });

@@ -96,6 +96,23 @@ function cgroupDirs(id: string): string[] {
     .filter((d) => fs.existsSync(d));
 }
 
+/** The host's huge page sizes, as hugetlb names them (hugepages-2048kB is 2MB). */
+function hugepageSizes(): string[] {
+  return fs.readdirSync('/sys/kernel/mm/hugepages').map((e) => {
+    const kib = Number(/^hugepages-(\d+)kB$/.exec(e)?.[1]);
+    return kib >= 1 << 20 ? `${kib >> 20}GB` : kib >= 1024 ? `${kib >> 10}MB` : `${kib}KB`;
+  });
+}
+
+/** hugetlb's own v1 hierarchy, if mounted; else it is in a cgroup2 tree (the host's, or a hybrid's unified). */
+const hugetlbV1 = fs.existsSync('/sys/fs/cgroup/hugetlb/cgroup.procs');
+
+function hugetlbDir(id: string): string {
+  if (hugetlbV1) return path.join('/sys/fs/cgroup/hugetlb/box-runc', id);
+  const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  return path.join(v2, 'box-runc', id);
+}
+
 function helperProcesses(): number[] {
   return fs
     .readdirSync('/proc')
@@ -169,7 +186,14 @@ describe('box-runc', () => {
     expect(features.ociVersionMin).toBe('1.0.0');
     expect(features.linux.namespaces).toContain('network');
     expect(features.linux.cgroup.systemd).toBe(false);
-    expect(features.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']);
+    expect(features.hooks).toEqual([
+      'prestart',
+      'createRuntime',
+      'poststart',
+      'poststop',
+      'createContainer',
+      'startContainer',
+    ]);
   });
 
   it('holds the init until start, runs the config as written, and leaves nothing after delete', () => {
@@ -347,6 +371,54 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('x1')).toEqual([]);
   });
 
+  it('sets hugepageLimits in the hugetlb controller, every size a Kubernetes pod names, and refuses a size the host lacks', () => {
+    const sizes = hugepageSizes();
+    expect(sizes).toContain('2MB');
+    config(['sleep', '1000'], (c) => {
+      // as kubelet writes them: one entry per size the node has, 0 unless the pod asked for pages
+      c.linux.resources.hugepageLimits = sizes.map((pageSize) => ({
+        pageSize,
+        limit: pageSize === '2MB' ? 4 << 20 : 0,
+      }));
+    });
+    ok('create', '--bundle', bundle, 'hp1');
+    const pid = JSON.parse(ok('state', 'hp1')).pid as number;
+    const dir = hugetlbDir('hp1');
+    for (const size of sizes) {
+      const file = path.join(dir, hugetlbV1 ? `hugetlb.${size}.limit_in_bytes` : `hugetlb.${size}.max`);
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe(size === '2MB' ? String(4 << 20) : '0');
+    }
+    expect(fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(pid));
+    ok('start', 'hp1');
+    // a process exec'd into the container is held by the same limits: in the cgroup namespace's
+    // root, its init's cgroup (from anywhere else it would read /../..)
+    const inner = ok('exec', 'hp1', 'cat', '/proc/self/cgroup');
+    expect(inner).toMatch(hugetlbV1 ? /:hugetlb:\/$/m : /^0::\/$/m);
+    ok('delete', '--force', 'hp1');
+    expect(leftovers('hp1')).toEqual([]);
+
+    config(['true'], (c) => {
+      c.linux.resources.hugepageLimits = [
+        { pageSize: '2MB', limit: 0 },
+        { pageSize: '3MB', limit: 0 },
+      ];
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'hp2');
+    expect([r.status, r.stderr]).toEqual([
+      125,
+      `hugepageLimits: page size 3MB is not one this host has (${sizes.join(', ')})\n`,
+    ]);
+    expect(leftovers('hp2')).toEqual([]);
+
+    // a create that fails once the hugetlb cgroup exists leaves none of it behind
+    config(['true'], (c) => {
+      c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 0 }];
+      c.hooks = { createRuntime: [{ path: '/bin/false' }] };
+    });
+    expect(boxRunc('create', '--bundle', bundle, 'hp3').status).toBe(125);
+    expect(leftovers('hp3')).toEqual([]);
+  });
+
   it('runs the hooks with the state on stdin: prestart and createRuntime at create, poststart, poststop', () => {
     const out = path.join(t.dir, 'hooks');
     fs.rmSync(out, { recursive: true, force: true });
@@ -390,6 +462,88 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(r.status).toBe(125);
     expect(logLines().at(-1)?.msg).toBe('hook createRuntime[0] /bin/sh failed: exit 3: no network');
     expect(leftovers('h2')).toEqual([]);
+  });
+
+  it('has the init run createContainer hooks in its namespaces before pivot, startContainer ones inside at start', () => {
+    const out = path.join(t.dir, 'chooks');
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.mkdirSync(out);
+    for (const f of ['ran', 'sc.json', 'sc.order']) fs.rmSync(path.join(bundle, 'out', f), { force: true });
+    const env = ['PATH=/bin:/usr/bin', 'HOOKENV=from-config'];
+    config(['sh', '-c', 'touch /out/ran; exec sleep 1000'], (c) => {
+      c.hooks = {
+        createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${out}/createRuntime`] }],
+        // before pivot: the host's view of files (its /bin/sh, this directory), the container's namespaces
+        createContainer: [
+          {
+            path: '/bin/sh',
+            args: [
+              'sh',
+              '-c',
+              `cat > ${out}/cc.json; hostname > ${out}/cc.host; readlink /proc/self/ns/mnt > ${out}/cc.mnt; ` +
+                `echo $HOOKENV > ${out}/cc.env; test -e ${out}/createRuntime && echo after > ${out}/cc.order`,
+            ],
+            env,
+            timeout: 10,
+          },
+        ],
+        // after start, inside the container (its /bin/sh, its /out), before the command runs
+        startContainer: [
+          {
+            path: '/bin/sh',
+            args: ['sh', '-c', 'cat > /out/sc.json; test -e /out/ran || echo before > /out/sc.order'],
+          },
+        ],
+      };
+    });
+    ok('create', '--bundle', bundle, 'k1');
+    const pid = JSON.parse(ok('state', 'k1')).pid as number;
+    const read = (f: string) => fs.readFileSync(path.join(out, f), 'utf8').trim();
+    expect(JSON.parse(read('cc.json'))).toMatchObject({ id: 'k1', status: 'creating', pid: 1, bundle });
+    expect([read('cc.host'), read('cc.env'), read('cc.order')]).toEqual(['oci-box', 'from-config', 'after']);
+    expect(read('cc.mnt')).toBe(fs.readlinkSync(`/proc/${pid}/ns/mnt`));
+    expect(fs.existsSync(path.join(bundle, 'out', 'sc.json'))).toBe(false);
+    ok('start', 'k1');
+    until('the command ran', () => fs.existsSync(path.join(bundle, 'out', 'ran')), Boolean);
+    const sc = JSON.parse(fs.readFileSync(path.join(bundle, 'out', 'sc.json'), 'utf8'));
+    expect(sc).toMatchObject({ id: 'k1', status: 'created', pid: 1 });
+    expect(fs.readFileSync(path.join(bundle, 'out', 'sc.order'), 'utf8')).toBe('before\n');
+    ok('delete', '--force', 'k1');
+    expect(leftovers('k1')).toEqual([]);
+
+    // a failing createContainer hook fails create with its reason; a slow one is killed at its timeout
+    const failing = (hook: Doc) =>
+      config(['true'], (c) => {
+        c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 0 }];
+        c.hooks = { createContainer: [hook] };
+      });
+    failing({ path: '/bin/sh', args: ['sh', '-c', 'echo no device >&2; exit 3'] });
+    const r = boxRunc('create', '--bundle', bundle, 'k2');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sh failed: exit 3: no device');
+    expect(leftovers('k2')).toEqual([]);
+    failing({ path: '/bin/sleep', args: ['sleep', '60'], timeout: 1 });
+    const began = Date.now();
+    expect(boxRunc('create', '--bundle', bundle, 'k3').status).toBe(125);
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sleep failed: timed out after 1 s');
+    expect(leftovers('k3')).toEqual([]);
+
+    // a failing startContainer hook fails start: the command never runs
+    fs.rmSync(path.join(bundle, 'out', 'ran'), { force: true });
+    config(['touch', '/out/ran'], (c) => {
+      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo not ready >&2; exit 1'] }] };
+    });
+    ok('create', '--bundle', bundle, 'k4');
+    const s = boxRunc('start', 'k4');
+    expect(s.status).not.toBe(0);
+    expect(logLines().at(-1)?.msg).toBe(
+      'cannot start the container (hook): hook startContainer[0] /bin/sh failed: exit 1: not ready',
+    );
+    expect(status('k4')).toBe('stopped');
+    expect(fs.existsSync(path.join(bundle, 'out', 'ran'))).toBe(false);
+    ok('delete', 'k4');
+    expect(leftovers('k4')).toEqual([]);
   });
 
   it('deletes a created container that never started: its waiting init goes', () => {

@@ -4,12 +4,14 @@
 // Order of commits: layers (each atomic, under its lock), then manifest and config blobs, then
 // the tag. A pull stopped at any point leaves at most complete layers that no image uses yet
 // (the next pull reuses them), never a tag pointing at something missing.
+import { availableParallelism } from 'node:os';
 import { BoxError } from '../../errors';
 import { layout } from '../../paths';
 import { BlobStore, parseDigest, sha256Digest } from '../blobs';
 import { zstdSupported, zstdUnsupported } from '../compression';
 import { parseImageConfig } from '../config';
 import { storeLayer } from '../layer-fetch';
+import { LayerWorkers } from '../layer-workers';
 import { layerLock } from '../locks';
 import { storeLock } from '../store-lock';
 import { parseImageRef } from '../reference';
@@ -167,6 +169,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
       emit({ type: 'layer-start', digest: layer.digest, size: layer.size });
       let bytes = 0;
       await storeLayer(store, res.body, {
+        workers,
         compressedDigest: layer.digest,
         compressedSize: layer.size,
         diffId,
@@ -189,6 +192,10 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     if (!jobs.has(diffIds[i])) jobs.set(diffIds[i], l);
   });
   const queue = [...jobs.entries()];
+  const concurrency = Math.max(1, Math.min(opts.concurrency ?? 3, queue.length));
+  // One thread per core unpacks while this one downloads (layer-workers.ts).
+  const missing = queue.filter(([diffId]) => !store.hasLayer(diffId)).length;
+  const workers = LayerWorkers.start(Math.min(concurrency, missing, availableParallelism()));
   let firstError: unknown;
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
@@ -204,9 +211,10 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 3, queue.length)) }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
+    await workers?.close();
   }
   if (firstError) throw firstError;
   if (opts.signal?.aborted) throw new BoxError(`${name}: interrupted`);
