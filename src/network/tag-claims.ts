@@ -19,8 +19,13 @@ const claimed = new Set<string>();
 
 /** The claims directory, made root's alone; one another user made or a link is refused. */
 function claimsDir(): string {
-  mkdirp(ROOT_TAG_CLAIMS_DIR, 0o700);
-  const st = fs.lstatSync(ROOT_TAG_CLAIMS_DIR);
+  let st: fs.Stats;
+  try {
+    mkdirp(ROOT_TAG_CLAIMS_DIR, 0o700);
+    st = fs.lstatSync(ROOT_TAG_CLAIMS_DIR);
+  } catch (err) {
+    throw new BoxError(`cannot make ${ROOT_TAG_CLAIMS_DIR} (${(err as Error).message}): box needs a writable /run`);
+  }
   if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0)
     throw new BoxError(`${ROOT_TAG_CLAIMS_DIR} is not a directory only root may write: remove it`);
   return ROOT_TAG_CLAIMS_DIR;

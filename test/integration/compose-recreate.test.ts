@@ -29,7 +29,8 @@ describe('compose up recreating a container', () => {
     const id = () => inspectOne<{ Id: string }>(t, `${p.name}-db-1`).Id;
     const read = () => t.box(p.compose('exec', '-T', 'db', 'sh', '-c', 'cat /data/f /cache/f 2>&1')).stdout;
 
-    expect(t.box(p.compose('up', '-d')).status).toBe(0);
+    const created = t.box(p.compose('up', '-d'));
+    expect(created.status, created.stderr).toBe(0);
     const first = id();
     const anonymous = ours();
     expect(anonymous).toHaveLength(2); // /data and the image's /cache
@@ -38,7 +39,7 @@ describe('compose up recreating a container', () => {
     // a changed environment recreates the container: it gets the same volumes, with their files
     p.write(yaml(2, '[/data]'));
     const up = t.box(p.compose('up', '-d'));
-    expect(up.status).toBe(0);
+    expect(up.status, up.stderr).toBe(0);
     expect(up.stderr).toContain('Removed');
     expect(id()).not.toBe(first);
     expect(read()).toBe('d\nc\n');
@@ -46,7 +47,8 @@ describe('compose up recreating a container', () => {
 
     // so does --force-recreate
     const second = id();
-    expect(t.box(p.compose('up', '-d', '--force-recreate')).status).toBe(0);
+    const forced = t.box(p.compose('up', '-d', '--force-recreate'));
+    expect(forced.status, forced.stderr).toBe(0);
     expect(id()).not.toBe(second);
     expect(read()).toBe('d\nc\n');
     expect(ours().sort()).toEqual(anonymous.sort());
