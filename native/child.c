@@ -40,6 +40,7 @@ static struct proc_ops P;
 static int cgroupns;     /* `cgroupns`: a new cgroup namespace once in the container's cgroups */
 static int last_cap;     /* the host's highest capability number */
 static pid_t parent_pid; /* child_watch_parent */
+static const struct rec *tty_size; /* `tty-size ROWS COLS` */
 static int ready;        /* `ready`: say so on the error pipe once set up, before waiting for go */
 static const struct spec *run_spec; /* its `start-hook` ops run after go (exec_cmd) */
 
@@ -60,6 +61,7 @@ void child_ops(const struct spec *sp)
 {
 	cgroupns = spec_find(sp, "cgroupns") != NULL;
 	ready = spec_find(sp, "ready") != NULL;
+	tty_size = spec_find(sp, "tty-size");
 	last_cap = read_last_cap();
 	P.oom = spec_find(sp, "oom-score-adj");
 	P.nnp = spec_find(sp, "no-new-privs");
@@ -112,8 +114,13 @@ static void setup_tty(int console)
 		cfail("tty", errno, "open pty slave");
 	/* the caller's window size (fd 0 is still its terminal), before the command can ask: the
 	 * helper's copy after it received the master may come later */
-	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+	struct winsize ws = { 0 };
+	if (tty_size) { /* `tty-size`: the size the caller asked for instead */
+		ws.ws_row = (unsigned short)arg_u(tty_size, 0);
+		ws.ws_col = (unsigned short)arg_u(tty_size, 1);
+		if (ioctl(m, TIOCSWINSZ, &ws))
+			cfail("tty-size", errno, "TIOCSWINSZ");
+	} else if (ioctl(0, TIOCGWINSZ, &ws) == 0)
 		ioctl(m, TIOCSWINSZ, &ws);
 	if (P.user && fchown(s, (uid_t)arg_u(P.user, 0), (gid_t)-1))
 		cfail("tty", errno, "chown pty slave");

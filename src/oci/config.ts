@@ -39,6 +39,8 @@ export interface OciProcess {
   rlimits: Ulimit[];
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
+  /** process.consoleSize: the pty's window size before its master goes to the console socket */
+  consoleSize?: { rows: number; cols: number };
 }
 
 export interface OciHook {
@@ -206,9 +208,9 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
   const cwd = p.str('cwd') ?? '';
   if (!cwd?.startsWith('/')) throw new SpecFieldError('process.cwd', 'must be an absolute path');
   const terminal = p.bool('terminal');
-  if (p.sub('consoleSize', { honoured: ['height', 'width'] })) {
-    throw new SpecFieldError('process.consoleSize', "box-runc leaves the size to the console socket's receiver");
-  }
+  const size = p.sub('consoleSize', { honoured: ['height', 'width'] });
+  const rows = size?.int('height', 0, 0xffff) ?? 0;
+  const cols = size?.int('width', 0, 0xffff) ?? 0;
   const user = p.sub('user', {
     honoured: ['uid', 'gid', 'additionalGids', 'umask'],
     refused: { username: NOT_WINDOWS },
@@ -236,6 +238,8 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
     rlimits: p.list('rlimits').map(({ v, field }) => parseRlimit(v, field)),
     noNewPrivileges: p.bool('noNewPrivileges'),
     oomScoreAdj: p.int('oomScoreAdj', -1000, 1000),
+    // as runc: a size with a zero in it is no size (the receiver's own is kept)
+    consoleSize: rows && cols ? { rows, cols } : undefined,
   };
 }
 

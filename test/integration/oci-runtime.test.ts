@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, installBoxRunc, mountsUnder, TestRoot, until } from '../support/box';
+import { BOX, busyboxTarball, installBoxRunc, mountsUnder, REPO, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-oci-');
 let bundle: string;
@@ -544,6 +544,66 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(fs.existsSync(path.join(bundle, 'out', 'ran'))).toBe(false);
     ok('delete', 'k4');
     expect(leftovers('k4')).toEqual([]);
+  });
+
+  it('sizes the terminal as process.consoleSize says before its master goes to the console socket', () => {
+    const socket = path.join(t.dir, 'console.sock');
+    const report = path.join(t.dir, 'console.json');
+    fs.rmSync(socket, { force: true });
+    const fd = fs.openSync(report, 'w');
+    const receiver = spawn('python3', [path.join(REPO, 'test/support/console-receiver.py'), socket], {
+      stdio: ['ignore', fd, fd],
+    });
+    fs.closeSync(fd);
+    try {
+      until('the console socket listens', () => fs.existsSync(socket), Boolean);
+      config(['stty', 'size'], (c) => {
+        c.process.terminal = true;
+        c.process.consoleSize = { height: 33, width: 111 };
+        c.mounts.push({
+          destination: '/dev/pts',
+          type: 'devpts',
+          source: 'devpts',
+          options: ['newinstance', 'ptmxmode=0666'],
+        });
+      });
+      ok('create', '--bundle', bundle, '--console-socket', socket, 't1');
+      ok('start', 't1');
+      const result = until(
+        'the receiver reported',
+        () => fs.readFileSync(report, 'utf8'),
+        (s) => s.endsWith('\n'),
+      );
+      // the size the master came with, and what the command saw on its terminal
+      expect(JSON.parse(result)).toEqual({ rows: 33, cols: 111, output: '33 111\r\n' });
+    } finally {
+      receiver.kill('SIGKILL');
+    }
+    until(
+      'the container stopped',
+      () => status('t1'),
+      (s) => s === 'stopped',
+    );
+    ok('delete', 't1');
+    expect(leftovers('t1')).toEqual([]);
+  });
+
+  it('adds exec --cap capabilities to the process as runc does, refusing an unknown one', () => {
+    config(['sleep', '1000']);
+    ok('run', '--detach', '--bundle', bundle, 'xc');
+    const effective = (...flags: string[]) =>
+      BigInt(
+        `0x${/CapEff:\s*([0-9a-f]+)/.exec(ok('exec', ...flags, 'xc', 'grep', 'CapEff', '/proc/self/status'))![1]}`,
+      );
+    const plain = effective();
+    const NET_ADMIN = 1n << 12n;
+    const SYS_TIME = 1n << 25n;
+    expect(plain & (NET_ADMIN | SYS_TIME)).toBe(0n);
+    expect(effective('--cap', 'CAP_NET_ADMIN', '--cap', 'CAP_SYS_TIME')).toBe(plain | NET_ADMIN | SYS_TIME);
+    const r = boxRunc('exec', '--cap', 'CAP_FLY', 'xc', 'true');
+    expect([r.status, r.stderr]).toEqual([125, 'exec: --cap CAP_FLY: unknown capability (e.g. CAP_NET_ADMIN)\n']);
+    ok('delete', '--force', 'xc');
+    expect(leftovers('xc')).toEqual([]);
   });
 
   it('deletes a created container that never started: its waiting init goes', () => {

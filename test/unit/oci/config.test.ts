@@ -68,9 +68,9 @@ describe('config.json', () => {
       'hooks.createContainer[0].path: must be an absolute path',
     ],
     [
-      'a console size',
-      (d: Doc) => (d.process.consoleSize = { height: 24, width: 80 }),
-      'process.consoleSize: box-runc leaves the size',
+      'a console size out of range',
+      (d: Doc) => (d.process.consoleSize = { height: 70000, width: 80 }),
+      'process.consoleSize.height',
     ],
     [
       'apparmor',
@@ -233,6 +233,18 @@ describe('the plan of a bundle', () => {
     const start = recs[names.indexOf('start-hook')];
     expect(JSON.parse(`${start[3]}7${start[4]}`)).toMatchObject({ status: 'created', pid: 7 });
     expect(start.slice(5)).toEqual(['3', '/bin/sh', 'sh', '-c', 'true', 'A=1']);
+  });
+
+  it('sizes the pty as process.consoleSize says, and only a terminal, only a size with no zero in it', () => {
+    const doc = runcSpecDefault();
+    doc.process.terminal = true;
+    doc.process.consoleSize = { height: 40, width: 120 };
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toEqual(['tty-size', '40', '120']);
+    doc.process.consoleSize.width = 0;
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toBeUndefined();
+    doc.process.consoleSize.width = 120;
+    doc.process.terminal = false;
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toBeUndefined();
   });
 
   it("follows the config's order and adds only the standard /dev nodes", () => {
