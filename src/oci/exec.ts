@@ -38,6 +38,8 @@ export interface ExecOptions {
   tty: boolean;
   consoleSocket?: string;
   pidFile?: string;
+  /** --preserve-fds: these fds of this process become the process's 3.. */
+  preserveFds: number[];
   helperCache: string;
   warn: (m: string) => void;
 }
@@ -119,8 +121,10 @@ export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> 
     env: process.env,
   });
   spec.op('args', ...process.args);
+  if (o.preserveFds.length) spec.op('preserve-fds', o.preserveFds.length);
   const result = await runHelper(assetPath('box-helper', o.helperCache), spec.encode(), {
     mode: 'exec',
+    extraFds: o.preserveFds,
     stdin: 'inherit',
     output: 'inherit',
     onPid: (pid) => {

@@ -28,10 +28,15 @@ let policy: string | undefined; // $BOX_POLICY: a default policy for the box-run
  * container, so pipes would stay open (and spawnSync wait) as long as the container runs.
  */
 function boxRunc(...args: string[]): Ran {
+  return boxRuncWith([], ...args);
+}
+
+/** boxRunc with `extra` as its fds 3, 4, ... (what --preserve-fds passes on). */
+function boxRuncWith(extra: number[], ...args: string[]): Ran {
   const files = ['stdout', 'stderr'].map((n) => path.join(t.dir, n));
   const fds = files.map((f) => fs.openSync(f, 'w'));
   const r = spawnSync(runc, ['--root', stateRoot, '--log', logFile, '--log-format', 'json', ...args], {
-    stdio: ['ignore', fds[0], fds[1]],
+    stdio: ['ignore', fds[0], fds[1], ...extra],
     timeout: 60_000,
     env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '' },
   });
@@ -604,6 +609,36 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect([r.status, r.stderr]).toEqual([125, 'exec: --cap CAP_FLY: unknown capability (e.g. CAP_NET_ADMIN)\n']);
     ok('delete', '--force', 'xc');
     expect(leftovers('xc')).toEqual([]);
+  });
+
+  it("passes the caller's fds 3.. on to the container and to an exec'd process with --preserve-fds", () => {
+    const input = path.join(t.dir, 'preserved-in');
+    const output = path.join(t.dir, 'preserved-out');
+    fs.writeFileSync(input, 'from the caller\n');
+    fs.writeFileSync(output, '');
+    const fds = [fs.openSync(input, 'r'), fs.openSync(output, 'a')];
+    try {
+      config(['sh', '-c', 'cat <&3 > /out/pf3; echo via4 >&4; ls /proc/self/fd > /out/pffds; exec sleep 1000']);
+      for (const f of ['pf3', 'pffds']) fs.rmSync(path.join(bundle, 'out', f), { force: true });
+      const r = boxRuncWith(fds, 'create', '--preserve-fds', '2', '--bundle', bundle, 'pf1');
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      ok('start', 'pf1');
+      const pffds = path.join(bundle, 'out', 'pffds');
+      const read = () => (fs.existsSync(pffds) ? fs.readFileSync(pffds, 'utf8') : '');
+      // its stdio, the two passed on, and the directory ls lists: nothing else of box's or the caller's
+      const listed = until('the command ran', read, Boolean).split('\n').filter(Boolean);
+      expect(fs.readFileSync(path.join(bundle, 'out', 'pf3'), 'utf8')).toBe('from the caller\n');
+      expect(listed.sort()).toEqual(['0', '1', '2', '3', '4', '5']);
+      const e = boxRuncWith(fds.slice(1), 'exec', '--preserve-fds', '1', 'pf1', 'sh', '-c', 'echo exec3 >&3');
+      expect([e.status, e.stderr]).toEqual([0, '']);
+      expect(fs.readFileSync(output, 'utf8')).toBe('via4\nexec3\n');
+      const bad = boxRunc('exec', '--preserve-fds', 'all', 'pf1', 'true');
+      expect([bad.status, bad.stderr]).toEqual([125, '--preserve-fds all: give a number of descriptors (0 to 1024)\n']);
+    } finally {
+      for (const fd of fds) fs.closeSync(fd);
+    }
+    ok('delete', '--force', 'pf1');
+    expect(leftovers('pf1')).toEqual([]);
   });
 
   it('deletes a created container that never started: its waiting init goes', () => {
