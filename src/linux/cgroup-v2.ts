@@ -60,6 +60,11 @@ export function v2LimitFiles(
   if (changed.cpusetCpus !== undefined) out.push(['cpuset.cpus', changed.cpusetCpus]);
   if (changed.cpusetMems !== undefined) out.push(['cpuset.mems', changed.cpusetMems]);
   if (changed.pidsLimit !== undefined) out.push(['pids.max', pidsMax(changed.pidsLimit)]);
+  for (const t of changed.ioThrottle ?? []) {
+    const keys = { rbps: t.readBps, wbps: t.writeBps, riops: t.readIops, wiops: t.writeIops };
+    const set = Object.entries(keys).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v || 'max'}`]));
+    out.push(['io.max', `${t.major}:${t.minor} ${set.join(' ')}`]);
+  }
   for (const [size, bytes] of Object.entries(changed.hugetlb ?? {})) {
     out.push([`hugetlb.${size}.max`, bytes === -1 ? 'max' : bytes]);
   }

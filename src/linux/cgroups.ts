@@ -90,6 +90,7 @@ export function checkLimits(host: CgroupHost, limits: CgroupLimits): string[] {
   }
   if (limits.pidsLimit !== undefined) need('pids', '--pids-limit');
   if (limits.hugetlb) checkHugetlb(host, limits.hugetlb);
+  if (limits.ioThrottle?.length) need(host.version === 2 ? 'io' : 'blkio', 'blockIO throttles');
   if (limits.memory !== undefined && limits.memory < 6 * 1024 * 1024)
     throw new BoxError('--memory: the minimum memory limit is 6m');
   if (limits.memorySwap !== undefined && limits.memorySwap !== -1) {

@@ -3,6 +3,7 @@
 // limits, mount flags), or refused with an error naming the field. plan.ts turns the result into
 // the helper's steps.
 import type { CgroupLimits } from '../linux/cgroups';
+import type { IoThrottle } from '../linux/cgroup-manager';
 import { capsToNames, lookupCapName } from '../linux/capabilities';
 import { isRlimitName } from '../linux/rlimits';
 import { DEFAULT_DEVICE_RULES, DeviceRule, v1RuleText } from '../linux/devices';
@@ -396,6 +397,38 @@ function parseCgroupsPath(linux: Fields): string | undefined {
 }
 
 const RES_REFUSED = 'box does not set this limit yet';
+const NO_IO_WEIGHTS = 'box does not set I/O weights yet (the throttles it does)';
+
+/** blockIO's throttle lists → the IoThrottle field each sets. */
+const THROTTLES = {
+  throttleReadBpsDevice: 'readBps',
+  throttleWriteBpsDevice: 'writeBps',
+  throttleReadIOPSDevice: 'readIops',
+  throttleWriteIOPSDevice: 'writeIops',
+} as const;
+
+/** The throttle lists, one IoThrottle per device (a device may be named in several lists, once in each). */
+function parseThrottles(blkio: Fields): IoThrottle[] {
+  const byDevice = new Map<string, IoThrottle>();
+  for (const [list, key] of Object.entries(THROTTLES)) {
+    for (const { v, field } of blkio.list(list)) {
+      const f = new Fields(v, field, { honoured: ['major', 'minor', 'rate'] });
+      const major = f.int('major', 0, 0xfff);
+      const minor = f.int('minor', 0, 0xfffff);
+      if (major === undefined || minor === undefined) throw new SpecFieldError(field, 'needs major and minor');
+      const rate = f.raw('rate');
+      if (typeof rate !== 'number' || rate < 0 || !Number.isInteger(rate) || rate > 2 ** 53) {
+        throw new SpecFieldError(`${field}.rate`, 'must be a number per second (0: no limit)');
+      }
+      const dev = `${major}:${minor}`;
+      const t = byDevice.get(dev) ?? { major, minor };
+      if (t[key] !== undefined) throw new SpecFieldError(field, `a second ${list} entry for device ${dev}`);
+      t[key] = rate;
+      byDevice.set(dev, t);
+    }
+  }
+  return [...byDevice.values()];
+}
 
 /** `update --resources`: one runtime-spec LinuxResources object, read as config.json's is. */
 export function parseOciResources(text: string): CgroupLimits {
@@ -421,20 +454,14 @@ function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimi
   if (!r) return { limits, allDevices: false };
   // dockerd writes a weight of 0 (unset, as runc reads it) and empty device lists: nothing asked
   const blkio = r.sub('blockIO', {
-    honoured: ['weight', 'leafWeight'],
-    refused: Object.fromEntries(
-      [
-        'weightDevice',
-        'throttleReadBpsDevice',
-        'throttleWriteBpsDevice',
-        'throttleReadIOPSDevice',
-        'throttleWriteIOPSDevice',
-      ].map((k) => [k, RES_REFUSED]),
-    ),
+    honoured: ['weight', 'leafWeight', ...Object.keys(THROTTLES)],
+    refused: { weightDevice: NO_IO_WEIGHTS },
   });
   for (const k of ['weight', 'leafWeight']) {
-    if (blkio?.int(k, 0, 1000)) throw new SpecFieldError(blkio.name(k), RES_REFUSED);
+    if (blkio?.int(k, 0, 1000)) throw new SpecFieldError(blkio.name(k), NO_IO_WEIGHTS);
   }
+  const throttles = blkio ? parseThrottles(blkio) : [];
+  if (throttles.length) limits.ioThrottle = throttles;
   const mem = r.sub('memory', {
     honoured: ['limit', 'reservation', 'swap'],
     refused: {

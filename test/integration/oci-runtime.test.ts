@@ -424,6 +424,51 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('hp3')).toEqual([]);
   });
 
+  it('sets blockIO throttles per device, changes them with update, and leaves nothing when the kernel refuses one', () => {
+    const [major, minor] = fs
+      .readFileSync(path.join('/sys/block', fs.readdirSync('/sys/block')[0], 'dev'), 'utf8')
+      .trim()
+      .split(':')
+      .map(Number);
+    config(['sleep', '1000'], (c) => {
+      c.linux.resources.blockIO = {
+        throttleReadBpsDevice: [{ major, minor, rate: 1 << 20 }],
+        throttleWriteIOPSDevice: [{ major, minor, rate: 100 }],
+      };
+    });
+    ok('create', '--bundle', bundle, 'io1');
+    const v2 = !fs.existsSync('/sys/fs/cgroup/blkio/cgroup.procs');
+    const throttles = () =>
+      v2
+        ? fs.readFileSync('/sys/fs/cgroup/box-runc/io1/io.max', 'utf8').trim()
+        : ['read_bps', 'write_iops']
+            .map((f) => fs.readFileSync(`/sys/fs/cgroup/blkio/box-runc/io1/blkio.throttle.${f}_device`, 'utf8').trim())
+            .join(' / ');
+    const dev = `${major}:${minor}`;
+    expect(throttles()).toBe(
+      v2 ? `${dev} rbps=${1 << 20} wbps=max riops=max wiops=100` : `${dev} ${1 << 20} / ${dev} 100`,
+    );
+    const resources = path.join(t.dir, 'io-resources.json');
+    fs.writeFileSync(
+      resources,
+      JSON.stringify({ blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 2 << 20 }] } }),
+    );
+    ok('update', '--resources', resources, 'io1');
+    expect(throttles()).toBe(
+      v2 ? `${dev} rbps=${2 << 20} wbps=max riops=max wiops=100` : `${dev} ${2 << 20} / ${dev} 100`,
+    );
+    ok('delete', 'io1');
+    expect(leftovers('io1')).toEqual([]);
+
+    config(['true'], (c) => {
+      c.linux.resources.blockIO = { throttleReadBpsDevice: [{ major: 4095, minor: 4095, rate: 1 }] };
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'io2');
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain('4095:4095');
+    expect(leftovers('io2')).toEqual([]);
+  });
+
   it('runs the hooks with the state on stdin: prestart and createRuntime at create, poststart, poststop', () => {
     const out = path.join(t.dir, 'hooks');
     fs.rmSync(out, { recursive: true, force: true });

@@ -91,7 +91,12 @@ describe('config.json', () => {
       'linux.namespaces[4].path: box-runc can join existing network, ipc, uts, pid namespaces only',
     ],
     ['no mount namespace', (d: Doc) => d.linux.namespaces.splice(4, 1), 'linux.namespaces: box-runc needs a new mount'],
-    ['blockIO', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO'],
+    ['blockIO weight', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO.weight'],
+    [
+      'a blockIO throttle without its device',
+      (d: Doc) => (d.linux.resources.blockIO = { throttleReadBpsDevice: [{ rate: 10 }] }),
+      'linux.resources.blockIO.throttleReadBpsDevice[0]: needs major and minor',
+    ],
     ['swappiness', (d: Doc) => (d.linux.resources.memory = { swappiness: 10 }), 'linux.resources.memory.swappiness'],
     [
       'an extra device',
@@ -149,6 +154,21 @@ describe('config.json', () => {
     expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1].pageSize: "2 MB" is no page size');
     doc.linux.resources.hugepageLimits[1].pageSize = '2MB';
     expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1]: a second limit for 2MB pages');
+  });
+
+  it('reads the blockIO throttles into one entry per device', () => {
+    const doc = runcSpecDefault();
+    doc.linux.resources.blockIO = {
+      throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 100 }],
+      throttleWriteIOPSDevice: [
+        { major: 8, minor: 0, rate: 5 },
+        { major: 8, minor: 16, rate: 0 },
+      ],
+    };
+    expect(parse(doc).limits.ioThrottle).toEqual([
+      { major: 8, minor: 0, readBps: 100, writeIops: 5 },
+      { major: 8, minor: 16, writeIops: 0 },
+    ]);
   });
 
   it('names huge page sizes as the hugetlb controller does', () => {
