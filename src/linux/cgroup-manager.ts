@@ -18,6 +18,8 @@ export interface CgroupLimits {
   hugetlb?: Record<string, number>;
   /** I/O throttles per block device (OCI blockIO.throttle*Device) */
   ioThrottle?: IoThrottle[];
+  /** cgroup v2 files and their values, written as given (OCI resources.unified); v2 only */
+  unified?: Record<string, string>;
 }
 
 /** One block device's I/O limits: bytes or operations per second, each optional. */

@@ -443,11 +443,10 @@ export function parseOciResources(text: string): CgroupLimits {
 
 function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimits; allDevices: boolean } {
   const r = linux.sub('resources', {
-    honoured: ['memory', 'cpu', 'pids', 'devices', 'blockIO', 'hugepageLimits'],
+    honoured: ['memory', 'cpu', 'pids', 'devices', 'blockIO', 'hugepageLimits', 'unified'],
     refused: {
       network: RES_REFUSED,
       rdma: RES_REFUSED,
-      unified: RES_REFUSED,
     },
   });
   const limits: CgroupLimits = {};
@@ -502,6 +501,14 @@ function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimi
   if (pids !== undefined && pids > 0) limits.pidsLimit = pids;
   const hugetlb = parseHugepageLimits(r);
   if (hugetlb) limits.hugetlb = hugetlb;
+  const unified = r.stringMap('unified');
+  for (const file of Object.keys(unified)) {
+    // a cgroup file's name: never a path out of the container's cgroup
+    if (!/^[a-z][a-z0-9_]*\.[a-zA-Z0-9_.]+$/.test(file)) {
+      throw new SpecFieldError(`linux.resources.unified.${file}`, 'is not the name of a cgroup v2 file');
+    }
+  }
+  if (Object.keys(unified).length) limits.unified = unified;
   return { limits, allDevices: parseDeviceRules(r, warnings) };
 }
 

@@ -22,6 +22,7 @@ interface Ran {
 }
 
 let policy: string | undefined; // $BOX_POLICY: a default policy for the box-runc commands of a test
+let cgroupV2Mount: string | undefined; // $BOX_CGROUP_V2_MOUNT: the cgroup v2 code path on this cgroup2 mount
 
 /**
  * Runs box-runc with its stdout and stderr in files: as with runc, `create` hands its stdio to the
@@ -38,7 +39,7 @@ function boxRuncWith(extra: number[], ...args: string[]): Ran {
   const r = spawnSync(runc, ['--root', stateRoot, '--log', logFile, '--log-format', 'json', ...args], {
     stdio: ['ignore', fds[0], fds[1], ...extra],
     timeout: 60_000,
-    env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '' },
+    env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '', BOX_CGROUP_V2_MOUNT: cgroupV2Mount },
   });
   for (const fd of fds) fs.closeSync(fd);
   const [stdout, stderr] = files.map((f) => fs.readFileSync(f, 'utf8'));
@@ -467,6 +468,43 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(r.status).toBe(125);
     expect(r.stderr).toContain('4095:4095');
     expect(leftovers('io2')).toEqual([]);
+  });
+
+  it('writes resources.unified into a cgroup v2 cgroup, and refuses it on a v1-managed host as runc does', () => {
+    const unified = '/sys/fs/cgroup/unified';
+    const v1Host = !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+    if (v1Host) {
+      config(['true'], (c) => (c.linux.resources.unified = { 'pids.max': '10' }));
+      const r = boxRunc('create', '--bundle', bundle, 'u1');
+      expect([r.status, r.stderr]).toEqual([
+        125,
+        'linux.resources.unified: cannot use unified on cgroup v1 (this host manages cgroups with v1)\n',
+      ]);
+      expect(leftovers('u1')).toEqual([]);
+    }
+    // the v2 code path on the host's cgroup2 mount (a hybrid host's unified hierarchy, else the host's own)
+    cgroupV2Mount = v1Host ? unified : '/sys/fs/cgroup';
+    try {
+      config(['sleep', '1000'], (c) => {
+        c.linux.resources = { devices: c.linux.resources.devices, unified: { 'cgroup.max.descendants': '5' } };
+      });
+      ok('create', '--bundle', bundle, 'u2');
+      const file = path.join(cgroupV2Mount, 'box-runc/u2/cgroup.max.descendants');
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe('5');
+      ok('delete', 'u2');
+      expect(fs.existsSync(path.dirname(file))).toBe(false);
+      // a file the cgroup lacks fails create once the cgroup exists: it goes again
+      config(['true'], (c) => {
+        c.linux.resources = { devices: c.linux.resources.devices, unified: { 'nosuch.max': '1' } };
+      });
+      const r = boxRunc('create', '--bundle', bundle, 'u3');
+      expect(r.status).toBe(125);
+      expect(r.stderr).toContain("unified: nosuch.max is not a file of the container's cgroup");
+      expect(fs.existsSync(path.join(cgroupV2Mount, 'box-runc/u3'))).toBe(false);
+      expect(leftovers('u3')).toEqual([]);
+    } finally {
+      cgroupV2Mount = undefined;
+    }
   });
 
   it('runs the hooks with the state on stdin: prestart and createRuntime at create, poststart, poststop', () => {

@@ -93,6 +93,11 @@ describe('config.json', () => {
     ['no mount namespace', (d: Doc) => d.linux.namespaces.splice(4, 1), 'linux.namespaces: box-runc needs a new mount'],
     ['blockIO weight', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO.weight'],
     [
+      'a unified key that is a path',
+      (d: Doc) => (d.linux.resources.unified = { '../memory.max': '1' }),
+      'linux.resources.unified.../memory.max: is not the name of a cgroup v2 file',
+    ],
+    [
       'a blockIO throttle without its device',
       (d: Doc) => (d.linux.resources.blockIO = { throttleReadBpsDevice: [{ rate: 10 }] }),
       'linux.resources.blockIO.throttleReadBpsDevice[0]: needs major and minor',
