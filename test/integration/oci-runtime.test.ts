@@ -610,12 +610,20 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(r.status).toBe(125);
     expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sh failed: exit 3: no device');
     expect(leftovers('k2')).toEqual([]);
-    failing({ path: '/bin/sleep', args: ['sleep', '60'], timeout: 1 });
+    failing({ path: '/bin/sleep', args: ['sleep', '67.25'], timeout: 1 });
     const began = Date.now();
     expect(boxRunc('create', '--bundle', bundle, 'k3').status).toBe(125);
     expect(Date.now() - began).toBeLessThan(20_000);
     expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sleep failed: timed out after 1 s');
     expect(leftovers('k3')).toEqual([]);
+    const hookProcesses = fs.readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u000067.25\u0000';
+      } catch {
+        return false;
+      }
+    });
+    expect(hookProcesses).toEqual([]); // the timed-out hook was killed, not left running
 
     // a failing startContainer hook fails start: the command never runs
     fs.rmSync(path.join(bundle, 'out', 'ran'), { force: true });
