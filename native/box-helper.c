@@ -99,6 +99,7 @@ void host_ops(const struct spec *sp)
 		.tty = spec_find(sp, "tty") != NULL,
 		.init = spec_find(sp, "init") != NULL,
 		.release = spec_find(sp, "release") != NULL,
+		.preserved = (r = spec_find(sp, "preserve-fds")) ? (int)arg_u(r, 0) : 0,
 		.sync_rd = -1,
 		.sync_wr = -1,
 		.err_rd = -1,
@@ -240,8 +241,15 @@ int main(int argc, char **argv)
 		control_check();
 	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
 	 * close-on-exec, because the init and an exec's reaper never exec. */
+	const struct rec *pf = spec_find(&spec, "preserve-fds");
+	int npreserved = pf ? (int)arg_u(pf, 0) : 0;
+	if (npreserved > 1024)
+		die("preserve-fds", EINVAL, "%d fds: at most 1024", npreserved);
+	for (int i = 0; i < npreserved; i++)
+		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0)
+			die("preserve-fds", EBADF, "fd %d (the caller's %d) is not open", PRESERVED_FD + i, 3 + i);
 	int keep[] = { STATUS_FD, control_fd() };
-	close_fds_except(keep, 2);
+	close_fds_but_preserved(keep, 2, npreserved);
 	/* never one of fds 0-2, even if the caller left them closed */
 	if (devnull_open() < 0)
 		die("open", errno, "/dev/null");

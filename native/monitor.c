@@ -82,7 +82,7 @@ void detach_fork(void)
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
 		int keep[] = { STATUS_FD, devnull(), detach_wr, control_fd() };
-		close_fds_except(keep, 4);
+		close_fds_but_preserved(keep, 4, C.preserved); /* the container is cloned from here */
 		return;
 	}
 	control_close(); /* the monitor reads box's answer */

@@ -21,6 +21,8 @@ static const struct opdef OPS[] = {
 	{ "cgroup-join", "s", OP_HOST, 0, M_RUN | M_EXEC },
 	{ "cgroupns", "", OP_HOST, 1, M_RUN },
 	{ "tty", "", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "tty-size", "uu", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "preserve-fds", "u", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "init", "", OP_HOST, 1, M_RUN },
 	{ "oom-score-adj", "i", OP_HOST, 1, M_RUN },
 	{ "setns", "sp", OP_HOST, 0, M_RUN },

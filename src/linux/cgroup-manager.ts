@@ -16,6 +16,20 @@ export interface CgroupLimits {
   pidsLimit?: number;
   /** hugetlb limits in bytes by page size ("2MB" → bytes; -1 = unlimited): OCI hugepageLimits */
   hugetlb?: Record<string, number>;
+  /** I/O throttles per block device (OCI blockIO.throttle*Device) */
+  ioThrottle?: IoThrottle[];
+  /** cgroup v2 files and their values, written as given (OCI resources.unified); v2 only */
+  unified?: Record<string, string>;
+}
+
+/** One block device's I/O limits: bytes or operations per second, each optional. */
+export interface IoThrottle {
+  major: number;
+  minor: number;
+  readBps?: number;
+  writeBps?: number;
+  readIops?: number;
+  writeIops?: number;
 }
 
 /** The host's cgroup hierarchies, as detected (cgroups.ts detectCgroups). */

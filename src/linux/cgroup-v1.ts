@@ -116,6 +116,13 @@ export class CgroupV1 extends CgroupBase {
     if (changed.cpusetCpus !== undefined) w('cpuset', 'cpuset.cpus', changed.cpusetCpus);
     if (changed.cpusetMems !== undefined) w('cpuset', 'cpuset.mems', changed.cpusetMems);
     if (changed.pidsLimit !== undefined) w('pids', 'pids.max', pidsMax(changed.pidsLimit));
+    for (const t of changed.ioThrottle ?? []) {
+      const dev = `${t.major}:${t.minor}`;
+      if (t.readBps !== undefined) w('blkio', 'blkio.throttle.read_bps_device', `${dev} ${t.readBps}`);
+      if (t.writeBps !== undefined) w('blkio', 'blkio.throttle.write_bps_device', `${dev} ${t.writeBps}`);
+      if (t.readIops !== undefined) w('blkio', 'blkio.throttle.read_iops_device', `${dev} ${t.readIops}`);
+      if (t.writeIops !== undefined) w('blkio', 'blkio.throttle.write_iops_device', `${dev} ${t.writeIops}`);
+    }
     for (const [size, bytes] of Object.entries(changed.hugetlb ?? {})) {
       if (!this.hugetlb) throw new BoxError('hugetlb limits can only be changed for a container created with them');
       if (this.hugetlb.cgroup2) writeLimit(this.hugetlb.dir, `hugetlb.${size}.max`, bytes === -1 ? 'max' : bytes);

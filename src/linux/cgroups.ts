@@ -90,6 +90,11 @@ export function checkLimits(host: CgroupHost, limits: CgroupLimits): string[] {
   }
   if (limits.pidsLimit !== undefined) need('pids', '--pids-limit');
   if (limits.hugetlb) checkHugetlb(host, limits.hugetlb);
+  if (limits.unified && host.version !== 2) {
+    // runc's refusal: the keys name cgroup v2 files, which a v1-managed host's cgroups lack
+    throw new BoxError('linux.resources.unified: cannot use unified on cgroup v1 (this host manages cgroups with v1)');
+  }
+  if (limits.ioThrottle?.length) need(host.version === 2 ? 'io' : 'blkio', 'blockIO throttles');
   if (limits.memory !== undefined && limits.memory < 6 * 1024 * 1024)
     throw new BoxError('--memory: the minimum memory limit is 6m');
   if (limits.memorySwap !== undefined && limits.memorySwap !== -1) {

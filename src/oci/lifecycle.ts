@@ -30,6 +30,8 @@ export interface CreateOptions {
   pidFile?: string;
   /** --console-socket: where the pty master of a container with process.terminal goes */
   consoleSocket?: string;
+  /** --preserve-fds: these fds of this process become the container process's 3.. */
+  preserveFds?: number[];
   /** where the helper is extracted (box's storage root's cache) */
   helperCache: string;
   warn: (message: string) => void;
@@ -100,6 +102,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
     const spec = buildOciSpec({ config, bundle, cgroup: init, security, hookState });
     if (ready) spec.op('ready');
+    if (o.preserveFds?.length) spec.op('preserve-fds', o.preserveFds.length);
     // As runc: the container's stdio is the caller's, and once started its parent is the caller's
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
     // In the foreground the helper is that parent itself, and its exit status the container's.
@@ -108,6 +111,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     const { pid, monitorPid, helper } = await launch(store, o.id, spec.encode(), o.helperCache, {
       terminal: config.process.terminal && !ready, // with `ready`, its setup starts after the hooks below
       foreground: o.foreground !== undefined,
+      extraFds: o.preserveFds ?? [],
     });
     o.foreground?.(helper);
     mark('oci: init waits');
@@ -173,7 +177,7 @@ async function launch(
   id: string,
   spec: Buffer,
   helperCache: string,
-  how: { terminal: boolean; foreground: boolean },
+  how: { terminal: boolean; foreground: boolean; extraFds: number[] },
 ): Promise<{ pid: number; monitorPid: number; helper: ChildProcess }> {
   const { mknod, S_IFIFO } = require('../linux/syscalls') as typeof import('../linux/syscalls');
   const fifo = store.controlFifo(id);
@@ -187,7 +191,7 @@ async function launch(
   );
   const helperPath = assetPath('box-helper', helperCache);
   const child = spawn(helperPath, ['run'], {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control],
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control, ...how.extraFds],
     detached: !how.foreground,
     env: {},
   });

@@ -51,6 +51,8 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
   for (const j of c.joined) spec.op('setns', j.type === 'network' ? 'net' : j.type, j.path);
   if (c.namespaces.has('cgroup')) spec.op('cgroupns');
   if (c.process.terminal) spec.op('tty'); // its master goes to the console socket (lifecycle.ts)
+  if (c.process.terminal && c.process.consoleSize)
+    spec.op('tty-size', c.process.consoleSize.rows, c.process.consoleSize.cols);
   if (c.process.oomScoreAdj !== undefined) spec.op('oom-score-adj', c.process.oomScoreAdj);
 
   if (c.hostname) spec.op('hostname', c.hostname);

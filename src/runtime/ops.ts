@@ -30,6 +30,8 @@ export const OPS = {
   'cgroup-join': { args: 's', kind: 'host', single: false, modes: BOTH },
   cgroupns: { args: '', kind: 'host', single: true, modes: RUN },
   tty: { args: '', kind: 'host', single: true, modes: BOTH },
+  'tty-size': { args: 'uu', kind: 'host', single: true, modes: BOTH },
+  'preserve-fds': { args: 'u', kind: 'host', single: true, modes: BOTH },
   init: { args: '', kind: 'host', single: true, modes: RUN },
   'oom-score-adj': { args: 'i', kind: 'host', single: true, modes: RUN },
   setns: { args: 'sp', kind: 'host', single: false, modes: RUN },

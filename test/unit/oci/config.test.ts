@@ -68,9 +68,9 @@ describe('config.json', () => {
       'hooks.createContainer[0].path: must be an absolute path',
     ],
     [
-      'a console size',
-      (d: Doc) => (d.process.consoleSize = { height: 24, width: 80 }),
-      'process.consoleSize: box-runc leaves the size',
+      'a console size out of range',
+      (d: Doc) => (d.process.consoleSize = { height: 70000, width: 80 }),
+      'process.consoleSize.height',
     ],
     [
       'apparmor',
@@ -91,7 +91,17 @@ describe('config.json', () => {
       'linux.namespaces[4].path: box-runc can join existing network, ipc, uts, pid namespaces only',
     ],
     ['no mount namespace', (d: Doc) => d.linux.namespaces.splice(4, 1), 'linux.namespaces: box-runc needs a new mount'],
-    ['blockIO', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO'],
+    ['blockIO weight', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO.weight'],
+    [
+      'a unified key that is a path',
+      (d: Doc) => (d.linux.resources.unified = { '../memory.max': '1' }),
+      'linux.resources.unified.../memory.max: is not the name of a cgroup v2 file',
+    ],
+    [
+      'a blockIO throttle without its device',
+      (d: Doc) => (d.linux.resources.blockIO = { throttleReadBpsDevice: [{ rate: 10 }] }),
+      'linux.resources.blockIO.throttleReadBpsDevice[0]: needs major and minor',
+    ],
     ['swappiness', (d: Doc) => (d.linux.resources.memory = { swappiness: 10 }), 'linux.resources.memory.swappiness'],
     [
       'an extra device',
@@ -149,6 +159,21 @@ describe('config.json', () => {
     expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1].pageSize: "2 MB" is no page size');
     doc.linux.resources.hugepageLimits[1].pageSize = '2MB';
     expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1]: a second limit for 2MB pages');
+  });
+
+  it('reads the blockIO throttles into one entry per device', () => {
+    const doc = runcSpecDefault();
+    doc.linux.resources.blockIO = {
+      throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 100 }],
+      throttleWriteIOPSDevice: [
+        { major: 8, minor: 0, rate: 5 },
+        { major: 8, minor: 16, rate: 0 },
+      ],
+    };
+    expect(parse(doc).limits.ioThrottle).toEqual([
+      { major: 8, minor: 0, readBps: 100, writeIops: 5 },
+      { major: 8, minor: 16, writeIops: 0 },
+    ]);
   });
 
   it('names huge page sizes as the hugetlb controller does', () => {
@@ -233,6 +258,18 @@ describe('the plan of a bundle', () => {
     const start = recs[names.indexOf('start-hook')];
     expect(JSON.parse(`${start[3]}7${start[4]}`)).toMatchObject({ status: 'created', pid: 7 });
     expect(start.slice(5)).toEqual(['3', '/bin/sh', 'sh', '-c', 'true', 'A=1']);
+  });
+
+  it('sizes the pty as process.consoleSize says, and only a terminal, only a size with no zero in it', () => {
+    const doc = runcSpecDefault();
+    doc.process.terminal = true;
+    doc.process.consoleSize = { height: 40, width: 120 };
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toEqual(['tty-size', '40', '120']);
+    doc.process.consoleSize.width = 0;
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toBeUndefined();
+    doc.process.consoleSize.width = 120;
+    doc.process.terminal = false;
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toBeUndefined();
   });
 
   it("follows the config's order and adds only the standard /dev nodes", () => {
