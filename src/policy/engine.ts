@@ -18,6 +18,10 @@
 //   of it (reasons, warnings, patch) is capped again after (MESSAGE_LIMITS, PATCH_MAX_CHARS).
 // - Sandbox: a component with any import is refused, so guest code can reach nothing but the
 //   arguments box passes.
+// - Two ways to run a component: jco's glue around its core modules (any toolchain's component,
+//   transpiled once into a cache), or, for components built like the built-ins (LoadOptions.direct),
+//   its one core module called through box's own canonical-ABI codec (admission-abi.ts): no
+//   glue to compile, no cache, no jco. Both run under the same limits.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
