@@ -4,9 +4,8 @@
 // taken (the socket is paused meanwhile), so memory stays bounded whatever the layer's size.
 //
 // A worker costs ~15 ms of CPU to start (a new V8 isolate and Node's bootstrap) and runs its own
-// small bundle, not box's (parsing box.js took a worker 30 ms more). In the single executable and
-// the bundle it is the asset layer-worker.js; from the TypeScript sources (vitest) there is no
-// such file, and layers are unpacked on the calling thread.
+// small bundle, not box's (parsing box.js took a worker 30 ms more): the asset layer-worker.js.
+import { availableParallelism } from 'node:os';
 import { finished, Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { assetDir, isBundled, isSea, readAsset } from '../assets';
@@ -41,9 +40,18 @@ export class LayerWorkers {
     }
   }
 
-  /** `count` workers, or undefined where there is no worker bundle (the TypeScript sources). */
+  /** `count` workers (none: undefined) */
   static start(count: number): LayerWorkers | undefined {
-    return isBundled() && count > 0 ? new LayerWorkers(count) : undefined;
+    return count > 0 ? new LayerWorkers(count) : undefined;
+  }
+
+  /**
+   * How many a pull starts by default: one per core, in the executable and the bundle; none from
+   * the TypeScript sources, which have no worker bundle of their own (tests ask for workers,
+   * which then run the built one, dist/assets/layer-worker.js).
+   */
+  static defaultCount(): number {
+    return isBundled() ? availableParallelism() : 0;
   }
 
   private acquire(): Promise<Worker> {
