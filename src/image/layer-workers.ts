@@ -1,13 +1,11 @@
 // Worker threads that unpack layers (layer-worker.ts runs in each), so a pull's layers are
 // verified, decompressed and written on every core at once. This thread keeps the download: it
-// copies the body's pieces into 1 MiB batches and hands them over, at most a few MiB ahead of
-// what the worker has taken (the socket is paused meanwhile), so memory stays bounded whatever
-// the layer's size.
+// hands the body's pieces over as they arrive, at most a few MiB ahead of what the worker has
+// taken (the socket is paused meanwhile), so memory stays bounded whatever the layer's size.
 //
 // A worker costs ~15 ms of CPU to start (a new V8 isolate and Node's bootstrap) and runs its own
-// small bundle, not box's (parsing box.js took a worker 30 ms more). In the single executable and
-// the bundle it is the asset layer-worker.js; from the TypeScript sources (vitest) there is no
-// such file, and layers are unpacked on the calling thread.
+// small bundle, not box's (parsing box.js took a worker 30 ms more): the asset layer-worker.js.
+import { availableParallelism } from 'node:os';
 import { finished, Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { assetDir, isBundled, isSea, readAsset } from '../assets';
@@ -17,9 +15,8 @@ import { LayerStreamOptions, layerError } from './layer-stream';
 import type { FromWorker, LayerWorkerData, ToWorker } from './layer-worker';
 import { UnpackResult } from './unpack';
 
-const BATCH_BYTES = 1 << 20;
 /** bytes sent and not yet taken by the worker before the download is paused */
-const AHEAD_BYTES = 4 * BATCH_BYTES;
+const AHEAD_BYTES = 4 << 20;
 
 export class LayerWorkers {
   private readonly idle: Worker[] = [];
@@ -43,9 +40,18 @@ export class LayerWorkers {
     }
   }
 
-  /** `count` workers, or undefined where there is no worker bundle (the TypeScript sources). */
+  /** `count` workers (none: undefined) */
   static start(count: number): LayerWorkers | undefined {
-    return isBundled() && count > 0 ? new LayerWorkers(count) : undefined;
+    return count > 0 ? new LayerWorkers(count) : undefined;
+  }
+
+  /**
+   * How many a pull starts by default: one per core, in the executable and the bundle; none from
+   * the TypeScript sources, which have no worker bundle of their own (tests ask for workers,
+   * which then run the built one, dist/assets/layer-worker.js).
+   */
+  static defaultCount(): number {
+    return isBundled() ? availableParallelism() : 0;
   }
 
   private acquire(): Promise<Worker> {
@@ -84,34 +90,21 @@ export class LayerWorkers {
     return new Promise<UnpackResult>((resolve, reject) => {
       let received = 0;
       let ahead = 0;
-      let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
-      let filled = 0;
       /** the download's own failure, which explains the worker's "interrupted" */
       let sourceError: BoxError | undefined;
       let settled = false;
 
-      const send = () => {
-        if (filled === 0) return;
-        // A full batch is its own ArrayBuffer (allocUnsafeSlow): handed over, not copied.
-        const whole = filled === batch.buffer.byteLength && batch.byteOffset === 0;
-        const bytes = (
-          whole ? batch.buffer : batch.buffer.slice(batch.byteOffset, batch.byteOffset + filled)
-        ) as ArrayBuffer;
-        ahead += filled;
-        post({ type: 'data', bytes }, [bytes]);
-        batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
-        filled = 0;
-      };
       const onData = (chunk: Buffer) => {
         received += chunk.length;
         opts.onBytes?.(chunk.length);
-        let off = 0;
-        while (off < chunk.length) {
-          const n = chunk.copy(batch, filled, off);
-          filled += n;
-          off += n;
-          if (filled === BATCH_BYTES) send();
-        }
+        // Node's http gives each piece of a body its own ArrayBuffer: it is handed over, not
+        // copied. Anything else (a piece of a shared buffer) is copied first.
+        const own = chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.length;
+        const bytes = (
+          own ? chunk.buffer : chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length)
+        ) as ArrayBuffer;
+        ahead += chunk.length;
+        post({ type: 'data', bytes }, [bytes]);
         if (ahead >= AHEAD_BYTES) source.pause();
       };
       const stop = (err: BoxError) => {
@@ -162,7 +155,6 @@ export class LayerWorkers {
       finished(source, (err) => {
         if (err) return stop(layerError(err, opts.what, received, opts.compressedSize));
         if (sourceError) return;
-        send();
         post({ type: 'end' });
       });
     });

@@ -4,7 +4,6 @@
 // Order of commits: layers (each atomic, under its lock), then manifest and config blobs, then
 // the tag. A pull stopped at any point leaves at most complete layers that no image uses yet
 // (the next pull reuses them), never a tag pointing at something missing.
-import { availableParallelism } from 'node:os';
 import { BoxError } from '../../errors';
 import { layout } from '../../paths';
 import { BlobStore, parseDigest, sha256Digest } from '../blobs';
@@ -49,6 +48,8 @@ export interface PullOptions {
   credentials?: Credentials;
   /** layers downloaded at the same time (default 3, as Docker) */
   concurrency?: number;
+  /** threads that unpack layers (default: LayerWorkers.defaultCount(); 0: on this thread) */
+  unpackThreads?: number;
   onEvent?: (e: PullEvent) => void;
   signal?: AbortSignal;
 }
@@ -195,7 +196,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? 3, queue.length));
   // One thread per core unpacks while this one downloads (layer-workers.ts).
   const missing = queue.filter(([diffId]) => !store.hasLayer(diffId)).length;
-  const workers = LayerWorkers.start(Math.min(concurrency, missing, availableParallelism()));
+  const workers = LayerWorkers.start(Math.min(concurrency, missing, opts.unpackThreads ?? LayerWorkers.defaultCount()));
   let firstError: unknown;
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
