@@ -15,7 +15,7 @@ import { DigestMismatchError, VerifyingStream } from './blobs';
 import { decompressor, detectCompression, peek } from './compression';
 import { ImageStore } from './store';
 import { TAR_SPLIT_FILE } from './tar-split';
-import { LayerUnpacker, UnpackResult } from './unpack';
+import { LayerUnpack, LayerUnpacker, UnpackResult } from './unpack';
 
 export interface StoreLayerOptions {
   /** digest (and size) of the bytes as they arrive, checked before the layer is kept */
@@ -56,13 +56,61 @@ function workDir(store: ImageStore, key: string): string {
   return path.join(dir, 'diff');
 }
 
-export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
-  const key = (opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`).replace(
-    /^sha256:/,
-    '',
-  );
-  const work = workDir(store, key);
+/**
+ * Runs `unpack` into a fresh work directory (its tar-split record beside it), checks the diff_id
+ * it gives against the announced one and commits the layer; the work directory goes on failure.
+ */
+async function storeInto(
+  store: ImageStore,
+  key: string,
+  opts: { diffId?: string; what: string },
+  unpack: (work: string, tarSplit: string) => Promise<UnpackResult>,
+): Promise<UnpackResult> {
+  const work = workDir(store, key.replace(/^sha256:/, ''));
   try {
+    const result = await unpack(work, path.join(path.dirname(work), TAR_SPLIT_FILE));
+    if (opts.diffId && result.diffId !== opts.diffId)
+      throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
+    await store.commitLayer(work, result.diffId, result.size);
+    return result;
+  } catch (err) {
+    fs.rmSync(path.dirname(work), { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Pieces fed to the unpacker between two turns of the event loop (other stages' work, progress). */
+const PIECES_PER_TURN = 4096;
+
+/**
+ * Stores a layer from the pieces of its uncompressed tar, made by the caller (a build step) and
+ * fed to the unpacker as they come, with no stream in between: the pieces may be views of a
+ * buffer the caller reuses. Errors of the pieces' maker pass through as they are.
+ */
+export async function storeLayerPieces(
+  store: ImageStore,
+  pieces: Iterable<Buffer>,
+  opts: { diffId?: string; what: string },
+): Promise<UnpackResult> {
+  const key = opts.diffId ?? `build-${randomBytes(8).toString('hex')}`;
+  return storeInto(store, key, opts, async (work, tarSplit) => {
+    const unpack = new LayerUnpack(work, { tarSplit });
+    try {
+      let n = 0;
+      for (const piece of pieces) {
+        if (piece.length) unpack.write(piece);
+        if (++n % PIECES_PER_TURN === 0) await new Promise(setImmediate);
+      }
+      return unpack.end();
+    } finally {
+      unpack.abort();
+    }
+  });
+}
+
+export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
+  const key = opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`;
+  return storeInto(store, key, opts, async (work, tarSplit) => {
     const head = await peek(source, 4);
     const streams: (Readable | Transform)[] = [source];
     let received = 0;
@@ -79,7 +127,7 @@ export async function storeLayer(store: ImageStore, source: Readable, opts: Stor
     if (opts.compressedDigest) streams.push(new VerifyingStream(opts.compressedDigest, opts.compressedSize, opts.what));
     const d = decompressor(detectCompression(head), opts.what);
     if (d) streams.push(d);
-    const unpacker = new LayerUnpacker(work, { tarSplit: path.join(path.dirname(work), TAR_SPLIT_FILE) });
+    const unpacker = new LayerUnpacker(work, { tarSplit });
     try {
       await pipeline(
         [...streams, unpacker] as unknown as NodeJS.ReadWriteStream[],
@@ -98,13 +146,6 @@ export async function storeLayer(store: ImageStore, source: Readable, opts: Stor
       }
       throw new BoxError(`${opts.what}: ${e.message}`);
     }
-    const result = unpacker.result!;
-    if (opts.diffId && result.diffId !== opts.diffId)
-      throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
-    await store.commitLayer(work, result.diffId, result.size);
-    return result;
-  } catch (err) {
-    fs.rmSync(path.dirname(work), { recursive: true, force: true });
-    throw err;
-  }
+    return unpacker.result!;
+  });
 }

@@ -343,17 +343,19 @@ class LayerWriter implements TarSink {
   }
 }
 
-/** A Writable taking an uncompressed tar stream; `result` resolves once it finished. */
-export class LayerUnpacker extends Writable {
+/**
+ * The unpacking of one tar stream, fed synchronously: write() with consecutive pieces, then end().
+ * Errors are thrown, after the open files are closed (the caller discards the directory). A
+ * build step that makes the tar itself feeds it here directly, without a stream between.
+ */
+export class LayerUnpack {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
   private readonly writer: LayerWriter;
   private readonly reader: TarReader;
   private readonly split?: TarSplitRecorder;
-  result?: UnpackResult;
 
   constructor(dir: string, opts: UnpackOptions = {}) {
-    super({ highWaterMark: 1 << 20 });
     this.writer = new LayerWriter(path.resolve(dir), opts);
     const split = opts.tarSplit ? new TarSplitRecorder(opts.tarSplit) : undefined;
     this.split = split;
@@ -378,9 +380,51 @@ export class LayerUnpacker extends Writable {
     this.reader = new TarReader(sink);
   }
 
-  private abortAll(): void {
+  /** The next piece of the stream (not kept: the caller may reuse it once this returns). */
+  write(chunk: Buffer): void {
+    try {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      this.reader.write(chunk);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  /** The stream is complete: directories get their metadata, the tar-split record is written. */
+  end(): UnpackResult {
+    try {
+      this.reader.end();
+      this.writer.finish();
+      this.split?.finish();
+      return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  /** Closes what is open; idempotent. */
+  abort(): void {
     this.writer.abort();
     this.split?.abort();
+  }
+
+  /** Device entries skipped because mknod was not permitted (unprivileged unpacking). */
+  get skippedDevices(): string[] {
+    return this.writer.skipped;
+  }
+}
+
+/** A Writable taking an uncompressed tar stream (LayerUnpack's); `result` is set once it finished. */
+export class LayerUnpacker extends Writable {
+  private readonly unpack: LayerUnpack;
+  result?: UnpackResult;
+
+  constructor(dir: string, opts: UnpackOptions = {}) {
+    super({ highWaterMark: 1 << 20 });
+    this.unpack = new LayerUnpack(dir, opts);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -389,39 +433,30 @@ export class LayerUnpacker extends Writable {
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     try {
-      for (const { chunk } of chunks) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        this.reader.write(chunk);
-      }
+      for (const { chunk } of chunks) this.unpack.write(chunk);
       cb();
     } catch (err) {
-      this.abortAll();
       cb(err as Error);
     }
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     try {
-      this.reader.end();
-      this.writer.finish();
-      this.split?.finish();
-      this.result = { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
+      this.result = this.unpack.end();
       cb();
     } catch (err) {
-      this.abortAll();
       cb(err as Error);
     }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.abortAll();
+    this.unpack.abort();
     cb(err);
   }
 
   /** Device entries skipped because mknod was not permitted (unprivileged unpacking). */
   get skippedDevices(): string[] {
-    return this.writer.skipped;
+    return this.unpack.skippedDevices;
   }
 }
 
