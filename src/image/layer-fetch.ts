@@ -12,8 +12,10 @@ import { mkdirp } from '../util/fs';
 import { ownedName } from '../util/owner';
 import { LayerStreamOptions, unpackLayerStream } from './layer-stream';
 import type { LayerWorkers } from './layer-workers';
+import { DigestMismatchError } from './blobs';
 import { ImageStore } from './store';
-import { UnpackResult } from './unpack';
+import { TAR_SPLIT_FILE } from './tar-split';
+import { LayerSink, UnpackResult } from './unpack';
 
 export interface StoreLayerOptions extends LayerStreamOptions {
   /** unpack on one of these worker threads instead of this one (the commit stays on this one) */
@@ -46,21 +48,62 @@ function workDir(store: ImageStore, key: string): string {
   return path.join(dir, 'diff');
 }
 
-export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
-  const key = (opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`).replace(
-    /^sha256:/,
-    '',
-  );
-  const work = workDir(store, key);
+/**
+ * Runs `unpack` into a fresh work directory and commits the layer it gives; the work directory
+ * goes on failure. `unpack` checks the diff_id and leaves nothing open when it returns or throws.
+ */
+async function storeInto(
+  store: ImageStore,
+  key: string,
+  unpack: (work: string) => Promise<UnpackResult>,
+): Promise<UnpackResult> {
+  const work = workDir(store, key.replace(/^sha256:/, ''));
   try {
-    // Either way, the work directory is left alone by the time this returns or throws.
-    const result = opts.workers
-      ? await opts.workers.unpack(source, work, opts)
-      : await unpackLayerStream(source, work, opts);
+    const result = await unpack(work);
     await store.commitLayer(work, result.diffId, result.size);
     return result;
   } catch (err) {
     fs.rmSync(path.dirname(work), { recursive: true, force: true });
     throw err;
   }
+}
+
+export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
+  const key = opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`;
+  return storeInto(store, key, (work) =>
+    opts.workers ? opts.workers.unpack(source, work, opts) : unpackLayerStream(source, work, opts),
+  );
+}
+
+/** Pieces fed to the unpacker between two turns of the event loop (other stages' work, progress). */
+const PIECES_PER_TURN = 4096;
+
+/**
+ * Stores a layer from the pieces of its uncompressed tar, made by the caller (a build step) and
+ * fed to the unpacker as they come, with no stream in between: the pieces may be views of a
+ * buffer the caller reuses. Errors of the pieces' maker pass through as they are.
+ */
+export async function storeLayerPieces(
+  store: ImageStore,
+  pieces: Iterable<Buffer>,
+  opts: { diffId?: string; what: string },
+): Promise<UnpackResult> {
+  const key = opts.diffId ?? `build-${randomBytes(8).toString('hex')}`;
+  return storeInto(store, key, async (work) => {
+    const sink = new LayerSink(work, { tarSplit: path.join(path.dirname(work), TAR_SPLIT_FILE) });
+    let result: UnpackResult;
+    try {
+      let n = 0;
+      for (const piece of pieces) {
+        if (piece.length) sink.write(piece);
+        if (++n % PIECES_PER_TURN === 0) await new Promise(setImmediate);
+      }
+      result = sink.finish();
+    } finally {
+      sink.abort();
+    }
+    if (opts.diffId && result.diffId !== opts.diffId)
+      throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
+    return result;
+  });
 }
