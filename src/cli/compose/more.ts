@@ -171,8 +171,8 @@ function runOneOff(a: ParsedArgs, project: Project, svc: string, admission: Admi
   f.restart = undefined; // a one-off container is not restarted, as docker compose run
   f.tty = !bool(a, 'noTty') && process.stdin.isTTY === true;
   f.interactive = !bool(a, 'detach');
-  if (bool(a, 'detach')) return runDetached(req, parseLogOpts(f.logOpt));
-  return runForeground(req);
+  const log = parseLogOpts(f.logOpt);
+  return bool(a, 'detach') ? runDetached(req, log) : runForeground(req, log);
 }
 
 export const topCommand: CommandSpec = {
