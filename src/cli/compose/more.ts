@@ -182,8 +182,8 @@ function runOneOff(a: ParsedArgs, project: Project, svc: string, admission: Admi
     }
     return containers.get(record.id) ?? record;
   };
-  if (bool(a, 'detach')) return runDetached(req, parseLogOpts(f.logOpt));
-  return runForeground(req);
+  const log = parseLogOpts(f.logOpt);
+  return bool(a, 'detach') ? runDetached(req, log) : runForeground(req, log);
 }
 
 export const topCommand: CommandSpec = {
