@@ -6,7 +6,8 @@
 // Objects of a storage root that still exists are not touched: they belong to a test run going on
 // beside this one (engineers run test files in parallel on one host), whose own cleanup removes them.
 // Container cgroups (`box/<id>` in every hierarchy) that appeared during the run and hold no
-// process are reported and removed the same way.
+// process are reported and removed the same way, unless a storage root that still exists records
+// the container (another run's container whose init has not joined its new cgroup yet).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -63,13 +64,46 @@ function liveRootTags(): Set<string> {
   return tags;
 }
 
+/**
+ * The ids of the containers recorded in the storage roots that exist now (under the temporary
+ * directory, and the default root): another test run's container, between the creation of its
+ * cgroup and its init's joining it, has an empty cgroup that is not this run's to remove.
+ */
+function liveContainerIds(): Set<string> {
+  const ids = new Set<string>();
+  const add = (root: string) => {
+    try {
+      for (const id of fs.readdirSync(path.join(root, 'containers'))) ids.add(id);
+    } catch {
+      /* no containers, or gone meanwhile */
+    }
+  };
+  const walk = (dir: string, depth: number) => {
+    add(dir);
+    if (depth === 0) return;
+    let names: fs.Dirent[] = [];
+    try {
+      names = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const n of names)
+      if (n.isDirectory() && !['containers', 'layers', 'node_modules'].includes(n.name))
+        walk(path.join(dir, n.name), depth - 1);
+  };
+  walk(os.tmpdir(), 4);
+  add('/var/lib/box');
+  return ids;
+}
+
 export default function setup(): () => void {
   const r = spawnSync('bash', [path.join(__dirname, '..', '..', 'build', 'test-deps.sh')], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('installing the test dependencies failed (build/test-deps.sh)');
   const before = testNetworkObjects();
   const cgroupsBefore = new Set(containerCgroups());
   return () => {
-    const cgroups = containerCgroups().filter((c) => !cgroupsBefore.has(c) && empty(c));
+    const live = liveContainerIds();
+    const cgroups = containerCgroups().filter((c) => !cgroupsBefore.has(c) && !live.has(path.basename(c)) && empty(c));
     if (cgroups.length) {
       console.warn(`tests left container cgroups behind (removed now): ${cgroups.join(' ')}`);
       for (const c of cgroups) {
@@ -88,8 +122,8 @@ export default function setup(): () => void {
       }
     }
     const after = testNetworkObjects();
-    const live = liveRootTags();
-    const orphan = (name: string, prefix: string) => !live.has(name.slice(prefix.length, prefix.length + 4));
+    const liveTags = liveRootTags();
+    const orphan = (name: string, prefix: string) => !liveTags.has(name.slice(prefix.length, prefix.length + 4));
     const bridges = after.bridges.filter((b) => !before.bridges.includes(b) && orphan(b, 'bx'));
     const tables = after.tables.filter((t) => !before.tables.includes(t) && orphan(t, 'box-'));
     if (!bridges.length && !tables.length) return;
