@@ -110,6 +110,8 @@ export interface NetworkSpec {
   name: string;
   external?: boolean;
   internal?: boolean;
+  /** recorded (network inspect's Attachable), as Docker does for a bridge network */
+  attachable?: boolean;
   driver?: string;
   driver_opts?: Record<string, string>;
   ipam?: { driver?: string; config?: { subnet?: string; gateway?: string; ip_range?: string }[] };

@@ -51,6 +51,7 @@ export async function ensureNetworks(
     await store.create({
       name: spec.name,
       internal: spec.internal,
+      attachable: spec.attachable,
       subnet: ipam?.subnet,
       gateway: ipam?.gateway,
       ipRange: ipam?.ip_range,

@@ -117,6 +117,8 @@ export class Shaper {
     if ('labels' in v) out.labels = this.keyValues(v.labels, `${p}.labels`, false);
     if (typeof v.file === 'string') out.file = path.resolve(this.baseDir, v.file);
     if ('external' in v) out.external = this.bool(v.external, `${p}.external`);
+    for (const k of ['internal', 'attachable', 'enable_ipv6'])
+      if (kind === 'networks' && k in v) out[k] = this.bool(v[k], `${p}.${k}`);
     return out;
   }
 

@@ -119,11 +119,13 @@ describe("a service's networks", () => {
       omega: {priority: 10}
 networks:
   alpha: {}
-  omega: {}
+  omega: {attachable: true}
 `,
     );
     expect(t.box(p.compose('up', '-d')).status).toBe(0);
     const [alphaGw, omegaGw] = ['alpha', 'omega'].map((n) => gateway(`${p.name}_${n}`));
+    const attachable = (n: string) => JSON.parse(t.box(['network', 'inspect', `${p.name}_${n}`]).stdout)[0].Attachable;
+    expect([attachable('alpha'), attachable('omega')]).toEqual([false, true]);
     const up = addresses(exec(p, 'ip', '-o', '-4', 'addr'));
     expect(up.map((a) => a.split(' ')[0])).toEqual(['eth0', 'eth1']);
     expect(prefix(up[0].split(' ')[1])).toBe(prefix(omegaGw));

@@ -89,8 +89,9 @@ describe('compose up scaling a service down', () => {
     const ours = () => volumes().filter((v) => !volumesBefore.includes(v));
     const anonymousOf = (n: number) =>
       inspectOne<{ Mounts: { Name: string }[] }>(t, `${p.name}-web-${n}`).Mounts.map((m) => m.Name);
-    expect(t.box(p.compose('up', '-d', '--scale', 'web=3')).status).toBe(0);
-    const [kept, ...removed] = [1, 2, 3].map(anonymousOf).flat();
+    const up = t.box(p.compose('up', '-d', '--scale', 'web=3'));
+    expect(up.status, up.stderr).toBe(0);
+    const [kept, ...removed] = [1, 2, 3].flatMap(anonymousOf);
     expect(ours().sort()).toEqual([kept, ...removed].sort());
 
     // Docker Compose removes surplus replicas without their volumes (RemoveVolumes: false)

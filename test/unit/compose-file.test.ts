@@ -262,6 +262,13 @@ describe('the normalised model', () => {
     expect(() => load()).toThrow(
       ':6: services.web.networks.back.ipv6_address: service "web": IPv6 is not supported by box\'s networks: remove it',
     );
+    write(
+      'compose.yaml',
+      'services:\n  web: {image: x}\nnetworks:\n  back: {enable_ipv6: "false", attachable: true}\n',
+    );
+    expect(load().networks.back).toMatchObject({ enable_ipv6: false, attachable: true });
+    write('compose.yaml', 'services:\n  web: {image: x}\nnetworks:\n  back: {internal: sure}\n');
+    expect(() => load()).toThrow(':4: networks.back.internal: expected true or false');
     write('compose.yaml', 'services:\n  web: {image: x}\nnetworks:\n  back: {enable_ipv6: false}\n');
     expect(load().networks.back).toMatchObject({ enable_ipv6: false });
   });
