@@ -105,6 +105,8 @@ void host_ops(const struct spec *sp)
 		.sock = { -1, -1 },
 		.ist_rd = -1,
 		.ist_wr = -1,
+		.ready_rd = -1,
+		.ready_wr = -1,
 	};
 	clone_flags = (r = spec_find(sp, "clone")) ? arg_u(r, 0) : 0;
 	detach = spec_find(sp, "detach") != NULL;
@@ -177,6 +179,8 @@ void parent_after_fork(pid_t pid)
 	close(C.err_wr);
 	if (C.ist_wr >= 0)
 		close(C.ist_wr);
+	if (C.ready_wr >= 0)
+		close(C.ready_wr);
 	if (C.tty) {
 		close(C.sock[1]);
 	} else {
@@ -260,6 +264,12 @@ int main(int argc, char **argv)
 	/* getppid() is 0 across a PID namespace, and the command's parent is the init */
 	child_watch_parent((clone_flags & CLONE_NEWPID) || C.init ? 0 : getpid());
 	parent_setup();
+	if (C.release) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC))
+			die("pipe", errno, "pipe");
+		C.ready_rd = p[0], C.ready_wr = p[1];
+	}
 
 	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
@@ -275,19 +285,23 @@ int main(int argc, char **argv)
 		if (!strcmp(r->op->name, "cgroup") && write_file(r->a[0].p, num))
 			die("cgroup", errno, "write %s", r->a[0].p);
 	}
-	status("pid %d", pid);
-	if (detach) {
-		monitor_state(pid);
-		attach_wait();
-	}
 	if (C.release) {
 		/* an OCI create: the child sets up in full now (runc's create does), its terminal goes to
 		 * the console socket, and only its execve waits for box's go (a second byte) */
 		if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 			die("sync", errno, "release the child");
-		if (C.tty)
-			console_handover();
+		/* as runc's create, `pid` waits until the init is set up in full (in its cgroups, which on
+		 * v1 it joined itself: cgroup-join), and a failed setup fails the create with its reason */
+		if (!child_ready())
+			child_lost(pid);
 	}
+	status("pid %d", pid);
+	if (detach) {
+		monitor_state(pid);
+		attach_wait();
+	}
+	if (C.release && C.tty)
+		console_handover();
 	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */
 	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */
 	if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)

@@ -17,6 +17,7 @@ struct ctx {
 	int err_rd, err_wr;   /* child -> parent "CODE STAGE ERRNO TEXT"; EOF on successful exec */
 	int sock[2];          /* tty: [0] parent, [1] child; carries the pty master */
 	int ist_rd, ist_wr;   /* init -> parent: the signal that killed the command (exec: its status) */
+	int ready_rd, ready_wr; /* `release` (run): child -> parent, a byte once set up in full */
 };
 
 extern struct ctx C;

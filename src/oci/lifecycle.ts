@@ -89,9 +89,9 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     cgroup.create(config.limits, config.allDevices);
     made = true;
     mark('oci: cgroup created');
-    // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
-    const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
-    const spec = buildOciSpec({ config, bundle, cgroup: init, security });
+    // The runtime-spec wants the init in its cgroup at create: with `release` the helper reports
+    // `pid N` once it is there (on v1 the init moved itself, far cheaper: native/PROTOCOL.md).
+    const spec = buildOciSpec({ config, bundle, cgroup: cgroup.initCgroup(), security });
     // As runc: the container's stdio is the caller's, and once started its parent is the caller's
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
     // In the foreground the helper is that parent itself, and its exit status the container's.

@@ -191,7 +191,10 @@ describe('box-runc', () => {
     expect(fs.readFileSync(path.join('/sys/fs/cgroup/memory/box-runc/c1/memory.limit_in_bytes'), 'utf8').trim()).toBe(
       String(64 * 1024 * 1024),
     );
-    expect(fs.readFileSync(path.join('/sys/fs/cgroup/pids/box-runc/c1/cgroup.procs'), 'utf8')).toContain(String(pid));
+    // in every hierarchy (on v1 the init joins them itself, and create waits until it has)
+    const cgroups = cgroupDirs('c1');
+    expect(cgroups.length).toBeGreaterThan(0);
+    for (const dir of cgroups) expect(fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8')).toContain(String(pid));
 
     ok('start', 'c1');
     expect(status('c1')).toBe('running');
@@ -415,6 +418,17 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(boxRunc('state', 'c6').status).not.toBe(0);
     expect(leftovers('c6')).toEqual([]);
     fs.rmSync(node);
+  });
+
+  it("fails create, as runc's does, when the container's set-up fails: the reason in the log, nothing left", () => {
+    config(['true'], (c) => {
+      c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['size=bogus'] });
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'c9');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)?.msg).toBe('cannot start the container (mount): mount tmpfs (tmpfs) on /tmp (EINVAL)');
+    expect(boxRunc('state', 'c9').stderr).toContain('container does not exist: c9');
+    expect(leftovers('c9')).toEqual([]);
   });
 
   it("fails start with the reason in runc's JSON log when the command is not there", () => {
