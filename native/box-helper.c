@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	spec_read(SPEC_FD, &spec, mode); /* closes fd 3 */
 	if (mode == M_RUN)
-		control_check();
+		control_check(&spec);
 	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
 	 * close-on-exec, because the init and an exec's reaper never exec. */
 	int keep[] = { STATUS_FD, control_fd() };

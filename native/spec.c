@@ -30,6 +30,7 @@ static const struct opdef OPS[] = {
 	{ "state", "p", OP_HOST, 1, M_RUN },
 	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "console-socket", "p", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "control-fifo", "p", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN },

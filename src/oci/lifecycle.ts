@@ -1,6 +1,6 @@
 // The OCI lifecycle over box's helper: `create` starts the helper as a detached monitor whose
 // container's init waits on the control channel (native/PROTOCOL.md, fd 5), which here is a FIFO in
-// the container's state directory held open by the monitor; `start` writes `go` into it, `kill` and
+// the container's state directory, made and held open by the monitor (control-fifo); `start` writes `go` into it, `kill` and
 // `delete` of a created container write `abort`. The helper's status events go to a file there, so
 // any later box-runc process reads how the start went. Policies (policy.ts) judge every create.
 import { ChildProcess, spawn } from 'node:child_process';
@@ -96,6 +96,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
     // In the foreground the helper is that parent itself, and its exit status the container's.
     if (!o.foreground) spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
+    spec.op('control-fifo', store.controlFifo(o.id)); // the helper makes it (Node has no mknod)
     if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
     const { pid, monitorPid, helper } = await launch(store, o.id, spec.encode(), o.helperCache, {
       terminal: config.process.terminal,
@@ -166,11 +167,6 @@ async function launch(
   helperCache: string,
   how: { terminal: boolean; foreground: boolean },
 ): Promise<{ pid: number; monitorPid: number; helper: ChildProcess }> {
-  const { mknod, S_IFIFO } = require('../linux/syscalls') as typeof import('../linux/syscalls');
-  const fifo = store.controlFifo(id);
-  mknod(fifo, S_IFIFO | 0o600);
-  // Read-write: the monitor is then never at end of input while it waits, whoever writes later.
-  const control = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
   const events = fs.openSync(
     store.eventsFile(id),
     fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW,
@@ -178,11 +174,10 @@ async function launch(
   );
   const helperPath = assetPath('box-helper', helperCache);
   const child = spawn(helperPath, ['run'], {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control],
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events],
     detached: !how.foreground,
     env: {},
   });
-  fs.closeSync(control);
   fs.closeSync(events);
   let exited = false;
   child.on('exit', () => (exited = true));

@@ -39,6 +39,7 @@ export const OPS = {
   state: { args: 'p', kind: 'host', single: true, modes: RUN },
   release: { args: '', kind: 'host', single: true, modes: BOTH },
   'console-socket': { args: 'p', kind: 'host', single: true, modes: BOTH },
+  'control-fifo': { args: 'p', kind: 'host', single: true, modes: RUN },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
   stdin: { args: '', kind: 'host', single: true, modes: RUN },

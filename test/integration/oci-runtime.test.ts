@@ -395,6 +395,25 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('h2')).toEqual([]);
   });
 
+  it('creates without loading koffi, nor the policy engine when no policy applies (BOX_TRACE names both)', () => {
+    config(['sleep', '1000']);
+    const traceFile = path.join(t.dir, 'trace');
+    const fd = fs.openSync(traceFile, 'w');
+    const r = spawnSync(runc, ['--root', stateRoot, 'create', '--bundle', bundle, 't1'], {
+      stdio: ['ignore', 'ignore', fd],
+      timeout: 60_000,
+      env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: '', BOX_TRACE: '1' },
+    });
+    fs.closeSync(fd);
+    const trace = fs.readFileSync(traceFile, 'utf8');
+    expect(r.status).toBe(0);
+    expect(trace).toContain('oci: recorded');
+    expect(trace).not.toContain('koffi loaded');
+    expect(trace).not.toContain('policy engine loaded');
+    ok('delete', 't1');
+    expect(leftovers('t1')).toEqual([]);
+  });
+
   it('deletes a created container that never started: its waiting init goes', () => {
     config(['sh', '-c', 'echo ran > /out/never']);
     ok('create', '--bundle', bundle, 'c4');
