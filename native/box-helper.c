@@ -295,11 +295,11 @@ int main(int argc, char **argv)
 		if (!child_ready())
 			child_lost(pid);
 	}
-	status("pid %d", pid);
-	if (detach) {
+	if (detach) /* first: whoever reads `pid` finds the monitor's state file (box-runc create) */
 		monitor_state(pid);
+	status("pid %d", pid);
+	if (detach)
 		attach_wait();
-	}
 	if (C.release && C.tty)
 		console_handover();
 	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */

@@ -211,9 +211,10 @@ function startError(line: string | undefined, command: string): BoxError {
   return new BoxError(describeStartError({ stage, errno: Number(errno), text: text.join(' ') }, command));
 }
 
-/** The first status event of one of `kinds`, polled with a bound. */
+/** The first status event of one of `kinds`, read again as soon as the events file changes. */
 async function waitForEvent(store: OciStore, id: string, kinds: string[], gone: () => boolean): Promise<string> {
-  const found = await until(() => store.events(id).find((l) => kinds.includes(l.split(' ')[0])), gone);
+  const event = () => store.events(id).find((l) => kinds.includes(l.split(' ')[0]));
+  const found = await until(event, gone, ANSWER_MS, store.eventsFile(id));
   if (found === undefined)
     throw startError(
       store.events(id).find((l) => l.startsWith('error ')),
@@ -222,15 +223,37 @@ async function waitForEvent(store: OciStore, id: string, kinds: string[], gone: 
   return found;
 }
 
-/** Polls get() every 2 ms until it gives a value, gone() holds (one last look) or ANSWER_MS pass. */
-async function until<T>(get: () => T | undefined, gone: () => boolean, ms = ANSWER_MS): Promise<T | undefined> {
+/**
+ * Looks at get() until it gives a value, gone() holds (one last look) or `ms` pass: every 2 ms, or
+ * with `watched` (a file get() reads) whenever it changes (inotify, no poll's delay), at least
+ * every 20 ms.
+ */
+async function until<T>(
+  get: () => T | undefined,
+  gone: () => boolean,
+  ms = ANSWER_MS,
+  watched?: string,
+): Promise<T | undefined> {
   const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (gone()) return get();
-    if (Date.now() > deadline) throw new BoxError(`box-helper did not answer within ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 2));
+  let wake = () => undefined as void;
+  const watcher = watched ? fs.watch(watched, { persistent: false }, () => wake()) : undefined;
+  watcher?.on('error', () => undefined); // the file went (a failed create's cleanup): polling goes on
+  try {
+    for (;;) {
+      const v = get();
+      if (v !== undefined) return v;
+      if (gone()) return get();
+      if (Date.now() > deadline) throw new BoxError(`box-helper did not answer within ${ms / 1000} s`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, watcher ? 20 : 2);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    watcher?.close();
   }
 }
 

@@ -122,9 +122,14 @@ const status = (id: string) => JSON.parse(ok('state', id)).status as string;
 
 /** What a container leaves on the host once deleted: must be nothing. */
 function leftovers(id: string): string[] {
+  // The helper box started reaps its monitor (gone when delete returns) and then exits itself: on a
+  // loaded machine that may take a moment after delete, so it is given one (bounded).
+  const deadline = Date.now() + 5_000;
+  let helpers = helperProcesses();
+  while (helpers.length && Date.now() < deadline) helpers = helperProcesses();
   return [
     ...cgroupDirs(id).map((d) => `cgroup ${d}`),
-    ...helperProcesses().map((p) => `helper process ${p}`),
+    ...helpers.map((p) => `helper process ${p}`),
     ...mountsUnder(t.dir).map((m) => `mount ${m}`),
     ...(fs.existsSync(path.join(stateRoot, id)) ? [`state ${id}`] : []),
   ];
