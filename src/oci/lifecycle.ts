@@ -235,7 +235,7 @@ async function until<T>(
   watched?: string,
 ): Promise<T | undefined> {
   const deadline = Date.now() + ms;
-  let wake = () => undefined as void;
+  let wake: () => void = () => undefined;
   const watcher = watched ? fs.watch(watched, { persistent: false }, () => wake()) : undefined;
   watcher?.on('error', () => undefined); // the file went (a failed create's cleanup): polling goes on
   try {

@@ -4,10 +4,11 @@
 // busybox bundle.
 // Each test checks that nothing is left afterwards: state, cgroups, processes, mounts.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, installBoxRunc, mountsUnder, TestRoot, until } from '../support/box';
+import { BOX, busyboxTarball, installBoxRunc, mountsUnder, REPO, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-oci-');
 let bundle: string;
@@ -400,8 +401,15 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('h2')).toEqual([]);
   });
 
-  it('creates without loading koffi, nor the policy engine when no policy applies (BOX_TRACE names both)', () => {
+  it('creates from its own bundle, without loading koffi, nor the policy engine when no policy applies', () => {
     config(['sleep', '1000']);
+    // box-runc runs dist/box-runc.js (src/runc-main.ts), whose code cache is named after its digest
+    const digest = createHash('sha256')
+      .update(fs.readFileSync(path.join(REPO, 'dist', 'box-runc.js')))
+      .digest('hex')
+      .slice(0, 16);
+    const codeCache = `/run/box/cache/code-${digest}-create`;
+    fs.rmSync(codeCache, { force: true });
     const traceFile = path.join(t.dir, 'trace');
     const fd = fs.openSync(traceFile, 'w');
     const r = spawnSync(runc, ['--root', stateRoot, 'create', '--bundle', bundle, 't1'], {
@@ -415,6 +423,7 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(trace).toContain('oci: recorded');
     expect(trace).not.toContain('koffi loaded');
     expect(trace).not.toContain('policy engine loaded');
+    expect(fs.existsSync(codeCache)).toBe(true);
     ok('delete', 't1');
     expect(leftovers('t1')).toEqual([]);
   });
