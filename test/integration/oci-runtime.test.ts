@@ -528,6 +528,29 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(boxRunc('checkpoint', 'c1').stderr).toContain('checkpoint: box-runc cannot checkpoint containers');
   });
 
+  it("takes a relative --root as the working directory's, as runc does", () => {
+    config(['sleep', '1000']);
+    const errFile = path.join(t.dir, 'rel.err');
+    const rel = (...args: string[]) => {
+      const fd = fs.openSync(errFile, 'w'); // create's stdio is the container's: no pipe it would keep
+      const r = spawnSync(runc, ['--root', 'rel-state', ...args], {
+        cwd: t.dir,
+        stdio: ['ignore', 'ignore', fd],
+        timeout: 60_000,
+        env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: '' },
+      });
+      fs.closeSync(fd);
+      return { status: r.status, stderr: fs.readFileSync(errFile, 'utf8') };
+    };
+    const created = rel('create', '--bundle', bundle, 'r1');
+    expect(created.status, created.stderr).toBe(0);
+    expect(fs.existsSync(path.join(t.dir, 'rel-state', 'r1', 'state'))).toBe(true);
+    expect(rel('start', 'r1').status).toBe(0);
+    expect(rel('delete', '--force', 'r1').status).toBe(0);
+    expect(fs.readdirSync(path.join(t.dir, 'rel-state'))).toEqual([]);
+    expect(leftovers('r1')).toEqual([]);
+  });
+
   it('refuses a second container with the same id', () => {
     config(['sleep', '1000']);
     ok('create', '--bundle', bundle, 'c7');
