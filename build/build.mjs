@@ -6,6 +6,7 @@
 //   3. transpiler      esbuild jco-transpile (CommonJS)  -> dist/assets/jco-transpile.js + its wasm
 //   4. policies        build/policies.mjs (clang, jco)   -> dist/assets/policy-<name>.wasm
 //   5. bundle          esbuild src/main.ts (CommonJS)    -> dist/box.js
+//      box-runc's      esbuild src/runc-main.ts          -> dist/box-runc.js (what box-runc runs)
 //      entry point     esbuild src/boot.ts (CommonJS)    -> dist/boot.js (runs box.js, code cache)
 //   6. executable      @yao-pkg/pkg SEA of boot.js + the assets and box.js -> dist/box
 //
@@ -238,10 +239,12 @@ async function defaultSeccompProgram() {
   return mod.exports;
 }
 
-// 5. The bundle.
-async function bundle(version, digests) {
+// 5. The bundles: box's, and box-runc's (its OCI commands only; src/boot.ts picks one by name).
+const BUNDLES = { 'box.js': 'src/main.ts', 'box-runc.js': 'src/runc-main.ts' };
+
+async function bundle(version, digests, name) {
   const start = performance.now();
-  const out = path.join(DIST, 'box.js');
+  const out = path.join(DIST, name);
   const defaultSeccomp = await defaultSeccompProgram();
   const policyFiles = {
     wit: fs.readFileSync(path.join(ROOT, 'policies/wit/policy.wit'), 'utf8'),
@@ -251,7 +254,7 @@ async function bundle(version, digests) {
   try {
     result = await esbuild.build({
       ...bundleOptions({
-        entry: path.join(ROOT, 'src/main.ts'),
+        entry: path.join(ROOT, BUNDLES[name]),
         outfile: out,
         version,
         digests,
@@ -263,7 +266,7 @@ async function bundle(version, digests) {
     });
   } catch (err) {
     // esbuild has already printed the errors with their source locations.
-    throw new BuildError(`bundling src/main.ts failed (${err.errors?.length ?? 'see'} errors above)`);
+    throw new BuildError(`bundling ${BUNDLES[name]} failed (${err.errors?.length ?? 'see'} errors above)`);
   }
   // In the single executable, require() only knows Node's built-in modules: anything else left
   // external would fail at run time, so refuse it here.
@@ -282,9 +285,9 @@ async function bundle(version, digests) {
     const around = Buffer.from(code.subarray(Math.max(0, nonAscii - 60), nonAscii + 20)).toString('utf8');
     throw new BuildError(`the bundle has a non-ASCII character (write it as a \\u escape): ...${around}...`);
   }
-  if (fs.existsSync(out) && fs.readFileSync(out).equals(code)) return log(`box.js up to date`);
+  if (fs.existsSync(out) && fs.readFileSync(out).equals(code)) return log(`${name} up to date`);
   writeAtomic(out, code);
-  log(`box.js ${code.length} bytes (${ms(start)})`);
+  log(`${name} ${code.length} bytes (${ms(start)})`);
 }
 
 // 5a. The layer worker's bundle (src/image/layer-worker.ts), an asset box starts as a worker thread
@@ -324,14 +327,19 @@ async function bundleLayerWorker(version) {
   log(`${LAYER_WORKER} ${code.length} bytes`);
 }
 
-// 5b. The executable's entry point: src/boot.ts runs box.js (an asset) with a V8 code cache made
-// after a run, named after the bundle's digest.
+// 5b. The executable's entry point: src/boot.ts runs box.js or box-runc.js (assets) with a V8 code
+// cache made after a run, named after the bundle's digest.
 async function bundleBoot() {
   const out = path.join(DIST, 'boot.js');
-  const digest = createHash('sha256')
-    .update(fs.readFileSync(path.join(DIST, 'box.js')))
-    .digest('hex')
-    .slice(0, 16);
+  const digests = Object.fromEntries(
+    Object.keys(BUNDLES).map((name) => [
+      name,
+      createHash('sha256')
+        .update(fs.readFileSync(path.join(DIST, name)))
+        .digest('hex')
+        .slice(0, 16),
+    ]),
+  );
   const result = await esbuild.build({
     entryPoints: [path.join(ROOT, 'src/boot.ts')],
     bundle: true,
@@ -340,7 +348,7 @@ async function bundleBoot() {
     format: 'cjs',
     write: false,
     logLevel: 'warning',
-    define: { __BOX_BUNDLE_DIGEST__: JSON.stringify(digest) },
+    define: { __BOX_BUNDLE_DIGESTS__: JSON.stringify(digests) },
   });
   const code = result.outputFiles[0].contents;
   if (fs.existsSync(out) && fs.readFileSync(out).equals(code)) return;
@@ -404,7 +412,7 @@ async function singleExecutable(version) {
   const out = path.join(DIST, 'box');
   const entry = path.join(DIST, 'boot.js');
   const assets = Object.fromEntries(assetNames().map((name) => [name, path.join(ASSETS, name)]));
-  assets['box.js'] = path.join(DIST, 'box.js'); // run by boot.js
+  for (const name of Object.keys(BUNDLES)) assets[name] = path.join(DIST, name); // run by boot.js
   const seaConfig = { ...SEA_CONFIG, assets };
   const pkgVersion = JSON.parse(fs.readFileSync(require.resolve('@yao-pkg/pkg/package.json'), 'utf8')).version;
   const key = sha256(
@@ -493,7 +501,7 @@ async function main() {
   buildPolicies();
   await bundleLayerWorker(version);
   const digests = assetDigests();
-  await bundle(version, digests);
+  for (const name of Object.keys(BUNDLES)) await bundle(version, digests, name);
   await bundleBoot();
   await singleExecutable(version);
   log(`done in ${ms(t0)}`);

@@ -111,6 +111,8 @@ void host_ops(const struct spec *sp)
 		.sock = { -1, -1 },
 		.ist_rd = -1,
 		.ist_wr = -1,
+		.ready_rd = -1,
+		.ready_wr = -1,
 	};
 	clone_flags = (r = spec_find(sp, "clone")) ? arg_u(r, 0) : 0;
 	detach = spec_find(sp, "detach") != NULL;
@@ -187,6 +189,8 @@ void parent_after_fork(pid_t pid)
 	close(C.err_wr);
 	if (C.ist_wr >= 0)
 		close(C.ist_wr);
+	if (C.ready_wr >= 0)
+		close(C.ready_wr);
 	if (C.tty) {
 		close(C.sock[1]);
 	} else {
@@ -246,7 +250,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	spec_read(SPEC_FD, &spec, mode); /* closes fd 3 */
 	if (mode == M_RUN)
-		control_check();
+		control_check(&spec);
 	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
 	 * close-on-exec, because the init and an exec's reaper never exec. */
 	const struct rec *pf = spec_find(&spec, "preserve-fds");
@@ -277,6 +281,12 @@ int main(int argc, char **argv)
 	/* getppid() is 0 across a PID namespace, and the command's parent is the init */
 	child_watch_parent((clone_flags & CLONE_NEWPID) || C.init ? 0 : getpid());
 	parent_setup();
+	if (C.release) {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC))
+			die("pipe", errno, "pipe");
+		C.ready_rd = p[0], C.ready_wr = p[1];
+	}
 
 	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
@@ -292,25 +302,34 @@ int main(int argc, char **argv)
 		if (!strcmp(r->op->name, "cgroup") && write_file(r->a[0].p, num))
 			die("cgroup", errno, "write %s", r->a[0].p);
 	}
-	status("pid %d", pid);
-	if (detach) {
-		monitor_state(pid);
-		attach_wait();
-	}
 	int ready = spec_find(&spec, "ready") != NULL;
-	if (C.release) {
-		/* an OCI create: the child sets up in full now (runc's create does), its terminal goes to
-		 * the console socket, and only its execve waits for box's go (a second byte). With
-		 * `ready`, box says go first once its createRuntime hooks ran: createContainer's come after */
-		if (ready)
-			control_await(1);
+	if (C.release && !ready) {
+		/* an OCI create: the child sets up in full now (runc's create does); only its execve waits
+		 * for box's go (a second byte). As runc's create, `pid` waits until the init is set up in
+		 * full (in its cgroups, which on v1 it joined itself: cgroup-join), and a failed setup
+		 * fails the create with its reason */
+		if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
+			die("sync", errno, "release the child");
+		if (!child_ready())
+			child_lost(pid);
+	}
+	if (detach) /* first: whoever reads `pid` finds the monitor's state file (box-runc create) */
+		monitor_state(pid);
+	status("pid %d", pid);
+	if (detach)
+		attach_wait();
+	if (C.release && ready) {
+		/* with `ready`, box says go first once its createRuntime hooks ran (they need the pid);
+		 * the child's createContainer hooks come after its set-up, then `ready` */
+		control_await(1);
 		if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 			die("sync", errno, "release the child");
 		if (C.tty)
 			console_handover();
-		if (ready)
-			hook_await_ready(pid); /* its createContainer hooks ran: create may return */
+		hook_await_ready(pid); /* its createContainer hooks ran: create may return */
 	}
+	else if (C.release && C.tty)
+		console_handover();
 	control_await(0); /* box may act on the init now; it says go, or abort (die kills the init) */
 	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */
 	if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)

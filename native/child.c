@@ -302,7 +302,11 @@ static void exec_cmd(void)
 	/* from here on only exec: restore what the helper changed, then the filter, then execve */
 	close(rootfd); /* box's own fds: the error pipe alone stays, until execve closes it */
 	if (C.release && !C.exec_mode) {
-		/* `release` (an OCI create): set up in full, then wait for the go of `start` to exec */
+		/* `release` (an OCI create): set up in full, which the helper reports (`pid`), then wait
+		 * for the go of `start` to exec */
+		if (write(C.ready_wr, "R", 1) != 1)
+			_exit(125); /* the helper is gone */
+		close(C.ready_wr);
 		char go;
 		ssize_t n;
 		if (ready && write(C.err_wr, "R", 1) != 1)
@@ -449,7 +453,7 @@ static void attrs_exec(void)
  * or closed by the child before it runs anything of the container's. */
 static void keep_child_fds(const int *cg_fds, size_t ncg)
 {
-	int *keep = calloc(4 + ncg, sizeof *keep);
+	int *keep = calloc(5 + ncg, sizeof *keep);
 	if (!keep)
 		cfail("fds", ENOMEM, "out of memory");
 	int n = 0;
@@ -457,11 +461,12 @@ static void keep_child_fds(const int *cg_fds, size_t ncg)
 	keep[n++] = C.err_wr;
 	keep[n++] = C.ist_wr;
 	keep[n++] = C.tty ? C.sock[1] : -1;
+	keep[n++] = C.ready_wr;
 	for (size_t i = 0; i < ncg; i++)
 		keep[n++] = cg_fds[i];
 	close_fds_but_preserved(keep, n, C.preserved);
 	free(keep);
-	C.sync_wr = C.err_rd = C.ist_rd = C.sock[0] = -1; /* the parent's ends */
+	C.sync_wr = C.err_rd = C.ist_rd = C.sock[0] = C.ready_rd = -1; /* the parent's ends */
 }
 
 void child_main(const struct spec *sp)

@@ -9,12 +9,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int open_fd = -1;
 
-void control_check(void)
+void control_check(const struct spec *sp)
 {
+	const struct rec *fifo = spec_find(sp, "control-fifo");
+	if (fifo) {
+		/* made anew (mknod never follows a link at its name), opened read-write: the helper is then
+		 * never at end of input while it waits, whoever writes later (box-runc start, kill) */
+		if (mknod(fifo->a[0].p, S_IFIFO | 0600, 0))
+			die("control", errno, "make the FIFO %s", fifo->a[0].p);
+		int fd = open(fifo->a[0].p, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			die("control", errno, "open the FIFO %s", fifo->a[0].p);
+		if (fd != CONTROL_FD && (dup3(fd, CONTROL_FD, O_CLOEXEC) < 0 || close(fd)))
+			die("control", errno, "the FIFO %s as fd %d", fifo->a[0].p, CONTROL_FD);
+	}
 	if (fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC))
 		die("control", errno, "fd %d (box's control channel) is not open", CONTROL_FD);
 	open_fd = CONTROL_FD;

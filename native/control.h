@@ -2,10 +2,13 @@
 #ifndef BOX_CONTROL_H
 #define BOX_CONTROL_H
 
+#include "spec.h"
+
 #define CONTROL_FD 5
 
-/* `run`: fd 5 must be open before anything is created; marks it close-on-exec. */
-void control_check(void);
+/* `run`: fd 5 must be open before anything is created (marked close-on-exec here), unless the
+ * spec's `control-fifo` names a FIFO to make, which then becomes fd 5. */
+void control_check(const struct spec *sp);
 /* The channel's fd while it is open and unread, else -1 (for the lists of fds a fork keeps). */
 int control_fd(void);
 /* Closes the channel (the original helper of a detached container: the monitor reads it). */

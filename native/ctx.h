@@ -14,10 +14,11 @@ struct ctx {
 	int probe;     /* this exec is a health probe: its process gets its own group */
 	int preserved; /* `preserve-fds N`: the caller's fds at PRESERVED_FD.. go to the command as 3.. */
 	/* the pipes between the helper and its child; -1 where not made or not this side's */
-	int sync_rd, sync_wr; /* parent -> child go-ahead; parent keeps sync_wr open for life */
-	int err_rd, err_wr;   /* child -> parent "CODE STAGE ERRNO TEXT"; EOF on successful exec */
-	int sock[2];          /* tty: [0] parent, [1] child; carries the pty master */
-	int ist_rd, ist_wr;   /* init -> parent: the signal that killed the command (exec: its status) */
+	int sync_rd, sync_wr;   /* parent -> child go-ahead; parent keeps sync_wr open for life */
+	int err_rd, err_wr;     /* child -> parent "CODE STAGE ERRNO TEXT"; EOF on successful exec */
+	int sock[2];            /* tty: [0] parent, [1] child; carries the pty master */
+	int ist_rd, ist_wr;     /* init -> parent: the signal that killed the command (exec: its status) */
+	int ready_rd, ready_wr; /* `release` (run): child -> parent, a byte once set up in full */
 };
 
 extern struct ctx C;

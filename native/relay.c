@@ -255,6 +255,30 @@ void parent_loop(pid_t child)
 	exit(code);
 }
 
+int child_ready(void)
+{
+	char b;
+	ssize_t n;
+	do
+		n = read(C.ready_rd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	close(C.ready_rd);
+	C.ready_rd = -1;
+	return n == 1;
+}
+
+void child_lost(pid_t child)
+{
+	char err[1024];
+	size_t errlen = 0;
+	int errfd = C.err_rd, st = 0;
+	while (errfd >= 0 && errlen < sizeof err - 1)
+		err_pipe_read(&errfd, err, &errlen, sizeof err);
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+	exit(child_outcome(0, err, errlen, st));
+}
+
 /* Reads the child's error pipe (see PROTOCOL.md: a lone 'E' before exec, then EOF on a successful
  * execve; otherwise an error record). Returns 1 once it knows the command was started. */
 int err_pipe_read(int *fd, char *err, size_t *len, size_t cap)

@@ -14,6 +14,10 @@ int err_pipe_read(int *fd, char *err, size_t *len, size_t cap);
 int child_outcome(int started, char *err, size_t errlen, int st);
 /* waitpid(child, WNOHANG), except with `release`: the zombie is left for the caller's subreaper */
 int child_ended(pid_t child, int *st);
+/* `release`: 1 once the child said it is set up in full (C.ready_rd), 0 if it ended before */
+int child_ready(void);
+/* The child failed before it was set up: reports its error (as child_outcome) and exits. */
+void child_lost(pid_t child) __attribute__((noreturn));
 /* exec -d: how the process ended is appended to fd (opened before the join) by the template tmpl */
 void relay_exit_event(int fd, const char *tmpl);
 

@@ -33,6 +33,7 @@ static const struct opdef OPS[] = {
 	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "console-socket", "p", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "ready", "", OP_HOST, 1, M_RUN },
+	{ "control-fifo", "p", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN | M_EXEC },

@@ -191,6 +191,25 @@ check "control: run without fd 5 refused before anything is created" \
 	$([ $RC = 125 ] &&
 		[ "$(cat $T/noctl.st)" = "error control 9 fd 5 (box's control channel) is not open" ]; echo $?) \
 	"rc=$RC $(cat $T/noctl.st)"
+newcase
+boxspec --rootfs $R --work $w --extra '["control-fifo","'$w'/ctl"]' -- sh -c 'echo ran' >$w/spec
+"$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null 5<&- &
+hp=$!; PIDS+=($hp)
+waitfor "grep -q '^pid ' $w/status"
+check "control-fifo: the helper makes the FIFO (0600) and waits on it; nothing ran" \
+	$([ -p $w/ctl ] && [ "$(stat -c %a $w/ctl)" = 600 ] && [ ! -s $w/out ]; echo $?) "$(ls -l $w/ctl) $(cat $w/out)"
+echo go >$w/ctl
+wait $hp; RC=$?
+check "control-fifo: go written into it -> the command runs" \
+	$([ $RC = 0 ] && grep -qx ran $w/out; echo $?) "rc=$RC $(cat $w/status $w/out)"
+leakcheck
+newcase
+ln -s $T/planted $w/ctl
+boxspec --rootfs $R --work $w --extra '["control-fifo","'$w'/ctl"]' -- sh -c 'echo ran' >$w/spec
+"$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 </dev/null 5<&-; RC=$?
+check "control-fifo: a symlink at its name -> error control 17, nothing made through it, nothing ran" \
+	$([ $RC = 125 ] && [[ "$(cat $w/status)" == "error control 17 make the FIFO $w/ctl"* ]] &&
+		[ ! -e $T/planted ] && [ ! -s $w/out ]; echo $?) "rc=$RC $(cat $w/status $w/out)"
 
 echo "# exec errors"
 run -- true

@@ -1,6 +1,7 @@
 // The single executable's entry point (bundled alone by build/build.mjs). It runs box's bundle
-// (dist/box.js, embedded as the asset box.js) through vm.Script with a V8 code cache written by the
-// first run of each command, so later runs neither parse nor compile the functions it used.
+// (dist/box.js, embedded as the asset box.js; run as box-runc, the OCI runtime's smaller bundle
+// dist/box-runc.js) through vm.Script with a V8 code cache written by the first run of each
+// command, so later runs neither parse nor compile the functions it used.
 //
 // Why: the cache Node's SEA support makes at build time (useCodeCache) holds only what V8 compiles
 // eagerly, the bundle's outer functions; every module box requires lazily (esbuild's wrappers, the
@@ -21,7 +22,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
-declare const __BOX_BUNDLE_DIGEST__: string;
+/** Each bundle's digest, by asset name (box.js, box-runc.js). */
+declare const __BOX_BUNDLE_DIGESTS__: Record<string, string>;
 
 /** The first line of a cache file: `box-code-cache features=a,b`, then V8's data. */
 const HEADER = 'box-code-cache features=';
@@ -100,7 +102,8 @@ function writeAtomic(file: string, data: Buffer): void {
 function pruneOtherBuilds(): void {
   try {
     for (const name of fs.readdirSync(CACHE_DIR)) {
-      if (!name.startsWith('code-') || name.startsWith(`code-${__BOX_BUNDLE_DIGEST__}-`)) continue;
+      const ours = Object.values(__BOX_BUNDLE_DIGESTS__).some((d) => name.startsWith(`code-${d}-`));
+      if (!name.startsWith('code-') || ours) continue;
       const file = path.join(CACHE_DIR, name);
       if (Date.now() - fs.lstatSync(file).mtimeMs > 3600_000) fs.rmSync(file, { force: true });
     }
@@ -111,13 +114,14 @@ function pruneOtherBuilds(): void {
 
 function boot(): void {
   const { getAsset } = require('node:sea') as { getAsset(name: string, encoding: string): string };
-  const source = getAsset('box.js', 'utf8');
+  const bundle = path.basename(process.argv0) === 'box-runc' ? 'box-runc.js' : 'box.js';
+  const source = getAsset(bundle, 'utf8');
   const useCache = process.env.BOX_CODE_CACHE !== '0' && process.getuid?.() === 0;
-  const file = path.join(CACHE_DIR, `code-${__BOX_BUNDLE_DIGEST__}-${commandOf(process.argv.slice(2))}`);
+  const file = path.join(CACHE_DIR, `code-${__BOX_BUNDLE_DIGESTS__[bundle]}-${commandOf(process.argv.slice(2))}`);
   const read = useCache && cacheDirTrusted() ? readTrusted(file) : {};
   const cached = read.data ? parseCache(read.data) : undefined;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: 'box.js',
+    filename: bundle,
     cachedData: cached?.data,
   });
   const accepted = cached && !script.cachedDataRejected ? cached.features : undefined;

@@ -54,7 +54,7 @@ export abstract class CgroupBase implements CgroupManager {
   abstract stats(): CgroupStats;
   abstract oomKilled(): boolean;
 
-  /** cgroup.procs of each hierarchy: the files the helper writes the container's pid into. */
+  /** cgroup.procs of each hierarchy: which processes the cgroup holds (v2: where the helper writes the init's pid). */
   procsFiles(): string[] {
     return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
   }

@@ -104,10 +104,7 @@ export interface CgroupManager {
   writeLimits(limits: CgroupLimits, changed?: CgroupLimits): void;
   /** How the container's init enters the cgroup and sees the cgroup file system. */
   initCgroup(): InitCgroup;
-  /**
-   * cgroup.procs of each hierarchy: for an init that must be in its cgroup before it is released
-   * (an OCI `create`), rather than joining it itself as initCgroup's selfWrites do on v1.
-   */
+  /** cgroup.procs of each hierarchy: which processes the cgroup holds. */
   procsFiles(): string[];
   /** Files a process joining the running container (exec, health probe) writes itself into. */
   joinFiles(): string[];

@@ -1,6 +1,6 @@
 // The OCI lifecycle over box's helper: `create` starts the helper as a detached monitor whose
 // container's init waits on the control channel (native/PROTOCOL.md, fd 5), which here is a FIFO in
-// the container's state directory held open by the monitor; `start` writes `go` into it, `kill` and
+// the container's state directory, made and held open by the monitor (control-fifo); `start` writes `go` into it, `kill` and
 // `delete` of a created container write `abort`. The helper's status events go to a file there, so
 // any later box-runc process reads how the start went. Policies (policy.ts) judge every create.
 import { ChildProcess, spawn } from 'node:child_process';
@@ -98,8 +98,12 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     cgroup.create(config.limits, config.allDevices);
     made = true;
     mark('oci: cgroup created');
-    // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
-    const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
+    // The runtime-spec wants the init in its cgroup at create: with `release` the helper reports
+    // `pid N` once it is there (on v1 the init moved itself, far cheaper: native/PROTOCOL.md). With
+    // `ready`, `pid` comes before the init sets up (createRuntime hooks need it): the helper moves it.
+    const init = ready
+      ? { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] }
+      : cgroup.initCgroup();
     const spec = buildOciSpec({ config, bundle, cgroup: init, security, hookState });
     if (ready) spec.op('ready');
     if (o.preserveFds?.length) spec.op('preserve-fds', o.preserveFds.length);
@@ -107,6 +111,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
     // In the foreground the helper is that parent itself, and its exit status the container's.
     if (!o.foreground) spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
+    spec.op('control-fifo', store.controlFifo(o.id)); // the helper makes it (Node has no mknod)
     if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
     const { pid, monitorPid, helper } = await launch(store, o.id, spec.encode(), o.helperCache, {
       terminal: config.process.terminal && !ready, // with `ready`, its setup starts after the hooks below
@@ -179,11 +184,6 @@ async function launch(
   helperCache: string,
   how: { terminal: boolean; foreground: boolean; extraFds: number[] },
 ): Promise<{ pid: number; monitorPid: number; helper: ChildProcess }> {
-  const { mknod, S_IFIFO } = require('../linux/syscalls') as typeof import('../linux/syscalls');
-  const fifo = store.controlFifo(id);
-  mknod(fifo, S_IFIFO | 0o600);
-  // Read-write: the monitor is then never at end of input while it waits, whoever writes later.
-  const control = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
   const events = fs.openSync(
     store.eventsFile(id),
     fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW,
@@ -191,11 +191,11 @@ async function launch(
   );
   const helperPath = assetPath('box-helper', helperCache);
   const child = spawn(helperPath, ['run'], {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control, ...how.extraFds],
+    // fd 5 stays free for the control FIFO the helper makes; --preserve-fds' fds from 6 on
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, 'ignore', ...how.extraFds],
     detached: !how.foreground,
     env: {},
   });
-  fs.closeSync(control);
   fs.closeSync(events);
   let exited = false;
   child.on('exit', () => (exited = true));
@@ -238,9 +238,10 @@ function startError(line: string | undefined, command: string): BoxError {
   return new BoxError(describeStartError({ stage, errno: Number(errno), text: text.join(' ') }, command));
 }
 
-/** The first status event of one of `kinds`, polled with a bound. */
+/** The first status event of one of `kinds`, read again as soon as the events file changes. */
 async function waitForEvent(store: OciStore, id: string, kinds: string[], gone: () => boolean): Promise<string> {
-  const found = await until(() => store.events(id).find((l) => kinds.includes(l.split(' ')[0])), gone);
+  const event = () => store.events(id).find((l) => kinds.includes(l.split(' ')[0]));
+  const found = await until(event, gone, ANSWER_MS, store.eventsFile(id));
   if (found === undefined)
     throw startError(
       store.events(id).find((l) => l.startsWith('error ')),
@@ -249,15 +250,37 @@ async function waitForEvent(store: OciStore, id: string, kinds: string[], gone: 
   return found;
 }
 
-/** Polls get() every 2 ms until it gives a value, gone() holds (one last look) or ANSWER_MS pass. */
-async function until<T>(get: () => T | undefined, gone: () => boolean, ms = ANSWER_MS): Promise<T | undefined> {
+/**
+ * Looks at get() until it gives a value, gone() holds (one last look) or `ms` pass: every 2 ms, or
+ * with `watched` (a file get() reads) whenever it changes (inotify, no poll's delay), at least
+ * every 20 ms.
+ */
+async function until<T>(
+  get: () => T | undefined,
+  gone: () => boolean,
+  ms = ANSWER_MS,
+  watched?: string,
+): Promise<T | undefined> {
   const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (gone()) return get();
-    if (Date.now() > deadline) throw new BoxError(`box-helper did not answer within ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 2));
+  let wake: () => void = () => undefined;
+  const watcher = watched ? fs.watch(watched, { persistent: false }, () => wake()) : undefined;
+  watcher?.on('error', () => undefined); // the file went (a failed create's cleanup): polling goes on
+  try {
+    for (;;) {
+      const v = get();
+      if (v !== undefined) return v;
+      if (gone()) return get();
+      if (Date.now() > deadline) throw new BoxError(`box-helper did not answer within ${ms / 1000} s`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, watcher ? 20 : 2);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    watcher?.close();
   }
 }
 

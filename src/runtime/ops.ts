@@ -42,6 +42,7 @@ export const OPS = {
   release: { args: '', kind: 'host', single: true, modes: BOTH },
   'console-socket': { args: 'p', kind: 'host', single: true, modes: BOTH },
   ready: { args: '', kind: 'host', single: true, modes: RUN },
+  'control-fifo': { args: 'p', kind: 'host', single: true, modes: RUN },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
   stdin: { args: '', kind: 'host', single: true, modes: BOTH },

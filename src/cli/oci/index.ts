@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import * as path from 'node:path';
 import { BoxError } from '../../errors';
 import { parseSignal } from '../../linux/signals';
 import type { CgroupLimits } from '../../linux/cgroups';
@@ -440,7 +441,8 @@ export async function runOci(argv: string[], prog: string, storageRoot?: string)
     const cmd = COMMANDS[name];
     const { flags, rest: positionals } = parseOciFlags(args, cmd.flags, `${prog} ${name}`);
     const debug = g.debug === true;
-    const store = new OciStore((g.root as string | undefined) ?? DEFAULT_OCI_ROOT);
+    // a relative --root is the caller's working directory's, as runc takes it (the helper's paths are absolute)
+    const store = new OciStore(path.resolve((g.root as string | undefined) ?? DEFAULT_OCI_ROOT));
     // every command but features reads or writes under --root: a root others could swap is refused
     if (name !== 'features') store.trust();
     const boxRoot = (g['box-root'] as string | undefined) ?? storageRoot;
