@@ -314,6 +314,13 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	}
 	if (spec_find(sp, "console-socket") && !(spec_find(sp, "release") && spec_find(sp, "tty")))
 		bad("op console-socket needs release and tty%s%s", "", "");
+	/* what runs only where the child waits for start's go, or only on a pty */
+	static const char *const with_release[] = { "ready", "start-hook" };
+	for (size_t i = 0; i < sizeof with_release / sizeof with_release[0]; i++)
+		if (spec_find(sp, with_release[i]) && !spec_find(sp, "release"))
+			bad("op %s needs release%s", with_release[i], "");
+	if (spec_find(sp, "tty-size") && !spec_find(sp, "tty"))
+		bad("op tty-size needs tty%s%s", "", "");
 }
 
 /* `health` and its companions: all or nothing, and the nested exec spec of the probe is valid. */

@@ -538,6 +538,12 @@ raw '[["attach","/a","0"],["args","true"]]'
 check "attach without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op attach needs detach" ]]; echo $?) "$ST"
 raw '[["log","/x","0","1"],["args","true"]]'
 check "log without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op log needs detach" ]]; echo $?) "$ST"
+raw '[["ready"],["args","true"]]'
+check "ready without release refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op ready needs release" ]]; echo $?) "$ST"
+raw '[["start-hook","startContainer[0]","0","{","}","1","/bin/true","true"],["args","true"]]'
+check "start-hook without release refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op start-hook needs release" ]]; echo $?) "$ST"
+raw '[["tty-size","24","80"],["args","true"]]'
+check "tty-size without tty refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op tty-size needs tty" ]]; echo $?) "$ST"
 raw '[["detach"],["state","rel/state"],["args","true"]]'
 check "relative state path refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op state: not an absolute path: rel/state" ]]; echo $?) "$ST"
 raw '[["join","1"],["args","true"]]'
