@@ -423,6 +423,25 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     });
     expect(boxRunc('create', '--bundle', bundle, 'hp3').status).toBe(125);
     expect(leftovers('hp3')).toEqual([]);
+
+    // the cgroup v2 code path (a hybrid host's unified hierarchy): hugetlb.<size>.max
+    if (!fs.existsSync('/sys/fs/cgroup/unified/cgroup.controllers')) return;
+    cgroupV2Mount = '/sys/fs/cgroup/unified';
+    try {
+      config(['sleep', '1000'], (c) => {
+        c.linux.resources = {
+          devices: c.linux.resources.devices,
+          hugepageLimits: [{ pageSize: '2MB', limit: 2 << 20 }],
+        };
+      });
+      ok('create', '--bundle', bundle, 'hp4');
+      const file = '/sys/fs/cgroup/unified/box-runc/hp4/hugetlb.2MB.max';
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe(String(2 << 20));
+      ok('delete', 'hp4');
+      expect(fs.existsSync(path.dirname(file))).toBe(false);
+    } finally {
+      cgroupV2Mount = undefined;
+    }
   });
 
   it('sets blockIO throttles per device, changes them with update, and leaves nothing when the kernel refuses one', () => {
