@@ -10,6 +10,8 @@
  *   child.c   the cloned child: pty, rlimits, credentials, capabilities, seccomp, execve
  *   init.c    the built-in init (`init` op)
  *   relay.c   the parent after clone: signals, pty relay, exit status
+ *   stdpipes.c a foreground child's stdio without a tty: pipes the parent relays (`relay`)
+ *   jsonlog.c the container's output as a json-file log (`log`)
  *   signals.c the signals forwarded to the child, the mask restored before anything runs
  *   monitor.c the monitor of a detached container: log, state file, on-exit callback
  *   attach.c  the monitor's attach socket: output to clients, their input, window sizes
@@ -24,12 +26,14 @@
 #include "ctx.h"
 #include "exec.h"
 #include "health.h"
+#include "jsonlog.h"
 #include "monitor.h"
 #include "oci-runc.h"
 #include "relay.h"
 #include "report.h"
 #include "signals.h"
 #include "spec.h"
+#include "stdpipes.h"
 #include "util.h"
 
 #include <errno.h>
@@ -112,6 +116,7 @@ void host_ops(const struct spec *sp)
 	detach = spec_find(sp, "detach") != NULL;
 	child_ops(sp);
 	monitor_ops(sp);
+	stdio_ops(sp);
 	attach_ops(sp);
 	health_ops(sp);
 	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
@@ -166,12 +171,15 @@ void parent_setup(void)
 	C.err_rd = p[0], C.err_wr = p[1];
 	if (C.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, C.sock))
 		die("tty", errno, "socketpair");
+	stdio_setup();   /* `relay`: the child's fds 0-2 become pipes */
+	jsonlog_start(); /* a foreground run's log (a monitor opened its own already) */
 	signals_block(detach);
 	signal(SIGTTOU, SIG_IGN); /* tcsetattr from a background job must not stop us */
 }
 
 /* The parent right after clone/fork: without a tty, the child alone holds its stdio (a reader of
- * its stdout sees EOF when the child closes it). */
+ * its stdout sees EOF when the child closes it); with `relay`, the parent keeps the other ends of
+ * its pipes and the caller's fds, moved aside. */
 void parent_after_fork(pid_t pid)
 {
 	report_child(pid);

@@ -12,6 +12,7 @@ import { storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
 import { layout, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
+import { mark } from '../util/trace';
 import { ownedName } from '../util/owner';
 import { LayerStack } from '../runtime/diff';
 import { DEFAULT_PATH, mergeEnv } from '../runtime/run-options';
@@ -268,6 +269,7 @@ class Builder {
     try {
       if (await this.at(ins, fn)) progress.cached();
       else progress.done();
+      mark(`build: ${ins.keyword} at line ${ins.line}`);
     } catch (err) {
       progress.failed();
       throw err;
@@ -578,6 +580,7 @@ class Builder {
       });
       const createdBy = ins.original;
       const key = stepKey(parent, createdBy, entriesDigest(entries));
+      mark(`build: ${ins.keyword} sources listed and read`);
       let entry = this.cache.get(key);
       const cached = entry?.diffId !== undefined;
       if (!entry?.diffId) {

@@ -1,17 +1,18 @@
 // A build step's layer: a list of entries (files read from a layer stack, directories made up,
-// whiteouts) written as a tar stream straight into the store's layer unpacker (storeLayer), so
-// a built layer is stored, hashed and recorded with tar-split exactly like a pulled one.
+// whiteouts) made into a tar whose pieces go straight into the store's layer unpacker
+// (storeLayerPieces), so a built layer is stored, hashed and recorded with tar-split exactly like
+// a pulled one.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { BoxError } from '../errors';
-import { contentOf, major, minor, typeOf } from '../image/export';
-import { storeLayer } from '../image/layer-fetch';
+import { major, minor, typeOf } from '../image/export';
+import { storeLayerPieces } from '../image/layer-fetch';
 import { ImageStore } from '../image/store';
-import { TarStream } from '../image/tar-writer';
+import { TAR_END, tarHeader, tarPadding, TarStream } from '../image/tar-writer';
 import { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from '../linux/syscalls';
 import { containerChanges, LayerStack } from '../runtime/diff';
+import { mark } from '../util/trace';
 
 export interface Owner {
   uid: number;
@@ -35,19 +36,37 @@ export type LayerEntry =
   | { to: string; kind: 'dir'; mode: number; uid: number; gid: number; mtime: number }
   | { to: string; kind: 'whiteout' };
 
-/** Writes the entries as a tar archive to `out`. */
-export async function writeLayerTar(entries: LayerEntry[], out: NodeJS.WritableStream): Promise<void> {
-  const tar = new TarStream(out);
+/** Bytes of a file read at once into a piece of the tar. */
+const READ_PIECE = 1 << 20;
+
+/** A file's `size` bytes of content, read from fd in pieces (fresh buffers: a stream may keep them). */
+function* fileContent(fd: number, size: number, name: string): Generator<Buffer> {
+  let left = size;
+  while (left > 0) {
+    const buf = Buffer.allocUnsafe(Math.min(left, READ_PIECE));
+    const n = fs.readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) throw new BoxError(`${name} shrank while being read (${size - left} of its ${size} bytes): try again`);
+    left -= n;
+    yield n === buf.length ? buf : buf.subarray(0, n);
+  }
+}
+
+/**
+ * The entries' tar archive, piece by piece in order (headers, contents, padding, the end marker),
+ * its files read synchronously as the pieces are taken. A file that grew since it was listed
+ * gives the size it was listed with; one that shrank is an error.
+ */
+export function* layerTarPieces(entries: LayerEntry[]): Generator<Buffer> {
   const links = new Map<string, string>(); // dev:ino of files with several links -> first name
   for (const e of entries) {
     const name = e.to.replace(/^\/+/, '');
     if (e.kind === 'whiteout') {
       const wh = path.posix.join(path.posix.dirname(name), `.wh.${path.posix.basename(name)}`);
-      await tar.add({ path: wh, type: 'file', mode: 0o600, size: 0 });
+      yield tarHeader({ path: wh, type: 'file', mode: 0o600, size: 0 });
       continue;
     }
     if (e.kind === 'dir') {
-      await tar.add({ path: name, type: 'dir', mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime });
+      yield tarHeader({ path: name, type: 'dir', mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime });
       continue;
     }
     const st = e.stat;
@@ -60,52 +79,56 @@ export async function writeLayerTar(entries: LayerEntry[], out: NodeJS.WritableS
       gid: e.owner?.gid ?? st.gid,
       mtime: Math.floor(st.mtimeMs / 1000),
     };
-    if (type === 'dir') await tar.add({ ...base, type });
-    else if (type === 'symlink') await tar.add({ ...base, type, linkpath: e.stack.readlink(e.layer, e.rel) });
+    if (type === 'dir') yield tarHeader({ ...base, type });
+    else if (type === 'symlink') yield tarHeader({ ...base, type, linkpath: e.stack.readlink(e.layer, e.rel) });
     else if (type === 'file') {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? links.get(key) : undefined;
       if (first !== undefined) {
-        await tar.add({ ...base, type: 'hardlink', linkpath: first });
+        yield tarHeader({ ...base, type: 'hardlink', linkpath: first });
         continue;
       }
       if (st.nlink > 1) links.set(key, name);
       if (e.content) {
-        await tar.add({ ...base, type, size: e.content.length }, e.content);
+        yield tarHeader({ ...base, type, size: e.content.length });
+        if (e.content.length) yield e.content;
+        yield tarPadding(e.content.length);
         continue;
       }
       const fd = e.stack.open(e.layer, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
       try {
         const size = fs.fstatSync(fd).size;
-        await tar.add({ ...base, type, size }, contentOf(fd, size));
+        yield tarHeader({ ...base, type, size });
+        yield* fileContent(fd, size, e.to);
+        yield tarPadding(size);
       } finally {
         fs.closeSync(fd);
       }
-    } else await tar.add({ ...base, type, devmajor: major(st.rdev), devminor: minor(st.rdev) });
+    } else yield tarHeader({ ...base, type, devmajor: major(st.rdev), devminor: minor(st.rdev) });
   }
-  await tar.finish();
+  yield TAR_END;
+}
+
+/** Writes the entries as a tar archive to `out`, waiting whenever it is full. */
+export async function writeLayerTar(entries: LayerEntry[], out: NodeJS.WritableStream): Promise<void> {
+  const tar = new TarStream(out);
+  for (const piece of layerTarPieces(entries)) if (piece.length) await tar.write(piece);
 }
 
 /** The diff_id the entries' tar would have: its sha256, with nothing written. */
-async function tarDigest(entries: LayerEntry[]): Promise<string> {
+function tarDigest(entries: LayerEntry[]): string {
   const hash = createHash('sha256');
-  const sink = new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      done();
-    },
-  });
-  await writeLayerTar(entries, sink);
+  for (const piece of layerTarPieces(entries)) hash.update(piece);
   return `sha256:${hash.digest('hex')}`;
 }
 
 /**
  * Stores the entries as a layer; returns its diff_id (an existing identical layer is reused).
- * With `hashFirst` the tar is hashed before anything is written, so a layer the store already has
- * is not unpacked file by file only to be found a duplicate and deleted: that cost a --no-cache
- * rebuild of a 5,000-file COPY 12 s. Hashing first costs a new layer one more read of its files
- * (about 15% more): the caller asks for it when a duplicate is likely.
+ * The tar's pieces go straight into the store's unpacker as they are made, with no stream in
+ * between. With `hashFirst` the tar is hashed before anything is written, so a layer the store
+ * already has is not unpacked file by file only to be found a duplicate and deleted: that cost a
+ * --no-cache rebuild of a 5,000-file COPY 12 s. Hashing first costs a new layer one more read of
+ * its files (about 15% more): the caller asks for it when a duplicate is likely.
  */
 export async function storeEntries(
   store: ImageStore,
@@ -113,19 +136,12 @@ export async function storeEntries(
   what: string,
   hashFirst = false,
 ): Promise<string> {
-  const diffId = hashFirst ? await tarDigest(entries) : undefined;
+  const diffId = hashFirst ? tarDigest(entries) : undefined;
+  if (diffId) mark('layer: hashed before storing');
   if (diffId && store.hasLayer(diffId)) return diffId;
-  const pipe = new PassThrough({ highWaterMark: 1 << 20 });
-  const writing = writeLayerTar(entries, pipe).then(
-    () => pipe.end(),
-    (err: Error) => {
-      pipe.destroy(err);
-      throw err;
-    },
-  );
   try {
     // a file that changed between the two passes is a digest mismatch, not a wrong layer
-    const [layer] = await Promise.all([storeLayer(store, pipe, { what, diffId }), writing]);
+    const layer = await storeLayerPieces(store, layerTarPieces(entries), { what, diffId });
     return layer.diffId;
   } catch (err) {
     throw err instanceof BoxError ? err : new BoxError(`${what}: ${(err as Error).message}`);

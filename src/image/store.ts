@@ -20,6 +20,7 @@ import { readNoFollow } from '../util/safe-open';
 import { ImageConfig } from './config';
 import { syncfs } from '../linux/syscalls';
 import { lockFile } from './locks';
+import { mark } from '../util/trace';
 import { ImageRef, parseImageRef } from './reference';
 
 export interface ImageRecord {
@@ -212,7 +213,9 @@ export class ImageStore {
     const link = this.makeLinkSymlink(undefined, hexOf(diffId));
     try {
       writeFileAtomic(path.join(work, 'link'), link + '\n', 0o600, false);
+      mark('layer: unpacked');
       await syncfs(tmpDiffDir);
+      mark('layer: synced');
       fs.renameSync(work, dest);
     } catch (err) {
       // Lost a race with an identical layer: theirs is as good as ours.

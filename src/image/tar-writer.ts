@@ -54,6 +54,13 @@ function paxRecord(key: string, value: Buffer): Buffer {
 }
 
 const padding = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+/** The zero bytes after `size` bytes of content, up to the next block (shared: never write to it). */
+export const tarPadding = (size: number): Buffer => ZERO_BLOCK.subarray(0, padding(size));
+
+/** The end-of-archive marker: two zero blocks (shared: never write to it). */
+export const TAR_END: Buffer = Buffer.alloc(2 * BLOCK);
 
 /** Splits a name into ustar's prefix (155 bytes) and name (100 bytes), if it fits. */
 function splitName(name: string): { prefix: string; name: string } | undefined {
@@ -188,8 +195,8 @@ export class TarStream {
     if (pad) await this.write(Buffer.alloc(pad));
   }
 
-  /** The end-of-archive marker: two zero blocks. */
+  /** The end-of-archive marker. */
   async finish(): Promise<void> {
-    await this.write(Buffer.alloc(2 * BLOCK));
+    await this.write(TAR_END);
   }
 }

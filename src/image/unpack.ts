@@ -17,9 +17,9 @@
 // from an image would make overlayfs look elsewhere than the layer says. They stay in the
 // tar-split record, which is the original archive.
 //
-// Everything runs synchronously on the calling thread, entry by entry as the bytes arrive:
-// decompression runs on libuv's threads, and the file-system calls here are page-cache writes and
-// metadata updates, which cost less than handing each one to a thread.
+// Everything runs synchronously on the calling thread, entry by entry as the bytes arrive (a pull
+// runs it on a layer worker thread, layer-worker.ts): the file-system calls here are page-cache
+// writes and metadata updates, which cost less than handing each one to libuv's threads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, Hash } from 'node:crypto';
@@ -343,17 +343,20 @@ class LayerWriter implements TarSink {
   }
 }
 
-/** A Writable taking an uncompressed tar stream; `result` resolves once it finished. */
-export class LayerUnpacker extends Writable {
+/**
+ * An uncompressed tar stream into files, synchronously: write() the bytes in pieces of any size as
+ * they come (each is hashed for the diff_id and parsed), then finish(). Whatever is thrown leaves
+ * nothing open (the caller discards the directory). A layer worker feeds it directly;
+ * LayerUnpacker wraps it as a Writable.
+ */
+export class LayerSink {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
   private readonly writer: LayerWriter;
   private readonly reader: TarReader;
   private readonly split?: TarSplitRecorder;
-  result?: UnpackResult;
 
   constructor(dir: string, opts: UnpackOptions = {}) {
-    super({ highWaterMark: 1 << 20 });
     this.writer = new LayerWriter(path.resolve(dir), opts);
     const split = opts.tarSplit ? new TarSplitRecorder(opts.tarSplit) : undefined;
     this.split = split;
@@ -378,9 +381,51 @@ export class LayerUnpacker extends Writable {
     this.reader = new TarReader(sink);
   }
 
-  private abortAll(): void {
+  /** Takes the next piece of the stream; it is not kept after this returns (it may be reused). */
+  write(chunk: Buffer): void {
+    try {
+      this.hash.update(chunk);
+      this.bytes += chunk.length;
+      this.reader.write(chunk);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+  }
+
+  /** The stream has ended: directory metadata last, the tar-split record completed. */
+  finish(): UnpackResult {
+    try {
+      this.reader.end();
+      this.writer.finish();
+      this.split?.finish();
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
+  }
+
+  /** Closes what is open; idempotent. */
+  abort(): void {
     this.writer.abort();
     this.split?.abort();
+  }
+
+  /** Device entries skipped because mknod was not permitted (unprivileged unpacking). */
+  get skippedDevices(): string[] {
+    return this.writer.skipped;
+  }
+}
+
+/** A Writable taking an uncompressed tar stream; `result` is set once it finished. */
+export class LayerUnpacker extends Writable {
+  private readonly sink: LayerSink;
+  result?: UnpackResult;
+
+  constructor(dir: string, opts: UnpackOptions = {}) {
+    super({ highWaterMark: 1 << 20 });
+    this.sink = new LayerSink(dir, opts);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -389,39 +434,30 @@ export class LayerUnpacker extends Writable {
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     try {
-      for (const { chunk } of chunks) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        this.reader.write(chunk);
-      }
+      for (const { chunk } of chunks) this.sink.write(chunk);
       cb();
     } catch (err) {
-      this.abortAll();
       cb(err as Error);
     }
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     try {
-      this.reader.end();
-      this.writer.finish();
-      this.split?.finish();
-      this.result = { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
+      this.result = this.sink.finish();
       cb();
     } catch (err) {
-      this.abortAll();
       cb(err as Error);
     }
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.abortAll();
+    this.sink.abort();
     cb(err);
   }
 
   /** Device entries skipped because mknod was not permitted (unprivileged unpacking). */
   get skippedDevices(): string[] {
-    return this.writer.skipped;
+    return this.sink.skippedDevices;
   }
 }
 

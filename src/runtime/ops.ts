@@ -44,7 +44,9 @@ export const OPS = {
   ready: { args: '', kind: 'host', single: true, modes: RUN },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
-  stdin: { args: '', kind: 'host', single: true, modes: RUN },
+  stdin: { args: '', kind: 'host', single: true, modes: BOTH },
+  // a foreground container's stdio through pipes the helper relays
+  relay: { args: '', kind: 'host', single: true, modes: BOTH },
   'exit-event': { args: 'ps', kind: 'host', single: true, modes: EXEC },
   // health checks, scheduled by the monitor
   health: { args: 'uuuuup', kind: 'host', single: true, modes: RUN },
