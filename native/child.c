@@ -312,10 +312,12 @@ static void exec_cmd(void)
 		while (n < 0 && errno == EINTR);
 		if (n != 1)
 			_exit(125); /* aborted: the helper kills us, or it died */
-		for (size_t i = 0; run_spec && i < run_spec->nrecs; i++)
-			if (!strcmp(run_spec->recs[i].op->name, "start-hook"))
-				hook_run(&run_spec->recs[i]); /* startContainer: in the container, with its credentials */
 	}
+	/* startContainer: after start's go (without `release` the steps came after it), in the
+	 * container, with the command's credentials */
+	for (size_t i = 0; !C.exec_mode && run_spec && i < run_spec->nrecs; i++)
+		if (!strcmp(run_spec->recs[i].op->name, "start-hook"))
+			hook_run(&run_spec->recs[i]);
 	close(C.sync_rd);
 	if (C.preserved)
 		pass_preserved_fds();

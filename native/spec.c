@@ -319,11 +319,9 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	}
 	if (spec_find(sp, "console-socket") && !(spec_find(sp, "release") && spec_find(sp, "tty")))
 		bad("op console-socket needs release and tty%s%s", "", "");
-	/* what runs only where the child waits for start's go, or only on a pty */
-	static const char *const with_release[] = { "ready", "start-hook" };
-	for (size_t i = 0; i < sizeof with_release / sizeof with_release[0]; i++)
-		if (spec_find(sp, with_release[i]) && !spec_find(sp, "release"))
-			bad("op %s needs release%s", with_release[i], "");
+	/* the helper waits for the child set up before start's go only where the child waits for it */
+	if (spec_find(sp, "ready") && !spec_find(sp, "release"))
+		bad("op ready needs release%s%s", "", "");
 	if (spec_find(sp, "tty-size") && !spec_find(sp, "tty"))
 		bad("op tty-size needs tty%s%s", "", "");
 }

@@ -544,8 +544,6 @@ raw '[["relay"],["detach"],["args","true"]]'
 check "relay with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op relay cannot go with detach" ]]; echo $?) "$ST"
 raw '[["ready"],["args","true"]]'
 check "ready without release refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op ready needs release" ]]; echo $?) "$ST"
-raw '[["start-hook","startContainer[0]","0","{","}","1","/bin/true","true"],["args","true"]]'
-check "start-hook without release refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op start-hook needs release" ]]; echo $?) "$ST"
 raw '[["tty-size","24","80"],["args","true"]]'
 check "tty-size without tty refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op tty-size needs tty" ]]; echo $?) "$ST"
 raw '[["detach"],["state","rel/state"],["args","true"]]'

@@ -659,6 +659,20 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(fs.existsSync(path.join(bundle, 'out', 'ran'))).toBe(false);
     ok('delete', 'k4');
     expect(leftovers('k4')).toEqual([]);
+
+    // a foreground run: both kinds run (the init's steps come after start's go there), in order
+    fs.rmSync(path.join(bundle, 'out', 'order'), { force: true });
+    config(['sh', '-c', 'echo command >> /out/order'], (c) => {
+      c.hooks = {
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `echo createContainer >> ${bundle}/out/order`] }],
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo startContainer >> /out/order'] }],
+      };
+    });
+    expect(boxRunc('run', '--bundle', bundle, 'k5').status).toBe(0);
+    expect(fs.readFileSync(path.join(bundle, 'out', 'order'), 'utf8')).toBe(
+      'createContainer\nstartContainer\ncommand\n',
+    );
+    expect(leftovers('k5')).toEqual([]);
   });
 
   it('sizes the terminal as process.consoleSize says before its master goes to the console socket', () => {
