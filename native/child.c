@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -72,6 +73,8 @@ void child_ops(const struct spec *sp)
 	P.env = spec_find(sp, "env");
 	P.seccomp = spec_find(sp, "seccomp");
 	P.args = spec_find(sp, "args");
+	P.umask = spec_find(sp, "umask");
+	P.personality = spec_find(sp, "personality");
 }
 
 const struct proc_ops *child_proc(void)
@@ -321,7 +324,9 @@ static void exec_cmd(void)
 	close(C.sync_rd);
 	if (C.preserved)
 		pass_preserved_fds();
-	umask(022);
+	umask(P.umask ? (mode_t)arg_u(P.umask, 0) & 0777 : 022);
+	if (P.personality && personality((unsigned long)arg_u(P.personality, 0)) < 0)
+		cfail("personality", errno, "personality(0x%lx)", (unsigned long)arg_u(P.personality, 0));
 	signals_restore();
 	if (P.seccomp && P.nnp)
 		load_seccomp();

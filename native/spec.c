@@ -47,6 +47,7 @@ static const struct opdef OPS[] = {
 	{ "join", "u", OP_HOST, 1, M_EXEC },
 	/* child-side steps, in order */
 	{ "hostname", "s", OP_STEP, 0, M_RUN },
+	{ "domainname", "s", OP_STEP, 1, M_RUN },
 	{ "propagation", "u", OP_STEP, 0, M_RUN },
 	{ "propagation-of", "pu", OP_STEP, 0, M_RUN },
 	{ "rootfs", "ssuss", OP_STEP, 1, M_RUN },
@@ -74,6 +75,8 @@ static const struct opdef OPS[] = {
 	{ "seccomp", "b", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "start-hook", "sussupss*", OP_ATTR, 0, M_RUN },
+	{ "umask", "u", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "personality", "u", OP_ATTR, 1, M_RUN | M_EXEC },
 };
 
 /* the nested exec spec of `health-exec` (spec_probe) */

@@ -40,6 +40,8 @@ export interface OciProcess {
   rlimits: Ulimit[];
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
+  /** process.user.umask; 022 when absent */
+  umask?: number;
   /** process.consoleSize: the pty's window size before its master goes to the console socket */
   consoleSize?: { rows: number; cols: number };
 }
@@ -58,6 +60,10 @@ export interface OciConfig {
   root: { path: string; readonly: boolean };
   process: OciProcess;
   hostname?: string;
+  /** the NIS domain name of its uts namespace */
+  domainname?: string;
+  /** linux.personality: the execution domain (personality(2)), PER_LINUX or PER_LINUX32 */
+  personality?: number;
   mounts: OciMount[];
   annotations: Record<string, string>;
   /** the namespaces the container gets new copies of */
@@ -106,7 +112,6 @@ export function parseOciConfig(text: string): OciConfig {
   if (!versionOk(ociVersion)) {
     throw new SpecFieldError('ociVersion', `${ociVersion} is not supported (box-runc reads 1.0.0 to 1.3.x)`);
   }
-  if (top.str('domainname')) throw new SpecFieldError('domainname', 'box cannot set a NIS domain name yet');
   const rootF = top.sub('root', { honoured: ['path', 'readonly'] });
   const rootPath = rootF?.str('path');
   if (!rootF || !rootPath) throw new SpecFieldError('root.path', 'missing: the bundle must name its root filesystem');
@@ -119,6 +124,10 @@ export function parseOciConfig(text: string): OciConfig {
   if (hostname && !namespaces.has('uts')) {
     throw new SpecFieldError('hostname', 'needs a new uts namespace (linux.namespaces)');
   }
+  const domainname = top.str('domainname');
+  if (domainname && !namespaces.has('uts')) {
+    throw new SpecFieldError('domainname', 'needs a new uts namespace (linux.namespaces)');
+  }
   const warnings: string[] = [];
   const res = parseResources(linux, warnings);
   const process = parseProcess(processF, warnings);
@@ -127,6 +136,8 @@ export function parseOciConfig(text: string): OciConfig {
     root: { path: rootPath, readonly: rootF.bool('readonly') },
     process,
     hostname: hostname || undefined,
+    domainname: domainname || undefined,
+    personality: parsePersonality(linux),
     mounts: top.list('mounts').map(({ v, field }) => parseMount(v, field)),
     annotations: top.stringMap('annotations'),
     namespaces,
@@ -218,12 +229,6 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
   });
   if (!user) throw new SpecFieldError('process.user', 'missing');
   const umask = user.int('umask', 0, 0o777);
-  if (umask !== undefined && umask !== 0o022) {
-    throw new SpecFieldError(
-      'process.user.umask',
-      'box sets umask 022 before the command runs; other masks are refused',
-    );
-  }
   const gids = user.list('additionalGids').map(({ v, field }) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xfffffffe)
       throw new SpecFieldError(field, 'must be a gid');
@@ -239,6 +244,7 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
     rlimits: p.list('rlimits').map(({ v, field }) => parseRlimit(v, field)),
     noNewPrivileges: p.bool('noNewPrivileges'),
     oomScoreAdj: p.int('oomScoreAdj', -1000, 1000),
+    umask,
     // as runc: a size with a zero in it is no size (the receiver's own is kept)
     consoleSize: rows && cols ? { rows, cols } : undefined,
   };
@@ -320,11 +326,11 @@ const LINUX_RULES: FieldRules = {
     'readonlyPaths',
     'uidMappings',
     'gidMappings',
+    'personality',
   ],
   refused: {
     mountLabel: NO_LSM,
     intelRdt: 'box does not manage Intel RDT',
-    personality: 'box cannot set an execution domain yet',
     timeOffsets: 'box does not make time namespaces',
     memoryPolicy: 'box cannot set a NUMA memory policy yet',
     netDevices: 'box cannot move network devices into a container yet',
@@ -362,6 +368,21 @@ function parseNamespaces(linux: Fields): { namespaces: Set<NamespaceType>; joine
     throw new SpecFieldError('linux.uidMappings', 'box makes no user namespace yet');
   }
   return { namespaces: out, joined };
+}
+
+/** personality(2)'s execution domains the runtime-spec names (runc sets these two, and no flags). */
+const PERSONAS: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
+
+function parsePersonality(linux: Fields): number | undefined {
+  const f = linux.sub('personality', {
+    honoured: ['domain'],
+    refused: { flags: 'box sets an execution domain without flags (as runc)' },
+  });
+  if (!f) return undefined;
+  const domain = f.str('domain') ?? '';
+  if (!Object.hasOwn(PERSONAS, domain))
+    throw new SpecFieldError('linux.personality.domain', `${JSON.stringify(domain)} is not LINUX or LINUX32`);
+  return PERSONAS[domain];
 }
 
 const S_IFMT = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 } as const;

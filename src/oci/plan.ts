@@ -56,6 +56,7 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
   if (c.process.oomScoreAdj !== undefined) spec.op('oom-score-adj', c.process.oomScoreAdj);
 
   if (c.hostname) spec.op('hostname', c.hostname);
+  if (c.domainname) spec.op('domainname', c.domainname);
   spec.op('propagation', c.rootfsPropagation);
   spec.op('rootfs', rootfs, '', MS.BIND | MS.REC, '', rootfs);
   const ownNet = c.namespaces.has('network') || c.joined.some((j) => j.type === 'network');
@@ -113,6 +114,8 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
     env: proc.env,
   });
   spec.op('args', ...proc.args);
+  if (proc.umask !== undefined) spec.op('umask', proc.umask);
+  if (c.personality !== undefined) spec.op('personality', c.personality);
   for (const [i, h] of (c.hooks.startContainer ?? []).entries()) {
     spec.op('start-hook', ...hookOpArgs(`startContainer[${i}]`, h, p.hookState.created));
   }

@@ -57,6 +57,7 @@ export const OPS = {
   join: { args: 'u', kind: 'host', single: true, modes: EXEC },
   // child-side steps, in order
   hostname: { args: 's', kind: 'step', single: false, modes: RUN },
+  domainname: { args: 's', kind: 'step', single: true, modes: RUN },
   propagation: { args: 'u', kind: 'step', single: false, modes: RUN },
   'propagation-of': { args: 'pu', kind: 'step', single: false, modes: RUN },
   rootfs: { args: 'ssuss', kind: 'step', single: true, modes: RUN },
@@ -84,6 +85,8 @@ export const OPS = {
   seccomp: { args: 'b', kind: 'attr', single: true, modes: BOTH },
   args: { args: 'ss*', kind: 'attr', single: true, modes: BOTH },
   'start-hook': { args: 'sussupss*', kind: 'attr', single: false, modes: RUN },
+  umask: { args: 'u', kind: 'attr', single: true, modes: BOTH },
+  personality: { args: 'u', kind: 'attr', single: true, modes: BOTH },
 } as const satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;

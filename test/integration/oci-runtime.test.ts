@@ -765,6 +765,28 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('pf1')).toEqual([]);
   });
 
+  it('sets domainname, process.user.umask and linux.personality, for exec too where the process says', () => {
+    for (const f of ['dom', 'umask', 'arch']) fs.rmSync(path.join(bundle, 'out', f), { force: true });
+    config(
+      ['sh', '-c', 'cat /proc/sys/kernel/domainname > /out/dom; umask > /out/umask; uname -m > /out/arch; sleep 1000'],
+      (c) => {
+        c.domainname = 'nis.example';
+        c.process.user.umask = 0o027;
+        c.linux.personality = { domain: 'LINUX32' };
+      },
+    );
+    ok('run', '--detach', '--bundle', bundle, 'pe1');
+    const out = (f: string) => fs.readFileSync(path.join(bundle, 'out', f), 'utf8').trim();
+    until('the command ran', () => fs.existsSync(path.join(bundle, 'out', 'arch')) && out('arch'), Boolean);
+    expect([out('dom'), out('umask'), out('arch')]).toEqual(['nis.example', '0027', 'i686']);
+    const processFile = path.join(t.dir, 'umask-process.json');
+    const proc = { args: ['sh', '-c', 'umask'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0, umask: 0o077 } };
+    fs.writeFileSync(processFile, JSON.stringify(proc));
+    expect(ok('exec', '--process', processFile, 'pe1')).toBe('0077\n');
+    ok('delete', '--force', 'pe1');
+    expect(leftovers('pe1')).toEqual([]);
+  });
+
   it('deletes a created container that never started: its waiting init goes', () => {
     config(['sh', '-c', 'echo ran > /out/never']);
     ok('create', '--bundle', bundle, 'c4');

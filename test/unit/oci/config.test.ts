@@ -79,7 +79,7 @@ describe('config.json', () => {
     ],
     ['a capability', (d: Doc) => (d.process.capabilities.bounding = ['CAP_FLY']), 'process.capabilities.bounding[0]'],
     ['an rlimit', (d: Doc) => (d.process.rlimits[0].type = 'RLIMIT_NOPE'), 'process.rlimits[0].type'],
-    ['a umask', (d: Doc) => (d.process.user.umask = 0o077), 'process.user.umask'],
+    ['a umask out of range', (d: Doc) => (d.process.user.umask = 0o1777), 'process.user.umask'],
     [
       'a user namespace',
       (d: Doc) => d.linux.namespaces.push({ type: 'user' }),
@@ -114,7 +114,21 @@ describe('config.json', () => {
       "linux.cgroupsPath: system.slice:box:abc is systemd's form",
     ],
     ['a cgroup path escaping', (d: Doc) => (d.linux.cgroupsPath = '/a/../..'), 'linux.cgroupsPath'],
-    ['personality', (d: Doc) => (d.linux.personality = { domain: 'LINUX32' }), 'linux.personality'],
+    [
+      'an unknown personality',
+      (d: Doc) => (d.linux.personality = { domain: 'SVR4' }),
+      'linux.personality.domain: "SVR4" is not LINUX or LINUX32',
+    ],
+    [
+      'personality flags',
+      (d: Doc) => (d.linux.personality = { domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE'] }),
+      'linux.personality.flags',
+    ],
+    [
+      'a domainname without uts',
+      (d: Doc) => ((d.domainname = 'nis'), delete d.hostname, d.linux.namespaces.splice(3, 1)),
+      'domainname: needs',
+    ],
     [
       'a seccomp agent',
       (d: Doc) => (d.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/s' }),
