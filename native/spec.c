@@ -26,6 +26,7 @@ static const struct opdef OPS[] = {
 	{ "init", "", OP_HOST, 1, M_RUN },
 	{ "oom-score-adj", "i", OP_HOST, 1, M_RUN },
 	{ "setns", "sp", OP_HOST, 0, M_RUN },
+	{ "userns-map", "ss", OP_HOST, 1, M_RUN },
 	/* the monitor of a detached container */
 	{ "detach", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "log", "puu", OP_HOST, 1, M_RUN },

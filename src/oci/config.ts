@@ -68,6 +68,8 @@ export interface OciConfig {
   annotations: Record<string, string>;
   /** the namespaces the container gets new copies of */
   namespaces: Set<NamespaceType>;
+  /** with a new user namespace: its uid_map and gid_map text */
+  idMaps?: { uid: string; gid: string };
   /** existing namespaces it joins (linux.namespaces[].path): net, ipc, uts or pid */
   joined: { type: NamespaceType; path: string }[];
   devices: OciDevice[];
@@ -138,6 +140,7 @@ export function parseOciConfig(text: string): OciConfig {
     hostname: hostname || undefined,
     domainname: domainname || undefined,
     personality: parsePersonality(linux),
+    idMaps: parseIdMaps(linux, namespaces.has('user')),
     mounts: top.list('mounts').map(({ v, field }) => parseMount(v, field)),
     annotations: top.stringMap('annotations'),
     namespaces,
@@ -355,7 +358,6 @@ function parseNamespaces(linux: Fields): { namespaces: Set<NamespaceType>; joine
       throw new SpecFieldError(`${field}.path`, `box-runc can join existing ${JOINABLE.join(', ')} namespaces only`);
     }
     if (nsPath && !nsPath.startsWith('/')) throw new SpecFieldError(`${field}.path`, 'must be an absolute path');
-    if (type === 'user') throw new SpecFieldError(field, 'box runs as root and makes no user namespace yet');
     if (type === 'time') throw new SpecFieldError(field, 'box does not make time namespaces');
     if (out.has(type) || joined.some((j) => j.type === type)) {
       throw new SpecFieldError(field, `a second ${type} namespace`);
@@ -364,10 +366,37 @@ function parseNamespaces(linux: Fields): { namespaces: Set<NamespaceType>; joine
     else out.add(type);
   }
   if (!out.has('mount')) throw new SpecFieldError('linux.namespaces', 'box-runc needs a new mount namespace');
-  if (linux.list('uidMappings').length || linux.list('gidMappings').length) {
-    throw new SpecFieldError('linux.uidMappings', 'box makes no user namespace yet');
-  }
   return { namespaces: out, joined };
+}
+
+/**
+ * linux.uidMappings and gidMappings as /proc/PID/uid_map and gid_map text: a new user namespace
+ * needs both, and they need one.
+ */
+function parseIdMaps(linux: Fields, userns: boolean): OciConfig['idMaps'] {
+  const map = (k: 'uidMappings' | 'gidMappings') =>
+    linux
+      .list(k)
+      .map(({ v, field }) => {
+        const f = new Fields(v, field, { honoured: ['containerID', 'hostID', 'size'] });
+        const n = (x: string) => f.int(x, 0, 0xfffffffe);
+        const [inside, outside, size] = [n('containerID'), n('hostID'), n('size')];
+        if (inside === undefined || outside === undefined || !size) {
+          throw new SpecFieldError(field, 'needs containerID, hostID and a size above 0');
+        }
+        return `${inside} ${outside} ${size}\n`;
+      })
+      .join('');
+  const uid = map('uidMappings');
+  const gid = map('gidMappings');
+  if (!userns) {
+    if (uid || gid) throw new SpecFieldError(uid ? 'linux.uidMappings' : 'linux.gidMappings', 'needs a new user namespace');
+    return undefined;
+  }
+  if (!uid || !gid) {
+    throw new SpecFieldError('linux.namespaces', 'a new user namespace needs linux.uidMappings and gidMappings');
+  }
+  return { uid, gid };
 }
 
 /** personality(2)'s execution domains the runtime-spec names (runc sets these two, and no flags). */

@@ -35,6 +35,7 @@ export const OPS = {
   init: { args: '', kind: 'host', single: true, modes: RUN },
   'oom-score-adj': { args: 'i', kind: 'host', single: true, modes: RUN },
   setns: { args: 'sp', kind: 'host', single: false, modes: RUN },
+  'userns-map': { args: 'ss', kind: 'host', single: true, modes: RUN },
   // the monitor of a detached container
   detach: { args: '', kind: 'host', single: true, modes: BOTH },
   log: { args: 'puu', kind: 'host', single: true, modes: RUN },

@@ -787,6 +787,56 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('pe1')).toEqual([]);
   });
 
+  it('runs a container in a user namespace with the uid and gid mappings given, its root a host uid', () => {
+    const shared = path.join(t.dir, 'userns-out');
+    fs.rmSync(shared, { recursive: true, force: true });
+    fs.mkdirSync(shared, { mode: 0o777 });
+    fs.chmodSync(shared, 0o777);
+    const mappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    // its root is a host uid without rights on the test's directories: the way to the bundle must
+    // be searchable, as runc wants it too
+    fs.chmodSync(t.dir, 0o711);
+    fs.chmodSync(bundle, 0o755);
+    fs.mkdirSync(path.join(bundle, 'rootfs', 'shared'), { recursive: true }); // nor on the root file system's
+    config(
+      [
+        'sh',
+        '-c',
+        'cat /proc/self/uid_map /proc/self/gid_map > /shared/maps; id -u > /shared/id; touch /shared/made; cat /dev/null && echo null-ok > /shared/dev',
+      ],
+      (c) => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = mappings;
+        c.linux.gidMappings = mappings;
+        c.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rw'] });
+      },
+    );
+    const r = boxRunc('run', '--bundle', bundle, 'un1');
+    expect([r.status, r.stderr, r.stdout]).toEqual([0, '', '']);
+    const read = (f: string) => fs.readFileSync(path.join(shared, f), 'utf8');
+    expect(
+      read('maps')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).join(' ')),
+    ).toEqual(['0 200000 65536', '0 200000 65536', '']);
+    expect(read('id')).toBe('0\n'); // root inside
+    const made = fs.statSync(path.join(shared, 'made'));
+    expect([made.uid, made.gid]).toEqual([200000, 200000]); // a host uid outside
+    expect(read('dev')).toBe('null-ok\n');
+    expect(leftovers('un1')).toEqual([]);
+
+    // a map the kernel refuses (overlapping ranges) fails create, leaving nothing
+    config(['true'], (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [...mappings, { containerID: 10, hostID: 300000, size: 1 }];
+      c.linux.gidMappings = mappings;
+    });
+    const bad = boxRunc('create', '--bundle', bundle, 'un2');
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toContain('uid_map');
+    expect(leftovers('un2')).toEqual([]);
+  });
+
   it('deletes a created container that never started: its waiting init goes', () => {
     config(['sh', '-c', 'echo ran > /out/never']);
     ok('create', '--bundle', bundle, 'c4');
