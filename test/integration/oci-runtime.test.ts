@@ -825,6 +825,20 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(read('dev')).toBe('null-ok\n');
     expect(leftovers('un1')).toEqual([]);
 
+    // a process exec'd into it joins its user namespace too: root there, a host uid outside
+    config(['sleep', '1000'], (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = mappings;
+      c.linux.gidMappings = mappings;
+      c.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rw'] });
+    });
+    ok('run', '--detach', '--bundle', bundle, 'un3');
+    const inner = ok('exec', 'un3', 'sh', '-c', 'id -u; cat /proc/self/uid_map; touch /shared/exec-made');
+    expect(inner.split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual(['0', '0 200000 65536', '']);
+    expect(fs.statSync(path.join(shared, 'exec-made')).uid).toBe(200000);
+    ok('delete', '--force', 'un3');
+    expect(leftovers('un3')).toEqual([]);
+
     // a map the kernel refuses (overlapping ranges) fails create, leaving nothing
     config(['true'], (c) => {
       c.linux.namespaces.push({ type: 'user' });
