@@ -390,7 +390,8 @@ function parseIdMaps(linux: Fields, userns: boolean): OciConfig['idMaps'] {
   const uid = map('uidMappings');
   const gid = map('gidMappings');
   if (!userns) {
-    if (uid || gid) throw new SpecFieldError(uid ? 'linux.uidMappings' : 'linux.gidMappings', 'needs a new user namespace');
+    const field = uid ? 'linux.uidMappings' : 'linux.gidMappings';
+    if (uid || gid) throw new SpecFieldError(field, 'needs a new user namespace');
     return undefined;
   }
   if (!uid || !gid) {

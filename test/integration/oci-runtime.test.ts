@@ -802,7 +802,8 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
       [
         'sh',
         '-c',
-        'cat /proc/self/uid_map /proc/self/gid_map > /shared/maps; id -u > /shared/id; touch /shared/made; cat /dev/null && echo null-ok > /shared/dev',
+        'cat /proc/self/uid_map /proc/self/gid_map > /shared/maps; id -u > /shared/id; touch /shared/made; ' +
+          'cat /dev/null && echo null-ok > /shared/dev',
       ],
       (c) => {
         c.linux.namespaces.push({ type: 'user' });

@@ -140,7 +140,11 @@ describe('config.json', () => {
     ],
     [
       'a domainname without uts',
-      (d: Doc) => ((d.domainname = 'nis'), delete d.hostname, d.linux.namespaces.splice(3, 1)),
+      (d: Doc) => {
+        d.domainname = 'nis';
+        delete d.hostname;
+        d.linux.namespaces.splice(3, 1);
+      },
       'domainname: needs',
     ],
     [
