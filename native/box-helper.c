@@ -222,6 +222,19 @@ static int delay_main(int argc, char **argv)
 	return 127;
 }
 
+/* `userns-map UIDMAP GIDMAP`: the child's new user namespace's maps, each written whole (one
+ * write, as the kernel wants). The helper is root in the parent namespace: setgroups stays allowed. */
+static void write_userns_maps(pid_t pid, const struct rec *r)
+{
+	static const char *const files[] = { "uid_map", "gid_map" };
+	for (int i = 0; i < 2; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
+		if (write_file(path, r->a[i].p))
+			die("userns-map", errno, "write %s", path);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int mode = 0;
@@ -294,6 +307,9 @@ int main(int argc, char **argv)
 	if (pid == 0)
 		child_main(&spec);
 	parent_after_fork(pid);
+	const struct rec *um = spec_find(&spec, "userns-map");
+	if (um) /* before the go-ahead: the child does nothing id-related until then */
+		write_userns_maps(pid, um);
 
 	char num[32];
 	snprintf(num, sizeof num, "%d", pid);

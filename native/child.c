@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -41,6 +42,7 @@ static int cgroupns;     /* `cgroupns`: a new cgroup namespace once in the conta
 static int last_cap;     /* the host's highest capability number */
 static pid_t parent_pid; /* child_watch_parent */
 static const struct rec *tty_size; /* `tty-size ROWS COLS` */
+static int userns;       /* `userns-map`: become the new user namespace's root once it is mapped */
 static int ready;        /* `ready`: say so on the error pipe once set up, before waiting for go */
 static const struct spec *run_spec; /* its `start-hook` ops run after go (exec_cmd) */
 
@@ -61,6 +63,7 @@ void child_ops(const struct spec *sp)
 {
 	cgroupns = spec_find(sp, "cgroupns") != NULL;
 	ready = spec_find(sp, "ready") != NULL;
+	userns = spec_find(sp, "userns-map") != NULL;
 	tty_size = spec_find(sp, "tty-size");
 	last_cap = read_last_cap();
 	P.oom = spec_find(sp, "oom-score-adj");
@@ -72,6 +75,8 @@ void child_ops(const struct spec *sp)
 	P.env = spec_find(sp, "env");
 	P.seccomp = spec_find(sp, "seccomp");
 	P.args = spec_find(sp, "args");
+	P.umask = spec_find(sp, "umask");
+	P.personality = spec_find(sp, "personality");
 }
 
 const struct proc_ops *child_proc(void)
@@ -316,14 +321,18 @@ static void exec_cmd(void)
 		while (n < 0 && errno == EINTR);
 		if (n != 1)
 			_exit(125); /* aborted: the helper kills us, or it died */
-		for (size_t i = 0; run_spec && i < run_spec->nrecs; i++)
-			if (!strcmp(run_spec->recs[i].op->name, "start-hook"))
-				hook_run(&run_spec->recs[i]); /* startContainer: in the container, with its credentials */
 	}
+	/* startContainer: after start's go (without `release` the steps came after it), in the
+	 * container, with the command's credentials */
+	for (size_t i = 0; !C.exec_mode && run_spec && i < run_spec->nrecs; i++)
+		if (!strcmp(run_spec->recs[i].op->name, "start-hook"))
+			hook_run(&run_spec->recs[i]);
 	close(C.sync_rd);
 	if (C.preserved)
 		pass_preserved_fds();
-	umask(022);
+	umask(P.umask ? (mode_t)arg_u(P.umask, 0) & 0777 : 022);
+	if (P.personality && personality((unsigned long)arg_u(P.personality, 0)) < 0)
+		cfail("personality", errno, "personality(0x%lx)", (unsigned long)arg_u(P.personality, 0));
 	signals_restore();
 	if (P.seccomp && P.nnp)
 		load_seccomp();
@@ -376,6 +385,10 @@ static void await_cgroups(const struct spec *sp)
 	if (read(C.sync_rd, &go, 1) != 1)
 		_exit(125); /* the helper failed or died before the go-ahead */
 	check_parent();
+	/* the maps are written: our host uid is none of the new namespace's, its root is (runc does
+	 * the same); the capabilities in it stay, as the change is to its root */
+	if (userns && (setresgid(0, 0, 0) || setgroups(0, NULL) || setresuid(0, 0, 0)))
+		cfail("userns-map", errno, "become root of the user namespace (is 0 mapped?)");
 	/* cgroup v1: the child moves itself by writing "0" to each hierarchy's `tasks` file. The kernel
 	 * migrates a single thread that is the caller without taking the global threadgroup lock, which
 	 * a write of another process's pid to cgroup.procs takes (milliseconds per hierarchy). */

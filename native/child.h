@@ -10,7 +10,7 @@ struct spec;
 struct rec;
 /* The spec's process attributes (NULL when absent), read by child_ops. */
 struct proc_ops {
-	const struct rec *oom, *nnp, *user, *groups, *caps, *cwd, *env, *seccomp, *args;
+	const struct rec *oom, *nnp, *user, *groups, *caps, *cwd, *env, *seccomp, *args, *umask, *personality;
 };
 /* Reads them, `cgroupns` and the host's last capability (before clone: /proc is the host's). */
 void child_ops(const struct spec *sp);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +49,14 @@ void exec_main(const struct spec *sp, pid_t target)
 			die("exit-event", errno, "open %s", event->a[0].p);
 		relay_exit_event(fd, event->a[1].p);
 	}
-	/* every namespace file first (they are /proc paths of the host), then setns, the mount
-	 * namespace last; a namespace the container shares with us is left alone */
+	/* every namespace file first (they are /proc paths of the host), then setns, the user
+	 * namespace first (the rights on the others are its), the mount namespace last; a namespace
+	 * the container shares with us is left alone */
 	static const struct {
 		const char *name;
 		int type;
 	} ns[] = {
+		{ "user", CLONE_NEWUSER },
 		{ "ipc", CLONE_NEWIPC },
 		{ "uts", CLONE_NEWUTS },
 		{ "net", CLONE_NEWNET },
@@ -80,6 +83,10 @@ void exec_main(const struct spec *sp, pid_t target)
 		if (setns(fds[i], ns[i].type))
 			die("join", errno, "setns %s of %d", ns[i].name, (int)target);
 		close(fds[i]);
+		/* the container's own user namespace (an OCI one): our host uid is none of its; its root
+		 * is, with its capabilities, until the process's own credentials are set */
+		if (ns[i].type == CLONE_NEWUSER && (setresgid(0, 0, 0) || setgroups(0, NULL) || setresuid(0, 0, 0)))
+			die("join", errno, "become root of the user namespace of %d", (int)target);
 	}
 	child_watch_parent(0); /* the child may be in another PID namespace: getppid() says nothing */
 	C.exec_mode = 1;

@@ -404,6 +404,9 @@ void fs_step(const struct rec *r)
 	if (!strcmp(n, "hostname")) {
 		if (sethostname(r->a[0].p, r->a[0].len))
 			cfail(n, errno, "sethostname %s", r->a[0].p);
+	} else if (!strcmp(n, "domainname")) {
+		if (setdomainname(r->a[0].p, r->a[0].len))
+			cfail(n, errno, "setdomainname %s", r->a[0].p);
 	} else if (!strcmp(n, "propagation")) {
 		if (mount(NULL, "/", NULL, arg_u(r, 0), NULL))
 			cfail(n, errno, "mount propagation of /");

@@ -26,6 +26,7 @@ static const struct opdef OPS[] = {
 	{ "init", "", OP_HOST, 1, M_RUN },
 	{ "oom-score-adj", "i", OP_HOST, 1, M_RUN },
 	{ "setns", "sp", OP_HOST, 0, M_RUN },
+	{ "userns-map", "ss", OP_HOST, 1, M_RUN },
 	/* the monitor of a detached container */
 	{ "detach", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "log", "puu", OP_HOST, 1, M_RUN },
@@ -48,6 +49,7 @@ static const struct opdef OPS[] = {
 	{ "join", "u", OP_HOST, 1, M_EXEC },
 	/* child-side steps, in order */
 	{ "hostname", "s", OP_STEP, 0, M_RUN },
+	{ "domainname", "s", OP_STEP, 1, M_RUN },
 	{ "propagation", "u", OP_STEP, 0, M_RUN },
 	{ "propagation-of", "pu", OP_STEP, 0, M_RUN },
 	{ "rootfs", "ssuss", OP_STEP, 1, M_RUN },
@@ -75,6 +77,8 @@ static const struct opdef OPS[] = {
 	{ "seccomp", "b", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "start-hook", "sussupss*", OP_ATTR, 0, M_RUN },
+	{ "umask", "u", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "personality", "u", OP_ATTR, 1, M_RUN | M_EXEC },
 };
 
 /* the nested exec spec of `health-exec` (spec_probe) */
@@ -320,6 +324,11 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	}
 	if (spec_find(sp, "console-socket") && !(spec_find(sp, "release") && spec_find(sp, "tty")))
 		bad("op console-socket needs release and tty%s%s", "", "");
+	/* the helper waits for the child set up before start's go only where the child waits for it */
+	if (spec_find(sp, "ready") && !spec_find(sp, "release"))
+		bad("op ready needs release%s%s", "", "");
+	if (spec_find(sp, "tty-size") && !spec_find(sp, "tty"))
+		bad("op tty-size needs tty%s%s", "", "");
 }
 
 /* `health` and its companions: all or nothing, and the nested exec spec of the probe is valid. */

@@ -561,6 +561,10 @@ raw '[["relay"],["tty"],["args","true"]]'
 check "relay with tty refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op relay cannot go with tty" ]]; echo $?) "$ST"
 raw '[["relay"],["detach"],["args","true"]]'
 check "relay with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op relay cannot go with detach" ]]; echo $?) "$ST"
+raw '[["ready"],["args","true"]]'
+check "ready without release refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op ready needs release" ]]; echo $?) "$ST"
+raw '[["tty-size","24","80"],["args","true"]]'
+check "tty-size without tty refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op tty-size needs tty" ]]; echo $?) "$ST"
 raw '[["detach"],["state","rel/state"],["args","true"]]'
 check "relative state path refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op state: not an absolute path: rel/state" ]]; echo $?) "$ST"
 raw '[["join","1"],["args","true"]]'

@@ -40,6 +40,8 @@ export interface OciProcess {
   rlimits: Ulimit[];
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
+  /** process.user.umask; 022 when absent */
+  umask?: number;
   /** process.consoleSize: the pty's window size before its master goes to the console socket */
   consoleSize?: { rows: number; cols: number };
 }
@@ -58,10 +60,16 @@ export interface OciConfig {
   root: { path: string; readonly: boolean };
   process: OciProcess;
   hostname?: string;
+  /** the NIS domain name of its uts namespace */
+  domainname?: string;
+  /** linux.personality: the execution domain (personality(2)), PER_LINUX or PER_LINUX32 */
+  personality?: number;
   mounts: OciMount[];
   annotations: Record<string, string>;
   /** the namespaces the container gets new copies of */
   namespaces: Set<NamespaceType>;
+  /** with a new user namespace: its uid_map and gid_map text */
+  idMaps?: { uid: string; gid: string };
   /** existing namespaces it joins (linux.namespaces[].path): net, ipc, uts or pid */
   joined: { type: NamespaceType; path: string }[];
   devices: OciDevice[];
@@ -106,7 +114,6 @@ export function parseOciConfig(text: string): OciConfig {
   if (!versionOk(ociVersion)) {
     throw new SpecFieldError('ociVersion', `${ociVersion} is not supported (box-runc reads 1.0.0 to 1.3.x)`);
   }
-  if (top.str('domainname')) throw new SpecFieldError('domainname', 'box cannot set a NIS domain name yet');
   const rootF = top.sub('root', { honoured: ['path', 'readonly'] });
   const rootPath = rootF?.str('path');
   if (!rootF || !rootPath) throw new SpecFieldError('root.path', 'missing: the bundle must name its root filesystem');
@@ -119,6 +126,10 @@ export function parseOciConfig(text: string): OciConfig {
   if (hostname && !namespaces.has('uts')) {
     throw new SpecFieldError('hostname', 'needs a new uts namespace (linux.namespaces)');
   }
+  const domainname = top.str('domainname');
+  if (domainname && !namespaces.has('uts')) {
+    throw new SpecFieldError('domainname', 'needs a new uts namespace (linux.namespaces)');
+  }
   const warnings: string[] = [];
   const res = parseResources(linux, warnings);
   const process = parseProcess(processF, warnings);
@@ -127,6 +138,9 @@ export function parseOciConfig(text: string): OciConfig {
     root: { path: rootPath, readonly: rootF.bool('readonly') },
     process,
     hostname: hostname || undefined,
+    domainname: domainname || undefined,
+    personality: parsePersonality(linux),
+    idMaps: parseIdMaps(linux, namespaces.has('user')),
     mounts: top.list('mounts').map(({ v, field }) => parseMount(v, field)),
     annotations: top.stringMap('annotations'),
     namespaces,
@@ -218,12 +232,6 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
   });
   if (!user) throw new SpecFieldError('process.user', 'missing');
   const umask = user.int('umask', 0, 0o777);
-  if (umask !== undefined && umask !== 0o022) {
-    throw new SpecFieldError(
-      'process.user.umask',
-      'box sets umask 022 before the command runs; other masks are refused',
-    );
-  }
   const gids = user.list('additionalGids').map(({ v, field }) => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xfffffffe)
       throw new SpecFieldError(field, 'must be a gid');
@@ -239,6 +247,7 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
     rlimits: p.list('rlimits').map(({ v, field }) => parseRlimit(v, field)),
     noNewPrivileges: p.bool('noNewPrivileges'),
     oomScoreAdj: p.int('oomScoreAdj', -1000, 1000),
+    umask,
     // as runc: a size with a zero in it is no size (the receiver's own is kept)
     consoleSize: rows && cols ? { rows, cols } : undefined,
   };
@@ -320,11 +329,11 @@ const LINUX_RULES: FieldRules = {
     'readonlyPaths',
     'uidMappings',
     'gidMappings',
+    'personality',
   ],
   refused: {
     mountLabel: NO_LSM,
     intelRdt: 'box does not manage Intel RDT',
-    personality: 'box cannot set an execution domain yet',
     timeOffsets: 'box does not make time namespaces',
     memoryPolicy: 'box cannot set a NUMA memory policy yet',
     netDevices: 'box cannot move network devices into a container yet',
@@ -349,7 +358,6 @@ function parseNamespaces(linux: Fields): { namespaces: Set<NamespaceType>; joine
       throw new SpecFieldError(`${field}.path`, `box-runc can join existing ${JOINABLE.join(', ')} namespaces only`);
     }
     if (nsPath && !nsPath.startsWith('/')) throw new SpecFieldError(`${field}.path`, 'must be an absolute path');
-    if (type === 'user') throw new SpecFieldError(field, 'box runs as root and makes no user namespace yet');
     if (type === 'time') throw new SpecFieldError(field, 'box does not make time namespaces');
     if (out.has(type) || joined.some((j) => j.type === type)) {
       throw new SpecFieldError(field, `a second ${type} namespace`);
@@ -358,10 +366,53 @@ function parseNamespaces(linux: Fields): { namespaces: Set<NamespaceType>; joine
     else out.add(type);
   }
   if (!out.has('mount')) throw new SpecFieldError('linux.namespaces', 'box-runc needs a new mount namespace');
-  if (linux.list('uidMappings').length || linux.list('gidMappings').length) {
-    throw new SpecFieldError('linux.uidMappings', 'box makes no user namespace yet');
-  }
   return { namespaces: out, joined };
+}
+
+/**
+ * linux.uidMappings and gidMappings as /proc/PID/uid_map and gid_map text: a new user namespace
+ * needs both, and they need one.
+ */
+function parseIdMaps(linux: Fields, userns: boolean): OciConfig['idMaps'] {
+  const map = (k: 'uidMappings' | 'gidMappings') =>
+    linux
+      .list(k)
+      .map(({ v, field }) => {
+        const f = new Fields(v, field, { honoured: ['containerID', 'hostID', 'size'] });
+        const n = (x: string) => f.int(x, 0, 0xfffffffe);
+        const [inside, outside, size] = [n('containerID'), n('hostID'), n('size')];
+        if (inside === undefined || outside === undefined || !size) {
+          throw new SpecFieldError(field, 'needs containerID, hostID and a size above 0');
+        }
+        return `${inside} ${outside} ${size}\n`;
+      })
+      .join('');
+  const uid = map('uidMappings');
+  const gid = map('gidMappings');
+  if (!userns) {
+    const field = uid ? 'linux.uidMappings' : 'linux.gidMappings';
+    if (uid || gid) throw new SpecFieldError(field, 'needs a new user namespace');
+    return undefined;
+  }
+  if (!uid || !gid) {
+    throw new SpecFieldError('linux.namespaces', 'a new user namespace needs linux.uidMappings and gidMappings');
+  }
+  return { uid, gid };
+}
+
+/** personality(2)'s execution domains the runtime-spec names (runc sets these two, and no flags). */
+const PERSONAS: Record<string, number> = { LINUX: 0x0000, LINUX32: 0x0008 };
+
+function parsePersonality(linux: Fields): number | undefined {
+  const f = linux.sub('personality', {
+    honoured: ['domain'],
+    refused: { flags: 'box sets an execution domain without flags (as runc)' },
+  });
+  if (!f) return undefined;
+  const domain = f.str('domain') ?? '';
+  if (!Object.hasOwn(PERSONAS, domain))
+    throw new SpecFieldError('linux.personality.domain', `${JSON.stringify(domain)} is not LINUX or LINUX32`);
+  return PERSONAS[domain];
 }
 
 const S_IFMT = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 } as const;

@@ -121,6 +121,7 @@ export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> 
     env: process.env,
   });
   spec.op('args', ...process.args);
+  if (process.umask !== undefined) spec.op('umask', process.umask);
   if (o.preserveFds.length) spec.op('preserve-fds', o.preserveFds.length);
   const result = await runHelper(assetPath('box-helper', o.helperCache), spec.encode(), {
     mode: 'exec',

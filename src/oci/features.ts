@@ -12,7 +12,7 @@ export function ociFeatures(): Record<string, unknown> {
     hooks: [...HOST_HOOKS, ...CONTAINER_HOOKS],
     mountOptions: MOUNT_OPTION_WORDS,
     linux: {
-      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
       capabilities: CAP_NAMES,
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {

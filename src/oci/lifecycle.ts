@@ -93,7 +93,8 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   const hookState = { creating: stateOf({ ...base, created, pid: 0 }, 'creating'), created: {} };
   hookState.created = { ...hookState.creating, status: 'created' };
   // createContainer hooks: the init sets up only after createRuntime's ran, and create waits for it
-  const ready = Boolean(config.hooks.createContainer?.length);
+  // (in the foreground the init sets up after start's go anyway, createRuntime's having run)
+  const ready = Boolean(config.hooks.createContainer?.length) && !o.foreground;
   try {
     cgroup.create(config.limits, config.allDevices);
     made = true;

@@ -35,7 +35,8 @@ export function cloneFlags(config: OciConfig): number {
     (ns.has('pid') ? CLONE.NEWPID : 0) |
     (ns.has('uts') ? CLONE.NEWUTS : 0) |
     (ns.has('ipc') ? CLONE.NEWIPC : 0) |
-    (ns.has('network') ? CLONE.NEWNET : 0)
+    (ns.has('network') ? CLONE.NEWNET : 0) |
+    (ns.has('user') ? CLONE.NEWUSER : 0)
   );
 }
 
@@ -46,6 +47,8 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
   const spec = new HelperSpec();
   const rootfs = rootfsOf(c, p.bundle);
   spec.op('clone', cloneFlags(c));
+  // a user namespace: the helper writes its maps after clone; no step may come before them
+  if (c.idMaps) spec.op('userns-map', c.idMaps.uid, c.idMaps.gid).op('await-cgroups');
   for (const f of p.cgroup.helperWrites) spec.op('cgroup', f);
   for (const f of p.cgroup.selfWrites) spec.op('cgroup-join', f);
   for (const j of c.joined) spec.op('setns', j.type === 'network' ? 'net' : j.type, j.path);
@@ -56,6 +59,7 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
   if (c.process.oomScoreAdj !== undefined) spec.op('oom-score-adj', c.process.oomScoreAdj);
 
   if (c.hostname) spec.op('hostname', c.hostname);
+  if (c.domainname) spec.op('domainname', c.domainname);
   spec.op('propagation', c.rootfsPropagation);
   spec.op('rootfs', rootfs, '', MS.BIND | MS.REC, '', rootfs);
   const ownNet = c.namespaces.has('network') || c.joined.some((j) => j.type === 'network');
@@ -72,7 +76,7 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
           'box mounts the cgroup file system at /sys/fs/cgroup only',
         );
       }
-      if (!awaited) spec.op('await-cgroups');
+      if (!awaited && !c.idMaps) spec.op('await-cgroups');
       awaited = true;
       const ro = m.flags & MS.RDONLY;
       for (const cm of p.cgroup.mounts) {
@@ -85,13 +89,16 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
     if (m.destination === '/dev' && m.type === 'tmpfs') devTmpfs = true;
     spec.op('mount', ...mountArgs(m, p.bundle, ownNet));
   }
-  if (!awaited) spec.op('await-cgroups');
+  if (!awaited && !c.idMaps) spec.op('await-cgroups');
+  // In a user namespace no device node can be made: the host's are bound instead (as runc does).
+  const device = (dev: string, mode: number, major: number, minor: number) =>
+    c.idMaps ? spec.op('bind', dev, dev, 0) : spec.op('mknod', dev, mode, major, minor);
   if (devTmpfs) {
     // The runtime-spec's default devices and links, on the /dev the config mounted.
-    for (const [dev, major, minor] of DEVICES) spec.op('mknod', dev, S_IFCHR | 0o666, major, minor);
+    for (const [dev, major, minor] of DEVICES) device(dev, S_IFCHR | 0o666, major, minor);
     for (const [target, link] of DEV_LINKS) spec.op('symlink', target, link);
   }
-  for (const d of c.devices) spec.op('mknod', d.path, d.mode, d.major, d.minor);
+  for (const d of c.devices) device(d.path, d.mode, d.major, d.minor);
   // the runtime-spec's createContainer hooks: in the container's namespaces, before pivot_root
   for (const [i, h] of (c.hooks.createContainer ?? []).entries()) {
     spec.op('hook', ...hookOpArgs(`createContainer[${i}]`, h, p.hookState.creating));
@@ -113,6 +120,8 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
     env: proc.env,
   });
   spec.op('args', ...proc.args);
+  if (proc.umask !== undefined) spec.op('umask', proc.umask);
+  if (c.personality !== undefined) spec.op('personality', c.personality);
   for (const [i, h] of (c.hooks.startContainer ?? []).entries()) {
     spec.op('start-hook', ...hookOpArgs(`startContainer[${i}]`, h, p.hookState.created));
   }

@@ -35,6 +35,7 @@ export const OPS = {
   init: { args: '', kind: 'host', single: true, modes: RUN },
   'oom-score-adj': { args: 'i', kind: 'host', single: true, modes: RUN },
   setns: { args: 'sp', kind: 'host', single: false, modes: RUN },
+  'userns-map': { args: 'ss', kind: 'host', single: true, modes: RUN },
   // the monitor of a detached container
   detach: { args: '', kind: 'host', single: true, modes: BOTH },
   log: { args: 'puu', kind: 'host', single: true, modes: RUN },
@@ -58,6 +59,7 @@ export const OPS = {
   join: { args: 'u', kind: 'host', single: true, modes: EXEC },
   // child-side steps, in order
   hostname: { args: 's', kind: 'step', single: false, modes: RUN },
+  domainname: { args: 's', kind: 'step', single: true, modes: RUN },
   propagation: { args: 'u', kind: 'step', single: false, modes: RUN },
   'propagation-of': { args: 'pu', kind: 'step', single: false, modes: RUN },
   rootfs: { args: 'ssuss', kind: 'step', single: true, modes: RUN },
@@ -85,6 +87,8 @@ export const OPS = {
   seccomp: { args: 'b', kind: 'attr', single: true, modes: BOTH },
   args: { args: 'ss*', kind: 'attr', single: true, modes: BOTH },
   'start-hook': { args: 'sussupss*', kind: 'attr', single: false, modes: RUN },
+  umask: { args: 'u', kind: 'attr', single: true, modes: BOTH },
+  personality: { args: 'u', kind: 'attr', single: true, modes: BOTH },
 } as const satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;

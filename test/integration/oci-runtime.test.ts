@@ -432,6 +432,25 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     });
     expect(boxRunc('create', '--bundle', bundle, 'hp3').status).toBe(125);
     expect(leftovers('hp3')).toEqual([]);
+
+    // the cgroup v2 code path (a hybrid host's unified hierarchy): hugetlb.<size>.max
+    if (!fs.existsSync('/sys/fs/cgroup/unified/cgroup.controllers')) return;
+    cgroupV2Mount = '/sys/fs/cgroup/unified';
+    try {
+      config(['sleep', '1000'], (c) => {
+        c.linux.resources = {
+          devices: c.linux.resources.devices,
+          hugepageLimits: [{ pageSize: '2MB', limit: 2 << 20 }],
+        };
+      });
+      ok('create', '--bundle', bundle, 'hp4');
+      const file = '/sys/fs/cgroup/unified/box-runc/hp4/hugetlb.2MB.max';
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe(String(2 << 20));
+      ok('delete', 'hp4');
+      expect(fs.existsSync(path.dirname(file))).toBe(false);
+    } finally {
+      cgroupV2Mount = undefined;
+    }
   });
 
   it('sets blockIO throttles per device, changes them with update, and leaves nothing when the kernel refuses one', () => {
@@ -649,6 +668,20 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(fs.existsSync(path.join(bundle, 'out', 'ran'))).toBe(false);
     ok('delete', 'k4');
     expect(leftovers('k4')).toEqual([]);
+
+    // a foreground run: both kinds run (the init's steps come after start's go there), in order
+    fs.rmSync(path.join(bundle, 'out', 'order'), { force: true });
+    config(['sh', '-c', 'echo command >> /out/order'], (c) => {
+      c.hooks = {
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `echo createContainer >> ${bundle}/out/order`] }],
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo startContainer >> /out/order'] }],
+      };
+    });
+    expect(boxRunc('run', '--bundle', bundle, 'k5').status).toBe(0);
+    expect(fs.readFileSync(path.join(bundle, 'out', 'order'), 'utf8')).toBe(
+      'createContainer\nstartContainer\ncommand\n',
+    );
+    expect(leftovers('k5')).toEqual([]);
   });
 
   it('sizes the terminal as process.consoleSize says before its master goes to the console socket', () => {
@@ -766,6 +799,93 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     }
     ok('delete', '--force', 'pf1');
     expect(leftovers('pf1')).toEqual([]);
+  });
+
+  it('sets domainname, process.user.umask and linux.personality, for exec too where the process says', () => {
+    for (const f of ['dom', 'umask', 'arch']) fs.rmSync(path.join(bundle, 'out', f), { force: true });
+    config(
+      ['sh', '-c', 'cat /proc/sys/kernel/domainname > /out/dom; umask > /out/umask; uname -m > /out/arch; sleep 1000'],
+      (c) => {
+        c.domainname = 'nis.example';
+        c.process.user.umask = 0o027;
+        c.linux.personality = { domain: 'LINUX32' };
+      },
+    );
+    ok('run', '--detach', '--bundle', bundle, 'pe1');
+    const out = (f: string) => fs.readFileSync(path.join(bundle, 'out', f), 'utf8').trim();
+    until('the command ran', () => fs.existsSync(path.join(bundle, 'out', 'arch')) && out('arch'), Boolean);
+    expect([out('dom'), out('umask'), out('arch')]).toEqual(['nis.example', '0027', 'i686']);
+    const processFile = path.join(t.dir, 'umask-process.json');
+    const proc = { args: ['sh', '-c', 'umask'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0, umask: 0o077 } };
+    fs.writeFileSync(processFile, JSON.stringify(proc));
+    expect(ok('exec', '--process', processFile, 'pe1')).toBe('0077\n');
+    ok('delete', '--force', 'pe1');
+    expect(leftovers('pe1')).toEqual([]);
+  });
+
+  it('runs a container in a user namespace with the uid and gid mappings given, its root a host uid', () => {
+    const shared = path.join(t.dir, 'userns-out');
+    fs.rmSync(shared, { recursive: true, force: true });
+    fs.mkdirSync(shared, { mode: 0o777 });
+    fs.chmodSync(shared, 0o777);
+    const mappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    // its root is a host uid without rights on the test's directories: the way to the bundle must
+    // be searchable, as runc wants it too
+    fs.chmodSync(t.dir, 0o711);
+    fs.chmodSync(bundle, 0o755);
+    fs.mkdirSync(path.join(bundle, 'rootfs', 'shared'), { recursive: true }); // nor on the root file system's
+    config(
+      [
+        'sh',
+        '-c',
+        'cat /proc/self/uid_map /proc/self/gid_map > /shared/maps; id -u > /shared/id; touch /shared/made; ' +
+          'cat /dev/null && echo null-ok > /shared/dev',
+      ],
+      (c) => {
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = mappings;
+        c.linux.gidMappings = mappings;
+        c.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rw'] });
+      },
+    );
+    const r = boxRunc('run', '--bundle', bundle, 'un1');
+    expect([r.status, r.stderr, r.stdout]).toEqual([0, '', '']);
+    const read = (f: string) => fs.readFileSync(path.join(shared, f), 'utf8');
+    expect(
+      read('maps')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).join(' ')),
+    ).toEqual(['0 200000 65536', '0 200000 65536', '']);
+    expect(read('id')).toBe('0\n'); // root inside
+    const made = fs.statSync(path.join(shared, 'made'));
+    expect([made.uid, made.gid]).toEqual([200000, 200000]); // a host uid outside
+    expect(read('dev')).toBe('null-ok\n');
+    expect(leftovers('un1')).toEqual([]);
+
+    // a process exec'd into it joins its user namespace too: root there, a host uid outside
+    config(['sleep', '1000'], (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = mappings;
+      c.linux.gidMappings = mappings;
+      c.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rw'] });
+    });
+    ok('run', '--detach', '--bundle', bundle, 'un3');
+    const inner = ok('exec', 'un3', 'sh', '-c', 'id -u; cat /proc/self/uid_map; touch /shared/exec-made');
+    expect(inner.split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual(['0', '0 200000 65536', '']);
+    expect(fs.statSync(path.join(shared, 'exec-made')).uid).toBe(200000);
+    ok('delete', '--force', 'un3');
+    expect(leftovers('un3')).toEqual([]);
+
+    // a map the kernel refuses (overlapping ranges) fails create, leaving nothing
+    config(['true'], (c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [...mappings, { containerID: 10, hostID: 300000, size: 1 }];
+      c.linux.gidMappings = mappings;
+    });
+    const bad = boxRunc('create', '--bundle', bundle, 'un2');
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toContain('uid_map');
+    expect(leftovers('un2')).toEqual([]);
   });
 
   it('deletes a created container that never started: its waiting init goes', () => {

@@ -26,6 +26,22 @@ describe('cgroup v2 limit files', () => {
     expect(files({ memory: '64m', memorySwap: '-1' })).toEqual({ 'memory.max': 64 * MiB, 'memory.swap.max': 'max' });
   });
 
+  it("box-runc's hugetlb limits, I/O throttles and unified files (written last, as given)", () => {
+    const limits = {
+      pidsLimit: 10,
+      hugetlb: { '2MB': 0, '1GB': -1 },
+      ioThrottle: [{ major: 8, minor: 0, readBps: 1000, writeIops: 0 }],
+      unified: { 'pids.max': '20' },
+    };
+    expect(v2LimitFiles(limits, limits, true)).toEqual([
+      ['pids.max', 10],
+      ['io.max', '8:0 rbps=1000 wiops=max'],
+      ['hugetlb.2MB.max', 0],
+      ['hugetlb.1GB.max', 'max'],
+      ['pids.max', '20'],
+    ]);
+  });
+
   it('--memory-reservation sets memory.low', () => {
     expect(files({ memoryReservation: '32m' })).toEqual({ 'memory.low': 32 * MiB });
   });

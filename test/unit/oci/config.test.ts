@@ -79,11 +79,25 @@ describe('config.json', () => {
     ],
     ['a capability', (d: Doc) => (d.process.capabilities.bounding = ['CAP_FLY']), 'process.capabilities.bounding[0]'],
     ['an rlimit', (d: Doc) => (d.process.rlimits[0].type = 'RLIMIT_NOPE'), 'process.rlimits[0].type'],
-    ['a umask', (d: Doc) => (d.process.user.umask = 0o077), 'process.user.umask'],
+    ['a umask out of range', (d: Doc) => (d.process.user.umask = 0o1777), 'process.user.umask'],
     [
-      'a user namespace',
+      'a user namespace without mappings',
       (d: Doc) => d.linux.namespaces.push({ type: 'user' }),
-      'linux.namespaces[6]: box runs as root',
+      'linux.namespaces: a new user namespace needs linux.uidMappings and gidMappings',
+    ],
+    [
+      'mappings without a user namespace',
+      (d: Doc) => (d.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]),
+      'linux.uidMappings: needs a new user namespace',
+    ],
+    [
+      'a mapping of size 0',
+      (d: Doc) => {
+        d.linux.namespaces.push({ type: 'user' });
+        d.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 0 }];
+        d.linux.gidMappings = d.linux.uidMappings;
+      },
+      'linux.uidMappings[0]: needs containerID, hostID and a size above 0',
     ],
     [
       'a mount namespace path',
@@ -114,7 +128,25 @@ describe('config.json', () => {
       "linux.cgroupsPath: system.slice:box:abc is systemd's form",
     ],
     ['a cgroup path escaping', (d: Doc) => (d.linux.cgroupsPath = '/a/../..'), 'linux.cgroupsPath'],
-    ['personality', (d: Doc) => (d.linux.personality = { domain: 'LINUX32' }), 'linux.personality'],
+    [
+      'an unknown personality',
+      (d: Doc) => (d.linux.personality = { domain: 'SVR4' }),
+      'linux.personality.domain: "SVR4" is not LINUX or LINUX32',
+    ],
+    [
+      'personality flags',
+      (d: Doc) => (d.linux.personality = { domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE'] }),
+      'linux.personality.flags',
+    ],
+    [
+      'a domainname without uts',
+      (d: Doc) => {
+        d.domainname = 'nis';
+        delete d.hostname;
+        d.linux.namespaces.splice(3, 1);
+      },
+      'domainname: needs',
+    ],
     [
       'a seccomp agent',
       (d: Doc) => (d.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/s' }),
@@ -258,6 +290,29 @@ describe('the plan of a bundle', () => {
     const start = recs[names.indexOf('start-hook')];
     expect(JSON.parse(`${start[3]}7${start[4]}`)).toMatchObject({ status: 'created', pid: 7 });
     expect(start.slice(5)).toEqual(['3', '/bin/sh', 'sh', '-c', 'true', 'A=1']);
+  });
+
+  it('makes a user namespace with its maps written before any step, and binds the host devices into it', () => {
+    const doc = runcSpecDefault();
+    doc.linux.namespaces.push({ type: 'user' });
+    doc.linux.uidMappings = [
+      { containerID: 0, hostID: 100000, size: 1000 },
+      { containerID: 1000, hostID: 1000, size: 1 },
+    ];
+    doc.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const recs = plan(doc);
+    expect(Number(recs[0][1]) & 0x10000000).toBe(0x10000000); // CLONE_NEWUSER
+    const names = recs.map((r) => r[0]);
+    expect(recs[names.indexOf('userns-map')]).toEqual([
+      'userns-map',
+      '0 100000 1000\n1000 1000 1\n',
+      '0 100000 65536\n',
+    ]);
+    const steps = names.filter((n) => ['hostname', 'propagation', 'rootfs', 'mount', 'await-cgroups'].includes(n));
+    expect(steps[0]).toBe('await-cgroups');
+    expect(names.filter((n) => n === 'await-cgroups')).toHaveLength(1);
+    expect(names).not.toContain('mknod');
+    expect(recs.find((r) => r[0] === 'bind' && r[1] === '/dev/null')).toEqual(['bind', '/dev/null', '/dev/null', '0']);
   });
 
   it('sizes the pty as process.consoleSize says, and only a terminal, only a size with no zero in it', () => {
