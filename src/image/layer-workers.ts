@@ -135,6 +135,9 @@ export class LayerWorkers {
         w.off('message', onMessage);
         w.off('exit', onExit);
         opts.signal?.removeEventListener('abort', onAbort);
+        // A layer refused before its end: the rest of the download is not wanted.
+        source.off('data', onData);
+        if (!source.readableEnded) source.destroy();
       };
 
       w.on('message', onMessage);

@@ -80,6 +80,20 @@ const parentOf = (rel: string) => {
   return i < 0 ? '' : rel.slice(0, i);
 };
 
+/**
+ * The process's umask, from /proc (process.umask() reads it by setting it twice, which would race
+ * with files other threads create meanwhile); all bits when it cannot be read.
+ */
+function processUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    if (m) return Number.parseInt(m[1], 8);
+  } catch {
+    /* no /proc: every mode is set by fchmod */
+  }
+  return 0o777;
+}
+
 /** The tar sink that writes entries below root. */
 class LayerWriter implements TarSink {
   private readonly tree = new Map<string, Kind>([['', Kind.Dir]]);
@@ -88,6 +102,10 @@ class LayerWriter implements TarSink {
   private readonly dirs = new Map<string, DirMeta>();
   private fd = -1;
   private fdPath = '';
+  /** the open file was created with its final mode */
+  private fdModeSet = false;
+  /** this process's umask, which open() applies to the mode it is given */
+  private readonly umask = processUmask();
   private readonly preserveOwner: boolean;
   private readonly skipDevices: boolean;
   private readonly myUid: number;
@@ -163,9 +181,13 @@ class LayerWriter implements TarSink {
     this.children.get(parentOf(rel))?.delete(rel);
   }
 
+  /** Whether a new file needs a chown to get this owner (it is created with ours). */
+  private needsChown(uid: number, gid: number): boolean {
+    return this.preserveOwner && (uid !== this.myUid || gid !== this.myGid || this.rootSetgid);
+  }
+
   private chown(p: string, uid: number, gid: number, fd = -1): void {
-    if (!this.preserveOwner) return;
-    if (uid === this.myUid && gid === this.myGid && !this.rootSetgid) return; // created with these already
+    if (!this.needsChown(uid, gid)) return;
     if (fd >= 0) fs.fchownSync(fd, uid, gid);
     else fs.lchownSync(p, uid, gid);
   }
@@ -216,7 +238,10 @@ class LayerWriter implements TarSink {
       }
       case 'file': {
         this.clear(rel, false);
-        this.fd = fs.openSync(p, O_WRITE_NEW, 0o600);
+        // Created with its mode where open() gives exactly that (no chown to come, which would
+        // clear set-id bits, nothing the umask removes): one fchmod less per file.
+        this.fdModeSet = (e.mode & ~0o777) === 0 && (e.mode & this.umask) === 0 && !this.needsChown(e.uid, e.gid);
+        this.fd = fs.openSync(p, O_WRITE_NEW, this.fdModeSet ? e.mode : 0o600);
         this.fdPath = p;
         this.put(rel, Kind.File);
         if (e.size === 0) this.endEntry(e);
@@ -315,7 +340,7 @@ class LayerWriter implements TarSink {
       this.chown(this.fdPath, e.uid, e.gid, fd);
       // After chown, which clears setuid/setgid, and before the attributes (security.capability
       // would be cleared by a chown, too).
-      fs.fchmodSync(fd, e.mode);
+      if (!this.fdModeSet) fs.fchmodSync(fd, e.mode);
       if (e.xattrs.size) this.xattrs(e, this.fdPath, fd);
       futimens(fd, e.atime ?? e.mtime, e.mtime);
     } finally {

@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
 import { BOX, exitOf, storeSnapshot, TestRoot } from '../support/box';
@@ -330,6 +333,41 @@ const store = new ImageStore({ root, runroot });
     for (const r of results) expect([r.code, r.stderr]).toEqual([0, '']);
     expect(store.get(id).repoDigests.filter((r) => r.startsWith('r/'))).toHaveLength(4 * 60);
   }, 60_000);
+
+  it('with layer worker threads, a layer is asked for only when a thread can take it (no response waits and times out)', async () => {
+    const manifest = await inspectRaw(`${reg.host}/test/img:v2`);
+    const layers = manifest.layers.map((l: { digest: string }) => l.digest);
+    expect(layers.length).toBeGreaterThan(1);
+    // One sequence of what the registry is asked for (seen by a proxy) and what the pull stored.
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? '')?.[1];
+      if (req.method === 'GET' && blob && layers.includes(blob)) seen.push(`GET ${blob}`);
+      const up = http.request(
+        { host: '127.0.0.1', port: reg.port, path: req.url, method: req.method, headers: req.headers },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      await pullImage(newStore(), `${host}/test/img:v2`, {
+        concurrency: 3,
+        unpackThreads: 1,
+        onEvent: (e) => {
+          if (e.type === 'layer-done') seen.push(`stored ${e.digest}`);
+        },
+      });
+      // One thread: each layer is stored before the next is asked for.
+      expect(seen.map((l) => l.split(' ')[0])).toEqual(layers.flatMap(() => ['GET', 'stored']));
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
 
   it.each(UNPACK_THREADS)(
     'an interrupted pull leaves no image and no work directory, and the next pull completes (%s)',

@@ -65,6 +65,20 @@ function walk(dir: string, rel = ''): string[] {
 }
 
 describe.skipIf(!isRoot)('unpackLayer', () => {
+  it('gives files of every mode exactly that mode, whether open() can set it (no chown, nothing the umask removes) or not', async () => {
+    const modes = [0o644, 0o755, 0o400, 0o000, 0o666, 0o777, 0o620, 0o2755, 0o1777];
+    const { dir } = await unpack([
+      ...modes.map((mode) => ({ path: `root-${mode.toString(8)}`, data: 'x', mode, uid: 0, gid: 0 })),
+      ...modes.map((mode) => ({ path: `other-${mode.toString(8)}`, data: 'x', mode, uid: 7, gid: 8 })),
+    ]);
+    for (const owner of ['root', 'other'])
+      for (const mode of modes)
+        expect([
+          owner,
+          (fs.statSync(path.join(dir, `${owner}-${mode.toString(8)}`)).mode & 0o7777).toString(8),
+        ]).toEqual([owner, mode.toString(8)]);
+  });
+
   it('writes files, directories, links, devices and fifos with their metadata', async () => {
     const { dir, res, tar } = await unpack([
       { path: 'etc/', type: 'dir', mode: 0o750, uid: 12, gid: 34, mtime: 1_500_000_000 },

@@ -194,9 +194,13 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   });
   const queue = [...jobs.entries()];
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? 3, queue.length));
-  // One thread per core unpacks while this one downloads (layer-workers.ts).
+  // One thread per core unpacks while this one downloads (layer-workers.ts). With threads, a
+  // layer is asked for only when a thread can take it: a response left waiting for one would
+  // time out (60 s without a byte) behind a large layer.
   const missing = queue.filter(([diffId]) => !store.hasLayer(diffId)).length;
-  const workers = LayerWorkers.start(Math.min(concurrency, missing, opts.unpackThreads ?? LayerWorkers.defaultCount()));
+  const threads = Math.min(concurrency, missing, opts.unpackThreads ?? LayerWorkers.defaultCount());
+  const workers = LayerWorkers.start(threads);
+  const runners = workers ? threads : concurrency;
   let firstError: unknown;
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
@@ -212,7 +216,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     }
   };
   try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: runners }, worker));
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
     await workers?.close();
