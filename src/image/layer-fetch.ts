@@ -15,7 +15,7 @@ import { DigestMismatchError, VerifyingStream } from './blobs';
 import { decompressor, detectCompression, peek } from './compression';
 import { ImageStore } from './store';
 import { TAR_SPLIT_FILE } from './tar-split';
-import { LayerUnpack, LayerUnpacker, UnpackResult } from './unpack';
+import { LayerUnpack, LayerUnpacker, UnpackOptions, UnpackResult } from './unpack';
 
 export interface StoreLayerOptions {
   /** digest (and size) of the bytes as they arrive, checked before the layer is kept */
@@ -90,11 +90,11 @@ const PIECES_PER_TURN = 4096;
 export async function storeLayerPieces(
   store: ImageStore,
   pieces: Iterable<Buffer>,
-  opts: { diffId?: string; what: string },
+  opts: { diffId?: string; what: string; contentFile?: UnpackOptions['contentFile'] },
 ): Promise<UnpackResult> {
   const key = opts.diffId ?? `build-${randomBytes(8).toString('hex')}`;
   return storeInto(store, key, opts, async (work, tarSplit) => {
-    const unpack = new LayerUnpack(work, { tarSplit });
+    const unpack = new LayerUnpack(work, { tarSplit, contentFile: opts.contentFile });
     try {
       let n = 0;
       for (const piece of pieces) {
