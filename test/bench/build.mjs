@@ -6,7 +6,7 @@
 // without a network. Goals: cold under 0.7x buildah's, cached rebuild under 0.3 s.
 //
 // Where the files go: the context and both tools' storage live on a fresh ext4 file system (mkfs's
-// defaults, with its journal, as hosts have it), loop-mounted with direct I/O for the benchmark.
+// defaults, with its journal, as hosts have it; more inodes), loop-mounted with direct I/O.
 // This VM's own disk is ext4 without a journal, and there every new inode costs a scan of the
 // inodes freed in the last minutes in its group (the kernel's find_inode_bit -> recently_deleted):
 // a build's 5,000 creations took from 0.1 s to 3 s depending on how many files any process had
@@ -65,8 +65,8 @@ function changeOne(dir, tag) {
 }
 
 /**
- * A fresh ext4 file system (journal and all, mkfs's defaults) in an image file under `dir`,
- * loop-mounted with direct I/O at dir/fs; returns its mount point and an undo function.
+ * A fresh ext4 file system (journal and all: mkfs's defaults but for more inodes) in an image
+ * file under `dir`, loop-mounted with direct I/O at dir/fs; returns its mount point and an undo.
  */
 function benchFileSystem(dir) {
   const image = path.join(dir, 'fs.img');
