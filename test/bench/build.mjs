@@ -12,6 +12,8 @@
 // a build's 5,000 creations took from 0.1 s to 3 s depending on how many files any process had
 // deleted lately (buildah deletes its 5,000-file working containers every round). That file system
 // is synced before every timed build, so no tool pays for the other's write-back in its own syncs.
+// The page cache is not dropped: both tools read the same warm context (as after an edit), and
+// dropping it would slow everything else running on the machine.
 // BENCH_BUILD_HOST_FS=1 measures on the VM's disk instead (under the system's temporary directory).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
