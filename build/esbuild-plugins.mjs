@@ -21,9 +21,10 @@ const requireFromRoot = createRequire(join(ROOT, 'package.json'));
  *   - the tail becomes `module.exports = (native) => init2(detect2(), native)`, so src/linux/ffi.ts
  *     passes in the module it loaded with process.dlopen() from our asset;
  *   - the file-system search is replaced by an error (unreachable: native is always given);
- *   - `require("https")` and `require("zlib")` of koffi's build-time download/untar tools (dead
- *     code here) are dropped: they cost ~12 ms of the ~14 ms of a plain require('koffi') (measured
- *     2026-11-23 on the 2-core dev VM).
+ *   - `require("https")`, `require("zlib")` and `require("crypto")` of koffi's build-time
+ *     download/untar tools (dead code here) are dropped: the first two cost ~12 ms of the ~14 ms of a
+ *     plain require('koffi') (measured 2026-11-23 on the 2-core dev VM), crypto ~1.5 ms of every
+ *     container start (2026-12-05).
  */
 export function koffiPlugin() {
   return {
@@ -38,6 +39,7 @@ export function koffiPlugin() {
         const edits = [
           [/^\s*var http = require\("https"\);$/m, 'var http = null;'],
           [/^\s*var zlib = require\("zlib"\);$/m, 'var zlib = null;'],
+          [/^\s*var crypto = require\("crypto"\);$/m, 'var crypto = null;'],
           [
             /^\s*native = eval\("require"\)\(filename\);$/m,
             'throw new Error("box: the koffi native module must be provided by src/linux/ffi.ts");',

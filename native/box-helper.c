@@ -10,6 +10,8 @@
  *   child.c   the cloned child: pty, rlimits, credentials, capabilities, seccomp, execve
  *   init.c    the built-in init (`init` op)
  *   relay.c   the parent after clone: signals, pty relay, exit status
+ *   stdpipes.c a foreground child's stdio without a tty: pipes the parent relays (`relay`)
+ *   jsonlog.c the container's output as a json-file log (`log`)
  *   signals.c the signals forwarded to the child, the mask restored before anything runs
  *   monitor.c the monitor of a detached container: log, state file, on-exit callback
  *   attach.c  the monitor's attach socket: output to clients, their input, window sizes
@@ -20,15 +22,18 @@
 #include "attach.h"
 #include "child.h"
 #include "control.h"
+#include "hook.h"
 #include "ctx.h"
 #include "exec.h"
 #include "health.h"
+#include "jsonlog.h"
 #include "monitor.h"
 #include "oci-runc.h"
 #include "relay.h"
 #include "report.h"
 #include "signals.h"
 #include "spec.h"
+#include "stdpipes.h"
 #include "util.h"
 
 #include <errno.h>
@@ -98,6 +103,7 @@ void host_ops(const struct spec *sp)
 		.tty = spec_find(sp, "tty") != NULL,
 		.init = spec_find(sp, "init") != NULL,
 		.release = spec_find(sp, "release") != NULL,
+		.preserved = (r = spec_find(sp, "preserve-fds")) ? (int)arg_u(r, 0) : 0,
 		.sync_rd = -1,
 		.sync_wr = -1,
 		.err_rd = -1,
@@ -110,6 +116,7 @@ void host_ops(const struct spec *sp)
 	detach = spec_find(sp, "detach") != NULL;
 	child_ops(sp);
 	monitor_ops(sp);
+	stdio_ops(sp);
 	attach_ops(sp);
 	health_ops(sp);
 	/* clone() is fork-like here: thread/VM sharing flags would break the helper */
@@ -164,12 +171,15 @@ void parent_setup(void)
 	C.err_rd = p[0], C.err_wr = p[1];
 	if (C.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, C.sock))
 		die("tty", errno, "socketpair");
+	stdio_setup();   /* `relay`: the child's fds 0-2 become pipes */
+	jsonlog_start(); /* a foreground run's log (a monitor opened its own already) */
 	signals_block(detach);
 	signal(SIGTTOU, SIG_IGN); /* tcsetattr from a background job must not stop us */
 }
 
 /* The parent right after clone/fork: without a tty, the child alone holds its stdio (a reader of
- * its stdout sees EOF when the child closes it). */
+ * its stdout sees EOF when the child closes it); with `relay`, the parent keeps the other ends of
+ * its pipes and the caller's fds, moved aside. */
 void parent_after_fork(pid_t pid)
 {
 	report_child(pid);
@@ -239,8 +249,15 @@ int main(int argc, char **argv)
 		control_check();
 	/* Nothing of the caller's but fds 0-2 may reach the container: closed here, not only marked
 	 * close-on-exec, because the init and an exec's reaper never exec. */
+	const struct rec *pf = spec_find(&spec, "preserve-fds");
+	int npreserved = pf ? (int)arg_u(pf, 0) : 0;
+	if (npreserved > 1024)
+		die("preserve-fds", EINVAL, "%d fds: at most 1024", npreserved);
+	for (int i = 0; i < npreserved; i++)
+		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0)
+			die("preserve-fds", EBADF, "fd %d (the caller's %d) is not open", PRESERVED_FD + i, 3 + i);
 	int keep[] = { STATUS_FD, control_fd() };
-	close_fds_except(keep, 2);
+	close_fds_but_preserved(keep, 2, npreserved);
 	/* never one of fds 0-2, even if the caller left them closed */
 	if (devnull_open() < 0)
 		die("open", errno, "/dev/null");
@@ -280,15 +297,21 @@ int main(int argc, char **argv)
 		monitor_state(pid);
 		attach_wait();
 	}
+	int ready = spec_find(&spec, "ready") != NULL;
 	if (C.release) {
 		/* an OCI create: the child sets up in full now (runc's create does), its terminal goes to
-		 * the console socket, and only its execve waits for box's go (a second byte) */
+		 * the console socket, and only its execve waits for box's go (a second byte). With
+		 * `ready`, box says go first once its createRuntime hooks ran: createContainer's come after */
+		if (ready)
+			control_await(1);
 		if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 			die("sync", errno, "release the child");
 		if (C.tty)
 			console_handover();
+		if (ready)
+			hook_await_ready(pid); /* its createContainer hooks ran: create may return */
 	}
-	control_await(); /* box may act on the init now; it says go, or abort (die kills the init) */
+	control_await(0); /* box may act on the init now; it says go, or abort (die kills the init) */
 	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */
 	if (write_all(C.sync_wr, "G", 1) && errno != EPIPE)
 		die("sync", errno, "release the child");

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "child.h"
 #include "ctx.h"
+#include "hook.h"
 #include "init.h"
 #include "mounts.h"
 #include "report.h"
@@ -39,6 +40,9 @@ static struct proc_ops P;
 static int cgroupns;     /* `cgroupns`: a new cgroup namespace once in the container's cgroups */
 static int last_cap;     /* the host's highest capability number */
 static pid_t parent_pid; /* child_watch_parent */
+static const struct rec *tty_size; /* `tty-size ROWS COLS` */
+static int ready;        /* `ready`: say so on the error pipe once set up, before waiting for go */
+static const struct spec *run_spec; /* its `start-hook` ops run after go (exec_cmd) */
 
 static int read_last_cap(void)
 {
@@ -56,6 +60,8 @@ static int read_last_cap(void)
 void child_ops(const struct spec *sp)
 {
 	cgroupns = spec_find(sp, "cgroupns") != NULL;
+	ready = spec_find(sp, "ready") != NULL;
+	tty_size = spec_find(sp, "tty-size");
 	last_cap = read_last_cap();
 	P.oom = spec_find(sp, "oom-score-adj");
 	P.nnp = spec_find(sp, "no-new-privs");
@@ -108,8 +114,13 @@ static void setup_tty(int console)
 		cfail("tty", errno, "open pty slave");
 	/* the caller's window size (fd 0 is still its terminal), before the command can ask: the
 	 * helper's copy after it received the master may come later */
-	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+	struct winsize ws = { 0 };
+	if (tty_size) { /* `tty-size`: the size the caller asked for instead */
+		ws.ws_row = (unsigned short)arg_u(tty_size, 0);
+		ws.ws_col = (unsigned short)arg_u(tty_size, 1);
+		if (ioctl(m, TIOCSWINSZ, &ws))
+			cfail("tty-size", errno, "TIOCSWINSZ");
+	} else if (ioctl(0, TIOCGWINSZ, &ws) == 0)
 		ioctl(m, TIOCSWINSZ, &ws);
 	if (P.user && fchown(s, (uid_t)arg_u(P.user, 0), (gid_t)-1))
 		cfail("tty", errno, "chown pty slave");
@@ -244,6 +255,33 @@ void apply_creds(uint64_t mask)
 		cfail("user", errno, "prctl(PR_SET_DUMPABLE)");
 }
 
+/* `preserve-fds N`: the caller's fds, held at PRESERVED_FD.., become the command's 3..N+2 (not
+ * close-on-exec), as runc passes them; the error pipe, which must stay open until execve, moves
+ * above them first. Every other fd of ours is close-on-exec. */
+static void pass_preserved_fds(void)
+{
+	int n = C.preserved, top = PRESERVED_FD + n + 3;
+	int err = fcntl(C.err_wr, F_DUPFD_CLOEXEC, top + n);
+	if (err < 0)
+		cfail("preserve-fds", errno, "move the error pipe");
+	close(C.err_wr);
+	C.err_wr = err;
+	int *tmp = calloc((size_t)n, sizeof *tmp);
+	if (!tmp)
+		cfail("preserve-fds", ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++) /* out of the way first: the two ranges overlap */
+		if ((tmp[i] = fcntl(PRESERVED_FD + i, F_DUPFD_CLOEXEC, top)) < 0)
+			cfail("preserve-fds", errno, "dup fd %d", PRESERVED_FD + i);
+	for (int i = 0; i < n; i++)
+		close(PRESERVED_FD + i);
+	for (int i = 0; i < n; i++) {
+		if (dup2(tmp[i], 3 + i) < 0)
+			cfail("preserve-fds", errno, "dup2 to fd %d", 3 + i);
+		close(tmp[i]);
+	}
+	free(tmp);
+}
+
 static void exec_cmd(void) __attribute__((noreturn));
 static void exec_cmd(void)
 {
@@ -267,13 +305,20 @@ static void exec_cmd(void)
 		/* `release` (an OCI create): set up in full, then wait for the go of `start` to exec */
 		char go;
 		ssize_t n;
+		if (ready && write(C.err_wr, "R", 1) != 1)
+			_exit(125); /* the helper is gone */
 		do
 			n = read(C.sync_rd, &go, 1);
 		while (n < 0 && errno == EINTR);
 		if (n != 1)
 			_exit(125); /* aborted: the helper kills us, or it died */
+		for (size_t i = 0; run_spec && i < run_spec->nrecs; i++)
+			if (!strcmp(run_spec->recs[i].op->name, "start-hook"))
+				hook_run(&run_spec->recs[i]); /* startContainer: in the container, with its credentials */
 	}
 	close(C.sync_rd);
+	if (C.preserved)
+		pass_preserved_fds();
 	umask(022);
 	signals_restore();
 	if (P.seccomp && P.nnp)
@@ -414,7 +459,7 @@ static void keep_child_fds(const int *cg_fds, size_t ncg)
 	keep[n++] = C.tty ? C.sock[1] : -1;
 	for (size_t i = 0; i < ncg; i++)
 		keep[n++] = cg_fds[i];
-	close_fds_except(keep, n);
+	close_fds_but_preserved(keep, n, C.preserved);
 	free(keep);
 	C.sync_wr = C.err_rd = C.ist_rd = C.sock[0] = -1; /* the parent's ends */
 }
@@ -423,6 +468,7 @@ void child_main(const struct spec *sp)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	keep_child_fds(NULL, 0);
+	run_spec = sp;
 	int await_step = spec_find(sp, "await-cgroups") != NULL;
 	if (!await_step)
 		await_cgroups(sp);
@@ -440,6 +486,8 @@ void child_main(const struct spec *sp)
 			continue;
 		if (!strcmp(r->op->name, "await-cgroups"))
 			await_cgroups(sp);
+		else if (!strcmp(r->op->name, "hook"))
+			hook_run(r); /* createContainer */
 		else
 			fs_step(r);
 	}

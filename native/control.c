@@ -32,7 +32,7 @@ void control_close(void)
 	open_fd = -1;
 }
 
-void control_await(void)
+void control_await(int more)
 {
 	char line[32];
 	size_t n = 0;
@@ -50,7 +50,8 @@ void control_await(void)
 			break;
 	}
 	line[n] = 0;
-	control_close();
+	if (!more)
+		control_close();
 	if (!strcmp(line, "go"))
 		return;
 	if (!strcmp(line, "abort"))

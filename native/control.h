@@ -10,8 +10,9 @@ void control_check(void);
 int control_fd(void);
 /* Closes the channel (the original helper of a detached container: the monitor reads it). */
 void control_close(void);
-/* After `pid N`: waits for box's answer. Returns on `go` (the channel is closed then); on `abort`,
- * end of input or anything else the init is killed and the helper exits 125 (die). */
-void control_await(void);
+/* After `pid N`: waits for box's answer. Returns on `go` (the channel is closed then, unless
+ * `more`: with `ready` a second answer follows); on `abort`, end of input or anything else the
+ * init is killed and the helper exits 125 (die). */
+void control_await(int more);
 
 #endif

@@ -12,6 +12,7 @@ struct ctx {
 	int release;   /* `release`: the helper leaves once the container started (OCI runtimes) */
 	int exec_mode; /* box-helper exec (also a health probe): the command runs under a reaper */
 	int probe;     /* this exec is a health probe: its process gets its own group */
+	int preserved; /* `preserve-fds N`: the caller's fds at PRESERVED_FD.. go to the command as 3.. */
 	/* the pipes between the helper and its child; -1 where not made or not this side's */
 	int sync_rd, sync_wr; /* parent -> child go-ahead; parent keeps sync_wr open for life */
 	int err_rd, err_wr;   /* child -> parent "CODE STAGE ERRNO TEXT"; EOF on successful exec */

@@ -139,7 +139,7 @@ static const char *errno_name(int n)
 {
 	if (n == EOPNOTSUPP)
 		return "ENOTSUP";
-	return strerrorname_np(n);
+	return n ? strerrorname_np(n) : NULL; /* glibc names 0 "0"; Node.js's table has no name for it */
 }
 
 /* runtime/create.ts describeStartError over an `error STAGE ERRNO TEXT` event. */

@@ -1,11 +1,14 @@
 /* box-helper: the parent after clone. Waits for the exec (error pipe), forwards signals, relays
- * the user's terminal to the container's pty, reaps the container and reports how it ended. */
+ * the user's terminal to the container's pty (and its output to the log) or the caller's stdio
+ * through the container's pipes (stdpipes.c), reaps the container and reports how it ended. */
 #define _GNU_SOURCE
 #include "relay.h"
 #include "ctx.h"
+#include "jsonlog.h"
 #include "monitor.h"
 #include "report.h"
 #include "signals.h"
+#include "stdpipes.h"
 #include "util.h"
 
 #include <errno.h>
@@ -19,6 +22,8 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+
+#define DRAIN_SILENCE_MS 1000 /* a pipe still held once the container is gone: given up after this */
 
 static struct termios saved;
 static volatile sig_atomic_t raw_on;
@@ -69,8 +74,9 @@ int recv_master(void)
 	return fd;
 }
 
-/* Copies what is readable on `from` to `to`; returns -1 on EOF/EIO. */
-static int pump(int from, int to)
+/* Copies what is readable on `from` to `to` (and to the log as stdout when log is set: the pty's
+ * output); returns -1 on EOF/EIO. */
+static int pump(int from, int to, int log)
 {
 	char buf[16384];
 	ssize_t n = read(from, buf, sizeof buf);
@@ -78,8 +84,32 @@ static int pump(int from, int to)
 		return 0;
 	if (n <= 0)
 		return -1;
+	if (log)
+		jsonlog_write(0, buf, (size_t)n);
 	write_all(to, buf, (size_t)n);
 	return 0;
+}
+
+/* An exec's command ended but its orphans live on under the reaper: the caller is let go, and the
+ * helper stays to reap the reaper, dropping what the orphans still write to their stdio pipes. */
+static void await_reaper(pid_t child, int sfd)
+{
+	stdio_release();
+	for (int fd = 0; fd <= 4; fd++)
+		if (fd != 3)
+			dup2(devnull(), fd);
+	while (waitpid(child, NULL, WNOHANG) != child) {
+		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN } };
+		stdio_discard_fds(p + 1);
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			break;
+		struct signalfd_siginfo si;
+		if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof si) < 0) {
+		}
+		stdio_discard(p + 1);
+	}
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 /* Has the container's init (or an exec's process) ended? Reaps it, except with `release`: then its zombie stays for the
@@ -134,14 +164,15 @@ void parent_loop(pid_t child)
 	/* an exec's reaper reports the command's end before it has reaped the command's orphans */
 	int reportfd = C.exec_mode && !C.probe ? C.ist_rd : -1;
 	while (!done && !reported) {
-		struct pollfd p[5] = {
+		struct pollfd p[5 + STDIO_NFDS] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = errfd, .events = POLLIN },
 			{ .fd = master, .events = POLLIN },
 			{ .fd = in, .events = POLLIN },
 			{ .fd = reportfd, .events = POLLIN },
 		};
-		if (poll(p, 5, -1) < 0) {
+		stdio_fds(p + 5);
+		if (poll(p, sizeof p / sizeof p[0], -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll", errno, "poll");
@@ -167,13 +198,14 @@ void parent_loop(pid_t child)
 			if (C.release) /* the process, without a parent-death signal, goes to the caller's subreaper */
 				exit(0);
 		}
-		if (p[2].revents && pump(master, 1) < 0) {
+		if (p[2].revents && pump(master, 1, 1) < 0) {
 			close(master);
 			master = -1;
 			in = -1;
 		}
-		if (p[3].revents && pump(in, master) < 0)
+		if (p[3].revents && pump(in, master, 0) < 0)
 			in = -1; /* stdin closed: stop reading it, keep the output going */
+		stdio_io(p + 5);
 		if (p[4].revents && !(reported = reaper_report(reportfd, &st)))
 			reportfd = -1; /* the reaper died without a report: its own status says it */
 	}
@@ -183,9 +215,13 @@ void parent_loop(pid_t child)
 	/* the container is gone: collect the rest of its output and of the error pipe */
 	while (master >= 0) {
 		struct pollfd p = { .fd = master, .events = POLLIN };
-		if (poll(&p, 1, 200) <= 0 || pump(master, 1) < 0)
+		if (poll(&p, 1, 200) <= 0 || pump(master, 1, 1) < 0)
 			break;
 	}
+	jsonlog_end(0);
+	/* and of its pipes: all of it once the container is gone (its PID namespace went with its
+	 * init); an exec's orphans may hold them: only what the command left */
+	stdio_drain(sfd, done ? DRAIN_SILENCE_MS : 0);
 	while (errfd >= 0 && errlen < sizeof err - 1) {
 		struct pollfd p = { .fd = errfd, .events = POLLIN };
 		ssize_t n = poll(&p, 1, 1000) > 0 ? read(errfd, err + errlen, sizeof err - 1 - errlen) : -1;
@@ -214,11 +250,7 @@ void parent_loop(pid_t child)
 		 * caller (status fd and stdio) and stay until the reaper is gone, to reap it */
 		if (master >= 0)
 			close(master);
-		for (int fd = 0; fd <= 4; fd++)
-			if (fd != 3)
-				dup2(devnull(), fd);
-		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-			;
+		await_reaper(child, sfd);
 	}
 	exit(code);
 }

@@ -21,6 +21,8 @@ static const struct opdef OPS[] = {
 	{ "cgroup-join", "s", OP_HOST, 0, M_RUN | M_EXEC },
 	{ "cgroupns", "", OP_HOST, 1, M_RUN },
 	{ "tty", "", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "tty-size", "uu", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "preserve-fds", "u", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "init", "", OP_HOST, 1, M_RUN },
 	{ "oom-score-adj", "i", OP_HOST, 1, M_RUN },
 	{ "setns", "sp", OP_HOST, 0, M_RUN },
@@ -30,9 +32,11 @@ static const struct opdef OPS[] = {
 	{ "state", "p", OP_HOST, 1, M_RUN },
 	{ "release", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "console-socket", "p", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "ready", "", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
-	{ "stdin", "", OP_HOST, 1, M_RUN },
+	{ "stdin", "", OP_HOST, 1, M_RUN | M_EXEC },
+	{ "relay", "", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "exit-event", "ps", OP_HOST, 1, M_EXEC },
 	/* health checks, scheduled by the monitor (health.c) */
 	{ "health", "uuuuup", OP_HOST, 1, M_RUN },
@@ -58,6 +62,7 @@ static const struct opdef OPS[] = {
 	{ "sysctl", "ss", OP_STEP, 0, M_RUN },
 	{ "loopback-up", "", OP_STEP, 1, M_RUN },
 	{ "await-cgroups", "", OP_STEP, 1, M_RUN },
+	{ "hook", "sussupss*", OP_STEP, 0, M_RUN },
 	/* process attributes */
 	{ "rlimit", "uii", OP_ATTR, 0, M_RUN | M_EXEC },
 	{ "no-new-privs", "", OP_ATTR, 1, M_RUN | M_EXEC },
@@ -68,6 +73,7 @@ static const struct opdef OPS[] = {
 	{ "env", "s*", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "seccomp", "b", OP_ATTR, 1, M_RUN | M_EXEC },
 	{ "args", "ss*", OP_ATTR, 1, M_RUN | M_EXEC },
+	{ "start-hook", "sussupss*", OP_ATTR, 0, M_RUN },
 };
 
 /* the nested exec spec of `health-exec` (spec_probe) */
@@ -289,16 +295,20 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	if (mode == M_PROBE)
 		return;
 	if (!spec_find(sp, "detach")) {
-		static const char *const need[] = { "log", "state", "on-exit", "health", "attach", "stdin",
-			"exit-event", "release" };
+		static const char *const need[] = { "state", "on-exit", "health", "attach", "exit-event", "release" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");
 	} else if (mode == M_EXEC && spec_find(sp, "tty") && !spec_find(sp, "console-socket")) {
 		bad("tty with detach is not supported for exec%s%s", "", ""); /* but to a console socket */
 	}
-	if (spec_find(sp, "stdin") && !spec_find(sp, "attach"))
-		bad("op stdin needs attach%s%s", "", "");
+	if (spec_find(sp, "relay") && (spec_find(sp, "detach") || spec_find(sp, "tty")))
+		bad("op relay cannot go with %s%s", spec_find(sp, "tty") ? "tty" : "detach", "");
+	if (spec_find(sp, "stdin") && !spec_find(sp, "attach") && !spec_find(sp, "relay"))
+		bad("op stdin needs attach or relay%s%s", "", "");
+	/* the log of what the monitor reads, or of what the helper relays in the foreground */
+	if (spec_find(sp, "log") && !spec_find(sp, "detach") && !spec_find(sp, "relay") && !spec_find(sp, "tty"))
+		bad("op log needs detach, relay or tty%s%s", "", "");
 	if (spec_find(sp, "release")) { /* the container's own stdio and parent are the caller's */
 		static const char *const alone[] = { "init", "log", "on-exit", "health", "attach" };
 		for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++)

@@ -533,15 +533,52 @@ boxspec --json '[["detach"],["tty"],["join","1"],["args","true"]]' >$T/xtty.spec
 "$HELPER" exec 3<$T/xtty.spec 4>$T/xtty.st; RC=$? ST=$(cat $T/xtty.st)
 check "exec: tty with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 tty with detach is not supported for exec" ]]; echo $?) "$ST"
 raw '[["detach"],["stdin"],["args","true"]]'
-check "stdin without attach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op stdin needs attach" ]]; echo $?) "$ST"
+check "stdin without attach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op stdin needs attach or relay" ]]; echo $?) "$ST"
 raw '[["attach","/a","0"],["args","true"]]'
 check "attach without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op attach needs detach" ]]; echo $?) "$ST"
 raw '[["log","/x","0","1"],["args","true"]]'
-check "log without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op log needs detach" ]]; echo $?) "$ST"
+check "log without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op log needs detach, relay or tty" ]]; echo $?) "$ST"
+raw '[["relay"],["tty"],["args","true"]]'
+check "relay with tty refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op relay cannot go with tty" ]]; echo $?) "$ST"
+raw '[["relay"],["detach"],["args","true"]]'
+check "relay with detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op relay cannot go with detach" ]]; echo $?) "$ST"
 raw '[["detach"],["state","rel/state"],["args","true"]]'
 check "relative state path refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op state: not an absolute path: rel/state" ]]; echo $?) "$ST"
 raw '[["join","1"],["args","true"]]'
 check "join is not valid for run" $([ $RC = 125 ] && [[ $ST == "error spec 22 op join is not valid for run" ]]; echo $?) "$ST"
+
+echo "# foreground stdio through pipes (relay)"
+# the caller's stdio are files of the test's: the container gets pipes and cannot chmod the files
+newcase
+boxspec --rootfs $R --work $w --log $w/log:0:1 --extra '["relay"]' --extra '["stdin"]' -- sh -c \
+	'chmod 777 /proc/self/fd/0 /proc/self/fd/1; stat -L -c %F /proc/self/fd/0 /proc/self/fd/1; tr a-z A-Z
+	echo err >&2; printf tail; exit 3' >$w/spec
+printf 'in\n' >$w/in && : >$w/out && chmod 600 $w/in $w/out
+timeout 20 "$HELPER" run 3<$w/spec 5<$GO 4>$w/status <$w/in >$w/out 2>&1
+RC=$? OUT=$(cat $w/out)
+check "relay: exit status, output relayed, stdin to its EOF" \
+	$([ $RC = 3 ] && [ "$OUT" = $'fifo\nfifo\nIN\nerr\ntail' ]; echo $?) "rc=$RC $OUT"
+check "relay: the caller's files keep their modes" $([ "$(stat -c %a $w/in $w/out)" = $'600\n600' ]; echo $?) \
+	"$(stat -c '%a %n' $w/in $w/out)"
+check "relay: the log has the streams apart" \
+	$([ "$(jsonlog $w/log)" = "stdout:'fifo\\n'
+stdout:'fifo\\n'
+stdout:'IN\\n'
+stderr:'err\\n'
+stdout:'tail'" ]; echo $?) "$(jsonlog $w/log)"
+newcase
+boxspec --rootfs $R --work $w --extra '["relay"]' -- sh -c \
+	'head -c 3000000 /dev/urandom >/tmp/d; cat /tmp/d; md5sum </tmp/d >&2' >$w/spec
+timeout 20 "$HELPER" run 3<$w/spec 5<$GO 4>$w/status >$w/out 2>$w/err </dev/null
+RC=$?
+check "relay: binary output whole" $([ $RC = 0 ] && [ "$(md5sum <$w/out)" = "$(cat $w/err)" ]; echo $?) \
+	"rc=$RC $(wc -c <$w/out) $(cat $w/err)"
+newcase
+boxspec --rootfs $R --work $w --extra '["relay"]' -- sh -c 'yes; exit $?' >$w/spec
+timeout 20 "$HELPER" run 3<$w/spec 5<$GO 4>$w/status 2>/dev/null </dev/null | head -1 >$w/out
+RC=${PIPESTATUS[0]}
+check "relay: the caller's reader gone -> the container's pipe too (SIGPIPE, 141)" \
+	$([ $RC = 141 ] && [ "$(cat $w/out)" = y ]; echo $?) "rc=$RC"
 
 echo "# detached containers: the attach socket"
 # attach.py SOCKET OUT [--wait-log FILE TEXT] [--resize RxC] [--send TEXT] [--close]: an attach
@@ -684,6 +721,20 @@ check "exec: the container's mount namespace and root" $(grep -q "^overlay / ove
 { xrun -- sh -c 'ls -l /proc/$PPID/fd'; } 7<$T
 check "exec: the reaper holds only its pipe to the helper, nothing of the host" \
 	$([ $RC = 0 ] && grep -q "pipe:" <<<"$OUT" && ! grep -q "$T" <<<"$OUT"; echo $?) \
+	"$OUT"
+: >$T/xrelay.out && chmod 600 $T/xrelay.out
+boxspec --join $EP --extra '["relay"]' -- sh -c 'chmod 777 /proc/self/fd/1; stat -L -c %F /proc/self/fd/1' >$T/xrelay.spec
+timeout 20 "$HELPER" exec 3<$T/xrelay.spec 4>$T/xrelay.st >$T/xrelay.out 2>&1 </dev/null
+RC=$?
+check "exec relay: a pipe, the caller's file keeps its mode" \
+	$([ $RC = 0 ] && [ "$(cat $T/xrelay.out)" = fifo ] && [ "$(stat -c %a $T/xrelay.out)" = 600 ]; echo $?) \
+	"rc=$RC $(cat $T/xrelay.out) $(stat -c %a $T/xrelay.out)"
+# an orphan of the command keeps its pipes, not the caller's: the caller sees EOF at the command's end
+boxspec --join $EP --extra '["relay"]' -- sh -c 'sleep 3 & echo orphan' >$T/xorphan.spec
+S0=$(date +%s%N)
+OUT=$("$HELPER" exec 3<$T/xorphan.spec 4>/dev/null 2>&1 </dev/null &)
+MS=$((($(date +%s%N) - S0) / 1000000))
+check "exec relay: an orphan holds no caller's fd (EOF after ${MS} ms)" $([ "$OUT" = orphan ] && [ $MS -lt 2000 ]; echo $?) \
 	"$OUT"
 xrun -- sh -c 'exit 7'
 check "exec: exit code passed through" $([ $RC = 7 ] && [[ $ST == *$'\n'"exit 7" ]]; echo $?) "$RC $ST"

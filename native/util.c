@@ -108,6 +108,17 @@ int write_file(const char *path, const char *s)
 	return r;
 }
 
+void close_fds_but_preserved(const int *keep, int n, int npreserved)
+{
+	int all[64 + 1024];
+	int k = 0;
+	for (int i = 0; i < n && k < 64; i++)
+		all[k++] = keep[i];
+	for (int i = 0; i < npreserved && i < 1024; i++)
+		all[k++] = PRESERVED_FD + i;
+	close_fds_except(all, k);
+}
+
 void close_fds_except(int *keep, int n)
 {
 	for (int i = 1; i < n; i++) /* insertion sort: a handful of elements */

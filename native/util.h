@@ -8,6 +8,10 @@ int write_all(int fd, const void *buf, size_t n);
 /* Closes (close_range, not close-on-exec) every fd >= 3 but those in keep[] (sorted in place;
  * -1 entries are ignored). */
 void close_fds_except(int *keep, int n);
+/* The first of the caller's fds the helper gets for `preserve-fds N` (after spec, status, control). */
+#define PRESERVED_FD 6
+/* close_fds_except, keeping also the `npreserved` fds from PRESERVED_FD on (`preserve-fds`). */
+void close_fds_but_preserved(const int *keep, int n, int npreserved);
 int write_file(const char *path, const char *s);
 /* The host's /dev/null, opened at the helper's start (O_RDWR, close-on-exec, never fds 0-4): stdio
  * for what must not keep the caller's. devnull_open returns it, or -1 with errno set. */

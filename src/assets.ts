@@ -25,6 +25,8 @@ export const ASSET_NAMES = [
   'jco-js-component-bindgen-component.core2.wasm',
   'jco-wasm-tools.core.wasm',
   'jco-wasm-tools.core2.wasm',
+  // the layer worker thread's bundle (src/image/layer-worker.ts)
+  'layer-worker.js',
   // the built-in policies (policies/builtin)
   'policy-baseline.wasm',
   'policy-strict.wasm',

@@ -11,11 +11,31 @@
 // the command. V8 runs the bytecode they hold, so they are read only when root owns them and
 // their directories and nobody else may write to any of them; V8 itself rejects a cache made for
 // other source or flags, and box then writes a new one. BOX_CODE_CACHE=0 turns the cache off.
+//
+// A cache holds what the run that wrote it compiled: a `box run` without a policy leaves out the
+// policy engine, which every later start with one then compiled again (~4 ms of CPU, measured
+// 2026-12-05 on the 2-core dev VM). So the code names the optional parts it uses (useFeature,
+// src/util/code-cache.ts), the file's first line lists those its cache holds, and a run that used
+// one the cache lacks writes it again, with what it read and what it compiled.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
 declare const __BOX_BUNDLE_DIGEST__: string;
+
+/** The first line of a cache file: `box-code-cache features=a,b`, then V8's data. */
+const HEADER = 'box-code-cache features=';
+/** Where the bundle finds the function it calls to name a feature (src/util/code-cache.ts). */
+const USE_FEATURE = Symbol.for('box.codeCache.useFeature');
+
+/** The features a cache file holds and V8's data in it (all of it, for a file without the header). */
+function parseCache(file: Buffer): { features: Set<string>; data: Buffer } {
+  const end = file.indexOf(10);
+  if (file.subarray(0, HEADER.length).toString('latin1') !== HEADER || end < 0 || end > 1024)
+    return { features: new Set(), data: file };
+  const list = file.subarray(HEADER.length, end).toString('latin1');
+  return { features: new Set(list ? list.split(',') : []), data: file.subarray(end + 1) };
+}
 
 const CACHE_DIR = '/run/box/cache';
 
@@ -95,16 +115,22 @@ function boot(): void {
   const useCache = process.env.BOX_CODE_CACHE !== '0' && process.getuid?.() === 0;
   const file = path.join(CACHE_DIR, `code-${__BOX_BUNDLE_DIGEST__}-${commandOf(process.argv.slice(2))}`);
   const read = useCache && cacheDirTrusted() ? readTrusted(file) : {};
+  const cached = read.data ? parseCache(read.data) : undefined;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: 'box.js',
-    cachedData: read.data,
+    cachedData: cached?.data,
   });
-  if (useCache && (!read.data || script.cachedDataRejected)) {
+  const accepted = cached && !script.cachedDataRejected ? cached.features : undefined;
+  const used = new Set<string>();
+  (globalThis as { [USE_FEATURE]?: (name: string) => void })[USE_FEATURE] = (name) => used.add(name);
+  if (useCache) {
     // Written at the end, when it holds every function this command compiled; not when another
     // box wrote one meanwhile (200 first `box stop` at once would otherwise all write theirs).
     process.once('exit', () => {
+      if (accepted && [...used].every((f) => accepted.has(f))) return;
       if (!cacheDirTrusted() || !stillOurs(file, read.ino)) return;
-      writeAtomic(file, script.createCachedData());
+      const features = [...new Set([...(accepted ?? []), ...used])].sort().join(',');
+      writeAtomic(file, Buffer.concat([Buffer.from(`${HEADER}${features}\n`, 'latin1'), script.createCachedData()]));
       pruneOtherBuilds();
     });
   }

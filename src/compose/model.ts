@@ -31,8 +31,9 @@ export interface VolumeMount {
 export interface ServiceNetwork {
   aliases?: string[];
   ipv4_address?: string;
-  ipv6_address?: string;
   mac_address?: string;
+  /** the order networks are joined in: the highest first (eth0, the default route); default 0 */
+  priority?: number;
 }
 
 export interface Healthcheck {
@@ -55,6 +56,7 @@ export interface Service {
   expose?: string[];
   volumes?: VolumeMount[];
   tmpfs?: string[];
+  /** in the order the container joins them (project.ts sorts them by priority, as Docker Compose) */
   networks?: Record<string, ServiceNetwork | null>;
   network_mode?: string;
   depends_on?: Record<string, Dependency>;
@@ -108,6 +110,8 @@ export interface NetworkSpec {
   name: string;
   external?: boolean;
   internal?: boolean;
+  /** recorded (network inspect's Attachable), as Docker does for a bridge network */
+  attachable?: boolean;
   driver?: string;
   driver_opts?: Record<string, string>;
   ipam?: { driver?: string; config?: { subnet?: string; gateway?: string; ip_range?: string }[] };

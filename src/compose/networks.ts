@@ -51,6 +51,7 @@ export async function ensureNetworks(
     await store.create({
       name: spec.name,
       internal: spec.internal,
+      attachable: spec.attachable,
       subnet: ipam?.subnet,
       gateway: ipam?.gateway,
       ipRange: ipam?.ip_range,
@@ -64,12 +65,16 @@ export async function ensureNetworks(
   return made;
 }
 
-/** Joins a created container to its service's networks after the first (before it starts). */
+/**
+ * Joins a created container to its service's networks after the first (before it starts); a
+ * one-off container (`compose run`) gets no aliases there either, as on its first network.
+ */
 export async function connectOtherNetworks(
   containers: ContainerStore,
   project: Project,
   service: string,
   record: ContainerRecord,
+  oneoff = false,
 ): Promise<void> {
   const s = project.services[service];
   if (s.network_mode) return;
@@ -78,7 +83,7 @@ export async function connectOtherNetworks(
     const n = await store.get(project.networks[key].name);
     await connect(containers, n, record, {
       ip: endpoint?.ipv4_address,
-      aliases: [service, ...(endpoint?.aliases ?? [])],
+      aliases: oneoff ? [] : [service, ...(endpoint?.aliases ?? [])],
     });
   }
 }

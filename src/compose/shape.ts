@@ -35,6 +35,9 @@ const UNSUPPORTED_SERVICE_KEYS = new Set([
   'use_api_socket', 'volumes_driver', 'mem_swappiness', 'platform', 'driver_opts', 'stop_timeout',
 ]);
 
+/** Why IPv6 keys are refused: box's bridge networks (src/network) have IPv4 subnets and addresses only. */
+const NO_IPV6 = "IPv6 is not supported by box's networks";
+
 const TOP_KEYS = new Set(['version', 'name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'include']);
 
 /** `[HOST_IP:][PUBLISHED[-END]:]TARGET[-END][/PROTOCOL]`; an IPv6 host address in brackets. */
@@ -108,10 +111,14 @@ export class Shaper {
       if (!allowed[kind].includes(k))
         this.fail(`${p}.${k}`, `unknown key (a ${kind.slice(0, -1)} takes ${allowed[kind].join(', ')})`);
     }
+    if (kind === 'networks' && v.enable_ipv6 !== undefined && this.bool(v.enable_ipv6, `${p}.enable_ipv6`))
+      this.fail(`${p}.enable_ipv6`, `${NO_IPV6}: remove it or set it to false`);
     const out: Obj = { ...v };
     if ('labels' in v) out.labels = this.keyValues(v.labels, `${p}.labels`, false);
     if (typeof v.file === 'string') out.file = path.resolve(this.baseDir, v.file);
     if ('external' in v) out.external = this.bool(v.external, `${p}.external`);
+    for (const k of ['internal', 'attachable', 'enable_ipv6'])
+      if (kind === 'networks' && k in v) out[k] = this.bool(v[k], `${p}.${k}`);
     return out;
   }
 
@@ -326,7 +333,9 @@ export class Shaper {
     return path.resolve(this.baseDir, source);
   }
 
+  /** A service's `networks`: a list of names or a mapping of endpoints (aliases, ipv4_address, ...). */
   private networks(v: unknown, p: string): Obj {
+    const service = p.slice('services.'.length, -'.networks'.length);
     if (Array.isArray(v)) return Object.fromEntries(this.strList(v, p).map((n) => [n, null]));
     if (!isPlainObject(v)) this.fail(p, 'expected a list of networks or a mapping');
     const out: Obj = {};
@@ -334,12 +343,16 @@ export class Shaper {
       if (e === null || e === undefined) out[n] = null;
       else if (!isPlainObject(e)) this.fail(`${p}.${n}`, 'expected a mapping (aliases, ipv4_address)');
       else {
-        for (const k of Object.keys(e))
-          if (!['aliases', 'ipv4_address', 'ipv6_address', 'mac_address', 'priority'].includes(k))
+        for (const k of Object.keys(e)) {
+          if (k === 'ipv6_address')
+            this.fail(`${p}.${n}.${k}`, `service "${service}": ${NO_IPV6}: remove it (box gives IPv4 addresses only)`);
+          if (!['aliases', 'ipv4_address', 'mac_address', 'priority'].includes(k))
             this.fail(`${p}.${n}.${k}`, 'unknown key');
+        }
         out[n] = {
           ...e,
           ...(e.aliases === undefined ? {} : { aliases: this.strList(e.aliases, `${p}.${n}.aliases`) }),
+          ...(e.priority === undefined ? {} : { priority: this.int(e.priority, `${p}.${n}.priority`) }),
         };
       }
     }

@@ -37,11 +37,10 @@ export function sha256Digest(data: Buffer | string): string {
 }
 
 /**
- * A pass-through stream that hashes what flows through it and fails at the end unless the
- * digest (and the size, when given) match. Put it where the bytes enter: whatever consumes them
- * downstream sees an error instead of a clean end when the content is wrong.
+ * Hashes bytes as they come (update) and, at their end (check), fails unless the digest (and the
+ * size, when given) match; a piece past the announced size fails at once.
  */
-export class VerifyingStream extends Transform {
+export class DigestCheck {
   private readonly hash = createHash('sha256');
   bytes = 0;
   constructor(
@@ -49,25 +48,50 @@ export class VerifyingStream extends Transform {
     readonly expectedSize?: number,
     private readonly what = `blob ${expected}`,
   ) {
-    super();
     parseDigest(expected);
   }
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+  update(chunk: Buffer): void {
     this.bytes += chunk.length;
-    if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
-      cb(new BoxError(`${this.what} is larger than the ${this.expectedSize} bytes announced`));
+    if (this.expectedSize !== undefined && this.bytes > this.expectedSize)
+      throw new BoxError(`${this.what} is larger than the ${this.expectedSize} bytes announced`);
+    this.hash.update(chunk);
+  }
+  check(): void {
+    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize)
+      throw new BoxError(`${this.what} is truncated: got ${this.bytes} of ${this.expectedSize} bytes`);
+    const actual = `sha256:${this.hash.digest('hex')}`;
+    if (actual !== this.expected) throw new DigestMismatchError(this.expected, actual, this.what);
+  }
+}
+
+/**
+ * A pass-through stream that hashes what flows through it and fails at the end unless the
+ * digest (and the size, when given) match. Put it where the bytes enter: whatever consumes them
+ * downstream sees an error instead of a clean end when the content is wrong.
+ */
+export class VerifyingStream extends Transform {
+  private readonly digest: DigestCheck;
+  constructor(expected: string, expectedSize?: number, what?: string) {
+    super();
+    this.digest = new DigestCheck(expected, expectedSize, what);
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.digest.update(chunk);
+    } catch (err) {
+      cb(err as Error);
       return;
     }
-    this.hash.update(chunk);
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {
-    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
-      cb(new BoxError(`${this.what} is truncated: got ${this.bytes} of ${this.expectedSize} bytes`));
+    try {
+      this.digest.check();
+    } catch (err) {
+      cb(err as Error);
       return;
     }
-    const actual = `sha256:${this.hash.digest('hex')}`;
-    cb(actual === this.expected ? undefined : new DigestMismatchError(this.expected, actual, this.what));
+    cb();
   }
 }
 

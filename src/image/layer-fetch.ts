@@ -1,33 +1,25 @@
 // Storing one layer from a stream of its (possibly compressed) archive: compressed digest check,
-// decompression, unpacking and diff_id check in one pass, into a private work directory that
-// becomes the layer only when every check passed. Callers hold the layer's lock, so a layer is
-// written once however many pulls want it at the same time.
+// decompression, unpacking and diff_id check in one pass (layer-stream.ts, on this thread or on a
+// layer worker's), into a private work directory that becomes the layer only when every check
+// passed. Callers hold the layer's lock, so a layer is written once however many pulls want it at
+// the same time.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { BoxError } from '../errors';
+import { Readable } from 'node:stream';
 import { layout } from '../paths';
 import { mkdirp } from '../util/fs';
 import { ownedName } from '../util/owner';
-import { DigestMismatchError, VerifyingStream } from './blobs';
-import { decompressor, detectCompression, peek } from './compression';
+import { LayerStreamOptions, unpackLayerStream } from './layer-stream';
+import type { LayerWorkers } from './layer-workers';
+import { DigestMismatchError } from './blobs';
 import { ImageStore } from './store';
 import { TAR_SPLIT_FILE } from './tar-split';
-import { LayerUnpack, LayerUnpacker, UnpackOptions, UnpackResult } from './unpack';
+import { LayerSink, UnpackOptions, UnpackResult } from './unpack';
 
-export interface StoreLayerOptions {
-  /** digest (and size) of the bytes as they arrive, checked before the layer is kept */
-  compressedDigest?: string;
-  compressedSize?: number;
-  /** the diff_id the image config announces; a different one is an error */
-  diffId?: string;
-  /** for messages: "layer sha256:abcd…" */
-  what: string;
-  /** bytes as they arrive (for progress) */
-  onBytes?: (n: number) => void;
-  signal?: AbortSignal;
+export interface StoreLayerOptions extends LayerStreamOptions {
+  /** unpack on one of these worker threads instead of this one (the commit stays on this one) */
+  workers?: LayerWorkers;
 }
 
 const WORK_PREFIX = '.tmp-unpack-';
@@ -57,26 +49,30 @@ function workDir(store: ImageStore, key: string): string {
 }
 
 /**
- * Runs `unpack` into a fresh work directory (its tar-split record beside it), checks the diff_id
- * it gives against the announced one and commits the layer; the work directory goes on failure.
+ * Runs `unpack` into a fresh work directory and commits the layer it gives; the work directory
+ * goes on failure. `unpack` checks the diff_id and leaves nothing open when it returns or throws.
  */
 async function storeInto(
   store: ImageStore,
   key: string,
-  opts: { diffId?: string; what: string },
-  unpack: (work: string, tarSplit: string) => Promise<UnpackResult>,
+  unpack: (work: string) => Promise<UnpackResult>,
 ): Promise<UnpackResult> {
   const work = workDir(store, key.replace(/^sha256:/, ''));
   try {
-    const result = await unpack(work, path.join(path.dirname(work), TAR_SPLIT_FILE));
-    if (opts.diffId && result.diffId !== opts.diffId)
-      throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
+    const result = await unpack(work);
     await store.commitLayer(work, result.diffId, result.size);
     return result;
   } catch (err) {
     fs.rmSync(path.dirname(work), { recursive: true, force: true });
     throw err;
   }
+}
+
+export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
+  const key = opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`;
+  return storeInto(store, key, (work) =>
+    opts.workers ? opts.workers.unpack(source, work, opts) : unpackLayerStream(source, work, opts),
+  );
 }
 
 /** Pieces fed to the unpacker between two turns of the event loop (other stages' work, progress). */
@@ -93,59 +89,22 @@ export async function storeLayerPieces(
   opts: { diffId?: string; what: string; contentFile?: UnpackOptions['contentFile'] },
 ): Promise<UnpackResult> {
   const key = opts.diffId ?? `build-${randomBytes(8).toString('hex')}`;
-  return storeInto(store, key, opts, async (work, tarSplit) => {
-    const unpack = new LayerUnpack(work, { tarSplit, contentFile: opts.contentFile });
+  return storeInto(store, key, async (work) => {
+    const tarSplit = path.join(path.dirname(work), TAR_SPLIT_FILE);
+    const sink = new LayerSink(work, { tarSplit, contentFile: opts.contentFile });
+    let result: UnpackResult;
     try {
       let n = 0;
       for (const piece of pieces) {
-        if (piece.length) unpack.write(piece);
+        if (piece.length) sink.write(piece);
         if (++n % PIECES_PER_TURN === 0) await new Promise(setImmediate);
       }
-      return unpack.end();
+      result = sink.finish();
     } finally {
-      unpack.abort();
+      sink.abort();
     }
-  });
-}
-
-export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
-  const key = opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`;
-  return storeInto(store, key, opts, async (work, tarSplit) => {
-    const head = await peek(source, 4);
-    const streams: (Readable | Transform)[] = [source];
-    let received = 0;
-    const onBytes = opts.onBytes;
-    streams.push(
-      new Transform({
-        transform: (c: Buffer, _e, done) => {
-          received += c.length;
-          onBytes?.(c.length);
-          done(null, c);
-        },
-      }),
-    );
-    if (opts.compressedDigest) streams.push(new VerifyingStream(opts.compressedDigest, opts.compressedSize, opts.what));
-    const d = decompressor(detectCompression(head), opts.what);
-    if (d) streams.push(d);
-    const unpacker = new LayerUnpacker(work, { tarSplit });
-    try {
-      await pipeline(
-        [...streams, unpacker] as unknown as NodeJS.ReadWriteStream[],
-        opts.signal ? { signal: opts.signal } : {},
-      );
-    } catch (err) {
-      if (err instanceof BoxError) throw err;
-      const e = err as Error & { code?: string };
-      if (e.name === 'AbortError') throw new BoxError(`${opts.what}: interrupted`);
-      if (e.code === 'ECONNRESET' || e.message === 'aborted') {
-        const of = opts.compressedSize !== undefined ? ` of ${opts.compressedSize}` : '';
-        throw new BoxError(`${opts.what}: the connection was lost after ${received}${of} bytes`);
-      }
-      if (e.code === 'Z_BUF_ERROR' || e.code === 'Z_DATA_ERROR' || /unexpected end of file/i.test(e.message)) {
-        throw new BoxError(`${opts.what}: the compressed data is truncated or corrupt (${e.message})`);
-      }
-      throw new BoxError(`${opts.what}: ${e.message}`);
-    }
-    return unpacker.result!;
+    if (opts.diffId && result.diffId !== opts.diffId)
+      throw new DigestMismatchError(opts.diffId, result.diffId, `${opts.what} (uncompressed)`);
+    return result;
   });
 }

@@ -17,9 +17,9 @@
 // from an image would make overlayfs look elsewhere than the layer says. They stay in the
 // tar-split record, which is the original archive.
 //
-// Everything runs synchronously on the calling thread, entry by entry as the bytes arrive:
-// decompression runs on libuv's threads, and the file-system calls here are page-cache writes and
-// metadata updates, which cost less than handing each one to a thread.
+// Everything runs synchronously on the calling thread, entry by entry as the bytes arrive (a pull
+// runs it on a layer worker thread, layer-worker.ts): the file-system calls here are page-cache
+// writes and metadata updates, which cost less than handing each one to libuv's threads.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, Hash } from 'node:crypto';
@@ -411,11 +411,12 @@ class LayerWriter implements TarSink {
 }
 
 /**
- * The unpacking of one tar stream, fed synchronously: write() with consecutive pieces, then end().
- * Errors are thrown, after the open files are closed (the caller discards the directory). A
- * build step that makes the tar itself feeds it here directly, without a stream between.
+ * An uncompressed tar stream into files, synchronously: write() the bytes in pieces of any size as
+ * they come (each is hashed for the diff_id and parsed), then finish(). Whatever is thrown leaves
+ * nothing open (the caller discards the directory). A layer worker feeds it directly;
+ * LayerUnpacker wraps it as a Writable.
  */
-export class LayerUnpack {
+export class LayerSink {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
   private readonly writer: LayerWriter;
@@ -447,7 +448,7 @@ export class LayerUnpack {
     this.reader = new TarReader(sink);
   }
 
-  /** The next piece of the stream (not kept: the caller may reuse it once this returns). */
+  /** Takes the next piece of the stream; it is not kept after this returns (it may be reused). */
   write(chunk: Buffer): void {
     try {
       this.hash.update(chunk);
@@ -459,17 +460,17 @@ export class LayerUnpack {
     }
   }
 
-  /** The stream is complete: directories get their metadata, the tar-split record is written. */
-  end(): UnpackResult {
+  /** The stream has ended: directory metadata last, the tar-split record completed. */
+  finish(): UnpackResult {
     try {
       this.reader.end();
       this.writer.finish();
       this.split?.finish();
-      return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
     } catch (err) {
       this.abort();
       throw err;
     }
+    return { diffId: `sha256:${this.hash.digest('hex')}`, size: this.bytes, entries: this.writer.entries };
   }
 
   /** Closes what is open; idempotent. */
@@ -484,14 +485,14 @@ export class LayerUnpack {
   }
 }
 
-/** A Writable taking an uncompressed tar stream (LayerUnpack's); `result` is set once it finished. */
+/** A Writable taking an uncompressed tar stream; `result` is set once it finished. */
 export class LayerUnpacker extends Writable {
-  private readonly unpack: LayerUnpack;
+  private readonly sink: LayerSink;
   result?: UnpackResult;
 
   constructor(dir: string, opts: UnpackOptions = {}) {
     super({ highWaterMark: 1 << 20 });
-    this.unpack = new LayerUnpack(dir, opts);
+    this.sink = new LayerSink(dir, opts);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -500,7 +501,7 @@ export class LayerUnpacker extends Writable {
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     try {
-      for (const { chunk } of chunks) this.unpack.write(chunk);
+      for (const { chunk } of chunks) this.sink.write(chunk);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -509,7 +510,7 @@ export class LayerUnpacker extends Writable {
 
   override _final(cb: (err?: Error | null) => void): void {
     try {
-      this.result = this.unpack.end();
+      this.result = this.sink.finish();
       cb();
     } catch (err) {
       cb(err as Error);
@@ -517,13 +518,13 @@ export class LayerUnpacker extends Writable {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.unpack.abort();
+    this.sink.abort();
     cb(err);
   }
 
   /** Device entries skipped because mknod was not permitted (unprivileged unpacking). */
   get skippedDevices(): string[] {
-    return this.unpack.skippedDevices;
+    return this.sink.skippedDevices;
   }
 }
 

@@ -14,6 +14,22 @@ export interface CgroupLimits {
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: number;
+  /** hugetlb limits in bytes by page size ("2MB" → bytes; -1 = unlimited): OCI hugepageLimits */
+  hugetlb?: Record<string, number>;
+  /** I/O throttles per block device (OCI blockIO.throttle*Device) */
+  ioThrottle?: IoThrottle[];
+  /** cgroup v2 files and their values, written as given (OCI resources.unified); v2 only */
+  unified?: Record<string, string>;
+}
+
+/** One block device's I/O limits: bytes or operations per second, each optional. */
+export interface IoThrottle {
+  major: number;
+  minor: number;
+  readBps?: number;
+  writeBps?: number;
+  readIops?: number;
+  writeIops?: number;
 }
 
 /** The host's cgroup hierarchies, as detected (cgroups.ts detectCgroups). */
@@ -23,6 +39,11 @@ export interface CgroupHost {
   mounts: Map<string, string>;
   /** v2 only: the unified mount point */
   unified?: string;
+  /**
+   * v1 only: where the hugetlb controller is, for a container that asks for hugetlb limits: its
+   * own v1 hierarchy, or the cgroup2 mount of a hybrid host (/sys/fs/cgroup/unified) that offers it.
+   */
+  hugetlb?: { mount: string; cgroup2: boolean };
 }
 
 export type FreezerState = 'thawed' | 'freezing' | 'frozen';

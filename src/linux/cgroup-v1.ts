@@ -18,12 +18,21 @@ import {
   pidsMax,
   writeLimit,
 } from './cgroup-files';
+import { enableControllers } from './cgroup-v2';
 import type { CgroupHost, CgroupLimits, CgroupLocation, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
 import { DEFAULT_DEVICE_RULES, v1RuleText } from './devices';
 
 export class CgroupV1 extends CgroupBase {
-  constructor(host: CgroupHost, relPath: string) {
-    super(host, relPath, [...new Set(host.mounts.values())]);
+  /**
+   * The hugetlb hierarchy, joined only by a container with hugetlb limits (box-runc's
+   * hugepageLimits, which Kubernetes writes into every pod): on a hybrid host the cgroup2 mount.
+   */
+  private readonly hugetlb?: { dir: string; cgroup2: boolean };
+
+  constructor(host: CgroupHost, relPath: string, limits: CgroupLimits = {}) {
+    const hugetlb = Object.keys(limits.hugetlb ?? {}).length ? host.hugetlb : undefined;
+    super(host, relPath, [...new Set(host.mounts.values()), ...(hugetlb ? [hugetlb.mount] : [])]);
+    if (hugetlb) this.hugetlb = { dir: path.join(hugetlb.mount, relPath), cgroup2: hugetlb.cgroup2 };
   }
 
   /** Docker's warning when the kernel does not account swap: --memory-swap is then not written. */
@@ -55,6 +64,13 @@ export class CgroupV1 extends CgroupBase {
           const cur = fs.readFileSync(path.join(dir, f), 'utf8').trim();
           if (!cur) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(parent, f), 'utf8').trim());
         }
+      });
+    }
+    if (this.hugetlb) {
+      const root = this.host.hugetlb!.mount;
+      // on cgroup2 the controller must be enabled on each parent ("+hugetlb" in subtree_control)
+      createLevels(root, this.relPath, undefined, (parent) => {
+        if (this.hugetlb?.cgroup2) enableControllers(parent, ['hugetlb']);
       });
     }
     this.writeLimits(limits);
@@ -100,6 +116,18 @@ export class CgroupV1 extends CgroupBase {
     if (changed.cpusetCpus !== undefined) w('cpuset', 'cpuset.cpus', changed.cpusetCpus);
     if (changed.cpusetMems !== undefined) w('cpuset', 'cpuset.mems', changed.cpusetMems);
     if (changed.pidsLimit !== undefined) w('pids', 'pids.max', pidsMax(changed.pidsLimit));
+    for (const t of changed.ioThrottle ?? []) {
+      const dev = `${t.major}:${t.minor}`;
+      if (t.readBps !== undefined) w('blkio', 'blkio.throttle.read_bps_device', `${dev} ${t.readBps}`);
+      if (t.writeBps !== undefined) w('blkio', 'blkio.throttle.write_bps_device', `${dev} ${t.writeBps}`);
+      if (t.readIops !== undefined) w('blkio', 'blkio.throttle.read_iops_device', `${dev} ${t.readIops}`);
+      if (t.writeIops !== undefined) w('blkio', 'blkio.throttle.write_iops_device', `${dev} ${t.writeIops}`);
+    }
+    for (const [size, bytes] of Object.entries(changed.hugetlb ?? {})) {
+      if (!this.hugetlb) throw new BoxError('hugetlb limits can only be changed for a container created with them');
+      if (this.hugetlb.cgroup2) writeLimit(this.hugetlb.dir, `hugetlb.${size}.max`, bytes === -1 ? 'max' : bytes);
+      else writeLimit(this.hugetlb.dir, `hugetlb.${size}.limit_in_bytes`, bytes);
+    }
   }
 
   /**
@@ -120,8 +148,11 @@ export class CgroupV1 extends CgroupBase {
     return this.taskFiles();
   }
 
+  /** cgroup2 has no `tasks`: there the init writes itself into cgroup.procs (its whole process). */
   private taskFiles(): string[] {
-    return this.dirs.map((d) => path.join(d, 'tasks'));
+    return this.dirs.map((d) =>
+      path.join(d, d === this.hugetlb?.dir && this.hugetlb.cgroup2 ? 'cgroup.procs' : 'tasks'),
+    );
   }
 
   protected freezerFile(): CgroupLocation['freezer'] {

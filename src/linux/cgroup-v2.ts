@@ -60,6 +60,16 @@ export function v2LimitFiles(
   if (changed.cpusetCpus !== undefined) out.push(['cpuset.cpus', changed.cpusetCpus]);
   if (changed.cpusetMems !== undefined) out.push(['cpuset.mems', changed.cpusetMems]);
   if (changed.pidsLimit !== undefined) out.push(['pids.max', pidsMax(changed.pidsLimit)]);
+  for (const t of changed.ioThrottle ?? []) {
+    const keys = { rbps: t.readBps, wbps: t.writeBps, riops: t.readIops, wiops: t.writeIops };
+    const set = Object.entries(keys).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v || 'max'}`]));
+    out.push(['io.max', `${t.major}:${t.minor} ${set.join(' ')}`]);
+  }
+  for (const [size, bytes] of Object.entries(changed.hugetlb ?? {})) {
+    out.push([`hugetlb.${size}.max`, bytes === -1 ? 'max' : bytes]);
+  }
+  // last, as runc writes them: they may refine what the fields above set
+  for (const [file, value] of Object.entries(changed.unified ?? {})) out.push([file, value]);
   return out;
 }
 
@@ -67,7 +77,8 @@ export class CgroupV2 extends CgroupBase {
   /** the container's directory in the unified tree */
   private readonly dir: string;
 
-  constructor(host: CgroupHost, relPath: string) {
+  /** `_limits`: v1 needs them to choose its hierarchies; v2 has one. */
+  constructor(host: CgroupHost, relPath: string, _limits?: CgroupLimits) {
     super(host, relPath, [host.unified!]);
     this.dir = this.dirs[0];
   }
@@ -98,6 +109,12 @@ export class CgroupV2 extends CgroupBase {
   }
 
   writeLimits(limits: CgroupLimits, changed: CgroupLimits = limits): void {
+    for (const file of Object.keys(changed.unified ?? {})) {
+      // the kernel refuses a file cgroupfs lacks (ENOENT/EACCES); say which and why
+      if (!fs.existsSync(this.file(file))) {
+        throw new BoxError(`unified: ${file} is not a file of the container's cgroup (is its controller enabled?)`);
+      }
+    }
     const swapAccounted = fs.existsSync(this.file('memory.swap.max'));
     for (const [file, value] of v2LimitFiles(limits, changed, swapAccounted)) writeLimit(this.dir, file, value);
   }
@@ -156,7 +173,8 @@ export class CgroupV2 extends CgroupBase {
   }
 }
 
-function enableControllers(dir: string, controllers: string[]): void {
+/** Enables controllers for a cgroup's children (cgroup.subtree_control), those not enabled yet. */
+export function enableControllers(dir: string, controllers: string[]): void {
   const enabled = new Set(readWords(path.join(dir, 'cgroup.subtree_control')));
   const missing = controllers.filter((c) => !enabled.has(c));
   if (missing.length) {

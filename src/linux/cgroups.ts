@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { expandCpuList } from '../util/units';
 import { readWords } from './cgroup-files';
+import { hostHugepageSizes } from './hugepages';
 import type { CgroupHost, CgroupLimits, CgroupManager } from './cgroup-manager';
 import { CgroupV1 } from './cgroup-v1';
 import { CgroupV2 } from './cgroup-v2';
@@ -34,7 +35,35 @@ export function detectCgroups(env: NodeJS.ProcessEnv = process.env): CgroupHost 
     const dir = path.join(base, c);
     if (fs.existsSync(path.join(dir, 'cgroup.procs'))) mounts.set(c, dir);
   }
-  return { version: 1, mounts };
+  return { version: 1, mounts, hugetlb: v1Hugetlb(base) };
+}
+
+/** hugetlb on a v1 host: its own hierarchy, else the hybrid cgroup2 mount if that offers it. */
+function v1Hugetlb(base: string): CgroupHost['hugetlb'] {
+  const own = path.join(base, 'hugetlb');
+  if (fs.existsSync(path.join(own, 'cgroup.procs'))) return { mount: own, cgroup2: false };
+  const unified = path.join(base, 'unified');
+  if (readWords(path.join(unified, 'cgroup.controllers')).includes('hugetlb')) return { mount: unified, cgroup2: true };
+  return undefined;
+}
+
+/** Refuses hugetlb limits the host cannot enforce: no controller, or a page size it does not have (as runc). */
+function checkHugetlb(host: CgroupHost, limits: Record<string, number>): void {
+  const sizes = Object.keys(limits);
+  if (!sizes.length) return;
+  if (host.version === 2 ? !host.mounts.has('hugetlb') : host.hugetlb === undefined) {
+    throw new BoxError(
+      `hugepageLimits need the hugetlb cgroup controller, which this host does not enable (cgroup v${host.version})`,
+    );
+  }
+  const offered = hostHugepageSizes();
+  for (const size of sizes) {
+    if (!offered.includes(size)) {
+      throw new BoxError(
+        `hugepageLimits: page size ${size} is not one this host has (${offered.join(', ') || 'none'})`,
+      );
+    }
+  }
 }
 
 /** Refuses limits the host cannot enforce; returns warnings for those Docker merely warns about. */
@@ -60,6 +89,12 @@ export function checkLimits(host: CgroupHost, limits: CgroupLimits): string[] {
       );
   }
   if (limits.pidsLimit !== undefined) need('pids', '--pids-limit');
+  if (limits.hugetlb) checkHugetlb(host, limits.hugetlb);
+  if (limits.unified && host.version !== 2) {
+    // runc's refusal: the keys name cgroup v2 files, which a v1-managed host's cgroups lack
+    throw new BoxError('linux.resources.unified: cannot use unified on cgroup v1 (this host manages cgroups with v1)');
+  }
+  if (limits.ioThrottle?.length) need(host.version === 2 ? 'io' : 'blkio', 'blockIO throttles');
   if (limits.memory !== undefined && limits.memory < 6 * 1024 * 1024)
     throw new BoxError('--memory: the minimum memory limit is 6m');
   if (limits.memorySwap !== undefined && limits.memorySwap !== -1) {
@@ -96,7 +131,10 @@ export function containerCgroup(host: CgroupHost, id: string): CgroupManager {
   return new (implementation(host))(host, `box/${id}`);
 }
 
-/** A cgroup at a path the caller chose (box-runc: a bundle's linux.cgroupsPath), relative to each hierarchy. */
-export function cgroupAt(host: CgroupHost, relPath: string): CgroupManager {
-  return new (implementation(host))(host, relPath);
+/**
+ * A cgroup at a path the caller chose (box-runc: a bundle's linux.cgroupsPath), relative to each
+ * hierarchy. `limits` are the container's (its record's): on v1, hugetlb limits add a hierarchy.
+ */
+export function cgroupAt(host: CgroupHost, relPath: string, limits: CgroupLimits = {}): CgroupManager {
+  return new (implementation(host))(host, relPath, limits);
 }

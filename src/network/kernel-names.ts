@@ -2,7 +2,6 @@
 // to the host-wide subnet lock. Tests run many storage roots on one host at once, so every name
 // that the kernel shares between roots carries a tag of the storage root; this file is the only
 // place such names are made (net-contract.md, "Host-global names carry the storage root").
-import { createHash } from 'node:crypto';
 import type { Roots } from '../paths';
 
 /** The storage root whose kernel objects carry no tag: the user's, so names match the docs (`box0`). */
@@ -14,9 +13,14 @@ export const IFNAME_MAX = 15;
 /** Serialises subnet choice between every box process on the host, whatever its root. */
 export const SUBNET_LOCK_PATH = '/run/lock/box-subnets.lock';
 
-/** '' for the default storage root, else 4 hex digits of sha256(root path). */
+/** Which storage root owns each tag on this host (tag-claims.ts): one file per tag, holding its root's path. */
+export const ROOT_TAG_CLAIMS_DIR = '/run/box-root-tags';
+
+/** '' for the default storage root, else 4 hex digits of sha256(root path); unique per host (tag-claims.ts). */
 export function rootTag(roots: Pick<Roots, 'root'>): string {
   if (roots.root === DEFAULT_STORAGE_ROOT) return '';
+  // required here: importing node:crypto would load it on every container start (~1.5 ms of CPU)
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(roots.root).digest('hex').slice(0, 4);
 }
 

@@ -2,7 +2,6 @@
 // peer is born inside a container's netns, bridge-port settings, and the few sysctls networking
 // needs. Every function acts in the host's network namespace unless given a socket opened in
 // another one (openNetlink(NETLINK_ROUTE, { netnsPid })). No host program is ever run.
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ipaddr from 'ipaddr.js';
@@ -22,6 +21,7 @@ import {
   openNetlink,
 } from '../linux/netlink';
 import { openNetnsOf } from '../linux/netns';
+import { randomBytesSync } from '../util/random';
 
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
@@ -112,7 +112,7 @@ function macString(b: Buffer): string {
 
 /** A random locally administered unicast MAC (what Docker gives containers and bridges). */
 export function randomMac(): string {
-  const b = crypto.randomBytes(6);
+  const b = randomBytesSync(6); // not node:crypto: this module is on every start's path
   b[0] = (b[0] & 0xfe) | 0x02;
   return macString(b);
 }

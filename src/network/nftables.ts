@@ -13,7 +13,6 @@
 // forward accepts let its traffic through box's own drops, but a host whose forward chain drops by
 // default (Docker sets iptables' FORWARD policy to DROP) drops box's forwarded traffic too, unless
 // that chain lets it through (Docker's DOCKER-USER chain is where its users add such rules).
-import { createHash } from 'node:crypto';
 import { BoxError } from '../errors';
 import { NETLINK_NETFILTER, NetlinkError, OutgoingMessage, openNetlink } from '../linux/netlink';
 import type { Roots } from '../paths';
@@ -77,6 +76,8 @@ function replacement(table: string, r: BoxRuleset): { messages: OutgoingMessage[
 // The table carries a digest of its chains and rules in its userdata: an apply of the state the
 // kernel already holds sends nothing, and a table deleted or rebuilt by someone else is seen as such.
 function stateTag(content: OutgoingMessage[]): Buffer {
+  // required here, not imported: this module is loaded by every container start, networked or not
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256');
   for (const m of content) hash.update(m.payload);
   return Buffer.from(`box ruleset sha256:${hash.digest('hex')}`);

@@ -25,6 +25,7 @@ import { bridgeParams, DEFAULT_NETWORK, NetworkRecord, NetworkStore } from './st
 import { formatIPv4 } from './subnet';
 import { mark } from '../util/trace';
 import { checkRootStillThere } from '../util/root-identity';
+import { claimRootTag } from './tag-claims';
 
 /** Whether a container's start involves its networks at all. */
 export function hasEndpoints(record: ContainerRecord): boolean {
@@ -59,6 +60,7 @@ async function plug(
   pid: number,
 ): Promise<Allocation> {
   checkRootStillThere(roots, `network ${n.Name}'s bridge and veth`);
+  await claimRootTag(roots);
   const p = bridgeParams(roots, n);
   const ifname = containerIfname(index);
   const ports = index === 0 ? record.config.ports : undefined;
@@ -177,6 +179,7 @@ export function desiredRuleset(roots: Roots, store: NetworkStore): BoxRuleset {
  */
 export async function syncRuleset(roots: Roots, store: NetworkStore, force = false): Promise<void> {
   checkRootStillThere(roots, 'its nftables table');
+  await claimRootTag(roots);
   const lock = await lockFile(lockPaths.ruleset(roots));
   try {
     const desired = desiredRuleset(roots, store);

@@ -24,6 +24,7 @@ import {
   subnetsOverlap,
 } from './subnet';
 import { checkRootStillThere } from '../util/root-identity';
+import { claimRootTag } from './tag-claims';
 
 export const DEFAULT_NETWORK = 'bridge';
 export const PREDEFINED = ['bridge', 'host', 'none'] as const;
@@ -169,6 +170,7 @@ export class NetworkStore {
   async create(o: CreateNetworkOptions): Promise<NetworkRecord> {
     checkCreateOptions(o);
     checkRootStillThere(this.roots, `network ${o.name} (its bridge)`);
+    await claimRootTag(this.roots);
     const lock = await lockFile(lockPaths.networks(this.roots));
     try {
       await this.ensurePredefinedLocked();
@@ -196,6 +198,7 @@ export class NetworkStore {
     const names = new Set(this.read().map((n) => n.Name));
     if (PREDEFINED.every((p) => names.has(p))) return;
     checkRootStillThere(this.roots, 'the default network (its bridge)');
+    await claimRootTag(this.roots);
     const lock = await lockFile(lockPaths.networks(this.roots));
     try {
       await this.ensurePredefinedLocked();

@@ -3,6 +3,7 @@
 // limits, mount flags), or refused with an error naming the field. plan.ts turns the result into
 // the helper's steps.
 import type { CgroupLimits } from '../linux/cgroups';
+import type { IoThrottle } from '../linux/cgroup-manager';
 import { capsToNames, lookupCapName } from '../linux/capabilities';
 import { isRlimitName } from '../linux/rlimits';
 import { DEFAULT_DEVICE_RULES, DeviceRule, v1RuleText } from '../linux/devices';
@@ -39,6 +40,8 @@ export interface OciProcess {
   rlimits: Ulimit[];
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
+  /** process.consoleSize: the pty's window size before its master goes to the console socket */
+  consoleSize?: { rows: number; cols: number };
 }
 
 export interface OciHook {
@@ -73,7 +76,7 @@ export interface OciConfig {
   rootfsPropagation: number;
   maskedPaths: string[];
   readonlyPaths: string[];
-  /** hooks run in the runtime's namespace, each with the state on stdin (hooks.ts) */
+  /** hooks, each with the state on stdin: run by box-runc (hooks.ts) or in the container (plan.ts) */
   hooks: Partial<Record<HookName, OciHook[]>>;
   /** what was taken as runc takes it, with a warning (e.g. ambient capabilities the kernel refuses) */
   warnings: string[];
@@ -144,18 +147,15 @@ export function parseOciConfig(text: string): OciConfig {
 
 /** The hooks box-runc runs itself, in the runtime's namespace (hooks.ts). */
 export const HOST_HOOKS = ['prestart', 'createRuntime', 'poststart', 'poststop'] as const;
-export type HookName = (typeof HOST_HOOKS)[number];
+/** The hooks the container's init runs, in the container's namespaces (native `hook`, `start-hook`). */
+export const CONTAINER_HOOKS = ['createContainer', 'startContainer'] as const;
+export type HookName = (typeof HOST_HOOKS)[number] | (typeof CONTAINER_HOOKS)[number];
 
 function parseHooks(top: Fields): OciConfig['hooks'] {
-  const hooks = top.sub('hooks', {
-    honoured: HOST_HOOKS,
-    refused: {
-      createContainer: 'box-runc cannot run a hook inside the container yet',
-      startContainer: 'box-runc cannot run a hook inside the container yet',
-    },
-  });
+  const names = [...HOST_HOOKS, ...CONTAINER_HOOKS];
+  const hooks = top.sub('hooks', { honoured: names });
   const out: OciConfig['hooks'] = {};
-  for (const name of HOST_HOOKS) {
+  for (const name of names) {
     const list = hooks?.list(name).map(({ v, field }) => {
       const h = new Fields(v, field, { honoured: ['path', 'args', 'env', 'timeout'] });
       const hookPath = h.str('path');
@@ -209,9 +209,9 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
   const cwd = p.str('cwd') ?? '';
   if (!cwd?.startsWith('/')) throw new SpecFieldError('process.cwd', 'must be an absolute path');
   const terminal = p.bool('terminal');
-  if (p.sub('consoleSize', { honoured: ['height', 'width'] })) {
-    throw new SpecFieldError('process.consoleSize', "box-runc leaves the size to the console socket's receiver");
-  }
+  const size = p.sub('consoleSize', { honoured: ['height', 'width'] });
+  const rows = size?.int('height', 0, 0xffff) ?? 0;
+  const cols = size?.int('width', 0, 0xffff) ?? 0;
   const user = p.sub('user', {
     honoured: ['uid', 'gid', 'additionalGids', 'umask'],
     refused: { username: NOT_WINDOWS },
@@ -239,6 +239,8 @@ function parseProcess(p: Fields, warnings: string[]): OciProcess {
     rlimits: p.list('rlimits').map(({ v, field }) => parseRlimit(v, field)),
     noNewPrivileges: p.bool('noNewPrivileges'),
     oomScoreAdj: p.int('oomScoreAdj', -1000, 1000),
+    // as runc: a size with a zero in it is no size (the receiver's own is kept)
+    consoleSize: rows && cols ? { rows, cols } : undefined,
   };
 }
 
@@ -395,6 +397,38 @@ function parseCgroupsPath(linux: Fields): string | undefined {
 }
 
 const RES_REFUSED = 'box does not set this limit yet';
+const NO_IO_WEIGHTS = 'box does not set I/O weights yet (the throttles it does)';
+
+/** blockIO's throttle lists → the IoThrottle field each sets. */
+const THROTTLES = {
+  throttleReadBpsDevice: 'readBps',
+  throttleWriteBpsDevice: 'writeBps',
+  throttleReadIOPSDevice: 'readIops',
+  throttleWriteIOPSDevice: 'writeIops',
+} as const;
+
+/** The throttle lists, one IoThrottle per device (a device may be named in several lists, once in each). */
+function parseThrottles(blkio: Fields): IoThrottle[] {
+  const byDevice = new Map<string, IoThrottle>();
+  for (const [list, key] of Object.entries(THROTTLES)) {
+    for (const { v, field } of blkio.list(list)) {
+      const f = new Fields(v, field, { honoured: ['major', 'minor', 'rate'] });
+      const major = f.int('major', 0, 0xfff);
+      const minor = f.int('minor', 0, 0xfffff);
+      if (major === undefined || minor === undefined) throw new SpecFieldError(field, 'needs major and minor');
+      const rate = f.raw('rate');
+      if (typeof rate !== 'number' || rate < 0 || !Number.isInteger(rate) || rate > 2 ** 53) {
+        throw new SpecFieldError(`${field}.rate`, 'must be a number per second (0: no limit)');
+      }
+      const dev = `${major}:${minor}`;
+      const t = byDevice.get(dev) ?? { major, minor };
+      if (t[key] !== undefined) throw new SpecFieldError(field, `a second ${list} entry for device ${dev}`);
+      t[key] = rate;
+      byDevice.set(dev, t);
+    }
+  }
+  return [...byDevice.values()];
+}
 
 /** `update --resources`: one runtime-spec LinuxResources object, read as config.json's is. */
 export function parseOciResources(text: string): CgroupLimits {
@@ -409,32 +443,24 @@ export function parseOciResources(text: string): CgroupLimits {
 
 function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimits; allDevices: boolean } {
   const r = linux.sub('resources', {
-    honoured: ['memory', 'cpu', 'pids', 'devices', 'blockIO'],
+    honoured: ['memory', 'cpu', 'pids', 'devices', 'blockIO', 'hugepageLimits', 'unified'],
     refused: {
-      hugepageLimits: RES_REFUSED,
       network: RES_REFUSED,
       rdma: RES_REFUSED,
-      unified: RES_REFUSED,
     },
   });
   const limits: CgroupLimits = {};
   if (!r) return { limits, allDevices: false };
   // dockerd writes a weight of 0 (unset, as runc reads it) and empty device lists: nothing asked
   const blkio = r.sub('blockIO', {
-    honoured: ['weight', 'leafWeight'],
-    refused: Object.fromEntries(
-      [
-        'weightDevice',
-        'throttleReadBpsDevice',
-        'throttleWriteBpsDevice',
-        'throttleReadIOPSDevice',
-        'throttleWriteIOPSDevice',
-      ].map((k) => [k, RES_REFUSED]),
-    ),
+    honoured: ['weight', 'leafWeight', ...Object.keys(THROTTLES)],
+    refused: { weightDevice: NO_IO_WEIGHTS },
   });
   for (const k of ['weight', 'leafWeight']) {
-    if (blkio?.int(k, 0, 1000)) throw new SpecFieldError(blkio.name(k), RES_REFUSED);
+    if (blkio?.int(k, 0, 1000)) throw new SpecFieldError(blkio.name(k), NO_IO_WEIGHTS);
   }
+  const throttles = blkio ? parseThrottles(blkio) : [];
+  if (throttles.length) limits.ioThrottle = throttles;
   const mem = r.sub('memory', {
     honoured: ['limit', 'reservation', 'swap'],
     refused: {
@@ -473,7 +499,41 @@ function parseResources(linux: Fields, warnings: string[]): { limits: CgroupLimi
   }
   const pids = r.sub('pids', { honoured: ['limit'] })?.int('limit', -1, big);
   if (pids !== undefined && pids > 0) limits.pidsLimit = pids;
+  const hugetlb = parseHugepageLimits(r);
+  if (hugetlb) limits.hugetlb = hugetlb;
+  const unified = r.stringMap('unified');
+  for (const file of Object.keys(unified)) {
+    // a cgroup file's name: never a path out of the container's cgroup
+    if (!/^[a-z][a-z0-9_]*\.[a-zA-Z0-9_.]+$/.test(file)) {
+      throw new SpecFieldError(`linux.resources.unified.${file}`, 'is not the name of a cgroup v2 file');
+    }
+  }
+  if (Object.keys(unified).length) limits.unified = unified;
   return { limits, allDevices: parseDeviceRules(r, warnings) };
+}
+
+/**
+ * hugepageLimits: page size ("2MB", as the hugetlb controller names it) → bytes. Whether the host
+ * has the size is checked with the other limits (cgroups.ts checkLimits), before anything is made.
+ */
+function parseHugepageLimits(r: Fields): Record<string, number> | undefined {
+  const entries = r.list('hugepageLimits');
+  if (!entries.length) return undefined;
+  const out: Record<string, number> = {};
+  for (const { v, field } of entries) {
+    const f = new Fields(v, field, { honoured: ['pageSize', 'limit'] });
+    const size = f.str('pageSize') ?? '';
+    if (!/^[1-9]\d*[KMGTP]B$/.test(size)) {
+      throw new SpecFieldError(`${field}.pageSize`, `${JSON.stringify(size)} is no page size such as "2MB" or "1GB"`);
+    }
+    if (Object.hasOwn(out, size)) throw new SpecFieldError(field, `a second limit for ${size} pages`);
+    const limit = f.raw('limit');
+    if (typeof limit !== 'number' || limit < 0 || !Number.isInteger(limit)) {
+      throw new SpecFieldError(`${field}.limit`, 'must be a number of bytes');
+    }
+    out[size] = limit >= 2 ** 63 ? -1 : limit; // uint64's max (no safe integer) is no limit
+  }
+  return out;
 }
 
 /**

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
+import { lookupCapName } from '../linux/capabilities';
 import { cgroupAt, detectCgroups } from '../linux/cgroups';
 import { describeStartError } from '../runtime/create';
 import { runHelper } from '../runtime/helper';
@@ -28,6 +29,8 @@ export interface ExecOptions {
   env: string[];
   /** --user UID[:GID] */
   user?: string;
+  /** --cap NAME (repeatable): capabilities added to the process's */
+  caps: string[];
   /** --no-new-privs */
   noNewPrivileges: boolean;
   detach: boolean;
@@ -35,11 +38,35 @@ export interface ExecOptions {
   tty: boolean;
   consoleSocket?: string;
   pidFile?: string;
+  /** --preserve-fds: these fds of this process become the process's 3.. */
+  preserveFds: number[];
   helperCache: string;
   warn: (m: string) => void;
 }
 
 function processOf(o: ExecOptions, bundle: string): OciProcess {
+  return withCaps(baseProcess(o, bundle), o.caps);
+}
+
+/**
+ * exec --cap, as runc adds them: to the bounding, effective and permitted sets, and to the ambient
+ * set where the process has them inheritable already (the kernel raises no other ambient one).
+ */
+function withCaps(p: OciProcess, names: string[]): OciProcess {
+  const caps = { ...p.caps };
+  for (const name of names) {
+    const bit = name.toUpperCase().startsWith('CAP_') ? lookupCapName(name) : undefined;
+    if (bit === undefined) throw new BoxError(`exec: --cap ${name}: unknown capability (e.g. CAP_NET_ADMIN)`);
+    const m = 1n << BigInt(bit);
+    caps.bounding |= m;
+    caps.effective |= m;
+    caps.permitted |= m;
+    caps.ambient |= caps.inheritable & m;
+  }
+  return { ...p, caps };
+}
+
+function baseProcess(o: ExecOptions, bundle: string): OciProcess {
   if (o.processFile) {
     if (o.args.length) throw new BoxError('exec: give either --process FILE or a command, not both');
     const text = readUserText(o.processFile, {
@@ -83,7 +110,8 @@ export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> 
   const spec = new HelperSpec().op('join', rec.pid);
   if (o.detach) spec.op('detach').op('release');
   if (tty) spec.op('tty').op('console-socket', path.resolve(o.consoleSocket!));
-  for (const f of cgroupAt(detectCgroups(), rec.cgroupPath).joinFiles()) spec.op('cgroup-join', f);
+  if (tty && process.consoleSize) spec.op('tty-size', process.consoleSize.rows, process.consoleSize.cols);
+  for (const f of cgroupAt(detectCgroups(), rec.cgroupPath, rec.limits).joinFiles()) spec.op('cgroup-join', f);
   appendProcessOps(spec, {
     user: process.user,
     ulimits: process.rlimits,
@@ -93,8 +121,10 @@ export async function ociExec(store: OciStore, o: ExecOptions): Promise<number> 
     env: process.env,
   });
   spec.op('args', ...process.args);
+  if (o.preserveFds.length) spec.op('preserve-fds', o.preserveFds.length);
   const result = await runHelper(assetPath('box-helper', o.helperCache), spec.encode(), {
     mode: 'exec',
+    extraFds: o.preserveFds,
     stdin: 'inherit',
     output: 'inherit',
     onPid: (pid) => {

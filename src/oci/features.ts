@@ -2,14 +2,14 @@
 // config.json, so the answer cannot drift from what create accepts.
 import { CAP_NAMES } from '../linux/capabilities';
 import { BOX_VERSION } from '../version';
-import { HOST_HOOKS, OCI_VERSION_MAX, OCI_VERSION_MIN } from './config';
+import { CONTAINER_HOOKS, HOST_HOOKS, OCI_VERSION_MAX, OCI_VERSION_MIN } from './config';
 import { MOUNT_OPTION_WORDS } from './mount-options';
 
 export function ociFeatures(): Record<string, unknown> {
   return {
     ociVersionMin: OCI_VERSION_MIN,
     ociVersionMax: OCI_VERSION_MAX,
-    hooks: [...HOST_HOOKS],
+    hooks: [...HOST_HOOKS, ...CONTAINER_HOOKS],
     mountOptions: MOUNT_OPTION_WORDS,
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],

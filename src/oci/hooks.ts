@@ -3,9 +3,33 @@
 // when it is deleted. Each gets the container's state JSON on stdin and at most its timeout.
 // A failing prestart/createRuntime hook fails create; poststart and poststop only warn (the spec
 // says the lifecycle goes on).
+// createContainer and startContainer hooks run in the container's namespaces: the container's
+// init runs them (native `hook` and `start-hook`); hookOpArgs encodes one for it.
 import { spawn } from 'node:child_process';
 import { BoxError } from '../errors';
 import type { HookName, OciHook } from './config';
+
+/**
+ * The helper's arguments for a hook the container's init runs: LABEL TIMEOUT HEAD TAIL NARGS PATH
+ * ARGV... ENV... (native/PROTOCOL.md `hook`). The state JSON is cut at its pid, which the init puts
+ * in: its own, as runc gives the hook getpid().
+ */
+export function hookOpArgs(label: string, hook: OciHook, state: object): (string | number)[] {
+  const text = JSON.stringify({ ...state, pid: 0 });
+  // a quote inside a JSON string is escaped: this is the key itself
+  const at = text.indexOf('"pid":0') + '"pid":'.length;
+  const argv = hook.args.length ? hook.args : [hook.path];
+  return [
+    label,
+    hook.timeout ?? 0,
+    text.slice(0, at),
+    text.slice(at + 1),
+    argv.length,
+    hook.path,
+    ...argv,
+    ...hook.env,
+  ];
+}
 
 function runHook(hook: OciHook, state: string): Promise<string | undefined> {
   return new Promise((resolve) => {

@@ -30,6 +30,8 @@ export interface CreateOptions {
   pidFile?: string;
   /** --console-socket: where the pty master of a container with process.terminal goes */
   consoleSocket?: string;
+  /** --preserve-fds: these fds of this process become the container process's 3.. */
+  preserveFds?: number[];
   /** where the helper is extracted (box's storage root's cache) */
   helperCache: string;
   warn: (message: string) => void;
@@ -51,8 +53,8 @@ export function readBundle(bundle: string): OciConfig {
   return parseOciConfig(text);
 }
 
-function cgroupOf(rec: Pick<OciRecord, 'cgroupPath'>): CgroupManager {
-  return cgroupAt(detectCgroups(), rec.cgroupPath);
+function cgroupOf(rec: Pick<OciRecord, 'cgroupPath' | 'limits'>): CgroupManager {
+  return cgroupAt(detectCgroups(), rec.cgroupPath, rec.limits);
 }
 
 export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciRecord> {
@@ -83,35 +85,41 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   const security = ociSecurity(config);
   store.claim(o.id);
   const cgroupPath = config.cgroupsPath ?? `box-runc/${o.id}`;
-  const cgroup = cgroupAt(host, cgroupPath);
+  const cgroup = cgroupAt(host, cgroupPath, config.limits);
   let made = false;
+  // the container's state as its in-container hooks get it, the pid their init's (plan.ts)
+  const base = { ociVersion: config.ociVersion, id: o.id, bundle, rootfs, annotations: config.annotations };
+  const created = new Date().toISOString();
+  const hookState = { creating: stateOf({ ...base, created, pid: 0 }, 'creating'), created: {} };
+  hookState.created = { ...hookState.creating, status: 'created' };
+  // createContainer hooks: the init sets up only after createRuntime's ran, and create waits for it
+  const ready = Boolean(config.hooks.createContainer?.length);
   try {
     cgroup.create(config.limits, config.allDevices);
     made = true;
     mark('oci: cgroup created');
     // The runtime-spec wants the init in its cgroup at create: the helper moves it before `pid N`.
     const init = { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] };
-    const spec = buildOciSpec({ config, bundle, cgroup: init, security });
+    const spec = buildOciSpec({ config, bundle, cgroup: init, security, hookState });
+    if (ready) spec.op('ready');
+    if (o.preserveFds?.length) spec.op('preserve-fds', o.preserveFds.length);
     // As runc: the container's stdio is the caller's, and once started its parent is the caller's
     // subreaper (containerd's shim, conmon), which waits for it (native/PROTOCOL.md `release`).
     // In the foreground the helper is that parent itself, and its exit status the container's.
     if (!o.foreground) spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
     if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
     const { pid, monitorPid, helper } = await launch(store, o.id, spec.encode(), o.helperCache, {
-      terminal: config.process.terminal,
+      terminal: config.process.terminal && !ready, // with `ready`, its setup starts after the hooks below
       foreground: o.foreground !== undefined,
+      extraFds: o.preserveFds ?? [],
     });
     o.foreground?.(helper);
     mark('oci: init waits');
     const pidStart = procStartTime(pid);
     if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);
     const rec: OciRecord = {
-      id: o.id,
-      bundle,
-      rootfs,
-      ociVersion: config.ociVersion,
-      created: new Date().toISOString(),
-      annotations: config.annotations,
+      ...base,
+      created,
       cgroupPath,
       command: config.process.args[0],
       seccomp: config.seccomp,
@@ -125,6 +133,11 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     const state = stateOf(rec, 'creating');
     await runHooks('prestart', config.hooks.prestart, state, true, o.warn);
     await runHooks('createRuntime', config.hooks.createRuntime, state, true, o.warn);
+    if (ready) {
+      sendControl(store, o.id, 'go'); // its steps, createContainer hooks among them, run now
+      await awaitSetUp(store, o.id, monitorPid, config.process.terminal);
+      mark('oci: createContainer hooks ran');
+    }
     store.save(rec);
     store.saveStateFile(rec, cgroup.location());
     mark('oci: recorded');
@@ -164,7 +177,7 @@ async function launch(
   id: string,
   spec: Buffer,
   helperCache: string,
-  how: { terminal: boolean; foreground: boolean },
+  how: { terminal: boolean; foreground: boolean; extraFds: number[] },
 ): Promise<{ pid: number; monitorPid: number; helper: ChildProcess }> {
   const { mknod, S_IFIFO } = require('../linux/syscalls') as typeof import('../linux/syscalls');
   const fifo = store.controlFifo(id);
@@ -178,7 +191,7 @@ async function launch(
   );
   const helperPath = assetPath('box-helper', helperCache);
   const child = spawn(helperPath, ['run'], {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control],
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, control, ...how.extraFds],
     detached: !how.foreground,
     env: {},
   });
@@ -200,12 +213,21 @@ async function launch(
         () => store.monitor(id).monitorPid,
         () => exited,
       );
-  if (how.terminal) {
-    // as runc, create returns once the pty master is at the console socket (its caller waits for it)
-    const sent = await waitForEvent(store, id, ['console', 'error'], () => !isMonitorAlive(monitorPid));
-    if (sent !== 'console 1') throw new BoxError(`the container's setup failed before its terminal existed: ${sent}`);
-  }
+  if (how.terminal) await awaitConsole(store, id, monitorPid ?? 0);
   return { pid: Number(a), monitorPid: monitorPid ?? 0, helper: child };
+}
+
+/** As runc, create returns once the pty master is at the console socket (its caller waits for it). */
+async function awaitConsole(store: OciStore, id: string, monitorPid: number): Promise<void> {
+  const sent = await waitForEvent(store, id, ['console', 'error'], () => !isMonitorAlive(monitorPid));
+  if (sent !== 'console 1') throw new BoxError(`the container's setup failed before its terminal existed: ${sent}`);
+}
+
+/** `ready`: the init is set up in full, its createContainer hooks ran, and it waits for start. */
+async function awaitSetUp(store: OciStore, id: string, monitorPid: number, terminal: boolean): Promise<void> {
+  if (terminal) await awaitConsole(store, id, monitorPid);
+  const line = await waitForEvent(store, id, ['ready', 'error'], () => !isMonitorAlive(monitorPid));
+  if (line !== 'ready') throw startError(line, '');
 }
 
 function startError(line: string | undefined, command: string): BoxError {
@@ -265,6 +287,16 @@ function abort(store: OciStore, id: string): void {
     fs.writeSync(fd, 'abort\n');
   } catch {
     /* the monitor read its line already */
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** One line to a waiting monitor (its FIFO is there: create made it and the monitor holds it). */
+function sendControl(store: OciStore, id: string, line: string): void {
+  const fd = openControl(store, id);
+  try {
+    fs.writeSync(fd, `${line}\n`);
   } finally {
     fs.closeSync(fd);
   }
@@ -364,7 +396,10 @@ export function ociState(store: OciStore, id: string): Record<string, unknown> {
   return stateOf(rec, ociStatus(store, rec));
 }
 
-function stateOf(rec: OciRecord, status: OciStatus | 'creating'): Record<string, unknown> {
+function stateOf(
+  rec: Pick<OciRecord, 'ociVersion' | 'id' | 'pid' | 'bundle' | 'rootfs' | 'created' | 'annotations'>,
+  status: OciStatus | 'creating',
+): Record<string, unknown> {
   return {
     ociVersion: rec.ociVersion,
     id: rec.id,

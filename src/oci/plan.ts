@@ -10,6 +10,7 @@ import { DEV_LINKS, DEVICES, S_IFCHR } from '../runtime/plan';
 import type { ProcessSecurity } from '../runtime/security';
 import { CLONE, HelperSpec, MS } from '../runtime/spec';
 import type { OciConfig, OciMount } from './config';
+import { hookOpArgs } from './hooks';
 import { SpecFieldError } from './json-fields';
 
 export interface OciPlanInput {
@@ -18,6 +19,8 @@ export interface OciPlanInput {
   /** the init's cgroup (the cgroup manager's initCgroup) */
   cgroup: InitCgroup;
   security: ProcessSecurity;
+  /** the runtime-spec state its createContainer and startContainer hooks get (their pid: the init's) */
+  hookState: { creating: object; created: object };
 }
 
 /** The root directory of the bundle's container: root.path, relative to the bundle or absolute. */
@@ -48,6 +51,8 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
   for (const j of c.joined) spec.op('setns', j.type === 'network' ? 'net' : j.type, j.path);
   if (c.namespaces.has('cgroup')) spec.op('cgroupns');
   if (c.process.terminal) spec.op('tty'); // its master goes to the console socket (lifecycle.ts)
+  if (c.process.terminal && c.process.consoleSize)
+    spec.op('tty-size', c.process.consoleSize.rows, c.process.consoleSize.cols);
   if (c.process.oomScoreAdj !== undefined) spec.op('oom-score-adj', c.process.oomScoreAdj);
 
   if (c.hostname) spec.op('hostname', c.hostname);
@@ -87,6 +92,10 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
     for (const [target, link] of DEV_LINKS) spec.op('symlink', target, link);
   }
   for (const d of c.devices) spec.op('mknod', d.path, d.mode, d.major, d.minor);
+  // the runtime-spec's createContainer hooks: in the container's namespaces, before pivot_root
+  for (const [i, h] of (c.hooks.createContainer ?? []).entries()) {
+    spec.op('hook', ...hookOpArgs(`createContainer[${i}]`, h, p.hookState.creating));
+  }
   spec.op('pivot');
   for (const [k, v] of Object.entries(c.sysctl)) spec.op('sysctl', k, v);
   for (const m of c.maskedPaths) spec.op('mask', m);
@@ -104,6 +113,9 @@ export function buildOciSpec(p: OciPlanInput): HelperSpec {
     env: proc.env,
   });
   spec.op('args', ...proc.args);
+  for (const [i, h] of (c.hooks.startContainer ?? []).entries()) {
+    spec.op('start-hook', ...hookOpArgs(`startContainer[${i}]`, h, p.hookState.created));
+  }
   return spec;
 }
 

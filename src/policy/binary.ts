@@ -254,3 +254,13 @@ export function limitCoreResources(modules: Uint8Array[], maxBytes: number, what
     return Buffer.concat(parts);
   });
 }
+
+/**
+ * The core modules a component embeds directly (its top-level core module sections, id 1), in
+ * order; `what` names it in errors. Nested components (section 4) are not looked into.
+ */
+export function componentCoreModules(bytes: Uint8Array, what: string): Uint8Array[] {
+  return sections(bytes, what)
+    .filter((s) => s.id === 1)
+    .map((s) => bytes.subarray(s.body, s.end));
+}

@@ -18,13 +18,19 @@
 //   of it (reasons, warnings, patch) is capped again after (MESSAGE_LIMITS, PATCH_MAX_CHARS).
 // - Sandbox: a component with any import is refused, so guest code can reach nothing but the
 //   arguments box passes.
+// - Two ways to run a component: jco's glue around its core modules (any toolchain's component,
+//   transpiled once into a cache), or, for components built like the built-ins (LoadOptions.direct),
+//   its one core module called through box's own canonical-ABI codec (admission-abi.ts): no
+//   glue to compile, no cache, no jco. Both run under the same limits.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { BoxError } from '../errors';
+import { useFeature } from '../util/code-cache';
 import { readUserFile } from '../util/user-file';
-import { checkComponentBinary, limitCoreResources, PolicyFormatError } from './binary';
+import { directAdmission, directProblems } from './admission-abi';
+import { checkComponentBinary, componentCoreModules, limitCoreResources, PolicyFormatError } from './binary';
 import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache';
 import { DEFAULT_TIMEOUT_MS } from './flags';
 import {
@@ -80,6 +86,12 @@ export interface LoadOptions {
   knownSize?: number;
   /** apply the V8 flags that make loading large modules cheaper (default true; see tuneWasm) */
   tuneV8?: boolean;
+  /**
+   * Call the component's core module directly (admission-abi.ts) instead of through jco's glue:
+   * for components built like the built-ins (one core module, no imports, UTF-8 strings, box's
+   * 0.2 interface). No cache entry, no transpiling, no jco; anything else is refused.
+   */
+  direct?: boolean;
 }
 
 export type PolicySource =
@@ -251,6 +263,11 @@ interface Live {
   memories: WebAssembly.Memory[];
 }
 
+/** How a policy's code is run: jco's glue around its core modules, or its one core module directly. */
+type PolicyCode =
+  | { kind: 'glue'; entry: CacheEntry; glue: vm.Script; modules: Map<string, WebAssembly.Module> }
+  | { kind: 'direct'; module: WebAssembly.Module };
+
 export class Policy {
   private live: Live | undefined;
   private codeCacheWritten = false;
@@ -269,9 +286,7 @@ export class Policy {
     readonly exports: Array<[string, string]>,
     readonly limits: PolicyLimits,
     readonly timings: LoadTimings,
-    private readonly entry: CacheEntry,
-    private readonly glue: vm.Script,
-    private readonly modules: Map<string, WebAssembly.Module>,
+    private readonly code: PolicyCode,
   ) {}
 
   get witVersion(): string {
@@ -302,12 +317,18 @@ export class Policy {
   }
 
   private instantiateOnce(wallMs: number): Live {
+    const code = this.code;
+    if (code.kind === 'direct') {
+      const instance = withTimeLimit(wallMs, () => new WebAssembly.Instance(code.module, {}));
+      const memories = Object.values(instance.exports).filter((v) => v instanceof WebAssembly.Memory);
+      return { admission: directAdmission(instance), memories };
+    }
     const memories: WebAssembly.Memory[] = [];
-    const factory = (this.glue.runInThisContext() as () => InstantiateFn)();
+    const factory = (code.glue.runInThisContext() as () => InstantiateFn)();
     const result = withTimeLimit(wallMs, () =>
       factory(
         (name) => {
-          const m = this.modules.get(name);
+          const m = code.modules.get(name);
           if (!m) throw new Error(`the glue asked for an unknown core module ${name}`);
           return m;
         },
@@ -354,10 +375,11 @@ export class Policy {
    * compiling holds only the top level): later processes skip compiling them.
    */
   private writeCodeCache(): void {
-    if (this.codeCacheWritten) return;
+    if (this.codeCacheWritten || this.code.kind !== 'glue') return;
     this.codeCacheWritten = true;
-    const rejected = (this.glue as vm.Script & { cachedDataRejected?: boolean }).cachedDataRejected;
-    if (rejected !== false) addToEntry(this.entry.dir, 'glue.v8cache', this.glue.createCachedData());
+    const { glue, entry } = this.code;
+    const rejected = (glue as vm.Script & { cachedDataRejected?: boolean }).cachedDataRejected;
+    if (rejected !== false) addToEntry(entry.dir, 'glue.v8cache', glue.createCachedData());
   }
 
   /** Runs `fn` against a live instance, making one if needed; any failure discards the instance. */
@@ -603,16 +625,11 @@ function compileGlue(entry: CacheEntry, name: string): vm.Script {
  * with a message for the user when the file cannot be a policy.
  */
 export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promise<Policy> {
-  const { name, what, file } = describeSource(source, opts);
-  const limits: PolicyLimits = {
-    timeoutMs: opts.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    instantiateTimeoutMs:
-      opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
-    memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
-    messages: opts.limits?.messages ?? MESSAGE_LIMITS,
-    patchChars: opts.limits?.patchChars ?? PATCH_MAX_CHARS,
-  };
+  useFeature('policy'); // this command's code cache should hold the policy engine's code too
+  const limits = limitsOf(opts);
   if (opts.tuneV8 !== false) tuneWasm();
+  if (opts.direct) return loadDirect(source, opts, limits);
+  const { name, what, file } = describeSource(source, opts);
   const t0 = nowMs();
   let bytes: Uint8Array | undefined;
   let digest = opts.knownDigest;
@@ -669,8 +686,57 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
     entry.meta.exports,
     limits,
     { readMs, transpileMs, compileMs, cacheHit: !entry.created },
-    entry,
-    glue,
-    modules,
+    { kind: 'glue', entry, glue, modules },
+  );
+}
+
+function limitsOf(opts: LoadOptions): PolicyLimits {
+  return {
+    timeoutMs: opts.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    instantiateTimeoutMs:
+      opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
+    memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
+    messages: opts.limits?.messages ?? MESSAGE_LIMITS,
+    patchChars: opts.limits?.patchChars ?? PATCH_MAX_CHARS,
+  };
+}
+
+/**
+ * Loads a component built like the built-ins without jco (LoadOptions.direct): its one core
+ * module, under the memory limit, compiled. A digest known in advance (a built-in: computed when
+ * box was built, the bytes are part of the executable) is taken as is; otherwise the bytes are
+ * hashed.
+ */
+function loadDirect(source: PolicySource, opts: LoadOptions, limits: PolicyLimits): Policy {
+  const { name, what, file } = describeSource(source, opts);
+  const t0 = nowMs();
+  const bytes = readSource(source);
+  const digest = opts.knownDigest ?? sha256Hex(bytes);
+  const readMs = nowMs() - t0;
+  const t1 = nowMs();
+  let module: WebAssembly.Module;
+  try {
+    checkComponentBinary(bytes, what);
+    const cores = componentCoreModules(bytes, what);
+    if (cores.length !== 1) throw new PolicyLoadError(`${what} embeds ${cores.length} core modules, not one`);
+    module = new WebAssembly.Module(limitCoreResources(cores, limits.memoryBytes, what)[0]);
+  } catch (err) {
+    if (err instanceof PolicyLoadError) throw err;
+    if (err instanceof PolicyFormatError) throw new PolicyLoadError(err.message);
+    throw new PolicyLoadError(`${what}: its code does not compile: ${errMessage(err)}`);
+  }
+  const problems = directProblems(module);
+  if (problems.length) throw new PolicyLoadError(`${what} cannot be called directly: it ${problems.join(', ')}`);
+  return new Policy(
+    name,
+    file,
+    digest,
+    bytes.length,
+    WIT_EXPORT,
+    [],
+    [[WIT_EXPORT, 'instance']],
+    limits,
+    { readMs, transpileMs: 0, compileMs: nowMs() - t1, cacheHit: true },
+    { kind: 'direct', module },
   );
 }

@@ -45,6 +45,8 @@ declare namespace WebAssembly {
   }
   class Module {
     constructor(bytes: Uint8Array);
+    static imports(module: Module): Array<{ module: string; name: string; kind: string }>;
+    static exports(module: Module): Array<{ name: string; kind: string }>;
   }
   class RuntimeError extends Error {}
   class CompileError extends Error {}

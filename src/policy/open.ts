@@ -1,4 +1,6 @@
-// Opening a policy by reference: a built-in embedded in box, or a component file.
+// Opening a policy by reference: a built-in embedded in box, or a component file. A built-in's
+// core module is called directly (admission-abi.ts), without jco or the transpile cache; a file
+// goes through jco's glue, whatever toolchain made it.
 import { AssetName, builtDigest, readAsset } from '../assets';
 import { featurePaths, Roots } from '../paths';
 import { LoadOptions, loadPolicy, Policy } from './engine';
@@ -16,7 +18,7 @@ export function openPolicy(ref: string, roots: Roots, opts: Omit<LoadOptions, 'c
     const built = builtDigest(asset);
     return loadPolicy(
       { read: () => readAsset(asset), name: ref },
-      { ...opts, cacheDir, name: ref, knownDigest: built?.sha256, knownSize: built?.size },
+      { ...opts, cacheDir, name: ref, knownDigest: built?.sha256, knownSize: built?.size, direct: true },
     );
   }
   return loadPolicy({ path: ref }, { ...opts, cacheDir });

@@ -70,6 +70,11 @@ export interface CreateRequest {
    * one: compose's recreate hands the replaced container's to its successor. They stay anonymous.
    */
   reuseAnonymous?: Record<string, string>;
+  /**
+   * `run`'s create: called once the record exists, before the start is prepared (no lock held);
+   * returns the record as it is now. `compose run` connects the service's other networks here.
+   */
+  onRecorded?: (containers: ContainerStore, record: ContainerRecord) => Promise<ContainerRecord>;
 }
 
 export interface Created {
@@ -256,10 +261,11 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
 export async function createContainer(req: CreateRequest): Promise<Created & { lock: Lock }> {
   // run creates and starts: a network with no room is refused before the container exists
   await checkNetworkRoom(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
-  const { containers, record, known } = await createRecord(req);
+  const { containers, record: recorded, known } = await createRecord(req);
   let lock: Lock | undefined;
   // From here on, objects exist: unwind them on every failure.
   try {
+    const record = req.onRecorded ? await req.onRecorded(containers, recorded) : recorded;
     lock = await lockContainer(req.roots, record.id);
     return { ...prepareStart(req.roots, containers, record, known), lock };
   } catch (err) {

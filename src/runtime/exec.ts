@@ -85,7 +85,7 @@ export async function execInContainer(req: ExecRequest): Promise<number> {
  * `attributes`. Pure: it only describes.
  */
 export function execSpec(
-  req: Pick<ExecRequest, 'roots' | 'command' | 'tty' | 'detach'>,
+  req: Pick<ExecRequest, 'roots' | 'command' | 'tty' | 'detach'> & Partial<Pick<ExecRequest, 'interactive'>>,
   c: ContainerRecord,
   attributes: ProcessAttributes,
   cgroupJoin: string[],
@@ -97,6 +97,12 @@ export function execSpec(
   }
   for (const f of cgroupJoin) spec.op('cgroup-join', f);
   if (req.tty) spec.op('tty');
+  else if (!req.detach) {
+    // pipes the helper relays, never the caller's descriptors, which root in the container could
+    // chmod or truncate through /proc/self/fd (native/PROTOCOL.md "Foreground stdio")
+    spec.op('relay');
+    if (req.interactive) spec.op('stdin');
+  }
   appendProcessOps(spec, attributes);
   spec.op('args', ...req.command);
   return spec;

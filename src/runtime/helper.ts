@@ -47,6 +47,8 @@ export interface HelperOptions {
    * it, and the result says started.
    */
   answerWithinMs?: number;
+  /** this process's fds the helper gets at fd 6 on, for the command (`preserve-fds`) */
+  extraFds?: number[];
 }
 
 export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions): Promise<HelperResult> {
@@ -56,7 +58,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     const run = (opts.mode ?? 'run') === 'run';
     const child = spawn(helperPath, [opts.mode ?? 'run'], {
       // fds 3 spec, 4 status events, 5 (run) the control channel
-      stdio: [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore'],
+      stdio: [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore', ...(opts.extraFds ?? [])],
       // Its own process group: terminal signals go to box, which forwards each exactly once.
       detached: true,
       env: {},

@@ -30,6 +30,8 @@ export const OPS = {
   'cgroup-join': { args: 's', kind: 'host', single: false, modes: BOTH },
   cgroupns: { args: '', kind: 'host', single: true, modes: RUN },
   tty: { args: '', kind: 'host', single: true, modes: BOTH },
+  'tty-size': { args: 'uu', kind: 'host', single: true, modes: BOTH },
+  'preserve-fds': { args: 'u', kind: 'host', single: true, modes: BOTH },
   init: { args: '', kind: 'host', single: true, modes: RUN },
   'oom-score-adj': { args: 'i', kind: 'host', single: true, modes: RUN },
   setns: { args: 'sp', kind: 'host', single: false, modes: RUN },
@@ -39,9 +41,12 @@ export const OPS = {
   state: { args: 'p', kind: 'host', single: true, modes: RUN },
   release: { args: '', kind: 'host', single: true, modes: BOTH },
   'console-socket': { args: 'p', kind: 'host', single: true, modes: BOTH },
+  ready: { args: '', kind: 'host', single: true, modes: RUN },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
-  stdin: { args: '', kind: 'host', single: true, modes: RUN },
+  stdin: { args: '', kind: 'host', single: true, modes: BOTH },
+  // a foreground container's stdio through pipes the helper relays
+  relay: { args: '', kind: 'host', single: true, modes: BOTH },
   'exit-event': { args: 'ps', kind: 'host', single: true, modes: EXEC },
   // health checks, scheduled by the monitor
   health: { args: 'uuuuup', kind: 'host', single: true, modes: RUN },
@@ -67,6 +72,7 @@ export const OPS = {
   sysctl: { args: 'ss', kind: 'step', single: false, modes: RUN },
   'loopback-up': { args: '', kind: 'step', single: true, modes: RUN },
   'await-cgroups': { args: '', kind: 'step', single: true, modes: RUN },
+  hook: { args: 'sussupss*', kind: 'step', single: false, modes: RUN },
   // process attributes
   rlimit: { args: 'uii', kind: 'attr', single: false, modes: BOTH },
   'no-new-privs': { args: '', kind: 'attr', single: true, modes: BOTH },
@@ -77,6 +83,7 @@ export const OPS = {
   env: { args: 's*', kind: 'attr', single: true, modes: BOTH },
   seccomp: { args: 'b', kind: 'attr', single: true, modes: BOTH },
   args: { args: 'ss*', kind: 'attr', single: true, modes: BOTH },
+  'start-hook': { args: 'sussupss*', kind: 'attr', single: false, modes: RUN },
 } as const satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;

@@ -87,7 +87,7 @@ export const RUN_FLAGS = [
     'restart back-off: first delay, maximum, reset after (default 100ms,1m,10s)',
     'base[,max[,reset]]',
   ),
-  l(['--log-opt'], 'logOpt', 'log option for a detached container: max-size=SIZE, max-file=N', 'opt'),
+  l(['--log-opt'], 'logOpt', 'json-file log option: max-size=SIZE, max-file=N', 'opt'),
   s(['--pull'], 'pull', 'pull the image: missing (default: when it is not in the store), always, never', 'policy'),
   TLS_FLAG,
   l(

@@ -11,6 +11,21 @@ import * as fs from 'node:fs';
 const enabled = process.env.BOX_TRACE === '1';
 /** label, ms since Node's time origin, this process's CPU time so far (user + system, ms) */
 const marks: [string, number, number][] = [];
+/** How many modules Node had loaded when box's bundle began: the rest are box's doing. */
+const modulesBeforeBox = enabled ? loadedModules().length : 0;
+
+/** Node's loaded modules (an undocumented but stable list: "NativeModule fs", "Internal Binding fs"...). */
+function loadedModules(): string[] {
+  return (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+}
+
+/** The public Node built-ins box loaded (each costs start-up CPU: the start path should load few). */
+function builtinsLoadedByBox(): string[] {
+  return loadedModules()
+    .slice(modulesBeforeBox)
+    .filter((m) => m.startsWith('NativeModule ') && !m.startsWith('NativeModule internal/'))
+    .map((m) => m.slice('NativeModule '.length));
+}
 
 const cpuMs = (): number => {
   const u = process.cpuUsage();
@@ -70,5 +85,6 @@ export function flushTrace(): void {
   });
   const cpu = process.cpuUsage();
   lines.push(`  cpu: user ${(cpu.user / 1000).toFixed(1)} ms, system ${(cpu.system / 1000).toFixed(1)} ms (box only)`);
+  lines.push(`  node built-ins loaded by box: ${builtinsLoadedByBox().join(' ')}`);
   process.stderr.write(`box trace:\n${lines.join('\n')}\n`);
 }

@@ -78,7 +78,9 @@ const MAX_DURATION_NS = 2 ** 63 - 1;
 export function durationNs(value: string): number | undefined {
   const body = value.startsWith('+') ? value.slice(1) : value;
   if (body === '0') return 0;
-  const part = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  // µ and μ escaped: one non-ASCII character left in the bundle makes V8 hold all of its source as
+  // two-byte text (build/build.mjs refuses such a bundle)
+  const part = /(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
   let total = 0;
   let m: RegExpExecArray | null;
   while ((m = part.exec(body)) !== null) {

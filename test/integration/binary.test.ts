@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SPEC_VERSION } from '../../src/runtime/spec';
+import { importBusybox, TestRoot } from '../support/box';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -162,6 +163,32 @@ describe('dist/box', () => {
     expect(cpu).toHaveLength(rows.length - 5);
     expect(cpu).toEqual([...cpu].sort((a, b) => a - b));
   });
+  test.runIf(isRoot)(
+    "a container's start loads none of Node's built-ins it does not use (BOX_TRACE=1 lists them)",
+    () => {
+      const t = new TestRoot('box-builtins-');
+      try {
+        importBusybox(t);
+        // the first start in a root copies the helper out of the executable (and checks its digest)
+        const run = () =>
+          t.box(['run', '-d', '--network', 'none', 'busybox', 'sleep', '100'], {
+            env: { ...process.env, BOX_TRACE: '1' },
+          });
+        expect(run().status).toBe(0);
+        const r = run();
+        expect(r.status).toBe(0);
+        const loaded = /^ {2}node built-ins loaded by box: (.*)$/m.exec(r.stderr)?.[1].split(' ');
+        expect(loaded).toContain('child_process'); // the helper's spawn: the list is box's own loads
+        // node:crypto (~1.5 ms of CPU) came in through koffi's download tools, the MAC generator and
+        // the build cache's hash, none of which a start uses
+        expect(loaded).not.toContain('crypto');
+        expect(loaded).not.toContain('zlib');
+        expect(loaded).not.toContain('https');
+      } finally {
+        t.cleanup();
+      }
+    },
+  );
   describe.runIf(isRoot)('code cache of each command (src/boot.ts)', () => {
     const digest = () =>
       createHash('sha256')
@@ -217,6 +244,31 @@ describe('dist/box', () => {
       inspect();
       const again = fs.lstatSync(file);
       expect([again.ino, again.mtimeMs]).toEqual([st.ino, st.mtimeMs]);
+    });
+
+    test('a cache written without the policy engine is written again by the first run that uses it, then kept', () => {
+      // a `box run` without a policy wrote the cache of every later start, with a policy or not
+      const policy = (...args: string[]) => {
+        const r = spawnSync(copy, ['--root', path.join(tmp, 'cache-root'), 'policy', ...args], {
+          env: {},
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).toBe(0);
+      };
+      const file = cacheOf('policy');
+      const header = () => fs.readFileSync(file).subarray(0, 64).toString('latin1').split('\n')[0];
+      fs.rmSync(file, { force: true });
+      policy('ls');
+      expect(header()).toBe('box-code-cache features=');
+      const without = fs.lstatSync(file);
+      policy('inspect', 'baseline');
+      const withEngine = fs.lstatSync(file);
+      expect(withEngine.ino).not.toBe(without.ino);
+      expect(header()).toBe('box-code-cache features=policy');
+      expect(withEngine.size).toBeGreaterThan(without.size);
+      policy('ls');
+      policy('inspect', 'strict');
+      expect(fs.lstatSync(file).ino).toBe(withEngine.ino);
     });
 
     test('BOX_CODE_CACHE=0 neither reads nor writes it', () => {

@@ -127,14 +127,21 @@ describe('bridges', () => {
   });
 
   it('lists links, addresses and routes as ip does', () => {
+    // a veth pair of this file's beside its bridge; other links come and go with other test runs,
+    // so only this file's (named with its tag) are compared
+    ip(['link', 'add', hostEnd('la'), 'type', 'veth', 'peer', 'name', hostEnd('lb')]);
+    const ours = (names: string[]) => names.filter((n) => n.includes(tag)).sort();
     const links = listLinks();
     const mine = links.find((l) => l.name === BRIDGE)!;
     expect(mine).toMatchObject({ kind: 'bridge', mtu: 1400, up: true, index: linkIndex(BRIDGE) });
-    expect(links.map((l) => l.name).sort()).toEqual(
-      ipJson<IpLink[]>(undefined, ['link', 'show'])
-        .map((l) => l.ifname)
-        .sort(),
-    );
+    expect(links.find((l) => l.name === hostEnd('la'))).toMatchObject({
+      kind: 'veth',
+      index: linkIndex(hostEnd('la')),
+    });
+    const ipLinks = ipJson<IpLink[]>(undefined, ['link', 'show']).map((l) => l.ifname);
+    expect(ours(links.map((l) => l.name))).toEqual(ours(ipLinks));
+    expect(ours(ipLinks)).toEqual([BRIDGE, hostEnd('la'), hostEnd('lb')].sort());
+    expect(deleteLink(hostEnd('la'))).toBe(true); // its peer goes with it
     expect(listAddresses(undefined, mine.index, 4)).toEqual([
       { family: 4, address: `${SUBNET}.1`, prefixLength: 24, index: mine.index },
     ]);

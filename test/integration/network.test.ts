@@ -2,13 +2,15 @@
 // containers on one network talking by name (busybox httpd and nc) but not across networks,
 // connect/disconnect of a running container, IPAM that reclaims a killed container's address
 // (also after the runtime root is wiped), and failed starts that leave no veth, allocation or
-// ruleset behind. Traffic flows only between containers of this file's networks.
+// ruleset behind; two storage roots whose paths give one tag (their bridge's and table's names).
+// Traffic flows only between containers of this file's networks.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BOX, busyboxRoot, inspectOne, runDetached, until } from '../support/box';
-import { hasNftTable, hostLinks, nftTable, rootBridges, vethsOf } from '../support/network';
+import { ROOT_TAG_CLAIMS_DIR, rootTag } from '../../src/network/kernel-names';
+import { bridgePorts, hasNftTable, nftTable, removeRootNetworkObjects, rootBridges, vethsOf } from '../support/network';
 
 const t = busyboxRoot();
 
@@ -379,12 +381,15 @@ describe('IPAM never leaks', () => {
   it('an exhausted range is one line naming the network, and a failed start leaves nothing', () => {
     const netId = ok(['network', 'create', '--subnet', '10.231.8.0/30', 'tiny']).trim(); // only .2
     const id = startWeb('holder', '--network', 'tiny');
-    const before = hostLinks().filter((l) => l.startsWith('vb'));
+    // the veths on this network's bridge (other test runs' containers come and go on the host)
+    const bridge = rootBridges(t.root).find((b) => b.endsWith(netId.slice(0, 8)))!;
+    const before = bridgePorts(bridge);
+    expect(before).toEqual(vethsOf(id));
     const r = t.box(['run', '-d', '--name', 'second', '--network', 'tiny', 'busybox:latest', 'sleep', '60']);
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/^box: no free address left on network tiny \(10\.231\.8\.0\/30\): .*\n$/);
     expect(r.stderr.split('\n').length).toBe(2);
-    expect(hostLinks().filter((l) => l.startsWith('vb'))).toEqual(before);
+    expect(bridgePorts(bridge)).toEqual(before);
     expect(Object.keys(allocations(netId))).toEqual([id]);
     // refused before the container existed: no record, no name
     expect(t.box(['inspect', 'second']).status).not.toBe(0);
@@ -398,12 +403,11 @@ describe('IPAM never leaks', () => {
     const start = t.box(['start', 'second']);
     expect(start.status).toBe(125);
     expect(start.stderr).toMatch(/no free address left on network tiny/);
-    expect(hostLinks().filter((l) => l.startsWith('vb'))).toEqual(before);
+    expect(bridgePorts(bridge)).toEqual(before);
     expect(Object.keys(allocations(netId))).toEqual([id]);
     expect(inspectOne<Inspected>(t, 'second').State.Status).toBe('created');
     ok(['rm', '-f', 'holder', 'second']);
     expect(allocations(netId)).toEqual({});
-    const bridge = rootBridges(t.root).find((b) => b.endsWith(netId.slice(0, 8)))!;
     expect(nftTable(t.root)).toContain(bridge);
     ok(['network', 'rm', 'tiny']);
     // the network is gone from box's table with its bridge
@@ -446,4 +450,63 @@ describe('many containers at once', () => {
     ok(['rm', '-f', ...results.map((_, i) => `crowd-${i}`)]);
     ok(['network', 'rm', 'crowd']);
   }, 300_000);
+});
+
+describe('two storage roots whose paths give one tag', () => {
+  it('the second is refused in one line while the first exists, and takes the tag over once it is gone', () => {
+    // two root paths whose 4-hex tags collide (about 300 tries on average)
+    const byTag = new Map<string, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const root = path.join(t.dir, `tag-${i}`);
+      const seen = byTag.get(rootTag({ root }));
+      if (seen) pair = [seen, root];
+      else byTag.set(rootTag({ root }), root);
+    }
+    const [first, second] = pair;
+    const tag = rootTag({ root: first });
+    const claim = path.join(ROOT_TAG_CLAIMS_DIR, tag);
+    const box = (root: string, ...args: string[]) => spawnSync(BOX, ['--root', root, ...args], { encoding: 'utf8' });
+    try {
+      expect(box(first, 'network', 'create', 'one').status).toBe(0);
+      const table = nftTable(first);
+      const firstBridge = JSON.parse(box(first, 'network', 'inspect', 'bridge').stdout)[0];
+      for (const args of [
+        ['network', 'create', 'two'],
+        ['network', 'ls'],
+      ]) {
+        const r = box(second, ...args);
+        expect(r.status).toBe(125);
+        expect(r.stderr).toBe(
+          `box: storage root ${second} would share its network objects (bridge bx${tag}0, nftables table ` +
+            `box-${tag}) with storage root ${first}, whose path gives the same tag ${tag}: use another --root path\n`,
+        );
+      }
+      // system check of the second takes none of the first's bridges or table for its own leftovers
+      const bridges = rootBridges(first);
+      expect(bridges).toHaveLength(2); // bridge's and one's
+      const check = box(second, 'system', 'check', '--fix', '--format', 'json');
+      expect(check.stdout).not.toContain(`bx${tag}`);
+      expect(check.stdout).not.toContain(`box-${tag}`);
+      expect(rootBridges(first)).toEqual(bridges);
+      // nothing of the second root's was made, and the first's objects are as they were
+      expect(fs.existsSync(path.join(second, 'networks'))).toBe(false);
+      expect(nftTable(first)).toBe(table);
+      const gateway = firstBridge.IPAM.Config[0].Gateway;
+      expect(execFileSync('ip', ['-4', '-o', 'addr', 'show', `bx${tag}0`], { encoding: 'utf8' })).toContain(gateway);
+      expect(fs.readFileSync(claim, 'utf8')).toBe(first);
+
+      // the first root removed (its objects with it): the second takes the tag
+      expect(box(first, 'network', 'rm', 'one').status).toBe(0);
+      removeRootNetworkObjects(first);
+      fs.rmSync(first, { recursive: true, force: true });
+      expect(box(second, 'network', 'create', 'two').status).toBe(0);
+      expect(fs.readFileSync(claim, 'utf8')).toBe(second);
+      expect(nftTable(second)).toContain(`bx${tag}0`);
+      expect(box(second, 'network', 'rm', 'two').status).toBe(0);
+    } finally {
+      for (const root of pair) removeRootNetworkObjects(root);
+    }
+    expect(fs.existsSync(claim)).toBe(false);
+  });
 });

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxTarball, installBoxRunc, mountsUnder, TestRoot, until } from '../support/box';
+import { BOX, busyboxTarball, installBoxRunc, mountsUnder, REPO, TestRoot, until } from '../support/box';
 
 const t = new TestRoot('box-oci-');
 let bundle: string;
@@ -22,18 +22,24 @@ interface Ran {
 }
 
 let policy: string | undefined; // $BOX_POLICY: a default policy for the box-runc commands of a test
+let cgroupV2Mount: string | undefined; // $BOX_CGROUP_V2_MOUNT: the cgroup v2 code path on this cgroup2 mount
 
 /**
  * Runs box-runc with its stdout and stderr in files: as with runc, `create` hands its stdio to the
  * container, so pipes would stay open (and spawnSync wait) as long as the container runs.
  */
 function boxRunc(...args: string[]): Ran {
+  return boxRuncWith([], ...args);
+}
+
+/** boxRunc with `extra` as its fds 3, 4, ... (what --preserve-fds passes on). */
+function boxRuncWith(extra: number[], ...args: string[]): Ran {
   const files = ['stdout', 'stderr'].map((n) => path.join(t.dir, n));
   const fds = files.map((f) => fs.openSync(f, 'w'));
   const r = spawnSync(runc, ['--root', stateRoot, '--log', logFile, '--log-format', 'json', ...args], {
-    stdio: ['ignore', fds[0], fds[1]],
+    stdio: ['ignore', fds[0], fds[1], ...extra],
     timeout: 60_000,
-    env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '' },
+    env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: policy ?? '', BOX_CGROUP_V2_MOUNT: cgroupV2Mount },
   });
   for (const fd of fds) fs.closeSync(fd);
   const [stdout, stderr] = files.map((f) => fs.readFileSync(f, 'utf8'));
@@ -94,6 +100,23 @@ function cgroupDirs(id: string): string[] {
     .readdirSync('/sys/fs/cgroup')
     .map((h) => path.join('/sys/fs/cgroup', h, 'box-runc', id))
     .filter((d) => fs.existsSync(d));
+}
+
+/** The host's huge page sizes, as hugetlb names them (hugepages-2048kB is 2MB). */
+function hugepageSizes(): string[] {
+  return fs.readdirSync('/sys/kernel/mm/hugepages').map((e) => {
+    const kib = Number(/^hugepages-(\d+)kB$/.exec(e)?.[1]);
+    return kib >= 1 << 20 ? `${kib >> 20}GB` : kib >= 1024 ? `${kib >> 10}MB` : `${kib}KB`;
+  });
+}
+
+/** hugetlb's own v1 hierarchy, if mounted; else it is in a cgroup2 tree (the host's, or a hybrid's unified). */
+const hugetlbV1 = fs.existsSync('/sys/fs/cgroup/hugetlb/cgroup.procs');
+
+function hugetlbDir(id: string): string {
+  if (hugetlbV1) return path.join('/sys/fs/cgroup/hugetlb/box-runc', id);
+  const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  return path.join(v2, 'box-runc', id);
 }
 
 function helperProcesses(): number[] {
@@ -169,7 +192,14 @@ describe('box-runc', () => {
     expect(features.ociVersionMin).toBe('1.0.0');
     expect(features.linux.namespaces).toContain('network');
     expect(features.linux.cgroup.systemd).toBe(false);
-    expect(features.hooks).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']);
+    expect(features.hooks).toEqual([
+      'prestart',
+      'createRuntime',
+      'poststart',
+      'poststop',
+      'createContainer',
+      'startContainer',
+    ]);
   });
 
   it('holds the init until start, runs the config as written, and leaves nothing after delete', () => {
@@ -347,6 +377,136 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('x1')).toEqual([]);
   });
 
+  it('sets hugepageLimits in the hugetlb controller, every size a Kubernetes pod names, and refuses a size the host lacks', () => {
+    const sizes = hugepageSizes();
+    expect(sizes).toContain('2MB');
+    config(['sleep', '1000'], (c) => {
+      // as kubelet writes them: one entry per size the node has, 0 unless the pod asked for pages
+      c.linux.resources.hugepageLimits = sizes.map((pageSize) => ({
+        pageSize,
+        limit: pageSize === '2MB' ? 4 << 20 : 0,
+      }));
+    });
+    ok('create', '--bundle', bundle, 'hp1');
+    const pid = JSON.parse(ok('state', 'hp1')).pid as number;
+    const dir = hugetlbDir('hp1');
+    for (const size of sizes) {
+      const file = path.join(dir, hugetlbV1 ? `hugetlb.${size}.limit_in_bytes` : `hugetlb.${size}.max`);
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe(size === '2MB' ? String(4 << 20) : '0');
+    }
+    expect(fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(pid));
+    ok('start', 'hp1');
+    // a process exec'd into the container is held by the same limits: in the cgroup namespace's
+    // root, its init's cgroup (from anywhere else it would read /../..)
+    const inner = ok('exec', 'hp1', 'cat', '/proc/self/cgroup');
+    expect(inner).toMatch(hugetlbV1 ? /:hugetlb:\/$/m : /^0::\/$/m);
+    ok('delete', '--force', 'hp1');
+    expect(leftovers('hp1')).toEqual([]);
+
+    config(['true'], (c) => {
+      c.linux.resources.hugepageLimits = [
+        { pageSize: '2MB', limit: 0 },
+        { pageSize: '3MB', limit: 0 },
+      ];
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'hp2');
+    expect([r.status, r.stderr]).toEqual([
+      125,
+      `hugepageLimits: page size 3MB is not one this host has (${sizes.join(', ')})\n`,
+    ]);
+    expect(leftovers('hp2')).toEqual([]);
+
+    // a create that fails once the hugetlb cgroup exists leaves none of it behind
+    config(['true'], (c) => {
+      c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 0 }];
+      c.hooks = { createRuntime: [{ path: '/bin/false' }] };
+    });
+    expect(boxRunc('create', '--bundle', bundle, 'hp3').status).toBe(125);
+    expect(leftovers('hp3')).toEqual([]);
+  });
+
+  it('sets blockIO throttles per device, changes them with update, and leaves nothing when the kernel refuses one', () => {
+    const [major, minor] = fs
+      .readFileSync(path.join('/sys/block', fs.readdirSync('/sys/block')[0], 'dev'), 'utf8')
+      .trim()
+      .split(':')
+      .map(Number);
+    config(['sleep', '1000'], (c) => {
+      c.linux.resources.blockIO = {
+        throttleReadBpsDevice: [{ major, minor, rate: 1 << 20 }],
+        throttleWriteIOPSDevice: [{ major, minor, rate: 100 }],
+      };
+    });
+    ok('create', '--bundle', bundle, 'io1');
+    const v2 = !fs.existsSync('/sys/fs/cgroup/blkio/cgroup.procs');
+    const throttles = () =>
+      v2
+        ? fs.readFileSync('/sys/fs/cgroup/box-runc/io1/io.max', 'utf8').trim()
+        : ['read_bps', 'write_iops']
+            .map((f) => fs.readFileSync(`/sys/fs/cgroup/blkio/box-runc/io1/blkio.throttle.${f}_device`, 'utf8').trim())
+            .join(' / ');
+    const dev = `${major}:${minor}`;
+    expect(throttles()).toBe(
+      v2 ? `${dev} rbps=${1 << 20} wbps=max riops=max wiops=100` : `${dev} ${1 << 20} / ${dev} 100`,
+    );
+    const resources = path.join(t.dir, 'io-resources.json');
+    fs.writeFileSync(
+      resources,
+      JSON.stringify({ blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 2 << 20 }] } }),
+    );
+    ok('update', '--resources', resources, 'io1');
+    expect(throttles()).toBe(
+      v2 ? `${dev} rbps=${2 << 20} wbps=max riops=max wiops=100` : `${dev} ${2 << 20} / ${dev} 100`,
+    );
+    ok('delete', 'io1');
+    expect(leftovers('io1')).toEqual([]);
+
+    config(['true'], (c) => {
+      c.linux.resources.blockIO = { throttleReadBpsDevice: [{ major: 4095, minor: 4095, rate: 1 }] };
+    });
+    const r = boxRunc('create', '--bundle', bundle, 'io2');
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain('4095:4095');
+    expect(leftovers('io2')).toEqual([]);
+  });
+
+  it('writes resources.unified into a cgroup v2 cgroup, and refuses it on a v1-managed host as runc does', () => {
+    const unified = '/sys/fs/cgroup/unified';
+    const v1Host = !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+    if (v1Host) {
+      config(['true'], (c) => (c.linux.resources.unified = { 'pids.max': '10' }));
+      const r = boxRunc('create', '--bundle', bundle, 'u1');
+      expect([r.status, r.stderr]).toEqual([
+        125,
+        'linux.resources.unified: cannot use unified on cgroup v1 (this host manages cgroups with v1)\n',
+      ]);
+      expect(leftovers('u1')).toEqual([]);
+    }
+    // the v2 code path on the host's cgroup2 mount (a hybrid host's unified hierarchy, else the host's own)
+    cgroupV2Mount = v1Host ? unified : '/sys/fs/cgroup';
+    try {
+      config(['sleep', '1000'], (c) => {
+        c.linux.resources = { devices: c.linux.resources.devices, unified: { 'cgroup.max.descendants': '5' } };
+      });
+      ok('create', '--bundle', bundle, 'u2');
+      const file = path.join(cgroupV2Mount, 'box-runc/u2/cgroup.max.descendants');
+      expect(fs.readFileSync(file, 'utf8').trim()).toBe('5');
+      ok('delete', 'u2');
+      expect(fs.existsSync(path.dirname(file))).toBe(false);
+      // a file the cgroup lacks fails create once the cgroup exists: it goes again
+      config(['true'], (c) => {
+        c.linux.resources = { devices: c.linux.resources.devices, unified: { 'nosuch.max': '1' } };
+      });
+      const r = boxRunc('create', '--bundle', bundle, 'u3');
+      expect(r.status).toBe(125);
+      expect(r.stderr).toContain("unified: nosuch.max is not a file of the container's cgroup");
+      expect(fs.existsSync(path.join(cgroupV2Mount, 'box-runc/u3'))).toBe(false);
+      expect(leftovers('u3')).toEqual([]);
+    } finally {
+      cgroupV2Mount = undefined;
+    }
+  });
+
   it('runs the hooks with the state on stdin: prestart and createRuntime at create, poststart, poststop', () => {
     const out = path.join(t.dir, 'hooks');
     fs.rmSync(out, { recursive: true, force: true });
@@ -390,6 +550,186 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(r.status).toBe(125);
     expect(logLines().at(-1)?.msg).toBe('hook createRuntime[0] /bin/sh failed: exit 3: no network');
     expect(leftovers('h2')).toEqual([]);
+  });
+
+  it('has the init run createContainer hooks in its namespaces before pivot, startContainer ones inside at start', () => {
+    const out = path.join(t.dir, 'chooks');
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.mkdirSync(out);
+    for (const f of ['ran', 'sc.json', 'sc.order']) fs.rmSync(path.join(bundle, 'out', f), { force: true });
+    const env = ['PATH=/bin:/usr/bin', 'HOOKENV=from-config'];
+    config(['sh', '-c', 'touch /out/ran; exec sleep 1000'], (c) => {
+      c.hooks = {
+        createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${out}/createRuntime`] }],
+        // before pivot: the host's view of files (its /bin/sh, this directory), the container's namespaces
+        createContainer: [
+          {
+            path: '/bin/sh',
+            args: [
+              'sh',
+              '-c',
+              `cat > ${out}/cc.json; hostname > ${out}/cc.host; readlink /proc/self/ns/mnt > ${out}/cc.mnt; ` +
+                `echo $HOOKENV > ${out}/cc.env; test -e ${out}/createRuntime && echo after > ${out}/cc.order`,
+            ],
+            env,
+            timeout: 10,
+          },
+        ],
+        // after start, inside the container (its /bin/sh, its /out), before the command runs
+        startContainer: [
+          {
+            path: '/bin/sh',
+            args: ['sh', '-c', 'cat > /out/sc.json; test -e /out/ran || echo before > /out/sc.order'],
+          },
+        ],
+      };
+    });
+    ok('create', '--bundle', bundle, 'k1');
+    const pid = JSON.parse(ok('state', 'k1')).pid as number;
+    const read = (f: string) => fs.readFileSync(path.join(out, f), 'utf8').trim();
+    expect(JSON.parse(read('cc.json'))).toMatchObject({ id: 'k1', status: 'creating', pid: 1, bundle });
+    expect([read('cc.host'), read('cc.env'), read('cc.order')]).toEqual(['oci-box', 'from-config', 'after']);
+    expect(read('cc.mnt')).toBe(fs.readlinkSync(`/proc/${pid}/ns/mnt`));
+    expect(fs.existsSync(path.join(bundle, 'out', 'sc.json'))).toBe(false);
+    ok('start', 'k1');
+    until('the command ran', () => fs.existsSync(path.join(bundle, 'out', 'ran')), Boolean);
+    const sc = JSON.parse(fs.readFileSync(path.join(bundle, 'out', 'sc.json'), 'utf8'));
+    expect(sc).toMatchObject({ id: 'k1', status: 'created', pid: 1 });
+    expect(fs.readFileSync(path.join(bundle, 'out', 'sc.order'), 'utf8')).toBe('before\n');
+    ok('delete', '--force', 'k1');
+    expect(leftovers('k1')).toEqual([]);
+
+    // a failing createContainer hook fails create with its reason; a slow one is killed at its timeout
+    const failing = (hook: Doc) =>
+      config(['true'], (c) => {
+        c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 0 }];
+        c.hooks = { createContainer: [hook] };
+      });
+    failing({ path: '/bin/sh', args: ['sh', '-c', 'echo no device >&2; exit 3'] });
+    const r = boxRunc('create', '--bundle', bundle, 'k2');
+    expect(r.status).toBe(125);
+    expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sh failed: exit 3: no device');
+    expect(leftovers('k2')).toEqual([]);
+    failing({ path: '/bin/sleep', args: ['sleep', '67.25'], timeout: 1 });
+    const began = Date.now();
+    expect(boxRunc('create', '--bundle', bundle, 'k3').status).toBe(125);
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect(logLines().at(-1)?.msg).toContain('hook createContainer[0] /bin/sleep failed: timed out after 1 s');
+    expect(leftovers('k3')).toEqual([]);
+    const hookProcesses = fs.readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u000067.25\u0000';
+      } catch {
+        return false;
+      }
+    });
+    expect(hookProcesses).toEqual([]); // the timed-out hook was killed, not left running
+
+    // a failing startContainer hook fails start: the command never runs
+    fs.rmSync(path.join(bundle, 'out', 'ran'), { force: true });
+    config(['touch', '/out/ran'], (c) => {
+      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo not ready >&2; exit 1'] }] };
+    });
+    ok('create', '--bundle', bundle, 'k4');
+    const s = boxRunc('start', 'k4');
+    expect(s.status).not.toBe(0);
+    expect(logLines().at(-1)?.msg).toBe(
+      'cannot start the container (hook): hook startContainer[0] /bin/sh failed: exit 1: not ready',
+    );
+    expect(status('k4')).toBe('stopped');
+    expect(fs.existsSync(path.join(bundle, 'out', 'ran'))).toBe(false);
+    ok('delete', 'k4');
+    expect(leftovers('k4')).toEqual([]);
+  });
+
+  it('sizes the terminal as process.consoleSize says before its master goes to the console socket', () => {
+    const socket = path.join(t.dir, 'console.sock');
+    const report = path.join(t.dir, 'console.json');
+    fs.rmSync(socket, { force: true });
+    const fd = fs.openSync(report, 'w');
+    const receiver = spawn('python3', [path.join(REPO, 'test/support/console-receiver.py'), socket], {
+      stdio: ['ignore', fd, fd],
+    });
+    fs.closeSync(fd);
+    try {
+      until('the console socket listens', () => fs.existsSync(socket), Boolean);
+      config(['stty', 'size'], (c) => {
+        c.process.terminal = true;
+        c.process.consoleSize = { height: 33, width: 111 };
+        c.mounts.push({
+          destination: '/dev/pts',
+          type: 'devpts',
+          source: 'devpts',
+          options: ['newinstance', 'ptmxmode=0666'],
+        });
+      });
+      ok('create', '--bundle', bundle, '--console-socket', socket, 't1');
+      ok('start', 't1');
+      const result = until(
+        'the receiver reported',
+        () => fs.readFileSync(report, 'utf8'),
+        (s) => s.endsWith('\n'),
+      );
+      // the size the master came with, and what the command saw on its terminal
+      expect(JSON.parse(result)).toEqual({ rows: 33, cols: 111, output: '33 111\r\n' });
+    } finally {
+      receiver.kill('SIGKILL');
+    }
+    until(
+      'the container stopped',
+      () => status('t1'),
+      (s) => s === 'stopped',
+    );
+    ok('delete', 't1');
+    expect(leftovers('t1')).toEqual([]);
+  });
+
+  it('adds exec --cap capabilities to the process as runc does, refusing an unknown one', () => {
+    config(['sleep', '1000']);
+    ok('run', '--detach', '--bundle', bundle, 'xc');
+    const effective = (...flags: string[]) =>
+      BigInt(
+        `0x${/CapEff:\s*([0-9a-f]+)/.exec(ok('exec', ...flags, 'xc', 'grep', 'CapEff', '/proc/self/status'))![1]}`,
+      );
+    const plain = effective();
+    const NET_ADMIN = 1n << 12n;
+    const SYS_TIME = 1n << 25n;
+    expect(plain & (NET_ADMIN | SYS_TIME)).toBe(0n);
+    expect(effective('--cap', 'CAP_NET_ADMIN', '--cap', 'CAP_SYS_TIME')).toBe(plain | NET_ADMIN | SYS_TIME);
+    const r = boxRunc('exec', '--cap', 'CAP_FLY', 'xc', 'true');
+    expect([r.status, r.stderr]).toEqual([125, 'exec: --cap CAP_FLY: unknown capability (e.g. CAP_NET_ADMIN)\n']);
+    ok('delete', '--force', 'xc');
+    expect(leftovers('xc')).toEqual([]);
+  });
+
+  it("passes the caller's fds 3.. on to the container and to an exec'd process with --preserve-fds", () => {
+    const input = path.join(t.dir, 'preserved-in');
+    const output = path.join(t.dir, 'preserved-out');
+    fs.writeFileSync(input, 'from the caller\n');
+    fs.writeFileSync(output, '');
+    const fds = [fs.openSync(input, 'r'), fs.openSync(output, 'a')];
+    try {
+      config(['sh', '-c', 'cat <&3 > /out/pf3; echo via4 >&4; ls /proc/self/fd > /out/pffds; exec sleep 1000']);
+      for (const f of ['pf3', 'pffds']) fs.rmSync(path.join(bundle, 'out', f), { force: true });
+      const r = boxRuncWith(fds, 'create', '--preserve-fds', '2', '--bundle', bundle, 'pf1');
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      ok('start', 'pf1');
+      const pffds = path.join(bundle, 'out', 'pffds');
+      const read = () => (fs.existsSync(pffds) ? fs.readFileSync(pffds, 'utf8') : '');
+      // its stdio, the two passed on, and the directory ls lists: nothing else of box's or the caller's
+      const listed = until('the command ran', read, Boolean).split('\n').filter(Boolean);
+      expect(fs.readFileSync(path.join(bundle, 'out', 'pf3'), 'utf8')).toBe('from the caller\n');
+      expect(listed.sort()).toEqual(['0', '1', '2', '3', '4', '5']);
+      const e = boxRuncWith(fds.slice(1), 'exec', '--preserve-fds', '1', 'pf1', 'sh', '-c', 'echo exec3 >&3');
+      expect([e.status, e.stderr]).toEqual([0, '']);
+      expect(fs.readFileSync(output, 'utf8')).toBe('via4\nexec3\n');
+      const bad = boxRunc('exec', '--preserve-fds', 'all', 'pf1', 'true');
+      expect([bad.status, bad.stderr]).toEqual([125, '--preserve-fds all: give a number of descriptors (0 to 1024)\n']);
+    } finally {
+      for (const fd of fds) fs.closeSync(fd);
+    }
+    ok('delete', '--force', 'pf1');
+    expect(leftovers('pf1')).toEqual([]);
   });
 
   it('deletes a created container that never started: its waiting init goes', () => {

@@ -568,9 +568,12 @@ describe('box run with policies', () => {
         }, 0),
     );
     const fit = cpus * 10;
-    // No transpiled policy yet: the 50 race to make the cache entry.
+    // The built-in as a file (a built-in is called without jco, box policy export gives the same
+    // component): no transpiled policy yet, the 50 race to make the cache entry.
     const cacheDir = path.join(t.root, 'cache', 'policies');
     fs.rmSync(cacheDir, { recursive: true, force: true });
+    const file = path.join(t.root, 'capacity.wasm');
+    expect(t.box(['policy', 'export', 'capacity', '-o', file]).status).toBe(0);
     const auditBefore = audit().length;
     const children = Array.from({ length: 50 }, (_, i) =>
       spawn(
@@ -585,7 +588,7 @@ describe('box run with policies', () => {
           '--memory',
           '8m',
           '--policy',
-          'capacity',
+          file,
           'busybox',
           'sleep',
           '300',
@@ -614,6 +617,22 @@ describe('box run with policies', () => {
     } finally {
       const ids = t.box(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean);
       if (ids.length) expect(t.box(['rm', '-f', ...ids]).status).toBe(0);
+      fs.rmSync(file, { force: true });
     }
   }, 180_000);
+
+  it('a built-in is called directly: nothing is transpiled or cached for it', () => {
+    const cacheDir = path.join(t.root, 'cache', 'policies');
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    const auditBefore = audit().length;
+    const limits = ['--cpus', '0.1', '--memory', '8m', '--pids-limit', '100'];
+    const r = t.box(['run', '--rm', ...limits, '--policy', 'baseline', '--policy', 'capacity', 'busybox', 'true']);
+    expect(r.status).toBe(0);
+    const decisions = audit().slice(auditBefore);
+    expect(decisions.map((d) => [d.policy.name, d.outcome, d.transpileMs])).toEqual([
+      ['baseline', 'admitted', undefined],
+      ['capacity', 'admitted', undefined],
+    ]);
+    expect(fs.existsSync(cacheDir)).toBe(false);
+  });
 });

@@ -6,15 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
-import { BOX, exitOf, storeSnapshot } from '../support/box';
+import { BOX, exitOf, storeSnapshot, TestRoot } from '../support/box';
 import { Registry, run, startRegistry as startSharedRegistry, stopRegistry } from '../support/registry';
 import { startTokenServer, TokenServer } from '../support/token-server';
 import { PullEvent, pullImage } from '../../src/image/registry/pull';
 import { ImageStore } from '../../src/image/store';
 import { Roots } from '../../src/paths';
+
+/** pulls that unpack on the calling thread, and on layer workers (which run the built dist/assets/layer-worker.js) */
+const UNPACK_THREADS: [string, number][] = [
+  ['on the calling thread', 0],
+  ['on layer worker threads', 2],
+];
 
 const tools = ['docker-registry', 'skopeo', 'umoci', 'htpasswd', 'openssl'];
 const missing = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
@@ -23,6 +28,9 @@ if (missing.length)
     `missing test tools: ${missing.join(', ')} (apt-get install docker-registry skopeo umoci apache2-utils openssl)`,
   );
 
+// A TestRoot's directory: its cleanup also removes the default bridge and nftables table of the
+// storage roots `box run` used in it (cli-root), which deleting the directory alone would leave.
+const dir = new TestRoot('box-pull-');
 let work: string;
 const registries: Registry[] = [];
 
@@ -95,7 +103,7 @@ let layout: string;
 let reg: Registry;
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-pull-'));
+  work = dir.dir;
   // An image in three layers: busybox and files; a deletion (a whiteout) and a new file; a config change.
   layout = path.join(work, 'layout');
   const bundle = path.join(work, 'bundle');
@@ -137,7 +145,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of registries) await stopRegistry(r);
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  dir.cleanup();
 });
 
 describe('pull from a registry without authentication', () => {
@@ -323,34 +331,38 @@ const store = new ImageStore({ root, runroot });
     expect(store.get(id).repoDigests.filter((r) => r.startsWith('r/'))).toHaveLength(4 * 60);
   }, 60_000);
 
-  it('an interrupted pull leaves no image and no work directory, and the next pull completes', async () => {
-    const store = newStore();
-    const ref = `${reg.host}/test/img:v2`;
-    const manifest = await inspectRaw(ref);
-    const config = await inspectConfig(ref);
-    // What a pull killed while unpacking leaves behind: a work directory of a layer.
-    const stale = path.join(
-      store.roots.root,
-      'layers',
-      `.tmp-unpack-${config.rootfs.diff_ids[0].slice(7)}-deadbeef0000`,
-    );
-    fs.mkdirSync(path.join(stale, 'diff'), { recursive: true });
-    const abort = new AbortController();
-    const err = await pullImage(store, ref, {
-      signal: abort.signal,
-      concurrency: 1,
-      onEvent: (e) => {
-        if (e.type === 'layer-progress') abort.abort();
-      },
-    }).catch((e: Error) => e);
-    expect(String(err)).toContain('interrupted');
-    expect(store.list()).toEqual([]);
-    expect(store.allTags()).toEqual([]);
-    const id = await pullImage(store, ref);
-    expect(id).toBe(manifest.config.digest);
-    // The dead process's work directory went when the layer's lock was taken.
-    expect(fs.readdirSync(path.join(store.roots.root, 'layers')).filter((d) => d.startsWith('.tmp'))).toEqual([]);
-  });
+  it.each(UNPACK_THREADS)(
+    'an interrupted pull leaves no image and no work directory, and the next pull completes (%s)',
+    async (_how, unpackThreads) => {
+      const store = newStore();
+      const ref = `${reg.host}/test/img:v2`;
+      const manifest = await inspectRaw(ref);
+      const config = await inspectConfig(ref);
+      // What a pull killed while unpacking leaves behind: a work directory of a layer.
+      const stale = path.join(
+        store.roots.root,
+        'layers',
+        `.tmp-unpack-${config.rootfs.diff_ids[0].slice(7)}-deadbeef0000`,
+      );
+      fs.mkdirSync(path.join(stale, 'diff'), { recursive: true });
+      const abort = new AbortController();
+      const err = await pullImage(store, ref, {
+        signal: abort.signal,
+        concurrency: 1,
+        unpackThreads,
+        onEvent: (e) => {
+          if (e.type === 'layer-progress') abort.abort();
+        },
+      }).catch((e: Error) => e);
+      expect(String(err)).toContain('interrupted');
+      expect(store.list()).toEqual([]);
+      expect(store.allTags()).toEqual([]);
+      const id = await pullImage(store, ref, { unpackThreads });
+      expect(id).toBe(manifest.config.digest);
+      // The dead process's work directory went when the layer's lock was taken.
+      expect(fs.readdirSync(path.join(store.roots.root, 'layers')).filter((d) => d.startsWith('.tmp'))).toEqual([]);
+    },
+  );
 
   it('reports unknown images and tags clearly', async () => {
     const store = newStore();
@@ -361,55 +373,67 @@ const store = new ImageStore({ root, runroot });
     expect(storeSnapshot(store.roots.root)).toEqual([]);
   });
 
-  it('a corrupt or truncated layer is an error and leaves the store exactly as before', async () => {
-    const store = newStore();
-    await pullImage(store, `${reg.host}/test/img:v1`);
-    const before = storeSnapshot(store.roots.root);
-    // Push a copy of v2 under another name, then damage its big layer in the registry's storage.
-    const manifest = await inspectRaw(`${reg.host}/test/img:v2`);
-    const big = manifest.layers[0].digest.slice(7);
-    const small = manifest.layers[1].digest.slice(7);
-    const data = (hex: string) =>
-      path.join(reg.dir, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
-    const original = fs.readFileSync(data(small));
-    const bigOriginal = fs.readFileSync(data(big));
-    try {
-      // The first layer is in the store already; damage the second one (same size, other bytes).
-      const corrupt = Buffer.from(original);
-      corrupt[corrupt.length - 9] ^= 0xff; // inside gzip's trailer: the bytes inflate, the digest is wrong
-      fs.writeFileSync(data(small), corrupt);
-      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(
-        /layer 742e|failed verification|corrupt/,
-      );
-      expect(storeSnapshot(store.roots.root)).toEqual(before);
-      // Truncated: the registry announces the full size but sends less.
-      fs.writeFileSync(data(small), original.subarray(0, 60));
-      await expect(pullImage(store, `${reg.host}/test/img:v2`)).rejects.toThrow(
-        /truncated|corrupt|aborted|socket hang up/,
-      );
-      expect(storeSnapshot(store.roots.root)).toEqual(before);
-      // Corruption in the middle of a big layer, in a fresh store: nothing at all is kept.
-      const fresh = newStore();
-      const bigCorrupt = Buffer.from(bigOriginal);
-      bigCorrupt[Math.floor(bigCorrupt.length / 2)] ^= 0xff;
-      fs.writeFileSync(data(big), bigCorrupt);
-      fs.writeFileSync(data(small), original);
-      const err = await pullImage(fresh, `${reg.host}/test/img:v2`).catch((e: Error) => e);
-      expect(String(err)).toMatch(/layer [0-9a-f]{12}.*(corrupt|failed verification)/);
-      const leftover = storeSnapshot(fresh.roots.root).filter(
-        (l) => !/^(blobs|layers)(\/sha256)? /.test(l) && !/^(blobs|layers) /.test(l),
-      );
-      // Only the small layer, complete and verified, may have been stored; no image, no tag, no work dir.
-      expect(leftover.filter((l) => l.startsWith('repositories') || l.includes('.tmp'))).toEqual([]);
-      expect(fresh.list()).toEqual([]);
-    } finally {
-      fs.writeFileSync(data(small), original);
-      fs.writeFileSync(data(big), bigOriginal);
-    }
-    // And the next pull completes it.
-    const id = await pullImage(store, `${reg.host}/test/img:v2`);
-    expect(id).toBe(manifest.config.digest);
-  });
+  it.each(UNPACK_THREADS)(
+    'a corrupt or truncated layer is an error and leaves the store exactly as before (%s)',
+    async (_how, unpackThreads) => {
+      const store = newStore();
+      await pullImage(store, `${reg.host}/test/img:v1`, { unpackThreads });
+      const before = storeSnapshot(store.roots.root);
+      // Push a copy of v2 under another name, then damage its big layer in the registry's storage.
+      const manifest = await inspectRaw(`${reg.host}/test/img:v2`);
+      const big = manifest.layers[0].digest.slice(7);
+      const small = manifest.layers[1].digest.slice(7);
+      const data = (hex: string) =>
+        path.join(reg.dir, 'storage/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+      const original = fs.readFileSync(data(small));
+      const bigOriginal = fs.readFileSync(data(big));
+      try {
+        // The first layer is in the store already; damage the second one (same size, other bytes).
+        const corrupt = Buffer.from(original);
+        corrupt[corrupt.length - 9] ^= 0xff; // inside gzip's trailer: the bytes inflate, the digest is wrong
+        fs.writeFileSync(data(small), corrupt);
+        await expect(pullImage(store, `${reg.host}/test/img:v2`, { unpackThreads })).rejects.toThrow(
+          /layer 742e|failed verification|corrupt/,
+        );
+        expect(storeSnapshot(store.roots.root)).toEqual(before);
+        // The same tar in another gzip header (its OS byte): it inflates to the right diff_id, and
+        // only the check of the compressed digest refuses it.
+        const otherHeader = Buffer.from(original);
+        otherHeader[9] ^= 0x01;
+        fs.writeFileSync(data(small), otherHeader);
+        await expect(pullImage(store, `${reg.host}/test/img:v2`, { unpackThreads })).rejects.toThrow(
+          new RegExp(`layer ${small.slice(0, 12)} failed verification: expected digest sha256:${small}`),
+        );
+        expect(storeSnapshot(store.roots.root)).toEqual(before);
+        // Truncated: the registry announces the full size but sends less.
+        fs.writeFileSync(data(small), original.subarray(0, 60));
+        await expect(pullImage(store, `${reg.host}/test/img:v2`, { unpackThreads })).rejects.toThrow(
+          /truncated|corrupt|aborted|socket hang up/,
+        );
+        expect(storeSnapshot(store.roots.root)).toEqual(before);
+        // Corruption in the middle of a big layer, in a fresh store: nothing at all is kept.
+        const fresh = newStore();
+        const bigCorrupt = Buffer.from(bigOriginal);
+        bigCorrupt[Math.floor(bigCorrupt.length / 2)] ^= 0xff;
+        fs.writeFileSync(data(big), bigCorrupt);
+        fs.writeFileSync(data(small), original);
+        const err = await pullImage(fresh, `${reg.host}/test/img:v2`, { unpackThreads }).catch((e: Error) => e);
+        expect(String(err)).toMatch(/layer [0-9a-f]{12}.*(corrupt|failed verification)/);
+        const leftover = storeSnapshot(fresh.roots.root).filter(
+          (l) => !/^(blobs|layers)(\/sha256)? /.test(l) && !/^(blobs|layers) /.test(l),
+        );
+        // Only the small layer, complete and verified, may have been stored; no image, no tag, no work dir.
+        expect(leftover.filter((l) => l.startsWith('repositories') || l.includes('.tmp'))).toEqual([]);
+        expect(fresh.list()).toEqual([]);
+      } finally {
+        fs.writeFileSync(data(small), original);
+        fs.writeFileSync(data(big), bigOriginal);
+      }
+      // And the next pull completes it.
+      const id = await pullImage(store, `${reg.host}/test/img:v2`, { unpackThreads });
+      expect(id).toBe(manifest.config.digest);
+    },
+  );
 });
 
 describe('pull with basic authentication (htpasswd)', () => {

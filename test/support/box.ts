@@ -131,6 +131,44 @@ export function mountsUnder(dir: string): string[] {
     .filter((m) => m && (m === dir || m.startsWith(dir + '/')));
 }
 
+interface MountEntry {
+  id: string;
+  device: string;
+  /** the directory of its file system it shows (a bind's source) */
+  fsRoot: string;
+  mountPoint: string;
+}
+
+function mountTable(): MountEntry[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [id, , device, fsRoot, mountPoint] = l.split(' ');
+      return { id, device, fsRoot, mountPoint };
+    });
+}
+
+const within = (p: string, dir: string) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
+
+/**
+ * The host's mounts that concern dir: mounted under it, or showing part of it elsewhere (a bind
+ * of one of its directories), as `ID DEVICE FSROOT MOUNTPOINT`. Unlike a count of every mount on
+ * the host, other test runs' mounts never change it.
+ */
+export function mountsOf(dir: string): string[] {
+  const table = mountTable();
+  // dir as a path inside its file system: through the mount that holds it (the longest prefix)
+  const holder = table
+    .filter((m) => within(dir, m.mountPoint))
+    .sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
+  const inFs = path.join(holder.fsRoot, path.relative(holder.mountPoint, dir));
+  return table
+    .filter((m) => within(m.mountPoint, dir) || (m.device === holder.device && m !== holder && within(m.fsRoot, inFs)))
+    .map((m) => `${m.id} ${m.device} ${m.fsRoot} ${m.mountPoint}`);
+}
+
 /** Every cgroup hierarchy on the host: each v1 controller's mount and the unified (v2) one. */
 function cgroupHierarchies(): string[] {
   const base = '/sys/fs/cgroup';

@@ -6,7 +6,9 @@
 // Objects of a storage root that still exists are not touched: they belong to a test run going on
 // beside this one (engineers run test files in parallel on one host), whose own cleanup removes them.
 // Container cgroups (`box/<id>` in every hierarchy) that appeared during the run and hold no
-// process are reported and removed the same way.
+// process are reported and removed the same way, unless the container is recorded in a storage root
+// that still exists: a start going on beside this run holds an empty cgroup until its init joins
+// it (removing it failed that start, "cgroup-join ... ENOENT", in 50 or 200 concurrent starts).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -63,13 +65,46 @@ function liveRootTags(): Set<string> {
   return tags;
 }
 
+/**
+ * The ids of the containers (created or being created: `.new-<id>`) recorded in the storage roots
+ * that exist under the temporary directory now, at the depths rootsUnder looks at.
+ */
+function liveContainerIds(): Set<string> {
+  const ids = new Set<string>();
+  const walk = (dir: string, left: number) => {
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (!n.isDirectory()) continue;
+      if (n.name !== 'containers') {
+        if (left > 0) walk(path.join(dir, n.name), left - 1);
+        continue;
+      }
+      try {
+        for (const c of fs.readdirSync(path.join(dir, n.name))) ids.add(c.replace(/^\.new-/, ''));
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+  };
+  walk(os.tmpdir(), 3);
+  return ids;
+}
+
 export default function setup(): () => void {
   const r = spawnSync('bash', [path.join(__dirname, '..', '..', 'build', 'test-deps.sh')], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('installing the test dependencies failed (build/test-deps.sh)');
   const before = testNetworkObjects();
   const cgroupsBefore = new Set(containerCgroups());
   return () => {
-    const cgroups = containerCgroups().filter((c) => !cgroupsBefore.has(c) && empty(c));
+    const recorded = liveContainerIds();
+    const cgroups = containerCgroups().filter(
+      (c) => !cgroupsBefore.has(c) && empty(c) && !recorded.has(path.basename(c)),
+    );
     if (cgroups.length) {
       console.warn(`tests left container cgroups behind (removed now): ${cgroups.join(' ')}`);
       for (const c of cgroups) {

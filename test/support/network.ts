@@ -1,10 +1,10 @@
 // The kernel objects a test root's networks hold on the host (bridges, its nftables table, DNS
 // responders), read with the host's own tools (`ip`, `nft`), so a test checks the kernel's view and
-// a root's cleanup removes what a failed test left.
+// a root's cleanup removes what a failed test left (and the root's claim of its tag).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { nftTableName, rootTag } from '../../src/network/kernel-names';
+import { nftTableName, ROOT_TAG_CLAIMS_DIR, rootTag } from '../../src/network/kernel-names';
 
 /** Names of the host's interfaces now. */
 export function hostLinks(): string[] {
@@ -27,6 +27,12 @@ export function rootBridges(root: string): string[] {
     /* no networks */
   }
   return hostLinks().filter((l) => (tag !== '' && l.startsWith(`bx${tag}`)) || named.has(l));
+}
+
+/** The links plugged into a bridge (its ports: the host ends of containers' veths). */
+export function bridgePorts(bridge: string): string[] {
+  const out = execFileSync('ip', ['-j', 'link', 'show', 'master', bridge], { encoding: 'utf8' });
+  return (JSON.parse(out) as { ifname: string }[]).map((l) => l.ifname).sort();
 }
 
 /** Host veth ends of a container (vb<10 hex of its id><index>). */
@@ -61,6 +67,13 @@ export function removeRootNetworkObjects(root: string, runroot = path.join(root,
   }
   for (const b of rootBridges(root)) spawnSync('ip', ['link', 'del', b]);
   if (hasNftTable(root)) spawnSync('nft', ['delete', 'table', 'inet', nftTableName({ root })]);
+  // its claim of its tag (src/network/tag-claims.ts), unless another root holds the tag now
+  const claim = path.join(ROOT_TAG_CLAIMS_DIR, rootTag({ root }));
+  try {
+    if (fs.readFileSync(claim, 'utf8') === root) fs.rmSync(claim);
+  } catch {
+    /* no claim */
+  }
 }
 
 /**

@@ -238,6 +238,41 @@ describe('the normalised model', () => {
     expect(() => load()).toThrow(':4: services.web.dns_opt: expected a list');
   });
 
+  it("orders a service's networks by priority, highest first, then by name (Docker Compose's order)", () => {
+    write(
+      'compose.yaml',
+      'services:\n  web:\n    image: x\n    networks: {zed: {}, back: null, mid: {priority: 5}, top: {priority: "9"}}\n' +
+        'networks: {zed: {}, back: {}, mid: {}, top: {}}\n',
+    );
+    const networks = load().services.web.networks!;
+    expect(Object.keys(networks)).toEqual(['top', 'mid', 'back', 'zed']);
+    expect(networks.top).toEqual({ priority: 9 });
+    write(
+      'compose.yaml',
+      'services:\n  web:\n    image: x\n    networks: {back: {priority: high}}\nnetworks: {back: {}}\n',
+    );
+    expect(() => load()).toThrow(':4: services.web.networks.back.priority: expected a whole number');
+  });
+
+  it('refuses IPv6 keys, which box cannot honour, naming the service', () => {
+    write(
+      'compose.yaml',
+      'services:\n  web:\n    image: x\n    networks:\n      back:\n        ipv6_address: "fd00::2"\n',
+    );
+    expect(() => load()).toThrow(
+      ':6: services.web.networks.back.ipv6_address: service "web": IPv6 is not supported by box\'s networks: remove it',
+    );
+    write(
+      'compose.yaml',
+      'services:\n  web: {image: x}\nnetworks:\n  back: {enable_ipv6: "false", attachable: true}\n',
+    );
+    expect(load().networks.back).toMatchObject({ enable_ipv6: false, attachable: true });
+    write('compose.yaml', 'services:\n  web: {image: x}\nnetworks:\n  back: {internal: sure}\n');
+    expect(() => load()).toThrow(':4: networks.back.internal: expected true or false');
+    write('compose.yaml', 'services:\n  web: {image: x}\nnetworks:\n  back: {enable_ipv6: false}\n');
+    expect(load().networks.back).toMatchObject({ enable_ipv6: false });
+  });
+
   it('an unknown key, an unsupported key and a wrong type name the file, line, key and service', () => {
     write('compose.yaml', 'services:\n  web:\n    image: x\n    imgae: y\n');
     expect(() => load()).toThrow(

@@ -1,11 +1,12 @@
 // policies/builtin/policy.h is the canonical ABI layout of box:policy@0.2.0: a C policy written
 // against it reads back every field of a request (as jco's bindings lay it out) and returns a
 // verdict with every patch field set, which box reads back exactly. The built-ins read only some
-// fields; this covers the rest, for authors of policies in C.
+// fields; this covers the rest, for authors of policies in C. Both ways box calls a policy hold
+// to it: jco's glue, and the core module called directly (admission-abi.ts), as for the built-ins.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildComponent } from '../../build/policies.mjs';
 import { loadPolicy, Policy } from '../../src/policy/engine';
 import type { PolicyRequest } from '../../src/policy/types';
@@ -155,7 +156,7 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 `;
 
 let tmp: string;
-let policy: Policy;
+const loaded: Partial<Record<'jco' | 'direct', Policy>> = {};
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policy-abi-'));
@@ -165,7 +166,9 @@ beforeAll(async () => {
   await buildComponent({ sources: [path.join(BUILTIN, 'lib.c'), path.join(BUILTIN, 'jsnum.c'), src], out });
   // The probe reports every field as a warning: more than box keeps of a verdict by default.
   const messages = { count: 1000, chars: 1024, totalChars: 1 << 20 };
-  policy = await loadPolicy({ path: out }, { cacheDir: path.join(tmp, 'cache'), name: 'echo', limits: { messages } });
+  const opts = { cacheDir: path.join(tmp, 'cache'), name: 'echo', limits: { messages } };
+  loaded.jco = await loadPolicy({ path: out }, opts);
+  loaded.direct = await loadPolicy({ path: out }, { ...opts, direct: true });
 }, 120_000);
 
 afterAll(() => {
@@ -296,135 +299,138 @@ function fullRequest(): PolicyRequest {
   };
 }
 
-it('describe: the info record', () => {
-  expect(policy.describe()).toEqual({
-    name: 'echo',
-    version: '1.2.3',
-    description: 'echoes its request',
-    arguments: [
-      { name: 'first', description: 'one' },
-      { name: 'second', description: 'two' },
-    ],
+describe.each(['jco', 'direct'] as const)('through %s', (way) => {
+  it('describe: the info record', () => {
+    const policy = loaded[way] as Policy;
+    expect(policy.describe()).toEqual({
+      name: 'echo',
+      version: '1.2.3',
+      description: 'echoes its request',
+      arguments: [
+        { name: 'first', description: 'one' },
+        { name: 'second', description: 'two' },
+      ],
+    });
   });
-});
 
-it('evaluate: every request field read where policy.h says, every verdict field written where box reads it', () => {
-  const req = fullRequest();
-  const e = policy.evaluate(req);
-  expect(e.failure).toBeUndefined();
-  const c = req.container;
-  const r = c.resources;
-  const list = (k: string, l: string[]) => l.map((v, i) => `${k}[${i}]=${v}`);
-  const pairs = (k: string, l: Array<[string, string]>) => l.map(([a, b], i) => `${k}[${i}]=${a}:${b}`);
-  const opt = (k: string, v: unknown) => `${k}=${v === undefined ? 'none' : String(v)}`;
-  const b = (v: boolean) => (v ? 1 : 0);
-  const kinds = ['bind', 'volume', 'tmpfs', 'image'];
-  const props = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
-  const nsTags = ['private', 'host', 'container'];
-  const netTags = ['none', 'host', 'bridge', 'container', 'namespace'];
-  const ns = (k: string, m: PolicyRequest['container']['namespaces']['pid']) =>
-    m.tag === 'container' ? `${k}=2:${m.val}` : `${k}=${nsTags.indexOf(m.tag)}`;
-  expect(e.verdict.warnings).toEqual([
-    `name=${c.name}`,
-    `hostname=${c.hostname}`,
-    `image.reference=${c.image.reference}`,
-    `image.id=${c.image.id}`,
-    opt('image.digest', c.image.digest),
-    ...pairs('image.labels', c.image.labels),
-    ...list('image.env', c.image.env),
-    ...list('image.entrypoint', c.image.entrypoint),
-    ...list('image.cmd', c.image.cmd),
-    `image.user=${c.image.user}`,
-    `image.workingDir=${c.image.workingDir}`,
-    ...list('image.exposedPorts', c.image.exposedPorts),
-    ...list('args', c.args),
-    ...list('entrypoint', c.entrypoint),
-    ...list('cmd', c.cmd),
-    `user.spec=${c.user.spec}`,
-    `user.uid=${c.user.uid}`,
-    `user.gid=${c.user.gid}`,
-    ...c.user.additionalGids.map((g, i) => `user.additionalGids[${i}]=${g}`),
-    `workingDir=${c.workingDir}`,
-    ...list('env', c.env),
-    ...pairs('labels', c.labels),
-    ...c.mounts.flatMap((m, i) => [
-      `mounts[${i}]=${kinds.indexOf(m.kind)} ${m.source} ${m.destination} ${b(m.readOnly)}`,
-      ...(m.propagation ? [`mounts[${i}].propagation=${props.indexOf(m.propagation)}`] : []),
-      ...list('mounts.options', m.options),
-    ]),
-    opt('memory', r.memory),
-    opt('memorySwap', r.memorySwap),
-    opt('memoryReservation', r.memoryReservation),
-    opt('cpuQuota', r.cpuQuota),
-    opt('cpuPeriod', r.cpuPeriod),
-    opt('cpuShares', r.cpuShares),
-    opt('cpusetCpus', r.cpusetCpus),
-    opt('cpusetMems', r.cpusetMems),
-    opt('pidsLimit', r.pidsLimit),
-    ...r.ulimits.map((u, i) => `ulimits[${i}]=${u.name} ${u.soft} ${u.hard}`),
-    `privileged=${b(c.security.privileged)}`,
-    ...list('capabilities', c.security.capabilities),
-    `seccompProfile=${c.security.seccompProfile}`,
-    `noNewPrivileges=${b(c.security.noNewPrivileges)}`,
-    `readOnlyRootfs=${b(c.security.readOnlyRootfs)}`,
-    ns('pid', c.namespaces.pid),
-    ns('ipc', c.namespaces.ipc),
-    ns('uts', c.namespaces.uts),
-    ns('user', c.namespaces.user),
-    ns('cgroup', c.namespaces.cgroup),
-    'val' in c.network.mode
-      ? `network=${netTags.indexOf(c.network.mode.tag)}:${c.network.mode.val}`
-      : `network=${netTags.indexOf(c.network.mode.tag)}`,
-    ...c.network.networks.flatMap((n, i) => [
-      `networks[${i}]=${n.name} ${n.driver} ${b(n.internal)}`,
-      opt('networks.ipv4', n.ipv4Address),
-      opt('networks.ipv6', n.ipv6Address),
-      opt('networks.mac', n.macAddress),
-      ...list('networks.aliases', n.aliases),
-    ]),
-    ...c.network.publishedPorts.map(
-      (p, i) =>
-        `ports[${i}]=${p.hostIp} ${p.hostPort} ${p.containerPort} ${['tcp', 'udp', 'sctp'].indexOf(p.protocol)}`,
-    ),
-    ...list('dns.servers', c.network.dns.servers),
-    ...list('dns.search', c.network.dns.search),
-    ...list('dns.options', c.network.dns.options),
-    ...list('extraHosts', c.network.extraHosts),
-    `restart.condition=${['no', 'always', 'on-failure', 'unless-stopped'].indexOf(c.restart.condition)}`,
-    `restart.maximumRetries=${c.restart.maximumRetries}`,
-    `tty=${b(c.tty)}`,
-    `init=${b(c.init)}`,
-    `host.cpus=${req.host.cpus}`,
-    `host.memoryTotal=${req.host.memoryTotal}`,
-    `host.cgroupVersion=${req.host.cgroupVersion}`,
-    ...Object.entries(req.host.committed).map(([k, v]) => `committed.${k}=${v}`),
-    `host.storageRoot=${req.host.storageRoot}`,
-    `host.runtimeRoot=${req.host.runtimeRoot}`,
-    `caller.uid=${req.caller.uid}`,
-    `caller.gid=${req.caller.gid}`,
-    ...pairs('args', req.args),
-    `boxVersion=${req.boxVersion}`,
-  ]);
-  expect(e.verdict.decision).toBe('deny');
-  expect(e.verdict.reasons).toEqual(['first reason', 'second reason']);
-  expect(e.verdict.patch).toEqual({
-    limits: {
-      memory: MAX_U64,
-      memorySwap: -2n,
-      memoryReservation: 3n,
-      cpuQuota: MIN_S64,
-      cpuPeriod: 5n,
-      cpuShares: 6n,
-      cpusetCpus: '0-3',
-      pidsLimit: -7n,
-      ulimits: r.ulimits,
-    },
-    dropCapabilities: c.security.capabilities,
-    readOnlyMounts: c.image.exposedPorts,
-    readOnlyRootfs: true,
-    noNewPrivileges: false,
-    addEnv: c.labels,
-    addLabels: c.image.labels,
-    network: 'unpublish-ports',
+  it('evaluate: every request field read where policy.h says, every verdict field written where box reads it', () => {
+    const req = fullRequest();
+    const e = (loaded[way] as Policy).evaluate(req);
+    expect(e.failure).toBeUndefined();
+    const c = req.container;
+    const r = c.resources;
+    const list = (k: string, l: string[]) => l.map((v, i) => `${k}[${i}]=${v}`);
+    const pairs = (k: string, l: Array<[string, string]>) => l.map(([a, b], i) => `${k}[${i}]=${a}:${b}`);
+    const opt = (k: string, v: unknown) => `${k}=${v === undefined ? 'none' : String(v)}`;
+    const b = (v: boolean) => (v ? 1 : 0);
+    const kinds = ['bind', 'volume', 'tmpfs', 'image'];
+    const props = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
+    const nsTags = ['private', 'host', 'container'];
+    const netTags = ['none', 'host', 'bridge', 'container', 'namespace'];
+    const ns = (k: string, m: PolicyRequest['container']['namespaces']['pid']) =>
+      m.tag === 'container' ? `${k}=2:${m.val}` : `${k}=${nsTags.indexOf(m.tag)}`;
+    expect(e.verdict.warnings).toEqual([
+      `name=${c.name}`,
+      `hostname=${c.hostname}`,
+      `image.reference=${c.image.reference}`,
+      `image.id=${c.image.id}`,
+      opt('image.digest', c.image.digest),
+      ...pairs('image.labels', c.image.labels),
+      ...list('image.env', c.image.env),
+      ...list('image.entrypoint', c.image.entrypoint),
+      ...list('image.cmd', c.image.cmd),
+      `image.user=${c.image.user}`,
+      `image.workingDir=${c.image.workingDir}`,
+      ...list('image.exposedPorts', c.image.exposedPorts),
+      ...list('args', c.args),
+      ...list('entrypoint', c.entrypoint),
+      ...list('cmd', c.cmd),
+      `user.spec=${c.user.spec}`,
+      `user.uid=${c.user.uid}`,
+      `user.gid=${c.user.gid}`,
+      ...c.user.additionalGids.map((g, i) => `user.additionalGids[${i}]=${g}`),
+      `workingDir=${c.workingDir}`,
+      ...list('env', c.env),
+      ...pairs('labels', c.labels),
+      ...c.mounts.flatMap((m, i) => [
+        `mounts[${i}]=${kinds.indexOf(m.kind)} ${m.source} ${m.destination} ${b(m.readOnly)}`,
+        ...(m.propagation ? [`mounts[${i}].propagation=${props.indexOf(m.propagation)}`] : []),
+        ...list('mounts.options', m.options),
+      ]),
+      opt('memory', r.memory),
+      opt('memorySwap', r.memorySwap),
+      opt('memoryReservation', r.memoryReservation),
+      opt('cpuQuota', r.cpuQuota),
+      opt('cpuPeriod', r.cpuPeriod),
+      opt('cpuShares', r.cpuShares),
+      opt('cpusetCpus', r.cpusetCpus),
+      opt('cpusetMems', r.cpusetMems),
+      opt('pidsLimit', r.pidsLimit),
+      ...r.ulimits.map((u, i) => `ulimits[${i}]=${u.name} ${u.soft} ${u.hard}`),
+      `privileged=${b(c.security.privileged)}`,
+      ...list('capabilities', c.security.capabilities),
+      `seccompProfile=${c.security.seccompProfile}`,
+      `noNewPrivileges=${b(c.security.noNewPrivileges)}`,
+      `readOnlyRootfs=${b(c.security.readOnlyRootfs)}`,
+      ns('pid', c.namespaces.pid),
+      ns('ipc', c.namespaces.ipc),
+      ns('uts', c.namespaces.uts),
+      ns('user', c.namespaces.user),
+      ns('cgroup', c.namespaces.cgroup),
+      'val' in c.network.mode
+        ? `network=${netTags.indexOf(c.network.mode.tag)}:${c.network.mode.val}`
+        : `network=${netTags.indexOf(c.network.mode.tag)}`,
+      ...c.network.networks.flatMap((n, i) => [
+        `networks[${i}]=${n.name} ${n.driver} ${b(n.internal)}`,
+        opt('networks.ipv4', n.ipv4Address),
+        opt('networks.ipv6', n.ipv6Address),
+        opt('networks.mac', n.macAddress),
+        ...list('networks.aliases', n.aliases),
+      ]),
+      ...c.network.publishedPorts.map(
+        (p, i) =>
+          `ports[${i}]=${p.hostIp} ${p.hostPort} ${p.containerPort} ${['tcp', 'udp', 'sctp'].indexOf(p.protocol)}`,
+      ),
+      ...list('dns.servers', c.network.dns.servers),
+      ...list('dns.search', c.network.dns.search),
+      ...list('dns.options', c.network.dns.options),
+      ...list('extraHosts', c.network.extraHosts),
+      `restart.condition=${['no', 'always', 'on-failure', 'unless-stopped'].indexOf(c.restart.condition)}`,
+      `restart.maximumRetries=${c.restart.maximumRetries}`,
+      `tty=${b(c.tty)}`,
+      `init=${b(c.init)}`,
+      `host.cpus=${req.host.cpus}`,
+      `host.memoryTotal=${req.host.memoryTotal}`,
+      `host.cgroupVersion=${req.host.cgroupVersion}`,
+      ...Object.entries(req.host.committed).map(([k, v]) => `committed.${k}=${v}`),
+      `host.storageRoot=${req.host.storageRoot}`,
+      `host.runtimeRoot=${req.host.runtimeRoot}`,
+      `caller.uid=${req.caller.uid}`,
+      `caller.gid=${req.caller.gid}`,
+      ...pairs('args', req.args),
+      `boxVersion=${req.boxVersion}`,
+    ]);
+    expect(e.verdict.decision).toBe('deny');
+    expect(e.verdict.reasons).toEqual(['first reason', 'second reason']);
+    expect(e.verdict.patch).toEqual({
+      limits: {
+        memory: MAX_U64,
+        memorySwap: -2n,
+        memoryReservation: 3n,
+        cpuQuota: MIN_S64,
+        cpuPeriod: 5n,
+        cpuShares: 6n,
+        cpusetCpus: '0-3',
+        pidsLimit: -7n,
+        ulimits: r.ulimits,
+      },
+      dropCapabilities: c.security.capabilities,
+      readOnlyMounts: c.image.exposedPorts,
+      readOnlyRootfs: true,
+      noNewPrivileges: false,
+      addEnv: c.labels,
+      addLabels: c.image.labels,
+      network: 'unpublish-ports',
+    });
   });
 });

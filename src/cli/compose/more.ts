@@ -4,13 +4,14 @@ import { BoxError } from '../../errors';
 import { allProjects } from '../../compose/project-containers';
 import { LABEL, publishFlag } from '../../compose/service-flags';
 import { requestFor } from '../../compose/create-all';
+import { connectOtherNetworks } from '../../compose/networks';
 import { ensureResources, selectServices, up } from '../../compose/up';
 import type { Project } from '../../compose/model';
 import { lockProject } from '../../compose/project-containers';
 import type { AdmissionFlags } from '../../policy/admission';
 import { ImageStore } from '../../image/store';
 import { runDetached } from '../../runtime/detach';
-import { refresh, waitFinalized } from '../../runtime/lifecycle';
+import { refresh, removeContainer, waitFinalized } from '../../runtime/lifecycle';
 import { parseLogOpts } from '../../runtime/log-options';
 import { admissionFlagsFrom, POLICY_FLAGS } from '../../runtime/run-flags';
 import { runForeground } from '../../runtime/run';
@@ -171,8 +172,18 @@ function runOneOff(a: ParsedArgs, project: Project, svc: string, admission: Admi
   f.restart = undefined; // a one-off container is not restarted, as docker compose run
   f.tty = !bool(a, 'noTty') && process.stdin.isTTY === true;
   f.interactive = !bool(a, 'detach');
-  if (bool(a, 'detach')) return runDetached(req, parseLogOpts(f.logOpt));
-  return runForeground(req);
+  // the service's other networks, as up connects them (the first is the container's --network)
+  req.onRecorded = async (containers, record) => {
+    try {
+      await connectOtherNetworks(containers, project, svc, record, true);
+    } catch (err) {
+      await removeContainer(req.roots, containers, record, true, true); // nobody has seen it yet
+      throw err;
+    }
+    return containers.get(record.id) ?? record;
+  };
+  const log = parseLogOpts(f.logOpt);
+  return bool(a, 'detach') ? runDetached(req, log) : runForeground(req, log);
 }
 
 export const topCommand: CommandSpec = {

@@ -30,11 +30,10 @@ export const runCommand: CommandSpec = {
         throw new BoxError('conflicting options: --restart and --rm (a removed container cannot be restarted)');
       if (!flags.detach) throw new BoxError('--restart applies to detached containers: add -d');
     }
-    const log = flags.detach ? parseLogOpts(flags.logOpt) : undefined;
-    if (!log && flags.logOpt.length) throw new BoxError('--log-opt applies to detached containers (-d) only');
+    const log = parseLogOpts(flags.logOpt);
     const pulled = await pullFirst(req, pullMode, pullWithProgress(parseTlsVerify(flags.tlsVerify)));
     if (pulled !== 0) return pulled;
-    return log ? runDetached(req, log) : runForeground(req);
+    return flags.detach ? runDetached(req, log) : runForeground(req, log);
   },
 };
 

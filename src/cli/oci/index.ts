@@ -64,9 +64,21 @@ const CREATE_FLAGS: OciFlag[] = [
   { names: ['preserve-fds'], value: true },
 ];
 
-function checkPreserveFds(flags: OciFlagValues): void {
-  const n = flags['preserve-fds'];
-  if (n !== undefined && n !== '0') throw new BoxError(`--preserve-fds ${n}: box-runc passes no extra descriptors yet`);
+/** --preserve-fds N: this process's fds 3..N+2 (the caller's, kept open across box-runc's exec) go to the command. */
+function preservedFds(flags: OciFlagValues): number[] {
+  const text = flags['preserve-fds'] as string | undefined;
+  if (text === undefined) return [];
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n <= 1024)) throw new BoxError(`--preserve-fds ${text}: give a number of descriptors (0 to 1024)`);
+  const fds = Array.from({ length: n }, (_, i) => 3 + i);
+  for (const fd of fds) {
+    try {
+      fs.fstatSync(fd);
+    } catch {
+      throw new BoxError(`--preserve-fds ${n}: fd ${fd} is not open: the caller passes fds 3 to ${n + 2}`);
+    }
+  }
+  return fds;
 }
 
 async function create(
@@ -75,7 +87,7 @@ async function create(
   id: string,
   foreground?: (helper: ChildProcess) => void,
 ): Promise<void> {
-  checkPreserveFds(flags);
+  const preserveFds = preservedFds(flags);
   const { ociCreate } = lazy();
   const { admitBundle } = require('../../oci/policy') as typeof import('../../oci/policy');
   await ociCreate(ctx.store, {
@@ -83,6 +95,7 @@ async function create(
     bundle: (flags.bundle as string | undefined) ?? '.',
     pidFile: flags['pid-file'] as string | undefined,
     consoleSocket: flags['console-socket'] as string | undefined,
+    preserveFds,
     helperCache: layout.cache(ctx.roots),
     admit: (config, cid) =>
       admitBundle(
@@ -269,7 +282,7 @@ const COMMANDS: Record<string, OciCommand> = {
       { names: ['cwd'], value: true },
       { names: ['env', 'e'], value: true, repeat: true },
       { names: ['user', 'u'], value: true },
-      { names: ['cap', 'c'], value: true, refused: 'box-runc takes capabilities from --process only' },
+      { names: ['cap', 'c'], value: true, repeat: true },
       { names: ['no-new-privs'] },
       { names: ['preserve-fds'], value: true },
       { names: ['process-label'], value: true, refused: 'box applies no SELinux label' },
@@ -277,7 +290,7 @@ const COMMANDS: Record<string, OciCommand> = {
     ],
     usage: 'exec [--process FILE | ID COMMAND [ARG...]] [--detach] [--pid-file FILE] ID',
     async run(ctx, flags, args) {
-      checkPreserveFds(flags);
+      const preserveFds = preservedFds(flags);
       if (!args.length) throw new BoxError(`usage: ${this.usage}`);
       const { ociExec } = require('../../oci/exec') as typeof import('../../oci/exec');
       return await ociExec(ctx.store, {
@@ -287,11 +300,13 @@ const COMMANDS: Record<string, OciCommand> = {
         cwd: flags.cwd as string | undefined,
         env: (flags.env as string[] | undefined) ?? [],
         user: flags.user as string | undefined,
+        caps: (flags.cap as string[] | undefined) ?? [],
         noNewPrivileges: flags['no-new-privs'] === true,
         detach: flags.detach === true,
         tty: flags.tty === true,
         consoleSocket: flags['console-socket'] as string | undefined,
         pidFile: flags['pid-file'] as string | undefined,
+        preserveFds,
         helperCache: layout.cache(ctx.roots),
         warn: (m) => ctx.log('warning', m),
       });

@@ -10,6 +10,7 @@ import { BlobStore, parseDigest, sha256Digest } from '../blobs';
 import { zstdSupported, zstdUnsupported } from '../compression';
 import { parseImageConfig } from '../config';
 import { storeLayer } from '../layer-fetch';
+import { LayerWorkers } from '../layer-workers';
 import { layerLock } from '../locks';
 import { storeLock } from '../store-lock';
 import { parseImageRef } from '../reference';
@@ -47,6 +48,8 @@ export interface PullOptions {
   credentials?: Credentials;
   /** layers downloaded at the same time (default 3, as Docker) */
   concurrency?: number;
+  /** threads that unpack layers (default: LayerWorkers.defaultCount(); 0: on this thread) */
+  unpackThreads?: number;
   onEvent?: (e: PullEvent) => void;
   signal?: AbortSignal;
 }
@@ -167,6 +170,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
       emit({ type: 'layer-start', digest: layer.digest, size: layer.size });
       let bytes = 0;
       await storeLayer(store, res.body, {
+        workers,
         compressedDigest: layer.digest,
         compressedSize: layer.size,
         diffId,
@@ -189,6 +193,10 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     if (!jobs.has(diffIds[i])) jobs.set(diffIds[i], l);
   });
   const queue = [...jobs.entries()];
+  const concurrency = Math.max(1, Math.min(opts.concurrency ?? 3, queue.length));
+  // One thread per core unpacks while this one downloads (layer-workers.ts).
+  const missing = queue.filter(([diffId]) => !store.hasLayer(diffId)).length;
+  const workers = LayerWorkers.start(Math.min(concurrency, missing, opts.unpackThreads ?? LayerWorkers.defaultCount()));
   let firstError: unknown;
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
@@ -204,9 +212,10 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 3, queue.length)) }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
+    await workers?.close();
   }
   if (firstError) throw firstError;
   if (opts.signal?.aborted) throw new BoxError(`${name}: interrupted`);

@@ -9,6 +9,7 @@ import { lockPaths } from '../../paths';
 import { bridgeName, DEFAULT_NETWORK, NetworkStore } from '../../network/store';
 import { rootTag, vethContainerPrefix } from '../../network/kernel-names';
 import { deleteLink, LinkInfo, listLinks } from '../../network/links';
+import { otherHolderOfTag } from '../../network/tag-claims';
 import type { Roots } from '../../paths';
 import { CheckContext, persisting } from './context';
 import { Checker, Finding } from './types';
@@ -52,6 +53,8 @@ export const linkChecker: Checker = {
       return found.filter((v) => again.has(v.object));
     };
     const out = await persisting(staleVeths(ctx, listLinks(), bridges), stillLeft);
+    // the bridges named with this root's tag are another root's while that root holds the tag
+    if (otherHolderOfTag(ctx.roots) !== undefined) return out;
     // a network being created or removed holds this lock (its record and bridge come and go under it)
     const networksLock = tryLockFile(lockPaths.networks(ctx.roots));
     if (!networksLock) return out;

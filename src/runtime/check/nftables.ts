@@ -8,6 +8,7 @@ import { nftTableName } from '../../network/kernel-names';
 import { appliedTag, portsPublishedBy, tableHolds } from '../../network/nftables';
 import { desiredRuleset, syncRuleset } from '../../network/setup';
 import { NetworkStore } from '../../network/store';
+import { otherHolderOfTag } from '../../network/tag-claims';
 import { publishComment } from '../../network/nft-ruleset';
 import type { CheckContext } from './context';
 import { Checker } from './types';
@@ -19,6 +20,7 @@ export const nftablesChecker: Checker = {
   kind: 'nftables',
   async find(ctx) {
     const table = nftTableName(ctx.roots);
+    if (otherHolderOfTag(ctx.roots) !== undefined) return []; // the table is that root's
     const store = new NetworkStore(ctx.roots);
     // A missing table is no leftover: the next start applies it (a root's first start does).
     const stale = () => appliedTag(table) !== undefined && !tableHolds(table, desiredRuleset(ctx.roots, store));

@@ -1,6 +1,7 @@
 // config.json (runtime-spec 1.0-1.3) into box's terms: real clients' documents are read whole,
 // every field box cannot honour is refused naming the field, and the plan holds what was asked.
 import { describe, expect, it } from 'vitest';
+import { hugepageSizeName } from '../../../src/linux/hugepages';
 import { parseOciConfig } from '../../../src/oci/config';
 import { buildOciSpec } from '../../../src/oci/plan';
 import { ociSecurity } from '../../../src/oci/security';
@@ -62,14 +63,14 @@ describe('config.json', () => {
     ['an unknown field', (d: Doc) => (d.process.frobnicate = 1), 'process.frobnicate: unknown field'],
     ['a Windows field', (d: Doc) => (d.windows = { layerFolders: ['x'] }), 'windows: is for other operating systems'],
     [
-      'a hook inside the container',
-      (d: Doc) => (d.hooks = { createContainer: [{ path: '/bin/true' }] }),
-      'hooks.createContainer: box-runc cannot run a hook inside the container yet',
+      'a hook inside the container with a relative path',
+      (d: Doc) => (d.hooks = { createContainer: [{ path: 'true' }] }),
+      'hooks.createContainer[0].path: must be an absolute path',
     ],
     [
-      'a console size',
-      (d: Doc) => (d.process.consoleSize = { height: 24, width: 80 }),
-      'process.consoleSize: box-runc leaves the size',
+      'a console size out of range',
+      (d: Doc) => (d.process.consoleSize = { height: 70000, width: 80 }),
+      'process.consoleSize.height',
     ],
     [
       'apparmor',
@@ -90,7 +91,17 @@ describe('config.json', () => {
       'linux.namespaces[4].path: box-runc can join existing network, ipc, uts, pid namespaces only',
     ],
     ['no mount namespace', (d: Doc) => d.linux.namespaces.splice(4, 1), 'linux.namespaces: box-runc needs a new mount'],
-    ['blockIO', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO'],
+    ['blockIO weight', (d: Doc) => (d.linux.resources.blockIO = { weight: 10 }), 'linux.resources.blockIO.weight'],
+    [
+      'a unified key that is a path',
+      (d: Doc) => (d.linux.resources.unified = { '../memory.max': '1' }),
+      'linux.resources.unified.../memory.max: is not the name of a cgroup v2 file',
+    ],
+    [
+      'a blockIO throttle without its device',
+      (d: Doc) => (d.linux.resources.blockIO = { throttleReadBpsDevice: [{ rate: 10 }] }),
+      'linux.resources.blockIO.throttleReadBpsDevice[0]: needs major and minor',
+    ],
     ['swappiness', (d: Doc) => (d.linux.resources.memory = { swappiness: 10 }), 'linux.resources.memory.swappiness'],
     [
       'an extra device',
@@ -137,6 +148,38 @@ describe('config.json', () => {
     expect(refusal(doc)).toBe('accepted');
   });
 
+  it("reads kubelet's hugepageLimits: one entry per page size, uint64's max as no limit", () => {
+    const doc = runcSpecDefault();
+    doc.linux.resources.hugepageLimits = [
+      { pageSize: '2MB', limit: 0 },
+      { pageSize: '1GB', limit: 2 ** 64 },
+    ];
+    expect(parse(doc).limits.hugetlb).toEqual({ '2MB': 0, '1GB': -1 });
+    doc.linux.resources.hugepageLimits[1].pageSize = '2 MB';
+    expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1].pageSize: "2 MB" is no page size');
+    doc.linux.resources.hugepageLimits[1].pageSize = '2MB';
+    expect(refusal(doc)).toContain('config.json: linux.resources.hugepageLimits[1]: a second limit for 2MB pages');
+  });
+
+  it('reads the blockIO throttles into one entry per device', () => {
+    const doc = runcSpecDefault();
+    doc.linux.resources.blockIO = {
+      throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 100 }],
+      throttleWriteIOPSDevice: [
+        { major: 8, minor: 0, rate: 5 },
+        { major: 8, minor: 16, rate: 0 },
+      ],
+    };
+    expect(parse(doc).limits.ioThrottle).toEqual([
+      { major: 8, minor: 0, readBps: 100, writeIops: 5 },
+      { major: 8, minor: 16, writeIops: 0 },
+    ]);
+  });
+
+  it('names huge page sizes as the hugetlb controller does', () => {
+    expect([64, 2048, 32768, 1048576, 16777216].map(hugepageSizeName)).toEqual(['64KB', '2MB', '32MB', '1GB', '16GB']);
+  });
+
   it('reads the hooks it runs itself', () => {
     const doc = runcSpecDefault();
     doc.hooks = { prestart: [{ path: '/usr/bin/netns-setup', args: ['netns-setup', 'up'], timeout: 5 }] };
@@ -169,6 +212,15 @@ describe('config.json', () => {
 });
 
 describe('the plan of a bundle', () => {
+  const state = {
+    ociVersion: '1.2.0',
+    id: 'x',
+    status: 'creating',
+    pid: 0,
+    bundle: '/b',
+    annotations: { a: '"pid":0' },
+  };
+  const hookState = { creating: state, created: { ...state, status: 'created' } };
   const plan = (doc: Doc) => {
     const config = parse(doc);
     const cgroup = {
@@ -180,8 +232,45 @@ describe('the plan of a bundle', () => {
       ],
       remountTop: true,
     };
-    return decodeSpec(buildOciSpec({ config, bundle: '/b', cgroup, security: ociSecurity(config) }).encode());
+    return decodeSpec(
+      buildOciSpec({ config, bundle: '/b', cgroup, security: ociSecurity(config), hookState }).encode(),
+    );
   };
+
+  it('has the init run createContainer hooks before pivot and startContainer hooks last, the state cut at its pid', () => {
+    const doc = runcSpecDefault();
+    doc.hooks = {
+      createContainer: [{ path: '/usr/bin/ldconfig', timeout: 5 }],
+      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'true'], env: ['A=1'] }],
+    };
+    const recs = plan(doc);
+    const names = recs.map((r) => r[0]);
+    expect(names.indexOf('hook')).toBe(names.indexOf('pivot') - 1);
+    expect(names.at(-1)).toBe('start-hook');
+    const [, label, timeout, head, tail, nargs, ...rest] = recs[names.indexOf('hook')];
+    expect([label, timeout, nargs, rest]).toEqual([
+      'createContainer[0]',
+      '5',
+      '1',
+      ['/usr/bin/ldconfig', '/usr/bin/ldconfig'],
+    ]);
+    expect(JSON.parse(`${head}1${tail}`)).toEqual({ ...state, pid: 1 });
+    const start = recs[names.indexOf('start-hook')];
+    expect(JSON.parse(`${start[3]}7${start[4]}`)).toMatchObject({ status: 'created', pid: 7 });
+    expect(start.slice(5)).toEqual(['3', '/bin/sh', 'sh', '-c', 'true', 'A=1']);
+  });
+
+  it('sizes the pty as process.consoleSize says, and only a terminal, only a size with no zero in it', () => {
+    const doc = runcSpecDefault();
+    doc.process.terminal = true;
+    doc.process.consoleSize = { height: 40, width: 120 };
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toEqual(['tty-size', '40', '120']);
+    doc.process.consoleSize.width = 0;
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toBeUndefined();
+    doc.process.consoleSize.width = 120;
+    doc.process.terminal = false;
+    expect(plan(doc).find((r) => r[0] === 'tty-size')).toBeUndefined();
+  });
 
   it("follows the config's order and adds only the standard /dev nodes", () => {
     const recs = plan(runcSpecDefault());

@@ -1,0 +1,268 @@
+// box calls a built-in policy's core module directly (src/policy/admission-abi.ts, its own
+// canonical-ABI codec) instead of through jco's glue. Held here: the codec's types are those of
+// policies/wit/policy.wit; every built-in decides every case of policies/builtin/cases and of the
+// examples exactly as it does through jco (verdicts and descriptions compared whole); and the
+// direct path stays fail-closed: a loop is stopped at the time limit, unbounded allocation at the
+// memory limit, a trap or a malformed verdict (a list outside memory, a bad discriminant) denies.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_POLICIES, buildComponent, buildPolicies } from '../../build/policies.mjs';
+import { ADMISSION_TYPES } from '../../src/policy/admission-abi';
+import type { WitType } from '../../src/policy/canonical';
+import { readCases, requestFromFragment } from '../../src/policy/commands';
+import { loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
+import { emptyRequest } from '../../src/policy/request';
+import type { PolicyRequest } from '../../src/policy/types';
+
+const REPO = path.join(__dirname, '..', '..');
+const BUILTIN = path.join(REPO, 'policies', 'builtin');
+const EXAMPLES = path.join(REPO, 'policies', 'examples');
+
+let tmp: string;
+let outDir: string;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'box-policy-direct-'));
+  outDir = path.join(tmp, 'policies');
+  await buildPolicies({ outDir, stateDir: path.join(tmp, 'state'), force: true, log: () => {} });
+}, 120_000);
+
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// ---- the codec's types against the WIT file ----
+
+/** A WIT type as text with every named type expanded, e.g. `record{a:u32,b:list<string>}`. */
+function describeWit(t: WitType): string {
+  switch (t.kind) {
+    case 'list':
+      return `list<${describeWit(t.of)}>`;
+    case 'option':
+      return `option<${describeWit(t.of)}>`;
+    case 'tuple':
+      return `tuple<${t.items.map(describeWit).join(',')}>`;
+    case 'record':
+      return `record{${t.fields.map((f) => `${f.name}:${describeWit(f.type)}`).join(',')}}`;
+    case 'enum':
+      return `enum{${t.cases.join(',')}}`;
+    case 'variant':
+      return `variant{${t.cases.map(([n, p]) => (p ? `${n}(${describeWit(p)})` : n)).join(',')}}`;
+    default:
+      return t.kind;
+  }
+}
+
+/** The named types of policy.wit's admission interface, expanded the same way (a parser for what it uses). */
+function witTypes(file: string): Map<string, string> {
+  const text = fs
+    .readFileSync(file, 'utf8')
+    .replace(/\/\/.*$/gm, '')
+    .replace(/\s+/g, ' ');
+  const defs = new Map<string, { kind: string; body: string }>();
+  for (const m of text.matchAll(/\b(record|enum|variant) ([a-z0-9-]+) \{([^}]*)\}/g))
+    defs.set(m[2], { kind: m[1], body: m[3] });
+  for (const m of text.matchAll(/\btype ([a-z0-9-]+) = ([^;]+);/g)) defs.set(m[1], { kind: 'alias', body: m[2] });
+  const splitTop = (s: string): string[] => {
+    const out: string[] = [];
+    let depth = 0;
+    let cur = '';
+    for (const ch of s) {
+      if (ch === ',' && depth === 0) {
+        out.push(cur.trim());
+        cur = '';
+        continue;
+      }
+      if (ch === '<' || ch === '(') depth++;
+      if (ch === '>' || ch === ')') depth--;
+      cur += ch;
+    }
+    if (cur.trim()) out.push(cur.trim());
+    return out;
+  };
+  const expand = (ref: string): string => {
+    const generic = /^(list|option|tuple)<(.*)>$/.exec(ref.trim());
+    if (generic) return `${generic[1]}<${splitTop(generic[2]).map(expand).join(',')}>`;
+    const def = defs.get(ref.trim());
+    if (!def) return ref.trim();
+    if (def.kind === 'alias') return expand(def.body);
+    const items = splitTop(def.body);
+    if (def.kind === 'enum') return `enum{${items.join(',')}}`;
+    if (def.kind === 'record') {
+      return `record{${items
+        .map((f) => f.split(':').map((x) => x.trim()))
+        .map(([n, t]) => `${n}:${expand(t)}`)
+        .join(',')}}`;
+    }
+    const cases = items.map((c) => {
+      const p = /^([a-z0-9-]+)\((.*)\)$/.exec(c);
+      return p ? `${p[1]}(${expand(p[2])})` : c;
+    });
+    return `variant{${cases.join(',')}}`;
+  };
+  return new Map([...defs.keys()].map((name) => [name, expand(name)]));
+}
+
+it('has the types of policies/wit/policy.wit, field by field and case by case', () => {
+  const wit = witTypes(path.join(REPO, 'policies', 'wit', 'policy.wit'));
+  for (const [name, type] of Object.entries(ADMISSION_TYPES))
+    expect([name, describeWit(type)]).toEqual([name, wit.get(name)]);
+  // the functions' parameter and results are those types
+  expect(wit.get('request')).toContain('record{container:record{name:string');
+  expect(Object.keys(ADMISSION_TYPES)).toEqual(expect.arrayContaining(['request', 'verdict', 'info']));
+});
+
+it('lays out the request as jco does', () => {
+  // jco's glue allocates 600 bytes aligned to 8 for a request
+  expect([ADMISSION_TYPES.request.size, ADMISSION_TYPES.request.align]).toEqual([600, 8]);
+});
+
+// ---- the built-ins through jco and directly ----
+
+interface Case {
+  name: string;
+  request: PolicyRequest;
+}
+
+/** Every request of the built-ins' cases and of the examples' (mounts, networks, labels...). */
+function allCases(): Case[] {
+  const files = [
+    ...fs.readdirSync(path.join(BUILTIN, 'cases')).map((f) => path.join(BUILTIN, 'cases', f)),
+    ...fs
+      .readdirSync(EXAMPLES)
+      .filter((f) => f.endsWith('.cases.yaml'))
+      .map((f) => path.join(EXAMPLES, f)),
+  ];
+  return files.flatMap((file) =>
+    readCases(file).map((c, i) => {
+      const request = requestFromFragment(c.request ?? {});
+      if (c.args)
+        request.args = Array.isArray(c.args) ? c.args : Object.entries(c.args).map(([k, v]) => [k, String(v)]);
+      return { name: `${path.basename(file)}: ${c.name ?? i + 1}`, request };
+    }),
+  );
+}
+
+describe.each(BUILTIN_POLICIES)('built-in %s', (name) => {
+  const load = (direct: boolean): Promise<Policy> =>
+    loadPolicy({ path: path.join(outDir, `${name}.wasm`) }, { cacheDir: path.join(tmp, 'cache'), name, direct });
+
+  it('describes itself and decides every case exactly as through jco', async () => {
+    const [jco, direct] = [await load(false), await load(true)];
+    expect(direct.describe()).toEqual(jco.describe());
+    const cases = allCases();
+    expect(cases.length).toBeGreaterThan(30);
+    for (const c of cases) {
+      const [a, b] = [jco.evaluate(c.request), direct.evaluate(c.request)];
+      expect([c.name, b.failure, b.verdict]).toEqual([c.name, a.failure, a.verdict]);
+    }
+    expect([direct.exportName, direct.imports, direct.digest]).toEqual([jco.exportName, [], jco.digest]);
+  });
+});
+
+// ---- fail-closed ----
+
+const HOSTILE_C = `
+#include "policy.h"
+
+void policy_describe(box_info *info)
+{
+	*info = (box_info){ str_c("hostile"), str_c("1"), str_c("misbehaves on request"), { 0, 0 } };
+}
+
+void policy_evaluate(const box_request *req, box_verdict *v)
+{
+	str name = req->container.name;
+	*v = (box_verdict){ 0 };
+	if (str_eq_c(name, "loop"))
+		for (volatile int i = 0;; i++)
+			;
+	if (str_eq_c(name, "alloc"))
+		for (;;)
+			box_alloc(1 << 20, 8);
+	if (str_eq_c(name, "trap"))
+		box_trap();
+	if (str_eq_c(name, "list-outside")) {
+		v->reasons = (box_list_string){ (str *)0x7ffffff0, 1000 };
+		v->decision = BOX_DENY;
+	}
+	if (str_eq_c(name, "bad-decision"))
+		*(volatile uint8_t *)&v->decision = 7;
+	if (str_eq_c(name, "bad-bool")) {
+		v->patch.is_some = 1;
+		*(volatile uint8_t *)&v->patch.val.read_only_rootfs = 2;
+	}
+}
+`;
+
+describe('a hostile policy called directly', () => {
+  let file: string;
+  beforeAll(async () => {
+    const src = path.join(tmp, 'hostile.c');
+    fs.writeFileSync(src, HOSTILE_C);
+    file = path.join(tmp, 'hostile.wasm');
+    await buildComponent({ sources: [path.join(BUILTIN, 'lib.c'), src], out: file });
+  }, 120_000);
+
+  const load = (limits = {}) =>
+    loadPolicy({ path: file }, { cacheDir: path.join(tmp, 'cache'), name: 'hostile', direct: true, limits });
+  const request = (name: string): PolicyRequest => {
+    const r = emptyRequest();
+    r.container.name = name;
+    return r;
+  };
+
+  it('allows when it behaves', async () => {
+    expect((await load()).evaluate(request('ok')).verdict).toEqual({ decision: 'allow', reasons: [], warnings: [] });
+  });
+
+  it('is stopped at the time limit, and the next evaluation gets a fresh instance', async () => {
+    const p = await load({ timeoutMs: 100 });
+    const t = performance.now();
+    const e = p.evaluate(request('loop'));
+    expect(e.failure?.kind).toBe('timeout');
+    expect(e.verdict).toEqual({
+      decision: 'deny',
+      reasons: ['policy hostile exceeded its time limit of 100 ms'],
+      warnings: [],
+    });
+    expect(performance.now() - t).toBeLessThan(1500);
+    expect(p.evaluate(request('ok')).verdict.decision).toBe('allow');
+  });
+
+  it('is stopped at the memory limit', async () => {
+    const p = await load({ memoryBytes: 32 << 20 });
+    const e = p.evaluate(request('alloc'));
+    expect(e.failure?.kind).toBe('memory');
+    expect(e.verdict.reasons[0]).toMatch(/^policy hostile exceeded its memory limit of 32 MiB/);
+  });
+
+  it('denies on a trap and on a malformed verdict', async () => {
+    const p = await load();
+    const trap = p.evaluate(request('trap'));
+    expect([trap.failure?.kind, trap.verdict.decision]).toEqual(['trap', 'deny']);
+    expect(trap.verdict.reasons[0]).toMatch(/^policy hostile trapped: .*unreachable/);
+    for (const [name, message] of [
+      ['list-outside', /a list of 1000 at 2147483632 is out of bounds/],
+      ['bad-decision', /invalid discriminant 7/],
+      ['bad-bool', /invalid bool 2/],
+    ] as const) {
+      const e = p.evaluate(request(name));
+      expect([name, e.failure?.kind, e.verdict.decision]).toEqual([name, 'trap', 'deny']);
+      expect(e.verdict.reasons[0]).toMatch(message);
+    }
+  });
+
+  it('refuses a component whose core module box cannot call', async () => {
+    const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
+    const other = path.join(tmp, 'other.wasm');
+    fs.writeFileSync(other, await tools.parse('(component (core module (memory (export "memory") 1)))'));
+    const err = await loadPolicy({ path: other }, { cacheDir: path.join(tmp, 'cache'), direct: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PolicyLoadError);
+    expect((err as Error).message).toMatch(/cannot be called directly: it lacks the function cabi_realloc/);
+  });
+});
