@@ -587,7 +587,7 @@ class Builder {
         this.ran++;
         // a step run again (--no-cache) most likely makes a layer the store has: found by its digest
         const what = `${this.where(ins)}: ${ins.keyword}`;
-        const diffId = await storeEntries(this.store, entries, what, this.cache.hasRecord(key));
+        const diffId = await storeEntries(this.store, entries, what, { hashFirst: this.cache.hasRecord(key) });
         entry = { created: new Date().toISOString(), diffId };
         this.cache.put(key, entry);
       }

@@ -36,6 +36,12 @@ export type LayerEntry =
   | { to: string; kind: 'dir'; mode: number; uid: number; gid: number; mtime: number }
   | { to: string; kind: 'whiteout' };
 
+/** The source file whose content the pieces are giving now: its name in the tar and its fd. */
+interface OpenSource {
+  name: string;
+  fd: number;
+}
+
 /** Bytes of a file read at once into a piece of the tar. */
 const READ_PIECE = 1 << 20;
 
@@ -56,7 +62,7 @@ function* fileContent(fd: number, size: number, name: string): Generator<Buffer>
  * its files read synchronously as the pieces are taken. A file that grew since it was listed
  * gives the size it was listed with; one that shrank is an error.
  */
-export function* layerTarPieces(entries: LayerEntry[]): Generator<Buffer> {
+export function* layerTarPieces(entries: LayerEntry[], reading?: OpenSource): Generator<Buffer> {
   const links = new Map<string, string>(); // dev:ino of files with several links -> first name
   for (const e of entries) {
     const name = e.to.replace(/^\/+/, '');
@@ -98,10 +104,15 @@ export function* layerTarPieces(entries: LayerEntry[]): Generator<Buffer> {
       const fd = e.stack.open(e.layer, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
       try {
         const size = fs.fstatSync(fd).size;
+        if (reading) {
+          reading.name = name;
+          reading.fd = fd;
+        }
         yield tarHeader({ ...base, type, size });
         yield* fileContent(fd, size, e.to);
         yield tarPadding(size);
       } finally {
+        if (reading) reading.fd = -1;
         fs.closeSync(fd);
       }
     } else yield tarHeader({ ...base, type, devmajor: major(st.rdev), devminor: minor(st.rdev) });
@@ -134,14 +145,26 @@ export async function storeEntries(
   store: ImageStore,
   entries: LayerEntry[],
   what: string,
-  hashFirst = false,
+  opts: {
+    hashFirst?: boolean;
+    /**
+     * The sources' files become the layer's by a link instead of a copy: only for files nothing
+     * writes to any more, and which go right after (a finished build step's upper directory)
+     */
+    linkSources?: boolean;
+  } = {},
 ): Promise<string> {
-  const diffId = hashFirst ? tarDigest(entries) : undefined;
+  const diffId = opts.hashFirst ? tarDigest(entries) : undefined;
   if (diffId) mark('layer: hashed before storing');
   if (diffId && store.hasLayer(diffId)) return diffId;
+  const reading: OpenSource = { name: '', fd: -1 };
+  const contentFile = opts.linkSources
+    ? (rel: string) => (reading.fd >= 0 && rel === reading.name ? reading.fd : undefined)
+    : undefined;
   try {
     // a file that changed between the two passes is a digest mismatch, not a wrong layer
-    const layer = await storeLayerPieces(store, layerTarPieces(entries), { what, diffId });
+    const pieces = layerTarPieces(entries, reading);
+    const layer = await storeLayerPieces(store, pieces, { what, diffId, contentFile });
     return layer.diffId;
   } catch (err) {
     throw err instanceof BoxError ? err : new BoxError(`${what}: ${(err as Error).message}`);
@@ -151,6 +174,8 @@ export async function storeEntries(
 /**
  * Stores what a container changed as a layer: its upper directory's changes against its image
  * layers (`lowerDirs`, topmost first), deletions as whiteouts; mount points are not changes.
+ * `discarded`: the container is gone and its upper directory goes next (a build step), so its
+ * files become the layer's by a link (written once, not twice); never for a container that lives on.
  */
 export async function storeContainerChanges(
   store: ImageStore,
@@ -158,6 +183,7 @@ export async function storeContainerChanges(
   lowerDirs: string[],
   mountPoints: string[],
   what: string,
+  discarded = false,
 ): Promise<string> {
   const changes = containerChanges(upper, lowerDirs, mountPoints);
   const stack = new LayerStack([upper]);
@@ -169,7 +195,7 @@ export async function storeContainerChanges(
       if (!stat) throw new BoxError(`${what}: ${p} changed while being read: try again`);
       return { to: p, kind: 'copy', stack, layer: 0, rel, stat };
     });
-    return await storeEntries(store, entries, what);
+    return await storeEntries(store, entries, what, { linkSources: discarded });
   } finally {
     stack.close();
   }

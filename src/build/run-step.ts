@@ -101,7 +101,9 @@ export async function runStep(step: RunStep): Promise<string> {
     if (!record) throw new BoxError(`${step.where}: the step's container ${name} disappeared`);
     const upper = upperDir(containers, record);
     const lowerDirs = step.store.lowerDirs(step.config);
-    return await storeContainerChanges(step.store, upper, lowerDirs, step.mountPoints, `${step.where}: RUN`);
+    // the container has exited and is removed below, its upper directory with it: its files
+    // become the layer's by a link, so a step's new files are written once
+    return await storeContainerChanges(step.store, upper, lowerDirs, step.mountPoints, `${step.where}: RUN`, true);
   } finally {
     const record = containers.find(name);
     if (record) {

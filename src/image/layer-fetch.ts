@@ -15,7 +15,7 @@ import type { LayerWorkers } from './layer-workers';
 import { DigestMismatchError } from './blobs';
 import { ImageStore } from './store';
 import { TAR_SPLIT_FILE } from './tar-split';
-import { LayerSink, UnpackResult } from './unpack';
+import { LayerSink, UnpackOptions, UnpackResult } from './unpack';
 
 export interface StoreLayerOptions extends LayerStreamOptions {
   /** unpack on one of these worker threads instead of this one (the commit stays on this one) */
@@ -86,11 +86,12 @@ const PIECES_PER_TURN = 4096;
 export async function storeLayerPieces(
   store: ImageStore,
   pieces: Iterable<Buffer>,
-  opts: { diffId?: string; what: string },
+  opts: { diffId?: string; what: string; contentFile?: UnpackOptions['contentFile'] },
 ): Promise<UnpackResult> {
   const key = opts.diffId ?? `build-${randomBytes(8).toString('hex')}`;
   return storeInto(store, key, async (work) => {
-    const sink = new LayerSink(work, { tarSplit: path.join(path.dirname(work), TAR_SPLIT_FILE) });
+    const tarSplit = path.join(path.dirname(work), TAR_SPLIT_FILE);
+    const sink = new LayerSink(work, { tarSplit, contentFile: opts.contentFile });
     let result: UnpackResult;
     try {
       let n = 0;

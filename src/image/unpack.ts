@@ -26,7 +26,19 @@ import { createHash, Hash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode } from '../errors';
-import { fsetxattr, futimens, lsetxattr, lutimens, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '../linux/syscalls';
+import {
+  flistxattr,
+  fremovexattr,
+  fsetxattr,
+  futimens,
+  linkFd,
+  lsetxattr,
+  lutimens,
+  mknod,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+} from '../linux/syscalls';
 import { TarEntry, TarReader, TarSink, TarTime } from './tar-reader';
 import { normaliseEntryPath, UnpackRefusedError } from './tar-entry-path';
 import { TarSplitRecorder } from './tar-split';
@@ -43,6 +55,13 @@ export interface UnpackOptions {
    * device node is refused. Confinement is the same.
    */
   plainFiles?: boolean;
+  /**
+   * The content of a file entry, already on this file system: an open fd of a file holding exactly
+   * the entry's data (a build step's upper directory, removed right after). The entry becomes a
+   * new name of that file instead of a copy (its data is not written again); its owner, mode and
+   * times are then set from the entry and the attributes the entry lacks are removed.
+   */
+  contentFile?: (rel: string) => number | undefined;
 }
 
 export interface UnpackResult {
@@ -80,20 +99,6 @@ const parentOf = (rel: string) => {
   return i < 0 ? '' : rel.slice(0, i);
 };
 
-/**
- * The process's umask, from /proc (process.umask() reads it by setting it twice, which would race
- * with files other threads create meanwhile); all bits when it cannot be read.
- */
-function processUmask(): number {
-  try {
-    const m = /^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
-    if (m) return Number.parseInt(m[1], 8);
-  } catch {
-    /* no /proc: every mode is set by fchmod */
-  }
-  return 0o777;
-}
-
 /** The tar sink that writes entries below root. */
 class LayerWriter implements TarSink {
   private readonly tree = new Map<string, Kind>([['', Kind.Dir]]);
@@ -102,10 +107,9 @@ class LayerWriter implements TarSink {
   private readonly dirs = new Map<string, DirMeta>();
   private fd = -1;
   private fdPath = '';
-  /** the open file was created with its final mode */
-  private fdModeSet = false;
-  /** this process's umask, which open() applies to the mode it is given */
-  private readonly umask = processUmask();
+  /** the current file entry's fd when it was linked (contentFile), not created: the caller's to close */
+  private linked = -1;
+  private readonly contentFile?: (rel: string) => number | undefined;
   private readonly preserveOwner: boolean;
   private readonly skipDevices: boolean;
   private readonly myUid: number;
@@ -125,6 +129,7 @@ class LayerWriter implements TarSink {
     this.skipDevices = (opts.devices ?? (this.myUid === 0 ? 'error' : 'skip')) === 'skip';
     this.rootSetgid = (fs.statSync(root).mode & 0o2000) !== 0;
     this.plainFiles = opts.plainFiles ?? false;
+    this.contentFile = opts.contentFile;
   }
 
   private abs(rel: string): string {
@@ -181,13 +186,9 @@ class LayerWriter implements TarSink {
     this.children.get(parentOf(rel))?.delete(rel);
   }
 
-  /** Whether a new file needs a chown to get this owner (it is created with ours). */
-  private needsChown(uid: number, gid: number): boolean {
-    return this.preserveOwner && (uid !== this.myUid || gid !== this.myGid || this.rootSetgid);
-  }
-
-  private chown(p: string, uid: number, gid: number, fd = -1): void {
-    if (!this.needsChown(uid, gid)) return;
+  private chown(p: string, uid: number, gid: number, fd = -1, made = true): void {
+    if (!this.preserveOwner) return;
+    if (made && uid === this.myUid && gid === this.myGid && !this.rootSetgid) return; // created with these already
     if (fd >= 0) fs.fchownSync(fd, uid, gid);
     else fs.lchownSync(p, uid, gid);
   }
@@ -238,10 +239,15 @@ class LayerWriter implements TarSink {
       }
       case 'file': {
         this.clear(rel, false);
-        // Created with its mode where open() gives exactly that (no chown to come, which would
-        // clear set-id bits, nothing the umask removes): one fchmod less per file.
-        this.fdModeSet = (e.mode & ~0o777) === 0 && (e.mode & this.umask) === 0 && !this.needsChown(e.uid, e.gid);
-        this.fd = fs.openSync(p, O_WRITE_NEW, this.fdModeSet ? e.mode : 0o600);
+        const from = this.contentFile?.(rel);
+        if (from !== undefined && this.link(from, p, e)) {
+          this.linked = from;
+          this.fdPath = p;
+          this.put(rel, Kind.File);
+          if (e.size === 0) this.endEntry(e);
+          return;
+        }
+        this.fd = fs.openSync(p, O_WRITE_NEW, 0o600);
         this.fdPath = p;
         this.put(rel, Kind.File);
         if (e.size === 0) this.endEntry(e);
@@ -332,20 +338,55 @@ class LayerWriter implements TarSink {
     while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
   }
 
+  /**
+   * A new name at p for the file open as fd (contentFile), like O_EXCL never replacing anything,
+   * with only the entry's extended attributes (the file had its own: overlay's, the step's). False
+   * when that cannot be (another file system, no CAP_DAC_READ_SEARCH, an attribute that stays):
+   * the entry is written then.
+   */
+  private link(fd: number, p: string, e: TarEntry): boolean {
+    try {
+      linkFd(fd, p);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EXDEV' || code === 'ENOENT' || code === 'EPERM' || code === 'EMLINK') return false;
+      throw err;
+    }
+    try {
+      for (const name of flistxattr(fd)) if (!e.xattrs.has(name)) fremovexattr(fd, name);
+      return true;
+    } catch {
+      fs.unlinkSync(p);
+      return false;
+    }
+  }
+
   endEntry(e: TarEntry): void {
-    if (this.fd < 0 || e.type !== 'file') return;
+    if (e.type !== 'file') return;
+    if (this.linked >= 0) {
+      const fd = this.linked;
+      this.linked = -1;
+      this.fileMeta(e, fd, false);
+      return;
+    }
+    if (this.fd < 0) return;
     const fd = this.fd;
     this.fd = -1;
     try {
-      this.chown(this.fdPath, e.uid, e.gid, fd);
-      // After chown, which clears setuid/setgid, and before the attributes (security.capability
-      // would be cleared by a chown, too).
-      if (!this.fdModeSet) fs.fchmodSync(fd, e.mode);
-      if (e.xattrs.size) this.xattrs(e, this.fdPath, fd);
-      futimens(fd, e.atime ?? e.mtime, e.mtime);
+      this.fileMeta(e, fd, true);
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /** A file's owner, mode, attributes and times from its entry; `made`: this unpack created it. */
+  private fileMeta(e: TarEntry, fd: number, made: boolean): void {
+    this.chown(this.fdPath, e.uid, e.gid, fd, made);
+    // After chown, which clears setuid/setgid, and before the attributes (security.capability
+    // would be cleared by a chown, too).
+    fs.fchmodSync(fd, e.mode);
+    if (e.xattrs.size) this.xattrs(e, this.fdPath, fd);
+    futimens(fd, e.atime ?? e.mtime, e.mtime);
   }
 
   /** Directory modes, owners and times last, deepest first, once nothing is created inside them. */
@@ -361,6 +402,7 @@ class LayerWriter implements TarSink {
   }
 
   abort(): void {
+    this.linked = -1;
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
       this.fd = -1;

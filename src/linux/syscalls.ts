@@ -234,6 +234,9 @@ type SymlinkatFn = (target: string, dirfd: number, path: string) => number;
 type UnlinkatFn = (dirfd: number, path: string, flags: number) => number;
 type FchownatFn = (dirfd: number, path: string, uid: number, gid: number, flags: number) => number;
 type ReadlinkatFn = (dirfd: number, path: string, buf: Buffer, size: number) => number | bigint;
+type LinkatFn = (olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number) => number;
+type FlistxattrFn = (fd: number, list: Buffer | null, size: number) => number | bigint;
+type FremovexattrFn = (fd: number, name: string) => number;
 
 let atFns:
   | {
@@ -243,6 +246,9 @@ let atFns:
       unlinkat: UnlinkatFn;
       fchownat: FchownatFn;
       readlinkat: ReadlinkatFn;
+      linkat: LinkatFn;
+      flistxattr: FlistxattrFn;
+      fremovexattr: FremovexattrFn;
     }
   | undefined;
 
@@ -260,6 +266,11 @@ function atBindings() {
     readlinkat: lib.func(
       'intptr_t readlinkat(int dirfd, const char *path, _Out_ void *buf, size_t size)',
     ) as ReadlinkatFn,
+    linkat: lib.func(
+      'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
+    ) as LinkatFn,
+    flistxattr: lib.func('intptr_t flistxattr(int fd, _Out_ void *list, size_t size)') as FlistxattrFn,
+    fremovexattr: lib.func('int fremovexattr(int fd, const char *name)') as FremovexattrFn,
   };
   return atFns;
 }
@@ -276,6 +287,30 @@ export function openat2(dirfd: number, path: string, flags: number, mode: number
   const fd = Number(atBindings().syscall(SYS_OPENAT2, 'int', dirfd, 'str', path, 'void *', how, 'size_t', how.length));
   if (fd < 0) fail('openat2', path);
   return fd;
+}
+
+/**
+ * linkat(2) with AT_EMPTY_PATH: a new name, `path` (never replacing anything there), for the file
+ * open as fd, however it was reached. Needs CAP_DAC_READ_SEARCH (root has it).
+ */
+export function linkFd(fd: number, path: string): void {
+  if (atBindings().linkat(fd, '', AT_FDCWD, path, AT_EMPTY_PATH) !== 0) fail('linkat', path);
+}
+
+/** flistxattr(2): the names of the extended attributes of the file open as fd. */
+export function flistxattr(fd: number): string[] {
+  const b = atBindings();
+  const size = Number(b.flistxattr(fd, null, 0));
+  if (size < 0) fail('flistxattr');
+  if (size === 0) return [];
+  const buf = Buffer.alloc(size);
+  const got = Number(b.flistxattr(fd, buf, size));
+  if (got < 0) fail('flistxattr');
+  return buf.subarray(0, got).toString('latin1').split('\0').filter(Boolean);
+}
+
+export function fremovexattr(fd: number, name: string): void {
+  if (atBindings().fremovexattr(fd, name) !== 0) fail(`fremovexattr ${name}`);
 }
 
 export function mkdirat(dirfd: number, name: string, mode: number): void {

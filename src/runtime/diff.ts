@@ -221,15 +221,19 @@ export function containerChanges(
   const out: [ChangeKind, string][] = [];
   try {
     if (stack.rootFd(0) < 0) return [];
-    /** Reports the changes under rel; true if there was any. */
-    const walk = (rel: string): boolean => {
+    /**
+     * Reports the changes under rel; true if there was any. `inLower`: the image has rel, so its
+     * entries are looked up there (a directory the image lacks has nothing of the image below it:
+     * a step's thousands of new files cost no lookup each).
+     */
+    const walk = (rel: string, inLower: boolean): boolean => {
       let any = false;
       for (const name of stack.names(0, rel)) {
         const child = rel === '.' ? name : `${rel}/${name}`;
         const st = stack.at(0, child);
         if (!st) continue;
         const shown = `/${child}`;
-        const before = lower.lookup(shown, false);
+        const before = inLower ? lower.lookup(shown, false) : undefined;
         if (isWhiteout(st)) {
           if (before) out.push(['D', shown]);
           any ||= before !== undefined;
@@ -247,7 +251,7 @@ export function containerChanges(
           continue;
         }
         const at = out.length;
-        let inside = walk(child);
+        let inside = walk(child, before !== undefined);
         if (before?.stat.isDirectory() && stack.isOpaque(0, child)) {
           const kept = new Set(stack.names(0, child));
           for (const gone of lower.readdir(before)) {
@@ -271,7 +275,7 @@ export function containerChanges(
       }
       return any;
     };
-    walk('.');
+    walk('.', true);
   } finally {
     stack.close();
     lower.close();

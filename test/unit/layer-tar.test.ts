@@ -1,7 +1,8 @@
 // A build step's layer is made without a stream: its tar's pieces go straight into the store's
 // unpacker. The stored layer must be exactly the tar a stream would carry (same diff_id, files and
 // tar-split record, kept file contents or not), and a step whose source vanished mid-way must
-// leave no work directory behind.
+// leave no work directory behind. A finished RUN step's files become the layer's by a link, with
+// only what the tar says about them; a container that lives on (box commit) gets copies.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,9 +10,10 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyEntries, entriesDigest } from '../../src/build/copy';
-import { LayerEntry, storeEntries, writeLayerTar } from '../../src/build/layer-tar';
+import { LayerEntry, storeContainerChanges, storeEntries, writeLayerTar } from '../../src/build/layer-tar';
 import { ImageStore } from '../../src/image/store';
 import { layerTar } from '../../src/image/tar-split';
+import { llistxattr, lsetxattr } from '../../src/linux/syscalls';
 import { layout } from '../../src/paths';
 import { LayerStack } from '../../src/runtime/diff';
 
@@ -94,7 +96,7 @@ describe('storeEntries', () => {
         expect(fs.readlinkSync(path.join(diff, 'app/link'))).toBe('dir/small');
         expect(fs.readFileSync(path.join(diff, 'app/dir/sub', 'n'.repeat(150)), 'utf8')).toBe('a long name');
         // hashed first, the same layer is found in the store and reused
-        expect(await storeEntries(store, entries, 'COPY', true)).toBe(diffId);
+        expect(await storeEntries(store, entries, 'COPY', { hashFirst: true })).toBe(diffId);
       } finally {
         close();
       }
@@ -112,4 +114,40 @@ describe('storeEntries', () => {
       close();
     }
   });
+});
+
+describe('storeContainerChanges', () => {
+  /** An upper directory as a step leaves it: new files, one carrying overlay's and its own attributes. */
+  function upperDir(): { upper: string; store: ImageStore } {
+    const { store } = setup();
+    const upper = path.join(path.dirname(store.roots.root), 'upper');
+    fs.mkdirSync(path.join(upper, 'app'), { recursive: true });
+    fs.writeFileSync(path.join(upper, 'app/new'), 'made by the step\n', { mode: 0o640 });
+    fs.writeFileSync(path.join(upper, 'app/empty'), '');
+    lsetxattr(path.join(upper, 'app/new'), 'trusted.overlay.origin', Buffer.from('x'));
+    lsetxattr(path.join(upper, 'app/new'), 'user.step', Buffer.from('y'));
+    fs.linkSync(path.join(upper, 'app/new'), path.join(upper, 'app/same'));
+    return { upper, store };
+  }
+
+  for (const discarded of [true, false]) {
+    it(`${discarded ? 'links a finished step' : 'copies a living container'}'s files into the layer, as its tar says`, async () => {
+      const { upper, store } = upperDir();
+      const before = fs.statSync(path.join(upper, 'app/new'));
+      const diffId = await storeContainerChanges(store, upper, [], [], 'RUN', discarded);
+      const diff = store.layerDiff(diffId);
+      const made = fs.statSync(path.join(diff, 'app/new'));
+      expect(made.ino === before.ino).toBe(discarded);
+      expect(fs.readFileSync(path.join(diff, 'app/new'), 'utf8')).toBe('made by the step\n');
+      expect(made.mode & 0o7777).toBe(0o640);
+      expect(made.mtimeMs).toBe(Math.floor(before.mtimeMs / 1000) * 1000); // the tar's whole seconds
+      expect(llistxattr(path.join(diff, 'app/new'))).toEqual([]); // the tar carries no attributes
+      expect(fs.statSync(path.join(diff, 'app/same')).ino).toBe(made.ino);
+      expect(fs.readFileSync(path.join(diff, 'app/empty'), 'utf8')).toBe('');
+      const tar = await reassembled(store, diffId); // checks the diff_id as it goes
+      expect(tar.includes(Buffer.from('made by the step\n'))).toBe(true);
+      // what the container sees of its own files is untouched, except where the layer shares them
+      expect(fs.readFileSync(path.join(upper, 'app/new'), 'utf8')).toBe('made by the step\n');
+    });
+  }
 });
