@@ -55,11 +55,6 @@ void stdio_ops(const struct spec *sp)
 	stdin_op = spec_find(sp, "stdin") != NULL;
 }
 
-int stdio_relayed(void)
-{
-	return relay_op;
-}
-
 /* The caller's fd 1 or 2 (moved aside) as o's destination. */
 static void sink_open(struct out *o, int fd)
 {
