@@ -98,12 +98,15 @@ static void await_reaper(pid_t child, int sfd)
 	for (int fd = 0; fd <= 4; fd++)
 		if (fd != 3)
 			dup2(devnull(), fd);
-	while (waitpid(child, NULL, WNOHANG) != child) {
+	for (;;) {
+		pid_t w = waitpid(child, NULL, WNOHANG); /* SIGCHLD comes through sfd */
+		if (w == child || (w < 0 && errno != EINTR))
+			return;
 		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN } };
 		stdio_discard_fds(p + 1);
 		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
-		struct signalfd_siginfo si;
+		struct signalfd_siginfo si; /* forwarded signals have nobody to go to: the command ended */
 		if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof si) < 0) {
 		}
 		stdio_discard(p + 1);

@@ -8,6 +8,7 @@
  * when the container wrote to the caller's fd itself. */
 #define _GNU_SOURCE
 #include "stdpipes.h"
+#include "ctx.h"
 #include "jsonlog.h"
 #include "report.h"
 #include "spec.h"
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,9 +29,10 @@
 
 /* How the caller's fd 1 or 2 is written. Its open file description is shared with the caller (a
  * shell, a terminal) and is never made non-blocking: a socket is written with MSG_DONTWAIT, a pipe
- * or terminal only when poll says it takes more, at most PIPE_BUF bytes at a time (a pipe with
- * room takes that whole), a file or the null device as it comes (they never wait for a reader). */
-enum sink { SINK_FILE, SINK_SOCKET, SINK_POLLED };
+ * through a non-blocking description of the helper's own (opened again through /proc/self/fd), a
+ * terminal only when poll says it takes more, at most PIPE_BUF bytes at a time, and a file or the
+ * null device as it comes (they never wait for a reader). */
+enum sink { SINK_FILE, SINK_SOCKET, SINK_NONBLOCK, SINK_POLLED };
 
 struct out {
 	int src; /* the read end of the child's stdout or stderr pipe; -1 after its EOF */
@@ -52,17 +55,30 @@ void stdio_ops(const struct spec *sp)
 	stdin_op = spec_find(sp, "stdin") != NULL;
 }
 
-int stdio_relayed(void)
-{
-	return relay_op;
-}
-
-static enum sink sink_of(int fd)
+/* The caller's fd 1 or 2 (moved aside) as o's destination. */
+static void sink_open(struct out *o, int fd)
 {
 	struct stat sb;
-	if (fstat(fd, &sb) || S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode) || is_host_devnull(fd))
-		return SINK_FILE;
-	return S_ISSOCK(sb.st_mode) ? SINK_SOCKET : SINK_POLLED;
+	o->dst = fd;
+	if (fstat(fd, &sb) || S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode) || is_host_devnull(fd)) {
+		o->kind = SINK_FILE;
+	} else if (S_ISSOCK(sb.st_mode)) {
+		o->kind = SINK_SOCKET;
+	} else if (S_ISFIFO(sb.st_mode) && !C.exec_mode) {
+		/* a pipe: no device behind it that an open could start anew (a terminal's ptmx could).
+		 * Not for exec: its helper is in the container's mount namespace by now, and opens no
+		 * path the container controls */
+		char path[32];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		int nb = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		o->kind = nb < 0 ? SINK_POLLED : SINK_NONBLOCK; /* ENXIO: its reader is gone already */
+		if (nb >= 0) {
+			close(fd);
+			o->dst = nb;
+		}
+	} else {
+		o->kind = SINK_POLLED;
+	}
 }
 
 /* fd's place taken by one end of a new pipe (the child inherits it); returns the other end. */
@@ -91,8 +107,7 @@ void stdio_setup(void)
 			fcntl(in_dst, F_SETFL, O_NONBLOCK);
 		} else {
 			struct out *o = &outs[fd - 1];
-			o->dst = moved;
-			o->kind = sink_of(moved);
+			sink_open(o, moved);
 			o->src = pipe_at(fd, 0);
 		}
 	}

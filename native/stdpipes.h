@@ -9,7 +9,6 @@
 
 struct spec;
 void stdio_ops(const struct spec *sp); /* reads `relay` and `stdin` */
-int stdio_relayed(void);               /* the spec has `relay` */
 /* Before clone or fork: the caller's fds 0-2 move aside, the child's ends of the pipes take their
  * places (the parent's copies go in parent_after_fork). */
 void stdio_setup(void);

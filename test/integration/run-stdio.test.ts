@@ -135,7 +135,7 @@ describe('box run and exec: stdio through pipes', () => {
     expect(t.box(['rm', 'fg-logs', 'fg-tty']).status).toBe(0);
   });
 
-  it('loses no output when box itself is killed: the helper goes on logging until the next command stops it', async () => {
+  it('loses no output when box is killed: the helper logs on until the next command stops it', async () => {
     const cmd = 'echo before; i=0; while [ $i -lt 3 ]; do sleep 0.2; i=$((i+1)); done; echo after; exec sleep 600';
     const child = t.start(['run', '--name', 'fg-killed', '--network', 'none', 'busybox', 'sh', '-c', cmd]);
     // box's stdio stay open: the helper, its child, holds them until the container ends

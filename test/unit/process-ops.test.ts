@@ -126,6 +126,24 @@ describe('process attribute ops', () => {
     ]);
   });
 
+  it("exec's stdio: pipes the helper relays (stdin too with -i), unless it has a tty or is detached", () => {
+    const stdioOps = (tty: boolean, detach: boolean, interactive: boolean) =>
+      decodeSpec(
+        execSpec(
+          { roots, command: ['ls'], tty, detach, interactive },
+          record,
+          containerProcess(config, security),
+          [],
+        ).encode(),
+      )
+        .map((r) => r[0])
+        .filter((op) => ['relay', 'stdin', 'tty', 'detach'].includes(op));
+    expect(stdioOps(false, false, false)).toEqual(['relay']);
+    expect(stdioOps(false, false, true)).toEqual(['relay', 'stdin']);
+    expect(stdioOps(true, false, true)).toEqual(['tty']);
+    expect(stdioOps(false, true, false)).toEqual(['detach']);
+  });
+
   it('unconfined: no seccomp op, and no no-new-privs unless asked', () => {
     const loose = { ...containerProcess({ ...config, noNewPrivileges: false }, { ...security, seccomp: undefined }) };
     const ops = attributeOps(execSpec({ roots, command: ['ls'], tty: false }, record, loose, []));
