@@ -37,9 +37,12 @@ export const BUILTIN_SOURCES = {
 export const BUILTIN_POLICIES = Object.keys(BUILTIN_SOURCES);
 
 // Freestanding: no libc (lib.c has the few functions the compiler calls), so nothing to import.
+// -Oz: V8 compiles each function on its first call, so the code a start runs costs its size once
+// more; baseline's first evaluation took 0.48 ms of CPU against 0.68 with -O2, the later ones the
+// same (-O2 with -flto or wasm-opt -Oz: more, see policies/builtin/README.md; 2026-12-05, 2-core VM).
 const CFLAGS = [
   '--target=wasm32',
-  '-O2',
+  '-Oz',
   '-std=c11',
   '-ffreestanding',
   '-nostdlib',

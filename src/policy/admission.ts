@@ -5,7 +5,6 @@
 // Starts are admitted one at a time per host (a lock under the runtime root, held from reading
 // what running containers have committed until the caller has recorded the new container), so
 // that many starts at once cannot all squeeze past a capacity policy on the same stale sums.
-import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
@@ -19,6 +18,7 @@ import { printable } from '../util/printable';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
 import { appendAudit, AuditEntry } from './audit';
+import { sha256Hex } from './cache';
 import { Policy, POLICY_FILE_MAX } from './engine';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 import { openPolicy } from './open';
@@ -284,7 +284,7 @@ function fileDigest(ref: string): string {
   if (isBuiltin(ref)) return '';
   try {
     const bytes = readUserFile(ref, { what: 'policy', maxBytes: POLICY_FILE_MAX, hint: '' });
-    return createHash('sha256').update(bytes).digest('hex');
+    return sha256Hex(bytes);
   } catch {
     return '';
   }

@@ -24,7 +24,6 @@
 //   glue to compile, no cache, no jco. Both run under the same limits.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { BoxError } from '../errors';
 import { useFeature } from '../util/code-cache';
@@ -201,6 +200,7 @@ let tuned = false;
 export function tuneWasm(): void {
   if (tuned) return;
   tuned = true;
+  const v8 = require('node:v8') as typeof import('node:v8'); // here: loading it costs ~1.2 ms of CPU
   v8.setFlagsFromString('--wasm-lazy-compilation');
   v8.setFlagsFromString('--wasm-lazy-validation');
   v8.setFlagsFromString('--liftoff-only');
@@ -212,6 +212,7 @@ export function tuneWasm(): void {
  * WebAssembly runs after it). --wasm-lazy-compilation is on by default in Node 20's V8.
  */
 function untuneWasm(): void {
+  const v8 = require('node:v8') as typeof import('node:v8');
   for (const flag of ['--no-wasm-lazy-validation', '--no-liftoff-only', '--wasm-tier-up', '--wasm-dynamic-tiering'])
     v8.setFlagsFromString(flag);
 }
@@ -627,8 +628,8 @@ function compileGlue(entry: CacheEntry, name: string): vm.Script {
 export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promise<Policy> {
   useFeature('policy'); // this command's code cache should hold the policy engine's code too
   const limits = limitsOf(opts);
-  if (opts.tuneV8 !== false) tuneWasm();
   if (opts.direct) return loadDirect(source, opts, limits);
+  if (opts.tuneV8 !== false) tuneWasm();
   const { name, what, file } = describeSource(source, opts);
   const t0 = nowMs();
   let bytes: Uint8Array | undefined;
