@@ -343,8 +343,7 @@ int main(int argc, char **argv)
 		if (C.tty)
 			console_handover();
 		hook_await_ready(pid); /* its createContainer hooks ran: create may return */
-	}
-	else if (C.release && C.tty)
+	} else if (C.release && C.tty)
 		console_handover();
 	control_await(0); /* box may act on the init now; it says go, or abort (die kills the init) */
 	/* EPIPE: the child already failed in a step before await-cgroups; parent_loop reports why */

@@ -38,12 +38,12 @@
 
 /* the process attributes of the spec (child_ops) */
 static struct proc_ops P;
-static int cgroupns;     /* `cgroupns`: a new cgroup namespace once in the container's cgroups */
-static int last_cap;     /* the host's highest capability number */
-static pid_t parent_pid; /* child_watch_parent */
-static const struct rec *tty_size; /* `tty-size ROWS COLS` */
-static int userns;       /* `userns-map`: become the new user namespace's root once it is mapped */
-static int ready;        /* `ready`: say so on the error pipe once set up, before waiting for go */
+static int cgroupns;                /* `cgroupns`: a new cgroup namespace once in the container's cgroups */
+static int last_cap;                /* the host's highest capability number */
+static pid_t parent_pid;            /* child_watch_parent */
+static const struct rec *tty_size;  /* `tty-size ROWS COLS` */
+static int userns;                  /* `userns-map`: become the new user namespace's root once it is mapped */
+static int ready;                   /* `ready`: say so on the error pipe once set up, before waiting for go */
 static const struct spec *run_spec; /* its `start-hook` ops run after go (exec_cmd) */
 
 static int read_last_cap(void)

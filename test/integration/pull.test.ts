@@ -8,7 +8,6 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { lgetxattr } from '../../src/linux/syscalls';
 import { BOX, exitOf, storeSnapshot, TestRoot } from '../support/box';
