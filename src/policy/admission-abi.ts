@@ -1,190 +1,16 @@
-// box:policy@0.2.0's admission interface (policies/wit/policy.wit) as canonical-ABI types, and
-// a policy's core module called through them: how box runs a built-in without jco's glue.
+// A policy's core module called directly: how box runs a built-in without jco's glue.
 //
 // A built-in is one core module importing nothing and exporting its memory, cabi_realloc, and
 // for each function `box:policy/admission@0.2.0#NAME` with its `cabi_post_...#NAME`; its strings
 // are UTF-8 (build/policies.mjs embeds the WIT that way). `evaluate`'s request takes more than
 // 16 core values, so it is written into memory the policy allocates and passed by address; both
-// results are returned by address and released by the post-return function. The types below
-// are checked against the WIT file, and the calls against jco's, by test/unit/policy-direct.test.ts.
-import { Guest, liftFromMemory, lowerToMemory, wit } from './canonical';
+// results are returned by address and released by the post-return function. The values are
+// lowered and lifted by admission-codec.ts, generated from the types of admission-types.ts; the
+// calls are checked against jco's by test/unit/policy-direct.test.ts.
+import { Guest } from './canonical';
+import { liftInfo, liftVerdict, lowerRequest } from './admission-codec';
 import type { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict } from './types';
 import { WIT_EXPORT } from './types';
-
-const { bool, u8, u16, u32, u64, s64, string, list, option, tuple, record, variant } = wit;
-const pair = tuple(string, string);
-const strings = list(string);
-const ulimit = record({ name: string, soft: s64, hard: s64 });
-const namespaceMode = variant({ private: undefined, host: undefined, container: string });
-
-const image = record({
-  reference: string,
-  id: string,
-  digest: option(string),
-  labels: list(pair),
-  env: strings,
-  entrypoint: strings,
-  cmd: strings,
-  user: string,
-  'working-dir': string,
-  'exposed-ports': strings,
-});
-
-const mount = record({
-  kind: wit.enum('bind', 'volume', 'tmpfs', 'image'),
-  source: string,
-  destination: string,
-  'read-only': bool,
-  propagation: option(wit.enum('private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave')),
-  options: strings,
-});
-
-const resources = record({
-  memory: option(u64),
-  'memory-swap': option(s64),
-  'memory-reservation': option(u64),
-  'cpu-quota': option(s64),
-  'cpu-period': option(u64),
-  'cpu-shares': option(u64),
-  'cpuset-cpus': option(string),
-  'cpuset-mems': option(string),
-  'pids-limit': option(s64),
-  ulimits: list(ulimit),
-});
-
-const security = record({
-  privileged: bool,
-  capabilities: strings,
-  'seccomp-profile': string,
-  'no-new-privileges': bool,
-  'read-only-rootfs': bool,
-});
-
-const namespaces = record({
-  pid: namespaceMode,
-  ipc: namespaceMode,
-  uts: namespaceMode,
-  user: namespaceMode,
-  cgroup: namespaceMode,
-});
-
-const endpoint = record({
-  name: string,
-  driver: string,
-  internal: bool,
-  'ipv4-address': option(string),
-  'ipv6-address': option(string),
-  'mac-address': option(string),
-  aliases: strings,
-});
-
-const network = record({
-  mode: variant({ none: undefined, host: undefined, bridge: string, container: string, namespace: string }),
-  networks: list(endpoint),
-  'published-ports': list(
-    record({ 'host-ip': string, 'host-port': u16, 'container-port': u16, protocol: wit.enum('tcp', 'udp', 'sctp') }),
-  ),
-  dns: record({ servers: strings, search: strings, options: strings }),
-  'extra-hosts': strings,
-});
-
-const container = record({
-  name: string,
-  hostname: string,
-  image,
-  args: strings,
-  entrypoint: strings,
-  cmd: strings,
-  user: record({ spec: string, uid: u32, gid: u32, 'additional-gids': list(u32) }),
-  'working-dir': string,
-  env: strings,
-  labels: list(pair),
-  mounts: list(mount),
-  resources,
-  security,
-  namespaces,
-  network,
-  restart: record({
-    condition: wit.enum('no', 'always', 'on-failure', 'unless-stopped'),
-    'maximum-retries': u32,
-  }),
-  tty: bool,
-  init: bool,
-});
-
-const host = record({
-  cpus: u32,
-  'memory-total': u64,
-  'cgroup-version': u8,
-  committed: record({
-    containers: u32,
-    memory: u64,
-    'unlimited-memory': u32,
-    millicpus: u64,
-    'unlimited-cpu': u32,
-    pids: u64,
-  }),
-  'storage-root': string,
-  'runtime-root': string,
-});
-
-/** The WIT types of box:policy@0.2.0's admission interface, by their WIT names. */
-export const ADMISSION_TYPES = {
-  pair,
-  image,
-  mount,
-  ulimit,
-  resources,
-  security,
-  'namespace-mode': namespaceMode,
-  namespaces,
-  endpoint,
-  network,
-  container,
-  host,
-  request: record({
-    container,
-    host,
-    caller: record({ uid: u32, gid: u32 }),
-    args: list(pair),
-    'box-version': string,
-  }),
-  verdict: record({
-    decision: wit.enum('allow', 'deny'),
-    reasons: strings,
-    warnings: strings,
-    patch: option(
-      record({
-        limits: option(
-          record({
-            memory: option(u64),
-            'memory-swap': option(s64),
-            'memory-reservation': option(u64),
-            'cpu-quota': option(s64),
-            'cpu-period': option(u64),
-            'cpu-shares': option(u64),
-            'cpuset-cpus': option(string),
-            'pids-limit': option(s64),
-            ulimits: list(ulimit),
-          }),
-        ),
-        'drop-capabilities': strings,
-        'read-only-mounts': strings,
-        'read-only-rootfs': bool,
-        'no-new-privileges': bool,
-        'add-env': list(pair),
-        'add-labels': list(pair),
-        network: option(wit.enum('disconnect', 'unpublish-ports')),
-      }),
-    ),
-  }),
-  info: record({
-    name: string,
-    version: string,
-    description: string,
-    arguments: list(record({ name: string, description: string })),
-  }),
-};
 
 /** The core exports a policy module must have for box to call it directly. */
 export const DIRECT_EXPORTS = [
@@ -225,13 +51,13 @@ export function directAdmission(instance: WebAssembly.Instance): AdmissionExport
   return {
     describe(): PolicyInfo {
       const ret = describe();
-      const info = liftFromMemory(memory, ADMISSION_TYPES.info, ret) as PolicyInfo;
+      const info = liftInfo(memory, ret) as PolicyInfo;
       postDescribe(ret);
       return info;
     },
     evaluate(request: PolicyRequest): PolicyVerdict {
-      const ret = evaluate(lowerToMemory(guest, ADMISSION_TYPES.request, request));
-      const verdict = liftFromMemory(memory, ADMISSION_TYPES.verdict, ret) as PolicyVerdict;
+      const ret = evaluate(lowerRequest(guest, request));
+      const verdict = liftVerdict(memory, ret) as PolicyVerdict;
       postEvaluate(ret);
       return verdict;
     },

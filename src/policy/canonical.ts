@@ -94,195 +94,241 @@ export interface Guest {
 const decoder = new TextDecoder(); // as jco: invalid UTF-8 becomes U+FFFD
 const encoder = new TextEncoder();
 
-/** A DataView of the guest's memory, made again when the memory grew (its old buffer is detached). */
-class View {
-  private dv: DataView;
-  constructor(readonly memory: WebAssembly.Memory) {
-    this.dv = new DataView(memory.buffer);
-  }
-  get(): DataView {
-    if (this.dv.buffer !== this.memory.buffer) this.dv = new DataView(this.memory.buffer);
-    return this.dv;
-  }
-}
-
-function allocate(guest: Guest, align: number, size: number): number {
-  const ptr = guest.realloc(0, 0, align, size);
-  if (ptr % align !== 0) throw new TypeError(`the policy's allocator returned ${ptr}, not aligned to ${align}`);
-  if (ptr + size > guest.memory.buffer.byteLength)
-    throw new TypeError(`the policy's allocator returned ${ptr}, out of bounds for ${size} bytes`);
-  return ptr;
-}
-
 function integer(value: unknown, min: number, max: number, kind: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
     throw new TypeError(`expected a ${kind}, got ${String(value)}`);
   return value;
 }
 
-function storeString(guest: Guest, view: View, value: unknown, ptr: number): void {
-  if (typeof value !== 'string') throw new TypeError(`expected a string, got ${typeof value}`);
-  let at = 1; // jco's pointer for an empty string: nothing is allocated
-  let len = 0;
-  if (value.length) {
-    len = Buffer.byteLength(value, 'utf8'); // a lone surrogate counts 3, as TextEncoder writes U+FFFD
-    at = allocate(guest, 1, len);
-    encoder.encodeInto(value, new Uint8Array(guest.memory.buffer, at, len));
+/**
+ * Writes values into a guest's memory, each checked, at the address given, allocating strings and
+ * lists through the guest as jco does. Used by store below and by the generated admission-codec.ts.
+ */
+export class Writer {
+  private dv: DataView;
+  constructor(readonly guest: Guest) {
+    this.dv = new DataView(guest.memory.buffer);
   }
-  const dv = view.get();
-  dv.setUint32(ptr, at, true);
-  dv.setUint32(ptr + 4, len, true);
+  /** The memory's DataView, made again when the memory grew (its old buffer is detached). */
+  private view(): DataView {
+    if (this.dv.buffer !== this.guest.memory.buffer) this.dv = new DataView(this.guest.memory.buffer);
+    return this.dv;
+  }
+  alloc(align: number, size: number): number {
+    const ptr = this.guest.realloc(0, 0, align, size);
+    if (ptr % align !== 0) throw new TypeError(`the policy's allocator returned ${ptr}, not aligned to ${align}`);
+    if (ptr + size > this.guest.memory.buffer.byteLength)
+      throw new TypeError(`the policy's allocator returned ${ptr}, out of bounds for ${size} bytes`);
+    return ptr;
+  }
+  /** `value` as a record, checked */
+  record(value: unknown): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null) throw new TypeError(`expected a record, got ${typeof value}`);
+    return value as Record<string, unknown>;
+  }
+  /** `value` as a tuple, checked */
+  tuple(value: unknown): unknown[] {
+    if (!Array.isArray(value)) throw new TypeError(`expected a tuple, got ${typeof value}`);
+    return value;
+  }
+  bool(value: unknown, ptr: number): void {
+    if (typeof value !== 'boolean') throw new TypeError(`expected a boolean, got ${typeof value}`);
+    this.view().setUint8(ptr, value ? 1 : 0);
+  }
+  u8(value: unknown, ptr: number): void {
+    this.view().setUint8(ptr, integer(value, 0, 0xff, 'u8'));
+  }
+  u16(value: unknown, ptr: number): void {
+    this.view().setUint16(ptr, integer(value, 0, 0xffff, 'u16'), true);
+  }
+  u32(value: unknown, ptr: number): void {
+    this.view().setUint32(ptr, integer(value, 0, 0xffffffff, 'u32'), true);
+  }
+  u64(value: unknown, ptr: number): void {
+    this.view().setBigUint64(ptr, BigInt.asUintN(64, value as bigint), true);
+  }
+  s64(value: unknown, ptr: number): void {
+    this.view().setBigInt64(ptr, BigInt.asIntN(64, value as bigint), true);
+  }
+  string(value: unknown, ptr: number): void {
+    if (typeof value !== 'string') throw new TypeError(`expected a string, got ${typeof value}`);
+    let at = 1; // jco's pointer for an empty string: nothing is allocated
+    let len = 0;
+    if (value.length) {
+      len = Buffer.byteLength(value, 'utf8'); // a lone surrogate counts 3, as TextEncoder writes U+FFFD
+      at = this.alloc(1, len);
+      encoder.encodeInto(value, new Uint8Array(this.guest.memory.buffer, at, len));
+    }
+    const dv = this.view();
+    dv.setUint32(ptr, at, true);
+    dv.setUint32(ptr + 4, len, true);
+  }
+  /** An option's discriminant; returns whether `value` is some (its payload is the caller's to write). */
+  some(value: unknown, ptr: number): boolean {
+    const some = value !== undefined && value !== null;
+    this.view().setUint8(ptr, some ? 1 : 0);
+    return some;
+  }
+  /** An enum's or a variant's discriminant, by the case's name; returns its index. */
+  choice(name: unknown, cases: readonly string[], ptr: number): number {
+    const index = cases.indexOf(name as string);
+    if (index < 0) throw new TypeError(`expected one of ${cases.join(', ')}, got ${String(name)}`);
+    const dv = this.view();
+    const size = discriminantSize(cases.length);
+    if (size === 1) dv.setUint8(ptr, index);
+    else if (size === 2) dv.setUint16(ptr, index, true);
+    else dv.setUint32(ptr, index, true);
+    return index;
+  }
+  /** A list whose elements (`size` bytes, aligned to `align`) `each` writes. */
+  list(value: unknown, ptr: number, size: number, align: number, each: (w: Writer, item: unknown, at: number) => void) {
+    if (!Array.isArray(value)) throw new TypeError(`expected a list, got ${typeof value}`);
+    const base = this.alloc(align, value.length * size);
+    for (let i = 0; i < value.length; i++) each(this, value[i], base + i * size);
+    const dv = this.view();
+    dv.setUint32(ptr, base, true);
+    dv.setUint32(ptr + 4, value.length, true);
+  }
 }
 
-function storeCase(view: View, count: number, index: number, ptr: number): void {
-  const dv = view.get();
-  const size = discriminantSize(count);
-  if (size === 1) dv.setUint8(ptr, index);
-  else if (size === 2) dv.setUint16(ptr, index, true);
-  else dv.setUint32(ptr, index, true);
-}
-
-/** Writes `value` of type `t` at `ptr` (allocating its strings and lists through the guest). */
-function store(guest: Guest, view: View, t: WitType, value: unknown, ptr: number): void {
+/** Writes `value` of type `t` at `ptr`, walking the type's table. */
+function store(w: Writer, t: WitType, value: unknown, ptr: number): void {
   switch (t.kind) {
     case 'bool':
-      if (typeof value !== 'boolean') throw new TypeError(`expected a boolean, got ${typeof value}`);
-      view.get().setUint8(ptr, value ? 1 : 0);
-      return;
     case 'u8':
-      view.get().setUint8(ptr, integer(value, 0, 0xff, 'u8'));
-      return;
     case 'u16':
-      view.get().setUint16(ptr, integer(value, 0, 0xffff, 'u16'), true);
-      return;
     case 'u32':
-      view.get().setUint32(ptr, integer(value, 0, 0xffffffff, 'u32'), true);
-      return;
     case 'u64':
-      view.get().setBigUint64(ptr, BigInt.asUintN(64, value as bigint), true);
-      return;
     case 's64':
-      view.get().setBigInt64(ptr, BigInt.asIntN(64, value as bigint), true);
-      return;
     case 'string':
-      storeString(guest, view, value, ptr);
+      w[t.kind](value, ptr);
       return;
-    case 'list': {
-      if (!Array.isArray(value)) throw new TypeError(`expected a list, got ${typeof value}`);
-      const base = allocate(guest, t.of.align, value.length * t.of.size);
-      for (let i = 0; i < value.length; i++) store(guest, view, t.of, value[i], base + i * t.of.size);
-      const dv = view.get();
-      dv.setUint32(ptr, base, true);
-      dv.setUint32(ptr + 4, value.length, true);
+    case 'list':
+      w.list(value, ptr, t.of.size, t.of.align, (_, item, at) => store(w, t.of, item, at));
       return;
-    }
     case 'option':
-      if (value === undefined || value === null) view.get().setUint8(ptr, 0);
-      else {
-        view.get().setUint8(ptr, 1);
-        store(guest, view, t.of, value, ptr + t.payload);
-      }
+      if (w.some(value, ptr)) store(w, t.of, value, ptr + t.payload);
       return;
     case 'record': {
-      if (typeof value !== 'object' || value === null) throw new TypeError(`expected a record, got ${typeof value}`);
-      const r = value as Record<string, unknown>;
-      for (const f of t.fields) store(guest, view, f.type, r[f.key], ptr + f.offset);
+      const r = w.record(value);
+      for (const f of t.fields) store(w, f.type, r[f.key], ptr + f.offset);
       return;
     }
     case 'tuple': {
-      if (!Array.isArray(value)) throw new TypeError(`expected a tuple, got ${typeof value}`);
-      for (let i = 0; i < t.items.length; i++) store(guest, view, t.items[i], value[i], ptr + t.offsets[i]);
+      const items = w.tuple(value);
+      for (let i = 0; i < t.items.length; i++) store(w, t.items[i], items[i], ptr + t.offsets[i]);
       return;
     }
-    case 'enum': {
-      const index = t.cases.indexOf(value as string);
-      if (index < 0) throw new TypeError(`expected one of ${t.cases.join(', ')}, got ${String(value)}`);
-      storeCase(view, t.cases.length, index, ptr);
+    case 'enum':
+      w.choice(value, t.cases, ptr);
       return;
-    }
     case 'variant': {
-      const tag = (value as { tag?: unknown } | null)?.tag;
-      const index = t.cases.findIndex(([name]) => name === tag);
-      if (index < 0)
-        throw new TypeError(`expected a variant of ${t.cases.map(([n]) => n).join(', ')}, got ${String(tag)}`);
-      storeCase(view, t.cases.length, index, ptr);
-      const payload = t.cases[index][1];
-      if (payload) store(guest, view, payload, (value as { val: unknown }).val, ptr + t.payload);
+      const v = value as { tag?: unknown; val?: unknown } | null | undefined;
+      const payload =
+        t.cases[
+          w.choice(
+            v?.tag,
+            t.cases.map(([name]) => name),
+            ptr,
+          )
+        ][1];
+      if (payload) store(w, payload, v?.val, ptr + t.payload);
       return;
     }
   }
 }
 
-function loadCase(dv: DataView, count: number, ptr: number, what: string): number {
-  const size = discriminantSize(count);
-  const index = size === 1 ? dv.getUint8(ptr) : size === 2 ? dv.getUint16(ptr, true) : dv.getUint32(ptr, true);
-  if (index >= count) throw new TypeError(`invalid discriminant ${index} for ${what}`);
-  return index;
+/**
+ * Reads values from a guest's memory, checking alignment, bounds and discriminants. Used by load
+ * below and by the generated admission-codec.ts.
+ */
+export class Reader {
+  readonly dv: DataView;
+  constructor(readonly memory: WebAssembly.Memory) {
+    this.dv = new DataView(memory.buffer);
+  }
+  bool(ptr: number): boolean {
+    const b = this.dv.getUint8(ptr);
+    if (b > 1) throw new TypeError(`invalid bool ${b}`);
+    return b === 1;
+  }
+  string(ptr: number): string {
+    const at = this.dv.getUint32(ptr, true);
+    const len = this.dv.getUint32(ptr + 4, true);
+    return decoder.decode(new Uint8Array(this.memory.buffer, at, len)); // out of bounds: a RangeError
+  }
+  /** A discriminant of `count` cases, checked. */
+  choice(ptr: number, count: number, what: string): number {
+    const size = discriminantSize(count);
+    const dv = this.dv;
+    const index = size === 1 ? dv.getUint8(ptr) : size === 2 ? dv.getUint16(ptr, true) : dv.getUint32(ptr, true);
+    if (index >= count) throw new TypeError(`invalid discriminant ${index} for ${what}`);
+    return index;
+  }
+  /** A list whose elements (`size` bytes, aligned to `align`) `each` reads. */
+  list<T>(ptr: number, size: number, align: number, each: (r: Reader, at: number) => T): T[] {
+    const base = this.dv.getUint32(ptr, true);
+    const len = this.dv.getUint32(ptr + 4, true);
+    if (base % align !== 0) throw new TypeError(`list pointer ${base} is not aligned to ${align}`);
+    if (base + len * size > this.memory.buffer.byteLength)
+      throw new TypeError(`a list of ${len} at ${base} is out of bounds`);
+    const out: T[] = [];
+    for (let i = 0; i < len; i++) out.push(each(this, base + i * size));
+    return out;
+  }
 }
 
-/** Reads a value of type `t` at `ptr`; throws on a bad pointer, length or discriminant. */
-function load(memory: WebAssembly.Memory, dv: DataView, t: WitType, ptr: number): unknown {
+/** Reads a value of type `t` at `ptr`, walking the type's table. */
+function load(r: Reader, t: WitType, ptr: number): unknown {
   switch (t.kind) {
-    case 'bool': {
-      const b = dv.getUint8(ptr);
-      if (b > 1) throw new TypeError(`invalid bool ${b}`);
-      return b === 1;
-    }
+    case 'bool':
+      return r.bool(ptr);
     case 'u8':
-      return dv.getUint8(ptr);
+      return r.dv.getUint8(ptr);
     case 'u16':
-      return dv.getUint16(ptr, true);
+      return r.dv.getUint16(ptr, true);
     case 'u32':
-      return dv.getUint32(ptr, true);
+      return r.dv.getUint32(ptr, true);
     case 'u64':
-      return dv.getBigUint64(ptr, true);
+      return r.dv.getBigUint64(ptr, true);
     case 's64':
-      return dv.getBigInt64(ptr, true);
-    case 'string': {
-      const at = dv.getUint32(ptr, true);
-      const len = dv.getUint32(ptr + 4, true);
-      return decoder.decode(new Uint8Array(memory.buffer, at, len)); // out of bounds: a RangeError
-    }
-    case 'list': {
-      const base = dv.getUint32(ptr, true);
-      const len = dv.getUint32(ptr + 4, true);
-      if (base % t.of.align !== 0) throw new TypeError(`list pointer ${base} is not aligned to ${t.of.align}`);
-      if (base + len * t.of.size > memory.buffer.byteLength)
-        throw new TypeError(`a list of ${len} at ${base} is out of bounds`);
-      const out: unknown[] = [];
-      for (let i = 0; i < len; i++) out.push(load(memory, dv, t.of, base + i * t.of.size));
-      return out;
-    }
+      return r.dv.getBigInt64(ptr, true);
+    case 'string':
+      return r.string(ptr);
+    case 'list':
+      return r.list(ptr, t.of.size, t.of.align, (_, at) => load(r, t.of, at));
     case 'option':
-      return loadCase(dv, 2, ptr, 'option') === 0 ? undefined : load(memory, dv, t.of, ptr + t.payload);
+      return r.choice(ptr, 2, 'option') === 0 ? undefined : load(r, t.of, ptr + t.payload);
     case 'record': {
       const out: Record<string, unknown> = {};
-      for (const f of t.fields) out[f.key] = load(memory, dv, f.type, ptr + f.offset);
+      for (const f of t.fields) out[f.key] = load(r, f.type, ptr + f.offset);
       return out;
     }
     case 'tuple':
-      return t.items.map((item, i) => load(memory, dv, item, ptr + t.offsets[i]));
+      return t.items.map((item, i) => load(r, item, ptr + t.offsets[i]));
     case 'enum':
-      return t.cases[loadCase(dv, t.cases.length, ptr, `enum ${t.cases.join('|')}`)];
+      return t.cases[r.choice(ptr, t.cases.length, `enum ${t.cases.join('|')}`)];
     case 'variant': {
-      const [tag, payload] = t.cases[loadCase(dv, t.cases.length, ptr, 'variant')];
-      return payload ? { tag, val: load(memory, dv, payload, ptr + t.payload) } : { tag };
+      const [tag, payload] = t.cases[r.choice(ptr, t.cases.length, 'variant')];
+      return payload ? { tag, val: load(r, payload, ptr + t.payload) } : { tag };
     }
   }
 }
 
 /**
  * Lowers one argument the way a function whose parameters do not fit in 16 core values takes
- * them: written to memory the guest allocates; returns its address.
+ * them: written to memory the guest allocates; returns its address. Box itself runs the code
+ * generated from the types (admission-codec.ts), which does the same without walking them.
  */
 export function lowerToMemory(guest: Guest, t: WitType, value: unknown): number {
-  const ptr = allocate(guest, t.align, t.size);
-  store(guest, new View(guest.memory), t, value, ptr);
+  const w = new Writer(guest);
+  const ptr = w.alloc(t.align, t.size);
+  store(w, t, value, ptr);
   return ptr;
 }
 
 /** Lifts a result returned in memory (a result of more than one core value): `ptr` is what the call returned. */
 export function liftFromMemory(memory: WebAssembly.Memory, t: WitType, ptr: number): unknown {
   if (ptr % t.align !== 0) throw new TypeError(`result pointer ${ptr} is not aligned to ${t.align}`);
-  return load(memory, new DataView(memory.buffer), t, ptr);
+  return load(new Reader(memory), t, ptr);
 }

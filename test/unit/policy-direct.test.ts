@@ -9,8 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_POLICIES, buildComponent, buildPolicies } from '../../build/policies.mjs';
-import { ADMISSION_TYPES } from '../../src/policy/admission-abi';
-import type { WitType } from '../../src/policy/canonical';
+import { liftInfo, liftVerdict, lowerRequest } from '../../src/policy/admission-codec';
+import { ADMISSION_TYPES } from '../../src/policy/admission-types';
+import { componentCoreModules } from '../../src/policy/binary';
+import { liftFromMemory, lowerToMemory, type WitType } from '../../src/policy/canonical';
+import { generateCodec } from '../../src/policy/codec-gen';
 import { readCases, requestFromFragment } from '../../src/policy/commands';
 import { loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
 import { emptyRequest } from '../../src/policy/request';
@@ -119,6 +122,16 @@ it('lays out the request as jco does', () => {
   expect([ADMISSION_TYPES.request.size, ADMISSION_TYPES.request.align]).toEqual([600, 8]);
 });
 
+it('runs the codec generated from those types (BOX_UPDATE_CODEC=1 writes it again)', () => {
+  const file = path.join(REPO, 'src', 'policy', 'admission-codec.ts');
+  const generated = generateCodec(
+    { Request: ADMISSION_TYPES.request },
+    { Verdict: ADMISSION_TYPES.verdict, Info: ADMISSION_TYPES.info },
+  );
+  if (process.env.BOX_UPDATE_CODEC === '1') fs.writeFileSync(file, generated);
+  expect(fs.readFileSync(file, 'utf8')).toBe(generated);
+});
+
 // ---- the built-ins through jco and directly ----
 
 interface Case {
@@ -160,6 +173,38 @@ describe.each(BUILTIN_POLICIES)('built-in %s', (name) => {
     }
     expect([direct.exportName, direct.imports, direct.digest]).toEqual([jco.exportName, [], jco.digest]);
   });
+});
+
+it("writes every case's request as the types' own codec does, byte for byte, and reads the results alike", () => {
+  const [core] = componentCoreModules(fs.readFileSync(path.join(outDir, 'baseline.wasm')), 'baseline');
+  const module = new WebAssembly.Module(core);
+  type Exports = {
+    memory: WebAssembly.Memory;
+    cabi_realloc: (old: number, oldSize: number, align: number, size: number) => number;
+    [name: string]: unknown;
+  };
+  const guest = () => {
+    const exports = new WebAssembly.Instance(module, {}).exports as Exports;
+    return { exports, memory: exports.memory, realloc: exports.cabi_realloc };
+  };
+  const cases = allCases();
+  cases[0].request.container.env = ['A=é', 'B=\ud800', '']; // two-byte UTF-8, a lone surrogate, empty
+  for (const c of cases) {
+    const [tables, generated] = [guest(), guest()];
+    const at = lowerToMemory(tables, ADMISSION_TYPES.request, c.request);
+    expect([c.name, lowerRequest(generated, c.request)]).toEqual([c.name, at]);
+    expect(Buffer.from(generated.memory.buffer).equals(Buffer.from(tables.memory.buffer))).toBe(true);
+    const verdict = (generated.exports['box:policy/admission@0.2.0#evaluate'] as (p: number) => number)(at);
+    expect(liftVerdict(generated.memory, verdict)).toEqual(
+      liftFromMemory(generated.memory, ADMISSION_TYPES.verdict, verdict),
+    );
+  }
+  const { exports, memory } = guest();
+  const info = (exports['box:policy/admission@0.2.0#describe'] as () => number)();
+  expect(liftInfo(memory, info)).toEqual(liftFromMemory(memory, ADMISSION_TYPES.info, info));
+  // a value of the wrong type is refused as by the tables
+  const bad = { ...cases[0].request, caller: { uid: -1, gid: 0 } };
+  expect(() => lowerRequest(guest(), bad)).toThrow(/expected a u32, got -1/);
 });
 
 // ---- fail-closed ----
