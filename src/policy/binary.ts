@@ -255,6 +255,11 @@ export function limitCoreResources(modules: Uint8Array[], maxBytes: number, what
   });
 }
 
+/** Whether a core module has a start function: guest code its instantiation runs. */
+export function hasStartFunction(module: Uint8Array, what: string): boolean {
+  return sections(module, what).some((s) => s.id === 8);
+}
+
 /**
  * The core modules a component embeds directly (its top-level core module sections, id 1), in
  * order; `what` names it in errors. Nested components (section 4) are not looked into.

@@ -205,6 +205,7 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
       warn: req.warn,
       committed: () => committedResources(req.roots, id),
       event: (container, attributes) => appendEvent(req.roots, 'policy', container, attributes),
+      cgroups: cgroupHost,
     };
     admission = await admit(subject, refs, req.admission ?? NO_ADMISSION_FLAGS);
     config = admission.config;

@@ -300,6 +300,31 @@ describe('a hostile policy called directly', () => {
     }
   });
 
+  it('is stopped at the start-up time limit when its start function loops', async () => {
+    const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
+    const looping = path.join(tmp, 'start-loops.wasm');
+    const fn = (name: string, sig = '') => `(func (export "${name}") ${sig} unreachable)`;
+    const wat = `(component (core module
+      (memory (export "memory") 1)
+      (func $forever (loop $again (br $again)))
+      ${fn('cabi_realloc', '(param i32 i32 i32 i32) (result i32)')}
+      ${fn('box:policy/admission@0.2.0#describe', '(result i32)')}
+      ${fn('box:policy/admission@0.2.0#evaluate', '(param i32) (result i32)')}
+      ${fn('cabi_post_box:policy/admission@0.2.0#describe', '(param i32)')}
+      ${fn('cabi_post_box:policy/admission@0.2.0#evaluate', '(param i32)')}
+      (start $forever)))`;
+    fs.writeFileSync(looping, await tools.parse(wat));
+    const p = await loadPolicy(
+      { path: looping },
+      { cacheDir: path.join(tmp, 'cache'), direct: true, limits: { instantiateTimeoutMs: 100 } },
+    );
+    const t = performance.now();
+    const e = p.evaluate(request('ok'));
+    expect([e.failure?.kind, e.verdict.decision]).toEqual(['timeout', 'deny']);
+    expect(e.verdict.reasons[0]).toMatch(/exceeded its start-up time limit of 100 ms/);
+    expect(performance.now() - t).toBeLessThan(1500);
+  });
+
   it('refuses a component whose core module box cannot call', async () => {
     const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
     const other = path.join(tmp, 'other.wasm');
