@@ -3,7 +3,8 @@
 //     plus the root modules every layer uses (errors, assets, paths, version), which in turn import
 //     only the bottom layer;
 //   - src/policy/ does not import src/runtime/ (runtime hands policy what it needs as parameters);
-//   - src/cli/ is imported by nothing outside cli/ but src/main.ts.
+//   - src/cli/ is imported by nothing outside cli/ but the entry points: src/main.ts (box) and
+//     src/runc-main.ts (box-runc's own bundle).
 // The graph comes from the TypeScript compiler itself: every import, export-from, require() and
 // import() (type-only ones too, a type is a dependency of the design) resolved as tsc resolves it.
 import * as fs from 'node:fs';
@@ -100,6 +101,7 @@ function cyclePath(graph: Graph, component: string[]): string {
 }
 
 const top = (file: string): string => (file.includes('/') ? file.slice(0, file.indexOf('/')) : file);
+const ENTRY_POINTS = ['main.ts', 'runc-main.ts'];
 const BOTTOM = new Set(['linux', 'util', 'errors.ts', 'assets.ts', 'paths.ts', 'version.ts']);
 
 /** The edges that break a layer rule, as "from -> to". */
@@ -110,7 +112,7 @@ function layerViolations(graph: Graph): string[] {
       const broken =
         (BOTTOM.has(top(from)) && !BOTTOM.has(top(to))) ||
         (top(from) === 'policy' && top(to) === 'runtime') ||
-        (top(to) === 'cli' && top(from) !== 'cli' && from !== 'main.ts');
+        (top(to) === 'cli' && top(from) !== 'cli' && !ENTRY_POINTS.includes(from));
       if (broken) bad.push(`${from} -> ${to}`);
     }
   }
