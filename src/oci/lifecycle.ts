@@ -101,8 +101,9 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     mark('oci: cgroup created');
     // The runtime-spec wants the init in its cgroup at create: with `release` the helper reports
     // `pid N` once it is there (on v1 the init moved itself, far cheaper: native/PROTOCOL.md). With
-    // `ready`, `pid` comes before the init sets up (createRuntime hooks need it): the helper moves it.
-    const init = ready
+    // `ready`, `pid` comes before the init sets up (createRuntime hooks need it), and in a user
+    // namespace the init is no longer the host's root, whose cgroup files they are: the helper moves it.
+    const init = ready || config.idMaps
       ? { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] }
       : cgroup.initCgroup();
     const spec = buildOciSpec({ config, bundle, cgroup: init, security, hookState });
