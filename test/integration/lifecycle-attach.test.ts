@@ -111,7 +111,13 @@ describe('interacting with detached containers', () => {
     expect(t.box(['exec', '-d', 'orphans', 'sh', '-c', 'sleep 0.1 & exit 0']).status).toBe(0);
     expect(t.box(['exec', 'orphans', 'sh', '-c', 'sleep 0.1 & exit 7']).status).toBe(7);
     expect(t.box(['exec', 'orphans', 'sh', '-c', 'kill -TERM $$']).status).toBe(143);
-    // box returns when the command ends, not when its orphans do; output is the command's
+    // box returns when a command ends, not when its orphans do: the short sleeps end on their own
+    until(
+      'the short orphans gone',
+      () => nsProcesses(pid).filter((p) => p.comm === 'sleep'),
+      (ps) => ps.length === 0,
+    );
+    // ... and output is the command's
     const started = Date.now();
     const r = t.box([
       'exec',
