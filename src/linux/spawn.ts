@@ -14,6 +14,7 @@ import { koffi, libc } from './ffi';
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
+const O_RDONLY = 0;
 const O_RDWR = 2;
 const F_DUPFD_CLOEXEC = 1030;
 // glibc's <spawn.h>
@@ -23,7 +24,7 @@ const POSIX_SPAWN_SETSID = 0x80;
 // glibc's posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128: with room
 const OPAQUE_BYTES = 512;
 
-/** What one of the child's fds is: Node's own fd of that number, /dev/null, a new socket, or an fd of this process. */
+/** One of the child's fds: Node's own fd of that number, /dev/null (0-2; closed above), a new socket, or an fd of ours. */
 export type ChildFd = 'inherit' | 'ignore' | 'pipe' | number;
 
 export interface Spawned {
@@ -145,8 +146,11 @@ export function spawnDetached(file: string, args: string[], env: Record<string, 
     check(f.actionsInit(actions), 'posix_spawn_file_actions_init');
     actionsReady = true;
     stdio.forEach((entry, fd) => {
-      if (entry === 'ignore') check(f.addOpen(actions, fd, '/dev/null', O_RDWR, 0), 'addopen');
-      else if (sources[fd] !== undefined) check(f.addDup2(actions, sources[fd]!, fd), 'adddup2');
+      // as libuv: an ignored fd 0-2 is /dev/null (0 read-only), a higher one stays closed (the
+      // helper's fd 5 for exec: no host file at an fd a container process could inherit)
+      if (entry === 'ignore' && fd <= 2) {
+        check(f.addOpen(actions, fd, '/dev/null', fd === 0 ? O_RDONLY : O_RDWR, 0), 'addopen');
+      } else if (sources[fd] !== undefined) check(f.addDup2(actions, sources[fd]!, fd), 'adddup2');
     });
     check(f.attrInit(attr), 'posix_spawnattr_init');
     attrReady = true;
