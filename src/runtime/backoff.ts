@@ -2,7 +2,6 @@
 // becomes `box internal restart ID` (native/PROTOCOL.md). Normally it is the container's monitor
 // itself (its on-exit callback asks it to exec the delay); if it is killed while waiting, the next
 // box command that looks at the container starts a new one for the time that was left.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { assetPath, isSea } from '../assets';
 import { layout, Roots } from '../paths';
@@ -26,6 +25,8 @@ export function backoffArgv(
 /** Starts a back-off of its own (in its own session, owned by nobody); returns its pid. */
 export function startBackoff(roots: Roots, id: string, delayMs: number): number {
   const [cmd, ...args] = backoffArgv(roots, id, delayMs);
+  // loaded here, not at the top: a start that needs no back-off does not pay for child_process
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const child = spawn(cmd, args, { detached: true, stdio: 'ignore', env: {}, cwd: '/' });
   child.unref();
   return child.pid!;

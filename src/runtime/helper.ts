@@ -2,10 +2,14 @@
 // signals box itself receives, so that `kill -TERM <box>` reaches the container's PID 1. For `run`
 // it answers on the control channel: `go` at once, or, with an onInitReady hook, once the hook
 // has acted on the waiting init (`abort` when it fails: the helper kills the init, exits 125).
-import { spawn } from 'node:child_process';
+//
+// The helper is started with posix_spawn (linux/spawn.ts: no fork of Node) and reaped here
+// (linux/reap.ts); its pipes are socket pairs, as child_process would make them.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
-import { Readable, Writable } from 'node:stream';
+import { ExitStatus, reapOnExit } from '../linux/reap';
+import { ChildFd, spawnDetached } from '../linux/spawn';
 import { processToken } from '../util/owner';
 import { mark } from '../util/trace';
 
@@ -56,19 +60,25 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     const sink = typeof opts.output === 'function' ? opts.output : undefined;
     const out: 'pipe' | 'inherit' | 'ignore' = sink ? 'pipe' : ((opts.output as 'inherit' | 'ignore') ?? 'inherit');
     const run = (opts.mode ?? 'run') === 'run';
-    const child = spawn(helperPath, [opts.mode ?? 'run'], {
-      // fds 3 spec, 4 status events, 5 (run) the control channel
-      stdio: [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore', ...(opts.extraFds ?? [])],
-      // Its own process group: terminal signals go to box, which forwards each exactly once.
-      detached: true,
-      env: {},
-    });
+    // fds 3 spec, 4 status events, 5 (run) the control channel. Its own session (setsid): terminal
+    // signals go to box, which forwards each exactly once.
+    const stdio: ChildFd[] = [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore', ...(opts.extraFds ?? [])];
+    let spawned: ReturnType<typeof spawnDetached>;
+    try {
+      spawned = spawnDetached(helperPath, [helperPath, opts.mode ?? 'run'], {}, stdio);
+    } catch (err) {
+      return reject(err);
+    }
     mark('helper spawned');
+    const helperPid = spawned.pid;
+    const socketAt = (i: number, readable: boolean) =>
+      new net.Socket({ fd: spawned.fds[i]!, readable, writable: !readable });
+    let reaped = false;
     const result: HelperResult = { exitCode: 125, started: false };
     // with a sink, the result waits for the output's end too, so no line comes after it
     let openOutputs = 0;
     if (sink) {
-      for (const stream of [child.stdio[1] as Readable, child.stdio[2] as Readable]) {
+      for (const stream of [socketAt(1, true), socketAt(2, true)]) {
         openOutputs++;
         stream.on('data', sink);
         stream.on('close', () => {
@@ -78,8 +88,9 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       }
     }
     const forward = (sig: NodeJS.Signals) => {
+      if (reaped) return; // its pid may be another process's by now
       try {
-        child.kill(sig);
+        process.kill(helperPid, sig);
       } catch {
         /* already gone */
       }
@@ -91,12 +102,12 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       clearTimeout(answerTimer);
     };
 
-    const specPipe = child.stdio[3] as Writable;
+    const specPipe = socketAt(3, false);
     specPipe.on('error', () => {
       /* the helper exited before reading everything; its status says why */
     });
     specPipe.end(spec);
-    const control = (child.stdio as unknown[])[5] as Writable | null;
+    const control = run ? socketAt(5, false) : undefined;
     control?.on('error', () => {
       /* the helper is gone (it failed before its init existed); its status says why */
     });
@@ -118,7 +129,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     };
 
     let buffered = '';
-    const events = child.stdio[4] as Readable;
+    const events = socketAt(4, true);
     events.setEncoding('utf8');
     events.on('data', (chunk: string) => {
       buffered += chunk;
@@ -133,7 +144,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (kind === 'pid') {
         mark('helper: container cloned');
         result.pid = Number(a);
-        opts.onPid?.(result.pid, child.pid!);
+        opts.onPid?.(result.pid, helperPid);
         if (run && opts.onInitReady) void answer(result.pid);
       } else if (kind === 'monitor') {
         mark('helper: monitor forked');
@@ -148,7 +159,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         result.error = { stage: a, errno: Number(b), text: rest.join(' ') };
       }
     };
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let exited: ExitStatus | undefined;
     let eventsDone = false;
     // The command's end as the helper reported it: an exec's helper closes its status fd then, and
     // stays until the reaper in the container has reaped the command's orphans (PROTOCOL.md).
@@ -163,7 +174,7 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       stop();
       control?.destroy(); // unanswered when the helper failed before its init existed
       if (!exited) {
-        child.unref();
+        unrefExit();
         result.exitCode = outcome!;
       } else if (exited.signal) {
         result.helperSignal = exited.signal;
@@ -181,10 +192,11 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         if (settled) return;
         settled = true;
         stop();
-        const fork = childPids(child.pid!);
-        for (const pid of result.started ? [child.pid!] : [child.pid!, ...fork]) killQuietly(pid);
+        const fork = childPids(helperPid);
+        const helper = reaped ? [] : [helperPid]; // a reaped pid may be another process's by now
+        for (const pid of result.started ? helper : [...helper, ...fork]) killQuietly(pid);
         events.destroy();
-        child.unref();
+        unrefExit();
         if (!result.started) {
           const text = `box-helper did not say within ${opts.answerWithinMs! / 1000} s whether the container started`;
           result.error ??= { stage: 'monitor', errno: os.constants.errno.ETIMEDOUT, text };
@@ -193,12 +205,9 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
         resolve(result);
       }, opts.answerWithinMs);
     }
-    child.on('error', (err) => {
-      stop();
-      reject(err);
-    });
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
+    const unrefExit = reapOnExit(helperPid, (status) => {
+      reaped = true;
+      exited = status;
       finish();
     });
   });

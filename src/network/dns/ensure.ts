@@ -4,8 +4,6 @@
 // so a name published before it resolves as soon as `box run -d` has returned. A responder that
 // was killed (its pid file names a dead process) is replaced; one alive but silent is killed and
 // replaced too.
-import { spawn } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as dnsPacket from 'dns-packet';
@@ -75,6 +73,8 @@ async function startResponder(roots: Roots, network: DnsNetwork, address: string
   let exited = false;
   const dnsArgs = ['internal', 'dns', network.id, '--address', network.gateway, '--domain', network.name];
   if (network.internal) dnsArgs.push('--no-forward');
+  // loaded here, not at the top: a start without a DNS responder to start pays for neither
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const child = spawn(cmd, [...args, ...dnsArgs], {
     detached: true, // its own session: no terminal's signals reach it, and it outlives this command
     stdio: ['ignore', log, log],
@@ -110,6 +110,7 @@ export function probeResponder(address: string, networkId: string, timeoutMs: nu
   const id = Math.floor(Math.random() * 0x10000);
   const query = dnsPacket.encode({ type: 'query', id, questions: [{ name: 'id.server', type: 'TXT', class: 'CH' }] });
   return new Promise((resolve) => {
+    const dgram = require('node:dgram') as typeof import('node:dgram');
     const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     const done = (ok: boolean) => {
       clearTimeout(timer);
