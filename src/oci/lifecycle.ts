@@ -103,9 +103,10 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     // `pid N` once it is there (on v1 the init moved itself, far cheaper: native/PROTOCOL.md). With
     // `ready`, `pid` comes before the init sets up (createRuntime hooks need it), and in a user
     // namespace the init is no longer the host's root, whose cgroup files they are: the helper moves it.
-    const init = ready || config.idMaps
-      ? { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] }
-      : cgroup.initCgroup();
+    const init =
+      ready || config.idMaps
+        ? { ...cgroup.initCgroup(), helperWrites: cgroup.procsFiles(), selfWrites: [] }
+        : cgroup.initCgroup();
     const spec = buildOciSpec({ config, bundle, cgroup: init, security, hookState });
     if (ready) spec.op('ready');
     if (o.preserveFds?.length) spec.op('preserve-fds', o.preserveFds.length);
