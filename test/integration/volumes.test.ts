@@ -1,5 +1,5 @@
 // Volumes, bind mounts and tmpfs mounts of containers (issue 11): data kept across containers,
-// copy-up of the image's content (owners, modes, links, xattrs), read-only mounts, tmpfs sizes,
+// copy-up of the image's content (owners, modes, links, hard links, xattrs), read-only mounts, tmpfs sizes,
 // --volumes-from, anonymous volumes (the image's VOLUME, -v /path) removed by run --rm and rm -v,
 // bad flags refused before anything exists, and a start that fails midway leaving nothing.
 import { spawn, spawnSync } from 'node:child_process';
@@ -105,6 +105,41 @@ describe('volumes and bind mounts', () => {
     expect(run('-v', 'empty:/data:nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
     expect(run('--mount', 'source=empty2,target=/data,volume-nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
     expect(t.box(['volume', 'rm', 'copied', 'empty', 'empty2']).status).toBe(0);
+  });
+
+  it('keeps files hard-linked in the image hard-linked in the volume, and follows no link out', () => {
+    const dir = fs.mkdtempSync(path.join(t.dir, 'img-'));
+    const rootfs = path.join(dir, 'rootfs');
+    fs.mkdirSync(rootfs);
+    expect(spawnSync('tar', ['-C', rootfs, '-xf', busyboxTarball(t.dir)]).status).toBe(0);
+    const data = path.join(rootfs, 'data');
+    fs.mkdirSync(path.join(data, 'a', 'deep'), { recursive: true });
+    fs.mkdirSync(path.join(data, 'b'));
+    fs.writeFileSync(path.join(data, 'a', 'deep', 'first'), 'one inode\n');
+    fs.linkSync(path.join(data, 'a', 'deep', 'first'), path.join(data, 'b', 'second'));
+    fs.linkSync(path.join(data, 'a', 'deep', 'first'), path.join(data, 'third'));
+    fs.writeFileSync(path.join(data, 'alone'), 'its own\n');
+    // links out of the image's directory: copied as links, never followed
+    fs.symlinkSync('/etc/hostname', path.join(data, 'out'));
+    fs.symlinkSync('../../..', path.join(data, 'up'));
+    const tar = path.join(dir, 'img.tar');
+    expect(spawnSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']).status).toBe(0);
+    expect(t.box(['import', tar, 'hardlinks:1']).status).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+
+    const show = 'cd /data && stat -c "%n %h" a/deep/first b/second third alone && cat b/second';
+    const r = run('-v', 'linked:/data', 'hardlinks:1', 'sh', '-c', show);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('a/deep/first 3\nb/second 3\nthird 3\nalone 1\none inode\n');
+    const vol = path.join(t.root, 'volumes', 'linked', '_data');
+    const ino = (p: string) => fs.lstatSync(path.join(vol, p)).ino;
+    expect(ino('b/second')).toBe(ino('a/deep/first'));
+    expect(ino('third')).toBe(ino('a/deep/first'));
+    expect(ino('alone')).not.toBe(ino('a/deep/first'));
+    expect(fs.readlinkSync(path.join(vol, 'out'))).toBe('/etc/hostname');
+    expect(fs.readlinkSync(path.join(vol, 'up'))).toBe('../../..');
+    expect(t.box(['volume', 'rm', 'linked']).status).toBe(0);
+    expect(t.box(['rmi', 'hardlinks:1']).status).toBe(0);
   });
 
   it('refuses writes to a read-only volume or bind with EROFS, and binds a host directory', () => {
