@@ -27,6 +27,7 @@ import {
 import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
 import { releaseMounts } from '../volume/attach';
+import { reconcileIfIdle } from '../volume/store';
 
 export function newContainerId(): string {
   return randomHex(32);
@@ -243,8 +244,9 @@ export class ContainerStore {
 
   /**
    * Finishes what killed commands left behind: the trash of removals, the staging directories of
-   * creations that died, and lock files of containers that are gone. Housekeeping: it never fails
-   * the command that does it (what it cannot do now, the next one tries again).
+   * creations that died, lock files of containers that are gone and the volume uses they left.
+   * Housekeeping: it never fails the command that does it (what it cannot do now, the next one
+   * tries again).
    */
   sweep(): void {
     const containers = layout.containers(this.roots);
@@ -265,6 +267,7 @@ export class ContainerStore {
     } catch {
       /* housekeeping: see above */
     }
+    reconcileIfIdle(this.roots); // volume uses of creations killed before their record
   }
 
   /**

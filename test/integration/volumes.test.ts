@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   busyboxRoot,
   busyboxTarball,
@@ -140,6 +140,44 @@ describe('volumes and bind mounts', () => {
     expect(fs.readlinkSync(path.join(vol, 'up'))).toBe('../../..');
     expect(t.box(['volume', 'rm', 'linked']).status).toBe(0);
     expect(t.box(['rmi', 'hardlinks:1']).status).toBe(0);
+  });
+
+  it('drops the use a `run` killed before its record left, at the next ps or volume ls', async () => {
+    expect(t.box(['create', '--name', 'taken', 'busybox', 'true']).status).toBe(0);
+    onTestFinished(() => void t.box(['rm', '-f', 'taken']));
+    const uses = path.join(t.root, 'volumes', 'held', 'uses');
+    const usesNow = () => (fs.existsSync(uses) ? fs.readdirSync(uses) : []);
+    for (const next of [
+      ['ps', '-a'],
+      ['volume', 'ls', '-q', '--filter', 'dangling=true'],
+    ]) {
+      // the names lock held: a `run` asking for a name in use waits there, after it registered the
+      // volume's use and before it writes its record
+      const lockFile = path.join(t.root, 'run', 'locks', 'names.lock');
+      fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+      const holder = spawn('flock', ['-o', lockFile, 'sleep', '60'], { stdio: 'ignore' });
+      onTestFinished(() => void holder.kill('SIGKILL'));
+      until(
+        'the lock held',
+        () => fs.readFileSync('/proc/locks', 'utf8'),
+        (s) => s.includes(` ${holder.pid} `),
+      );
+      const box = t.start(['run', '--name', 'taken', '-v', 'held:/x', 'busybox', 'true']);
+      onTestFinished(() => void box.kill('SIGKILL'));
+      const done = exitOf(box);
+      const [id] = until('the use registered', usesNow, (u) => u.length === 1);
+      expect(fs.existsSync(path.join(t.root, 'containers', id))).toBe(false);
+      box.kill('SIGKILL');
+      expect((await done).signal).toBe('SIGKILL');
+      holder.kill('SIGKILL');
+      await exitOf(holder);
+      expect(usesNow()).toEqual([id]);
+      const r = t.box(next);
+      expect(r.status).toBe(0);
+      expect(usesNow()).toEqual([]);
+      if (next[0] === 'volume') expect(r.stdout).toContain('held\n');
+    }
+    expect(t.box(['volume', 'rm', 'held']).status).toBe(0);
   });
 
   it('refuses writes to a read-only volume or bind with EROFS, and binds a host directory', () => {
