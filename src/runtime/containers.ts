@@ -27,6 +27,7 @@ import {
 import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
 import { releaseMounts } from '../volume/attach';
+import { reconcileSharedTmpfs } from '../volume/shared-tmpfs';
 import { reconcileIfIdle } from '../volume/store';
 
 export function newContainerId(): string {
@@ -244,9 +245,9 @@ export class ContainerStore {
 
   /**
    * Finishes what killed commands left behind: the trash of removals, the staging directories of
-   * creations that died, lock files of containers that are gone and the volume uses they left.
-   * Housekeeping: it never fails the command that does it (what it cannot do now, the next one
-   * tries again).
+   * creations that died, lock files of containers that are gone and the volume uses they left, and
+   * the shared tmpfs volumes of containers whose end nobody recorded. Housekeeping: it never fails
+   * the command that does it (what it cannot do now, the next one tries again).
    */
   sweep(): void {
     const containers = layout.containers(this.roots);
@@ -268,6 +269,17 @@ export class ContainerStore {
       /* housekeeping: see above */
     }
     reconcileIfIdle(this.roots); // volume uses of creations killed before their record
+    try {
+      reconcileSharedTmpfs(this.roots, (id) => this.isRunning(id)); // tmpfs volumes of containers killed
+    } catch {
+      /* housekeeping: see above */
+    }
+  }
+
+  /** Whether container `id`'s record says it runs (a damaged one counts: nothing of it is let go). */
+  isRunning(id: string): boolean {
+    const c = this.read(id);
+    return c !== undefined && (isDamaged(c) || c.state.status === 'running');
   }
 
   /**

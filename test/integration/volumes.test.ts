@@ -433,6 +433,39 @@ describe('volumes and bind mounts', () => {
     }
   });
 
+  it('gives the containers using a tmpfs volume one tmpfs, mounted on the host while one of them runs', async () => {
+    const opts = ['-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=4m'];
+    expect(t.box(['volume', 'create', ...opts, 'shm']).status).toBe(0);
+    const data = fs.realpathSync(path.join(t.root, 'volumes', 'shm', '_data'));
+    const mounted = () => mountsUnder(data).length > 0;
+    const write = 'echo one > /t/f && exec sleep 1000';
+    expect(t.box(['run', '-d', '--name', 'shm1', '-v', 'shm:/t', 'busybox', 'sh', '-c', write]).status).toBe(0);
+    until('the first container wrote', () => fs.existsSync(path.join(data, 'f')), Boolean);
+    expect(mountsUnder(data)).toEqual([data]);
+    const second = run('-v', 'shm:/t', 'busybox', 'sh', '-c', 'cat /t/f; echo two > /t/g; grep " /t " /proc/mounts');
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toMatch(/^one\ntmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=4096k/);
+    expect(t.box(['exec', 'shm1', 'cat', '/t/g']).stdout).toBe('two\n');
+    // the second one's end leaves the tmpfs to the first; the last one's end unmounts it
+    expect(mountsUnder(data)).toEqual([data]);
+    expect(t.box(['stop', '-t', '1', 'shm1']).status).toBe(0);
+    until('the tmpfs unmounted', mounted, (m) => !m);
+    expect(fs.readdirSync(data)).toEqual([]);
+    expect(t.box(['rm', 'shm1']).status).toBe(0);
+    // its last holder killed (a foreground run): the next ps unmounts it
+    const box = t.start(['run', '--name', 'shm2', '-v', 'shm:/t', 'busybox', 'sleep', '1000']);
+    onTestFinished(() => void box.kill('SIGKILL'));
+    const done = exitOf(box);
+    until('the tmpfs mounted', mounted, Boolean);
+    box.kill('SIGKILL');
+    await done;
+    expect(mounted()).toBe(true);
+    expect(t.box(['ps', '-a']).status).toBe(0);
+    expect(mountsUnder(data)).toEqual([]);
+    expect(t.box(['rm', '-f', 'shm2']).status).toBe(0);
+    expect(t.box(['volume', 'rm', 'shm']).status).toBe(0);
+  });
+
   it('mounts volumes made with the local driver’s options: a tmpfs and a bind of a host directory', () => {
     const dir = fs.mkdtempSync(path.join(t.dir, 'device-'));
     fs.writeFileSync(path.join(dir, 'f'), 'on the host\n');
