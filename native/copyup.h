@@ -3,7 +3,7 @@
 #define BOX_COPYUP_H
 
 /* Copies the tree under directory fd `from` (a container path, resolved in the rootfs) into the
- * host directory `to` if `to` is empty: owners, modes, times, symlinks, device nodes, xattrs. */
+ * host directory `to` if `to` is empty: owners, modes, times, hard links, symlinks, device nodes, xattrs. */
 void copy_up(int from, const char *to);
 
 #endif

@@ -44,6 +44,9 @@ export const layout = {
   volumes: (r: Roots) => path.join(r.root, 'volumes'),
   // A volume's paths are built only from a name checked here, never from a raw record field.
   volume: (r: Roots, name: string) => path.join(r.root, 'volumes', checkedVolumeName(name)),
+  /** the containers holding a shared tmpfs volume mounted, one file each (src/volume/shared-tmpfs.ts) */
+  tmpfsHolders: (r: Roots) => path.join(r.runroot, 'volume-mounts'),
+  tmpfsHoldersOf: (r: Roots, name: string) => path.join(r.runroot, 'volume-mounts', checkedVolumeName(name)),
   /** a directory per network (src/network/store.ts): its record and its address allocations */
   networks: (r: Roots) => path.join(r.root, 'networks'),
   network: (r: Roots, id: string) => path.join(r.root, 'networks', checkedNetworkId(id)),
@@ -66,6 +69,9 @@ export const lockPaths = {
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),
+  /** a shared tmpfs volume's: held while it is mounted or unmounted and its holders change */
+  tmpfsVolume: (r: Roots, name: string) =>
+    path.join(layout.locks(r), 'volume-mounts', `${checkedVolumeName(name)}.lock`),
   /** a compose project's: held by what changes its containers (up, down, ...) */
   composeProject: (r: Roots, project: string) => path.join(layout.locks(r), 'compose', `${project}.lock`),
   /** taken to create or remove a network (names stay unique, `rm` sees every user) */

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
-import { flockAsync, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
+import { flockAsync, flockBlocking, LOCK_EX, LOCK_SH, tryFlock } from '../linux/syscalls';
 import { lockPaths, Roots } from '../paths';
 import { mkdirp } from '../util/fs';
 import { openNoFollow } from '../util/safe-open';
@@ -74,6 +74,22 @@ async function flockFile(file: string, op: number, deletable = false): Promise<L
     if (!deletable || isFileAt(fd, file)) return heldLock(fd);
     fs.closeSync(fd); // deleted by its holder: the lock of a file nobody else will lock
   }
+}
+
+/**
+ * An exclusive lock on `file` (created if missing), waiting on this thread: only for locks that
+ * every holder keeps over a few system calls, on a path that cannot wait asynchronously.
+ */
+export function lockFileBlocking(file: string): Lock {
+  mkdirp(path.dirname(file), 0o700);
+  const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+  try {
+    flockBlocking(fd, LOCK_EX);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  return heldLock(fd);
 }
 
 /** The lock on `file` if nobody holds it now; undefined otherwise. Never waits. */

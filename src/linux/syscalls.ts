@@ -194,6 +194,16 @@ export function flockAsync(fd: number, op: number): Promise<void> {
   });
 }
 
+/**
+ * flock(2) waiting on this thread: only for locks held over a few system calls (a mount), on a
+ * path that cannot wait asynchronously.
+ */
+export function flockBlocking(fd: number, op: number): void {
+  while (bindings().flock(fd, op) !== 0) {
+    if (koffi().errno() !== os.constants.errno.EINTR) fail('flock');
+  }
+}
+
 /** flock(2) without blocking (LOCK_NB is added); false when another holder has it. */
 export function tryFlock(fd: number, op: number): boolean {
   if (bindings().flock(fd, op | LOCK_NB) === 0) return true;
@@ -367,8 +377,19 @@ export const MNT_DETACH = 2;
 
 let umount2Fn: ((target: string, flags: number) => number) | undefined;
 
-/** umount2(2) of the mount at `target` (`box system check --fix` of a stray mount). */
+/** umount2(2) of the mount at `target` (a shared tmpfs volume's, `box system check --fix` of a stray mount). */
 export function umount2(target: string, flags = 0): void {
   umount2Fn ??= libc().func('int umount2(const char *target, int flags)') as (target: string, flags: number) => number;
   if (umount2Fn(target, flags) !== 0) fail('umount2', target);
+}
+
+type MountFn = (source: string, target: string, fstype: string, flags: number, data: string) => number;
+let mountFn: MountFn | undefined;
+
+/** mount(2) of a new file system (a shared tmpfs volume's, on the host: src/volume/shared-tmpfs.ts). */
+export function mountFs(source: string, target: string, fstype: string, flags: number, data: string): void {
+  mountFn ??= libc().func(
+    'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+  ) as MountFn;
+  if (mountFn(source, target, fstype, flags, data) !== 0) fail('mount', target);
 }

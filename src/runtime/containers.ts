@@ -27,6 +27,8 @@ import {
 import { parseRecord } from './record-check';
 import { randomHex } from '../util/random';
 import { releaseMounts } from '../volume/attach';
+import { reconcileSharedTmpfs } from '../volume/shared-tmpfs';
+import { reconcileIfIdle } from '../volume/store';
 
 export function newContainerId(): string {
   return randomHex(32);
@@ -243,7 +245,8 @@ export class ContainerStore {
 
   /**
    * Finishes what killed commands left behind: the trash of removals, the staging directories of
-   * creations that died, and lock files of containers that are gone. Housekeeping: it never fails
+   * creations that died, lock files of containers that are gone and the volume uses they left, and
+   * the shared tmpfs volumes of containers whose end nobody recorded. Housekeeping: it never fails
    * the command that does it (what it cannot do now, the next one tries again).
    */
   sweep(): void {
@@ -265,6 +268,18 @@ export class ContainerStore {
     } catch {
       /* housekeeping: see above */
     }
+    reconcileIfIdle(this.roots); // volume uses of creations killed before their record
+    try {
+      reconcileSharedTmpfs(this.roots, (id) => this.isRunning(id)); // tmpfs volumes of containers killed
+    } catch {
+      /* housekeeping: see above */
+    }
+  }
+
+  /** Whether container `id`'s record says it runs (a damaged one counts: nothing of it is let go). */
+  isRunning(id: string): boolean {
+    const c = this.read(id);
+    return c !== undefined && (isDamaged(c) || c.state.status === 'running');
   }
 
   /**

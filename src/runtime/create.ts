@@ -30,6 +30,7 @@ import type { Admission, AdmissionFlags, Subject } from '../policy/admission';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from '../policy/flags';
 import { defaultPolicies, parsePolicyRef, PolicyRef } from '../policy/sources';
 import { attachMounts, mountConfigs, mountSources, resolveMounts } from '../volume/attach';
+import { holdSharedTmpfs, releaseSharedTmpfs } from '../volume/shared-tmpfs';
 import { MountRequest, parseMountFlags, parseVolumesFrom } from '../volume/mount-flags';
 import { networkSetup } from './networks';
 import type { OutputOption } from './helper';
@@ -338,7 +339,8 @@ export function prepareStart(
     mark('container files written');
     cgroup.create(record.config.limits, record.config.privileged);
     mark('cgroup created');
-    const mounts = mountSources(roots, record.config.mounts ?? []);
+    // (a shared tmpfs volume is mounted on the host here: release() lets go of it)
+    const mounts = holdSharedTmpfs(roots, record.id, mountSources(roots, record.config.mounts ?? []));
     const rootfsDir = path.join(dir, 'rootfs');
     const spec = buildSpec({
       config: record.config,
@@ -377,6 +379,8 @@ export function initHook(c: Created, extra?: CreateRequest['onInitReady']): Crea
 export function release(c: Pick<Created, 'containers' | 'record' | 'cgroup'>): void {
   try {
     c.cgroup.remove();
+    const running = (id: string) => c.containers.isRunning(id);
+    releaseSharedTmpfs(c.containers.roots, c.record.id, c.record.config.mounts, running);
   } finally {
     if (c.record.autoRemove) {
       c.containers.remove(c.record);

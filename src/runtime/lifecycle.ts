@@ -19,6 +19,7 @@ import { ContainerRecord } from '../model';
 import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from './monitor-state';
 import { initReleased, isAbandoned, isOwnerAlive, isStartAbandoned, killHelper } from './owner';
 import { releaseNetworks } from './networks';
+import { releaseSharedTmpfs } from '../volume/shared-tmpfs';
 
 export { CONTAINER_WAIT_MS, lockContainer };
 
@@ -37,6 +38,7 @@ export function finalizeExit(roots: Roots, store: ContainerStore, record: Contai
   const oomKilled = cgroup.oomKilled();
   cgroup.remove();
   removeRuntimeDir(roots, record.id);
+  releaseSharedTmpfs(roots, record.id, record.config.mounts, (id) => store.isRunning(id));
   if (oomKilled) appendEvent(roots, 'oom', record);
   if (!exit.neverStarted) appendEvent(roots, 'die', record, { exitCode: exit.code });
   if (record.autoRemove) {
@@ -138,6 +140,7 @@ export function recordStart(
 function releaseAbandoned(roots: Roots, store: ContainerStore, record: ContainerRecord): void {
   containerCgroup(detectCgroups(), record.id).remove();
   removeRuntimeDir(roots, record.id);
+  releaseSharedTmpfs(roots, record.id, record.config.mounts, (id) => store.isRunning(id));
   if (record.autoRemove) {
     store.remove(record);
     appendEvent(roots, 'destroy', record);
@@ -423,6 +426,7 @@ export async function removeContainer(
     // too, then everything in the container's cgroups (removing the cgroup kills what is left).
     if (status === 'running') killHelper(monitorPid);
     releaseKernelObjects(roots, cur.id);
+    releaseSharedTmpfs(roots, cur.id, cur.config.mounts, (id) => store.isRunning(id)); // before its volumes go
     store.remove(cur, volumes);
     await releaseNetworks(roots, cur);
     appendEvent(roots, 'destroy', cur);

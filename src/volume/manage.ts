@@ -5,6 +5,8 @@ import { BoxError } from '../errors';
 import { storeLock } from '../image/store-lock';
 import type { Lock } from '../image/locks';
 import { Roots } from '../paths';
+import { ContainerStore } from '../runtime/containers';
+import { reconcileSharedTmpfs } from './shared-tmpfs';
 import { anonymousVolumeName, NewVolume, VolumeRecord, VolumeStore } from './store';
 
 /** Key=value pairs (labels, driver options); a key without '=' gets the empty value. */
@@ -23,7 +25,12 @@ async function withStore<T>(roots: Roots, mode: 'shared' | 'exclusive', fn: (s: 
   const lock: Lock = await storeLock(roots, mode);
   try {
     const store = new VolumeStore(roots);
-    if (mode === 'exclusive') store.reconcile();
+    if (mode === 'exclusive') {
+      store.reconcile();
+      // a tmpfs still mounted for a container killed meanwhile would keep its volume from going
+      const containers = new ContainerStore(roots);
+      reconcileSharedTmpfs(roots, (id) => containers.isRunning(id));
+    }
     return fn(store);
   } finally {
     lock.release();

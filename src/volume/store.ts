@@ -8,13 +8,15 @@
 // creation holds the store's lock shared from resolving its image until its record exists, and
 // registers its uses meanwhile; whatever deletes volumes (rm, prune) holds the lock exclusively, so
 // it never sees a use registered for a record not yet written, and a use whose container has no
-// record then is a dead command's: it is dropped (reconcile). An anonymous volume going with its
+// record then is a dead command's: it is dropped (reconcile; also by ps, volume ls and system df
+// when nobody holds the lock: reconcileIfIdle). An anonymous volume going with its
 // container is removed without the lock (removeIfUnused): moved away first, then its uses looked
 // at, while a use checks the volume is still there once registered (addUse).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { CONTAINER_ID_RE, checkedVolumeName, layout, Roots, VOLUME_NAME_RE } from '../paths';
+import { Lock, tryLockFile } from '../image/locks';
+import { CONTAINER_ID_RE, checkedVolumeName, layout, lockPaths, Roots, VOLUME_NAME_RE } from '../paths';
 import { mkdirp, readJson, writeJsonAtomic } from '../util/fs';
 import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { randomHex } from '../util/random';
@@ -235,11 +237,7 @@ export class VolumeStore {
    * creation or removal was killed) and the leftovers of killed volume creations and removals.
    */
   reconcile(): void {
-    for (const name of this.names()) {
-      for (const id of this.users(name)) {
-        if (!fs.existsSync(layout.container(this.roots, id))) this.dropUse(name, id);
-      }
-    }
+    for (const { name, id } of this.usesWithoutRecord()) this.dropUse(name, id);
     let entries: string[] = [];
     try {
       entries = fs.readdirSync(layout.volumes(this.roots));
@@ -261,6 +259,16 @@ export class VolumeStore {
     }
   }
 
+  /** Uses by containers that have no record: a creation's before its record exists, or a dead one's. */
+  usesWithoutRecord(): Array<{ name: string; id: string }> {
+    const recorded = (id: string) => fs.existsSync(layout.container(this.roots, id));
+    return this.names().flatMap((name) =>
+      this.users(name)
+        .filter((id) => !recorded(id))
+        .map((id) => ({ name, id })),
+    );
+  }
+
   /** Whether a volume directory (also one moved away) has a use by a container that exists. */
   private usedIn(dir: string): boolean {
     let uses: string[] = [];
@@ -275,6 +283,26 @@ export class VolumeStore {
   /** Bytes in the volume's directory (what prune reports as reclaimed). */
   size(name: string): number {
     return treeSize(this.dataDir(name));
+  }
+}
+
+/**
+ * reconcile(), if nobody holds the store's lock now: then no creation is between registering a use
+ * and writing its record, and a use without a record is a killed command's. The commands that show
+ * or judge uses without deleting volumes (ps, volume ls, system df) call it, so a killed `run` does
+ * not keep a volume in use; beside a holder they leave it to a later command. Never fails them.
+ */
+export function reconcileIfIdle(roots: Roots): void {
+  const store = new VolumeStore(roots);
+  let lock: Lock | undefined;
+  try {
+    if (!store.names().length) return; // (and no lock file made in a root without volumes)
+    lock = tryLockFile(lockPaths.store(roots));
+    if (lock) store.reconcile();
+  } catch {
+    /* housekeeping: the next command tries again */
+  } finally {
+    lock?.release();
   }
 }
 

@@ -3,7 +3,7 @@
 import { humanSize } from '../util/units';
 import { Roots } from '../paths';
 import { pruneVolumes } from './manage';
-import { VolumeStore } from './store';
+import { reconcileIfIdle, VolumeStore } from './store';
 
 /** `system df`'s row: every volume, those a container uses, their sizes, what prune would free. */
 export function volumeUsage(roots: Roots): {
@@ -13,6 +13,7 @@ export function volumeUsage(roots: Roots): {
   size: number;
   reclaimable: number;
 } {
+  reconcileIfIdle(roots);
   const store = new VolumeStore(roots);
   let size = 0;
   let active = 0;
@@ -29,6 +30,7 @@ export function volumeUsage(roots: Roots): {
 
 /** `system df -v`'s section: each volume with the number of containers using it and its size. */
 export function volumeUsageDetail(roots: Roots): { title: string; headers: string[]; rows: string[][] } {
+  reconcileIfIdle(roots);
   const store = new VolumeStore(roots);
   const rows = store.list().map((v) => [v.name, String(store.users(v.name).length), humanSize(store.size(v.name))]);
   return { title: 'Local Volumes space usage:', headers: ['VOLUME NAME', 'LINKS', 'SIZE'], rows };

@@ -152,6 +152,31 @@ describe('box system check', () => {
     }
   });
 
+  it("a tmpfs volume's tmpfs: no leftover while a container holds it, unmounted by --fix once none does", () => {
+    expect(t.box(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', 'shm']).status).toBe(0);
+    const data = fs.realpathSync(path.join(t.root, 'volumes', 'shm', '_data'));
+    const id = runDetached(t, '-v', 'shm:/t', 'busybox', 'sleep', '1000');
+    expect(mountsUnder(data)).toEqual([data]);
+    expect(check(t).findings).toEqual([]);
+    expect(t.box(['rm', '-f', id]).status).toBe(0);
+    expect(mountsUnder(data)).toEqual([]);
+    // as a start killed after it mounted the tmpfs: its holder has no container (nor a start at work)
+    const holders = path.join(t.root, 'run', 'volume-mounts', 'shm');
+    fs.mkdirSync(holders, { recursive: true });
+    fs.writeFileSync(path.join(holders, 'd'.repeat(64)), '');
+    expect(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', data]).status).toBe(0);
+    try {
+      const found = findAndFix(t, [{ kind: 'mount', object: data }]);
+      const reason = found.find((f) => f.object === data)?.reason;
+      expect(reason).toBe('the tmpfs of volume shm, which no container that uses it holds any more');
+      expect(mountsUnder(data)).toEqual([]);
+      expect(fs.existsSync(holders)).toBe(false);
+    } finally {
+      if (mountsUnder(data).length) spawnSync('umount', ['-l', data]);
+      expect(t.box(['volume', 'rm', 'shm']).status).toBe(0);
+    }
+  });
+
   it("a container's cgroups left in every hierarchy after it ended: reported, removed by --fix", () => {
     const id = runDetached(t, '--name', 'cg', 'busybox', 'true');
     until(

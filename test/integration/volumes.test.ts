@@ -1,11 +1,11 @@
 // Volumes, bind mounts and tmpfs mounts of containers (issue 11): data kept across containers,
-// copy-up of the image's content (owners, modes, links, xattrs), read-only mounts, tmpfs sizes,
+// copy-up of the image's content (owners, modes, links, hard links, xattrs), read-only mounts, tmpfs sizes,
 // --volumes-from, anonymous volumes (the image's VOLUME, -v /path) removed by run --rm and rm -v,
 // bad flags refused before anything exists, and a start that fails midway leaving nothing.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   busyboxRoot,
   busyboxTarball,
@@ -105,6 +105,79 @@ describe('volumes and bind mounts', () => {
     expect(run('-v', 'empty:/data:nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
     expect(run('--mount', 'source=empty2,target=/data,volume-nocopy', 'data:1', 'ls', '-A', '/data').stdout).toBe('');
     expect(t.box(['volume', 'rm', 'copied', 'empty', 'empty2']).status).toBe(0);
+  });
+
+  it('keeps files hard-linked in the image hard-linked in the volume, and follows no link out', () => {
+    const dir = fs.mkdtempSync(path.join(t.dir, 'img-'));
+    const rootfs = path.join(dir, 'rootfs');
+    fs.mkdirSync(rootfs);
+    expect(spawnSync('tar', ['-C', rootfs, '-xf', busyboxTarball(t.dir)]).status).toBe(0);
+    const data = path.join(rootfs, 'data');
+    fs.mkdirSync(path.join(data, 'a', 'deep'), { recursive: true });
+    fs.mkdirSync(path.join(data, 'b'));
+    fs.writeFileSync(path.join(data, 'a', 'deep', 'first'), 'one inode\n');
+    fs.linkSync(path.join(data, 'a', 'deep', 'first'), path.join(data, 'b', 'second'));
+    fs.linkSync(path.join(data, 'a', 'deep', 'first'), path.join(data, 'third'));
+    fs.writeFileSync(path.join(data, 'alone'), 'its own\n');
+    // links out of the image's directory: copied as links, never followed
+    fs.symlinkSync('/etc/hostname', path.join(data, 'out'));
+    fs.symlinkSync('../../..', path.join(data, 'up'));
+    const tar = path.join(dir, 'img.tar');
+    expect(spawnSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']).status).toBe(0);
+    expect(t.box(['import', tar, 'hardlinks:1']).status).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+
+    const show = 'cd /data && stat -c "%n %h" a/deep/first b/second third alone && cat b/second';
+    const r = run('-v', 'linked:/data', 'hardlinks:1', 'sh', '-c', show);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('a/deep/first 3\nb/second 3\nthird 3\nalone 1\none inode\n');
+    const vol = path.join(t.root, 'volumes', 'linked', '_data');
+    const ino = (p: string) => fs.lstatSync(path.join(vol, p)).ino;
+    expect(ino('b/second')).toBe(ino('a/deep/first'));
+    expect(ino('third')).toBe(ino('a/deep/first'));
+    expect(ino('alone')).not.toBe(ino('a/deep/first'));
+    expect(fs.readlinkSync(path.join(vol, 'out'))).toBe('/etc/hostname');
+    expect(fs.readlinkSync(path.join(vol, 'up'))).toBe('../../..');
+    expect(t.box(['volume', 'rm', 'linked']).status).toBe(0);
+    expect(t.box(['rmi', 'hardlinks:1']).status).toBe(0);
+  });
+
+  it('drops the use a `run` killed before its record left, at the next ps or volume ls', async () => {
+    expect(t.box(['create', '--name', 'taken', 'busybox', 'true']).status).toBe(0);
+    onTestFinished(() => void t.box(['rm', '-f', 'taken']));
+    const uses = path.join(t.root, 'volumes', 'held', 'uses');
+    const usesNow = () => (fs.existsSync(uses) ? fs.readdirSync(uses) : []);
+    for (const next of [
+      ['ps', '-a'],
+      ['volume', 'ls', '-q', '--filter', 'dangling=true'],
+    ]) {
+      // the names lock held: a `run` asking for a name in use waits there, after it registered the
+      // volume's use and before it writes its record
+      const lockFile = path.join(t.root, 'run', 'locks', 'names.lock');
+      fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+      const holder = spawn('flock', ['-o', lockFile, 'sleep', '60'], { stdio: 'ignore' });
+      onTestFinished(() => void holder.kill('SIGKILL'));
+      until(
+        'the lock held',
+        () => fs.readFileSync('/proc/locks', 'utf8'),
+        (s) => s.includes(` ${holder.pid} `),
+      );
+      const box = t.start(['run', '--name', 'taken', '-v', 'held:/x', 'busybox', 'true']);
+      onTestFinished(() => void box.kill('SIGKILL'));
+      const done = exitOf(box);
+      const [id] = until('the use registered', usesNow, (u) => u.length === 1);
+      expect(fs.existsSync(path.join(t.root, 'containers', id))).toBe(false);
+      box.kill('SIGKILL');
+      expect((await done).signal).toBe('SIGKILL');
+      holder.kill('SIGKILL');
+      await exitOf(holder);
+      expect(usesNow()).toEqual([id]);
+      const r = t.box(next);
+      expect(r.status).toBe(0);
+      expect(usesNow()).toEqual([]);
+      if (next[0] === 'volume') expect(r.stdout).toContain('held\n');
+    }
+    expect(t.box(['volume', 'rm', 'held']).status).toBe(0);
   });
 
   it('refuses writes to a read-only volume or bind with EROFS, and binds a host directory', () => {
@@ -358,6 +431,39 @@ describe('volumes and bind mounts', () => {
     } finally {
       for (const m of mountsUnder(shared).reverse()) spawnSync('umount', ['-l', m]);
     }
+  });
+
+  it('gives the containers using a tmpfs volume one tmpfs, mounted on the host while one of them runs', async () => {
+    const opts = ['-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=4m'];
+    expect(t.box(['volume', 'create', ...opts, 'shm']).status).toBe(0);
+    const data = fs.realpathSync(path.join(t.root, 'volumes', 'shm', '_data'));
+    const mounted = () => mountsUnder(data).length > 0;
+    const write = 'echo one > /t/f && exec sleep 1000';
+    expect(t.box(['run', '-d', '--name', 'shm1', '-v', 'shm:/t', 'busybox', 'sh', '-c', write]).status).toBe(0);
+    until('the first container wrote', () => fs.existsSync(path.join(data, 'f')), Boolean);
+    expect(mountsUnder(data)).toEqual([data]);
+    const second = run('-v', 'shm:/t', 'busybox', 'sh', '-c', 'cat /t/f; echo two > /t/g; grep " /t " /proc/mounts');
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toMatch(/^one\ntmpfs \/t tmpfs rw,nosuid,nodev,noexec,relatime,size=4096k/);
+    expect(t.box(['exec', 'shm1', 'cat', '/t/g']).stdout).toBe('two\n');
+    // the second one's end leaves the tmpfs to the first; the last one's end unmounts it
+    expect(mountsUnder(data)).toEqual([data]);
+    expect(t.box(['stop', '-t', '1', 'shm1']).status).toBe(0);
+    until('the tmpfs unmounted', mounted, (m) => !m);
+    expect(fs.readdirSync(data)).toEqual([]);
+    expect(t.box(['rm', 'shm1']).status).toBe(0);
+    // its last holder killed (a foreground run): the next ps unmounts it
+    const box = t.start(['run', '--name', 'shm2', '-v', 'shm:/t', 'busybox', 'sleep', '1000']);
+    onTestFinished(() => void box.kill('SIGKILL'));
+    const done = exitOf(box);
+    until('the tmpfs mounted', mounted, Boolean);
+    box.kill('SIGKILL');
+    await done;
+    expect(mounted()).toBe(true);
+    expect(t.box(['ps', '-a']).status).toBe(0);
+    expect(mountsUnder(data)).toEqual([]);
+    expect(t.box(['rm', '-f', 'shm2']).status).toBe(0);
+    expect(t.box(['volume', 'rm', 'shm']).status).toBe(0);
   });
 
   it('mounts volumes made with the local driver’s options: a tmpfs and a bind of a host directory', () => {

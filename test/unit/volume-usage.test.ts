@@ -1,9 +1,12 @@
 // The volume store's accounting for `system df` and `system prune --volumes` (src/volume/usage.ts),
-// and the mount facts filters read (src/volume/inspect.ts), on a real store in a temporary root.
+// uses left by killed creations dropped when the store is idle, and the mount facts filters read
+// (src/volume/inspect.ts), on a real store in a temporary root.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tryLockFile } from '../../src/image/locks';
+import { lockPaths } from '../../src/paths';
 import { mountFacts } from '../../src/volume/inspect';
 import { VolumeStore } from '../../src/volume/store';
 import { pruneVolumesForSystem, volumeUsage, volumeUsageDetail } from '../../src/volume/usage';
@@ -35,6 +38,19 @@ describe('volume usage', () => {
       bytes: 10,
     });
     expect(store.names().sort()).toEqual(['idle', 'used']);
+  });
+
+  it('drops a use by a container with no record (a killed creation’s), unless a creation may be at work', () => {
+    const store = new VolumeStore(roots);
+    store.create('orphan');
+    store.addUse('orphan', 'd'.repeat(64));
+    // the store's lock held (shared by a creation between its use and its record): the use stays
+    const creation = tryLockFile(lockPaths.store(roots))!;
+    expect(volumeUsageDetail(roots).rows).toContainEqual(['orphan', '1', '0B']);
+    creation.release();
+    expect(volumeUsageDetail(roots).rows).toContainEqual(['orphan', '0', '0B']);
+    expect(store.users('orphan')).toEqual([]);
+    store.remove('orphan');
   });
 
   it('gives filters a volume’s name, else the source', () => {

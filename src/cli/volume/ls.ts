@@ -1,7 +1,7 @@
 // `box volume ls [-q] [--filter dangling=|name=|label=|driver=] [--format json]`
 import { BoxError } from '../../errors';
 import { labelMatches } from '../../volume/manage';
-import { VolumeRecord, VolumeStore } from '../../volume/store';
+import { reconcileIfIdle, VolumeRecord, VolumeStore } from '../../volume/store';
 import { bool, CommandSpec, list, str } from '../args';
 import { roots } from '../context';
 import { table } from '../format';
@@ -60,6 +60,7 @@ export const volumeLsCommand: CommandSpec = {
     const filters = volumeFilters(list(a, 'filter'));
     const format = str(a, 'format');
     if (format !== undefined && format !== 'json') throw new BoxError(`unsupported --format "${format}": use json`);
+    reconcileIfIdle(roots()); // a use left by a killed creation does not keep a volume from being dangling
     const store = new VolumeStore(roots());
     const volumes = store.list().filter((v) => filters.every((f) => f(v, store)));
     if (bool(a, 'quiet')) process.stdout.write(volumes.map((v) => v.name + '\n').join(''));

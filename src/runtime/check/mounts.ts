@@ -1,13 +1,16 @@
 // Mounts under the storage root or the runtime root, from the kernel's mount table. box mounts a
 // container's root, volumes and binds only inside the container's own mount namespace, so on the
-// host nothing of box's is ever mounted below its roots: a mount there is a leftover (of a tool
-// run by hand, an older box, a killed test), unless it lies in a live container's own directory
+// host nothing of box's is mounted below its roots but the tmpfs of a shared tmpfs volume while a
+// container holds it: a mount there is a leftover (of a tool run by hand, an older box, a killed
+// test, a tmpfs volume's last holder killed), unless it lies in a live container's own directory
 // or in a volume's data (where a user may mount the storage a volume stands for).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mountTable } from '../../linux/mountinfo';
 import { MNT_DETACH, umount2 } from '../../linux/syscalls';
 import { CONTAINER_ID_RE, layout } from '../../paths';
+import { settleSharedTmpfs, sharedTmpfsHeld } from '../../volume/shared-tmpfs';
+import { VolumeStore } from '../../volume/store';
 import { CheckContext } from './context';
 import { Checker, Finding } from './types';
 
@@ -40,6 +43,18 @@ function inVolumeData(ctx: CheckContext, mountPoint: string): boolean {
   );
 }
 
+/**
+ * The volume whose shared tmpfs this is (mounted at its _data: src/volume/shared-tmpfs.ts), when no
+ * container holds it any more (the last one was killed and nothing settled it since).
+ */
+function unheldSharedTmpfs(ctx: CheckContext, m: { mountPoint: string; fstype: string }): string | undefined {
+  const rel = path.relative(realOrSelf(layout.volumes(ctx.roots)), m.mountPoint).split(path.sep);
+  if (m.fstype !== 'tmpfs' || rel.length !== 2 || rel[1] !== '_data') return undefined;
+  const volume = new VolumeStore(ctx.roots).get(rel[0]);
+  if (volume?.options.type !== 'tmpfs') return undefined;
+  return sharedTmpfsHeld(ctx.roots, volume.name, (id) => ctx.inUse(id)) ? undefined : volume.name;
+}
+
 export const mountChecker: Checker = {
   kind: 'mount',
   async find(ctx) {
@@ -47,14 +62,25 @@ export const mountChecker: Checker = {
     const under = (p: string) => roots.some((r) => p.startsWith(r + '/'));
     const out: Finding[] = [];
     for (const m of mountTable()) {
-      if (!under(m.mountPoint) || liveOwner(ctx, m.mountPoint) || inVolumeData(ctx, m.mountPoint)) continue;
+      if (!under(m.mountPoint) || liveOwner(ctx, m.mountPoint)) continue;
+      const volume = unheldSharedTmpfs(ctx, m);
+      if (volume) {
+        const reason = `the tmpfs of volume ${volume}, which no container that uses it holds any more`;
+        out.push({ kind: 'mount', object: m.mountPoint, reason, detail: { volume } });
+        continue;
+      }
+      if (inVolumeData(ctx, m.mountPoint)) continue;
       const reason = `a ${m.fstype} mount on the host under box's root: box mounts only inside containers`;
       out.push({ kind: 'mount', object: m.mountPoint, reason });
     }
     // the deepest first, so --fix unmounts a mount before the one it lies on
     return out.reverse();
   },
-  async fix(_ctx, f) {
+  async fix(ctx, f) {
+    if (typeof f.detail?.volume === 'string') {
+      // through the volume's own settling, under its lock (a container starting meanwhile keeps it)
+      return settleSharedTmpfs(ctx.roots, f.detail.volume, (id) => ctx.store.isRunning(id));
+    }
     try {
       umount2(f.object, MNT_DETACH);
     } catch (err) {

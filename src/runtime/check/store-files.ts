@@ -121,12 +121,9 @@ function volumeLeftovers(ctx: CheckContext): Finding[] {
   }
   // a creation registers its volume uses under the store's lock before its record exists
   if (!storeIdle(ctx.roots)) return out;
-  for (const name of volumes.names()) {
-    for (const id of volumes.users(name)) {
-      if (fs.existsSync(layout.container(ctx.roots, id))) continue;
-      const object = `${name}: use by ${id.slice(0, 12)}`;
-      out.push({ kind: 'volume', object, reason: 'use registered by a container that does not exist', detail: sweep });
-    }
+  for (const { name, id } of volumes.usesWithoutRecord()) {
+    const object = `${name}: use by ${id.slice(0, 12)}`;
+    out.push({ kind: 'volume', object, reason: 'use registered by a container that does not exist', detail: sweep });
   }
   return out;
 }
