@@ -390,6 +390,35 @@ describe('box run with policies', () => {
     expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true']).status).toBe(0);
   });
 
+  it('a container created with --no-default-policies is not judged by the defaults later (update, connect)', () => {
+    const dir = path.join(t.root, 'policies.d');
+    const ok = (args: string[]): void => {
+      const r = t.box(args);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    };
+    ok(['create', '--name', 'nodef', '--no-default-policies', 'busybox', 'true']);
+    ok(['create', '--name', 'withdef', 'busybox', 'true']); // no defaults yet: admitted by none
+    ok(['network', 'create', 'nodef-net']);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, '10-strict.json'), JSON.stringify({ policy: 'strict' }));
+    try {
+      const before = audit().length;
+      // Today's defaults judge a container that was not created past them...
+      const judged = t.box(['update', '--memory', '64m', 'withdef']);
+      expect(judged.status).toBe(125);
+      expect(judged.stderr).toMatch(/^box: denied by policy strict: /m);
+      // ...but not one root created with --no-default-policies: not on update, nor on connect.
+      ok(['update', '--memory', '64m', 'nodef']);
+      expect(inspectOne<{ HostConfig: { Memory: number } }>(t, 'nodef').HostConfig.Memory).toBe(64 * 1024 * 1024);
+      ok(['network', 'connect', 'nodef-net', 'nodef']);
+      expect(audit().slice(before).map((a) => [a.container.name, a.outcome])).toEqual([['withdef', 'denied']]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      t.box(['rm', '-f', 'nodef', 'withdef']);
+      t.box(['network', 'rm', 'nodef-net']);
+    }
+  });
   it('a policy that loops is stopped at its time limit and refuses the start; --policy-failure=ignore lets it through with a warning', () => {
     const started = Date.now();
     const r = t.box([
