@@ -160,6 +160,8 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
             const patched = applyPatch(config, verdict.patch, policy.name, cgroups);
             config = patched.config;
             applied = patched.changes;
+            // (a connect applies no patch: it reports the changes as not applied)
+            if (subject.action !== 'connect') for (const r of patched.replaced) warn(`${label}: ${r}`);
             patches.push(verdict.patch);
           } catch (err) {
             if (!(err instanceof BoxError)) throw err;

@@ -584,6 +584,24 @@ describe('box run with policies', () => {
     expect(BigInt('0x' + capEff.split(/\s+/)[1]) & (1n << 13n)).toBe(0n); // CAP_NET_RAW
   });
 
+  it("a patch's label replaces the user's only with a warning, and the audit and inspect say what it was", () => {
+    // behaviours' "patch" case sets the label policy=behaviours.
+    const r = t.box(['create', '--name', 'patch', '--label', 'policy=mine', '--policy', behaviours, 'busybox', 'true']);
+    expect(r.stderr).toBe('box: policy behaviours: label policy replaced (was "mine")\n');
+    expect(r.status).toBe(0);
+    try {
+      const c = inspectOne<{ Config: { Labels: Record<string, string> }; Policies: Array<{ Applied: string[] }> }>(
+        t,
+        'patch',
+      );
+      expect(c.Config.Labels.policy).toBe('behaviours');
+      expect(c.Policies[0].Applied).toContain('label policy replaced (was "mine")');
+      expect(audit().at(-1)!.applied).toContain('label policy replaced (was "mine")');
+    } finally {
+      t.box(['rm', '-f', 'patch']);
+    }
+  });
+
   it('50 starts at once against the capacity policy: exactly those that fit are admitted', async () => {
     // 2 cpus * cpu-share 1 = 2 cpus; each container asks 0.1: exactly 20 fit.
     const cpus = Number(
