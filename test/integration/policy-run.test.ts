@@ -23,6 +23,7 @@ interface Audit {
   applied: string[];
   failure?: { kind: string; message: string };
   durationMs: number;
+  evaluateMs?: number;
   transpileMs?: number;
 }
 
@@ -412,7 +413,11 @@ describe('box run with policies', () => {
       ok(['update', '--memory', '64m', 'nodef']);
       expect(inspectOne<{ HostConfig: { Memory: number } }>(t, 'nodef').HostConfig.Memory).toBe(64 * 1024 * 1024);
       ok(['network', 'connect', 'nodef-net', 'nodef']);
-      expect(audit().slice(before).map((a) => [a.container.name, a.outcome])).toEqual([['withdef', 'denied']]);
+      expect(
+        audit()
+          .slice(before)
+          .map((a) => [a.container.name, a.outcome]),
+      ).toEqual([['withdef', 'denied']]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       t.box(['rm', '-f', 'nodef', 'withdef']);
@@ -666,6 +671,32 @@ describe('box run with policies', () => {
       if (ids.length) expect(t.box(['rm', '-f', ...ids]).status).toBe(0);
       fs.rmSync(file, { force: true });
     }
+  }, 180_000);
+
+  it('50 starts at once with a policy that loops: each is stopped within 3 times its time limit', async () => {
+    // Every start boots, loads and instantiates the policy while others evaluate: the looping
+    // ones are starved of CPU, so the watchdog stops them early and they are retried; the
+    // retry shares a budget of 3 times the limit, counted from the call (it was 15 times).
+    const limitMs = 200;
+    const auditBefore = audit().length;
+    const children = Array.from({ length: 50 }, () =>
+      spawn(
+        BOX,
+        t.args(['create', '--name', 'loop', '--policy', behaviours, '--policy-timeout', `${limitMs}ms`, 'busybox']),
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    const results = await Promise.all(children.map(exitOf));
+    for (const r of results) {
+      expect(r.stderr).toMatch(/^box: policy behaviours exceeded its time limit of 200 ms: the start is refused/);
+      expect(r.code).toBe(125);
+    }
+    const decisions = audit().slice(auditBefore);
+    expect(decisions.map((d) => d.failure?.kind)).toEqual(Array(50).fill('timeout'));
+    const slowest = Math.max(...decisions.map((d) => d.evaluateMs!));
+    // 3 times the limit, and the delay of stopping the policy on a loaded host (measured: up to 45 ms)
+    expect(slowest).toBeLessThan(limitMs * 3.5);
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
   }, 180_000);
 
   it('a built-in is called directly: nothing is transpiled or cached for it', () => {
