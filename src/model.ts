@@ -187,6 +187,8 @@ export interface ContainerRecord {
   state: ContainerState;
   /** the policies that decided on its creation, in order */
   admittedBy?: AdmittedBy[];
+  /** created with --no-default-policies: no default policy judges it later either (update, connect) */
+  noDefaultPolicies?: true;
 }
 
 /** What the container record keeps of each policy that decided on it (shown by inspect). */

@@ -15,6 +15,7 @@ import type { NetworkRecord } from '../network/store';
 import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../model';
 import { readJsonIfExists } from '../util/fs';
 import { printable } from '../util/printable';
+import { runAhead } from '../util/priority';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
 import { appendAudit, AuditEntry } from './audit';
@@ -54,6 +55,12 @@ export interface Admission {
 }
 
 export { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
+
+/**
+ * The nice value policies are evaluated at: every other start waits for the admission lock, and
+ * a policy starved of CPU by a busy host is stopped by its time limit although it does not loop.
+ */
+const EVALUATION_NICE = -20;
 
 function admissionLock(roots: Roots): Promise<Lock> {
   return lockFile(lockPaths.admission(roots));
@@ -120,7 +127,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         networks,
       });
       subject.complete?.(request.container);
-      const ev = policy.evaluate(request);
+      const ev = runAhead(EVALUATION_NICE, () => policy.evaluate(request));
       const { verdict } = ev;
       let failure: AuditEntry['failure'] = ev.failure;
       const label = `policy ${policy.name}${ref.mode === 'enforce' ? '' : ` (${ref.mode})`}`;
@@ -160,6 +167,8 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
             const patched = applyPatch(config, verdict.patch, policy.name, cgroups);
             config = patched.config;
             applied = patched.changes;
+            // (a connect applies no patch: it reports the changes as not applied)
+            if (subject.action !== 'connect') for (const r of patched.replaced) warn(`${label}: ${r}`);
             patches.push(verdict.patch);
           } catch (err) {
             if (!(err instanceof BoxError)) throw err;
@@ -169,7 +178,8 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
           }
         }
       }
-      const durationMs = Math.round((ev.evaluateMs + ev.instantiateMs) * 1000) / 1000;
+      const ms = (n: number): number => Math.round(n * 1000) / 1000;
+      const durationMs = ms(ev.evaluateMs + ev.instantiateMs);
       audit.push({
         ...auditBase(subject, config, ref),
         policy: { name: policy.name, source: policy.file ?? `builtin:${policy.name}`, sha256: policy.digest },
@@ -181,6 +191,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         applied,
         failure,
         durationMs,
+        evaluateMs: ms(ev.evaluateMs),
         transpileMs: policy.timings.cacheHit ? undefined : Math.round(policy.timings.transpileMs),
       });
       admittedBy.push({

@@ -32,6 +32,8 @@ export interface AuditEntry {
   failure?: { kind: string; message: string };
   /** evaluation, including instantiation when this process had to instantiate */
   durationMs: number;
+  /** the evaluation alone, a retry on a busy host included: what --policy-timeout bounds (at most 3 times it) */
+  evaluateMs?: number;
   /** set when this start transpiled the policy (its first use with this box version): how long that took */
   transpileMs?: number;
 }

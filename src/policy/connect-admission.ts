@@ -1,8 +1,8 @@
 // Admission of `box network connect` (compose's second and later networks of a service too): the
 // policies that admitted the container (with the arguments, time limit and failure mode they
-// ran with) and today's defaults judge its configuration with the new network added last, as
-// for `box update`, so that a rule on networks holds for every network a container joins, not
-// only the one it was created on. A denial refuses the connect. A patch cannot change a container
+// ran with) and today's defaults (none for a container created with --no-default-policies) judge
+// its configuration with the new network added last, as for `box update`, so that a rule on
+// networks holds for every network a container joins, not only the one it was created on. A denial refuses the connect. A patch cannot change a container
 // that exists: one that takes the new network away (disconnect) refuses the connect, and its other
 // changes are reported as not applied.
 import { BoxError } from '../errors';
@@ -29,8 +29,8 @@ export async function admitConnect(
   sources: ConnectSources,
   warn: (m: string) => void = (m) => writeStderr(`box: ${m}\n`),
 ): Promise<FinishConnect | undefined> {
-  const { defaultPolicies } = require('./sources') as typeof import('./sources');
-  const defaults = defaultPolicies(roots);
+  const { defaultPoliciesFor } = require('./sources') as typeof import('./sources');
+  const defaults = defaultPoliciesFor(roots, record);
   if (!record.admittedBy?.length && !defaults.length) return undefined;
   // Loaded only when policies apply.
   const { admit, policiesForUpdate } = require('./admission') as typeof import('./admission');

@@ -235,8 +235,11 @@ const runSlot = globalThis as { [RUN]?: () => unknown };
 
 class TimeoutError extends Error {}
 
-/** How often a call stopped by the watchdog while starved of CPU is retried (see Policy.call). */
-const CONTENTION_RETRIES = 3;
+/**
+ * The wall time one evaluation may take, in multiples of its time limit, when the watchdog
+ * stopped it while the process was starved of CPU and it is retried (see Policy.call).
+ */
+export const CALL_WALL_FACTOR = 3;
 
 function withTimeLimit<T>(timeoutMs: number, fn: () => T): T {
   runSlot[RUN] = fn;
@@ -304,16 +307,19 @@ export class Policy {
   /**
    * Instantiates under the start-up limit, retried once with twice the wall time (see call) when
    * the watchdog stopped it while the process was starved of CPU: at most 3 times the limit.
+   * `capMs`: what is left of an evaluation's wall budget when a retry of it must instantiate
+   * again; running out of it is the evaluation's time limit, not the start-up one.
    */
-  private instantiate(): Live {
+  private instantiate(capMs = Infinity): Live {
     const limitMs = this.limits.instantiateTimeoutMs;
     let wallMs = limitMs;
     for (let attempt = 0; ; attempt++) {
       const cpuBefore = process.cpuUsage();
       try {
-        return this.instantiateOnce(wallMs);
+        return this.instantiateOnce(Math.min(wallMs, capMs));
       } catch (err) {
         if (!(err instanceof TimeoutError)) throw err;
+        if (capMs <= wallMs) throw new TimeoutError(`exceeded its time limit of ${this.limits.timeoutMs} ms`);
         const cpu = process.cpuUsage(cpuBefore);
         if (attempt < 1 && (cpu.user + cpu.system) / 1000 < limitMs * 0.8) {
           wallMs *= 2;
@@ -394,7 +400,12 @@ export class Policy {
     if (rejected !== false) addToEntry(entry.dir, 'glue.v8cache', glue.createCachedData());
   }
 
-  /** Runs `fn` against a live instance, making one if needed; any failure discards the instance. */
+  /**
+   * Runs `fn` against a live instance, making one if needed; any failure discards the instance.
+   * callMs is the evaluation's wall time, from its first entry into the policy (after making an
+   * instance, which instantiateMs counts) to its result or its stop, a retry and its instance
+   * included: at most CALL_WALL_FACTOR times the limit.
+   */
   private call<T>(fn: (a: AdmissionExports) => T): {
     value?: T;
     failure?: PolicyFailure;
@@ -409,27 +420,29 @@ export class Policy {
       this.prepareFailure = undefined;
       return { failure, instantiateMs, callMs: 0 };
     }
-    const t = nowMs();
+    if (!this.live) {
+      const ti = nowMs();
+      try {
+        this.live = this.instantiate();
+      } catch (err) {
+        if (err instanceof PolicyLoadError) throw err;
+        return { failure: this.classify(err, undefined), instantiateMs: instantiateMs + nowMs() - ti, callMs: 0 };
+      }
+      instantiateMs += nowMs() - ti;
+    }
     // The limit is on the policy's own running time, but the watchdog can only measure wall time:
     // on a host busy with many starts at once, a policy that needs 5 ms of CPU may not get them
     // within the limit. A call stopped by the watchdog while the process used less than most of
-    // the limit in CPU time is run again (policies are pure functions) with twice the wall time,
-    // at most CONTENTION_RETRIES times; a policy that really loops uses its CPU and is stopped.
-    let wallMs = this.limits.timeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      let live = this.live;
-      try {
-        if (!live) {
-          const ti = nowMs();
-          live = this.instantiate();
-          instantiateMs += nowMs() - ti;
-          this.live = live;
-        }
-      } catch (err) {
-        this.live = undefined;
-        if (err instanceof PolicyLoadError) throw err;
-        return { failure: this.classify(err, undefined), instantiateMs, callMs: 0 };
-      }
+    // the limit in CPU time is run again (policies are pure functions, the stopped instance is
+    // replaced) with what is left of a wall budget of CALL_WALL_FACTOR times the limit, counted
+    // from the call's start (not from when the retry gets scheduled): however busy the host, a
+    // call ends within the budget; a policy that really loops uses its CPU and is stopped at the limit.
+    const limitMs = this.limits.timeoutMs;
+    const t = nowMs();
+    const budgetEnd = t + limitMs * CALL_WALL_FACTOR;
+    let wallMs = limitMs;
+    let live = this.live;
+    for (;;) {
       const admission = live.admission;
       const cpuBefore = process.cpuUsage();
       try {
@@ -439,15 +452,22 @@ export class Policy {
       } catch (err) {
         this.live = undefined; // a trapped or terminated instance is never used again
         const cpu = process.cpuUsage(cpuBefore);
-        const cpuMs = (cpu.user + cpu.system) / 1000;
-        if (err instanceof TimeoutError && attempt < CONTENTION_RETRIES && cpuMs < this.limits.timeoutMs * 0.8) {
-          wallMs *= 2;
-          continue;
+        const starved = err instanceof TimeoutError && (cpu.user + cpu.system) / 1000 < limitMs * 0.8;
+        if (!starved || budgetEnd - nowMs() < limitMs / 2) {
+          const failure = this.classify(err, live);
+          if (err instanceof TimeoutError) failure.message = `exceeded its time limit of ${limitMs} ms`;
+          return { failure, instantiateMs, callMs: nowMs() - t };
         }
-        const failure = this.classify(err, live);
-        if (err instanceof TimeoutError) failure.message = `exceeded its time limit of ${this.limits.timeoutMs} ms`;
-        return { failure, instantiateMs, callMs: nowMs() - t };
       }
+      // The retry's instance and the retry itself share what is left of the budget.
+      try {
+        live = this.instantiate(Math.max(1, budgetEnd - nowMs()));
+        this.live = live;
+      } catch (err) {
+        if (err instanceof PolicyLoadError) throw err;
+        return { failure: this.classify(err, undefined), instantiateMs, callMs: nowMs() - t };
+      }
+      wallMs = Math.max(1, budgetEnd - nowMs());
     }
   }
 

@@ -5,8 +5,9 @@
 // tighten.ts), drops capabilities, makes the root filesystem read-only, sets no-new-privileges,
 // adds env/labels or disconnects the network. Env it adds never replaces a variable the container
 // already has (from the image or the user: that one keeps its value) and never names one that
-// changes how programs are found, loaded or started (PATH, LD_*...: refused). A patch that fails
-// a check refuses the start (the caller records why).
+// changes how programs are found, loaded or started (PATH, LD_*...: refused). A label it sets
+// replaces the user's, reported (an admission controller's stamp must not be forgeable). A patch
+// that fails a check refuses the start (the caller records why).
 import { BoxError } from '../errors';
 import { CgroupHost, CgroupLimits, checkLimits } from '../linux/cgroups';
 import { lookupCapName } from '../linux/capabilities';
@@ -93,6 +94,14 @@ export function patchIsEmpty(p: PolicyPatch): boolean {
   );
 }
 
+export interface PatchResult {
+  config: ContainerConfig;
+  /** a description of each change, in order */
+  changes: string[];
+  /** those of the changes that replaced a value set before, by the user or an earlier policy (a label) */
+  replaced: string[];
+}
+
 /**
  * Returns the patched configuration (the input is not modified) and a description of each change,
  * or throws a BoxError naming the policy when the patch is invalid.
@@ -102,12 +111,13 @@ export function applyPatch(
   patch: PolicyPatch,
   policy: string,
   cgroups: CgroupHost,
-): { config: ContainerConfig; changes: string[] } {
+): PatchResult {
   const bad = (why: string): never => {
     throw new BoxError(`policy ${policy} returned an invalid patch: ${why}`);
   };
   const out: ContainerConfig = structuredClone(config);
   const changes: string[] = [];
+  const replaced: string[] = [];
   if (patch.limits) {
     for (const u of patch.limits.ulimits) {
       if (!isRlimitName(u.name)) bad(`unknown ulimit "${u.name}"`);
@@ -170,10 +180,20 @@ export function applyPatch(
     out.env = [...out.env.filter((e) => e.slice(0, e.indexOf('=')) !== key), `${key}=${value}`];
     changes.push(`env ${key}`);
   }
+  // A label the policy sets wins over the user's (a label an admission controller stamps must not
+  // be forgeable by the user), but never silently: the replaced value is in the changes (audited,
+  // shown by inspect) and in `replaced`, which the caller prints as a warning.
   for (const [key, value] of patch.addLabels) {
     if (key === '') bad('an empty label key');
+    const had = out.labels?.[key];
     out.labels = { ...out.labels, [key]: value };
-    changes.push(`label ${key}`);
+    if (had === undefined || had === value) {
+      changes.push(`label ${key}`);
+      continue;
+    }
+    const change = `label ${key} replaced (was ${JSON.stringify(cut(had))})`;
+    changes.push(change);
+    replaced.push(change);
   }
   if (patch.network === 'disconnect' && out.network !== 'none') {
     out.network = 'none';
@@ -185,5 +205,10 @@ export function applyPatch(
     out.portBindings = [];
     changes.push('ports unpublished');
   }
-  return { config: out, changes };
+  return { config: out, changes, replaced };
+}
+
+/** A replaced value as the changes quote it: its first 100 characters. */
+function cut(value: string): string {
+  return value.length > 100 ? `${value.slice(0, 100)}...` : value;
 }

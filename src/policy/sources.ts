@@ -109,6 +109,15 @@ function trustPolicyPath(p: string, what: string): void {
   if (why) throw new BoxError(`the ${what} ${p} ${why}: make it root's alone (chown root, chmod go-w) or remove it`);
 }
 
+/**
+ * The default policies that judge a container again (`box update`, `box network connect`):
+ * today's, unless it was created with --no-default-policies. What re-judges a container uses
+ * the policies that admitted it, so a container root let past the defaults stays past them.
+ */
+export function defaultPoliciesFor(roots: Roots, container: { noDefaultPolicies?: true }): PolicyRef[] {
+  return container.noDefaultPolicies ? [] : defaultPolicies(roots);
+}
+
 /** The default policies: policies.d directories, then $BOX_POLICY. */
 export function defaultPolicies(roots: Roots): PolicyRef[] {
   const refs: PolicyRef[] = [];

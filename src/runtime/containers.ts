@@ -93,7 +93,7 @@ export class ContainerStore {
     requestedName: string | undefined,
     autoRemove: boolean,
     generated = false,
-    admittedBy?: ContainerRecord['admittedBy'],
+    admission: Pick<ContainerRecord, 'admittedBy' | 'noDefaultPolicies'> = {},
   ): Promise<ContainerRecord> {
     checkName(requestedName);
     const lock = await lockNewContainer(this.roots, id);
@@ -111,7 +111,8 @@ export class ContainerStore {
         config,
         state: { status: 'created' },
       };
-      if (admittedBy) record.admittedBy = admittedBy;
+      if (admission.admittedBy) record.admittedBy = admission.admittedBy;
+      if (admission.noDefaultPolicies) record.noDefaultPolicies = true;
       mkdirp(layout.containers(this.roots), 0o700);
       fs.mkdirSync(staging, { mode: 0o700 });
       writeJsonAtomic(path.join(staging, 'container.json'), record, 0o600, false);

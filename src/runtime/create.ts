@@ -229,7 +229,8 @@ async function createRecordLocked(req: CreateRequest): ReturnType<typeof createR
         name,
         req.flags.rm,
         req.flags.name === undefined,
-        admission?.admittedBy,
+        // what judges it again (update, connect) is what admitted it: no defaults if it had none
+        { admittedBy: admission?.admittedBy, noDefaultPolicies: req.admission?.noDefaults ? true : undefined },
       );
     } catch (err) {
       detachMounts();

@@ -215,6 +215,7 @@ const record = fields({
       }),
     ),
   ),
+  noDefaultPolicies: optional(oneOf(true)),
 });
 
 /**

@@ -2,7 +2,8 @@
 // the given flags applied, validated as `run` validates them (checkLimits), written to the running
 // container's cgroup and saved in its record (a stopped container gets them at its next start).
 // The changed container is admitted again by the policies that admitted it and the defaults
-// (src/policy/admission.ts): they may refuse the update or tighten it with a patch.
+// (none when it was created with --no-default-policies; src/policy/admission.ts): they may
+// refuse the update or tighten it with a patch.
 import { BoxError } from '../errors';
 import { CgroupLimits, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { Roots } from '../paths';
@@ -12,7 +13,7 @@ import { appendEvent } from './events';
 import { lockContainer, refresh } from './lifecycle';
 import { ContainerRecord } from '../model';
 import type { Admission } from '../policy/admission';
-import { defaultPolicies } from '../policy/sources';
+import { defaultPoliciesFor } from '../policy/sources';
 
 /** Applies an update to the current limits; refuses combinations Docker refuses. */
 export function mergeLimits(old: CgroupLimits, change: CgroupLimits): CgroupLimits {
@@ -89,7 +90,7 @@ async function admitUpdate(
   limits: CgroupLimits,
   warn: (m: string) => void,
 ): Promise<Admission | undefined> {
-  const defaults = defaultPolicies(roots);
+  const defaults = defaultPoliciesFor(roots, cur);
   if (!cur.admittedBy?.length && !defaults.length) return undefined;
   // Loaded only when policies apply.
   const { admit, policiesForUpdate } = require('../policy/admission') as typeof import('../policy/admission');

@@ -23,6 +23,7 @@ interface Audit {
   applied: string[];
   failure?: { kind: string; message: string };
   durationMs: number;
+  evaluateMs?: number;
   transpileMs?: number;
 }
 
@@ -390,6 +391,39 @@ describe('box run with policies', () => {
     expect(t.box(['run', '--rm', '--privileged', 'busybox', 'true']).status).toBe(0);
   });
 
+  it('a container created with --no-default-policies is not judged by the defaults later (update, connect)', () => {
+    const dir = path.join(t.root, 'policies.d');
+    const ok = (args: string[]): void => {
+      const r = t.box(args);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    };
+    ok(['create', '--name', 'nodef', '--no-default-policies', 'busybox', 'true']);
+    ok(['create', '--name', 'withdef', 'busybox', 'true']); // no defaults yet: admitted by none
+    ok(['network', 'create', 'nodef-net']);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, '10-strict.json'), JSON.stringify({ policy: 'strict' }));
+    try {
+      const before = audit().length;
+      // Today's defaults judge a container that was not created past them...
+      const judged = t.box(['update', '--memory', '64m', 'withdef']);
+      expect(judged.status).toBe(125);
+      expect(judged.stderr).toMatch(/^box: denied by policy strict: /m);
+      // ...but not one root created with --no-default-policies: not on update, nor on connect.
+      ok(['update', '--memory', '64m', 'nodef']);
+      expect(inspectOne<{ HostConfig: { Memory: number } }>(t, 'nodef').HostConfig.Memory).toBe(64 * 1024 * 1024);
+      ok(['network', 'connect', 'nodef-net', 'nodef']);
+      expect(
+        audit()
+          .slice(before)
+          .map((a) => [a.container.name, a.outcome]),
+      ).toEqual([['withdef', 'denied']]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      t.box(['rm', '-f', 'nodef', 'withdef']);
+      t.box(['network', 'rm', 'nodef-net']);
+    }
+  });
   it('a policy that loops is stopped at its time limit and refuses the start; --policy-failure=ignore lets it through with a warning', () => {
     const started = Date.now();
     const r = t.box([
@@ -555,6 +589,24 @@ describe('box run with policies', () => {
     expect(BigInt('0x' + capEff.split(/\s+/)[1]) & (1n << 13n)).toBe(0n); // CAP_NET_RAW
   });
 
+  it("a patch's label replaces the user's only with a warning, and the audit and inspect say what it was", () => {
+    // behaviours' "patch" case sets the label policy=behaviours.
+    const r = t.box(['create', '--name', 'patch', '--label', 'policy=mine', '--policy', behaviours, 'busybox', 'true']);
+    expect(r.stderr).toBe('box: policy behaviours: label policy replaced (was "mine")\n');
+    expect(r.status).toBe(0);
+    try {
+      const c = inspectOne<{ Config: { Labels: Record<string, string> }; Policies: Array<{ Applied: string[] }> }>(
+        t,
+        'patch',
+      );
+      expect(c.Config.Labels.policy).toBe('behaviours');
+      expect(c.Policies[0].Applied).toContain('label policy replaced (was "mine")');
+      expect(audit().at(-1)!.applied).toContain('label policy replaced (was "mine")');
+    } finally {
+      t.box(['rm', '-f', 'patch']);
+    }
+  });
+
   it('50 starts at once against the capacity policy: exactly those that fit are admitted', async () => {
     // 2 cpus * cpu-share 1 = 2 cpus; each container asks 0.1: exactly 20 fit.
     const cpus = Number(
@@ -619,6 +671,32 @@ describe('box run with policies', () => {
       if (ids.length) expect(t.box(['rm', '-f', ...ids]).status).toBe(0);
       fs.rmSync(file, { force: true });
     }
+  }, 180_000);
+
+  it('50 starts at once with a policy that loops: each is stopped within 3 times its time limit', async () => {
+    // Every start boots, loads and instantiates the policy while others evaluate: the looping
+    // ones are starved of CPU, so the watchdog stops them early and they are retried; the
+    // retry shares a budget of 3 times the limit, counted from the call (it was 15 times).
+    const limitMs = 200;
+    const auditBefore = audit().length;
+    const children = Array.from({ length: 50 }, () =>
+      spawn(
+        BOX,
+        t.args(['create', '--name', 'loop', '--policy', behaviours, '--policy-timeout', `${limitMs}ms`, 'busybox']),
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    const results = await Promise.all(children.map(exitOf));
+    for (const r of results) {
+      expect(r.stderr).toMatch(/^box: policy behaviours exceeded its time limit of 200 ms: the start is refused/);
+      expect(r.code).toBe(125);
+    }
+    const decisions = audit().slice(auditBefore);
+    expect(decisions.map((d) => d.failure?.kind)).toEqual(Array(50).fill('timeout'));
+    const slowest = Math.max(...decisions.map((d) => d.evaluateMs!));
+    // 3 times the limit, and the delay of stopping the policy on a loaded host (measured: up to 45 ms)
+    expect(slowest).toBeLessThan(limitMs * 3.5);
+    expect(t.box(['ps', '-a', '-q']).stdout).toBe('');
   }, 180_000);
 
   it('a built-in is called directly: nothing is transpiled or cached for it', () => {

@@ -286,4 +286,24 @@ describe('a patch only tightens', () => {
     expect(r.config.env).toContain('NEW_VAR=policy');
     expect(r.changes).toEqual(['env USER_VAR kept (already set)', 'env IMAGE_VAR kept (already set)', 'env NEW_VAR']);
   });
+
+  it("sets labels, replacing the user's only with the replacement reported", () => {
+    const labelled = { ...config, labels: { team: 'user', same: 'v' } };
+    const r = applyPatch(
+      labelled,
+      patch({
+        addLabels: [
+          ['team', 'policy'],
+          ['same', 'v'],
+          ['new', 'policy'],
+        ],
+      }),
+      'p',
+      host,
+    );
+    expect(r.config.labels).toEqual({ team: 'policy', same: 'v', new: 'policy' });
+    expect(r.changes).toEqual(['label team replaced (was "user")', 'label same', 'label new']);
+    expect(r.replaced).toEqual(['label team replaced (was "user")']);
+    expect(labelled.labels.team).toBe('user');
+  });
 });
