@@ -1011,6 +1011,40 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('r1')).toEqual([]);
   });
 
+  // A create's helper outlives box: until box says the create is done it must end the container
+  // itself if box ends first, at whatever stage the init is (native/PROTOCOL.md `lifeline`).
+  it.each([
+    ['waits for go (box runs a createRuntime hook)', 'createRuntime'],
+    ['still sets up (it runs a createContainer hook)', 'createContainer'],
+  ])('a create whose box is killed while the init %s leaves no helper or container', (_what, stage) => {
+    const id = `killed-${stage}`;
+    const marker = path.join(bundle, 'out', 'hook-ran');
+    fs.rmSync(marker, { force: true });
+    config(['sleep', '1000'], (c) => {
+      // createRuntime runs on the host, createContainer in the init's namespaces before pivot: both see this path
+      c.hooks = { [stage]: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${marker}; exec sleep 1000`] }] };
+    });
+    const box = spawn(runc, ['--root', stateRoot, 'create', '--bundle', bundle, id], {
+      stdio: 'ignore',
+      env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: '' },
+    });
+    const hook = until(
+      `the ${stage} hook to run`,
+      () => Number(fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : 0),
+      (pid) => pid > 0,
+    );
+    expect(helperProcesses().length).toBeGreaterThan(0);
+    process.kill(box.pid!, 'SIGKILL');
+    if (stage === 'createRuntime') process.kill(hook, 'SIGKILL'); // box's child: nothing ends it
+    // the original helper sees its lifeline end and kills the monitor's group (init and hook with it)
+    until('the helper to end the container', helperProcesses, (left) => left.length === 0, 10_000);
+    expect(fs.readFileSync(path.join(stateRoot, id, 'events'), 'utf8')).toContain(
+      'error abort 125 box ended before the container was created',
+    );
+    ok('delete', '--force', id); // the half-made container's directory and cgroup
+    expect(leftovers(id)).toEqual([]);
+  });
+
   it('refuses a second container with the same id', () => {
     config(['sleep', '1000']);
     ok('create', '--bundle', bundle, 'c7');
