@@ -153,6 +153,16 @@ function tryRmdir(dir: string): boolean {
 
 const status = (id: string) => JSON.parse(ok('state', id)).status as string;
 
+/** A left process's parent, state and what it waits on (wchan), for a failure's message. */
+function waitsOn(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return `(parent ${stat[1]}, state ${stat[0]}, waits in ${fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')})`;
+  } catch {
+    return '(gone meanwhile)';
+  }
+}
+
 /** What a container leaves on the host once deleted: must be nothing. */
 function leftovers(id: string): string[] {
   // The helper box started reaps its monitor (gone when delete returns) and then exits itself: on a
@@ -162,7 +172,7 @@ function leftovers(id: string): string[] {
   while (helpers.length && Date.now() < deadline) helpers = helperProcesses();
   return [
     ...cgroupDirs(id).map((d) => `cgroup ${d}`),
-    ...helpers.map((p) => `helper process ${p}`),
+    ...helpers.map((p) => `helper process ${p} ${waitsOn(p)}`),
     ...mountsUnder(t.dir).map((m) => `mount ${m}`),
     ...(fs.existsSync(path.join(stateRoot, id)) ? [`state ${id}`] : []),
   ];
