@@ -273,8 +273,15 @@ int main(int argc, char **argv)
 	for (int i = 0; i < npreserved; i++)
 		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0)
 			die("preserve-fds", EBADF, "fd %d (the caller's %d) is not open", PRESERVED_FD + i, 3 + i);
-	int keep[] = { STATUS_FD, control_fd() };
-	close_fds_but_preserved(keep, 2, npreserved);
+	/* `lifeline`: box's end of the create (monitor.c detach_fork); above 5 and the preserved fds */
+	const struct rec *ll = spec_find(&spec, "lifeline");
+	int lifeline = ll ? (int)arg_u(ll, 0) : -1;
+	if (ll &&
+		(arg_u(ll, 0) > 65535 || lifeline < PRESERVED_FD + npreserved || fcntl(lifeline, F_SETFD, FD_CLOEXEC)))
+		die("lifeline", EBADF, "fd %d is no lifeline: give an open fd above 5 and the preserved ones",
+			lifeline);
+	int keep[] = { STATUS_FD, control_fd(), lifeline };
+	close_fds_but_preserved(keep, 3, npreserved);
 	/* never one of fds 0-2, even if the caller left them closed */
 	if (devnull_open() < 0)
 		die("open", errno, "/dev/null");
@@ -284,7 +291,7 @@ int main(int argc, char **argv)
 			die("open", errno, "/dev/null as fd %d", fd);
 	host_ops(&spec);
 	if (detach) {
-		detach_fork(); /* returns in the monitor (exec: the detached process's parent) */
+		detach_fork(lifeline); /* returns in the monitor (exec: the detached process's parent) */
 		monitor_stdio();
 		attach_listen();
 	}

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,30 @@ void monitor_ops(const struct spec *sp)
 
 /* ---- the original helper ---- */
 
-void detach_fork(void)
+/* `lifeline`: waits until the monitor says something (or ends) on `from_monitor`, or box on its
+ * lifeline. 1: the monitor spoke first, or box wrote its byte (the create is done: the lifeline is
+ * closed, its end no longer matters); 0: the lifeline ended without it. */
+static int watch_lifeline(int from_monitor, int lifeline)
+{
+	struct pollfd fds[2] = { { .fd = from_monitor, .events = POLLIN }, { .fd = lifeline, .events = POLLIN } };
+	for (;;) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("detach", errno, "poll");
+		}
+		if (fds[0].revents)
+			return 1; /* the monitor's answer comes first: its error is the create's */
+		char b;
+		ssize_t n = read(lifeline, &b, 1);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		close(lifeline);
+		return n == 1;
+	}
+}
+
+void detach_fork(int lifeline)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC))
@@ -89,6 +113,18 @@ void detach_fork(void)
 			dup2(devnull(), fd);
 	/* fd 4 is the monitor's until it writes 'S' (started) or exits (setup failed) */
 	close(p[1]);
+	if (lifeline >= 0 && !watch_lifeline(p[0], lifeline)) {
+		/* box ended or gave up before the create was done: nobody would say go or abort */
+		/* the monitor's process group: it and the init (which dies with it anyway); the monitor
+		 * alone if it is not its group's leader yet (then it has not cloned) */
+		kill(-m, SIGKILL);
+		kill(m, SIGKILL);
+		while (waitpid(m, NULL, 0) < 0 && errno == EINTR)
+			;
+		status("error abort %d box ended before the container was created", ECANCELED);
+		status("monitor %d", m);
+		exit(125);
+	}
 	char b = 0;
 	ssize_t n;
 	do

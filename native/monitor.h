@@ -7,7 +7,8 @@
 struct spec;
 /* reads `log`, `state`, `on-exit`, `stdin` (checks MAX_FILES), `console-socket` */
 void monitor_ops(const struct spec *sp);
-void detach_fork(void);          /* returns in the monitor; the original helper exits in it */
+/* returns in the monitor; the original helper exits in it. lifeline (or -1): see PROTOCOL.md */
+void detach_fork(int lifeline);
 void monitor_stdio(void);        /* the monitor's (and so the container's) fds 0-2 */
 void monitor_state(pid_t child); /* first state file, before the go-ahead */
 void monitor_loop(pid_t child) __attribute__((noreturn));

@@ -35,6 +35,7 @@ static const struct opdef OPS[] = {
 	{ "console-socket", "p", OP_HOST, 1, M_RUN | M_EXEC },
 	{ "ready", "", OP_HOST, 1, M_RUN },
 	{ "control-fifo", "p", OP_HOST, 1, M_RUN },
+	{ "lifeline", "u", OP_HOST, 1, M_RUN },
 	{ "on-exit", "ps*", OP_HOST, 1, M_RUN },
 	{ "attach", "pu", OP_HOST, 1, M_RUN },
 	{ "stdin", "", OP_HOST, 1, M_RUN | M_EXEC },
@@ -300,7 +301,8 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	if (mode == M_PROBE)
 		return;
 	if (!spec_find(sp, "detach")) {
-		static const char *const need[] = { "state", "on-exit", "health", "attach", "exit-event", "release" };
+		static const char *const need[] = { "state", "on-exit", "health", "attach", "exit-event", "release",
+			"lifeline" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");

@@ -555,6 +555,10 @@ raw '[["detach"],["stdin"],["args","true"]]'
 check "stdin without attach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op stdin needs attach or relay" ]]; echo $?) "$ST"
 raw '[["attach","/a","0"],["args","true"]]'
 check "attach without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op attach needs detach" ]]; echo $?) "$ST"
+raw '[["lifeline","6"],["args","true"]]'
+check "lifeline without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op lifeline needs detach" ]]; echo $?) "$ST"
+raw '[["detach"],["lifeline","7"],["args","true"]]'
+check "lifeline not open refused" $([ $RC = 125 ] && [[ $ST == "error lifeline 9 "* ]]; echo $?) "$ST"
 raw '[["log","/x","0","1"],["args","true"]]'
 check "log without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op log needs detach, relay or tty" ]]; echo $?) "$ST"
 raw '[["relay"],["tty"],["args","true"]]'

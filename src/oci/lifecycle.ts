@@ -5,12 +5,13 @@
 // any later box-runc process reads how the start went. Policies (policy.ts) judge every create.
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import type { Socket } from 'node:net';
 import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError, errnoCode } from '../errors';
 import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
 import { isMonitorAlive } from '../runtime/monitor-state';
-import { outputFile } from '../util/fs';
+import { outputFile, writeFileAtomic } from '../util/fs';
 import { mark } from '../util/trace';
 import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
@@ -95,7 +96,9 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   // createContainer hooks: the init sets up only after createRuntime's ran, and create waits for it
   // (in the foreground the init sets up after start's go anyway, createRuntime's having run)
   const ready = Boolean(config.hooks.createContainer?.length) && !o.foreground;
+  let helper: Helper | undefined;
   try {
+    writeFileAtomic(store.cgroupFile(o.id), cgroupPath, 0o600, false); // for a delete --force if this process dies
     cgroup.create(config.limits, config.allDevices);
     made = true;
     mark('oci: cgroup created');
@@ -116,12 +119,19 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     if (!o.foreground) spec.op('detach').op('state', store.monitorFile(o.id)).op('release');
     spec.op('control-fifo', store.controlFifo(o.id)); // the helper makes it (Node has no mknod)
     if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
-    const { pid, monitorPid, helper } = await launch(store, o.id, spec.encode(), o.helperCache, {
+    const extraFds = o.preserveFds ?? [];
+    // detached, the helper outlives this process: until the lifeline's byte it ends the container
+    // itself if this process ends or gives up (native/PROTOCOL.md `lifeline`); its fd follows the preserved ones
+    if (!o.foreground) spec.op('lifeline', FIRST_PRESERVED_FD + extraFds.length);
+    helper = spawnHelper(store, o.id, spec.encode(), o.helperCache, {
+      foreground: o.foreground !== undefined,
+      extraFds,
+    });
+    const { pid, monitorPid } = await awaitInit(store, o.id, helper, {
       terminal: config.process.terminal && !ready, // with `ready`, its setup starts after the hooks below
       foreground: o.foreground !== undefined,
-      extraFds: o.preserveFds ?? [],
     });
-    o.foreground?.(helper);
+    o.foreground?.(helper.child);
     mark('oci: init waits');
     const pidStart = procStartTime(pid);
     if (!pidStart) throw new BoxError(`the container's init (pid ${pid}) is gone before start`);
@@ -150,12 +160,18 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     store.saveStateFile(rec, cgroup.location());
     mark('oci: recorded');
     if (o.pidFile) writePidFile(o.pidFile, pid);
+    await helper.release();
     return rec;
   } catch (err) {
-    abort(store, o.id);
-    await untilGone(() => isMonitorAlive(store.monitor(o.id).monitorPid));
-    if (made) cgroup.remove();
-    store.remove(o.id);
+    abort(store, o.id); // a monitor reading its control FIFO kills the init at once
+    // ... and one that is not there yet (or stalls before) is ended through its helper
+    if (helper) await helper.end();
+    await untilGone(() => isMonitorAlive(store.monitor(o.id).monitorPid)).catch(() => undefined);
+    try {
+      if (made) cgroup.remove();
+    } finally {
+      store.remove(o.id);
+    }
     throw err;
   }
 }
@@ -179,45 +195,102 @@ export function writePidFile(file: string, pid: number): void {
   fs.renameSync(tmp, abs);
 }
 
-/** Starts the helper (detached, unless in the foreground); resolves once the init exists and waits for `go`. */
-async function launch(
+/** The helper's fds: the spec on 3, events on 4, 5 free for its control FIFO, then the preserved ones. */
+const FIRST_PRESERVED_FD = 6;
+
+/** The helper a create started, and how this process lets it go or ends it. */
+interface Helper {
+  child: ChildProcess;
+  exited: () => boolean;
+  /** the create is done: the lifeline's byte, then its end (the helper no longer watches it) */
+  release: () => Promise<void>;
+  /** the create failed: the lifeline ends without its byte (foreground: SIGKILL); resolves once it exited */
+  end: () => Promise<void>;
+}
+
+/** Starts the helper (detached, unless in the foreground), its spec written. */
+function spawnHelper(
   store: OciStore,
   id: string,
   spec: Buffer,
   helperCache: string,
-  how: { terminal: boolean; foreground: boolean; extraFds: number[] },
-): Promise<{ pid: number; monitorPid: number; helper: ChildProcess }> {
+  how: { foreground: boolean; extraFds: number[] },
+): Helper {
   const events = fs.openSync(
     store.eventsFile(id),
     fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW,
     0o600,
   );
   const helperPath = assetPath('box-helper', helperCache);
-  const child = spawn(helperPath, ['run'], {
-    // fd 5 stays free for the control FIFO the helper makes; --preserve-fds' fds from 6 on
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, 'ignore', ...how.extraFds],
-    detached: !how.foreground,
-    env: {},
-  });
-  fs.closeSync(events);
+  let child: ChildProcess;
+  try {
+    child = spawn(helperPath, ['run'], {
+      // fd 5 stays free for the control FIFO the helper makes; --preserve-fds' fds from 6 on, then the lifeline
+      stdio: [
+        'inherit',
+        'inherit',
+        'inherit',
+        'pipe',
+        events,
+        'ignore',
+        ...how.extraFds,
+        ...(how.foreground ? [] : ['pipe' as const]),
+      ],
+      detached: !how.foreground,
+      env: {},
+    });
+  } finally {
+    fs.closeSync(events);
+  }
   let exited = false;
-  child.on('exit', () => (exited = true));
-  child.on('error', () => (exited = true));
+  const gone = new Promise<void>((resolve) => {
+    child.on('exit', () => resolve());
+    child.on('error', () => resolve());
+  }).then(() => {
+    exited = true;
+  });
   const specPipe = child.stdio[3] as NodeJS.WritableStream & { on: (e: string, f: () => void) => void };
   specPipe.on('error', () => undefined);
   specPipe.end(spec);
+  const lifeline = how.foreground ? undefined : (child.stdio[FIRST_PRESERVED_FD + how.extraFds.length] as Socket);
+  lifeline?.on('error', () => undefined); // the helper gone: its exit says the rest
   if (!how.foreground) child.unref();
-  const line = await waitForEvent(store, id, ['pid', 'error'], () => exited);
+  return {
+    child,
+    exited: () => exited,
+    // the byte is in the helper's socket once written (then this end is closed: it would keep the helper)
+    release: () =>
+      new Promise<void>((resolve) => {
+        if (!lifeline) return resolve();
+        lifeline.write('D', () => {
+          lifeline.destroy();
+          resolve();
+        });
+      }),
+    end: async () => {
+      if (lifeline) lifeline.destroy();
+      else child.kill('SIGKILL');
+      // a timer that keeps the event loop alive: the helper's exit (unref'd) does not
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([gone, new Promise((resolve) => (timer = setTimeout(resolve, GONE_MS)))]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resolves once the helper's init exists and waits for `go` (and its terminal is at the console socket). */
+async function awaitInit(
+  store: OciStore,
+  id: string,
+  helper: Helper,
+  how: { terminal: boolean; foreground: boolean },
+): Promise<{ pid: number; monitorPid: number }> {
+  const line = await waitForEvent(store, id, ['pid', 'error'], helper.exited);
   const [kind, a] = line.split(' ');
   if (kind !== 'pid') throw startError(line, '');
-  const monitorPid = how.foreground
-    ? child.pid
-    : await until(
-        () => store.monitor(id).monitorPid,
-        () => exited,
-      );
+  const monitorPid = how.foreground ? helper.child.pid : await until(() => store.monitor(id).monitorPid, helper.exited);
   if (how.terminal) await awaitConsole(store, id, monitorPid ?? 0);
-  return { pid: Number(a), monitorPid: monitorPid ?? 0, helper: child };
+  return { pid: Number(a), monitorPid: monitorPid ?? 0 };
 }
 
 /** As runc, create returns once the pty master is at the console socket (its caller waits for it). */
@@ -396,8 +469,17 @@ export async function ociDelete(
 ): Promise<void> {
   const rec = store.get(id);
   if (!rec) {
-    // a create killed before it recorded the container leaves its directory: --force takes it
-    if (force) return store.remove(id);
+    // a create killed before it recorded the container leaves its directory and maybe its
+    // cgroup (its helper ended itself: native/PROTOCOL.md `lifeline`): --force takes them
+    if (force) {
+      const cgroupPath = store.cgroupPathOf(id);
+      try {
+        if (cgroupPath) cgroupAt(detectCgroups(), cgroupPath).remove();
+      } finally {
+        store.remove(id);
+      }
+      return;
+    }
     throw new BoxError(`container does not exist: ${id}`);
   }
   const status = ociStatus(store, rec);

@@ -74,6 +74,10 @@ export class OciStore {
   monitorFile(id: string): string {
     return path.join(this.dir(id), 'monitor');
   }
+  /** the cgroup's path, written before create makes it: delete --force of a create killed before its record */
+  cgroupFile(id: string): string {
+    return path.join(this.dir(id), 'cgroup');
+  }
   /** what box-runc's native half reads (state-file.ts), written after the record */
   stateFile(id: string): string {
     return path.join(this.dir(id), 'state');
@@ -127,6 +131,15 @@ export class OciStore {
     fs.closeSync(fd);
     if (fs.lstatSync(this.stateFile(id), { throwIfNoEntry: false })?.isSymbolicLink()) {
       throw linkInStore(this.stateFile(id));
+    }
+  }
+
+  /** The cgroup path a create wrote before it made the cgroup (undefined: none, or no create got that far). */
+  cgroupPathOf(id: string): string | undefined {
+    try {
+      return readNoFollow(this.cgroupFile(id)).toString('utf8') || undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -44,6 +44,7 @@ export const OPS = {
   'console-socket': { args: 'p', kind: 'host', single: true, modes: BOTH },
   ready: { args: '', kind: 'host', single: true, modes: RUN },
   'control-fifo': { args: 'p', kind: 'host', single: true, modes: RUN },
+  lifeline: { args: 'u', kind: 'host', single: true, modes: RUN },
   'on-exit': { args: 'ps*', kind: 'host', single: true, modes: RUN },
   attach: { args: 'pu', kind: 'host', single: true, modes: RUN },
   stdin: { args: '', kind: 'host', single: true, modes: BOTH },

@@ -142,7 +142,26 @@ function alive(pid: number): boolean {
   }
 }
 
+function tryRmdir(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir);
+    return true;
+  } catch {
+    return false; // its last process is still leaving
+  }
+}
+
 const status = (id: string) => JSON.parse(ok('state', id)).status as string;
+
+/** A left process's parent, state and what it waits on (wchan), for a failure's message. */
+function waitsOn(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return `(parent ${stat[1]}, state ${stat[0]}, waits in ${fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')})`;
+  } catch {
+    return '(gone meanwhile)';
+  }
+}
 
 /** What a container leaves on the host once deleted: must be nothing. */
 function leftovers(id: string): string[] {
@@ -153,7 +172,7 @@ function leftovers(id: string): string[] {
   while (helpers.length && Date.now() < deadline) helpers = helperProcesses();
   return [
     ...cgroupDirs(id).map((d) => `cgroup ${d}`),
-    ...helpers.map((p) => `helper process ${p}`),
+    ...helpers.map((p) => `helper process ${p} ${waitsOn(p)}`),
     ...mountsUnder(t.dir).map((m) => `mount ${m}`),
     ...(fs.existsSync(path.join(stateRoot, id)) ? [`state ${id}`] : []),
   ];
@@ -1009,6 +1028,79 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(rel('delete', '--force', 'r1').status).toBe(0);
     expect(fs.readdirSync(path.join(t.dir, 'rel-state'))).toEqual([]);
     expect(leftovers('r1')).toEqual([]);
+  });
+
+  // A create's helper outlives box: until box says the create is done it must end the container
+  // itself if box ends first, at whatever stage the init is (native/PROTOCOL.md `lifeline`).
+  it.each([
+    ['waits for go (box runs a createRuntime hook)', 'createRuntime'],
+    ['still sets up (it runs a createContainer hook)', 'createContainer'],
+  ])('a create whose box is killed while the init %s leaves no helper or container', (_what, stage) => {
+    const id = `killed-${stage}`;
+    const marker = path.join(bundle, 'out', 'hook-ran');
+    fs.rmSync(marker, { force: true });
+    config(['sleep', '1000'], (c) => {
+      // createRuntime runs on the host, createContainer in the init's namespaces before pivot: both see this path
+      c.hooks = { [stage]: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${marker}; exec sleep 1000`] }] };
+    });
+    const box = spawn(runc, ['--root', stateRoot, 'create', '--bundle', bundle, id], {
+      stdio: 'ignore',
+      env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: '' },
+    });
+    const hook = until(
+      `the ${stage} hook to run`,
+      () => Number(fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : 0),
+      (pid) => pid > 0,
+    );
+    expect(helperProcesses().length).toBeGreaterThan(0);
+    process.kill(box.pid!, 'SIGKILL');
+    if (stage === 'createRuntime') process.kill(hook, 'SIGKILL'); // box's child: nothing ends it
+    // the original helper sees its lifeline end and kills the monitor's group (init and hook with it)
+    until('the helper to end the container', helperProcesses, (left) => left.length === 0, 10_000);
+    expect(fs.readFileSync(path.join(stateRoot, id, 'events'), 'utf8')).toContain(
+      'error abort 125 box ended before the container was created',
+    );
+    ok('delete', '--force', id); // the half-made container's directory and cgroup
+    expect(leftovers(id)).toEqual([]);
+  });
+
+  it('box system check reports a helper left waiting with no container state, not that of a created one', () => {
+    config(['sleep', '1000']);
+    ok('create', '--bundle', bundle, 'w1');
+    ok('create', '--bundle', bundle, 'w2');
+    const w1 = JSON.parse(fs.readFileSync(path.join(stateRoot, 'w1', 'record.json'), 'utf8')).monitorPid as number;
+    const check = (...flags: string[]) => {
+      const r = t.box(['system', 'check', '--format', 'json', ...flags], { timeout: 60_000 });
+      return {
+        status: r.status,
+        findings: r.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      };
+    };
+    expect(check()).toEqual({ status: 0, findings: [] }); // both wait for start, as they should
+    // w2's state removed by hand: its monitor waits for a go or abort nobody can send
+    const w2 = JSON.parse(fs.readFileSync(path.join(stateRoot, 'w2', 'record.json'), 'utf8')).monitorPid as number;
+    fs.rmSync(path.join(stateRoot, 'w2'), { recursive: true });
+    const found = check();
+    expect(found.status).toBe(1);
+    expect(found.findings).toContainEqual(
+      expect.objectContaining({ kind: 'process', object: expect.stringContaining(`pid ${w2} `) }),
+    );
+    expect(found.findings.every((f) => f.kind === 'process' && !f.object.includes(`pid ${w1} `))).toBe(true);
+    expect(check('--fix').status).toBe(0);
+    expect(alive(w2)).toBe(false);
+    expect(alive(w1)).toBe(true);
+    // box-runc's cgroups are not box's to check: w2's is removed by hand once its init is gone
+    until(
+      "w2's cgroup to be removed",
+      () => cgroupDirs('w2').filter((d) => !tryRmdir(d)),
+      (left) => !left.length,
+    );
+    ok('delete', 'w1');
+    expect(leftovers('w1')).toEqual([]);
+    expect(leftovers('w2')).toEqual([]);
   });
 
   it('refuses a second container with the same id', () => {

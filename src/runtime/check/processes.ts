@@ -1,11 +1,13 @@
 // box's own processes of this root that serve no live container: monitors and helpers (the root's
-// box-helper) whose container is gone or ended, restart back-offs (`internal restart ID`) of
-// containers that no longer exist, and any of them stopped (state T): a stopped back-off never
-// restarts its container, and a SIGTERM sent to it waits for ever (the known leak of `rm -f` of a
-// restarting container whose back-off was stopped). A process is kept when its pid is recorded
-// for an existing container or its parent is a box command of this root or a kept helper (a
-// foreground `run`, an `exec`, a health probe). DNS responders are the dns checker's.
+// box-helper) whose container is gone or ended (a box-runc one: its directory under the OCI root
+// holds no record), restart back-offs (`internal restart ID`) of containers that no longer exist,
+// and any of them stopped (state T): a stopped back-off never restarts its container, and a
+// SIGTERM sent to it waits for ever (the known leak of `rm -f` of a restarting container whose
+// back-off was stopped). A process is kept when its pid is recorded for an existing container or
+// its parent is a box command of this root or a kept helper (a foreground `run`, an `exec`, a
+// health probe). DNS responders are the dns checker's.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { readMonitorState } from '../monitor-state';
 import { CheckContext, persisting } from './context';
 import { internalCall, isBoxExecutable, isRootCommand, isRootHelper, killFound, listProcs, Proc } from './procs';
@@ -26,6 +28,22 @@ function cgroupIdsOf(pid: number): string[] {
 function servesLiveCgroup(ctx: CheckContext, all: Proc[], p: Proc): boolean {
   const pids = [p.pid, ...all.filter((c) => c.ppid === p.pid).map((c) => c.pid)];
   return pids.some((pid) => cgroupIdsOf(pid).some((id) => ctx.isLive(id)));
+}
+
+/**
+ * Whether the process is the helper or monitor of a box-runc container that has its state: its
+ * status events (fd 4, until it started) go to `events` in the container's directory under the OCI
+ * root, beside the record create wrote (src/oci/store.ts). One whose directory is gone, or holds no
+ * record once no create is running, waits for a go or abort nobody will send.
+ */
+function servesOciContainer(p: Proc): boolean {
+  let events: string;
+  try {
+    events = fs.readlinkSync(`/proc/${p.pid}/fd/4`);
+  } catch {
+    return false;
+  }
+  return path.basename(events) === 'events' && fs.existsSync(path.join(path.dirname(events), 'record.json'));
 }
 
 /** Pids the root's records (and their monitors' state files) name: monitors, inits. */
@@ -56,7 +74,7 @@ function staleProcesses(ctx: CheckContext): Finding[] {
   // a helper is kept if recorded, or if its parent is a running box command or a kept helper
   const isKept = (p: Proc, depth = 0): boolean => {
     if (kept.has(p.pid)) return kept.get(p.pid)!;
-    let ok = recorded.has(p.pid) || servesLiveCgroup(ctx, all, p);
+    let ok = recorded.has(p.pid) || servesLiveCgroup(ctx, all, p) || servesOciContainer(p);
     const parent = byPid.get(p.ppid);
     if (!ok && parent && depth < 16) {
       if (isRootHelper(ctx.roots, parent)) ok = isKept(parent, depth + 1);
