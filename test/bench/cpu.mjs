@@ -112,6 +112,11 @@ export function benchCpu({ rounds }) {
       if (own) samples.boxOwn.push(Number(own[1]) + Number(own[2]));
     }
   } finally {
+    // A start that failed threw before its cgroup and container were removed: both go here.
+    const left = spawnSync(BOX, ['ps', '-aq'], { env, encoding: 'utf8' }).stdout?.trim().split('\n').filter(Boolean);
+    if (left?.length) spawnSync(BOX, ['rm', '-f', ...left], { env, stdio: 'ignore' });
+    for (const name of fs.readdirSync(acct.dir))
+      if (name.startsWith(`box-bench-cpu-${process.pid}-`)) removeCgroup(path.join(acct.dir, name));
     spawnSync('rm', ['-rf', work]);
   }
   const m = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
