@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { cachedLayers } from '../build/cache';
 import { errnoCode } from '../errors';
 import { layout } from '../paths';
-import { readStoreFileIfExists } from '../util/fs';
+import { readdirOrEmpty, readStoreFileIfExists } from '../util/fs';
 import { ContainerStore } from '../runtime/containers';
 import { layerLockFile, tryLockFile } from './locks';
 import { ImageStore } from './store';
@@ -32,15 +32,6 @@ export interface GcOptions {
 
 const hexOf = (d: string) => d.replace(/^sha256:/, '');
 
-function readdir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw err;
-  }
-}
-
 /**
  * Every work file of the store: the ".tmp-" entries beside layers (and in them), blobs, tags and
  * image records, and everything in tmp/ (load's and push's work). Made by live writers or left by dead ones.
@@ -48,19 +39,19 @@ function readdir(dir: string): string[] {
 export function workFiles(store: ImageStore): string[] {
   const out: string[] = [];
   const tmpIn = (dir: string) => {
-    for (const f of readdir(dir)) if (f.startsWith('.tmp-')) out.push(path.join(dir, f));
+    for (const f of readdirOrEmpty(dir)) if (f.startsWith('.tmp-')) out.push(path.join(dir, f));
   };
   const layers = layout.layers(store.roots);
   tmpIn(layers);
   // beside a committed layer's diff/: the `link` file that layerLink() writes for an older layer
-  for (const d of readdir(layers)) if (/^[0-9a-f]{64}$/.test(d)) tmpIn(path.join(layers, d));
+  for (const d of readdirOrEmpty(layers)) if (/^[0-9a-f]{64}$/.test(d)) tmpIn(path.join(layers, d));
   tmpIn(layout.blobs(store.roots));
   const repos = layout.repositories(store.roots);
   tmpIn(repos);
-  for (const n of readdir(repos)) if (!n.startsWith('.tmp-')) tmpIn(path.join(repos, n));
+  for (const n of readdirOrEmpty(repos)) if (!n.startsWith('.tmp-')) tmpIn(path.join(repos, n));
   tmpIn(layout.images(store.roots));
   const tmp = layout.tmp(store.roots);
-  for (const f of readdir(tmp)) out.push(path.join(tmp, f));
+  for (const f of readdirOrEmpty(tmp)) out.push(path.join(tmp, f));
   return out;
 }
 
@@ -70,7 +61,7 @@ export function workFiles(store: ImageStore): string[] {
  */
 export function cacheWorkFiles(store: ImageStore): string[] {
   const cache = layout.cache(store.roots);
-  return readdir(cache)
+  return readdirOrEmpty(cache)
     .filter((f) => f.includes('.tmp-'))
     .map((f) => path.join(cache, f));
 }
@@ -113,7 +104,7 @@ export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
   const layersDir = layout.layers(store.roots);
   const blobsDir = layout.blobs(store.roots);
   const imagesDir = path.join(root, 'images');
-  for (const f of readdir(imagesDir)) {
+  for (const f of readdirOrEmpty(imagesDir)) {
     if (/^[0-9a-f]{64}\.json$/.test(f) && !store.hasImage(f.slice(0, 64))) rmTemp(path.join(imagesDir, f));
   }
 
@@ -130,7 +121,7 @@ export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
   }
 
   // 3. Blobs.
-  for (const f of readdir(blobsDir)) {
+  for (const f of readdirOrEmpty(blobsDir)) {
     if (!/^[0-9a-f]{64}$/.test(f) || usedBlobs.has(f)) continue;
     const p = path.join(blobsDir, f);
     try {
@@ -145,7 +136,7 @@ export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
   // 4. Layers, with the containers' layers read now, and those `box build`'s cache keeps.
   for (const d of containerLayers()) usedLayers.add(hexOf(d));
   for (const d of cachedLayers(store.roots)) usedLayers.add(hexOf(d));
-  for (const d of readdir(layersDir)) {
+  for (const d of readdirOrEmpty(layersDir)) {
     if (!/^[0-9a-f]{64}$/.test(d) || usedLayers.has(d)) continue;
     const lock = tryLockFile(layerLockFile(store.roots, d));
     if (!lock) continue; // being written right now
@@ -160,7 +151,7 @@ export function collectGarbage(store: ImageStore, opts?: GcOptions): GcResult {
 
   // 5. Short links: dangling ones, and ones their layer does not name (a lost race).
   const links = store.linksDir();
-  for (const name of readdir(links)) {
+  for (const name of readdirOrEmpty(links)) {
     const p = path.join(links, name);
     let target: string;
     try {

@@ -115,3 +115,13 @@ export function readFileIfExists(file: string): string | undefined {
 export function mkdirp(dir: string, mode = 0o700): void {
   fs.mkdirSync(dir, { recursive: true, mode });
 }
+
+/** The names in `dir`, none if it does not exist. */
+export function readdirOrEmpty(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}

@@ -14,7 +14,7 @@ import { lockFileBlocking, tryLockExistingFile } from '../image/locks';
 import { MNT_DETACH, mountFs, umount2 } from '../linux/syscalls';
 import type { MountConfig } from '../model';
 import { CONTAINER_ID_RE, layout, lockPaths, Roots, VOLUME_NAME_RE } from '../paths';
-import { mkdirp } from '../util/fs';
+import { mkdirp, readdirOrEmpty } from '../util/fs';
 import { writeStderr } from '../util/stderr';
 import type { MountSource } from './attach';
 import { tmpfsMountArgs } from './mount-flags';
@@ -68,14 +68,14 @@ export function releaseSharedTmpfs(roots: Roots, id: string, mounts: MountConfig
 
 /** Drops the holders that ended without saying so, and unmounts what nobody holds any more. */
 export function reconcileSharedTmpfs(roots: Roots, running: IsRunning): void {
-  for (const name of readdir(layout.tmpfsHolders(roots))) {
+  for (const name of readdirOrEmpty(layout.tmpfsHolders(roots))) {
     if (VOLUME_NAME_RE.test(name)) settle(roots, name, running);
   }
 }
 
 /** The containers registered as holding the volume's tmpfs (some may have ended: see settle). */
 export function tmpfsHolders(roots: Roots, name: string): string[] {
-  return readdir(layout.tmpfsHoldersOf(roots, name)).filter((n) => CONTAINER_ID_RE.test(n));
+  return readdirOrEmpty(layout.tmpfsHoldersOf(roots, name)).filter((n) => CONTAINER_ID_RE.test(n));
 }
 
 /** Whether a container may still hold the volume's tmpfs (see settle): what `system check` asks. */
@@ -128,14 +128,5 @@ function withVolumeLock(roots: Roots, name: string, fn: () => void): void {
     fn();
   } finally {
     lock.release();
-  }
-}
-
-function readdir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw err;
   }
 }
