@@ -19,6 +19,7 @@ import {
   snapshot,
   TestRoot,
   until,
+  holdLockFile,
 } from '../support/box';
 import { vethsOf } from '../support/network';
 
@@ -588,14 +589,7 @@ describe('a helper or monitor killed while a detached container starts or runs',
     const before = snapshot(t);
     const id = runDetached(t, '--name', 'locked', 'busybox', 'sleep', '1000');
     const lockFile = path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
-    // flock -o: the lock is held by flock itself, not by the sleep it runs
-    const holder = spawn('flock', ['-o', lockFile, 'sleep', '60'], { stdio: 'ignore' });
-    onTestFinished(() => void kill(holder.pid!));
-    until(
-      'the lock held',
-      () => fs.readFileSync('/proc/locks', 'utf8'),
-      (s) => s.includes(` ${holder.pid} `),
-    );
+    const holder = holdLockFile(lockFile);
     const started = Date.now();
     const stop = boxWithin(t, ['stop', '-t', '0', 'locked'], 30_000);
     expect(Date.now() - started).toBeLessThan(20_000);

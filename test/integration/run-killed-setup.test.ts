@@ -2,11 +2,19 @@
 // the init waiting) never ran the container's command: the next command records it as Docker
 // records a failed start (created, exit code 128, the reason in State.Error), not with a made-up
 // exit code, and nothing of the start is left (no veth, address, cgroup or helper).
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { busyboxRoot, cgroupDirsOf, exitOf, inspectOne, leftovers, snapshot, until } from '../support/box';
+import {
+  busyboxRoot,
+  cgroupDirsOf,
+  exitOf,
+  inspectOne,
+  leftovers,
+  snapshot,
+  until,
+  holdLockFile,
+} from '../support/box';
 import { vethsOf } from '../support/network';
 
 interface Inspected {
@@ -22,14 +30,7 @@ describe('box run killed during network setup', () => {
     const before = snapshot(t);
     // the network's allocations locked by someone else: box waits there, in the init's hook
     const lockFile = path.join(t.root, 'run', 'locks', 'networks', `${bridge.Id}.lock`);
-    fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
-    const holder = spawn('flock', ['-o', lockFile, 'sleep', '60'], { stdio: 'ignore' });
-    onTestFinished(() => void holder.kill('SIGKILL'));
-    until(
-      'the lock held',
-      () => fs.readFileSync('/proc/locks', 'utf8'),
-      (s) => s.includes(` ${holder.pid} `),
-    );
+    const holder = holdLockFile(lockFile);
     const box = t.start(['run', '--name', 'setup-killed', 'busybox', 'sleep', '600']);
     onTestFinished(() => void box.kill('SIGKILL'));
     const done = exitOf(box);

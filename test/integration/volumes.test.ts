@@ -15,6 +15,7 @@ import {
   storeSnapshot,
   TestRoot,
   until,
+  holdLockFile,
 } from '../support/box';
 
 const t = busyboxRoot();
@@ -154,14 +155,7 @@ describe('volumes and bind mounts', () => {
       // the names lock held: a `run` asking for a name in use waits there, after it registered the
       // volume's use and before it writes its record
       const lockFile = path.join(t.root, 'run', 'locks', 'names.lock');
-      fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
-      const holder = spawn('flock', ['-o', lockFile, 'sleep', '60'], { stdio: 'ignore' });
-      onTestFinished(() => void holder.kill('SIGKILL'));
-      until(
-        'the lock held',
-        () => fs.readFileSync('/proc/locks', 'utf8'),
-        (s) => s.includes(` ${holder.pid} `),
-      );
+      const holder = holdLockFile(lockFile);
       const box = t.start(['run', '--name', 'taken', '-v', 'held:/x', 'busybox', 'true']);
       onTestFinished(() => void box.kill('SIGKILL'));
       const done = exitOf(box);

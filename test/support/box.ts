@@ -4,7 +4,7 @@ import { spawn, spawnSync, SpawnSyncOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import { hostLinks, removeRootNetworkObjects, rootsUnder, vethsOf } from './network';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -462,4 +462,20 @@ export function until<T>(what: string, get: () => T, done: (v: T) => boolean, ms
     v = get();
   }
   return v;
+}
+
+/**
+ * Holds LOCK_FILE's flock from another process (`flock -o`: flock itself holds it, not the sleep it
+ * runs) until the test ends, and returns once the kernel lists the lock: box waits there meanwhile.
+ */
+export function holdLockFile(lockFile: string): ReturnType<typeof spawn> {
+  fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
+  const holder = spawn('flock', ['-o', lockFile, 'sleep', '60'], { stdio: 'ignore' });
+  onTestFinished(() => void holder.kill('SIGKILL'));
+  until(
+    'the lock held',
+    () => fs.readFileSync('/proc/locks', 'utf8'),
+    (t) => t.includes(` ${holder.pid} `),
+  );
+  return holder;
 }
