@@ -7,16 +7,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, storeSnapshot } from '../support/box';
+import { busyboxRoot, storeSnapshot } from '../support/box';
+import { boxBuild, writeContext } from '../support/build';
 import { HandEntry, makeTar } from '../support/tar';
 
 describe('box build: the context', () => {
   const t = busyboxRoot();
 
-  const build = (args: string[], input?: string | Buffer) => {
-    const r = spawnSync(BOX, t.args(['build', ...args]), { input, encoding: 'utf8', timeout: 120_000 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const build = (args: string[], input?: string | Buffer) => boxBuild(t, args, input);
   const run = (...args: string[]) => {
     const r = t.box(['run', '--rm', ...args]);
     expect(r.stderr).toBe('');
@@ -28,11 +26,7 @@ describe('box build: the context', () => {
 
   /** A context directory with these files, and its tar and tar.gz made by GNU tar. */
   const context = (name: string, files: Record<string, string>) => {
-    const dir = path.join(t.dir, name);
-    for (const [f, text] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      fs.writeFileSync(path.join(dir, f), text);
-    }
+    const dir = writeContext(t, name, files);
     const tar = path.join(t.dir, `${name}.tar`);
     expect(spawnSync('tar', ['-C', dir, '-cf', tar, '.']).status).toBe(0);
     expect(spawnSync('tar', ['-C', dir, '-czf', `${tar}.gz`, '.']).status).toBe(0);

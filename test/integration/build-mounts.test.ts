@@ -7,25 +7,15 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot } from '../support/box';
+import { busyboxRoot } from '../support/box';
+import { boxBuild, writeContext } from '../support/build';
 
 describe('box build: RUN --mount, --secret, --network, --progress', () => {
   const t = busyboxRoot();
 
   /** A context directory with these files (a Dockerfile among them). */
-  const context = (name: string, files: Record<string, string>): string => {
-    const dir = path.join(t.dir, name);
-    fs.rmSync(dir, { recursive: true, force: true });
-    for (const [f, text] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      fs.writeFileSync(path.join(dir, f), text);
-    }
-    return dir;
-  };
-  const build = (args: string[], input?: string, env: NodeJS.ProcessEnv = process.env) => {
-    const r = spawnSync(BOX, t.args(['build', ...args]), { encoding: 'utf8', input, env, timeout: 120_000 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const context = (name: string, files: Record<string, string>) => writeContext(t, name, files);
+  const build = (args: string[], input?: string, env?: NodeJS.ProcessEnv) => boxBuild(t, args, input, env);
   const run = (...args: string[]) => {
     const r = t.box(['run', '--rm', ...args]);
     expect(r.stderr).toBe('');

@@ -1,11 +1,9 @@
-// `box build` pulls a FROM image the store lacks (and, with --pull, every FROM image), from a
-// real registry on 127.0.0.1 (Debian's docker-registry), the image made by umoci, pushed by skopeo.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOX, TestRoot } from '../support/box';
+import { TestRoot } from '../support/box';
+import { boxBuild } from '../support/build';
 import { busyboxLayout, Registry, run, startRegistry, stopRegistry } from '../support/registry';
 
 describe('box build pulls its base images', () => {
@@ -28,14 +26,7 @@ describe('box build pulls its base images', () => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  const build = (args: string[], dockerfile: string) => {
-    const r = spawnSync(BOX, t.args(['build', ...args, '-']), {
-      encoding: 'utf8',
-      input: dockerfile,
-      timeout: 120_000,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const build = (args: string[], dockerfile: string) => boxBuild(t, [...args, '-'], dockerfile);
 
   it('pulls a missing FROM image, then uses the stored one; --pull pulls again; a failed pull names it', () => {
     const dockerfile = `FROM ${ref}\nRUN echo built > /built\n`;

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, inspectOne, storeSnapshot, until } from '../support/box';
+import { busyboxRoot, inspectOne, storeSnapshot, until } from '../support/box';
+import { boxBuild, writeContext } from '../support/build';
 
 interface ImageInspect {
   Id: string;
@@ -28,19 +29,8 @@ describe('box build', () => {
   const t = busyboxRoot();
 
   /** A context directory with these files (a Dockerfile among them). */
-  const context = (name: string, files: Record<string, string>): string => {
-    const dir = path.join(t.dir, name);
-    fs.rmSync(dir, { recursive: true, force: true });
-    for (const [f, text] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-      fs.writeFileSync(path.join(dir, f), text);
-    }
-    return dir;
-  };
-  const build = (args: string[], input?: string, env: NodeJS.ProcessEnv = process.env) => {
-    const r = spawnSync(BOX, t.args(['build', ...args]), { encoding: 'utf8', input, env, timeout: 120_000 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const context = (name: string, files: Record<string, string>) => writeContext(t, name, files);
+  const build = (args: string[], input?: string, env?: NodeJS.ProcessEnv) => boxBuild(t, args, input, env);
   const inspect = (image: string): ImageInspect => {
     const r = t.box(['image', 'inspect', image]);
     expect(r.stderr).toBe('');
