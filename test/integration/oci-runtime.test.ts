@@ -1064,6 +1064,35 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers(id)).toEqual([]);
   });
 
+  // A foreground run's helper is box's child until go: killed before it, box must not leave it
+  // waiting for a go nobody sends (native/PROTOCOL.md `lifeline`, which it watches until go).
+  it('a foreground run whose box is killed before the container started leaves no helper or container', () => {
+    const id = 'killed-run';
+    const marker = path.join(bundle, 'out', 'hook-ran');
+    fs.rmSync(marker, { force: true });
+    config(['sleep', '1000'], (c) => {
+      c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${marker}; exec sleep 1000`] }] };
+    });
+    const box = spawn(runc, ['--root', stateRoot, 'run', '--bundle', bundle, id], {
+      stdio: 'ignore',
+      env: { ...process.env, BOX_ROOT: t.root, BOX_POLICY: '' },
+    });
+    const hook = until(
+      'the createRuntime hook to run',
+      () => Number(fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : 0),
+      (pid) => pid > 0,
+    );
+    expect(helperProcesses().length).toBeGreaterThan(0);
+    process.kill(box.pid!, 'SIGKILL');
+    process.kill(hook, 'SIGKILL'); // box's child: nothing ends it
+    until('the helper to end the container', helperProcesses, (left) => left.length === 0, 10_000);
+    expect(fs.readFileSync(path.join(stateRoot, id, 'events'), 'utf8')).toContain(
+      'error abort 125 box ended before the container was started',
+    );
+    ok('delete', '--force', id); // the half-made container's directory and cgroup
+    expect(leftovers(id)).toEqual([]);
+  });
+
   it('box system check reports a helper left waiting with no container state, not that of a created one', () => {
     config(['sleep', '1000']);
     ok('create', '--bundle', bundle, 'w1');
