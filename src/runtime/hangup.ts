@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import { dup2 } from '../linux/syscalls';
 
-/** `box stop`'s default: seconds between the signal and SIGKILL. */
+/** `box stop`'s default wait between the signal and SIGKILL. */
 export const HANGUP_STOP_MS = 10_000;
 
 /**
@@ -18,12 +18,13 @@ export const HANGUP_STOP_MS = 10_000;
  */
 export function watchHangup(kill: () => void): () => void {
   if (!tty.isatty(0)) return () => undefined; // no terminal of its own to lose
+  const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
   let timer: NodeJS.Timeout | undefined;
   const onSighup = () => {
     // a hung-up terminal is no terminal any more: its ioctls (isatty's) fail with EIO
     if (timer || tty.isatty(0)) return;
     timer = setTimeout(kill, HANGUP_STOP_MS);
-    detachStdio();
+    detachStdio(terminals);
   };
   process.on('SIGHUP', onSighup);
   return () => {
@@ -33,14 +34,14 @@ export function watchHangup(kill: () => void): () => void {
 }
 
 /**
- * /dev/null in place of box's hung-up terminal: nothing written after (a warning) fails, and Node's
- * exit, which restores a terminal's modes on its stdio and aborts when that fails (EIO), finds
- * another file there and leaves it alone.
+ * /dev/null in place of box's hung-up terminal (those of `fds` that were one and are no more;
+ * a file or pipe stays): nothing written after (a warning) fails, and Node's exit, which restores
+ * a terminal's modes on its stdio and aborts when that fails (EIO), finds another file there.
  */
-function detachStdio(): void {
+function detachStdio(fds: number[]): void {
   const devNull = fs.openSync('/dev/null', 'r+');
   try {
-    for (const fd of [0, 1, 2]) if (!tty.isatty(fd)) dup2(devNull, fd);
+    for (const fd of fds) if (!tty.isatty(fd)) dup2(devNull, fd);
   } finally {
     fs.closeSync(devNull);
   }
