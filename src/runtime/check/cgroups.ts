@@ -96,9 +96,16 @@ const OCI_ID_RE = /^[\w+.-]{1,1024}$/;
 function ociCgroups(): Map<string, string[]> {
   const byId = new Map<string, string[]>();
   for (const h of hierarchies()) {
-    for (const id of readdir(path.join(h, 'box-runc'))) {
-      if (OCI_ID_RE.test(id) && id !== '.' && id !== '..')
-        byId.set(id, [...(byId.get(id) ?? []), path.join(h, 'box-runc', id)]);
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(path.join(h, 'box-runc'), { withFileTypes: true });
+    } catch {
+      continue; // no box-runc container in this hierarchy
+    }
+    for (const e of entries) {
+      // beside its cgroups, the parent's own files (cgroup.procs, tasks...)
+      if (e.isDirectory() && OCI_ID_RE.test(e.name))
+        byId.set(e.name, [...(byId.get(e.name) ?? []), path.join(h, 'box-runc', e.name)]);
     }
   }
   return byId;
@@ -118,9 +125,11 @@ function helperParents(ctx: CheckContext, dirs: string[], all: Proc[]): Proc[] {
  * handed to its caller, as runc's are).
  */
 function ociLeftovers(ctx: CheckContext): Finding[] {
+  const cgroups = ociCgroups();
+  if (!cgroups.size) return []; // (and no process table read where box-runc is not used)
   const all = listProcs();
   const isKept = helperKeeper(ctx, all);
-  return [...ociCgroups()].flatMap(([id, dirs]) => {
+  return [...cgroups].flatMap(([id, dirs]) => {
     const helpers = helperParents(ctx, dirs, all);
     if (!helpers.length || helpers.some(isKept)) return [];
     return dirs.map((dir) => {
