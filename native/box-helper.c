@@ -273,7 +273,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < npreserved; i++)
 		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0)
 			die("preserve-fds", EBADF, "fd %d (the caller's %d) is not open", PRESERVED_FD + i, 3 + i);
-	/* `lifeline`: box's end of the create (monitor.c detach_fork); above 5 and the preserved fds */
+	/* `lifeline`: box's end of the create (monitor.c detach_fork; in the foreground control.c);
+	 * above 5 and the preserved fds */
 	const struct rec *ll = spec_find(&spec, "lifeline");
 	int lifeline = ll ? (int)arg_u(ll, 0) : -1;
 	if (ll &&
@@ -290,6 +291,8 @@ int main(int argc, char **argv)
 		if (fcntl(fd, F_GETFD) < 0 && dup2(devnull(), fd) < 0)
 			die("open", errno, "/dev/null as fd %d", fd);
 	host_ops(&spec);
+	if (!detach && lifeline >= 0)
+		control_lifeline(lifeline); /* a foreground run's: watched until go (control.c) */
 	if (detach) {
 		detach_fork(lifeline); /* returns in the monitor (exec: the detached process's parent) */
 		monitor_stdio();

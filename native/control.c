@@ -8,11 +8,42 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static int open_fd = -1;
+static int lifeline_fd = -1;
+
+void control_lifeline(int fd)
+{
+	lifeline_fd = fd;
+}
+
+/* A foreground `lifeline`: until the answer, its end (box killed or gone) is an abort; its byte
+ * ends the watch. Returns once the channel has something to read. */
+static void await_readable(void)
+{
+	struct pollfd fds[2] = { { .fd = open_fd, .events = POLLIN }, { .fd = lifeline_fd, .events = POLLIN } };
+	while (lifeline_fd >= 0) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("control", errno, "poll");
+		}
+		if (fds[0].revents)
+			return;
+		char b;
+		ssize_t n = read(lifeline_fd, &b, 1);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n != 1)
+			die("abort", ECANCELED, "box ended before the container was started");
+		close(lifeline_fd);
+		lifeline_fd = fds[1].fd = -1;
+	}
+}
 
 void control_check(const struct spec *sp)
 {
@@ -49,6 +80,7 @@ void control_await(int more)
 {
 	char line[32];
 	size_t n = 0;
+	await_readable();
 	for (;;) { /* one line; a byte at a time, so nothing after it is consumed */
 		ssize_t r = read(open_fd, line + n, 1);
 		if (r < 0 && errno == EINTR)
@@ -63,8 +95,12 @@ void control_await(int more)
 			break;
 	}
 	line[n] = 0;
-	if (!more)
+	if (!more) {
 		control_close();
+		if (lifeline_fd >= 0) /* the answer came: box's end no longer matters */
+			close(lifeline_fd);
+		lifeline_fd = -1;
+	}
 	if (!strcmp(line, "go"))
 		return;
 	if (!strcmp(line, "abort"))

@@ -17,5 +17,8 @@ void control_close(void);
  * `more`: with `ready` a second answer follows); on `abort`, end of input or anything else the
  * init is killed and the helper exits 125 (die). */
 void control_await(int more);
+/* A foreground `run`'s `lifeline` FD: control_await also watches it until the answer (its end
+ * before that is an abort: box was killed); a detached helper watches its own (monitor.c). */
+void control_lifeline(int fd);
 
 #endif

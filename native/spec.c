@@ -301,8 +301,7 @@ static void spec_parse(const unsigned char *b, size_t n, struct spec *sp, int mo
 	if (mode == M_PROBE)
 		return;
 	if (!spec_find(sp, "detach")) {
-		static const char *const need[] = { "state", "on-exit", "health", "attach", "exit-event", "release",
-			"lifeline" };
+		static const char *const need[] = { "state", "on-exit", "health", "attach", "exit-event", "release" };
 		for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 			if (spec_find(sp, need[i]))
 				bad("op %s needs detach%s", need[i], "");

@@ -211,6 +211,34 @@ check "control-fifo: a symlink at its name -> error control 17, nothing made thr
 	$([ $RC = 125 ] && [[ "$(cat $w/status)" == "error control 17 make the FIFO $w/ctl"* ]] &&
 		[ ! -e $T/planted ] && [ ! -s $w/out ]; echo $?) "rc=$RC $(cat $w/status $w/out)"
 
+# a foreground run's lifeline (box-runc run): its end before go is an abort, go ends the watch
+lifeline_case() { # CLOSE-BEFORE-GO (1: box "killed" before go)
+	newcase
+	boxspec --rootfs $R --work $w --extra '["lifeline","6"]' -- sh -c 'echo ran' >$w/spec
+	mkfifo $w/ctl $w/ll
+	exec 7<>$w/ctl
+	"$HELPER" run 3<$w/spec 5<$w/ctl 6<$w/ll 4>$w/status >$w/out 2>&1 </dev/null &
+	hp=$!; PIDS+=($hp)
+	exec 8>$w/ll # box's end of the lifeline (the helper's open above waits for it)
+	waitfor "grep -q '^pid ' $w/status"
+	cp=$(sed -n 's/^pid //p' $w/status)
+	if [ "$1" = 1 ]; then exec 8>&-; else echo go >&7; fi
+	wait $hp; RC=$?
+	exec 7>&- 8>&-
+	ST=$(cat $w/status)
+}
+lifeline_case 1
+check "lifeline: its end before go -> error abort, the init killed, nothing ran" \
+	$([ $RC = 125 ] &&
+		[[ $ST == *$'\n'"error abort 125 box ended before the container was started" ]] &&
+		! alive $cp && [ ! -s $w/out ]; echo $?) \
+	"rc=$RC $ST $(cat $w/out)"
+leakcheck
+lifeline_case 0
+check "lifeline: go while it is open -> the command runs" \
+	$([ $RC = 0 ] && grep -qx ran $w/out; echo $?) "rc=$RC $ST $(cat $w/out)"
+leakcheck
+
 echo "# exec errors"
 run -- true
 check "exit 0" $([ $RC = 0 ] && [[ $ST == *$'\n'exit\ 0 ]]; echo $?) "$RC $ST"
@@ -555,8 +583,6 @@ raw '[["detach"],["stdin"],["args","true"]]'
 check "stdin without attach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op stdin needs attach or relay" ]]; echo $?) "$ST"
 raw '[["attach","/a","0"],["args","true"]]'
 check "attach without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op attach needs detach" ]]; echo $?) "$ST"
-raw '[["lifeline","6"],["args","true"]]'
-check "lifeline without detach refused" $([ $RC = 125 ] && [[ $ST == "error spec 22 op lifeline needs detach" ]]; echo $?) "$ST"
 raw '[["detach"],["lifeline","7"],["args","true"]]'
 check "lifeline not open refused" $([ $RC = 125 ] && [[ $ST == "error lifeline 9 "* ]]; echo $?) "$ST"
 raw '[["log","/x","0","1"],["args","true"]]'

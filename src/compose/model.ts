@@ -56,7 +56,7 @@ export interface Service {
   expose?: string[];
   volumes?: VolumeMount[];
   tmpfs?: string[];
-  /** in the order the container joins them (project.ts sorts them by priority, as Docker Compose) */
+  /** joined in networksByPriority's order (an object's own key order puts names like "10" first) */
   networks?: Record<string, ServiceNetwork | null>;
   network_mode?: string;
   depends_on?: Record<string, Dependency>;
@@ -158,4 +158,16 @@ export function stopGraceSeconds(project: Project, service: string): number {
 /** How many containers a service runs: `scale`, else `deploy.replicas`, else one. */
 export function replicasOf(s: Service): number {
   return s.scale ?? s.deploy?.replicas ?? 1;
+}
+
+/**
+ * A service's networks in the order its container joins them, as Docker Compose's: the highest
+ * `priority` first (its eth0 and default route), equal priorities by name, byte by byte (numeric
+ * names too: "10" before "2").
+ */
+export function networksByPriority(s: Service): [string, ServiceNetwork | null][] {
+  const byName = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return Object.entries(s.networks ?? {}).sort(
+    ([a, x], [b, y]) => (y?.priority ?? 0) - (x?.priority ?? 0) || byName(a, b),
+  );
 }

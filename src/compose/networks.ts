@@ -10,7 +10,7 @@ import { removeNetwork } from '../network/manage';
 import { syncRuleset } from '../network/setup';
 import { NetworkStore } from '../network/store';
 import { ContainerStore } from '../runtime/containers';
-import type { Project } from './model';
+import { networksByPriority, Project } from './model';
 import { LABEL } from './service-flags';
 
 /** The label that says which key of the project's `networks:` a network is. */
@@ -79,7 +79,7 @@ export async function connectOtherNetworks(
   const s = project.services[service];
   if (s.network_mode) return;
   const store = new NetworkStore(containers.roots);
-  for (const [key, endpoint] of Object.entries(s.networks ?? {}).slice(1)) {
+  for (const [key, endpoint] of networksByPriority(s).slice(1)) {
     const n = await store.get(project.networks[key].name);
     await connect(containers, n, record, {
       ip: endpoint?.ipv4_address,

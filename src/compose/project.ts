@@ -348,7 +348,6 @@ function normalise(
     if (!Object.keys(env).length) delete out.environment;
     if (!out.network_mode && !out.networks) out.networks = { default: null };
     if (out.network_mode && out.networks) throw new BoxError(`${where}: network_mode and networks cannot both be set`);
-    if (out.networks) out.networks = byPriority(out.networks);
     for (const n of Object.keys(out.networks ?? {})) {
       if (n === 'default' && !project.networks.default) project.networks.default = { name: `${name}_default` };
       if (!project.networks[n])
@@ -369,16 +368,6 @@ function normalise(
   }
   checkCycles(project);
   return project;
-}
-
-/**
- * A service's networks in the order its container joins them, as Docker Compose's: the highest
- * `priority` first (its eth0 and default route), equal priorities by name.
- */
-function byPriority(networks: NonNullable<Service['networks']>): NonNullable<Service['networks']> {
-  const priority = (key: string) => networks[key]?.priority ?? 0;
-  const keys = Object.keys(networks).sort((a, b) => priority(b) - priority(a) || (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(keys.map((k) => [k, networks[k]]));
 }
 
 function checkCycles(project: Pick<Project, 'services'>): void {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { BoxError } from '../errors';
 import type { ParsedFlags } from '../util/flag-table';
-import type { Condition, PortSpec, Project, Service, VolumeMount } from './model';
+import { Condition, networksByPriority, PortSpec, Project, Service, VolumeMount } from './model';
 import { shellJoin } from './shlex';
 
 /** Docker Compose's labels, which tell a project's containers apart (and `docker compose` reads). */
@@ -112,7 +112,7 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
   }
   if (s.network_mode && !['none', 'host', 'bridge'].includes(s.network_mode))
     unsupported(name, `network_mode "${s.network_mode}"`, 'is not supported (box has none, host and bridge)');
-  const [first] = Object.entries(s.networks ?? {});
+  const [first, ...others] = networksByPriority(s);
   if (s.network_mode) set('network', s.network_mode);
   else if (first) {
     // the first network at creation (what `box run --network` takes); the others are connected before the start
@@ -123,7 +123,7 @@ export function serviceRun(project: Project, name: string, n: number, oneoff = f
     set('macAddress', endpoint?.mac_address);
   }
   // box sets a MAC address at creation only (`box network connect` takes none)
-  for (const [key, endpoint] of Object.entries(s.networks ?? {}).slice(1))
+  for (const [key, endpoint] of others)
     if (endpoint?.mac_address) unsupported(name, `networks.${key}.mac_address`, 'is for the first network only');
   const endpointMac = first?.[1]?.mac_address;
   if (s.mac_address && endpointMac && s.mac_address !== endpointMac)

@@ -92,6 +92,45 @@ export function lockFileBlocking(file: string): Lock {
   return heldLock(fd);
 }
 
+/**
+ * lockFileBlocking for a lock file that a holder may delete (see lockDeletableFile, deleteLockFile):
+ * the lock counts only if the file locked is still the one at `file`, else it is taken again.
+ */
+export function lockDeletableFileBlocking(file: string): Lock {
+  for (;;) {
+    mkdirp(path.dirname(file), 0o700);
+    const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
+    try {
+      flockBlocking(fd, LOCK_EX);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    if (isFileAt(fd, file)) return heldLock(fd);
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Deletes a deletable lock file (see lockDeletableFileBlocking) while holding its lock, waiting for
+ * a holder first: whoever opened it meanwhile finds it gone once it has the lock, and takes a new one.
+ */
+export function deleteLockFile(file: string): void {
+  let fd: number;
+  try {
+    fd = openNoFollow(file, fs.constants.O_RDWR);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    flockBlocking(fd, LOCK_EX);
+    if (isFileAt(fd, file)) fs.unlinkSync(file); // else a newer one is there, someone else's
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The lock on `file` if nobody holds it now; undefined otherwise. Never waits. */
 export function tryLockFile(file: string): Lock | undefined {
   mkdirp(path.dirname(file), 0o700);

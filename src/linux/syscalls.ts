@@ -247,6 +247,7 @@ type ReadlinkatFn = (dirfd: number, path: string, buf: Buffer, size: number) => 
 type LinkatFn = (olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number) => number;
 type FlistxattrFn = (fd: number, list: Buffer | null, size: number) => number | bigint;
 type FremovexattrFn = (fd: number, name: string) => number;
+type Dup2Fn = (oldfd: number, newfd: number) => number;
 
 let atFns:
   | {
@@ -259,6 +260,7 @@ let atFns:
       linkat: LinkatFn;
       flistxattr: FlistxattrFn;
       fremovexattr: FremovexattrFn;
+      dup2: Dup2Fn;
     }
   | undefined;
 
@@ -281,8 +283,14 @@ function atBindings() {
     ) as LinkatFn,
     flistxattr: lib.func('intptr_t flistxattr(int fd, _Out_ void *list, size_t size)') as FlistxattrFn,
     fremovexattr: lib.func('int fremovexattr(int fd, const char *name)') as FremovexattrFn,
+    dup2: lib.func('int dup2(int oldfd, int newfd)') as Dup2Fn,
   };
   return atFns;
+}
+
+/** dup2(2): `newfd` becomes a copy of `oldfd` (what it was is closed). */
+export function dup2(oldfd: number, newfd: number): void {
+  if (atBindings().dup2(oldfd, newfd) < 0) fail('dup2');
 }
 
 /**

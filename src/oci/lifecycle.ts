@@ -121,8 +121,9 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
     if (o.consoleSocket) spec.op('console-socket', path.resolve(o.consoleSocket));
     const extraFds = o.preserveFds ?? [];
     // detached, the helper outlives this process: until the lifeline's byte it ends the container
-    // itself if this process ends or gives up (native/PROTOCOL.md `lifeline`); its fd follows the preserved ones
-    if (!o.foreground) spec.op('lifeline', FIRST_PRESERVED_FD + extraFds.length);
+    // itself if this process ends or gives up (native/PROTOCOL.md `lifeline`); in the foreground it
+    // does so until start's go. Its fd follows the preserved ones.
+    spec.op('lifeline', FIRST_PRESERVED_FD + extraFds.length);
     helper = spawnHelper(store, o.id, spec.encode(), o.helperCache, {
       foreground: o.foreground !== undefined,
       extraFds,
@@ -202,7 +203,7 @@ const FIRST_PRESERVED_FD = 6;
 interface Helper {
   child: ChildProcess;
   exited: () => boolean;
-  /** the create is done: the lifeline's byte, then its end (the helper no longer watches it) */
+  /** the create is done: the lifeline's byte, then its end (the helper no longer watches it); foreground: nothing */
   release: () => Promise<void>;
   /** the create failed: the lifeline ends without its byte (foreground: SIGKILL); resolves once it exited */
   end: () => Promise<void>;
@@ -226,16 +227,7 @@ function spawnHelper(
   try {
     child = spawn(helperPath, ['run'], {
       // fd 5 stays free for the control FIFO the helper makes; --preserve-fds' fds from 6 on, then the lifeline
-      stdio: [
-        'inherit',
-        'inherit',
-        'inherit',
-        'pipe',
-        events,
-        'ignore',
-        ...how.extraFds,
-        ...(how.foreground ? [] : ['pipe' as const]),
-      ],
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe', events, 'ignore', ...how.extraFds, 'pipe'],
       detached: !how.foreground,
       env: {},
     });
@@ -252,24 +244,25 @@ function spawnHelper(
   const specPipe = child.stdio[3] as NodeJS.WritableStream & { on: (e: string, f: () => void) => void };
   specPipe.on('error', () => undefined);
   specPipe.end(spec);
-  const lifeline = how.foreground ? undefined : (child.stdio[FIRST_PRESERVED_FD + how.extraFds.length] as Socket);
-  lifeline?.on('error', () => undefined); // the helper gone: its exit says the rest
+  const lifeline = child.stdio[FIRST_PRESERVED_FD + how.extraFds.length] as Socket;
+  lifeline.on('error', () => undefined); // the helper gone: its exit says the rest
   if (!how.foreground) child.unref();
   return {
     child,
     exited: () => exited,
-    // the byte is in the helper's socket once written (then this end is closed: it would keep the helper)
+    // the byte is in the helper's socket once written (then this end is closed: it would keep the helper);
+    // in the foreground no byte: the helper watches the lifeline until start's go, which comes later
     release: () =>
       new Promise<void>((resolve) => {
-        if (!lifeline) return resolve();
+        if (how.foreground) return resolve();
         lifeline.write('D', () => {
           lifeline.destroy();
           resolve();
         });
       }),
     end: async () => {
-      if (lifeline) lifeline.destroy();
-      else child.kill('SIGKILL');
+      if (how.foreground) child.kill('SIGKILL');
+      else lifeline.destroy();
       // a timer that keeps the event loop alive: the helper's exit (unref'd) does not
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([gone, new Promise((resolve) => (timer = setTimeout(resolve, GONE_MS)))]);

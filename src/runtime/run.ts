@@ -15,6 +15,7 @@ import {
 } from './create';
 import { releaseNetworks } from './networks';
 import { appendEvent } from './events';
+import { watchHangup } from './hangup';
 import { OutputOption, runHelper } from './helper';
 import type { Lock } from '../image/locks';
 import { logFile, removeRuntimeDir } from './monitor-state';
@@ -35,6 +36,9 @@ export async function runForeground(req: CreateRequest, log?: LogOptions): Promi
   relayStdio(c, req.output);
   let exitCode = 125;
   let owner: Lock | undefined;
+  // with a tty of the caller's: its hangup ends the container (hangup.ts)
+  const attached = config.tty && (req.output ?? 'inherit') === 'inherit';
+  const unwatch = attached ? watchHangup(() => cgroup.killAll()) : undefined;
   try {
     owner = holdOwnership(req.roots, record.id);
     c.lock.release(); // the owner lock says from now on that a live box run answers for the container
@@ -91,6 +95,7 @@ export async function runForeground(req: CreateRequest, log?: LogOptions): Promi
     }
     throw err;
   } finally {
+    unwatch?.();
     c.lock.release();
     storeLock?.release();
     try {

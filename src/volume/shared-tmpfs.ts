@@ -4,13 +4,13 @@
 // Docker). The holders are one empty file per container under <runroot>/volume-mounts/<name>/ (gone
 // with a reboot, as the mount is): a start adds its own before it mounts, an end removes its own and
 // unmounts after the last, both under the volume's lock, which is only ever held over a few system
-// calls. A holder that ended without saying so (its monitor or its box killed) is dropped by the
-// next end, ps or rm: a container that is not running and whose lock is free (no start or end of it
-// at work) holds nothing.
+// calls, and whose file goes with the volume. A holder that ended without saying so (its monitor or
+// its box killed) is dropped by the next end, ps or rm: a container that is not running and whose
+// lock is free (no start or end of it at work) holds nothing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
-import { lockFileBlocking, tryLockExistingFile } from '../image/locks';
+import { lockDeletableFileBlocking, tryLockExistingFile } from '../image/locks';
 import { MNT_DETACH, mountFs, umount2 } from '../linux/syscalls';
 import type { MountConfig } from '../model';
 import { CONTAINER_ID_RE, layout, lockPaths, Roots, VOLUME_NAME_RE } from '../paths';
@@ -122,8 +122,9 @@ function isMounted(store: VolumeStore, name: string): boolean {
   }
 }
 
+/** The volume's lock, whose file goes with the volume (VolumeStore.removeIfUnused deletes it under the lock). */
 function withVolumeLock(roots: Roots, name: string, fn: () => void): void {
-  const lock = lockFileBlocking(lockPaths.tmpfsVolume(roots, name));
+  const lock = lockDeletableFileBlocking(lockPaths.tmpfsVolume(roots, name));
   try {
     fn();
   } finally {

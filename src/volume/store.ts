@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { Lock, tryLockFile } from '../image/locks';
+import { deleteLockFile, Lock, tryLockFile } from '../image/locks';
 import { CONTAINER_ID_RE, checkedVolumeName, layout, lockPaths, Roots, VOLUME_NAME_RE } from '../paths';
 import { mkdirp, readJson, writeJsonAtomic } from '../util/fs';
 import { ownedName, ownerAlive, ownerOf } from '../util/owner';
@@ -229,6 +229,8 @@ export class VolumeStore {
       return false;
     }
     fs.rmSync(trash, { recursive: true, force: true });
+    // its shared tmpfs's lock (shared-tmpfs.ts), taken first: a holder now finds the file gone
+    deleteLockFile(lockPaths.tmpfsVolume(this.roots, name));
     return true;
   }
 

@@ -132,6 +132,40 @@ describe('box run: signals, init and terminals', () => {
     expect(out.termiosRestored).toBe(true);
   });
 
+  // A terminal that hangs up (an ssh session dropped) ends the attach, as Docker's and podman's
+  // clients end theirs: its SIGHUP reaches PID 1 as before; a foreground container lives no longer
+  // than its box run, so one that ignores SIGHUP is then stopped as `box stop` would (SIGKILL after
+  // 10 s) instead of waiting for a terminal that is gone. Its end is recorded; nothing is left.
+  it.each([
+    ['ends on its SIGHUP', 'trap "exit 3" HUP; echo ready; sleep 1000 & wait', 3],
+    // a PID 1 without a handler for SIGHUP ignores it
+    ['ignores SIGHUP: it is killed after the stop timeout', 'echo ready; sleep 1000', 137],
+  ])('-it whose terminal hangs up: a container that %s', (_what, script, code) => {
+    const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
+    const name = `hup-${code}`;
+    const r = spawnSync(
+      'python3',
+      [
+        driver,
+        '--hangup-after',
+        'ready',
+        '--timeout',
+        '40',
+        '--',
+        BOX,
+        ...t.args(['run', '--name', name, '-it', 'busybox', 'sh', '-c', script]),
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { status: number; secondsAfterHangup: number };
+    expect(out.status).toBe(code);
+    if (code === 137) expect(out.secondsAfterHangup).toBeGreaterThanOrEqual(10);
+    const state = JSON.parse(t.box(['inspect', '--format', '{{json .State}}', name]).stdout);
+    expect([state.Status, state.ExitCode]).toEqual(['exited', code]);
+    expect(t.box(['rm', name]).status).toBe(0);
+  });
+
   it('-t propagates a window resize to the container', () => {
     const driver = path.join(REPO, 'test', 'support', 'pty-driver.py');
     const r = spawnSync(

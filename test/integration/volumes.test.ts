@@ -460,6 +460,28 @@ describe('volumes and bind mounts', () => {
     expect(t.box(['volume', 'rm', 'shm']).status).toBe(0);
   });
 
+  it("volume rm removes a tmpfs volume's lock file with it, once no command holds that lock", async () => {
+    const opts = ['-o', 'type=tmpfs', '-o', 'device=tmpfs'];
+    expect(t.box(['volume', 'create', ...opts, 'shl']).status).toBe(0);
+    expect(run('-v', 'shl:/t', 'busybox', 'true').status).toBe(0);
+    const lockFile = path.join(t.root, 'run', 'locks', 'volume-mounts', 'shl.lock');
+    expect(fs.existsSync(lockFile)).toBe(true); // the start and the end took it
+    // a start or an end of a container using it holds the lock: rm waits for it before the file goes
+    const holder = holdLockFile(lockFile);
+    const rm = t.start(['volume', 'rm', 'shl']);
+    const done = exitOf(rm);
+    until(
+      'volume rm to wait for the lock',
+      () => fs.readFileSync('/proc/locks', 'utf8'),
+      (locks) => locks.split('\n').some((l) => l.includes('->') && l.includes(` ${rm.pid} `)),
+    );
+    expect(fs.existsSync(lockFile)).toBe(true);
+    holder.kill('SIGKILL');
+    expect((await done).code).toBe(0);
+    expect(fs.existsSync(lockFile)).toBe(false);
+    expect(volumes()).not.toContain('shl');
+  });
+
   it('mounts volumes made with the local driver’s options: a tmpfs and a bind of a host directory', () => {
     const dir = fs.mkdtempSync(path.join(t.dir, 'device-'));
     fs.writeFileSync(path.join(dir, 'f'), 'on the host\n');

@@ -4,6 +4,8 @@ reports what it printed as JSON: {"output", "status", "termiosRestored"}.
 
 --send-after TEXT --send BYTES      type BYTES once TEXT has appeared
 --resize-after TEXT --resize RxC    change the window size once TEXT appeared (the kernel signals SIGWINCH)
+--hangup-after TEXT                 close the terminal's master once TEXT appeared (an ssh session dropped:
+                                    the kernel hangs the terminal up), then wait for the command to end
 --step EXPECT BYTES                 (repeatable, in order) type BYTES once EXPECT has appeared after
                                     the previous step's; EXPECT "@raw": once the command has put the
                                     terminal in raw mode (no ICANON); the terminal's
@@ -18,6 +20,7 @@ p.add_argument('--send-after')
 p.add_argument('--send')
 p.add_argument('--resize-after')
 p.add_argument('--resize')
+p.add_argument('--hangup-after')
 p.add_argument('--step', nargs=2, action='append', default=[], metavar=('EXPECT', 'BYTES'))
 p.add_argument('--timeout', type=float, default=20)
 p.add_argument('cmd', nargs=argparse.REMAINDER)
@@ -40,6 +43,7 @@ out = b''
 sent = resized = False
 steps_done, step_from = 0, 0
 raw_modes = None
+hung_up = None
 deadline = time.time() + a.timeout
 status = None
 while time.time() < deadline:
@@ -75,6 +79,16 @@ while time.time() < deadline:
         rows, cols = (int(x) for x in a.resize.split('x'))
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
         resized = True
+    if a.hangup_after and a.hangup_after in text:
+        os.close(master)
+        hung_up = time.time()
+        while status is None and time.time() < deadline:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = st
+            else:
+                time.sleep(0.05)
+        break
     done, st = os.waitpid(pid, os.WNOHANG)
     if done:
         status = st
@@ -94,11 +108,16 @@ while time.time() < deadline:
 if status is None:
     os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
-after = termios.tcgetattr(slave)
+try:
+    after = termios.tcgetattr(slave)
+except termios.error:
+    after = None  # hung up
+
 print(json.dumps({
     'output': out.decode('utf-8', 'replace'),
     'status': os.waitstatus_to_exitcode(status),
     'termiosRestored': before == after,
     'steps': steps_done,
     'rawModes': raw_modes,
+    'secondsAfterHangup': None if hung_up is None else round(time.time() - hung_up, 2),
 }))

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { interpolate } from '../../src/compose/interpolate';
+import { networksByPriority } from '../../src/compose/model';
 import { parseDotenv } from '../../src/compose/dotenv';
 import { discoverFiles, LoadOptions, loadProject, normaliseProjectName } from '../../src/compose/project';
 import { splitWords } from '../../src/compose/shlex';
@@ -244,9 +245,17 @@ describe('the normalised model', () => {
       'services:\n  web:\n    image: x\n    networks: {zed: {}, back: null, mid: {priority: 5}, top: {priority: "9"}}\n' +
         'networks: {zed: {}, back: {}, mid: {}, top: {}}\n',
     );
-    const networks = load().services.web.networks!;
-    expect(Object.keys(networks)).toEqual(['top', 'mid', 'back', 'zed']);
-    expect(networks.top).toEqual({ priority: 9 });
+    const web = load().services.web;
+    expect(networksByPriority(web).map(([name]) => name)).toEqual(['top', 'mid', 'back', 'zed']);
+    expect(web.networks!.top).toEqual({ priority: 9 });
+    // names that look like numbers are names too, compared byte by byte as Docker Compose does
+    // (a JavaScript object's key order would put them first, in numeric order)
+    write(
+      'compose.yaml',
+      'services:\n  web:\n    image: x\n    networks: {b: {}, "10": {}, "2": {}, "9": {priority: 1}, "-1": {}}\n' +
+        'networks: {b: {}, "10": {}, "2": {}, "9": {}, "-1": {}}\n',
+    );
+    expect(networksByPriority(load().services.web).map(([name]) => name)).toEqual(['9', '-1', '10', '2', 'b']);
     write(
       'compose.yaml',
       'services:\n  web:\n    image: x\n    networks: {back: {priority: high}}\nnetworks: {back: {}}\n',

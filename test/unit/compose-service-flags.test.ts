@@ -131,9 +131,10 @@ describe('a service as box run flags', () => {
     const back = (mac: string) => ({ back: { mac_address: mac } });
     const run = serviceRun(projectWith({ image: 'b', networks: back('02:00:00:00:00:01') }), 'web', 1);
     expect(run.flags.macAddress).toBe('02:00:00:00:00:01');
-    const second = projectWith({ image: 'b', networks: { default: null, ...back('02:00:00:00:00:01') } });
+    // joined second: equal priorities go by name (networksByPriority), whatever the order written
+    const second = projectWith({ image: 'b', networks: { zed: { mac_address: '02:00:00:00:00:01' }, default: null } });
     expect(() => serviceRun(second, 'web', 1)).toThrow(
-      'service "web": networks.back.mac_address is for the first network only: remove it',
+      'service "web": networks.zed.mac_address is for the first network only: remove it',
     );
     const both = projectWith({ image: 'b', mac_address: '02:00:00:00:00:02', networks: back('02:00:00:00:00:01') });
     expect(() => serviceRun(both, 'web', 1)).toThrow(

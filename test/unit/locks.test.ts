@@ -4,7 +4,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLockHeld, lockFile, lockFileWithin, lockHolder, tryLockFile } from '../../src/image/locks';
+import { spawn } from 'node:child_process';
+import {
+  deleteLockFile,
+  isLockHeld,
+  lockDeletableFileBlocking,
+  lockFile,
+  lockFileWithin,
+  lockHolder,
+  tryLockFile,
+} from '../../src/image/locks';
 
 describe('locks', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-locks-'));
@@ -64,6 +73,30 @@ describe('locks', () => {
     const again = tryLockFile(file);
     expect(again).toBeDefined();
     again!.release();
+  });
+
+  it('a deletable lock file deleted by its holder while another waits: the waiter locks a new file there', async () => {
+    const file = path.join(dir, 'deletable.lock');
+    fs.writeFileSync(file, '');
+    const ino = fs.statSync(file).ino;
+    // the holder waits until a process waits for the same file (its inode in /proc/locks), then deletes it
+    const waited = `until grep -Eq -- "-> FLOCK .*:${ino} " /proc/locks; do sleep 0.01; done; rm ${file}`;
+    const holder = spawn('flock', ['-o', file, 'timeout', '10', 'sh', '-c', waited], { stdio: 'ignore' });
+    const gone = new Promise((resolve) => holder.on('exit', resolve));
+    const deadline = Date.now() + 5000;
+    while (!fs.readFileSync('/proc/locks', 'utf8').includes(`:${ino} `) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const lock = lockDeletableFileBlocking(file); // waits for the holder, then finds its file gone
+    // a lock on the deleted file would leave none at the path (its inode number may be reused)
+    expect(fs.existsSync(file)).toBe(true);
+    expect(isLockHeld(file)).toBe(true);
+    lock.release();
+    await gone;
+    // deleteLockFile takes the lock first (free now) and deletes the file; a missing one is no error
+    deleteLockFile(file);
+    expect(fs.existsSync(file)).toBe(false);
+    deleteLockFile(file);
   });
 
   it('lockHolder names the process holding the lock, from /proc/locks', () => {

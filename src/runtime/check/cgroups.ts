@@ -4,13 +4,17 @@
 // holds the container's lock or its owner lock (a start between creating the cgroup and
 // recording the run). Only ids this root knows are looked at: another root's containers share
 // the `box/` parent; an unknown id counts when a process in it is a child of this root's helper.
+// box-runc's (box-runc/<id>, its default cgroupsPath) are this root's when a process in them is
+// the child of this root's helper, and leftovers when no such helper serves a container: its OCI
+// directory holds no record, or it is gone (processes.ts helperKeeper, the process check's rule).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../../errors';
 import { mountTable } from '../../linux/mountinfo';
 import { CONTAINER_ID_RE } from '../../paths';
 import { CheckContext, persisting, readdir } from './context';
-import { isRootHelper, readProc } from './procs';
+import { helperKeeper } from './processes';
+import { isRootHelper, listProcs, Proc, readProc } from './procs';
 import { Checker, Finding } from './types';
 
 /** The mount point of each cgroup hierarchy (one per superblock: a hierarchy mounted twice counts once). */
@@ -85,6 +89,68 @@ function removeCgroup(dir: string): void {
   }
 }
 
+/** box-runc's ids (runc's rule: no path separator), as its store takes them (src/oci/store.ts). */
+const OCI_ID_RE = /^[\w+.-]{1,1024}$/;
+
+/** Each box-runc container's cgroup directories, in every hierarchy, by id. */
+function ociCgroups(): Map<string, string[]> {
+  const byId = new Map<string, string[]>();
+  for (const h of hierarchies()) {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(path.join(h, 'box-runc'), { withFileTypes: true });
+    } catch {
+      continue; // no box-runc container in this hierarchy
+    }
+    for (const e of entries) {
+      // beside its cgroups, the parent's own files (cgroup.procs, tasks...)
+      if (e.isDirectory() && OCI_ID_RE.test(e.name))
+        byId.set(e.name, [...(byId.get(e.name) ?? []), path.join(h, 'box-runc', e.name)]);
+    }
+  }
+  return byId;
+}
+
+/** This root's helpers that are the parents of processes in the cgroup directories. */
+function helperParents(ctx: CheckContext, dirs: string[], all: Proc[]): Proc[] {
+  const byPid = new Map(all.map((p) => [p.pid, p]));
+  const parents = dirs.flatMap(pidsIn).flatMap((pid) => byPid.get(byPid.get(pid)?.ppid ?? 0) ?? []);
+  return parents.filter((p) => isRootHelper(ctx.roots, p));
+}
+
+/**
+ * box-runc's cgroups that are this root's leftovers, as the process table and the OCI records
+ * are now: those whose processes' parents are this root's helpers, none serving a container. One
+ * whose processes have no such parent is left alone (another root's, or a container started and
+ * handed to its caller, as runc's are).
+ */
+function ociLeftovers(ctx: CheckContext): Finding[] {
+  const cgroups = ociCgroups();
+  if (!cgroups.size) return []; // (and no process table read where box-runc is not used)
+  const all = listProcs();
+  const isKept = helperKeeper(ctx, all);
+  return [...cgroups].flatMap(([id, dirs]) => {
+    const helpers = helperParents(ctx, dirs, all);
+    if (!helpers.length || helpers.some(isKept)) return [];
+    return dirs.map((dir) => {
+      const pids = pidsIn(dir).length;
+      const holding = pids ? ` (${pids} process${pids === 1 ? '' : 'es'} left in it)` : '';
+      const reason = `box-runc container ${id}: its helper serves no container (no record under its OCI root)`;
+      return { kind: 'cgroup', object: dir, reason: reason + holding, detail: { ociId: id } };
+    });
+  });
+}
+
+/** A box-runc container's cgroup, unless one of its helpers serves it now: what is left in it is killed. */
+function fixOciCgroup(ctx: CheckContext, f: Finding): void {
+  const dirs = ociCgroups().get(String(f.detail!.ociId)) ?? [];
+  const all = listProcs();
+  if (helperParents(ctx, dirs, all).some(helperKeeper(new CheckContext(ctx.roots), all))) {
+    throw new Error(`box-runc container ${f.detail!.ociId} is served by a helper now`);
+  }
+  removeCgroup(f.object);
+}
+
 export const cgroupChecker: Checker = {
   kind: 'cgroup',
   async find(ctx) {
@@ -100,17 +166,27 @@ export const cgroupChecker: Checker = {
       const reasons = new Map([...new Set(list.map((d) => d.id))].map((id) => [id, leftoverReason(now, id)]));
       return list.filter((d) => reasons.get(d.id) && fs.existsSync(d.dir));
     };
-    const left = await persisting(dirs, stillLeft);
+    // a helper is recorded a moment after it starts (the process check waits as long)
+    const ociStillLeft = (found: Finding[]) => {
+      const again = new Set(ociLeftovers(new CheckContext(ctx.roots)).map((f) => f.object));
+      return found.filter((f) => again.has(f.object));
+    };
+    const [left, ociLeft] = await Promise.all([
+      persisting(dirs, stillLeft),
+      persisting(ociLeftovers(ctx), ociStillLeft),
+    ]);
     const reasons = new Map([...new Set(left.map((d) => d.id))].map((id) => [id, leftoverReason(ctx, id)]));
-    return left.flatMap(({ id, dir }): Finding[] => {
+    const boxLeft = left.flatMap(({ id, dir }): Finding[] => {
       const reason = reasons.get(id);
       if (!reason) return [];
       const pids = pidsIn(dir).length;
       const holding = pids ? ` (${pids} process${pids === 1 ? '' : 'es'} left in it)` : '';
       return [{ kind: 'cgroup', object: dir, reason: reason + holding, detail: { id } }];
     });
+    return [...boxLeft, ...ociLeft];
   },
   async fix(ctx, f) {
+    if (f.detail!.ociId !== undefined) return fixOciCgroup(ctx, f);
     const id = String(f.detail!.id);
     const lock = ctx.tryLockContainer(id);
     if (lock === 'busy') throw new Error(`container ${id.slice(0, 12)} is in use by a box command`);

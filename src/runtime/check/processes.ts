@@ -63,15 +63,14 @@ function backoffReason(ctx: CheckContext, p: Proc, id: string): string | undefin
   return undefined;
 }
 
-/** The root's processes that serve nothing, as the process table and the records are now. */
-function staleProcesses(ctx: CheckContext): Finding[] {
-  const all = listProcs();
+/**
+ * Whether each of the root's helpers serves something, as the process table and the records are
+ * now: it is kept if recorded, or if its parent is a running box command or a kept helper.
+ */
+export function helperKeeper(ctx: CheckContext, all: Proc[] = listProcs()): (p: Proc) => boolean {
   const byPid = new Map(all.map((p) => [p.pid, p]));
-  const ours = all.filter((p) => isRootHelper(ctx.roots, p) || isRootCommand(ctx.roots, p));
   const recorded = recordedPids(ctx);
-  const out: Finding[] = [];
   const kept = new Map<number, boolean>();
-  // a helper is kept if recorded, or if its parent is a running box command or a kept helper
   const isKept = (p: Proc, depth = 0): boolean => {
     if (kept.has(p.pid)) return kept.get(p.pid)!;
     let ok = recorded.has(p.pid) || servesLiveCgroup(ctx, all, p) || servesOciContainer(p);
@@ -85,6 +84,15 @@ function staleProcesses(ctx: CheckContext): Finding[] {
     kept.set(p.pid, ok);
     return ok;
   };
+  return (p) => isKept(p);
+}
+
+/** The root's processes that serve nothing, as the process table and the records are now. */
+function staleProcesses(ctx: CheckContext): Finding[] {
+  const all = listProcs();
+  const ours = all.filter((p) => isRootHelper(ctx.roots, p) || isRootCommand(ctx.roots, p));
+  const isKept = helperKeeper(ctx, all);
+  const out: Finding[] = [];
   for (const p of ours) {
     const call = internalCall(p);
     let reason: string | undefined;
