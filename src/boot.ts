@@ -139,8 +139,9 @@ function boot(): void {
     });
   }
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  const mod = { exports: {} };
+  const mod = { exports: {} as { main(): void } };
   run(mod.exports, require, mod, __filename, __dirname);
+  mod.exports.main(); // loading the bundle runs nothing (src/main.ts)
 }
 
 boot();

@@ -5,5 +5,10 @@
 import { runEntry } from './entry';
 import { mark } from './util/trace';
 
-mark('main');
-runEntry(() => (require('./cli/oci') as typeof import('./cli/oci')).runOci(process.argv.slice(2), 'box-runc'));
+export function main(): void {
+  mark('main');
+  runEntry(() => (require('./cli/oci') as typeof import('./cli/oci')).runOci(process.argv.slice(2), 'box-runc'));
+}
+
+// `node dist/box-runc.js ...`: the bundle is node's main module.
+if (require.main === module) main();

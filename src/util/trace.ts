@@ -8,11 +8,14 @@
 // of process.hrtime) when it spawned box, as the benchmark sets it.
 import * as fs from 'node:fs';
 
-const enabled = process.env.BOX_TRACE === '1';
+/** BOX_TRACE=1, read at the first mark (not at load: the startup snapshot loads this module at build time). */
+let enabled: boolean | undefined;
 /** label, ms since Node's time origin, this process's CPU time so far (user + system, ms) */
 const marks: [string, number, number][] = [];
 /** How many modules Node had loaded when box's bundle began: the rest are box's doing. */
-const modulesBeforeBox = enabled ? loadedModules().length : 0;
+const modulesBeforeBox = loadedModules().length;
+
+const tracing = (): boolean => (enabled ??= process.env.BOX_TRACE === '1');
 
 /** Node's loaded modules (an undocumented but stable list: "NativeModule fs", "Internal Binding fs"...). */
 function loadedModules(): string[] {
@@ -33,7 +36,7 @@ const cpuMs = (): number => {
 };
 
 export function mark(label: string): void {
-  if (enabled) marks.push([label, performance.now(), cpuMs()]);
+  if (tracing()) marks.push([label, performance.now(), cpuMs()]);
 }
 
 /** Milliseconds from the exec to Node's time origin, and whether the caller's spawn time gave it. */
@@ -63,7 +66,7 @@ function nodeMarks(): [string, number][] {
 }
 
 export function flushTrace(): void {
-  if (!enabled || marks.length === 0) return;
+  if (!tracing() || marks.length === 0) return;
   const exec = execToOrigin();
   const all: [string, number, number?][] = [
     [exec.exact ? 'spawned by the caller (BOX_TRACE_T0)' : 'exec (kernel start time, 10 ms steps)', -exec.ms],
