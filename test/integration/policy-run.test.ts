@@ -654,8 +654,9 @@ describe('box run with policies', () => {
 
   it('two starts appending to a full audit log at once rotate it once: the full log is kept as .1', async () => {
     const log = path.join(t.root, 'policy-audit.jsonl');
-    const line = JSON.stringify({ time: 'then', filler: 'x'.repeat(1000) }) + '\n';
-    fs.writeFileSync(log, line.repeat(Math.floor((16 * 1024 * 1024) / line.length))); // 16 MiB less a line
+    const bare = JSON.stringify({ time: 'then', filler: '' });
+    const line = JSON.stringify({ time: 'then', filler: 'x'.repeat(1023 - bare.length) }) + '\n'; // 1 KiB
+    fs.writeFileSync(log, line.repeat(16 * 1024)); // 16 MiB: any entry more needs a rotation
     const full = fs.statSync(log).size;
     // Both reach the rotation while another holds its lock: once it is free, the first rotates and
     // the second finds the log it left, which it must not rotate again over the full one.
