@@ -61,6 +61,8 @@ export const lockPaths = {
   store: (r: Roots) => path.join(layout.locks(r), 'store.lock'),
   /** starts are admitted one at a time per host */
   admission: (r: Roots) => path.join(layout.locks(r), 'admission.lock'),
+  /** taken to rotate the policy audit log (src/policy/audit.ts), which appends need no lock for */
+  policyAudit: (r: Roots) => path.join(layout.locks(r), 'policy-audit.lock'),
   /** taken by a command that reclaims a container name whose creation died */
   names: (r: Roots) => path.join(layout.locks(r), 'names.lock'),
   containers: (r: Roots) => path.join(layout.locks(r), 'containers'),

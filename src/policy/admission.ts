@@ -2,9 +2,12 @@
 // in order, before any kernel object exists. Enforced patches are applied and re-validated, and
 // the next policy sees the patched request. All enforced policies must allow.
 //
-// Starts are admitted one at a time per host (a lock under the runtime root, held from reading
-// what running containers have committed until the caller has recorded the new container), so
-// that many starts at once cannot all squeeze past a capacity policy on the same stale sums.
+// Starts whose policies read what the host's containers have committed (capacity, any file) are
+// admitted one at a time per host (a lock under the runtime root, held from reading those sums
+// until the caller has recorded the new container), so that many starts at once cannot all squeeze
+// past a capacity policy on the same stale sums. A start judged only by built-ins blind to them
+// (baseline, strict) reads no record and takes no lock: it cannot skew a decision that reads
+// them, which is as if it had been admitted just after (its record is there for the next one).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
@@ -25,7 +28,7 @@ import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 import { openPolicy } from './open';
 import { applyPatch, patchIsEmpty } from './patch';
 import { NetworkFacts, policyRequest } from './request';
-import { isBuiltin, PolicyRef } from './sources';
+import { isBuiltin, PolicyRef, readsCommitted } from './sources';
 import type { Committed, PolicyContainer, PolicyPatch } from './types';
 
 export interface AdmissionFlags {
@@ -48,7 +51,7 @@ export interface Admission {
   patches: PolicyPatch[];
   /**
    * Writes the decisions to the audit log and the events (under the container's final name, when
-   * box generated one) and releases the admission lock: call once the container is recorded, or
+   * box generated one) and releases the admission lock, if taken: call once the container is recorded, or
    * without a name when recording it failed. Idempotent.
    */
   finish(name?: string): void;
@@ -57,10 +60,21 @@ export interface Admission {
 export { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 
 /**
- * The nice value policies are evaluated at: every other start waits for the admission lock, and
- * a policy starved of CPU by a busy host is stopped by its time limit although it does not loop.
+ * The nice value policies are evaluated at under the admission lock: every other start waits for
+ * it. A start without the lock (its policies are all blind to committed resources) keeps its
+ * priority, saving the three system calls: nobody waits for it, and a call starved of CPU is
+ * retried within its wall budget (engine.ts).
  */
 const EVALUATION_NICE = -20;
+
+const NOTHING_COMMITTED: Committed = {
+  containers: 0,
+  memory: 0n,
+  unlimitedMemory: 0,
+  millicpus: 0n,
+  unlimitedCpu: 0,
+  pids: 0n,
+};
 
 function admissionLock(roots: Roots): Promise<Lock> {
   return lockFile(lockPaths.admission(roots));
@@ -88,7 +102,7 @@ export interface Subject {
 
 /**
  * Runs the policies on a start. Returns the configuration to start (patched) with the admission
- * lock held, or throws a BoxError listing every reason of every enforced denial.
+ * lock held (when a policy reads committed resources), or throws a BoxError listing every reason of every enforced denial.
  */
 export async function admit(subject: Subject, refs: PolicyRef[], flags: AdmissionFlags): Promise<Admission> {
   mark('policy engine loaded');
@@ -101,14 +115,15 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
   const policies = await openAll(subject, refs, timeoutMs);
   mark('policies loaded');
   const cgroups: CgroupHost = subject.cgroups ?? detectCgroups();
-  const lock = await admissionLock(roots);
+  const lock = refs.some((r) => readsCommitted(r.ref)) ? await admissionLock(roots) : undefined;
   try {
     let config = subject.config;
     const admittedBy: AdmittedBy[] = [];
     const audit: AuditEntry[] = [];
     const denials: string[] = [];
     const patches: PolicyPatch[] = [];
-    const committed = subject.committed();
+    // (a start without the lock has only policies that never look at these sums: none are read)
+    const committed = lock ? subject.committed() : NOTHING_COMMITTED;
     const networks = networkFacts(roots, config);
     for (const [i, policy] of policies.entries()) {
       const ref = refs[i];
@@ -127,7 +142,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
         networks,
       });
       subject.complete?.(request.container);
-      const ev = runAhead(EVALUATION_NICE, () => policy.evaluate(request));
+      const ev = lock ? runAhead(EVALUATION_NICE, () => policy.evaluate(request)) : policy.evaluate(request);
       const { verdict } = ev;
       let failure: AuditEntry['failure'] = ev.failure;
       const label = `policy ${policy.name}${ref.mode === 'enforce' ? '' : ` (${ref.mode})`}`;
@@ -214,7 +229,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
       try {
         record(subject, audit, { id: subject.id, name, config });
       } finally {
-        lock.release();
+        lock?.release();
       }
     };
     if (denials.length) {
@@ -223,7 +238,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
     }
     return { config, admittedBy, patches, finish };
   } catch (err) {
-    lock.release();
+    lock?.release();
     throw err;
   }
 }

@@ -3,10 +3,13 @@
 // concurrent starts never interleave). It lives under the storage root: unlike events, an audit
 // trail must survive a reboot. `box policy log` reads it. It is kept under AUDIT_MAX_BYTES: the
 // append that would pass it first renames the file to policy-audit.jsonl.1 (replacing the older
-// one), so the log and its predecessor hold at most twice that. Each entry is bounded too (the
+// one), so the log and its predecessor hold at most twice that. The rotation is done under a lock
+// of its own (starts append without any), so that two appends at the threshold rotate once and
+// the second cannot rename the first's fresh log over the full one. Each entry is bounded too (the
 // engine caps reasons, warnings and patches).
 import * as fs from 'node:fs';
-import { featurePaths, Roots } from '../paths';
+import { lockFileBlocking } from '../image/locks';
+import { featurePaths, lockPaths, Roots } from '../paths';
 import { errnoCode } from '../errors';
 import { appendNoFollow, readNoFollow } from '../util/safe-open';
 import type { PolicyMode } from './sources';
@@ -52,13 +55,23 @@ export function rotatedAuditFile(roots: Roots): string {
 
 /** Moves the log aside when `adding` more bytes would take it past AUDIT_MAX_BYTES. */
 function rotateIfFull(roots: Roots, adding: number, maxBytes: number): void {
+  if (!isFull(roots, adding, maxBytes)) return;
+  const lock = lockFileBlocking(lockPaths.policyAudit(roots)); // held over a stat and a rename
+  try {
+    if (isFull(roots, adding, maxBytes)) fs.renameSync(auditFile(roots), rotatedAuditFile(roots));
+  } finally {
+    lock.release();
+  }
+}
+
+function isFull(roots: Roots, adding: number, maxBytes: number): boolean {
   let size: number;
   try {
     size = fs.lstatSync(auditFile(roots)).size; // a link is not followed (appendNoFollow refuses it)
   } catch {
-    return; // no log yet
+    return false; // no log yet
   }
-  if (size > 0 && size + adding > maxBytes) fs.renameSync(auditFile(roots), rotatedAuditFile(roots));
+  return size > 0 && size + adding > maxBytes;
 }
 
 const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);

@@ -115,7 +115,10 @@ export function applyPatch(
   const bad = (why: string): never => {
     throw new BoxError(`policy ${policy} returned an invalid patch: ${why}`);
   };
-  const out: ContainerConfig = structuredClone(config);
+  // Every change below gives `out` a new value of the field (a new array or object), except the
+  // limits, copied here: the input stays as it was without cloning all of it (structuredClone of
+  // a whole configuration cost ~0.04 ms of a start's CPU, measured 2026-12-05 on the 2-core VM).
+  const out: ContainerConfig = { ...config, limits: { ...config.limits } };
   const changes: string[] = [];
   const replaced: string[] = [];
   if (patch.limits) {

@@ -45,6 +45,21 @@ export function isBuiltin(ref: string): ref is BuiltinPolicy {
   return (BUILTIN_POLICIES as readonly string[]).includes(ref);
 }
 
+/**
+ * The built-ins whose verdict never depends on what other containers have committed (their C
+ * sources never read `host.committed`; test/unit/policy-builtin.test.ts holds it).
+ */
+const BLIND_TO_COMMITTED: readonly BuiltinPolicy[] = ['baseline', 'strict'];
+
+/**
+ * Whether a policy may read what the host's other containers have committed: a file may, and so
+ * does capacity. A start none of whose policies does needs neither those sums nor the lock that
+ * keeps them from going stale (admission.ts).
+ */
+export function readsCommitted(ref: string): boolean {
+  return !(BLIND_TO_COMMITTED as readonly string[]).includes(ref);
+}
+
 /** "strict", "strict:warn", "./p.wasm:audit" → reference and mode. */
 export function parsePolicyRef(value: string, origin: string): PolicyRef {
   let ref = value.trim();

@@ -1,8 +1,9 @@
 // Garbage collection against a container being created: `image prune -a` (and rmi) must not take
 // an image or its layers away between `box run` resolving the image and recording the container,
 // nor `volume prune -a` a volume the container is about to mount.
-// The window is held open deterministically: the test holds the admission lock, so a run with a
-// policy stops right there (after resolving the image, before its record) until the test lets go.
+// The window is held open deterministically: the test holds the admission lock, so a run with the
+// capacity policy (which reads committed resources) stops right there (after resolving the image,
+// before its record) until the test lets go.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -80,7 +81,7 @@ describe('garbage collection during a container start', () => {
         '--name',
         `racer-${pull}`,
         '--policy',
-        'baseline:audit',
+        'capacity:audit', // capacity reads committed resources: its start takes the admission lock
         'victim:1',
         'echo',
         'started',
@@ -153,7 +154,7 @@ describe('garbage collection during a container start', () => {
       '-v',
       'precious:/d',
       '--policy',
-      'baseline:audit',
+      'capacity:audit', // capacity reads committed resources: its start takes the admission lock
       'vol:1',
       'cat',
       '/d/keep',

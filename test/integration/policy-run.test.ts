@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BOX, busyboxRoot, cgroupDirsOf, exitOf, inspectOne } from '../support/box';
+import { BOX, busyboxRoot, cgroupDirsOf, exitOf, holdLockFile, inspectOne } from '../support/box';
 import { component, coreComponent, FIXTURES } from '../support/policy-components';
 
 const V1 = !fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -51,6 +51,17 @@ function holdsFlock(pid: number, file: string): boolean {
       const f = l.trim().split(/\s+/);
       return f[1] === 'FLOCK' && Number(f[4]) === pid && Number(f[5]?.split(':')[2]) === ino;
     });
+}
+
+/** The pids waiting (blocked, `->` in /proc/locks) for a flock(2) on `file`. */
+function flockWaiters(file: string): number[] {
+  const ino = fs.statSync(file).ino;
+  return fs
+    .readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1] === '->' && f[2] === 'FLOCK' && Number(f[6]?.split(':')[2]) === ino)
+    .map((f) => Number(f[5]));
 }
 
 interface PolicyEvent {
@@ -606,6 +617,65 @@ describe('box run with policies', () => {
       t.box(['rm', '-f', 'patch']);
     }
   });
+
+  it('a start judged only by baseline and strict takes no admission lock; one judged by capacity waits for it', async () => {
+    const lock = path.join(t.root, 'run', 'locks', 'admission.lock');
+    const holder = holdLockFile(lock);
+    const limits = ['--memory', '64m', '--cpus', '0.5', '--pids-limit', '100', '--user', '1000'];
+    const blind = t.box(['run', '--rm', ...limits, '--policy', 'baseline', '--policy', 'strict', 'busybox', 'true'], {
+      timeout: 20_000, // with the lock it would wait for the holder's 60 s
+    });
+    expect(blind.stderr).toMatch(/policy strict: root filesystem made read-only/);
+    expect(blind.status).toBe(0);
+    const counting = t.start([
+      'run',
+      '--rm',
+      '--memory',
+      '64m',
+      '--cpus',
+      '0.5',
+      '--policy',
+      'capacity',
+      'busybox',
+      'echo',
+      'admitted',
+    ]);
+    const counted = exitOf(counting);
+    await until(
+      'the capacity start to wait for the admission lock',
+      () => flockWaiters(lock).includes(counting.pid!),
+      30_000,
+    );
+    holder.kill('SIGKILL');
+    const r = await counted;
+    expect(r.stdout).toBe('admitted\n');
+    expect(r.code).toBe(0);
+  }, 60_000);
+
+  it('two starts appending to a full audit log at once rotate it once: the full log is kept as .1', async () => {
+    const log = path.join(t.root, 'policy-audit.jsonl');
+    const bare = JSON.stringify({ time: 'then', filler: '' });
+    const line = JSON.stringify({ time: 'then', filler: 'x'.repeat(1023 - bare.length) }) + '\n'; // 1 KiB
+    fs.writeFileSync(log, line.repeat(16 * 1024)); // 16 MiB: any entry more needs a rotation
+    const full = fs.statSync(log).size;
+    // Both reach the rotation while another holds its lock: once it is free, the first rotates and
+    // the second finds the log it left, which it must not rotate again over the full one.
+    const rotation = path.join(t.root, 'run', 'locks', 'policy-audit.lock');
+    const holder = holdLockFile(rotation);
+    const starts = [0, 1].map(() => t.start(['run', '--rm', '--policy', 'baseline', 'busybox', 'true']));
+    const ended = starts.map((s) => exitOf(s));
+    await until('both starts to wait to rotate the audit log', () => flockWaiters(rotation).length === 2, 30_000);
+    holder.kill('SIGKILL');
+    for (const r of await Promise.all(ended)) expect(r.code).toBe(0);
+    expect(fs.statSync(`${log}.1`).size).toBe(full);
+    const entries = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Audit);
+    expect(entries.map((e) => e.policy.name)).toEqual(['baseline', 'baseline']);
+    fs.rmSync(`${log}.1`);
+  }, 60_000);
 
   it('50 starts at once against the capacity policy: exactly those that fit are admitted', async () => {
     // 2 cpus * cpu-share 1 = 2 cpus; each container asks 0.1: exactly 20 fit.

@@ -8,9 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_POLICIES, buildPolicies } from '../../build/policies.mjs';
-import { inspectPolicy, testPolicy } from '../../src/policy/commands';
+import { inspectPolicy, readCases, requestFromFragment, testPolicy, toJson } from '../../src/policy/commands';
 import { loadPolicy } from '../../src/policy/engine';
 import { emptyRequest } from '../../src/policy/request';
+import { readsCommitted } from '../../src/policy/sources';
 
 const CASES = path.join(__dirname, '..', '..', 'policies', 'builtin', 'cases');
 let tmp: string;
@@ -68,6 +69,31 @@ describe.each(BUILTIN_POLICIES)('built-in policy %s', (name) => {
     expect(r.world).toBe('box:policy/admission@0.2.0');
     expect(r.imports).toEqual([]);
     expect(r.sha256).toBe(manifest[name].sha256);
+  });
+
+  // A start judged only by policies blind to committed resources takes no admission lock and
+  // reads no record (src/policy/admission.ts): each of its cases decides the same whatever the
+  // host has committed, and capacity, which reads them, decides otherwise on a full host.
+  it(`${readsCommitted(name) ? 'reads' : 'never reads'} what other containers have committed`, async () => {
+    const policy = await loadPolicy({ path: wasm(name) }, { cacheDir: path.join(tmp, 'cache'), name });
+    const full = {
+      containers: 500,
+      memory: 1n << 50n,
+      unlimitedMemory: 7,
+      millicpus: 1n << 40n,
+      unlimitedCpu: 7,
+      pids: 1n << 40n,
+    };
+    const differing = readCases(path.join(CASES, `${name}.json`)).filter((c) => {
+      const request = requestFromFragment(c.request ?? {});
+      if (c.args)
+        request.args = Array.isArray(c.args) ? c.args : Object.entries(c.args).map(([k, v]) => [k, String(v)]);
+      const before = toJson(policy.evaluate(request).verdict);
+      request.host.committed = full;
+      return toJson(policy.evaluate(request).verdict) !== before;
+    });
+    if (readsCommitted(name)) expect(differing.length).toBeGreaterThan(0);
+    else expect(differing.map((c) => c.name)).toEqual([]);
   });
 
   it('is small, imports nothing, and loads and evaluates in about a millisecond', async () => {

@@ -81,6 +81,40 @@ describe('patch re-validation', () => {
     expect(config.limits).toEqual({});
   });
 
+  it('leaves every part of the input as it was, whatever the patch changes', () => {
+    const bind = { type: 'bind' as const, source: '/srv', target: '/data', readOnly: false, origin: 'v' as const };
+    const input = {
+      ...config,
+      env: ['A=1'],
+      labels: { team: 'a' },
+      capAdd: ['NET_ADMIN'],
+      capDrop: ['MKNOD'],
+      ulimits: [{ name: 'nofile', soft: 10, hard: 20 }],
+      mounts: [bind],
+      network: 'bridge',
+      ports: [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const }],
+    };
+    const before = structuredClone(input);
+    const r = applyPatch(
+      input,
+      patch({
+        ...limits({ memory: 64n << 20n, pidsLimit: 50n, ulimits: [{ name: 'nofile', soft: 5n, hard: 10n }] }),
+        dropCapabilities: ['net_admin', 'net_raw'],
+        readOnlyMounts: ['/data'],
+        readOnlyRootfs: true,
+        noNewPrivileges: true,
+        addEnv: [['B', '2']],
+        addLabels: [['team', 'b']],
+        network: 'disconnect',
+      }),
+      'p',
+      host,
+    );
+    expect(r.config.limits).toMatchObject({ memory: 64 << 20, pidsLimit: 50 });
+    expect(r.config.env).toEqual(['A=1', 'B=2']);
+    expect(input).toEqual(before);
+  });
+
   it('makes the named mounts read-only, leaving others and destinations nothing mounts alone', () => {
     const bind = { type: 'bind' as const, source: '/srv', target: '/data', readOnly: false, origin: 'v' as const };
     const vol = { type: 'volume' as const, source: 'v', target: '/cache', readOnly: false, origin: 'v' as const };
