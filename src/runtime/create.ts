@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { assetPath } from '../assets';
 import { BoxError } from '../errors';
 import type { Lock } from '../image/locks';
-import { storeLock } from '../image/store-lock';
+import { StoreLock, storeLock } from '../image/store-lock';
 import { ImageStore } from '../image/store';
 import { CgroupHost, CgroupManager, checkLimits, containerCgroup, detectCgroups } from '../linux/cgroups';
 import { layout, Roots } from '../paths';
@@ -50,7 +50,7 @@ export interface CreateRequest {
    * The store's lock, held shared by the caller since it pulled the image (run --pull);
    * createRecord releases it once the record exists, unless keepStoreLock.
    */
-  storeLock?: Lock;
+  storeLock?: StoreLock;
   /**
    * `run`: createRecord leaves the store's lock held (in storeLock) for the caller to release once
    * the container has started, so that a prune (which takes it exclusively) never removes a
@@ -152,10 +152,10 @@ export async function createRecord(req: CreateRequest): Promise<{
   requireRoot();
   // From resolving the image until the record that references it exists, garbage collection
   // (rmi, image prune) must not take the image or its layers away: it waits for this lock.
-  const gcLock = req.storeLock ?? (await storeLock(req.roots, 'shared'));
+  const gcLock = req.storeLock ?? (await storeLock(req.roots, 'shared', { markOnWrite: true }));
   let kept = false;
   try {
-    const created = await createRecordLocked(req);
+    const created = await createRecordLocked(req, gcLock);
     kept = req.keepStoreLock === true;
     if (kept) req.storeLock = gcLock;
     return created;
@@ -164,8 +164,9 @@ export async function createRecord(req: CreateRequest): Promise<{
   }
 }
 
-async function createRecordLocked(req: CreateRequest): ReturnType<typeof createRecord> {
+async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): ReturnType<typeof createRecord> {
   const images = new ImageStore(req.roots);
+  images.beforeLinkWrite = () => gcLock.markWrites();
   const imageId = images.resolve(req.image);
   if (!imageId)
     throw new BoxError(
