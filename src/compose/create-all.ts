@@ -114,9 +114,8 @@ export async function createAll(
           const mode = req.flags.pull === 'never' ? 'never' : 'missing';
           if (!firsts.has(i) && (await pullFirst(req, mode, o.pull)) !== 0)
             throw new BoxError(`image ${req.image} is gone`);
+          req.recordConfig = { log: parseLogOpts(req.flags.logOpt) };
           const { containers, record } = await createRecord(req);
-          record.config.log = parseLogOpts(req.flags.logOpt);
-          containers.save(record);
           a.created = record;
           await connectOtherNetworks(containers, project, a.service, record);
           a.created = containers.get(record.id) ?? record;

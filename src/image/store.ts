@@ -71,6 +71,12 @@ const decodeName = (file: string) => decodeURIComponent(file);
 export class ImageStore {
   constructor(readonly roots: Roots) {}
 
+  /**
+   * Called before this object writes a short link (for a layer that predates them): the one write
+   * a container's creation may make into the store, whose lock then leaves its marker (store-lock.ts).
+   */
+  beforeLinkWrite?: () => void;
+
   layerDir(diffId: string): string {
     return path.join(layout.layers(this.roots), hexOf(diffId));
   }
@@ -100,6 +106,7 @@ export class ImageStore {
         if (LINK_NAME_RE.test(existing)) target = fs.readlinkSync(p);
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw err;
+        this.beforeLinkWrite?.();
         this.makeLinkSymlink(existing, hexOf(diffId), true); // the symlink was lost: made again
         return p;
       }
@@ -111,6 +118,7 @@ export class ImageStore {
       return p;
     }
     if (!this.hasLayer(diffId)) throw new BoxError(`layer ${diffId} is not in the store`);
+    this.beforeLinkWrite?.();
     const name = this.makeLinkSymlink(undefined, hexOf(diffId));
     const tmp = tempNameFor(linkFile);
     fs.writeFileSync(tmp, name + '\n', { mode: 0o600, flag: 'wx' });

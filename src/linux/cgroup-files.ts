@@ -89,6 +89,25 @@ export function usageLessInactive(usage: number, inactive: number): number {
   return inactive < usage ? usage - inactive : usage;
 }
 
+/**
+ * Writes each value to one cgroup file by its own write(2), as a file of rules (v1's
+ * devices.allow) takes them, through one open file: a start writes a dozen device rules.
+ */
+export function writeLimits(dir: string, file: string, values: string[]): void {
+  const fd = fs.openSync(path.join(dir, file), 'w');
+  try {
+    for (const value of values) {
+      try {
+        fs.writeSync(fd, value);
+      } catch (err) {
+        throw new BoxError(`the kernel refused ${file} = ${value} (${errnoCode(err) ?? (err as Error).message})`);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Writes one cgroup file; a value the kernel refuses becomes an error naming file and value. */
 export function writeLimit(dir: string, file: string, value: string | number): void {
   try {

@@ -17,6 +17,7 @@ import {
   limitsChanged,
   pidsMax,
   writeLimit,
+  writeLimits,
 } from './cgroup-files';
 import { enableControllers } from './cgroup-v2';
 import type { CgroupHost, CgroupLimits, CgroupLocation, CgroupStats, FreezerState, InitCgroup } from './cgroup-manager';
@@ -80,7 +81,7 @@ export class CgroupV1 extends CgroupBase {
       if (privileged) writeLimit(devices, 'devices.allow', 'a *:* rwm');
       else {
         writeLimit(devices, 'devices.deny', 'a');
-        for (const rule of DEFAULT_DEVICE_RULES) writeLimit(devices, 'devices.allow', v1RuleText(rule));
+        writeLimits(devices, 'devices.allow', DEFAULT_DEVICE_RULES.map(v1RuleText));
       }
     }
   }

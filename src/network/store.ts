@@ -111,6 +111,10 @@ export function bridgeParams(roots: Roots, n: NetworkRecord): BridgeParams {
   };
 }
 
+function hasPredefined(all: NetworkRecord[]): boolean {
+  return PREDEFINED.every((p) => all.some((n) => n.Name === p));
+}
+
 export class NetworkStore {
   constructor(readonly roots: Roots) {}
 
@@ -120,6 +124,8 @@ export class NetworkStore {
 
   /** Every network of this root, the predefined ones first (made here on first use). */
   async list(): Promise<NetworkRecord[]> {
+    const all = this.read(); // read once when the predefined ones are there (every start looks networks up)
+    if (hasPredefined(all)) return all;
     await this.ensurePredefined();
     return this.read();
   }
@@ -195,8 +201,7 @@ export class NetworkStore {
   }
 
   private async ensurePredefined(): Promise<void> {
-    const names = new Set(this.read().map((n) => n.Name));
-    if (PREDEFINED.every((p) => names.has(p))) return;
+    if (hasPredefined(this.read())) return;
     checkRootStillThere(this.roots, 'the default network (its bridge)');
     await claimRootTag(this.roots);
     const lock = await lockFile(lockPaths.networks(this.roots));

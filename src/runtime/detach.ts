@@ -128,10 +128,9 @@ async function launch(
 
 export async function runDetached(req: CreateRequest, log: LogOptions): Promise<number> {
   req.keepStoreLock = true; // released once the container has started: no prune takes it before
+  req.recordConfig = { ...req.recordConfig, log };
   const c = await createContainer(req); // its lock held since before its cgroup existed
   try {
-    c.record.config.log = log;
-    c.containers.save(c.record);
     const { code, started } = await launch(req.roots, c, req.warn, 0, false, req.onInitReady);
     if (started) process.stdout.write(c.record.id + '\n');
     return code;

@@ -27,9 +27,11 @@ export async function pullFirst(
   pull: (image: string, why: 'missing' | 'always') => Promise<number>,
 ): Promise<number> {
   if (mode === 'never') return 0;
-  const lock = await storeLock(req.roots, 'shared');
+  // Marked only when it pulls: a present image is only read until the record exists (createRecord).
+  const lock = await storeLock(req.roots, 'shared', { markOnWrite: true });
   try {
     const present = mode === 'missing' && new ImageStore(req.roots).resolve(req.image) !== undefined;
+    if (!present) lock.markWrites();
     const status = present ? 0 : await pull(req.image, mode);
     if (status === 0) req.storeLock = lock;
     return status;

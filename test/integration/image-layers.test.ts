@@ -11,6 +11,8 @@ import { ImageConfig } from '../../src/image/config';
 import { storeLayer } from '../../src/image/layer-fetch';
 import { parseImageRef } from '../../src/image/reference';
 import { ImageStore, OVERLAY_DATA_LIMIT } from '../../src/image/store';
+import { storeLock } from '../../src/image/store-lock';
+import { readdirOrEmpty } from '../../src/util/fs';
 import { BOX, busyboxTarball, mountsUnder } from '../support/box';
 import { makeTar } from '../support/tar';
 import { removeRootNetworkObjects } from '../support/network';
@@ -114,6 +116,27 @@ describe('an image of 130 layers', () => {
     expect(a).toBe(b);
     expect(fs.realpathSync(a)).toBe(store.layerDiff(d));
     expect(fs.readdirSync(store.linksDir())).toHaveLength(LAYERS);
+  });
+
+  it('asks its store lock to leave the marker before it writes a link, and only then', async () => {
+    const d = config.rootfs.diff_ids[6];
+    const old = fs.readFileSync(path.join(store.layerDir(d), 'link'), 'utf8').trim();
+    fs.rmSync(path.join(store.layerDir(d), 'link'));
+    fs.rmSync(path.join(store.linksDir(), old));
+    const markers = () => readdirOrEmpty(path.join(store.roots.runroot, 'store-ops')).filter((m) => m !== 'swept');
+    // as a container's creation takes it: no marker while it only reads (a file made and deleted per start)
+    const lock = await storeLock(store.roots, 'shared', { markOnWrite: true });
+    try {
+      const reader = new ImageStore(store.roots);
+      reader.beforeLinkWrite = () => lock.markWrites();
+      reader.layerLink(config.rootfs.diff_ids[0]);
+      expect(markers()).toEqual([]);
+      reader.layerLink(d); // the layer predates links: the marker first, so a kill here is swept after
+      expect(markers()).toEqual([expect.stringMatching(new RegExp(`^op-${process.pid}\\.`))]);
+    } finally {
+      lock.release();
+    }
+    expect(markers()).toEqual([]);
   });
 
   it('box run runs it and sees files of the bottom and the top layer', () => {

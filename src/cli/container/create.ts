@@ -16,13 +16,11 @@ export const createCommand: CommandSpec = {
     const req = requestFrom(a);
     checkRequest(req);
     const pullMode = parsePullMode(req.flags.pull);
-    const log = parseLogOpts(req.flags.logOpt);
+    // as Docker's create -i: start -ai ends its input
+    req.recordConfig = { log: parseLogOpts(req.flags.logOpt), stdinOnce: req.flags.interactive };
     const pulled = await pullFirst(req, pullMode, pullWithProgress(parseTlsVerify(req.flags.tlsVerify)));
     if (pulled !== 0) return pulled;
-    const { containers, record } = await createRecord(req);
-    record.config.log = log;
-    record.config.stdinOnce = req.flags.interactive; // as Docker's create -i: start -ai ends its input
-    containers.save(record);
+    const { record } = await createRecord(req);
     process.stdout.write(record.id + '\n');
     return 0;
   },
