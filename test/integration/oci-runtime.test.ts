@@ -736,7 +736,7 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(leftovers('t1')).toEqual([]);
   });
 
-  it('creates from its own bundle, without loading koffi, nor the policy engine when no policy applies', () => {
+  it('creates from its own bundle, loading neither koffi, the policy engine (no policy) nor the seccomp compiler (no filter)', () => {
     config(['sleep', '1000']);
     // box-runc runs dist/box-runc.js (src/runc-main.ts), whose code cache is named after its digest
     const digest = createHash('sha256')
@@ -758,6 +758,7 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     expect(trace).toContain('oci: recorded');
     expect(trace).not.toContain('koffi loaded');
     expect(trace).not.toContain('policy engine loaded');
+    expect(trace).not.toContain('seccomp compiler loaded');
     expect(fs.existsSync(codeCache)).toBe(true);
     ok('delete', 't1');
     expect(leftovers('t1')).toEqual([]);
