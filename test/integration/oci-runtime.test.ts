@@ -502,9 +502,13 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "out": out.decode()
     config(['true'], (c) => {
       c.linux.resources.blockIO = { throttleReadBpsDevice: [{ major: 4095, minor: 4095, rate: 1 }] };
     });
+    // refused once the helper runs (create starts it first) and waits for a spec that never comes:
+    // it is ended at once, not after create's 10 s wait for a helper that stays
+    const started = Date.now();
     const r = boxRunc('create', '--bundle', bundle, 'io2');
     expect(r.status).toBe(125);
     expect(r.stderr).toContain('4095:4095');
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(leftovers('io2')).toEqual([]);
   });
 
