@@ -11,13 +11,13 @@ import { assetPath } from '../assets';
 import { BoxError, errnoCode } from '../errors';
 import { cgroupAt, CgroupLimits, CgroupManager, checkLimits, detectCgroups } from '../linux/cgroups';
 import { isMonitorAlive } from '../runtime/monitor-state';
+import type { ProcessSecurity } from '../runtime/security';
 import { outputFile, writeFileAtomic } from '../util/fs';
 import { mark } from '../util/trace';
 import { readUserText } from '../util/user-file';
 import { OciConfig, parseOciConfig } from './config';
 import { buildOciSpec, rootfsOf } from './plan';
 import { runHooks } from './hooks';
-import type { ProcessSecurity } from '../runtime/security';
 import { checkId, initAlive, OciRecord, OciStatus, OciStore, procStartTime } from './store';
 
 /** How long create and start wait for the helper to say how it went. */
