@@ -17,6 +17,7 @@ import { readUserText } from '../../util/user-file';
 import { BOX_VERSION } from '../../version';
 import { OCI_VERSION_MAX } from '../../oci/config';
 import { DEFAULT_OCI_ROOT, OciStore } from '../../oci/store';
+import { mark } from '../../util/trace';
 import { OciFlag, OciFlagValues, parseOciFlags } from './flags';
 
 const GLOBAL_FLAGS: OciFlag[] = [
@@ -448,6 +449,7 @@ export async function runOci(argv: string[], prog: string, storageRoot?: string)
     const boxRoot = (g['box-root'] as string | undefined) ?? storageRoot;
     const ctx: Context = { store, roots: resolveRoots({ root: boxRoot }), log, debug };
     log('debug', `${prog} ${argv.join(' ')}`);
+    mark('oci: parsed');
     return await cmd.run(ctx, flags, positionals);
   } catch (err) {
     log('error', err instanceof Error ? err.message : String(err));

@@ -1,8 +1,13 @@
 // Seccomp for box: profiles (box's default, Docker JSON) compiled to BPF for the helper.
+// Loading it builds the syscall tables: callers on a start path require it only when a filter is
+// asked for (the trace's mark below says when it was).
 
 import { compileSeccomp } from './compile';
 import { DEFAULT_PROFILE } from './default-profile';
 import { parseDockerProfile } from './docker-profile';
+import { mark } from '../../util/trace';
+
+mark('seccomp compiler loaded');
 
 export * from './types';
 export * from './syscalls';
