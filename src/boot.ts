@@ -113,17 +113,17 @@ function pruneOtherBuilds(): void {
 }
 
 function boot(): void {
-  const { getAsset } = require('node:sea') as { getAsset(name: string, encoding: string): string };
+  const { getRawAsset } = require('node:sea') as { getRawAsset(name: string): ArrayBuffer };
   const bundle = path.basename(process.argv0) === 'box-runc' ? 'box-runc.js' : 'box.js';
-  const source = getAsset(bundle, 'utf8');
+  // The asset is the bundle already inside CommonJS's function wrapper (build/build.mjs), and pure
+  // ASCII: read as latin1 from the executable's memory it is one copy (an external one-byte string),
+  // where getAsset(.., 'utf8') decoded it and the wrapping concatenation was copied again by V8.
+  const source = Buffer.from(getRawAsset(bundle)).toString('latin1');
   const useCache = process.env.BOX_CODE_CACHE !== '0' && process.getuid?.() === 0;
   const file = path.join(CACHE_DIR, `code-${__BOX_BUNDLE_DIGESTS__[bundle]}-${commandOf(process.argv.slice(2))}`);
   const read = useCache && cacheDirTrusted() ? readTrusted(file) : {};
   const cached = read.data ? parseCache(read.data) : undefined;
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: bundle,
-    cachedData: cached?.data,
-  });
+  const script = new vm.Script(source, { filename: bundle, cachedData: cached?.data });
   const accepted = cached && !script.cachedDataRejected ? cached.features : undefined;
   const used = new Set<string>();
   (globalThis as { [USE_FEATURE]?: (name: string) => void })[USE_FEATURE] = (name) => used.add(name);
