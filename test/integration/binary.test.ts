@@ -144,6 +144,10 @@ describe('dist/box', () => {
       'node: V8 started (OpenSSL, ICU, CA certificates before it)',
       'node: environment created',
       'node: bootstrap complete',
+      // the executable's own steps (src/boot.ts) before the bundle's code runs
+      'boot: started',
+      'boot: bundle and code cache read',
+      expect.stringMatching(/^boot: bundle compiled \(code cache (none|accepted|rejected)\)$/),
       'box: bundle loaded (main)',
       'command module loaded',
       'arguments parsed',
