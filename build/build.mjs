@@ -27,6 +27,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { committedPolicyTypes } from './policy-types.mjs';
 import { bundleOptions, JCO_WASM, jcoTranspilePlugin, packageVersion, ROOT } from './esbuild-plugins.mjs';
+import { exportsIntoInits } from './lazy-exports.mjs';
 
 const require = createRequire(path.join(ROOT, 'package.json'));
 const DIST = path.join(ROOT, 'dist');
@@ -276,7 +277,8 @@ async function bundle(version, digests, name) {
     .map((i) => i.path);
   if (externals.length)
     throw new BuildError(`the bundle requires non-built-in modules at run time: ${[...new Set(externals)].join(', ')}`);
-  const code = result.outputFiles[0].contents;
+  // Each module's export getters are defined when it is first loaded, not by every process at start.
+  const code = Buffer.from(exportsIntoInits(result.outputFiles[0].text).code);
   // Every process decodes the bundle into a V8 string: with a single non-ASCII byte (esbuild escapes
   // them in strings, not in regular expressions) it becomes two-byte text, twice the memory to copy,
   // hash and scan (2.4 MB instead of 1.2) at every start.
@@ -356,6 +358,22 @@ async function bundleBoot() {
   log(`boot.js ${code.length} bytes`);
 }
 
+// The text of a bundle as the executable embeds it: already inside the CommonJS function wrapper
+// boot.js compiles. Wrapping it at run time made V8 flatten a 1.3 MB concatenation (a second copy
+// of the source, ~330 page faults) in every process.
+const BUNDLE_WRAPPER = ['(function (exports, require, module, __filename, __dirname) {', '\n})'];
+
+function wrappedBundle(name) {
+  const out = path.join(STATE, `sea-${name}`);
+  const code = Buffer.concat([
+    Buffer.from(BUNDLE_WRAPPER[0]),
+    fs.readFileSync(path.join(DIST, name)),
+    Buffer.from(BUNDLE_WRAPPER[1]),
+  ]);
+  if (!fs.existsSync(out) || !fs.readFileSync(out).equals(code)) writeAtomic(out, code);
+  return out;
+}
+
 // Node's start-up looks through the whole command line, before any JavaScript runs, for
 // --env-file and --env-file-if-exists (Dotenv::GetDataFromArgs in node.cc; it stops only at `--`)
 // and loads those files into the process's environment, NODE_OPTIONS included. In the single
@@ -412,7 +430,7 @@ async function singleExecutable(version) {
   const out = path.join(DIST, 'box');
   const entry = path.join(DIST, 'boot.js');
   const assets = Object.fromEntries(assetNames().map((name) => [name, path.join(ASSETS, name)]));
-  for (const name of Object.keys(BUNDLES)) assets[name] = path.join(DIST, name); // run by boot.js
+  for (const name of Object.keys(BUNDLES)) assets[name] = wrappedBundle(name); // run by boot.js
   const seaConfig = { ...SEA_CONFIG, assets };
   const pkgVersion = JSON.parse(fs.readFileSync(require.resolve('@yao-pkg/pkg/package.json'), 'utf8')).version;
   const key = sha256(

@@ -118,8 +118,10 @@ function sharedBuiltinsPlugin() {
         if (args.namespace === 'box-builtin' || args.kind !== 'import-statement') return undefined;
         return { path: args.path, namespace: 'box-builtin' };
       });
+      // The default export is the module itself: `export { default } from` made esbuild copy every
+      // property a second time (__toESM) for the two modules that use it.
       build.onLoad({ filter: /.*/, namespace: 'box-builtin' }, (args) => ({
-        contents: `export * from '${args.path}';\nexport { default } from '${args.path}';\n`,
+        contents: `export * from '${args.path}';\nexport default require('${args.path}');\n`,
         loader: 'js',
       }));
     },

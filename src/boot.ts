@@ -29,6 +29,17 @@ declare const __BOX_BUNDLE_DIGESTS__: Record<string, string>;
 const HEADER = 'box-code-cache features=';
 /** Where the bundle finds the function it calls to name a feature (src/util/code-cache.ts). */
 const USE_FEATURE = Symbol.for('box.codeCache.useFeature');
+/** Where BOX_TRACE (src/util/trace.ts) finds this file's steps: label, ms since Node's time origin, CPU ms. */
+const BOOT_MARKS = Symbol.for('box.trace.bootMarks');
+
+const bootMarks: [string, number, number][] | undefined = process.env.BOX_TRACE === '1' ? [] : undefined;
+(globalThis as { [BOOT_MARKS]?: typeof bootMarks })[BOOT_MARKS] = bootMarks;
+
+function mark(label: string): void {
+  if (!bootMarks) return;
+  const cpu = process.cpuUsage();
+  bootMarks.push([label, performance.now(), (cpu.user + cpu.system) / 1000]);
+}
 
 /** The features a cache file holds and V8's data in it (all of it, for a file without the header). */
 function parseCache(file: Buffer): { features: Set<string>; data: Buffer } {
@@ -113,17 +124,20 @@ function pruneOtherBuilds(): void {
 }
 
 function boot(): void {
-  const { getAsset } = require('node:sea') as { getAsset(name: string, encoding: string): string };
+  const { getRawAsset } = require('node:sea') as { getRawAsset(name: string): ArrayBuffer };
   const bundle = path.basename(process.argv0) === 'box-runc' ? 'box-runc.js' : 'box.js';
-  const source = getAsset(bundle, 'utf8');
+  // The asset is the bundle already inside CommonJS's function wrapper (build/build.mjs), and pure
+  // ASCII: read as latin1 from the executable's memory it is one copy (an external one-byte string),
+  // where getAsset(.., 'utf8') decoded it and the wrapping concatenation was copied again by V8.
+  mark('boot: started');
+  const source = Buffer.from(getRawAsset(bundle)).toString('latin1');
   const useCache = process.env.BOX_CODE_CACHE !== '0' && process.getuid?.() === 0;
   const file = path.join(CACHE_DIR, `code-${__BOX_BUNDLE_DIGESTS__[bundle]}-${commandOf(process.argv.slice(2))}`);
   const read = useCache && cacheDirTrusted() ? readTrusted(file) : {};
   const cached = read.data ? parseCache(read.data) : undefined;
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: bundle,
-    cachedData: cached?.data,
-  });
+  mark('boot: bundle and code cache read');
+  const script = new vm.Script(source, { filename: bundle, cachedData: cached?.data });
+  mark(`boot: bundle compiled (code cache ${!cached ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted'})`);
   const accepted = cached && !script.cachedDataRejected ? cached.features : undefined;
   const used = new Set<string>();
   (globalThis as { [USE_FEATURE]?: (name: string) => void })[USE_FEATURE] = (name) => used.add(name);

@@ -65,6 +65,14 @@ function nodeMarks(): [string, number][] {
   ];
 }
 
+/** Where src/boot.ts leaves its own steps, taken before the bundle runs (the executable only). */
+const BOOT_MARKS = Symbol.for('box.trace.bootMarks');
+
+/** The executable's own steps before the bundle runs: reading it and its code cache, compiling it. */
+function bootMarks(): [string, number, number][] {
+  return (globalThis as { [BOOT_MARKS]?: [string, number, number][] })[BOOT_MARKS] ?? [];
+}
+
 export function flushTrace(): void {
   if (!tracing() || marks.length === 0) return;
   const exec = execToOrigin();
@@ -72,6 +80,7 @@ export function flushTrace(): void {
     [exec.exact ? 'spawned by the caller (BOX_TRACE_T0)' : 'exec (kernel start time, 10 ms steps)', -exec.ms],
     ['node: main() (dynamic loading before it)', 0],
     ...nodeMarks(),
+    ...bootMarks(),
     ...marks.map(([label, t, cpu]): [string, number, number] => [
       label === 'main' ? 'box: bundle loaded (main)' : label,
       t,

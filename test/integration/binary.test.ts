@@ -144,6 +144,10 @@ describe('dist/box', () => {
       'node: V8 started (OpenSSL, ICU, CA certificates before it)',
       'node: environment created',
       'node: bootstrap complete',
+      // the executable's own steps (src/boot.ts) before the bundle's code runs
+      'boot: started',
+      'boot: bundle and code cache read',
+      expect.stringMatching(/^boot: bundle compiled \(code cache (none|accepted|rejected)\)$/),
       'box: bundle loaded (main)',
       'command module loaded',
       'arguments parsed',
@@ -162,6 +166,23 @@ describe('dist/box', () => {
     const cpu = [...r.stderr.matchAll(/\[cpu ([\d.]+)\]$/gm)].map((m) => Number(m[1]));
     expect(cpu).toHaveLength(rows.length - 5);
     expect(cpu).toEqual([...cpu].sort((a, b) => a - b));
+  });
+  test('`box version` loads no more than the command line (not `box info`\'s graph: networks, net)', () => {
+    // stdout and stderr are files, so writing to them needs no socket: net came from info's modules
+    const out = path.join(tmp, 'version.out');
+    const err = path.join(tmp, 'version.err');
+    const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
+    try {
+      const r = spawnSync(copy, ['version'], { env: { BOX_TRACE: '1' }, stdio: ['ignore', ...fds] });
+      expect(r.status).toBe(0);
+      expect(fs.readFileSync(out, 'utf8')).toBe(`box ${VERSION}\n`);
+      const trace = fs.readFileSync(err, 'utf8');
+      const loaded = /^ {2}node built-ins loaded by box: (.*)$/m.exec(trace)?.[1].split(' ');
+      expect(loaded, trace).toBeDefined();
+      expect(loaded).not.toContain('net');
+    } finally {
+      fds.forEach((fd) => fs.closeSync(fd));
+    }
   });
   test.runIf(isRoot)(
     "a container's start loads none of Node's built-ins it does not use (BOX_TRACE=1 lists them)",

@@ -13,15 +13,9 @@ import { SPEC_VERSION } from '../../runtime/spec';
 import { CommandSpec, str } from '../args';
 import { roots } from '../context';
 import { outputFormat } from '../template';
+import { FORMAT } from './format-flag';
 import { infoContext } from './info-context';
 
-export const FORMAT = {
-  names: ['--format', '-f'],
-  key: 'format',
-  kind: 'string' as const,
-  value: 'string',
-  description: "json for machine-readable output, or a Go template ('{{.KernelVersion}}')",
-};
 
 function fsSupported(name: string): boolean {
   try {

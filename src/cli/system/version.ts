@@ -1,9 +1,9 @@
-// `box version`: what box is (its version, Node.js's and the helper protocol's).
+// `box version`: what box is (its version, Node.js's and the helper protocol's). The helper's
+// protocol and the template engine are loaded only for --format: plain `box version` loads no
+// more than the command line's own modules.
 import { BOX_VERSION } from '../../version';
-import { SPEC_VERSION } from '../../runtime/spec';
 import { CommandSpec, str } from '../args';
-import { goStruct, outputFormat } from '../template';
-import { FORMAT } from './info';
+import { FORMAT } from './format-flag';
 
 export const versionCommand: CommandSpec = {
   paths: [['version']],
@@ -11,6 +11,13 @@ export const versionCommand: CommandSpec = {
   flags: [FORMAT],
   positionals: [],
   async run(a) {
+    const format = str(a, 'format');
+    if (format === undefined) {
+      process.stdout.write(`box ${BOX_VERSION}\n`);
+      return 0;
+    }
+    const { SPEC_VERSION } = require('../../runtime/spec') as typeof import('../../runtime/spec');
+    const { goStruct, outputFormat } = require('../template') as typeof import('../template');
     const v = {
       version: BOX_VERSION,
       node: process.versions.node,
@@ -18,9 +25,8 @@ export const versionCommand: CommandSpec = {
       os: 'linux',
       arch: process.arch,
     };
-    const format = str(a, 'format');
     if (format === 'json') process.stdout.write(JSON.stringify(v) + '\n');
-    else if (format !== undefined) {
+    else {
       // Docker's version fields, for `{{.Client.Version}}`: box is the client and has no server
       const client = goStruct('version.Client', {
         Version: v.version,
@@ -30,7 +36,7 @@ export const versionCommand: CommandSpec = {
         Arch: v.arch,
       });
       process.stdout.write(outputFormat(format).render([goStruct('version', { Client: client })]));
-    } else process.stdout.write(`box ${BOX_VERSION}\n`);
+    }
     return 0;
   },
 };
