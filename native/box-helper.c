@@ -1,5 +1,6 @@
-/* box-helper: the native half of box (see PROTOCOL.md). This file: re-exec from a sealed memfd,
- * the host-side ops and clone(), `box-helper delay`. The rest:
+/* box-helper: the native half of box (see PROTOCOL.md). This file: the host-side ops and clone(),
+ * `box-helper delay`. The rest:
+ *   sealed-exe.c re-exec from a binary no container can write to (read-only overlayfs or memfd)
  *   report.c  status events, errors, event files
  *   util.c    fds and files
  *   spec.c    spec decoding and validation
@@ -31,6 +32,7 @@
 #include "oci-runc.h"
 #include "relay.h"
 #include "report.h"
+#include "sealed-exe.h"
 #include "signals.h"
 #include "spec.h"
 #include "stdpipes.h"
@@ -42,9 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -52,49 +52,12 @@
 #include <unistd.h>
 
 #define SPEC_FD 3
-#define SEALED_ENV "_BOX_HELPER_SEALED"
 
 struct ctx C;
-extern char **environ;
 
 static struct spec spec;          /* read from fd 3 (`run` or `exec`); its records live for good */
 static unsigned long clone_flags; /* `clone`: the new namespaces of `run` */
 static int detach;                /* `detach`: a monitor stays the container's parent (monitor.c) */
-
-/* Run from a sealed anonymous copy of ourselves, so nothing can ever write to the binary the
- * container's parent runs from (CVE-2019-5736 class). */
-static void reexec_sealed(char **argv)
-{
-	const char *s = getenv(SEALED_ENV);
-	if (s && !strcmp(s, "1")) {
-		unsetenv(SEALED_ENV);
-		return;
-	}
-	int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (src < 0)
-		die("reexec", errno, "open /proc/self/exe");
-	int mfd = memfd_create("box-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (mfd < 0)
-		die("reexec", errno, "memfd_create");
-	struct stat sb;
-	if (fstat(src, &sb))
-		die("reexec", errno, "stat /proc/self/exe");
-	for (off_t left = sb.st_size; left > 0;) {
-		ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("reexec", n < 0 ? errno : EIO, "copy /proc/self/exe");
-		left -= n;
-	}
-	close(src);
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE))
-		die("reexec", errno, "seal memfd");
-	if (setenv(SEALED_ENV, "1", 1))
-		die("reexec", errno, "setenv");
-	fexecve(mfd, argv, environ);
-	die("reexec", errno, "execveat(memfd)");
-}
 
 void host_ops(const struct spec *sp)
 {

@@ -277,7 +277,11 @@ sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helpe
 	local hp=$!
 	PIDS+=($hp)
 	for _ in $(seq 100); do grep -q READY $w/out && break; sleep 0.05; done
+	# the binary it runs, as a container would reach it: where, a write (as root), its memfd seals
 	EXE=$(readlink /proc/$hp/exe)
+	WRITE=$( (printf x >>/proc/$hp/exe) 2>&1)
+	SEALS=$(python3 -c 'import fcntl, os, sys; print(fcntl.fcntl(os.open(sys.argv[1], os.O_RDONLY), 1034))' \
+		/proc/$hp/exe 2>/dev/null)
 	kill -TERM $hp
 	wait $hp
 	RC=$? OUT=$(cat $w/out) ST=$(cat $w/status)
@@ -285,7 +289,15 @@ sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helpe
 	leakcheck
 }
 sigcase "SIGTERM forwarded to the container (trap -> exit 42)" 42 -- sh -c 'trap "echo got-term; exit 42" TERM; echo READY; while :; do sleep 0.05; done'
-check "helper runs from a sealed memfd" $([[ $EXE == /memfd:box-helper* ]]; echo $?) "$EXE"
+check "helper runs from its own file through a private overlayfs (nothing copied)" $([ "$EXE" = /box-helper ]; echo $?) "$EXE"
+check "that binary is read-only, even to root, even while it runs" \
+	$([[ $WRITE == *"Read-only file system"* ]]; echo $?) "$WRITE"
+# where overlayfs cannot be used (here: a ':' in the helper's directory), a sealed memfd copy
+mkdir -p "$T/no:overlay" && cp "$HELPER" "$T/no:overlay/box-helper"
+HELPER="$T/no:overlay/box-helper" sigcase "memfd fallback: SIGTERM forwarded" 42 -- \
+	sh -c 'trap "exit 42" TERM; echo READY; while :; do sleep 0.05; done'
+check "memfd fallback: helper runs from a sealed memfd (seal, shrink, grow, write)" \
+	$([[ $EXE == /memfd:box-helper* ]] && [ "$SEALS" = 15 ]; echo $?) "$EXE seals=$SEALS"
 sigcase "init: SIGTERM forwarded to the command (no trap -> signal 15, rc 143)" 143 --init -- sh -c 'echo READY; sleep 10'
 check "init: status says signal 15" $([[ $ST == *$'\n'"signal 15" ]]; echo $?) "$ST"
 
