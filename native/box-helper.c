@@ -233,18 +233,19 @@ int main(int argc, char **argv)
 	int npreserved = pf ? (int)arg_u(pf, 0) : 0;
 	if (npreserved > 1024)
 		die("preserve-fds", EINVAL, "%d fds: at most 1024", npreserved);
+	/* the caller's fds: not the sealed binary's mount, which took a number the caller left free */
 	for (int i = 0; i < npreserved; i++)
-		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0)
+		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0 || PRESERVED_FD + i == sealed_mount_fd())
 			die("preserve-fds", EBADF, "fd %d (the caller's %d) is not open", PRESERVED_FD + i, 3 + i);
 	/* `lifeline`: box's end of the create (monitor.c detach_fork); above 5 and the preserved fds */
 	const struct rec *ll = spec_find(&spec, "lifeline");
 	int lifeline = ll ? (int)arg_u(ll, 0) : -1;
-	if (ll &&
-		(arg_u(ll, 0) > 65535 || lifeline < PRESERVED_FD + npreserved || fcntl(lifeline, F_SETFD, FD_CLOEXEC)))
+	if (ll && (arg_u(ll, 0) > 65535 || lifeline < PRESERVED_FD + npreserved || lifeline == sealed_mount_fd() ||
+			  fcntl(lifeline, F_SETFD, FD_CLOEXEC)))
 		die("lifeline", EBADF, "fd %d is no lifeline: give an open fd above 5 and the preserved ones",
 			lifeline);
-	int keep[] = { STATUS_FD, control_fd(), lifeline };
-	close_fds_but_preserved(keep, 3, npreserved);
+	int keep[] = { STATUS_FD, control_fd(), lifeline, sealed_mount_fd() };
+	close_fds_but_preserved(keep, 4, npreserved);
 	/* never one of fds 0-2, even if the caller left them closed */
 	if (devnull_open() < 0)
 		die("open", errno, "/dev/null");

@@ -10,7 +10,12 @@
  * user) and that no one can remount writable (unlike a read-only bind mount, whose flag a
  * mount_setattr can clear). Nothing is copied: the file's pages stay shared. Where that cannot be
  * made (no fsopen, a directory overlayfs refuses as a layer), it copies itself into a sealed memfd
- * as before, which costs a 1 MiB copy per start. */
+ * as before, which costs a 1 MiB copy per start.
+ *
+ * Dropping the overlay's mount (closing the last fd of a detached mount) waits for an RCU grace
+ * period, milliseconds on a busy host: the re-executed helper keeps that fd (told by the
+ * environment) and closes it once the container's command started (sealed_release), off the path
+ * of the start. */
 #define _GNU_SOURCE
 #include "sealed-exe.h"
 #include "report.h"
@@ -19,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,15 +34,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SEALED_ENV "_BOX_HELPER_SEALED"
+#define SEALED_ENV "_BOX_HELPER_SEALED" /* "overlay:FD" (the mount's fd), else "1" (memfd) */
+#define OVERLAY_PREFIX "overlay:"
+
+/* the overlay's mount, kept until sealed_release (-1: none) */
+static int mount_fd = -1;
 
 extern char **environ;
 
-/* An O_PATH fd of this binary seen through a new read-only overlayfs of its directory, or -1.
- * The second, lower layer is /dev, a directory every host has: overlayfs wants two layers when
- * there is no upper one, the binary's directory is on top (so nothing below can shadow its name)
- * and only this one file is ever handed out. */
-static int overlay_self(void)
+/* An O_PATH fd of this binary seen through a new read-only overlayfs of its directory, or -1;
+ * *mnt: the overlay's mount, an fd the re-executed helper inherits. The second, lower layer is
+ * /dev, a directory every host has: overlayfs wants two layers when there is no upper one, the
+ * binary's directory is on top (so nothing below can shadow its name) and only this one file is
+ * ever handed out. */
+static int overlay_self(int *mnt)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -59,12 +70,10 @@ static int overlay_self(void)
 		/* xino would only log that the layers are on different file systems */
 		syscall(SYS_fsconfig, ctx, FSCONFIG_SET_STRING, "xino", "off", 0);
 		if (syscall(SYS_fsconfig, ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
-			int mnt = (int)syscall(SYS_fsmount, ctx, FSMOUNT_CLOEXEC,
-				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-			if (mnt >= 0) {
-				fd = openat(mnt, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-				close(mnt);
-			}
+			unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+			*mnt = (int)syscall(SYS_fsmount, ctx, 0, attrs); /* no FSMOUNT_CLOEXEC: kept */
+			if (*mnt >= 0)
+				fd = openat(*mnt, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		}
 	}
 	close(ctx);
@@ -100,17 +109,40 @@ static int memfd_self(void)
 void reexec_sealed(char **argv)
 {
 	const char *s = getenv(SEALED_ENV);
-	if (s && !strcmp(s, "1")) {
+	if (s) {
+		if (!strncmp(s, OVERLAY_PREFIX, strlen(OVERLAY_PREFIX))) {
+			mount_fd = atoi(s + strlen(OVERLAY_PREFIX));
+			if (mount_fd < 3 || fcntl(mount_fd, F_SETFD, FD_CLOEXEC))
+				mount_fd = -1;
+		}
 		unsetenv(SEALED_ENV);
 		return;
 	}
-	if (setenv(SEALED_ENV, "1", 1))
-		die("reexec", errno, "setenv");
-	int fd = overlay_self();
+	int mnt = -1, fd = overlay_self(&mnt);
 	if (fd >= 0) {
+		char value[32];
+		snprintf(value, sizeof value, OVERLAY_PREFIX "%d", mnt);
+		if (setenv(SEALED_ENV, value, 1))
+			die("reexec", errno, "setenv");
 		syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 		close(fd); /* e.g. a security module refused it: the copy still works */
 	}
+	if (mnt >= 0)
+		close(mnt);
+	if (setenv(SEALED_ENV, "1", 1))
+		die("reexec", errno, "setenv");
 	syscall(SYS_execveat, memfd_self(), "", argv, environ, AT_EMPTY_PATH);
 	die("reexec", errno, "execveat(memfd)");
+}
+
+int sealed_mount_fd(void)
+{
+	return mount_fd;
+}
+
+void sealed_release(void)
+{
+	if (mount_fd >= 0)
+		close(mount_fd);
+	mount_fd = -1;
 }
