@@ -1,6 +1,7 @@
 /* box-helper: the native half of box (see PROTOCOL.md). This file: the host-side ops and clone(),
  * `box-helper delay`. The rest:
  *   sealed-exe.c re-exec from a binary no container can write to (read-only overlayfs or memfd)
+ *   clone.c   the init's clone, into its cgroup v2 at birth where it can, and the `cgroup` writes
  *   report.c  status events, errors, event files
  *   util.c    fds and files
  *   spec.c    spec decoding and validation
@@ -22,6 +23,7 @@
 #include "box-helper.h"
 #include "attach.h"
 #include "child.h"
+#include "clone.h"
 #include "control.h"
 #include "hook.h"
 #include "ctx.h"
@@ -272,9 +274,7 @@ int main(int argc, char **argv)
 		C.ready_rd = p[0], C.ready_wr = p[1];
 	}
 
-	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0);
-	if (pid < 0)
-		die("clone", errno, "clone(0x%lx)", clone_flags);
+	pid_t pid = clone_init(&spec, clone_flags);
 	if (pid == 0)
 		child_main(&spec);
 	parent_after_fork(pid);
@@ -282,13 +282,7 @@ int main(int argc, char **argv)
 	if (um) /* before the go-ahead: the child does nothing id-related until then */
 		write_userns_maps(pid, um);
 
-	char num[32];
-	snprintf(num, sizeof num, "%d", pid);
-	for (size_t i = 0; i < spec.nrecs; i++) {
-		const struct rec *r = &spec.recs[i];
-		if (!strcmp(r->op->name, "cgroup") && write_file(r->a[0].p, num))
-			die("cgroup", errno, "write %s", r->a[0].p);
-	}
+	cgroup_writes(&spec, pid);
 	int ready = spec_find(&spec, "ready") != NULL;
 	if (C.release && !ready) {
 		/* an OCI create: the child sets up in full now (runc's create does); only its execve waits

@@ -347,6 +347,21 @@ if [ -d /sys/fs/cgroup/pids ]; then
 	check "cgroup: without cgroupns the path is visible" $(grep -q ":pids:/box-helper-test-$$" <<<"$OUT"; echo $?) "$OUT"
 	rmdir $CG && CG=
 fi
+# cgroup v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP), no pid is written for it
+CG2M=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+if [ -n "$CG2M" ] && command -v strace >/dev/null; then
+	CG=$CG2M/box-helper-test-$$
+	mkdir $CG
+	newcase
+	boxspec --rootfs $R --work $w --cgroup $CG/cgroup.procs -- cat /proc/self/cgroup >$w/spec
+	strace -f -qq -e trace=clone,clone3,openat -o $w/strace "$HELPER" run 3<$w/spec 5<$GO 4>$w/status >$w/out 2>&1 </dev/null
+	RC=$? OUT=$(cat $w/out)
+	check "cgroup v2: child born in its cgroup (clone3 CLONE_INTO_CGROUP), cgroup.procs never opened" \
+		$([ $RC = 0 ] && grep -q "^0::/box-helper-test-$$\$" <<<"$OUT" && grep -q 'clone3(.*CLONE_INTO_CGROUP' $w/strace &&
+			! grep -q "cgroup.procs" $w/strace; echo $?) "$OUT $(grep -E 'clone|cgroup' $w/strace)"
+	leakcheck
+	waitfor "rmdir $CG 2>/dev/null" && CG=
+fi
 
 echo "# tty"
 ttycase() { # NAME EXPECT-RC [spec options] -- CMD: drives the helper from a python pty
