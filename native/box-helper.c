@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	reexec_sealed(argv);
+	prctl(PR_SET_NAME, "box-helper", 0, 0, 0); /* started as /proc/self/fd/N (sealed-exe.c), its name is N */
 	/* Not dumpable: no process of the container may ptrace a process box starts there, nor
 	 * follow its /proc/PID/fd links, before that process execs (runc's CVE-2016-9962). Every
 	 * fork and clone inherits this; the kernel makes the container's command dumpable again at
