@@ -64,18 +64,26 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     // fds 3 spec, 4 status events, 5 (run) the control channel. Its own session (setsid): terminal
     // signals go to box, which forwards each exactly once.
     const stdio: ChildFd[] = [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore', ...(opts.extraFds ?? [])];
+    const argv = [helperPath, opts.mode ?? 'run'];
     // From its cache file seen read-only (src/linux/sealed-exec.ts), the helper need not re-execute
     // itself; it gets the overlay's mount after the other fds, and the environment says where.
-    const sealed = sealedExec(helperPath, stdio.length + 1);
-    const env: Record<string, string> = sealed ? { _BOX_HELPER_SEALED: `overlay:${stdio.length}` } : {};
-    if (sealed) stdio.push(sealed.mountFd);
-    let spawned: ReturnType<typeof spawnDetached>;
+    const sealed = sealedExec(helperPath, stdio.length + 1); // above every fd the child gets
+    let spawned: ReturnType<typeof spawnDetached> | undefined;
     try {
-      spawned = spawnDetached(sealed?.path ?? helperPath, [helperPath, opts.mode ?? 'run'], env, stdio);
+      if (sealed) {
+        const env = { _BOX_HELPER_SEALED: `overlay:${stdio.length}` };
+        try {
+          spawned = spawnDetached(sealed.path, argv, env, [...stdio, sealed.mountFd]);
+        } catch {
+          // refused from there (a security module's rule, say): the helper seals itself, and the
+          // plain path's error, if any, says why
+        } finally {
+          sealed.close();
+        }
+      }
+      spawned ??= spawnDetached(helperPath, argv, {}, stdio);
     } catch (err) {
       return reject(err);
-    } finally {
-      sealed?.close();
     }
     mark('helper spawned');
     const helperPid = spawned.pid;
