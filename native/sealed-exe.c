@@ -36,6 +36,7 @@
 
 #define SEALED_ENV "_BOX_HELPER_SEALED" /* "overlay:FD" (the mount's fd), else "1" (memfd) */
 #define OVERLAY_PREFIX "overlay:"
+#define MAX_PROTOCOL_FD 5 /* fds 0-5 are the caller's and the protocol's (PROTOCOL.md) */
 
 /* the overlay's mount, kept until sealed_release (-1: none) */
 static int mount_fd = -1;
@@ -72,6 +73,12 @@ static int overlay_self(int *mnt)
 		if (syscall(SYS_fsconfig, ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
 			unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 			*mnt = (int)syscall(SYS_fsmount, ctx, 0, attrs); /* no FSMOUNT_CLOEXEC: kept */
+			/* above the protocol's fds: fd 5, free here, becomes the control FIFO after the re-exec */
+			if (*mnt >= 0 && *mnt <= MAX_PROTOCOL_FD) {
+				int high = fcntl(*mnt, F_DUPFD, MAX_PROTOCOL_FD + 1);
+				close(*mnt);
+				*mnt = high;
+			}
 			if (*mnt >= 0)
 				fd = openat(*mnt, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		}
@@ -112,7 +119,7 @@ void reexec_sealed(char **argv)
 	if (s) {
 		if (!strncmp(s, OVERLAY_PREFIX, strlen(OVERLAY_PREFIX))) {
 			mount_fd = atoi(s + strlen(OVERLAY_PREFIX));
-			if (mount_fd < 3 || fcntl(mount_fd, F_SETFD, FD_CLOEXEC))
+			if (mount_fd <= MAX_PROTOCOL_FD || fcntl(mount_fd, F_SETFD, FD_CLOEXEC))
 				mount_fd = -1;
 		}
 		unsetenv(SEALED_ENV);

@@ -203,6 +203,18 @@ wait $hp; RC=$?
 check "control-fifo: go written into it -> the command runs" \
 	$([ $RC = 0 ] && grep -qx ran $w/out; echo $?) "rc=$RC $(cat $w/status $w/out)"
 leakcheck
+# the caller's fd 0 closed: the sealed binary's mount (sealed-exe.c) must not take fd 5, where the
+# FIFO goes, or dropping it once started closes the FIFO (the helper then spun on it)
+newcase
+boxspec --rootfs $R --work $w --extra '["control-fifo","'$w'/ctl"]' -- sh -c 'echo ran' >$w/spec
+timeout -s KILL 10 "$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 <&- 5<&- &
+hp=$!; PIDS+=($hp)
+waitfor "[ -p $w/ctl ]"
+echo go >$w/ctl
+wait $hp; RC=$?
+check "control-fifo, the caller's fd 0 closed: the command runs, the helper ends" \
+	$([ $RC = 0 ] && grep -qx ran $w/out; echo $?) "rc=$RC $(cat $w/status $w/out)"
+leakcheck
 newcase
 ln -s $T/planted $w/ctl
 boxspec --rootfs $R --work $w --extra '["control-fifo","'$w'/ctl"]' -- sh -c 'echo ran' >$w/spec
