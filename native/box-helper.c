@@ -1,5 +1,7 @@
-/* box-helper: the native half of box (see PROTOCOL.md). This file: re-exec from a sealed memfd,
- * the host-side ops and clone(), `box-helper delay`. The rest:
+/* box-helper: the native half of box (see PROTOCOL.md). This file: the host-side ops and clone(),
+ * `box-helper delay`. The rest:
+ *   sealed-exe.c re-exec from a binary no container can write to (read-only overlayfs or memfd)
+ *   clone.c   the init's clone, into its cgroup v2 at birth where it can, and the `cgroup` writes
  *   report.c  status events, errors, event files
  *   util.c    fds and files
  *   spec.c    spec decoding and validation
@@ -21,6 +23,7 @@
 #include "box-helper.h"
 #include "attach.h"
 #include "child.h"
+#include "clone.h"
 #include "control.h"
 #include "hook.h"
 #include "ctx.h"
@@ -31,6 +34,7 @@
 #include "oci-runc.h"
 #include "relay.h"
 #include "report.h"
+#include "sealed-exe.h"
 #include "signals.h"
 #include "spec.h"
 #include "stdpipes.h"
@@ -42,9 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -52,49 +54,12 @@
 #include <unistd.h>
 
 #define SPEC_FD 3
-#define SEALED_ENV "_BOX_HELPER_SEALED"
 
 struct ctx C;
-extern char **environ;
 
 static struct spec spec;          /* read from fd 3 (`run` or `exec`); its records live for good */
 static unsigned long clone_flags; /* `clone`: the new namespaces of `run` */
 static int detach;                /* `detach`: a monitor stays the container's parent (monitor.c) */
-
-/* Run from a sealed anonymous copy of ourselves, so nothing can ever write to the binary the
- * container's parent runs from (CVE-2019-5736 class). */
-static void reexec_sealed(char **argv)
-{
-	const char *s = getenv(SEALED_ENV);
-	if (s && !strcmp(s, "1")) {
-		unsetenv(SEALED_ENV);
-		return;
-	}
-	int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (src < 0)
-		die("reexec", errno, "open /proc/self/exe");
-	int mfd = memfd_create("box-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (mfd < 0)
-		die("reexec", errno, "memfd_create");
-	struct stat sb;
-	if (fstat(src, &sb))
-		die("reexec", errno, "stat /proc/self/exe");
-	for (off_t left = sb.st_size; left > 0;) {
-		ssize_t n = sendfile(mfd, src, NULL, (size_t)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("reexec", n < 0 ? errno : EIO, "copy /proc/self/exe");
-		left -= n;
-	}
-	close(src);
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE))
-		die("reexec", errno, "seal memfd");
-	if (setenv(SEALED_ENV, "1", 1))
-		die("reexec", errno, "setenv");
-	fexecve(mfd, argv, environ);
-	die("reexec", errno, "execveat(memfd)");
-}
 
 void host_ops(const struct spec *sp)
 {
@@ -253,6 +218,7 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	reexec_sealed(argv);
+	prctl(PR_SET_NAME, "box-helper", 0, 0, 0); /* started as /proc/self/fd/N (sealed-exe.c), its name is N */
 	/* Not dumpable: no process of the container may ptrace a process box starts there, nor
 	 * follow its /proc/PID/fd links, before that process execs (runc's CVE-2016-9962). Every
 	 * fork and clone inherits this; the kernel makes the container's command dumpable again at
@@ -270,19 +236,20 @@ int main(int argc, char **argv)
 	int npreserved = pf ? (int)arg_u(pf, 0) : 0;
 	if (npreserved > 1024)
 		die("preserve-fds", EINVAL, "%d fds: at most 1024", npreserved);
+	/* the caller's fds: not the sealed binary's mount, which took a number the caller left free */
 	for (int i = 0; i < npreserved; i++)
-		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0)
+		if (fcntl(PRESERVED_FD + i, F_GETFD) < 0 || PRESERVED_FD + i == sealed_mount_fd())
 			die("preserve-fds", EBADF, "fd %d (the caller's %d) is not open", PRESERVED_FD + i, 3 + i);
 	/* `lifeline`: box's end of the create (monitor.c detach_fork; in the foreground control.c);
 	 * above 5 and the preserved fds */
 	const struct rec *ll = spec_find(&spec, "lifeline");
 	int lifeline = ll ? (int)arg_u(ll, 0) : -1;
-	if (ll &&
-		(arg_u(ll, 0) > 65535 || lifeline < PRESERVED_FD + npreserved || fcntl(lifeline, F_SETFD, FD_CLOEXEC)))
+	if (ll && (arg_u(ll, 0) > 65535 || lifeline < PRESERVED_FD + npreserved || lifeline == sealed_mount_fd() ||
+			  fcntl(lifeline, F_SETFD, FD_CLOEXEC)))
 		die("lifeline", EBADF, "fd %d is no lifeline: give an open fd above 5 and the preserved ones",
 			lifeline);
-	int keep[] = { STATUS_FD, control_fd(), lifeline };
-	close_fds_but_preserved(keep, 3, npreserved);
+	int keep[] = { STATUS_FD, control_fd(), lifeline, sealed_mount_fd() };
+	close_fds_but_preserved(keep, 4, npreserved);
 	/* never one of fds 0-2, even if the caller left them closed */
 	if (devnull_open() < 0)
 		die("open", errno, "/dev/null");
@@ -311,9 +278,7 @@ int main(int argc, char **argv)
 		C.ready_rd = p[0], C.ready_wr = p[1];
 	}
 
-	pid_t pid = (pid_t)syscall(SYS_clone, clone_flags | SIGCHLD, 0, 0, 0, 0);
-	if (pid < 0)
-		die("clone", errno, "clone(0x%lx)", clone_flags);
+	pid_t pid = clone_init(&spec, clone_flags);
 	if (pid == 0)
 		child_main(&spec);
 	parent_after_fork(pid);
@@ -321,13 +286,7 @@ int main(int argc, char **argv)
 	if (um) /* before the go-ahead: the child does nothing id-related until then */
 		write_userns_maps(pid, um);
 
-	char num[32];
-	snprintf(num, sizeof num, "%d", pid);
-	for (size_t i = 0; i < spec.nrecs; i++) {
-		const struct rec *r = &spec.recs[i];
-		if (!strcmp(r->op->name, "cgroup") && write_file(r->a[0].p, num))
-			die("cgroup", errno, "write %s", r->a[0].p);
-	}
+	cgroup_writes(&spec, pid);
 	int ready = spec_find(&spec, "ready") != NULL;
 	if (C.release && !ready) {
 		/* an OCI create: the child sets up in full now (runc's create does); only its execve waits

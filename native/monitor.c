@@ -13,6 +13,7 @@
 #include "jsonlog.h"
 #include "relay.h"
 #include "report.h"
+#include "sealed-exe.h"
 #include "signals.h"
 #include "spec.h"
 #include "util.h"
@@ -103,10 +104,12 @@ void detach_fork(int lifeline)
 		detach_wr = p[1];
 		setsid(); /* cannot fail: the fork is never a process group leader */
 		/* the monitor never execs (until a restart): drop whatever else the caller passed */
-		int keep[] = { STATUS_FD, devnull(), detach_wr, control_fd() };
-		close_fds_but_preserved(keep, 4, C.preserved); /* the container is cloned from here */
+		int keep[] = { STATUS_FD, devnull(), detach_wr, control_fd(), sealed_mount_fd() };
+		close_fds_but_preserved(keep, 5, C.preserved); /* the container is cloned from here */
 		return;
 	}
+	/* cheap here: the monitor holds the sealed binary's mount too, and drops it once started */
+	sealed_release();
 	control_close(); /* the monitor reads box's answer */
 	if (C.release)   /* the caller may wait for its output's EOF (containerd's shim with a console) */
 		for (int fd = 0; fd < 3; fd++)
@@ -270,6 +273,7 @@ static void on_started(void)
 	state_write();
 	status("started");
 	detach_release();
+	sealed_release();
 	health_started(cpid);
 }
 

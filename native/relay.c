@@ -7,6 +7,7 @@
 #include "jsonlog.h"
 #include "monitor.h"
 #include "report.h"
+#include "sealed-exe.h"
 #include "signals.h"
 #include "stdpipes.h"
 #include "util.h"
@@ -198,6 +199,7 @@ void parent_loop(pid_t child)
 			started = 1;
 			status("started");
 			detach_release(); /* a detached exec: its original helper may exit now */
+			sealed_release();
 			if (C.release) /* the process, without a parent-death signal, goes to the caller's subreaper */
 				exit(0);
 		}
@@ -233,6 +235,7 @@ void parent_loop(pid_t child)
 			started = 1;
 			status("started");
 			detach_release();
+			sealed_release();
 			if (C.release) /* the process, without a parent-death signal, goes to the caller's subreaper */
 				exit(0);
 		}

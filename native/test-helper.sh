@@ -203,6 +203,18 @@ wait $hp; RC=$?
 check "control-fifo: go written into it -> the command runs" \
 	$([ $RC = 0 ] && grep -qx ran $w/out; echo $?) "rc=$RC $(cat $w/status $w/out)"
 leakcheck
+# the caller's fd 0 closed: the sealed binary's mount (sealed-exe.c) must not take fd 5, where the
+# FIFO goes, or dropping it once started closes the FIFO (the helper then spun on it)
+newcase
+boxspec --rootfs $R --work $w --extra '["control-fifo","'$w'/ctl"]' -- sh -c 'echo ran' >$w/spec
+timeout -s KILL 10 "$HELPER" run 3<$w/spec 4>$w/status >$w/out 2>&1 <&- 5<&- &
+hp=$!; PIDS+=($hp)
+waitfor "[ -p $w/ctl ]"
+echo go >$w/ctl
+wait $hp; RC=$?
+check "control-fifo, the caller's fd 0 closed: the command runs, the helper ends" \
+	$([ $RC = 0 ] && grep -qx ran $w/out; echo $?) "rc=$RC $(cat $w/status $w/out)"
+leakcheck
 newcase
 ln -s $T/planted $w/ctl
 boxspec --rootfs $R --work $w --extra '["control-fifo","'$w'/ctl"]' -- sh -c 'echo ran' >$w/spec
@@ -305,7 +317,11 @@ sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helpe
 	local hp=$!
 	PIDS+=($hp)
 	for _ in $(seq 100); do grep -q READY $w/out && break; sleep 0.05; done
+	# the binary it runs, as a container would reach it: where, a write (as root), its memfd seals
 	EXE=$(readlink /proc/$hp/exe)
+	WRITE=$( (printf x >>/proc/$hp/exe) 2>&1)
+	SEALS=$(python3 -c 'import fcntl, os, sys; print(fcntl.fcntl(os.open(sys.argv[1], os.O_RDONLY), 1034))' \
+		/proc/$hp/exe 2>/dev/null)
 	kill -TERM $hp
 	wait $hp
 	RC=$? OUT=$(cat $w/out) ST=$(cat $w/status)
@@ -313,7 +329,15 @@ sigcase() { # NAME EXPECTED-RC [spec options] -- CMD: sends SIGTERM to the helpe
 	leakcheck
 }
 sigcase "SIGTERM forwarded to the container (trap -> exit 42)" 42 -- sh -c 'trap "echo got-term; exit 42" TERM; echo READY; while :; do sleep 0.05; done'
-check "helper runs from a sealed memfd" $([[ $EXE == /memfd:box-helper* ]]; echo $?) "$EXE"
+check "helper runs from its own file through a private overlayfs (nothing copied)" $([ "$EXE" = /box-helper ]; echo $?) "$EXE"
+check "that binary is read-only, even to root, even while it runs" \
+	$([[ $WRITE == *"Read-only file system"* ]]; echo $?) "$WRITE"
+# where overlayfs cannot be used (here: a ':' in the helper's directory), a sealed memfd copy
+mkdir -p "$T/no:overlay" && cp "$HELPER" "$T/no:overlay/box-helper"
+HELPER="$T/no:overlay/box-helper" sigcase "memfd fallback: SIGTERM forwarded" 42 -- \
+	sh -c 'trap "exit 42" TERM; echo READY; while :; do sleep 0.05; done'
+check "memfd fallback: helper runs from a sealed memfd (seal, shrink, grow, write)" \
+	$([[ $EXE == /memfd:box-helper* ]] && [ "$SEALS" = 15 ]; echo $?) "$EXE seals=$SEALS"
 sigcase "init: SIGTERM forwarded to the command (no trap -> signal 15, rc 143)" 143 --init -- sh -c 'echo READY; sleep 10'
 check "init: status says signal 15" $([[ $ST == *$'\n'"signal 15" ]]; echo $?) "$ST"
 
@@ -362,6 +386,21 @@ if [ -d /sys/fs/cgroup/pids ]; then
 	run --cgroup $CG/cgroup.procs -- cat /proc/self/cgroup
 	check "cgroup: without cgroupns the path is visible" $(grep -q ":pids:/box-helper-test-$$" <<<"$OUT"; echo $?) "$OUT"
 	rmdir $CG && CG=
+fi
+# cgroup v2: the child is born in its cgroup (clone3 CLONE_INTO_CGROUP), no pid is written for it
+CG2M=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+if [ -n "$CG2M" ] && command -v strace >/dev/null; then
+	CG=$CG2M/box-helper-test-$$
+	mkdir $CG
+	newcase
+	boxspec --rootfs $R --work $w --cgroup $CG/cgroup.procs -- cat /proc/self/cgroup >$w/spec
+	strace -f -qq -e trace=clone,clone3,openat -o $w/strace "$HELPER" run 3<$w/spec 5<$GO 4>$w/status >$w/out 2>&1 </dev/null
+	RC=$? OUT=$(cat $w/out)
+	check "cgroup v2: child born in its cgroup (clone3 CLONE_INTO_CGROUP), cgroup.procs never opened" \
+		$([ $RC = 0 ] && grep -q "^0::/box-helper-test-$$\$" <<<"$OUT" && grep -q 'clone3(.*CLONE_INTO_CGROUP' $w/strace &&
+			! grep -q "cgroup.procs" $w/strace; echo $?) "$OUT $(grep -E 'clone|cgroup' $w/strace)"
+	leakcheck
+	waitfor "rmdir $CG 2>/dev/null" && CG=
 fi
 
 echo "# tty"

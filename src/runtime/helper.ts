@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ExitStatus, reapOnExit } from '../linux/reap';
+import { sealedExec } from '../linux/sealed-exec';
 import { ChildFd, spawnDetached } from '../linux/spawn';
 import { processToken } from '../util/owner';
 import { mark } from '../util/trace';
@@ -63,9 +64,24 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     // fds 3 spec, 4 status events, 5 (run) the control channel. Its own session (setsid): terminal
     // signals go to box, which forwards each exactly once.
     const stdio: ChildFd[] = [opts.stdin, out, out, 'pipe', 'pipe', run ? 'pipe' : 'ignore', ...(opts.extraFds ?? [])];
-    let spawned: ReturnType<typeof spawnDetached>;
+    const argv = [helperPath, opts.mode ?? 'run'];
+    // From its cache file seen read-only (src/linux/sealed-exec.ts), the helper need not re-execute
+    // itself; it gets the overlay's mount after the other fds, and the environment says where.
+    const sealed = sealedExec(helperPath, stdio.length + 1); // above every fd the child gets
+    let spawned: ReturnType<typeof spawnDetached> | undefined;
     try {
-      spawned = spawnDetached(helperPath, [helperPath, opts.mode ?? 'run'], {}, stdio);
+      if (sealed) {
+        const env = { _BOX_HELPER_SEALED: `overlay:${stdio.length}` };
+        try {
+          spawned = spawnDetached(sealed.path, argv, env, [...stdio, sealed.mountFd]);
+        } catch {
+          // refused from there (a security module's rule, say): the helper seals itself, and the
+          // plain path's error, if any, says why
+        } finally {
+          sealed.close();
+        }
+      }
+      spawned ??= spawnDetached(helperPath, argv, {}, stdio);
     } catch (err) {
       return reject(err);
     }

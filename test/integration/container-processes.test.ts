@@ -2,9 +2,11 @@
 // and 3): an exec'd process cannot be ptraced nor have its descriptors followed before its execve
 // (runc's CVE-2016-9962), and box's own processes that stay in the container (the `--init` PID 1,
 // the reaper of an exec or of a health probe) hold no host file or directory, even for a container
-// with CAP_SYS_PTRACE.
+// with CAP_SYS_PTRACE. Nor can a container reach box's helper binary through /proc/PID/exe to
+// rewrite it (runc's CVE-2019-5736).
 // The caller of box holds a host directory open (fd 201, not close-on-exec) as a shell would.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +145,29 @@ describe('box processes in a container', () => {
     const targets = fdTargets(log.Output);
     expect(Object.keys(targets).length).toBeGreaterThan(0);
     expect(Object.values(targets).filter((target) => !harmless(target))).toEqual([]);
+    expect(t.box(['rm', '-f', id]).status).toBe(0);
+  });
+
+  it("a container cannot rewrite box's helper through /proc/PID/exe, even holding it open (CVE-2019-5736)", () => {
+    // The CVE's way in: the container's command is /proc/self/exe, so its PID 1 runs box's helper
+    // binary in the container (`delay`: it sleeps, then would exec /bin/sleep), where a root
+    // process opens it through /proc/1/exe and writes to it through that descriptor.
+    const cache = path.join(t.root, 'cache');
+    const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    const helpers = () =>
+      fs
+        .readdirSync(cache)
+        .filter((n) => n.startsWith('box-helper-'))
+        .map((n) => `${n} ${sha256(path.join(cache, n))}`);
+    const id = runDetached(t, 'busybox', '/proc/self/exe', 'delay', '60000', '/bin/sleep', '1000');
+    const before = helpers();
+    expect(before.length).toBeGreaterThan(0);
+    const probe = 'exec 3</proc/1/exe && printf x >>/proc/self/fd/3 && echo wrote; cat /proc/1/cmdline | tr "\\0" " "';
+    const r = t.box(['exec', id, 'sh', '-c', probe]);
+    expect(r.stdout).toBe('/proc/self/exe delay 60000 /bin/sleep 1000 ');
+    // read-only whether or not anything runs it: not the "Text file busy" of a running binary
+    expect(r.stderr).toMatch(/Read-only file system/);
+    expect(helpers()).toEqual(before);
     expect(t.box(['rm', '-f', id]).status).toBe(0);
   });
 });
