@@ -167,7 +167,7 @@ describe('dist/box', () => {
     expect(cpu).toHaveLength(rows.length - 5);
     expect(cpu).toEqual([...cpu].sort((a, b) => a - b));
   });
-  test('`box version` loads no more than the command line (not `box info`\'s graph: networks, net)', () => {
+  test("`box version` loads no more than the command line (not `box info`'s graph: networks, net)", () => {
     // stdout and stderr are files, so writing to them needs no socket: net came from info's modules
     const out = path.join(tmp, 'version.out');
     const err = path.join(tmp, 'version.err');
@@ -181,7 +181,7 @@ describe('dist/box', () => {
       expect(loaded, trace).toBeDefined();
       expect(loaded).not.toContain('net');
     } finally {
-      fds.forEach((fd) => fs.closeSync(fd));
+      for (const fd of fds) fs.closeSync(fd);
     }
   });
   test.runIf(isRoot)(

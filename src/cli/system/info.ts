@@ -16,7 +16,6 @@ import { outputFormat } from '../template';
 import { FORMAT } from './format-flag';
 import { infoContext } from './info-context';
 
-
 function fsSupported(name: string): boolean {
   try {
     return fs
