@@ -178,12 +178,34 @@ static pid_t cpid;
 static int64_t started_ns = -1, exited_ns = -1;
 static int exit_code;
 
-/* FILE.tmp, then rename over FILE: a reader sees the old or the new content, never a mix. */
+/* What FILE holds (state_write), to tell whether the next version only adds lines to it. */
+static char state_text[256];
+static size_t state_len;
+
+/* Appends the lines after state_len to FILE with one write: each version is the one before plus a
+ * line, and a reader sees a prefix of whole writes (the kernel sets the size after the copy), so no
+ * new inode (ext4 pays for each one) and no deleted one. A short write is cut back off. */
+static int state_append(const char *buf, size_t n)
+{
+	int fd = open(state_op->a[0].p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t w = pwrite(fd, buf + state_len, n - state_len, (off_t)state_len);
+	int r = w == (ssize_t)(n - state_len) ? 0 : -1, e = w < 0 ? errno : EIO;
+	if (r && ftruncate(fd, (off_t)state_len)) {
+	}
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* The first version: FILE.tmp, then rename over FILE (a reader sees the old or the new content,
+ * never a mix); later ones appended (state_append). */
 static int state_write(void)
 {
 	if (!state_op)
 		return 0;
-	char buf[256], tmp[4200];
+	char buf[sizeof state_text], tmp[4200];
 	int n = snprintf(buf, sizeof buf, "monitor %d\n", (int)getpid());
 	if (cpid > 0)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "pid %d\n", (int)cpid);
@@ -191,6 +213,12 @@ static int state_write(void)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "started %lld\n", (long long)started_ns);
 	if (exited_ns >= 0)
 		n += snprintf(buf + n, sizeof buf - (size_t)n, "exited %d %lld\n", exit_code, (long long)exited_ns);
+	int grows = state_len && (size_t)n > state_len && !memcmp(buf, state_text, state_len);
+	if (grows && !state_append(buf, (size_t)n)) {
+		memcpy(state_text, buf, (size_t)n);
+		state_len = (size_t)n;
+		return 0;
+	}
 	if (snprintf(tmp, sizeof tmp, "%s.tmp", state_op->a[0].p) >= (int)sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -206,6 +234,8 @@ static int state_write(void)
 		r = -1, e = errno;
 	if (r)
 		unlink(tmp);
+	else
+		memcpy(state_text, buf, (size_t)n), state_len = (size_t)n;
 	errno = e;
 	return r;
 }

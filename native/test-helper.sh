@@ -526,10 +526,15 @@ check "detach: monitor alive in its own session, parent of the running container
 	$(alive $MON && alive $CPID && [ "$(statf $CPID 2)" = $MON ] && [ "$(statf $MON 4)" = $MON ]; echo $?) \
 	"mon=$MON cpid=$CPID $(cat /proc/$CPID/status 2>&1 | grep PPid)"
 check "state file: monitor, pid, started" $([[ $(cat $W/state) =~ ^monitor\ $MON$'\n'pid\ $CPID$'\n'started\ [0-9]{19}$ ]]; echo $?) "$(cat $W/state)"
+STATE_INO=$(stat -c %i $W/state)
 waitfor "grep -q READY $W/log"
 kill -TERM $MON
 waitfor "grep -q ^exited $W/state"
 check "SIGTERM to the monitor reaches the container's trap: state exited 42" $(grep -Eqx "exited 42 [0-9]{19}" $W/state; echo $?) "$(cat $W/state)"
+# each later version only adds a line: appended in place, no new inode (PROTOCOL.md `state`)
+check "state file: exited appended to the same file (same inode, 4 lines, no state.tmp)" \
+	$([ "$(stat -c %i $W/state)" = "$STATE_INO" ] && [ "$(wc -l <$W/state)" = 4 ] && [ ! -e $W/state.tmp ]; echo $?) \
+	"ino $STATE_INO -> $(stat -c %i $W/state) $(cat $W/state)"
 LOG=$(jsonlog $W/log)
 check "log: well-formed JSON lines" $? "$LOG"
 check "log: stdout lines in order, escapes, UTF-8 kept, invalid byte U+FFFD, trailing partial line" $([ "$(grep ^stdout: <<<"$LOG")" = "stdout:'out1\n'
