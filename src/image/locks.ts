@@ -81,6 +81,11 @@ async function flockFile(file: string, op: number, deletable = false): Promise<L
  * every holder keeps over a few system calls, on a path that cannot wait asynchronously.
  */
 export function lockFileBlocking(file: string): Lock {
+  return heldLock(openLockedBlocking(file));
+}
+
+/** `file` (and its directory) created if missing, opened and locked exclusively, waiting on this thread. */
+function openLockedBlocking(file: string): number {
   mkdirp(path.dirname(file), 0o700);
   const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
   try {
@@ -89,7 +94,7 @@ export function lockFileBlocking(file: string): Lock {
     fs.closeSync(fd);
     throw err;
   }
-  return heldLock(fd);
+  return fd;
 }
 
 /**
@@ -98,14 +103,7 @@ export function lockFileBlocking(file: string): Lock {
  */
 export function lockDeletableFileBlocking(file: string): Lock {
   for (;;) {
-    mkdirp(path.dirname(file), 0o700);
-    const fd = openNoFollow(file, fs.constants.O_RDWR | fs.constants.O_CREAT);
-    try {
-      flockBlocking(fd, LOCK_EX);
-    } catch (err) {
-      fs.closeSync(fd);
-      throw err;
-    }
+    const fd = openLockedBlocking(file);
     if (isFileAt(fd, file)) return heldLock(fd);
     fs.closeSync(fd);
   }
