@@ -16,6 +16,7 @@ import { plainDirBeneath } from '../util/safe-open';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { lockContainer } from './container-lock';
 import { generateName } from './names';
+import { mountBase } from './mount-base';
 import { EtcFiles, writeEtcFiles } from './etc-files';
 import { committedResources } from './committed';
 import { appendEvent } from './events';
@@ -324,6 +325,9 @@ export function prepareStart(
         );
       }
     }
+    // the mount points the image lacks come from the shared layer below it, not made per start
+    lowerDirs = [...lowerDirs, mountBase(roots)];
+    mark('mount base checked');
     const security = known?.security ?? processSecurity(record.config);
     const helperPath = known?.helperPath ?? assetPath('box-helper', layout.cache(roots));
     const dir = containers.dir(record.id);
