@@ -16,9 +16,9 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import * as sys from '../linux/syscalls';
 import { layout, Roots } from '../paths';
-import { mkdirp } from '../util/fs';
 import { ownedName } from '../util/owner';
 import { randomHex } from '../util/random';
+import { trustCacheDir } from '../util/trusted-path';
 
 /** Every target box mounts in every container on a path of its own (plan.ts buildSpec). */
 export const MOUNT_BASE_ENTRIES: readonly [string, 'dir' | 'file'][] = [
@@ -103,7 +103,7 @@ function damaged(roots: Roots, why: string): BoxError {
  */
 function build(roots: Roots): void {
   const final = layout.mountBase(roots);
-  mkdirp(path.dirname(final), 0o700);
+  trustCacheDir(layout.cache(roots)); // root's alone, no link: made if missing
   // the writer's token in the name: the cache sweep removes it if this command is killed half-way
   const tmp = path.join(path.dirname(final), ownedName(`${path.basename(final)}.tmp`, randomHex(6)));
   try {
