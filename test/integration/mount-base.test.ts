@@ -74,6 +74,8 @@ describe('the mount-point layer', () => {
   it('gives an image without /proc, /dev, /sys and /etc its mount points without a new inode in its upper', () => {
     const id = runDetached(t, '--network', 'none', '--hostname', 'mb', 'bare:1', '/bin/busybox', 'sleep', '60');
     expect(fs.readdirSync(upperOf(t, id))).toEqual([]);
+    // nor a directory of its own to mount the overlay on: it is mounted on overlay's work dir
+    expect(fs.readdirSync(path.dirname(upperOf(t, id)))).not.toContain('rootfs');
     const r = exec(t, id, 'cat /etc/hostname; test -c /dev/null && test -d /sys/kernel && cat /proc/1/comm');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('mb\nbusybox\n');
