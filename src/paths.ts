@@ -33,6 +33,8 @@ export const layout = {
   // Under the storage root, not /run: many distributions mount /run noexec, and the helper and
   // koffi's native module are executed / mapped from here.
   cache: (r: Roots) => path.join(r.root, 'cache'),
+  /** the mount points every container gets, a shared lowest overlay layer (src/runtime/mount-base.ts) */
+  mountBase: (r: Roots) => path.join(r.root, 'cache', 'mount-base-1'),
   runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
   // A container's own paths are built only from an id checked here, never from a raw record field.
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),

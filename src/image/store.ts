@@ -155,14 +155,17 @@ export class ImageStore {
   /**
    * Lower dirs for overlayfs, topmost first, as short absolute paths (<root>/l/<name>, symlinks
    * the kernel resolves at mount time), so that images of 128 and more layers fit in the single
-   * page of mount options. Throws a clear error when even the short names do not fit.
+   * page of mount options (with the mount-point layer a start adds). Throws a clear error when
+   * even the short names do not fit.
    */
   overlayLowerDirsFor(diffIds: string[]): string[] {
     // A layer the image has twice (two RUN steps that changed nothing) is given once, at its
     // topmost place: overlayfs refuses a lower dir given twice (ELOOP), and the lower copy is
     // covered entirely by the upper one anyway.
     const dirs = [...new Set(diffIds.map((d) => this.layerLink(d)).reverse())];
-    const len = 'lowerdir='.length + dirs.reduce((n, d) => n + d.length + 1, 0);
+    // a container's start adds its mount-point layer below them (src/runtime/mount-base.ts)
+    const below = path.join(layout.mountBase(this.roots), 'diff').length + 1;
+    const len = 'lowerdir='.length + dirs.reduce((n, d) => n + d.length + 1, below);
     if (len > OVERLAY_DATA_LIMIT - OVERLAY_DATA_RESERVE) {
       throw new BoxError(
         `the image has ${diffIds.length} layers: their overlay lower dirs take ${len} bytes of the kernel's ` +

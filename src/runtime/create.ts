@@ -16,6 +16,7 @@ import { plainDirBeneath } from '../util/safe-open';
 import { checkName, ContainerStore, newContainerId } from './containers';
 import { lockContainer } from './container-lock';
 import { generateName } from './names';
+import { mountBase } from './mount-base';
 import { EtcFiles, writeEtcFiles } from './etc-files';
 import { committedResources } from './committed';
 import { appendEvent } from './events';
@@ -324,6 +325,9 @@ export function prepareStart(
         );
       }
     }
+    // the mount points the image lacks come from the shared layer below it, not made per start
+    lowerDirs = [...lowerDirs, mountBase(roots)];
+    mark('mount base checked');
     const security = known?.security ?? processSecurity(record.config);
     const helperPath = known?.helperPath ?? assetPath('box-helper', layout.cache(roots));
     const dir = containers.dir(record.id);
@@ -331,11 +335,10 @@ export function prepareStart(
     // the store: checked (and made) beneath the root with no symlink on the way, before any write.
     plainDirBeneath(roots.root, dir, 0o700);
     // upper is the root directory of the container's file system: 0755, or its non-root users
-    // could not traverse `/`. work and the mount point are never seen from inside.
+    // could not traverse `/`. work is never seen from inside.
     for (const [d, mode] of [
       ['upper', 0o755],
       ['work', 0o700],
-      ['rootfs', 0o700],
     ] as const) {
       plainDirBeneath(roots.root, path.join(dir, d), mode);
     }
@@ -350,7 +353,10 @@ export function prepareStart(
     mark('cgroup created');
     // (a shared tmpfs volume is mounted on the host here: release() lets go of it)
     const mounts = holdSharedTmpfs(roots, record.id, mountSources(roots, record.config.mounts ?? []));
-    const rootfsDir = path.join(dir, 'rootfs');
+    // The overlay is mounted in the helper's own mount namespace (never the host's) on overlay's
+    // work directory, which exists anyway: a directory of its own would be one more inode per
+    // container. The overlay holds its layers and work dir by reference, whatever covers their paths.
+    const rootfsDir = path.join(dir, 'work');
     const spec = buildSpec({
       config: record.config,
       lowerDirs,

@@ -22,6 +22,7 @@ import {
 import { Roots } from '../paths';
 import { openNoFollow } from '../util/safe-open';
 import { ContainerStore } from './containers';
+import { mountBase } from './mount-base';
 import { ContainerRecord } from '../model';
 
 const STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
@@ -195,6 +196,15 @@ export function imageLayerDirs(roots: Roots, record: ContainerRecord): string[] 
   return record.config.layers.map((d) => images.layerDiff(d)).reverse();
 }
 
+/**
+ * Host directories of everything below a container's writable layer, topmost first: its image's
+ * layers and the mount-point layer every start puts below them (what the container sees, for
+ * export and cp; a container's changes are read against its image alone).
+ */
+export function containerLowerDirs(roots: Roots, record: ContainerRecord): string[] {
+  return [...imageLayerDirs(roots, record), mountBase(roots)];
+}
+
 export function upperDir(store: ContainerStore, record: ContainerRecord): string {
   return path.join(store.dir(record.id), 'upper');
 }
@@ -206,7 +216,10 @@ export type ChangeKind = 'A' | 'C' | 'D';
  * whiteouts are deletions, entries the image has are changes (directories holding changes
  * among them), others additions; an opaque directory also deletes what the image had in it.
  */
-/** Mount points the runtime creates in the writable layer when the image lacks them: not the user's changes. */
+/**
+ * Mount points the runtime creates in the writable layer when the image shadows them (and did
+ * for every image lacking them, before the mount-point layer): not the user's changes.
+ */
 const RUNTIME_MOUNT_POINTS = new Set(['/dev', '/proc', '/sys', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
 
 export function containerChanges(

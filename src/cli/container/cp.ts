@@ -31,7 +31,7 @@ export const cpCommand: CommandSpec = {
     const { copyPath, describeCopyError, LayerTree, MountedTree, RootTree, splitContainerPath } = await import(
       '../../runtime/copy'
     );
-    const { LayerStack, imageLayerDirs, upperDir } = await import('../../runtime/diff');
+    const { LayerStack, containerLowerDirs, upperDir } = await import('../../runtime/diff');
     const [srcArg, dstArg] = a.positionals;
     const srcC = splitContainerPath(srcArg);
     const dstC = splitContainerPath(dstArg);
@@ -45,7 +45,7 @@ export const cpCommand: CommandSpec = {
     const c = await refresh(r, s, lookup(s, side.container));
     const containerTree = () => {
       if (c.state.status === 'running' && c.state.pid) return RootTree.container(c.state.pid);
-      const layers = new LayerTree(new LayerStack([upperDir(s, c), ...imageLayerDirs(r, c)]));
+      const layers = new LayerTree(new LayerStack([upperDir(s, c), ...containerLowerDirs(r, c)]));
       // a stopped container's volumes and binds are their directories on the host (a tmpfs is gone)
       const mounted = mountSources(r, c.config.mounts ?? []).filter((m) => m.hostPath && !m.driver);
       if (!mounted.length) return layers;

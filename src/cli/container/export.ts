@@ -21,7 +21,7 @@ export const exportCommand: CommandSpec = {
   async run(a) {
     const { ContainerStore } = await import('../../runtime/containers');
     const { find } = await import('../../runtime/lifecycle');
-    const { imageLayerDirs, upperDir } = await import('../../runtime/diff');
+    const { containerLowerDirs, upperDir } = await import('../../runtime/diff');
     const { exportLayers } = await import('../../image/export');
     const { storeLock } = await import('../../image/store-lock');
     const r = roots();
@@ -38,7 +38,7 @@ export const exportCommand: CommandSpec = {
     const lock = await storeLock(r, 'shared');
     try {
       await writeArchive('export', str(a, 'output'), (out) =>
-        exportLayers([upperDir(s, record), ...imageLayerDirs(r, record)], out),
+        exportLayers([upperDir(s, record), ...containerLowerDirs(r, record)], out),
       );
     } finally {
       lock.release();
