@@ -15,7 +15,7 @@ import { componentCoreModules } from '../../src/policy/binary';
 import { liftFromMemory, lowerToMemory, type WitType, wit } from '../../src/policy/canonical';
 import { generateCodec } from '../../src/policy/codec-gen';
 import { readCases, requestFromFragment } from '../../src/policy/commands';
-import { loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
+import { DEFAULT_MEMORY_BYTES, directCore, loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
 import { emptyRequest } from '../../src/policy/request';
 import type { PolicyRequest } from '../../src/policy/types';
 
@@ -207,6 +207,33 @@ describe.each(BUILTIN_POLICIES)('built-in %s', (name) => {
       expect([c.name, b.failure, b.verdict]).toEqual([c.name, a.failure, a.verdict]);
     }
     expect([direct.exportName, direct.imports, direct.digest]).toEqual([jco.exportName, [], jco.digest]);
+  });
+
+  it("runs the core module box's build made of it (dist/assets) as it runs the component", async () => {
+    const assets = path.join(REPO, 'dist', 'assets');
+    const component = fs.readFileSync(path.join(assets, `policy-${name}.wasm`));
+    const core = fs.readFileSync(path.join(assets, `policy-${name}.core.wasm`));
+    expect(Buffer.from(directCore(component, name, DEFAULT_MEMORY_BYTES).core).equals(core)).toBe(true);
+    const opts = { cacheDir: path.join(tmp, 'cache'), name, direct: true, knownDigest: 'sha256 of the component' };
+    let componentRead = false;
+    const source = {
+      name,
+      read: () => {
+        componentRead = true;
+        return component;
+      },
+    };
+    const built = await loadPolicy(source, { ...opts, builtCore: () => core, knownSize: component.length });
+    expect(componentRead).toBe(false);
+    const checked = await loadPolicy({ bytes: component, name }, opts);
+    expect([built.size, built.digest]).toEqual([checked.size, checked.digest]);
+    for (const c of allCases()) {
+      const [a, b] = [checked.evaluate(c.request), built.evaluate(c.request)];
+      expect([c.name, b.failure, b.verdict]).toEqual([c.name, a.failure, a.verdict]);
+    }
+    // another memory limit than the one it was made with: the component is read and limited anew
+    await loadPolicy(source, { ...opts, builtCore: () => core, limits: { memoryBytes: 64 << 20 } });
+    expect(componentRead).toBe(true);
   });
 });
 
