@@ -178,17 +178,49 @@ async function bundleTranspiler() {
   log(`jco-transpile.js ${code.length} bytes (${ms(start)})`);
 }
 
-// 4. The built-in policies (build/policies.mjs keeps its own stamps), copied in as assets.
-function buildPolicies() {
+// 4. The built-in policies (build/policies.mjs keeps its own stamps), copied in as assets, each
+// with the core module box runs of it (src/policy/engine.ts directCore, the default memory limit),
+// checked here once instead of by every start.
+async function buildPolicies() {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'build/policies.mjs')], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (r.status !== 0) throw new BuildError('the built-in policies did not build (see above)');
+  const { directCore, directProblems, DEFAULT_MEMORY_BYTES } = await policyEngine();
+  const update = (dest, data) => {
+    if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(data)) writeAtomic(dest, data);
+  };
   for (const name of BUILTIN_POLICIES) {
     const data = fs.readFileSync(path.join(DIST, 'policies', `${name}.wasm`));
-    const dest = path.join(ASSETS, `policy-${name}.wasm`);
-    if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(data)) writeAtomic(dest, data);
+    update(path.join(ASSETS, `policy-${name}.wasm`), data);
+    const what = `the built-in policy ${name}`;
+    const { core, starts } = directCore(data, what, DEFAULT_MEMORY_BYTES);
+    const problems = directProblems(new WebAssembly.Module(core));
+    if (starts) problems.push('has a start function');
+    if (problems.length) throw new BuildError(`${what} cannot be called directly: it ${problems.join(', ')}`);
+    update(path.join(ASSETS, `policy-${name}.core.wasm`), Buffer.from(core));
   }
+}
+
+/** The policy engine's functions that prepare a built-in's core module (bundled from the sources). */
+async function policyEngine() {
+  const built = await esbuild.build({
+    stdin: {
+      contents:
+        "export { directCore, DEFAULT_MEMORY_BYTES } from './src/policy/engine'; " +
+        "export { directProblems } from './src/policy/admission-abi';",
+      resolveDir: ROOT,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+  });
+  const mod = { exports: {} };
+  new Function('module', 'exports', 'require', built.outputFiles[0].text)(mod, mod.exports, require);
+  return mod.exports;
 }
 
 const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'];
@@ -203,6 +235,7 @@ function assetNames() {
     LAYER_WORKER,
     ...JCO_WASM.map((f) => `jco-${f}`),
     ...BUILTIN_POLICIES.map((n) => `policy-${n}.wasm`),
+    ...BUILTIN_POLICIES.map((n) => `policy-${n}.core.wasm`),
   ];
 }
 
@@ -516,7 +549,7 @@ async function main() {
   buildHelper();
   copyKoffi();
   await bundleTranspiler();
-  buildPolicies();
+  await buildPolicies();
   await bundleLayerWorker(version);
   const digests = assetDigests();
   for (const name of Object.keys(BUNDLES)) await bundle(version, digests, name);

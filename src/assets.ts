@@ -27,10 +27,13 @@ export const ASSET_NAMES = [
   'jco-wasm-tools.core2.wasm',
   // the layer worker thread's bundle (src/image/layer-worker.ts)
   'layer-worker.js',
-  // the built-in policies (policies/builtin)
+  // the built-in policies (policies/builtin), and the core module box runs of each (engine.ts directCore)
   'policy-baseline.wasm',
   'policy-strict.wasm',
   'policy-capacity.wasm',
+  'policy-baseline.core.wasm',
+  'policy-strict.core.wasm',
+  'policy-capacity.core.wasm',
 ] as const;
 
 export type AssetName = (typeof ASSET_NAMES)[number];

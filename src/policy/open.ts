@@ -18,7 +18,15 @@ export function openPolicy(ref: string, roots: Roots, opts: Omit<LoadOptions, 'c
     const built = builtDigest(asset);
     return loadPolicy(
       { read: () => readAsset(asset), name: ref },
-      { ...opts, cacheDir, name: ref, knownDigest: built?.sha256, knownSize: built?.size, direct: true },
+      {
+        ...opts,
+        cacheDir,
+        name: ref,
+        knownDigest: built?.sha256,
+        knownSize: built?.size,
+        direct: true,
+        builtCore: () => readAsset(`policy-${ref}.core.wasm` as AssetName),
+      },
     );
   }
   return loadPolicy({ path: ref }, { ...opts, cacheDir });

@@ -12,6 +12,7 @@ import { BoxError } from '../errors';
 import { CgroupHost, CgroupLimits, checkLimits } from '../linux/cgroups';
 import { lookupCapName } from '../linux/capabilities';
 import { isRlimitName } from '../linux/rlimits';
+import { useFeature } from '../util/code-cache';
 import { parseCpuList } from '../util/units';
 import type { ContainerConfig, Ulimit } from '../model';
 import { loosenedLimits } from './tighten';
@@ -112,6 +113,10 @@ export function applyPatch(
   policy: string,
   cgroups: CgroupHost,
 ): PatchResult {
+  // The code that applies, lifts and reports a patch is its own part of the command's code cache:
+  // a cache written by a start whose policies patched nothing (baseline with the limits given)
+  // left it out, and every start with strict compiled it again (~0.25 ms of CPU, 2026-12-05).
+  useFeature('policy-patch');
   const bad = (why: string): never => {
     throw new BoxError(`policy ${policy} returned an invalid patch: ${why}`);
   };

@@ -303,6 +303,35 @@ describe('dist/box', () => {
       expect(fs.lstatSync(file).ino).toBe(withEngine.ino);
     });
 
+    test('a cache written by a start no policy patched is written again by the first start with a patch, then kept', () => {
+      // strict's patch (read-only root, no-new-privileges) was compiled again by every start after
+      // a cache that a start admitted as it was (baseline, its limits given) had written
+      const t = new TestRoot('box-cache-patch-');
+      try {
+        importBusybox(t);
+        const limits = ['--memory', '64m', '--cpus', '0.5', '--pids-limit', '100', '--user', '1000:1000'];
+        const run = (policy: string) => {
+          const r = t.box(['run', '--rm', '--network', 'none', ...limits, '--policy', policy, 'busybox', 'true']);
+          expect(r.status, r.stderr).toBe(0);
+        };
+        const file = cacheOf('run');
+        const header = () => fs.readFileSync(file).subarray(0, 64).toString('latin1').split('\n')[0];
+        fs.rmSync(file, { force: true });
+        run('baseline');
+        expect(header()).toBe('box-code-cache features=policy');
+        const unpatched = fs.lstatSync(file).ino;
+        run('strict');
+        expect(header()).toBe('box-code-cache features=policy,policy-patch');
+        const patched = fs.lstatSync(file).ino;
+        expect(patched).not.toBe(unpatched);
+        run('baseline');
+        run('strict');
+        expect(fs.lstatSync(file).ino).toBe(patched);
+      } finally {
+        t.cleanup();
+      }
+    });
+
     test('BOX_CODE_CACHE=0 neither reads nor writes it', () => {
       const file = cacheOf('version');
       fs.rmSync(file, { force: true });

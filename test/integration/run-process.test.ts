@@ -67,6 +67,18 @@ describe('box run: the process', () => {
     expect(env.find((e) => e.startsWith('HOSTNAME='))).toMatch(/^HOSTNAME=[0-9a-f]{12}$/);
   });
 
+  it('passes an environment larger than the socket buffer the helper reads its spec from, whole', () => {
+    // box writes the spec before the helper is waited on: past the buffer (~200 KiB) the write
+    // must wait for the helper's reads rather than fail or cut it
+    const envFile = `${t.dir}/big-env`;
+    const lines = Array.from({ length: 6000 }, (_, i) => `BIG_${i}=${String(i).padStart(120, 'x')}`);
+    fs.writeFileSync(envFile, `${lines.join('\n')}\n`);
+    const script = 'env | grep -c ^BIG_; echo $BIG_5999';
+    const r = t.box(['run', '--rm', '--env-file', envFile, 'busybox', 'sh', '-c', script]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`6000\n${String(5999).padStart(120, 'x')}\n`);
+  });
+
   it('-w sets the working directory and creates it when missing', () => {
     expect(run('-w', '/var', 'busybox', 'pwd').stdout).toBe('/var\n');
     expect(run('-w', '/does/not/exist', 'busybox', 'pwd').stdout).toBe('/does/not/exist\n');

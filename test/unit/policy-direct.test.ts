@@ -12,10 +12,10 @@ import { BUILTIN_POLICIES, buildComponent, buildPolicies } from '../../build/pol
 import { liftInfo, liftVerdict, lowerRequest } from '../../src/policy/admission-codec';
 import { ADMISSION_TYPES } from '../../src/policy/admission-types';
 import { componentCoreModules } from '../../src/policy/binary';
-import { liftFromMemory, lowerToMemory, type WitType } from '../../src/policy/canonical';
+import { liftFromMemory, lowerToMemory, type WitType, wit } from '../../src/policy/canonical';
 import { generateCodec } from '../../src/policy/codec-gen';
 import { readCases, requestFromFragment } from '../../src/policy/commands';
-import { loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
+import { DEFAULT_MEMORY_BYTES, directCore, loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
 import { emptyRequest } from '../../src/policy/request';
 import type { PolicyRequest } from '../../src/policy/types';
 
@@ -132,6 +132,41 @@ it('runs the codec generated from those types (BOX_UPDATE_CODEC=1 writes it agai
   expect(fs.readFileSync(file, 'utf8')).toBe(generated);
 });
 
+it("reads and writes strings as jco's TextDecoder and TextEncoder do", () => {
+  // box uses Buffer's UTF-8 codec (warm in a start): invalid UTF-8, a leading byte order mark
+  // (TextDecoder drops it) and a lone surrogate must come out the same
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  let next = 64;
+  const guest = {
+    memory,
+    realloc: (_old: number, _size: number, align: number, size: number) => {
+      next = Math.ceil(next / align) * align;
+      const at = next;
+      next += size;
+      return at;
+    },
+  };
+  const bytes = new Uint8Array(memory.buffer);
+  const samples = [
+    [0xef, 0xbb, 0xbf, 0x41],
+    [0x41, 0xef, 0xbb, 0xbf],
+    [0xc0, 0x80, 0xed, 0xa0, 0x80, 0xf4, 0x90],
+    [0xe2, 0x82],
+  ];
+  for (const sample of samples) {
+    bytes.set(sample, 1024);
+    new DataView(memory.buffer).setUint32(8, 1024, true);
+    new DataView(memory.buffer).setUint32(12, sample.length, true);
+    expect(liftFromMemory(memory, wit.string, 8)).toBe(new TextDecoder().decode(new Uint8Array(sample)));
+  }
+  for (const text of ['\ud800', 'a\udfffb', 'é€😀', '\ufeffx']) {
+    const at = lowerToMemory(guest, wit.string, text);
+    const view = new DataView(memory.buffer);
+    const written = bytes.slice(view.getUint32(at, true), view.getUint32(at, true) + view.getUint32(at + 4, true));
+    expect([...written]).toEqual([...new TextEncoder().encode(text)]);
+  }
+});
+
 // ---- the built-ins through jco and directly ----
 
 interface Case {
@@ -172,6 +207,33 @@ describe.each(BUILTIN_POLICIES)('built-in %s', (name) => {
       expect([c.name, b.failure, b.verdict]).toEqual([c.name, a.failure, a.verdict]);
     }
     expect([direct.exportName, direct.imports, direct.digest]).toEqual([jco.exportName, [], jco.digest]);
+  });
+
+  it("runs the core module box's build made of it (dist/assets) as it runs the component", async () => {
+    const assets = path.join(REPO, 'dist', 'assets');
+    const component = fs.readFileSync(path.join(assets, `policy-${name}.wasm`));
+    const core = fs.readFileSync(path.join(assets, `policy-${name}.core.wasm`));
+    expect(Buffer.from(directCore(component, name, DEFAULT_MEMORY_BYTES).core).equals(core)).toBe(true);
+    const opts = { cacheDir: path.join(tmp, 'cache'), name, direct: true, knownDigest: 'sha256 of the component' };
+    let componentRead = false;
+    const source = {
+      name,
+      read: () => {
+        componentRead = true;
+        return component;
+      },
+    };
+    const built = await loadPolicy(source, { ...opts, builtCore: () => core, knownSize: component.length });
+    expect(componentRead).toBe(false);
+    const checked = await loadPolicy({ bytes: component, name }, opts);
+    expect([built.size, built.digest]).toEqual([checked.size, checked.digest]);
+    for (const c of allCases()) {
+      const [a, b] = [checked.evaluate(c.request), built.evaluate(c.request)];
+      expect([c.name, b.failure, b.verdict]).toEqual([c.name, a.failure, a.verdict]);
+    }
+    // another memory limit than the one it was made with: the component is read and limited anew
+    await loadPolicy(source, { ...opts, builtCore: () => core, limits: { memoryBytes: 64 << 20 } });
+    expect(componentRead).toBe(true);
   });
 });
 
