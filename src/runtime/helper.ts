@@ -85,8 +85,12 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     } catch (err) {
       return reject(err);
     }
-    // The spec first, before anything else of this process's set-up: the helper waits for its end.
-    sendSpec(spawned.fds[3]!, spec);
+    const hooked = run && opts.onInitReady !== undefined;
+    // Without a hook the answer is given up front, before the spec: the helper reads it once its init
+    // exists and never waits for box (a stopped or killed box cannot hold the start, as before
+    // protocol 2). Then the spec, before anything else of this process's set-up: the helper waits for its end.
+    if (run && !hooked) writeAllAndClose(spawned.fds[5]!, GO);
+    writeAllAndClose(spawned.fds[3]!, spec);
     mark('helper spawned');
     const helperPid = spawned.pid;
     const socketAt = (i: number, readable: boolean) =>
@@ -120,13 +124,10 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       clearTimeout(answerTimer);
     };
 
-    const control = run ? socketAt(5, false) : undefined;
+    const control = hooked ? socketAt(5, false) : undefined;
     control?.on('error', () => {
       /* the helper is gone (it failed before its init existed); its status says why */
     });
-    // Without a hook the answer is given up front: the helper reads it once its init exists and
-    // never waits for box (a stopped or killed box cannot hold the start, as before protocol 2).
-    if (!opts.onInitReady) control?.end('go\n');
     let hookError: unknown;
     const answer = async (pid: number) => {
       try {
@@ -226,16 +227,19 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
   });
 }
 
+const GO = Buffer.from('go\n');
+
 /**
- * Writes the spec to the helper's fd 3 and closes it. Synchronously, right after the spawn: written
- * through a socket, it waited for the rest of this process's set-up (signal handlers, sockets), and
- * its end for a later turn of the event loop, while the helper, started, waited for both (0.8-1.4 ms,
- * perf trace, 2026-12-05). The socket is blocking: a spec larger than its buffer waits for the
- * helper, which reads nothing else first. A helper gone meanwhile (EPIPE) says why by its status.
+ * Writes the spec (fd 3) or the up-front answer (fd 5) to the helper and closes the fd.
+ * Synchronously, right after the spawn: written through a socket, the spec waited for the rest of
+ * this process's set-up (signal handlers, sockets), and its end for a later turn of the event loop,
+ * while the helper, started, waited for both (0.8-1.4 ms, perf trace, 2026-12-05). The socket is
+ * blocking: a spec larger than its buffer waits for the helper, which reads nothing else first. A
+ * helper gone meanwhile (EPIPE) says why by its status.
  */
-function sendSpec(fd: number, spec: Buffer): void {
+function writeAllAndClose(fd: number, data: Buffer): void {
   try {
-    for (let off = 0; off < spec.length; ) off += fs.writeSync(fd, spec, off);
+    for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off);
   } catch {
     /* the helper exited before reading everything; its status says why */
   } finally {

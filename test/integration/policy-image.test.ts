@@ -78,7 +78,7 @@ describe('the image as policies see it', () => {
       'on-failure:2',
       imageId.slice(7, 19),
     ]);
-    expect(r.status).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     const id = r.stdout.trim();
     try {
       const c = inspectOne<{
