@@ -184,6 +184,7 @@ describe('reasons, warnings and the audit log are bounded', () => {
       durationMs: 1,
     });
     for (let n = 0; n < 10; n++) appendAudit(roots, [entry(n)], 2000);
+    expect(fs.statSync(roots.root).mode & 0o777).toBe(0o700); // made by the first append
     expect(fs.statSync(auditFile(roots)).size).toBeLessThanOrEqual(2000);
     expect(fs.statSync(rotatedAuditFile(roots)).size).toBeLessThanOrEqual(2000);
     const names = readAudit(roots).map((e) => e.container.name);
