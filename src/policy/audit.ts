@@ -78,12 +78,18 @@ const wouldPass = (size: number, adding: number, maxBytes: number): boolean => s
 const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
 
 /**
+ * An entry's line. Only a patch's limits hold bigints: an entry without them is written without
+ * a replacer, which JSON.stringify would call for every key and value.
+ */
+const auditLine = (e: AuditEntry): string => JSON.stringify(e, e.patch?.limits ? bigintsAsNumbers : undefined) + '\n';
+
+/**
  * Appends the entries in one write. The log's size is read from the descriptor the write goes to:
  * only when it is full is the log rotated (under the lock, its size read again) and opened anew.
  */
 export function appendAudit(roots: Roots, entries: AuditEntry[], maxBytes = AUDIT_MAX_BYTES): void {
   if (!entries.length) return;
-  const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
+  const text = entries.map(auditLine).join('');
   const adding = Buffer.byteLength(text);
   let fd = openToAppend(auditFile(roots), 0o700);
   try {

@@ -168,6 +168,40 @@ describe('reasons, warnings and the audit log are bounded', () => {
     expect(e.verdict.decision).toBe('deny');
   }, 240_000);
 
+  it('writes a patch whose limits are bigints as numbers, and an entry without them as it is', () => {
+    const roots = { root: path.join(tmp, 'audit-bigints'), runroot: path.join(tmp, 'audit-bigints-run') };
+    const base: AuditEntry = {
+      time: 't',
+      container: { id: 'i', name: 'c' },
+      image: { reference: 'r', id: 'i' },
+      policy: { name: 'p', source: 's', sha256: '' },
+      mode: 'enforce',
+      decision: 'allow',
+      outcome: 'admitted',
+      reasons: [],
+      warnings: ['w'],
+      applied: [],
+      durationMs: 1,
+    };
+    const patch = {
+      dropCapabilities: [],
+      readOnlyMounts: [],
+      readOnlyRootfs: true,
+      noNewPrivileges: false,
+      addEnv: [],
+      addLabels: [],
+    };
+    const limits = { memory: 64n << 20n, pidsLimit: 100n, ulimits: [{ name: 'nofile', soft: 1024n, hard: 4096n }] };
+    appendAudit(roots, [{ ...base, patch }, { ...base, patch: { ...patch, limits } }]);
+    const [plain, limited] = readAudit(roots);
+    expect(plain).toEqual({ ...base, patch });
+    expect(limited.patch?.limits).toEqual({
+      memory: 64 << 20,
+      pidsLimit: 100,
+      ulimits: [{ name: 'nofile', soft: 1024, hard: 4096 }],
+    });
+  });
+
   it('rotates the audit log past its size, keeping the previous one for policy log', () => {
     const roots = { root: path.join(tmp, 'audit-root'), runroot: path.join(tmp, 'audit-run') };
     const entry = (n: number): AuditEntry => ({
