@@ -106,6 +106,18 @@ export function readAsset(name: AssetName): Buffer {
   }
 }
 
+/**
+ * An asset's bytes to read only: in the executable, where they lie in it (getRawAsset: no copy,
+ * and writing them would fault); elsewhere as readAsset reads them. For a built-in policy's core
+ * module, which a start compiles (and V8 copies) as it is.
+ */
+export function readAssetInPlace(name: AssetName): Uint8Array {
+  checkName(name);
+  if (!isSea()) return readAsset(name);
+  const sea = require('node:sea') as { getRawAsset(key: string): ArrayBuffer };
+  return new Uint8Array(sea.getRawAsset(name));
+}
+
 function sha256(data: Buffer): string {
   // Loaded here only: node:crypto costs start-up time, and the fast path never hashes.
   const { createHash } = require('node:crypto') as typeof import('node:crypto');

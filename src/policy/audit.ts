@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { lockFileBlocking } from '../image/locks';
 import { featurePaths, lockPaths, Roots } from '../paths';
 import { errnoCode } from '../errors';
-import { appendNoFollow, readNoFollow } from '../util/safe-open';
+import { openToAppend, readNoFollow } from '../util/safe-open';
 import type { PolicyMode } from './sources';
 import type { Decision, PolicyPatch } from './types';
 
@@ -55,7 +55,6 @@ export function rotatedAuditFile(roots: Roots): string {
 
 /** Moves the log aside when `adding` more bytes would take it past AUDIT_MAX_BYTES. */
 function rotateIfFull(roots: Roots, adding: number, maxBytes: number): void {
-  if (!isFull(roots, adding, maxBytes)) return;
   const lock = lockFileBlocking(lockPaths.policyAudit(roots)); // held over a stat and a rename
   try {
     if (isFull(roots, adding, maxBytes)) fs.renameSync(auditFile(roots), rotatedAuditFile(roots));
@@ -67,21 +66,43 @@ function rotateIfFull(roots: Roots, adding: number, maxBytes: number): void {
 function isFull(roots: Roots, adding: number, maxBytes: number): boolean {
   let size: number;
   try {
-    size = fs.lstatSync(auditFile(roots)).size; // a link is not followed (appendNoFollow refuses it)
+    size = fs.lstatSync(auditFile(roots)).size; // a link is not followed (openToAppend refuses it)
   } catch {
     return false; // no log yet
   }
-  return size > 0 && size + adding > maxBytes;
+  return wouldPass(size, adding, maxBytes);
 }
+
+const wouldPass = (size: number, adding: number, maxBytes: number): boolean => size > 0 && size + adding > maxBytes;
 
 const bigintsAsNumbers = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? Number(v) : v);
 
+/**
+ * An entry's line. Only a patch's limits hold bigints: an entry without them is written without
+ * a replacer, which JSON.stringify would call for every key and value.
+ */
+const auditLine = (e: AuditEntry): string => JSON.stringify(e, e.patch?.limits ? bigintsAsNumbers : undefined) + '\n';
+
+/**
+ * Appends the entries in one write. The log's size is read from the descriptor the write goes to:
+ * only when it is full is the log rotated (under the lock, its size read again) and opened anew.
+ */
 export function appendAudit(roots: Roots, entries: AuditEntry[], maxBytes = AUDIT_MAX_BYTES): void {
   if (!entries.length) return;
-  fs.mkdirSync(roots.root, { recursive: true, mode: 0o700 });
-  const text = entries.map((e) => JSON.stringify(e, bigintsAsNumbers) + '\n').join('');
-  rotateIfFull(roots, Buffer.byteLength(text), maxBytes);
-  appendNoFollow(auditFile(roots), text);
+  const text = entries.map(auditLine).join('');
+  const adding = Buffer.byteLength(text);
+  let fd = openToAppend(auditFile(roots), 0o700);
+  try {
+    if (wouldPass(fs.fstatSync(fd).size, adding, maxBytes)) {
+      fs.closeSync(fd);
+      fd = -1;
+      rotateIfFull(roots, adding, maxBytes);
+      fd = openToAppend(auditFile(roots), 0o700);
+    }
+    fs.writeSync(fd, text);
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
 }
 
 /** The entries of the previous (rotated) log and of the current one, oldest first. */

@@ -109,13 +109,21 @@ function integer(value: unknown, min: number, max: number, kind: string): number
  */
 export class Writer {
   private dv: DataView;
+  /** the memory's bytes as one Buffer: a string is written into it, not into a Buffer made for it */
+  private bytes: Buffer;
   constructor(readonly guest: Guest) {
     this.dv = new DataView(guest.memory.buffer);
+    this.bytes = Buffer.from(guest.memory.buffer);
   }
   /** The memory's DataView, made again when the memory grew (its old buffer is detached). */
   private view(): DataView {
     if (this.dv.buffer !== this.guest.memory.buffer) this.dv = new DataView(this.guest.memory.buffer);
     return this.dv;
+  }
+  /** The memory's bytes, made again when the memory grew. */
+  private buffer(): Buffer {
+    if (this.bytes.buffer !== this.guest.memory.buffer) this.bytes = Buffer.from(this.guest.memory.buffer);
+    return this.bytes;
   }
   alloc(align: number, size: number): number {
     const ptr = this.guest.realloc(0, 0, align, size);
@@ -158,9 +166,10 @@ export class Writer {
     let at = 1; // jco's pointer for an empty string: nothing is allocated
     let len = 0;
     if (value.length) {
-      len = Buffer.byteLength(value, 'utf8'); // a lone surrogate counts 3, as TextEncoder writes U+FFFD
+      const encoded = Buffer.from(value, 'utf8'); // a lone surrogate as U+FFFD, as TextEncoder writes it
+      len = encoded.length;
       at = this.alloc(1, len);
-      Buffer.from(this.guest.memory.buffer, at, len).write(value);
+      this.buffer().set(encoded, at);
     }
     const dv = this.view();
     dv.setUint32(ptr, at, true);
@@ -247,8 +256,11 @@ function store(w: Writer, t: WitType, value: unknown, ptr: number): void {
  */
 export class Reader {
   readonly dv: DataView;
+  /** the memory's bytes as one Buffer (a result is read before anything can grow the memory) */
+  private readonly bytes: Buffer;
   constructor(readonly memory: WebAssembly.Memory) {
     this.dv = new DataView(memory.buffer);
+    this.bytes = Buffer.from(memory.buffer);
   }
   bool(ptr: number): boolean {
     const b = this.dv.getUint8(ptr);
@@ -258,8 +270,9 @@ export class Reader {
   string(ptr: number): string {
     const at = this.dv.getUint32(ptr, true);
     const len = this.dv.getUint32(ptr + 4, true);
-    const bytes = new Uint8Array(this.memory.buffer, at, len); // out of bounds: a RangeError
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, len).toString('utf8');
+    // (toString would cut a string past the end short: out of bounds is a RangeError, as a view's)
+    if (at + len > this.bytes.length) throw new RangeError(`a string of ${len} bytes at ${at} is out of bounds`);
+    const text = this.bytes.toString('utf8', at, at + len);
     return text.charCodeAt(0) === BOM ? text.slice(1) : text;
   }
   /** A discriminant of `count` cases, checked. */

@@ -1,7 +1,7 @@
 // Opening a policy by reference: a built-in embedded in box, or a component file. A built-in's
 // core module is called directly (admission-abi.ts), without jco or the transpile cache; a file
 // goes through jco's glue, whatever toolchain made it.
-import { AssetName, builtDigest, readAsset } from '../assets';
+import { AssetName, builtDigest, readAsset, readAssetInPlace } from '../assets';
 import { featurePaths, Roots } from '../paths';
 import { LoadOptions, loadPolicy, Policy } from './engine';
 import { BuiltinPolicy, isBuiltin } from './sources';
@@ -25,7 +25,7 @@ export function openPolicy(ref: string, roots: Roots, opts: Omit<LoadOptions, 'c
         knownDigest: built?.sha256,
         knownSize: built?.size,
         direct: true,
-        builtCore: () => readAsset(`policy-${ref}.core.wasm` as AssetName),
+        builtCore: () => readAssetInPlace(`policy-${ref}.core.wasm` as AssetName),
       },
     );
   }

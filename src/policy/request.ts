@@ -52,7 +52,7 @@ export function policyContainer(
   networks: Record<string, NetworkFacts> = {},
 ): PolicyContainer {
   const caps = capsToNames(resolveCapabilities({ privileged: c.privileged, capAdd: c.capAdd, capDrop: c.capDrop }))
-    .map((n) => n.replace(/^CAP_/, ''))
+    .map((n) => n.slice('CAP_'.length)) // (every name starts with it)
     .sort();
   const l = c.limits;
   const ic = c.image.config ?? {};

@@ -2,7 +2,6 @@
 // the event (a box command, the monitor's callback, the native monitor for health), in Docker's
 // event shape. `box events` reads and follows the file. It lives under the runtime root: like
 // Docker's events, it describes this boot only.
-import * as fs from 'node:fs';
 import { featurePaths, Roots } from '../paths';
 import { appendNoFollow } from '../util/safe-open';
 import { ContainerRecord } from '../model';
@@ -81,9 +80,8 @@ export function appendEvent(
   const nowNs = BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
   const ev: BoxEvent = containerEvent(action, c, attributes, Number(nowNs / 1000000000n), Number(nowNs));
   try {
-    fs.mkdirSync(roots.runroot, { recursive: true, mode: 0o700 });
     // One write(2) of a whole line with O_APPEND: concurrent writers never interleave within it.
-    appendNoFollow(eventsFile(roots), JSON.stringify(ev) + '\n');
+    appendNoFollow(eventsFile(roots), JSON.stringify(ev) + '\n', 0o700);
   } catch {
     /* events are informational: never fail a container operation because of them */
   }

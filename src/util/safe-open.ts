@@ -46,11 +46,27 @@ export function readNoFollow(file: string): Buffer {
 }
 
 /**
- * Appends `text` with one write(2) on an O_APPEND descriptor (concurrent writers never interleave
- * within it), creating the file 0600; never through a symlink.
+ * Opens `file` to append, creating it 0600, never through a symlink; with `dirMode`, a missing
+ * directory of it is made first (with that mode). The directory is made only when the open finds
+ * it missing: making it before every append cost a mkdir and a stat.
  */
-export function appendNoFollow(file: string, text: string): void {
-  const fd = openNoFollow(file, O_WRONLY | O_APPEND | O_CREAT, 0o600);
+export function openToAppend(file: string, dirMode?: number): number {
+  try {
+    return openNoFollow(file, O_WRONLY | O_APPEND | O_CREAT, 0o600);
+  } catch (err) {
+    if (dirMode === undefined || errnoCode(err) !== 'ENOENT') throw err;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: dirMode });
+    return openNoFollow(file, O_WRONLY | O_APPEND | O_CREAT, 0o600);
+  }
+}
+
+/**
+ * Appends `text` with one write(2) on an O_APPEND descriptor (concurrent writers never interleave
+ * within it), creating the file 0600 (and its directory, with `dirMode`: see openToAppend); never
+ * through a symlink.
+ */
+export function appendNoFollow(file: string, text: string, dirMode?: number): void {
+  const fd = openToAppend(file, dirMode);
   try {
     fs.writeSync(fd, text);
   } finally {

@@ -134,6 +134,12 @@ describe('capsToNames / capSetsFor', () => {
     ]);
     expect(capsToNames(0n)).toEqual([]);
     expect(capsToNames(capBit(45))).toEqual(['CAP_45']);
+    // every bit of both 32-bit halves, and their edges
+    const all = capsToNames((1n << 64n) - 1n);
+    expect(all.length).toBe(64);
+    const unknown = Array.from({ length: 23 }, (_, i) => `CAP_${41 + i}`);
+    expect(all.slice(39)).toEqual(['CAP_BPF', 'CAP_CHECKPOINT_RESTORE', ...unknown]);
+    expect(capsToNames(capBit(31) | capBit(32) | capBit(63))).toEqual(['CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_63']);
   });
 
   it('root gets the mask in bounding/effective/permitted', () => {

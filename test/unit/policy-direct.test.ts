@@ -295,6 +295,13 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 		v->reasons = (box_list_string){ (str *)0x7ffffff0, 1000 };
 		v->decision = BOX_DENY;
 	}
+	if (str_eq_c(name, "string-outside")) {
+		/* one reason whose bytes run past the end of memory (32 bytes below 2 GiB, 1000 long) */
+		box_string *reason = box_alloc(sizeof *reason, 4);
+		*reason = (box_string){ (const char *)0x7fffffe0, 1000 };
+		v->reasons = (box_list_string){ reason, 1 };
+		v->decision = BOX_DENY;
+	}
 	if (str_eq_c(name, "bad-decision"))
 		*(volatile uint8_t *)&v->decision = 7;
 	if (str_eq_c(name, "bad-bool")) {
@@ -353,6 +360,7 @@ describe('a hostile policy called directly', () => {
     expect(trap.verdict.reasons[0]).toMatch(/^policy hostile trapped: .*unreachable/);
     for (const [name, message] of [
       ['list-outside', /a list of 1000 at 2147483632 is out of bounds/],
+      ['string-outside', /a string of 1000 bytes at 2147483616 is out of bounds/],
       ['bad-decision', /invalid discriminant 7/],
       ['bad-bool', /invalid bool 2/],
     ] as const) {

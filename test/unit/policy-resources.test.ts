@@ -168,6 +168,40 @@ describe('reasons, warnings and the audit log are bounded', () => {
     expect(e.verdict.decision).toBe('deny');
   }, 240_000);
 
+  it('writes a patch whose limits are bigints as numbers, and an entry without them as it is', () => {
+    const roots = { root: path.join(tmp, 'audit-bigints'), runroot: path.join(tmp, 'audit-bigints-run') };
+    const base: AuditEntry = {
+      time: 't',
+      container: { id: 'i', name: 'c' },
+      image: { reference: 'r', id: 'i' },
+      policy: { name: 'p', source: 's', sha256: '' },
+      mode: 'enforce',
+      decision: 'allow',
+      outcome: 'admitted',
+      reasons: [],
+      warnings: ['w'],
+      applied: [],
+      durationMs: 1,
+    };
+    const patch = {
+      dropCapabilities: [],
+      readOnlyMounts: [],
+      readOnlyRootfs: true,
+      noNewPrivileges: false,
+      addEnv: [],
+      addLabels: [],
+    };
+    const limits = { memory: 64n << 20n, pidsLimit: 100n, ulimits: [{ name: 'nofile', soft: 1024n, hard: 4096n }] };
+    appendAudit(roots, [{ ...base, patch }, { ...base, patch: { ...patch, limits } }]);
+    const [plain, limited] = readAudit(roots);
+    expect(plain).toEqual({ ...base, patch });
+    expect(limited.patch?.limits).toEqual({
+      memory: 64 << 20,
+      pidsLimit: 100,
+      ulimits: [{ name: 'nofile', soft: 1024, hard: 4096 }],
+    });
+  });
+
   it('rotates the audit log past its size, keeping the previous one for policy log', () => {
     const roots = { root: path.join(tmp, 'audit-root'), runroot: path.join(tmp, 'audit-run') };
     const entry = (n: number): AuditEntry => ({
@@ -184,6 +218,7 @@ describe('reasons, warnings and the audit log are bounded', () => {
       durationMs: 1,
     });
     for (let n = 0; n < 10; n++) appendAudit(roots, [entry(n)], 2000);
+    expect(fs.statSync(roots.root).mode & 0o777).toBe(0o700); // made by the first append
     expect(fs.statSync(auditFile(roots)).size).toBeLessThanOrEqual(2000);
     expect(fs.statSync(rotatedAuditFile(roots)).size).toBeLessThanOrEqual(2000);
     const names = readAudit(roots).map((e) => e.container.name);

@@ -17,6 +17,23 @@ describe('printable', () => {
     expect(printable(raw)).toBe(shown);
   });
 
+  it('escapes every code unit of the controls and no other, alone or among printable text', () => {
+    const controls = [
+      [0x00, 0x1f],
+      [0x7f, 0x9f],
+      [0x200b, 0x200f],
+      [0x2028, 0x202e],
+      [0x2066, 0x2069],
+      [0xfeff, 0xfeff],
+    ];
+    const isControl = (c: number) => controls.some(([from, to]) => c >= from && c <= to);
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      expect([c, printable(ch) !== ch]).toEqual([c, isControl(c)]);
+      if (isControl(c)) expect(printable(`ok ${ch}`)).not.toContain(ch);
+    }
+  });
+
   it('leaves printable text, including non-ASCII letters, alone', () => {
     expect(printable('héllo wörld ✓ /a b/c')).toBe('héllo wörld ✓ /a b/c');
   });
