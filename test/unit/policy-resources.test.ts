@@ -192,7 +192,10 @@ describe('reasons, warnings and the audit log are bounded', () => {
       addLabels: [],
     };
     const limits = { memory: 64n << 20n, pidsLimit: 100n, ulimits: [{ name: 'nofile', soft: 1024n, hard: 4096n }] };
-    appendAudit(roots, [{ ...base, patch }, { ...base, patch: { ...patch, limits } }]);
+    appendAudit(roots, [
+      { ...base, patch },
+      { ...base, patch: { ...patch, limits } },
+    ]);
     const [plain, limited] = readAudit(roots);
     expect(plain).toEqual({ ...base, patch });
     expect(limited.patch?.limits).toEqual({
