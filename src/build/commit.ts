@@ -13,6 +13,7 @@ import { ContainerStore } from '../runtime/containers';
 import { imageLayerDirs, upperDir } from '../runtime/diff';
 import { isPaused, pauseContainer, unpauseContainer } from '../runtime/freezer';
 import { storeContainerChanges } from './layer-tar';
+import { isoTime } from '../util/iso-time';
 
 export interface CommitOptions {
   changes: string[];
@@ -50,7 +51,7 @@ export async function commitContainer(
     }
     const base = store.get(record.config.image.id).config;
     const c = record.config;
-    const now = new Date().toISOString();
+    const now = isoTime();
     const config: ImageConfig = {
       created: now,
       architecture: base.architecture,

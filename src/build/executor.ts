@@ -29,6 +29,7 @@ import { Progress, StepProgress } from './progress';
 import { mountFroms, parseRunMounts, removeDeadMountSources, RunMount, SecretSource, StepMounts } from './run-mounts';
 import { removeDeadSteps, runStep } from './run-step';
 import { Vars, word, words } from './substitute';
+import { isoTime } from '../util/iso-time';
 
 export interface BuildOptions {
   roots: Roots;
@@ -381,7 +382,7 @@ class Builder {
   private configStepEntry(key: string): CacheEntry {
     const hit = this.cache.get(key);
     if (hit && hit.diffId === undefined) return hit;
-    const entry: CacheEntry = { created: new Date().toISOString() };
+    const entry: CacheEntry = { created: isoTime() };
     this.cache.put(key, entry);
     return entry;
   }
@@ -454,7 +455,7 @@ class Builder {
           where: this.where(ins),
           warn: this.opts.warn,
         });
-        entry = { created: new Date().toISOString(), diffId };
+        entry = { created: isoTime(), diffId };
         this.cache.put(key, entry);
       }
       this.addHistory(state, createdBy, entry, false);
@@ -588,7 +589,7 @@ class Builder {
         // a step run again (--no-cache) most likely makes a layer the store has: found by its digest
         const what = `${this.where(ins)}: ${ins.keyword}`;
         const diffId = await storeEntries(this.store, entries, what, { hashFirst: this.cache.hasRecord(key) });
-        entry = { created: new Date().toISOString(), diffId };
+        entry = { created: isoTime(), diffId };
         this.cache.put(key, entry);
       }
       this.addHistory(state, createdBy, entry, false);
@@ -603,7 +604,7 @@ class Builder {
   private async commit(state: StageState): Promise<string> {
     const history = state.config.history ?? [];
     const config: ImageConfig = {
-      created: history[history.length - 1]?.created ?? new Date().toISOString(),
+      created: history[history.length - 1]?.created ?? isoTime(),
       architecture: state.config.architecture,
       os: state.config.os,
       config: { ...state.config.config },

@@ -9,6 +9,7 @@ import { PIECE_BYTES, storeLayer } from './layer-fetch';
 import { storeLock } from './store-lock';
 import { ImageRef } from './reference';
 import { ImageStore } from './store';
+import { isoTime } from '../util/iso-time';
 
 export async function importRootfs(
   store: ImageStore,
@@ -38,7 +39,7 @@ async function importLocked(
       throw new BoxError(/^import\b/.test(err.message) ? err.message : `import: ${err.message}`);
     throw new BoxError(`import: cannot unpack the tarball: ${(err as Error).message}`);
   }
-  const now = new Date().toISOString();
+  const now = isoTime();
   const config: ImageConfig = {
     created: now,
     architecture: goArch(),

@@ -22,6 +22,7 @@ import { syncfs } from '../linux/syscalls';
 import { lockFile } from './locks';
 import { mark } from '../util/trace';
 import { ImageRef, parseImageRef } from './reference';
+import { isoTime } from '../util/iso-time';
 
 export interface ImageRecord {
   id: string; // "sha256:<hex>" of the config blob
@@ -376,7 +377,7 @@ export class ImageStore {
       const meta: ImageMeta = {
         repoDigests: [...repoDigests].sort(),
         manifests: [...manifests].sort(),
-        added: m.added ?? new Date().toISOString(),
+        added: m.added ?? isoTime(),
       };
       if (layerBlobs.size) meta.layerBlobs = [...layerBlobs].sort();
       writeJsonAtomic(file, meta);

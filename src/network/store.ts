@@ -25,6 +25,7 @@ import {
 } from './subnet';
 import { checkRootStillThere } from '../util/root-identity';
 import { claimRootTag } from './tag-claims';
+import { isoTime } from '../util/iso-time';
 
 export const DEFAULT_NETWORK = 'bridge';
 export const PREDEFINED = ['bridge', 'host', 'none'] as const;
@@ -282,7 +283,7 @@ function newRecord(
   return {
     Name: name,
     Id: id,
-    Created: new Date().toISOString(),
+    Created: isoTime(),
     Scope: 'local',
     Driver: driver,
     EnableIPv6: false,

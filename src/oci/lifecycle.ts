@@ -19,6 +19,7 @@ import { OciConfig, parseOciConfig } from './config';
 import { buildOciSpec, rootfsOf } from './plan';
 import { runHooks } from './hooks';
 import { checkId, initAlive, OciRecord, OciStatus, OciStore, procStartTime } from './store';
+import { isoTime } from '../util/iso-time';
 
 /** How long create and start wait for the helper to say how it went. */
 const ANSWER_MS = 30_000;
@@ -90,7 +91,7 @@ export async function ociCreate(store: OciStore, o: CreateOptions): Promise<OciR
   let made = false;
   // the container's state as its in-container hooks get it, the pid their init's (plan.ts)
   const base = { ociVersion: config.ociVersion, id: o.id, bundle, rootfs, annotations: config.annotations };
-  const created = new Date().toISOString();
+  const created = isoTime();
   const hookState = { creating: stateOf({ ...base, created, pid: 0 }, 'creating'), created: {} };
   hookState.created = { ...hookState.creating, status: 'created' };
   // createContainer hooks: the init sets up only after createRuntime's ran, and create waits for it

@@ -30,6 +30,7 @@ import { applyPatch, patchIsEmpty } from './patch';
 import { NetworkFacts, policyRequest } from './request';
 import { isBuiltin, PolicyRef, readsCommitted } from './sources';
 import type { Committed, PolicyContainer, PolicyPatch } from './types';
+import { isoTime } from '../util/iso-time';
 
 export interface AdmissionFlags {
   /** --policy values */
@@ -258,7 +259,7 @@ type AuditBase = Pick<AuditEntry, 'time' | 'action' | 'container' | 'image' | 'm
 
 function auditBase(subject: Subject, config: ContainerConfig, ref: PolicyRef): AuditBase {
   return {
-    time: new Date().toISOString(),
+    time: isoTime(),
     ...(subject.action === 'update' || subject.action === 'connect' ? { action: subject.action } : {}),
     container: { id: subject.id, name: subject.name },
     image: { reference: config.image.reference ?? config.image.ref, id: config.image.id, digest: config.image.digest },

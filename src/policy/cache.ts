@@ -19,6 +19,7 @@ import { errnoCode } from '../errors';
 import { randomHex } from '../util/random';
 import { loadTranspiler } from './transpiler';
 import { BOX_VERSION } from '../version';
+import { isoTime } from '../util/iso-time';
 
 /** New files of the cache: created (never through a symlink: O_EXCL) and readable by root only. */
 const ROOT_ONLY_NEW = { mode: 0o600, flag: 'wx' } as const;
@@ -144,7 +145,7 @@ async function build(bytes: Uint8Array, digest: string, cacheDir: string, dir: s
     coreModules,
     glueSha256: sha256Hex(glue),
     transpileMs: Math.round(transpileMs),
-    builtBy: { pid: process.pid, time: new Date().toISOString() },
+    builtBy: { pid: process.pid, time: isoTime() },
   };
   const tmp = path.join(cacheDir, `.tmp-${path.basename(dir)}-${process.pid}-${randomHex(4)}`);
   fs.mkdirSync(tmp, { mode: 0o700 }); // root-only, as everything in the store

@@ -29,6 +29,7 @@ import { randomHex } from '../util/random';
 import { releaseMounts } from '../volume/attach';
 import { reconcileSharedTmpfs } from '../volume/shared-tmpfs';
 import { reconcileIfIdle } from '../volume/store';
+import { isoTime } from '../util/iso-time';
 
 export function newContainerId(): string {
   return randomHex(32);
@@ -101,7 +102,7 @@ export class ContainerStore {
     let name: string | undefined;
     try {
       name = await this.reserveName(requestedName, id, generated);
-      const created = new Date().toISOString();
+      const created = isoTime();
       const record: ContainerRecord = {
         version: 1,
         id,

@@ -19,6 +19,7 @@ import { ContainerRecord } from '../model';
 import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
 import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
+import { isoTime } from '../util/iso-time';
 
 export interface LogOptions {
   maxSize: number;
@@ -100,7 +101,7 @@ async function launch(
       status: 'running',
       pid,
       monitorPid,
-      startedAt: new Date().toISOString(),
+      startedAt: isoTime(),
       restarting: false,
       nextRestartAt: undefined,
       restartCount,
@@ -215,7 +216,7 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
     const unrecorded = record.state.status !== 'running' && !record.state.restarting && unrecordedStart(roots, record);
     if (unrecorded) recordStart(roots, store, record, st);
     const healthAction = healthActionTaken(roots, id); // before finalizeExit removes the runtime dir
-    finalizeExit(roots, store, record, st.exited ?? { code: 137, at: new Date().toISOString() });
+    finalizeExit(roots, store, record, st.exited ?? { code: 137, at: isoTime() });
     await releaseNetworks(roots, record);
     const ended = store.get(id);
     if (!ended) return 'done';
@@ -228,7 +229,7 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
     if (!decision.restart) return 'done';
     // The monitor's pid lives on as the back-off process: stop and rm cancel through it.
     // When it is due is recorded too: a back-off that gets killed is resumed for the time left.
-    const nextRestartAt = new Date(Date.now() + decision.delayMs).toISOString();
+    const nextRestartAt = isoTime(Date.now() + decision.delayMs);
     store.setState(ended, {
       restarting: true,
       restartDelayMs: decision.delayMs,

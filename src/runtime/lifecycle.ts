@@ -20,6 +20,7 @@ import { isMonitorAlive, MonitorState, readMonitorState, removeRuntimeDir } from
 import { initReleased, isAbandoned, isOwnerAlive, isStartAbandoned, killHelper } from './owner';
 import { releaseNetworks } from './networks';
 import { releaseSharedTmpfs } from '../volume/shared-tmpfs';
+import { isoTime } from '../util/iso-time';
 
 export { CONTAINER_WAIT_MS, lockContainer };
 
@@ -159,7 +160,7 @@ async function releaseKilledStart(roots: Roots, store: ContainerStore, record: C
 
 /** How a container ended whose end nobody recorded; a foreground one still running is stopped. */
 async function orphanExit(roots: Roots, record: ContainerRecord): Promise<Exit> {
-  const at = new Date().toISOString();
+  const at = isoTime();
   const st = readMonitorState(roots, record.id);
   // The monitor died (killed, or the host lost /run): its container died with it.
   if (record.state.ownerPid === undefined) return st.exited ?? { code: 137, at, error: "the container's monitor died" };

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { layout, Roots } from '../paths';
 import { readStoreFileIfExists } from '../util/fs';
+import { isoTime } from '../util/iso-time';
 
 export interface MonitorState {
   monitorPid?: number;
@@ -24,7 +25,7 @@ export function logFile(containerDir: string): string {
   return path.join(containerDir, 'container.log');
 }
 
-const nanosToIso = (n: string) => new Date(Number(BigInt(n) / 1000000n)).toISOString();
+const nanosToIso = (n: string) => isoTime(Number(BigInt(n) / 1000000n));
 
 export function readMonitorState(roots: Roots, id: string): MonitorState {
   return parseMonitorState(readStoreFileIfExists(monitorStateFile(roots, id)) ?? '');

@@ -21,6 +21,7 @@ import type { Lock } from '../image/locks';
 import { logFile, removeRuntimeDir } from './monitor-state';
 import type { LogOptions } from './detach';
 import { holdOwnership, markInitReleased } from './owner';
+import { isoTime } from '../util/iso-time';
 
 export { requireRoot } from './create';
 export type RunRequest = CreateRequest;
@@ -50,7 +51,7 @@ export async function runForeground(req: CreateRequest, log?: LogOptions): Promi
       onPid: (pid, helperPid) => {
         // the helper is the init's parent: stop and kill signal the container through it, as a monitor's
         const owned = { monitorPid: helperPid, ownerPid: process.pid };
-        containers.setState(record, { status: 'running', pid, ...owned, startedAt: new Date().toISOString() });
+        containers.setState(record, { status: 'running', pid, ...owned, startedAt: isoTime() });
         storeLock?.release();
         appendEvent(req.roots, 'start', record);
       },
@@ -84,7 +85,7 @@ export async function runForeground(req: CreateRequest, log?: LogOptions): Promi
         pid: undefined,
         monitorPid: undefined,
         ownerPid: undefined,
-        finishedAt: new Date().toISOString(),
+        finishedAt: isoTime(),
       });
     }
   } catch (err) {

@@ -22,6 +22,7 @@ import { ownedName, ownerAlive, ownerOf } from '../util/owner';
 import { randomHex } from '../util/random';
 import { openNoFollow } from '../util/safe-open';
 import { bindDevice, checkBindSource, resolveHostPath } from './host-paths';
+import { isoTime } from '../util/iso-time';
 
 export interface VolumeRecord {
   name: string;
@@ -140,7 +141,7 @@ export class VolumeStore {
     const record: VolumeRecord = {
       name,
       driver: 'local',
-      createdAt: new Date().toISOString(),
+      createdAt: isoTime(),
       labels: opts.labels ?? {},
       options,
       anonymous: opts.anonymous ?? false,

@@ -19,6 +19,7 @@ import { OCI_VERSION_MAX } from '../../oci/config';
 import { DEFAULT_OCI_ROOT, OciStore } from '../../oci/store';
 import { mark } from '../../util/trace';
 import { OciFlag, OciFlagValues, parseOciFlags } from './flags';
+import { isoTime } from '../../util/iso-time';
 
 const GLOBAL_FLAGS: OciFlag[] = [
   { names: ['root'], value: true },
@@ -403,7 +404,7 @@ function makeLog(file: string | undefined, fmt: string, debug: boolean): Context
       process.stderr.write(`${level === 'error' ? '' : `${level}: `}${msg}\n`);
     }
     if (!file) return;
-    const time = new Date().toISOString();
+    const time = isoTime();
     const line =
       fmt === 'json'
         ? JSON.stringify({ level, msg, time })
