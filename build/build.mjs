@@ -202,16 +202,13 @@ async function buildPolicies() {
   }
 }
 
-/** The policy engine's functions that prepare a built-in's core module (bundled from the sources). */
-async function policyEngine() {
+/**
+ * Bundles a snippet of box's TypeScript sources and evaluates it here, at build time: what the
+ * build computes with the runtime's own code. Returns the snippet's module.exports.
+ */
+async function evaluateSources(contents) {
   const built = await esbuild.build({
-    stdin: {
-      contents:
-        "export { directCore, DEFAULT_MEMORY_BYTES } from './src/policy/engine'; " +
-        "export { directProblems } from './src/policy/admission-abi';",
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
+    stdin: { contents, resolveDir: ROOT, loader: 'ts' },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -221,6 +218,14 @@ async function policyEngine() {
   const mod = { exports: {} };
   new Function('module', 'exports', 'require', built.outputFiles[0].text)(mod, mod.exports, require);
   return mod.exports;
+}
+
+/** The policy engine's functions that prepare a built-in's core module (bundled from the sources). */
+function policyEngine() {
+  return evaluateSources(
+    "export { directCore, DEFAULT_MEMORY_BYTES } from './src/policy/engine'; " +
+      "export { directProblems } from './src/policy/admission-abi';",
+  );
 }
 
 const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'];
@@ -251,26 +256,13 @@ function assetDigests(names = assetNames()) {
 // The seccomp program for Docker's default capabilities, compiled once here by the same code the
 // runtime uses: most containers use it, and compiling it (and loading the syscall tables) would
 // otherwise cost every start a few milliseconds.
-async function defaultSeccompProgram() {
-  const built = await esbuild.build({
-    stdin: {
-      contents:
-        "import { compileDefaultProfile } from './src/linux/seccomp'; " +
-        "import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; " +
-        'module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), ' +
-        "bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    write: false,
-    logLevel: 'warning',
-  });
-  const mod = { exports: {} };
-  new Function('module', 'exports', 'require', built.outputFiles[0].text)(mod, mod.exports, require);
-  return mod.exports;
+function defaultSeccompProgram() {
+  return evaluateSources(
+    "import { compileDefaultProfile } from './src/linux/seccomp'; " +
+      "import { DOCKER_DEFAULT_CAP_MASK } from './src/linux/capabilities'; " +
+      'module.exports = { mask: String(DOCKER_DEFAULT_CAP_MASK), ' +
+      "bpf: compileDefaultProfile(DOCKER_DEFAULT_CAP_MASK).toString('base64') };",
+  );
 }
 
 // 5. The bundles: box's, and box-runc's (its OCI commands only; src/boot.ts picks one by name).
