@@ -228,6 +228,8 @@ describe('dist/box', () => {
         .digest('hex')
         .slice(0, 16);
     const cacheOf = (command: string) => path.join('/run/box/cache', `code-${digest()}-${command}`);
+    /** A code cache's first line: its magic and the optional features its code covers. */
+    const headerOf = (file: string) => fs.readFileSync(file).subarray(0, 64).toString('latin1').split('\n')[0];
     const version = (env: NodeJS.ProcessEnv = {}) => {
       const r = spawnSync(copy, ['--root', path.join(tmp, 'cache-root'), 'version'], { env, encoding: 'utf8' });
       expect(r.stderr).toBe('');
@@ -288,7 +290,7 @@ describe('dist/box', () => {
         expect(r.status, r.stderr).toBe(0);
       };
       const file = cacheOf('policy');
-      const header = () => fs.readFileSync(file).subarray(0, 64).toString('latin1').split('\n')[0];
+      const header = () => headerOf(file);
       fs.rmSync(file, { force: true });
       policy('ls');
       expect(header()).toBe('box-code-cache features=');
@@ -315,7 +317,7 @@ describe('dist/box', () => {
           expect(r.status, r.stderr).toBe(0);
         };
         const file = cacheOf('run');
-        const header = () => fs.readFileSync(file).subarray(0, 64).toString('latin1').split('\n')[0];
+        const header = () => headerOf(file);
         fs.rmSync(file, { force: true });
         run('baseline');
         expect(header()).toBe('box-code-cache features=policy');
