@@ -170,6 +170,11 @@ export interface ContainerState {
   restarting?: boolean;
   /** restarting: when the next attempt is due (ISO time) */
   nextRestartAt?: string;
+  /**
+   * restarting: "<pid>.<start time>" of monitorPid's process (util/owner.ts), the back-off or the
+   * monitor that is about to become it, so that neither is taken for dead nor a recycled pid for it
+   */
+  backoffToken?: string;
   exitCode?: number;
   oomKilled?: boolean;
   error?: string;

@@ -20,6 +20,7 @@ import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monit
 import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 import { isoTime } from '../util/iso-time';
+import { processToken } from '../util/owner';
 
 export interface LogOptions {
   maxSize: number;
@@ -104,6 +105,7 @@ async function launch(
       startedAt: isoTime(),
       restarting: false,
       nextRestartAt: undefined,
+      backoffToken: undefined,
       restartCount,
       exitCode: undefined,
       finishedAt: undefined,
@@ -186,7 +188,7 @@ async function start(
       return { code: 0, started: false };
     }
     // A start by the user replaces a pending restart attempt and, as Docker, resets the count.
-    if (cur.state.restarting) endBackoff(cur.state.monitorPid, cur.id);
+    if (cur.state.restarting) endBackoff(cur.state, cur.id);
     const c = prepareStart(roots, store, cur);
     return await launch(roots, c, warn, 0, attachFirst);
   } finally {
@@ -235,6 +237,7 @@ export async function onContainerExited(roots: Roots, id: string, helperPath: st
       restartDelayMs: decision.delayMs,
       nextRestartAt,
       monitorPid: st.monitorPid,
+      backoffToken: st.monitorPid ? processToken(st.monitorPid) : undefined,
     });
     const argv = backoffArgv(roots, id, decision.delayMs, helperPath);
     return `exec ${argv.map((a) => JSON.stringify(a)).join(' ')}`;
@@ -254,6 +257,7 @@ export async function restartAfterBackoff(roots: Roots, id: string): Promise<num
       store.setState(record, {
         restarting: false,
         nextRestartAt: undefined,
+        backoffToken: undefined,
         status: 'exited',
         exitCode: 125,
         error: why,

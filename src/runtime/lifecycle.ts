@@ -68,7 +68,7 @@ export async function refresh(roots: Roots, store: ContainerStore, record: Conta
 /** Why refresh would change the record now (who answered for it is gone); undefined when it holds. */
 export function staleness(roots: Roots, record: ContainerRecord): string | undefined {
   if (record.state.restarting) {
-    return isBackoffAlive(record.state.monitorPid, record.id)
+    return isBackoffAlive(record.state, record.id)
       ? undefined
       : 'it waits to restart, but its back-off process is gone';
   }
@@ -192,12 +192,17 @@ async function resumeBackoff(roots: Roots, store: ContainerStore, record: Contai
   const lock = await lockContainer(roots, record.id);
   try {
     const current = store.get(record.id);
-    if (!current?.state.restarting || isBackoffAlive(current.state.monitorPid, current.id)) return current ?? record;
+    if (!current?.state.restarting || isBackoffAlive(current.state, current.id)) return current ?? record;
     // the back-off's box was killed after the monitor of the next attempt had started it
     const st = unrecordedStart(roots, current);
     if (st) {
       const restartCount = (current.state.restartCount ?? 0) + 1;
-      recordStart(roots, store, current, st, { restarting: false, nextRestartAt: undefined, restartCount });
+      recordStart(roots, store, current, st, {
+        restarting: false,
+        nextRestartAt: undefined,
+        backoffToken: undefined,
+        restartCount,
+      });
       appendEvent(roots, 'restart', current);
       if (!isOwnerAlive(roots, current)) {
         finalizeExit(roots, store, current, await orphanExit(roots, current));
@@ -206,7 +211,7 @@ async function resumeBackoff(roots: Roots, store: ContainerStore, record: Contai
     }
     const due = Date.parse(current.state.nextRestartAt ?? '');
     const left = Number.isNaN(due) ? 0 : Math.max(0, due - Date.now());
-    store.setState(current, { monitorPid: startBackoff(roots, current.id, left) });
+    store.setState(current, startBackoff(roots, current.id, left));
     return store.get(current.id) ?? current;
   } finally {
     lock.release();
@@ -304,8 +309,14 @@ export async function markStoppedByUser(
     if (!cur) return undefined;
     if (cur.state.restarting) {
       // the back-off, or the box it became, which then finds the container stopped
-      endBackoff(cur.state.monitorPid, cur.id);
-      store.setState(cur, { restarting: false, nextRestartAt: undefined, stoppedByUser: true, monitorPid: undefined });
+      endBackoff(cur.state, cur.id);
+      store.setState(cur, {
+        restarting: false,
+        nextRestartAt: undefined,
+        backoffToken: undefined,
+        stoppedByUser: true,
+        monitorPid: undefined,
+      });
       onRestartCancelled?.();
       return undefined;
     }
@@ -426,6 +437,9 @@ export async function removeContainer(
     // A monitor or helper still there cannot record anything once the record is gone: it goes
     // too, then everything in the container's cgroups (removing the cgroup kills what is left).
     if (status === 'running') killHelper(monitorPid);
+    // Its monitor recorded a restart after this rm first read it (it read the exit, half-recorded):
+    // the back-off would outlive the record by its whole delay.
+    if (cur.state.restarting) endBackoff(cur.state, cur.id);
     releaseKernelObjects(roots, cur.id);
     releaseSharedTmpfs(roots, cur.id, cur.config.mounts, (id) => store.isRunning(id)); // before its volumes go
     store.remove(cur, volumes);

@@ -187,6 +187,7 @@ const state = fields({
   restartDelayMs: optional(num),
   restarting: optional(bool),
   nextRestartAt: optional(str),
+  backoffToken: optional(str),
   exitCode: optional(num),
   oomKilled: optional(bool),
   error: optional(str),

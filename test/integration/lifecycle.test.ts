@@ -284,7 +284,7 @@ describe('detached containers', () => {
   /** The container's record as box stores it (the back-off's pid is its monitorPid while restarting). */
   const record = (id: string) =>
     JSON.parse(fs.readFileSync(path.join(t.root, 'containers', id, 'container.json'), 'utf8')) as {
-      state: { monitorPid?: number; nextRestartAt?: string; restarting?: boolean };
+      state: { status?: string; monitorPid?: number; nextRestartAt?: string; restarting?: boolean };
     };
   const alive = (pid: number) =>
     fs.existsSync(`/proc/${pid}`) && !/^[ZX]/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]);
@@ -324,6 +324,40 @@ describe('detached containers', () => {
     expect(t.box(['rm', '-f', 'resume']).status).toBe(0);
   });
 
+  /** The container's lock file (runtime/container-lock.ts). */
+  const lockPathOf = (id: string) => path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
+
+  /** Holds a container's lock until the returned function is called. */
+  const holdLock = async (lockPath: string) => {
+    const holder = spawn(
+      'python3',
+      [
+        '-c',
+        'import fcntl, sys; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.read()',
+        lockPath,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const released = exitOf(holder);
+    await waitForOutput(holder.stdout!, 'locked');
+    return () => {
+      holder.stdin!.end();
+      return released;
+    };
+  };
+
+  /** True if process PID has FILE open. */
+  const hasOpen = (pid: number, file: string) => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file);
+    } catch {
+      return false;
+    }
+  };
+
+  const childrenOf = (pid: number) =>
+    fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+
   it('a stop that comes while a restart attempt is starting the container leaves it stopped', async () => {
     const id = runDetached(
       t,
@@ -338,25 +372,7 @@ describe('detached containers', () => {
       '-c',
       'trap "exit 1" TERM; sleep 1000 & wait',
     );
-    const lockPath = path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
-    /** Holds the container's lock until the returned function is called. */
-    const holdLock = async () => {
-      const holder = spawn(
-        'python3',
-        [
-          '-c',
-          'import fcntl, sys; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.read()',
-          lockPath,
-        ],
-        { stdio: ['pipe', 'pipe', 'inherit'] },
-      );
-      const released = exitOf(holder);
-      await waitForOutput(holder.stdout!, 'locked');
-      return () => {
-        holder.stdin!.end();
-        return released;
-      };
-    };
+    const lockPath = lockPathOf(id);
     // Hold the lock while the container waits out its back-off, so that the attempt, once the
     // back-off is over, waits for it (if the attempt won the race to the lock, once more).
     let release: (() => Promise<unknown>) | undefined;
@@ -364,22 +380,14 @@ describe('detached containers', () => {
       until(t, ['inspect', 'racer'], (o) => (JSON.parse(o) as Restarts[])[0].State.Running);
       expect(t.box(['kill', '-s', 'TERM', 'racer']).status).toBe(0); // not a stop by the user: it restarts
       until(t, ['inspect', 'racer'], (o) => (JSON.parse(o) as Restarts[])[0].State.Restarting);
-      const unlock = await holdLock();
+      const unlock = await holdLock(lockPath);
       if (record(id).state.restarting) release = unlock;
       else await unlock();
     }
     try {
       const backoff = record(id).state.monitorPid!;
       // the attempt (the back-off became box) has the lock file open while it waits for the lock
-      const waitingForLock = () => {
-        try {
-          return fs
-            .readdirSync(`/proc/${backoff}/fd`)
-            .some((fd) => fs.readlinkSync(`/proc/${backoff}/fd/${fd}`) === lockPath);
-        } catch {
-          return false;
-        }
-      };
+      const waitingForLock = () => hasOpen(backoff, lockPath);
       const deadline = Date.now() + 10_000;
       while (!waitingForLock() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       expect(waitingForLock()).toBe(true);
@@ -393,6 +401,97 @@ describe('detached containers', () => {
     expect(after.RestartCount).toBeGreaterThanOrEqual(1);
     expect(record(id).state.restarting).toBeFalsy();
     t.box(['rm', 'racer']);
+  });
+
+  it('a stop or rm while the monitor is becoming the back-off ends it, and no second back-off starts', async () => {
+    // The monitor's exit callback records the restart (the monitor's pid as the back-off's), then
+    // the monitor becomes the delay. Here the monitor is held stopped in between.
+    const id = runDetached(
+      t,
+      '--name',
+      'turning',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '30s',
+      'busybox',
+      'sleep',
+      '1000',
+    );
+    const { monitorPid: monitor, pid: init } = record(id).state as { monitorPid: number; pid: number };
+    const lockPath = lockPathOf(id);
+    const unlock = await holdLock(lockPath);
+    let stopped = false;
+    try {
+      process.kill(init, 'SIGKILL'); // not a stop by the user: the policy restarts it
+      // the callback (a child of the monitor) waits for the lock we hold: stop the monitor now
+      const deadline = Date.now() + 10_000;
+      const callbackWaits = () => childrenOf(monitor).some((p) => hasOpen(p, lockPath));
+      while (!callbackWaits() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(callbackWaits()).toBe(true);
+      process.kill(monitor, 'SIGSTOP');
+      stopped = true;
+    } finally {
+      await unlock();
+    }
+    try {
+      for (let i = 0; i < 2000 && !record(id).state.restarting; i++) fs.readdirSync('/proc');
+      expect(record(id).state).toMatchObject({ restarting: true, monitorPid: monitor });
+      // the monitor is not the delay yet: it is not taken for a dead back-off to be replaced
+      expect(t.box(['ps', '-a']).status).toBe(0);
+      expect(record(id).state.monitorPid).toBe(monitor);
+      expect(t.box(['rm', '-f', 'turning']).status).toBe(0);
+    } finally {
+      if (stopped && alive(monitor)) process.kill(monitor, 'SIGCONT');
+    }
+    // left alone it would become a 30 s delay: rm ended it instead
+    const deadline = Date.now() + 5000;
+    while (alive(monitor) && Date.now() < deadline) fs.readdirSync('/proc');
+    expect(alive(monitor)).toBe(false);
+  });
+
+  it('rm -f that read the exit before the monitor recorded the restart still ends the back-off', async () => {
+    const id = runDetached(
+      t,
+      '--name',
+      'between',
+      '--restart',
+      'always',
+      '--restart-delay',
+      '30s',
+      'busybox',
+      'sleep',
+      '1000',
+    );
+    const { monitorPid: monitor, pid: init } = record(id).state as { monitorPid: number; pid: number };
+    const bridge = (JSON.parse(t.box(['network', 'inspect', 'bridge']).stdout) as { Id: string }[])[0].Id;
+    // The exit callback releases the container's address under the network's lock, after it has
+    // recorded the exit and before it records the restart: held here, it stops in between.
+    const unlockNetwork = await holdLock(path.join(t.root, 'run', 'locks', 'networks', `${bridge}.lock`));
+    let rm: ReturnType<typeof exitOf> | undefined;
+    try {
+      process.kill(init, 'SIGKILL'); // not a stop by the user: the policy restarts it
+      for (let i = 0; i < 5000 && record(id).state.status !== 'exited'; i++) fs.readdirSync('/proc');
+      expect(record(id).state).toMatchObject({ status: 'exited' });
+      expect(record(id).state.restarting).toBeFalsy();
+      const remover = t.start(['rm', '-f', 'between']);
+      rm = exitOf(remover);
+      // rm has read the exit and waits for the container's lock, which the callback holds
+      const deadline = Date.now() + 10_000;
+      while (!hasOpen(remover.pid!, lockPathOf(id)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(hasOpen(remover.pid!, lockPathOf(id))).toBe(true);
+    } finally {
+      await unlockNetwork();
+    }
+    const removed = await rm!;
+    expect(removed.stderr).toBe('');
+    expect(removed.code).toBe(0);
+    expect(fs.existsSync(path.join(t.root, 'containers', id))).toBe(false);
+    // the monitor had become (or was becoming) a 30 s back-off: rm ended it
+    const deadline = Date.now() + 5000;
+    while (alive(monitor) && Date.now() < deadline) fs.readdirSync('/proc');
+    expect(alive(monitor)).toBe(false);
   });
 
   it('of two concurrent run -d with the same name one wins, the other gets a one-line error', async () => {

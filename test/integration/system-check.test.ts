@@ -270,12 +270,21 @@ describe('box system check', () => {
     );
   });
 
+  const isDelay = (pid: number) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1] === 'delay';
+    } catch {
+      return false;
+    }
+  };
+
   it('a stopped (state T) restart back-off of a removed container: reported, killed by --fix', () => {
     const id = runDetached(t, '--name', 'flap', '--restart', 'always', '--restart-delay', '1m', 'busybox', 'false');
     const backoff = until(
       'the back-off',
       () => recordState(t, id),
-      (s) => s.restarting === true && s.monitorPid !== undefined && alive(s.monitorPid),
+      // the delay itself (before, the monitor becoming it, which rm -f would kill outright)
+      (s) => s.restarting === true && s.monitorPid !== undefined && alive(s.monitorPid) && isDelay(s.monitorPid),
     ).monitorPid!;
     process.kill(backoff, 'SIGSTOP');
     until(

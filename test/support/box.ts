@@ -383,12 +383,36 @@ export function busyboxRoot(): TestRoot {
   });
   afterAll(() => {
     try {
-      expect(leftovers(t)).toEqual([]);
+      const left = leftovers(t);
+      if (left.length > 0) console.error(describeLeftovers(left, t).join('\n'));
+      expect(left).toEqual([]);
     } finally {
       t.cleanup();
     }
   });
   return t;
+}
+
+/** Leftovers with what /proc says of each helper process, to tell which start left it. */
+export function describeLeftovers(items: string[], t: TestRoot): string[] {
+  return items.map((item) => {
+    const pid = /^helper process (\d+)$/.exec(item)?.[1];
+    if (!pid) return item;
+    try {
+      const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const parent = Number(stat[1]);
+      const parentArgs = fs.readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0').join(' ');
+      const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+      // a back-off names its container: what its record says now
+      const id = /internal restart ([0-9a-f]{64})/.exec(args)?.[1];
+      const recordFile = id && path.join(t.root, 'containers', id, 'container.json');
+      const rec = recordFile && fs.existsSync(recordFile) ? fs.readFileSync(recordFile, 'utf8') : 'no record';
+      return `${item}: state ${stat[0]}, ${args}; parent ${parent} (${parentArgs}); children [${children}]; ${rec}`;
+    } catch (err) {
+      return `${item}: ${(err as Error).message}`;
+    }
+  });
 }
 
 /**
