@@ -449,7 +449,8 @@ describe('volumes and bind mounts', () => {
     // its last holder killed (a foreground run): the next ps unmounts it
     const box = t.start(['run', '--name', 'shm2', '-v', 'shm:/t', 'busybox', 'sleep', '1000']);
     onTestFinished(() => void box.kill('SIGKILL'));
-    const done = exitOf(box);
+    // its exit, not its pipes' end: killed after its go, the helper holds box's stdio until the next command
+    const done = new Promise((resolve) => box.once('exit', resolve));
     until('the tmpfs mounted', mounted, Boolean);
     box.kill('SIGKILL');
     await done;
