@@ -65,15 +65,19 @@ export function removeRootNetworkObjects(root: string, runroot = path.join(root,
   } catch {
     /* no responders */
   }
-  for (const b of rootBridges(root)) spawnSync('ip', ['link', 'del', b]);
-  if (hasNftTable(root)) spawnSync('nft', ['delete', 'table', 'inet', nftTableName({ root })]);
-  // its claim of its tag (src/network/tag-claims.ts), unless another root holds the tag now
+  // Bridges and the table are named by the root's tag (src/network/tag-claims.ts): when another
+  // existing root has claimed the same tag, those of that name are its own, not this root's.
   const claim = path.join(ROOT_TAG_CLAIMS_DIR, rootTag({ root }));
+  let holder: string | undefined;
   try {
-    if (fs.readFileSync(claim, 'utf8') === root) fs.rmSync(claim);
+    holder = fs.readFileSync(claim, 'utf8');
   } catch {
     /* no claim */
   }
+  if (holder !== undefined && holder !== root && fs.existsSync(holder)) return;
+  for (const b of rootBridges(root)) spawnSync('ip', ['link', 'del', b]);
+  if (hasNftTable(root)) spawnSync('nft', ['delete', 'table', 'inet', nftTableName({ root })]);
+  if (holder === root) fs.rmSync(claim, { force: true });
 }
 
 /**
