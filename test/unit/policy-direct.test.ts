@@ -261,6 +261,15 @@ it("writes every case's request as the types' own codec does, byte for byte, and
       liftFromMemory(generated.memory, ADMISSION_TYPES.verdict, verdict),
     );
   }
+  // a request whose strings make the guest's memory grow while it is written: what is written after
+  // each growth lands in the new memory (read back whole from it)
+  const big = structuredClone(cases[0].request);
+  big.container.env = Array.from({ length: 3000 }, (_, i) => `V${i}=${'x'.repeat(1000)}`);
+  const grown = guest();
+  const before = grown.memory.buffer.byteLength;
+  const at = lowerRequest(grown, big);
+  expect(grown.memory.buffer.byteLength).toBeGreaterThan(before + (2 << 20));
+  expect(liftFromMemory(grown.memory, ADMISSION_TYPES.request, at)).toEqual(big);
   const { exports, memory } = guest();
   const info = (exports['box:policy/admission@0.2.0#describe'] as () => number)();
   expect(liftInfo(memory, info)).toEqual(liftFromMemory(memory, ADMISSION_TYPES.info, info));
