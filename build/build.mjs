@@ -179,25 +179,26 @@ async function bundleTranspiler() {
 }
 
 // 4. The built-in policies (build/policies.mjs keeps its own stamps), copied in as assets, each
-// with the core module box runs of it (src/policy/engine.ts directCore, the default memory limit),
-// checked here once instead of by every start.
+// with the core module box runs of it (src/policy/engine.ts builtinCore: the default memory limit
+// and deadline checks), checked here once instead of by every start.
 async function buildPolicies() {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'build/policies.mjs')], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (r.status !== 0) throw new BuildError('the built-in policies did not build (see above)');
-  const { directCore, directProblems, DEFAULT_MEMORY_BYTES } = await policyEngine();
+  const { builtinCore } = await policyEngine();
   const update = (dest, data) => {
     if (!fs.existsSync(dest) || !fs.readFileSync(dest).equals(data)) writeAtomic(dest, data);
   };
   for (const name of BUILTIN_POLICIES) {
     const data = fs.readFileSync(path.join(DIST, 'policies', `${name}.wasm`));
     update(path.join(ASSETS, `policy-${name}.wasm`), data);
-    const what = `the built-in policy ${name}`;
-    const { core, starts } = directCore(data, what, DEFAULT_MEMORY_BYTES);
-    const problems = directProblems(new WebAssembly.Module(core));
-    if (starts) problems.push('has a start function');
-    if (problems.length) throw new BuildError(`${what} cannot be called directly: it ${problems.join(', ')}`);
+    let core;
+    try {
+      core = builtinCore(data, `the built-in policy ${name}`);
+    } catch (err) {
+      throw new BuildError(err.message);
+    }
     update(path.join(ASSETS, `policy-${name}.core.wasm`), Buffer.from(core));
   }
 }
@@ -223,8 +224,7 @@ async function evaluateSources(contents) {
 /** The policy engine's functions that prepare a built-in's core module (bundled from the sources). */
 function policyEngine() {
   return evaluateSources(
-    "export { directCore, DEFAULT_MEMORY_BYTES } from './src/policy/engine'; " +
-      "export { directProblems } from './src/policy/admission-abi';",
+    "export { builtinCore } from './src/policy/engine';",
   );
 }
 

@@ -31,7 +31,7 @@ export class PolicyFormatError extends BoxError {
   }
 }
 
-function readU32(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
+export function readU32(bytes: Uint8Array, offset: number): { value: number; next: number } | undefined {
   let result = 0;
   let shift = 0;
   for (let i = 0; i < 5; i++) {
@@ -44,7 +44,7 @@ function readU32(bytes: Uint8Array, offset: number): { value: number; next: numb
   return undefined;
 }
 
-function encodeU32(value: number): number[] {
+export function encodeU32(value: number): number[] {
   const out: number[] = [];
   let v = value;
   do {
@@ -65,7 +65,7 @@ interface Section {
   end: number;
 }
 
-function sections(bytes: Uint8Array, what: string): Section[] {
+export function sections(bytes: Uint8Array, what: string): Section[] {
   const out: Section[] = [];
   let offset = 8;
   while (offset < bytes.length) {

@@ -48,6 +48,9 @@ declare namespace WebAssembly {
     static imports(module: Module): Array<{ module: string; name: string; kind: string }>;
     static exports(module: Module): Array<{ name: string; kind: string }>;
   }
+  class Global {
+    value: number;
+  }
   class RuntimeError extends Error {}
   class CompileError extends Error {}
   function validate(bytes: Uint8Array): boolean;

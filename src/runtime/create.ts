@@ -19,7 +19,7 @@ import { generateName } from './names';
 import { mountBase } from './mount-base';
 import { EtcFiles, writeEtcFiles } from './etc-files';
 import { committedResources } from './committed';
-import { appendEvent } from './events';
+import { appendEvent, appendEvents, PendingEvent } from './events';
 import { ContainerConfig, ContainerRecord } from '../model';
 import { buildSpec, needsHostPropagation } from './plan';
 import { mountPointOf } from '../linux/mountinfo';
@@ -204,6 +204,9 @@ async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): Return
   mark('cgroups detected');
   const refs = policiesFor(req);
   let admission: Admission | undefined;
+  // The policies' decisions are appended with the create event, in one write (~0.05 ms of CPU a
+  // start, 2026-12-05), or alone when the start ends before it.
+  const policyEvents: PendingEvent[] = [];
   if (refs.length) {
     const { admit } = require('../policy/admission') as typeof import('../policy/admission'); // only when policies apply
     const subject: Subject = {
@@ -213,10 +216,14 @@ async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): Return
       config,
       warn: req.warn,
       committed: () => committedResources(req.roots, id),
-      event: (container, attributes) => appendEvent(req.roots, 'policy', container, attributes),
+      event: (container, attributes) => policyEvents.push({ action: 'policy', container, attributes }),
       cgroups: cgroupHost,
     };
-    admission = await admit(subject, refs, req.admission ?? NO_ADMISSION_FLAGS);
+    try {
+      admission = await admit(subject, refs, req.admission ?? NO_ADMISSION_FLAGS);
+    } finally {
+      if (!admission) appendEvents(req.roots, policyEvents.splice(0)); // (denied or failed)
+    }
     config = admission.config;
     mark('policies decided');
   }
@@ -246,10 +253,11 @@ async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): Return
       throw err;
     }
     admission?.finish(record.name);
-    appendEvent(req.roots, 'create', record);
+    appendEvents(req.roots, [...policyEvents.splice(0), { action: 'create', container: record }]);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
   } finally {
     admission?.finish();
+    appendEvents(req.roots, policyEvents.splice(0)); // (a start that failed before its record)
   }
 }
 

@@ -77,11 +77,31 @@ export function appendEvent(
   c: Pick<ContainerRecord, 'id' | 'name' | 'config'>,
   attributes: Record<string, string | number> = {},
 ): void {
+  appendEvents(roots, [{ action, container: c, attributes }]);
+}
+
+/** An event appendEvents writes. */
+export interface PendingEvent {
+  action: EventAction | string;
+  container: Pick<ContainerRecord, 'id' | 'name' | 'config'>;
+  attributes?: Record<string, string | number>;
+}
+
+/**
+ * Events of one moment, in order, appended together (a start's policy decisions and its create:
+ * one open and write instead of one per event); nothing when the list is empty.
+ */
+export function appendEvents(roots: Roots, events: PendingEvent[]): void {
+  if (!events.length) return;
   const nowNs = BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n);
-  const ev: BoxEvent = containerEvent(action, c, attributes, Number(nowNs / 1000000000n), Number(nowNs));
+  const [time, timeNano] = [Number(nowNs / 1000000000n), Number(nowNs)];
+  const lines = events.map(({ action, container, attributes = {} }) => {
+    const ev: BoxEvent = containerEvent(action, container, attributes, time, timeNano);
+    return JSON.stringify(ev) + '\n';
+  });
   try {
-    // One write(2) of a whole line with O_APPEND: concurrent writers never interleave within it.
-    appendNoFollow(eventsFile(roots), JSON.stringify(ev) + '\n', 0o700);
+    // One write(2) of whole lines with O_APPEND: concurrent writers never interleave within it.
+    appendNoFollow(eventsFile(roots), lines.join(''), 0o700);
   } catch {
     /* events are informational: never fail a container operation because of them */
   }

@@ -90,13 +90,13 @@ export function flushTrace(): void {
   let prev = -exec.ms;
   const lines = all.map(([label, t, cpu]) => {
     const since = t + exec.ms;
-    const cpuColumn = cpu === undefined ? '' : `  [cpu ${cpu.toFixed(1)}]`;
+    const cpuColumn = cpu === undefined ? '' : `  [cpu ${cpu.toFixed(3)}]`;
     const line = `  ${since.toFixed(1).padStart(7)} ms  +${(t - prev).toFixed(1).padStart(5)}  ${label}${cpuColumn}`;
     prev = t;
     return line;
   });
   const cpu = process.cpuUsage();
-  lines.push(`  cpu: user ${(cpu.user / 1000).toFixed(1)} ms, system ${(cpu.system / 1000).toFixed(1)} ms (box only)`);
+  lines.push(`  cpu: user ${(cpu.user / 1000).toFixed(3)} ms, system ${(cpu.system / 1000).toFixed(3)} ms (box only)`);
   lines.push(`  node built-ins loaded by box: ${builtinsLoadedByBox().join(' ')}`);
   process.stderr.write(`box trace:\n${lines.join('\n')}\n`);
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { appendEvent, eventsFile, eventTemplate } from '../../src/runtime/events';
+import { appendEvent, appendEvents, eventsFile, eventTemplate } from '../../src/runtime/events';
 
 const container = {
   id: 'a'.repeat(64),
@@ -40,4 +40,22 @@ it("a helper's filled-in template is, byte for byte, the line box appends for th
     'time',
     'timeNano',
   ]);
+});
+
+it("a start's events appended together are the lines appended one by one, in order (and none writes nothing)", () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'box-events-'));
+  const roots = { root: dir, runroot: path.join(dir, 'run') };
+  appendEvents(roots, []);
+  expect(fs.existsSync(eventsFile(roots))).toBe(false);
+  appendEvents(roots, [
+    { action: 'policy', container, attributes: { policy: 'strict', decision: 'allow' } },
+    { action: 'create', container },
+  ]);
+  appendEvent(roots, 'policy', container, { policy: 'strict', decision: 'allow' });
+  appendEvent(roots, 'create', container);
+  const lines = fs.readFileSync(eventsFile(roots), 'utf8').split('\n');
+  const withoutTime = (l: string) => ({ ...JSON.parse(l), time: 0, timeNano: 0 });
+  expect(lines.length).toBe(5);
+  expect(lines.slice(0, 2).map(withoutTime)).toEqual(lines.slice(2, 4).map(withoutTime));
+  expect(lines.slice(0, 2).map((l) => JSON.parse(l).Action)).toEqual(['policy', 'create']);
 });

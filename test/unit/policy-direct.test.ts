@@ -15,7 +15,7 @@ import { componentCoreModules } from '../../src/policy/binary';
 import { liftFromMemory, lowerToMemory, type WitType, wit } from '../../src/policy/canonical';
 import { generateCodec } from '../../src/policy/codec-gen';
 import { readCases, requestFromFragment } from '../../src/policy/commands';
-import { DEFAULT_MEMORY_BYTES, directCore, loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
+import { builtinCore, loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
 import { emptyRequest } from '../../src/policy/request';
 import type { PolicyRequest } from '../../src/policy/types';
 
@@ -213,7 +213,7 @@ describe.each(BUILTIN_POLICIES)('built-in %s', (name) => {
     const assets = path.join(REPO, 'dist', 'assets');
     const component = fs.readFileSync(path.join(assets, `policy-${name}.wasm`));
     const core = fs.readFileSync(path.join(assets, `policy-${name}.core.wasm`));
-    expect(Buffer.from(directCore(component, name, DEFAULT_MEMORY_BYTES).core).equals(core)).toBe(true);
+    expect(Buffer.from(builtinCore(component, name)).equals(core)).toBe(true);
     const opts = { cacheDir: path.join(tmp, 'cache'), name, direct: true, knownDigest: 'sha256 of the component' };
     let componentRead = false;
     const source = {
@@ -261,6 +261,15 @@ it("writes every case's request as the types' own codec does, byte for byte, and
       liftFromMemory(generated.memory, ADMISSION_TYPES.verdict, verdict),
     );
   }
+  // a request whose strings make the guest's memory grow while it is written: what is written after
+  // each growth lands in the new memory (read back whole from it)
+  const big = structuredClone(cases[0].request);
+  big.container.env = Array.from({ length: 3000 }, (_, i) => `V${i}=${'x'.repeat(1000)}`);
+  const grown = guest();
+  const before = grown.memory.buffer.byteLength;
+  const at = lowerRequest(grown, big);
+  expect(grown.memory.buffer.byteLength).toBeGreaterThan(before + (2 << 20));
+  expect(liftFromMemory(grown.memory, ADMISSION_TYPES.request, at)).toEqual(big);
   const { exports, memory } = guest();
   const info = (exports['box:policy/admission@0.2.0#describe'] as () => number)();
   expect(liftInfo(memory, info)).toEqual(liftFromMemory(memory, ADMISSION_TYPES.info, info));
@@ -274,6 +283,12 @@ it("writes every case's request as the types' own codec does, byte for byte, and
 const HOSTILE_C = `
 #include "policy.h"
 
+/* exponential without a loop: only its calls can be checked */
+static unsigned calls(unsigned n)
+{
+	return n < 2 ? n : calls(n - 1) + calls(n - 2) + 1;
+}
+
 void policy_describe(box_info *info)
 {
 	*info = (box_info){ str_c("hostile"), str_c("1"), str_c("misbehaves on request"), { 0, 0 } };
@@ -286,6 +301,11 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 	if (str_eq_c(name, "loop"))
 		for (volatile int i = 0;; i++)
 			;
+	if (str_eq_c(name, "slow"))
+		for (volatile int i = 0; i < 5000000; i++)
+			;
+	if (str_eq_c(name, "recurse") && calls(req->container.name.len * 20) == 7)
+		box_trap();
 	if (str_eq_c(name, "alloc"))
 		for (;;)
 			box_alloc(1 << 20, 8);
@@ -344,6 +364,33 @@ describe('a hostile policy called directly', () => {
     });
     expect(performance.now() - t).toBeLessThan(1500);
     expect(p.evaluate(request('ok')).verdict.decision).toBe('allow');
+  });
+
+  it("is stopped at the time limit by its own deadline checks when box made its core as a built-in's", async () => {
+    // (builtinCore: what box's build runs for each built-in; the watchdog is then not used)
+    const component = fs.readFileSync(file);
+    const core = builtinCore(component, 'hostile');
+    const opts = { cacheDir: path.join(tmp, 'cache'), name: 'hostile', direct: true, knownDigest: 'its sha256' };
+    const p = await loadPolicy(
+      { bytes: component, name: 'hostile' },
+      { ...opts, builtCore: () => core, limits: { timeoutMs: 100 } },
+    );
+    for (const name of ['loop', 'recurse']) {
+      const t = performance.now();
+      const e = p.evaluate(request(name));
+      expect([name, e.failure?.kind, e.verdict.reasons]).toEqual([
+        name,
+        'timeout',
+        ['policy hostile exceeded its time limit of 100 ms'],
+      ]);
+      expect(performance.now() - t).toBeLessThan(1500);
+      expect(p.evaluate(request('ok')).verdict.decision).toBe('allow');
+    }
+    // more checks than a first run may pass (FIRST_RUN_CHECKS), within the time: run again, and decided
+    const limits = { timeoutMs: 5000 };
+    const slow = await loadPolicy({ bytes: component, name: 'hostile' }, { ...opts, builtCore: () => core, limits });
+    const e = slow.evaluate(request('slow'));
+    expect([e.failure, e.verdict.decision]).toEqual([undefined, 'allow']);
   });
 
   it('is stopped at the memory limit', async () => {
