@@ -223,9 +223,7 @@ async function evaluateSources(contents) {
 
 /** The policy engine's functions that prepare a built-in's core module (bundled from the sources). */
 function policyEngine() {
-  return evaluateSources(
-    "export { builtinCore } from './src/policy/engine';",
-  );
+  return evaluateSources("export { builtinCore } from './src/policy/engine';");
 }
 
 const BUILTIN_POLICIES = ['baseline', 'strict', 'capacity'];
