@@ -37,6 +37,8 @@ export type PullEvent =
   | { type: 'layer-waiting'; digest: string }
   | { type: 'layer-start'; digest: string; size: number }
   | { type: 'layer-progress'; digest: string; bytes: number; size: number }
+  /** checked and unpacked; its commit (flush, rename) runs while the next layer downloads */
+  | { type: 'layer-unpacked'; digest: string }
   | { type: 'layer-done'; digest: string; size: number }
   | { type: 'done'; id: string; digest: string };
 
@@ -158,7 +160,8 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   opts.signal?.addEventListener('abort', onOuterAbort);
-  const fetchOne = async (layer: Descriptor, diffId: string) => {
+  /** `unpacked`: the layer no longer needs its thread (called only when it is stored) */
+  const fetchOne = async (layer: Descriptor, diffId: string, unpacked: () => void) => {
     if (store.hasLayer(diffId)) return emit({ type: 'layer-exists', digest: layer.digest });
     emit({ type: 'layer-waiting', digest: layer.digest });
     const lock = await layerLock(store.roots, diffId);
@@ -176,6 +179,10 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
         diffId,
         what,
         signal: abort.signal,
+        onUnpacked: () => {
+          emit({ type: 'layer-unpacked', digest: layer.digest });
+          unpacked();
+        },
         onBytes: (n) => {
           bytes += n;
           emit({ type: 'layer-progress', digest: layer.digest, bytes, size: layer.size });
@@ -202,27 +209,37 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const workers = LayerWorkers.start(threads);
   const runners = workers ? threads : concurrency;
   let firstError: unknown;
+  const fail = (err: unknown) => {
+    if (firstError) return;
+    firstError = err;
+    abort.abort();
+  };
+  /** every layer's whole store (download, unpack, commit), settled with failures passed to fail */
+  const stored: Promise<void>[] = [];
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       if (firstError) return;
-      try {
-        await fetchOne(job[1], job[0]);
-      } catch (err) {
-        if (!firstError) {
-          firstError = err;
-          abort.abort();
-        }
-      }
+      // The next layer starts once this one is unpacked: its commit (a syncfs, which may take tens
+      // of ms, and a rename) overlaps the next download instead of leaving a thread idle.
+      let unpacked!: () => void;
+      const threadFree = new Promise<void>((resolve) => (unpacked = resolve));
+      const done = fetchOne(job[1], job[0], unpacked).catch(fail);
+      stored.push(done);
+      await Promise.race([threadFree, done]);
     }
   };
   try {
     await Promise.all(Array.from({ length: runners }, worker));
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
-    await workers?.close();
+    // Every layer is unpacked (or failed) by now: the threads go while the last commits run.
+    const closed = workers?.close();
+    await Promise.all(stored);
+    await closed;
   }
   if (firstError) throw firstError;
   if (opts.signal?.aborted) throw new BoxError(`${name}: interrupted`);
+  mark('pull: layers stored, threads stopped');
 
   // 4. Blobs and tag: the image appears only now, complete.
   blobs.put(manifestBody, manifestDigest);
