@@ -43,7 +43,8 @@ export type ToWorker =
   | { type: 'abort' };
 
 export type FromWorker =
-  | { type: 'consumed'; bytes: number }
+  /** `piece`: the data message's buffer given back when nothing here keeps it (see 'data') */
+  | { type: 'consumed'; bytes: number; piece?: ArrayBuffer }
   | { type: 'done'; result: UnpackResult }
   | { type: 'failed'; message: string };
 
@@ -174,7 +175,14 @@ function run(port: NonNullable<typeof parentPort>, data: LayerWorkerData): void 
             head.push(chunk);
             current = begin(job, false);
           }
-          if (!(current instanceof StreamJob)) taken(chunk.length);
+          if (current instanceof StreamJob) return; // it says itself when it has taken a piece
+          // A piece handled synchronously (not kept for the head either) is given back: the main
+          // thread's next young-generation collection frees it there and its download reuses the
+          // memory; left to this thread's collector, the download faulted in fresh pages for every
+          // piece (a third of a pull's page faults).
+          if (current && !head.length)
+            port.postMessage({ type: 'consumed', bytes: chunk.length, piece: m.bytes }, [m.bytes]);
+          else taken(chunk.length);
           return;
         }
         case 'end':

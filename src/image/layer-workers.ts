@@ -117,6 +117,7 @@ export class LayerWorkers {
       const onAbort = () => stop(new BoxError(`${opts.what}: interrupted`));
       const onMessage = (m: FromWorker) => {
         if (m.type === 'consumed') {
+          // m.piece, a piece given back, is dropped: freed here, its memory serves the next reads.
           ahead -= m.bytes;
           if (ahead < AHEAD_BYTES / 2 && source.isPaused() && !sourceError) source.resume();
           return;
