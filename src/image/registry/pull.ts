@@ -6,7 +6,7 @@
 // (the next pull reuses them), never a tag pointing at something missing.
 import { BoxError } from '../../errors';
 import { layout } from '../../paths';
-import { BlobStore, parseDigest, sha256Digest } from '../blobs';
+import { BlobStore, parseDigest, sha256Digest, StagedBlob } from '../blobs';
 import { zstdSupported, zstdUnsupported } from '../compression';
 import { parseImageConfig } from '../config';
 import { storeLayer } from '../layer-fetch';
@@ -228,22 +228,32 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
       await Promise.race([threadFree, done]);
     }
   };
+  /** the manifest and config, written while the last layers are committed (the config blob is the image) */
+  let staged: StagedBlob[] = [];
   try {
     await Promise.all(Array.from({ length: runners }, worker));
-  } finally {
-    opts.signal?.removeEventListener('abort', onOuterAbort);
-    // Every layer is unpacked (or failed) by now: the threads go while the last commits run.
+    // Every layer is unpacked (or failed) by now: the threads go, and the blobs are written and
+    // flushed, while the last commits (a syncfs each) run.
     const closed = workers?.close();
+    try {
+      if (!firstError)
+        staged = [blobs.stage(manifestBody, manifestDigest), blobs.stage(configBytes, manifest.config.digest)];
+    } catch (err) {
+      fail(err);
+    }
     await Promise.all(stored);
     await closed;
+  } finally {
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    if (firstError || opts.signal?.aborted) for (const b of staged) b.discard();
   }
   if (firstError) throw firstError;
   if (opts.signal?.aborted) throw new BoxError(`${name}: interrupted`);
   mark('pull: layers stored, threads stopped');
 
   // 4. Blobs and tag: the image appears only now, complete.
-  blobs.put(manifestBody, manifestDigest);
-  const id = blobs.put(configBytes, manifest.config.digest);
+  for (const b of staged) b.commit();
+  const id = manifest.config.digest;
   await store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
   if (r.tag) store.tag(parseImageRef(`${r.localName}:${r.tag}`), id);
   mark('pull: image recorded');
