@@ -160,7 +160,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   opts.signal?.addEventListener('abort', onOuterAbort);
-  /** `unpacked`: the layer no longer needs its thread (called only when it is stored) */
+  /** `unpacked`: called once the layer is unpacked and checked, when its thread is free for the next */
   const fetchOne = async (layer: Descriptor, diffId: string, unpacked: () => void) => {
     if (store.hasLayer(diffId)) return emit({ type: 'layer-exists', digest: layer.digest });
     emit({ type: 'layer-waiting', digest: layer.digest });
