@@ -169,7 +169,9 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
       if (store.hasLayer(diffId)) return emit({ type: 'layer-exists', digest: layer.digest }); // another pull stored it
       abort.signal.throwIfAborted();
       const what = `${name}: layer ${short(layer.digest)}`;
-      const res = await client.getBlob(r.repository, layer.digest, what);
+      const response = client.getBlob(r.repository, layer.digest, what);
+      workers?.spawnSoon(); // the threads are made while the registry answers
+      const res = await response;
       emit({ type: 'layer-start', digest: layer.digest, size: layer.size });
       let bytes = 0;
       await storeLayer(store, res.body, {
