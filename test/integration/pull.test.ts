@@ -368,6 +368,31 @@ const store = new ImageStore({ root, runroot });
     }
   });
 
+  it('asks for the largest layer first (a big layer started last would end the pull alone on one thread)', async () => {
+    // An image whose small layer comes before its big one.
+    const sized = path.join(work, 'sized');
+    const bundle = path.join(work, 'sized-bundle');
+    run('umoci', ['init', '--layout', sized]);
+    run('umoci', ['new', '--image', `${sized}:v1`]);
+    run('umoci', ['unpack', '--image', `${sized}:v1`, bundle]);
+    fs.writeFileSync(path.join(bundle, 'rootfs/small'), 'small');
+    run('umoci', ['repack', '--refresh-bundle', '--image', `${sized}:v1`, bundle]);
+    fs.writeFileSync(path.join(bundle, 'rootfs/big'), crypto.randomBytes(300_000));
+    run('umoci', ['repack', '--refresh-bundle', '--image', `${sized}:v1`, bundle]);
+    fs.rmSync(bundle, { recursive: true, force: true });
+    await push(`oci:${sized}:v1`, `${reg.host}/test/sized:v1`);
+    const layers = (await inspectRaw(`${reg.host}/test/sized:v1`)).layers as { digest: string; size: number }[];
+    expect(layers[0].size).toBeLessThan(layers[1].size);
+    const asked: string[] = [];
+    await pullImage(newStore(), `${reg.host}/test/sized:v1`, {
+      unpackThreads: 1,
+      onEvent: (e) => {
+        if (e.type === 'layer-start') asked.push(e.digest);
+      },
+    });
+    expect(asked).toEqual([layers[1].digest, layers[0].digest]);
+  });
+
   it.each(UNPACK_THREADS)(
     'an interrupted pull leaves no image and no work directory, and the next pull completes (%s)',
     async (_how, unpackThreads) => {

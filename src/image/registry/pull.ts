@@ -201,7 +201,9 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   manifest.layers.forEach((l, i) => {
     if (!jobs.has(diffIds[i])) jobs.set(diffIds[i], l);
   });
-  const queue = [...jobs.entries()];
+  // Largest first: the last layer to start is then a small one, and the threads finish together
+  // instead of one of them unpacking a big layer alone at the end.
+  const queue = [...jobs.entries()].sort((a, b) => b[1].size - a[1].size);
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? 3, queue.length));
   // One thread per core unpacks while this one downloads (layer-workers.ts). With threads, a
   // layer is asked for only when a thread can take it: a response left waiting for one would
