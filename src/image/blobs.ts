@@ -95,6 +95,13 @@ export class VerifyingStream extends Transform {
   }
 }
 
+/** A blob written and flushed, not yet in the store (BlobStore.stage). */
+export interface StagedBlob {
+  digest: string;
+  commit(): void;
+  discard(): void;
+}
+
 export class BlobStore {
   constructor(readonly dir: string) {}
 
@@ -112,15 +119,27 @@ export class BlobStore {
 
   /** Stores data; with `expected`, fails (storing nothing) unless data has that digest. */
   put(data: Buffer, expected?: string): string {
+    const staged = this.stage(data, expected);
+    staged.commit();
+    return staged.digest;
+  }
+
+  /**
+   * put() in two steps: the data is written and flushed to a work file now, and becomes the blob
+   * when commit() is called (discard() removes the work file instead). A pull stages its manifest
+   * and config while its last layer is flushed, and commits them once every layer is.
+   */
+  stage(data: Buffer, expected?: string): StagedBlob {
     const digest = sha256Digest(data);
     if (expected !== undefined) {
       parseDigest(expected);
       if (digest !== expected) throw new DigestMismatchError(expected, digest);
     }
     const file = this.path(digest);
-    if (fs.existsSync(file)) return digest;
+    if (fs.existsSync(file)) return { digest, commit: () => undefined, discard: () => undefined };
     mkdirp(this.dir);
     const tmp = tempNameFor(file);
+    const discard = () => fs.rmSync(tmp, { force: true });
     try {
       const fd = fs.openSync(tmp, 'wx', 0o600);
       try {
@@ -129,12 +148,19 @@ export class BlobStore {
       } finally {
         fs.closeSync(fd);
       }
-      fs.renameSync(tmp, file);
     } catch (err) {
-      fs.rmSync(tmp, { force: true });
+      discard();
       throw err;
     }
-    return digest;
+    const commit = () => {
+      try {
+        fs.renameSync(tmp, file);
+      } catch (err) {
+        discard();
+        throw err;
+      }
+    };
+    return { digest, commit, discard };
   }
 
   /**

@@ -20,6 +20,8 @@ import { LayerSink, UnpackOptions, UnpackResult } from './unpack';
 export interface StoreLayerOptions extends LayerStreamOptions {
   /** unpack on one of these worker threads instead of this one (the commit stays on this one) */
   workers?: LayerWorkers;
+  /** called once the layer is unpacked and checked, before its commit (a syncfs and a rename) */
+  onUnpacked?: () => void;
 }
 
 const WORK_PREFIX = '.tmp-unpack-';
@@ -56,10 +58,12 @@ async function storeInto(
   store: ImageStore,
   key: string,
   unpack: (work: string) => Promise<UnpackResult>,
+  onUnpacked?: () => void,
 ): Promise<UnpackResult> {
   const work = workDir(store, key.replace(/^sha256:/, ''));
   try {
     const result = await unpack(work);
+    onUnpacked?.();
     await store.commitLayer(work, result.diffId, result.size);
     return result;
   } catch (err) {
@@ -70,8 +74,11 @@ async function storeInto(
 
 export async function storeLayer(store: ImageStore, source: Readable, opts: StoreLayerOptions): Promise<UnpackResult> {
   const key = opts.diffId ?? opts.compressedDigest ?? `import-${randomBytes(8).toString('hex')}`;
-  return storeInto(store, key, (work) =>
-    opts.workers ? opts.workers.unpack(source, work, opts) : unpackLayerStream(source, work, opts),
+  return storeInto(
+    store,
+    key,
+    (work) => (opts.workers ? opts.workers.unpack(source, work, opts) : unpackLayerStream(source, work, opts)),
+    opts.onUnpacked,
   );
 }
 

@@ -358,14 +358,39 @@ const store = new ImageStore({ root, runroot });
         concurrency: 3,
         unpackThreads: 1,
         onEvent: (e) => {
-          if (e.type === 'layer-done') seen.push(`stored ${e.digest}`);
+          if (e.type === 'layer-unpacked') seen.push(`unpacked ${e.digest}`);
         },
       });
-      // One thread: each layer is stored before the next is asked for.
-      expect(seen.map((l) => l.split(' ')[0])).toEqual(layers.flatMap(() => ['GET', 'stored']));
+      // One thread: each layer is unpacked before the next is asked for (its commit may overlap that).
+      expect(seen.map((l) => l.split(' ')[0])).toEqual(layers.flatMap(() => ['GET', 'unpacked']));
     } finally {
       await new Promise<void>((r) => proxy.close(() => r()));
     }
+  });
+
+  it('asks for the largest layer first (a big layer started last would end the pull alone on one thread)', async () => {
+    // An image whose small layer comes before its big one.
+    const sized = path.join(work, 'sized');
+    const bundle = path.join(work, 'sized-bundle');
+    run('umoci', ['init', '--layout', sized]);
+    run('umoci', ['new', '--image', `${sized}:v1`]);
+    run('umoci', ['unpack', '--image', `${sized}:v1`, bundle]);
+    fs.writeFileSync(path.join(bundle, 'rootfs/small'), 'small');
+    run('umoci', ['repack', '--refresh-bundle', '--image', `${sized}:v1`, bundle]);
+    fs.writeFileSync(path.join(bundle, 'rootfs/big'), crypto.randomBytes(300_000));
+    run('umoci', ['repack', '--refresh-bundle', '--image', `${sized}:v1`, bundle]);
+    fs.rmSync(bundle, { recursive: true, force: true });
+    await push(`oci:${sized}:v1`, `${reg.host}/test/sized:v1`);
+    const layers = (await inspectRaw(`${reg.host}/test/sized:v1`)).layers as { digest: string; size: number }[];
+    expect(layers[0].size).toBeLessThan(layers[1].size);
+    const asked: string[] = [];
+    await pullImage(newStore(), `${reg.host}/test/sized:v1`, {
+      unpackThreads: 1,
+      onEvent: (e) => {
+        if (e.type === 'layer-start') asked.push(e.digest);
+      },
+    });
+    expect(asked).toEqual([layers[1].digest, layers[0].digest]);
   });
 
   it.each(UNPACK_THREADS)(

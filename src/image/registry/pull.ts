@@ -6,7 +6,7 @@
 // (the next pull reuses them), never a tag pointing at something missing.
 import { BoxError } from '../../errors';
 import { layout } from '../../paths';
-import { BlobStore, parseDigest, sha256Digest } from '../blobs';
+import { BlobStore, parseDigest, sha256Digest, StagedBlob } from '../blobs';
 import { zstdSupported, zstdUnsupported } from '../compression';
 import { parseImageConfig } from '../config';
 import { storeLayer } from '../layer-fetch';
@@ -37,6 +37,8 @@ export type PullEvent =
   | { type: 'layer-waiting'; digest: string }
   | { type: 'layer-start'; digest: string; size: number }
   | { type: 'layer-progress'; digest: string; bytes: number; size: number }
+  /** checked and unpacked; its commit (flush, rename) runs while the next layer downloads */
+  | { type: 'layer-unpacked'; digest: string }
   | { type: 'layer-done'; digest: string; size: number }
   | { type: 'done'; id: string; digest: string };
 
@@ -158,7 +160,8 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   opts.signal?.addEventListener('abort', onOuterAbort);
-  const fetchOne = async (layer: Descriptor, diffId: string) => {
+  /** `unpacked`: called once the layer is unpacked and checked, when its thread is free for the next */
+  const fetchOne = async (layer: Descriptor, diffId: string, unpacked: () => void) => {
     if (store.hasLayer(diffId)) return emit({ type: 'layer-exists', digest: layer.digest });
     emit({ type: 'layer-waiting', digest: layer.digest });
     const lock = await layerLock(store.roots, diffId);
@@ -166,7 +169,9 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
       if (store.hasLayer(diffId)) return emit({ type: 'layer-exists', digest: layer.digest }); // another pull stored it
       abort.signal.throwIfAborted();
       const what = `${name}: layer ${short(layer.digest)}`;
-      const res = await client.getBlob(r.repository, layer.digest, what);
+      const response = client.getBlob(r.repository, layer.digest, what);
+      workers?.spawnSoon(); // the threads are made while the registry answers
+      const res = await response;
       emit({ type: 'layer-start', digest: layer.digest, size: layer.size });
       let bytes = 0;
       await storeLayer(store, res.body, {
@@ -176,6 +181,10 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
         diffId,
         what,
         signal: abort.signal,
+        onUnpacked: () => {
+          emit({ type: 'layer-unpacked', digest: layer.digest });
+          unpacked();
+        },
         onBytes: (n) => {
           bytes += n;
           emit({ type: 'layer-progress', digest: layer.digest, bytes, size: layer.size });
@@ -192,7 +201,9 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   manifest.layers.forEach((l, i) => {
     if (!jobs.has(diffIds[i])) jobs.set(diffIds[i], l);
   });
-  const queue = [...jobs.entries()];
+  // Largest first: the last layer to start is then a small one, and the threads finish together
+  // instead of one of them unpacking a big layer alone at the end.
+  const queue = [...jobs.entries()].sort((a, b) => b[1].size - a[1].size);
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? 3, queue.length));
   // One thread per core unpacks while this one downloads (layer-workers.ts). With threads, a
   // layer is asked for only when a thread can take it: a response left waiting for one would
@@ -202,31 +213,51 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   const workers = LayerWorkers.start(threads);
   const runners = workers ? threads : concurrency;
   let firstError: unknown;
+  const fail = (err: unknown) => {
+    if (firstError) return;
+    firstError = err;
+    abort.abort();
+  };
+  /** every layer's whole store (download, unpack, commit), settled with failures passed to fail */
+  const stored: Promise<void>[] = [];
   const worker = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       if (firstError) return;
-      try {
-        await fetchOne(job[1], job[0]);
-      } catch (err) {
-        if (!firstError) {
-          firstError = err;
-          abort.abort();
-        }
-      }
+      // The next layer starts once this one is unpacked: its commit (a syncfs, which may take tens
+      // of ms, and a rename) overlaps the next download instead of leaving a thread idle.
+      let unpacked!: () => void;
+      const threadFree = new Promise<void>((resolve) => (unpacked = resolve));
+      const done = fetchOne(job[1], job[0], unpacked).catch(fail);
+      stored.push(done);
+      await Promise.race([threadFree, done]);
     }
   };
+  /** the manifest and config, written while the last layers are committed (the config blob is the image) */
+  let staged: StagedBlob[] = [];
   try {
     await Promise.all(Array.from({ length: runners }, worker));
+    // Every layer is unpacked (or failed) by now: the threads go, and the blobs are written and
+    // flushed, while the last commits (a syncfs each) run.
+    const closed = workers?.close();
+    try {
+      if (!firstError)
+        staged = [blobs.stage(manifestBody, manifestDigest), blobs.stage(configBytes, manifest.config.digest)];
+    } catch (err) {
+      fail(err);
+    }
+    await Promise.all(stored);
+    await closed;
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
-    await workers?.close();
+    if (firstError || opts.signal?.aborted) for (const b of staged) b.discard();
   }
   if (firstError) throw firstError;
   if (opts.signal?.aborted) throw new BoxError(`${name}: interrupted`);
+  mark('pull: layers stored, threads stopped');
 
   // 4. Blobs and tag: the image appears only now, complete.
-  blobs.put(manifestBody, manifestDigest);
-  const id = blobs.put(configBytes, manifest.config.digest);
+  for (const b of staged) b.commit();
+  const id = manifest.config.digest;
   await store.registerImage(id, { repoDigest: `${r.localName}@${manifestDigest}`, manifest: manifestDigest });
   if (r.tag) store.tag(parseImageRef(`${r.localName}:${r.tag}`), id);
   mark('pull: image recorded');
