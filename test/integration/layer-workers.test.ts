@@ -32,7 +32,7 @@ describe('layer worker threads', () => {
     const src = path.join(dir.dir, 'src');
     fs.mkdirSync(src, { recursive: true });
     const files = Array.from({ length: 8 }, (_, i) => crypto.randomBytes(100_000 + i * 7919));
-    files.forEach((b, i) => fs.writeFileSync(path.join(src, `f${i}`), b));
+    for (const [i, b] of files.entries()) fs.writeFileSync(path.join(src, `f${i}`), b);
     const tar = execFileSync('tar', ['-C', src, '--owner=0', '--group=0', '-cf', '-', '.']);
     const gz = zlib.gzipSync(tar);
     const store = new ImageStore({ root: dir.root, runroot: path.join(dir.dir, 'run') });
@@ -47,7 +47,7 @@ describe('layer worker threads', () => {
         what: 'test layer',
       });
       const diff = path.join(dir.root, 'layers', diffId.slice(7), 'diff');
-      files.forEach((b, i) => expect(fs.readFileSync(path.join(diff, `f${i}`)).equals(b)).toBe(true));
+      for (const [i, b] of files.entries()) expect(fs.readFileSync(path.join(diff, `f${i}`)).equals(b)).toBe(true);
     } finally {
       await workers.close();
     }
