@@ -246,6 +246,7 @@ async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): Return
       throw err;
     }
     admission?.finish(record.name);
+    mark('record written');
     appendEvent(req.roots, 'create', record);
     return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
   } finally {
@@ -279,6 +280,7 @@ export async function createContainer(req: CreateRequest): Promise<Created & { l
   try {
     const record = req.onRecorded ? await req.onRecorded(containers, recorded) : recorded;
     lock = await lockContainer(req.roots, record.id);
+    mark('container locked');
     return { ...prepareStart(req.roots, containers, record, known), lock };
   } catch (err) {
     lock?.release();

@@ -21,6 +21,7 @@ import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 import { isoTime } from '../util/iso-time';
 import { processToken } from '../util/owner';
+import { mark } from '../util/trace';
 
 export interface LogOptions {
   maxSize: number;
@@ -113,6 +114,7 @@ async function launch(
       oomKilled: false,
       error: undefined,
     });
+    mark('running state written');
     if (restartCount > 0) appendEvent(roots, 'restart', record);
     appendEvent(roots, 'start', record);
     const socket = await connecting?.catch((err: Error) => {
