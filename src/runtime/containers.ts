@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { tryLockExistingFile } from '../image/locks';
 import { checkedContainerId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
-import { mkdirp, writeJsonAtomic } from '../util/fs';
+import { mkdirp, writeFileAtomic, writeNewFile } from '../util/fs';
 import { readNoFollow } from '../util/safe-open';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
@@ -65,6 +65,9 @@ export class DamagedRecordError extends BoxError {
 }
 
 const NEW = '.new-';
+
+/** A record as its file holds it. */
+const recordText = (record: ContainerRecord) => JSON.stringify(record, null, 2) + '\n';
 const TRASH = '.trash-';
 
 export class ContainerStore {
@@ -116,7 +119,8 @@ export class ContainerStore {
       if (admission.noDefaultPolicies) record.noDefaultPolicies = true;
       mkdirp(layout.containers(this.roots), 0o700);
       fs.mkdirSync(staging, { mode: 0o700 });
-      writeJsonAtomic(path.join(staging, 'container.json'), record, 0o600, false);
+      // written in place: the directory is renamed into place only once the record is whole
+      writeNewFile(path.join(staging, 'container.json'), recordText(record));
       fs.renameSync(staging, this.dir(id));
       return record;
     } catch (err) {
@@ -139,7 +143,7 @@ export class ContainerStore {
   }
 
   save(record: ContainerRecord): void {
-    writeJsonAtomic(this.file(record.id, 'container.json'), record, 0o600, false);
+    writeFileAtomic(this.file(record.id, 'container.json'), recordText(record), 0o600, false);
   }
 
   /**
