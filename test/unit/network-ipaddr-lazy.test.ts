@@ -1,4 +1,4 @@
-// ipaddr.js (~1.2 ms of CPU to evaluate in the executable) is loaded by the first address parsed,
+// ipaddr.js (~0.2 ms of CPU and ~76 KB of heap to evaluate) is loaded by the first address parsed,
 // not by the network modules every `run` imports: a start on `--network none` parses none.
 import { expect, test } from 'vitest';
 
