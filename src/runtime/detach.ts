@@ -99,21 +99,25 @@ async function launch(
     // it never did. The monitor's state file names it (written before the container could run).
     monitorPid ??= readMonitorState(roots, record.id).monitorPid;
     started = true;
-    containers.setState(record, {
-      status: 'running',
-      pid,
-      monitorPid,
-      startedAt: isoTime(),
-      restarting: false,
-      nextRestartAt: undefined,
-      backoffToken: undefined,
-      restartCount,
-      exitCode: undefined,
-      finishedAt: undefined,
-      stoppedByUser: false,
-      oomKilled: false,
-      error: undefined,
-    });
+    containers.setState(
+      record,
+      {
+        status: 'running',
+        pid,
+        monitorPid,
+        startedAt: isoTime(),
+        restarting: false,
+        nextRestartAt: undefined,
+        backoffToken: undefined,
+        restartCount,
+        exitCode: undefined,
+        finishedAt: undefined,
+        stoppedByUser: false,
+        oomKilled: false,
+        error: undefined,
+      },
+      { current: c.recordCurrent },
+    );
     mark('running state written');
     if (restartCount > 0) appendEvent(roots, 'restart', record);
     appendEvent(roots, 'start', record);

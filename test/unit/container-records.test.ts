@@ -209,6 +209,23 @@ describe('the container store', () => {
     removing.release();
   });
 
+  it("createLocked keeps the lock on; setState with current writes the caller's copy without reading", async () => {
+    const { record, lock } = await store.createLocked(ID, plainContainerConfig(), 'web', false);
+    expect(tryLockFile(lockFileOf(ID))).toBeUndefined(); // still held
+    // what is on disk is the caller's copy as long as it holds the lock; current skips reading it
+    fs.writeFileSync(store.file(ID, 'container.json'), 'not read');
+    store.setState(record, { status: 'running', pid: 7 }, { current: true });
+    expect(store.get(ID)?.state).toEqual({ status: 'running', pid: 7 });
+    lock.release();
+    const free = tryLockFile(lockFileOf(ID));
+    expect(free).toBeDefined();
+    free?.release();
+    // without current the record on disk is what a state change merges into
+    store.save({ ...record, name: 'renamed' });
+    store.setState(record, { status: 'exited', exitCode: 0 });
+    expect(store.get(ID)?.name).toBe('renamed');
+  });
+
   it('locking a container that is gone leaves no lock file, also when it was removed while waiting', async () => {
     (await lockContainer(roots, ID)).release();
     expect(fs.existsSync(lockFileOf(ID))).toBe(false);
