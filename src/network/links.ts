@@ -4,7 +4,7 @@
 // another one (openNetlink(NETLINK_ROUTE, { netnsPid })). No host program is ever run.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from './ipaddr';
 import { BoxError } from '../errors';
 import {
   Attrs,
@@ -353,7 +353,7 @@ export interface Cidr {
 /** "10.89.0.2/24" -> its parts; a one-line error for anything else. */
 export function parseCidr(cidr: string): Cidr {
   try {
-    const [addr, prefix] = ipaddr.parseCIDR(cidr);
+    const [addr, prefix] = ipaddr().parseCIDR(cidr);
     return { family: addr.kind() === 'ipv4' ? 4 : 6, address: addr.toString(), prefixLength: prefix };
   } catch {
     throw new BoxError(`invalid address ${JSON.stringify(cidr)}: use ADDRESS/PREFIX, e.g. 10.89.0.1/24`);
@@ -373,7 +373,14 @@ function ifaddrmsg(c: Cidr, index: number): Buffer {
 }
 
 function addressBytes(address: string): Buffer {
-  return Buffer.from(ipaddr.parse(address).toByteArray());
+  return Buffer.from(ipaddr().parse(address).toByteArray());
+}
+
+/** An address as the kernel gives it (4 or 16 bytes), as text. */
+function addressText(bytes: Uint8Array): string {
+  return ipaddr()
+    .fromByteArray([...bytes])
+    .toString();
 }
 
 function addressRequest(link: string | number, cidr: string, nl: NetlinkSocket): Buffer {
@@ -420,7 +427,7 @@ export function listAddresses(nl: NetlinkSocket = hostRoute(), index?: number, f
     if (!bytes || (af !== AF_INET && af !== AF_INET6)) continue;
     out.push({
       family: af === AF_INET ? 4 : 6,
-      address: ipaddr.fromByteArray([...bytes]).toString(),
+      address: addressText(bytes),
       prefixLength: m.payload.readUInt8(1),
       index: ifindex,
     });
@@ -441,7 +448,7 @@ export interface RouteSpec {
 /** Adds a route to the main table (`ip route add [DST|default] [via GW] dev LINK`). */
 export function addRoute(route: RouteSpec, nl: NetlinkSocket = hostRoute()): void {
   const dst = route.destination ? parseCidr(route.destination) : undefined;
-  const family = dst?.family ?? (route.gateway && ipaddr.parse(route.gateway).kind() === 'ipv6' ? 6 : 4);
+  const family = dst?.family ?? (route.gateway && ipaddr().parse(route.gateway).kind() === 'ipv6' ? 6 : 4);
   const index = requireIndex(route.link, nl);
   const rtmsg = Buffer.alloc(12);
   rtmsg.writeUInt8(family === 4 ? AF_INET : AF_INET6, 0);
@@ -482,8 +489,8 @@ export function listRoutes(nl: NetlinkSocket = hostRoute()): RouteInfo[] {
     const zero = family === AF_INET ? '0.0.0.0' : '::';
     out.push({
       family: family === AF_INET ? 4 : 6,
-      destination: `${dst ? ipaddr.fromByteArray([...dst]).toString() : zero}/${m.payload.readUInt8(1)}`,
-      gateway: gw ? ipaddr.fromByteArray([...gw]).toString() : undefined,
+      destination: `${dst ? addressText(dst) : zero}/${m.payload.readUInt8(1)}`,
+      gateway: gw ? addressText(gw) : undefined,
       index: a.u32(RTA_OIF),
       table: a.u32(RTA_TABLE) ?? m.payload.readUInt8(4),
     });

@@ -1,7 +1,7 @@
 // IPv4 addresses and subnets as plain numbers, for IPAM and subnet choice: parsing (through
 // ipaddr.js, strict dotted quads only), formatting, containment and overlap. IPv6 is not offered
 // (networks have EnableIPv6 false), so nothing here speaks it.
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from './ipaddr';
 import { BoxError } from '../errors';
 
 /** A subnet: `base` is the network address (host bits zero), `prefix` 0..32. */
@@ -11,10 +11,10 @@ export interface Subnet {
 }
 
 export function parseIPv4(text: string, what: string): number {
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) {
+  if (!ipaddr().IPv4.isValidFourPartDecimal(text)) {
     throw new BoxError(`invalid ${what} "${text}": expected an IPv4 address such as 10.89.0.5`);
   }
-  const [a, b, c, d] = ipaddr.IPv4.parse(text).toByteArray();
+  const [a, b, c, d] = ipaddr().IPv4.parse(text).toByteArray();
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 

@@ -8,9 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { tryLockExistingFile } from '../image/locks';
+import { Lock, tryLockExistingFile } from '../image/locks';
 import { checkedContainerId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
-import { mkdirp, writeJsonAtomic } from '../util/fs';
+import { mkdirp, writeFileAtomic, writeNewFile } from '../util/fs';
 import { readNoFollow } from '../util/safe-open';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
@@ -65,6 +65,9 @@ export class DamagedRecordError extends BoxError {
 }
 
 const NEW = '.new-';
+
+/** A record as its file holds it. */
+const recordText = (record: ContainerRecord) => JSON.stringify(record, null, 2) + '\n';
 const TRASH = '.trash-';
 
 export class ContainerStore {
@@ -88,14 +91,24 @@ export class ContainerStore {
    * got it meanwhile: then another one is generated. The container's lock is held throughout, which
    * tells a command that finds the name before the record that the creation is alive.
    */
-  async create(
+  async create(...args: Parameters<ContainerStore['createLocked']>): Promise<ContainerRecord> {
+    const { record, lock } = await this.createLocked(...args);
+    lock.release();
+    return record;
+  }
+
+  /**
+   * create(), returning with the container's lock still held (the caller releases it): a start
+   * that goes on under it knows its copy of the record is the one on disk.
+   */
+  async createLocked(
     id: string,
     config: ContainerConfig,
     requestedName: string | undefined,
     autoRemove: boolean,
     generated = false,
     admission: Pick<ContainerRecord, 'admittedBy' | 'noDefaultPolicies'> = {},
-  ): Promise<ContainerRecord> {
+  ): Promise<{ record: ContainerRecord; lock: Lock }> {
     checkName(requestedName);
     const lock = await lockNewContainer(this.roots, id);
     const staging = this.staging(id);
@@ -116,16 +129,16 @@ export class ContainerStore {
       if (admission.noDefaultPolicies) record.noDefaultPolicies = true;
       mkdirp(layout.containers(this.roots), 0o700);
       fs.mkdirSync(staging, { mode: 0o700 });
-      writeJsonAtomic(path.join(staging, 'container.json'), record, 0o600, false);
+      // written in place: the directory is renamed into place only once the record is whole
+      writeNewFile(path.join(staging, 'container.json'), recordText(record));
       fs.renameSync(staging, this.dir(id));
-      return record;
+      return { record, lock };
     } catch (err) {
       if (name !== undefined) releaseName(this.roots, name, id);
       fs.rmSync(staging, { recursive: true, force: true });
       removeContainerLockFile(this.roots, id);
-      throw err;
-    } finally {
       lock.release();
+      throw err;
     }
   }
 
@@ -139,15 +152,16 @@ export class ContainerStore {
   }
 
   save(record: ContainerRecord): void {
-    writeJsonAtomic(this.file(record.id, 'container.json'), record, 0o600, false);
+    writeFileAtomic(this.file(record.id, 'container.json'), recordText(record), 0o600, false);
   }
 
   /**
    * Merges a state change into the record on disk (not into a possibly stale copy: a concurrent
    * rename or update must survive) and updates the caller's copy to match.
    */
-  setState(record: ContainerRecord, state: Partial<ContainerState>): void {
-    const current = this.get(record.id) ?? record;
+  setState(record: ContainerRecord, state: Partial<ContainerState>, opts: { current?: boolean } = {}): void {
+    // current: the caller's copy is the one on disk (written or read under the lock it still holds)
+    const current = (opts.current ? undefined : this.get(record.id)) ?? record;
     current.state = { ...current.state, ...state };
     this.save(current);
     Object.assign(record, current);

@@ -93,6 +93,8 @@ export interface Created {
   helperPath: string;
   /** what the host does on the waiting init for this container itself: attach its networks */
   onInitReady?: (pid: number) => Promise<void>;
+  /** `record` is the one on disk: written under the container's lock, held since (no re-read needed) */
+  recordCurrent?: boolean;
 }
 
 export function requireRoot(): void {
@@ -144,10 +146,15 @@ const NO_ADMISSION_FLAGS: AdmissionFlags = { policies: [], args: [], noDefaults:
  * Resolves, validates, admits (policies) and records a new container; no kernel object exists
  * yet.
  */
-export async function createRecord(req: CreateRequest): Promise<{
+export async function createRecord(
+  req: CreateRequest,
+  opts: { holdLock?: boolean } = {},
+): Promise<{
   containers: ContainerStore;
   record: ContainerRecord;
   known: NonNullable<Parameters<typeof prepareStart>[3]>;
+  /** holdLock: the container's lock, held since before the record existed; the caller releases it */
+  lock?: Lock;
 }> {
   mark('run: parsed');
   requireRoot();
@@ -156,7 +163,7 @@ export async function createRecord(req: CreateRequest): Promise<{
   const gcLock = req.storeLock ?? (await storeLock(req.roots, 'shared', { markOnWrite: true }));
   let kept = false;
   try {
-    const created = await createRecordLocked(req, gcLock);
+    const created = await createRecordLocked(req, gcLock, opts.holdLock === true);
     kept = req.keepStoreLock === true;
     if (kept) req.storeLock = gcLock;
     return created;
@@ -165,7 +172,11 @@ export async function createRecord(req: CreateRequest): Promise<{
   }
 }
 
-async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): ReturnType<typeof createRecord> {
+async function createRecordLocked(
+  req: CreateRequest,
+  gcLock: StoreLock,
+  holdLock: boolean,
+): ReturnType<typeof createRecord> {
   const images = new ImageStore(req.roots);
   images.beforeLinkWrite = () => gcLock.markWrites();
   const imageId = images.resolve(req.image);
@@ -238,8 +249,9 @@ async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): Return
     // Volumes are created and their use registered only once the start is admitted.
     const detachMounts = config.mounts ? attachMounts(req.roots, id, config.mounts, mountRequests) : () => {};
     let record: ContainerRecord;
+    let lock: Lock;
     try {
-      record = await containers.create(
+      ({ record, lock } = await containers.createLocked(
         id,
         config,
         name,
@@ -247,14 +259,26 @@ async function createRecordLocked(req: CreateRequest, gcLock: StoreLock): Return
         req.flags.name === undefined,
         // what judges it again (update, connect) is what admitted it: no defaults if it had none
         { admittedBy: admission?.admittedBy, noDefaultPolicies: req.admission?.noDefaults ? true : undefined },
-      );
+      ));
     } catch (err) {
       detachMounts();
       throw err;
     }
-    admission?.finish(record.name);
-    appendEvents(req.roots, [...policyEvents.splice(0), { action: 'create', container: record }]);
-    return { containers, record, known: { lowerDirs, cgroupHost, security, helperPath } };
+    try {
+      admission?.finish(record.name);
+      mark('record written');
+      appendEvents(req.roots, [...policyEvents.splice(0), { action: 'create', container: record }]);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    if (!holdLock) lock.release();
+    return {
+      containers,
+      record,
+      known: { lowerDirs, cgroupHost, security, helperPath },
+      lock: holdLock ? lock : undefined,
+    };
   } finally {
     admission?.finish();
     appendEvents(req.roots, policyEvents.splice(0)); // (a start that failed before its record)
@@ -281,13 +305,17 @@ function containerMounts(req: CreateRequest, imageVolumes: Record<string, object
 export async function createContainer(req: CreateRequest): Promise<Created & { lock: Lock }> {
   // run creates and starts: a network with no room is refused before the container exists
   await checkNetworkRoom(new NetworkStore(req.roots), parseNetworkFlags(req.flags));
-  const { containers, record: recorded, known } = await createRecord(req);
-  let lock: Lock | undefined;
+  // Without onRecorded (which may change the record) the creation's lock is kept on to the start:
+  // nothing changes the record meanwhile, so the start need not lock again nor re-read it.
+  const hold = !req.onRecorded;
+  const { containers, record: recorded, known, lock: held } = await createRecord(req, { holdLock: hold });
+  let lock: Lock | undefined = held;
   // From here on, objects exist: unwind them on every failure.
   try {
     const record = req.onRecorded ? await req.onRecorded(containers, recorded) : recorded;
-    lock = await lockContainer(req.roots, record.id);
-    return { ...prepareStart(req.roots, containers, record, known), lock };
+    lock ??= await lockContainer(req.roots, record.id);
+    mark('container locked');
+    return { ...prepareStart(req.roots, containers, record, known), lock, recordCurrent: held !== undefined };
   } catch (err) {
     lock?.release();
     if (req.keepStoreLock) req.storeLock?.release();

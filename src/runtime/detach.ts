@@ -21,6 +21,7 @@ import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 import { isoTime } from '../util/iso-time';
 import { processToken } from '../util/owner';
+import { mark } from '../util/trace';
 
 export interface LogOptions {
   maxSize: number;
@@ -98,21 +99,26 @@ async function launch(
     // it never did. The monitor's state file names it (written before the container could run).
     monitorPid ??= readMonitorState(roots, record.id).monitorPid;
     started = true;
-    containers.setState(record, {
-      status: 'running',
-      pid,
-      monitorPid,
-      startedAt: isoTime(),
-      restarting: false,
-      nextRestartAt: undefined,
-      backoffToken: undefined,
-      restartCount,
-      exitCode: undefined,
-      finishedAt: undefined,
-      stoppedByUser: false,
-      oomKilled: false,
-      error: undefined,
-    });
+    containers.setState(
+      record,
+      {
+        status: 'running',
+        pid,
+        monitorPid,
+        startedAt: isoTime(),
+        restarting: false,
+        nextRestartAt: undefined,
+        backoffToken: undefined,
+        restartCount,
+        exitCode: undefined,
+        finishedAt: undefined,
+        stoppedByUser: false,
+        oomKilled: false,
+        error: undefined,
+      },
+      { current: c.recordCurrent },
+    );
+    mark('running state written');
     if (restartCount > 0) appendEvent(roots, 'restart', record);
     appendEvent(roots, 'start', record);
     const socket = await connecting?.catch((err: Error) => {

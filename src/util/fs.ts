@@ -24,23 +24,32 @@ export function tempNameFor(file: string): string {
  */
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600, durable = true): void {
   const tmp = tempNameFor(file);
-  const fd = fs.openSync(tmp, 'wx', mode);
-  try {
-    fs.fchmodSync(fd, mode); // exactly `mode`, whatever the umask
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    if (durable) fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
+  writeNewFile(tmp, data, mode, durable);
   try {
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Writes a file that must not exist yet, in place: for a directory nobody reads before its writer
+ * renames it into place (a half-written file there is swept with the directory). A failed write
+ * leaves no file.
+ */
+export function writeNewFile(file: string, data: string | Buffer, mode = 0o600, durable = false): void {
+  const fd = fs.openSync(file, 'wx', mode);
+  try {
+    fs.fchmodSync(fd, mode); // exactly `mode`, whatever the umask
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    if (durable) fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
 }
 
 /**

@@ -188,8 +188,10 @@ describe('the container store', () => {
     // a removal killed after the rename to trash, and an older box's stale lock file
     fs.mkdirSync(path.join(containers, `.trash-${ids[0]}`, 'upper'), { recursive: true });
     for (const id of [ids[0], ids[1]]) (await lockNewContainer(roots, id)).release();
-    // a creation killed before its record was in place, and one still running
+    // a creation killed before its record was in place (mid-write: the record is written in place
+    // in the staging directory), and one still running
     fs.mkdirSync(path.join(containers, `.new-${ids[2]}`));
+    fs.writeFileSync(path.join(containers, `.new-${ids[2]}`, 'container.json'), '{"version": 1, "id": "');
     fs.mkdirSync(path.join(containers, `.new-${ids[3]}`));
     const alive = await lockNewContainer(roots, ids[3]);
     // a removal still deleting its trash
@@ -197,6 +199,7 @@ describe('the container store', () => {
     const removing = await lockNewContainer(roots, ids[4]);
     store.sweep();
     expect(fs.readdirSync(containers).sort()).toEqual([`.new-${ids[3]}`, `.trash-${ids[4]}`, live.id]);
+    expect(fs.readdirSync(path.join(containers, live.id))).toEqual(['container.json']); // no temp file left
     expect(fs.readdirSync(lockPaths.containers(roots)).sort()).toEqual([
       `${ids[3]}.lock`,
       `${ids[4]}.lock`,
@@ -204,6 +207,23 @@ describe('the container store', () => {
     ]);
     alive.release();
     removing.release();
+  });
+
+  it("createLocked keeps the lock on; setState with current writes the caller's copy without reading", async () => {
+    const { record, lock } = await store.createLocked(ID, plainContainerConfig(), 'web', false);
+    expect(tryLockFile(lockFileOf(ID))).toBeUndefined(); // still held
+    // what is on disk is the caller's copy as long as it holds the lock; current skips reading it
+    fs.writeFileSync(store.file(ID, 'container.json'), 'not read');
+    store.setState(record, { status: 'running', pid: 7 }, { current: true });
+    expect(store.get(ID)?.state).toEqual({ status: 'running', pid: 7 });
+    lock.release();
+    const free = tryLockFile(lockFileOf(ID));
+    expect(free).toBeDefined();
+    free?.release();
+    // without current the record on disk is what a state change merges into
+    store.save({ ...record, name: 'renamed' });
+    store.setState(record, { status: 'exited', exitCode: 0 });
+    expect(store.get(ID)?.name).toBe('renamed');
   });
 
   it('locking a container that is gone leaves no lock file, also when it was removed while waiting', async () => {

@@ -36,6 +36,35 @@ describe('helper spec', () => {
     ]);
   });
 
+  it('writes every field as its UTF-8 bytes (multi-byte text, surrogates, numbers, bigints, bytes)', () => {
+    const fields: (string | number | bigint | Buffer)[] = [
+      'é€',
+      '\u{1F600}x',
+      'a\uD800b',
+      '',
+      42,
+      2n ** 63n,
+      Buffer.from([255, 0]),
+    ];
+    const buf = new HelperSpec()
+      .record('env', ...fields)
+      .record('args', 'sh')
+      .encode();
+    const u32 = (n: number) => Buffer.from(Uint32Array.of(n).buffer);
+    const bytes = (v: (typeof fields)[number]) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'));
+    const record = (vs: (typeof fields)[number][]) => [
+      u32(vs.length),
+      ...vs.flatMap((v) => [u32(bytes(v).length), bytes(v)]),
+    ];
+    const expected = Buffer.concat([
+      Buffer.from('BOXSPEC\0', 'latin1'),
+      u32(2),
+      ...record(['env', ...fields]),
+      ...record(['args', 'sh']),
+    ]);
+    expect(buf.equals(expected)).toBe(true);
+  });
+
   it('ops are typed from the op table, and a record below its minimum of arguments is refused', () => {
     const spec = new HelperSpec();
     // @ts-expect-error an op the helper does not know
