@@ -201,6 +201,12 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   manifest.layers.forEach((l, i) => {
     if (!jobs.has(diffIds[i])) jobs.set(diffIds[i], l);
   });
+  // What the store has is said at once, as Docker does, whatever order the others are fetched in.
+  for (const [diffId, l] of jobs) {
+    if (!store.hasLayer(diffId)) continue;
+    emit({ type: 'layer-exists', digest: l.digest });
+    jobs.delete(diffId);
+  }
   // Largest first: the last layer to start is then a small one, and the threads finish together
   // instead of one of them unpacking a big layer alone at the end.
   const queue = [...jobs.entries()].sort((a, b) => b[1].size - a[1].size);
@@ -208,8 +214,7 @@ async function pullLocked(store: ImageStore, ref: string | RemoteRef, opts: Pull
   // One thread per core unpacks while this one downloads (layer-workers.ts). With threads, a
   // layer is asked for only when a thread can take it: a response left waiting for one would
   // time out (60 s without a byte) behind a large layer.
-  const missing = queue.filter(([diffId]) => !store.hasLayer(diffId)).length;
-  const threads = Math.min(concurrency, missing, opts.unpackThreads ?? LayerWorkers.defaultCount());
+  const threads = Math.min(concurrency, queue.length, opts.unpackThreads ?? LayerWorkers.defaultCount());
   const workers = LayerWorkers.start(threads);
   const runners = workers ? threads : concurrency;
   let firstError: unknown;
