@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, printTable, sideBySide, timeOnce, which } from './lib.mjs';
+import { BOX, cleanRoot, printTable, sideBySide, timeOnce, which } from './lib.mjs';
 
 const independent = (image) =>
   `services:\n${Array.from({ length: 20 }, (_, i) => `  s${i}: {image: ${image}, command: sleep 1000, init: true}\n`).join('')}`;
@@ -97,19 +97,7 @@ export function benchCompose({ rounds }) {
   } finally {
     for (const file of [path.join(work, 'independent', 'compose.yaml'), path.join(work, 'chain', 'compose.yaml')])
       spawnSync(BOX, ['--root', root, 'compose', '-f', file, 'down', '-t', '0'], { stdio: 'ignore' });
-    removeDefaultBridge(root);
+    cleanRoot(root); // its default bridge, nftables table and tag claim (made by the run -d rounds)
     fs.rmSync(work, { recursive: true, force: true });
   }
-}
-
-/**
- * The root's default bridge (made by the `run -d` rounds) and its nftables table go with the root:
- * the bridge's name is in the network's record (bx<tag>0), the table is box-<tag>.
- */
-function removeDefaultBridge(root) {
-  const r = spawnSync(BOX, ['--root', root, 'network', 'inspect', 'bridge'], { encoding: 'utf8' });
-  const bridge = r.status === 0 ? JSON.parse(r.stdout)[0]?.Options?.['com.docker.network.bridge.name'] : undefined;
-  if (!bridge) return;
-  spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-  spawnSync('nft', ['delete', 'table', 'inet', `box-${bridge.slice(2, -1)}`], { stdio: 'ignore' });
 }

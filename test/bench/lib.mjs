@@ -131,6 +131,13 @@ export function cleanRoot(root) {
   for (const link of fs.readdirSync('/sys/class/net').filter((l) => l.startsWith(`bx${tag}`)))
     spawnSync('ip', ['link', 'del', link]);
   spawnSync('nft', ['delete', 'table', 'inet', `box-${tag}`], { stdio: 'ignore' });
+  // and its claim of that tag (src/network/tag-claims.ts), if the claim is still this root's
+  const claim = path.join('/run/box-root-tags', tag);
+  try {
+    if (fs.readFileSync(claim, 'utf8') === root) fs.rmSync(claim);
+  } catch {
+    /* never claimed */
+  }
 }
 
 /**
