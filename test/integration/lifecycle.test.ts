@@ -403,13 +403,12 @@ describe('detached containers', () => {
     t.box(['rm', 'racer']);
   });
 
-  it('a stop or rm while the monitor is becoming the back-off ends it, and no second back-off starts', async () => {
-    // The monitor's exit callback records the restart (the monitor's pid as the back-off's), then
-    // the monitor becomes the delay. Here the monitor is held stopped in between.
+  /** A running `sleep` whose policy restarts it after 30 s: its id, its monitor's and its init's pids. */
+  const restartingSleeper = (name: string) => {
     const id = runDetached(
       t,
       '--name',
-      'turning',
+      name,
       '--restart',
       'always',
       '--restart-delay',
@@ -418,7 +417,21 @@ describe('detached containers', () => {
       'sleep',
       '1000',
     );
-    const { monitorPid: monitor, pid: init } = record(id).state as { monitorPid: number; pid: number };
+    const { monitorPid, pid } = record(id).state as { monitorPid: number; pid: number };
+    return { id, monitor: monitorPid, init: pid };
+  };
+
+  /** Waits (bounded) for process PID to be gone, and says so. */
+  const expectGone = (pid: number) => {
+    const deadline = Date.now() + 5000;
+    while (alive(pid) && Date.now() < deadline) fs.readdirSync('/proc');
+    expect(alive(pid)).toBe(false);
+  };
+
+  it('a stop or rm while the monitor is becoming the back-off ends it, and no second back-off starts', async () => {
+    // The monitor's exit callback records the restart (the monitor's pid as the back-off's), then
+    // the monitor becomes the delay. Here the monitor is held stopped in between.
+    const { id, monitor, init } = restartingSleeper('turning');
     const lockPath = lockPathOf(id);
     const unlock = await holdLock(lockPath);
     let stopped = false;
@@ -445,25 +458,11 @@ describe('detached containers', () => {
       if (stopped && alive(monitor)) process.kill(monitor, 'SIGCONT');
     }
     // left alone it would become a 30 s delay: rm ended it instead
-    const deadline = Date.now() + 5000;
-    while (alive(monitor) && Date.now() < deadline) fs.readdirSync('/proc');
-    expect(alive(monitor)).toBe(false);
+    expectGone(monitor);
   });
 
   it('rm -f that read the exit before the monitor recorded the restart still ends the back-off', async () => {
-    const id = runDetached(
-      t,
-      '--name',
-      'between',
-      '--restart',
-      'always',
-      '--restart-delay',
-      '30s',
-      'busybox',
-      'sleep',
-      '1000',
-    );
-    const { monitorPid: monitor, pid: init } = record(id).state as { monitorPid: number; pid: number };
+    const { id, monitor, init } = restartingSleeper('between');
     const bridge = (JSON.parse(t.box(['network', 'inspect', 'bridge']).stdout) as { Id: string }[])[0].Id;
     // The exit callback releases the container's address under the network's lock, after it has
     // recorded the exit and before it records the restart: held here, it stops in between.
@@ -489,9 +488,7 @@ describe('detached containers', () => {
     expect(removed.code).toBe(0);
     expect(fs.existsSync(path.join(t.root, 'containers', id))).toBe(false);
     // the monitor had become (or was becoming) a 30 s back-off: rm ended it
-    const deadline = Date.now() + 5000;
-    while (alive(monitor) && Date.now() < deadline) fs.readdirSync('/proc');
-    expect(alive(monitor)).toBe(false);
+    expectGone(monitor);
   });
 
   it('of two concurrent run -d with the same name one wins, the other gets a one-line error', async () => {
