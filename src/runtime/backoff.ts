@@ -38,6 +38,9 @@ export function startBackoff(roots: Roots, id: string, delayMs: number): Require
   return { monitorPid: pid, backoffToken: processToken(pid) ?? `${pid}.0` };
 }
 
+/** The state of a container with no restart pending: what a record says of a back-off, cleared. */
+export const NO_BACKOFF = { restarting: false, nextRestartAt: undefined, backoffToken: undefined } as const;
+
 /** What a restarting container's record says of its back-off. */
 export type BackoffState = Pick<ContainerState, 'monitorPid' | 'backoffToken'>;
 

@@ -10,7 +10,7 @@ import { Roots } from '../paths';
 import { ContainerStore } from './containers';
 import { createContainer, Created, CreateRequest, describeStartError, initHook, prepareStart, release } from './create';
 import { releaseNetworks } from './networks';
-import { backoffArgv, boxArgv, endBackoff } from './backoff';
+import { backoffArgv, boxArgv, endBackoff, NO_BACKOFF } from './backoff';
 import { ATTACH_WAIT_MS, attachSocketPath, connectAttach } from './attach';
 import { appendEvent } from './events';
 import { runHelper } from './helper';
@@ -106,9 +106,7 @@ async function launch(
         pid,
         monitorPid,
         startedAt: isoTime(),
-        restarting: false,
-        nextRestartAt: undefined,
-        backoffToken: undefined,
+        ...NO_BACKOFF,
         restartCount,
         exitCode: undefined,
         finishedAt: undefined,
@@ -261,9 +259,7 @@ export async function restartAfterBackoff(roots: Roots, id: string): Promise<num
     if (!record?.state.restarting || record.state.stoppedByUser) return 0;
     const failed = (why: string) =>
       store.setState(record, {
-        restarting: false,
-        nextRestartAt: undefined,
-        backoffToken: undefined,
+        ...NO_BACKOFF,
         status: 'exited',
         exitCode: 125,
         error: why,

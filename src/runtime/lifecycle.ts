@@ -11,7 +11,7 @@ import { thaw } from '../linux/freezer';
 import { parseSignal } from '../linux/signals';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
 import { Roots } from '../paths';
-import { endBackoff, isBackoffAlive, startBackoff } from './backoff';
+import { endBackoff, isBackoffAlive, NO_BACKOFF, startBackoff } from './backoff';
 import { CONTAINER_WAIT_MS, lockContainer } from './container-lock';
 import { ContainerStore, DamagedContainer } from './containers';
 import { appendEvent } from './events';
@@ -198,9 +198,7 @@ async function resumeBackoff(roots: Roots, store: ContainerStore, record: Contai
     if (st) {
       const restartCount = (current.state.restartCount ?? 0) + 1;
       recordStart(roots, store, current, st, {
-        restarting: false,
-        nextRestartAt: undefined,
-        backoffToken: undefined,
+        ...NO_BACKOFF,
         restartCount,
       });
       appendEvent(roots, 'restart', current);
@@ -311,9 +309,7 @@ export async function markStoppedByUser(
       // the back-off, or the box it became, which then finds the container stopped
       endBackoff(cur.state, cur.id);
       store.setState(cur, {
-        restarting: false,
-        nextRestartAt: undefined,
-        backoffToken: undefined,
+        ...NO_BACKOFF,
         stoppedByUser: true,
         monitorPid: undefined,
       });
