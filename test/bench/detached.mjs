@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, cleanRoot, podmanEnv, which } from './lib.mjs';
+import { BOX, cleanRoot, median, podmanEnv, which } from './lib.mjs';
 
 /** Runs every argv, `concurrency` at a time; rejects on the first failure. */
 export function runAll(argvs, concurrency, env = process.env) {
@@ -92,11 +92,16 @@ async function removeBox(root, names) {
   );
 }
 
+/** "1.23 s" */
+const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
 /**
  * `count` containers started with `run -d` all at once (not in batches), until all run, side by
- * side with podman; then `many` at once, where every start must succeed.
+ * side with podman, in `rounds` alternated rounds (box, podman's image, podman --rootfs: each
+ * round's containers removed before the next contender's); medians reported. Then `many` at once,
+ * where every start must succeed.
  */
-export async function benchDetached({ count = 50, many = 200 } = {}) {
+export async function benchDetached({ count = 50, many = 200, rounds = 3 } = {}) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-d-'));
   const root = path.join(work, 'root');
   try {
@@ -108,73 +113,109 @@ export async function benchDetached({ count = 50, many = 200 } = {}) {
     execFileSync('tar', ['-C', rootfs, '-cf', tar, '.']);
     execFileSync(BOX, ['--root', root, 'import', tar, 'bench:busybox'], { stdio: 'ignore' });
     execFileSync(BOX, ['--root', root, 'run', '--rm', '--network', 'none', 'bench:busybox', '/bin/busybox', 'true']);
-    const names = Array.from({ length: count }, (_, i) => `bench-${i}`);
-    const box = await launchAll(names.map((n) => boxRunD(root, n)));
-    const monitors = boxRunning(root, names);
-    const rss = monitors.map(rssKiB);
-    const perContainerKiB = rss.reduce((a, b) => a + b, 0) / rss.length;
-    console.log(`\ndetached containers: ${count} x run -d, all launched at once`);
-    console.log(
-      `  box: ${(box.ms / 1000).toFixed(2)} s until all exited, ${monitors.length} of ${count} running, ` +
-        `${box.failures.length} failed; monitor RSS ${perContainerKiB.toFixed(0)} KiB per container ` +
-        `(min ${Math.min(...rss)}, max ${Math.max(...rss)})`,
-    );
-    for (const f of box.failures.slice(0, 3)) console.log(`    ${f.trim().split('\n').at(-1)}`);
-    console.log(`  goals: under half of podman's time for ${count}; under 1 MiB resident per container`);
-    await removeBox(root, names);
+
+    // Each contender: one burst of `count` with its own names, then its containers removed.
+    const boxBurst = async (round) => {
+      const names = Array.from({ length: count }, (_, i) => `bench-${round}-${i}`);
+      const burst = await launchAll(names.map((n) => boxRunD(root, n)));
+      const monitors = boxRunning(root, names);
+      const rss = monitors.map(rssKiB);
+      await removeBox(root, names);
+      return { ...burst, running: monitors.length, rss };
+    };
     const podman = which('podman');
+    const env = podman ? podmanEnv(work) : undefined;
+    const image = 'localhost/box-bench-detached';
+    const podmanBurst = (source) => async (round) => {
+      const podNames = Array.from({ length: count }, (_, i) => `box-bench-${round}-${i}`);
+      const burst = await launchAll(
+        podNames.map((n) => [
+          podman,
+          'run',
+          '-d',
+          '--network',
+          'none',
+          '--name',
+          n,
+          ...source,
+          '/bin/busybox',
+          'sleep',
+          '1000',
+        ]),
+        env,
+      );
+      await runAll(
+        podNames.map((n) => [podman, 'rm', '-f', '-t', '0', n]),
+        8,
+        env,
+      );
+      return burst;
+    };
+    // The same image in podman's own store, as box runs it from its own: both mount an overlay over
+    // the image per container. --rootfs (a directory, no overlay, no image store) is shown too: it
+    // is less work per container than either tool's run of an image.
+    const contenders = { box: boxBurst };
+    let podmanLeftOut;
     if (podman) {
-      const env = podmanEnv(work);
       try {
-        // The same image in podman's own store, as box runs it from its own: both mount an overlay
-        // over the image per container. --rootfs (a directory, no overlay, no image store) is shown
-        // too: it is less work per container than either tool's run of an image.
-        const image = 'localhost/box-bench-detached';
         execFileSync(podman, ['import', tar, image], { stdio: 'ignore', env });
-        const podmanRun = (source) => async (prefix) => {
+        for (const source of [[image], ['--rootfs', rootfs]])
           execFileSync(podman, ['run', '--rm', '--network', 'none', ...source, '/bin/busybox', 'true'], {
             stdio: 'pipe',
             env,
           });
-          const podNames = names.map((n) => `${prefix}-${n}`);
-          const pod = await launchAll(
-            podNames.map((n) => [
-              podman,
-              'run',
-              '-d',
-              '--network',
-              'none',
-              '--name',
-              n,
-              ...source,
-              '/bin/busybox',
-              'sleep',
-              '1000',
-            ]),
-            env,
-          );
-          await runAll(
-            podNames.map((n) => [podman, 'rm', '-f', '-t', '0', n]),
-            8,
-            env,
-          );
-          return pod;
-        };
-        const pod = await podmanRun([image])('box-bench-img');
-        console.log(
-          `  podman, the same image from its store: ${(pod.ms / 1000).toFixed(2)} s, ${pod.failures.length} failed; ` +
-            `box / podman = ${(box.ms / pod.ms).toFixed(2)}`,
-        );
-        const podRootfs = await podmanRun(['--rootfs', rootfs])('box-bench-dir');
-        console.log(
-          `  podman --rootfs (a directory, no overlay): ${(podRootfs.ms / 1000).toFixed(2)} s, ` +
-            `${podRootfs.failures.length} failed; box / podman --rootfs = ${(box.ms / podRootfs.ms).toFixed(2)}`,
-        );
-        spawnSync(podman, ['rmi', image], { stdio: 'ignore', env });
+        contenders.podman = podmanBurst([image]);
+        contenders.podmanRootfs = podmanBurst(['--rootfs', rootfs]);
       } catch (err) {
-        console.log(`  (podman left out: ${String(err.message).split('\n')[0].slice(0, 160)})`);
+        podmanLeftOut = String(err.message).split('\n')[0].slice(0, 160);
       }
-    } else console.log('  podman is not installed: the podman ratio was not measured');
+    }
+    const results = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+    for (let round = 0; round < rounds; round++)
+      for (const [name, burst] of Object.entries(contenders)) {
+        if (name !== 'box' && podmanLeftOut) continue;
+        try {
+          results[name].push(await burst(round));
+        } catch (err) {
+          if (name === 'box') throw err;
+          podmanLeftOut = String(err.message).split('\n')[0].slice(0, 160);
+        }
+      }
+    if (podman) spawnSync(podman, ['rmi', image], { stdio: 'ignore', env });
+
+    const summary = (runs) => ({
+      ms: median(runs.map((r) => r.ms)),
+      all: runs.map((r) => seconds(r.ms)).join(', '),
+      failed: runs.reduce((n, r) => n + r.failures.length, 0),
+    });
+    const box = summary(results.box);
+    const rss = results.box.flatMap((r) => r.rss);
+    const perContainerKiB = rss.reduce((a, b) => a + b, 0) / rss.length;
+    const running = Math.min(...results.box.map((r) => r.running));
+    console.log(
+      `\ndetached containers: ${count} x run -d, all launched at once, medians of ${rounds} alternated rounds`,
+    );
+    console.log(
+      `  box: ${seconds(box.ms)} until all exited (${box.all}), at least ${running} of ${count} running, ` +
+        `${box.failed} failed; monitor RSS ${perContainerKiB.toFixed(0)} KiB per container ` +
+        `(min ${Math.min(...rss)}, max ${Math.max(...rss)})`,
+    );
+    for (const f of results.box.flatMap((r) => r.failures).slice(0, 3))
+      console.log(`    ${f.trim().split('\n').at(-1)}`);
+    console.log(`  goals: under half of podman's time for ${count}; under 1 MiB resident per container`);
+    if (!podmanLeftOut && results.podman?.length === rounds) {
+      const pod = summary(results.podman);
+      const dir = summary(results.podmanRootfs);
+      console.log(
+        `  podman, the same image from its store: ${seconds(pod.ms)} (${pod.all}), ${pod.failed} failed; ` +
+          `box / podman = ${(box.ms / pod.ms).toFixed(2)}`,
+      );
+      console.log(
+        `  podman --rootfs (a directory, no overlay): ${seconds(dir.ms)} (${dir.all}), ${dir.failed} failed; ` +
+          `box / podman --rootfs = ${(box.ms / dir.ms).toFixed(2)}`,
+      );
+    } else if (podman) console.log(`  (podman left out: ${podmanLeftOut})`);
+    else console.log('  podman is not installed: the podman ratio was not measured');
     let manyMs;
     if (many > 0) {
       const manyNames = Array.from({ length: many }, (_, i) => `many-${i}`);

@@ -31,6 +31,7 @@ if (wanted('detached'))
   await benchDetached({
     count: Number(process.env.BENCH_CONTAINERS ?? 50),
     many: Number(process.env.BENCH_MANY ?? 200),
+    rounds: Math.min(rounds, 5),
   });
 if (wanted('network')) await benchNetwork({ rounds, count: Number(process.env.BENCH_CONTAINERS ?? 50) });
 if (wanted('volumes')) benchVolumes({ rounds });
