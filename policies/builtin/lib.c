@@ -492,8 +492,15 @@ bool millicpus(const box_request *req, big *out)
 	uint64_t period = r->cpu_period.is_some ? r->cpu_period.val : 100000;
 	if (period == 0)
 		box_trap(); /* BigInt division by zero: the TypeScript original threw */
-	/* (quota * 1000 + period - 1) / period: may exceed 64 bits */
-	*out = big_div(big_add(big_mul(big_u64((uint64_t)r->cpu_quota.val), big_u64(1000)), big_u64(period - 1)), big_u64(period));
+	/* (quota * 1000 + period - 1) / period: in 64 bits when it fits (every limit --cpus makes),
+	 * which spares a start compiling and running the big number division (V8 compiles each
+	 * function at its first call); otherwise it may exceed 64 bits */
+	uint64_t quota = (uint64_t)r->cpu_quota.val;
+	if (quota <= (UINT64_MAX - (period - 1)) / 1000) {
+		*out = big_u64((quota * 1000 + period - 1) / period);
+		return true;
+	}
+	*out = big_div(big_add(big_mul(big_u64(quota), big_u64(1000)), big_u64(period - 1)), big_u64(period));
 	return true;
 }
 

@@ -144,6 +144,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
       });
       subject.complete?.(request.container);
       const ev = lock ? runAhead(EVALUATION_NICE, () => policy.evaluate(request)) : policy.evaluate(request);
+      mark('policy evaluated');
       const { verdict } = ev;
       let failure: AuditEntry['failure'] = ev.failure;
       const label = `policy ${policy.name}${ref.mode === 'enforce' ? '' : ` (${ref.mode})`}`;

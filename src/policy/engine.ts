@@ -30,6 +30,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { BoxError } from '../errors';
 import { useFeature } from '../util/code-cache';
+import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
 import { directAdmission, directProblems } from './admission-abi';
 import {
@@ -538,6 +539,7 @@ export class Policy {
       this.prepareFailure = this.classify(err, undefined); // reported by the next call
     }
     this.preparedMs = nowMs() - t;
+    mark('policy instantiated');
   }
 
   /** The policy's self-description. Throws a PolicyLoadError if it fails. */
@@ -761,6 +763,7 @@ export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promi
   }
   const glue = compileGlue(entry, name);
   const compileMs = nowMs() - t2;
+  mark('policy compiled');
   return new Policy(
     name,
     file,
@@ -844,6 +847,7 @@ function loadDirect(source: PolicySource, opts: LoadOptions, limits: PolicyLimit
     if (err instanceof PolicyFormatError) throw new PolicyLoadError(err.message);
     throw new PolicyLoadError(`${what}: its code does not compile: ${errMessage(err)}`);
   }
+  mark('policy compiled');
   const problems = bytes ? directProblems(module) : []; // (the build checked a built-in's)
   if (problems.length) throw new PolicyLoadError(`${what} cannot be called directly: it ${problems.join(', ')}`);
   return new Policy(

@@ -91,7 +91,9 @@ export function flushTrace(): void {
   const lines = all.map(([label, t, cpu]) => {
     const since = t + exec.ms;
     const cpuColumn = cpu === undefined ? '' : `  [cpu ${cpu.toFixed(3)}]`;
-    const line = `  ${since.toFixed(1).padStart(7)} ms  +${(t - prev).toFixed(1).padStart(5)}  ${label}${cpuColumn}`;
+    // to the microsecond, like the CPU: a step's wall time beyond its CPU time is a wait, and a
+    // policy's steps last 0.01-0.3 ms
+    const line = `  ${since.toFixed(3).padStart(9)} ms  +${(t - prev).toFixed(3).padStart(7)}  ${label}${cpuColumn}`;
     prev = t;
     return line;
   });

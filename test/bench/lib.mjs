@@ -144,8 +144,9 @@ export function cleanRoot(root) {
  * Where a box command's time goes: runs argv `rounds` times with BOX_TRACE=1 (and BOX_TRACE_T0,
  * the spawn time on process.hrtime's clock, so the trace starts at the exec) and prints the
  * median time of each step of the trace (and the CPU time box spent in it), and its median CPU time.
+ * `only`: a pattern of the steps to print (the time since the exec still counts every step).
  */
-export function printTraceSplit(title, argv, env, rounds) {
+export function printTraceSplit(title, argv, env, rounds, { only } = {}) {
   const steps = new Map(); // label -> [ms spent in that step]
   const cpu = [];
   for (let i = 0; i < rounds; i++) {
@@ -171,8 +172,10 @@ export function printTraceSplit(title, argv, env, rounds) {
   for (const [label, { ms, cpu }] of steps) {
     const m = median(ms);
     total += m;
-    const cpuColumn = cpu.length ? `  [cpu +${median(cpu).toFixed(1)}]` : '';
-    console.log(`  ${total.toFixed(1).padStart(7)} ms  +${m.toFixed(1).padStart(5)}  ${label}${cpuColumn}`);
+    if (only && !only.test(label)) continue;
+    // (a policy's steps last 0.01-0.3 ms: a step's wall time beyond its CPU time is a wait)
+    const cpuColumn = cpu.length ? `  [cpu +${median(cpu).toFixed(2)}]` : '';
+    console.log(`  ${total.toFixed(1).padStart(7)} ms  +${m.toFixed(2).padStart(6)}  ${label}${cpuColumn}`);
   }
   if (cpu.length) console.log(`  box's own CPU time (user + system): ${median(cpu).toFixed(1)} ms`);
 }

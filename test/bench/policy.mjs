@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, median, printTable, REPO, sideBySide, timeOnce } from './lib.mjs';
+import { BOX, median, printTable, printTraceSplit, REPO, sideBySide, timeOnce } from './lib.mjs';
 import { importTrueImage } from './start-latency.mjs';
 
 const LIMITS = ['--memory', '64m', '--cpus', '0.5', '--pids-limit', '100', '--user', '1000:1000', '--network', 'none'];
@@ -47,6 +47,17 @@ export function benchPolicies({ rounds }) {
       const ms = audit.filter((e) => e.policy.name === name).map((e) => e.durationMs);
       console.log(
         `  ${name}: instantiate + evaluate inside box, median ${median(ms).toFixed(2)} ms over ${ms.length} starts`,
+      );
+    }
+    // Each policy step's wall time against box's CPU time in it: a step whose wall time is longer
+    // waits (for V8's threads, a file, an event loop turn), which the CPU benchmark cannot show.
+    for (const name of ['baseline', 'strict']) {
+      printTraceSplit(
+        `--policy ${name}: its steps in a start`,
+        [BOX, 'run', '--rm', ...LIMITS, '--policy', name, 'bench:true', '/bin/true'],
+        env,
+        rounds,
+        { only: /^polic/ },
       );
     }
 
