@@ -21,6 +21,7 @@ import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 import { isoTime } from '../util/iso-time';
 import { processToken } from '../util/owner';
+import { writeStdout } from '../util/stderr';
 import { mark } from '../util/trace';
 
 export interface LogOptions {
@@ -83,6 +84,8 @@ async function launch(
       onInitReady: initHook(c, onInitReady),
       onMonitor: (p) => (monitorPid = p),
       answerWithinMs: START_ANSWER_MS,
+      // only the attach socket's connection needs the pid before the helper's exit
+      eventsAtExit: !(attachable && attachFirst),
     });
     if (!result.started) {
       connecting?.then(
@@ -139,7 +142,7 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
   const c = await createContainer(req); // its lock held since before its cgroup existed
   try {
     const { code, started } = await launch(req.roots, c, req.warn, 0, false, req.onInitReady);
-    if (started) process.stdout.write(c.record.id + '\n');
+    if (started) writeStdout(`${c.record.id}\n`);
     return code;
   } finally {
     c.lock.release();
