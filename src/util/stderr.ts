@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import { errnoCode } from '../errors';
 
-/** Writes all of `text` to fd, synchronously; the error's code once the fd is closed or its reader gone. */
-function writeAll(fd: number, text: string): string | undefined {
+/** Writes all of `text` to fd, synchronously, until the fd is closed or its reader gone. */
+function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text);
   let off = 0;
   while (off < buf.length) {
@@ -14,10 +14,9 @@ function writeAll(fd: number, text: string): string | undefined {
       off += fs.writeSync(fd, buf, off);
     } catch (err) {
       if (errnoCode(err) === 'EAGAIN') continue; // a non-blocking pipe that is full: the reader drains it
-      return errnoCode(err) ?? 'EIO';
+      return;
     }
   }
-  return undefined;
 }
 
 /** Writes all of `text` to fd 2, synchronously (in order with process.stderr, which is synchronous for files, TTYs and pipes on Linux). */
@@ -26,9 +25,10 @@ export function writeStderr(text: string): void {
 }
 
 /**
- * Writes all of `text` to fd 1, synchronously, as writeStderr. A reader that went away ends box
- * quietly with status 141, as it does through process.stdout (src/entry.ts).
+ * Writes all of `text` to fd 1, synchronously, as writeStderr. A reader gone changes nothing: the
+ * status still says how the command went (as with process.stdout for a detached start's id, whose
+ * EPIPE came after box's exit).
  */
 export function writeStdout(text: string): void {
-  if (writeAll(1, text) === 'EPIPE') process.exit(141);
+  writeAll(1, text);
 }
