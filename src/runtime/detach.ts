@@ -21,6 +21,7 @@ import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 import { isoTime } from '../util/iso-time';
 import { processToken } from '../util/owner';
+import { removeTree } from '../util/fs';
 import { writeStdout } from '../util/stderr';
 import { mark } from '../util/trace';
 
@@ -56,7 +57,7 @@ async function launch(
 ): Promise<Launched> {
   const { containers, record } = c;
   const log = record.config.log ?? { maxSize: 0, maxFile: 1 };
-  fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
+  removeTree(runtimeDir(roots, record.id));
   fs.mkdirSync(runtimeDir(roots, record.id), { recursive: true, mode: 0o700 });
   c.spec
     .op('detach')
@@ -129,7 +130,7 @@ async function launch(
     return { code: 0, started: true, socket };
   } finally {
     if (!started) {
-      fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
+      removeTree(runtimeDir(roots, record.id));
       release(c);
       await releaseNetworks(roots, record, warn);
     }
