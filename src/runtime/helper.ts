@@ -162,9 +162,18 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       }
     };
     const exitEvents = atExit ? new ExitEvents(spawned.fds[4]!) : undefined;
-    const events = atExit ? undefined : socketAt(4, true);
-    events?.setEncoding('utf8');
-    events?.on('data', take);
+    let events: net.Socket | undefined;
+    /** Reads fd 4 as a stream from now on, to its end (which finish waits for). */
+    const follow = (fd: number) => {
+      events = new (require('node:net') as typeof net).Socket({ fd, readable: true, writable: false });
+      events.setEncoding('utf8');
+      events.on('data', take);
+      events.on('close', () => {
+        eventsDone = true;
+        finish();
+      });
+    };
+    if (!atExit) follow(spawned.fds[4]!);
     const handle = (line: string) => {
       const [kind, a, b, ...rest] = line.split(' ');
       if (kind === 'pid') {
@@ -209,10 +218,6 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
       if (hookError !== undefined) reject(hookError);
       else resolve(result);
     };
-    events?.on('close', () => {
-      eventsDone = true;
-      finish();
-    });
     if (opts.answerWithinMs !== undefined) {
       answerTimer = setTimeout(() => {
         if (settled) return;
@@ -235,10 +240,14 @@ export function runHelper(helperPath: string, spec: Buffer, opts: HelperOptions)
     const unrefExit = reapOnExit(helperPid, (status) => {
       reaped = true;
       exited = status;
-      if (exitEvents) {
+      if (exitEvents && !settled) {
         mark('helper exited');
-        take(exitEvents.drain()); // all the helper wrote, and its monitor, which handed fd 4 back
-        eventsDone = true;
+        // all the helper wrote, and its monitor's, which handed fd 4 back once it started; a monitor
+        // that still holds it (the helper was killed before the start was decided) says the rest later
+        const { text, open } = exitEvents.drain();
+        take(text);
+        if (open === undefined) eventsDone = true;
+        else follow(open);
       }
       finish();
     });
@@ -249,29 +258,35 @@ const GO = Buffer.from('go\n');
 
 /**
  * The helper's status fd read once it exited (eventsAtExit), without a socket stream: made
- * non-blocking, so a monitor that still holds its end (the helper killed before the start was
- * decided) cannot hold the read.
+ * non-blocking, so a monitor that still holds its end cannot hold the read.
  */
 class ExitEvents {
   constructor(private fd: number | undefined) {
     setNonBlocking(fd!);
   }
 
-  /** What the fd holds now, as UTF-8 text; the fd is closed after. */
-  drain(): string {
+  /** What the fd holds now, as UTF-8 text, and the fd when another process may still write to it (else closed). */
+  drain(): { text: string; open?: number } {
     const chunks: Buffer[] = [];
+    let ended = this.fd === undefined;
     try {
-      for (;;) {
+      while (!ended) {
         const buf = Buffer.allocUnsafe(4096);
-        const n = this.fd === undefined ? 0 : fs.readSync(this.fd, buf);
-        if (n === 0) break;
+        const n = fs.readSync(this.fd!, buf);
+        if (n === 0) ended = true;
         chunks.push(buf.subarray(0, n));
       }
     } catch {
-      /* EAGAIN: a monitor still holds its end; what it wrote before the helper's exit is read */
+      /* EAGAIN: a writer is left */
     }
-    this.destroy();
-    return Buffer.concat(chunks).toString('utf8');
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (ended) {
+      this.destroy();
+      return { text };
+    }
+    const open = this.fd;
+    this.fd = undefined; // the stream that follows it owns it now
+    return { text, open };
   }
 
   destroy(): void {
