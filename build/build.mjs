@@ -27,6 +27,8 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { committedPolicyTypes } from './policy-types.mjs';
 import { bundleOptions, JCO_WASM, jcoTranspilePlugin, packageVersion, ROOT } from './esbuild-plugins.mjs';
+import { builtinNamespacesAsModules } from './builtin-namespaces.mjs';
+import { esmInitsAsFunctions } from './esm-inits.mjs';
 import { exportsIntoInits } from './lazy-exports.mjs';
 
 const require = createRequire(path.join(ROOT, 'package.json'));
@@ -300,8 +302,11 @@ async function bundle(version, digests, name) {
     .map((i) => i.path);
   if (externals.length)
     throw new BuildError(`the bundle requires non-built-in modules at run time: ${[...new Set(externals)].join(', ')}`);
-  // Each module's export getters are defined when it is first loaded, not by every process at start.
-  const code = Buffer.from(exportsIntoInits(result.outputFiles[0].text).code);
+  // Each module's export getters are defined when it is first loaded, not by every process at start,
+  // its init is a function declaration, not an __esm call made at start (build/esm-inits.mjs), and
+  // a Node built-in's namespace is the module itself, not a copy of getters (builtin-namespaces.mjs).
+  const lazy = esmInitsAsFunctions(exportsIntoInits(result.outputFiles[0].text).code).code;
+  const code = Buffer.from(builtinNamespacesAsModules(lazy).code);
   // Every process decodes the bundle into a V8 string: with a single non-ASCII byte (esbuild escapes
   // them in strings, not in regular expressions) it becomes two-byte text, twice the memory to copy,
   // hash and scan (2.4 MB instead of 1.2) at every start.

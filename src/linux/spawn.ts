@@ -17,6 +17,9 @@ const SOCK_CLOEXEC = 0o2000000;
 const O_RDONLY = 0;
 const O_RDWR = 2;
 const F_DUPFD_CLOEXEC = 1030;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 // glibc's <spawn.h>
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -53,7 +56,7 @@ interface SpawnFns {
   attrSetSigMask: (attr: Buffer, set: Buffer) => number;
   sigEmptySet: (set: Buffer) => number;
   socketpair: (domain: number, type: number, protocol: number, fds: Int32Array) => number;
-  dupAbove: (fd: number, cmd: number, min: number) => number;
+  fcntl: (fd: number, cmd: number, arg: number) => number;
 }
 
 let fns: SpawnFns | undefined;
@@ -85,7 +88,7 @@ function spawnFns(): SpawnFns {
       'int socketpair(int domain, int type, int protocol, _Out_ int *fds)',
     ) as SpawnFns['socketpair'],
     // fcntl is variadic; its third argument here is an int, passed as a fixed one (x86-64, arm64 alike)
-    dupAbove: lib.func('int fcntl(int fd, int cmd, int min)') as SpawnFns['dupAbove'],
+    fcntl: lib.func('int fcntl(int fd, int cmd, int arg)') as SpawnFns['fcntl'],
   };
   return fns;
 }
@@ -135,7 +138,7 @@ export function spawnDetached(file: string, args: string[], env: Record<string, 
       // Node marks its own fds 0-2 close-on-exec at start: dup'ed like the rest, which clears that
       else if (entry === 'inherit') source = fd;
       if (source !== undefined && source < floor) {
-        const high = f.dupAbove(source, F_DUPFD_CLOEXEC, floor);
+        const high = f.fcntl(source, F_DUPFD_CLOEXEC, floor);
         if (high < 0) throw spawnError(file, errno());
         toClose.push(high);
         source = high;
@@ -174,5 +177,17 @@ export function spawnDetached(file: string, args: string[], env: Record<string, 
     if (actionsReady) f.actionsDestroy(actions);
     if (attrReady) f.attrDestroy(attr);
     for (const fd of toClose) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Makes reads of one of this process's fds (a 'pipe' end spawnDetached returned) non-blocking. A
+ * socket pair's ends are two open files: the child's end stays as it was.
+ */
+export function setNonBlocking(fd: number): void {
+  const f = spawnFns();
+  const flags = f.fcntl(fd, F_GETFL, 0);
+  if (flags < 0 || f.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    throw new Error(`cannot make fd ${fd} non-blocking: errno ${koffi().errno()}`);
   }
 }

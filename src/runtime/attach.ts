@@ -2,7 +2,7 @@
 // detached container"): the monitor of a container created with -t or -i listens on it; box attach
 // and start -a/-i connect the user's terminal (or pipes) to the container's pty or stdin there.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as path from 'node:path';
 import { BoxError } from '../errors';
 import { libc } from '../linux/ffi';
@@ -49,7 +49,8 @@ export function connectAttach(socketPath: string): Promise<net.Socket> {
       if (dirFd !== undefined) fs.closeSync(dirFd);
       dirFd = undefined;
     };
-    const s = net.createConnection(target);
+    // loaded here, not with this module: a detached start without attach never needs net
+    const s = (require('node:net') as typeof import('node:net')).createConnection(target);
     s.once('connect', () => {
       closeDir();
       resolve(s);

@@ -21,6 +21,8 @@ import { appendHealthOps, healthActionTaken } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 import { isoTime } from '../util/iso-time';
 import { processToken } from '../util/owner';
+import { removeTree } from '../util/fs';
+import { writeStdout } from '../util/stderr';
 import { mark } from '../util/trace';
 
 export interface LogOptions {
@@ -55,7 +57,7 @@ async function launch(
 ): Promise<Launched> {
   const { containers, record } = c;
   const log = record.config.log ?? { maxSize: 0, maxFile: 1 };
-  fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
+  removeTree(runtimeDir(roots, record.id));
   fs.mkdirSync(runtimeDir(roots, record.id), { recursive: true, mode: 0o700 });
   c.spec
     .op('detach')
@@ -83,6 +85,8 @@ async function launch(
       onInitReady: initHook(c, onInitReady),
       onMonitor: (p) => (monitorPid = p),
       answerWithinMs: START_ANSWER_MS,
+      // only the attach socket's connection needs the pid before the helper's exit
+      eventsAtExit: !(attachable && attachFirst),
     });
     if (!result.started) {
       connecting?.then(
@@ -126,7 +130,7 @@ async function launch(
     return { code: 0, started: true, socket };
   } finally {
     if (!started) {
-      fs.rmSync(runtimeDir(roots, record.id), { recursive: true, force: true });
+      removeTree(runtimeDir(roots, record.id));
       release(c);
       await releaseNetworks(roots, record, warn);
     }
@@ -139,7 +143,7 @@ export async function runDetached(req: CreateRequest, log: LogOptions): Promise<
   const c = await createContainer(req); // its lock held since before its cgroup existed
   try {
     const { code, started } = await launch(req.roots, c, req.warn, 0, false, req.onInitReady);
-    if (started) process.stdout.write(c.record.id + '\n');
+    if (started) writeStdout(`${c.record.id}\n`);
     return code;
   } finally {
     c.lock.release();

@@ -6,8 +6,12 @@
 // handler for SIGHUP ignores it) is killed, as `box stop` would, rather than left waiting for ever
 // for a terminal nobody can type on.
 import * as fs from 'node:fs';
-import * as tty from 'node:tty';
 import { dup2 } from '../linux/syscalls';
+
+/** node:tty's isatty, loaded on first use: node:tty loads net, which a detached start never needs. */
+function isatty(fd: number): boolean {
+  return (require('node:tty') as typeof import('node:tty')).isatty(fd);
+}
 
 /** `box stop`'s default wait between the signal and SIGKILL. */
 export const HANGUP_STOP_MS = 10_000;
@@ -17,12 +21,12 @@ export const HANGUP_STOP_MS = 10_000;
  * someone sends while the terminal is there is only forwarded. Returns what stops the watch.
  */
 export function watchHangup(kill: () => void): () => void {
-  if (!tty.isatty(0)) return () => undefined; // no terminal of its own to lose
-  const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
+  if (!isatty(0)) return () => undefined; // no terminal of its own to lose
+  const terminals = [0, 1, 2].filter((fd) => isatty(fd));
   let timer: NodeJS.Timeout | undefined;
   const onSighup = () => {
     // a hung-up terminal is no terminal any more: its ioctls (isatty's) fail with EIO
-    if (timer || tty.isatty(0)) return;
+    if (timer || isatty(0)) return;
     timer = setTimeout(kill, HANGUP_STOP_MS);
     detachStdio(terminals);
   };
@@ -41,7 +45,7 @@ export function watchHangup(kill: () => void): () => void {
 function detachStdio(fds: number[]): void {
   const devNull = fs.openSync('/dev/null', 'r+');
   try {
-    for (const fd of fds) if (!tty.isatty(fd)) dup2(devNull, fd);
+    for (const fd of fds) if (!isatty(fd)) dup2(devNull, fd);
   } finally {
     fs.closeSync(devNull);
   }

@@ -134,3 +134,12 @@ export function readdirOrEmpty(dir: string): string[] {
     throw err;
   }
 }
+
+/**
+ * fs.rmSync(p, { recursive: true, force: true }), but a path that is not there costs one lstat:
+ * the recursive removal loads and compiles Node's rimraf module first (~0.3 ms of CPU in a fresh
+ * process, measured 2026-12-05), which a start removing a leftover that is never there need not pay.
+ */
+export function removeTree(p: string): void {
+  if (fs.lstatSync(p, { throwIfNoEntry: false })) fs.rmSync(p, { recursive: true, force: true });
+}

@@ -7,6 +7,7 @@
 // or, exactly, to the caller: BOX_TRACE_T0 is its CLOCK_MONOTONIC time in nanoseconds (the clock
 // of process.hrtime) when it spawned box, as the benchmark sets it.
 import * as fs from 'node:fs';
+import { writeStderr } from './stderr';
 
 /** BOX_TRACE=1, read at the first mark (not at load: the startup snapshot loads this module at build time). */
 let enabled: boolean | undefined;
@@ -100,5 +101,6 @@ export function flushTrace(): void {
   const cpu = process.cpuUsage();
   lines.push(`  cpu: user ${(cpu.user / 1000).toFixed(3)} ms, system ${(cpu.system / 1000).toFixed(3)} ms (box only)`);
   lines.push(`  node built-ins loaded by box: ${builtinsLoadedByBox().join(' ')}`);
-  process.stderr.write(`box trace:\n${lines.join('\n')}\n`);
+  // through fs: making process.stderr would load net, tty and streams after the last step (~1 ms)
+  writeStderr(`box trace:\n${lines.join('\n')}\n`);
 }
