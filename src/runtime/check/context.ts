@@ -4,9 +4,10 @@
 // this root and never to another root on the same host.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLockHeld, Lock, tryLockExistingFile } from '../../image/locks';
+import { isLockHeld, Lock } from '../../image/locks';
 import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../paths';
 import type { ContainerRecord } from '../../model';
+import { tryLockContainer } from '../container-lock';
 import { ContainerStore, DamagedContainer } from '../containers';
 
 export class CheckContext {
@@ -88,10 +89,10 @@ export class CheckContext {
 
   /**
    * The container's lock if nobody holds it ('busy': a command works on the container right now,
-   * so what it holds is not a leftover); 'absent' when there is no lock file.
+   * so what it holds is not a leftover); 'absent' when the container is nowhere in its life.
    */
   tryLockContainer(id: string): Lock | 'busy' | 'absent' {
-    return tryLockExistingFile(lockPaths.container(this.roots, id));
+    return tryLockContainer(this.roots, id);
   }
 
   /** Whether a command holds the container's lock now (the lock is taken to look, and released). */
