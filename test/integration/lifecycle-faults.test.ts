@@ -120,7 +120,7 @@ function monitorForked(pid: number): number | undefined {
 /** The monitor's state file of a detached container ('' until it is written). */
 function monitorState(t: TestRoot, id: string): string {
   try {
-    return fs.readFileSync(path.join(t.root, 'run', 'containers', id, 'state'), 'utf8');
+    return fs.readFileSync(path.join(t.root, 'run', 'containers', `${id}.state`), 'utf8');
   } catch {
     return '';
   }

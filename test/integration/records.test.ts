@@ -342,15 +342,18 @@ describe("the monitor's exit callback after rm -f", () => {
   });
 });
 
-describe('a root an older box made (a lock file per container)', () => {
+describe("a root an older box made (a lock file per container, the monitor's state in the runtime dir)", () => {
   const t = busyboxRoot();
 
   it('is read and cleaned: its containers run, stop and go with their lock files, its leftovers are swept', () => {
     const before = snapshot(t);
     const running = runDetached(t, '--name', 'old-running', 'busybox', 'sleep', '1000');
     const stopped = created(t, 'old-stopped');
-    // what the older box had made besides: a lock file for each container, and a killed creation's
-    // and removal's leftovers with theirs
+    // what the older box had made besides: its monitor's state file in the runtime directory, a lock
+    // file for each container, and a killed creation's and removal's leftovers with theirs
+    const runDir = path.join(t.root, 'run', 'containers', running);
+    fs.mkdirSync(runDir);
+    fs.renameSync(`${runDir}.state`, path.join(runDir, 'state'));
     const deadCreation = 'c'.repeat(64);
     const deadRemoval = 'b'.repeat(64);
     fs.mkdirSync(path.join(containersDir(t), `.new-${deadCreation}`));
@@ -364,10 +367,16 @@ describe('a root an older box made (a lock file per container)', () => {
         .sort(),
     ).toEqual(['old-running running', 'old-stopped created']);
     expect(lockFiles(t).sort()).toEqual([`${running}.lock`, `${stopped}.lock`].sort()); // the dead ones' swept
-    expect(t.box(['stop', '-t', '0', 'old-running']).status).toBe(0);
-    expect(t.box(['start', 'old-running']).status).toBe(0);
+    // its state is read where the older monitor keeps it: a system check finds nothing wrong
+    const check = t.box(['system', 'check']);
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    expect(inspectOne<{ State: { Running: boolean } }>(t, 'old-running').State.Running).toBe(true);
+    expect(t.box(['start', 'old-stopped']).status).toBe(0);
+    expect(t.box(['stop', '-t', '0', 'old-stopped']).status).toBe(0);
     expect(t.box(['start', 'old-stopped']).status).toBe(0);
     expect(t.box(['rm', '-f', 'old-running', 'old-stopped']).status).toBe(0);
+    expect(fs.readdirSync(path.join(t.root, 'run', 'containers'))).toEqual([]);
     expect(lockFiles(t)).toEqual([]);
     expect(fs.readdirSync(containersDir(t))).toEqual([]);
     expect(fs.readdirSync(path.join(t.root, 'names'))).toEqual([]);

@@ -9,6 +9,7 @@ import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../p
 import type { ContainerRecord } from '../../model';
 import { tryLockContainer } from '../container-lock';
 import { ContainerStore, DamagedContainer } from '../containers';
+import { runtimeEntryId } from '../monitor-state';
 
 export class CheckContext {
   readonly store: ContainerStore;
@@ -68,11 +69,13 @@ export class CheckContext {
   knownIds(): Set<string> {
     if (this.known) return this.known;
     const ids = new Set<string>(this.store.ids());
-    for (const dir of [layout.runContainers(this.roots), lockPaths.containers(this.roots)]) {
-      for (const n of readdir(dir)) {
-        const id = n.replace(/\.lock$/, '');
-        if (CONTAINER_ID_RE.test(id)) ids.add(id);
-      }
+    for (const n of readdir(layout.runContainers(this.roots))) {
+      const id = runtimeEntryId(n);
+      if (id) ids.add(id);
+    }
+    for (const n of readdir(lockPaths.containers(this.roots))) {
+      const id = n.replace(/\.lock$/, '');
+      if (CONTAINER_ID_RE.test(id)) ids.add(id);
     }
     // the event log names every container the root created, --rm ones and failed starts included
     const events = readText(featurePaths.events(this.roots));
