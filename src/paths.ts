@@ -38,6 +38,10 @@ export const layout = {
   runContainers: (r: Roots) => path.join(r.runroot, 'containers'),
   // A container's own paths are built only from an id checked here, never from a raw record field.
   container: (r: Roots, id: string) => path.join(r.root, 'containers', checkedContainerId(id)),
+  /** where a creation writes the container's directory before renaming it into place */
+  containerStaging: (r: Roots, id: string) => path.join(r.root, 'containers', `.new-${checkedContainerId(id)}`),
+  /** where a removal renames the container's directory to before deleting it */
+  containerTrash: (r: Roots, id: string) => path.join(r.root, 'containers', `.trash-${checkedContainerId(id)}`),
   runContainer: (r: Roots, id: string) => path.join(r.runroot, 'containers', checkedContainerId(id)),
   locks: (r: Roots) => path.join(r.runroot, 'locks'),
   /** `box build`'s cache: one small record per step key (src/build/cache.ts) */
@@ -68,8 +72,11 @@ export const lockPaths = {
   /** taken by a command that reclaims a container name whose creation died */
   names: (r: Roots) => path.join(layout.locks(r), 'names.lock'),
   containers: (r: Roots) => path.join(layout.locks(r), 'containers'),
-  /** a container's: exists exactly as long as the container (runtime/container-lock.ts) */
-  container: (r: Roots, id: string) => path.join(layout.locks(r), 'containers', `${checkedContainerId(id)}.lock`),
+  /**
+   * A container's lock file as older boxes made one for every container; a container's lock is now
+   * its directory (runtime/container-lock.ts), and this file only that of an entry that is no directory.
+   */
+  containerFile: (r: Roots, id: string) => path.join(layout.locks(r), 'containers', `${checkedContainerId(id)}.lock`),
   /** key: a layer's diff_id (its sha256: prefix dropped) or another key of layer work */
   layer: (r: Roots, key: string) => path.join(layout.locks(r), 'layers', `${key.replace(/^sha256:/, '')}.lock`),
   image: (r: Roots, hex: string) => path.join(layout.locks(r), 'images', `${hex}.lock`),

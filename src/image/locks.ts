@@ -14,6 +14,12 @@ export interface Lock {
 }
 
 /**
+ * openFlags of a lock on a directory (flock works on any open file): a lock kept on a directory
+ * that exists anyway, such as a container's, costs no file of its own.
+ */
+export const DIRECTORY_LOCK = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;
+
+/**
  * This process's exclusive waits, one queue per file: only the first waiter blocks a thread-pool
  * thread in flock, the others wait for their turn here. libuv has four threads: `compose up`
  * starting twenty containers in one process had four flocks waiting on one file (the nftables
@@ -146,19 +152,20 @@ export function tryLockFile(file: string): Lock | undefined {
  * Like lockFile, for a lock file that a holder may delete (a container's, once the container is
  * gone): the lock counts only if the file locked is still the one at `file`, else it is taken
  * again, so a deleted file's lock is never mistaken for the current one. Without `create`, only
- * an existing file is locked: undefined when there is none.
+ * an existing file is locked: 'absent' when there is none. openFlags: DIRECTORY_LOCK for a directory.
  */
 export async function lockDeletableFile(
   file: string,
   create: boolean,
   timeoutMs = Infinity,
+  openFlags = fs.constants.O_RDWR,
 ): Promise<Lock | 'absent' | 'timeout'> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (create) mkdirp(path.dirname(file), 0o700);
     let fd: number;
     try {
-      fd = openNoFollow(file, fs.constants.O_RDWR | (create ? fs.constants.O_CREAT : 0));
+      fd = openNoFollow(file, openFlags | (create ? fs.constants.O_CREAT : 0));
     } catch (err) {
       if (!create && errnoCode(err) === 'ENOENT') return 'absent';
       throw err;
@@ -214,11 +221,11 @@ export function tryLockDeletableFile(file: string): Lock | undefined {
 }
 
 /** tryLockFile for a deletable lock file (see lockDeletableFile) that is never created: 'absent' when there is none. */
-export function tryLockExistingFile(file: string): Lock | 'busy' | 'absent' {
+export function tryLockExistingFile(file: string, openFlags = fs.constants.O_RDWR): Lock | 'busy' | 'absent' {
   for (;;) {
     let fd: number;
     try {
-      fd = openNoFollow(file, fs.constants.O_RDWR);
+      fd = openNoFollow(file, openFlags);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return 'absent';
       throw err;

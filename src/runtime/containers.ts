@@ -3,14 +3,15 @@
 // A container appears and disappears with one rename(2) each, so a box killed at any moment leaves
 // either a listed container or hidden leftovers that the next `ps` or `rm` sweeps: a record is
 // written in containers/.new-<id> and renamed into place; a removal releases the name, then renames
-// containers/<id> to containers/.trash-<id> and deletes that. Records read back are checked
+// containers/<id> to containers/.trash-<id> and deletes that. The directory is also the container's
+// lock (container-lock.ts), held through both renames. Records read back are checked
 // (record-check.ts): a damaged one is listed as such and can be removed, but never trusted.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { Lock, tryLockExistingFile } from '../image/locks';
-import { checkedContainerId, CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
-import { mkdirp, writeFileAtomic, writeNewFile } from '../util/fs';
+import { DIRECTORY_LOCK, Lock, tryLockExistingFile } from '../image/locks';
+import { CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
+import { writeFileAtomic, writeNewFile } from '../util/fs';
 import { readNoFollow } from '../util/safe-open';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
@@ -64,11 +65,8 @@ export class DamagedRecordError extends BoxError {
   }
 }
 
-const NEW = '.new-';
-
 /** A record as its file holds it. */
 const recordText = (record: ContainerRecord) => JSON.stringify(record, null, 2) + '\n';
-const TRASH = '.trash-';
 
 export class ContainerStore {
   constructor(readonly roots: Roots) {}
@@ -79,10 +77,6 @@ export class ContainerStore {
 
   file(id: string, name: string): string {
     return path.join(this.dir(id), name);
-  }
-
-  private staging(id: string): string {
-    return path.join(layout.containers(this.roots), NEW + checkedContainerId(id));
   }
 
   /**
@@ -110,8 +104,8 @@ export class ContainerStore {
     admission: Pick<ContainerRecord, 'admittedBy' | 'noDefaultPolicies'> = {},
   ): Promise<{ record: ContainerRecord; lock: Lock }> {
     checkName(requestedName);
-    const lock = await lockNewContainer(this.roots, id);
-    const staging = this.staging(id);
+    const lock = await lockNewContainer(this.roots, id); // makes the staging directory
+    const staging = layout.containerStaging(this.roots, id);
     let name: string | undefined;
     try {
       name = await this.reserveName(requestedName, id, generated);
@@ -127,8 +121,6 @@ export class ContainerStore {
       };
       if (admission.admittedBy) record.admittedBy = admission.admittedBy;
       if (admission.noDefaultPolicies) record.noDefaultPolicies = true;
-      mkdirp(layout.containers(this.roots), 0o700);
-      fs.mkdirSync(staging, { mode: 0o700 });
       // written in place: the directory is renamed into place only once the record is whole
       writeNewFile(path.join(staging, 'container.json'), recordText(record));
       fs.renameSync(staging, this.dir(id));
@@ -136,7 +128,6 @@ export class ContainerStore {
     } catch (err) {
       if (name !== undefined) releaseName(this.roots, name, id);
       fs.rmSync(staging, { recursive: true, force: true });
-      removeContainerLockFile(this.roots, id);
       lock.release();
       throw err;
     }
@@ -240,7 +231,7 @@ export class ContainerStore {
   }
 
   /**
-   * Deletes a container's name, record and files (its lock file too), in an order where a kill at
+   * Deletes a container's name, record and files (an older box's lock file too), in an order where a kill at
    * any point leaves it listed (the record is still in place) or gone (hidden trash is left for
    * sweep()). Without a name (a damaged record), every name linked to the id goes. Call with the
    * container's lock held, after its kernel objects are released. Its volumes are let go of, and
@@ -248,36 +239,37 @@ export class ContainerStore {
    */
   remove(c: { id: string; name?: string; config?: ContainerConfig; autoRemove?: boolean }, volumes = false): void {
     for (const name of c.name !== undefined ? [c.name] : namesOf(this.roots, c.id)) releaseName(this.roots, name, c.id);
-    const trash = path.join(layout.containers(this.roots), TRASH + checkedContainerId(c.id));
+    const trash = layout.containerTrash(this.roots, c.id);
     try {
       fs.renameSync(this.dir(c.id), trash);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
-    deleteLeftover(trash); // with the lock file still there, held: sweep() leaves the trash to us
+    deleteLeftover(trash); // its lock held (the trash is the locked directory): sweep() leaves it to us
     removeContainerLockFile(this.roots, c.id);
     releaseMounts(this.roots, c.id, c.config?.mounts, volumes || c.autoRemove === true);
   }
 
   /**
    * Finishes what killed commands left behind: the trash of removals, the staging directories of
-   * creations that died, lock files of containers that are gone and the volume uses they left, and
-   * the shared tmpfs volumes of containers whose end nobody recorded. Housekeeping: it never fails
-   * the command that does it (what it cannot do now, the next one tries again).
+   * creations that died, older boxes' lock files of containers that are gone and the volume uses
+   * they left, and the shared tmpfs volumes of containers whose end nobody recorded. Housekeeping:
+   * it never fails the command that does it (what it cannot do now, the next one tries again).
    */
   sweep(): void {
     const containers = layout.containers(this.roots);
-    const entries = listDir(containers);
-    for (const entry of entries) {
+    for (const entry of listDir(containers)) {
       const id = entry.replace(/^\.(new|trash)-/, '');
       if (id === entry || !CONTAINER_ID_RE.test(id)) continue;
-      // a removal or creation still at work holds the lock: only a dead one's leftovers go
-      this.removeIfGone(id, () => deleteLeftover(path.join(containers, entry)));
+      // a removal or creation still at work holds the directory's lock: only a dead one's leftovers go
+      removeUnlocked(path.join(containers, entry), DIRECTORY_LOCK);
     }
     for (const file of listDir(lockPaths.containers(this.roots))) {
       const id = file.replace(/\.lock$/, '');
-      if (!CONTAINER_ID_RE.test(id) || fs.existsSync(this.dir(id)) || fs.existsSync(this.staging(id))) continue;
-      this.removeIfGone(id, () => undefined);
+      // an older box's, of a container that is gone (a live one's goes with its removal)
+      if (CONTAINER_ID_RE.test(id) && !fs.lstatSync(this.dir(id), { throwIfNoEntry: false })) {
+        removeUnlocked(path.join(lockPaths.containers(this.roots), file));
+      }
     }
     try {
       sweepStaleNames(this.roots);
@@ -297,24 +289,18 @@ export class ContainerStore {
     const c = this.read(id);
     return c !== undefined && (isDamaged(c) || c.state.status === 'running');
   }
+}
 
-  /**
-   * Under the container's lock, if nobody holds it and the container does not exist: what a dead
-   * creation or removal left (`cleanUp`) and the lock file go.
-   */
-  private removeIfGone(id: string, cleanUp: () => void): void {
-    let lock: ReturnType<typeof tryLockExistingFile> = 'busy';
-    try {
-      lock = tryLockExistingFile(lockPaths.container(this.roots, id));
-      if (lock === 'busy') return; // a live creation, or a command working on the container
-      if (fs.existsSync(this.dir(id))) return;
-      cleanUp();
-      removeContainerLockFile(this.roots, id);
-    } catch {
-      /* housekeeping: see sweep() */
-    } finally {
-      if (typeof lock !== 'string') lock.release();
-    }
+/** Deletes `entry` (a directory or a lock file) under its own lock, if nobody holds that: a dead command's. */
+function removeUnlocked(entry: string, openFlags?: number): void {
+  let lock: ReturnType<typeof tryLockExistingFile> = 'busy';
+  try {
+    lock = tryLockExistingFile(entry, openFlags);
+    if (lock !== 'busy' && lock !== 'absent') deleteLeftover(entry);
+  } catch {
+    /* housekeeping: see sweep() */
+  } finally {
+    if (typeof lock !== 'string') lock.release();
   }
 }
 

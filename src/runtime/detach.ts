@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { BoxError } from '../errors';
-import { Roots } from '../paths';
+import { layout, Roots } from '../paths';
+import { mkdirp } from '../util/fs';
 import { ContainerStore } from './containers';
 import { createContainer, Created, CreateRequest, describeStartError, initHook, prepareStart, release } from './create';
 import { releaseNetworks } from './networks';
@@ -16,12 +17,11 @@ import { appendEvent } from './events';
 import { runHelper } from './helper';
 import { finalizeExit, lockContainer, recordStart, unrecordedStart } from './lifecycle';
 import { ContainerRecord } from '../model';
-import { logFile, monitorStateFile, readMonitorState, runtimeDir } from './monitor-state';
-import { appendHealthOps, healthActionTaken } from './health';
+import { logFile, monitorStateFile, readMonitorState, removeRuntimeDir, runtimeDir } from './monitor-state';
+import { appendHealthOps, healthActionTaken, healthOf } from './health';
 import { decideRestart, NO_RESTART } from './restart';
 import { isoTime } from '../util/iso-time';
 import { processToken } from '../util/owner';
-import { removeTree } from '../util/fs';
 import { writeStdout } from '../util/stderr';
 import { mark } from '../util/trace';
 
@@ -57,14 +57,16 @@ async function launch(
 ): Promise<Launched> {
   const { containers, record } = c;
   const log = record.config.log ?? { maxSize: 0, maxFile: 1 };
-  removeTree(runtimeDir(roots, record.id));
-  fs.mkdirSync(runtimeDir(roots, record.id), { recursive: true, mode: 0o700 });
+  removeRuntimeDir(roots, record.id); // a previous run's: its state file must not be taken for this one's
+  const attachable = record.config.tty || record.config.openStdin;
+  // the state file lies beside the runtime directory, which only the attach socket and health file need
+  if (attachable || healthOf(record)) fs.mkdirSync(runtimeDir(roots, record.id), { recursive: true, mode: 0o700 });
+  else mkdirp(layout.runContainers(roots), 0o700);
   c.spec
     .op('detach')
     .op('log', logFile(containers.dir(record.id)), log.maxSize, log.maxFile)
     .op('state', monitorStateFile(roots, record.id))
     .op('on-exit', ...boxArgv(roots), 'internal', 'exited', record.id);
-  const attachable = record.config.tty || record.config.openStdin;
   const socketPath = attachSocketPath(roots, record.id);
   if (attachable) c.spec.op('attach', socketPath, attachFirst ? ATTACH_WAIT_MS : 0);
   if (record.config.openStdin) c.spec.op('stdin');
@@ -130,7 +132,7 @@ async function launch(
     return { code: 0, started: true, socket };
   } finally {
     if (!started) {
-      removeTree(runtimeDir(roots, record.id));
+      removeRuntimeDir(roots, record.id);
       release(c);
       await releaseNetworks(roots, record, warn);
     }

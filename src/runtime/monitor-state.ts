@@ -1,9 +1,13 @@
 // What a container's monitor (box-helper with `detach`) reports about it, and whether the monitor
-// is still alive. The monitor rewrites its state file atomically (native/PROTOCOL.md).
+// is still alive. The monitor rewrites its state file atomically (native/PROTOCOL.md). The file is
+// <runroot>/containers/<id>.state, beside the container's runtime directory rather than in it: a
+// plain detached container needs no directory there (only attach, health checks and a foreground
+// run put files in it), and each is a new inode on every start. Older boxes' monitors, whose
+// containers may still run, keep it in the directory as `state`; both are read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { layout, Roots } from '../paths';
-import { readStoreFileIfExists } from '../util/fs';
+import { readStoreFileIfExists, removeTree } from '../util/fs';
 import { isoTime } from '../util/iso-time';
 
 export interface MonitorState {
@@ -18,6 +22,11 @@ export function runtimeDir(roots: Roots, id: string): string {
 }
 
 export function monitorStateFile(roots: Roots, id: string): string {
+  return `${layout.runContainer(roots, id)}.state`;
+}
+
+/** Where an older box's monitor keeps it (a container started before the upgrade). */
+function olderMonitorStateFile(roots: Roots, id: string): string {
   return path.join(runtimeDir(roots, id), 'state');
 }
 
@@ -28,7 +37,9 @@ export function logFile(containerDir: string): string {
 const nanosToIso = (n: string) => isoTime(Number(BigInt(n) / 1000000n));
 
 export function readMonitorState(roots: Roots, id: string): MonitorState {
-  return parseMonitorState(readStoreFileIfExists(monitorStateFile(roots, id)) ?? '');
+  const text =
+    readStoreFileIfExists(monitorStateFile(roots, id)) ?? readStoreFileIfExists(olderMonitorStateFile(roots, id));
+  return parseMonitorState(text ?? '');
 }
 
 /** A monitor's state file (native/PROTOCOL.md `state`), wherever it is kept (box-runc's are elsewhere). */
@@ -63,6 +74,15 @@ function procState(pid: number): string {
   }
 }
 
+/** Deletes a container's runtime files: its monitor's state file (and its temp file, a killed monitor's) and directory. */
 export function removeRuntimeDir(roots: Roots, id: string): void {
-  fs.rmSync(runtimeDir(roots, id), { recursive: true, force: true });
+  const state = monitorStateFile(roots, id);
+  fs.rmSync(state, { force: true });
+  fs.rmSync(`${state}.tmp`, { force: true });
+  removeTree(runtimeDir(roots, id)); // (looks first: fs.rmSync's recursive removal loads Node's rimraf)
+}
+
+/** The id of a container whose runtime files an entry of <runroot>/containers is (its directory or state file). */
+export function runtimeEntryId(entry: string): string | undefined {
+  return /^([0-9a-f]{64})(\.state(\.tmp)?)?$/.exec(entry)?.[1];
 }

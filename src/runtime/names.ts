@@ -5,10 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
-import { lockFile, tryLockExistingFile, tryLockFile } from '../image/locks';
+import { lockFile, tryLockFile } from '../image/locks';
 import { CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
 import { randomIndex } from '../util/random';
 import { mkdirp } from '../util/fs';
+import { tryLockContainer } from './container-lock';
 
 const ADJECTIVES = [
   'amber',
@@ -168,15 +169,11 @@ function deleteIfStale(roots: Roots, name: string): boolean {
   if (owner === undefined && !fs.existsSync(nameFile(roots, name)!)) return true; // released meanwhile: try again
   if (owner !== undefined && CONTAINER_ID_RE.test(owner)) {
     if (fs.existsSync(layout.container(roots, owner))) return false;
-    const creation = tryLockExistingFile(lockPaths.container(roots, owner));
+    // a live creation holds its staging directory's lock (which becomes the container's)
+    const creation = tryLockContainer(roots, owner);
     if (creation === 'busy') return false;
-    if (creation !== 'absent') {
-      // the creation may have finished just before we got its lock
-      const created = fs.existsSync(layout.container(roots, owner));
-      if (!created) fs.rmSync(lockPaths.container(roots, owner), { force: true }); // ids are never reused
-      creation.release();
-      if (created) return false;
-    }
+    if (creation !== 'absent') creation.release();
+    if (fs.existsSync(layout.container(roots, owner))) return false; // finished just before we looked
   }
   // a dead creation's link, or something that is no link to an id (box made neither)
   fs.rmSync(nameFile(roots, name)!, { recursive: true, force: true });

@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import { isLockHeld, Lock, tryLockFile } from '../image/locks';
 import { containerCgroup, detectCgroups } from '../linux/cgroups';
 import { pidfdOpen, pidfdSendSignal } from '../linux/syscalls';
-import { lockPaths, Roots } from '../paths';
+import { Roots } from '../paths';
 import { ContainerRecord } from '../model';
+import { isContainerLockHeld } from './container-lock';
 import { isMonitorAlive, runtimeDir } from './monitor-state';
 
 function ownerFile(roots: Roots, id: string): string {
@@ -73,7 +74,7 @@ export function isStartAbandoned(roots: Roots, record: ContainerRecord, lockedBy
   if ((status !== 'created' && status !== 'exited') || restarting) return false;
   const cgroupFiles = containerCgroup(detectCgroups(), record.id).procsFiles();
   if (!cgroupFiles.some((f) => fs.existsSync(f))) return false;
-  if (!lockedByCaller && isLockHeld(lockPaths.container(roots, record.id))) return false;
+  if (!lockedByCaller && isContainerLockHeld(roots, record.id)) return false;
   return !isLockHeld(ownerFile(roots, record.id));
 }
 

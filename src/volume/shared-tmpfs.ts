@@ -10,10 +10,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode } from '../errors';
-import { lockDeletableFileBlocking, tryLockExistingFile } from '../image/locks';
+import { lockDeletableFileBlocking } from '../image/locks';
 import { MNT_DETACH, mountFs, umount2 } from '../linux/syscalls';
 import type { MountConfig } from '../model';
 import { CONTAINER_ID_RE, layout, lockPaths, Roots, VOLUME_NAME_RE } from '../paths';
+import { tryLockContainer } from '../runtime/container-lock';
 import { mkdirp, readdirOrEmpty } from '../util/fs';
 import { writeStderr } from '../util/stderr';
 import type { MountSource } from './attach';
@@ -106,7 +107,7 @@ function settle(roots: Roots, name: string, running: IsRunning, leaving?: string
 /** Whether container `id` may hold the tmpfs: it runs, or a start or an end of it is at work. */
 function mayHold(roots: Roots, id: string, running: IsRunning): boolean {
   if (running(id)) return true;
-  const lock = tryLockExistingFile(lockPaths.container(roots, id));
+  const lock = tryLockContainer(roots, id);
   if (lock === 'busy') return true;
   if (lock !== 'absent') lock.release();
   return false;

@@ -120,7 +120,7 @@ function monitorForked(pid: number): number | undefined {
 /** The monitor's state file of a detached container ('' until it is written). */
 function monitorState(t: TestRoot, id: string): string {
   try {
-    return fs.readFileSync(path.join(t.root, 'run', 'containers', id, 'state'), 'utf8');
+    return fs.readFileSync(path.join(t.root, 'run', 'containers', `${id}.state`), 'utf8');
   } catch {
     return '';
   }
@@ -596,7 +596,7 @@ describe('a helper or monitor killed while a detached container starts or runs',
   it('a container lock held by a stuck process: commands give up after 10 s naming it; a killed exit callback is made up for', async () => {
     const before = snapshot(t);
     const id = runDetached(t, '--name', 'locked', 'busybox', 'sleep', '1000');
-    const lockFile = path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
+    const lockFile = path.join(t.root, 'containers', id); // the container's directory is its lock
     const holder = holdLockFile(lockFile);
     const started = Date.now();
     const stop = boxWithin(t, ['stop', '-t', '0', 'locked'], 30_000);
@@ -740,9 +740,9 @@ describe('box run -d or box start killed (SIGKILL) after it made the cgroup, bef
   it('while a command holds its lock (a start in flight), ps leaves its cgroup alone', async () => {
     const before = snapshot(t);
     const id = await killedAt(points.cgroup, '--name', 'killed-locked');
-    const lockFile = path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
+    const lockFile = path.join(t.root, 'containers', id); // the container's directory is its lock
     // one process holds it (flock(1) would pass its descriptor on to the command it runs)
-    const hold = 'exec 9<>"$0" && flock -x 9 && exec sleep 1000';
+    const hold = 'exec 9<"$0" && flock -x 9 && exec sleep 1000';
     const holder = spawn('sh', ['-c', hold, lockFile], { stdio: 'ignore' });
     try {
       until(

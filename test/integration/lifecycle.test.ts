@@ -324,8 +324,8 @@ describe('detached containers', () => {
     expect(t.box(['rm', '-f', 'resume']).status).toBe(0);
   });
 
-  /** The container's lock file (runtime/container-lock.ts). */
-  const lockPathOf = (id: string) => path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
+  /** What holds the container's lock: its directory (runtime/container-lock.ts). */
+  const lockPathOf = (id: string) => path.join(t.root, 'containers', id);
 
   /** Holds a container's lock until the returned function is called. */
   const holdLock = async (lockPath: string) => {
@@ -333,7 +333,7 @@ describe('detached containers', () => {
       'python3',
       [
         '-c',
-        'import fcntl, sys; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.read()',
+        'import fcntl, os, sys; f = os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); sys.stdin.read()',
         lockPath,
       ],
       { stdio: ['pipe', 'pipe', 'inherit'] },

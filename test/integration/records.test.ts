@@ -1,6 +1,8 @@
 // Container records as a hostile or unlucky user leaves them: a damaged record is listed by
 // `ps -a` and removed by `rm -f`; a `box rm -f` killed at any point leaves the container listed or
 // gone, its name reusable and no lock file; the monitor's exit callback after `rm -f` makes none.
+// A container's lock is its directory; the lock files under run/locks/containers are an older
+// box's, which a root made by one still holds: they go with their containers.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +44,7 @@ const created = (t: TestRoot, name: string): string => {
 
 const containersDir = (t: TestRoot) => path.join(t.root, 'containers');
 const recordFile = (t: TestRoot, id: string) => path.join(containersDir(t), id, 'container.json');
+/** A container's lock file as an older box made one (a container's lock is now its directory). */
 const lockFile = (t: TestRoot, id: string) => path.join(t.root, 'run', 'locks', 'containers', `${id}.lock`);
 const nameLink = (t: TestRoot, name: string) => path.join(t.root, 'names', name);
 const lockFiles = (t: TestRoot) =>
@@ -155,7 +158,7 @@ describe('damaged records', () => {
 describe('a removal killed half-way', () => {
   const t = busyboxRoot();
 
-  /** A created container that was worked on: its record, name and lock file. */
+  /** A created container that was worked on: its record, name and (an older box's) lock file. */
   const prepared = (name: string): string => {
     const id = created(t, name);
     fs.mkdirSync(path.dirname(lockFile(t, id)), { recursive: true });
@@ -214,7 +217,7 @@ describe('a removal killed half-way', () => {
     });
     removeAndReuse(old, 'old');
 
-    // a creation killed after it reserved the name, before its record was in place
+    // a creation killed after it reserved the name, before its record was in place (an older box's)
     const dead = 'f'.repeat(64);
     fs.mkdirSync(path.join(containersDir(t), `.new-${dead}`));
     fs.writeFileSync(lockFile(t, dead), '');
@@ -224,13 +227,18 @@ describe('a removal killed half-way', () => {
     expect(t.box(['rm', 'unborn']).status).toBe(0);
     expectNothingUnlisted(t);
 
-    // the same, and nobody asks for the name again: the next ps releases it
+    // the same, and nobody asks for the name again: the next ps releases it (and this box's own,
+    // whose staging directory was its lock)
     const stillborn = 'e'.repeat(64);
     fs.mkdirSync(path.join(containersDir(t), `.new-${stillborn}`));
     fs.writeFileSync(lockFile(t, stillborn), '');
     fs.symlinkSync(stillborn, nameLink(t, 'stillborn'));
+    const unlocked = 'd'.repeat(64);
+    fs.mkdirSync(path.join(containersDir(t), `.new-${unlocked}`));
+    fs.symlinkSync(unlocked, nameLink(t, 'unlocked'));
     expectNothingUnlisted(t);
     expect(fs.existsSync(nameLink(t, 'stillborn'))).toBe(false);
+    expect(fs.existsSync(nameLink(t, 'unlocked'))).toBe(false);
   });
 
   it('SIGKILL of rm -f at delays spread over its run: listed or gone, rm -f ends it, the name is free again', async () => {
@@ -331,5 +339,47 @@ describe("the monitor's exit callback after rm -f", () => {
     expect(late.stdout).toBe('done\n');
     expect(fs.existsSync(lockFile(t, id))).toBe(false);
     expect(lockFiles(t)).toEqual([]);
+  });
+});
+
+describe("a root an older box made (a lock file per container, the monitor's state in the runtime dir)", () => {
+  const t = busyboxRoot();
+
+  it('is read and cleaned: its containers run, stop and go with their lock files, its leftovers are swept', () => {
+    const before = snapshot(t);
+    const running = runDetached(t, '--name', 'old-running', 'busybox', 'sleep', '1000');
+    const stopped = created(t, 'old-stopped');
+    // what the older box had made besides: its monitor's state file in the runtime directory, a lock
+    // file for each container, and a killed creation's and removal's leftovers with theirs
+    const runDir = path.join(t.root, 'run', 'containers', running);
+    fs.mkdirSync(runDir);
+    fs.renameSync(`${runDir}.state`, path.join(runDir, 'state'));
+    const deadCreation = 'c'.repeat(64);
+    const deadRemoval = 'b'.repeat(64);
+    fs.mkdirSync(path.join(containersDir(t), `.new-${deadCreation}`));
+    fs.symlinkSync(deadCreation, nameLink(t, 'old-unborn'));
+    fs.mkdirSync(path.join(containersDir(t), `.trash-${deadRemoval}`, 'upper'), { recursive: true });
+    fs.mkdirSync(path.dirname(lockFile(t, running)), { recursive: true });
+    for (const id of [running, stopped, deadCreation, deadRemoval]) fs.writeFileSync(lockFile(t, id), '');
+    expect(
+      psAll(t)
+        .map((r) => `${r.Names} ${r.State}`)
+        .sort(),
+    ).toEqual(['old-running running', 'old-stopped created']);
+    expect(lockFiles(t).sort()).toEqual([`${running}.lock`, `${stopped}.lock`].sort()); // the dead ones' swept
+    // its state is read where the older monitor keeps it: a system check finds nothing wrong
+    const check = t.box(['system', 'check']);
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    expect(inspectOne<{ State: { Running: boolean } }>(t, 'old-running').State.Running).toBe(true);
+    expect(t.box(['start', 'old-stopped']).status).toBe(0);
+    expect(t.box(['stop', '-t', '0', 'old-stopped']).status).toBe(0);
+    expect(t.box(['start', 'old-stopped']).status).toBe(0);
+    expect(t.box(['rm', '-f', 'old-running', 'old-stopped']).status).toBe(0);
+    expect(fs.readdirSync(path.join(t.root, 'run', 'containers'))).toEqual([]);
+    expect(lockFiles(t)).toEqual([]);
+    expect(fs.readdirSync(containersDir(t))).toEqual([]);
+    expect(fs.readdirSync(path.join(t.root, 'names'))).toEqual([]);
+    expect(leftovers(t, before)).toEqual([]);
   });
 });

@@ -261,9 +261,10 @@ function hostState(t: TestRoot): string[] {
     }
   }
   const runContainers = path.join(t.root, 'run', 'containers');
-  for (const id of fs.existsSync(runContainers) ? fs.readdirSync(runContainers) : []) {
-    if (!fs.existsSync(path.join(t.root, 'containers', id)))
-      out.push(`runroot dir of a removed container ${path.join(runContainers, id)}`);
+  for (const entry of fs.existsSync(runContainers) ? fs.readdirSync(runContainers) : []) {
+    // a container's runtime directory, or its monitor's state file beside it (<id>.state)
+    if (!fs.existsSync(path.join(t.root, 'containers', entry.replace(/\.state(\.tmp)?$/, ''))))
+      out.push(`runroot dir of a removed container ${path.join(runContainers, entry)}`);
   }
   const legitimate = new Set(
     [...running.values()].flatMap((s) => [s.monitorPid, s.pid, s.pid !== undefined ? parentOf(s.pid) : undefined]),

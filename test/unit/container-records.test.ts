@@ -5,9 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { lockDeletableFile, tryLockFile } from '../../src/image/locks';
+import { DIRECTORY_LOCK, Lock, lockDeletableFile, tryLockFile } from '../../src/image/locks';
 import { layout, lockPaths, Roots } from '../../src/paths';
-import { lockContainer, lockNewContainer } from '../../src/runtime/container-lock';
+import { lockContainer, lockNewContainer, tryLockContainer } from '../../src/runtime/container-lock';
 import { ContainerStore, DamagedRecordError, isDamaged } from '../../src/runtime/containers';
 import { parseRecord } from '../../src/runtime/record-check';
 import { plainContainerConfig } from '../support/container-config';
@@ -115,7 +115,15 @@ describe('the container store', () => {
     fs.mkdirSync(path.join(roots.root, 'containers', id), { recursive: true });
     if (text !== undefined) fs.writeFileSync(path.join(roots.root, 'containers', id, 'container.json'), text);
   };
-  const lockFileOf = (id: string) => lockPaths.container(roots, id);
+  /** an older box's lock file, or that of an entry that is no directory */
+  const lockFileOf = (id: string) => lockPaths.containerFile(roots, id);
+  const containersDir = () => path.join(roots.root, 'containers');
+  /** whether a command holds container id's lock (wherever it is in its life); released at once if not */
+  const isLocked = (id: string) => {
+    const lock = tryLockContainer(roots, id);
+    if (typeof lock !== 'string') lock.release();
+    return lock === 'busy';
+  };
 
   it('lists damaged records apart, refuses to use them, and finds them by directory id for rm', async () => {
     const good = await store.create(OTHER, plainContainerConfig(), 'good', false);
@@ -139,7 +147,7 @@ describe('the container store', () => {
     fs.mkdirSync(path.join(roots.root, 'containers', 'not-an-id'), { recursive: true });
     expect(store.ids()).toEqual([]);
     expect(() => store.dir('../../../../some/dir')).toThrow(/invalid container id/);
-    expect(() => lockPaths.container(roots, '../x')).toThrow(/invalid container id/);
+    expect(() => lockPaths.containerFile(roots, '../x')).toThrow(/invalid container id/);
     // a name that links somewhere else than to an id, and a name that is a path, find nothing
     fs.mkdirSync(layout.names(roots), { recursive: true });
     fs.symlinkSync('../../../../etc', path.join(layout.names(roots), 'evil'));
@@ -147,18 +155,36 @@ describe('the container store', () => {
     expect(store.lookup('../containers/x')).toBeUndefined();
   });
 
-  it('removal of a damaged record takes every name linked to it and its lock file', async () => {
+  it('removal of a damaged record takes every name linked to it; its directory was its lock', async () => {
     writeRaw(ID, '{"truncated": ');
     fs.mkdirSync(layout.names(roots), { recursive: true });
     fs.symlinkSync(ID, path.join(layout.names(roots), 'one'));
     fs.symlinkSync(ID, path.join(layout.names(roots), 'two'));
     const other = await store.create(OTHER, plainContainerConfig(), 'kept', false);
-    (await lockContainer(roots, ID)).release();
-    expect(fs.existsSync(lockFileOf(ID))).toBe(true);
+    const lock = await lockContainer(roots, ID);
+    expect(isLocked(ID)).toBe(true);
+    expect(fs.existsSync(lockFileOf(ID))).toBe(false); // no lock file: the directory is locked
     store.remove({ id: ID });
-    expect(fs.readdirSync(path.join(roots.root, 'containers'))).toEqual([other.id]);
+    lock.release();
+    expect(fs.readdirSync(containersDir())).toEqual([other.id]);
     expect(fs.readdirSync(layout.names(roots))).toEqual(['kept']);
     expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+  });
+
+  it('an entry that is no directory (a link, a file) is locked through a file of its own, which goes with it', async () => {
+    fs.mkdirSync(containersDir(), { recursive: true });
+    fs.symlinkSync(dir, path.join(containersDir(), ID));
+    fs.writeFileSync(path.join(containersDir(), OTHER), '');
+    for (const id of [ID, OTHER]) {
+      const lock = await lockContainer(roots, id);
+      expect(isLocked(id)).toBe(true);
+      expect(fs.existsSync(lockFileOf(id))).toBe(true);
+      store.remove({ id });
+      lock.release();
+      expect(fs.existsSync(lockFileOf(id))).toBe(false);
+    }
+    expect(fs.readdirSync(containersDir())).toEqual([]);
+    expect(fs.existsSync(dir)).toBe(true); // the link alone went
   });
 
   it('a name left by a creation that was killed is taken back; one of a live creation is not', async () => {
@@ -172,7 +198,8 @@ describe('the container store', () => {
     creation.release(); // ...and now it died, before its record existed
     expect((await store.create(OTHER, plainContainerConfig(), 'web', false)).name).toBe('web');
     expect(fs.readlinkSync(path.join(layout.names(roots), 'web'))).toBe(OTHER);
-    expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+    store.sweep(); // what it left: its staging directory
+    expect(fs.readdirSync(containersDir())).toEqual([OTHER]);
     // nor does an entry box never makes (a file, a link to no id) keep a name for ever
     fs.writeFileSync(path.join(layout.names(roots), 'planted'), '');
     fs.symlinkSync('../../../etc', path.join(layout.names(roots), 'linked'));
@@ -180,55 +207,92 @@ describe('the container store', () => {
     expect((await store.create('4'.repeat(64), plainContainerConfig(), 'linked', false)).name).toBe('linked');
   });
 
-  it('sweep finishes killed removals and creations, and removes lock files of containers that are gone', async () => {
+  it("sweep finishes killed removals and creations, and removes older boxes' lock files of containers gone", async () => {
     const live = await store.create(OTHER, plainContainerConfig(), 'live', false);
     (await lockContainer(roots, live.id)).release();
-    const containers = path.join(roots.root, 'containers');
+    const containers = containersDir();
     const ids = ['1', '2', '3', '4', '5'].map((d) => d.repeat(64));
-    // a removal killed after the rename to trash, and an older box's stale lock file
+    const holdDir = async (entry: string) => (await lockDeletableFile(entry, false, 1000, DIRECTORY_LOCK)) as Lock;
+    // a removal killed after the rename to trash, and lock files an older box left: of containers
+    // gone (one of them still locked by something), and of one that exists
     fs.mkdirSync(path.join(containers, `.trash-${ids[0]}`, 'upper'), { recursive: true });
-    for (const id of [ids[0], ids[1]]) (await lockNewContainer(roots, id)).release();
+    fs.mkdirSync(lockPaths.containers(roots), { recursive: true });
+    for (const id of [ids[0], ids[1], live.id]) fs.writeFileSync(lockFileOf(id), '');
+    const oldHolder = tryLockFile(lockFileOf(ids[1]))!;
     // a creation killed before its record was in place (mid-write: the record is written in place
     // in the staging directory), and one still running
     fs.mkdirSync(path.join(containers, `.new-${ids[2]}`));
     fs.writeFileSync(path.join(containers, `.new-${ids[2]}`, 'container.json'), '{"version": 1, "id": "');
-    fs.mkdirSync(path.join(containers, `.new-${ids[3]}`));
     const alive = await lockNewContainer(roots, ids[3]);
     // a removal still deleting its trash
     fs.mkdirSync(path.join(containers, `.trash-${ids[4]}`));
-    const removing = await lockNewContainer(roots, ids[4]);
+    const removing = await holdDir(path.join(containers, `.trash-${ids[4]}`));
     store.sweep();
     expect(fs.readdirSync(containers).sort()).toEqual([`.new-${ids[3]}`, `.trash-${ids[4]}`, live.id]);
     expect(fs.readdirSync(path.join(containers, live.id))).toEqual(['container.json']); // no temp file left
-    expect(fs.readdirSync(lockPaths.containers(roots)).sort()).toEqual([
-      `${ids[3]}.lock`,
-      `${ids[4]}.lock`,
-      `${live.id}.lock`,
-    ]);
+    expect(fs.readdirSync(lockPaths.containers(roots)).sort()).toEqual([`${ids[1]}.lock`, `${live.id}.lock`]);
+    oldHolder.release();
+    store.sweep();
+    expect(fs.readdirSync(lockPaths.containers(roots))).toEqual([`${live.id}.lock`]);
+    // the live creation and removal kept their locks throughout
+    expect([isLocked(ids[3]), isLocked(ids[4])]).toEqual([true, true]);
     alive.release();
     removing.release();
+    // an older box's container is removed with its lock file
+    store.remove(live);
+    expect(fs.readdirSync(lockPaths.containers(roots))).toEqual([]);
+  });
+
+  it('the lock goes with the directory: staged, renamed into place, trashed', async () => {
+    const staged = await lockNewContainer(roots, ID);
+    expect(fs.readdirSync(containersDir())).toEqual([`.new-${ID}`]);
+    expect(isLocked(ID)).toBe(true);
+    // a sweep meanwhile leaves a live creation's staging directory alone
+    store.sweep();
+    expect(fs.readdirSync(containersDir())).toEqual([`.new-${ID}`]);
+    staged.release();
+    expect(isLocked(ID)).toBe(false);
+    const { record, lock } = await store.createLocked(OTHER, plainContainerConfig(), 'web', false);
+    expect(isLocked(OTHER)).toBe(true); // the staging directory's lock, now the container's
+    let waited = false;
+    const waiter = lockContainer(roots, OTHER).then((l) => {
+      waited = true;
+      return l;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(waited).toBe(false);
+    lock.release();
+    const second = await waiter;
+    expect(isLocked(OTHER)).toBe(true);
+    // a removal holds it while the directory is renamed to trash and deleted
+    fs.renameSync(store.dir(OTHER), layout.containerTrash(roots, OTHER));
+    expect(isLocked(OTHER)).toBe(true);
+    fs.renameSync(layout.containerTrash(roots, OTHER), store.dir(OTHER));
+    store.remove(record);
+    second.release();
+    expect(tryLockContainer(roots, OTHER)).toBe('absent');
+    expect(fs.existsSync(lockPaths.containers(roots))).toBe(false); // no lock file was ever made
   });
 
   it("createLocked keeps the lock on; setState with current writes the caller's copy without reading", async () => {
     const { record, lock } = await store.createLocked(ID, plainContainerConfig(), 'web', false);
-    expect(tryLockFile(lockFileOf(ID))).toBeUndefined(); // still held
+    expect(isLocked(ID)).toBe(true); // still held
     // what is on disk is the caller's copy as long as it holds the lock; current skips reading it
     fs.writeFileSync(store.file(ID, 'container.json'), 'not read');
     store.setState(record, { status: 'running', pid: 7 }, { current: true });
     expect(store.get(ID)?.state).toEqual({ status: 'running', pid: 7 });
     lock.release();
-    const free = tryLockFile(lockFileOf(ID));
-    expect(free).toBeDefined();
-    free?.release();
+    expect(isLocked(ID)).toBe(false);
     // without current the record on disk is what a state change merges into
     store.save({ ...record, name: 'renamed' });
     store.setState(record, { status: 'exited', exitCode: 0 });
     expect(store.get(ID)?.name).toBe('renamed');
   });
 
-  it('locking a container that is gone leaves no lock file, also when it was removed while waiting', async () => {
+  it('locking a container that is gone makes nothing, also when it was removed while waiting', async () => {
     (await lockContainer(roots, ID)).release();
     expect(fs.existsSync(lockFileOf(ID))).toBe(false);
+    expect(fs.existsSync(containersDir())).toBe(false);
     const c = await store.create(ID, plainContainerConfig(), 'web', false);
     const remover = await lockContainer(roots, c.id);
     const waiter = lockContainer(roots, c.id);
@@ -237,6 +301,7 @@ describe('the container store', () => {
     (await waiter).release();
     expect(fs.existsSync(lockFileOf(ID))).toBe(false);
     expect(store.get(ID)).toBeUndefined();
+    expect(fs.readdirSync(containersDir())).toEqual([]);
   });
 
   it('a lock whose file was deleted while it was awaited is taken again on the current file', async () => {

@@ -41,6 +41,11 @@ describe('the on-disk layout', () => {
     expect(layout.links(r)).toBe('/var/lib/box/l');
     expect(layout.images(r)).toBe('/var/lib/box/images');
     expect(layout.locks(r)).toBe('/run/box/locks');
+    // a container's directory is its lock too, and keeps it while staged and trashed (container-lock.ts)
+    const id = 'c'.repeat(64);
+    expect(layout.containerStaging(r, id)).toBe(`/var/lib/box/containers/.new-${id}`);
+    expect(layout.containerTrash(r, id)).toBe(`/var/lib/box/containers/.trash-${id}`);
+    expect(() => layout.containerStaging(r, '../x')).toThrow('invalid container id');
     expect(featurePaths.events(r)).toBe('/run/box/events.jsonl');
     expect(featurePaths.policyAudit(r)).toBe('/var/lib/box/policy-audit.jsonl');
     expect(featurePaths.policyAuditRotated(r)).toBe('/var/lib/box/policy-audit.jsonl.1');
@@ -53,8 +58,8 @@ describe('the on-disk layout', () => {
     expect(lockPaths.store(r)).toBe('/run/box/locks/store.lock');
     expect(lockPaths.admission(r)).toBe('/run/box/locks/admission.lock');
     expect(lockPaths.names(r)).toBe('/run/box/locks/names.lock');
-    expect(lockPaths.container(r, 'c'.repeat(64))).toBe(`/run/box/locks/containers/${'c'.repeat(64)}.lock`);
-    expect(() => lockPaths.container(r, '../../x')).toThrow(
+    expect(lockPaths.containerFile(r, 'c'.repeat(64))).toBe(`/run/box/locks/containers/${'c'.repeat(64)}.lock`);
+    expect(() => lockPaths.containerFile(r, '../../x')).toThrow(
       'invalid container id "../../x": a container id is 64 hex digits',
     );
     expect(lockPaths.layer(r, 'sha256:' + 'a'.repeat(64))).toBe(`/run/box/locks/layers/${'a'.repeat(64)}.lock`);

@@ -4,10 +4,12 @@
 // this root and never to another root on the same host.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLockHeld, Lock, tryLockExistingFile } from '../../image/locks';
+import { isLockHeld, Lock } from '../../image/locks';
 import { CONTAINER_ID_RE, featurePaths, layout, lockPaths, Roots } from '../../paths';
 import type { ContainerRecord } from '../../model';
+import { tryLockContainer } from '../container-lock';
 import { ContainerStore, DamagedContainer } from '../containers';
+import { runtimeEntryId } from '../monitor-state';
 
 export class CheckContext {
   readonly store: ContainerStore;
@@ -67,11 +69,13 @@ export class CheckContext {
   knownIds(): Set<string> {
     if (this.known) return this.known;
     const ids = new Set<string>(this.store.ids());
-    for (const dir of [layout.runContainers(this.roots), lockPaths.containers(this.roots)]) {
-      for (const n of readdir(dir)) {
-        const id = n.replace(/\.lock$/, '');
-        if (CONTAINER_ID_RE.test(id)) ids.add(id);
-      }
+    for (const n of readdir(layout.runContainers(this.roots))) {
+      const id = runtimeEntryId(n);
+      if (id) ids.add(id);
+    }
+    for (const n of readdir(lockPaths.containers(this.roots))) {
+      const id = n.replace(/\.lock$/, '');
+      if (CONTAINER_ID_RE.test(id)) ids.add(id);
     }
     // the event log names every container the root created, --rm ones and failed starts included
     const events = readText(featurePaths.events(this.roots));
@@ -88,10 +92,10 @@ export class CheckContext {
 
   /**
    * The container's lock if nobody holds it ('busy': a command works on the container right now,
-   * so what it holds is not a leftover); 'absent' when there is no lock file.
+   * so what it holds is not a leftover); 'absent' when the container is nowhere in its life.
    */
   tryLockContainer(id: string): Lock | 'busy' | 'absent' {
-    return tryLockExistingFile(lockPaths.container(this.roots, id));
+    return tryLockContainer(this.roots, id);
   }
 
   /** Whether a command holds the container's lock now (the lock is taken to look, and released). */

@@ -1,5 +1,5 @@
-// The runtime root's per-object directories and lock files: <runroot>/containers/<id> of a
-// container with no record (a record removed by hand, a removal killed between its steps), and
+// The runtime root's per-object directories and lock files: <runroot>/containers/<id> (and its
+// monitor's <id>.state beside it) of a container with no record (a record removed by hand, a removal killed between its steps), and
 // <runroot>/networks/<id> and the network lock files of networks that do not exist. A creation
 // at work holds the container's lock, and a foreground run its owner lock in the directory until
 // it has removed it: a held lock means "not a leftover".
@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tryLockExistingFile } from '../../image/locks';
 import { CONTAINER_ID_RE, layout, lockPaths } from '../../paths';
+import { runtimeEntryId } from '../monitor-state';
 import { CheckContext, persisting, readdir } from './context';
 import { Checker, Finding } from './types';
 
@@ -18,16 +19,18 @@ export const runtimeDirChecker: Checker = {
   kind: 'runtime-dir',
   async find(ctx) {
     // a foreground run holds its owner lock in the directory until it has removed it
-    const orphaned = (ids: string[]) => ids.filter((id) => !ctx.exists(id) && !ctx.inUse(id));
-    const ids = await persisting(
-      readdir(layout.runContainers(ctx.roots)).filter((id) => CONTAINER_ID_RE.test(id)),
-      (list) => orphaned(list).filter((id) => fs.existsSync(layout.runContainer(ctx.roots, id))),
+    const entryOf = (name: string) => path.join(layout.runContainers(ctx.roots), name);
+    const orphaned = (names: string[]) =>
+      names.filter((n) => !ctx.exists(runtimeEntryId(n)!) && !ctx.inUse(runtimeEntryId(n)!));
+    const names = await persisting(
+      readdir(layout.runContainers(ctx.roots)).filter((n) => runtimeEntryId(n) !== undefined),
+      (list) => orphaned(list).filter((n) => fs.existsSync(entryOf(n))),
     );
-    const out: Finding[] = ids.map((id) => ({
+    const out: Finding[] = names.map((n) => ({
       kind: 'runtime-dir',
-      object: layout.runContainer(ctx.roots, id),
-      reason: `container ${id.slice(0, 12)} does not exist`,
-      detail: { id },
+      object: entryOf(n),
+      reason: `container ${runtimeEntryId(n)!.slice(0, 12)} does not exist`,
+      detail: { id: runtimeEntryId(n)! },
     }));
     for (const id of readdir(layout.runNetworks(ctx.roots))) {
       if (!CONTAINER_ID_RE.test(id) || networkExists(ctx, id)) continue;
