@@ -9,7 +9,7 @@
 // a run holds those too.
 //
 // The files live in /run/box/cache (a tmpfs: gone at reboot), named after the bundle's digest and
-// the command. V8 runs the bytecode they hold, so they are read only when root owns them and
+// the command (`+policy` with --policy: cacheNameOf). V8 runs the bytecode they hold, so they are read only when root owns them and
 // their directories and nobody else may write to any of them; V8 itself rejects a cache made for
 // other source or flags, and box then writes a new one. BOX_CODE_CACHE=0 turns the cache off.
 //
