@@ -331,7 +331,7 @@ describe('dist/box', () => {
           const r = t.box(['run', '--rm', '--network', 'none', ...limits, '--policy', policy, 'busybox', 'true']);
           expect(r.status, r.stderr).toBe(0);
         };
-        const file = cacheOf('run');
+        const file = cacheOf('run+policy');
         const header = () => headerOf(file);
         fs.rmSync(file, { force: true });
         run('baseline');
@@ -344,6 +344,29 @@ describe('dist/box', () => {
         run('baseline');
         run('strict');
         expect(fs.lstatSync(file).ino).toBe(patched);
+      } finally {
+        t.cleanup();
+      }
+    });
+
+    test("a start with --policy keeps a cache of its own: a start without one does not deserialise the engine's code", () => {
+      const t = new TestRoot('box-cache-policy-');
+      try {
+        importBusybox(t);
+        const run = (...args: string[]) => {
+          const r = t.box(['run', '--rm', '--network', 'none', ...args, 'busybox', 'true']);
+          expect(r.status, r.stderr).toBe(0);
+        };
+        const plain = cacheOf('run');
+        const policed = cacheOf('run+policy');
+        for (const f of [plain, policed]) fs.rmSync(f, { force: true });
+        const limits = ['--memory', '64m', '--cpus', '0.5', '--pids-limit', '100', '--user', '1000:1000'];
+        run(...limits);
+        run(...limits, '--policy', 'baseline');
+        run(...limits, '--policy=strict');
+        expect(headerOf(plain)).toBe('box-code-cache features=');
+        expect(headerOf(policed)).toBe('box-code-cache features=policy,policy-patch');
+        expect(fs.lstatSync(policed).size).toBeGreaterThan(fs.lstatSync(plain).size);
       } finally {
         t.cleanup();
       }
