@@ -97,7 +97,7 @@ export function isContainerLockHeld(roots: Roots, id: string): boolean {
   return isLockHeld(isOtherThanDirectory(dir) ? lockPaths.containerFile(roots, id) : dir);
 }
 
-/** Deletes the lock file an older box made for container `id`; call with its lock held, or knowing nobody can hold it. */
+/** Deletes an older box's lock file of container `id`; call with its lock held, or knowing nobody can hold it. */
 export function removeContainerLockFile(roots: Roots, id: string): void {
   fs.rmSync(lockPaths.containerFile(roots, id), { force: true });
 }

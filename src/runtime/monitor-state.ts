@@ -74,7 +74,7 @@ function procState(pid: number): string {
   }
 }
 
-/** Deletes a container's runtime files: its monitor's state file (and its temp file, a killed monitor's) and directory. */
+/** Deletes a container's runtime files: its monitor's state file (and a killed monitor's temp file) and directory. */
 export function removeRuntimeDir(roots: Roots, id: string): void {
   const state = monitorStateFile(roots, id);
   fs.rmSync(state, { force: true });

@@ -171,7 +171,7 @@ describe('the container store', () => {
     expect(fs.existsSync(lockFileOf(ID))).toBe(false);
   });
 
-  it('an entry that is no directory (a link, a file) is locked through a file of its own, which goes with it', async () => {
+  it('an entry that is no directory (a link, a file) is locked through a file, which goes with it', async () => {
     fs.mkdirSync(containersDir(), { recursive: true });
     fs.symlinkSync(dir, path.join(containersDir(), ID));
     fs.writeFileSync(path.join(containersDir(), OTHER), '');
@@ -207,7 +207,7 @@ describe('the container store', () => {
     expect((await store.create('4'.repeat(64), plainContainerConfig(), 'linked', false)).name).toBe('linked');
   });
 
-  it("sweep finishes killed removals and creations, and removes older boxes' lock files of containers gone", async () => {
+  it("sweep finishes killed removals and creations, and deletes older boxes' lock files of gone ones", async () => {
     const live = await store.create(OTHER, plainContainerConfig(), 'live', false);
     (await lockContainer(roots, live.id)).release();
     const containers = containersDir();

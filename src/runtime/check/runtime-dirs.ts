@@ -1,6 +1,7 @@
 // The runtime root's per-object directories and lock files: <runroot>/containers/<id> (and its
-// monitor's <id>.state beside it) of a container with no record (a record removed by hand, a removal killed between its steps), and
-// <runroot>/networks/<id> and the network lock files of networks that do not exist. A creation
+// monitor's <id>.state beside it) of a container with no record (a record removed by hand, a
+// removal killed between its steps), and <runroot>/networks/<id> and the network lock files of
+// networks that do not exist. A creation
 // at work holds the container's lock, and a foreground run its owner lock in the directory until
 // it has removed it: a held lock means "not a leftover".
 import * as fs from 'node:fs';
@@ -19,18 +20,18 @@ export const runtimeDirChecker: Checker = {
   kind: 'runtime-dir',
   async find(ctx) {
     // a foreground run holds its owner lock in the directory until it has removed it
-    const entryOf = (name: string) => path.join(layout.runContainers(ctx.roots), name);
-    const orphaned = (names: string[]) =>
-      names.filter((n) => !ctx.exists(runtimeEntryId(n)!) && !ctx.inUse(runtimeEntryId(n)!));
-    const names = await persisting(
-      readdir(layout.runContainers(ctx.roots)).filter((n) => runtimeEntryId(n) !== undefined),
-      (list) => orphaned(list).filter((n) => fs.existsSync(entryOf(n))),
-    );
-    const out: Finding[] = names.map((n) => ({
+    // a container's runtime directory or its monitor's state file, by the id it belongs to
+    const entries = readdir(layout.runContainers(ctx.roots)).flatMap((name) => {
+      const id = runtimeEntryId(name);
+      return id ? [{ id, object: path.join(layout.runContainers(ctx.roots), name) }] : [];
+    });
+    const orphaned = (list: typeof entries) => list.filter((e) => !ctx.exists(e.id) && !ctx.inUse(e.id));
+    const left = await persisting(entries, (list) => orphaned(list).filter((e) => fs.existsSync(e.object)));
+    const out: Finding[] = left.map(({ id, object }) => ({
       kind: 'runtime-dir',
-      object: entryOf(n),
-      reason: `container ${runtimeEntryId(n)!.slice(0, 12)} does not exist`,
-      detail: { id: runtimeEntryId(n)! },
+      object,
+      reason: `container ${id.slice(0, 12)} does not exist`,
+      detail: { id },
     }));
     for (const id of readdir(layout.runNetworks(ctx.roots))) {
       if (!CONTAINER_ID_RE.test(id) || networkExists(ctx, id)) continue;
