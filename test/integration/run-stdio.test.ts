@@ -141,13 +141,19 @@ describe('box run and exec: stdio through pipes', () => {
     // box's stdio stay open: the helper, its child, holds them until the container ends
     const exited = new Promise((resolve) => child.once('exit', resolve));
     await waitForOutput(child.stdout!, 'before');
-    child.kill('SIGKILL');
-    await exited;
     // read straight from the store: any box command would stop the container first
     const dir = (id: string) => path.join(t.root, 'containers', id);
-    const id = t
-      .containerIds()
-      .find((c) => fs.readFileSync(path.join(dir(c), 'container.json'), 'utf8').includes('"fg-killed"'));
+    const record = () => {
+      const id = t
+        .containerIds()
+        .find((c) => fs.readFileSync(path.join(dir(c), 'container.json'), 'utf8').includes('"fg-killed"'));
+      return { id, text: id ? fs.readFileSync(path.join(dir(id), 'container.json'), 'utf8') : '' };
+    };
+    // killed once its run is recorded (the output may come first: the helper writes box's stdout
+    // itself); a box killed before that leaves a start that never recorded its run (lifecycle-faults)
+    const { id } = until('the run is recorded', record, (r) => JSON.parse(r.text || '{}').state?.status === 'running');
+    child.kill('SIGKILL');
+    await exited;
     const log = path.join(dir(id!), 'container.log');
     until(
       'the output after box died is in the log',
