@@ -93,8 +93,9 @@ export function benchCpu({ rounds }) {
       spawnSync(BOX, ['rm', '-f', box.stdout.trim()], { env, stdio: 'ignore' });
       removeCgroup(box.cgroup);
       // The policy's cost: the same start (same limits, no trace) with and without --policy (each
-      // built-in; strict admits only a limited non-root start).
-      const limits = ['--memory', '64m', '--pids-limit', '100', '--cpus', '0.5', '--user', '1000:1000'];
+      // built-in), a start as strict requires it (limits, non-root, a read-only root: strict would
+      // otherwise make the root read-only, whose remount is the container's cost, not the policy's).
+      const limits = ['--memory', '64m', '--pids-limit', '100', '--cpus', '0.5', '--user', '1000:1000', '--read-only'];
       const limitedArgv = [BOX, 'run', '-d', '--network', 'none', ...limits];
       const image = ['bench:pause', '/bin/pause'];
       const limited = cpuOf(acct, [...limitedArgv, ...image], env, `limited-${i + 2}`);
