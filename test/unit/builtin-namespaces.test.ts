@@ -1,23 +1,18 @@
 // build/builtin-namespaces.mjs: a Node built-in's shared namespace (build/esbuild-plugins.mjs) becomes
 // the module itself, and the bundle behaves the same for named, namespace and default imports and
 // the namespace used as a value.
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { builtinNamespacesAsModules } from '../../build/builtin-namespaces.mjs';
-import { bundleOptions } from '../../build/esbuild-plugins.mjs';
 import { esmInitsAsFunctions } from '../../build/esm-inits.mjs';
 import { exportsIntoInits } from '../../build/lazy-exports.mjs';
+import { BundleFixture } from '../support/bundle-fixture';
 
-let tmp: string;
+let fx: BundleFixture;
 let code: string;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'box-builtin-ns-'));
-  const write = (name: string, text: string) => fs.writeFileSync(path.join(tmp, name), text);
+  fx = new BundleFixture('box-builtin-ns-');
+  const write = (name: string, text: string) => fx.write(name, text);
   write(
     'a.ts',
     "import * as osNs from 'node:os';\nimport osDefault from 'node:os';\nimport { EOL } from 'node:os';\n" +
@@ -38,23 +33,14 @@ beforeAll(async () => {
      main();
     `,
   );
-  const out = await esbuild.build(
-    bundleOptions({ entry: path.join(tmp, 'entry.ts'), outfile: path.join(tmp, 'out.js'), version: '0', write: false }),
-  );
-  code = esmInitsAsFunctions(exportsIntoInits(out.outputFiles![0].text).code).code;
+  code = esmInitsAsFunctions(exportsIntoInits(await fx.bundle()).code).code;
 });
 
 afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
+  fx.remove();
 });
 
-const run = (text: string) => {
-  const file = path.join(tmp, `run-${Math.random().toString(36).slice(2)}.js`);
-  fs.writeFileSync(file, text);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout);
-};
+const run = (text: string) => fx.run(text);
 
 test("a built-in's namespace is the module itself; the bundle runs as before but for `default`", () => {
   const { code: direct, changed } = builtinNamespacesAsModules(code);

@@ -1,22 +1,17 @@
 // build/esm-inits.mjs: each lazily initialised module's `init_X = __esm(...)` becomes a function
 // declaration, and the bundle behaves the same: an import cycle, an init that throws (run once,
 // as __esm does), a module required twice.
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bundleOptions } from '../../build/esbuild-plugins.mjs';
 import { esmInitsAsFunctions } from '../../build/esm-inits.mjs';
 import { exportsIntoInits } from '../../build/lazy-exports.mjs';
+import { BundleFixture } from '../support/bundle-fixture';
 
-let tmp: string;
+let fx: BundleFixture;
 let code: string;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'box-esm-inits-'));
-  const write = (name: string, text: string) => fs.writeFileSync(path.join(tmp, name), text);
+  fx = new BundleFixture('box-esm-inits-');
+  const write = (name: string, text: string) => fx.write(name, text);
   // a and b import each other and each calls the other's function while it initialises
   write(
     'a.ts',
@@ -47,23 +42,14 @@ beforeAll(async () => {
      main();
     `,
   );
-  const out = await esbuild.build(
-    bundleOptions({ entry: path.join(tmp, 'entry.ts'), outfile: path.join(tmp, 'out.js'), version: '0', write: false }),
-  );
-  code = exportsIntoInits(out.outputFiles![0].text).code;
+  code = exportsIntoInits(await fx.bundle()).code;
 });
 
 afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
+  fx.remove();
 });
 
-const run = (text: string) => {
-  const file = path.join(tmp, `run-${Math.random().toString(36).slice(2)}.js`);
-  fs.writeFileSync(file, text);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout);
-};
+const run = (text: string) => fx.run(text);
 
 test('the inits become function declarations; the bundle runs as before', () => {
   const { code: declared, changed } = esmInitsAsFunctions(code);

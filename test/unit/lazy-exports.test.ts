@@ -1,20 +1,15 @@
 // build/lazy-exports.mjs: a module's export getters move into its init, and the bundle behaves the same
 // (a cycle that reads a namespace while it initialises included).
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bundleOptions } from '../../build/esbuild-plugins.mjs';
 import { exportsIntoInits } from '../../build/lazy-exports.mjs';
+import { BundleFixture } from '../support/bundle-fixture';
 
-let tmp: string;
+let fx: BundleFixture;
 let code: string;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'box-lazy-exports-'));
-  const write = (name: string, text: string) => fs.writeFileSync(path.join(tmp, name), text);
+  fx = new BundleFixture('box-lazy-exports-');
+  const write = (name: string, text: string) => fx.write(name, text);
   // a and b import each other (a cycle) and b reads a's namespace while a initialises; c is loaded
   // by require() and read as a namespace by d
   write(
@@ -47,23 +42,14 @@ beforeAll(async () => {
      main();
     `,
   );
-  const out = await esbuild.build(
-    bundleOptions({ entry: path.join(tmp, 'entry.ts'), outfile: path.join(tmp, 'out.js'), version: '0', write: false }),
-  );
-  code = out.outputFiles![0].text;
+  code = await fx.bundle();
 });
 
 afterAll(() => {
-  fs.rmSync(tmp, { recursive: true, force: true });
+  fx.remove();
 });
 
-const run = (text: string) => {
-  const file = path.join(tmp, `run-${Math.random().toString(36).slice(2)}.js`);
-  fs.writeFileSync(file, text);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout);
-};
+const run = (text: string) => fx.run(text);
 
 test('the export getters of lazily loaded modules move into their inits; the bundle runs as before', () => {
   const { code: lazy, moved } = exportsIntoInits(code);
