@@ -64,8 +64,11 @@ export function median(xs) {
 /**
  * Measures several contenders side by side: each round runs every contender once, in turn, so
  * drift of the machine affects all of them alike. `contenders` is [{ name, run: (i) => ms }].
+ * `rotate`: round i starts with contender i (mod their number), so that none always runs right
+ * after the same other one (what a start leaves behind, a cold cache, lands on each alike).
+ * Each result keeps its samples in round order, for paired differences (pairedExtra).
  */
-export function sideBySide(contenders, rounds, warmup = 3) {
+export function sideBySide(contenders, rounds, warmup = 3, { rotate = false } = {}) {
   // A peer that cannot run here (e.g. a cgroup layout it refuses) is reported and left out.
   contenders = contenders.filter((c) => {
     try {
@@ -77,13 +80,29 @@ export function sideBySide(contenders, rounds, warmup = 3) {
     }
   });
   const samples = Object.fromEntries(contenders.map((c) => [c.name, []]));
-  for (let i = 0; i < rounds; i++) for (const c of contenders) samples[c.name].push(c.run(i));
+  for (let i = 0; i < rounds; i++) {
+    const first = rotate ? i % contenders.length : 0;
+    for (const c of [...contenders.slice(first), ...contenders.slice(0, first)]) samples[c.name].push(c.run(i));
+  }
   return Object.fromEntries(
     contenders.map((c) => [
       c.name,
-      { median: median(samples[c.name]), min: Math.min(...samples[c.name]), runs: rounds },
+      { median: median(samples[c.name]), min: Math.min(...samples[c.name]), runs: rounds, samples: samples[c.name] },
     ]),
   );
+}
+
+/**
+ * What `with` adds to `without`, both sample lists in round order: the difference of their medians,
+ * and the median of each round's own difference (the two ran in the same round, so a drift of the
+ * machine between rounds cancels out); each also as a share of `without`'s median.
+ */
+export function pairedExtra(withSamples, withoutSamples) {
+  const base = median(withoutSamples);
+  const ofMedians = median(withSamples) - base;
+  const paired = median(withSamples.map((x, i) => x - withoutSamples[i]));
+  const pct = (ms) => (ms / base) * 100;
+  return { base, ofMedians, paired, ofMediansPct: pct(ofMedians), pairedPct: pct(paired) };
 }
 
 export function printTable(title, results, baseline) {

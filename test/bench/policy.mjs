@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BOX, median, printTable, printTraceSplit, REPO, sideBySide, timeOnce } from './lib.mjs';
+import { BOX, median, pairedExtra, printTable, printTraceSplit, REPO, sideBySide, timeOnce } from './lib.mjs';
 import { importTrueImage } from './start-latency.mjs';
 
 // A start as strict requires it (limits, a non-root user, a read-only root): what a policy adds is
@@ -43,17 +43,20 @@ export function benchPolicies({ rounds }) {
         { name: 'box run --policy strict, writable root', run: run(['--policy', 'strict'], WRITABLE) },
       ],
       rounds,
+      3,
+      { rotate: true },
     );
     printTable(
       `start-to-exit latency with policies, ${rounds} rounds (each start evaluates its policy afresh)`,
       results,
       'box run',
     );
-    const base = results['box run'].median;
     for (const name of ['box run --policy baseline', 'box run --policy strict']) {
-      const extra = results[name].median - base;
+      const e = pairedExtra(results[name].samples, results['box run'].samples);
       console.log(
-        `  ${name.slice('box run '.length)}: +${extra.toFixed(1)} ms (${((extra / base) * 100).toFixed(1)}% of a start; goal: at most 5%)`,
+        `  ${name.slice('box run '.length)}: +${e.ofMedians.toFixed(1)} ms (${e.ofMediansPct.toFixed(1)}% of a start) ` +
+          `between the medians, +${e.paired.toFixed(1)} ms (${e.pairedPct.toFixed(1)}%) the median of each round's ` +
+          `difference (goal: at most 5%)`,
       );
     }
     const writable = results['box run, writable root'].median;
