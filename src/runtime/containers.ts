@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { BoxError, errnoCode } from '../errors';
 import { DIRECTORY_LOCK, Lock, tryLockExistingFile } from '../image/locks';
 import { CONTAINER_ID_RE, layout, lockPaths, Roots } from '../paths';
-import { writeFileAtomic, writeNewFile } from '../util/fs';
+import { removeTree, writeFileAtomic, writeNewFile } from '../util/fs';
 import { readNoFollow } from '../util/safe-open';
 import { lockNewContainer, removeContainerLockFile } from './container-lock';
 import { ContainerConfig, ContainerRecord, ContainerState } from '../model';
@@ -315,7 +315,7 @@ function listDir(dir: string): string[] {
 /** Deletes hidden trash; a concurrent sweep may be deleting it too, and what is left the next one does. */
 function deleteLeftover(dir: string): void {
   try {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
   } catch {
     /* see above */
   }

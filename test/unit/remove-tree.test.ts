@@ -1,4 +1,5 @@
-// util/fs.ts removeTree: fs.rmSync's recursive removal, without loading Node's rimraf when nothing is there.
+// util/fs.ts removeTree: what fs.rmSync's recursive removal does, without Node's rimraf module.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,4 +28,17 @@ test('a link to a directory is removed, not what it points to', () => {
   removeTree(path.join(tmp, 'link'));
   expect(fs.readdirSync(tmp)).toEqual(['kept']);
   expect(fs.readdirSync(path.join(tmp, 'kept'))).toEqual(['f']);
+});
+
+test('inside a tree, links to directories and files are removed, never followed; special files go too', () => {
+  fs.mkdirSync(path.join(tmp, 'outside'));
+  fs.writeFileSync(path.join(tmp, 'outside/f'), 'x');
+  fs.mkdirSync(path.join(tmp, 'tree/d'), { recursive: true });
+  fs.symlinkSync(path.join(tmp, 'outside'), path.join(tmp, 'tree/d/to-dir'));
+  fs.symlinkSync(path.join(tmp, 'outside/f'), path.join(tmp, 'tree/to-file'));
+  fs.symlinkSync('..', path.join(tmp, 'tree/d/up'));
+  expect(spawnSync('mkfifo', [path.join(tmp, 'tree/fifo')]).status).toBe(0);
+  removeTree(path.join(tmp, 'tree'));
+  expect(fs.readdirSync(tmp)).toEqual(['outside']);
+  expect(fs.readdirSync(path.join(tmp, 'outside'))).toEqual(['f']);
 });
