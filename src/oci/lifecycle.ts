@@ -446,6 +446,10 @@ export async function ociStart(
   }
   const line = await waitForEvent(store, id, ['started', 'error'], () => !isMonitorAlive(rec.monitorPid));
   if (line !== 'started') throw startError(line, rec.command);
+  // The monitor exits right after `started`, which re-parents the container to the caller's
+  // subreaper (runc's model): a shim or conmon that waits for the init as soon as start returned
+  // must find it its child. Under load the monitor could still be there (its waitpid: ECHILD).
+  await untilGone(() => isMonitorAlive(rec.monitorPid)).catch(() => undefined); // (it started regardless)
   await runHooks('poststart', rec.hooks.poststart, stateOf(rec, 'running'), false, warn);
 }
 
