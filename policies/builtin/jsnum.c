@@ -192,11 +192,9 @@ static double times_pow2(double x, uint32_t k)
 	return x * of_bits((uint64_t)(k + 1023) << 52);
 }
 
-double big_to_double(big a)
+/* big_to_double of a value beyond 64 bits (len of them) */
+static BOX_COLD double big_to_double_wide(big a, uint32_t len)
 {
-	uint32_t len = bitlen(a);
-	if (len <= 64)
-		return (double)big_low64(a); /* the conversion rounds to nearest, ties to even */
 	if (len > 1100)
 		return INF;
 	uint64_t top = big_low64(big_shr(a, len - 64));
@@ -205,6 +203,14 @@ double big_to_double(big a)
 	if (rest > 0x400 || (rest == 0x400 && (sticky || (keep & 1))))
 		keep++;
 	return times_pow2((double)keep, len - 53);
+}
+
+double big_to_double(big a)
+{
+	uint32_t len = bitlen(a);
+	if (len <= 64)
+		return (double)big_low64(a); /* the conversion rounds to nearest, ties to even */
+	return big_to_double_wide(a, len);
 }
 
 big big_of_double(double x)
