@@ -405,7 +405,9 @@ static bool ascii_is(char c, char lower)
 	return c == lower || c == lower - 'a' + 'A';
 }
 
-bool parse_bytes(str s, big *out)
+/* BOX_APART: run only for a size argument given (-flto would inline it into bytes_arg, which every
+ * start runs) */
+BOX_APART bool parse_bytes(str s, big *out)
 {
 	s = str_trim(s);
 	uint32_t i = 0;
@@ -435,7 +437,7 @@ bool parse_bytes(str s, big *out)
 	return true;
 }
 
-/* "policy argument KEY=VALUE is not WHAT" */
+/* "policy argument KEY=VALUE is not WHAT" (BOX_COLD: a malformed argument denies) */
 static BOX_COLD void say_bad_arg(strlist *problems, const char *key, str value, const char *what)
 {
 	say(problems, "policy argument %c=%s is not %c", key, value, what);
@@ -502,7 +504,7 @@ bool within(str p, str dir)
 	return str_eq_c(dir, "/") || str_eq(p, dir) || (p.len > dir.len && str_starts(p, dir) && p.ptr[dir.len] == '/');
 }
 
-/* (quota * 1000 + period - 1) / period beyond 64 bits */
+/* (quota * 1000 + period - 1) / period beyond 64 bits (BOX_COLD: no --cpus comes near) */
 static BOX_COLD big millicpus_wide(uint64_t quota, uint64_t period)
 {
 	return big_div(big_add(big_mul(big_u64(quota), big_u64(1000)), big_u64(period - 1)), big_u64(period));

@@ -399,8 +399,9 @@ _Noreturn void box_trap(void);
 typedef box_string str;
 
 /* Keeping code an allowed start does not run out of the functions it runs: V8 compiles a policy's
- * function whole on its first call (Liftoff, ~37 us per KB of code on the 2-core dev VM), and every
- * start is a new process, so a denial's message formatting inlined into a check costs every start.
+ * function whole on its first call (Liftoff, ~37 us of CPU per KB on the 2-core dev VM), and every
+ * start is a new process, so a denial's message formatting inlined into a check (clang -Oz -flto
+ * inlines what it calls once) costs every start.
  *   BOX_COLD   a denial or a malformed argument: a function of its own (noinline), compiled only
  *              when called; cold, so that clang also treats the call as rare
  *   BOX_APART  work only some requests ask for (a bind mount, an argument given): a function of
