@@ -24,6 +24,27 @@ void policy_describe(box_info *info)
 	info->arguments = (box_list_argument){ args, 5 };
 }
 
+/* The limits a container given none gets, with a warning for each (a function of its own,
+ * BOX_APART in policy.h: a start that sets both never compiles it). pids: the default-pids
+ * argument, a whole non-negative number. */
+static BOX_APART void set_default_limits(const box_resources *r, bool no_pids, big memory, double pids, box_verdict *v,
+					 strlist *warnings)
+{
+	box_limits_patch *limits = &v->patch.val.limits.val;
+	v->patch.is_some = 1;
+	v->patch.val.limits.is_some = 1;
+	if (!r->memory.is_some) {
+		/* a size beyond 64 bits wraps, as JavaScript's u64 lowering of a BigInt does */
+		limits->memory = (box_option_u64){ 1, big_low64(memory) };
+		say(warnings, "no memory limit given: set to %M", memory);
+	}
+	if (no_pids) {
+		big n = big_of_double(pids);
+		limits->pids_limit = (box_option_s64){ 1, (int64_t)big_low64(n) };
+		say(warnings, "no pids limit given: set to %B", n);
+	}
+}
+
 void policy_evaluate(const box_request *req, box_verdict *v)
 {
 	const box_resources *r = &req->container.resources;
@@ -34,7 +55,8 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 	big memory = bytes_arg(req, "default-memory", big_u64(1ull << 30), &problems);
 	if (!big_is_zero(half) && big_cmp(memory, half) > 0)
 		memory = half;
-	big pids = big_of_double(js_floor(number_arg(req, "default-pids", 4096, &problems)));
+	/* a whole number (number_arg's are finite and non-negative), so BigInt() of it cannot throw */
+	double pids = js_floor(number_arg(req, "default-pids", 4096, &problems));
 	if (problems.len || reasons.len) {
 		for (uint32_t i = 0; i < problems.len; i++)
 			list_add(&reasons, problems.ptr[i]);
@@ -43,20 +65,8 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 		return;
 	}
 	bool no_pids = !r->pids_limit.is_some || r->pids_limit.val < 0;
-	if (!r->memory.is_some || no_pids) {
-		box_limits_patch *limits = &v->patch.val.limits.val;
-		v->patch.is_some = 1;
-		v->patch.val.limits.is_some = 1;
-		if (!r->memory.is_some) {
-			/* a size beyond 64 bits wraps, as JavaScript's u64 lowering of a BigInt does */
-			limits->memory = (box_option_u64){ 1, big_low64(memory) };
-			say(&warnings, "no memory limit given: set to %M", memory);
-		}
-		if (no_pids) {
-			limits->pids_limit = (box_option_s64){ 1, (int64_t)big_low64(pids) };
-			say(&warnings, "no pids limit given: set to %B", pids);
-		}
-	}
+	if (!r->memory.is_some || no_pids)
+		set_default_limits(r, no_pids, memory, pids, v, &warnings);
 	v->decision = BOX_ALLOW;
 	v->warnings = list_done(&warnings);
 }

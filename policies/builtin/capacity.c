@@ -20,6 +20,33 @@ void policy_describe(box_info *info)
 	info->arguments = (box_list_argument){ args, 3 };
 }
 
+/* The messages of what does not fit, each formatted in a function of its own (BOX_COLD in
+ * policy.h: a start that fits never compiles them) */
+
+static BOX_COLD void say_unlimited_arg(strlist *reasons, str unlimited)
+{
+	say(reasons, "policy argument unlimited=%s must be deny or allow", unlimited);
+}
+
+static BOX_COLD void say_memory(strlist *reasons, const box_host *h, uint64_t memory, big budget, double share)
+{
+	say(reasons, "not enough memory: %M committed by %u running containers + %M requested > %M (%g%% of %M)",
+	    big_u64(h->committed.memory), (uint64_t)h->committed.containers, big_u64(memory), budget, share * 100,
+	    big_u64(h->memory_total));
+}
+
+static BOX_COLD void say_cpu(strlist *reasons, const box_host *h, big cpu, double budget, double share)
+{
+	say(reasons, "not enough cpu: %g committed + %g requested > %g (%g%% of %u cpus)", (double)h->committed.millicpus / 1000,
+	    big_to_double(cpu) / 1000, budget / 1000, share * 100, (uint64_t)h->cpus);
+}
+
+static BOX_COLD void say_unaccounted(strlist *warnings, const box_committed *committed)
+{
+	uint32_t n = committed->unlimited_memory > committed->unlimited_cpu ? committed->unlimited_memory : committed->unlimited_cpu;
+	say(warnings, "%u running containers have no limit and are not accounted for", (uint64_t)n);
+}
+
 void policy_evaluate(const box_request *req, box_verdict *v)
 {
 	strlist reasons = { 0 }, warnings = { 0 };
@@ -28,7 +55,7 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 	opt_str given = arg(req, "unlimited");
 	str unlimited = given.set ? given.val : str_c("deny");
 	if (!str_eq_c(unlimited, "deny") && !str_eq_c(unlimited, "allow"))
-		say(&reasons, "policy argument unlimited=%s must be deny or allow", unlimited);
+		say_unlimited_arg(&reasons, unlimited);
 	bool deny_unlimited = str_eq_c(unlimited, "deny");
 	const box_host *h = &req->host;
 	const box_option_u64 memory = req->container.resources.memory;
@@ -41,27 +68,22 @@ void policy_evaluate(const box_request *req, box_verdict *v)
 
 	if (!memory.is_some) {
 		if (deny_unlimited)
-			say(&reasons, "a memory limit is required so that the start can be accounted for (--memory)");
+			list_add(&reasons, STR("a memory limit is required so that the start can be accounted for (--memory)"));
 		else
-			say(&warnings, "no memory limit: not accounted for");
+			list_add(&warnings, STR("no memory limit: not accounted for"));
 	} else if (big_cmp(big_add(big_u64(h->committed.memory), big_u64(memory.val)), memory_budget) > 0) {
-		say(&reasons, "not enough memory: %M committed by %u running containers + %M requested > %M (%g%% of %M)",
-		    big_u64(h->committed.memory), (uint64_t)h->committed.containers, big_u64(memory.val), memory_budget,
-		    memory_share * 100, big_u64(h->memory_total));
+		say_memory(&reasons, h, memory.val, memory_budget, memory_share);
 	}
 	if (!cpu_limited) {
 		if (deny_unlimited)
-			say(&reasons, "a cpu limit is required so that the start can be accounted for (--cpus)");
+			list_add(&reasons, STR("a cpu limit is required so that the start can be accounted for (--cpus)"));
 		else
-			say(&warnings, "no cpu limit: not accounted for");
+			list_add(&warnings, STR("no cpu limit: not accounted for"));
 	} else if (big_cmp(big_add(big_u64(h->committed.millicpus), cpu), cpu_budget_big) > 0) {
-		say(&reasons, "not enough cpu: %g committed + %g requested > %g (%g%% of %u cpus)", (double)h->committed.millicpus / 1000,
-		    big_to_double(cpu) / 1000, cpu_budget / 1000, cpu_share * 100, (uint64_t)h->cpus);
+		say_cpu(&reasons, h, cpu, cpu_budget, cpu_share);
 	}
-	if (h->committed.unlimited_memory > 0 || h->committed.unlimited_cpu > 0) {
-		uint32_t n = h->committed.unlimited_memory > h->committed.unlimited_cpu ? h->committed.unlimited_memory : h->committed.unlimited_cpu;
-		say(&warnings, "%u running containers have no limit and are not accounted for", (uint64_t)n);
-	}
+	if (h->committed.unlimited_memory > 0 || h->committed.unlimited_cpu > 0)
+		say_unaccounted(&warnings, &h->committed);
 	v->decision = reasons.len ? BOX_DENY : BOX_ALLOW;
 	v->reasons = list_done(&reasons);
 	v->warnings = list_done(&warnings);

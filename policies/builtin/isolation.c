@@ -70,34 +70,30 @@ static str capability_key(str s)
 	return str_starts(key, prefix) ? (str){ key.ptr + prefix.len, key.len - prefix.len } : key;
 }
 
-void isolation_reasons(const box_request *req, strlist *reasons)
+/* The dangerous capabilities the container asks for that allow-capabilities does not exempt (run
+ * only when it asks for one) */
+static BOX_COLD void capability_reasons(const box_request *req, strlist *reasons)
 {
-	const box_container *c = &req->container;
-	if (c->security.privileged)
-		say(reasons, "privileged containers are not allowed");
-	if (c->namespaces.pid.tag == BOX_NS_HOST)
-		say(reasons, "the host's PID namespace is not allowed");
-	if (c->namespaces.ipc.tag == BOX_NS_HOST)
-		say(reasons, "the host's IPC namespace is not allowed");
-	if (c->network.mode.tag == BOX_NET_HOST)
-		say(reasons, "the host's network namespace is not allowed");
-
+	const box_security *security = &req->container.security;
 	opt_str allow = arg(req, "allow-capabilities");
 	box_list_string items = str_split(allow.set ? allow.val : str_c(""), ',');
 	strlist allowed = { 0 };
 	for (uint32_t i = 0; i < items.len; i++)
 		list_add(&allowed, capability_key(items.ptr[i]));
 	strlist refused = { 0 };
-	if (!c->security.privileged) {
-		for (uint32_t i = 0; i < c->security.capabilities.len; i++) {
-			str cap = c->security.capabilities.ptr[i];
-			if (dangerous(cap) && !list_has(&allowed, cap))
-				list_add(&refused, cap);
-		}
+	for (uint32_t i = 0; i < security->capabilities.len; i++) {
+		str cap = security->capabilities.ptr[i];
+		if (dangerous(cap) && !list_has(&allowed, cap))
+			list_add(&refused, cap);
 	}
 	if (refused.len)
 		say(reasons, "dangerous capabilities are not allowed: %s", list_join(&refused, ", "));
+}
 
+/* The bind mounts of sensitive host paths (run only when the container has a bind mount) */
+static BOX_APART void bind_mount_reasons(const box_request *req, strlist *reasons)
+{
+	const box_container *c = &req->container;
 	/* the trees a bind mount must not reach into, and (with the sockets) must not expose */
 	strlist trees = { 0 };
 	for (size_t i = 0; i < COUNT(SENSITIVE_TREES); i++)
@@ -131,6 +127,33 @@ void isolation_reasons(const box_request *req, strlist *reasons)
 				say(reasons, "bind mount of %s is not allowed (it exposes %s)", m->source, exposable.ptr[k]);
 				break;
 			}
+		}
+	}
+}
+
+void isolation_reasons(const box_request *req, strlist *reasons)
+{
+	const box_container *c = &req->container;
+	if (c->security.privileged)
+		list_add(reasons, STR("privileged containers are not allowed"));
+	if (c->namespaces.pid.tag == BOX_NS_HOST)
+		list_add(reasons, STR("the host's PID namespace is not allowed"));
+	if (c->namespaces.ipc.tag == BOX_NS_HOST)
+		list_add(reasons, STR("the host's IPC namespace is not allowed"));
+	if (c->network.mode.tag == BOX_NET_HOST)
+		list_add(reasons, STR("the host's network namespace is not allowed"));
+	if (!c->security.privileged) {
+		for (uint32_t i = 0; i < c->security.capabilities.len; i++) {
+			if (dangerous(c->security.capabilities.ptr[i])) {
+				capability_reasons(req, reasons);
+				break;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < c->mounts.len; i++) {
+		if (c->mounts.ptr[i].kind == BOX_MOUNT_BIND) {
+			bind_mount_reasons(req, reasons);
+			break;
 		}
 	}
 }

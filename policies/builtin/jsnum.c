@@ -127,7 +127,9 @@ bool big_pow2_divides(big a, uint32_t bits)
 	return (a.d[bits / 32] & ((1u << (bits % 32)) - 1)) == 0;
 }
 
-uint64_t big_low64(big a)
+/* always_inline: a few instructions, which as a function of its own cost a start one more
+ * compile (-Oz -flto stops inlining it at its third caller) */
+__attribute__((always_inline)) uint64_t big_low64(big a)
 {
 	return (a.n > 0 ? a.d[0] : 0) | (a.n > 1 ? (uint64_t)a.d[1] << 32 : 0);
 }
@@ -192,11 +194,10 @@ static double times_pow2(double x, uint32_t k)
 	return x * of_bits((uint64_t)(k + 1023) << 52);
 }
 
-double big_to_double(big a)
+/* big_to_double of a value beyond 64 bits (len of them; BOX_COLD: the sizes and cpu limits of
+ * a start fit 64 bits) */
+static BOX_COLD double big_to_double_wide(big a, uint32_t len)
 {
-	uint32_t len = bitlen(a);
-	if (len <= 64)
-		return (double)big_low64(a); /* the conversion rounds to nearest, ties to even */
 	if (len > 1100)
 		return INF;
 	uint64_t top = big_low64(big_shr(a, len - 64));
@@ -205,6 +206,14 @@ double big_to_double(big a)
 	if (rest > 0x400 || (rest == 0x400 && (sticky || (keep & 1))))
 		keep++;
 	return times_pow2((double)keep, len - 53);
+}
+
+double big_to_double(big a)
+{
+	uint32_t len = bitlen(a);
+	if (len <= 64)
+		return (double)big_low64(a); /* the conversion rounds to nearest, ties to even */
+	return big_to_double_wide(a, len);
 }
 
 big big_of_double(double x)
@@ -293,6 +302,12 @@ static char *big_digits(big a, uint32_t *len)
 
 void sb_add_big(strbuf *b, big a)
 {
+	if (a.n <= 2) {
+		/* within 64 bits, as every size and limit a start gives: no long division (baseline's
+		 * warnings about the limits it sets then compile 0.5 KB less) */
+		sb_add_u64(b, big_low64(a));
+		return;
+	}
 	uint32_t len;
 	char *d = big_digits(a, &len);
 	sb_add(b, (str){ d, len });
@@ -558,7 +573,9 @@ static double radix_number(const char *p, uint32_t n, uint32_t bits)
 	return big_to_double(norm(d, nl));
 }
 
-double js_number(str s)
+/* BOX_APART: run only for a number argument given (-flto would inline it, 1.9 KB, into
+ * number_arg, which every start runs) */
+BOX_APART double js_number(str s)
 {
 	s = str_trim(s);
 	if (!s.len)

@@ -374,6 +374,18 @@ str list_join(const strlist *l, const char *sep)
 	return sb_str(&b);
 }
 
+strlist list_items(str value)
+{
+	box_list_string parts = str_split(value, ',');
+	strlist out = { 0 };
+	for (uint32_t i = 0; i < parts.len; i++) {
+		str item = str_trim(parts.ptr[i]);
+		if (item.len)
+			list_add(&out, item);
+	}
+	return out;
+}
+
 /* ---- what the policies share ---- */
 
 opt_str arg(const box_request *req, const char *key)
@@ -393,7 +405,9 @@ static bool ascii_is(char c, char lower)
 	return c == lower || c == lower - 'a' + 'A';
 }
 
-bool parse_bytes(str s, big *out)
+/* BOX_APART: run only for a size argument given (-flto would inline it into bytes_arg, which every
+ * start runs) */
+BOX_APART bool parse_bytes(str s, big *out)
 {
 	s = str_trim(s);
 	uint32_t i = 0;
@@ -423,6 +437,12 @@ bool parse_bytes(str s, big *out)
 	return true;
 }
 
+/* "policy argument KEY=VALUE is not WHAT" (BOX_COLD: a malformed argument denies) */
+static BOX_COLD void say_bad_arg(strlist *problems, const char *key, str value, const char *what)
+{
+	say(problems, "policy argument %c=%s is not %c", key, value, what);
+}
+
 big bytes_arg(const box_request *req, const char *key, big fallback, strlist *problems)
 {
 	opt_str v = arg(req, key);
@@ -430,7 +450,7 @@ big bytes_arg(const box_request *req, const char *key, big fallback, strlist *pr
 		return fallback;
 	big n;
 	if (!parse_bytes(v.val, &n)) {
-		say(problems, "policy argument %c=%s is not a size (e.g. 512m, 2g)", key, v.val);
+		say_bad_arg(problems, key, v.val, "a size (e.g. 512m, 2g)");
 		return fallback;
 	}
 	return n;
@@ -443,7 +463,7 @@ double number_arg(const box_request *req, const char *key, double fallback, strl
 		return fallback;
 	double n = js_number(v.val);
 	if (!js_isfinite(n) || n < 0) {
-		say(problems, "policy argument %c=%s is not a non-negative number", key, v.val);
+		say_bad_arg(problems, key, v.val, "a non-negative number");
 		return fallback;
 	}
 	return n;
@@ -484,6 +504,12 @@ bool within(str p, str dir)
 	return str_eq_c(dir, "/") || str_eq(p, dir) || (p.len > dir.len && str_starts(p, dir) && p.ptr[dir.len] == '/');
 }
 
+/* (quota * 1000 + period - 1) / period beyond 64 bits (BOX_COLD: no --cpus comes near) */
+static BOX_COLD big millicpus_wide(uint64_t quota, uint64_t period)
+{
+	return big_div(big_add(big_mul(big_u64(quota), big_u64(1000)), big_u64(period - 1)), big_u64(period));
+}
+
 bool millicpus(const box_request *req, big *out)
 {
 	const box_resources *r = &req->container.resources;
@@ -500,7 +526,7 @@ bool millicpus(const box_request *req, big *out)
 		*out = big_u64((quota * 1000 + period - 1) / period);
 		return true;
 	}
-	*out = big_div(big_add(big_mul(big_u64(quota), big_u64(1000)), big_u64(period - 1)), big_u64(period));
+	*out = millicpus_wide(quota, period);
 	return true;
 }
 

@@ -31,19 +31,6 @@ static bool parse_range(str s, uint32_t *lo, uint32_t *hi)
 	return *lo >= 1 && *hi <= 65535 && *lo <= *hi;
 }
 
-/* the trimmed, non-empty items of a comma-separated argument */
-static strlist items_of(str value)
-{
-	box_list_string parts = str_split(value, ',');
-	strlist out = { 0 };
-	for (uint32_t i = 0; i < parts.len; i++) {
-		str item = str_trim(parts.ptr[i]);
-		if (item.len)
-			list_add(&out, item);
-	}
-	return out;
-}
-
 /* host-ports= items at most: a list, not a table of every port */
 #define MAX_RANGES 64
 
@@ -65,23 +52,21 @@ static strlist joined_networks(const box_network *n)
 	return out;
 }
 
-void network_reasons(const box_request *req, strlist *reasons)
+/* networks=: each network the container joins must be one of the value's */
+static BOX_APART void network_name_reasons(const box_container *c, str value, strlist *reasons)
 {
-	const box_container *c = &req->container;
-	opt_str networks = arg(req, "networks");
-	if (networks.set) {
-		strlist allowed = items_of(networks.val);
-		strlist joined = joined_networks(&c->network);
-		for (uint32_t i = 0; i < joined.len; i++)
-			if (!list_has(&allowed, joined.ptr[i]))
-				say(reasons, "container %s: network %s is not allowed (networks=%s): run it with --network %s",
-				    c->name, joined.ptr[i], list_join(&allowed, ","),
-				    allowed.len ? list_join(&allowed, " or ") : str_c("none"));
-	}
-	opt_str ports = arg(req, "host-ports");
-	if (!ports.set)
-		return;
-	strlist ranges = items_of(ports.val);
+	strlist allowed = list_items(value);
+	strlist joined = joined_networks(&c->network);
+	for (uint32_t i = 0; i < joined.len; i++)
+		if (!list_has(&allowed, joined.ptr[i]))
+			say(reasons, "container %s: network %s is not allowed (networks=%s): run it with --network %s", c->name,
+			    joined.ptr[i], list_join(&allowed, ","), allowed.len ? list_join(&allowed, " or ") : str_c("none"));
+}
+
+/* host-ports=: each published host port must be in one of the value's ports and ranges */
+static BOX_APART void host_port_reasons(const box_container *c, str value, strlist *reasons)
+{
+	strlist ranges = list_items(value);
 	if (ranges.len > MAX_RANGES) {
 		say(reasons, "policy argument host-ports has %u items: give at most %u ports and ranges (e.g. 8000-8999)",
 		    (uint64_t)ranges.len, (uint64_t)MAX_RANGES);
@@ -91,7 +76,7 @@ void network_reasons(const box_request *req, strlist *reasons)
 	for (uint32_t i = 0; i < ranges.len; i++) {
 		if (!parse_range(ranges.ptr[i], &lo[n], &hi[n])) {
 			say(reasons, "policy argument host-ports=%s: %s is not a port or a range of ports 1-65535 "
-				     "(e.g. 80,443,8000-8999)", ports.val, ranges.ptr[i]);
+				     "(e.g. 80,443,8000-8999)", value, ranges.ptr[i]);
 			return;
 		}
 		n++;
@@ -105,4 +90,14 @@ void network_reasons(const box_request *req, strlist *reasons)
 			say(reasons, "container %s: host port %u/%c is not allowed (host-ports=%s): publish it on an allowed port",
 			    c->name, (uint64_t)p->host_port, protocol_name(p->protocol), list_join(&ranges, ","));
 	}
+}
+
+void network_reasons(const box_request *req, strlist *reasons)
+{
+	opt_str networks = arg(req, "networks");
+	if (networks.set)
+		network_name_reasons(&req->container, networks.val, reasons);
+	opt_str ports = arg(req, "host-ports");
+	if (ports.set)
+		host_port_reasons(&req->container, ports.val, reasons);
 }
