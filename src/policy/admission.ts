@@ -10,14 +10,12 @@
 // them, which is as if it had been admitted just after (its record is there for the next one).
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BoxError } from '../errors';
 import { Lock, lockFile } from '../image/locks';
 import { detectCgroups, CgroupHost } from '../linux/cgroups';
 import { layout, lockPaths, Roots } from '../paths';
 import type { NetworkRecord } from '../network/store';
 import type { AdmittedBy, ContainerConfig, ContainerRecord } from '../model';
 import { readJsonIfExists } from '../util/fs';
-import { printable } from '../util/printable';
 import { runAhead } from '../util/priority';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
@@ -26,7 +24,7 @@ import { sha256Hex } from './cache';
 import { Policy, POLICY_FILE_MAX } from './engine';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 import { openPolicy } from './open';
-import { applyPatch, patchIsEmpty } from './patch';
+import type { Judged, JudgeSink } from './judge';
 import { NetworkFacts, policyRequest } from './request';
 import { isBuiltin, PolicyRef, readsCommitted } from './sources';
 import type { Committed, PolicyContainer, PolicyPatch } from './types';
@@ -108,8 +106,6 @@ export interface Subject {
 export async function admit(subject: Subject, refs: PolicyRef[], flags: AdmissionFlags): Promise<Admission> {
   mark('policy engine loaded');
   const { roots } = subject;
-  // Reasons, warnings and failures are the policy's text: printed with control characters escaped.
-  const warn = (message: string): void => subject.warn(printable(message));
   const cliArgs = parsePolicyArgs(flags.args);
   const timeoutMs = parsePolicyTimeout(flags.timeout);
   const failureMode = parseFailureMode(flags.failure);
@@ -123,6 +119,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
     const audit: AuditEntry[] = [];
     const denials: string[] = [];
     const patches: PolicyPatch[] = [];
+    const sink: JudgeSink = { warn: (message) => subject.warn(message), action: subject.action, denials, patches };
     // (a start without the lock has only policies that never look at these sums: none are read)
     const committed = lock ? subject.committed() : NOTHING_COMMITTED;
     const networks = networkFacts(roots, config);
@@ -146,55 +143,18 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
       const ev = lock ? runAhead(EVALUATION_NICE, () => policy.evaluate(request)) : policy.evaluate(request);
       mark('policy evaluated');
       const { verdict } = ev;
-      let failure: AuditEntry['failure'] = ev.failure;
-      const label = `policy ${policy.name}${ref.mode === 'enforce' ? '' : ` (${ref.mode})`}`;
-      let outcome: AuditEntry['outcome'];
-      let applied: string[] = [];
-      if (failure && failureMode === 'ignore') {
-        warn(`${label} failed and --policy-failure=ignore lets the start go ahead: ${failure.message}`);
-        outcome = 'failure-ignored';
-      } else if (ref.mode === 'audit') {
-        outcome = 'recorded';
-      } else if (ref.mode === 'warn') {
-        for (const r of verdict.reasons) if (verdict.decision === 'deny') warn(`${label} would deny the start: ${r}`);
-        for (const w of verdict.warnings) warn(`${label}: ${w}`);
-        if (verdict.patch && !patchIsEmpty(verdict.patch)) {
-          try {
-            const would = applyPatch(config, verdict.patch, policy.name, cgroups).changes;
-            if (would.length) warn(`${label} would change: ${would.join(', ')}`);
-          } catch (err) {
-            warn(`${label}: ${(err as Error).message}`);
-          }
-        }
-        outcome = 'warned';
-      } else if (failure) {
-        denials.push(
-          `policy ${policy.name} ${failure.message}: the start is refused (--policy-failure=ignore would let it go ahead)`,
-        );
-        outcome = 'denied';
-      } else if (verdict.decision === 'deny') {
-        for (const r of verdict.reasons.length ? verdict.reasons : ['(no reason given)'])
-          denials.push(`denied by policy ${policy.name}: ${r}`);
-        outcome = 'denied';
-      } else {
-        for (const w of verdict.warnings) warn(`${label}: ${w}`);
-        outcome = 'admitted';
-        if (verdict.patch && !patchIsEmpty(verdict.patch)) {
-          try {
-            const patched = applyPatch(config, verdict.patch, policy.name, cgroups);
-            config = patched.config;
-            applied = patched.changes;
-            // (a connect applies no patch: it reports the changes as not applied)
-            if (subject.action !== 'connect') for (const r of patched.replaced) warn(`${label}: ${r}`);
-            patches.push(verdict.patch);
-          } catch (err) {
-            if (!(err instanceof BoxError)) throw err;
-            denials.push(`${err.message}: the start is refused`);
-            failure = { kind: 'invalid-patch', message: err.message };
-            outcome = 'denied';
-          }
-        }
-      }
+      // The common case, decided here: judge.ts (loaded for the others) holds the modes, failures,
+      // denials and patches, which a built-in's allowed start then never compiles.
+      const judged: Judged =
+        ref.mode === 'enforce' &&
+        !ev.failure &&
+        verdict.decision === 'allow' &&
+        !verdict.patch &&
+        !verdict.warnings.length
+          ? { config, outcome: 'admitted', applied: [], failure: undefined }
+          : (await import('./judge')).judge(sink, policy.name, ref.mode, ev, failureMode, config, cgroups);
+      config = judged.config;
+      const { outcome, applied, failure } = judged;
       const ms = (n: number): number => Math.round(n * 1000) / 1000;
       const durationMs = ms(ev.evaluateMs + ev.instantiateMs);
       audit.push({
@@ -236,7 +196,7 @@ export async function admit(subject: Subject, refs: PolicyRef[], flags: Admissio
     };
     if (denials.length) {
       finish();
-      throw new BoxError(denials.map(printable).join('\nbox: '));
+      throw (await import('./judge')).refusal(denials);
     }
     return { config, admittedBy, patches, finish };
   } catch (err) {
