@@ -20,7 +20,7 @@ import { runAhead } from '../util/priority';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
 import { appendAudit, AuditEntry } from './audit';
-import { sha256Hex } from './cache';
+import { sha256Hex } from '../util/sha256';
 import { Policy, POLICY_FILE_MAX } from './engine';
 import { parseFailureMode, parsePolicyArgs, parsePolicyTimeout } from './flags';
 import { openPolicy } from './open';

@@ -20,6 +20,7 @@ import { randomHex } from '../util/random';
 import { loadTranspiler } from './transpiler';
 import { BOX_VERSION } from '../version';
 import { isoTime } from '../util/iso-time';
+import { sha256Hex } from '../util/sha256';
 
 /** New files of the cache: created (never through a symlink: O_EXCL) and readable by root only. */
 const ROOT_ONLY_NEW = { mode: 0o600, flag: 'wx' } as const;
@@ -48,15 +49,6 @@ export interface CacheEntry {
 export const cacheStats = { transpiles: 0, hits: 0, waits: 0 };
 
 const inFlight = new Map<string, Promise<CacheEntry>>();
-
-/**
- * node:crypto is loaded here, on first use: a built-in policy is never hashed at a start (its
- * digest is known), and loading it cost ~2 ms of CPU (measured 2026-12-05 on the 2-core dev VM).
- */
-export function sha256Hex(bytes: Uint8Array | string): string {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 export function entryDir(cacheDir: string, digest: string, boxVersion = BOX_VERSION): string {
   return path.join(cacheDir, `${digest}-${boxVersion.replace(/[^A-Za-z0-9._-]/g, '_')}`);

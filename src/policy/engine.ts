@@ -25,34 +25,18 @@
 //   transpiled once into a cache), or, for components built like the built-ins (LoadOptions.direct),
 //   its one core module called through box's own canonical-ABI codec (admission-abi.ts): no
 //   glue to compile, no cache, no jco. Both run under the same limits.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as vm from 'node:vm';
+import type * as vm from 'node:vm';
 import { BoxError } from '../errors';
 import { useFeature } from '../util/code-cache';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
 import { directAdmission, directProblems } from './admission-abi';
-import {
-  checkComponentBinary,
-  componentCoreModules,
-  hasStartFunction,
-  limitCoreResources,
-  PolicyFormatError,
-} from './binary';
-import { addToEntry, CacheEntry, entryDir, sha256Hex, transpiled } from './cache';
+import { checkComponentBinary, componentCoreModules, hasStartFunction, limitCoreResources } from './binary';
 import { addDeadlineChecks, DEADLINE_EXPORT } from './deadline';
 import { DEFAULT_TIMEOUT_MS } from './flags';
-import {
-  AdmissionExports,
-  PolicyInfo,
-  PolicyRequest,
-  PolicyVerdict,
-  WIT_EXPORT,
-  WIT_INTERFACE,
-  WIT_PACKAGE,
-} from './types';
-import { combineVerdicts, isV01, requestsForV01, SUPPORTED_WIT_VERSIONS } from './wit-versions';
+import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT } from './types';
+import { combineVerdicts, isV01, requestsForV01 } from './wit-versions';
 
 export { DEFAULT_TIMEOUT_MS } from './flags';
 /**
@@ -154,84 +138,8 @@ export class PolicyLoadError extends BoxError {
  * Milliseconds on a monotonic clock (the global `performance` cost ~1.5 ms to load on first use,
  * measured 2026-12-02 on the 2-core dev VM).
  */
-function nowMs(): number {
+export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-const EXPORT_RE = new RegExp(
-  `^${WIT_PACKAGE.replace(':', '\\:')}/${WIT_INTERFACE}@(\\d+)\\.(\\d+)\\.(\\d+)(?:[-+].*)?$`,
-);
-
-/**
- * Which export of the component is box's interface (of the newest version box supports, when it
- * exports several); throws a PolicyLoadError when none fits.
- */
-export function checkWorld(what: string, exports: Array<[string, string]>): string {
-  const names = exports.map(([n]) => n);
-  const versions: string[] = [];
-  for (const supported of SUPPORTED_WIT_VERSIONS) {
-    const [major, minor] = supported.split('.').map(Number);
-    for (const name of names) {
-      const m = EXPORT_RE.exec(name);
-      if (!m) continue;
-      // WIT semver: 0.x versions are compatible within the same minor, 1.x+ within the same major.
-      if (Number(m[1]) === major && (major > 0 || Number(m[2]) === minor)) return name;
-      versions.push(`${m[1]}.${m[2]}.${m[3]}`);
-    }
-  }
-  if (versions.length) {
-    const known = SUPPORTED_WIT_VERSIONS.map((v) => `${WIT_PACKAGE}@${v}`).join(' and ');
-    throw new PolicyLoadError(
-      `${what} targets ${WIT_PACKAGE}@${[...new Set(versions)].join(', ')}, which this box does not support: it ` +
-        `supports ${known} (rebuild the policy against policies/wit of this box; see policies/wit/README.md)`,
-    );
-  }
-  const shown = names.filter((n) => n.includes(':') || n.includes('/'));
-  throw new PolicyLoadError(
-    `${what} does not export box's policy world (${WIT_EXPORT}); it exports ${shown.length ? shown.join(', ') : names.length ? names.join(', ') : 'nothing'}`,
-  );
-}
-
-/** Refuses components with imports: a policy gets no host capability at all. */
-export function checkImports(what: string, imports: string[]): void {
-  if (imports.length === 0) return;
-  throw new PolicyLoadError(
-    `${what} imports ${imports.join(', ')}: a policy must import nothing (no files, network, environment, clocks or ` +
-      `randomness); build it with every WASI feature disabled (\`box policy build\` does)`,
-  );
-}
-
-let tuned = false;
-/**
- * V8 flags for loading big modules (a componentize-js policy embeds a JavaScript engine): validate and
- * compile functions on first use instead of all up front, and stay on the baseline compiler
- * (Liftoff) instead of spending the second core on optimising code a policy runs once. They only
- * affect WebAssembly, which box uses for nothing else. Set before the first compilation.
- *
- * V8 checks a code cache against a hash of the flags that differ from their defaults: the cache of
- * box's own code that src/boot.ts writes when the process exits, if made with these flags set, was
- * rejected by every later process of that command, which wrote it again: each `box run` with a
- * policy compiled all of box's code (~18 ms of CPU, measured 2026-12-04 on the 2-core dev VM). So
- * the flags go back to Node's defaults on exit, before boot's handler writes the cache.
- */
-export function tuneWasm(): void {
-  if (tuned) return;
-  tuned = true;
-  const v8 = require('node:v8') as typeof import('node:v8'); // here: loading it costs ~1.2 ms of CPU
-  v8.setFlagsFromString('--wasm-lazy-compilation');
-  v8.setFlagsFromString('--wasm-lazy-validation');
-  v8.setFlagsFromString('--liftoff-only');
-  process.prependListener('exit', untuneWasm);
-}
-
-/**
- * Node's defaults of the flags tuneWasm sets and of those --liftoff-only turned off with it (no
- * WebAssembly runs after it). --wasm-lazy-compilation is on by default in Node 20's V8.
- */
-function untuneWasm(): void {
-  const v8 = require('node:v8') as typeof import('node:v8');
-  for (const flag of ['--no-wasm-lazy-validation', '--no-liftoff-only', '--wasm-tier-up', '--wasm-dynamic-tiering'])
-    v8.setFlagsFromString(flag);
 }
 
 // A script whose only purpose is to give guest calls a watchdog: vm's `timeout` applies to
@@ -251,12 +159,16 @@ class TimeoutError extends Error {}
  */
 export const CALL_WALL_FACTOR = 3;
 
-function withTimeLimit<T>(timeoutMs: number, fn: () => T): T {
+export function withTimeLimit<T>(timeoutMs: number, fn: () => T): T {
   runSlot[RUN] = fn;
   try {
-    watchdogScript ??= new vm.Script(`globalThis[Symbol.for('box.policy.watchdog.run')]()`, {
-      filename: 'box-policy-watchdog',
-    });
+    // (required here: a built-in's start never needs it)
+    watchdogScript ??= new (require('node:vm') as typeof vm).Script(
+      `globalThis[Symbol.for('box.policy.watchdog.run')]()`,
+      {
+        filename: 'box-policy-watchdog',
+      },
+    );
     return watchdogScript.runInThisContext({ timeout: Math.max(1, Math.round(timeoutMs)), breakOnSigint: false }) as T;
   } catch (err) {
     if (errCode(err) === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
@@ -271,17 +183,11 @@ function errCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
-function errMessage(err: unknown): string {
+export function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-type InstantiateFn = (
-  getCoreModule: (name: string) => WebAssembly.Module,
-  imports: Record<string, unknown>,
-  instantiateCore: (module: WebAssembly.Module, imports?: WebAssembly.Imports) => WebAssembly.Instance,
-) => unknown;
-
-interface Live {
+export interface Live {
   admission: AdmissionExports;
   memories: WebAssembly.Memory[];
   /** a module with deadline checks (deadline.ts): the checks its running call may still pass */
@@ -297,7 +203,8 @@ export const FIRST_RUN_CHECKS = 1 << 18;
 
 /** How a policy's code is run: jco's glue around its core modules, or its one core module directly. */
 type PolicyCode =
-  | { kind: 'glue'; entry: CacheEntry; glue: vm.Script; modules: Map<string, WebAssembly.Module> }
+  /** (glue.ts) `called`: after each successful call (the glue's code cache is saved after the first) */
+  | { kind: 'glue'; instantiate(wallMs: number, exportName: string, name: string): Live; called(): void }
   /**
    * `starts`: the module has a start function, guest code run by its instantiation; `checksDeadline`:
    * box's build added deadline checks to it (a built-in's, deadline.ts), which stop it instead of vm's watchdog
@@ -306,7 +213,6 @@ type PolicyCode =
 
 export class Policy {
   private live: Live | undefined;
-  private codeCacheWritten = false;
   private prepareFailure: PolicyFailure | undefined;
   private preparedMs = 0;
 
@@ -367,31 +273,7 @@ export class Policy {
       const checksLeft = code.checksDeadline ? (instance.exports[DEADLINE_EXPORT] as WebAssembly.Global) : undefined;
       return { admission: directAdmission(instance), memories, checksLeft };
     }
-    const memories: WebAssembly.Memory[] = [];
-    const factory = (code.glue.runInThisContext() as () => InstantiateFn)();
-    const result = withTimeLimit(wallMs, () =>
-      factory(
-        (name) => {
-          const m = code.modules.get(name);
-          if (!m) throw new Error(`the glue asked for an unknown core module ${name}`);
-          return m;
-        },
-        {},
-        (module, imports) => {
-          const instance = new WebAssembly.Instance(module, imports ?? {});
-          for (const value of Object.values(instance.exports))
-            if (value instanceof WebAssembly.Memory) memories.push(value);
-          return instance;
-        },
-      ),
-    );
-    if (result instanceof Promise) throw new Error('the glue instantiated asynchronously, which box does not support');
-    const exportsObj = result as Record<string, unknown>;
-    const admission = (exportsObj[this.exportName] ?? exportsObj[WIT_INTERFACE]) as AdmissionExports | undefined;
-    if (!admission || typeof admission.evaluate !== 'function' || typeof admission.describe !== 'function') {
-      throw new PolicyLoadError(`${this.name}: the component's ${this.exportName} export lacks evaluate or describe`);
-    }
-    return { admission, memories };
+    return code.instantiate(wallMs, this.exportName, this.name);
   }
 
   private classify(err: unknown, live: Live | undefined): PolicyFailure {
@@ -411,19 +293,6 @@ export class Policy {
       return { kind: 'trap', message: `trapped: ${message}${hint}` };
     }
     return { kind: 'trap', message: `failed: ${message}` };
-  }
-
-  /**
-   * Saves V8's code cache of the glue once it has instantiated and made a call, so that the
-   * functions lowering a request and lifting a verdict are in it too (a cache written right after
-   * compiling holds only the top level): later processes skip compiling them.
-   */
-  private writeCodeCache(): void {
-    if (this.codeCacheWritten || this.code.kind !== 'glue') return;
-    this.codeCacheWritten = true;
-    const { glue, entry } = this.code;
-    const rejected = (glue as vm.Script & { cachedDataRejected?: boolean }).cachedDataRejected;
-    if (rejected !== false) addToEntry(entry.dir, 'glue.v8cache', glue.createCachedData());
   }
 
   /**
@@ -472,7 +341,7 @@ export class Policy {
       const cpuBefore = process.cpuUsage();
       try {
         const value = this.attempt(live, wallMs, fn);
-        this.writeCodeCache();
+        if (this.code.kind === 'glue') this.code.called();
         return { value, instantiateMs, callMs: nowMs() - t };
       } catch (err) {
         live = this.live ?? live; // (the last instance an attempt made)
@@ -654,7 +523,7 @@ export function boundMessages(list: string[], noun: 'reasons' | 'warnings', limi
   return out;
 }
 
-function describeSource(source: PolicySource, opts: LoadOptions): { name: string; what: string; file?: string } {
+export function describeSource(source: PolicySource, opts: LoadOptions): { name: string; what: string; file?: string } {
   if ('path' in source) {
     const name = opts.name ?? path.basename(source.path).replace(/\.wasm$/, '');
     return { name, what: `policy ${source.path}`, file: source.path };
@@ -665,7 +534,7 @@ function describeSource(source: PolicySource, opts: LoadOptions): { name: string
 /** A component built from JavaScript was 12 MiB (measured 2026-12-04); one from C, Rust or Go far less. */
 export const POLICY_FILE_MAX = 64 << 20;
 
-function readSource(source: PolicySource): Uint8Array {
+export function readSource(source: PolicySource): Uint8Array {
   if ('bytes' in source) return source.bytes;
   if ('read' in source) return source.read();
   try {
@@ -677,36 +546,6 @@ function readSource(source: PolicySource): Uint8Array {
 }
 
 /**
- * Reads a cache entry's core modules, applies the memory limit (to their memories and tables
- * together) and compiles them. Synchronously: with lazy compilation (tuneWasm) compiling is only
- * decoding, and the asynchronous API's trips through the thread pool and the event loop cost
- * more than that (6-11 ms for a 30 KB module, measured 2026-12-02 on the 2-core dev VM).
- */
-function compileModules(entry: CacheEntry, memoryBytes: number, what: string): Map<string, WebAssembly.Module> {
-  const names = entry.meta.coreModules;
-  const bytes = names.map((name) => fs.readFileSync(path.join(entry.dir, name)));
-  const limited = limitCoreResources(bytes, memoryBytes, what);
-  return new Map(names.map((name, i) => [name, new WebAssembly.Module(limited[i])] as const));
-}
-
-function compileGlue(entry: CacheEntry, name: string): vm.Script {
-  const file = path.join(entry.dir, 'glue.js');
-  // hashed as the bytes read: hashing the decoded string would encode its 160 KB again (0.36 against
-  // 0.08 ms of CPU for a C built-in's glue, measured 2026-12-04 on the 2-core dev VM)
-  const bytes = fs.readFileSync(file);
-  const code = bytes.toString('utf8');
-  if (sha256Hex(bytes) !== entry.meta.glueSha256)
-    throw new PolicyLoadError(`the policy cache entry ${entry.dir} is corrupt (glue.js changed); remove it`);
-  let cachedData: Buffer | undefined;
-  try {
-    cachedData = fs.readFileSync(path.join(entry.dir, 'glue.v8cache'));
-  } catch {
-    cachedData = undefined;
-  }
-  return new vm.Script(code, { filename: `policy:${name}/glue.js`, cachedData });
-}
-
-/**
  * Loads a policy: checks the binary, transpiles it (or takes it from the cache), checks that it
  * exports box's world and imports nothing, and compiles it. Throws PolicyLoadError (a BoxError)
  * with a message for the user when the file cannot be a policy.
@@ -714,68 +553,14 @@ function compileGlue(entry: CacheEntry, name: string): vm.Script {
 export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promise<Policy> {
   useFeature('policy'); // this command's code cache should hold the policy engine's code too
   const limits = limitsOf(opts);
-  if (opts.direct) return loadDirect(source, opts, limits);
-  if (opts.tuneV8 !== false) tuneWasm();
-  const { name, what, file } = describeSource(source, opts);
-  const t0 = nowMs();
-  let bytes: Uint8Array | undefined;
-  let digest = opts.knownDigest;
-  let entry: CacheEntry | undefined;
-  if (digest) {
-    // Fast path for digests known in advance: a cache hit needs neither the bytes nor a hash.
-    const dir = entryDir(opts.cacheDir, digest);
-    if (fs.existsSync(path.join(dir, 'meta.json'))) entry = await transpiled(new Uint8Array(), digest, opts.cacheDir);
-  }
-  let size = 0;
-  if (!entry) {
-    bytes = readSource(source);
-    size = bytes.length;
-    try {
-      checkComponentBinary(bytes, what);
-    } catch (err) {
-      if (err instanceof PolicyFormatError) throw new PolicyLoadError(err.message);
-      throw err;
-    }
-    const actual = sha256Hex(bytes);
-    if (digest && digest !== actual) throw new PolicyLoadError(`${what}: its sha256 is ${actual}, expected ${digest}`);
-    digest = actual;
-  }
-  const readMs = nowMs() - t0;
-  const t1 = nowMs();
-  if (!entry) {
-    try {
-      entry = await transpiled(bytes as Uint8Array, digest as string, opts.cacheDir);
-    } catch (err) {
-      if (err instanceof BoxError) throw err;
-      throw new PolicyLoadError(`${what} is not a valid component: ${errMessage(err)}`);
-    }
-  }
-  const transpileMs = entry.created ? nowMs() - t1 : 0;
-  const exportName = checkWorld(what, entry.meta.exports);
-  checkImports(what, entry.meta.imports);
-  const t2 = nowMs();
-  let modules: Map<string, WebAssembly.Module>;
-  try {
-    modules = compileModules(entry, limits.memoryBytes, what);
-  } catch (err) {
-    if (err instanceof PolicyFormatError) throw new PolicyLoadError(err.message);
-    throw new PolicyLoadError(`${what}: its code does not compile: ${errMessage(err)}`);
-  }
-  const glue = compileGlue(entry, name);
-  const compileMs = nowMs() - t2;
-  mark('policy compiled');
-  return new Policy(
-    name,
-    file,
-    digest as string,
-    size || (bytes?.length ?? opts.knownSize ?? 0),
-    exportName,
-    entry.meta.imports,
-    entry.meta.exports,
-    limits,
-    { readMs, transpileMs, compileMs, cacheHit: !entry.created },
-    { kind: 'glue', entry, glue, modules },
-  );
+  // A built-in's core module as box's build made it: its checks and the memory limit's rewrite
+  // cost each start ~0.3 ms of CPU (2026-12-05, 2-core dev VM), for bytes that are box's own.
+  if (opts.direct && opts.builtCore && opts.knownDigest && limits.memoryBytes === DEFAULT_MEMORY_BYTES)
+    return loadBuilt(source, opts, limits, opts.builtCore);
+  // The other ways load modules of their own, which a start judged by built-ins alone then never
+  // loads or compiles (with the glue's, ~12 KB less of box's code run: measured 2026-12-05).
+  if (opts.direct) return (await import('./direct-core')).loadDirect(source, opts, limits);
+  return (await import('./glue')).loadGlued(source, opts, limits);
 }
 
 function limitsOf(opts: LoadOptions): PolicyLimits {
@@ -820,46 +605,32 @@ export function builtinCore(component: Uint8Array, what: string): Uint8Array {
 }
 
 /**
- * Loads a component built like the built-ins without jco (LoadOptions.direct): its one core
- * module, under the memory limit, compiled. A digest known in advance (a built-in: computed when
- * box was built, the bytes are part of the executable) is taken as is; otherwise the bytes are
- * hashed.
+ * Loads a built-in's core module as box's build made it (policy-NAME.core.wasm: the default memory
+ * limit applied, deadline checks added, checked to be callable directly), compiled. Its digest was
+ * computed when box was built, and its bytes are part of the executable.
  */
-function loadDirect(source: PolicySource, opts: LoadOptions, limits: PolicyLimits): Policy {
+function loadBuilt(source: PolicySource, opts: LoadOptions, limits: PolicyLimits, builtCore: () => Uint8Array): Policy {
   const { name, what, file } = describeSource(source, opts);
   const t0 = nowMs();
-  // A built-in's core module as box's build made it: its checks and the memory limit's rewrite
-  // cost each start ~0.3 ms of CPU (2026-12-05, 2-core dev VM), for bytes that are box's own.
-  const built =
-    opts.builtCore && opts.knownDigest && limits.memoryBytes === DEFAULT_MEMORY_BYTES ? opts.builtCore() : undefined;
-  const bytes = built ? undefined : readSource(source);
-  const digest = opts.knownDigest ?? sha256Hex(bytes!);
-  const readMs = nowMs() - t0;
+  const core = builtCore();
   const t1 = nowMs();
   let module: WebAssembly.Module;
-  let starts = false;
   try {
-    let core = built;
-    if (bytes) ({ core, starts } = directCore(bytes, what, limits.memoryBytes));
-    module = new WebAssembly.Module(core!);
+    module = new WebAssembly.Module(core);
   } catch (err) {
-    if (err instanceof PolicyLoadError) throw err;
-    if (err instanceof PolicyFormatError) throw new PolicyLoadError(err.message);
     throw new PolicyLoadError(`${what}: its code does not compile: ${errMessage(err)}`);
   }
   mark('policy compiled');
-  const problems = bytes ? directProblems(module) : []; // (the build checked a built-in's)
-  if (problems.length) throw new PolicyLoadError(`${what} cannot be called directly: it ${problems.join(', ')}`);
   return new Policy(
     name,
     file,
-    digest,
-    bytes?.length ?? opts.knownSize ?? 0,
+    opts.knownDigest as string,
+    opts.knownSize ?? 0,
     WIT_EXPORT,
     [],
     [[WIT_EXPORT, 'instance']],
     limits,
-    { readMs, transpileMs: 0, compileMs: nowMs() - t1, cacheHit: true },
-    { kind: 'direct', module, starts, checksDeadline: built !== undefined },
+    { readMs: t1 - t0, transpileMs: 0, compileMs: nowMs() - t1, cacheHit: true },
+    { kind: 'direct', module, starts: false, checksDeadline: true },
   );
 }
