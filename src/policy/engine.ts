@@ -35,7 +35,7 @@ import { directAdmission, directProblems } from './admission-abi';
 import { checkComponentBinary, componentCoreModules, hasStartFunction, limitCoreResources } from './binary';
 import { addDeadlineChecks, DEADLINE_EXPORT } from './deadline';
 import { DEFAULT_TIMEOUT_MS } from './flags';
-import { AdmissionExports, PolicyInfo, PolicyRequest, PolicyVerdict, WIT_EXPORT } from './types';
+import { AdmissionExports, PolicyInfo, PolicyPatch, PolicyRequest, PolicyVerdict, WIT_EXPORT } from './types';
 import { combineVerdicts, isV01, requestsForV01 } from './wit-versions';
 
 export { DEFAULT_TIMEOUT_MS } from './flags';
@@ -242,21 +242,30 @@ export class Policy {
    * again; running out of it is the evaluation's time limit, not the start-up one.
    */
   private instantiate(capMs = Infinity): Live {
+    const cpuBefore = process.cpuUsage();
+    try {
+      return this.instantiateOnce(Math.min(this.limits.instantiateTimeoutMs, capMs));
+    } catch (err) {
+      return this.instantiateAgain(err, capMs, cpuBefore);
+    }
+  }
+
+  /** instantiate's handling of a failed first try (apart: a built-in's start never compiles it). */
+  private instantiateAgain(err: unknown, capMs: number, cpuBefore: NodeJS.CpuUsage): Live {
     const limitMs = this.limits.instantiateTimeoutMs;
     let wallMs = limitMs;
     for (let attempt = 0; ; attempt++) {
-      const cpuBefore = process.cpuUsage();
+      if (!(err instanceof TimeoutError)) throw err;
+      if (capMs <= wallMs) throw new TimeoutError(`exceeded its time limit of ${this.limits.timeoutMs} ms`);
+      const cpu = process.cpuUsage(cpuBefore);
+      if (attempt >= 1 || (cpu.user + cpu.system) / 1000 >= limitMs * 0.8)
+        throw new TimeoutError(`exceeded its start-up time limit of ${limitMs} ms`);
+      wallMs *= 2;
+      cpuBefore = process.cpuUsage();
       try {
         return this.instantiateOnce(Math.min(wallMs, capMs));
-      } catch (err) {
-        if (!(err instanceof TimeoutError)) throw err;
-        if (capMs <= wallMs) throw new TimeoutError(`exceeded its time limit of ${this.limits.timeoutMs} ms`);
-        const cpu = process.cpuUsage(cpuBefore);
-        if (attempt < 1 && (cpu.user + cpu.system) / 1000 < limitMs * 0.8) {
-          wallMs *= 2;
-          continue;
-        }
-        throw new TimeoutError(`exceeded its start-up time limit of ${limitMs} ms`);
+      } catch (e) {
+        err = e;
       }
     }
   }
@@ -325,34 +334,51 @@ export class Policy {
       }
       instantiateMs += nowMs() - ti;
     }
-    // The limit is on the policy's own running time, but the watchdog can only measure wall time:
-    // on a host busy with many starts at once, a policy that needs 5 ms of CPU may not get them
-    // within the limit. A call stopped by the watchdog while the process used less than most of
-    // the limit in CPU time is run again (policies are pure functions, the stopped instance is
-    // replaced) with what is left of a wall budget of CALL_WALL_FACTOR times the limit, counted
-    // from the call's start (not from when the retry gets scheduled): however busy the host, a
-    // call ends within the budget; a policy that really loops uses its CPU and is stopped at the limit.
-    const limitMs = this.limits.timeoutMs;
     const t = nowMs();
+    const cpuBefore = process.cpuUsage();
+    const live = this.live;
+    try {
+      const value = this.attempt(live, this.limits.timeoutMs, fn);
+      if (this.code.kind === 'glue') this.code.called();
+      return { value, instantiateMs, callMs: nowMs() - t };
+    } catch (err) {
+      return this.afterFailedAttempt(fn, err, live, cpuBefore, t, instantiateMs);
+    }
+  }
+
+  /**
+   * The rest of a call whose first attempt failed (a method of its own: a call that succeeds, every
+   * built-in's allowed start, never compiles it). The limit is on the policy's own running time,
+   * but the watchdog can only measure wall time: on a host busy with many starts at once, a policy
+   * that needs 5 ms of CPU may not get them within the limit. A call stopped by the watchdog while
+   * the process used less than most of the limit in CPU time is run again (policies are pure
+   * functions, the stopped instance is replaced) with what is left of a wall budget of
+   * CALL_WALL_FACTOR times the limit, counted from the call's start `t` (not from when the retry
+   * gets scheduled): however busy the host, a call ends within the budget; a policy that really
+   * loops uses its CPU and is stopped at the limit.
+   */
+  private afterFailedAttempt<T>(
+    fn: (a: AdmissionExports) => T,
+    firstErr: unknown,
+    firstLive: Live,
+    firstCpuBefore: NodeJS.CpuUsage,
+    t: number,
+    instantiateMs: number,
+  ): { value?: T; failure?: PolicyFailure; instantiateMs: number; callMs: number } {
+    const limitMs = this.limits.timeoutMs;
     const budgetEnd = t + limitMs * CALL_WALL_FACTOR;
-    let wallMs = limitMs;
-    let live = this.live;
+    let err = firstErr;
+    let live = firstLive;
+    let cpuBefore = firstCpuBefore;
     for (;;) {
-      const cpuBefore = process.cpuUsage();
-      try {
-        const value = this.attempt(live, wallMs, fn);
-        if (this.code.kind === 'glue') this.code.called();
-        return { value, instantiateMs, callMs: nowMs() - t };
-      } catch (err) {
-        live = this.live ?? live; // (the last instance an attempt made)
-        this.live = undefined; // a trapped or terminated instance is never used again
-        const cpu = process.cpuUsage(cpuBefore);
-        const starved = err instanceof TimeoutError && (cpu.user + cpu.system) / 1000 < limitMs * 0.8;
-        if (!starved || budgetEnd - nowMs() < limitMs / 2) {
-          const failure = this.classify(err, live);
-          if (err instanceof TimeoutError) failure.message = `exceeded its time limit of ${limitMs} ms`;
-          return { failure, instantiateMs, callMs: nowMs() - t };
-        }
+      live = this.live ?? live; // (the last instance an attempt made)
+      this.live = undefined; // a trapped or terminated instance is never used again
+      const cpu = process.cpuUsage(cpuBefore);
+      const starved = err instanceof TimeoutError && (cpu.user + cpu.system) / 1000 < limitMs * 0.8;
+      if (!starved || budgetEnd - nowMs() < limitMs / 2) {
+        const failure = this.classify(err, live);
+        if (err instanceof TimeoutError) failure.message = `exceeded its time limit of ${limitMs} ms`;
+        return { failure, instantiateMs, callMs: nowMs() - t };
       }
       // The retry's instance and the retry itself share what is left of the budget.
       try {
@@ -362,7 +388,15 @@ export class Policy {
         if (err instanceof PolicyLoadError) throw err;
         return { failure: this.classify(err, undefined), instantiateMs, callMs: nowMs() - t };
       }
-      wallMs = Math.max(1, budgetEnd - nowMs());
+      const wallMs = Math.max(1, budgetEnd - nowMs());
+      cpuBefore = process.cpuUsage();
+      try {
+        const value = this.attempt(live, wallMs, fn);
+        if (this.code.kind === 'glue') this.code.called();
+        return { value, instantiateMs, callMs: nowMs() - t };
+      } catch (e) {
+        err = e;
+      }
     }
   }
 
@@ -372,12 +406,36 @@ export class Policy {
    * them while the time left allows at the rate the last run passed them (deadline.ts).
    */
   private attempt<T>(first: Live, wallMs: number, fn: (a: AdmissionExports) => T): T {
-    if (!first.checksLeft) return withTimeLimit(wallMs, () => fn(first.admission));
+    const left = first.checksLeft;
+    if (!left) return withTimeLimit(wallMs, () => fn(first.admission));
     const endsAt = nowMs() + wallMs;
-    let live = first;
+    const start = nowMs();
+    left.value = FIRST_RUN_CHECKS;
+    try {
+      return fn(first.admission);
+    } catch (err) {
+      if (!(err instanceof WebAssembly.RuntimeError) || left.value !== 0) throw err;
+    }
+    return this.attemptWithMoreChecks(fn, wallMs, endsAt, start);
+  }
+
+  /** attempt's runs after the first ran out of checks (apart: a built-in's start never compiles it). */
+  private attemptWithMoreChecks<T>(
+    fn: (a: AdmissionExports) => T,
+    wallMs: number,
+    endsAt: number,
+    firstStart: number,
+  ): T {
     let checks = FIRST_RUN_CHECKS;
+    let start = firstStart;
     for (;;) {
-      const start = nowMs();
+      const now = nowMs();
+      const more = Math.floor((checks * (endsAt - now)) / Math.max(now - start, 0.001));
+      if (more <= checks) throw new TimeoutError(`exceeded its time limit of ${wallMs} ms`);
+      checks = Math.min(more, 0x7fffffff);
+      const live = this.instantiate(Math.max(1, endsAt - nowMs()));
+      this.live = live;
+      start = nowMs();
       const left = live.checksLeft as WebAssembly.Global;
       left.value = checks;
       try {
@@ -385,12 +443,6 @@ export class Policy {
       } catch (err) {
         if (!(err instanceof WebAssembly.RuntimeError) || left.value !== 0) throw err;
       }
-      const now = nowMs();
-      const more = Math.floor((checks * (endsAt - now)) / Math.max(now - start, 0.001));
-      if (more <= checks) throw new TimeoutError(`exceeded its time limit of ${wallMs} ms`);
-      checks = Math.min(more, 0x7fffffff);
-      live = this.instantiate(Math.max(1, endsAt - nowMs()));
-      this.live = live;
     }
   }
 
@@ -423,8 +475,17 @@ export class Policy {
    * policy is given the request projected onto 0.1, once per network (wit-versions.ts).
    */
   evaluate(request: PolicyRequest): Evaluation {
-    const requests = isV01(this.witVersion) ? requestsForV01(request) : [request];
-    let failure: PolicyFailure | undefined;
+    // A 0.2 policy's call (every built-in's) is made here; the 0.1 projection's calls and every
+    // failure are methods of their own, which a built-in's allowed start never compiles.
+    if (isV01(this.witVersion)) return this.evaluateEach(requestsForV01(request));
+    const r = this.call((a) => a.evaluate(request));
+    const problem = r.failure ? undefined : verdictProblem(r.value, this.limits.patchChars);
+    if (r.failure || problem) return this.denial(r.failure ?? invalidVerdict(problem), r.callMs, r.instantiateMs);
+    return { verdict: this.bounded(r.value as PolicyVerdict), evaluateMs: r.callMs, instantiateMs: r.instantiateMs };
+  }
+
+  /** A 0.1 policy's evaluation: one call per projected request, the verdicts combined. */
+  private evaluateEach(requests: unknown[]): Evaluation {
     const verdicts: PolicyVerdict[] = [];
     let evaluateMs = 0;
     let instantiateMs = 0;
@@ -432,35 +493,36 @@ export class Policy {
       const r = this.call((a) => a.evaluate(req as PolicyRequest));
       evaluateMs += r.callMs;
       instantiateMs += r.instantiateMs;
-      failure = r.failure;
-      if (!failure) {
-        const problem = verdictProblem(r.value, this.limits.patchChars);
-        if (problem) failure = { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
-        else verdicts.push(r.value as PolicyVerdict);
-      }
-      if (failure) break;
+      const problem = r.failure ? undefined : verdictProblem(r.value, this.limits.patchChars);
+      if (r.failure || problem) return this.denial(r.failure ?? invalidVerdict(problem), evaluateMs, instantiateMs);
+      verdicts.push(r.value as PolicyVerdict);
     }
-    let verdict: PolicyVerdict | undefined;
-    if (!failure) {
-      const v = verdicts.length === 1 ? verdicts[0] : combineVerdicts(verdicts);
-      if (typeof v === 'string') failure = { kind: 'invalid-verdict', message: v };
-      else {
-        const reasons = boundMessages(v.reasons, 'reasons', this.limits.messages);
-        verdict = { ...v, reasons, warnings: boundMessages(v.warnings, 'warnings', this.limits.messages) };
-      }
-    }
-    if (failure || !verdict) {
-      const f = failure as PolicyFailure;
-      // A trap's message can be the guest's text.
-      f.message = boundMessages([f.message], 'reasons', this.limits.messages)[0];
-      return {
-        verdict: { decision: 'deny', reasons: [`policy ${this.name} ${f.message}`], warnings: [] },
-        failure: f,
-        evaluateMs,
-        instantiateMs,
-      };
-    }
-    return { verdict, evaluateMs, instantiateMs };
+    const v = verdicts.length === 1 ? verdicts[0] : combineVerdicts(verdicts);
+    if (typeof v === 'string') return this.denial({ kind: 'invalid-verdict', message: v }, evaluateMs, instantiateMs);
+    return { verdict: this.bounded(v), evaluateMs, instantiateMs };
+  }
+
+  /** A verdict with its reasons and warnings within the limits (lists left as they are when empty). */
+  private bounded(v: PolicyVerdict): PolicyVerdict {
+    const { messages } = this.limits;
+    const reasons = v.reasons.length ? boundMessages(v.reasons, 'reasons', messages) : v.reasons;
+    return {
+      ...v,
+      reasons,
+      warnings: v.warnings.length ? boundMessages(v.warnings, 'warnings', messages) : v.warnings,
+    };
+  }
+
+  /** The fail-closed evaluation of a policy that failed. */
+  private denial(f: PolicyFailure, evaluateMs: number, instantiateMs: number): Evaluation {
+    // A trap's message can be the guest's text.
+    f.message = boundMessages([f.message], 'reasons', this.limits.messages)[0];
+    return {
+      verdict: { decision: 'deny', reasons: [`policy ${this.name} ${f.message}`], warnings: [] },
+      failure: f,
+      evaluateMs,
+      instantiateMs,
+    };
   }
 
   /** Drops the live instance (the next evaluation instantiates afresh). */
@@ -490,15 +552,20 @@ function verdictProblem(v: unknown, patchChars: number): string | undefined {
   const r = v as Partial<PolicyVerdict>;
   if (r.decision !== 'allow' && r.decision !== 'deny') return `decision ${String(r.decision)}`;
   if (!Array.isArray(r.reasons) || !Array.isArray(r.warnings)) return 'reasons or warnings missing';
-  if (r.patch) {
-    const p = r.patch;
-    const ulimitNames = (p.limits?.ulimits ?? []).map((u) => u.name);
-    const pairs = [...p.addEnv.flat(), ...p.addLabels.flat()];
-    const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...pairs, ...ulimitNames];
-    const chars = strings.reduce((n, x) => n + x.length, 0) + (p.limits?.cpusetCpus?.length ?? 0);
-    if (chars > patchChars) return `its patch holds ${chars} characters, more than box takes (${patchChars})`;
-  }
+  return r.patch ? patchProblem(r.patch, patchChars) : undefined;
+}
+
+function patchProblem(p: PolicyPatch, patchChars: number): string | undefined {
+  const ulimitNames = (p.limits?.ulimits ?? []).map((u) => u.name);
+  const pairs = [...p.addEnv.flat(), ...p.addLabels.flat()];
+  const strings = [...p.dropCapabilities, ...p.readOnlyMounts, ...pairs, ...ulimitNames];
+  const chars = strings.reduce((n, x) => n + x.length, 0) + (p.limits?.cpusetCpus?.length ?? 0);
+  if (chars > patchChars) return `its patch holds ${chars} characters, more than box takes (${patchChars})`;
   return undefined;
+}
+
+function invalidVerdict(problem: string | undefined): PolicyFailure {
+  return { kind: 'invalid-verdict', message: `returned an invalid verdict: ${problem}` };
 }
 
 /**
