@@ -69,16 +69,20 @@ export function parsePolicyRef(value: string, origin: string): PolicyRef {
     mode = ref.slice(colon + 1) as PolicyMode;
     ref = ref.slice(0, colon);
   }
+  if (isBuiltin(ref)) return { ref, mode, args: [], origin };
+  if (ref === '' || (!ref.includes('/') && !ref.endsWith('.wasm'))) throw badPolicyRef(value, ref, origin);
+  return { ref: path.resolve(ref), mode, args: [], origin };
+}
+
+/** Why a reference names neither a built-in nor a file (apart: a start never compiles it). */
+function badPolicyRef(value: string, ref: string, origin: string): BoxError {
   if (ref === '')
-    throw new BoxError(
+    return new BoxError(
       `${origin}: an empty policy reference: give a built-in name (${BUILTIN_POLICIES.join(', ')}) or a .wasm file`,
     );
-  if (!isBuiltin(ref) && !ref.includes('/') && !ref.endsWith('.wasm')) {
-    throw new BoxError(
-      `${origin} "${value}": no built-in policy of that name (built-ins: ${BUILTIN_POLICIES.join(', ')}); give a path to a .wasm file`,
-    );
-  }
-  return { ref: isBuiltin(ref) ? ref : path.resolve(ref), mode, args: [], origin };
+  return new BoxError(
+    `${origin} "${value}": no built-in policy of that name (built-ins: ${BUILTIN_POLICIES.join(', ')}); give a path to a .wasm file`,
+  );
 }
 
 function fromJsonFile(file: string): PolicyRef {
