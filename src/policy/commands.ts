@@ -1,7 +1,8 @@
 // The logic of `box policy inspect|eval|test`, as functions for the CLI to call and print.
 import { BoxError } from '../errors';
 import { readUserText } from '../util/user-file';
-import { loadPolicy, LoadOptions, Policy } from './engine';
+import { LoadOptions, Policy } from './engine';
+import { loadPolicy } from './load';
 import { emptyRequest } from './request';
 import type { PolicyInfo, PolicyRequest, PolicyVerdict } from './types';
 

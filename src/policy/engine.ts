@@ -28,13 +28,11 @@
 import * as path from 'node:path';
 import type * as vm from 'node:vm';
 import { BoxError } from '../errors';
-import { useFeature } from '../util/code-cache';
 import { mark } from '../util/trace';
 import { readUserFile } from '../util/user-file';
 import { directAdmission, directProblems } from './admission-abi';
 import { checkComponentBinary, componentCoreModules, hasStartFunction, limitCoreResources } from './binary';
 import { addDeadlineChecks, DEADLINE_EXPORT } from './deadline';
-import { DEFAULT_TIMEOUT_MS } from './flags';
 import { AdmissionExports, PolicyInfo, PolicyPatch, PolicyRequest, PolicyVerdict, WIT_EXPORT } from './types';
 import { combineVerdicts, isV01, requestsForV01 } from './wit-versions';
 
@@ -613,35 +611,6 @@ export function readSource(source: PolicySource): Uint8Array {
 }
 
 /**
- * Loads a policy: checks the binary, transpiles it (or takes it from the cache), checks that it
- * exports box's world and imports nothing, and compiles it. Throws PolicyLoadError (a BoxError)
- * with a message for the user when the file cannot be a policy.
- */
-export async function loadPolicy(source: PolicySource, opts: LoadOptions): Promise<Policy> {
-  useFeature('policy'); // this command's code cache should hold the policy engine's code too
-  const limits = limitsOf(opts);
-  // A built-in's core module as box's build made it: its checks and the memory limit's rewrite
-  // cost each start ~0.3 ms of CPU (2026-12-05, 2-core dev VM), for bytes that are box's own.
-  if (opts.direct && opts.builtCore && opts.knownDigest && limits.memoryBytes === DEFAULT_MEMORY_BYTES)
-    return loadBuilt(source, opts, limits, opts.builtCore);
-  // The other ways load modules of their own, which a start judged by built-ins alone then never
-  // loads or compiles (with the glue's, ~12 KB less of box's code run: measured 2026-12-05).
-  if (opts.direct) return (await import('./direct-core')).loadDirect(source, opts, limits);
-  return (await import('./glue')).loadGlued(source, opts, limits);
-}
-
-function limitsOf(opts: LoadOptions): PolicyLimits {
-  return {
-    timeoutMs: opts.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    instantiateTimeoutMs:
-      opts.limits?.instantiateTimeoutMs ?? Math.max(DEFAULT_INSTANTIATE_TIMEOUT_MS, opts.limits?.timeoutMs ?? 0),
-    memoryBytes: opts.limits?.memoryBytes ?? DEFAULT_MEMORY_BYTES,
-    messages: opts.limits?.messages ?? MESSAGE_LIMITS,
-    patchChars: opts.limits?.patchChars ?? PATCH_MAX_CHARS,
-  };
-}
-
-/**
  * The core module box calls directly in a component built like the built-ins: its one core module
  * with the memory limit applied, and whether it has a start function; throws a PolicyLoadError or
  * PolicyFormatError for anything else. box's build makes the built-ins' with the default limit.
@@ -676,7 +645,12 @@ export function builtinCore(component: Uint8Array, what: string): Uint8Array {
  * limit applied, deadline checks added, checked to be callable directly), compiled. Its digest was
  * computed when box was built, and its bytes are part of the executable.
  */
-function loadBuilt(source: PolicySource, opts: LoadOptions, limits: PolicyLimits, builtCore: () => Uint8Array): Policy {
+export function loadBuilt(
+  source: PolicySource,
+  opts: LoadOptions,
+  limits: PolicyLimits,
+  builtCore: () => Uint8Array,
+): Policy {
   const { name, what, file } = describeSource(source, opts);
   const t0 = nowMs();
   const core = builtCore();

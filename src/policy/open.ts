@@ -3,7 +3,8 @@
 // goes through jco's glue, whatever toolchain made it.
 import { AssetName, builtDigest, readAsset, readAssetInPlace } from '../assets';
 import { featurePaths, Roots } from '../paths';
-import { LoadOptions, loadPolicy, Policy } from './engine';
+import { LoadOptions, Policy } from './engine';
+import { loadPolicy } from './load';
 import { BuiltinPolicy, isBuiltin } from './sources';
 
 export function policyCacheDir(roots: Roots): string {

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadPolicy } from '../../src/policy/engine';
+import { loadPolicy } from '../../src/policy/load';
 import { emptyRequest } from '../../src/policy/request';
 
 export async function measure(

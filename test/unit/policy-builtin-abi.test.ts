@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildComponent } from '../../build/policies.mjs';
-import { loadPolicy, Policy } from '../../src/policy/engine';
+import { Policy } from '../../src/policy/engine';
+import { loadPolicy } from '../../src/policy/load';
 import type { PolicyRequest } from '../../src/policy/types';
 
 const BUILTIN = path.join(__dirname, '..', '..', 'policies', 'builtin');

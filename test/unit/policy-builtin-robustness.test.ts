@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicies } from '../../build/policies.mjs';
-import { loadPolicy, Policy, PolicyLimits } from '../../src/policy/engine';
+import { Policy, PolicyLimits } from '../../src/policy/engine';
+import { loadPolicy } from '../../src/policy/load';
 import { emptyRequest } from '../../src/policy/request';
 import type { PolicyMount, PolicyRequest } from '../../src/policy/types';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_POLICIES, buildPolicies } from '../../build/policies.mjs';
 import { inspectPolicy, readCases, requestFromFragment, testPolicy, toJson } from '../../src/policy/commands';
-import { loadPolicy } from '../../src/policy/engine';
+import { loadPolicy } from '../../src/policy/load';
 import { emptyRequest } from '../../src/policy/request';
 import { readsCommitted } from '../../src/policy/sources';
 

@@ -15,7 +15,8 @@ import { componentCoreModules } from '../../src/policy/binary';
 import { liftFromMemory, lowerToMemory, type WitType, wit } from '../../src/policy/canonical';
 import { generateCodec } from '../../src/policy/codec-gen';
 import { readCases, requestFromFragment } from '../../src/policy/commands';
-import { builtinCore, loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
+import { builtinCore, Policy, PolicyLoadError } from '../../src/policy/engine';
+import { loadPolicy } from '../../src/policy/load';
 import { emptyRequest } from '../../src/policy/request';
 import type { PolicyRequest } from '../../src/policy/types';
 

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheStats } from '../../src/policy/cache';
-import { loadPolicy, Policy, PolicyLoadError } from '../../src/policy/engine';
+import { Policy, PolicyLoadError } from '../../src/policy/engine';
+import { loadPolicy } from '../../src/policy/load';
 import { emptyRequest } from '../../src/policy/request';
 import type { PolicyRequest } from '../../src/policy/types';
 import { component, FIXTURES } from '../support/policy-components';
@@ -273,7 +274,7 @@ describe('the transpile cache', () => {
     const runner = path.join(runnerDir, 'load-runner.cjs');
     await esbuild.build({
       stdin: {
-        contents: `const { loadPolicy } = require('./src/policy/engine');
+        contents: `const { loadPolicy } = require('./src/policy/load');
           const { cacheStats } = require('./src/policy/cache');
           loadPolicy({ path: process.argv[2] }, { cacheDir: process.argv[3] }).then((p) => {
             const v = p.evaluate(require('./src/policy/request').emptyRequest()).verdict.decision;

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitCoreResources, TABLE_ENTRY_BYTES, WASM_PAGE } from '../../src/policy/binary';
 import { appendAudit, auditFile, AuditEntry, readAudit, rotatedAuditFile } from '../../src/policy/audit';
-import { boundMessages, DEFAULT_INSTANTIATE_TIMEOUT_MS, loadPolicy, PATCH_MAX_CHARS } from '../../src/policy/engine';
+import { boundMessages, DEFAULT_INSTANTIATE_TIMEOUT_MS, PATCH_MAX_CHARS } from '../../src/policy/engine';
+import { loadPolicy } from '../../src/policy/load';
 import { emptyRequest } from '../../src/policy/request';
 import { component, coreComponent, FIXTURES } from '../support/policy-components';
 
