@@ -222,6 +222,12 @@ int oci_start(const char *id)
 	}
 	r = strcmp(line, "started") ? start_error(line, st.command) : 0;
 	free(line);
+	/* The monitor exits right after `started`, which re-parents the container to the caller's
+	 * subreaper (runc's model): a shim or conmon that waits for the init as soon as start returned
+	 * must find it its child (under load the monitor could still be there: its waitpid, ECHILD).
+	 * The container started either way: past GONE_MS start still succeeds (lifecycle.ts alike). */
+	for (long long deadline = now_ms() + GONE_MS; !r && oci_monitor_alive(st.monitor_pid) && now_ms() < deadline;)
+		nap_ms(1);
 	done(&st, dirfd);
 	return r;
 }
