@@ -69,8 +69,19 @@ function commandOf(argv: string[]): string {
  */
 function cacheNameOf(argv: string[]): string {
   const policy = argv.some((a) => a === '--policy' || a.startsWith('--policy='));
-  return `${commandOf(argv)}${policy ? '+policy' : ''}`;
+  const command = commandOf(argv);
+  const detached = command === 'run' && argv.some(isDetachFlag);
+  return `${command}${detached ? '+detach' : ''}${policy ? '+policy' : ''}`;
 }
+
+/**
+ * `run -d` and a foreground `run` run different code (the monitor's hand-over against the
+ * container's stdio and the wait for its end): one cache for both held only what the first run
+ * compiled, and every start of the other kind compiled the rest again. Told apart here, before
+ * the command line is parsed: `-d`, `--detach` or a cluster of short flags with a d (`-dit`). A
+ * word after the image that looks like one (`box run IMAGE ls -d`) only picks the other cache.
+ */
+const isDetachFlag = (a: string): boolean => a === '--detach' || a === '--detach=true' || /^-[a-ce-z]*d[a-z]*$/.test(a);
 
 /** Root's, and writable by root alone. */
 const trusted = (st: fs.Stats): boolean => st.uid === 0 && (st.mode & 0o022) === 0;

@@ -372,6 +372,30 @@ describe('dist/box', () => {
       }
     });
 
+    test("run -d and a foreground run keep caches of their own: neither compiles the other's code again", () => {
+      // one cache held only what the first kind compiled: a foreground start after a `run -d` wrote
+      // it compiled the foreground path (stdio, the wait for the end) again every time, and back
+      const t = new TestRoot('box-cache-detach-');
+      try {
+        importBusybox(t);
+        const detached = cacheOf('run+detach');
+        const plain = cacheOf('run');
+        for (const f of [detached, plain]) fs.rmSync(f, { force: true });
+        const started = t.box(['run', '-dit', '--network', 'none', 'busybox', 'sh']);
+        expect(started.status, started.stderr).toBe(0);
+        expect(fs.existsSync(detached)).toBe(true);
+        expect(fs.existsSync(plain)).toBe(false);
+        const written = fs.lstatSync(detached).ino;
+        const r = t.box(['run', '--rm', '--network', 'none', 'busybox', 'true']);
+        expect(r.status, r.stderr).toBe(0);
+        expect(fs.existsSync(plain)).toBe(true);
+        expect(fs.lstatSync(detached).ino).toBe(written);
+        expect(t.box(['rm', '-f', started.stdout.trim()]).status).toBe(0);
+      } finally {
+        t.cleanup();
+      }
+    });
+
     test('BOX_CODE_CACHE=0 neither reads nor writes it', () => {
       const file = cacheOf('version');
       fs.rmSync(file, { force: true });
