@@ -30,6 +30,9 @@ export function benchPolicies({ rounds }) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'box-bench-policy-'));
   try {
     const env = importTrueImage(work);
+    // The benchmarks before this one leave the disk's writeback of thousands of files to the
+    // kernel's flusher threads, which would take the CPU from the first rounds: flushed first.
+    spawnSync('sync');
     const run =
       (policy, flags = LIMITS) =>
       () =>
